@@ -1,0 +1,396 @@
+"""The runner's loop: register -> lease -> train in a child -> heartbeat -> report.
+
+Signals: the first SIGTERM/SIGINT drains (finish the current trial, report it, exit; after
+`drain_timeout` the trial is released instead); the second stops at once (the child is
+killed, nothing is reported, and the API hands the trial out again when its lease expires).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from .api_models import Lease, MetricPoint
+from .client import ApiClient, LeaseWait, RetryPolicy
+from .errors import (
+    ApiError,
+    FatalApiError,
+    LeaseLostError,
+    RunnerError,
+    TrainingConfigError,
+    TransientApiError,
+    TrialAlreadyFinishedError,
+    TrialSetupError,
+)
+from .hyperparameters import map_parameters
+from .launcher import Launcher, LauncherName, stop_process_group
+from .outbox import Outbox, PendingReport
+from .outputs import check_outputs_producible, collect_outputs
+from .trial_files import EventReader, TrialResult, TrialSpec, write_json_atomic
+from .training_config import TrainingConfig, parse_training_config
+
+__all__ = ["Agent", "AgentConfig"]
+
+log = logging.getLogger("meshtune_runner")
+
+MAX_METRICS_PER_HEARTBEAT = 200
+
+
+@dataclass
+class AgentConfig:
+    base_url: str
+    api_key: str | None
+    name: str
+    state_dir: Path
+    gpus: list[str] = field(default_factory=list)
+    gpu_memory_mb: int | None = None
+    labels: list[str] = field(default_factory=list)
+    study_id: str | None = None
+    data_root: Path | None = None
+    overrides: dict[str, Any] = field(default_factory=dict)
+    launcher: LauncherName = "torchrun"
+    max_trials: int | None = None
+    exit_when_idle: float | None = None
+    idle_heartbeat_seconds: float = 30.0
+    max_heartbeat_seconds: float = 30.0
+    drain_timeout: float | None = None
+    stop_grace_seconds: float = 20.0
+    keep_trial_dirs: bool = False
+
+
+def _check_local_inputs(config: TrainingConfig) -> None:
+    """Missing data fails the trial at once, before a child loads torch."""
+    for label, value in (("trainData", config.train_data), ("evalData", config.eval_data),
+                         ("mmluData", config.mmlu_data)):
+        if value and not Path(value).exists():
+            raise TrialSetupError(f"{label} not found on this runner: {value}")
+    for label, value in (("model", config.model), ("tokenizer", config.tokenizer)):
+        # "org/name" may be a hub id; anything that looks like a path must exist.
+        if value and (value.startswith(("/", ".", "~")) or value.count("/") > 1):
+            if not Path(value).expanduser().exists():
+                raise TrialSetupError(f"{label} not found on this runner: {value}")
+
+
+class Agent:
+    def __init__(
+        self,
+        config: AgentConfig,
+        client_factory: Callable[[str, str, RetryPolicy], ApiClient] | None = None,
+        launcher: Launcher | None = None,
+    ) -> None:
+        self.config = config
+        self.stopping = False  # first signal: drain
+        self.hard_stop = False  # second signal: stop now
+        self._wake = threading.Event()
+        self._hard_stop_event = threading.Event()  # cuts retry back-offs short
+        self._retry = RetryPolicy(give_up_after=60.0, should_abort=lambda: self.hard_stop,
+                                  sleep=self._hard_stop_event.wait)
+        self._client_factory = client_factory or (
+            lambda url, token, retry: ApiClient(url, token, retry=retry)
+        )
+        self._launcher = launcher or Launcher(config.gpus, config.launcher)
+        self.outbox = Outbox(config.state_dir / "outbox")
+        self.trials_run = 0
+        self.runner_id = ""
+        self._client: ApiClient | None = None
+
+    # -- signals --------------------------------------------------------------------------
+
+    def install_signal_handlers(self) -> None:
+        signal.signal(signal.SIGTERM, self._on_signal)
+        signal.signal(signal.SIGINT, self._on_signal)
+
+    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
+        if not self.stopping:
+            self.stopping = True
+            log.warning("%s: finishing the current trial, then exiting (send again to stop now)",
+                        signal.Signals(signum).name)
+        else:
+            self.hard_stop = True
+            self._hard_stop_event.set()
+            log.warning("%s again: stopping now", signal.Signals(signum).name)
+        self._wake.set()
+
+    def _sleep(self, seconds: float) -> None:
+        self._wake.wait(max(0.0, seconds))
+        self._wake.clear()
+
+    # -- identity -------------------------------------------------------------------------
+
+    @property
+    def client(self) -> ApiClient:
+        if self._client is None:
+            raise RunnerError("not registered")
+        return self._client
+
+    def _identity_path(self) -> Path:
+        return self.config.state_dir / "runner.json"
+
+    def _register(self, reuse: bool = True) -> None:
+        path = self._identity_path()
+        if reuse and path.is_file():
+            saved = json.loads(path.read_text(encoding="utf-8"))
+            if saved.get("baseUrl") == self.config.base_url and saved.get("name") == self.config.name:
+                self.runner_id = saved["id"]
+                self._client = self._client_factory(self.config.base_url, saved["token"],
+                                                    self._retry)
+                log.info("re-using runner %s (%s)", self.config.name, self.runner_id)
+                return
+        if not self.config.api_key:
+            raise FatalApiError(401, "NO_API_KEY", "MESHTUNE_API_KEY (a runner-scope key) is "
+                                "needed to register this runner")
+        with self._client_factory(self.config.base_url, self.config.api_key,
+                                  self._retry) as bootstrap:
+            registered = bootstrap.register(self.config.name, len(self.config.gpus),
+                                            self.config.gpu_memory_mb, self.config.labels)
+        self.runner_id = registered.id
+        self._client = self._client_factory(self.config.base_url, registered.token, self._retry)
+        self.config.state_dir.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(path, {"baseUrl": self.config.base_url, "name": self.config.name,
+                                 "id": registered.id, "token": registered.token})
+        path.chmod(0o600)
+        log.info("registered runner %s as %s (%d GPU(s))", self.config.name, registered.id,
+                 len(self.config.gpus))
+
+    # -- main loop ------------------------------------------------------------------------
+
+    def run(self) -> int:
+        """0 when done or drained, 1 on a hard stop with work left, 2 on a fatal API error."""
+        try:
+            self._register()
+            self.flush_outbox()
+            return self._loop()
+        except FatalApiError as exc:
+            log.error("fatal: %s (check MESHTUNE_API_KEY / the runner token)", exc)
+            return 2
+        finally:
+            if self._client is not None:
+                self._client.close()
+
+    def _loop(self) -> int:
+        idle_since = time.monotonic()
+        last_runner_heartbeat = 0.0
+        reregistered = False
+        while not self.stopping:
+            try:
+                leased = self.client.lease(self.runner_id, self.config.study_id)
+            except FatalApiError as exc:
+                if reregistered or not self.config.api_key:
+                    raise
+                log.warning("saved runner token rejected (%s); registering again", exc)
+                self._register(reuse=False)
+                reregistered = True
+                continue
+            except TransientApiError as exc:
+                log.warning("lease failed (%s); trying again", exc)
+                self._sleep(10.0)
+                continue
+            if isinstance(leased, LeaseWait):
+                now = time.monotonic()
+                if (self.config.exit_when_idle is not None
+                        and now - idle_since >= self.config.exit_when_idle):
+                    log.info("nothing to do for %.0fs; exiting", now - idle_since)
+                    return 0
+                if now - last_runner_heartbeat >= self.config.idle_heartbeat_seconds:
+                    try:
+                        self.client.runner_heartbeat(self.runner_id)
+                    except TransientApiError as exc:
+                        log.warning("runner heartbeat failed: %s", exc)
+                    last_runner_heartbeat = now
+                self._sleep(min(leased.retry_after, self.config.idle_heartbeat_seconds))
+                continue
+            self.run_trial(leased)
+            self.trials_run += 1
+            idle_since = time.monotonic()
+            if self.hard_stop:
+                return 1
+            if self.config.max_trials is not None and self.trials_run >= self.config.max_trials:
+                log.info("ran %d trial(s) (--max-trials); exiting", self.trials_run)
+                break
+        return 1 if self.hard_stop and self.outbox.pending() else 0
+
+    # -- one trial ------------------------------------------------------------------------
+
+    def run_trial(self, lease: Lease) -> None:
+        trial = lease.trial
+        label = f"trial #{trial.number} ({trial.id}, attempt {trial.attempt})"
+        try:
+            config = parse_training_config(lease.training_config, self.config.overrides)
+            config = config.resolve_paths(self.config.data_root)
+            hyper = map_parameters(dict(trial.parameters))
+            check_outputs_producible(lease.outputs, config)
+            _check_local_inputs(config)
+        except (TrainingConfigError, TrialSetupError) as exc:
+            log.error("%s cannot run: %s", label, exc)
+            self._report(PendingReport(trial.id, "fail", {"error": str(exc)}))
+            return
+        log.info("%s leased: %s on %s", label, hyper.describe(),
+                 f"GPU {','.join(self.config.gpus)}" if self.config.gpus else "CPU")
+
+        work_dir = self.config.state_dir / "trials" / f"{trial.id}-a{trial.attempt}"
+        shutil.rmtree(work_dir, ignore_errors=True)
+        work_dir.mkdir(parents=True)
+        spec = TrialSpec(trial.id, trial.number, trial.study_id,
+                         config.model_dump(by_alias=True), asdict(hyper), str(work_dir))
+        spec_path = work_dir / "spec.json"
+        spec.save(spec_path)
+        outcome = self._supervise(lease, spec, spec_path, label)
+        if outcome is None:
+            return  # stopped or lost: nothing to report
+        if outcome.status == "completed":
+            try:
+                outputs = collect_outputs(lease.outputs, outcome.metrics)
+            except TrialSetupError as exc:
+                report = PendingReport(trial.id, "fail", {"error": str(exc)})
+            else:
+                report = PendingReport(trial.id, "complete", {"outputs": outputs})
+                log.info("%s completed: %s", label,
+                         " ".join(f"{k}={v:.6g}" for k, v in outputs.items()))
+        else:
+            report = PendingReport(trial.id, "fail", {"error": outcome.error or "failed"})
+            log.error("%s failed: %s", label, outcome.error)
+        self._report(report)
+        if not self.config.keep_trial_dirs:
+            shutil.rmtree(work_dir / "output", ignore_errors=True)
+
+    def _supervise(self, lease: Lease, spec: TrialSpec, spec_path: Path,
+                   label: str) -> TrialResult | None:
+        trial_id = lease.trial.id
+        heartbeat_every = max(1.0, min(self.config.max_heartbeat_seconds, lease.lease_seconds / 3))
+        heartbeat_retry = RetryPolicy(initial=0.5, maximum=heartbeat_every,
+                                      give_up_after=heartbeat_every,
+                                      should_abort=lambda: self.hard_stop,
+                                      sleep=self._hard_stop_event.wait)
+        reader = EventReader(spec.events_path)
+        pending: list[MetricPoint] = []
+        progress: float | None = None
+        latest: dict[str, float] = {}
+        step_text = ""
+        drain_started: float | None = None
+        last_heartbeat = time.monotonic()
+        last_print = 0.0
+
+        with spec.log_path.open("ab") as log_file:
+            process = self._launcher.start(spec_path, log_file)
+            try:
+                while True:
+                    exited = process.poll() is not None
+                    for event in reader.read_new():
+                        if event.get("type") == "progress":
+                            progress = float(event["value"])
+                            step_text = f"step {event.get('step')}/{event.get('maxSteps')}"
+                        elif event.get("type") == "metric":
+                            point = MetricPoint(name=str(event["name"]), step=int(event["step"]),
+                                                value=float(event["value"]))
+                            pending.append(point)
+                            latest[point.name] = point.value
+                            if point.name == "val_loss":
+                                last_print = 0.0  # show each evaluation at once
+                    now = time.monotonic()
+                    if now - last_print >= 10.0 and progress is not None:
+                        shown = " ".join(f"{k} {v:.4g}" for k, v in sorted(latest.items()))
+                        log.info("%s %3.0f%% %s %s", label, 100 * progress, step_text, shown)
+                        last_print = now
+                    if exited:
+                        break
+                    if self.hard_stop:
+                        log.warning("%s: stopping now; the API re-queues it when the lease "
+                                    "expires", label)
+                        return None
+                    if self.stopping and self.config.drain_timeout is not None:
+                        drain_started = drain_started or now
+                        if now - drain_started >= self.config.drain_timeout:
+                            log.warning("%s: not done within --drain-timeout; released", label)
+                            return None
+                    if now - last_heartbeat >= heartbeat_every:
+                        batch = pending[:MAX_METRICS_PER_HEARTBEAT]
+                        try:
+                            reply = self.client.trial_heartbeat(trial_id, progress, batch,
+                                                                retry=heartbeat_retry)
+                        except LeaseLostError as exc:
+                            log.warning("%s: lease lost (%s); dropping it", label, exc.message)
+                            return None
+                        except TransientApiError as exc:
+                            log.warning("%s: heartbeat failed (%s); training goes on", label, exc)
+                        except ApiError as exc:
+                            if isinstance(exc, FatalApiError):
+                                raise
+                            log.warning("%s: heartbeat refused (%s); stopping it", label, exc)
+                            return None
+                        else:
+                            del pending[: len(batch)]
+                            if reply.should_stop:
+                                log.warning("%s: the API asks to stop it (%s)", label,
+                                            reply.reason or "no reason given")
+                                return None
+                        last_heartbeat = time.monotonic()
+                    self._sleep(0.5)
+            finally:
+                stop_process_group(process, self.config.stop_grace_seconds)
+
+        if spec.result_path.is_file():
+            return TrialResult.load(spec.result_path)
+        return TrialResult("failed", error=self._crash_reason(process.returncode, spec.log_path))
+
+    @staticmethod
+    def _crash_reason(returncode: int | None, log_path: Path) -> str:
+        try:
+            tail = log_path.read_text(encoding="utf-8", errors="replace").splitlines()[-15:]
+        except OSError:
+            tail = []
+        text = "\n".join(tail)
+        if "CUDA out of memory" in text or "OutOfMemoryError" in text:
+            return "CUDA out of memory (the training process died): " + (tail[-1] if tail else "")
+        if returncode is not None and returncode < 0:
+            reason = f"training process killed by {signal.Signals(-returncode).name}"
+        else:
+            reason = f"training process exited with code {returncode}"
+        return (f"{reason} without a result; last lines of its log:\n{text}")[-2000:]
+
+    # -- reports --------------------------------------------------------------------------
+
+    def _report(self, report: PendingReport) -> None:
+        """Write to disk first, then send until acknowledged (or until a hard stop)."""
+        self.outbox.put(report)
+        self._send(report)
+
+    def flush_outbox(self) -> None:
+        for report in self.outbox.pending():
+            log.info("re-sending the saved %s report of trial %s", report.kind, report.trial_id)
+            self._send(report)
+
+    def _send(self, report: PendingReport) -> None:
+        try:
+            if report.kind == "complete":
+                self.client.complete(report.trial_id, report.payload["outputs"])
+            else:
+                self.client.fail(report.trial_id, str(report.payload["error"]))
+        except (LeaseLostError, TrialAlreadyFinishedError) as exc:
+            log.warning("trial %s: result dropped (%s: %s)", report.trial_id, exc.code,
+                        exc.message)
+        except TransientApiError as exc:
+            log.error("trial %s: report not sent yet (%s); it stays in %s and is re-sent on "
+                      "the next start", report.trial_id, exc, self.outbox.directory)
+            return
+        except FatalApiError:
+            raise
+        except ApiError as exc:
+            if report.kind == "complete" and exc.status_code in (400, 422):
+                log.error("trial %s: the API rejected the outputs (%s); reporting a failure",
+                          report.trial_id, exc.message)
+                rejected = PendingReport(report.trial_id, "fail",
+                                         {"error": f"outputs rejected by the API: {exc.message}"})
+                self.outbox.put(rejected)
+                self._send(rejected)
+                return
+            log.error("trial %s: report refused (%s); dropped", report.trial_id, exc)
+        self.outbox.remove(report.trial_id)

@@ -1,0 +1,207 @@
+"""`meshtune-runner`: command line and environment -> AgentConfig -> Agent.run().
+
+Only the standard library, httpx and pydantic are imported here, so `--help` is instant;
+torch and transformers are imported by the training child.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import json
+import logging
+import os
+import socket
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+
+__all__ = ["build_parser", "main"]
+
+# trainingConfig fields a runner may override: flag/env name -> (key, type).
+# Each is also read from MESHTUNE_<NAME> (e.g. MESHTUNE_TRAIN_DATA, MESHTUNE_MAX_LENGTH).
+OVERRIDES: dict[str, tuple[str, type]] = {
+    "model": ("model", str),
+    "tokenizer": ("tokenizer", str),
+    "train_data": ("trainData", str),
+    "eval_data": ("evalData", str),
+    "mmlu_data": ("mmluData", str),
+    "metric": ("metric", str),
+    "epochs": ("epochs", float),
+    "max_steps": ("maxSteps", int),
+    "per_device_train_batch_size": ("perDeviceTrainBatchSize", int),
+    "per_device_eval_batch_size": ("perDeviceEvalBatchSize", int),
+    "gradient_accumulation_steps": ("gradientAccumulationSteps", int),
+    "max_length": ("maxLength", int),
+    "eval_steps": ("evalSteps", int),
+    "seed": ("seed", int),
+    "max_train_samples": ("maxTrainSamples", int),
+    "max_eval_samples": ("maxEvalSamples", int),
+    "max_mmlu_samples": ("maxMmluSamples", int),
+    "precision": ("precision", str),
+}
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="meshtune-runner",
+        description="Turns this machine into a worker of meshtune studies: leases trials, "
+        "fine-tunes with LoRA, reports the results. Flags override environment variables, "
+        "which override the study's trainingConfig.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    api = parser.add_argument_group("API")
+    api.add_argument("--url", default=_env("MESHTUNE_URL"),
+                     help="API base URL, e.g. http://meshtune:3000 [MESHTUNE_URL]")
+    api.add_argument("--api-key", default=_env("MESHTUNE_API_KEY"),
+                     help="runner-scope API key, used to register [MESHTUNE_API_KEY]")
+    api.add_argument("--study", default=_env("MESHTUNE_STUDY_ID"),
+                     help="only lease trials of this study [MESHTUNE_STUDY_ID]")
+    runner = parser.add_argument_group("runner")
+    runner.add_argument("--name", default=_env("MESHTUNE_RUNNER_NAME"),
+                        help="runner name (default: host name, plus the GPU list when given) "
+                        "[MESHTUNE_RUNNER_NAME]")
+    runner.add_argument("--gpus", default=_env("MESHTUNE_GPUS", "auto"),
+                        help="auto (all visible), none/cpu, or indices like 0,1,2,3 (several: "
+                        "one trial across them with torchrun) [MESHTUNE_GPUS]")
+    runner.add_argument("--launcher", choices=("torchrun", "accelerate"),
+                        default=_env("MESHTUNE_LAUNCHER", "torchrun"),
+                        help="multi-GPU launcher [MESHTUNE_LAUNCHER]")
+    runner.add_argument("--labels", default=_env("MESHTUNE_LABELS", ""),
+                        help="comma-separated labels [MESHTUNE_LABELS]")
+    runner.add_argument("--state-dir", default=_env("MESHTUNE_STATE_DIR"),
+                        help="runner identity, unsent results, trial work folders "
+                        "(default: ~/.local/state/meshtune-runner/NAME) [MESHTUNE_STATE_DIR]")
+    runner.add_argument("--data-root", default=_env("MESHTUNE_DATA_ROOT"),
+                        help="base folder for relative paths in trainingConfig "
+                        "[MESHTUNE_DATA_ROOT]")
+    runner.add_argument("--max-trials", type=int, default=None,
+                        help="exit after this many trials")
+    runner.add_argument("--exit-when-idle", type=float,
+                        default=_float_env("MESHTUNE_EXIT_WHEN_IDLE"),
+                        help="exit after this many seconds without work (e.g. the study "
+                        "is done) [MESHTUNE_EXIT_WHEN_IDLE]")
+    runner.add_argument("--drain-timeout", type=float,
+                        default=_float_env("MESHTUNE_DRAIN_TIMEOUT"),
+                        help="after the first SIGTERM, release the current trial if it is not "
+                        "done within this many seconds (default: wait) [MESHTUNE_DRAIN_TIMEOUT]")
+    runner.add_argument("--keep-trial-dirs", action="store_true",
+                        help="keep each trial's output folder (the LoRA run's files)")
+    runner.add_argument("--log-level", default=_env("MESHTUNE_LOG_LEVEL", "INFO"))
+    training = parser.add_argument_group(
+        "training overrides", "each also read from MESHTUNE_<NAME>, e.g. MESHTUNE_TRAIN_DATA")
+    for name, (key, kind) in OVERRIDES.items():
+        training.add_argument(f"--{name.replace('_', '-')}", dest=f"override_{name}",
+                              type=kind, default=None, help=f"trainingConfig.{key}")
+    training.add_argument("--set", action="append", default=[], metavar="KEY=JSON",
+                          help="override any trainingConfig key, e.g. --set "
+                          "'loraTargetModules=[\"q_proj\",\"v_proj\"]'")
+    return parser
+
+
+def _float_env(name: str) -> float | None:
+    value = _env(name)
+    return float(value) if value is not None else None
+
+
+def collect_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    overrides: dict[str, Any] = {}
+    raw_env = _env("MESHTUNE_TRAINING_OVERRIDES")
+    if raw_env:
+        loaded = json.loads(raw_env)
+        if not isinstance(loaded, dict):
+            raise ValueError("MESHTUNE_TRAINING_OVERRIDES must be a JSON object")
+        overrides.update(loaded)
+    for name, (key, kind) in OVERRIDES.items():
+        env_value = _env(f"MESHTUNE_{name.upper()}")
+        if env_value is not None:
+            overrides[key] = kind(env_value)
+        flag_value = getattr(args, f"override_{name}")
+        if flag_value is not None:
+            overrides[key] = flag_value
+    for item in args.set:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--set expects KEY=JSON, got {item!r}")
+        try:
+            overrides[key] = json.loads(value)
+        except json.JSONDecodeError:
+            overrides[key] = value  # a bare string
+    return overrides
+
+
+def _lock_state_dir(state_dir: Path) -> Any:
+    state_dir.mkdir(parents=True, exist_ok=True)
+    handle = (state_dir / "lock").open("w")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise SystemExit(f"meshtune-runner: another runner uses {state_dir}; give this one "
+                         "its own --name or --state-dir") from None
+    return handle
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)-7s %(message)s", datefmt="%H:%M:%S")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    if not args.url:
+        parser.error("--url (or MESHTUNE_URL) is required")
+
+    from .agent import Agent, AgentConfig
+    from .gpus import select_gpus
+
+    try:
+        gpus = select_gpus(args.gpus)
+        overrides = collect_overrides(args)
+    except ValueError as exc:
+        parser.error(str(exc))
+    explicit = args.gpus.strip().lower() not in ("auto", "none", "cpu", "")
+    name = args.name or socket.gethostname() + (
+        "-gpu" + "-".join(g.index for g in gpus) if explicit else "")
+    state_dir = Path(args.state_dir) if args.state_dir else (
+        Path(_env("XDG_STATE_HOME", str(Path.home() / ".local" / "state")) or ".")
+        / "meshtune-runner" / name)
+    lock = _lock_state_dir(state_dir)
+    memories = [g.memory_mb for g in gpus if g.memory_mb is not None]
+    config = AgentConfig(
+        base_url=args.url.rstrip("/"),
+        api_key=args.api_key,
+        name=name,
+        state_dir=state_dir,
+        gpus=[g.index for g in gpus],
+        gpu_memory_mb=min(memories) if memories else None,
+        labels=[label.strip() for label in args.labels.split(",") if label.strip()],
+        study_id=args.study,
+        data_root=Path(args.data_root) if args.data_root else None,
+        overrides=overrides,
+        launcher=args.launcher,
+        max_trials=args.max_trials,
+        exit_when_idle=args.exit_when_idle,
+        drain_timeout=args.drain_timeout,
+        keep_trial_dirs=args.keep_trial_dirs,
+    )
+    agent = Agent(config)
+    agent.install_signal_handlers()
+    logging.getLogger("meshtune_runner").info(
+        "meshtune-runner %s: %s -> %s, %s", __version__, name, config.base_url,
+        f"GPU(s) {','.join(config.gpus)}" if config.gpus else "CPU")
+    try:
+        return agent.run()
+    finally:
+        lock.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

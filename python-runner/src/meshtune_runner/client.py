@@ -1,0 +1,256 @@
+"""A small synchronous client for the runner routes of the meshtune API.
+
+Transient failures (connection errors, timeouts, 5xx, 429) are retried with exponential
+backoff and jitter, honouring `Retry-After`; 401/403 and other 4xx are raised at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import httpx
+import tenacity
+
+from .api_models import HeartbeatReply, Lease, MetricPoint, RegisteredRunner
+from .errors import (
+    ApiError,
+    FatalApiError,
+    LeaseLostError,
+    TransientApiError,
+    TrialAlreadyFinishedError,
+)
+
+__all__ = ["ApiClient", "LeaseWait", "RetryPolicy"]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+
+
+class LeaseWait:
+    """The API had nothing to hand out (204); ask again after `retry_after` seconds."""
+
+    def __init__(self, retry_after: float) -> None:
+        self.retry_after = retry_after
+
+    def __repr__(self) -> str:
+        return f"LeaseWait(retry_after={self.retry_after})"
+
+
+class RetryPolicy:
+    """How long and how fast transient errors are retried.
+
+    `give_up_after` is in seconds (None: forever, used for final reports); `should_abort`
+    lets the agent cut a retry loop short on a hard stop.
+    """
+
+    def __init__(
+        self,
+        initial: float = 1.0,
+        maximum: float = 30.0,
+        give_up_after: float | None = 300.0,
+        should_abort: Callable[[], bool] = lambda: False,
+        sleep: Callable[[float], object] | None = None,
+    ) -> None:
+        self.initial = initial
+        self.maximum = maximum
+        self.give_up_after = give_up_after
+        self.should_abort = should_abort
+        self.sleep = sleep
+
+    def with_give_up_after(self, give_up_after: float | None) -> RetryPolicy:
+        return RetryPolicy(
+            self.initial, self.maximum, give_up_after, self.should_abort, self.sleep
+        )
+
+
+class _RetryAfter(TransientApiError):
+    def __init__(self, message: str, retry_after: float | None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def _parse_retry_after(response: httpx.Response) -> float | None:
+    raw = response.headers.get("retry-after")
+    if raw is None:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) and value >= 0 else None
+
+
+def _error_from_response(response: httpx.Response) -> Exception:
+    request = response.request
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    code: str | None = None
+    message = response.reason_phrase or "error"
+    details: Any = None
+    if isinstance(body, dict):
+        raw_code = body.get("code")
+        code = str(raw_code) if raw_code is not None else None
+        raw_message = body.get("message")
+        if isinstance(raw_message, list):
+            message = "; ".join(str(m) for m in raw_message)
+        elif raw_message is not None:
+            message = str(raw_message)
+        details = body.get("details")
+    status = response.status_code
+    args = (status, code, message, details, request.method, str(request.url))
+    if status >= 500 or status == 429:
+        return _RetryAfter(
+            f"{request.method} {request.url} -> {status} {code or ''}: {message}",
+            _parse_retry_after(response),
+        )
+    if code == "LEASE_LOST":
+        return LeaseLostError(*args)
+    if code == "TRIAL_ALREADY_FINISHED":
+        return TrialAlreadyFinishedError(*args)
+    if status in (401, 403):
+        return FatalApiError(*args)
+    return ApiError(*args)
+
+
+class ApiClient:
+    """Runner-side calls. `token` is the API key for `register`, then the runner token."""
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        *,
+        retry: RetryPolicy | None = None,
+        transport: httpx.BaseTransport | None = None,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        user_agent: str = "meshtune-runner",
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.retry = retry or RetryPolicy()
+        self._http = httpx.Client(
+            base_url=self.base_url,
+            transport=transport,
+            timeout=timeout,
+            headers={"User-Agent": user_agent, "Accept": "application/json"},
+        )
+        self.token = token
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> ApiClient:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    # -- routes -----------------------------------------------------------------------------
+
+    def register(
+        self, name: str, gpus: int, gpu_memory_mb: int | None, labels: Sequence[str]
+    ) -> RegisteredRunner:
+        body = {"name": name, "gpus": gpus, "gpuMemoryMb": gpu_memory_mb, "labels": list(labels)}
+        response = self._request("POST", "/v1/runners", body)
+        return RegisteredRunner.model_validate(response.json())
+
+    def runner_heartbeat(self, runner_id: str) -> None:
+        self._request("POST", f"/v1/runners/{runner_id}/heartbeat", {})
+
+    def lease(self, runner_id: str, study_id: str | None = None) -> Lease | LeaseWait:
+        body: dict[str, Any] = {} if study_id is None else {"studyId": study_id}
+        response = self._request("POST", f"/v1/runners/{runner_id}/lease", body)
+        if response.status_code == 204 or not response.content:
+            retry_after = _parse_retry_after(response)
+            return LeaseWait(retry_after if retry_after is not None else 10.0)
+        return Lease.model_validate(response.json())
+
+    def trial_heartbeat(
+        self,
+        trial_id: str,
+        progress: float | None = None,
+        metrics: Sequence[MetricPoint] = (),
+        retry: RetryPolicy | None = None,
+    ) -> HeartbeatReply:
+        body: dict[str, Any] = {}
+        if progress is not None:
+            body["progress"] = min(1.0, max(0.0, progress))
+        if metrics:
+            body["metrics"] = [m.model_dump() for m in metrics]
+        response = self._request("POST", f"/v1/trials/{trial_id}/heartbeat", body, retry)
+        return HeartbeatReply.model_validate(response.json())
+
+    def complete(
+        self, trial_id: str, outputs: dict[str, float], retry_forever: bool = True
+    ) -> dict[str, Any]:
+        """Report success. By default retries transient errors until acknowledged."""
+        policy = self.retry.with_give_up_after(None) if retry_forever else None
+        response = self._request(
+            "POST", f"/v1/trials/{trial_id}/complete", {"outputs": outputs}, policy
+        )
+        result: dict[str, Any] = response.json()
+        return result
+
+    def fail(self, trial_id: str, error: str, retry_forever: bool = True) -> dict[str, Any]:
+        """Report failure. By default retries transient errors until acknowledged."""
+        policy = self.retry.with_give_up_after(None) if retry_forever else None
+        response = self._request("POST", f"/v1/trials/{trial_id}/fail", {"error": error}, policy)
+        result: dict[str, Any] = response.json()
+        return result
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any],
+        policy: RetryPolicy | None = None,
+    ) -> httpx.Response:
+        policy = policy or self.retry
+
+        def wait(state: tenacity.RetryCallState) -> float:
+            backoff = min(policy.maximum, policy.initial * 2 ** (state.attempt_number - 1))
+            backoff = random.uniform(backoff / 2, backoff)  # noqa: S311 - jitter, not crypto
+            exc = state.outcome.exception() if state.outcome else None
+            if isinstance(exc, _RetryAfter) and exc.retry_after is not None:
+                backoff = max(backoff, min(exc.retry_after, policy.maximum))
+            return backoff
+
+        def stop(state: tenacity.RetryCallState) -> bool:
+            if policy.should_abort():
+                return True
+            limit = policy.give_up_after
+            return limit is not None and (state.seconds_since_start or 0.0) >= limit
+
+        def before_sleep(state: tenacity.RetryCallState) -> None:
+            exc = state.outcome.exception() if state.outcome else None
+            sleep_s = state.next_action.sleep if state.next_action else 0.0
+            log.warning("%s %s failed (%s); retrying in %.1fs", method, path, exc, sleep_s)
+
+        retrying = tenacity.Retrying(
+            retry=tenacity.retry_if_exception_type(TransientApiError),
+            wait=wait,
+            stop=stop,
+            before_sleep=before_sleep,
+            reraise=True,
+            **({"sleep": policy.sleep} if policy.sleep is not None else {}),
+        )
+        return retrying(self._send_once, method, path, body)
+
+    def _send_once(self, method: str, path: str, body: dict[str, Any]) -> httpx.Response:
+        try:
+            response = self._http.request(
+                method, path, json=body, headers={"Authorization": f"Bearer {self.token}"}
+            )
+        except httpx.TransportError as exc:
+            raise TransientApiError(f"{method} {path}: {type(exc).__name__}: {exc}") from exc
+        if response.status_code >= 400:
+            raise _error_from_response(response)
+        return response

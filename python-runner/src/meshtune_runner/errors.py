@@ -1,0 +1,66 @@
+"""Every exception the runner raises on purpose, in one tree (as httpx does)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "ApiError",
+    "FatalApiError",
+    "LeaseLostError",
+    "RunnerError",
+    "TrainingConfigError",
+    "TrialAlreadyFinishedError",
+    "TrialSetupError",
+    "TransientApiError",
+]
+
+
+class RunnerError(Exception):
+    """Base class of the runner's own errors."""
+
+
+class ApiError(RunnerError):
+    """The API answered with an error status (4xx/5xx) and a `{statusCode, code, message}` body."""
+
+    def __init__(
+        self,
+        status_code: int,
+        code: str | None,
+        message: str,
+        details: Any = None,
+        method: str = "",
+        url: str = "",
+    ) -> None:
+        self.status_code = status_code
+        self.code = code
+        self.message = message
+        self.details = details
+        self.method = method
+        self.url = url
+        where = f"{method} {url} " if method else ""
+        super().__init__(f"{where}-> {status_code} {code or ''}: {message}".strip())
+
+
+class FatalApiError(ApiError):
+    """401/403 (bad key or token) and other 4xx that retrying cannot fix."""
+
+
+class TransientApiError(RunnerError):
+    """5xx, 429 or a connection problem: worth retrying with backoff."""
+
+
+class LeaseLostError(ApiError):
+    """409 LEASE_LOST: the lease expired and the trial went to another runner; drop the result."""
+
+
+class TrialAlreadyFinishedError(ApiError):
+    """409 TRIAL_ALREADY_FINISHED: a different report was already accepted for this trial."""
+
+
+class TrainingConfigError(RunnerError):
+    """The study's trainingConfig (after overrides) is invalid; the trial fails with this text."""
+
+
+class TrialSetupError(RunnerError):
+    """The trial cannot run as given (unknown parameter, missing model or data, ...)."""

@@ -1,0 +1,129 @@
+"""Maps a trial's parameters (user-space values from the API) onto LoRA and training settings."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import TrialSetupError
+
+__all__ = ["RECOGNISED_PARAMETERS", "Hyperparameters", "map_parameters"]
+
+# name in the study -> (target, kind). Targets starting with "lora." go to LoraConfig,
+# the others to TrainingArguments.
+_ALIASES: dict[str, tuple[str, str]] = {
+    "lora_rank": ("lora.r", "int"),
+    "lora_r": ("lora.r", "int"),
+    "rank": ("lora.r", "int"),
+    "lora_alpha": ("lora.lora_alpha", "float"),
+    "alpha": ("lora.lora_alpha", "float"),
+    "lora_alpha_multiplier": ("alpha_multiplier", "float"),
+    "alpha_multiplier": ("alpha_multiplier", "float"),
+    "lora_dropout": ("lora.lora_dropout", "float"),
+    "dropout": ("lora.lora_dropout", "float"),
+    "lora_target_modules": ("lora.target_modules", "modules"),
+    "learning_rate": ("learning_rate", "float"),
+    "lr": ("learning_rate", "float"),
+    "log10_learning_rate": ("log10_learning_rate", "float"),
+    "warmup_ratio": ("warmup_ratio", "float"),
+    "weight_decay": ("weight_decay", "float"),
+    "num_train_epochs": ("num_train_epochs", "float"),
+    "epochs": ("num_train_epochs", "float"),
+    "per_device_train_batch_size": ("per_device_train_batch_size", "int"),
+    "gradient_accumulation_steps": ("gradient_accumulation_steps", "int"),
+    "max_grad_norm": ("max_grad_norm", "float"),
+    "adam_beta1": ("adam_beta1", "float"),
+    "adam_beta2": ("adam_beta2", "float"),
+    "adam_epsilon": ("adam_epsilon", "float"),
+    "lr_scheduler_type": ("lr_scheduler_type", "str"),
+}
+
+RECOGNISED_PARAMETERS = tuple(sorted(_ALIASES))
+
+
+@dataclass(frozen=True)
+class Hyperparameters:
+    """LoRA settings and TrainingArguments overrides of one trial."""
+
+    r: int = 8
+    lora_alpha: float = 16.0
+    lora_dropout: float = 0.0
+    target_modules: list[str] | str | None = None
+    training: dict[str, Any] = field(default_factory=dict)
+
+    def describe(self) -> str:
+        extra = " ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
+                         for k, v in sorted(self.training.items()))
+        return f"r={self.r} alpha={self.lora_alpha:g} dropout={self.lora_dropout:g} {extra}".strip()
+
+
+def _coerce(name: str, value: Any, kind: str) -> Any:
+    if kind == "str":
+        return str(value)
+    if kind == "modules":
+        if isinstance(value, str):
+            parts = [p.strip() for p in value.split(",") if p.strip()]
+            return parts[0] if parts == ["all-linear"] else parts
+        raise TrialSetupError(f"parameter {name!r} must be a comma-separated string")
+    if isinstance(value, bool):
+        raise TrialSetupError(f"parameter {name!r} must be a number, got {value!r}")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise TrialSetupError(f"parameter {name!r} must be a number, got {value!r}") from None
+    if not math.isfinite(number):
+        raise TrialSetupError(f"parameter {name!r} is not finite: {value!r}")
+    if kind == "int":
+        if number != round(number):
+            raise TrialSetupError(f"parameter {name!r} must be an integer, got {value!r}")
+        return round(number)
+    return number
+
+
+def map_parameters(parameters: dict[str, Any]) -> Hyperparameters:
+    """Translate trial parameters; an unknown name fails the trial with the list of known ones."""
+    unknown = sorted(name for name in parameters if name not in _ALIASES)
+    if unknown:
+        raise TrialSetupError(
+            f"unknown trial parameter(s) {', '.join(unknown)}; the runner understands: "
+            + ", ".join(RECOGNISED_PARAMETERS)
+        )
+    lora: dict[str, Any] = {}
+    training: dict[str, Any] = {}
+    multiplier: float | None = None
+    for name, raw in parameters.items():
+        if raw is None:
+            continue
+        target, kind = _ALIASES[name]
+        value = _coerce(name, raw, kind)
+        if target == "alpha_multiplier":
+            multiplier = value
+        elif target == "log10_learning_rate":
+            training["learning_rate"] = 10.0**value
+        elif target.startswith("lora."):
+            lora[target.removeprefix("lora.")] = value
+        else:
+            training[target] = value
+
+    r = lora.get("r", 8)
+    if r < 1:
+        raise TrialSetupError(f"LoRA rank must be >= 1, got {r}")
+    if "lora_alpha" not in lora:
+        # The seed's encoding: alpha = multiplier x rank (the API usually sends both).
+        lora["lora_alpha"] = multiplier * r if multiplier is not None else 2.0 * r
+    dropout = lora.get("lora_dropout", 0.0)
+    if not 0.0 <= dropout < 1.0:
+        raise TrialSetupError(f"lora_dropout must be in [0, 1), got {dropout}")
+    if lora["lora_alpha"] <= 0:
+        raise TrialSetupError(f"lora_alpha must be > 0, got {lora['lora_alpha']}")
+    lr = training.get("learning_rate")
+    if lr is not None and not 0 < lr < 1:
+        raise TrialSetupError(f"learning_rate must be in (0, 1), got {lr}")
+    return Hyperparameters(
+        r=r,
+        lora_alpha=float(lora["lora_alpha"]),
+        lora_dropout=float(dropout),
+        target_modules=lora.get("target_modules"),
+        training=training,
+    )

@@ -1,0 +1,169 @@
+"""Multiple-choice accuracy on an MMLU-format dataset, scored by the answer letter's likelihood.
+
+Accepted inputs: MMLU's CSV files (`question,A,B,C,D,answer`, no header, as in the original
+`data/test/*.csv`), a folder of them, or JSON/JSONL records `{question, choices: [...],
+answer: index | letter, subject?}`. Zero-shot prompt in the style of the MMLU paper; the
+prediction is the letter whose token gets the highest next-token logit after "Answer:".
+"""
+
+from __future__ import annotations
+
+import csv
+import string
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import TrialSetupError
+from .data import read_json_records
+
+__all__ = ["MmluQuestion", "format_mmlu_prompt", "load_mmlu", "score_mmlu"]
+
+LETTERS = string.ascii_uppercase
+
+
+@dataclass(frozen=True)
+class MmluQuestion:
+    question: str
+    choices: tuple[str, ...]
+    answer: int
+    subject: str = ""
+
+
+def _answer_index(raw: Any, n_choices: int, where: str) -> int:
+    if isinstance(raw, bool):
+        raise TrialSetupError(f"{where}: bad answer {raw!r}")
+    if isinstance(raw, int):
+        index = raw
+    elif isinstance(raw, str) and raw.strip().upper() in LETTERS[:n_choices]:
+        index = LETTERS.index(raw.strip().upper())
+    elif isinstance(raw, str) and raw.strip().isdigit():
+        index = int(raw.strip())
+    else:
+        raise TrialSetupError(f"{where}: bad answer {raw!r}")
+    if not 0 <= index < n_choices:
+        raise TrialSetupError(f"{where}: answer {raw!r} out of range")
+    return index
+
+
+def _from_csv(path: Path) -> list[MmluQuestion]:
+    subject = path.stem.removesuffix("_test").removesuffix("_val").removesuffix("_dev")
+    questions = []
+    with path.open(newline="", encoding="utf-8") as handle:
+        for i, row in enumerate(csv.reader(handle)):
+            if i == 0 and [c.strip().lower() for c in row[:2]] == ["question", "a"]:
+                continue
+            if len(row) < 4:
+                raise TrialSetupError(f"{path}:{i + 1}: expected question, choices..., answer")
+            choices = tuple(row[1:-1])
+            where = f"{path}:{i + 1}"
+            questions.append(
+                MmluQuestion(row[0], choices, _answer_index(row[-1], len(choices), where), subject)
+            )
+    return questions
+
+
+def _from_json(path: Path) -> list[MmluQuestion]:
+    questions = []
+    for i, record in enumerate(read_json_records(path)):
+        where = f"{path} record {i}"
+        choices = record.get("choices")
+        if choices is None:
+            choices = [record[k] for k in LETTERS[:26] if k in record]
+        if not isinstance(record.get("question"), str) or not isinstance(choices, list) or len(
+            choices
+        ) < 2:
+            raise TrialSetupError(f"{where}: needs 'question' and 'choices' (or A, B, C, D)")
+        questions.append(
+            MmluQuestion(
+                record["question"],
+                tuple(str(c) for c in choices),
+                _answer_index(record.get("answer"), len(choices), where),
+                str(record.get("subject", "")),
+            )
+        )
+    return questions
+
+
+def load_mmlu(path: Path, limit: int | None = None) -> list[MmluQuestion]:
+    if path.is_dir():
+        files = sorted(path.glob("*.csv"))
+        if not files:
+            raise TrialSetupError(f"MMLU folder {path} holds no .csv files")
+        questions = [q for f in files for q in _from_csv(f)]
+    elif not path.is_file():
+        raise TrialSetupError(f"MMLU data not found: {path}")
+    elif path.suffix.lower() == ".csv":
+        questions = _from_csv(path)
+    else:
+        questions = _from_json(path)
+    if not questions:
+        raise TrialSetupError(f"{path}: no MMLU questions")
+    return questions[:limit] if limit is not None else questions
+
+
+def format_mmlu_prompt(question: MmluQuestion) -> str:
+    topic = f" about {question.subject.replace('_', ' ')}" if question.subject else ""
+    lines = [f"The following are multiple choice questions (with answers){topic}.", "",
+             question.question.strip()]
+    lines += [f"{LETTERS[i]}. {choice}" for i, choice in enumerate(question.choices)]
+    lines.append("Answer:")
+    return "\n".join(lines)
+
+
+def _letter_token_ids(tokenizer: Any, n: int) -> list[int]:
+    ids = []
+    for letter in LETTERS[:n]:
+        encoded: list[int] = tokenizer(f" {letter}", add_special_tokens=False)["input_ids"]
+        if not encoded:
+            encoded = tokenizer(letter, add_special_tokens=False)["input_ids"]
+        ids.append(encoded[-1])
+    return ids
+
+
+def score_mmlu(
+    model: Any,
+    tokenizer: Any,
+    questions: Sequence[MmluQuestion],
+    batch_size: int,
+    max_length: int,
+    rank: int = 0,
+    world_size: int = 1,
+) -> tuple[int, int]:
+    """(correct, total) over this rank's share (every world_size-th question)."""
+    import torch
+
+    mine = list(questions[rank::world_size])
+    device = next(model.parameters()).device
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    correct = 0
+    model.eval()
+    with torch.no_grad():
+        for start in range(0, len(mine), batch_size):
+            batch = mine[start : start + batch_size]
+            encoded = [
+                tokenizer(format_mmlu_prompt(q), truncation=True, max_length=max_length)[
+                    "input_ids"
+                ][-max_length:]
+                for q in batch
+            ]
+            width = max(len(ids) for ids in encoded)
+            # Left padding, so that the last position of every row is its "Answer:".
+            input_ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
+            attention = torch.zeros((len(batch), width), dtype=torch.long)
+            for row, ids in enumerate(encoded):
+                input_ids[row, width - len(ids) :] = torch.tensor(ids, dtype=torch.long)
+                attention[row, width - len(ids) :] = 1
+            positions = (attention.cumsum(-1) - 1).clamp(min=0)
+            logits = model(
+                input_ids=input_ids.to(device),
+                attention_mask=attention.to(device),
+                position_ids=positions.to(device),
+            ).logits[:, -1, :]
+            for row, question in enumerate(batch):
+                letter_ids = _letter_token_ids(tokenizer, len(question.choices))
+                scores = logits[row, letter_ids]
+                if int(torch.argmax(scores).item()) == question.answer:
+                    correct += 1
+    return correct, len(mine)

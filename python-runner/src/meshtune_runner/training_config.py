@@ -1,0 +1,118 @@
+"""The schema of a study's `trainingConfig` (opaque to the API, defined by the runner).
+
+Defaults follow the NOMAD team's BBO3 script: 3 epochs, per-device batch 4 (eval 4),
+gradient accumulation 8, max length 512, AdamW, cosine schedule, warmup ratio 0.03,
+weight decay 0, learning rate 10^-3.5, evaluation once per epoch.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from .errors import TrainingConfigError
+
+__all__ = ["PATH_FIELDS", "TrainingConfig", "parse_training_config"]
+
+PATH_FIELDS = ("model", "tokenizer", "train_data", "eval_data", "mmlu_data")
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+class TrainingConfig(BaseModel):
+    """What one trial trains on and how. JSON keys are camelCase (`trainData`, `maxLength`)."""
+
+    model_config = ConfigDict(
+        alias_generator=_camel, populate_by_name=True, extra="forbid", frozen=True
+    )
+
+    model: str = Field(min_length=1, description="Local folder or Hugging Face hub id")
+    tokenizer: str | None = Field(default=None, description="Defaults to `model`")
+    train_data: str = Field(min_length=1)
+    eval_data: str | None = None
+    metric: Literal["val_loss", "mmlu"] = "val_loss"
+    mmlu_data: str | None = None
+    epochs: float = Field(default=3.0, gt=0, le=1000)
+    max_steps: int | None = Field(default=None, gt=0)
+    per_device_train_batch_size: int = Field(default=4, ge=1, le=4096)
+    per_device_eval_batch_size: int = Field(default=4, ge=1, le=4096)
+    gradient_accumulation_steps: int = Field(default=8, ge=1, le=4096)
+    max_length: int = Field(default=512, ge=8, le=1_048_576)
+    learning_rate: float = Field(default=10**-3.5, gt=0, lt=1)
+    warmup_ratio: float = Field(default=0.03, ge=0, lt=1)
+    weight_decay: float = Field(default=0.0, ge=0)
+    lr_scheduler_type: str = "cosine"
+    optim: str = "adamw_torch"
+    eval_steps: int | None = Field(default=None, ge=1, description="None: evaluate each epoch")
+    logging_steps: int = Field(default=1, ge=1)
+    seed: int = 42
+    max_train_samples: int | None = Field(default=None, ge=1)
+    max_eval_samples: int | None = Field(default=None, ge=1)
+    max_mmlu_samples: int | None = Field(default=None, ge=1)
+    lora_target_modules: list[str] | str | None = Field(
+        default=None, description="None: PEFT's default for the architecture (q_proj, v_proj)"
+    )
+    precision: Literal["auto", "bf16", "fp16", "fp32"] = "auto"
+    gradient_checkpointing: bool = False
+    trust_remote_code: bool = False
+    training_arguments: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Passed as is to transformers.TrainingArguments (expert escape hatch)",
+    )
+    description: str | None = None
+
+    @model_validator(mode="after")
+    def _metric_needs_its_data(self) -> TrainingConfig:
+        if self.metric == "val_loss" and not self.eval_data:
+            raise ValueError("metric 'val_loss' needs evalData (the validation set)")
+        if self.metric == "mmlu" and not self.mmlu_data:
+            raise ValueError("metric 'mmlu' needs mmluData (an MMLU-format file)")
+        return self
+
+    def resolve_paths(self, data_root: Path | None) -> TrainingConfig:
+        """Make relative local paths relative to `data_root` (hub ids stay as they are)."""
+        if data_root is None:
+            return self
+        updates: dict[str, str] = {}
+        for name in PATH_FIELDS:
+            value = getattr(self, name)
+            if not value or Path(value).is_absolute():
+                continue
+            candidate = data_root / value
+            # A model may be a hub id ("meta-llama/Llama-2-7b-hf"): only rebase what exists.
+            if name in ("model", "tokenizer") and not candidate.exists():
+                continue
+            updates[name] = str(candidate)
+        return self.model_copy(update=updates) if updates else self
+
+
+def parse_training_config(
+    raw: Any, overrides: dict[str, Any] | None = None
+) -> TrainingConfig:
+    """Validate the study's trainingConfig merged with this runner's overrides.
+
+    Overrides may use camelCase or snake_case keys; None values are ignored.
+    """
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise TrainingConfigError(
+            f"trainingConfig must be a JSON object, got {type(raw).__name__}"
+        )
+    merged: dict[str, Any] = {_camel(k): v for k, v in raw.items()}
+    for key, value in (overrides or {}).items():
+        if value is not None:
+            merged[_camel(key)] = value
+    try:
+        return TrainingConfig.model_validate(merged)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            where = ".".join(str(p) for p in error["loc"]) or "trainingConfig"
+            problems.append(f"{where}: {error['msg']}")
+        raise TrainingConfigError("bad trainingConfig: " + "; ".join(problems)) from exc

@@ -1,0 +1,134 @@
+"""Files the agent and its training child exchange (they work across torchrun ranks too).
+
+- `spec.json`: what to train (written by the agent before it starts the child);
+- `events.jsonl`: progress and metric events, appended by the child (rank 0 only);
+- `result.json`: the child's final answer, written atomically once.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+__all__ = ["EventReader", "EventWriter", "TrialResult", "TrialSpec", "write_json_atomic"]
+
+
+def write_json_atomic(path: Path, payload: Any) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with tmp.open("w", encoding="utf-8") as handle:
+        json.dump(payload, handle, indent=2, sort_keys=True)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+@dataclass(frozen=True)
+class TrialSpec:
+    trial_id: str
+    trial_number: int
+    study_id: str
+    training_config: dict[str, Any]
+    hyperparameters: dict[str, Any]
+    work_dir: str
+
+    @property
+    def events_path(self) -> Path:
+        return Path(self.work_dir) / "events.jsonl"
+
+    @property
+    def result_path(self) -> Path:
+        return Path(self.work_dir) / "result.json"
+
+    @property
+    def log_path(self) -> Path:
+        return Path(self.work_dir) / "train.log"
+
+    def save(self, path: Path) -> None:
+        write_json_atomic(path, asdict(self))
+
+    @classmethod
+    def load(cls, path: Path) -> TrialSpec:
+        return cls(**json.loads(path.read_text(encoding="utf-8")))
+
+
+@dataclass(frozen=True)
+class TrialResult:
+    status: Literal["completed", "failed"]
+    metrics: dict[str, float] = field(default_factory=dict)
+    error: str | None = None
+
+    def save(self, path: Path) -> None:
+        clean = {k: v for k, v in self.metrics.items() if math.isfinite(v)}
+        nonfinite = sorted(k for k, v in self.metrics.items() if not math.isfinite(v))
+        write_json_atomic(
+            path,
+            {"status": self.status, "metrics": clean, "nonFinite": nonfinite, "error": self.error},
+        )
+
+    @classmethod
+    def load(cls, path: Path) -> TrialResult:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        metrics = {k: float(v) for k, v in raw.get("metrics", {}).items()}
+        for name in raw.get("nonFinite", []):
+            metrics[name] = math.nan
+        return cls(status=raw["status"], metrics=metrics, error=raw.get("error"))
+
+
+class EventWriter:
+    """Appends events; progress events are throttled to one per `min_interval` seconds."""
+
+    def __init__(self, path: Path | None, min_interval: float = 1.0) -> None:
+        self.path = path
+        self.min_interval = min_interval
+        self._last_progress = 0.0
+
+    def progress(self, value: float, step: int, max_steps: int, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._last_progress < self.min_interval:
+            return
+        self._last_progress = now
+        self._write({"type": "progress", "value": value, "step": step, "maxSteps": max_steps})
+
+    def metric(self, name: str, step: int, value: float) -> None:
+        if math.isfinite(value):
+            self._write({"type": "metric", "name": name, "step": step, "value": value})
+
+    def _write(self, event: dict[str, Any]) -> None:
+        if self.path is None:
+            return
+        with self.path.open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps(event) + "\n")
+
+
+class EventReader:
+    """Reads the events appended since the last call (only whole lines)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._offset = 0
+
+    def read_new(self) -> list[dict[str, Any]]:
+        try:
+            with self.path.open("rb") as handle:
+                handle.seek(self._offset)
+                chunk = handle.read()
+        except FileNotFoundError:
+            return []
+        end = chunk.rfind(b"\n")
+        if end < 0:
+            return []
+        self._offset += end + 1
+        events = []
+        for line in chunk[: end + 1].splitlines():
+            try:
+                event = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(event, dict):
+                events.append(event)
+        return events
