@@ -1,0 +1,169 @@
+/**
+ * Dominance, success types and the progressive barrier (MADS.md §5.1, §5.3, §5.4;
+ * `src/Eval/ComputeSuccessType.cpp`, `src/Eval/ProgressiveBarrier.cpp`).
+ *
+ * The barrier holds record ids; (f, h) come from an accessor so that Phase One (§5.5) can
+ * substitute its own objective.
+ */
+import { isFeasible } from './evaluation';
+import { decodeNumber, encodeNumber, equalEps, greaterEps, lessEps, type EncodedNumber } from './numerics';
+
+/** Ordering of success types (§5.1): UNDEFINED < NO_TRIALS < UNSUCCESSFUL < PARTIAL < FULL. */
+export enum Success {
+  UNDEFINED = 0,
+  NO_TRIALS = 1,
+  UNSUCCESSFUL = 2,
+  PARTIAL = 3,
+  FULL = 4,
+}
+
+export interface FH {
+  f: number;
+  h: number;
+}
+
+/** x ≺ y (§5.1): f compared as plain doubles, h with ε. */
+export function dominates(x: FH, y: FH): boolean {
+  const fx = isFeasible(x.h);
+  const fy = isFeasible(y.h);
+  if (fx && fy) return x.f < y.f;
+  if (!fx && !fy && x.h !== Infinity) {
+    const hLe = !greaterEps(x.h, y.h);
+    if (!(x.f <= y.f) || !hLe) return false;
+    return x.f < y.f || lessEps(x.h, y.h);
+  }
+  return false;
+}
+
+/** `computeSuccessType(p1, p2, hMax)` (§5.1). null p1 = undefined point, null p2 = no reference. */
+export function computeSuccessType(p1: FH | null, p2: FH | null, hMax: number): Success {
+  if (p1 === null) return Success.UNDEFINED;
+  const p1UnderHMax = !greaterEps(p1.h, hMax);
+  if (p2 === null) {
+    if (Number.isNaN(p1.h) || !p1UnderHMax || p1.h === Infinity) return Success.UNSUCCESSFUL;
+    return isFeasible(p1.h) ? Success.FULL : Success.PARTIAL;
+  }
+  if (p1UnderHMax && !greaterEps(p2.h, hMax) && dominates(p1, p2)) return Success.FULL;
+  const f1 = isFeasible(p1.h);
+  const f2 = isFeasible(p2.h);
+  if (f1 && f2) return Success.UNSUCCESSFUL;
+  if (!f1 && !f2) return p1UnderHMax && lessEps(p1.h, p2.h) ? Success.PARTIAL : Success.UNSUCCESSFUL;
+  return Success.UNDEFINED;
+}
+
+export interface BarrierState {
+  xFeas: number[];
+  xInf: number[];
+  incFeas: number[];
+  incInf: number[];
+  hMax: number;
+  /** Incumbents recorded at the previous mesh update (`updateRefBests`, §5.1 use 2). */
+  refFeas: number | null;
+  refInf: number | null;
+}
+
+export function emptyBarrier(hMax0: number): BarrierState {
+  return { xFeas: [], xInf: [], incFeas: [], incInf: [], hMax: hMax0, refFeas: null, refInf: null };
+}
+
+export interface BarrierUpdate {
+  feasSuccess: Success;
+  infSuccess: Success;
+}
+
+/**
+ * `ProgressiveBarrier::updateWithPoints` (§5.3). Appendix D #5 (faithful): the infeasible success
+ * test skips the first element of xInf.
+ */
+export function updateWithPoints(
+  state: BarrierState,
+  ids: readonly number[],
+  fh: (id: number) => FH | null,
+  updateIncumbentsAndHMax: boolean,
+): BarrierUpdate {
+  let changed = false;
+  for (const id of ids) {
+    const p = fh(id);
+    if (p === null) continue;
+    if (isFeasible(p.h)) {
+      if (!state.xFeas.includes(id)) {
+        state.xFeas.push(id);
+        changed = true;
+      }
+    } else if (p.h < Infinity) {
+      if (greaterEps(p.h, state.hMax)) changed = true; // rejected
+      else if (!state.xInf.includes(id)) {
+        state.xInf.push(id);
+        changed = true;
+      }
+    }
+  }
+  const result: BarrierUpdate = { feasSuccess: Success.UNSUCCESSFUL, infSuccess: Success.UNSUCCESSFUL };
+  if (!updateIncumbentsAndHMax || !changed) return result;
+  const get = (id: number): FH => fh(id) as FH;
+
+  // a. feasible incumbents: all points tied at the best f.
+  const fMinRef = state.incFeas.length > 0 ? get(state.incFeas[0]).f : Infinity;
+  let fMin = Infinity;
+  for (const id of state.xFeas) fMin = Math.min(fMin, get(id).f);
+  state.xFeas = state.xFeas.filter((id) => !greaterEps(get(id).f, fMin));
+  state.incFeas = [...state.xFeas];
+  if (state.xFeas.length > 0 && lessEps(fMin, fMinRef)) result.feasSuccess = Success.FULL;
+
+  // b. infeasible success.
+  const prevInc = state.incInf.length > 0 ? get(state.incInf[0]) : null;
+  if (prevInc === null) {
+    if (state.xInf.length > 0) result.infSuccess = Success.FULL;
+  } else {
+    let best = Success.UNDEFINED;
+    for (const id of state.xInf.slice(1)) best = Math.max(best, computeSuccessType(get(id), prevInc, Infinity));
+    result.infSuccess = best;
+  }
+
+  // c. hMax.
+  if (prevInc !== null) {
+    if (result.feasSuccess === Success.FULL || result.infSuccess === Success.FULL) state.hMax = prevInc.h;
+    else if (result.infSuccess === Success.PARTIAL) {
+      let m = -Infinity;
+      for (const id of state.xInf) {
+        const h = get(id).h;
+        if (lessEps(h, prevInc.h)) m = Math.max(m, h);
+      }
+      if (m > -Infinity) state.hMax = m;
+    } else state.hMax = prevInc.h;
+  }
+
+  // d. infeasible incumbents: non-dominated points under hMax with the largest h.
+  state.xInf = state.xInf.filter((id) => !greaterEps(get(id).h, state.hMax));
+  const nonDominated = state.xInf.filter((id) => !state.xInf.some((o) => o !== id && dominates(get(o), get(id))));
+  let maxH = -Infinity;
+  for (const id of nonDominated) maxH = Math.max(maxH, get(id).h);
+  state.incInf = nonDominated.filter((id) => equalEps(get(id).h, maxH));
+  return result;
+}
+
+export interface BarrierJson {
+  xFeas: number[];
+  xInf: number[];
+  incFeas: number[];
+  incInf: number[];
+  hMax: EncodedNumber;
+  refFeas: number | null;
+  refInf: number | null;
+}
+
+export function barrierToJson(s: BarrierState): BarrierJson {
+  return { ...s, hMax: encodeNumber(s.hMax) };
+}
+
+export function barrierFromJson(j: BarrierJson): BarrierState {
+  return {
+    xFeas: [...j.xFeas],
+    xInf: [...j.xInf],
+    incFeas: [...j.incFeas],
+    incInf: [...j.incInf],
+    hMax: decodeNumber(j.hMax),
+    refFeas: j.refFeas,
+    refInf: j.refInf,
+  };
+}

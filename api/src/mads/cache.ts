@@ -1,0 +1,110 @@
+/**
+ * The evaluation cache (MADS.md §5.6, `src/Cache/CacheSet.cpp`): every point ever suggested or
+ * told, keyed by coordinates. A point in the cache is never suggested again; a failed point is
+ * never re-evaluated.
+ */
+import type { OutputType, SuggestionOrigin } from '../algorithms/algorithm';
+import { evaluateOutputs } from './evaluation';
+import { decodeNumber, encodeNumber, type EncodedNumber } from './numerics';
+import { cacheKey } from './space';
+
+export type RecordStatus = 'pending' | 'ok' | 'failed';
+/** 'told' = a point the engine never suggested (e.g. enqueued by a user). */
+export type RecordOrigin = SuggestionOrigin | 'told';
+
+export interface PointRecord {
+  /** NOMAD's tag: creation order, used for tie-breaks. */
+  id: number;
+  x: number[];
+  status: RecordStatus;
+  outputs: number[] | null;
+  f: number;
+  h: number;
+  phaseOneF: number;
+  /** NOMAD's pointFrom (§5.2): id of the frame centre that generated this point, or −1. */
+  fromId: number;
+  origin: RecordOrigin;
+  /** Step that generated the point, −1 if none. */
+  stepId: number;
+}
+
+/** Compact JSON form of a record: [x, status, outputs, fromId, origin, stepId]. */
+type RecordJson = [number[], 0 | 1 | 2, EncodedNumber[] | null, number, RecordOrigin, number];
+
+const STATUS_CODES: RecordStatus[] = ['pending', 'ok', 'failed'];
+
+export class EvaluationCache {
+  readonly records: PointRecord[] = [];
+  private readonly byKey = new Map<string, number>();
+
+  constructor(private readonly outputTypes: readonly OutputType[]) {}
+
+  get size(): number {
+    return this.records.length;
+  }
+
+  find(x: readonly number[]): PointRecord | undefined {
+    const id = this.byKey.get(cacheKey(x));
+    return id === undefined ? undefined : this.records[id];
+  }
+
+  has(x: readonly number[]): boolean {
+    return this.byKey.has(cacheKey(x));
+  }
+
+  get(id: number): PointRecord {
+    return this.records[id];
+  }
+
+  /** Insert a new pending point (the caller checked it is absent). */
+  addPending(x: readonly number[], fromId: number, origin: RecordOrigin, stepId: number): PointRecord {
+    const rec: PointRecord = {
+      id: this.records.length,
+      x: [...x],
+      status: 'pending',
+      outputs: null,
+      f: Infinity,
+      h: Infinity,
+      phaseOneF: Infinity,
+      fromId,
+      origin,
+      stepId,
+    };
+    this.records.push(rec);
+    this.byKey.set(cacheKey(x), rec.id);
+    return rec;
+  }
+
+  /** Store a result on a record (§1.5: NaN in OBJ/PB/EB or null ⇒ failed). */
+  setResult(rec: PointRecord, outputs: readonly number[] | null): void {
+    const ev = evaluateOutputs(this.outputTypes, outputs);
+    rec.outputs = outputs === null ? null : [...outputs];
+    rec.status = ev.ok ? 'ok' : 'failed';
+    rec.f = ev.f;
+    rec.h = ev.h;
+    rec.phaseOneF = ev.phaseOneF;
+  }
+
+  toJSON(): RecordJson[] {
+    return this.records.map((r) => [
+      r.x,
+      STATUS_CODES.indexOf(r.status) as 0 | 1 | 2,
+      r.outputs === null ? null : r.outputs.map(encodeNumber),
+      r.fromId,
+      r.origin,
+      r.stepId,
+    ]);
+  }
+
+  static fromJSON(outputTypes: readonly OutputType[], data: unknown): EvaluationCache {
+    if (!Array.isArray(data)) throw new TypeError('cache must be an array');
+    const cache = new EvaluationCache(outputTypes);
+    for (const item of data as RecordJson[]) {
+      const [x, status, outputs, fromId, origin, stepId] = item;
+      const rec = cache.addPending(x, fromId, origin, stepId);
+      const decoded = outputs === null ? null : outputs.map(decodeNumber);
+      if (STATUS_CODES[status] !== 'pending') cache.setResult(rec, decoded);
+    }
+    return cache;
+  }
+}

@@ -1,0 +1,314 @@
+/**
+ * The MADS state machine (MADS.md §0, Appendix E.2): X0 → [MegaIteration: mesh update, stop
+ * test → search methods → poll (first pass, second pass)] …, driven by ask/tell.
+ */
+import { Success, computeSuccessType, emptyBarrier, updateWithPoints } from './barrier';
+import { isFeasible } from './evaluation';
+import { checkMeshForStopping, enlarge, refine } from './mesh';
+import { generatePoll, generateSecondPass, pointsFromDirections, pollCentres } from './poll';
+import { ortho2nDirections } from './directions';
+import { sortCandidates } from './ordering';
+import { nmFinishStep, nmStartSearch } from './search/nelder-mead';
+import { quadSearchCandidates } from './search/quad-model';
+import { speculativeCandidates } from './search/speculative';
+import { cacheKey, toFree } from './space';
+import { fhOf, type Candidate, type EngineState, type Step, type StepKind } from './state';
+
+/** Iterations in a row without a single new point before the engine gives up (all cache hits). */
+const MAX_EMPTY_ITERATIONS = 200;
+/** Safety bound on the steps advanced within one call. */
+const MAX_ADVANCES_PER_CALL = 5000;
+
+const ITERATION_ORDER: StepKind[] = ['speculative', 'quad', 'nm', 'poll1', 'poll2'];
+
+export function newStep(state: EngineState, kind: StepKind, queue: Candidate[], opportunistic: boolean): Step {
+  const step: Step = {
+    id: state.stepCounter++,
+    kind,
+    queue: dedupe(state, queue),
+    dispatched: [],
+    returned: [],
+    opportunistic,
+    fullSuccess: false,
+    firstPass: null,
+    centreId: -1,
+    spare: [],
+  };
+  if (step.queue.length > 0) state.iterationProducedPoints = true;
+  return step;
+}
+
+/** Drop cached points (§5.6: never suggested twice) and duplicates within the queue. */
+function dedupe(state: EngineState, queue: Candidate[]): Candidate[] {
+  const seen = new Set<string>();
+  return queue.filter((c) => {
+    const key = cacheKey(c.x);
+    if (seen.has(key) || state.cache.has(c.x)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+export function purgeQueue(state: EngineState, step: Step): void {
+  if (step.queue.some((c) => state.cache.has(c.x))) step.queue = step.queue.filter((c) => !state.cache.has(c.x));
+}
+
+export function isStepFinished(state: EngineState, step: Step): boolean {
+  purgeQueue(state, step);
+  if (step.opportunistic && step.fullSuccess) return true;
+  return step.queue.length === 0 && step.returned.length === step.dispatched.length;
+}
+
+/** Success of one evaluated point against the barrier at the start of its step (§5.1 use 1). */
+export function pointSuccess(state: EngineState, id: number): Success {
+  const p = fhOf(state, id);
+  if (p === null) return Success.UNDEFINED;
+  const feasible = isFeasible(p.h);
+  const ref = fhOf(state, feasible ? state.barrier.incFeas[0] : state.barrier.incInf[0]);
+  return computeSuccessType(p, ref, state.barrier.hMax);
+}
+
+/** Advance the machine until a step has points to hand out, the step waits for results, or a stop. */
+export function advance(state: EngineState): void {
+  for (let guard = 0; guard < MAX_ADVANCES_PER_CALL; guard++) {
+    if (state.stop !== null) return;
+    const step = state.step;
+    if (step !== null && !isStepFinished(state, step)) return;
+    if (step !== null) finishStep(state, step);
+    if (state.stop !== null) return;
+    startNextStep(state);
+  }
+  state.stop = { kind: 'MIN_MESH_SIZE_REACHED' };
+}
+
+function allOkIds(state: EngineState): number[] {
+  return state.cache.records.filter((r) => r.status === 'ok').map((r) => r.id);
+}
+
+function fh(state: EngineState): (id: number) => ReturnType<typeof fhOf> {
+  return (id) => fhOf(state, id);
+}
+
+/** Merge late results into the barrier (E.2) and leave Phase One once a point has h < ∞ (§5.5). */
+function mergeLate(state: EngineState): void {
+  if (state.phaseOne && state.cache.records.some((r) => r.status === 'ok' && r.h < Infinity)) {
+    state.phaseOne = false;
+    const refs = { refFeas: null, refInf: null };
+    state.barrier = { ...emptyBarrier(state.options.hMax0), ...refs };
+    updateWithPoints(state.barrier, allOkIds(state), fh(state), true);
+    state.lateIds = [];
+    return;
+  }
+  if (state.lateIds.length > 0) {
+    const late = state.lateIds;
+    state.lateIds = [];
+    updateWithPoints(state.barrier, late, fh(state), true);
+  }
+}
+
+function finishStep(state: EngineState, step: Step): void {
+  state.step = null;
+  // Dispatched points still out will arrive as late results (latency-tolerant opportunism, E.2).
+  switch (step.kind) {
+    case 'x0': {
+      const ok = allOkIds(state);
+      state.lateIds = [];
+      if (ok.length === 0) {
+        state.stop = { kind: 'X0_FAIL' };
+        return;
+      }
+      state.phaseOne = !state.cache.records.some((r) => r.status === 'ok' && r.h < Infinity);
+      updateWithPoints(state.barrier, ok, fh(state), true);
+      startMegaIteration(state);
+      return;
+    }
+    case 'nm': {
+      updateWithPoints(state.barrier, step.returned, fh(state), true);
+      mergeLate(state);
+      const more = nmFinishStep(state, step);
+      if (more !== null) {
+        state.step = more;
+        return;
+      }
+      const nmFull = state.nm?.fullSuccess ?? false;
+      state.nm = null;
+      if (nmFull) startMegaIteration(state);
+      else state.nextKind = nextKindAfter(state, 'nm');
+      return;
+    }
+    case 'speculative':
+    case 'quad': {
+      updateWithPoints(state.barrier, step.returned, fh(state), step.fullSuccess);
+      mergeLate(state);
+      if (step.fullSuccess) startMegaIteration(state);
+      else state.nextKind = nextKindAfter(state, step.kind);
+      return;
+    }
+    case 'poll1': {
+      updateWithPoints(state.barrier, step.returned, fh(state), true);
+      mergeLate(state);
+      if (!step.fullSuccess && step.firstPass !== null && step.centreId >= 0) {
+        state.pendingSecondPass = { centreId: step.centreId, firstPass: step.firstPass };
+        state.nextKind = 'poll2';
+      } else startMegaIteration(state);
+      return;
+    }
+    case 'poll2': {
+      updateWithPoints(state.barrier, step.returned, fh(state), true);
+      mergeLate(state);
+      startMegaIteration(state);
+      return;
+    }
+  }
+}
+
+function nextKindAfter(state: EngineState, kind: StepKind): StepKind | null {
+  const i = ITERATION_ORDER.indexOf(kind);
+  for (const k of ITERATION_ORDER.slice(i + 1)) if (isEnabled(state, k)) return k;
+  return null;
+}
+
+function isEnabled(state: EngineState, kind: StepKind): boolean {
+  const n = state.space.free.length;
+  switch (kind) {
+    case 'speculative':
+      return state.options.speculativeSearch;
+    case 'quad':
+      return state.options.quadModelSearch && n < 50;
+    case 'nm':
+      return state.options.nmSearch;
+    case 'poll1':
+      return true;
+    default:
+      return false;
+  }
+}
+
+/** MegaIteration start (§0, §5.1 use 2): mesh update from the incumbents, stop tests. */
+function startMegaIteration(state: EngineState): void {
+  mergeLate(state);
+  if (state.iteration > 0) {
+    if (state.iterationProducedPoints) state.emptyIterations = 0;
+    else state.emptyIterations++;
+  }
+  state.iterationProducedPoints = false;
+  state.extra = [];
+  state.pendingSecondPass = null;
+  const b = state.barrier;
+  const newFeas = b.incFeas[0] ?? null;
+  const newInf = b.incInf[0] ?? null;
+  if (b.refFeas !== null || b.refInf !== null) {
+    const feasSuccess = computeSuccessType(fhOf(state, newFeas), fhOf(state, b.refFeas), Infinity);
+    let success = feasSuccess;
+    if (success < Success.PARTIAL) {
+      success = Math.max(success, computeSuccessType(fhOf(state, newInf), fhOf(state, b.refInf), Infinity));
+    }
+    if (success === Success.FULL) {
+      const best = feasSuccess === Success.FULL ? newFeas : newInf;
+      const dir = directionOf(state, best) ?? new Array<number>(state.space.free.length).fill(0);
+      enlarge(state.mesh, dir, state.options.anisotropicMesh, state.options.anisotropyFactor);
+    } else if (success !== Success.PARTIAL) refine(state.mesh);
+  }
+  state.lastDirFeas = directionOf(state, newFeas);
+  state.lastDirInf = directionOf(state, newInf);
+  b.refFeas = newFeas;
+  b.refInf = newInf;
+  state.iteration++;
+  const meshStop = checkMeshForStopping(state.mesh);
+  if (meshStop !== null) state.stop = { kind: meshStop };
+  else if (state.emptyIterations >= MAX_EMPTY_ITERATIONS) state.stop = { kind: 'MIN_MESH_SIZE_REACHED' };
+  state.nextKind = ITERATION_ORDER.find((k) => isEnabled(state, k)) ?? 'poll1';
+}
+
+/**
+ * direction = x − pointFrom (§5.2), free coordinates; an incumbent without pointFrom gets the
+ * previous reference incumbent as substitute. null when absent or zero.
+ */
+function directionOf(state: EngineState, id: number | null): number[] | null {
+  if (id === null) return null;
+  const rec = state.cache.get(id);
+  if (rec.fromId < 0) {
+    const sub = state.barrier.refFeas ?? state.barrier.refInf;
+    if (sub === null || sub === id) return null;
+    rec.fromId = sub;
+  }
+  if (rec.fromId === id) return null;
+  const from = toFree(state.space, state.cache.get(rec.fromId).x);
+  const d = toFree(state.space, rec.x).map((v, i) => v - from[i]);
+  return d.some((v) => v !== 0) ? d : null;
+}
+
+function startNextStep(state: EngineState): void {
+  const kind = state.nextKind ?? 'poll1';
+  const opp = state.options.opportunistic;
+  switch (kind) {
+    case 'speculative':
+      state.step = newStep(state, kind, sortCandidates(state, speculativeCandidates(state)), opp);
+      state.nextKind = nextKindAfter(state, kind);
+      return;
+    case 'quad':
+      state.step = newStep(state, kind, sortCandidates(state, quadSearchCandidates(state)), opp);
+      state.nextKind = nextKindAfter(state, kind);
+      return;
+    case 'nm': {
+      const step = nmStartSearch(state);
+      state.nextKind = nextKindAfter(state, kind);
+      if (step !== null) state.step = step;
+      return;
+    }
+    case 'poll1': {
+      const { primary, secondary } = pollCentres(state);
+      if (primary === null) {
+        state.stop = { kind: 'X0_FAIL' };
+        return;
+      }
+      const gen = generatePoll(state, primary, secondary);
+      if (gen.generated === 0) {
+        // MESH_PREC_REACHED (§2.6), reported as MIN_MESH_SIZE_REACHED.
+        state.stop = { kind: 'MIN_MESH_SIZE_REACHED' };
+        return;
+      }
+      const step = newStep(state, 'poll1', gen.queue, opp);
+      step.firstPass = gen.firstPass;
+      step.centreId = primary;
+      step.spare = gen.spare;
+      state.step = step;
+      state.nextKind = null;
+      return;
+    }
+    case 'poll2': {
+      const sp = state.pendingSecondPass;
+      state.pendingSecondPass = null;
+      const cands = sp === null ? [] : generateSecondPass(state, sp.centreId, sp.firstPass);
+      state.step = newStep(state, 'poll2', cands, opp);
+      state.nextKind = null;
+      return;
+    }
+    case 'x0':
+      return;
+  }
+}
+
+/** Extra points for idle runners (docs/algorithm.md): spare ORTHO directions, then fresh ORTHO 2N polls. */
+export function nextIdleCandidate(state: EngineState): Candidate | null {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const step = state.step;
+    const source = step !== null && step.spare.length > 0 ? step.spare : state.extra;
+    while (source.length > 0) {
+      const c = source.shift() as Candidate;
+      if (!state.cache.has(c.x)) return c;
+    }
+    const centre = pollCentres(state).primary ?? firstX0Id(state);
+    if (centre === null || state.space.free.length === 0) return null;
+    const dirs = ortho2nDirections(state.rng, state.space.free.length);
+    state.extra = sortCandidates(state, pointsFromDirections(state, centre, dirs, new Set())).filter(
+      (c) => !state.cache.has(c.x),
+    );
+  }
+  return null;
+}
+
+function firstX0Id(state: EngineState): number | null {
+  const rec = state.cache.records.find((r) => r.origin === 'x0' && r.status !== 'failed');
+  return rec === undefined ? null : rec.id;
+}

@@ -1,0 +1,85 @@
+/**
+ * Golden trace A (MADS.md Appendix C.1): NOMAD 4.5.1 with ORTHO 2N, no searches,
+ * EVAL_QUEUE_SORT DIR_LAST_SUCCESS, seed 0, on 3-D Rosenbrock. Replayed point by point.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { test } from 'node:test';
+import { Mads } from './index';
+
+interface TraceRow {
+  bbe: number;
+  x: number[];
+  f: number;
+  frame: number[] | null;
+  mesh: number[] | null;
+}
+
+function parseVector(text: string): number[] | null {
+  const t = text.trim();
+  if (t === '') return null;
+  return t.split(/\s+/).map(Number);
+}
+
+function readTrace(): TraceRow[] {
+  const file = resolve(process.cwd(), 'api/src/mads/testdata/goldenA.out');
+  const rows: TraceRow[] = [];
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const m = /^(\d+)\t\(([^)]*)\)\t\s*([-\d.e+]+)\s*\t\(([^)]*)\)\t\(([^)]*)\)/.exec(line);
+    if (m === null) continue;
+    rows.push({
+      bbe: Number(m[1]),
+      x: parseVector(m[2]) as number[],
+      f: Number(m[3]),
+      frame: parseVector(m[4]),
+      mesh: parseVector(m[5]),
+    });
+  }
+  return rows;
+}
+
+function rosenbrock(x: readonly number[]): number {
+  let s = 0;
+  for (let i = 0; i + 1 < x.length; i++) s += 100 * (x[i + 1] - x[i] ** 2) ** 2 + (1 - x[i]) ** 2;
+  return s;
+}
+
+test('golden trace A: 60 evaluations match NOMAD 4.5.1 exactly (points, f, frame and mesh sizes)', () => {
+  const rows = readTrace();
+  assert.equal(rows.length, 60);
+  const mads = Mads.create(
+    {
+      variables: Array.from({ length: 3 }, () => ({
+        type: 'R' as const,
+        lowerBound: -5,
+        upperBound: 5,
+        granularity: 0,
+        fixedValue: null,
+      })),
+      outputTypes: ['OBJ'],
+      x0: [[0.5, 0.5, 0.5]],
+      maxEvaluations: 60,
+      seed: 0,
+    },
+    {
+      directionType: 'ORTHO 2N',
+      speculativeSearch: false,
+      quadModelSearch: false,
+      nmSearch: false,
+      evalQueueSort: 'DIR_LAST_SUCCESS',
+    },
+  );
+  for (const row of rows) {
+    const [s] = mads.ask(1);
+    assert.ok(s !== undefined, `BBE ${row.bbe}: no suggestion`);
+    s.x.forEach((v, i) => assert.ok(Math.abs(v - row.x[i]) < 1e-12, `BBE ${row.bbe}: x=${s.x} expected ${row.x}`));
+    const f = rosenbrock(s.x);
+    assert.ok(Math.abs(f - row.f) <= 1e-6 * Math.max(1, Math.abs(row.f)), `BBE ${row.bbe}: f=${f} expected ${row.f}`);
+    if (row.frame !== null) assert.deepEqual(mads.frameSize(), row.frame, `BBE ${row.bbe}: frame`);
+    if (row.mesh !== null) assert.deepEqual(mads.meshSize(), row.mesh, `BBE ${row.bbe}: mesh`);
+    mads.tell([{ x: s.x, outputs: [f] }]);
+  }
+  assert.deepEqual(mads.stopReason, { kind: 'MAX_BB_EVAL', evaluations: 60 });
+  assert.deepEqual(mads.bestFeasible()?.x, [0.66, 0.46, 0.16]);
+});

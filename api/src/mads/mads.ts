@@ -1,0 +1,211 @@
+/**
+ * NOMAD 4's default MADS as an ask/tell SuggestionAlgorithm (MADS.md; state machine in
+ * engine.ts). Points are full-dimension vectors in engine space.
+ */
+import type {
+  EvaluationResult,
+  ProblemSpec,
+  StopReason,
+  Suggestion,
+  SuggestionAlgorithm,
+} from '../algorithms/algorithm';
+import { InvalidResultError } from '../algorithms/algorithm-errors';
+import { validateProblem, validateResult } from '../algorithms/problem-validation';
+import { Success, emptyBarrier } from './barrier';
+import { EvaluationCache } from './cache';
+import { advance, isStepFinished, newStep, nextIdleCandidate, pointSuccess, purgeQueue } from './engine';
+import { createMesh, defaultInitialFrameSize, frameSizes, meshSizes } from './mesh';
+import { nextMult } from './numerics';
+import { DEFAULT_MADS_OPTIONS, type MadsOptions } from './options';
+import { validateMadsOptions } from './options-validation';
+import { NomadRng } from './rng';
+import { stateFromJson, stateToJson, type MadsStateJson } from './serialization';
+import { createSpace } from './space';
+import type { Candidate, EngineState, Step } from './state';
+
+export interface IncumbentView {
+  x: number[];
+  outputs: number[] | null;
+  f: number;
+  h: number;
+}
+
+export class Mads implements SuggestionAlgorithm {
+  private constructor(private readonly s: EngineState) {}
+
+  static create(problem: ProblemSpec, options: Partial<MadsOptions> = {}): Mads {
+    validateProblem(problem);
+    const opts = validateMadsOptions(problem, options);
+    const space = createSpace(problem);
+    const free = space.free;
+    const g = free.map((i) => space.granularity[i]);
+    const pick = (arr: (number | null)[] | null, i: number): number | null => (arr === null ? null : arr[i] ?? null);
+    const minMesh = free.map((i, k) => pick(opts.minMeshSize, i) ?? g[k]);
+    const minFrame = free.map((i, k) => pick(opts.minFrameSize, i) ?? g[k]);
+    const initialFrame = free.map((i, k) => {
+      const given = pick(opts.initialFrameSize, i);
+      if (given !== null) return Math.max(nextMult(given, g[k]), minFrame[k]);
+      const v = problem.variables[i];
+      const lb = v.type === 'B' ? 0 : v.lowerBound;
+      const ub = v.type === 'B' ? 1 : v.upperBound;
+      return defaultInitialFrameSize(lb, ub, problem.x0.map((x) => x[i]), g[k], minFrame[k]);
+    });
+    const cache = new EvaluationCache(problem.outputTypes);
+    const state: EngineState = {
+      problem: structuredClone(problem),
+      options: opts,
+      space,
+      rng: NomadRng.fromSeed(problem.seed),
+      mesh: createMesh(initialFrame, g, minMesh, minFrame, opts.frameRounding),
+      cache,
+      barrier: emptyBarrier(opts.hMax0),
+      phaseOne: false,
+      iteration: 0,
+      step: null,
+      stepCounter: 0,
+      nextKind: null,
+      lateIds: [],
+      lastDirFeas: null,
+      lastDirInf: null,
+      nm: null,
+      pendingSecondPass: null,
+      extra: [],
+      evaluations: 0,
+      inFlight: 0,
+      stop: null,
+      emptyIterations: 0,
+      iterationProducedPoints: false,
+    };
+    const x0: Candidate[] = problem.x0.map((x) => ({ x: [...x], fromId: -1, origin: 'x0' }));
+    // X0 are evaluated without opportunism (§1.2).
+    state.step = newStep(state, 'x0', x0, false);
+    return new Mads(state);
+  }
+
+  static fromJSON(state: unknown): Mads {
+    return new Mads(stateFromJson(state));
+  }
+
+  get stopReason(): StopReason | null {
+    return this.s.stop;
+  }
+
+  get evaluationCount(): number {
+    return this.s.evaluations;
+  }
+
+  /** MegaIterations started so far (0 while X0 is evaluated). */
+  get iteration(): number {
+    return this.s.iteration;
+  }
+
+  /** Points suggested and not told yet. */
+  get pendingCount(): number {
+    return this.s.inFlight;
+  }
+
+  /** Frame size Δ per variable (full dimension; 0 for fixed variables). */
+  frameSize(): number[] {
+    return this.fullDimension(frameSizes(this.s.mesh));
+  }
+
+  /** Mesh size δ per variable (full dimension; 0 for fixed variables). */
+  meshSize(): number[] {
+    return this.fullDimension(meshSizes(this.s.mesh));
+  }
+
+  bestFeasible(): IncumbentView | null {
+    return this.s.phaseOne ? null : this.view(this.s.barrier.incFeas[0]);
+  }
+
+  bestInfeasible(): IncumbentView | null {
+    return this.s.phaseOne ? null : this.view(this.s.barrier.incInf[0]);
+  }
+
+  /** USER_STOP: no further suggestions; results can still be told. */
+  stop(): void {
+    if (this.s.stop === null) this.s.stop = { kind: 'USER_STOP' };
+  }
+
+  ask(k: number): Suggestion[] {
+    if (!Number.isInteger(k) || k < 0) throw new InvalidResultError('k', 'must be a non-negative integer');
+    const s = this.s;
+    advance(s);
+    const out: Suggestion[] = [];
+    while (out.length < k && s.stop === null) {
+      const max = s.problem.maxEvaluations;
+      if (max !== null && s.evaluations + s.inFlight >= max) break;
+      const step = s.step;
+      if (step === null) break;
+      purgeQueue(s, step);
+      const next = step.queue.shift();
+      if (next !== undefined) {
+        out.push(this.dispatch(next, step));
+        continue;
+      }
+      if (isStepFinished(s, step)) {
+        advance(s);
+        continue;
+      }
+      // The step waits for results: keep idle runners busy (docs/algorithm.md).
+      const extra = s.options.fillIdle ? nextIdleCandidate(s) : null;
+      if (extra === null) break;
+      out.push(this.dispatch(extra, null));
+    }
+    return out;
+  }
+
+  tell(results: readonly EvaluationResult[]): void {
+    const s = this.s;
+    results.forEach((r, i) => validateResult(s.problem, r, i));
+    for (const r of results) {
+      let rec = s.cache.find(r.x);
+      if (rec !== undefined && rec.status !== 'pending') continue; // already evaluated: ignored
+      if (rec === undefined) rec = s.cache.addPending(r.x, -1, 'told', -1);
+      else s.inFlight--;
+      s.cache.setResult(rec, r.outputs);
+      s.evaluations++;
+      const step = s.step;
+      if (step !== null && rec.stepId === step.id && step.dispatched.includes(rec.id)) {
+        step.returned.push(rec.id);
+        if (pointSuccess(s, rec.id) === Success.FULL) {
+          step.fullSuccess = true;
+          // EVAL_QUEUE_CLEAR (§3.7): drop the undispatched points after a FULL success.
+          if (step.opportunistic) step.queue = [];
+        }
+      } else s.lateIds.push(rec.id);
+    }
+    const max = s.problem.maxEvaluations;
+    if (s.stop === null && max !== null && s.evaluations >= max) {
+      s.stop = { kind: 'MAX_BB_EVAL', evaluations: s.evaluations };
+    }
+    advance(s);
+  }
+
+  toJSON(): MadsStateJson {
+    return stateToJson(this.s);
+  }
+
+  private dispatch(c: Candidate, step: Step | null): Suggestion {
+    const rec = this.s.cache.addPending(c.x, c.fromId, c.origin, step === null ? -1 : step.id);
+    if (step !== null) step.dispatched.push(rec.id);
+    this.s.inFlight++;
+    return { x: [...c.x], origin: c.origin };
+  }
+
+  private view(id: number | undefined): IncumbentView | null {
+    if (id === undefined) return null;
+    const rec = this.s.cache.get(id);
+    return { x: [...rec.x], outputs: rec.outputs === null ? null : [...rec.outputs], f: rec.f, h: rec.h };
+  }
+
+  private fullDimension(freeValues: number[]): number[] {
+    const out = new Array<number>(this.s.space.dimension).fill(0);
+    this.s.space.free.forEach((i, k) => {
+      out[i] = freeValues[k];
+    });
+    return out;
+  }
+}
+
+export const MADS_DEFAULTS = DEFAULT_MADS_OPTIONS;

@@ -1,0 +1,81 @@
+/**
+ * Validation of user-supplied MADS options (unknown keys, types, ranges). Throws
+ * InvalidOptionsError with a path like `options.directionType`.
+ */
+import type { ProblemSpec } from '../algorithms/algorithm';
+import { InvalidOptionsError } from '../algorithms/algorithm-errors';
+import { DEFAULT_MADS_OPTIONS, type MadsOptions } from './options';
+
+const BOOLEAN_KEYS = [
+  'secondaryPoll',
+  'speculativeSearch',
+  'quadModelSearch',
+  'nmSearch',
+  'opportunistic',
+  'anisotropicMesh',
+  'fillIdle',
+] as const;
+
+const ENUMS: Record<string, readonly string[]> = {
+  directionType: ['ORTHO N+1 QUAD', 'ORTHO N+1 NEG', 'ORTHO 2N'],
+  evalQueueSort: ['QUADRATIC_MODEL', 'DIR_LAST_SUCCESS'],
+  frameRounding: ['nomad', 'floor'],
+};
+
+function fail(key: string, reason: string): never {
+  throw new InvalidOptionsError(`options.${key}`, reason);
+}
+
+export function validateMadsOptions(problem: ProblemSpec, options: unknown): MadsOptions {
+  if (options === undefined || options === null) return { ...DEFAULT_MADS_OPTIONS };
+  if (typeof options !== 'object' || Array.isArray(options)) throw new InvalidOptionsError('options', 'must be an object');
+  const given = options as Record<string, unknown>;
+  const out: Record<string, unknown> = { ...DEFAULT_MADS_OPTIONS };
+  for (const [key, value] of Object.entries(given)) {
+    if (!(key in DEFAULT_MADS_OPTIONS)) fail(key, 'unknown option');
+    if (value === undefined) continue;
+    if ((BOOLEAN_KEYS as readonly string[]).includes(key)) {
+      if (typeof value !== 'boolean') fail(key, 'must be a boolean');
+    } else if (key in ENUMS) {
+      if (typeof value !== 'string' || !ENUMS[key].includes(value)) fail(key, `must be one of ${ENUMS[key].join(', ')}`);
+    } else if (key === 'initialFrameSize' || key === 'minMeshSize' || key === 'minFrameSize') {
+      if (value !== null) checkPerVariable(problem, key, value);
+    } else checkNumber(key, value);
+    out[key] = value;
+  }
+  return out as unknown as MadsOptions;
+}
+
+function checkNumber(key: string, value: unknown): void {
+  if (typeof value !== 'number' || Number.isNaN(value)) fail(key, 'must be a number');
+  switch (key) {
+    case 'speculativeSearchMax':
+    case 'quadModelMaxEval':
+      if (!Number.isInteger(value) || value < 1) fail(key, 'must be a positive integer');
+      return;
+    case 'nmMaxTrialPointsNFactor':
+      if (!Number.isInteger(value) || value < 0) fail(key, 'must be an integer ≥ 0 (0 = no cap)');
+      return;
+    case 'speculativeSearchBaseFactor':
+      if (!Number.isFinite(value) || value <= 1) fail(key, 'must be > 1');
+      return;
+    case 'quadModelBoxFactor':
+    case 'anisotropyFactor':
+      if (!Number.isFinite(value) || value <= 0) fail(key, 'must be a positive number');
+      return;
+    case 'hMax0':
+      if (!(value > 0)) fail(key, 'must be > 0 (Infinity allowed)');
+      return;
+  }
+}
+
+function checkPerVariable(problem: ProblemSpec, key: string, value: unknown): void {
+  if (!Array.isArray(value) || value.length !== problem.variables.length) {
+    fail(key, `must be an array of ${problem.variables.length} numbers or nulls`);
+  }
+  value.forEach((v: unknown, i: number) => {
+    if (v === null) return;
+    if (typeof v !== 'number' || !Number.isFinite(v)) fail(`${key}[${i}]`, 'must be a finite number or null');
+    if (key === 'initialFrameSize' ? v <= 0 : v < 0) fail(`${key}[${i}]`, key === 'initialFrameSize' ? 'must be > 0' : 'must be ≥ 0');
+  });
+}

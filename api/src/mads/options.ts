@@ -1,0 +1,78 @@
+/**
+ * MADS options: the NOMAD parameters (MADS.md Appendix F) that this engine exposes, with
+ * NOMAD's defaults unless stated.
+ */
+import type { FrameRounding } from './mesh';
+
+export type DirectionType = 'ORTHO N+1 QUAD' | 'ORTHO N+1 NEG' | 'ORTHO 2N';
+export type EvalQueueSort = 'QUADRATIC_MODEL' | 'DIR_LAST_SUCCESS';
+
+export interface MadsOptions {
+  /** DIRECTION_TYPE (default ORTHO N+1 QUAD, §3.4). */
+  directionType: DirectionType;
+  /** DIRECTION_TYPE_SECONDARY_POLL DOUBLE on the infeasible incumbent (§3.2); false = none. */
+  secondaryPoll: boolean;
+  /** SPECULATIVE_SEARCH (§4.1). */
+  speculativeSearch: boolean;
+  /** SPECULATIVE_SEARCH_MAX. */
+  speculativeSearchMax: number;
+  /** SPECULATIVE_SEARCH_BASE_FACTOR (> 1). */
+  speculativeSearchBaseFactor: number;
+  /** QUAD_MODEL_SEARCH (§4.3); switched off automatically when n ≥ 50. */
+  quadModelSearch: boolean;
+  /** QUAD_MODEL_BOX_FACTOR. */
+  quadModelBoxFactor: number;
+  /** QUAD_MODEL_MAX_EVAL: model evaluations per model optimisation. */
+  quadModelMaxEval: number;
+  /** NM_SEARCH (§4.2). */
+  nmSearch: boolean;
+  /** NM_SEARCH_MAX_TRIAL_PTS_NFACTOR: cap of NM points per search = factor·n; 0 = no cap (Appendix D #3). */
+  nmMaxTrialPointsNFactor: number;
+  /** EVAL_OPPORTUNISTIC (§3.7). */
+  opportunistic: boolean;
+  /** EVAL_QUEUE_SORT (§3.6). */
+  evalQueueSort: EvalQueueSort;
+  /** ANISOTROPIC_MESH (§2.3). */
+  anisotropicMesh: boolean;
+  /** ANISOTROPY_FACTOR (§2.3). */
+  anisotropyFactor: number;
+  /** INITIAL_FRAME_SIZE per variable (full dimension; null entries or null = §2.2 default). */
+  initialFrameSize: (number | null)[] | null;
+  /** MIN_MESH_SIZE per variable (full dimension; null entries = default g or 0, §2.2). */
+  minMeshSize: (number | null)[] | null;
+  /** MIN_FRAME_SIZE per variable (full dimension; null entries = default g or 0). */
+  minFrameSize: (number | null)[] | null;
+  /** How Δ0 becomes (a, b0): 'nomad' truncation quirk (default) or 'floor' (Appendix D #1). */
+  frameRounding: FrameRounding;
+  /** H_MAX_0 (> 0; Infinity by default). */
+  hMax0: number;
+  /**
+   * Keep idle runners busy: when the current step has nothing left to hand out but points are
+   * still being evaluated, `ask` returns extra poll points (docs/algorithm.md). Never triggers
+   * when every `ask` follows the previous `tell`.
+   */
+  fillIdle: boolean;
+}
+
+export const DEFAULT_MADS_OPTIONS: Readonly<MadsOptions> = Object.freeze({
+  directionType: 'ORTHO N+1 QUAD',
+  secondaryPoll: true,
+  speculativeSearch: true,
+  speculativeSearchMax: 1,
+  speculativeSearchBaseFactor: 4,
+  quadModelSearch: true,
+  quadModelBoxFactor: 4,
+  quadModelMaxEval: 2000,
+  nmSearch: true,
+  nmMaxTrialPointsNFactor: 80,
+  opportunistic: true,
+  evalQueueSort: 'QUADRATIC_MODEL',
+  anisotropicMesh: true,
+  anisotropyFactor: 0.1,
+  initialFrameSize: null,
+  minMeshSize: null,
+  minFrameSize: null,
+  frameRounding: 'nomad',
+  hMax0: Infinity,
+  fillIdle: true,
+} satisfies MadsOptions);

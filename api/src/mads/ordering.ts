@@ -1,0 +1,42 @@
+/**
+ * Evaluation order of a step's trial points (MADS.md §3.6, `EVAL_QUEUE_SORT`): quadratic model
+ * when one can be built, else DIR_LAST_SUCCESS (angle with the last successful direction), else
+ * generation order. Sorting only happens with opportunism and ≥ 2 points.
+ */
+import { isFeasible } from './evaluation';
+import { dot, norm2 } from './numerics';
+import { modelOrder } from './search/quad-model';
+import { toFree } from './space';
+import type { Candidate, EngineState } from './state';
+
+export function sortCandidates(state: EngineState, cands: Candidate[]): Candidate[] {
+  if (!state.options.opportunistic || cands.length < 2) return cands;
+  if (state.options.evalQueueSort === 'QUADRATIC_MODEL') {
+    const byModel = modelOrder(state, cands);
+    if (byModel !== null) return byModel;
+  }
+  return sortByLastSuccess(state, cands);
+}
+
+/** DIR_LAST_SUCCESS: ascending angle with the last success direction matching the centre's feasibility. */
+export function sortByLastSuccess(state: EngineState, cands: Candidate[]): Candidate[] {
+  const keyed = cands.map((c, tag) => {
+    const centre = state.cache.get(c.fromId);
+    let angle = Infinity;
+    if (centre !== undefined) {
+      const feasible = centre.status === 'ok' && (state.phaseOne || isFeasible(centre.h));
+      const dir = feasible ? state.lastDirFeas : state.lastDirInf;
+      if (dir !== null) {
+        const cx = toFree(state.space, centre.x);
+        const d = toFree(state.space, c.x).map((v, i) => v - cx[i]);
+        const nd = norm2(d);
+        const nl = norm2(dir);
+        if (nd > 0 && nl > 0) angle = Math.acos(Math.max(-1, Math.min(1, dot(d, dir) / (nd * nl))));
+      }
+    }
+    return { c, tag, angle };
+  });
+  if (keyed.every((k) => k.angle === Infinity)) return cands;
+  keyed.sort((p, q) => (p.angle === q.angle ? p.tag - q.tag : p.angle < q.angle ? -1 : 1));
+  return keyed.map((k) => k.c);
+}

@@ -1,0 +1,130 @@
+/**
+ * Poll step (MADS.md §3): primary centre with DIRECTION_TYPE, secondary centre with DOUBLE,
+ * scaling to the frame, projection on the mesh, snapping to bounds, ORTHO N+1 reduction and
+ * second pass (NEG / QUAD).
+ */
+import { addIfIndependent, doubleDirections, ortho2nDirections } from './directions';
+import { scaleAndProjectOnMesh } from './mesh';
+import { EPS } from './numerics';
+import { sortCandidates } from './ordering';
+import { quadSecondPassDirection } from './search/quad-model';
+import { cacheKey, displacementToFull, snapToMeshAndBounds, toFree } from './space';
+import type { Candidate, EngineState } from './state';
+
+/** `Poll::computePrimarySecondaryPollCenters` (§3.2, Appendix D #2: feasible always primary). */
+export function pollCentres(state: EngineState): { primary: number | null; secondary: number | null } {
+  const feas = state.barrier.incFeas[0] ?? null;
+  const inf = state.barrier.incInf[0] ?? null;
+  if (feas !== null) return { primary: feas, secondary: state.options.secondaryPoll ? inf : null };
+  return { primary: inf, secondary: null };
+}
+
+/**
+ * Turn raw directions into trial points around a centre (§2.5, §3.3): scale and project, add,
+ * snap; drop points equal to the centre and duplicates. Generation order is kept.
+ */
+export function pointsFromDirections(
+  state: EngineState,
+  centreId: number,
+  directions: readonly number[][],
+  seen: Set<string>,
+): Candidate[] {
+  const centre = state.cache.get(centreId).x;
+  const centreKey = cacheKey(centre);
+  const out: Candidate[] = [];
+  for (const dir of directions) {
+    const step = displacementToFull(state.space, scaleAndProjectOnMesh(state.mesh, dir));
+    const raw = centre.map((c, i) => c + step[i]);
+    const x = snapToMeshAndBounds(state.space, state.mesh, raw, centre);
+    const key = cacheKey(x);
+    if (key === centreKey || seen.has(key)) continue;
+    seen.add(key);
+    out.push({ x, fromId: centreId, origin: 'poll' });
+  }
+  return out;
+}
+
+export interface PollGeneration {
+  /** Points to queue (sorted, not yet cache-filtered). */
+  queue: Candidate[];
+  /** Number of primary trial points generated; 0 ⇒ MESH_PREC_REACHED (§2.6). */
+  generated: number;
+  firstPass: number[][] | null;
+  spare: Candidate[];
+}
+
+/** First poll pass of an iteration (§3.4). */
+export function generatePoll(state: EngineState, centreId: number, secondaryId: number | null): PollGeneration {
+  const n = state.space.free.length;
+  const seen = new Set<string>();
+  const primary = pointsFromDirections(state, centreId, ortho2nDirections(state.rng, n), seen);
+  let kept = primary;
+  let firstPass: number[][] | null = null;
+  let spare: Candidate[] = [];
+  if (state.options.directionType !== 'ORTHO 2N' && primary.length > 0) {
+    const reduced = reduceToN(state, centreId, primary, n);
+    kept = reduced.kept;
+    firstPass = reduced.firstPass;
+    spare = primary.filter((c) => !kept.includes(c) && !state.cache.has(c.x));
+  }
+  let secondary: Candidate[] = [];
+  if (secondaryId !== null && n > 0) {
+    secondary = pointsFromDirections(state, secondaryId, doubleDirections(state.rng, n), seen);
+  }
+  return { queue: sortCandidates(state, [...kept, ...secondary]), generated: primary.length, firstPass, spare };
+}
+
+/**
+ * `OrthoNPlus1PollMethod::trialPointsReduction` (§3.4): sort, drop cached points, keep those
+ * that increase the rank of the kept directions until n are kept; if too few remain, append
+ * already-evaluated ones in generation order (they are not evaluated again).
+ */
+function reduceToN(
+  state: EngineState,
+  centreId: number,
+  primary: Candidate[],
+  n: number,
+): { kept: Candidate[]; firstPass: number[][] } {
+  const centre = toFree(state.space, state.cache.get(centreId).x);
+  const disp = (c: Candidate): number[] => toFree(state.space, c.x).map((v, i) => v - centre[i]);
+  const sorted = sortCandidates(state, primary).filter((c) => !state.cache.has(c.x));
+  const basis: number[][] = [];
+  const kept: Candidate[] = [];
+  const firstPass: number[][] = [];
+  for (const c of sorted) {
+    if (kept.length >= n) break;
+    const d = disp(c);
+    if (addIfIndependent(basis, d, EPS)) {
+      kept.push(c);
+      firstPass.push(d);
+    }
+  }
+  if (firstPass.length < n) {
+    for (const c of primary) {
+      if (firstPass.length >= n) break;
+      if (state.cache.has(c.x)) firstPass.push(disp(c));
+    }
+  }
+  return { kept, firstPass };
+}
+
+/**
+ * ORTHO N+1 second pass (§3.4): NEG direction −Σ d_j, or for QUAD the minimiser of a quadratic
+ * model over {c − Σ t_j d_j : t ∈ [0.01, 1]ⁿ} (NEG when no model). Not rescaled (Appendix D #10).
+ */
+export function generateSecondPass(state: EngineState, centreId: number, firstPass: number[][]): Candidate[] {
+  const n = state.space.free.length;
+  if (firstPass.length !== n || n === 0) return [];
+  const centreRec = state.cache.get(centreId);
+  let d: number[] | null = null;
+  if (state.options.directionType === 'ORTHO N+1 QUAD') d = quadSecondPassDirection(state, centreId, firstPass);
+  if (d === null) {
+    d = new Array<number>(n).fill(0);
+    for (const dj of firstPass) for (let i = 0; i < n; i++) d[i] -= dj[i];
+  }
+  const full = displacementToFull(state.space, d);
+  const raw = centreRec.x.map((c, i) => c + full[i]);
+  const x = snapToMeshAndBounds(state.space, state.mesh, raw, centreRec.x);
+  if (cacheKey(x) === cacheKey(centreRec.x)) return [];
+  return [{ x, fromId: centreId, origin: 'poll' }];
+}

@@ -1,0 +1,115 @@
+/**
+ * JSON state of the engine (MADS.md Appendix E.1). Non-finite numbers are encoded as strings.
+ * Records are stored compactly; f, h and the cache index are recomputed on restore.
+ */
+import type { ProblemSpec, StopReason } from '../algorithms/algorithm';
+import { InvalidStateError } from '../algorithms/algorithm-errors';
+import { barrierFromJson, barrierToJson, type BarrierJson } from './barrier';
+import { EvaluationCache } from './cache';
+import type { MeshState } from './mesh';
+import { decodeNumber, encodeNumber, type EncodedNumber } from './numerics';
+import type { MadsOptions } from './options';
+import { NomadRng } from './rng';
+import type { NmState } from './search/nelder-mead';
+import { createSpace } from './space';
+import type { Candidate, EngineState, Step, StepKind } from './state';
+
+export const STATE_FORMAT = 'meshtune.mads';
+export const STATE_VERSION = 1;
+
+type OptionsJson = Omit<MadsOptions, 'hMax0'> & { hMax0: EncodedNumber };
+
+export interface MadsStateJson {
+  format: typeof STATE_FORMAT;
+  version: typeof STATE_VERSION;
+  problem: ProblemSpec;
+  options: OptionsJson;
+  rng: number[];
+  mesh: MeshState;
+  records: unknown;
+  barrier: BarrierJson;
+  phaseOne: boolean;
+  iteration: number;
+  step: Step | null;
+  stepCounter: number;
+  nextKind: StepKind | null;
+  lateIds: number[];
+  lastDirFeas: number[] | null;
+  lastDirInf: number[] | null;
+  nm: NmState | null;
+  pendingSecondPass: { centreId: number; firstPass: number[][] } | null;
+  extra: Candidate[];
+  evaluations: number;
+  inFlight: number;
+  stop: StopReason | null;
+  emptyIterations: number;
+  iterationProducedPoints: boolean;
+}
+
+const clone = <T>(v: T): T => structuredClone(v);
+
+export function stateToJson(s: EngineState): MadsStateJson {
+  return {
+    format: STATE_FORMAT,
+    version: STATE_VERSION,
+    problem: clone(s.problem),
+    options: { ...clone(s.options), hMax0: encodeNumber(s.options.hMax0) },
+    rng: s.rng.state(),
+    mesh: clone(s.mesh),
+    records: s.cache.toJSON(),
+    barrier: barrierToJson(s.barrier),
+    phaseOne: s.phaseOne,
+    iteration: s.iteration,
+    step: clone(s.step),
+    stepCounter: s.stepCounter,
+    nextKind: s.nextKind,
+    lateIds: [...s.lateIds],
+    lastDirFeas: s.lastDirFeas === null ? null : [...s.lastDirFeas],
+    lastDirInf: s.lastDirInf === null ? null : [...s.lastDirInf],
+    nm: clone(s.nm),
+    pendingSecondPass: clone(s.pendingSecondPass),
+    extra: clone(s.extra),
+    evaluations: s.evaluations,
+    inFlight: s.inFlight,
+    stop: clone(s.stop),
+    emptyIterations: s.emptyIterations,
+    iterationProducedPoints: s.iterationProducedPoints,
+  };
+}
+
+export function stateFromJson(data: unknown): EngineState {
+  if (data === null || typeof data !== 'object') throw new InvalidStateError('state', 'must be an object');
+  const j = data as MadsStateJson;
+  if (j.format !== STATE_FORMAT) throw new InvalidStateError('state.format', `expected '${STATE_FORMAT}'`);
+  if (j.version !== STATE_VERSION) throw new InvalidStateError('state.version', `unsupported version ${String(j.version)}`);
+  try {
+    const problem = clone(j.problem);
+    return {
+      problem,
+      options: { ...clone(j.options), hMax0: decodeNumber(j.options.hMax0) },
+      space: createSpace(problem),
+      rng: NomadRng.fromState(j.rng),
+      mesh: clone(j.mesh),
+      cache: EvaluationCache.fromJSON(problem.outputTypes, j.records),
+      barrier: barrierFromJson(j.barrier),
+      phaseOne: j.phaseOne,
+      iteration: j.iteration,
+      step: clone(j.step),
+      stepCounter: j.stepCounter,
+      nextKind: j.nextKind,
+      lateIds: [...j.lateIds],
+      lastDirFeas: j.lastDirFeas === null ? null : [...j.lastDirFeas],
+      lastDirInf: j.lastDirInf === null ? null : [...j.lastDirInf],
+      nm: clone(j.nm),
+      pendingSecondPass: clone(j.pendingSecondPass),
+      extra: clone(j.extra),
+      evaluations: j.evaluations,
+      inFlight: j.inFlight,
+      stop: clone(j.stop),
+      emptyIterations: j.emptyIterations,
+      iterationProducedPoints: j.iterationProducedPoints,
+    };
+  } catch (e) {
+    throw new InvalidStateError('state', `cannot be restored: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}

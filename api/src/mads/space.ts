@@ -1,0 +1,105 @@
+/**
+ * The variable space of a problem (MADS.md §1.1, §1.3): effective granularity per type, bounds,
+ * fixed variables, and the "snap" applied to every trial point (§2.5).
+ * MADS runs on the free variables; points are always kept in full dimension.
+ */
+import type { ProblemSpec } from '../algorithms/algorithm';
+import { meshSizeOf, projectCoordinate, type MeshState } from './mesh';
+import { roundToPrecision } from './numerics';
+
+export interface Space {
+  /** Full dimension. */
+  dimension: number;
+  /** Indices of the free (non-fixed) variables; mesh arrays are indexed by position here. */
+  free: number[];
+  lower: number[];
+  upper: number[];
+  /** Effective granularity (`PbParameters::setGranularityAndBBInputType`): I ⇒ max(g, 1), B ⇒ 1. */
+  granularity: number[];
+  /** I and B variables are rounded to integers (POINT_FORMAT, §1.1). */
+  integer: boolean[];
+  fixed: (number | null)[];
+}
+
+export function createSpace(problem: ProblemSpec): Space {
+  const space: Space = {
+    dimension: problem.variables.length,
+    free: [],
+    lower: [],
+    upper: [],
+    granularity: [],
+    integer: [],
+    fixed: [],
+  };
+  problem.variables.forEach((v, i) => {
+    let lb = v.lowerBound ?? -Infinity;
+    let ub = v.upperBound ?? Infinity;
+    let g = v.granularity;
+    if (v.type === 'I') g = Math.max(g, 1);
+    if (v.type === 'B') {
+      g = 1;
+      lb = 0;
+      ub = 1;
+    }
+    space.lower.push(lb);
+    space.upper.push(ub);
+    space.granularity.push(g);
+    space.integer.push(v.type !== 'R');
+    space.fixed.push(v.fixedValue);
+    if (v.fixedValue === null) space.free.push(i);
+  });
+  return space;
+}
+
+export function toFree(space: Space, x: readonly number[]): number[] {
+  return space.free.map((i) => x[i]);
+}
+
+/** Re-expand a free-coordinate displacement to full dimension (zero on fixed variables). */
+export function displacementToFull(space: Space, d: readonly number[]): number[] {
+  const out = new Array<number>(space.dimension).fill(0);
+  space.free.forEach((i, k) => {
+    out[i] = d[k];
+  });
+  return out;
+}
+
+/** Clip to bounds and round to POINT_FORMAT precision (clipped back if rounding crossed a bound). */
+export function clipAndRound(space: Space, x: readonly number[]): number[] {
+  return x.map((v, i) => {
+    const fixed = space.fixed[i];
+    if (fixed !== null) return fixed;
+    let c = Math.min(Math.max(v, space.lower[i]), space.upper[i]);
+    c = roundToPrecision(c, space.integer[i]);
+    return Math.min(Math.max(c, space.lower[i]), space.upper[i]);
+  });
+}
+
+/**
+ * `IterationUtils::snapPointToBoundsAndProjectOnMesh` (§2.5): project on the mesh relative to the
+ * frame centre, clip to the bounds, round to POINT_FORMAT.
+ */
+export function snapToMeshAndBounds(
+  space: Space,
+  mesh: MeshState,
+  point: readonly number[],
+  centre: readonly number[],
+): number[] {
+  const projected = [...point];
+  space.free.forEach((i, k) => {
+    projected[i] = projectCoordinate(point[i], centre[i], meshSizeOf(mesh, k));
+  });
+  return clipAndRound(space, projected);
+}
+
+/**
+ * Cache key (§5.6): NOMAD compares coordinates after truncation to the 1e-13 grid; we round to
+ * that grid so that 0.3 and 0.30000000000000004 are the same point.
+ */
+export function cacheKey(x: readonly number[]): string {
+  return x.map((v) => String(Math.round(v * 1e13))).join(',');
+}
+
+export function samePoint(a: readonly number[], b: readonly number[]): boolean {
+  return cacheKey(a) === cacheKey(b);
+}

@@ -1,0 +1,86 @@
+/**
+ * The engine's internal state (MADS.md Appendix E.1). Everything here round-trips through JSON
+ * (see serialization.ts); the class in mads.ts is a thin shell around it.
+ */
+import type { ProblemSpec, StopReason, SuggestionOrigin } from '../algorithms/algorithm';
+import type { BarrierState, FH } from './barrier';
+import type { EvaluationCache } from './cache';
+import type { MeshState } from './mesh';
+import type { NmState } from './search/nelder-mead';
+import type { MadsOptions } from './options';
+import type { NomadRng } from './rng';
+import type { Space } from './space';
+
+/** A trial point waiting in a step's queue. */
+export interface Candidate {
+  x: number[];
+  /** pointFrom (§5.2): id of the frame centre. */
+  fromId: number;
+  origin: SuggestionOrigin;
+}
+
+/** Generators of trial points, in NOMAD's order within an iteration (§0, §4). */
+export type StepKind = 'x0' | 'speculative' | 'quad' | 'nm' | 'poll1' | 'poll2';
+
+export interface Step {
+  id: number;
+  kind: StepKind;
+  /** Undispatched points, highest priority first (§3.6). */
+  queue: Candidate[];
+  /** Ids handed out by ask() for this step. */
+  dispatched: number[];
+  /** Ids of this step whose results arrived while the step was running. */
+  returned: number[];
+  opportunistic: boolean;
+  /** Some returned point was a FULL success against the step-start barrier (§5.1 use 1). */
+  fullSuccess: boolean;
+  /** ORTHO N+1: displacements (free coordinates) of the n first-pass directions (§3.4). */
+  firstPass: number[][] | null;
+  /** ORTHO N+1: id of the primary poll centre. */
+  centreId: number;
+  /** ORTHO N+1: the n directions dropped by the reduction, handed to idle runners. */
+  spare: Candidate[];
+}
+
+export interface EngineState {
+  problem: ProblemSpec;
+  options: MadsOptions;
+  space: Space;
+  rng: NomadRng;
+  mesh: MeshState;
+  cache: EvaluationCache;
+  barrier: BarrierState;
+  /** Phase One (§5.5): no point with h < ∞ yet; the barrier works on Σ max(c_EB, 0)². */
+  phaseOne: boolean;
+  /** MegaIteration counter (0 during X0 evaluation). */
+  iteration: number;
+  step: Step | null;
+  stepCounter: number;
+  /** Kind of the next step of the current iteration. */
+  nextKind: StepKind | null;
+  /** Results told outside the running step, merged into the barrier at the next boundary (E.2). */
+  lateIds: number[];
+  /** DIR_LAST_SUCCESS directions (§3.6, §5.1 use 2), free coordinates. */
+  lastDirFeas: number[] | null;
+  lastDirInf: number[] | null;
+  nm: NmState | null;
+  /** ORTHO N+1 second pass still to generate (§3.4). */
+  pendingSecondPass: { centreId: number; firstPass: number[][] } | null;
+  /** Points handed to idle runners (docs/algorithm.md, "keeping runners busy"). */
+  extra: Candidate[];
+  evaluations: number;
+  inFlight: number;
+  stop: StopReason | null;
+  /** Consecutive iterations that produced no new point (guard against endless cache hits). */
+  emptyIterations: number;
+  /** Whether the current iteration produced any new point. */
+  iterationProducedPoints: boolean;
+}
+
+/** (f, h) as the barrier sees a record: Phase One substitutes (Σ max(c_EB,0)², 0). */
+export function fhOf(state: EngineState, id: number | undefined | null): FH | null {
+  if (id === undefined || id === null) return null;
+  const rec = state.cache.get(id);
+  if (rec === undefined || rec.status !== 'ok') return null;
+  return state.phaseOne ? { f: rec.phaseOneF, h: 0 } : { f: rec.f, h: rec.h };
+}
