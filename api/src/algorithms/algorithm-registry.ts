@@ -1,0 +1,55 @@
+/**
+ * Creates and restores the suggestion algorithms of a study by name. Validates the problem and
+ * the options (typed errors from algorithm-errors.ts, mapped to HTTP 400 by the API).
+ */
+import type { AlgorithmName, ProblemSpec, SuggestionAlgorithm } from './algorithm';
+import { InvalidOptionsError, InvalidStateError } from './algorithm-errors';
+import { validateProblem } from './problem-validation';
+import { RandomSearch } from './random/random-search';
+import { Mads } from '../mads';
+import type { MadsOptions } from '../mads';
+
+export const ALGORITHM_NAMES: readonly AlgorithmName[] = ['mads', 'random'];
+
+/** Options per algorithm: MADS takes a partial MadsOptions, random takes none. */
+export type AlgorithmOptions = Partial<MadsOptions> | Record<string, never>;
+
+export function createAlgorithm(
+  name: AlgorithmName,
+  problem: ProblemSpec,
+  options: AlgorithmOptions = {},
+): Mads | RandomSearch {
+  validateProblem(problem);
+  switch (name) {
+    case 'mads':
+      return Mads.create(problem, options as Partial<MadsOptions>);
+    case 'random': {
+      if (options !== null && options !== undefined) {
+        if (typeof options !== 'object' || Array.isArray(options)) throw new InvalidOptionsError('options', 'must be an object');
+        const keys = Object.keys(options);
+        if (keys.length > 0) throw new InvalidOptionsError(`options.${keys[0]}`, "unknown option (algorithm 'random' takes none)");
+      }
+      return RandomSearch.create(problem);
+    }
+    default:
+      throw new InvalidOptionsError('algorithm', `unknown algorithm '${String(name)}'`);
+  }
+}
+
+/** Validate options without creating anything (e.g. at study creation). */
+export function validateAlgorithmOptions(name: AlgorithmName, problem: ProblemSpec, options: AlgorithmOptions = {}): void {
+  createAlgorithm(name, problem, options);
+}
+
+export function restoreAlgorithm(name: AlgorithmName, state: unknown): Mads | RandomSearch {
+  switch (name) {
+    case 'mads':
+      return Mads.fromJSON(state);
+    case 'random':
+      return RandomSearch.fromJSON(state);
+    default:
+      throw new InvalidStateError('algorithm', `unknown algorithm '${String(name)}'`);
+  }
+}
+
+export type { SuggestionAlgorithm };
