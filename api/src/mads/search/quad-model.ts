@@ -1,13 +1,171 @@
+/**
+ * Quadratic models on the cache (MADS.md §4.3, §3.6, §3.4): training sets around a centre,
+ * the QUAD_MODEL_SEARCH, the QUADRATIC_MODEL evaluation order and the ORTHO N+1 QUAD second pass.
+ * Models are unavailable during Phase One (the engine then falls back to DIR_LAST_SUCCESS / NEG).
+ */
+import { usableForModel } from '../evaluation';
+import { frameSizes } from '../mesh';
+import { minimizeInBox } from '../model/model-optimizer';
+import { fitQuadratic, monomialCount, type QuadraticModel } from '../model/quadratic';
+import { snapToMeshAndBounds, toFree } from '../space';
 import type { Candidate, EngineState } from '../state';
 
-export function modelOrder(_state: EngineState, _cands: Candidate[]): Candidate[] | null {
-  return null;
+/** SGTELIB_MAX_POINTS_FOR_MODEL. */
+const MAX_POINTS_FOR_MODEL = 500;
+/** Box doublings when the training set is too small (QuadModelUpdate). */
+const MAX_BOX_DOUBLINGS = 20;
+
+interface Predictor {
+  /** Model (f, h) at a free-coordinate point; h uses L2 over PB and EB (EB treated as PB). */
+  fh(x: readonly number[]): { f: number; h: number };
+  xs: number[][];
 }
 
-export function quadSecondPassDirection(_state: EngineState, _centreId: number, _firstPass: number[][]): number[] | null {
-  return null;
+/**
+ * Training set (`QuadModelUpdate`, §4.3 step 1): valid cache points inside |x_i − c_i| ≤ r_i,
+ * target (n+1)(n+2)/2 points (n if the cache holds fewer), box doubled up to 20 times, the 500
+ * closest kept; at least max(2, n) points.
+ */
+function buildPredictor(state: EngineState, centre: readonly number[], radius: readonly number[]): Predictor | null {
+  if (state.phaseOne) return null;
+  const types = state.problem.outputTypes;
+  const n = centre.length;
+  if (n === 0) return null;
+  const valid: { x: number[]; y: number[]; dist: number }[] = [];
+  for (const rec of state.cache.records) {
+    if (rec.status !== 'ok' || !usableForModel(types, rec.outputs)) continue;
+    const x = toFree(state.space, rec.x);
+    let dist = 0;
+    for (let i = 0; i < n; i++) {
+      const r = radius[i] > 0 ? radius[i] : 1e-13;
+      dist = Math.max(dist, Math.abs(x[i] - centre[i]) / r);
+    }
+    const outputs = rec.outputs as number[];
+    valid.push({ x, y: types.map((_, j) => outputs[j]).filter((_, j) => types[j] !== 'EXTRA_O'), dist });
+  }
+  const minPoints = Math.max(2, n);
+  if (valid.length < minPoints) return null;
+  let target = monomialCount(n);
+  if (valid.length < target) target = n;
+  valid.sort((a, b) => a.dist - b.dist);
+  let scale = 1;
+  let count = 0;
+  for (let k = 0; k <= MAX_BOX_DOUBLINGS; k++, scale *= 2) {
+    while (count < valid.length && valid[count].dist <= scale * (1 + 1e-12)) count++;
+    if (count >= target) break;
+  }
+  const chosen = valid.slice(0, Math.min(count, MAX_POINTS_FOR_MODEL));
+  if (chosen.length < minPoints) return null;
+  const model: QuadraticModel | null = fitQuadratic(
+    chosen.map((c) => c.x),
+    chosen.map((c) => c.y),
+  );
+  if (model === null) return null;
+  const modelled = types.filter((t) => t !== 'EXTRA_O');
+  return {
+    xs: chosen.map((c) => c.x),
+    fh(x) {
+      const pred = model.predict(x);
+      let f = NaN;
+      let h = 0;
+      modelled.forEach((t, j) => {
+        if (t === 'OBJ') f = pred[j];
+        else if (pred[j] > 0) h += pred[j] * pred[j];
+      });
+      return { f, h };
+    },
+  };
 }
 
-export function quadSearchCandidates(_state: EngineState): Candidate[] {
-  return [];
+/** QUADRATIC_MODEL order (§3.6): model-feasible by predicted f, then infeasible by h, f; ties by tag. */
+export function modelOrder(state: EngineState, cands: Candidate[]): Candidate[] | null {
+  const frames = frameSizes(state.mesh);
+  const pts = cands.map((c) => toFree(state.space, c.x));
+  const n = frames.length;
+  const centre: number[] = [];
+  const radius: number[] = [];
+  for (let i = 0; i < n; i++) {
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const p of pts) {
+      lo = Math.min(lo, p[i]);
+      hi = Math.max(hi, p[i]);
+    }
+    centre.push((lo + hi) / 2);
+    // QUAD_MODEL_BOX_FACTOR applied to the span of the trial points.
+    const span = hi - lo;
+    radius.push((state.options.quadModelBoxFactor / 2) * (span > 0 ? span : frames[i]));
+  }
+  const predictor = buildPredictor(state, centre, radius);
+  if (predictor === null) return null;
+  const keyed = cands.map((c, tag) => ({ c, tag, ...predictor.fh(pts[tag]) }));
+  if (keyed.some((k) => !Number.isFinite(k.f) || !Number.isFinite(k.h))) return null;
+  keyed.sort((a, b) => {
+    const fa = a.h === 0;
+    const fb = b.h === 0;
+    if (fa !== fb) return fa ? -1 : 1;
+    if (!fa && a.h !== b.h) return a.h - b.h;
+    if (a.f !== b.f) return a.f - b.f;
+    return a.tag - b.tag;
+  });
+  return keyed.map((k) => k.c);
+}
+
+/**
+ * ORTHO N+1 QUAD second pass (§3.4): minimise the model over {c − Σ t_j d_j : t ∈ [0.01, 1]ⁿ};
+ * returns best − c (free coordinates) or null when no model.
+ */
+export function quadSecondPassDirection(state: EngineState, centreId: number, firstPass: number[][]): number[] | null {
+  const c = toFree(state.space, state.cache.get(centreId).x);
+  const radius = frameSizes(state.mesh).map((d) => (state.options.quadModelBoxFactor / 2) * d);
+  const predictor = buildPredictor(state, c, radius);
+  if (predictor === null) return null;
+  const n = c.length;
+  const toX = (t: readonly number[]): number[] => {
+    const x = [...c];
+    firstPass.forEach((d, j) => {
+      for (let i = 0; i < n; i++) x[i] -= t[j] * d[i];
+    });
+    return x;
+  };
+  const k = firstPass.length;
+  const opt = minimizeInBox(
+    (t) => predictor.fh(toX(t)),
+    new Array<number>(k).fill(0.01),
+    new Array<number>(k).fill(1),
+    new Array<number>(k).fill(0.505),
+    state.options.quadModelMaxEval,
+  );
+  const best = opt.bestFeasible ?? opt.bestInfeasible;
+  if (best === null) return null;
+  const x = toX(best.x);
+  const d = x.map((v, i) => v - c[i]);
+  return d.some((v) => v !== 0) ? d : null;
+}
+
+/** QUAD_MODEL_SEARCH (§4.3): ≤ 2 candidates per incumbent, projected on the main mesh. */
+export function quadSearchCandidates(state: EngineState): Candidate[] {
+  const out: Candidate[] = [];
+  const radius = frameSizes(state.mesh).map((d) => (state.options.quadModelBoxFactor / 2) * d);
+  for (const id of [state.barrier.incFeas[0], state.barrier.incInf[0]]) {
+    if (id === undefined) continue;
+    const inc = state.cache.get(id);
+    if (!(Math.abs(inc.f) < 1e20) || !(inc.h < 1e20)) continue;
+    const c = toFree(state.space, inc.x);
+    const predictor = buildPredictor(state, c, radius);
+    if (predictor === null) continue;
+    const lower = c.map((_, i) => Math.min(...predictor.xs.map((x) => x[i])));
+    const upper = c.map((_, i) => Math.max(...predictor.xs.map((x) => x[i])));
+    const start = lower.map((l, i) => (l + upper[i]) / 2);
+    const opt = minimizeInBox((x) => predictor.fh(x), lower, upper, start, state.options.quadModelMaxEval);
+    for (const p of [opt.bestFeasible, opt.bestInfeasible]) {
+      if (p === null) continue;
+      const raw = [...inc.x];
+      state.space.free.forEach((i, k) => {
+        raw[i] = p.x[k];
+      });
+      out.push({ x: snapToMeshAndBounds(state.space, state.mesh, raw, inc.x), fromId: id, origin: 'search' });
+    }
+  }
+  return out;
 }

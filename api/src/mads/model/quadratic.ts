@@ -1,0 +1,97 @@
+/**
+ * Full quadratic least-squares models (MADS.md §4.3 step 2, sgtelib `TYPE PRS DEGREE 2 RIDGE 0`):
+ * one polynomial per blackbox output, inputs and outputs standardised (constant inputs dropped),
+ * normal equations solved by Cholesky; a ridge of 1e-3 when there are fewer points than
+ * monomials or the system is singular.
+ */
+import { choleskySolve } from './linalg';
+
+export interface QuadraticModel {
+  /** Predicted outputs (one per modelled output) at a free-coordinate point. */
+  predict(x: readonly number[]): number[];
+}
+
+const RIDGE = 1e-3;
+
+function monomials(z: readonly number[], out: Float64Array): void {
+  const d = z.length;
+  let k = 0;
+  out[k++] = 1;
+  for (let i = 0; i < d; i++) out[k++] = z[i];
+  for (let i = 0; i < d; i++) for (let j = i; j < d; j++) out[k++] = z[i] * z[j];
+}
+
+export function monomialCount(d: number): number {
+  return ((d + 1) * (d + 2)) / 2;
+}
+
+/** Fit on points X (free coordinates) and outputs Y (rows = points, columns = outputs). */
+export function fitQuadratic(xs: readonly number[][], ys: readonly number[][]): QuadraticModel | null {
+  const p = xs.length;
+  if (p === 0) return null;
+  const dimAll = xs[0].length;
+  const active: number[] = [];
+  const mean: number[] = [];
+  const std: number[] = [];
+  for (let i = 0; i < dimAll; i++) {
+    let s = 0;
+    for (const x of xs) s += x[i];
+    const mu = s / p;
+    let v = 0;
+    for (const x of xs) v += (x[i] - mu) ** 2;
+    const sd = Math.sqrt(v / p);
+    if (sd > 1e-13 * Math.max(1, Math.abs(mu))) {
+      active.push(i);
+      mean.push(mu);
+      std.push(sd);
+    }
+  }
+  const d = active.length;
+  const m = monomialCount(d);
+  const nOut = ys[0].length;
+  const yMean: number[] = [];
+  const yStd: number[] = [];
+  for (let o = 0; o < nOut; o++) {
+    let s = 0;
+    for (const y of ys) s += y[o];
+    const mu = s / p;
+    let v = 0;
+    for (const y of ys) v += (y[o] - mu) ** 2;
+    yMean.push(mu);
+    yStd.push(Math.sqrt(v / p) || 1);
+  }
+  const standardise = (x: readonly number[]): number[] => active.map((i, k) => (x[i] - mean[k]) / std[k]);
+  const hth = new Float64Array(m * m);
+  const hty = Array.from({ length: nOut }, () => new Float64Array(m));
+  const row = new Float64Array(m);
+  for (let r = 0; r < p; r++) {
+    monomials(standardise(xs[r]), row);
+    for (let a = 0; a < m; a++) {
+      const ra = row[a];
+      if (ra === 0) continue;
+      for (let b = a; b < m; b++) hth[a * m + b] += ra * row[b];
+      for (let o = 0; o < nOut; o++) hty[o][a] += ra * ((ys[r][o] - yMean[o]) / yStd[o]);
+    }
+  }
+  for (let a = 0; a < m; a++) for (let b = 0; b < a; b++) hth[a * m + b] = hth[b * m + a];
+  let coef: Float64Array[] | null = null;
+  if (p >= m) coef = choleskySolve(hth, m, hty);
+  if (coef === null) {
+    const ridged = Float64Array.from(hth);
+    for (let a = 0; a < m; a++) ridged[a * m + a] += RIDGE;
+    coef = choleskySolve(ridged, m, hty);
+  }
+  if (coef === null || coef.some((c) => c.some((v) => !Number.isFinite(v)))) return null;
+  const solved = coef;
+  return {
+    predict(x: readonly number[]): number[] {
+      const mono = new Float64Array(m);
+      monomials(standardise(x), mono);
+      return solved.map((c, o) => {
+        let s = 0;
+        for (let a = 0; a < m; a++) s += c[a] * mono[a];
+        return yMean[o] + yStd[o] * s;
+      });
+    },
+  };
+}
