@@ -35,8 +35,8 @@ from .hyperparameters import map_parameters
 from .launcher import Launcher, LauncherName, stop_process_group
 from .outbox import Outbox, PendingReport
 from .outputs import check_outputs_producible, collect_outputs
-from .trial_files import EventReader, TrialResult, TrialSpec, write_json_atomic
 from .training_config import TrainingConfig, parse_training_config
+from .trial_files import EventReader, TrialResult, TrialSpec, write_json_atomic
 
 __all__ = ["Agent", "AgentConfig"]
 
@@ -65,19 +65,25 @@ class AgentConfig:
     drain_timeout: float | None = None
     stop_grace_seconds: float = 20.0
     keep_trial_dirs: bool = False
+    retry_initial_seconds: float = 1.0
 
 
 def _check_local_inputs(config: TrainingConfig) -> None:
     """Missing data fails the trial at once, before a child loads torch."""
-    for label, value in (("trainData", config.train_data), ("evalData", config.eval_data),
-                         ("mmluData", config.mmlu_data)):
+    for label, value in (
+        ("trainData", config.train_data),
+        ("evalData", config.eval_data),
+        ("mmluData", config.mmlu_data),
+    ):
         if value and not Path(value).exists():
             raise TrialSetupError(f"{label} not found on this runner: {value}")
     for label, value in (("model", config.model), ("tokenizer", config.tokenizer)):
         # "org/name" may be a hub id; anything that looks like a path must exist.
-        if value and (value.startswith(("/", ".", "~")) or value.count("/") > 1):
-            if not Path(value).expanduser().exists():
-                raise TrialSetupError(f"{label} not found on this runner: {value}")
+        if not value:
+            continue
+        looks_like_path = value.startswith(("/", ".", "~")) or value.count("/") > 1
+        if looks_like_path and not Path(value).expanduser().exists():
+            raise TrialSetupError(f"{label} not found on this runner: {value}")
 
 
 class Agent:
@@ -92,8 +98,12 @@ class Agent:
         self.hard_stop = False  # second signal: stop now
         self._wake = threading.Event()
         self._hard_stop_event = threading.Event()  # cuts retry back-offs short
-        self._retry = RetryPolicy(give_up_after=60.0, should_abort=lambda: self.hard_stop,
-                                  sleep=self._hard_stop_event.wait)
+        self._retry = RetryPolicy(
+            initial=config.retry_initial_seconds,
+            give_up_after=60.0,
+            should_abort=lambda: self.hard_stop,
+            sleep=self._hard_stop_event.wait,
+        )
         self._client_factory = client_factory or (
             lambda url, token, retry: ApiClient(url, token, retry=retry)
         )
@@ -112,8 +122,10 @@ class Agent:
     def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
         if not self.stopping:
             self.stopping = True
-            log.warning("%s: finishing the current trial, then exiting (send again to stop now)",
-                        signal.Signals(signum).name)
+            log.warning(
+                "%s: finishing the current trial, then exiting (send again to stop now)",
+                signal.Signals(signum).name,
+            )
         else:
             self.hard_stop = True
             self._hard_stop_event.set()
@@ -139,27 +151,50 @@ class Agent:
         path = self._identity_path()
         if reuse and path.is_file():
             saved = json.loads(path.read_text(encoding="utf-8"))
-            if saved.get("baseUrl") == self.config.base_url and saved.get("name") == self.config.name:
+            if (
+                saved.get("baseUrl") == self.config.base_url
+                and saved.get("name") == self.config.name
+            ):
                 self.runner_id = saved["id"]
-                self._client = self._client_factory(self.config.base_url, saved["token"],
-                                                    self._retry)
+                self._client = self._client_factory(
+                    self.config.base_url, saved["token"], self._retry
+                )
                 log.info("re-using runner %s (%s)", self.config.name, self.runner_id)
                 return
         if not self.config.api_key:
-            raise FatalApiError(401, "NO_API_KEY", "MESHTUNE_API_KEY (a runner-scope key) is "
-                                "needed to register this runner")
-        with self._client_factory(self.config.base_url, self.config.api_key,
-                                  self._retry) as bootstrap:
-            registered = bootstrap.register(self.config.name, len(self.config.gpus),
-                                            self.config.gpu_memory_mb, self.config.labels)
+            raise FatalApiError(
+                401,
+                "NO_API_KEY",
+                "MESHTUNE_API_KEY (a runner-scope key) is needed to register this runner",
+            )
+        with self._client_factory(
+            self.config.base_url, self.config.api_key, self._retry
+        ) as bootstrap:
+            registered = bootstrap.register(
+                self.config.name,
+                len(self.config.gpus),
+                self.config.gpu_memory_mb,
+                self.config.labels,
+            )
         self.runner_id = registered.id
         self._client = self._client_factory(self.config.base_url, registered.token, self._retry)
         self.config.state_dir.mkdir(parents=True, exist_ok=True)
-        write_json_atomic(path, {"baseUrl": self.config.base_url, "name": self.config.name,
-                                 "id": registered.id, "token": registered.token})
+        write_json_atomic(
+            path,
+            {
+                "baseUrl": self.config.base_url,
+                "name": self.config.name,
+                "id": registered.id,
+                "token": registered.token,
+            },
+        )
         path.chmod(0o600)
-        log.info("registered runner %s as %s (%d GPU(s))", self.config.name, registered.id,
-                 len(self.config.gpus))
+        log.info(
+            "registered runner %s as %s (%d GPU(s))",
+            self.config.name,
+            registered.id,
+            len(self.config.gpus),
+        )
 
     # -- main loop ------------------------------------------------------------------------
 
@@ -196,8 +231,10 @@ class Agent:
                 continue
             if isinstance(leased, LeaseWait):
                 now = time.monotonic()
-                if (self.config.exit_when_idle is not None
-                        and now - idle_since >= self.config.exit_when_idle):
+                if (
+                    self.config.exit_when_idle is not None
+                    and now - idle_since >= self.config.exit_when_idle
+                ):
                     log.info("nothing to do for %.0fs; exiting", now - idle_since)
                     return 0
                 if now - last_runner_heartbeat >= self.config.idle_heartbeat_seconds:
@@ -233,14 +270,24 @@ class Agent:
             log.error("%s cannot run: %s", label, exc)
             self._report(PendingReport(trial.id, "fail", {"error": str(exc)}))
             return
-        log.info("%s leased: %s on %s", label, hyper.describe(),
-                 f"GPU {','.join(self.config.gpus)}" if self.config.gpus else "CPU")
+        log.info(
+            "%s leased: %s on %s",
+            label,
+            hyper.describe(),
+            f"GPU {','.join(self.config.gpus)}" if self.config.gpus else "CPU",
+        )
 
         work_dir = self.config.state_dir / "trials" / f"{trial.id}-a{trial.attempt}"
         shutil.rmtree(work_dir, ignore_errors=True)
         work_dir.mkdir(parents=True)
-        spec = TrialSpec(trial.id, trial.number, trial.study_id,
-                         config.model_dump(by_alias=True), asdict(hyper), str(work_dir))
+        spec = TrialSpec(
+            trial.id,
+            trial.number,
+            trial.study_id,
+            config.model_dump(by_alias=True),
+            asdict(hyper),
+            str(work_dir),
+        )
         spec_path = work_dir / "spec.json"
         spec.save(spec_path)
         outcome = self._supervise(lease, spec, spec_path, label)
@@ -253,8 +300,9 @@ class Agent:
                 report = PendingReport(trial.id, "fail", {"error": str(exc)})
             else:
                 report = PendingReport(trial.id, "complete", {"outputs": outputs})
-                log.info("%s completed: %s", label,
-                         " ".join(f"{k}={v:.6g}" for k, v in outputs.items()))
+                log.info(
+                    "%s completed: %s", label, " ".join(f"{k}={v:.6g}" for k, v in outputs.items())
+                )
         else:
             report = PendingReport(trial.id, "fail", {"error": outcome.error or "failed"})
             log.error("%s failed: %s", label, outcome.error)
@@ -262,14 +310,18 @@ class Agent:
         if not self.config.keep_trial_dirs:
             shutil.rmtree(work_dir / "output", ignore_errors=True)
 
-    def _supervise(self, lease: Lease, spec: TrialSpec, spec_path: Path,
-                   label: str) -> TrialResult | None:
+    def _supervise(
+        self, lease: Lease, spec: TrialSpec, spec_path: Path, label: str
+    ) -> TrialResult | None:
         trial_id = lease.trial.id
         heartbeat_every = max(1.0, min(self.config.max_heartbeat_seconds, lease.lease_seconds / 3))
-        heartbeat_retry = RetryPolicy(initial=0.5, maximum=heartbeat_every,
-                                      give_up_after=heartbeat_every,
-                                      should_abort=lambda: self.hard_stop,
-                                      sleep=self._hard_stop_event.wait)
+        heartbeat_retry = RetryPolicy(
+            initial=0.5,
+            maximum=heartbeat_every,
+            give_up_after=heartbeat_every,
+            should_abort=lambda: self.hard_stop,
+            sleep=self._hard_stop_event.wait,
+        )
         reader = EventReader(spec.events_path)
         pending: list[MetricPoint] = []
         progress: float | None = None
@@ -289,8 +341,11 @@ class Agent:
                             progress = float(event["value"])
                             step_text = f"step {event.get('step')}/{event.get('maxSteps')}"
                         elif event.get("type") == "metric":
-                            point = MetricPoint(name=str(event["name"]), step=int(event["step"]),
-                                                value=float(event["value"]))
+                            point = MetricPoint(
+                                name=str(event["name"]),
+                                step=int(event["step"]),
+                                value=float(event["value"]),
+                            )
                             pending.append(point)
                             latest[point.name] = point.value
                             if point.name == "val_loss":
@@ -303,8 +358,9 @@ class Agent:
                     if exited:
                         break
                     if self.hard_stop:
-                        log.warning("%s: stopping now; the API re-queues it when the lease "
-                                    "expires", label)
+                        log.warning(
+                            "%s: stopping now; the API re-queues it when the lease expires", label
+                        )
                         return None
                     if self.stopping and self.config.drain_timeout is not None:
                         drain_started = drain_started or now
@@ -314,8 +370,9 @@ class Agent:
                     if now - last_heartbeat >= heartbeat_every:
                         batch = pending[:MAX_METRICS_PER_HEARTBEAT]
                         try:
-                            reply = self.client.trial_heartbeat(trial_id, progress, batch,
-                                                                retry=heartbeat_retry)
+                            reply = self.client.trial_heartbeat(
+                                trial_id, progress, batch, retry=heartbeat_retry
+                            )
                         except LeaseLostError as exc:
                             log.warning("%s: lease lost (%s); dropping it", label, exc.message)
                             return None
@@ -329,8 +386,11 @@ class Agent:
                         else:
                             del pending[: len(batch)]
                             if reply.should_stop:
-                                log.warning("%s: the API asks to stop it (%s)", label,
-                                            reply.reason or "no reason given")
+                                log.warning(
+                                    "%s: the API asks to stop it (%s)",
+                                    label,
+                                    reply.reason or "no reason given",
+                                )
                                 return None
                         last_heartbeat = time.monotonic()
                     self._sleep(0.5)
@@ -375,20 +435,30 @@ class Agent:
             else:
                 self.client.fail(report.trial_id, str(report.payload["error"]))
         except (LeaseLostError, TrialAlreadyFinishedError) as exc:
-            log.warning("trial %s: result dropped (%s: %s)", report.trial_id, exc.code,
-                        exc.message)
+            log.warning("trial %s: result dropped (%s: %s)", report.trial_id, exc.code, exc.message)
         except TransientApiError as exc:
-            log.error("trial %s: report not sent yet (%s); it stays in %s and is re-sent on "
-                      "the next start", report.trial_id, exc, self.outbox.directory)
+            log.error(
+                "trial %s: report not sent yet (%s); it stays in %s and is re-sent on "
+                "the next start",
+                report.trial_id,
+                exc,
+                self.outbox.directory,
+            )
             return
         except FatalApiError:
             raise
         except ApiError as exc:
             if report.kind == "complete" and exc.status_code in (400, 422):
-                log.error("trial %s: the API rejected the outputs (%s); reporting a failure",
-                          report.trial_id, exc.message)
-                rejected = PendingReport(report.trial_id, "fail",
-                                         {"error": f"outputs rejected by the API: {exc.message}"})
+                log.error(
+                    "trial %s: the API rejected the outputs (%s); reporting a failure",
+                    report.trial_id,
+                    exc.message,
+                )
+                rejected = PendingReport(
+                    report.trial_id,
+                    "fail",
+                    {"error": f"outputs rejected by the API: {exc.message}"},
+                )
                 self.outbox.put(rejected)
                 self._send(rejected)
                 return

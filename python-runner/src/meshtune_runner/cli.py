@@ -60,51 +60,96 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     api = parser.add_argument_group("API")
-    api.add_argument("--url", default=_env("MESHTUNE_URL"),
-                     help="API base URL, e.g. http://meshtune:3000 [MESHTUNE_URL]")
-    api.add_argument("--api-key", default=_env("MESHTUNE_API_KEY"),
-                     help="runner-scope API key, used to register [MESHTUNE_API_KEY]")
-    api.add_argument("--study", default=_env("MESHTUNE_STUDY_ID"),
-                     help="only lease trials of this study [MESHTUNE_STUDY_ID]")
+    api.add_argument(
+        "--url",
+        default=_env("MESHTUNE_URL"),
+        help="API base URL, e.g. http://meshtune:3000 [MESHTUNE_URL]",
+    )
+    api.add_argument(
+        "--api-key",
+        default=_env("MESHTUNE_API_KEY"),
+        help="runner-scope API key, used to register [MESHTUNE_API_KEY]",
+    )
+    api.add_argument(
+        "--study",
+        default=_env("MESHTUNE_STUDY_ID"),
+        help="only lease trials of this study [MESHTUNE_STUDY_ID]",
+    )
     runner = parser.add_argument_group("runner")
-    runner.add_argument("--name", default=_env("MESHTUNE_RUNNER_NAME"),
-                        help="runner name (default: host name, plus the GPU list when given) "
-                        "[MESHTUNE_RUNNER_NAME]")
-    runner.add_argument("--gpus", default=_env("MESHTUNE_GPUS", "auto"),
-                        help="auto (all visible), none/cpu, or indices like 0,1,2,3 (several: "
-                        "one trial across them with torchrun) [MESHTUNE_GPUS]")
-    runner.add_argument("--launcher", choices=("torchrun", "accelerate"),
-                        default=_env("MESHTUNE_LAUNCHER", "torchrun"),
-                        help="multi-GPU launcher [MESHTUNE_LAUNCHER]")
-    runner.add_argument("--labels", default=_env("MESHTUNE_LABELS", ""),
-                        help="comma-separated labels [MESHTUNE_LABELS]")
-    runner.add_argument("--state-dir", default=_env("MESHTUNE_STATE_DIR"),
-                        help="runner identity, unsent results, trial work folders "
-                        "(default: ~/.local/state/meshtune-runner/NAME) [MESHTUNE_STATE_DIR]")
-    runner.add_argument("--data-root", default=_env("MESHTUNE_DATA_ROOT"),
-                        help="base folder for relative paths in trainingConfig "
-                        "[MESHTUNE_DATA_ROOT]")
-    runner.add_argument("--max-trials", type=int, default=None,
-                        help="exit after this many trials")
-    runner.add_argument("--exit-when-idle", type=float,
-                        default=_float_env("MESHTUNE_EXIT_WHEN_IDLE"),
-                        help="exit after this many seconds without work (e.g. the study "
-                        "is done) [MESHTUNE_EXIT_WHEN_IDLE]")
-    runner.add_argument("--drain-timeout", type=float,
-                        default=_float_env("MESHTUNE_DRAIN_TIMEOUT"),
-                        help="after the first SIGTERM, release the current trial if it is not "
-                        "done within this many seconds (default: wait) [MESHTUNE_DRAIN_TIMEOUT]")
-    runner.add_argument("--keep-trial-dirs", action="store_true",
-                        help="keep each trial's output folder (the LoRA run's files)")
+    runner.add_argument(
+        "--name",
+        default=_env("MESHTUNE_RUNNER_NAME"),
+        help="runner name (default: host name, plus the GPU list when given) "
+        "[MESHTUNE_RUNNER_NAME]",
+    )
+    runner.add_argument(
+        "--gpus",
+        default=_env("MESHTUNE_GPUS", "auto"),
+        help="auto (all visible), none/cpu, or indices like 0,1,2,3 (several: "
+        "one trial across them with torchrun) [MESHTUNE_GPUS]",
+    )
+    runner.add_argument(
+        "--launcher",
+        choices=("torchrun", "accelerate"),
+        default=_env("MESHTUNE_LAUNCHER", "torchrun"),
+        help="multi-GPU launcher [MESHTUNE_LAUNCHER]",
+    )
+    runner.add_argument(
+        "--labels",
+        default=_env("MESHTUNE_LABELS", ""),
+        help="comma-separated labels [MESHTUNE_LABELS]",
+    )
+    runner.add_argument(
+        "--state-dir",
+        default=_env("MESHTUNE_STATE_DIR"),
+        help="runner identity, unsent results, trial work folders "
+        "(default: ~/.local/state/meshtune-runner/NAME) [MESHTUNE_STATE_DIR]",
+    )
+    runner.add_argument(
+        "--data-root",
+        default=_env("MESHTUNE_DATA_ROOT"),
+        help="base folder for relative paths in trainingConfig [MESHTUNE_DATA_ROOT]",
+    )
+    runner.add_argument("--max-trials", type=int, default=None, help="exit after this many trials")
+    runner.add_argument(
+        "--exit-when-idle",
+        type=float,
+        default=_float_env("MESHTUNE_EXIT_WHEN_IDLE"),
+        help="exit after this many seconds without work (e.g. the study "
+        "is done) [MESHTUNE_EXIT_WHEN_IDLE]",
+    )
+    runner.add_argument(
+        "--drain-timeout",
+        type=float,
+        default=_float_env("MESHTUNE_DRAIN_TIMEOUT"),
+        help="after the first SIGTERM, release the current trial if it is not "
+        "done within this many seconds (default: wait) [MESHTUNE_DRAIN_TIMEOUT]",
+    )
+    runner.add_argument(
+        "--keep-trial-dirs",
+        action="store_true",
+        help="keep each trial's output folder (the LoRA run's files)",
+    )
     runner.add_argument("--log-level", default=_env("MESHTUNE_LOG_LEVEL", "INFO"))
     training = parser.add_argument_group(
-        "training overrides", "each also read from MESHTUNE_<NAME>, e.g. MESHTUNE_TRAIN_DATA")
+        "training overrides", "each also read from MESHTUNE_<NAME>, e.g. MESHTUNE_TRAIN_DATA"
+    )
     for name, (key, kind) in OVERRIDES.items():
-        training.add_argument(f"--{name.replace('_', '-')}", dest=f"override_{name}",
-                              type=kind, default=None, help=f"trainingConfig.{key}")
-    training.add_argument("--set", action="append", default=[], metavar="KEY=JSON",
-                          help="override any trainingConfig key, e.g. --set "
-                          "'loraTargetModules=[\"q_proj\",\"v_proj\"]'")
+        training.add_argument(
+            f"--{name.replace('_', '-')}",
+            dest=f"override_{name}",
+            type=kind,
+            default=None,
+            help=f"trainingConfig.{key}",
+        )
+    training.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=JSON",
+        help="override any trainingConfig key, e.g. --set "
+        '\'loraTargetModules=["q_proj","v_proj"]\'',
+    )
     return parser
 
 
@@ -145,16 +190,22 @@ def _lock_state_dir(state_dir: Path) -> Any:
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
-        raise SystemExit(f"meshtune-runner: another runner uses {state_dir}; give this one "
-                         "its own --name or --state-dir") from None
+        raise SystemExit(
+            f"meshtune-runner: another runner uses {state_dir}; give this one "
+            "its own --name or --state-dir"
+        ) from None
     return handle
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)-7s %(message)s", datefmt="%H:%M:%S")
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)-7s %(message)s",
+        datefmt="%H:%M:%S",
+    )
     logging.getLogger("httpx").setLevel(logging.WARNING)
     if not args.url:
         parser.error("--url (or MESHTUNE_URL) is required")
@@ -169,10 +220,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(str(exc))
     explicit = args.gpus.strip().lower() not in ("auto", "none", "cpu", "")
     name = args.name or socket.gethostname() + (
-        "-gpu" + "-".join(g.index for g in gpus) if explicit else "")
-    state_dir = Path(args.state_dir) if args.state_dir else (
-        Path(_env("XDG_STATE_HOME", str(Path.home() / ".local" / "state")) or ".")
-        / "meshtune-runner" / name)
+        "-gpu" + "-".join(g.index for g in gpus) if explicit else ""
+    )
+    state_dir = (
+        Path(args.state_dir)
+        if args.state_dir
+        else (
+            Path(_env("XDG_STATE_HOME", str(Path.home() / ".local" / "state")) or ".")
+            / "meshtune-runner"
+            / name
+        )
+    )
     lock = _lock_state_dir(state_dir)
     memories = [g.memory_mb for g in gpus if g.memory_mb is not None]
     config = AgentConfig(
@@ -195,8 +253,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     agent = Agent(config)
     agent.install_signal_handlers()
     logging.getLogger("meshtune_runner").info(
-        "meshtune-runner %s: %s -> %s, %s", __version__, name, config.base_url,
-        f"GPU(s) {','.join(config.gpus)}" if config.gpus else "CPU")
+        "meshtune-runner %s: %s -> %s, %s",
+        __version__,
+        name,
+        config.base_url,
+        f"GPU(s) {','.join(config.gpus)}" if config.gpus else "CPU",
+    )
     try:
         return agent.run()
     finally:

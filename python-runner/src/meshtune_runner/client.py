@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import math
 import random
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -60,18 +61,10 @@ class RetryPolicy:
         self.maximum = maximum
         self.give_up_after = give_up_after
         self.should_abort = should_abort
-        self.sleep = sleep
+        self.sleep: Callable[[float], object] = sleep or time.sleep
 
     def with_give_up_after(self, give_up_after: float | None) -> RetryPolicy:
-        return RetryPolicy(
-            self.initial, self.maximum, give_up_after, self.should_abort, self.sleep
-        )
-
-
-class _RetryAfter(TransientApiError):
-    def __init__(self, message: str, retry_after: float | None) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
+        return RetryPolicy(self.initial, self.maximum, give_up_after, self.should_abort, self.sleep)
 
 
 def _parse_retry_after(response: httpx.Response) -> float | None:
@@ -106,7 +99,7 @@ def _error_from_response(response: httpx.Response) -> Exception:
     status = response.status_code
     args = (status, code, message, details, request.method, str(request.url))
     if status >= 500 or status == 429:
-        return _RetryAfter(
+        return TransientApiError(
             f"{request.method} {request.url} -> {status} {code or ''}: {message}",
             _parse_retry_after(response),
         )
@@ -217,9 +210,9 @@ class ApiClient:
 
         def wait(state: tenacity.RetryCallState) -> float:
             backoff = min(policy.maximum, policy.initial * 2 ** (state.attempt_number - 1))
-            backoff = random.uniform(backoff / 2, backoff)  # noqa: S311 - jitter, not crypto
+            backoff = random.uniform(backoff / 2, backoff)
             exc = state.outcome.exception() if state.outcome else None
-            if isinstance(exc, _RetryAfter) and exc.retry_after is not None:
+            if isinstance(exc, TransientApiError) and exc.retry_after is not None:
                 backoff = max(backoff, min(exc.retry_after, policy.maximum))
             return backoff
 
@@ -234,13 +227,16 @@ class ApiClient:
             sleep_s = state.next_action.sleep if state.next_action else 0.0
             log.warning("%s %s failed (%s); retrying in %.1fs", method, path, exc, sleep_s)
 
+        def do_sleep(seconds: float) -> None:
+            policy.sleep(seconds)
+
         retrying = tenacity.Retrying(
             retry=tenacity.retry_if_exception_type(TransientApiError),
             wait=wait,
             stop=stop,
             before_sleep=before_sleep,
             reraise=True,
-            **({"sleep": policy.sleep} if policy.sleep is not None else {}),
+            sleep=do_sleep,
         )
         return retrying(self._send_once, method, path, body)
 

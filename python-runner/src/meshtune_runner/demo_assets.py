@@ -23,50 +23,119 @@ from typing import Any
 
 from .training.prompts import format_prompt
 
-__all__ = ["DemoAssets", "build_demo_assets", "demo_training_config", "main",
-           "synthetic_mmlu", "synthetic_records"]
+__all__ = [
+    "DemoAssets",
+    "build_demo_assets",
+    "demo_training_config",
+    "main",
+    "synthetic_mmlu",
+    "synthetic_records",
+]
 
 ASSETS_VERSION = 1
 
-_COUNTRIES = [("France", "Paris"), ("Japan", "Tokyo"), ("Canada", "Ottawa"),
-              ("Italy", "Rome"), ("Kenya", "Nairobi"), ("Peru", "Lima"),
-              ("Egypt", "Cairo"), ("Norway", "Oslo"), ("Chile", "Santiago"),
-              ("India", "New Delhi"), ("Spain", "Madrid"), ("Ghana", "Accra")]
-_COLOURS = [("grass", "green"), ("the sky", "blue"), ("snow", "white"), ("coal", "black"),
-            ("a banana", "yellow"), ("a tomato", "red"), ("an orange", "orange"),
-            ("a plum", "purple")]
-_WORDS = ["river", "lantern", "meadow", "planet", "violin", "garden", "castle", "pepper",
-          "winter", "signal", "harbor", "copper", "falcon", "marble", "quartz", "tunnel"]
-_NUMBER_WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight",
-                 "nine", "ten", "eleven", "twelve"]
+_COUNTRIES = [
+    ("France", "Paris"),
+    ("Japan", "Tokyo"),
+    ("Canada", "Ottawa"),
+    ("Italy", "Rome"),
+    ("Kenya", "Nairobi"),
+    ("Peru", "Lima"),
+    ("Egypt", "Cairo"),
+    ("Norway", "Oslo"),
+    ("Chile", "Santiago"),
+    ("India", "New Delhi"),
+    ("Spain", "Madrid"),
+    ("Ghana", "Accra"),
+]
+_COLOURS = [
+    ("grass", "green"),
+    ("the sky", "blue"),
+    ("snow", "white"),
+    ("coal", "black"),
+    ("a banana", "yellow"),
+    ("a tomato", "red"),
+    ("an orange", "orange"),
+    ("a plum", "purple"),
+]
+_WORDS = [
+    "river",
+    "lantern",
+    "meadow",
+    "planet",
+    "violin",
+    "garden",
+    "castle",
+    "pepper",
+    "winter",
+    "signal",
+    "harbor",
+    "copper",
+    "falcon",
+    "marble",
+    "quartz",
+    "tunnel",
+]
+_NUMBER_WORDS = [
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+]
 
 
 def _record(rng: random.Random) -> dict[str, str]:
     kind = rng.randrange(6)
     if kind == 0:
         a, b = rng.randrange(1, 50), rng.randrange(1, 50)
-        return {"instruction": "Add the two numbers.", "context": f"{a} and {b}",
-                "response": f"The sum is {a + b}."}
+        return {
+            "instruction": "Add the two numbers.",
+            "context": f"{a} and {b}",
+            "response": f"The sum is {a + b}.",
+        }
     if kind == 1:
         country, capital = rng.choice(_COUNTRIES)
-        return {"instruction": f"What is the capital of {country}?", "context": "",
-                "response": f"The capital of {country} is {capital}."}
+        return {
+            "instruction": f"What is the capital of {country}?",
+            "context": "",
+            "response": f"The capital of {country} is {capital}.",
+        }
     if kind == 2:
         word = rng.choice(_WORDS)
-        return {"instruction": "Reverse the letters of the word.", "context": word,
-                "response": word[::-1]}
+        return {
+            "instruction": "Reverse the letters of the word.",
+            "context": word,
+            "response": word[::-1],
+        }
     if kind == 3:
         numbers = [rng.randrange(100) for _ in range(rng.randrange(3, 6))]
-        return {"instruction": "Sort these numbers in ascending order.",
-                "context": ", ".join(map(str, numbers)),
-                "response": ", ".join(map(str, sorted(numbers)))}
+        return {
+            "instruction": "Sort these numbers in ascending order.",
+            "context": ", ".join(map(str, numbers)),
+            "response": ", ".join(map(str, sorted(numbers))),
+        }
     if kind == 4:
         thing, colour = rng.choice(_COLOURS)
-        return {"instruction": f"What colour is {thing}?", "context": "",
-                "response": f"{thing[0].upper()}{thing[1:]} is usually {colour}."}
+        return {
+            "instruction": f"What colour is {thing}?",
+            "context": "",
+            "response": f"{thing[0].upper()}{thing[1:]} is usually {colour}.",
+        }
     n = rng.randrange(len(_NUMBER_WORDS))
-    return {"instruction": "Write the number in words.", "context": str(n),
-            "response": _NUMBER_WORDS[n]}
+    return {
+        "instruction": "Write the number in words.",
+        "context": str(n),
+        "response": _NUMBER_WORDS[n],
+    }
 
 
 def synthetic_records(count: int, seed: int) -> list[dict[str, str]]:
@@ -163,7 +232,7 @@ def _train_tokenizer(texts: list[str], vocab_size: int) -> Any:
         single="<s> $A", pair="<s> $A <s> $B", special_tokens=[("<s>", bos_id)]
     )
     # Deliberately no pad token: the runner must add one, as for LLaMA-2.
-    return PreTrainedTokenizerFast(
+    return PreTrainedTokenizerFast(  # type: ignore[no-untyped-call]
         tokenizer_object=tokenizer, bos_token="<s>", eos_token="</s>", unk_token="<unk>"
     )
 
@@ -177,8 +246,12 @@ def build_demo_assets(
 ) -> DemoAssets:
     assets = DemoAssets(root.resolve())
     manifest_path = assets.root / "manifest.json"
-    manifest = {"version": ASSETS_VERSION, "trainRecords": train_records,
-                "evalRecords": eval_records, "mmluQuestions": mmlu_questions}
+    manifest = {
+        "version": ASSETS_VERSION,
+        "trainRecords": train_records,
+        "evalRecords": eval_records,
+        "mmluQuestions": mmlu_questions,
+    }
     if not force and manifest_path.is_file():
         try:
             if json.loads(manifest_path.read_text(encoding="utf-8")) == manifest:
@@ -199,8 +272,10 @@ def build_demo_assets(
         csv.writer(handle).writerows(mmlu)
 
     texts = [format_prompt(r) + r["response"] for r in train]
-    texts += [f"{row[0]}\nA. {row[1]}\nB. {row[2]}\nC. {row[3]}\nD. {row[4]}\nAnswer: {row[5]}"
-              for row in mmlu]
+    texts += [
+        f"{row[0]}\nA. {row[1]}\nB. {row[2]}\nC. {row[3]}\nD. {row[4]}\nAnswer: {row[5]}"
+        for row in mmlu
+    ]
     tokenizer = _train_tokenizer(texts, vocab_size=512)
     torch.manual_seed(0)
     config = LlamaConfig(
@@ -236,11 +311,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mmlu-questions", type=int, default=40)
     parser.add_argument("--force", action="store_true", help="rebuild even if up to date")
     args = parser.parse_args(argv)
-    assets = build_demo_assets(args.outdir, args.train_records, args.eval_records,
-                               args.mmlu_questions, args.force)
-    print(json.dumps({"model": str(assets.model_dir), "trainData": str(assets.train_data),
-                      "evalData": str(assets.eval_data), "mmluData": str(assets.mmlu_data),
-                      "trainingConfig": str(assets.training_config_path)}, indent=2))
+    assets = build_demo_assets(
+        args.outdir, args.train_records, args.eval_records, args.mmlu_questions, args.force
+    )
+    print(
+        json.dumps(
+            {
+                "model": str(assets.model_dir),
+                "trainData": str(assets.train_data),
+                "evalData": str(assets.eval_data),
+                "mmluData": str(assets.mmlu_data),
+                "trainingConfig": str(assets.training_config_path),
+            },
+            indent=2,
+        )
+    )
     return 0
 
 

@@ -10,9 +10,9 @@ __all__ = [
     "LeaseLostError",
     "RunnerError",
     "TrainingConfigError",
+    "TransientApiError",
     "TrialAlreadyFinishedError",
     "TrialSetupError",
-    "TransientApiError",
 ]
 
 
@@ -47,7 +47,11 @@ class FatalApiError(ApiError):
 
 
 class TransientApiError(RunnerError):
-    """5xx, 429 or a connection problem: worth retrying with backoff."""
+    """5xx, 429 or a connection problem: worth retrying with backoff (`Retry-After` honoured)."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class LeaseLostError(ApiError):

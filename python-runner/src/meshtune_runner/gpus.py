@@ -24,7 +24,10 @@ def detect_gpus() -> list[GpuInfo]:
         try:
             listing = subprocess.run(
                 [smi, "--query-gpu=index,memory.total", "--format=csv,noheader,nounits"],
-                capture_output=True, text=True, timeout=20, check=True,
+                capture_output=True,
+                text=True,
+                timeout=20,
+                check=True,
             ).stdout
         except (OSError, subprocess.SubprocessError):
             listing = ""

@@ -53,8 +53,10 @@ class Hyperparameters:
     training: dict[str, Any] = field(default_factory=dict)
 
     def describe(self) -> str:
-        extra = " ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
-                         for k, v in sorted(self.training.items()))
+        extra = " ".join(
+            f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
+            for k, v in sorted(self.training.items())
+        )
         return f"r={self.r} alpha={self.lora_alpha:g} dropout={self.lora_dropout:g} {extra}".strip()
 
 

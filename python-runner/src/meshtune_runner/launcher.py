@@ -22,12 +22,29 @@ def build_command(
     if len(gpus) <= 1:
         return [python, "-m", "meshtune_runner.worker", str(spec_path)]
     if launcher == "accelerate":
-        return [python, "-m", "accelerate.commands.launch", "--multi_gpu",
-                "--num_processes", str(len(gpus)), "-m", "meshtune_runner.worker",
-                str(spec_path)]
+        return [
+            python,
+            "-m",
+            "accelerate.commands.launch",
+            "--multi_gpu",
+            "--num_processes",
+            str(len(gpus)),
+            "-m",
+            "meshtune_runner.worker",
+            str(spec_path),
+        ]
     # As the seed did: torchrun, one process per GPU; --standalone picks a free rendezvous port.
-    return [python, "-m", "torch.distributed.run", "--standalone",
-            "--nproc_per_node", str(len(gpus)), "-m", "meshtune_runner.worker", str(spec_path)]
+    return [
+        python,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node",
+        str(len(gpus)),
+        "-m",
+        "meshtune_runner.worker",
+        str(spec_path),
+    ]
 
 
 def _die_with_parent() -> None:
@@ -41,8 +58,9 @@ def _die_with_parent() -> None:
 
 
 class Launcher:
-    def __init__(self, gpus: Sequence[str], launcher: LauncherName = "torchrun",
-                 python: str = sys.executable) -> None:
+    def __init__(
+        self, gpus: Sequence[str], launcher: LauncherName = "torchrun", python: str = sys.executable
+    ) -> None:
         self.gpus = list(gpus)
         self.launcher = launcher
         self.python = python

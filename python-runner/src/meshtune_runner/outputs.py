@@ -9,7 +9,7 @@ from .api_models import OutputSpec
 from .errors import TrialSetupError
 from .training_config import TrainingConfig
 
-__all__ = ["METRIC_NAMES", "collect_outputs", "check_outputs_producible", "metric_for_output"]
+__all__ = ["METRIC_NAMES", "check_outputs_producible", "collect_outputs", "metric_for_output"]
 
 #: Every metric a trial can produce, and the data it needs.
 METRIC_NAMES: dict[str, str] = {
@@ -47,8 +47,11 @@ def metric_for_output(name: str) -> str | None:
 
 def check_outputs_producible(outputs: Sequence[OutputSpec], config: TrainingConfig) -> None:
     """Before training: every objective/constraint must be a metric this config yields."""
-    available = {"trainData": True, "evalData": bool(config.eval_data),
-                 "mmluData": bool(config.mmlu_data)}
+    available = {
+        "trainData": True,
+        "evalData": bool(config.eval_data),
+        "mmluData": bool(config.mmlu_data),
+    }
     for output in outputs:
         if not output.required:
             continue

@@ -91,9 +91,7 @@ class TrainingConfig(BaseModel):
         return self.model_copy(update=updates) if updates else self
 
 
-def parse_training_config(
-    raw: Any, overrides: dict[str, Any] | None = None
-) -> TrainingConfig:
+def parse_training_config(raw: Any, overrides: dict[str, Any] | None = None) -> TrainingConfig:
     """Validate the study's trainingConfig merged with this runner's overrides.
 
     Overrides may use camelCase or snake_case keys; None values are ignored.
@@ -101,9 +99,7 @@ def parse_training_config(
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
-        raise TrainingConfigError(
-            f"trainingConfig must be a JSON object, got {type(raw).__name__}"
-        )
+        raise TrainingConfigError(f"trainingConfig must be a JSON object, got {type(raw).__name__}")
     merged: dict[str, Any] = {_camel(k): v for k, v in raw.items()}
     for key, value in (overrides or {}).items():
         if value is not None:

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from .errors import RunnerError
 from .hyperparameters import Hyperparameters
-from .trial_files import EventWriter, TrialResult, TrialSpec
 from .training_config import parse_training_config
+from .trial_files import EventWriter, TrialResult, TrialSpec
 
 __all__ = ["describe_failure", "main"]
 

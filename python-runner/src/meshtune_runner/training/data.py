@@ -14,8 +14,14 @@ from .prompts import InstructionRecord, format_prompt, normalise_record
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["IGNORE_INDEX", "SupervisedCollator", "TokenizedExample", "load_records",
-           "read_json_records", "tokenize_records"]
+__all__ = [
+    "IGNORE_INDEX",
+    "SupervisedCollator",
+    "TokenizedExample",
+    "load_records",
+    "read_json_records",
+    "tokenize_records",
+]
 
 log = logging.getLogger(__name__)
 
@@ -76,8 +82,13 @@ def tokenize_records(
             continue
         examples.append({"input_ids": full_ids, "labels": labels})
     if dropped:
-        log.warning("%s: %d of %d records dropped (prompt longer than maxLength=%d)",
-                    what, dropped, len(records), max_length)
+        log.warning(
+            "%s: %d of %d records dropped (prompt longer than maxLength=%d)",
+            what,
+            dropped,
+            len(records),
+            max_length,
+        )
     if not examples:
         raise TrialSetupError(
             f"{what}: every record is longer than maxLength={max_length} before its response"

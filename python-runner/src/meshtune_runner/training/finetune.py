@@ -15,8 +15,8 @@ from typing import Any
 
 from ..errors import TrialSetupError
 from ..hyperparameters import Hyperparameters
-from ..trial_files import EventWriter
 from ..training_config import TrainingConfig
+from ..trial_files import EventWriter
 from .data import SupervisedCollator, TokenizedExample, load_records, tokenize_records
 from .mmlu import load_mmlu, score_mmlu
 
@@ -26,9 +26,16 @@ log = logging.getLogger(__name__)
 
 #: Metrics a trial can produce (see docs/runner.md).
 METRIC_NAMES = (
-    "val_loss", "eval_runtime", "eval_samples_per_second", "perplexity",
-    "train_loss", "train_runtime", "train_samples_per_second", "epoch",
-    "mmlu_accuracy", "mmlu_runtime",
+    "val_loss",
+    "eval_runtime",
+    "eval_samples_per_second",
+    "perplexity",
+    "train_loss",
+    "train_runtime",
+    "train_samples_per_second",
+    "epoch",
+    "mmlu_accuracy",
+    "mmlu_runtime",
 )
 
 
@@ -47,6 +54,10 @@ class _ListDataset:
 
     def __getitem__(self, index: int) -> TokenizedExample:
         return self.examples[index]
+
+
+def _integral_if_whole(value: float) -> Any:
+    return int(value) if value.is_integer() else value
 
 
 def _precision(config: TrainingConfig) -> dict[str, Any]:
@@ -71,8 +82,12 @@ def _precision(config: TrainingConfig) -> dict[str, Any]:
 def _add_missing_special_tokens(tokenizer: Any, model: Any) -> None:
     """As the seed does: add pad (and eos/bos/unk) when missing, new embeddings = the mean."""
     missing: dict[str, str] = {}
-    for attribute, default in (("pad_token", "[PAD]"), ("eos_token", "</s>"),
-                               ("bos_token", "<s>"), ("unk_token", "<unk>")):
+    for attribute, default in (
+        ("pad_token", "[PAD]"),
+        ("eos_token", "</s>"),
+        ("bos_token", "<s>"),
+        ("unk_token", "<unk>"),
+    ):
         if getattr(tokenizer, attribute) is None:
             missing[attribute] = default
     if not missing:
@@ -116,21 +131,24 @@ def _load(config: TrainingConfig, dtype: Any) -> tuple[Any, Any]:
 def _make_callback(events: EventWriter, last_eval: dict[str, Any]) -> Any:
     from transformers import TrainerCallback
 
-    class ProgressCallback(TrainerCallback):  # type: ignore[misc]
+    class ProgressCallback(TrainerCallback):
         """Feeds the agent's heartbeats: progress, train loss and each evaluation's loss."""
 
         def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
             if state.is_world_process_zero and state.max_steps:
-                events.progress(state.global_step / state.max_steps, state.global_step,
-                                state.max_steps)
+                events.progress(
+                    state.global_step / state.max_steps, state.global_step, state.max_steps
+                )
 
-        def on_log(self, args: Any, state: Any, control: Any, logs: Any = None,
-                   **kwargs: Any) -> None:
+        def on_log(
+            self, args: Any, state: Any, control: Any, logs: Any = None, **kwargs: Any
+        ) -> None:
             if state.is_world_process_zero and logs and "loss" in logs:
                 events.metric("train_loss", state.global_step, float(logs["loss"]))
 
-        def on_evaluate(self, args: Any, state: Any, control: Any, metrics: Any = None,
-                        **kwargs: Any) -> None:
+        def on_evaluate(
+            self, args: Any, state: Any, control: Any, metrics: Any = None, **kwargs: Any
+        ) -> None:
             if metrics and "eval_loss" in metrics:
                 last_eval.clear()
                 last_eval.update(metrics)
@@ -166,7 +184,8 @@ def run_finetune(
         task_type=TaskType.CAUSAL_LM,
         inference_mode=False,
         r=hyper.r,
-        lora_alpha=hyper.lora_alpha,
+        # The seed passes an int; a real-valued alpha works the same (scaling = alpha / r).
+        lora_alpha=_integral_if_whole(hyper.lora_alpha),
         lora_dropout=hyper.lora_dropout,
         target_modules=hyper.target_modules or config.lora_target_modules,
     )
@@ -184,10 +203,7 @@ def run_finetune(
         if eval_records
         else None
     )
-    if eval_set is None:
-        eval_strategy = "no"
-    else:
-        eval_strategy = "steps" if config.eval_steps else "epoch"
+    eval_strategy = "no" if eval_set is None else "steps" if config.eval_steps else "epoch"
     arguments: dict[str, Any] = {
         "output_dir": str(output_dir),
         "num_train_epochs": config.epochs,
@@ -254,12 +270,17 @@ def run_finetune(
     if mmlu is not None:
         started = time.perf_counter()
         tokenizer.padding_side = "left"
-        correct, total = score_mmlu(trainer.model, tokenizer, mmlu,
-                                    config.per_device_eval_batch_size, config.max_length,
-                                    rank, world_size)
+        correct, total = score_mmlu(
+            trainer.model,
+            tokenizer,
+            mmlu,
+            config.per_device_eval_batch_size,
+            config.max_length,
+            rank,
+            world_size,
+        )
         if world_size > 1 and torch.distributed.is_initialized():
-            counts = torch.tensor([correct, total], dtype=torch.long,
-                                  device=next(trainer.model.parameters()).device)
+            counts = torch.tensor([correct, total], dtype=torch.long, device=args.device)
             torch.distributed.all_reduce(counts)
             correct, total = int(counts[0].item()), int(counts[1].item())
         metrics["mmlu_accuracy"] = correct / total

@@ -71,9 +71,11 @@ def _from_json(path: Path) -> list[MmluQuestion]:
         choices = record.get("choices")
         if choices is None:
             choices = [record[k] for k in LETTERS[:26] if k in record]
-        if not isinstance(record.get("question"), str) or not isinstance(choices, list) or len(
-            choices
-        ) < 2:
+        if (
+            not isinstance(record.get("question"), str)
+            or not isinstance(choices, list)
+            or len(choices) < 2
+        ):
             raise TrialSetupError(f"{where}: needs 'question' and 'choices' (or A, B, C, D)")
         questions.append(
             MmluQuestion(
@@ -105,8 +107,11 @@ def load_mmlu(path: Path, limit: int | None = None) -> list[MmluQuestion]:
 
 def format_mmlu_prompt(question: MmluQuestion) -> str:
     topic = f" about {question.subject.replace('_', ' ')}" if question.subject else ""
-    lines = [f"The following are multiple choice questions (with answers){topic}.", "",
-             question.question.strip()]
+    lines = [
+        f"The following are multiple choice questions (with answers){topic}.",
+        "",
+        question.question.strip(),
+    ]
     lines += [f"{LETTERS[i]}. {choice}" for i, choice in enumerate(question.choices)]
     lines.append("Answer:")
     return "\n".join(lines)

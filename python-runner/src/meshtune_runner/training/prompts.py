@@ -5,8 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["PROMPT_WITH_CONTEXT", "PROMPT_WITHOUT_CONTEXT", "InstructionRecord", "format_prompt",
-           "normalise_record"]
+__all__ = [
+    "PROMPT_WITHOUT_CONTEXT",
+    "PROMPT_WITH_CONTEXT",
+    "InstructionRecord",
+    "format_prompt",
+    "normalise_record",
+]
 
 PROMPT_WITH_CONTEXT = (
     "Below is an instruction that describes a task, paired with an input that provides further "

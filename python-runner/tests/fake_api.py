@@ -1,0 +1,106 @@
+"""An in-memory stand-in for the runner routes, served through httpx.MockTransport.
+
+Only for unit tests of the client and the agent loop; the end-to-end test uses the real API.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+
+def trial_json(trial_id: str, number: int, parameters: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": trial_id,
+        "studyId": "study-1",
+        "number": number,
+        "status": "running",
+        "parameters": parameters,
+        "origin": "poll",
+        "attempt": 1,
+        "runnerId": "runner-1",
+        "leaseExpiresAt": "2030-01-01T00:00:00.000Z",
+        "outputs": None,
+        "error": None,
+    }
+
+
+BBO3_OUTPUTS = [
+    {"name": "val_loss", "type": "objective", "goal": "minimize"},
+    {"name": "eval_runtime", "type": "extra"},
+    {"name": "train_loss", "type": "extra"},
+    {"name": "train_runtime", "type": "extra"},
+]
+
+
+@dataclass
+class FakeApi:
+    training_config: dict[str, Any]
+    trials: list[dict[str, Any]] = field(default_factory=list)
+    outputs: list[dict[str, Any]] = field(default_factory=lambda: list(BBO3_OUTPUTS))
+    lease_seconds: int = 3
+    should_stop_after: int | None = None  # heartbeats before replying shouldStop
+    lease_lost_on_report: bool = False
+    fail_reports: int = 0  # answer this many complete/fail calls with 503
+    calls: list[tuple[str, str, Any]] = field(default_factory=list)
+    reports: dict[str, tuple[str, Any]] = field(default_factory=dict)
+    heartbeats: list[dict[str, Any]] = field(default_factory=list)
+    runner_token: str = "runner-token"
+
+    def transport(self) -> httpx.MockTransport:
+        return httpx.MockTransport(self.handle)
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content) if request.content else None
+        path = request.url.path
+        self.calls.append((request.method, path, body))
+        auth = request.headers.get("authorization", "")
+        if path == "/v1/runners":
+            if auth != "Bearer runner-key":
+                return _error(401, "UNAUTHORIZED", "bad key")
+            return httpx.Response(201, json={
+                "id": "runner-1", "name": body["name"], "token": self.runner_token,
+                "gpus": body["gpus"], "gpuMemoryMb": body["gpuMemoryMb"],
+                "labels": body["labels"], "lastSeenAt": None, "createdAt": "2030-01-01",
+            })
+        if auth != f"Bearer {self.runner_token}":
+            return _error(401, "UNAUTHORIZED", "bad token")
+        if path.endswith("/lease"):
+            if not self.trials:
+                return httpx.Response(204, headers={"Retry-After": "1"})
+            return httpx.Response(200, json={
+                "trial": self.trials.pop(0), "trainingConfig": self.training_config,
+                "outputs": self.outputs, "leaseExpiresAt": "2030-01-01T00:00:00.000Z",
+                "leaseSeconds": self.lease_seconds,
+            })
+        if path.startswith("/v1/runners/") and path.endswith("/heartbeat"):
+            return httpx.Response(200, json={"ok": True})
+        if path.endswith("/heartbeat"):
+            self.heartbeats.append(body)
+            stop = self.should_stop_after is not None and len(self.heartbeats) > self.should_stop_after
+            return httpx.Response(200, json={
+                "shouldStop": stop, "reason": "study stopped" if stop else None,
+                "leaseExpiresAt": "2030-01-01T00:00:00.000Z",
+            })
+        if path.endswith("/complete") or path.endswith("/fail"):
+            if self.fail_reports > 0:
+                self.fail_reports -= 1
+                return _error(503, "UNAVAILABLE", "try later")
+            if self.lease_lost_on_report:
+                return _error(409, "LEASE_LOST", "the lease expired")
+            trial_id = path.split("/")[3]
+            kind = "complete" if path.endswith("/complete") else "fail"
+            previous = self.reports.get(trial_id)
+            if previous is not None and previous != (kind, body):
+                return _error(409, "TRIAL_ALREADY_FINISHED", "already finished")
+            self.reports[trial_id] = (kind, body)
+            return httpx.Response(200, json={"id": trial_id, "status": kind})
+        return _error(404, "NOT_FOUND", f"no route {path}")
+
+
+def _error(status: int, code: str, message: str) -> httpx.Response:
+    return httpx.Response(status, json={"statusCode": status, "code": code, "message": message,
+                                        "details": None})

@@ -1,0 +1,40 @@
+"""Stands in for the training child in agent tests: events, a pause, then a result.
+
+FAKE_WORKER_MODE: complete (default) | fail | crash | slow
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+from meshtune_runner.trial_files import EventWriter, TrialResult, TrialSpec
+
+
+def main() -> int:
+    spec = TrialSpec.load(Path(sys.argv[1]))
+    mode = os.environ.get("FAKE_WORKER_MODE", "complete")
+    events = EventWriter(spec.events_path, min_interval=0.0)
+    steps = 40 if mode == "slow" else 4
+    for step in range(1, steps + 1):
+        events.progress(step / steps, step, steps)
+        events.metric("train_loss", step, 2.0 - step * 0.01)
+        if step % 2 == 0:
+            events.metric("val_loss", step, 2.5 - step * 0.01)
+        time.sleep(0.25)
+    if mode == "crash":
+        print("Traceback: something exploded", flush=True)
+        return 3
+    if mode == "fail":
+        TrialResult("failed", error="CUDA out of memory (fake)").save(spec.result_path)
+        return 1
+    r = float(spec.hyperparameters["r"])
+    TrialResult("completed", {"val_loss": 1.0 + 1.0 / r, "eval_runtime": 0.5,
+                              "train_loss": 0.9, "train_runtime": 1.0}).save(spec.result_path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,192 @@
+"""The agent loop against an in-memory API (MockTransport) and a fake training child."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import IO
+
+import pytest
+
+from meshtune_runner.agent import Agent, AgentConfig
+from meshtune_runner.client import ApiClient, RetryPolicy
+from meshtune_runner.demo_assets import DemoAssets
+from meshtune_runner.launcher import Launcher
+
+from .fake_api import FakeApi, trial_json
+
+FAKE_WORKER = Path(__file__).with_name("fake_worker.py")
+BBO3_PARAMS = {"lora_rank": 8, "lora_alpha_multiplier": 8, "lora_alpha": 64,
+               "lora_dropout": 0.0, "learning_rate": 10**-3.5}
+
+
+class FakeLauncher(Launcher):
+    def __init__(self, mode: str = "complete") -> None:
+        super().__init__([])
+        self.mode = mode
+        self.processes: list[subprocess.Popen[bytes]] = []
+
+    def start(self, spec_path: Path, log_file: IO[bytes]) -> subprocess.Popen[bytes]:
+        env = {**os.environ, "FAKE_WORKER_MODE": self.mode,
+               "PYTHONPATH": os.pathsep.join(sys.path)}
+        process = subprocess.Popen([sys.executable, str(FAKE_WORKER), str(spec_path)],
+                                   stdout=log_file, stderr=subprocess.STDOUT, env=env,
+                                   start_new_session=True)
+        self.processes.append(process)
+        return process
+
+
+def make_agent(api: FakeApi, state_dir: Path, launcher: Launcher, **extra: object) -> Agent:
+    config = AgentConfig(base_url="http://api.test", api_key="runner-key", name="test-runner",
+                         state_dir=state_dir, exit_when_idle=0.0, retry_initial_seconds=0.01,
+                         **extra)  # type: ignore[arg-type]
+
+    def factory(url: str, token: str, retry: RetryPolicy) -> ApiClient:
+        return ApiClient(url, token, retry=retry, transport=api.transport())
+
+    return Agent(config, client_factory=factory, launcher=launcher)
+
+
+@pytest.fixture
+def api(demo_assets: DemoAssets) -> FakeApi:
+    config = {"model": str(demo_assets.model_dir), "trainData": str(demo_assets.train_data),
+              "evalData": str(demo_assets.eval_data)}
+    return FakeApi(training_config=config)
+
+
+def test_trials_are_trained_heartbeated_and_completed(api: FakeApi, state_dir: Path) -> None:
+    api.trials = [trial_json("t1", 1, BBO3_PARAMS),
+                  trial_json("t2", 2, {**BBO3_PARAMS, "lora_rank": 4, "lora_alpha": 32})]
+    agent = make_agent(api, state_dir, FakeLauncher())
+    assert agent.run() == 0
+    assert api.reports == {
+        "t1": ("complete", {"outputs": {"val_loss": 1.125, "eval_runtime": 0.5,
+                                        "train_loss": 0.9, "train_runtime": 1.0}}),
+        "t2": ("complete", {"outputs": {"val_loss": 1.25, "eval_runtime": 0.5,
+                                        "train_loss": 0.9, "train_runtime": 1.0}}),
+    }
+    # leaseSeconds=3 -> a heartbeat each second, with progress and intermediate losses
+    assert api.heartbeats
+    sent = [m for beat in api.heartbeats for m in beat.get("metrics", [])]
+    assert {"name": "val_loss", "step": 2, "value": 2.48} in sent
+    assert all(0.0 <= beat["progress"] <= 1.0 for beat in api.heartbeats if "progress" in beat)
+    assert list((state_dir / "outbox").iterdir()) == []
+
+
+def test_identity_is_saved_and_reused(api: FakeApi, state_dir: Path) -> None:
+    make_agent(api, state_dir, FakeLauncher()).run()
+    make_agent(api, state_dir, FakeLauncher()).run()
+    registrations = [c for c in api.calls if c[1] == "/v1/runners"]
+    assert len(registrations) == 1
+
+
+def test_unknown_parameter_fails_the_trial_without_training(api: FakeApi, state_dir: Path) -> None:
+    api.trials = [trial_json("t1", 1, {**BBO3_PARAMS, "temperature": 0.3})]
+    launcher = FakeLauncher()
+    make_agent(api, state_dir, launcher).run()
+    kind, body = api.reports["t1"]
+    assert kind == "fail"
+    assert "unknown trial parameter(s) temperature" in body["error"]
+    assert launcher.processes == []
+
+
+def test_bad_training_config_and_missing_data_fail_clearly(api: FakeApi, state_dir: Path) -> None:
+    api.training_config = {**api.training_config, "batchSize": 8}
+    api.trials = [trial_json("t1", 1, BBO3_PARAMS)]
+    make_agent(api, state_dir, FakeLauncher()).run()
+    assert "bad trainingConfig: batchSize" in api.reports["t1"][1]["error"]
+
+    api.training_config = {**api.training_config, "trainData": "/nowhere/train.json"}
+    del api.training_config["batchSize"]
+    api.trials = [trial_json("t2", 2, BBO3_PARAMS)]
+    make_agent(api, state_dir, FakeLauncher()).run()
+    assert api.reports["t2"][1]["error"] == "trainData not found on this runner: /nowhere/train.json"
+
+
+def test_child_failures_become_failed_trials(api: FakeApi, state_dir: Path) -> None:
+    api.trials = [trial_json("t1", 1, BBO3_PARAMS)]
+    make_agent(api, state_dir, FakeLauncher("fail")).run()
+    assert api.reports["t1"] == ("fail", {"error": "CUDA out of memory (fake)"})
+    api.trials = [trial_json("t2", 2, BBO3_PARAMS)]
+    make_agent(api, state_dir, FakeLauncher("crash")).run()
+    error = api.reports["t2"][1]["error"]
+    assert error.startswith("training process exited with code 3")
+    assert "something exploded" in error
+
+
+def test_should_stop_from_the_api_stops_the_child(api: FakeApi, state_dir: Path) -> None:
+    api.trials = [trial_json("t1", 1, BBO3_PARAMS)]
+    api.should_stop_after = 1
+    launcher = FakeLauncher("slow")
+    started = time.monotonic()
+    make_agent(api, state_dir, launcher).run()
+    assert time.monotonic() - started < 8  # the slow child would need 10 s
+    assert launcher.processes[0].returncode is not None
+    assert "t1" not in api.reports
+
+
+def test_result_survives_an_unreachable_api_and_is_resent(api: FakeApi, state_dir: Path) -> None:
+    api.trials = [trial_json("t1", 1, BBO3_PARAMS)]
+    api.fail_reports = 3  # 503 three times, then accepted
+    make_agent(api, state_dir, FakeLauncher()).run()
+    assert api.reports["t1"][0] == "complete"
+
+    # A hard stop while the report cannot be delivered keeps it on disk for the next start.
+    api.trials = [trial_json("t2", 2, BBO3_PARAMS)]
+    api.fail_reports = 10**6
+    agent = make_agent(api, state_dir, FakeLauncher())
+    original_send = agent._send
+
+    def send_then_hard_stop(report: object) -> None:
+        agent.stopping = agent.hard_stop = True
+        agent._hard_stop_event.set()
+        original_send(report)  # type: ignore[arg-type]
+
+    agent._send = send_then_hard_stop  # type: ignore[method-assign]
+    agent.run()
+    assert "t2" not in api.reports
+    assert [p.name for p in (state_dir / "outbox").iterdir()] == ["t2.json"]
+
+    api.fail_reports = 0
+    make_agent(api, state_dir, FakeLauncher()).run()
+    assert api.reports["t2"][0] == "complete"
+    assert list((state_dir / "outbox").iterdir()) == []
+
+
+def test_lease_lost_result_is_dropped(api: FakeApi, state_dir: Path) -> None:
+    api.trials = [trial_json("t1", 1, BBO3_PARAMS)]
+    api.lease_lost_on_report = True
+    assert make_agent(api, state_dir, FakeLauncher()).run() == 0
+    assert list((state_dir / "outbox").iterdir()) == []
+
+
+def test_first_signal_drains_the_current_trial(api: FakeApi, state_dir: Path) -> None:
+    api.trials = [trial_json("t1", 1, BBO3_PARAMS), trial_json("t2", 2, BBO3_PARAMS)]
+    agent = make_agent(api, state_dir, FakeLauncher())
+    threading.Timer(0.3, agent._on_signal, args=(15, None)).start()
+    assert agent.run() == 0
+    assert list(api.reports) == ["t1"]  # finished and reported; t2 never leased
+    assert len(api.trials) == 1
+
+
+def test_second_signal_stops_now_without_reporting(api: FakeApi, state_dir: Path) -> None:
+    api.trials = [trial_json("t1", 1, BBO3_PARAMS)]
+    launcher = FakeLauncher("slow")
+    agent = make_agent(api, state_dir, launcher)
+    threading.Timer(0.5, agent._on_signal, args=(15, None)).start()
+    threading.Timer(1.0, agent._on_signal, args=(15, None)).start()
+    started = time.monotonic()
+    assert agent.run() == 1
+    assert time.monotonic() - started < 8
+    assert api.reports == {}
+    assert launcher.processes[0].returncode is not None
+
+
+def test_rejected_api_key_is_fatal(api: FakeApi, state_dir: Path) -> None:
+    agent = make_agent(api, state_dir, FakeLauncher())
+    agent.config.api_key = "wrong"
+    assert agent.run() == 2
