@@ -1,0 +1,29 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { AuthModule } from './auth/auth.module';
+import type { AppConfig } from './config/app-config';
+import { ConfigModule } from './config/config.module';
+import { dataSourceOptions } from './database/data-source-options';
+import { HealthModule } from './health/health.module';
+import { RunnersModule } from './runners/runners.module';
+import { StudiesModule } from './studies/studies.module';
+import { TrialsModule } from './trials/trials.module';
+
+@Module({})
+export class AppModule {
+  /** `databaseUrl`: DATABASE_URL, or the embedded server's URL. */
+  static forRoot(config: AppConfig, databaseUrl: string): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        TypeOrmModule.forRoot(dataSourceOptions(databaseUrl)),
+        AuthModule,
+        StudiesModule,
+        TrialsModule,
+        RunnersModule,
+        HealthModule,
+      ],
+    };
+  }
+}

@@ -1,0 +1,62 @@
+import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { Request } from 'express';
+import { DomainError } from '../common/errors/domain-error';
+import type { ApiKeyScope } from './api-key-scope';
+import { ApiKeysService } from './api-keys.service';
+import { type Caller, PUBLIC_ROUTE, REQUIRED_SCOPES, RUNNER_TOKEN_ROUTE } from './auth.decorators';
+import { FailedAuthLimiter } from './failed-auth-limiter';
+
+const BEARER = /^Bearer\s+(\S{1,512})$/i;
+
+/** Global guard: every route needs a key unless marked @Public (ARCHITECTURE.md, Security). */
+@Injectable()
+export class AuthGuard implements CanActivate {
+  private readonly limiter = new FailedAuthLimiter();
+
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly apiKeys: ApiKeysService,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const targets = [context.getHandler(), context.getClass()];
+    if (this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, targets)) return true;
+    const request = context.switchToHttp().getRequest<Request & { caller?: Caller }>();
+    const client = request.ip ?? 'unknown';
+    if (this.limiter.isBlocked(client)) {
+      throw new DomainError('TOO_MANY_REQUESTS', 'too many failed authentications from this address; try again later');
+    }
+    const match = BEARER.exec(request.headers.authorization ?? '');
+    if (match === null) {
+      this.limiter.recordFailure(client);
+      throw new DomainError('UNAUTHENTICATED', 'missing API key: send "Authorization: Bearer <key>"');
+    }
+    const key = await this.apiKeys.authenticate(match[1]);
+    if (key === null) {
+      this.limiter.recordFailure(client);
+      throw new DomainError('UNAUTHENTICATED', 'unknown or revoked API key');
+    }
+    const caller: Caller = { keyId: key.id, scope: key.scope, runnerId: key.runnerId };
+    request.caller = caller;
+
+    if (this.reflector.getAllAndOverride<boolean>(RUNNER_TOKEN_ROUTE, targets)) {
+      if (caller.runnerId === null) {
+        throw new DomainError('FORBIDDEN', 'this route needs a runner token (returned by POST /v1/runners)');
+      }
+      const runnerId = request.params?.runnerId;
+      if (runnerId !== undefined && runnerId !== caller.runnerId) {
+        throw new DomainError('FORBIDDEN', 'a runner token may only act for its own runner');
+      }
+      return true;
+    }
+    const scopes = this.reflector.getAllAndOverride<ApiKeyScope[]>(REQUIRED_SCOPES, targets) ?? ['admin'];
+    if (caller.scope === 'admin' || scopes.includes(caller.scope)) {
+      return true;
+    }
+    throw new DomainError(
+      'FORBIDDEN',
+      `this route needs a key with scope ${scopes.join(' or ')}; this key has scope ${caller.scope}`,
+    );
+  }
+}

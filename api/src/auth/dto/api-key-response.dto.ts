@@ -1,0 +1,38 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { API_KEY_SCOPES, type ApiKeyScope } from '../api-key-scope';
+import type { ApiKey } from '../api-key.entity';
+
+export class ApiKeyResponseDto {
+  id: string;
+  name: string;
+  @ApiProperty({ enum: API_KEY_SCOPES })
+  scope: ApiKeyScope;
+  /** First characters of the key, to tell keys apart; the key itself is never shown again. */
+  keyPrefix: string;
+  /** Set for runner tokens. */
+  runnerId: string | null;
+  createdAt: string;
+}
+
+export class CreatedApiKeyResponseDto extends ApiKeyResponseDto {
+  /** The key: shown in this response only. */
+  key: string;
+}
+
+export class ApiKeyListResponseDto {
+  items: ApiKeyResponseDto[];
+  total: number;
+  limit: number;
+  offset: number;
+}
+
+export function toApiKeyResponse(entity: ApiKey): ApiKeyResponseDto {
+  return {
+    id: entity.id,
+    name: entity.name,
+    scope: entity.scope,
+    keyPrefix: entity.keyPrefix,
+    runnerId: entity.runnerId,
+    createdAt: entity.createdAt.toISOString(),
+  };
+}

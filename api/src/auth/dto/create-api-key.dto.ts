@@ -1,0 +1,14 @@
+import { IsIn, IsString, MaxLength, MinLength } from 'class-validator';
+import { API_KEY_SCOPES, type ApiKeyScope } from '../api-key-scope';
+
+export class CreateApiKeyDto {
+  /** What the key is for, e.g. "ci" or "gpu fleet A". */
+  @IsString()
+  @MinLength(1)
+  @MaxLength(200)
+  name: string;
+
+  /** `admin` (everything), `user` (studies and trials) or `runner` (register runners). */
+  @IsIn(API_KEY_SCOPES)
+  scope: ApiKeyScope;
+}

@@ -1,0 +1,81 @@
+import { resolve } from 'node:path';
+
+/** Typed configuration, read once from the environment at start-up (STYLE.md §6). */
+export interface AppConfig {
+  port: number;
+  host: string;
+  /** PostgreSQL connection string; null = start the embedded server. */
+  databaseUrl: string | null;
+  /** Folder for the embedded PostgreSQL cluster and other local state. */
+  dataDir: string;
+  /** Port of the embedded PostgreSQL server; null = pick a free one. */
+  embeddedPostgresPort: number | null;
+  /** Bootstrap admin key (plain text); null = generate one on first start. */
+  adminKey: string | null;
+  /** Default lease length for studies that do not set one. */
+  defaultLeaseSeconds: number;
+  /** How often expired leases are swept back to pending. */
+  leaseSweepIntervalMs: number;
+  /** Seconds a runner is told to wait (Retry-After) when no trial is available. */
+  leaseRetryAfterSeconds: number;
+  /** Origins allowed by CORS; empty = CORS closed. */
+  corsOrigins: string[];
+  logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${name} must be an integer between ${min} and ${max}, got "${raw}"`);
+  }
+  return value;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const databaseUrl = env.DATABASE_URL?.trim() || null;
+  if (databaseUrl !== null) {
+    let protocol: string;
+    try {
+      protocol = new URL(databaseUrl).protocol;
+    } catch {
+      throw new ConfigError('DATABASE_URL is not a valid URL (expected postgres://user:password@host:port/database)');
+    }
+    if (protocol !== 'postgres:' && protocol !== 'postgresql:') {
+      throw new ConfigError(`DATABASE_URL must use postgres:// or postgresql://, got "${protocol}"`);
+    }
+  }
+  const adminKey = env.MESHTUNE_ADMIN_KEY?.trim() || null;
+  if (adminKey !== null && adminKey.length < 16) {
+    throw new ConfigError('MESHTUNE_ADMIN_KEY must be at least 16 characters long');
+  }
+  const logLevel = (env.MESHTUNE_LOG_LEVEL ?? 'info') as AppConfig['logLevel'];
+  if (!['debug', 'info', 'warn', 'error', 'silent'].includes(logLevel)) {
+    throw new ConfigError(`MESHTUNE_LOG_LEVEL must be one of debug, info, warn, error, silent, got "${logLevel}"`);
+  }
+  const pgPort = integer(env, 'MESHTUNE_PG_PORT', 0, 0, 65535);
+  return {
+    port: integer(env, 'PORT', 3000, 0, 65535),
+    host: env.HOST?.trim() || '0.0.0.0',
+    databaseUrl,
+    dataDir: resolve(env.MESHTUNE_DATA_DIR?.trim() || '.meshtune'),
+    embeddedPostgresPort: pgPort === 0 ? null : pgPort,
+    adminKey,
+    defaultLeaseSeconds: integer(env, 'MESHTUNE_LEASE_SECONDS', 300, 5, 86_400),
+    leaseSweepIntervalMs: integer(env, 'MESHTUNE_LEASE_SWEEP_MS', 1000, 50, 3_600_000),
+    leaseRetryAfterSeconds: integer(env, 'MESHTUNE_RETRY_AFTER_SECONDS', 5, 1, 3600),
+    corsOrigins: (env.MESHTUNE_CORS_ORIGINS ?? '')
+      .split(',')
+      .map((origin) => origin.trim())
+      .filter((origin) => origin.length > 0),
+    logLevel,
+  };
+}

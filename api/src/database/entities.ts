@@ -1,0 +1,8 @@
+import { ApiKey } from '../auth/api-key.entity';
+import { Runner } from '../runners/runner.entity';
+import { Study } from '../studies/study.entity';
+import { TrialLease } from '../trials/trial-lease.entity';
+import { TrialMetric } from '../trials/trial-metric.entity';
+import { Trial } from '../trials/trial.entity';
+
+export const ENTITIES = [ApiKey, Runner, Study, Trial, TrialMetric, TrialLease];

@@ -1,0 +1,105 @@
+import 'reflect-metadata';
+import { ConsoleLogger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { AppModule } from './app.module';
+import { configureApp } from './app-setup';
+import { type AppConfig, ConfigError, loadConfig } from './config/app-config';
+import { type EmbeddedDatabase, startEmbeddedPostgres } from './database/embedded-postgres';
+
+export interface RunningServer {
+  app: NestExpressApplication;
+  url: string;
+  /** Drains requests in flight, closes the pool, then stops the embedded database if any. */
+  close(): Promise<void>;
+}
+
+/** Starts the API (and the embedded PostgreSQL when DATABASE_URL is unset); used by main and the tests. */
+export async function startServer(config: AppConfig): Promise<RunningServer> {
+  let database: EmbeddedDatabase | null = null;
+  let databaseUrl = config.databaseUrl;
+  if (databaseUrl === null) {
+    database = await startEmbeddedPostgres(config.dataDir, config.embeddedPostgresPort);
+    databaseUrl = database.url;
+  }
+  try {
+    const logger = new ConsoleLogger({ json: true, logLevels: logLevels(config.logLevel) });
+    const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, databaseUrl), {
+      logger,
+      bodyParser: false,
+    });
+    configureApp(app, config);
+    await app.listen(config.port, config.host);
+    const address = app.getHttpServer().address();
+    const port = typeof address === 'object' && address !== null ? address.port : config.port;
+    const host = config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
+    return {
+      app,
+      url: `http://${host}:${port}`,
+      close: async () => {
+        await app.close();
+        await database?.stop();
+      },
+    };
+  } catch (error) {
+    await database?.stop();
+    throw error;
+  }
+}
+
+function logLevels(level: AppConfig['logLevel']): ('error' | 'warn' | 'log' | 'debug' | 'verbose')[] {
+  switch (level) {
+    case 'silent':
+      return [];
+    case 'error':
+      return ['error'];
+    case 'warn':
+      return ['error', 'warn'];
+    case 'info':
+      return ['error', 'warn', 'log'];
+    case 'debug':
+      return ['error', 'warn', 'log', 'debug', 'verbose'];
+  }
+}
+
+async function main(): Promise<void> {
+  let config: AppConfig;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`meshtune: ${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  const server = await startServer(config);
+  process.stdout.write(
+    `meshtune: API on ${server.url} (docs ${server.url}/docs)${config.databaseUrl === null ? `, embedded PostgreSQL in ${config.dataDir}` : ''}\n`,
+  );
+  let closing = false;
+  const shutdown = (signal: string): void => {
+    if (closing) {
+      process.stderr.write(`meshtune: ${signal} again, exiting now\n`);
+      process.exit(1);
+    }
+    closing = true;
+    process.stdout.write(`meshtune: ${signal}, draining requests and stopping\n`);
+    server.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        process.stderr.write(`meshtune: shutdown failed: ${String(error)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+if (require.main === module) {
+  main().catch((error: unknown) => {
+    process.stderr.write(`meshtune: failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,165 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, type EntityManager, In } from 'typeorm';
+import { pointKey } from '../search-space/engine-mapping';
+import { mappingOf, restoreStudyAlgorithm } from '../studies/study-engine';
+import { StudiesService } from '../studies/studies.service';
+import { Study } from '../studies/study.entity';
+import { TrialLease } from '../trials/trial-lease.entity';
+import { TrialOutcomes } from '../trials/trial-outcomes';
+import { toTrialResponse } from '../trials/trial-response.mapper';
+import { Trial } from '../trials/trial.entity';
+import type { LeaseResponseDto } from './dto/lease.dto';
+import { Runner } from './runner.entity';
+
+/** How many times one lease asks the engine again when it suggests a point that is already a trial. */
+const MAX_ASKS_PER_LEASE = 5;
+/** Studies a single lease looks at when no study is named. */
+const MAX_STUDIES_PER_LEASE = 20;
+
+export type LeaseOutcome =
+  { kind: 'leased'; lease: LeaseResponseDto } | { kind: 'none'; studyStatus: Study['status'] | null };
+
+/**
+ * Hands one trial to one runner (ARCHITECTURE.md, runner protocol 2): first a pending trial
+ * (user-enqueued, requeued after an expired lease), taken with FOR UPDATE SKIP LOCKED so that no
+ * two runners ever get the same one; otherwise a new point asked from a study's engine with the
+ * study row locked FOR UPDATE, so the engine state and the new trial row commit together.
+ */
+@Injectable()
+export class LeaseService {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly studies: StudiesService,
+    private readonly outcomes: TrialOutcomes,
+  ) {}
+
+  async lease(runnerId: string, studyId: string | undefined): Promise<LeaseOutcome> {
+    if (studyId !== undefined) await this.studies.findOrThrow(studyId);
+    const leased = await this.dataSource.transaction(async (manager) => {
+      await manager.getRepository(Runner).update({ id: runnerId }, { lastSeenAt: new Date() });
+      const pending = await this.takePending(manager, runnerId, studyId);
+      if (pending !== null) return pending;
+      return this.takeSuggestion(manager, runnerId, studyId);
+    });
+    if (leased !== null) return { kind: 'leased', lease: leased };
+    const status = studyId === undefined ? null : (await this.studies.findOrThrow(studyId)).status;
+    return { kind: 'none', studyStatus: status };
+  }
+
+  private async takePending(
+    manager: EntityManager,
+    runnerId: string,
+    studyId: string | undefined,
+  ): Promise<LeaseResponseDto | null> {
+    const parameters: unknown[] = [];
+    let studyFilter = '';
+    if (studyId !== undefined) {
+      parameters.push(studyId);
+      studyFilter = 'AND t.study_id = $1';
+    }
+    const rows: { id: string }[] = await manager.query(
+      `SELECT t.id FROM trials t JOIN studies s ON s.id = t.study_id
+        WHERE t.status = 'pending' AND s.status = 'active' ${studyFilter}
+          AND (SELECT COUNT(*) FROM trials r WHERE r.study_id = t.study_id AND r.status = 'running') < s.max_parallel_trials
+        ORDER BY t.created_at, t.number
+        LIMIT 1
+        FOR UPDATE OF t SKIP LOCKED`,
+      parameters,
+    );
+    if (rows.length === 0) return null;
+    const trial = await manager.getRepository(Trial).findOneByOrFail({ id: rows[0].id });
+    const study = await manager.getRepository(Study).findOneByOrFail({ id: trial.studyId });
+    return this.grant(manager, study, trial, runnerId);
+  }
+
+  private async takeSuggestion(
+    manager: EntityManager,
+    runnerId: string,
+    studyId: string | undefined,
+  ): Promise<LeaseResponseDto | null> {
+    const candidates =
+      studyId !== undefined
+        ? [studyId]
+        : (
+            await manager.getRepository(Study).find({
+              select: { id: true },
+              where: { status: 'active' },
+              order: { createdAt: 'ASC', id: 'ASC' },
+              take: MAX_STUDIES_PER_LEASE,
+            })
+          ).map((study) => study.id);
+    for (const candidate of candidates) {
+      const study = await this.studies.lock(manager, candidate);
+      if (study.status !== 'active') continue;
+      const trials = manager.getRepository(Trial);
+      const [running, pending] = await Promise.all([
+        trials.countBy({ studyId: study.id, status: 'running' }),
+        trials.countBy({ studyId: study.id, status: 'pending' }),
+      ]);
+      if (running >= study.maxParallelTrials) continue;
+      if (study.evaluationCount + running + pending >= study.maxEvaluations) continue;
+      const algorithm = restoreStudyAlgorithm(study);
+      for (let asks = 0; asks < MAX_ASKS_PER_LEASE; asks += 1) {
+        const [suggestion] = algorithm.ask(1);
+        if (suggestion === undefined) break;
+        const key = pointKey(suggestion.x);
+        // A point the engine suggests may already be an enqueued trial: that trial's result answers it.
+        if ((await trials.countBy({ studyId: study.id, pointKey: key })) > 0) continue;
+        const trial = trials.create({
+          studyId: study.id,
+          number: study.nextTrialNumber,
+          status: 'pending',
+          origin: suggestion.origin,
+          point: [...suggestion.x],
+          pointKey: key,
+          parameters: mappingOf(study).toUser(suggestion.x),
+          attempt: 1,
+        });
+        study.nextTrialNumber += 1;
+        study.engineState = algorithm.toJSON();
+        await manager.getRepository(Study).save(study);
+        return this.grant(manager, study, await trials.save(trial), runnerId);
+      }
+      study.engineState = algorithm.toJSON();
+      await this.outcomes.completeIfDone(manager, study, algorithm);
+      await manager.getRepository(Study).save(study);
+    }
+    return null;
+  }
+
+  private async grant(manager: EntityManager, study: Study, trial: Trial, runnerId: string): Promise<LeaseResponseDto> {
+    const now = new Date();
+    trial.status = 'running';
+    trial.runnerId = runnerId;
+    trial.leaseExpiresAt = new Date(now.getTime() + study.leaseSeconds * 1000);
+    trial.startedAt ??= now;
+    trial.lastHeartbeatAt = null;
+    trial.progress = null;
+    await manager.getRepository(Trial).save(trial);
+    await manager
+      .getRepository(TrialLease)
+      .insert({ trialId: trial.id, attempt: trial.attempt, runnerId, leasedAt: now });
+    return {
+      trial: toTrialResponse(trial),
+      trainingConfig: study.trainingConfig,
+      outputs: study.outputs,
+      leaseExpiresAt: trial.leaseExpiresAt.toISOString(),
+      leaseSeconds: study.leaseSeconds,
+    };
+  }
+
+  /** Trials a runner holds a lease on now. */
+  async currentTrialIds(runnerIds: string[]): Promise<Map<string, string[]>> {
+    const result = new Map<string, string[]>();
+    if (runnerIds.length === 0) return result;
+    const trials = await this.dataSource.getRepository(Trial).find({
+      select: { id: true, runnerId: true },
+      where: { runnerId: In(runnerIds), status: 'running' },
+    });
+    for (const trial of trials) {
+      result.set(trial.runnerId!, [...(result.get(trial.runnerId!) ?? []), trial.id]);
+    }
+    return result;
+  }
+}

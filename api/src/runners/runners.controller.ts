@@ -1,0 +1,76 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiHeader, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import type { Response } from 'express';
+import { Inject } from '@nestjs/common';
+import { type Caller, CurrentCaller, RequireScopes, RunnerToken } from '../auth/auth.decorators';
+import { RunnerIdParams } from '../common/dto/id.params';
+import { PaginationQueryDto } from '../common/dto/pagination.query.dto';
+import { APP_CONFIG } from '../config/config.module';
+import type { AppConfig } from '../config/app-config';
+import { LeaseRequestDto, LeaseResponseDto } from './dto/lease.dto';
+import { RegisterRunnerDto } from './dto/register-runner.dto';
+import { RegisteredRunnerResponseDto, RunnerListResponseDto, RunnerResponseDto } from './dto/runner-response.dto';
+import { LeaseService } from './lease.service';
+import { RunnersService } from './runners.service';
+
+@ApiTags('runners')
+@ApiBearerAuth()
+@Controller('v1/runners')
+export class RunnersController {
+  constructor(
+    private readonly runners: RunnersService,
+    private readonly leases: LeaseService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  /** Register a runner with a runner-scope key; the reply holds the runner token (shown once). */
+  @Post()
+  @RequireScopes('runner')
+  @ApiOkResponse({ type: RegisteredRunnerResponseDto })
+  registerRunner(
+    @Body() body: RegisterRunnerDto,
+    @CurrentCaller() caller: Caller,
+  ): Promise<RunnerResponseDto | RegisteredRunnerResponseDto> {
+    return this.runners.register(body, caller);
+  }
+
+  /** Runners, most recently seen first. */
+  @Get()
+  @RequireScopes('user')
+  async listRunners(@Query() query: PaginationQueryDto): Promise<RunnerListResponseDto> {
+    const limit = query.limit ?? 50;
+    const offset = query.offset ?? 0;
+    const { items, total } = await this.runners.list(limit, offset);
+    return { items, total, limit, offset };
+  }
+
+  /** Runner liveness while idle. */
+  @Post(':runnerId/heartbeat')
+  @HttpCode(200)
+  @RunnerToken()
+  heartbeatRunner(@Param() params: RunnerIdParams): Promise<RunnerResponseDto> {
+    return this.runners.heartbeat(params.runnerId);
+  }
+
+  /**
+   * Lease one trial: 200 with the trial, or 204 with `Retry-After` when there is nothing to do
+   * (with `Meshtune-Study-Status` naming the study's status when a study was asked for).
+   */
+  @Post(':runnerId/lease')
+  @HttpCode(200)
+  @RunnerToken()
+  @ApiOkResponse({ type: LeaseResponseDto })
+  @ApiNoContentResponse({ description: 'No trial to run now; retry after `Retry-After` seconds.' })
+  @ApiHeader({ name: 'Retry-After', required: false, description: 'On 204: seconds to wait before leasing again.' })
+  async leaseTrial(
+    @Param() params: RunnerIdParams,
+    @Body() body: LeaseRequestDto,
+    @Res({ passthrough: true }) response: Response,
+  ): Promise<LeaseResponseDto | undefined> {
+    const outcome = await this.leases.lease(params.runnerId, body.studyId);
+    if (outcome.kind === 'leased') return outcome.lease;
+    response.status(204).setHeader('Retry-After', String(this.config.leaseRetryAfterSeconds));
+    if (outcome.studyStatus !== null) response.setHeader('Meshtune-Study-Status', outcome.studyStatus);
+    return undefined;
+  }
+}

@@ -1,0 +1,14 @@
+import { Module } from '@nestjs/common';
+import { AuthModule } from '../auth/auth.module';
+import { StudiesModule } from '../studies/studies.module';
+import { TrialsModule } from '../trials/trials.module';
+import { LeaseService } from './lease.service';
+import { RunnersController } from './runners.controller';
+import { RunnersService } from './runners.service';
+
+@Module({
+  imports: [AuthModule, StudiesModule, TrialsModule],
+  controllers: [RunnersController],
+  providers: [RunnersService, LeaseService],
+})
+export class RunnersModule {}

@@ -1,0 +1,65 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { ApiKeysService } from '../auth/api-keys.service';
+import type { Caller } from '../auth/auth.decorators';
+import { notFound } from '../common/errors/domain-error';
+import type { RegisterRunnerDto } from './dto/register-runner.dto';
+import { type RegisteredRunnerResponseDto, type RunnerResponseDto, toRunnerResponse } from './dto/runner-response.dto';
+import { LeaseService } from './lease.service';
+import { Runner } from './runner.entity';
+
+@Injectable()
+export class RunnersService {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly apiKeys: ApiKeysService,
+    private readonly leases: LeaseService,
+  ) {}
+
+  /**
+   * A runner-scope key registers a new runner and receives its token. A runner token registering
+   * again updates its own runner (same id) and keeps its token: restarts do not pile up runners.
+   */
+  async register(body: RegisterRunnerDto, caller: Caller): Promise<RunnerResponseDto | RegisteredRunnerResponseDto> {
+    const fields = {
+      name: body.name,
+      gpus: body.gpus ?? 0,
+      gpuMemoryMb: body.gpuMemoryMb ?? null,
+      labels: body.labels ?? [],
+      lastSeenAt: new Date(),
+    };
+    if (caller.runnerId !== null) {
+      await this.dataSource.getRepository(Runner).update({ id: caller.runnerId }, fields);
+      return this.get(caller.runnerId);
+    }
+    return this.dataSource.transaction(async (manager) => {
+      const runner = await manager.getRepository(Runner).save(manager.getRepository(Runner).create(fields));
+      const { key } = await this.apiKeys.create(`runner ${body.name}`, 'runner', runner.id, manager);
+      return { ...toRunnerResponse(runner, []), token: key };
+    });
+  }
+
+  async heartbeat(runnerId: string): Promise<RunnerResponseDto> {
+    const result = await this.dataSource.getRepository(Runner).update({ id: runnerId }, { lastSeenAt: new Date() });
+    if (result.affected === 0) throw notFound('RUNNER_NOT_FOUND', 'runner', runnerId);
+    return this.get(runnerId);
+  }
+
+  async get(runnerId: string): Promise<RunnerResponseDto> {
+    const runner = await this.dataSource.getRepository(Runner).findOneBy({ id: runnerId });
+    if (runner === null) throw notFound('RUNNER_NOT_FOUND', 'runner', runnerId);
+    const current = await this.leases.currentTrialIds([runnerId]);
+    return toRunnerResponse(runner, current.get(runnerId) ?? []);
+  }
+
+  async list(limit: number, offset: number): Promise<{ items: RunnerResponseDto[]; total: number }> {
+    const [runners, total] = await this.dataSource.getRepository(Runner).findAndCount({
+      order: { lastSeenAt: 'DESC', id: 'ASC' },
+      take: limit,
+      skip: offset,
+    });
+    const current = await this.leases.currentTrialIds(runners.map((runner) => runner.id));
+    return { items: runners.map((runner) => toRunnerResponse(runner, current.get(runner.id) ?? [])), total };
+  }
+}

@@ -1,0 +1,185 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  IsArray,
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsObject,
+  IsOptional,
+  IsString,
+  Max,
+  MaxLength,
+  Min,
+  MinLength,
+  Validate,
+  ValidateNested,
+} from 'class-validator';
+import { IsBoundedJsonObject, IsUserPointList } from '../../common/dto/parameter-value.validator';
+import {
+  OUTPUT_GOALS,
+  OUTPUT_TYPES,
+  type OutputGoal,
+  type OutputKind,
+  type UserPoint,
+} from '../../search-space/search-space';
+import { ParameterDefinitionDto } from './parameter-definition.dto';
+
+export class DerivedParameterDto {
+  /** Name the runner receives. */
+  @IsString()
+  @MaxLength(64)
+  name: string;
+
+  /** Arithmetic over parameters: + - * / % ^, parentheses, abs ceil exp floor log log10 log2 max min pow round sqrt. */
+  @IsString()
+  @MinLength(1)
+  @MaxLength(500)
+  expression: string;
+}
+
+export class OutputDefinitionDto {
+  /** Name the runner reports the value under. */
+  @IsString()
+  @MaxLength(64)
+  name: string;
+
+  /** `objective` (exactly one), `constraint_pb` / `constraint_eb` (feasible when ≤ 0; NOMAD's PB / EB) or `extra` (recorded only). */
+  @IsIn(OUTPUT_TYPES)
+  type: OutputKind;
+
+  /** Objective only; default `minimize`. */
+  @IsOptional()
+  @IsIn(OUTPUT_GOALS)
+  goal?: OutputGoal;
+}
+
+export class StudyBudgetDto {
+  /** NOMAD's MAX_BB_EVAL: completed + failed trials. */
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000)
+  maxEvaluations: number;
+
+  /** Trials running at once (default 1000, i.e. as many as runners ask for). */
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(10_000)
+  maxParallelTrials?: number;
+
+  /** Leases a trial may lose (runner crash, expiry) before it counts as failed (default 3). */
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  maxAttempts?: number;
+
+  /** Seconds a lease lasts without a heartbeat (default from MESHTUNE_LEASE_SECONDS). */
+  @IsOptional()
+  @IsInt()
+  @Min(5)
+  @Max(86_400)
+  leaseSeconds?: number;
+}
+
+export const ALGORITHM_NAMES = ['mads', 'random'] as const;
+export const DIRECTION_TYPES = ['ORTHO N+1 QUAD', 'ORTHO 2N'] as const;
+
+export class AlgorithmOptionsDto {
+  /** `mads` (NOMAD 4's Mesh Adaptive Direct Search, default) or `random` (seeded uniform sampling). */
+  @IsOptional()
+  @IsIn(ALGORITHM_NAMES)
+  name?: (typeof ALGORITHM_NAMES)[number];
+
+  /** NOMAD's SEED (default 0). */
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(2_147_483_647)
+  seed?: number;
+
+  /** MADS: NOMAD's DIRECTION_TYPE (default `ORTHO N+1 QUAD`). */
+  @IsOptional()
+  @IsIn(DIRECTION_TYPES)
+  directionType?: (typeof DIRECTION_TYPES)[number];
+
+  /** MADS: NOMAD's SPECULATIVE_SEARCH (default true). */
+  @IsOptional()
+  @IsBoolean()
+  speculativeSearch?: boolean;
+
+  /** MADS: NOMAD's QUAD_MODEL_SEARCH (default true). */
+  @IsOptional()
+  @IsBoolean()
+  quadModelSearch?: boolean;
+
+  /** MADS: NOMAD's NM_SEARCH (default true). */
+  @IsOptional()
+  @IsBoolean()
+  nmSearch?: boolean;
+}
+
+export class CreateStudyDto {
+  @IsString()
+  @MinLength(1)
+  @MaxLength(200)
+  name: string;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(5000)
+  description?: string;
+
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(200)
+  @ValidateNested({ each: true })
+  @Type(() => ParameterDefinitionDto)
+  parameters: ParameterDefinitionDto[];
+
+  /** Parameters computed from others, in order; each may use earlier ones. */
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(100)
+  @ValidateNested({ each: true })
+  @Type(() => DerivedParameterDto)
+  derived?: DerivedParameterDto[];
+
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(100)
+  @ValidateNested({ each: true })
+  @Type(() => OutputDefinitionDto)
+  outputs: OutputDefinitionDto[];
+
+  /** Starting points (NOMAD's X0) in user values; default: the middle of every range. */
+  @ApiProperty({
+    required: false,
+    type: 'array',
+    maxItems: 100,
+    items: { type: 'object', additionalProperties: { oneOf: [{ type: 'number' }, { type: 'string' }] } },
+  })
+  @IsOptional()
+  @ArrayMaxSize(100)
+  @Validate(IsUserPointList)
+  x0?: UserPoint[];
+
+  @ValidateNested()
+  @Type(() => StudyBudgetDto)
+  budget: StudyBudgetDto;
+
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => AlgorithmOptionsDto)
+  algorithm?: AlgorithmOptionsDto;
+
+  /** Opaque JSON handed to runners with each trial: model, data paths, epochs, batch sizes, metric… */
+  @ApiProperty({ required: false, type: Object, additionalProperties: true })
+  @IsOptional()
+  @IsObject()
+  @Validate(IsBoundedJsonObject)
+  trainingConfig?: Record<string, unknown>;
+}

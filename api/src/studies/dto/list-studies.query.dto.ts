@@ -1,0 +1,10 @@
+import { IsIn, IsOptional } from 'class-validator';
+import { PaginationQueryDto } from '../../common/dto/pagination.query.dto';
+import { STUDY_STATUSES, type StudyStatus } from '../study-status';
+
+export class ListStudiesQueryDto extends PaginationQueryDto {
+  /** Only studies in this status. */
+  @IsOptional()
+  @IsIn(STUDY_STATUSES)
+  status?: StudyStatus;
+}

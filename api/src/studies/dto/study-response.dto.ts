@@ -1,0 +1,58 @@
+import { ApiProperty } from '@nestjs/swagger';
+import type { AlgorithmName } from '../../algorithms/algorithm';
+import type { UserPoint } from '../../search-space/search-space';
+import { STUDY_STATUSES, STUDY_STOP_REASONS, type StudyStatus, type StudyStopReason } from '../study-status';
+import { AlgorithmOptionsDto, DerivedParameterDto, OutputDefinitionDto } from './create-study.dto';
+import { ParameterDefinitionDto } from './parameter-definition.dto';
+
+export class TrialCountsDto {
+  pending: number;
+  running: number;
+  completed: number;
+  failed: number;
+  stopped: number;
+}
+
+export class StudyBudgetResponseDto {
+  maxEvaluations: number;
+  maxParallelTrials: number;
+  maxAttempts: number;
+  leaseSeconds: number;
+}
+
+export class StudyResponseDto {
+  id: string;
+  name: string;
+  description: string | null;
+  @ApiProperty({ enum: STUDY_STATUSES })
+  status: StudyStatus;
+  /** Why the study ended (null while it runs). */
+  @ApiProperty({ enum: STUDY_STOP_REASONS, nullable: true, type: String })
+  stopReason: StudyStopReason | null;
+  parameters: ParameterDefinitionDto[];
+  derived: DerivedParameterDto[];
+  outputs: OutputDefinitionDto[];
+  @ApiProperty({
+    type: 'array',
+    items: { type: 'object', additionalProperties: { oneOf: [{ type: 'number' }, { type: 'string' }] } },
+  })
+  x0: UserPoint[];
+  budget: StudyBudgetResponseDto;
+  @ApiProperty({ type: AlgorithmOptionsDto })
+  algorithm: AlgorithmOptionsDto & { name: AlgorithmName; seed: number };
+  @ApiProperty({ type: 'object', additionalProperties: true })
+  trainingConfig: Record<string, unknown>;
+  /** Completed + failed trials: NOMAD's blackbox evaluations. */
+  evaluationCount: number;
+  trialCounts: TrialCountsDto;
+  createdAt: string;
+  updatedAt: string;
+  completedAt: string | null;
+}
+
+export class StudyListResponseDto {
+  items: StudyResponseDto[];
+  total: number;
+  limit: number;
+  offset: number;
+}

@@ -1,0 +1,172 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, type EntityManager, In } from 'typeorm';
+import { InvalidOptionsError, InvalidProblemError } from '../algorithms/algorithm-errors';
+import { DomainError, notFound, ValidationFailedError } from '../common/errors/domain-error';
+import { APP_CONFIG } from '../config/config.module';
+import type { AppConfig } from '../config/app-config';
+import { validateStudyDefinition } from '../search-space/search-space-validator';
+import { Trial } from '../trials/trial.entity';
+import type { TrialStatus } from '../trials/trial-status';
+import type { CreateStudyDto } from './dto/create-study.dto';
+import type { StudyResponseDto, TrialCountsDto } from './dto/study-response.dto';
+import { createStudyAlgorithm } from './study-engine';
+import { EMPTY_TRIAL_COUNTS, toStudyResponse } from './study-response.mapper';
+import type { StudyStatus } from './study-status';
+import { Study } from './study.entity';
+
+const DEFAULT_MAX_PARALLEL_TRIALS = 1000;
+const DEFAULT_MAX_ATTEMPTS = 3;
+
+@Injectable()
+export class StudiesService {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  /** Validates the whole definition (nothing is written when anything is wrong), then creates the study. */
+  async create(dto: CreateStudyDto): Promise<StudyResponseDto> {
+    const definition = {
+      parameters: dto.parameters,
+      derived: dto.derived ?? [],
+      outputs: dto.outputs.map((output) =>
+        output.type === 'objective' ? { ...output, goal: output.goal ?? 'minimize' } : output,
+      ),
+      x0: dto.x0 ?? [],
+    };
+    const errors = validateStudyDefinition(definition);
+    if (errors.length > 0) throw new ValidationFailedError(errors);
+
+    const { name: algorithmName = 'mads', seed = 0, ...algorithmOptions } = dto.algorithm ?? {};
+    const study = this.dataSource.getRepository(Study).create({
+      name: dto.name,
+      description: dto.description ?? null,
+      status: 'active',
+      stopReason: null,
+      ...definition,
+      maxEvaluations: dto.budget.maxEvaluations,
+      maxParallelTrials: dto.budget.maxParallelTrials ?? DEFAULT_MAX_PARALLEL_TRIALS,
+      maxAttempts: dto.budget.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+      leaseSeconds: dto.budget.leaseSeconds ?? this.config.defaultLeaseSeconds,
+      algorithm: algorithmName,
+      algorithmOptions,
+      seed,
+      trainingConfig: dto.trainingConfig ?? {},
+      nextTrialNumber: 1,
+      evaluationCount: 0,
+      completedAt: null,
+    });
+    try {
+      study.engineState = createStudyAlgorithm(study).toJSON();
+    } catch (error) {
+      if (error instanceof InvalidProblemError || error instanceof InvalidOptionsError) {
+        // Engine paths name engine variables; they are the study's parameters in the same order.
+        const field = error.path.replace(/^variables/, 'parameters').replace(/^options/, 'algorithm');
+        throw new ValidationFailedError([{ field, reason: error.reason }]);
+      }
+      throw error;
+    }
+    const saved = await this.dataSource.getRepository(Study).save(study);
+    return toStudyResponse(saved, { ...EMPTY_TRIAL_COUNTS });
+  }
+
+  async list(
+    status: StudyStatus | undefined,
+    limit: number,
+    offset: number,
+  ): Promise<{ items: StudyResponseDto[]; total: number }> {
+    const [studies, total] = await this.dataSource.getRepository(Study).findAndCount({
+      where: status === undefined ? {} : { status },
+      order: { createdAt: 'DESC', id: 'ASC' },
+      take: limit,
+      skip: offset,
+    });
+    const counts = await this.trialCounts(studies.map((study) => study.id));
+    return {
+      items: studies.map((study) => toStudyResponse(study, counts.get(study.id) ?? { ...EMPTY_TRIAL_COUNTS })),
+      total,
+    };
+  }
+
+  async get(studyId: string): Promise<StudyResponseDto> {
+    const study = await this.findOrThrow(studyId);
+    const counts = await this.trialCounts([studyId]);
+    return toStudyResponse(study, counts.get(studyId) ?? { ...EMPTY_TRIAL_COUNTS });
+  }
+
+  async findOrThrow(studyId: string, manager: EntityManager = this.dataSource.manager): Promise<Study> {
+    const study = await manager.getRepository(Study).findOneBy({ id: studyId });
+    if (study === null) throw notFound('STUDY_NOT_FOUND', 'study', studyId);
+    return study;
+  }
+
+  /** The study row locked FOR UPDATE: the only way to change its status or engine state. */
+  async lock(manager: EntityManager, studyId: string): Promise<Study> {
+    const study = await manager
+      .getRepository(Study)
+      .findOne({ where: { id: studyId }, lock: { mode: 'pessimistic_write' } });
+    if (study === null) throw notFound('STUDY_NOT_FOUND', 'study', studyId);
+    return study;
+  }
+
+  async pause(studyId: string): Promise<StudyResponseDto> {
+    return this.transition(studyId, ['active'], 'paused');
+  }
+
+  async resume(studyId: string): Promise<StudyResponseDto> {
+    return this.transition(studyId, ['paused'], 'active');
+  }
+
+  /** Stops for good: pending trials are stopped; running ones are told to stop at their next heartbeat. */
+  async stop(studyId: string): Promise<StudyResponseDto> {
+    return this.transition(studyId, ['active', 'paused'], 'stopped');
+  }
+
+  private async transition(studyId: string, from: StudyStatus[], to: StudyStatus): Promise<StudyResponseDto> {
+    await this.dataSource.transaction(async (manager) => {
+      const study = await this.lock(manager, studyId);
+      if (study.status === to) return;
+      if (!from.includes(study.status)) {
+        throw new DomainError(
+          'INVALID_STATUS_TRANSITION',
+          `a ${study.status} study cannot become ${to} (allowed from: ${from.join(', ')})`,
+        );
+      }
+      study.status = to;
+      if (to === 'stopped') {
+        study.stopReason = 'user_stopped';
+        study.completedAt = new Date();
+        await manager
+          .getRepository(Trial)
+          .update({ studyId, status: 'pending' }, { status: 'stopped', finishedAt: new Date() });
+      }
+      await manager.getRepository(Study).save(study);
+    });
+    return this.get(studyId);
+  }
+
+  async trialCounts(
+    studyIds: string[],
+    manager: EntityManager = this.dataSource.manager,
+  ): Promise<Map<string, TrialCountsDto>> {
+    const counts = new Map<string, TrialCountsDto>();
+    if (studyIds.length === 0) return counts;
+    const rows = await manager
+      .getRepository(Trial)
+      .createQueryBuilder('trial')
+      .select('trial.study_id', 'studyId')
+      .addSelect('trial.status', 'status')
+      .addSelect('COUNT(*)::int', 'count')
+      .where({ studyId: In(studyIds) })
+      .groupBy('trial.study_id')
+      .addGroupBy('trial.status')
+      .getRawMany<{ studyId: string; status: TrialStatus; count: number }>();
+    for (const row of rows) {
+      const entry = counts.get(row.studyId) ?? { ...EMPTY_TRIAL_COUNTS };
+      entry[row.status] = row.count;
+      counts.set(row.studyId, entry);
+    }
+    return counts;
+  }
+}

@@ -1,0 +1,40 @@
+import type { StopReason, SuggestionAlgorithm } from '../algorithms/algorithm';
+import { createAlgorithm, restoreAlgorithm } from '../algorithms/algorithm-registry';
+import { EngineMapping } from '../search-space/engine-mapping';
+import type { Study } from './study.entity';
+import type { StudyStopReason } from './study-status';
+
+/** The user-space ↔ engine-space translation of a study. */
+export function mappingOf(study: Pick<Study, 'parameters' | 'derived' | 'outputs'>): EngineMapping {
+  return new EngineMapping(study.parameters, study.derived, study.outputs);
+}
+
+/** MADS-specific options are passed through; `name` and `seed` live on their own columns. */
+export function createStudyAlgorithm(
+  study: Pick<
+    Study,
+    'algorithm' | 'algorithmOptions' | 'parameters' | 'derived' | 'outputs' | 'x0' | 'maxEvaluations' | 'seed'
+  >,
+): SuggestionAlgorithm {
+  const problem = mappingOf(study).problem(study.x0, study.maxEvaluations, study.seed);
+  return createAlgorithm(study.algorithm, problem, study.algorithmOptions);
+}
+
+/** The study's algorithm as it was after the last ask or tell (read with the study row locked). */
+export function restoreStudyAlgorithm(study: Pick<Study, 'algorithm' | 'engineState'>): SuggestionAlgorithm {
+  return restoreAlgorithm(study.algorithm, study.engineState);
+}
+
+export function studyStopReason(reason: StopReason): StudyStopReason {
+  switch (reason.kind) {
+    case 'MAX_BB_EVAL':
+      return 'max_evaluations';
+    case 'MIN_MESH_SIZE_REACHED':
+    case 'MIN_FRAME_SIZE_REACHED':
+      return 'mesh_converged';
+    case 'X0_FAIL':
+      return 'x0_failed';
+    case 'USER_STOP':
+      return 'user_stopped';
+  }
+}

@@ -1,0 +1,31 @@
+import type { StudyResponseDto, TrialCountsDto } from './dto/study-response.dto';
+import type { Study } from './study.entity';
+
+export const EMPTY_TRIAL_COUNTS: TrialCountsDto = { pending: 0, running: 0, completed: 0, failed: 0, stopped: 0 };
+
+export function toStudyResponse(study: Study, trialCounts: TrialCountsDto): StudyResponseDto {
+  return {
+    id: study.id,
+    name: study.name,
+    description: study.description,
+    status: study.status,
+    stopReason: study.stopReason,
+    parameters: study.parameters,
+    derived: study.derived,
+    outputs: study.outputs,
+    x0: study.x0,
+    budget: {
+      maxEvaluations: study.maxEvaluations,
+      maxParallelTrials: study.maxParallelTrials,
+      maxAttempts: study.maxAttempts,
+      leaseSeconds: study.leaseSeconds,
+    },
+    algorithm: { ...study.algorithmOptions, name: study.algorithm, seed: study.seed },
+    trainingConfig: study.trainingConfig,
+    evaluationCount: study.evaluationCount,
+    trialCounts,
+    createdAt: study.createdAt.toISOString(),
+    updatedAt: study.updatedAt.toISOString(),
+    completedAt: study.completedAt?.toISOString() ?? null,
+  };
+}

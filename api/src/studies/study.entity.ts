@@ -1,0 +1,80 @@
+import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+import type { AlgorithmName } from '../algorithms/algorithm';
+import type { DerivedParameter, OutputDefinition, ParameterDefinition, UserPoint } from '../search-space/search-space';
+import type { StudyStatus, StudyStopReason } from './study-status';
+
+@Entity({ name: 'studies' })
+@Index('ix_studies_status_created_at', ['status', 'createdAt'])
+export class Study {
+  @PrimaryGeneratedColumn('uuid')
+  id: string;
+
+  @Column({ type: 'varchar', length: 200 })
+  name: string;
+
+  @Column({ type: 'text', nullable: true })
+  description: string | null;
+
+  @Column({ type: 'varchar', length: 16 })
+  status: StudyStatus;
+
+  @Column({ name: 'stop_reason', type: 'varchar', length: 32, nullable: true })
+  stopReason: StudyStopReason | null;
+
+  @Column({ type: 'jsonb' })
+  parameters: ParameterDefinition[];
+
+  @Column({ type: 'jsonb' })
+  derived: DerivedParameter[];
+
+  @Column({ type: 'jsonb' })
+  outputs: OutputDefinition[];
+
+  @Column({ type: 'jsonb' })
+  x0: UserPoint[];
+
+  @Column({ name: 'max_evaluations', type: 'integer' })
+  maxEvaluations: number;
+
+  @Column({ name: 'max_parallel_trials', type: 'integer' })
+  maxParallelTrials: number;
+
+  @Column({ name: 'max_attempts', type: 'integer' })
+  maxAttempts: number;
+
+  @Column({ name: 'lease_seconds', type: 'integer' })
+  leaseSeconds: number;
+
+  @Column({ type: 'varchar', length: 16 })
+  algorithm: AlgorithmName;
+
+  @Column({ name: 'algorithm_options', type: 'jsonb' })
+  algorithmOptions: Record<string, unknown>;
+
+  @Column({ type: 'integer' })
+  seed: number;
+
+  @Column({ name: 'training_config', type: 'jsonb' })
+  trainingConfig: Record<string, unknown>;
+
+  /** The suggestion algorithm's JSON state; changes only with the study row locked FOR UPDATE. */
+  @Column({ name: 'engine_state', type: 'jsonb' })
+  engineState: unknown;
+
+  /** Number given to the next trial of this study. */
+  @Column({ name: 'next_trial_number', type: 'integer', default: 1 })
+  nextTrialNumber: number;
+
+  /** Trials that ended completed or failed: NOMAD's blackbox evaluation count. */
+  @Column({ name: 'evaluation_count', type: 'integer', default: 0 })
+  evaluationCount: number;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt: Date;
+
+  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
+  updatedAt: Date;
+
+  @Column({ name: 'completed_at', type: 'timestamptz', nullable: true })
+  completedAt: Date | null;
+}

@@ -1,0 +1,46 @@
+import { ApiProperty } from '@nestjs/swagger';
+import type { UserPoint } from '../../search-space/search-space';
+import { TRIAL_ORIGINS, TRIAL_STATUSES, type TrialOrigin, type TrialStatus } from '../trial-status';
+
+export class TrialMetricDto {
+  name: string;
+  step: number;
+  value: number;
+}
+
+export class TrialResponseDto {
+  id: string;
+  studyId: string;
+  /** 1, 2, 3… within the study. */
+  number: number;
+  @ApiProperty({ enum: TRIAL_STATUSES })
+  status: TrialStatus;
+  /** `x0`, `search`, `poll`, `random` (engine), `user` (enqueued), `import` (NOMAD cache). */
+  @ApiProperty({ enum: TRIAL_ORIGINS })
+  origin: TrialOrigin;
+  /** Values for the runner, derived and fixed parameters included. */
+  @ApiProperty({ type: 'object', additionalProperties: { oneOf: [{ type: 'number' }, { type: 'string' }] } })
+  parameters: UserPoint;
+  /** The engine's point (ordinal index, log10 of log-scale reals…). */
+  point: number[];
+  attempt: number;
+  runnerId: string | null;
+  leaseExpiresAt: string | null;
+  progress: number | null;
+  @ApiProperty({ type: 'object', additionalProperties: { type: 'number' }, nullable: true })
+  outputs: Record<string, number> | null;
+  error: string | null;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  lastHeartbeatAt: string | null;
+  /** Intermediate metrics (only on GET /v1/trials/{trialId}). */
+  metrics?: TrialMetricDto[];
+}
+
+export class TrialListResponseDto {
+  items: TrialResponseDto[];
+  total: number;
+  limit: number;
+  offset: number;
+}

@@ -1,0 +1,104 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, In, LessThan } from 'typeorm';
+import { APP_CONFIG } from '../config/config.module';
+import type { AppConfig } from '../config/app-config';
+import { StudiesService } from '../studies/studies.service';
+import { TrialLease } from './trial-lease.entity';
+import { TrialOutcomes } from './trial-outcomes';
+import { Trial } from './trial.entity';
+
+const SWEEP_BATCH = 200;
+
+/**
+ * Returns trials whose lease expired (runner crashed or lost) to `pending` with attempt + 1, or
+ * fails them once the study's max attempts are used up — a failed evaluation the engine is told.
+ * Safe with several API replicas: each study is handled with its row locked and conditions re-read.
+ */
+@Injectable()
+export class LeaseSweeper implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('LeaseSweeper');
+  private timer: NodeJS.Timeout | null = null;
+  private sweeping: Promise<number> | null = null;
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly studies: StudiesService,
+    private readonly outcomes: TrialOutcomes,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.timer = setInterval(() => {
+      if (this.sweeping !== null) return;
+      this.sweep()
+        .catch((error: unknown) => this.logger.error({ message: 'lease sweep failed', error: String(error) }))
+        .finally(() => undefined);
+    }, this.config.leaseSweepIntervalMs);
+    this.timer.unref();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+    await this.sweeping?.catch(() => undefined);
+  }
+
+  /** One pass; returns how many expired leases it handled. */
+  sweep(now: Date = new Date()): Promise<number> {
+    this.sweeping ??= this.sweepOnce(now).finally(() => {
+      this.sweeping = null;
+    });
+    return this.sweeping;
+  }
+
+  private async sweepOnce(now: Date): Promise<number> {
+    const expired = await this.dataSource.getRepository(Trial).find({
+      select: { id: true, studyId: true },
+      where: { status: 'running', leaseExpiresAt: LessThan(now) },
+      order: { leaseExpiresAt: 'ASC' },
+      take: SWEEP_BATCH,
+    });
+    const byStudy = new Map<string, string[]>();
+    for (const trial of expired) byStudy.set(trial.studyId, [...(byStudy.get(trial.studyId) ?? []), trial.id]);
+    let handled = 0;
+    for (const [studyId, trialIds] of byStudy) {
+      handled += await this.dataSource.transaction(async (manager) => {
+        const study = await this.studies.lock(manager, studyId);
+        const trials = await manager.getRepository(Trial).find({
+          where: { id: In(trialIds), status: 'running', leaseExpiresAt: LessThan(now) },
+          order: { number: 'ASC' },
+          lock: { mode: 'pessimistic_write' },
+        });
+        for (const trial of trials) {
+          await manager
+            .getRepository(TrialLease)
+            .update({ trialId: trial.id, attempt: trial.attempt }, { endedAt: now, outcome: 'expired' });
+          const lost = await manager.getRepository(TrialLease).countBy([
+            { trialId: trial.id, outcome: 'expired' },
+            { trialId: trial.id, outcome: 'failed' },
+          ]);
+          if (lost >= study.maxAttempts) {
+            trial.status = 'failed';
+            trial.error = `lease expired ${lost} time(s) without a result (max attempts ${study.maxAttempts})`;
+            trial.finishedAt = now;
+            trial.leaseExpiresAt = null;
+            await this.outcomes.recordEvaluation(manager, study, trial, null);
+          } else {
+            const over = study.status === 'stopped' || study.status === 'completed';
+            trial.status = over ? 'stopped' : 'pending';
+            trial.attempt += 1;
+            trial.runnerId = null;
+            trial.leaseExpiresAt = null;
+            trial.progress = null;
+            if (over) trial.finishedAt = now;
+            await manager.getRepository(Trial).save(trial);
+          }
+        }
+        return trials.length;
+      });
+    }
+    if (handled > 0) this.logger.log({ message: 'expired leases handled', count: handled });
+    return handled;
+  }
+}

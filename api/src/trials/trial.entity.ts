@@ -1,0 +1,101 @@
+import {
+  Column,
+  CreateDateColumn,
+  Entity,
+  Index,
+  JoinColumn,
+  ManyToOne,
+  PrimaryGeneratedColumn,
+  UpdateDateColumn,
+} from 'typeorm';
+import { Runner } from '../runners/runner.entity';
+import type { UserPoint } from '../search-space/search-space';
+import { Study } from '../studies/study.entity';
+import type { TrialOrigin, TrialStatus } from './trial-status';
+
+@Entity({ name: 'trials' })
+@Index('uq_trials_study_number', ['studyId', 'number'], { unique: true })
+@Index('uq_trials_study_point_key', ['studyId', 'pointKey'], { unique: true })
+@Index('ix_trials_study_status', ['studyId', 'status'])
+@Index('ix_trials_pending', ['createdAt'], { where: "status = 'pending'" })
+@Index('ix_trials_running_lease', ['leaseExpiresAt'], { where: "status = 'running'" })
+export class Trial {
+  @PrimaryGeneratedColumn('uuid')
+  id: string;
+
+  @Column({ name: 'study_id', type: 'uuid' })
+  studyId: string;
+
+  @ManyToOne(() => Study, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'study_id' })
+  study?: Study;
+
+  /** 1, 2, 3… within the study, in creation order. */
+  @Column({ type: 'integer' })
+  number: number;
+
+  @Column({ type: 'varchar', length: 16 })
+  status: TrialStatus;
+
+  @Column({ type: 'varchar', length: 16 })
+  origin: TrialOrigin;
+
+  /** The point in engine space (ordinal index, log10 of log-scale reals, …). */
+  @Column({ type: 'jsonb' })
+  point: number[];
+
+  /** Canonical text of `point`; unique per study so no point is evaluated twice. */
+  @Column({ name: 'point_key', type: 'text' })
+  pointKey: string;
+
+  /** Values as the runner should use them (derived and fixed parameters included). */
+  @Column({ type: 'jsonb' })
+  parameters: UserPoint;
+
+  @Column({ type: 'integer', default: 1 })
+  attempt: number;
+
+  @Index('ix_trials_runner_id')
+  @Column({ name: 'runner_id', type: 'uuid', nullable: true })
+  runnerId: string | null;
+
+  @ManyToOne(() => Runner, { onDelete: 'SET NULL', nullable: true })
+  @JoinColumn({ name: 'runner_id' })
+  runner?: Runner | null;
+
+  @Column({ name: 'lease_expires_at', type: 'timestamptz', nullable: true })
+  leaseExpiresAt: Date | null;
+
+  @Column({ type: 'double precision', nullable: true })
+  progress: number | null;
+
+  /** Reported outputs by name (objective, constraints, extras). */
+  @Column({ type: 'jsonb', nullable: true })
+  outputs: Record<string, number> | null;
+
+  @Column({ type: 'text', nullable: true })
+  error: string | null;
+
+  /** Hash of the final report, so a repeated report can be recognised (idempotency). */
+  @Column({ name: 'report_hash', type: 'char', length: 64, nullable: true })
+  reportHash: string | null;
+
+  /** Whether the suggestion algorithm has been told this trial's result (exactly once). */
+  @Column({ name: 'told', type: 'boolean', default: false })
+  told: boolean;
+
+  @Column({ name: 'last_heartbeat_at', type: 'timestamptz', nullable: true })
+  lastHeartbeatAt: Date | null;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt: Date;
+
+  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
+  updatedAt: Date;
+
+  @Column({ name: 'started_at', type: 'timestamptz', nullable: true })
+  startedAt: Date | null;
+
+  @Column({ name: 'finished_at', type: 'timestamptz', nullable: true })
+  finishedAt: Date | null;
+}

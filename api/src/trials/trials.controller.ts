@@ -1,0 +1,88 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { type Caller, CurrentCaller, RequireScopes, RunnerToken } from '../auth/auth.decorators';
+import { StudyIdParams, TrialIdParams } from '../common/dto/id.params';
+import { EnqueueTrialDto } from './dto/enqueue-trial.dto';
+import { ListTrialsQueryDto } from './dto/list-trials.query.dto';
+import { CompleteTrialDto, FailTrialDto, TrialHeartbeatDto, TrialHeartbeatResponseDto } from './dto/trial-reports.dto';
+import { TrialListResponseDto, TrialResponseDto } from './dto/trial-response.dto';
+import { TrialReportsService } from './trial-reports.service';
+import { TrialsService } from './trials.service';
+
+@ApiTags('trials')
+@ApiBearerAuth()
+@Controller('v1')
+export class TrialsController {
+  constructor(
+    private readonly trials: TrialsService,
+    private readonly reports: TrialReportsService,
+  ) {}
+
+  /** Trials of a study in number order. */
+  @Get('studies/:studyId/trials')
+  @RequireScopes('user')
+  async listTrials(@Param() params: StudyIdParams, @Query() query: ListTrialsQueryDto): Promise<TrialListResponseDto> {
+    const limit = query.limit ?? 50;
+    const offset = query.offset ?? 0;
+    const { items, total } = await this.trials.list(params.studyId, query.status, limit, offset);
+    return { items, total, limit, offset };
+  }
+
+  /** Enqueue a point of your own; it is leased before the engine's next suggestion. */
+  @Post('studies/:studyId/trials')
+  @RequireScopes('user')
+  enqueueTrial(@Param() params: StudyIdParams, @Body() body: EnqueueTrialDto): Promise<TrialResponseDto> {
+    return this.trials.enqueue(params.studyId, body.parameters);
+  }
+
+  /** One trial with its intermediate metrics. */
+  @Get('trials/:trialId')
+  @RequireScopes('user')
+  getTrial(@Param() params: TrialIdParams): Promise<TrialResponseDto> {
+    return this.trials.get(params.trialId);
+  }
+
+  /** Extend the lease and record intermediate metrics; the reply says whether to stop. */
+  @Post('trials/:trialId/heartbeat')
+  @HttpCode(200)
+  @RunnerToken()
+  heartbeatTrial(
+    @Param() params: TrialIdParams,
+    @Body() body: TrialHeartbeatDto,
+    @CurrentCaller() caller: Caller,
+  ): Promise<TrialHeartbeatResponseDto> {
+    return this.reports.heartbeat(params.trialId, caller.runnerId!, body);
+  }
+
+  /** Report the outputs. Repeating the same report returns the same answer; a different one is 409. */
+  @Post('trials/:trialId/complete')
+  @HttpCode(200)
+  @RunnerToken()
+  completeTrial(
+    @Param() params: TrialIdParams,
+    @Body() body: CompleteTrialDto,
+    @CurrentCaller() caller: Caller,
+  ): Promise<TrialResponseDto> {
+    return this.reports.complete(params.trialId, caller.runnerId!, body);
+  }
+
+  /** Report a failed evaluation (or, with `retryable`, a transient failure to retry). */
+  @Post('trials/:trialId/fail')
+  @HttpCode(200)
+  @RunnerToken()
+  failTrial(
+    @Param() params: TrialIdParams,
+    @Body() body: FailTrialDto,
+    @CurrentCaller() caller: Caller,
+  ): Promise<TrialResponseDto> {
+    return this.reports.fail(params.trialId, caller.runnerId!, body);
+  }
+
+  /** Give an unfinished trial back (runner shutting down, study paused); another lease picks it up. */
+  @Post('trials/:trialId/release')
+  @HttpCode(200)
+  @RunnerToken()
+  releaseTrial(@Param() params: TrialIdParams, @CurrentCaller() caller: Caller): Promise<TrialResponseDto> {
+    return this.reports.release(params.trialId, caller.runnerId!);
+  }
+}

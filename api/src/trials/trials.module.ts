@@ -1,0 +1,15 @@
+import { Module } from '@nestjs/common';
+import { StudiesModule } from '../studies/studies.module';
+import { LeaseSweeper } from './lease-sweeper';
+import { TrialOutcomes } from './trial-outcomes';
+import { TrialReportsService } from './trial-reports.service';
+import { TrialsController } from './trials.controller';
+import { TrialsService } from './trials.service';
+
+@Module({
+  imports: [StudiesModule],
+  controllers: [TrialsController],
+  providers: [TrialsService, TrialReportsService, TrialOutcomes, LeaseSweeper],
+  exports: [TrialOutcomes, LeaseSweeper],
+})
+export class TrialsModule {}

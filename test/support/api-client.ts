@@ -1,0 +1,67 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Response } from 'supertest';
+import type { TestServer } from './test-server';
+
+export const auth = (key: string): [string, string] => ['Authorization', `Bearer ${key}`];
+
+export function expectStatus(response: Response, status: number): Response {
+  if (response.status !== status) {
+    throw new Error(
+      `expected HTTP ${status}, got ${response.status}: ${JSON.stringify(response.body)}`,
+    );
+  }
+  return response;
+}
+
+export function bbo3Example(): Record<string, unknown> {
+  return JSON.parse(readFileSync(join(process.cwd(), 'docs/examples/bbo3.json'), 'utf8')) as Record<string, unknown>;
+}
+
+export async function createKey(test: TestServer, scope: 'admin' | 'user' | 'runner', name = `${scope} key`): Promise<string> {
+  const response = expectStatus(
+    await test.http.post('/v1/api-keys').set(...auth(test.adminKey)).send({ name, scope }),
+    201,
+  );
+  return response.body.key as string;
+}
+
+export interface TestRunner {
+  id: string;
+  token: string;
+}
+
+export async function registerRunner(test: TestServer, runnerKey: string, name = 'runner'): Promise<TestRunner> {
+  const response = expectStatus(
+    await test.http.post('/v1/runners').set(...auth(runnerKey)).send({ name, gpus: 1, gpuMemoryMb: 81920, labels: ['a100'] }),
+    201,
+  );
+  return { id: response.body.id as string, token: response.body.token as string };
+}
+
+export async function createStudy(test: TestServer, userKey: string, body: Record<string, unknown>): Promise<Record<string, unknown>> {
+  return expectStatus(await test.http.post('/v1/studies').set(...auth(userKey)).send(body), 201).body as Record<string, unknown>;
+}
+
+/** A small two-parameter study on a synthetic objective. */
+export function quadraticStudy(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    name: 'quadratic',
+    parameters: [
+      { name: 'x', type: 'real', lower: -5, upper: 5 },
+      { name: 'y', type: 'integer', lower: -10, upper: 10 },
+    ],
+    outputs: [{ name: 'loss', type: 'objective' }],
+    x0: [{ x: 2, y: 3 }],
+    budget: { maxEvaluations: 20, maxAttempts: 2, leaseSeconds: 60 },
+    algorithm: { name: 'random', seed: 1 },
+    ...overrides,
+  };
+}
+
+export async function lease(test: TestServer, runner: TestRunner, studyId?: string): Promise<Response> {
+  return test.http
+    .post(`/v1/runners/${runner.id}/lease`)
+    .set(...auth(runner.token))
+    .send(studyId === undefined ? {} : { studyId });
+}
