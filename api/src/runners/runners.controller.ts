@@ -1,5 +1,5 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiHeader, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCreatedResponse, ApiHeader, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { Inject } from '@nestjs/common';
 import { type Caller, CurrentCaller, RequireScopes, RunnerToken } from '../auth/auth.decorators';
@@ -26,7 +26,7 @@ export class RunnersController {
   /** Register a runner with a runner-scope key; the reply holds the runner token (shown once). */
   @Post()
   @RequireScopes('runner')
-  @ApiOkResponse({ type: RegisteredRunnerResponseDto })
+  @ApiCreatedResponse({ type: RegisteredRunnerResponseDto })
   registerRunner(
     @Body() body: RegisterRunnerDto,
     @CurrentCaller() caller: Caller,
