@@ -76,7 +76,8 @@ export function advance(state: EngineState): void {
     if (step !== null && !isStepFinished(state, step)) return;
     if (step !== null) finishStep(state, step);
     if (state.stop !== null) return;
-    startNextStep(state);
+    // An NM search continues with its next point (finishStep set it).
+    if (state.step === null) startNextStep(state);
   }
   state.stop = { kind: 'MIN_MESH_SIZE_REACHED' };
 }

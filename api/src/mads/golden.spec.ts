@@ -22,8 +22,8 @@ function parseVector(text: string): number[] | null {
   return t.split(/\s+/).map(Number);
 }
 
-function readTrace(): TraceRow[] {
-  const file = resolve(process.cwd(), 'api/src/mads/testdata/goldenA.out');
+function readTrace(name: string): TraceRow[] {
+  const file = resolve(process.cwd(), 'api/src/mads/testdata', name);
   const rows: TraceRow[] = [];
   for (const line of readFileSync(file, 'utf8').split('\n')) {
     const m = /^(\d+)\t\(([^)]*)\)\t\s*([-\d.e+]+)\s*\t\(([^)]*)\)\t\(([^)]*)\)/.exec(line);
@@ -39,6 +39,20 @@ function readTrace(): TraceRow[] {
   return rows;
 }
 
+const PROBLEM = {
+  variables: Array.from({ length: 3 }, () => ({
+    type: 'R' as const,
+    lowerBound: -5,
+    upperBound: 5,
+    granularity: 0,
+    fixedValue: null,
+  })),
+  outputTypes: ['OBJ' as const],
+  x0: [[0.5, 0.5, 0.5]],
+  maxEvaluations: 60,
+  seed: 0,
+};
+
 function rosenbrock(x: readonly number[]): number {
   let s = 0;
   for (let i = 0; i + 1 < x.length; i++) s += 100 * (x[i + 1] - x[i] ** 2) ** 2 + (1 - x[i]) ** 2;
@@ -46,7 +60,7 @@ function rosenbrock(x: readonly number[]): number {
 }
 
 test('golden trace A: 60 evaluations match NOMAD 4.5.1 exactly (points, f, frame and mesh sizes)', () => {
-  const rows = readTrace();
+  const rows = readTrace('goldenA.out');
   assert.equal(rows.length, 60);
   const mads = Mads.create(
     {
@@ -82,4 +96,19 @@ test('golden trace A: 60 evaluations match NOMAD 4.5.1 exactly (points, f, frame
   }
   assert.deepEqual(mads.stopReason, { kind: 'MAX_BB_EVAL', evaluations: 60 });
   assert.deepEqual(mads.bestFeasible()?.x, [0.66, 0.46, 0.16]);
+});
+
+test('golden trace B: ORTHO N+1 NEG with speculative and Nelder-Mead searches, 60 evaluations match (NM uncapped)', () => {
+  const rows = readTrace('goldenB.out');
+  assert.equal(rows.length, 60);
+  // goldenB.txt: defaults except DIRECTION_TYPE ORTHO N+1 NEG and QUAD_MODEL_SEARCH no;
+  // NM_SEARCH_MAX_TRIAL_PTS_NFACTOR is effectively unlimited in 4.5.1 (Appendix D #3).
+  const mads = Mads.create(PROBLEM, { directionType: 'ORTHO N+1 NEG', quadModelSearch: false, nmMaxTrialPointsNFactor: 0 });
+  for (const row of rows) {
+    const [s] = mads.ask(1);
+    assert.ok(s !== undefined, `BBE ${row.bbe}: no suggestion`);
+    s.x.forEach((v, i) => assert.ok(Math.abs(v - row.x[i]) < 1e-12, `BBE ${row.bbe}: x=${s.x} expected ${row.x}`));
+    if (row.frame !== null) assert.deepEqual(mads.frameSize(), row.frame, `BBE ${row.bbe}: frame`);
+    mads.tell([{ x: s.x, outputs: [rosenbrock(s.x)] }]);
+  }
 });

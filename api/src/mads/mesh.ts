@@ -5,7 +5,7 @@
  * granularity g. Frame Δ = G·a·10^b (G = g or 1); the mesh size δ follows from Δ (§2.1).
  * All arrays here are indexed by *free* variable.
  */
-import { EPS, greaterEps, lessEps, log10Snapped, nextMult, pow10, roundHalfAway } from './numerics';
+import { EPS, greaterEps, isMultipleOf, lessEps, log10Snapped, nextMult, pow10, roundHalfAway } from './numerics';
 
 export type Mantissa = 1 | 2 | 5;
 
@@ -211,12 +211,20 @@ export function scaleAndProjectOnMesh(mesh: MeshState, v: readonly number[]): nu
 
 /**
  * `GMesh::projectOnMesh(point, centre)` (§2.5) for one coordinate: if the centre is on the mesh,
- * round the value to the nearest mesh multiple; otherwise round the displacement.
+ * move the value to the closest mesh multiple; otherwise move the displacement. "Closest" uses
+ * NOMAD's ε-comparisons, so near-ties (within 1e-13) are ties, broken upward for values ≥ 0
+ * and downward for negative values. (NOMAD's extra retries against floating-point noise are
+ * not needed: the 14-decimal rounding that follows removes that noise.)
  */
 export function projectCoordinate(value: number, centre: number, delta: number): number {
   if (!(delta > 0)) return value;
-  const m = roundHalfAway(centre / delta);
-  const centreOnMesh = Math.abs(centre - m * delta) < Math.max(1, Math.abs(m)) * EPS;
-  if (centreOnMesh) return roundHalfAway(value / delta) * delta;
-  return centre + roundHalfAway((value - centre) / delta) * delta;
+  const centreOnMesh = isMultipleOf(centre, delta);
+  const verif = centreOnMesh ? value : value - centre;
+  if (isMultipleOf(verif, delta)) return value;
+  const vHigh = nextMult(verif, delta);
+  const vLow = -nextMult(-verif, delta);
+  const diffHigh = vHigh - verif;
+  const diffLow = verif - vLow;
+  const chosen = lessEps(diffLow, diffHigh) ? vLow : lessEps(diffHigh, diffLow) ? vHigh : value < 0 ? vLow : vHigh;
+  return centreOnMesh ? chosen : chosen + centre;
 }

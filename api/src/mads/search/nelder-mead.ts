@@ -1,14 +1,190 @@
-import type { EngineState, Step } from '../state';
+/**
+ * Nelder–Mead search (MADS.md §4.2, `NMSearchMethod.cpp`, `src/Algos/NelderMead/*`).
+ *
+ * Initial simplex from cache points within NM_SIMPLEX_INCLUDE_FACTOR·Δ of the incumbent (rank
+ * test), then reflect / expand / outside / inside contraction steps, one point per engine step,
+ * each projected on the MADS mesh relative to the incumbent and snapped. No shrink in search
+ * mode: a shrink ends the search. Cap NM_SEARCH_MAX_TRIAL_PTS_NFACTOR·n points (Appendix D #3,
+ * "intended": NOMAD 4.5.1 resets the cap; 0 restores that behaviour).
+ */
+import { dominates, type FH } from '../barrier';
+import { newStep } from '../engine';
+import { usableForModel } from '../evaluation';
+import { frameSizes } from '../mesh';
+import { rankOf } from '../model/linalg';
+import { cacheKey, snapToMeshAndBounds, toFree } from '../space';
+import { fhOf, type EngineState, type Step } from '../state';
+
+/** NM_SIMPLEX_INCLUDE_FACTOR. */
+const INCLUDE_FACTOR = 8;
+/** NM_SEARCH_RANK_EPS (insertion rank test). */
+const RANK_EPS = 0.01;
+/** Rank tolerance of the initial simplex. */
+const INITIAL_RANK_EPS = 1e-13;
+/** NM_DELTA_E, NM_DELTA_OC, NM_DELTA_IC. */
+const DELTA = { reflect: 1, expand: 2, oc: 0.5, ic: -0.5 } as const;
+
+export type NmPhase = keyof typeof DELTA;
 
 export interface NmState {
+  /** Simplex record ids in NM order (best first). */
   simplex: number[];
+  centreId: number;
+  phase: NmPhase;
+  /** The evaluated reflect point of the current NM iteration. */
+  reflectId: number;
+  trials: number;
   fullSuccess: boolean;
 }
 
-export function nmStartSearch(_state: EngineState): Step | null {
+function fh(state: EngineState, id: number): FH | null {
+  return fhOf(state, id);
+}
+
+/** NM order: a before b if a dominates b; else lower h; else older point (§4.2). */
+function nmCompare(state: EngineState, a: number, b: number): number {
+  const pa = fh(state, a) as FH;
+  const pb = fh(state, b) as FH;
+  if (dominates(pa, pb)) return -1;
+  if (dominates(pb, pa)) return 1;
+  if (pa.h !== pb.h) return pa.h < pb.h ? -1 : 1;
+  return a - b;
+}
+
+/** Rank of [y_1 − y_0, …, y_k − y_0] with differences divided by Δ (§4.2). */
+function simplexRank(state: EngineState, ids: readonly number[]): (eps: number) => number {
+  const frames = frameSizes(state.mesh);
+  const y0 = toFree(state.space, state.cache.get(ids[0]).x);
+  const rows = ids.slice(1).map((id) => toFree(state.space, state.cache.get(id).x).map((v, i) => (v - y0[i]) / frames[i]));
+  return (eps) => rankOf(rows, eps);
+}
+
+export function nmStartSearch(state: EngineState): Step | null {
+  const centreId = state.barrier.incFeas[0] ?? state.barrier.incInf[0];
+  const n = state.space.free.length;
+  if (centreId === undefined || n === 0 || state.phaseOne) return null;
+  const c = toFree(state.space, state.cache.get(centreId).x);
+  const frames = frameSizes(state.mesh);
+  const types = state.problem.outputTypes;
+  const candidates = state.cache.records
+    .filter((r) => r.status === 'ok' && usableForModel(types, r.outputs) && r.h < Infinity)
+    .filter((r) => toFree(state.space, r.x).every((v, i) => Math.abs(v - c[i]) <= INCLUDE_FACTOR * frames[i] + 1e-13))
+    .map((r) => r.id)
+    .sort((a, b) => nmCompare(state, a, b));
+  if (candidates.length < n + 1) return null;
+  const simplex = [candidates[0]];
+  for (const id of candidates.slice(1)) {
+    if (simplex.length >= n + 1) break;
+    const rank = simplexRank(state, simplex)(INITIAL_RANK_EPS);
+    if (simplexRank(state, [...simplex, id])(INITIAL_RANK_EPS) > rank) simplex.push(id);
+  }
+  if (simplex.length < n + 1) return null;
+  state.nm = { simplex, centreId, phase: 'reflect', reflectId: -1, trials: 0, fullSuccess: false };
+  return proceed(state, 'reflect');
+}
+
+/**
+ * NM points are generated from the barrier's current first point (§5.2): the incumbent is
+ * updated after every NM point, so later points get the newer incumbent as pointFrom.
+ */
+function currentCentre(state: EngineState, nm: NmState): number {
+  return state.barrier.incFeas[0] ?? state.barrier.incInf[0] ?? nm.centreId;
+}
+
+/** The point y_c + δ(y_c − y_n) for the current simplex, projected and snapped. */
+function trialPoint(state: EngineState, nm: NmState, phase: NmPhase): number[] | null {
+  const pts = nm.simplex.map((id) => state.cache.get(id).x);
+  const last = pts[pts.length - 1];
+  const dim = last.length;
+  const yc = new Array<number>(dim).fill(0);
+  for (const p of pts.slice(0, -1)) for (let i = 0; i < dim; i++) yc[i] += p[i] / (pts.length - 1);
+  const raw = yc.map((v, i) => v + DELTA[phase] * (v - last[i]));
+  const centre = state.cache.get(currentCentre(state, nm)).x;
+  const x = snapToMeshAndBounds(state.space, state.mesh, raw, centre);
+  return cacheKey(x) === cacheKey(last) ? null : x;
+}
+
+/**
+ * Generate the point of `phase`; returns the step to evaluate it, or handles cached points
+ * immediately. null ends the NM search.
+ */
+function proceed(state: EngineState, phase: NmPhase): Step | null {
+  for (let guard = 0; guard < 1000; guard++) {
+    const nm = state.nm;
+    if (nm === null) return null;
+    const cap = state.options.nmMaxTrialPointsNFactor * state.space.free.length;
+    if (cap > 0 && nm.trials >= cap) return null;
+    nm.phase = phase;
+    const x = trialPoint(state, nm, phase);
+    if (x === null) return null;
+    nm.trials++;
+    const cached = state.cache.find(x);
+    if (cached === undefined) {
+      return newStep(state, 'nm', [{ x, fromId: currentCentre(state, nm), origin: 'search' }], false);
+    }
+    // A cached reflect point leads to an inside contraction (§4.2); other cached points are
+    // used as they are when evaluated, and end the search otherwise.
+    if (phase === 'reflect') {
+      phase = 'ic';
+      nm.reflectId = cached.id;
+      continue;
+    }
+    if (cached.status !== 'ok') return null;
+    const next = decide(state, nm, cached.id);
+    if (next === null) return null;
+    phase = next;
+  }
   return null;
 }
 
-export function nmFinishStep(_state: EngineState, _step: Step): Step | null {
-  return null;
+/** Called when an NM step ends; returns the next NM step or null when the search is over. */
+export function nmFinishStep(state: EngineState, step: Step): Step | null {
+  const nm = state.nm;
+  if (nm === null) return null;
+  if (step.fullSuccess) nm.fullSuccess = true;
+  const id = step.returned[0];
+  if (id === undefined || fh(state, id) === null) return null;
+  const next = decide(state, nm, id);
+  return next === null ? null : proceed(state, next);
+}
+
+/** NM zones (§4.2): what to do after the point of `nm.phase` was evaluated (id). */
+function decide(state: EngineState, nm: NmState, id: number): NmPhase | null {
+  const p = fh(state, id);
+  if (p === null) return null;
+  const sx = nm.simplex.map((s) => fh(state, s) as FH);
+  const y0 = sx.filter((a, i) => !sx.some((b, j) => j !== i && dominates(b, a)));
+  const yn = sx.filter((a, i) => !sx.some((b, j) => j !== i && dominates(a, b)));
+  switch (nm.phase) {
+    case 'reflect': {
+      nm.reflectId = id;
+      if (y0.some((q) => dominates(p, q))) return 'expand';
+      const last = sx[sx.length - 1];
+      if (yn.some((q) => dominates(q, p)) || p.h > last.h) return 'ic';
+      if (sx.filter((q) => dominates(p, q)).length >= 2) return insert(state, nm, id) ? 'reflect' : null;
+      return 'oc';
+    }
+    case 'expand':
+    case 'oc': {
+      const r = fh(state, nm.reflectId);
+      const best = r !== null && !dominates(p, r) ? nm.reflectId : id;
+      return insert(state, nm, best) ? 'reflect' : null;
+    }
+    case 'ic':
+      if (yn.some((q) => dominates(q, p))) return null; // would shrink: the search stops
+      return insert(state, nm, id) ? 'reflect' : null;
+  }
+}
+
+/** Insert keeping the NM order, drop the worst point; fails if the point would be the worst or the rank drops. */
+function insert(state: EngineState, nm: NmState, id: number): boolean {
+  if (nm.simplex.includes(id)) return false;
+  const pos = nm.simplex.findIndex((s) => nmCompare(state, id, s) < 0);
+  if (pos < 0) return false;
+  const next = [...nm.simplex];
+  next.splice(pos, 0, id);
+  next.pop();
+  if (simplexRank(state, next)(RANK_EPS) < state.space.free.length) return false;
+  nm.simplex = next;
+  return true;
 }
