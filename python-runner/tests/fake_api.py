@@ -48,43 +48,66 @@ class FakeApi:
     calls: list[tuple[str, str, Any]] = field(default_factory=list)
     reports: dict[str, tuple[str, Any]] = field(default_factory=dict)
     heartbeats: list[dict[str, Any]] = field(default_factory=list)
+    released: list[str] = field(default_factory=list)
     runner_token: str = "runner-token"
 
     def transport(self) -> httpx.MockTransport:
         return httpx.MockTransport(self.handle)
 
     def handle(self, request: httpx.Request) -> httpx.Response:
-        body = json.loads(request.content) if request.content else None
+        body: Any = json.loads(request.content) if request.content else None
         path = request.url.path
         self.calls.append((request.method, path, body))
         auth = request.headers.get("authorization", "")
         if path == "/v1/runners":
             if auth != "Bearer runner-key":
                 return _error(401, "UNAUTHORIZED", "bad key")
-            return httpx.Response(201, json={
-                "id": "runner-1", "name": body["name"], "token": self.runner_token,
-                "gpus": body["gpus"], "gpuMemoryMb": body["gpuMemoryMb"],
-                "labels": body["labels"], "lastSeenAt": None, "createdAt": "2030-01-01",
-            })
+            return httpx.Response(
+                201,
+                json={
+                    "id": "runner-1",
+                    "name": body["name"],
+                    "token": self.runner_token,
+                    "gpus": body["gpus"],
+                    "gpuMemoryMb": body["gpuMemoryMb"],
+                    "labels": body["labels"],
+                    "lastSeenAt": None,
+                    "createdAt": "2030-01-01",
+                },
+            )
         if auth != f"Bearer {self.runner_token}":
             return _error(401, "UNAUTHORIZED", "bad token")
         if path.endswith("/lease"):
             if not self.trials:
                 return httpx.Response(204, headers={"Retry-After": "1"})
-            return httpx.Response(200, json={
-                "trial": self.trials.pop(0), "trainingConfig": self.training_config,
-                "outputs": self.outputs, "leaseExpiresAt": "2030-01-01T00:00:00.000Z",
-                "leaseSeconds": self.lease_seconds,
-            })
+            return httpx.Response(
+                200,
+                json={
+                    "trial": self.trials.pop(0),
+                    "trainingConfig": self.training_config,
+                    "outputs": self.outputs,
+                    "leaseExpiresAt": "2030-01-01T00:00:00.000Z",
+                    "leaseSeconds": self.lease_seconds,
+                },
+            )
         if path.startswith("/v1/runners/") and path.endswith("/heartbeat"):
             return httpx.Response(200, json={"ok": True})
         if path.endswith("/heartbeat"):
             self.heartbeats.append(body)
-            stop = self.should_stop_after is not None and len(self.heartbeats) > self.should_stop_after
-            return httpx.Response(200, json={
-                "shouldStop": stop, "reason": "study stopped" if stop else None,
-                "leaseExpiresAt": "2030-01-01T00:00:00.000Z",
-            })
+            stop = (
+                self.should_stop_after is not None and len(self.heartbeats) > self.should_stop_after
+            )
+            return httpx.Response(
+                200,
+                json={
+                    "shouldStop": stop,
+                    "reason": "study stopped" if stop else None,
+                    "leaseExpiresAt": "2030-01-01T00:00:00.000Z",
+                },
+            )
+        if path.endswith("/release"):
+            self.released.append(path.split("/")[3])
+            return httpx.Response(200, json={"id": path.split("/")[3], "status": "pending"})
         if path.endswith("/complete") or path.endswith("/fail"):
             if self.fail_reports > 0:
                 self.fail_reports -= 1
@@ -102,5 +125,6 @@ class FakeApi:
 
 
 def _error(status: int, code: str, message: str) -> httpx.Response:
-    return httpx.Response(status, json={"statusCode": status, "code": code, "message": message,
-                                        "details": None})
+    return httpx.Response(
+        status, json={"statusCode": status, "code": code, "message": message, "details": None}
+    )

@@ -31,8 +31,10 @@ def main() -> int:
         TrialResult("failed", error="CUDA out of memory (fake)").save(spec.result_path)
         return 1
     r = float(spec.hyperparameters["r"])
-    TrialResult("completed", {"val_loss": 1.0 + 1.0 / r, "eval_runtime": 0.5,
-                              "train_loss": 0.9, "train_runtime": 1.0}).save(spec.result_path)
+    TrialResult(
+        "completed",
+        {"val_loss": 1.0 + 1.0 / r, "eval_runtime": 0.5, "train_loss": 0.9, "train_runtime": 1.0},
+    ).save(spec.result_path)
     return 0
 
 

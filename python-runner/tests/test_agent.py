@@ -8,7 +8,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import pytest
 
@@ -20,8 +20,13 @@ from meshtune_runner.launcher import Launcher
 from .fake_api import FakeApi, trial_json
 
 FAKE_WORKER = Path(__file__).with_name("fake_worker.py")
-BBO3_PARAMS = {"lora_rank": 8, "lora_alpha_multiplier": 8, "lora_alpha": 64,
-               "lora_dropout": 0.0, "learning_rate": 10**-3.5}
+BBO3_PARAMS = {
+    "lora_rank": 8,
+    "lora_alpha_multiplier": 8,
+    "lora_alpha": 64,
+    "lora_dropout": 0.0,
+    "learning_rate": 10**-3.5,
+}
 
 
 class FakeLauncher(Launcher):
@@ -31,19 +36,28 @@ class FakeLauncher(Launcher):
         self.processes: list[subprocess.Popen[bytes]] = []
 
     def start(self, spec_path: Path, log_file: IO[bytes]) -> subprocess.Popen[bytes]:
-        env = {**os.environ, "FAKE_WORKER_MODE": self.mode,
-               "PYTHONPATH": os.pathsep.join(sys.path)}
-        process = subprocess.Popen([sys.executable, str(FAKE_WORKER), str(spec_path)],
-                                   stdout=log_file, stderr=subprocess.STDOUT, env=env,
-                                   start_new_session=True)
+        env = {**os.environ, "FAKE_WORKER_MODE": self.mode, "PYTHONPATH": os.pathsep.join(sys.path)}
+        process = subprocess.Popen(
+            [sys.executable, str(FAKE_WORKER), str(spec_path)],
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+        )
         self.processes.append(process)
         return process
 
 
-def make_agent(api: FakeApi, state_dir: Path, launcher: Launcher, **extra: object) -> Agent:
-    config = AgentConfig(base_url="http://api.test", api_key="runner-key", name="test-runner",
-                         state_dir=state_dir, exit_when_idle=0.0, retry_initial_seconds=0.01,
-                         **extra)  # type: ignore[arg-type]
+def make_agent(api: FakeApi, state_dir: Path, launcher: Launcher, **extra: Any) -> Agent:
+    config = AgentConfig(
+        base_url="http://api.test",
+        api_key="runner-key",
+        name="test-runner",
+        state_dir=state_dir,
+        exit_when_idle=0.0,
+        retry_initial_seconds=0.01,
+        **extra,
+    )
 
     def factory(url: str, token: str, retry: RetryPolicy) -> ApiClient:
         return ApiClient(url, token, retry=retry, transport=api.transport())
@@ -53,21 +67,44 @@ def make_agent(api: FakeApi, state_dir: Path, launcher: Launcher, **extra: objec
 
 @pytest.fixture
 def api(demo_assets: DemoAssets) -> FakeApi:
-    config = {"model": str(demo_assets.model_dir), "trainData": str(demo_assets.train_data),
-              "evalData": str(demo_assets.eval_data)}
+    config = {
+        "model": str(demo_assets.model_dir),
+        "trainData": str(demo_assets.train_data),
+        "evalData": str(demo_assets.eval_data),
+    }
     return FakeApi(training_config=config)
 
 
 def test_trials_are_trained_heartbeated_and_completed(api: FakeApi, state_dir: Path) -> None:
-    api.trials = [trial_json("t1", 1, BBO3_PARAMS),
-                  trial_json("t2", 2, {**BBO3_PARAMS, "lora_rank": 4, "lora_alpha": 32})]
+    api.trials = [
+        trial_json("t1", 1, BBO3_PARAMS),
+        trial_json("t2", 2, {**BBO3_PARAMS, "lora_rank": 4, "lora_alpha": 32}),
+    ]
     agent = make_agent(api, state_dir, FakeLauncher())
     assert agent.run() == 0
     assert api.reports == {
-        "t1": ("complete", {"outputs": {"val_loss": 1.125, "eval_runtime": 0.5,
-                                        "train_loss": 0.9, "train_runtime": 1.0}}),
-        "t2": ("complete", {"outputs": {"val_loss": 1.25, "eval_runtime": 0.5,
-                                        "train_loss": 0.9, "train_runtime": 1.0}}),
+        "t1": (
+            "complete",
+            {
+                "outputs": {
+                    "val_loss": 1.125,
+                    "eval_runtime": 0.5,
+                    "train_loss": 0.9,
+                    "train_runtime": 1.0,
+                }
+            },
+        ),
+        "t2": (
+            "complete",
+            {
+                "outputs": {
+                    "val_loss": 1.25,
+                    "eval_runtime": 0.5,
+                    "train_loss": 0.9,
+                    "train_runtime": 1.0,
+                }
+            },
+        ),
     }
     # leaseSeconds=3 -> a heartbeat each second, with progress and intermediate losses
     assert api.heartbeats
@@ -104,7 +141,9 @@ def test_bad_training_config_and_missing_data_fail_clearly(api: FakeApi, state_d
     del api.training_config["batchSize"]
     api.trials = [trial_json("t2", 2, BBO3_PARAMS)]
     make_agent(api, state_dir, FakeLauncher()).run()
-    assert api.reports["t2"][1]["error"] == "trainData not found on this runner: /nowhere/train.json"
+    assert (
+        api.reports["t2"][1]["error"] == "trainData not found on this runner: /nowhere/train.json"
+    )
 
 
 def test_child_failures_become_failed_trials(api: FakeApi, state_dir: Path) -> None:
@@ -113,9 +152,10 @@ def test_child_failures_become_failed_trials(api: FakeApi, state_dir: Path) -> N
     assert api.reports["t1"] == ("fail", {"error": "CUDA out of memory (fake)"})
     api.trials = [trial_json("t2", 2, BBO3_PARAMS)]
     make_agent(api, state_dir, FakeLauncher("crash")).run()
-    error = api.reports["t2"][1]["error"]
-    assert error.startswith("training process exited with code 3")
-    assert "something exploded" in error
+    body = api.reports["t2"][1]
+    assert body["error"].startswith("training process exited with code 3")
+    assert "something exploded" in body["error"]
+    assert body["retryable"] is True  # a crash may be the machine's fault: try elsewhere
 
 
 def test_should_stop_from_the_api_stops_the_child(api: FakeApi, state_dir: Path) -> None:
@@ -127,6 +167,7 @@ def test_should_stop_from_the_api_stops_the_child(api: FakeApi, state_dir: Path)
     assert time.monotonic() - started < 8  # the slow child would need 10 s
     assert launcher.processes[0].returncode is not None
     assert "t1" not in api.reports
+    assert api.released == ["t1"]
 
 
 def test_result_survives_an_unreachable_api_and_is_resent(api: FakeApi, state_dir: Path) -> None:
@@ -183,7 +224,17 @@ def test_second_signal_stops_now_without_reporting(api: FakeApi, state_dir: Path
     assert agent.run() == 1
     assert time.monotonic() - started < 8
     assert api.reports == {}
+    assert api.released == ["t1"]
     assert launcher.processes[0].returncode is not None
+
+
+def test_drain_timeout_releases_a_long_trial(api: FakeApi, state_dir: Path) -> None:
+    api.trials = [trial_json("t1", 1, BBO3_PARAMS)]
+    agent = make_agent(api, state_dir, FakeLauncher("slow"), drain_timeout=0.5)
+    threading.Timer(0.5, agent._on_signal, args=(15, None)).start()
+    assert agent.run() == 0
+    assert api.released == ["t1"]
+    assert api.reports == {}
 
 
 def test_rejected_api_key_is_fatal(api: FakeApi, state_dir: Path) -> None:

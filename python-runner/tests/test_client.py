@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
@@ -19,13 +20,23 @@ from .fake_api import FakeApi, trial_json
 
 
 def fast_retry(give_up_after: float | None = 5.0) -> RetryPolicy:
-    return RetryPolicy(initial=0.001, maximum=0.002, give_up_after=give_up_after,
-                       sleep=lambda _s: None)
+    return RetryPolicy(
+        initial=0.001, maximum=0.002, give_up_after=give_up_after, sleep=lambda _s: None
+    )
 
 
-def client_for(handler: object, token: str = "tok", give_up_after: float | None = 5.0) -> ApiClient:
-    return ApiClient("http://api.test/", token, retry=fast_retry(give_up_after),
-                     transport=httpx.MockTransport(handler))  # type: ignore[arg-type]
+Handler = Callable[[httpx.Request], httpx.Response]
+
+
+def client_for(
+    handler: Handler, token: str = "tok", give_up_after: float | None = 5.0
+) -> ApiClient:
+    return ApiClient(
+        "http://api.test/",
+        token,
+        retry=fast_retry(give_up_after),
+        transport=httpx.MockTransport(handler),
+    )
 
 
 def test_register_sends_capabilities_and_returns_token() -> None:
@@ -40,8 +51,10 @@ def test_register_sends_capabilities_and_returns_token() -> None:
 
 
 def test_lease_parses_trial_config_and_outputs() -> None:
-    api = FakeApi(training_config={"model": "m", "trainData": "t"},
-                  trials=[trial_json("t1", 1, {"lora_rank": 8, "lora_alpha": 64})])
+    api = FakeApi(
+        training_config={"model": "m", "trainData": "t"},
+        trials=[trial_json("t1", 1, {"lora_rank": 8, "lora_alpha": 64})],
+    )
     client = ApiClient("http://api.test", "runner-token", transport=api.transport())
     lease = client.lease("runner-1", "study-1")
     assert not isinstance(lease, LeaseWait)
@@ -65,22 +78,26 @@ def test_trial_heartbeat_sends_progress_and_metrics() -> None:
 
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(json.loads(request.content))
-        return httpx.Response(200, json={"shouldStop": True, "reason": "paused",
-                                         "leaseExpiresAt": "2030-01-01T00:00:00Z"})
+        return httpx.Response(
+            200,
+            json={"shouldStop": True, "reason": "paused", "leaseExpiresAt": "2030-01-01T00:00:00Z"},
+        )
 
     reply = client_for(handler).trial_heartbeat(
-        "t1", 1.5, [MetricPoint(name="val_loss", step=10, value=1.25)])
+        "t1", 1.5, [MetricPoint(name="val_loss", step=10, value=1.25)]
+    )
     assert reply.should_stop and reply.reason == "paused"
-    assert seen == [{"progress": 1.0, "metrics": [{"name": "val_loss", "step": 10,
-                                                   "value": 1.25}]}]
+    assert seen == [{"progress": 1.0, "metrics": [{"name": "val_loss", "step": 10, "value": 1.25}]}]
 
 
 def test_server_errors_and_connection_errors_are_retried() -> None:
-    answers = iter([
-        httpx.ConnectError("refused"),
-        httpx.Response(502, json={"statusCode": 502, "code": "BAD_GATEWAY", "message": "x"}),
-        httpx.Response(200, json={"id": "t1", "status": "completed"}),
-    ])
+    answers: Iterator[httpx.Response | Exception] = iter(
+        [
+            httpx.ConnectError("refused"),
+            httpx.Response(502, json={"statusCode": 502, "code": "BAD_GATEWAY", "message": "x"}),
+            httpx.Response(200, json={"id": "t1", "status": "completed"}),
+        ]
+    )
 
     def handler(request: httpx.Request) -> httpx.Response:
         answer = next(answers)
@@ -95,8 +112,12 @@ def test_transient_errors_give_up_after_the_policy_limit() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("refused")
 
-    client = ApiClient("http://api.test", "tok", transport=httpx.MockTransport(handler),
-                       retry=RetryPolicy(initial=0.001, maximum=0.001, give_up_after=0.05))
+    client = ApiClient(
+        "http://api.test",
+        "tok",
+        transport=httpx.MockTransport(handler),
+        retry=RetryPolicy(initial=0.001, maximum=0.001, give_up_after=0.05),
+    )
     with pytest.raises(TransientApiError):
         client.runner_heartbeat("runner-1")
 
@@ -109,10 +130,16 @@ def test_abort_stops_retrying_forever() -> None:
         calls += 1
         return httpx.Response(503)
 
-    retry = RetryPolicy(initial=0.001, maximum=0.001, give_up_after=None,
-                        should_abort=lambda: calls >= 3, sleep=lambda _s: None)
-    client = ApiClient("http://api.test", "tok", retry=retry,
-                       transport=httpx.MockTransport(handler))
+    retry = RetryPolicy(
+        initial=0.001,
+        maximum=0.001,
+        give_up_after=None,
+        should_abort=lambda: calls >= 3,
+        sleep=lambda _s: None,
+    )
+    client = ApiClient(
+        "http://api.test", "tok", retry=retry, transport=httpx.MockTransport(handler)
+    )
     with pytest.raises(TransientApiError):
         client.fail("t1", "boom")
     assert calls == 3
@@ -136,8 +163,10 @@ def test_client_errors_are_typed_and_not_retried(
     def handler(request: httpx.Request) -> httpx.Response:
         nonlocal calls
         calls += 1
-        return httpx.Response(status, json={"statusCode": status, "code": code,
-                                            "message": ["a", "b"], "details": {"f": 1}})
+        return httpx.Response(
+            status,
+            json={"statusCode": status, "code": code, "message": ["a", "b"], "details": {"f": 1}},
+        )
 
     with pytest.raises(error) as caught:
         client_for(handler).complete("t1", {"val_loss": 1.0})
@@ -156,3 +185,21 @@ def test_bearer_token_is_sent() -> None:
 
     client_for(handler, token="secret").runner_heartbeat("r1")
     assert seen == ["Bearer secret"]
+
+
+def test_fail_and_release_bodies() -> None:
+    seen: list[tuple[str, object]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append((request.url.path, json.loads(request.content)))
+        return httpx.Response(200, json={})
+
+    client = client_for(handler)
+    client.fail("t1", "CUDA out of memory")
+    client.fail("t2", "node lost", retryable=True)
+    client.release("t3")
+    assert seen == [
+        ("/v1/trials/t1/fail", {"error": "CUDA out of memory"}),
+        ("/v1/trials/t2/fail", {"error": "node lost", "retryable": True}),
+        ("/v1/trials/t3/release", {}),
+    ]

@@ -7,8 +7,15 @@ from meshtune_runner.hyperparameters import map_parameters
 
 
 def test_bbo3_parameters_map_onto_lora_and_learning_rate() -> None:
-    hyper = map_parameters({"lora_rank": 8, "lora_alpha_multiplier": 8, "lora_alpha": 64,
-                            "lora_dropout": 0.0, "learning_rate": 10**-3.5})
+    hyper = map_parameters(
+        {
+            "lora_rank": 8,
+            "lora_alpha_multiplier": 8,
+            "lora_alpha": 64,
+            "lora_dropout": 0.0,
+            "learning_rate": 10**-3.5,
+        }
+    )
     assert (hyper.r, hyper.lora_alpha, hyper.lora_dropout) == (8, 64.0, 0.0)
     assert hyper.training == {"learning_rate": pytest.approx(10**-3.5)}
 
@@ -19,10 +26,21 @@ def test_alpha_is_derived_from_the_multiplier_when_absent() -> None:
 
 
 def test_training_parameters_and_log_learning_rate() -> None:
-    hyper = map_parameters({"log10_learning_rate": -4, "warmup_ratio": 0.1, "weight_decay": 0.01,
-                            "num_train_epochs": 2, "lora_target_modules": "q_proj,v_proj"})
-    assert hyper.training == {"learning_rate": pytest.approx(1e-4), "warmup_ratio": 0.1,
-                              "weight_decay": 0.01, "num_train_epochs": 2.0}
+    hyper = map_parameters(
+        {
+            "log10_learning_rate": -4,
+            "warmup_ratio": 0.1,
+            "weight_decay": 0.01,
+            "num_train_epochs": 2,
+            "lora_target_modules": "q_proj,v_proj",
+        }
+    )
+    assert hyper.training == {
+        "learning_rate": pytest.approx(1e-4),
+        "warmup_ratio": 0.1,
+        "weight_decay": 0.01,
+        "num_train_epochs": 2.0,
+    }
     assert hyper.target_modules == ["q_proj", "v_proj"]
 
 

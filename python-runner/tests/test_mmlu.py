@@ -13,8 +13,10 @@ def test_mmlu_csv_files_json_and_folders(tmp_path: Path) -> None:
     (tmp_path / "anatomy_test.csv").write_text('"What is 2+2?",3,4,5,6,B\nQ2,a,b,c,d,D\n')
     assert [q.answer for q in load_mmlu(tmp_path / "anatomy_test.csv")] == [1, 3]
     assert load_mmlu(tmp_path)[0].subject == "anatomy"
-    (tmp_path / "q.jsonl").write_text(json.dumps(
-        {"question": "Q?", "choices": ["x", "y", "z"], "answer": 2, "subject": "math"}) + "\n")
+    (tmp_path / "q.jsonl").write_text(
+        json.dumps({"question": "Q?", "choices": ["x", "y", "z"], "answer": 2, "subject": "math"})
+        + "\n"
+    )
     [question] = load_mmlu(tmp_path / "q.jsonl")
     assert (question.choices, question.answer) == (("x", "y", "z"), 2)
 

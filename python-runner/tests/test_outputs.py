@@ -18,16 +18,27 @@ BBO3 = [
 
 
 def test_outputs_are_reported_by_their_declared_names() -> None:
-    metrics = {"val_loss": 1.5, "eval_runtime": 2.0, "train_loss": 1.2, "train_runtime": 30.0,
-               "epoch": 3.0}
-    assert collect_outputs(BBO3, metrics) == {"val_loss": 1.5, "eval_runtime": 2.0,
-                                              "train_loss": 1.2, "train_runtime": 30.0}
+    metrics = {
+        "val_loss": 1.5,
+        "eval_runtime": 2.0,
+        "train_loss": 1.2,
+        "train_runtime": 30.0,
+        "epoch": 3.0,
+    }
+    assert collect_outputs(BBO3, metrics) == {
+        "val_loss": 1.5,
+        "eval_runtime": 2.0,
+        "train_loss": 1.2,
+        "train_runtime": 30.0,
+    }
 
 
 def test_aliases_and_optional_extras() -> None:
-    declared = [OutputSpec(name="MMLU", type="objective", goal="maximize"),
-                OutputSpec(name="eval_loss", type="extra"),
-                OutputSpec(name="gpu_hours", type="extra")]
+    declared = [
+        OutputSpec(name="MMLU", type="objective", goal="maximize"),
+        OutputSpec(name="eval_loss", type="extra"),
+        OutputSpec(name="gpu_hours", type="extra"),
+    ]
     assert collect_outputs(declared, {"mmlu_accuracy": 0.4, "val_loss": math.nan}) == {"MMLU": 0.4}
 
 

@@ -31,12 +31,16 @@ def test_prompts_are_the_seeds_alpaca_prompts() -> None:
 
 
 def test_records_load_from_json_and_jsonl_with_alpaca_aliases(tmp_path: Path) -> None:
-    (tmp_path / "a.json").write_text(json.dumps([{"instruction": "i", "input": "c",
-                                                  "output": "o"}]))
-    (tmp_path / "b.jsonl").write_text('{"instruction": "i", "response": "r"}\n\n'
-                                      '{"instruction": "j", "context": "", "response": "s"}\n')
-    assert load_records(tmp_path / "a.json") == [{"instruction": "i", "context": "c",
-                                                  "response": "o"}]
+    (tmp_path / "a.json").write_text(
+        json.dumps([{"instruction": "i", "input": "c", "output": "o"}])
+    )
+    (tmp_path / "b.jsonl").write_text(
+        '{"instruction": "i", "response": "r"}\n\n'
+        '{"instruction": "j", "context": "", "response": "s"}\n'
+    )
+    assert load_records(tmp_path / "a.json") == [
+        {"instruction": "i", "context": "c", "response": "o"}
+    ]
     assert len(load_records(tmp_path / "b.jsonl")) == 2
     assert len(load_records(tmp_path / "b.jsonl", limit=1)) == 1
 
@@ -60,8 +64,8 @@ def test_only_response_tokens_are_labelled(demo_assets: DemoAssets) -> None:
     assert ids[0] == tokenizer.bos_token_id
     assert ids[-1] == tokenizer.eos_token_id
     assert labels[: len(prompt_ids)] == [IGNORE_INDEX] * len(prompt_ids)
-    assert labels[len(prompt_ids):] == ids[len(prompt_ids):]
-    assert tokenizer.decode(ids[len(prompt_ids):-1]) == "seven"
+    assert labels[len(prompt_ids) :] == ids[len(prompt_ids) :]
+    assert tokenizer.decode(ids[len(prompt_ids) : -1]) == "seven"
 
 
 def test_records_whose_prompt_fills_max_length_are_dropped(demo_assets: DemoAssets) -> None:
@@ -76,10 +80,12 @@ def test_records_whose_prompt_fills_max_length_are_dropped(demo_assets: DemoAsse
 
 
 def test_collator_pads_right_with_masked_labels() -> None:
-    batch = SupervisedCollator(pad_token_id=0)([
-        {"input_ids": [5, 6, 7], "labels": [-100, 6, 7]},
-        {"input_ids": [5, 8], "labels": [-100, 8]},
-    ])
+    batch = SupervisedCollator(pad_token_id=0)(
+        [
+            {"input_ids": [5, 6, 7], "labels": [-100, 6, 7]},
+            {"input_ids": [5, 8], "labels": [-100, 8]},
+        ]
+    )
     assert batch["input_ids"].tolist() == [[5, 6, 7], [5, 8, 0]]
     assert batch["labels"].tolist() == [[-100, 6, 7], [-100, 8, -100]]
     assert batch["attention_mask"].tolist() == [[1, 1, 1], [1, 1, 0]]

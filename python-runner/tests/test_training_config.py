@@ -53,8 +53,12 @@ def test_bad_configs_are_rejected_with_the_field(raw: object, message: str) -> N
 def test_relative_paths_resolve_against_the_data_root(tmp_path: Path) -> None:
     (tmp_path / "models" / "tiny").mkdir(parents=True)
     config = parse_training_config(
-        {"model": "models/tiny", "tokenizer": "org/hub-tokenizer", "trainData": "d/train.json",
-         "evalData": "/abs/eval.json"}
+        {
+            "model": "models/tiny",
+            "tokenizer": "org/hub-tokenizer",
+            "trainData": "d/train.json",
+            "evalData": "/abs/eval.json",
+        }
     ).resolve_paths(tmp_path)
     assert config.model == str(tmp_path / "models" / "tiny")
     assert config.tokenizer == "org/hub-tokenizer"  # a hub id stays a hub id

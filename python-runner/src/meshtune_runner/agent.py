@@ -304,7 +304,10 @@ class Agent:
                     "%s completed: %s", label, " ".join(f"{k}={v:.6g}" for k, v in outputs.items())
                 )
         else:
-            report = PendingReport(trial.id, "fail", {"error": outcome.error or "failed"})
+            payload: dict[str, Any] = {"error": outcome.error or "failed"}
+            if outcome.retryable:
+                payload["retryable"] = True
+            report = PendingReport(trial.id, "fail", payload)
             log.error("%s failed: %s", label, outcome.error)
         self._report(report)
         if not self.config.keep_trial_dirs:
@@ -358,14 +361,17 @@ class Agent:
                     if exited:
                         break
                     if self.hard_stop:
-                        log.warning(
-                            "%s: stopping now; the API re-queues it when the lease expires", label
-                        )
+                        log.warning("%s: stopping now and giving it back", label)
+                        self._release(trial_id, label)
                         return None
                     if self.stopping and self.config.drain_timeout is not None:
                         drain_started = drain_started or now
                         if now - drain_started >= self.config.drain_timeout:
-                            log.warning("%s: not done within --drain-timeout; released", label)
+                            log.warning(
+                                "%s: not done within --drain-timeout; giving it back", label
+                            )
+                            stop_process_group(process, self.config.stop_grace_seconds)
+                            self._release(trial_id, label)
                             return None
                     if now - last_heartbeat >= heartbeat_every:
                         batch = pending[:MAX_METRICS_PER_HEARTBEAT]
@@ -391,6 +397,8 @@ class Agent:
                                     label,
                                     reply.reason or "no reason given",
                                 )
+                                stop_process_group(process, self.config.stop_grace_seconds)
+                                self._release(trial_id, label)
                                 return None
                         last_heartbeat = time.monotonic()
                     self._sleep(0.5)
@@ -399,7 +407,20 @@ class Agent:
 
         if spec.result_path.is_file():
             return TrialResult.load(spec.result_path)
-        return TrialResult("failed", error=self._crash_reason(process.returncode, spec.log_path))
+        return TrialResult(
+            "failed", error=self._crash_reason(process.returncode, spec.log_path), retryable=True
+        )
+
+    def _release(self, trial_id: str, label: str) -> None:
+        """Best effort: if it fails, the API re-queues the trial when the lease expires."""
+        quick = RetryPolicy(
+            initial=0.2, maximum=1.0, give_up_after=5.0, sleep=self._hard_stop_event.wait
+        )
+        try:
+            self.client.release(trial_id, retry=quick)
+            log.info("%s released", label)
+        except (ApiError, TransientApiError) as exc:
+            log.warning("%s: release failed (%s); it returns when its lease expires", label, exc)
 
     @staticmethod
     def _crash_reason(returncode: int | None, log_path: Path) -> str:
@@ -433,7 +454,11 @@ class Agent:
             if report.kind == "complete":
                 self.client.complete(report.trial_id, report.payload["outputs"])
             else:
-                self.client.fail(report.trial_id, str(report.payload["error"]))
+                self.client.fail(
+                    report.trial_id,
+                    str(report.payload["error"]),
+                    retryable=bool(report.payload.get("retryable", False)),
+                )
         except (LeaseLostError, TrialAlreadyFinishedError) as exc:
             log.warning("trial %s: result dropped (%s: %s)", report.trial_id, exc.code, exc.message)
         except TransientApiError as exc:

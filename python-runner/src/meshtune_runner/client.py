@@ -190,10 +190,22 @@ class ApiClient:
         result: dict[str, Any] = response.json()
         return result
 
-    def fail(self, trial_id: str, error: str, retry_forever: bool = True) -> dict[str, Any]:
-        """Report failure. By default retries transient errors until acknowledged."""
+    def fail(
+        self, trial_id: str, error: str, retryable: bool = False, retry_forever: bool = True
+    ) -> dict[str, Any]:
+        """Report failure; `retryable` (node lost, crash) lets the API lease the trial again
+        while attempts remain. By default retries transient errors until acknowledged."""
         policy = self.retry.with_give_up_after(None) if retry_forever else None
-        response = self._request("POST", f"/v1/trials/{trial_id}/fail", {"error": error}, policy)
+        body: dict[str, Any] = {"error": error}
+        if retryable:
+            body["retryable"] = True
+        response = self._request("POST", f"/v1/trials/{trial_id}/fail", body, policy)
+        result: dict[str, Any] = response.json()
+        return result
+
+    def release(self, trial_id: str, retry: RetryPolicy | None = None) -> dict[str, Any]:
+        """Give an unfinished trial back; another lease picks it up (no wait for expiry)."""
+        response = self._request("POST", f"/v1/trials/{trial_id}/release", {}, retry)
         result: dict[str, Any] = response.json()
         return result
 

@@ -61,6 +61,7 @@ class TrialResult:
     status: Literal["completed", "failed"]
     metrics: dict[str, float] = field(default_factory=dict)
     error: str | None = None
+    retryable: bool = False  # set by the agent when the child died without an answer
 
     def save(self, path: Path) -> None:
         clean = {k: v for k, v in self.metrics.items() if math.isfinite(v)}
