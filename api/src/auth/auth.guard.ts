@@ -1,7 +1,9 @@
-import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
+import { type CanActivate, type ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 import { DomainError } from '../common/errors/domain-error';
+import type { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
 import type { ApiKeyScope } from './api-key-scope';
 import { ApiKeysService } from './api-keys.service';
 import { type Caller, PUBLIC_ROUTE, REQUIRED_SCOPES, RUNNER_TOKEN_ROUTE } from './auth.decorators';
@@ -12,12 +14,15 @@ const BEARER = /^Bearer\s+(\S{1,512})$/i;
 /** Global guard: every route needs a key unless marked @Public (ARCHITECTURE.md, Security). */
 @Injectable()
 export class AuthGuard implements CanActivate {
-  private readonly limiter = new FailedAuthLimiter();
+  private readonly limiter: FailedAuthLimiter;
 
   constructor(
     private readonly reflector: Reflector,
     private readonly apiKeys: ApiKeysService,
-  ) {}
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.limiter = new FailedAuthLimiter(config.authFailuresPerMinute, 60_000);
+  }
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const targets = [context.getHandler(), context.getClass()];

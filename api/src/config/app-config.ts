@@ -20,6 +20,8 @@ export interface AppConfig {
   leaseRetryAfterSeconds: number;
   /** Origins allowed by CORS; empty = CORS closed. */
   corsOrigins: string[];
+  /** Failed authentications one client address may make per minute before getting 429s. */
+  authFailuresPerMinute: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
 }
 
@@ -76,6 +78,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       .split(',')
       .map((origin) => origin.trim())
       .filter((origin) => origin.length > 0),
+    authFailuresPerMinute: integer(env, 'MESHTUNE_AUTH_FAILURES_PER_MINUTE', 30, 1, 1_000_000),
     logLevel,
   };
 }

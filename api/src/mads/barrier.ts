@@ -82,17 +82,21 @@ export function updateWithPoints(
   updateIncumbentsAndHMax: boolean,
 ): BarrierUpdate {
   let changed = false;
+  const inFeas = new Set(state.xFeas);
+  const inInf = new Set(state.xInf);
   for (const id of ids) {
     const p = fh(id);
     if (p === null) continue;
     if (isFeasible(p.h)) {
-      if (!state.xFeas.includes(id)) {
+      if (!inFeas.has(id)) {
+        inFeas.add(id);
         state.xFeas.push(id);
         changed = true;
       }
     } else if (p.h < Infinity) {
       if (greaterEps(p.h, state.hMax)) changed = true; // rejected
-      else if (!state.xInf.includes(id)) {
+      else if (!inInf.has(id)) {
+        inInf.add(id);
         state.xInf.push(id);
         changed = true;
       }

@@ -4,7 +4,7 @@
  * never re-evaluated.
  */
 import type { OutputType, SuggestionOrigin } from '../algorithms/algorithm';
-import { evaluateOutputs } from './evaluation';
+import { evaluateOutputs, usableForModel } from './evaluation';
 import { decodeNumber, encodeNumber, type EncodedNumber } from './numerics';
 import { cacheKey } from './space';
 
@@ -26,6 +26,8 @@ export interface PointRecord {
   origin: RecordOrigin;
   /** Step that generated the point, −1 if none. */
   stepId: number;
+  /** Usable by models and NM (§1.5: complete outputs, none above MODEL_MAX_OUTPUT). */
+  modelOk: boolean;
 }
 
 /** Compact JSON form of a record: [x, status, outputs, fromId, origin, stepId]. */
@@ -69,6 +71,7 @@ export class EvaluationCache {
       fromId,
       origin,
       stepId,
+      modelOk: false,
     };
     this.records.push(rec);
     this.byKey.set(cacheKey(x), rec.id);
@@ -83,6 +86,7 @@ export class EvaluationCache {
     rec.f = ev.f;
     rec.h = ev.h;
     rec.phaseOneF = ev.phaseOneF;
+    rec.modelOk = ev.ok && usableForModel(this.outputTypes, outputs);
   }
 
   toJSON(): RecordJson[] {

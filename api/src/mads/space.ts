@@ -94,10 +94,19 @@ export function snapToMeshAndBounds(
 
 /**
  * Cache key (§5.6): NOMAD compares coordinates after truncation to the 1e-13 grid; we round to
- * that grid so that 0.3 and 0.30000000000000004 are the same point.
+ * that grid so that 0.3 and 0.30000000000000004 are the same point. The rounded doubles are
+ * packed into a binary string (fast to build and to hash).
  */
 export function cacheKey(x: readonly number[]): string {
-  return x.map((v) => String(Math.round(v * 1e13))).join(',');
+  const f64 = new Float64Array(x.length);
+  for (let i = 0; i < x.length; i++) {
+    const r = Math.round(x[i] * 1e13);
+    f64[i] = r === 0 ? 0 : r;
+  }
+  const u16 = new Uint16Array(f64.buffer);
+  let key = '';
+  for (let i = 0; i < u16.length; i++) key += String.fromCharCode(u16[i]);
+  return key;
 }
 
 export function samePoint(a: readonly number[], b: readonly number[]): boolean {

@@ -9,7 +9,6 @@
  */
 import { dominates, type FH } from '../barrier';
 import { newStep } from '../engine';
-import { usableForModel } from '../evaluation';
 import { frameSizes } from '../mesh';
 import { rankOf } from '../model/linalg';
 import { cacheKey, snapToMeshAndBounds, toFree } from '../space';
@@ -65,9 +64,8 @@ export function nmStartSearch(state: EngineState): Step | null {
   if (centreId === undefined || n === 0 || state.phaseOne) return null;
   const c = toFree(state.space, state.cache.get(centreId).x);
   const frames = frameSizes(state.mesh);
-  const types = state.problem.outputTypes;
   const candidates = state.cache.records
-    .filter((r) => r.status === 'ok' && usableForModel(types, r.outputs) && r.h < Infinity)
+    .filter((r) => r.modelOk && r.h < Infinity)
     .filter((r) => toFree(state.space, r.x).every((v, i) => Math.abs(v - c[i]) <= INCLUDE_FACTOR * frames[i] + 1e-13))
     .map((r) => r.id)
     .sort((a, b) => nmCompare(state, a, b));

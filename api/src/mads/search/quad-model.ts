@@ -3,7 +3,7 @@
  * the QUAD_MODEL_SEARCH, the QUADRATIC_MODEL evaluation order and the ORTHO N+1 QUAD second pass.
  * Models are unavailable during Phase One (the engine then falls back to DIR_LAST_SUCCESS / NEG).
  */
-import { usableForModel } from '../evaluation';
+import type { PointRecord } from '../cache';
 import { frameSizes } from '../mesh';
 import { minimizeInBox } from '../model/model-optimizer';
 import { fitQuadratic, monomialCount, type QuadraticModel } from '../model/quadratic';
@@ -14,6 +14,13 @@ import type { Candidate, EngineState } from '../state';
 const MAX_POINTS_FOR_MODEL = 500;
 /** Box doublings when the training set is too small (QuadModelUpdate). */
 const MAX_BOX_DOUBLINGS = 20;
+
+/** 0 when inside the box, k when inside the box doubled k times, MAX + 1 beyond. */
+function bucketOf(dist: number): number {
+  if (dist <= 1 + 1e-12) return 0;
+  const k = Math.ceil(Math.log2(dist / (1 + 1e-12)));
+  return Math.min(k, MAX_BOX_DOUBLINGS + 1);
+}
 
 interface Predictor {
   /** Model (f, h) at a free-coordinate point; h uses L2 over PB and EB (EB treated as PB). */
@@ -31,39 +38,47 @@ function buildPredictor(state: EngineState, centre: readonly number[], radius: r
   const types = state.problem.outputTypes;
   const n = centre.length;
   if (n === 0) return null;
-  const valid: { x: number[]; y: number[]; dist: number }[] = [];
+  const free = state.space.free;
+  const inverse = radius.map((r) => 1 / (r > 0 ? r : 1e-13));
+  const valid: { rec: PointRecord; dist: number }[] = [];
   for (const rec of state.cache.records) {
-    if (rec.status !== 'ok' || !usableForModel(types, rec.outputs)) continue;
-    const x = toFree(state.space, rec.x);
+    if (!rec.modelOk) continue;
     let dist = 0;
     for (let i = 0; i < n; i++) {
-      const r = radius[i] > 0 ? radius[i] : 1e-13;
-      dist = Math.max(dist, Math.abs(x[i] - centre[i]) / r);
+      const d = Math.abs(rec.x[free[i]] - centre[i]) * inverse[i];
+      if (d > dist) dist = d;
     }
-    const outputs = rec.outputs as number[];
-    valid.push({ x, y: types.map((_, j) => outputs[j]).filter((_, j) => types[j] !== 'EXTRA_O'), dist });
+    valid.push({ rec, dist });
   }
   const minPoints = Math.max(2, n);
   if (valid.length < minPoints) return null;
   let target = monomialCount(n);
   if (valid.length < target) target = n;
-  valid.sort((a, b) => a.dist - b.dist);
-  let scale = 1;
-  let count = 0;
-  for (let k = 0; k <= MAX_BOX_DOUBLINGS; k++, scale *= 2) {
-    while (count < valid.length && valid[count].dist <= scale * (1 + 1e-12)) count++;
-    if (count >= target) break;
+  // Smallest doubling k with at least `target` points inside the box scaled by 2^k.
+  const buckets = new Array<number>(MAX_BOX_DOUBLINGS + 2).fill(0);
+  for (const v of valid) buckets[bucketOf(v.dist)]++;
+  let limitBucket = MAX_BOX_DOUBLINGS;
+  for (let k = 0, count = 0; k <= MAX_BOX_DOUBLINGS; k++) {
+    count += buckets[k];
+    if (count >= target) {
+      limitBucket = k;
+      break;
+    }
   }
-  const chosen = valid.slice(0, Math.min(count, MAX_POINTS_FOR_MODEL));
+  const inside = valid.filter((v) => bucketOf(v.dist) <= limitBucket);
+  inside.sort((a, b) => a.dist - b.dist || a.rec.id - b.rec.id);
+  const chosen = inside.slice(0, MAX_POINTS_FOR_MODEL);
   if (chosen.length < minPoints) return null;
+  const modelledIdx = types.map((t, j) => (t === 'EXTRA_O' ? -1 : j)).filter((j) => j >= 0);
+  const xs = chosen.map((c) => toFree(state.space, c.rec.x));
   const model: QuadraticModel | null = fitQuadratic(
-    chosen.map((c) => c.x),
-    chosen.map((c) => c.y),
+    xs,
+    chosen.map((c) => modelledIdx.map((j) => (c.rec.outputs as number[])[j])),
   );
   if (model === null) return null;
   const modelled = types.filter((t) => t !== 'EXTRA_O');
   return {
-    xs: chosen.map((c) => c.x),
+    xs,
     fh(x) {
       const pred = model.predict(x);
       let f = NaN;

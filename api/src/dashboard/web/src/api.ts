@@ -1,0 +1,104 @@
+import type { EngineState, Page, Runner, Study, Trial } from './types';
+
+const KEY_STORAGE = 'meshtune.apiKey';
+
+/** The API key lives in sessionStorage: gone when the browser tab closes, never in localStorage. */
+export const session = {
+  key: (): string | null => sessionStorage.getItem(KEY_STORAGE),
+  signIn: (key: string): void => sessionStorage.setItem(KEY_STORAGE, key),
+  signOut: (): void => sessionStorage.removeItem(KEY_STORAGE),
+};
+
+/** An API answer other than 2xx, with the `{ statusCode, code, message }` body when there is one. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+
+  /** The key was refused (401) or lacks the scope (403): the user must sign in again. */
+  get isAuth(): boolean {
+    return this.status === 401 || this.status === 403;
+  }
+}
+
+/** Raised on a network failure (API down, connection refused). */
+export class NetworkError extends Error {}
+
+async function request(path: string, key = session.key()): Promise<Response> {
+  let response: Response;
+  try {
+    response = await fetch(path, { headers: key === null ? {} : { Authorization: `Bearer ${key}` } });
+  } catch (error) {
+    throw new NetworkError(`Cannot reach the API (${error instanceof Error ? error.message : String(error)})`);
+  }
+  if (response.ok) return response;
+  let code = `HTTP_${response.status}`;
+  let message = response.statusText || `HTTP ${response.status}`;
+  try {
+    const body = (await response.json()) as { code?: unknown; message?: unknown };
+    if (typeof body.code === 'string') code = body.code;
+    if (typeof body.message === 'string') message = body.message;
+  } catch {
+    // Not JSON: keep the status line.
+  }
+  throw new ApiError(response.status, code, message);
+}
+
+async function getJson<T>(path: string, key?: string | null): Promise<T> {
+  return (await (await request(path, key)).json()) as T;
+}
+
+/** null on 404: the resource (or, on an older server, the route) does not exist. */
+async function getOptional<T>(path: string): Promise<T | null> {
+  try {
+    return await getJson<T>(path);
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 404) return null;
+    throw error;
+  }
+}
+
+const TRIAL_PAGE = 500;
+
+export const api = {
+  /** Checks a key before it is kept: any user-scope call will do. */
+  checkKey: (key: string): Promise<unknown> => getJson('/v1/studies?limit=1', key),
+  studies: (limit = 100): Promise<Page<Study>> => getJson(`/v1/studies?limit=${limit}&offset=0`),
+  study: (id: string): Promise<Study> => getJson(`/v1/studies/${encodeURIComponent(id)}`),
+  best: (id: string): Promise<Trial | null> => getOptional(`/v1/studies/${encodeURIComponent(id)}/best`),
+  engine: (id: string): Promise<EngineState | null> => getOptional(`/v1/studies/${encodeURIComponent(id)}/engine`),
+  trial: (id: string): Promise<Trial> => getJson(`/v1/trials/${encodeURIComponent(id)}`),
+  runners: (): Promise<Page<Runner>> => getJson('/v1/runners?limit=200'),
+
+  /** Every trial of a study, a page of 500 at a time. */
+  async trials(studyId: string, status?: string): Promise<Trial[]> {
+    const trials: Trial[] = [];
+    for (let offset = 0; ; offset += TRIAL_PAGE) {
+      const filter = status === undefined ? '' : `&status=${status}`;
+      const page = await getJson<Page<Trial>>(
+        `/v1/studies/${encodeURIComponent(studyId)}/trials?limit=${TRIAL_PAGE}&offset=${offset}${filter}`,
+      );
+      trials.push(...page.items);
+      if (page.items.length < TRIAL_PAGE || trials.length >= page.total) return trials;
+    }
+  },
+
+  /** A text download; fetched with the key (a plain link cannot carry it), handed over as a Blob. */
+  async history(studyId: string, format: 'csv' | 'nomad'): Promise<Blob> {
+    return (await request(`/v1/studies/${encodeURIComponent(studyId)}/history?format=${format}`)).blob();
+  },
+};
+
+/** Human text for any error, for the banner. */
+export function describeError(error: unknown): string {
+  if (error instanceof ApiError) {
+    if (error.status === 401) return `The API key was not accepted (401 ${error.code}: ${error.message}). Sign in with a valid key.`;
+    if (error.status === 403) return `This API key may not read studies (403 ${error.code}: ${error.message}). Use a user or admin key.`;
+    return `The API answered ${error.status} ${error.code}: ${error.message}`;
+  }
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,90 @@
+/** The subset of the API's response shapes (api/openapi.json) the dashboard reads. */
+
+export type StudyStatus = 'active' | 'paused' | 'completed' | 'stopped';
+export type TrialStatus = 'pending' | 'running' | 'completed' | 'failed' | 'stopped';
+export type OutputKind = 'objective' | 'constraint_pb' | 'constraint_eb' | 'extra';
+export type ParameterValue = number | string;
+
+export interface ParameterDefinition {
+  name: string;
+  type: 'real' | 'integer' | 'ordinal' | 'categorical';
+  lower?: number;
+  upper?: number;
+  log?: boolean;
+  values?: ParameterValue[];
+  fixed?: ParameterValue;
+}
+
+export interface OutputDefinition {
+  name: string;
+  type: OutputKind;
+  goal?: 'minimize' | 'maximize';
+}
+
+export interface Study {
+  id: string;
+  name: string;
+  description: string | null;
+  status: StudyStatus;
+  stopReason: string | null;
+  parameters: ParameterDefinition[];
+  derived: { name: string; expression: string }[];
+  outputs: OutputDefinition[];
+  x0: Record<string, ParameterValue>[];
+  budget: { maxEvaluations: number; maxParallelTrials: number; maxAttempts: number; leaseSeconds: number };
+  algorithm: { name: string; seed: number };
+  evaluationCount: number;
+  trialCounts: Record<TrialStatus, number>;
+  createdAt: string;
+  updatedAt: string;
+  completedAt: string | null;
+}
+
+export interface TrialMetric {
+  name: string;
+  step: number;
+  value: number;
+}
+
+export interface Trial {
+  id: string;
+  studyId: string;
+  number: number;
+  status: TrialStatus;
+  origin: string;
+  parameters: Record<string, ParameterValue>;
+  attempt: number;
+  runnerId: string | null;
+  progress: number | null;
+  outputs: Record<string, number> | null;
+  error: string | null;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  lastHeartbeatAt: string | null;
+  metrics?: TrialMetric[];
+}
+
+export interface Runner {
+  id: string;
+  name: string;
+  gpus: number;
+  gpuMemoryMb: number | null;
+  labels: string[];
+  lastSeenAt: string;
+  createdAt: string;
+  currentTrialIds: string[];
+}
+
+export interface EngineState {
+  algorithm: string;
+  iteration: number;
+  frameSize: number[] | null;
+  meshSize: number[] | null;
+  stopReason: string | null;
+}
+
+export interface Page<T> {
+  items: T[];
+  total: number;
+}
