@@ -103,10 +103,7 @@ export function cacheKey(x: readonly number[]): string {
     const r = Math.round(x[i] * 1e13);
     f64[i] = r === 0 ? 0 : r;
   }
-  const u16 = new Uint16Array(f64.buffer);
-  let key = '';
-  for (let i = 0; i < u16.length; i++) key += String.fromCharCode(u16[i]);
-  return key;
+  return String.fromCharCode.apply(null, Array.from(new Uint16Array(f64.buffer)));
 }
 
 export function samePoint(a: readonly number[], b: readonly number[]): boolean {
