@@ -4,6 +4,7 @@
  */
 import { Success, computeSuccessType, emptyBarrier, updateWithPoints } from './barrier';
 import { isFeasible } from './evaluation';
+import { decodeNumber, encodeNumber } from './numerics';
 import { checkMeshForStopping, enlarge, refine } from './mesh';
 import { generatePoll, generateSecondPass, pointsFromDirections, pollCentres } from './poll';
 import { ortho2nDirections } from './directions';
@@ -33,6 +34,9 @@ export function newStep(state: EngineState, kind: StepKind, queue: Candidate[], 
     firstPass: null,
     centreId: -1,
     spare: [],
+    startFeas: state.barrier.incFeas[0] ?? null,
+    startInf: state.barrier.incInf[0] ?? null,
+    startHMax: encodeNumber(state.barrier.hMax),
   };
   if (step.queue.length > 0) state.iterationProducedPoints = true;
   return step;
@@ -60,12 +64,11 @@ export function isStepFinished(state: EngineState, step: Step): boolean {
 }
 
 /** Success of one evaluated point against the barrier at the start of its step (§5.1 use 1). */
-export function pointSuccess(state: EngineState, id: number): Success {
+export function pointSuccess(state: EngineState, step: Step, id: number): Success {
   const p = fhOf(state, id);
   if (p === null) return Success.UNDEFINED;
-  const feasible = isFeasible(p.h);
-  const ref = fhOf(state, feasible ? state.barrier.incFeas[0] : state.barrier.incInf[0]);
-  return computeSuccessType(p, ref, state.barrier.hMax);
+  const ref = fhOf(state, isFeasible(p.h) ? step.startFeas : step.startInf);
+  return computeSuccessType(p, ref, decodeNumber(step.startHMax));
 }
 
 /** Advance the machine until a step has points to hand out, the step waits for results, or a stop. */
@@ -90,8 +93,12 @@ function fh(state: EngineState): (id: number) => ReturnType<typeof fhOf> {
   return (id) => fhOf(state, id);
 }
 
-/** Merge late results into the barrier (E.2) and leave Phase One once a point has h < ∞ (§5.5). */
-function mergeLate(state: EngineState): void {
+/**
+ * Merge late results into the barrier (E.2) and leave Phase One once a point has h < ∞ (§5.5).
+ * Called after every tell, so a late result can become the incumbent at once; the running
+ * step keeps judging its own points against its start barrier.
+ */
+export function mergeLate(state: EngineState): void {
   if (state.phaseOne && state.cache.records.some((r) => r.status === 'ok' && r.h < Infinity)) {
     state.phaseOne = false;
     const refs = { refFeas: null, refInf: null };

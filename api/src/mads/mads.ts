@@ -13,7 +13,7 @@ import { InvalidResultError } from '../algorithms/algorithm-errors';
 import { validateProblem, validateResult } from '../algorithms/problem-validation';
 import { Success, emptyBarrier } from './barrier';
 import { EvaluationCache } from './cache';
-import { advance, isStepFinished, newStep, nextIdleCandidate, pointSuccess, purgeQueue } from './engine';
+import { advance, isStepFinished, mergeLate, newStep, nextIdleCandidate, pointSuccess, purgeQueue } from './engine';
 import { createMesh, defaultInitialFrameSize, frameSizes, meshSizes } from './mesh';
 import { nextMult } from './numerics';
 import { DEFAULT_MADS_OPTIONS, type MadsOptions } from './options';
@@ -168,7 +168,7 @@ export class Mads implements SuggestionAlgorithm {
       const step = s.step;
       if (step !== null && rec.stepId === step.id && step.dispatched.includes(rec.id)) {
         step.returned.push(rec.id);
-        if (pointSuccess(s, rec.id) === Success.FULL) {
+        if (pointSuccess(s, step, rec.id) === Success.FULL) {
           step.fullSuccess = true;
           // EVAL_QUEUE_CLEAR (§3.7): drop the undispatched points after a FULL success.
           if (step.opportunistic) step.queue = [];
@@ -179,6 +179,7 @@ export class Mads implements SuggestionAlgorithm {
     if (s.stop === null && max !== null && s.evaluations >= max) {
       s.stop = { kind: 'MAX_BB_EVAL', evaluations: s.evaluations };
     }
+    if (s.step?.kind !== 'x0') mergeLate(s);
     advance(s);
   }
 

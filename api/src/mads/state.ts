@@ -8,6 +8,7 @@ import type { EvaluationCache } from './cache';
 import type { MeshState } from './mesh';
 import type { NmState } from './search/nelder-mead';
 import type { MadsOptions } from './options';
+import type { EncodedNumber } from './numerics';
 import type { NomadRng } from './rng';
 import type { Space } from './space';
 
@@ -40,6 +41,10 @@ export interface Step {
   centreId: number;
   /** ORTHO N+1: the n directions dropped by the reduction, handed to idle runners. */
   spare: Candidate[];
+  /** Barrier at the start of the step: its points are judged against it (§5.1 use 1). */
+  startFeas: number | null;
+  startInf: number | null;
+  startHMax: EncodedNumber;
 }
 
 export interface EngineState {

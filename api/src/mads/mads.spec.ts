@@ -1,0 +1,119 @@
+/** Ask/tell behaviour of the MADS engine: asynchrony, late results, budget, stops, state. */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { ProblemSpec } from '../algorithms/algorithm';
+import { Mads } from './index';
+
+const SPHERE: ProblemSpec = {
+  variables: [
+    { type: 'R', lowerBound: -5, upperBound: 5, granularity: 0, fixedValue: null },
+    { type: 'R', lowerBound: -5, upperBound: 5, granularity: 0, fixedValue: null },
+    { type: 'R', lowerBound: -5, upperBound: 5, granularity: 0, fixedValue: 1 },
+  ],
+  outputTypes: ['OBJ', 'EXTRA_O'],
+  x0: [[2, 2, 1]],
+  maxEvaluations: 50,
+  seed: 0,
+};
+const sphere = (x: readonly number[]): number[] => [(x[0] - 0.3) ** 2 + (x[1] + 0.2) ** 2, 42];
+
+test('idle runners get work: ask(8) while X0 is evaluated returns X0 plus 7 poll points around it', () => {
+  const mads = Mads.create(SPHERE);
+  const first = mads.ask(8);
+  assert.equal(first.length, 8);
+  assert.deepEqual(first[0], { x: [2, 2, 1], origin: 'x0' });
+  assert.ok(first.slice(1).every((s) => s.origin === 'poll' && s.x[2] === 1));
+  assert.equal(new Set(first.map((s) => s.x.join())).size, 8);
+  assert.equal(mads.pendingCount, 8);
+});
+
+test('without idle filling the engine waits: ask(8) returns only X0', () => {
+  const mads = Mads.create(SPHERE, { fillIdle: false });
+  assert.equal(mads.ask(8).length, 1);
+  assert.deepEqual(mads.ask(8), []);
+});
+
+test('late results and points the engine never suggested can become the incumbent', () => {
+  const mads = Mads.create(SPHERE);
+  const batch = mads.ask(3);
+  mads.tell([{ x: batch[0].x, outputs: sphere(batch[0].x) }]);
+  const next = mads.ask(1);
+  assert.equal(next.length, 1);
+  // A user-enqueued point, then the old in-flight points in reverse order.
+  mads.tell([{ x: [0.3, -0.2, 1], outputs: sphere([0.3, -0.2, 1]) }]);
+  mads.tell(batch.slice(1).reverse().map((s) => ({ x: s.x, outputs: sphere(s.x) })));
+  mads.tell(next.map((s) => ({ x: s.x, outputs: sphere(s.x) })));
+  mads.ask(1);
+  assert.deepEqual(mads.bestFeasible()?.x, [0.3, -0.2, 1]);
+  assert.equal(mads.bestFeasible()?.f, 0);
+  assert.deepEqual(mads.bestFeasible()?.outputs, [0, 42]);
+});
+
+test('the budget counts points in flight; MAX_BB_EVAL once told results reach it', () => {
+  const mads = Mads.create({ ...SPHERE, maxEvaluations: 5 });
+  const a = mads.ask(3);
+  const b = mads.ask(10);
+  assert.equal(a.length + b.length, 5);
+  assert.deepEqual(mads.ask(1), []);
+  mads.tell([...a, ...b].map((s) => ({ x: s.x, outputs: sphere(s.x) })));
+  assert.deepEqual(mads.stopReason, { kind: 'MAX_BB_EVAL', evaluations: 5 });
+});
+
+test('stop() gives USER_STOP and no more suggestions; results are still accepted', () => {
+  const mads = Mads.create(SPHERE);
+  const [x0] = mads.ask(1);
+  mads.stop();
+  assert.deepEqual(mads.stopReason, { kind: 'USER_STOP' });
+  assert.deepEqual(mads.ask(4), []);
+  mads.tell([{ x: x0.x, outputs: sphere(x0.x) }]);
+  assert.equal(mads.evaluationCount, 1);
+});
+
+test('X0_FAIL when every X0 evaluation failed', () => {
+  const mads = Mads.create({ ...SPHERE, x0: [[2, 2, 1], [1, 1, 1]] }, { fillIdle: false });
+  const x0 = mads.ask(5);
+  assert.equal(x0.length, 2);
+  mads.tell([
+    { x: x0[0].x, outputs: null },
+    { x: x0[1].x, outputs: [NaN, 1] },
+  ]);
+  assert.deepEqual(mads.stopReason, { kind: 'X0_FAIL' });
+});
+
+test('minimum frame size stops with MIN_FRAME_SIZE_REACHED; fixed variables have frame 0', () => {
+  const mads = Mads.create({ ...SPHERE, maxEvaluations: null }, { minFrameSize: [0.01, 0.01, null] });
+  assert.deepEqual(mads.frameSize(), [1, 1, 0]);
+  for (let i = 0; i < 500 && mads.stopReason === null; i++) {
+    mads.tell(mads.ask(1).map((s) => ({ x: s.x, outputs: sphere(s.x) })));
+  }
+  assert.deepEqual(mads.stopReason, { kind: 'MIN_FRAME_SIZE_REACHED' });
+  assert.ok(mads.frameSize().slice(0, 2).every((d) => d < 0.01));
+});
+
+test('the state is plain JSON (non-finite numbers encoded) and restores exactly', () => {
+  const mads = Mads.create({ ...SPHERE, outputTypes: ['OBJ', 'PB'] });
+  const pts = mads.ask(4);
+  mads.tell([
+    { x: pts[0].x, outputs: [Infinity, -1] },
+    { x: pts[1].x, outputs: [NaN, 0] },
+  ]);
+  const state = mads.toJSON();
+  assert.deepEqual(JSON.parse(JSON.stringify(state)), state);
+  const copy = Mads.fromJSON(JSON.parse(JSON.stringify(state)));
+  assert.deepEqual(copy.toJSON(), state);
+  assert.deepEqual(copy.ask(3), mads.ask(3));
+});
+
+test('caller arrays are never mutated or shared', () => {
+  const problem = structuredClone(SPHERE);
+  const mads = Mads.create(problem);
+  const [s] = mads.ask(1);
+  const x = [...s.x];
+  const outputs = sphere(x);
+  mads.tell([{ x, outputs }]);
+  x[0] = 99;
+  outputs[0] = -99;
+  assert.deepEqual(problem, SPHERE);
+  assert.equal(mads.bestFeasible()?.x[0], 2);
+  assert.equal(mads.bestFeasible()?.f, sphere([2, 2, 1])[0]);
+});
