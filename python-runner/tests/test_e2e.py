@@ -1,0 +1,303 @@
+"""End to end: the real meshtune API (embedded PostgreSQL) and two real runner processes.
+
+A small BBO3-like study on the tiny demo Llama; one runner is killed (SIGKILL) in the middle
+of a trial; the other finishes the study and nothing is lost. Needs the API built
+(`npm run build` at the repository root; the test builds it when dist/ is missing).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from meshtune_runner.demo_assets import DemoAssets, demo_training_config
+
+pytestmark = pytest.mark.e2e
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+API_MAIN = REPO_ROOT / "dist" / "api" / "src" / "main.js"
+ADMIN_KEY = "e2e-admin-key-0123456789"
+
+
+@dataclass
+class RunningApi:
+    url: str
+    admin: httpx.Client
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _wait_for(
+    condition: Callable[[], bool], timeout: float, what: str, interval: float = 0.5
+) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+@pytest.fixture(scope="module")
+def api() -> Iterator[RunningApi]:
+    if not API_MAIN.is_file():
+        build = subprocess.run(
+            ["npm", "run", "build"],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+        if build.returncode != 0 or not API_MAIN.is_file():
+            pytest.fail(
+                f"the API does not build (npm run build):\n{build.stdout[-3000:]}"
+                f"\n{build.stderr[-3000:]}"
+            )
+    # Not under pytest's 0700 tmp dirs: as root, embedded PostgreSQL runs initdb as another
+    # user, which must be able to reach its data folder.
+    data_dir = Path(tempfile.mkdtemp(prefix="meshtune-e2e-"))
+    data_dir.chmod(0o755)
+    log_path = data_dir / "api.log"
+    port = _free_port()
+    env = {
+        **os.environ,
+        "PORT": str(port),
+        "HOST": "127.0.0.1",
+        "MESHTUNE_DATA_DIR": str(data_dir / "db"),
+        "MESHTUNE_ADMIN_KEY": ADMIN_KEY,
+        "MESHTUNE_RETRY_AFTER_SECONDS": "1",
+        "MESHTUNE_LEASE_SWEEP_MS": "500",
+        "MESHTUNE_LOG_LEVEL": "warn",
+    }
+    env.pop("DATABASE_URL", None)
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            ["node", str(API_MAIN)],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    url = f"http://127.0.0.1:{port}"
+
+    def healthy() -> bool:
+        if process.poll() is not None:
+            raise AssertionError(f"the API exited:\n{log_path.read_text()[-3000:]}")
+        try:
+            return httpx.get(f"{url}/health", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    try:
+        _wait_for(healthy, 120, "the API's /health")
+        admin = httpx.Client(
+            base_url=url, timeout=30, headers={"Authorization": f"Bearer {ADMIN_KEY}"}
+        )
+        yield RunningApi(url, admin, process, log_path)
+        admin.close()
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def _check(response: httpx.Response, status: int) -> Any:
+    assert response.status_code == status, f"{response.request.url}: {response.text}"
+    return response.json()
+
+
+def _study_body(assets: DemoAssets, max_evaluations: int) -> dict[str, Any]:
+    training = {
+        **demo_training_config(assets),
+        "maxTrainSamples": 128,
+        "maxEvalSamples": 32,
+        "evalSteps": 4,
+    }
+    return {
+        "name": "e2e-bbo3-tiny",
+        "description": "BBO3's space, smaller, on the tiny demo Llama",
+        "parameters": [
+            {"name": "lora_rank", "type": "ordinal", "values": [4, 8, 16, 32, 64]},
+            {"name": "lora_alpha_multiplier", "type": "integer", "lower": 1, "upper": 64},
+            {"name": "lora_dropout", "type": "ordinal", "values": [0, 0.0001, 0.001, 0.01, 0.1]},
+            {
+                "name": "learning_rate",
+                "type": "real",
+                "lower": 0.00001,
+                "upper": 0.01,
+                "log": True,
+                "fixed": 0.000316227766016838,
+            },
+        ],
+        "derived": [{"name": "lora_alpha", "expression": "lora_alpha_multiplier * lora_rank"}],
+        "outputs": [
+            {"name": "val_loss", "type": "objective", "goal": "minimize"},
+            {"name": "eval_runtime", "type": "extra"},
+            {"name": "train_loss", "type": "extra"},
+            {"name": "train_runtime", "type": "extra"},
+        ],
+        "x0": [
+            {
+                "lora_rank": 8,
+                "lora_alpha_multiplier": 8,
+                "lora_dropout": 0,
+                "learning_rate": 0.000316227766016838,
+            }
+        ],
+        "budget": {
+            "maxEvaluations": max_evaluations,
+            "maxParallelTrials": 2,
+            "maxAttempts": 3,
+            "leaseSeconds": 8,
+        },
+        "algorithm": {"name": "mads", "seed": 0},
+        "trainingConfig": training,
+    }
+
+
+def _start_runner(
+    api: RunningApi, key: str, study_id: str, name: str, tmp_path: Path
+) -> tuple[subprocess.Popen[bytes], Path]:
+    state_dir = tmp_path / name
+    log_path = tmp_path / f"{name}.log"
+    env = {**os.environ, "MESHTUNE_API_KEY": key, "OMP_NUM_THREADS": "1"}
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "meshtune_runner",
+                "--url",
+                api.url,
+                "--study",
+                study_id,
+                "--name",
+                name,
+                "--gpus",
+                "none",
+                "--state-dir",
+                str(state_dir),
+                "--exit-when-idle",
+                "60",
+            ],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    return process, state_dir
+
+
+def _trials(api: RunningApi, study_id: str) -> list[dict[str, Any]]:
+    body = _check(api.admin.get(f"/v1/studies/{study_id}/trials", params={"limit": 200}), 200)
+    items: list[dict[str, Any]] = body["items"]
+    return items
+
+
+def test_two_runners_finish_a_study_even_when_one_is_killed(
+    api: RunningApi, demo_assets: DemoAssets, tmp_path: Path
+) -> None:
+    max_evaluations = 6
+    key = _check(
+        api.admin.post("/v1/api-keys", json={"name": "e2e-runners", "scope": "runner"}), 201
+    )["key"]
+    study = _check(
+        api.admin.post("/v1/studies", json=_study_body(demo_assets, max_evaluations)), 201
+    )
+    study_id = study["id"]
+    runner_a, state_a = _start_runner(api, key, study_id, "runner-a", tmp_path)
+    runner_b: subprocess.Popen[bytes] | None = None
+
+    def logs() -> str:
+        return "\n".join(
+            f"--- {p.name}\n{p.read_text(errors='replace')[-4000:]}"
+            for p in sorted(tmp_path.glob("*.log"))
+        )
+
+    try:
+        # Runner A leases the first trial; wait until it is in the middle of training.
+        victim: dict[str, Any] = {}
+
+        def a_is_training() -> bool:
+            identity = state_a / "runner.json"
+            if runner_a.poll() is not None:
+                raise AssertionError(f"runner A exited early\n{logs()}")
+            if not identity.is_file():
+                return False
+            a_id = json.loads(identity.read_text())["id"]
+            for trial in _trials(api, study_id):
+                if trial["status"] == "running" and trial["runnerId"] == a_id:
+                    detail = _check(api.admin.get(f"/v1/trials/{trial['id']}"), 200)
+                    if (detail.get("progress") or 0) > 0:
+                        victim.update(detail)
+                        return True
+            return False
+
+        _wait_for(a_is_training, 180, f"runner A to be mid-trial\n{logs()}")
+        runner_b, _ = _start_runner(api, key, study_id, "runner-b", tmp_path)
+        runner_a.send_signal(signal.SIGKILL)
+        runner_a.wait(timeout=30)
+
+        def study_done() -> bool:
+            if runner_b is not None and runner_b.poll() is not None:
+                raise AssertionError(f"runner B exited before the study was done\n{logs()}")
+            status = _check(api.admin.get(f"/v1/studies/{study_id}"), 200)["status"]
+            return bool(status == "completed")
+
+        _wait_for(study_done, 480, f"the study to complete\n{logs()}", interval=2)
+    finally:
+        for process in (runner_a, runner_b):
+            if process is not None and process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    process.wait(timeout=60)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+
+    trials = _trials(api, study_id)
+    finished = [t for t in trials if t["status"] in ("completed", "failed")]
+    assert len(finished) == max_evaluations, trials
+    for trial in finished:
+        assert trial["status"] == "completed", trial
+        val_loss = trial["outputs"]["val_loss"]
+        assert math.isfinite(val_loss) and 0 < val_loss < 20, trial
+        assert math.isfinite(trial["outputs"]["train_loss"]), trial
+        assert trial["parameters"]["lora_alpha"] == (
+            trial["parameters"]["lora_alpha_multiplier"] * trial["parameters"]["lora_rank"]
+        )
+    # The killed runner's trial came back (attempt 2) and runner B completed it.
+    again = _check(api.admin.get(f"/v1/trials/{victim['id']}"), 200)
+    assert again["status"] == "completed", again
+    assert again["attempt"] >= 2, again
+    assert again["runnerId"] != victim["runnerId"], again
+    # Intermediate losses reached the API through heartbeats.
+    assert any(m["name"] == "val_loss" for m in again.get("metrics", [])), again

@@ -1,0 +1,119 @@
+"""Real LoRA fine-tuning of the tiny Llama on CPU, through the training child's entry point."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from meshtune_runner.demo_assets import DemoAssets, demo_training_config
+from meshtune_runner.hyperparameters import map_parameters
+from meshtune_runner.trial_files import EventReader, TrialResult, TrialSpec
+from meshtune_runner.worker import describe_failure
+
+pytestmark = pytest.mark.training
+
+BBO3_X0 = {
+    "lora_rank": 8,
+    "lora_alpha_multiplier": 8,
+    "lora_alpha": 64,
+    "lora_dropout": 0.0,
+    "learning_rate": 10**-3.5,
+}
+
+
+def run_worker(
+    tmp_path: Path, config: dict[str, Any], parameters: dict[str, Any] = BBO3_X0
+) -> tuple[TrialResult, TrialSpec]:
+    work = tmp_path / "trial"
+    work.mkdir()
+    spec = TrialSpec("trial-1", 1, "study-1", config, asdict(map_parameters(parameters)), str(work))
+    spec.save(work / "spec.json")
+    completed = subprocess.run(
+        [sys.executable, "-m", "meshtune_runner.worker", str(work / "spec.json")],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert spec.result_path.is_file(), completed.stdout + completed.stderr
+    return TrialResult.load(spec.result_path), spec
+
+
+def test_val_loss_trial_reports_the_seeds_metrics_and_heartbeat_events(
+    demo_assets: DemoAssets, tmp_path: Path
+) -> None:
+    config = {
+        **demo_training_config(demo_assets),
+        "maxTrainSamples": 96,
+        "maxEvalSamples": 32,
+        "evalSteps": 4,
+    }
+    result, spec = run_worker(tmp_path, config)
+    assert result.status == "completed", result.error
+    for name in ("val_loss", "eval_runtime", "train_loss", "train_runtime", "perplexity"):
+        assert math.isfinite(result.metrics[name]), name
+    assert 0 < result.metrics["val_loss"] < 20
+    events = EventReader(spec.events_path).read_new()
+    evaluations = [e for e in events if e.get("name") == "val_loss"]
+    assert [e["step"] for e in evaluations] == [4, 8, 12]  # 96 records / batch 8 = 12 steps
+    assert evaluations[-1]["value"] == pytest.approx(result.metrics["val_loss"])
+    assert any(e.get("name") == "train_loss" for e in events)
+    progress = [e["value"] for e in events if e["type"] == "progress"]
+    assert progress[-1] == 1.0
+
+
+def test_mmlu_trial_scores_answer_letters(demo_assets: DemoAssets, tmp_path: Path) -> None:
+    config = {
+        **demo_training_config(demo_assets, metric="mmlu"),
+        "maxSteps": 2,
+        "maxTrainSamples": 32,
+        "evalData": None,
+    }
+    result, _ = run_worker(tmp_path, config, {"lora_r": 4, "lora_alpha": 8, "lora_dropout": 0.1})
+    assert result.status == "completed", result.error
+    assert 0.0 <= result.metrics["mmlu_accuracy"] <= 1.0
+    assert "val_loss" not in result.metrics
+    # 40 questions: the accuracy is a multiple of 1/40
+    assert result.metrics["mmlu_accuracy"] * 40 == pytest.approx(
+        round(result.metrics["mmlu_accuracy"] * 40)
+    )
+
+
+def test_missing_model_is_a_clear_failure(demo_assets: DemoAssets, tmp_path: Path) -> None:
+    config = {**demo_training_config(demo_assets), "model": str(tmp_path / "no-such-model")}
+    result, _ = run_worker(tmp_path, config)
+    assert result.status == "failed"
+    assert result.error is not None
+    assert result.error.startswith(f"cannot load tokenizer {str(tmp_path / 'no-such-model')!r}")
+
+
+def test_cuda_out_of_memory_is_named_as_such() -> None:
+    class OutOfMemoryError(RuntimeError):
+        pass
+
+    message = describe_failure(OutOfMemoryError("CUDA out of memory. Tried to allocate 2 GiB\nx"))
+    assert message.startswith("CUDA out of memory (try a smaller perDeviceTrainBatchSize")
+    assert message.endswith("Tried to allocate 2 GiB")
+
+
+def test_demo_assets_load_through_from_pretrained(demo_assets: DemoAssets) -> None:
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(demo_assets.model_dir))
+    model = AutoModelForCausalLM.from_pretrained(str(demo_assets.model_dir))
+    assert tokenizer.pad_token is None  # the runner has to add one, as for LLaMA-2
+    assert model.config.model_type == "llama"
+    assert model.config.num_hidden_layers == 2
+    records = json.loads(demo_assets.train_data.read_text())
+    assert len(records) >= 300
+    assert {"instruction", "context", "response"} <= set(records[0])
+    assert any(r["context"] for r in records) and any(not r["context"] for r in records)
+    config = json.loads(demo_assets.training_config_path.read_text())
+    assert config["model"] == str(demo_assets.model_dir)
