@@ -44,7 +44,12 @@ interface RunOptions {
 }
 
 /** Asynchronous driver: asks 1–3 points, tells about half of the pending ones in a scrambled order. */
-function run(name: AlgorithmName, problem: ProblemSpec, options: AlgorithmOptions, opts: RunOptions = {}): Suggestion[] {
+function run(
+  name: AlgorithmName,
+  problem: ProblemSpec,
+  options: AlgorithmOptions,
+  opts: RunOptions = {},
+): Suggestion[] {
   let alg: SuggestionAlgorithm = createAlgorithm(name, problem, options);
   const suggestions: Suggestion[] = [];
   let pending: Suggestion[] = [];

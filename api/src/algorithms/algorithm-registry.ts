@@ -25,9 +25,11 @@ export function createAlgorithm(
       return Mads.create(problem, options as Partial<MadsOptions>);
     case 'random': {
       if (options !== null && options !== undefined) {
-        if (typeof options !== 'object' || Array.isArray(options)) throw new InvalidOptionsError('options', 'must be an object');
+        if (typeof options !== 'object' || Array.isArray(options))
+          throw new InvalidOptionsError('options', 'must be an object');
         const keys = Object.keys(options);
-        if (keys.length > 0) throw new InvalidOptionsError(`options.${keys[0]}`, "unknown option (algorithm 'random' takes none)");
+        if (keys.length > 0)
+          throw new InvalidOptionsError(`options.${keys[0]}`, "unknown option (algorithm 'random' takes none)");
       }
       return RandomSearch.create(problem);
     }
@@ -37,7 +39,11 @@ export function createAlgorithm(
 }
 
 /** Validate options without creating anything (e.g. at study creation). */
-export function validateAlgorithmOptions(name: AlgorithmName, problem: ProblemSpec, options: AlgorithmOptions = {}): void {
+export function validateAlgorithmOptions(
+  name: AlgorithmName,
+  problem: ProblemSpec,
+  options: AlgorithmOptions = {},
+): void {
   createAlgorithm(name, problem, options);
 }
 

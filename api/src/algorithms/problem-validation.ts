@@ -26,18 +26,22 @@ export function validateProblem(problem: ProblemSpec): void {
     const p = `variables[${i}]`;
     if (v === null || typeof v !== 'object') fail(p, 'must be an object');
     if (!VARIABLE_TYPES.has(v.type)) fail(`${p}.type`, "must be 'R', 'I' or 'B'");
-    if (v.lowerBound !== null && !isFiniteNumber(v.lowerBound)) fail(`${p}.lowerBound`, 'must be a finite number or null');
-    if (v.upperBound !== null && !isFiniteNumber(v.upperBound)) fail(`${p}.upperBound`, 'must be a finite number or null');
+    if (v.lowerBound !== null && !isFiniteNumber(v.lowerBound))
+      fail(`${p}.lowerBound`, 'must be a finite number or null');
+    if (v.upperBound !== null && !isFiniteNumber(v.upperBound))
+      fail(`${p}.upperBound`, 'must be a finite number or null');
     if (v.lowerBound !== null && v.upperBound !== null) {
       if (v.lowerBound > v.upperBound) fail(`${p}.lowerBound`, 'lower bound exceeds upper bound');
       if (v.lowerBound === v.upperBound) fail(`${p}.upperBound`, 'equal bounds: use fixedValue (FIXED_VARIABLE)');
     }
     if (!isFiniteNumber(v.granularity) || v.granularity < 0) fail(`${p}.granularity`, 'must be a finite number ≥ 0');
     if (v.type === 'I' && !Number.isInteger(v.granularity)) fail(`${p}.granularity`, 'must be an integer for type I');
-    if (v.fixedValue !== null && !isFiniteNumber(v.fixedValue)) fail(`${p}.fixedValue`, 'must be a finite number or null');
+    if (v.fixedValue !== null && !isFiniteNumber(v.fixedValue))
+      fail(`${p}.fixedValue`, 'must be a finite number or null');
     if (v.fixedValue !== null) checkValue(problem, i, v.fixedValue, `${p}.fixedValue`, false);
   });
-  if (!Array.isArray(problem.outputTypes) || problem.outputTypes.length === 0) fail('outputTypes', 'must be a non-empty array');
+  if (!Array.isArray(problem.outputTypes) || problem.outputTypes.length === 0)
+    fail('outputTypes', 'must be a non-empty array');
   problem.outputTypes.forEach((t, j) => {
     if (!OUTPUT_TYPES.has(t)) fail(`outputTypes[${j}]`, "must be 'OBJ', 'PB', 'EB' or 'EXTRA_O'");
   });
@@ -81,12 +85,14 @@ function checkValue(problem: ProblemSpec, i: number, value: unknown, path: strin
 /** A told result must be a full-dimension vector of finite numbers with the right output count. */
 export function validateResult(problem: ProblemSpec, r: EvaluationResult, index: number): void {
   const p = `results[${index}]`;
-  if (r === null || typeof r !== 'object' || !Array.isArray(r.x)) throw new InvalidResultError(`${p}.x`, 'must be an array');
+  if (r === null || typeof r !== 'object' || !Array.isArray(r.x))
+    throw new InvalidResultError(`${p}.x`, 'must be an array');
   if (r.x.length !== problem.variables.length) {
     throw new InvalidResultError(`${p}.x`, `must have ${problem.variables.length} coordinates`);
   }
   if (r.x.some((v) => !isFiniteNumber(v))) throw new InvalidResultError(`${p}.x`, 'coordinates must be finite numbers');
-  if (r.outputs !== null && !Array.isArray(r.outputs)) throw new InvalidResultError(`${p}.outputs`, 'must be an array or null');
+  if (r.outputs !== null && !Array.isArray(r.outputs))
+    throw new InvalidResultError(`${p}.outputs`, 'must be an array or null');
   if (r.outputs !== null && r.outputs.some((v) => typeof v !== 'number')) {
     throw new InvalidResultError(`${p}.outputs`, 'outputs must be numbers (NaN allowed)');
   }

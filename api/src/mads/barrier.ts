@@ -94,7 +94,8 @@ export function updateWithPoints(
         changed = true;
       }
     } else if (p.h < Infinity) {
-      if (greaterEps(p.h, state.hMax)) changed = true; // rejected
+      if (greaterEps(p.h, state.hMax))
+        changed = true; // rejected
       else if (!inInf.has(id)) {
         inInf.add(id);
         state.xInf.push(id);

@@ -103,7 +103,11 @@ test('golden trace B: ORTHO N+1 NEG with speculative and Nelder-Mead searches, 6
   assert.equal(rows.length, 60);
   // goldenB.txt: defaults except DIRECTION_TYPE ORTHO N+1 NEG and QUAD_MODEL_SEARCH no;
   // NM_SEARCH_MAX_TRIAL_PTS_NFACTOR is effectively unlimited in 4.5.1 (Appendix D #3).
-  const mads = Mads.create(PROBLEM, { directionType: 'ORTHO N+1 NEG', quadModelSearch: false, nmMaxTrialPointsNFactor: 0 });
+  const mads = Mads.create(PROBLEM, {
+    directionType: 'ORTHO N+1 NEG',
+    quadModelSearch: false,
+    nmMaxTrialPointsNFactor: 0,
+  });
   for (const row of rows) {
     const [s] = mads.ask(1);
     assert.ok(s !== undefined, `BBE ${row.bbe}: no suggestion`);

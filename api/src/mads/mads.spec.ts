@@ -41,7 +41,12 @@ test('late results and points the engine never suggested can become the incumben
   assert.equal(next.length, 1);
   // A user-enqueued point, then the old in-flight points in reverse order.
   mads.tell([{ x: [0.3, -0.2, 1], outputs: sphere([0.3, -0.2, 1]) }]);
-  mads.tell(batch.slice(1).reverse().map((s) => ({ x: s.x, outputs: sphere(s.x) })));
+  mads.tell(
+    batch
+      .slice(1)
+      .reverse()
+      .map((s) => ({ x: s.x, outputs: sphere(s.x) })),
+  );
   mads.tell(next.map((s) => ({ x: s.x, outputs: sphere(s.x) })));
   mads.ask(1);
   assert.deepEqual(mads.bestFeasible()?.x, [0.3, -0.2, 1]);
@@ -70,7 +75,16 @@ test('stop() gives USER_STOP and no more suggestions; results are still accepted
 });
 
 test('X0_FAIL when every X0 evaluation failed', () => {
-  const mads = Mads.create({ ...SPHERE, x0: [[2, 2, 1], [1, 1, 1]] }, { fillIdle: false });
+  const mads = Mads.create(
+    {
+      ...SPHERE,
+      x0: [
+        [2, 2, 1],
+        [1, 1, 1],
+      ],
+    },
+    { fillIdle: false },
+  );
   const x0 = mads.ask(5);
   assert.equal(x0.length, 2);
   mads.tell([
@@ -87,7 +101,12 @@ test('minimum frame size stops with MIN_FRAME_SIZE_REACHED; fixed variables have
     mads.tell(mads.ask(1).map((s) => ({ x: s.x, outputs: sphere(s.x) })));
   }
   assert.deepEqual(mads.stopReason, { kind: 'MIN_FRAME_SIZE_REACHED' });
-  assert.ok(mads.frameSize().slice(0, 2).every((d) => d < 0.01));
+  assert.ok(
+    mads
+      .frameSize()
+      .slice(0, 2)
+      .every((d) => d < 0.01),
+  );
 });
 
 test('the state is plain JSON (non-finite numbers encoded) and restores exactly', () => {

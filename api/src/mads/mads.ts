@@ -39,7 +39,7 @@ export class Mads implements SuggestionAlgorithm {
     const space = createSpace(problem);
     const free = space.free;
     const g = free.map((i) => space.granularity[i]);
-    const pick = (arr: (number | null)[] | null, i: number): number | null => (arr === null ? null : arr[i] ?? null);
+    const pick = (arr: (number | null)[] | null, i: number): number | null => (arr === null ? null : (arr[i] ?? null));
     const minMesh = free.map((i, k) => pick(opts.minMeshSize, i) ?? g[k]);
     const minFrame = free.map((i, k) => pick(opts.minFrameSize, i) ?? g[k]);
     const initialFrame = free.map((i, k) => {
@@ -48,7 +48,13 @@ export class Mads implements SuggestionAlgorithm {
       const v = problem.variables[i];
       const lb = v.type === 'B' ? 0 : v.lowerBound;
       const ub = v.type === 'B' ? 1 : v.upperBound;
-      return defaultInitialFrameSize(lb, ub, problem.x0.map((x) => x[i]), g[k], minFrame[k]);
+      return defaultInitialFrameSize(
+        lb,
+        ub,
+        problem.x0.map((x) => x[i]),
+        g[k],
+        minFrame[k],
+      );
     });
     const cache = new EvaluationCache(problem.outputTypes);
     const state: EngineState = {

@@ -109,7 +109,10 @@ test('§3.3 / Appendix C: seed 0, n = 3 unit vector and poll steps', () => {
 test('Appendix B: RandomPickup gives a permutation; state round-trips', () => {
   const rng = NomadRng.fromSeed(7);
   const p = rng.permutation(10);
-  assert.deepEqual([...p].sort((a, b) => a - b), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  assert.deepEqual(
+    [...p].sort((a, b) => a - b),
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+  );
   const copy = NomadRng.fromState(rng.state());
   assert.equal(copy.next(), rng.next());
 });

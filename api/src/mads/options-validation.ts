@@ -28,7 +28,8 @@ function fail(key: string, reason: string): never {
 
 export function validateMadsOptions(problem: ProblemSpec, options: unknown): MadsOptions {
   if (options === undefined || options === null) return { ...DEFAULT_MADS_OPTIONS };
-  if (typeof options !== 'object' || Array.isArray(options)) throw new InvalidOptionsError('options', 'must be an object');
+  if (typeof options !== 'object' || Array.isArray(options))
+    throw new InvalidOptionsError('options', 'must be an object');
   const given = options as Record<string, unknown>;
   const out: Record<string, unknown> = { ...DEFAULT_MADS_OPTIONS };
   for (const [key, value] of Object.entries(given)) {
@@ -37,7 +38,8 @@ export function validateMadsOptions(problem: ProblemSpec, options: unknown): Mad
     if ((BOOLEAN_KEYS as readonly string[]).includes(key)) {
       if (typeof value !== 'boolean') fail(key, 'must be a boolean');
     } else if (key in ENUMS) {
-      if (typeof value !== 'string' || !ENUMS[key].includes(value)) fail(key, `must be one of ${ENUMS[key].join(', ')}`);
+      if (typeof value !== 'string' || !ENUMS[key].includes(value))
+        fail(key, `must be one of ${ENUMS[key].join(', ')}`);
     } else if (key === 'initialFrameSize' || key === 'minMeshSize' || key === 'minFrameSize') {
       if (value !== null) checkPerVariable(problem, key, value);
     } else checkNumber(key, value);
@@ -76,6 +78,7 @@ function checkPerVariable(problem: ProblemSpec, key: string, value: unknown): vo
   value.forEach((v: unknown, i: number) => {
     if (v === null) return;
     if (typeof v !== 'number' || !Number.isFinite(v)) fail(`${key}[${i}]`, 'must be a finite number or null');
-    if (key === 'initialFrameSize' ? v <= 0 : v < 0) fail(`${key}[${i}]`, key === 'initialFrameSize' ? 'must be > 0' : 'must be ≥ 0');
+    if (key === 'initialFrameSize' ? v <= 0 : v < 0)
+      fail(`${key}[${i}]`, key === 'initialFrameSize' ? 'must be > 0' : 'must be ≥ 0');
   });
 }

@@ -81,7 +81,8 @@ export function stateFromJson(data: unknown): EngineState {
   if (data === null || typeof data !== 'object') throw new InvalidStateError('state', 'must be an object');
   const j = data as MadsStateJson;
   if (j.format !== STATE_FORMAT) throw new InvalidStateError('state.format', `expected '${STATE_FORMAT}'`);
-  if (j.version !== STATE_VERSION) throw new InvalidStateError('state.version', `unsupported version ${String(j.version)}`);
+  if (j.version !== STATE_VERSION)
+    throw new InvalidStateError('state.version', `unsupported version ${String(j.version)}`);
   try {
     const problem = clone(j.problem);
     return {

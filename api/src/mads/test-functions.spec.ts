@@ -56,7 +56,12 @@ test('Beale from (1, 1): f < 1e-6 within 500 evaluations', () => {
 });
 
 test('Powell singular 4-D from (3, -1, 0, 1), unbounded: f < 1e-4 within 800 evaluations', () => {
-  const mads = minimize([real(null, null), real(null, null), real(null, null), real(null, null)], [3, -1, 0, 1], powell, 800);
+  const mads = minimize(
+    [real(null, null), real(null, null), real(null, null), real(null, null)],
+    [3, -1, 0, 1],
+    powell,
+    800,
+  );
   assert.ok((mads.bestFeasible()?.f ?? Infinity) < 1e-4, `f = ${mads.bestFeasible()?.f}`);
 });
 

@@ -54,7 +54,9 @@ function nmCompare(state: EngineState, a: number, b: number): number {
 function simplexRank(state: EngineState, ids: readonly number[]): (eps: number) => number {
   const frames = frameSizes(state.mesh);
   const y0 = toFree(state.space, state.cache.get(ids[0]).x);
-  const rows = ids.slice(1).map((id) => toFree(state.space, state.cache.get(id).x).map((v, i) => (v - y0[i]) / frames[i]));
+  const rows = ids
+    .slice(1)
+    .map((id) => toFree(state.space, state.cache.get(id).x).map((v, i) => (v - y0[i]) / frames[i]));
   return (eps) => rankOf(rows, eps);
 }
 
