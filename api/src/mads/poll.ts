@@ -56,6 +56,7 @@ export interface PollGeneration {
 /** First poll pass of an iteration (§3.4). */
 export function generatePoll(state: EngineState, centreId: number, secondaryId: number | null): PollGeneration {
   const n = state.space.free.length;
+  if (n === 0) return { queue: [], generated: 0, firstPass: null, spare: [] };
   const seen = new Set<string>();
   const primary = pointsFromDirections(state, centreId, ortho2nDirections(state.rng, n), seen);
   let kept = primary;

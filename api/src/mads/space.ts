@@ -5,7 +5,7 @@
  */
 import type { ProblemSpec } from '../algorithms/algorithm';
 import { meshSizeOf, projectCoordinate, type MeshState } from './mesh';
-import { roundToPrecision } from './numerics';
+import { isMultipleOf, roundHalfAway, roundToPrecision } from './numerics';
 
 export interface Space {
   /** Full dimension. */
@@ -64,14 +64,28 @@ export function displacementToFull(space: Space, d: readonly number[]): number[]
   return out;
 }
 
-/** Clip to bounds and round to POINT_FORMAT precision (clipped back if rounding crossed a bound). */
+/**
+ * Clip to bounds and round to POINT_FORMAT precision (clipped back if rounding crossed a bound).
+ * Deviation from NOMAD: a granular coordinate that clipping (or a told point used as a centre)
+ * left off its granularity is moved to the nearest multiple of g inside the bounds, so every
+ * suggestion is on the granularity.
+ */
 export function clipAndRound(space: Space, x: readonly number[]): number[] {
   return x.map((v, i) => {
     const fixed = space.fixed[i];
     if (fixed !== null) return fixed;
-    let c = Math.min(Math.max(v, space.lower[i]), space.upper[i]);
+    const lb = space.lower[i];
+    const ub = space.upper[i];
+    let c = Math.min(Math.max(v, lb), ub);
+    const g = space.granularity[i];
+    if (g > 0 && !isMultipleOf(c, g)) {
+      let m = roundHalfAway(c / g) * g;
+      if (m > ub) m -= g;
+      if (m < lb) m += g;
+      if (m >= lb && m <= ub) c = m;
+    }
     c = roundToPrecision(c, space.integer[i]);
-    return Math.min(Math.max(c, space.lower[i]), space.upper[i]);
+    return Math.min(Math.max(c, lb), ub);
   });
 }
 
