@@ -3,7 +3,9 @@ import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { RequireScopes } from '../auth/auth.decorators';
 import { StudyIdParams } from '../common/dto/id.params';
 import { CreateStudyDto } from './dto/create-study.dto';
+import { ImportNomadStudyDto, ImportNomadStudyResponseDto } from './dto/import-nomad.dto';
 import { ListStudiesQueryDto } from './dto/list-studies.query.dto';
+import { NomadImportService } from './nomad/nomad-import.service';
 import { StudyListResponseDto, StudyResponseDto } from './dto/study-response.dto';
 import { StudiesService } from './studies.service';
 
@@ -12,12 +14,21 @@ import { StudiesService } from './studies.service';
 @RequireScopes('user')
 @Controller('v1/studies')
 export class StudiesController {
-  constructor(private readonly studies: StudiesService) {}
+  constructor(
+    private readonly studies: StudiesService,
+    private readonly nomadImport: NomadImportService,
+  ) {}
 
   /** Create a study; it is active at once and runners may lease its trials. */
   @Post()
   createStudy(@Body() body: CreateStudyDto): Promise<StudyResponseDto> {
     return this.studies.create(body);
+  }
+
+  /** Create a study from a NOMAD 4 parameter file; keywords about running NOMAD locally are listed as ignored. */
+  @Post('import/nomad')
+  importNomadStudy(@Body() body: ImportNomadStudyDto): Promise<ImportNomadStudyResponseDto> {
+    return this.nomadImport.importParameterFile(body);
   }
 
   /** Studies, newest first. */

@@ -1,6 +1,13 @@
 import { Module } from '@nestjs/common';
+import { NomadImportService } from './nomad/nomad-import.service';
 import { StudiesController } from './studies.controller';
 import { StudiesService } from './studies.service';
+import { StudyResultsController } from './study-results.controller';
+import { StudyResultsService } from './study-results.service';
 
-@Module({ controllers: [StudiesController], providers: [StudiesService], exports: [StudiesService] })
+@Module({
+  controllers: [StudiesController, StudyResultsController],
+  providers: [StudiesService, StudyResultsService, NomadImportService],
+  exports: [StudiesService],
+})
 export class StudiesModule {}
