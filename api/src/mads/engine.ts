@@ -201,6 +201,7 @@ function startMegaIteration(state: EngineState): void {
   }
   state.iterationProducedPoints = false;
   state.extra = [];
+  state.extraBases = 0;
   state.pendingSecondPass = null;
   const b = state.barrier;
   const newFeas = b.incFeas[0] ?? null;
@@ -297,23 +298,31 @@ function startNextStep(state: EngineState): void {
   }
 }
 
-/** Extra points for idle runners (docs/algorithm.md): spare ORTHO directions, then fresh ORTHO 2N polls. */
+/** Fresh ORTHO 2N bases that idle filling may draw per MegaIteration. */
+const MAX_EXTRA_BASES = 4;
+
+/**
+ * Extra points for idle runners (docs/algorithm.md): the ORTHO N+1 directions the reduction
+ * dropped, then fresh ORTHO 2N polls around the primary centre (at most MAX_EXTRA_BASES per
+ * MegaIteration, so a huge k cannot flood the frame).
+ */
 export function nextIdleCandidate(state: EngineState): Candidate | null {
-  for (let attempt = 0; attempt < 3; attempt++) {
+  for (;;) {
     const step = state.step;
     const source = step !== null && step.spare.length > 0 ? step.spare : state.extra;
     while (source.length > 0) {
       const c = source.shift() as Candidate;
       if (!state.cache.has(c.x)) return c;
     }
+    if (state.extraBases >= MAX_EXTRA_BASES) return null;
     const centre = pollCentres(state).primary ?? firstX0Id(state);
     if (centre === null || state.space.free.length === 0) return null;
+    state.extraBases++;
     const dirs = ortho2nDirections(state.rng, state.space.free.length);
     state.extra = sortCandidates(state, pointsFromDirections(state, centre, dirs, new Set())).filter(
       (c) => !state.cache.has(c.x),
     );
   }
-  return null;
 }
 
 function firstX0Id(state: EngineState): number | null {

@@ -76,6 +76,7 @@ export class Mads implements SuggestionAlgorithm {
       nm: null,
       pendingSecondPass: null,
       extra: [],
+      extraBases: 0,
       evaluations: 0,
       inFlight: 0,
       stop: null,

@@ -39,6 +39,7 @@ export interface MadsStateJson {
   nm: NmState | null;
   pendingSecondPass: { centreId: number; firstPass: number[][] } | null;
   extra: Candidate[];
+  extraBases: number;
   evaluations: number;
   inFlight: number;
   stop: StopReason | null;
@@ -69,6 +70,7 @@ export function stateToJson(s: EngineState): MadsStateJson {
     nm: clone(s.nm),
     pendingSecondPass: clone(s.pendingSecondPass),
     extra: clone(s.extra),
+    extraBases: s.extraBases,
     evaluations: s.evaluations,
     inFlight: s.inFlight,
     stop: clone(s.stop),
@@ -104,6 +106,7 @@ export function stateFromJson(data: unknown): EngineState {
       nm: clone(j.nm),
       pendingSecondPass: clone(j.pendingSecondPass),
       extra: clone(j.extra),
+      extraBases: j.extraBases,
       evaluations: j.evaluations,
       inFlight: j.inFlight,
       stop: clone(j.stop),

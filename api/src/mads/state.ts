@@ -73,6 +73,8 @@ export interface EngineState {
   pendingSecondPass: { centreId: number; firstPass: number[][] } | null;
   /** Points handed to idle runners (docs/algorithm.md, "keeping runners busy"). */
   extra: Candidate[];
+  /** Fresh idle-filling bases drawn in this MegaIteration. */
+  extraBases: number;
   evaluations: number;
   inFlight: number;
   stop: StopReason | null;
