@@ -35,7 +35,9 @@ export class DashboardModule implements OnModuleInit {
         response
           .status(503)
           .type('text/plain')
-          .send('The meshtune dashboard is not built: run `npm run build:dashboard`. The API is under /v1 (docs at /docs).\n');
+          .send(
+            'The meshtune dashboard is not built: run `npm run build:dashboard`. The API is under /v1 (docs at /docs).\n',
+          );
       });
       return;
     }
@@ -46,7 +48,10 @@ export class DashboardModule implements OnModuleInit {
         redirect: false,
         // Hashed asset names never change; index.html must be revalidated to pick up a new build.
         setHeaders: (response, path) => {
-          response.setHeader('Cache-Control', path.endsWith('index.html') ? 'no-cache' : 'public, max-age=31536000, immutable');
+          response.setHeader(
+            'Cache-Control',
+            path.endsWith('index.html') ? 'no-cache' : 'public, max-age=31536000, immutable',
+          );
           response.setHeader('X-Content-Type-Options', 'nosniff');
         },
       }),

@@ -4,7 +4,7 @@ import { defineConfig } from 'vite';
 const here = fileURLToPath(new URL('.', import.meta.url));
 
 /**
- * `vite build --config api/src/dashboard/web/vite.config.ts` → dist-dashboard/ at the repository
+ * `vite build --config api/src/dashboard/web/vite.config.mts` → dist-dashboard/ at the repository
  * root (not dist/: the Nest build empties dist/ first). DashboardModule serves it at `/`.
  */
 export default defineConfig({

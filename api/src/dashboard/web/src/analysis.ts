@@ -65,7 +65,8 @@ export function bestSoFar(goal: Goal, points: readonly Evaluation[]): [number, n
   const line: [number, number][] = [];
   let best: number | null = null;
   for (const point of points) {
-    if (point.feasible && point.value !== null && (best === null || isBetter(goal, point.value, best))) best = point.value;
+    if (point.feasible && point.value !== null && (best === null || isBetter(goal, point.value, best)))
+      best = point.value;
     if (best !== null) line.push([point.evaluation, best]);
   }
   return line;

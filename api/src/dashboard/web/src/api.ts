@@ -96,8 +96,12 @@ export const api = {
 /** Human text for any error, for the banner. */
 export function describeError(error: unknown): string {
   if (error instanceof ApiError) {
-    if (error.status === 401) return `The API key was not accepted (401 ${error.code}: ${error.message}). Sign in with a valid key.`;
-    if (error.status === 403) return `This API key may not read studies (403 ${error.code}: ${error.message}). Use a user or admin key.`;
+    if (error.status === 401)
+      return `The API key was not accepted (401 ${error.code}: ${error.message}). Sign in with a valid key.`;
+    if (error.status === 403)
+      return `This API key may not read studies (403 ${error.code}: ${error.message}). Use a user or admin key.`;
+    if (error.status === 429)
+      return `Too many attempts (429 ${error.code}: ${error.message}). Wait a minute and try again.`;
     return `The API answered ${error.status} ${error.code}: ${error.message}`;
   }
   return error instanceof Error ? error.message : String(error);

@@ -150,7 +150,13 @@ export function parallelOption({ parameters, derived, objectiveName, goal, point
     ...derived.map((name, index) => ({ dim: parameters.length + index, name, type: 'value', scale: true })),
   ];
   const objectiveDim = axes.length;
-  axes.push({ dim: objectiveDim, name: objectiveName, type: 'value', scale: true, nameTextStyle: { fontWeight: 'bold' } });
+  axes.push({
+    dim: objectiveDim,
+    name: objectiveName,
+    type: 'value',
+    scale: true,
+    nameTextStyle: { fontWeight: 'bold' },
+  });
   const data = points.map((point) => [
     ...parameters.map((parameter) => {
       const value = point.trial.parameters[parameter.name];
@@ -164,7 +170,13 @@ export function parallelOption({ parameters, derived, objectiveName, goal, point
     counts: { pointCount: data.length },
     option: {
       animation: false,
-      parallel: { left: 48, right: 110, top: 48, bottom: 32, parallelAxisDefault: { nameLocation: 'end', nameGap: 16 } },
+      parallel: {
+        left: 48,
+        right: 110,
+        top: 48,
+        bottom: 32,
+        parallelAxisDefault: { nameLocation: 'end', nameGap: 16 },
+      },
       parallelAxis: axes,
       visualMap: {
         type: 'continuous',
@@ -192,7 +204,10 @@ export interface CurvesInput {
 }
 
 /** The intermediate metric (loss against step) of every trial that reported it. */
-export function curvesOption({ metric, curves }: CurvesInput): { option: echarts.EChartsCoreOption; counts: Record<string, number> } {
+export function curvesOption({ metric, curves }: CurvesInput): {
+  option: echarts.EChartsCoreOption;
+  counts: Record<string, number>;
+} {
   const series = curves.map((curve) => ({
     name: `#${curve.trialNumber}`,
     type: 'line',

@@ -13,7 +13,16 @@ const main = h('main');
 const navLinks = { studies: h('a', { href: '#/' }, 'Studies'), runners: h('a', { href: '#/runners' }, 'Runners') };
 const live = h('span', { class: 'live muted', id: 'live' });
 const signOutButton = h('button', { type: 'button', class: 'link', onclick: () => signOut(null) }, 'Sign out');
-const nav = h('nav', {}, h('a', { href: '#/', class: 'brand' }, 'meshtune'), navLinks.studies, navLinks.runners, h('span', { class: 'spacer' }), live, signOutButton);
+const nav = h(
+  'nav',
+  {},
+  h('a', { href: '#/', class: 'brand' }, 'meshtune'),
+  navLinks.studies,
+  navLinks.runners,
+  h('span', { class: 'spacer' }),
+  live,
+  signOutButton,
+);
 
 let current: Page | null = null;
 let timer: number | undefined;
@@ -45,7 +54,10 @@ function signOut(reason: string | null): void {
   session.signOut();
   showBanner(null);
   nav.hidden = true;
-  fill(main, signInPage(() => void render(), reason));
+  fill(
+    main,
+    signInPage(() => void render(), reason),
+  );
 }
 
 /** Refreshes the page now and again every poll interval, until the route changes. */

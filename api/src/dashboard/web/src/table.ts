@@ -26,7 +26,15 @@ export class SortableTable<T> {
     this.sortIndex = initialSort.index;
     this.ascending = initialSort.ascending;
     this.headers = columns.map((column, index) =>
-      h('th', { class: column.numeric === true ? 'num sortable' : 'sortable', scope: 'col', onclick: () => this.sortBy(index) }, column.label),
+      h(
+        'th',
+        {
+          class: column.numeric === true ? 'num sortable' : 'sortable',
+          scope: 'col',
+          onclick: () => this.sortBy(index),
+        },
+        column.label,
+      ),
     );
     this.element = h('table', { class: 'data' }, h('thead', {}, h('tr', {}, ...this.headers)), this.body);
   }
@@ -49,7 +57,10 @@ export class SortableTable<T> {
       return this.ascending ? order : -order;
     });
     this.headers.forEach((header, index) => {
-      header.setAttribute('aria-sort', index === this.sortIndex ? (this.ascending ? 'ascending' : 'descending') : 'none');
+      header.setAttribute(
+        'aria-sort',
+        index === this.sortIndex ? (this.ascending ? 'ascending' : 'descending') : 'none',
+      );
     });
     fill(
       this.body,
@@ -58,7 +69,11 @@ export class SortableTable<T> {
         for (const [name, value] of Object.entries(this.rowAttributes(row))) tr.setAttribute(name, value);
         tr.append(
           ...this.columns.map((item) =>
-            h('td', { class: item.numeric === true ? 'num' : null }, item.render === undefined ? String(item.value(row) ?? '—') : item.render(row)),
+            h(
+              'td',
+              { class: item.numeric === true ? 'num' : null },
+              item.render === undefined ? String(item.value(row) ?? '—') : item.render(row),
+            ),
           ),
         );
         return tr;

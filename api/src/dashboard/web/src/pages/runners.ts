@@ -15,26 +15,47 @@ interface RunnerRow {
 
 function gpus(runner: Runner): string {
   if (runner.gpus === 0) return 'none';
-  return runner.gpuMemoryMb === null ? `${runner.gpus}` : `${runner.gpus} × ${(runner.gpuMemoryMb / 1024).toFixed(0)} GiB`;
+  return runner.gpuMemoryMb === null
+    ? `${runner.gpus}`
+    : `${runner.gpus} × ${(runner.gpuMemoryMb / 1024).toFixed(0)} GiB`;
 }
 
 export function runnersPage(): Page {
   const summary = h('span', { class: 'muted' });
-  const empty = h('p', { class: 'muted', hidden: true }, 'No runner has registered yet: start one with `meshtune-runner` (see python-runner/README.md).');
+  const empty = h(
+    'p',
+    { class: 'muted', hidden: true },
+    'No runner has registered yet: start one with `meshtune-runner` (see python-runner/README.md).',
+  );
   const studyNames = new Map<string, string>();
   const table = new SortableTable<RunnerRow>(
     [
       { label: 'Runner', value: (row) => row.runner.name },
-      { label: 'State', value: (row) => (row.online ? 'online' : 'offline'), render: (row) => h('span', { class: `badge badge-${row.online ? 'online' : 'offline'}` }, row.online ? 'online' : 'offline') },
+      {
+        label: 'State',
+        value: (row) => (row.online ? 'online' : 'offline'),
+        render: (row) =>
+          h('span', { class: `badge badge-${row.online ? 'online' : 'offline'}` }, row.online ? 'online' : 'offline'),
+      },
       {
         label: 'Running',
         value: (row) => row.trials.length,
         render: (row) =>
           row.trials.length === 0
             ? h('span', { class: 'muted' }, 'idle')
-            : h('span', {}, ...row.trials.map(({ trial, studyName }) => h('a', { class: 'trial-link', href: `#/studies/${trial.studyId}` }, `${studyName} #${trial.number}`))),
+            : h(
+                'span',
+                {},
+                ...row.trials.map(({ trial, studyName }) =>
+                  h('a', { class: 'trial-link', href: `#/studies/${trial.studyId}` }, `${studyName} #${trial.number}`),
+                ),
+              ),
       },
-      { label: 'Last heartbeat', value: (row) => row.runner.lastSeenAt, render: (row) => timeAgo(row.runner.lastSeenAt) },
+      {
+        label: 'Last heartbeat',
+        value: (row) => row.runner.lastSeenAt,
+        render: (row) => timeAgo(row.runner.lastSeenAt),
+      },
       { label: 'GPUs', value: (row) => row.runner.gpus, render: (row) => gpus(row.runner) },
       { label: 'Labels', value: (row) => row.runner.labels.join(', ') },
       { label: 'Registered', value: (row) => row.runner.createdAt, render: (row) => timeAgo(row.runner.createdAt) },
@@ -42,7 +63,12 @@ export function runnersPage(): Page {
     (row) => ({ 'data-runner-id': row.runner.id, 'data-online': String(row.online) }),
     { index: 3, ascending: false },
   );
-  const element = h('section', { 'data-page': 'runners' }, h('header', { class: 'page-header' }, h('h1', {}, 'Runners'), summary), h('div', { class: 'card' }, table.element, empty));
+  const element = h(
+    'section',
+    { 'data-page': 'runners' },
+    h('header', { class: 'page-header' }, h('h1', {}, 'Runners'), summary),
+    h('div', { class: 'card' }, table.element, empty),
+  );
 
   async function studyName(studyId: string): Promise<string> {
     let name = studyNames.get(studyId);

@@ -18,7 +18,11 @@ export function signInPage(onSignedIn: () => void, reason: string | null): HTMLE
     'form',
     { class: 'card sign-in', novalidate: true },
     h('h1', {}, 'meshtune'),
-    h('p', { id: 'sign-in-help', class: 'muted' }, 'Sign in with a user or admin API key. It is kept in this browser tab only (sessionStorage) and sent to the API as a Bearer token.'),
+    h(
+      'p',
+      { id: 'sign-in-help', class: 'muted' },
+      'Sign in with a user or admin API key. It is kept in this browser tab only (sessionStorage) and sent to the API as a Bearer token.',
+    ),
     h('label', { for: 'api-key' }, 'API key'),
     input,
     button,

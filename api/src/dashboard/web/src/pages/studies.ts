@@ -34,18 +34,40 @@ export function progressBar(done: number, budget: number): HTMLElement {
   return h(
     'span',
     { class: 'progress', title: `${done} of ${budget} evaluations`, 'data-done': done, 'data-budget': budget },
-    h('span', { class: 'progress-bar' }, h('span', { class: 'progress-fill', style: `width: ${(share * 100).toFixed(1)}%` })),
+    h(
+      'span',
+      { class: 'progress-bar' },
+      h('span', { class: 'progress-fill', style: `width: ${(share * 100).toFixed(1)}%` }),
+    ),
     h('span', { class: 'progress-text' }, `${done} / ${budget}`),
   );
 }
 
 export function studiesPage(): Page {
   const total = h('span', { class: 'muted' });
-  const empty = h('p', { class: 'muted', hidden: true }, 'No studies yet: create one with POST /v1/studies (see /docs).');
+  const empty = h(
+    'p',
+    { class: 'muted', hidden: true },
+    'No studies yet: create one with POST /v1/studies (see /docs).',
+  );
   const table = new SortableTable<StudyRow>(
     [
-      { label: 'Study', value: (row) => row.study.name, render: (row) => h('a', { href: `#/studies/${row.study.id}` }, row.study.name) },
-      { label: 'Status', value: (row) => row.study.status, render: (row) => h('span', {}, statusBadge(row.study.status), row.study.stopReason === null ? '' : h('span', { class: 'muted' }, ` ${row.study.stopReason}`)) },
+      {
+        label: 'Study',
+        value: (row) => row.study.name,
+        render: (row) => h('a', { href: `#/studies/${row.study.id}` }, row.study.name),
+      },
+      {
+        label: 'Status',
+        value: (row) => row.study.status,
+        render: (row) =>
+          h(
+            'span',
+            {},
+            statusBadge(row.study.status),
+            row.study.stopReason === null ? '' : h('span', { class: 'muted' }, ` ${row.study.stopReason}`),
+          ),
+      },
       {
         label: 'Progress',
         value: (row) => row.study.evaluationCount / Math.max(1, row.study.budget.maxEvaluations),
@@ -53,7 +75,12 @@ export function studiesPage(): Page {
       },
       { label: 'Running', numeric: true, value: (row) => row.study.trialCounts.running },
       { label: 'Failed', numeric: true, value: (row) => row.study.trialCounts.failed },
-      { label: 'Best value', numeric: true, value: (row) => row.best?.outputs?.[objectiveOf(row.study).name] ?? null, render: bestCell },
+      {
+        label: 'Best value',
+        numeric: true,
+        value: (row) => row.best?.outputs?.[objectiveOf(row.study).name] ?? null,
+        render: bestCell,
+      },
       { label: 'Objective', value: (row) => `${objectiveOf(row.study).name} (${objectiveOf(row.study).goal})` },
       { label: 'Last activity', value: (row) => row.study.updatedAt, render: (row) => timeAgo(row.study.updatedAt) },
     ],
@@ -72,7 +99,10 @@ export function studiesPage(): Page {
       const page = await api.studies();
       const rows = await Promise.all(page.items.map(async (study) => ({ study, best: await fetchBest(study) })));
       table.update(rows);
-      fill(total, page.total > page.items.length ? `${page.items.length} most recent of ${page.total}` : `${page.total} in all`);
+      fill(
+        total,
+        page.total > page.items.length ? `${page.items.length} most recent of ${page.total}` : `${page.total} in all`,
+      );
       empty.hidden = rows.length > 0;
     },
     dispose() {},

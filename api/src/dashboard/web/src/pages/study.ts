@@ -17,7 +17,12 @@ function definitionList(entries: [string, Node | string][]): HTMLElement {
   return h('dl', {}, ...entries.flatMap(([term, value]) => [h('dt', {}, term), h('dd', {}, value)]));
 }
 
-async function download(studyId: string, studyName: string, format: 'csv' | 'nomad', status: HTMLElement): Promise<void> {
+async function download(
+  studyId: string,
+  studyName: string,
+  format: 'csv' | 'nomad',
+  status: HTMLElement,
+): Promise<void> {
   try {
     const blob = await api.history(studyId, format);
     const url = URL.createObjectURL(blob);
@@ -40,7 +45,9 @@ function engineView(study: Study, engine: EngineState | null): Node {
     return h(
       'span',
       { class: 'sizes' },
-      ...sizes.map((size, index) => h('span', { class: 'size' }, h('span', { class: 'muted' }, `${names[index] ?? index} `), formatNumber(size))),
+      ...sizes.map((size, index) =>
+        h('span', { class: 'size' }, h('span', { class: 'muted' }, `${names[index] ?? index} `), formatNumber(size)),
+      ),
     );
   };
   return definitionList([
@@ -56,7 +63,9 @@ class MetricsCache {
   private readonly finished = new Map<string, TrialMetric[]>();
 
   async load(trials: Trial[]): Promise<Map<string, TrialMetric[]>> {
-    const wanted = trials.filter((trial) => trial.status !== 'pending' && (trial.status === 'running' || !this.finished.has(trial.id)));
+    const wanted = trials.filter(
+      (trial) => trial.status !== 'pending' && (trial.status === 'running' || !this.finished.has(trial.id)),
+    );
     const loaded = new Map<string, TrialMetric[]>();
     for (let start = 0; start < wanted.length; start += 6) {
       const batch = await Promise.all(wanted.slice(start, start + 6).map((trial) => api.trial(trial.id)));
@@ -85,7 +94,11 @@ export function studyPage(studyId: string): Page {
   const parallelBox = h('div', { class: 'chart chart-tall', id: 'parallel-chart' });
   const curvesBox = h('div', { class: 'chart', id: 'metrics-chart' });
   const curvesEmpty = h('p', { class: 'muted', hidden: true }, 'No trial has reported intermediate metrics yet.');
-  const fraction = h('select', { id: 'best-fraction', 'aria-label': 'Trials shown' }, ...FRACTIONS.map((value) => h('option', { value }, value === 1 ? 'all trials' : `best ${value * 100} %`)));
+  const fraction = h(
+    'select',
+    { id: 'best-fraction', 'aria-label': 'Trials shown' },
+    ...FRACTIONS.map((value) => h('option', { value }, value === 1 ? 'all trials' : `best ${value * 100} %`)),
+  );
   const metricSelect = h('select', { id: 'metric-name', 'aria-label': 'Metric' });
   const trialCount = h('span', { class: 'muted' });
   const tableBox = h('div', { class: 'table-scroll' });
@@ -99,30 +112,97 @@ export function studyPage(studyId: string): Page {
   let runnerNames = new Map<string, string>();
 
   const downloadButton = (format: 'csv' | 'nomad', label: string): HTMLElement =>
-    h('button', { type: 'button', class: 'secondary', id: `download-${format}`, onclick: () => state !== null && void download(studyId, state.study.name, format, downloadStatus) }, label);
+    h(
+      'button',
+      {
+        type: 'button',
+        class: 'secondary',
+        id: `download-${format}`,
+        onclick: () => state !== null && void download(studyId, state.study.name, format, downloadStatus),
+      },
+      label,
+    );
 
   const element = h(
     'div',
     { 'data-page': 'study', 'data-study-id': studyId },
     h('header', { class: 'page-header' }, h('a', { href: '#/', class: 'back' }, '← Studies'), title, statusLine),
     description,
-    h('div', { class: 'grid-2' }, section('Summary', summary), section('Engine', engineBox, h('div', { class: 'downloads' }, downloadButton('csv', 'Download history (CSV)'), downloadButton('nomad', 'Download history (NOMAD)')), downloadStatus)),
-    section('Convergence', h('p', { class: 'muted' }, 'Best feasible objective so far against evaluation number; every evaluation marked feasible (circle) or infeasible (triangle); dashed: the X0 value.'), convergenceBox),
-    section('Parallel coordinates', h('div', { class: 'controls' }, h('label', { for: 'best-fraction' }, 'Show '), fraction), parallelBox),
-    section('Intermediate metrics', h('div', { class: 'controls' }, h('label', { for: 'metric-name' }, 'Metric '), metricSelect), curvesBox, curvesEmpty),
+    h(
+      'div',
+      { class: 'grid-2' },
+      section('Summary', summary),
+      section(
+        'Engine',
+        engineBox,
+        h(
+          'div',
+          { class: 'downloads' },
+          downloadButton('csv', 'Download history (CSV)'),
+          downloadButton('nomad', 'Download history (NOMAD)'),
+        ),
+        downloadStatus,
+      ),
+    ),
+    section(
+      'Convergence',
+      h(
+        'p',
+        { class: 'muted' },
+        'Best feasible objective so far against evaluation number; every evaluation marked feasible (circle) or infeasible (triangle); dashed: the X0 value.',
+      ),
+      convergenceBox,
+    ),
+    section(
+      'Parallel coordinates',
+      h('div', { class: 'controls' }, h('label', { for: 'best-fraction' }, 'Show '), fraction),
+      parallelBox,
+    ),
+    section(
+      'Intermediate metrics',
+      h('div', { class: 'controls' }, h('label', { for: 'metric-name' }, 'Metric '), metricSelect),
+      curvesBox,
+      curvesEmpty,
+    ),
     section('Trials', trialCount, tableBox),
   );
 
   function trialColumns(study: Study): Column<Trial>[] {
-    const parameterNames = [...study.parameters.map((parameter) => parameter.name), ...study.derived.map((item) => item.name)];
+    const parameterNames = [
+      ...study.parameters.map((parameter) => parameter.name),
+      ...study.derived.map((item) => item.name),
+    ];
     return [
       { label: '#', numeric: true, value: (trial) => trial.number },
-      { label: 'Status', value: (trial) => trial.status, render: (trial) => h('span', { title: trial.error ?? '' }, statusBadge(trial.status)) },
+      {
+        label: 'Status',
+        value: (trial) => trial.status,
+        render: (trial) => h('span', { title: trial.error ?? '' }, statusBadge(trial.status)),
+      },
       { label: 'Origin', value: (trial) => trial.origin },
-      ...parameterNames.map((name): Column<Trial> => ({ label: name, numeric: true, value: (trial) => trial.parameters[name] ?? null, render: (trial) => formatNumber(trial.parameters[name]) })),
-      ...study.outputs.map((output): Column<Trial> => ({ label: output.name, numeric: true, value: (trial) => trial.outputs?.[output.name] ?? null, render: (trial) => formatNumber(trial.outputs?.[output.name]) })),
-      { label: 'Runner', value: (trial) => (trial.runnerId === null ? null : (runnerNames.get(trial.runnerId) ?? trial.runnerId.slice(0, 8))) },
-      { label: 'Duration', numeric: true, value: (trial) => durationMs(trial, Date.now()), render: (trial) => formatDuration(durationMs(trial, Date.now())) },
+      ...parameterNames.map((name): Column<Trial> => ({
+        label: name,
+        numeric: true,
+        value: (trial) => trial.parameters[name] ?? null,
+        render: (trial) => formatNumber(trial.parameters[name]),
+      })),
+      ...study.outputs.map((output): Column<Trial> => ({
+        label: output.name,
+        numeric: true,
+        value: (trial) => trial.outputs?.[output.name] ?? null,
+        render: (trial) => formatNumber(trial.outputs?.[output.name]),
+      })),
+      {
+        label: 'Runner',
+        value: (trial) =>
+          trial.runnerId === null ? null : (runnerNames.get(trial.runnerId) ?? trial.runnerId.slice(0, 8)),
+      },
+      {
+        label: 'Duration',
+        numeric: true,
+        value: (trial) => durationMs(trial, Date.now()),
+        render: (trial) => formatDuration(durationMs(trial, Date.now())),
+      },
       { label: 'Finished', value: (trial) => trial.finishedAt, render: (trial) => timeAgo(trial.finishedAt) },
     ];
   }
@@ -170,7 +250,12 @@ export function studyPage(studyId: string): Page {
   return {
     element,
     async refresh() {
-      const [study, trials, engine, runners] = await Promise.all([api.study(studyId), api.trials(studyId), api.engine(studyId), api.runners()]);
+      const [study, trials, engine, runners] = await Promise.all([
+        api.study(studyId),
+        api.trials(studyId),
+        api.engine(studyId),
+        api.runners(),
+      ]);
       const [best, metricsByTrial] = await Promise.all([fetchBest(study, trials), metrics.load(trials)]);
       runnerNames = new Map(runners.items.map((runner: Runner) => [runner.id, runner.name]));
       state = { study, trials, metricsByTrial };
@@ -180,19 +265,39 @@ export function studyPage(studyId: string): Page {
 
       document.title = `${study.name} · meshtune`;
       fill(title, study.name);
-      fill(statusLine, statusBadge(study.status), study.stopReason === null ? '' : h('span', { class: 'muted', id: 'stop-reason' }, ` stopped: ${study.stopReason}`));
+      fill(
+        statusLine,
+        statusBadge(study.status),
+        study.stopReason === null
+          ? ''
+          : h('span', { class: 'muted', id: 'stop-reason' }, ` stopped: ${study.stopReason}`),
+      );
       fill(description, study.description ?? '');
       fill(
         summary,
         definitionList([
           ['Progress', progressBar(study.evaluationCount, study.budget.maxEvaluations)],
-          ['Trials', `${study.trialCounts.completed} completed, ${study.trialCounts.running} running, ${study.trialCounts.pending} pending, ${study.trialCounts.failed} failed, ${study.trialCounts.stopped} stopped`],
+          [
+            'Trials',
+            `${study.trialCounts.completed} completed, ${study.trialCounts.running} running, ${study.trialCounts.pending} pending, ${study.trialCounts.failed} failed, ${study.trialCounts.stopped} stopped`,
+          ],
           ['Objective', `${objective.name} (${objective.goal})`],
           [
             'Best',
             best === null
               ? '—'
-              : h('span', { id: 'best-value' }, formatNumber(best.outputs?.[objective.name]), h('span', { class: 'muted' }, ` trial #${best.number}: ${Object.entries(best.parameters).map(([name, value]) => `${name} ${formatNumber(value)}`).join(', ')}`)),
+              : h(
+                  'span',
+                  { id: 'best-value' },
+                  formatNumber(best.outputs?.[objective.name]),
+                  h(
+                    'span',
+                    { class: 'muted' },
+                    ` trial #${best.number}: ${Object.entries(best.parameters)
+                      .map(([name, value]) => `${name} ${formatNumber(value)}`)
+                      .join(', ')}`,
+                  ),
+                ),
           ],
           ['X0 value', formatNumber(x0)],
           ['Algorithm', `${study.algorithm.name}, seed ${study.algorithm.seed}`],
@@ -207,7 +312,11 @@ export function studyPage(studyId: string): Page {
       drawCurves();
 
       if (table === null) {
-        table = new SortableTable(trialColumns(study), (trial) => ({ 'data-trial-number': String(trial.number), 'data-status': trial.status }), { index: 0, ascending: false });
+        table = new SortableTable(
+          trialColumns(study),
+          (trial) => ({ 'data-trial-number': String(trial.number), 'data-status': trial.status }),
+          { index: 0, ascending: false },
+        );
         tableBox.append(table.element);
       }
       table.update(trials);
