@@ -234,7 +234,7 @@ def test_two_runners_finish_a_study_even_when_one_is_killed(
     )
     study_id = study["id"]
     runner_a, state_a = _start_runner(api, key, study_id, "runner-a", tmp_path)
-    runner_b: subprocess.Popen[bytes] | None = None
+    runner_b, _ = _start_runner(api, key, study_id, "runner-b", tmp_path)
 
     def logs() -> str:
         return "\n".join(
@@ -246,28 +246,32 @@ def test_two_runners_finish_a_study_even_when_one_is_killed(
         # Runner A leases the first trial; wait until it is in the middle of training.
         victim: dict[str, Any] = {}
 
-        def a_is_training() -> bool:
-            identity = state_a / "runner.json"
+        def a_is_mid_training() -> bool:
+            """Runner A's child has reported progress but has not finished (local files)."""
             if runner_a.poll() is not None:
                 raise AssertionError(f"runner A exited early\n{logs()}")
-            if not identity.is_file():
-                return False
-            a_id = json.loads(identity.read_text())["id"]
-            for trial in _trials(api, study_id):
-                if trial["status"] == "running" and trial["runnerId"] == a_id:
-                    detail = _check(api.admin.get(f"/v1/trials/{trial['id']}"), 200)
-                    if (detail.get("progress") or 0) > 0:
-                        victim.update(detail)
-                        return True
+            for events in (state_a / "trials").glob("*/events.jsonl"):
+                if (events.parent / "result.json").exists():
+                    continue
+                progress = [
+                    json.loads(line).get("value")
+                    for line in events.read_text().splitlines()
+                    if '"progress"' in line
+                ]
+                if progress and 0 < progress[-1] < 0.9:
+                    victim["id"] = events.parent.name.rsplit("-a", 1)[0]
+                    return True
             return False
 
-        _wait_for(a_is_training, 180, f"runner A to be mid-trial\n{logs()}")
-        runner_b, _ = _start_runner(api, key, study_id, "runner-b", tmp_path)
+        _wait_for(a_is_mid_training, 180, f"runner A to be mid-trial\n{logs()}", interval=0.1)
         runner_a.send_signal(signal.SIGKILL)
         runner_a.wait(timeout=30)
+        killed = _check(api.admin.get(f"/v1/trials/{victim['id']}"), 200)
+        assert killed["status"] == "running", killed
+        victim["runnerId"] = killed["runnerId"]
 
         def study_done() -> bool:
-            if runner_b is not None and runner_b.poll() is not None:
+            if runner_b.poll() is not None:
                 raise AssertionError(f"runner B exited before the study was done\n{logs()}")
             status = _check(api.admin.get(f"/v1/studies/{study_id}"), 200)["status"]
             return bool(status == "completed")
@@ -275,7 +279,7 @@ def test_two_runners_finish_a_study_even_when_one_is_killed(
         _wait_for(study_done, 480, f"the study to complete\n{logs()}", interval=2)
     finally:
         for process in (runner_a, runner_b):
-            if process is not None and process.poll() is None:
+            if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
                 try:
                     process.wait(timeout=60)
@@ -295,6 +299,7 @@ def test_two_runners_finish_a_study_even_when_one_is_killed(
             trial["parameters"]["lora_alpha_multiplier"] * trial["parameters"]["lora_rank"]
         )
     # The killed runner's trial came back (attempt 2) and runner B completed it.
+    assert victim["id"] in {t["id"] for t in finished}
     again = _check(api.admin.get(f"/v1/trials/{victim['id']}"), 200)
     assert again["status"] == "completed", again
     assert again["attempt"] >= 2, again

@@ -1,0 +1,38 @@
+"""docs/runner.md stays in step with the code and the deployment files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from meshtune_runner.cli import OVERRIDES
+from meshtune_runner.hyperparameters import RECOGNISED_PARAMETERS
+from meshtune_runner.outputs import METRIC_NAMES
+from meshtune_runner.training_config import TrainingConfig
+
+RUNNER = Path(__file__).resolve().parents[1]
+DOC = (RUNNER.parent / "docs" / "runner.md").read_text(encoding="utf-8")
+
+
+def test_deployment_files_are_shown_verbatim() -> None:
+    for path in ("deploy/slurm/meshtune-runner.sbatch", "deploy/k8s/runner-statefulset.yaml"):
+        assert (RUNNER / path).read_text(encoding="utf-8") in DOC, path
+
+
+def test_every_training_config_key_is_documented() -> None:
+    for name, field in TrainingConfig.model_fields.items():
+        key = field.alias or name
+        assert f"`{key}`" in DOC, key
+
+
+def test_every_parameter_metric_and_override_is_documented() -> None:
+    for parameter in RECOGNISED_PARAMETERS:
+        assert f"`{parameter}`" in DOC, parameter
+    for metric in METRIC_NAMES:
+        assert f"`{metric}`" in DOC, metric
+    for name in OVERRIDES:
+        assert (
+            f"`{name.replace('_', '-')}`" in DOC
+            or f"--{name.replace('_', '-')}" in DOC
+            or f"MESHTUNE_{name.upper()}" in DOC
+            or OVERRIDES[name][0] in DOC
+        ), name
