@@ -1,0 +1,226 @@
+import createFetchClient, { type Client, type Middleware } from 'openapi-fetch';
+import { apiErrorFromResponse, hasErrorCode, MeshtuneError } from './errors.js';
+import type { paths } from './generated/openapi.js';
+import { parseRetryAfter, retryingFetch, type RetryOptions } from './retry.js';
+import type {
+  CreateStudyRequest,
+  EngineState,
+  HistoryFormat,
+  ImportNomadStudyRequest,
+  ImportNomadStudyResult,
+  Lease,
+  ParameterValues,
+  RegisterRunnerRequest,
+  RegisteredRunner,
+  Study,
+  StudyStatus,
+  Trial,
+  TrialHeartbeat,
+  TrialHeartbeatResponse,
+  TrialStatus,
+} from './types.js';
+import { waitForStudy, type WaitForStudyOptions } from './wait.js';
+import { runWorker, type Evaluate, type RunWorkerOptions, type WorkerSummary } from './worker.js';
+
+export interface ClientOptions {
+  /** e.g. `http://localhost:3000` (no `/v1`). */
+  baseUrl: string;
+  /** An API key (user, runner or admin scope) or a runner token, sent as `Authorization: Bearer …`. */
+  apiKey: string;
+  /** Retries of idempotent calls (GETs, leases, heartbeats, reports); `{ maxRetries: 0 }` disables. */
+  retry?: RetryOptions;
+  /** Per-attempt timeout in ms (default 60 000; 0 disables). */
+  timeoutMs?: number;
+  /** A custom `fetch` (tests, proxies); default: the global one. */
+  fetch?: (request: Request) => Promise<Response>;
+}
+
+/** The raw typed client: every path of the OpenAPI document; errors throw typed `ApiError`s. */
+export type RawClient = Client<paths, 'application/json'>;
+
+/** Lease outcome: a trial to run, or nothing now (wait `retryAfterMs`, then ask again). */
+export type LeaseResult =
+  | { kind: 'leased'; lease: Lease }
+  | { kind: 'wait'; retryAfterMs: number; studyStatus: StudyStatus | null };
+
+/** Sets the bearer token on every request. */
+export function authMiddleware(apiKey: string): Middleware {
+  return {
+    onRequest({ request }) {
+      request.headers.set('Authorization', `Bearer ${apiKey}`);
+      return request;
+    },
+  };
+}
+
+/** Turns every error status into the typed `ApiError` subclass for it. */
+export const errorMiddleware: Middleware = {
+  async onResponse({ response }) {
+    if (!response.ok) throw await apiErrorFromResponse(response);
+    return undefined;
+  },
+};
+
+/** openapi-fetch gives `data: T | undefined`; once errors throw, a success without a body is a bug. */
+function required<T>(result: { data?: T; response: Response }): T {
+  if (result.data === undefined) {
+    throw new MeshtuneError(`${result.response.url}: expected a response body, got HTTP ${result.response.status} without one`);
+  }
+  return result.data;
+}
+
+const STUDY_STATUSES: readonly string[] = ['active', 'paused', 'completed', 'stopped'] satisfies StudyStatus[];
+
+export class MeshtuneClient {
+  /** Every endpoint, typed from the OpenAPI document, for calls the helpers do not cover. */
+  readonly api: RawClient;
+  readonly options: Readonly<ClientOptions>;
+
+  constructor(options: ClientOptions) {
+    this.options = { ...options };
+    this.api = createFetchClient<paths>({
+      baseUrl: options.baseUrl.replace(/\/+$/, ''),
+      fetch: retryingFetch(options.fetch ?? ((request) => fetch(request)), options.retry ?? {}, options.timeoutMs ?? 60_000),
+    });
+    this.api.use(authMiddleware(options.apiKey), errorMiddleware);
+  }
+
+  /** The same client with another key (e.g. the runner token `registerRunner` returns). */
+  withApiKey(apiKey: string): MeshtuneClient {
+    return new MeshtuneClient({ ...this.options, apiKey });
+  }
+
+  // Studies
+
+  async createStudy(body: CreateStudyRequest): Promise<Study> {
+    return required(await this.api.POST('/v1/studies', { body }));
+  }
+
+  /** Creates a study from a NOMAD 4 parameter file's text; `ignoredKeywords` lists what meshtune does not use. */
+  async importNomadStudy(body: ImportNomadStudyRequest): Promise<ImportNomadStudyResult> {
+    return required(await this.api.POST('/v1/studies/import/nomad', { body }));
+  }
+
+  async getStudy(studyId: string): Promise<Study> {
+    return required(await this.api.GET('/v1/studies/{studyId}', { params: { path: { studyId } } }));
+  }
+
+  async listStudies(query: { status?: StudyStatus; limit?: number; offset?: number } = {}) {
+    return required(await this.api.GET('/v1/studies', { params: { query } }));
+  }
+
+  async pauseStudy(studyId: string): Promise<Study> {
+    return required(await this.api.POST('/v1/studies/{studyId}/pause', { params: { path: { studyId } } }));
+  }
+
+  async resumeStudy(studyId: string): Promise<Study> {
+    return required(await this.api.POST('/v1/studies/{studyId}/resume', { params: { path: { studyId } } }));
+  }
+
+  async stopStudy(studyId: string): Promise<Study> {
+    return required(await this.api.POST('/v1/studies/{studyId}/stop', { params: { path: { studyId } } }));
+  }
+
+  /** Polls the study until it is `completed` or `stopped`, calling `onProgress` when it changes. */
+  waitForStudy(studyId: string, options: WaitForStudyOptions = {}): Promise<Study> {
+    return waitForStudy(this, studyId, options);
+  }
+
+  /** The best completed trial so far (feasible first), or null while there is none. */
+  async bestTrial(studyId: string): Promise<Trial | null> {
+    try {
+      return required(await this.api.GET('/v1/studies/{studyId}/best', { params: { path: { studyId } } }));
+    } catch (error) {
+      // An unknown study is STUDY_NOT_FOUND; the generic 404 code here means "no result yet".
+      if (hasErrorCode(error, 'NO_RESULT_YET') || hasErrorCode(error, 'NOT_FOUND')) return null;
+      throw error;
+    }
+  }
+
+  /** The engine's iteration, frame and mesh sizes, and stop reason. */
+  async engineState(studyId: string): Promise<EngineState> {
+    return required(await this.api.GET('/v1/studies/{studyId}/engine', { params: { path: { studyId } } }));
+  }
+
+  /** Finished trials: as objects (`json`, the default) or as the API's CSV / NOMAD history text. */
+  exportHistory(studyId: string, format?: 'json'): Promise<Trial[]>;
+  exportHistory(studyId: string, format: 'csv' | 'nomad'): Promise<string>;
+  async exportHistory(studyId: string, format: HistoryFormat = 'json'): Promise<Trial[] | string> {
+    const params = { path: { studyId }, query: { format } };
+    if (format === 'json') {
+      return required(await this.api.GET('/v1/studies/{studyId}/history', { params })).items;
+    }
+    const text: unknown = required(await this.api.GET('/v1/studies/{studyId}/history', { params, parseAs: 'text' }));
+    return String(text);
+  }
+
+  // Trials
+
+  async listTrials(studyId: string, query: { status?: TrialStatus; limit?: number; offset?: number } = {}) {
+    return required(await this.api.GET('/v1/studies/{studyId}/trials', { params: { path: { studyId }, query } }));
+  }
+
+  /** Enqueues a point of your own; it is leased before the engine's next suggestion. */
+  async enqueueTrial(studyId: string, parameters: ParameterValues): Promise<Trial> {
+    return required(
+      await this.api.POST('/v1/studies/{studyId}/trials', { params: { path: { studyId } }, body: { parameters } }),
+    );
+  }
+
+  async getTrial(trialId: string): Promise<Trial> {
+    return required(await this.api.GET('/v1/trials/{trialId}', { params: { path: { trialId } } }));
+  }
+
+  // Runner protocol (runner-scope key for `registerRunner`, the runner token for the rest)
+
+  async registerRunner(body: RegisterRunnerRequest): Promise<RegisteredRunner> {
+    return required(await this.api.POST('/v1/runners', { body }));
+  }
+
+  /** One lease: a trial (optionally of one study), or how long to wait before asking again. */
+  async lease(runnerId: string, studyId?: string): Promise<LeaseResult> {
+    const result = await this.api.POST('/v1/runners/{runnerId}/lease', {
+      params: { path: { runnerId } },
+      body: studyId === undefined ? {} : { studyId },
+    });
+    if (result.response.status === 200 && result.data !== undefined) return { kind: 'leased', lease: result.data };
+    const status = result.response.headers.get('meshtune-study-status');
+    return {
+      kind: 'wait',
+      retryAfterMs: parseRetryAfter(result.response.headers.get('retry-after')) ?? 5_000,
+      studyStatus: status !== null && STUDY_STATUSES.includes(status) ? (status as StudyStatus) : null,
+    };
+  }
+
+  async heartbeatTrial(trialId: string, body: TrialHeartbeat = {}): Promise<TrialHeartbeatResponse> {
+    return required(await this.api.POST('/v1/trials/{trialId}/heartbeat', { params: { path: { trialId } }, body }));
+  }
+
+  async completeTrial(trialId: string, outputs: Record<string, number>): Promise<Trial> {
+    return required(
+      await this.api.POST('/v1/trials/{trialId}/complete', { params: { path: { trialId } }, body: { outputs } }),
+    );
+  }
+
+  async failTrial(trialId: string, error: string, options: { retryable?: boolean } = {}): Promise<Trial> {
+    return required(
+      await this.api.POST('/v1/trials/{trialId}/fail', { params: { path: { trialId } }, body: { error, ...options } }),
+    );
+  }
+
+  async releaseTrial(trialId: string): Promise<Trial> {
+    return required(await this.api.POST('/v1/trials/{trialId}/release', { params: { path: { trialId } } }));
+  }
+
+  /**
+   * Evaluates the study's trials in this process until the study completes or stops: registers a
+   * runner, then `concurrency` ask/tell loops lease, heartbeat and complete (or fail) trials.
+   */
+  runWorker(studyId: string, evaluate: Evaluate, options: RunWorkerOptions = {}): Promise<WorkerSummary> {
+    return runWorker(this, studyId, evaluate, options);
+  }
+}
+
+export function createClient(options: ClientOptions): MeshtuneClient {
+  return new MeshtuneClient(options);
+}

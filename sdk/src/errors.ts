@@ -1,0 +1,203 @@
+/**
+ * Every error the SDK throws is a `MeshtuneError`. HTTP errors are `ApiError`s, one subclass per
+ * status (as openai-node does), carrying the API's stable `code` from its error body
+ * `{ statusCode, code, message, details?, requestId? }`.
+ */
+
+/** The API's error codes and their HTTP status (mirrors api/src/common/errors/error-codes.ts). */
+export const ERROR_STATUS = {
+  VALIDATION_FAILED: 400,
+  INVALID_NOMAD_PARAMETERS: 400,
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
+  TRIAL_NOT_LEASED_TO_RUNNER: 403,
+  NOT_FOUND: 404,
+  STUDY_NOT_FOUND: 404,
+  TRIAL_NOT_FOUND: 404,
+  RUNNER_NOT_FOUND: 404,
+  API_KEY_NOT_FOUND: 404,
+  NO_RESULT_YET: 404,
+  STUDY_NOT_ACTIVE: 409,
+  STUDY_FINISHED: 409,
+  INVALID_STATUS_TRANSITION: 409,
+  DUPLICATE_POINT: 409,
+  TRIAL_NOT_RUNNING: 409,
+  TRIAL_ALREADY_FINISHED: 409,
+  LEASE_LOST: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  TOO_MANY_REQUESTS: 429,
+  INTERNAL_ERROR: 500,
+  SERVICE_UNAVAILABLE: 503,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+/** The known codes answered with this HTTP status. */
+export type ErrorCodeWithStatus<S extends number> = {
+  [C in ErrorCode]: (typeof ERROR_STATUS)[C] extends S ? C : never;
+}[ErrorCode];
+
+/** The JSON body of every 4xx/5xx answer. */
+export interface ApiErrorBody {
+  statusCode: number;
+  /** A known code, or a newer one this SDK version does not list yet. */
+  code: ErrorCode | (string & {});
+  message: string;
+  details?: unknown;
+  requestId?: string;
+}
+
+export class MeshtuneError extends Error {
+  override name = 'MeshtuneError';
+}
+
+/** The API answered with an error status. */
+export class ApiError extends MeshtuneError {
+  override name = 'ApiError';
+  readonly status: number;
+  readonly code: ErrorCode | (string & {});
+  readonly details: unknown;
+  readonly requestId: string | undefined;
+  readonly headers: Headers;
+
+  constructor(status: number, body: ApiErrorBody, headers: Headers) {
+    super(`${status} ${body.code}: ${body.message}`);
+    this.status = status;
+    this.code = body.code;
+    this.details = body.details;
+    this.requestId = body.requestId ?? headers.get('x-request-id') ?? undefined;
+    this.headers = headers;
+  }
+}
+
+/** 400: the request failed validation (`VALIDATION_FAILED`, `INVALID_NOMAD_PARAMETERS`). */
+export class BadRequestError extends ApiError {
+  override name = 'BadRequestError';
+  declare readonly status: 400;
+}
+/** 401: missing, unknown or revoked API key. */
+export class AuthenticationError extends ApiError {
+  override name = 'AuthenticationError';
+  declare readonly status: 401;
+}
+/** 403: the key's scope does not allow this, or the trial is leased to another runner. */
+export class PermissionDeniedError extends ApiError {
+  override name = 'PermissionDeniedError';
+  declare readonly status: 403;
+}
+export class NotFoundError extends ApiError {
+  override name = 'NotFoundError';
+  declare readonly status: 404;
+}
+/** 409: the resource is not in a state that allows this (e.g. `LEASE_LOST`, `STUDY_FINISHED`). */
+export class ConflictError extends ApiError {
+  override name = 'ConflictError';
+  declare readonly status: 409;
+}
+export class PayloadTooLargeError extends ApiError {
+  override name = 'PayloadTooLargeError';
+  declare readonly status: 413;
+}
+export class UnsupportedMediaTypeError extends ApiError {
+  override name = 'UnsupportedMediaTypeError';
+  declare readonly status: 415;
+}
+/** 429: retried automatically for idempotent calls, honouring `Retry-After`. */
+export class RateLimitError extends ApiError {
+  override name = 'RateLimitError';
+  declare readonly status: 429;
+}
+/** 5xx. */
+export class InternalServerError extends ApiError {
+  override name = 'InternalServerError';
+}
+/** 503: retried automatically for idempotent calls, honouring `Retry-After`. */
+export class ServiceUnavailableError extends InternalServerError {
+  override name = 'ServiceUnavailableError';
+  declare readonly status: 503;
+}
+
+/** No HTTP answer at all (DNS, refused connection, reset). */
+export class ConnectionError extends MeshtuneError {
+  override name = 'ConnectionError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+/** The per-request timeout (`timeoutMs`) elapsed. */
+export class ConnectionTimeoutError extends ConnectionError {
+  override name = 'ConnectionTimeoutError';
+}
+/** `waitForStudy` gave up after its `timeoutMs`. */
+export class WaitTimeoutError extends MeshtuneError {
+  override name = 'WaitTimeoutError';
+}
+
+/** The error class thrown for each status. */
+export interface ErrorClassByStatus {
+  400: BadRequestError;
+  401: AuthenticationError;
+  403: PermissionDeniedError;
+  404: NotFoundError;
+  409: ConflictError;
+  413: PayloadTooLargeError;
+  415: UnsupportedMediaTypeError;
+  429: RateLimitError;
+  500: InternalServerError;
+  503: ServiceUnavailableError;
+}
+
+/** The error thrown for a code: e.g. `ApiErrorFor<'LEASE_LOST'>` is a `ConflictError` with that code. */
+export type ApiErrorFor<C extends ErrorCode> = ErrorClassByStatus[(typeof ERROR_STATUS)[C]] & { readonly code: C };
+
+/** Narrows an unknown error to the API error with this code: `if (hasErrorCode(e, 'LEASE_LOST')) …`. */
+export function hasErrorCode<C extends ErrorCode>(error: unknown, code: C): error is ApiErrorFor<C> {
+  return error instanceof ApiError && error.code === code;
+}
+
+function parseBody(status: number, text: string): ApiErrorBody {
+  try {
+    const parsed = JSON.parse(text) as Partial<ApiErrorBody>;
+    if (typeof parsed === 'object' && parsed !== null && typeof parsed.code === 'string') {
+      return {
+        statusCode: parsed.statusCode ?? status,
+        code: parsed.code,
+        message: typeof parsed.message === 'string' ? parsed.message : text,
+        details: parsed.details,
+        requestId: parsed.requestId,
+      };
+    }
+  } catch {
+    // not JSON (a proxy's HTML page…): keep the text as the message
+  }
+  return { statusCode: status, code: status >= 500 ? 'INTERNAL_ERROR' : 'UNKNOWN', message: text || `HTTP ${status}` };
+}
+
+/** Builds the typed error for an error response (reads its body). */
+export async function apiErrorFromResponse(response: Response): Promise<ApiError> {
+  const body = parseBody(response.status, await response.text());
+  const { status, headers } = response;
+  switch (status) {
+    case 400:
+      return new BadRequestError(status, body, headers);
+    case 401:
+      return new AuthenticationError(status, body, headers);
+    case 403:
+      return new PermissionDeniedError(status, body, headers);
+    case 404:
+      return new NotFoundError(status, body, headers);
+    case 409:
+      return new ConflictError(status, body, headers);
+    case 413:
+      return new PayloadTooLargeError(status, body, headers);
+    case 415:
+      return new UnsupportedMediaTypeError(status, body, headers);
+    case 429:
+      return new RateLimitError(status, body, headers);
+    case 503:
+      return new ServiceUnavailableError(status, body, headers);
+    default:
+      return status >= 500 ? new InternalServerError(status, body, headers) : new ApiError(status, body, headers);
+  }
+}

@@ -1,0 +1,27 @@
+export { authMiddleware, createClient, errorMiddleware, MeshtuneClient } from './client.js';
+export type { ClientOptions, LeaseResult, RawClient } from './client.js';
+export {
+  ApiError,
+  AuthenticationError,
+  BadRequestError,
+  ConflictError,
+  ConnectionError,
+  ConnectionTimeoutError,
+  ERROR_STATUS,
+  hasErrorCode,
+  InternalServerError,
+  MeshtuneError,
+  NotFoundError,
+  PayloadTooLargeError,
+  PermissionDeniedError,
+  RateLimitError,
+  ServiceUnavailableError,
+  UnsupportedMediaTypeError,
+  WaitTimeoutError,
+} from './errors.js';
+export type { ApiErrorBody, ApiErrorFor, ErrorClassByStatus, ErrorCode } from './errors.js';
+export type { RetryOptions } from './retry.js';
+export type * from './types.js';
+export type { WaitForStudyOptions } from './wait.js';
+export { RetryableEvaluationError } from './worker.js';
+export type { Evaluate, EvaluateContext, Evaluation, RunWorkerOptions, TrialOutcome, WorkerSummary } from './worker.js';

@@ -1,0 +1,24 @@
+import type { components, paths } from './generated/openapi.js';
+
+type Schemas = components['schemas'];
+
+export type { components, paths };
+export type Study = Schemas['StudyResponseDto'];
+export type StudyStatus = Study['status'];
+export type CreateStudyRequest = Schemas['CreateStudyDto'];
+export type Trial = Schemas['TrialResponseDto'];
+export type TrialStatus = Trial['status'];
+export type Lease = Schemas['LeaseResponseDto'];
+export type OutputDefinition = Schemas['OutputDefinitionDto'];
+export type MetricPoint = Schemas['MetricPointDto'];
+export type TrialHeartbeat = Schemas['TrialHeartbeatDto'];
+export type TrialHeartbeatResponse = Schemas['TrialHeartbeatResponseDto'];
+export type RegisterRunnerRequest = Schemas['RegisterRunnerDto'];
+export type RegisteredRunner = Schemas['RegisteredRunnerResponseDto'];
+export type ImportNomadStudyRequest = Schemas['ImportNomadStudyDto'];
+export type ImportNomadStudyResult = Schemas['ImportNomadStudyResponseDto'];
+/** Parameter values as runners receive them. */
+export type ParameterValues = Trial['parameters'];
+export type HistoryFormat = 'json' | 'csv' | 'nomad';
+export type History = Schemas['HistoryResponseDto'];
+export type EngineState = Schemas['EngineStateResponseDto'];

@@ -1,0 +1,121 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { createClient, NotFoundError, type CreateStudyRequest, type MeshtuneClient, type Study } from '@meshtune/sdk';
+import { createKey } from '../support/api-client';
+import { startTestServer, type TestServer } from '../support/test-server';
+
+/** Known optimum: 0 at x = 1.5, y = -2. */
+function shiftedSphere(x: number, y: number): number {
+  return (x - 1.5) ** 2 + (y + 2) ** 2;
+}
+
+function sphereStudy(overrides: Partial<CreateStudyRequest> = {}): CreateStudyRequest {
+  return {
+    name: 'sdk shifted sphere',
+    parameters: [
+      { name: 'x', type: 'real', lower: -5, upper: 5 },
+      { name: 'y', type: 'integer', lower: -10, upper: 10 },
+    ],
+    outputs: [{ name: 'loss', type: 'objective' }],
+    x0: [{ x: 4, y: 5 }],
+    budget: { maxEvaluations: 60, maxAttempts: 2, leaseSeconds: 30 },
+    algorithm: { name: 'mads', seed: 3 },
+    ...overrides,
+  };
+}
+
+describe('SDK worker against the real API', () => {
+  let test: TestServer;
+  let user: MeshtuneClient;
+  let runnerKey: string;
+
+  before(async () => {
+    test = await startTestServer({ leaseRetryAfterSeconds: 1 });
+    user = createClient({ baseUrl: test.url, apiKey: await createKey(test, 'user') });
+    runnerKey = await createKey(test, 'runner');
+  });
+  after(async () => test.close());
+
+  it('optimizes a synthetic function to its known optimum with a TypeScript worker', async () => {
+    const study = await user.createStudy(sphereStudy());
+    const worker = user.withApiKey(runnerKey);
+    const progress: Study[] = [];
+    const [summary, finished] = await Promise.all([
+      worker.runWorker(study.id, (parameters) => shiftedSphere(Number(parameters.x), Number(parameters.y)), {
+        concurrency: 2,
+        name: 'sphere-worker',
+      }),
+      user.waitForStudy(study.id, { intervalMs: 200, onProgress: (current) => progress.push(current) }),
+    ]);
+
+    assert.equal(finished.status, 'completed');
+    assert.equal(summary.reason, 'study_finished');
+    assert.equal(summary.studyStatus, 'completed');
+    assert.equal(summary.failed, 0);
+    assert.equal(summary.completed, finished.evaluationCount);
+    assert.ok(progress.length >= 2, 'onProgress is called as the study advances');
+    assert.equal(progress.at(-1)?.status, 'completed');
+
+    const best = await user.bestTrial(study.id);
+    assert.ok(best !== null);
+    assert.equal(best.parameters.y, -2);
+    assert.ok(Math.abs(Number(best.parameters.x) - 1.5) < 0.05, `x = ${String(best.parameters.x)}`);
+    assert.ok(best.outputs !== null && best.outputs.loss! < 1e-2, `loss = ${JSON.stringify(best.outputs)}`);
+
+    const history = await user.exportHistory(study.id);
+    assert.equal(history.length, finished.evaluationCount);
+    assert.ok(history.every((trial) => trial.status === 'completed' || trial.status === 'failed'));
+    assert.ok(history.some((trial) => trial.id === best.id));
+    const csv = await user.exportHistory(study.id, 'csv');
+    assert.equal(typeof csv, 'string');
+    assert.ok(csv.trim().split('\n').length >= finished.evaluationCount, 'one CSV line per finished trial');
+    const nomad = await user.exportHistory(study.id, 'nomad');
+    assert.equal(nomad.trim().split('\n').length, finished.evaluationCount, 'one NOMAD history line per evaluation');
+  });
+
+  it('reports an evaluation that throws as a failed trial, and stops after maxTrials', async () => {
+    const study = await user.createStudy(sphereStudy({ name: 'sdk failing', budget: { maxEvaluations: 10 } }));
+    const summary = await user.withApiKey(runnerKey).runWorker(
+      study.id,
+      () => {
+        throw new Error('CUDA out of memory');
+      },
+      { maxTrials: 1 },
+    );
+    assert.deepEqual([summary.failed, summary.completed, summary.reason], [1, 0, 'max_trials']);
+    const { items } = await user.listTrials(study.id, { status: 'failed' });
+    assert.equal(items.length, 1);
+    assert.match(items[0]!.error ?? '', /CUDA out of memory/);
+  });
+
+  it('best trial is null before any result, and an unknown study still throws', async () => {
+    const study = await user.createStudy(sphereStudy({ name: 'sdk empty' }));
+    assert.equal(await user.bestTrial(study.id), null);
+    await assert.rejects(user.bestTrial('00000000-0000-4000-8000-000000000000'), NotFoundError);
+  });
+
+  it('creates a study from a NOMAD parameter file', async () => {
+    const parameterFile = [
+      'DIMENSION 2',
+      'BB_EXE "$python3 sphere.py"',
+      'BB_OUTPUT_TYPE OBJ',
+      'X0 ( 1 1 )',
+      'LOWER_BOUND ( 0 -10 )',
+      'UPPER_BOUND ( 2 10 )',
+      'MAX_BB_EVAL 40',
+      'DISPLAY_DEGREE 2',
+    ].join('\n');
+    const { study, ignoredKeywords } = await user.importNomadStudy({
+      name: 'from nomad',
+      parameterFile,
+      parameterNames: ['lr', 'rank'],
+    });
+    assert.equal(study.name, 'from nomad');
+    assert.deepEqual(
+      study.parameters.map((parameter) => parameter.name),
+      ['lr', 'rank'],
+    );
+    assert.equal(study.budget.maxEvaluations, 40);
+    assert.ok(ignoredKeywords.includes('BB_EXE'), `ignored: ${ignoredKeywords.join(', ')}`);
+  });
+});
