@@ -5,7 +5,7 @@ import { HttpAdapterHost } from '@nestjs/core';
 import express, { type Express, type Request, type Response } from 'express';
 
 /**
- * Where `npm run build:dashboard` (Vite, api/src/dashboard/web/vite.config.ts) writes the web app.
+ * Where `npm run build:dashboard` (Vite, api/src/dashboard/web/vite.config.mts) writes the web app.
  * Outside dist/ because the Nest build empties dist/ first. Relative to this file, compiled
  * (dist/api/src/dashboard/) or not (api/src/dashboard/), the repository root is three or four up.
  */

@@ -28,6 +28,11 @@ echarts.use([
   CanvasRenderer,
 ]);
 
+/** ECharts renders a custom tooltip formatter's string as HTML. */
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
+}
+
 const COLORS = { best: '#1d4ed8', feasible: '#16a34a', infeasible: '#dc2626', x0: '#6b7280' };
 /** Objective colour ramp, best end last (viridis-like, as the seed's matplotlib plot). */
 const RAMP = ['#440154', '#3b528b', '#21918c', '#5ec962', '#fde725'];
@@ -95,7 +100,7 @@ export function convergenceOption({ objectiveName, goal, points, x0 }: Convergen
         formatter: (item: { seriesName: string; value: number[] }) =>
           item.seriesName === 'best so far'
             ? `evaluation ${item.value[0]}<br>best so far ${formatNumber(item.value[1])}`
-            : `trial #${item.value[2]} (evaluation ${item.value[0]})<br>${objectiveName} ${formatNumber(item.value[1])}<br>${item.seriesName}`,
+            : `trial #${item.value[2]} (evaluation ${item.value[0]})<br>${escapeHtml(objectiveName)} ${formatNumber(item.value[1])}<br>${item.seriesName}`,
       },
       xAxis: { type: 'value', name: 'evaluation', nameLocation: 'middle', nameGap: 28, minInterval: 1, min: 0 },
       yAxis: { type: 'value', name: `${objectiveName} (${goal})`, scale: true },
