@@ -161,6 +161,9 @@ describe('registry validation', () => {
     assert.throws(() => createAlgorithm('mads', MIXED, { directionType: 'ORTHO 3N' } as never), InvalidOptionsError);
     assert.throws(() => createAlgorithm('mads', MIXED, { bogus: 1 } as never), InvalidOptionsError);
     assert.throws(() => createAlgorithm('mads', MIXED, { minMeshSize: [1] }), InvalidOptionsError);
+    assert.throws(() => createAlgorithm('mads', MIXED, { categoricalVariables: [0] }), InvalidOptionsError);
+    assert.throws(() => createAlgorithm('mads', MIXED, { categoricalVariables: [5] }), InvalidOptionsError);
+    assert.doesNotThrow(() => createAlgorithm('mads', MIXED, { categoricalVariables: [2, 3] }));
     assert.throws(() => createAlgorithm('random', MIXED, { directionType: 'ORTHO 2N' }), InvalidOptionsError);
   });
 });

@@ -136,3 +136,28 @@ test('caller arrays are never mutated or shared', () => {
   assert.equal(mads.bestFeasible()?.x[0], 2);
   assert.equal(mads.bestFeasible()?.f, sphere([2, 2, 1])[0]);
 });
+
+test('categoricalVariables: every poll tries the other categories, so an isolated best category is found', () => {
+  const cost = [3, 5, 9, 9, 9, 0];
+  const problem: ProblemSpec = {
+    variables: [
+      { type: 'I', lowerBound: 0, upperBound: 5, granularity: 0, fixedValue: null },
+      { type: 'R', lowerBound: 0, upperBound: 1, granularity: 0, fixedValue: null },
+    ],
+    outputTypes: ['OBJ'],
+    x0: [[0, 0.9]],
+    maxEvaluations: 60,
+    seed: 0,
+  };
+  const run = (categoricalVariables: number[]): number[] => {
+    const mads = Mads.create(problem, { categoricalVariables });
+    while (mads.stopReason === null) {
+      const asked = mads.ask(1);
+      if (asked.length === 0) break;
+      mads.tell(asked.map((s) => ({ x: s.x, outputs: [cost[s.x[0]] + (s.x[1] - 0.5) ** 2] })));
+    }
+    return mads.bestFeasible()?.x ?? [];
+  };
+  assert.equal(run([0])[0], 5);
+  assert.equal(run([])[0], 0); // plain MADS only polls the neighbouring indices
+});

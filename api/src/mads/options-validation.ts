@@ -40,12 +40,14 @@ export function validateMadsOptions(problem: ProblemSpec, options: unknown): Mad
     } else if (key in ENUMS) {
       if (typeof value !== 'string' || !ENUMS[key].includes(value))
         fail(key, `must be one of ${ENUMS[key].join(', ')}`);
+    } else if (key === 'categoricalVariables') {
+      checkCategorical(problem, value);
     } else if (key === 'initialFrameSize' || key === 'minMeshSize' || key === 'minFrameSize') {
       if (value !== null) checkPerVariable(problem, key, value);
     } else checkNumber(key, value);
     out[key] = value;
   }
-  return out as unknown as MadsOptions;
+  return structuredClone(out) as unknown as MadsOptions;
 }
 
 function checkNumber(key: string, value: unknown): void {
@@ -80,5 +82,25 @@ function checkPerVariable(problem: ProblemSpec, key: string, value: unknown): vo
     if (typeof v !== 'number' || !Number.isFinite(v)) fail(`${key}[${i}]`, 'must be a finite number or null');
     if (key === 'initialFrameSize' ? v <= 0 : v < 0)
       fail(`${key}[${i}]`, key === 'initialFrameSize' ? 'must be > 0' : 'must be ≥ 0');
+  });
+}
+
+/** Categorical variables: distinct indices of free I or B variables with finite bounds, ≤ 100 categories. */
+function checkCategorical(problem: ProblemSpec, value: unknown): void {
+  if (!Array.isArray(value)) fail('categoricalVariables', 'must be an array of variable indices');
+  const seen = new Set<number>();
+  value.forEach((i: unknown, k: number) => {
+    const path = `categoricalVariables[${k}]`;
+    if (typeof i !== 'number' || !Number.isInteger(i) || i < 0 || i >= problem.variables.length) {
+      fail(path, 'must be a variable index');
+    }
+    if (seen.has(i)) fail(path, 'duplicate index');
+    seen.add(i);
+    const v = problem.variables[i];
+    if (v.type === 'R') fail(path, 'a categorical variable must be of type I or B');
+    if (v.type === 'I') {
+      if (v.lowerBound === null || v.upperBound === null) fail(path, 'a categorical variable needs finite bounds');
+      if ((v.upperBound - v.lowerBound) / Math.max(1, v.granularity) > 100) fail(path, 'more than 100 categories');
+    }
   });
 }

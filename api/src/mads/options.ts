@@ -52,6 +52,11 @@ export interface MadsOptions {
    * when every `ask` follows the previous `tell`.
    */
   fillIdle: boolean;
+  /**
+   * Indices of integer variables that encode *unordered* categories (meshtune extension, not in
+   * NOMAD 4): every poll also tries the centre with each other category (docs/algorithm.md).
+   */
+  categoricalVariables: number[];
 }
 
 export const DEFAULT_MADS_OPTIONS: Readonly<MadsOptions> = Object.freeze({
@@ -75,4 +80,5 @@ export const DEFAULT_MADS_OPTIONS: Readonly<MadsOptions> = Object.freeze({
   frameRounding: 'nomad',
   hMax0: Infinity,
   fillIdle: true,
+  categoricalVariables: [],
 } satisfies MadsOptions);

@@ -8,7 +8,7 @@ import { scaleAndProjectOnMesh } from './mesh';
 import { EPS } from './numerics';
 import { sortCandidates } from './ordering';
 import { quadSecondPassDirection } from './search/quad-model';
-import { cacheKey, displacementToFull, snapToMeshAndBounds, toFree } from './space';
+import { cacheKey, clipAndRound, displacementToFull, snapToMeshAndBounds, toFree } from './space';
 import type { Candidate, EngineState } from './state';
 
 /** `Poll::computePrimarySecondaryPollCenters` (§3.2, Appendix D #2: feasible always primary). */
@@ -72,7 +72,38 @@ export function generatePoll(state: EngineState, centreId: number, secondaryId: 
   if (secondaryId !== null && n > 0) {
     secondary = pointsFromDirections(state, secondaryId, doubleDirections(state.rng, n), seen);
   }
-  return { queue: sortCandidates(state, [...kept, ...secondary]), generated: primary.length, firstPass, spare };
+  const categorical = categoricalNeighbours(state, centreId, seen);
+  return {
+    queue: sortCandidates(state, [...kept, ...secondary, ...categorical]),
+    generated: primary.length,
+    firstPass,
+    spare,
+  };
+}
+
+/**
+ * Categorical neighbours (meshtune extension, off unless `categoricalVariables` is set; not in
+ * NOMAD 4): for each unordered categorical variable, the poll centre with that variable set to
+ * each other category, so every category stays one step away whatever its index.
+ */
+export function categoricalNeighbours(state: EngineState, centreId: number, seen: Set<string>): Candidate[] {
+  const out: Candidate[] = [];
+  const centre = state.cache.get(centreId).x;
+  for (const i of state.options.categoricalVariables) {
+    const g = state.space.granularity[i] > 0 ? state.space.granularity[i] : 1;
+    const first = Math.ceil(state.space.lower[i] / g - 1e-9);
+    const last = Math.floor(state.space.upper[i] / g + 1e-9);
+    for (let k = first; k <= last; k++) {
+      const x = [...centre];
+      x[i] = k * g;
+      const snapped = clipAndRound(state.space, x);
+      const key = cacheKey(snapped);
+      if (snapped[i] === centre[i] || seen.has(key)) continue;
+      seen.add(key);
+      out.push({ x: snapped, fromId: centreId, origin: 'poll' });
+    }
+  }
+  return out;
 }
 
 /**
