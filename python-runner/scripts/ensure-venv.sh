@@ -11,10 +11,14 @@ lock_sha="$(sha256sum "$runner_dir/requirements.lock" | cut -c1-16)"
 cache_root="${MESHTUNE_VENV_ROOT:-${XDG_CACHE_HOME:-$HOME/.cache}/meshtune}"
 venv="$cache_root/venv-$lock_sha"
 
+mkdir -p "$cache_root"
+# One creator at a time (CI and the demo may call this together); the others wait and reuse.
+exec 9>"$cache_root/.venv-$lock_sha.lock"
+flock 9
+
 if [[ ! -f "$venv/.complete" ]]; then
   echo "ensure-venv: creating $venv (this downloads torch; several minutes)" >&2
   rm -rf "$venv"
-  mkdir -p "$cache_root"
   "$python_bin" -m venv "$venv"
   "$venv/bin/python" -m pip install --quiet --upgrade pip >&2
   "$venv/bin/python" -m pip install --quiet -r "$runner_dir/requirements.lock" >&2

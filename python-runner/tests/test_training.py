@@ -117,3 +117,42 @@ def test_demo_assets_load_through_from_pretrained(demo_assets: DemoAssets) -> No
     assert any(r["context"] for r in records) and any(not r["context"] for r in records)
     config = json.loads(demo_assets.training_config_path.read_text())
     assert config["model"] == str(demo_assets.model_dir)
+
+
+def test_several_devices_run_one_trial_under_torchrun(
+    demo_assets: DemoAssets, tmp_path: Path
+) -> None:
+    """The multi-GPU path (torchrun, DDP, rank 0 reports, MMLU shared across ranks), on CPU:
+    two "GPU" indices that do not exist make two gloo processes."""
+    from meshtune_runner.launcher import Launcher
+
+    work = tmp_path / "trial"
+    work.mkdir()
+    config = {
+        **demo_training_config(demo_assets, metric="mmlu"),
+        "maxTrainSamples": 64,
+        "maxEvalSamples": 32,
+        "perDeviceTrainBatchSize": 4,
+        "evalSteps": 4,
+    }
+    spec = TrialSpec(
+        "trial-2",
+        2,
+        "study-1",
+        config,
+        asdict(map_parameters({"lora_rank": 8, "lora_alpha": 16})),
+        str(work),
+    )
+    spec.save(work / "spec.json")
+    with spec.log_path.open("wb") as log:
+        process = Launcher(["0", "1"]).start(work / "spec.json", log)
+        assert process.wait(timeout=300) == 0, spec.log_path.read_text()
+    result = TrialResult.load(spec.result_path)
+    assert result.status == "completed", result.error
+    assert math.isfinite(result.metrics["val_loss"])
+    assert result.metrics["mmlu_accuracy"] * 40 == pytest.approx(
+        round(result.metrics["mmlu_accuracy"] * 40)
+    )  # all 40 questions, counted once
+    events = EventReader(spec.events_path).read_new()
+    # 64 records / (4 per device x 2 devices) = 8 steps, evaluations at 4 and 8, once each
+    assert [e["step"] for e in events if e.get("name") == "val_loss"] == [4, 8]

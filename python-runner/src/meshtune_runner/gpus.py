@@ -16,8 +16,7 @@ class GpuInfo:
     memory_mb: int | None
 
 
-def detect_gpus() -> list[GpuInfo]:
-    """GPUs reported by nvidia-smi, limited to CUDA_VISIBLE_DEVICES when that is set."""
+def _nvidia_smi_gpus() -> list[GpuInfo]:
     smi = shutil.which("nvidia-smi")
     found: list[GpuInfo] = []
     if smi is not None:
@@ -36,6 +35,12 @@ def detect_gpus() -> list[GpuInfo]:
             if len(parts) == 2 and parts[0].isdigit():
                 memory = int(parts[1]) if parts[1].isdigit() else None
                 found.append(GpuInfo(parts[0], memory))
+    return found
+
+
+def detect_gpus() -> list[GpuInfo]:
+    """GPUs reported by nvidia-smi, limited to CUDA_VISIBLE_DEVICES when that is set."""
+    found = _nvidia_smi_gpus()
     visible = os.environ.get("CUDA_VISIBLE_DEVICES")
     if visible is not None:
         wanted = [v.strip() for v in visible.split(",") if v.strip()]
@@ -45,14 +50,14 @@ def detect_gpus() -> list[GpuInfo]:
 
 
 def select_gpus(spec: str) -> list[GpuInfo]:
-    """`auto` (every visible GPU), `none`/`cpu`, or a list such as `0,1,2,3`."""
+    """`auto` (every visible GPU), `none`/`cpu`, or nvidia-smi indices such as `0,1,2,3`
+    (which replace CUDA_VISIBLE_DEVICES for the training child)."""
     spec = spec.strip().lower()
     if spec in ("none", "cpu", ""):
         return []
-    detected = detect_gpus()
     if spec == "auto":
-        return detected
-    by_index = {g.index: g for g in detected}
+        return detect_gpus()
+    by_index = {g.index: g for g in _nvidia_smi_gpus()}
     chosen = [v.strip() for v in spec.split(",") if v.strip()]
     for value in chosen:
         if not value.isdigit():
