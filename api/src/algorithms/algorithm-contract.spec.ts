@@ -111,6 +111,17 @@ for (const { name, options } of CASES) {
       }
     });
 
+    test('points marked in flight count toward the budget and are never suggested', () => {
+      const alg = createAlgorithm(name, { ...MIXED, maxEvaluations: 6 }, options);
+      const user = [0.5, 0.5, 5, 1, 2.5, 0];
+      alg.markInFlight([user]);
+      const asked = [...alg.ask(3), ...alg.ask(3)];
+      assert.equal(asked.length, 5);
+      assert.ok(asked.every((s) => cacheKey(s.x) !== cacheKey(user)));
+      alg.tell([...asked, { x: user, origin: 'x0' as const }].map((s) => ({ x: s.x, outputs: blackbox(s.x) })));
+      assert.deepEqual(alg.stopReason, { kind: 'MAX_BB_EVAL', evaluations: 6 });
+    });
+
     test('failed and NaN results are tolerated; the budget is never exceeded', () => {
       const suggestions = run(name, MIXED, options, { rounds: 1000 });
       assert.ok(suggestions.length <= (MIXED.maxEvaluations as number));

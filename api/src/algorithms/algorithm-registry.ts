@@ -11,6 +11,12 @@ import type { MadsOptions } from '../mads';
 
 export const ALGORITHM_NAMES: readonly AlgorithmName[] = ['mads', 'random'];
 
+/**
+ * What the registry returns: a SuggestionAlgorithm plus `stop()` (USER_STOP), `evaluationCount`
+ * and `markInFlight(points)` (user-enqueued points being evaluated, before their results).
+ */
+export type StudyAlgorithm = Mads | RandomSearch;
+
 /** Options per algorithm: MADS takes a partial MadsOptions, random takes none. */
 export type AlgorithmOptions = Partial<MadsOptions> | Record<string, never>;
 
@@ -18,7 +24,7 @@ export function createAlgorithm(
   name: AlgorithmName,
   problem: ProblemSpec,
   options: AlgorithmOptions = {},
-): Mads | RandomSearch {
+): StudyAlgorithm {
   validateProblem(problem);
   switch (name) {
     case 'mads':
@@ -47,7 +53,7 @@ export function validateAlgorithmOptions(
   createAlgorithm(name, problem, options);
 }
 
-export function restoreAlgorithm(name: AlgorithmName, state: unknown): Mads | RandomSearch {
+export function restoreAlgorithm(name: AlgorithmName, state: unknown): StudyAlgorithm {
   switch (name) {
     case 'mads':
       return Mads.fromJSON(state);

@@ -190,6 +190,20 @@ export class Mads implements SuggestionAlgorithm {
     advance(s);
   }
 
+  /**
+   * Declare points being evaluated outside the engine (e.g. trials enqueued by a user) before
+   * their results are told: they count as in flight for the budget and are never suggested.
+   * Points already known are ignored. Their results are told as usual.
+   */
+  markInFlight(points: readonly (readonly number[])[]): void {
+    points.forEach((x, i) => validateResult(this.s.problem, { x: [...x], outputs: null }, i));
+    for (const x of points) {
+      if (this.s.cache.has(x)) continue;
+      this.s.cache.addPending(x, -1, 'told', -1);
+      this.s.inFlight++;
+    }
+  }
+
   toJSON(): MadsStateJson {
     return stateToJson(this.s);
   }

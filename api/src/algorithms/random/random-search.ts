@@ -120,6 +120,15 @@ export class RandomSearch implements SuggestionAlgorithm {
     }
   }
 
+  /** Points evaluated outside the algorithm, before their results: in flight, never suggested. */
+  markInFlight(points: readonly (readonly number[])[]): void {
+    points.forEach((x, i) => validateResult(this.s.problem, { x: [...x], outputs: null }, i));
+    for (const x of points) {
+      if (this.index.has(cacheKey(x))) continue;
+      this.add([...x], 'random');
+    }
+  }
+
   toJSON(): RandomSearchStateJson {
     return structuredClone(this.s);
   }
