@@ -3,6 +3,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuthModule } from './auth/auth.module';
 import type { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
+import { DashboardModule } from './dashboard/dashboard.module';
 import { dataSourceOptions } from './database/data-source-options';
 import { HealthModule } from './health/health.module';
 import { RunnersModule } from './runners/runners.module';
@@ -23,6 +24,7 @@ export class AppModule {
         TrialsModule,
         RunnersModule,
         HealthModule,
+        DashboardModule,
       ],
     };
   }

@@ -32,7 +32,11 @@ describe('authentication and scopes', () => {
   });
   after(async () => test.close());
 
-  type Route = { method: 'get' | 'post' | 'delete'; path: () => string; allowed: ('admin' | 'user' | 'runner' | 'runnerToken')[] };
+  type Route = {
+    method: 'get' | 'post' | 'delete';
+    path: () => string;
+    allowed: ('admin' | 'user' | 'runner' | 'runnerToken')[];
+  };
   const routes: Route[] = [
     { method: 'get', path: () => '/v1/studies', allowed: ['admin', 'user'] },
     { method: 'post', path: () => '/v1/studies', allowed: ['admin', 'user'] },
@@ -54,11 +58,16 @@ describe('authentication and scopes', () => {
     it(`${route.method.toUpperCase()} ${route.path.toString().replace(/^\(\) => /, '')}: 401 without a key, 403 with the wrong scope`, async () => {
       const noKey = expectStatus(await test.http[route.method](route.path()), 401).body;
       assert.equal(noKey.code, 'UNAUTHENTICATED');
-      const badKey = expectStatus(await test.http[route.method](route.path()).set(...auth('mt_user_not-a-real-key')), 401).body;
+      const badKey = expectStatus(
+        await test.http[route.method](route.path()).set(...auth('mt_user_not-a-real-key')),
+        401,
+      ).body;
       assert.equal(badKey.code, 'UNAUTHENTICATED');
       const callers: Record<string, string> = { ...keys, runnerToken: runnerA.token };
       for (const [name, key] of Object.entries(callers)) {
-        const response = await test.http[route.method](route.path()).set(...auth(key)).send({});
+        const response = await test.http[route.method](route.path())
+          .set(...auth(key))
+          .send({});
         if (route.allowed.includes(name as Route['allowed'][number])) {
           assert.notEqual(response.status, 401, `${name} should be authenticated`);
           assert.notEqual(response.status, 403, `${name} should be allowed: ${JSON.stringify(response.body)}`);
@@ -71,12 +80,21 @@ describe('authentication and scopes', () => {
   }
 
   it("rejects runner B acting on runner A's runner or trial", async () => {
-    const asA = expectStatus(await test.http.post(`/v1/runners/${runnerA.id}/lease`).set(...auth(runnerB.token)).send({}), 403).body;
+    const asA = expectStatus(
+      await test.http
+        .post(`/v1/runners/${runnerA.id}/lease`)
+        .set(...auth(runnerB.token))
+        .send({}),
+      403,
+    ).body;
     assert.equal(asA.code, 'FORBIDDEN');
     for (const action of ['heartbeat', 'complete', 'fail', 'release']) {
       const body = action === 'complete' ? { outputs: { loss: 1 } } : action === 'fail' ? { error: 'x' } : {};
       const response = expectStatus(
-        await test.http.post(`/v1/trials/${trialOfA}/${action}`).set(...auth(runnerB.token)).send(body),
+        await test.http
+          .post(`/v1/trials/${trialOfA}/${action}`)
+          .set(...auth(runnerB.token))
+          .send(body),
         403,
       ).body;
       assert.equal(response.code, 'TRIAL_NOT_LEASED_TO_RUNNER', action);
@@ -88,13 +106,20 @@ describe('authentication and scopes', () => {
 
   it('never returns a key after creation, and a revoked key stops working at once', async () => {
     const created = expectStatus(
-      await test.http.post('/v1/api-keys').set(...auth(keys.admin)).send({ name: 'temp', scope: 'user' }),
+      await test.http
+        .post('/v1/api-keys')
+        .set(...auth(keys.admin))
+        .send({ name: 'temp', scope: 'user' }),
       201,
     ).body;
     assert.match(created.key, /^mt_user_/);
     const listed = expectStatus(await test.http.get('/v1/api-keys?limit=500').set(...auth(keys.admin)), 200);
     assert.ok(!JSON.stringify(listed.body).includes(created.key), 'a listing never holds a key');
-    assert.ok(listed.body.items.some((item: { id: string; keyPrefix: string }) => item.id === created.id && created.key.startsWith(item.keyPrefix)));
+    assert.ok(
+      listed.body.items.some(
+        (item: { id: string; keyPrefix: string }) => item.id === created.id && created.key.startsWith(item.keyPrefix),
+      ),
+    );
     expectStatus(await test.http.get('/v1/studies').set(...auth(created.key)), 200);
     expectStatus(await test.http.delete(`/v1/api-keys/${String(created.id)}`).set(...auth(keys.admin)), 204);
     expectStatus(await test.http.get('/v1/studies').set(...auth(created.key)), 401);
@@ -109,7 +134,10 @@ describe('authentication and scopes', () => {
   });
 
   it('keeps CORS closed by default', async () => {
-    const response = await test.http.options('/v1/studies').set('Origin', 'https://evil.example').set('Access-Control-Request-Method', 'GET');
+    const response = await test.http
+      .options('/v1/studies')
+      .set('Origin', 'https://evil.example')
+      .set('Access-Control-Request-Method', 'GET');
     assert.equal(response.headers['access-control-allow-origin'], undefined);
   });
 

@@ -33,8 +33,10 @@ describe('optimisation through the runner protocol (MADS)', () => {
   });
   after(async () => test.close());
 
-  const getStudy = async (id: string) => expectStatus(await test.http.get(`/v1/studies/${id}`).set(...auth(userKey)), 200).body;
-  const best = async (id: string) => expectStatus(await test.http.get(`/v1/studies/${id}/best`).set(...auth(userKey)), 200).body;
+  const getStudy = async (id: string) =>
+    expectStatus(await test.http.get(`/v1/studies/${id}`).set(...auth(userKey)), 200).body;
+  const best = async (id: string) =>
+    expectStatus(await test.http.get(`/v1/studies/${id}/best`).set(...auth(userKey)), 200).body;
 
   it('reaches the known optimum with one runner, on the exact budget, never evaluating a point twice', async () => {
     const study = await createStudy(test, userKey, sphereStudy('one runner', 60));
@@ -77,7 +79,10 @@ describe('optimisation through the runner protocol (MADS)', () => {
     if (finished.stopReason === 'max_evaluations') assert.equal(finished.evaluationCount, budget);
     assert.equal(new Set(all.map((entry) => entry.id)).size, all.length, 'no trial evaluated twice');
     assert.equal(new Set(all.map((entry) => JSON.stringify(entry.point))).size, all.length, 'no point evaluated twice');
-    assert.ok(logs.every((log) => log.evaluated.length > 0), 'every runner got work');
+    assert.ok(
+      logs.every((log) => log.evaluated.length > 0),
+      'every runner got work',
+    );
     assert.equal(idleTooEarly, 0, 'no runner waited while the budget allowed more trials');
     const top = await best(String(study.id));
     assert.ok(top.outputs.loss < 0.05, `best loss ${top.outputs.loss}`);
@@ -132,11 +137,16 @@ describe('optimisation through the runner protocol (MADS)', () => {
     const csvLines = csv.text.trim().split('\n');
     assert.equal(csvLines[0], 'number,status,origin,x,y,loss,error,runner_id,started_at,finished_at');
     assert.equal(csvLines.length, 9);
-    const nomad = expectStatus(await test.http.get(`${path}?format=nomad`).set(...auth(userKey)), 200).text.trim().split('\n');
+    const nomad = expectStatus(await test.http.get(`${path}?format=nomad`).set(...auth(userKey)), 200)
+      .text.trim()
+      .split('\n');
     assert.equal(nomad.length, 8);
     const first = json.items[0];
     assert.equal(nomad[0], `${first.point.join(' ')} ${first.outputs.loss}`);
-    const engine = expectStatus(await test.http.get(`/v1/studies/${String(study.id)}/engine`).set(...auth(userKey)), 200).body;
+    const engine = expectStatus(
+      await test.http.get(`/v1/studies/${String(study.id)}/engine`).set(...auth(userKey)),
+      200,
+    ).body;
     assert.equal(engine.algorithm, 'mads');
     assert.equal(engine.frameSize.length, 2);
   });

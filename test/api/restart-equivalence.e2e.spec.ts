@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { auth, createKey, createStudy, expectStatus, lease, registerRunner, type TestRunner } from '../support/api-client';
+import {
+  auth,
+  createKey,
+  createStudy,
+  expectStatus,
+  lease,
+  registerRunner,
+  type TestRunner,
+} from '../support/api-client';
 import { startTestServer, type TestServer } from '../support/test-server';
 
 const rosenbrock = (x: number, y: number): number => 100 * (y - x * x) ** 2 + (1 - x) ** 2;
@@ -25,7 +33,10 @@ async function evaluate(test: TestServer, runner: TestRunner, studyId: string, c
     const { x, y } = leased.trial.parameters as { x: number; y: number };
     points.push(leased.trial.point as number[]);
     expectStatus(
-      await test.http.post(`/v1/trials/${String(leased.trial.id)}/complete`).set(...auth(runner.token)).send({ outputs: { f: rosenbrock(x, y) } }),
+      await test.http
+        .post(`/v1/trials/${String(leased.trial.id)}/complete`)
+        .set(...auth(runner.token))
+        .send({ outputs: { f: rosenbrock(x, y) } }),
       200,
     );
   }

@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { auth, createKey, createStudy, expectStatus, lease, quadraticStudy, registerRunner } from '../support/api-client';
+import {
+  auth,
+  createKey,
+  createStudy,
+  expectStatus,
+  lease,
+  quadraticStudy,
+  registerRunner,
+} from '../support/api-client';
 import { startTestServer, type TestServer } from '../support/test-server';
 
 describe('restart', () => {
@@ -16,20 +24,35 @@ describe('restart', () => {
     const study = await createStudy(test, userKey, quadraticStudy());
     const leased = expectStatus(await lease(test, runner, String(study.id)), 200).body;
     expectStatus(
-      await test.http.post(`/v1/trials/${String(leased.trial.id)}/complete`).set(...auth(runner.token)).send({ outputs: { loss: 5 } }),
+      await test.http
+        .post(`/v1/trials/${String(leased.trial.id)}/complete`)
+        .set(...auth(runner.token))
+        .send({ outputs: { loss: 5 } }),
       200,
     );
     const running = expectStatus(await lease(test, runner, String(study.id)), 200).body;
-    const before = expectStatus(await test.http.get(`/v1/studies/${String(study.id)}/trials`).set(...auth(userKey)), 200).body;
+    const before = expectStatus(
+      await test.http.get(`/v1/studies/${String(study.id)}/trials`).set(...auth(userKey)),
+      200,
+    ).body;
 
     await test.restart();
 
-    const after = expectStatus(await test.http.get(`/v1/studies/${String(study.id)}/trials`).set(...auth(userKey)), 200).body;
+    const after = expectStatus(
+      await test.http.get(`/v1/studies/${String(study.id)}/trials`).set(...auth(userKey)),
+      200,
+    ).body;
     assert.deepEqual(after, before);
-    const studyAfter = expectStatus(await test.http.get(`/v1/studies/${String(study.id)}`).set(...auth(userKey)), 200).body;
+    const studyAfter = expectStatus(
+      await test.http.get(`/v1/studies/${String(study.id)}`).set(...auth(userKey)),
+      200,
+    ).body;
     assert.equal(studyAfter.evaluationCount, 1);
     const done = expectStatus(
-      await test.http.post(`/v1/trials/${String(running.trial.id)}/complete`).set(...auth(runner.token)).send({ outputs: { loss: 6 } }),
+      await test.http
+        .post(`/v1/trials/${String(running.trial.id)}/complete`)
+        .set(...auth(runner.token))
+        .send({ outputs: { loss: 6 } }),
       200,
     ).body;
     assert.equal(done.status, 'completed');

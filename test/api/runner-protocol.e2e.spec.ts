@@ -55,14 +55,20 @@ describe('runner protocol', () => {
     assert.equal(beat.shouldStop, false);
     assert.ok(Date.parse(beat.leaseExpiresAt) >= Date.parse(leased.leaseExpiresAt));
     const done = expectStatus(
-      await test.http.post(`${trialPath}/complete`).set(...auth(runnerA.token)).send({ outputs: { loss: 13 } }),
+      await test.http
+        .post(`${trialPath}/complete`)
+        .set(...auth(runnerA.token))
+        .send({ outputs: { loss: 13 } }),
       200,
     ).body;
     assert.equal(done.status, 'completed');
     assert.deepEqual(done.outputs, { loss: 13 });
     const fetched = expectStatus(await test.http.get(trialPath).set(...auth(userKey)), 200).body;
     assert.deepEqual(fetched.metrics, [{ name: 'eval_loss', step: 10, value: 1.5 }]);
-    const refreshed = expectStatus(await test.http.get(`/v1/studies/${String(study.id)}`).set(...auth(userKey)), 200).body;
+    const refreshed = expectStatus(
+      await test.http.get(`/v1/studies/${String(study.id)}`).set(...auth(userKey)),
+      200,
+    ).body;
     assert.equal(refreshed.evaluationCount, 1);
   });
 
@@ -73,7 +79,10 @@ describe('runner protocol', () => {
     assert.ok(Number(busy.headers['retry-after']) > 0);
     assert.equal(busy.headers['meshtune-study-status'], 'active');
     expectStatus(
-      await test.http.post(`/v1/trials/${String(first.trial.id)}/complete`).set(...auth(runnerA.token)).send({ outputs: { loss: 1 } }),
+      await test.http
+        .post(`/v1/trials/${String(first.trial.id)}/complete`)
+        .set(...auth(runnerA.token))
+        .send({ outputs: { loss: 1 } }),
       200,
     );
     const finished = expectStatus(await lease(test, runnerB, String(study.id)), 204);
@@ -87,14 +96,41 @@ describe('runner protocol', () => {
     const study = await createStudy(test, userKey, quadraticStudy());
     const leased = expectStatus(await lease(test, runnerA, String(study.id)), 200).body;
     const path = `/v1/trials/${String(leased.trial.id)}`;
-    const first = expectStatus(await test.http.post(`${path}/complete`).set(...auth(runnerA.token)).send({ outputs: { loss: 2 } }), 200).body;
-    const again = expectStatus(await test.http.post(`${path}/complete`).set(...auth(runnerA.token)).send({ outputs: { loss: 2 } }), 200).body;
+    const first = expectStatus(
+      await test.http
+        .post(`${path}/complete`)
+        .set(...auth(runnerA.token))
+        .send({ outputs: { loss: 2 } }),
+      200,
+    ).body;
+    const again = expectStatus(
+      await test.http
+        .post(`${path}/complete`)
+        .set(...auth(runnerA.token))
+        .send({ outputs: { loss: 2 } }),
+      200,
+    ).body;
     assert.deepEqual(again, first);
-    const conflict = expectStatus(await test.http.post(`${path}/complete`).set(...auth(runnerA.token)).send({ outputs: { loss: 3 } }), 409).body;
+    const conflict = expectStatus(
+      await test.http
+        .post(`${path}/complete`)
+        .set(...auth(runnerA.token))
+        .send({ outputs: { loss: 3 } }),
+      409,
+    ).body;
     assert.equal(conflict.code, 'TRIAL_ALREADY_FINISHED');
-    const failAfter = expectStatus(await test.http.post(`${path}/fail`).set(...auth(runnerA.token)).send({ error: 'oops' }), 409).body;
+    const failAfter = expectStatus(
+      await test.http
+        .post(`${path}/fail`)
+        .set(...auth(runnerA.token))
+        .send({ error: 'oops' }),
+      409,
+    ).body;
     assert.equal(failAfter.code, 'TRIAL_ALREADY_FINISHED');
-    const counted = expectStatus(await test.http.get(`/v1/studies/${String(study.id)}`).set(...auth(userKey)), 200).body;
+    const counted = expectStatus(
+      await test.http.get(`/v1/studies/${String(study.id)}`).set(...auth(userKey)),
+      200,
+    ).body;
     assert.equal(counted.evaluationCount, 1);
   });
 
@@ -102,10 +138,19 @@ describe('runner protocol', () => {
     const study = await createStudy(test, userKey, quadraticStudy());
     const leased = expectStatus(await lease(test, runnerA, String(study.id)), 200).body;
     const path = `/v1/trials/${String(leased.trial.id)}`;
-    const missing = expectStatus(await test.http.post(`${path}/complete`).set(...auth(runnerA.token)).send({ outputs: {} }), 400).body;
+    const missing = expectStatus(
+      await test.http
+        .post(`${path}/complete`)
+        .set(...auth(runnerA.token))
+        .send({ outputs: {} }),
+      400,
+    ).body;
     assert.deepEqual(missing.details, [{ field: 'outputs.loss', reason: 'is required (objective)' }]);
     const unknown = expectStatus(
-      await test.http.post(`${path}/complete`).set(...auth(runnerA.token)).send({ outputs: { loss: 1, accuracy: 2 } }),
+      await test.http
+        .post(`${path}/complete`)
+        .set(...auth(runnerA.token))
+        .send({ outputs: { loss: 1, accuracy: 2 } }),
       400,
     ).body;
     assert.equal(unknown.details[0].field, 'outputs.accuracy');
@@ -124,24 +169,36 @@ describe('runner protocol', () => {
     const studyId = String(study.id);
     const first = expectStatus(await lease(test, runnerA, studyId), 200).body;
     await expireLeases(studyId);
-    const requeued = expectStatus(await test.http.get(`/v1/trials/${String(first.trial.id)}`).set(...auth(userKey)), 200).body;
+    const requeued = expectStatus(
+      await test.http.get(`/v1/trials/${String(first.trial.id)}`).set(...auth(userKey)),
+      200,
+    ).body;
     assert.equal(requeued.status, 'pending');
     assert.equal(requeued.attempt, 2);
     const second = expectStatus(await lease(test, runnerB, studyId), 200).body;
     assert.equal(second.trial.id, first.trial.id, 'the requeued trial is leased before any new point');
     // The first runner's late report is refused with its own code: the trial went to runner B.
     const late = expectStatus(
-      await test.http.post(`/v1/trials/${String(first.trial.id)}/complete`).set(...auth(runnerA.token)).send({ outputs: { loss: 1 } }),
+      await test.http
+        .post(`/v1/trials/${String(first.trial.id)}/complete`)
+        .set(...auth(runnerA.token))
+        .send({ outputs: { loss: 1 } }),
       409,
     ).body;
     assert.equal(late.code, 'LEASE_LOST');
     const lateBeat = expectStatus(
-      await test.http.post(`/v1/trials/${String(first.trial.id)}/heartbeat`).set(...auth(runnerA.token)).send({}),
+      await test.http
+        .post(`/v1/trials/${String(first.trial.id)}/heartbeat`)
+        .set(...auth(runnerA.token))
+        .send({}),
       409,
     ).body;
     assert.equal(lateBeat.code, 'LEASE_LOST');
     await expireLeases(studyId);
-    const failed = expectStatus(await test.http.get(`/v1/trials/${String(first.trial.id)}`).set(...auth(userKey)), 200).body;
+    const failed = expectStatus(
+      await test.http.get(`/v1/trials/${String(first.trial.id)}`).set(...auth(userKey)),
+      200,
+    ).body;
     assert.equal(failed.status, 'failed');
     assert.match(failed.error, /lease expired 2 time/);
     const counted = expectStatus(await test.http.get(`/v1/studies/${studyId}`).set(...auth(userKey)), 200).body;
@@ -153,7 +210,10 @@ describe('runner protocol', () => {
     const leased = expectStatus(await lease(test, runnerA, String(study.id)), 200).body;
     await expireLeases(String(study.id));
     const done = expectStatus(
-      await test.http.post(`/v1/trials/${String(leased.trial.id)}/complete`).set(...auth(runnerA.token)).send({ outputs: { loss: 4 } }),
+      await test.http
+        .post(`/v1/trials/${String(leased.trial.id)}/complete`)
+        .set(...auth(runnerA.token))
+        .send({ outputs: { loss: 4 } }),
       200,
     ).body;
     assert.equal(done.status, 'completed');
@@ -165,20 +225,29 @@ describe('runner protocol', () => {
     const leased = expectStatus(await lease(test, runnerA, studyId), 200).body;
     const path = `/v1/trials/${String(leased.trial.id)}`;
     const retried = expectStatus(
-      await test.http.post(`${path}/fail`).set(...auth(runnerA.token)).send({ error: 'node preempted', retryable: true }),
+      await test.http
+        .post(`${path}/fail`)
+        .set(...auth(runnerA.token))
+        .send({ error: 'node preempted', retryable: true }),
       200,
     ).body;
     assert.equal(retried.status, 'pending');
     const again = expectStatus(await lease(test, runnerB, studyId), 200).body;
     assert.equal(again.trial.id, leased.trial.id);
     const failed = expectStatus(
-      await test.http.post(`${path}/fail`).set(...auth(runnerB.token)).send({ error: 'CUDA out of memory' }),
+      await test.http
+        .post(`${path}/fail`)
+        .set(...auth(runnerB.token))
+        .send({ error: 'CUDA out of memory' }),
       200,
     ).body;
     assert.equal(failed.status, 'failed');
     assert.equal(failed.error, 'CUDA out of memory');
     const repeat = expectStatus(
-      await test.http.post(`${path}/fail`).set(...auth(runnerB.token)).send({ error: 'CUDA out of memory' }),
+      await test.http
+        .post(`${path}/fail`)
+        .set(...auth(runnerB.token))
+        .send({ error: 'CUDA out of memory' }),
       200,
     ).body;
     assert.deepEqual(repeat, failed);
@@ -201,7 +270,10 @@ describe('runner protocol', () => {
     const leased = expectStatus(await lease(test, runnerA, String(study.id)), 200).body;
     expectStatus(await test.http.post(`/v1/studies/${String(study.id)}/pause`).set(...auth(userKey)), 200);
     const beat = expectStatus(
-      await test.http.post(`/v1/trials/${String(leased.trial.id)}/heartbeat`).set(...auth(runnerA.token)).send({}),
+      await test.http
+        .post(`/v1/trials/${String(leased.trial.id)}/heartbeat`)
+        .set(...auth(runnerA.token))
+        .send({}),
       200,
     ).body;
     assert.deepEqual([beat.shouldStop, beat.reason], [true, 'study_paused']);
@@ -211,11 +283,29 @@ describe('runner protocol', () => {
   it('leases user-enqueued points first and refuses a point twice', async () => {
     const study = await createStudy(test, userKey, quadraticStudy());
     const path = `/v1/studies/${String(study.id)}/trials`;
-    const enqueued = expectStatus(await test.http.post(path).set(...auth(userKey)).send({ parameters: { x: -1.5, y: 4 } }), 201).body;
+    const enqueued = expectStatus(
+      await test.http
+        .post(path)
+        .set(...auth(userKey))
+        .send({ parameters: { x: -1.5, y: 4 } }),
+      201,
+    ).body;
     assert.equal(enqueued.origin, 'user');
-    const duplicate = expectStatus(await test.http.post(path).set(...auth(userKey)).send({ parameters: { x: -1.5, y: 4 } }), 409).body;
+    const duplicate = expectStatus(
+      await test.http
+        .post(path)
+        .set(...auth(userKey))
+        .send({ parameters: { x: -1.5, y: 4 } }),
+      409,
+    ).body;
     assert.equal(duplicate.code, 'DUPLICATE_POINT');
-    const outside = expectStatus(await test.http.post(path).set(...auth(userKey)).send({ parameters: { x: 9, y: 4 } }), 400).body;
+    const outside = expectStatus(
+      await test.http
+        .post(path)
+        .set(...auth(userKey))
+        .send({ parameters: { x: 9, y: 4 } }),
+      400,
+    ).body;
     assert.equal(outside.details[0].field, 'parameters.x');
     const leased = expectStatus(await lease(test, runnerA, String(study.id)), 200).body;
     assert.equal(leased.trial.id, enqueued.id);
@@ -227,16 +317,14 @@ describe('runner protocol', () => {
   });
 
   it('never hands one trial to two of 50 concurrent leasers', async () => {
-    const study = await createStudy(
-      test,
-      userKey,
-      quadraticStudy({ budget: { maxEvaluations: 40 }, x0: [] }),
-    );
+    const study = await createStudy(test, userKey, quadraticStudy({ budget: { maxEvaluations: 40 }, x0: [] }));
     const runners = await Promise.all(
       Array.from({ length: 50 }, (_, index) => registerRunner(test, runnerKey, `concurrent-${index}`)),
     );
     const responses = await Promise.all(runners.map((runner) => lease(test, runner, String(study.id))));
-    const leased = responses.filter((response) => response.status === 200).map((response) => response.body.trial.id as string);
+    const leased = responses
+      .filter((response) => response.status === 200)
+      .map((response) => response.body.trial.id as string);
     assert.ok(responses.every((response) => response.status === 200 || response.status === 204));
     assert.equal(leased.length, 40, 'the budget allows exactly 40 trials in flight');
     assert.equal(new Set(leased).size, leased.length, 'no trial leased twice');

@@ -16,8 +16,21 @@ describe('studies', () => {
   it('round-trips the seed BBO3 study unchanged', async () => {
     const example = bbo3Example();
     const created = await createStudy(test, userKey, example);
-    const fetched = expectStatus(await test.http.get(`/v1/studies/${String(created.id)}`).set(...auth(userKey)), 200).body;
-    for (const field of ['name', 'description', 'parameters', 'derived', 'outputs', 'x0', 'budget', 'algorithm', 'trainingConfig']) {
+    const fetched = expectStatus(
+      await test.http.get(`/v1/studies/${String(created.id)}`).set(...auth(userKey)),
+      200,
+    ).body;
+    for (const field of [
+      'name',
+      'description',
+      'parameters',
+      'derived',
+      'outputs',
+      'x0',
+      'budget',
+      'algorithm',
+      'trainingConfig',
+    ]) {
       assert.deepEqual(fetched[field], example[field], field);
     }
     assert.equal(fetched.status, 'active');
@@ -65,17 +78,58 @@ describe('studies', () => {
   });
 
   const badStudies: [string, Record<string, unknown>, string][] = [
-    ['bounds in the wrong order', quadraticStudy({ parameters: [{ name: 'x', type: 'real', lower: 5, upper: -5 }], x0: [] }), 'parameters[0].upper'],
-    ['an unknown parameter type', quadraticStudy({ parameters: [{ name: 'x', type: 'complex' }] }), 'parameters[0].type'],
-    ['a non-numeric bound', quadraticStudy({ parameters: [{ name: 'x', type: 'real', lower: 'a', upper: 1 }] }), 'parameters[0].lower'],
+    [
+      'bounds in the wrong order',
+      quadraticStudy({ parameters: [{ name: 'x', type: 'real', lower: 5, upper: -5 }], x0: [] }),
+      'parameters[0].upper',
+    ],
+    [
+      'an unknown parameter type',
+      quadraticStudy({ parameters: [{ name: 'x', type: 'complex' }] }),
+      'parameters[0].type',
+    ],
+    [
+      'a non-numeric bound',
+      quadraticStudy({ parameters: [{ name: 'x', type: 'real', lower: 'a', upper: 1 }] }),
+      'parameters[0].lower',
+    ],
     ['an X0 outside the bounds', quadraticStudy({ x0: [{ x: 7, y: 0 }] }), 'x0[0].x'],
     ['an X0 missing a parameter', quadraticStudy({ x0: [{ x: 1 }] }), 'x0[0].y'],
-    ['two objectives', quadraticStudy({ outputs: [{ name: 'a', type: 'objective' }, { name: 'b', type: 'objective' }] }), 'outputs'],
-    ['a derived expression calling code', quadraticStudy({ derived: [{ name: 'z', expression: 'process.exit(1)' }] }), 'derived[0].expression'],
-    ['a derived expression over an unknown name', quadraticStudy({ derived: [{ name: 'z', expression: 'x * w' }] }), 'derived[0].expression'],
-    ['a log scale with a non-positive bound', quadraticStudy({ parameters: [{ name: 'x', type: 'real', lower: 0, upper: 1, log: true }], x0: [] }), 'parameters[0].lower'],
-    ['an ordinal value repeated', quadraticStudy({ parameters: [{ name: 'r', type: 'ordinal', values: [4, 4, 8] }], x0: [] }), 'parameters[0].values'],
-    ['a fixed value outside the values', quadraticStudy({ parameters: [{ name: 'r', type: 'ordinal', values: [4, 8], fixed: 16 }], x0: [] }), 'parameters[0].fixed'],
+    [
+      'two objectives',
+      quadraticStudy({
+        outputs: [
+          { name: 'a', type: 'objective' },
+          { name: 'b', type: 'objective' },
+        ],
+      }),
+      'outputs',
+    ],
+    [
+      'a derived expression calling code',
+      quadraticStudy({ derived: [{ name: 'z', expression: 'process.exit(1)' }] }),
+      'derived[0].expression',
+    ],
+    [
+      'a derived expression over an unknown name',
+      quadraticStudy({ derived: [{ name: 'z', expression: 'x * w' }] }),
+      'derived[0].expression',
+    ],
+    [
+      'a log scale with a non-positive bound',
+      quadraticStudy({ parameters: [{ name: 'x', type: 'real', lower: 0, upper: 1, log: true }], x0: [] }),
+      'parameters[0].lower',
+    ],
+    [
+      'an ordinal value repeated',
+      quadraticStudy({ parameters: [{ name: 'r', type: 'ordinal', values: [4, 4, 8] }], x0: [] }),
+      'parameters[0].values',
+    ],
+    [
+      'a fixed value outside the values',
+      quadraticStudy({ parameters: [{ name: 'r', type: 'ordinal', values: [4, 8], fixed: 16 }], x0: [] }),
+      'parameters[0].fixed',
+    ],
     ['an unknown field', quadraticStudy({ colour: 'blue' }), 'colour'],
     ['a zero budget', quadraticStudy({ budget: { maxEvaluations: 0 } }), 'budget.maxEvaluations'],
     ['an unknown algorithm', quadraticStudy({ algorithm: { name: 'tpe' } }), 'algorithm.name'],
@@ -83,7 +137,13 @@ describe('studies', () => {
   for (const [what, body, field] of badStudies) {
     it(`rejects ${what} with 400 naming ${field}, and writes nothing`, async () => {
       const before = expectStatus(await test.http.get('/v1/studies').set(...auth(userKey)), 200).body.total;
-      const response = expectStatus(await test.http.post('/v1/studies').set(...auth(userKey)).send(body), 400).body;
+      const response = expectStatus(
+        await test.http
+          .post('/v1/studies')
+          .set(...auth(userKey))
+          .send(body),
+        400,
+      ).body;
       assert.equal(response.code, 'VALIDATION_FAILED');
       assert.ok(
         (response.details as { field: string }[]).some((detail) => detail.field === field),

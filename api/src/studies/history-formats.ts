@@ -15,7 +15,17 @@ export function historyCsv(
   outputs: readonly OutputDefinition[],
 ): string {
   const parameterNames = [...parameters.map((parameter) => parameter.name), ...derivedNames];
-  const header = ['number', 'status', 'origin', ...parameterNames, ...outputs.map((output) => output.name), 'error', 'runner_id', 'started_at', 'finished_at'];
+  const header = [
+    'number',
+    'status',
+    'origin',
+    ...parameterNames,
+    ...outputs.map((output) => output.name),
+    'error',
+    'runner_id',
+    'started_at',
+    'finished_at',
+  ];
   const rows = trials.map((trial) => [
     trial.number,
     trial.status,

@@ -40,7 +40,12 @@ export class StudyResultsController {
     const study = await this.studies.findOrThrow(params.studyId);
     if (format === 'csv') {
       response.type('text/csv').attachment(`history-${study.id}.csv`);
-      return historyCsv(items, study.parameters, study.derived.map((derived) => derived.name), study.outputs);
+      return historyCsv(
+        items,
+        study.parameters,
+        study.derived.map((derived) => derived.name),
+        study.outputs,
+      );
     }
     response.type('text/plain').attachment(`history-${study.id}.txt`);
     return historyNomad(items, study.outputs);

@@ -3,6 +3,8 @@ import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { type Caller, CurrentCaller, RequireScopes, RunnerToken } from '../auth/auth.decorators';
 import { StudyIdParams, TrialIdParams } from '../common/dto/id.params';
 import { EnqueueTrialDto } from './dto/enqueue-trial.dto';
+import { ImportNomadCacheDto, ImportNomadCacheResponseDto } from './dto/import-nomad-cache.dto';
+import { NomadCacheImportService } from './nomad-cache-import.service';
 import { ListTrialsQueryDto } from './dto/list-trials.query.dto';
 import { CompleteTrialDto, FailTrialDto, TrialHeartbeatDto, TrialHeartbeatResponseDto } from './dto/trial-reports.dto';
 import { TrialListResponseDto, TrialResponseDto } from './dto/trial-response.dto';
@@ -16,7 +18,18 @@ export class TrialsController {
   constructor(
     private readonly trials: TrialsService,
     private readonly reports: TrialReportsService,
+    private readonly cacheImport: NomadCacheImportService,
   ) {}
+
+  /** Warm start: a NOMAD cache file's evaluations become finished trials the engine knows. */
+  @Post('studies/:studyId/import/nomad-cache')
+  @RequireScopes('user')
+  importNomadCache(
+    @Param() params: StudyIdParams,
+    @Body() body: ImportNomadCacheDto,
+  ): Promise<ImportNomadCacheResponseDto> {
+    return this.cacheImport.import(params.studyId, body.cacheFile);
+  }
 
   /** Trials of a study in number order. */
   @Get('studies/:studyId/trials')

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { StudiesModule } from '../studies/studies.module';
 import { LeaseSweeper } from './lease-sweeper';
+import { NomadCacheImportService } from './nomad-cache-import.service';
 import { TrialOutcomes } from './trial-outcomes';
 import { TrialReportsService } from './trial-reports.service';
 import { TrialsController } from './trials.controller';
@@ -9,7 +10,7 @@ import { TrialsService } from './trials.service';
 @Module({
   imports: [StudiesModule],
   controllers: [TrialsController],
-  providers: [TrialsService, TrialReportsService, TrialOutcomes, LeaseSweeper],
+  providers: [TrialsService, TrialReportsService, TrialOutcomes, LeaseSweeper, NomadCacheImportService],
   exports: [TrialOutcomes, LeaseSweeper],
 })
 export class TrialsModule {}

@@ -51,7 +51,9 @@ export function studyFromNomad(problem: NomadProblem, request: ImportNomadStudyD
         return { name: outputNames[index], type: 'extra' };
     }
   });
-  const x0: UserPoint[] = problem.x0.map((point) => Object.fromEntries(names.map((name, index) => [name, point[index]])));
+  const x0: UserPoint[] = problem.x0.map((point) =>
+    Object.fromEntries(names.map((name, index) => [name, point[index]])),
+  );
   return {
     name: request.name,
     parameters,

@@ -114,11 +114,16 @@ export function parseNomadParameterFile(text: string): NomadProblem {
   const dimensionLine = single('DIMENSION');
   const dimension = Number(dimensionLine?.tokens[0]);
   if (dimensionLine === undefined) errors.push({ field: 'parameterFile', reason: 'DIMENSION is required' });
-  else if (!Number.isInteger(dimension) || dimension < 1 || dimension > 200) fail(dimensionLine, 'must be an integer from 1 to 200');
+  else if (!Number.isInteger(dimension) || dimension < 1 || dimension > 200)
+    fail(dimensionLine, 'must be an integer from 1 to 200');
   const n = Number.isInteger(dimension) && dimension >= 1 && dimension <= 200 ? dimension : 0;
 
   /** `( a b c )` with n entries, or `* v` for all. */
-  const vector = (line: Line, parse: (token: string) => string | number | null, what: string): (string | number | null)[] | null => {
+  const vector = (
+    line: Line,
+    parse: (token: string) => string | number | null,
+    what: string,
+  ): (string | number | null)[] | null => {
     const tokens = line.tokens;
     let values: string[];
     if (tokens[0] === '*' && tokens.length === 2) values = Array.from({ length: n }, () => tokens[1]);
@@ -149,7 +154,11 @@ export function parseNomadParameterFile(text: string): NomadProblem {
   const inputTypes = (
     inputLine === undefined
       ? Array.from({ length: n }, () => 'R')
-      : (vector(inputLine, (token) => (['R', 'I', 'B'].includes(token.toUpperCase()) ? token.toUpperCase() : null), 'R, I or B') ?? [])
+      : (vector(
+          inputLine,
+          (token) => (['R', 'I', 'B'].includes(token.toUpperCase()) ? token.toUpperCase() : null),
+          'R, I or B',
+        ) ?? [])
   ) as NomadInputType[];
 
   const bounds = (keyword: string): number[] => {
@@ -158,7 +167,11 @@ export function parseNomadParameterFile(text: string): NomadProblem {
       errors.push({ field: 'parameterFile', reason: `${keyword} is required: meshtune searches inside finite bounds` });
       return [];
     }
-    const values = vector(line, (token) => (token === '-' || /inf/i.test(token) ? null : number(token)), 'a finite number (meshtune needs finite bounds)');
+    const values = vector(
+      line,
+      (token) => (token === '-' || /inf/i.test(token) ? null : number(token)),
+      'a finite number (meshtune needs finite bounds)',
+    );
     return (values ?? []) as number[];
   };
   const lowerBounds = bounds('LOWER_BOUND');
@@ -174,10 +187,14 @@ export function parseNomadParameterFile(text: string): NomadProblem {
   const granularity =
     granularityLine === undefined
       ? Array.from({ length: n }, () => 0)
-      : ((vector(granularityLine, (token) => {
-          const value = number(token);
-          return value !== null && value >= 0 ? value : null;
-        }, 'a granularity ≥ 0') ?? []) as number[]);
+      : ((vector(
+          granularityLine,
+          (token) => {
+            const value = number(token);
+            return value !== null && value >= 0 ? value : null;
+          },
+          'a granularity ≥ 0',
+        ) ?? []) as number[]);
 
   const x0 = all
     .filter((line) => line.keyword === 'X0')
@@ -196,8 +213,8 @@ export function parseNomadParameterFile(text: string): NomadProblem {
         else fixed[index] = x0[0]?.[index] ?? null;
       }
     } else {
-      fixed = (vector(fixedLine, (token) => (token === '-' ? 'free' : number(token)), 'a number or -') ?? fixed).map((value) =>
-        value === 'free' ? null : (value as number),
+      fixed = (vector(fixedLine, (token) => (token === '-' ? 'free' : number(token)), 'a number or -') ?? fixed).map(
+        (value) => (value === 'free' ? null : (value as number)),
       );
     }
   }
@@ -217,12 +234,14 @@ export function parseNomadParameterFile(text: string): NomadProblem {
 
   const maxLine = single('MAX_BB_EVAL');
   const maxBbEval = Number(maxLine?.tokens[0]);
-  if (maxLine === undefined) errors.push({ field: 'parameterFile', reason: 'MAX_BB_EVAL is required: a study has a budget' });
+  if (maxLine === undefined)
+    errors.push({ field: 'parameterFile', reason: 'MAX_BB_EVAL is required: a study has a budget' });
   else if (!Number.isInteger(maxBbEval) || maxBbEval < 1) fail(maxLine, 'must be a positive integer');
 
   const seedLine = single('SEED');
   const seed = seedLine === undefined ? null : Number(seedLine.tokens[0]);
-  if (seedLine !== undefined && (!Number.isInteger(seed) || seed! < 0)) fail(seedLine, 'must be an integer ≥ 0 (meshtune has no process-id seed)');
+  if (seedLine !== undefined && (!Number.isInteger(seed) || seed! < 0))
+    fail(seedLine, 'must be an integer ≥ 0 (meshtune has no process-id seed)');
 
   const directionLine = single('DIRECTION_TYPE');
   let directionType: NomadProblem['directionType'] = null;

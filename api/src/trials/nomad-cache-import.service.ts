@@ -1,0 +1,92 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { DomainError, type FieldError, ValidationFailedError } from '../common/errors/domain-error';
+import { pointKey } from '../search-space/engine-mapping';
+import { parseNomadCacheFile } from '../studies/nomad/nomad-cache-file';
+import { StudiesService } from '../studies/studies.service';
+import { mappingOf } from '../studies/study-engine';
+import type { ImportNomadCacheResponseDto } from './dto/import-nomad-cache.dto';
+import { TrialOutcomes } from './trial-outcomes';
+import { Trial } from './trial.entity';
+
+/**
+ * Warm start from a NOMAD cache file: each evaluation becomes a finished trial (origin `import`)
+ * and is told to the engine, so MADS never suggests those points again. Imported evaluations
+ * count in the study's budget (a deviation from NOMAD, whose cache hits are free: documented).
+ */
+@Injectable()
+export class NomadCacheImportService {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly studies: StudiesService,
+    private readonly outcomes: TrialOutcomes,
+  ) {}
+
+  async import(studyId: string, cacheFile: string): Promise<ImportNomadCacheResponseDto> {
+    return this.dataSource.transaction(async (manager) => {
+      const study = await this.studies.lock(manager, studyId);
+      if (study.status === 'completed' || study.status === 'stopped') {
+        throw new DomainError('STUDY_FINISHED', `study ${studyId} is ${study.status}`);
+      }
+      const mapping = mappingOf(study);
+      const { cache, errors } = parseNomadCacheFile(cacheFile, mapping.dimension, study.outputs.length);
+      const variables = mapping.variables();
+      cache.entries.forEach((entry) => {
+        entry.point.forEach((value, variable) => {
+          const spec = variables[variable];
+          const outside =
+            (spec.lowerBound !== null && value < spec.lowerBound) ||
+            (spec.upperBound !== null && value > spec.upperBound);
+          if (outside)
+            errors.push({
+              field: `cacheFile line ${entry.line}`,
+              reason: `coordinate ${variable + 1} is outside the bounds`,
+            });
+          if (spec.fixedValue !== null && value !== spec.fixedValue) {
+            errors.push({
+              field: `cacheFile line ${entry.line}`,
+              reason: `coordinate ${variable + 1} must equal the fixed value ${spec.fixedValue}`,
+            });
+          }
+        });
+      });
+      if (errors.length > 0) throw new ValidationFailedError(errors.slice(0, 50) as FieldError[]);
+      const trials = manager.getRepository(Trial);
+      let imported = 0;
+      let skipped = 0;
+      for (const entry of cache.entries) {
+        const key = pointKey(entry.point);
+        if ((await trials.countBy({ studyId, pointKey: key })) > 0 || study.evaluationCount >= study.maxEvaluations) {
+          skipped += 1;
+          continue;
+        }
+        const outputs =
+          entry.outputs === null
+            ? null
+            : Object.fromEntries(study.outputs.map((output, index) => [output.name, entry.outputs![index]]));
+        const now = new Date();
+        const trial = await trials.save(
+          trials.create({
+            studyId,
+            number: study.nextTrialNumber,
+            status: outputs === null ? 'failed' : 'completed',
+            origin: 'import',
+            point: entry.point,
+            pointKey: key,
+            parameters: mapping.toUser(entry.point),
+            attempt: 1,
+            outputs,
+            error: outputs === null ? 'failed evaluation imported from a NOMAD cache file' : null,
+            startedAt: now,
+            finishedAt: now,
+          }),
+        );
+        study.nextTrialNumber += 1;
+        await this.outcomes.recordEvaluation(manager, study, trial, outputs);
+        imported += 1;
+      }
+      return { imported, skipped };
+    });
+  }
+}
