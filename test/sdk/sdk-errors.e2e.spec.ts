@@ -27,8 +27,15 @@ function failingFetch(status: number, times: number, headers: Record<string, str
   const fetchImpl = async (request: Request): Promise<Response> => {
     calls.push(`${request.method} ${new URL(request.url).pathname}`);
     if (calls.length <= times) {
-      const body = { statusCode: status, code: status === 429 ? 'TOO_MANY_REQUESTS' : 'SERVICE_UNAVAILABLE', message: 'try later' };
-      return new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } });
+      const body = {
+        statusCode: status,
+        code: status === 429 ? 'TOO_MANY_REQUESTS' : 'SERVICE_UNAVAILABLE',
+        message: 'try later',
+      };
+      return new Response(JSON.stringify(body), {
+        status,
+        headers: { 'content-type': 'application/json', ...headers },
+      });
     }
     return fetch(request);
   };
@@ -113,7 +120,12 @@ describe('SDK errors and retries against the real API', () => {
     const runnerKey = await createKey(test, 'runner');
     const runner = await createClient({ baseUrl: test.url, apiKey: runnerKey }).registerRunner({ name: 'r', gpus: 0 });
     const leases = failingFetch(503, 1);
-    const leasing = createClient({ baseUrl: test.url, apiKey: runner.token, fetch: leases.fetchImpl, retry: fastRetries });
+    const leasing = createClient({
+      baseUrl: test.url,
+      apiKey: runner.token,
+      fetch: leases.fetchImpl,
+      retry: fastRetries,
+    });
     const lease = await leasing.lease(runner.id);
     assert.ok(lease.kind === 'leased' || lease.kind === 'wait');
     assert.equal(leases.calls.length, 2);
@@ -141,7 +153,12 @@ describe('SDK errors and retries against the real API', () => {
 
   it('gives up after maxRetries with the last typed error', async () => {
     const { calls, fetchImpl } = failingFetch(429, 100, { 'retry-after': '0' });
-    const client = createClient({ baseUrl: test.url, apiKey: userKey, fetch: fetchImpl, retry: { ...fastRetries, maxRetries: 2 } });
+    const client = createClient({
+      baseUrl: test.url,
+      apiKey: userKey,
+      fetch: fetchImpl,
+      retry: { ...fastRetries, maxRetries: 2 },
+    });
     await assert.rejects(client.getStudy(UNKNOWN_ID), RateLimitError);
     assert.equal(calls.length, 3);
   });

@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createClient, NotFoundError, type CreateStudyRequest, type MeshtuneClient, type Study } from '@meshtune/sdk';
+import {
+  createClient,
+  NotFoundError,
+  type CreateStudyRequest,
+  type MeshtuneClient,
+  type Study,
+  type TrialOutcome,
+} from '@meshtune/sdk';
 import { createKey } from '../support/api-client';
 import { startTestServer, type TestServer } from '../support/test-server';
 
@@ -86,6 +93,31 @@ describe('SDK worker against the real API', () => {
     const { items } = await user.listTrials(study.id, { status: 'failed' });
     assert.equal(items.length, 1);
     assert.match(items[0]!.error ?? '', /CUDA out of memory/);
+  });
+
+  it('aborts an evaluation when the study is paused, releases the trial, and returns once the study stops', async () => {
+    const study = await user.createStudy(sphereStudy({ name: 'sdk pause' }));
+    let evaluationStarted!: () => void;
+    const started = new Promise<void>((resolve) => (evaluationStarted = resolve));
+    let trialReleased!: (outcome: TrialOutcome) => void;
+    const released = new Promise<TrialOutcome>((resolve) => (trialReleased = resolve));
+    const worker = user.withApiKey(runnerKey).runWorker(
+      study.id,
+      (_parameters, { signal }) =>
+        new Promise<number>((_resolve, reject) => {
+          evaluationStarted();
+          signal.addEventListener('abort', () => reject(signal.reason as Error));
+        }),
+      { heartbeatIntervalMs: 50, onTrial: (outcome) => outcome.state === 'released' && trialReleased(outcome) },
+    );
+    await started;
+    await user.pauseStudy(study.id);
+    const outcome = await released;
+    assert.match(outcome.error ?? '', /study_paused/);
+    await user.stopStudy(study.id);
+    const summary = await worker;
+    assert.deepEqual([summary.released, summary.completed, summary.failed], [1, 0, 0]);
+    assert.equal(summary.studyStatus, 'stopped');
   });
 
   it('best trial is null before any result, and an unknown study still throws', async () => {

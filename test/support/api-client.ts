@@ -7,9 +7,7 @@ export const auth = (key: string): [string, string] => ['Authorization', `Bearer
 
 export function expectStatus(response: Response, status: number): Response {
   if (response.status !== status) {
-    throw new Error(
-      `expected HTTP ${status}, got ${response.status}: ${JSON.stringify(response.body)}`,
-    );
+    throw new Error(`expected HTTP ${status}, got ${response.status}: ${JSON.stringify(response.body)}`);
   }
   return response;
 }
@@ -18,9 +16,16 @@ export function bbo3Example(): Record<string, unknown> {
   return JSON.parse(readFileSync(join(process.cwd(), 'docs/examples/bbo3.json'), 'utf8')) as Record<string, unknown>;
 }
 
-export async function createKey(test: TestServer, scope: 'admin' | 'user' | 'runner', name = `${scope} key`): Promise<string> {
+export async function createKey(
+  test: TestServer,
+  scope: 'admin' | 'user' | 'runner',
+  name = `${scope} key`,
+): Promise<string> {
   const response = expectStatus(
-    await test.http.post('/v1/api-keys').set(...auth(test.adminKey)).send({ name, scope }),
+    await test.http
+      .post('/v1/api-keys')
+      .set(...auth(test.adminKey))
+      .send({ name, scope }),
     201,
   );
   return response.body.key as string;
@@ -33,14 +38,27 @@ export interface TestRunner {
 
 export async function registerRunner(test: TestServer, runnerKey: string, name = 'runner'): Promise<TestRunner> {
   const response = expectStatus(
-    await test.http.post('/v1/runners').set(...auth(runnerKey)).send({ name, gpus: 1, gpuMemoryMb: 81920, labels: ['a100'] }),
+    await test.http
+      .post('/v1/runners')
+      .set(...auth(runnerKey))
+      .send({ name, gpus: 1, gpuMemoryMb: 81920, labels: ['a100'] }),
     201,
   );
   return { id: response.body.id as string, token: response.body.token as string };
 }
 
-export async function createStudy(test: TestServer, userKey: string, body: Record<string, unknown>): Promise<Record<string, unknown>> {
-  return expectStatus(await test.http.post('/v1/studies').set(...auth(userKey)).send(body), 201).body as Record<string, unknown>;
+export async function createStudy(
+  test: TestServer,
+  userKey: string,
+  body: Record<string, unknown>,
+): Promise<Record<string, unknown>> {
+  return expectStatus(
+    await test.http
+      .post('/v1/studies')
+      .set(...auth(userKey))
+      .send(body),
+    201,
+  ).body as Record<string, unknown>;
 }
 
 /** A small two-parameter study on a synthetic objective. */

@@ -38,8 +38,14 @@ export async function runUntilDone(
     const outcome = objective(trial.parameters);
     const report =
       outcome === 'fail'
-        ? await test.http.post(`/v1/trials/${trial.id}/fail`).set(...auth(runner.token)).send({ error: 'diverged' })
-        : await test.http.post(`/v1/trials/${trial.id}/complete`).set(...auth(runner.token)).send({ outputs: outcome });
+        ? await test.http
+            .post(`/v1/trials/${trial.id}/fail`)
+            .set(...auth(runner.token))
+            .send({ error: 'diverged' })
+        : await test.http
+            .post(`/v1/trials/${trial.id}/complete`)
+            .set(...auth(runner.token))
+            .send({ outputs: outcome });
     if (report.status !== 200) throw new Error(`report failed: ${report.status} ${JSON.stringify(report.body)}`);
   }
   throw new Error('runner did not finish');

@@ -66,7 +66,9 @@ export async function startEmbeddedPostgres(dataDir: string, port: number | null
     if (firstStart) await server.createDatabase(DATABASE_NAME);
   } catch (error) {
     const detail = logs.slice(-10).join('\n');
-    throw new Error(`embedded PostgreSQL failed to start in ${databaseDir}: ${String(error)}\n${detail}`, { cause: error });
+    throw new Error(`embedded PostgreSQL failed to start in ${databaseDir}: ${String(error)}\n${detail}`, {
+      cause: error,
+    });
   }
   let stopped = false;
   return {

@@ -39,6 +39,7 @@ export function newStep(state: EngineState, kind: StepKind, queue: Candidate[], 
     startHMax: encodeNumber(state.barrier.hMax),
   };
   if (step.queue.length > 0) state.iterationProducedPoints = true;
+  state.extraBases = 0;
   return step;
 }
 
@@ -201,7 +202,6 @@ function startMegaIteration(state: EngineState): void {
   }
   state.iterationProducedPoints = false;
   state.extra = [];
-  state.extraBases = 0;
   state.pendingSecondPass = null;
   const b = state.barrier;
   const newFeas = b.incFeas[0] ?? null;
@@ -298,13 +298,13 @@ function startNextStep(state: EngineState): void {
   }
 }
 
-/** Fresh ORTHO 2N bases that idle filling may draw per MegaIteration. */
+/** Fresh ORTHO 2N bases that idle filling may draw per step. */
 const MAX_EXTRA_BASES = 4;
 
 /**
  * Extra points for idle runners (docs/algorithm.md): the ORTHO N+1 directions the reduction
  * dropped, then fresh ORTHO 2N polls around the primary centre (at most MAX_EXTRA_BASES per
- * MegaIteration, so a huge k cannot flood the frame).
+ * step, so a huge k cannot flood the frame).
  */
 export function nextIdleCandidate(state: EngineState): Candidate | null {
   for (;;) {
