@@ -40,8 +40,7 @@ export type RawClient = Client<paths, 'application/json'>;
 
 /** Lease outcome: a trial to run, or nothing now (wait `retryAfterMs`, then ask again). */
 export type LeaseResult =
-  | { kind: 'leased'; lease: Lease }
-  | { kind: 'wait'; retryAfterMs: number; studyStatus: StudyStatus | null };
+  { kind: 'leased'; lease: Lease } | { kind: 'wait'; retryAfterMs: number; studyStatus: StudyStatus | null };
 
 /** Sets the bearer token on every request. */
 export function authMiddleware(apiKey: string): Middleware {
@@ -64,7 +63,9 @@ export const errorMiddleware: Middleware = {
 /** openapi-fetch gives `data: T | undefined`; once errors throw, a success without a body is a bug. */
 function required<T>(result: { data?: T; response: Response }): T {
   if (result.data === undefined) {
-    throw new MeshtuneError(`${result.response.url}: expected a response body, got HTTP ${result.response.status} without one`);
+    throw new MeshtuneError(
+      `${result.response.url}: expected a response body, got HTTP ${result.response.status} without one`,
+    );
   }
   return result.data;
 }
@@ -80,7 +81,11 @@ export class MeshtuneClient {
     this.options = { ...options };
     this.api = createFetchClient<paths>({
       baseUrl: options.baseUrl.replace(/\/+$/, ''),
-      fetch: retryingFetch(options.fetch ?? ((request) => fetch(request)), options.retry ?? {}, options.timeoutMs ?? 60_000),
+      fetch: retryingFetch(
+        options.fetch ?? ((request) => fetch(request)),
+        options.retry ?? {},
+        options.timeoutMs ?? 60_000,
+      ),
     });
     this.api.use(authMiddleware(options.apiKey), errorMiddleware);
   }

@@ -18,7 +18,10 @@ const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
  * same answer), heartbeats only extend a lease, and a lease whose answer was lost comes back to
  * the queue when it expires, so no result is lost or counted twice.
  */
-const IDEMPOTENT_POSTS = [/\/v1\/runners\/[^/]+\/(lease|heartbeat)$/, /\/v1\/trials\/[^/]+\/(heartbeat|complete|fail|release)$/];
+const IDEMPOTENT_POSTS = [
+  /\/v1\/runners\/[^/]+\/(lease|heartbeat)$/,
+  /\/v1\/trials\/[^/]+\/(heartbeat|complete|fail|release)$/,
+];
 
 export function isIdempotent(request: Request): boolean {
   if (IDEMPOTENT_METHODS.has(request.method)) return true;
@@ -85,7 +88,9 @@ export function retryingFetch(fetchImpl: Fetch, retry: RetryOptions, timeoutMs: 
         const wrapped =
           error instanceof ConnectionError
             ? error
-            : new ConnectionError(`request to ${request.method} ${request.url} failed: ${String(error)}`, { cause: error });
+            : new ConnectionError(`request to ${request.method} ${request.url} failed: ${String(error)}`, {
+                cause: error,
+              });
         if (last) throw wrapped;
         await sleep(backoffDelay(attempt, options), request.signal);
         continue;
@@ -107,7 +112,9 @@ async function fetchWithTimeout(fetchImpl: Fetch, request: Request, timeoutMs: n
     return await fetchImpl(new Request(request, { signal }));
   } catch (error) {
     if (timeout.aborted && !request.signal.aborted) {
-      throw new ConnectionTimeoutError(`${request.method} ${request.url} timed out after ${timeoutMs} ms`, { cause: error });
+      throw new ConnectionTimeoutError(`${request.method} ${request.url} timed out after ${timeoutMs} ms`, {
+        cause: error,
+      });
     }
     throw error;
   }

@@ -20,7 +20,11 @@ function fingerprint(study: Study): string {
   return JSON.stringify([study.status, study.evaluationCount, study.trialCounts]);
 }
 
-export async function waitForStudy(client: MeshtuneClient, studyId: string, options: WaitForStudyOptions): Promise<Study> {
+export async function waitForStudy(
+  client: MeshtuneClient,
+  studyId: string,
+  options: WaitForStudyOptions,
+): Promise<Study> {
   const intervalMs = options.intervalMs ?? 2_000;
   const deadline = options.timeoutMs === undefined ? Infinity : Date.now() + options.timeoutMs;
   let seen: string | null = null;

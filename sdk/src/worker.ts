@@ -117,7 +117,8 @@ export async function runWorker(
     const heartbeat = async (body: { progress?: number; metrics?: MetricPoint[] }): Promise<void> => {
       try {
         const reply = await runner.heartbeatTrial(trial.id, body);
-        if (reply.shouldStop) stopTrial.abort(new MeshtuneError(`trial stopped: ${reply.reason ?? 'asked by the API'}`));
+        if (reply.shouldStop)
+          stopTrial.abort(new MeshtuneError(`trial stopped: ${reply.reason ?? 'asked by the API'}`));
       } catch (error) {
         if (!(error instanceof ConflictError || (error instanceof ApiError && error.status === 403))) throw error;
         leaseLost = true;
