@@ -128,6 +128,11 @@ function finishStep(state: EngineState, step: Step): void {
       }
       state.phaseOne = !state.cache.records.some((r) => r.status === 'ok' && r.h < Infinity);
       updateWithPoints(state.barrier, ok, fh(state), true);
+      if (state.barrier.incFeas.length === 0 && state.barrier.incInf.length === 0) {
+        // Every X0 has h > H_MAX_0: relax the threshold rather than stopping without a centre.
+        state.barrier.hMax = Infinity;
+        updateWithPoints(state.barrier, ok, fh(state), true);
+      }
       startMegaIteration(state);
       return;
     }
