@@ -268,6 +268,7 @@ function startNextStep(state: EngineState): void {
       const step = nmStartSearch(state);
       state.nextKind = nextKindAfter(state, kind);
       if (step !== null) state.step = step;
+      else state.nm = null;
       return;
     }
     case 'poll1': {
