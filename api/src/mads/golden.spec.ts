@@ -116,3 +116,13 @@ test('golden trace B: ORTHO N+1 NEG with speculative and Nelder-Mead searches, 6
     mads.tell([{ x: s.x, outputs: [rosenbrock(s.x)] }]);
   }
 });
+
+test('default options (ORTHO N+1 QUAD, all searches): the first 5 evaluations match NOMAD (p4.txt, Appendix C.2)', () => {
+  const rows = readTrace('goldenB.out').slice(0, 5);
+  const mads = Mads.create(PROBLEM);
+  for (const row of rows) {
+    const [s] = mads.ask(1);
+    assert.deepEqual(s.x, row.x, `BBE ${row.bbe}`);
+    mads.tell([{ x: s.x, outputs: [rosenbrock(s.x)] }]);
+  }
+});
