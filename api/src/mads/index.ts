@@ -1,5 +1,6 @@
 /** Public API of the MADS engine (NOMAD 4 default MADS, ask/tell). */
-export { Mads, MADS_DEFAULTS, type IncumbentView } from './mads';
+export { Mads, type IncumbentView } from './mads';
+export type { MadsStateJson } from './serialization';
 export { DEFAULT_MADS_OPTIONS, type MadsOptions, type DirectionType, type EvalQueueSort } from './options';
 export type { FrameRounding } from './mesh';
 export { NomadRng } from './rng';

@@ -16,7 +16,7 @@ import { EvaluationCache } from './cache';
 import { advance, isStepFinished, mergeLate, newStep, nextIdleCandidate, pointSuccess, purgeQueue } from './engine';
 import { createMesh, defaultInitialFrameSize, frameSizes, meshSizes } from './mesh';
 import { nextMult } from './numerics';
-import { DEFAULT_MADS_OPTIONS, type MadsOptions } from './options';
+import type { MadsOptions } from './options';
 import { validateMadsOptions } from './options-validation';
 import { NomadRng } from './rng';
 import { stateFromJson, stateToJson, type MadsStateJson } from './serialization';
@@ -229,5 +229,3 @@ export class Mads implements SuggestionAlgorithm {
     return out;
   }
 }
-
-export const MADS_DEFAULTS = DEFAULT_MADS_OPTIONS;
