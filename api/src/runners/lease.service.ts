@@ -9,6 +9,7 @@ import { TrialLease } from '../trials/trial-lease.entity';
 import { TrialOutcomes } from '../trials/trial-outcomes';
 import { toTrialResponse } from '../trials/trial-response.mapper';
 import { Trial } from '../trials/trial.entity';
+import { MetricsService } from '../metrics/metrics.service';
 import type { LeaseResponseDto } from './dto/lease.dto';
 import { Runner } from './runner.entity';
 
@@ -32,6 +33,7 @@ export class LeaseService {
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly studies: StudiesService,
     private readonly outcomes: TrialOutcomes,
+    private readonly metrics: MetricsService,
   ) {}
 
   async lease(runnerId: string, studyId: string | undefined): Promise<LeaseOutcome> {
@@ -42,6 +44,7 @@ export class LeaseService {
       if (pending !== null) return pending;
       return this.takeSuggestion(manager, runnerId, studyId);
     });
+    this.metrics.leases.inc({ result: leased === null ? 'empty' : 'leased' });
     if (leased !== null) return { kind: 'leased', lease: leased };
     const status = studyId === undefined ? null : (await this.studies.findOrThrow(studyId)).status;
     return { kind: 'none', studyStatus: status };
@@ -99,6 +102,7 @@ export class LeaseService {
       ]);
       if (running >= study.maxParallelTrials) continue;
       if (study.evaluationCount + running + pending >= study.maxEvaluations) continue;
+      const endAsk = this.metrics.askDuration.startTimer();
       const algorithm = restoreStudyAlgorithm(study);
       for (let asks = 0; asks < MAX_ASKS_PER_LEASE; asks += 1) {
         const [suggestion] = algorithm.ask(1);
@@ -118,10 +122,12 @@ export class LeaseService {
         });
         study.nextTrialNumber += 1;
         study.engineState = algorithm.toJSON();
+        endAsk();
         await manager.getRepository(Study).save(study);
         return this.grant(manager, study, await trials.save(trial), runnerId);
       }
       study.engineState = algorithm.toJSON();
+      endAsk();
       await this.outcomes.completeIfDone(manager, study, algorithm);
       await manager.getRepository(Study).save(study);
     }

@@ -1,5 +1,5 @@
-import type { StopReason, SuggestionAlgorithm } from '../algorithms/algorithm';
-import { createAlgorithm, restoreAlgorithm } from '../algorithms/algorithm-registry';
+import type { StopReason } from '../algorithms/algorithm';
+import { createAlgorithm, restoreAlgorithm, type StudyAlgorithm } from '../algorithms/algorithm-registry';
 import { EngineMapping } from '../search-space/engine-mapping';
 import type { Study } from './study.entity';
 import type { StudyStopReason } from './study-status';
@@ -15,13 +15,13 @@ export function createStudyAlgorithm(
     Study,
     'algorithm' | 'algorithmOptions' | 'parameters' | 'derived' | 'outputs' | 'x0' | 'maxEvaluations' | 'seed'
   >,
-): SuggestionAlgorithm {
+): StudyAlgorithm {
   const problem = mappingOf(study).problem(study.x0, study.maxEvaluations, study.seed);
   return createAlgorithm(study.algorithm, problem, study.algorithmOptions);
 }
 
 /** The study's algorithm as it was after the last ask or tell (read with the study row locked). */
-export function restoreStudyAlgorithm(study: Pick<Study, 'algorithm' | 'engineState'>): SuggestionAlgorithm {
+export function restoreStudyAlgorithm(study: Pick<Study, 'algorithm' | 'engineState'>): StudyAlgorithm {
   return restoreAlgorithm(study.algorithm, study.engineState);
 }
 

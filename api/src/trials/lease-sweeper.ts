@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, In, LessThan } from 'typeorm';
 import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/app-config';
+import { MetricsService } from '../metrics/metrics.service';
 import { StudiesService } from '../studies/studies.service';
 import { TrialLease } from './trial-lease.entity';
 import { TrialOutcomes } from './trial-outcomes';
@@ -26,6 +27,7 @@ export class LeaseSweeper implements OnApplicationBootstrap, OnApplicationShutdo
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly studies: StudiesService,
     private readonly outcomes: TrialOutcomes,
+    private readonly metrics: MetricsService,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -71,6 +73,7 @@ export class LeaseSweeper implements OnApplicationBootstrap, OnApplicationShutdo
           lock: { mode: 'pessimistic_write' },
         });
         for (const trial of trials) {
+          this.metrics.leaseExpiries.inc();
           await manager
             .getRepository(TrialLease)
             .update({ trialId: trial.id, attempt: trial.attempt }, { endedAt: now, outcome: 'expired' });

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { type EntityManager, In } from 'typeorm';
 import type { SuggestionAlgorithm } from '../algorithms/algorithm';
+import { MetricsService } from '../metrics/metrics.service';
 import { mappingOf, restoreStudyAlgorithm, studyStopReason } from '../studies/study-engine';
 import { Study } from '../studies/study.entity';
 import { Trial } from './trial.entity';
@@ -12,6 +13,8 @@ import { Trial } from './trial.entity';
  */
 @Injectable()
 export class TrialOutcomes {
+  constructor(private readonly metrics: MetricsService) {}
+
   /** `outputs` null = failed evaluation (NOMAD's EVAL_FAILED: counts, never re-evaluated). */
   async recordEvaluation(
     manager: EntityManager,
@@ -28,6 +31,7 @@ export class TrialOutcomes {
     await manager.getRepository(Trial).save(trial);
     await this.completeIfDone(manager, study, algorithm);
     await manager.getRepository(Study).save(study);
+    this.metrics.finishedTrials.inc({ status: outputs === null ? 'failed' : 'completed' });
   }
 
   /** Ends an active or paused study when its budget is spent, or when the algorithm stopped and nothing is in flight. */

@@ -5,7 +5,7 @@ import { DomainError, type FieldError, notFound, ValidationFailedError } from '.
 import { pointKey } from '../search-space/engine-mapping';
 import type { UserPoint } from '../search-space/search-space';
 import { validatePoint } from '../search-space/search-space-validator';
-import { mappingOf } from '../studies/study-engine';
+import { mappingOf, restoreStudyAlgorithm } from '../studies/study-engine';
 import { StudiesService } from '../studies/studies.service';
 import type { TrialResponseDto } from './dto/trial-response.dto';
 import { TrialMetric } from './trial-metric.entity';
@@ -84,6 +84,10 @@ export class TrialsService {
         }),
       );
       study.nextTrialNumber += 1;
+      // The engine must know the point is being evaluated, so it neither suggests it nor overspends the budget.
+      const algorithm = restoreStudyAlgorithm(study);
+      algorithm.markInFlight([point]);
+      study.engineState = algorithm.toJSON();
       await manager.save(study);
       return toTrialResponse(trial);
     });

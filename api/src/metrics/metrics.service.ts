@@ -1,0 +1,64 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { DataSource } from 'typeorm';
+
+/** Prometheus metrics of one API process (scraped at GET /metrics). */
+@Injectable()
+export class MetricsService {
+  readonly registry = new Registry();
+
+  readonly leases = new Counter({
+    name: 'meshtune_leases_total',
+    help: 'Lease requests, by result (leased = a trial was handed out, empty = 204).',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+
+  readonly finishedTrials = new Counter({
+    name: 'meshtune_trials_completed_total',
+    help: 'Trials that ended as an evaluation, by status (completed or failed).',
+    labelNames: ['status'] as const,
+    registers: [this.registry],
+  });
+
+  readonly leaseExpiries = new Counter({
+    name: 'meshtune_lease_expiries_total',
+    help: 'Leases that expired without a result (trial requeued or failed).',
+    registers: [this.registry],
+  });
+
+  readonly askDuration = new Histogram({
+    name: 'meshtune_ask_duration_seconds',
+    help: 'Time to restore a study engine, ask it for a point and serialise its state.',
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers: [this.registry],
+  });
+
+  readonly httpDuration = new Histogram({
+    name: 'meshtune_http_request_duration_seconds',
+    help: 'HTTP request duration by method, route and status.',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+
+  constructor(@InjectDataSource() dataSource: DataSource) {
+    collectDefaultMetrics({ register: this.registry, prefix: 'meshtune_process_' });
+    new Gauge({
+      name: 'meshtune_open_trials',
+      help: 'Trials pending or running, over all studies (read from the database at scrape time).',
+      labelNames: ['status'] as const,
+      registers: [this.registry],
+      async collect() {
+        const rows: { status: string; count: number }[] = await dataSource.query(
+          `SELECT status, COUNT(*)::int AS count FROM trials WHERE status IN ('pending', 'running') GROUP BY status`,
+        );
+        this.reset();
+        for (const status of ['pending', 'running']) {
+          this.set({ status }, rows.find((row) => row.status === status)?.count ?? 0);
+        }
+      },
+    });
+  }
+}
