@@ -1,0 +1,151 @@
+/**
+ * Runs NOMAD 4 (PyNomadBBO, through nomad_driver.py) on the problem set in a child process.
+ *
+ * The venv comes from ensure-bench-venv.sh (outside the repository). A NOMAD trace is a pure
+ * function of the problem, the seed, the Python functions and the
+ * pinned PyNomadBBO version, so each run's trace is kept under ~/.cache/meshtune/nomad-traces/
+ * keyed by a hash of these; `--fresh-nomad` ignores that cache.
+ */
+import { spawn, execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { budgetOf, type BenchProblem } from './problems';
+import type { RunTrace } from './traces';
+
+/** Bump when nomad_driver.py changes what it records, so cached traces are not reused. */
+const TRACE_FORMAT = 1;
+
+export interface CheckPoint {
+  problemId: string;
+  x: number[];
+}
+
+export interface NomadResult {
+  pynomadVersion: string;
+  runs: RunTrace[];
+  checks: (CheckPoint & { outputs: number[] })[];
+  /** Runs read from the trace cache instead of being run. */
+  cachedRuns: number;
+}
+
+export interface NomadOptions {
+  seeds: readonly number[];
+  workers: number;
+  fresh: boolean;
+  checkPoints: readonly CheckPoint[];
+}
+
+/** The source folder of this benchmark (the scripts are not copied into dist-engine/). */
+export function benchSourceDir(): string {
+  for (let dir = __dirname; ; dir = path.dirname(dir)) {
+    const candidate = path.join(dir, 'api', 'bench', 'engine');
+    if (fs.existsSync(path.join(candidate, 'nomad_driver.py'))) return candidate;
+    if (path.dirname(dir) === dir) throw new Error(`nomad_driver.py not found above ${__dirname}`);
+  }
+}
+
+function cacheRoot(): string {
+  return path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'meshtune');
+}
+
+type NomadJobProblem = ReturnType<typeof nomadJobProblem>;
+
+function nomadJobProblem(p: BenchProblem) {
+  return {
+    id: p.id,
+    function: p.function,
+    params: p.params,
+    types: p.variables.map((v) => v.type),
+    lower: p.variables.map((v) => v.lowerBound),
+    upper: p.variables.map((v) => v.upperBound),
+    granularity: p.variables.map((v) => v.granularity),
+    x0: p.x0,
+    outputTypes: p.outputTypes,
+    budget: budgetOf(p),
+  };
+}
+
+/**
+ * Where the trace of one NOMAD run is cached: keyed by what changes it (the problem as NOMAD
+ * sees it, the seed, the Python functions, the pinned version, the driver's trace format).
+ */
+export function runCacheFile(sourceDir: string, problem: NomadJobProblem, seed: number): string {
+  const hash = createHash('sha256').update(JSON.stringify({ problem, seed, TRACE_FORMAT }));
+  for (const file of ['functions.py', 'requirements.txt']) {
+    hash.update(fs.readFileSync(path.join(sourceDir, file)));
+  }
+  return path.join(cacheRoot(), 'nomad-traces', `${problem.id}-seed${seed}-${hash.digest('hex').slice(0, 16)}.json`);
+}
+
+function waitForExit(child: ReturnType<typeof spawn>): Promise<number | null> {
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('exit', (code) => resolve(code));
+  });
+}
+
+export async function runNomad(problems: readonly BenchProblem[], options: NomadOptions): Promise<NomadResult> {
+  const sourceDir = benchSourceDir();
+  const python = execFileSync('bash', [path.join(sourceDir, 'ensure-bench-venv.sh')], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  }).trim();
+
+  const jobProblems = problems.map(nomadJobProblem);
+  const cached: RunTrace[] = [];
+  const missing: { problem: NomadJobProblem; seed: number; file: string }[] = [];
+  // Seed-major order: if a long run is interrupted, the cached runs cover whole seeds.
+  for (const seed of options.seeds) {
+    for (const problem of jobProblems) {
+      const file = runCacheFile(sourceDir, problem, seed);
+      if (!options.fresh && fs.existsSync(file)) cached.push(JSON.parse(fs.readFileSync(file, 'utf8')) as RunTrace);
+      else missing.push({ problem, seed, file });
+    }
+  }
+
+  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'meshtune-bench-'));
+  const jobFile = path.join(workDir, 'job.json');
+  const outFile = path.join(workDir, 'nomad-traces.json');
+  const logFile = path.join(workDir, 'nomad.log');
+  // The driver also evaluates the check points, so it runs even when every trace is cached.
+  fs.writeFileSync(
+    jobFile,
+    JSON.stringify({
+      problems: jobProblems,
+      runs: missing.map(({ problem, seed, file }) => ({ problemId: problem.id, seed, cacheFile: file })),
+      workers: options.workers,
+      checkPoints: options.checkPoints,
+    }),
+  );
+  // The log takes NOMAD's console output: a pipe could fill up while the main thread runs MADS.
+  const log = fs.openSync(logFile, 'w');
+  const child = spawn(python, [path.join(sourceDir, 'nomad_driver.py'), jobFile, outFile], {
+    cwd: sourceDir,
+    stdio: ['ignore', log, log],
+  });
+  if (missing.length > 0) {
+    process.stderr.write(
+      `bench:engine: NOMAD running ${missing.length} runs in the background (${cached.length} cached; log: ${logFile})\n`,
+    );
+  }
+  // Ctrl-C on the benchmark also stops NOMAD (finished runs stay cached).
+  const stopChild = (): void => {
+    child.kill('SIGTERM');
+    process.exit(130);
+  };
+  process.once('SIGINT', stopChild).once('SIGTERM', stopChild);
+  const code = await waitForExit(child);
+  process.off('SIGINT', stopChild).off('SIGTERM', stopChild);
+  fs.closeSync(log);
+  if (code !== 0) {
+    const tail = fs.readFileSync(logFile, 'utf8').split('\n').slice(-20).join('\n');
+    throw new Error(`nomad_driver.py exited with ${code}:\n${tail}`);
+  }
+  const result = JSON.parse(fs.readFileSync(outFile, 'utf8')) as Omit<NomadResult, 'cachedRuns'>;
+  fs.rmSync(workDir, { recursive: true, force: true });
+  const order = (run: RunTrace): number => jobProblems.findIndex((p) => p.id === run.problemId) * 1e6 + run.seed;
+  const runs = [...cached, ...result.runs].sort((a, b) => order(a) - order(b));
+  return { pynomadVersion: result.pynomadVersion, runs, checks: result.checks, cachedRuns: cached.length };
+}

@@ -1,0 +1,150 @@
+"""Runs NOMAD 4 (PyNomadBBO) on the engine benchmark's problems and records every evaluation.
+
+Usage: nomad_driver.py JOB.json OUT.json
+
+JOB.json (written by run-engine-bench):
+  {"problems": [{"id", "function", "params", "types", "lower", "upper", "granularity", "x0",
+                 "outputTypes", "budget"}], "runs": [{"problemId", "seed", "cacheFile"}], "workers": 1,
+   "checkPoints": [{"problemId", "x"}]}
+OUT.json:
+  {"pynomadVersion", "runs": [{"problemId", "seed", "x": [[...]], "outputs": [[...] | null],
+   "seconds", "secondsToLastEvaluation", "stopReason"}], "checks": [{"problemId", "x", "outputs"}]}
+
+Each finished run is also written at once to its cacheFile (the trace cache of
+run-engine-bench), so an interrupted job keeps the runs it finished.
+
+Each run gets a fresh interpreter: PyNomad keeps its random generator in a process-global that
+`SEED s` only resets when s differs from the previous run's seed, so two runs in one process
+would not be what a user gets from NOMAD with that seed.
+NOMAD's own console output (DISPLAY_DEGREE 0 still prints a few notices) goes to stdout;
+progress goes to stderr; the results only to OUT.json.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import multiprocessing
+import os
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from importlib.metadata import version
+from typing import Any
+
+from functions import evaluate
+
+
+def _vector(values: list[Any]) -> str:
+    """NOMAD's vector syntax `( v1 v2 … )`, with `-` for an infinite bound."""
+    return "( " + " ".join("-" if v is None else repr(v) for v in values) + " )"
+
+
+def nomad_parameters(problem: dict[str, Any], seed: int) -> list[str]:
+    n = len(problem["x0"])
+    return [
+        f"DIMENSION {n}",
+        "BB_INPUT_TYPE " + "( " + " ".join(problem["types"]) + " )",
+        "BB_OUTPUT_TYPE " + " ".join(problem["outputTypes"]),
+        "LOWER_BOUND " + _vector(problem["lower"]),
+        "UPPER_BOUND " + _vector(problem["upper"]),
+        "GRANULARITY " + _vector(problem["granularity"]),
+        f"MAX_BB_EVAL {problem['budget']}",
+        f"SEED {seed}",
+        "DISPLAY_DEGREE 0",
+    ]
+
+
+def run_one(problem: dict[str, Any], seed: int) -> dict[str, Any]:
+    import PyNomad  # imported here: each run lives in its own fresh process
+
+    xs: list[list[float]] = []
+    outputs: list[list[float] | None] = []
+    started = time.perf_counter()
+    last_evaluation = started
+
+    def blackbox(point: Any) -> int:
+        nonlocal last_evaluation
+        last_evaluation = time.perf_counter()
+        x = [point.get_coord(i) for i in range(point.size())]
+        xs.append(x)
+        try:
+            values = evaluate(problem["function"], x, problem["params"])
+        except (ArithmeticError, ValueError):
+            outputs.append(None)
+            return 0  # a failed evaluation, as NOMAD understands it
+        # JSON has no inf/nan: a non-finite output is recorded as a failed evaluation, which
+        # is all the profile needs (it can never be the best feasible value).
+        outputs.append(values if all(math.isfinite(v) for v in values) else None)
+        point.setBBO(" ".join(repr(v) for v in values).encode("UTF-8"))
+        return 1
+
+    result = PyNomad.optimize(
+        blackbox, list(problem["x0"]), [], [], nomad_parameters(problem, seed)
+    )
+    seconds = time.perf_counter() - started
+    return {
+        "problemId": problem["id"],
+        "seed": seed,
+        "x": xs,
+        "outputs": outputs,
+        "seconds": seconds,
+        # All-granular problems make NOMAD set MAX_EVAL (cache hits included) and it may spend
+        # most of a run revisiting cached points after its last blackbox evaluation.
+        "secondsToLastEvaluation": last_evaluation - started,
+        "stopReason": str(result.get("stop_reason", "")),
+    }
+
+
+def _write_atomically(path: str, content: Any) -> None:
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path + ".tmp", "w", encoding="utf-8") as file:
+        json.dump(content, file)
+    os.replace(path + ".tmp", path)
+
+
+def main(job_path: str, out_path: str) -> None:
+    with open(job_path, encoding="utf-8") as job_file:
+        job = json.load(job_file)
+    problems = {p["id"]: p for p in job["problems"]}
+    tasks = [(problems[run["problemId"]], run["seed"], run["cacheFile"]) for run in job["runs"]]
+
+    runs: list[dict[str, Any]] = []
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(
+        max_workers=int(job.get("workers", 1)), mp_context=context, max_tasks_per_child=1
+    ) as pool:
+        futures = [pool.submit(run_one, problem, seed) for problem, seed, _ in tasks]
+        for done, (future, (_, _, cache_file)) in enumerate(zip(futures, tasks), start=1):
+            run = future.result()
+            runs.append(run)
+            _write_atomically(cache_file, run)
+            print(
+                f"nomad_driver: {done}/{len(tasks)} {run['problemId']} seed {run['seed']}: "
+                f"{len(run['x'])} evaluations in {run['seconds']:.1f} s",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    checks = [
+        {
+            "problemId": check["problemId"],
+            "x": check["x"],
+            "outputs": evaluate(
+                problems[check["problemId"]]["function"],
+                check["x"],
+                problems[check["problemId"]]["params"],
+            ),
+        }
+        for check in job.get("checkPoints", [])
+    ]
+    with open(out_path, "w", encoding="utf-8") as out_file:
+        json.dump(
+            {"pynomadVersion": version("PyNomadBBO"), "runs": runs, "checks": checks}, out_file
+        )
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 3:
+        sys.exit(__doc__)
+    main(sys.argv[1], sys.argv[2])

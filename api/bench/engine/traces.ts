@@ -1,0 +1,35 @@
+/** What one optimisation run leaves behind, for either solver, and how the profile reads it. */
+import type { OutputType } from '../../src/algorithms/algorithm';
+import type { TraceEvaluation } from './data-profile';
+
+export interface RunTrace {
+  problemId: string;
+  seed: number;
+  /** Evaluated points and their outputs, in evaluation order; null outputs = failed. */
+  x: number[][];
+  outputs: (number[] | null)[];
+  /** Solver time for the run (for MADS: ask + tell only; for NOMAD: all of PyNomad.optimize). */
+  seconds: number;
+  stopReason: string;
+}
+
+/**
+ * NOMAD's feasibility test (MADS.md §1.4): a constraint counts as violated when c > ε with
+ * ε = 1e-13, and a feasible point has no violated PB or EB constraint.
+ */
+const CONSTRAINT_EPSILON = 1e-13;
+
+export function toTraceEvaluation(
+  outputTypes: readonly OutputType[],
+  outputs: readonly number[] | null,
+): TraceEvaluation {
+  if (outputs === null) return { f: NaN, feasible: false };
+  let f = NaN;
+  let feasible = true;
+  outputTypes.forEach((type, i) => {
+    const value = outputs[i];
+    if (type === 'OBJ') f = value;
+    if ((type === 'PB' || type === 'EB') && !(value <= CONSTRAINT_EPSILON)) feasible = false;
+  });
+  return { f, feasible: feasible && Number.isFinite(f) };
+}
