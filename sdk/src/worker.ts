@@ -1,5 +1,12 @@
 import type { MeshtuneClient } from './client.js';
-import { ApiError, ConflictError, MeshtuneError } from './errors.js';
+import {
+  ApiError,
+  ConflictError,
+  ConnectionError,
+  InternalServerError,
+  MeshtuneError,
+  RateLimitError,
+} from './errors.js';
 import { sleep } from './retry.js';
 import type { Lease, MetricPoint, ParameterValues, RegisterRunnerRequest, StudyStatus, Trial } from './types.js';
 
@@ -69,6 +76,24 @@ function toOutputs(evaluation: Evaluation, lease: Lease): Record<string, number>
     );
   }
   return { [required[0]!.name]: evaluation };
+}
+
+/**
+ * A finished result is worth more than one request: past the client's own retries, keep
+ * reporting through outages for up to one lease length (reports are idempotent).
+ */
+async function persistently<T>(report: () => Promise<T>, leaseSeconds: number): Promise<T> {
+  const deadline = Date.now() + leaseSeconds * 1000;
+  for (let delayMs = 1_000; ; delayMs = Math.min(delayMs * 2, 30_000)) {
+    try {
+      return await report();
+    } catch (error) {
+      const transient =
+        error instanceof ConnectionError || error instanceof InternalServerError || error instanceof RateLimitError;
+      if (!transient || Date.now() + delayMs > deadline) throw error;
+      await sleep(delayMs);
+    }
+  }
 }
 
 function message(error: unknown): string {
@@ -147,7 +172,8 @@ export async function runWorker(
     if (leaseLost) return finish({ trial, state: 'released', error: 'lease lost' });
     if (outputs !== undefined) {
       try {
-        return finish({ trial: await runner.completeTrial(trial.id, outputs), state: 'completed', outputs });
+        const completed = await persistently(() => runner.completeTrial(trial.id, outputs!), lease.leaseSeconds);
+        return finish({ trial: completed, state: 'completed', outputs });
       } catch (error) {
         // The study ended or the lease moved on while we computed: the result is not wanted.
         if (error instanceof ConflictError) return finish({ trial, state: 'released', error: error.message });
@@ -159,7 +185,10 @@ export async function runWorker(
       return finish({ trial, state: 'released', error: message(failure) });
     }
     const retryable = failure instanceof RetryableEvaluationError;
-    const reported = await runner.failTrial(trial.id, message(failure), { retryable }).catch((error: unknown) => {
+    const reported = await persistently(
+      () => runner.failTrial(trial.id, message(failure), { retryable }),
+      lease.leaseSeconds,
+    ).catch((error: unknown) => {
       if (error instanceof ConflictError) return trial;
       throw error;
     });

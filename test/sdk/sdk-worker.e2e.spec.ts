@@ -120,6 +120,27 @@ describe('SDK worker against the real API', () => {
     assert.equal(summary.studyStatus, 'stopped');
   });
 
+  it('keeps reporting a finished result through an outage longer than the client retries', async () => {
+    const study = await user.createStudy(sphereStudy({ name: 'sdk outage', budget: { maxEvaluations: 10 } }));
+    let completeCalls = 0;
+    const flaky = createClient({
+      baseUrl: test.url,
+      apiKey: runnerKey,
+      retry: { maxRetries: 3, initialDelayMs: 1, maxDelayMs: 5 },
+      fetch: (request) => {
+        if (request.url.endsWith('/complete') && ++completeCalls <= 4) {
+          return Promise.resolve(new Response('{"code":"SERVICE_UNAVAILABLE","message":"down"}', { status: 503 }));
+        }
+        return fetch(request);
+      },
+    });
+    const summary = await flaky.runWorker(study.id, () => 1, { maxTrials: 1 });
+    assert.equal(summary.completed, 1);
+    assert.equal(completeCalls, 5);
+    const { items } = await user.listTrials(study.id, { status: 'completed' });
+    assert.deepEqual(items[0]?.outputs, { loss: 1 });
+  });
+
   it('best trial is null before any result, and an unknown study still throws', async () => {
     const study = await user.createStudy(sphereStudy({ name: 'sdk empty' }));
     assert.equal(await user.bestTrial(study.id), null);
