@@ -50,6 +50,7 @@ class FakeApi:
     heartbeats: list[dict[str, Any]] = field(default_factory=list)
     released: list[str] = field(default_factory=list)
     runner_token: str = "runner-token"
+    unavailable_first: int = 0  # answer the first N requests with 503 (API starting)
 
     def transport(self) -> httpx.MockTransport:
         return httpx.MockTransport(self.handle)
@@ -58,6 +59,9 @@ class FakeApi:
         body: Any = json.loads(request.content) if request.content else None
         path = request.url.path
         self.calls.append((request.method, path, body))
+        if self.unavailable_first > 0:
+            self.unavailable_first -= 1
+            return _error(503, "UNAVAILABLE", "starting")
         auth = request.headers.get("authorization", "")
         if path == "/v1/runners":
             if auth != "Bearer runner-key":

@@ -115,10 +115,12 @@ def test_trials_are_trained_heartbeated_and_completed(api: FakeApi, state_dir: P
 
 
 def test_identity_is_saved_and_reused(api: FakeApi, state_dir: Path) -> None:
+    api.unavailable_first = 2  # the API is still starting: registration is retried
     make_agent(api, state_dir, FakeLauncher()).run()
     make_agent(api, state_dir, FakeLauncher()).run()
     registrations = [c for c in api.calls if c[1] == "/v1/runners"]
-    assert len(registrations) == 1
+    assert len(registrations) == 3  # two 503s, then one registration, re-used afterwards
+    assert (state_dir / "runner.json").stat().st_mode & 0o777 == 0o600
 
 
 def test_unknown_parameter_fails_the_trial_without_training(api: FakeApi, state_dir: Path) -> None:

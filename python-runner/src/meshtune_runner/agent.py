@@ -187,8 +187,8 @@ class Agent:
                 "id": registered.id,
                 "token": registered.token,
             },
+            mode=0o600,  # the token acts for this runner
         )
-        path.chmod(0o600)
         log.info(
             "registered runner %s as %s (%d GPU(s))",
             self.config.name,
@@ -201,7 +201,15 @@ class Agent:
     def run(self) -> int:
         """0 when done or drained, 1 on a hard stop with work left, 2 on a fatal API error."""
         try:
-            self._register()
+            while True:
+                try:
+                    self._register()
+                    break
+                except TransientApiError as exc:
+                    if self.stopping:
+                        return 1
+                    log.warning("cannot reach the API to register (%s); trying again", exc)
+                    self._sleep(10.0)
             self.flush_outbox()
             return self._loop()
         except FatalApiError as exc:
