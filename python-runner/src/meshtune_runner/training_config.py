@@ -57,7 +57,7 @@ class TrainingConfig(BaseModel):
     lora_target_modules: list[str] | str | None = Field(
         default=None, description="None: PEFT's default for the architecture (q_proj, v_proj)"
     )
-    precision: Literal["auto", "bf16", "fp16", "fp32"] = "auto"
+    precision: Literal["auto", "bf16", "bf16-mixed", "fp16", "fp32"] = "auto"
     gradient_checkpointing: bool = False
     trust_remote_code: bool = False
     training_arguments: dict[str, Any] = Field(

@@ -70,9 +70,13 @@ def _precision(config: TrainingConfig) -> dict[str, Any]:
     tf32 = True if major >= 8 else None
     choice = config.precision
     if choice == "auto":
-        choice = "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+        # Native bf16 only (Ampere+): emulated bf16 on older GPUs is slower than fp16.
+        choice = "bf16" if torch.cuda.is_bf16_supported(including_emulation=False) else "fp16"
     if choice == "bf16":
         return {"dtype": torch.bfloat16, "bf16": True, "fp16": False, "tf32": tf32}
+    if choice == "bf16-mixed":
+        # The seed: fp32 weights, bf16 autocast (--bf16 True without a torch_dtype).
+        return {"dtype": torch.float32, "bf16": True, "fp16": False, "tf32": tf32}
     if choice == "fp16":
         # fp16 weights cannot be trained with the GradScaler; keep them fp32, autocast fp16.
         return {"dtype": torch.float32, "bf16": False, "fp16": True, "tf32": tf32}
