@@ -17,7 +17,17 @@ export function createStudyAlgorithm(
   >,
 ): StudyAlgorithm {
   const problem = mappingOf(study).problem(study.x0, study.maxEvaluations, study.seed);
-  return createAlgorithm(study.algorithm, problem, study.algorithmOptions);
+  const options =
+    study.algorithm === 'mads'
+      ? {
+          // An unordered categorical is an integer index to MADS; this lets every poll also try the other categories.
+          categoricalVariables: study.parameters.flatMap((parameter, index) =>
+            parameter.type === 'categorical' ? [index] : [],
+          ),
+          ...study.algorithmOptions,
+        }
+      : study.algorithmOptions;
+  return createAlgorithm(study.algorithm, problem, options);
 }
 
 /** The study's algorithm as it was after the last ask or tell (read with the study row locked). */

@@ -8,6 +8,7 @@ import { StudiesService } from '../studies/studies.service';
 import { TrialLease } from './trial-lease.entity';
 import { TrialOutcomes } from './trial-outcomes';
 import { Trial } from './trial.entity';
+import { lostLeaseCount, requeueTrial } from './trial-transitions';
 
 const SWEEP_BATCH = 200;
 
@@ -77,10 +78,7 @@ export class LeaseSweeper implements OnApplicationBootstrap, OnApplicationShutdo
           await manager
             .getRepository(TrialLease)
             .update({ trialId: trial.id, attempt: trial.attempt }, { endedAt: now, outcome: 'expired' });
-          const lost = await manager.getRepository(TrialLease).countBy([
-            { trialId: trial.id, outcome: 'expired' },
-            { trialId: trial.id, outcome: 'failed' },
-          ]);
+          const lost = await lostLeaseCount(manager, trial.id);
           if (lost >= study.maxAttempts) {
             trial.status = 'failed';
             trial.error = `lease expired ${lost} time(s) without a result (max attempts ${study.maxAttempts})`;
@@ -88,13 +86,7 @@ export class LeaseSweeper implements OnApplicationBootstrap, OnApplicationShutdo
             trial.leaseExpiresAt = null;
             await this.outcomes.recordEvaluation(manager, study, trial, null);
           } else {
-            const over = study.status === 'stopped' || study.status === 'completed';
-            trial.status = over ? 'stopped' : 'pending';
-            trial.attempt += 1;
-            trial.runnerId = null;
-            trial.leaseExpiresAt = null;
-            trial.progress = null;
-            if (over) trial.finishedAt = now;
+            requeueTrial(trial, study, now);
             await manager.getRepository(Trial).save(trial);
           }
         }

@@ -16,6 +16,7 @@ import { TrialLease, type LeaseOutcome } from './trial-lease.entity';
 import { TrialMetric } from './trial-metric.entity';
 import { TrialOutcomes } from './trial-outcomes';
 import { toTrialResponse } from './trial-response.mapper';
+import { lostLeaseCount, requeueTrial } from './trial-transitions';
 import { Trial } from './trial.entity';
 
 type Report = { kind: 'complete'; outputs: Record<string, number> } | { kind: 'fail'; error: string };
@@ -85,7 +86,7 @@ export class TrialReportsService {
         await this.rejectNonHolder(manager, trial, runnerId);
       }
       await this.endLease(manager, trial, 'released');
-      this.requeue(trial, study.status === 'stopped' || study.status === 'completed');
+      requeueTrial(trial, study);
       await manager.getRepository(Trial).save(trial);
       return toTrialResponse(trial);
     });
@@ -129,10 +130,10 @@ export class TrialReportsService {
       if (report.kind === 'complete') this.checkOutputs(study, report.outputs);
       const now = new Date();
       if (report.kind === 'fail' && retryable && trial.status === 'running') {
-        const lost = await this.lostLeases(manager, trial.id);
+        const lost = await lostLeaseCount(manager, trial.id);
         if (lost + 1 < study.maxAttempts) {
           await this.endLease(manager, trial, 'failed');
-          this.requeue(trial, study.status === 'stopped' || study.status === 'completed');
+          requeueTrial(trial, study);
           trial.error = report.error;
           await manager.getRepository(Trial).save(trial);
           return toTrialResponse(trial);
@@ -165,26 +166,10 @@ export class TrialReportsService {
     if (errors.length > 0) throw new ValidationFailedError(errors);
   }
 
-  private requeue(trial: Trial, studyOver: boolean): void {
-    trial.status = studyOver ? 'stopped' : 'pending';
-    trial.attempt += 1;
-    trial.runnerId = null;
-    trial.leaseExpiresAt = null;
-    trial.progress = null;
-    if (studyOver) trial.finishedAt = new Date();
-  }
-
   private async endLease(manager: EntityManager, trial: Trial, outcome: LeaseOutcome): Promise<void> {
     await manager
       .getRepository(TrialLease)
       .update({ trialId: trial.id, attempt: trial.attempt }, { endedAt: new Date(), outcome });
-  }
-
-  private async lostLeases(manager: EntityManager, trialId: string): Promise<number> {
-    return manager.getRepository(TrialLease).countBy([
-      { trialId, outcome: 'expired' },
-      { trialId, outcome: 'failed' },
-    ]);
   }
 
   private async latestLeaseOf(manager: EntityManager, trialId: string, runnerId: string): Promise<TrialLease | null> {

@@ -94,11 +94,11 @@ export class AlgorithmOptionsDto {
   @IsIn(ALGORITHM_NAMES)
   name?: (typeof ALGORITHM_NAMES)[number];
 
-  /** NOMAD's SEED (default 0). */
+  /** NOMAD's SEED (default 0; NOMAD seeds by skipping that many draws, hence the bound). */
   @IsOptional()
   @IsInt()
   @Min(0)
-  @Max(2_147_483_647)
+  @Max(1_000_000)
   seed?: number;
 
   /** MADS: NOMAD's DIRECTION_TYPE (default `ORTHO N+1 QUAD`). */
