@@ -3,6 +3,7 @@ import {
   ApiError,
   ConflictError,
   ConnectionError,
+  hasErrorCode,
   InternalServerError,
   MeshtuneError,
   RateLimitError,
@@ -96,6 +97,11 @@ async function persistently<T>(report: () => Promise<T>, leaseSeconds: number): 
   }
 }
 
+/** The trial is no longer this runner's to report (finished elsewhere, study ended, lease moved on). */
+function notOurs(error: unknown): error is ApiError {
+  return error instanceof ConflictError || hasErrorCode(error, 'TRIAL_NOT_LEASED_TO_RUNNER');
+}
+
 function message(error: unknown): string {
   const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
   return text.slice(0, 10_000) || 'evaluation failed';
@@ -145,7 +151,7 @@ export async function runWorker(
         if (reply.shouldStop)
           stopTrial.abort(new MeshtuneError(`trial stopped: ${reply.reason ?? 'asked by the API'}`));
       } catch (error) {
-        if (!(error instanceof ConflictError || (error instanceof ApiError && error.status === 403))) throw error;
+        if (!notOurs(error)) throw error;
         leaseLost = true;
         stopTrial.abort(error);
       }
@@ -176,7 +182,7 @@ export async function runWorker(
         return finish({ trial: completed, state: 'completed', outputs });
       } catch (error) {
         // The study ended or the lease moved on while we computed: the result is not wanted.
-        if (error instanceof ConflictError) return finish({ trial, state: 'released', error: error.message });
+        if (notOurs(error)) return finish({ trial, state: 'released', error: error.message });
         throw error;
       }
     }
@@ -189,7 +195,7 @@ export async function runWorker(
       () => runner.failTrial(trial.id, message(failure), { retryable }),
       lease.leaseSeconds,
     ).catch((error: unknown) => {
-      if (error instanceof ConflictError) return trial;
+      if (notOurs(error)) return trial;
       throw error;
     });
     finish({ trial: reported, state: retryable ? 'released' : 'failed', error: message(failure) });
