@@ -240,8 +240,9 @@ export function parseNomadParameterFile(text: string): NomadProblem {
 
   const seedLine = single('SEED');
   const seed = seedLine === undefined ? null : Number(seedLine.tokens[0]);
-  if (seedLine !== undefined && (!Number.isInteger(seed) || seed! < 0))
-    fail(seedLine, 'must be an integer ≥ 0 (meshtune has no process-id seed)');
+  if (seedLine !== undefined && (!Number.isInteger(seed) || seed! < 0 || seed! > 1_000_000)) {
+    fail(seedLine, 'must be an integer from 0 to 1000000 (meshtune has no process-id seed)');
+  }
 
   const directionLine = single('DIRECTION_TYPE');
   let directionType: NomadProblem['directionType'] = null;
