@@ -182,14 +182,14 @@ def test_result_survives_an_unreachable_api_and_is_resent(api: FakeApi, state_di
     api.trials = [trial_json("t2", 2, BBO3_PARAMS)]
     api.fail_reports = 10**6
     agent = make_agent(api, state_dir, FakeLauncher())
-    original_send = agent._send
+    original_send = agent.reporter.send
 
     def send_then_hard_stop(report: object) -> None:
         agent.stopping = agent.hard_stop = True
         agent._hard_stop_event.set()
         original_send(report)  # type: ignore[arg-type]
 
-    agent._send = send_then_hard_stop  # type: ignore[method-assign]
+    agent.reporter.send = send_then_hard_stop  # type: ignore[method-assign]
     agent.run()
     assert "t2" not in api.reports
     assert [p.name for p in (state_dir / "outbox").iterdir()] == ["t2.json"]

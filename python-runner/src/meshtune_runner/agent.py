@@ -28,13 +28,13 @@ from .errors import (
     RunnerError,
     TrainingConfigError,
     TransientApiError,
-    TrialAlreadyFinishedError,
     TrialSetupError,
 )
 from .hyperparameters import map_parameters
-from .launcher import Launcher, LauncherName, stop_process_group
+from .launcher import Launcher, LauncherName, crash_reason, stop_process_group
 from .outbox import Outbox, PendingReport
 from .outputs import check_outputs_producible, collect_outputs
+from .reporter import Reporter
 from .training_config import TrainingConfig, parse_training_config
 from .trial_files import EventReader, TrialResult, TrialSpec, write_json_atomic
 
@@ -109,6 +109,7 @@ class Agent:
         )
         self._launcher = launcher or Launcher(config.gpus, config.launcher)
         self.outbox = Outbox(config.state_dir / "outbox")
+        self.reporter = Reporter(lambda: self.client, self.outbox)
         self.trials_run = 0
         self.runner_id = ""
         self._client: ApiClient | None = None
@@ -210,7 +211,7 @@ class Agent:
                         return 1
                     log.warning("cannot reach the API to register (%s); trying again", exc)
                     self._sleep(10.0)
-            self.flush_outbox()
+            self.reporter.flush()
             return self._loop()
         except FatalApiError as exc:
             log.error("fatal: %s (check MESHTUNE_API_KEY / the runner token)", exc)
@@ -276,7 +277,7 @@ class Agent:
             _check_local_inputs(config)
         except (TrainingConfigError, TrialSetupError) as exc:
             log.error("%s cannot run: %s", label, exc)
-            self._report(PendingReport(trial.id, "fail", {"error": str(exc)}))
+            self.reporter.report(PendingReport(trial.id, "fail", {"error": str(exc)}))
             return
         log.info(
             "%s leased: %s on %s",
@@ -317,7 +318,7 @@ class Agent:
                 payload["retryable"] = True
             report = PendingReport(trial.id, "fail", payload)
             log.error("%s failed: %s", label, outcome.error)
-        self._report(report)
+        self.reporter.report(report)
         if not self.config.keep_trial_dirs:
             shutil.rmtree(work_dir / "output", ignore_errors=True)
 
@@ -415,9 +416,9 @@ class Agent:
 
         if spec.result_path.is_file():
             return TrialResult.load(spec.result_path)
-        return TrialResult(
-            "failed", error=self._crash_reason(process.returncode, spec.log_path), retryable=True
-        )
+        reason = crash_reason(process.returncode, spec.log_path)
+        # A crash may be the machine's fault (try elsewhere); running out of GPU memory is not.
+        return TrialResult("failed", error=reason, retryable=not reason.startswith("CUDA out"))
 
     def _release(self, trial_id: str, label: str) -> None:
         """Best effort: if it fails, the API re-queues the trial when the lease expires."""
@@ -429,71 +430,3 @@ class Agent:
             log.info("%s released", label)
         except (ApiError, TransientApiError) as exc:
             log.warning("%s: release failed (%s); it returns when its lease expires", label, exc)
-
-    @staticmethod
-    def _crash_reason(returncode: int | None, log_path: Path) -> str:
-        try:
-            tail = log_path.read_text(encoding="utf-8", errors="replace").splitlines()[-15:]
-        except OSError:
-            tail = []
-        text = "\n".join(tail)
-        if "CUDA out of memory" in text or "OutOfMemoryError" in text:
-            return "CUDA out of memory (the training process died): " + (tail[-1] if tail else "")
-        if returncode is not None and returncode < 0:
-            reason = f"training process killed by {signal.Signals(-returncode).name}"
-        else:
-            reason = f"training process exited with code {returncode}"
-        return (f"{reason} without a result; last lines of its log:\n{text}")[-2000:]
-
-    # -- reports --------------------------------------------------------------------------
-
-    def _report(self, report: PendingReport) -> None:
-        """Write to disk first, then send until acknowledged (or until a hard stop)."""
-        self.outbox.put(report)
-        self._send(report)
-
-    def flush_outbox(self) -> None:
-        for report in self.outbox.pending():
-            log.info("re-sending the saved %s report of trial %s", report.kind, report.trial_id)
-            self._send(report)
-
-    def _send(self, report: PendingReport) -> None:
-        try:
-            if report.kind == "complete":
-                self.client.complete(report.trial_id, report.payload["outputs"])
-            else:
-                self.client.fail(
-                    report.trial_id,
-                    str(report.payload["error"]),
-                    retryable=bool(report.payload.get("retryable", False)),
-                )
-        except (LeaseLostError, TrialAlreadyFinishedError) as exc:
-            log.warning("trial %s: result dropped (%s: %s)", report.trial_id, exc.code, exc.message)
-        except TransientApiError as exc:
-            log.error(
-                "trial %s: report not sent yet (%s); it stays in %s and is re-sent on "
-                "the next start",
-                report.trial_id,
-                exc,
-                self.outbox.directory,
-            )
-            return
-        except FatalApiError:
-            raise
-        except ApiError as exc:
-            if report.kind == "complete" and exc.status_code in (400, 422):
-                log.error(
-                    "trial %s: the API rejected the outputs (%s); reporting a failure",
-                    report.trial_id,
-                    exc.message,
-                )
-                rejected = PendingReport(
-                    report.trial_id,
-                    "fail",
-                    {"error": f"outputs rejected by the API: {exc.message}"},
-                )
-                self.outbox.put(rejected)
-                self._send(rejected)
-                return
-            log.error("trial %s: report refused (%s); dropped", report.trial_id, exc)
-        self.outbox.remove(report.trial_id)

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Literal
 
-__all__ = ["Launcher", "build_command", "stop_process_group"]
+__all__ = ["Launcher", "build_command", "crash_reason", "stop_process_group"]
 
 LauncherName = Literal["torchrun", "accelerate"]
 
@@ -98,3 +98,19 @@ def stop_process_group(process: subprocess.Popen[bytes], grace_seconds: float) -
         except ProcessLookupError:
             return
         process.wait()
+
+
+def crash_reason(returncode: int | None, log_path: Path) -> str:
+    """Why a child that wrote no result ended, with the end of its log."""
+    try:
+        tail = log_path.read_text(encoding="utf-8", errors="replace").splitlines()[-15:]
+    except OSError:
+        tail = []
+    text = "\n".join(tail)
+    if "CUDA out of memory" in text or "OutOfMemoryError" in text:
+        return "CUDA out of memory (the training process died): " + (tail[-1] if tail else "")
+    if returncode is not None and returncode < 0:
+        reason = f"training process killed by {signal.Signals(-returncode).name}"
+    else:
+        reason = f"training process exited with code {returncode}"
+    return (f"{reason} without a result; last lines of its log:\n{text}")[-2000:]

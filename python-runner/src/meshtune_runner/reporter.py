@@ -1,0 +1,79 @@
+"""Sends finished results: written to the outbox first, removed once the API has answered."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from .client import ApiClient
+from .errors import (
+    ApiError,
+    FatalApiError,
+    LeaseLostError,
+    TransientApiError,
+    TrialAlreadyFinishedError,
+)
+from .outbox import Outbox, PendingReport
+
+__all__ = ["Reporter"]
+
+log = logging.getLogger("meshtune_runner")
+
+
+class Reporter:
+    def __init__(self, client: Callable[[], ApiClient], outbox: Outbox) -> None:
+        self._client = client
+        self.outbox = outbox
+
+    def report(self, report: PendingReport) -> None:
+        """Write to disk first, then send until acknowledged (or until a hard stop)."""
+        self.outbox.put(report)
+        self.send(report)
+
+    def flush(self) -> None:
+        """Re-send what a previous run could not deliver."""
+        for report in self.outbox.pending():
+            log.info("re-sending the saved %s report of trial %s", report.kind, report.trial_id)
+            self.send(report)
+
+    def send(self, report: PendingReport) -> None:
+        client = self._client()
+        try:
+            if report.kind == "complete":
+                client.complete(report.trial_id, report.payload["outputs"])
+            else:
+                client.fail(
+                    report.trial_id,
+                    str(report.payload["error"]),
+                    retryable=bool(report.payload.get("retryable", False)),
+                )
+        except (LeaseLostError, TrialAlreadyFinishedError) as exc:
+            log.warning("trial %s: result dropped (%s: %s)", report.trial_id, exc.code, exc.message)
+        except TransientApiError as exc:
+            log.error(
+                "trial %s: report not sent yet (%s); it stays in %s and is re-sent on "
+                "the next start",
+                report.trial_id,
+                exc,
+                self.outbox.directory,
+            )
+            return
+        except FatalApiError:
+            raise
+        except ApiError as exc:
+            if report.kind == "complete" and exc.status_code in (400, 422):
+                log.error(
+                    "trial %s: the API rejected the outputs (%s); reporting a failure",
+                    report.trial_id,
+                    exc.message,
+                )
+                rejected = PendingReport(
+                    report.trial_id,
+                    "fail",
+                    {"error": f"outputs rejected by the API: {exc.message}"},
+                )
+                self.outbox.put(rejected)
+                self.send(rejected)
+                return
+            log.error("trial %s: report refused (%s); dropped", report.trial_id, exc)
+        self.outbox.remove(report.trial_id)
