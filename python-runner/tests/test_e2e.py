@@ -277,6 +277,10 @@ def test_two_runners_finish_a_study_even_when_one_is_killed(
             return bool(status == "completed")
 
         _wait_for(study_done, 480, f"the study to complete\n{logs()}", interval=2)
+        # Nothing left to do: a SIGTERM drains the idle runner, which exits cleanly.
+        runner_b.send_signal(signal.SIGTERM)
+        assert runner_b.wait(timeout=60) == 0, logs()
+        assert not list((tmp_path / "runner-b" / "outbox").glob("*.json"))  # all delivered
     finally:
         for process in (runner_a, runner_b):
             if process.poll() is None:
