@@ -82,6 +82,8 @@ class FakeApi:
         if auth != f"Bearer {self.runner_token}":
             return _error(401, "UNAUTHORIZED", "bad token")
         if path.endswith("/lease"):
+            if body and body.get("studyId") == "no-such-study":
+                return _error(404, "STUDY_NOT_FOUND", "study no-such-study not found")
             if not self.trials:
                 return httpx.Response(204, headers={"Retry-After": "1"})
             return httpx.Response(

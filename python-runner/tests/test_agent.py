@@ -243,3 +243,8 @@ def test_rejected_api_key_is_fatal(api: FakeApi, state_dir: Path) -> None:
     agent = make_agent(api, state_dir, FakeLauncher())
     agent.config.api_key = "wrong"
     assert agent.run() == 2
+
+
+def test_unknown_study_is_a_configuration_error(api: FakeApi, state_dir: Path) -> None:
+    agent = make_agent(api, state_dir, FakeLauncher(), study_id="no-such-study")
+    assert agent.run() == 2

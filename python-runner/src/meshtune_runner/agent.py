@@ -200,7 +200,7 @@ class Agent:
     # -- main loop ------------------------------------------------------------------------
 
     def run(self) -> int:
-        """0 when done or drained, 1 on a hard stop with work left, 2 on a fatal API error."""
+        """0 when done or drained, 1 on a hard stop, 2 on a fatal API or configuration error."""
         try:
             while True:
                 try:
@@ -238,6 +238,9 @@ class Agent:
                 log.warning("lease failed (%s); trying again", exc)
                 self._sleep(10.0)
                 continue
+            except ApiError as exc:  # e.g. 404: --study names no study
+                log.error("the API refuses to lease to this runner: %s", exc)
+                return 2
             if isinstance(leased, LeaseWait):
                 now = time.monotonic()
                 if (
@@ -249,7 +252,9 @@ class Agent:
                 if now - last_runner_heartbeat >= self.config.idle_heartbeat_seconds:
                     try:
                         self.client.runner_heartbeat(self.runner_id)
-                    except TransientApiError as exc:
+                    except (TransientApiError, ApiError) as exc:
+                        if isinstance(exc, FatalApiError):
+                            raise
                         log.warning("runner heartbeat failed: %s", exc)
                     last_runner_heartbeat = now
                 self._sleep(min(leased.retry_after, self.config.idle_heartbeat_seconds))
