@@ -4,1355 +4,1407 @@
  */
 
 export interface paths {
-  '/health': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/health": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Liveness: the process answers. */
+        get: operations["getHealth"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /** Liveness: the process answers. */
-    get: operations['getHealth'];
-    put?: never;
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/health/ready': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/health/ready": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Readiness: the database answers too. */
+        get: operations["getReadiness"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /** Readiness: the database answers too. */
-    get: operations['getReadiness'];
-    put?: never;
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/v1/api-keys': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/v1/api-keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Keys that are not revoked (never the keys themselves). */
+        get: operations["listApiKeys"];
+        put?: never;
+        /** Create a key; the response is the only time the key is shown. */
+        post: operations["createApiKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /** Keys that are not revoked (never the keys themselves). */
-    get: operations['listApiKeys'];
-    put?: never;
-    /** Create a key; the response is the only time the key is shown. */
-    post: operations['createApiKey'];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/v1/api-keys/{keyId}': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/v1/api-keys/{keyId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Revoke a key at once. */
+        delete: operations["deleteApiKey"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    get?: never;
-    put?: never;
-    post?: never;
-    /** Revoke a key at once. */
-    delete: operations['deleteApiKey'];
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/v1/runners': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/v1/runners": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Runners, most recently seen first. */
+        get: operations["listRunners"];
+        put?: never;
+        /** Register a runner with a runner-scope key; the reply holds the runner token (shown once). */
+        post: operations["registerRunner"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /** Runners, most recently seen first. */
-    get: operations['listRunners'];
-    put?: never;
-    /** Register a runner with a runner-scope key; the reply holds the runner token (shown once). */
-    post: operations['registerRunner'];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/v1/runners/{runnerId}/heartbeat': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/v1/runners/{runnerId}/heartbeat": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Runner liveness while idle. */
+        post: operations["heartbeatRunner"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    get?: never;
-    put?: never;
-    /** Runner liveness while idle. */
-    post: operations['heartbeatRunner'];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/v1/runners/{runnerId}/lease': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/v1/runners/{runnerId}/lease": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Lease one trial: 200 with the trial, or 204 with `Retry-After` when there is nothing to do
+         *     (with `Meshtune-Study-Status` naming the study's status when a study was asked for).
+         */
+        post: operations["leaseTrial"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    get?: never;
-    put?: never;
-    /**
-     * Lease one trial: 200 with the trial, or 204 with `Retry-After` when there is nothing to do
-     *     (with `Meshtune-Study-Status` naming the study's status when a study was asked for).
-     */
-    post: operations['leaseTrial'];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/v1/studies': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/v1/studies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Studies, newest first. */
+        get: operations["listStudies"];
+        put?: never;
+        /** Create a study; it is active at once and runners may lease its trials. */
+        post: operations["createStudy"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /** Studies, newest first. */
-    get: operations['listStudies'];
-    put?: never;
-    /** Create a study; it is active at once and runners may lease its trials. */
-    post: operations['createStudy'];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/v1/studies/{studyId}': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/v1/studies/{studyId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["getStudy"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    get: operations['getStudy'];
-    put?: never;
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/v1/studies/{studyId}/best': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/v1/studies/{studyId}/best": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The best completed trial (feasible first, as the progressive barrier defines it); 404 before any result. */
+        get: operations["getBestTrial"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /** The best completed trial (feasible first, as the progressive barrier defines it); 404 before any result. */
-    get: operations['getBestTrial'];
-    put?: never;
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/v1/studies/{studyId}/engine': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/v1/studies/{studyId}/engine": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The engine's current frame and mesh sizes, iteration and stop reason. */
+        get: operations["getEngineState"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /** The engine's current frame and mesh sizes, iteration and stop reason. */
-    get: operations['getEngineState'];
-    put?: never;
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/v1/studies/{studyId}/history': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/v1/studies/{studyId}/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Finished trials as JSON, CSV, or NOMAD's history-file format. */
+        get: operations["getHistory"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /** Finished trials as JSON, CSV, or NOMAD's history-file format. */
-    get: operations['getHistory'];
-    put?: never;
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/v1/studies/{studyId}/pause': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/v1/studies/{studyId}/import/nomad-cache": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Warm start: a NOMAD cache file's evaluations become finished trials the engine knows. */
+        post: operations["importNomadCache"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    get?: never;
-    put?: never;
-    /** No new leases until resumed; running trials are told to stop at their next heartbeat. */
-    post: operations['pauseStudy'];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/v1/studies/{studyId}/resume': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/v1/studies/{studyId}/pause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** No new leases until resumed; running trials are told to stop at their next heartbeat. */
+        post: operations["pauseStudy"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    get?: never;
-    put?: never;
-    post: operations['resumeStudy'];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/v1/studies/{studyId}/stop': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/v1/studies/{studyId}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["resumeStudy"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    get?: never;
-    put?: never;
-    /** End the study for good (stop reason `user_stopped`). */
-    post: operations['stopStudy'];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/v1/studies/{studyId}/trials': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/v1/studies/{studyId}/stop": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** End the study for good (stop reason `user_stopped`). */
+        post: operations["stopStudy"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /** Trials of a study in number order. */
-    get: operations['listTrials'];
-    put?: never;
-    /** Enqueue a point of your own; it is leased before the engine's next suggestion. */
-    post: operations['enqueueTrial'];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/v1/studies/import/nomad': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/v1/studies/{studyId}/trials": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Trials of a study in number order. */
+        get: operations["listTrials"];
+        put?: never;
+        /** Enqueue a point of your own; it is leased before the engine's next suggestion. */
+        post: operations["enqueueTrial"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    get?: never;
-    put?: never;
-    /** Create a study from a NOMAD 4 parameter file; keywords about running NOMAD locally are listed as ignored. */
-    post: operations['importNomadStudy'];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/v1/trials/{trialId}': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/v1/studies/import/nomad": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Create a study from a NOMAD 4 parameter file; keywords about running NOMAD locally are listed as ignored. */
+        post: operations["importNomadStudy"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /** One trial with its intermediate metrics. */
-    get: operations['getTrial'];
-    put?: never;
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/v1/trials/{trialId}/complete': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/v1/trials/{trialId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One trial with its intermediate metrics. */
+        get: operations["getTrial"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    get?: never;
-    put?: never;
-    /** Report the outputs. Repeating the same report returns the same answer; a different one is 409. */
-    post: operations['completeTrial'];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/v1/trials/{trialId}/fail': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/v1/trials/{trialId}/complete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Report the outputs. Repeating the same report returns the same answer; a different one is 409. */
+        post: operations["completeTrial"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    get?: never;
-    put?: never;
-    /** Report a failed evaluation (or, with `retryable`, a transient failure to retry). */
-    post: operations['failTrial'];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/v1/trials/{trialId}/heartbeat': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/v1/trials/{trialId}/fail": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Report a failed evaluation (or, with `retryable`, a transient failure to retry). */
+        post: operations["failTrial"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    get?: never;
-    put?: never;
-    /** Extend the lease and record intermediate metrics; the reply says whether to stop. */
-    post: operations['heartbeatTrial'];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  '/v1/trials/{trialId}/release': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/v1/trials/{trialId}/heartbeat": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Extend the lease and record intermediate metrics; the reply says whether to stop. */
+        post: operations["heartbeatTrial"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    get?: never;
-    put?: never;
-    /** Give an unfinished trial back (runner shutting down, study paused); another lease picks it up. */
-    post: operations['releaseTrial'];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
+    "/v1/trials/{trialId}/release": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Give an unfinished trial back (runner shutting down, study paused); another lease picks it up. */
+        post: operations["releaseTrial"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
-  schemas: {
-    AlgorithmOptionsDto: {
-      /**
-       * @description MADS: NOMAD's DIRECTION_TYPE (default `ORTHO N+1 QUAD`).
-       * @enum {string}
-       */
-      directionType?: 'ORTHO N+1 QUAD' | 'ORTHO 2N';
-      /**
-       * @description `mads` (NOMAD 4's Mesh Adaptive Direct Search, default) or `random` (seeded uniform sampling).
-       * @enum {string}
-       */
-      name?: 'mads' | 'random';
-      /** @description MADS: NOMAD's NM_SEARCH (default true). */
-      nmSearch?: boolean;
-      /** @description MADS: NOMAD's QUAD_MODEL_SEARCH (default true). */
-      quadModelSearch?: boolean;
-      /** @description NOMAD's SEED (default 0). */
-      seed?: number;
-      /** @description MADS: NOMAD's SPECULATIVE_SEARCH (default true). */
-      speculativeSearch?: boolean;
+    schemas: {
+        AlgorithmOptionsDto: {
+            /**
+             * @description MADS: NOMAD's DIRECTION_TYPE (default `ORTHO N+1 QUAD`).
+             * @enum {string}
+             */
+            directionType?: "ORTHO N+1 QUAD" | "ORTHO 2N";
+            /**
+             * @description `mads` (NOMAD 4's Mesh Adaptive Direct Search, default) or `random` (seeded uniform sampling).
+             * @enum {string}
+             */
+            name?: "mads" | "random";
+            /** @description MADS: NOMAD's NM_SEARCH (default true). */
+            nmSearch?: boolean;
+            /** @description MADS: NOMAD's QUAD_MODEL_SEARCH (default true). */
+            quadModelSearch?: boolean;
+            /** @description NOMAD's SEED (default 0; NOMAD seeds by skipping that many draws, hence the bound). */
+            seed?: number;
+            /** @description MADS: NOMAD's SPECULATIVE_SEARCH (default true). */
+            speculativeSearch?: boolean;
+        };
+        ApiKeyListResponseDto: {
+            items: components["schemas"]["ApiKeyResponseDto"][];
+            limit: number;
+            offset: number;
+            total: number;
+        };
+        ApiKeyResponseDto: {
+            createdAt: string;
+            id: string;
+            /** @description First characters of the key, to tell keys apart; the key itself is never shown again. */
+            keyPrefix: string;
+            name: string;
+            /** @description Set for runner tokens. */
+            runnerId: string | null;
+            /** @enum {string} */
+            scope: "admin" | "user" | "runner";
+        };
+        CompleteTrialDto: {
+            /** @description Output values by name: every objective and constraint of the study; extras optional. */
+            outputs: {
+                [key: string]: number;
+            };
+        };
+        CreateApiKeyDto: {
+            /** @description What the key is for, e.g. "ci" or "gpu fleet A". */
+            name: string;
+            /**
+             * @description `admin` (everything), `user` (studies and trials) or `runner` (register runners).
+             * @enum {string}
+             */
+            scope: "admin" | "user" | "runner";
+        };
+        CreatedApiKeyResponseDto: {
+            createdAt: string;
+            id: string;
+            /** @description The key: shown in this response only. */
+            key: string;
+            /** @description First characters of the key, to tell keys apart; the key itself is never shown again. */
+            keyPrefix: string;
+            name: string;
+            /** @description Set for runner tokens. */
+            runnerId: string | null;
+            /** @enum {string} */
+            scope: "admin" | "user" | "runner";
+        };
+        CreateStudyDto: {
+            algorithm?: components["schemas"]["AlgorithmOptionsDto"];
+            budget: components["schemas"]["StudyBudgetDto"];
+            /** @description Parameters computed from others, in order; each may use earlier ones. */
+            derived?: components["schemas"]["DerivedParameterDto"][];
+            description?: string;
+            name: string;
+            outputs: components["schemas"]["OutputDefinitionDto"][];
+            parameters: components["schemas"]["ParameterDefinitionDto"][];
+            /** @description Opaque JSON handed to runners with each trial: model, data paths, epochs, batch sizes, metric… */
+            trainingConfig?: {
+                [key: string]: unknown;
+            };
+            /** @description Starting points (NOMAD's X0) in user values; default: the middle of every range. */
+            x0?: {
+                [key: string]: number | string;
+            }[];
+        };
+        DerivedParameterDto: {
+            /** @description Arithmetic over parameters: + - * / % ^, parentheses, abs ceil exp floor log log10 log2 max min pow round sqrt. */
+            expression: string;
+            /** @description Name the runner receives. */
+            name: string;
+        };
+        EngineStateResponseDto: {
+            /** @enum {string} */
+            algorithm: "mads" | "random";
+            /** @description Results the algorithm has been told. */
+            evaluationCount: number;
+            /** @description MADS frame size Δ per parameter, in engine space (null for random). */
+            frameSize: number[] | null;
+            /** @description MADS iteration number (null for random). */
+            iteration: number | null;
+            /** @description MADS mesh size δ per parameter, in engine space (null for random). */
+            meshSize: number[] | null;
+            /** @description The algorithm's stop reason once it stopped (NOMAD's names). */
+            stopReason: string | null;
+        };
+        EnqueueTrialDto: {
+            /** @description A value for every free parameter, in user values; leased before any engine suggestion. */
+            parameters: {
+                [key: string]: number | string;
+            };
+        };
+        FailTrialDto: {
+            /** @description What went wrong, for people (e.g. "CUDA out of memory"). */
+            error: string;
+            /** @description True for a transient failure (node lost, preempted): the trial is retried while attempts remain. Default false: a failed evaluation (NOMAD's EVAL_FAILED), never re-evaluated. */
+            retryable?: boolean;
+        };
+        HealthResponseDto: Record<string, never>;
+        HistoryResponseDto: {
+            /** @description Finished trials (completed and failed) in the order they finished. */
+            items: components["schemas"]["TrialResponseDto"][];
+        };
+        ImportBudgetDto: {
+            leaseSeconds?: number;
+            maxAttempts?: number;
+            maxParallelTrials?: number;
+        };
+        ImportNomadCacheDto: {
+            /** @description The text of a NOMAD 4 cache file: `( x… ) BB_EVAL_OK ( outputs… )` lines, outputs in the study's output order. */
+            cacheFile: string;
+        };
+        ImportNomadCacheResponseDto: {
+            /** @description Evaluations added as trials (origin `import`) and told to the engine. */
+            imported: number;
+            /** @description Points that were already trials of the study. */
+            skipped: number;
+        };
+        ImportNomadStudyDto: {
+            budget?: components["schemas"]["ImportBudgetDto"];
+            name: string;
+            /** @description Names of the blackbox outputs, in BB_OUTPUT_TYPE order (default obj, pb1, eb1, extra1, …). */
+            outputNames?: string[];
+            /** @description The text of a NOMAD 4 parameter file (DIMENSION, BB_INPUT_TYPE, X0, bounds, BB_OUTPUT_TYPE, MAX_BB_EVAL…). */
+            parameterFile: string;
+            /** @description Names of the variables, in order (default x1, x2, …). */
+            parameterNames?: string[];
+            trainingConfig?: {
+                [key: string]: unknown;
+            };
+        };
+        ImportNomadStudyResponseDto: {
+            /** @description Keywords about running NOMAD locally (BB_EXE, NB_THREADS_*, HISTORY_FILE, DISPLAY_*…), accepted and not used. */
+            ignoredKeywords: string[];
+            study: components["schemas"]["StudyResponseDto"];
+        };
+        LeaseRequestDto: {
+            /**
+             * Format: uuid
+             * @description Only lease trials of this study (default: any active study).
+             */
+            studyId?: string;
+        };
+        LeaseResponseDto: {
+            leaseExpiresAt: string;
+            /** @description Lease length; send a trial heartbeat well within it. */
+            leaseSeconds: number;
+            /** @description The outputs to report on completion. */
+            outputs: components["schemas"]["OutputDefinitionDto"][];
+            /** @description The study's trainingConfig, as given at creation. */
+            trainingConfig: {
+                [key: string]: unknown;
+            };
+            trial: components["schemas"]["TrialResponseDto"];
+        };
+        MetricPointDto: {
+            /** @description e.g. `eval_loss`. */
+            name: string;
+            /** @description Training step. */
+            step: number;
+            value: number;
+        };
+        OutputDefinitionDto: {
+            /**
+             * @description Objective only; default `minimize`.
+             * @enum {string}
+             */
+            goal?: "minimize" | "maximize";
+            /** @description Name the runner reports the value under. */
+            name: string;
+            /**
+             * @description `objective` (exactly one), `constraint_pb` / `constraint_eb` (feasible when ≤ 0; NOMAD's PB / EB) or `extra` (recorded only).
+             * @enum {string}
+             */
+            type: "objective" | "constraint_pb" | "constraint_eb" | "extra";
+        };
+        ParameterDefinitionDto: {
+            /** @description A constant value (NOMAD's FIXED_VARIABLE). */
+            fixed?: number | string;
+            /** @description Values are multiples of this step (NOMAD's GRANULARITY); on the log10 scale for log reals. */
+            granularity?: number;
+            /** @description Real only: search on log10 of the value (bounds must be positive). */
+            log?: boolean;
+            /** @description Lower bound (real, integer). */
+            lower?: number;
+            /** @description Name the runner receives; letters, digits and _. */
+            name: string;
+            /**
+             * @description `real` (optionally log-scale), `integer`, `ordinal` (ordered list) or `categorical` (unordered).
+             * @enum {string}
+             */
+            type: "real" | "integer" | "ordinal" | "categorical";
+            /** @description Upper bound (real, integer). */
+            upper?: number;
+            /** @description Ordinal / categorical: the allowed values (numbers or strings). */
+            values?: (number | string)[];
+        };
+        ReadinessResponseDto: Record<string, never>;
+        RegisteredRunnerResponseDto: {
+            createdAt: string;
+            /** @description Trials this runner holds a lease on now. */
+            currentTrialIds: string[];
+            gpuMemoryMb: number | null;
+            gpus: number;
+            id: string;
+            labels: string[];
+            lastSeenAt: string;
+            name: string;
+            /** @description The runner token: shown in this response only; use it for every runner call. */
+            token: string;
+        };
+        RegisterRunnerDto: {
+            /** @description Memory of one GPU, in MiB. */
+            gpuMemoryMb?: number | null;
+            gpus?: number;
+            labels?: string[];
+            /** @description e.g. the host name. */
+            name: string;
+        };
+        RunnerListResponseDto: {
+            items: components["schemas"]["RunnerResponseDto"][];
+            limit: number;
+            offset: number;
+            total: number;
+        };
+        RunnerResponseDto: {
+            createdAt: string;
+            /** @description Trials this runner holds a lease on now. */
+            currentTrialIds: string[];
+            gpuMemoryMb: number | null;
+            gpus: number;
+            id: string;
+            labels: string[];
+            lastSeenAt: string;
+            name: string;
+        };
+        StudyBudgetDto: {
+            /** @description Seconds a lease lasts without a heartbeat (default from MESHTUNE_LEASE_SECONDS). */
+            leaseSeconds?: number;
+            /** @description Leases a trial may lose (runner crash, expiry) before it counts as failed (default 3). */
+            maxAttempts?: number;
+            /** @description NOMAD's MAX_BB_EVAL: completed + failed trials. */
+            maxEvaluations: number;
+            /** @description Trials running at once (default 1000, i.e. as many as runners ask for). */
+            maxParallelTrials?: number;
+        };
+        StudyBudgetResponseDto: {
+            leaseSeconds: number;
+            maxAttempts: number;
+            maxEvaluations: number;
+            maxParallelTrials: number;
+        };
+        StudyListResponseDto: {
+            items: components["schemas"]["StudyResponseDto"][];
+            limit: number;
+            offset: number;
+            total: number;
+        };
+        StudyResponseDto: {
+            algorithm: components["schemas"]["AlgorithmOptionsDto"];
+            budget: components["schemas"]["StudyBudgetResponseDto"];
+            completedAt: string | null;
+            createdAt: string;
+            derived: components["schemas"]["DerivedParameterDto"][];
+            description: string | null;
+            /** @description Completed + failed trials: NOMAD's blackbox evaluations. */
+            evaluationCount: number;
+            id: string;
+            name: string;
+            outputs: components["schemas"]["OutputDefinitionDto"][];
+            parameters: components["schemas"]["ParameterDefinitionDto"][];
+            /** @enum {string} */
+            status: "active" | "paused" | "completed" | "stopped";
+            /**
+             * @description Why the study ended (null while it runs).
+             * @enum {string|null}
+             */
+            stopReason: "max_evaluations" | "mesh_converged" | "x0_failed" | "user_stopped" | null;
+            trainingConfig: {
+                [key: string]: unknown;
+            };
+            trialCounts: components["schemas"]["TrialCountsDto"];
+            updatedAt: string;
+            x0: {
+                [key: string]: number | string;
+            }[];
+        };
+        TrialCountsDto: {
+            completed: number;
+            failed: number;
+            pending: number;
+            running: number;
+            stopped: number;
+        };
+        TrialHeartbeatDto: {
+            /** @description Intermediate metrics since the last heartbeat (re-sending a point overwrites it). */
+            metrics?: components["schemas"]["MetricPointDto"][];
+            /** @description Share of the trial done, 0–1. */
+            progress?: number;
+        };
+        TrialHeartbeatResponseDto: {
+            leaseExpiresAt: string | null;
+            /** @description Why: `study_paused`, `study_stopped`, `study_completed`. */
+            reason: string | null;
+            /** @description True when the runner should stop this trial (study paused or stopped). */
+            shouldStop: boolean;
+        };
+        TrialListResponseDto: {
+            items: components["schemas"]["TrialResponseDto"][];
+            limit: number;
+            offset: number;
+            total: number;
+        };
+        TrialMetricDto: {
+            name: string;
+            step: number;
+            value: number;
+        };
+        TrialResponseDto: {
+            attempt: number;
+            createdAt: string;
+            error: string | null;
+            finishedAt: string | null;
+            id: string;
+            lastHeartbeatAt: string | null;
+            leaseExpiresAt: string | null;
+            /** @description Intermediate metrics (only on GET /v1/trials/{trialId}). */
+            metrics?: components["schemas"]["TrialMetricDto"][];
+            /** @description 1, 2, 3… within the study. */
+            number: number;
+            /**
+             * @description `x0`, `search`, `poll`, `random` (engine), `user` (enqueued), `import` (NOMAD cache).
+             * @enum {string}
+             */
+            origin: "x0" | "search" | "poll" | "random" | "user" | "import";
+            outputs: {
+                [key: string]: number;
+            } | null;
+            /** @description Values for the runner, derived and fixed parameters included. */
+            parameters: {
+                [key: string]: number | string;
+            };
+            /** @description The engine's point (ordinal index, log10 of log-scale reals…). */
+            point: number[];
+            progress: number | null;
+            runnerId: string | null;
+            startedAt: string | null;
+            /** @enum {string} */
+            status: "pending" | "running" | "completed" | "failed" | "stopped";
+            studyId: string;
+        };
     };
-    ApiKeyListResponseDto: {
-      items: components['schemas']['ApiKeyResponseDto'][];
-      limit: number;
-      offset: number;
-      total: number;
-    };
-    ApiKeyResponseDto: {
-      createdAt: string;
-      id: string;
-      /** @description First characters of the key, to tell keys apart; the key itself is never shown again. */
-      keyPrefix: string;
-      name: string;
-      /** @description Set for runner tokens. */
-      runnerId: string | null;
-      /** @enum {string} */
-      scope: 'admin' | 'user' | 'runner';
-    };
-    CompleteTrialDto: {
-      /** @description Output values by name: every objective and constraint of the study; extras optional. */
-      outputs: {
-        [key: string]: number;
-      };
-    };
-    CreateApiKeyDto: {
-      /** @description What the key is for, e.g. "ci" or "gpu fleet A". */
-      name: string;
-      /**
-       * @description `admin` (everything), `user` (studies and trials) or `runner` (register runners).
-       * @enum {string}
-       */
-      scope: 'admin' | 'user' | 'runner';
-    };
-    CreatedApiKeyResponseDto: {
-      createdAt: string;
-      id: string;
-      /** @description The key: shown in this response only. */
-      key: string;
-      /** @description First characters of the key, to tell keys apart; the key itself is never shown again. */
-      keyPrefix: string;
-      name: string;
-      /** @description Set for runner tokens. */
-      runnerId: string | null;
-      /** @enum {string} */
-      scope: 'admin' | 'user' | 'runner';
-    };
-    CreateStudyDto: {
-      algorithm?: components['schemas']['AlgorithmOptionsDto'];
-      budget: components['schemas']['StudyBudgetDto'];
-      /** @description Parameters computed from others, in order; each may use earlier ones. */
-      derived?: components['schemas']['DerivedParameterDto'][];
-      description?: string;
-      name: string;
-      outputs: components['schemas']['OutputDefinitionDto'][];
-      parameters: components['schemas']['ParameterDefinitionDto'][];
-      /** @description Opaque JSON handed to runners with each trial: model, data paths, epochs, batch sizes, metric… */
-      trainingConfig?: {
-        [key: string]: unknown;
-      };
-      /** @description Starting points (NOMAD's X0) in user values; default: the middle of every range. */
-      x0?: {
-        [key: string]: number | string;
-      }[];
-    };
-    DerivedParameterDto: {
-      /** @description Arithmetic over parameters: + - * / % ^, parentheses, abs ceil exp floor log log10 log2 max min pow round sqrt. */
-      expression: string;
-      /** @description Name the runner receives. */
-      name: string;
-    };
-    EngineStateResponseDto: {
-      /** @enum {string} */
-      algorithm: 'mads' | 'random';
-      /** @description Results the algorithm has been told. */
-      evaluationCount: number;
-      /** @description MADS frame size Δ per parameter, in engine space (null for random). */
-      frameSize: number[] | null;
-      /** @description MADS iteration number (null for random). */
-      iteration: number | null;
-      /** @description MADS mesh size δ per parameter, in engine space (null for random). */
-      meshSize: number[] | null;
-      /** @description The algorithm's stop reason once it stopped (NOMAD's names). */
-      stopReason: string | null;
-    };
-    EnqueueTrialDto: {
-      /** @description A value for every free parameter, in user values; leased before any engine suggestion. */
-      parameters: {
-        [key: string]: number | string;
-      };
-    };
-    FailTrialDto: {
-      /** @description What went wrong, for people (e.g. "CUDA out of memory"). */
-      error: string;
-      /** @description True for a transient failure (node lost, preempted): the trial is retried while attempts remain. Default false: a failed evaluation (NOMAD's EVAL_FAILED), never re-evaluated. */
-      retryable?: boolean;
-    };
-    HealthResponseDto: Record<string, never>;
-    HistoryResponseDto: {
-      /** @description Finished trials (completed and failed) in the order they finished. */
-      items: components['schemas']['TrialResponseDto'][];
-    };
-    ImportBudgetDto: {
-      leaseSeconds?: number;
-      maxAttempts?: number;
-      maxParallelTrials?: number;
-    };
-    ImportNomadStudyDto: {
-      budget?: components['schemas']['ImportBudgetDto'];
-      name: string;
-      /** @description Names of the blackbox outputs, in BB_OUTPUT_TYPE order (default obj, pb1, eb1, extra1, …). */
-      outputNames?: string[];
-      /** @description The text of a NOMAD 4 parameter file (DIMENSION, BB_INPUT_TYPE, X0, bounds, BB_OUTPUT_TYPE, MAX_BB_EVAL…). */
-      parameterFile: string;
-      /** @description Names of the variables, in order (default x1, x2, …). */
-      parameterNames?: string[];
-      trainingConfig?: {
-        [key: string]: unknown;
-      };
-    };
-    ImportNomadStudyResponseDto: {
-      /** @description Keywords about running NOMAD locally (BB_EXE, NB_THREADS_*, HISTORY_FILE, DISPLAY_*…), accepted and not used. */
-      ignoredKeywords: string[];
-      study: components['schemas']['StudyResponseDto'];
-    };
-    LeaseRequestDto: {
-      /**
-       * Format: uuid
-       * @description Only lease trials of this study (default: any active study).
-       */
-      studyId?: string;
-    };
-    LeaseResponseDto: {
-      leaseExpiresAt: string;
-      /** @description Lease length; send a trial heartbeat well within it. */
-      leaseSeconds: number;
-      /** @description The outputs to report on completion. */
-      outputs: components['schemas']['OutputDefinitionDto'][];
-      /** @description The study's trainingConfig, as given at creation. */
-      trainingConfig: {
-        [key: string]: unknown;
-      };
-      trial: components['schemas']['TrialResponseDto'];
-    };
-    MetricPointDto: {
-      /** @description e.g. `eval_loss`. */
-      name: string;
-      /** @description Training step. */
-      step: number;
-      value: number;
-    };
-    OutputDefinitionDto: {
-      /**
-       * @description Objective only; default `minimize`.
-       * @enum {string}
-       */
-      goal?: 'minimize' | 'maximize';
-      /** @description Name the runner reports the value under. */
-      name: string;
-      /**
-       * @description `objective` (exactly one), `constraint_pb` / `constraint_eb` (feasible when ≤ 0; NOMAD's PB / EB) or `extra` (recorded only).
-       * @enum {string}
-       */
-      type: 'objective' | 'constraint_pb' | 'constraint_eb' | 'extra';
-    };
-    ParameterDefinitionDto: {
-      /** @description A constant value (NOMAD's FIXED_VARIABLE). */
-      fixed?: number | string;
-      /** @description Values are multiples of this step (NOMAD's GRANULARITY); on the log10 scale for log reals. */
-      granularity?: number;
-      /** @description Real only: search on log10 of the value (bounds must be positive). */
-      log?: boolean;
-      /** @description Lower bound (real, integer). */
-      lower?: number;
-      /** @description Name the runner receives; letters, digits and _. */
-      name: string;
-      /**
-       * @description `real` (optionally log-scale), `integer`, `ordinal` (ordered list) or `categorical` (unordered).
-       * @enum {string}
-       */
-      type: 'real' | 'integer' | 'ordinal' | 'categorical';
-      /** @description Upper bound (real, integer). */
-      upper?: number;
-      /** @description Ordinal / categorical: the allowed values (numbers or strings). */
-      values?: (number | string)[];
-    };
-    ReadinessResponseDto: Record<string, never>;
-    RegisteredRunnerResponseDto: {
-      createdAt: string;
-      /** @description Trials this runner holds a lease on now. */
-      currentTrialIds: string[];
-      gpuMemoryMb: number | null;
-      gpus: number;
-      id: string;
-      labels: string[];
-      lastSeenAt: string;
-      name: string;
-      /** @description The runner token: shown in this response only; use it for every runner call. */
-      token: string;
-    };
-    RegisterRunnerDto: {
-      /** @description Memory of one GPU, in MiB. */
-      gpuMemoryMb?: number | null;
-      gpus?: number;
-      labels?: string[];
-      /** @description e.g. the host name. */
-      name: string;
-    };
-    RunnerListResponseDto: {
-      items: components['schemas']['RunnerResponseDto'][];
-      limit: number;
-      offset: number;
-      total: number;
-    };
-    RunnerResponseDto: {
-      createdAt: string;
-      /** @description Trials this runner holds a lease on now. */
-      currentTrialIds: string[];
-      gpuMemoryMb: number | null;
-      gpus: number;
-      id: string;
-      labels: string[];
-      lastSeenAt: string;
-      name: string;
-    };
-    StudyBudgetDto: {
-      /** @description Seconds a lease lasts without a heartbeat (default from MESHTUNE_LEASE_SECONDS). */
-      leaseSeconds?: number;
-      /** @description Leases a trial may lose (runner crash, expiry) before it counts as failed (default 3). */
-      maxAttempts?: number;
-      /** @description NOMAD's MAX_BB_EVAL: completed + failed trials. */
-      maxEvaluations: number;
-      /** @description Trials running at once (default 1000, i.e. as many as runners ask for). */
-      maxParallelTrials?: number;
-    };
-    StudyBudgetResponseDto: {
-      leaseSeconds: number;
-      maxAttempts: number;
-      maxEvaluations: number;
-      maxParallelTrials: number;
-    };
-    StudyListResponseDto: {
-      items: components['schemas']['StudyResponseDto'][];
-      limit: number;
-      offset: number;
-      total: number;
-    };
-    StudyResponseDto: {
-      algorithm: components['schemas']['AlgorithmOptionsDto'];
-      budget: components['schemas']['StudyBudgetResponseDto'];
-      completedAt: string | null;
-      createdAt: string;
-      derived: components['schemas']['DerivedParameterDto'][];
-      description: string | null;
-      /** @description Completed + failed trials: NOMAD's blackbox evaluations. */
-      evaluationCount: number;
-      id: string;
-      name: string;
-      outputs: components['schemas']['OutputDefinitionDto'][];
-      parameters: components['schemas']['ParameterDefinitionDto'][];
-      /** @enum {string} */
-      status: 'active' | 'paused' | 'completed' | 'stopped';
-      /**
-       * @description Why the study ended (null while it runs).
-       * @enum {string|null}
-       */
-      stopReason: 'max_evaluations' | 'mesh_converged' | 'x0_failed' | 'user_stopped' | null;
-      trainingConfig: {
-        [key: string]: unknown;
-      };
-      trialCounts: components['schemas']['TrialCountsDto'];
-      updatedAt: string;
-      x0: {
-        [key: string]: number | string;
-      }[];
-    };
-    TrialCountsDto: {
-      completed: number;
-      failed: number;
-      pending: number;
-      running: number;
-      stopped: number;
-    };
-    TrialHeartbeatDto: {
-      /** @description Intermediate metrics since the last heartbeat (re-sending a point overwrites it). */
-      metrics?: components['schemas']['MetricPointDto'][];
-      /** @description Share of the trial done, 0–1. */
-      progress?: number;
-    };
-    TrialHeartbeatResponseDto: {
-      leaseExpiresAt: string | null;
-      /** @description Why: `study_paused`, `study_stopped`, `study_completed`. */
-      reason: string | null;
-      /** @description True when the runner should stop this trial (study paused or stopped). */
-      shouldStop: boolean;
-    };
-    TrialListResponseDto: {
-      items: components['schemas']['TrialResponseDto'][];
-      limit: number;
-      offset: number;
-      total: number;
-    };
-    TrialMetricDto: {
-      name: string;
-      step: number;
-      value: number;
-    };
-    TrialResponseDto: {
-      attempt: number;
-      createdAt: string;
-      error: string | null;
-      finishedAt: string | null;
-      id: string;
-      lastHeartbeatAt: string | null;
-      leaseExpiresAt: string | null;
-      /** @description Intermediate metrics (only on GET /v1/trials/{trialId}). */
-      metrics?: components['schemas']['TrialMetricDto'][];
-      /** @description 1, 2, 3… within the study. */
-      number: number;
-      /**
-       * @description `x0`, `search`, `poll`, `random` (engine), `user` (enqueued), `import` (NOMAD cache).
-       * @enum {string}
-       */
-      origin: 'x0' | 'search' | 'poll' | 'random' | 'user' | 'import';
-      outputs: {
-        [key: string]: number;
-      } | null;
-      /** @description Values for the runner, derived and fixed parameters included. */
-      parameters: {
-        [key: string]: number | string;
-      };
-      /** @description The engine's point (ordinal index, log10 of log-scale reals…). */
-      point: number[];
-      progress: number | null;
-      runnerId: string | null;
-      startedAt: string | null;
-      /** @enum {string} */
-      status: 'pending' | 'running' | 'completed' | 'failed' | 'stopped';
-      studyId: string;
-    };
-  };
-  responses: never;
-  parameters: never;
-  requestBodies: never;
-  headers: never;
-  pathItems: never;
+    responses: never;
+    parameters: never;
+    requestBodies: never;
+    headers: never;
+    pathItems: never;
 }
 export type $defs = Record<string, never>;
 export interface operations {
-  getHealth: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
+    getHealth: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
         };
-        content: {
-          'application/json': components['schemas']['HealthResponseDto'];
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HealthResponseDto"];
+                };
+            };
         };
-      };
     };
-  };
-  getReadiness: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
+    getReadiness: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
         };
-        content: {
-          'application/json': components['schemas']['ReadinessResponseDto'];
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReadinessResponseDto"];
+                };
+            };
         };
-      };
     };
-  };
-  listApiKeys: {
-    parameters: {
-      query?: {
-        /** @description Page size (1–500, default 50). */
-        limit?: number;
-        /** @description Items to skip (default 0). */
-        offset?: number;
-      };
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
+    listApiKeys: {
+        parameters: {
+            query?: {
+                /** @description Page size (1–500, default 50). */
+                limit?: number;
+                /** @description Items to skip (default 0). */
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
         };
-        content: {
-          'application/json': components['schemas']['ApiKeyListResponseDto'];
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKeyListResponseDto"];
+                };
+            };
         };
-      };
     };
-  };
-  createApiKey: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody: {
-      content: {
-        'application/json': components['schemas']['CreateApiKeyDto'];
-      };
-    };
-    responses: {
-      201: {
-        headers: {
-          [name: string]: unknown;
+    createApiKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
         };
-        content: {
-          'application/json': components['schemas']['CreatedApiKeyResponseDto'];
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateApiKeyDto"];
+            };
         };
-      };
-    };
-  };
-  deleteApiKey: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path: {
-        keyId: string;
-      };
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      204: {
-        headers: {
-          [name: string]: unknown;
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedApiKeyResponseDto"];
+                };
+            };
         };
-        content?: never;
-      };
     };
-  };
-  listRunners: {
-    parameters: {
-      query?: {
-        /** @description Page size (1–500, default 50). */
-        limit?: number;
-        /** @description Items to skip (default 0). */
-        offset?: number;
-      };
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
+    deleteApiKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                keyId: string;
+            };
+            cookie?: never;
         };
-        content: {
-          'application/json': components['schemas']['RunnerListResponseDto'];
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
         };
-      };
     };
-  };
-  registerRunner: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody: {
-      content: {
-        'application/json': components['schemas']['RegisterRunnerDto'];
-      };
-    };
-    responses: {
-      201: {
-        headers: {
-          [name: string]: unknown;
+    listRunners: {
+        parameters: {
+            query?: {
+                /** @description Page size (1–500, default 50). */
+                limit?: number;
+                /** @description Items to skip (default 0). */
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
         };
-        content: {
-          'application/json': components['schemas']['RegisteredRunnerResponseDto'];
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunnerListResponseDto"];
+                };
+            };
         };
-      };
     };
-  };
-  heartbeatRunner: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path: {
-        runnerId: string;
-      };
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
+    registerRunner: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
         };
-        content: {
-          'application/json': components['schemas']['RunnerResponseDto'];
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RegisterRunnerDto"];
+            };
         };
-      };
-    };
-  };
-  leaseTrial: {
-    parameters: {
-      query?: never;
-      header?: {
-        /** @description On 204: seconds to wait before leasing again. */
-        'Retry-After'?: string;
-      };
-      path: {
-        runnerId: string;
-      };
-      cookie?: never;
-    };
-    requestBody: {
-      content: {
-        'application/json': components['schemas']['LeaseRequestDto'];
-      };
-    };
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RegisteredRunnerResponseDto"];
+                };
+            };
         };
-        content: {
-          'application/json': components['schemas']['LeaseResponseDto'];
+    };
+    heartbeatRunner: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                runnerId: string;
+            };
+            cookie?: never;
         };
-      };
-      /** @description No trial to run now; retry after `Retry-After` seconds. */
-      204: {
-        headers: {
-          [name: string]: unknown;
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunnerResponseDto"];
+                };
+            };
         };
-        content?: never;
-      };
     };
-  };
-  listStudies: {
-    parameters: {
-      query?: {
-        /** @description Page size (1–500, default 50). */
-        limit?: number;
-        /** @description Items to skip (default 0). */
-        offset?: number;
-        /** @description Only studies in this status. */
-        status?: 'active' | 'paused' | 'completed' | 'stopped';
-      };
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
+    leaseTrial: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description On 204: seconds to wait before leasing again. */
+                "Retry-After"?: string;
+            };
+            path: {
+                runnerId: string;
+            };
+            cookie?: never;
         };
-        content: {
-          'application/json': components['schemas']['StudyListResponseDto'];
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LeaseRequestDto"];
+            };
         };
-      };
-    };
-  };
-  createStudy: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody: {
-      content: {
-        'application/json': components['schemas']['CreateStudyDto'];
-      };
-    };
-    responses: {
-      201: {
-        headers: {
-          [name: string]: unknown;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LeaseResponseDto"];
+                };
+            };
+            /** @description No trial to run now; retry after `Retry-After` seconds. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
         };
-        content: {
-          'application/json': components['schemas']['StudyResponseDto'];
+    };
+    listStudies: {
+        parameters: {
+            query?: {
+                /** @description Page size (1–500, default 50). */
+                limit?: number;
+                /** @description Items to skip (default 0). */
+                offset?: number;
+                /** @description Only studies in this status. */
+                status?: "active" | "paused" | "completed" | "stopped";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
         };
-      };
-    };
-  };
-  getStudy: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path: {
-        studyId: string;
-      };
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StudyListResponseDto"];
+                };
+            };
         };
-        content: {
-          'application/json': components['schemas']['StudyResponseDto'];
+    };
+    createStudy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
         };
-      };
-    };
-  };
-  getBestTrial: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path: {
-        studyId: string;
-      };
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateStudyDto"];
+            };
         };
-        content: {
-          'application/json': components['schemas']['TrialResponseDto'];
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StudyResponseDto"];
+                };
+            };
         };
-      };
     };
-  };
-  getEngineState: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path: {
-        studyId: string;
-      };
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
+    getStudy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                studyId: string;
+            };
+            cookie?: never;
         };
-        content: {
-          'application/json': components['schemas']['EngineStateResponseDto'];
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StudyResponseDto"];
+                };
+            };
         };
-      };
     };
-  };
-  getHistory: {
-    parameters: {
-      query?: {
-        /** @description `json` (default), `csv`, or `nomad` (NOMAD's history-file format). */
-        format?: 'json' | 'csv' | 'nomad';
-      };
-      header?: never;
-      path: {
-        studyId: string;
-      };
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
+    getBestTrial: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                studyId: string;
+            };
+            cookie?: never;
         };
-        content: {
-          'application/json': components['schemas']['HistoryResponseDto'];
-          'text/csv': components['schemas']['HistoryResponseDto'];
-          'text/plain': components['schemas']['HistoryResponseDto'];
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrialResponseDto"];
+                };
+            };
         };
-      };
     };
-  };
-  pauseStudy: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path: {
-        studyId: string;
-      };
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
+    getEngineState: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                studyId: string;
+            };
+            cookie?: never;
         };
-        content: {
-          'application/json': components['schemas']['StudyResponseDto'];
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EngineStateResponseDto"];
+                };
+            };
         };
-      };
     };
-  };
-  resumeStudy: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path: {
-        studyId: string;
-      };
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
+    getHistory: {
+        parameters: {
+            query?: {
+                /** @description `json` (default), `csv`, or `nomad` (NOMAD's history-file format). */
+                format?: "json" | "csv" | "nomad";
+            };
+            header?: never;
+            path: {
+                studyId: string;
+            };
+            cookie?: never;
         };
-        content: {
-          'application/json': components['schemas']['StudyResponseDto'];
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HistoryResponseDto"];
+                    "text/csv": components["schemas"]["HistoryResponseDto"];
+                    "text/plain": components["schemas"]["HistoryResponseDto"];
+                };
+            };
         };
-      };
     };
-  };
-  stopStudy: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path: {
-        studyId: string;
-      };
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
+    importNomadCache: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                studyId: string;
+            };
+            cookie?: never;
         };
-        content: {
-          'application/json': components['schemas']['StudyResponseDto'];
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ImportNomadCacheDto"];
+            };
         };
-      };
-    };
-  };
-  listTrials: {
-    parameters: {
-      query?: {
-        /** @description Page size (1–500, default 50). */
-        limit?: number;
-        /** @description Items to skip (default 0). */
-        offset?: number;
-        /** @description Only trials in this status. */
-        status?: 'pending' | 'running' | 'completed' | 'failed' | 'stopped';
-      };
-      header?: never;
-      path: {
-        studyId: string;
-      };
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportNomadCacheResponseDto"];
+                };
+            };
         };
-        content: {
-          'application/json': components['schemas']['TrialListResponseDto'];
+    };
+    pauseStudy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                studyId: string;
+            };
+            cookie?: never;
         };
-      };
-    };
-  };
-  enqueueTrial: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path: {
-        studyId: string;
-      };
-      cookie?: never;
-    };
-    requestBody: {
-      content: {
-        'application/json': components['schemas']['EnqueueTrialDto'];
-      };
-    };
-    responses: {
-      201: {
-        headers: {
-          [name: string]: unknown;
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StudyResponseDto"];
+                };
+            };
         };
-        content: {
-          'application/json': components['schemas']['TrialResponseDto'];
+    };
+    resumeStudy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                studyId: string;
+            };
+            cookie?: never;
         };
-      };
-    };
-  };
-  importNomadStudy: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody: {
-      content: {
-        'application/json': components['schemas']['ImportNomadStudyDto'];
-      };
-    };
-    responses: {
-      201: {
-        headers: {
-          [name: string]: unknown;
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StudyResponseDto"];
+                };
+            };
         };
-        content: {
-          'application/json': components['schemas']['ImportNomadStudyResponseDto'];
+    };
+    stopStudy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                studyId: string;
+            };
+            cookie?: never;
         };
-      };
-    };
-  };
-  getTrial: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path: {
-        trialId: string;
-      };
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StudyResponseDto"];
+                };
+            };
         };
-        content: {
-          'application/json': components['schemas']['TrialResponseDto'];
+    };
+    listTrials: {
+        parameters: {
+            query?: {
+                /** @description Page size (1–500, default 50). */
+                limit?: number;
+                /** @description Items to skip (default 0). */
+                offset?: number;
+                /** @description Only trials in this status. */
+                status?: "pending" | "running" | "completed" | "failed" | "stopped";
+            };
+            header?: never;
+            path: {
+                studyId: string;
+            };
+            cookie?: never;
         };
-      };
-    };
-  };
-  completeTrial: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path: {
-        trialId: string;
-      };
-      cookie?: never;
-    };
-    requestBody: {
-      content: {
-        'application/json': components['schemas']['CompleteTrialDto'];
-      };
-    };
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrialListResponseDto"];
+                };
+            };
         };
-        content: {
-          'application/json': components['schemas']['TrialResponseDto'];
+    };
+    enqueueTrial: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                studyId: string;
+            };
+            cookie?: never;
         };
-      };
-    };
-  };
-  failTrial: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path: {
-        trialId: string;
-      };
-      cookie?: never;
-    };
-    requestBody: {
-      content: {
-        'application/json': components['schemas']['FailTrialDto'];
-      };
-    };
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EnqueueTrialDto"];
+            };
         };
-        content: {
-          'application/json': components['schemas']['TrialResponseDto'];
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrialResponseDto"];
+                };
+            };
         };
-      };
     };
-  };
-  heartbeatTrial: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path: {
-        trialId: string;
-      };
-      cookie?: never;
-    };
-    requestBody: {
-      content: {
-        'application/json': components['schemas']['TrialHeartbeatDto'];
-      };
-    };
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
+    importNomadStudy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
         };
-        content: {
-          'application/json': components['schemas']['TrialHeartbeatResponseDto'];
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ImportNomadStudyDto"];
+            };
         };
-      };
-    };
-  };
-  releaseTrial: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path: {
-        trialId: string;
-      };
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      200: {
-        headers: {
-          [name: string]: unknown;
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportNomadStudyResponseDto"];
+                };
+            };
         };
-        content: {
-          'application/json': components['schemas']['TrialResponseDto'];
-        };
-      };
     };
-  };
+    getTrial: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                trialId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrialResponseDto"];
+                };
+            };
+        };
+    };
+    completeTrial: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                trialId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CompleteTrialDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrialResponseDto"];
+                };
+            };
+        };
+    };
+    failTrial: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                trialId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FailTrialDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrialResponseDto"];
+                };
+            };
+        };
+    };
+    heartbeatTrial: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                trialId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TrialHeartbeatDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrialHeartbeatResponseDto"];
+                };
+            };
+        };
+    };
+    releaseTrial: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                trialId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrialResponseDto"];
+                };
+            };
+        };
+    };
 }

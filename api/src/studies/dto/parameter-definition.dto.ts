@@ -1,4 +1,4 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import {
   ArrayMaxSize,
   IsBoolean,
@@ -27,6 +27,7 @@ export class ParameterDefinitionDto {
   type: ParameterType;
 
   /** Lower bound (real, integer). */
+  @ApiPropertyOptional({ type: Number, minimum: -BOUND, maximum: BOUND, description: 'Lower bound (real, integer).' })
   @IsOptional()
   @IsNumber({ allowNaN: false, allowInfinity: false })
   @Min(-BOUND)
@@ -34,6 +35,7 @@ export class ParameterDefinitionDto {
   lower?: number;
 
   /** Upper bound (real, integer). */
+  @ApiPropertyOptional({ type: Number, minimum: -BOUND, maximum: BOUND, description: 'Upper bound (real, integer).' })
   @IsOptional()
   @IsNumber({ allowNaN: false, allowInfinity: false })
   @Min(-BOUND)
