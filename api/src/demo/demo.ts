@@ -94,8 +94,10 @@ async function main(): Promise<void> {
   process.stdout.write(`  best configuration: ${JSON.stringify(best.parameters)}\n`);
   process.stdout.write(`  API: ${server.url}/docs   dashboard: ${server.url}/#/studies/${study.id}\n`);
   process.stdout.write(`  user key for the dashboard (this run only): ${userKey}\n`);
-  if (process.env.MESHTUNE_DEMO_KEEP_SERVING === '1') {
-    step('serving until Ctrl-C');
+  // On a terminal, keep the API and dashboard up so the URLs above work; scripts get a clean exit.
+  const keepServing = process.env.MESHTUNE_DEMO_KEEP_SERVING ?? (process.stdout.isTTY ? '1' : '0');
+  if (keepServing === '1') {
+    step(`serving the API and dashboard until Ctrl-C (the study stays in ${config.dataDir}; \`npm start\` serves it again)`);
     await new Promise<void>((resolveStop) => process.once('SIGINT', () => resolveStop()));
   }
   await server.close();
