@@ -1,0 +1,166 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { DataSource } from 'typeorm';
+import { LeaseSweeper } from '../../api/src/trials/lease-sweeper';
+import {
+  auth,
+  createKey,
+  createStudy,
+  expectStatus,
+  lease,
+  quadraticStudy,
+  registerRunner,
+} from '../support/api-client';
+import { startTestServer, type TestServer } from '../support/test-server';
+import { call, newAdminKey, sleep, spawnApi } from './cluster';
+
+/** Sends the head and half the body now; `finish()` sends the rest and resolves with the answer. */
+function slowPost(
+  url: string,
+  path: string,
+  key: string,
+  body: unknown,
+): { finish(): Promise<{ status: number; body: string }> } {
+  const payload = Buffer.from(JSON.stringify(body));
+  const half = Math.floor(payload.length / 2);
+  let resolveAnswer: (answer: { status: number; body: string }) => void = () => undefined;
+  let rejectAnswer: (error: Error) => void = () => undefined;
+  const answer = new Promise<{ status: number; body: string }>((resolve, reject) => {
+    resolveAnswer = resolve;
+    rejectAnswer = reject;
+  });
+  const req = httpRequest(
+    `${url}${path}`,
+    {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'content-length': payload.length },
+    },
+    (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () =>
+        resolveAnswer({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString() }),
+      );
+    },
+  );
+  req.on('error', rejectAnswer);
+  req.write(payload.subarray(0, half));
+  return {
+    finish: () => {
+      req.end(payload.subarray(half));
+      return answer;
+    },
+  };
+}
+
+describe('graceful shutdown of `node dist/api/src/main.js` with its embedded PostgreSQL', { timeout: 180_000 }, () => {
+  it('SIGTERM drains a request in flight, exits 0, and stops PostgreSQL cleanly', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'meshtune-shutdown-'));
+    const adminKey = newAdminKey();
+    try {
+      const api = await spawnApi({ adminKey, dataDir, env: { MESHTUNE_LOG_LEVEL: 'info' } });
+      const liveness = await call(api.url, 'GET', '/health', null);
+      assert.equal(liveness.status, 200);
+      assert.deepEqual(liveness.body, { status: 'ok' });
+      const readiness = await call(api.url, 'GET', '/health/ready', null);
+      assert.equal(readiness.status, 200);
+      assert.deepEqual(readiness.body, { status: 'ok', database: 'ok' });
+      assert.ok(existsSync(join(dataDir, 'postgres', 'postmaster.pid')));
+
+      const inFlight = slowPost(api.url, '/v1/api-keys', adminKey, { name: 'made while draining', scope: 'user' });
+      await sleep(300);
+      api.child.kill('SIGTERM');
+      await sleep(500);
+      assert.equal(api.child.exitCode, null, 'still running while a request is in flight');
+      const answer = await inFlight.finish();
+      assert.equal(answer.status, 201, answer.body);
+      const drainedKey = (JSON.parse(answer.body) as { key: string }).key;
+      const exit = await api.exited;
+      assert.deepEqual(exit, { code: 0, signal: null }, api.output().slice(-2000));
+      assert.match(api.output(), /SIGTERM, draining requests and stopping/);
+      // PostgreSQL removes its pid file only on a clean shutdown.
+      assert.equal(existsSync(join(dataDir, 'postgres', 'postmaster.pid')), false, 'postgres stopped cleanly');
+
+      // The request answered during the drain was committed.
+      const again = await spawnApi({ adminKey, dataDir });
+      try {
+        const studies = await call(again.url, 'GET', '/v1/studies', drainedKey);
+        assert.equal(studies.status, 200);
+        assert.doesNotMatch(again.output(), /not properly shut down|automatic recovery/);
+      } finally {
+        await again.stop();
+      }
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('readiness and metrics (in process)', () => {
+  let test: TestServer;
+  before(async () => {
+    test = await startTestServer();
+  });
+  after(async () => test.close());
+
+  it('GET /health/ready is 503 with the error body once the database is gone', async () => {
+    const other = await startTestServer();
+    try {
+      const dataSource = other.get(DataSource);
+      await dataSource.destroy();
+      const response = await other.http.get('/health/ready');
+      assert.equal(response.status, 503);
+      assert.equal(response.body.code, 'SERVICE_UNAVAILABLE');
+      assert.equal(response.body.statusCode, 503);
+      const liveness = await other.http.get('/health');
+      assert.equal(liveness.status, 200);
+    } finally {
+      await other.close().catch(() => undefined);
+    }
+  });
+
+  it('GET /metrics: Prometheus text with the lease, completion, expiry, ask-duration and open-trial series', async () => {
+    const userKey = await createKey(test, 'user');
+    const runner = await registerRunner(test, await createKey(test, 'runner'));
+    const study = await createStudy(test, userKey, quadraticStudy({ budget: { maxEvaluations: 5, leaseSeconds: 60 } }));
+    const first = expectStatus(await lease(test, runner, String(study.id)), 200).body.trial;
+    expectStatus(
+      await test.http
+        .post(`/v1/trials/${first.id}/complete`)
+        .set(...auth(runner.token))
+        .send({ outputs: { loss: 1 } }),
+      200,
+    );
+    expectStatus(await lease(test, runner, String(study.id)), 200);
+    assert.equal(await test.get(LeaseSweeper).sweep(new Date(Date.now() + 3_600_000)), 1);
+
+    const response = await test.http.get('/metrics');
+    assert.equal(response.status, 200);
+    assert.match(String(response.headers['content-type']), /^text\/plain/);
+    const text = response.text;
+    const value = (name: string): number => {
+      const line = text.split('\n').find((candidate) => candidate.startsWith(name) && !candidate.startsWith('#'));
+      assert.ok(line !== undefined, `${name} is exported`);
+      return Number(line.split(' ').at(-1));
+    };
+    for (const name of [
+      'meshtune_leases_total',
+      'meshtune_trials_completed_total',
+      'meshtune_lease_expiries_total',
+      'meshtune_ask_duration_seconds',
+      'meshtune_open_trials',
+    ]) {
+      assert.match(text, new RegExp(`^# TYPE ${name} `, 'm'), `${name} has a TYPE line`);
+    }
+    assert.ok(value('meshtune_leases_total') >= 2);
+    assert.ok(value('meshtune_trials_completed_total') >= 1);
+    assert.ok(value('meshtune_lease_expiries_total') >= 1);
+    assert.ok(value('meshtune_ask_duration_seconds_count') >= 1);
+    assert.doesNotMatch(text, new RegExp(test.adminKey));
+    assert.doesNotMatch(text, new RegExp(runner.token));
+  });
+});
