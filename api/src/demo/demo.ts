@@ -97,7 +97,9 @@ async function main(): Promise<void> {
   // On a terminal, keep the API and dashboard up so the URLs above work; scripts get a clean exit.
   const keepServing = process.env.MESHTUNE_DEMO_KEEP_SERVING ?? (process.stdout.isTTY ? '1' : '0');
   if (keepServing === '1') {
-    step(`serving the API and dashboard until Ctrl-C (the study stays in ${config.dataDir}; \`npm start\` serves it again)`);
+    step(
+      `serving the API and dashboard until Ctrl-C (the study stays in ${config.dataDir}; \`npm start\` serves it again)`,
+    );
     await new Promise<void>((resolveStop) => process.once('SIGINT', () => resolveStop()));
   }
   await server.close();
