@@ -28,6 +28,8 @@ export interface ConcurrencyScenario {
   /** Simulated training time per trial, ms (uniform in [0, workMs]). */
   workMs: number;
   timeoutMs: number;
+  /** Called every minute with the reports accepted so far (the soak prints its throughput curve). */
+  onProgress?: (accepted: number, seconds: number) => void;
 }
 
 export interface ConcurrencyResult {
@@ -85,6 +87,11 @@ export async function runConcurrencyScenario(scenario: ConcurrencyScenario): Pro
     const started = Date.now();
     const deadline = started + scenario.timeoutMs;
     const urls = apis.map((api) => api.url);
+    const progress = setInterval(
+      () => scenario.onProgress?.(record.accepted.size, Math.round((Date.now() - started) / 1000)),
+      60_000,
+    );
+    progress.unref();
     await Promise.all(
       runners.map((runner, index) =>
         runnerLoop(runner, {
@@ -97,6 +104,7 @@ export async function runConcurrencyScenario(scenario: ConcurrencyScenario): Pro
         }),
       ),
     );
+    clearInterval(progress);
     const seconds = (Date.now() - started) / 1000;
     const check = await checkStudy(database.url, study.id as string, record, engineEvaluationCount);
     for (const api of apis) {

@@ -77,7 +77,7 @@ describe('graceful shutdown of `node dist/api/src/main.js` with its embedded Pos
       await sleep(500);
       assert.equal(api.child.exitCode, null, 'still running while a request is in flight');
       const answer = await inFlight.finish();
-      assert.equal(answer.status, 201, answer.body);
+      assert.equal(answer.status, 201, `${answer.body}\n${api.output().slice(-3000)}`);
       const drainedKey = (JSON.parse(answer.body) as { key: string }).key;
       const exit = await api.exited;
       assert.deepEqual(exit, { code: 0, signal: null }, api.output().slice(-2000));

@@ -2,7 +2,8 @@
  * The 10,000-trial soak (`npm run soak`, not in CI): two API processes, 64 runners, one
  * PostgreSQL, random search to a budget of 10,000 evaluations, then every guarantee of
  * concurrency.e2e.spec.ts checked on the database. Prints one JSON line; exits 1 on a problem.
- * Environment: SOAK_TRIALS, SOAK_RUNNERS, SOAK_APIS, SOAK_ALGORITHM to vary the run.
+ * Environment: SOAK_TRIALS, SOAK_RUNNERS, SOAK_APIS, SOAK_ALGORITHM to vary the run, SOAK_TIMEOUT_MS
+ * to give up (default one hour). Every minute a progress line goes to stderr.
  */
 import type { AlgorithmName } from '../../api/src/algorithms/algorithm';
 import { runConcurrencyScenario } from './concurrency-scenario';
@@ -19,7 +20,8 @@ async function main(): Promise<void> {
     algorithm,
     dimensions: algorithm === 'mads' ? 6 : 2,
     workMs: 20,
-    timeoutMs: 3_600_000,
+    timeoutMs: Number(process.env.SOAK_TIMEOUT_MS ?? 3_600_000),
+    onProgress: (accepted, seconds) => process.stderr.write(`${JSON.stringify({ progress: { seconds, accepted } })}\n`),
   });
   const ok =
     result.check.problems.length === 0 &&
