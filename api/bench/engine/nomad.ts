@@ -52,7 +52,7 @@ function cacheRoot(): string {
 
 type NomadJobProblem = ReturnType<typeof nomadJobProblem>;
 
-function nomadJobProblem(p: BenchProblem) {
+export function nomadJobProblem(p: BenchProblem) {
   return {
     id: p.id,
     function: p.function,

@@ -7,7 +7,7 @@
  *   --quick              1 seed and a smaller timing run
  *   --seeds N            seeds 0…N−1 (default 3; quick: 1)
  *   --problems a,b       only these problem ids
- *   --fresh-nomad        rerun NOMAD even if its traces for this exact job are cached
+ *   --fresh-nomad        rerun NOMAD even where its traces are cached
  *   --nomad-workers K    NOMAD runs in parallel (default 1: the other core runs MADS)
  *   --no-timing / --no-profile
  *   --list-problems      print the problem set as a markdown table and exit
@@ -58,6 +58,11 @@ function parseArgs(argv: readonly string[]): Args {
   const problems = value('--problems');
   if (problems !== undefined) args.problems = problems.split(',');
   return args;
+}
+
+/** 1e-3 rather than 0.001. */
+function formatTau(tau: number): string {
+  return tau.toExponential().replace('e+', 'e');
 }
 
 function log(message: string): void {
@@ -161,7 +166,7 @@ function printProfiles(
   const rows = dataProfile(profileProblems, solvers, TAU, SIMPLEX_GRADIENTS);
   const instances = problems.length * seeds;
   console.log(
-    `\n### Data profile, τ = ${TAU} (share of ${problems.length} problems × ${seeds} seeds = ${instances} runs solved)\n`,
+    `\n### Data profile, τ = ${formatTau(TAU)} (share of ${problems.length} problems × ${seeds} seed(s) = ${instances} runs solved)\n`,
   );
   console.log(
     markdownTable(
@@ -178,12 +183,14 @@ function printProfiles(
   for (const tau of [1e-1, 1e-5]) {
     const [full] = dataProfile(profileProblems, solvers, tau, [100]);
     console.log(
-      `\nAt 100·(n+1) evaluations with τ = ${tau}: ${MADS} ${full.shareSolved[MADS].toFixed(3)}, ` +
+      `\nAt 100·(n+1) evaluations with τ = ${formatTau(tau)}: ${MADS} ${full.shareSolved[MADS].toFixed(3)}, ` +
         `${nomadLabel} ${full.shareSolved[nomadLabel].toFixed(3)}`,
     );
   }
 
-  console.log(`\n### Per problem (τ = ${TAU}, budget 100·(n+1); best = best feasible value, median over seeds)\n`);
+  console.log(
+    `\n### Per problem (τ = ${formatTau(TAU)}, budget 100·(n+1); best = best feasible value, median over seeds)\n`,
+  );
   const table = problems.map((p, index) => {
     const profile = profileProblems[index];
     const reference = problemReference(profile, TAU);
@@ -257,6 +264,7 @@ function printTiming(rows: readonly TimingRow[]): void {
         'cycles',
         'ask+tell median (ms)',
         'ask+tell p90 (ms)',
+        'ask+tell mean (ms)',
         'ask+tell CPU median (ms)',
         'persist cycles',
         'toJSON→JSON→fromJSON median (ms)',
@@ -270,6 +278,7 @@ function printTiming(rows: readonly TimingRow[]): void {
         String(r.cycles),
         formatNumber(r.askTellMedianMs, 3),
         formatNumber(r.askTellP90Ms, 3),
+        formatNumber(r.askTellMeanMs, 3),
         formatNumber(r.askTellCpuMedianMs, 3),
         String(r.persistCycles),
         formatNumber(r.persistMedianMs, 3),

@@ -19,6 +19,8 @@ export interface TimingRow {
   cycles: number;
   askTellMedianMs: number;
   askTellP90Ms: number;
+  /** The mean shows what the median hides: the occasional expensive step (model search, NM). */
+  askTellMeanMs: number;
   /** CPU time of this process (user + system) for the same cycles: robust to a busy machine. */
   askTellCpuMedianMs: number;
   persistCycles: number;
@@ -135,6 +137,7 @@ export function measureTiming(dimension: number, options: TimingOptions): Timing
     cycles: askTell.length,
     askTellMedianMs: quantile(askTell, 0.5),
     askTellP90Ms: quantile(askTell, 0.9),
+    askTellMeanMs: askTell.length === 0 ? NaN : askTell.reduce((a, b) => a + b, 0) / askTell.length,
     askTellCpuMedianMs: quantile(askTellCpu, 0.5),
     persistCycles: persist.length,
     persistMedianMs: quantile(persist, 0.5),
