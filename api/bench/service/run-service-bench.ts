@@ -1,0 +1,454 @@
+/**
+ * `npm run bench:service`: trial cycles per second (lease + heartbeat + complete) of the meshtune
+ * API with 1, 16 and 64 concurrent simulated runners, lease latency p50/p99, on a fresh study and
+ * on studies that already hold 1,000 and 100,000 finished trials; then Optuna's RDB storage
+ * (ask + tell) on the same PostgreSQL server with the same numbers of workers.
+ *
+ * One embedded PostgreSQL server (started here), the API as a child process on it (so the load
+ * generator does not share its event loop), the load generator in this process, Optuna in a
+ * Python child (venv made by ensure-venv.sh). Everything on 127.0.0.1.
+ *
+ *   node dist-bench/api/bench/service/run-service-bench.js [--quick] [--duration S] [--warmup S]
+ *        [--runners 1,16,64] [--prefill 0,1000,100000] [--no-optuna] [--no-mads] [--rows-only]
+ *        [--optuna-threads] [--client http|fetch] [--pg-waits] [--keep]
+ * Each row gets a fresh API process and a fresh study; see docs/benchmarks.md, "Service".
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Client } from 'pg';
+import { startEmbeddedPostgres } from '../../src/database/embedded-postgres';
+import { type CpuSample, sampleCpu } from './cpu';
+import { type BenchRunner, type HttpClient, type LoadResult, type Objective, runLoad } from './load';
+import { prefillStudy } from './prefill';
+import { formatTable, type Measurement, percentile } from './stats';
+
+interface Options {
+  warmupS: number;
+  durationS: number;
+  runners: number[];
+  prefill: number[];
+  optuna: boolean;
+  optunaThreads: boolean;
+  mads: boolean;
+  rowsOnly: boolean;
+  keep: boolean;
+  pgWaits: boolean;
+  client: HttpClient;
+}
+
+function parseOptions(argv: string[]): Options {
+  const quick = argv.includes('--quick');
+  const value = (name: string): string | undefined => {
+    const i = argv.indexOf(name);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const list = (name: string, fallback: number[]): number[] =>
+    value(name)
+      ?.split(',')
+      .map((item) => Number(item.trim())) ?? fallback;
+  return {
+    warmupS: Number(value('--warmup') ?? (quick ? 2 : 5)),
+    durationS: Number(value('--duration') ?? (quick ? 3 : 10)),
+    runners: list('--runners', [1, 16, 64]),
+    prefill: list('--prefill', [0, 1_000, 100_000]),
+    optuna: !argv.includes('--no-optuna'),
+    optunaThreads: argv.includes('--optuna-threads'),
+    mads: !argv.includes('--no-mads'),
+    rowsOnly: argv.includes('--rows-only'),
+    keep: argv.includes('--keep'),
+    pgWaits: argv.includes('--pg-waits'),
+    client: value('--client') === 'fetch' ? 'fetch' : 'http',
+  };
+}
+
+const REPO = resolve(__dirname, '../../../..');
+
+async function http(baseUrl: string, key: string, path: string, body: unknown): Promise<Record<string, unknown>> {
+  const response = await fetch(`${baseUrl}${path}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  const text = await response.text();
+  if (response.status !== 201 && response.status !== 200) {
+    throw new Error(`POST ${path}: HTTP ${response.status} ${text}`);
+  }
+  return JSON.parse(text) as Record<string, unknown>;
+}
+
+async function startApi(
+  databaseUrl: string,
+  dataDir: string,
+  adminKey: string,
+): Promise<{ child: ChildProcess; url: string }> {
+  // MESHTUNE_BENCH_API_NODE_OPTIONS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", profiles the API.
+  const nodeArgs = (process.env.MESHTUNE_BENCH_API_NODE_OPTIONS ?? '').split(' ').filter((arg) => arg !== '');
+  const child = spawn(process.execPath, [...nodeArgs, join(__dirname, '../../src/main.js')], {
+    cwd: REPO,
+    env: {
+      ...process.env,
+      DATABASE_URL: databaseUrl,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      MESHTUNE_DATA_DIR: dataDir,
+      MESHTUNE_ADMIN_KEY: adminKey,
+      MESHTUNE_LOG_LEVEL: 'error',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+    if (stderr.length > 20_000) stderr = stderr.slice(-10_000);
+  });
+  const url = await new Promise<string>((resolveUrl, reject) => {
+    let stdout = '';
+    const timer = setTimeout(() => reject(new Error(`API did not start in 60 s: ${stderr}`)), 60_000);
+    child.stdout!.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      const match = /API on (http:\/\/\S+)/.exec(stdout);
+      if (match !== null) {
+        clearTimeout(timer);
+        resolveUrl(match[1]);
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`API exited with ${code}: ${stderr}`));
+    });
+  });
+  child.stdout!.resume();
+  child.on('exit', (code, signal) => {
+    if (code !== 0 && signal !== 'SIGTERM' && signal !== 'SIGKILL')
+      process.stderr.write(`API exited (${code ?? signal}): ${stderr.slice(-2000)}\n`);
+  });
+  return { child, url };
+}
+
+const quadratic: Objective = (p) => ({ loss: Number(p.x) ** 2 + Number(p.y) ** 2 });
+
+function quadraticStudy(name: string, parallel: number, algorithm: Record<string, unknown>): Record<string, unknown> {
+  return {
+    name,
+    parameters: [
+      { name: 'x', type: 'real', lower: -5, upper: 5 },
+      { name: 'y', type: 'integer', lower: -10, upper: 10 },
+    ],
+    outputs: [{ name: 'loss', type: 'objective' }],
+    x0: [{ x: 2, y: 3 }],
+    budget: { maxEvaluations: 1_000_000, maxParallelTrials: parallel, maxAttempts: 2, leaseSeconds: 600 },
+    algorithm,
+  };
+}
+
+const MADS_DIMENSION = 8;
+const madsObjective: Objective = (p) => {
+  let loss = 0;
+  for (let i = 0; i < MADS_DIMENSION; i += 1) loss += (Number(p[`x${i}`]) - 1 - i / 10) ** 2;
+  return { loss };
+};
+
+function madsStudy(parallel: number): Record<string, unknown> {
+  const names = Array.from({ length: MADS_DIMENSION }, (_, i) => `x${i}`);
+  return {
+    name: 'bench-mads',
+    parameters: names.map((name) => ({ name, type: 'real', lower: -5, upper: 5 })),
+    outputs: [{ name: 'loss', type: 'objective' }],
+    x0: [Object.fromEntries(names.map((name) => [name, -3]))],
+    budget: { maxEvaluations: 1_000_000, maxParallelTrials: parallel, maxAttempts: 2, leaseSeconds: 600 },
+    algorithm: { name: 'mads', seed: 1 },
+  };
+}
+
+function cpuNote(before: CpuSample, after: CpuSample, seconds: number): string {
+  // A PostgreSQL backend that exits inside the window takes its CPU time with it: '?' then.
+  const pct = (a: number, b: number): string => (b < a ? '?' : `${Math.round((100 * (b - a)) / seconds)}`);
+  return `CPU % api/pg/load ${pct(before.api, after.api)}/${pct(before.postgres, after.postgres)}/${pct(before.client, after.client)}`;
+}
+
+/**
+ * --pg-waits: samples pg_stat_activity of the API's connections every 10 ms while `running` is
+ * pending and prints what the backends were doing (state, wait event, query), most frequent first.
+ */
+async function samplePgActivity(db: Client, running: Promise<unknown>): Promise<void> {
+  const counts = new Map<string, number>();
+  let done = false;
+  void running.finally(() => (done = true));
+  let samples = 0;
+  while (!done) {
+    const rows = (
+      await db.query(
+        `SELECT state, coalesce(wait_event_type || ':' || wait_event, 'cpu') AS wait, left(regexp_replace(query, '\\s+', ' ', 'g'), 90) AS query
+           FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'`,
+      )
+    ).rows as { state: string; wait: string; query: string }[];
+    samples += 1;
+    for (const row of rows) {
+      if (row.state === 'idle') continue;
+      const key = `${row.state} | ${row.wait} | ${row.query}`;
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  process.stderr.write(`pg_stat_activity, ${samples} samples (busy backends per sample):\n`);
+  for (const [key, count] of [...counts.entries()].sort((a, b) => b[1] - a[1]).slice(0, 15)) {
+    process.stderr.write(`  ${(count / samples).toFixed(2).padStart(6)}  ${key}\n`);
+  }
+}
+
+interface ApiContext {
+  databaseUrl: string;
+  work: string;
+  adminKey: string;
+  userKey: string;
+  runners: BenchRunner[];
+}
+
+/** SIGKILLs the API, then ends its PostgreSQL sessions so that no transaction of it lingers. */
+async function killApi(db: Client, api: { child: ChildProcess }): Promise<void> {
+  const exited = new Promise((resolveExit) => api.child.once('exit', resolveExit));
+  api.child.kill('SIGKILL');
+  await exited;
+  await db.query(
+    `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+      WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'`,
+  );
+}
+
+/**
+ * One row: a fresh API process on the shared database, a new study (pre-filled if asked), the
+ * load for warm-up + duration, then the API killed under whatever was still in flight (so a slow
+ * configuration cannot leave queued work that slows the next row).
+ */
+async function measureMeshtune(
+  db: Client,
+  context: ApiContext,
+  system: string,
+  runnerCount: number,
+  study: Record<string, unknown>,
+  prefill: { count: number; rowsOnly: boolean },
+  objective: Objective,
+  options: Options,
+): Promise<Measurement> {
+  const api = await startApi(context.databaseUrl, join(context.work, 'api'), context.adminKey);
+  let load: LoadResult;
+  let before: CpuSample | null = null;
+  let after: CpuSample | null = null;
+  try {
+    const studyId = String((await http(api.url, context.userKey, '/v1/studies', study)).id);
+    await prefillStudy(db, studyId, context.runners[0].id, prefill.count, prefill.rowsOnly);
+    const apiPid = api.child.pid!;
+    const windowEnd = (options.warmupS + options.durationS) * 1000;
+    const t1 = setTimeout(() => (before = sampleCpu(apiPid)), options.warmupS * 1000);
+    const t2 = setTimeout(() => (after = sampleCpu(apiPid)), windowEnd);
+    const running = runLoad(
+      options.client,
+      api.url,
+      context.runners.slice(0, runnerCount),
+      studyId,
+      objective,
+      options.warmupS * 1000,
+      options.durationS * 1000,
+    );
+    const stopper = new Promise<void>((resolveStop) => setTimeout(resolveStop, windowEnd + 20)).then(() =>
+      killApi(db, api),
+    );
+    if (options.pgWaits) await samplePgActivity(db, Promise.race([running, stopper]));
+    await stopper;
+    load = await running;
+    clearTimeout(t1);
+    clearTimeout(t2);
+  } catch (error) {
+    if (api.child.exitCode === null && api.child.signalCode === null) await killApi(db, api);
+    throw error;
+  }
+  const notes: string[] = [
+    `${load.leaseMs.length} leases${load.censoredLeases > 0 ? ` (${load.censoredLeases} unanswered at the end, counted at their age)` : ''}`,
+    `heartbeat/complete p50 ${percentile(load.heartbeatMs, 50).toFixed(1)}/${percentile(load.completeMs, 50).toFixed(1)} ms`,
+  ];
+  if (before !== null && after !== null) notes.push(cpuNote(before, after, options.durationS));
+  if (load.idleLeases > 0) notes.push(`${load.idleLeases} leases answered 204`);
+  if (load.errors > 0) notes.push(`${load.errors} errors, first: ${load.firstError}`);
+  if (load.studyEnded !== null) notes.push(load.studyEnded);
+  return {
+    system,
+    workers: runnerCount,
+    prefilled: prefill.count,
+    cycles: load.cycles,
+    seconds: load.seconds,
+    cyclesPerSecond: load.cycles / load.seconds,
+    p50: percentile(load.leaseMs, 50),
+    p99: percentile(load.leaseMs, 99),
+    note: notes.join('; '),
+  };
+}
+
+async function measureOptuna(
+  db: Client,
+  python: string,
+  url: string,
+  workers: number,
+  prefilled: number,
+  mode: 'process' | 'thread',
+  options: Options,
+): Promise<Measurement> {
+  const script = join(REPO, 'api/bench/service/optuna_driver.py');
+  const args = [script, '--url', url, '--workers', String(workers), '--mode', mode, '--prefill', String(prefilled)];
+  args.push('--warmup', String(options.warmupS), '--duration', String(options.durationS));
+  const out = execFileSync(python, args, {
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  // Workers abandoned inside an ask or tell leave sessions behind; end them before the next row.
+  await db.query(
+    `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'optuna_bench' AND pid <> pg_backend_pid()`,
+  );
+  const result = JSON.parse(out.trim().split('\n').pop()!) as {
+    optuna: string;
+    cycles: number;
+    seconds: number;
+    askP50: number | null;
+    askP99: number | null;
+    asks: number;
+    primeSeconds: number;
+    censoredAsks: number;
+    errors: number;
+    firstError: string | null;
+  };
+  return {
+    system: `Optuna ${result.optuna} RDB (${mode === 'process' ? 'processes' : 'threads'})`,
+    workers,
+    prefilled,
+    cycles: result.cycles,
+    seconds: result.seconds,
+    cyclesPerSecond: result.cycles / result.seconds,
+    p50: result.askP50 ?? Number.NaN,
+    p99: result.askP99 ?? Number.NaN,
+    note: [
+      `${result.asks} asks${result.censoredAsks > 0 ? ` (${result.censoredAsks} unanswered at the end, counted at their age)` : ''}`,
+      `first ask+tell before the window ${result.primeSeconds.toFixed(1)} s`,
+      ...(result.errors > 0 ? [`${result.errors} errors (tracebacks on stderr)`] : []),
+    ].join('; '),
+  };
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  const started = new Date();
+  const work = mkdtempSync(join(tmpdir(), 'meshtune-bench-service-'));
+  // As root, PostgreSQL runs as the `postgres` user, which must be able to enter this folder.
+  chmodSync(work, 0o755);
+  process.stderr.write(`bench:service: working in ${work}\n`);
+  const python = options.optuna
+    ? execFileSync(join(REPO, 'api/bench/service/ensure-venv.sh'), {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'inherit'],
+      }).trim()
+    : '';
+  const database = await startEmbeddedPostgres(join(work, 'pg'), null);
+  const db = new Client({ connectionString: database.url });
+  const rows: Measurement[] = [];
+  const record = (row: Measurement): void => {
+    rows.push(row);
+    process.stderr.write(`${formatTable([row]).split('\n')[2]}\n`);
+  };
+  try {
+    await db.connect();
+    await db.query('CREATE DATABASE optuna_bench');
+    const pgVersion = ((await db.query('SHOW server_version')).rows[0] as { server_version: string }).server_version;
+    const adminKey = `mt_admin_bench_${randomBytes(16).toString('hex')}`;
+    // Keys and runners, made once through a first API process; every row then starts its own.
+    const setup = await startApi(database.url, join(work, 'api'), adminKey);
+    const context: ApiContext = { databaseUrl: database.url, work, adminKey, userKey: '', runners: [] };
+    try {
+      const runnerKey = String(
+        (await http(setup.url, adminKey, '/v1/api-keys', { name: 'bench runners', scope: 'runner' })).key,
+      );
+      context.userKey = String(
+        (await http(setup.url, adminKey, '/v1/api-keys', { name: 'bench user', scope: 'user' })).key,
+      );
+      const maxRunners = Math.max(...options.runners, options.mads ? 16 : 0);
+      for (let i = 0; i < maxRunners; i += 1) {
+        const body = await http(setup.url, runnerKey, '/v1/runners', {
+          name: `bench-${i}`,
+          gpus: 1,
+          labels: ['bench'],
+        });
+        context.runners.push({ id: String(body.id), token: String(body.token) });
+      }
+    } finally {
+      await killApi(db, setup);
+    }
+
+    const variants: { count: number; rowsOnly: boolean }[] = options.prefill.map((count) => ({
+      count,
+      rowsOnly: false,
+    }));
+    if (options.rowsOnly) {
+      const largest = Math.max(...options.prefill);
+      if (largest > 0) variants.push({ count: largest, rowsOnly: true });
+    }
+    for (const variant of variants) {
+      for (const count of options.runners) {
+        const study = quadraticStudy(`bench-random-${count}-${variant.count}`, Math.max(64, count), {
+          name: 'random',
+          seed: count,
+        });
+        const system = variant.rowsOnly ? 'meshtune random (rows only, empty engine state)' : 'meshtune random';
+        record(await measureMeshtune(db, context, system, count, study, variant, quadratic, options));
+      }
+    }
+    if (options.mads) {
+      record(
+        await measureMeshtune(
+          db,
+          context,
+          `meshtune mads (${MADS_DIMENSION}-D)`,
+          16,
+          madsStudy(64),
+          { count: 0, rowsOnly: false },
+          madsObjective,
+          options,
+        ),
+      );
+    }
+    if (options.optuna) {
+      const optunaUrl = new URL(database.url.replace(/\/meshtune$/, '/optuna_bench'));
+      const url = `postgresql+psycopg2://${optunaUrl.username}:${optunaUrl.password}@${optunaUrl.host}${optunaUrl.pathname}`;
+      for (const prefill of options.prefill) {
+        for (const count of options.runners)
+          record(await measureOptuna(db, python, url, count, prefill, 'process', options));
+      }
+      if (options.optunaThreads) {
+        for (const count of options.runners)
+          record(await measureOptuna(db, python, url, count, options.prefill[0], 'thread', options));
+      }
+    }
+    const cpu = cpus();
+    process.stdout.write(
+      [
+        `meshtune bench:service — ${started.toISOString()}`,
+        `machine: ${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; API, PostgreSQL ${pgVersion} and the load generator share these cores`,
+        `node ${process.version}; warm-up ${options.warmupS} s, measured ${options.durationS} s per row; one cycle = lease + heartbeat + complete (meshtune) or ask + tell (Optuna)`,
+        '',
+        formatTable(rows),
+        '',
+      ].join('\n'),
+    );
+  } finally {
+    await db.end().catch(() => undefined);
+    await database.stop();
+    if (!options.keep) rmSync(work, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(
+    `bench:service failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
+  process.exit(1);
+});
