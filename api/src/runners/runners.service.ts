@@ -35,7 +35,7 @@ export class RunnersService {
     }
     return this.dataSource.transaction(async (manager) => {
       const runner = await manager.getRepository(Runner).save(manager.getRepository(Runner).create(fields));
-      const { key } = await this.apiKeys.create(`runner ${body.name}`, 'runner', runner.id, manager);
+      const { key } = await this.apiKeys.create(`runner ${body.name}`.slice(0, 200), 'runner', runner.id, manager);
       return { ...toRunnerResponse(runner, []), token: key };
     });
   }

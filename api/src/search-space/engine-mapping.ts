@@ -99,8 +99,12 @@ export class EngineMapping {
 
   toEngineValue(parameter: ParameterDefinition, value: ParameterValue): number {
     switch (parameter.type) {
-      case 'real':
-        return parameter.log ? Math.log10(value as number) : (value as number);
+      case 'real': {
+        const engineValue = parameter.log ? Math.log10(value as number) : (value as number);
+        const granularity = parameter.granularity ?? 0;
+        // A value the validator accepted as a multiple (within 1e-9) lands exactly on the engine's grid.
+        return granularity > 0 ? roundNoise(Math.round(engineValue / granularity) * granularity) : engineValue;
+      }
       case 'integer':
         return value as number;
       case 'ordinal':

@@ -7,7 +7,11 @@ function flatten(errors: readonly ValidationError[], prefix: string, out: FieldE
     const field =
       prefix === '' ? error.property : isIndex ? `${prefix}[${error.property}]` : `${prefix}.${error.property}`;
     for (const reason of Object.values(error.constraints ?? {})) {
-      out.push({ field, reason: reason.replace(new RegExp(`^${error.property}\\s`), '') });
+      // class-validator messages start with the property name; the field already says it.
+      out.push({
+        field,
+        reason: reason.startsWith(`${error.property} `) ? reason.slice(error.property.length + 1) : reason,
+      });
     }
     flatten(error.children ?? [], field, out);
   }

@@ -5,6 +5,7 @@ import {
   ArrayMinSize,
   IsArray,
   IsBoolean,
+  IsDefined,
   IsIn,
   IsInt,
   IsObject,
@@ -167,6 +168,8 @@ export class CreateStudyDto {
   @Validate(IsUserPointList)
   x0?: UserPoint[];
 
+  @IsDefined()
+  @IsObject()
   @ValidateNested()
   @Type(() => StudyBudgetDto)
   budget: StudyBudgetDto;
