@@ -287,6 +287,11 @@ function printTiming(rows: readonly TimingRow[]): void {
       ]),
     ),
   );
+  for (const r of rows) {
+    if (r.stopReason !== null) {
+      console.log(`\nn = ${r.dimension}: the engine stopped (${r.stopReason}) after ${r.cycles} measured cycles.`);
+    }
+  }
 }
 
 function describeBound(value: number | null): string {

@@ -27,6 +27,8 @@ export interface TimingRow {
   persistMedianMs: number;
   persistCpuMedianMs: number;
   stateBytes: number;
+  /** Why the measured cycles ended early (ask(1) returned nothing), else null. */
+  stopReason: string | null;
 }
 
 /** A small seeded generator for the prefill points (the engine's own RNG is not ours to use). */
@@ -96,10 +98,14 @@ export function measureTiming(dimension: number, options: TimingOptions): Timing
 
   const askTell: number[] = [];
   const askTellCpu: number[] = [];
+  let stopReason: string | null = null;
   for (let cycle = 0; cycle < options.cycles + 10; cycle++) {
     const ask = measure(() => mads.ask(1));
     const [suggestion] = ask.result;
-    if (suggestion === undefined) break;
+    if (suggestion === undefined) {
+      stopReason = mads.stopReason?.kind ?? 'ask(1) returned no point';
+      break;
+    }
     const outputs = [objective(suggestion.x)];
     const tell = measure(() => mads.tell([{ x: suggestion.x, outputs }]));
     // The first 10 cycles warm the JIT up and are not counted.
@@ -143,5 +149,6 @@ export function measureTiming(dimension: number, options: TimingOptions): Timing
     persistMedianMs: quantile(persist, 0.5),
     persistCpuMedianMs: quantile(persistCpu, 0.5),
     stateBytes,
+    stopReason,
   };
 }
