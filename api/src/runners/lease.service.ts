@@ -37,7 +37,7 @@ export class LeaseService {
   ) {}
 
   async lease(runnerId: string, studyId: string | undefined): Promise<LeaseOutcome> {
-    if (studyId !== undefined) await this.studies.findOrThrow(studyId);
+    if (studyId !== undefined) await this.studies.findSummaryOrThrow(studyId);
     const leased = await this.dataSource.transaction(async (manager) => {
       await manager.getRepository(Runner).update({ id: runnerId }, { lastSeenAt: new Date() });
       const pending = await this.takePending(manager, runnerId, studyId);
@@ -46,7 +46,7 @@ export class LeaseService {
     });
     this.metrics.leases.inc({ result: leased === null ? 'empty' : 'leased' });
     if (leased !== null) return { kind: 'leased', lease: leased };
-    const status = studyId === undefined ? null : (await this.studies.findOrThrow(studyId)).status;
+    const status = studyId === undefined ? null : (await this.studies.findSummaryOrThrow(studyId)).status;
     return { kind: 'none', studyStatus: status };
   }
 
@@ -72,7 +72,10 @@ export class LeaseService {
     );
     if (rows.length === 0) return null;
     const trial = await manager.getRepository(Trial).findOneByOrFail({ id: rows[0].id });
-    const study = await manager.getRepository(Study).findOneByOrFail({ id: trial.studyId });
+    const study = await manager.getRepository(Study).findOneOrFail({
+      select: { id: true, leaseSeconds: true, trainingConfig: true, outputs: true },
+      where: { id: trial.studyId },
+    });
     return this.grant(manager, study, trial, runnerId);
   }
 
@@ -134,7 +137,12 @@ export class LeaseService {
     return null;
   }
 
-  private async grant(manager: EntityManager, study: Study, trial: Trial, runnerId: string): Promise<LeaseResponseDto> {
+  private async grant(
+    manager: EntityManager,
+    study: Pick<Study, 'leaseSeconds' | 'trainingConfig' | 'outputs'>,
+    trial: Trial,
+    runnerId: string,
+  ): Promise<LeaseResponseDto> {
     const now = new Date();
     trial.status = 'running';
     trial.runnerId = runnerId;

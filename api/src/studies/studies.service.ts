@@ -101,6 +101,18 @@ export class StudiesService {
     return study;
   }
 
+  /** Status and lease length only: hot paths (lease, heartbeat) need no engine state or search space. */
+  async findSummaryOrThrow(
+    studyId: string,
+    manager: EntityManager = this.dataSource.manager,
+  ): Promise<Pick<Study, 'id' | 'status' | 'leaseSeconds'>> {
+    const study = await manager
+      .getRepository(Study)
+      .findOne({ select: { id: true, status: true, leaseSeconds: true }, where: { id: studyId } });
+    if (study === null) throw notFound('STUDY_NOT_FOUND', 'study', studyId);
+    return study;
+  }
+
   /** The study row locked FOR UPDATE: the only way to change its status or engine state. */
   async lock(manager: EntityManager, studyId: string): Promise<Study> {
     const study = await manager

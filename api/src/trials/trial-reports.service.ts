@@ -47,7 +47,7 @@ export class TrialReportsService {
       if (!(trial.status === 'running' && trial.runnerId === runnerId)) {
         await this.rejectNonHolder(manager, trial, runnerId);
       }
-      const study = await this.studies.findOrThrow(trial.studyId, manager);
+      const study = await this.studies.findSummaryOrThrow(trial.studyId, manager);
       const now = new Date();
       trial.leaseExpiresAt = new Date(now.getTime() + study.leaseSeconds * 1000);
       trial.lastHeartbeatAt = now;
