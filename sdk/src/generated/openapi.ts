@@ -525,8 +525,11 @@ export interface components {
             items: components["schemas"]["TrialResponseDto"][];
         };
         ImportBudgetDto: {
+            /** @description Seconds a lease lasts without a heartbeat (default from MESHTUNE_LEASE_SECONDS). */
             leaseSeconds?: number;
+            /** @description Leases a trial may lose (runner crash, expiry) before it counts as failed (default 3). */
             maxAttempts?: number;
+            /** @description Trials running at once (default 1000, i.e. as many as runners ask for). */
             maxParallelTrials?: number;
         };
         ImportNomadCacheDto: {

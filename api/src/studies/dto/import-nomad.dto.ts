@@ -1,41 +1,22 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, OmitType } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
   IsArray,
-  IsInt,
   IsObject,
   IsOptional,
   IsString,
-  Max,
   MaxLength,
-  Min,
   MinLength,
   Validate,
   ValidateNested,
 } from 'class-validator';
 import { IsBoundedJsonObject } from '../../common/dto/parameter-value.validator';
+import { StudyBudgetDto } from './create-study.dto';
 import { StudyResponseDto } from './study-response.dto';
 
-export class ImportBudgetDto {
-  @IsOptional()
-  @IsInt()
-  @Min(1)
-  @Max(10_000)
-  maxParallelTrials?: number;
-
-  @IsOptional()
-  @IsInt()
-  @Min(1)
-  @Max(100)
-  maxAttempts?: number;
-
-  @IsOptional()
-  @IsInt()
-  @Min(5)
-  @Max(86_400)
-  leaseSeconds?: number;
-}
+/** The budget fields a NOMAD file does not give (MAX_BB_EVAL gives maxEvaluations). */
+export class ImportBudgetDto extends OmitType(StudyBudgetDto, ['maxEvaluations'] as const) {}
 
 export class ImportNomadStudyDto {
   @IsString()
