@@ -12,9 +12,12 @@ import { Trial } from '../trials/trial.entity';
 import { MetricsService } from '../metrics/metrics.service';
 import type { LeaseResponseDto } from './dto/lease.dto';
 import { Runner } from './runner.entity';
+import { inTransaction } from '../database/transaction';
 
 /** How many times one lease asks the engine again when it suggests a point that is already a trial. */
 const MAX_ASKS_PER_LEASE = 5;
+/** Most points one lease asks the engine for (itself and the runners queued behind it). */
+const MAX_BATCH = 16;
 /** Studies a single lease looks at when no study is named. */
 const MAX_STUDIES_PER_LEASE = 20;
 
@@ -29,6 +32,9 @@ export type LeaseOutcome =
  */
 @Injectable()
 export class LeaseService {
+  /** Lease transactions of this process waiting for each study's row lock. */
+  private readonly waiting = new Map<string, number>();
+
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly studies: StudiesService,
@@ -38,7 +44,7 @@ export class LeaseService {
 
   async lease(runnerId: string, studyId: string | undefined): Promise<LeaseOutcome> {
     if (studyId !== undefined) await this.studies.findSummaryOrThrow(studyId);
-    const leased = await this.dataSource.transaction(async (manager) => {
+    const leased = await inTransaction(this.dataSource, async (manager) => {
       await manager.getRepository(Runner).update({ id: runnerId }, { lastSeenAt: new Date() });
       const pending = await this.takePending(manager, runnerId, studyId);
       if (pending !== null) return pending;
@@ -96,45 +102,87 @@ export class LeaseService {
             })
           ).map((study) => study.id);
     for (const candidate of candidates) {
-      const study = await this.studies.lock(manager, candidate);
+      this.waiting.set(candidate, (this.waiting.get(candidate) ?? 0) + 1);
+      let study: Study;
+      try {
+        study = await this.studies.lock(manager, candidate, { withEngineState: false });
+      } finally {
+        this.waiting.set(candidate, this.waiting.get(candidate)! - 1);
+      }
       if (study.status !== 'active') continue;
-      const trials = manager.getRepository(Trial);
-      const [running, pending] = await Promise.all([
-        trials.countBy({ studyId: study.id, status: 'running' }),
-        trials.countBy({ studyId: study.id, status: 'pending' }),
-      ]);
-      if (running >= study.maxParallelTrials) continue;
-      if (study.evaluationCount + running + pending >= study.maxEvaluations) continue;
-      const endAsk = this.metrics.askDuration.startTimer();
-      const algorithm = restoreStudyAlgorithm(study);
-      for (let asks = 0; asks < MAX_ASKS_PER_LEASE; asks += 1) {
-        const [suggestion] = algorithm.ask(1);
-        if (suggestion === undefined) break;
+      // A peer that held the lock before us may have queued a point for us.
+      const queued = await this.takePending(manager, runnerId, study.id);
+      if (queued !== null) return queued;
+      const leased = await this.askAndLease(manager, study, runnerId);
+      if (leased !== null) return leased;
+    }
+    return null;
+  }
+
+  /**
+   * Asks the engine for this lease and, in one go, for the runners queued behind it on the study
+   * lock (this process's count): those points become pending trials they take without asking,
+   * so the engine state is read and written once per batch instead of once per lease. With one
+   * runner the batch is 1, i.e. NOMAD's sequential order.
+   */
+  private async askAndLease(manager: EntityManager, study: Study, runnerId: string): Promise<LeaseResponseDto | null> {
+    const trials = manager.getRepository(Trial);
+    const [running, pending] = await Promise.all([
+      trials.countBy({ studyId: study.id, status: 'running' }),
+      trials.countBy({ studyId: study.id, status: 'pending' }),
+    ]);
+    const capacity = Math.min(
+      study.maxParallelTrials - running,
+      study.maxEvaluations - study.evaluationCount - running - pending,
+    );
+    if (capacity <= 0) return null;
+    const batch = Math.min(capacity, MAX_BATCH, 1 + (this.waiting.get(study.id) ?? 0));
+    const endAsk = this.metrics.askDuration.startTimer();
+    const { engineState } = await manager
+      .getRepository(Study)
+      .findOneOrFail({ select: { id: true, engineState: true }, where: { id: study.id } });
+    study.engineState = engineState;
+    const algorithm = restoreStudyAlgorithm(study);
+    const mapping = mappingOf(study);
+    const created: Trial[] = [];
+    for (let asks = 0; asks < MAX_ASKS_PER_LEASE && created.length < batch; asks += 1) {
+      const suggestions = algorithm.ask(batch - created.length);
+      if (suggestions.length === 0) break;
+      for (const suggestion of suggestions) {
         const key = pointKey(suggestion.x);
         // A point the engine suggests may already be an enqueued trial: that trial's result answers it.
         if ((await trials.countBy({ studyId: study.id, pointKey: key })) > 0) continue;
-        const trial = trials.create({
-          studyId: study.id,
-          number: study.nextTrialNumber,
-          status: 'pending',
-          origin: suggestion.origin,
-          point: [...suggestion.x],
-          pointKey: key,
-          parameters: mappingOf(study).toUser(suggestion.x),
-          attempt: 1,
-        });
+        created.push(
+          trials.create({
+            studyId: study.id,
+            number: study.nextTrialNumber,
+            status: 'pending',
+            origin: suggestion.origin,
+            point: [...suggestion.x],
+            pointKey: key,
+            parameters: mapping.toUser(suggestion.x),
+            attempt: 1,
+          }),
+        );
         study.nextTrialNumber += 1;
-        study.engineState = algorithm.toJSON();
-        endAsk();
-        await manager.getRepository(Study).save(study);
-        return this.grant(manager, study, await trials.save(trial), runnerId);
       }
-      study.engineState = algorithm.toJSON();
-      endAsk();
-      await this.outcomes.completeIfDone(manager, study, algorithm);
-      await manager.getRepository(Study).save(study);
     }
-    return null;
+    study.engineState = algorithm.toJSON();
+    endAsk();
+    if (created.length === 0) await this.outcomes.completeIfDone(manager, study, algorithm);
+    await manager.getRepository(Study).update(
+      { id: study.id },
+      {
+        engineState: study.engineState as object,
+        nextTrialNumber: study.nextTrialNumber,
+        status: study.status,
+        stopReason: study.stopReason,
+        completedAt: study.completedAt,
+      },
+    );
+    if (created.length === 0) return null;
+    const [mine] = await trials.save(created);
+    return this.grant(manager, study, mine, runnerId);
   }
 
   private async grant(

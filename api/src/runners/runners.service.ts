@@ -8,6 +8,7 @@ import type { RegisterRunnerDto } from './dto/register-runner.dto';
 import { type RegisteredRunnerResponseDto, type RunnerResponseDto, toRunnerResponse } from './dto/runner-response.dto';
 import { LeaseService } from './lease.service';
 import { Runner } from './runner.entity';
+import { inTransaction } from '../database/transaction';
 
 @Injectable()
 export class RunnersService {
@@ -33,7 +34,7 @@ export class RunnersService {
       await this.dataSource.getRepository(Runner).update({ id: caller.runnerId }, fields);
       return this.get(caller.runnerId);
     }
-    return this.dataSource.transaction(async (manager) => {
+    return inTransaction(this.dataSource, async (manager) => {
       const runner = await manager.getRepository(Runner).save(manager.getRepository(Runner).create(fields));
       const { key } = await this.apiKeys.create(`runner ${body.name}`.slice(0, 200), 'runner', runner.id, manager);
       return { ...toRunnerResponse(runner, []), token: key };

@@ -14,6 +14,7 @@ import { createStudyAlgorithm } from './study-engine';
 import { EMPTY_TRIAL_COUNTS, toStudyResponse } from './study-response.mapper';
 import type { StudyStatus } from './study-status';
 import { Study } from './study.entity';
+import { inTransaction } from '../database/transaction';
 
 const DEFAULT_MAX_PARALLEL_TRIALS = 1000;
 const DEFAULT_MAX_ATTEMPTS = 3;
@@ -114,10 +115,17 @@ export class StudiesService {
   }
 
   /** The study row locked FOR UPDATE: the only way to change its status or engine state. */
-  async lock(manager: EntityManager, studyId: string): Promise<Study> {
-    const study = await manager
-      .getRepository(Study)
-      .findOne({ where: { id: studyId }, lock: { mode: 'pessimistic_write' } });
+  async lock(manager: EntityManager, studyId: string, options: { withEngineState?: boolean } = {}): Promise<Study> {
+    const repository = manager.getRepository(Study);
+    const select =
+      options.withEngineState === false
+        ? Object.fromEntries(
+            repository.metadata.columns
+              .filter((column) => column.propertyName !== 'engineState')
+              .map((column) => [column.propertyName, true]),
+          )
+        : undefined;
+    const study = await repository.findOne({ select, where: { id: studyId }, lock: { mode: 'pessimistic_write' } });
     if (study === null) throw notFound('STUDY_NOT_FOUND', 'study', studyId);
     return study;
   }
@@ -136,7 +144,7 @@ export class StudiesService {
   }
 
   private async transition(studyId: string, from: StudyStatus[], to: StudyStatus): Promise<StudyResponseDto> {
-    await this.dataSource.transaction(async (manager) => {
+    await inTransaction(this.dataSource, async (manager) => {
       const study = await this.lock(manager, studyId);
       if (study.status === to) return;
       if (!from.includes(study.status)) {

@@ -9,6 +9,7 @@ import { TrialLease } from './trial-lease.entity';
 import { TrialOutcomes } from './trial-outcomes';
 import { Trial } from './trial.entity';
 import { lostLeaseCount, requeueTrial } from './trial-transitions';
+import { inTransaction } from '../database/transaction';
 
 const SWEEP_BATCH = 200;
 
@@ -66,7 +67,7 @@ export class LeaseSweeper implements OnApplicationBootstrap, OnApplicationShutdo
     for (const trial of expired) byStudy.set(trial.studyId, [...(byStudy.get(trial.studyId) ?? []), trial.id]);
     let handled = 0;
     for (const [studyId, trialIds] of byStudy) {
-      handled += await this.dataSource.transaction(async (manager) => {
+      handled += await inTransaction(this.dataSource, async (manager) => {
         const study = await this.studies.lock(manager, studyId);
         const trials = await manager.getRepository(Trial).find({
           where: { id: In(trialIds), status: 'running', leaseExpiresAt: LessThan(now) },

@@ -9,6 +9,7 @@ import { mappingOf } from '../studies/study-engine';
 import type { ImportNomadCacheResponseDto } from './dto/import-nomad-cache.dto';
 import { TrialOutcomes } from './trial-outcomes';
 import { Trial } from './trial.entity';
+import { inTransaction } from '../database/transaction';
 
 /**
  * Warm start from a NOMAD cache file: each evaluation becomes a finished trial (origin `import`)
@@ -24,7 +25,7 @@ export class NomadCacheImportService {
   ) {}
 
   async import(studyId: string, cacheFile: string): Promise<ImportNomadCacheResponseDto> {
-    return this.dataSource.transaction(async (manager) => {
+    return inTransaction(this.dataSource, async (manager) => {
       const study = await this.studies.lock(manager, studyId);
       if (study.status === 'completed' || study.status === 'stopped') {
         throw new DomainError('STUDY_FINISHED', `study ${studyId} is ${study.status}`);

@@ -18,6 +18,7 @@ import { TrialOutcomes } from './trial-outcomes';
 import { toTrialResponse } from './trial-response.mapper';
 import { lostLeaseCount, requeueTrial } from './trial-transitions';
 import { Trial } from './trial.entity';
+import { inTransaction } from '../database/transaction';
 
 type Report = { kind: 'complete'; outputs: Record<string, number> } | { kind: 'fail'; error: string };
 
@@ -42,7 +43,7 @@ export class TrialReportsService {
   ) {}
 
   async heartbeat(trialId: string, runnerId: string, body: TrialHeartbeatDto): Promise<TrialHeartbeatResponseDto> {
-    return this.dataSource.transaction(async (manager) => {
+    return inTransaction(this.dataSource, async (manager) => {
       const trial = await this.lockTrial(manager, trialId);
       if (!(trial.status === 'running' && trial.runnerId === runnerId)) {
         await this.rejectNonHolder(manager, trial, runnerId);
@@ -204,7 +205,7 @@ export class TrialReportsService {
       .getRepository(Trial)
       .findOne({ select: { id: true, studyId: true }, where: { id: trialId } });
     if (located === null) throw notFound('TRIAL_NOT_FOUND', 'trial', trialId);
-    return this.dataSource.transaction(async (manager) => {
+    return inTransaction(this.dataSource, async (manager) => {
       const study = await this.studies.lock(manager, located.studyId);
       const trial = await this.lockTrial(manager, trialId);
       return work(manager, study, trial);

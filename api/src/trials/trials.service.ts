@@ -12,6 +12,7 @@ import { TrialMetric } from './trial-metric.entity';
 import { toTrialResponse } from './trial-response.mapper';
 import type { TrialStatus } from './trial-status';
 import { Trial } from './trial.entity';
+import { inTransaction } from '../database/transaction';
 
 @Injectable()
 export class TrialsService {
@@ -52,7 +53,7 @@ export class TrialsService {
 
   /** A user-given point, leased before any engine suggestion; its result is told to the engine like any other. */
   async enqueue(studyId: string, parameters: UserPoint): Promise<TrialResponseDto> {
-    return this.dataSource.transaction(async (manager) => {
+    return inTransaction(this.dataSource, async (manager) => {
       const study = await this.studies.lock(manager, studyId);
       const errors: FieldError[] = [];
       validatePoint(study.parameters, parameters, 'parameters', errors);

@@ -1,0 +1,29 @@
+import type { DataSource, EntityManager } from 'typeorm';
+import { QueryFailedError } from 'typeorm';
+
+/** PostgreSQL's deadlock_detected and serialization_failure: the transaction was rolled back whole. */
+const RETRYABLE_CODES = new Set(['40P01', '40001']);
+const MAX_TRIES = 5;
+
+function isRetryable(error: unknown): boolean {
+  return error instanceof QueryFailedError && RETRYABLE_CODES.has((error.driverError as { code?: string }).code ?? '');
+}
+
+/**
+ * Runs `work` in a transaction and runs it again when PostgreSQL chose it as a deadlock victim:
+ * nothing of a rolled-back attempt was written, so a retry is safe and the caller never sees a 500
+ * for a lock cycle between concurrent leases and reports.
+ */
+export async function inTransaction<T>(
+  dataSource: DataSource,
+  work: (manager: EntityManager) => Promise<T>,
+): Promise<T> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await dataSource.transaction(work);
+    } catch (error) {
+      if (!isRetryable(error) || attempt >= MAX_TRIES) throw error;
+      await new Promise((resolveWait) => setTimeout(resolveWait, Math.random() * 10 * attempt));
+    }
+  }
+}
