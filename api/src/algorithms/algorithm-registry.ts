@@ -44,15 +44,6 @@ export function createAlgorithm(
   }
 }
 
-/** Validate options without creating anything (e.g. at study creation). */
-export function validateAlgorithmOptions(
-  name: AlgorithmName,
-  problem: ProblemSpec,
-  options: AlgorithmOptions = {},
-): void {
-  createAlgorithm(name, problem, options);
-}
-
 export function restoreAlgorithm(name: AlgorithmName, state: unknown): StudyAlgorithm {
   switch (name) {
     case 'mads':

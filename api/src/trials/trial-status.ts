@@ -3,5 +3,3 @@ export type TrialStatus = (typeof TRIAL_STATUSES)[number];
 
 export const TRIAL_ORIGINS = ['x0', 'search', 'poll', 'random', 'user', 'import'] as const;
 export type TrialOrigin = (typeof TRIAL_ORIGINS)[number];
-
-export const FINISHED_TRIAL_STATUSES: readonly TrialStatus[] = ['completed', 'failed', 'stopped'];
