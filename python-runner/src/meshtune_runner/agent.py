@@ -45,6 +45,12 @@ log = logging.getLogger("meshtune_runner")
 MAX_METRICS_PER_HEARTBEAT = 200
 
 
+def _metric_point(event: dict[str, Any]) -> MetricPoint:
+    return MetricPoint(
+        name=str(event["name"]), step=int(event["step"]), value=float(event["value"])
+    )
+
+
 @dataclass
 class AgentConfig:
     base_url: str
@@ -358,11 +364,7 @@ class Agent:
                             progress = float(event["value"])
                             step_text = f"step {event.get('step')}/{event.get('maxSteps')}"
                         elif event.get("type") == "metric":
-                            point = MetricPoint(
-                                name=str(event["name"]),
-                                step=int(event["step"]),
-                                value=float(event["value"]),
-                            )
+                            point = _metric_point(event)
                             pending.append(point)
                             latest[point.name] = point.value
                             if point.name == "val_loss":
@@ -419,11 +421,31 @@ class Agent:
             finally:
                 stop_process_group(process, self.config.stop_grace_seconds)
 
+        # Metrics logged after the last heartbeat (the final evaluation, usually) still go out.
+        pending.extend(_metric_point(e) for e in reader.read_new() if e.get("type") == "metric")
+        self._flush_metrics(trial_id, progress, pending, label)
+
         if spec.result_path.is_file():
             return TrialResult.load(spec.result_path)
         reason = crash_reason(process.returncode, spec.log_path)
         # A crash may be the machine's fault (try elsewhere); running out of GPU memory is not.
         return TrialResult("failed", error=reason, retryable=not reason.startswith("CUDA out"))
+
+    def _flush_metrics(
+        self, trial_id: str, progress: float | None, pending: list[MetricPoint], label: str
+    ) -> None:
+        """Best effort before the report: metrics are not worth holding a result back."""
+        quick = RetryPolicy(
+            initial=0.2, maximum=1.0, give_up_after=5.0, sleep=self._hard_stop_event.wait
+        )
+        while pending:
+            batch = pending[:MAX_METRICS_PER_HEARTBEAT]
+            try:
+                self.client.trial_heartbeat(trial_id, progress, batch, retry=quick)
+            except (ApiError, TransientApiError) as exc:
+                log.warning("%s: last metrics not sent (%s)", label, exc)
+                return
+            del pending[: len(batch)]
 
     def _release(self, trial_id: str, label: str) -> None:
         """Best effort: if it fails, the API re-queues the trial when the lease expires."""
