@@ -8,6 +8,7 @@ import {
   lease,
   quadraticStudy,
   registerRunner,
+  report,
 } from '../support/api-client';
 import { startTestServer, type TestServer } from '../support/test-server';
 
@@ -33,13 +34,7 @@ describe('operations: metrics and logs', () => {
     const runner = await registerRunner(test, await createKey(test, 'runner'));
     const study = await createStudy(test, userKey, quadraticStudy({ algorithm: { name: 'mads' } }));
     const leased = expectStatus(await lease(test, runner, String(study.id)), 200).body;
-    expectStatus(
-      await test.http
-        .post(`/v1/trials/${String(leased.trial.id)}/complete`)
-        .set(...auth(runner.token))
-        .send({ outputs: { loss: 1 } }),
-      200,
-    );
+    expectStatus(await report(test, runner, String(leased.trial.id), 'complete', { outputs: { loss: 1 } }), 200);
     expectStatus(await lease(test, runner, String(study.id)), 200);
     const metrics = expectStatus(await test.http.get('/metrics'), 200);
     assert.match(metrics.headers['content-type'], /text\/plain/);

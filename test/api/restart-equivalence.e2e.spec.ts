@@ -8,6 +8,7 @@ import {
   lease,
   registerRunner,
   type TestRunner,
+  report,
 } from '../support/api-client';
 import { startTestServer, type TestServer } from '../support/test-server';
 
@@ -33,10 +34,7 @@ async function evaluate(test: TestServer, runner: TestRunner, studyId: string, c
     const { x, y } = leased.trial.parameters as { x: number; y: number };
     points.push(leased.trial.point as number[]);
     expectStatus(
-      await test.http
-        .post(`/v1/trials/${String(leased.trial.id)}/complete`)
-        .set(...auth(runner.token))
-        .send({ outputs: { f: rosenbrock(x, y) } }),
+      await report(test, runner, String(leased.trial.id), 'complete', { outputs: { f: rosenbrock(x, y) } }),
       200,
     );
   }

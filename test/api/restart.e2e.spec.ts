@@ -8,6 +8,7 @@ import {
   lease,
   quadraticStudy,
   registerRunner,
+  report,
 } from '../support/api-client';
 import { startTestServer, type TestServer } from '../support/test-server';
 
@@ -23,13 +24,7 @@ describe('restart', () => {
     const runner = await registerRunner(test, await createKey(test, 'runner'));
     const study = await createStudy(test, userKey, quadraticStudy());
     const leased = expectStatus(await lease(test, runner, String(study.id)), 200).body;
-    expectStatus(
-      await test.http
-        .post(`/v1/trials/${String(leased.trial.id)}/complete`)
-        .set(...auth(runner.token))
-        .send({ outputs: { loss: 5 } }),
-      200,
-    );
+    expectStatus(await report(test, runner, String(leased.trial.id), 'complete', { outputs: { loss: 5 } }), 200);
     const running = expectStatus(await lease(test, runner, String(study.id)), 200).body;
     const before = expectStatus(
       await test.http.get(`/v1/studies/${String(study.id)}/trials`).set(...auth(userKey)),
@@ -49,10 +44,7 @@ describe('restart', () => {
     ).body;
     assert.equal(studyAfter.evaluationCount, 1);
     const done = expectStatus(
-      await test.http
-        .post(`/v1/trials/${String(running.trial.id)}/complete`)
-        .set(...auth(runner.token))
-        .send({ outputs: { loss: 6 } }),
+      await report(test, runner, String(running.trial.id), 'complete', { outputs: { loss: 6 } }),
       200,
     ).body;
     assert.equal(done.status, 'completed');

@@ -10,6 +10,7 @@ import {
   quadraticStudy,
   registerRunner,
   type TestRunner,
+  report,
 } from '../support/api-client';
 import { startTestServer, type TestServer } from '../support/test-server';
 
@@ -78,13 +79,7 @@ describe('runner protocol', () => {
     const busy = expectStatus(await lease(test, runnerB, String(study.id)), 204);
     assert.ok(Number(busy.headers['retry-after']) > 0);
     assert.equal(busy.headers['meshtune-study-status'], 'active');
-    expectStatus(
-      await test.http
-        .post(`/v1/trials/${String(first.trial.id)}/complete`)
-        .set(...auth(runnerA.token))
-        .send({ outputs: { loss: 1 } }),
-      200,
-    );
+    expectStatus(await report(test, runnerA, String(first.trial.id), 'complete', { outputs: { loss: 1 } }), 200);
     const finished = expectStatus(await lease(test, runnerB, String(study.id)), 204);
     assert.equal(finished.headers['meshtune-study-status'], 'completed');
     const body = expectStatus(await test.http.get(`/v1/studies/${String(study.id)}`).set(...auth(userKey)), 200).body;
@@ -179,20 +174,11 @@ describe('runner protocol', () => {
     assert.equal(second.trial.id, first.trial.id, 'the requeued trial is leased before any new point');
     // The first runner's late report is refused with its own code: the trial went to runner B.
     const late = expectStatus(
-      await test.http
-        .post(`/v1/trials/${String(first.trial.id)}/complete`)
-        .set(...auth(runnerA.token))
-        .send({ outputs: { loss: 1 } }),
+      await report(test, runnerA, String(first.trial.id), 'complete', { outputs: { loss: 1 } }),
       409,
     ).body;
     assert.equal(late.code, 'LEASE_LOST');
-    const lateBeat = expectStatus(
-      await test.http
-        .post(`/v1/trials/${String(first.trial.id)}/heartbeat`)
-        .set(...auth(runnerA.token))
-        .send({}),
-      409,
-    ).body;
+    const lateBeat = expectStatus(await report(test, runnerA, String(first.trial.id), 'heartbeat', {}), 409).body;
     assert.equal(lateBeat.code, 'LEASE_LOST');
     await expireLeases(studyId);
     const failed = expectStatus(
@@ -210,10 +196,7 @@ describe('runner protocol', () => {
     const leased = expectStatus(await lease(test, runnerA, String(study.id)), 200).body;
     await expireLeases(String(study.id));
     const done = expectStatus(
-      await test.http
-        .post(`/v1/trials/${String(leased.trial.id)}/complete`)
-        .set(...auth(runnerA.token))
-        .send({ outputs: { loss: 4 } }),
+      await report(test, runnerA, String(leased.trial.id), 'complete', { outputs: { loss: 4 } }),
       200,
     ).body;
     assert.equal(done.status, 'completed');
@@ -269,13 +252,7 @@ describe('runner protocol', () => {
     const study = await createStudy(test, userKey, quadraticStudy());
     const leased = expectStatus(await lease(test, runnerA, String(study.id)), 200).body;
     expectStatus(await test.http.post(`/v1/studies/${String(study.id)}/pause`).set(...auth(userKey)), 200);
-    const beat = expectStatus(
-      await test.http
-        .post(`/v1/trials/${String(leased.trial.id)}/heartbeat`)
-        .set(...auth(runnerA.token))
-        .send({}),
-      200,
-    ).body;
+    const beat = expectStatus(await report(test, runnerA, String(leased.trial.id), 'heartbeat', {}), 200).body;
     assert.deepEqual([beat.shouldStop, beat.reason], [true, 'study_paused']);
     expectStatus(await lease(test, runnerB, String(study.id)), 204);
   });

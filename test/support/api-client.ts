@@ -83,3 +83,17 @@ export async function lease(test: TestServer, runner: TestRunner, studyId?: stri
     .set(...auth(runner.token))
     .send(studyId === undefined ? {} : { studyId });
 }
+
+/** A runner's report on a trial: heartbeat, complete, fail or release, with its token. */
+export async function report(
+  test: TestServer,
+  runner: TestRunner,
+  trialId: string,
+  action: 'heartbeat' | 'complete' | 'fail' | 'release',
+  body: Record<string, unknown> = {},
+): Promise<Response> {
+  return test.http
+    .post(`/v1/trials/${trialId}/${action}`)
+    .set(...auth(runner.token))
+    .send(body);
+}

@@ -1,5 +1,5 @@
 import type { TestServer } from './test-server';
-import { auth, lease, type TestRunner } from './api-client';
+import { lease, report, type TestRunner } from './api-client';
 
 export type Objective = (parameters: Record<string, number | string>) => Record<string, number> | 'fail';
 
@@ -36,17 +36,11 @@ export async function runUntilDone(
     const trial = response.body.trial as { id: string; point: number[]; parameters: Record<string, number | string> };
     log.evaluated.push({ id: trial.id, point: trial.point, parameters: trial.parameters });
     const outcome = objective(trial.parameters);
-    const report =
+    const answer =
       outcome === 'fail'
-        ? await test.http
-            .post(`/v1/trials/${trial.id}/fail`)
-            .set(...auth(runner.token))
-            .send({ error: 'diverged' })
-        : await test.http
-            .post(`/v1/trials/${trial.id}/complete`)
-            .set(...auth(runner.token))
-            .send({ outputs: outcome });
-    if (report.status !== 200) throw new Error(`report failed: ${report.status} ${JSON.stringify(report.body)}`);
+        ? await report(test, runner, trial.id, 'fail', { error: 'diverged' })
+        : await report(test, runner, trial.id, 'complete', { outputs: outcome });
+    if (answer.status !== 200) throw new Error(`report failed: ${answer.status} ${JSON.stringify(answer.body)}`);
   }
   throw new Error('runner did not finish');
 }
