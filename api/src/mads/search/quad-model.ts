@@ -5,7 +5,8 @@
  */
 import type { PointRecord } from '../cache';
 import { frameSizes } from '../mesh';
-import { minimizeInBox } from '../model/model-optimizer';
+import { EPS, equalEps, greaterEps } from '../numerics';
+import { minimizeInBox, type ModelOptimizerOptions } from '../model/model-optimizer';
 import { fitQuadratic, monomialCount, type QuadraticModel } from '../model/quadratic';
 import { snapToMeshAndBounds, toFree } from '../space';
 import type { Candidate, EngineState } from '../state';
@@ -14,6 +15,10 @@ import type { Candidate, EngineState } from '../state';
 const MAX_POINTS_FOR_MODEL = 500;
 /** Box doublings when the training set is too small (QuadModelUpdate). */
 const MAX_BOX_DOUBLINGS = 20;
+
+function optimizerOptions(state: EngineState): ModelOptimizerOptions {
+  return { maxEval: state.options.quadModelMaxEval, rng: state.rng, frameRounding: state.options.frameRounding };
+}
 
 /** 0 when inside the box, k when inside the box doubled k times, MAX + 1 beyond. */
 function bucketOf(dist: number): number {
@@ -81,12 +86,18 @@ function buildPredictor(state: EngineState, centre: readonly number[], radius: r
     xs,
     fh(x) {
       const pred = model.predict(x);
+      // computeHStandard (§1.4) with EB treated as PB (QUAD_MODEL_SEARCH_FORCE_EB false).
       let f = NaN;
       let h = 0;
+      let violated = false;
       modelled.forEach((t, j) => {
         if (t === 'OBJ') f = pred[j];
-        else if (pred[j] > 0) h += pred[j] * pred[j];
+        else if (greaterEps(pred[j], 0)) {
+          violated = true;
+          h += pred[j] * pred[j];
+        }
       });
+      if (violated && equalEps(h, 0)) h = EPS;
       return { f, h };
     },
   };
@@ -149,7 +160,7 @@ export function quadSecondPassDirection(state: EngineState, centreId: number, fi
     new Array<number>(k).fill(0.01),
     new Array<number>(k).fill(1),
     new Array<number>(k).fill(0.505),
-    state.options.quadModelMaxEval,
+    optimizerOptions(state),
   );
   const best = opt.bestFeasible ?? opt.bestInfeasible;
   if (best === null) return null;
@@ -172,7 +183,7 @@ export function quadSearchCandidates(state: EngineState): Candidate[] {
     const lower = c.map((_, i) => Math.min(...predictor.xs.map((x) => x[i])));
     const upper = c.map((_, i) => Math.max(...predictor.xs.map((x) => x[i])));
     const start = lower.map((l, i) => (l + upper[i]) / 2);
-    const opt = minimizeInBox((x) => predictor.fh(x), lower, upper, start, state.options.quadModelMaxEval);
+    const opt = minimizeInBox((x) => predictor.fh(x), lower, upper, start, optimizerOptions(state));
     for (const p of [opt.bestFeasible, opt.bestInfeasible]) {
       if (p === null) continue;
       const raw = [...inc.x];
