@@ -1,8 +1,9 @@
 /**
  * Full quadratic least-squares models (MADS.md §4.3 step 2, sgtelib `TYPE PRS DEGREE 2 RIDGE 0`):
- * one polynomial per blackbox output, inputs and outputs standardised (constant inputs dropped),
- * normal equations solved by Cholesky; a ridge of 1e-3 when there are fewer points than
- * monomials or the system is singular.
+ * one polynomial per blackbox output, inputs and outputs standardised with the mean and the sample
+ * standard deviation (n − 1, sgtelib `TrainingSet::compute_mean_std`; constant inputs dropped),
+ * normal equations solved by Cholesky; a ridge of 1e-3 when there are fewer distinct points than
+ * monomials (`Surrogate_PRS::build_private`) or the system is singular.
  */
 import { choleskySolve } from './linalg';
 
@@ -25,6 +26,11 @@ export function monomialCount(d: number): number {
   return ((d + 1) * (d + 2)) / 2;
 }
 
+/** Number of distinct points (sgtelib `TrainingSet::compute_Ds`, _pvar). */
+function distinctCount(xs: readonly number[][]): number {
+  return new Set(xs.map((x) => x.join(','))).size;
+}
+
 /** Fit on points X (free coordinates) and outputs Y (rows = points, columns = outputs). */
 export function fitQuadratic(xs: readonly number[][], ys: readonly number[][]): QuadraticModel | null {
   const p = xs.length;
@@ -39,7 +45,7 @@ export function fitQuadratic(xs: readonly number[][], ys: readonly number[][]): 
     const mu = s / p;
     let v = 0;
     for (const x of xs) v += (x[i] - mu) ** 2;
-    const sd = Math.sqrt(v / p);
+    const sd = Math.sqrt(v / (p - 1));
     if (sd > 1e-13 * Math.max(1, Math.abs(mu))) {
       active.push(i);
       mean.push(mu);
@@ -58,7 +64,7 @@ export function fitQuadratic(xs: readonly number[][], ys: readonly number[][]): 
     let v = 0;
     for (const y of ys) v += (y[o] - mu) ** 2;
     yMean.push(mu);
-    yStd.push(Math.sqrt(v / p) || 1);
+    yStd.push(Math.sqrt(v / (p - 1)) || 1);
   }
   const standardise = (x: readonly number[]): number[] => active.map((i, k) => (x[i] - mean[k]) / std[k]);
   const hth = new Float64Array(m * m);
@@ -75,7 +81,7 @@ export function fitQuadratic(xs: readonly number[][], ys: readonly number[][]): 
   }
   for (let a = 0; a < m; a++) for (let b = 0; b < a; b++) hth[a * m + b] = hth[b * m + a];
   let coef: Float64Array[] | null = null;
-  if (p >= m) coef = choleskySolve(hth, m, hty);
+  if (distinctCount(xs) >= m) coef = choleskySolve(hth, m, hty);
   if (coef === null) {
     const ridged = Float64Array.from(hth);
     for (let a = 0; a < m; a++) ridged[a * m + a] += RIDGE;

@@ -38,7 +38,12 @@ interface Predictor {
  * target (n+1)(n+2)/2 points (n if the cache holds fewer), box doubled up to 20 times, the 500
  * closest kept; at least max(2, n) points.
  */
-function buildPredictor(state: EngineState, centre: readonly number[], radius: readonly number[]): Predictor | null {
+function buildPredictor(
+  state: EngineState,
+  centre: readonly number[],
+  radius: readonly number[],
+  scale: (x: number[]) => number[] = (x) => x,
+): Predictor | null {
   if (state.phaseOne) return null;
   const types = state.problem.outputTypes;
   const n = centre.length;
@@ -75,7 +80,7 @@ function buildPredictor(state: EngineState, centre: readonly number[], radius: r
   const chosen = inside.slice(0, MAX_POINTS_FOR_MODEL);
   if (chosen.length < minPoints) return null;
   const modelledIdx = types.map((t, j) => (t === 'EXTRA_O' ? -1 : j)).filter((j) => j >= 0);
-  const xs = chosen.map((c) => toFree(state.space, c.rec.x));
+  const xs = chosen.map((c) => scale(toFree(state.space, c.rec.x)));
   const model: QuadraticModel | null = fitQuadratic(
     xs,
     chosen.map((c) => modelledIdx.map((j) => (c.rec.outputs as number[])[j])),
@@ -137,34 +142,52 @@ export function modelOrder(state: EngineState, cands: Candidate[]): Candidate[] 
   return keyed.map((k) => k.c);
 }
 
+/** `QuadModelUpdate` epsilon of the scaling by directions. */
+const SCALING_EPSILON = 0.01;
+
 /**
- * ORTHO N+1 QUAD second pass (§3.4): minimise the model over {c − Σ t_j d_j : t ∈ [0.01, 1]ⁿ};
- * returns best − c (free coordinates) or null when no model.
+ * ORTHO N+1 QUAD second pass (§3.4): the model is fitted on the training points scaled by the n
+ * first-pass directions d_j (`QuadModelUpdate::scalingByDirections`, Audet, Ianni, Le Digabel,
+ * Tribes 2014): s_j = d_j·(c − x)/‖d_j‖²/(1 − ε) − ε/(1 − ε), ε = 0.01; the inner MADS minimises
+ * it over s ∈ [0, 1]ⁿ from s = 0.5 (`QuadModelOptimize` with scaled bounds), and the result is
+ * unscaled as x = c − Σ (ε + (1 − ε)s_j)·d_j (`unscalingByDirections`), i.e. a point of the
+ * negative cone {c − Σ t_j d_j : t_j ∈ [0.01, 1]}. Returns x − c (free coordinates) or null when
+ * there is no model.
  */
 export function quadSecondPassDirection(state: EngineState, centreId: number, firstPass: number[][]): number[] | null {
   const c = toFree(state.space, state.cache.get(centreId).x);
   const radius = frameSizes(state.mesh).map((d) => (state.options.quadModelBoxFactor / 2) * d);
-  const predictor = buildPredictor(state, c, radius);
+  const eps = SCALING_EPSILON;
+  const norms = firstPass.map((d) => d.reduce((sum, v) => sum + v * v, 0));
+  if (norms.some((v) => v === 0)) return null;
+  const scale = (x: number[]): number[] =>
+    firstPass.map((d, j) => {
+      let p = 0;
+      for (let i = 0; i < d.length; i++) p += d[i] * (c[i] - x[i]);
+      return p / (1 - eps) / norms[j] - eps / (1 - eps);
+    });
+  const predictor = buildPredictor(state, c, radius, scale);
   if (predictor === null) return null;
   const n = c.length;
-  const toX = (t: readonly number[]): number[] => {
+  const unscale = (s: readonly number[]): number[] => {
     const x = [...c];
     firstPass.forEach((d, j) => {
-      for (let i = 0; i < n; i++) x[i] -= t[j] * d[i];
+      const t = eps + (1 - eps) * s[j];
+      for (let i = 0; i < n; i++) x[i] -= t * d[i];
     });
     return x;
   };
   const k = firstPass.length;
   const opt = minimizeInBox(
-    (t) => predictor.fh(toX(t)),
-    new Array<number>(k).fill(0.01),
+    (s) => predictor.fh(s),
+    new Array<number>(k).fill(0),
     new Array<number>(k).fill(1),
-    new Array<number>(k).fill(0.505),
+    new Array<number>(k).fill(0.5),
     optimizerOptions(state),
   );
   const best = opt.bestFeasible ?? opt.bestInfeasible;
   if (best === null) return null;
-  const x = toX(best.x);
+  const x = unscale(best.x);
   const d = x.map((v, i) => v - c[i]);
   return d.some((v) => v !== 0) ? d : null;
 }
