@@ -311,7 +311,7 @@ export async function checkStudy(
   databaseUrl: string,
   studyId: string,
   record: RunRecord,
-  restoreEvaluationCount: (algorithm: string, engineState: unknown) => number,
+  restoreEvaluationCount: (algorithm: string, engineState: unknown, operations: unknown[]) => number,
 ): Promise<StudyCheck> {
   const client = new Client({ connectionString: databaseUrl });
   await client.connect();
@@ -319,10 +319,18 @@ export async function checkStudy(
     const problems: string[] = [];
     const study = (
       await client.query(
-        'SELECT status, stop_reason, evaluation_count, algorithm, engine_state, max_evaluations FROM studies WHERE id = $1',
+        `SELECT status, stop_reason, evaluation_count, algorithm, engine_state, engine_version,
+                engine_snapshot_version, max_evaluations
+           FROM studies WHERE id = $1`,
         [studyId],
       )
     ).rows[0];
+    const operations = (
+      await client.query(
+        'SELECT version, operation FROM engine_events WHERE study_id = $1 AND version > $2 ORDER BY version',
+        [studyId, study.engine_snapshot_version],
+      )
+    ).rows as { version: number; operation: unknown }[];
     const trials = (
       await client.query(
         'SELECT id, number, status, attempt, runner_id, outputs, parameters, told, point_key FROM trials WHERE study_id = $1',
@@ -417,7 +425,17 @@ export async function checkStudy(
         `evaluation_count ${study.evaluation_count} != completed ${completed.length} + failed ${failed.length}`,
       );
     }
-    const engineCount = restoreEvaluationCount(study.algorithm as string, study.engine_state);
+    const versions = operations.map((row) => row.version).join(',');
+    const expected = Array.from(
+      { length: study.engine_version - study.engine_snapshot_version },
+      (_, i) => study.engine_snapshot_version + i + 1,
+    ).join(',');
+    if (versions !== expected) problems.push(`engine events after the snapshot are not exactly ${expected}`);
+    const engineCount = restoreEvaluationCount(
+      study.algorithm as string,
+      study.engine_state,
+      operations.map((row) => row.operation),
+    );
     if (engineCount !== study.evaluation_count) {
       problems.push(`the engine counts ${engineCount} evaluations, the study ${study.evaluation_count}`);
     }

@@ -1,3 +1,4 @@
+import { applyOperation, decodeOperation } from '../../api/src/studies/engine/engine-operation';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,8 +41,11 @@ export interface ConcurrencyResult {
   trialsPerSecond: number;
 }
 
-export function engineEvaluationCount(algorithm: string, engineState: unknown): number {
-  return restoreAlgorithm(algorithm as AlgorithmName, engineState).evaluationCount;
+/** The engine as of the study's engine_version: its snapshot plus the operations since. */
+export function engineEvaluationCount(algorithm: string, engineState: unknown, operations: unknown[]): number {
+  const engine = restoreAlgorithm(algorithm as AlgorithmName, engineState);
+  for (const operation of operations) applyOperation(engine, decodeOperation(operation));
+  return engine.evaluationCount;
 }
 
 /**

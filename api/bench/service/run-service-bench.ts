@@ -210,6 +210,13 @@ interface ApiContext {
 /** SIGKILLs the API, then ends its PostgreSQL sessions so that no transaction of it lingers. */
 async function killApi(db: Client, api: { child: ChildProcess }): Promise<void> {
   const exited = new Promise((resolveExit) => api.child.once('exit', resolveExit));
+  if (process.env.MESHTUNE_BENCH_API_NODE_OPTIONS?.includes('--cpu-prof') === true) {
+    // A second SIGINT makes the API call process.exit at once, which writes the CPU profile.
+    api.child.kill('SIGINT');
+    await new Promise((resolveWait) => setTimeout(resolveWait, 100));
+    api.child.kill('SIGINT');
+    await Promise.race([exited, new Promise((resolveWait) => setTimeout(resolveWait, 5_000))]);
+  }
   api.child.kill('SIGKILL');
   await exited;
   await db.query(

@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
+import { LRUCache } from 'lru-cache';
 import { IsNull, Repository, type EntityManager } from 'typeorm';
 import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/app-config';
@@ -17,11 +18,16 @@ export interface CreatedApiKey {
 @Injectable()
 export class ApiKeysService implements OnApplicationBootstrap {
   private readonly logger = new Logger('ApiKeys');
+  /** Valid keys by hash, trusted for MESHTUNE_AUTH_CACHE_SECONDS (revocations here drop them at once). */
+  private readonly recent: LRUCache<string, ApiKey> | null;
 
   constructor(
     @InjectRepository(ApiKey) private readonly keys: Repository<ApiKey>,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+  ) {
+    this.recent =
+      config.authCacheSeconds > 0 ? new LRUCache({ max: 10_000, ttl: config.authCacheSeconds * 1000 }) : null;
+  }
 
   /** The first admin key: MESHTUNE_ADMIN_KEY, or one generated and printed once. */
   async onApplicationBootstrap(): Promise<void> {
@@ -61,8 +67,12 @@ export class ApiKeysService implements OnApplicationBootstrap {
 
   /** The key's record when it exists and is not revoked, else null. */
   async authenticate(key: string): Promise<ApiKey | null> {
-    const entity = await this.keys.findOneBy({ keyHash: hashApiKey(key) });
+    const keyHash = hashApiKey(key);
+    const cached = this.recent?.get(keyHash);
+    if (cached !== undefined) return cached;
+    const entity = await this.keys.findOneBy({ keyHash });
     if (entity === null || entity.revokedAt !== null) return null;
+    this.recent?.set(keyHash, entity);
     return entity;
   }
 
@@ -82,5 +92,6 @@ export class ApiKeysService implements OnApplicationBootstrap {
       throw new DomainError('INVALID_STATUS_TRANSITION', 'an admin key cannot revoke itself; use another admin key');
     }
     await this.keys.update({ id }, { revokedAt: new Date() });
+    this.recent?.delete(entity.keyHash);
   }
 }

@@ -22,6 +22,8 @@ export interface AppConfig {
   corsOrigins: string[];
   /** Failed authentications one client address may make per minute before getting 429s. */
   authFailuresPerMinute: number;
+  /** How long an API process trusts a key it has checked; a key revoked elsewhere works that much longer there. 0 = check every request. */
+  authCacheSeconds: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
 }
 
@@ -79,6 +81,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       .map((origin) => origin.trim())
       .filter((origin) => origin.length > 0),
     authFailuresPerMinute: integer(env, 'MESHTUNE_AUTH_FAILURES_PER_MINUTE', 30, 1, 1_000_000),
+    authCacheSeconds: integer(env, 'MESHTUNE_AUTH_CACHE_SECONDS', 5, 0, 3600),
     logLevel,
   };
 }

@@ -1,8 +1,9 @@
 import { ApiKey } from '../auth/api-key.entity';
+import { EngineEvent } from '../studies/engine/engine-event.entity';
 import { Runner } from '../runners/runner.entity';
 import { Study } from '../studies/study.entity';
 import { TrialLease } from '../trials/trial-lease.entity';
 import { TrialMetric } from '../trials/trial-metric.entity';
 import { Trial } from '../trials/trial.entity';
 
-export const ENTITIES = [ApiKey, Runner, Study, Trial, TrialMetric, TrialLease];
+export const ENTITIES = [ApiKey, Runner, Study, EngineEvent, Trial, TrialMetric, TrialLease];

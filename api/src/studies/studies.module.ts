@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { EngineStore } from './engine/engine-store';
 import { NomadImportService } from './nomad/nomad-import.service';
 import { StudiesController } from './studies.controller';
 import { StudiesService } from './studies.service';
@@ -7,7 +8,7 @@ import { StudyResultsService } from './study-results.service';
 
 @Module({
   controllers: [StudiesController, StudyResultsController],
-  providers: [StudiesService, StudyResultsService, NomadImportService],
-  exports: [StudiesService],
+  providers: [StudiesService, StudyResultsService, NomadImportService, EngineStore],
+  exports: [StudiesService, EngineStore],
 })
 export class StudiesModule {}

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, type EntityManager, In } from 'typeorm';
+import { DataSource, type EntityManager, type FindOptionsSelect, In } from 'typeorm';
 import { InvalidOptionsError, InvalidProblemError } from '../algorithms/algorithm-errors';
 import { DomainError, notFound, ValidationFailedError } from '../common/errors/domain-error';
 import { APP_CONFIG } from '../config/config.module';
@@ -21,6 +21,8 @@ const DEFAULT_MAX_ATTEMPTS = 3;
 
 @Injectable()
 export class StudiesService {
+  private selectWithoutSnapshot: FindOptionsSelect<Study> | undefined;
+
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -96,8 +98,11 @@ export class StudiesService {
     return toStudyResponse(study, counts.get(studyId) ?? { ...EMPTY_TRIAL_COUNTS });
   }
 
+  /** The study without its engine snapshot (EngineStore reads that). */
   async findOrThrow(studyId: string, manager: EntityManager = this.dataSource.manager): Promise<Study> {
-    const study = await manager.getRepository(Study).findOneBy({ id: studyId });
+    const study = await manager
+      .getRepository(Study)
+      .findOne({ select: this.columnsWithoutSnapshot(manager), where: { id: studyId } });
     if (study === null) throw notFound('STUDY_NOT_FOUND', 'study', studyId);
     return study;
   }
@@ -114,20 +119,25 @@ export class StudiesService {
     return study;
   }
 
-  /** The study row locked FOR UPDATE: the only way to change its status or engine state. */
-  async lock(manager: EntityManager, studyId: string, options: { withEngineState?: boolean } = {}): Promise<Study> {
-    const repository = manager.getRepository(Study);
-    const select =
-      options.withEngineState === false
-        ? Object.fromEntries(
-            repository.metadata.columns
-              .filter((column) => column.propertyName !== 'engineState')
-              .map((column) => [column.propertyName, true]),
-          )
-        : undefined;
-    const study = await repository.findOne({ select, where: { id: studyId }, lock: { mode: 'pessimistic_write' } });
+  /** The study row locked FOR UPDATE (without its engine snapshot): the only way to change its status or engine. */
+  async lock(manager: EntityManager, studyId: string): Promise<Study> {
+    const study = await manager.getRepository(Study).findOne({
+      select: this.columnsWithoutSnapshot(manager),
+      where: { id: studyId },
+      lock: { mode: 'pessimistic_write' },
+    });
     if (study === null) throw notFound('STUDY_NOT_FOUND', 'study', studyId);
     return study;
+  }
+
+  private columnsWithoutSnapshot(manager: EntityManager): FindOptionsSelect<Study> {
+    this.selectWithoutSnapshot ??= Object.fromEntries(
+      manager
+        .getRepository(Study)
+        .metadata.columns.filter((column) => column.propertyName !== 'engineState')
+        .map((column) => [column.propertyName, true]),
+    );
+    return this.selectWithoutSnapshot;
   }
 
   async pause(studyId: string): Promise<StudyResponseDto> {

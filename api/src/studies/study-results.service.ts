@@ -8,7 +8,7 @@ import { toTrialResponse } from '../trials/trial-response.mapper';
 import { Trial } from '../trials/trial.entity';
 import type { EngineStateResponseDto } from './dto/study-results.dto';
 import { StudiesService } from './studies.service';
-import { restoreStudyAlgorithm } from './study-engine';
+import { EngineStore } from './engine/engine-store';
 import { compareScores, score } from './study-results';
 
 @Injectable()
@@ -16,6 +16,7 @@ export class StudyResultsService {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly studies: StudiesService,
+    private readonly engines: EngineStore,
   ) {}
 
   /** The best completed trial: feasible ones first by objective, else the least infeasible. */
@@ -48,16 +49,16 @@ export class StudyResultsService {
   }
 
   async engine(studyId: string): Promise<EngineStateResponseDto> {
-    const study = await this.studies.findOrThrow(studyId);
-    const algorithm = restoreStudyAlgorithm(study);
-    const mads = algorithm instanceof Mads ? algorithm : null;
-    return {
-      algorithm: study.algorithm,
-      iteration: mads?.iteration ?? null,
-      frameSize: mads?.frameSize() ?? null,
-      meshSize: mads?.meshSize() ?? null,
-      stopReason: algorithm.stopReason?.kind ?? null,
-      evaluationCount: mads?.evaluationCount ?? study.evaluationCount,
-    };
+    return this.engines.read(studyId, (algorithm, study) => {
+      const mads = algorithm instanceof Mads ? algorithm : null;
+      return {
+        algorithm: study.algorithm,
+        iteration: mads?.iteration ?? null,
+        frameSize: mads?.frameSize() ?? null,
+        meshSize: mads?.meshSize() ?? null,
+        stopReason: algorithm.stopReason?.kind ?? null,
+        evaluationCount: mads?.evaluationCount ?? study.evaluationCount,
+      };
+    });
   }
 }

@@ -57,9 +57,20 @@ export class Study {
   @Column({ name: 'training_config', type: 'jsonb' })
   trainingConfig: Record<string, unknown>;
 
-  /** The suggestion algorithm's JSON state; changes only with the study row locked FOR UPDATE. */
+  /**
+   * A snapshot of the suggestion algorithm's JSON state, as of `engineSnapshotVersion`; the
+   * operations since then are rows of engine_events (studies/engine/engine-store.ts).
+   */
   @Column({ name: 'engine_state', type: 'jsonb' })
   engineState: unknown;
+
+  /** Operations (ask, tell, mark in flight) applied to the engine so far; changes only with the row locked. */
+  @Column({ name: 'engine_version', type: 'integer', default: 0 })
+  engineVersion: number;
+
+  /** The engine version `engineState` was written at. */
+  @Column({ name: 'engine_snapshot_version', type: 'integer', default: 0 })
+  engineSnapshotVersion: number;
 
   /** Number given to the next trial of this study. */
   @Column({ name: 'next_trial_number', type: 'integer', default: 1 })

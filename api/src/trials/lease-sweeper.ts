@@ -4,19 +4,20 @@ import { DataSource, In, LessThan } from 'typeorm';
 import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/app-config';
 import { MetricsService } from '../metrics/metrics.service';
-import { StudiesService } from '../studies/studies.service';
+import { EngineStore } from '../studies/engine/engine-store';
 import { TrialLease } from './trial-lease.entity';
 import { TrialOutcomes } from './trial-outcomes';
 import { Trial } from './trial.entity';
 import { lostLeaseCount, requeueTrial } from './trial-transitions';
-import { inTransaction } from '../database/transaction';
 
 const SWEEP_BATCH = 200;
 
 /**
  * Returns trials whose lease expired (runner crashed or lost) to `pending` with attempt + 1, or
  * fails them once the study's max attempts are used up — a failed evaluation the engine is told.
- * Safe with several API replicas: each study is handled with its row locked and conditions re-read.
+ * Also tells engines results stored but not told yet (an API process that died between storing a
+ * report and telling it). Safe with several API replicas: each study is handled with its row
+ * locked and conditions re-read.
  */
 @Injectable()
 export class LeaseSweeper implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -27,7 +28,7 @@ export class LeaseSweeper implements OnApplicationBootstrap, OnApplicationShutdo
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly studies: StudiesService,
+    private readonly engines: EngineStore,
     private readonly outcomes: TrialOutcomes,
     private readonly metrics: MetricsService,
   ) {}
@@ -67,8 +68,7 @@ export class LeaseSweeper implements OnApplicationBootstrap, OnApplicationShutdo
     for (const trial of expired) byStudy.set(trial.studyId, [...(byStudy.get(trial.studyId) ?? []), trial.id]);
     let handled = 0;
     for (const [studyId, trialIds] of byStudy) {
-      handled += await inTransaction(this.dataSource, async (manager) => {
-        const study = await this.studies.lock(manager, studyId);
+      handled += await this.engines.withLockedStudy(studyId, async (manager, study, engine) => {
         const trials = await manager.getRepository(Trial).find({
           where: { id: In(trialIds), status: 'running', leaseExpiresAt: LessThan(now) },
           order: { number: 'ASC' },
@@ -85,16 +85,27 @@ export class LeaseSweeper implements OnApplicationBootstrap, OnApplicationShutdo
             trial.error = `lease expired ${lost} time(s) without a result (max attempts ${study.maxAttempts})`;
             trial.finishedAt = now;
             trial.leaseExpiresAt = null;
-            await this.outcomes.recordEvaluation(manager, study, trial, null);
           } else {
             requeueTrial(trial, study, now);
-            await manager.getRepository(Trial).save(trial);
           }
+          await manager.getRepository(Trial).save(trial);
         }
+        await this.outcomes.tellFinished(manager, study, engine);
         return trials.length;
       });
     }
+    await this.tellStragglers(now);
     if (handled > 0) this.logger.log({ message: 'expired leases handled', count: handled });
     return handled;
+  }
+
+  /** Studies with results stored more than a sweep interval ago and still not told. */
+  private async tellStragglers(now: Date): Promise<void> {
+    const rows = (await this.dataSource.query(
+      `SELECT DISTINCT study_id FROM trials
+        WHERE told = false AND status IN ('completed', 'failed') AND finished_at < $1`,
+      [new Date(now.getTime() - this.config.leaseSweepIntervalMs)],
+    )) as { study_id: string }[];
+    for (const row of rows) await this.outcomes.flush(row.study_id);
   }
 }

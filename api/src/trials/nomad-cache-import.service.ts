@@ -1,15 +1,12 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import { DomainError, type FieldError, ValidationFailedError } from '../common/errors/domain-error';
 import { pointKey } from '../search-space/engine-mapping';
 import { parseNomadCacheFile } from '../studies/nomad/nomad-cache-file';
-import { StudiesService } from '../studies/studies.service';
+import { EngineStore } from '../studies/engine/engine-store';
 import { mappingOf } from '../studies/study-engine';
 import type { ImportNomadCacheResponseDto } from './dto/import-nomad-cache.dto';
 import { TrialOutcomes } from './trial-outcomes';
 import { Trial } from './trial.entity';
-import { inTransaction } from '../database/transaction';
 
 /**
  * Warm start from a NOMAD cache file: each evaluation becomes a finished trial (origin `import`)
@@ -19,14 +16,12 @@ import { inTransaction } from '../database/transaction';
 @Injectable()
 export class NomadCacheImportService {
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
-    private readonly studies: StudiesService,
+    private readonly engines: EngineStore,
     private readonly outcomes: TrialOutcomes,
   ) {}
 
   async import(studyId: string, cacheFile: string): Promise<ImportNomadCacheResponseDto> {
-    return inTransaction(this.dataSource, async (manager) => {
-      const study = await this.studies.lock(manager, studyId);
+    return this.engines.withLockedStudy(studyId, async (manager, study, engine) => {
       if (study.status === 'completed' || study.status === 'stopped') {
         throw new DomainError('STUDY_FINISHED', `study ${studyId} is ${study.status}`);
       }
@@ -54,11 +49,17 @@ export class NomadCacheImportService {
       });
       if (errors.length > 0) throw new ValidationFailedError(errors.slice(0, 50) as FieldError[]);
       const trials = manager.getRepository(Trial);
+      const [{ untold }] = (await manager.query(
+        `SELECT COUNT(*)::int AS "untold" FROM trials
+          WHERE study_id = $1 AND told = false AND status IN ('completed', 'failed')`,
+        [studyId],
+      )) as { untold: number }[];
       let imported = 0;
       let skipped = 0;
       for (const entry of cache.entries) {
         const key = pointKey(entry.point);
-        if ((await trials.countBy({ studyId, pointKey: key })) > 0 || study.evaluationCount >= study.maxEvaluations) {
+        const budgetSpent = study.evaluationCount + untold + imported >= study.maxEvaluations;
+        if (budgetSpent || (await trials.countBy({ studyId, pointKey: key })) > 0) {
           skipped += 1;
           continue;
         }
@@ -67,7 +68,7 @@ export class NomadCacheImportService {
             ? null
             : Object.fromEntries(study.outputs.map((output, index) => [output.name, entry.outputs![index]]));
         const now = new Date();
-        const trial = await trials.save(
+        await trials.save(
           trials.create({
             studyId,
             number: study.nextTrialNumber,
@@ -84,9 +85,9 @@ export class NomadCacheImportService {
           }),
         );
         study.nextTrialNumber += 1;
-        await this.outcomes.recordEvaluation(manager, study, trial, outputs);
         imported += 1;
       }
+      await this.outcomes.tellFinished(manager, study, engine);
       return { imported, skipped };
     });
   }

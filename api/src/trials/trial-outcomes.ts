@@ -1,55 +1,150 @@
-import { Injectable } from '@nestjs/common';
-import { type EntityManager, In } from 'typeorm';
-import type { SuggestionAlgorithm } from '../algorithms/algorithm';
+import { Injectable, Logger } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
 import { MetricsService } from '../metrics/metrics.service';
-import { mappingOf, restoreStudyAlgorithm, studyStopReason } from '../studies/study-engine';
-import { Study } from '../studies/study.entity';
-import { Trial } from './trial.entity';
+import type { EngineSession } from '../studies/engine/engine-session';
+import { EngineStore } from '../studies/engine/engine-store';
+import { mappingOf, studyStopReason } from '../studies/study-engine';
+import type { Study } from '../studies/study.entity';
+
+interface FinishedRow {
+  id: string;
+  status: 'completed' | 'failed';
+  point: number[];
+  outputs: Record<string, number> | null;
+  finished_at: Date;
+  number: number;
+}
+
+/** A study's trials that hold budget without being told yet. */
+export interface TrialsInFlight {
+  running: number;
+  pending: number;
+  /** Finished, stored, and not told yet (reports committed after the telling statement). */
+  untold: number;
+}
 
 /**
- * Turns finished trials into evaluations: tells the study's algorithm exactly once (trial.told)
- * and ends the study on budget or on the algorithm's stop. Callers hold the study row and the
- * trial row locked FOR UPDATE, in that order.
+ * Turns finished trials into evaluations. A report only stores the trial's result (told =
+ * false); the study's engine is told with the study row locked, every untold result at once in
+ * the order they finished, and each trial is marked told in that transaction (exactly once).
+ * That happens before every ask (so the engine decides on every result it can have) and right
+ * after reports: reports arriving together share one such "flush" (group commit).
  */
 @Injectable()
 export class TrialOutcomes {
-  constructor(private readonly metrics: MetricsService) {}
+  private readonly logger = new Logger(TrialOutcomes.name);
+  /** Per study: the flush running now, and the one queued behind it (shared by its callers). */
+  private readonly running = new Map<string, Promise<void>>();
+  private readonly queued = new Map<string, Promise<void>>();
 
-  /** `outputs` null = failed evaluation (NOMAD's EVAL_FAILED: counts, never re-evaluated). */
-  async recordEvaluation(
+  constructor(
+    private readonly engines: EngineStore,
+    private readonly metrics: MetricsService,
+  ) {}
+
+  /**
+   * Tells the engine of a study locked by the caller every finished, untold trial, counts them
+   * as evaluations (NOMAD's blackbox evaluations) and ends the study when it is done. Returns
+   * the study's trials in flight, counted in the same statement (so each trial is counted once
+   * even while reports commit around it).
+   */
+  async tellFinished(
     manager: EntityManager,
     study: Study,
-    trial: Trial,
-    outputs: Readonly<Record<string, number>> | null,
-  ): Promise<void> {
-    if (trial.told) return;
-    const algorithm = restoreStudyAlgorithm(study);
-    algorithm.tell([{ x: trial.point, outputs: outputs === null ? null : mappingOf(study).toEngineOutputs(outputs) }]);
-    trial.told = true;
-    study.evaluationCount += 1;
-    study.engineState = algorithm.toJSON();
-    await manager.getRepository(Trial).save(trial);
-    await this.completeIfDone(manager, study, algorithm);
-    await manager.getRepository(Study).save(study);
-    this.metrics.finishedTrials.inc({ status: outputs === null ? 'failed' : 'completed' });
+    engine: () => Promise<EngineSession>,
+  ): Promise<TrialsInFlight> {
+    const rows = (await manager.query(
+      `WITH told AS (
+         UPDATE trials SET told = true
+          WHERE study_id = $1 AND told = false AND status IN ('completed', 'failed')
+         RETURNING id, status, point, outputs, finished_at, number
+       )
+       SELECT told.*, counts.*
+         FROM (SELECT (SELECT COUNT(*)::int FROM trials WHERE study_id = $1 AND status = 'running') AS running,
+                      (SELECT COUNT(*)::int FROM trials WHERE study_id = $1 AND status = 'pending') AS pending,
+                      (SELECT COUNT(*)::int FROM trials
+                        WHERE study_id = $1 AND told = false AND status IN ('completed', 'failed')) AS untold) counts
+         LEFT JOIN told ON true`,
+      [study.id],
+    )) as (FinishedRow & TrialsInFlight)[];
+    const finished = rows
+      .filter((row) => row.id !== null)
+      .sort((a, b) => a.finished_at.getTime() - b.finished_at.getTime() || a.number - b.number);
+    // The counts saw the statement's starting point, where the trials told now were still untold.
+    const inFlight = { running: rows[0].running, pending: rows[0].pending, untold: rows[0].untold - finished.length };
+    if (finished.length === 0) return inFlight;
+    const mapping = mappingOf(study);
+    const session = await engine();
+    session.tell(
+      finished.map((row) => ({
+        x: row.point,
+        outputs: row.status === 'completed' && row.outputs !== null ? mapping.toEngineOutputs(row.outputs) : null,
+      })),
+    );
+    study.evaluationCount += finished.length;
+    for (const row of finished) this.metrics.finishedTrials.inc({ status: row.status });
+    await this.completeIfDone(manager, study, session);
+    return inFlight;
   }
 
-  /** Ends an active or paused study when its budget is spent, or when the algorithm stopped and nothing is in flight. */
-  async completeIfDone(manager: EntityManager, study: Study, algorithm: SuggestionAlgorithm): Promise<boolean> {
+  /**
+   * Tells a study's engine the results stored so far, in a transaction of its own. Resolves once
+   * a flush that started after this call has committed; calls made while one runs share the next.
+   */
+  flush(studyId: string): Promise<void> {
+    const queued = this.queued.get(studyId);
+    if (queued !== undefined) return queued;
+    const start = (): Promise<void> => {
+      this.queued.delete(studyId);
+      const flushing = this.engines
+        .withLockedStudy(studyId, (manager, study, engine) => this.tellFinished(manager, study, engine))
+        .then(() => undefined)
+        .finally(() => {
+          if (this.running.get(studyId) === flushing) this.running.delete(studyId);
+        });
+      this.running.set(studyId, flushing);
+      return flushing;
+    };
+    const running = this.running.get(studyId);
+    if (running === undefined) return start();
+    const next = running.catch(() => undefined).then(start);
+    this.queued.set(studyId, next);
+    return next;
+  }
+
+  /** `flush`, for callers whose result is already stored: a failure is logged, the result is told later. */
+  async flushQuietly(studyId: string): Promise<void> {
+    await this.flush(studyId).catch((error: unknown) =>
+      this.logger.warn({
+        message: 'telling stored results failed; they are told at the next ask',
+        studyId,
+        error: String(error),
+      }),
+    );
+  }
+
+  /** Ends an active or paused study when its budget is spent, or when the engine stopped and nothing is in flight. */
+  async completeIfDone(manager: EntityManager, study: Study, engine: EngineSession): Promise<boolean> {
     if (study.status === 'completed' || study.status === 'stopped') return false;
-    const trials = manager.getRepository(Trial);
     if (study.evaluationCount >= study.maxEvaluations) {
       study.stopReason = 'max_evaluations';
-    } else if (algorithm.stopReason !== null) {
-      const inFlight = await trials.countBy({ studyId: study.id, status: In(['pending', 'running']) });
-      if (inFlight > 0) return false;
-      study.stopReason = studyStopReason(algorithm.stopReason);
+    } else if (engine.stopReason !== null) {
+      const [{ count }] = (await manager.query(
+        `SELECT COUNT(*)::int AS count FROM trials WHERE study_id = $1
+            AND (status IN ('pending', 'running') OR (told = false AND status IN ('completed', 'failed')))`,
+        [study.id],
+      )) as { count: number }[];
+      if (count > 0) return false;
+      study.stopReason = studyStopReason(engine.stopReason);
     } else {
       return false;
     }
     study.status = 'completed';
     study.completedAt = new Date();
-    await trials.update({ studyId: study.id, status: 'pending' }, { status: 'stopped', finishedAt: new Date() });
+    await manager.query(
+      `UPDATE trials SET status = 'stopped', finished_at = $2, updated_at = $2 WHERE study_id = $1 AND status = 'pending'`,
+      [study.id, study.completedAt],
+    );
     return true;
   }
 }

@@ -4,7 +4,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
 import { DomainError, type FieldError, notFound, ValidationFailedError } from '../common/errors/domain-error';
 import { StudiesService } from '../studies/studies.service';
-import type { Study } from '../studies/study.entity';
+import { Study } from '../studies/study.entity';
 import type {
   CompleteTrialDto,
   FailTrialDto,
@@ -13,9 +13,9 @@ import type {
 } from './dto/trial-reports.dto';
 import type { TrialResponseDto } from './dto/trial-response.dto';
 import { TrialLease, type LeaseOutcome } from './trial-lease.entity';
-import { TrialMetric } from './trial-metric.entity';
 import { TrialOutcomes } from './trial-outcomes';
 import { toTrialResponse } from './trial-response.mapper';
+import { trialFromRow, type TrialRow } from './trial-row';
 import { lostLeaseCount, requeueTrial } from './trial-transitions';
 import { Trial } from './trial.entity';
 import { inTransaction } from '../database/transaction';
@@ -42,31 +42,37 @@ export class TrialReportsService {
     private readonly outcomes: TrialOutcomes,
   ) {}
 
+  /** One statement when the runner holds the lease (the common case); the error cases are sorted out after. */
   async heartbeat(trialId: string, runnerId: string, body: TrialHeartbeatDto): Promise<TrialHeartbeatResponseDto> {
+    const now = new Date();
+    const metrics = new Map((body.metrics ?? []).map((metric) => [`${metric.name}\u0000${metric.step}`, metric]));
+    const rows = (await this.dataSource.query(
+      `WITH beat AS (
+         UPDATE trials t
+            SET lease_expires_at = $3::timestamptz + make_interval(secs => s.lease_seconds),
+                last_heartbeat_at = $3, progress = COALESCE($4, t.progress), updated_at = $3
+           FROM studies s
+          WHERE t.id = $1 AND t.status = 'running' AND t.runner_id = $2 AND s.id = t.study_id
+         RETURNING t.id, t.lease_expires_at, s.status
+       ), recorded AS (
+         INSERT INTO trial_metrics (trial_id, name, step, value)
+         SELECT beat.id, m.name, m.step, m.value
+           FROM beat, jsonb_to_recordset($5::jsonb) AS m(name text, step integer, value double precision)
+         ON CONFLICT (trial_id, name, step) DO UPDATE SET value = EXCLUDED.value
+       )
+       SELECT lease_expires_at, status FROM beat`,
+      [trialId, runnerId, now, body.progress ?? null, JSON.stringify([...metrics.values()])],
+    )) as { lease_expires_at: Date; status: Study['status'] }[];
+    if (rows.length === 0) return this.rejectHeartbeat(trialId, runnerId);
+    const [{ lease_expires_at: leaseExpiresAt, status }] = rows;
+    const reason = status === 'active' ? null : `study_${status}`;
+    return { shouldStop: reason !== null, reason, leaseExpiresAt: leaseExpiresAt.toISOString() };
+  }
+
+  private async rejectHeartbeat(trialId: string, runnerId: string): Promise<never> {
     return inTransaction(this.dataSource, async (manager) => {
       const trial = await this.lockTrial(manager, trialId);
-      if (!(trial.status === 'running' && trial.runnerId === runnerId)) {
-        await this.rejectNonHolder(manager, trial, runnerId);
-      }
-      const study = await this.studies.findSummaryOrThrow(trial.studyId, manager);
-      const now = new Date();
-      trial.leaseExpiresAt = new Date(now.getTime() + study.leaseSeconds * 1000);
-      trial.lastHeartbeatAt = now;
-      if (body.progress !== undefined) trial.progress = body.progress;
-      await manager.getRepository(Trial).save(trial);
-      if (body.metrics !== undefined && body.metrics.length > 0) {
-        await manager
-          .createQueryBuilder()
-          .insert()
-          .into(TrialMetric)
-          .values(
-            body.metrics.map((metric) => ({ trialId, name: metric.name, step: metric.step, value: metric.value })),
-          )
-          .orUpdate(['value'], ['trial_id', 'name', 'step'])
-          .execute();
-      }
-      const reason = study.status === 'active' ? null : `study_${study.status}`;
-      return { shouldStop: reason !== null, reason, leaseExpiresAt: trial.leaseExpiresAt.toISOString() };
+      return this.rejectNonHolder(manager, trial, runnerId);
     });
   }
 
@@ -93,6 +99,11 @@ export class TrialReportsService {
     });
   }
 
+  /**
+   * Stores the result with only the trial row locked: reports never queue on the study lock that
+   * engine asks hold. The engine is told afterwards (TrialOutcomes.flush), and this waits for it
+   * so that the study's evaluation count and status are current when the runner gets its answer.
+   */
   private async finish(
     trialId: string,
     runnerId: string,
@@ -100,7 +111,13 @@ export class TrialReportsService {
     retryable = false,
   ): Promise<TrialResponseDto> {
     const hash = reportHash(report);
-    return this.withStudyAndTrial(trialId, async (manager, study, trial) => {
+    const fast = retryable ? null : await this.finishHeld(trialId, runnerId, report, hash);
+    if (fast !== null) {
+      await this.outcomes.flushQuietly(fast.studyId);
+      return fast;
+    }
+    const { response, stored } = await inTransaction(this.dataSource, async (manager) => {
+      const trial = await this.lockTrial(manager, trialId);
       const holds = trial.status === 'running' && trial.runnerId === runnerId;
       if (!holds) {
         const ownLease = await this.latestLeaseOf(manager, trial.id, runnerId);
@@ -109,14 +126,16 @@ export class TrialReportsService {
         }
         const finished = trial.status === 'completed' || trial.status === 'failed' || trial.status === 'stopped';
         if (finished && trial.runnerId === runnerId) {
-          if (trial.reportHash === hash) return toTrialResponse(trial);
+          if (trial.reportHash === hash) return { response: toTrialResponse(trial), stored: false };
           throw new DomainError(
             'TRIAL_ALREADY_FINISHED',
             `trial ${trial.id} is already ${trial.status} with a different report`,
             { status: trial.status, outputs: trial.outputs, error: trial.error },
           );
         }
-        if (ownLease.outcome === 'failed' && report.kind === 'fail') return toTrialResponse(trial);
+        if (ownLease.outcome === 'failed' && report.kind === 'fail') {
+          return { response: toTrialResponse(trial), stored: false };
+        }
         // Lease expired and nobody took the trial since: accept the late result rather than lose it.
         const lateButUntaken =
           trial.status === 'pending' && ownLease.outcome === 'expired' && ownLease.attempt === trial.attempt - 1;
@@ -128,8 +147,11 @@ export class TrialReportsService {
         }
         trial.runnerId = runnerId;
       }
+      const study = await manager.getRepository(Study).findOneOrFail({
+        select: { id: true, status: true, outputs: true, maxAttempts: true },
+        where: { id: trial.studyId },
+      });
       if (report.kind === 'complete') this.checkOutputs(study, report.outputs);
-      const now = new Date();
       if (report.kind === 'fail' && retryable && trial.status === 'running') {
         const lost = await lostLeaseCount(manager, trial.id);
         if (lost + 1 < study.maxAttempts) {
@@ -137,23 +159,79 @@ export class TrialReportsService {
           requeueTrial(trial, study);
           trial.error = report.error;
           await manager.getRepository(Trial).save(trial);
-          return toTrialResponse(trial);
+          return { response: toTrialResponse(trial), stored: false };
         }
       }
       if (trial.status === 'running')
         await this.endLease(manager, trial, report.kind === 'complete' ? 'completed' : 'failed');
+      const now = new Date();
       trial.status = report.kind === 'complete' ? 'completed' : 'failed';
       trial.outputs = report.kind === 'complete' ? report.outputs : null;
       trial.error = report.kind === 'fail' ? report.error : null;
       trial.reportHash = hash;
       trial.finishedAt = now;
       trial.leaseExpiresAt = null;
-      await this.outcomes.recordEvaluation(manager, study, trial, report.kind === 'complete' ? report.outputs : null);
-      return toTrialResponse(trial);
+      await manager.query(
+        `UPDATE trials SET status = $2, outputs = $3, error = $4, report_hash = $5, finished_at = $6,
+                lease_expires_at = NULL, runner_id = $7, updated_at = $6
+          WHERE id = $1`,
+        [trial.id, trial.status, trial.outputs, trial.error, hash, now, trial.runnerId],
+      );
+      trial.updatedAt = now;
+      return { response: toTrialResponse(trial), stored: true };
     });
+    if (stored) await this.outcomes.flushQuietly(response.studyId);
+    return response;
   }
 
-  private checkOutputs(study: Study, outputs: Record<string, number>): void {
+  /**
+   * The common case in one statement: the runner holds the lease and the outputs are exactly the
+   * study's (every OBJ/PB/EB output, no unknown name). Null otherwise: `finish` then works out
+   * the answer (a repeated report, a lost lease, the fields at fault) with the trial row locked.
+   */
+  private async finishHeld(
+    trialId: string,
+    runnerId: string,
+    report: Report,
+    hash: string,
+  ): Promise<TrialResponseDto | null> {
+    const outputs = report.kind === 'complete' ? report.outputs : null;
+    const rows = (await this.dataSource.query(
+      `WITH target AS (
+         SELECT t.id, t.attempt FROM trials t JOIN studies s ON s.id = t.study_id
+          WHERE t.id = $1 AND t.status = 'running' AND t.runner_id = $2
+            AND ($5::jsonb IS NULL OR (
+              NOT EXISTS (SELECT 1 FROM jsonb_object_keys($5::jsonb) AS k(name)
+                           WHERE NOT EXISTS (SELECT 1 FROM jsonb_array_elements(s.outputs) AS o(spec)
+                                              WHERE o.spec->>'name' = k.name))
+              AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(s.outputs) AS o(spec)
+                               WHERE o.spec->>'type' <> 'extra' AND NOT ($5::jsonb ? (o.spec->>'name')))))
+          FOR UPDATE OF t
+       ), ended AS (
+         UPDATE trial_leases l SET ended_at = $3, outcome = $4
+           FROM target WHERE l.trial_id = target.id AND l.attempt = target.attempt
+       ), finished AS (
+         UPDATE trials t
+            SET status = $4, outputs = $5::jsonb, error = $6, report_hash = $7, finished_at = $3,
+                lease_expires_at = NULL, updated_at = $3
+           FROM target WHERE t.id = target.id
+         RETURNING t.*
+       )
+       SELECT * FROM finished`,
+      [
+        trialId,
+        runnerId,
+        new Date(),
+        report.kind === 'complete' ? 'completed' : 'failed',
+        outputs === null ? null : JSON.stringify(outputs),
+        report.kind === 'fail' ? report.error : null,
+        hash,
+      ],
+    )) as TrialRow[];
+    return rows.length === 0 ? null : toTrialResponse(trialFromRow(rows[0]));
+  }
+
+  private checkOutputs(study: Pick<Study, 'outputs'>, outputs: Record<string, number>): void {
     const errors: FieldError[] = [];
     const declared = new Set(study.outputs.map((output) => output.name));
     for (const name of Object.keys(outputs)) {

@@ -5,20 +5,21 @@ import { DomainError, type FieldError, notFound, ValidationFailedError } from '.
 import { pointKey } from '../search-space/engine-mapping';
 import type { UserPoint } from '../search-space/search-space';
 import { validatePoint } from '../search-space/search-space-validator';
-import { mappingOf, restoreStudyAlgorithm } from '../studies/study-engine';
+import { EngineStore } from '../studies/engine/engine-store';
+import { mappingOf } from '../studies/study-engine';
 import { StudiesService } from '../studies/studies.service';
 import type { TrialResponseDto } from './dto/trial-response.dto';
 import { TrialMetric } from './trial-metric.entity';
 import { toTrialResponse } from './trial-response.mapper';
 import type { TrialStatus } from './trial-status';
 import { Trial } from './trial.entity';
-import { inTransaction } from '../database/transaction';
 
 @Injectable()
 export class TrialsService {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly studies: StudiesService,
+    private readonly engines: EngineStore,
   ) {}
 
   async list(
@@ -53,8 +54,7 @@ export class TrialsService {
 
   /** A user-given point, leased before any engine suggestion; its result is told to the engine like any other. */
   async enqueue(studyId: string, parameters: UserPoint): Promise<TrialResponseDto> {
-    return inTransaction(this.dataSource, async (manager) => {
-      const study = await this.studies.lock(manager, studyId);
+    return this.engines.withLockedStudy(studyId, async (manager, study, engine) => {
       const errors: FieldError[] = [];
       validatePoint(study.parameters, parameters, 'parameters', errors);
       if (errors.length > 0) throw new ValidationFailedError(errors);
@@ -86,10 +86,7 @@ export class TrialsService {
       );
       study.nextTrialNumber += 1;
       // The engine must know the point is being evaluated, so it neither suggests it nor overspends the budget.
-      const algorithm = restoreStudyAlgorithm(study);
-      algorithm.markInFlight([point]);
-      study.engineState = algorithm.toJSON();
-      await manager.save(study);
+      (await engine()).markInFlight([point]);
       return toTrialResponse(trial);
     });
   }
