@@ -1,5 +1,7 @@
 /** The inner MADS that minimises quadratic models (MADS.md §4.3 step 3). */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { test } from 'node:test';
 import type { FH } from '../barrier';
 import { NomadRng } from '../rng';
@@ -69,3 +71,75 @@ test('same RNG state, same result', () => {
   const b = minimizeInBox(model, [0, 0], [1, 1], [0.5, 0.5], options(5));
   assert.deepEqual(a, b);
 });
+
+/**
+ * Golden traces: NOMAD 4.5.1 (PyNomadBBO) run with the parameters QuadModelOptimize gives its inner
+ * MADS (ORTHO 2N, speculative search, isotropic mesh, no opportunism, no cache, H_MAX_0 ∞), on
+ * functions in the box [-1, 1]² × [-2, 3]; written by testdata/inner-mads-golden.py. NOMAD's
+ * blocks here hold one point, so its run stops exactly at MAX_BB_EVAL; the comparison covers
+ * NOMAD's evaluations, point for point.
+ */
+function readInnerTrace(name: string): { x: number[]; f: number }[] {
+  const text = readFileSync(resolve(process.cwd(), 'api/src/mads/testdata', name), 'utf8');
+  return text
+    .split('\n')
+    .filter((line) => /^\d+\t/.test(line))
+    .map((line) => {
+      const [, x, f] = line.split('\t');
+      return { x: x.split(' ').map(Number), f: Number(f) };
+    });
+}
+
+const boxLower = [-1, -1, -2];
+const boxUpper = [1, 1, 3];
+const goldenRuns: { file: string; seed: number; x0: number[]; model: (x: readonly number[]) => FH }[] = [
+  {
+    file: 'innerMadsQuad.out',
+    seed: 0,
+    x0: [0, 0, 0.5],
+    model: (x) => ({
+      f:
+        (x[0] - 0.3) ** 2 + 2 * (x[1] + 0.45) ** 2 + 0.5 * (x[0] - 0.3) * (x[1] + 0.45) + 0.1 * x[2] ** 2 - 0.05 * x[2],
+      h: 0,
+    }),
+  },
+  { file: 'innerMadsLinear.out', seed: 1, x0: [0, 0, 0.5], model: (x) => ({ f: x[0] + x[1] - x[2], h: 0 }) },
+  {
+    // One PB constraint, infeasible X0: exercises the progressive barrier, the secondary poll
+    // and the barrier look-up of trial points.
+    file: 'innerMadsConstrained.out',
+    seed: 2,
+    x0: [0.9, 0.9, 2],
+    model: (x) => {
+      const c = x[0] ** 2 + x[1] ** 2 + x[2] ** 2 - 1;
+      return { f: x[0] + x[1] + 0.3 * x[2], h: c > 1e-13 ? c * c : 0 };
+    },
+  },
+];
+
+for (const { file, seed, x0, model } of goldenRuns) {
+  test(`replays NOMAD's inner MADS point for point (${file})`, () => {
+    const nomad = readInnerTrace(file);
+    assert.ok(nomad.length >= 200);
+    const ours: number[][] = [];
+    minimizeInBox(
+      (x) => {
+        ours.push([...x]);
+        return model(x);
+      },
+      boxLower,
+      boxUpper,
+      x0,
+      options(seed, nomad.length),
+    );
+    assert.ok(ours.length >= nomad.length);
+    nomad.forEach((row, i) => {
+      // Exact equality; −0 and 0 are the same coordinate (NOMAD prints some zeros as −0).
+      assert.ok(
+        ours[i].length === row.x.length && ours[i].every((v, j) => v === row.x[j]),
+        `evaluation ${i + 1}: ${ours[i].join(' ')} instead of ${row.x.join(' ')}`,
+      );
+      assert.equal(model(ours[i]).f, row.f, `f at evaluation ${i + 1}`);
+    });
+  });
+}

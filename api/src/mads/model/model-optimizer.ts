@@ -169,9 +169,20 @@ class InnerMads {
     return computeSuccessType(p, isFeasible(p.h) ? ref.feas : ref.inf, ref.hMax);
   }
 
+  /**
+   * Evaluate a step's points. NOMAD keeps trial points in a set ordered by coordinates and, with
+   * opportunism off, does not sort them: they are evaluated (and enter the barrier, where the
+   * first of tied points wins) in lexicographic order.
+   */
   private evaluateBlock(cands: { x: number[]; from: number }[]): number[] {
     const ids: number[] = [];
-    for (const c of cands) {
+    const ordered = cands
+      .filter((c) => !this.inBarrier(c.x))
+      .sort((a, b) => {
+        for (let i = 0; i < a.x.length; i++) if (a.x[i] !== b.x[i]) return a.x[i] - b.x[i];
+        return 0;
+      });
+    for (const c of ordered) {
       const { f, h } = this.evaluate(c.x);
       this.evaluations++;
       const ok = Number.isFinite(f) && !Number.isNaN(h);
@@ -179,6 +190,17 @@ class InnerMads {
       ids.push(this.points.length - 1);
     }
     return ids;
+  }
+
+  /**
+   * Without a cache, NOMAD still looks a trial point up in the barrier (`BarrierBase::findPoint`)
+   * and does not evaluate again a point found there; other points seen before are evaluated
+   * again. Verified with the golden traces of model-optimizer.spec.ts.
+   */
+  private inBarrier(x: readonly number[]): boolean {
+    const b = this.barrier;
+    const same = (id: number): boolean => this.points[id].x.every((v, i) => v === x[i]);
+    return b.xFeas.some(same) || b.xInf.some(same);
   }
 
   /** `snapPointToBoundsAndProjectOnMesh` (§2.5): project relative to the centre, clip, round. */
@@ -201,7 +223,9 @@ class InnerMads {
       if (inc.from < 0) continue;
       const p = this.points[inc.from].x;
       const raw = p.map((v, i) => v + 4 * (inc.x[i] - v));
-      out.push({ x: this.snap(raw, inc.x), from: id });
+      const x = this.snap(raw, inc.x);
+      // A trial point equal to its frame centre is dropped, as in the poll (§2.5).
+      if (!x.every((v, i) => v === inc.x[i])) out.push({ x, from: id });
     }
     return out;
   }
