@@ -8,7 +8,8 @@
  *   frame sizes 0, no granularity;
  * - DIRECTION_TYPE ORTHO 2N, secondary poll DOUBLE on the infeasible incumbent, speculative
  *   search, no other search, isotropic mesh (ANISOTROPIC_MESH false), H_MAX_0 = ∞;
- * - no opportunism and no cache: every point of a step is evaluated, also one seen before;
+ * - no opportunism and no cache: every point of a step is evaluated, in coordinate order, also
+ *   one seen before (model evaluations are never looked up, `EvcInterface::keepPointsThatNeedEval`);
  * - stops after `maxEval` model evaluations (checked before each step's block, so the last
  *   block may pass it, as NOMAD's budget check does), on a mesh stop (§2.6), or when the poll
  *   generates no point (MESH_PREC_REACHED);
@@ -55,6 +56,13 @@ export interface ModelOptimizerOptions {
   rng: NomadRng;
   /** How the initial frame is decoded into 1-2-5 × 10^b (the engine's option, Appendix D #1). */
   frameRounding: FrameRounding;
+  /**
+   * Without a cache, NOMAD looks a blackbox trial point up in the barrier and does not evaluate it
+   * again if it is there; model evaluations are always repeated (`EvcInterface::keepPointsThatNeedEval`).
+   * false (default) = the model optimisation; true = the same MADS on a blackbox, as in the golden
+   * traces of model-optimizer.spec.ts.
+   */
+  skipPointsInBarrier?: boolean;
 }
 
 interface InnerPoint {
@@ -176,12 +184,11 @@ class InnerMads {
    */
   private evaluateBlock(cands: { x: number[]; from: number }[]): number[] {
     const ids: number[] = [];
-    const ordered = cands
-      .filter((c) => !this.inBarrier(c.x))
-      .sort((a, b) => {
-        for (let i = 0; i < a.x.length; i++) if (a.x[i] !== b.x[i]) return a.x[i] - b.x[i];
-        return 0;
-      });
+    const fresh = this.opts.skipPointsInBarrier === true ? cands.filter((c) => !this.inBarrier(c.x)) : cands;
+    const ordered = [...fresh].sort((a, b) => {
+      for (let i = 0; i < a.x.length; i++) if (a.x[i] !== b.x[i]) return a.x[i] - b.x[i];
+      return 0;
+    });
     for (const c of ordered) {
       const { f, h } = this.evaluate(c.x);
       this.evaluations++;
@@ -192,11 +199,7 @@ class InnerMads {
     return ids;
   }
 
-  /**
-   * Without a cache, NOMAD still looks a trial point up in the barrier (`BarrierBase::findPoint`)
-   * and does not evaluate again a point found there; other points seen before are evaluated
-   * again. Verified with the golden traces of model-optimizer.spec.ts.
-   */
+  /** Whether a point is in the barrier (`BarrierBase::findPoint`), see `skipPointsInBarrier`. */
   private inBarrier(x: readonly number[]): boolean {
     const b = this.barrier;
     const same = (id: number): boolean => this.points[id].x.every((v, i) => v === x[i]);
@@ -223,9 +226,7 @@ class InnerMads {
       if (inc.from < 0) continue;
       const p = this.points[inc.from].x;
       const raw = p.map((v, i) => v + 4 * (inc.x[i] - v));
-      const x = this.snap(raw, inc.x);
-      // A trial point equal to its frame centre is dropped, as in the poll (§2.5).
-      if (!x.every((v, i) => v === inc.x[i])) out.push({ x, from: id });
+      out.push({ x: this.snap(raw, inc.x), from: id });
     }
     return out;
   }
@@ -238,7 +239,8 @@ class InnerMads {
     if (primary === undefined) return null;
     const n = this.free.length;
     const all: { x: number[]; from: number }[] = [];
-    const same = (a: readonly number[], b: readonly number[]): boolean => a.every((v, i) => v === b[i]);
+    // NOMAD compares points coordinate by coordinate with its ε (|a − b| < 1e-13, Appendix A).
+    const same = (a: readonly number[], b: readonly number[]): boolean => a.every((v, i) => equalEps(v, b[i]));
     const around = (centreId: number, dirs: number[][]): { x: number[]; from: number }[] => {
       const centre = this.points[centreId].x;
       const out: { x: number[]; from: number }[] = [];
@@ -252,7 +254,8 @@ class InnerMads {
           raw[i] = centre[i] + roundHalfAway((this.rho[k] * dir[k]) / inf) * this.delta[k];
         });
         const x = this.snap(raw, centre);
-        // Points equal to the centre are dropped and duplicates collapse (§2.5).
+        // Points equal to the centre are dropped and duplicates collapse (§2.5); when every point
+        // of the primary poll is dropped the run stops (MESH_PREC_REACHED).
         if (same(x, centre) || all.some((p) => same(p.x, x))) continue;
         const point = { x, from: centreId };
         all.push(point);

@@ -1,7 +1,8 @@
 /**
  * Full quadratic least-squares models (MADS.md §4.3 step 2, sgtelib `TYPE PRS DEGREE 2 RIDGE 0`):
  * one polynomial per blackbox output, inputs and outputs standardised with the mean and the sample
- * standard deviation (n − 1, sgtelib `TrainingSet::compute_mean_std`; constant inputs dropped),
+ * standard deviation (n − 1, sgtelib `TrainingSet::compute_mean_std`), one model variable per
+ * varying input (read as sgtelib reads it, see `standardise`),
  * normal equations solved by Cholesky; a ridge of 1e-3 when there are fewer distinct points than
  * monomials (`Surrogate_PRS::build_private`) or the system is singular.
  */
@@ -36,23 +37,22 @@ export function fitQuadratic(xs: readonly number[][], ys: readonly number[][]): 
   const p = xs.length;
   if (p === 0) return null;
   const dimAll = xs[0].length;
-  const active: number[] = [];
+  // sgtelib `TrainingSet::compute_scaling` (SCALING_MEANSTD): an input with more than one
+  // distinct value is scaled by (x − mean)/std, a constant one by x − mean.
   const mean: number[] = [];
-  const std: number[] = [];
+  const scale: number[] = [];
+  let d = 0;
   for (let i = 0; i < dimAll; i++) {
     let s = 0;
     for (const x of xs) s += x[i];
     const mu = s / p;
     let v = 0;
     for (const x of xs) v += (x[i] - mu) ** 2;
-    const sd = Math.sqrt(v / (p - 1));
-    if (sd > 1e-13 * Math.max(1, Math.abs(mu))) {
-      active.push(i);
-      mean.push(mu);
-      std.push(sd);
-    }
+    const varying = xs.some((x) => x[i] !== xs[0][i]);
+    mean.push(mu);
+    scale.push(varying ? 1 / Math.sqrt(v / (p - 1)) : 1);
+    if (varying) d++;
   }
-  const d = active.length;
   const m = monomialCount(d);
   const nOut = ys[0].length;
   const yMean: number[] = [];
@@ -66,7 +66,16 @@ export function fitQuadratic(xs: readonly number[][], ys: readonly number[][]): 
     yMean.push(mu);
     yStd.push(Math.sqrt(v / (p - 1)) || 1);
   }
-  const standardise = (x: readonly number[]): number[] => active.map((i, k) => (x[i] - mean[k]) / std[k]);
+  // The model has one variable per varying input, but sgtelib's `Surrogate_PRS::compute_design_matrix`
+  // reads the k-th of them from the k-th scaled input column, whether that input varies or not:
+  // with a constant input before varying ones, the last varying inputs are left out of the model
+  // and a constant column takes their place. Verified against the predictions of NOMAD 4.5.1's
+  // quadratic model (docs/algorithm.md). Faithful, so that the model searches propose NOMAD's points.
+  const standardise = (x: readonly number[]): number[] => {
+    const z: number[] = [];
+    for (let k = 0; k < d; k++) z.push((x[k] - mean[k]) * scale[k]);
+    return z;
+  };
   const hth = new Float64Array(m * m);
   const hty = Array.from({ length: nOut }, () => new Float64Array(m));
   const row = new Float64Array(m);
