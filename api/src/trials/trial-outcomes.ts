@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
-import type { EntityManager } from 'typeorm';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import { MetricsService } from '../metrics/metrics.service';
 import type { EngineSession } from '../studies/engine/engine-session';
 import { EngineStore } from '../studies/engine/engine-store';
@@ -38,6 +39,7 @@ export class TrialOutcomes {
   private readonly queued = new Map<string, Promise<void>>();
 
   constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
     private readonly engines: EngineStore,
     private readonly metrics: MetricsService,
   ) {}
@@ -96,9 +98,15 @@ export class TrialOutcomes {
     if (queued !== undefined) return queued;
     const start = (): Promise<void> => {
       this.queued.delete(studyId);
-      const flushing = this.engines
-        .withLockedStudy(studyId, (manager, study, engine) => this.tellFinished(manager, study, engine))
-        .then(() => undefined)
+      // An engine ask since the report tells every stored result: often nothing is left to tell.
+      const flushing = this.hasUntold(studyId)
+        .then(async (untold) => {
+          if (untold) {
+            await this.engines.withLockedStudy(studyId, (manager, study, engine) =>
+              this.tellFinished(manager, study, engine),
+            );
+          }
+        })
         .finally(() => {
           if (this.running.get(studyId) === flushing) this.running.delete(studyId);
         });
@@ -110,6 +118,15 @@ export class TrialOutcomes {
     const next = running.catch(() => undefined).then(start);
     this.queued.set(studyId, next);
     return next;
+  }
+
+  private async hasUntold(studyId: string): Promise<boolean> {
+    const [{ untold }] = (await this.dataSource.query(
+      `SELECT EXISTS (SELECT 1 FROM trials
+                       WHERE study_id = $1 AND told = false AND status IN ('completed', 'failed')) AS untold`,
+      [studyId],
+    )) as { untold: boolean }[];
+    return untold;
   }
 
   /** `flush`, for callers whose result is already stored: a failure is logged, the result is told later. */

@@ -19,6 +19,8 @@ import type { TrialOrigin, TrialStatus } from './trial-status';
 @Index('ix_trials_study_status', ['studyId', 'status'])
 @Index('ix_trials_pending', ['createdAt'], { where: "status = 'pending'" })
 @Index('ix_trials_running_lease', ['leaseExpiresAt'], { where: "status = 'running'" })
+@Index('ix_trials_study_pending', ['studyId', 'createdAt', 'number'], { where: "status = 'pending'" })
+@Index('ix_trials_study_running', ['studyId'], { where: "status = 'running'" })
 @Index('ix_trials_untold', ['studyId', 'finishedAt'], {
   where: "told = false AND status IN ('completed', 'failed')",
 })

@@ -1,0 +1,98 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { DataSource } from 'typeorm';
+import { EngineStore } from '../../api/src/studies/engine/engine-store';
+import { StudiesService } from '../../api/src/studies/studies.service';
+import {
+  createKey,
+  createStudy,
+  expectStatus,
+  lease,
+  quadraticStudy,
+  registerRunner,
+  report,
+  type TestRunner,
+} from '../support/api-client';
+import { startTestServer, type TestServer } from '../support/test-server';
+
+/** Leases and completes `count` trials one at a time (loss = x² + y²). */
+async function evaluate(test: TestServer, runner: TestRunner, studyId: string, count: number): Promise<void> {
+  for (let index = 0; index < count; index += 1) {
+    const leased = expectStatus(await lease(test, runner, studyId), 200).body;
+    const { x, y } = leased.trial.parameters as { x: number; y: number };
+    expectStatus(
+      await report(test, runner, String(leased.trial.id), 'complete', { outputs: { loss: x * x + y * y } }),
+      200,
+    );
+  }
+}
+
+describe('engine store: snapshot + engine events, engines cached per process', () => {
+  let test: TestServer;
+  let userKey: string;
+  let runner: TestRunner;
+  /** What another API process would have: its own, empty engine cache on the same database. */
+  let otherProcess: EngineStore;
+  const state = (store: EngineStore, studyId: string): Promise<string> =>
+    store.read(studyId, (algorithm) => JSON.stringify(algorithm.toJSON()));
+
+  before(async () => {
+    test = await startTestServer();
+    userKey = await createKey(test, 'user');
+    runner = await registerRunner(test, await createKey(test, 'runner'));
+    otherProcess = new EngineStore(test.get(DataSource), test.get(StudiesService));
+  });
+  after(async () => test.close());
+
+  it('rebuilds the engine elsewhere from the snapshot and the calls since, and catches up on calls made elsewhere', async () => {
+    const studyId = String(
+      (await createStudy(test, userKey, quadraticStudy({ algorithm: { name: 'mads', seed: 3 } }))).id,
+    );
+    await evaluate(test, runner, studyId, 6);
+    const here = test.get(EngineStore);
+    assert.equal(await state(otherProcess, studyId), await state(here, studyId));
+
+    // The other process asks a point: this process's cached engine is now one call behind.
+    const askedThere = await otherProcess.withLockedStudy(studyId, async (_manager, _study, engine) =>
+      (await engine()).ask(1),
+    );
+    assert.equal(askedThere.length, 1);
+    const caughtUp = await here.withLockedStudy(studyId, async (_manager, _study, engine) =>
+      JSON.stringify((await engine()).algorithm.toJSON()),
+    );
+    assert.equal(caughtUp, await state(otherProcess, studyId));
+    const { engine_version: version } = (
+      await test.get(DataSource).query('SELECT engine_version FROM studies WHERE id = $1', [studyId])
+    )[0] as { engine_version: number };
+    const events = (await test
+      .get(DataSource)
+      .query('SELECT version, operation FROM engine_events WHERE study_id = $1 ORDER BY version DESC LIMIT 1', [
+        studyId,
+      ])) as { version: number; operation: { op: string; k: number } }[];
+    assert.deepEqual(events[0], { version, operation: { op: 'ask', k: 1 } });
+  });
+
+  it('writes a new snapshot once enough calls piled up and keeps the events since the previous one only', async () => {
+    const studyId = String((await createStudy(test, userKey, quadraticStudy({ budget: { maxEvaluations: 500 } }))).id);
+    await evaluate(test, runner, studyId, 90);
+    const db = test.get(DataSource);
+    const [study] = (await db.query('SELECT engine_version, engine_snapshot_version FROM studies WHERE id = $1', [
+      studyId,
+    ])) as { engine_version: number; engine_snapshot_version: number }[];
+    const versions = (
+      (await db.query('SELECT version FROM engine_events WHERE study_id = $1 ORDER BY version', [studyId])) as {
+        version: number;
+      }[]
+    ).map((row) => row.version);
+    // 90 asks and 90 tells: snapshots every 64 calls at this size, at versions 64 and 128 or later.
+    assert.ok(study.engine_snapshot_version >= 128, `snapshot at ${study.engine_snapshot_version}`);
+    assert.ok(versions[0] > 64, `events from ${versions[0]} on (those up to the previous snapshot are gone)`);
+    assert.equal(versions.at(-1), study.engine_version);
+    assert.deepEqual(
+      versions,
+      Array.from({ length: versions.length }, (_, i) => versions[0] + i),
+      'the events are contiguous',
+    );
+    assert.equal(await state(otherProcess, studyId), await state(test.get(EngineStore), studyId));
+  });
+});
