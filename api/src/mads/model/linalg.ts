@@ -32,42 +32,45 @@ export function choleskySolve(a: Float64Array, n: number, rhs: Float64Array[]): 
   });
 }
 
-/** Eigenvalues of a symmetric matrix (cyclic Jacobi). */
-export function symmetricEigenvalues(matrix: readonly number[][]): number[] {
-  const n = matrix.length;
-  const a = matrix.map((r) => [...r]);
-  for (let sweep = 0; sweep < 100; sweep++) {
-    let off = 0;
-    for (let p = 0; p < n; p++) for (let q = p + 1; q < n; q++) off += a[p][q] * a[p][q];
-    if (off < 1e-30) break;
-    for (let p = 0; p < n; p++) {
-      for (let q = p + 1; q < n; q++) {
-        if (a[p][q] === 0) continue;
-        const theta = (a[q][q] - a[p][p]) / (2 * a[p][q]);
-        const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
-        const c = 1 / Math.sqrt(t * t + 1);
-        const s = t * c;
-        for (let k = 0; k < n; k++) {
-          const akp = a[k][p];
-          const akq = a[k][q];
-          a[k][p] = c * akp - s * akq;
-          a[k][q] = s * akp + c * akq;
-        }
-        for (let k = 0; k < n; k++) {
-          const apk = a[p][k];
-          const aqk = a[q][k];
-          a[p][k] = c * apk - s * aqk;
-          a[q][k] = s * apk + c * aqk;
+/**
+ * Singular values of a matrix given by its rows, by one-sided Jacobi rotations (Hestenes), which
+ * computes small singular values to full precision: for exactly dependent rows they come out at
+ * rounding level (~1e-17), not at the ~1e-9 that the square roots of the Gram matrix's
+ * eigenvalues give. NOMAD takes the rank from an SVD (`NMInitializeSimplex`, MADS.md §4.2).
+ */
+export function singularValues(rows: readonly number[][]): number[] {
+  if (rows.length === 0) return [];
+  // Work on the columns of Aᵀ (= the rows of A): orthogonalise them pairwise.
+  const u = rows.map((r) => [...r]);
+  const m = u.length;
+  const dot = (a: number[], b: number[]): number => a.reduce((s, v, i) => s + v * b[i], 0);
+  for (let sweep = 0; sweep < 60; sweep++) {
+    let rotated = false;
+    for (let p = 0; p < m; p++) {
+      for (let q = p + 1; q < m; q++) {
+        const alpha = dot(u[p], u[p]);
+        const beta = dot(u[q], u[q]);
+        const gamma = dot(u[p], u[q]);
+        if (Math.abs(gamma) <= 1e-15 * Math.sqrt(alpha * beta) || gamma === 0) continue;
+        rotated = true;
+        const zeta = (beta - alpha) / (2 * gamma);
+        const t = Math.sign(zeta || 1) / (Math.abs(zeta) + Math.sqrt(1 + zeta * zeta));
+        const c = 1 / Math.sqrt(1 + t * t);
+        const sn = c * t;
+        for (let k = 0; k < u[p].length; k++) {
+          const a = u[p][k];
+          const b = u[q][k];
+          u[p][k] = c * a - sn * b;
+          u[q][k] = sn * a + c * b;
         }
       }
     }
+    if (!rotated) break;
   }
-  return a.map((r, i) => r[i]);
+  return u.map((r) => Math.sqrt(dot(r, r)));
 }
 
 /** Numerical rank: number of singular values of the rows' matrix greater than eps. */
 export function rankOf(rows: readonly number[][], eps: number): number {
-  if (rows.length === 0) return 0;
-  const gram = rows.map((a) => rows.map((b) => a.reduce((s, v, i) => s + v * b[i], 0)));
-  return symmetricEigenvalues(gram).filter((e) => Math.sqrt(Math.max(e, 0)) > eps).length;
+  return singularValues(rows).filter((sv) => sv > eps).length;
 }
