@@ -38,10 +38,13 @@ export interface RandomSearchStateJson {
 export class RandomSearch implements SuggestionAlgorithm {
   private readonly space: Space;
   private readonly index = new Map<string, number>();
+  /** How many of `s.pending` are true (derived, kept up to date so that ask stays O(1)). */
+  private inFlight: number;
 
   private constructor(private readonly s: RandomSearchStateJson) {
     this.space = createSpace(s.problem);
     s.points.forEach((x, i) => this.index.set(cacheKey(x), i));
+    this.inFlight = s.pending.reduce((n, pending) => n + (pending ? 1 : 0), 0);
   }
 
   static create(problem: ProblemSpec): RandomSearch {
@@ -92,7 +95,7 @@ export class RandomSearch implements SuggestionAlgorithm {
       }
       const x = this.draw(rng);
       if (x === null) {
-        if (this.inFlight() === 0 && out.length === 0) this.s.stop = { kind: 'MIN_MESH_SIZE_REACHED' };
+        if (this.inFlight === 0 && out.length === 0) this.s.stop = { kind: 'MIN_MESH_SIZE_REACHED' };
         break;
       }
       out.push(this.add(x, 'random'));
@@ -111,7 +114,10 @@ export class RandomSearch implements SuggestionAlgorithm {
         this.index.set(key, this.s.points.length);
         this.s.points.push([...r.x]);
         this.s.pending.push(false);
-      } else this.s.pending[i] = false;
+      } else {
+        this.s.pending[i] = false;
+        this.inFlight--;
+      }
       this.s.evaluations++;
     }
     const max = this.s.problem.maxEvaluations;
@@ -133,19 +139,16 @@ export class RandomSearch implements SuggestionAlgorithm {
     return structuredClone(this.s);
   }
 
-  private inFlight(): number {
-    return this.s.pending.reduce((n, p) => n + (p ? 1 : 0), 0);
-  }
-
   private budgetLeft(): number {
     const max = this.s.problem.maxEvaluations;
-    return max === null ? Infinity : max - this.s.evaluations - this.inFlight();
+    return max === null ? Infinity : max - this.s.evaluations - this.inFlight;
   }
 
   private add(x: number[], origin: 'x0' | 'random'): Suggestion {
     this.index.set(cacheKey(x), this.s.points.length);
     this.s.points.push(x);
     this.s.pending.push(true);
+    this.inFlight++;
     return { x: [...x], origin };
   }
 
