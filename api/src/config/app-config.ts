@@ -18,6 +18,8 @@ export interface AppConfig {
   leaseSweepIntervalMs: number;
   /** Seconds a runner is told to wait (Retry-After) when no trial is available. */
   leaseRetryAfterSeconds: number;
+  /** How long a lease waits for results in flight when the engine has nothing to suggest until they arrive. */
+  leaseWaitMs: number;
   /** Origins allowed by CORS; empty = CORS closed. */
   corsOrigins: string[];
   /** Failed authentications one client address may make per minute before getting 429s. */
@@ -76,6 +78,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     defaultLeaseSeconds: integer(env, 'MESHTUNE_LEASE_SECONDS', 300, 5, 86_400),
     leaseSweepIntervalMs: integer(env, 'MESHTUNE_LEASE_SWEEP_MS', 1000, 50, 3_600_000),
     leaseRetryAfterSeconds: integer(env, 'MESHTUNE_RETRY_AFTER_SECONDS', 5, 1, 3600),
+    leaseWaitMs: integer(env, 'MESHTUNE_LEASE_WAIT_MS', 5000, 0, 25_000),
     corsOrigins: (env.MESHTUNE_CORS_ORIGINS ?? '')
       .split(',')
       .map((origin) => origin.trim())

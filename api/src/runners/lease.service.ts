@@ -1,10 +1,13 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager, In } from 'typeorm';
+import { APP_CONFIG } from '../config/config.module';
+import type { AppConfig } from '../config/app-config';
 import { MetricsService } from '../metrics/metrics.service';
 import type { EngineSession } from '../studies/engine/engine-session';
 import { EngineStore } from '../studies/engine/engine-store';
 import { StudiesService } from '../studies/studies.service';
+import { StudyChanges } from '../studies/study-changes';
 import { mappingOf } from '../studies/study-engine';
 import { Study } from '../studies/study.entity';
 import { TrialOutcomes, type TrialsInFlight } from '../trials/trial-outcomes';
@@ -18,6 +21,8 @@ const MAX_ASKS_PER_LEASE = 5;
 const MAX_BATCH = 64;
 /** Asks by others a lease waits for (while they produce points) before it gives up for now (204). */
 const MAX_ROUNDS_PER_LEASE = 20;
+/** How often a parked lease asks again even without a change seen in this process. */
+const PARKED_LEASE_RECHECK_MS = 1000;
 /** Studies a single lease looks at when no study is named. */
 const MAX_STUDIES_PER_LEASE = 20;
 
@@ -35,6 +40,8 @@ interface AskUnderWay {
   waiters: Waiter[];
   /** Resolves once the ask committed: true when it produced points. */
   done: Promise<boolean>;
+  /** The engine had nothing to suggest until results in flight arrive. */
+  starved: boolean;
 }
 
 /**
@@ -54,20 +61,36 @@ export class LeaseService {
     private readonly studies: StudiesService,
     private readonly engines: EngineStore,
     private readonly outcomes: TrialOutcomes,
+    private readonly changes: StudyChanges,
     private readonly metrics: MetricsService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   async lease(runnerId: string, studyId: string | undefined): Promise<LeaseOutcome> {
-    const leased =
-      (await takePendingTrial(this.dataSource.manager, runnerId, studyId)) ??
-      (await this.takeSuggestion(runnerId, studyId));
+    const deadline = Date.now() + this.config.leaseWaitMs;
+    let leased: LeaseResponseDto | null = null;
+    for (;;) {
+      const starved = { value: false };
+      leased =
+        (await takePendingTrial(this.dataSource.manager, runnerId, studyId)) ??
+        (await this.takeSuggestion(runnerId, studyId, starved));
+      const waitMs = deadline - Date.now();
+      if (leased !== null || !starved.value || studyId === undefined || waitMs <= 0) break;
+      // The engine waits for results in flight before it can suggest again: wait with it (woken
+      // by a result told in this process, or after a while for results told by another one).
+      await this.changes.next(studyId, Math.min(waitMs, PARKED_LEASE_RECHECK_MS));
+    }
     this.metrics.leases.inc({ result: leased === null ? 'empty' : 'leased' });
     if (leased !== null) return { kind: 'leased', lease: leased };
     const status = studyId === undefined ? null : (await this.studies.findSummaryOrThrow(studyId)).status;
     return { kind: 'none', studyStatus: status };
   }
 
-  private async takeSuggestion(runnerId: string, studyId: string | undefined): Promise<LeaseResponseDto | null> {
+  private async takeSuggestion(
+    runnerId: string,
+    studyId: string | undefined,
+    starved: { value: boolean },
+  ): Promise<LeaseResponseDto | null> {
     const candidates =
       studyId !== undefined
         ? [studyId]
@@ -80,7 +103,7 @@ export class LeaseService {
             })
           ).map((study) => study.id);
     for (const candidate of candidates) {
-      const leased = await this.leaseFromStudy(runnerId, candidate);
+      const leased = await this.leaseFromStudy(runnerId, candidate, starved);
       if (leased !== null) return leased;
     }
     return null;
@@ -91,17 +114,22 @@ export class LeaseService {
    * for it, and the ask asks the engine for the waiters too and leases them its points directly
    * (no second query, no race); only a lease that finds no ask under way locks the study and asks.
    */
-  private async leaseFromStudy(runnerId: string, studyId: string): Promise<LeaseResponseDto | null> {
+  private async leaseFromStudy(
+    runnerId: string,
+    studyId: string,
+    starved: { value: boolean },
+  ): Promise<LeaseResponseDto | null> {
     for (let round = 0; round < MAX_ROUNDS_PER_LEASE; round += 1) {
       const current = this.asks.get(studyId);
       if (current !== undefined) {
         const waiter: Waiter = { runnerId, lease: null };
         current.waiters.push(waiter);
         const produced = await current.done;
+        if (waiter.lease === null && current.starved) starved.value = true;
         if (waiter.lease !== null || !produced) return waiter.lease;
         continue;
       }
-      const ask: AskUnderWay = { waiters: [], done: Promise.resolve(false) };
+      const ask: AskUnderWay = { waiters: [], done: Promise.resolve(false), starved: false };
       let settle: (produced: boolean) => void = () => undefined;
       ask.done = new Promise((resolveAsk) => (settle = resolveAsk));
       this.asks.set(studyId, ask);
@@ -126,6 +154,7 @@ export class LeaseService {
         this.asks.delete(studyId);
         settle(leased !== null);
       }
+      if (ask.starved) starved.value = true;
       return leased;
     }
     return null;
@@ -170,7 +199,9 @@ export class LeaseService {
       granted += leases.length;
     }
     if (granted === 0) {
-      await this.outcomes.completeIfDone(manager, study, session);
+      if (!(await this.outcomes.completeIfDone(manager, study, session))) {
+        ask.starved = session.stopReason === null && running + pending + untold > 0;
+      }
       return null;
     }
     return served[0].lease;

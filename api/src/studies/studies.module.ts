@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { EngineStore } from './engine/engine-store';
+import { StudyChanges } from './study-changes';
 import { NomadImportService } from './nomad/nomad-import.service';
 import { StudiesController } from './studies.controller';
 import { StudiesService } from './studies.service';
@@ -8,7 +9,7 @@ import { StudyResultsService } from './study-results.service';
 
 @Module({
   controllers: [StudiesController, StudyResultsController],
-  providers: [StudiesService, StudyResultsService, NomadImportService, EngineStore],
-  exports: [StudiesService, EngineStore],
+  providers: [StudiesService, StudyResultsService, NomadImportService, EngineStore, StudyChanges],
+  exports: [StudiesService, EngineStore, StudyChanges],
 })
 export class StudiesModule {}

@@ -5,6 +5,7 @@ import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/app-config';
 import { MetricsService } from '../metrics/metrics.service';
 import { EngineStore } from '../studies/engine/engine-store';
+import { StudyChanges } from '../studies/study-changes';
 import { TrialLease } from './trial-lease.entity';
 import { TrialOutcomes } from './trial-outcomes';
 import { Trial } from './trial.entity';
@@ -29,6 +30,7 @@ export class LeaseSweeper implements OnApplicationBootstrap, OnApplicationShutdo
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly engines: EngineStore,
+    private readonly changes: StudyChanges,
     private readonly outcomes: TrialOutcomes,
     private readonly metrics: MetricsService,
   ) {}
@@ -93,6 +95,7 @@ export class LeaseSweeper implements OnApplicationBootstrap, OnApplicationShutdo
         await this.outcomes.tellFinished(manager, study, engine);
         return trials.length;
       });
+      this.changes.notify(studyId);
     }
     await this.tellStragglers(now);
     if (handled > 0) this.logger.log({ message: 'expired leases handled', count: handled });

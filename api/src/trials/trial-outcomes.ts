@@ -4,6 +4,7 @@ import { DataSource, type EntityManager } from 'typeorm';
 import { MetricsService } from '../metrics/metrics.service';
 import type { EngineSession } from '../studies/engine/engine-session';
 import { EngineStore } from '../studies/engine/engine-store';
+import { StudyChanges } from '../studies/study-changes';
 import { mappingOf, studyStopReason } from '../studies/study-engine';
 import type { Study } from '../studies/study.entity';
 
@@ -41,6 +42,7 @@ export class TrialOutcomes {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly engines: EngineStore,
+    private readonly changes: StudyChanges,
     private readonly metrics: MetricsService,
   ) {}
 
@@ -105,6 +107,7 @@ export class TrialOutcomes {
             await this.engines.withLockedStudy(studyId, (manager, study, engine) =>
               this.tellFinished(manager, study, engine),
             );
+            this.changes.notify(studyId);
           }
         })
         .finally(() => {

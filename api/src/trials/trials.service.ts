@@ -6,6 +6,7 @@ import { pointKey } from '../search-space/engine-mapping';
 import type { UserPoint } from '../search-space/search-space';
 import { validatePoint } from '../search-space/search-space-validator';
 import { EngineStore } from '../studies/engine/engine-store';
+import { StudyChanges } from '../studies/study-changes';
 import { mappingOf } from '../studies/study-engine';
 import { StudiesService } from '../studies/studies.service';
 import type { TrialResponseDto } from './dto/trial-response.dto';
@@ -20,6 +21,7 @@ export class TrialsService {
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly studies: StudiesService,
     private readonly engines: EngineStore,
+    private readonly changes: StudyChanges,
   ) {}
 
   async list(
@@ -54,7 +56,7 @@ export class TrialsService {
 
   /** A user-given point, leased before any engine suggestion; its result is told to the engine like any other. */
   async enqueue(studyId: string, parameters: UserPoint): Promise<TrialResponseDto> {
-    return this.engines.withLockedStudy(studyId, async (manager, study, engine) => {
+    const enqueued = await this.engines.withLockedStudy(studyId, async (manager, study, engine) => {
       const errors: FieldError[] = [];
       validatePoint(study.parameters, parameters, 'parameters', errors);
       if (errors.length > 0) throw new ValidationFailedError(errors);
@@ -89,5 +91,7 @@ export class TrialsService {
       (await engine()).markInFlight([point]);
       return toTrialResponse(trial);
     });
+    this.changes.notify(studyId);
+    return enqueued;
   }
 }

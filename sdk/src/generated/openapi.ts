@@ -411,6 +411,12 @@ export interface components {
              */
             directionType?: "ORTHO N+1 QUAD" | "ORTHO 2N";
             /**
+             * @description MADS: when a step has handed out all its points and some are still being evaluated, give
+             *     idle runners extra poll points instead of nothing (default true; docs/algorithm.md). With
+             *     false, leases wait for the results in flight (MESHTUNE_LEASE_WAIT_MS), as NOMAD's evaluator would.
+             */
+            fillIdle?: boolean;
+            /**
              * @description `mads` (NOMAD 4's Mesh Adaptive Direct Search, default) or `random` (seeded uniform sampling).
              * @enum {string}
              */

@@ -121,6 +121,15 @@ export class AlgorithmOptionsDto {
   @IsOptional()
   @IsBoolean()
   nmSearch?: boolean;
+
+  /**
+   * MADS: when a step has handed out all its points and some are still being evaluated, give
+   * idle runners extra poll points instead of nothing (default true; docs/algorithm.md). With
+   * false, leases wait for the results in flight (MESHTUNE_LEASE_WAIT_MS), as NOMAD's evaluator would.
+   */
+  @IsOptional()
+  @IsBoolean()
+  fillIdle?: boolean;
 }
 
 export class CreateStudyDto {
