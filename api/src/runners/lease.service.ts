@@ -68,7 +68,7 @@ export class LeaseService {
 
   async lease(runnerId: string, studyId: string | undefined): Promise<LeaseOutcome> {
     const deadline = Date.now() + this.config.leaseWaitMs;
-    let leased: LeaseResponseDto | null = null;
+    let leased: LeaseResponseDto | null;
     for (;;) {
       const starved = { value: false };
       leased =
