@@ -2,7 +2,9 @@ import 'reflect-metadata';
 import { ConsoleLogger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import cluster from 'node:cluster';
 import { AppModule } from './app.module';
+import { runClusterPrimary } from './cluster-primary';
 import { configureApp } from './app-setup';
 import { type AppConfig, ConfigError, loadConfig } from './config/app-config';
 import { type EmbeddedDatabase, startEmbeddedPostgres } from './database/embedded-postgres';
@@ -73,6 +75,10 @@ async function main(): Promise<void> {
     }
     throw error;
   }
+  if (config.workers > 1 && cluster.isPrimary) {
+    await runClusterPrimary(config);
+    return;
+  }
   const server = await startServer(config);
   process.stdout.write(
     `meshtune: API on ${server.url} (docs ${server.url}/docs)${config.databaseUrl === null ? `, embedded PostgreSQL in ${config.dataDir}` : ''}\n`,
@@ -94,7 +100,12 @@ async function main(): Promise<void> {
     );
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
+  // A cluster worker is stopped by its primary (SIGTERM); a terminal's Ctrl-C reaches the primary.
+  process.on('SIGINT', cluster.isWorker ? () => undefined : () => shutdown('SIGINT'));
+  // A worker whose primary died (it owned the embedded database) drains and stops too.
+  cluster.worker?.on('disconnect', () => {
+    if (!closing) shutdown('primary gone');
+  });
 }
 
 if (require.main === module) {

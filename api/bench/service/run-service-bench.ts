@@ -100,6 +100,8 @@ async function startApi(
       MESHTUNE_LOG_LEVEL: 'error',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group, so that MESHTUNE_WORKERS > 1 workers are killed with it.
+    detached: true,
   });
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => {
@@ -219,7 +221,11 @@ async function killApi(db: Client, api: { child: ChildProcess }): Promise<void> 
     api.child.kill('SIGINT');
     await Promise.race([exited, new Promise((resolveWait) => setTimeout(resolveWait, 5_000))]);
   }
-  api.child.kill('SIGKILL');
+  try {
+    process.kill(-api.child.pid!, 'SIGKILL');
+  } catch {
+    // Already gone.
+  }
   await exited;
   await db.query(
     `SELECT pg_terminate_backend(pid) FROM pg_stat_activity

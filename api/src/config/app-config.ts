@@ -27,6 +27,8 @@ export interface AppConfig {
   /** How long an API process trusts a key it has checked; a key revoked elsewhere works that much longer there. 0 = check every request. */
   authCacheSeconds: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  /** API processes sharing the port (node:cluster); 1 = this process serves alone. */
+  workers: number;
 }
 
 export class ConfigError extends Error {
@@ -86,5 +88,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     authFailuresPerMinute: integer(env, 'MESHTUNE_AUTH_FAILURES_PER_MINUTE', 30, 1, 1_000_000),
     authCacheSeconds: integer(env, 'MESHTUNE_AUTH_CACHE_SECONDS', 5, 0, 3600),
     logLevel,
+    workers: integer(env, 'MESHTUNE_WORKERS', 1, 1, 64),
   };
 }
