@@ -1,5 +1,5 @@
 import type { StopReason } from '../algorithms/algorithm';
-import { createAlgorithm, restoreAlgorithm, type StudyAlgorithm } from '../algorithms/algorithm-registry';
+import { createAlgorithm, type StudyAlgorithm } from '../algorithms/algorithm-registry';
 import { EngineMapping } from '../search-space/engine-mapping';
 import type { Study } from './study.entity';
 import type { StudyStopReason } from './study-status';
@@ -28,11 +28,6 @@ export function createStudyAlgorithm(
         }
       : study.algorithmOptions;
   return createAlgorithm(study.algorithm, problem, options);
-}
-
-/** The study's algorithm as it was after the last ask or tell (read with the study row locked). */
-export function restoreStudyAlgorithm(study: Pick<Study, 'algorithm' | 'engineState'>): StudyAlgorithm {
-  return restoreAlgorithm(study.algorithm, study.engineState);
 }
 
 export function studyStopReason(reason: StopReason): StudyStopReason {
