@@ -1,7 +1,7 @@
 /**
  * Runs NOMAD 4 (PyNomadBBO, through nomad_driver.py) on the problem set in a child process.
  *
- * The venv comes from ensure-bench-venv.sh (outside the repository). A NOMAD trace is a pure
+ * The venv comes from api/bench/ensure-venv.sh (outside the repository). A NOMAD trace is a pure
  * function of the problem, the seed, the Python functions and the
  * pinned PyNomadBBO version, so each run's trace is kept under ~/.cache/meshtune/nomad-traces/
  * keyed by a hash of these; `--fresh-nomad` ignores that cache.
@@ -88,10 +88,14 @@ function waitForExit(child: ReturnType<typeof spawn>): Promise<number | null> {
 
 export async function runNomad(problems: readonly BenchProblem[], options: NomadOptions): Promise<NomadResult> {
   const sourceDir = benchSourceDir();
-  const python = execFileSync('bash', [path.join(sourceDir, 'ensure-bench-venv.sh')], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-  }).trim();
+  const python = execFileSync(
+    'bash',
+    [path.join(sourceDir, '..', 'ensure-venv.sh'), path.join(sourceDir, 'requirements.txt'), 'bench-venv'],
+    {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  ).trim();
 
   const jobProblems = problems.map(nomadJobProblem);
   const cached: RunTrace[] = [];

@@ -6,7 +6,7 @@
  *
  * One embedded PostgreSQL server (started here), the API as a child process on it (so the load
  * generator does not share its event loop), the load generator in this process, Optuna in a
- * Python child (venv made by ensure-venv.sh). Everything on 127.0.0.1.
+ * Python child (venv made by api/bench/ensure-venv.sh). Everything on 127.0.0.1.
  *
  *   node dist-bench/api/bench/service/run-service-bench.js [--quick] [--duration S] [--warmup S]
  *        [--runners 1,16,64] [--prefill 0,1000,100000] [--no-optuna] [--no-mads] [--rows-only]
@@ -381,10 +381,18 @@ async function main(): Promise<void> {
   chmodSync(work, 0o755);
   process.stderr.write(`bench:service: working in ${work}\n`);
   const python = options.optuna
-    ? execFileSync(join(REPO, 'api/bench/service/ensure-venv.sh'), {
-        encoding: 'utf8',
-        stdio: ['ignore', 'pipe', 'inherit'],
-      }).trim()
+    ? execFileSync(
+        'bash',
+        [
+          join(REPO, 'api/bench/ensure-venv.sh'),
+          join(REPO, 'api/bench/service/requirements.txt'),
+          'bench-service-venv',
+        ],
+        {
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'inherit'],
+        },
+      ).trim()
     : '';
   const database = await startEmbeddedPostgres(
     join(work, 'pg'),

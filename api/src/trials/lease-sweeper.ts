@@ -8,6 +8,7 @@ import { EngineStore } from '../studies/engine/engine-store';
 import { StudyChanges } from '../studies/study-changes';
 import { TrialLease } from './trial-lease.entity';
 import { TrialOutcomes } from './trial-outcomes';
+import { UNTOLD_RESULT } from './trial-status';
 import { Trial } from './trial.entity';
 import { lostLeaseCount, requeueTrial } from './trial-transitions';
 
@@ -106,7 +107,7 @@ export class LeaseSweeper implements OnApplicationBootstrap, OnApplicationShutdo
   private async tellStragglers(now: Date): Promise<void> {
     const rows = (await this.dataSource.query(
       `SELECT DISTINCT study_id FROM trials
-        WHERE told = false AND status IN ('completed', 'failed') AND finished_at < $1`,
+        WHERE ${UNTOLD_RESULT} AND finished_at < $1`,
       [new Date(now.getTime() - this.config.leaseSweepIntervalMs)],
     )) as { study_id: string }[];
     for (const row of rows) await this.outcomes.flush(row.study_id);

@@ -6,6 +6,7 @@ import { EngineStore } from '../studies/engine/engine-store';
 import { mappingOf } from '../studies/study-engine';
 import type { ImportNomadCacheResponseDto } from './dto/import-nomad-cache.dto';
 import { TrialOutcomes } from './trial-outcomes';
+import { UNTOLD_RESULT } from './trial-status';
 import { Trial } from './trial.entity';
 
 /**
@@ -51,7 +52,7 @@ export class NomadCacheImportService {
       const trials = manager.getRepository(Trial);
       const [{ untold }] = (await manager.query(
         `SELECT COUNT(*)::int AS "untold" FROM trials
-          WHERE study_id = $1 AND told = false AND status IN ('completed', 'failed')`,
+          WHERE study_id = $1 AND ${UNTOLD_RESULT}`,
         [studyId],
       )) as { untold: number }[];
       let imported = 0;

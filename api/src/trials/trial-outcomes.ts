@@ -7,6 +7,7 @@ import { EngineStore } from '../studies/engine/engine-store';
 import { StudyChanges } from '../studies/study-changes';
 import { mappingOf, studyStopReason } from '../studies/study-engine';
 import type { Study } from '../studies/study.entity';
+import { UNTOLD_RESULT } from './trial-status';
 
 interface FinishedRow {
   id: string;
@@ -60,14 +61,14 @@ export class TrialOutcomes {
     const rows = (await manager.query(
       `WITH told AS (
          UPDATE trials SET told = true
-          WHERE study_id = $1 AND told = false AND status IN ('completed', 'failed')
+          WHERE study_id = $1 AND ${UNTOLD_RESULT}
          RETURNING id, status, point, outputs, finished_at, number
        )
        SELECT told.*, counts.*
          FROM (SELECT (SELECT COUNT(*)::int FROM trials WHERE study_id = $1 AND status = 'running') AS running,
                       (SELECT COUNT(*)::int FROM trials WHERE study_id = $1 AND status = 'pending') AS pending,
                       (SELECT COUNT(*)::int FROM trials
-                        WHERE study_id = $1 AND told = false AND status IN ('completed', 'failed')) AS untold) counts
+                        WHERE study_id = $1 AND ${UNTOLD_RESULT}) AS untold) counts
          LEFT JOIN told ON true`,
       [study.id],
     )) as (FinishedRow & TrialsInFlight)[];
@@ -126,7 +127,7 @@ export class TrialOutcomes {
   private async hasUntold(studyId: string): Promise<boolean> {
     const [{ untold }] = (await this.dataSource.query(
       `SELECT EXISTS (SELECT 1 FROM trials
-                       WHERE study_id = $1 AND told = false AND status IN ('completed', 'failed')) AS untold`,
+                       WHERE study_id = $1 AND ${UNTOLD_RESULT}) AS untold`,
       [studyId],
     )) as { untold: boolean }[];
     return untold;
@@ -151,7 +152,7 @@ export class TrialOutcomes {
     } else if (engine.stopReason !== null) {
       const [{ count }] = (await manager.query(
         `SELECT COUNT(*)::int AS count FROM trials WHERE study_id = $1
-            AND (status IN ('pending', 'running') OR (told = false AND status IN ('completed', 'failed')))`,
+            AND (status IN ('pending', 'running') OR (${UNTOLD_RESULT}))`,
         [study.id],
       )) as { count: number }[];
       if (count > 0) return false;

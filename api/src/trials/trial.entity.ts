@@ -11,7 +11,7 @@ import {
 import { Runner } from '../runners/runner.entity';
 import type { UserPoint } from '../search-space/search-space';
 import { Study } from '../studies/study.entity';
-import type { TrialOrigin, TrialStatus } from './trial-status';
+import { type TrialOrigin, type TrialStatus, UNTOLD_RESULT } from './trial-status';
 
 @Entity({ name: 'trials' })
 @Index('uq_trials_study_number', ['studyId', 'number'], { unique: true })
@@ -22,7 +22,7 @@ import type { TrialOrigin, TrialStatus } from './trial-status';
 @Index('ix_trials_study_pending', ['studyId', 'createdAt', 'number'], { where: "status = 'pending'" })
 @Index('ix_trials_study_running', ['studyId'], { where: "status = 'running'" })
 @Index('ix_trials_untold', ['studyId', 'finishedAt'], {
-  where: "told = false AND status IN ('completed', 'failed')",
+  where: UNTOLD_RESULT,
 })
 export class Trial {
   @PrimaryGeneratedColumn('uuid')

@@ -70,9 +70,7 @@ export class EngineStore {
       const study = await this.studies.findOrThrow(studyId, manager);
       const cached = this.engines.get(studyId);
       if (cached !== undefined && cached.version === study.engineVersion) return inspect(cached.algorithm, study);
-      const algorithm = restoreAlgorithm(study.algorithm, await this.snapshot(manager, studyId));
-      await this.replay(manager, studyId, algorithm, study.engineSnapshotVersion, study.engineVersion);
-      return inspect(algorithm, study);
+      return inspect(await this.rebuild(manager, study), study);
     });
   }
 
@@ -86,16 +84,17 @@ export class EngineStore {
       });
       if (replayed) return new EngineSession(study.id, cached.algorithm, study.engineVersion);
     }
-    const algorithm = restoreAlgorithm(study.algorithm, await this.snapshot(manager, study.id));
-    await this.replay(manager, study.id, algorithm, study.engineSnapshotVersion, study.engineVersion);
-    return new EngineSession(study.id, algorithm, study.engineVersion);
+    return new EngineSession(study.id, await this.rebuild(manager, study), study.engineVersion);
   }
 
-  private async snapshot(manager: EntityManager, studyId: string): Promise<unknown> {
-    const [row] = (await manager.query('SELECT engine_state FROM studies WHERE id = $1', [studyId])) as {
-      engine_state: unknown;
-    }[];
-    return row.engine_state;
+  /** The engine at the study's engine_version, from its snapshot and the operations since. */
+  private async rebuild(manager: EntityManager, study: Study): Promise<StudyAlgorithm> {
+    const [{ engine_state: snapshot }] = (await manager.query('SELECT engine_state FROM studies WHERE id = $1', [
+      study.id,
+    ])) as { engine_state: unknown }[];
+    const algorithm = restoreAlgorithm(study.algorithm, snapshot);
+    await this.replay(manager, study.id, algorithm, study.engineSnapshotVersion, study.engineVersion);
+    return algorithm;
   }
 
   /**
