@@ -1,13 +1,33 @@
 import { randomUUID } from 'node:crypto';
 import type { INestApplication } from '@nestjs/common';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
-import { json, type NextFunction, type Request, type Response } from 'express';
 import { HttpExceptionFilter } from './common/errors/http-exception.filter';
+import { installJsonBodyParser, MAX_BODY_BYTES } from './common/http/json-body-parser';
 import { createValidationPipe } from './common/http/validation';
 import type { AppConfig } from './config/app-config';
+import { installRequestLogging } from './metrics/request-logging';
+import { MetricsService } from './metrics/metrics.service';
 
-/** Largest request body accepted (a NOMAD cache file import is the biggest legitimate one). */
-export const MAX_BODY_BYTES = 5 * 1024 * 1024;
+export { MAX_BODY_BYTES };
+
+const REQUEST_ID = /^[\w.-]{1,100}$/;
+
+/**
+ * The HTTP adapter. Fastify rather than Express: measured here, a bare Nest route costs about
+ * 50 µs of CPU on Fastify against 300 µs on Express, and runners make three requests per trial.
+ */
+export function createHttpAdapter(): FastifyAdapter {
+  return new FastifyAdapter({
+    bodyLimit: MAX_BODY_BYTES,
+    routerOptions: {
+      // /v1/studies/ is /v1/studies.
+      ignoreTrailingSlash: true,
+      // Longer path parameters get the API's own 400/404, not Fastify's bare 414.
+      maxParamLength: 1000,
+    },
+  });
+}
 
 export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
   const config = new DocumentBuilder()
@@ -28,15 +48,17 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
 }
 
 /** Everything main.ts, the tests and the OpenAPI writer share, so they run the same app. */
-export function configureApp(app: INestApplication, config: AppConfig): void {
-  app.use((request: Request, response: Response, next: NextFunction) => {
+export function configureApp(app: NestFastifyApplication, config: AppConfig): void {
+  const instance = app.getHttpAdapter().getInstance();
+  instance.addHook('onRequest', (request, reply, done) => {
     const incoming = request.headers['x-request-id'];
-    const requestId = typeof incoming === 'string' && /^[\w.-]{1,100}$/.test(incoming) ? incoming : randomUUID();
+    const requestId = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     request.headers['x-request-id'] = requestId;
-    response.setHeader('x-request-id', requestId);
-    next();
+    void reply.header('x-request-id', requestId);
+    done();
   });
-  app.use(json({ limit: MAX_BODY_BYTES }));
+  installRequestLogging(instance, app.get(MetricsService));
+  installJsonBodyParser(instance);
   if (config.corsOrigins.length > 0) app.enableCors({ origin: config.corsOrigins });
   app.useGlobalFilters(new HttpExceptionFilter());
   app.useGlobalPipes(createValidationPipe());

@@ -1,24 +1,18 @@
-import { type DynamicModule, type MiddlewareConsumer, Module, type NestModule } from '@nestjs/common';
+import { type DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuthModule } from './auth/auth.module';
-import { BodyDepthMiddleware } from './common/http/body-depth.middleware';
 import type { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { DashboardModule } from './dashboard/dashboard.module';
 import { dataSourceOptions } from './database/data-source-options';
 import { HealthModule } from './health/health.module';
 import { MetricsModule } from './metrics/metrics.module';
-import { RequestLoggingMiddleware } from './metrics/request-logging.middleware';
 import { RunnersModule } from './runners/runners.module';
 import { StudiesModule } from './studies/studies.module';
 import { TrialsModule } from './trials/trials.module';
 
 @Module({})
-export class AppModule implements NestModule {
-  configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(RequestLoggingMiddleware, BodyDepthMiddleware).forRoutes('*');
-  }
-
+export class AppModule {
   /** `databaseUrl`: DATABASE_URL, or the embedded server's URL. */
   static forRoot(config: AppConfig, databaseUrl: string): DynamicModule {
     return {

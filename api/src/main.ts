@@ -1,16 +1,16 @@
 import 'reflect-metadata';
 import { ConsoleLogger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import cluster from 'node:cluster';
 import { AppModule } from './app.module';
 import { runClusterPrimary } from './cluster-primary';
-import { configureApp } from './app-setup';
+import { configureApp, createHttpAdapter } from './app-setup';
 import { type AppConfig, ConfigError, loadConfig } from './config/app-config';
 import { type EmbeddedDatabase, startEmbeddedPostgres } from './database/embedded-postgres';
 
 export interface RunningServer {
-  app: NestExpressApplication;
+  app: NestFastifyApplication;
   url: string;
   /** Drains requests in flight, closes the pool, then stops the embedded database if any. */
   close(): Promise<void>;
@@ -26,10 +26,14 @@ export async function startServer(config: AppConfig): Promise<RunningServer> {
   }
   try {
     const logger = new ConsoleLogger({ json: true, logLevels: logLevels(config.logLevel) });
-    const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, databaseUrl), {
-      logger,
-      bodyParser: false,
-    });
+    const app = await NestFactory.create<NestFastifyApplication>(
+      AppModule.forRoot(config, databaseUrl),
+      createHttpAdapter(),
+      {
+        logger,
+        bodyParser: false,
+      },
+    );
     configureApp(app, config);
     await app.listen(config.port, config.host);
     const address = app.getHttpServer().address();

@@ -312,13 +312,14 @@ async function measureMeshtune(
 
 /** --pg-statements: the statements PostgreSQL spent most time on in the window (pg_stat_statements). */
 async function printTopStatements(db: Client): Promise<void> {
-  const { rows } = await db.query<{ calls: string; total: number; mean: number; query: string }>(
-    `SELECT calls, total_exec_time AS total, mean_exec_time AS mean, regexp_replace(query, '\\s+', ' ', 'g') AS query
-       FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 12`,
+  const { rows } = await db.query<{ calls: string; total: number; mean: number; plan: number; query: string }>(
+    `SELECT calls, total_exec_time AS total, mean_exec_time AS mean, total_plan_time AS plan,
+            regexp_replace(query, '\\s+', ' ', 'g') AS query
+       FROM pg_stat_statements ORDER BY total_exec_time + total_plan_time DESC LIMIT 12`,
   );
   for (const row of rows) {
     process.stderr.write(
-      `  ${row.calls.padStart(6)} calls ${row.total.toFixed(0).padStart(6)} ms (mean ${row.mean.toFixed(3)}) ${row.query.slice(0, 110)}\n`,
+      `  ${row.calls.padStart(6)} calls ${row.total.toFixed(0).padStart(6)} ms (mean ${row.mean.toFixed(3)}) plan ${row.plan.toFixed(0).padStart(5)} ms ${row.query.slice(0, 100)}\n`,
     );
   }
 }
@@ -397,7 +398,7 @@ async function main(): Promise<void> {
   const database = await startEmbeddedPostgres(
     join(work, 'pg'),
     null,
-    options.pgStatements ? ['shared_preload_libraries=pg_stat_statements'] : [],
+    options.pgStatements ? ['shared_preload_libraries=pg_stat_statements', 'pg_stat_statements.track_planning=on'] : [],
   );
   const db = new Client({ connectionString: database.url });
   const rows: Measurement[] = [];

@@ -1,6 +1,6 @@
 import { type CanActivate, type ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 import { DomainError } from '../common/errors/domain-error';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
@@ -27,8 +27,10 @@ export class AuthGuard implements CanActivate {
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const targets = [context.getHandler(), context.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, targets)) return true;
-    const request = context.switchToHttp().getRequest<Request & { caller?: Caller }>();
-    const client = request.ip ?? 'unknown';
+    const request = context
+      .switchToHttp()
+      .getRequest<FastifyRequest<{ Params: { runnerId?: string } }> & { caller?: Caller }>();
+    const client = request.ip;
     if (this.limiter.isBlocked(client)) {
       throw new DomainError('TOO_MANY_REQUESTS', 'too many failed authentications from this address; try again later');
     }
@@ -49,7 +51,7 @@ export class AuthGuard implements CanActivate {
       if (caller.runnerId === null) {
         throw new DomainError('FORBIDDEN', 'this route needs a runner token (returned by POST /v1/runners)');
       }
-      const runnerId = request.params?.runnerId;
+      const runnerId = request.params.runnerId;
       if (runnerId !== undefined && runnerId !== caller.runnerId) {
         throw new DomainError('FORBIDDEN', 'a runner token may only act for its own runner');
       }

@@ -7,7 +7,7 @@ import {
   ApiOkResponse,
   ApiTags,
 } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { Inject } from '@nestjs/common';
 import { type Caller, CurrentCaller, RequireScopes, RunnerToken } from '../auth/auth.decorators';
 import { RunnerIdParams } from '../common/dto/id.params';
@@ -72,12 +72,12 @@ export class RunnersController {
   async leaseTrial(
     @Param() params: RunnerIdParams,
     @Body() body: LeaseRequestDto,
-    @Res({ passthrough: true }) response: Response,
+    @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<LeaseResponseDto | undefined> {
     const outcome = await this.leases.lease(params.runnerId, body.studyId);
     if (outcome.kind === 'leased') return outcome.lease;
-    response.status(204).setHeader('Retry-After', String(this.config.leaseRetryAfterSeconds));
-    if (outcome.studyStatus !== null) response.setHeader('Meshtune-Study-Status', outcome.studyStatus);
+    void reply.code(204).header('Retry-After', String(this.config.leaseRetryAfterSeconds));
+    if (outcome.studyStatus !== null) void reply.header('Meshtune-Study-Status', outcome.studyStatus);
     return undefined;
   }
 }

@@ -5,6 +5,7 @@ import type { Study } from '../studies/study.entity';
 import { toTrialResponse } from '../trials/trial-response.mapper';
 import { trialFromRow, type TrialRow } from '../trials/trial-row';
 import type { LeaseResponseDto } from './dto/lease.dto';
+import { preparedQuery } from '../database/prepared-query';
 
 /** The statements that hand trials to runners: each grants a lease and writes its lease row at once. */
 
@@ -56,8 +57,11 @@ export async function takePendingTrial(
           ORDER BY t.created_at, t.number
           LIMIT 1
           FOR UPDATE OF t SKIP LOCKED`;
-  const rows = (await manager.query(
-    `WITH seen AS (
+  const rows = (await preparedQuery(
+    manager,
+    {
+      name: studyId === undefined ? 'take-pending-trial-any-study' : 'take-pending-trial',
+      text: `WITH seen AS (
        UPDATE runners SET last_seen_at = $2 WHERE id = $1 AND last_seen_at < $2::timestamptz - interval '1 second'
      ), candidate AS (${candidate}
      ), granted AS (
@@ -73,6 +77,7 @@ export async function takePendingTrial(
        INSERT INTO trial_leases (trial_id, attempt, runner_id, leased_at) SELECT id, attempt, $1, $2 FROM granted
      )
      SELECT * FROM granted`,
+    },
     parameters,
   )) as GrantedRow[];
   return rows.length === 0 ? null : leaseResponse(rows[0]);

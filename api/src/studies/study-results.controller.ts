@@ -1,6 +1,6 @@
 import { Controller, Get, Param, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiProduces, ApiTags } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { RequireScopes } from '../auth/auth.decorators';
 import { StudyIdParams } from '../common/dto/id.params';
 import { TrialResponseDto } from '../trials/dto/trial-response.dto';
@@ -32,14 +32,16 @@ export class StudyResultsController {
   async getHistory(
     @Param() params: StudyIdParams,
     @Query() query: HistoryQueryDto,
-    @Res({ passthrough: true }) response: Response,
+    @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<HistoryResponseDto | string> {
     const items = await this.results.history(params.studyId);
     const format = query.format ?? 'json';
     if (format === 'json') return { items };
     const study = await this.studies.findOrThrow(params.studyId);
     if (format === 'csv') {
-      response.type('text/csv').attachment(`history-${study.id}.csv`);
+      void reply
+        .type('text/csv; charset=utf-8')
+        .header('Content-Disposition', `attachment; filename="history-${study.id}.csv"`);
       return historyCsv(
         items,
         study.parameters,
@@ -47,7 +49,9 @@ export class StudyResultsController {
         study.outputs,
       );
     }
-    response.type('text/plain').attachment(`history-${study.id}.txt`);
+    void reply
+      .type('text/plain; charset=utf-8')
+      .header('Content-Disposition', `attachment; filename="history-${study.id}.txt"`);
     return historyNomad(items, study.outputs);
   }
 

@@ -8,6 +8,7 @@ import { StudyChanges } from '../studies/study-changes';
 import { mappingOf, studyStopReason } from '../studies/study-engine';
 import type { Study } from '../studies/study.entity';
 import { UNTOLD_RESULT } from './trial-status';
+import { preparedQuery } from '../database/prepared-query';
 
 interface FinishedRow {
   id: string;
@@ -58,8 +59,11 @@ export class TrialOutcomes {
     study: Study,
     engine: () => Promise<EngineSession>,
   ): Promise<TrialsInFlight> {
-    const rows = (await manager.query(
-      `WITH told AS (
+    const rows = (await preparedQuery(
+      manager,
+      {
+        name: 'trials-tell-finished',
+        text: `WITH told AS (
          UPDATE trials SET told = true
           WHERE study_id = $1 AND ${UNTOLD_RESULT}
          RETURNING id, status, point, outputs, finished_at, number
@@ -70,6 +74,7 @@ export class TrialOutcomes {
                       (SELECT COUNT(*)::int FROM trials
                         WHERE study_id = $1 AND ${UNTOLD_RESULT}) AS untold) counts
          LEFT JOIN told ON true`,
+      },
       [study.id],
     )) as (FinishedRow & TrialsInFlight)[];
     const finished = rows
@@ -125,9 +130,13 @@ export class TrialOutcomes {
   }
 
   private async hasUntold(studyId: string): Promise<boolean> {
-    const [{ untold }] = (await this.dataSource.query(
-      `SELECT EXISTS (SELECT 1 FROM trials
+    const [{ untold }] = (await preparedQuery(
+      this.dataSource,
+      {
+        name: 'trials-has-untold',
+        text: `SELECT EXISTS (SELECT 1 FROM trials
                        WHERE study_id = $1 AND ${UNTOLD_RESULT}) AS untold`,
+      },
       [studyId],
     )) as { untold: boolean }[];
     return untold;

@@ -19,6 +19,7 @@ import { trialFromRow, type TrialRow } from './trial-row';
 import { lostLeaseCount, requeueTrial } from './trial-transitions';
 import { Trial } from './trial.entity';
 import { inTransaction } from '../database/transaction';
+import { preparedQuery } from '../database/prepared-query';
 
 type Report = { kind: 'complete'; outputs: Record<string, number> } | { kind: 'fail'; error: string };
 
@@ -46,8 +47,11 @@ export class TrialReportsService {
   async heartbeat(trialId: string, runnerId: string, body: TrialHeartbeatDto): Promise<TrialHeartbeatResponseDto> {
     const now = new Date();
     const metrics = new Map((body.metrics ?? []).map((metric) => [`${metric.name}\u0000${metric.step}`, metric]));
-    const rows = (await this.dataSource.query(
-      `WITH beat AS (
+    const rows = (await preparedQuery(
+      this.dataSource,
+      {
+        name: 'trial-heartbeat',
+        text: `WITH beat AS (
          UPDATE trials t
             SET lease_expires_at = $3::timestamptz + make_interval(secs => s.lease_seconds),
                 last_heartbeat_at = $3, progress = COALESCE($4, t.progress), updated_at = $3
@@ -61,6 +65,7 @@ export class TrialReportsService {
          ON CONFLICT (trial_id, name, step) DO UPDATE SET value = EXCLUDED.value
        )
        SELECT lease_expires_at, status FROM beat`,
+      },
       [trialId, runnerId, now, body.progress ?? null, JSON.stringify([...metrics.values()])],
     )) as { lease_expires_at: Date; status: Study['status'] }[];
     if (rows.length === 0) return this.rejectHeartbeat(trialId, runnerId);
@@ -196,8 +201,11 @@ export class TrialReportsService {
     hash: string,
   ): Promise<TrialResponseDto | null> {
     const outputs = report.kind === 'complete' ? report.outputs : null;
-    const rows = (await this.dataSource.query(
-      `WITH target AS (
+    const rows = (await preparedQuery(
+      this.dataSource,
+      {
+        name: 'trial-finish-held',
+        text: `WITH target AS (
          SELECT t.id, t.attempt FROM trials t JOIN studies s ON s.id = t.study_id
           WHERE t.id = $1 AND t.status = 'running' AND t.runner_id = $2
             AND ($5::jsonb IS NULL OR (
@@ -218,6 +226,7 @@ export class TrialReportsService {
          RETURNING t.*
        )
        SELECT * FROM finished`,
+      },
       [
         trialId,
         runnerId,

@@ -1,0 +1,68 @@
+import { HttpException } from '@nestjs/common';
+import { QueryFailedError } from 'typeorm';
+import { DomainError } from './domain-error';
+import { ERROR_STATUS, type ErrorCode } from './error-codes';
+
+export interface ErrorBody {
+  statusCode: number;
+  code: ErrorCode;
+  message: string;
+  details?: unknown;
+  requestId?: string;
+}
+
+const CODE_BY_STATUS: Record<number, ErrorCode> = {
+  400: 'VALIDATION_FAILED',
+  401: 'UNAUTHENTICATED',
+  403: 'FORBIDDEN',
+  404: 'NOT_FOUND',
+  413: 'PAYLOAD_TOO_LARGE',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
+  429: 'TOO_MANY_REQUESTS',
+  503: 'SERVICE_UNAVAILABLE',
+};
+
+/** Fastify's own client errors (raised before Nest's pipeline, then wrapped in an HttpException), in the API's words. */
+const FASTIFY_MESSAGES: Record<string, string> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'request body is too large',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported content type: send application/json',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'request body length does not match its Content-Length',
+};
+
+/** The one mapping from anything thrown to the API's error body `{ statusCode, code, message, details }`. */
+export function errorBody(exception: unknown, requestId: string | undefined): ErrorBody {
+  if (exception instanceof DomainError) {
+    return {
+      statusCode: ERROR_STATUS[exception.code],
+      code: exception.code,
+      message: exception.message,
+      ...(exception.details === undefined ? {} : { details: exception.details }),
+      requestId,
+    };
+  }
+  if (exception instanceof HttpException) {
+    const statusCode = exception.getStatus();
+    const response = exception.getResponse();
+    const fastifyCode = (exception.cause as { code?: unknown } | undefined)?.code;
+    const message =
+      (typeof fastifyCode === 'string' ? FASTIFY_MESSAGES[fastifyCode] : undefined) ??
+      (typeof response === 'string'
+        ? response
+        : String((response as { message?: unknown }).message ?? exception.message));
+    return {
+      statusCode,
+      code: CODE_BY_STATUS[statusCode] ?? (statusCode >= 500 ? 'INTERNAL_ERROR' : 'VALIDATION_FAILED'),
+      message,
+      requestId,
+    };
+  }
+  if (exception instanceof QueryFailedError && /invalid input syntax for type uuid/.test(exception.message)) {
+    return { statusCode: 404, code: 'NOT_FOUND', message: 'no such resource', requestId };
+  }
+  return {
+    statusCode: 500,
+    code: 'INTERNAL_ERROR',
+    message: 'internal error; quote the requestId when reporting it',
+    requestId,
+  };
+}
