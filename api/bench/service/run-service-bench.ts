@@ -167,10 +167,19 @@ function madsStudy(parallel: number): Record<string, unknown> {
   };
 }
 
-function cpuNote(before: CpuSample, after: CpuSample, seconds: number): string {
+/**
+ * CPU use of each party in the window, as % of one core and as CPU milliseconds per cycle: the
+ * latter does not depend on how many cores the machine has, so it tells what a bigger one needs.
+ */
+function cpuNote(before: CpuSample, after: CpuSample, seconds: number, cycles: number): string {
   // A PostgreSQL backend that exits inside the window takes its CPU time with it: '?' then.
   const pct = (a: number, b: number): string => (b < a ? '?' : `${Math.round((100 * (b - a)) / seconds)}`);
-  return `CPU % api/pg/load ${pct(before.api, after.api)}/${pct(before.postgres, after.postgres)}/${pct(before.client, after.client)}`;
+  const perCycle = (a: number, b: number): string =>
+    b < a || cycles === 0 ? '?' : (((b - a) * 1000) / cycles).toFixed(2);
+  return (
+    `CPU % api/pg/load ${pct(before.api, after.api)}/${pct(before.postgres, after.postgres)}/${pct(before.client, after.client)}` +
+    `, CPU ms/cycle ${perCycle(before.api, after.api)}/${perCycle(before.postgres, after.postgres)}/${perCycle(before.client, after.client)}`
+  );
 }
 
 /**
@@ -293,7 +302,7 @@ async function measureMeshtune(
     `${load.leaseMs.length} leases${load.censoredLeases > 0 ? ` (${load.censoredLeases} unanswered at the end, counted at their age)` : ''}`,
     `heartbeat/complete p50 ${percentile(load.heartbeatMs, 50).toFixed(1)}/${percentile(load.completeMs, 50).toFixed(1)} ms`,
   ];
-  if (before !== null && after !== null) notes.push(cpuNote(before, after, options.durationS));
+  if (before !== null && after !== null) notes.push(cpuNote(before, after, options.durationS, load.cycles));
   if (load.idleLeases > 0) notes.push(`${load.idleLeases} leases answered 204`);
   if (load.errors > 0) notes.push(`${load.errors} errors, first: ${load.firstError}`);
   if (load.studyEnded !== null) notes.push(load.studyEnded);
