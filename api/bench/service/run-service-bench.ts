@@ -10,7 +10,7 @@
  *
  *   node dist-bench/api/bench/service/run-service-bench.js [--quick] [--duration S] [--warmup S]
  *        [--runners 1,16,64] [--prefill 0,1000,100000] [--no-optuna] [--no-mads] [--rows-only]
- *        [--optuna-threads] [--client http|fetch] [--pg-waits] [--keep]
+ *        [--optuna-threads] [--client http|fetch] [--pg-waits] [--pg-statements] [--pg-setting NAME=VALUE] [--keep]
  * Each row gets a fresh API process and a fresh study; see docs/benchmarks.md, "Service".
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
@@ -37,6 +37,7 @@ interface Options {
   keep: boolean;
   pgWaits: boolean;
   pgStatements: boolean;
+  pgSettings: string[];
   client: HttpClient;
 }
 
@@ -62,6 +63,8 @@ function parseOptions(argv: string[]): Options {
     keep: argv.includes('--keep'),
     pgWaits: argv.includes('--pg-waits'),
     pgStatements: argv.includes('--pg-statements'),
+    // --pg-setting name=value (repeatable): a PostgreSQL setting for the whole run, for experiments.
+    pgSettings: argv.flatMap((arg, i) => (arg === '--pg-setting' && argv[i + 1] !== undefined ? [argv[i + 1]] : [])),
     client: value('--client') === 'fetch' ? 'fetch' : 'http',
   };
 }
@@ -404,11 +407,12 @@ async function main(): Promise<void> {
         },
       ).trim()
     : '';
-  const database = await startEmbeddedPostgres(
-    join(work, 'pg'),
-    null,
-    options.pgStatements ? ['shared_preload_libraries=pg_stat_statements', 'pg_stat_statements.track_planning=on'] : [],
-  );
+  const database = await startEmbeddedPostgres(join(work, 'pg'), null, [
+    ...(options.pgStatements
+      ? ['shared_preload_libraries=pg_stat_statements', 'pg_stat_statements.track_planning=on']
+      : []),
+    ...options.pgSettings,
+  ]);
   const db = new Client({ connectionString: database.url });
   const rows: Measurement[] = [];
   const record = (row: Measurement): void => {

@@ -1,11 +1,12 @@
 import type { EntityManager } from 'typeorm';
 import type { Suggestion } from '../algorithms/algorithm';
+import { preparedQuery } from '../database/prepared-query';
+import { RELAXED_COMMIT } from '../database/relaxed-commit';
 import { type EngineMapping, pointKey } from '../search-space/engine-mapping';
 import type { Study } from '../studies/study.entity';
 import { toTrialResponse } from '../trials/trial-response.mapper';
 import { trialFromRow, type TrialRow } from '../trials/trial-row';
 import type { LeaseResponseDto } from './dto/lease.dto';
-import { preparedQuery } from '../database/prepared-query';
 
 /** The statements that hand trials to runners: each grants a lease and writes its lease row at once. */
 
@@ -76,11 +77,12 @@ export async function takePendingTrial(
      ), recorded AS (
        INSERT INTO trial_leases (trial_id, attempt, runner_id, leased_at) SELECT id, attempt, $1, $2 FROM granted
      )
-     SELECT * FROM granted`,
+     SELECT granted.* FROM ${RELAXED_COMMIT} LEFT JOIN granted ON true`,
     },
     parameters,
-  )) as GrantedRow[];
-  return rows.length === 0 ? null : leaseResponse(rows[0]);
+  )) as (GrantedRow | { id: null })[];
+  const [row] = rows;
+  return row.id === null ? null : leaseResponse(row);
 }
 
 /**

@@ -3,18 +3,19 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager, type FindOptionsSelect, In } from 'typeorm';
 import { InvalidOptionsError, InvalidProblemError } from '../algorithms/algorithm-errors';
 import { DomainError, notFound, ValidationFailedError } from '../common/errors/domain-error';
-import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
+import { inTransaction } from '../database/transaction';
 import { validateStudyDefinition } from '../search-space/search-space-validator';
-import { Trial } from '../trials/trial.entity';
 import type { TrialStatus } from '../trials/trial-status';
+import { Trial } from '../trials/trial.entity';
 import type { CreateStudyDto } from './dto/create-study.dto';
 import type { StudyResponseDto, TrialCountsDto } from './dto/study-response.dto';
 import { createStudyAlgorithm } from './study-engine';
 import { EMPTY_TRIAL_COUNTS, toStudyResponse } from './study-response.mapper';
+import { lockStudyRow } from './study-row-lock';
 import type { StudyStatus } from './study-status';
 import { Study } from './study.entity';
-import { inTransaction } from '../database/transaction';
 
 const DEFAULT_MAX_PARALLEL_TRIALS = 1000;
 const DEFAULT_MAX_ATTEMPTS = 3;
@@ -121,11 +122,7 @@ export class StudiesService {
 
   /** The study row locked FOR UPDATE (without its engine snapshot): the only way to change its status or engine. */
   async lock(manager: EntityManager, studyId: string): Promise<Study> {
-    const study = await manager.getRepository(Study).findOne({
-      select: this.columnsWithoutSnapshot(manager),
-      where: { id: studyId },
-      lock: { mode: 'pessimistic_write' },
-    });
+    const study = await lockStudyRow(manager, studyId);
     if (study === null) throw notFound('STUDY_NOT_FOUND', 'study', studyId);
     return study;
   }

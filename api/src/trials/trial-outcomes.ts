@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
+import { preparedQuery } from '../database/prepared-query';
 import { MetricsService } from '../metrics/metrics.service';
 import type { EngineSession } from '../studies/engine/engine-session';
 import { EngineStore } from '../studies/engine/engine-store';
@@ -8,7 +9,6 @@ import { StudyChanges } from '../studies/study-changes';
 import { mappingOf, studyStopReason } from '../studies/study-engine';
 import type { Study } from '../studies/study.entity';
 import { UNTOLD_RESULT } from './trial-status';
-import { preparedQuery } from '../database/prepared-query';
 
 interface FinishedRow {
   id: string;

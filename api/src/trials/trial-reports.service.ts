@@ -3,6 +3,9 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
 import { DomainError, type FieldError, notFound, ValidationFailedError } from '../common/errors/domain-error';
+import { preparedQuery } from '../database/prepared-query';
+import { RELAXED_COMMIT } from '../database/relaxed-commit';
+import { inTransaction } from '../database/transaction';
 import { StudiesService } from '../studies/studies.service';
 import { Study } from '../studies/study.entity';
 import type {
@@ -18,8 +21,6 @@ import { toTrialResponse } from './trial-response.mapper';
 import { trialFromRow, type TrialRow } from './trial-row';
 import { lostLeaseCount, requeueTrial } from './trial-transitions';
 import { Trial } from './trial.entity';
-import { inTransaction } from '../database/transaction';
-import { preparedQuery } from '../database/prepared-query';
 
 type Report = { kind: 'complete'; outputs: Record<string, number> } | { kind: 'fail'; error: string };
 
@@ -64,12 +65,12 @@ export class TrialReportsService {
            FROM beat, jsonb_to_recordset($5::jsonb) AS m(name text, step integer, value double precision)
          ON CONFLICT (trial_id, name, step) DO UPDATE SET value = EXCLUDED.value
        )
-       SELECT lease_expires_at, status FROM beat`,
+       SELECT beat.lease_expires_at, beat.status FROM ${RELAXED_COMMIT} LEFT JOIN beat ON true`,
       },
       [trialId, runnerId, now, body.progress ?? null, JSON.stringify([...metrics.values()])],
-    )) as { lease_expires_at: Date; status: Study['status'] }[];
-    if (rows.length === 0) return this.rejectHeartbeat(trialId, runnerId);
+    )) as { lease_expires_at: Date | null; status: Study['status'] | null }[];
     const [{ lease_expires_at: leaseExpiresAt, status }] = rows;
+    if (leaseExpiresAt === null) return this.rejectHeartbeat(trialId, runnerId);
     const reason = status === 'active' ? null : `study_${status}`;
     return { shouldStop: reason !== null, reason, leaseExpiresAt: leaseExpiresAt.toISOString() };
   }
