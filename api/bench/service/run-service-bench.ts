@@ -481,8 +481,9 @@ async function main(): Promise<void> {
       );
     }
     if (options.optuna) {
-      const optunaUrl = new URL(database.url.replace(/\/meshtune$/, '/optuna_bench'));
-      const url = `postgresql+psycopg2://${optunaUrl.username}:${optunaUrl.password}@${optunaUrl.host}${optunaUrl.pathname}`;
+      // The same server and the same transport as the API (its Unix socket when it has one).
+      const optunaUrl = new URL(database.url);
+      const url = `postgresql+psycopg2://${optunaUrl.username}:${optunaUrl.password}@${optunaUrl.host}/optuna_bench${optunaUrl.search}`;
       for (const prefill of options.prefill) {
         for (const count of options.runners)
           record(await measureOptuna(db, python, url, count, prefill, 'process', options));
