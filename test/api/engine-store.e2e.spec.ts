@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { DataSource } from 'typeorm';
+import { MetricsService } from '../../api/src/metrics/metrics.service';
 import { EngineStore } from '../../api/src/studies/engine/engine-store';
 import { StudiesService } from '../../api/src/studies/studies.service';
 import {
@@ -40,7 +41,11 @@ describe('engine store: snapshot + engine events, engines cached per process', (
     test = await startTestServer();
     userKey = await createKey(test, 'user');
     runner = await registerRunner(test, await createKey(test, 'runner'));
-    otherProcess = new EngineStore(test.get(DataSource), test.get(StudiesService));
+    otherProcess = new EngineStore(
+      test.get(DataSource),
+      test.get(StudiesService),
+      new MetricsService(test.get(DataSource)),
+    );
   });
   after(async () => test.close());
 
@@ -94,5 +99,33 @@ describe('engine store: snapshot + engine events, engines cached per process', (
       'the events are contiguous',
     );
     assert.equal(await state(otherProcess, studyId), await state(test.get(EngineStore), studyId));
+  });
+
+  it('hands the engine from call to call in one process: the next holder of the row lock waits for it, never rebuilds', async () => {
+    const studyId = String((await createStudy(test, userKey, quadraticStudy())).id);
+    await evaluate(test, runner, studyId, 2);
+    // A process whose commits are answered late: the next call gets the study row lock (released
+    // at the commit) 50 ms before the previous call learns that its commit went through.
+    const dataSource = test.get(DataSource);
+    const lateCommits = new Proxy(dataSource, {
+      get(target, property) {
+        if (property !== 'transaction') return Reflect.get(target, property, target) as unknown;
+        return async (...args: unknown[]) => {
+          const result = await (target.transaction as (...a: unknown[]) => Promise<unknown>)(...args);
+          await new Promise((resolveWait) => setTimeout(resolveWait, 50));
+          return result;
+        };
+      },
+    });
+    const metrics = new MetricsService(dataSource);
+    const store = new EngineStore(lateCommits, test.get(StudiesService), metrics);
+    const askOne = (): Promise<unknown> =>
+      store.withLockedStudy(studyId, async (_manager, _study, engine) => (await engine()).ask(1));
+    await askOne(); // the first use in this "process" builds the engine from the snapshot
+    const rebuilds = async (): Promise<number> => (await metrics.engineRebuilds.get()).values[0]?.value ?? 0;
+    assert.equal(await rebuilds(), 1);
+    await Promise.all([askOne(), askOne(), askOne()]);
+    assert.equal(await rebuilds(), 1, 'each call took the engine the previous one put back');
+    assert.equal(await state(store, studyId), await state(otherProcess, studyId));
   });
 });

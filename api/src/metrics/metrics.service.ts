@@ -28,6 +28,12 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly engineRebuilds = new Counter({
+    name: 'meshtune_engine_rebuilds_total',
+    help: 'Study engines rebuilt from their snapshot (first use in this process, or the cached one was behind the pruned events).',
+    registers: [this.registry],
+  });
+
   readonly askDuration = new Histogram({
     name: 'meshtune_ask_duration_seconds',
     help: 'Time to restore a study engine, ask it for a point and serialise its state.',
