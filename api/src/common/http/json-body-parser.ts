@@ -40,7 +40,8 @@ export function parseJsonBody(text: string): unknown {
 export function installJsonBodyParser(instance: FastifyInstance): void {
   instance.removeAllContentTypeParsers();
   instance.addContentTypeParser(
-    /^application\/([\w.+-]+\+)?json$/,
+    // application/json or application/…+json, with or without parameters (charset=utf-8).
+    /^application\/([\w.+-]+\+)?json\s*(;.*)?$/i,
     { parseAs: 'string', bodyLimit: MAX_BODY_BYTES },
     (_request: FastifyRequest, body: string | Buffer, done: (error: Error | null, value?: unknown) => void) => {
       try {
