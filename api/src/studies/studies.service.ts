@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, type EntityManager, type FindOptionsSelect, In } from 'typeorm';
+import { DataSource, type EntityManager, In } from 'typeorm';
 import { InvalidOptionsError, InvalidProblemError } from '../algorithms/algorithm-errors';
 import { DomainError, notFound, ValidationFailedError } from '../common/errors/domain-error';
 import type { AppConfig } from '../config/app-config';
@@ -13,7 +13,7 @@ import type { CreateStudyDto } from './dto/create-study.dto';
 import type { StudyResponseDto, TrialCountsDto } from './dto/study-response.dto';
 import { createStudyAlgorithm } from './study-engine';
 import { EMPTY_TRIAL_COUNTS, toStudyResponse } from './study-response.mapper';
-import { lockStudyRow } from './study-row-lock';
+import { findStudyRow, lockStudyRow } from './study-row';
 import type { StudyStatus } from './study-status';
 import { Study } from './study.entity';
 
@@ -22,8 +22,6 @@ const DEFAULT_MAX_ATTEMPTS = 3;
 
 @Injectable()
 export class StudiesService {
-  private selectWithoutSnapshot: FindOptionsSelect<Study> | undefined;
-
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -101,9 +99,7 @@ export class StudiesService {
 
   /** The study without its engine snapshot (EngineStore reads that). */
   async findOrThrow(studyId: string, manager: EntityManager = this.dataSource.manager): Promise<Study> {
-    const study = await manager
-      .getRepository(Study)
-      .findOne({ select: this.columnsWithoutSnapshot(manager), where: { id: studyId } });
+    const study = await findStudyRow(manager, studyId);
     if (study === null) throw notFound('STUDY_NOT_FOUND', 'study', studyId);
     return study;
   }
@@ -125,16 +121,6 @@ export class StudiesService {
     const study = await lockStudyRow(manager, studyId);
     if (study === null) throw notFound('STUDY_NOT_FOUND', 'study', studyId);
     return study;
-  }
-
-  private columnsWithoutSnapshot(manager: EntityManager): FindOptionsSelect<Study> {
-    this.selectWithoutSnapshot ??= Object.fromEntries(
-      manager
-        .getRepository(Study)
-        .metadata.columns.filter((column) => column.propertyName !== 'engineState')
-        .map((column) => [column.propertyName, true]),
-    );
-    return this.selectWithoutSnapshot;
   }
 
   async pause(studyId: string): Promise<StudyResponseDto> {
