@@ -9,8 +9,6 @@ import type { AppConfig } from './config/app-config';
 import { installRequestLogging } from './metrics/request-logging';
 import { MetricsService } from './metrics/metrics.service';
 
-export { MAX_BODY_BYTES };
-
 const REQUEST_ID = /^[\w.-]{1,100}$/;
 
 /**

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { DomainError } from '../errors/domain-error';
 
-/** Largest request body accepted (a NOMAD cache file import is the biggest legitimate one). */
+/** Largest request body accepted (a NOMAD cache file import is the biggest legitimate one); the adapter's bodyLimit. */
 export const MAX_BODY_BYTES = 5 * 1024 * 1024;
 
 /** Deeper than any legitimate body; validation recurses, so deeper bodies are refused before it runs. */
@@ -42,7 +42,7 @@ export function installJsonBodyParser(instance: FastifyInstance): void {
   instance.addContentTypeParser(
     // application/json or application/…+json, with or without parameters (charset=utf-8).
     /^application\/([\w.+-]+\+)?json\s*(;.*)?$/i,
-    { parseAs: 'string', bodyLimit: MAX_BODY_BYTES },
+    { parseAs: 'string' },
     (_request: FastifyRequest, body: string | Buffer, done: (error: Error | null, value?: unknown) => void) => {
       try {
         done(null, parseJsonBody(typeof body === 'string' ? body : body.toString('utf8')));
