@@ -5,6 +5,7 @@ import type { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { DashboardModule } from './dashboard/dashboard.module';
 import { dataSourceOptions } from './database/data-source-options';
+import type { EmbeddedDatabase } from './database/embedded-postgres';
 import { HealthModule } from './health/health.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { RunnersModule } from './runners/runners.module';
@@ -13,8 +14,8 @@ import { TrialsModule } from './trials/trials.module';
 
 @Module({})
 export class AppModule {
-  /** `databaseUrl`: DATABASE_URL, or the embedded server's URL. */
-  static forRoot(config: AppConfig, databaseUrl: string): DynamicModule {
+  /** `databaseUrl`: DATABASE_URL, or the embedded server's application role; `embedded`: that server. */
+  static forRoot(config: AppConfig, databaseUrl: string, embedded: EmbeddedDatabase | null = null): DynamicModule {
     return {
       module: AppModule,
       imports: [
@@ -25,7 +26,7 @@ export class AppModule {
         StudiesModule,
         TrialsModule,
         RunnersModule,
-        HealthModule,
+        HealthModule.forRoot(embedded),
         DashboardModule,
       ],
     };

@@ -17,8 +17,15 @@ export async function runClusterPrimary(config: AppConfig): Promise<void> {
   let database: EmbeddedDatabase | null = null;
   const env: NodeJS.ProcessEnv = { ...process.env, MESHTUNE_WORKERS: '1' };
   if (config.databaseUrl === null) {
-    database = await startEmbeddedPostgres(config.dataDir, config.embeddedPostgresPort);
-    env.DATABASE_URL = database.url;
+    database = await startEmbeddedPostgres(config.dataDir, config.embeddedPostgresPort, {
+      onGiveUp: (error) => {
+        process.stderr.write(`meshtune: embedded PostgreSQL is down and could not be restarted: ${error.message}\n`);
+        void stopAll(70);
+      },
+    });
+    // The workers' pools use the application role; the first worker migrates as the owner.
+    env.DATABASE_URL = database.appUrl;
+    env.MESHTUNE_MIGRATION_DATABASE_URL = database.ownerUrl;
     process.stdout.write(
       `meshtune: embedded PostgreSQL in ${config.dataDir}, shared by ${config.workers} API workers\n`,
     );

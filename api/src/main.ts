@@ -8,6 +8,7 @@ import { runClusterPrimary } from './cluster-primary';
 import { configureApp, createHttpAdapter } from './app-setup';
 import { type AppConfig, ConfigError, loadConfig } from './config/app-config';
 import { type EmbeddedDatabase, startEmbeddedPostgres } from './database/embedded-postgres';
+import { runMigrations } from './database/run-migrations';
 
 export interface RunningServer {
   app: NestFastifyApplication;
@@ -20,14 +21,25 @@ export interface RunningServer {
 export async function startServer(config: AppConfig): Promise<RunningServer> {
   let database: EmbeddedDatabase | null = null;
   let databaseUrl = config.databaseUrl;
+  let migrationUrl = config.migrationDatabaseUrl ?? config.databaseUrl;
   if (databaseUrl === null) {
-    database = await startEmbeddedPostgres(config.dataDir, config.embeddedPostgresPort);
-    databaseUrl = database.url;
+    database = await startEmbeddedPostgres(config.dataDir, config.embeddedPostgresPort, {
+      onGiveUp: (error) => {
+        // Nothing can be served without it: exit with a clear message so a supervisor restarts us.
+        process.stderr.write(
+          `meshtune: embedded PostgreSQL is down and could not be restarted, exiting: ${error.message}\n`,
+        );
+        process.exit(70);
+      },
+    });
+    databaseUrl = database.appUrl;
+    migrationUrl = database.ownerUrl;
   }
   try {
+    await runMigrations(migrationUrl ?? databaseUrl);
     const logger = new ConsoleLogger({ json: true, logLevels: logLevels(config.logLevel) });
     const app = await NestFactory.create<NestFastifyApplication>(
-      AppModule.forRoot(config, databaseUrl),
+      AppModule.forRoot(config, databaseUrl, database),
       createHttpAdapter(),
       {
         logger,

@@ -45,7 +45,10 @@ export interface ApiProcess {
 
 export interface ApiOptions {
   adminKey: string;
+  /** DATABASE_URL: an external database, as the application role. */
   databaseUrl?: string;
+  /** MESHTUNE_MIGRATION_DATABASE_URL: the schema owner, for migrations. */
+  migrationDatabaseUrl?: string;
   dataDir?: string;
   port?: number;
   env?: Record<string, string>;
@@ -66,6 +69,9 @@ export async function spawnApi(options: ApiOptions): Promise<ApiProcess> {
     MESHTUNE_RETRY_AFTER_SECONDS: '1',
     MESHTUNE_AUTH_FAILURES_PER_MINUTE: '1000000',
     ...(options.databaseUrl !== undefined ? { DATABASE_URL: options.databaseUrl } : {}),
+    ...(options.migrationDatabaseUrl !== undefined
+      ? { MESHTUNE_MIGRATION_DATABASE_URL: options.migrationDatabaseUrl }
+      : {}),
     ...(options.dataDir !== undefined ? { MESHTUNE_DATA_DIR: options.dataDir } : {}),
     ...options.env,
   };

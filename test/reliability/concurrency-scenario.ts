@@ -60,7 +60,7 @@ export async function runConcurrencyScenario(scenario: ConcurrencyScenario): Pro
     const adminKey = newAdminKey();
     // Started one after the other: the first runs the migrations.
     for (let index = 0; index < scenario.apiProcesses; index += 1) {
-      apis.push(await spawnApi({ adminKey, databaseUrl: database.url }));
+      apis.push(await spawnApi({ adminKey, databaseUrl: database.appUrl, migrationDatabaseUrl: database.ownerUrl }));
     }
     const url = apis[0].url;
     const userKey = await createApiKey(url, adminKey, 'user');
@@ -110,7 +110,7 @@ export async function runConcurrencyScenario(scenario: ConcurrencyScenario): Pro
     );
     clearInterval(progress);
     const seconds = (Date.now() - started) / 1000;
-    const check = await checkStudy(database.url, study.id as string, record, engineEvaluationCount);
+    const check = await checkStudy(database.ownerUrl, study.id as string, record, engineEvaluationCount);
     for (const api of apis) {
       const output = api.output();
       if (/"level":"error"/.test(output)) check.problems.push(`API logged errors: ${output.slice(-2000)}`);

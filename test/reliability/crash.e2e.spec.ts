@@ -75,7 +75,7 @@ describe('kill -9 of the API or of a runner (external PostgreSQL)', { timeout: 2
     database = await startEmbeddedPostgres(dataDir, null);
     adminKey = newAdminKey();
     port = await freePort();
-    api = await spawnApi({ adminKey, databaseUrl: database.url, port });
+    api = await spawnApi({ adminKey, databaseUrl: database.appUrl, migrationDatabaseUrl: database.ownerUrl, port });
     userKey = await createApiKey(api.url, adminKey, 'user');
     runnerKey = await createApiKey(api.url, adminKey, 'runner');
   });
@@ -113,11 +113,11 @@ describe('kill -9 of the API or of a runner (external PostgreSQL)', { timeout: 2
     const acceptedAtKill = record.accepted.size;
     assert.ok(acceptedAtKill < budget, 'the kill came mid-run');
     await sleep(1000);
-    api = await spawnApi({ adminKey, databaseUrl: database.url, port });
+    api = await spawnApi({ adminKey, databaseUrl: database.appUrl, migrationDatabaseUrl: database.ownerUrl, port });
     await running;
 
     assert.ok(record.networkRetries > 0, 'runners saw the API go away');
-    const check = await checkStudy(database.url, study.id as string, record, engineEvaluationCount);
+    const check = await checkStudy(database.ownerUrl, study.id as string, record, engineEvaluationCount);
     assert.deepEqual(check.problems, []);
     assert.equal(check.status, 'completed');
     assert.equal(check.stopReason, 'max_evaluations');
@@ -175,7 +175,7 @@ describe('kill -9 of the API or of a runner (external PostgreSQL)', { timeout: 2
     const finished = await expectCall(api.url, 'GET', `/v1/studies/${study.id}`, userKey, undefined, 200);
     assert.equal(finished.status, 'completed');
 
-    const client = new Client({ connectionString: database.url });
+    const client = new Client({ connectionString: database.ownerUrl });
     await client.connect();
     try {
       const leases = (

@@ -34,7 +34,8 @@ describe('MESHTUNE_WORKERS: several API processes sharing one port', () => {
     const adminKey = newAdminKey();
     const api = await spawnApi({
       adminKey,
-      databaseUrl: database.url,
+      databaseUrl: database.appUrl,
+      migrationDatabaseUrl: database.ownerUrl,
       env: { MESHTUNE_WORKERS: '3', MESHTUNE_LOG_LEVEL: 'info' },
     });
     try {
@@ -71,7 +72,7 @@ describe('MESHTUNE_WORKERS: several API processes sharing one port', () => {
           }),
         ),
       );
-      const check = await checkStudy(database.url, study.id as string, record, engineEvaluationCount);
+      const check = await checkStudy(database.ownerUrl, study.id as string, record, engineEvaluationCount);
       assert.deepEqual(check.problems, []);
       assert.equal(check.status, 'completed');
       const pids = pidsThatServed(api.output());

@@ -11,6 +11,8 @@ export interface TestServer {
   url: string;
   server: RunningServer;
   adminKey: string;
+  /** The data folder (embedded PostgreSQL and its credentials live under it). */
+  dataDir: string;
   http: TestAgent;
   /** Stops the API and its embedded PostgreSQL, keeping the data folder. */
   stop(): Promise<void>;
@@ -26,7 +28,7 @@ export interface TestServer {
  * files never see each other's data. Lease sweeps are driven by the tests (no timers).
  */
 export async function startTestServer(overrides: Partial<AppConfig> = {}): Promise<TestServer> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'meshtune-test-'));
+  const dataDir = overrides.dataDir ?? mkdtempSync(join(tmpdir(), 'meshtune-test-'));
   const adminKey = `mt_admin_test_${randomBytes(16).toString('hex')}`;
   const config: AppConfig = {
     ...loadConfig({}),
@@ -43,7 +45,8 @@ export async function startTestServer(overrides: Partial<AppConfig> = {}): Promi
   const handle: TestServer = {
     url: server.url,
     server,
-    adminKey,
+    adminKey: config.adminKey ?? adminKey,
+    dataDir,
     http: request(server.url),
     stop: async () => {
       if (!running) return;

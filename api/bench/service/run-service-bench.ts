@@ -407,13 +407,16 @@ async function main(): Promise<void> {
         },
       ).trim()
     : '';
-  const database = await startEmbeddedPostgres(join(work, 'pg'), null, [
-    ...(options.pgStatements
-      ? ['shared_preload_libraries=pg_stat_statements', 'pg_stat_statements.track_planning=on']
-      : []),
-    ...options.pgSettings,
-  ]);
-  const db = new Client({ connectionString: database.url });
+  const database = await startEmbeddedPostgres(join(work, 'pg'), null, {
+    settings: [
+      ...(options.pgStatements
+        ? ['shared_preload_libraries=pg_stat_statements', 'pg_stat_statements.track_planning=on']
+        : []),
+      ...options.pgSettings,
+    ],
+  });
+  // The bench's own queries (statistics, terminating backends, Optuna's database) need the owner.
+  const db = new Client({ connectionString: database.ownerUrl });
   const rows: Measurement[] = [];
   const record = (row: Measurement): void => {
     rows.push(row);
@@ -426,8 +429,8 @@ async function main(): Promise<void> {
     const pgVersion = ((await db.query('SHOW server_version')).rows[0] as { server_version: string }).server_version;
     const adminKey = `mt_admin_bench_${randomBytes(16).toString('hex')}`;
     // Keys and runners, made once through a first API process; every row then starts its own.
-    const setup = await startApi(database.url, join(work, 'api'), adminKey);
-    const context: ApiContext = { databaseUrl: database.url, work, adminKey, userKey: '', runners: [] };
+    const setup = await startApi(database.ownerUrl, join(work, 'api'), adminKey);
+    const context: ApiContext = { databaseUrl: database.ownerUrl, work, adminKey, userKey: '', runners: [] };
     try {
       const runnerKey = String(
         (await http(setup.url, adminKey, '/v1/api-keys', { name: 'bench runners', scope: 'runner' })).key,
@@ -482,7 +485,7 @@ async function main(): Promise<void> {
     }
     if (options.optuna) {
       // The same server and the same transport as the API (its Unix socket when it has one).
-      const optunaUrl = new URL(database.url);
+      const optunaUrl = new URL(database.ownerUrl);
       const url = `postgresql+psycopg2://${optunaUrl.username}:${optunaUrl.password}@${optunaUrl.host}/optuna_bench${optunaUrl.search}`;
       for (const prefill of options.prefill) {
         for (const count of options.runners)

@@ -6,6 +6,8 @@ export interface AppConfig {
   host: string;
   /** PostgreSQL connection string; null = start the embedded server. */
   databaseUrl: string | null;
+  /** Who runs migrations when DATABASE_URL is a role without DDL rights (default: DATABASE_URL). */
+  migrationDatabaseUrl: string | null;
   /** Folder for the embedded PostgreSQL cluster and other local state. */
   dataDir: string;
   /** Port of the embedded PostgreSQL server; null = pick a free one. */
@@ -48,18 +50,28 @@ function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: nu
   return value;
 }
 
+function postgresUrl(env: NodeJS.ProcessEnv, name: string): string | null {
+  const url = env[name]?.trim() || null;
+  if (url === null) return null;
+  let protocol: string;
+  try {
+    protocol = new URL(url).protocol;
+  } catch {
+    throw new ConfigError(`${name} is not a valid URL (expected postgres://user:password@host:port/database)`);
+  }
+  if (protocol !== 'postgres:' && protocol !== 'postgresql:') {
+    throw new ConfigError(`${name} must use postgres:// or postgresql://, got "${protocol}"`);
+  }
+  return url;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
-  const databaseUrl = env.DATABASE_URL?.trim() || null;
-  if (databaseUrl !== null) {
-    let protocol: string;
-    try {
-      protocol = new URL(databaseUrl).protocol;
-    } catch {
-      throw new ConfigError('DATABASE_URL is not a valid URL (expected postgres://user:password@host:port/database)');
-    }
-    if (protocol !== 'postgres:' && protocol !== 'postgresql:') {
-      throw new ConfigError(`DATABASE_URL must use postgres:// or postgresql://, got "${protocol}"`);
-    }
+  const databaseUrl = postgresUrl(env, 'DATABASE_URL');
+  const migrationDatabaseUrl = postgresUrl(env, 'MESHTUNE_MIGRATION_DATABASE_URL');
+  if (migrationDatabaseUrl !== null && databaseUrl === null) {
+    throw new ConfigError(
+      'MESHTUNE_MIGRATION_DATABASE_URL needs DATABASE_URL (the embedded database manages its own roles)',
+    );
   }
   const adminKey = env.MESHTUNE_ADMIN_KEY?.trim() || null;
   if (adminKey !== null && adminKey.length < 16) {
@@ -74,6 +86,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     port: integer(env, 'PORT', 3000, 0, 65535),
     host: env.HOST?.trim() || '0.0.0.0',
     databaseUrl,
+    migrationDatabaseUrl,
     dataDir: resolve(env.MESHTUNE_DATA_DIR?.trim() || '.meshtune'),
     embeddedPostgresPort: pgPort === 0 ? null : pgPort,
     adminKey,

@@ -17,7 +17,7 @@ async function main(): Promise<void> {
   const database = await startEmbeddedPostgres(dataDir, null);
   let exitCode = 0;
   try {
-    const dataSource = new DataSource({ ...dataSourceOptions(database.url), logging: false });
+    const dataSource = new DataSource({ ...dataSourceOptions(database.ownerUrl), logging: false });
     await dataSource.initialize();
     await dataSource.runMigrations();
     const sql = await dataSource.driver.createSchemaBuilder().log();

@@ -1,9 +1,12 @@
-import { Controller, Get } from '@nestjs/common';
+import { Controller, Get, Inject } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Public } from '../auth/auth.decorators';
 import { DomainError } from '../common/errors/domain-error';
+import type { EmbeddedDatabase } from '../database/embedded-postgres';
+
+export const EMBEDDED_DATABASE = Symbol('EMBEDDED_DATABASE');
 
 export class HealthResponseDto {
   status: 'ok';
@@ -18,11 +21,21 @@ export class ReadinessResponseDto {
 @Public()
 @Controller('health')
 export class HealthController {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(EMBEDDED_DATABASE) private readonly embedded: EmbeddedDatabase | null,
+  ) {}
 
-  /** Liveness: the process answers. */
+  /**
+   * Liveness: the process answers, and the embedded PostgreSQL it supervises (if any) is up.
+   * 503 while that server is being restarted after a crash: this process cannot serve anything
+   * then, and an orchestrator should not route to it. An external database's outage is not this
+   * process's fault: readiness reports it, liveness does not.
+   */
   @Get()
   getHealth(): HealthResponseDto {
+    const state = this.embedded?.state() ?? 'up';
+    if (state !== 'up') throw new DomainError('SERVICE_UNAVAILABLE', `the embedded database is ${state}`);
     return { status: 'ok' };
   }
 

@@ -1,5 +1,6 @@
 import { HttpException } from '@nestjs/common';
 import { QueryFailedError } from 'typeorm';
+import { isDatabaseUnavailable } from '../../database/database-unavailable';
 import { DomainError } from './domain-error';
 import { ERROR_STATUS, type ErrorCode } from './error-codes';
 
@@ -53,6 +54,14 @@ export function errorBody(exception: unknown, requestId: string | undefined): Er
       statusCode,
       code: CODE_BY_STATUS[statusCode] ?? (statusCode >= 500 ? 'INTERNAL_ERROR' : 'VALIDATION_FAILED'),
       message,
+      requestId,
+    };
+  }
+  if (isDatabaseUnavailable(exception)) {
+    return {
+      statusCode: 503,
+      code: 'SERVICE_UNAVAILABLE',
+      message: 'the database is unavailable; retry after the Retry-After delay',
       requestId,
     };
   }

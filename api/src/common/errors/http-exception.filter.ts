@@ -2,6 +2,9 @@ import { type ArgumentsHost, Catch, type ExceptionFilter, Logger } from '@nestjs
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { errorBody } from './error-body';
 
+/** Seconds a client is told to wait after a 503 (an embedded database restarts within a few). */
+const SERVICE_UNAVAILABLE_RETRY_SECONDS = 5;
+
 /**
  * Where errors become HTTP responses: Nest routes here the errors of guards, pipes and handlers,
  * and (through the error handler it installs on Fastify) those of body parsing and 404s.
@@ -22,6 +25,8 @@ export class HttpExceptionFilter implements ExceptionFilter {
       );
     }
     if (reply.sent) return;
+    // Every 503 is worth retrying (database restarting, process draining): say when.
+    if (body.statusCode === 503) void reply.header('Retry-After', String(SERVICE_UNAVAILABLE_RETRY_SECONDS));
     void reply.code(body.statusCode).send(body);
   }
 }
