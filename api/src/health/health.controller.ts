@@ -26,12 +26,8 @@ export class HealthController {
     @Inject(EMBEDDED_DATABASE) private readonly embedded: EmbeddedDatabase | null,
   ) {}
 
-  /**
-   * Liveness: the process answers, and the embedded PostgreSQL it supervises (if any) is up.
-   * 503 while that server is being restarted after a crash: this process cannot serve anything
-   * then, and an orchestrator should not route to it. An external database's outage is not this
-   * process's fault: readiness reports it, liveness does not.
-   */
+  /** Liveness: the process answers, and so does the embedded PostgreSQL it supervises (503 while it restarts). */
+  // An external database's outage is not this process's fault: readiness reports it, liveness does not.
   @Get()
   getHealth(): HealthResponseDto {
     const state = this.embedded?.state() ?? 'up';

@@ -11,7 +11,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Liveness: the process answers. */
+        /** Liveness: the process answers, and so does the embedded PostgreSQL it supervises (503 while it restarts). */
         get: operations["getHealth"];
         put?: never;
         post?: never;
