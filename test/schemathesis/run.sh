@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Schemathesis over the whole OpenAPI document of a real API (embedded PostgreSQL in a temporary
-# folder): no 5xx, responses conform to the document, every 4xx carries the error body.
+# folder): no 5xx, responses conform to the document, every 4xx carries the error body, and no
+# request takes more than SCHEMATHESIS_MAX_RESPONSE_TIME seconds (default 1: a quiet machine).
 # Needs a build (npm run build). Env: MESHTUNE_DIST (default dist), SCHEMATHESIS_MAX_EXAMPLES (default 25).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -39,6 +40,7 @@ SCHEMATHESIS_HOOKS=hooks PYTHONPATH="$root/test/schemathesis" \
   "$venv/bin/schemathesis" run "$url/openapi.json" \
   --header "Authorization: Bearer $admin_key" \
   --checks not_a_server_error,response_schema_conformance,error_body \
+  --max-response-time "${SCHEMATHESIS_MAX_RESPONSE_TIME:-1}" \
   --max-examples "${SCHEMATHESIS_MAX_EXAMPLES:-25}" \
   --workers 1 \
   --seed "${SCHEMATHESIS_SEED:-1}" \
