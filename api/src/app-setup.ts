@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { INestApplication } from '@nestjs/common';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import { ERROR_STATUS } from './common/errors/error-codes';
 import { HttpExceptionFilter } from './common/errors/http-exception.filter';
 import { installJsonBodyParser, MAX_BODY_BYTES } from './common/http/json-body-parser';
 import { createValidationPipe } from './common/http/validation';
@@ -27,6 +28,8 @@ export function createHttpAdapter(): FastifyAdapter {
   });
 }
 
+type OpenApiSchema = NonNullable<NonNullable<OpenAPIObject['components']>['schemas']>[string];
+
 export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
   const config = new DocumentBuilder()
     .setTitle('meshtune')
@@ -40,9 +43,33 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
       description: 'An API key (admin, user or runner scope) or a runner token',
     })
     .build();
-  return SwaggerModule.createDocument(app, config, {
+  const document = SwaggerModule.createDocument(app, config, {
     operationIdFactory: (_controllerKey: string, methodKey: string) => methodKey,
   });
+  document.components = {
+    ...document.components,
+    schemas: { ...document.components?.schemas, ErrorBody: errorBodySchema() },
+  };
+  return document;
+}
+
+/**
+ * The body of every 4xx/5xx answer, with the closed list of codes and (`x-error-status`) the
+ * HTTP status of each: the one source the SDK's error codes are generated from.
+ */
+function errorBodySchema(): OpenApiSchema & { 'x-error-status': Record<string, number> } {
+  return {
+    type: 'object',
+    required: ['statusCode', 'code', 'message'],
+    properties: {
+      statusCode: { type: 'integer', description: 'The HTTP status, repeated' },
+      code: { type: 'string', enum: Object.keys(ERROR_STATUS), description: 'Stable machine-readable code' },
+      message: { type: 'string', description: 'For people: names the field when a field is at fault' },
+      details: { description: 'Per-field errors `[{field, reason}]` on VALIDATION_FAILED; other context otherwise' },
+      requestId: { type: 'string', description: 'The `x-request-id` of the request, to quote in a report' },
+    },
+    'x-error-status': { ...ERROR_STATUS },
+  };
 }
 
 /** Everything main.ts, the tests and the OpenAPI writer share, so they run the same app. */

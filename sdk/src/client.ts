@@ -137,7 +137,7 @@ export class MeshtuneClient {
       return required(await this.api.GET('/v1/studies/{studyId}/best', { params: { path: { studyId } } }));
     } catch (error) {
       // An unknown study is STUDY_NOT_FOUND; the generic 404 code here means "no result yet".
-      if (hasErrorCode(error, 'NO_RESULT_YET') || hasErrorCode(error, 'NOT_FOUND')) return null;
+      if (hasErrorCode(error, 'NOT_FOUND')) return null;
       throw error;
     }
   }

@@ -4,32 +4,9 @@
  * `{ statusCode, code, message, details?, requestId? }`.
  */
 
-/** The API's error codes and their HTTP status (mirrors api/src/common/errors/error-codes.ts). */
-export const ERROR_STATUS = {
-  VALIDATION_FAILED: 400,
-  INVALID_NOMAD_PARAMETERS: 400,
-  UNAUTHENTICATED: 401,
-  FORBIDDEN: 403,
-  TRIAL_NOT_LEASED_TO_RUNNER: 403,
-  NOT_FOUND: 404,
-  STUDY_NOT_FOUND: 404,
-  TRIAL_NOT_FOUND: 404,
-  RUNNER_NOT_FOUND: 404,
-  API_KEY_NOT_FOUND: 404,
-  NO_RESULT_YET: 404,
-  STUDY_NOT_ACTIVE: 409,
-  STUDY_FINISHED: 409,
-  INVALID_STATUS_TRANSITION: 409,
-  DUPLICATE_POINT: 409,
-  TRIAL_NOT_RUNNING: 409,
-  TRIAL_ALREADY_FINISHED: 409,
-  LEASE_LOST: 409,
-  PAYLOAD_TOO_LARGE: 413,
-  UNSUPPORTED_MEDIA_TYPE: 415,
-  TOO_MANY_REQUESTS: 429,
-  INTERNAL_ERROR: 500,
-  SERVICE_UNAVAILABLE: 503,
-} as const;
+import { ERROR_STATUS } from './generated/error-codes.js';
+
+export { ERROR_STATUS };
 
 export type ErrorCode = keyof typeof ERROR_STATUS;
 

@@ -1,0 +1,30 @@
+/**
+ * Generated from api/openapi.json by sdk/scripts/generate.mjs. Do not edit by hand:
+ * run `npm run generate -w sdk` after changing the API.
+ */
+
+/** The API's error codes and the HTTP status each is answered with. */
+export const ERROR_STATUS = {
+  API_KEY_NOT_FOUND: 404,
+  DUPLICATE_POINT: 409,
+  FORBIDDEN: 403,
+  INTERNAL_ERROR: 500,
+  INVALID_NOMAD_PARAMETERS: 400,
+  INVALID_STATUS_TRANSITION: 409,
+  LEASE_LOST: 409,
+  NOT_FOUND: 404,
+  PAYLOAD_TOO_LARGE: 413,
+  RUNNER_NOT_FOUND: 404,
+  SERVICE_UNAVAILABLE: 503,
+  STUDY_FINISHED: 409,
+  STUDY_NOT_ACTIVE: 409,
+  STUDY_NOT_FOUND: 404,
+  TOO_MANY_REQUESTS: 429,
+  TRIAL_ALREADY_FINISHED: 409,
+  TRIAL_NOT_FOUND: 404,
+  TRIAL_NOT_LEASED_TO_RUNNER: 403,
+  TRIAL_NOT_RUNNING: 409,
+  UNAUTHENTICATED: 401,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  VALIDATION_FAILED: 400,
+} as const;
