@@ -1,12 +1,8 @@
-import { Controller, Get, Inject } from '@nestjs/common';
+import { Controller, Get } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import { Public } from '../auth/auth.decorators';
 import { DomainError } from '../common/errors/domain-error';
-import type { EmbeddedDatabase } from '../database/embedded-postgres';
-
-export const EMBEDDED_DATABASE = Symbol('EMBEDDED_DATABASE');
+import { HealthService } from './health.service';
 
 export class HealthResponseDto {
   status: 'ok';
@@ -21,16 +17,13 @@ export class ReadinessResponseDto {
 @Public()
 @Controller('health')
 export class HealthController {
-  constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
-    @Inject(EMBEDDED_DATABASE) private readonly embedded: EmbeddedDatabase | null,
-  ) {}
+  constructor(private readonly health: HealthService) {}
 
   /** Liveness: the process answers, and so does the embedded PostgreSQL it supervises (503 while it restarts). */
   // An external database's outage is not this process's fault: readiness reports it, liveness does not.
   @Get()
   getHealth(): HealthResponseDto {
-    const state = this.embedded?.state() ?? 'up';
+    const state = this.health.embeddedDatabaseState();
     if (state !== 'up') throw new DomainError('SERVICE_UNAVAILABLE', `the embedded database is ${state}`);
     return { status: 'ok' };
   }
@@ -38,9 +31,7 @@ export class HealthController {
   /** Readiness: the database answers too. */
   @Get('ready')
   async getReadiness(): Promise<ReadinessResponseDto> {
-    try {
-      await this.dataSource.query('SELECT 1');
-    } catch {
+    if (!(await this.health.databaseAnswers())) {
       throw new DomainError('SERVICE_UNAVAILABLE', 'the database does not answer');
     }
     return { status: 'ok', database: 'ok' };

@@ -1,6 +1,7 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import type { EmbeddedDatabase } from '../database/embedded-postgres';
-import { EMBEDDED_DATABASE, HealthController } from './health.controller';
+import { HealthController } from './health.controller';
+import { EMBEDDED_DATABASE, HealthService } from './health.service';
 
 @Module({})
 export class HealthModule {
@@ -9,7 +10,7 @@ export class HealthModule {
     return {
       module: HealthModule,
       controllers: [HealthController],
-      providers: [{ provide: EMBEDDED_DATABASE, useValue: database }],
+      providers: [HealthService, { provide: EMBEDDED_DATABASE, useValue: database }],
     };
   }
 }
