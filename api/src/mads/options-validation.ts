@@ -85,7 +85,10 @@ function checkPerVariable(problem: ProblemSpec, key: string, value: unknown): vo
   });
 }
 
-/** Categorical variables: distinct indices of free I or B variables with finite bounds, ≤ 100 categories. */
+/** Most categories of one categorical variable: each poll tries every other category. */
+export const MAX_CATEGORIES = 100;
+
+/** Categorical variables: distinct indices of free I or B variables with finite bounds, ≤ MAX_CATEGORIES categories. */
 function checkCategorical(problem: ProblemSpec, value: unknown): void {
   if (!Array.isArray(value)) fail('categoricalVariables', 'must be an array of variable indices');
   const seen = new Set<number>();
@@ -100,7 +103,8 @@ function checkCategorical(problem: ProblemSpec, value: unknown): void {
     if (v.type === 'R') fail(path, 'a categorical variable must be of type I or B');
     if (v.type === 'I') {
       if (v.lowerBound === null || v.upperBound === null) fail(path, 'a categorical variable needs finite bounds');
-      if ((v.upperBound - v.lowerBound) / Math.max(1, v.granularity) > 100) fail(path, 'more than 100 categories');
+      const categories = Math.floor((v.upperBound - v.lowerBound) / Math.max(1, v.granularity)) + 1;
+      if (categories > MAX_CATEGORIES) fail(path, `more than ${MAX_CATEGORIES} categories`);
     }
   });
 }

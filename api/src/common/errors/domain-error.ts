@@ -18,15 +18,24 @@ export class DomainError extends Error {
   }
 }
 
+/** Problems listed in one error body: enough to fix a request, never a body as large as the input that caused them. */
+export const MAX_FIELD_ERRORS = 100;
+
 export class ValidationFailedError extends DomainError {
-  constructor(readonly fieldErrors: FieldError[]) {
+  readonly fieldErrors: FieldError[];
+
+  constructor(fieldErrors: FieldError[]) {
+    const listed = fieldErrors.slice(0, MAX_FIELD_ERRORS);
     super(
       'VALIDATION_FAILED',
       fieldErrors.length === 1
         ? `${fieldErrors[0].field}: ${fieldErrors[0].reason}`
-        : `${fieldErrors.length} fields are invalid`,
-      fieldErrors,
+        : fieldErrors.length > listed.length
+          ? `${fieldErrors.length} fields are invalid; details lists the first ${listed.length}`
+          : `${fieldErrors.length} fields are invalid`,
+      listed,
     );
+    this.fieldErrors = listed;
   }
 }
 

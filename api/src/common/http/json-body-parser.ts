@@ -1,38 +1,157 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { DomainError } from '../errors/domain-error';
+import { DomainError, type FieldError, ValidationFailedError } from '../errors/domain-error';
 
 /** Largest request body accepted (a NOMAD cache file import is the biggest legitimate one); the adapter's bodyLimit. */
 export const MAX_BODY_BYTES = 5 * 1024 * 1024;
 
-/** Deeper than any legitimate body; validation recurses, so deeper bodies are refused before it runs. */
-export const MAX_BODY_DEPTH = 32;
+/**
+ * The shape every JSON body must have before anything else reads it. Validation (class-transformer,
+ * class-validator) recurses, and class-transformer de-duplicates an object's keys in quadratic time
+ * (10⁵ keys: 11–47 s with the event loop blocked), so these bounds are checked first, on every
+ * route, by one linear pass over the text (checkJsonShape). The largest legitimate body is far inside them: 200 parameters of 100
+ * values, 100 X0 points of 200 keys, 1,000 metric points.
+ */
+export const JSON_BODY_LIMITS = {
+  /** Nesting depth of objects and arrays. */
+  depth: 32,
+  /** Keys of one object. */
+  objectKeys: 1_000,
+  /** Items of one array. */
+  arrayItems: 10_000,
+  /** Values (objects, arrays, strings, numbers, booleans, nulls) in the whole body. */
+  values: 200_000,
+} as const;
 
-/** Nesting depth of a parsed JSON value, measured without recursion. */
-export function jsonDepth(value: unknown): number {
-  let deepest = 0;
-  const stack: [unknown, number][] = [[value, 0]];
-  while (stack.length > 0) {
-    const [current, depth] = stack.pop()!;
-    if (typeof current !== 'object' || current === null) continue;
-    deepest = Math.max(deepest, depth + 1);
-    if (deepest > MAX_BODY_DEPTH) return deepest;
-    for (const child of Object.values(current)) stack.push([child, depth + 1]);
-  }
-  return deepest;
+/** Problems reported from one body: the walk stops there. */
+const MAX_BODY_ERRORS = 20;
+
+/** Object keys that JavaScript treats as the prototype: copying one (as class-transformer does) changes the object. */
+const RESERVED_KEYS = new Set(['__proto__']);
+
+/** A UTF-16 surrogate without its pair: JSON allows it (`"\ud800"`), Unicode text (and PostgreSQL) does not. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** Why a string cannot be stored as text, or null. PostgreSQL refuses U+0000 in text and jsonb. */
+export function invalidTextReason(text: string): string | null {
+  if (text.includes('\u0000')) return 'must not contain the NUL character (U+0000)';
+  if (LONE_SURROGATE.test(text)) return 'must not contain an unpaired UTF-16 surrogate (it is not valid Unicode text)';
+  return null;
 }
 
-/** Parses a JSON request body: `{}` when empty, a 400 when malformed or nested too deep. */
+interface Container {
+  isArray: boolean;
+  /** Commas seen so far: the index of the current item, members − 1. */
+  commas: number;
+  /** Object: the key of the current member (raw JSON text, for the error's field path). */
+  key: string;
+  /** Object: the next string is a key. */
+  expectKey: boolean;
+}
+
+/** `trainingConfig.layers[3].name`, the notation of the validation pipe's field paths; bounded for the error body. */
+function pathOf(containers: readonly Container[], count: number): string {
+  let path = '';
+  for (let index = 0; index < count && path.length < 300; index += 1) {
+    const container = containers[index];
+    path += container.isArray ? `[${container.commas}]` : `.${container.key.slice(0, 64)}`;
+  }
+  return path === '' ? 'body' : path.replace(/^\./, '').slice(0, 300);
+}
+
+/**
+ * Measures the shape of a JSON text in one pass over its characters, before JSON.parse builds
+ * anything (parsing a 5 MB object of 350,000 keys alone takes about half a second): depth,
+ * members of every object and array, values in all. Malformed text is left for JSON.parse to refuse.
+ */
+export function checkJsonShape(text: string): FieldError | null {
+  const containers: Container[] = [];
+  let values = 1;
+  for (let index = 0; index < text.length; index += 1) {
+    const char = text.charCodeAt(index);
+    if (char === 0x22 /* " */) {
+      let end = index + 1;
+      while (end < text.length) {
+        const inner = text.charCodeAt(end);
+        if (inner === 0x5c /* \ */) end += 2;
+        else if (inner === 0x22) break;
+        else end += 1;
+      }
+      const top = containers[containers.length - 1];
+      if (top !== undefined && top.expectKey) {
+        top.key = text.slice(index + 1, Math.min(end, index + 65));
+        top.expectKey = false;
+      }
+      index = end;
+    } else if (char === 0x7b /* { */ || char === 0x5b /* [ */) {
+      containers.push({ isArray: char === 0x5b, commas: 0, key: '', expectKey: char === 0x7b });
+      if (containers.length > JSON_BODY_LIMITS.depth) {
+        return {
+          field: pathOf(containers, containers.length - 1),
+          reason: `is nested deeper than ${JSON_BODY_LIMITS.depth} levels`,
+        };
+      }
+    } else if (char === 0x7d /* } */ || char === 0x5d /* ] */) {
+      containers.pop();
+    } else if (char === 0x2c /* , */) {
+      const top = containers[containers.length - 1];
+      if (top === undefined) continue;
+      top.commas += 1;
+      values += 1;
+      const limit = top.isArray ? JSON_BODY_LIMITS.arrayItems : JSON_BODY_LIMITS.objectKeys;
+      if (top.commas + 1 > limit) {
+        const what = top.isArray ? 'items' : 'keys';
+        return { field: pathOf(containers, containers.length - 1), reason: `has more than ${limit} ${what}` };
+      }
+      if (values > JSON_BODY_LIMITS.values) {
+        return { field: 'body', reason: `holds more than ${JSON_BODY_LIMITS.values} JSON values` };
+      }
+      top.expectKey = !top.isArray;
+    }
+  }
+  return null;
+}
+
+/**
+ * Checks every string and key of a parsed body (U+0000, lone surrogates, `__proto__`), without
+ * recursion; checkJsonShape has bounded its depth and size. Returns the problems, each naming its field.
+ */
+export function checkJsonText(body: unknown): FieldError[] {
+  const errors: FieldError[] = [];
+  const stack: [unknown, string][] = [[body, '']];
+  while (stack.length > 0 && errors.length < MAX_BODY_ERRORS) {
+    const [value, path] = stack.pop()!;
+    if (typeof value === 'string') {
+      const reason = invalidTextReason(value);
+      if (reason !== null) errors.push({ field: path === '' ? 'body' : path, reason });
+    } else if (Array.isArray(value)) {
+      for (let index = value.length - 1; index >= 0; index -= 1) stack.push([value[index], `${path}[${index}]`]);
+    } else if (typeof value === 'object' && value !== null) {
+      const keys = Object.keys(value);
+      for (let index = keys.length - 1; index >= 0; index -= 1) {
+        const key = keys[index];
+        const field = path === '' ? key.slice(0, 64) : `${path}.${key.slice(0, 64)}`;
+        const reason = RESERVED_KEYS.has(key) ? 'is a reserved name' : invalidTextReason(key);
+        if (reason !== null) errors.push({ field, reason: `(a key) ${reason}` });
+        else stack.push([(value as Record<string, unknown>)[key], field]);
+      }
+    }
+  }
+  return errors;
+}
+
+/** Parses a JSON request body: `{}` when empty, a 400 naming the field when malformed, too large in shape or not text. */
 export function parseJsonBody(text: string): unknown {
   if (text.trim() === '') return {};
+  const shapeError = checkJsonShape(text);
+  if (shapeError !== null) throw new ValidationFailedError([shapeError]);
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch {
     throw new DomainError('VALIDATION_FAILED', 'request body is not valid JSON');
   }
-  if (jsonDepth(value) > MAX_BODY_DEPTH) {
-    throw new DomainError('VALIDATION_FAILED', `the request body is nested deeper than ${MAX_BODY_DEPTH} levels`);
-  }
+  const errors = checkJsonText(value);
+  if (errors.length > 0) throw new ValidationFailedError(errors);
   return value;
 }
 

@@ -1,4 +1,6 @@
 import { ValidationPipe, type ValidationError } from '@nestjs/common';
+import { plainToInstance } from 'class-transformer';
+import { validateSync, type ValidatorOptions } from 'class-validator';
 import { type FieldError, ValidationFailedError } from '../errors/domain-error';
 
 function flatten(errors: readonly ValidationError[], prefix: string, out: FieldError[]): FieldError[] {
@@ -18,14 +20,29 @@ function flatten(errors: readonly ValidationError[], prefix: string, out: FieldE
   return out;
 }
 
+const VALIDATOR_OPTIONS: ValidatorOptions = {
+  whitelist: true,
+  forbidNonWhitelisted: true,
+  forbidUnknownValues: true,
+  validationError: { target: false, value: false },
+};
+
 /** Global validation at the edge (STYLE.md §4): unknown fields are rejected, every problem is reported with its field. */
 export function createValidationPipe(): ValidationPipe {
   return new ValidationPipe({
-    whitelist: true,
-    forbidNonWhitelisted: true,
+    ...VALIDATOR_OPTIONS,
     transform: true,
-    forbidUnknownValues: true,
-    validationError: { target: false, value: false },
     exceptionFactory: (errors) => new ValidationFailedError(flatten(errors, '', [])),
   });
+}
+
+/**
+ * The validation pipe's checks on a body built by the server itself (a study read from a NOMAD
+ * parameter file), so that it meets exactly the limits of the route that takes it from clients.
+ */
+export function validateAsBody<T extends object>(type: new () => T, plain: object): T {
+  const instance = plainToInstance(type, plain);
+  const errors = validateSync(instance, VALIDATOR_OPTIONS);
+  if (errors.length > 0) throw new ValidationFailedError(flatten(errors, '', []));
+  return instance;
 }

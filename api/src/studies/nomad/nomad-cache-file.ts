@@ -14,9 +14,48 @@ export interface NomadCache {
   entries: NomadCacheEntry[];
 }
 
-const ENTRY = /^\(\s*([^)]*)\)\s+(\S+)\s+\(\s*([^)]*)\)/;
+/** Evaluations one import may hold: the whole file is checked and written with the study locked. */
+export const MAX_CACHE_ENTRIES = 10_000;
 
-/** Reads `( x… ) BB_EVAL_OK ( outputs… ) …` lines; header lines (CACHE_HITS, BB_OUTPUT_TYPE) are read or skipped. */
+/** Problems collected before the reader stops: a file of 80,000 bad lines is refused after these. */
+const MAX_CACHE_ERRORS = 50;
+
+const SHAPE = 'is not "( x1 … xn ) STATUS ( outputs … )"';
+
+/**
+ * Splits a line into tokens, parentheses apart (`(1 2)` reads as `( 1 2 )`), in one pass: a
+ * regular expression with two adjacent repetitions over the same characters backtracks
+ * quadratically on a line of 200,000 spaces.
+ */
+function tokens(line: string): string[] {
+  const out: string[] = [];
+  let start = -1;
+  for (let index = 0; index <= line.length; index += 1) {
+    const char = index < line.length ? line[index] : ' ';
+    const space = char === ' ' || char === '\t' || char === '\r' || char === '\v' || char === '\f';
+    if (space || char === '(' || char === ')') {
+      if (start >= 0) out.push(line.slice(start, index));
+      start = -1;
+      if (!space) out.push(char);
+    } else if (start < 0) {
+      start = index;
+    }
+  }
+  return out;
+}
+
+/** `( v… )` starting at tokens[at]: the values and the index after `)`, or null. */
+function group(list: readonly string[], at: number): { values: string[]; next: number } | null {
+  if (list[at] !== '(') return null;
+  const close = list.indexOf(')', at + 1);
+  if (close < 0) return null;
+  return { values: list.slice(at + 1, close), next: close + 1 };
+}
+
+/**
+ * Reads `( x… ) BB_EVAL_OK ( outputs… ) …` lines; header lines (CACHE_HITS, BB_OUTPUT_TYPE) are
+ * read or skipped. Linear in the size of the file; at most MAX_CACHE_ENTRIES evaluations.
+ */
 export function parseNomadCacheFile(
   text: string,
   dimension: number,
@@ -25,39 +64,51 @@ export function parseNomadCacheFile(
   const errors: FieldError[] = [];
   const entries: NomadCacheEntry[] = [];
   let outputTypes: string[] | null = null;
-  text.split(/\r?\n/).forEach((raw, index) => {
-    const line = raw.trim();
+  const lines = text.split('\n');
+  for (let index = 0; index < lines.length && errors.length < MAX_CACHE_ERRORS; index += 1) {
+    const list = tokens(lines[index]);
     const field = `cacheFile line ${index + 1}`;
-    if (line === '' || line.startsWith('#') || line.startsWith('CACHE_HITS')) return;
-    if (line.startsWith('BB_OUTPUT_TYPE')) {
-      outputTypes = line.split(/\s+/).slice(1);
+    if (list.length === 0 || list[0].startsWith('#') || list[0] === 'CACHE_HITS') continue;
+    if (list[0] === 'BB_OUTPUT_TYPE') {
+      outputTypes = list.slice(1);
       if (outputTypes.length !== outputCount) {
         errors.push({ field, reason: `declares ${outputTypes.length} outputs; the study has ${outputCount}` });
       }
-      return;
+      continue;
     }
-    const match = ENTRY.exec(line);
-    if (match === null) {
-      errors.push({ field, reason: 'is not "( x1 … xn ) STATUS ( outputs … )"' });
-      return;
+    const x = group(list, 0);
+    const status = x === null ? undefined : list[x.next];
+    const y = x === null ? null : group(list, x.next + 1);
+    if (x === null || status === undefined || y === null) {
+      errors.push({ field, reason: SHAPE });
+      continue;
     }
-    const point = match[1].trim().split(/\s+/).map(Number);
+    const point = x.values.map(Number);
     if (point.length !== dimension || point.some((value) => !Number.isFinite(value))) {
       errors.push({ field, reason: `needs ${dimension} finite coordinates` });
-      return;
+      continue;
     }
-    const status = match[2];
     if (status === 'BB_EVAL_OK') {
-      const outputs = match[3].trim().split(/\s+/).map(Number);
-      if (outputs.length !== outputCount || outputs.some((value) => Number.isNaN(value))) {
-        errors.push({ field, reason: `needs ${outputCount} numeric outputs` });
-        return;
+      const outputs = y.values.map(Number);
+      // A stored result is finite: an evaluation NOMAD could not score is BB_EVAL_FAILED.
+      if (outputs.length !== outputCount || outputs.some((value) => !Number.isFinite(value))) {
+        errors.push({ field, reason: `needs ${outputCount} finite outputs (a failed evaluation is BB_EVAL_FAILED)` });
+        continue;
       }
       entries.push({ line: index + 1, point, outputs });
     } else if (status === 'BB_EVAL_FAILED' || status === 'BB_EVAL_ERROR') {
       entries.push({ line: index + 1, point, outputs: null });
+    } else {
+      // Other statuses (not started, in progress, …) carry no evaluation.
+      continue;
     }
-    // Other statuses (not started, in progress, …) carry no evaluation.
-  });
+    if (entries.length > MAX_CACHE_ENTRIES) {
+      errors.push({
+        field,
+        reason: `is evaluation ${MAX_CACHE_ENTRIES + 1}: import at most ${MAX_CACHE_ENTRIES} at once`,
+      });
+      break;
+    }
+  }
   return { cache: { outputTypes, entries }, errors };
 }

@@ -1,13 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import { ValidationFailedError } from '../../common/errors/domain-error';
+import { validateAsBody } from '../../common/http/validation';
 import type { OutputDefinition, ParameterDefinition, UserPoint } from '../../search-space/search-space';
-import type { CreateStudyDto } from '../dto/create-study.dto';
+import { CreateStudyDto } from '../dto/create-study.dto';
 import type { ImportNomadStudyDto, ImportNomadStudyResponseDto } from '../dto/import-nomad.dto';
 import { StudiesService } from '../studies.service';
 import { type NomadProblem, NomadParameterFileError, parseNomadParameterFile } from './nomad-parameter-file';
 
-/** A NOMAD problem as a meshtune study: R → real, I → integer, B → integer in [0, 1]. */
-export function studyFromNomad(problem: NomadProblem, request: ImportNomadStudyDto): CreateStudyDto {
+/** A NOMAD problem as the body of POST /v1/studies: R → real, I → integer, B → integer in [0, 1]. */
+export function studyFromNomad(problem: NomadProblem, request: ImportNomadStudyDto): Record<string, unknown> {
   const names = request.parameterNames ?? Array.from({ length: problem.dimension }, (_, index) => `x${index + 1}`);
   if (names.length !== problem.dimension) {
     throw new ValidationFailedError([
@@ -67,7 +68,7 @@ export function studyFromNomad(problem: NomadProblem, request: ImportNomadStudyD
       ...problem.searches,
     },
     trainingConfig: request.trainingConfig ?? {},
-  } as CreateStudyDto;
+  };
 }
 
 @Injectable()
@@ -82,7 +83,8 @@ export class NomadImportService {
       if (error instanceof NomadParameterFileError) throw new ValidationFailedError(error.errors);
       throw error;
     }
-    const study = await this.studies.create(studyFromNomad(problem, request));
+    // The same checks and limits as POST /v1/studies: one set of rules for every way a study is made.
+    const study = await this.studies.create(validateAsBody(CreateStudyDto, studyFromNomad(problem, request)));
     return { study, ignoredKeywords: problem.ignoredKeywords };
   }
 }

@@ -1,4 +1,5 @@
 import type { FieldError } from '../../common/errors/domain-error';
+import { STUDY_LIMITS } from '../study-limits';
 
 /**
  * Reader of NOMAD 4 parameter files (the `param.txt` passed to the `nomad` binary): `#` comments,
@@ -113,10 +114,11 @@ export function parseNomadParameterFile(text: string): NomadProblem {
   };
   const dimensionLine = single('DIMENSION');
   const dimension = Number(dimensionLine?.tokens[0]);
+  const validDimension = Number.isInteger(dimension) && dimension >= 1 && dimension <= STUDY_LIMITS.parameters;
   if (dimensionLine === undefined) errors.push({ field: 'parameterFile', reason: 'DIMENSION is required' });
-  else if (!Number.isInteger(dimension) || dimension < 1 || dimension > 200)
-    fail(dimensionLine, 'must be an integer from 1 to 200');
-  const n = Number.isInteger(dimension) && dimension >= 1 && dimension <= 200 ? dimension : 0;
+  else if (!validDimension) fail(dimensionLine, `must be an integer from 1 to ${STUDY_LIMITS.parameters}`);
+  // Every vector, index and count below is checked against n before anything is expanded.
+  const n = validDimension ? dimension : 0;
 
   /** `( a b c )` with n entries, or `* v` for all. */
   const vector = (
@@ -196,8 +198,12 @@ export function parseNomadParameterFile(text: string): NomadProblem {
           'a granularity ≥ 0',
         ) ?? []) as number[]);
 
-  const x0 = all
-    .filter((line) => line.keyword === 'X0')
+  const x0Lines = all.filter((line) => line.keyword === 'X0');
+  if (x0Lines.length > STUDY_LIMITS.x0) {
+    fail(x0Lines[STUDY_LIMITS.x0], `X0 is given ${x0Lines.length} times; a study has at most ${STUDY_LIMITS.x0}`);
+  }
+  const x0 = x0Lines
+    .slice(0, STUDY_LIMITS.x0)
     .map((line) => (vector(line, number, 'a finite number') ?? []) as number[])
     .filter((point) => point.length === n);
 
@@ -206,12 +212,12 @@ export function parseNomadParameterFile(text: string): NomadProblem {
   if (fixedLine !== undefined) {
     const indexOnly = fixedLine.tokens.length === 1 && /^\d+(-\d+)?$/.test(fixedLine.tokens[0]);
     if (indexOnly) {
-      const [from, to] = fixedLine.tokens[0].split('-').map(Number);
+      const [from, to = from] = fixedLine.tokens[0].split('-').map(Number);
+      // The range is checked as a whole before it is walked: `0-99999999` is one error, not one per index.
       if (x0.length === 0) fail(fixedLine, 'fixing by index needs an X0 to take the values from');
-      for (let index = from; index <= (to ?? from); index += 1) {
-        if (index >= n) fail(fixedLine, `index ${index} is outside DIMENSION ${n}`);
-        else fixed[index] = x0[0]?.[index] ?? null;
-      }
+      else if (from > to) fail(fixedLine, `index range ${from}-${to} is empty`);
+      else if (to >= n) fail(fixedLine, `index ${to} is outside DIMENSION ${n} (indices run from 0 to ${n - 1})`);
+      else for (let index = from; index <= to; index += 1) fixed[index] = x0[0][index];
     } else {
       fixed = (vector(fixedLine, (token) => (token === '-' ? 'free' : number(token)), 'a number or -') ?? fixed).map(
         (value) => (value === 'free' ? null : (value as number)),
@@ -236,12 +242,14 @@ export function parseNomadParameterFile(text: string): NomadProblem {
   const maxBbEval = Number(maxLine?.tokens[0]);
   if (maxLine === undefined)
     errors.push({ field: 'parameterFile', reason: 'MAX_BB_EVAL is required: a study has a budget' });
-  else if (!Number.isInteger(maxBbEval) || maxBbEval < 1) fail(maxLine, 'must be a positive integer');
+  else if (!Number.isInteger(maxBbEval) || maxBbEval < 1 || maxBbEval > STUDY_LIMITS.maxEvaluations) {
+    fail(maxLine, `must be an integer from 1 to ${STUDY_LIMITS.maxEvaluations}`);
+  }
 
   const seedLine = single('SEED');
   const seed = seedLine === undefined ? null : Number(seedLine.tokens[0]);
-  if (seedLine !== undefined && (!Number.isInteger(seed) || seed! < 0 || seed! > 1_000_000)) {
-    fail(seedLine, 'must be an integer from 0 to 1000000 (meshtune has no process-id seed)');
+  if (seedLine !== undefined && (!Number.isInteger(seed) || seed! < 0 || seed! > STUDY_LIMITS.seed)) {
+    fail(seedLine, `must be an integer from 0 to ${STUDY_LIMITS.seed} (meshtune has no process-id seed)`);
   }
 
   const directionLine = single('DIRECTION_TYPE');
