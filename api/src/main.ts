@@ -40,7 +40,7 @@ export async function startServer(config: AppConfig): Promise<RunningServer> {
     const logger = new ConsoleLogger({ json: true, logLevels: logLevels(config.logLevel) });
     const app = await NestFactory.create<NestFastifyApplication>(
       AppModule.forRoot(config, databaseUrl, database),
-      createHttpAdapter(),
+      createHttpAdapter(config.trustProxy),
       {
         logger,
         bodyParser: false,

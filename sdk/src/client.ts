@@ -5,6 +5,7 @@ import { parseRetryAfter, retryingFetch, type RetryOptions } from './retry.js';
 import type {
   CreateStudyRequest,
   EngineState,
+  History,
   HistoryFormat,
   ImportNomadStudyRequest,
   ImportNomadStudyResult,
@@ -147,16 +148,35 @@ export class MeshtuneClient {
     return required(await this.api.GET('/v1/studies/{studyId}/engine', { params: { path: { studyId } } }));
   }
 
-  /** Finished trials: as objects (`json`, the default) or as the API's CSV / NOMAD history text. */
+  /**
+   * Finished trials in evaluation order: as objects (`json`, the default: every page, followed by
+   * its cursor) or as the API's CSV / NOMAD history text.
+   */
   exportHistory(studyId: string, format?: 'json'): Promise<Trial[]>;
   exportHistory(studyId: string, format: 'csv' | 'nomad'): Promise<string>;
   async exportHistory(studyId: string, format: HistoryFormat = 'json'): Promise<Trial[] | string> {
-    const params = { path: { studyId }, query: { format } };
     if (format === 'json') {
-      return required(await this.api.GET('/v1/studies/{studyId}/history', { params })).items;
+      const trials: Trial[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await this.historyPage(studyId, { cursor });
+        trials.push(...page.items);
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor !== undefined);
+      return trials;
     }
+    const params = { path: { studyId }, query: { format } };
     const text: unknown = required(await this.api.GET('/v1/studies/{studyId}/history', { params, parseAs: 'text' }));
     return String(text);
+  }
+
+  /** One page of the history (at most `limit`, 500 by default); pass `nextCursor` back for the next. */
+  async historyPage(studyId: string, query: { limit?: number; cursor?: string } = {}): Promise<History> {
+    return required(
+      await this.api.GET('/v1/studies/{studyId}/history', {
+        params: { path: { studyId }, query: { format: 'json', ...query } },
+      }),
+    );
   }
 
   // Trials

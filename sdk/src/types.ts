@@ -20,5 +20,6 @@ export type ImportNomadStudyResult = Schemas['ImportNomadStudyResponseDto'];
 /** Parameter values as runners receive them. */
 export type ParameterValues = Trial['parameters'];
 export type HistoryFormat = 'json' | 'csv' | 'nomad';
+/** One page of the history: `items` in evaluation order, `nextCursor` for the next page (null on the last). */
 export type History = Schemas['HistoryResponseDto'];
 export type EngineState = Schemas['EngineStateResponseDto'];

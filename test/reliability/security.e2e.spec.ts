@@ -199,7 +199,7 @@ describe('failed authentications are rate limited', () => {
   });
   after(async () => test.close());
 
-  it('after 5 failures a minute from one address: 429 with the error body, even for a valid key', async () => {
+  it('after 5 failures a minute from one address: 429 with the error body, even for the chosen admin key', async () => {
     for (let attempt = 0; attempt < 5; attempt += 1) {
       const response = await test.http.get('/v1/studies').set(...auth(`mt_user_guess_${attempt}_0123456789abcdef`));
       assert.equal(response.status, 401);
@@ -207,8 +207,10 @@ describe('failed authentications are rate limited', () => {
     const blocked = await test.http.get('/v1/studies').set(...auth('mt_user_guess_again_0123456789abcdef'));
     assert.equal(blocked.status, 429);
     assertErrorBody(blocked.body, 429, 'TOO_MANY_REQUESTS');
-    const valid = await test.http.get('/v1/api-keys').set(...auth(test.adminKey));
-    assert.equal(valid.status, 429);
+    // The chosen MESHTUNE_ADMIN_KEY could be guessable, so it waits; generated keys still work
+    // from a limited address (test/api/key-secrets.e2e.spec.ts).
+    const chosen = await test.http.get('/v1/api-keys').set(...auth(test.adminKey));
+    assert.equal(chosen.status, 429);
     // Public routes stay up.
     assert.equal((await test.http.get('/health')).status, 200);
   });

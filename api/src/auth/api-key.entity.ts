@@ -13,14 +13,32 @@ export class ApiKey {
   @Column({ type: 'varchar', length: 16 })
   scope: ApiKeyScope;
 
-  /** SHA-256 of the key: keys are 256-bit random, so a fast hash is enough and lookups stay O(1). */
+  /**
+   * Generated keys (256 random bits): SHA-256 of the key, so a fast hash is enough and lookups
+   * stay O(1). The chosen MESHTUNE_ADMIN_KEY: scrypt of the key with `keySalt` (api-key-hash.ts).
+   */
   @Index('uq_api_keys_key_hash', { unique: true })
   @Column({ name: 'key_hash', type: 'char', length: 64 })
   keyHash: string;
 
-  /** First characters of the key, shown in listings so a person can tell keys apart. */
+  /** Set for a chosen key (hashed with scrypt and this salt); null for generated keys (SHA-256). */
+  @Column({ name: 'key_salt', type: 'varchar', length: 64, nullable: true })
+  keySalt: string | null;
+
+  /**
+   * Shown in listings so a person can tell keys apart: `mt_<scope>_` and a few random characters
+   * for generated keys; a fingerprint of the salted hash for a chosen key (never its characters).
+   */
   @Column({ name: 'key_prefix', type: 'varchar', length: 16 })
   keyPrefix: string;
+
+  /**
+   * The runner-scope key that registered this runner token: revoking that key revokes the
+   * tokens it minted. Null for keys created by an admin and for tokens minted before 2026-12.
+   */
+  @Index('ix_api_keys_issued_by')
+  @Column({ name: 'issued_by_key_id', type: 'uuid', nullable: true })
+  issuedByKeyId: string | null;
 
   /** Set for runner tokens: the only runner this key may act for. */
   @Index('ix_api_keys_runner_id')

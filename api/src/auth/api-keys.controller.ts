@@ -17,7 +17,7 @@ export class ApiKeysController {
   /** Create a key; the response is the only time the key is shown. */
   @Post()
   async createApiKey(@Body() body: CreateApiKeyDto): Promise<CreatedApiKeyResponseDto> {
-    const { entity, key } = await this.apiKeys.create(body.name, body.scope, null);
+    const { entity, key } = await this.apiKeys.create(body.name, body.scope);
     return { ...toApiKeyResponse(entity), key };
   }
 
@@ -30,7 +30,7 @@ export class ApiKeysController {
     return { items: items.map(toApiKeyResponse), total, limit, offset };
   }
 
-  /** Revoke a key at once. */
+  /** Revoke a key at once, with the runner tokens registered with it. */
   @Delete(':keyId')
   @HttpCode(204)
   async deleteApiKey(@Param() params: KeyIdParams, @CurrentCaller() caller: Caller): Promise<void> {

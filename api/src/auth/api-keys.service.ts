@@ -1,13 +1,24 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
+import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { LRUCache } from 'lru-cache';
-import { IsNull, Repository, type EntityManager } from 'typeorm';
+import { DataSource, IsNull, Not, Repository, type EntityManager } from 'typeorm';
 import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/app-config';
 import { DomainError, notFound } from '../common/errors/domain-error';
+import { inTransaction } from '../database/transaction';
 import { ApiKey } from './api-key.entity';
 import type { ApiKeyScope } from './api-key-scope';
-import { generateApiKey, hashApiKey, keyPrefix } from './api-key-hash';
+import {
+  chosenKeyFingerprint,
+  chosenKeyMatches,
+  generateApiKey,
+  generatedKeyPrefix,
+  hashApiKey,
+  hashChosenKey,
+  isGeneratedKey,
+  newSalt,
+  sameKey,
+} from './api-key-hash';
 
 export interface CreatedApiKey {
   entity: ApiKey;
@@ -15,14 +26,26 @@ export interface CreatedApiKey {
   key: string;
 }
 
+export interface NewApiKeyOptions {
+  /** Set for runner tokens: the only runner the key may act for. */
+  runnerId?: string | null;
+  /** The key whose caller minted this one (a runner token's runner-scope key): revoking it revokes this. */
+  issuedByKeyId?: string | null;
+  /** The caller's transaction, when the key is created with other rows. */
+  manager?: EntityManager;
+}
+
 @Injectable()
 export class ApiKeysService implements OnApplicationBootstrap {
   private readonly logger = new Logger('ApiKeys');
-  /** Valid keys by hash, trusted for MESHTUNE_AUTH_CACHE_SECONDS (revocations here drop them at once). */
+  /** Valid keys by SHA-256 of the key (memory only), trusted for MESHTUNE_AUTH_CACHE_SECONDS (revocations here drop them at once). */
   private readonly recent: LRUCache<string, ApiKey> | null;
+  /** The row of the chosen MESHTUNE_ADMIN_KEY, found (or stored) at start-up. */
+  private chosenKeyId: string | null = null;
 
   constructor(
     @InjectRepository(ApiKey) private readonly keys: Repository<ApiKey>,
+    @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     this.recent =
@@ -32,35 +55,62 @@ export class ApiKeysService implements OnApplicationBootstrap {
   /** The first admin key: MESHTUNE_ADMIN_KEY, or one generated and printed once. */
   async onApplicationBootstrap(): Promise<void> {
     if (this.config.adminKey !== null) {
-      const keyHash = hashApiKey(this.config.adminKey);
-      if ((await this.keys.countBy({ keyHash })) === 0) {
-        await this.keys.insert({
-          name: 'admin (MESHTUNE_ADMIN_KEY)',
-          scope: 'admin',
-          keyHash,
-          keyPrefix: keyPrefix(this.config.adminKey),
-          runnerId: null,
-        });
-      }
+      this.chosenKeyId = await this.storeChosenKey(this.config.adminKey);
       return;
     }
     if ((await this.keys.countBy({ scope: 'admin', revokedAt: IsNull() })) > 0) return;
-    const { key } = await this.create('admin (generated on first start)', 'admin', null);
+    const { key } = await this.create('admin (generated on first start)', 'admin');
     // Printed once, on purpose: this is the only way to learn a generated bootstrap key.
     process.stdout.write(`\nmeshtune: first start — admin API key (shown once, keep it safe):\n  ${key}\n\n`);
     this.logger.log('generated the first admin API key');
   }
 
-  async create(
-    name: string,
-    scope: ApiKeyScope,
-    runnerId: string | null,
-    manager?: EntityManager,
-  ): Promise<CreatedApiKey> {
+  /**
+   * Finds the row of the chosen key by its salted hash, upgrades a row stored with SHA-256 by an
+   * earlier version (hash and the 12 characters it showed), or stores a new one. A previous chosen
+   * key (MESHTUNE_ADMIN_KEY changed) is revoked: only the configured one is ever accepted.
+   */
+  private async storeChosenKey(adminKey: string): Promise<string> {
+    const salted = await this.keys.find({ where: { keySalt: Not(IsNull()) }, order: { createdAt: 'DESC' } });
+    let id: string | null = null;
+    for (const row of salted) {
+      if (id === null && (await chosenKeyMatches(adminKey, row.keySalt!, row.keyHash))) {
+        id = row.id;
+        if (row.revokedAt !== null)
+          this.logger.warn('MESHTUNE_ADMIN_KEY was revoked through the API; it stays revoked');
+      } else if (row.revokedAt === null) {
+        await this.keys.update({ id: row.id }, { revokedAt: new Date() });
+        this.logger.warn(`MESHTUNE_ADMIN_KEY changed: the previous one (${row.keyPrefix}) is revoked`);
+      }
+    }
+    if (id !== null) return id;
+    const keySalt = newSalt();
+    const keyHash = await hashChosenKey(adminKey, keySalt);
+    const fields = { keyHash, keySalt, keyPrefix: chosenKeyFingerprint(keyHash) };
+    const legacy = await this.keys.findOneBy({ keyHash: hashApiKey(adminKey) });
+    if (legacy !== null) {
+      await this.keys.update({ id: legacy.id }, fields);
+      return legacy.id;
+    }
+    const inserted = await this.keys.save(
+      this.keys.create({ name: 'admin (MESHTUNE_ADMIN_KEY)', scope: 'admin', runnerId: null, ...fields }),
+    );
+    return inserted.id;
+  }
+
+  async create(name: string, scope: ApiKeyScope, options: NewApiKeyOptions = {}): Promise<CreatedApiKey> {
     const key = generateApiKey(scope);
-    const repository = manager ? manager.getRepository(ApiKey) : this.keys;
+    const repository = options.manager ? options.manager.getRepository(ApiKey) : this.keys;
     const entity = await repository.save(
-      repository.create({ name, scope, keyHash: hashApiKey(key), keyPrefix: keyPrefix(key), runnerId }),
+      repository.create({
+        name,
+        scope,
+        keyHash: hashApiKey(key),
+        keySalt: null,
+        keyPrefix: generatedKeyPrefix(key),
+        runnerId: options.runnerId ?? null,
+        issuedByKeyId: options.issuedByKeyId ?? null,
+      }),
     );
     return { entity, key };
   }
@@ -70,10 +120,25 @@ export class ApiKeysService implements OnApplicationBootstrap {
     const keyHash = hashApiKey(key);
     const cached = this.recent?.get(keyHash);
     if (cached !== undefined) return cached;
-    const entity = await this.keys.findOneBy({ keyHash });
+    const entity = this.isChosenKey(key)
+      ? await this.keys.findOneBy({ id: this.chosenKeyId! })
+      : await this.keys.findOneBy({ keyHash, keySalt: IsNull() });
     if (entity === null || entity.revokedAt !== null) return null;
     this.recent?.set(keyHash, entity);
     return entity;
+  }
+
+  /** The configured MESHTUNE_ADMIN_KEY (compared in memory, in constant time). */
+  private isChosenKey(key: string): boolean {
+    return this.config.adminKey !== null && this.chosenKeyId !== null && sameKey(key, this.config.adminKey);
+  }
+
+  /**
+   * Whether a key could be guessed: the chosen MESHTUNE_ADMIN_KEY and anything not shaped like a
+   * generated key. The failed-authentication limiter refuses only these from a limited address.
+   */
+  isGuessable(key: string): boolean {
+    return !isGeneratedKey(key);
   }
 
   async list(limit: number, offset: number): Promise<[ApiKey[], number]> {
@@ -85,13 +150,40 @@ export class ApiKeysService implements OnApplicationBootstrap {
     });
   }
 
+  /**
+   * A runner token may only be minted while the key registering the runner is valid: the row is
+   * share-locked until the token is stored, so a concurrent revocation either waits for the token
+   * (and revokes it too) or comes first (and registration fails).
+   */
+  async lockIssuer(manager: EntityManager, keyId: string): Promise<void> {
+    const rows = (await manager.query('SELECT id FROM api_keys WHERE id = $1 AND revoked_at IS NULL FOR SHARE', [
+      keyId,
+    ])) as unknown[];
+    if (rows.length === 0) throw new DomainError('UNAUTHENTICATED', 'unknown or revoked API key');
+  }
+
+  /** Revokes the key and every runner token minted with it, at once. */
   async revoke(id: string, callerKeyId: string): Promise<void> {
-    const entity = await this.keys.findOneBy({ id, revokedAt: IsNull() });
-    if (entity === null) throw notFound('API_KEY_NOT_FOUND', 'API key', id);
-    if (entity.id === callerKeyId) {
-      throw new DomainError('INVALID_STATUS_TRANSITION', 'an admin key cannot revoke itself; use another admin key');
+    const revokedHashes = await inTransaction(this.dataSource, async (manager) => {
+      const keys = manager.getRepository(ApiKey);
+      const entity = await keys.findOne({ where: { id, revokedAt: IsNull() }, lock: { mode: 'pessimistic_write' } });
+      if (entity === null) throw notFound('API_KEY_NOT_FOUND', 'API key', id);
+      if (entity.id === callerKeyId) {
+        throw new DomainError('INVALID_STATUS_TRANSITION', 'an admin key cannot revoke itself; use another admin key');
+      }
+      const now = new Date();
+      await keys.update({ id }, { revokedAt: now });
+      // A separate statement after the lock: it sees tokens minted by registrations that held the key's row.
+      const [minted] = (await manager.query(
+        'UPDATE api_keys SET revoked_at = $2 WHERE issued_by_key_id = $1 AND revoked_at IS NULL RETURNING key_hash',
+        [id, now],
+      )) as [{ key_hash: string }[], number];
+      return [entity.keyHash, ...minted.map((row) => row.key_hash)];
+    });
+    if (this.recent !== null) {
+      for (const [cachedHash, cached] of this.recent.entries()) {
+        if (revokedHashes.includes(cached.keyHash)) this.recent.delete(cachedHash);
+      }
     }
-    await this.keys.update({ id }, { revokedAt: new Date() });
-    this.recent?.delete(entity.keyHash);
   }
 }

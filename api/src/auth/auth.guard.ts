@@ -31,10 +31,14 @@ export class AuthGuard implements CanActivate {
       .switchToHttp()
       .getRequest<FastifyRequest<{ Params: { runnerId?: string } }> & { caller?: Caller }>();
     const client = request.ip;
-    if (this.limiter.isBlocked(client)) {
+    const match = BEARER.exec(request.headers.authorization ?? '');
+    // A limited address may still use generated keys (256 random bits: nothing to guess, so
+    // accepting them tells a guesser nothing); one misconfigured client behind a NAT or proxy
+    // no longer locks out every runner there. Guessable keys (the chosen admin key) wait.
+    const limited = this.limiter.isBlocked(client);
+    if (limited && (match === null || this.apiKeys.isGuessable(match[1]))) {
       throw new DomainError('TOO_MANY_REQUESTS', 'too many failed authentications from this address; try again later');
     }
-    const match = BEARER.exec(request.headers.authorization ?? '');
     if (match === null) {
       this.limiter.recordFailure(client);
       throw new DomainError('UNAUTHENTICATED', 'missing API key: send "Authorization: Bearer <key>"');
@@ -42,6 +46,12 @@ export class AuthGuard implements CanActivate {
     const key = await this.apiKeys.authenticate(match[1]);
     if (key === null) {
       this.limiter.recordFailure(client);
+      if (limited) {
+        throw new DomainError(
+          'TOO_MANY_REQUESTS',
+          'too many failed authentications from this address; try again later',
+        );
+      }
       throw new DomainError('UNAUTHENTICATED', 'unknown or revoked API key');
     }
     const caller: Caller = { keyId: key.id, scope: key.scope, runnerId: key.runnerId };

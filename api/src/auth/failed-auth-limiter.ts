@@ -1,6 +1,9 @@
 /**
  * Counts failed authentications per client address in a sliding window, so that guessing keys
- * gets a 429 long before it could succeed. In memory: each API replica limits on its own.
+ * gets a 429 long before it could succeed. It only limits failures: AuthGuard still accepts a
+ * valid generated key from a limited address. In memory: each API replica limits on its own.
+ * The client address is Fastify's `request.ip`: the peer, or with MESHTUNE_TRUST_PROXY the
+ * address a trusted proxy forwarded.
  */
 export class FailedAuthLimiter {
   private readonly failures = new Map<string, number[]>();
@@ -17,7 +20,8 @@ export class FailedAuthLimiter {
   recordFailure(client: string, now = Date.now()): void {
     const recent = this.recent(client, now);
     recent.push(now);
-    this.failures.set(client, recent);
+    // The newest maxFailures times decide the block: memory and time per address stay bounded under a flood.
+    this.failures.set(client, recent.slice(-this.maxFailures));
     if (this.failures.size > 10_000) this.prune(now);
   }
 

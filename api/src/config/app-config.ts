@@ -12,7 +12,10 @@ export interface AppConfig {
   dataDir: string;
   /** Port of the embedded PostgreSQL server; null = pick a free one. */
   embeddedPostgresPort: number | null;
-  /** Bootstrap admin key (plain text); null = generate one on first start. */
+  /**
+   * Bootstrap admin key (plain text, at least 16 characters, 8 of them distinct); null = generate
+   * one on first start. Stored with a salted scrypt hash, listed by a fingerprint only.
+   */
   adminKey: string | null;
   /** Default lease length for studies that do not set one. */
   defaultLeaseSeconds: number;
@@ -28,6 +31,12 @@ export interface AppConfig {
   authFailuresPerMinute: number;
   /** How long an API process trusts a key it has checked; a key revoked elsewhere works that much longer there. 0 = check every request. */
   authCacheSeconds: number;
+  /**
+   * Which proxies to believe about the client address (X-Forwarded-For), for the failed-auth
+   * limiter and the logs: false (the peer address, the default), true (any), or addresses /
+   * CIDR ranges (e.g. `127.0.0.1,10.0.0.0/8`). Fastify's `trustProxy`.
+   */
+  trustProxy: boolean | string[];
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   /** API processes sharing the port (node:cluster); 1 = this process serves alone. */
   workers: number;
@@ -65,6 +74,21 @@ function postgresUrl(env: NodeJS.ProcessEnv, name: string): string | null {
   return url;
 }
 
+function trustProxy(raw: string | undefined): AppConfig['trustProxy'] {
+  const value = raw?.trim() ?? '';
+  if (value === '' || value === 'false') return false;
+  if (value === 'true') return true;
+  const addresses = value.split(',').map((address) => address.trim());
+  for (const address of addresses) {
+    if (!/^[0-9A-Fa-f.:]+(\/\d{1,3})?$/.test(address)) {
+      throw new ConfigError(
+        `MESHTUNE_TRUST_PROXY must be true, false, or IP addresses / CIDR ranges separated by commas; got "${address}"`,
+      );
+    }
+  }
+  return addresses;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const databaseUrl = postgresUrl(env, 'DATABASE_URL');
   const migrationDatabaseUrl = postgresUrl(env, 'MESHTUNE_MIGRATION_DATABASE_URL');
@@ -76,6 +100,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const adminKey = env.MESHTUNE_ADMIN_KEY?.trim() || null;
   if (adminKey !== null && adminKey.length < 16) {
     throw new ConfigError('MESHTUNE_ADMIN_KEY must be at least 16 characters long');
+  }
+  if (adminKey !== null && new Set(adminKey).size < 8) {
+    throw new ConfigError(
+      'MESHTUNE_ADMIN_KEY is too easy to guess (fewer than 8 distinct characters); use a random one, e.g. `openssl rand -base64 32`',
+    );
   }
   const logLevel = (env.MESHTUNE_LOG_LEVEL ?? 'info') as AppConfig['logLevel'];
   if (!['debug', 'info', 'warn', 'error', 'silent'].includes(logLevel)) {
@@ -100,6 +129,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       .filter((origin) => origin.length > 0),
     authFailuresPerMinute: integer(env, 'MESHTUNE_AUTH_FAILURES_PER_MINUTE', 30, 1, 1_000_000),
     authCacheSeconds: integer(env, 'MESHTUNE_AUTH_CACHE_SECONDS', 5, 0, 3600),
+    trustProxy: trustProxy(env.MESHTUNE_TRUST_PROXY),
     logLevel,
     workers: integer(env, 'MESHTUNE_WORKERS', 1, 1, 64),
   };

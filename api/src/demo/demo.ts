@@ -38,8 +38,8 @@ async function main(): Promise<void> {
   step('starting the API on the embedded PostgreSQL');
   const server = await startServer({ ...config, adminKey, logLevel: 'warn' });
   const keys = server.app.get(ApiKeysService);
-  const { key: userKey } = await keys.create('demo user', 'user', null);
-  const { key: runnerKey } = await keys.create('demo runner', 'runner', null);
+  const { key: userKey } = await keys.create('demo user', 'user');
+  const { key: runnerKey } = await keys.create('demo runner', 'runner');
 
   const example = JSON.parse(readFileSync(join(root, 'docs/examples/bbo3.json'), 'utf8')) as Record<string, unknown>;
   const body = {

@@ -19,7 +19,8 @@ export class RunnersService {
   ) {}
 
   /**
-   * A runner-scope key registers a new runner and receives its token. A runner token registering
+   * A runner-scope key registers a new runner and receives its token, linked to that key: revoking
+   * the key revokes the token. A runner token registering
    * again updates its own runner (same id) and keeps its token: restarts do not pile up runners.
    */
   async register(body: RegisterRunnerDto, caller: Caller): Promise<RunnerResponseDto | RegisteredRunnerResponseDto> {
@@ -35,8 +36,13 @@ export class RunnersService {
       return this.get(caller.runnerId);
     }
     return inTransaction(this.dataSource, async (manager) => {
+      await this.apiKeys.lockIssuer(manager, caller.keyId);
       const runner = await manager.getRepository(Runner).save(manager.getRepository(Runner).create(fields));
-      const { key } = await this.apiKeys.create(`runner ${body.name}`.slice(0, 200), 'runner', runner.id, manager);
+      const { key } = await this.apiKeys.create(`runner ${body.name}`.slice(0, 200), 'runner', {
+        runnerId: runner.id,
+        issuedByKeyId: caller.keyId,
+        manager,
+      });
       return { ...toRunnerResponse(runner, []), token: key };
     });
   }

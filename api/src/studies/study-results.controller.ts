@@ -1,11 +1,12 @@
-import { Controller, Get, Param, Query, Res } from '@nestjs/common';
+import { Readable } from 'node:stream';
+import { Controller, Get, Param, Query, Res, StreamableFile } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { RequireScopes } from '../auth/auth.decorators';
 import { StudyIdParams } from '../common/dto/id.params';
 import { TrialResponseDto } from '../trials/dto/trial-response.dto';
-import { EngineStateResponseDto, HistoryQueryDto, HistoryResponseDto } from './dto/study-results.dto';
-import { historyCsv, historyNomad } from './history-formats';
+import { EngineStateResponseDto, HistoryQueryDto, HistoryResponseDto, MAX_HISTORY_PAGE } from './dto/study-results.dto';
+import { historyExport } from './history-formats';
 import { StudiesService } from './studies.service';
 import { StudyResultsService } from './study-results.service';
 
@@ -25,7 +26,10 @@ export class StudyResultsController {
     return this.results.best(params.studyId);
   }
 
-  /** Finished trials as JSON, CSV, or NOMAD's history-file format. */
+  /**
+   * Finished trials in evaluation order: JSON one page at a time (follow `nextCursor`), or the
+   * whole history as CSV or NOMAD's history-file format, streamed batch by batch.
+   */
   @Get('history')
   @ApiProduces('application/json', 'text/csv', 'text/plain')
   @ApiOkResponse({ type: HistoryResponseDto })
@@ -33,26 +37,26 @@ export class StudyResultsController {
     @Param() params: StudyIdParams,
     @Query() query: HistoryQueryDto,
     @Res({ passthrough: true }) reply: FastifyReply,
-  ): Promise<HistoryResponseDto | string> {
-    const items = await this.results.history(params.studyId);
+  ): Promise<HistoryResponseDto | StreamableFile> {
     const format = query.format ?? 'json';
-    if (format === 'json') return { items };
-    const study = await this.studies.findOrThrow(params.studyId);
-    if (format === 'csv') {
-      void reply
-        .type('text/csv; charset=utf-8')
-        .header('Content-Disposition', `attachment; filename="history-${study.id}.csv"`);
-      return historyCsv(
-        items,
-        study.parameters,
-        study.derived.map((derived) => derived.name),
-        study.outputs,
-      );
+    if (format === 'json') {
+      const after = query.cursor === undefined ? 0 : Number(query.cursor);
+      const page = await this.results.historyPage(params.studyId, after, query.limit ?? MAX_HISTORY_PAGE);
+      return { items: page.items, nextCursor: page.next === null ? null : String(page.next) };
     }
+    const study = await this.studies.findOrThrow(params.studyId);
+    const columns = {
+      parameters: study.parameters,
+      derivedNames: study.derived.map((derived) => derived.name),
+      outputs: study.outputs,
+    };
+    const extension = format === 'csv' ? 'csv' : 'txt';
     void reply
-      .type('text/plain; charset=utf-8')
-      .header('Content-Disposition', `attachment; filename="history-${study.id}.txt"`);
-    return historyNomad(items, study.outputs);
+      .type(format === 'csv' ? 'text/csv; charset=utf-8' : 'text/plain; charset=utf-8')
+      .header('Content-Disposition', `attachment; filename="history-${study.id}.${extension}"`);
+    return new StreamableFile(
+      Readable.from(historyExport(format, this.results.historyBatches(study.id), columns), { objectMode: false }),
+    );
   }
 
   /** The engine's current frame and mesh sizes, iteration and stop reason. */

@@ -1,7 +1,9 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
+import type { OutputType } from '../algorithms/algorithm';
 import { preparedQuery } from '../database/prepared-query';
+import { evaluateOutputs, isFeasible } from '../mads/evaluation';
 import { MetricsService } from '../metrics/metrics.service';
 import type { EngineSession } from '../studies/engine/engine-session';
 import { EngineStore } from '../studies/engine/engine-store';
@@ -84,17 +86,59 @@ export class TrialOutcomes {
     const inFlight = { running: rows[0].running, pending: rows[0].pending, untold: rows[0].untold - finished.length };
     if (finished.length === 0) return inFlight;
     const mapping = mappingOf(study);
+    const results = finished.map((row) => ({
+      x: row.point,
+      outputs: row.status === 'completed' && row.outputs !== null ? mapping.toEngineOutputs(row.outputs) : null,
+    }));
     const session = await engine();
-    session.tell(
-      finished.map((row) => ({
-        x: row.point,
-        outputs: row.status === 'completed' && row.outputs !== null ? mapping.toEngineOutputs(row.outputs) : null,
-      })),
-    );
+    session.tell(results);
+    await this.storeEvaluations(manager, study, finished, results, mapping.outputTypes());
     study.evaluationCount += finished.length;
     for (const row of finished) this.metrics.finishedTrials.inc({ status: row.status });
     await this.completeIfDone(manager, study, session);
     return inFlight;
+  }
+
+  /**
+   * Stores, with the telling, each result's place in the order told (the history's cursor) and
+   * the engine's own reading of it (f, h, feasible: `evaluateOutputs`, feasible when h < 1e-13),
+   * so that `/best` is one indexed row and nobody scores trials again with another rule.
+   */
+  private async storeEvaluations(
+    manager: EntityManager,
+    study: Study,
+    finished: readonly FinishedRow[],
+    results: readonly { outputs: number[] | null }[],
+    outputTypes: readonly OutputType[],
+  ): Promise<void> {
+    const objective: (number | null)[] = [];
+    const infeasibility: (number | null)[] = [];
+    const feasible: (boolean | null)[] = [];
+    for (const result of results) {
+      const evaluated = evaluateOutputs(outputTypes, result.outputs);
+      const ok = result.outputs !== null && evaluated.ok;
+      objective.push(ok ? evaluated.f : null);
+      // h is 0 or at least 1e-13 (evaluateOutputs); 0 for every feasible point keeps ix_trials_best's order exact.
+      infeasibility.push(ok ? (isFeasible(evaluated.h) ? 0 : evaluated.h) : null);
+      feasible.push(ok ? isFeasible(evaluated.h) : null);
+    }
+    await preparedQuery(
+      manager,
+      {
+        name: 'trials-store-evaluations',
+        text: `UPDATE trials t
+          SET evaluation_number = e.n, objective = e.f, infeasibility = e.h, feasible = e.feasible
+         FROM unnest($1::uuid[], $2::int[], $3::float8[], $4::float8[], $5::bool[]) AS e(id, n, f, h, feasible)
+        WHERE t.id = e.id`,
+      },
+      [
+        finished.map((row) => row.id),
+        finished.map((_row, index) => study.evaluationCount + index + 1),
+        objective,
+        infeasibility,
+        feasible,
+      ],
+    );
   }
 
   /**

@@ -8,11 +8,13 @@ import { RELAXED_COMMIT } from '../database/relaxed-commit';
 import { inTransaction } from '../database/transaction';
 import { StudiesService } from '../studies/studies.service';
 import { Study } from '../studies/study.entity';
-import type {
-  CompleteTrialDto,
-  FailTrialDto,
-  TrialHeartbeatDto,
-  TrialHeartbeatResponseDto,
+import {
+  MAX_METRIC_NAMES_PER_TRIAL,
+  MAX_METRIC_POINTS_PER_TRIAL,
+  type CompleteTrialDto,
+  type FailTrialDto,
+  type TrialHeartbeatDto,
+  type TrialHeartbeatResponseDto,
 } from './dto/trial-reports.dto';
 import type { TrialResponseDto } from './dto/trial-response.dto';
 import { TrialLease, type LeaseOutcome } from './trial-lease.entity';
@@ -44,7 +46,12 @@ export class TrialReportsService {
     private readonly outcomes: TrialOutcomes,
   ) {}
 
-  /** One statement when the runner holds the lease (the common case); the error cases are sorted out after. */
+  /**
+   * One statement when the runner holds the lease (the common case); the error cases are sorted
+   * out after. Metrics are runner-controlled, so a trial keeps at most MAX_METRIC_POINTS_PER_TRIAL
+   * points over MAX_METRIC_NAMES_PER_TRIAL names: beyond that, new points are dropped (the lease
+   * is still renewed) and counted in `metricsDropped`; re-sending a stored point still overwrites it.
+   */
   async heartbeat(trialId: string, runnerId: string, body: TrialHeartbeatDto): Promise<TrialHeartbeatResponseDto> {
     const now = new Date();
     const metrics = new Map((body.metrics ?? []).map((metric) => [`${metric.name}\u0000${metric.step}`, metric]));
@@ -59,20 +66,50 @@ export class TrialReportsService {
            FROM studies s
           WHERE t.id = $1 AND t.status = 'running' AND t.runner_id = $2 AND s.id = t.study_id
          RETURNING t.id, t.lease_expires_at, s.status
+       ), incoming AS (
+         SELECT m.name, m.step, m.value,
+                EXISTS (SELECT 1 FROM trial_metrics x
+                         WHERE x.trial_id = $1 AND x.name = m.name AND x.step = m.step) AS stored,
+                EXISTS (SELECT 1 FROM trial_metrics x WHERE x.trial_id = $1 AND x.name = m.name) AS known_name
+           FROM jsonb_to_recordset($5::jsonb) AS m(name text, step integer, value double precision)
+       ), ranked AS (
+         SELECT incoming.*,
+                row_number() OVER (PARTITION BY stored ORDER BY name, step) AS new_point,
+                dense_rank() OVER (PARTITION BY known_name ORDER BY name) AS new_name
+           FROM incoming
+       ), held AS (
+         SELECT COUNT(*) AS points, COUNT(DISTINCT name) AS names FROM trial_metrics
+          WHERE trial_id = $1 AND EXISTS (SELECT 1 FROM incoming)
        ), recorded AS (
          INSERT INTO trial_metrics (trial_id, name, step, value)
-         SELECT beat.id, m.name, m.step, m.value
-           FROM beat, jsonb_to_recordset($5::jsonb) AS m(name text, step integer, value double precision)
+         SELECT beat.id, r.name, r.step, r.value
+           FROM beat, ranked r, held
+          WHERE r.stored OR (held.points + r.new_point <= $6 AND (r.known_name OR held.names + r.new_name <= $7))
          ON CONFLICT (trial_id, name, step) DO UPDATE SET value = EXCLUDED.value
+         RETURNING 1
        )
-       SELECT beat.lease_expires_at, beat.status FROM ${RELAXED_COMMIT} LEFT JOIN beat ON true`,
+       SELECT beat.lease_expires_at, beat.status, (SELECT COUNT(*)::int FROM recorded) AS recorded
+         FROM ${RELAXED_COMMIT} LEFT JOIN beat ON true`,
       },
-      [trialId, runnerId, now, body.progress ?? null, JSON.stringify([...metrics.values()])],
-    )) as { lease_expires_at: Date | null; status: Study['status'] | null }[];
-    const [{ lease_expires_at: leaseExpiresAt, status }] = rows;
+      [
+        trialId,
+        runnerId,
+        now,
+        body.progress ?? null,
+        JSON.stringify([...metrics.values()]),
+        MAX_METRIC_POINTS_PER_TRIAL,
+        MAX_METRIC_NAMES_PER_TRIAL,
+      ],
+    )) as { lease_expires_at: Date | null; status: Study['status'] | null; recorded: number }[];
+    const [{ lease_expires_at: leaseExpiresAt, status, recorded }] = rows;
     if (leaseExpiresAt === null) return this.rejectHeartbeat(trialId, runnerId);
     const reason = status === 'active' ? null : `study_${status}`;
-    return { shouldStop: reason !== null, reason, leaseExpiresAt: leaseExpiresAt.toISOString() };
+    return {
+      shouldStop: reason !== null,
+      reason,
+      leaseExpiresAt: leaseExpiresAt.toISOString(),
+      metricsDropped: metrics.size - recorded,
+    };
   }
 
   private async rejectHeartbeat(trialId: string, runnerId: string): Promise<never> {

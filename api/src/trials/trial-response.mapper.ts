@@ -16,6 +16,7 @@ export function toTrialResponse(trial: Trial, metrics?: TrialMetricDto[]): Trial
     progress: trial.progress,
     outputs: trial.outputs,
     error: trial.error,
+    feasible: trial.feasible ?? null,
     createdAt: trial.createdAt.toISOString(),
     startedAt: trial.startedAt?.toISOString() ?? null,
     finishedAt: trial.finishedAt?.toISOString() ?? null,

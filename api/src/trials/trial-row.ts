@@ -18,6 +18,10 @@ export interface TrialRow {
   error: string | null;
   report_hash: string | null;
   told: boolean;
+  evaluation_number: number | null;
+  objective: number | null;
+  infeasibility: number | null;
+  feasible: boolean | null;
   last_heartbeat_at: Date | null;
   created_at: Date;
   updated_at: Date;
@@ -44,6 +48,10 @@ export function trialFromRow(row: TrialRow): Trial {
     error: row.error,
     reportHash: row.report_hash,
     told: row.told,
+    evaluationNumber: row.evaluation_number,
+    objective: row.objective,
+    infeasibility: row.infeasibility,
+    feasible: row.feasible,
     lastHeartbeatAt: row.last_heartbeat_at,
     createdAt: row.created_at,
     updatedAt: row.updated_at,

@@ -24,6 +24,13 @@ import { type TrialOrigin, type TrialStatus, UNTOLD_RESULT } from './trial-statu
 @Index('ix_trials_untold', ['studyId', 'finishedAt'], {
   where: UNTOLD_RESULT,
 })
+@Index('uq_trials_study_evaluation', ['studyId', 'evaluationNumber'], {
+  unique: true,
+  where: 'evaluation_number IS NOT NULL',
+})
+@Index('ix_trials_best', ['studyId', 'infeasibility', 'objective', 'number'], {
+  where: 'infeasibility IS NOT NULL',
+})
 export class Trial {
   @PrimaryGeneratedColumn('uuid')
   id: string;
@@ -88,6 +95,28 @@ export class Trial {
   /** Whether the suggestion algorithm has been told this trial's result (exactly once). */
   @Column({ name: 'told', type: 'boolean', default: false })
   told: boolean;
+
+  /**
+   * 1, 2, 3… in the order the engine was told the results (set with `told`, under the study
+   * lock, so it only grows): the history's order and its cursor. Null until told.
+   */
+  @Column({ name: 'evaluation_number', type: 'integer', nullable: true })
+  evaluationNumber: number | null;
+
+  /**
+   * The engine's reading of a completed trial, stored when it is told (mads/evaluation.ts
+   * `evaluateOutputs`): `objective` is f, minimised (a maximised objective negated);
+   * `infeasibility` is h, 0 exactly when `feasible` (h below 1e-13). Null for failed or untold
+   * trials. `/best` is the first row of ix_trials_best: feasible (h = 0) by f, then by h and f.
+   */
+  @Column({ type: 'double precision', nullable: true })
+  objective: number | null;
+
+  @Column({ type: 'double precision', nullable: true })
+  infeasibility: number | null;
+
+  @Column({ type: 'boolean', nullable: true })
+  feasible: boolean | null;
 
   @Column({ name: 'last_heartbeat_at', type: 'timestamptz', nullable: true })
   lastHeartbeatAt: Date | null;

@@ -9,6 +9,7 @@ import { EngineStore } from '../studies/engine/engine-store';
 import { StudyChanges } from '../studies/study-changes';
 import { mappingOf } from '../studies/study-engine';
 import { StudiesService } from '../studies/studies.service';
+import { MAX_METRIC_POINTS_PER_TRIAL } from './dto/trial-reports.dto';
 import type { TrialResponseDto } from './dto/trial-response.dto';
 import { TrialMetric } from './trial-metric.entity';
 import { toTrialResponse } from './trial-response.mapper';
@@ -47,6 +48,8 @@ export class TrialsService {
       select: { name: true, step: true, value: true },
       where: { trialId },
       order: { name: 'ASC', step: 'ASC' },
+      // Heartbeats keep a trial within this (a race of two heartbeats could pass it by one batch).
+      take: MAX_METRIC_POINTS_PER_TRIAL,
     });
     return toTrialResponse(
       trial,

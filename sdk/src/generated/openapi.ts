@@ -66,7 +66,7 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Revoke a key at once. */
+        /** Revoke a key at once, with the runner tokens registered with it. */
         delete: operations["deleteApiKey"];
         options?: never;
         head?: never;
@@ -203,7 +203,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Finished trials as JSON, CSV, or NOMAD's history-file format. */
+        /**
+         * Finished trials in evaluation order: JSON one page at a time (follow `nextCursor`), or the
+         *     whole history as CSV or NOMAD's history-file format, streamed batch by batch.
+         */
         get: operations["getHistory"];
         put?: never;
         post?: never;
@@ -439,7 +442,10 @@ export interface components {
         ApiKeyResponseDto: {
             createdAt: string;
             id: string;
-            /** @description First characters of the key, to tell keys apart; the key itself is never shown again. */
+            /**
+             * @description To tell keys apart: `mt_<scope>_` and up to 4 of the random characters of a generated key;
+             *     `chosen:` and a fingerprint of the salted hash for MESHTUNE_ADMIN_KEY (none of its characters).
+             */
             keyPrefix: string;
             name: string;
             /** @description Set for runner tokens. */
@@ -467,7 +473,10 @@ export interface components {
             id: string;
             /** @description The key: shown in this response only. */
             key: string;
-            /** @description First characters of the key, to tell keys apart; the key itself is never shown again. */
+            /**
+             * @description To tell keys apart: `mt_<scope>_` and up to 4 of the random characters of a generated key;
+             *     `chosen:` and a fingerprint of the salted hash for MESHTUNE_ADMIN_KEY (none of its characters).
+             */
             keyPrefix: string;
             name: string;
             /** @description Set for runner tokens. */
@@ -542,8 +551,10 @@ export interface components {
         };
         HealthResponseDto: Record<string, never>;
         HistoryResponseDto: {
-            /** @description Finished trials (completed and failed) in the order they finished. */
+            /** @description Finished trials (completed and failed) in the order the engine was told them (their evaluation order). */
             items: components["schemas"]["TrialResponseDto"][];
+            /** @description Pass as `cursor` for the next page; null on the last page. */
+            nextCursor: string | null;
         };
         ImportBudgetDto: {
             /** @description Seconds a lease lasts without a heartbeat (default from MESHTUNE_LEASE_SECONDS). */
@@ -740,13 +751,19 @@ export interface components {
             stopped: number;
         };
         TrialHeartbeatDto: {
-            /** @description Intermediate metrics since the last heartbeat (re-sending a point overwrites it). */
+            /**
+             * @description Intermediate metrics since the last heartbeat (re-sending a point overwrites it). A trial
+             *     keeps at most 10,000 points over 100 names; new points beyond are dropped and counted in
+             *     the reply's `metricsDropped`.
+             */
             metrics?: components["schemas"]["MetricPointDto"][];
             /** @description Share of the trial done, 0–1. */
             progress?: number;
         };
         TrialHeartbeatResponseDto: {
             leaseExpiresAt: string | null;
+            /** @description Points of this heartbeat not stored because the trial holds its maximum of metric points or names. */
+            metricsDropped: number;
             /** @description Why: `study_paused`, `study_stopped`, `study_completed`. */
             reason: string | null;
             /** @description True when the runner should stop this trial (study paused or stopped). */
@@ -767,11 +784,17 @@ export interface components {
             attempt: number;
             createdAt: string;
             error: string | null;
+            /**
+             * @description The engine's reading of a completed trial, stored when its result is told: true when every
+             *     constraint is satisfied (NOMAD's rule: h below 1e-13), false otherwise; null for failed,
+             *     unfinished or not yet told trials.
+             */
+            feasible: boolean | null;
             finishedAt: string | null;
             id: string;
             lastHeartbeatAt: string | null;
             leaseExpiresAt: string | null;
-            /** @description Intermediate metrics (only on GET /v1/trials/{trialId}). */
+            /** @description Intermediate metrics (only on GET /v1/trials/{trialId}; at most 10,000 points over 100 names a trial). */
             metrics?: components["schemas"]["TrialMetricDto"][];
             /** @description 1, 2, 3… within the study. */
             number: number;
@@ -1127,8 +1150,12 @@ export interface operations {
     getHistory: {
         parameters: {
             query?: {
-                /** @description `json` (default), `csv`, or `nomad` (NOMAD's history-file format). */
+                /** @description JSON only: `nextCursor` of the previous page; omit for the first page. */
+                cursor?: string;
+                /** @description `json` (default: one page), `csv` or `nomad` (NOMAD's history-file format): the whole history, streamed. */
                 format?: "json" | "csv" | "nomad";
+                /** @description JSON only: page size (1–500, default 500). */
+                limit?: number;
             };
             header?: never;
             path: {

@@ -7,7 +7,10 @@ export class ApiKeyResponseDto {
   name: string;
   @ApiProperty({ enum: API_KEY_SCOPES })
   scope: ApiKeyScope;
-  /** First characters of the key, to tell keys apart; the key itself is never shown again. */
+  /**
+   * To tell keys apart: `mt_<scope>_` and up to 4 of the random characters of a generated key;
+   * `chosen:` and a fingerprint of the salted hash for MESHTUNE_ADMIN_KEY (none of its characters).
+   */
   keyPrefix: string;
   /** Set for runner tokens. */
   runnerId: string | null;

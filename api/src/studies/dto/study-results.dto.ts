@@ -1,20 +1,40 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { IsIn, IsOptional } from 'class-validator';
+import { Type } from 'class-transformer';
+import { IsIn, IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
 import { TrialResponseDto } from '../../trials/dto/trial-response.dto';
 
 export const HISTORY_FORMATS = ['json', 'csv', 'nomad'] as const;
 export type HistoryFormat = (typeof HISTORY_FORMATS)[number];
 
+/** Largest page of the JSON history; CSV and NOMAD exports stream the whole history instead. */
+export const MAX_HISTORY_PAGE = 500;
+
 export class HistoryQueryDto {
-  /** `json` (default), `csv`, or `nomad` (NOMAD's history-file format). */
+  /** `json` (default: one page), `csv` or `nomad` (NOMAD's history-file format): the whole history, streamed. */
   @IsOptional()
   @IsIn(HISTORY_FORMATS)
   format?: HistoryFormat;
+
+  /** JSON only: page size (1–500, default 500). */
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(MAX_HISTORY_PAGE)
+  limit?: number;
+
+  /** JSON only: `nextCursor` of the previous page; omit for the first page. */
+  @IsOptional()
+  @Matches(/^[1-9][0-9]{0,8}$/, { message: 'cursor must be the nextCursor of a previous page' })
+  cursor?: string;
 }
 
 export class HistoryResponseDto {
-  /** Finished trials (completed and failed) in the order they finished. */
+  /** Finished trials (completed and failed) in the order the engine was told them (their evaluation order). */
   items: TrialResponseDto[];
+  /** Pass as `cursor` for the next page; null on the last page. */
+  @ApiProperty({ type: String, nullable: true })
+  nextCursor: string | null;
 }
 
 export class EngineStateResponseDto {

@@ -17,6 +17,11 @@ import {
 } from 'class-validator';
 import { IsOutputValues } from '../../common/dto/parameter-value.validator';
 
+/** Metric points one trial keeps (runner-controlled data: the reads of a trial stay bounded). */
+export const MAX_METRIC_POINTS_PER_TRIAL = 10_000;
+/** Distinct metric names one trial keeps. */
+export const MAX_METRIC_NAMES_PER_TRIAL = 100;
+
 export class MetricPointDto {
   /** e.g. `eval_loss`. */
   @IsString()
@@ -42,7 +47,11 @@ export class TrialHeartbeatDto {
   @Max(1)
   progress?: number;
 
-  /** Intermediate metrics since the last heartbeat (re-sending a point overwrites it). */
+  /**
+   * Intermediate metrics since the last heartbeat (re-sending a point overwrites it). A trial
+   * keeps at most 10,000 points over 100 names; new points beyond are dropped and counted in
+   * the reply's `metricsDropped`.
+   */
   @IsOptional()
   @IsArray()
   @ArrayMaxSize(1000)
@@ -58,6 +67,8 @@ export class TrialHeartbeatResponseDto {
   @ApiProperty({ type: String, nullable: true })
   reason: string | null;
   leaseExpiresAt: string | null;
+  /** Points of this heartbeat not stored because the trial holds its maximum of metric points or names. */
+  metricsDropped: number;
 }
 
 export class CompleteTrialDto {

@@ -30,11 +30,18 @@ export class TrialResponseDto {
   @ApiProperty({ type: 'object', additionalProperties: { type: 'number' }, nullable: true })
   outputs: Record<string, number> | null;
   error: string | null;
+  /**
+   * The engine's reading of a completed trial, stored when its result is told: true when every
+   * constraint is satisfied (NOMAD's rule: h below 1e-13), false otherwise; null for failed,
+   * unfinished or not yet told trials.
+   */
+  @ApiProperty({ type: Boolean, nullable: true })
+  feasible: boolean | null;
   createdAt: string;
   startedAt: string | null;
   finishedAt: string | null;
   lastHeartbeatAt: string | null;
-  /** Intermediate metrics (only on GET /v1/trials/{trialId}). */
+  /** Intermediate metrics (only on GET /v1/trials/{trialId}; at most 10,000 points over 100 names a trial). */
   metrics?: TrialMetricDto[];
 }
 
