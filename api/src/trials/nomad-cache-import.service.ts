@@ -4,6 +4,7 @@ import { pointKey } from '../search-space/engine-mapping';
 import { parseNomadCacheFile } from '../studies/nomad/nomad-cache-file';
 import { EngineStore } from '../studies/engine/engine-store';
 import { mappingOf } from '../studies/study-engine';
+import { isFinishedStudy } from '../studies/study-status';
 import type { ImportNomadCacheResponseDto } from './dto/import-nomad-cache.dto';
 import { TrialOutcomes } from './trial-outcomes';
 import { UNTOLD_RESULT } from './trial-status';
@@ -23,7 +24,7 @@ export class NomadCacheImportService {
 
   async import(studyId: string, cacheFile: string): Promise<ImportNomadCacheResponseDto> {
     return this.engines.withLockedStudy(studyId, async (manager, study, engine) => {
-      if (study.status === 'completed' || study.status === 'stopped') {
+      if (isFinishedStudy(study.status)) {
         throw new DomainError('STUDY_FINISHED', `study ${studyId} is ${study.status}`);
       }
       const mapping = mappingOf(study);
