@@ -552,10 +552,9 @@ export interface components {
              *     disk full, out of memory another machine could fit): the trial goes back to pending, budget
              *     and attempts untouched (`runnerFailures` + 1), and the runner is marked unhealthy;
              *     `MESHTUNE_QUARANTINE_AFTER_FAILURES` of them in a row quarantine it.
-             * @default evaluation
              * @enum {string}
              */
-            kind: "evaluation" | "runner";
+            kind?: "evaluation" | "runner";
             /** @description With kind `evaluation`: true for a transient failure of this run (node lost, preempted): the trial is retried while attempts remain (`maxAttempts`). Default false: a failed evaluation (NOMAD's EVAL_FAILED), never re-evaluated. Ignored with kind `runner` (never uses an attempt). */
             retryable?: boolean;
         };

@@ -88,7 +88,7 @@ export class FailTrialDto {
    * `MESHTUNE_QUARANTINE_AFTER_FAILURES` of them in a row quarantine it.
    */
   @IsOptional()
-  @ApiProperty({ enum: FAILURE_KINDS, required: false, default: 'evaluation' })
+  @ApiProperty({ enum: FAILURE_KINDS, required: false })
   @IsIn(FAILURE_KINDS)
   kind?: FailureKind;
 
