@@ -1,6 +1,6 @@
 import { InitialSchema1764316800000 } from './1764316800000-InitialSchema';
 import { EngineEvents1795867128744 } from './1795867128744-EngineEvents';
-import { RunnerHealth1796306754580 } from './1796306754580-RunnerHealth';
+import { RunnerHealth1796309316592 } from './1796309316592-RunnerHealth';
 
 /** Every migration, oldest first: the only way the schema changes (STYLE.md §7). */
-export const MIGRATIONS = [InitialSchema1764316800000, EngineEvents1795867128744, RunnerHealth1796306754580];
+export const MIGRATIONS = [InitialSchema1764316800000, EngineEvents1795867128744, RunnerHealth1796309316592];

@@ -15,6 +15,7 @@ import {
 import { startTestServer, type TestServer } from '../support/test-server';
 
 const QUARANTINE_AFTER = 3;
+const QUARANTINE_AFTER_EVALUATION_FAILURES = 4;
 const WINDOW_SECONDS = 600;
 const MISSING_DATA = "FileNotFoundError: [Errno 2] No such file or directory: '/data/instructions/train.json'";
 
@@ -30,6 +31,7 @@ describe('runner failures and quarantine', () => {
   before(async () => {
     test = await startTestServer({
       quarantineAfterFailures: QUARANTINE_AFTER,
+      quarantineAfterEvaluationFailures: QUARANTINE_AFTER_EVALUATION_FAILURES,
       quarantineWindowSeconds: WINDOW_SECONDS,
     });
     userKey = await createKey(test, 'user');
@@ -239,6 +241,42 @@ describe('runner failures and quarantine', () => {
     assert.equal(again.health, 'healthy');
     assert.equal(again.quarantinedAt, null);
     expectStatus(await lease(test, runner, studyId), 200);
+  });
+
+  it('quarantines a runner whose failed evaluations other runners do not reproduce, not one whose points fail everywhere', async () => {
+    const studyBody = quadraticStudy({
+      budget: { maxEvaluations: 40, maxParallelTrials: 2, leaseSeconds: 60 },
+      algorithm: { name: 'random', seed: 11 },
+    });
+    // Every point fails, on whichever runner: the points' fault; nobody is quarantined.
+    const hopeless = String((await createStudy(test, userKey, { ...studyBody, name: 'fails everywhere' })).id);
+    const unlucky = await registerRunner(test, runnerKey, 'unlucky');
+    for (let index = 0; index < QUARANTINE_AFTER_EVALUATION_FAILURES + 1; index += 1) {
+      const trial = expectStatus(await lease(test, unlucky, hopeless), 200).body.trial;
+      expectStatus(await report(test, unlucky, String(trial.id), 'fail', { error: 'CUDA out of memory' }), 200);
+    }
+    const notQuarantined = await getRunner(unlucky.id);
+    assert.equal(notQuarantined.health, 'healthy');
+    assert.equal(notQuarantined.evaluationFailureStreak, QUARANTINE_AFTER_EVALUATION_FAILURES + 1);
+
+    // The same failures while another runner completes trials of the study: this machine's fault.
+    const studyId = String((await createStudy(test, userKey, { ...studyBody, name: 'fails on one machine' })).id);
+    const misreporting = await registerRunner(test, runnerKey, 'misreports-missing-data');
+    const fine = await registerRunner(test, runnerKey, 'fine');
+    for (let index = 0; index < QUARANTINE_AFTER_EVALUATION_FAILURES; index += 1) {
+      const trial = expectStatus(await lease(test, misreporting, studyId), 200).body.trial;
+      expectStatus(await report(test, misreporting, String(trial.id), 'fail', { error: 'train.json not found' }), 200);
+      const good = expectStatus(await lease(test, fine, studyId), 200).body.trial;
+      expectStatus(
+        await report(test, fine, String(good.id), 'complete', { outputs: { loss: quadratic(good.parameters) } }),
+        200,
+      );
+    }
+    const refused = expectStatus(await lease(test, misreporting, studyId), 409).body;
+    assert.equal(refused.code, 'RUNNER_QUARANTINED');
+    assert.match(String(refused.details.reason), /4 failed evaluations in a row.*train\.json not found/);
+    assert.equal((await getRunner(fine.id)).health, 'healthy');
+    expectStatus(await lease(test, fine, studyId), 200);
   });
 
   it('refuses an unknown failure kind with a 400 naming the field, and changes nothing', async () => {

@@ -23,8 +23,10 @@ export const QUARANTINE_RETRY_AFTER_SECONDS = 60;
  * touches the row only when there is something to forget; a quarantined runner stays so.
  */
 export function healRunnerStatement(runnerParameter: string): string {
-  return `UPDATE runners SET health = 'healthy', failure_streak = 0, failure_streak_started_at = NULL
-           WHERE id = ${runnerParameter} AND failure_streak > 0 AND quarantined_at IS NULL`;
+  return `UPDATE runners SET health = 'healthy', failure_streak = 0, failure_streak_started_at = NULL,
+                 evaluation_failure_streak = 0, evaluation_failure_streak_started_at = NULL
+           WHERE id = ${runnerParameter} AND (failure_streak > 0 OR evaluation_failure_streak > 0)
+             AND quarantined_at IS NULL`;
 }
 
 export interface RunnerFailureOutcome {
@@ -95,6 +97,66 @@ export class RunnerHealth {
     return { quarantinedNow, failureStreak: runner.failureStreak };
   }
 
+  /**
+   * A failed evaluation this runner reported (after it is stored): its evaluation-failure streak
+   * grows, and at `MESHTUNE_QUARANTINE_AFTER_EVALUATION_FAILURES` in a row within the window it is
+   * quarantined — but only when other runners completed trials of the studies it failed on since
+   * the streak began: points that fail everywhere are the points' fault, not this machine's.
+   */
+  async recordEvaluationFailure(runnerId: string, error: string, now: Date = new Date()): Promise<void> {
+    const { quarantineAfterEvaluationFailures: threshold, quarantineWindowSeconds: windowSeconds } = this.config;
+    if (threshold === 0) return;
+    const outcome = await inTransaction(this.dataSource, async (manager) => {
+      const runners = manager.getRepository(Runner);
+      const runner = await runners.findOne({ where: { id: runnerId }, lock: { mode: 'pessimistic_write' } });
+      if (runner === null) return null;
+      const started = runner.evaluationFailureStreakStartedAt;
+      const newStreak = started === null || now.getTime() - started.getTime() > windowSeconds * 1000;
+      const streak = newStreak ? 1 : runner.evaluationFailureStreak + 1;
+      const streakStartedAt = newStreak ? now : started;
+      let quarantinedNow = false;
+      if (runner.quarantinedAt === null && streak >= threshold) {
+        const [{ elsewhere }] = (await manager.query(
+          `SELECT EXISTS (
+             SELECT 1 FROM trials t
+              WHERE t.status = 'completed' AND t.runner_id <> $1 AND t.finished_at >= $2
+                AND t.study_id IN (SELECT study_id FROM trials
+                                    WHERE runner_id = $1 AND status = 'failed' AND finished_at >= $2)
+           ) AS elsewhere`,
+          [runnerId, streakStartedAt],
+        )) as { elsewhere: boolean }[];
+        quarantinedNow = elsewhere;
+      }
+      await runners.update(
+        { id: runnerId },
+        {
+          evaluationFailureStreak: streak,
+          evaluationFailureStreakStartedAt: streakStartedAt,
+          ...(quarantinedNow
+            ? {
+                health: 'quarantined' as const,
+                quarantinedAt: now,
+                quarantineReason:
+                  `${streak} failed evaluations in a row within ${windowSeconds} s while other runners completed ` +
+                  `trials of the same studies; last: ${error}`.slice(0, 2000),
+              }
+            : {}),
+        },
+      );
+      return { quarantinedNow, failureStreak: streak };
+    });
+    if (outcome?.quarantinedNow === true) {
+      this.metrics.runnerQuarantines.inc();
+      const released = await this.releaseLeasesOf(runnerId);
+      this.logger.warn({
+        message: 'runner quarantined',
+        runnerId,
+        evaluationFailures: outcome.failureStreak,
+        released,
+      });
+    }
+  }
+
   /** After the failure committed: metrics, and a runner quarantined now gives its other leases back. */
   async afterRunnerFailure(runnerId: string, outcome: RunnerFailureOutcome): Promise<void> {
     this.metrics.runnerFailures.inc();
@@ -157,18 +219,18 @@ export class RunnerHealth {
 
   /** An operator's clear, or the runner's new registration: healthy, streak forgotten. */
   async clear(runnerId: string, manager: EntityManager = this.dataSource.manager): Promise<void> {
-    const result = await manager
-      .getRepository(Runner)
-      .update(
-        { id: runnerId },
-        {
-          health: 'healthy',
-          failureStreak: 0,
-          failureStreakStartedAt: null,
-          quarantinedAt: null,
-          quarantineReason: null,
-        },
-      );
+    const result = await manager.getRepository(Runner).update(
+      { id: runnerId },
+      {
+        health: 'healthy',
+        failureStreak: 0,
+        failureStreakStartedAt: null,
+        evaluationFailureStreak: 0,
+        evaluationFailureStreakStartedAt: null,
+        quarantinedAt: null,
+        quarantineReason: null,
+      },
+    );
     if (result.affected === 0) throw notFound('RUNNER_NOT_FOUND', 'runner', runnerId);
   }
 }

@@ -4,7 +4,9 @@ import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn } from 'typeor
  * `healthy`; `unhealthy` after a runner failure (this machine could not run a trial: data or
  * model missing, no CUDA, disk full) until it completes a trial; `quarantined` after
  * `MESHTUNE_QUARANTINE_AFTER_FAILURES` runner failures in a row within the window: it gets no
- * lease until an operator clears it or it registers again (runners/runner-health.ts).
+ * lease until an operator clears it or it registers again (runners/runner-health.ts); also after
+ * `MESHTUNE_QUARANTINE_AFTER_EVALUATION_FAILURES` failed evaluations in a row that other runners
+ * did not reproduce.
  */
 export const RUNNER_HEALTH_STATES = ['healthy', 'unhealthy', 'quarantined'] as const;
 export type RunnerHealthState = (typeof RUNNER_HEALTH_STATES)[number];
@@ -42,6 +44,17 @@ export class Runner {
   /** First failure of the streak; a failure later than the window after it starts a new streak. */
   @Column({ name: 'failure_streak_started_at', type: 'timestamptz', nullable: true })
   failureStreakStartedAt: Date | null;
+
+  /**
+   * Failed evaluations in a row (a completed trial resets it), counted from
+   * `evaluationFailureStreakStartedAt`: a runner that fails points other runners evaluate fine is
+   * quarantined too (`MESHTUNE_QUARANTINE_AFTER_EVALUATION_FAILURES`).
+   */
+  @Column({ name: 'evaluation_failure_streak', type: 'integer', default: 0 })
+  evaluationFailureStreak: number;
+
+  @Column({ name: 'evaluation_failure_streak_started_at', type: 'timestamptz', nullable: true })
+  evaluationFailureStreakStartedAt: Date | null;
 
   /** The last runner failure's error, as the runner reported it. */
   @Column({ name: 'last_failure', type: 'text', nullable: true })

@@ -156,6 +156,7 @@ export class TrialReportsService {
     const fast = retryable ? null : await this.finishHeld(trialId, runnerId, report, hash);
     if (fast !== null) {
       await this.outcomes.flushQuietly(fast.studyId);
+      if (fast.status === 'failed') await this.health.recordEvaluationFailure(runnerId, fast.error ?? '');
       return fast;
     }
     const { response, stored } = await inTransaction(this.dataSource, async (manager) => {
@@ -224,6 +225,8 @@ export class TrialReportsService {
       return { response: toTrialResponse(trial), stored: true };
     });
     if (stored) await this.outcomes.flushQuietly(response.studyId);
+    if (stored && response.status === 'failed')
+      await this.health.recordEvaluationFailure(runnerId, report.kind === 'fail' ? report.error : '');
     return response;
   }
 

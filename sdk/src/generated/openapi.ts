@@ -665,6 +665,8 @@ export interface components {
             createdAt: string;
             /** @description Trials this runner holds a lease on now. */
             currentTrialIds: string[];
+            /** @description Failed evaluations in a row (a completed trial resets it). */
+            evaluationFailureStreak: number;
             /** @description Runner failures in a row (a completed trial resets it). */
             failureStreak: number;
             gpuMemoryMb: number | null;
@@ -707,6 +709,8 @@ export interface components {
             createdAt: string;
             /** @description Trials this runner holds a lease on now. */
             currentTrialIds: string[];
+            /** @description Failed evaluations in a row (a completed trial resets it). */
+            evaluationFailureStreak: number;
             /** @description Runner failures in a row (a completed trial resets it). */
             failureStreak: number;
             gpuMemoryMb: number | null;

@@ -20,6 +20,8 @@ export class RunnerResponseDto {
   health: RunnerHealthState;
   /** Runner failures in a row (a completed trial resets it). */
   failureStreak: number;
+  /** Failed evaluations in a row (a completed trial resets it). */
+  evaluationFailureStreak: number;
   /** The last runner failure's error. */
   @ApiProperty({ type: String, nullable: true })
   lastFailure: string | null;
@@ -56,6 +58,7 @@ export function toRunnerResponse(runner: Runner, currentTrialIds: string[]): Run
     currentTrialIds,
     health: runner.health,
     failureStreak: runner.failureStreak,
+    evaluationFailureStreak: runner.evaluationFailureStreak,
     lastFailure: runner.lastFailure,
     lastFailureAt: runner.lastFailureAt?.toISOString() ?? null,
     quarantinedAt: runner.quarantinedAt?.toISOString() ?? null,
