@@ -1,6 +1,12 @@
 import { InitialSchema1764316800000 } from './1764316800000-InitialSchema';
 import { EngineEvents1795867128744 } from './1795867128744-EngineEvents';
 import { TrialScoresAndKeyLinks1796305627201 } from './1796305627201-TrialScoresAndKeyLinks';
+import { RunnerHealth1796309316592 } from './1796309316592-RunnerHealth';
 
-/** Every migration, oldest first: the only way the schema changes (STYLE.md §7). */
-export const MIGRATIONS = [InitialSchema1764316800000, EngineEvents1795867128744, TrialScoresAndKeyLinks1796305627201];
+/** Every migration, oldest first: the only way the schema changes (docs/development.md, "Migrations"). */
+export const MIGRATIONS = [
+  InitialSchema1764316800000,
+  EngineEvents1795867128744,
+  TrialScoresAndKeyLinks1796305627201,
+  RunnerHealth1796309316592,
+];

@@ -71,7 +71,13 @@ function required<T>(result: { data?: T; response: Response }): T {
   return result.data;
 }
 
-const STUDY_STATUSES: readonly string[] = ['active', 'paused', 'completed', 'stopped'] satisfies StudyStatus[];
+const STUDY_STATUSES: readonly string[] = [
+  'active',
+  'paused',
+  'completed',
+  'failed',
+  'stopped',
+] satisfies StudyStatus[];
 
 export class MeshtuneClient {
   /** Every endpoint, typed from the OpenAPI document, for calls the helpers do not cover. */
@@ -127,7 +133,7 @@ export class MeshtuneClient {
     return required(await this.api.POST('/v1/studies/{studyId}/stop', { params: { path: { studyId } } }));
   }
 
-  /** Polls the study until it is `completed` or `stopped`, calling `onProgress` when it changes. */
+  /** Polls the study until it is `completed`, `failed` or `stopped`, calling `onProgress` when it changes. */
   waitForStudy(studyId: string, options: WaitForStudyOptions = {}): Promise<Study> {
     return waitForStudy(this, studyId, options);
   }
@@ -202,7 +208,11 @@ export class MeshtuneClient {
     return required(await this.api.POST('/v1/runners', { body }));
   }
 
-  /** One lease: a trial (optionally of one study), or how long to wait before asking again. */
+  /**
+   * One lease: a trial (optionally of one study), or how long to wait before asking again. A
+   * quarantined runner gets a `ConflictError` with code `RUNNER_QUARANTINED` (its `details.reason`
+   * says why; its `Retry-After` header when to ask again).
+   */
   async lease(runnerId: string, studyId?: string): Promise<LeaseResult> {
     const result = await this.api.POST('/v1/runners/{runnerId}/lease', {
       params: { path: { runnerId } },
@@ -227,7 +237,16 @@ export class MeshtuneClient {
     );
   }
 
-  async failTrial(trialId: string, error: string, options: { retryable?: boolean } = {}): Promise<Trial> {
+  /**
+   * Reports a failure: `kind: 'evaluation'` (default; the point is bad, counted in the budget;
+   * `retryable` for a transient one) or `kind: 'runner'` (this machine cannot run trials: the
+   * trial goes back to the queue, budget and attempts untouched).
+   */
+  async failTrial(
+    trialId: string,
+    error: string,
+    options: { kind?: 'evaluation' | 'runner'; retryable?: boolean } = {},
+  ): Promise<Trial> {
     return required(
       await this.api.POST('/v1/trials/{trialId}/fail', { params: { path: { trialId } }, body: { error, ...options } }),
     );

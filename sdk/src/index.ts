@@ -23,5 +23,13 @@ export type { ApiErrorBody, ApiErrorFor, ErrorClassByStatus, ErrorCode } from '.
 export type { RetryOptions } from './retry.js';
 export type * from './types.js';
 export type { WaitForStudyOptions } from './wait.js';
-export { RetryableEvaluationError } from './worker.js';
-export type { Evaluate, EvaluateContext, Evaluation, RunWorkerOptions, TrialOutcome, WorkerSummary } from './worker.js';
+export { classifyFailure, RetryableEvaluationError, RunnerFailureError } from './worker.js';
+export type {
+  Evaluate,
+  EvaluateContext,
+  Evaluation,
+  FailureClass,
+  RunWorkerOptions,
+  TrialOutcome,
+  WorkerSummary,
+} from './worker.js';

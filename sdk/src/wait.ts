@@ -14,7 +14,7 @@ export interface WaitForStudyOptions {
   signal?: AbortSignal;
 }
 
-const FINISHED: ReadonlySet<Study['status']> = new Set(['completed', 'stopped']);
+const FINISHED: ReadonlySet<Study['status']> = new Set(['completed', 'failed', 'stopped']);
 
 function fingerprint(study: Study): string {
   return JSON.stringify([study.status, study.evaluationCount, study.trialCounts]);

@@ -8,7 +8,7 @@ import {
   MeshtuneError,
   RateLimitError,
 } from './errors.js';
-import { sleep } from './retry.js';
+import { parseRetryAfter, sleep } from './retry.js';
 import type { Lease, MetricPoint, ParameterValues, RegisterRunnerRequest, StudyStatus, Trial } from './types.js';
 
 export interface EvaluateContext {
@@ -26,14 +26,59 @@ export type Evaluation = number | Record<string, number>;
 
 export type Evaluate = (parameters: ParameterValues, context: EvaluateContext) => Evaluation | Promise<Evaluation>;
 
-/** Throw it from `evaluate` for a transient failure: the trial goes back to the queue. */
+/** Throw it from `evaluate` for a transient failure: the trial goes back to the queue (using one of its attempts). */
 export class RetryableEvaluationError extends MeshtuneError {
   override name = 'RetryableEvaluationError';
 }
 
+/**
+ * Throw it from `evaluate` when this machine cannot run trials (data or model missing, a module
+ * that does not load, disk full): reported as a runner failure (`kind: "runner"`), the trial goes
+ * back to the queue for another runner without using the budget or an attempt, and this worker
+ * backs off before leasing again. Several in a row get the runner quarantined by the API.
+ */
+export class RunnerFailureError extends MeshtuneError {
+  override name = 'RunnerFailureError';
+}
+
+/** How a failed evaluation is reported: `evaluation` (the point is bad), `retryable` (transient), `runner` (this machine). */
+export type FailureClass = 'evaluation' | 'retryable' | 'runner';
+
+/**
+ * Node's error codes that say the machine, not the point, is at fault: a missing file or folder,
+ * no permission, a full disk, too many open files, a module that cannot be loaded.
+ */
+const MACHINE_ERROR_CODES: ReadonlySet<string> = new Set([
+  'ENOENT',
+  'EACCES',
+  'EPERM',
+  'ENOSPC',
+  'EDQUOT',
+  'EROFS',
+  'EMFILE',
+  'ENFILE',
+  'MODULE_NOT_FOUND',
+  'ERR_MODULE_NOT_FOUND',
+  'ERR_DLOPEN_FAILED',
+]);
+
+/**
+ * The default classification: `RunnerFailureError` and Node system errors of the machine
+ * (`ENOENT`, `ENOSPC`, `MODULE_NOT_FOUND`, …) are runner failures; `RetryableEvaluationError` is
+ * retryable; anything else is a failed evaluation (counted in the budget, as NOMAD does).
+ */
+export function classifyFailure(error: unknown): FailureClass {
+  if (error instanceof RunnerFailureError) return 'runner';
+  if (error instanceof RetryableEvaluationError) return 'retryable';
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && MACHINE_ERROR_CODES.has(code)) return 'runner';
+  return 'evaluation';
+}
+
 export interface TrialOutcome {
   trial: Trial;
-  state: 'completed' | 'failed' | 'released';
+  /** `runner_failed`: reported as a runner failure (the trial went back to the queue). */
+  state: 'completed' | 'failed' | 'released' | 'runner_failed';
   outputs?: Record<string, number>;
   error?: string;
 }
@@ -53,6 +98,23 @@ export interface RunWorkerOptions {
   signal?: AbortSignal;
   /** Called after each trial is reported. */
   onTrial?: (outcome: TrialOutcome) => void;
+  /** How a thrown error is reported (default `classifyFailure`). */
+  classifyError?: (error: unknown) => FailureClass;
+  /**
+   * Wait after a runner failure before leasing again, doubled at each one in a row (default
+   * 1 000 ms, at most `maxRunnerFailureBackoffMs`, default 60 000): a machine that cannot set up
+   * does not take and fail trials as fast as it can.
+   */
+  runnerFailureBackoffMs?: number;
+  maxRunnerFailureBackoffMs?: number;
+  /**
+   * When the API quarantines this runner (409 RUNNER_QUARANTINED): `wait` (default) asks again
+   * after the answer's Retry-After, until an operator clears it; `stop` returns with reason
+   * `quarantined`.
+   */
+  whenQuarantined?: 'wait' | 'stop';
+  /** Called with the API's reason when a lease is refused because this runner is quarantined. */
+  onQuarantined?: (reason: string) => void;
 }
 
 export interface WorkerSummary {
@@ -60,8 +122,10 @@ export interface WorkerSummary {
   completed: number;
   failed: number;
   released: number;
+  /** Trials reported as runner failures (given back for another runner). */
+  runnerFailed: number;
   /** Why the worker stopped. */
-  reason: 'study_finished' | 'max_trials' | 'aborted';
+  reason: 'study_finished' | 'max_trials' | 'aborted' | 'quarantined';
   /** The study's status as last reported by the lease endpoint (null when unknown). */
   studyStatus: StudyStatus | null;
 }
@@ -102,6 +166,16 @@ function notOurs(error: unknown): error is ApiError {
   return error instanceof ConflictError || hasErrorCode(error, 'TRIAL_NOT_LEASED_TO_RUNNER');
 }
 
+/** Study statuses after which no trial will ever be leased. */
+const FINISHED_STUDY: ReadonlySet<StudyStatus> = new Set(['completed', 'failed', 'stopped']);
+
+const STATE_COUNTER = {
+  completed: 'completed',
+  failed: 'failed',
+  released: 'released',
+  runner_failed: 'runnerFailed',
+} as const satisfies Record<TrialOutcome['state'], keyof WorkerSummary>;
+
 function message(error: unknown): string {
   const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
   return text.slice(0, 10_000) || 'evaluation failed';
@@ -123,6 +197,7 @@ export async function runWorker(
     completed: 0,
     failed: 0,
     released: 0,
+    runnerFailed: 0,
     reason: 'study_finished',
     studyStatus: null,
   };
@@ -135,9 +210,16 @@ export async function runWorker(
   if (options.signal?.aborted) onAbort();
   options.signal?.addEventListener('abort', onAbort, { once: true });
   let started = 0;
+  const classify = options.classifyError ?? classifyFailure;
+  const initialBackoffMs = options.runnerFailureBackoffMs ?? 1_000;
+  const maxBackoffMs = options.maxRunnerFailureBackoffMs ?? 60_000;
+  /** Runner failures in a row (any slot); a completed trial resets it. */
+  let runnerFailureStreak = 0;
 
   const finish = (outcome: TrialOutcome): void => {
-    summary[outcome.state]++;
+    summary[STATE_COUNTER[outcome.state]]++;
+    if (outcome.state === 'completed') runnerFailureStreak = 0;
+    if (outcome.state === 'runner_failed') runnerFailureStreak++;
     options.onTrial?.(outcome);
   };
 
@@ -190,15 +272,39 @@ export async function runWorker(
       await runner.releaseTrial(trial.id).catch(() => undefined);
       return finish({ trial, state: 'released', error: message(failure) });
     }
-    const retryable = failure instanceof RetryableEvaluationError;
+    const kind = classify(failure);
     const reported = await persistently(
-      () => runner.failTrial(trial.id, message(failure), { retryable }),
+      () =>
+        runner.failTrial(
+          trial.id,
+          message(failure),
+          kind === 'runner' ? { kind: 'runner' } : { kind: 'evaluation', retryable: kind === 'retryable' },
+        ),
       lease.leaseSeconds,
     ).catch((error: unknown) => {
       if (notOurs(error)) return trial;
       throw error;
     });
-    finish({ trial: reported, state: retryable ? 'released' : 'failed', error: message(failure) });
+    const state = kind === 'runner' ? 'runner_failed' : kind === 'retryable' ? 'released' : 'failed';
+    finish({ trial: reported, state, error: message(failure) });
+  }
+
+  /** A lease, or null when this runner is quarantined and waited (or must stop). */
+  async function leaseUnlessQuarantined(): Promise<Awaited<ReturnType<MeshtuneClient['lease']>> | null> {
+    try {
+      return await runner.lease(registered.id, studyId);
+    } catch (error) {
+      if (!hasErrorCode(error, 'RUNNER_QUARANTINED')) throw error;
+      const reason = (error.details as { reason?: string } | undefined)?.reason ?? error.message;
+      options.onQuarantined?.(reason);
+      if ((options.whenQuarantined ?? 'wait') === 'stop') {
+        summary.reason = 'quarantined';
+        stopLeasing.abort();
+        return null;
+      }
+      await sleep(parseRetryAfter(error.headers.get('retry-after')) ?? 60_000, stopLeasing.signal);
+      return null;
+    }
   }
 
   async function slot(): Promise<void> {
@@ -207,10 +313,17 @@ export async function runWorker(
         summary.reason = 'max_trials';
         return;
       }
-      const result = await runner.lease(registered.id, studyId);
+      if (runnerFailureStreak > 0) {
+        // This machine just failed to run a trial: give it time (and the fleet the trial) first.
+        const backoffMs = Math.min(maxBackoffMs, initialBackoffMs * 2 ** (runnerFailureStreak - 1));
+        await sleep(backoffMs, stopLeasing.signal);
+        if (stopLeasing.signal.aborted) return;
+      }
+      const result = await leaseUnlessQuarantined();
+      if (result === null) continue;
       if (result.kind === 'wait') {
         summary.studyStatus = result.studyStatus;
-        if (result.studyStatus === 'completed' || result.studyStatus === 'stopped') {
+        if (result.studyStatus !== null && FINISHED_STUDY.has(result.studyStatus)) {
           stopLeasing.abort();
           return;
         }

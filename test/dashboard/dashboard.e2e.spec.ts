@@ -223,10 +223,11 @@ describe('dashboard', () => {
     const cells = await row.locator('td').allInnerTexts();
     assert.equal(cells[0], 'gpu-node-1');
     assert.equal(cells[1], 'online');
-    assert.equal(cells[2], 'dashboard-e2e #8');
-    assert.match(cells[3], /just now|ago/);
-    assert.equal(cells[4], '1 × 80 GiB');
-    assert.equal(cells[5], 'a100');
+    assert.equal(cells[2], 'healthy');
+    assert.equal(cells[3], 'dashboard-e2e #8');
+    assert.match(cells[4], /just now|ago/);
+    assert.equal(cells[5], '1 × 80 GiB');
+    assert.equal(cells[6], 'a100');
     assert.equal(await row.locator(`a[href="#/studies/${studyId}"]`).count(), 1);
     await close();
   });
@@ -248,6 +249,47 @@ describe('dashboard', () => {
     assert.equal(await page.locator('#parallel-chart').getAttribute('data-point-count'), '7');
     assert.deepEqual(navigations, [], 'no reload');
     assert.match(await page.locator('tr[data-trial-number="8"]').innerText(), /running/, 'the other trial still runs');
+    await close();
+  });
+
+  it('shows a study whose X0 failed in red with its reason, and a quarantined runner with why', async () => {
+    const failing = await createStudy(test, userKey, quadraticStudy({ name: 'x0-fails', algorithm: { name: 'mads' } }));
+    const failingId = String(failing.id);
+    const x0 = await leaseTrial(test, runner, failingId);
+    await failTrial(test, runner, x0.id, 'loss is NaN');
+    const broken = await registerRunner(test, await createKey(test, 'runner'), 'no-data-node');
+    const other = await createStudy(test, userKey, quadraticStudy({ name: 'for-the-broken-runner' }));
+    for (let failure = 0; failure < 3; failure += 1) {
+      const trial = await leaseTrial(test, broken, String(other.id));
+      expectStatus(
+        await test.http
+          .post(`/v1/trials/${trial.id}/fail`)
+          .set(...auth(broken.token))
+          .send({ error: 'missing /data/instructions/train.json', kind: 'runner' }),
+        200,
+      );
+    }
+    const { page, close } = await openPage();
+    const studyStatus = page.locator(`a[href="#/studies/${failingId}"]`).locator('xpath=ancestor::tr');
+    await studyStatus.locator('[data-status="failed"]').waitFor();
+    const reason = studyStatus.locator('[data-stop-reason="x0_failed"]');
+    assert.match(await reason.innerText(), /every starting point \(X0\) failed/);
+    assert.match(String(await reason.getAttribute('class')), /error/);
+    assert.equal(
+      await page.evaluate(`getComputedStyle(document.querySelector('[data-stop-reason="x0_failed"]')).color`),
+      'rgb(185, 28, 28)',
+      'the reason is red',
+    );
+    assert.match(
+      await studyStatus.locator('[data-warning="evaluations-mostly-failed"]').innerText(),
+      /1 of 1 evaluations failed/,
+    );
+    await page.click('nav a[href="#/runners"]');
+    const row = page.locator(`tr[data-runner-id="${broken.id}"]`);
+    await row.waitFor();
+    assert.equal(await row.getAttribute('data-health'), 'quarantined');
+    assert.match(await row.locator('[data-health-reason]').innerText(), /3 runner failures in a row.*train\.json/);
+    assert.match(await page.locator('[data-page="runners"] header').innerText(), /1 quarantined/);
     await close();
   });
 });

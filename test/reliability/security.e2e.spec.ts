@@ -30,6 +30,7 @@ const ACCESS: Record<string, Caller[]> = {
   'DELETE /v1/api-keys/{keyId}': ['admin'],
   'GET /v1/runners': ['admin', 'user'],
   'POST /v1/runners': ['admin', 'runner', 'runnerToken'],
+  'POST /v1/runners/{runnerId}/clear-quarantine': ['admin', 'user'],
   'POST /v1/runners/{runnerId}/heartbeat': ['runnerToken'],
   'POST /v1/runners/{runnerId}/lease': ['runnerToken'],
   'GET /v1/studies': ['admin', 'user'],

@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { readFile } from 'node:fs/promises';
 import {
+  classifyFailure,
   createClient,
   NotFoundError,
+  RetryableEvaluationError,
+  RunnerFailureError,
   type CreateStudyRequest,
   type MeshtuneClient,
   type Study,
@@ -93,6 +97,82 @@ describe('SDK worker against the real API', () => {
     const { items } = await user.listTrials(study.id, { status: 'failed' });
     assert.equal(items.length, 1);
     assert.match(items[0]!.error ?? '', /CUDA out of memory/);
+  });
+
+  it('classifies thrown errors: machine errors are runner failures, others failed evaluations', async () => {
+    const missing = await readFile('/nonexistent/meshtune/train.json').catch((error: unknown) => error);
+    assert.equal(classifyFailure(missing), 'runner', 'ENOENT: a data path missing on this machine');
+    assert.equal(classifyFailure(new RunnerFailureError('no CUDA device')), 'runner');
+    assert.equal(classifyFailure(new RetryableEvaluationError('preempted')), 'retryable');
+    assert.equal(classifyFailure(new Error('loss is NaN')), 'evaluation');
+
+    const study = await user.createStudy(
+      sphereStudy({ name: 'sdk classify', budget: { maxEvaluations: 3 }, algorithm: { name: 'random', seed: 4 } }),
+    );
+    let calls = 0;
+    const outcomes: TrialOutcome[] = [];
+    const summary = await user.withApiKey(runnerKey).runWorker(
+      study.id,
+      async (parameters) => {
+        calls += 1;
+        // First call: the data file is not on this machine (a runner failure, given back);
+        // second: the point diverges (a failed evaluation); then real evaluations.
+        if (calls === 1) await readFile('/nonexistent/meshtune/train.json');
+        if (calls === 2) throw new Error('loss is NaN');
+        return shiftedSphere(Number(parameters.x), Number(parameters.y));
+      },
+      { runnerFailureBackoffMs: 10, onTrial: (outcome) => outcomes.push(outcome) },
+    );
+    assert.deepEqual(
+      outcomes.map((outcome) => outcome.state),
+      ['runner_failed', 'failed', 'completed', 'completed'],
+    );
+    assert.deepEqual([summary.runnerFailed, summary.failed, summary.completed], [1, 1, 2]);
+    const finished = await user.getStudy(study.id);
+    assert.equal(finished.evaluationCount, 3, 'the runner failure spent none of the budget');
+    assert.equal(finished.failedEvaluationCount, 1);
+    const retried = await user.getTrial(outcomes[0]!.trial.id);
+    assert.equal(retried.status, 'failed', 'the trial given back was evaluated next (and diverged)');
+    assert.equal(retried.runnerFailures, 1);
+  });
+
+  it('backs off after runner failures, stops when quarantined, and a healthy worker finishes the budget', async () => {
+    const study = await user.createStudy(
+      sphereStudy({ name: 'sdk quarantine', budget: { maxEvaluations: 6 }, algorithm: { name: 'random', seed: 9 } }),
+    );
+    const leaseTimes: number[] = [];
+    let reason = '';
+    const broken = await user.withApiKey(runnerKey).runWorker(
+      study.id,
+      () => {
+        leaseTimes.push(Date.now());
+        throw new RunnerFailureError('model folder /models/llama missing');
+      },
+      {
+        name: 'broken-worker',
+        runnerFailureBackoffMs: 200,
+        whenQuarantined: 'stop',
+        onQuarantined: (why) => (reason = why),
+      },
+    );
+    assert.equal(broken.reason, 'quarantined');
+    assert.equal(broken.runnerFailed, 3, 'quarantined after MESHTUNE_QUARANTINE_AFTER_FAILURES (3)');
+    assert.equal(broken.failed, 0);
+    assert.match(reason, /model folder \/models\/llama missing/);
+    assert.ok(leaseTimes[1]! - leaseTimes[0]! >= 190, `backed off 200 ms: ${leaseTimes[1]! - leaseTimes[0]!}`);
+    assert.ok(leaseTimes[2]! - leaseTimes[1]! >= 390, `then 400 ms: ${leaseTimes[2]! - leaseTimes[1]!}`);
+    assert.equal((await user.getStudy(study.id)).evaluationCount, 0);
+
+    const healthy = await user
+      .withApiKey(runnerKey)
+      .runWorker(study.id, (parameters) => shiftedSphere(Number(parameters.x), Number(parameters.y)), {
+        name: 'healthy-worker',
+      });
+    const finished = await user.getStudy(study.id);
+    assert.equal(finished.status, 'completed');
+    assert.equal(healthy.completed, 6);
+    assert.equal(finished.evaluationCount, 6);
+    assert.equal(finished.failedEvaluationCount, 0);
   });
 
   it('aborts an evaluation when the study is paused, releases the trial, and returns once the study stops', async () => {

@@ -27,6 +27,15 @@ export interface AppConfig {
   leaseWaitMs: number;
   /** Origins allowed by CORS; empty = CORS closed. */
   corsOrigins: string[];
+  /** Runner failures in a row (within `quarantineWindowSeconds`) that quarantine a runner; 0 = never. */
+  quarantineAfterFailures: number;
+  /**
+   * Failed evaluations in a row (within the window) that quarantine a runner when other runners
+   * completed trials of the same studies meanwhile (the failures are this machine's); 0 = never.
+   */
+  quarantineAfterEvaluationFailures: number;
+  /** Failures further apart than this from the streak's first one start a new streak. */
+  quarantineWindowSeconds: number;
   /** Failed authentications one client address may make per minute before getting 429s. */
   authFailuresPerMinute: number;
   /** How long an API process trusts a key it has checked; a key revoked elsewhere works that much longer there. 0 = check every request. */
@@ -127,6 +136,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       .split(',')
       .map((origin) => origin.trim())
       .filter((origin) => origin.length > 0),
+    quarantineAfterFailures: integer(env, 'MESHTUNE_QUARANTINE_AFTER_FAILURES', 3, 0, 1000),
+    quarantineAfterEvaluationFailures: integer(env, 'MESHTUNE_QUARANTINE_AFTER_EVALUATION_FAILURES', 10, 0, 1000),
+    quarantineWindowSeconds: integer(env, 'MESHTUNE_QUARANTINE_WINDOW_SECONDS', 600, 1, 7 * 86_400),
     authFailuresPerMinute: integer(env, 'MESHTUNE_AUTH_FAILURES_PER_MINUTE', 30, 1, 1_000_000),
     authCacheSeconds: integer(env, 'MESHTUNE_AUTH_CACHE_SECONDS', 5, 0, 3600),
     trustProxy: trustProxy(env.MESHTUNE_TRUST_PROXY),

@@ -28,6 +28,18 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly runnerFailures = new Counter({
+    name: 'meshtune_runner_failures_total',
+    help: 'Trials failed with kind "runner" (the machine, not the point): requeued, not counted as evaluations.',
+    registers: [this.registry],
+  });
+
+  readonly runnerQuarantines = new Counter({
+    name: 'meshtune_runner_quarantines_total',
+    help: 'Runners quarantined after too many runner failures in a row.',
+    registers: [this.registry],
+  });
+
   readonly engineRebuilds = new Counter({
     name: 'meshtune_engine_rebuilds_total',
     help: 'Study engines rebuilt from their snapshot (first use in this process, or the cached one was behind the pruned events).',
@@ -63,6 +75,21 @@ export class MetricsService {
         this.reset();
         for (const status of ['pending', 'running']) {
           this.set({ status }, rows.find((row) => row.status === status)?.count ?? 0);
+        }
+      },
+    });
+    new Gauge({
+      name: 'meshtune_runners',
+      help: 'Registered runners by health: healthy, unhealthy (a recent runner failure), quarantined (no leases until cleared).',
+      labelNames: ['health'] as const,
+      registers: [this.registry],
+      async collect() {
+        const rows: { health: string; count: number }[] = await dataSource.query(
+          `SELECT health, COUNT(*)::int AS count FROM runners GROUP BY health`,
+        );
+        this.reset();
+        for (const health of ['healthy', 'unhealthy', 'quarantined']) {
+          this.set({ health }, rows.find((row) => row.health === health)?.count ?? 0);
         }
       },
     });

@@ -12,7 +12,9 @@ import { mappingOf } from '../studies/study-engine';
 import { Study } from '../studies/study.entity';
 import { TrialOutcomes, type TrialsInFlight } from '../trials/trial-outcomes';
 import { Trial } from '../trials/trial.entity';
+import { preparedQuery } from '../database/prepared-query';
 import type { LeaseResponseDto } from './dto/lease.dto';
+import { RunnerHealth } from './runner-health';
 import { insertLeasedTrials, takePendingTrial } from './trial-grants';
 
 /** How many times one lease asks the engine again when it suggests a point that is already a trial. */
@@ -23,8 +25,8 @@ const MAX_BATCH = 64;
 const MAX_ROUNDS_PER_LEASE = 20;
 /** How often a parked lease asks again even without a change seen in this process. */
 const PARKED_LEASE_RECHECK_MS = 1000;
-/** Studies a single lease looks at when no study is named. */
-const MAX_STUDIES_PER_LEASE = 20;
+/** Studies with room read at a time, in fair order, by a lease that names no study. */
+const STUDY_PAGE = 50;
 
 export type LeaseOutcome =
   { kind: 'leased'; lease: LeaseResponseDto } | { kind: 'none'; studyStatus: Study['status'] | null };
@@ -63,17 +65,21 @@ export class LeaseService {
     private readonly outcomes: TrialOutcomes,
     private readonly changes: StudyChanges,
     private readonly metrics: MetricsService,
+    private readonly health: RunnerHealth,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   async lease(runnerId: string, studyId: string | undefined): Promise<LeaseOutcome> {
+    await this.health.assertMayLease(runnerId);
     const deadline = Date.now() + this.config.leaseWaitMs;
     let leased: LeaseResponseDto | null;
     for (;;) {
       const starved = { value: false };
       leased =
-        (await takePendingTrial(this.dataSource.manager, runnerId, studyId)) ??
-        (await this.takeSuggestion(runnerId, studyId, starved));
+        studyId === undefined
+          ? await this.leaseFromAnyStudy(runnerId, starved)
+          : ((await takePendingTrial(this.dataSource.manager, runnerId, studyId)) ??
+            (await this.leaseFromStudy(runnerId, studyId, starved)));
       const waitMs = deadline - Date.now();
       if (leased !== null || !starved.value || studyId === undefined || waitMs <= 0) break;
       // The engine waits for results in flight before it can suggest again: wait with it (woken
@@ -86,27 +92,46 @@ export class LeaseService {
     return { kind: 'none', studyStatus: status };
   }
 
-  private async takeSuggestion(
-    runnerId: string,
-    studyId: string | undefined,
-    starved: { value: boolean },
-  ): Promise<LeaseResponseDto | null> {
-    const candidates =
-      studyId !== undefined
-        ? [studyId]
-        : (
-            await this.dataSource.getRepository(Study).find({
-              select: { id: true },
-              where: { status: 'active' },
-              order: { createdAt: 'ASC', id: 'ASC' },
-              take: MAX_STUDIES_PER_LEASE,
-            })
-          ).map((study) => study.id);
-    for (const candidate of candidates) {
-      const leased = await this.leaseFromStudy(runnerId, candidate, starved);
-      if (leased !== null) return leased;
+  /**
+   * A lease that names no study: every active study with room is a candidate (none is out of
+   * reach however many there are), the fairest first — fewest running trials relative to its
+   * `maxParallelTrials`, then fewest running, then the oldest — so runners are shared between
+   * studies rather than filling the oldest ones first. Each candidate gets its pending trials
+   * leased first, then an engine ask; the next page is read only when a whole page gave nothing.
+   */
+  private async leaseFromAnyStudy(runnerId: string, starved: { value: boolean }): Promise<LeaseResponseDto | null> {
+    const seen = new Set<string>();
+    for (;;) {
+      const candidates = (
+        await preparedQuery<{ id: string }>(
+          this.dataSource.manager,
+          {
+            name: 'lease-fair-studies',
+            text: `SELECT s.id FROM studies s
+             CROSS JOIN LATERAL (
+               SELECT COUNT(*) FILTER (WHERE t.status = 'running')::int AS running,
+                      COUNT(*) FILTER (WHERE t.status = 'pending')::int AS pending
+                 FROM trials t WHERE t.study_id = s.id AND t.status IN ('running', 'pending')
+             ) c
+             WHERE s.status = 'active' AND NOT (s.id = ANY($1::uuid[]))
+               AND c.running < s.max_parallel_trials
+               AND (c.pending > 0 OR s.evaluation_count + c.running < s.max_evaluations)
+             ORDER BY c.running::float8 / s.max_parallel_trials, c.running, s.created_at, s.id
+             LIMIT $2`,
+          },
+          [[...seen], STUDY_PAGE],
+        )
+      ).map((row) => row.id);
+      if (candidates.length === 0) return null;
+      for (const candidate of candidates) {
+        seen.add(candidate);
+        const leased =
+          (await takePendingTrial(this.dataSource.manager, runnerId, candidate)) ??
+          (await this.leaseFromStudy(runnerId, candidate, starved));
+        if (leased !== null) return leased;
+      }
+      if (candidates.length < STUDY_PAGE) return null;
     }
-    return null;
   }
 
   /**

@@ -1,5 +1,16 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn } from 'typeorm';
 
+/**
+ * `healthy`; `unhealthy` after a runner failure (this machine could not run a trial: data or
+ * model missing, no CUDA, disk full) until it completes a trial; `quarantined` after
+ * `MESHTUNE_QUARANTINE_AFTER_FAILURES` runner failures in a row within the window: it gets no
+ * lease until an operator clears it or it registers again (runners/runner-health.ts); also after
+ * `MESHTUNE_QUARANTINE_AFTER_EVALUATION_FAILURES` failed evaluations in a row that other runners
+ * did not reproduce.
+ */
+export const RUNNER_HEALTH_STATES = ['healthy', 'unhealthy', 'quarantined'] as const;
+export type RunnerHealthState = (typeof RUNNER_HEALTH_STATES)[number];
+
 @Entity({ name: 'runners' })
 export class Runner {
   @PrimaryGeneratedColumn('uuid')
@@ -22,4 +33,39 @@ export class Runner {
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;
+
+  @Column({ type: 'varchar', length: 16, default: 'healthy' })
+  health: RunnerHealthState;
+
+  /** Runner failures in a row (a completed trial resets it), counted from `failureStreakStartedAt`. */
+  @Column({ name: 'failure_streak', type: 'integer', default: 0 })
+  failureStreak: number;
+
+  /** First failure of the streak; a failure later than the window after it starts a new streak. */
+  @Column({ name: 'failure_streak_started_at', type: 'timestamptz', nullable: true })
+  failureStreakStartedAt: Date | null;
+
+  /**
+   * Failed evaluations in a row (a completed trial resets it), counted from
+   * `evaluationFailureStreakStartedAt`: a runner that fails points other runners evaluate fine is
+   * quarantined too (`MESHTUNE_QUARANTINE_AFTER_EVALUATION_FAILURES`).
+   */
+  @Column({ name: 'evaluation_failure_streak', type: 'integer', default: 0 })
+  evaluationFailureStreak: number;
+
+  @Column({ name: 'evaluation_failure_streak_started_at', type: 'timestamptz', nullable: true })
+  evaluationFailureStreakStartedAt: Date | null;
+
+  /** The last runner failure's error, as the runner reported it. */
+  @Column({ name: 'last_failure', type: 'text', nullable: true })
+  lastFailure: string | null;
+
+  @Column({ name: 'last_failure_at', type: 'timestamptz', nullable: true })
+  lastFailureAt: Date | null;
+
+  @Column({ name: 'quarantined_at', type: 'timestamptz', nullable: true })
+  quarantinedAt: Date | null;
+
+  @Column({ name: 'quarantine_reason', type: 'text', nullable: true })
+  quarantineReason: string | null;
 }

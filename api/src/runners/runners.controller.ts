@@ -51,6 +51,17 @@ export class RunnersController {
     return { items, total, limit, offset };
   }
 
+  /**
+   * Lets a quarantined runner lease again (an operator fixed the machine, or judged the failures
+   * not the machine's); also forgets an unhealthy runner's failure streak.
+   */
+  @Post(':runnerId/clear-quarantine')
+  @HttpCode(200)
+  @RequireScopes('user')
+  clearRunnerQuarantine(@Param() params: RunnerIdParams): Promise<RunnerResponseDto> {
+    return this.runners.clearQuarantine(params.runnerId);
+  }
+
   /** Runner liveness while idle. */
   @Post(':runnerId/heartbeat')
   @HttpCode(200)
@@ -61,7 +72,10 @@ export class RunnersController {
 
   /**
    * Lease one trial: 200 with the trial, or 204 with `Retry-After` when there is nothing to do
-   * (with `Meshtune-Study-Status` naming the study's status when a study was asked for).
+   * (with `Meshtune-Study-Status` naming the study's status when a study was asked for). A
+   * quarantined runner gets 409 `RUNNER_QUARANTINED` (details: `quarantinedAt`, `reason`) with
+   * `Retry-After`. Without `studyId`, every active study with room is reachable, the one with the
+   * fewest running trials relative to its `maxParallelTrials` first.
    */
   @Post(':runnerId/lease')
   @HttpCode(200)

@@ -3,11 +3,12 @@ import { AuthModule } from '../auth/auth.module';
 import { StudiesModule } from '../studies/studies.module';
 import { TrialsModule } from '../trials/trials.module';
 import { LeaseService } from './lease.service';
+import { RunnerHealthModule } from './runner-health.module';
 import { RunnersController } from './runners.controller';
 import { RunnersService } from './runners.service';
 
 @Module({
-  imports: [AuthModule, StudiesModule, TrialsModule],
+  imports: [AuthModule, StudiesModule, TrialsModule, RunnerHealthModule],
   controllers: [RunnersController],
   providers: [RunnersService, LeaseService],
 })

@@ -7,6 +7,7 @@ import { notFound } from '../common/errors/domain-error';
 import type { RegisterRunnerDto } from './dto/register-runner.dto';
 import { type RegisteredRunnerResponseDto, type RunnerResponseDto, toRunnerResponse } from './dto/runner-response.dto';
 import { LeaseService } from './lease.service';
+import { RunnerHealth } from './runner-health';
 import { Runner } from './runner.entity';
 import { inTransaction } from '../database/transaction';
 
@@ -16,12 +17,14 @@ export class RunnersService {
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly apiKeys: ApiKeysService,
     private readonly leases: LeaseService,
+    private readonly health: RunnerHealth,
   ) {}
 
   /**
    * A runner-scope key registers a new runner and receives its token, linked to that key: revoking
    * the key revokes the token. A runner token registering
    * again updates its own runner (same id) and keeps its token: restarts do not pile up runners.
+   * Registering again is also how a runner fixed after a quarantine says so: it is cleared.
    */
   async register(body: RegisterRunnerDto, caller: Caller): Promise<RunnerResponseDto | RegisteredRunnerResponseDto> {
     const fields = {
@@ -32,8 +35,12 @@ export class RunnersService {
       lastSeenAt: new Date(),
     };
     if (caller.runnerId !== null) {
-      await this.dataSource.getRepository(Runner).update({ id: caller.runnerId }, fields);
-      return this.get(caller.runnerId);
+      const runnerId = caller.runnerId;
+      await inTransaction(this.dataSource, async (manager) => {
+        await manager.getRepository(Runner).update({ id: runnerId }, fields);
+        await this.health.clear(runnerId, manager);
+      });
+      return this.get(runnerId);
     }
     return inTransaction(this.dataSource, async (manager) => {
       await this.apiKeys.lockIssuer(manager, caller.keyId);
@@ -50,6 +57,12 @@ export class RunnersService {
   async heartbeat(runnerId: string): Promise<RunnerResponseDto> {
     const result = await this.dataSource.getRepository(Runner).update({ id: runnerId }, { lastSeenAt: new Date() });
     if (result.affected === 0) throw notFound('RUNNER_NOT_FOUND', 'runner', runnerId);
+    return this.get(runnerId);
+  }
+
+  /** An operator's clear: the runner leases again (its streak is forgotten). */
+  async clearQuarantine(runnerId: string): Promise<RunnerResponseDto> {
+    await this.health.clear(runnerId);
     return this.get(runnerId);
   }
 

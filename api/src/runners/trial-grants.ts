@@ -28,29 +28,19 @@ function leaseResponse(row: GrantedRow): LeaseResponseDto {
 }
 
 /**
- * The oldest pending trial of an active study with room for one more running trial, leased to
- * the runner with FOR UPDATE SKIP LOCKED (no two runners ever get the same one), its lease row
- * written and the runner marked seen, in one statement. Null when there is none.
+ * The oldest pending trial of the study, when the study is active and has room for one more
+ * running trial, leased to the runner with FOR UPDATE SKIP LOCKED (no two runners ever get the
+ * same one), its lease row written and the runner marked seen, in one statement. Null when there
+ * is none. (A lease naming no study picks the study first: LeaseService.leaseFromAnyStudy.)
  */
 export async function takePendingTrial(
   manager: EntityManager,
   runnerId: string,
-  studyId: string | undefined,
+  studyId: string,
 ): Promise<LeaseResponseDto | null> {
   const now = new Date();
-  const parameters: unknown[] = [runnerId, now];
-  if (studyId !== undefined) parameters.push(studyId);
-  // With a study named (the common case) the study's room is checked once, then its oldest
-  // pending trial is taken through ix_trials_study_pending; without one, any active study's.
-  const candidate =
-    studyId === undefined
-      ? `SELECT t.id FROM trials t JOIN studies s ON s.id = t.study_id
-          WHERE t.status = 'pending' AND s.status = 'active'
-            AND (SELECT COUNT(*) FROM trials r WHERE r.study_id = t.study_id AND r.status = 'running') < s.max_parallel_trials
-          ORDER BY t.created_at, t.number
-          LIMIT 1
-          FOR UPDATE OF t SKIP LOCKED`
-      : `SELECT t.id FROM trials t
+  // The study's room is checked once, then its oldest pending trial is taken through ix_trials_study_pending.
+  const candidate = `SELECT t.id FROM trials t
           WHERE t.study_id = $3 AND t.status = 'pending'
             AND EXISTS (SELECT 1 FROM studies s
                          WHERE s.id = $3 AND s.status = 'active'
@@ -61,7 +51,7 @@ export async function takePendingTrial(
   const rows = (await preparedQuery(
     manager,
     {
-      name: studyId === undefined ? 'take-pending-trial-any-study' : 'take-pending-trial',
+      name: 'take-pending-trial',
       text: `WITH seen AS (
        UPDATE runners SET last_seen_at = $2 WHERE id = $1 AND last_seen_at < $2::timestamptz - interval '1 second'
      ), candidate AS (${candidate}
@@ -79,7 +69,7 @@ export async function takePendingTrial(
      )
      SELECT granted.* FROM ${RELAXED_COMMIT} LEFT JOIN granted ON true`,
     },
-    parameters,
+    [runnerId, now, studyId],
   )) as (GrantedRow | { id: null })[];
   const [row] = rows;
   return row.id === null ? null : leaseResponse(row);

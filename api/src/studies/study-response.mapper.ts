@@ -1,4 +1,5 @@
 import type { StudyResponseDto, TrialCountsDto } from './dto/study-response.dto';
+import { evaluationsMostlyFailed } from './study-status';
 import type { Study } from './study.entity';
 
 export const EMPTY_TRIAL_COUNTS: TrialCountsDto = { pending: 0, running: 0, completed: 0, failed: 0, stopped: 0 };
@@ -23,6 +24,8 @@ export function toStudyResponse(study: Study, trialCounts: TrialCountsDto): Stud
     algorithm: { ...study.algorithmOptions, name: study.algorithm, seed: study.seed },
     trainingConfig: study.trainingConfig,
     evaluationCount: study.evaluationCount,
+    failedEvaluationCount: trialCounts.failed,
+    evaluationsMostlyFailed: evaluationsMostlyFailed(trialCounts.failed, study.evaluationCount),
     trialCounts,
     createdAt: study.createdAt.toISOString(),
     updatedAt: study.updatedAt.toISOString(),

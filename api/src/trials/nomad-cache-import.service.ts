@@ -6,6 +6,7 @@ import { type NomadCacheEntry, parseNomadCacheFile } from '../studies/nomad/noma
 import { EngineStore } from '../studies/engine/engine-store';
 import { StudiesService } from '../studies/studies.service';
 import { mappingOf } from '../studies/study-engine';
+import { isFinishedStudy } from '../studies/study-status';
 import type { ImportNomadCacheResponseDto } from './dto/import-nomad-cache.dto';
 import { TrialOutcomes } from './trial-outcomes';
 import { UNTOLD_RESULT } from './trial-status';
@@ -80,7 +81,7 @@ export class NomadCacheImportService {
     }
 
     return this.engines.withLockedStudy(studyId, async (manager, study, engine) => {
-      if (study.status === 'completed' || study.status === 'stopped') {
+      if (isFinishedStudy(study.status)) {
         throw new DomainError('STUDY_FINISHED', `study ${studyId} is ${study.status}`);
       }
       const [{ untold }] = (await manager.query(

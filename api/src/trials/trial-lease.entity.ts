@@ -1,7 +1,19 @@
 import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn } from 'typeorm';
 import { Trial } from './trial.entity';
 
-export const LEASE_OUTCOMES = ['completed', 'failed', 'expired', 'released', 'stopped'] as const;
+/**
+ * `runner_failed`: the runner reported that its machine cannot run trials; `quarantined`: the
+ * runner was quarantined while it held the lease. Neither uses one of the trial's attempts.
+ */
+export const LEASE_OUTCOMES = [
+  'completed',
+  'failed',
+  'expired',
+  'released',
+  'stopped',
+  'runner_failed',
+  'quarantined',
+] as const;
 export type LeaseOutcome = (typeof LEASE_OUTCOMES)[number];
 
 /** One attempt of a trial: which runner held it and how the lease ended. */

@@ -9,6 +9,7 @@ import type { EngineSession } from '../studies/engine/engine-session';
 import { EngineStore } from '../studies/engine/engine-store';
 import { StudyChanges } from '../studies/study-changes';
 import { mappingOf, studyStopReason } from '../studies/study-engine';
+import { FINAL_STATUS_OF, isFinishedStudy } from '../studies/study-status';
 import type { Study } from '../studies/study.entity';
 import { UNTOLD_RESULT } from './trial-status';
 
@@ -197,9 +198,12 @@ export class TrialOutcomes {
     );
   }
 
-  /** Ends an active or paused study when its budget is spent, or when the engine stopped and nothing is in flight. */
+  /**
+   * Ends an active or paused study when its budget is spent, or when the engine stopped and
+   * nothing is in flight: `completed`, or `failed` when every X0 point failed (FINAL_STATUS_OF).
+   */
   async completeIfDone(manager: EntityManager, study: Study, engine: EngineSession): Promise<boolean> {
-    if (study.status === 'completed' || study.status === 'stopped') return false;
+    if (isFinishedStudy(study.status)) return false;
     if (study.evaluationCount >= study.maxEvaluations) {
       study.stopReason = 'max_evaluations';
     } else if (engine.stopReason !== null) {
@@ -213,7 +217,7 @@ export class TrialOutcomes {
     } else {
       return false;
     }
-    study.status = 'completed';
+    study.status = FINAL_STATUS_OF[study.stopReason];
     study.completedAt = new Date();
     await manager.query(
       `UPDATE trials SET status = 'stopped', finished_at = $2, updated_at = $2 WHERE study_id = $1 AND status = 'pending'`,

@@ -6,7 +6,9 @@ import { DomainError, type FieldError, notFound, ValidationFailedError } from '.
 import { preparedQuery } from '../database/prepared-query';
 import { RELAXED_COMMIT } from '../database/relaxed-commit';
 import { inTransaction } from '../database/transaction';
+import { healRunnerStatement, RunnerHealth } from '../runners/runner-health';
 import { StudiesService } from '../studies/studies.service';
+import { StudyChanges } from '../studies/study-changes';
 import { Study } from '../studies/study.entity';
 import {
   MAX_METRIC_NAMES_PER_TRIAL,
@@ -44,6 +46,8 @@ export class TrialReportsService {
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly studies: StudiesService,
     private readonly outcomes: TrialOutcomes,
+    private readonly health: RunnerHealth,
+    private readonly changes: StudyChanges,
   ) {}
 
   /**
@@ -124,7 +128,39 @@ export class TrialReportsService {
   }
 
   async fail(trialId: string, runnerId: string, body: FailTrialDto): Promise<TrialResponseDto> {
+    if (body.kind === 'runner') return this.failRunner(trialId, runnerId, body.error);
     return this.finish(trialId, runnerId, { kind: 'fail', error: body.error }, body.retryable === true);
+  }
+
+  /**
+   * A runner failure: the machine, not the point. The trial goes back to pending with its budget
+   * and attempts untouched (lease outcome `runner_failed`, `runnerFailures` + 1), nothing is told
+   * to the engine, and the runner's failure streak grows (runners/runner-health.ts); when that
+   * quarantines it, its other leases go back to pending too.
+   */
+  private async failRunner(trialId: string, runnerId: string, error: string): Promise<TrialResponseDto> {
+    const { response, outcome } = await this.withStudyAndTrial(trialId, async (manager, study, trial) => {
+      if (!(trial.status === 'running' && trial.runnerId === runnerId)) {
+        // The same report again (its answer was lost): same answer, counted once.
+        const ownLease = await this.latestLeaseOf(manager, trial.id, runnerId);
+        if (ownLease?.outcome === 'runner_failed' || ownLease?.outcome === 'quarantined') {
+          return { response: toTrialResponse(trial), outcome: null };
+        }
+        return this.rejectNonHolder(manager, trial, runnerId);
+      }
+      await this.endLease(manager, trial, 'runner_failed');
+      requeueTrial(trial, study);
+      trial.error = error;
+      trial.runnerFailures += 1;
+      await manager.getRepository(Trial).save(trial);
+      const counted = await this.health.recordRunnerFailure(manager, runnerId, error);
+      return { response: toTrialResponse(trial), outcome: counted };
+    });
+    if (outcome !== null) {
+      this.changes.notify(response.studyId);
+      await this.health.afterRunnerFailure(runnerId, outcome);
+    }
+    return response;
   }
 
   /** Give the trial back unfinished (runner shutting down, study paused): it is leased again later. */
@@ -157,6 +193,7 @@ export class TrialReportsService {
     const fast = retryable ? null : await this.finishHeld(trialId, runnerId, report, hash);
     if (fast !== null) {
       await this.outcomes.flushQuietly(fast.studyId);
+      if (fast.status === 'failed') await this.health.recordEvaluationFailure(runnerId, fast.error ?? '');
       return fast;
     }
     const { response, stored } = await inTransaction(this.dataSource, async (manager) => {
@@ -220,10 +257,13 @@ export class TrialReportsService {
           WHERE id = $1`,
         [trial.id, trial.status, trial.outputs, trial.error, hash, now, trial.runnerId],
       );
+      if (report.kind === 'complete') await manager.query(healRunnerStatement('$1'), [runnerId]);
       trial.updatedAt = now;
       return { response: toTrialResponse(trial), stored: true };
     });
     if (stored) await this.outcomes.flushQuietly(response.studyId);
+    if (stored && response.status === 'failed')
+      await this.health.recordEvaluationFailure(runnerId, report.kind === 'fail' ? report.error : '');
     return response;
   }
 
@@ -262,6 +302,8 @@ export class TrialReportsService {
                 lease_expires_at = NULL, updated_at = $3
            FROM target WHERE t.id = target.id
          RETURNING t.*
+       ), healed AS (
+         ${healRunnerStatement('$2')} AND $4 = 'completed' AND EXISTS (SELECT 1 FROM finished)
        )
        SELECT * FROM finished`,
       },

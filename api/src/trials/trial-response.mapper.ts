@@ -11,6 +11,7 @@ export function toTrialResponse(trial: Trial, metrics?: TrialMetricDto[]): Trial
     parameters: trial.parameters,
     point: trial.point,
     attempt: trial.attempt,
+    runnerFailures: trial.runnerFailures,
     runnerId: trial.runnerId,
     leaseExpiresAt: trial.leaseExpiresAt?.toISOString() ?? null,
     progress: trial.progress,

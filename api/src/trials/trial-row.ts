@@ -11,6 +11,7 @@ export interface TrialRow {
   point_key: string;
   parameters: Trial['parameters'];
   attempt: number;
+  runner_failures: number;
   runner_id: string | null;
   lease_expires_at: Date | null;
   progress: number | null;
@@ -41,6 +42,7 @@ export function trialFromRow(row: TrialRow): Trial {
     pointKey: row.point_key,
     parameters: row.parameters,
     attempt: row.attempt,
+    runnerFailures: row.runner_failures,
     runnerId: row.runner_id,
     leaseExpiresAt: row.lease_expires_at,
     progress: row.progress,

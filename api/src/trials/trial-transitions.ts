@@ -1,11 +1,12 @@
 import type { EntityManager } from 'typeorm';
+import { isFinishedStudy } from '../studies/study-status';
 import type { Study } from '../studies/study.entity';
 import { TrialLease } from './trial-lease.entity';
 import type { Trial } from './trial.entity';
 
 /** Back to the queue for another lease (attempt + 1), or stopped when the study has ended. */
 export function requeueTrial(trial: Trial, study: Pick<Study, 'status'>, now: Date = new Date()): void {
-  const studyOver = study.status === 'stopped' || study.status === 'completed';
+  const studyOver = isFinishedStudy(study.status);
   trial.status = studyOver ? 'stopped' : 'pending';
   trial.attempt += 1;
   trial.runnerId = null;

@@ -64,8 +64,13 @@ export class Trial {
   @Column({ type: 'jsonb' })
   parameters: UserPoint;
 
+  /** The lease number (1, 2, …); `maxAttempts` bounds only the leases lost (trial-transitions.ts). */
   @Column({ type: 'integer', default: 1 })
   attempt: number;
+
+  /** Leases that ended in a runner failure (the machine, not the point): neither an attempt nor an evaluation. */
+  @Column({ name: 'runner_failures', type: 'integer', default: 0 })
+  runnerFailures: number;
 
   @Index('ix_trials_runner_id')
   @Column({ name: 'runner_id', type: 'uuid', nullable: true })

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { RunnerHealthModule } from '../runners/runner-health.module';
 import { StudiesModule } from '../studies/studies.module';
 import { LeaseSweeper } from './lease-sweeper';
 import { NomadCacheImportService } from './nomad-cache-import.service';
@@ -8,7 +9,7 @@ import { TrialsController } from './trials.controller';
 import { TrialsService } from './trials.service';
 
 @Module({
-  imports: [StudiesModule],
+  imports: [StudiesModule, RunnerHealthModule],
   controllers: [TrialsController],
   providers: [TrialsService, TrialReportsService, TrialOutcomes, LeaseSweeper, NomadCacheImportService],
   exports: [TrialOutcomes, LeaseSweeper],

@@ -8,6 +8,7 @@ import { validatePoint } from '../search-space/search-space-validator';
 import { EngineStore } from '../studies/engine/engine-store';
 import { StudyChanges } from '../studies/study-changes';
 import { mappingOf } from '../studies/study-engine';
+import { isFinishedStudy } from '../studies/study-status';
 import { StudiesService } from '../studies/studies.service';
 import { MAX_METRIC_POINTS_PER_TRIAL } from './dto/trial-reports.dto';
 import type { TrialResponseDto } from './dto/trial-response.dto';
@@ -63,7 +64,7 @@ export class TrialsService {
       const errors: FieldError[] = [];
       validatePoint(study.parameters, parameters, 'parameters', errors);
       if (errors.length > 0) throw new ValidationFailedError(errors);
-      if (study.status === 'completed' || study.status === 'stopped') {
+      if (isFinishedStudy(study.status)) {
         throw new DomainError('STUDY_FINISHED', `study ${studyId} is ${study.status}; no trial can be added`);
       }
       const mapping = mappingOf(study);

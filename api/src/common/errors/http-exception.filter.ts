@@ -1,5 +1,6 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { DomainError } from './domain-error';
 import { errorBody } from './error-body';
 
 /** Seconds a client is told to wait after a 503 (an embedded database restarts within a few). */
@@ -27,6 +28,9 @@ export class HttpExceptionFilter implements ExceptionFilter {
     if (reply.sent) return;
     // Every 503 is worth retrying (database restarting, process draining): say when.
     if (body.statusCode === 503) void reply.header('Retry-After', String(SERVICE_UNAVAILABLE_RETRY_SECONDS));
+    if (exception instanceof DomainError && exception.retryAfterSeconds !== undefined) {
+      void reply.header('Retry-After', String(exception.retryAfterSeconds));
+    }
     void reply.code(body.statusCode).send(body);
   }
 }

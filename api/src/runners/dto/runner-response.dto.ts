@@ -1,4 +1,5 @@
-import type { Runner } from '../runner.entity';
+import { ApiProperty } from '@nestjs/swagger';
+import { RUNNER_HEALTH_STATES, type Runner, type RunnerHealthState } from '../runner.entity';
 
 export class RunnerResponseDto {
   id: string;
@@ -10,6 +11,27 @@ export class RunnerResponseDto {
   createdAt: string;
   /** Trials this runner holds a lease on now. */
   currentTrialIds: string[];
+  /**
+   * `healthy`; `unhealthy` after a runner failure (until it completes a trial); `quarantined`:
+   * no leases (409 RUNNER_QUARANTINED) until cleared (POST /v1/runners/{runnerId}/clear-quarantine)
+   * or registered again.
+   */
+  @ApiProperty({ enum: RUNNER_HEALTH_STATES })
+  health: RunnerHealthState;
+  /** Runner failures in a row (a completed trial resets it). */
+  failureStreak: number;
+  /** Failed evaluations in a row (a completed trial resets it). */
+  evaluationFailureStreak: number;
+  /** The last runner failure's error. */
+  @ApiProperty({ type: String, nullable: true })
+  lastFailure: string | null;
+  @ApiProperty({ type: String, nullable: true })
+  lastFailureAt: string | null;
+  @ApiProperty({ type: String, nullable: true })
+  quarantinedAt: string | null;
+  /** Why it was quarantined (the streak and the last error). */
+  @ApiProperty({ type: String, nullable: true })
+  quarantineReason: string | null;
 }
 
 export class RegisteredRunnerResponseDto extends RunnerResponseDto {
@@ -34,5 +56,12 @@ export function toRunnerResponse(runner: Runner, currentTrialIds: string[]): Run
     lastSeenAt: runner.lastSeenAt.toISOString(),
     createdAt: runner.createdAt.toISOString(),
     currentTrialIds,
+    health: runner.health,
+    failureStreak: runner.failureStreak,
+    evaluationFailureStreak: runner.evaluationFailureStreak,
+    lastFailure: runner.lastFailure,
+    lastFailureAt: runner.lastFailureAt?.toISOString() ?? null,
+    quarantinedAt: runner.quarantinedAt?.toISOString() ?? null,
+    quarantineReason: runner.quarantineReason,
   };
 }

@@ -26,7 +26,7 @@ export class StudyResponseDto {
   description: string | null;
   @ApiProperty({ enum: STUDY_STATUSES })
   status: StudyStatus;
-  /** Why the study ended (null while it runs). */
+  /** Why the study ended (null while it runs); `x0_failed` ends it as `failed`. */
   @ApiProperty({ enum: STUDY_STOP_REASONS, nullable: true, type: String })
   stopReason: StudyStopReason | null;
   parameters: ParameterDefinitionDto[];
@@ -44,6 +44,10 @@ export class StudyResponseDto {
   trainingConfig: Record<string, unknown>;
   /** Completed + failed trials: NOMAD's blackbox evaluations. */
   evaluationCount: number;
+  /** Evaluations that failed (trials `failed`: told to the engine, counted in the budget). */
+  failedEvaluationCount: number;
+  /** True when more than half of the evaluations failed: the study did not really explore its space (look at the trials' errors). */
+  evaluationsMostlyFailed: boolean;
   trialCounts: TrialCountsDto;
   createdAt: string;
   updatedAt: string;

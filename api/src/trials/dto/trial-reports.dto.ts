@@ -4,6 +4,7 @@ import {
   ArrayMaxSize,
   IsArray,
   IsBoolean,
+  IsIn,
   IsInt,
   IsNumber,
   IsOptional,
@@ -21,6 +22,9 @@ import { IsOutputValues } from '../../common/dto/parameter-value.validator';
 export const MAX_METRIC_POINTS_PER_TRIAL = 10_000;
 /** Distinct metric names one trial keeps. */
 export const MAX_METRIC_NAMES_PER_TRIAL = 100;
+/** Who a failure is blamed on: the evaluated point, or the machine that tried to evaluate it. */
+export const FAILURE_KINDS = ['evaluation', 'runner'] as const;
+export type FailureKind = (typeof FAILURE_KINDS)[number];
 
 export class MetricPointDto {
   /** e.g. `eval_loss`. */
@@ -63,7 +67,7 @@ export class TrialHeartbeatDto {
 export class TrialHeartbeatResponseDto {
   /** True when the runner should stop this trial (study paused or stopped). */
   shouldStop: boolean;
-  /** Why: `study_paused`, `study_stopped`, `study_completed`. */
+  /** Why: `study_paused`, `study_stopped`, `study_completed`, `study_failed`. */
   @ApiProperty({ type: String, nullable: true })
   reason: string | null;
   leaseExpiresAt: string | null;
@@ -85,7 +89,20 @@ export class FailTrialDto {
   @MaxLength(10_000)
   error: string;
 
-  /** True for a transient failure (node lost, preempted): the trial is retried while attempts remain. Default false: a failed evaluation (NOMAD's EVAL_FAILED), never re-evaluated. */
+  /**
+   * Whose fault. `evaluation` (default): the point is bad (out of GPU memory at this configuration,
+   * NaN loss): a failed evaluation told to the engine as NOMAD does, counted in the budget.
+   * `runner`: this machine cannot run trials (data or model path missing, import or CUDA error,
+   * disk full, out of memory another machine could fit): the trial goes back to pending, budget
+   * and attempts untouched (`runnerFailures` + 1), and the runner is marked unhealthy;
+   * `MESHTUNE_QUARANTINE_AFTER_FAILURES` of them in a row quarantine it.
+   */
+  @IsOptional()
+  @ApiProperty({ enum: FAILURE_KINDS, required: false })
+  @IsIn(FAILURE_KINDS)
+  kind?: FailureKind;
+
+  /** With kind `evaluation`: true for a transient failure of this run (node lost, preempted): the trial is retried while attempts remain (`maxAttempts`). Default false: a failed evaluation (NOMAD's EVAL_FAILED), never re-evaluated. Ignored with kind `runner` (never uses an attempt). */
   @IsOptional()
   @IsBoolean()
   retryable?: boolean;

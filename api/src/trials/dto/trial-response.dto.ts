@@ -23,7 +23,10 @@ export class TrialResponseDto {
   parameters: UserPoint;
   /** The engine's point (ordinal index, log10 of log-scale reals…). */
   point: number[];
+  /** The lease number: 1, then + 1 each time the trial goes back to pending (lost, released, runner failure). */
   attempt: number;
+  /** Leases that ended in a runner failure (`fail` with `kind: "runner"`): they use neither an attempt nor the budget. */
+  runnerFailures: number;
   runnerId: string | null;
   leaseExpiresAt: string | null;
   progress: number | null;

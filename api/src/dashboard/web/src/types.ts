@@ -1,6 +1,9 @@
 /** The subset of the API's response shapes (api/openapi.json) the dashboard reads. */
 
-export type StudyStatus = 'active' | 'paused' | 'completed' | 'stopped';
+// Statuses and stop reasons have one definition, shared with the API (one spelling of each).
+import type { StudyStatus, StudyStopReason } from '../../../studies/study-status';
+
+export type { StudyStatus, StudyStopReason };
 export type TrialStatus = 'pending' | 'running' | 'completed' | 'failed' | 'stopped';
 export type OutputKind = 'objective' | 'constraint_pb' | 'constraint_eb' | 'extra';
 export type ParameterValue = number | string;
@@ -26,7 +29,7 @@ export interface Study {
   name: string;
   description: string | null;
   status: StudyStatus;
-  stopReason: string | null;
+  stopReason: StudyStopReason | null;
   parameters: ParameterDefinition[];
   derived: { name: string; expression: string }[];
   outputs: OutputDefinition[];
@@ -34,6 +37,8 @@ export interface Study {
   budget: { maxEvaluations: number; maxParallelTrials: number; maxAttempts: number; leaseSeconds: number };
   algorithm: { name: string; seed: number };
   evaluationCount: number;
+  failedEvaluationCount: number;
+  evaluationsMostlyFailed: boolean;
   trialCounts: Record<TrialStatus, number>;
   createdAt: string;
   updatedAt: string;
@@ -74,6 +79,12 @@ export interface Runner {
   lastSeenAt: string;
   createdAt: string;
   currentTrialIds: string[];
+  health: 'healthy' | 'unhealthy' | 'quarantined';
+  failureStreak: number;
+  lastFailure: string | null;
+  lastFailureAt: string | null;
+  quarantinedAt: string | null;
+  quarantineReason: string | null;
 }
 
 export interface EngineState {

@@ -20,6 +20,27 @@ function gpus(runner: Runner): string {
     : `${runner.gpus} × ${(runner.gpuMemoryMb / 1024).toFixed(0)} GiB`;
 }
 
+/**
+ * Healthy, unhealthy (a recent runner failure: its machine could not run a trial) or quarantined
+ * (no leases until an operator clears it: POST /v1/runners/{id}/clear-quarantine), with why.
+ */
+function healthCell(runner: Runner): HTMLElement {
+  const why =
+    runner.health === 'quarantined'
+      ? (runner.quarantineReason ?? '')
+      : runner.health === 'unhealthy'
+        ? `${runner.failureStreak} runner failure(s) in a row; last: ${runner.lastFailure ?? ''}`
+        : '';
+  return h(
+    'span',
+    { 'data-health': runner.health },
+    h('span', { class: `badge badge-${runner.health}`, title: why }, runner.health),
+    why === ''
+      ? ''
+      : h('div', { class: runner.health === 'quarantined' ? 'error' : 'muted', 'data-health-reason': '' }, why),
+  );
+}
+
 export function runnersPage(): Page {
   const summary = h('span', { class: 'muted' });
   const empty = h(
@@ -36,6 +57,11 @@ export function runnersPage(): Page {
         value: (row) => (row.online ? 'online' : 'offline'),
         render: (row) =>
           h('span', { class: `badge badge-${row.online ? 'online' : 'offline'}` }, row.online ? 'online' : 'offline'),
+      },
+      {
+        label: 'Health',
+        value: (row) => row.runner.health,
+        render: (row) => healthCell(row.runner),
       },
       {
         label: 'Running',
@@ -60,8 +86,8 @@ export function runnersPage(): Page {
       { label: 'Labels', value: (row) => row.runner.labels.join(', ') },
       { label: 'Registered', value: (row) => row.runner.createdAt, render: (row) => timeAgo(row.runner.createdAt) },
     ],
-    (row) => ({ 'data-runner-id': row.runner.id, 'data-online': String(row.online) }),
-    { index: 3, ascending: false },
+    (row) => ({ 'data-runner-id': row.runner.id, 'data-online': String(row.online), 'data-health': row.runner.health }),
+    { index: 4, ascending: false },
   );
   const element = h(
     'section',
@@ -99,7 +125,8 @@ export function runnersPage(): Page {
       );
       table.update(rows);
       const online = rows.filter((row) => row.online).length;
-      fill(summary, `${online} online of ${rows.length}`);
+      const quarantined = rows.filter((row) => row.runner.health === 'quarantined').length;
+      fill(summary, `${online} online of ${rows.length}${quarantined > 0 ? `, ${quarantined} quarantined` : ''}`);
       empty.hidden = rows.length > 0;
     },
     dispose() {},

@@ -3,6 +3,7 @@ import { bestTrial, objectiveOf } from '../analysis';
 import { fill, formatNumber, h, statusBadge, timeAgo } from '../dom';
 import type { Page } from '../page';
 import { SortableTable } from '../table';
+import { STOP_REASON_LABELS } from '../../../../studies/study-status';
 import type { Study, Trial } from '../types';
 
 interface StudyRow {
@@ -27,6 +28,37 @@ function bestCell({ study, best }: StudyRow): Node | string {
     formatNumber(best.outputs?.[objective.name]),
     h('span', { class: 'muted' }, ` #${best.number}`),
   );
+}
+
+/**
+ * Why the study ended, in words (red when it failed: e.g. every X0 point failed), and a warning
+ * when most of its evaluations failed.
+ */
+export function studyOutcome(study: Study): HTMLElement[] {
+  const parts: HTMLElement[] = [];
+  if (study.stopReason !== null) {
+    parts.push(
+      h(
+        'span',
+        {
+          class: study.status === 'failed' ? 'stop-reason error' : 'stop-reason muted',
+          'data-stop-reason': study.stopReason,
+          title: study.stopReason,
+        },
+        ` ${STOP_REASON_LABELS[study.stopReason]}`,
+      ),
+    );
+  }
+  if (study.evaluationsMostlyFailed) {
+    parts.push(
+      h(
+        'span',
+        { class: 'warning', 'data-warning': 'evaluations-mostly-failed' },
+        ` ⚠ ${study.failedEvaluationCount} of ${study.evaluationCount} evaluations failed`,
+      ),
+    );
+  }
+  return parts;
 }
 
 export function progressBar(done: number, budget: number): HTMLElement {
@@ -60,13 +92,7 @@ export function studiesPage(): Page {
       {
         label: 'Status',
         value: (row) => row.study.status,
-        render: (row) =>
-          h(
-            'span',
-            {},
-            statusBadge(row.study.status),
-            row.study.stopReason === null ? '' : h('span', { class: 'muted' }, ` ${row.study.stopReason}`),
-          ),
+        render: (row) => h('span', {}, statusBadge(row.study.status), ...studyOutcome(row.study)),
       },
       {
         label: 'Progress',

@@ -5,7 +5,7 @@ import { fill, formatDuration, formatNumber, h, statusBadge, timeAgo } from '../
 import type { Page } from '../page';
 import { type Column, SortableTable } from '../table';
 import type { EngineState, Runner, Study, Trial, TrialMetric } from '../types';
-import { fetchBest, progressBar } from './studies';
+import { fetchBest, progressBar, studyOutcome } from './studies';
 
 const FRACTIONS = [1, 0.5, 0.25, 0.1];
 
@@ -265,13 +265,7 @@ export function studyPage(studyId: string): Page {
 
       document.title = `${study.name} · meshtune`;
       fill(title, study.name);
-      fill(
-        statusLine,
-        statusBadge(study.status),
-        study.stopReason === null
-          ? ''
-          : h('span', { class: 'muted', id: 'stop-reason' }, ` stopped: ${study.stopReason}`),
-      );
+      fill(statusLine, statusBadge(study.status), ...studyOutcome(study));
       fill(description, study.description ?? '');
       fill(
         summary,
