@@ -57,7 +57,10 @@ def test_val_loss_does_not_depend_on_the_eval_batch(demo_assets: DemoAssets) -> 
     model, collator, examples = _model_and_examples(demo_assets)
     by_batch = {b: token_loss_sums(model, examples, collator, b) for b in (1, 16)}
     difference = abs(by_batch[1].mean - by_batch[16].mean)
-    print(f"token mean: batch 1 {by_batch[1].mean:.8f}, batch 16 {by_batch[16].mean:.8f}")
+    print(
+        f"token mean: batch 1 {by_batch[1].mean:.8f}, batch 16 {by_batch[16].mean:.8f}, "
+        f"difference {difference:.1e}"
+    )
     assert difference < 1e-6
     assert (
         by_batch[1].tokens
