@@ -18,6 +18,8 @@ def main() -> int:
     mode = os.environ.get("FAKE_WORKER_MODE", "complete")
     events = EventWriter(spec.events_path, min_interval=0.0)
     steps = 40 if mode == "slow" else 4
+    if spec.checkpoint_dir:
+        (Path(spec.checkpoint_dir) / "checkpoint-2").mkdir(parents=True, exist_ok=True)
     for step in range(1, steps + 1):
         events.progress(step / steps, step, steps)
         events.metric("train_loss", step, 2.0 - step * 0.01)

@@ -314,3 +314,19 @@ def test_rejected_api_key_is_fatal(api: FakeApi, state_dir: Path) -> None:
 def test_unknown_study_is_a_configuration_error(api: FakeApi, state_dir: Path) -> None:
     agent = make_agent(api, state_dir, FakeLauncher(), study_id="no-such-study")
     assert agent.run() == 2
+
+
+def test_checkpoints_outlive_a_retryable_failure_and_go_with_the_result(
+    api: FakeApi, state_dir: Path
+) -> None:
+    api.training_config = {**api.training_config, "checkpointSteps": 2}
+    checkpoints = state_dir / "checkpoints" / "study-1" / "t1"
+    api.trials = [trial_json("t1", 1, BBO3_PARAMS)]
+    make_agent(api, state_dir, FakeLauncher("crash")).run()
+    assert api.reports["t1"][1]["retryable"] is True
+    assert (checkpoints / "checkpoint-2").is_dir()  # the next attempt resumes from it
+    api.trials = [{**trial_json("t1", 1, BBO3_PARAMS), "attempt": 2}]
+    api.reports.clear()
+    make_agent(api, state_dir, FakeLauncher()).run()
+    assert api.reports["t1"][0] == "complete"
+    assert not checkpoints.exists()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import subprocess
 import sys
 from dataclasses import asdict
@@ -29,11 +30,24 @@ BBO3_X0 = {
 
 
 def run_worker(
-    tmp_path: Path, config: dict[str, Any], parameters: dict[str, Any] = BBO3_X0
+    tmp_path: Path,
+    config: dict[str, Any],
+    parameters: dict[str, Any] = BBO3_X0,
+    name: str = "trial",
+    checkpoint_dir: Path | None = None,
+    env: dict[str, str] | None = None,
 ) -> tuple[TrialResult, TrialSpec]:
-    work = tmp_path / "trial"
+    work = tmp_path / name
     work.mkdir()
-    spec = TrialSpec("trial-1", 1, "study-1", config, asdict(map_parameters(parameters)), str(work))
+    spec = TrialSpec(
+        "trial-1",
+        1,
+        "study-1",
+        config,
+        asdict(map_parameters(parameters)),
+        str(work),
+        str(checkpoint_dir) if checkpoint_dir else None,
+    )
     spec.save(work / "spec.json")
     completed = subprocess.run(
         [sys.executable, "-m", "meshtune_runner.worker", str(work / "spec.json")],
@@ -41,9 +55,48 @@ def run_worker(
         text=True,
         timeout=240,
         check=False,
+        env={**os.environ, **(env or {})},
     )
     assert spec.result_path.is_file(), completed.stdout + completed.stderr
     return TrialResult.load(spec.result_path), spec
+
+
+def test_a_killed_trial_resumes_from_its_last_checkpoint(
+    demo_assets: DemoAssets, tmp_path: Path
+) -> None:
+    config = {
+        **demo_training_config(demo_assets),
+        "maxTrainSamples": 96,
+        "maxEvalSamples": 16,
+        "evalSteps": 6,
+        "checkpointSteps": 4,
+        "saveAdapter": False,
+    }
+    checkpoints = tmp_path / "checkpoints"
+    # Attempt 1 dies (as if killed) at step 6 of 12, after the checkpoint of step 4.
+    with pytest.raises(AssertionError):
+        run_worker(
+            tmp_path,
+            config,
+            name="a1",
+            checkpoint_dir=checkpoints,
+            env={"MESHTUNE_TEST_EXIT_AT_STEP": "6"},
+        )
+    assert (checkpoints / "checkpoint-4" / "trainer_state.json").is_file()
+    # Attempt 2 resumes there and finishes; an uninterrupted run gives the same result.
+    resumed, spec = run_worker(tmp_path, config, name="a2", checkpoint_dir=checkpoints)
+    assert resumed.status == "completed", resumed.error
+    assert resumed.effective_config["resumedFromStep"] == 4
+    assert resumed.effective_config["optimizerSteps"] == 12
+    steps = [
+        e["step"] for e in EventReader(spec.events_path).read_new() if e.get("name") == "train_loss"
+    ]
+    assert min(steps) > 4  # steps 1-4 were not trained again
+    whole, _ = run_worker(tmp_path, {**config, "checkpointSteps": None}, name="whole")
+    print(
+        f"val_loss resumed {resumed.metrics['val_loss']:.8f}, whole {whole.metrics['val_loss']:.8f}"
+    )
+    assert abs(resumed.metrics["val_loss"] - whole.metrics["val_loss"]) < 1e-6
 
 
 def test_val_loss_trial_reports_the_seeds_metrics_and_heartbeat_events(

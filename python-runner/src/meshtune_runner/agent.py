@@ -353,6 +353,7 @@ class Agent:
         work_dir = self.config.state_dir / "trials" / f"{trial.id}-a{trial.attempt}"
         shutil.rmtree(work_dir, ignore_errors=True)
         work_dir.mkdir(parents=True)
+        checkpoints = self._checkpoint_dir(config, trial.study_id, trial.id)
         spec = TrialSpec(
             trial.id,
             trial.number,
@@ -360,6 +361,7 @@ class Agent:
             config.model_dump(by_alias=True),
             asdict(hyper),
             str(work_dir),
+            str(checkpoints) if checkpoints else None,
         )
         spec_path = work_dir / "spec.json"
         spec.save(spec_path)
@@ -392,6 +394,9 @@ class Agent:
             log.error("%s failed (%s failure): %s", label, outcome.kind, outcome.error)
         self.reporter.report(report)
         self._record_result(report)
+        if checkpoints is not None and not (outcome.status == "failed" and outcome.retryable):
+            # Done with (or a failed evaluation): nothing will resume it.
+            shutil.rmtree(checkpoints, ignore_errors=True)
         if not self.config.keep_trial_dirs:
             shutil.rmtree(work_dir / "output", ignore_errors=True)
 
@@ -495,6 +500,14 @@ class Agent:
         # A crash without any rank's answer may be the machine's fault: try elsewhere.
         kind: FailureKind = "resource" if reason.startswith("CUDA out") else "runner"
         return TrialResult("failed", error=reason, kind=kind)
+
+    def _checkpoint_dir(self, config: TrainingConfig, study_id: str, trial_id: str) -> Path | None:
+        """Per trial, not per attempt: a re-leased attempt resumes from what the last one
+        saved (on this runner, or on any runner when checkpointDir is a shared path)."""
+        if not config.checkpoint_steps:
+            return None
+        root = Path(config.checkpoint_dir) if config.checkpoint_dir else None
+        return (root or self.config.state_dir / "checkpoints") / study_id / trial_id
 
     def _record_result(self, report: PendingReport) -> None:
         """Appends every result with what the API cannot store yet (the effective

@@ -22,7 +22,15 @@ __all__ = [
     "parse_training_config",
 ]
 
-PATH_FIELDS = ("model", "tokenizer", "train_data", "eval_data", "mmlu_data", "adapter_dir")
+PATH_FIELDS = (
+    "model",
+    "tokenizer",
+    "train_data",
+    "eval_data",
+    "mmlu_data",
+    "adapter_dir",
+    "checkpoint_dir",
+)
 
 #: What a runner may override: where things are, and how it fits the study's regime on its
 #: hardware. Anything else defines the objective and is the study's alone (see regime.py).
@@ -32,6 +40,8 @@ RUNNER_SIDE_FIELDS = (
     "per_device_eval_batch_size",
     "gradient_checkpointing",
     "memory_probe",
+    "checkpoint_steps",
+    "checkpoint_dir",
 )
 
 
@@ -88,6 +98,15 @@ class TrainingConfig(BaseModel):
         description="Forward and backward of the longest batch before step 1 (fails fast on OOM)",
     )
     save_adapter: bool = True
+    checkpoint_steps: int | None = Field(
+        default=None,
+        ge=1,
+        description="Save a resumable checkpoint every N optimizer steps (None: no checkpoints)",
+    )
+    checkpoint_dir: str | None = Field(
+        default=None,
+        description="Where checkpoints live (a shared path lets another runner resume)",
+    )
     adapter_dir: str | None = Field(
         default=None, description="Where completed trials' adapters are kept (default: runner's)"
     )

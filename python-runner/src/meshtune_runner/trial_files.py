@@ -42,6 +42,8 @@ class TrialSpec:
     training_config: dict[str, Any]
     hyperparameters: dict[str, Any]
     work_dir: str
+    #: this trial's checkpoint folder, the same for every attempt (None: no checkpoints)
+    checkpoint_dir: str | None = None
 
     @property
     def events_path(self) -> Path:

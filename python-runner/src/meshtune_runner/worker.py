@@ -100,7 +100,12 @@ def main(argv: list[str] | None = None) -> int:
         from .training.finetune import run_finetune
 
         outcome = run_finetune(
-            config, hyper, Path(spec.work_dir) / "output", events, spec.adapter_path
+            config,
+            hyper,
+            Path(spec.work_dir) / "output",
+            events,
+            spec.adapter_path,
+            Path(spec.checkpoint_dir) if spec.checkpoint_dir else None,
         )
         result = TrialResult(
             "completed",

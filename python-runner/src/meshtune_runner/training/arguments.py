@@ -49,6 +49,7 @@ def build_training_arguments(
     *,
     use_cpu: bool,
     eval_strategy: str,
+    checkpoint_dir: Path | None = None,
 ) -> dict[str, Any]:
     trial = dict(hyper.training)
     arguments: dict[str, Any] = {
@@ -77,6 +78,15 @@ def build_training_arguments(
         "remove_unused_columns": False,
         "ddp_find_unused_parameters": False if layout.world_size > 1 else None,
     }
+    if checkpoint_dir is not None and config.checkpoint_steps:
+        # Trainer checkpoints (adapter, optimizer, scheduler, RNG states, step) every N steps;
+        # only the newest is kept: it is what a re-leased attempt resumes from.
+        arguments.update(
+            output_dir=str(checkpoint_dir),
+            save_strategy="steps",
+            save_steps=config.checkpoint_steps,
+            save_total_limit=1,
+        )
     arguments.update(config.training_arguments)
     arguments.update({k: v for k, v in trial.items() if k not in _TRANSLATED})
     return arguments

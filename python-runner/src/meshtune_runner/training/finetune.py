@@ -164,11 +164,15 @@ def _make_callback(events: EventWriter, last_eval: dict[str, Any], rank: int) ->
     # raises a (simulated) CUDA out-of-memory error at the end of step 1.
     oom_rank = os.environ.get("MESHTUNE_TEST_OOM_RANK")
     inject_oom = oom_rank is not None and oom_rank.strip() == str(rank)
+    # ... and for the resume test: the process dies (as if killed) at the end of this step.
+    exit_step = int(os.environ.get("MESHTUNE_TEST_EXIT_AT_STEP", "0"))
 
     class ProgressCallback(TrainerCallback):
         """Feeds the agent's heartbeats: progress, train loss and each evaluation's loss."""
 
         def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            if exit_step and state.global_step == exit_step:
+                os._exit(137)
             if inject_oom:
                 import torch
 
@@ -275,12 +279,27 @@ def _probe_longest_batch(trainer: Any, examples: list[TokenizedExample], batch_s
     )
 
 
+def _last_checkpoint(directory: Path | None) -> str | None:
+    """The newest complete Trainer checkpoint (`checkpoint-<step>`) a previous attempt left.
+    Trainer writes trainer_state.json last, so a checkpoint cut short by a kill has none."""
+    if directory is None or not directory.is_dir():
+        return None
+    complete = [
+        (int(path.name.removeprefix("checkpoint-")), path)
+        for path in directory.glob("checkpoint-*")
+        if path.name.removeprefix("checkpoint-").isdigit()
+        and (path / "trainer_state.json").is_file()
+    ]
+    return str(max(complete)[1]) if complete else None
+
+
 def run_finetune(
     config: TrainingConfig,
     hyper: Hyperparameters,
     output_dir: Path,
     events: EventWriter,
     adapter_dir: Path | None = None,
+    checkpoint_dir: Path | None = None,
 ) -> FinetuneOutcome:
     import torch
     from peft import LoraConfig, TaskType, get_peft_model
@@ -333,6 +352,7 @@ def run_finetune(
         output_dir,
         use_cpu=not torch.cuda.is_available(),
         eval_strategy=eval_strategy,
+        checkpoint_dir=checkpoint_dir if config.checkpoint_steps else None,
     )
     try:
         args = TrainingArguments(**arguments)
@@ -353,7 +373,10 @@ def run_finetune(
     )
     if config.memory_probe:
         _probe_longest_batch(trainer, train_set.examples, layout.per_device_train_batch_size)
-    train_output = trainer.train()
+    resume = _last_checkpoint(checkpoint_dir) if config.checkpoint_steps else None
+    if resume is not None:
+        log.info("resuming from %s", resume)
+    train_output = trainer.train(resume_from_checkpoint=resume)
     metrics: dict[str, float] = {
         "train_loss": float(train_output.metrics.get("train_loss", train_output.training_loss)),
         "train_runtime": float(train_output.metrics.get("train_runtime", math.nan)),
@@ -398,4 +421,6 @@ def run_finetune(
         metrics["mmlu_runtime"] = time.perf_counter() - started
     effective = effective_configuration(config, layout, precision)
     effective["optimizerSteps"] = trainer.state.global_step
+    if resume is not None:
+        effective["resumedFromStep"] = int(resume.rsplit("-", 1)[-1])
     return FinetuneOutcome(metrics, effective, saved)
