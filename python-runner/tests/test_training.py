@@ -57,6 +57,7 @@ def run_worker(
         check=False,
         env={**os.environ, **(env or {})},
     )
+    spec.log_path.write_text(completed.stdout + completed.stderr)
     assert spec.result_path.is_file(), completed.stdout + completed.stderr
     return TrialResult.load(spec.result_path), spec
 
@@ -332,3 +333,29 @@ def test_out_of_memory_on_rank_1_is_reported_as_out_of_memory(
     payload = _failure_payload(merged)
     assert payload["retryable"] is True
     assert payload["error"].startswith("resource failure on rank 1")
+
+
+def test_memory_probe_and_gradient_checkpointing_leave_the_result_unchanged(
+    demo_assets: DemoAssets, tmp_path: Path
+) -> None:
+    """Both are runner-side (resources), so neither may change what the trial reports."""
+    config = {
+        **demo_training_config(demo_assets),
+        "maxTrainSamples": 48,
+        "maxEvalSamples": 16,
+        "evalSteps": None,
+        "saveAdapter": False,
+    }
+    parameters = {**BBO3_X0, "lora_dropout": 0.1}  # dropout: the probe must not shift the RNG
+    probed, spec = run_worker(tmp_path, config, parameters, name="probed")
+    assert "memory probe: forward+backward of 8 x" in spec.log_path.read_text()
+    plain, _ = run_worker(tmp_path, {**config, "memoryProbe": False}, parameters, name="plain")
+    checkpointed, _ = run_worker(
+        tmp_path, {**config, "gradientCheckpointing": True}, parameters, name="checkpointed"
+    )
+    values = [r.metrics["val_loss"] for r in (probed, plain, checkpointed)]
+    print("val_loss probe / no probe / gradient checkpointing:", values)
+    assert values[0] == values[1]
+    assert abs(values[2] - values[0]) < 1e-6
+    assert checkpointed.effective_config["gradientCheckpointing"] is True
+    assert checkpointed.effective_config["regimeHash"] == probed.effective_config["regimeHash"]
