@@ -46,6 +46,8 @@ def test_the_regime_hash_is_the_same_on_every_runner_that_fits_it() -> None:
     )
     assert regime_hash(local, "bf16-mixed", batch_layout(local, 1)) in hashes
     assert batch_layout(local, 1).gradient_accumulation_steps == 64
+    kept = parse_training_config({**BBO3, "saveAdapter": False, "checkpointSteps": 50})
+    assert regime_hash(kept, "bf16-mixed", batch_layout(kept, 2)) in hashes
     # ... the precision actually used and the objective's settings do.
     assert regime_hash(config, "bf16", batch_layout(config, 1)) not in hashes
     other = parse_training_config({**BBO3, "maxLength": 1024})

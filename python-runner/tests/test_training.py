@@ -289,16 +289,20 @@ def test_several_devices_run_one_trial_under_torchrun(
     # 64 records / (4 per device x 2 devices) = 8 steps, evaluations at 4 and 8, once each
     assert [e["step"] for e in events if e.get("name") == "val_loss"] == [4, 8]
 
-    # Same regime as on one process: accumulation 2 there, 1 here; the same hash.
-    from meshtune_runner.regime import batch_layout, regime_hash
-    from meshtune_runner.training_config import parse_training_config
-
+    # The same trial on one process: accumulation 2 there, 1 here; the same regime hash,
+    # the same optimizer steps over the same examples, the same val_loss.
     effective = result.effective_config
     assert (effective["processes"], effective["gradientAccumulationSteps"]) == (2, 1)
-    parsed = parse_training_config(config)
-    one_process = batch_layout(parsed, 1)
-    assert one_process.gradient_accumulation_steps == 2
-    assert effective["regimeHash"] == regime_hash(parsed, "fp32", one_process)
+    single, _ = run_worker(
+        tmp_path, {**config, "saveAdapter": False}, {"lora_rank": 8, "lora_alpha": 16}
+    )
+    assert single.status == "completed", single.error
+    assert single.effective_config["gradientAccumulationSteps"] == 2
+    assert single.effective_config["regimeHash"] == effective["regimeHash"]
+    one, two = single.metrics["val_loss"], result.metrics["val_loss"]
+    print(f"val_loss 1 process {one:.8f}, 2 ranks {two:.8f}")
+    assert abs(single.metrics["val_loss"] - result.metrics["val_loss"]) < 1e-6
+    assert single.metrics["mmlu_accuracy"] == result.metrics["mmlu_accuracy"]
 
     # The adapter trained on two ranks, evaluated on one process: the same val_loss.
     from transformers import AutoTokenizer

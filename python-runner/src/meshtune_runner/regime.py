@@ -75,7 +75,10 @@ def regime_fields(config: TrainingConfig, precision: str, layout: BatchLayout) -
     choose (paths, per-device batches, resources), with the precision and global batch
     actually used."""
     fields = config.model_dump(
-        by_alias=True, exclude={*RUNNER_SIDE_FIELDS, "description", "gradient_accumulation_steps"}
+        by_alias=True,
+        # Neither changes the objective: what is kept afterwards, free text, and the
+        # accumulation (derived from the global batch, which is added below).
+        exclude={*RUNNER_SIDE_FIELDS, "save_adapter", "description", "gradient_accumulation_steps"},
     )
     fields["precision"] = precision
     fields["globalBatchSize"] = layout.global_batch_size
