@@ -1,6 +1,6 @@
 """Stands in for the training child in agent tests: events, a pause, then a result.
 
-FAKE_WORKER_MODE: complete (default) | fail | crash | slow
+FAKE_WORKER_MODE: complete (default) | fail | crash | slow | oom-rank1
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ def main() -> int:
     mode = os.environ.get("FAKE_WORKER_MODE", "complete")
     events = EventWriter(spec.events_path, min_interval=0.0)
     steps = 40 if mode == "slow" else 4
+    if spec.checkpoint_dir:
+        (Path(spec.checkpoint_dir) / "checkpoint-2").mkdir(parents=True, exist_ok=True)
     for step in range(1, steps + 1):
         events.progress(step / steps, step, steps)
         events.metric("train_loss", step, 2.0 - step * 0.01)
@@ -28,12 +30,30 @@ def main() -> int:
         print("Traceback: something exploded", flush=True)
         return 3
     if mode == "fail":
-        TrialResult("failed", error="CUDA out of memory (fake)").save(spec.result_path)
+        TrialResult("failed", error="CUDA out of memory (fake)", kind="resource").save(
+            spec.result_path
+        )
+        return 1
+    if mode == "diverged":
+        TrialResult("failed", error="loss is nan (fake)").save(spec.result_path)
+        return 1
+    if mode == "oom-rank1":
+        # What torchrun leaves when rank 1 runs out of memory: rank 0 lost its peer.
+        TrialResult(
+            "failed", error="RuntimeError: Connection closed by peer", kind="runner", rank=1
+        ).save(spec.result_path)
+        TrialResult(
+            "failed", error="CUDA out of memory (fake, rank 1)", kind="resource", rank=1
+        ).save(spec.rank_failure_path(1))
         return 1
     r = float(spec.hyperparameters["r"])
+    spec.adapter_path.mkdir()
+    (spec.adapter_path / "adapter_model.safetensors").write_bytes(b"fake")
     TrialResult(
         "completed",
         {"val_loss": 1.0 + 1.0 / r, "eval_runtime": 0.5, "train_loss": 0.9, "train_runtime": 1.0},
+        effective_config={"regimeHash": "sha256:fake", "gpuCount": 0},
+        adapter_dir=str(spec.adapter_path),
     ).save(spec.result_path)
     return 0
 

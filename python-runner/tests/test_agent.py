@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -151,13 +152,78 @@ def test_bad_training_config_and_missing_data_fail_clearly(api: FakeApi, state_d
 def test_child_failures_become_failed_trials(api: FakeApi, state_dir: Path) -> None:
     api.trials = [trial_json("t1", 1, BBO3_PARAMS)]
     make_agent(api, state_dir, FakeLauncher("fail")).run()
-    assert api.reports["t1"] == ("fail", {"error": "CUDA out of memory (fake)"})
+    # Out of memory is a resource failure: retryable (a bigger runner may fit it), not a
+    # failed evaluation charged to the hyperparameters.
+    assert api.reports["t1"] == (
+        "fail",
+        {
+            "error": "resource failure on rank 0 (retryable on a bigger runner): "
+            "CUDA out of memory (fake)",
+            "retryable": True,
+        },
+    )
     api.trials = [trial_json("t2", 2, BBO3_PARAMS)]
     make_agent(api, state_dir, FakeLauncher("crash")).run()
     body = api.reports["t2"][1]
-    assert body["error"].startswith("training process exited with code 3")
+    assert body["error"].startswith(
+        "runner failure (retryable on another runner): training process exited with code 3"
+    )
     assert "something exploded" in body["error"]
     assert body["retryable"] is True  # a crash may be the machine's fault: try elsewhere
+    api.trials = [trial_json("t3", 3, BBO3_PARAMS)]
+    make_agent(api, state_dir, FakeLauncher("diverged")).run()
+    assert api.reports["t3"] == ("fail", {"error": "loss is nan (fake)"})  # a failed evaluation
+    kinds = [json.loads(line)["kind"] for line in (state_dir / "results.jsonl").open()]
+    assert kinds == ["resource", "runner", "evaluation"]
+
+
+def test_out_of_memory_on_another_rank_is_reported_as_such(api: FakeApi, state_dir: Path) -> None:
+    api.trials = [trial_json("t1", 1, BBO3_PARAMS)]
+    make_agent(api, state_dir, FakeLauncher("oom-rank1")).run()
+    body = api.reports["t1"][1]
+    assert body == {
+        "error": "resource failure on rank 1 (retryable on a bigger runner): "
+        "CUDA out of memory (fake, rank 1)",
+        "retryable": True,
+    }
+
+
+def test_a_global_batch_this_runner_cannot_split_is_a_runner_failure(
+    api: FakeApi, state_dir: Path
+) -> None:
+    api.training_config = {
+        **api.training_config,
+        "globalBatchSize": 8,
+        "perDeviceTrainBatchSize": 3,
+    }
+    api.trials = [trial_json("t1", 1, BBO3_PARAMS)]
+    launcher = FakeLauncher()
+    make_agent(api, state_dir, launcher).run()
+    body = api.reports["t1"][1]
+    assert body["retryable"] is True
+    assert body["error"].startswith("runner failure (retryable on another runner): ")
+    assert "globalBatchSize 8 is not a multiple of perDeviceTrainBatchSize 3" in body["error"]
+    assert launcher.processes == []  # refused before a child starts
+
+
+def test_completed_trials_keep_their_adapter_with_a_manifest(
+    api: FakeApi, state_dir: Path, tmp_path: Path
+) -> None:
+    api.trials = [trial_json(f"t{n}", n, BBO3_PARAMS) for n in (1, 2, 3)]
+    kept_root = tmp_path / "adapters"
+    make_agent(api, state_dir, FakeLauncher(), adapter_dir=kept_root, keep_adapters=2).run()
+    kept = sorted(p.name for p in (kept_root / "study-1").iterdir())
+    assert kept == ["trial-00002-t2-a1", "trial-00003-t3-a1"]  # the oldest one removed
+    manifest = json.loads((kept_root / "study-1" / kept[-1] / "meshtune-trial.json").read_text())
+    assert manifest["trialId"] == "t3"
+    assert manifest["outputs"]["val_loss"] == 1.125
+    assert manifest["effectiveConfig"]["regimeHash"] == "sha256:fake"
+    assert (kept_root / "study-1" / kept[-1] / "adapter_model.safetensors").read_bytes() == b"fake"
+    records = [json.loads(line) for line in (state_dir / "results.jsonl").open()]
+    assert records[-1]["adapter"] == str(kept_root / "study-1" / kept[-1])
+    assert records[-1]["effectiveConfig"] == {"regimeHash": "sha256:fake", "gpuCount": 0}
+    # The API gets the outputs only (its complete route has no field for the rest yet).
+    assert api.reports["t3"][1].keys() == {"outputs"}
 
 
 def test_should_stop_from_the_api_stops_the_child(api: FakeApi, state_dir: Path) -> None:
@@ -248,3 +314,19 @@ def test_rejected_api_key_is_fatal(api: FakeApi, state_dir: Path) -> None:
 def test_unknown_study_is_a_configuration_error(api: FakeApi, state_dir: Path) -> None:
     agent = make_agent(api, state_dir, FakeLauncher(), study_id="no-such-study")
     assert agent.run() == 2
+
+
+def test_checkpoints_outlive_a_retryable_failure_and_go_with_the_result(
+    api: FakeApi, state_dir: Path
+) -> None:
+    api.training_config = {**api.training_config, "checkpointSteps": 2}
+    checkpoints = state_dir / "checkpoints" / "study-1" / "t1"
+    api.trials = [trial_json("t1", 1, BBO3_PARAMS)]
+    make_agent(api, state_dir, FakeLauncher("crash")).run()
+    assert api.reports["t1"][1]["retryable"] is True
+    assert (checkpoints / "checkpoint-2").is_dir()  # the next attempt resumes from it
+    api.trials = [{**trial_json("t1", 1, BBO3_PARAMS), "attempt": 2}]
+    api.reports.clear()
+    make_agent(api, state_dir, FakeLauncher()).run()
+    assert api.reports["t1"][0] == "complete"
+    assert not checkpoints.exists()

@@ -30,31 +30,54 @@ def test_help_is_instant_and_imports_no_ml_library() -> None:
 
 
 def test_flags_override_environment_override_study(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("MESHTUNE_TRAINING_OVERRIDES", '{"epochs": 5, "seed": 1}')
+    monkeypatch.setenv("MESHTUNE_TRAINING_OVERRIDES", '{"evalData": "/env/eval.json"}')
     monkeypatch.setenv("MESHTUNE_TRAIN_DATA", "/env/train.json")
-    monkeypatch.setenv("MESHTUNE_MAX_LENGTH", "256")
+    monkeypatch.setenv("MESHTUNE_PER_DEVICE_TRAIN_BATCH_SIZE", "2")
     args = build_parser().parse_args(
         [
             "--url",
             "http://x",
-            "--max-length",
-            "128",
-            "--epochs",
+            "--per-device-train-batch-size",
             "1",
+            "--model",
+            "/models/llama",
             "--set",
-            'loraTargetModules=["q_proj","v_proj"]',
+            "gradientCheckpointing=true",
             "--set",
-            "lrSchedulerType=linear",
+            "adapterDir=/shared/adapters",
         ]
     )
     assert collect_overrides(args) == {
-        "epochs": 1.0,
-        "seed": 1,
+        "evalData": "/env/eval.json",
         "trainData": "/env/train.json",
-        "maxLength": 128,
-        "loraTargetModules": ["q_proj", "v_proj"],
-        "lrSchedulerType": "linear",
+        "perDeviceTrainBatchSize": 1,
+        "model": "/models/llama",
+        "gradientCheckpointing": True,
+        "adapterDir": "/shared/adapters",
     }
+
+
+@pytest.mark.parametrize(
+    "setting",
+    [
+        ["--set", "epochs=1"],
+        ["--set", "lrSchedulerType=linear"],
+        ["--set", "precision=fp32"],
+        ["--set", "gradientAccumulationSteps=2"],
+    ],
+)
+def test_overrides_that_change_the_training_regime_are_refused(
+    setting: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("MESHTUNE_TRAINING_OVERRIDES", raising=False)
+    args = build_parser().parse_args(["--url", "http://x", *setting])
+    with pytest.raises(ValueError, match="cannot be overridden by a runner"):
+        collect_overrides(args)
+
+
+def test_regime_flags_are_gone() -> None:
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["--url", "http://x", "--epochs", "1"])
 
 
 def test_missing_url_is_a_usage_error() -> None:

@@ -36,3 +36,17 @@ def test_every_parameter_metric_and_override_is_documented() -> None:
             or f"MESHTUNE_{name.upper()}" in DOC
             or OVERRIDES[name][0] in DOC
         ), name
+
+
+def test_the_bbo3_example_is_the_seeds_regime_on_any_gpu_count() -> None:
+    import json
+
+    from meshtune_runner.regime import batch_layout
+    from meshtune_runner.training_config import parse_training_config
+
+    example = json.loads((RUNNER.parent / "docs" / "examples" / "bbo3.json").read_text("utf-8"))
+    config = parse_training_config(example["trainingConfig"])
+    assert config.precision == "bf16-mixed"  # fp32 weights + bf16 autocast, as the seed
+    assert config.global_batch_size == 128
+    for gpus, accumulation in ((1, 32), (4, 8), (8, 4)):
+        assert batch_layout(config, gpus).gradient_accumulation_steps == accumulation

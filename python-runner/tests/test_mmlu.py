@@ -5,8 +5,14 @@ from pathlib import Path
 
 import pytest
 
+from meshtune_runner.demo_assets import DemoAssets
 from meshtune_runner.errors import TrialSetupError
-from meshtune_runner.training.mmlu import format_mmlu_prompt, load_mmlu
+from meshtune_runner.training.mmlu import (
+    MmluQuestion,
+    encode_mmlu_prompt,
+    format_mmlu_prompt,
+    load_mmlu,
+)
 
 
 def test_mmlu_csv_files_json_and_folders(tmp_path: Path) -> None:
@@ -36,3 +42,38 @@ def test_bad_mmlu_answers_are_clear_errors(tmp_path: Path) -> None:
         load_mmlu(tmp_path / "bad.csv")
     with pytest.raises(TrialSetupError, match="not found"):
         load_mmlu(tmp_path / "nope.csv")
+
+
+def test_long_prompts_lose_the_start_of_the_passage_not_the_choices(
+    demo_assets: DemoAssets,
+) -> None:
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(demo_assets.model_dir))
+
+    def decode(ids: list[int]) -> str:
+        return str(tokenizer.decode(ids, skip_special_tokens=True))
+
+    passage = " ".join(f"sentence {i} of a long reading passage." for i in range(200))
+    question = MmluQuestion(passage + " Which is right?", ("alpha", "beta", "gamma", "delta"), 1)
+    for max_length in (64, 128):
+        ids = encode_mmlu_prompt(tokenizer, question, max_length)
+        assert len(ids) == max_length
+        text = decode(ids)
+        assert text.endswith("\nA. alpha\nB. beta\nC. gamma\nD. delta\nAnswer:")
+        assert "Which is right?" in text and "sentence 0 " not in text
+    # With room for it, the instruction line stays too.
+    assert text.startswith("The following are multiple choice questions (with answers).")
+    # What the scorer did before (right truncation): the choices and "Answer:" were cut.
+    cut = tokenizer(format_mmlu_prompt(question), truncation=True, max_length=64)["input_ids"]
+    assert not decode(cut).endswith("Answer:")
+    # A prompt that fits is encoded whole, as before.
+    short = MmluQuestion("What is 1+1?", ("1", "2"), 1)
+    assert (
+        encode_mmlu_prompt(tokenizer, short, 64)
+        == tokenizer(format_mmlu_prompt(short))["input_ids"]
+    )
+    # Choices longer than maxLength: their end, with "Answer:", is kept.
+    wordy = MmluQuestion("Q?", tuple(passage for _ in range(4)), 0)
+    tail = decode(encode_mmlu_prompt(tokenizer, wordy, 32))
+    assert tail.endswith("Answer:")

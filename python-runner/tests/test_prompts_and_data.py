@@ -89,3 +89,21 @@ def test_collator_pads_right_with_masked_labels() -> None:
     assert batch["input_ids"].tolist() == [[5, 6, 7], [5, 8, 0]]
     assert batch["labels"].tolist() == [[-100, 6, 7], [-100, 8, -100]]
     assert batch["attention_mask"].tolist() == [[1, 1, 1], [1, 1, 0]]
+
+
+def test_one_records_file_splits_into_disjoint_train_and_validation(tmp_path: Path) -> None:
+    from meshtune_runner.datasplit import main
+
+    records = [{"instruction": f"task {i}", "context": "", "response": f"r{i}"} for i in range(50)]
+    (tmp_path / "mix.json").write_text(json.dumps(records))
+    assert main([str(tmp_path / "mix.json"), str(tmp_path / "out"), "--seed", "3"]) == 0
+    train = json.loads((tmp_path / "out" / "train.json").read_text())
+    validation = json.loads((tmp_path / "out" / "validation.json").read_text())
+    assert (len(train), len(validation)) == (40, 10)
+    names = [r["instruction"] for r in train + validation]
+    assert sorted(names) == sorted(r["instruction"] for r in records)  # each once
+    again = tmp_path / "again"
+    main([str(tmp_path / "mix.json"), str(again), "--seed", "3"])
+    assert (again / "validation.json").read_text() == (
+        tmp_path / "out" / "validation.json"
+    ).read_text()

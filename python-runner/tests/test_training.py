@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import subprocess
 import sys
 from dataclasses import asdict
@@ -15,7 +16,7 @@ import pytest
 from meshtune_runner.demo_assets import DemoAssets, demo_training_config
 from meshtune_runner.hyperparameters import map_parameters
 from meshtune_runner.trial_files import EventReader, TrialResult, TrialSpec
-from meshtune_runner.worker import describe_failure
+from meshtune_runner.worker import classify_failure, describe_failure
 
 pytestmark = pytest.mark.training
 
@@ -29,11 +30,24 @@ BBO3_X0 = {
 
 
 def run_worker(
-    tmp_path: Path, config: dict[str, Any], parameters: dict[str, Any] = BBO3_X0
+    tmp_path: Path,
+    config: dict[str, Any],
+    parameters: dict[str, Any] = BBO3_X0,
+    name: str = "trial",
+    checkpoint_dir: Path | None = None,
+    env: dict[str, str] | None = None,
 ) -> tuple[TrialResult, TrialSpec]:
-    work = tmp_path / "trial"
+    work = tmp_path / name
     work.mkdir()
-    spec = TrialSpec("trial-1", 1, "study-1", config, asdict(map_parameters(parameters)), str(work))
+    spec = TrialSpec(
+        "trial-1",
+        1,
+        "study-1",
+        config,
+        asdict(map_parameters(parameters)),
+        str(work),
+        str(checkpoint_dir) if checkpoint_dir else None,
+    )
     spec.save(work / "spec.json")
     completed = subprocess.run(
         [sys.executable, "-m", "meshtune_runner.worker", str(work / "spec.json")],
@@ -41,9 +55,49 @@ def run_worker(
         text=True,
         timeout=240,
         check=False,
+        env={**os.environ, **(env or {})},
     )
+    spec.log_path.write_text(completed.stdout + completed.stderr)
     assert spec.result_path.is_file(), completed.stdout + completed.stderr
     return TrialResult.load(spec.result_path), spec
+
+
+def test_a_killed_trial_resumes_from_its_last_checkpoint(
+    demo_assets: DemoAssets, tmp_path: Path
+) -> None:
+    config = {
+        **demo_training_config(demo_assets),
+        "maxTrainSamples": 96,
+        "maxEvalSamples": 16,
+        "evalSteps": 6,
+        "checkpointSteps": 4,
+        "saveAdapter": False,
+    }
+    checkpoints = tmp_path / "checkpoints"
+    # Attempt 1 dies (as if killed) at step 6 of 12, after the checkpoint of step 4.
+    with pytest.raises(AssertionError):
+        run_worker(
+            tmp_path,
+            config,
+            name="a1",
+            checkpoint_dir=checkpoints,
+            env={"MESHTUNE_TEST_EXIT_AT_STEP": "6"},
+        )
+    assert (checkpoints / "checkpoint-4" / "trainer_state.json").is_file()
+    # Attempt 2 resumes there and finishes; an uninterrupted run gives the same result.
+    resumed, spec = run_worker(tmp_path, config, name="a2", checkpoint_dir=checkpoints)
+    assert resumed.status == "completed", resumed.error
+    assert resumed.effective_config["resumedFromStep"] == 4
+    assert resumed.effective_config["optimizerSteps"] == 12
+    steps = [
+        e["step"] for e in EventReader(spec.events_path).read_new() if e.get("name") == "train_loss"
+    ]
+    assert min(steps) > 4  # steps 1-4 were not trained again
+    whole, _ = run_worker(tmp_path, {**config, "checkpointSteps": None}, name="whole")
+    print(
+        f"val_loss resumed {resumed.metrics['val_loss']:.8f}, whole {whole.metrics['val_loss']:.8f}"
+    )
+    assert abs(resumed.metrics["val_loss"] - whole.metrics["val_loss"]) < 1e-6
 
 
 def test_val_loss_trial_reports_the_seeds_metrics_and_heartbeat_events(
@@ -67,6 +121,65 @@ def test_val_loss_trial_reports_the_seeds_metrics_and_heartbeat_events(
     assert any(e.get("name") == "train_loss" for e in events)
     progress = [e["value"] for e in events if e["type"] == "progress"]
     assert progress[-1] == 1.0
+    # The effective configuration travels with the result.
+    effective = result.effective_config
+    assert effective["regimeHash"].startswith("sha256:")
+    assert (effective["globalBatchSize"], effective["gradientAccumulationSteps"]) == (8, 1)
+    assert (effective["gpuCount"], effective["precision"]) == (0, "fp32")
+    assert effective["valLoss"] == "global token mean"
+    assert set(effective["libraries"]) >= {"torch", "transformers", "peft", "python"}
+
+    # The adapter is kept, loads with PeftModel.from_pretrained on the base model, and gives
+    # back the reported val_loss.
+    assert result.adapter_dir == str(spec.adapter_path)
+    assert (spec.adapter_path / "adapter_config.json").is_file()
+    from peft import PeftModel
+    from transformers import AutoTokenizer
+
+    from meshtune_runner.training.adapters import load_adapter
+    from meshtune_runner.training.data import SupervisedCollator, load_records, tokenize_records
+    from meshtune_runner.training.evaluation import token_loss_sums
+
+    model = load_adapter(spec.adapter_path)
+    assert isinstance(model, PeftModel)
+    tokenizer = AutoTokenizer.from_pretrained(str(spec.adapter_path))
+    examples = tokenize_records(
+        load_records(demo_assets.eval_data, 32), tokenizer, config["maxLength"], "eval"
+    )
+    again = token_loss_sums(model, examples, SupervisedCollator(tokenizer.pad_token_id), 5)
+    assert abs(again.mean - result.metrics["val_loss"]) < 1e-6
+
+
+def test_warmup_ratio_as_a_trial_parameter_trains_with_that_warmup(
+    demo_assets: DemoAssets, tmp_path: Path
+) -> None:
+    config = {
+        **demo_training_config(demo_assets),
+        "maxTrainSamples": 64,
+        "maxEvalSamples": 8,
+        "maxSteps": 8,
+        "loggingSteps": 1,
+        "evalSteps": None,
+        "lrSchedulerType": "linear",
+        "saveAdapter": False,
+        "memoryProbe": False,
+    }
+    result, spec = run_worker(tmp_path, config, {**BBO3_X0, "warmup_ratio": 0.5})
+    assert result.status == "completed", result.error
+    assert result.adapter_dir is None
+    rates = {
+        e["step"]: e["value"]
+        for e in EventReader(spec.events_path).read_new()
+        if e.get("name") == "learning_rate"
+    }
+    assert sorted(rates) == list(range(1, 9))
+    peak = max(rates.values())
+    assert peak == pytest.approx(BBO3_X0["learning_rate"])
+    # ceil(0.5 x 8) = 4 warm-up steps: rising to the peak, then the linear decay
+    # (the study's own 0.03 would give one step).
+    rising = [rates[step] for step in range(1, 5)]
+    assert rising == sorted(rising) and rising[0] < peak / 2
+    assert rates[8] < rates[6] < peak
 
 
 def test_mmlu_trial_scores_answer_letters(demo_assets: DemoAssets, tmp_path: Path) -> None:
@@ -98,9 +211,13 @@ def test_cuda_out_of_memory_is_named_as_such() -> None:
     class OutOfMemoryError(RuntimeError):
         pass
 
-    message = describe_failure(OutOfMemoryError("CUDA out of memory. Tried to allocate 2 GiB\nx"))
+    error = OutOfMemoryError("CUDA out of memory. Tried to allocate 2 GiB\nx")
+    message = describe_failure(error)
     assert message.startswith("CUDA out of memory (try a smaller perDeviceTrainBatchSize")
     assert message.endswith("Tried to allocate 2 GiB")
+    assert classify_failure(error) == "resource"
+    assert classify_failure(RuntimeError("[gloo] Connection closed by peer")) == "runner"
+    assert classify_failure(ValueError("loss is nan")) == "evaluation"
 
 
 def test_demo_assets_load_through_from_pretrained(demo_assets: DemoAssets) -> None:
@@ -119,24 +236,28 @@ def test_demo_assets_load_through_from_pretrained(demo_assets: DemoAssets) -> No
     assert config["model"] == str(demo_assets.model_dir)
 
 
-def test_several_devices_run_one_trial_under_torchrun(
-    demo_assets: DemoAssets, tmp_path: Path
-) -> None:
-    """The multi-GPU path (torchrun, DDP, rank 0 reports, MMLU shared across ranks), on CPU:
-    two "GPU" indices that do not exist make two gloo processes."""
-    from meshtune_runner.launcher import Launcher
-
-    work = tmp_path / "trial"
-    work.mkdir()
+def _two_rank_config(demo_assets: DemoAssets) -> dict[str, Any]:
     config = {
         **demo_training_config(demo_assets, metric="mmlu"),
         "maxTrainSamples": 64,
         "maxEvalSamples": 32,
+        "globalBatchSize": 8,
         "perDeviceTrainBatchSize": 4,
         "evalSteps": 4,
     }
+    del config["gradientAccumulationSteps"]  # derived from globalBatchSize
+    return config
+
+
+def _run_two_ranks(
+    tmp_path: Path, config: dict[str, Any], name: str
+) -> tuple[TrialSpec, subprocess.Popen[bytes]]:
+    from meshtune_runner.launcher import Launcher
+
+    work = tmp_path / name
+    work.mkdir()
     spec = TrialSpec(
-        "trial-2",
+        name,
         2,
         "study-1",
         config,
@@ -146,7 +267,18 @@ def test_several_devices_run_one_trial_under_torchrun(
     spec.save(work / "spec.json")
     with spec.log_path.open("wb") as log:
         process = Launcher(["0", "1"]).start(work / "spec.json", log)
-        assert process.wait(timeout=300) == 0, spec.log_path.read_text()
+        process.wait(timeout=300)
+    return spec, process
+
+
+def test_several_devices_run_one_trial_under_torchrun(
+    demo_assets: DemoAssets, tmp_path: Path
+) -> None:
+    """The multi-GPU path (torchrun, DDP, rank 0 reports, MMLU shared across ranks), on CPU:
+    two "GPU" indices that do not exist make two gloo processes."""
+    config = _two_rank_config(demo_assets)
+    spec, process = _run_two_ranks(tmp_path, config, "trial-2")
+    assert process.returncode == 0, spec.log_path.read_text()
     result = TrialResult.load(spec.result_path)
     assert result.status == "completed", result.error
     assert math.isfinite(result.metrics["val_loss"])
@@ -156,3 +288,78 @@ def test_several_devices_run_one_trial_under_torchrun(
     events = EventReader(spec.events_path).read_new()
     # 64 records / (4 per device x 2 devices) = 8 steps, evaluations at 4 and 8, once each
     assert [e["step"] for e in events if e.get("name") == "val_loss"] == [4, 8]
+
+    # The same trial on one process: accumulation 2 there, 1 here; the same regime hash,
+    # the same optimizer steps over the same examples, the same val_loss.
+    effective = result.effective_config
+    assert (effective["processes"], effective["gradientAccumulationSteps"]) == (2, 1)
+    single, _ = run_worker(
+        tmp_path, {**config, "saveAdapter": False}, {"lora_rank": 8, "lora_alpha": 16}
+    )
+    assert single.status == "completed", single.error
+    assert single.effective_config["gradientAccumulationSteps"] == 2
+    assert single.effective_config["regimeHash"] == effective["regimeHash"]
+    one, two = single.metrics["val_loss"], result.metrics["val_loss"]
+    print(f"val_loss 1 process {one:.8f}, 2 ranks {two:.8f}")
+    assert abs(single.metrics["val_loss"] - result.metrics["val_loss"]) < 1e-6
+    assert single.metrics["mmlu_accuracy"] == result.metrics["mmlu_accuracy"]
+
+    # The adapter trained on two ranks, evaluated on one process: the same val_loss.
+    from transformers import AutoTokenizer
+
+    from meshtune_runner.training.adapters import load_adapter
+    from meshtune_runner.training.data import SupervisedCollator, load_records, tokenize_records
+    from meshtune_runner.training.evaluation import token_loss_sums
+
+    model = load_adapter(spec.adapter_path)
+    tokenizer = AutoTokenizer.from_pretrained(str(spec.adapter_path))
+    examples = tokenize_records(load_records(demo_assets.eval_data, 32), tokenizer, 128, "eval")
+    again = token_loss_sums(model, examples, SupervisedCollator(tokenizer.pad_token_id), 16)
+    print(f"val_loss 2 ranks {result.metrics['val_loss']:.8f}, 1 process {again.mean:.8f}")
+    assert abs(again.mean - result.metrics["val_loss"]) < 1e-6
+
+
+def test_out_of_memory_on_rank_1_is_reported_as_out_of_memory(
+    demo_assets: DemoAssets, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from meshtune_runner.agent import _failure_payload, _merge_rank_failures
+
+    monkeypatch.setenv("MESHTUNE_TEST_OOM_RANK", "1")
+    config = {**_two_rank_config(demo_assets), "metric": "val_loss", "mmluData": None}
+    spec, process = _run_two_ranks(tmp_path, config, "trial-oom")
+    assert process.returncode != 0
+    merged = _merge_rank_failures(
+        spec, TrialResult.load(spec.result_path) if spec.result_path.is_file() else None
+    )
+    assert merged is not None, spec.log_path.read_text()
+    assert (merged.kind, merged.rank) == ("resource", 1)
+    assert merged.error is not None and "simulated on rank 1" in merged.error
+    payload = _failure_payload(merged)
+    assert payload["retryable"] is True
+    assert payload["error"].startswith("resource failure on rank 1")
+
+
+def test_memory_probe_and_gradient_checkpointing_leave_the_result_unchanged(
+    demo_assets: DemoAssets, tmp_path: Path
+) -> None:
+    """Both are runner-side (resources), so neither may change what the trial reports."""
+    config = {
+        **demo_training_config(demo_assets),
+        "maxTrainSamples": 48,
+        "maxEvalSamples": 16,
+        "evalSteps": None,
+        "saveAdapter": False,
+    }
+    parameters = {**BBO3_X0, "lora_dropout": 0.1}  # dropout: the probe must not shift the RNG
+    probed, spec = run_worker(tmp_path, config, parameters, name="probed")
+    assert "memory probe: forward+backward of 8 x" in spec.log_path.read_text()
+    plain, _ = run_worker(tmp_path, {**config, "memoryProbe": False}, parameters, name="plain")
+    checkpointed, _ = run_worker(
+        tmp_path, {**config, "gradientCheckpointing": True}, parameters, name="checkpointed"
+    )
+    values = [r.metrics["val_loss"] for r in (probed, plain, checkpointed)]
+    print("val_loss probe / no probe / gradient checkpointing:", values)
+    assert values[0] == values[1]
+    assert abs(values[2] - values[0]) < 1e-6
+    assert checkpointed.effective_config["gradientCheckpointing"] is True
+    assert checkpointed.effective_config["regimeHash"] == probed.effective_config["regimeHash"]

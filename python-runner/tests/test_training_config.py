@@ -16,7 +16,8 @@ def test_defaults_follow_the_seed() -> None:
     assert config.epochs == 3
     assert config.per_device_train_batch_size == 4
     assert config.per_device_eval_batch_size == 4
-    assert config.gradient_accumulation_steps == 8
+    assert config.gradient_accumulation_steps is None  # 8 unless globalBatchSize is set
+    assert config.global_batch_size is None
     assert config.max_length == 512
     assert config.warmup_ratio == pytest.approx(0.03)
     assert config.learning_rate == pytest.approx(10**-3.5)
@@ -26,10 +27,10 @@ def test_defaults_follow_the_seed() -> None:
 
 def test_overrides_win_and_accept_snake_case() -> None:
     config = parse_training_config(
-        {**BASE, "epochs": 3, "maxLength": 512},
-        {"epochs": 1, "max_length": 128, "train_data": "/data/t.json", "evalSteps": None},
+        {**BASE, "globalBatchSize": 32, "perDeviceEvalBatchSize": 4},
+        {"per_device_eval_batch_size": 16, "train_data": "/data/t.json", "evalSteps": None},
     )
-    assert (config.epochs, config.max_length, config.train_data) == (1, 128, "/data/t.json")
+    assert (config.per_device_eval_batch_size, config.train_data) == (16, "/data/t.json")
     assert config.eval_steps is None
 
 

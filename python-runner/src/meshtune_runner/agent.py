@@ -23,9 +23,11 @@ from .api_models import Lease, MetricPoint
 from .client import ApiClient, LeaseWait, RetryPolicy
 from .errors import (
     ApiError,
+    FailureKind,
     FatalApiError,
     LeaseLostError,
     RunnerError,
+    RunnerMismatchError,
     TrainingConfigError,
     TransientApiError,
     TrialSetupError,
@@ -34,9 +36,12 @@ from .hyperparameters import map_parameters
 from .launcher import Launcher, LauncherName, crash_reason, stop_process_group
 from .outbox import Outbox, PendingReport
 from .outputs import check_outputs_producible, collect_outputs
+from .regime import batch_layout
 from .reporter import Reporter
+from .retention import keep_adapter
 from .training_config import TrainingConfig, parse_training_config
 from .trial_files import EventReader, TrialResult, TrialSpec, write_json_atomic
+from .worker import is_peer_lost
 
 __all__ = ["Agent", "AgentConfig"]
 
@@ -72,6 +77,48 @@ class AgentConfig:
     stop_grace_seconds: float = 20.0
     keep_trial_dirs: bool = False
     retry_initial_seconds: float = 1.0
+    #: where completed trials' adapters are kept (None: <state_dir>/adapters; a study's
+    #: trainingConfig.adapterDir, e.g. a shared file system, wins)
+    adapter_dir: Path | None = None
+    #: how many adapters to keep per study, newest first (None: all)
+    keep_adapters: int | None = None
+
+
+def _failure_payload(result: TrialResult) -> dict[str, Any]:
+    """The fail report: the error says which kind of failure it is (the API stores the text;
+    `kind` stays in the outbox until the API has a field for it, see docs/runner.md)."""
+    error = result.error or "failed"
+    if result.kind == "resource":
+        error = f"resource failure on rank {result.rank} (retryable on a bigger runner): {error}"
+    elif result.kind == "runner":
+        error = f"runner failure (retryable on another runner): {error}"
+    payload: dict[str, Any] = {"error": error, "kind": result.kind}
+    if result.retryable:
+        payload["retryable"] = True
+    return payload
+
+
+def _merge_rank_failures(spec: TrialSpec, result: TrialResult | None) -> TrialResult | None:
+    """The failure to report when several ranks failed: out of memory on any rank first, then
+    the first rank whose error is its own rather than a lost peer."""
+    if result is not None and result.status == "completed":
+        return result
+    failures: list[TrialResult] = []
+    if spec.failures_dir.is_dir():
+        for path in sorted(spec.failures_dir.glob("rank-*.json")):
+            try:
+                failures.append(TrialResult.load(path))
+            except (OSError, ValueError, KeyError):
+                continue
+    if result is not None:
+        failures.append(result)
+    if not failures:
+        return None
+    for failure in failures:
+        if failure.kind == "resource":
+            return failure
+    own = [f for f in failures if not is_peer_lost(f.error or "")]
+    return own[0] if own else failures[0]
 
 
 def _check_local_inputs(config: TrainingConfig) -> None:
@@ -286,6 +333,12 @@ class Agent:
             hyper = map_parameters(dict(trial.parameters))
             check_outputs_producible(lease.outputs, config)
             _check_local_inputs(config)
+            batch_layout(config, max(1, len(self.config.gpus)), hyper.training)
+        except RunnerMismatchError as exc:
+            log.error("%s cannot run on this runner: %s", label, exc)
+            failure = TrialResult("failed", error=str(exc), kind="runner")
+            self.reporter.report(PendingReport(trial.id, "fail", _failure_payload(failure)))
+            return
         except (TrainingConfigError, TrialSetupError) as exc:
             log.error("%s cannot run: %s", label, exc)
             self.reporter.report(PendingReport(trial.id, "fail", {"error": str(exc)}))
@@ -300,6 +353,7 @@ class Agent:
         work_dir = self.config.state_dir / "trials" / f"{trial.id}-a{trial.attempt}"
         shutil.rmtree(work_dir, ignore_errors=True)
         work_dir.mkdir(parents=True)
+        checkpoints = self._checkpoint_dir(config, trial.study_id, trial.id)
         spec = TrialSpec(
             trial.id,
             trial.number,
@@ -307,6 +361,7 @@ class Agent:
             config.model_dump(by_alias=True),
             asdict(hyper),
             str(work_dir),
+            str(checkpoints) if checkpoints else None,
         )
         spec_path = work_dir / "spec.json"
         spec.save(spec_path)
@@ -319,17 +374,29 @@ class Agent:
             except TrialSetupError as exc:
                 report = PendingReport(trial.id, "fail", {"error": str(exc)})
             else:
-                report = PendingReport(trial.id, "complete", {"outputs": outputs})
+                payload: dict[str, Any] = {
+                    "outputs": outputs,
+                    "effectiveConfig": outcome.effective_config,
+                }
+                adapter = self._keep_adapter(lease, config, spec, outcome, outputs)
+                if adapter is not None:
+                    payload["adapter"] = str(adapter)
+                report = PendingReport(trial.id, "complete", payload)
                 log.info(
-                    "%s completed: %s", label, " ".join(f"{k}={v:.6g}" for k, v in outputs.items())
+                    "%s completed: %s (regime %s%s)",
+                    label,
+                    " ".join(f"{k}={v:.6g}" for k, v in outputs.items()),
+                    outcome.effective_config.get("regimeHash", "?"),
+                    f", adapter {adapter}" if adapter else "",
                 )
         else:
-            payload: dict[str, Any] = {"error": outcome.error or "failed"}
-            if outcome.retryable:
-                payload["retryable"] = True
-            report = PendingReport(trial.id, "fail", payload)
-            log.error("%s failed: %s", label, outcome.error)
+            report = PendingReport(trial.id, "fail", _failure_payload(outcome))
+            log.error("%s failed (%s failure): %s", label, outcome.kind, outcome.error)
         self.reporter.report(report)
+        self._record_result(report)
+        if checkpoints is not None and not (outcome.status == "failed" and outcome.retryable):
+            # Done with (or a failed evaluation): nothing will resume it.
+            shutil.rmtree(checkpoints, ignore_errors=True)
         if not self.config.keep_trial_dirs:
             shutil.rmtree(work_dir / "output", ignore_errors=True)
 
@@ -425,11 +492,68 @@ class Agent:
         pending.extend(_metric_point(e) for e in reader.read_new() if e.get("type") == "metric")
         self._flush_metrics(trial_id, progress, pending, label)
 
-        if spec.result_path.is_file():
-            return TrialResult.load(spec.result_path)
+        result = TrialResult.load(spec.result_path) if spec.result_path.is_file() else None
+        merged = _merge_rank_failures(spec, result)
+        if merged is not None:
+            return merged
         reason = crash_reason(process.returncode, spec.log_path)
-        # A crash may be the machine's fault (try elsewhere); running out of GPU memory is not.
-        return TrialResult("failed", error=reason, retryable=not reason.startswith("CUDA out"))
+        # A crash without any rank's answer may be the machine's fault: try elsewhere.
+        kind: FailureKind = "resource" if reason.startswith("CUDA out") else "runner"
+        return TrialResult("failed", error=reason, kind=kind)
+
+    def _checkpoint_dir(self, config: TrainingConfig, study_id: str, trial_id: str) -> Path | None:
+        """Per trial, not per attempt: a re-leased attempt resumes from what the last one
+        saved (on this runner, or on any runner when checkpointDir is a shared path)."""
+        if not config.checkpoint_steps:
+            return None
+        root = Path(config.checkpoint_dir) if config.checkpoint_dir else None
+        return (root or self.config.state_dir / "checkpoints") / study_id / trial_id
+
+    def _record_result(self, report: PendingReport) -> None:
+        """Appends every result with what the API cannot store yet (the effective
+        configuration, the adapter's folder, the failure kind) to <state>/results.jsonl."""
+        line = {"trialId": report.trial_id, "report": report.kind, **report.payload}
+        try:
+            with (self.config.state_dir / "results.jsonl").open("a", encoding="utf-8") as handle:
+                handle.write(json.dumps(line, sort_keys=True) + "\n")
+        except OSError as exc:
+            log.warning("could not append to results.jsonl: %s", exc)
+
+    def _keep_adapter(
+        self,
+        lease: Lease,
+        config: TrainingConfig,
+        spec: TrialSpec,
+        outcome: TrialResult,
+        outputs: dict[str, float],
+    ) -> Path | None:
+        if not outcome.adapter_dir or not Path(outcome.adapter_dir).is_dir():
+            return None
+        root = Path(config.adapter_dir) if config.adapter_dir else self.config.adapter_dir
+        root = root or self.config.state_dir / "adapters"
+        manifest = {
+            "trialId": lease.trial.id,
+            "trialNumber": lease.trial.number,
+            "attempt": lease.trial.attempt,
+            "studyId": lease.trial.study_id,
+            "runner": self.config.name,
+            "parameters": dict(lease.trial.parameters),
+            "outputs": outputs,
+            "baseModel": config.model,
+            "effectiveConfig": outcome.effective_config,
+        }
+        try:
+            return keep_adapter(
+                Path(outcome.adapter_dir),
+                root / lease.trial.study_id,
+                f"trial-{lease.trial.number:05d}-{lease.trial.id}-a{lease.trial.attempt}",
+                manifest,
+                self.config.keep_adapters,
+            )
+        except OSError as exc:
+            # The result is still worth reporting; the adapter is lost, and the log says so.
+            log.error("could not keep the adapter of trial %s: %s", lease.trial.id, exc)
+            return None
 
     def _flush_metrics(
         self, trial_id: str, progress: float | None, pending: list[MetricPoint], label: str

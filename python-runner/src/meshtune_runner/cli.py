@@ -18,30 +18,21 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
+from .training_config import check_runner_overrides
 
 __all__ = ["build_parser", "main"]
 
-# trainingConfig fields a runner may override: flag/env name -> (key, type).
-# Each is also read from MESHTUNE_<NAME> (e.g. MESHTUNE_TRAIN_DATA, MESHTUNE_MAX_LENGTH).
+# trainingConfig fields a runner may override (paths and resources only; what defines the
+# objective is the study's, see regime.py): flag/env name -> (key, type).
+# Each is also read from MESHTUNE_<NAME> (e.g. MESHTUNE_TRAIN_DATA, MESHTUNE_MODEL).
 OVERRIDES: dict[str, tuple[str, type]] = {
     "model": ("model", str),
     "tokenizer": ("tokenizer", str),
     "train_data": ("trainData", str),
     "eval_data": ("evalData", str),
     "mmlu_data": ("mmluData", str),
-    "metric": ("metric", str),
-    "epochs": ("epochs", float),
-    "max_steps": ("maxSteps", int),
     "per_device_train_batch_size": ("perDeviceTrainBatchSize", int),
     "per_device_eval_batch_size": ("perDeviceEvalBatchSize", int),
-    "gradient_accumulation_steps": ("gradientAccumulationSteps", int),
-    "max_length": ("maxLength", int),
-    "eval_steps": ("evalSteps", int),
-    "seed": ("seed", int),
-    "max_train_samples": ("maxTrainSamples", int),
-    "max_eval_samples": ("maxEvalSamples", int),
-    "max_mmlu_samples": ("maxMmluSamples", int),
-    "precision": ("precision", str),
 }
 
 
@@ -130,9 +121,25 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="keep each trial's output folder (the LoRA run's files)",
     )
+    runner.add_argument(
+        "--adapter-dir",
+        default=_env("MESHTUNE_ADAPTER_DIR"),
+        help="where completed trials' LoRA adapters are kept, one folder per study and trial "
+        "(default: STATE_DIR/adapters; a study's trainingConfig.adapterDir wins) "
+        "[MESHTUNE_ADAPTER_DIR]",
+    )
+    runner.add_argument(
+        "--keep-adapters",
+        type=int,
+        default=_int_env("MESHTUNE_KEEP_ADAPTERS"),
+        help="keep only the newest N adapters per study (default: all; 0: none) "
+        "[MESHTUNE_KEEP_ADAPTERS]",
+    )
     runner.add_argument("--log-level", default=_env("MESHTUNE_LOG_LEVEL", "INFO"))
     training = parser.add_argument_group(
-        "training overrides", "each also read from MESHTUNE_<NAME>, e.g. MESHTUNE_TRAIN_DATA"
+        "training overrides",
+        "paths and resources only (the study fixes its training regime); each also read from "
+        "MESHTUNE_<NAME>, e.g. MESHTUNE_TRAIN_DATA",
     )
     for name, (key, kind) in OVERRIDES.items():
         training.add_argument(
@@ -147,8 +154,8 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="KEY=JSON",
-        help="override any trainingConfig key, e.g. --set "
-        '\'loraTargetModules=["q_proj","v_proj"]\'',
+        help="override another runner-side trainingConfig key (paths and resources: "
+        "adapterDir, gradientCheckpointing, memoryProbe), e.g. --set gradientCheckpointing=true",
     )
     return parser
 
@@ -156,6 +163,11 @@ def build_parser() -> argparse.ArgumentParser:
 def _float_env(name: str) -> float | None:
     value = _env(name)
     return float(value) if value is not None else None
+
+
+def _int_env(name: str) -> int | None:
+    value = _env(name)
+    return int(value) if value is not None else None
 
 
 def collect_overrides(args: argparse.Namespace) -> dict[str, Any]:
@@ -181,6 +193,7 @@ def collect_overrides(args: argparse.Namespace) -> dict[str, Any]:
             overrides[key] = json.loads(value)
         except json.JSONDecodeError:
             overrides[key] = value  # a bare string
+    check_runner_overrides(overrides)
     return overrides
 
 
@@ -249,6 +262,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         exit_when_idle=args.exit_when_idle,
         drain_timeout=args.drain_timeout,
         keep_trial_dirs=args.keep_trial_dirs,
+        adapter_dir=Path(args.adapter_dir) if args.adapter_dir else None,
+        keep_adapters=args.keep_adapters,
     )
     agent = Agent(config)
     agent.install_signal_handlers()

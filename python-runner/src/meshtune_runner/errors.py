@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
+
+#: How a trial failed, which decides what the optimizer is told:
+#: - "evaluation": the configuration itself fails (diverged, bad parameter): a failed
+#:   evaluation for MADS, never retried;
+#: - "resource": out of GPU memory (or another limit of this machine): retryable, another
+#:   runner (with more memory) may fit it;
+#: - "runner": this runner cannot run it (GPU count does not divide the global batch,
+#:   crash, node lost, misconfiguration): retryable elsewhere.
+FailureKind = Literal["evaluation", "resource", "runner"]
 
 __all__ = [
     "ApiError",
+    "FailureKind",
     "FatalApiError",
     "LeaseLostError",
+    "ResourceError",
     "RunnerError",
+    "RunnerMismatchError",
     "TrainingConfigError",
     "TransientApiError",
     "TrialAlreadyFinishedError",
@@ -68,3 +80,12 @@ class TrainingConfigError(RunnerError):
 
 class TrialSetupError(RunnerError):
     """The trial cannot run as given (unknown parameter, missing model or data, ...)."""
+
+
+class RunnerMismatchError(RunnerError):
+    """This runner cannot run the trial as the study defines it (GPU count, its overrides);
+    another runner may: a runner failure, not a failed evaluation."""
+
+
+class ResourceError(RunnerError):
+    """Out of GPU memory (on any rank): a resource failure, retryable on a bigger runner."""

@@ -8,7 +8,7 @@ from typing import Any
 
 from .errors import TrialSetupError
 
-__all__ = ["RECOGNISED_PARAMETERS", "Hyperparameters", "map_parameters"]
+__all__ = ["LR_SCHEDULERS", "RECOGNISED_PARAMETERS", "Hyperparameters", "map_parameters"]
 
 # name in the study -> (target, kind). Targets starting with "lora." go to LoraConfig,
 # the others to TrainingArguments.
@@ -40,6 +40,53 @@ _ALIASES: dict[str, tuple[str, str]] = {
 }
 
 RECOGNISED_PARAMETERS = tuple(sorted(_ALIASES))
+
+#: transformers' `SchedulerType` values (tests/test_hyperparameters.py keeps this list in step
+#: with the installed version), so a bad name fails in the agent, before a child loads a model.
+LR_SCHEDULERS = (
+    "constant",
+    "constant_with_warmup",
+    "cosine",
+    "cosine_warmup_with_min_lr",
+    "cosine_with_min_lr",
+    "cosine_with_restarts",
+    "greedy",
+    "inverse_sqrt",
+    "linear",
+    "polynomial",
+    "reduce_lr_on_plateau",
+    "warmup_stable_decay",
+)
+
+# Allowed values of the numeric TrainingArguments targets: (low, low inclusive, high, high
+# inclusive); None is unbounded. Checked in the agent so that a bad value fails the trial
+# before the child loads torch, the model and the data.
+_RANGES: dict[str, tuple[float | None, bool, float | None, bool]] = {
+    "learning_rate": (0.0, False, 1.0, False),
+    "warmup_ratio": (0.0, True, 1.0, False),
+    "weight_decay": (0.0, True, None, False),
+    "num_train_epochs": (0.0, False, 1000.0, True),
+    "per_device_train_batch_size": (1.0, True, 4096.0, True),
+    "gradient_accumulation_steps": (1.0, True, 4096.0, True),
+    "max_grad_norm": (0.0, True, None, False),
+    "adam_beta1": (0.0, True, 1.0, False),
+    "adam_beta2": (0.0, True, 1.0, False),
+    "adam_epsilon": (0.0, False, 1.0, False),
+}
+
+
+def _check_range(name: str, value: float) -> None:
+    low, low_inclusive, high, high_inclusive = _RANGES[name]
+    too_low = low is not None and (value < low if low_inclusive else value <= low)
+    too_high = high is not None and (value > high if high_inclusive else value >= high)
+    if too_low or too_high:
+        left = "[" if low_inclusive else "("
+        right = "]" if high_inclusive else ")"
+        shown_low = "-inf" if low is None else f"{low:g}"
+        shown_high = "inf" if high is None else f"{high:g}"
+        raise TrialSetupError(
+            f"{name} must be in {left}{shown_low}, {shown_high}{right}, got {value:g}"
+        )
 
 
 @dataclass(frozen=True)
@@ -119,9 +166,14 @@ def map_parameters(parameters: dict[str, Any]) -> Hyperparameters:
         raise TrialSetupError(f"lora_dropout must be in [0, 1), got {dropout}")
     if lora["lora_alpha"] <= 0:
         raise TrialSetupError(f"lora_alpha must be > 0, got {lora['lora_alpha']}")
-    lr = training.get("learning_rate")
-    if lr is not None and not 0 < lr < 1:
-        raise TrialSetupError(f"learning_rate must be in (0, 1), got {lr}")
+    for name, value in training.items():
+        if name in _RANGES:
+            _check_range(name, float(value))
+    scheduler = training.get("lr_scheduler_type")
+    if scheduler is not None and scheduler not in LR_SCHEDULERS:
+        raise TrialSetupError(
+            f"lr_scheduler_type {scheduler!r} is not one of {', '.join(LR_SCHEDULERS)}"
+        )
     return Hyperparameters(
         r=r,
         lora_alpha=float(lora["lora_alpha"]),

@@ -12,11 +12,37 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from .errors import TrainingConfigError
+from .errors import RunnerMismatchError, TrainingConfigError
 
-__all__ = ["PATH_FIELDS", "TrainingConfig", "parse_training_config"]
+__all__ = [
+    "PATH_FIELDS",
+    "RUNNER_SIDE_FIELDS",
+    "TrainingConfig",
+    "check_runner_overrides",
+    "parse_training_config",
+]
 
-PATH_FIELDS = ("model", "tokenizer", "train_data", "eval_data", "mmlu_data")
+PATH_FIELDS = (
+    "model",
+    "tokenizer",
+    "train_data",
+    "eval_data",
+    "mmlu_data",
+    "adapter_dir",
+    "checkpoint_dir",
+)
+
+#: What a runner may override: where things are, and how it fits the study's regime on its
+#: hardware. Anything else defines the objective and is the study's alone (see regime.py).
+RUNNER_SIDE_FIELDS = (
+    *PATH_FIELDS,
+    "per_device_train_batch_size",
+    "per_device_eval_batch_size",
+    "gradient_checkpointing",
+    "memory_probe",
+    "checkpoint_steps",
+    "checkpoint_dir",
+)
 
 
 def _camel(name: str) -> str:
@@ -39,9 +65,17 @@ class TrainingConfig(BaseModel):
     mmlu_data: str | None = None
     epochs: float = Field(default=3.0, gt=0, le=1000)
     max_steps: int | None = Field(default=None, gt=0)
+    global_batch_size: int | None = Field(
+        default=None,
+        ge=1,
+        le=1_048_576,
+        description="Examples per optimizer step over all GPUs; runners derive the accumulation",
+    )
     per_device_train_batch_size: int = Field(default=4, ge=1, le=4096)
     per_device_eval_batch_size: int = Field(default=4, ge=1, le=4096)
-    gradient_accumulation_steps: int = Field(default=8, ge=1, le=4096)
+    gradient_accumulation_steps: int | None = Field(
+        default=None, ge=1, le=4096, description="Only without globalBatchSize; default 8"
+    )
     max_length: int = Field(default=512, ge=8, le=1_048_576)
     learning_rate: float = Field(default=10**-3.5, gt=0, lt=1)
     warmup_ratio: float = Field(default=0.03, ge=0, lt=1)
@@ -59,6 +93,23 @@ class TrainingConfig(BaseModel):
     )
     precision: Literal["auto", "bf16", "bf16-mixed", "fp16", "fp32"] = "auto"
     gradient_checkpointing: bool = False
+    memory_probe: bool = Field(
+        default=True,
+        description="Forward and backward of the longest batch before step 1 (fails fast on OOM)",
+    )
+    save_adapter: bool = True
+    checkpoint_steps: int | None = Field(
+        default=None,
+        ge=1,
+        description="Save a resumable checkpoint every N optimizer steps (None: no checkpoints)",
+    )
+    checkpoint_dir: str | None = Field(
+        default=None,
+        description="Where checkpoints live (a shared path lets another runner resume)",
+    )
+    adapter_dir: str | None = Field(
+        default=None, description="Where completed trials' adapters are kept (default: runner's)"
+    )
     trust_remote_code: bool = False
     training_arguments: dict[str, Any] = Field(
         default_factory=dict,
@@ -72,6 +123,11 @@ class TrainingConfig(BaseModel):
             raise ValueError("metric 'val_loss' needs evalData (the validation set)")
         if self.metric == "mmlu" and not self.mmlu_data:
             raise ValueError("metric 'mmlu' needs mmluData (an MMLU-format file)")
+        if self.global_batch_size is not None and self.gradient_accumulation_steps is not None:
+            raise ValueError(
+                "gradientAccumulationSteps is derived from globalBatchSize on each runner; "
+                "set only globalBatchSize"
+            )
         return self
 
     def resolve_paths(self, data_root: Path | None) -> TrainingConfig:
@@ -91,19 +147,45 @@ class TrainingConfig(BaseModel):
         return self.model_copy(update=updates) if updates else self
 
 
+def check_runner_overrides(overrides: dict[str, Any]) -> None:
+    """Runner-side overrides are limited to paths and resources (RUNNER_SIDE_FIELDS)."""
+    allowed = {_camel(name) for name in RUNNER_SIDE_FIELDS}
+    refused = sorted(key for key in overrides if _camel(key) not in allowed)
+    if refused:
+        raise ValueError(
+            f"trainingConfig key(s) {', '.join(refused)} define the study's training regime and "
+            "cannot be overridden by a runner; a runner may set only " + ", ".join(sorted(allowed))
+        )
+
+
 def parse_training_config(raw: Any, overrides: dict[str, Any] | None = None) -> TrainingConfig:
     """Validate the study's trainingConfig merged with this runner's overrides.
 
-    Overrides may use camelCase or snake_case keys; None values are ignored.
+    Overrides may use camelCase or snake_case keys; None values are ignored. An override
+    outside RUNNER_SIDE_FIELDS, or a per-device batch override of a study without a global
+    batch (it would change the regime), is a RunnerMismatchError: this runner's set-up is
+    wrong, not the study.
     """
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
         raise TrainingConfigError(f"trainingConfig must be a JSON object, got {type(raw).__name__}")
     merged: dict[str, Any] = {_camel(k): v for k, v in raw.items()}
-    for key, value in (overrides or {}).items():
-        if value is not None:
-            merged[_camel(key)] = value
+    given = {k: v for k, v in (overrides or {}).items() if v is not None}
+    try:
+        check_runner_overrides(given)
+    except ValueError as exc:
+        raise RunnerMismatchError(str(exc)) from None
+    if (
+        "perDeviceTrainBatchSize" in {_camel(k) for k in given}
+        and merged.get("globalBatchSize") is None
+    ):
+        raise RunnerMismatchError(
+            "this runner overrides perDeviceTrainBatchSize, which changes the global batch of "
+            "a study without globalBatchSize"
+        )
+    for key, value in given.items():
+        merged[_camel(key)] = value
     try:
         return TrainingConfig.model_validate(merged)
     except ValidationError as exc:

@@ -2,7 +2,10 @@
 
 - `spec.json`: what to train (written by the agent before it starts the child);
 - `events.jsonl`: progress and metric events, appended by the child (rank 0 only);
-- `result.json`: the child's final answer, written atomically once.
+- `result.json`: the child's final answer, written atomically once (rank 0);
+- `failures/rank-<r>.json`: each rank's own failure, so that the agent can tell which rank
+  failed first and why (rank 0 often sees only "connection closed" when another one died);
+- `adapter/`: the trained LoRA adapter (rank 0), moved by the agent to the kept adapters.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
+
+from .errors import FailureKind
 
 __all__ = ["EventReader", "EventWriter", "TrialResult", "TrialSpec", "write_json_atomic"]
 
@@ -37,6 +42,8 @@ class TrialSpec:
     training_config: dict[str, Any]
     hyperparameters: dict[str, Any]
     work_dir: str
+    #: this trial's checkpoint folder, the same for every attempt (None: no checkpoints)
+    checkpoint_dir: str | None = None
 
     @property
     def events_path(self) -> Path:
@@ -49,6 +56,17 @@ class TrialSpec:
     @property
     def log_path(self) -> Path:
         return Path(self.work_dir) / "train.log"
+
+    @property
+    def adapter_path(self) -> Path:
+        return Path(self.work_dir) / "adapter"
+
+    @property
+    def failures_dir(self) -> Path:
+        return Path(self.work_dir) / "failures"
+
+    def rank_failure_path(self, rank: int) -> Path:
+        return self.failures_dir / f"rank-{rank}.json"
 
     def save(self, path: Path) -> None:
         write_json_atomic(path, asdict(self))
@@ -63,14 +81,34 @@ class TrialResult:
     status: Literal["completed", "failed"]
     metrics: dict[str, float] = field(default_factory=dict)
     error: str | None = None
-    retryable: bool = False  # set by the agent when the child died without an answer
+    #: for a failure: what the optimizer is told (errors.FailureKind)
+    kind: FailureKind = "evaluation"
+    #: the configuration the trial actually ran with (finetune.effective_configuration)
+    effective_config: dict[str, Any] = field(default_factory=dict)
+    adapter_dir: str | None = None
+    rank: int = 0
+
+    @property
+    def retryable(self) -> bool:
+        """Resource and runner failures go back to the queue; a failed evaluation does not."""
+        return self.status == "failed" and self.kind != "evaluation"
 
     def save(self, path: Path) -> None:
         clean = {k: v for k, v in self.metrics.items() if math.isfinite(v)}
         nonfinite = sorted(k for k, v in self.metrics.items() if not math.isfinite(v))
+        path.parent.mkdir(parents=True, exist_ok=True)
         write_json_atomic(
             path,
-            {"status": self.status, "metrics": clean, "nonFinite": nonfinite, "error": self.error},
+            {
+                "status": self.status,
+                "metrics": clean,
+                "nonFinite": nonfinite,
+                "error": self.error,
+                "kind": self.kind,
+                "effectiveConfig": self.effective_config,
+                "adapterDir": self.adapter_dir,
+                "rank": self.rank,
+            },
         )
 
     @classmethod
@@ -79,7 +117,16 @@ class TrialResult:
         metrics = {k: float(v) for k, v in raw.get("metrics", {}).items()}
         for name in raw.get("nonFinite", []):
             metrics[name] = math.nan
-        return cls(status=raw["status"], metrics=metrics, error=raw.get("error"))
+        kind = raw.get("kind", "evaluation")
+        return cls(
+            status=raw["status"],
+            metrics=metrics,
+            error=raw.get("error"),
+            kind=kind if kind in ("evaluation", "resource", "runner") else "evaluation",
+            effective_config=dict(raw.get("effectiveConfig") or {}),
+            adapter_dir=raw.get("adapterDir"),
+            rank=int(raw.get("rank", 0)),
+        )
 
 
 class EventWriter:

@@ -1,7 +1,9 @@
 """The training child: `python -m meshtune_runner.worker SPEC.json` (or under torchrun).
 
 Reads the spec the agent wrote, trains, and writes `result.json` (rank 0). Every failure
-becomes a failed result with a one-line reason; the agent reports it.
+becomes a failed result with a one-line reason and a kind (errors.FailureKind); every rank
+that fails also writes its own `failures/rank-<r>.json`, so that the agent reports the rank
+that failed first (an out-of-memory error on rank 1 is not "connection closed" seen by rank 0).
 """
 
 from __future__ import annotations
@@ -10,14 +12,15 @@ import logging
 import os
 import sys
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 
-from .errors import RunnerError
+from .errors import FailureKind, ResourceError, RunnerError, RunnerMismatchError
 from .hyperparameters import Hyperparameters
 from .training_config import parse_training_config
 from .trial_files import EventWriter, TrialResult, TrialSpec
 
-__all__ = ["describe_failure", "main"]
+__all__ = ["classify_failure", "describe_failure", "is_out_of_memory", "main"]
 
 log = logging.getLogger("meshtune_runner.worker")
 
@@ -26,14 +29,56 @@ OOM_HINT = (
     "gradientCheckpointing, or more GPUs)"
 )
 
+# What a rank sees when another rank died under it (gloo, NCCL, the TCP store).
+_PEER_LOST = (
+    "Connection closed by peer",
+    "Connection reset by peer",
+    "Broken pipe",
+    "NCCL communicator was aborted",
+    "ProcessGroupNCCL",
+    "DistBackendError",
+    "DistNetworkError",
+)
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    return (
+        isinstance(exc, ResourceError)
+        or type(exc).__name__ == "OutOfMemoryError"
+        or "CUDA out of memory" in str(exc)
+    )
+
+
+def is_peer_lost(text: str) -> bool:
+    return any(marker in text for marker in _PEER_LOST)
+
+
+def classify_failure(exc: BaseException) -> FailureKind:
+    if is_out_of_memory(exc):
+        return "resource"
+    if isinstance(exc, RunnerMismatchError) or is_peer_lost(f"{type(exc).__name__}: {exc}"):
+        return "runner"
+    return "evaluation"
+
 
 def describe_failure(exc: BaseException) -> str:
-    if type(exc).__name__ == "OutOfMemoryError" or "CUDA out of memory" in str(exc):
+    if is_out_of_memory(exc):
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         return f"{OOM_HINT}: {first_line}"[:2000]
     if isinstance(exc, RunnerError):
         return str(exc)[:2000]
     return f"{type(exc).__name__}: {exc}"[:2000]
+
+
+def _record(function: Callable[[], int]) -> Callable[[], int | None]:
+    """torch elastic's @record (writes an uncaught exception to the rank's error file that
+    torchrun summarises); imported lazily so that `--help` of the agent stays light."""
+    try:
+        from torch.distributed.elastic.multiprocessing.errors import record
+    except ImportError:  # pragma: no cover - torch is a dependency
+        return function
+    recorded: Callable[[], int | None] = record(function)
+    return recorded
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -54,17 +99,32 @@ def main(argv: list[str] | None = None) -> int:
         hyper = Hyperparameters(**spec.hyperparameters)
         from .training.finetune import run_finetune
 
-        metrics = run_finetune(config, hyper, Path(spec.work_dir) / "output", events)
-        result = TrialResult("completed", metrics)
+        outcome = run_finetune(
+            config,
+            hyper,
+            Path(spec.work_dir) / "output",
+            events,
+            spec.adapter_path,
+            Path(spec.checkpoint_dir) if spec.checkpoint_dir else None,
+        )
+        result = TrialResult(
+            "completed",
+            outcome.metrics,
+            effective_config=outcome.effective_config,
+            adapter_dir=outcome.adapter_dir,
+        )
     except Exception as exc:
         if not isinstance(exc, RunnerError):
             traceback.print_exc()
-        result = TrialResult("failed", error=describe_failure(exc))
-        log.error("trial failed: %s", result.error)
+        result = TrialResult(
+            "failed", error=describe_failure(exc), kind=classify_failure(exc), rank=rank
+        )
+        log.error("trial failed on rank %d (%s failure): %s", rank, result.kind, result.error)
+        result.save(spec.rank_failure_path(rank))
     if rank == 0:
         result.save(spec.result_path)
     return 0 if result.status == "completed" else 1
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(_record(main)())

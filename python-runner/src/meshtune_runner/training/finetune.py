@@ -9,18 +9,25 @@ from __future__ import annotations
 import logging
 import math
 import os
+import platform
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .. import __version__
 from ..errors import TrialSetupError
 from ..hyperparameters import Hyperparameters
+from ..regime import BatchLayout, batch_layout, regime_hash
 from ..training_config import TrainingConfig
 from ..trial_files import EventWriter
+from .adapters import save_adapter
+from .arguments import build_training_arguments
 from .data import SupervisedCollator, TokenizedExample, load_records, tokenize_records
+from .evaluation import make_token_mean_trainer
 from .mmlu import load_mmlu, score_mmlu
 
-__all__ = ["METRIC_NAMES", "distributed_rank", "run_finetune"]
+__all__ = ["METRIC_NAMES", "FinetuneOutcome", "distributed_rank", "run_finetune"]
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +68,25 @@ def _integral_if_whole(value: float) -> Any:
 
 
 def _precision(config: TrainingConfig) -> dict[str, Any]:
-    """bf16 (and tf32) when the GPU has them, as the seed did on A100s; fp32 on CPU."""
+    """bf16 (and tf32) when the GPU has them, as the seed did on A100s; fp32 on CPU.
+
+    `name` is the precision actually used (what `auto` resolved to): part of the regime."""
+    resolved = _resolve_precision(config)
+    resolved["name"] = _precision_name(resolved)
+    return resolved
+
+
+def _precision_name(resolved: dict[str, Any]) -> str:
+    import torch
+
+    weights = "bf16" if resolved["dtype"] == torch.bfloat16 else "fp32"
+    autocast = "bf16" if resolved["bf16"] else "fp16" if resolved["fp16"] else None
+    if autocast is None:
+        return weights
+    return autocast if weights == autocast else f"{autocast}-mixed"
+
+
+def _resolve_precision(config: TrainingConfig) -> dict[str, Any]:
     import torch
 
     if not torch.cuda.is_available():
@@ -132,13 +157,28 @@ def _load(config: TrainingConfig, dtype: Any) -> tuple[Any, Any]:
     return tokenizer, model
 
 
-def _make_callback(events: EventWriter, last_eval: dict[str, Any]) -> Any:
+def _make_callback(events: EventWriter, last_eval: dict[str, Any], rank: int) -> Any:
     from transformers import TrainerCallback
+
+    # Fault injection for the distributed-failure tests (tests/test_failures.py): this rank
+    # raises a (simulated) CUDA out-of-memory error at the end of step 1.
+    oom_rank = os.environ.get("MESHTUNE_TEST_OOM_RANK")
+    inject_oom = oom_rank is not None and oom_rank.strip() == str(rank)
+    # ... and for the resume test: the process dies (as if killed) at the end of this step.
+    exit_step = int(os.environ.get("MESHTUNE_TEST_EXIT_AT_STEP", "0"))
 
     class ProgressCallback(TrainerCallback):
         """Feeds the agent's heartbeats: progress, train loss and each evaluation's loss."""
 
         def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            if exit_step and state.global_step == exit_step:
+                os._exit(137)
+            if inject_oom:
+                import torch
+
+                raise torch.OutOfMemoryError(
+                    f"CUDA out of memory. Tried to allocate 20.00 GiB (simulated on rank {rank})"
+                )
             if state.is_world_process_zero and state.max_steps:
                 events.progress(
                     state.global_step / state.max_steps, state.global_step, state.max_steps
@@ -149,6 +189,8 @@ def _make_callback(events: EventWriter, last_eval: dict[str, Any]) -> Any:
         ) -> None:
             if state.is_world_process_zero and logs and "loss" in logs:
                 events.metric("train_loss", state.global_step, float(logs["loss"]))
+                if "learning_rate" in logs:
+                    events.metric("learning_rate", state.global_step, float(logs["learning_rate"]))
 
         def on_evaluate(
             self, args: Any, state: Any, control: Any, metrics: Any = None, **kwargs: Any
@@ -163,14 +205,108 @@ def _make_callback(events: EventWriter, last_eval: dict[str, Any]) -> Any:
     return ProgressCallback()
 
 
+@dataclass
+class FinetuneOutcome:
+    metrics: dict[str, float]
+    effective_config: dict[str, Any] = field(default_factory=dict)
+    adapter_dir: str | None = None
+
+
+def _library_versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    versions = {"python": platform.python_version(), "meshtune-runner": __version__}
+    for package in ("torch", "transformers", "peft", "accelerate"):
+        try:
+            versions[package] = version(package)
+        except PackageNotFoundError:
+            versions[package] = "?"
+    return versions
+
+
+def effective_configuration(
+    config: TrainingConfig, layout: BatchLayout, precision: dict[str, Any]
+) -> dict[str, Any]:
+    """What this trial actually ran with; `regimeHash` is equal for every runner that trains
+    the study's regime (docs/runner.md, "One training regime per study")."""
+    import torch
+
+    cuda = torch.cuda.is_available()
+    return {
+        "regimeHash": regime_hash(config, precision["name"], layout),
+        "globalBatchSize": layout.global_batch_size,
+        "perDeviceTrainBatchSize": layout.per_device_train_batch_size,
+        "gradientAccumulationSteps": layout.gradient_accumulation_steps,
+        "processes": layout.world_size,
+        "gpuCount": layout.world_size if cuda else 0,
+        "gpuType": torch.cuda.get_device_name(0) if cuda else None,
+        "precision": precision["name"],
+        "tf32": bool(precision["tf32"]),
+        "gradientCheckpointing": config.gradient_checkpointing,
+        "valLoss": "global token mean",
+        "libraries": _library_versions(),
+    }
+
+
+def _probe_longest_batch(trainer: Any, examples: list[TokenizedExample], batch_size: int) -> None:
+    """One forward and backward pass of the longest examples before step 1, so that a
+    configuration that does not fit fails in seconds rather than hours in. It changes
+    nothing: gradients are dropped and the random state is restored."""
+    import torch
+
+    longest = sorted(examples, key=lambda e: len(e["input_ids"]), reverse=True)[:batch_size]
+    batch = trainer.data_collator(longest)
+    model = trainer.model
+    device = next(model.parameters()).device
+    devices = [device] if device.type == "cuda" else []
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    with torch.random.fork_rng(devices=devices):
+        with trainer.accelerator.autocast():
+            loss = model(**{k: v.to(device) for k, v in batch.items()}).loss
+        loss.backward()
+    model.zero_grad(set_to_none=True)
+    peak = (
+        f", peak {torch.cuda.max_memory_allocated(device) / 2**20:.0f} MiB"
+        if device.type == "cuda"
+        else ""
+    )
+    log.info(
+        "memory probe: forward+backward of %d x %d tokens fits%s",
+        len(longest),
+        batch["input_ids"].shape[1],
+        peak,
+    )
+
+
+def _last_checkpoint(directory: Path | None) -> str | None:
+    """The newest complete Trainer checkpoint (`checkpoint-<step>`) a previous attempt left.
+    Trainer writes trainer_state.json last, so a checkpoint cut short by a kill has none."""
+    if directory is None or not directory.is_dir():
+        return None
+    complete = [
+        (int(path.name.removeprefix("checkpoint-")), path)
+        for path in directory.glob("checkpoint-*")
+        if path.name.removeprefix("checkpoint-").isdigit()
+        and (path / "trainer_state.json").is_file()
+    ]
+    return str(max(complete)[1]) if complete else None
+
+
 def run_finetune(
-    config: TrainingConfig, hyper: Hyperparameters, output_dir: Path, events: EventWriter
-) -> dict[str, float]:
+    config: TrainingConfig,
+    hyper: Hyperparameters,
+    output_dir: Path,
+    events: EventWriter,
+    adapter_dir: Path | None = None,
+    checkpoint_dir: Path | None = None,
+) -> FinetuneOutcome:
     import torch
     from peft import LoraConfig, TaskType, get_peft_model
-    from transformers import Trainer, TrainingArguments, set_seed
+    from transformers import TrainingArguments, set_seed
 
     rank, world_size = distributed_rank()
+    layout = batch_layout(config, world_size, hyper.training)
     set_seed(config.seed)
     precision = _precision(config)
     train_records = load_records(Path(config.train_data), config.max_train_samples)
@@ -208,50 +344,39 @@ def run_finetune(
         else None
     )
     eval_strategy = "no" if eval_set is None else "steps" if config.eval_steps else "epoch"
-    arguments: dict[str, Any] = {
-        "output_dir": str(output_dir),
-        "num_train_epochs": config.epochs,
-        "max_steps": config.max_steps or -1,
-        "per_device_train_batch_size": config.per_device_train_batch_size,
-        "per_device_eval_batch_size": config.per_device_eval_batch_size,
-        "gradient_accumulation_steps": config.gradient_accumulation_steps,
-        "learning_rate": config.learning_rate,
-        "weight_decay": config.weight_decay,
-        "warmup_steps": config.warmup_ratio,  # a float < 1 is a ratio of the total steps
-        "lr_scheduler_type": config.lr_scheduler_type,
-        "optim": config.optim,
-        "logging_steps": config.logging_steps,
-        "eval_strategy": eval_strategy,
-        "eval_steps": config.eval_steps,
-        "save_strategy": "no",
-        "report_to": "none",
-        "seed": config.seed,
-        "bf16": precision["bf16"],
-        "fp16": precision["fp16"],
-        "tf32": precision["tf32"],
-        "use_cpu": not torch.cuda.is_available(),
-        "disable_tqdm": True,
-        "remove_unused_columns": False,
-        "ddp_find_unused_parameters": False if world_size > 1 else None,
-    }
-    arguments.update(config.training_arguments)
-    arguments.update(hyper.training)
+    arguments = build_training_arguments(
+        config,
+        hyper,
+        layout,
+        precision,
+        output_dir,
+        use_cpu=not torch.cuda.is_available(),
+        eval_strategy=eval_strategy,
+        checkpoint_dir=checkpoint_dir if config.checkpoint_steps else None,
+    )
     try:
         args = TrainingArguments(**arguments)
     except (TypeError, ValueError) as exc:
         raise TrialSetupError(f"invalid training arguments: {exc}") from exc
 
     last_eval: dict[str, Any] = {}
-    trainer = Trainer(
+    collator = SupervisedCollator(tokenizer.pad_token_id)
+    trainer_class = make_token_mean_trainer(collator, rank, world_size)
+    trainer = trainer_class(
         model=model,
         args=args,
-        data_collator=SupervisedCollator(tokenizer.pad_token_id),
+        data_collator=collator,
         train_dataset=train_set,
         eval_dataset=eval_set,
         processing_class=tokenizer,
-        callbacks=[_make_callback(events, last_eval)],
+        callbacks=[_make_callback(events, last_eval, rank)],
     )
-    train_output = trainer.train()
+    if config.memory_probe:
+        _probe_longest_batch(trainer, train_set.examples, layout.per_device_train_batch_size)
+    resume = _last_checkpoint(checkpoint_dir) if config.checkpoint_steps else None
+    if resume is not None:
+        log.info("resuming from %s", resume)
+    train_output = trainer.train(resume_from_checkpoint=resume)
     metrics: dict[str, float] = {
         "train_loss": float(train_output.metrics.get("train_loss", train_output.training_loss)),
         "train_runtime": float(train_output.metrics.get("train_runtime", math.nan)),
@@ -271,6 +396,11 @@ def run_finetune(
         metrics["perplexity"] = math.exp(loss) if math.isfinite(loss) and loss < 700 else math.inf
     events.progress(1.0, trainer.state.global_step, trainer.state.max_steps, force=True)
 
+    saved: str | None = None
+    if adapter_dir is not None and config.save_adapter and rank == 0:
+        save_adapter(trainer.model, tokenizer, adapter_dir)
+        saved = str(adapter_dir)
+
     if mmlu is not None:
         started = time.perf_counter()
         tokenizer.padding_side = "left"
@@ -289,4 +419,8 @@ def run_finetune(
             correct, total = int(counts[0].item()), int(counts[1].item())
         metrics["mmlu_accuracy"] = correct / total
         metrics["mmlu_runtime"] = time.perf_counter() - started
-    return metrics
+    effective = effective_configuration(config, layout, precision)
+    effective["optimizerSteps"] = trainer.state.global_step
+    if resume is not None:
+        effective["resumedFromStep"] = int(resume.rsplit("-", 1)[-1])
+    return FinetuneOutcome(metrics, effective, saved)

@@ -4,6 +4,9 @@ Accepted inputs: MMLU's CSV files (`question,A,B,C,D,answer`, no header, as in t
 `data/test/*.csv`), a folder of them, or JSON/JSONL records `{question, choices: [...],
 answer: index | letter, subject?}`. Zero-shot prompt in the style of the MMLU paper; the
 prediction is the letter whose token gets the highest next-token logit after "Answer:".
+
+A quick proxy, cheap enough to run after every trial: it is neither the standard 5-shot MMLU
+nor comparable with published MMLU numbers (docs/runner.md).
 """
 
 from __future__ import annotations
@@ -18,7 +21,13 @@ from typing import Any
 from ..errors import TrialSetupError
 from .data import read_json_records
 
-__all__ = ["MmluQuestion", "format_mmlu_prompt", "load_mmlu", "score_mmlu"]
+__all__ = [
+    "MmluQuestion",
+    "encode_mmlu_prompt",
+    "format_mmlu_prompt",
+    "load_mmlu",
+    "score_mmlu",
+]
 
 LETTERS = string.ascii_uppercase
 
@@ -105,16 +114,39 @@ def load_mmlu(path: Path, limit: int | None = None) -> list[MmluQuestion]:
     return questions[:limit] if limit is not None else questions
 
 
-def format_mmlu_prompt(question: MmluQuestion) -> str:
+def _prompt_parts(question: MmluQuestion) -> tuple[str, str, str]:
+    """(header, passage, tail): the tail is the lettered choices and "Answer:"."""
     topic = f" about {question.subject.replace('_', ' ')}" if question.subject else ""
-    lines = [
-        f"The following are multiple choice questions (with answers){topic}.",
-        "",
-        question.question.strip(),
-    ]
-    lines += [f"{LETTERS[i]}. {choice}" for i, choice in enumerate(question.choices)]
-    lines.append("Answer:")
-    return "\n".join(lines)
+    header = f"The following are multiple choice questions (with answers){topic}.\n\n"
+    choices = [f"{LETTERS[i]}. {choice}" for i, choice in enumerate(question.choices)]
+    tail = "\n" + "\n".join([*choices, "Answer:"])
+    return header, question.question.strip(), tail
+
+
+def format_mmlu_prompt(question: MmluQuestion) -> str:
+    return "".join(_prompt_parts(question))
+
+
+def encode_mmlu_prompt(tokenizer: Any, question: MmluQuestion, max_length: int) -> list[int]:
+    """The prompt's token ids, at most `max_length`. A prompt that is too long loses the
+    start of its passage (the question text), never the choices or "Answer:" after which
+    the letter is read; when the choices alone are too long, only their end is kept."""
+    full: list[int] = tokenizer(format_mmlu_prompt(question))["input_ids"]
+    if len(full) <= max_length:
+        return full
+    header, passage, tail = _prompt_parts(question)
+    head_ids: list[int] = tokenizer(header)["input_ids"]  # with the tokenizer's BOS
+    passage_ids: list[int] = tokenizer(passage, add_special_tokens=False)["input_ids"]
+    tail_ids: list[int] = tokenizer(tail, add_special_tokens=False)["input_ids"]
+    budget = max_length - len(tail_ids)
+    if budget <= 0:
+        return tail_ids[-max_length:]
+    if len(head_ids) > budget // 2:
+        # The instruction line would crowd out the question: keep only the BOS, if any.
+        bos = tokenizer.bos_token_id
+        head_ids = head_ids[:1] if bos is not None and head_ids[:1] == [bos] else []
+    room = budget - len(head_ids)
+    return head_ids + passage_ids[max(0, len(passage_ids) - room) :] + tail_ids
 
 
 def _letter_token_ids(tokenizer: Any, n: int) -> list[int]:
@@ -147,12 +179,7 @@ def score_mmlu(
     with torch.no_grad():
         for start in range(0, len(mine), batch_size):
             batch = mine[start : start + batch_size]
-            encoded = [
-                tokenizer(format_mmlu_prompt(q), truncation=True, max_length=max_length)[
-                    "input_ids"
-                ][-max_length:]
-                for q in batch
-            ]
+            encoded = [encode_mmlu_prompt(tokenizer, q, max_length) for q in batch]
             width = max(len(ids) for ids in encoded)
             # Left padding, so that the last position of every row is its "Answer:".
             input_ids = torch.full((len(batch), width), pad_id, dtype=torch.long)

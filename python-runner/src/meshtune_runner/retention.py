@@ -1,0 +1,43 @@
+"""Kept adapters: one folder per completed trial under `<root>/<study>/`, with a manifest,
+the oldest removed beyond a per-study count."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+from typing import Any
+
+from .trial_files import write_json_atomic
+
+__all__ = ["MANIFEST_NAME", "keep_adapter"]
+
+log = logging.getLogger("meshtune_runner")
+
+MANIFEST_NAME = "meshtune-trial.json"
+
+
+def keep_adapter(
+    source: Path, study_root: Path, name: str, manifest: dict[str, Any], keep: int | None
+) -> Path | None:
+    """Move `source` to `study_root/name` (replacing an earlier attempt's copy), write the
+    manifest, then remove the oldest kept folders beyond `keep` (None: keep all)."""
+    study_root.mkdir(parents=True, exist_ok=True)
+    target = study_root / name
+    staging = study_root / f".{name}.partial"
+    shutil.rmtree(staging, ignore_errors=True)
+    shutil.copytree(source, staging)  # works across file systems (a shared mount)
+    write_json_atomic(staging / MANIFEST_NAME, {**manifest, "adapterDir": str(target)})
+    shutil.rmtree(target, ignore_errors=True)
+    staging.rename(target)  # readers see the whole folder or none of it
+    shutil.rmtree(source, ignore_errors=True)
+    if keep is not None:
+        kept = sorted(
+            (p for p in study_root.iterdir() if p.is_dir() and (p / MANIFEST_NAME).is_file()),
+            key=lambda p: (p / MANIFEST_NAME).stat().st_mtime,
+            reverse=True,
+        )
+        for old in kept[keep:]:
+            log.info("removing kept adapter %s (--keep-adapters %d)", old, keep)
+            shutil.rmtree(old, ignore_errors=True)
+    return target if target.is_dir() else None
