@@ -69,6 +69,19 @@ export function calibrationResidual(
   return residual;
 }
 
+/**
+ * How much `curve` still changed from `progress` to its end: its final value − its value at the
+ * last point with step / totalSteps ≤ progress (negative when it fell). Null when no point is that
+ * early or the point is already the last.
+ */
+export function remainingDrop(curve: CompletedCurve, progress: number): number | null {
+  const { p, y } = toProgressPoints(curve.points, curve.totalSteps);
+  let at = -1;
+  while (at + 1 < p.length && p[at + 1] <= progress + 1e-12) at++;
+  if (at < 0 || at >= p.length - 1 || !Number.isFinite(curve.finalValue)) return null;
+  return curve.finalValue - y[at];
+}
+
 /** Standard normal quantile (Acklam's rational approximation, relative error < 1.2e−9). */
 export function normalQuantile(probability: number): number {
   const a = [

@@ -65,7 +65,7 @@ test('guards: policy none, X0, unknown threshold, calibration, minimum progress,
     [{ threshold: null }, curvePolicy, 'threshold_unknown'],
     [{ threshold: Number.NaN }, curvePolicy, 'threshold_unknown'],
     [{ completed: history.slice(0, 4) }, curvePolicy, 'calibrating'],
-    [{ curve: exponentialCurve(2.0, 2, 5, 9) }, curvePolicy, 'warming_up'],
+    [{ curve: exponentialCurve(2.0, 2, 5, 3) }, curvePolicy, 'warming_up'],
     [{ curve: [] }, curvePolicy, 'no_observation'],
     [{ curve: [10, 12, 14].map((step) => ({ step, value: 3 - step / 20 })) }, curvePolicy, 'too_few_points'],
   ];

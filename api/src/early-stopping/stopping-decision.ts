@@ -10,6 +10,7 @@ import {
   calibrationResidual,
   normalQuantile,
   optimisticResidual,
+  remainingDrop,
   valueRange,
   type CalibrationCache,
   type CompletedCurve,
@@ -156,30 +157,51 @@ function decideCurve(
   if (fit === null) return { ...decision, reason: 'too_few_points' };
   const withFit = { ...decision, extrapolatedFinal: fit.finalValue, model: fit.model };
 
+  // Two lower bounds, each at 1 − (1 − confidence)/2, so that a stop is wrong with probability at
+  // most 1 − confidence when both are right that often (Bonferroni).
+  const eachConfidence = 1 - (1 - policy.confidence) / 2;
+  const window = question.completed.slice(-policy.calibrationWindow);
+
+  // 1. The trial's own extrapolation, widened by how far completed curves came in below theirs.
   const residuals: number[] = [];
-  for (const curve of question.completed.slice(-policy.calibrationWindow)) {
+  for (const curve of window) {
     const residual = calibrationResidual(curve, decision.progress, policy.minPoints, cache);
     if (residual !== null && Number.isFinite(residual)) residuals.push(residual);
   }
   const range = valueRange(y);
   const noise = range > 0 ? fit.rmse / range : 0;
   const residual =
-    residuals.length >= policy.calibrationTrials ? optimisticResidual(residuals, policy.confidence, noise) : null;
-  if (residual === null) return { ...withFit, reason: 'calibrating', calibrationSize: residuals.length };
-  // Never more optimistic than a curve that stops moving at once would allow: the bound cannot
-  // exceed the extrapolation minus the trial's own noise allowance (a flat curve has range 0).
-  const lowerBound = fit.finalValue + Math.min(residual * range, -normalNoiseAllowance(fit.rmse, policy.confidence));
+    residuals.length >= policy.calibrationTrials ? optimisticResidual(residuals, eachConfidence, noise) : null;
+  // Never more optimistic than noise alone allows around the extrapolation (a flat curve has range 0).
+  const extrapolationBound =
+    residual === null ? null : fit.finalValue + Math.min(residual * range, -noiseAllowance(fit.rmse, eachConfidence));
+
+  // 2. The trial's last value less what completed curves still lost from the same progress on.
+  // Model-free, so it may only confirm a stop the trial's own extrapolation agrees with: a curve
+  // whose extrapolation beats the threshold is never stopped on the strength of other curves.
+  const drops: number[] = [];
+  for (const curve of window) {
+    const drop = remainingDrop(curve, decision.progress);
+    if (drop !== null) drops.push(drop);
+  }
+  const dropResidual = drops.length >= policy.calibrationTrials ? optimisticResidual(drops, eachConfidence, 0) : null;
+  const dropBound = dropResidual === null || fit.finalValue < threshold ? null : y[y.length - 1] + dropResidual;
+
+  const bounds = [extrapolationBound, dropBound].filter((b): b is number => b !== null);
+  const calibrationSize = Math.max(residuals.length, drops.length);
+  if (bounds.length === 0) return { ...withFit, reason: 'calibrating', calibrationSize };
+  const lowerBound = Math.max(...bounds);
   const stop = lowerBound >= threshold;
   return {
     ...withFit,
     stop,
     lowerBound,
-    calibrationSize: residuals.length,
+    calibrationSize,
     reason: stop ? 'cannot_beat_threshold' : 'can_still_beat_threshold',
   };
 }
 
 /** rmse · z(confidence): how far noise alone can carry the final observation below the fit. */
-function normalNoiseAllowance(rmse: number, confidence: number): number {
+function noiseAllowance(rmse: number, confidence: number): number {
   return rmse * Math.max(0, normalQuantile(confidence));
 }

@@ -56,12 +56,12 @@ export const DEFAULT_MEDIAN_POLICY: Readonly<MedianStoppingPolicy> = Object.free
 });
 
 /**
- * Defaults chosen on `npm run bench:fidelity` (docs/benchmarks.md): a quarter of the run before
+ * Defaults chosen on `npm run bench:fidelity` (docs/benchmarks.md): a tenth of the run before
  * any stop, 95 % confidence, 5 completed curves to calibrate on.
  */
 export const DEFAULT_CURVE_POLICY: Readonly<CurveStoppingPolicy> = Object.freeze({
   kind: 'curve',
-  minProgress: 0.25,
+  minProgress: 0.1,
   confidence: 0.95,
   calibrationTrials: 5,
   minPoints: 4,
