@@ -1,0 +1,78 @@
+/**
+ * meshtune's side of `npm run bench:fidelity`: a sequential search over a fixed sequence of
+ * configurations (the same one Optuna's replay sampler gets), so that the only thing that differs
+ * between its runs is the stopping policy. Each trial reports its tabulated curve step by step and
+ * asks api/src/early-stopping after every step but the last, with the incumbent (the best final
+ * value of the trials completed so far) as threshold and the first trial (X0) protected — what the
+ * service will do on each heartbeat of a MADS poll point.
+ */
+import {
+  createCalibrationCache,
+  decideEarlyStop,
+  type CompletedCurve,
+  type CurvePoint,
+  type StoppingPolicy,
+} from '../../src/early-stopping';
+
+export type TrialState = 'complete' | 'pruned' | 'cut';
+
+/** One trial of a study, in the shape optuna_pruners.py writes ('pruned' = stopped early). */
+export interface TrialLog {
+  config: number;
+  steps: number;
+  state: TrialState;
+}
+
+export interface StudySettings {
+  totalSteps: number;
+  secondsPerStep: number;
+  /** The study ends when this many GPU-seconds are spent; the trial running then is cut. */
+  maxGpuSeconds: number;
+  maxTrials: number;
+}
+
+export function runSequentialStudy(
+  curves: readonly (readonly number[])[],
+  sequence: readonly number[],
+  policy: StoppingPolicy,
+  settings: StudySettings,
+): TrialLog[] {
+  const { totalSteps, secondsPerStep, maxGpuSeconds } = settings;
+  const cache = createCalibrationCache();
+  const completed: CompletedCurve[] = [];
+  const log: TrialLog[] = [];
+  let incumbent: number | null = null;
+  let spent = 0;
+  for (const config of sequence.slice(0, settings.maxTrials)) {
+    if (spent >= maxGpuSeconds) break;
+    const curve = curves[config];
+    const points: CurvePoint[] = [];
+    let state: TrialState = 'complete';
+    for (let step = 1; step <= totalSteps; step++) {
+      if (spent >= maxGpuSeconds) {
+        state = 'cut';
+        break;
+      }
+      spent += secondsPerStep;
+      points.push({ step, value: curve[step - 1] });
+      if (step === totalSteps) break;
+      const decision = decideEarlyStop(
+        { curve: points, totalSteps, threshold: incumbent, protectedTrial: log.length === 0, completed },
+        policy,
+        cache,
+      );
+      if (decision.stop) {
+        state = 'pruned';
+        break;
+      }
+    }
+    log.push({ config, steps: points.length, state });
+    if (state === 'complete') {
+      const finalValue = curve[totalSteps - 1];
+      completed.push({ points, totalSteps, finalValue });
+      incumbent = incumbent === null ? finalValue : Math.min(incumbent, finalValue);
+    }
+    if (state === 'cut') break;
+  }
+  return log;
+}

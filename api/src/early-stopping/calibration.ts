@@ -1,0 +1,154 @@
+/**
+ * How far a study's curves end up below their extrapolation, measured on its completed trials.
+ *
+ * For a completed curve cut at the progress a running trial has reached, the residual is
+ * (its real final value − the extrapolation of the cut curve) / the range of the cut curve's values.
+ * Dividing by the range makes residuals of curves on different scales comparable: an extrapolation
+ * misses by an amount proportional to how much the curve still moves. The optimistic residual at a
+ * confidence is a lower quantile of those residuals (the running trial's extrapolation plus that
+ * quantile times its own range is its lower bound).
+ */
+import { fitProgressCurve, toProgressPoints, type CurvePoint } from './curve-extrapolation';
+
+/** A trial that ran to its last step; `finalValue` is the value it reported (the objective). */
+export interface CompletedCurve {
+  points: readonly CurvePoint[];
+  totalSteps: number;
+  finalValue: number;
+}
+
+/**
+ * Residuals depend only on the completed curve and on how many of its points the cut keeps, so a
+ * caller deciding often for the same study (the benchmark, a long-lived process) can keep them.
+ * Keyed by the curve object: a caller that rebuilds its objects each time just gets no reuse.
+ */
+export type CalibrationCache = WeakMap<CompletedCurve, Map<number, number | null>>;
+
+export function createCalibrationCache(): CalibrationCache {
+  return new WeakMap();
+}
+
+/** Spread of a curve's values: the scale its extrapolation error is measured in. */
+export function valueRange(y: readonly number[]): number {
+  let min = Infinity;
+  let max = -Infinity;
+  for (const v of y) {
+    min = Math.min(min, v);
+    max = Math.max(max, v);
+  }
+  return max - min;
+}
+
+/**
+ * The residual of `curve` cut at `progress` (points with step / totalSteps ≤ progress), or null when
+ * the cut keeps fewer than `minPoints` points or its values do not move (nothing to scale by).
+ */
+export function calibrationResidual(
+  curve: CompletedCurve,
+  progress: number,
+  minPoints: number,
+  cache?: CalibrationCache,
+): number | null {
+  const { p, y } = toProgressPoints(curve.points, curve.totalSteps);
+  let kept = 0;
+  while (kept < p.length && p[kept] <= progress + 1e-12) kept++;
+  // A cut at the last point predicts nothing: the real final value is already observed.
+  if (kept < minPoints || kept >= p.length || !Number.isFinite(curve.finalValue)) return null;
+  let memo = cache?.get(curve);
+  const cached = memo?.get(kept);
+  if (cached !== undefined) return cached;
+  const py = p.slice(0, kept);
+  const yy = y.slice(0, kept);
+  const range = valueRange(yy);
+  const fit = fitProgressCurve(py, yy);
+  const residual = fit !== null && range > 0 ? (curve.finalValue - fit.finalValue) / range : null;
+  if (cache !== undefined) {
+    if (memo === undefined) cache.set(curve, (memo = new Map()));
+    memo.set(kept, residual);
+  }
+  return residual;
+}
+
+/**
+ * How much `curve` still changed from `progress` to its end: its final value − its value at the
+ * last point with step / totalSteps ≤ progress (negative when it fell). Null when no point is that
+ * early or the point is already the last.
+ */
+export function remainingDrop(curve: CompletedCurve, progress: number): number | null {
+  const { p, y } = toProgressPoints(curve.points, curve.totalSteps);
+  let at = -1;
+  while (at + 1 < p.length && p[at + 1] <= progress + 1e-12) at++;
+  if (at < 0 || at >= p.length - 1 || !Number.isFinite(curve.finalValue)) return null;
+  return curve.finalValue - y[at];
+}
+
+/** Standard normal quantile (Acklam's rational approximation, relative error < 1.2e−9). */
+export function normalQuantile(probability: number): number {
+  const a = [
+    -39.69683028665376, 220.9460984245205, -275.9285104469687, 138.357751867269, -30.66479806614716, 2.506628277459239,
+  ];
+  const b = [-54.47609879822406, 161.5858368580409, -155.6989798598866, 66.80131188771972, -13.28068155288572];
+  const c = [
+    -0.007784894002430293, -0.3223964580411365, -2.400758277161838, -2.549732539343734, 4.374664141464968,
+    2.938163982698783,
+  ];
+  const d = [0.007784695709041462, 0.3224671290700398, 2.445134137142996, 3.754408661907416];
+  const low = 0.02425;
+  if (probability < low) {
+    const q = Math.sqrt(-2 * Math.log(probability));
+    return (
+      (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
+      ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1)
+    );
+  }
+  if (probability > 1 - low) return -normalQuantile(1 - probability);
+  const q = probability - 0.5;
+  const r = q * q;
+  return (
+    ((((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q) /
+    (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1)
+  );
+}
+
+/**
+ * Student-t quantile with `df` degrees of freedom, by the Cornish–Fisher expansion around the
+ * normal quantile (within 1 % for df ≥ 3 at the usual confidences; for df = 1, 2 it stays below the
+ * true quantile, and the empirical quantile in optimisticResidual covers that case).
+ */
+export function studentQuantile(probability: number, df: number): number {
+  const z = normalQuantile(probability);
+  const z3 = z ** 3;
+  const z5 = z ** 5;
+  const z7 = z ** 7;
+  return (
+    z +
+    (z3 + z) / (4 * df) +
+    (5 * z5 + 16 * z3 + 3 * z) / (96 * df ** 2) +
+    (3 * z7 + 19 * z5 + 17 * z3 - 15 * z) / (384 * df ** 3)
+  );
+}
+
+/** Lower `alpha`-quantile of sorted values, linear interpolation between order statistics. */
+function lowerQuantile(sorted: readonly number[], alpha: number): number {
+  const position = alpha * (sorted.length - 1);
+  const below = Math.floor(position);
+  const above = Math.min(sorted.length - 1, below + 1);
+  return sorted[below] + (position - below) * (sorted[above] - sorted[below]);
+}
+
+/**
+ * The residual a trial can still hope for at `confidence`: the smaller of a Student-t prediction
+ * bound (mean − t·sd·√(1 + 1/n), widened by the running trial's own observation noise `noise`, in
+ * range units) and the empirical (1 − confidence)-quantile. Non-increasing in confidence.
+ * Needs at least 2 residuals; null otherwise.
+ */
+export function optimisticResidual(residuals: readonly number[], confidence: number, noise: number): number | null {
+  const n = residuals.length;
+  if (n < 2) return null;
+  const mean = residuals.reduce((s, r) => s + r, 0) / n;
+  const variance = residuals.reduce((s, r) => s + (r - mean) ** 2, 0) / (n - 1);
+  const spread = Math.sqrt(variance * (1 + 1 / n) + noise * noise);
+  const parametric = mean - studentQuantile(confidence, n - 1) * spread;
+  const sorted = [...residuals].sort((x, y) => x - y);
+  return Math.min(parametric, lowerQuantile(sorted, 1 - confidence));
+}

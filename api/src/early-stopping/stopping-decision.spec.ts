@@ -1,0 +1,119 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { CompletedCurve } from './calibration';
+import type { CurvePoint } from './curve-extrapolation';
+import { decideEarlyStop, type StopQuestion } from './stopping-decision';
+import { DEFAULT_CURVE_POLICY, DEFAULT_MEDIAN_POLICY, type StoppingPolicy } from './stopping-policy';
+
+const TOTAL = 40;
+
+function exponentialCurve(final: number, amplitude: number, rate: number, upTo = TOTAL): CurvePoint[] {
+  const points: CurvePoint[] = [];
+  for (let step = 1; step <= upTo; step++) {
+    const p = step / TOTAL;
+    points.push({ step, value: final + (amplitude * (Math.exp(-rate * p) - Math.exp(-rate))) / (1 - Math.exp(-rate)) });
+  }
+  return points;
+}
+
+function completed(final: number, amplitude: number, rate: number): CompletedCurve {
+  return { points: exponentialCurve(final, amplitude, rate), totalSteps: TOTAL, finalValue: final };
+}
+
+const history: CompletedCurve[] = [
+  completed(1.0, 2, 4),
+  completed(1.2, 2.5, 5),
+  completed(1.5, 1.5, 3.5),
+  completed(1.1, 3, 6),
+  completed(1.4, 2, 4.5),
+  completed(1.3, 2.2, 5.5),
+];
+
+function question(overrides: Partial<StopQuestion>): StopQuestion {
+  return {
+    curve: exponentialCurve(2.0, 2, 5, 16),
+    totalSteps: TOTAL,
+    threshold: 1.0,
+    protectedTrial: false,
+    completed: history,
+    ...overrides,
+  };
+}
+
+const curvePolicy: StoppingPolicy = { ...DEFAULT_CURVE_POLICY };
+
+test('a hopeless trial (heading for 2.0 against an incumbent of 1.0) is stopped at 40 % of its run', () => {
+  const decision = decideEarlyStop(question({}), curvePolicy);
+  assert.equal(decision.stop, true, JSON.stringify(decision));
+  assert.equal(decision.reason, 'cannot_beat_threshold');
+  assert.ok(Math.abs(decision.extrapolatedFinal! - 2.0) < 1e-3);
+  assert.ok(decision.lowerBound! >= 1.0 && decision.lowerBound! <= decision.extrapolatedFinal!);
+  assert.equal(decision.calibrationSize, history.length);
+  assert.equal(decision.progress, 0.4);
+});
+
+test('a trial heading below the incumbent continues', () => {
+  const decision = decideEarlyStop(question({ curve: exponentialCurve(0.9, 2, 5, 16) }), curvePolicy);
+  assert.equal(decision.stop, false);
+  assert.equal(decision.reason, 'can_still_beat_threshold');
+});
+
+test('guards: policy none, X0, unknown threshold, calibration, minimum progress, too few points', () => {
+  const cases: [Partial<StopQuestion>, StoppingPolicy, string][] = [
+    [{}, { kind: 'none' }, 'policy_none'],
+    [{ protectedTrial: true }, curvePolicy, 'protected_trial'],
+    [{ threshold: null }, curvePolicy, 'threshold_unknown'],
+    [{ threshold: Number.NaN }, curvePolicy, 'threshold_unknown'],
+    [{ completed: history.slice(0, 4) }, curvePolicy, 'calibrating'],
+    [{ curve: exponentialCurve(2.0, 2, 5, 3) }, curvePolicy, 'warming_up'],
+    [{ curve: [] }, curvePolicy, 'no_observation'],
+    [{ curve: [10, 12, 14].map((step) => ({ step, value: 3 - step / 20 })) }, curvePolicy, 'too_few_points'],
+  ];
+  for (const [overrides, policy, reason] of cases) {
+    const decision = decideEarlyStop(question(overrides), policy);
+    assert.equal(decision.stop, false, reason);
+    assert.equal(decision.reason, reason);
+  }
+});
+
+test('median policy follows Optuna MedianPruner: startup, warm-up, interval, best-so-far against the median', () => {
+  const median: StoppingPolicy = { ...DEFAULT_MEDIAN_POLICY, nStartupTrials: 3, nWarmupSteps: 4, intervalSteps: 3 };
+  const curve = (values: number[]) => values.map((value, i) => ({ step: i + 1, value }));
+  const trials: CompletedCurve[] = [
+    { points: curve([5, 4, 3, 2, 1.9, 1.8, 1.7]), totalSteps: 7, finalValue: 1.7 },
+    { points: curve([5, 4, 3, 2.5, 2.2, 2.1, 2.0]), totalSteps: 7, finalValue: 2.0 },
+    { points: curve([5, 4, 3, 2.8, 2.6, 2.5, 2.4]), totalSteps: 7, finalValue: 2.4 },
+    { points: curve([5, 4, 3, 3, 3, 3, 3]), totalSteps: 7, finalValue: 3 },
+  ];
+  const ask = (values: number[], completedTrials = trials) =>
+    decideEarlyStop(
+      { curve: curve(values), totalSteps: 7, threshold: null, protectedTrial: false, completed: completedTrials },
+      median,
+    );
+  assert.equal(ask([9, 9, 9, 9, 9]).reason, 'between_intervals'); // step 5 is not the first of the interval [4, 7)
+  assert.equal(ask([9, 9, 9]).reason, 'warming_up');
+  assert.equal(ask([9, 9, 9, 9], trials.slice(0, 2)).reason, 'calibrating');
+  // Step 4: median of 2, 2.5, 2.8, 3 is 2.65; the trial's best so far is 2.7.
+  const worse = ask([9, 5, 2.7, 2.9]);
+  assert.deepEqual([worse.stop, worse.reason, worse.median], [true, 'worse_than_median', 2.65]);
+  const better = ask([9, 5, 2.6, 2.9]);
+  assert.deepEqual([better.stop, better.reason], [false, 'not_worse_than_median']);
+  // Step 7 is the next checked step (median of 1.7, 2.0, 2.4, 3 is 2.2); a gap in the reports does not matter.
+  assert.equal(ask([9, 9, 9, 2.6, 2.6, 2.6, 2.6]).stop, true);
+  assert.equal(
+    decideEarlyStop(
+      {
+        curve: [
+          { step: 4, value: 9 },
+          { step: 7, value: 2.1 },
+        ],
+        totalSteps: 7,
+        threshold: null,
+        protectedTrial: false,
+        completed: trials,
+      },
+      median,
+    ).stop,
+    false,
+  );
+});

@@ -1,0 +1,207 @@
+/**
+ * The stopping decision for one running trial, taken each time its curve grows (on the heartbeat).
+ * Pure: everything it needs is in the question; the service persists nothing of it but the answer.
+ *
+ * Direct search only needs to know whether a poll point beats the incumbent; a trial stopped
+ * because it cannot is told to the engine as an unsuccessful evaluation, which is what its full run
+ * would almost surely have been (docs/algorithm.md, "Early stopping").
+ */
+import {
+  calibrationResidual,
+  normalQuantile,
+  optimisticResidual,
+  remainingDrop,
+  valueRange,
+  type CalibrationCache,
+  type CompletedCurve,
+} from './calibration';
+import { extrapolateCurve, toProgressPoints, type CurveModelName, type CurvePoint } from './curve-extrapolation';
+import type { CurveStoppingPolicy, MedianStoppingPolicy, StoppingPolicy } from './stopping-policy';
+
+export interface StopQuestion {
+  /** The trial's values so far (e.g. validation loss, minimised), in step order. */
+  curve: readonly CurvePoint[];
+  /** The step a full run ends at (progress = step / totalSteps). */
+  totalSteps: number;
+  /**
+   * What the trial must come in strictly below to be of use: the incumbent's value for a MADS poll
+   * point. null when unknown (no incumbent yet): then the curve policy never stops.
+   */
+  threshold: number | null;
+  /** X0 and any other trial the engine must see to the end. */
+  protectedTrial: boolean;
+  /** Trials of the study that ran to their last step (stopped trials excluded), oldest first. */
+  completed: readonly CompletedCurve[];
+}
+
+export type StopReason =
+  /** Stops (the service reports them as `early_stopped`). */
+  | 'cannot_beat_threshold'
+  | 'worse_than_median'
+  /** Continues. */
+  | 'policy_none'
+  | 'protected_trial'
+  | 'no_observation'
+  | 'threshold_unknown'
+  | 'calibrating'
+  | 'warming_up'
+  | 'between_intervals'
+  | 'too_few_points'
+  | 'no_median_yet'
+  | 'not_worse_than_median'
+  | 'can_still_beat_threshold';
+
+export interface StopDecision {
+  stop: boolean;
+  reason: StopReason;
+  /** step / totalSteps of the last observation (0 before any). */
+  progress: number;
+  lastValue: number | null;
+  /** The curve policy's point prediction of the final value. */
+  extrapolatedFinal: number | null;
+  /** The optimistic final value at the policy's confidence; the trial stops when it is ≥ threshold. */
+  lowerBound: number | null;
+  threshold: number | null;
+  /** The median policy's comparison value. */
+  median: number | null;
+  model: CurveModelName | null;
+  /** Completed curves whose residual calibrated this decision. */
+  calibrationSize: number;
+}
+
+function lastObservation(curve: readonly CurvePoint[]): CurvePoint | null {
+  return curve.length > 0 ? curve[curve.length - 1] : null;
+}
+
+function baseDecision(question: StopQuestion): StopDecision {
+  const last = lastObservation(question.curve);
+  return {
+    stop: false,
+    reason: 'policy_none',
+    progress: last === null ? 0 : last.step / question.totalSteps,
+    lastValue: last?.value ?? null,
+    extrapolatedFinal: null,
+    lowerBound: null,
+    threshold: question.threshold,
+    median: null,
+    model: null,
+    calibrationSize: 0,
+  };
+}
+
+/**
+ * Decides whether the trial should stop now. `cache` (optional) keeps calibration residuals
+ * between calls for the same completed-curve objects.
+ */
+export function decideEarlyStop(
+  question: StopQuestion,
+  policy: StoppingPolicy,
+  cache?: CalibrationCache,
+): StopDecision {
+  const decision = baseDecision(question);
+  if (policy.kind === 'none') return decision;
+  if (question.protectedTrial) return { ...decision, reason: 'protected_trial' };
+  if (question.curve.length === 0) return { ...decision, reason: 'no_observation' };
+  return policy.kind === 'median'
+    ? decideMedian(question, policy, decision)
+    : decideCurve(question, policy, decision, cache);
+}
+
+/**
+ * Optuna's MedianPruner (optuna/pruners/_percentile.py, PercentilePruner.prune at 50 %): the best
+ * value of the trial so far against the median of completed trials' values at the current step.
+ */
+function decideMedian(question: StopQuestion, policy: MedianStoppingPolicy, decision: StopDecision): StopDecision {
+  if (question.completed.length < policy.nStartupTrials) return { ...decision, reason: 'calibrating' };
+  const step = Math.max(...question.curve.map((point) => point.step));
+  if (step < policy.nWarmupSteps) return { ...decision, reason: 'warming_up' };
+  // Only the first reported step of each interval after the warm-up is checked.
+  const intervalStart =
+    Math.floor((step - policy.nWarmupSteps) / policy.intervalSteps) * policy.intervalSteps + policy.nWarmupSteps;
+  let previousStep = -1;
+  for (const point of question.curve) if (point.step !== step) previousStep = Math.max(previousStep, point.step);
+  if (!(previousStep < intervalStart)) return { ...decision, reason: 'between_intervals' };
+  let best = Infinity;
+  for (const point of question.curve) if (!Number.isNaN(point.value)) best = Math.min(best, point.value);
+  // Optuna prunes a trial whose every value is NaN.
+  if (best === Infinity && question.curve.every((point) => Number.isNaN(point.value))) {
+    return { ...decision, stop: true, reason: 'worse_than_median' };
+  }
+  const atStep: number[] = [];
+  for (const trial of question.completed) {
+    const value = trial.points.find((point) => point.step === step)?.value;
+    if (value !== undefined && !Number.isNaN(value)) atStep.push(value);
+  }
+  if (atStep.length === 0) return { ...decision, reason: 'no_median_yet' };
+  atStep.sort((a, b) => a - b);
+  const middle = atStep.length / 2;
+  // numpy's nanpercentile at 50 (linear interpolation): the mean of the two middle values.
+  const median = atStep.length % 2 === 1 ? atStep[Math.floor(middle)] : (atStep[middle - 1] + atStep[middle]) / 2;
+  const stop = best > median;
+  return { ...decision, stop, median, reason: stop ? 'worse_than_median' : 'not_worse_than_median' };
+}
+
+function decideCurve(
+  question: StopQuestion,
+  policy: CurveStoppingPolicy,
+  decision: StopDecision,
+  cache: CalibrationCache | undefined,
+): StopDecision {
+  const threshold = question.threshold;
+  if (threshold === null || !Number.isFinite(threshold)) return { ...decision, reason: 'threshold_unknown' };
+  if (question.completed.length < policy.calibrationTrials) return { ...decision, reason: 'calibrating' };
+  if (decision.progress < policy.minProgress) return { ...decision, reason: 'warming_up' };
+  const { y } = toProgressPoints(question.curve, question.totalSteps);
+  if (y.length < policy.minPoints) return { ...decision, reason: 'too_few_points' };
+  const fit = extrapolateCurve(question.curve, question.totalSteps);
+  if (fit === null) return { ...decision, reason: 'too_few_points' };
+  const withFit = { ...decision, extrapolatedFinal: fit.finalValue, model: fit.model };
+
+  // Two lower bounds, each at 1 − (1 − confidence)/2, so that a stop is wrong with probability at
+  // most 1 − confidence when both are right that often (Bonferroni).
+  const eachConfidence = 1 - (1 - policy.confidence) / 2;
+  const window = question.completed.slice(-policy.calibrationWindow);
+
+  // 1. The trial's own extrapolation, widened by how far completed curves came in below theirs.
+  const residuals: number[] = [];
+  for (const curve of window) {
+    const residual = calibrationResidual(curve, decision.progress, policy.minPoints, cache);
+    if (residual !== null && Number.isFinite(residual)) residuals.push(residual);
+  }
+  const range = valueRange(y);
+  const noise = range > 0 ? fit.rmse / range : 0;
+  const residual =
+    residuals.length >= policy.calibrationTrials ? optimisticResidual(residuals, eachConfidence, noise) : null;
+  // Never more optimistic than noise alone allows around the extrapolation (a flat curve has range 0).
+  const extrapolationBound =
+    residual === null ? null : fit.finalValue + Math.min(residual * range, -noiseAllowance(fit.rmse, eachConfidence));
+
+  // 2. The trial's last value less what completed curves still lost from the same progress on.
+  // Model-free, so it may only confirm a stop the trial's own extrapolation agrees with: a curve
+  // whose extrapolation beats the threshold is never stopped on the strength of other curves.
+  const drops: number[] = [];
+  for (const curve of window) {
+    const drop = remainingDrop(curve, decision.progress);
+    if (drop !== null) drops.push(drop);
+  }
+  const dropResidual = drops.length >= policy.calibrationTrials ? optimisticResidual(drops, eachConfidence, 0) : null;
+  const dropBound = dropResidual === null || fit.finalValue < threshold ? null : y[y.length - 1] + dropResidual;
+
+  const bounds = [extrapolationBound, dropBound].filter((b): b is number => b !== null);
+  const calibrationSize = Math.max(residuals.length, drops.length);
+  if (bounds.length === 0) return { ...withFit, reason: 'calibrating', calibrationSize };
+  const lowerBound = Math.max(...bounds);
+  const stop = lowerBound >= threshold;
+  return {
+    ...withFit,
+    stop,
+    lowerBound,
+    calibrationSize,
+    reason: stop ? 'cannot_beat_threshold' : 'can_still_beat_threshold',
+  };
+}
+
+/** rmse · z(confidence): how far noise alone can carry the final observation below the fit. */
+function noiseAllowance(rmse: number, confidence: number): number {
+  return rmse * Math.max(0, normalQuantile(confidence));
+}

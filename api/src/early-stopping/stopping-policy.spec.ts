@@ -1,0 +1,76 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { DEFAULT_CURVE_POLICY, DEFAULT_MEDIAN_POLICY, parseStoppingPolicy } from './stopping-policy';
+
+test('missing parameters take their defaults', () => {
+  assert.deepEqual(parseStoppingPolicy({ kind: 'curve' }), { ok: true, policy: { ...DEFAULT_CURVE_POLICY } });
+  assert.deepEqual(parseStoppingPolicy({ kind: 'median' }), { ok: true, policy: { ...DEFAULT_MEDIAN_POLICY } });
+  assert.deepEqual(parseStoppingPolicy({ kind: 'none' }), { ok: true, policy: { kind: 'none' } });
+});
+
+test('given parameters are kept', () => {
+  const result = parseStoppingPolicy({ kind: 'curve', confidence: 0.99, minProgress: 0.3, calibrationTrials: 8 });
+  assert.deepEqual(result, {
+    ok: true,
+    policy: { ...DEFAULT_CURVE_POLICY, confidence: 0.99, minProgress: 0.3, calibrationTrials: 8 },
+  });
+  const median = parseStoppingPolicy({ kind: 'median', nStartupTrials: 0, nWarmupSteps: 10, intervalSteps: 5 });
+  assert.deepEqual(median, {
+    ok: true,
+    policy: { kind: 'median', nStartupTrials: 0, nWarmupSteps: 10, intervalSteps: 5 },
+  });
+});
+
+test('every bad field is named, with the policy prefix', () => {
+  const result = parseStoppingPolicy(
+    { kind: 'curve', confidence: 1, minProgress: -0.1, calibrationTrials: 2.5, minPoints: '4', extra: true },
+    'stopping',
+  );
+  assert.equal(result.ok, false);
+  if (result.ok) return;
+  assert.deepEqual(result.errors.map((e) => e.field).sort(), [
+    'stopping.calibrationTrials',
+    'stopping.confidence',
+    'stopping.extra',
+    'stopping.minPoints',
+    'stopping.minProgress',
+  ]);
+  assert.match(result.errors.find((e) => e.field === 'stopping.confidence')!.reason, /< 1/);
+});
+
+test('boundaries: confidence and minProgress are open intervals, calibrationTrials at least 2', () => {
+  for (const bad of [
+    { confidence: 0.5 },
+    { minProgress: 1 },
+    { minProgress: 0 },
+    { calibrationTrials: 1 },
+    { minPoints: 2 },
+  ]) {
+    const result = parseStoppingPolicy({ kind: 'curve', ...bad });
+    assert.equal(result.ok, false, JSON.stringify(bad));
+  }
+  assert.equal(parseStoppingPolicy({ kind: 'curve', confidence: 0.5001, minProgress: 0.999 }).ok, true);
+  assert.equal(parseStoppingPolicy({ kind: 'median', intervalSteps: 0 }).ok, false);
+  assert.equal(parseStoppingPolicy({ kind: 'median', nStartupTrials: Number.NaN }).ok, false);
+});
+
+test('kind and shape errors', () => {
+  assert.deepEqual(parseStoppingPolicy({ kind: 'hyperband' }), {
+    ok: false,
+    errors: [{ field: 'earlyStopping.kind', reason: 'must be one of none, median, curve' }],
+  });
+  assert.deepEqual(parseStoppingPolicy(null), {
+    ok: false,
+    errors: [{ field: 'earlyStopping', reason: 'must be an object' }],
+  });
+  assert.deepEqual(parseStoppingPolicy([]), {
+    ok: false,
+    errors: [{ field: 'earlyStopping', reason: 'must be an object' }],
+  });
+  // Parameters of another policy are not silently ignored.
+  const crossed = parseStoppingPolicy({ kind: 'none', confidence: 0.9 });
+  assert.deepEqual(crossed, {
+    ok: false,
+    errors: [{ field: 'earlyStopping.confidence', reason: "is not a parameter of the 'none' policy" }],
+  });
+});

@@ -1,0 +1,163 @@
+/**
+ * Early-stopping policies of a study: what a study chooses at creation, their defaults, and the
+ * validation that turns untrusted input into a policy or into field errors (so the API can answer
+ * 400 naming the field). docs/algorithm.md, "Early stopping", explains each parameter.
+ */
+
+/** Never stops a trial (NOMAD imports keep this: NOMAD evaluates every point to the end). */
+export interface NoStoppingPolicy {
+  kind: 'none';
+}
+
+/**
+ * Optuna's MedianPruner, as a familiar baseline: stop when the trial's best value so far is worse
+ * than the median of completed trials' values at the same step.
+ */
+export interface MedianStoppingPolicy {
+  kind: 'median';
+  /** No stop until this many trials have completed (Optuna `n_startup_trials`). */
+  nStartupTrials: number;
+  /** No stop at a step below this (Optuna `n_warmup_steps`). */
+  nWarmupSteps: number;
+  /** Checks happen at the first reported step of each interval after the warm-up (Optuna `interval_steps`). */
+  intervalSteps: number;
+}
+
+/**
+ * The default for MADS studies: extrapolate the trial's curve to its final step, calibrate the
+ * error of that extrapolation on the study's completed curves, and stop only when even the
+ * optimistic bound at `confidence` cannot beat the threshold (the incumbent for poll points).
+ */
+export interface CurveStoppingPolicy {
+  kind: 'curve';
+  /** Fraction of the run (step / totalSteps) before which no trial is stopped. */
+  minProgress: number;
+  /** Probability that a stopped trial would not have beaten the threshold (in (0.5, 1)). */
+  confidence: number;
+  /** Completed trials needed before any stop: their curves calibrate the extrapolation error. */
+  calibrationTrials: number;
+  /** Observed points of the trial needed before a fit is trusted (the models have 3 parameters). */
+  minPoints: number;
+  /** Calibrate on at most this many completed curves, the most recent ones. */
+  calibrationWindow: number;
+}
+
+export type StoppingPolicy = NoStoppingPolicy | MedianStoppingPolicy | CurveStoppingPolicy;
+export type StoppingPolicyKind = StoppingPolicy['kind'];
+
+export const STOPPING_POLICY_KINDS: readonly StoppingPolicyKind[] = ['none', 'median', 'curve'];
+
+/** Optuna 5.0's MedianPruner defaults. */
+export const DEFAULT_MEDIAN_POLICY: Readonly<MedianStoppingPolicy> = Object.freeze({
+  kind: 'median',
+  nStartupTrials: 5,
+  nWarmupSteps: 0,
+  intervalSteps: 1,
+});
+
+/**
+ * Defaults chosen on `npm run bench:fidelity` (docs/benchmarks.md): a tenth of the run before
+ * any stop, 95 % confidence, 5 completed curves to calibrate on.
+ */
+export const DEFAULT_CURVE_POLICY: Readonly<CurveStoppingPolicy> = Object.freeze({
+  kind: 'curve',
+  minProgress: 0.1,
+  confidence: 0.95,
+  calibrationTrials: 5,
+  minPoints: 4,
+  calibrationWindow: 50,
+});
+
+export function defaultStoppingPolicy(kind: StoppingPolicyKind): StoppingPolicy {
+  switch (kind) {
+    case 'none':
+      return { kind: 'none' };
+    case 'median':
+      return { ...DEFAULT_MEDIAN_POLICY };
+    case 'curve':
+      return { ...DEFAULT_CURVE_POLICY };
+  }
+}
+
+/** One rejected field: `field` is a dotted path from the policy object's own name. */
+export interface PolicyFieldError {
+  field: string;
+  reason: string;
+}
+
+export type PolicyParseResult = { ok: true; policy: StoppingPolicy } | { ok: false; errors: PolicyFieldError[] };
+
+interface NumberRule {
+  integer: boolean;
+  min: number;
+  max: number;
+  /** Whether min / max themselves are allowed. */
+  minInclusive: boolean;
+  maxInclusive: boolean;
+}
+
+const MEDIAN_RULES: Readonly<Record<Exclude<keyof MedianStoppingPolicy, 'kind'>, NumberRule>> = {
+  nStartupTrials: { integer: true, min: 0, max: 1_000_000, minInclusive: true, maxInclusive: true },
+  nWarmupSteps: { integer: true, min: 0, max: 1_000_000_000, minInclusive: true, maxInclusive: true },
+  intervalSteps: { integer: true, min: 1, max: 1_000_000_000, minInclusive: true, maxInclusive: true },
+};
+
+const CURVE_RULES: Readonly<Record<Exclude<keyof CurveStoppingPolicy, 'kind'>, NumberRule>> = {
+  minProgress: { integer: false, min: 0, max: 1, minInclusive: false, maxInclusive: false },
+  confidence: { integer: false, min: 0.5, max: 1, minInclusive: false, maxInclusive: false },
+  // Two completed curves are the fewest that give a spread of extrapolation errors.
+  calibrationTrials: { integer: true, min: 2, max: 1_000_000, minInclusive: true, maxInclusive: true },
+  minPoints: { integer: true, min: 3, max: 1_000_000, minInclusive: true, maxInclusive: true },
+  calibrationWindow: { integer: true, min: 2, max: 10_000, minInclusive: true, maxInclusive: true },
+};
+
+function describeRange(rule: NumberRule): string {
+  const lower = rule.minInclusive ? `≥ ${rule.min}` : `> ${rule.min}`;
+  const upper = rule.maxInclusive ? `≤ ${rule.max}` : `< ${rule.max}`;
+  return `${rule.integer ? 'an integer' : 'a number'} ${lower} and ${upper}`;
+}
+
+function checkNumber(value: unknown, rule: NumberRule): string | null {
+  if (typeof value !== 'number' || !Number.isFinite(value)) return `must be ${describeRange(rule)}`;
+  if (rule.integer && !Number.isInteger(value)) return `must be ${describeRange(rule)}`;
+  const aboveMin = rule.minInclusive ? value >= rule.min : value > rule.min;
+  const belowMax = rule.maxInclusive ? value <= rule.max : value < rule.max;
+  return aboveMin && belowMax ? null : `must be ${describeRange(rule)}`;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Validates an early-stopping policy from untrusted input. Missing parameters take their defaults;
+ * unknown keys, wrong types and out-of-range values are field errors (all of them, not the first).
+ * `field` is the name the policy object has in the request, prefixed to every error's field.
+ */
+export function parseStoppingPolicy(input: unknown, field = 'earlyStopping'): PolicyParseResult {
+  if (!isPlainObject(input)) return { ok: false, errors: [{ field, reason: 'must be an object' }] };
+  const kind = input.kind;
+  if (typeof kind !== 'string' || !(STOPPING_POLICY_KINDS as readonly string[]).includes(kind)) {
+    return {
+      ok: false,
+      errors: [{ field: `${field}.kind`, reason: `must be one of ${STOPPING_POLICY_KINDS.join(', ')}` }],
+    };
+  }
+  const rules: Readonly<Record<string, NumberRule>> =
+    kind === 'median' ? MEDIAN_RULES : kind === 'curve' ? CURVE_RULES : {};
+  const errors: PolicyFieldError[] = [];
+  for (const key of Object.keys(input)) {
+    if (key !== 'kind' && !(key in rules)) {
+      errors.push({ field: `${field}.${key}`, reason: `is not a parameter of the '${kind}' policy` });
+    }
+  }
+  const policy: Record<string, unknown> = { ...defaultStoppingPolicy(kind as StoppingPolicyKind) };
+  for (const [key, rule] of Object.entries(rules)) {
+    if (input[key] === undefined) continue;
+    const problem = checkNumber(input[key], rule);
+    if (problem === null) policy[key] = input[key];
+    else errors.push({ field: `${field}.${key}`, reason: problem });
+  }
+  if (errors.length > 0) return { ok: false, errors };
+  return { ok: true, policy: policy as unknown as StoppingPolicy };
+}
