@@ -203,3 +203,47 @@ def test_fail_and_release_bodies() -> None:
         ("/v1/trials/t2/fail", {"error": "node lost", "retryable": True}),
         ("/v1/trials/t3/release", {}),
     ]
+
+
+def test_quarantined_runner_waits_instead_of_failing() -> None:
+    body = {
+        "statusCode": 409,
+        "code": "RUNNER_QUARANTINED",
+        "message": "runner is quarantined",
+        "details": {
+            "quarantinedAt": "2026-12-03T15:00:00Z",
+            "reason": "3 runner failures in a row",
+        },
+    }
+    client = client_for(lambda _r: httpx.Response(409, json=body, headers={"Retry-After": "60"}))
+    wait = client.lease("runner-1", "study-1")
+    assert isinstance(wait, LeaseWait)
+    assert wait.retry_after == 60.0
+
+
+def test_other_lease_conflicts_still_raise() -> None:
+    body = {"statusCode": 409, "code": "STUDY_NOT_ACTIVE", "message": "study is paused"}
+    client = client_for(lambda _r: httpx.Response(409, json=body))
+    with pytest.raises(ApiError):
+        client.lease("runner-1", "study-1")
+
+
+@pytest.mark.parametrize(
+    ("runner_fault", "retryable", "expected"),
+    [
+        (True, True, {"error": "no data", "kind": "runner"}),
+        (False, True, {"error": "no data", "retryable": True}),
+        (False, False, {"error": "no data"}),
+    ],
+)
+def test_fail_reports_the_kind_of_failure(
+    runner_fault: bool, retryable: bool, expected: dict[str, object]
+) -> None:
+    seen: list[dict[str, object]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(json.loads(request.content))
+        return httpx.Response(200, json={"status": "failed"})
+
+    client_for(handler).fail("t1", "no data", retryable=retryable, runner_fault=runner_fault)
+    assert seen == [expected]

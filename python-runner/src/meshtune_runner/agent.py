@@ -85,8 +85,9 @@ class AgentConfig:
 
 
 def _failure_payload(result: TrialResult) -> dict[str, Any]:
-    """The fail report: the error says which kind of failure it is (the API stores the text;
-    `kind` stays in the outbox until the API has a field for it, see docs/runner.md)."""
+    """The fail report: the error says which kind of failure it is. `kind` "runner" goes to the
+    API as a runner failure (reporter.py); "resource" and "evaluation" as failed evaluations,
+    "resource" retryable."""
     error = result.error or "failed"
     if result.kind == "resource":
         error = f"resource failure on rank {result.rank} (retryable on a bigger runner): {error}"

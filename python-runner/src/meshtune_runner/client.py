@@ -29,6 +29,9 @@ __all__ = ["ApiClient", "LeaseWait", "RetryPolicy"]
 
 log = logging.getLogger(__name__)
 
+#: how long a quarantined runner waits before asking for a lease again (the API's Retry-After)
+QUARANTINE_WAIT_SECONDS = 60.0
+
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 
 
@@ -158,7 +161,21 @@ class ApiClient:
 
     def lease(self, runner_id: str, study_id: str | None = None) -> Lease | LeaseWait:
         body: dict[str, Any] = {} if study_id is None else {"studyId": study_id}
-        response = self._request("POST", f"/v1/runners/{runner_id}/lease", body)
+        try:
+            response = self._request("POST", f"/v1/runners/{runner_id}/lease", body)
+        except ApiError as exc:
+            if exc.code != "RUNNER_QUARANTINED":
+                raise
+            # Too many failures that were this machine's fault: wait (an operator clears it
+            # with POST /v1/runners/{id}/clear-quarantine, or the runner re-registers after a fix).
+            reason = exc.details.get("reason") if isinstance(exc.details, dict) else None
+            log.warning(
+                "runner %s is quarantined by the API (%s); waiting %.0f s before asking again",
+                runner_id,
+                reason or exc.message,
+                QUARANTINE_WAIT_SECONDS,
+            )
+            return LeaseWait(QUARANTINE_WAIT_SECONDS)
         if response.status_code == 204 or not response.content:
             retry_after = _parse_retry_after(response)
             return LeaseWait(retry_after if retry_after is not None else 10.0)
@@ -191,13 +208,24 @@ class ApiClient:
         return result
 
     def fail(
-        self, trial_id: str, error: str, retryable: bool = False, retry_forever: bool = True
+        self,
+        trial_id: str,
+        error: str,
+        retryable: bool = False,
+        retry_forever: bool = True,
+        runner_fault: bool = False,
     ) -> dict[str, Any]:
         """Report failure; `retryable` (node lost, crash) lets the API lease the trial again
-        while attempts remain. By default retries transient errors until acknowledged."""
+        while attempts remain. `runner_fault` (`kind: "runner"`: data or model missing, no
+        CUDA, disk full) blames this machine, not the point: the trial goes back to pending
+        without using an attempt or budget, and the API marks this runner unhealthy (and
+        quarantines it after several in a row). By default retries transient errors until
+        acknowledged."""
         policy = self.retry.with_give_up_after(None) if retry_forever else None
         body: dict[str, Any] = {"error": error}
-        if retryable:
+        if runner_fault:
+            body["kind"] = "runner"
+        elif retryable:
             body["retryable"] = True
         response = self._request("POST", f"/v1/trials/{trial_id}/fail", body, policy)
         result: dict[str, Any] = response.json()

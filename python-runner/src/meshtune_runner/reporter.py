@@ -46,6 +46,9 @@ class Reporter:
                     report.trial_id,
                     str(report.payload["error"]),
                     retryable=bool(report.payload.get("retryable", False)),
+                    # Out of GPU memory ("resource") stays a retryable evaluation failure: it
+                    # uses an attempt, so a point that fits no runner cannot loop forever.
+                    runner_fault=report.payload.get("kind") == "runner",
                 )
         except (LeaseLostError, TrialAlreadyFinishedError) as exc:
             log.warning("trial %s: result dropped (%s: %s)", report.trial_id, exc.code, exc.message)
