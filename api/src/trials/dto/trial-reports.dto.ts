@@ -6,6 +6,7 @@ import {
   IsBoolean,
   IsInt,
   IsNumber,
+  IsObject,
   IsOptional,
   IsString,
   Max,
@@ -46,6 +47,7 @@ export class TrialHeartbeatDto {
   @IsOptional()
   @IsArray()
   @ArrayMaxSize(1000)
+  @IsObject({ each: true })
   @ValidateNested({ each: true })
   @Type(() => MetricPointDto)
   metrics?: MetricPointDto[];
