@@ -306,4 +306,30 @@ describe('studies', () => {
     const full = expectStatus(await test.http.get(`/v1/studies/${String(large.id)}`).set(...auth(userKey)), 200).body;
     assert.equal(full.x0.length, STUDY_LIMITS.x0);
   });
+  it('a derived parameter finite over the probes but not at an enqueued point: that enqueue is a 400, nothing written', async () => {
+    const study = await createStudy(
+      test,
+      userKey,
+      quadraticStudy({ derived: [{ name: 'z', expression: '1 / (x - 0.25)' }], x0: [] }),
+    );
+    const path = `/v1/studies/${String(study.id)}/trials`;
+    const refused = expectStatus(
+      await test.http
+        .post(path)
+        .set(...auth(userKey))
+        .send({ parameters: { x: 0.25, y: 0 } }),
+      400,
+    ).body;
+    assert.equal(refused.details[0].field, 'parameters');
+    assert.match(refused.details[0].reason, /derived parameter z .*Infinity/);
+    const accepted = expectStatus(
+      await test.http
+        .post(path)
+        .set(...auth(userKey))
+        .send({ parameters: { x: 0.75, y: 0 } }),
+      201,
+    ).body;
+    assert.equal(accepted.parameters.z, 2);
+    assert.equal(expectStatus(await test.http.get(path).set(...auth(userKey)), 200).body.total, 1);
+  });
 });

@@ -222,6 +222,7 @@ function checkDerivedFinite(definition: StudyDefinition, errors: FieldError[]): 
       errors.push({ field: 'derived', reason: error.message });
       return;
     }
+    if (mapping.nonFiniteDerived(point) === null) continue;
     definition.derived.forEach((derived, index) => {
       const value = point[derived.name];
       if (failing.has(index) || (typeof value === 'number' && Number.isFinite(value))) return;
