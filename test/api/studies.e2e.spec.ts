@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { auth, bbo3Example, createKey, createStudy, expectStatus, quadraticStudy } from '../support/api-client';
 import { startTestServer, type TestServer } from '../support/test-server';
+import { STUDY_LIMITS } from '../../api/src/studies/study-limits';
 
 describe('studies', () => {
   let test: TestServer;
@@ -133,6 +134,57 @@ describe('studies', () => {
     ['an unknown field', quadraticStudy({ colour: 'blue' }), 'colour'],
     ['a zero budget', quadraticStudy({ budget: { maxEvaluations: 0 } }), 'budget.maxEvaluations'],
     ['an unknown algorithm', quadraticStudy({ algorithm: { name: 'tpe' } }), 'algorithm.name'],
+    // Issue 13, item 11.
+    [
+      'a null bound (MADS searched an unbounded range)',
+      quadraticStudy({ parameters: [{ name: 'x', type: 'real', lower: null, upper: 5 }], x0: [] }),
+      'parameters[0].lower',
+    ],
+    ['an algorithm given as an array', quadraticStudy({ algorithm: [] }), 'algorithm'],
+    ['a null algorithm', quadraticStudy({ algorithm: null }), 'algorithm'],
+    ['a null X0 list', quadraticStudy({ x0: null }), 'x0'],
+    ...['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf'].map(
+      (name): [string, Record<string, unknown>, string] => [
+        `a parameter named ${name}`,
+        quadraticStudy({ parameters: [{ name, type: 'real', lower: 0, upper: 1 }], x0: [] }),
+        'parameters[0].name',
+      ],
+    ),
+    [
+      'an output named constructor',
+      quadraticStudy({ outputs: [{ name: 'constructor', type: 'objective' }] }),
+      'outputs[0].name',
+    ],
+    [
+      'a derived parameter named __proto__',
+      quadraticStudy({ derived: [{ name: '__proto__', expression: 'x * 2' }] }),
+      'derived[0].name',
+    ],
+    [
+      'a derived expression dividing by zero',
+      quadraticStudy({ derived: [{ name: 'z', expression: 'x / 0' }] }),
+      'derived[0].expression',
+    ],
+    [
+      'a derived expression undefined over the box',
+      quadraticStudy({ derived: [{ name: 'z', expression: 'log(x - 100)' }] }),
+      'derived[0].expression',
+    ],
+    [
+      'a derived expression infinite at a bound',
+      quadraticStudy({ derived: [{ name: 'z', expression: '1 / (x + 5)' }] }),
+      'derived[0].expression',
+    ],
+    [
+      `a categorical parameter with more values than MADS polls (${STUDY_LIMITS.values + 1})`,
+      quadraticStudy({
+        parameters: [
+          { name: 'c', type: 'categorical', values: Array.from({ length: STUDY_LIMITS.values + 1 }, (_, i) => i) },
+        ],
+        x0: [],
+      }),
+      'parameters[0].values',
+    ],
   ];
   for (const [what, body, field] of badStudies) {
     it(`rejects ${what} with 400 naming ${field}, and writes nothing`, async () => {
@@ -162,5 +214,122 @@ describe('studies', () => {
       .send('{"name": ');
     expectStatus(response, 400);
     assert.equal(response.body.code, 'VALIDATION_FAILED');
+  });
+  it(`a categorical parameter of ${STUDY_LIMITS.values} values is accepted: the limit the OpenAPI states is the one enforced`, async () => {
+    const document = expectStatus(await test.http.get('/openapi.json'), 200).body;
+    assert.equal(document.components.schemas.ParameterDefinitionDto.properties.values.maxItems, STUDY_LIMITS.values);
+    await createStudy(
+      test,
+      userKey,
+      quadraticStudy({
+        parameters: [
+          { name: 'c', type: 'categorical', values: Array.from({ length: STUDY_LIMITS.values }, (_, i) => `v${i}`) },
+        ],
+        x0: [],
+        algorithm: { name: 'mads' },
+      }),
+    );
+  });
+
+  it('null in place of any optional field, or [] in place of any object, is a 400 naming that field', async () => {
+    const full = bbo3Example();
+    const optional: [string, unknown][] = [];
+    // Every field of the example's nested objects (description may be null: it is the response's "no description").
+    const walk = (value: unknown, path: string): void => {
+      if (typeof value !== 'object' || value === null) return;
+      for (const [key, child] of Object.entries(value)) {
+        const field = Array.isArray(value) ? `${path}[${key}]` : path === '' ? key : `${path}.${key}`;
+        if (field !== 'description' && !field.startsWith('trainingConfig.') && !/^x0\[\d+\]\./.test(field)) {
+          optional.push([field, child]);
+        }
+        walk(child, field);
+      }
+    };
+    walk(full, '');
+    const setAt = (body: unknown, field: string, replacement: unknown): unknown => {
+      const keys = field.split(/\.|\[|\]\.?/).filter(Boolean);
+      const copy = structuredClone(body) as Record<string, unknown>;
+      let current: Record<string, unknown> = copy;
+      for (const key of keys.slice(0, -1)) current = current[key] as Record<string, unknown>;
+      current[keys[keys.length - 1]] = replacement;
+      return copy;
+    };
+    for (const [field, value] of optional) {
+      const replacements: unknown[] = [null];
+      if (typeof value === 'object' && value !== null && !Array.isArray(value)) replacements.push([]);
+      for (const replacement of replacements) {
+        const response = await test.http
+          .post('/v1/studies')
+          .set(...auth(userKey))
+          .send(setAt(full, field, replacement) as object);
+        assert.equal(response.status, 400, `${field} = ${JSON.stringify(replacement)}: ${response.text.slice(0, 300)}`);
+        assert.ok(
+          // The field itself, a field inside it, or the list it is an item of (x0[0] → x0).
+          (response.body.details as { field: string }[]).some(
+            (detail) =>
+              detail.field === field ||
+              detail.field.startsWith(`${field}.`) ||
+              detail.field.startsWith(`${field}[`) ||
+              field.startsWith(`${detail.field}[`),
+          ),
+          `${field} = ${JSON.stringify(replacement)}: ${JSON.stringify(response.body.details)}`,
+        );
+      }
+    }
+  });
+
+  it('GET /v1/studies lists summaries: no search space, X0, training config or engine state, whatever a study holds', async () => {
+    const names = Array.from({ length: STUDY_LIMITS.parameters }, (_, index) => `p${index}`);
+    const large = await createStudy(
+      test,
+      userKey,
+      quadraticStudy({
+        name: 'large',
+        parameters: names.map((name) => ({ name, type: 'real', lower: 0, upper: 1 })),
+        x0: Array.from({ length: STUDY_LIMITS.x0 }, () => Object.fromEntries(names.map((name) => [name, 0.5]))),
+        trainingConfig: { blob: 'x'.repeat(60_000) },
+      }),
+    );
+    const response = expectStatus(await test.http.get('/v1/studies?limit=1').set(...auth(userKey)), 200);
+    const [item] = response.body.items;
+    assert.equal(item.id, large.id);
+    assert.ok(response.text.length < 2_000, `one summary is ${response.text.length} bytes`);
+    const document = expectStatus(await test.http.get('/openapi.json'), 200).body;
+    const listed = document.paths['/v1/studies'].get.responses['200'].content['application/json'].schema.$ref;
+    assert.equal(listed, '#/components/schemas/StudyListResponseDto');
+    const summary = document.components.schemas.StudySummaryDto;
+    assert.deepEqual(Object.keys(item).sort(), Object.keys(summary.properties).sort());
+    for (const field of ['parameters', 'derived', 'x0', 'trainingConfig', 'engineState'])
+      assert.ok(!(field in item), field);
+    assert.equal(item.parameterCount, STUDY_LIMITS.parameters);
+    assert.deepEqual(item.algorithm, { name: 'random', seed: 1 });
+    const full = expectStatus(await test.http.get(`/v1/studies/${String(large.id)}`).set(...auth(userKey)), 200).body;
+    assert.equal(full.x0.length, STUDY_LIMITS.x0);
+  });
+  it('a derived parameter finite over the probes but not at an enqueued point: that enqueue is a 400, nothing written', async () => {
+    const study = await createStudy(
+      test,
+      userKey,
+      quadraticStudy({ derived: [{ name: 'z', expression: '1 / (x - 0.25)' }], x0: [] }),
+    );
+    const path = `/v1/studies/${String(study.id)}/trials`;
+    const refused = expectStatus(
+      await test.http
+        .post(path)
+        .set(...auth(userKey))
+        .send({ parameters: { x: 0.25, y: 0 } }),
+      400,
+    ).body;
+    assert.equal(refused.details[0].field, 'parameters');
+    assert.match(refused.details[0].reason, /derived parameter z .*Infinity/);
+    const accepted = expectStatus(
+      await test.http
+        .post(path)
+        .set(...auth(userKey))
+        .send({ parameters: { x: 0.75, y: 0 } }),
+      201,
+    ).body;
+    assert.equal(accepted.parameters.z, 2);
+    assert.equal(expectStatus(await test.http.get(path).set(...auth(userKey)), 200).body.total, 1);
   });
 });

@@ -272,6 +272,24 @@ describe('hostile bodies on every route: bounded shape, storable text', { timeou
     );
   });
 
+  it('null, [], {} or a string in place of any value of any body: never a 5xx (parameters: [[]] was a 500)', async () => {
+    const cases = routes.flatMap((route) => {
+      const all = paths(route.body);
+      return [...all.containers, ...all.strings, ...all.keys]
+        .filter((path) => path.length > 0)
+        .map((path) => ({ route, path }));
+    });
+    for (const { route, path } of cases) {
+      for (const replacement of [null, [], {}, [[]], [null], 'x']) {
+        const response = await send(route, JSON.stringify(setAt(route.body, path, replacement)));
+        assert.ok(
+          response.status < 500,
+          `${route.path} ${fieldOf(path)} = ${JSON.stringify(replacement)}: ${response.status} ${response.text.slice(0, 200)}`,
+        );
+      }
+    }
+  });
+
   it('a __proto__ key anywhere is refused, never silently dropped or turned into a prototype', async () => {
     for (const route of routes) {
       for (const path of paths(route.body).containers.filter((at) => !Array.isArray(pathValue(route.body, at)))) {

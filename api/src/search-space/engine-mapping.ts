@@ -140,6 +140,15 @@ export class EngineMapping {
     return point;
   }
 
+  /** The first derived parameter of a runner's point that is not a finite number (x / 0, log of a negative), or null. */
+  nonFiniteDerived(point: Readonly<UserPoint>): { name: string; value: unknown } | null {
+    for (const { name } of this.derived) {
+      const value = point[name];
+      if (typeof value !== 'number' || !Number.isFinite(value)) return { name, value };
+    }
+    return null;
+  }
+
   private toUserValue(parameter: ParameterDefinition, value: number): ParameterValue {
     if (parameter.fixed !== undefined) return parameter.fixed;
     switch (parameter.type) {

@@ -1,5 +1,6 @@
 import type { FieldError } from '../common/errors/domain-error';
 import { DerivedExpression, ExpressionError } from './derived-expression';
+import { EngineMapping } from './engine-mapping';
 import type {
   DerivedParameter,
   OutputDefinition,
@@ -9,6 +10,18 @@ import type {
 } from './search-space';
 
 export const NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+
+/**
+ * Names every JavaScript object already has (constructor, toString, __proto__…): as a parameter
+ * or output name they would read the prototype where a point or a report lacks them.
+ */
+const RESERVED_NAMES = new Set(Object.getOwnPropertyNames(Object.prototype));
+
+function nameReason(name: string): string | null {
+  if (!NAME_PATTERN.test(name)) return 'must start with a letter or _ and hold only letters, digits and _ (at most 64)';
+  if (RESERVED_NAMES.has(name)) return `"${name}" is reserved (a property of every JavaScript object)`;
+  return null;
+}
 const EPSILON = 1e-9;
 
 export interface StudyDefinition {
@@ -125,12 +138,8 @@ export function validateStudyDefinition(definition: StudyDefinition): FieldError
   const names = new Set<string>();
   definition.parameters.forEach((parameter, index) => {
     const path = `parameters[${index}]`;
-    if (!NAME_PATTERN.test(parameter.name)) {
-      errors.push({
-        field: `${path}.name`,
-        reason: 'must start with a letter or _ and hold only letters, digits and _ (at most 64)',
-      });
-    }
+    const parameterNameReason = nameReason(parameter.name);
+    if (parameterNameReason !== null) errors.push({ field: `${path}.name`, reason: parameterNameReason });
     if (names.has(parameter.name)) errors.push({ field: `${path}.name`, reason: `"${parameter.name}" is used twice` });
     names.add(parameter.name);
     validateParameter(parameter, path, errors);
@@ -142,12 +151,8 @@ export function validateStudyDefinition(definition: StudyDefinition): FieldError
   const numeric = new Set(definition.parameters.filter(numericParameter).map((parameter) => parameter.name));
   definition.derived.forEach((derived, index) => {
     const path = `derived[${index}]`;
-    if (!NAME_PATTERN.test(derived.name)) {
-      errors.push({
-        field: `${path}.name`,
-        reason: 'must start with a letter or _ and hold only letters, digits and _ (at most 64)',
-      });
-    }
+    const derivedNameReason = nameReason(derived.name);
+    if (derivedNameReason !== null) errors.push({ field: `${path}.name`, reason: derivedNameReason });
     if (names.has(derived.name)) errors.push({ field: `${path}.name`, reason: `"${derived.name}" is used twice` });
     names.add(derived.name);
     try {
@@ -170,12 +175,8 @@ export function validateStudyDefinition(definition: StudyDefinition): FieldError
   const outputNames = new Set<string>();
   definition.outputs.forEach((output, index) => {
     const path = `outputs[${index}]`;
-    if (!NAME_PATTERN.test(output.name)) {
-      errors.push({
-        field: `${path}.name`,
-        reason: 'must start with a letter or _ and hold only letters, digits and _ (at most 64)',
-      });
-    }
+    const outputNameReason = nameReason(output.name);
+    if (outputNameReason !== null) errors.push({ field: `${path}.name`, reason: outputNameReason });
     if (outputNames.has(output.name)) errors.push({ field: `${path}.name`, reason: `"${output.name}" is used twice` });
     outputNames.add(output.name);
     if (output.goal !== undefined && output.type !== 'objective') {
@@ -188,7 +189,51 @@ export function validateStudyDefinition(definition: StudyDefinition): FieldError
   }
 
   definition.x0.forEach((point, index) => validatePoint(definition.parameters, point, `x0[${index}]`, errors));
+  if (errors.length === 0 && definition.derived.length > 0) checkDerivedFinite(definition, errors);
   return errors;
+}
+
+/**
+ * Derived parameters must be numbers a runner can use: each is evaluated at the centre of the
+ * box, at its two extreme corners, at every parameter's bounds with the others at the centre, and
+ * at every X0, and must be finite there (`x / 0` or `log(x - 100)` over x in [0, 10] are refused
+ * here instead of reaching runners as null). A point inside the box that divides by zero exactly
+ * is not found this way.
+ */
+function checkDerivedFinite(definition: StudyDefinition, errors: FieldError[]): void {
+  const mapping = new EngineMapping(definition.parameters, definition.derived, definition.outputs);
+  const variables = mapping.variables();
+  const centre = mapping.centre();
+  const lower = variables.map((variable) => variable.fixedValue ?? variable.lowerBound!);
+  const upper = variables.map((variable) => variable.fixedValue ?? variable.upperBound!);
+  const probes: number[][] = [centre, lower, upper];
+  variables.forEach((_variable, index) => {
+    probes.push(centre.map((value, other) => (other === index ? lower[index] : value)));
+    probes.push(centre.map((value, other) => (other === index ? upper[index] : value)));
+  });
+  for (const point of definition.x0) probes.push(mapping.toEngine(point));
+  const failing = new Set<number>();
+  for (const probe of probes) {
+    let point: UserPoint;
+    try {
+      point = mapping.toUser(probe);
+    } catch (error) {
+      if (!(error instanceof ExpressionError)) throw error;
+      errors.push({ field: 'derived', reason: error.message });
+      return;
+    }
+    if (mapping.nonFiniteDerived(point) === null) continue;
+    definition.derived.forEach((derived, index) => {
+      const value = point[derived.name];
+      if (failing.has(index) || (typeof value === 'number' && Number.isFinite(value))) return;
+      failing.add(index);
+      const at = Object.fromEntries(definition.parameters.map((parameter) => [parameter.name, point[parameter.name]]));
+      errors.push({
+        field: `derived[${index}].expression`,
+        reason: `is ${String(value)} at ${JSON.stringify(at).slice(0, 300)}: it must be a finite number over the whole search space`,
+      });
+    });
+  }
 }
 
 /** A user-given point (X0 or an enqueued trial): every free parameter, each valid, nothing else. */

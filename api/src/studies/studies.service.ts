@@ -10,15 +10,34 @@ import { validateStudyDefinition } from '../search-space/search-space-validator'
 import type { TrialStatus } from '../trials/trial-status';
 import { Trial } from '../trials/trial.entity';
 import type { CreateStudyDto } from './dto/create-study.dto';
-import type { StudyResponseDto, TrialCountsDto } from './dto/study-response.dto';
+import type { StudyResponseDto, StudySummaryDto, TrialCountsDto } from './dto/study-response.dto';
 import { createStudyAlgorithm } from './study-engine';
-import { EMPTY_TRIAL_COUNTS, toStudyResponse } from './study-response.mapper';
+import { EMPTY_TRIAL_COUNTS, type StudySummaryRow, toStudyResponse, toStudySummary } from './study-response.mapper';
 import { findStudyRow, lockStudyRow } from './study-row';
 import type { StudyStatus } from './study-status';
 import { Study } from './study.entity';
 
 const DEFAULT_MAX_PARALLEL_TRIALS = 1000;
 const DEFAULT_MAX_ATTEMPTS = 3;
+
+const SUMMARY_COLUMNS: readonly Exclude<keyof StudySummaryRow, 'parameterCount'>[] = [
+  'id',
+  'name',
+  'description',
+  'status',
+  'stopReason',
+  'outputs',
+  'maxEvaluations',
+  'maxParallelTrials',
+  'maxAttempts',
+  'leaseSeconds',
+  'algorithm',
+  'seed',
+  'evaluationCount',
+  'createdAt',
+  'updatedAt',
+  'completedAt',
+];
 
 @Injectable()
 export class StudiesService {
@@ -73,20 +92,35 @@ export class StudiesService {
     return toStudyResponse(saved, { ...EMPTY_TRIAL_COUNTS });
   }
 
+  /** One page of study summaries: only the summary columns are read (studies/study-response.mapper.ts). */
   async list(
     status: StudyStatus | undefined,
     limit: number,
     offset: number,
-  ): Promise<{ items: StudyResponseDto[]; total: number }> {
-    const [studies, total] = await this.dataSource.getRepository(Study).findAndCount({
-      where: status === undefined ? {} : { status },
-      order: { createdAt: 'DESC', id: 'ASC' },
-      take: limit,
-      skip: offset,
-    });
-    const counts = await this.trialCounts(studies.map((study) => study.id));
+  ): Promise<{ items: StudySummaryDto[]; total: number }> {
+    const repository = this.dataSource.getRepository(Study);
+    const where = status === undefined ? {} : { status };
+    const query = repository
+      .createQueryBuilder('study')
+      .select(SUMMARY_COLUMNS.map((column) => `study.${column}`))
+      .addSelect('jsonb_array_length(study.parameters)', 'parameter_count')
+      .where(where)
+      .orderBy('study.createdAt', 'DESC')
+      .addOrderBy('study.id', 'ASC')
+      .limit(limit)
+      .offset(offset);
+    const [{ entities, raw }, total] = await Promise.all([
+      query.getRawAndEntities<{ parameter_count: number }>(),
+      repository.countBy(where),
+    ]);
+    const counts = await this.trialCounts(entities.map((study) => study.id));
     return {
-      items: studies.map((study) => toStudyResponse(study, counts.get(study.id) ?? { ...EMPTY_TRIAL_COUNTS })),
+      items: entities.map((study, index) =>
+        toStudySummary(
+          { ...study, parameterCount: Number(raw[index].parameter_count) },
+          counts.get(study.id) ?? { ...EMPTY_TRIAL_COUNTS },
+        ),
+      ),
       total,
     };
   }

@@ -1,3 +1,4 @@
+import { MAX_STRING } from '../common/dto/parameter-value.validator';
 import { MAX_CATEGORIES } from '../mads/options-validation';
 
 /**
@@ -25,5 +26,5 @@ export const STUDY_LIMITS = {
   /** Characters of a parameter, derived parameter or output name (search-space-validator's NAME_PATTERN). */
   fieldNameLength: 64,
   /** Characters of a string parameter value. */
-  valueLength: 200,
+  valueLength: MAX_STRING,
 } as const;

@@ -1,4 +1,4 @@
-import type { StudyResponseDto, TrialCountsDto } from './dto/study-response.dto';
+import type { StudyResponseDto, StudySummaryDto, TrialCountsDto } from './dto/study-response.dto';
 import { evaluationsMostlyFailed } from './study-status';
 import type { Study } from './study.entity';
 
@@ -23,6 +23,53 @@ export function toStudyResponse(study: Study, trialCounts: TrialCountsDto): Stud
     },
     algorithm: { ...study.algorithmOptions, name: study.algorithm, seed: study.seed },
     trainingConfig: study.trainingConfig,
+    evaluationCount: study.evaluationCount,
+    failedEvaluationCount: trialCounts.failed,
+    evaluationsMostlyFailed: evaluationsMostlyFailed(trialCounts.failed, study.evaluationCount),
+    trialCounts,
+    createdAt: study.createdAt.toISOString(),
+    updatedAt: study.updatedAt.toISOString(),
+    completedAt: study.completedAt?.toISOString() ?? null,
+  };
+}
+
+/** The columns a study summary is made of: never the search space, X0, training config or engine state. */
+export type StudySummaryRow = Pick<
+  Study,
+  | 'id'
+  | 'name'
+  | 'description'
+  | 'status'
+  | 'stopReason'
+  | 'outputs'
+  | 'maxEvaluations'
+  | 'maxParallelTrials'
+  | 'maxAttempts'
+  | 'leaseSeconds'
+  | 'algorithm'
+  | 'seed'
+  | 'evaluationCount'
+  | 'createdAt'
+  | 'updatedAt'
+  | 'completedAt'
+> & { parameterCount: number };
+
+export function toStudySummary(study: StudySummaryRow, trialCounts: TrialCountsDto): StudySummaryDto {
+  return {
+    id: study.id,
+    name: study.name,
+    description: study.description,
+    status: study.status,
+    stopReason: study.stopReason,
+    parameterCount: study.parameterCount,
+    outputs: study.outputs,
+    budget: {
+      maxEvaluations: study.maxEvaluations,
+      maxParallelTrials: study.maxParallelTrials,
+      maxAttempts: study.maxAttempts,
+      leaseSeconds: study.leaseSeconds,
+    },
+    algorithm: { name: study.algorithm, seed: study.seed },
     evaluationCount: study.evaluationCount,
     failedEvaluationCount: trialCounts.failed,
     evaluationsMostlyFailed: evaluationsMostlyFailed(trialCounts.failed, study.evaluationCount),

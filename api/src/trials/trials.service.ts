@@ -78,6 +78,16 @@ export class TrialsService {
           number: existing.number,
         });
       }
+      const user = mapping.toUser(point);
+      const nonFinite = mapping.nonFiniteDerived(user);
+      if (nonFinite !== null) {
+        throw new ValidationFailedError([
+          {
+            field: 'parameters',
+            reason: `gives the derived parameter ${nonFinite.name} the value ${String(nonFinite.value)}; a runner needs a finite number`,
+          },
+        ]);
+      }
       const trial = await trials.save(
         trials.create({
           studyId,
@@ -86,7 +96,7 @@ export class TrialsService {
           origin: 'user',
           point,
           pointKey: key,
-          parameters: mapping.toUser(point),
+          parameters: user,
           attempt: 1,
         }),
       );

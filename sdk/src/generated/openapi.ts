@@ -433,6 +433,11 @@ export interface components {
             /** @description MADS: NOMAD's SPECULATIVE_SEARCH (default true). */
             speculativeSearch?: boolean;
         };
+        AlgorithmSummaryDto: {
+            /** @enum {string} */
+            name: "mads" | "random";
+            seed: number;
+        };
         ApiKeyListResponseDto: {
             items: components["schemas"]["ApiKeyResponseDto"][];
             limit: number;
@@ -489,6 +494,7 @@ export interface components {
             budget: components["schemas"]["StudyBudgetDto"];
             /** @description Parameters computed from others, in order; each may use earlier ones. */
             derived?: components["schemas"]["DerivedParameterDto"][];
+            /** @description null or absent: no description. */
             description?: string;
             name: string;
             outputs: components["schemas"]["OutputDefinitionDto"][];
@@ -709,7 +715,7 @@ export interface components {
             maxParallelTrials: number;
         };
         StudyListResponseDto: {
-            items: components["schemas"]["StudyResponseDto"][];
+            items: components["schemas"]["StudySummaryDto"][];
             limit: number;
             offset: number;
             total: number;
@@ -742,6 +748,29 @@ export interface components {
             x0: {
                 [key: string]: number | string;
             }[];
+        };
+        StudySummaryDto: {
+            algorithm: components["schemas"]["AlgorithmSummaryDto"];
+            budget: components["schemas"]["StudyBudgetResponseDto"];
+            completedAt: string | null;
+            createdAt: string;
+            description: string | null;
+            /** @description Completed + failed trials: NOMAD's blackbox evaluations. */
+            evaluationCount: number;
+            id: string;
+            name: string;
+            outputs: components["schemas"]["OutputDefinitionDto"][];
+            /** @description Parameters of the search space. */
+            parameterCount: number;
+            /** @enum {string} */
+            status: "active" | "paused" | "completed" | "stopped";
+            /**
+             * @description Why the study ended (null while it runs).
+             * @enum {string|null}
+             */
+            stopReason: "max_evaluations" | "mesh_converged" | "x0_failed" | "user_stopped" | null;
+            trialCounts: components["schemas"]["TrialCountsDto"];
+            updatedAt: string;
         };
         TrialCountsDto: {
             completed: number;

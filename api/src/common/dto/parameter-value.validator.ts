@@ -1,6 +1,7 @@
 import { ValidatorConstraint, type ValidatorConstraintInterface } from 'class-validator';
 
-const MAX_STRING = 200;
+/** Characters of a string parameter value (STUDY_LIMITS.valueLength). */
+export const MAX_STRING = 200;
 
 function isParameterValue(value: unknown): boolean {
   return (

@@ -9,15 +9,16 @@ import {
   IsIn,
   IsInt,
   IsObject,
-  IsOptional,
   IsString,
   Max,
   MaxLength,
   Min,
   MinLength,
   Validate,
+  ValidateIf,
   ValidateNested,
 } from 'class-validator';
+import { IsOmittable } from '../../common/dto/is-omittable';
 import { IsBoundedJsonObject, IsUserPointList } from '../../common/dto/parameter-value.validator';
 import {
   OUTPUT_GOALS,
@@ -26,12 +27,13 @@ import {
   type OutputKind,
   type UserPoint,
 } from '../../search-space/search-space';
+import { STUDY_LIMITS } from '../study-limits';
 import { ParameterDefinitionDto } from './parameter-definition.dto';
 
 export class DerivedParameterDto {
   /** Name the runner receives. */
   @IsString()
-  @MaxLength(64)
+  @MaxLength(STUDY_LIMITS.fieldNameLength)
   name: string;
 
   /** Arithmetic over parameters: + - * / % ^, parentheses, abs ceil exp floor log log10 log2 max min pow round sqrt. */
@@ -44,7 +46,7 @@ export class DerivedParameterDto {
 export class OutputDefinitionDto {
   /** Name the runner reports the value under. */
   @IsString()
-  @MaxLength(64)
+  @MaxLength(STUDY_LIMITS.fieldNameLength)
   name: string;
 
   /** `objective` (exactly one), `constraint_pb` / `constraint_eb` (feasible when ≤ 0; NOMAD's PB / EB) or `extra` (recorded only). */
@@ -52,7 +54,7 @@ export class OutputDefinitionDto {
   type: OutputKind;
 
   /** Objective only; default `minimize`. */
-  @IsOptional()
+  @IsOmittable()
   @IsIn(OUTPUT_GOALS)
   goal?: OutputGoal;
 }
@@ -61,25 +63,25 @@ export class StudyBudgetDto {
   /** NOMAD's MAX_BB_EVAL: completed + failed trials. */
   @IsInt()
   @Min(1)
-  @Max(1_000_000)
+  @Max(STUDY_LIMITS.maxEvaluations)
   maxEvaluations: number;
 
   /** Trials running at once (default 1000, i.e. as many as runners ask for). */
-  @IsOptional()
+  @IsOmittable()
   @IsInt()
   @Min(1)
   @Max(10_000)
   maxParallelTrials?: number;
 
   /** Leases a trial may lose (runner crash, expiry) before it counts as failed (default 3). */
-  @IsOptional()
+  @IsOmittable()
   @IsInt()
   @Min(1)
   @Max(100)
   maxAttempts?: number;
 
   /** Seconds a lease lasts without a heartbeat (default from MESHTUNE_LEASE_SECONDS). */
-  @IsOptional()
+  @IsOmittable()
   @IsInt()
   @Min(5)
   @Max(86_400)
@@ -91,34 +93,34 @@ export const DIRECTION_TYPES = ['ORTHO N+1 QUAD', 'ORTHO 2N'] as const;
 
 export class AlgorithmOptionsDto {
   /** `mads` (NOMAD 4's Mesh Adaptive Direct Search, default) or `random` (seeded uniform sampling). */
-  @IsOptional()
+  @IsOmittable()
   @IsIn(ALGORITHM_NAMES)
   name?: (typeof ALGORITHM_NAMES)[number];
 
   /** NOMAD's SEED (default 0; NOMAD seeds by skipping that many draws, hence the bound). */
-  @IsOptional()
+  @IsOmittable()
   @IsInt()
   @Min(0)
-  @Max(1_000_000)
+  @Max(STUDY_LIMITS.seed)
   seed?: number;
 
   /** MADS: NOMAD's DIRECTION_TYPE (default `ORTHO N+1 QUAD`). */
-  @IsOptional()
+  @IsOmittable()
   @IsIn(DIRECTION_TYPES)
   directionType?: (typeof DIRECTION_TYPES)[number];
 
   /** MADS: NOMAD's SPECULATIVE_SEARCH (default true). */
-  @IsOptional()
+  @IsOmittable()
   @IsBoolean()
   speculativeSearch?: boolean;
 
   /** MADS: NOMAD's QUAD_MODEL_SEARCH (default true). */
-  @IsOptional()
+  @IsOmittable()
   @IsBoolean()
   quadModelSearch?: boolean;
 
   /** MADS: NOMAD's NM_SEARCH (default true). */
-  @IsOptional()
+  @IsOmittable()
   @IsBoolean()
   nmSearch?: boolean;
 
@@ -127,7 +129,7 @@ export class AlgorithmOptionsDto {
    * idle runners extra poll points instead of nothing (default true; docs/algorithm.md). With
    * false, leases wait for the results in flight (MESHTUNE_LEASE_WAIT_MS), as NOMAD's evaluator would.
    */
-  @IsOptional()
+  @IsOmittable()
   @IsBoolean()
   fillIdle?: boolean;
 }
@@ -135,32 +137,41 @@ export class AlgorithmOptionsDto {
 export class CreateStudyDto {
   @IsString()
   @MinLength(1)
-  @MaxLength(200)
+  @MaxLength(STUDY_LIMITS.nameLength)
   name: string;
 
-  @IsOptional()
+  /** null or absent: no description. */
+  @ValidateIf((_object: object, value: unknown) => value !== null && value !== undefined)
   @IsString()
   @MaxLength(5000)
   description?: string;
 
+  // The swagger plugin copies only literal decorator arguments: maxItems is stated here, from the same constant.
+  @ApiProperty({ type: [ParameterDefinitionDto], minItems: 1, maxItems: STUDY_LIMITS.parameters })
   @IsArray()
   @ArrayMinSize(1)
-  @ArrayMaxSize(200)
+  @ArrayMaxSize(STUDY_LIMITS.parameters)
+  // ValidateNested checks nothing inside an item that is an array ([[]] reached the service): items are objects.
+  @IsObject({ each: true })
   @ValidateNested({ each: true })
   @Type(() => ParameterDefinitionDto)
   parameters: ParameterDefinitionDto[];
 
   /** Parameters computed from others, in order; each may use earlier ones. */
-  @IsOptional()
+  @ApiProperty({ required: false, type: [DerivedParameterDto], maxItems: STUDY_LIMITS.derived })
+  @IsOmittable()
   @IsArray()
-  @ArrayMaxSize(100)
+  @ArrayMaxSize(STUDY_LIMITS.derived)
+  @IsObject({ each: true })
   @ValidateNested({ each: true })
   @Type(() => DerivedParameterDto)
   derived?: DerivedParameterDto[];
 
+  @ApiProperty({ type: [OutputDefinitionDto], minItems: 1, maxItems: STUDY_LIMITS.outputs })
   @IsArray()
   @ArrayMinSize(1)
-  @ArrayMaxSize(100)
+  @ArrayMaxSize(STUDY_LIMITS.outputs)
+  @IsObject({ each: true })
   @ValidateNested({ each: true })
   @Type(() => OutputDefinitionDto)
   outputs: OutputDefinitionDto[];
@@ -169,11 +180,11 @@ export class CreateStudyDto {
   @ApiProperty({
     required: false,
     type: 'array',
-    maxItems: 100,
+    maxItems: STUDY_LIMITS.x0,
     items: { type: 'object', additionalProperties: { oneOf: [{ type: 'number' }, { type: 'string' }] } },
   })
-  @IsOptional()
-  @ArrayMaxSize(100)
+  @IsOmittable()
+  @ArrayMaxSize(STUDY_LIMITS.x0)
   @Validate(IsUserPointList)
   x0?: UserPoint[];
 
@@ -183,14 +194,15 @@ export class CreateStudyDto {
   @Type(() => StudyBudgetDto)
   budget: StudyBudgetDto;
 
-  @IsOptional()
+  @IsOmittable()
+  @IsObject()
   @ValidateNested()
   @Type(() => AlgorithmOptionsDto)
   algorithm?: AlgorithmOptionsDto;
 
   /** Opaque JSON handed to runners with each trial: model, data paths, epochs, batch sizes, metric… */
   @ApiProperty({ required: false, type: Object, additionalProperties: true })
-  @IsOptional()
+  @IsOmittable()
   @IsObject()
   @Validate(IsBoundedJsonObject)
   trainingConfig?: Record<string, unknown>;

@@ -4,14 +4,15 @@ import {
   ArrayMaxSize,
   IsArray,
   IsObject,
-  IsOptional,
   IsString,
   MaxLength,
   MinLength,
   Validate,
   ValidateNested,
 } from 'class-validator';
+import { IsOmittable } from '../../common/dto/is-omittable';
 import { IsBoundedJsonObject } from '../../common/dto/parameter-value.validator';
+import { STUDY_LIMITS } from '../study-limits';
 import { StudyBudgetDto } from './create-study.dto';
 import { StudyResponseDto } from './study-response.dto';
 
@@ -21,7 +22,7 @@ export class ImportBudgetDto extends OmitType(StudyBudgetDto, ['maxEvaluations']
 export class ImportNomadStudyDto {
   @IsString()
   @MinLength(1)
-  @MaxLength(200)
+  @MaxLength(STUDY_LIMITS.nameLength)
   name: string;
 
   /** The text of a NOMAD 4 parameter file (DIMENSION, BB_INPUT_TYPE, X0, bounds, BB_OUTPUT_TYPE, MAX_BB_EVAL…). */
@@ -31,28 +32,42 @@ export class ImportNomadStudyDto {
   parameterFile: string;
 
   /** Names of the variables, in order (default x1, x2, …). */
-  @IsOptional()
+  // The swagger plugin copies only literal decorator arguments: maxItems is stated here, from the same constant.
+  @ApiProperty({
+    required: false,
+    type: 'array',
+    items: { type: 'string', maxLength: STUDY_LIMITS.fieldNameLength },
+    maxItems: STUDY_LIMITS.parameters,
+  })
+  @IsOmittable()
   @IsArray()
-  @ArrayMaxSize(200)
+  @ArrayMaxSize(STUDY_LIMITS.parameters)
   @IsString({ each: true })
-  @MaxLength(64, { each: true })
+  @MaxLength(STUDY_LIMITS.fieldNameLength, { each: true })
   parameterNames?: string[];
 
   /** Names of the blackbox outputs, in BB_OUTPUT_TYPE order (default obj, pb1, eb1, extra1, …). */
-  @IsOptional()
+  @ApiProperty({
+    required: false,
+    type: 'array',
+    items: { type: 'string', maxLength: STUDY_LIMITS.fieldNameLength },
+    maxItems: STUDY_LIMITS.outputs,
+  })
+  @IsOmittable()
   @IsArray()
-  @ArrayMaxSize(100)
+  @ArrayMaxSize(STUDY_LIMITS.outputs)
   @IsString({ each: true })
-  @MaxLength(64, { each: true })
+  @MaxLength(STUDY_LIMITS.fieldNameLength, { each: true })
   outputNames?: string[];
 
-  @IsOptional()
+  @IsOmittable()
+  @IsObject()
   @ValidateNested()
   @Type(() => ImportBudgetDto)
   budget?: ImportBudgetDto;
 
   @ApiProperty({ required: false, type: Object, additionalProperties: true })
-  @IsOptional()
+  @IsOmittable()
   @IsObject()
   @Validate(IsBoundedJsonObject)
   trainingConfig?: Record<string, unknown>;

@@ -1,25 +1,16 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import {
-  ArrayMaxSize,
-  IsBoolean,
-  IsIn,
-  IsNumber,
-  IsOptional,
-  IsString,
-  Max,
-  MaxLength,
-  Min,
-  Validate,
-} from 'class-validator';
+import { ArrayMaxSize, IsBoolean, IsIn, IsNumber, IsString, Max, MaxLength, Min, Validate } from 'class-validator';
 import { PARAMETER_TYPES, type ParameterType, type ParameterValue } from '../../search-space/search-space';
+import { IsOmittable } from '../../common/dto/is-omittable';
 import { IsParameterValue, IsParameterValueList } from '../../common/dto/parameter-value.validator';
+import { STUDY_LIMITS } from '../study-limits';
 
 const BOUND = 1e15;
 
 export class ParameterDefinitionDto {
   /** Name the runner receives; letters, digits and _. */
   @IsString()
-  @MaxLength(64)
+  @MaxLength(STUDY_LIMITS.fieldNameLength)
   name: string;
 
   /** `real` (optionally log-scale), `integer`, `ordinal` (ordered list) or `categorical` (unordered). */
@@ -28,7 +19,7 @@ export class ParameterDefinitionDto {
 
   /** Lower bound (real, integer). */
   @ApiPropertyOptional({ type: Number, minimum: -BOUND, maximum: BOUND, description: 'Lower bound (real, integer).' })
-  @IsOptional()
+  @IsOmittable()
   @IsNumber({ allowNaN: false, allowInfinity: false })
   @Min(-BOUND)
   @Max(BOUND)
@@ -36,19 +27,19 @@ export class ParameterDefinitionDto {
 
   /** Upper bound (real, integer). */
   @ApiPropertyOptional({ type: Number, minimum: -BOUND, maximum: BOUND, description: 'Upper bound (real, integer).' })
-  @IsOptional()
+  @IsOmittable()
   @IsNumber({ allowNaN: false, allowInfinity: false })
   @Min(-BOUND)
   @Max(BOUND)
   upper?: number;
 
   /** Real only: search on log10 of the value (bounds must be positive). */
-  @IsOptional()
+  @IsOmittable()
   @IsBoolean()
   log?: boolean;
 
   /** Values are multiples of this step (NOMAD's GRANULARITY); on the log10 scale for log reals. */
-  @IsOptional()
+  @IsOmittable()
   @IsNumber({ allowNaN: false, allowInfinity: false })
   @Min(0)
   @Max(BOUND)
@@ -58,17 +49,20 @@ export class ParameterDefinitionDto {
   @ApiProperty({
     required: false,
     type: 'array',
-    items: { oneOf: [{ type: 'number' }, { type: 'string', maxLength: 200 }] },
-    maxItems: 1000,
+    items: { oneOf: [{ type: 'number' }, { type: 'string', maxLength: STUDY_LIMITS.valueLength }] },
+    maxItems: STUDY_LIMITS.values,
   })
-  @IsOptional()
-  @ArrayMaxSize(1000)
+  @IsOmittable()
+  @ArrayMaxSize(STUDY_LIMITS.values)
   @Validate(IsParameterValueList)
   values?: ParameterValue[];
 
   /** A constant value (NOMAD's FIXED_VARIABLE). */
-  @ApiProperty({ required: false, oneOf: [{ type: 'number' }, { type: 'string', maxLength: 200 }] })
-  @IsOptional()
+  @ApiProperty({
+    required: false,
+    oneOf: [{ type: 'number' }, { type: 'string', maxLength: STUDY_LIMITS.valueLength }],
+  })
+  @IsOmittable()
   @Validate(IsParameterValue)
   fixed?: ParameterValue;
 }

@@ -1,8 +1,8 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, PickType } from '@nestjs/swagger';
 import type { AlgorithmName } from '../../algorithms/algorithm';
 import type { UserPoint } from '../../search-space/search-space';
 import { STUDY_STATUSES, STUDY_STOP_REASONS, type StudyStatus, type StudyStopReason } from '../study-status';
-import { AlgorithmOptionsDto, DerivedParameterDto, OutputDefinitionDto } from './create-study.dto';
+import { ALGORITHM_NAMES, AlgorithmOptionsDto, DerivedParameterDto, OutputDefinitionDto } from './create-study.dto';
 import { ParameterDefinitionDto } from './parameter-definition.dto';
 
 export class TrialCountsDto {
@@ -18,6 +18,12 @@ export class StudyBudgetResponseDto {
   maxParallelTrials: number;
   maxAttempts: number;
   leaseSeconds: number;
+}
+
+export class AlgorithmSummaryDto {
+  @ApiProperty({ enum: ALGORITHM_NAMES })
+  name: AlgorithmName;
+  seed: number;
 }
 
 export class StudyResponseDto {
@@ -54,8 +60,34 @@ export class StudyResponseDto {
   completedAt: string | null;
 }
 
+/**
+ * A study in a list: what fits a table row, every field bounded. The search space, X0, the
+ * training configuration and the engine state are read one study at a time (GET /v1/studies/{id}).
+ */
+export class StudySummaryDto extends PickType(StudyResponseDto, [
+  'id',
+  'name',
+  'description',
+  'status',
+  'stopReason',
+  'outputs',
+  'budget',
+  'evaluationCount',
+  'failedEvaluationCount',
+  'evaluationsMostlyFailed',
+  'trialCounts',
+  'createdAt',
+  'updatedAt',
+  'completedAt',
+] as const) {
+  /** Parameters of the search space. */
+  parameterCount: number;
+  @ApiProperty({ type: AlgorithmSummaryDto })
+  algorithm: AlgorithmSummaryDto;
+}
+
 export class StudyListResponseDto {
-  items: StudyResponseDto[];
+  items: StudySummaryDto[];
   total: number;
   limit: number;
   offset: number;

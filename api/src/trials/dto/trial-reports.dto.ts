@@ -7,6 +7,7 @@ import {
   IsIn,
   IsInt,
   IsNumber,
+  IsObject,
   IsOptional,
   IsString,
   Max,
@@ -59,6 +60,7 @@ export class TrialHeartbeatDto {
   @IsOptional()
   @IsArray()
   @ArrayMaxSize(1000)
+  @IsObject({ each: true })
   @ValidateNested({ each: true })
   @Type(() => MetricPointDto)
   metrics?: MetricPointDto[];

@@ -1,4 +1,4 @@
-import type { EngineState, Page, Runner, Study, Trial } from './types';
+import type { EngineState, Page, Runner, Study, StudySummary, Trial } from './types';
 
 const KEY_STORAGE = 'meshtune.apiKey';
 
@@ -67,7 +67,7 @@ const TRIAL_PAGE = 500;
 export const api = {
   /** Checks a key before it is kept: any user-scope call will do. */
   checkKey: (key: string): Promise<unknown> => getJson('/v1/studies?limit=1', key),
-  studies: (limit = 100): Promise<Page<Study>> => getJson(`/v1/studies?limit=${limit}&offset=0`),
+  studies: (limit = 100): Promise<Page<StudySummary>> => getJson(`/v1/studies?limit=${limit}&offset=0`),
   study: (id: string): Promise<Study> => getJson(`/v1/studies/${encodeURIComponent(id)}`),
   best: (id: string): Promise<Trial | null> => getOptional(`/v1/studies/${encodeURIComponent(id)}/best`),
   engine: (id: string): Promise<EngineState | null> => getOptional(`/v1/studies/${encodeURIComponent(id)}/engine`),

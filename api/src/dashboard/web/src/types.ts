@@ -45,6 +45,26 @@ export interface Study {
   completedAt: string | null;
 }
 
+/** A study as GET /v1/studies lists it: no search space, X0 or training config. */
+export type StudySummary = Pick<
+  Study,
+  | 'id'
+  | 'name'
+  | 'description'
+  | 'status'
+  | 'stopReason'
+  | 'outputs'
+  | 'budget'
+  | 'algorithm'
+  | 'evaluationCount'
+  | 'failedEvaluationCount'
+  | 'evaluationsMostlyFailed'
+  | 'trialCounts'
+  | 'createdAt'
+  | 'updatedAt'
+  | 'completedAt'
+> & { parameterCount: number };
+
 export interface TrialMetric {
   name: string;
   step: number;

@@ -4,15 +4,18 @@ import { fill, formatNumber, h, statusBadge, timeAgo } from '../dom';
 import type { Page } from '../page';
 import { SortableTable } from '../table';
 import { STOP_REASON_LABELS } from '../../../../studies/study-status';
-import type { Study, Trial } from '../types';
+import type { StudySummary, Trial } from '../types';
 
 interface StudyRow {
-  study: Study;
+  study: StudySummary;
   best: Trial | null;
 }
 
 /** The API's best trial, or the dashboard's own pick on a server without /best. */
-export async function fetchBest(study: Study, trials?: Trial[]): Promise<Trial | null> {
+export async function fetchBest(
+  study: Pick<StudySummary, 'id' | 'evaluationCount' | 'outputs'>,
+  trials?: Trial[],
+): Promise<Trial | null> {
   if (study.evaluationCount === 0) return null;
   const best = await api.best(study.id);
   if (best !== null) return best;
