@@ -68,6 +68,12 @@ describe('dashboard analysis', () => {
     );
     assert.equal(isFeasible(study('minimize'), { outputs: { f: 1, c: 0 } }), true);
     assert.equal(isFeasible(study('minimize'), { outputs: { f: 1 } }), false, 'a missing constraint is not satisfied');
+    assert.equal(
+      isFeasible(study('minimize'), { outputs: { f: 1, c: 5e-14 }, feasible: true }),
+      true,
+      "the API's reading (NOMAD's 1e-13 rule) wins over the dashboard's own",
+    );
+    assert.equal(isFeasible(study('minimize'), { outputs: { f: 1, c: 0 }, feasible: false }), false);
   });
 
   it('tracks the best feasible value so far for either direction', () => {

@@ -339,7 +339,9 @@ export async function checkStudy(
     ).rows as { version: number; operation: unknown }[];
     const trials = (
       await client.query(
-        'SELECT id, number, status, attempt, runner_id, outputs, parameters, told, point_key FROM trials WHERE study_id = $1',
+        `SELECT id, number, status, attempt, runner_id, outputs, parameters, told, point_key, evaluation_number,
+                objective, feasible
+           FROM trials WHERE study_id = $1`,
         [studyId],
       )
     ).rows as {
@@ -352,6 +354,9 @@ export async function checkStudy(
       parameters: Record<string, number | string>;
       told: boolean;
       point_key: string;
+      evaluation_number: number | null;
+      objective: number | null;
+      feasible: boolean | null;
     }[];
     const leases = (
       await client.query(
@@ -415,6 +420,15 @@ export async function checkStudy(
       }
       const told = trial.status === 'completed' || trial.status === 'failed';
       if (trial.told !== told) problems.push(`trial ${trial.number} (${trial.status}) told=${trial.told}`);
+      if ((trial.evaluation_number !== null) !== trial.told) {
+        problems.push(`trial ${trial.number}: told=${trial.told} but evaluation number ${trial.evaluation_number}`);
+      }
+      // The engine's reading stored at tell time: f is the loss (minimised, no constraint).
+      if (trial.status === 'completed' && (trial.objective !== trial.outputs?.loss || trial.feasible !== true)) {
+        problems.push(
+          `trial ${trial.number}: stored f ${trial.objective} / feasible ${trial.feasible} disagree with its loss`,
+        );
+      }
     }
     for (const [trialId, outputs] of record.accepted) {
       const trial = trials.find((candidate) => candidate.id === trialId);
@@ -447,6 +461,13 @@ export async function checkStudy(
     }
     const keys = new Set(trials.map((trial) => trial.point_key));
     if (keys.size !== trials.length) problems.push(`${trials.length - keys.size} duplicate point keys`);
+    // The history's cursor: evaluation numbers are exactly 1..evaluation_count, no gap, no duplicate.
+    const evaluationNumbers = trials
+      .flatMap((trial) => (trial.evaluation_number === null ? [] : [trial.evaluation_number]))
+      .sort((a, b) => a - b);
+    if (evaluationNumbers.some((value, index) => value !== index + 1) || evaluationNumbers.length !== finished) {
+      problems.push(`evaluation numbers are not exactly 1..${finished}`);
+    }
     const numbers = new Set(trials.map((trial) => trial.number));
     if (numbers.size !== trials.length) problems.push('duplicate trial numbers');
     const stillOpen = trials.filter((trial) => trial.status === 'running' || trial.status === 'pending');

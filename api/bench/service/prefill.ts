@@ -45,8 +45,8 @@ export async function prefillStudy(
     await db.query(
       `WITH t AS (
          INSERT INTO trials (study_id, number, status, origin, point, point_key, parameters, outputs, told,
-                             runner_id, started_at, finished_at)
-         SELECT $1, n, 'completed', 'random', p, k, par, o, true, $2, now(), now()
+                             evaluation_number, objective, infeasibility, feasible, runner_id, started_at, finished_at)
+         SELECT $1, n, 'completed', 'random', p, k, par, o, true, n, (o->>'loss')::float8, 0, true, $2, now(), now()
            FROM unnest($3::int[], $4::jsonb[], $5::text[], $6::jsonb[], $7::jsonb[]) AS u(n, p, k, par, o)
          RETURNING id
        )

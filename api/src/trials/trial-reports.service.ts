@@ -194,7 +194,7 @@ export class TrialReportsService {
     if (fast !== null) {
       await this.outcomes.flushQuietly(fast.studyId);
       if (fast.status === 'failed') await this.health.recordEvaluationFailure(runnerId, fast.error ?? '');
-      return fast;
+      return this.withToldReading(fast);
     }
     const { response, stored } = await inTransaction(this.dataSource, async (manager) => {
       const trial = await this.lockTrial(manager, trialId);
@@ -261,10 +261,26 @@ export class TrialReportsService {
       trial.updatedAt = now;
       return { response: toTrialResponse(trial), stored: true };
     });
-    if (stored) await this.outcomes.flushQuietly(response.studyId);
-    if (stored && response.status === 'failed')
+    if (!stored) return response;
+    await this.outcomes.flushQuietly(response.studyId);
+    if (response.status === 'failed') {
       await this.health.recordEvaluationFailure(runnerId, report.kind === 'fail' ? report.error : '');
-    return response;
+    }
+    return this.withToldReading(response);
+  }
+
+  /**
+   * The engine's reading (`feasible`) is stored when the result is told, after the report's
+   * statement: read it back once the flush is done, so a repeated report gets the same answer.
+   */
+  private async withToldReading(response: TrialResponseDto): Promise<TrialResponseDto> {
+    if (response.status !== 'completed') return response;
+    const [row] = await preparedQuery<{ feasible: boolean | null }>(
+      this.dataSource,
+      { name: 'trial-told-reading', text: 'SELECT feasible FROM trials WHERE id = $1' },
+      [response.id],
+    );
+    return { ...response, feasible: row?.feasible ?? null };
   }
 
   /**

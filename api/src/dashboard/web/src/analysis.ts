@@ -21,8 +21,12 @@ export function objectiveOf(study: Pick<Study, 'outputs'>): OutputDefinition & {
   return { ...objective, goal: objective.goal ?? 'minimize' };
 }
 
-/** Constraints are NOMAD's PB / EB outputs, satisfied when ≤ 0. */
-export function isFeasible(study: Pick<Study, 'outputs'>, trial: Pick<Trial, 'outputs'>): boolean {
+/**
+ * The API's `feasible` (NOMAD's rule, stored when the result is told: a constraint up to 1e-13
+ * is satisfied); for a trial not told yet, every constraint (PB / EB output) ≤ 0.
+ */
+export function isFeasible(study: Pick<Study, 'outputs'>, trial: Pick<Trial, 'outputs' | 'feasible'>): boolean {
+  if (typeof trial.feasible === 'boolean') return trial.feasible;
   if (trial.outputs === null) return false;
   const outputs = trial.outputs;
   return study.outputs

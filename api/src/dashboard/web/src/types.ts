@@ -83,6 +83,8 @@ export interface Trial {
   progress: number | null;
   outputs: Record<string, number> | null;
   error: string | null;
+  /** The API's reading of a completed, told result (NOMAD's rule); null until told, absent on older servers. */
+  feasible?: boolean | null;
   createdAt: string;
   startedAt: string | null;
   finishedAt: string | null;
