@@ -91,6 +91,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/runners/{runnerId}/clear-quarantine": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Lets a quarantined runner lease again (an operator fixed the machine, or judged the failures
+         *     not the machine's); also forgets an unhealthy runner's failure streak.
+         */
+        post: operations["clearRunnerQuarantine"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/runners/{runnerId}/heartbeat": {
         parameters: {
             query?: never;
@@ -119,7 +139,10 @@ export interface paths {
         put?: never;
         /**
          * Lease one trial: 200 with the trial, or 204 with `Retry-After` when there is nothing to do
-         *     (with `Meshtune-Study-Status` naming the study's status when a study was asked for).
+         *     (with `Meshtune-Study-Status` naming the study's status when a study was asked for). A
+         *     quarantined runner gets 409 `RUNNER_QUARANTINED` (details: `quarantinedAt`, `reason`) with
+         *     `Retry-After`. Without `studyId`, every active study with room is reachable, the one with the
+         *     fewest running trials relative to its `maxParallelTrials` first.
          */
         post: operations["leaseTrial"];
         delete?: never;
@@ -539,7 +562,7 @@ export interface components {
              * @description Stable machine-readable code
              * @enum {string}
              */
-            code: "VALIDATION_FAILED" | "INVALID_NOMAD_PARAMETERS" | "UNAUTHENTICATED" | "FORBIDDEN" | "TRIAL_NOT_LEASED_TO_RUNNER" | "NOT_FOUND" | "STUDY_NOT_FOUND" | "TRIAL_NOT_FOUND" | "RUNNER_NOT_FOUND" | "API_KEY_NOT_FOUND" | "STUDY_NOT_ACTIVE" | "STUDY_FINISHED" | "INVALID_STATUS_TRANSITION" | "DUPLICATE_POINT" | "TRIAL_NOT_RUNNING" | "TRIAL_ALREADY_FINISHED" | "LEASE_LOST" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "INTERNAL_ERROR" | "SERVICE_UNAVAILABLE";
+            code: "VALIDATION_FAILED" | "INVALID_NOMAD_PARAMETERS" | "UNAUTHENTICATED" | "FORBIDDEN" | "TRIAL_NOT_LEASED_TO_RUNNER" | "NOT_FOUND" | "STUDY_NOT_FOUND" | "TRIAL_NOT_FOUND" | "RUNNER_NOT_FOUND" | "API_KEY_NOT_FOUND" | "STUDY_NOT_ACTIVE" | "STUDY_FINISHED" | "INVALID_STATUS_TRANSITION" | "DUPLICATE_POINT" | "TRIAL_NOT_RUNNING" | "TRIAL_ALREADY_FINISHED" | "LEASE_LOST" | "RUNNER_QUARANTINED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "INTERNAL_ERROR" | "SERVICE_UNAVAILABLE";
             /** @description Per-field errors `[{field, reason}]` on VALIDATION_FAILED; other context otherwise */
             details?: unknown;
             /** @description For people: names the field when a field is at fault */
@@ -552,7 +575,17 @@ export interface components {
         FailTrialDto: {
             /** @description What went wrong, for people (e.g. "CUDA out of memory"). */
             error: string;
-            /** @description True for a transient failure (node lost, preempted): the trial is retried while attempts remain. Default false: a failed evaluation (NOMAD's EVAL_FAILED), never re-evaluated. */
+            /**
+             * @description Whose fault. `evaluation` (default): the point is bad (out of GPU memory at this configuration,
+             *     NaN loss): a failed evaluation told to the engine as NOMAD does, counted in the budget.
+             *     `runner`: this machine cannot run trials (data or model path missing, import or CUDA error,
+             *     disk full, out of memory another machine could fit): the trial goes back to pending, budget
+             *     and attempts untouched (`runnerFailures` + 1), and the runner is marked unhealthy;
+             *     `MESHTUNE_QUARANTINE_AFTER_FAILURES` of them in a row quarantine it.
+             * @enum {string}
+             */
+            kind?: "evaluation" | "runner";
+            /** @description With kind `evaluation`: true for a transient failure of this run (node lost, preempted): the trial is retried while attempts remain (`maxAttempts`). Default false: a failed evaluation (NOMAD's EVAL_FAILED), never re-evaluated. Ignored with kind `runner` (never uses an attempt). */
             retryable?: boolean;
         };
         HealthResponseDto: Record<string, never>;
@@ -664,12 +697,29 @@ export interface components {
             createdAt: string;
             /** @description Trials this runner holds a lease on now. */
             currentTrialIds: string[];
+            /** @description Failed evaluations in a row (a completed trial resets it). */
+            evaluationFailureStreak: number;
+            /** @description Runner failures in a row (a completed trial resets it). */
+            failureStreak: number;
             gpuMemoryMb: number | null;
             gpus: number;
+            /**
+             * @description `healthy`; `unhealthy` after a runner failure (until it completes a trial); `quarantined`:
+             *     no leases (409 RUNNER_QUARANTINED) until cleared (POST /v1/runners/{runnerId}/clear-quarantine)
+             *     or registered again.
+             * @enum {string}
+             */
+            health: "healthy" | "unhealthy" | "quarantined";
             id: string;
             labels: string[];
+            /** @description The last runner failure's error. */
+            lastFailure: string | null;
+            lastFailureAt: string | null;
             lastSeenAt: string;
             name: string;
+            quarantinedAt: string | null;
+            /** @description Why it was quarantined (the streak and the last error). */
+            quarantineReason: string | null;
             /** @description The runner token: shown in this response only; use it for every runner call. */
             token: string;
         };
@@ -691,12 +741,29 @@ export interface components {
             createdAt: string;
             /** @description Trials this runner holds a lease on now. */
             currentTrialIds: string[];
+            /** @description Failed evaluations in a row (a completed trial resets it). */
+            evaluationFailureStreak: number;
+            /** @description Runner failures in a row (a completed trial resets it). */
+            failureStreak: number;
             gpuMemoryMb: number | null;
             gpus: number;
+            /**
+             * @description `healthy`; `unhealthy` after a runner failure (until it completes a trial); `quarantined`:
+             *     no leases (409 RUNNER_QUARANTINED) until cleared (POST /v1/runners/{runnerId}/clear-quarantine)
+             *     or registered again.
+             * @enum {string}
+             */
+            health: "healthy" | "unhealthy" | "quarantined";
             id: string;
             labels: string[];
+            /** @description The last runner failure's error. */
+            lastFailure: string | null;
+            lastFailureAt: string | null;
             lastSeenAt: string;
             name: string;
+            quarantinedAt: string | null;
+            /** @description Why it was quarantined (the streak and the last error). */
+            quarantineReason: string | null;
         };
         StudyBudgetDto: {
             /** @description Seconds a lease lasts without a heartbeat (default from MESHTUNE_LEASE_SECONDS). */
@@ -729,14 +796,18 @@ export interface components {
             description: string | null;
             /** @description Completed + failed trials: NOMAD's blackbox evaluations. */
             evaluationCount: number;
+            /** @description True when more than half of the evaluations failed: the study did not really explore its space (look at the trials' errors). */
+            evaluationsMostlyFailed: boolean;
+            /** @description Evaluations that failed (trials `failed`: told to the engine, counted in the budget). */
+            failedEvaluationCount: number;
             id: string;
             name: string;
             outputs: components["schemas"]["OutputDefinitionDto"][];
             parameters: components["schemas"]["ParameterDefinitionDto"][];
             /** @enum {string} */
-            status: "active" | "paused" | "completed" | "stopped";
+            status: "active" | "paused" | "completed" | "failed" | "stopped";
             /**
-             * @description Why the study ended (null while it runs).
+             * @description Why the study ended (null while it runs); `x0_failed` ends it as `failed`.
              * @enum {string|null}
              */
             stopReason: "max_evaluations" | "mesh_converged" | "x0_failed" | "user_stopped" | null;
@@ -757,15 +828,19 @@ export interface components {
             description: string | null;
             /** @description Completed + failed trials: NOMAD's blackbox evaluations. */
             evaluationCount: number;
+            /** @description True when more than half of the evaluations failed: the study did not really explore its space (look at the trials' errors). */
+            evaluationsMostlyFailed: boolean;
+            /** @description Evaluations that failed (trials `failed`: told to the engine, counted in the budget). */
+            failedEvaluationCount: number;
             id: string;
             name: string;
             outputs: components["schemas"]["OutputDefinitionDto"][];
             /** @description Parameters of the search space. */
             parameterCount: number;
             /** @enum {string} */
-            status: "active" | "paused" | "completed" | "stopped";
+            status: "active" | "paused" | "completed" | "failed" | "stopped";
             /**
-             * @description Why the study ended (null while it runs).
+             * @description Why the study ended (null while it runs); `x0_failed` ends it as `failed`.
              * @enum {string|null}
              */
             stopReason: "max_evaluations" | "mesh_converged" | "x0_failed" | "user_stopped" | null;
@@ -793,7 +868,7 @@ export interface components {
             leaseExpiresAt: string | null;
             /** @description Points of this heartbeat not stored because the trial holds its maximum of metric points or names. */
             metricsDropped: number;
-            /** @description Why: `study_paused`, `study_stopped`, `study_completed`. */
+            /** @description Why: `study_paused`, `study_stopped`, `study_completed`, `study_failed`. */
             reason: string | null;
             /** @description True when the runner should stop this trial (study paused or stopped). */
             shouldStop: boolean;
@@ -810,6 +885,7 @@ export interface components {
             value: number;
         };
         TrialResponseDto: {
+            /** @description The lease number: 1, then + 1 each time the trial goes back to pending (lost, released, runner failure). */
             attempt: number;
             createdAt: string;
             error: string | null;
@@ -842,6 +918,8 @@ export interface components {
             /** @description The engine's point (ordinal index, log10 of log-scale reals…). */
             point: number[];
             progress: number | null;
+            /** @description Leases that ended in a runner failure (`fail` with `kind: "runner"`): they use neither an attempt nor the budget. */
+            runnerFailures: number;
             runnerId: string | null;
             startedAt: string | null;
             /** @enum {string} */
@@ -1008,6 +1086,27 @@ export interface operations {
             };
         };
     };
+    clearRunnerQuarantine: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                runnerId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunnerResponseDto"];
+                };
+            };
+        };
+    };
     heartbeatRunner: {
         parameters: {
             query?: never;
@@ -1072,7 +1171,7 @@ export interface operations {
                 /** @description Items to skip (default 0). */
                 offset?: number;
                 /** @description Only studies in this status. */
-                status?: "active" | "paused" | "completed" | "stopped";
+                status?: "active" | "paused" | "completed" | "failed" | "stopped";
             };
             header?: never;
             path?: never;

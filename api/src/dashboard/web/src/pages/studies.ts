@@ -37,7 +37,12 @@ function bestCell({ study, best }: StudyRow): Node | string {
  * Why the study ended, in words (red when it failed: e.g. every X0 point failed), and a warning
  * when most of its evaluations failed.
  */
-export function studyOutcome(study: Study): HTMLElement[] {
+export function studyOutcome(
+  study: Pick<
+    StudySummary,
+    'status' | 'stopReason' | 'evaluationsMostlyFailed' | 'failedEvaluationCount' | 'evaluationCount'
+  >,
+): HTMLElement[] {
   const parts: HTMLElement[] = [];
   if (study.stopReason !== null) {
     parts.push(
