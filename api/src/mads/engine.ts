@@ -12,6 +12,8 @@ import { sortCandidates } from './ordering';
 import { nmFinishStep, nmStartSearch } from './search/nelder-mead';
 import { quadSearchCandidates } from './search/quad-model';
 import { speculativeCandidates } from './search/speculative';
+import { beginFlight } from './pipeline';
+import { tryRestart } from './restart';
 import { cacheKey, toFree } from './space';
 import { fhOf, type Candidate, type EngineState, type Step, type StepKind } from './state';
 
@@ -61,6 +63,7 @@ export function purgeQueue(state: EngineState, step: Step): void {
 export function isStepFinished(state: EngineState, step: Step): boolean {
   purgeQueue(state, step);
   if (step.opportunistic && step.fullSuccess) return true;
+  if (step.released === true && step.queue.length === 0) return true;
   return step.queue.length === 0 && step.returned.length === step.dispatched.length;
 }
 
@@ -229,8 +232,12 @@ function startMegaIteration(state: EngineState): void {
   b.refInf = newInf;
   state.iteration++;
   const meshStop = checkMeshForStopping(state.mesh);
-  if (meshStop !== null) state.stop = { kind: meshStop };
-  else if (state.emptyIterations >= MAX_EMPTY_ITERATIONS) state.stop = { kind: 'MIN_MESH_SIZE_REACHED' };
+  if (meshStop !== null) {
+    if (!tryRestart(state)) state.stop = { kind: meshStop };
+  } else if (state.emptyIterations >= MAX_EMPTY_ITERATIONS && !tryRestart(state)) {
+    state.stop = { kind: 'MIN_MESH_SIZE_REACHED' };
+  }
+  beginFlight(state);
   state.nextKind = ITERATION_ORDER.find((k) => isEnabled(state, k)) ?? 'poll1';
 }
 
@@ -279,8 +286,10 @@ function startNextStep(state: EngineState): void {
       }
       const gen = generatePoll(state, primary, secondary);
       if (gen.generated === 0) {
-        // MESH_PREC_REACHED (§2.6), reported as MIN_MESH_SIZE_REACHED.
-        state.stop = { kind: 'MIN_MESH_SIZE_REACHED' };
+        // MESH_PREC_REACHED (§2.6), reported as MIN_MESH_SIZE_REACHED, unless a restart
+        // (bounded by its fruitless count) gives the poll a larger frame.
+        if (tryRestart(state)) startNextStep(state);
+        else state.stop = { kind: 'MIN_MESH_SIZE_REACHED' };
         return;
       }
       const step = newStep(state, 'poll1', gen.queue, opp);
