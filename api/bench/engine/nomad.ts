@@ -15,7 +15,7 @@ import { budgetOf, type BenchProblem } from './problems';
 import type { RunTrace } from './traces';
 
 /** Bump when nomad_driver.py changes what it records, so cached traces are not reused. */
-const TRACE_FORMAT = 1;
+const TRACE_FORMAT = 2;
 
 export interface CheckPoint {
   problemId: string;
@@ -32,6 +32,8 @@ export interface NomadResult {
 
 export interface NomadOptions {
   seeds: readonly number[];
+  /** BB_MAX_BLOCK_SIZE of each run set (1 = sequential). */
+  blockSizes: readonly number[];
   workers: number;
   fresh: boolean;
   checkPoints: readonly CheckPoint[];
@@ -71,12 +73,13 @@ export function nomadJobProblem(p: BenchProblem) {
  * Where the trace of one NOMAD run is cached: keyed by what changes it (the problem as NOMAD
  * sees it, the seed, the Python functions, the pinned version, the driver's trace format).
  */
-export function runCacheFile(sourceDir: string, problem: NomadJobProblem, seed: number): string {
-  const hash = createHash('sha256').update(JSON.stringify({ problem, seed, TRACE_FORMAT }));
+export function runCacheFile(sourceDir: string, problem: NomadJobProblem, seed: number, blockSize: number): string {
+  const hash = createHash('sha256').update(JSON.stringify({ problem, seed, blockSize, TRACE_FORMAT }));
   for (const file of ['functions.py', 'requirements.txt']) {
     hash.update(fs.readFileSync(path.join(sourceDir, file)));
   }
-  return path.join(cacheRoot(), 'nomad-traces', `${problem.id}-seed${seed}-${hash.digest('hex').slice(0, 16)}.json`);
+  const name = `${problem.id}-seed${seed}-block${blockSize}-${hash.digest('hex').slice(0, 16)}.json`;
+  return path.join(cacheRoot(), 'nomad-traces', name);
 }
 
 function waitForExit(child: ReturnType<typeof spawn>): Promise<number | null> {
@@ -99,13 +102,15 @@ export async function runNomad(problems: readonly BenchProblem[], options: Nomad
 
   const jobProblems = problems.map(nomadJobProblem);
   const cached: RunTrace[] = [];
-  const missing: { problem: NomadJobProblem; seed: number; file: string }[] = [];
+  const missing: { problem: NomadJobProblem; seed: number; blockSize: number; file: string }[] = [];
   // Seed-major order: if a long run is interrupted, the cached runs cover whole seeds.
-  for (const seed of options.seeds) {
-    for (const problem of jobProblems) {
-      const file = runCacheFile(sourceDir, problem, seed);
-      if (!options.fresh && fs.existsSync(file)) cached.push(JSON.parse(fs.readFileSync(file, 'utf8')) as RunTrace);
-      else missing.push({ problem, seed, file });
+  for (const blockSize of options.blockSizes) {
+    for (const seed of options.seeds) {
+      for (const problem of jobProblems) {
+        const file = runCacheFile(sourceDir, problem, seed, blockSize);
+        if (!options.fresh && fs.existsSync(file)) cached.push(JSON.parse(fs.readFileSync(file, 'utf8')) as RunTrace);
+        else missing.push({ problem, seed, blockSize, file });
+      }
     }
   }
 
@@ -118,7 +123,12 @@ export async function runNomad(problems: readonly BenchProblem[], options: Nomad
     jobFile,
     JSON.stringify({
       problems: jobProblems,
-      runs: missing.map(({ problem, seed, file }) => ({ problemId: problem.id, seed, cacheFile: file })),
+      runs: missing.map(({ problem, seed, blockSize, file }) => ({
+        problemId: problem.id,
+        seed,
+        blockSize,
+        cacheFile: file,
+      })),
       workers: options.workers,
       checkPoints: options.checkPoints,
     }),
@@ -149,7 +159,8 @@ export async function runNomad(problems: readonly BenchProblem[], options: Nomad
   }
   const result = JSON.parse(fs.readFileSync(outFile, 'utf8')) as Omit<NomadResult, 'cachedRuns'>;
   fs.rmSync(workDir, { recursive: true, force: true });
-  const order = (run: RunTrace): number => jobProblems.findIndex((p) => p.id === run.problemId) * 1e6 + run.seed;
+  const order = (run: RunTrace): number =>
+    (run.blockSize ?? 1) * 1e9 + jobProblems.findIndex((p) => p.id === run.problemId) * 1e6 + run.seed;
   const runs = [...cached, ...result.runs].sort((a, b) => order(a) - order(b));
   return { pynomadVersion: result.pynomadVersion, runs, checks: result.checks, cachedRuns: cached.length };
 }
