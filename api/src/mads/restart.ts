@@ -1,8 +1,8 @@
 /**
  * The initial mesh (§2.2) and restarts on the minimum mesh (`restartOnMinMesh`,
  * docs/algorithm.md, "Using the whole budget"): with evaluations left, a frame that cannot
- * shrink any more is reset to its initial size around the incumbent, so the study keeps
- * exploring instead of stopping with budget unused.
+ * shrink any more is reset around the incumbent to 2^k times its initial size at the k-th
+ * restart, so the study keeps exploring instead of stopping with budget unused.
  */
 import type { ProblemSpec } from '../algorithms/algorithm';
 import { createMesh, defaultInitialFrameSize, type MeshState } from './mesh';
@@ -15,7 +15,11 @@ import type { EngineState } from './state';
 /** Restarts in a row that add no point to the cache before the engine stops after all. */
 const MAX_FRUITLESS_RESTARTS = 3;
 
-export function initialMesh(problem: ProblemSpec, opts: MadsOptions, space: Space): MeshState {
+/**
+ * The §2.2 initial mesh; `growth` > 1 (restarts) multiplies the initial frame, capped at half
+ * the variable's range so that polls stay inside the bounds' reach (never below the initial).
+ */
+export function initialMesh(problem: ProblemSpec, opts: MadsOptions, space: Space, growth = 1): MeshState {
   const free = space.free;
   const g = free.map((i) => space.granularity[i]);
   const pick = (arr: (number | null)[] | null, i: number): number | null => (arr === null ? null : (arr[i] ?? null));
@@ -27,13 +31,16 @@ export function initialMesh(problem: ProblemSpec, opts: MadsOptions, space: Spac
     const v = problem.variables[i];
     const lb = v.type === 'B' ? 0 : v.lowerBound;
     const ub = v.type === 'B' ? 1 : v.upperBound;
-    return defaultInitialFrameSize(
+    const base = defaultInitialFrameSize(
       lb,
       ub,
       problem.x0.map((x) => x[i]),
       g[k],
       minFrame[k],
     );
+    if (growth === 1) return base;
+    const cap = lb !== null && ub !== null ? (ub - lb) / 2 : Infinity;
+    return Math.max(base, nextMult(Math.min(base * growth, cap), g[k]));
   });
   return createMesh(initialFrame, g, minMesh, minFrame, opts.frameRounding);
 }
@@ -49,9 +56,13 @@ export function tryRestart(state: EngineState): boolean {
   const r = state.restart;
   r.fruitless = state.cache.size === r.cacheSize ? r.fruitless + 1 : 0;
   if (r.fruitless >= MAX_FRUITLESS_RESTARTS) return false;
+  // Widening found nothing new last time: explore the whole box as well.
+  r.globalPending = r.fruitless > 0;
   r.count++;
   r.cacheSize = state.cache.size;
-  state.mesh = initialMesh(state.problem, state.options, state.space);
+  // Each restart doubles the frame (a VNS-like widening neighbourhood): on a small integer
+  // grid the initial frame is already the minimum, and the same frame would find nothing new.
+  state.mesh = initialMesh(state.problem, state.options, state.space, 2 ** Math.min(r.count, 20));
   state.emptyIterations = 0;
   updateCurrentFlightMesh(state);
   return true;

@@ -21,7 +21,7 @@ export interface Candidate {
 }
 
 /** Generators of trial points, in NOMAD's order within an iteration (§0, §4). */
-export type StepKind = 'x0' | 'speculative' | 'quad' | 'nm' | 'poll1' | 'poll2';
+export type StepKind = 'x0' | 'global' | 'speculative' | 'quad' | 'nm' | 'poll1' | 'poll2';
 
 export interface Step {
   id: number;
@@ -70,6 +70,8 @@ export interface RestartState {
   cacheSize: number;
   /** Fruitless restarts in a row. */
   fruitless: number;
+  /** The next iteration starts with a global search step (search/global.ts). */
+  globalPending?: boolean;
 }
 
 export interface EngineState {
