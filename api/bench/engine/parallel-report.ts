@@ -92,9 +92,7 @@ export function profileTable(
     [`budget (${unit})`, ...labels],
     alphas.map((alpha) => [
       `${alpha}·(n+1)`,
-      ...labels.map((label) =>
-        share(solves.get(label) ?? [], (s) => s[unit] <= alpha * (s.dimension + 1)).toFixed(3),
-      ),
+      ...labels.map((label) => share(solves.get(label) ?? [], (s) => s[unit] <= alpha * (s.dimension + 1)).toFixed(3)),
     ]),
   );
 }
@@ -169,8 +167,7 @@ export function worstDrop(
 ): number {
   let worst = -Infinity;
   for (const alpha of alphas.filter((a) => a >= minAlpha)) {
-    const at = (l: string): number =>
-      share(solves.get(l) ?? [], (s) => s.evaluations <= alpha * (s.dimension + 1));
+    const at = (l: string): number => share(solves.get(l) ?? [], (s) => s.evaluations <= alpha * (s.dimension + 1));
     worst = Math.max(worst, at(sequentialLabel) - at(label));
   }
   return worst;

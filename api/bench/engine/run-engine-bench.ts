@@ -20,7 +20,14 @@ import * as os from 'node:os';
 import { dataProfile, evaluationsToSolve, problemReference, type ProfileProblem } from './data-profile';
 import { evaluateBenchFunction } from './functions';
 import { runMadsParallel } from './parallel';
-import { familyTable, profileTable, roundsRatioTable, solveRecords, worstDrop, type SolverRuns } from './parallel-report';
+import {
+  familyTable,
+  profileTable,
+  roundsRatioTable,
+  solveRecords,
+  worstDrop,
+  type SolverRuns,
+} from './parallel-report';
 import { runNomad, type CheckPoint, type NomadResult } from './nomad';
 import { benchProblems, budgetOf, dimensionOf, type BenchProblem } from './problems';
 import { formatNumber, markdownTable, median } from './report';
@@ -30,7 +37,6 @@ import { toTraceEvaluation, type RunTrace } from './traces';
 const TAU = 1e-3;
 const SIMPLEX_GRADIENTS = [1, 2, 5, 10, 25, 50, 100];
 const MADS = 'meshtune MADS';
-
 
 interface Args {
   quick: boolean;

@@ -118,8 +118,9 @@ export const DEFAULT_MADS_OPTIONS: Readonly<MadsOptions> = Object.freeze({
 } satisfies MadsOptions);
 
 /** What the 'nomad4' preset changes in the defaults (also what a stored state without these keys had). */
-export const NOMAD4_PRESET: Readonly<Pick<MadsOptions, 'preset' | 'pipelineIterations' | 'lateSuccess' | 'restartOnMinMesh'>> =
-  Object.freeze({ preset: 'nomad4', pipelineIterations: 0, lateSuccess: false, restartOnMinMesh: false });
+export const NOMAD4_PRESET: Readonly<
+  Pick<MadsOptions, 'preset' | 'pipelineIterations' | 'lateSuccess' | 'restartOnMinMesh'>
+> = Object.freeze({ preset: 'nomad4', pipelineIterations: 0, lateSuccess: false, restartOnMinMesh: false });
 
 /** The defaults of a preset. */
 export function presetDefaults(preset: MadsPreset): MadsOptions {

@@ -81,10 +81,7 @@ test('presets: meshtune is the default; nomad4 switches the pipeline, late succe
   assert.equal(defaults.preset, 'meshtune');
   assert.ok(defaults.pipelineIterations > 0 && defaults.lateSuccess && defaults.restartOnMinMesh);
   const nomad4 = Mads.create(ROSENBROCK, { preset: 'nomad4' }).toJSON().options;
-  assert.deepEqual(
-    [nomad4.pipelineIterations, nomad4.lateSuccess, nomad4.restartOnMinMesh],
-    [0, false, false],
-  );
+  assert.deepEqual([nomad4.pipelineIterations, nomad4.lateSuccess, nomad4.restartOnMinMesh], [0, false, false]);
   const mixed = Mads.create(ROSENBROCK, { preset: 'nomad4', restartOnMinMesh: true }).toJSON().options;
   assert.equal(mixed.restartOnMinMesh, true);
   assert.throws(() => Mads.create(ROSENBROCK, { preset: 'nomad5' as never }), InvalidOptionsError);

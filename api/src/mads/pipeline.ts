@@ -18,7 +18,12 @@ export function tracksFlights(state: EngineState): boolean {
 export function beginFlight(state: EngineState): void {
   if (!tracksFlights(state)) return;
   const open = state.flights.filter((f) => f.pending > 0);
-  open.push({ iteration: state.iteration, firstStepId: state.stepCounter, mesh: structuredClone(state.mesh), pending: 0 });
+  open.push({
+    iteration: state.iteration,
+    firstStepId: state.stepCounter,
+    mesh: structuredClone(state.mesh),
+    pending: 0,
+  });
   state.flights = open.slice(-MAX_FLIGHTS);
 }
 
