@@ -9,6 +9,7 @@
  *   --quick              1 seed and a smaller timing run
  *   --q 1,4,16           points in flight (default 1,4,16; 1 is always run)
  *   --baseline           also run MADS with preset 'nomad4' (the behaviour before issue 15)
+ *   --no-tpe             without Optuna's TPE (run up to 20·(n+1) evaluations, sequential)
  *   --seeds N            seeds 0…N−1 (default 3; quick: 1)
  *   --problems a,b       only these problem ids
  *   --fresh-nomad        rerun NOMAD even where its traces are cached
@@ -48,6 +49,7 @@ interface Args {
   profile: boolean;
   q: number[];
   baseline: boolean;
+  tpe: boolean;
 }
 
 function parseArgs(argv: readonly string[]): Args {
@@ -61,6 +63,7 @@ function parseArgs(argv: readonly string[]): Args {
     profile: !argv.includes('--no-profile'),
     q: [1, 4, 16],
     baseline: argv.includes('--baseline'),
+    tpe: !argv.includes('--no-tpe'),
   };
   args.seeds = args.quick ? 1 : 3;
   const value = (flag: string): string | undefined => {
@@ -398,6 +401,7 @@ async function main(): Promise<void> {
     ? runNomad(problems, {
         seeds,
         blockSizes: args.q,
+        tpe: args.tpe,
         workers: args.nomadWorkers,
         fresh: args.freshNomad,
         checkPoints: problems.flatMap(checkPointsOf),
@@ -461,11 +465,14 @@ async function main(): Promise<void> {
       label: `${nomadLabel} q=${q}`,
       family: nomadLabel,
       q,
-      runs: nomad.runs.filter((r) => (r.blockSize ?? 1) === q),
+      runs: nomad.runs.filter((r) => r.solver !== 'tpe' && (r.blockSize ?? 1) === q),
     }));
+    const tpeRuns = nomad.runs.filter((r) => r.solver === 'tpe');
+    const tpeSolvers: SolverRuns[] =
+      tpeRuns.length > 0 ? [{ label: 'Optuna TPE (≤ 20·(n+1))', family: 'tpe', q: 1, runs: tpeRuns }] : [];
     const sequentialNomad = { ...nomad, runs: nomadSolvers[0].runs };
     printProfiles(problems, madsRuns, sequentialNomad, seeds.length);
-    printParallel(problems, [...madsSolvers, ...nomadSolvers], seeds.length);
+    printParallel(problems, [...madsSolvers, ...nomadSolvers, ...tpeSolvers], seeds.length);
   }
   if (timing.length > 0) printTiming(timing);
 }
