@@ -91,7 +91,7 @@ export interface MadsOptions {
 
 export const DEFAULT_MADS_OPTIONS: Readonly<MadsOptions> = Object.freeze({
   preset: 'meshtune',
-  pipelineIterations: 2,
+  pipelineIterations: 4,
   lateSuccess: true,
   restartOnMinMesh: true,
   directionType: 'ORTHO N+1 QUAD',
