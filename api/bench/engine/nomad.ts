@@ -15,7 +15,7 @@ import { budgetOf, type BenchProblem } from './problems';
 import type { RunTrace } from './traces';
 
 /** Bump when nomad_driver.py changes what it records, so cached traces are not reused. */
-const TRACE_FORMAT = 1;
+const TRACE_FORMAT = 2;
 
 export interface CheckPoint {
   problemId: string;
@@ -32,6 +32,10 @@ export interface NomadResult {
 
 export interface NomadOptions {
   seeds: readonly number[];
+  /** BB_MAX_BLOCK_SIZE of each run set (1 = sequential). */
+  blockSizes: readonly number[];
+  /** Also run Optuna's TPE (sequential, up to 20·(n+1) evaluations) on each (problem, seed). */
+  tpe?: boolean;
   workers: number;
   fresh: boolean;
   checkPoints: readonly CheckPoint[];
@@ -71,12 +75,21 @@ export function nomadJobProblem(p: BenchProblem) {
  * Where the trace of one NOMAD run is cached: keyed by what changes it (the problem as NOMAD
  * sees it, the seed, the Python functions, the pinned version, the driver's trace format).
  */
-export function runCacheFile(sourceDir: string, problem: NomadJobProblem, seed: number): string {
-  const hash = createHash('sha256').update(JSON.stringify({ problem, seed, TRACE_FORMAT }));
+export function runCacheFile(
+  sourceDir: string,
+  problem: NomadJobProblem,
+  seed: number,
+  blockSize: number,
+  solver: 'nomad' | 'tpe' = 'nomad',
+): string {
+  const key = solver === 'nomad' ? { problem, seed, blockSize, TRACE_FORMAT } : { problem, seed, solver, TRACE_FORMAT };
+  const hash = createHash('sha256').update(JSON.stringify(key));
   for (const file of ['functions.py', 'requirements.txt']) {
     hash.update(fs.readFileSync(path.join(sourceDir, file)));
   }
-  return path.join(cacheRoot(), 'nomad-traces', `${problem.id}-seed${seed}-${hash.digest('hex').slice(0, 16)}.json`);
+  const kind = solver === 'nomad' ? `block${blockSize}` : solver;
+  const name = `${problem.id}-seed${seed}-${kind}-${hash.digest('hex').slice(0, 16)}.json`;
+  return path.join(cacheRoot(), 'nomad-traces', name);
 }
 
 function waitForExit(child: ReturnType<typeof spawn>): Promise<number | null> {
@@ -99,13 +112,25 @@ export async function runNomad(problems: readonly BenchProblem[], options: Nomad
 
   const jobProblems = problems.map(nomadJobProblem);
   const cached: RunTrace[] = [];
-  const missing: { problem: NomadJobProblem; seed: number; file: string }[] = [];
+  const missing: {
+    problem: NomadJobProblem;
+    seed: number;
+    blockSize: number;
+    solver: 'nomad' | 'tpe';
+    file: string;
+  }[] = [];
+  const sets = [
+    ...options.blockSizes.map((blockSize) => ({ blockSize, solver: 'nomad' as const })),
+    ...(options.tpe === true ? [{ blockSize: 1, solver: 'tpe' as const }] : []),
+  ];
   // Seed-major order: if a long run is interrupted, the cached runs cover whole seeds.
-  for (const seed of options.seeds) {
-    for (const problem of jobProblems) {
-      const file = runCacheFile(sourceDir, problem, seed);
-      if (!options.fresh && fs.existsSync(file)) cached.push(JSON.parse(fs.readFileSync(file, 'utf8')) as RunTrace);
-      else missing.push({ problem, seed, file });
+  for (const { blockSize, solver } of sets) {
+    for (const seed of options.seeds) {
+      for (const problem of jobProblems) {
+        const file = runCacheFile(sourceDir, problem, seed, blockSize, solver);
+        if (!options.fresh && fs.existsSync(file)) cached.push(JSON.parse(fs.readFileSync(file, 'utf8')) as RunTrace);
+        else missing.push({ problem, seed, blockSize, solver, file });
+      }
     }
   }
 
@@ -118,7 +143,13 @@ export async function runNomad(problems: readonly BenchProblem[], options: Nomad
     jobFile,
     JSON.stringify({
       problems: jobProblems,
-      runs: missing.map(({ problem, seed, file }) => ({ problemId: problem.id, seed, cacheFile: file })),
+      runs: missing.map(({ problem, seed, blockSize, solver, file }) => ({
+        problemId: problem.id,
+        seed,
+        blockSize,
+        solver,
+        cacheFile: file,
+      })),
       workers: options.workers,
       checkPoints: options.checkPoints,
     }),
@@ -149,7 +180,11 @@ export async function runNomad(problems: readonly BenchProblem[], options: Nomad
   }
   const result = JSON.parse(fs.readFileSync(outFile, 'utf8')) as Omit<NomadResult, 'cachedRuns'>;
   fs.rmSync(workDir, { recursive: true, force: true });
-  const order = (run: RunTrace): number => jobProblems.findIndex((p) => p.id === run.problemId) * 1e6 + run.seed;
+  const order = (run: RunTrace): number =>
+    (run.solver === 'tpe' ? 1e12 : 0) +
+    (run.blockSize ?? 1) * 1e9 +
+    jobProblems.findIndex((p) => p.id === run.problemId) * 1e6 +
+    run.seed;
   const runs = [...cached, ...result.runs].sort((a, b) => order(a) - order(b));
   return { pynomadVersion: result.pynomadVersion, runs, checks: result.checks, cachedRuns: cached.length };
 }

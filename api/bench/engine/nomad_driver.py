@@ -4,11 +4,17 @@ Usage: nomad_driver.py JOB.json OUT.json
 
 JOB.json (written by run-engine-bench):
   {"problems": [{"id", "function", "params", "types", "lower", "upper", "granularity", "x0",
-                 "outputTypes", "budget"}], "runs": [{"problemId", "seed", "cacheFile"}], "workers": 1,
+                 "outputTypes", "budget"}],
+   "runs": [{"problemId", "seed", "blockSize", "cacheFile"}], "workers": 1,
    "checkPoints": [{"problemId", "x"}]}
 OUT.json:
-  {"pynomadVersion", "runs": [{"problemId", "seed", "x": [[...]], "outputs": [[...] | null],
-   "seconds", "secondsToLastEvaluation", "stopReason"}], "checks": [{"problemId", "x", "outputs"}]}
+  {"pynomadVersion", "runs": [{"problemId", "seed", "blockSize", "x": [[...]],
+   "outputs": [[...] | null], "blocks": [block index of each evaluation], "seconds",
+   "secondsToLastEvaluation", "stopReason"}], "checks": [{"problemId", "x", "outputs"}]}
+
+blockSize > 1 runs NOMAD's block evaluation (BB_MAX_BLOCK_SIZE): the blackbox receives up to
+blockSize points at once, as q parallel runners would; `blocks` says which call each
+evaluation came in, so the benchmark can count rounds.
 
 Each finished run is also written at once to its cacheFile (the trace cache of
 run-engine-bench), so an interrupted job keeps the runs it finished.
@@ -40,9 +46,10 @@ def _vector(values: list[Any]) -> str:
     return "( " + " ".join("-" if v is None else repr(v) for v in values) + " )"
 
 
-def nomad_parameters(problem: dict[str, Any], seed: int) -> list[str]:
+def nomad_parameters(problem: dict[str, Any], seed: int, block_size: int) -> list[str]:
     n = len(problem["x0"])
-    return [
+    block = [f"BB_MAX_BLOCK_SIZE {block_size}"] if block_size > 1 else []
+    return block + [
         f"DIMENSION {n}",
         "BB_INPUT_TYPE " + "( " + " ".join(problem["types"]) + " )",
         "BB_OUTPUT_TYPE " + " ".join(problem["outputTypes"]),
@@ -55,19 +62,21 @@ def nomad_parameters(problem: dict[str, Any], seed: int) -> list[str]:
     ]
 
 
-def run_one(problem: dict[str, Any], seed: int) -> dict[str, Any]:
+def run_one(problem: dict[str, Any], seed: int, block_size: int) -> dict[str, Any]:
     import PyNomad  # imported here: each run lives in its own fresh process
 
     xs: list[list[float]] = []
     outputs: list[list[float] | None] = []
+    blocks: list[int] = []
     started = time.perf_counter()
     last_evaluation = started
 
-    def blackbox(point: Any) -> int:
+    def evaluate_point(point: Any, block: int) -> int:
         nonlocal last_evaluation
         last_evaluation = time.perf_counter()
         x = [point.get_coord(i) for i in range(point.size())]
         xs.append(x)
+        blocks.append(block)
         try:
             values = evaluate(problem["function"], x, problem["params"])
         except (ArithmeticError, ValueError):
@@ -79,21 +88,113 @@ def run_one(problem: dict[str, Any], seed: int) -> dict[str, Any]:
         point.setBBO(" ".join(repr(v) for v in values).encode("UTF-8"))
         return 1
 
+    calls = 0
+
+    def blackbox(point: Any) -> int:
+        nonlocal calls
+        calls += 1
+        return evaluate_point(point, calls - 1)
+
+    def blackbox_block(block: Any) -> list[int]:
+        nonlocal calls
+        calls += 1
+        return [evaluate_point(block.get_x(i), calls - 1) for i in range(block.size())]
+
     result = PyNomad.optimize(
-        blackbox, list(problem["x0"]), [], [], nomad_parameters(problem, seed)
+        blackbox_block if block_size > 1 else blackbox,
+        list(problem["x0"]),
+        [],
+        [],
+        nomad_parameters(problem, seed, block_size),
     )
     seconds = time.perf_counter() - started
     return {
         "problemId": problem["id"],
         "seed": seed,
+        "blockSize": block_size,
         "x": xs,
         "outputs": outputs,
+        "blocks": blocks,
         "seconds": seconds,
         # All-granular problems make NOMAD set MAX_EVAL (cache hits included) and it may spend
         # most of a run revisiting cached points after its last blackbox evaluation.
         "secondsToLastEvaluation": last_evaluation - started,
         "stopReason": str(result.get("stop_reason", "")),
     }
+
+
+def _tpe_bounds(problem: dict[str, Any], i: int) -> tuple[float, float]:
+    """TPE needs a box: a missing bound becomes X0 ± 10 (documented in docs/benchmarks.md)."""
+    lo = problem["lower"][i]
+    hi = problem["upper"][i]
+    x0 = problem["x0"][i]
+    return (x0 - 10 if lo is None else lo, x0 + 10 if hi is None else hi)
+
+
+def run_tpe(problem: dict[str, Any], seed: int, budget: int) -> dict[str, Any]:
+    """Optuna's TPE (default settings, seeded) with X0 enqueued first; PB outputs as constraints."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    xs: list[list[float]] = []
+    outputs: list[list[float] | None] = []
+    pb = [i for i, t in enumerate(problem["outputTypes"]) if t in ("PB", "EB")]
+    obj = problem["outputTypes"].index("OBJ")
+    started = time.perf_counter()
+
+    def objective(trial: Any) -> float:
+        x: list[float] = []
+        for i, kind in enumerate(problem["types"]):
+            lo, hi = _tpe_bounds(problem, i)
+            g = problem["granularity"][i]
+            name = f"x{i}"
+            if kind in ("I", "B"):
+                x.append(float(trial.suggest_int(name, int(lo), int(hi))))
+            elif g > 0:
+                x.append(round(trial.suggest_float(name, lo, hi, step=g), 12))
+            else:
+                x.append(trial.suggest_float(name, lo, hi))
+        xs.append(x)
+        try:
+            values = evaluate(problem["function"], x, problem["params"])
+        except (ArithmeticError, ValueError):
+            outputs.append(None)
+            trial.set_user_attr("c", [1.0] * len(pb))
+            return float("inf")
+        ok = all(math.isfinite(v) for v in values)
+        outputs.append(values if ok else None)
+        trial.set_user_attr("c", [values[i] if ok else 1.0 for i in pb])
+        return values[obj] if ok else float("inf")
+
+    sampler = optuna.samplers.TPESampler(
+        seed=seed, constraints_func=(lambda t: t.user_attrs["c"]) if pb else None
+    )
+    study = optuna.create_study(sampler=sampler)
+    study.enqueue_trial({f"x{i}": v for i, v in enumerate(problem["x0"])})
+    study.optimize(objective, n_trials=budget)
+    return {
+        "problemId": problem["id"],
+        "seed": seed,
+        "blockSize": 1,
+        "solver": "tpe",
+        "x": xs,
+        "outputs": outputs,
+        "blocks": list(range(len(xs))),
+        "seconds": time.perf_counter() - started,
+        "secondsToLastEvaluation": time.perf_counter() - started,
+        "stopReason": "budget",
+    }
+
+
+def run_any(problem: dict[str, Any], seed: int, block_size: int, solver: str) -> dict[str, Any]:
+    if solver == "tpe":
+        n = len(problem["x0"])
+        return run_tpe(problem, seed, min(problem["budget"], TPE_BUDGET_FACTOR * (n + 1)))
+    return run_one(problem, seed, block_size)
+
+
+# Optuna's TPE is run up to 20·(n+1) evaluations: the small budgets issue 15 compares at.
+TPE_BUDGET_FACTOR = 20
 
 
 def _write_atomically(path: str, content: Any) -> None:
@@ -107,20 +208,33 @@ def main(job_path: str, out_path: str) -> None:
     with open(job_path, encoding="utf-8") as job_file:
         job = json.load(job_file)
     problems = {p["id"]: p for p in job["problems"]}
-    tasks = [(problems[run["problemId"]], run["seed"], run["cacheFile"]) for run in job["runs"]]
+    tasks = [
+        (
+            problems[run["problemId"]],
+            run["seed"],
+            int(run.get("blockSize", 1)),
+            run.get("solver", "nomad"),
+            run["cacheFile"],
+        )
+        for run in job["runs"]
+    ]
 
     runs: list[dict[str, Any]] = []
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(
         max_workers=int(job.get("workers", 1)), mp_context=context, max_tasks_per_child=1
     ) as pool:
-        futures = [pool.submit(run_one, problem, seed) for problem, seed, _ in tasks]
-        for done, (future, (_, _, cache_file)) in enumerate(zip(futures, tasks), start=1):
+        futures = [
+            pool.submit(run_any, problem, seed, block, solver)
+            for problem, seed, block, solver, _ in tasks
+        ]
+        for done, (future, (_, _, _, _, cache_file)) in enumerate(zip(futures, tasks), start=1):
             run = future.result()
             runs.append(run)
             _write_atomically(cache_file, run)
             print(
-                f"nomad_driver: {done}/{len(tasks)} {run['problemId']} seed {run['seed']}: "
+                f"nomad_driver: {done}/{len(tasks)} {run['problemId']} seed {run['seed']} "
+                f"{run.get('solver', 'nomad')} block {run['blockSize']}: "
                 f"{len(run['x'])} evaluations in {run['seconds']:.1f} s",
                 file=sys.stderr,
                 flush=True,

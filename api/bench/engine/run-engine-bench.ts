@@ -1,10 +1,15 @@
 /**
- * `npm run bench:engine` (issue 3): meshtune's MADS against NOMAD 4 (PyNomadBBO) on the same
- * problems, X0, bounds and budget 100·(n+1), several seeds; prints Moré & Wild data profiles
- * side by side, a per-problem summary and the engine's ask+tell / persistence overhead.
- * Figures only: nothing here passes or fails on performance.
+ * `npm run bench:engine` (issues 3, 15): meshtune's MADS against NOMAD 4 (PyNomadBBO) on the same
+ * problems, X0, bounds and budget 100·(n+1), several seeds, with q = 1, 4, 16 points in flight
+ * (MADS: q asynchronous runners; NOMAD: BB_MAX_BLOCK_SIZE q); prints Moré & Wild data profiles
+ * per budget in evaluations and in rounds (simulated wall-clock time, parallel.ts) side by
+ * side, per problem family, a per-problem summary and the engine's ask+tell / persistence
+ * overhead. Figures only: nothing here passes or fails on performance.
  *
  *   --quick              1 seed and a smaller timing run
+ *   --q 1,4,16           points in flight (default 1,4,16; 1 is always run)
+ *   --baseline           also run MADS with preset 'nomad4' (the behaviour before issue 15)
+ *   --no-tpe             without Optuna's TPE (run up to 20·(n+1) evaluations, sequential)
  *   --seeds N            seeds 0…N−1 (default 3; quick: 1)
  *   --problems a,b       only these problem ids
  *   --fresh-nomad        rerun NOMAD even where its traces are cached
@@ -15,7 +20,15 @@
 import * as os from 'node:os';
 import { dataProfile, evaluationsToSolve, problemReference, type ProfileProblem } from './data-profile';
 import { evaluateBenchFunction } from './functions';
-import { runMads } from './mads-runs';
+import { runMadsParallel } from './parallel';
+import {
+  familyTable,
+  profileTable,
+  roundsRatioTable,
+  solveRecords,
+  worstDrop,
+  type SolverRuns,
+} from './parallel-report';
 import { runNomad, type CheckPoint, type NomadResult } from './nomad';
 import { benchProblems, budgetOf, dimensionOf, type BenchProblem } from './problems';
 import { formatNumber, markdownTable, median } from './report';
@@ -34,6 +47,9 @@ interface Args {
   nomadWorkers: number;
   timing: boolean;
   profile: boolean;
+  q: number[];
+  baseline: boolean;
+  tpe: boolean;
 }
 
 function parseArgs(argv: readonly string[]): Args {
@@ -45,6 +61,9 @@ function parseArgs(argv: readonly string[]): Args {
     nomadWorkers: 1,
     timing: !argv.includes('--no-timing'),
     profile: !argv.includes('--no-profile'),
+    q: [1, 4, 16],
+    baseline: argv.includes('--baseline'),
+    tpe: !argv.includes('--no-tpe'),
   };
   args.seeds = args.quick ? 1 : 3;
   const value = (flag: string): string | undefined => {
@@ -57,6 +76,8 @@ function parseArgs(argv: readonly string[]): Args {
   if (workers !== undefined) args.nomadWorkers = Math.max(1, Number.parseInt(workers, 10));
   const problems = value('--problems');
   if (problems !== undefined) args.problems = problems.split(',');
+  const q = value('--q');
+  if (q !== undefined) args.q = [...new Set([1, ...q.split(',').map((v) => Math.max(1, Number.parseInt(v, 10)))])];
   return args;
 }
 
@@ -250,6 +271,37 @@ function printProfiles(
   console.log(`MADS stop reasons: ${[...stops].map(([reason, count]) => `${reason} ×${count}`).join(', ')}`);
 }
 
+function printParallel(problems: readonly BenchProblem[], solvers: readonly SolverRuns[], seeds: number): void {
+  const labels = solvers.map((s) => s.label);
+  const solves = solveRecords(problems, solvers, TAU);
+  const instances = `${problems.length} problems × ${seeds} seed(s)`;
+  console.log(
+    `\n### Points in flight: data profile per budget in evaluations, τ = ${formatTau(TAU)} (share of ${instances} solved)\n\n` +
+      'MADS q: q asynchronous runners (a finished runner tells and asks at once); NOMAD q: BB_MAX_BLOCK_SIZE q. ' +
+      'Evaluation times are drawn uniformly in [0.5, 1.5] (same draws for every solver); evaluations count in the order they finish.\n',
+  );
+  console.log(profileTable(solves, labels, SIMPLEX_GRADIENTS, 'evaluations'));
+  console.log(
+    `\n### Points in flight: data profile per budget in rounds (wall-clock time in mean evaluation times), τ = ${formatTau(TAU)}\n`,
+  );
+  console.log(profileTable(solves, labels, SIMPLEX_GRADIENTS, 'rounds'));
+  console.log('\n### Rounds to pass the test, against the same solver with q = 1 (runs both solved)\n');
+  console.log(roundsRatioTable(solves, solvers));
+  const targets: string[] = [];
+  for (const solver of solvers) {
+    if (solver.q === 1) continue;
+    const sequential = solvers.find((s) => s.family === solver.family && s.q === 1);
+    if (sequential === undefined) continue;
+    const drop = worstDrop(solves, solver.label, sequential.label, SIMPLEX_GRADIENTS, 10);
+    targets.push(`${solver.label}: largest drop from q = 1 at budgets ≥ 10·(n+1) evaluations ${drop.toFixed(3)}`);
+  }
+  console.log(`\n${targets.join('\n')}`);
+  console.log(`\n### Per problem family, evaluations (share solved, τ = ${formatTau(TAU)})\n`);
+  console.log(familyTable(solves, labels, [10, 100], 'evaluations'));
+  console.log(`\n### Per problem family, rounds (share solved, τ = ${formatTau(TAU)})\n`);
+  console.log(familyTable(solves, labels, [10, 100], 'rounds'));
+}
+
 function printTiming(rows: readonly TimingRow[]): void {
   console.log(
     '\n### Engine overhead (ask(1)+tell per point, after telling the cached points through the public API)\n\n' +
@@ -348,6 +400,8 @@ async function main(): Promise<void> {
   const nomadPromise = args.profile
     ? runNomad(problems, {
         seeds,
+        blockSizes: args.q,
+        tpe: args.tpe,
         workers: args.nomadWorkers,
         fresh: args.freshNomad,
         checkPoints: problems.flatMap(checkPointsOf),
@@ -356,15 +410,26 @@ async function main(): Promise<void> {
   // Without this, a failing driver would be an unhandled rejection before it is awaited.
   nomadPromise?.catch(() => undefined);
 
-  const madsRuns: RunTrace[] = [];
+  const madsSolvers: SolverRuns[] = [];
   if (args.profile) {
     const started = Date.now();
-    for (const problem of problems) {
-      for (const seed of seeds) madsRuns.push(runMads(problem, seed));
-      log(`MADS ${problem.id} (budget ${budgetOf(problem)}) × ${seeds.length} seeds done`);
+    const variants = [
+      { family: MADS, options: {} },
+      ...(args.baseline ? [{ family: `${MADS} (nomad4)`, options: { preset: 'nomad4' as const } }] : []),
+    ];
+    for (const variant of variants) {
+      for (const q of args.q) {
+        const runs: RunTrace[] = [];
+        for (const problem of problems) {
+          for (const seed of seeds) runs.push(runMadsParallel(problem, seed, q, variant.options));
+        }
+        madsSolvers.push({ label: `${variant.family} q=${q}`, family: variant.family, q, runs });
+        log(`${variant.family} q = ${q}: ${problems.length} problems × ${seeds.length} seeds done`);
+      }
     }
     log(`MADS runs took ${((Date.now() - started) / 1000).toFixed(1)} s`);
   }
+  const madsRuns = madsSolvers.find((s) => s.family === MADS && s.q === 1)?.runs ?? [];
 
   const timingOptions: TimingOptions = args.quick
     ? { dimensions: [2, 10, 50], cachedPoints: 2000, cycles: 100, persistCycles: 5 }
@@ -395,7 +460,19 @@ async function main(): Promise<void> {
       `NOMAD: PyNomadBBO ${nomad.pynomadVersion}, default parameters + SEED s (${nomad.cachedRuns} of ${nomad.runs.length} runs from the trace cache). ` +
         `TS and Python functions agree on ${check.points} points (max relative difference ${formatNumber(check.worst, 2)}).`,
     );
-    printProfiles(problems, madsRuns, nomad, seeds.length);
+    const nomadLabel = `NOMAD ${nomad.pynomadVersion}`;
+    const nomadSolvers: SolverRuns[] = args.q.map((q) => ({
+      label: `${nomadLabel} q=${q}`,
+      family: nomadLabel,
+      q,
+      runs: nomad.runs.filter((r) => r.solver !== 'tpe' && (r.blockSize ?? 1) === q),
+    }));
+    const tpeRuns = nomad.runs.filter((r) => r.solver === 'tpe');
+    const tpeSolvers: SolverRuns[] =
+      tpeRuns.length > 0 ? [{ label: 'Optuna TPE (≤ 20·(n+1))', family: 'tpe', q: 1, runs: tpeRuns }] : [];
+    const sequentialNomad = { ...nomad, runs: nomadSolvers[0].runs };
+    printProfiles(problems, madsRuns, sequentialNomad, seeds.length);
+    printParallel(problems, [...madsSolvers, ...nomadSolvers, ...tpeSolvers], seeds.length);
   }
   if (timing.length > 0) printTiming(timing);
 }

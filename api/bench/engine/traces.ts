@@ -11,6 +11,17 @@ export interface RunTrace {
   /** Solver time for the run (for MADS: ask + tell only; for NOMAD: all of PyNomad.optimize). */
   seconds: number;
   stopReason: string;
+  /** Reference runs: 'tpe' = Optuna's TPE; absent = NOMAD (or MADS). */
+  solver?: 'tpe';
+  /** Points in flight at once (runners; NOMAD's BB_MAX_BLOCK_SIZE); 1 = sequential. */
+  blockSize?: number;
+  /** NOMAD block runs: the blackbox call (block) of each evaluation. */
+  blocks?: number[];
+  /**
+   * Wall-clock time each evaluation finished, in units of the mean evaluation time
+   * (parallel.ts); evaluations are listed in the order they finished.
+   */
+  times?: number[];
 }
 
 /**

@@ -12,15 +12,23 @@ import { sortCandidates } from './ordering';
 import { nmFinishStep, nmStartSearch } from './search/nelder-mead';
 import { quadSearchCandidates } from './search/quad-model';
 import { speculativeCandidates } from './search/speculative';
+import { globalCandidates } from './search/global';
+import { beginFlight } from './pipeline';
+import { tryRestart } from './restart';
 import { cacheKey, toFree } from './space';
 import { fhOf, type Candidate, type EngineState, type Step, type StepKind } from './state';
 
 /** Iterations in a row without a single new point before the engine gives up (all cache hits). */
 const MAX_EMPTY_ITERATIONS = 200;
+/**
+ * The same with `restartOnMinMesh`: a restart with a wider frame is the better next move, and
+ * each empty iteration still costs a model search.
+ */
+const MAX_EMPTY_ITERATIONS_BEFORE_RESTART = 10;
 /** Safety bound on the steps advanced within one call. */
 const MAX_ADVANCES_PER_CALL = 5000;
 
-const ITERATION_ORDER: StepKind[] = ['speculative', 'quad', 'nm', 'poll1', 'poll2'];
+const ITERATION_ORDER: StepKind[] = ['global', 'speculative', 'quad', 'nm', 'poll1', 'poll2'];
 
 export function newStep(state: EngineState, kind: StepKind, queue: Candidate[], opportunistic: boolean): Step {
   const step: Step = {
@@ -61,6 +69,7 @@ export function purgeQueue(state: EngineState, step: Step): void {
 export function isStepFinished(state: EngineState, step: Step): boolean {
   purgeQueue(state, step);
   if (step.opportunistic && step.fullSuccess) return true;
+  if (step.released === true && step.queue.length === 0) return true;
   return step.queue.length === 0 && step.returned.length === step.dispatched.length;
 }
 
@@ -150,6 +159,7 @@ function finishStep(state: EngineState, step: Step): void {
       else state.nextKind = nextKindAfter(state, 'nm');
       return;
     }
+    case 'global':
     case 'speculative':
     case 'quad': {
       updateWithPoints(state.barrier, step.returned, fh(state), step.fullSuccess);
@@ -185,6 +195,8 @@ function nextKindAfter(state: EngineState, kind: StepKind): StepKind | null {
 function isEnabled(state: EngineState, kind: StepKind): boolean {
   const n = state.space.free.length;
   switch (kind) {
+    case 'global':
+      return state.restart.globalPending === true;
     case 'speculative':
       return state.options.speculativeSearch;
     case 'quad':
@@ -229,8 +241,16 @@ function startMegaIteration(state: EngineState): void {
   b.refInf = newInf;
   state.iteration++;
   const meshStop = checkMeshForStopping(state.mesh);
-  if (meshStop !== null) state.stop = { kind: meshStop };
-  else if (state.emptyIterations >= MAX_EMPTY_ITERATIONS) state.stop = { kind: 'MIN_MESH_SIZE_REACHED' };
+  if (meshStop !== null) {
+    if (!tryRestart(state)) state.stop = { kind: meshStop };
+  } else if (
+    state.emptyIterations >=
+      (state.options.restartOnMinMesh ? MAX_EMPTY_ITERATIONS_BEFORE_RESTART : MAX_EMPTY_ITERATIONS) &&
+    !tryRestart(state)
+  ) {
+    state.stop = { kind: 'MIN_MESH_SIZE_REACHED' };
+  }
+  beginFlight(state);
   state.nextKind = ITERATION_ORDER.find((k) => isEnabled(state, k)) ?? 'poll1';
 }
 
@@ -256,6 +276,11 @@ function startNextStep(state: EngineState): void {
   const kind = state.nextKind ?? 'poll1';
   const opp = state.options.opportunistic;
   switch (kind) {
+    case 'global':
+      state.restart.globalPending = false;
+      state.step = newStep(state, kind, globalCandidates(state), opp);
+      state.nextKind = nextKindAfter(state, kind);
+      return;
     case 'speculative':
       state.step = newStep(state, kind, sortCandidates(state, speculativeCandidates(state)), opp);
       state.nextKind = nextKindAfter(state, kind);
@@ -279,8 +304,10 @@ function startNextStep(state: EngineState): void {
       }
       const gen = generatePoll(state, primary, secondary);
       if (gen.generated === 0) {
-        // MESH_PREC_REACHED (§2.6), reported as MIN_MESH_SIZE_REACHED.
-        state.stop = { kind: 'MIN_MESH_SIZE_REACHED' };
+        // MESH_PREC_REACHED (§2.6), reported as MIN_MESH_SIZE_REACHED, unless a restart
+        // (bounded by its fruitless count) gives the poll a larger frame.
+        if (tryRestart(state)) startNextStep(state);
+        else state.stop = { kind: 'MIN_MESH_SIZE_REACHED' };
         return;
       }
       const step = newStep(state, 'poll1', gen.queue, opp);

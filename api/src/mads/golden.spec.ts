@@ -77,6 +77,7 @@ test('golden trace A: 60 evaluations match NOMAD 4.5.1 exactly (points, f, frame
       seed: 0,
     },
     {
+      preset: 'nomad4',
       directionType: 'ORTHO 2N',
       speculativeSearch: false,
       quadModelSearch: false,
@@ -104,6 +105,7 @@ test('golden trace B: ORTHO N+1 NEG with speculative and Nelder-Mead searches, 6
   // goldenB.txt: defaults except DIRECTION_TYPE ORTHO N+1 NEG and QUAD_MODEL_SEARCH no;
   // NM_SEARCH_MAX_TRIAL_PTS_NFACTOR is effectively unlimited in 4.5.1 (Appendix D #3).
   const mads = Mads.create(PROBLEM, {
+    preset: 'nomad4',
     directionType: 'ORTHO N+1 NEG',
     quadModelSearch: false,
     nmMaxTrialPointsNFactor: 0,
@@ -117,12 +119,14 @@ test('golden trace B: ORTHO N+1 NEG with speculative and Nelder-Mead searches, 6
   }
 });
 
-test('default options (ORTHO N+1 QUAD, all searches): the first 5 evaluations match NOMAD (p4.txt, Appendix C.2)', () => {
-  const rows = readTrace('goldenB.out').slice(0, 5);
-  const mads = Mads.create(PROBLEM);
-  for (const row of rows) {
-    const [s] = mads.ask(1);
-    assert.deepEqual(s.x, row.x, `BBE ${row.bbe}`);
-    mads.tell([{ x: s.x, outputs: [rosenbrock(s.x)] }]);
-  }
-});
+for (const preset of ['nomad4', 'meshtune'] as const) {
+  test(`preset ${preset}, NOMAD's defaults otherwise (ORTHO N+1 QUAD, all searches): the first 5 evaluations match NOMAD (p4.txt, Appendix C.2)`, () => {
+    const rows = readTrace('goldenB.out').slice(0, 5);
+    const mads = Mads.create(PROBLEM, { preset });
+    for (const row of rows) {
+      const [s] = mads.ask(1);
+      assert.deepEqual(s.x, row.x, `BBE ${row.bbe}`);
+      mads.tell([{ x: s.x, outputs: [rosenbrock(s.x)] }]);
+    }
+  });
+}

@@ -1,6 +1,13 @@
 /** Public API of the MADS engine (NOMAD 4 default MADS, ask/tell). */
 export { Mads, type IncumbentView } from './mads';
 export type { MadsStateJson } from './serialization';
-export { DEFAULT_MADS_OPTIONS, type MadsOptions, type DirectionType, type EvalQueueSort } from './options';
+export {
+  DEFAULT_MADS_OPTIONS,
+  NOMAD4_PRESET,
+  type MadsOptions,
+  type MadsPreset,
+  type DirectionType,
+  type EvalQueueSort,
+} from './options';
 export type { FrameRounding } from './mesh';
 export { NomadRng } from './rng';

@@ -14,9 +14,10 @@ import { validateProblem, validateResult } from '../algorithms/problem-validatio
 import { Success, emptyBarrier } from './barrier';
 import { EvaluationCache } from './cache';
 import { advance, isStepFinished, mergeLate, newStep, nextIdleCandidate, pointSuccess, purgeQueue } from './engine';
-import { createMesh, defaultInitialFrameSize, frameSizes, meshSizes } from './mesh';
-import { nextMult } from './numerics';
+import { frameSizes, meshSizes } from './mesh';
 import type { MadsOptions } from './options';
+import { beginFlight, canRelease, onDispatched, onTold, restoreFrameOfLateSuccess, tracksFlights } from './pipeline';
+import { initialMesh } from './restart';
 import { validateMadsOptions } from './options-validation';
 import { NomadRng } from './rng';
 import { stateFromJson, stateToJson, type MadsStateJson } from './serialization';
@@ -37,32 +38,13 @@ export class Mads implements SuggestionAlgorithm {
     validateProblem(problem);
     const opts = validateMadsOptions(problem, options);
     const space = createSpace(problem);
-    const free = space.free;
-    const g = free.map((i) => space.granularity[i]);
-    const pick = (arr: (number | null)[] | null, i: number): number | null => (arr === null ? null : (arr[i] ?? null));
-    const minMesh = free.map((i, k) => pick(opts.minMeshSize, i) ?? g[k]);
-    const minFrame = free.map((i, k) => pick(opts.minFrameSize, i) ?? g[k]);
-    const initialFrame = free.map((i, k) => {
-      const given = pick(opts.initialFrameSize, i);
-      if (given !== null) return Math.max(nextMult(given, g[k]), minFrame[k]);
-      const v = problem.variables[i];
-      const lb = v.type === 'B' ? 0 : v.lowerBound;
-      const ub = v.type === 'B' ? 1 : v.upperBound;
-      return defaultInitialFrameSize(
-        lb,
-        ub,
-        problem.x0.map((x) => x[i]),
-        g[k],
-        minFrame[k],
-      );
-    });
     const cache = new EvaluationCache(problem.outputTypes);
     const state: EngineState = {
       problem: structuredClone(problem),
       options: opts,
       space,
       rng: NomadRng.fromSeed(problem.seed),
-      mesh: createMesh(initialFrame, g, minMesh, minFrame, opts.frameRounding),
+      mesh: initialMesh(problem, opts, space),
       cache,
       barrier: emptyBarrier(opts.hMax0),
       phaseOne: false,
@@ -82,7 +64,10 @@ export class Mads implements SuggestionAlgorithm {
       stop: null,
       emptyIterations: 0,
       iterationProducedPoints: false,
+      flights: [],
+      restart: { count: 0, cacheSize: 0, fruitless: 0 },
     };
+    beginFlight(state);
     const x0: Candidate[] = problem.x0.map((x) => ({ x: [...x], fromId: -1, origin: 'x0' }));
     // X0 are evaluated without opportunism (§1.2).
     state.step = newStep(state, 'x0', x0, false);
@@ -154,6 +139,13 @@ export class Mads implements SuggestionAlgorithm {
         advance(s);
         continue;
       }
+      // The step waits for results: go on with what a sequential MADS would evaluate next
+      // (docs/algorithm.md, "Asynchronous ask/tell").
+      if (s.options.fillIdle && canRelease(s, step)) {
+        step.released = true;
+        advance(s);
+        continue;
+      }
       // The step waits for results: keep idle runners busy (docs/algorithm.md).
       const extra = s.options.fillIdle ? nextIdleCandidate(s) : null;
       if (extra === null) break;
@@ -169,7 +161,10 @@ export class Mads implements SuggestionAlgorithm {
       let rec = s.cache.find(r.x);
       if (rec !== undefined && rec.status !== 'pending') continue; // already evaluated: ignored
       if (rec === undefined) rec = s.cache.addPending(r.x, -1, 'told', -1);
-      else s.inFlight--;
+      else {
+        s.inFlight--;
+        onTold(s, rec.stepId);
+      }
       s.cache.setResult(rec, r.outputs);
       s.evaluations++;
       const step = s.step;
@@ -180,7 +175,10 @@ export class Mads implements SuggestionAlgorithm {
           // EVAL_QUEUE_CLEAR (§3.7): drop the undispatched points after a FULL success.
           if (step.opportunistic) step.queue = [];
         }
-      } else s.lateIds.push(rec.id);
+      } else {
+        s.lateIds.push(rec.id);
+        this.takeLateSuccess(rec.id, rec.stepId);
+      }
     }
     const max = s.problem.maxEvaluations;
     if (s.stop === null && max !== null && s.evaluations >= max) {
@@ -208,10 +206,30 @@ export class Mads implements SuggestionAlgorithm {
     return stateToJson(this.s);
   }
 
+  /**
+   * `lateSuccess`: a late point that is a FULL success against the running step's start
+   * barrier ends that step, as a success of the running step would (the frame update of the
+   * next iteration then enlarges the frame the point was generated with).
+   */
+  private takeLateSuccess(id: number, stepId: number): void {
+    const s = this.s;
+    const step = s.step;
+    if (!s.options.lateSuccess || step === null || step.kind === 'x0' || !step.opportunistic) return;
+    if (pointSuccess(s, step, id) !== Success.FULL) return;
+    restoreFrameOfLateSuccess(s, stepId);
+    step.fullSuccess = true;
+    step.queue = [];
+  }
+
+  /** `step` = the step whose queue the point came from; null for idle filling. */
   private dispatch(c: Candidate, step: Step | null): Suggestion {
-    const rec = this.s.cache.addPending(c.x, c.fromId, c.origin, step === null ? -1 : step.id);
+    const s = this.s;
+    // Idle-filling points belong to the running step's iteration when the pipeline tracks them.
+    const owner = step ?? (tracksFlights(s) ? s.step : null);
+    const rec = s.cache.addPending(c.x, c.fromId, c.origin, owner === null ? -1 : owner.id);
     if (step !== null) step.dispatched.push(rec.id);
-    this.s.inFlight++;
+    if (owner !== null) onDispatched(s, owner.id);
+    s.inFlight++;
     return { x: [...c.x], origin: c.origin };
   }
 

@@ -4,7 +4,7 @@
  */
 import type { ProblemSpec } from '../algorithms/algorithm';
 import { InvalidOptionsError } from '../algorithms/algorithm-errors';
-import { DEFAULT_MADS_OPTIONS, type MadsOptions } from './options';
+import { DEFAULT_MADS_OPTIONS, presetDefaults, type MadsOptions, type MadsPreset } from './options';
 
 const BOOLEAN_KEYS = [
   'secondaryPoll',
@@ -14,12 +14,15 @@ const BOOLEAN_KEYS = [
   'opportunistic',
   'anisotropicMesh',
   'fillIdle',
+  'lateSuccess',
+  'restartOnMinMesh',
 ] as const;
 
 const ENUMS: Record<string, readonly string[]> = {
   directionType: ['ORTHO N+1 QUAD', 'ORTHO N+1 NEG', 'ORTHO 2N'],
   evalQueueSort: ['QUADRATIC_MODEL', 'DIR_LAST_SUCCESS'],
   frameRounding: ['nomad', 'floor'],
+  preset: ['meshtune', 'nomad4'],
 };
 
 function fail(key: string, reason: string): never {
@@ -31,7 +34,11 @@ export function validateMadsOptions(problem: ProblemSpec, options: unknown): Mad
   if (typeof options !== 'object' || Array.isArray(options))
     throw new InvalidOptionsError('options', 'must be an object');
   const given = options as Record<string, unknown>;
-  const out: Record<string, unknown> = { ...DEFAULT_MADS_OPTIONS };
+  const preset = given.preset ?? DEFAULT_MADS_OPTIONS.preset;
+  if (typeof preset !== 'string' || !ENUMS.preset.includes(preset))
+    fail('preset', `must be one of ${ENUMS.preset.join(', ')}`);
+  // The preset sets the defaults; options given explicitly override them.
+  const out: Record<string, unknown> = { ...presetDefaults(preset as MadsPreset) };
   for (const [key, value] of Object.entries(given)) {
     if (!(key in DEFAULT_MADS_OPTIONS)) fail(key, 'unknown option');
     if (value === undefined) continue;
@@ -56,6 +63,9 @@ function checkNumber(key: string, value: unknown): void {
     case 'speculativeSearchMax':
     case 'quadModelMaxEval':
       if (!Number.isInteger(value) || value < 1) fail(key, 'must be a positive integer');
+      return;
+    case 'pipelineIterations':
+      if (!Number.isInteger(value) || value < 0 || value > 16) fail(key, 'must be an integer from 0 to 16');
       return;
     case 'nmMaxTrialPointsNFactor':
       if (!Number.isInteger(value) || value < 0) fail(key, 'must be an integer ≥ 0 (0 = no cap)');

@@ -6,8 +6,38 @@ import type { FrameRounding } from './mesh';
 
 export type DirectionType = 'ORTHO N+1 QUAD' | 'ORTHO N+1 NEG' | 'ORTHO 2N';
 export type EvalQueueSort = 'QUADRATIC_MODEL' | 'DIR_LAST_SUCCESS';
+/**
+ * Named behaviour sets (docs/algorithm.md, "Presets"): 'meshtune' (default) adds the
+ * asynchronous pipeline, late successes and restarts; 'nomad4' is NOMAD 4.5.1's MADS as the
+ * golden traces check it (with meshtune's idle filling, which a sequential run never sees).
+ */
+export type MadsPreset = 'meshtune' | 'nomad4';
 
 export interface MadsOptions {
+  /**
+   * Sets the defaults of `pipelineIterations`, `lateSuccess` and `restartOnMinMesh` (options
+   * given explicitly win). Stored states without it are 'nomad4' (what they were created with).
+   */
+  preset: MadsPreset;
+  /**
+   * With points in flight and nothing left to hand out, the running step is released and the
+   * engine goes on to the next step (what a sequential MADS would evaluate next if the pending
+   * points fail), up to this many earlier iterations still awaiting results; 0 = off
+   * (docs/algorithm.md, "Asynchronous ask/tell").
+   */
+  pipelineIterations: number;
+  /**
+   * A result that arrives after its step was released (or from idle filling) and is a FULL
+   * success ends the running step at once, restoring the frame of the iteration that
+   * generated it before enlarging it, as a sequential MADS would have.
+   */
+  lateSuccess: boolean;
+  /**
+   * When the mesh reaches its minimum (or no new poll point exists) and `maxEvaluations`
+   * leaves evaluations, restart the frame at its initial size around the incumbent instead
+   * of stopping; stops after 3 restarts in a row that produced no new point.
+   */
+  restartOnMinMesh: boolean;
   /** DIRECTION_TYPE (default ORTHO N+1 QUAD, §3.4). */
   directionType: DirectionType;
   /** DIRECTION_TYPE_SECONDARY_POLL DOUBLE on the infeasible incumbent (§3.2); false = none. */
@@ -60,6 +90,10 @@ export interface MadsOptions {
 }
 
 export const DEFAULT_MADS_OPTIONS: Readonly<MadsOptions> = Object.freeze({
+  preset: 'meshtune',
+  pipelineIterations: 4,
+  lateSuccess: true,
+  restartOnMinMesh: true,
   directionType: 'ORTHO N+1 QUAD',
   secondaryPoll: true,
   speculativeSearch: true,
@@ -82,3 +116,13 @@ export const DEFAULT_MADS_OPTIONS: Readonly<MadsOptions> = Object.freeze({
   fillIdle: true,
   categoricalVariables: [],
 } satisfies MadsOptions);
+
+/** What the 'nomad4' preset changes in the defaults (also what a stored state without these keys had). */
+export const NOMAD4_PRESET: Readonly<
+  Pick<MadsOptions, 'preset' | 'pipelineIterations' | 'lateSuccess' | 'restartOnMinMesh'>
+> = Object.freeze({ preset: 'nomad4', pipelineIterations: 0, lateSuccess: false, restartOnMinMesh: false });
+
+/** The defaults of a preset. */
+export function presetDefaults(preset: MadsPreset): MadsOptions {
+  return preset === 'nomad4' ? { ...DEFAULT_MADS_OPTIONS, ...NOMAD4_PRESET } : { ...DEFAULT_MADS_OPTIONS };
+}

@@ -8,11 +8,11 @@ import { barrierFromJson, barrierToJson, type BarrierJson } from './barrier';
 import { EvaluationCache } from './cache';
 import type { MeshState } from './mesh';
 import { decodeNumber, encodeNumber, type EncodedNumber } from './numerics';
-import type { MadsOptions } from './options';
+import { NOMAD4_PRESET, type MadsOptions } from './options';
 import { NomadRng } from './rng';
 import type { NmState } from './search/nelder-mead';
 import { createSpace } from './space';
-import type { Candidate, EngineState, Step, StepKind } from './state';
+import type { Candidate, EngineState, Flight, RestartState, Step, StepKind } from './state';
 
 export const STATE_FORMAT = 'meshtune.mads';
 export const STATE_VERSION = 1;
@@ -45,6 +45,9 @@ export interface MadsStateJson {
   stop: StopReason | null;
   emptyIterations: number;
   iterationProducedPoints: boolean;
+  /** Absent in states written before the meshtune preset (read as none). */
+  flights?: Flight[];
+  restart?: RestartState;
 }
 
 const clone = <T>(v: T): T => structuredClone(v);
@@ -76,6 +79,8 @@ export function stateToJson(s: EngineState): MadsStateJson {
     stop: clone(s.stop),
     emptyIterations: s.emptyIterations,
     iterationProducedPoints: s.iterationProducedPoints,
+    flights: clone(s.flights),
+    restart: { ...s.restart },
   };
 }
 
@@ -89,7 +94,8 @@ export function stateFromJson(data: unknown): EngineState {
     const problem = clone(j.problem);
     return {
       problem,
-      options: { ...clone(j.options), hMax0: decodeNumber(j.options.hMax0) },
+      // States written before presets existed ran NOMAD 4's behaviour: keep it.
+      options: { ...NOMAD4_PRESET, ...clone(j.options), hMax0: decodeNumber(j.options.hMax0) },
       space: createSpace(problem),
       rng: NomadRng.fromState(j.rng),
       mesh: clone(j.mesh),
@@ -112,6 +118,8 @@ export function stateFromJson(data: unknown): EngineState {
       stop: clone(j.stop),
       emptyIterations: j.emptyIterations,
       iterationProducedPoints: j.iterationProducedPoints,
+      flights: clone(j.flights ?? []),
+      restart: j.restart === undefined ? { count: 0, cacheSize: 0, fruitless: 0 } : { ...j.restart },
     };
   } catch (e) {
     throw new InvalidStateError('state', `cannot be restored: ${e instanceof Error ? e.message : String(e)}`);

@@ -21,7 +21,7 @@ export interface Candidate {
 }
 
 /** Generators of trial points, in NOMAD's order within an iteration (§0, §4). */
-export type StepKind = 'x0' | 'speculative' | 'quad' | 'nm' | 'poll1' | 'poll2';
+export type StepKind = 'x0' | 'global' | 'speculative' | 'quad' | 'nm' | 'poll1' | 'poll2';
 
 export interface Step {
   id: number;
@@ -45,6 +45,33 @@ export interface Step {
   startFeas: number | null;
   startInf: number | null;
   startHMax: EncodedNumber;
+  /**
+   * Released with points still in flight (pipeline, docs/algorithm.md): the step counts as
+   * finished once its queue is empty; its pending points come back as late results.
+   */
+  released?: boolean;
+}
+
+/** One MegaIteration as the pipeline tracks it while its points are in flight (pipeline.ts). */
+export interface Flight {
+  iteration: number;
+  /** Id of the first step of the iteration: a point's iteration follows from its step id. */
+  firstStepId: number;
+  /** The mesh after the iteration's frame update: restored when a late success of it arrives. */
+  mesh: MeshState;
+  /** Points of this iteration handed out and not told yet. */
+  pending: number;
+}
+
+/** Restarts on the minimum mesh (restart.ts). */
+export interface RestartState {
+  count: number;
+  /** Cache size at the last restart: a restart that adds no point is fruitless. */
+  cacheSize: number;
+  /** Fruitless restarts in a row. */
+  fruitless: number;
+  /** The next iteration starts with a global search step (search/global.ts). */
+  globalPending?: boolean;
 }
 
 export interface EngineState {
@@ -82,6 +109,9 @@ export interface EngineState {
   emptyIterations: number;
   /** Whether the current iteration produced any new point. */
   iterationProducedPoints: boolean;
+  /** Iterations with points in flight, oldest first; the last is the current one (pipeline.ts). */
+  flights: Flight[];
+  restart: RestartState;
 }
 
 /** (f, h) as the barrier sees a record: Phase One substitutes (Σ max(c_EB,0)², 0). */

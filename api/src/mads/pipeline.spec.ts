@@ -1,0 +1,179 @@
+/**
+ * The meshtune preset (docs/algorithm.md, "Presets"): the asynchronous pipeline, late
+ * successes and restarts on the minimum mesh — determinism, exact state round trips with
+ * points in flight, no duplicate suggestions, the budget used to the end.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import fc from 'fast-check';
+import type { ProblemSpec, Suggestion } from '../algorithms/algorithm';
+import { InvalidOptionsError } from '../algorithms/algorithm-errors';
+import { Mads, type MadsOptions } from './index';
+
+const real = (lowerBound: number, upperBound: number) =>
+  ({ type: 'R', lowerBound, upperBound, granularity: 0, fixedValue: null }) as const;
+const int = (lowerBound: number, upperBound: number) =>
+  ({ type: 'I', lowerBound, upperBound, granularity: 0, fixedValue: null }) as const;
+
+const ROSENBROCK: ProblemSpec = {
+  variables: [real(-5, 5), real(-5, 5), real(-5, 5)],
+  outputTypes: ['OBJ'],
+  x0: [[-1.2, 1, -1.2]],
+  maxEvaluations: 120,
+  seed: 3,
+};
+const rosenbrock = (x: readonly number[]): number[] => {
+  let f = 0;
+  for (let i = 0; i + 1 < x.length; i++) f += 100 * (x[i + 1] - x[i] ** 2) ** 2 + (1 - x[i]) ** 2;
+  return [f];
+};
+
+/** Shaped like a small LoRA grid: rank index, alpha multiplier, dropout index (issue 15). */
+const LORA_LIKE: ProblemSpec = {
+  variables: [int(0, 5), int(1, 4), int(0, 4)],
+  outputTypes: ['OBJ'],
+  x0: [[0, 1, 0]],
+  maxEvaluations: 60,
+  seed: 1,
+};
+const loraLike = (x: readonly number[]): number[] => [(x[0] - 3.4) ** 2 + 0.5 * (x[1] - 2.2) ** 2 + (x[2] - 1.3) ** 2];
+
+interface Runner {
+  x: number[];
+  finish: number;
+}
+
+/**
+ * q runners in simulated time: durations from a fixed cycle, the earliest finisher tells and
+ * asks again. Optionally round-trips the state through JSON after every tell.
+ */
+function runAsync(
+  problem: ProblemSpec,
+  f: (x: readonly number[]) => number[],
+  q: number,
+  options: Partial<MadsOptions>,
+  roundTrip = false,
+): { mads: Mads; asked: Suggestion[] } {
+  let mads = Mads.create(problem, options);
+  const durations = [1.3, 0.6, 1.1, 0.9, 1.45, 0.7, 1.0, 0.55];
+  const running: Runner[] = [];
+  const asked: Suggestion[] = [];
+  let now = 0;
+  for (let k = 0; ; k++) {
+    if (mads.stopReason === null) {
+      for (const s of mads.ask(q - running.length)) {
+        asked.push(s);
+        running.push({ x: s.x, finish: now + durations[asked.length % durations.length] });
+      }
+    }
+    if (running.length === 0) break;
+    running.sort((a, b) => a.finish - b.finish);
+    const done = running.shift() as Runner;
+    now = done.finish;
+    mads.tell([{ x: done.x, outputs: f(done.x) }]);
+    if (roundTrip && k % 3 === 0) mads = Mads.fromJSON(JSON.parse(JSON.stringify(mads.toJSON())));
+  }
+  return { mads, asked };
+}
+
+test('presets: meshtune is the default; nomad4 switches the pipeline, late successes and restarts off; explicit options win', () => {
+  const defaults = Mads.create(ROSENBROCK).toJSON().options;
+  assert.equal(defaults.preset, 'meshtune');
+  assert.ok(defaults.pipelineIterations > 0 && defaults.lateSuccess && defaults.restartOnMinMesh);
+  const nomad4 = Mads.create(ROSENBROCK, { preset: 'nomad4' }).toJSON().options;
+  assert.deepEqual([nomad4.pipelineIterations, nomad4.lateSuccess, nomad4.restartOnMinMesh], [0, false, false]);
+  const mixed = Mads.create(ROSENBROCK, { preset: 'nomad4', restartOnMinMesh: true }).toJSON().options;
+  assert.equal(mixed.restartOnMinMesh, true);
+  assert.throws(() => Mads.create(ROSENBROCK, { preset: 'nomad5' as never }), InvalidOptionsError);
+  assert.throws(() => Mads.create(ROSENBROCK, { pipelineIterations: -1 }), InvalidOptionsError);
+});
+
+test('sequential ask(1)/tell: the meshtune preset hands out the same points as nomad4 until nomad4 stops', () => {
+  const problem = { ...LORA_LIKE, maxEvaluations: 200 };
+  const a = runAsync(problem, loraLike, 1, {});
+  const b = runAsync(problem, loraLike, 1, { preset: 'nomad4' });
+  assert.ok(b.asked.length < a.asked.length);
+  assert.deepEqual(
+    a.asked.slice(0, b.asked.length).map((s) => s.x),
+    b.asked.map((s) => s.x),
+  );
+});
+
+test('with 4 runners the pipeline is deterministic and a state round trip every third tell changes nothing', () => {
+  const first = runAsync(ROSENBROCK, rosenbrock, 4, {});
+  const again = runAsync(ROSENBROCK, rosenbrock, 4, {});
+  const restored = runAsync(ROSENBROCK, rosenbrock, 4, {}, true);
+  assert.deepEqual(again.asked, first.asked);
+  assert.deepEqual(restored.asked, first.asked);
+  assert.deepEqual(restored.mads.toJSON(), first.mads.toJSON());
+  assert.equal(first.asked.length, ROSENBROCK.maxEvaluations);
+});
+
+test('the pipeline keeps search points with 4 runners: they are not all poll points', () => {
+  const { asked } = runAsync(ROSENBROCK, rosenbrock, 4, {});
+  const search = asked.filter((s) => s.origin === 'search').length;
+  const nomad4 = runAsync(ROSENBROCK, rosenbrock, 4, { preset: 'nomad4' }).asked.filter(
+    (s) => s.origin === 'search',
+  ).length;
+  assert.ok(search > nomad4, `search points: meshtune ${search}, nomad4 ${nomad4}`);
+});
+
+test('restartOnMinMesh: on a small integer grid the whole budget is used where nomad4 stops early', () => {
+  const nomad4 = runAsync(LORA_LIKE, loraLike, 1, { preset: 'nomad4' }).mads;
+  assert.deepEqual(nomad4.stopReason, { kind: 'MIN_MESH_SIZE_REACHED' });
+  assert.ok(nomad4.evaluationCount < LORA_LIKE.maxEvaluations!);
+  const meshtune = runAsync(LORA_LIKE, loraLike, 1, {}).mads;
+  assert.deepEqual(meshtune.stopReason, { kind: 'MAX_BB_EVAL', evaluations: LORA_LIKE.maxEvaluations });
+  assert.ok(meshtune.bestFeasible()!.f <= nomad4.bestFeasible()!.f);
+});
+
+test('restarts stop once the grid is exhausted: MIN_MESH_SIZE_REACHED with every point evaluated', () => {
+  const tiny: ProblemSpec = { ...LORA_LIKE, variables: [int(0, 2), int(0, 2)], x0: [[0, 0]], maxEvaluations: 100 };
+  const { mads, asked } = runAsync(tiny, (x) => [(x[0] - 1.2) ** 2 + (x[1] - 0.7) ** 2], 4, {});
+  assert.deepEqual(mads.stopReason, { kind: 'MIN_MESH_SIZE_REACHED' });
+  assert.equal(new Set(asked.map((s) => s.x.join())).size, 9);
+});
+
+test('a state written before presets existed (no preset, flights or restart keys) restores as nomad4', () => {
+  const mads = Mads.create(ROSENBROCK, { preset: 'nomad4' });
+  mads.tell(mads.ask(3).map((s) => ({ x: s.x, outputs: rosenbrock(s.x) })));
+  const state = JSON.parse(JSON.stringify(mads.toJSON())) as Record<string, unknown>;
+  const options = state.options as Record<string, unknown>;
+  for (const key of ['preset', 'pipelineIterations', 'lateSuccess', 'restartOnMinMesh']) delete options[key];
+  delete state.flights;
+  delete state.restart;
+  const old = Mads.fromJSON(state);
+  assert.deepEqual(old.toJSON(), mads.toJSON());
+  assert.deepEqual(old.ask(4), mads.ask(4));
+});
+
+test('property: with any number of runners and any finishing order, no point is ever suggested twice', () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 16 }),
+      fc.array(fc.nat(), { minLength: 60, maxLength: 60 }),
+      fc.constantFrom<ProblemSpec>(LORA_LIKE, { ...ROSENBROCK, maxEvaluations: 60 }),
+      (q, picks, problem) => {
+        const f = problem === LORA_LIKE ? loraLike : rosenbrock;
+        const mads = Mads.create(problem);
+        const seen = new Set<string>();
+        const running: number[][] = [];
+        for (let k = 0; k < 200; k++) {
+          if (mads.stopReason === null) {
+            for (const s of mads.ask(q - running.length)) {
+              const key = s.x.join();
+              assert.ok(!seen.has(key), `suggested twice: ${key}`);
+              seen.add(key);
+              running.push(s.x);
+            }
+          }
+          if (running.length === 0) break;
+          const [x] = running.splice(picks[k % picks.length] % running.length, 1);
+          mads.tell([{ x, outputs: f(x) }]);
+        }
+        assert.ok(seen.size <= problem.maxEvaluations!);
+      },
+    ),
+    { numRuns: 25, seed: 15 },
+  );
+});

@@ -1,0 +1,69 @@
+/**
+ * The initial mesh (§2.2) and restarts on the minimum mesh (`restartOnMinMesh`,
+ * docs/algorithm.md, "Using the whole budget"): with evaluations left, a frame that cannot
+ * shrink any more is reset around the incumbent to 2^k times its initial size at the k-th
+ * restart, so the study keeps exploring instead of stopping with budget unused.
+ */
+import type { ProblemSpec } from '../algorithms/algorithm';
+import { createMesh, defaultInitialFrameSize, type MeshState } from './mesh';
+import { nextMult } from './numerics';
+import type { MadsOptions } from './options';
+import { updateCurrentFlightMesh } from './pipeline';
+import type { Space } from './space';
+import type { EngineState } from './state';
+
+/** Restarts in a row that add no point to the cache before the engine stops after all. */
+const MAX_FRUITLESS_RESTARTS = 3;
+
+/**
+ * The §2.2 initial mesh; `growth` > 1 (restarts) multiplies the initial frame, capped at half
+ * the variable's range so that polls stay inside the bounds' reach (never below the initial).
+ */
+export function initialMesh(problem: ProblemSpec, opts: MadsOptions, space: Space, growth = 1): MeshState {
+  const free = space.free;
+  const g = free.map((i) => space.granularity[i]);
+  const pick = (arr: (number | null)[] | null, i: number): number | null => (arr === null ? null : (arr[i] ?? null));
+  const minMesh = free.map((i, k) => pick(opts.minMeshSize, i) ?? g[k]);
+  const minFrame = free.map((i, k) => pick(opts.minFrameSize, i) ?? g[k]);
+  const initialFrame = free.map((i, k) => {
+    const given = pick(opts.initialFrameSize, i);
+    if (given !== null) return Math.max(nextMult(given, g[k]), minFrame[k]);
+    const v = problem.variables[i];
+    const lb = v.type === 'B' ? 0 : v.lowerBound;
+    const ub = v.type === 'B' ? 1 : v.upperBound;
+    const base = defaultInitialFrameSize(
+      lb,
+      ub,
+      problem.x0.map((x) => x[i]),
+      g[k],
+      minFrame[k],
+    );
+    if (growth === 1) return base;
+    const cap = lb !== null && ub !== null ? (ub - lb) / 2 : Infinity;
+    return Math.max(base, nextMult(Math.min(base * growth, cap), g[k]));
+  });
+  return createMesh(initialFrame, g, minMesh, minFrame, opts.frameRounding);
+}
+
+/**
+ * Called where NOMAD would stop on the mesh (MIN_MESH_SIZE_REACHED, MIN_FRAME_SIZE_REACHED,
+ * MESH_PREC_REACHED, endless cache hits). Returns true when the engine restarted instead.
+ */
+export function tryRestart(state: EngineState): boolean {
+  if (!state.options.restartOnMinMesh) return false;
+  const max = state.problem.maxEvaluations;
+  if (max === null || state.evaluations + state.inFlight >= max) return false;
+  const r = state.restart;
+  r.fruitless = state.cache.size === r.cacheSize ? r.fruitless + 1 : 0;
+  if (r.fruitless >= MAX_FRUITLESS_RESTARTS) return false;
+  // Widening found nothing new last time: explore the whole box as well.
+  r.globalPending = r.fruitless > 0;
+  r.count++;
+  r.cacheSize = state.cache.size;
+  // Each restart doubles the frame (a VNS-like widening neighbourhood): on a small integer
+  // grid the initial frame is already the minimum, and the same frame would find nothing new.
+  state.mesh = initialMesh(state.problem, state.options, state.space, 2 ** Math.min(r.count, 20));
+  state.emptyIterations = 0;
+  updateCurrentFlightMesh(state);
+  return true;
+}
