@@ -449,6 +449,13 @@ export interface components {
             name?: "mads" | "random";
             /** @description MADS: NOMAD's NM_SEARCH (default true). */
             nmSearch?: boolean;
+            /**
+             * @description MADS: `meshtune` (default: keeps parallel runners busy with the next steps, lets late
+             *     successes count, restarts on the minimum mesh while budget is left) or `nomad4` (NOMAD 4's
+             *     behaviour, as its golden traces check); docs/algorithm.md.
+             * @enum {string}
+             */
+            preset?: "meshtune" | "nomad4";
             /** @description MADS: NOMAD's QUAD_MODEL_SEARCH (default true). */
             quadModelSearch?: boolean;
             /** @description NOMAD's SEED (default 0; NOMAD seeds by skipping that many draws, hence the bound). */

@@ -90,6 +90,7 @@ export class StudyBudgetDto {
 
 export const ALGORITHM_NAMES = ['mads', 'random'] as const;
 export const DIRECTION_TYPES = ['ORTHO N+1 QUAD', 'ORTHO 2N'] as const;
+export const MADS_PRESETS = ['meshtune', 'nomad4'] as const;
 
 export class AlgorithmOptionsDto {
   /** `mads` (NOMAD 4's Mesh Adaptive Direct Search, default) or `random` (seeded uniform sampling). */
@@ -103,6 +104,15 @@ export class AlgorithmOptionsDto {
   @Min(0)
   @Max(STUDY_LIMITS.seed)
   seed?: number;
+
+  /**
+   * MADS: `meshtune` (default: keeps parallel runners busy with the next steps, lets late
+   * successes count, restarts on the minimum mesh while budget is left) or `nomad4` (NOMAD 4's
+   * behaviour, as its golden traces check); docs/algorithm.md.
+   */
+  @IsOmittable()
+  @IsIn(MADS_PRESETS)
+  preset?: (typeof MADS_PRESETS)[number];
 
   /** MADS: NOMAD's DIRECTION_TYPE (default `ORTHO N+1 QUAD`). */
   @IsOmittable()

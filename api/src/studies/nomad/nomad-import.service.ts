@@ -63,6 +63,8 @@ export function studyFromNomad(problem: NomadProblem, request: ImportNomadStudyD
     budget: { maxEvaluations: problem.maxBbEval, ...request.budget },
     algorithm: {
       name: 'mads',
+      // A NOMAD parameter file asks for NOMAD's behaviour.
+      preset: 'nomad4',
       seed: problem.seed ?? 0,
       ...(problem.directionType === null ? {} : { directionType: problem.directionType }),
       ...problem.searches,
