@@ -29,19 +29,16 @@ export class ApiKeysService implements OnApplicationBootstrap {
       config.authCacheSeconds > 0 ? new LRUCache({ max: 10_000, ttl: config.authCacheSeconds * 1000 }) : null;
   }
 
-  /** The first admin key: MESHTUNE_ADMIN_KEY, or one generated and printed once. */
+  /**
+   * The bootstrap keys: MESHTUNE_RUNNER_KEY when set, and the first admin key (MESHTUNE_ADMIN_KEY,
+   * or one generated and printed once).
+   */
   async onApplicationBootstrap(): Promise<void> {
+    if (this.config.runnerKey !== null) {
+      await this.insertConfiguredKey(this.config.runnerKey, 'runner (MESHTUNE_RUNNER_KEY)', 'runner');
+    }
     if (this.config.adminKey !== null) {
-      const keyHash = hashApiKey(this.config.adminKey);
-      if ((await this.keys.countBy({ keyHash })) === 0) {
-        await this.keys.insert({
-          name: 'admin (MESHTUNE_ADMIN_KEY)',
-          scope: 'admin',
-          keyHash,
-          keyPrefix: keyPrefix(this.config.adminKey),
-          runnerId: null,
-        });
-      }
+      await this.insertConfiguredKey(this.config.adminKey, 'admin (MESHTUNE_ADMIN_KEY)', 'admin');
       return;
     }
     if ((await this.keys.countBy({ scope: 'admin', revokedAt: IsNull() })) > 0) return;
@@ -49,6 +46,16 @@ export class ApiKeysService implements OnApplicationBootstrap {
     // Printed once, on purpose: this is the only way to learn a generated bootstrap key.
     process.stdout.write(`\nmeshtune: first start — admin API key (shown once, keep it safe):\n  ${key}\n\n`);
     this.logger.log('generated the first admin API key');
+  }
+
+  /**
+   * A key given in the environment, stored (hashed) on first start only: a restart does not add it
+   * again, and once revoked through the API it stays revoked (delete it from the environment too).
+   */
+  private async insertConfiguredKey(plain: string, name: string, scope: ApiKeyScope): Promise<void> {
+    const keyHash = hashApiKey(plain);
+    if ((await this.keys.countBy({ keyHash })) > 0) return;
+    await this.keys.insert({ name, scope, keyHash, keyPrefix: keyPrefix(plain), runnerId: null });
   }
 
   async create(

@@ -12,6 +12,8 @@ export interface AppConfig {
   embeddedPostgresPort: number | null;
   /** Bootstrap admin key (plain text); null = generate one on first start. */
   adminKey: string | null;
+  /** Bootstrap runner-scope key (plain text) for deployments that hand runners a key before the API runs; null = none. */
+  runnerKey: string | null;
   /** Default lease length for studies that do not set one. */
   defaultLeaseSeconds: number;
   /** How often expired leases are swept back to pending. */
@@ -65,6 +67,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   if (adminKey !== null && adminKey.length < 16) {
     throw new ConfigError('MESHTUNE_ADMIN_KEY must be at least 16 characters long');
   }
+  const runnerKey = env.MESHTUNE_RUNNER_KEY?.trim() || null;
+  if (runnerKey !== null && runnerKey.length < 16) {
+    throw new ConfigError('MESHTUNE_RUNNER_KEY must be at least 16 characters long');
+  }
+  if (runnerKey !== null && runnerKey === adminKey) {
+    throw new ConfigError('MESHTUNE_RUNNER_KEY must differ from MESHTUNE_ADMIN_KEY');
+  }
   const logLevel = (env.MESHTUNE_LOG_LEVEL ?? 'info') as AppConfig['logLevel'];
   if (!['debug', 'info', 'warn', 'error', 'silent'].includes(logLevel)) {
     throw new ConfigError(`MESHTUNE_LOG_LEVEL must be one of debug, info, warn, error, silent, got "${logLevel}"`);
@@ -77,6 +86,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     dataDir: resolve(env.MESHTUNE_DATA_DIR?.trim() || '.meshtune'),
     embeddedPostgresPort: pgPort === 0 ? null : pgPort,
     adminKey,
+    runnerKey,
     defaultLeaseSeconds: integer(env, 'MESHTUNE_LEASE_SECONDS', 300, 5, 86_400),
     leaseSweepIntervalMs: integer(env, 'MESHTUNE_LEASE_SWEEP_MS', 1000, 50, 3_600_000),
     leaseRetryAfterSeconds: integer(env, 'MESHTUNE_RETRY_AFTER_SECONDS', 5, 1, 3600),
