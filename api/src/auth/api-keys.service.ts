@@ -40,8 +40,8 @@ export class ApiKeysService implements OnApplicationBootstrap {
   private readonly logger = new Logger('ApiKeys');
   /** Valid keys by SHA-256 of the key (memory only), trusted for MESHTUNE_AUTH_CACHE_SECONDS (revocations here drop them at once). */
   private readonly recent: LRUCache<string, ApiKey> | null;
-  /** The row of the chosen MESHTUNE_ADMIN_KEY, found (or stored) at start-up. */
-  private chosenKeyId: string | null = null;
+  /** The chosen keys (MESHTUNE_ADMIN_KEY, MESHTUNE_RUNNER_KEY) and their rows, found (or stored) at start-up. */
+  private readonly chosenKeys: { key: string; id: string }[] = [];
 
   constructor(
     @InjectRepository(ApiKey) private readonly keys: Repository<ApiKey>,
@@ -52,10 +52,16 @@ export class ApiKeysService implements OnApplicationBootstrap {
       config.authCacheSeconds > 0 ? new LRUCache({ max: 10_000, ttl: config.authCacheSeconds * 1000 }) : null;
   }
 
-  /** The first admin key: MESHTUNE_ADMIN_KEY, or one generated and printed once. */
+  /**
+   * The bootstrap keys: MESHTUNE_RUNNER_KEY when set, and the first admin key (MESHTUNE_ADMIN_KEY,
+   * or one generated and printed once).
+   */
   async onApplicationBootstrap(): Promise<void> {
+    if (this.config.runnerKey !== null) {
+      await this.registerChosenKey(this.config.runnerKey, 'runner (MESHTUNE_RUNNER_KEY)', 'runner');
+    }
     if (this.config.adminKey !== null) {
-      this.chosenKeyId = await this.storeChosenKey(this.config.adminKey);
+      await this.registerChosenKey(this.config.adminKey, 'admin (MESHTUNE_ADMIN_KEY)', 'admin');
       return;
     }
     if ((await this.keys.countBy({ scope: 'admin', revokedAt: IsNull() })) > 0) return;
@@ -66,36 +72,37 @@ export class ApiKeysService implements OnApplicationBootstrap {
   }
 
   /**
-   * Finds the row of the chosen key by its salted hash, upgrades a row stored with SHA-256 by an
-   * earlier version (hash and the 12 characters it showed), or stores a new one. A previous chosen
-   * key (MESHTUNE_ADMIN_KEY changed) is revoked: only the configured one is ever accepted.
+   * Finds the row of a chosen key (one per variable, told apart by `name`) by its salted hash,
+   * upgrades a row stored with SHA-256 by an earlier version (hash and the 12 characters it
+   * showed), or stores a new one. A previous key of the same variable (its value changed) is
+   * revoked: only the configured one is ever accepted. Once revoked through the API it stays revoked.
    */
-  private async storeChosenKey(adminKey: string): Promise<string> {
-    const salted = await this.keys.find({ where: { keySalt: Not(IsNull()) }, order: { createdAt: 'DESC' } });
+  private async registerChosenKey(plain: string, name: string, scope: ApiKeyScope): Promise<void> {
+    const variable = name.slice(name.indexOf('(') + 1, -1);
+    const salted = await this.keys.find({ where: { keySalt: Not(IsNull()), name }, order: { createdAt: 'DESC' } });
     let id: string | null = null;
     for (const row of salted) {
-      if (id === null && (await chosenKeyMatches(adminKey, row.keySalt!, row.keyHash))) {
+      if (id === null && (await chosenKeyMatches(plain, row.keySalt!, row.keyHash))) {
         id = row.id;
-        if (row.revokedAt !== null)
-          this.logger.warn('MESHTUNE_ADMIN_KEY was revoked through the API; it stays revoked');
+        if (row.revokedAt !== null) this.logger.warn(`${variable} was revoked through the API; it stays revoked`);
       } else if (row.revokedAt === null) {
         await this.keys.update({ id: row.id }, { revokedAt: new Date() });
-        this.logger.warn(`MESHTUNE_ADMIN_KEY changed: the previous one (${row.keyPrefix}) is revoked`);
+        this.logger.warn(`${variable} changed: the previous one (${row.keyPrefix}) is revoked`);
       }
     }
-    if (id !== null) return id;
-    const keySalt = newSalt();
-    const keyHash = await hashChosenKey(adminKey, keySalt);
-    const fields = { keyHash, keySalt, keyPrefix: chosenKeyFingerprint(keyHash) };
-    const legacy = await this.keys.findOneBy({ keyHash: hashApiKey(adminKey) });
-    if (legacy !== null) {
-      await this.keys.update({ id: legacy.id }, fields);
-      return legacy.id;
+    if (id === null) {
+      const keySalt = newSalt();
+      const keyHash = await hashChosenKey(plain, keySalt);
+      const fields = { keyHash, keySalt, keyPrefix: chosenKeyFingerprint(keyHash) };
+      const legacy = await this.keys.findOneBy({ keyHash: hashApiKey(plain) });
+      if (legacy !== null) {
+        await this.keys.update({ id: legacy.id }, fields);
+        id = legacy.id;
+      } else {
+        id = (await this.keys.save(this.keys.create({ name, scope, runnerId: null, ...fields }))).id;
+      }
     }
-    const inserted = await this.keys.save(
-      this.keys.create({ name: 'admin (MESHTUNE_ADMIN_KEY)', scope: 'admin', runnerId: null, ...fields }),
-    );
-    return inserted.id;
+    this.chosenKeys.push({ key: plain, id });
   }
 
   async create(name: string, scope: ApiKeyScope, options: NewApiKeyOptions = {}): Promise<CreatedApiKey> {
@@ -120,17 +127,14 @@ export class ApiKeysService implements OnApplicationBootstrap {
     const keyHash = hashApiKey(key);
     const cached = this.recent?.get(keyHash);
     if (cached !== undefined) return cached;
-    const entity = this.isChosenKey(key)
-      ? await this.keys.findOneBy({ id: this.chosenKeyId! })
-      : await this.keys.findOneBy({ keyHash, keySalt: IsNull() });
+    const chosen = this.chosenKeys.find((candidate) => sameKey(key, candidate.key));
+    const entity =
+      chosen !== undefined
+        ? await this.keys.findOneBy({ id: chosen.id })
+        : await this.keys.findOneBy({ keyHash, keySalt: IsNull() });
     if (entity === null || entity.revokedAt !== null) return null;
     this.recent?.set(keyHash, entity);
     return entity;
-  }
-
-  /** The configured MESHTUNE_ADMIN_KEY (compared in memory, in constant time). */
-  private isChosenKey(key: string): boolean {
-    return this.config.adminKey !== null && this.chosenKeyId !== null && sameKey(key, this.config.adminKey);
   }
 
   /**

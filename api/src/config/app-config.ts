@@ -17,6 +17,11 @@ export interface AppConfig {
    * one on first start. Stored with a salted scrypt hash, listed by a fingerprint only.
    */
   adminKey: string | null;
+  /**
+   * Bootstrap runner-scope key (plain text) for deployments that hand runners a key before the API
+   * runs; null = none. Stored and listed like the chosen admin key (salted scrypt, fingerprint).
+   */
+  runnerKey: string | null;
   /** Default lease length for studies that do not set one. */
   defaultLeaseSeconds: number;
   /** How often expired leases are swept back to pending. */
@@ -115,6 +120,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       'MESHTUNE_ADMIN_KEY is too easy to guess (fewer than 8 distinct characters); use a random one, e.g. `openssl rand -base64 32`',
     );
   }
+  const runnerKey = env.MESHTUNE_RUNNER_KEY?.trim() || null;
+  if (runnerKey !== null && (runnerKey.length < 16 || new Set(runnerKey).size < 8)) {
+    throw new ConfigError(
+      'MESHTUNE_RUNNER_KEY must be at least 16 characters long with 8 distinct ones; use a random one, e.g. `openssl rand -base64 32`',
+    );
+  }
+  if (runnerKey !== null && runnerKey === adminKey) {
+    throw new ConfigError('MESHTUNE_RUNNER_KEY must differ from MESHTUNE_ADMIN_KEY');
+  }
   const logLevel = (env.MESHTUNE_LOG_LEVEL ?? 'info') as AppConfig['logLevel'];
   if (!['debug', 'info', 'warn', 'error', 'silent'].includes(logLevel)) {
     throw new ConfigError(`MESHTUNE_LOG_LEVEL must be one of debug, info, warn, error, silent, got "${logLevel}"`);
@@ -128,6 +142,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     dataDir: resolve(env.MESHTUNE_DATA_DIR?.trim() || '.meshtune'),
     embeddedPostgresPort: pgPort === 0 ? null : pgPort,
     adminKey,
+    runnerKey,
     defaultLeaseSeconds: integer(env, 'MESHTUNE_LEASE_SECONDS', 300, 5, 86_400),
     leaseSweepIntervalMs: integer(env, 'MESHTUNE_LEASE_SWEEP_MS', 1000, 50, 3_600_000),
     leaseRetryAfterSeconds: integer(env, 'MESHTUNE_RETRY_AFTER_SECONDS', 5, 1, 3600),

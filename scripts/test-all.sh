@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# `npm test`: build once, then run EVERY suite and report each; exit non-zero at the end if any failed.
+# Suites are not chained with && on purpose: a failing Node suite must not hide the Python suite's result.
+#
+# What the suites need and this script provisions on a fresh Debian machine:
+#   - Debian's chromium and python3-venv (see provision_debian_packages below);
+#   - the runner's virtual environment (python-runner/scripts/ensure-venv.sh creates it once from PyPI).
+set -uo pipefail
+cd "$(dirname "$0")/.." || exit 1
+
+declare -a names=() results=() seconds=()
+record() { names+=("$1"); results+=("$2"); seconds+=("$3"); }
+run_suite() {
+  local name="$1" start=$SECONDS
+  shift
+  echo "== test: $name"
+  if "$@"; then record "$name" passed $((SECONDS - start)); else record "$name" FAILED $((SECONDS - start)); fi
+}
+
+# Debian packages the suites need: chromium (dashboard tests, driven by playwright-core; never a
+# downloaded browser) and python3-venv (the runner's virtual environment). Installed with apt-get when
+# missing and we are root; otherwise the run fails at the end with the one command to run, but the
+# other suites still run and report.
+provision_debian_packages() {
+  local chromium_path="${CHROMIUM_PATH:-/usr/bin/chromium}" missing=()
+  [[ -x "$chromium_path" ]] || missing+=(chromium)
+  python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing+=(python3-venv)
+  ((${#missing[@]} == 0)) && return 0
+  if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    echo "missing: ${missing[*]}; installing from Debian (apt-get install ${missing[*]})"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null && return 0
+  fi
+  echo "test: missing Debian packages (${missing[*]}). Run once:" >&2
+  echo "  sudo apt-get update && sudo apt-get install -y ${missing[*]}" >&2
+  [[ " ${missing[*]} " == *" chromium "* ]] && echo "(or set CHROMIUM_PATH to another chromium build)" >&2
+  return 1
+}
+run_suite "Debian packages (chromium, python3-venv)" provision_debian_packages
+
+echo "== test: build"
+if ! npm run --silent build; then
+  echo "test: build FAILED; no suite can run" >&2
+  exit 1
+fi
+
+run_suite "node (api, sdk, dashboard)" npm run --silent test:node
+run_suite "runner (python: ruff, mypy, pytest)" npm run --silent test:runner
+
+echo
+echo "== test: summary"
+failed=0
+for i in "${!names[@]}"; do
+  printf '  %-40s %-7s %5ss\n' "${names[$i]}" "${results[$i]}" "${seconds[$i]}"
+  [[ "${results[$i]}" == passed ]] || failed=1
+done
+if ((failed)); then
+  echo "test: at least one suite FAILED (see above)" >&2
+  exit 1
+fi
+echo "test: all suites passed"
