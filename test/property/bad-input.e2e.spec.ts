@@ -12,6 +12,7 @@ import {
   registerRunner,
   type TestRunner,
 } from '../support/api-client';
+import { watchFuzzFigures } from '../support/fuzz-figures';
 import { startTestServer, type TestServer } from '../support/test-server';
 
 /**
@@ -70,6 +71,7 @@ const mutation = fc.record({
 });
 
 describe('bad input: never a 5xx, always the error body', { timeout: 300_000 }, () => {
+  let figures: Awaited<ReturnType<typeof watchFuzzFigures>>;
   let test: TestServer;
   let userKey: string;
   let runner: TestRunner;
@@ -77,13 +79,20 @@ describe('bad input: never a 5xx, always the error body', { timeout: 300_000 }, 
 
   before(async () => {
     test = await startTestServer({ authFailuresPerMinute: 1_000_000 });
+    figures = await watchFuzzFigures(test);
     userKey = await createKey(test, 'user');
     runner = await registerRunner(test, await createKey(test, 'runner'));
     studyId = String(
       (await createStudy(test, userKey, quadraticStudy({ budget: { maxEvaluations: 100_000, leaseSeconds: 60 } }))).id,
     );
   });
-  after(async () => test.close());
+  after(async () => {
+    try {
+      await figures.report('bad input');
+    } finally {
+      await test.close();
+    }
+  });
 
   it('POST /v1/studies with a valid body mutated anywhere', async () => {
     await fc.assert(

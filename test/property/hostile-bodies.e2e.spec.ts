@@ -13,6 +13,7 @@ import {
   registerRunner,
   type TestRunner,
 } from '../support/api-client';
+import { watchFuzzFigures } from '../support/fuzz-figures';
 import { startTestServer, type TestServer } from '../support/test-server';
 
 /**
@@ -74,6 +75,7 @@ function paths(value: unknown, prefix: Path = []): { strings: Path[]; keys: Path
 const hostile = fc.constantFrom('\u0000', '\ud800', '\udfff', '\udc00\ud800', 'a\u0000', '\ud83d');
 
 describe('hostile bodies on every route: bounded shape, storable text', { timeout: 600_000 }, () => {
+  let figures: Awaited<ReturnType<typeof watchFuzzFigures>>;
   let test: TestServer;
   let userKey: string;
   let runnerKey: string;
@@ -86,6 +88,7 @@ describe('hostile bodies on every route: bounded shape, storable text', { timeou
 
   before(async () => {
     test = await startTestServer({ authFailuresPerMinute: 1_000_000 });
+    figures = await watchFuzzFigures(test);
     userKey = await createKey(test, 'user');
     runnerKey = await createKey(test, 'runner');
     runner = await registerRunner(test, runnerKey);
@@ -163,7 +166,13 @@ describe('hostile bodies on every route: bounded shape, storable text', { timeou
       { path: `/v1/studies/${studyId}/pause`, key: userKey, body: {} },
     ];
   });
-  after(async () => test.close());
+  after(async () => {
+    try {
+      await figures.report('hostile bodies');
+    } finally {
+      await test.close();
+    }
+  });
 
   const send = (route: { path: string; key: string }, text: string): Promise<Response> =>
     test.http

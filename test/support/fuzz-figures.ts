@@ -1,0 +1,82 @@
+import assert from 'node:assert/strict';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { MetricsService } from '../../api/src/metrics/metrics.service';
+import type { TestServer } from './test-server';
+
+export interface FuzzFigures {
+  requests: number;
+  status4xx: number;
+  status5xx: number;
+  /** Upper bound of the slowest request: the smallest histogram bucket that holds it, in ms. */
+  slowestAtMostMs: number;
+  eventLoopDelayP99Ms: number;
+  eventLoopDelayMaxMs: number;
+}
+
+/**
+ * Figures of a fuzz run against the in-process app, for docs/reliability.md: requests answered
+ * and by status class (the API's own request histogram), the slowest request's bucket, and the
+ * event-loop delay (the app shares this process's loop, so a request that blocked it shows here).
+ * `report` prints one line and fails the suite on any 5xx.
+ */
+export async function watchFuzzFigures(test: TestServer): Promise<{ report(label: string): Promise<FuzzFigures> }> {
+  const metrics = test.get(MetricsService);
+  /** Requests answered so far, per method, route and status. */
+  const countsNow = async (): Promise<Map<string, number>> => {
+    const counts = new Map<string, number>();
+    for (const value of (await metrics.httpDuration.get()).values) {
+      if (value.metricName !== 'meshtune_http_request_duration_seconds_count') continue;
+      counts.set(
+        `${String(value.labels.method)} ${String(value.labels.route)} ${String(value.labels.status)}`,
+        value.value,
+      );
+    }
+    return counts;
+  };
+  const startCounts = await countsNow();
+  const delay = monitorEventLoopDelay({ resolution: 10 });
+  delay.enable();
+  return {
+    async report(label: string): Promise<FuzzFigures> {
+      delay.disable();
+      const counts = await countsNow();
+      let requests = 0;
+      let status4xx = 0;
+      let status5xx = 0;
+      for (const [key, count] of counts) {
+        const added = count - (startCounts.get(key) ?? 0);
+        requests += added;
+        if (/ 4\d\d$/.test(key)) status4xx += added;
+        if (/ 5\d\d$/.test(key)) status5xx += added;
+      }
+      // The slowest request's bucket: the largest bound below which not every request fell.
+      const buckets = new Map<number, number>();
+      let total = 0;
+      for (const value of (await metrics.httpDuration.get()).values) {
+        if (value.metricName === 'meshtune_http_request_duration_seconds_bucket') {
+          const bound = Number((value.labels as Record<string, unknown>).le);
+          buckets.set(bound, (buckets.get(bound) ?? 0) + value.value);
+        } else if (value.metricName === 'meshtune_http_request_duration_seconds_count') {
+          total += value.value;
+        }
+      }
+      const bounds = [...buckets.keys()].filter(Number.isFinite).sort((a, b) => a - b);
+      const slowest = bounds.find((bound) => (buckets.get(bound) ?? 0) >= total) ?? Number.POSITIVE_INFINITY;
+      const figures: FuzzFigures = {
+        requests,
+        status4xx,
+        status5xx,
+        slowestAtMostMs: slowest * 1000,
+        eventLoopDelayP99Ms: delay.percentile(99) / 1e6,
+        eventLoopDelayMaxMs: delay.max / 1e6,
+      };
+      process.stdout.write(
+        `fuzz figures (${label}): ${figures.requests} requests, ${figures.status4xx} 4xx, ${figures.status5xx} 5xx, ` +
+          `slowest ≤ ${figures.slowestAtMostMs} ms, event-loop delay p99 ${figures.eventLoopDelayP99Ms.toFixed(1)} ms ` +
+          `(max ${figures.eventLoopDelayMaxMs.toFixed(1)} ms)\n`,
+      );
+      assert.equal(figures.status5xx, 0, `${label}: ${figures.status5xx} requests answered 5xx`);
+      return figures;
+    },
+  };
+}
