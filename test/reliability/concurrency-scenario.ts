@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { restoreAlgorithm } from '../../api/src/algorithms/algorithm-registry';
-import type { AlgorithmName } from '../../api/src/algorithms/algorithm';
+import type { AlgorithmName } from '../../api/src/optimizer-contract/algorithm';
 import { startEmbeddedPostgres } from '../../api/src/database/embedded-postgres';
 import {
   type ApiProcess,

@@ -5,7 +5,7 @@
  * Environment: SOAK_TRIALS, SOAK_RUNNERS, SOAK_APIS, SOAK_ALGORITHM to vary the run, SOAK_TIMEOUT_MS
  * to give up (default one hour). Every minute a progress line goes to stderr.
  */
-import type { AlgorithmName } from '../../api/src/algorithms/algorithm';
+import type { AlgorithmName } from '../../api/src/optimizer-contract/algorithm';
 import { runConcurrencyScenario } from './concurrency-scenario';
 
 async function main(): Promise<void> {

@@ -6,7 +6,7 @@
  * its result and asks for one point at once. NOMAD's block evaluation is synchronous: a block
  * takes as long as its slowest point.
  */
-import type { ProblemSpec } from '../../src/algorithms/algorithm';
+import type { ProblemSpec } from '../../src/optimizer-contract/algorithm';
 import { Mads, type MadsOptions } from '../../src/mads';
 import { evaluateBenchFunction } from './functions';
 import { budgetOf, type BenchProblem } from './problems';

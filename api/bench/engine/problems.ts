@@ -3,7 +3,7 @@
  * PB-constrained problems. Both solvers get exactly these variables, bounds, granularities, X0
  * and the budget 100·(n+1) evaluations; the NOMAD driver receives them as JSON.
  */
-import type { OutputType, VariableSpec, VariableType } from '../../src/algorithms/algorithm';
+import type { OutputType, VariableSpec, VariableType } from '../../src/optimizer-contract/algorithm';
 import type { FunctionParams } from './functions';
 
 export type ProblemCategory = 'smooth' | 'bound' | 'integer' | 'granular' | 'pb';

@@ -2,7 +2,7 @@
  * Engine overhead: median ask(1)+tell time per point once the cache holds many points, and
  * the cost of persisting and restoring the state (the service does both on every call).
  */
-import type { ProblemSpec } from '../../src/algorithms/algorithm';
+import type { ProblemSpec } from '../../src/optimizer-contract/algorithm';
 import { Mads } from '../../src/mads';
 
 export interface TimingOptions {

@@ -1,5 +1,5 @@
 /** What one optimisation run leaves behind, for either solver, and how the profile reads it. */
-import type { OutputType } from '../../src/algorithms/algorithm';
+import type { OutputType } from '../../src/optimizer-contract/algorithm';
 import type { TraceEvaluation } from './data-profile';
 
 export interface RunTrace {

@@ -1,6 +1,6 @@
 import type { Client } from 'pg';
 import { RandomSearch } from '../../src/algorithms/random/random-search';
-import type { EvaluationResult } from '../../src/algorithms/algorithm';
+import type { EvaluationResult } from '../../src/optimizer-contract/algorithm';
 import { EngineMapping, pointKey } from '../../src/search-space/engine-mapping';
 
 const BATCH = 10_000;

@@ -5,10 +5,16 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { AlgorithmName, EvaluationResult, ProblemSpec, Suggestion, SuggestionAlgorithm } from './algorithm';
-import { InvalidOptionsError, InvalidProblemError } from './algorithm-errors';
+import type {
+  AlgorithmName,
+  EvaluationResult,
+  ProblemSpec,
+  Suggestion,
+  SuggestionAlgorithm,
+} from '../optimizer-contract/algorithm';
+import { InvalidOptionsError, InvalidProblemError } from '../optimizer-contract/algorithm-errors';
 import { createAlgorithm, restoreAlgorithm, type AlgorithmOptions } from './algorithm-registry';
-import { isMultipleOf } from '../mads/numerics';
+import { isMultipleOf } from '../math/numerics';
 import { cacheKey } from '../mads/space';
 
 const MIXED: ProblemSpec = {

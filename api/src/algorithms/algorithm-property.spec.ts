@@ -6,9 +6,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import type { AlgorithmName, OutputType, ProblemSpec, VariableSpec } from './algorithm';
+import type { AlgorithmName, OutputType, ProblemSpec, VariableSpec } from '../optimizer-contract/algorithm';
 import { createAlgorithm } from './algorithm-registry';
-import { isMultipleOf } from '../mads/numerics';
+import { isMultipleOf } from '../math/numerics';
 import { cacheKey } from '../mads/space';
 
 const variableArb: fc.Arbitrary<VariableSpec> = fc

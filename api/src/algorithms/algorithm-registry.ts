@@ -2,9 +2,9 @@
  * Creates and restores the suggestion algorithms of a study by name. Validates the problem and
  * the options (typed errors from algorithm-errors.ts, mapped to HTTP 400 by the API).
  */
-import type { AlgorithmName, ProblemSpec, SuggestionAlgorithm } from './algorithm';
-import { InvalidOptionsError, InvalidStateError } from './algorithm-errors';
-import { validateProblem } from './problem-validation';
+import type { AlgorithmName, ProblemSpec, SuggestionAlgorithm } from '../optimizer-contract/algorithm';
+import { InvalidOptionsError, InvalidStateError } from '../optimizer-contract/algorithm-errors';
+import { validateProblem } from '../optimizer-contract/problem-validation';
 import { RandomSearch } from './random/random-search';
 import { Mads } from '../mads';
 import type { MadsOptions } from '../mads';

@@ -6,7 +6,7 @@
  * substitute its own objective.
  */
 import { isFeasible } from './evaluation';
-import { decodeNumber, encodeNumber, equalEps, greaterEps, lessEps, type EncodedNumber } from './numerics';
+import { decodeNumber, encodeNumber, equalEps, greaterEps, lessEps, type EncodedNumber } from '../math/numerics';
 
 /** Ordering of success types (§5.1): UNDEFINED < NO_TRIALS < UNSUCCESSFUL < PARTIAL < FULL. */
 export enum Success {

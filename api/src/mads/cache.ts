@@ -3,9 +3,9 @@
  * told, keyed by coordinates. A point in the cache is never suggested again; a failed point is
  * never re-evaluated.
  */
-import type { OutputType, SuggestionOrigin } from '../algorithms/algorithm';
+import type { OutputType, SuggestionOrigin } from '../optimizer-contract/algorithm';
 import { evaluateOutputs, usableForModel } from './evaluation';
-import { decodeNumber, encodeNumber, type EncodedNumber } from './numerics';
+import { decodeNumber, encodeNumber, type EncodedNumber } from '../math/numerics';
 import { cacheKey } from './space';
 
 export type RecordStatus = 'pending' | 'ok' | 'failed';

@@ -2,7 +2,7 @@
  * Poll directions (MADS.md §3.3, §3.4; `src/Math/Direction.cpp`): one random unit vector per
  * poll method call, Householder basis H = I − 2vvᵀ, emitted as h0, −h0, h1, −h1, …
  */
-import type { NomadRng } from './rng';
+import type { NomadRng } from '../math/rng';
 
 /** `Direction::householder` on a unit vector v: rows h_i = e_i − 2 v_i v. */
 export function householder(v: readonly number[]): number[][] {

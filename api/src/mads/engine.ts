@@ -4,7 +4,7 @@
  */
 import { Success, computeSuccessType, emptyBarrier, updateWithPoints } from './barrier';
 import { isFeasible } from './evaluation';
-import { decodeNumber, encodeNumber } from './numerics';
+import { decodeNumber } from '../math/numerics';
 import { checkMeshForStopping, enlarge, refine } from './mesh';
 import { generatePoll, generateSecondPass, pointsFromDirections, pollCentres } from './poll';
 import { ortho2nDirections } from './directions';
@@ -15,7 +15,8 @@ import { speculativeCandidates } from './search/speculative';
 import { globalCandidates } from './search/global';
 import { beginFlight } from './pipeline';
 import { tryRestart } from './restart';
-import { cacheKey, toFree } from './space';
+import { toFree } from './space';
+import { newStep } from './step';
 import { fhOf, type Candidate, type EngineState, type Step, type StepKind } from './state';
 
 /** Iterations in a row without a single new point before the engine gives up (all cache hits). */
@@ -29,38 +30,6 @@ const MAX_EMPTY_ITERATIONS_BEFORE_RESTART = 10;
 const MAX_ADVANCES_PER_CALL = 5000;
 
 const ITERATION_ORDER: StepKind[] = ['global', 'speculative', 'quad', 'nm', 'poll1', 'poll2'];
-
-export function newStep(state: EngineState, kind: StepKind, queue: Candidate[], opportunistic: boolean): Step {
-  const step: Step = {
-    id: state.stepCounter++,
-    kind,
-    queue: dedupe(state, queue),
-    dispatched: [],
-    returned: [],
-    opportunistic,
-    fullSuccess: false,
-    firstPass: null,
-    centreId: -1,
-    spare: [],
-    startFeas: state.barrier.incFeas[0] ?? null,
-    startInf: state.barrier.incInf[0] ?? null,
-    startHMax: encodeNumber(state.barrier.hMax),
-  };
-  if (step.queue.length > 0) state.iterationProducedPoints = true;
-  state.extraBases = 0;
-  return step;
-}
-
-/** Drop cached points (§5.6: never suggested twice) and duplicates within the queue. */
-function dedupe(state: EngineState, queue: Candidate[]): Candidate[] {
-  const seen = new Set<string>();
-  return queue.filter((c) => {
-    const key = cacheKey(c.x);
-    if (seen.has(key) || state.cache.has(c.x)) return false;
-    seen.add(key);
-    return true;
-  });
-}
 
 export function purgeQueue(state: EngineState, step: Step): void {
   if (step.queue.some((c) => state.cache.has(c.x))) step.queue = step.queue.filter((c) => !state.cache.has(c.x));

@@ -2,8 +2,8 @@
  * Reading blackbox outputs (MADS.md §1.4, §1.5; `src/Eval/Eval.cpp::computeHStandard`):
  * objective f, infeasibility h (H_NORM L2, H_MIN 0), failure, and the Phase One objective (§5.5).
  */
-import type { OutputType } from '../algorithms/algorithm';
-import { EPS, MODEL_MAX_OUTPUT, equalEps } from './numerics';
+import type { OutputType } from '../optimizer-contract/algorithm';
+import { EPS, MODEL_MAX_OUTPUT, equalEps } from '../math/numerics';
 
 export interface Evaluated {
   ok: boolean;

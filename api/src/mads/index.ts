@@ -10,4 +10,4 @@ export {
   type EvalQueueSort,
 } from './options';
 export type { FrameRounding } from './mesh';
-export { NomadRng } from './rng';
+export { NomadRng } from '../math/rng';

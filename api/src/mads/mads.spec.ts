@@ -1,7 +1,7 @@
 /** Ask/tell behaviour of the MADS engine: asynchrony, late results, budget, stops, state. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { ProblemSpec } from '../algorithms/algorithm';
+import type { ProblemSpec } from '../optimizer-contract/algorithm';
 import { Mads } from './index';
 
 const SPHERE: ProblemSpec = {

@@ -8,18 +8,19 @@ import type {
   StopReason,
   Suggestion,
   SuggestionAlgorithm,
-} from '../algorithms/algorithm';
-import { InvalidResultError } from '../algorithms/algorithm-errors';
-import { validateProblem, validateResult } from '../algorithms/problem-validation';
+} from '../optimizer-contract/algorithm';
+import { InvalidResultError } from '../optimizer-contract/algorithm-errors';
+import { validateProblem, validateResult } from '../optimizer-contract/problem-validation';
 import { Success, emptyBarrier } from './barrier';
 import { EvaluationCache } from './cache';
-import { advance, isStepFinished, mergeLate, newStep, nextIdleCandidate, pointSuccess, purgeQueue } from './engine';
+import { advance, isStepFinished, mergeLate, nextIdleCandidate, pointSuccess, purgeQueue } from './engine';
+import { newStep } from './step';
 import { frameSizes, meshSizes } from './mesh';
 import type { MadsOptions } from './options';
 import { beginFlight, canRelease, onDispatched, onTold, restoreFrameOfLateSuccess, tracksFlights } from './pipeline';
 import { initialMesh } from './restart';
 import { validateMadsOptions } from './options-validation';
-import { NomadRng } from './rng';
+import { NomadRng } from '../math/rng';
 import { stateFromJson, stateToJson, type MadsStateJson } from './serialization';
 import { createSpace } from './space';
 import type { Candidate, EngineState, Step } from './state';

@@ -13,7 +13,7 @@ import {
   refine,
   scaleAndProjectOnMesh,
 } from './mesh';
-import { NomadRng } from './rng';
+import { NomadRng } from '../math/rng';
 
 test('§2.2 initial frame: bounds [0,2], [0,5], [-10,10] and unbounded x0=3 give 1, 1, 2, 1 (p1.txt)', () => {
   const raw = [

@@ -5,7 +5,7 @@
  * granularity g. Frame Δ = G·a·10^b (G = g or 1); the mesh size δ follows from Δ (§2.1).
  * All arrays here are indexed by *free* variable.
  */
-import { EPS, greaterEps, isMultipleOf, lessEps, log10Snapped, nextMult, pow10, roundHalfAway } from './numerics';
+import { EPS, greaterEps, isMultipleOf, lessEps, log10Snapped, nextMult, pow10, roundHalfAway } from '../math/numerics';
 
 export type Mantissa = 1 | 2 | 5;
 

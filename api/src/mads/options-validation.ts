@@ -2,8 +2,8 @@
  * Validation of user-supplied MADS options (unknown keys, types, ranges). Throws
  * InvalidOptionsError with a path like `options.directionType`.
  */
-import type { ProblemSpec } from '../algorithms/algorithm';
-import { InvalidOptionsError } from '../algorithms/algorithm-errors';
+import type { ProblemSpec } from '../optimizer-contract/algorithm';
+import { InvalidOptionsError } from '../optimizer-contract/algorithm-errors';
 import { DEFAULT_MADS_OPTIONS, presetDefaults, type MadsOptions, type MadsPreset } from './options';
 
 const BOOLEAN_KEYS = [

@@ -4,7 +4,7 @@
  * generation order. Sorting only happens with opportunism and ≥ 2 points.
  */
 import { isFeasible } from './evaluation';
-import { dot, norm2 } from './numerics';
+import { dot, norm2 } from '../math/numerics';
 import { modelOrder } from './search/quad-model';
 import { toFree } from './space';
 import type { Candidate, EngineState } from './state';

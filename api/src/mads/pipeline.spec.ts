@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import type { ProblemSpec, Suggestion } from '../algorithms/algorithm';
-import { InvalidOptionsError } from '../algorithms/algorithm-errors';
+import type { ProblemSpec, Suggestion } from '../optimizer-contract/algorithm';
+import { InvalidOptionsError } from '../optimizer-contract/algorithm-errors';
 import { Mads, type MadsOptions } from './index';
 
 const real = (lowerBound: number, upperBound: number) =>

@@ -5,7 +5,7 @@
  */
 import { addIfIndependent, doubleDirections, ortho2nDirections } from './directions';
 import { scaleAndProjectOnMesh } from './mesh';
-import { EPS } from './numerics';
+import { EPS } from '../math/numerics';
 import { sortCandidates } from './ordering';
 import { quadSecondPassDirection } from './search/quad-model';
 import { cacheKey, clipAndRound, displacementToFull, snapToMeshAndBounds, toFree } from './space';

@@ -4,9 +4,9 @@
  * shrink any more is reset around the incumbent to 2^k times its initial size at the k-th
  * restart, so the study keeps exploring instead of stopping with budget unused.
  */
-import type { ProblemSpec } from '../algorithms/algorithm';
+import type { ProblemSpec } from '../optimizer-contract/algorithm';
 import { createMesh, defaultInitialFrameSize, type MeshState } from './mesh';
-import { nextMult } from './numerics';
+import { nextMult } from '../math/numerics';
 import type { MadsOptions } from './options';
 import { updateCurrentFlightMesh } from './pipeline';
 import type { Space } from './space';

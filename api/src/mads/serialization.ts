@@ -2,17 +2,16 @@
  * JSON state of the engine (MADS.md Appendix E.1). Non-finite numbers are encoded as strings.
  * Records are stored compactly; f, h and the cache index are recomputed on restore.
  */
-import type { ProblemSpec, StopReason } from '../algorithms/algorithm';
-import { InvalidStateError } from '../algorithms/algorithm-errors';
+import type { ProblemSpec, StopReason } from '../optimizer-contract/algorithm';
+import { InvalidStateError } from '../optimizer-contract/algorithm-errors';
 import { barrierFromJson, barrierToJson, type BarrierJson } from './barrier';
 import { EvaluationCache } from './cache';
 import type { MeshState } from './mesh';
-import { decodeNumber, encodeNumber, type EncodedNumber } from './numerics';
+import { decodeNumber, encodeNumber, type EncodedNumber } from '../math/numerics';
 import { NOMAD4_PRESET, type MadsOptions } from './options';
-import { NomadRng } from './rng';
-import type { NmState } from './search/nelder-mead';
+import { NomadRng } from '../math/rng';
 import { createSpace } from './space';
-import type { Candidate, EngineState, Flight, RestartState, Step, StepKind } from './state';
+import type { Candidate, EngineState, Flight, NmState, RestartState, Step, StepKind } from './state';
 
 export const STATE_FORMAT = 'meshtune.mads';
 export const STATE_VERSION = 1;

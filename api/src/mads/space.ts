@@ -3,9 +3,9 @@
  * fixed variables, and the "snap" applied to every trial point (§2.5).
  * MADS runs on the free variables; points are always kept in full dimension.
  */
-import type { ProblemSpec } from '../algorithms/algorithm';
+import type { ProblemSpec } from '../optimizer-contract/algorithm';
 import { meshSizeOf, projectCoordinate, type MeshState } from './mesh';
-import { isMultipleOf, roundHalfAway, roundToPrecision } from './numerics';
+import { isMultipleOf, roundHalfAway, roundToPrecision } from '../math/numerics';
 
 export interface Space {
   /** Full dimension. */

@@ -2,14 +2,13 @@
  * The engine's internal state (MADS.md Appendix E.1). Everything here round-trips through JSON
  * (see serialization.ts); the class in mads.ts is a thin shell around it.
  */
-import type { ProblemSpec, StopReason, SuggestionOrigin } from '../algorithms/algorithm';
+import type { ProblemSpec, StopReason, SuggestionOrigin } from '../optimizer-contract/algorithm';
 import type { BarrierState, FH } from './barrier';
 import type { EvaluationCache } from './cache';
 import type { MeshState } from './mesh';
-import type { NmState } from './search/nelder-mead';
 import type { MadsOptions } from './options';
-import type { EncodedNumber } from './numerics';
-import type { NomadRng } from './rng';
+import type { EncodedNumber } from '../math/numerics';
+import type { NomadRng } from '../math/rng';
 import type { Space } from './space';
 
 /** A trial point waiting in a step's queue. */
@@ -72,6 +71,21 @@ export interface RestartState {
   fruitless: number;
   /** The next iteration starts with a global search step (search/global.ts). */
   globalPending?: boolean;
+}
+
+/** The Nelder-Mead search's phases (reflect, expand, outside and inside contraction). */
+export type NmPhase = 'reflect' | 'expand' | 'oc' | 'ic';
+
+/** The state of a Nelder-Mead search in progress (search/nelder-mead.ts), kept with the engine's. */
+export interface NmState {
+  /** Simplex record ids in NM order (best first). */
+  simplex: number[];
+  centreId: number;
+  phase: NmPhase;
+  /** The evaluated reflect point of the current NM iteration. */
+  reflectId: number;
+  trials: number;
+  fullSuccess: boolean;
 }
 
 export interface EngineState {

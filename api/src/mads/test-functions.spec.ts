@@ -10,7 +10,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { OutputType, VariableSpec } from '../algorithms/algorithm';
+import type { OutputType, VariableSpec } from '../optimizer-contract/algorithm';
 import { Mads, type MadsOptions } from './index';
 
 function real(lb: number | null, ub: number | null): VariableSpec {

@@ -1,5 +1,5 @@
 import type { EntityManager } from 'typeorm';
-import type { Suggestion } from '../algorithms/algorithm';
+import type { Suggestion } from '../optimizer-contract/algorithm';
 import { preparedQuery } from '../database/prepared-query';
 import { RELAXED_COMMIT } from '../database/relaxed-commit';
 import { type EngineMapping, pointKey } from '../search-space/engine-mapping';

@@ -1,4 +1,4 @@
-import type { OutputType, ProblemSpec, VariableSpec } from '../algorithms/algorithm';
+import type { OutputType, ProblemSpec, VariableSpec } from '../optimizer-contract/algorithm';
 import { DerivedExpression } from './derived-expression';
 import type {
   DerivedParameter,

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager, In } from 'typeorm';
-import { InvalidOptionsError, InvalidProblemError } from '../algorithms/algorithm-errors';
+import { InvalidOptionsError, InvalidProblemError } from '../optimizer-contract/algorithm-errors';
 import { DomainError, notFound, ValidationFailedError } from '../common/errors/domain-error';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';

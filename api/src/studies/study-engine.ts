@@ -1,4 +1,4 @@
-import type { StopReason } from '../algorithms/algorithm';
+import type { StopReason } from '../optimizer-contract/algorithm';
 import { createAlgorithm, type StudyAlgorithm } from '../algorithms/algorithm-registry';
 import { EngineMapping } from '../search-space/engine-mapping';
 import type { Study } from './study.entity';

@@ -1,5 +1,5 @@
 import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
-import type { AlgorithmName } from '../algorithms/algorithm';
+import type { AlgorithmName } from '../optimizer-contract/algorithm';
 import type { DerivedParameter, OutputDefinition, ParameterDefinition, UserPoint } from '../search-space/search-space';
 import type { StudyStatus, StudyStopReason } from './study-status';
 

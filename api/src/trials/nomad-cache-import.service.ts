@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { VariableSpec } from '../algorithms/algorithm';
+import type { VariableSpec } from '../optimizer-contract/algorithm';
 import { DomainError, type FieldError, ValidationFailedError } from '../common/errors/domain-error';
 import { pointKey } from '../search-space/engine-mapping';
 import { type NomadCacheEntry, parseNomadCacheFile } from '../studies/nomad/nomad-cache-file';

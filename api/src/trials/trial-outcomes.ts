@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
-import type { OutputType } from '../algorithms/algorithm';
+import type { OutputType } from '../optimizer-contract/algorithm';
 import { preparedQuery } from '../database/prepared-query';
 import { evaluateOutputs, isFeasible } from '../mads/evaluation';
 import { MetricsService } from '../metrics/metrics.service';

@@ -12,10 +12,16 @@
  *   counting points in flight.
  * Uses NOMAD's RNG (MADS.md Appendix B) so that a seed means the same thing as in MADS.
  */
-import type { EvaluationResult, ProblemSpec, StopReason, Suggestion, SuggestionAlgorithm } from '../algorithm';
-import { InvalidResultError, InvalidStateError } from '../algorithm-errors';
-import { validateProblem, validateResult } from '../problem-validation';
-import { NomadRng } from '../../mads/rng';
+import type {
+  EvaluationResult,
+  ProblemSpec,
+  StopReason,
+  Suggestion,
+  SuggestionAlgorithm,
+} from '../../optimizer-contract/algorithm';
+import { InvalidResultError, InvalidStateError } from '../../optimizer-contract/algorithm-errors';
+import { validateProblem, validateResult } from '../../optimizer-contract/problem-validation';
+import { NomadRng } from '../../math/rng';
 import { cacheKey, clipAndRound, createSpace, type Space } from '../../mads/space';
 
 const MAX_DRAWS = 200;

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { test } from 'node:test';
 import type { FH } from '../barrier';
-import { NomadRng } from '../rng';
+import { NomadRng } from '../../math/rng';
 import { minimizeInBox, type ModelOptimizerOptions } from './model-optimizer';
 
 function options(seed = 0, maxEval = 2000): ModelOptimizerOptions {

@@ -33,8 +33,8 @@ import {
   type FrameRounding,
   type MeshState,
 } from '../mesh';
-import { equalEps, roundHalfAway, roundToPrecision } from '../numerics';
-import type { NomadRng } from '../rng';
+import { equalEps, roundHalfAway, roundToPrecision } from '../../math/numerics';
+import type { NomadRng } from '../../math/rng';
 
 export interface ModelPoint {
   x: number[];

@@ -8,11 +8,11 @@
  * "intended": NOMAD 4.5.1 resets the cap; 0 restores that behaviour).
  */
 import { dominates, type FH } from '../barrier';
-import { newStep } from '../engine';
+import { newStep } from '../step';
 import { frameSizes } from '../mesh';
 import { rankOf } from '../model/linalg';
 import { cacheKey, snapToMeshAndBounds, toFree } from '../space';
-import { fhOf, type EngineState, type Step } from '../state';
+import { fhOf, type EngineState, type NmPhase, type NmState, type Step } from '../state';
 
 /** NM_SIMPLEX_INCLUDE_FACTOR. */
 const INCLUDE_FACTOR = 8;
@@ -21,20 +21,7 @@ const RANK_EPS = 0.01;
 /** Rank tolerance of the initial simplex. */
 const INITIAL_RANK_EPS = 1e-13;
 /** NM_DELTA_E, NM_DELTA_OC, NM_DELTA_IC. */
-const DELTA = { reflect: 1, expand: 2, oc: 0.5, ic: -0.5 } as const;
-
-export type NmPhase = keyof typeof DELTA;
-
-export interface NmState {
-  /** Simplex record ids in NM order (best first). */
-  simplex: number[];
-  centreId: number;
-  phase: NmPhase;
-  /** The evaluated reflect point of the current NM iteration. */
-  reflectId: number;
-  trials: number;
-  fullSuccess: boolean;
-}
+const DELTA: Readonly<Record<NmPhase, number>> = { reflect: 1, expand: 2, oc: 0.5, ic: -0.5 };
 
 function fh(state: EngineState, id: number): FH | null {
   return fhOf(state, id);

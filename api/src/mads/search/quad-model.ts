@@ -5,7 +5,7 @@
  */
 import type { PointRecord } from '../cache';
 import { frameSizes } from '../mesh';
-import { EPS, equalEps, greaterEps } from '../numerics';
+import { EPS, equalEps, greaterEps } from '../../math/numerics';
 import { minimizeInBox, type ModelOptimizerOptions } from '../model/model-optimizer';
 import { fitQuadratic, monomialCount, type QuadraticModel } from '../model/quadratic';
 import { snapToMeshAndBounds, toFree } from '../space';

@@ -1,5 +1,5 @@
 import { ApiProperty, PickType } from '@nestjs/swagger';
-import type { AlgorithmName } from '../../algorithms/algorithm';
+import type { AlgorithmName } from '../../optimizer-contract/algorithm';
 import type { UserPoint } from '../../search-space/search-space';
 import { STUDY_STATUSES, STUDY_STOP_REASONS, type StudyStatus, type StudyStopReason } from '../study-status';
 import { ALGORITHM_NAMES, AlgorithmOptionsDto, DerivedParameterDto, OutputDefinitionDto } from './create-study.dto';

@@ -1,4 +1,4 @@
-import type { EvaluationResult } from '../../algorithms/algorithm';
+import type { EvaluationResult } from '../../optimizer-contract/algorithm';
 import type { StudyAlgorithm } from '../../algorithms/algorithm-registry';
 
 /**

@@ -1,4 +1,4 @@
-import type { EvaluationResult, StopReason, Suggestion } from '../../algorithms/algorithm';
+import type { EvaluationResult, StopReason, Suggestion } from '../../optimizer-contract/algorithm';
 import type { StudyAlgorithm } from '../../algorithms/algorithm-registry';
 import type { EngineOperation } from './engine-operation';
 

@@ -4,7 +4,7 @@
  */
 import type { EvaluationResult, ProblemSpec } from './algorithm';
 import { InvalidProblemError, InvalidResultError } from './algorithm-errors';
-import { isMultipleOf } from '../mads/numerics';
+import { isMultipleOf } from '../math/numerics';
 
 const OUTPUT_TYPES = new Set(['OBJ', 'PB', 'EB', 'EXTRA_O']);
 const VARIABLE_TYPES = new Set(['R', 'I', 'B']);

@@ -1,0 +1,65 @@
+/**
+ * Module boundaries of the service, checked by `npm run lint:boundaries` (in `npm run lint`).
+ * The folders and what each may import are described in docs/architecture.md ("Module map").
+ */
+/** @type {import('dependency-cruiser').IConfiguration} */
+module.exports = {
+  forbidden: [
+    {
+      name: 'no-circular',
+      comment: 'An import cycle means two modules are one concept split in two, or one owns the other.',
+      severity: 'error',
+      from: {},
+      to: { circular: true },
+    },
+    {
+      name: 'math-is-a-leaf',
+      comment: 'api/src/math (numerics, NOMAD RNG) is neutral: it imports nothing of the service.',
+      severity: 'error',
+      from: { path: '^api/src/math/' },
+      to: { path: '^api/src/', pathNot: '^api/src/math/' },
+    },
+    {
+      name: 'optimizer-contract-is-neutral',
+      comment:
+        'The contract between the service and every algorithm (problem, suggestions, errors) knows no algorithm.',
+      severity: 'error',
+      from: { path: '^api/src/optimizer-contract/' },
+      to: { path: '^api/src/', pathNot: '^api/src/(optimizer-contract|math)/' },
+    },
+    {
+      name: 'mads-is-self-contained',
+      comment: 'The MADS engine is a library: it imports only itself, the math folder and the optimizer contract.',
+      severity: 'error',
+      from: { path: '^api/src/mads/' },
+      to: { path: '^api/src/', pathNot: '^api/src/(mads|math|optimizer-contract)/' },
+    },
+    {
+      name: 'early-stopping-is-self-contained',
+      comment: 'The stopping rule is pure: no service, no database.',
+      severity: 'error',
+      from: { path: '^api/src/early-stopping/' },
+      to: { path: '^api/src/', pathNot: '^api/src/early-stopping/' },
+    },
+    {
+      name: 'controllers-never-touch-sql',
+      comment: 'Controllers speak HTTP; services own the queries.',
+      severity: 'error',
+      from: { path: '\\.controller\\.ts$' },
+      to: { path: '(^|/)node_modules/(typeorm|pg)/' },
+    },
+    {
+      name: 'product-code-never-imports-tests',
+      severity: 'error',
+      from: { path: '^api/src/', pathNot: '\\.spec\\.ts$' },
+      to: { path: '(^test/|\\.spec\\.ts$)' },
+    },
+  ],
+  options: {
+    tsConfig: { fileName: 'tsconfig.json' },
+    // Type-only imports count: a type is as much a dependency as a value.
+    tsPreCompilationDeps: true,
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '^api/src/dashboard/web/' },
+  },
+};
