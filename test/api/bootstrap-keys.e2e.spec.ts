@@ -51,7 +51,7 @@ describe('bootstrap keys from the environment', () => {
 
   it('refuses a short runner key, or one equal to the admin key, at start-up', () => {
     assert.throws(() => loadConfig({ MESHTUNE_RUNNER_KEY: 'short' }), ConfigError);
-    const same = 'x'.repeat(20);
+    const same = 'mt_runner_same_0123456789abcdef';
     assert.throws(
       () => loadConfig({ MESHTUNE_RUNNER_KEY: same, MESHTUNE_ADMIN_KEY: same }),
       /must differ from MESHTUNE_ADMIN_KEY/,
