@@ -144,8 +144,15 @@ def test_bad_training_config_and_missing_data_fail_clearly(api: FakeApi, state_d
     del api.training_config["batchSize"]
     api.trials = [trial_json("t2", 2, BBO3_PARAMS)]
     make_agent(api, state_dir, FakeLauncher()).run()
-    assert (
-        api.reports["t2"][1]["error"] == "trainData not found on this runner: /nowhere/train.json"
+    # Missing data is this machine's fault: a runner failure (the API gives the trial back
+    # with the budget untouched), not a failed evaluation.
+    assert api.reports["t2"] == (
+        "fail",
+        {
+            "error": "runner failure (retryable on another runner): "
+            "trainData not found on this runner: /nowhere/train.json",
+            "kind": "runner",
+        },
     )
 
 
@@ -200,7 +207,8 @@ def test_a_global_batch_this_runner_cannot_split_is_a_runner_failure(
     launcher = FakeLauncher()
     make_agent(api, state_dir, launcher).run()
     body = api.reports["t1"][1]
-    assert body["retryable"] is True
+    # Sent as a runner failure: the trial goes back untouched for a runner whose GPUs divide it.
+    assert body["kind"] == "runner"
     assert body["error"].startswith("runner failure (retryable on another runner): ")
     assert "globalBatchSize 8 is not a multiple of perDeviceTrainBatchSize 3" in body["error"]
     assert launcher.processes == []  # refused before a child starts

@@ -26,6 +26,7 @@ from .errors import (
     FailureKind,
     FatalApiError,
     LeaseLostError,
+    MissingInputError,
     RunnerError,
     RunnerMismatchError,
     TrainingConfigError,
@@ -85,9 +86,8 @@ class AgentConfig:
 
 
 def _failure_payload(result: TrialResult) -> dict[str, Any]:
-    """The fail report: the error says which kind of failure it is. `kind` "runner" goes to the
-    API as a runner failure (reporter.py); "resource" and "evaluation" as failed evaluations,
-    "resource" retryable."""
+    """The fail report: the error says which kind of failure it is ("resource" and "runner"
+    retryable); see reporter.py for which reach the API as runner failures."""
     error = result.error or "failed"
     if result.kind == "resource":
         error = f"resource failure on rank {result.rank} (retryable on a bigger runner): {error}"
@@ -130,14 +130,14 @@ def _check_local_inputs(config: TrainingConfig) -> None:
         ("mmluData", config.mmlu_data),
     ):
         if value and not Path(value).exists():
-            raise TrialSetupError(f"{label} not found on this runner: {value}")
+            raise MissingInputError(f"{label} not found on this runner: {value}")
     for label, value in (("model", config.model), ("tokenizer", config.tokenizer)):
         # "org/name" may be a hub id; anything that looks like a path must exist.
         if not value:
             continue
         looks_like_path = value.startswith(("/", ".", "~")) or value.count("/") > 1
         if looks_like_path and not Path(value).expanduser().exists():
-            raise TrialSetupError(f"{label} not found on this runner: {value}")
+            raise MissingInputError(f"{label} not found on this runner: {value}")
 
 
 class Agent:
@@ -338,7 +338,11 @@ class Agent:
         except RunnerMismatchError as exc:
             log.error("%s cannot run on this runner: %s", label, exc)
             failure = TrialResult("failed", error=str(exc), kind="runner")
-            self.reporter.report(PendingReport(trial.id, "fail", _failure_payload(failure)))
+            # Known before any training: this machine's fault, told to the API as a runner
+            # failure (no attempt, no budget). A crash during training stays a retryable
+            # evaluation failure, which uses an attempt, so a point that always crashes ends.
+            machine_fault = {**_failure_payload(failure), "runnerFault": True}
+            self.reporter.report(PendingReport(trial.id, "fail", machine_fault))
             return
         except (TrainingConfigError, TrialSetupError) as exc:
             log.error("%s cannot run: %s", label, exc)

@@ -18,6 +18,7 @@ __all__ = [
     "FailureKind",
     "FatalApiError",
     "LeaseLostError",
+    "MissingInputError",
     "ResourceError",
     "RunnerError",
     "RunnerMismatchError",
@@ -85,6 +86,12 @@ class TrialSetupError(RunnerError):
 class RunnerMismatchError(RunnerError):
     """This runner cannot run the trial as the study defines it (GPU count, its overrides);
     another runner may: a runner failure, not a failed evaluation."""
+
+
+class MissingInputError(RunnerMismatchError):
+    """A data, model or tokenizer path of the study is missing on this machine: the machine's
+    fault, not the point's (the API gives the trial back untouched and marks this runner
+    unhealthy; several in a row quarantine it)."""
 
 
 class ResourceError(RunnerError):

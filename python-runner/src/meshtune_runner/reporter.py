@@ -46,9 +46,11 @@ class Reporter:
                     report.trial_id,
                     str(report.payload["error"]),
                     retryable=bool(report.payload.get("retryable", False)),
-                    # Out of GPU memory ("resource") stays a retryable evaluation failure: it
-                    # uses an attempt, so a point that fits no runner cannot loop forever.
-                    runner_fault=report.payload.get("kind") == "runner",
+                    # Only failures known before training (agent.py: missing inputs, a regime
+                    # this machine cannot run) blame the machine; out of GPU memory and crashes
+                    # stay retryable evaluation failures that use an attempt, so a point that
+                    # fits no runner cannot loop forever.
+                    runner_fault=bool(report.payload.get("runnerFault", False)),
                 )
         except (LeaseLostError, TrialAlreadyFinishedError) as exc:
             log.warning("trial %s: result dropped (%s: %s)", report.trial_id, exc.code, exc.message)
