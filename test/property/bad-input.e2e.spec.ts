@@ -16,7 +16,7 @@ import { watchFuzzFigures } from '../support/fuzz-figures';
 import { startTestServer, type TestServer } from '../support/test-server';
 
 /**
- * ARCHITECTURE.md, Security and limits: bad input gets a 4xx with the error body
+ * docs/architecture.md, Errors and Input limits: bad input gets a 4xx with the error body
  * `{statusCode, code, message, details?, requestId?}`, never a 5xx; bodies, arrays and strings are
  * bounded; non-finite numbers (JSON `1e999` parses to Infinity) are rejected with a 400.
  */

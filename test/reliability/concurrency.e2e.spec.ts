@@ -3,10 +3,10 @@ import { describe, it } from 'node:test';
 import { runConcurrencyScenario } from './concurrency-scenario';
 
 /**
- * ARCHITECTURE.md, runner protocol 2 and 5: two API processes on one PostgreSQL, 64 runners
- * alternating between them. No trial attempt is leased twice, every accepted report is stored
- * once with its own outputs, evaluation_count = completed + failed = the engine's own count =
- * the budget. The 10,000-trial version is `npm run soak` (test/reliability/soak.ts).
+ * docs/architecture.md, Runner protocol and Concurrency: two API processes on one PostgreSQL, 64
+ * runners alternating between them. No trial attempt is leased twice, every accepted report is
+ * stored once with its own outputs, evaluation_count = completed + failed = the engine's own
+ * count = the budget. The 10,000-trial version is `npm run soak` (test/reliability/soak.ts).
  */
 describe('two API processes, 64 runners, one database', { timeout: 240_000 }, () => {
   it('random search, 800 trials: nothing leased twice, nothing lost, budget exact', async () => {

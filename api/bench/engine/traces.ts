@@ -25,8 +25,9 @@ export interface RunTrace {
 }
 
 /**
- * NOMAD's feasibility test (MADS.md §1.4): a constraint counts as violated when c > ε with
- * ε = 1e-13, and a feasible point has no violated PB or EB constraint.
+ * NOMAD's feasibility test (NOMAD 4.5.1, src/Eval/Eval.cpp, `Eval::computeHStandard`): a constraint
+ * counts as violated when c > ε with ε = 1e-13, and a feasible point has no violated PB or EB
+ * constraint.
  */
 const CONSTRAINT_EPSILON = 1e-13;
 

@@ -1,5 +1,5 @@
 /**
- * Contract suite run on every algorithm (STYLE.md §14): bounds, types and granularity respected,
+ * Contract suite run on every algorithm: bounds, types and granularity respected,
  * no duplicate suggestions, NaN and failed results tolerated, budget respected, determinism,
  * exact JSON round-trip in the middle of an asynchronous run.
  */

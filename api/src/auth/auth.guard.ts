@@ -11,7 +11,10 @@ import { FailedAuthLimiter } from './failed-auth-limiter';
 
 const BEARER = /^Bearer\s+(\S{1,512})$/i;
 
-/** Global guard: every route needs a key unless marked @Public (ARCHITECTURE.md, Security). */
+/**
+ * Global guard: every route needs a key unless marked @Public (docs/reliability.md, "Who can do
+ * what").
+ */
 @Injectable()
 export class AuthGuard implements CanActivate {
   private readonly limiter: FailedAuthLimiter;

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 
-/** Typed configuration, read once from the environment at start-up (STYLE.md §6). */
+/** Typed configuration, read once from the environment at start-up. */
 export interface AppConfig {
   port: number;
   host: string;

@@ -1,6 +1,7 @@
 /**
- * Dominance, success types and the progressive barrier (MADS.md §5.1, §5.3, §5.4;
- * `src/Eval/ComputeSuccessType.cpp`, `src/Eval/ProgressiveBarrier.cpp`).
+ * Dominance, success types and the progressive barrier (§5.1, §5.3, §5.4; NOMAD 4.5.1,
+ * src/Eval/ComputeSuccessType.cpp, src/Eval/ProgressiveBarrier.cpp,
+ * `ProgressiveBarrier::updateWithPoints`).
  *
  * The barrier holds record ids; (f, h) come from an accessor so that Phase One (§5.5) can
  * substitute its own objective.

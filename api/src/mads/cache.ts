@@ -1,5 +1,5 @@
 /**
- * The evaluation cache (MADS.md §5.6, `src/Cache/CacheSet.cpp`): every point ever suggested or
+ * The evaluation cache (NOMAD 4.5.1, src/Cache/CacheSet.cpp): every point ever suggested or
  * told, keyed by coordinates. A point in the cache is never suggested again; a failed point is
  * never re-evaluated.
  */

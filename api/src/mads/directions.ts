@@ -1,6 +1,7 @@
 /**
- * Poll directions (MADS.md §3.3, §3.4; `src/Math/Direction.cpp`): one random unit vector per
- * poll method call, Householder basis H = I − 2vvᵀ, emitted as h0, −h0, h1, −h1, …
+ * Poll directions (NOMAD 4.5.1, src/Math/Direction.cpp, `Direction::computeDirOnUnitSphere`,
+ * `Direction::householder`): one random unit vector per poll method call, Householder basis
+ * H = I − 2vvᵀ, emitted as h0, −h0, h1, −h1, …
  */
 import type { NomadRng } from '../math/rng';
 

@@ -1,6 +1,7 @@
 /**
- * The MADS state machine (MADS.md §0, Appendix E.2): X0 → [MegaIteration: mesh update, stop
- * test → search methods → poll (first pass, second pass)] …, driven by ask/tell.
+ * The MADS state machine (NOMAD 4.5.1, src/Algos/Mads/Mads.cpp, MadsMegaIteration.cpp,
+ * MadsIteration.cpp; docs/algorithm.md, "What the engine does"): X0 → [MegaIteration: mesh update,
+ * stop test → search methods → poll (first pass, second pass)] …, driven by ask/tell.
  */
 import { Success, computeSuccessType, emptyBarrier, updateWithPoints } from './barrier';
 import { isFeasible } from './evaluation';

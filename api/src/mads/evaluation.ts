@@ -1,6 +1,7 @@
 /**
- * Reading blackbox outputs (MADS.md §1.4, §1.5; `src/Eval/Eval.cpp::computeHStandard`):
- * objective f, infeasibility h (H_NORM L2, H_MIN 0), failure, and the Phase One objective (§5.5).
+ * Reading blackbox outputs (§1.4, §1.5; NOMAD 4.5.1, src/Eval/Eval.cpp, `Eval::computeHStandard`,
+ * `Eval::setBBO`): objective f, infeasibility h (H_NORM L2, H_MIN 0), failure, and the Phase One
+ * objective (§5.5).
  */
 import type { OutputType } from '../optimizer-contract/algorithm';
 import { EPS, MODEL_MAX_OUTPUT, equalEps } from '../math/numerics';

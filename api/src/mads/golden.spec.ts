@@ -1,5 +1,5 @@
 /**
- * Golden trace A (MADS.md Appendix C.1): NOMAD 4.5.1 with ORTHO 2N, no searches,
+ * Golden trace A (testdata/goldenA.txt → goldenA.out): NOMAD 4.5.1 with ORTHO 2N, no searches,
  * EVAL_QUEUE_SORT DIR_LAST_SUCCESS, seed 0, on 3-D Rosenbrock. Replayed point by point.
  */
 import assert from 'node:assert/strict';
@@ -120,7 +120,7 @@ test('golden trace B: ORTHO N+1 NEG with speculative and Nelder-Mead searches, 6
 });
 
 for (const preset of ['nomad4', 'meshtune'] as const) {
-  test(`preset ${preset}, NOMAD's defaults otherwise (ORTHO N+1 QUAD, all searches): the first 5 evaluations match NOMAD (p4.txt, Appendix C.2)`, () => {
+  test(`preset ${preset}, NOMAD's defaults otherwise (ORTHO N+1 QUAD, all searches): the first 5 evaluations match NOMAD's default run (the same as goldenB.out's first 5)`, () => {
     const rows = readTrace('goldenB.out').slice(0, 5);
     const mads = Mads.create(PROBLEM, { preset });
     for (const row of rows) {

@@ -1,5 +1,5 @@
 /**
- * NOMAD 4's default MADS as an ask/tell SuggestionAlgorithm (MADS.md; state machine in
+ * NOMAD 4's default MADS as an ask/tell SuggestionAlgorithm (docs/algorithm.md; state machine in
  * engine.ts). Points are full-dimension vectors in engine space.
  */
 import type {

@@ -1,4 +1,8 @@
-/** GMesh unit tests against the numbers of MADS.md §2 and the RNG/Householder of §3.3 / Appendix C. */
+/**
+ * GMesh unit tests (NOMAD 4.5.1, src/Algos/Mads/GMesh.cpp) and the RNG/Householder directions
+ * (src/Math/RNG.cpp, Direction::householder) against the first poll of golden trace A
+ * (testdata/goldenA.out).
+ */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ortho2nDirections } from './directions';
@@ -15,7 +19,7 @@ import {
 } from './mesh';
 import { NomadRng } from '../math/rng';
 
-test('§2.2 initial frame: bounds [0,2], [0,5], [-10,10] and unbounded x0=3 give 1, 1, 2, 1 (p1.txt)', () => {
+test('§2.2 initial frame: bounds [0,2], [0,5], [-10,10] and unbounded x0=3 give 1, 1, 2, 1 (as a NOMAD 4.5.1 run does)', () => {
   const raw = [
     defaultInitialFrameSize(0, 2, [1], 0, 0),
     defaultInitialFrameSize(0, 5, [1], 0, 0),

@@ -1,5 +1,5 @@
 /**
- * NOMAD's granular mesh, GMesh (MADS.md §2, `src/Algos/Mads/GMesh.cpp`).
+ * NOMAD's granular mesh, GMesh (NOMAD 4.5.1, src/Algos/Mads/GMesh.cpp).
  *
  * Per (free) variable i: mantissa a ∈ {1, 2, 5}, exponent b, initial exponent b0, mesh index r,
  * granularity g. Frame Δ = G·a·10^b (G = g or 1); the mesh size δ follows from Δ (§2.1).
@@ -19,7 +19,10 @@ export interface MeshState {
   minFrameSize: number[];
 }
 
-/** How the initial frame size is turned into (a, b0) — MADS.md §2.2 and Appendix D #1. */
+/**
+ * How the initial frame size is turned into (a, b0) (NOMAD 4.5.1, src/Algos/Mads/GMesh.cpp,
+ * GMesh::roundFrameSizeExp; docs/algorithm.md, quirk #1).
+ */
 export type FrameRounding = 'nomad' | 'floor';
 
 /** Initial frame size of one variable before (a, b) conversion (`PbParameters::setInitialMeshParameters`). */

@@ -1,6 +1,6 @@
 /**
- * MADS options: the NOMAD parameters (MADS.md Appendix F) that this engine exposes, with
- * NOMAD's defaults unless stated.
+ * MADS options: the NOMAD parameters (NOMAD 4.5.1, src/Attribute/*.txt) that this engine exposes,
+ * with NOMAD's defaults unless stated.
  */
 import type { FrameRounding } from './mesh';
 

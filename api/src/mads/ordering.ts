@@ -1,7 +1,8 @@
 /**
- * Evaluation order of a step's trial points (MADS.md §3.6, `EVAL_QUEUE_SORT`): quadratic model
- * when one can be built, else DIR_LAST_SUCCESS (angle with the last successful direction), else
- * generation order. Sorting only happens with opportunism and ≥ 2 points.
+ * Evaluation order of a step's trial points (`EVAL_QUEUE_SORT`; NOMAD 4.5.1,
+ * src/Eval/EvaluatorControl.cpp, `EvaluatorControl::sort`, src/Eval/ComparePriority.cpp): quadratic
+ * model when one can be built, else DIR_LAST_SUCCESS (angle with the last successful direction),
+ * else generation order. Sorting only happens with opportunism and ≥ 2 points.
  */
 import { isFeasible } from './evaluation';
 import { dot, norm2 } from '../math/numerics';

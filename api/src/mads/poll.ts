@@ -1,7 +1,7 @@
 /**
- * Poll step (MADS.md §3): primary centre with DIRECTION_TYPE, secondary centre with DOUBLE,
- * scaling to the frame, projection on the mesh, snapping to bounds, ORTHO N+1 reduction and
- * second pass (NEG / QUAD).
+ * Poll step (§3; NOMAD 4.5.1, src/Algos/Mads/Poll.cpp, PollMethodBase.cpp): primary centre with
+ * DIRECTION_TYPE, secondary centre with DOUBLE, scaling to the frame, projection on the mesh,
+ * snapping to bounds, ORTHO N+1 reduction and second pass (NEG / QUAD).
  */
 import { addIfIndependent, doubleDirections, ortho2nDirections } from './directions';
 import { scaleAndProjectOnMesh } from './mesh';

@@ -1,5 +1,5 @@
 /**
- * JSON state of the engine (MADS.md Appendix E.1). Non-finite numbers are encoded as strings.
+ * JSON state of the engine (the fields of state.ts). Non-finite numbers are encoded as strings.
  * Records are stored compactly; f, h and the cache index are recomputed on restore.
  */
 import type { ProblemSpec, StopReason } from '../optimizer-contract/algorithm';

@@ -1,7 +1,8 @@
 /**
- * The variable space of a problem (MADS.md §1.1, §1.3): effective granularity per type, bounds,
- * fixed variables, and the "snap" applied to every trial point (§2.5).
- * MADS runs on the free variables; points are always kept in full dimension.
+ * The variable space of a problem (NOMAD 4.5.1, src/Param/PbParameters.cpp,
+ * `PbParameters::setGranularityAndBBInputType`, `PbParameters::setFixedVariables`): effective
+ * granularity per type, bounds, fixed variables, and the "snap" applied to every trial point
+ * (§2.5). MADS runs on the free variables; points are always kept in full dimension.
  */
 import type { ProblemSpec } from '../optimizer-contract/algorithm';
 import { meshSizeOf, projectCoordinate, type MeshState } from './mesh';

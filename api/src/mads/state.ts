@@ -1,5 +1,5 @@
 /**
- * The engine's internal state (MADS.md Appendix E.1). Everything here round-trips through JSON
+ * The engine's internal state. Everything here round-trips through JSON
  * (see serialization.ts); the class in mads.ts is a thin shell around it.
  */
 import type { ProblemSpec, StopReason, SuggestionOrigin } from '../optimizer-contract/algorithm';

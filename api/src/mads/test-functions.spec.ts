@@ -5,7 +5,7 @@
  * - Beale, Powell singular, Brown badly scaled: J. J. Moré, B. S. Garbow, K. E. Hillstrom,
  *   "Testing unconstrained optimization software", ACM TOMS 7(1):17–41, 1981, problems 5, 13
  *   and 4: Beale f* = 0 at (3, 0.5); Powell singular f* = 0 at 0; Brown f* = 0 at (1e6, 2e-6).
- * - NOMAD's constrained 5-D example (MADS.md §10.1, `examples/basic/batch/example2`):
+ * - NOMAD's constrained 5-D example (NOMAD 4.5.1, `examples/basic/batch/example2`):
  *   f = x5, Σ(xi−1)² ≤ 25, Σ(xi+1)² ≥ 25, f* = −4 at (1, 1, 1, 1, −4).
  */
 import assert from 'node:assert/strict';

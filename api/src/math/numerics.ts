@@ -1,5 +1,5 @@
 /**
- * NOMAD's numeric conventions (MADS.md Appendix A, `src/Math/Double.cpp`, `ArrayOfDouble.cpp`).
+ * NOMAD's numeric conventions (NOMAD 4.5.1, src/Math/Double.cpp, src/Math/ArrayOfDouble.cpp).
  * Most comparisons in the algorithm are *absolute* ε-comparisons with ε = 1e-13.
  */
 

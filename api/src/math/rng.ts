@@ -1,5 +1,5 @@
 /**
- * NOMAD's random number generator (MADS.md Appendix B, `src/Math/RNG.cpp`): xorshift96 with
+ * NOMAD's random number generator (NOMAD 4.5.1, src/Math/RNG.cpp): xorshift96 with
  * uint32 arithmetic, uniform draws on [a, b], polar Box–Muller normals (only the first value of
  * each pair is used), and `RandomPickup`.
  */

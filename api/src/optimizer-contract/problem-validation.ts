@@ -1,6 +1,7 @@
 /**
- * Validation of a ProblemSpec against NOMAD's rules (MADS.md §1.1–§1.4,
- * `PbParameters::checkAndComply`). Throws InvalidProblemError with a field path.
+ * Validation of a ProblemSpec against NOMAD's rules (NOMAD 4.5.1, src/Param/PbParameters.cpp,
+ * `PbParameters::checkAndComply`; src/Type/BBOutputType.cpp). Throws InvalidProblemError with a
+ * field path.
  */
 import type { EvaluationResult, ProblemSpec } from './algorithm';
 import { InvalidProblemError, InvalidResultError } from './algorithm-errors';

@@ -47,7 +47,7 @@ interface AskUnderWay {
 }
 
 /**
- * Hands one trial to one runner (ARCHITECTURE.md, runner protocol 2). First a pending trial
+ * Hands one trial to one runner (docs/architecture.md, Runner protocol). First a pending trial
  * (user-enqueued or requeued), taken and leased in one statement with FOR UPDATE SKIP LOCKED, so
  * that no two runners ever get the same one. Otherwise, with the study row locked FOR UPDATE, the
  * engine is told every stored result and asked for new points, which commit with their trial and

@@ -39,7 +39,10 @@ function reportHash(report: Report): string {
   return createHash('sha256').update(JSON.stringify(canonical)).digest('hex');
 }
 
-/** The runner side of a trial (ARCHITECTURE.md, runner protocol 3–5): heartbeat, complete, fail, release. */
+/**
+ * The runner side of a trial (docs/architecture.md, Runner protocol): heartbeat, complete, fail,
+ * release.
+ */
 @Injectable()
 export class TrialReportsService {
   constructor(

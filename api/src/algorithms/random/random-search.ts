@@ -5,12 +5,12 @@
  * - Each free variable is sampled uniformly in its bounds, on its granularity (I ⇒ integers,
  *   B ⇒ {0, 1}); fixed variables keep their value. A missing bound is replaced by
  *   `min(x0) − 10·s` / `max(x0) + 10·s` with s = max(1, |x0| over all X0): sampling "around X0".
- * - Never a point suggested or told before (cache keys as in MADS, §5.6 of MADS.md). When 200
+ * - Never a point suggested or told before (cache keys as in MADS, api/src/mads/cache.ts). When 200
  *   draws in a row hit known points the space is treated as exhausted: [] now, and once nothing
  *   is in flight the algorithm stops with MIN_MESH_SIZE_REACHED.
  * - Stops with MAX_BB_EVAL when told results reach the budget; ask never exceeds the budget
  *   counting points in flight.
- * Uses NOMAD's RNG (MADS.md Appendix B) so that a seed means the same thing as in MADS.
+ * Uses NOMAD's RNG (api/src/math/rng.ts) so that a seed means the same thing as in MADS.
  */
 import type {
   EvaluationResult,

@@ -1,4 +1,4 @@
-/** Every error code the API returns, with its HTTP status (STYLE.md §5: mapped once). */
+/** Every error code the API returns, with its HTTP status (mapped once, here). */
 export const ERROR_STATUS = {
   VALIDATION_FAILED: 400,
   INVALID_NOMAD_PARAMETERS: 400,

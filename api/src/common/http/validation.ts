@@ -27,7 +27,10 @@ const VALIDATOR_OPTIONS: ValidatorOptions = {
   validationError: { target: false, value: false },
 };
 
-/** Global validation at the edge (STYLE.md §4): unknown fields are rejected, every problem is reported with its field. */
+/**
+ * Global validation at the edge: unknown fields are rejected, every problem is reported with its
+ * field.
+ */
 export function createValidationPipe(): ValidationPipe {
   return new ValidationPipe({
     ...VALIDATOR_OPTIONS,

@@ -35,8 +35,9 @@ export function choleskySolve(a: Float64Array, n: number, rhs: Float64Array[]): 
 /**
  * Singular values of a matrix given by its rows, by one-sided Jacobi rotations (Hestenes), which
  * computes small singular values to full precision: for exactly dependent rows they come out at
- * rounding level (~1e-17), not at the ~1e-9 that the square roots of the Gram matrix's
- * eigenvalues give. NOMAD takes the rank from an SVD (`NMInitializeSimplex`, MADS.md §4.2).
+ * rounding level (~1e-17), not at the ~1e-9 that the square roots of the Gram matrix's eigenvalues
+ * give. NOMAD takes the rank from an SVD (NOMAD 4.5.1,
+ * src/Algos/NelderMead/NMInitializeSimplex.cpp).
  */
 export function singularValues(rows: readonly number[][]): number[] {
   if (rows.length === 0) return [];

@@ -1,4 +1,7 @@
-/** The inner MADS that minimises quadratic models (MADS.md §4.3 step 3). */
+/**
+ * The inner MADS that minimises quadratic models (§4.3 step 3; NOMAD 4.5.1,
+ * src/Algos/QuadModel/QuadModelOptimize.cpp).
+ */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';

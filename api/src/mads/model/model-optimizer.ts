@@ -1,6 +1,7 @@
 /**
  * Minimisation of a quadratic model inside a box by an inner MADS, as NOMAD 4.5.1 does it
- * (MADS.md §4.3 step 3; `QuadModelOptimize::setupRunParameters`, `setupPbParameters`):
+ * (src/Algos/QuadModel/QuadModelOptimize.cpp, `QuadModelOptimize::setupRunParameters`,
+ * `setupPbParameters`):
  *
  * - X0 = the given start point (the centre of the training set's bounding box); coordinates
  *   whose bounds are equal (ε) are fixed;

@@ -1,4 +1,6 @@
-/** Quadratic models as NOMAD 4.5.1 builds them with sgtelib (MADS.md §4.3 step 2). */
+/**
+ * Quadratic models as NOMAD 4.5.1 builds them with sgtelib (§4.3 step 2; sgtelib Surrogate_PRS).
+ */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { fitQuadratic } from './quadratic';

@@ -1,10 +1,10 @@
 /**
- * Full quadratic least-squares models (MADS.md §4.3 step 2, sgtelib `TYPE PRS DEGREE 2 RIDGE 0`):
- * one polynomial per blackbox output, inputs and outputs standardised with the mean and the sample
- * standard deviation (n − 1, sgtelib `TrainingSet::compute_mean_std`), one model variable per
- * varying input (read as sgtelib reads it, see `standardise`),
- * normal equations solved by Cholesky; a ridge of 1e-3 when there are fewer distinct points than
- * monomials (`Surrogate_PRS::build_private`) or the system is singular.
+ * Full quadratic least-squares models (§4.3 step 2, sgtelib `Surrogate_PRS`, `TYPE PRS DEGREE 2
+ * RIDGE 0`): one polynomial per blackbox output, inputs and outputs standardised with the mean and
+ * the sample standard deviation (n − 1, sgtelib `TrainingSet::compute_mean_std`), one model
+ * variable per varying input (read as sgtelib reads it, see `standardise`), normal equations solved
+ * by Cholesky; a ridge of 1e-3 when there are fewer distinct points than monomials
+ * (`Surrogate_PRS::build_private`) or the system is singular.
  */
 import { choleskySolve } from './linalg';
 

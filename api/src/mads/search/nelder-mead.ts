@@ -1,5 +1,5 @@
 /**
- * Nelder–Mead search (MADS.md §4.2, `NMSearchMethod.cpp`, `src/Algos/NelderMead/*`).
+ * Nelder–Mead search (NOMAD 4.5.1, src/Algos/Mads/NMSearchMethod.cpp, src/Algos/NelderMead/*).
  *
  * Initial simplex from cache points within NM_SIMPLEX_INCLUDE_FACTOR·Δ of the incumbent (rank
  * test), then reflect / expand / outside / inside contraction steps, one point per engine step,

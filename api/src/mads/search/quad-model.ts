@@ -1,6 +1,7 @@
 /**
- * Quadratic models on the cache (MADS.md §4.3, §3.6, §3.4): training sets around a centre,
- * the QUAD_MODEL_SEARCH, the QUADRATIC_MODEL evaluation order and the ORTHO N+1 QUAD second pass.
+ * Quadratic models on the cache (§4.3, §3.6, §3.4; NOMAD 4.5.1,
+ * src/Algos/Mads/QuadSearchMethod.cpp, src/Algos/QuadModel/*): training sets around a centre, the
+ * QUAD_MODEL_SEARCH, the QUADRATIC_MODEL evaluation order and the ORTHO N+1 QUAD second pass.
  * Models are unavailable during Phase One (the engine then falls back to DIR_LAST_SUCCESS / NEG).
  */
 import type { PointRecord } from '../cache';

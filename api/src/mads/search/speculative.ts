@@ -1,7 +1,7 @@
 /**
- * Speculative search (MADS.md §4.1, `SpeculativeSearchMethod.cpp`): for each incumbent with a
- * generating point p, try p + BASE_FACTOR·i·(x − p), i = 1..SPECULATIVE_SEARCH_MAX, projected on
- * the mesh relative to the incumbent and snapped.
+ * Speculative search (NOMAD 4.5.1, src/Algos/Mads/SpeculativeSearchMethod.cpp): for each incumbent
+ * with a generating point p, try p + BASE_FACTOR·i·(x − p), i = 1..SPECULATIVE_SEARCH_MAX,
+ * projected on the mesh relative to the incumbent and snapped.
  */
 import { snapToMeshAndBounds } from '../space';
 import type { Candidate, EngineState } from '../state';
