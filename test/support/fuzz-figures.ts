@@ -21,47 +21,41 @@ export interface FuzzFigures {
  */
 export async function watchFuzzFigures(test: TestServer): Promise<{ report(label: string): Promise<FuzzFigures> }> {
   const metrics = test.get(MetricsService);
-  /** Requests answered so far, per method, route and status. */
-  const countsNow = async (): Promise<Map<string, number>> => {
+  /** The request histogram now: answers per method/route/status, and per bucket bound (all routes). */
+  const snapshot = async (): Promise<{ counts: Map<string, number>; buckets: Map<number, number> }> => {
     const counts = new Map<string, number>();
+    const buckets = new Map<number, number>();
     for (const value of (await metrics.httpDuration.get()).values) {
-      if (value.metricName !== 'meshtune_http_request_duration_seconds_count') continue;
-      counts.set(
-        `${String(value.labels.method)} ${String(value.labels.route)} ${String(value.labels.status)}`,
-        value.value,
-      );
+      if (value.metricName === 'meshtune_http_request_duration_seconds_count') {
+        const key = `${String(value.labels.method)} ${String(value.labels.route)} ${String(value.labels.status)}`;
+        counts.set(key, value.value);
+      } else if (value.metricName === 'meshtune_http_request_duration_seconds_bucket') {
+        const bound = Number((value.labels as Record<string, unknown>).le);
+        buckets.set(bound, (buckets.get(bound) ?? 0) + value.value);
+      }
     }
-    return counts;
+    return { counts, buckets };
   };
-  const startCounts = await countsNow();
+  const start = await snapshot();
   const delay = monitorEventLoopDelay({ resolution: 10 });
   delay.enable();
   return {
     async report(label: string): Promise<FuzzFigures> {
       delay.disable();
-      const counts = await countsNow();
+      const end = await snapshot();
       let requests = 0;
       let status4xx = 0;
       let status5xx = 0;
-      for (const [key, count] of counts) {
-        const added = count - (startCounts.get(key) ?? 0);
+      for (const [key, count] of end.counts) {
+        const added = count - (start.counts.get(key) ?? 0);
         requests += added;
         if (/ 4\d\d$/.test(key)) status4xx += added;
         if (/ 5\d\d$/.test(key)) status5xx += added;
       }
-      // The slowest request's bucket: the largest bound below which not every request fell.
-      const buckets = new Map<number, number>();
-      let total = 0;
-      for (const value of (await metrics.httpDuration.get()).values) {
-        if (value.metricName === 'meshtune_http_request_duration_seconds_bucket') {
-          const bound = Number((value.labels as Record<string, unknown>).le);
-          buckets.set(bound, (buckets.get(bound) ?? 0) + value.value);
-        } else if (value.metricName === 'meshtune_http_request_duration_seconds_count') {
-          total += value.value;
-        }
-      }
-      const bounds = [...buckets.keys()].filter(Number.isFinite).sort((a, b) => a - b);
-      const slowest = bounds.find((bound) => (buckets.get(bound) ?? 0) >= total) ?? Number.POSITIVE_INFINITY;
+      // The slowest request of this run lies in the smallest bucket that holds all of them.
+      const within = (bound: number): number => (end.buckets.get(bound) ?? 0) - (start.buckets.get(bound) ?? 0);
+      const bounds = [...end.buckets.keys()].filter(Number.isFinite).sort((x, y) => x - y);
+      const slowest = bounds.find((bound) => within(bound) >= requests) ?? Number.POSITIVE_INFINITY;
       const figures: FuzzFigures = {
         requests,
         status4xx,
