@@ -92,21 +92,44 @@ export class EngineService {
       const session = await engine();
       const mapping = mappingOf(study.definition);
       const leases: LeaseResponseDto[] = [];
-      for (let asks = 0; asks < MAX_ASKS_PER_LEASE && leases.length < served.length; asks += 1) {
+      // Suggestions no runner can run (a derived parameter is not finite there) use budget too.
+      let unrunnable = 0;
+      for (
+        let asks = 0;
+        asks < MAX_ASKS_PER_LEASE && leases.length < served.length && leases.length + unrunnable < capacity;
+        asks += 1
+      ) {
         const endAsk = this.metrics.askDuration.startTimer();
-        const suggestions = session.ask(served.length - leases.length);
+        const suggestions = session.ask(Math.min(served.length - leases.length, capacity - leases.length - unrunnable));
         endAsk();
         if (suggestions.length === 0) break;
+        const { runnable, failed: unrunnableHere } = this.splitUnrunnable(study, suggestions, mapping);
+        // A point already tried (its failure told before) is not written twice.
+        const tried = await trialStore.triedPointKeys(
+          manager,
+          study.id,
+          unrunnableHere.map((row) => row.point_key),
+        );
+        const failed = unrunnableHere
+          .filter((row) => !tried.has(row.point_key))
+          .map((row, index) => ({ ...row, number: study.nextTrialNumber + index }));
+        if (failed.length > 0) {
+          await trialStore.insertFinished(manager, study.id, failed, new Date());
+          study.takeTrialNumbers(failed.length);
+          unrunnable += failed.length;
+        }
         const granted = await trialStore.insertLeased(
           manager,
           study.definition,
-          suggestions,
-          served.slice(leases.length, leases.length + suggestions.length),
+          runnable,
+          served.slice(leases.length, leases.length + runnable.length),
           mapping,
         );
         study.takeTrialNumbers(granted.length);
         leases.push(...granted);
       }
+      // The engine hears at once that those points failed, as NOMAD's blackbox would have said.
+      if (unrunnable > 0) await this.tellFinished(manager, study, engine);
       if (leases.length > 0) return { leases, starved: false };
       const ended = await this.completeIfDone(manager, study, session);
       return { leases, starved: !ended && session.stopReason === null && running + queued + untold > 0 };
@@ -155,6 +178,47 @@ export class EngineService {
         error: String(error),
       }),
     );
+  }
+
+  /**
+   * Splits the engine's suggestions into points a runner can run and failed evaluations for the
+   * others: a derived parameter that is not a finite number there (1 / x at x = 0, log of a
+   * negative). The engine may suggest such a point anywhere inside the box; a runner would get a
+   * null parameter. Like NOMAD's blackbox failing at a point (EVAL_FAILED), it counts against the
+   * budget and the engine is told, so it moves on; no runner is involved.
+   */
+  private splitUnrunnable(
+    study: LockedStudy,
+    suggestions: ReturnType<EngineSession['ask']>,
+    mapping: ReturnType<typeof mappingOf>,
+  ): { runnable: typeof suggestions; failed: trialStore.ImportedTrial[] } {
+    const runnable: typeof suggestions = [];
+    const failed: trialStore.ImportedTrial[] = [];
+    const seen = new Set<string>();
+    for (const suggestion of suggestions) {
+      const parameters = mapping.toUser(suggestion.x);
+      const nonFinite = mapping.nonFiniteDerived(parameters);
+      if (nonFinite === null) {
+        runnable.push(suggestion);
+        continue;
+      }
+      const key = pointKey(suggestion.x);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      failed.push({
+        number: study.nextTrialNumber + failed.length,
+        origin: suggestion.origin,
+        status: 'failed',
+        point: suggestion.x,
+        point_key: key,
+        parameters,
+        outputs: null,
+        error:
+          `not run: the derived parameter ${nonFinite.name} is ${String(nonFinite.value)} at this point ` +
+          `(e.g. a division by zero); counted as a failed evaluation`,
+      });
+    }
+    return { runnable, failed };
   }
 
   /** A user-given point, leased before any engine suggestion; its result is told to the engine like any other. */

@@ -466,9 +466,11 @@ export async function insertPending(
   return trials.save(trials.create({ ...trial, status: ENQUEUE.to, origin: 'user', attempt: 1 }));
 }
 
-/** A finished evaluation imported from a NOMAD cache file, as the bulk INSERT reads it. */
+/** A finished evaluation written without a runner (imported, or unrunnable), as the bulk INSERT reads it. */
 export interface ImportedTrial {
   number: number;
+  /** `import` (the default) for a NOMAD cache file; the engine's origin for a point no runner can run. */
+  origin?: string;
   status: 'completed' | 'failed';
   point: number[];
   point_key: string;
@@ -480,7 +482,7 @@ export interface ImportedTrial {
 /** Rows per imported-trials INSERT. */
 const INSERT_BATCH = 2_000;
 
-/** new → completed / failed (untold): imported evaluations, by batched INSERTs. */
+/** new → completed / failed (untold): evaluations no runner ran (imported, unrunnable), by batched INSERTs. */
 export async function insertFinished(
   tx: EntityManager,
   studyId: string,
@@ -494,10 +496,10 @@ export async function insertFinished(
     await tx.query(
       `INSERT INTO trials (study_id, number, status, origin, point, point_key, parameters, attempt, outputs, error,
                            started_at, finished_at)
-       SELECT $1, row.number, row.status, 'import', row.point, row.point_key, row.parameters, 1, row.outputs,
-              row.error, $2, $2
-         FROM jsonb_to_recordset($3::jsonb) AS row(number integer, status varchar, point jsonb, point_key text,
-                                                  parameters jsonb, outputs jsonb, error text)`,
+       SELECT $1, row.number, row.status, coalesce(row.origin, 'import'), row.point, row.point_key, row.parameters,
+              1, row.outputs, row.error, $2, $2
+         FROM jsonb_to_recordset($3::jsonb) AS row(number integer, status varchar, origin varchar, point jsonb,
+                                                  point_key text, parameters jsonb, outputs jsonb, error text)`,
       [studyId, now, JSON.stringify(rows.slice(start, start + INSERT_BATCH))],
     );
   }
