@@ -67,8 +67,13 @@ def run_study(
         if sampler_name == "tpe"
         else optuna.samplers.RandomSampler(seed=seed_data["seed"])
     )
+    # A fixed name: HyperbandPruner puts a trial in a bracket by a hash of the study's name and the
+    # trial's number, so Optuna's random default name made its decisions differ from run to run.
     study = optuna.create_study(
-        direction="minimize", sampler=sampler, pruner=make_pruner(pruner_name, total_steps)
+        study_name=f"{problem['id']}-{seed_data['seed']}-{sampler_name}-{pruner_name}",
+        direction="minimize",
+        sampler=sampler,
+        pruner=make_pruner(pruner_name, total_steps),
     )
     if sampler_name == "replay":
         for index in seed_data["sequence"][:max_trials]:

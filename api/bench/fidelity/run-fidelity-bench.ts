@@ -193,6 +193,10 @@ function report(
       seconds: 0,
     });
   }
+  // Per problem: the ε = 0 ratios; per system: stops and false stops among late-drop curves (the
+  // shape no extrapolation models), so that a figure good on average cannot hide either.
+  const problemRatios = new Map<string, number[]>();
+  const lateDrop = new Map<string, { stopped: number; falseStops: number }>();
   let studies = 0;
   let medianAgreement = 0;
   let medianCompared = 0;
@@ -226,6 +230,19 @@ function report(
       });
       // Best final value at the full study's GPU-seconds, in units of the reference's spread.
       row.bestGap.push((figures.bestAtEqualGpu - best) / spread);
+      const ratio0 = (figures.gpuToTarget[1] ?? Infinity) / referenceFigures.gpuToTarget[1]!;
+      const perProblem = `${run.system}\u0000${problem}`;
+      problemRatios.set(perProblem, [...(problemRatios.get(perProblem) ?? []), ratio0]);
+      const late = lateDrop.get(run.system) ?? { stopped: 0, falseStops: 0 };
+      let incumbent = Infinity;
+      for (const trial of run.trials) {
+        const fullFinal = tab.curves[trial.config][options.steps - 1];
+        if (trial.state === 'pruned' && tab.shapes[trial.config] === 'late_drop') {
+          late.stopped++;
+          if (fullFinal < incumbent) late.falseStops++;
+        } else if (trial.state === 'complete') incumbent = Math.min(incumbent, fullFinal);
+      }
+      lateDrop.set(run.system, late);
       row.stopped += figures.stopped;
       row.falseStops += figures.falseStops;
       row.trials += figures.trials;
@@ -270,6 +287,21 @@ function report(
       `| ${system} | ${fmt(median(row.ratios[0]), 2)} | ${fmt(median(row.ownRatios), 2)} | ${row.reached[0]}/${studies} | ${fmt(median(row.ratios[1]), 2)} | ${row.reached[1]}/${studies} | ` +
         `${fmt(median(row.bestGap), 3)} | ${row.trials} | ${row.stopped} | ${falseRate} | ${row.seconds.toFixed(1)} |`,
     );
+  }
+  lines.push('');
+  const problemIds = [...new Set([...tables.keys()].map((id) => id.split('/')[0]))];
+  lines.push(
+    `Per problem: GPU-s ratio to target ε=0, median over its seeds; late-drop curves: stopped, of which false stops.`,
+  );
+  lines.push('');
+  lines.push(`| system | ${problemIds.join(' | ')} | late-drop stopped | late-drop false stops |`);
+  lines.push(`| --- | ${problemIds.map(() => '---:').join(' | ')} | ---: | ---: |`);
+  for (const system of systems) {
+    const late = lateDrop.get(system) ?? { stopped: 0, falseStops: 0 };
+    const cells = problemIds.map((id) => fmt(median(problemRatios.get(`${system}\u0000${id}`) ?? []), 2));
+    const lateRate =
+      late.stopped > 0 ? `${late.falseStops} (${((100 * late.falseStops) / late.stopped).toFixed(1)} %)` : '0';
+    lines.push(`| ${system} | ${cells.join(' | ')} | ${late.stopped} | ${lateRate} |`);
   }
   lines.push('');
   if (medianCompared > 0) {
