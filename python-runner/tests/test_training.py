@@ -427,8 +427,10 @@ def test_a_stop_request_ends_training_within_one_evaluation_step(
     result = TrialResult.load(spec.result_path)
     assert result.status == "stopped", result.error
     stopped_at = result.effective_config["stoppedAtStep"]
-    print(f"{max(1, len(gpus))} process(es): stop file written at the evaluation of step 3, "
-          f"training ended at step {stopped_at} of 36")
+    print(
+        f"{max(1, len(gpus))} process(es): stop file written at the evaluation of step 3, "
+        f"training ended at step {stopped_at} of 36"
+    )
     # Within one evaluation interval of the flag (in practice the step after it), not at the
     # end of the epoch (step 12) or of the training (36).
     assert flagged_at <= stopped_at <= flagged_at + config["evalSteps"]

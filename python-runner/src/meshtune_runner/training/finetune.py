@@ -445,8 +445,17 @@ def run_finetune(
     }
     if stop.stopped_at is not None:
         return _stopped_outcome(
-            config, layout, precision, trainer, tokenizer, events, last_eval, metrics,
-            adapter_dir if rank == 0 else None, stop.stopped_at, resume,
+            config,
+            layout,
+            precision,
+            trainer,
+            tokenizer,
+            events,
+            last_eval,
+            metrics,
+            adapter_dir if rank == 0 else None,
+            stop.stopped_at,
+            resume,
         )
     if eval_set is not None:
         final = last_eval
