@@ -383,6 +383,7 @@ def _stop_at_first_evaluation(
         config,
         asdict(map_parameters(BBO3_X0)),
         str(work),
+        str(tmp_path / f"{name}-checkpoints"),
     )
     spec.save(work / "spec.json")
     reader = EventReader(spec.events_path)
@@ -417,6 +418,7 @@ def test_a_stop_request_ends_training_within_one_evaluation_step(
         "loggingSteps": 1,
         "globalBatchSize": 8,
         "perDeviceTrainBatchSize": 4,
+        "checkpointSteps": 5,
     }
     del config["gradientAccumulationSteps"]
     spec, flagged_at, returncode = _stop_at_first_evaluation(
@@ -448,3 +450,6 @@ def test_a_stop_request_ends_training_within_one_evaluation_step(
     from meshtune_runner.training.adapters import load_adapter
 
     assert load_adapter(spec.adapter_path) is not None
+    # The checkpoint of the stop step is saved too (the resume of this trial starts there).
+    checkpoints = tmp_path / f"stop-{len(gpus)}-checkpoints"
+    assert (checkpoints / f"checkpoint-{stopped_at}" / "trainer_state.json").is_file()

@@ -419,7 +419,9 @@ def run_finetune(
     last_eval: dict[str, Any] = {}
     collator = SupervisedCollator(tokenizer.pad_token_id)
     trainer_class = make_token_mean_trainer(collator, rank, world_size)
-    stop = _StopOnRequest(stop_file, world_size, save_checkpoint=bool(config.checkpoint_steps))
+    stop = _StopOnRequest(
+        stop_file, world_size, save_checkpoint=bool(checkpoint_dir and config.checkpoint_steps)
+    )
     trainer = trainer_class(
         model=model,
         args=args,
