@@ -43,12 +43,18 @@ class FakeApi:
     outputs: list[dict[str, Any]] = field(default_factory=lambda: list(BBO3_OUTPUTS))
     lease_seconds: int = 3
     should_stop_after: int | None = None  # heartbeats before replying shouldStop
+    stop_reason: str = "study_stopped"  # the reason given with shouldStop ("early_stopped")
+    #: reply shouldStop (with stop_reason) to the first heartbeat that carries a val_loss
+    stop_at_first_val_loss: bool = False
+    #: False: an API older than `gpuSeconds` (400 naming the field, as forbidNonWhitelisted)
+    accepts_gpu_seconds: bool = True
     lease_lost_on_report: bool = False
     fail_reports: int = 0  # answer this many complete/fail calls with 503
     calls: list[tuple[str, str, Any]] = field(default_factory=list)
     reports: dict[str, tuple[str, Any]] = field(default_factory=dict)
     heartbeats: list[dict[str, Any]] = field(default_factory=list)
     released: list[str] = field(default_factory=list)
+    stopped: list[str] = field(default_factory=list)  # trials ended early (early_stopped)
     runner_token: str = "runner-token"
     unavailable_first: int = 0  # answer the first N requests with 503 (API starting)
 
@@ -63,6 +69,18 @@ class FakeApi:
             self.unavailable_first -= 1
             return _error(503, "UNAVAILABLE", "starting")
         auth = request.headers.get("authorization", "")
+        if not self.accepts_gpu_seconds and isinstance(body, dict) and "gpuSeconds" in body:
+            return httpx.Response(
+                400,
+                json={
+                    "statusCode": 400,
+                    "code": "VALIDATION_FAILED",
+                    "message": "gpuSeconds: property gpuSeconds should not exist",
+                    "details": [
+                        {"field": "gpuSeconds", "reason": "property gpuSeconds should not exist"}
+                    ],
+                },
+            )
         if path == "/v1/runners":
             if auth != "Bearer runner-key":
                 return _error(401, "UNAUTHORIZED", "bad key")
@@ -99,18 +117,29 @@ class FakeApi:
         if path.startswith("/v1/runners/") and path.endswith("/heartbeat"):
             return httpx.Response(200, json={"ok": True})
         if path.endswith("/heartbeat"):
+            trial_id = path.split("/")[3]
+            if trial_id in self.stopped:
+                # The trial has ended on the server: anything more about it is refused.
+                return _error(409, "TRIAL_ALREADY_FINISHED", "the trial was stopped")
             self.heartbeats.append(body)
             stop = (
                 self.should_stop_after is not None and len(self.heartbeats) > self.should_stop_after
+            ) or (
+                self.stop_at_first_val_loss
+                and any(m["name"] == "val_loss" for m in body.get("metrics", []))
             )
+            if stop and self.stop_reason == "early_stopped":
+                self.stopped.append(trial_id)
             return httpx.Response(
                 200,
                 json={
                     "shouldStop": stop,
-                    "reason": "study stopped" if stop else None,
+                    "reason": self.stop_reason if stop else None,
                     "leaseExpiresAt": "2030-01-01T00:00:00.000Z",
                 },
             )
+        if path.startswith("/v1/trials/") and path.split("/")[3] in self.stopped:
+            return _error(409, "TRIAL_ALREADY_FINISHED", "the trial was stopped")
         if path.endswith("/release"):
             self.released.append(path.split("/")[3])
             return httpx.Response(200, json={"id": path.split("/")[3], "status": "pending"})

@@ -21,6 +21,16 @@ def main() -> int:
     if spec.checkpoint_dir:
         (Path(spec.checkpoint_dir) / "checkpoint-2").mkdir(parents=True, exist_ok=True)
     for step in range(1, steps + 1):
+        if spec.stop_path.exists():  # the agent relays the API's early stop
+            spec.adapter_path.mkdir()
+            (spec.adapter_path / "adapter_model.safetensors").write_bytes(b"stopped")
+            TrialResult(
+                "stopped",
+                {"last_val_loss": 2.5 - (step - 1) // 2 * 2 * 0.01},
+                effective_config={"stoppedAtStep": step - 1, "plannedSteps": steps},
+                adapter_dir=str(spec.adapter_path),
+            ).save(spec.result_path)
+            return 0
         events.progress(step / steps, step, steps)
         events.metric("train_loss", step, 2.0 - step * 0.01)
         if step % 2 == 0:

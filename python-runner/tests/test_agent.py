@@ -83,6 +83,10 @@ def test_trials_are_trained_heartbeated_and_completed(api: FakeApi, state_dir: P
     ]
     agent = make_agent(api, state_dir, FakeLauncher())
     assert agent.run() == 0
+    # GPU-seconds, measured around the child (a CPU runner counts as one device): the fake
+    # child runs about a second.
+    gpu_seconds = {t: body.pop("gpuSeconds") for t, (_, body) in api.reports.items()}
+    assert all(1.0 <= value < 30 for value in gpu_seconds.values()), gpu_seconds
     assert api.reports == {
         "t1": (
             "complete",
@@ -131,6 +135,7 @@ def test_unknown_parameter_fails_the_trial_without_training(api: FakeApi, state_
     kind, body = api.reports["t1"]
     assert kind == "fail"
     assert "unknown trial parameter(s) temperature" in body["error"]
+    assert "gpuSeconds" not in body  # no child ran
     assert launcher.processes == []
 
 
@@ -159,6 +164,7 @@ def test_bad_training_config_and_missing_data_fail_clearly(api: FakeApi, state_d
 def test_child_failures_become_failed_trials(api: FakeApi, state_dir: Path) -> None:
     api.trials = [trial_json("t1", 1, BBO3_PARAMS)]
     make_agent(api, state_dir, FakeLauncher("fail")).run()
+    assert api.reports["t1"][1].pop("gpuSeconds") > 0
     # Out of memory is a resource failure: retryable (a bigger runner may fit it), not a
     # failed evaluation charged to the hyperparameters.
     assert api.reports["t1"] == (
@@ -179,6 +185,7 @@ def test_child_failures_become_failed_trials(api: FakeApi, state_dir: Path) -> N
     assert body["retryable"] is True  # a crash may be the machine's fault: try elsewhere
     api.trials = [trial_json("t3", 3, BBO3_PARAMS)]
     make_agent(api, state_dir, FakeLauncher("diverged")).run()
+    assert api.reports["t3"][1].pop("gpuSeconds") > 0
     assert api.reports["t3"] == ("fail", {"error": "loss is nan (fake)"})  # a failed evaluation
     kinds = [json.loads(line)["kind"] for line in (state_dir / "results.jsonl").open()]
     assert kinds == ["resource", "runner", "evaluation"]
@@ -188,6 +195,7 @@ def test_out_of_memory_on_another_rank_is_reported_as_such(api: FakeApi, state_d
     api.trials = [trial_json("t1", 1, BBO3_PARAMS)]
     make_agent(api, state_dir, FakeLauncher("oom-rank1")).run()
     body = api.reports["t1"][1]
+    assert body.pop("gpuSeconds") > 0
     assert body == {
         "error": "resource failure on rank 1 (retryable on a bigger runner): "
         "CUDA out of memory (fake, rank 1)",
@@ -230,8 +238,8 @@ def test_completed_trials_keep_their_adapter_with_a_manifest(
     records = [json.loads(line) for line in (state_dir / "results.jsonl").open()]
     assert records[-1]["adapter"] == str(kept_root / "study-1" / kept[-1])
     assert records[-1]["effectiveConfig"] == {"regimeHash": "sha256:fake", "gpuCount": 0}
-    # The API gets the outputs only (its complete route has no field for the rest yet).
-    assert api.reports["t3"][1].keys() == {"outputs"}
+    # The API gets the outputs and the GPU-seconds only (no field for the rest yet).
+    assert api.reports["t3"][1].keys() == {"outputs", "gpuSeconds"}
 
 
 def test_should_stop_from_the_api_stops_the_child(api: FakeApi, state_dir: Path) -> None:
@@ -338,3 +346,113 @@ def test_checkpoints_outlive_a_retryable_failure_and_go_with_the_result(
     make_agent(api, state_dir, FakeLauncher()).run()
     assert api.reports["t1"][0] == "complete"
     assert not checkpoints.exists()
+
+
+def _trial_calls(api: FakeApi, trial_id: str) -> list[tuple[str, Any]]:
+    return [
+        (path.rsplit("/", 1)[-1], body)
+        for _, path, body in api.calls
+        if path.startswith(f"/v1/trials/{trial_id}/")
+    ]
+
+
+def test_gpu_seconds_grow_in_heartbeats_and_an_older_api_gets_none(
+    api: FakeApi, state_dir: Path
+) -> None:
+    api.trials = [trial_json("t1", 1, BBO3_PARAMS)]
+    make_agent(api, state_dir, FakeLauncher()).run()
+    sent = [beat["gpuSeconds"] for beat in api.heartbeats]
+    assert len(sent) >= 2 and sent[0] > 0
+    assert sent == sorted(sent)  # cumulative
+    assert api.reports["t1"][1]["gpuSeconds"] >= sent[-1]
+
+    # An API older than the field refuses it (400 naming gpuSeconds): sent once, then left out.
+    api.accepts_gpu_seconds = False
+    api.trials = [trial_json("t2", 2, BBO3_PARAMS)]
+    api.calls.clear()
+    make_agent(api, state_dir, FakeLauncher()).run()
+    assert api.reports["t2"][0] == "complete"
+    assert "gpuSeconds" not in api.reports["t2"][1]
+    with_field = [body for _, body in _trial_calls(api, "t2") if "gpuSeconds" in body]
+    assert len(with_field) == 1  # the first heartbeat; everything after went without
+
+
+def test_an_early_stop_ends_the_child_keeps_its_adapter_and_reports_nothing(
+    api: FakeApi, state_dir: Path, tmp_path: Path
+) -> None:
+    api.training_config = {**api.training_config, "checkpointSteps": 2}
+    api.trials = [trial_json("t1", 1, BBO3_PARAMS)]
+    api.should_stop_after = 1
+    api.stop_reason = "early_stopped"
+    launcher = FakeLauncher("slow")
+    started = time.monotonic()
+    make_agent(api, state_dir, launcher, adapter_dir=tmp_path / "adapters").run()
+    assert time.monotonic() - started < 8  # the slow child would need 10 s
+    assert launcher.processes[0].returncode == 0  # it ended by itself, not killed
+    # The trial ended on the server: no complete, no fail, no release, no more heartbeats.
+    calls = [name for name, _ in _trial_calls(api, "t1")]
+    assert calls == ["heartbeat", "heartbeat"]
+    assert api.reports == {} and api.released == []
+    kept = tmp_path / "adapters" / "study-1" / "trial-00001-t1-a1"
+    assert (kept / "adapter_model.safetensors").read_bytes() == b"stopped"
+    manifest = json.loads((kept / "meshtune-trial.json").read_text())
+    assert manifest["status"] == "stopped" and manifest["stoppedReason"] == "early_stopped"
+    assert 1 <= manifest["stoppedAtStep"] < 40
+    assert manifest["gpuSeconds"] > 0
+    # The checkpoint stays for a resume of the same point.
+    assert (state_dir / "checkpoints" / "study-1" / "t1" / "checkpoint-2").is_dir()
+    record = json.loads((state_dir / "results.jsonl").read_text().splitlines()[-1])
+    assert record["report"] == "none (stopped by the API)" and record["adapter"] == str(kept)
+
+
+def test_other_stop_reasons_still_give_the_trial_back(api: FakeApi, state_dir: Path) -> None:
+    api.trials = [trial_json("t1", 1, BBO3_PARAMS)]
+    api.should_stop_after = 1
+    api.stop_reason = "study_paused"
+    make_agent(api, state_dir, FakeLauncher("slow")).run()
+    assert api.released == ["t1"] and api.reports == {}
+    assert not (state_dir / "adapters").exists()
+
+
+@pytest.mark.training
+def test_an_early_stop_ends_real_training_promptly(
+    demo_assets: DemoAssets, state_dir: Path
+) -> None:
+    """The real training child (tiny Llama, CPU) under the agent: the API stops the trial at
+    its first evaluation; training ends before the end of the epoch, nothing is reported, the
+    adapter is kept and loads; GPU-seconds were sent with every heartbeat, growing."""
+    from meshtune_runner.demo_assets import demo_training_config
+
+    config = {
+        **demo_training_config(demo_assets),
+        "maxTrainSamples": 192,  # 24 steps per epoch
+        "maxEvalSamples": 16,
+        "evalSteps": 3,
+        "loggingSteps": 1,
+    }
+    api = FakeApi(training_config=config, stop_reason="early_stopped", stop_at_first_val_loss=True)
+    api.trials = [trial_json("t1", 1, BBO3_PARAMS)]
+    agent = make_agent(api, state_dir, Launcher([]))
+    assert agent.run() == 0
+    assert api.stopped == ["t1"]
+    assert api.reports == {} and api.released == []
+    assert [name for name, _ in _trial_calls(api, "t1")][-1] == "heartbeat"
+    sent = [beat["gpuSeconds"] for beat in api.heartbeats]
+    assert sent[0] > 0 and sent == sorted(sent)
+
+    kept = state_dir / "adapters" / "study-1" / "trial-00001-t1-a1"
+    manifest = json.loads((kept / "meshtune-trial.json").read_text())
+    assert manifest["status"] == "stopped"
+    stopped_at = manifest["stoppedAtStep"]
+    work = state_dir / "trials" / "t1-a1"
+    waited = (work / "result.json").stat().st_mtime - (work / "stop").stat().st_mtime
+    print(
+        f"early stop: stop file to the child's result {waited:.2f} s, training ended at "
+        f"step {stopped_at} of {manifest['effectiveConfig']['plannedSteps']}, "
+        f"gpuSeconds in heartbeats {sent}"
+    )
+    assert stopped_at < 24  # not at the end of the epoch
+    assert waited < 30
+    from meshtune_runner.training.adapters import load_adapter
+
+    assert load_adapter(kept) is not None

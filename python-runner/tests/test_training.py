@@ -7,6 +7,7 @@ import math
 import os
 import subprocess
 import sys
+import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -363,3 +364,92 @@ def test_memory_probe_and_gradient_checkpointing_leave_the_result_unchanged(
     assert abs(values[2] - values[0]) < 1e-6
     assert checkpointed.effective_config["gradientCheckpointing"] is True
     assert checkpointed.effective_config["regimeHash"] == probed.effective_config["regimeHash"]
+
+
+def _stop_at_first_evaluation(
+    tmp_path: Path, config: dict[str, Any], gpus: list[str], name: str
+) -> tuple[TrialSpec, int, int]:
+    """Starts a trial (one process, or torchrun with one gloo rank per "GPU" index), writes
+    the agent's stop file as soon as the first evaluation's loss appears, and waits for the
+    child. Returns the spec, the step of that evaluation and the child's exit status."""
+    from meshtune_runner.launcher import Launcher
+
+    work = tmp_path / name
+    work.mkdir()
+    spec = TrialSpec(
+        name,
+        3,
+        "study-1",
+        config,
+        asdict(map_parameters(BBO3_X0)),
+        str(work),
+        str(tmp_path / f"{name}-checkpoints"),
+    )
+    spec.save(work / "spec.json")
+    reader = EventReader(spec.events_path)
+    flagged_at = 0
+    with spec.log_path.open("wb") as log:
+        process = Launcher(gpus).start(work / "spec.json", log)
+        deadline = time.monotonic() + 300
+        while process.poll() is None and time.monotonic() < deadline:
+            if not flagged_at:
+                evaluations = [e for e in reader.read_new() if e.get("name") == "val_loss"]
+                if evaluations:
+                    flagged_at = int(evaluations[0]["step"])
+                    spec.stop_path.write_text("early_stopped\n")
+            time.sleep(0.02)
+        process.wait(timeout=60)
+    return spec, flagged_at, process.returncode
+
+
+@pytest.mark.parametrize("gpus", [[], ["0", "1"]], ids=["1-process", "2-ranks"])
+def test_a_stop_request_ends_training_within_one_evaluation_step(
+    demo_assets: DemoAssets, tmp_path: Path, gpus: list[str]
+) -> None:
+    """The agent's stop file (the API stopped the trial early) ends training after the
+    current optimizer step on every rank: no more evaluations, no final evaluation, the
+    adapter as trained so far saved, a `stopped` result."""
+    config = {
+        **demo_training_config(demo_assets),
+        "maxTrainSamples": 96,
+        "maxEvalSamples": 16,
+        "epochs": 3,  # 12 steps per epoch, 36 in all
+        "evalSteps": 3,
+        "loggingSteps": 1,
+        "globalBatchSize": 8,
+        "perDeviceTrainBatchSize": 4,
+        "checkpointSteps": 5,
+    }
+    del config["gradientAccumulationSteps"]
+    spec, flagged_at, returncode = _stop_at_first_evaluation(
+        tmp_path, config, gpus, f"stop-{len(gpus)}"
+    )
+    assert returncode == 0, spec.log_path.read_text()
+    assert flagged_at == 3
+    result = TrialResult.load(spec.result_path)
+    assert result.status == "stopped", result.error
+    stopped_at = result.effective_config["stoppedAtStep"]
+    print(
+        f"{max(1, len(gpus))} process(es): stop file written at the evaluation of step 3, "
+        f"training ended at step {stopped_at} of 36"
+    )
+    # Within one evaluation interval of the flag (in practice the step after it), not at the
+    # end of the epoch (step 12) or of the training (36).
+    assert flagged_at <= stopped_at <= flagged_at + config["evalSteps"]
+    assert result.effective_config["optimizerSteps"] == stopped_at
+    assert result.effective_config["plannedSteps"] == 36
+    events = EventReader(spec.events_path).read_new()
+    evaluations = [e["step"] for e in events if e.get("name") == "val_loss"]
+    assert max(evaluations) <= stopped_at and len(evaluations) <= 2
+    assert result.metrics["last_val_loss_step"] == max(evaluations)
+    assert "val_loss" not in result.metrics  # not a final result: nothing to report
+    trained = [e["step"] for e in events if e.get("name") == "train_loss"]
+    assert max(trained) == stopped_at
+    # The adapter of the stopped trial is kept, loadable as any other.
+    assert result.adapter_dir == str(spec.adapter_path)
+    from meshtune_runner.training.adapters import load_adapter
+
+    assert load_adapter(spec.adapter_path) is not None
+    # The checkpoint of the stop step is saved too (the resume of this trial starts there).
+    checkpoints = tmp_path / f"stop-{len(gpus)}-checkpoints"
+    assert (checkpoints / f"checkpoint-{stopped_at}" / "trainer_state.json").is_file()

@@ -4,6 +4,7 @@ import type { paths } from './generated/openapi.js';
 import { parseRetryAfter, retryingFetch, type RetryOptions } from './retry.js';
 import type {
   CreateStudyRequest,
+  GpuSeconds,
   EngineState,
   History,
   HistoryFormat,
@@ -227,14 +228,15 @@ export class MeshtuneClient {
     };
   }
 
-  async heartbeatTrial(trialId: string, body: TrialHeartbeat = {}): Promise<TrialHeartbeatResponse> {
+  /** `gpuSeconds`: GPU-seconds this trial has used so far (cumulative; see `GpuSeconds`). */
+  async heartbeatTrial(trialId: string, body: TrialHeartbeat & GpuSeconds = {}): Promise<TrialHeartbeatResponse> {
     return required(await this.api.POST('/v1/trials/{trialId}/heartbeat', { params: { path: { trialId } }, body }));
   }
 
-  async completeTrial(trialId: string, outputs: Record<string, number>): Promise<Trial> {
-    return required(
-      await this.api.POST('/v1/trials/{trialId}/complete', { params: { path: { trialId } }, body: { outputs } }),
-    );
+  /** `options.gpuSeconds`: the trial's total GPU-seconds (see `GpuSeconds`). */
+  async completeTrial(trialId: string, outputs: Record<string, number>, options: GpuSeconds = {}): Promise<Trial> {
+    const body: { outputs: Record<string, number> } & GpuSeconds = { outputs, ...options };
+    return required(await this.api.POST('/v1/trials/{trialId}/complete', { params: { path: { trialId } }, body }));
   }
 
   /**
@@ -245,11 +247,13 @@ export class MeshtuneClient {
   async failTrial(
     trialId: string,
     error: string,
-    options: { kind?: 'evaluation' | 'runner'; retryable?: boolean } = {},
+    options: { kind?: 'evaluation' | 'runner'; retryable?: boolean } & GpuSeconds = {},
   ): Promise<Trial> {
-    return required(
-      await this.api.POST('/v1/trials/{trialId}/fail', { params: { path: { trialId } }, body: { error, ...options } }),
-    );
+    const body: { error: string; kind?: 'evaluation' | 'runner'; retryable?: boolean } & GpuSeconds = {
+      error,
+      ...options,
+    };
+    return required(await this.api.POST('/v1/trials/{trialId}/fail', { params: { path: { trialId } }, body }));
   }
 
   async releaseTrial(trialId: string): Promise<Trial> {

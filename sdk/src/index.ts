@@ -23,7 +23,13 @@ export type { ApiErrorBody, ApiErrorFor, ErrorClassByStatus, ErrorCode } from '.
 export type { RetryOptions } from './retry.js';
 export type * from './types.js';
 export type { WaitForStudyOptions } from './wait.js';
-export { classifyFailure, RetryableEvaluationError, RunnerFailureError } from './worker.js';
+export {
+  classifyFailure,
+  EARLY_STOPPED,
+  EarlyStoppedError,
+  RetryableEvaluationError,
+  RunnerFailureError,
+} from './worker.js';
 export type {
   Evaluate,
   EvaluateContext,

@@ -23,3 +23,12 @@ export type HistoryFormat = 'json' | 'csv' | 'nomad';
 /** One page of the history: `items` in evaluation order, `nextCursor` for the next page (null on the last). */
 export type History = Schemas['HistoryResponseDto'];
 export type EngineState = Schemas['EngineStateResponseDto'];
+/**
+ * GPU-seconds of a trial (GPUs × wall-clock seconds of its training, measured by the runner):
+ * optional on trial heartbeats (cumulative so far) and on complete/fail (the total). Typed here,
+ * not taken from the generated OpenAPI types, until the API's DTOs carry the field; an API
+ * without it rejects the field (400 naming `gpuSeconds`), so send it only to one that has it.
+ */
+export interface GpuSeconds {
+  gpuSeconds?: number;
+}

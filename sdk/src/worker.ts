@@ -15,10 +15,31 @@ export interface EvaluateContext {
   trial: Trial;
   /** The study's `trainingConfig`. */
   trainingConfig: Lease['trainingConfig'];
-  /** Aborted when the API says to stop this trial (study paused or stopped, lease lost). */
+  /**
+   * Aborted when the API says to stop this trial: study paused or stopped, lease lost, or the
+   * study's stopping policy ended it early (`signal.reason` is then an `EarlyStoppedError`;
+   * nothing more is reported for the trial, whatever `evaluate` returns or throws).
+   */
   signal: AbortSignal;
-  /** Sends a heartbeat now with progress (0–1) and intermediate metrics. */
-  report(progress?: number, metrics?: MetricPoint[]): Promise<void>;
+  /**
+   * Sends a heartbeat now with progress (0–1), intermediate metrics (the stopping policy reads
+   * them) and, optionally, the GPU-seconds the evaluation has used so far (cumulative; measured
+   * by the caller: GPUs × wall-clock seconds of its training). The latest `gpuSeconds` also goes
+   * with the periodic heartbeats and the final complete/fail report; send it only to an API that
+   * accepts the field.
+   */
+  report(progress?: number, metrics?: MetricPoint[], gpuSeconds?: number): Promise<void>;
+}
+
+/** The heartbeat reply's reason when the study's stopping policy has ended the trial. */
+export const EARLY_STOPPED = 'early_stopped';
+
+/**
+ * The abort reason of `EvaluateContext.signal` when the API stopped the trial early: the trial is
+ * already `stopped` on the server, so the worker reports nothing more for it.
+ */
+export class EarlyStoppedError extends MeshtuneError {
+  override name = 'EarlyStoppedError';
 }
 
 /** The objective value (studies with one output), or every output by name. */
@@ -77,8 +98,11 @@ export function classifyFailure(error: unknown): FailureClass {
 
 export interface TrialOutcome {
   trial: Trial;
-  /** `runner_failed`: reported as a runner failure (the trial went back to the queue). */
-  state: 'completed' | 'failed' | 'released' | 'runner_failed';
+  /**
+   * `runner_failed`: reported as a runner failure (the trial went back to the queue); `stopped`:
+   * ended early by the API (nothing reported).
+   */
+  state: 'completed' | 'failed' | 'released' | 'runner_failed' | 'stopped';
   outputs?: Record<string, number>;
   error?: string;
 }
@@ -124,6 +148,8 @@ export interface WorkerSummary {
   released: number;
   /** Trials reported as runner failures (given back for another runner). */
   runnerFailed: number;
+  /** Trials the API stopped early (its stopping policy); not reported. */
+  stopped: number;
   /** Why the worker stopped. */
   reason: 'study_finished' | 'max_trials' | 'aborted' | 'quarantined';
   /** The study's status as last reported by the lease endpoint (null when unknown). */
@@ -174,6 +200,7 @@ const STATE_COUNTER = {
   failed: 'failed',
   released: 'released',
   runner_failed: 'runnerFailed',
+  stopped: 'stopped',
 } as const satisfies Record<TrialOutcome['state'], keyof WorkerSummary>;
 
 function message(error: unknown): string {
@@ -198,6 +225,7 @@ export async function runWorker(
     failed: 0,
     released: 0,
     runnerFailed: 0,
+    stopped: 0,
     reason: 'study_finished',
     studyStatus: null,
   };
@@ -227,12 +255,23 @@ export async function runWorker(
     const trial = lease.trial;
     const stopTrial = new AbortController();
     let leaseLost = false;
+    let earlyStopped = false;
+    /** The latest GPU-seconds `evaluate` reported (sent with every heartbeat and the final report). */
+    let gpuSeconds: number | undefined;
     const heartbeat = async (body: { progress?: number; metrics?: MetricPoint[] }): Promise<void> => {
+      // The trial has ended on the server: anything more about it would be refused.
+      if (earlyStopped) return;
       try {
-        const reply = await runner.heartbeatTrial(trial.id, body);
-        if (reply.shouldStop)
+        const reply = await runner.heartbeatTrial(trial.id, gpuSeconds === undefined ? body : { ...body, gpuSeconds });
+        if (reply.shouldStop && reply.reason === EARLY_STOPPED) {
+          earlyStopped = true;
+          clearInterval(timer);
+          stopTrial.abort(new EarlyStoppedError('trial stopped early by the API (early_stopped)'));
+        } else if (reply.shouldStop) {
           stopTrial.abort(new MeshtuneError(`trial stopped: ${reply.reason ?? 'asked by the API'}`));
+        }
       } catch (error) {
+        if (earlyStopped) return;
         if (!notOurs(error)) throw error;
         leaseLost = true;
         stopTrial.abort(error);
@@ -240,6 +279,7 @@ export async function runWorker(
     };
     const periodMs = options.heartbeatIntervalMs ?? Math.max(1_000, (lease.leaseSeconds * 1000) / 3);
     const timer = setInterval(() => void heartbeat({}).catch(() => undefined), periodMs);
+    const withGpuSeconds = (): { gpuSeconds?: number } => (gpuSeconds === undefined ? {} : { gpuSeconds });
     let outputs: Record<string, number> | undefined;
     let failure: unknown;
     try {
@@ -248,7 +288,13 @@ export async function runWorker(
           trial,
           trainingConfig: lease.trainingConfig,
           signal: stopTrial.signal,
-          report: (progress, metrics) => heartbeat({ progress, metrics }),
+          report: (progress, metrics, used) => {
+            if (used !== undefined) {
+              if (!Number.isFinite(used) || used < 0) throw new RangeError('gpuSeconds must be a finite number ≥ 0');
+              gpuSeconds = used;
+            }
+            return heartbeat({ progress, metrics });
+          },
         }),
         lease,
       );
@@ -257,10 +303,16 @@ export async function runWorker(
     } finally {
       clearInterval(timer);
     }
+    // Stopped early: the API has ended the trial (and would refuse a report); whatever evaluate
+    // returned or threw, nothing is reported.
+    if (earlyStopped) return finish({ trial, state: 'stopped', error: 'early_stopped' });
     if (leaseLost) return finish({ trial, state: 'released', error: 'lease lost' });
     if (outputs !== undefined) {
       try {
-        const completed = await persistently(() => runner.completeTrial(trial.id, outputs!), lease.leaseSeconds);
+        const completed = await persistently(
+          () => runner.completeTrial(trial.id, outputs!, withGpuSeconds()),
+          lease.leaseSeconds,
+        );
         return finish({ trial: completed, state: 'completed', outputs });
       } catch (error) {
         // The study ended or the lease moved on while we computed: the result is not wanted.
@@ -278,7 +330,9 @@ export async function runWorker(
         runner.failTrial(
           trial.id,
           message(failure),
-          kind === 'runner' ? { kind: 'runner' } : { kind: 'evaluation', retryable: kind === 'retryable' },
+          kind === 'runner'
+            ? { kind: 'runner', ...withGpuSeconds() }
+            : { kind: 'evaluation', retryable: kind === 'retryable', ...withGpuSeconds() },
         ),
       lease.leaseSeconds,
     ).catch((error: unknown) => {

@@ -14,7 +14,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -50,6 +50,30 @@ log = logging.getLogger("meshtune_runner")
 
 MAX_METRICS_PER_HEARTBEAT = 200
 
+#: The heartbeat reply's reason when the API's stopping policy ended the trial (issue 17): the
+#: trial is already `stopped` on the server, so the runner stops training, keeps the adapter
+#: and reports nothing (complete/fail would be refused).
+EARLY_STOPPED = "early_stopped"
+
+
+class _ChildClock:
+    """GPU-seconds of the training child, measured: the GPUs it was given x the wall-clock
+    seconds since it was started (to its exit, once seen). A CPU runner counts as one device,
+    so that CPU studies (the tiny demo, bench:fidelity's curves) account for their cost too."""
+
+    def __init__(self, devices: int) -> None:
+        self.devices = max(1, devices)
+        self.started = time.monotonic()
+        self.ended: float | None = None
+
+    def stop(self) -> None:
+        if self.ended is None:
+            self.ended = time.monotonic()
+
+    def gpu_seconds(self) -> float:
+        end = self.ended if self.ended is not None else time.monotonic()
+        return self.devices * (end - self.started)
+
 
 def _metric_point(event: dict[str, Any]) -> MetricPoint:
     return MetricPoint(
@@ -83,6 +107,9 @@ class AgentConfig:
     adapter_dir: Path | None = None
     #: how many adapters to keep per study, newest first (None: all)
     keep_adapters: int | None = None
+    #: after an early stop, how long the child may take to end its current step and save
+    #: its adapter before it is killed (the adapter is then lost)
+    early_stop_wait_seconds: float = 600.0
 
 
 def _failure_payload(result: TrialResult) -> dict[str, Any]:
@@ -370,20 +397,30 @@ class Agent:
         )
         spec_path = work_dir / "spec.json"
         spec.save(spec_path)
-        outcome = self._supervise(lease, spec, spec_path, label)
+        outcome, gpu_seconds = self._supervise(lease, spec, spec_path, label)
         if outcome is None:
             return  # stopped or lost: nothing to report
+        if outcome.status == "stopped":
+            # Ended by the API (early stop): nothing to report; the adapter and any checkpoint
+            # stay for a later resume of the same point.
+            self._keep_stopped(lease, config, spec, outcome, gpu_seconds, label)
+            if not self.config.keep_trial_dirs:
+                shutil.rmtree(work_dir / "output", ignore_errors=True)
+            return
         if outcome.status == "completed":
             try:
                 outputs = collect_outputs(lease.outputs, outcome.metrics)
             except TrialSetupError as exc:
-                report = PendingReport(trial.id, "fail", {"error": str(exc)})
+                report = PendingReport(
+                    trial.id, "fail", {"error": str(exc), "gpuSeconds": gpu_seconds}
+                )
             else:
                 payload: dict[str, Any] = {
                     "outputs": outputs,
+                    "gpuSeconds": gpu_seconds,
                     "effectiveConfig": outcome.effective_config,
                 }
-                adapter = self._keep_adapter(lease, config, spec, outcome, outputs)
+                adapter = self._keep_adapter(lease, config, outcome, outputs)
                 if adapter is not None:
                     payload["adapter"] = str(adapter)
                 report = PendingReport(trial.id, "complete", payload)
@@ -395,7 +432,9 @@ class Agent:
                     f", adapter {adapter}" if adapter else "",
                 )
         else:
-            report = PendingReport(trial.id, "fail", _failure_payload(outcome))
+            report = PendingReport(
+                trial.id, "fail", {**_failure_payload(outcome), "gpuSeconds": gpu_seconds}
+            )
             log.error("%s failed (%s failure): %s", label, outcome.kind, outcome.error)
         self.reporter.report(report)
         self._record_result(report)
@@ -407,7 +446,9 @@ class Agent:
 
     def _supervise(
         self, lease: Lease, spec: TrialSpec, spec_path: Path, label: str
-    ) -> TrialResult | None:
+    ) -> tuple[TrialResult | None, float]:
+        """The child's result (None: stopped or lost, nothing to report; status "stopped":
+        ended early by the API) and the GPU-seconds it used."""
         trial_id = lease.trial.id
         heartbeat_every = max(1.0, min(self.config.max_heartbeat_seconds, lease.lease_seconds / 3))
         heartbeat_retry = RetryPolicy(
@@ -425,12 +466,16 @@ class Agent:
         drain_started: float | None = None
         last_heartbeat = time.monotonic()
         last_print = 0.0
+        early_stop_since: float | None = None  # the API stopped the trial early at this time
 
         with spec.log_path.open("ab") as log_file:
+            clock = _ChildClock(len(self.config.gpus))
             process = self._launcher.start(spec_path, log_file)
             try:
                 while True:
                     exited = process.poll() is not None
+                    if exited:
+                        clock.stop()
                     for event in reader.read_new():
                         if event.get("type") == "progress":
                             progress = float(event["value"])
@@ -448,10 +493,22 @@ class Agent:
                         last_print = now
                     if exited:
                         break
+                    if early_stop_since is not None:
+                        # No heartbeats any more: the trial has ended on the server. Wait for
+                        # the child to end its step and save the adapter.
+                        if self.hard_stop or now - early_stop_since >= (
+                            self.config.early_stop_wait_seconds
+                        ):
+                            log.warning("%s: the stopped child did not end; killing it", label)
+                            stop_process_group(process, self.config.stop_grace_seconds)
+                            clock.stop()
+                            break
+                        self._sleep(0.2)
+                        continue
                     if self.hard_stop:
                         log.warning("%s: stopping now and giving it back", label)
                         self._release(trial_id, label)
-                        return None
+                        return None, clock.gpu_seconds()
                     if self.stopping and self.config.drain_timeout is not None:
                         drain_started = drain_started or now
                         if now - drain_started >= self.config.drain_timeout:
@@ -460,25 +517,39 @@ class Agent:
                             )
                             stop_process_group(process, self.config.stop_grace_seconds)
                             self._release(trial_id, label)
-                            return None
+                            return None, clock.gpu_seconds()
                     if now - last_heartbeat >= heartbeat_every:
                         batch = pending[:MAX_METRICS_PER_HEARTBEAT]
                         try:
                             reply = self.client.trial_heartbeat(
-                                trial_id, progress, batch, retry=heartbeat_retry
+                                trial_id,
+                                progress,
+                                batch,
+                                retry=heartbeat_retry,
+                                gpu_seconds=clock.gpu_seconds(),
                             )
                         except LeaseLostError as exc:
                             log.warning("%s: lease lost (%s); dropping it", label, exc.message)
-                            return None
+                            return None, clock.gpu_seconds()
                         except TransientApiError as exc:
                             log.warning("%s: heartbeat failed (%s); training goes on", label, exc)
                         except ApiError as exc:
                             if isinstance(exc, FatalApiError):
                                 raise
                             log.warning("%s: heartbeat refused (%s); stopping it", label, exc)
-                            return None
+                            return None, clock.gpu_seconds()
                         else:
                             del pending[: len(batch)]
+                            if reply.should_stop and reply.reason == EARLY_STOPPED:
+                                log.warning(
+                                    "%s: stopped early by the API (%s); ending training at "
+                                    "the next step, keeping its adapter",
+                                    label,
+                                    reply.reason,
+                                )
+                                spec.stop_path.write_text(f"{reply.reason}\n", encoding="utf-8")
+                                early_stop_since = time.monotonic()
+                                continue
                             if reply.should_stop:
                                 log.warning(
                                     "%s: the API asks to stop it (%s)",
@@ -487,24 +558,37 @@ class Agent:
                                 )
                                 stop_process_group(process, self.config.stop_grace_seconds)
                                 self._release(trial_id, label)
-                                return None
+                                return None, clock.gpu_seconds()
                         last_heartbeat = time.monotonic()
                     self._sleep(0.5)
             finally:
                 stop_process_group(process, self.config.stop_grace_seconds)
+                clock.stop()
+
+        result = TrialResult.load(spec.result_path) if spec.result_path.is_file() else None
+        if early_stop_since is not None:
+            # Nothing more goes to the API for this trial (it would refuse it: the trial is
+            # stopped there); whatever the child ended with is kept as a stopped trial.
+            if result is None or result.status == "failed":
+                log.warning(
+                    "%s: the stopped child ended without saving its state (%s)",
+                    label,
+                    result.error if result else f"exit status {process.returncode}",
+                )
+                return TrialResult("stopped"), clock.gpu_seconds()
+            return replace(result, status="stopped"), clock.gpu_seconds()
 
         # Metrics logged after the last heartbeat (the final evaluation, usually) still go out.
         pending.extend(_metric_point(e) for e in reader.read_new() if e.get("type") == "metric")
-        self._flush_metrics(trial_id, progress, pending, label)
+        self._flush_metrics(trial_id, progress, pending, label, clock.gpu_seconds())
 
-        result = TrialResult.load(spec.result_path) if spec.result_path.is_file() else None
         merged = _merge_rank_failures(spec, result)
         if merged is not None:
-            return merged
+            return merged, clock.gpu_seconds()
         reason = crash_reason(process.returncode, spec.log_path)
         # A crash without any rank's answer may be the machine's fault: try elsewhere.
         kind: FailureKind = "resource" if reason.startswith("CUDA out") else "runner"
-        return TrialResult("failed", error=reason, kind=kind)
+        return TrialResult("failed", error=reason, kind=kind), clock.gpu_seconds()
 
     def _checkpoint_dir(self, config: TrainingConfig, study_id: str, trial_id: str) -> Path | None:
         """Per trial, not per attempt: a re-leased attempt resumes from what the last one
@@ -528,9 +612,9 @@ class Agent:
         self,
         lease: Lease,
         config: TrainingConfig,
-        spec: TrialSpec,
         outcome: TrialResult,
         outputs: dict[str, float],
+        extra: dict[str, Any] | None = None,
     ) -> Path | None:
         if not outcome.adapter_dir or not Path(outcome.adapter_dir).is_dir():
             return None
@@ -546,6 +630,8 @@ class Agent:
             "outputs": outputs,
             "baseModel": config.model,
             "effectiveConfig": outcome.effective_config,
+            "status": outcome.status,
+            **(extra or {}),
         }
         try:
             return keep_adapter(
@@ -560,8 +646,54 @@ class Agent:
             log.error("could not keep the adapter of trial %s: %s", lease.trial.id, exc)
             return None
 
+    def _keep_stopped(
+        self,
+        lease: Lease,
+        config: TrainingConfig,
+        spec: TrialSpec,
+        outcome: TrialResult,
+        gpu_seconds: float,
+        label: str,
+    ) -> None:
+        """An early-stopped trial: its adapter kept like a completed one's (status "stopped",
+        the step and the last validation loss in the manifest), a line in results.jsonl."""
+        stopped_at = outcome.effective_config.get("stoppedAtStep")
+        extra = {
+            "stoppedReason": EARLY_STOPPED,
+            "stoppedAtStep": stopped_at,
+            "lastValLoss": outcome.metrics.get("last_val_loss"),
+            "gpuSeconds": gpu_seconds,
+        }
+        adapter = self._keep_adapter(lease, config, outcome, {}, extra)
+        line = {
+            "trialId": lease.trial.id,
+            "report": "none (stopped by the API)",
+            "gpuSeconds": gpu_seconds,
+            "effectiveConfig": outcome.effective_config,
+            **({"adapter": str(adapter)} if adapter else {}),
+            **extra,
+        }
+        try:
+            with (self.config.state_dir / "results.jsonl").open("a", encoding="utf-8") as handle:
+                handle.write(json.dumps(line, sort_keys=True) + "\n")
+        except OSError as exc:
+            log.warning("could not append to results.jsonl: %s", exc)
+        log.info(
+            "%s stopped early at step %s of %s (%.0f GPU-seconds)%s",
+            label,
+            stopped_at if stopped_at is not None else "?",
+            outcome.effective_config.get("plannedSteps", "?"),
+            gpu_seconds,
+            f", adapter kept at {adapter}" if adapter else ", no adapter kept",
+        )
+
     def _flush_metrics(
-        self, trial_id: str, progress: float | None, pending: list[MetricPoint], label: str
+        self,
+        trial_id: str,
+        progress: float | None,
+        pending: list[MetricPoint],
+        label: str,
+        gpu_seconds: float,
     ) -> None:
         """Best effort before the report: metrics are not worth holding a result back."""
         quick = RetryPolicy(
@@ -570,7 +702,9 @@ class Agent:
         while pending:
             batch = pending[:MAX_METRICS_PER_HEARTBEAT]
             try:
-                self.client.trial_heartbeat(trial_id, progress, batch, retry=quick)
+                self.client.trial_heartbeat(
+                    trial_id, progress, batch, retry=quick, gpu_seconds=gpu_seconds
+                )
             except (ApiError, TransientApiError) as exc:
                 log.warning("%s: last metrics not sent (%s)", label, exc)
                 return

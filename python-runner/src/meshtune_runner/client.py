@@ -81,6 +81,26 @@ def _parse_retry_after(response: httpx.Response) -> float | None:
     return value if math.isfinite(value) and value >= 0 else None
 
 
+#: Body fields newer than some servers: sent when known, dropped when a server refuses them.
+OPTIONAL_FIELDS = frozenset({"gpuSeconds"})
+
+
+def _put_gpu_seconds(body: dict[str, Any], gpu_seconds: float | None) -> None:
+    if gpu_seconds is not None and math.isfinite(gpu_seconds):
+        body["gpuSeconds"] = round(max(0.0, gpu_seconds), 3)
+
+
+def _refused_optional_fields(exc: ApiError) -> set[str]:
+    """The optional fields a 400 names (`details: [{field, reason}]`, or the message)."""
+    if exc.status_code != 400:
+        return set()
+    named: set[str] = set()
+    if isinstance(exc.details, list):
+        named |= {str(d.get("field")) for d in exc.details if isinstance(d, dict)}
+    named |= {f for f in OPTIONAL_FIELDS if f in exc.message}
+    return named & OPTIONAL_FIELDS
+
+
 def _error_from_response(response: httpx.Response) -> Exception:
     request = response.request
     try:
@@ -137,6 +157,9 @@ class ApiClient:
             headers={"User-Agent": user_agent, "Accept": "application/json"},
         )
         self.token = token
+        #: optional body fields this API refused as unknown (an older server): left out after
+        #: the first refusal, so that a newer runner keeps working with it
+        self.unsupported_fields: set[str] = set()
 
     def close(self) -> None:
         self._http.close()
@@ -187,23 +210,31 @@ class ApiClient:
         progress: float | None = None,
         metrics: Sequence[MetricPoint] = (),
         retry: RetryPolicy | None = None,
+        gpu_seconds: float | None = None,
     ) -> HeartbeatReply:
+        """`gpu_seconds`: GPUs x wall-clock seconds of the training child so far (cumulative)."""
         body: dict[str, Any] = {}
         if progress is not None:
             body["progress"] = min(1.0, max(0.0, progress))
         if metrics:
             body["metrics"] = [m.model_dump() for m in metrics]
-        response = self._request("POST", f"/v1/trials/{trial_id}/heartbeat", body, retry)
+        _put_gpu_seconds(body, gpu_seconds)
+        response = self._request_optional("POST", f"/v1/trials/{trial_id}/heartbeat", body, retry)
         return HeartbeatReply.model_validate(response.json())
 
     def complete(
-        self, trial_id: str, outputs: dict[str, float], retry_forever: bool = True
+        self,
+        trial_id: str,
+        outputs: dict[str, float],
+        retry_forever: bool = True,
+        gpu_seconds: float | None = None,
     ) -> dict[str, Any]:
-        """Report success. By default retries transient errors until acknowledged."""
+        """Report success (`gpu_seconds`: the trial's total). By default retries transient
+        errors until acknowledged."""
         policy = self.retry.with_give_up_after(None) if retry_forever else None
-        response = self._request(
-            "POST", f"/v1/trials/{trial_id}/complete", {"outputs": outputs}, policy
-        )
+        body: dict[str, Any] = {"outputs": outputs}
+        _put_gpu_seconds(body, gpu_seconds)
+        response = self._request_optional("POST", f"/v1/trials/{trial_id}/complete", body, policy)
         result: dict[str, Any] = response.json()
         return result
 
@@ -214,6 +245,7 @@ class ApiClient:
         retryable: bool = False,
         retry_forever: bool = True,
         runner_fault: bool = False,
+        gpu_seconds: float | None = None,
     ) -> dict[str, Any]:
         """Report failure; `retryable` (node lost, crash) lets the API lease the trial again
         while attempts remain. `runner_fault` (`kind: "runner"`: data or model missing, no
@@ -227,7 +259,8 @@ class ApiClient:
             body["kind"] = "runner"
         elif retryable:
             body["retryable"] = True
-        response = self._request("POST", f"/v1/trials/{trial_id}/fail", body, policy)
+        _put_gpu_seconds(body, gpu_seconds)
+        response = self._request_optional("POST", f"/v1/trials/{trial_id}/fail", body, policy)
         result: dict[str, Any] = response.json()
         return result
 
@@ -238,6 +271,32 @@ class ApiClient:
         return result
 
     # -- plumbing ---------------------------------------------------------------------------
+
+    def _request_optional(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any],
+        policy: RetryPolicy | None = None,
+    ) -> httpx.Response:
+        """`_request` for a body with OPTIONAL_FIELDS: an API that rejects one of them as an
+        unknown property (400 naming the field: a server older than the field) gets the
+        request again without it, and never again this session."""
+        sent = {k: v for k, v in body.items() if k not in self.unsupported_fields}
+        try:
+            return self._request(method, path, sent, policy)
+        except ApiError as exc:
+            refused = _refused_optional_fields(exc) & sent.keys()
+            if not refused:
+                raise
+            log.info(
+                "the API does not accept %s (an older server); sending without it",
+                ", ".join(sorted(refused)),
+            )
+            self.unsupported_fields |= refused
+            return self._request(
+                method, path, {k: v for k, v in sent.items() if k not in refused}, policy
+            )
 
     def _request(
         self,

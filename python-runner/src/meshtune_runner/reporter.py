@@ -38,9 +38,11 @@ class Reporter:
 
     def send(self, report: PendingReport) -> None:
         client = self._client()
+        raw_gpu_seconds = report.payload.get("gpuSeconds")
+        gpu_seconds = float(raw_gpu_seconds) if raw_gpu_seconds is not None else None
         try:
             if report.kind == "complete":
-                client.complete(report.trial_id, report.payload["outputs"])
+                client.complete(report.trial_id, report.payload["outputs"], gpu_seconds=gpu_seconds)
             else:
                 client.fail(
                     report.trial_id,
@@ -51,6 +53,7 @@ class Reporter:
                     # stay retryable evaluation failures that use an attempt, so a point that
                     # fits no runner cannot loop forever.
                     runner_fault=bool(report.payload.get("runnerFault", False)),
+                    gpu_seconds=gpu_seconds,
                 )
         except (LeaseLostError, TrialAlreadyFinishedError) as exc:
             log.warning("trial %s: result dropped (%s: %s)", report.trial_id, exc.code, exc.message)
@@ -75,7 +78,10 @@ class Reporter:
                 rejected = PendingReport(
                     report.trial_id,
                     "fail",
-                    {"error": f"outputs rejected by the API: {exc.message}"},
+                    {
+                        "error": f"outputs rejected by the API: {exc.message}",
+                        **({"gpuSeconds": gpu_seconds} if gpu_seconds is not None else {}),
+                    },
                 )
                 self.outbox.put(rejected)
                 self.send(rejected)

@@ -5,7 +5,10 @@
 - `result.json`: the child's final answer, written atomically once (rank 0);
 - `failures/rank-<r>.json`: each rank's own failure, so that the agent can tell which rank
   failed first and why (rank 0 often sees only "connection closed" when another one died);
-- `adapter/`: the trained LoRA adapter (rank 0), moved by the agent to the kept adapters.
+- `adapter/`: the trained LoRA adapter (rank 0), moved by the agent to the kept adapters;
+- `stop`: written by the agent when the API has stopped the trial early (heartbeat reply
+  `shouldStop` with reason `early_stopped`); every rank sees it and training ends after the
+  current optimizer step, with the adapter saved and a `stopped` result.
 """
 
 from __future__ import annotations
@@ -62,6 +65,10 @@ class TrialSpec:
         return Path(self.work_dir) / "adapter"
 
     @property
+    def stop_path(self) -> Path:
+        return Path(self.work_dir) / "stop"
+
+    @property
     def failures_dir(self) -> Path:
         return Path(self.work_dir) / "failures"
 
@@ -78,7 +85,8 @@ class TrialSpec:
 
 @dataclass(frozen=True)
 class TrialResult:
-    status: Literal["completed", "failed"]
+    #: "stopped": ended early because the agent asked (the `stop` file), adapter kept
+    status: Literal["completed", "failed", "stopped"]
     metrics: dict[str, float] = field(default_factory=dict)
     error: str | None = None
     #: for a failure: what the optimizer is told (errors.FailureKind)

@@ -106,9 +106,10 @@ def main(argv: list[str] | None = None) -> int:
             events,
             spec.adapter_path,
             Path(spec.checkpoint_dir) if spec.checkpoint_dir else None,
+            spec.stop_path,
         )
         result = TrialResult(
-            "completed",
+            "stopped" if outcome.stopped_at_step is not None else "completed",
             outcome.metrics,
             effective_config=outcome.effective_config,
             adapter_dir=outcome.adapter_dir,
@@ -123,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         result.save(spec.rank_failure_path(rank))
     if rank == 0:
         result.save(spec.result_path)
-    return 0 if result.status == "completed" else 1
+    return 1 if result.status == "failed" else 0
 
 
 if __name__ == "__main__":

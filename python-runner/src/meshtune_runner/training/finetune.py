@@ -205,11 +205,67 @@ def _make_callback(events: EventWriter, last_eval: dict[str, Any], rank: int) ->
     return ProgressCallback()
 
 
+class _StopOnRequest:
+    """Ends training after the optimizer step during which the agent asked for it (the trial's
+    `stop` file: the API stopped the trial early), on every rank at the same step.
+
+    Checked at each optimizer step, so the child stops well within one evaluation interval
+    and never trains to the end of the epoch. Under torchrun the ranks agree through one
+    all-reduce of a flag per step (MAX): a rank that saw the file a moment before another
+    must not leave the others waiting in the next step's gradient all-reduce."""
+
+    def __init__(self, stop_file: Path | None, world_size: int, save_checkpoint: bool) -> None:
+        self.stop_file = stop_file
+        self.world_size = world_size
+        self.save_checkpoint = save_checkpoint
+        self.stopped_at: int | None = None
+
+    def requested(self, device: Any) -> bool:
+        local = self.stop_file is not None and self.stop_file.exists()
+        if self.world_size <= 1:
+            return local
+        import torch
+
+        if not torch.distributed.is_initialized():
+            return local
+        flag = torch.tensor([1 if local else 0], dtype=torch.int32, device=device)
+        torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MAX)
+        return bool(flag.item())
+
+    def callback(self) -> Any:
+        from transformers import TrainerCallback
+
+        owner = self
+
+        class StopCallback(TrainerCallback):
+            # Runs after transformers' DefaultFlowCallback (the Trainer puts its own callbacks
+            # first), so these settings win over the evaluation or save it scheduled.
+            def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+                if owner.stopped_at is None and owner.requested(args.device):
+                    owner.stopped_at = state.global_step
+                    log.info("stop requested: training ends at step %d", state.global_step)
+                if owner.stopped_at is not None:
+                    control.should_training_stop = True
+                    control.should_evaluate = False  # the API has decided; no more evaluations
+                    # With checkpoints on, the state at the stop step is saved, so a resume of
+                    # this trial continues from exactly there.
+                    control.should_save = owner.save_checkpoint
+
+            def on_epoch_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+                if owner.stopped_at is not None:
+                    control.should_evaluate = False
+                    control.should_save = False
+
+        return StopCallback()
+
+
 @dataclass
 class FinetuneOutcome:
     metrics: dict[str, float]
     effective_config: dict[str, Any] = field(default_factory=dict)
     adapter_dir: str | None = None
+    #: the optimizer step at which the agent's stop request ended training (None: ran to the end)
+    stopped_at_step: int | None = None
 
 
 def _library_versions() -> dict[str, str]:
@@ -300,6 +356,7 @@ def run_finetune(
     events: EventWriter,
     adapter_dir: Path | None = None,
     checkpoint_dir: Path | None = None,
+    stop_file: Path | None = None,
 ) -> FinetuneOutcome:
     import torch
     from peft import LoraConfig, TaskType, get_peft_model
@@ -362,6 +419,9 @@ def run_finetune(
     last_eval: dict[str, Any] = {}
     collator = SupervisedCollator(tokenizer.pad_token_id)
     trainer_class = make_token_mean_trainer(collator, rank, world_size)
+    stop = _StopOnRequest(
+        stop_file, world_size, save_checkpoint=bool(checkpoint_dir and config.checkpoint_steps)
+    )
     trainer = trainer_class(
         model=model,
         args=args,
@@ -369,7 +429,7 @@ def run_finetune(
         train_dataset=train_set,
         eval_dataset=eval_set,
         processing_class=tokenizer,
-        callbacks=[_make_callback(events, last_eval, rank)],
+        callbacks=[_make_callback(events, last_eval, rank), stop.callback()],
     )
     if config.memory_probe:
         _probe_longest_batch(trainer, train_set.examples, layout.per_device_train_batch_size)
@@ -385,6 +445,20 @@ def run_finetune(
         ),
         "epoch": float(train_output.metrics.get("epoch", trainer.state.epoch or 0.0)),
     }
+    if stop.stopped_at is not None:
+        return _stopped_outcome(
+            config,
+            layout,
+            precision,
+            trainer,
+            tokenizer,
+            events,
+            last_eval,
+            metrics,
+            adapter_dir if rank == 0 else None,
+            stop.stopped_at,
+            resume,
+        )
     if eval_set is not None:
         final = last_eval
         if final.get("step") != trainer.state.global_step:
@@ -424,3 +498,41 @@ def run_finetune(
     if resume is not None:
         effective["resumedFromStep"] = int(resume.rsplit("-", 1)[-1])
     return FinetuneOutcome(metrics, effective, saved)
+
+
+def _stopped_outcome(
+    config: TrainingConfig,
+    layout: BatchLayout,
+    precision: dict[str, Any],
+    trainer: Any,
+    tokenizer: Any,
+    events: EventWriter,
+    last_eval: dict[str, Any],
+    metrics: dict[str, float],
+    adapter_dir: Path | None,
+    stopped_at: int,
+    resume: str | None,
+) -> FinetuneOutcome:
+    """A trial the API stopped early: no final evaluation, no MMLU (nobody will read them);
+    the adapter as trained so far is saved (rank 0), so that a later resume of the same
+    point can start from it. The last evaluation's loss goes with it, labelled as such."""
+    if last_eval.get("eval_loss") is not None:
+        metrics["last_val_loss"] = float(last_eval["eval_loss"])
+        metrics["last_val_loss_step"] = float(last_eval.get("step", 0))
+    events.progress(
+        trainer.state.global_step / max(1, trainer.state.max_steps),
+        trainer.state.global_step,
+        trainer.state.max_steps,
+        force=True,
+    )
+    saved: str | None = None
+    if adapter_dir is not None and config.save_adapter:
+        save_adapter(trainer.model, tokenizer, adapter_dir)
+        saved = str(adapter_dir)
+    effective = effective_configuration(config, layout, precision)
+    effective["optimizerSteps"] = trainer.state.global_step
+    effective["plannedSteps"] = trainer.state.max_steps
+    effective["stoppedAtStep"] = stopped_at
+    if resume is not None:
+        effective["resumedFromStep"] = int(resume.rsplit("-", 1)[-1])
+    return FinetuneOutcome(metrics, effective, saved, stopped_at_step=stopped_at)
