@@ -64,10 +64,14 @@ type NomadJobProblem = ReturnType<typeof nomadJobProblem>;
 type Solver = 'nomad' | 'tpe' | 'smac';
 
 function ensureVenv(sourceDir: string, requirements: string, name: string): string {
-  return execFileSync('bash', [path.join(sourceDir, '..', 'ensure-venv.sh'), path.join(sourceDir, requirements), name], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-  }).trim();
+  return execFileSync(
+    'bash',
+    [path.join(sourceDir, '..', 'ensure-venv.sh'), path.join(sourceDir, requirements), name],
+    {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  ).trim();
 }
 
 interface MissingRun {

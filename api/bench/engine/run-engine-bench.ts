@@ -485,11 +485,9 @@ async function main(): Promise<void> {
     );
     const check = crossCheck(problems, nomad);
     console.log(
-      `\nProblems: ${problems.length} (${PROBLEM_CATEGORIES
-        .map((c) => `${c} ${problems.filter((p) => p.category === c).length}`)
-        .join(
-          ', ',
-        )}), seeds ${seeds.join(', ')}, budget 100·(n+1) evaluations, MADS with default options, ask(1)/tell.`,
+      `\nProblems: ${problems.length} (${PROBLEM_CATEGORIES.map(
+        (c) => `${c} ${problems.filter((p) => p.category === c).length}`,
+      ).join(', ')}), seeds ${seeds.join(', ')}, budget 100·(n+1) evaluations, MADS with default options, ask(1)/tell.`,
     );
     console.log(
       `NOMAD: PyNomadBBO ${nomad.pynomadVersion}, default parameters + SEED s (${nomad.cachedRuns} of ${nomad.runs.length} runs from the trace cache). ` +

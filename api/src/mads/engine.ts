@@ -313,7 +313,8 @@ function startNextStep(state: EngineState): void {
 function surrogateStepEnabled(state: EngineState): boolean {
   const n = state.space.free.length;
   return (
-    state.options.surrogateSearch === true && state.evaluations + state.inFlight < state.options.surrogateSearchFactor * (n + 1)
+    state.options.surrogateSearch === true &&
+    state.evaluations + state.inFlight < state.options.surrogateSearchFactor * (n + 1)
   );
 }
 

@@ -96,8 +96,20 @@ test('GP: interpolates its training points, is uncertain far from them, normal h
 
 test('candidates: deterministic, on the mesh, inside the bounds, never evaluated (continuous, integer, granular)', () => {
   const problems: ProblemSpec[] = [
-    { variables: [real(-5, 5), real(-5, 5), real(0, 1)], outputTypes: ['OBJ'], x0: [[4, -4, 0.9]], maxEvaluations: 200, seed: 2 },
-    { variables: [int(0, 7), int(1, 4), int(0, 9)], outputTypes: ['OBJ'], x0: [[0, 1, 0]], maxEvaluations: 200, seed: 5 },
+    {
+      variables: [real(-5, 5), real(-5, 5), real(0, 1)],
+      outputTypes: ['OBJ'],
+      x0: [[4, -4, 0.9]],
+      maxEvaluations: 200,
+      seed: 2,
+    },
+    {
+      variables: [int(0, 7), int(1, 4), int(0, 9)],
+      outputTypes: ['OBJ'],
+      x0: [[0, 1, 0]],
+      maxEvaluations: 200,
+      seed: 5,
+    },
     { variables: [real(-2, 2, 0.05), int(-3, 3)], outputTypes: ['OBJ'], x0: [[1.5, -3]], maxEvaluations: 200, seed: 0 },
   ];
   for (const problem of problems) {
@@ -154,7 +166,15 @@ test('deterministic given the seed, different across seeds; nomad4 has no surrog
   assert.deepEqual(runSequential(problem, f, 40).asked, a);
   assert.notDeepEqual(runSequential({ ...problem, seed: 8 }, f, 40).asked, a);
   const nomad4 = runSequential(problem, f, 40, { preset: 'nomad4' }).asked;
-  assert.deepEqual(nomad4, runSequential(problem, f, 40, { surrogateSearch: false, pipelineIterations: 0, lateSuccess: false, restartOnMinMesh: false }).asked);
+  assert.deepEqual(
+    nomad4,
+    runSequential(problem, f, 40, {
+      surrogateSearch: false,
+      pipelineIterations: 0,
+      lateSuccess: false,
+      restartOnMinMesh: false,
+    }).asked,
+  );
   assert.equal(Mads.create(problem, { preset: 'nomad4' }).toJSON().options.surrogateSearch, false);
 });
 

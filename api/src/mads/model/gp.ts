@@ -82,7 +82,14 @@ interface Factorised {
   logLik: number;
 }
 
-function factorise(x: Float64Array, n: number, d: number, ys: Float64Array[], ls: number[], noise: number): Factorised | null {
+function factorise(
+  x: Float64Array,
+  n: number,
+  d: number,
+  ys: Float64Array[],
+  ls: number[],
+  noise: number,
+): Factorised | null {
   const inv = ls.map((v) => 1 / v);
   const k = new Float64Array(n * n);
   for (let i = 0; i < n; i++) {
@@ -132,7 +139,9 @@ export function fitGp(
   const yArrays = ys.map((y) => Float64Array.from(y));
   if (fixed !== null) {
     const f = factorise(x, n, d, yArrays, fixed.lengthScales, fixed.noise);
-    return f === null ? null : { x, n, d, lengthScales: [...fixed.lengthScales], noise: fixed.noise, l: f.l, alpha: f.alpha };
+    return f === null
+      ? null
+      : { x, n, d, lengthScales: [...fixed.lengthScales], noise: fixed.noise, l: f.l, alpha: f.alpha };
   }
   const fitYs = yArrays.slice(0, Math.max(1, fitOn));
   let best: { ls: number[]; noise: number; logLik: number } | null = null;
@@ -200,14 +209,22 @@ export function expectedImprovement(mean: number, sd: number, best: number): num
  * < 1.2e-9): used to map ranks to normal scores.
  */
 export function normalQuantile(p: number): number {
-  const a = [-39.69683028665376, 220.9460984245205, -275.9285104469687, 138.357751867269, -30.66479806614716, 2.506628277459239];
+  const a = [
+    -39.69683028665376, 220.9460984245205, -275.9285104469687, 138.357751867269, -30.66479806614716, 2.506628277459239,
+  ];
   const b = [-54.47609879822406, 161.5858368580409, -155.6989798598866, 66.80131188771972, -13.28068155288572];
-  const c = [-0.007784894002430293, -0.3223964580411365, -2.400758277161838, -2.549732539343734, 4.374664141464968, 2.938163982698783];
+  const c = [
+    -0.007784894002430293, -0.3223964580411365, -2.400758277161838, -2.549732539343734, 4.374664141464968,
+    2.938163982698783,
+  ];
   const dd = [0.007784695709041462, 0.3224671290700398, 2.445134137142996, 3.754408661907416];
   const low = 0.02425;
   if (p < low) {
     const q = Math.sqrt(-2 * Math.log(p));
-    return (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) / ((((dd[0] * q + dd[1]) * q + dd[2]) * q + dd[3]) * q + 1);
+    return (
+      (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
+      ((((dd[0] * q + dd[1]) * q + dd[2]) * q + dd[3]) * q + 1)
+    );
   }
   if (p > 1 - low) return -normalQuantile(1 - p);
   const q = p - 0.5;

@@ -63,7 +63,7 @@ function normalScores(values: readonly number[]): number[] {
   const n = values.length;
   const order = values.map((_, i) => i).sort((a, b) => values[a] - values[b] || a - b);
   const rank = new Array<number>(n);
-  for (let i = 0; i < n; ) {
+  for (let i = 0; i < n;) {
     let j = i;
     while (j + 1 < n && values[order[j + 1]] === values[order[i]]) j++;
     for (let k = i; k <= j; k++) rank[order[k]] = (i + j) / 2;
@@ -184,10 +184,13 @@ export function surrogateCandidates(state: EngineState, count = 1): Candidate[] 
     state.space.free.forEach((i, k) => (x[i] = free[k]));
     return x;
   };
-  for (let s = 0; s < GLOBAL_CANDIDATES; s++) raws.push(point(box.lo.map((lo, k) => lo + rng.uniform(0, 1) * box.width[k])));
+  for (let s = 0; s < GLOBAL_CANDIDATES; s++)
+    raws.push(point(box.lo.map((lo, k) => lo + rng.uniform(0, 1) * box.width[k])));
   // Local candidates around the incumbent and the next best points (two scales: the frame and a
   // tenth of the box).
-  const ranked = [...records].sort((a, b) => (isFeasible(a.h) ? a.f : Infinity) - (isFeasible(b.h) ? b.f : Infinity) || a.id - b.id);
+  const ranked = [...records].sort(
+    (a, b) => (isFeasible(a.h) ? a.f : Infinity) - (isFeasible(b.h) ? b.f : Infinity) || a.id - b.id,
+  );
   const centres = [state.cache.get(centreId), ...ranked.filter((r) => r.id !== centreId)].slice(0, LOCAL_CENTRES);
   for (const c of centres) {
     const cx = toFree(state.space, c.x);
