@@ -93,7 +93,44 @@ export const benchFunctions: Readonly<Record<string, BenchFunction>> = {
     for (const xi of x) sum += xi;
     return [weightedQuadratic(x, params), sum - param(params, 'capacity')[0]];
   },
+
+  hpo_table: (x, params) => [hpoTable(x, params)],
 };
+
+/**
+ * A tabulated hyperparameter problem (hpo-tables.json, tabulate_hpo.py; twin of hpo_functions.py):
+ * params shape, lower, step per axis and the row-major values (last axis fastest). Coordinates
+ * are clamped to the grid and interpolated linearly between the nearest grid points (exact on
+ * integer and ordinal axes).
+ */
+function hpoTable(x: readonly number[], params: FunctionParams): number {
+  const shape = param(params, 'shape');
+  const lower = param(params, 'lower');
+  const step = param(params, 'step');
+  const values = param(params, 'values');
+  const d = shape.length;
+  const base: number[] = [];
+  const frac: number[] = [];
+  for (let k = 0; k < d; k++) {
+    let t = (x[k] - lower[k]) / step[k];
+    t = Math.min(Math.max(t, 0), shape[k] - 1);
+    const i = shape[k] > 1 ? Math.min(Math.floor(t), shape[k] - 2) : 0;
+    base.push(i);
+    frac.push(shape[k] > 1 ? t - i : 0);
+  }
+  let total = 0;
+  for (let corner = 0; corner < 1 << d; corner++) {
+    let weight = 1;
+    let index = 0;
+    for (let k = 0; k < d; k++) {
+      const bit = (corner >> (d - 1 - k)) & 1;
+      weight *= bit === 1 ? frac[k] : 1 - frac[k];
+      index = index * shape[k] + base[k] + bit;
+    }
+    if (weight !== 0) total += weight * values[index];
+  }
+  return total;
+}
 
 export function evaluateBenchFunction(name: string, x: readonly number[], params: FunctionParams): number[] {
   const fn = benchFunctions[name];

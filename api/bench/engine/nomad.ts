@@ -24,6 +24,8 @@ export interface CheckPoint {
 
 export interface NomadResult {
   pynomadVersion: string;
+  /** SMAC3's version when the BO anchor ran ('' otherwise). */
+  smacVersion: string;
   runs: RunTrace[];
   checks: (CheckPoint & { outputs: number[] })[];
   /** Runs read from the trace cache instead of being run. */
@@ -36,6 +38,10 @@ export interface NomadOptions {
   blockSizes: readonly number[];
   /** Also run Optuna's TPE (sequential, up to 20·(n+1) evaluations) on each (problem, seed). */
   tpe?: boolean;
+  /** Also run SMAC3's black-box facade (sequential, up to 20·(n+1) evaluations), in its own venv. */
+  bo?: boolean;
+  /** SMAC3's budget in simplex gradients (default 20: 20·(n+1) evaluations). */
+  boFactor?: number;
   workers: number;
   fresh: boolean;
   checkPoints: readonly CheckPoint[];
@@ -55,6 +61,94 @@ function cacheRoot(): string {
 }
 
 type NomadJobProblem = ReturnType<typeof nomadJobProblem>;
+type Solver = 'nomad' | 'tpe' | 'smac';
+
+function ensureVenv(sourceDir: string, requirements: string, name: string): string {
+  return execFileSync(
+    'bash',
+    [path.join(sourceDir, '..', 'ensure-venv.sh'), path.join(sourceDir, requirements), name],
+    {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  ).trim();
+}
+
+interface MissingRun {
+  problem: NomadJobProblem;
+  seed: number;
+  blockSize: number;
+  solver: Solver;
+  file: string;
+}
+
+interface DriverOutput {
+  pynomadVersion: string;
+  smacVersion: string;
+  runs: RunTrace[];
+  checks: (CheckPoint & { outputs: number[] })[];
+}
+
+/** One nomad_driver.py process on `runs` (and the check points) with the given venv's python. */
+async function runDriver(
+  python: string,
+  sourceDir: string,
+  jobProblems: readonly NomadJobProblem[],
+  runs: readonly MissingRun[],
+  workers: number,
+  checkPoints: readonly CheckPoint[],
+  label: string,
+  boFactor = 20,
+): Promise<DriverOutput> {
+  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'meshtune-bench-'));
+  const jobFile = path.join(workDir, 'job.json');
+  const outFile = path.join(workDir, 'traces.json');
+  const logFile = path.join(workDir, 'driver.log');
+  fs.writeFileSync(
+    jobFile,
+    JSON.stringify({
+      problems: jobProblems,
+      runs: runs.map(({ problem, seed, blockSize, solver, file }) => ({
+        problemId: problem.id,
+        seed,
+        blockSize,
+        solver,
+        cacheFile: file,
+      })),
+      workers,
+      checkPoints,
+      boBudgetFactor: boFactor,
+    }),
+  );
+  // The log takes the solvers' console output: a pipe could fill up while the main thread runs MADS.
+  const log = fs.openSync(logFile, 'w');
+  // One BLAS thread per process: on a loaded machine, spinning BLAS threads slowed SMAC's GP fits.
+  const env = { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', MKL_NUM_THREADS: '1' };
+  const child = spawn(python, [path.join(sourceDir, 'nomad_driver.py'), jobFile, outFile], {
+    cwd: sourceDir,
+    stdio: ['ignore', log, log],
+    env,
+  });
+  if (runs.length > 0) {
+    process.stderr.write(`bench:engine: ${label} running ${runs.length} runs in the background (log: ${logFile})\n`);
+  }
+  // Ctrl-C on the benchmark also stops the driver (finished runs stay cached).
+  const stopChild = (): void => {
+    child.kill('SIGTERM');
+    process.exit(130);
+  };
+  process.once('SIGINT', stopChild).once('SIGTERM', stopChild);
+  const code = await waitForExit(child);
+  process.off('SIGINT', stopChild).off('SIGTERM', stopChild);
+  fs.closeSync(log);
+  if (code !== 0) {
+    const tail = fs.readFileSync(logFile, 'utf8').split('\n').slice(-20).join('\n');
+    throw new Error(`nomad_driver.py (${label}) exited with ${code}:\n${tail}`);
+  }
+  const result = JSON.parse(fs.readFileSync(outFile, 'utf8')) as DriverOutput;
+  fs.rmSync(workDir, { recursive: true, force: true });
+  return result;
+}
 
 export function nomadJobProblem(p: BenchProblem) {
   return {
@@ -80,13 +174,21 @@ export function runCacheFile(
   problem: NomadJobProblem,
   seed: number,
   blockSize: number,
-  solver: 'nomad' | 'tpe' = 'nomad',
+  solver: Solver = 'nomad',
+  boFactor = 20,
 ): string {
-  const key = solver === 'nomad' ? { problem, seed, blockSize, TRACE_FORMAT } : { problem, seed, solver, TRACE_FORMAT };
+  const key =
+    solver === 'nomad'
+      ? { problem, seed, blockSize, TRACE_FORMAT }
+      : solver === 'smac'
+        ? { problem, seed, solver, boFactor, TRACE_FORMAT }
+        : { problem, seed, solver, TRACE_FORMAT };
   const hash = createHash('sha256').update(JSON.stringify(key));
   for (const file of ['functions.py', 'requirements.txt']) {
     hash.update(fs.readFileSync(path.join(sourceDir, file)));
   }
+  // Added only for the new solver, so that the keys of the runs cached before it stay valid.
+  if (solver === 'smac') hash.update(fs.readFileSync(path.join(sourceDir, 'requirements-bo.txt')));
   const kind = solver === 'nomad' ? `block${blockSize}` : solver;
   const name = `${problem.id}-seed${seed}-${kind}-${hash.digest('hex').slice(0, 16)}.json`;
   return path.join(cacheRoot(), 'nomad-traces', name);
@@ -101,90 +203,67 @@ function waitForExit(child: ReturnType<typeof spawn>): Promise<number | null> {
 
 export async function runNomad(problems: readonly BenchProblem[], options: NomadOptions): Promise<NomadResult> {
   const sourceDir = benchSourceDir();
-  const python = execFileSync(
-    'bash',
-    [path.join(sourceDir, '..', 'ensure-venv.sh'), path.join(sourceDir, 'requirements.txt'), 'bench-venv'],
-    {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  ).trim();
+  const python = ensureVenv(sourceDir, 'requirements.txt', 'bench-venv');
 
   const jobProblems = problems.map(nomadJobProblem);
   const cached: RunTrace[] = [];
-  const missing: {
-    problem: NomadJobProblem;
-    seed: number;
-    blockSize: number;
-    solver: 'nomad' | 'tpe';
-    file: string;
-  }[] = [];
-  const sets = [
+  const missing: MissingRun[] = [];
+  const sets: { blockSize: number; solver: Solver }[] = [
     ...options.blockSizes.map((blockSize) => ({ blockSize, solver: 'nomad' as const })),
     ...(options.tpe === true ? [{ blockSize: 1, solver: 'tpe' as const }] : []),
+    ...(options.bo === true ? [{ blockSize: 1, solver: 'smac' as const }] : []),
   ];
   // Seed-major order: if a long run is interrupted, the cached runs cover whole seeds.
   for (const { blockSize, solver } of sets) {
     for (const seed of options.seeds) {
       for (const problem of jobProblems) {
-        const file = runCacheFile(sourceDir, problem, seed, blockSize, solver);
+        const file = runCacheFile(sourceDir, problem, seed, blockSize, solver, options.boFactor ?? 20);
         if (!options.fresh && fs.existsSync(file)) cached.push(JSON.parse(fs.readFileSync(file, 'utf8')) as RunTrace);
         else missing.push({ problem, seed, blockSize, solver, file });
       }
     }
   }
-
-  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'meshtune-bench-'));
-  const jobFile = path.join(workDir, 'job.json');
-  const outFile = path.join(workDir, 'nomad-traces.json');
-  const logFile = path.join(workDir, 'nomad.log');
+  const boRuns = missing.filter((m) => m.solver === 'smac');
   // The driver also evaluates the check points, so it runs even when every trace is cached.
-  fs.writeFileSync(
-    jobFile,
-    JSON.stringify({
-      problems: jobProblems,
-      runs: missing.map(({ problem, seed, blockSize, solver, file }) => ({
-        problemId: problem.id,
-        seed,
-        blockSize,
-        solver,
-        cacheFile: file,
-      })),
-      workers: options.workers,
-      checkPoints: options.checkPoints,
-    }),
-  );
-  // The log takes NOMAD's console output: a pipe could fill up while the main thread runs MADS.
-  const log = fs.openSync(logFile, 'w');
-  const child = spawn(python, [path.join(sourceDir, 'nomad_driver.py'), jobFile, outFile], {
-    cwd: sourceDir,
-    stdio: ['ignore', log, log],
-  });
-  if (missing.length > 0) {
-    process.stderr.write(
-      `bench:engine: NOMAD running ${missing.length} runs in the background (${cached.length} cached; log: ${logFile})\n`,
-    );
-  }
-  // Ctrl-C on the benchmark also stops NOMAD (finished runs stay cached).
-  const stopChild = (): void => {
-    child.kill('SIGTERM');
-    process.exit(130);
-  };
-  process.once('SIGINT', stopChild).once('SIGTERM', stopChild);
-  const code = await waitForExit(child);
-  process.off('SIGINT', stopChild).off('SIGTERM', stopChild);
-  fs.closeSync(log);
-  if (code !== 0) {
-    const tail = fs.readFileSync(logFile, 'utf8').split('\n').slice(-20).join('\n');
-    throw new Error(`nomad_driver.py exited with ${code}:\n${tail}`);
-  }
-  const result = JSON.parse(fs.readFileSync(outFile, 'utf8')) as Omit<NomadResult, 'cachedRuns'>;
-  fs.rmSync(workDir, { recursive: true, force: true });
+  const [main, bo] = await Promise.all([
+    runDriver(
+      python,
+      sourceDir,
+      jobProblems,
+      missing.filter((m) => m.solver !== 'smac'),
+      options.workers,
+      options.checkPoints,
+      'NOMAD/TPE',
+    ),
+    boRuns.length > 0
+      ? runDriver(
+          ensureVenv(sourceDir, 'requirements-bo.txt', 'bench-bo-venv'),
+          sourceDir,
+          jobProblems,
+          boRuns,
+          options.workers,
+          [],
+          'SMAC3',
+          options.boFactor ?? 20,
+        )
+      : null,
+  ]);
+  const solverRank: Record<string, number> = { nomad: 0, tpe: 1, smac: 2 };
   const order = (run: RunTrace): number =>
-    (run.solver === 'tpe' ? 1e12 : 0) +
+    solverRank[run.solver ?? 'nomad'] * 1e12 +
     (run.blockSize ?? 1) * 1e9 +
     jobProblems.findIndex((p) => p.id === run.problemId) * 1e6 +
     run.seed;
-  const runs = [...cached, ...result.runs].sort((a, b) => order(a) - order(b));
-  return { pynomadVersion: result.pynomadVersion, runs, checks: result.checks, cachedRuns: cached.length };
+  const runs = [...cached, ...main.runs, ...(bo?.runs ?? [])].sort((a, b) => order(a) - order(b));
+  const smacVersion = bo?.smacVersion ?? (runs.some((r) => r.solver === 'smac') ? readSmacVersion(sourceDir) : '');
+  return { pynomadVersion: main.pynomadVersion, smacVersion, runs, checks: main.checks, cachedRuns: cached.length };
+}
+
+/** The pinned SMAC version (when every SMAC trace came from the cache). */
+function readSmacVersion(sourceDir: string): string {
+  const line = fs
+    .readFileSync(path.join(sourceDir, 'requirements-bo.txt'), 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('smac=='));
+  return line === undefined ? '' : line.slice('smac=='.length);
 }

@@ -3,10 +3,15 @@
  * PB-constrained problems. Both solvers get exactly these variables, bounds, granularities, X0
  * and the budget 100·(n+1) evaluations; the NOMAD driver receives them as JSON.
  */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { OutputType, VariableSpec, VariableType } from '../../src/optimizer-contract/algorithm';
 import type { FunctionParams } from './functions';
 
-export type ProblemCategory = 'smooth' | 'bound' | 'integer' | 'granular' | 'pb';
+export type ProblemCategory = 'smooth' | 'bound' | 'integer' | 'granular' | 'pb' | 'hpo';
+
+/** Families in the order the reports print them. */
+export const PROBLEM_CATEGORIES: readonly ProblemCategory[] = ['smooth', 'bound', 'integer', 'granular', 'pb', 'hpo'];
 
 export interface BenchProblem {
   id: string;
@@ -45,7 +50,7 @@ function alternating(n: number, even: number, odd: number): number[] {
 
 const ones = (n: number): number[] => Array.from({ length: n }, () => 1);
 
-export const benchProblems: readonly BenchProblem[] = [
+const analyticProblems: readonly BenchProblem[] = [
   // Smooth, unconstrained or loosely bounded.
   {
     id: 'rosenbrock_2',
@@ -237,6 +242,73 @@ export const benchProblems: readonly BenchProblem[] = [
     optimum: 'f* = 11.71 at (1, 3, 1, 5), Σx ≤ 10 active',
   },
 ];
+
+interface HpoAxis {
+  name: string;
+  kind: 'log10' | 'int' | 'ordinal';
+  lower: number;
+  step: number;
+  count: number;
+  levels: (number | string)[] | null;
+}
+
+interface HpoTable {
+  id: string;
+  dataset: string;
+  model: string;
+  objective: string;
+  axes: HpoAxis[];
+  values: number[];
+}
+
+/** X0 of each tabulated problem: scikit-learn's defaults where they are on the grid, else the middle. */
+const HPO_X0: Readonly<Record<string, number[]>> = {
+  hpo_svm_digits: [0, -3], // C = 1, gamma = 1e-3
+  hpo_gb_breast_cancer: [-1, 3, 2], // learning_rate 0.1, max_depth 3, min_samples_leaf 20 (sklearn's)
+  hpo_mlp_wine: [3, -4, -3], // 32 units, alpha 1e-4, learning_rate_init 1e-3 (sklearn's but 100 units → 32)
+};
+
+/** hpo-tables.json, committed beside the sources (tabulate_hpo.py wrote it once). */
+function readHpoTables(): HpoTable[] {
+  for (let dir = __dirname; ; dir = path.dirname(dir)) {
+    const file = path.join(dir, 'api', 'bench', 'engine', 'hpo-tables.json');
+    if (fs.existsSync(file)) return (JSON.parse(fs.readFileSync(file, 'utf8')) as { problems: HpoTable[] }).problems;
+    if (path.dirname(dir) === dir) throw new Error(`hpo-tables.json not found above ${__dirname}`);
+  }
+}
+
+function hpoProblem(table: HpoTable): BenchProblem {
+  const x0 = HPO_X0[table.id];
+  if (x0 === undefined) throw new Error(`no X0 for ${table.id}`);
+  const names = table.axes.map((a) => `${a.name}${a.levels === null ? '' : ` ∈ {${a.levels.join(', ')}} (index)`}`);
+  return {
+    id: table.id,
+    category: 'hpo',
+    function: 'hpo_table',
+    params: {
+      shape: table.axes.map((a) => a.count),
+      lower: table.axes.map((a) => a.lower),
+      step: table.axes.map((a) => a.step),
+      values: table.values,
+    },
+    variables: table.axes.map((a) => ({
+      type: a.kind === 'log10' ? ('R' as const) : ('I' as const),
+      lowerBound: a.lower,
+      upperBound: a.lower + (a.count - 1) * a.step,
+      granularity: 0,
+      fixedValue: null,
+    })),
+    outputTypes: ['OBJ'],
+    x0,
+    optimum: `${table.model} on ${table.dataset}: ${names.join(', ')}; best ${table.objective.split(' of ')[0]} ${Math.min(...table.values).toFixed(4)} on the grid`,
+  };
+}
+
+/** Hyperparameter problems on real data (issue 15, item 5), tabulated once. */
+export const hpoProblems: readonly BenchProblem[] = readHpoTables().map(hpoProblem);
+
+/** The whole set: the analytic problems, then the tabulated HPO ones. */
+export const benchProblems: readonly BenchProblem[] = [...analyticProblems, ...hpoProblems];
 
 export function dimensionOf(problem: BenchProblem): number {
   return problem.variables.length;

@@ -10,6 +10,10 @@
  *   --q 1,4,16           points in flight (default 1,4,16; 1 is always run)
  *   --baseline           also run MADS with preset 'nomad4' (the behaviour before issue 15)
  *   --no-tpe             without Optuna's TPE (run up to 20·(n+1) evaluations, sequential)
+ *   --no-bo              without SMAC3's black-box facade (BO anchor, up to 20·(n+1), sequential)
+ *   --bo-problems a,b    run SMAC3 only on these problems (default: all selected; it is slow)
+ *   --bo-seeds N         SMAC3 on seeds 0…N−1 only (default: all seeds)
+ *   --bo-factor F        SMAC3 budget F·(n+1) evaluations (default 20)
  *   --seeds N            seeds 0…N−1 (default 3; quick: 1)
  *   --problems a,b       only these problem ids
  *   --fresh-nomad        rerun NOMAD even where its traces are cached
@@ -30,13 +34,14 @@ import {
   type SolverRuns,
 } from './parallel-report';
 import { runNomad, type CheckPoint, type NomadResult } from './nomad';
-import { benchProblems, budgetOf, dimensionOf, type BenchProblem } from './problems';
+import { PROBLEM_CATEGORIES, benchProblems, budgetOf, dimensionOf, type BenchProblem } from './problems';
 import { formatNumber, markdownTable, median } from './report';
 import { measureTiming, type TimingOptions, type TimingRow } from './timing';
 import { toTraceEvaluation, type RunTrace } from './traces';
 
 const TAU = 1e-3;
-const SIMPLEX_GRADIENTS = [1, 2, 5, 10, 25, 50, 100];
+const SIMPLEX_GRADIENTS = [1, 2, 5, 10, 20, 50, 100];
+const FAMILY_BUDGETS = [5, 10, 20, 50, 100];
 const MADS = 'meshtune MADS';
 
 interface Args {
@@ -50,6 +55,10 @@ interface Args {
   q: number[];
   baseline: boolean;
   tpe: boolean;
+  bo: boolean;
+  boProblems: string[] | null;
+  boSeeds: number | null;
+  boFactor: number;
 }
 
 function parseArgs(argv: readonly string[]): Args {
@@ -64,6 +73,10 @@ function parseArgs(argv: readonly string[]): Args {
     q: [1, 4, 16],
     baseline: argv.includes('--baseline'),
     tpe: !argv.includes('--no-tpe'),
+    bo: !argv.includes('--no-bo'),
+    boProblems: null,
+    boSeeds: null,
+    boFactor: 20,
   };
   args.seeds = args.quick ? 1 : 3;
   const value = (flag: string): string | undefined => {
@@ -76,6 +89,12 @@ function parseArgs(argv: readonly string[]): Args {
   if (workers !== undefined) args.nomadWorkers = Math.max(1, Number.parseInt(workers, 10));
   const problems = value('--problems');
   if (problems !== undefined) args.problems = problems.split(',');
+  const boProblems = value('--bo-problems');
+  if (boProblems !== undefined) args.boProblems = boProblems.split(',');
+  const boSeeds = value('--bo-seeds');
+  if (boSeeds !== undefined) args.boSeeds = Math.max(1, Number.parseInt(boSeeds, 10));
+  const boFactor = value('--bo-factor');
+  if (boFactor !== undefined) args.boFactor = Math.max(1, Number.parseInt(boFactor, 10));
   const q = value('--q');
   if (q !== undefined) args.q = [...new Set([1, ...q.split(',').map((v) => Math.max(1, Number.parseInt(v, 10)))])];
   return args;
@@ -297,9 +316,9 @@ function printParallel(problems: readonly BenchProblem[], solvers: readonly Solv
   }
   console.log(`\n${targets.join('\n')}`);
   console.log(`\n### Per problem family, evaluations (share solved, τ = ${formatTau(TAU)})\n`);
-  console.log(familyTable(solves, labels, [10, 100], 'evaluations'));
+  console.log(familyTable(solves, labels, FAMILY_BUDGETS, 'evaluations'));
   console.log(`\n### Per problem family, rounds (share solved, τ = ${formatTau(TAU)})\n`);
-  console.log(familyTable(solves, labels, [10, 100], 'rounds'));
+  console.log(familyTable(solves, labels, FAMILY_BUDGETS, 'rounds'));
 }
 
 function printTiming(rows: readonly TimingRow[]): void {
@@ -402,6 +421,7 @@ async function main(): Promise<void> {
         seeds,
         blockSizes: args.q,
         tpe: args.tpe,
+        bo: false,
         workers: args.nomadWorkers,
         fresh: args.freshNomad,
         checkPoints: problems.flatMap(checkPointsOf),
@@ -409,6 +429,21 @@ async function main(): Promise<void> {
     : null;
   // Without this, a failing driver would be an unhandled rejection before it is awaited.
   nomadPromise?.catch(() => undefined);
+  // SMAC3 (BO anchor) in its own venv, on all selected problems or --bo-problems.
+  const boProblems = problems.filter((p) => args.boProblems === null || args.boProblems.includes(p.id));
+  const boPromise =
+    args.profile && args.bo && boProblems.length > 0
+      ? runNomad(boProblems, {
+          seeds: seeds.slice(0, args.boSeeds ?? seeds.length),
+          blockSizes: [],
+          bo: true,
+          boFactor: args.boFactor,
+          workers: Math.max(1, args.nomadWorkers),
+          fresh: args.freshNomad,
+          checkPoints: [],
+        })
+      : null;
+  boPromise?.catch(() => undefined);
 
   const madsSolvers: SolverRuns[] = [];
   if (args.profile) {
@@ -450,11 +485,9 @@ async function main(): Promise<void> {
     );
     const check = crossCheck(problems, nomad);
     console.log(
-      `\nProblems: ${problems.length} (${['smooth', 'bound', 'integer', 'granular', 'pb']
-        .map((c) => `${c} ${problems.filter((p) => p.category === c).length}`)
-        .join(
-          ', ',
-        )}), seeds ${seeds.join(', ')}, budget 100·(n+1) evaluations, MADS with default options, ask(1)/tell.`,
+      `\nProblems: ${problems.length} (${PROBLEM_CATEGORIES.map(
+        (c) => `${c} ${problems.filter((p) => p.category === c).length}`,
+      ).join(', ')}), seeds ${seeds.join(', ')}, budget 100·(n+1) evaluations, MADS with default options, ask(1)/tell.`,
     );
     console.log(
       `NOMAD: PyNomadBBO ${nomad.pynomadVersion}, default parameters + SEED s (${nomad.cachedRuns} of ${nomad.runs.length} runs from the trace cache). ` +
@@ -470,9 +503,19 @@ async function main(): Promise<void> {
     const tpeRuns = nomad.runs.filter((r) => r.solver === 'tpe');
     const tpeSolvers: SolverRuns[] =
       tpeRuns.length > 0 ? [{ label: 'Optuna TPE (≤ 20·(n+1))', family: 'tpe', q: 1, runs: tpeRuns }] : [];
+    const bo = boPromise === null ? null : await boPromise;
+    const boRuns = bo?.runs.filter((r) => r.solver === 'smac') ?? [];
+    if (bo !== null) {
+      console.log(
+        `BO anchor: SMAC3 ${bo.smacVersion} BlackBoxFacade (seeded, X0 in the initial design, up to ${args.boFactor}·(n+1) evaluations) on ` +
+          `${boProblems.length} problem(s) × ${Math.min(args.boSeeds ?? seeds.length, seeds.length)} seed(s): ${boProblems.map((p) => p.id).join(', ')}; its columns are shares of those problems only (compare it per family).`,
+      );
+    }
+    const boSolvers: SolverRuns[] =
+      boRuns.length > 0 ? [{ label: `SMAC3 BB (≤ ${args.boFactor}·(n+1))`, family: 'smac', q: 1, runs: boRuns }] : [];
     const sequentialNomad = { ...nomad, runs: nomadSolvers[0].runs };
     printProfiles(problems, madsRuns, sequentialNomad, seeds.length);
-    printParallel(problems, [...madsSolvers, ...nomadSolvers, ...tpeSolvers], seeds.length);
+    printParallel(problems, [...madsSolvers, ...nomadSolvers, ...tpeSolvers, ...boSolvers], seeds.length);
   }
   if (timing.length > 0) printTiming(timing);
 }

@@ -12,7 +12,7 @@ export interface RunTrace {
   seconds: number;
   stopReason: string;
   /** Reference runs: 'tpe' = Optuna's TPE; absent = NOMAD (or MADS). */
-  solver?: 'tpe';
+  solver?: 'nomad' | 'tpe' | 'smac';
   /** Points in flight at once (runners; NOMAD's BB_MAX_BLOCK_SIZE); 1 = sequential. */
   blockSize?: number;
   /** NOMAD block runs: the blackbox call (block) of each evaluation. */

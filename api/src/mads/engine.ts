@@ -14,6 +14,7 @@ import { nmFinishStep, nmStartSearch } from './search/nelder-mead';
 import { quadSearchCandidates } from './search/quad-model';
 import { speculativeCandidates } from './search/speculative';
 import { globalCandidates } from './search/global';
+import { surrogateCandidates } from './search/surrogate';
 import { beginFlight } from './pipeline';
 import { tryRestart } from './restart';
 import { toFree } from './space';
@@ -30,7 +31,7 @@ const MAX_EMPTY_ITERATIONS_BEFORE_RESTART = 10;
 /** Safety bound on the steps advanced within one call. */
 const MAX_ADVANCES_PER_CALL = 5000;
 
-const ITERATION_ORDER: StepKind[] = ['global', 'speculative', 'quad', 'nm', 'poll1', 'poll2'];
+const ITERATION_ORDER: StepKind[] = ['global', 'speculative', 'surrogate', 'quad', 'nm', 'poll1', 'poll2'];
 
 export function purgeQueue(state: EngineState, step: Step): void {
   if (step.queue.some((c) => state.cache.has(c.x))) step.queue = step.queue.filter((c) => !state.cache.has(c.x));
@@ -131,6 +132,7 @@ function finishStep(state: EngineState, step: Step): void {
     }
     case 'global':
     case 'speculative':
+    case 'surrogate':
     case 'quad': {
       updateWithPoints(state.barrier, step.returned, fh(state), step.fullSuccess);
       mergeLate(state);
@@ -169,6 +171,8 @@ function isEnabled(state: EngineState, kind: StepKind): boolean {
       return state.restart.globalPending === true;
     case 'speculative':
       return state.options.speculativeSearch;
+    case 'surrogate':
+      return surrogateStepEnabled(state);
     case 'quad':
       return state.options.quadModelSearch && n < 50;
     case 'nm':
@@ -255,6 +259,10 @@ function startNextStep(state: EngineState): void {
       state.step = newStep(state, kind, sortCandidates(state, speculativeCandidates(state)), opp);
       state.nextKind = nextKindAfter(state, kind);
       return;
+    case 'surrogate':
+      state.step = newStep(state, kind, surrogateCandidates(state), opp);
+      state.nextKind = nextKindAfter(state, kind);
+      return;
     case 'quad':
       state.step = newStep(state, kind, sortCandidates(state, quadSearchCandidates(state)), opp);
       state.nextKind = nextKindAfter(state, kind);
@@ -301,6 +309,24 @@ function startNextStep(state: EngineState): void {
   }
 }
 
+/** The surrogate step runs while fewer than surrogateSearchFactor·(n+1) evaluations are done. */
+function surrogateStepEnabled(state: EngineState): boolean {
+  const n = state.space.free.length;
+  return (
+    state.options.surrogateSearch === true &&
+    state.evaluations + state.inFlight < state.options.surrogateSearchFactor * (n + 1)
+  );
+}
+
+/**
+ * Surrogate points handed to idle runners per step before the poll-based filling below: the
+ * model's next choices (pending points believed at their predictions) rather than more poll
+ * directions around the same centre (issue 15).
+ */
+function surrogateIdleCap(state: EngineState): number {
+  return state.options.surrogateSearch === true ? state.space.free.length + 1 : 0;
+}
+
 /** Fresh ORTHO 2N bases that idle filling may draw per step. */
 const MAX_EXTRA_BASES = 4;
 
@@ -310,6 +336,11 @@ const MAX_EXTRA_BASES = 4;
  * step, so a huge k cannot flood the frame).
  */
 export function nextIdleCandidate(state: EngineState): Candidate | null {
+  if ((state.surrogateIdle ?? 0) < surrogateIdleCap(state)) {
+    state.surrogateIdle = (state.surrogateIdle ?? 0) + 1;
+    const [c] = surrogateCandidates(state);
+    if (c !== undefined) return c;
+  }
   for (;;) {
     const step = state.step;
     const source = step !== null && step.spare.length > 0 ? step.spare : state.extra;

@@ -149,8 +149,8 @@ test('categoricalVariables: every poll tries the other categories, so an isolate
     maxEvaluations: 60,
     seed: 0,
   };
-  const run = (categoricalVariables: number[]): number[] => {
-    const mads = Mads.create(problem, { categoricalVariables });
+  const run = (categoricalVariables: number[], surrogateSearch = false): number[] => {
+    const mads = Mads.create(problem, { categoricalVariables, surrogateSearch });
     while (mads.stopReason === null) {
       const asked = mads.ask(1);
       if (asked.length === 0) break;
@@ -160,4 +160,5 @@ test('categoricalVariables: every poll tries the other categories, so an isolate
   };
   assert.equal(run([0])[0], 5);
   assert.equal(run([])[0], 0); // plain MADS only polls the neighbouring indices
+  assert.equal(run([], true)[0], 5); // the surrogate search (default) explores the whole range
 });

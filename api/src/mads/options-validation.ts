@@ -16,6 +16,7 @@ const BOOLEAN_KEYS = [
   'fillIdle',
   'lateSuccess',
   'restartOnMinMesh',
+  'surrogateSearch',
 ] as const;
 
 const ENUMS: Record<string, readonly string[]> = {
@@ -66,6 +67,9 @@ function checkNumber(key: string, value: unknown): void {
       return;
     case 'pipelineIterations':
       if (!Number.isInteger(value) || value < 0 || value > 16) fail(key, 'must be an integer from 0 to 16');
+      return;
+    case 'surrogateSearchFactor':
+      if (!Number.isFinite(value) || value < 0 || value > 10000) fail(key, 'must be a number from 0 to 10000');
       return;
     case 'nmMaxTrialPointsNFactor':
       if (!Number.isInteger(value) || value < 0) fail(key, 'must be an integer ≥ 0 (0 = no cap)');

@@ -38,6 +38,15 @@ export interface MadsOptions {
    * of stopping; stops after 3 restarts in a row that produced no new point.
    */
   restartOnMinMesh: boolean;
+  /**
+   * Surrogate search (search/surrogate.ts, docs/algorithm.md): a Gaussian-process search step
+   * over the whole box, one point per iteration after the speculative search, while fewer than
+   * `surrogateSearchFactor`·(n+1) evaluations are done; with points in flight it also fills
+   * idle runners (at any budget).
+   */
+  surrogateSearch: boolean;
+  /** Budget, in simplex gradients (n+1 evaluations), during which the surrogate step runs (0–10000). */
+  surrogateSearchFactor: number;
   /** DIRECTION_TYPE (default ORTHO N+1 QUAD, §3.4). */
   directionType: DirectionType;
   /** DIRECTION_TYPE_SECONDARY_POLL DOUBLE on the infeasible incumbent (§3.2); false = none. */
@@ -94,6 +103,8 @@ export const DEFAULT_MADS_OPTIONS: Readonly<MadsOptions> = Object.freeze({
   pipelineIterations: 4,
   lateSuccess: true,
   restartOnMinMesh: true,
+  surrogateSearch: true,
+  surrogateSearchFactor: 20,
   directionType: 'ORTHO N+1 QUAD',
   secondaryPoll: true,
   speculativeSearch: true,
@@ -119,8 +130,14 @@ export const DEFAULT_MADS_OPTIONS: Readonly<MadsOptions> = Object.freeze({
 
 /** What the 'nomad4' preset changes in the defaults (also what a stored state without these keys had). */
 export const NOMAD4_PRESET: Readonly<
-  Pick<MadsOptions, 'preset' | 'pipelineIterations' | 'lateSuccess' | 'restartOnMinMesh'>
-> = Object.freeze({ preset: 'nomad4', pipelineIterations: 0, lateSuccess: false, restartOnMinMesh: false });
+  Pick<MadsOptions, 'preset' | 'pipelineIterations' | 'lateSuccess' | 'restartOnMinMesh' | 'surrogateSearch'>
+> = Object.freeze({
+  preset: 'nomad4',
+  pipelineIterations: 0,
+  lateSuccess: false,
+  restartOnMinMesh: false,
+  surrogateSearch: false,
+});
 
 /** The defaults of a preset. */
 export function presetDefaults(preset: MadsPreset): MadsOptions {

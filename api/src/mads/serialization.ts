@@ -39,6 +39,8 @@ export interface MadsStateJson {
   pendingSecondPass: { centreId: number; firstPass: number[][] } | null;
   extra: Candidate[];
   extraBases: number;
+  /** Absent in states written before the surrogate search (read as 0). */
+  surrogateIdle?: number;
   evaluations: number;
   inFlight: number;
   stop: StopReason | null;
@@ -73,6 +75,7 @@ export function stateToJson(s: EngineState): MadsStateJson {
     pendingSecondPass: clone(s.pendingSecondPass),
     extra: clone(s.extra),
     extraBases: s.extraBases,
+    surrogateIdle: s.surrogateIdle ?? 0,
     evaluations: s.evaluations,
     inFlight: s.inFlight,
     stop: clone(s.stop),
@@ -112,6 +115,7 @@ export function stateFromJson(data: unknown): EngineState {
       pendingSecondPass: clone(j.pendingSecondPass),
       extra: clone(j.extra),
       extraBases: j.extraBases,
+      surrogateIdle: j.surrogateIdle ?? 0,
       evaluations: j.evaluations,
       inFlight: j.inFlight,
       stop: clone(j.stop),

@@ -20,7 +20,7 @@ export interface Candidate {
 }
 
 /** Generators of trial points, in NOMAD's order within an iteration (§0, §4). */
-export type StepKind = 'x0' | 'global' | 'speculative' | 'quad' | 'nm' | 'poll1' | 'poll2';
+export type StepKind = 'x0' | 'global' | 'speculative' | 'surrogate' | 'quad' | 'nm' | 'poll1' | 'poll2';
 
 export interface Step {
   id: number;
@@ -116,6 +116,8 @@ export interface EngineState {
   extra: Candidate[];
   /** Fresh idle-filling bases drawn in this MegaIteration. */
   extraBases: number;
+  /** Surrogate points handed to idle runners since the last step started (search/surrogate.ts). */
+  surrogateIdle?: number;
   evaluations: number;
   inFlight: number;
   stop: StopReason | null;

@@ -1,0 +1,236 @@
+/**
+ * A small Gaussian-process regression for the surrogate search (search/surrogate.ts,
+ * docs/algorithm.md, "Surrogate search"): Matérn 5/2 kernel with one length scale per variable
+ * (inputs scaled to [0, 1]), unit signal variance (outputs are standardised by the caller), a
+ * nugget, zero mean. Several outputs (objective, constraints) share the kernel, so one Cholesky
+ * factorisation serves them all. Hyper-parameters are chosen by the marginal likelihood over a
+ * fixed grid followed by a per-variable ×½/×2 sweep: deterministic, no random restarts, bounded
+ * cost (the caller bounds the number of training points).
+ */
+
+export interface GpModel {
+  /** Training inputs in [0, 1]^d (row-major, n × d). */
+  x: Float64Array;
+  n: number;
+  d: number;
+  lengthScales: number[];
+  noise: number;
+  /** Lower Cholesky factor of K + noise·I (row-major n × n). */
+  l: Float64Array;
+  /** (K + noise·I)⁻¹ y for each output. */
+  alpha: Float64Array[];
+}
+
+const SQRT5 = Math.sqrt(5);
+
+function matern52(r: number): number {
+  const s = SQRT5 * r;
+  return (1 + s + (s * s) / 3) * Math.exp(-s);
+}
+
+function kernel(x: Float64Array, i: number, z: ArrayLike<number>, zOffset: number, d: number, inv: number[]): number {
+  let r2 = 0;
+  for (let k = 0; k < d; k++) {
+    const t = (x[i * d + k] - z[zOffset + k]) * inv[k];
+    r2 += t * t;
+  }
+  return matern52(Math.sqrt(r2));
+}
+
+/** Lower Cholesky factor in place of a copy; null when not positive definite. */
+function cholesky(a: Float64Array, n: number): Float64Array | null {
+  const l = new Float64Array(n * n);
+  for (let j = 0; j < n; j++) {
+    let s = a[j * n + j];
+    for (let k = 0; k < j; k++) s -= l[j * n + k] * l[j * n + k];
+    if (!(s > 1e-12)) return null;
+    const ljj = Math.sqrt(s);
+    l[j * n + j] = ljj;
+    for (let i = j + 1; i < n; i++) {
+      let t = a[i * n + j];
+      for (let k = 0; k < j; k++) t -= l[i * n + k] * l[j * n + k];
+      l[i * n + j] = t / ljj;
+    }
+  }
+  return l;
+}
+
+function forward(l: Float64Array, n: number, b: ArrayLike<number>): Float64Array {
+  const y = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    let s = b[i];
+    for (let k = 0; k < i; k++) s -= l[i * n + k] * y[k];
+    y[i] = s / l[i * n + i];
+  }
+  return y;
+}
+
+function backward(l: Float64Array, n: number, y: Float64Array): Float64Array {
+  const x = new Float64Array(n);
+  for (let i = n - 1; i >= 0; i--) {
+    let s = y[i];
+    for (let k = i + 1; k < n; k++) s -= l[k * n + i] * x[k];
+    x[i] = s / l[i * n + i];
+  }
+  return x;
+}
+
+interface Factorised {
+  l: Float64Array;
+  alpha: Float64Array[];
+  /** Sum over outputs of the log marginal likelihood (constants dropped). */
+  logLik: number;
+}
+
+function factorise(
+  x: Float64Array,
+  n: number,
+  d: number,
+  ys: Float64Array[],
+  ls: number[],
+  noise: number,
+): Factorised | null {
+  const inv = ls.map((v) => 1 / v);
+  const k = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) {
+    k[i * n + i] = 1 + noise;
+    for (let j = 0; j < i; j++) {
+      const v = kernel(x, i, x, j * d, d, inv);
+      k[i * n + j] = v;
+      k[j * n + i] = v;
+    }
+  }
+  const l = cholesky(k, n);
+  if (l === null) return null;
+  let logDet = 0;
+  for (let i = 0; i < n; i++) logDet += Math.log(l[i * n + i]);
+  let logLik = 0;
+  const alpha = ys.map((y) => {
+    const w = forward(l, n, y);
+    let quad = 0;
+    for (let i = 0; i < n; i++) quad += w[i] * w[i];
+    logLik += -0.5 * quad - logDet;
+    return backward(l, n, w);
+  });
+  return { l, alpha, logLik };
+}
+
+const LENGTH_GRID = [0.08, 0.15, 0.3, 0.6, 1.2];
+const NOISE_GRID = [1e-6, 1e-3, 3e-2];
+const MIN_LENGTH = 0.01;
+const MAX_LENGTH = 10;
+
+/**
+ * Fit on inputs `xs` (each in [0, 1]^d) and outputs `ys` (one array per output, standardised).
+ * `fitOn` = how many of the first outputs choose the hyper-parameters (the objective; the
+ * constraints reuse them). null when no factorisation succeeds.
+ */
+export function fitGp(
+  xs: readonly (readonly number[])[],
+  ys: readonly (readonly number[])[],
+  fitOn = 1,
+  fixed: { lengthScales: number[]; noise: number } | null = null,
+): GpModel | null {
+  const n = xs.length;
+  if (n === 0) return null;
+  const d = xs[0].length;
+  const x = new Float64Array(n * d);
+  xs.forEach((row, i) => row.forEach((v, k) => (x[i * d + k] = v)));
+  const yArrays = ys.map((y) => Float64Array.from(y));
+  if (fixed !== null) {
+    const f = factorise(x, n, d, yArrays, fixed.lengthScales, fixed.noise);
+    return f === null
+      ? null
+      : { x, n, d, lengthScales: [...fixed.lengthScales], noise: fixed.noise, l: f.l, alpha: f.alpha };
+  }
+  const fitYs = yArrays.slice(0, Math.max(1, fitOn));
+  let best: { ls: number[]; noise: number; logLik: number } | null = null;
+  const consider = (ls: number[], noise: number): void => {
+    const f = factorise(x, n, d, fitYs, ls, noise);
+    if (f !== null && (best === null || f.logLik > best.logLik + 1e-9)) best = { ls: [...ls], noise, logLik: f.logLik };
+  };
+  for (const len of LENGTH_GRID) for (const noise of NOISE_GRID) consider(new Array<number>(d).fill(len), noise);
+  if (best === null) return null;
+  // Per-variable refinement: irrelevant variables get long length scales.
+  for (let sweep = 0; sweep < 2 && d > 1; sweep++) {
+    for (let k = 0; k < d; k++) {
+      for (const factor of [0.5, 2]) {
+        const current: { ls: number[]; noise: number } = best;
+        const ls = [...current.ls];
+        ls[k] = Math.min(MAX_LENGTH, Math.max(MIN_LENGTH, ls[k] * factor));
+        consider(ls, current.noise);
+      }
+    }
+  }
+  const chosen: { ls: number[]; noise: number } = best;
+  const f = factorise(x, n, d, yArrays, chosen.ls, chosen.noise);
+  if (f === null) return null;
+  return { x, n, d, lengthScales: chosen.ls, noise: chosen.noise, l: f.l, alpha: f.alpha };
+}
+
+/** Posterior means (one per output) and the shared posterior variance at z ∈ [0, 1]^d. */
+export function predictGp(model: GpModel, z: readonly number[]): { mean: number[]; variance: number } {
+  const { n, d, x, l } = model;
+  const inv = model.lengthScales.map((v) => 1 / v);
+  const kz = new Float64Array(n);
+  for (let i = 0; i < n; i++) kz[i] = kernel(x, i, z, 0, d, inv);
+  const mean = model.alpha.map((a) => {
+    let s = 0;
+    for (let i = 0; i < n; i++) s += kz[i] * a[i];
+    return s;
+  });
+  const v = forward(l, n, kz);
+  let q = 0;
+  for (let i = 0; i < n; i++) q += v[i] * v[i];
+  return { mean, variance: Math.max(1e-12, 1 - q) };
+}
+
+/** Standard normal density and distribution (Abramowitz–Stegun 7.1.26 for erf, |error| < 1.5e-7). */
+export function normalPdf(z: number): number {
+  return Math.exp(-0.5 * z * z) / Math.sqrt(2 * Math.PI);
+}
+
+export function normalCdf(z: number): number {
+  const t = 1 / (1 + (0.3275911 * Math.abs(z)) / Math.SQRT2);
+  const poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
+  const erf = 1 - poly * Math.exp(-(z * z) / 2);
+  return z >= 0 ? 0.5 * (1 + erf) : 0.5 * (1 - erf);
+}
+
+/** Expected improvement below `best` of a normal prediction (mean, sd). */
+export function expectedImprovement(mean: number, sd: number, best: number): number {
+  if (!(sd > 0)) return Math.max(0, best - mean);
+  const z = (best - mean) / sd;
+  return (best - mean) * normalCdf(z) + sd * normalPdf(z);
+}
+
+/**
+ * Inverse standard normal distribution (Acklam's rational approximation, relative error
+ * < 1.2e-9): used to map ranks to normal scores.
+ */
+export function normalQuantile(p: number): number {
+  const a = [
+    -39.69683028665376, 220.9460984245205, -275.9285104469687, 138.357751867269, -30.66479806614716, 2.506628277459239,
+  ];
+  const b = [-54.47609879822406, 161.5858368580409, -155.6989798598866, 66.80131188771972, -13.28068155288572];
+  const c = [
+    -0.007784894002430293, -0.3223964580411365, -2.400758277161838, -2.549732539343734, 4.374664141464968,
+    2.938163982698783,
+  ];
+  const dd = [0.007784695709041462, 0.3224671290700398, 2.445134137142996, 3.754408661907416];
+  const low = 0.02425;
+  if (p < low) {
+    const q = Math.sqrt(-2 * Math.log(p));
+    return (
+      (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
+      ((((dd[0] * q + dd[1]) * q + dd[2]) * q + dd[3]) * q + 1)
+    );
+  }
+  if (p > 1 - low) return -normalQuantile(1 - p);
+  const q = p - 0.5;
+  const r = q * q;
+  return (
+    ((((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q) /
+    (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1)
+  );
+}
