@@ -160,5 +160,5 @@ test('categoricalVariables: every poll tries the other categories, so an isolate
   };
   assert.equal(run([0])[0], 5);
   assert.equal(run([])[0], 0); // plain MADS only polls the neighbouring indices
-  assert.equal(run([], true)[0], 5); // the surrogate search (default) explores the whole range
+  assert.equal(run([], true)[0], 5); // the surrogate search (opt-in) explores the whole range
 });

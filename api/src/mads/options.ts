@@ -103,7 +103,9 @@ export const DEFAULT_MADS_OPTIONS: Readonly<MadsOptions> = Object.freeze({
   pipelineIterations: 4,
   lateSuccess: true,
   restartOnMinMesh: true,
-  surrogateSearch: true,
+  // Opt-in: bench:engine (docs/benchmarks.md, 2026-12-03 runs) showed no gain at small budgets
+  // that its instances could resolve, and one search costs ~27 ms of the event loop at n = 5.
+  surrogateSearch: false,
   surrogateSearchFactor: 20,
   directionType: 'ORTHO N+1 QUAD',
   secondaryPoll: true,
