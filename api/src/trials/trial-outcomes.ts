@@ -15,7 +15,8 @@ import { UNTOLD_RESULT } from './trial-status';
 
 interface FinishedRow {
   id: string;
-  status: 'completed' | 'failed';
+  /** `stopped`: stopped early (UNTOLD_RESULT), told as a failed evaluation. */
+  status: 'completed' | 'failed' | 'stopped';
   point: number[];
   outputs: Record<string, number> | null;
   finished_at: Date;
@@ -87,6 +88,9 @@ export class TrialOutcomes {
     const inFlight = { running: rows[0].running, pending: rows[0].pending, untold: rows[0].untold - finished.length };
     if (finished.length === 0) return inFlight;
     const mapping = mappingOf(study);
+    // A failed or early-stopped trial is told with no outputs: NOMAD's failed evaluation (§1.5),
+    // f = h = +∞, never a success nor the incumbent, kept out of the models and Nelder–Mead, and
+    // counted as a blackbox evaluation (docs/algorithm.md, "Early stopping").
     const results = finished.map((row) => ({
       x: row.point,
       outputs: row.status === 'completed' && row.outputs !== null ? mapping.toEngineOutputs(row.outputs) : null,

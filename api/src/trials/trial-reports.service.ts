@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
 import { DomainError, type FieldError, notFound, ValidationFailedError } from '../common/errors/domain-error';
@@ -23,10 +23,40 @@ import { TrialLease, type LeaseOutcome } from './trial-lease.entity';
 import { TrialOutcomes } from './trial-outcomes';
 import { toTrialResponse } from './trial-response.mapper';
 import { trialFromRow, type TrialRow } from './trial-row';
-import { lostLeaseCount, requeueTrial } from './trial-transitions';
+import { TrialEarlyStopping } from './trial-early-stopping';
+import type { TrialOrigin } from './trial-status';
+import { lostLeaseCount, requeueTrial, stopTrialEarly } from './trial-transitions';
 import { Trial } from './trial.entity';
 
 type Report = { kind: 'complete'; outputs: Record<string, number> } | { kind: 'fail'; error: string };
+
+/** What the heartbeat statement returns; the trial and study columns are null when the runner does not hold the lease. */
+interface HeartbeatRow {
+  lease_expires_at: Date | null;
+  status: Study['status'] | null;
+  study_id: string | null;
+  attempt: number | null;
+  number: number | null;
+  origin: string | null;
+  engine_version: number | null;
+  evaluation_count: number | null;
+  policy_kind: string | null;
+  recorded: number;
+}
+
+/** What a runner gets for reporting on a trial stopped early: the trial is over, its result is the stop. */
+function earlyStoppedError(trial: Trial): DomainError {
+  return new DomainError(
+    'TRIAL_STOPPED_EARLY',
+    `trial ${trial.id} was stopped early (early_stopped) at progress ${trial.earlyStop?.progress ?? '?'}; drop this result`,
+    { status: trial.status, stopReason: trial.stopReason },
+  );
+}
+
+/** The reply to a heartbeat of a trial stopped early: stop now, the trial is over (nothing to complete). */
+function earlyStoppedReply(metricsDropped: number): TrialHeartbeatResponseDto {
+  return { shouldStop: true, reason: 'early_stopped', leaseExpiresAt: null, metricsDropped };
+}
 
 function reportHash(report: Report): string {
   const canonical =
@@ -45,12 +75,15 @@ function reportHash(report: Report): string {
  */
 @Injectable()
 export class TrialReportsService {
+  private readonly logger = new Logger(TrialReportsService.name);
+
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly studies: StudiesService,
     private readonly outcomes: TrialOutcomes,
     private readonly health: RunnerHealth,
     private readonly changes: StudyChanges,
+    private readonly earlyStopping: TrialEarlyStopping,
   ) {}
 
   /**
@@ -69,10 +102,13 @@ export class TrialReportsService {
         text: `WITH beat AS (
          UPDATE trials t
             SET lease_expires_at = $3::timestamptz + make_interval(secs => s.lease_seconds),
-                last_heartbeat_at = $3, progress = COALESCE($4, t.progress), updated_at = $3
+                last_heartbeat_at = $3, progress = COALESCE($4, t.progress), updated_at = $3,
+                gpu_seconds = COALESCE($8, t.gpu_seconds),
+                total_steps = CASE WHEN $4 > 0 AND $9::float8 > 0 THEN $9::float8 / $4 ELSE t.total_steps END
            FROM studies s
           WHERE t.id = $1 AND t.status = 'running' AND t.runner_id = $2 AND s.id = t.study_id
-         RETURNING t.id, t.lease_expires_at, s.status
+         RETURNING t.id, t.lease_expires_at, s.status, t.study_id, t.attempt, t.number, t.origin,
+                   s.engine_version, s.evaluation_count, s.early_stopping->>'kind' AS policy_kind
        ), incoming AS (
          SELECT m.name, m.step, m.value,
                 EXISTS (SELECT 1 FROM trial_metrics x
@@ -95,7 +131,9 @@ export class TrialReportsService {
          ON CONFLICT (trial_id, name, step) DO UPDATE SET value = EXCLUDED.value
          RETURNING 1
        )
-       SELECT beat.lease_expires_at, beat.status, (SELECT COUNT(*)::int FROM recorded) AS recorded
+       SELECT beat.lease_expires_at, beat.status, beat.study_id, beat.attempt, beat.number, beat.origin,
+              beat.engine_version, beat.evaluation_count, beat.policy_kind,
+              (SELECT COUNT(*)::int FROM recorded) AS recorded
          FROM ${RELAXED_COMMIT} LEFT JOIN beat ON true`,
       },
       [
@@ -106,33 +144,110 @@ export class TrialReportsService {
         JSON.stringify([...metrics.values()]),
         MAX_METRIC_POINTS_PER_TRIAL,
         MAX_METRIC_NAMES_PER_TRIAL,
+        body.gpuSeconds ?? null,
+        // The run length is the last step reported over the share done, both from this heartbeat.
+        metrics.size === 0 ? null : Math.max(...[...metrics.values()].map((metric) => metric.step)),
       ],
-    )) as { lease_expires_at: Date | null; status: Study['status'] | null; recorded: number }[];
-    const [{ lease_expires_at: leaseExpiresAt, status, recorded }] = rows;
-    if (leaseExpiresAt === null) return this.rejectHeartbeat(trialId, runnerId);
-    const reason = status === 'active' ? null : `study_${status}`;
-    return {
+    )) as HeartbeatRow[];
+    const [beat] = rows;
+    if (beat.lease_expires_at === null) return this.rejectHeartbeat(trialId, runnerId, body);
+    const reason = beat.status === 'active' ? null : `study_${beat.status}`;
+    const reply = {
       shouldStop: reason !== null,
       reason,
-      leaseExpiresAt: leaseExpiresAt.toISOString(),
-      metricsDropped: metrics.size - recorded,
+      leaseExpiresAt: beat.lease_expires_at.toISOString(),
+      metricsDropped: metrics.size - beat.recorded,
     };
+    if (reason !== null || beat.policy_kind === 'none' || beat.recorded === 0) return reply;
+    return (await this.stopEarlyIfHopeless(trialId, runnerId, beat, body))
+      ? earlyStoppedReply(metrics.size - beat.recorded)
+      : reply;
   }
 
-  private async rejectHeartbeat(trialId: string, runnerId: string): Promise<never> {
+  /**
+   * The early-stopping decision (docs/algorithm.md, "Early stopping"), asked when the heartbeat
+   * added points to the objective's curve. A stop is stored by `stopTrialEarly` (the trial is
+   * `stopped`, its lease ended) and told to the engine by the flush that follows, as a report's
+   * result is. The lease is already renewed: a decision that fails only logs.
+   */
+  private async stopEarlyIfHopeless(
+    trialId: string,
+    runnerId: string,
+    beat: HeartbeatRow,
+    body: TrialHeartbeatDto,
+  ): Promise<boolean> {
+    const studyId = beat.study_id as string;
+    try {
+      const metric = await this.earlyStopping.metricOf(studyId);
+      if (!(body.metrics ?? []).some((point) => point.name === metric)) return false;
+      const decision = await this.earlyStopping.decide({
+        trialId,
+        runnerId,
+        studyId,
+        attempt: beat.attempt as number,
+        number: beat.number as number,
+        origin: beat.origin as TrialOrigin,
+        engineVersion: beat.engine_version as number,
+        evaluationCount: beat.evaluation_count as number,
+      });
+      if (decision === null || !decision.stop) return false;
+      const stopped = await stopTrialEarly(this.dataSource, {
+        trialId,
+        runnerId,
+        attempt: beat.attempt as number,
+        decision: {
+          rule: decision.reason,
+          progress: decision.progress,
+          lastValue: decision.lastValue,
+          extrapolatedFinal: decision.extrapolatedFinal,
+          lowerBound: decision.lowerBound,
+          threshold: decision.threshold,
+          median: decision.median,
+          model: decision.model,
+          calibrationSize: decision.calibrationSize,
+        },
+        now: new Date(),
+      });
+      if (stopped === null) return false;
+    } catch (error) {
+      this.logger.warn({ message: 'early-stopping decision failed; the trial goes on', trialId, error: String(error) });
+      return false;
+    }
+    await this.outcomes.flushQuietly(studyId);
+    this.changes.notify(studyId);
+    return true;
+  }
+
+  /**
+   * A heartbeat from a runner that no longer holds a running trial. For a trial stopped early
+   * under this runner's lease (its reply was lost, or the runner reports its last GPU-seconds) the
+   * answer is the stop again, and the GPU-seconds are kept; every other case is an error.
+   */
+  private async rejectHeartbeat(
+    trialId: string,
+    runnerId: string,
+    body: TrialHeartbeatDto,
+  ): Promise<TrialHeartbeatResponseDto> {
     return inTransaction(this.dataSource, async (manager) => {
       const trial = await this.lockTrial(manager, trialId);
+      if (trial.stopReason === 'early_stopped' && trial.runnerId === runnerId) {
+        if (body.gpuSeconds !== undefined) {
+          await manager.query('UPDATE trials SET gpu_seconds = $2 WHERE id = $1', [trial.id, body.gpuSeconds]);
+        }
+        return earlyStoppedReply(body.metrics?.length ?? 0);
+      }
       return this.rejectNonHolder(manager, trial, runnerId);
     });
   }
 
   async complete(trialId: string, runnerId: string, body: CompleteTrialDto): Promise<TrialResponseDto> {
-    return this.finish(trialId, runnerId, { kind: 'complete', outputs: body.outputs });
+    return this.finish(trialId, runnerId, { kind: 'complete', outputs: body.outputs }, body.gpuSeconds ?? null);
   }
 
   async fail(trialId: string, runnerId: string, body: FailTrialDto): Promise<TrialResponseDto> {
-    if (body.kind === 'runner') return this.failRunner(trialId, runnerId, body.error);
-    return this.finish(trialId, runnerId, { kind: 'fail', error: body.error }, body.retryable === true);
+    const gpuSeconds = body.gpuSeconds ?? null;
+    if (body.kind === 'runner') return this.failRunner(trialId, runnerId, body.error, gpuSeconds);
+    return this.finish(trialId, runnerId, { kind: 'fail', error: body.error }, gpuSeconds, body.retryable === true);
   }
 
   /**
@@ -141,7 +256,12 @@ export class TrialReportsService {
    * to the engine, and the runner's failure streak grows (runners/runner-health.ts); when that
    * quarantines it, its other leases go back to pending too.
    */
-  private async failRunner(trialId: string, runnerId: string, error: string): Promise<TrialResponseDto> {
+  private async failRunner(
+    trialId: string,
+    runnerId: string,
+    error: string,
+    gpuSeconds: number | null,
+  ): Promise<TrialResponseDto> {
     const { response, outcome } = await this.withStudyAndTrial(trialId, async (manager, study, trial) => {
       if (!(trial.status === 'running' && trial.runnerId === runnerId)) {
         // The same report again (its answer was lost): same answer, counted once.
@@ -155,6 +275,7 @@ export class TrialReportsService {
       requeueTrial(trial, study);
       trial.error = error;
       trial.runnerFailures += 1;
+      trial.gpuSeconds = gpuSeconds ?? trial.gpuSeconds;
       await manager.getRepository(Trial).save(trial);
       const counted = await this.health.recordRunnerFailure(manager, runnerId, error);
       return { response: toTrialResponse(trial), outcome: counted };
@@ -190,10 +311,11 @@ export class TrialReportsService {
     trialId: string,
     runnerId: string,
     report: Report,
+    gpuSeconds: number | null,
     retryable = false,
   ): Promise<TrialResponseDto> {
     const hash = reportHash(report);
-    const fast = retryable ? null : await this.finishHeld(trialId, runnerId, report, hash);
+    const fast = retryable ? null : await this.finishHeld(trialId, runnerId, report, hash, gpuSeconds);
     if (fast !== null) {
       await this.outcomes.flushQuietly(fast.studyId);
       if (fast.status === 'failed') await this.health.recordEvaluationFailure(runnerId, fast.error ?? '');
@@ -207,6 +329,7 @@ export class TrialReportsService {
         if (ownLease === null) {
           throw new DomainError('TRIAL_NOT_LEASED_TO_RUNNER', `trial ${trial.id} was never leased to this runner`);
         }
+        if (trial.stopReason === 'early_stopped') throw earlyStoppedError(trial);
         const finished = trial.status === 'completed' || trial.status === 'failed' || trial.status === 'stopped';
         if (finished && trial.runnerId === runnerId) {
           if (trial.reportHash === hash) return { response: toTrialResponse(trial), stored: false };
@@ -241,6 +364,7 @@ export class TrialReportsService {
           await this.endLease(manager, trial, 'failed');
           requeueTrial(trial, study);
           trial.error = report.error;
+          trial.gpuSeconds = gpuSeconds ?? trial.gpuSeconds;
           await manager.getRepository(Trial).save(trial);
           return { response: toTrialResponse(trial), stored: false };
         }
@@ -254,11 +378,12 @@ export class TrialReportsService {
       trial.reportHash = hash;
       trial.finishedAt = now;
       trial.leaseExpiresAt = null;
+      trial.gpuSeconds = gpuSeconds ?? trial.gpuSeconds;
       await manager.query(
         `UPDATE trials SET status = $2, outputs = $3, error = $4, report_hash = $5, finished_at = $6,
-                lease_expires_at = NULL, runner_id = $7, updated_at = $6
+                lease_expires_at = NULL, runner_id = $7, updated_at = $6, gpu_seconds = $8
           WHERE id = $1`,
-        [trial.id, trial.status, trial.outputs, trial.error, hash, now, trial.runnerId],
+        [trial.id, trial.status, trial.outputs, trial.error, hash, now, trial.runnerId, trial.gpuSeconds],
       );
       if (report.kind === 'complete') await manager.query(healRunnerStatement('$1'), [runnerId]);
       trial.updatedAt = now;
@@ -296,6 +421,7 @@ export class TrialReportsService {
     runnerId: string,
     report: Report,
     hash: string,
+    gpuSeconds: number | null,
   ): Promise<TrialResponseDto | null> {
     const outputs = report.kind === 'complete' ? report.outputs : null;
     const rows = (await preparedQuery(
@@ -318,7 +444,7 @@ export class TrialReportsService {
        ), finished AS (
          UPDATE trials t
             SET status = $4, outputs = $5::jsonb, error = $6, report_hash = $7, finished_at = $3,
-                lease_expires_at = NULL, updated_at = $3
+                lease_expires_at = NULL, updated_at = $3, gpu_seconds = COALESCE($8, t.gpu_seconds)
            FROM target WHERE t.id = target.id
          RETURNING t.*
        ), healed AS (
@@ -334,6 +460,7 @@ export class TrialReportsService {
         outputs === null ? null : JSON.stringify(outputs),
         report.kind === 'fail' ? report.error : null,
         hash,
+        gpuSeconds,
       ],
     )) as TrialRow[];
     return rows.length === 0 ? null : toTrialResponse(trialFromRow(rows[0]));
@@ -368,6 +495,7 @@ export class TrialReportsService {
     if (ownLease === null) {
       throw new DomainError('TRIAL_NOT_LEASED_TO_RUNNER', `trial ${trial.id} is not leased to this runner`);
     }
+    if (trial.stopReason === 'early_stopped') throw earlyStoppedError(trial);
     if (trial.status === 'running' || trial.status === 'pending') {
       throw new DomainError('LEASE_LOST', `the lease of trial ${trial.id} expired; stop working on it`);
     }

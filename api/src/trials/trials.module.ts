@@ -3,6 +3,7 @@ import { RunnerHealthModule } from '../runners/runner-health.module';
 import { StudiesModule } from '../studies/studies.module';
 import { LeaseSweeper } from './lease-sweeper';
 import { NomadCacheImportService } from './nomad-cache-import.service';
+import { TrialEarlyStopping } from './trial-early-stopping';
 import { TrialOutcomes } from './trial-outcomes';
 import { TrialReportsService } from './trial-reports.service';
 import { TrialsController } from './trials.controller';
@@ -11,7 +12,14 @@ import { TrialsService } from './trials.service';
 @Module({
   imports: [StudiesModule, RunnerHealthModule],
   controllers: [TrialsController],
-  providers: [TrialsService, TrialReportsService, TrialOutcomes, LeaseSweeper, NomadCacheImportService],
+  providers: [
+    TrialsService,
+    TrialReportsService,
+    TrialOutcomes,
+    TrialEarlyStopping,
+    LeaseSweeper,
+    NomadCacheImportService,
+  ],
   exports: [TrialOutcomes, LeaseSweeper],
 })
 export class TrialsModule {}
