@@ -40,6 +40,11 @@ export interface Study {
   failedEvaluationCount: number;
   evaluationsMostlyFailed: boolean;
   trialCounts: Record<TrialStatus, number>;
+  /** Absent on older servers. */
+  earlyStopping?: { kind: 'none' | 'median' | 'curve' };
+  gpuHoursUsed?: number;
+  /** An estimate: the rest of each early-stopped run at the rate it ran. */
+  gpuHoursSaved?: number;
   createdAt: string;
   updatedAt: string;
   completedAt: string | null;
@@ -83,6 +88,9 @@ export interface Trial {
   progress: number | null;
   outputs: Record<string, number> | null;
   error: string | null;
+  /** `early_stopped` for a trial stopped on its curve (docs/algorithm.md, "Early stopping"); absent on older servers. */
+  stopReason?: 'early_stopped' | null;
+  gpuSeconds?: number | null;
   /** The API's reading of a completed, told result (NOMAD's rule); null until told, absent on older servers. */
   feasible?: boolean | null;
   createdAt: string;
