@@ -13,6 +13,7 @@ import {
   type TestRunner,
 } from '../support/api-client';
 import { startTestServer, type TestServer } from '../support/test-server';
+import { launchChromium, signIn, waitForData } from '../dashboard/fixture';
 
 /** Steps of a simulated run, and the evaluation interval (a point of the curve every 5 steps). */
 const TOTAL_STEPS = 100;
@@ -369,6 +370,22 @@ describe('early stopping on the heartbeat', () => {
     const again = expectStatus(await test.http.get(`/v1/studies/${studyId}`).set(...auth(userKey)), 200).body;
     assert.ok(Math.abs(again.gpuHoursUsed * 3600 - used) < 1e-6, `${again.gpuHoursUsed * 3600} vs ${used}`);
     assert.ok(Math.abs(again.gpuHoursSaved * 3600 - saved) < 1e-6, `${again.gpuHoursSaved * 3600} vs ${saved}`);
+    // The dashboard draws the stopped curves apart (dashed, grey) and shows the GPU-hours.
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage();
+      await signIn(page, test.url, userKey);
+      await page.goto(`${test.url}/?poll=500#/studies/${studyId}`);
+      await waitForData(page, '#metrics-chart', 'seriesCount', String(MAX_EVALUATIONS));
+      assert.equal(await page.locator('#metrics-chart').getAttribute('data-stopped-count'), String(stopped.length));
+      assert.match(
+        await page.locator('#gpu-hours').innerText(),
+        /used, .* saved by early stopping \(estimate; policy curve\)/,
+      );
+    } finally {
+      await browser.close();
+    }
+
     const full = MAX_EVALUATIONS * TOTAL_STEPS * GPU_SECONDS_PER_STEP;
     process.stdout.write(
       `# early stopping: ${stopped.length}/${MAX_EVALUATIONS} trials stopped (${falseStops} false), ` +
