@@ -285,11 +285,11 @@ export function studyPage(studyId: string): Page {
             h(
               'span',
               { id: 'gpu-hours' },
-              `${formatNumber(study.gpuHoursUsed ?? 0)} used`,
+              `${formatNumber(study.gpuHoursUsed)} used`,
               h(
                 'span',
                 { class: 'muted' },
-                `, ${formatNumber(study.gpuHoursSaved ?? 0)} saved by early stopping (estimate; policy ${study.earlyStopping?.kind ?? 'none'})`,
+                `, ${formatNumber(study.gpuHoursSaved)} saved by early stopping (estimate; policy ${study.earlyStopping.kind})`,
               ),
             ),
           ],
