@@ -40,6 +40,7 @@ function trial(number: number, status: Trial['status'], f?: number, c = -1, orig
     startedAt: '2026-01-01T00:00:00.000Z',
     finishedAt,
     lastHeartbeatAt: null,
+    // Not told yet: the dashboard falls back to its own reading of the outputs.
     feasible: null,
     leaseExpiresAt: null,
     point: [number],

@@ -1,5 +1,5 @@
 import { ApiKey } from '../auth/api-key.entity';
-import { EngineEvent } from '../studies/engine/engine-event.entity';
+import { EngineEvent } from '../engine/engine-event.entity';
 import { Runner } from '../runners/runner.entity';
 import { Study } from '../studies/study.entity';
 import { TrialLease } from '../trials/trial-lease.entity';

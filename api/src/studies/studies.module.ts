@@ -1,6 +1,5 @@
 import { Module } from '@nestjs/common';
-import { EngineStore } from './engine/engine-store';
-import { StudyChanges } from './study-changes';
+import { EngineModule } from '../engine/engine.module';
 import { NomadImportService } from './nomad/nomad-import.service';
 import { StudiesController } from './studies.controller';
 import { StudiesService } from './studies.service';
@@ -8,8 +7,9 @@ import { StudyResultsController } from './study-results.controller';
 import { StudyResultsService } from './study-results.service';
 
 @Module({
+  imports: [EngineModule],
   controllers: [StudiesController, StudyResultsController],
-  providers: [StudiesService, StudyResultsService, NomadImportService, EngineStore, StudyChanges],
-  exports: [StudiesService, EngineStore, StudyChanges],
+  providers: [StudiesService, StudyResultsService, NomadImportService],
+  exports: [StudiesService, EngineModule],
 })
 export class StudiesModule {}

@@ -1,7 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { preparedQuery } from '../database/prepared-query';
 import {
   createCalibrationCache,
   decideEarlyStop,
@@ -13,8 +12,9 @@ import {
 } from '../early-stopping';
 import { Mads } from '../mads';
 import type { AlgorithmName } from '../optimizer-contract/algorithm';
-import type { OutputDefinition } from '../search-space/search-space';
-import { EngineStore } from '../studies/engine/engine-store';
+import { EngineService } from '../engine/engine.service';
+import { StudiesService } from '../studies/studies.service';
+import * as trialStore from './store/trial-store';
 import type { TrialOrigin } from './trial-status';
 
 /** Studies whose curves and threshold this process keeps (least recently used dropped first). */
@@ -72,7 +72,8 @@ export class TrialEarlyStopping {
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
-    private readonly engines: EngineStore,
+    private readonly engines: EngineService,
+    private readonly studiesService: StudiesService,
   ) {}
 
   /** The objective metric's name, so the heartbeat asks only when its curve grew. */
@@ -85,18 +86,8 @@ export class TrialEarlyStopping {
     const memo = await this.memo(trial.studyId);
     const { settings } = memo;
     if (settings.policy.kind === 'none') return null;
-    const [row] = await preparedQuery<{ total_steps: number | null; points: [number, number][] | null }>(
-      this.dataSource,
-      {
-        name: 'trial-early-stop-curve',
-        text: `SELECT t.total_steps,
-                      (SELECT json_agg(json_build_array(m.step, m.value) ORDER BY m.step)
-                         FROM trial_metrics m WHERE m.trial_id = t.id AND m.name = $2) AS points
-                 FROM trials t WHERE t.id = $1`,
-      },
-      [trial.trialId, settings.metric],
-    );
-    if (row === undefined || row.points === null) return null;
+    const row = await trialStore.curveOf(this.dataSource, trial.trialId, settings.metric);
+    if (row === null || row.points === null) return null;
     const curve = toCurve(row.points, settings.sign);
     const totalSteps = row.total_steps ?? 0;
     // Without a run length the curve has no progress to be measured at.
@@ -131,13 +122,11 @@ export class TrialEarlyStopping {
       this.studies.set(studyId, known);
       return known;
     }
-    const [row] = (await this.dataSource.query('SELECT early_stopping, algorithm, outputs FROM studies WHERE id = $1', [
-      studyId,
-    ])) as { early_stopping: StoppingPolicy; algorithm: AlgorithmName; outputs: OutputDefinition[] }[];
+    const row = await this.studiesService.findOrThrow(studyId);
     const objective = row.outputs.find((output) => output.type === 'objective');
     const memo: StudyMemo = {
       settings: {
-        policy: row.early_stopping,
+        policy: row.earlyStopping,
         algorithm: row.algorithm,
         metric: objective?.name ?? '',
         sign: objective?.goal === 'maximize' ? -1 : 1,
@@ -162,24 +151,12 @@ export class TrialEarlyStopping {
   private async refreshCompleted(memo: StudyMemo, studyId: string, evaluationCount: number): Promise<void> {
     if (memo.seenCount === evaluationCount) return;
     const window = memo.settings.policy.kind === 'curve' ? memo.settings.policy.calibrationWindow : MEDIAN_WINDOW;
-    const rows = await preparedQuery<{
-      evaluation_number: number;
-      objective: number;
-      total_steps: number | null;
-      points: [number, number][] | null;
-    }>(
+    const rows = await trialStore.completedCurves(
       this.dataSource,
-      {
-        name: 'trial-early-stop-completed',
-        text: `SELECT t.evaluation_number, t.objective, t.total_steps,
-                      (SELECT json_agg(json_build_array(m.step, m.value) ORDER BY m.step)
-                         FROM trial_metrics m WHERE m.trial_id = t.id AND m.name = $2) AS points
-                 FROM trials t
-                WHERE t.study_id = $1 AND t.evaluation_number > $3 AND t.status = 'completed'
-                  AND t.objective IS NOT NULL
-                ORDER BY t.evaluation_number DESC LIMIT $4`,
-      },
-      [studyId, memo.settings.metric, memo.seenEvaluation, window],
+      studyId,
+      memo.settings.metric,
+      memo.seenEvaluation,
+      window,
     );
     for (const row of rows.reverse()) {
       memo.seenEvaluation = Math.max(memo.seenEvaluation, row.evaluation_number);
@@ -222,16 +199,8 @@ export class TrialEarlyStopping {
     } else if (memo.settings.hasPb) {
       value = null;
     } else {
-      const [best] = await preparedQuery<{ objective: number }>(
-        this.dataSource,
-        {
-          name: 'trial-early-stop-best',
-          text: `SELECT objective FROM trials WHERE study_id = $1 AND infeasibility = 0
-                  ORDER BY objective LIMIT 1`,
-        },
-        [trial.studyId],
-      );
-      value = best?.objective ?? null;
+      const best = await trialStore.best(this.dataSource, trial.studyId);
+      value = best !== null && best.feasible === true ? best.objective : null;
     }
     memo.threshold = { engineVersion: trial.engineVersion, evaluationCount: trial.evaluationCount, value };
     return value;

@@ -3,13 +3,13 @@ import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
 import { DomainError, type FieldError, notFound, ValidationFailedError } from '../common/errors/domain-error';
-import { preparedQuery } from '../database/prepared-query';
-import { RELAXED_COMMIT } from '../database/relaxed-commit';
 import { inTransaction } from '../database/transaction';
-import { healRunnerStatement, RunnerHealth } from '../runners/runner-health';
+import { EngineService } from '../engine/engine.service';
+import { RunnerHealth } from '../runners/runner-health';
 import { StudiesService } from '../studies/studies.service';
 import { StudyChanges } from '../studies/study-changes';
-import { Study } from '../studies/study.entity';
+import { isFinishedStudy } from '../studies/study-status';
+import type { Study } from '../studies/study.entity';
 import {
   MAX_METRIC_NAMES_PER_TRIAL,
   MAX_METRIC_POINTS_PER_TRIAL,
@@ -19,29 +19,16 @@ import {
   type TrialHeartbeatResponseDto,
 } from './dto/trial-reports.dto';
 import type { TrialResponseDto } from './dto/trial-response.dto';
-import { TrialLease, type LeaseOutcome } from './trial-lease.entity';
-import { TrialOutcomes } from './trial-outcomes';
-import { toTrialResponse } from './trial-response.mapper';
-import { trialFromRow, type TrialRow } from './trial-row';
+import * as trialStore from './store/trial-store';
 import { TrialEarlyStopping } from './trial-early-stopping';
-import type { TrialOrigin } from './trial-status';
-import { lostLeaseCount, requeueTrial, stopTrialEarly } from './trial-transitions';
-import { Trial } from './trial.entity';
+import { toTrialResponse } from './trial-response.mapper';
+import type { Trial } from './trial.entity';
 
-type Report = { kind: 'complete'; outputs: Record<string, number> } | { kind: 'fail'; error: string };
+type Report = trialStore.Report;
 
-/** What the heartbeat statement returns; the trial and study columns are null when the runner does not hold the lease. */
-interface HeartbeatRow {
-  lease_expires_at: Date | null;
-  status: Study['status'] | null;
-  study_id: string | null;
-  attempt: number | null;
-  number: number | null;
-  origin: string | null;
-  engine_version: number | null;
-  evaluation_count: number | null;
-  policy_kind: string | null;
-  recorded: number;
+/** The reply to a heartbeat of a trial stopped early: stop now, the trial is over (nothing to complete). */
+function earlyStoppedReply(metricsDropped: number): TrialHeartbeatResponseDto {
+  return { shouldStop: true, reason: 'early_stopped', leaseExpiresAt: null, metricsDropped };
 }
 
 /** What a runner gets for reporting on a trial stopped early: the trial is over, its result is the stop. */
@@ -51,11 +38,6 @@ function earlyStoppedError(trial: Trial): DomainError {
     `trial ${trial.id} was stopped early (early_stopped) at progress ${trial.earlyStop?.progress ?? '?'}; drop this result`,
     { status: trial.status, stopReason: trial.stopReason },
   );
-}
-
-/** The reply to a heartbeat of a trial stopped early: stop now, the trial is over (nothing to complete). */
-function earlyStoppedReply(metricsDropped: number): TrialHeartbeatResponseDto {
-  return { shouldStop: true, reason: 'early_stopped', leaseExpiresAt: null, metricsDropped };
 }
 
 function reportHash(report: Report): string {
@@ -80,7 +62,7 @@ export class TrialReportsService {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly studies: StudiesService,
-    private readonly outcomes: TrialOutcomes,
+    private readonly engine: EngineService,
     private readonly health: RunnerHealth,
     private readonly changes: StudyChanges,
     private readonly earlyStopping: TrialEarlyStopping,
@@ -95,61 +77,17 @@ export class TrialReportsService {
   async heartbeat(trialId: string, runnerId: string, body: TrialHeartbeatDto): Promise<TrialHeartbeatResponseDto> {
     const now = new Date();
     const metrics = new Map((body.metrics ?? []).map((metric) => [`${metric.name}\u0000${metric.step}`, metric]));
-    const rows = (await preparedQuery(
+    const beat = await trialStore.heartbeat(
       this.dataSource,
-      {
-        name: 'trial-heartbeat',
-        text: `WITH beat AS (
-         UPDATE trials t
-            SET lease_expires_at = $3::timestamptz + make_interval(secs => s.lease_seconds),
-                last_heartbeat_at = $3, progress = COALESCE($4, t.progress), updated_at = $3,
-                gpu_seconds = COALESCE($8, t.gpu_seconds),
-                total_steps = CASE WHEN $4 > 0 AND $9::float8 > 0 THEN $9::float8 / $4 ELSE t.total_steps END
-           FROM studies s
-          WHERE t.id = $1 AND t.status = 'running' AND t.runner_id = $2 AND s.id = t.study_id
-         RETURNING t.id, t.lease_expires_at, s.status, t.study_id, t.attempt, t.number, t.origin,
-                   s.engine_version, s.evaluation_count, s.early_stopping->>'kind' AS policy_kind
-       ), incoming AS (
-         SELECT m.name, m.step, m.value,
-                EXISTS (SELECT 1 FROM trial_metrics x
-                         WHERE x.trial_id = $1 AND x.name = m.name AND x.step = m.step) AS stored,
-                EXISTS (SELECT 1 FROM trial_metrics x WHERE x.trial_id = $1 AND x.name = m.name) AS known_name
-           FROM jsonb_to_recordset($5::jsonb) AS m(name text, step integer, value double precision)
-       ), ranked AS (
-         SELECT incoming.*,
-                row_number() OVER (PARTITION BY stored ORDER BY name, step) AS new_point,
-                dense_rank() OVER (PARTITION BY known_name ORDER BY name) AS new_name
-           FROM incoming
-       ), held AS (
-         SELECT COUNT(*) AS points, COUNT(DISTINCT name) AS names FROM trial_metrics
-          WHERE trial_id = $1 AND EXISTS (SELECT 1 FROM incoming)
-       ), recorded AS (
-         INSERT INTO trial_metrics (trial_id, name, step, value)
-         SELECT beat.id, r.name, r.step, r.value
-           FROM beat, ranked r, held
-          WHERE r.stored OR (held.points + r.new_point <= $6 AND (r.known_name OR held.names + r.new_name <= $7))
-         ON CONFLICT (trial_id, name, step) DO UPDATE SET value = EXCLUDED.value
-         RETURNING 1
-       )
-       SELECT beat.lease_expires_at, beat.status, beat.study_id, beat.attempt, beat.number, beat.origin,
-              beat.engine_version, beat.evaluation_count, beat.policy_kind,
-              (SELECT COUNT(*)::int FROM recorded) AS recorded
-         FROM ${RELAXED_COMMIT} LEFT JOIN beat ON true`,
-      },
-      [
-        trialId,
-        runnerId,
-        now,
-        body.progress ?? null,
-        JSON.stringify([...metrics.values()]),
-        MAX_METRIC_POINTS_PER_TRIAL,
-        MAX_METRIC_NAMES_PER_TRIAL,
-        body.gpuSeconds ?? null,
-        // The run length is the last step reported over the share done, both from this heartbeat.
-        metrics.size === 0 ? null : Math.max(...[...metrics.values()].map((metric) => metric.step)),
-      ],
-    )) as HeartbeatRow[];
-    const [beat] = rows;
+      trialId,
+      runnerId,
+      now,
+      body.progress ?? null,
+      [...metrics.values()],
+      MAX_METRIC_POINTS_PER_TRIAL,
+      MAX_METRIC_NAMES_PER_TRIAL,
+      body.gpuSeconds ?? null,
+    );
     if (beat.lease_expires_at === null) return this.rejectHeartbeat(trialId, runnerId, body);
     const reason = beat.status === 'active' ? null : `study_${beat.status}`;
     const reply = {
@@ -159,21 +97,20 @@ export class TrialReportsService {
       metricsDropped: metrics.size - beat.recorded,
     };
     if (reason !== null || beat.policy_kind === 'none' || beat.recorded === 0) return reply;
-    return (await this.stopEarlyIfHopeless(trialId, runnerId, beat, body))
-      ? earlyStoppedReply(metrics.size - beat.recorded)
-      : reply;
+    const stopped = await this.stopEarlyIfHopeless(trialId, runnerId, beat, body);
+    return stopped ? earlyStoppedReply(reply.metricsDropped) : reply;
   }
 
   /**
    * The early-stopping decision (docs/algorithm.md, "Early stopping"), asked when the heartbeat
-   * added points to the objective's curve. A stop is stored by `stopTrialEarly` (the trial is
+   * added points to the objective's curve. A stop is stored by trialStore.stopEarly (the trial is
    * `stopped`, its lease ended) and told to the engine by the flush that follows, as a report's
    * result is. The lease is already renewed: a decision that fails only logs.
    */
   private async stopEarlyIfHopeless(
     trialId: string,
     runnerId: string,
-    beat: HeartbeatRow,
+    beat: trialStore.HeartbeatRow,
     body: TrialHeartbeatDto,
   ): Promise<boolean> {
     const studyId = beat.study_id as string;
@@ -186,12 +123,12 @@ export class TrialReportsService {
         studyId,
         attempt: beat.attempt as number,
         number: beat.number as number,
-        origin: beat.origin as TrialOrigin,
+        origin: beat.origin as Trial['origin'],
         engineVersion: beat.engine_version as number,
         evaluationCount: beat.evaluation_count as number,
       });
       if (decision === null || !decision.stop) return false;
-      const stopped = await stopTrialEarly(this.dataSource, {
+      const stopped = await trialStore.stopEarly(this.dataSource, {
         trialId,
         runnerId,
         attempt: beat.attempt as number,
@@ -213,7 +150,7 @@ export class TrialReportsService {
       this.logger.warn({ message: 'early-stopping decision failed; the trial goes on', trialId, error: String(error) });
       return false;
     }
-    await this.outcomes.flushQuietly(studyId);
+    await this.engine.tellStoredQuietly(studyId);
     this.changes.notify(studyId);
     return true;
   }
@@ -231,9 +168,7 @@ export class TrialReportsService {
     return inTransaction(this.dataSource, async (manager) => {
       const trial = await this.lockTrial(manager, trialId);
       if (trial.stopReason === 'early_stopped' && trial.runnerId === runnerId) {
-        if (body.gpuSeconds !== undefined) {
-          await manager.query('UPDATE trials SET gpu_seconds = $2 WHERE id = $1', [trial.id, body.gpuSeconds]);
-        }
+        if (body.gpuSeconds !== undefined) await trialStore.recordStoppedGpuSeconds(manager, trial.id, body.gpuSeconds);
         return earlyStoppedReply(body.metrics?.length ?? 0);
       }
       return this.rejectNonHolder(manager, trial, runnerId);
@@ -271,12 +206,13 @@ export class TrialReportsService {
         }
         return this.rejectNonHolder(manager, trial, runnerId);
       }
-      await this.endLease(manager, trial, 'runner_failed');
-      requeueTrial(trial, study);
-      trial.error = error;
-      trial.runnerFailures += 1;
-      trial.gpuSeconds = gpuSeconds ?? trial.gpuSeconds;
-      await manager.getRepository(Trial).save(trial);
+      await trialStore.requeue(manager, trial, {
+        leaseOutcome: 'runner_failed',
+        studyOver: isFinishedStudy(study.status),
+        error,
+        runnerFailure: true,
+        gpuSeconds,
+      });
       const counted = await this.health.recordRunnerFailure(manager, runnerId, error);
       return { response: toTrialResponse(trial), outcome: counted };
     });
@@ -295,16 +231,14 @@ export class TrialReportsService {
         if (ownLease?.outcome === 'released') return toTrialResponse(trial);
         await this.rejectNonHolder(manager, trial, runnerId);
       }
-      await this.endLease(manager, trial, 'released');
-      requeueTrial(trial, study);
-      await manager.getRepository(Trial).save(trial);
+      await trialStore.requeue(manager, trial, { leaseOutcome: 'released', studyOver: isFinishedStudy(study.status) });
       return toTrialResponse(trial);
     });
   }
 
   /**
    * Stores the result with only the trial row locked: reports never queue on the study lock that
-   * engine asks hold. The engine is told afterwards (TrialOutcomes.flush), and this waits for it
+   * engine asks hold. The engine is told afterwards (EngineService.tellStored), and this waits for it
    * so that the study's evaluation count and status are current when the runner gets its answer.
    */
   private async finish(
@@ -317,7 +251,7 @@ export class TrialReportsService {
     const hash = reportHash(report);
     const fast = retryable ? null : await this.finishHeld(trialId, runnerId, report, hash, gpuSeconds);
     if (fast !== null) {
-      await this.outcomes.flushQuietly(fast.studyId);
+      await this.engine.tellStoredQuietly(fast.studyId);
       if (fast.status === 'failed') await this.health.recordEvaluationFailure(runnerId, fast.error ?? '');
       return this.withToldReading(fast);
     }
@@ -351,46 +285,29 @@ export class TrialReportsService {
             `the lease of trial ${trial.id} expired and the trial ${finished ? `is ${trial.status}` : 'was leased again'}; drop this result`,
           );
         }
-        trial.runnerId = runnerId;
       }
-      const study = await manager.getRepository(Study).findOneOrFail({
-        select: { id: true, status: true, outputs: true, maxAttempts: true },
-        where: { id: trial.studyId },
-      });
+      const study = await this.studies.findOrThrow(trial.studyId, manager);
       if (report.kind === 'complete') this.checkOutputs(study, report.outputs);
-      if (report.kind === 'fail' && retryable && trial.status === 'running') {
-        const lost = await lostLeaseCount(manager, trial.id);
-        if (lost + 1 < study.maxAttempts) {
-          await this.endLease(manager, trial, 'failed');
-          requeueTrial(trial, study);
-          trial.error = report.error;
-          trial.gpuSeconds = gpuSeconds ?? trial.gpuSeconds;
-          await manager.getRepository(Trial).save(trial);
-          return { response: toTrialResponse(trial), stored: false };
-        }
+      if (
+        report.kind === 'fail' &&
+        retryable &&
+        trial.status === 'running' &&
+        (await trialStore.requeueRetryable(
+          manager,
+          trial,
+          report.error,
+          study.maxAttempts,
+          isFinishedStudy(study.status),
+          gpuSeconds,
+        ))
+      ) {
+        return { response: toTrialResponse(trial), stored: false };
       }
-      if (trial.status === 'running')
-        await this.endLease(manager, trial, report.kind === 'complete' ? 'completed' : 'failed');
-      const now = new Date();
-      trial.status = report.kind === 'complete' ? 'completed' : 'failed';
-      trial.outputs = report.kind === 'complete' ? report.outputs : null;
-      trial.error = report.kind === 'fail' ? report.error : null;
-      trial.reportHash = hash;
-      trial.finishedAt = now;
-      trial.leaseExpiresAt = null;
-      trial.gpuSeconds = gpuSeconds ?? trial.gpuSeconds;
-      await manager.query(
-        `UPDATE trials SET status = $2, outputs = $3, error = $4, report_hash = $5, finished_at = $6,
-                lease_expires_at = NULL, runner_id = $7, updated_at = $6, gpu_seconds = $8
-          WHERE id = $1`,
-        [trial.id, trial.status, trial.outputs, trial.error, hash, now, trial.runnerId, trial.gpuSeconds],
-      );
-      if (report.kind === 'complete') await manager.query(healRunnerStatement('$1'), [runnerId]);
-      trial.updatedAt = now;
+      await trialStore.finishLocked(manager, trial, runnerId, report, hash, gpuSeconds);
       return { response: toTrialResponse(trial), stored: true };
     });
     if (!stored) return response;
-    await this.outcomes.flushQuietly(response.studyId);
+    await this.engine.tellStoredQuietly(response.studyId);
     if (response.status === 'failed') {
       await this.health.recordEvaluationFailure(runnerId, report.kind === 'fail' ? report.error : '');
     }
@@ -403,18 +320,13 @@ export class TrialReportsService {
    */
   private async withToldReading(response: TrialResponseDto): Promise<TrialResponseDto> {
     if (response.status !== 'completed') return response;
-    const [row] = await preparedQuery<{ feasible: boolean | null }>(
-      this.dataSource,
-      { name: 'trial-told-reading', text: 'SELECT feasible FROM trials WHERE id = $1' },
-      [response.id],
-    );
-    return { ...response, feasible: row?.feasible ?? null };
+    return { ...response, feasible: await trialStore.toldFeasibility(this.dataSource, response.id) };
   }
 
   /**
-   * The common case in one statement: the runner holds the lease and the outputs are exactly the
-   * study's (every OBJ/PB/EB output, no unknown name). Null otherwise: `finish` then works out
-   * the answer (a repeated report, a lost lease, the fields at fault) with the trial row locked.
+   * The common case in one statement (trialStore.finishHeld): the runner holds the lease and the
+   * outputs are exactly the study's. Null otherwise: `finish` then works out the answer (a
+   * repeated report, a lost lease, the fields at fault) with the trial row locked.
    */
   private async finishHeld(
     trialId: string,
@@ -423,47 +335,8 @@ export class TrialReportsService {
     hash: string,
     gpuSeconds: number | null,
   ): Promise<TrialResponseDto | null> {
-    const outputs = report.kind === 'complete' ? report.outputs : null;
-    const rows = (await preparedQuery(
-      this.dataSource,
-      {
-        name: 'trial-finish-held',
-        text: `WITH target AS (
-         SELECT t.id, t.attempt FROM trials t JOIN studies s ON s.id = t.study_id
-          WHERE t.id = $1 AND t.status = 'running' AND t.runner_id = $2
-            AND ($5::jsonb IS NULL OR (
-              NOT EXISTS (SELECT 1 FROM jsonb_object_keys($5::jsonb) AS k(name)
-                           WHERE NOT EXISTS (SELECT 1 FROM jsonb_array_elements(s.outputs) AS o(spec)
-                                              WHERE o.spec->>'name' = k.name))
-              AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(s.outputs) AS o(spec)
-                               WHERE o.spec->>'type' <> 'extra' AND NOT ($5::jsonb ? (o.spec->>'name')))))
-          FOR UPDATE OF t
-       ), ended AS (
-         UPDATE trial_leases l SET ended_at = $3, outcome = $4
-           FROM target WHERE l.trial_id = target.id AND l.attempt = target.attempt
-       ), finished AS (
-         UPDATE trials t
-            SET status = $4, outputs = $5::jsonb, error = $6, report_hash = $7, finished_at = $3,
-                lease_expires_at = NULL, updated_at = $3, gpu_seconds = COALESCE($8, t.gpu_seconds)
-           FROM target WHERE t.id = target.id
-         RETURNING t.*
-       ), healed AS (
-         ${healRunnerStatement('$2')} AND $4 = 'completed' AND EXISTS (SELECT 1 FROM finished)
-       )
-       SELECT * FROM finished`,
-      },
-      [
-        trialId,
-        runnerId,
-        new Date(),
-        report.kind === 'complete' ? 'completed' : 'failed',
-        outputs === null ? null : JSON.stringify(outputs),
-        report.kind === 'fail' ? report.error : null,
-        hash,
-        gpuSeconds,
-      ],
-    )) as TrialRow[];
-    return rows.length === 0 ? null : toTrialResponse(trialFromRow(rows[0]));
+    const trial = await trialStore.finishHeld(this.dataSource, trialId, runnerId, report, hash, gpuSeconds);
+    return trial === null ? null : toTrialResponse(trial);
   }
 
   private checkOutputs(study: Pick<Study, 'outputs'>, outputs: Record<string, number>): void {
@@ -480,14 +353,8 @@ export class TrialReportsService {
     if (errors.length > 0) throw new ValidationFailedError(errors);
   }
 
-  private async endLease(manager: EntityManager, trial: Trial, outcome: LeaseOutcome): Promise<void> {
-    await manager
-      .getRepository(TrialLease)
-      .update({ trialId: trial.id, attempt: trial.attempt }, { endedAt: new Date(), outcome });
-  }
-
-  private async latestLeaseOf(manager: EntityManager, trialId: string, runnerId: string): Promise<TrialLease | null> {
-    return manager.getRepository(TrialLease).findOne({ where: { trialId, runnerId }, order: { attempt: 'DESC' } });
+  private latestLeaseOf(manager: EntityManager, trialId: string, runnerId: string) {
+    return trialStore.latestLeaseOf(manager, trialId, runnerId);
   }
 
   private async rejectNonHolder(manager: EntityManager, trial: Trial, runnerId: string): Promise<never> {
@@ -503,9 +370,7 @@ export class TrialReportsService {
   }
 
   private async lockTrial(manager: EntityManager, trialId: string): Promise<Trial> {
-    const trial = await manager
-      .getRepository(Trial)
-      .findOne({ where: { id: trialId }, lock: { mode: 'pessimistic_write' } });
+    const trial = await trialStore.lockTrial(manager, trialId);
     if (trial === null) throw notFound('TRIAL_NOT_FOUND', 'trial', trialId);
     return trial;
   }
@@ -515,12 +380,10 @@ export class TrialReportsService {
     trialId: string,
     work: (manager: EntityManager, study: Study, trial: Trial) => Promise<T>,
   ): Promise<T> {
-    const located = await this.dataSource
-      .getRepository(Trial)
-      .findOne({ select: { id: true, studyId: true }, where: { id: trialId } });
-    if (located === null) throw notFound('TRIAL_NOT_FOUND', 'trial', trialId);
+    const studyId = await trialStore.studyOfTrial(this.dataSource, trialId);
+    if (studyId === null) throw notFound('TRIAL_NOT_FOUND', 'trial', trialId);
     return inTransaction(this.dataSource, async (manager) => {
-      const study = await this.studies.lock(manager, located.studyId);
+      const study = await this.studies.lock(manager, studyId);
       const trial = await this.lockTrial(manager, trialId);
       return work(manager, study, trial);
     });

@@ -4,7 +4,6 @@ import { StudiesModule } from '../studies/studies.module';
 import { LeaseSweeper } from './lease-sweeper';
 import { NomadCacheImportService } from './nomad-cache-import.service';
 import { TrialEarlyStopping } from './trial-early-stopping';
-import { TrialOutcomes } from './trial-outcomes';
 import { TrialReportsService } from './trial-reports.service';
 import { TrialsController } from './trials.controller';
 import { TrialsService } from './trials.service';
@@ -12,14 +11,7 @@ import { TrialsService } from './trials.service';
 @Module({
   imports: [StudiesModule, RunnerHealthModule],
   controllers: [TrialsController],
-  providers: [
-    TrialsService,
-    TrialReportsService,
-    TrialOutcomes,
-    TrialEarlyStopping,
-    LeaseSweeper,
-    NomadCacheImportService,
-  ],
-  exports: [TrialOutcomes, LeaseSweeper],
+  providers: [TrialsService, TrialReportsService, TrialEarlyStopping, LeaseSweeper, NomadCacheImportService],
+  exports: [LeaseSweeper],
 })
 export class TrialsModule {}
