@@ -45,6 +45,9 @@ function trial(number: number, status: Trial['status'], f?: number, c = -1, orig
     leaseExpiresAt: null,
     point: [number],
     runnerFailures: 0,
+    stopReason: null,
+    earlyStop: null,
+    gpuSeconds: null,
   };
 }
 

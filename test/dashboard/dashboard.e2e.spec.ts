@@ -71,11 +71,14 @@ describe('dashboard', () => {
         [5, 4, 3.5, 3].map((value) => value + number / 10),
       );
       if (number === 8) continue; // stays running
-      await completeTrial(test, runner, trial.id, {
-        loss: LOSSES[number],
-        c: INFEASIBLE.has(number) ? 1 : -1,
-        runtime: 60 * number,
-      });
+      await completeTrial(
+        test,
+        runner,
+        trial.id,
+        { loss: LOSSES[number], c: INFEASIBLE.has(number) ? 1 : -1, runtime: 60 * number },
+        // Half a GPU-hour each: the study page shows 3 GPU-hours used.
+        1800,
+      );
     }
   });
 
@@ -183,6 +186,8 @@ describe('dashboard', () => {
     // Six completed trials and the running one reported eval_loss (4 points each); the failed one did not.
     await waitForData(page, '#metrics-chart', 'seriesCount', '7');
     assert.equal(await page.locator('#metrics-chart').getAttribute('data-point-count'), '28');
+    assert.equal(await page.locator('#metrics-chart').getAttribute('data-stopped-count'), '0');
+    assert.match(await page.locator('#gpu-hours').innerText(), /^3 used, 0 saved by early stopping/);
 
     const rows = page.locator('[data-page="study"] table.data tbody tr');
     assert.equal(await rows.count(), 8);

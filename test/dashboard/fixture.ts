@@ -81,12 +81,13 @@ export async function completeTrial(
   runner: TestRunner,
   trialId: string,
   outputs: Record<string, number>,
+  gpuSeconds?: number,
 ): Promise<void> {
   expectStatus(
     await test.http
       .post(`/v1/trials/${trialId}/complete`)
       .set(...auth(runner.token))
-      .send({ outputs }),
+      .send(gpuSeconds === undefined ? { outputs } : { outputs, gpuSeconds }),
     200,
   );
 }

@@ -353,6 +353,9 @@ export class EngineService {
     const { finished, inFlight } = await trialStore.markFinishedTold(manager, study.id);
     if (finished.length === 0) return inFlight;
     const mapping = mappingOf(study.definition);
+    // A failed or early-stopped trial is told with no outputs: NOMAD's failed evaluation (§1.5),
+    // f = h = +∞, never a success nor the incumbent, kept out of the models and Nelder–Mead, and
+    // counted as a blackbox evaluation (docs/algorithm.md, "Early stopping").
     const results = finished.map((row) => ({
       x: row.point,
       outputs: row.status === 'completed' && row.outputs !== null ? mapping.toEngineOutputs(row.outputs) : null,

@@ -162,3 +162,27 @@ test('categoricalVariables: every poll tries the other categories, so an isolate
   assert.equal(run([])[0], 0); // plain MADS only polls the neighbouring indices
   assert.equal(run([], true)[0], 5); // the surrogate search (opt-in) explores the whole range
 });
+
+test('earlyStopThreshold: the feasible incumbent f; unknown before one exists or under a PB barrier with hMax > 0; a failed tell never lowers it', () => {
+  const mads = Mads.create(SPHERE);
+  assert.equal(mads.earlyStopThreshold(), null, 'nothing evaluated yet');
+  const [x0, ...polls] = mads.ask(3);
+  mads.tell([{ x: x0.x, outputs: sphere(x0.x) }]);
+  assert.equal(mads.earlyStopThreshold(), sphere(x0.x)[0]);
+  // An early-stopped trial is told as a failed evaluation: counted, never the incumbent.
+  mads.tell([{ x: polls[0].x, outputs: null }]);
+  assert.equal(mads.earlyStopThreshold(), sphere(x0.x)[0]);
+  assert.equal(mads.evaluationCount, 2);
+
+  const constrained = (types: ProblemSpec['outputTypes']): Mads =>
+    Mads.create({ ...SPHERE, outputTypes: types, x0: [[2, 2, 1]] });
+  const pb = constrained(['OBJ', 'PB']);
+  const [pbX0] = pb.ask(1);
+  pb.tell([{ x: pbX0.x, outputs: [3, -1] }]);
+  // hMax starts at +∞: an infeasible point with any f can still be a success.
+  assert.equal(pb.earlyStopThreshold(), null);
+  const eb = constrained(['OBJ', 'EB']);
+  const [ebX0] = eb.ask(1);
+  eb.tell([{ x: ebX0.x, outputs: [3, -1] }]);
+  assert.equal(eb.earlyStopThreshold(), 3, 'an EB-infeasible point is never a success: f alone decides');
+});

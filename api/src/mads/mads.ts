@@ -13,6 +13,7 @@ import { InvalidResultError } from '../optimizer-contract/algorithm-errors';
 import { validateProblem, validateResult } from '../optimizer-contract/problem-validation';
 import { Success, emptyBarrier } from './barrier';
 import { EvaluationCache } from './cache';
+import { isFeasible } from './evaluation';
 import { advance, isStepFinished, mergeLate, nextIdleCandidate, pointSuccess, purgeQueue } from './engine';
 import { newStep } from './step';
 import { frameSizes, meshSizes } from './mesh';
@@ -113,6 +114,21 @@ export class Mads implements SuggestionAlgorithm {
 
   bestInfeasible(): IncumbentView | null {
     return this.s.phaseOne ? null : this.view(this.s.barrier.incInf[0]);
+  }
+
+  /**
+   * The largest objective f with which a point not evaluated yet could still be a success (FULL
+   * or PARTIAL, §5.1) against the current barrier, whatever its constraint values turn out to be:
+   * the value an early-stopped trial must be unable to come in below (docs/algorithm.md, "Early
+   * stopping"). null when f alone decides nothing: no feasible incumbent yet (Phase One, or
+   * nothing feasible), or PB constraints with hMax > 0 (an infeasible point under hMax with a
+   * smaller h than the infeasible incumbent is a success whatever its f, §5.3).
+   */
+  earlyStopThreshold(): number | null {
+    const best = this.bestFeasible();
+    if (best === null) return null;
+    if (this.s.problem.outputTypes.includes('PB') && !isFeasible(this.s.barrier.hMax)) return null;
+    return best.f;
   }
 
   /** USER_STOP: no further suggestions; results can still be told. */

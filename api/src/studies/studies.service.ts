@@ -6,12 +6,19 @@ import { DomainError, notFound, ValidationFailedError } from '../common/errors/d
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { inTransaction } from '../database/transaction';
+import { parseStoppingPolicy } from '../early-stopping';
 import { validateStudyDefinition } from '../search-space/search-space-validator';
 import * as trialStore from '../trials/store/trial-store';
 import type { CreateStudyDto } from './dto/create-study.dto';
-import type { StudyResponseDto, StudySummaryDto, TrialCountsDto } from './dto/study-response.dto';
+import type { StudyResponseDto, StudySummaryDto } from './dto/study-response.dto';
 import { createStudyAlgorithm } from './study-engine';
-import { EMPTY_TRIAL_COUNTS, type StudySummaryRow, toStudyResponse, toStudySummary } from './study-response.mapper';
+import {
+  emptyTrialTotals,
+  type StudySummaryRow,
+  type StudyTrialTotals,
+  toStudyResponse,
+  toStudySummary,
+} from './study-response.mapper';
 import { findStudyRow, lockStudyRow } from './study-row';
 import type { StudyStatus } from './study-status';
 import { Study } from './study.entity';
@@ -59,6 +66,13 @@ export class StudiesService {
     if (errors.length > 0) throw new ValidationFailedError(errors);
 
     const { name: algorithmName = 'mads', seed = 0, ...algorithmOptions } = dto.algorithm ?? {};
+    // MADS only needs to know whether a trial beats the incumbent: its default stops the ones that
+    // cannot (docs/algorithm.md, "Early stopping"); random search keeps every run whole by default.
+    const parsedPolicy = parseStoppingPolicy(
+      dto.earlyStopping ?? { kind: algorithmName === 'mads' ? 'curve' : 'none' },
+      'earlyStopping',
+    );
+    if (!parsedPolicy.ok) throw new ValidationFailedError(parsedPolicy.errors);
     const study = this.dataSource.getRepository(Study).create({
       name: dto.name,
       description: dto.description ?? null,
@@ -73,6 +87,7 @@ export class StudiesService {
       algorithmOptions,
       seed,
       trainingConfig: dto.trainingConfig ?? {},
+      earlyStopping: parsedPolicy.policy,
       nextTrialNumber: 1,
       evaluationCount: 0,
       completedAt: null,
@@ -88,7 +103,7 @@ export class StudiesService {
       throw error;
     }
     const saved = await this.dataSource.getRepository(Study).save(study);
-    return toStudyResponse(saved, { ...EMPTY_TRIAL_COUNTS });
+    return toStudyResponse(saved, emptyTrialTotals());
   }
 
   /** One page of study summaries: only the summary columns are read (studies/study-response.mapper.ts). */
@@ -112,12 +127,12 @@ export class StudiesService {
       query.getRawAndEntities<{ parameter_count: number }>(),
       repository.countBy(where),
     ]);
-    const counts = await this.trialCounts(entities.map((study) => study.id));
+    const totals = await this.trialTotals(entities.map((study) => study.id));
     return {
       items: entities.map((study, index) =>
         toStudySummary(
           { ...study, parameterCount: Number(raw[index].parameter_count) },
-          counts.get(study.id) ?? { ...EMPTY_TRIAL_COUNTS },
+          totals.get(study.id) ?? emptyTrialTotals(),
         ),
       ),
       total,
@@ -126,8 +141,8 @@ export class StudiesService {
 
   async get(studyId: string): Promise<StudyResponseDto> {
     const study = await this.findOrThrow(studyId);
-    const counts = await this.trialCounts([studyId]);
-    return toStudyResponse(study, counts.get(studyId) ?? { ...EMPTY_TRIAL_COUNTS });
+    const totals = await this.trialTotals([studyId]);
+    return toStudyResponse(study, totals.get(studyId) ?? emptyTrialTotals());
   }
 
   /** The study without its engine snapshot (EngineStore reads that). */
@@ -190,17 +205,24 @@ export class StudiesService {
     return this.get(studyId);
   }
 
-  async trialCounts(
+  /**
+   * Per study: trials by status and GPU-seconds, one grouped statement. Saved GPU-seconds are an
+   * estimate (StudyResponseDto.gpuHoursSaved): an early-stopped trial's own rate times what was
+   * left of its run.
+   */
+  async trialTotals(
     studyIds: string[],
     manager: EntityManager = this.dataSource.manager,
-  ): Promise<Map<string, TrialCountsDto>> {
-    const counts = new Map<string, TrialCountsDto>();
-    if (studyIds.length === 0) return counts;
+  ): Promise<Map<string, StudyTrialTotals>> {
+    const totals = new Map<string, StudyTrialTotals>();
+    if (studyIds.length === 0) return totals;
     for (const row of await trialStore.countsByStatus(manager, studyIds)) {
-      const entry = counts.get(row.studyId) ?? { ...EMPTY_TRIAL_COUNTS };
-      entry[row.status] = row.count;
-      counts.set(row.studyId, entry);
+      const entry = totals.get(row.studyId) ?? emptyTrialTotals();
+      entry.counts[row.status] = row.count;
+      entry.gpuSecondsUsed += Number(row.gpuSeconds);
+      entry.gpuSecondsSaved += Number(row.gpuSecondsSaved);
+      totals.set(row.studyId, entry);
     }
-    return counts;
+    return totals;
   }
 }

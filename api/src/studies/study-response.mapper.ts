@@ -4,7 +4,22 @@ import type { Study } from './study.entity';
 
 export const EMPTY_TRIAL_COUNTS: TrialCountsDto = { pending: 0, running: 0, completed: 0, failed: 0, stopped: 0 };
 
-export function toStudyResponse(study: Study, trialCounts: TrialCountsDto): StudyResponseDto {
+/** What a study's response sums over its trials (StudiesService.trialTotals). */
+export interface StudyTrialTotals {
+  counts: TrialCountsDto;
+  gpuSecondsUsed: number;
+  /** Estimated: see StudyResponseDto.gpuHoursSaved. */
+  gpuSecondsSaved: number;
+}
+
+export function emptyTrialTotals(): StudyTrialTotals {
+  return { counts: { ...EMPTY_TRIAL_COUNTS }, gpuSecondsUsed: 0, gpuSecondsSaved: 0 };
+}
+
+const hours = (seconds: number): number => seconds / 3600;
+
+export function toStudyResponse(study: Study, totals: StudyTrialTotals): StudyResponseDto {
+  const trialCounts = totals.counts;
   return {
     id: study.id,
     name: study.name,
@@ -23,6 +38,9 @@ export function toStudyResponse(study: Study, trialCounts: TrialCountsDto): Stud
     },
     algorithm: { ...study.algorithmOptions, name: study.algorithm, seed: study.seed },
     trainingConfig: study.trainingConfig,
+    earlyStopping: study.earlyStopping,
+    gpuHoursUsed: hours(totals.gpuSecondsUsed),
+    gpuHoursSaved: hours(totals.gpuSecondsSaved),
     evaluationCount: study.evaluationCount,
     failedEvaluationCount: trialCounts.failed,
     evaluationsMostlyFailed: evaluationsMostlyFailed(trialCounts.failed, study.evaluationCount),
@@ -54,7 +72,8 @@ export type StudySummaryRow = Pick<
   | 'completedAt'
 > & { parameterCount: number };
 
-export function toStudySummary(study: StudySummaryRow, trialCounts: TrialCountsDto): StudySummaryDto {
+export function toStudySummary(study: StudySummaryRow, totals: StudyTrialTotals): StudySummaryDto {
+  const trialCounts = totals.counts;
   return {
     id: study.id,
     name: study.name,
@@ -74,6 +93,8 @@ export function toStudySummary(study: StudySummaryRow, trialCounts: TrialCountsD
     failedEvaluationCount: trialCounts.failed,
     evaluationsMostlyFailed: evaluationsMostlyFailed(trialCounts.failed, study.evaluationCount),
     trialCounts,
+    gpuHoursUsed: hours(totals.gpuSecondsUsed),
+    gpuHoursSaved: hours(totals.gpuSecondsSaved),
     createdAt: study.createdAt.toISOString(),
     updatedAt: study.updatedAt.toISOString(),
     completedAt: study.completedAt?.toISOString() ?? null,

@@ -1,4 +1,5 @@
 import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+import type { StoppingPolicy } from '../early-stopping';
 import type { AlgorithmName } from '../optimizer-contract/algorithm';
 import type { DerivedParameter, OutputDefinition, ParameterDefinition, UserPoint } from '../search-space/search-space';
 import type { StudyStatus, StudyStopReason } from './study-status';
@@ -53,6 +54,13 @@ export class Study {
 
   @Column({ type: 'integer' })
   seed: number;
+
+  /**
+   * When a running trial is stopped early (docs/algorithm.md, "Early stopping"): chosen at
+   * creation, validated by `parseStoppingPolicy`; `none` for NOMAD imports and older studies.
+   */
+  @Column({ name: 'early_stopping', type: 'jsonb', default: () => `'{"kind": "none"}'` })
+  earlyStopping: StoppingPolicy;
 
   @Column({ name: 'training_config', type: 'jsonb' })
   trainingConfig: Record<string, unknown>;

@@ -4,6 +4,7 @@ import { Trial } from './trial.entity';
 /**
  * `runner_failed`: the runner reported that its machine cannot run trials; `quarantined`: the
  * runner was quarantined while it held the lease. Neither uses one of the trial's attempts.
+ * `early_stopped`: the trial was stopped on a heartbeat (trial store `stopEarly`).
  */
 export const LEASE_OUTCOMES = [
   'completed',
@@ -11,6 +12,7 @@ export const LEASE_OUTCOMES = [
   'expired',
   'released',
   'stopped',
+  'early_stopped',
   'runner_failed',
   'quarantined',
 ] as const;

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
 import { DomainError, type FieldError, notFound, ValidationFailedError } from '../common/errors/domain-error';
@@ -20,10 +20,25 @@ import {
 } from './dto/trial-reports.dto';
 import type { TrialResponseDto } from './dto/trial-response.dto';
 import * as trialStore from './store/trial-store';
+import { TrialEarlyStopping } from './trial-early-stopping';
 import { toTrialResponse } from './trial-response.mapper';
 import type { Trial } from './trial.entity';
 
 type Report = trialStore.Report;
+
+/** The reply to a heartbeat of a trial stopped early: stop now, the trial is over (nothing to complete). */
+function earlyStoppedReply(metricsDropped: number): TrialHeartbeatResponseDto {
+  return { shouldStop: true, reason: 'early_stopped', leaseExpiresAt: null, metricsDropped };
+}
+
+/** What a runner gets for reporting on a trial stopped early: the trial is over, its result is the stop. */
+function earlyStoppedError(trial: Trial): DomainError {
+  return new DomainError(
+    'TRIAL_STOPPED_EARLY',
+    `trial ${trial.id} was stopped early (early_stopped) at progress ${trial.earlyStop?.progress ?? '?'}; drop this result`,
+    { status: trial.status, stopReason: trial.stopReason },
+  );
+}
 
 function reportHash(report: Report): string {
   const canonical =
@@ -42,12 +57,15 @@ function reportHash(report: Report): string {
  */
 @Injectable()
 export class TrialReportsService {
+  private readonly logger = new Logger(TrialReportsService.name);
+
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly studies: StudiesService,
     private readonly engine: EngineService,
     private readonly health: RunnerHealth,
     private readonly changes: StudyChanges,
+    private readonly earlyStopping: TrialEarlyStopping,
   ) {}
 
   /**
@@ -59,11 +77,7 @@ export class TrialReportsService {
   async heartbeat(trialId: string, runnerId: string, body: TrialHeartbeatDto): Promise<TrialHeartbeatResponseDto> {
     const now = new Date();
     const metrics = new Map((body.metrics ?? []).map((metric) => [`${metric.name}\u0000${metric.step}`, metric]));
-    const {
-      lease_expires_at: leaseExpiresAt,
-      status,
-      recorded,
-    } = await trialStore.heartbeat(
+    const beat = await trialStore.heartbeat(
       this.dataSource,
       trialId,
       runnerId,
@@ -72,31 +86,103 @@ export class TrialReportsService {
       [...metrics.values()],
       MAX_METRIC_POINTS_PER_TRIAL,
       MAX_METRIC_NAMES_PER_TRIAL,
+      body.gpuSeconds ?? null,
     );
-    if (leaseExpiresAt === null) return this.rejectHeartbeat(trialId, runnerId);
-    const reason = status === 'active' ? null : `study_${status}`;
-    return {
+    if (beat.lease_expires_at === null) return this.rejectHeartbeat(trialId, runnerId, body);
+    const reason = beat.status === 'active' ? null : `study_${beat.status}`;
+    const reply = {
       shouldStop: reason !== null,
       reason,
-      leaseExpiresAt: leaseExpiresAt.toISOString(),
-      metricsDropped: metrics.size - recorded,
+      leaseExpiresAt: beat.lease_expires_at.toISOString(),
+      metricsDropped: metrics.size - beat.recorded,
     };
+    if (reason !== null || beat.policy_kind === 'none' || beat.recorded === 0) return reply;
+    const stopped = await this.stopEarlyIfHopeless(trialId, runnerId, beat, body);
+    return stopped ? earlyStoppedReply(reply.metricsDropped) : reply;
   }
 
-  private async rejectHeartbeat(trialId: string, runnerId: string): Promise<never> {
+  /**
+   * The early-stopping decision (docs/algorithm.md, "Early stopping"), asked when the heartbeat
+   * added points to the objective's curve. A stop is stored by trialStore.stopEarly (the trial is
+   * `stopped`, its lease ended) and told to the engine by the flush that follows, as a report's
+   * result is. The lease is already renewed: a decision that fails only logs.
+   */
+  private async stopEarlyIfHopeless(
+    trialId: string,
+    runnerId: string,
+    beat: trialStore.HeartbeatRow,
+    body: TrialHeartbeatDto,
+  ): Promise<boolean> {
+    const studyId = beat.study_id as string;
+    try {
+      const metric = await this.earlyStopping.metricOf(studyId);
+      if (!(body.metrics ?? []).some((point) => point.name === metric)) return false;
+      const decision = await this.earlyStopping.decide({
+        trialId,
+        runnerId,
+        studyId,
+        attempt: beat.attempt as number,
+        number: beat.number as number,
+        origin: beat.origin as Trial['origin'],
+        engineVersion: beat.engine_version as number,
+        evaluationCount: beat.evaluation_count as number,
+      });
+      if (decision === null || !decision.stop) return false;
+      const stopped = await trialStore.stopEarly(this.dataSource, {
+        trialId,
+        runnerId,
+        attempt: beat.attempt as number,
+        decision: {
+          rule: decision.reason,
+          progress: decision.progress,
+          lastValue: decision.lastValue,
+          extrapolatedFinal: decision.extrapolatedFinal,
+          lowerBound: decision.lowerBound,
+          threshold: decision.threshold,
+          median: decision.median,
+          model: decision.model,
+          calibrationSize: decision.calibrationSize,
+        },
+        now: new Date(),
+      });
+      if (stopped === null) return false;
+    } catch (error) {
+      this.logger.warn({ message: 'early-stopping decision failed; the trial goes on', trialId, error: String(error) });
+      return false;
+    }
+    await this.engine.tellStoredQuietly(studyId);
+    this.changes.notify(studyId);
+    return true;
+  }
+
+  /**
+   * A heartbeat from a runner that no longer holds a running trial. For a trial stopped early
+   * under this runner's lease (its reply was lost, or the runner reports its last GPU-seconds) the
+   * answer is the stop again, and the GPU-seconds are kept; every other case is an error.
+   */
+  private async rejectHeartbeat(
+    trialId: string,
+    runnerId: string,
+    body: TrialHeartbeatDto,
+  ): Promise<TrialHeartbeatResponseDto> {
     return inTransaction(this.dataSource, async (manager) => {
       const trial = await this.lockTrial(manager, trialId);
+      if (trial.stopReason === 'early_stopped' && trial.runnerId === runnerId) {
+        if (body.gpuSeconds !== undefined) await trialStore.recordStoppedGpuSeconds(manager, trial.id, body.gpuSeconds);
+        return earlyStoppedReply(body.metrics?.length ?? 0);
+      }
       return this.rejectNonHolder(manager, trial, runnerId);
     });
   }
 
   async complete(trialId: string, runnerId: string, body: CompleteTrialDto): Promise<TrialResponseDto> {
-    return this.finish(trialId, runnerId, { kind: 'complete', outputs: body.outputs });
+    return this.finish(trialId, runnerId, { kind: 'complete', outputs: body.outputs }, body.gpuSeconds ?? null);
   }
 
   async fail(trialId: string, runnerId: string, body: FailTrialDto): Promise<TrialResponseDto> {
-    if (body.kind === 'runner') return this.failRunner(trialId, runnerId, body.error);
-    return this.finish(trialId, runnerId, { kind: 'fail', error: body.error }, body.retryable === true);
+    const gpuSeconds = body.gpuSeconds ?? null;
+    if (body.kind === 'runner') return this.failRunner(trialId, runnerId, body.error, gpuSeconds);
+    return this.finish(trialId, runnerId, { kind: 'fail', error: body.error }, gpuSeconds, body.retryable === true);
   }
 
   /**
@@ -105,7 +191,12 @@ export class TrialReportsService {
    * to the engine, and the runner's failure streak grows (runners/runner-health.ts); when that
    * quarantines it, its other leases go back to pending too.
    */
-  private async failRunner(trialId: string, runnerId: string, error: string): Promise<TrialResponseDto> {
+  private async failRunner(
+    trialId: string,
+    runnerId: string,
+    error: string,
+    gpuSeconds: number | null,
+  ): Promise<TrialResponseDto> {
     const { response, outcome } = await this.withStudyAndTrial(trialId, async (manager, study, trial) => {
       if (!(trial.status === 'running' && trial.runnerId === runnerId)) {
         // The same report again (its answer was lost): same answer, counted once.
@@ -120,6 +211,7 @@ export class TrialReportsService {
         studyOver: isFinishedStudy(study.status),
         error,
         runnerFailure: true,
+        gpuSeconds,
       });
       const counted = await this.health.recordRunnerFailure(manager, runnerId, error);
       return { response: toTrialResponse(trial), outcome: counted };
@@ -153,10 +245,11 @@ export class TrialReportsService {
     trialId: string,
     runnerId: string,
     report: Report,
+    gpuSeconds: number | null,
     retryable = false,
   ): Promise<TrialResponseDto> {
     const hash = reportHash(report);
-    const fast = retryable ? null : await this.finishHeld(trialId, runnerId, report, hash);
+    const fast = retryable ? null : await this.finishHeld(trialId, runnerId, report, hash, gpuSeconds);
     if (fast !== null) {
       await this.engine.tellStoredQuietly(fast.studyId);
       if (fast.status === 'failed') await this.health.recordEvaluationFailure(runnerId, fast.error ?? '');
@@ -170,6 +263,7 @@ export class TrialReportsService {
         if (ownLease === null) {
           throw new DomainError('TRIAL_NOT_LEASED_TO_RUNNER', `trial ${trial.id} was never leased to this runner`);
         }
+        if (trial.stopReason === 'early_stopped') throw earlyStoppedError(trial);
         const finished = trial.status === 'completed' || trial.status === 'failed' || trial.status === 'stopped';
         if (finished && trial.runnerId === runnerId) {
           if (trial.reportHash === hash) return { response: toTrialResponse(trial), stored: false };
@@ -204,11 +298,12 @@ export class TrialReportsService {
           report.error,
           study.maxAttempts,
           isFinishedStudy(study.status),
+          gpuSeconds,
         ))
       ) {
         return { response: toTrialResponse(trial), stored: false };
       }
-      await trialStore.finishLocked(manager, trial, runnerId, report, hash);
+      await trialStore.finishLocked(manager, trial, runnerId, report, hash, gpuSeconds);
       return { response: toTrialResponse(trial), stored: true };
     });
     if (!stored) return response;
@@ -238,8 +333,9 @@ export class TrialReportsService {
     runnerId: string,
     report: Report,
     hash: string,
+    gpuSeconds: number | null,
   ): Promise<TrialResponseDto | null> {
-    const trial = await trialStore.finishHeld(this.dataSource, trialId, runnerId, report, hash);
+    const trial = await trialStore.finishHeld(this.dataSource, trialId, runnerId, report, hash, gpuSeconds);
     return trial === null ? null : toTrialResponse(trial);
   }
 
@@ -266,6 +362,7 @@ export class TrialReportsService {
     if (ownLease === null) {
       throw new DomainError('TRIAL_NOT_LEASED_TO_RUNNER', `trial ${trial.id} is not leased to this runner`);
     }
+    if (trial.stopReason === 'early_stopped') throw earlyStoppedError(trial);
     if (trial.status === 'running' || trial.status === 'pending') {
       throw new DomainError('LEASE_LOST', `the lease of trial ${trial.id} expired; stop working on it`);
     }

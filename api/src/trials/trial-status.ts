@@ -6,6 +6,29 @@ export type TrialOrigin = (typeof TRIAL_ORIGINS)[number];
 
 /**
  * SQL condition of a result stored but not told to the engine yet (EngineService tells it):
- * also the predicate of the partial index ix_trials_untold, so the queries can use it.
+ * also the predicate of the partial index ix_trials_untold, so the queries can use it. An
+ * early-stopped trial is a result (an unsuccessful evaluation); a trial stopped because its
+ * study ended is not.
  */
-export const UNTOLD_RESULT = "told = false AND status IN ('completed', 'failed')";
+export const UNTOLD_RESULT = "told = false AND (status IN ('completed', 'failed') OR stop_reason = 'early_stopped')";
+
+/** Why a trial is `stopped`: only early stopping sets one (a trial stopped because its study ended has none). */
+export const TRIAL_STOP_REASONS = ['early_stopped'] as const;
+export type TrialStopReason = (typeof TRIAL_STOP_REASONS)[number];
+
+/** What an early-stopped trial keeps of the decision (docs/algorithm.md, "Early stopping"). */
+export interface EarlyStopRecord {
+  /** The policy's own reason (`cannot_beat_threshold`, `worse_than_median`). */
+  rule: string;
+  /** step / totalSteps at the stop. */
+  progress: number;
+  /** Last observed value of the objective's curve (minimised: a maximised objective negated). */
+  lastValue: number | null;
+  /** The curve policy's extrapolation of the final value (for inspection only: never told to the engine). */
+  extrapolatedFinal: number | null;
+  lowerBound: number | null;
+  threshold: number | null;
+  median: number | null;
+  model: string | null;
+  calibrationSize: number;
+}

@@ -11,7 +11,13 @@ import {
 import { Runner } from '../runners/runner.entity';
 import type { UserPoint } from '../search-space/search-space';
 import { Study } from '../studies/study.entity';
-import { type TrialOrigin, type TrialStatus, UNTOLD_RESULT } from './trial-status';
+import {
+  type EarlyStopRecord,
+  type TrialOrigin,
+  type TrialStatus,
+  type TrialStopReason,
+  UNTOLD_RESULT,
+} from './trial-status';
 
 @Entity({ name: 'trials' })
 @Index('uq_trials_study_number', ['studyId', 'number'], { unique: true })
@@ -92,6 +98,22 @@ export class Trial {
 
   @Column({ type: 'text', nullable: true })
   error: string | null;
+
+  /** Why a `stopped` trial stopped: `early_stopped` (its curve could not beat the threshold); null otherwise (the study ended). */
+  @Column({ name: 'stop_reason', type: 'varchar', length: 32, nullable: true })
+  stopReason: TrialStopReason | null;
+
+  /** The early-stopping decision that stopped the trial: last observed value, extrapolation, bound, threshold. */
+  @Column({ name: 'early_stop', type: 'jsonb', nullable: true })
+  earlyStop: EarlyStopRecord | null;
+
+  /** The run length the trial's curve is measured against (step / totalSteps = progress), estimated from heartbeats. */
+  @Column({ name: 'total_steps', type: 'double precision', nullable: true })
+  totalSteps: number | null;
+
+  /** GPU-seconds the runner reported for this trial (GPUs × wall-clock of the training child), the latest total. */
+  @Column({ name: 'gpu_seconds', type: 'double precision', nullable: true })
+  gpuSeconds: number | null;
 
   /** Hash of the final report, so a repeated report can be recognised (idempotency). */
   @Column({ name: 'report_hash', type: 'char', length: 64, nullable: true })

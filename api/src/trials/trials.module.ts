@@ -3,6 +3,7 @@ import { RunnerHealthModule } from '../runners/runner-health.module';
 import { StudiesModule } from '../studies/studies.module';
 import { LeaseSweeper } from './lease-sweeper';
 import { NomadCacheImportService } from './nomad-cache-import.service';
+import { TrialEarlyStopping } from './trial-early-stopping';
 import { TrialReportsService } from './trial-reports.service';
 import { TrialsController } from './trials.controller';
 import { TrialsService } from './trials.service';
@@ -10,7 +11,7 @@ import { TrialsService } from './trials.service';
 @Module({
   imports: [StudiesModule, RunnerHealthModule],
   controllers: [TrialsController],
-  providers: [TrialsService, TrialReportsService, LeaseSweeper, NomadCacheImportService],
+  providers: [TrialsService, TrialReportsService, TrialEarlyStopping, LeaseSweeper, NomadCacheImportService],
   exports: [LeaseSweeper],
 })
 export class TrialsModule {}

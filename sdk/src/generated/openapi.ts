@@ -489,6 +489,11 @@ export interface components {
             scope: "admin" | "user" | "runner";
         };
         CompleteTrialDto: {
+            /**
+             * @description GPU-seconds used by this trial in all: GPUs × wall-clock seconds of the training child,
+             *     the total (kept on the trial; the study sums them in `gpuHoursUsed`).
+             */
+            gpuSeconds?: number;
             /** @description Output values by name: every objective and constraint of the study; extras optional. */
             outputs: {
                 [key: string]: number;
@@ -526,6 +531,14 @@ export interface components {
             derived?: components["schemas"]["DerivedParameterDto"][];
             /** @description null or absent: no description. */
             description?: string;
+            /**
+             * @description Early stopping of trials whose learning curve (the heartbeats' metric named like the objective)
+             *     shows they cannot be of use. Default: `{ "kind": "curve" }` for MADS, `{ "kind": "none" }` for
+             *     random search and NOMAD imports.
+             */
+            earlyStopping?: {
+                [key: string]: unknown;
+            } & components["schemas"]["EarlyStoppingPolicyDto"];
             name: string;
             outputs: components["schemas"]["OutputDefinitionDto"][];
             parameters: components["schemas"]["ParameterDefinitionDto"][];
@@ -543,6 +556,49 @@ export interface components {
             expression: string;
             /** @description Name the runner receives. */
             name: string;
+        };
+        EarlyStopDto: {
+            /** @description Completed curves that calibrated the decision. */
+            calibrationSize: number;
+            /** @description The curve policy's extrapolation of the final value, stored for inspection only (never told to the engine). */
+            extrapolatedFinal: number | null;
+            /** @description Last observed value of the objective's curve, minimised (a maximised objective negated). */
+            lastValue: number | null;
+            /** @description The optimistic final value at the policy's confidence. */
+            lowerBound: number | null;
+            /** @description The median policy's comparison value. */
+            median: number | null;
+            /** @description `power_law`, `exponential` or `flat`: the curve model of the extrapolation. */
+            model: string | null;
+            /** @description step / totalSteps of the last observation. */
+            progress: number;
+            /** @description The policy's rule that stopped it: `cannot_beat_threshold` (curve) or `worse_than_median` (median). */
+            rule: string;
+            /** @description What the trial had to come in strictly below (the incumbent's f). */
+            threshold: number | null;
+        };
+        EarlyStoppingPolicyDto: {
+            /** @description curve: completed trials before any stop (their curves calibrate the extrapolation), ≥ 2 (default 5); the first this many trials are never stopped. */
+            calibrationTrials?: number;
+            /** @description curve: calibrate on at most this many completed curves, the most recent (default 50). */
+            calibrationWindow?: number;
+            /** @description curve: probability that a stopped trial would not have beaten the incumbent, in (0.5, 1) (default 0.95). */
+            confidence?: number;
+            /** @description median: check at the first reported step of each interval (Optuna `interval_steps`, default 1). */
+            intervalSteps?: number;
+            /**
+             * @description `none` (never stop), `median` (Optuna's MedianPruner) or `curve` (the default for MADS: stop a trial whose extrapolated curve cannot beat the incumbent at `confidence`).
+             * @enum {string}
+             */
+            kind: "none" | "median" | "curve";
+            /** @description curve: observed points of a trial's curve before a fit is trusted, ≥ 3 (default 4). */
+            minPoints?: number;
+            /** @description curve: fraction of the run before which no trial is stopped, in (0, 1) (default 0.1). */
+            minProgress?: number;
+            /** @description median: completed trials before any stop (Optuna `n_startup_trials`, default 5); the first this many trials are never stopped. */
+            nStartupTrials?: number;
+            /** @description median: no stop below this step (Optuna `n_warmup_steps`, default 0). */
+            nWarmupSteps?: number;
         };
         EngineStateResponseDto: {
             /** @enum {string} */
@@ -569,7 +625,7 @@ export interface components {
              * @description Stable machine-readable code
              * @enum {string}
              */
-            code: "VALIDATION_FAILED" | "INVALID_NOMAD_PARAMETERS" | "UNAUTHENTICATED" | "FORBIDDEN" | "TRIAL_NOT_LEASED_TO_RUNNER" | "NOT_FOUND" | "STUDY_NOT_FOUND" | "TRIAL_NOT_FOUND" | "RUNNER_NOT_FOUND" | "API_KEY_NOT_FOUND" | "STUDY_NOT_ACTIVE" | "STUDY_FINISHED" | "INVALID_STATUS_TRANSITION" | "DUPLICATE_POINT" | "TRIAL_NOT_RUNNING" | "TRIAL_ALREADY_FINISHED" | "LEASE_LOST" | "RUNNER_QUARANTINED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "INTERNAL_ERROR" | "SERVICE_UNAVAILABLE";
+            code: "VALIDATION_FAILED" | "INVALID_NOMAD_PARAMETERS" | "UNAUTHENTICATED" | "FORBIDDEN" | "TRIAL_NOT_LEASED_TO_RUNNER" | "NOT_FOUND" | "STUDY_NOT_FOUND" | "TRIAL_NOT_FOUND" | "RUNNER_NOT_FOUND" | "API_KEY_NOT_FOUND" | "STUDY_NOT_ACTIVE" | "STUDY_FINISHED" | "INVALID_STATUS_TRANSITION" | "DUPLICATE_POINT" | "TRIAL_NOT_RUNNING" | "TRIAL_ALREADY_FINISHED" | "LEASE_LOST" | "TRIAL_STOPPED_EARLY" | "RUNNER_QUARANTINED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "INTERNAL_ERROR" | "SERVICE_UNAVAILABLE";
             /** @description Per-field errors `[{field, reason}]` on VALIDATION_FAILED; other context otherwise */
             details?: unknown;
             /** @description For people: names the field when a field is at fault */
@@ -582,6 +638,11 @@ export interface components {
         FailTrialDto: {
             /** @description What went wrong, for people (e.g. "CUDA out of memory"). */
             error: string;
+            /**
+             * @description GPU-seconds used by this trial in all: GPUs × wall-clock seconds of the training child,
+             *     the total (kept on the trial; the study sums them in `gpuHoursUsed`).
+             */
+            gpuSeconds?: number;
             /**
              * @description Whose fault. `evaluation` (default): the point is bad (out of GPU memory at this configuration,
              *     NaN loss): a failed evaluation told to the engine as NOMAD does, counted in the budget.
@@ -801,12 +862,21 @@ export interface components {
             createdAt: string;
             derived: components["schemas"]["DerivedParameterDto"][];
             description: string | null;
-            /** @description Completed + failed trials: NOMAD's blackbox evaluations. */
+            /** @description The study's early-stopping policy, every parameter with its value (defaults filled in). */
+            earlyStopping: components["schemas"]["EarlyStoppingPolicyDto"];
+            /** @description Completed + failed + early-stopped trials: NOMAD's blackbox evaluations. */
             evaluationCount: number;
             /** @description True when more than half of the evaluations failed: the study did not really explore its space (look at the trials' errors). */
             evaluationsMostlyFailed: boolean;
             /** @description Evaluations that failed (trials `failed`: told to the engine, counted in the budget). */
             failedEvaluationCount: number;
+            /**
+             * @description GPU-hours early stopping saved, an estimate: for each early-stopped trial, the GPU-seconds it
+             *     used × (1 − progress) / progress, i.e. the rest of the run at the rate it ran so far.
+             */
+            gpuHoursSaved: number;
+            /** @description GPU-hours the runners reported for the study's trials (each trial's latest `gpuSeconds`, summed). */
+            gpuHoursUsed: number;
             id: string;
             name: string;
             outputs: components["schemas"]["OutputDefinitionDto"][];
@@ -833,12 +903,19 @@ export interface components {
             completedAt: string | null;
             createdAt: string;
             description: string | null;
-            /** @description Completed + failed trials: NOMAD's blackbox evaluations. */
+            /** @description Completed + failed + early-stopped trials: NOMAD's blackbox evaluations. */
             evaluationCount: number;
             /** @description True when more than half of the evaluations failed: the study did not really explore its space (look at the trials' errors). */
             evaluationsMostlyFailed: boolean;
             /** @description Evaluations that failed (trials `failed`: told to the engine, counted in the budget). */
             failedEvaluationCount: number;
+            /**
+             * @description GPU-hours early stopping saved, an estimate: for each early-stopped trial, the GPU-seconds it
+             *     used × (1 − progress) / progress, i.e. the rest of the run at the rate it ran so far.
+             */
+            gpuHoursSaved: number;
+            /** @description GPU-hours the runners reported for the study's trials (each trial's latest `gpuSeconds`, summed). */
+            gpuHoursUsed: number;
             id: string;
             name: string;
             outputs: components["schemas"]["OutputDefinitionDto"][];
@@ -859,9 +936,15 @@ export interface components {
             failed: number;
             pending: number;
             running: number;
+            /** @description Early-stopped trials and trials stopped because the study ended. */
             stopped: number;
         };
         TrialHeartbeatDto: {
+            /**
+             * @description GPU-seconds used by this trial so far: GPUs × wall-clock seconds of the training child,
+             *     cumulative (the latest value is kept; the study sums them in `gpuHoursUsed`).
+             */
+            gpuSeconds?: number;
             /**
              * @description Intermediate metrics since the last heartbeat (re-sending a point overwrites it). A trial
              *     keeps at most 10,000 points over 100 names; new points beyond are dropped and counted in
@@ -875,9 +958,15 @@ export interface components {
             leaseExpiresAt: string | null;
             /** @description Points of this heartbeat not stored because the trial holds its maximum of metric points or names. */
             metricsDropped: number;
-            /** @description Why: `study_paused`, `study_stopped`, `study_completed`, `study_failed`. */
+            /**
+             * @description Why: `early_stopped` (its curve cannot beat what the study needs: the trial is over and counted
+             *     as an unsuccessful evaluation), `study_paused`, `study_stopped`, `study_completed`, `study_failed`.
+             */
             reason: string | null;
-            /** @description True when the runner should stop this trial (study paused or stopped). */
+            /**
+             * @description True when the runner should stop this trial: the study is paused or over, or the trial was
+             *     stopped early (then it is `stopped`; do not complete or fail it, that gets 409).
+             */
             shouldStop: boolean;
         };
         TrialListResponseDto: {
@@ -895,6 +984,8 @@ export interface components {
             /** @description The lease number: 1, then + 1 each time the trial goes back to pending (lost, released, runner failure). */
             attempt: number;
             createdAt: string;
+            /** @description The decision that stopped it early (null unless `stopReason` is `early_stopped`). */
+            earlyStop: components["schemas"]["EarlyStopDto"] | null;
             error: string | null;
             /**
              * @description The engine's reading of a completed trial, stored when its result is told: true when every
@@ -903,6 +994,8 @@ export interface components {
              */
             feasible: boolean | null;
             finishedAt: string | null;
+            /** @description GPU-seconds the runner reported for the trial (the latest total), null when it reported none. */
+            gpuSeconds: number | null;
             id: string;
             lastHeartbeatAt: string | null;
             leaseExpiresAt: string | null;
@@ -931,6 +1024,13 @@ export interface components {
             startedAt: string | null;
             /** @enum {string} */
             status: "pending" | "running" | "completed" | "failed" | "stopped";
+            /**
+             * @description Why a `stopped` trial stopped: `early_stopped` when its curve could not beat what the engine
+             *     needed (told to the engine as an unsuccessful evaluation, counted in the budget); null for a
+             *     trial stopped because its study ended.
+             * @enum {string|null}
+             */
+            stopReason: "early_stopped" | null;
             studyId: string;
         };
     };

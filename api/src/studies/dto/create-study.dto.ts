@@ -19,6 +19,7 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { IsOmittable } from '../../common/dto/is-omittable';
+import { STOPPING_POLICY_KINDS, type StoppingPolicyKind } from '../../early-stopping';
 import { IsBoundedJsonObject, IsUserPointList } from '../../common/dto/parameter-value.validator';
 import {
   OUTPUT_GOALS,
@@ -144,6 +145,49 @@ export class AlgorithmOptionsDto {
   fillIdle?: boolean;
 }
 
+/**
+ * A study's early-stopping policy (docs/algorithm.md, "Early stopping"). Parameters not given take
+ * their defaults; a parameter of another kind is rejected. Validated by the service with
+ * `parseStoppingPolicy`, which names the field at fault (e.g. `earlyStopping.confidence`).
+ */
+export class EarlyStoppingPolicyDto {
+  /** `none` (never stop), `median` (Optuna's MedianPruner) or `curve` (the default for MADS: stop a trial whose extrapolated curve cannot beat the incumbent at `confidence`). */
+  @ApiProperty({ enum: STOPPING_POLICY_KINDS })
+  kind: StoppingPolicyKind;
+
+  /** curve: fraction of the run before which no trial is stopped, in (0, 1) (default 0.1). */
+  @ApiProperty({ required: false, exclusiveMinimum: true, minimum: 0, exclusiveMaximum: true, maximum: 1 })
+  minProgress?: number;
+
+  /** curve: probability that a stopped trial would not have beaten the incumbent, in (0.5, 1) (default 0.95). */
+  @ApiProperty({ required: false, exclusiveMinimum: true, minimum: 0.5, exclusiveMaximum: true, maximum: 1 })
+  confidence?: number;
+
+  /** curve: completed trials before any stop (their curves calibrate the extrapolation), ≥ 2 (default 5); the first this many trials are never stopped. */
+  @ApiProperty({ required: false, type: 'integer', minimum: 2 })
+  calibrationTrials?: number;
+
+  /** curve: observed points of a trial's curve before a fit is trusted, ≥ 3 (default 4). */
+  @ApiProperty({ required: false, type: 'integer', minimum: 3 })
+  minPoints?: number;
+
+  /** curve: calibrate on at most this many completed curves, the most recent (default 50). */
+  @ApiProperty({ required: false, type: 'integer', minimum: 2, maximum: 10_000 })
+  calibrationWindow?: number;
+
+  /** median: completed trials before any stop (Optuna `n_startup_trials`, default 5); the first this many trials are never stopped. */
+  @ApiProperty({ required: false, type: 'integer', minimum: 0 })
+  nStartupTrials?: number;
+
+  /** median: no stop below this step (Optuna `n_warmup_steps`, default 0). */
+  @ApiProperty({ required: false, type: 'integer', minimum: 0 })
+  nWarmupSteps?: number;
+
+  /** median: check at the first reported step of each interval (Optuna `interval_steps`, default 1). */
+  @ApiProperty({ required: false, type: 'integer', minimum: 1 })
+  intervalSteps?: number;
+}
+
 export class CreateStudyDto {
   @IsString()
   @MinLength(1)
@@ -209,6 +253,16 @@ export class CreateStudyDto {
   @ValidateNested()
   @Type(() => AlgorithmOptionsDto)
   algorithm?: AlgorithmOptionsDto;
+
+  /**
+   * Early stopping of trials whose learning curve (the heartbeats' metric named like the objective)
+   * shows they cannot be of use. Default: `{ "kind": "curve" }` for MADS, `{ "kind": "none" }` for
+   * random search and NOMAD imports.
+   */
+  @ApiProperty({ required: false, type: EarlyStoppingPolicyDto })
+  @IsOmittable()
+  @IsObject()
+  earlyStopping?: Record<string, unknown>;
 
   /** Opaque JSON handed to runners with each trial: model, data paths, epochs, batch sizes, metric… */
   @ApiProperty({ required: false, type: Object, additionalProperties: true })

@@ -2,7 +2,13 @@ import { ApiProperty, PickType } from '@nestjs/swagger';
 import type { AlgorithmName } from '../../optimizer-contract/algorithm';
 import type { UserPoint } from '../../search-space/search-space';
 import { STUDY_STATUSES, STUDY_STOP_REASONS, type StudyStatus, type StudyStopReason } from '../study-status';
-import { ALGORITHM_NAMES, AlgorithmOptionsDto, DerivedParameterDto, OutputDefinitionDto } from './create-study.dto';
+import {
+  ALGORITHM_NAMES,
+  AlgorithmOptionsDto,
+  DerivedParameterDto,
+  EarlyStoppingPolicyDto,
+  OutputDefinitionDto,
+} from './create-study.dto';
 import { ParameterDefinitionDto } from './parameter-definition.dto';
 
 export class TrialCountsDto {
@@ -10,6 +16,7 @@ export class TrialCountsDto {
   running: number;
   completed: number;
   failed: number;
+  /** Early-stopped trials and trials stopped because the study ended. */
   stopped: number;
 }
 
@@ -48,7 +55,17 @@ export class StudyResponseDto {
   algorithm: AlgorithmOptionsDto & { name: AlgorithmName; seed: number };
   @ApiProperty({ type: 'object', additionalProperties: true })
   trainingConfig: Record<string, unknown>;
-  /** Completed + failed trials: NOMAD's blackbox evaluations. */
+  /** The study's early-stopping policy, every parameter with its value (defaults filled in). */
+  @ApiProperty({ type: EarlyStoppingPolicyDto })
+  earlyStopping: EarlyStoppingPolicyDto;
+  /** GPU-hours the runners reported for the study's trials (each trial's latest `gpuSeconds`, summed). */
+  gpuHoursUsed: number;
+  /**
+   * GPU-hours early stopping saved, an estimate: for each early-stopped trial, the GPU-seconds it
+   * used × (1 − progress) / progress, i.e. the rest of the run at the rate it ran so far.
+   */
+  gpuHoursSaved: number;
+  /** Completed + failed + early-stopped trials: NOMAD's blackbox evaluations. */
   evaluationCount: number;
   /** Evaluations that failed (trials `failed`: told to the engine, counted in the budget). */
   failedEvaluationCount: number;
@@ -76,6 +93,8 @@ export class StudySummaryDto extends PickType(StudyResponseDto, [
   'failedEvaluationCount',
   'evaluationsMostlyFailed',
   'trialCounts',
+  'gpuHoursUsed',
+  'gpuHoursSaved',
   'createdAt',
   'updatedAt',
   'completedAt',

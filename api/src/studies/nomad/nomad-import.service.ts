@@ -70,6 +70,8 @@ export function studyFromNomad(problem: NomadProblem, request: ImportNomadStudyD
       ...problem.searches,
     },
     trainingConfig: request.trainingConfig ?? {},
+    // NOMAD evaluates every point to the end: an imported study keeps that (docs/algorithm.md, "Early stopping").
+    earlyStopping: { kind: 'none' },
   };
 }
 

@@ -27,6 +27,9 @@ export const MAX_METRIC_NAMES_PER_TRIAL = 100;
 export const FAILURE_KINDS = ['evaluation', 'runner'] as const;
 export type FailureKind = (typeof FAILURE_KINDS)[number];
 
+/** A year of 100,000 GPUs: far beyond any trial, small enough to sum exactly in a double. */
+export const MAX_GPU_SECONDS = 3.2e12;
+
 export class MetricPointDto {
   /** e.g. `eval_loss`. */
   @IsString()
@@ -64,12 +67,28 @@ export class TrialHeartbeatDto {
   @ValidateNested({ each: true })
   @Type(() => MetricPointDto)
   metrics?: MetricPointDto[];
+
+  /**
+   * GPU-seconds used by this trial so far: GPUs × wall-clock seconds of the training child,
+   * cumulative (the latest value is kept; the study sums them in `gpuHoursUsed`).
+   */
+  @IsOptional()
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(0)
+  @Max(MAX_GPU_SECONDS)
+  gpuSeconds?: number;
 }
 
 export class TrialHeartbeatResponseDto {
-  /** True when the runner should stop this trial (study paused or stopped). */
+  /**
+   * True when the runner should stop this trial: the study is paused or over, or the trial was
+   * stopped early (then it is `stopped`; do not complete or fail it, that gets 409).
+   */
   shouldStop: boolean;
-  /** Why: `study_paused`, `study_stopped`, `study_completed`, `study_failed`. */
+  /**
+   * Why: `early_stopped` (its curve cannot beat what the study needs: the trial is over and counted
+   * as an unsuccessful evaluation), `study_paused`, `study_stopped`, `study_completed`, `study_failed`.
+   */
   @ApiProperty({ type: String, nullable: true })
   reason: string | null;
   leaseExpiresAt: string | null;
@@ -82,6 +101,16 @@ export class CompleteTrialDto {
   @ApiProperty({ type: 'object', additionalProperties: { type: 'number' } })
   @Validate(IsOutputValues)
   outputs: Record<string, number>;
+
+  /**
+   * GPU-seconds used by this trial in all: GPUs × wall-clock seconds of the training child,
+   * the total (kept on the trial; the study sums them in `gpuHoursUsed`).
+   */
+  @IsOptional()
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(0)
+  @Max(MAX_GPU_SECONDS)
+  gpuSeconds?: number;
 }
 
 export class FailTrialDto {
@@ -108,4 +137,14 @@ export class FailTrialDto {
   @IsOptional()
   @IsBoolean()
   retryable?: boolean;
+
+  /**
+   * GPU-seconds used by this trial in all: GPUs × wall-clock seconds of the training child,
+   * the total (kept on the trial; the study sums them in `gpuHoursUsed`).
+   */
+  @IsOptional()
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(0)
+  @Max(MAX_GPU_SECONDS)
+  gpuSeconds?: number;
 }

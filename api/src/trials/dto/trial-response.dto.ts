@@ -1,11 +1,47 @@
 import { ApiProperty } from '@nestjs/swagger';
 import type { UserPoint } from '../../search-space/search-space';
-import { TRIAL_ORIGINS, TRIAL_STATUSES, type TrialOrigin, type TrialStatus } from '../trial-status';
+import {
+  TRIAL_ORIGINS,
+  TRIAL_STATUSES,
+  TRIAL_STOP_REASONS,
+  type EarlyStopRecord,
+  type TrialOrigin,
+  type TrialStatus,
+  type TrialStopReason,
+} from '../trial-status';
 
 export class TrialMetricDto {
   name: string;
   step: number;
   value: number;
+}
+
+/** The early-stopping decision that stopped a trial (docs/algorithm.md, "Early stopping"). */
+export class EarlyStopDto implements EarlyStopRecord {
+  /** The policy's rule that stopped it: `cannot_beat_threshold` (curve) or `worse_than_median` (median). */
+  rule: string;
+  /** step / totalSteps of the last observation. */
+  progress: number;
+  /** Last observed value of the objective's curve, minimised (a maximised objective negated). */
+  @ApiProperty({ type: Number, nullable: true })
+  lastValue: number | null;
+  /** The curve policy's extrapolation of the final value, stored for inspection only (never told to the engine). */
+  @ApiProperty({ type: Number, nullable: true })
+  extrapolatedFinal: number | null;
+  /** The optimistic final value at the policy's confidence. */
+  @ApiProperty({ type: Number, nullable: true })
+  lowerBound: number | null;
+  /** What the trial had to come in strictly below (the incumbent's f). */
+  @ApiProperty({ type: Number, nullable: true })
+  threshold: number | null;
+  /** The median policy's comparison value. */
+  @ApiProperty({ type: Number, nullable: true })
+  median: number | null;
+  /** `power_law`, `exponential` or `flat`: the curve model of the extrapolation. */
+  @ApiProperty({ type: String, nullable: true })
+  model: string | null;
+  /** Completed curves that calibrated the decision. */
+  calibrationSize: number;
 }
 
 export class TrialResponseDto {
@@ -33,6 +69,19 @@ export class TrialResponseDto {
   @ApiProperty({ type: 'object', additionalProperties: { type: 'number' }, nullable: true })
   outputs: Record<string, number> | null;
   error: string | null;
+  /**
+   * Why a `stopped` trial stopped: `early_stopped` when its curve could not beat what the engine
+   * needed (told to the engine as an unsuccessful evaluation, counted in the budget); null for a
+   * trial stopped because its study ended.
+   */
+  @ApiProperty({ enum: TRIAL_STOP_REASONS, nullable: true, type: String })
+  stopReason: TrialStopReason | null;
+  /** The decision that stopped it early (null unless `stopReason` is `early_stopped`). */
+  @ApiProperty({ type: EarlyStopDto, nullable: true })
+  earlyStop: EarlyStopDto | null;
+  /** GPU-seconds the runner reported for the trial (the latest total), null when it reported none. */
+  @ApiProperty({ type: Number, nullable: true })
+  gpuSeconds: number | null;
   /**
    * The engine's reading of a completed trial, stored when its result is told: true when every
    * constraint is satisfied (NOMAD's rule: h below 1e-13), false otherwise; null for failed,

@@ -17,6 +17,10 @@ export interface TrialRow {
   progress: number | null;
   outputs: Record<string, number> | null;
   error: string | null;
+  stop_reason: Trial['stopReason'];
+  early_stop: Trial['earlyStop'];
+  total_steps: number | null;
+  gpu_seconds: number | null;
   report_hash: string | null;
   told: boolean;
   evaluation_number: number | null;
@@ -48,6 +52,10 @@ export function trialFromRow(row: TrialRow): Trial {
     progress: row.progress,
     outputs: row.outputs,
     error: row.error,
+    stopReason: row.stop_reason,
+    earlyStop: row.early_stop,
+    totalSteps: row.total_steps,
+    gpuSeconds: row.gpu_seconds,
     reportHash: row.report_hash,
     told: row.told,
     evaluationNumber: row.evaluation_number,

@@ -11,7 +11,7 @@ import type { Study } from '../../studies/study.entity';
 import { toTrialResponse } from '../trial-response.mapper';
 import { TrialLease, type LeaseOutcome } from '../trial-lease.entity';
 import { TrialMetric } from '../trial-metric.entity';
-import { type TrialStatus, UNTOLD_RESULT } from '../trial-status';
+import { type EarlyStopRecord, type TrialStatus, UNTOLD_RESULT } from '../trial-status';
 import { Trial } from '../trial.entity';
 import { trialFromRow, type TrialRow } from './trial-row';
 import { transition } from './trial-transitions';
@@ -35,6 +35,7 @@ const HEARTBEAT = transition('running', 'running');
 const FINISH_COMPLETED = transition('running', 'completed');
 const FINISH_FAILED = transition('running', 'failed');
 const STOP_PENDING = transition('pending', 'stopped');
+const STOP_EARLY = transition('running', 'stopped');
 
 // ---------------------------------------------------------------------------------------------
 // Leases: a grant writes the trial and its lease row at once.
@@ -196,10 +197,20 @@ export async function studiesWithRoom(db: Db, exclude: readonly string[], limit:
 // Reports of the runner holding the lease.
 // ---------------------------------------------------------------------------------------------
 
+/** The trial and study columns are null when the runner does not hold the lease. */
 export interface HeartbeatRow {
   lease_expires_at: Date | null;
   status: Study['status'] | null;
   recorded: number;
+  study_id: string | null;
+  attempt: number | null;
+  number: number | null;
+  origin: Trial['origin'] | null;
+  /** The study's engine_version and evaluation_count (early stopping refreshes its memo on them). */
+  engine_version: number | null;
+  evaluation_count: number | null;
+  /** The study's early-stopping policy kind (`none` skips the decision). */
+  policy_kind: string | null;
 }
 
 /**
@@ -217,7 +228,10 @@ export async function heartbeat(
   metrics: readonly { name: string; step: number; value: number }[],
   maxPoints: number,
   maxNames: number,
+  gpuSeconds: number | null = null,
 ): Promise<HeartbeatRow> {
+  // The run length the curve is measured against: the last step of this heartbeat over its progress.
+  const lastStep = metrics.length === 0 ? null : Math.max(...metrics.map((metric) => metric.step));
   const [row] = await preparedQuery<HeartbeatRow>(
     db,
     {
@@ -225,10 +239,13 @@ export async function heartbeat(
       text: `WITH beat AS (
          UPDATE trials t
             SET lease_expires_at = $3::timestamptz + make_interval(secs => s.lease_seconds),
-                last_heartbeat_at = $3, progress = COALESCE($4, t.progress), updated_at = $3
+                last_heartbeat_at = $3, progress = COALESCE($4, t.progress), updated_at = $3,
+                gpu_seconds = COALESCE($8, t.gpu_seconds),
+                total_steps = CASE WHEN $4 > 0 AND $9::float8 > 0 THEN $9::float8 / $4 ELSE t.total_steps END
            FROM studies s
           WHERE t.id = $1 AND t.status = '${HEARTBEAT.from}' AND t.runner_id = $2 AND s.id = t.study_id
-         RETURNING t.id, t.lease_expires_at, s.status
+         RETURNING t.id, t.lease_expires_at, s.status, t.study_id, t.attempt, t.number, t.origin,
+                   s.engine_version, s.evaluation_count, s.early_stopping->>'kind' AS policy_kind
        ), incoming AS (
          SELECT m.name, m.step, m.value,
                 EXISTS (SELECT 1 FROM trial_metrics x
@@ -251,10 +268,12 @@ export async function heartbeat(
          ON CONFLICT (trial_id, name, step) DO UPDATE SET value = EXCLUDED.value
          RETURNING 1
        )
-       SELECT beat.lease_expires_at, beat.status, (SELECT COUNT(*)::int FROM recorded) AS recorded
+       SELECT beat.lease_expires_at, beat.status, beat.study_id, beat.attempt, beat.number, beat.origin,
+              beat.engine_version, beat.evaluation_count, beat.policy_kind,
+              (SELECT COUNT(*)::int FROM recorded) AS recorded
          FROM ${RELAXED_COMMIT} LEFT JOIN beat ON true`,
     },
-    [trialId, runnerId, now, progress, JSON.stringify(metrics), maxPoints, maxNames],
+    [trialId, runnerId, now, progress, JSON.stringify(metrics), maxPoints, maxNames, gpuSeconds, lastStep],
   );
   return row;
 }
@@ -274,6 +293,7 @@ export async function finishHeld(
   runnerId: string,
   report: Report,
   hash: string,
+  gpuSeconds: number | null = null,
 ): Promise<Trial | null> {
   const outputs = report.kind === 'complete' ? report.outputs : null;
   const rows = (await preparedQuery(
@@ -296,7 +316,7 @@ export async function finishHeld(
        ), finished AS (
          UPDATE trials t
             SET status = $4, outputs = $5::jsonb, error = $6, report_hash = $7, finished_at = $3,
-                lease_expires_at = NULL, updated_at = $3
+                lease_expires_at = NULL, updated_at = $3, gpu_seconds = COALESCE($8, t.gpu_seconds)
            FROM target WHERE t.id = target.id
          RETURNING t.*
        ), healed AS (
@@ -312,6 +332,7 @@ export async function finishHeld(
       outputs === null ? null : JSON.stringify(outputs),
       report.kind === 'fail' ? report.error : null,
       hash,
+      gpuSeconds,
     ],
   )) as TrialRow[];
   return rows.length === 0 ? null : trialFromRow(rows[0]);
@@ -328,6 +349,7 @@ export async function finishLocked(
   runnerId: string,
   report: Report,
   hash: string,
+  gpuSeconds: number | null = null,
 ): Promise<void> {
   const to = report.kind === 'complete' ? 'completed' : 'failed';
   transition(trial.status, to);
@@ -340,11 +362,12 @@ export async function finishLocked(
   trial.finishedAt = now;
   trial.leaseExpiresAt = null;
   trial.runnerId = runnerId;
+  trial.gpuSeconds = gpuSeconds ?? trial.gpuSeconds;
   await tx.query(
     `UPDATE trials SET status = $2, outputs = $3, error = $4, report_hash = $5, finished_at = $6,
-            lease_expires_at = NULL, runner_id = $7, updated_at = $6
+            lease_expires_at = NULL, runner_id = $7, updated_at = $6, gpu_seconds = $8
       WHERE id = $1`,
-    [trial.id, trial.status, trial.outputs, trial.error, hash, now, trial.runnerId],
+    [trial.id, trial.status, trial.outputs, trial.error, hash, now, trial.runnerId, trial.gpuSeconds],
   );
   if (report.kind === 'complete') await tx.query(healRunnerStatement('$1'), [runnerId]);
   trial.updatedAt = now;
@@ -364,6 +387,8 @@ export interface Requeue {
   error?: string;
   /** A runner failure: counted on the trial (`runnerFailures`). */
   runnerFailure?: boolean;
+  /** GPU-seconds the runner reported for the attempt (kept on the trial, the latest). */
+  gpuSeconds?: number | null;
 }
 
 /**
@@ -387,6 +412,7 @@ function backToQueue(trial: Trial, how: Requeue, now: Date): void {
   if (how.studyOver) trial.finishedAt = now;
   if (how.error !== undefined) trial.error = how.error;
   if (how.runnerFailure === true) trial.runnerFailures += 1;
+  if (how.gpuSeconds !== undefined && how.gpuSeconds !== null) trial.gpuSeconds = how.gpuSeconds;
 }
 
 /**
@@ -400,10 +426,11 @@ export async function requeueRetryable(
   error: string,
   maxAttempts: number,
   studyOver: boolean,
+  gpuSeconds: number | null = null,
 ): Promise<boolean> {
   const lost = await lostLeaseCount(tx, trial.id);
   if (lost + 1 >= maxAttempts) return false;
-  await requeue(tx, trial, { leaseOutcome: 'failed', studyOver, error });
+  await requeue(tx, trial, { leaseOutcome: 'failed', studyOver, error, gpuSeconds });
   return true;
 }
 
@@ -438,6 +465,105 @@ export async function stopPending(tx: EntityManager, studyId: string, now: Date)
     `UPDATE trials SET status = '${STOP_PENDING.to}', finished_at = $2, updated_at = $2
       WHERE study_id = $1 AND status = '${STOP_PENDING.from}'`,
     [studyId, now],
+  );
+}
+
+/** The lease an early stop ends: the runner that holds it and its attempt, as the heartbeat saw them. */
+export interface EarlyStop {
+  trialId: string;
+  runnerId: string;
+  attempt: number;
+  decision: EarlyStopRecord;
+  now: Date;
+}
+
+/**
+ * running → stopped (early_stopped), in one statement: a trial still running under the same lease
+ * becomes terminal `stopped` with stop reason `early_stopped` and the decision (last value,
+ * extrapolation, bound, threshold) stored; its lease ends (`early_stopped`); it is left untold
+ * (UNTOLD_RESULT), a result like a completed or failed trial, and EngineService tells it to the
+ * engine as an unsuccessful evaluation counted in the budget (docs/algorithm.md, "Early
+ * stopping"). Null when the lease is no longer the one the decision was taken on (a report or an
+ * expiry came first): nothing is written.
+ */
+export async function stopEarly(db: Db, stop: EarlyStop): Promise<Trial | null> {
+  const rows = await preparedQuery<TrialRow>(
+    db,
+    {
+      name: 'trial-stop-early',
+      text: `WITH target AS (
+         SELECT id, attempt FROM trials
+          WHERE id = $1 AND status = '${STOP_EARLY.from}' AND runner_id = $2 AND attempt = $3
+          FOR UPDATE
+       ), ended AS (
+         UPDATE trial_leases l SET ended_at = $4, outcome = 'early_stopped'
+           FROM target WHERE l.trial_id = target.id AND l.attempt = target.attempt
+       )
+       UPDATE trials t
+          SET status = '${STOP_EARLY.to}', stop_reason = 'early_stopped', early_stop = $5::jsonb, told = false,
+              outputs = NULL, error = NULL, finished_at = $4, lease_expires_at = NULL, updated_at = $4
+         FROM target WHERE t.id = target.id
+       RETURNING t.*`,
+    },
+    [stop.trialId, stop.runnerId, stop.attempt, stop.now, JSON.stringify(stop.decision)],
+  );
+  return rows.length === 0 ? null : trialFromRow(rows[0]);
+}
+
+/** The GPU-seconds a runner reports for a trial it had, stopped early: its last word on what the run used. */
+export async function recordStoppedGpuSeconds(tx: EntityManager, trialId: string, gpuSeconds: number): Promise<void> {
+  await tx.query(`UPDATE trials SET gpu_seconds = $2 WHERE id = $1 AND stop_reason = 'early_stopped'`, [
+    trialId,
+    gpuSeconds,
+  ]);
+}
+
+/** A trial's points of one metric, in step order (an early-stopping curve), and its run length. */
+export async function curveOf(
+  db: Db,
+  trialId: string,
+  metric: string,
+): Promise<{ total_steps: number | null; points: [number, number][] | null } | null> {
+  const [row] = await preparedQuery<{ total_steps: number | null; points: [number, number][] | null }>(
+    db,
+    {
+      name: 'trial-early-stop-curve',
+      text: `SELECT t.total_steps,
+                    (SELECT json_agg(json_build_array(m.step, m.value) ORDER BY m.step)
+                       FROM trial_metrics m WHERE m.trial_id = t.id AND m.name = $2) AS points
+               FROM trials t WHERE t.id = $1`,
+    },
+    [trialId, metric],
+  );
+  return row ?? null;
+}
+
+/**
+ * The curves of a study's trials told as completed after evaluation `after`, the latest `limit`
+ * (newest first), with the engine's f as their final value.
+ */
+export async function completedCurves(
+  db: Db,
+  studyId: string,
+  metric: string,
+  after: number,
+  limit: number,
+): Promise<
+  { evaluation_number: number; objective: number; total_steps: number | null; points: [number, number][] | null }[]
+> {
+  return preparedQuery(
+    db,
+    {
+      name: 'trial-early-stop-completed',
+      text: `SELECT t.evaluation_number, t.objective, t.total_steps,
+                    (SELECT json_agg(json_build_array(m.step, m.value) ORDER BY m.step)
+                       FROM trial_metrics m WHERE m.trial_id = t.id AND m.name = $2) AS points
+               FROM trials t
+              WHERE t.study_id = $1 AND t.evaluation_number > $3 AND t.status = 'completed'
+                AND t.objective IS NOT NULL
+              ORDER BY t.evaluation_number DESC LIMIT $4`,
+    },
+    [studyId, metric, after, limit],
   );
 }
 
@@ -511,7 +637,8 @@ export async function insertFinished(
 
 export interface FinishedRow {
   id: string;
-  status: 'completed' | 'failed';
+  /** `stopped`: stopped early (UNTOLD_RESULT), told as a failed evaluation. */
+  status: 'completed' | 'failed' | 'stopped';
   point: number[];
   outputs: Record<string, number> | null;
   finished_at: Date;
@@ -704,21 +831,31 @@ export async function metricsOf(
   return metrics.map(({ name, step, value }) => ({ name, step, value }));
 }
 
-/** Trials per status of each study. */
+/**
+ * Trials per status of each study, with their GPU-seconds: used (each trial's latest report) and
+ * saved, an estimate (StudyResponseDto.gpuHoursSaved): an early-stopped trial's own rate times
+ * what was left of its run, used × (1 − p) / p.
+ */
 export async function countsByStatus(
   db: Db,
   studyIds: readonly string[],
-): Promise<{ studyId: string; status: TrialStatus; count: number }[]> {
+): Promise<{ studyId: string; status: TrialStatus; count: number; gpuSeconds: number; gpuSecondsSaved: number }[]> {
   return db
     .getRepository(Trial)
     .createQueryBuilder('trial')
     .select('trial.study_id', 'studyId')
     .addSelect('trial.status', 'status')
     .addSelect('COUNT(*)::int', 'count')
+    .addSelect('COALESCE(SUM(trial.gpu_seconds), 0)::float8', 'gpuSeconds')
+    .addSelect(
+      `COALESCE(SUM(trial.gpu_seconds * (1 - (trial.early_stop->>'progress')::float8) / (trial.early_stop->>'progress')::float8)
+         FILTER (WHERE trial.stop_reason = 'early_stopped' AND (trial.early_stop->>'progress')::float8 > 0), 0)::float8`,
+      'gpuSecondsSaved',
+    )
     .where({ studyId: In([...studyIds]) })
     .groupBy('trial.study_id')
     .addGroupBy('trial.status')
-    .getRawMany<{ studyId: string; status: TrialStatus; count: number }>();
+    .getRawMany<{ studyId: string; status: TrialStatus; count: number; gpuSeconds: number; gpuSecondsSaved: number }>();
 }
 
 /** Trials pending and running over all studies (the metrics gauge). */

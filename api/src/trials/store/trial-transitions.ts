@@ -13,7 +13,7 @@ export const TRIAL_TRANSITIONS: Readonly<Record<TrialStatus | 'new', readonly Tr
   // stopped: the study ended.
   pending: ['running', 'completed', 'failed', 'stopped'],
   // pending: requeued (released, retryable failure, expiry with attempts left, runner failure, quarantine);
-  // stopped: requeued while the study is over.
+  // stopped: requeued while the study is over, or stopped early on its curve (stop reason early_stopped).
   running: ['running', 'completed', 'failed', 'pending', 'stopped'],
   completed: [],
   failed: [],

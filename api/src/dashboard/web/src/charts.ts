@@ -204,8 +204,8 @@ export function parallelOption({ parameters, derived, objectiveName, goal, point
 
 export interface CurvesInput {
   metric: string;
-  /** One curve per trial. */
-  curves: { trialNumber: number; points: TrialMetric[] }[];
+  /** One curve per trial; `stopped`: the trial was stopped early (drawn dashed and grey). */
+  curves: { trialNumber: number; points: TrialMetric[]; stopped?: boolean }[];
 }
 
 /** The intermediate metric (loss against step) of every trial that reported it. */
@@ -214,14 +214,24 @@ export function curvesOption({ metric, curves }: CurvesInput): {
   counts: Record<string, number>;
 } {
   const series = curves.map((curve) => ({
-    name: `#${curve.trialNumber}`,
+    name: curve.stopped === true ? `#${curve.trialNumber} (stopped)` : `#${curve.trialNumber}`,
     type: 'line',
     showSymbol: curve.points.length < 30,
     symbolSize: 4,
     data: curve.points.map((point) => [point.step, point.value]),
+    ...(curve.stopped === true
+      ? {
+          lineStyle: { type: 'dashed', color: '#9aa0a6', width: 1.5 },
+          itemStyle: { color: '#9aa0a6' },
+        }
+      : {}),
   }));
   return {
-    counts: { seriesCount: series.length, pointCount: series.reduce((sum, item) => sum + item.data.length, 0) },
+    counts: {
+      seriesCount: series.length,
+      pointCount: series.reduce((sum, item) => sum + item.data.length, 0),
+      stoppedCount: curves.filter((curve) => curve.stopped === true).length,
+    },
     option: {
       animation: false,
       grid: { left: 64, right: 24, top: 40, bottom: 64 },

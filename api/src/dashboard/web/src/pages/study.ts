@@ -232,9 +232,13 @@ export function studyPage(studyId: string): Page {
     }
     metricSelect.value = selected;
     const byNumber = new Map(state.trials.map((trial) => [trial.id, trial.number]));
+    const stoppedEarly = new Set(
+      state.trials.filter((trial) => trial.stopReason === 'early_stopped').map((trial) => trial.id),
+    );
     const curveData = [...state.metricsByTrial.entries()]
       .map(([trialId, points]) => ({
         trialNumber: byNumber.get(trialId) ?? 0,
+        stopped: stoppedEarly.has(trialId),
         points: points.filter((point) => point.name === selected).sort((a, b) => a.step - b.step),
       }))
       .filter((curve) => curve.points.length > 0)
@@ -276,6 +280,19 @@ export function studyPage(studyId: string): Page {
             `${study.trialCounts.completed} completed, ${study.trialCounts.running} running, ${study.trialCounts.pending} pending, ${study.trialCounts.failed} failed, ${study.trialCounts.stopped} stopped`,
           ],
           ['Objective', `${objective.name} (${objective.goal})`],
+          [
+            'GPU-hours',
+            h(
+              'span',
+              { id: 'gpu-hours' },
+              `${formatNumber(study.gpuHoursUsed)} used`,
+              h(
+                'span',
+                { class: 'muted' },
+                `, ${formatNumber(study.gpuHoursSaved)} saved by early stopping (estimate; policy ${study.earlyStopping.kind})`,
+              ),
+            ),
+          ],
           [
             'Best',
             best === null

@@ -1,0 +1,212 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import {
+  createCalibrationCache,
+  decideEarlyStop,
+  type CalibrationCache,
+  type CompletedCurve,
+  type CurvePoint,
+  type StopDecision,
+  type StoppingPolicy,
+} from '../early-stopping';
+import { Mads } from '../mads';
+import type { AlgorithmName } from '../optimizer-contract/algorithm';
+import { EngineService } from '../engine/engine.service';
+import { StudiesService } from '../studies/studies.service';
+import * as trialStore from './store/trial-store';
+import type { TrialOrigin } from './trial-status';
+
+/** Studies whose curves and threshold this process keeps (least recently used dropped first). */
+const MAX_STUDIES = 256;
+/** The median policy compares with every completed trial (Optuna); this process keeps the latest this many. */
+const MEDIAN_WINDOW = 1000;
+
+/** What the heartbeat statement returns about the trial and its study (read in the same statement). */
+export interface HeartbeatTrial {
+  trialId: string;
+  runnerId: string;
+  studyId: string;
+  attempt: number;
+  number: number;
+  origin: TrialOrigin;
+  /** The study's engine_version and evaluation_count: the threshold and the completed curves change only with them. */
+  engineVersion: number;
+  evaluationCount: number;
+}
+
+/** A study's settings that never change after creation, read once. */
+interface StudySettings {
+  policy: StoppingPolicy;
+  algorithm: AlgorithmName;
+  /** The metric of the heartbeats that is the objective's curve: the objective output's name. */
+  metric: string;
+  /** 1, or −1 for a maximised objective: curves are compared minimised, as the engine's f. */
+  sign: number;
+  hasPb: boolean;
+}
+
+interface StudyMemo {
+  settings: StudySettings;
+  /** Completed (not stopped) trials' curves, oldest first, at most the policy's window. */
+  completed: CompletedCurve[];
+  /** The evaluation_number up to which `completed` has looked. */
+  seenEvaluation: number;
+  /** The evaluation_count `completed` was refreshed at. */
+  seenCount: number;
+  calibration: CalibrationCache;
+  threshold: { engineVersion: number; evaluationCount: number; value: number | null } | null;
+}
+
+/**
+ * Takes the early-stopping decision of a heartbeat (docs/algorithm.md, "Early stopping"): the
+ * trial's objective curve from trial_metrics, the study's completed curves, and the threshold the
+ * engine needs (Mads.earlyStopThreshold). Kept cheap: a study's settings, completed curves and
+ * calibration residuals stay in memory (bounded), and are refreshed only when its evaluation count
+ * or engine version moved.
+ */
+@Injectable()
+export class TrialEarlyStopping {
+  private readonly logger = new Logger(TrialEarlyStopping.name);
+  private readonly studies = new Map<string, StudyMemo>();
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly engines: EngineService,
+    private readonly studiesService: StudiesService,
+  ) {}
+
+  /** The objective metric's name, so the heartbeat asks only when its curve grew. */
+  async metricOf(studyId: string): Promise<string> {
+    return (await this.memo(studyId)).settings.metric;
+  }
+
+  /** The decision for a running trial whose objective curve just grew; null when nothing can be decided. */
+  async decide(trial: HeartbeatTrial): Promise<StopDecision | null> {
+    const memo = await this.memo(trial.studyId);
+    const { settings } = memo;
+    if (settings.policy.kind === 'none') return null;
+    const row = await trialStore.curveOf(this.dataSource, trial.trialId, settings.metric);
+    if (row === null || row.points === null) return null;
+    const curve = toCurve(row.points, settings.sign);
+    const totalSteps = row.total_steps ?? 0;
+    // Without a run length the curve has no progress to be measured at.
+    if (!(totalSteps > 0) || curve.length === 0) return null;
+    await this.refreshCompleted(memo, trial.studyId, trial.evaluationCount);
+    const threshold = await this.threshold(memo, trial);
+    const protectedCount =
+      settings.policy.kind === 'curve'
+        ? settings.policy.calibrationTrials
+        : settings.policy.kind === 'median'
+          ? settings.policy.nStartupTrials
+          : 0;
+    return decideEarlyStop(
+      {
+        curve,
+        totalSteps: Math.max(totalSteps, curve[curve.length - 1].step),
+        threshold,
+        // X0 and the first trials that calibrate the rule always run to the end.
+        protectedTrial: trial.origin === 'x0' || trial.number <= protectedCount,
+        completed: memo.completed,
+      },
+      settings.policy,
+      memo.calibration,
+    );
+  }
+
+  private async memo(studyId: string): Promise<StudyMemo> {
+    const known = this.studies.get(studyId);
+    if (known !== undefined) {
+      // Map order is insertion order: re-inserting keeps the most recently used last.
+      this.studies.delete(studyId);
+      this.studies.set(studyId, known);
+      return known;
+    }
+    const row = await this.studiesService.findOrThrow(studyId);
+    const objective = row.outputs.find((output) => output.type === 'objective');
+    const memo: StudyMemo = {
+      settings: {
+        policy: row.earlyStopping,
+        algorithm: row.algorithm,
+        metric: objective?.name ?? '',
+        sign: objective?.goal === 'maximize' ? -1 : 1,
+        hasPb: row.outputs.some((output) => output.type === 'constraint_pb'),
+      },
+      completed: [],
+      seenEvaluation: 0,
+      seenCount: -1,
+      calibration: createCalibrationCache(),
+      threshold: null,
+    };
+    this.studies.set(studyId, memo);
+    while (this.studies.size > MAX_STUDIES) this.studies.delete(this.studies.keys().next().value as string);
+    return memo;
+  }
+
+  /**
+   * Appends the study's trials told as completed since the last look (the ones early-stopped or
+   * failed are not curves that ran to the end). Their final value is the engine's f (the objective
+   * minimised), on the same scale as the curves.
+   */
+  private async refreshCompleted(memo: StudyMemo, studyId: string, evaluationCount: number): Promise<void> {
+    if (memo.seenCount === evaluationCount) return;
+    const window = memo.settings.policy.kind === 'curve' ? memo.settings.policy.calibrationWindow : MEDIAN_WINDOW;
+    const rows = await trialStore.completedCurves(
+      this.dataSource,
+      studyId,
+      memo.settings.metric,
+      memo.seenEvaluation,
+      window,
+    );
+    for (const row of rows.reverse()) {
+      memo.seenEvaluation = Math.max(memo.seenEvaluation, row.evaluation_number);
+      if (row.points === null) continue;
+      const points = toCurve(row.points, memo.settings.sign);
+      const totalSteps = Math.max(row.total_steps ?? 0, points[points.length - 1].step);
+      if (totalSteps > 0) memo.completed.push({ points, totalSteps, finalValue: row.objective });
+    }
+    if (memo.completed.length > window) memo.completed.splice(0, memo.completed.length - window);
+    memo.seenCount = evaluationCount;
+  }
+
+  /**
+   * What the trial must come in strictly below: MADS's Mads.earlyStopThreshold (the feasible
+   * incumbent's f; none in Phase One or under a PB barrier with hMax > 0). Random search has no
+   * barrier: the best feasible f told so far, unless PB constraints make any f useful. Read again
+   * only when the engine or the evaluation count moved.
+   */
+  private async threshold(memo: StudyMemo, trial: HeartbeatTrial): Promise<number | null> {
+    const known = memo.threshold;
+    if (
+      known !== null &&
+      known.engineVersion === trial.engineVersion &&
+      known.evaluationCount === trial.evaluationCount
+    ) {
+      return known.value;
+    }
+    let value: number | null;
+    if (memo.settings.algorithm === 'mads') {
+      value = await this.engines
+        .read(trial.studyId, (algorithm) => (algorithm instanceof Mads ? algorithm.earlyStopThreshold() : null))
+        .catch((error: unknown) => {
+          this.logger.warn({
+            message: 'engine unreadable for early stopping',
+            studyId: trial.studyId,
+            error: String(error),
+          });
+          return null;
+        });
+    } else if (memo.settings.hasPb) {
+      value = null;
+    } else {
+      const best = await trialStore.best(this.dataSource, trial.studyId);
+      value = best !== null && best.feasible === true ? best.objective : null;
+    }
+    memo.threshold = { engineVersion: trial.engineVersion, evaluationCount: trial.evaluationCount, value };
+    return value;
+  }
+}
+
+function toCurve(points: readonly [number, number][], sign: number): CurvePoint[] {
+  return points.map(([step, value]) => ({ step, value: sign * value }));
+}

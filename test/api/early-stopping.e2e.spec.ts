@@ -1,0 +1,423 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import {
+  auth,
+  createKey,
+  createStudy,
+  expectStatus,
+  lease,
+  registerRunner,
+  report,
+  type TestRunner,
+} from '../support/api-client';
+import { startTestServer, type TestServer } from '../support/test-server';
+import { launchChromium, signIn, waitForData } from '../dashboard/fixture';
+
+/** Steps of a simulated run, and the evaluation interval (a point of the curve every 5 steps). */
+const TOTAL_STEPS = 100;
+const EVAL_EVERY = 5;
+/** GPU-seconds per step: 2 GPUs × 0.3 s of wall-clock. */
+const GPU_SECONDS_PER_STEP = 0.6;
+const MAX_EVALUATIONS = 30;
+const CALIBRATION_TRIALS = 4;
+
+/** The final validation loss of a configuration: a bowl with its minimum 1 at (1, −1). */
+function finalLoss(parameters: Record<string, number | string>): number {
+  const x = Number(parameters.x);
+  const y = Number(parameters.y);
+  return 1 + ((x - 1) ** 2 + (y + 1) ** 2) / 5;
+}
+
+/** Deterministic noise per trial and step (xorshift on a seed), standard deviation about 0.01. */
+function noise(seed: number, step: number): number {
+  let state = (seed * 2654435761 + step * 40503) >>> 0 || 1;
+  let sum = 0;
+  for (let i = 0; i < 4; i++) {
+    state ^= state << 13;
+    state >>>= 0;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    state >>>= 0;
+    sum += state / 2 ** 32 - 0.5;
+  }
+  return sum * 0.017;
+}
+
+/**
+ * A learning curve ending at `final` at step TOTAL_STEPS: a power law for even trial numbers, an
+ * exponential decay for odd ones, starting about 3 above the final value, plus noise.
+ */
+function curveValue(final: number, trialNumber: number, step: number): number {
+  const p = step / TOTAL_STEPS;
+  const p0 = EVAL_EVERY / TOTAL_STEPS;
+  const shape =
+    trialNumber % 2 === 0
+      ? (p ** -0.5 - 1) / (p0 ** -0.5 - 1)
+      : (Math.exp(-4 * p) - Math.exp(-4)) / (Math.exp(-4 * p0) - Math.exp(-4));
+  return final + 3 * shape + noise(trialNumber, step);
+}
+
+interface TrialLog {
+  id: string;
+  number: number;
+  origin: string;
+  final: number;
+  /** The step of the heartbeat answered `early_stopped`, or null when the trial ran to the end. */
+  stoppedAt: number | null;
+  /** The last GPU-seconds this runner reported for it. */
+  gpuSeconds: number;
+}
+
+/** Lets the test park every runner between two requests (to restart the app under them). */
+class Gate {
+  private waiting: Promise<void> | null = null;
+  private open: (() => void) | null = null;
+  parked = 0;
+
+  close(): void {
+    this.waiting = new Promise((resolve) => (this.open = resolve));
+  }
+
+  release(): void {
+    this.open?.();
+    this.waiting = null;
+  }
+
+  async pass(): Promise<void> {
+    if (this.waiting === null) return;
+    this.parked += 1;
+    await this.waiting;
+    this.parked -= 1;
+  }
+}
+
+async function runWorker(
+  test: TestServer,
+  runner: TestRunner,
+  studyId: string,
+  logs: TrialLog[],
+  gate: Gate,
+  onFinished: () => void,
+): Promise<void> {
+  for (let round = 0; round < 10_000; round++) {
+    await gate.pass();
+    const leased = await lease(test, runner, studyId);
+    if (leased.status === 204) {
+      if (leased.headers['meshtune-study-status'] !== 'active') return;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      continue;
+    }
+    expectStatus(leased, 200);
+    const trial = leased.body.trial as {
+      id: string;
+      number: number;
+      origin: string;
+      parameters: Record<string, number | string>;
+    };
+    const final = finalLoss(trial.parameters);
+    const log: TrialLog = {
+      id: trial.id,
+      number: trial.number,
+      origin: trial.origin,
+      final,
+      stoppedAt: null,
+      gpuSeconds: 0,
+    };
+    logs.push(log);
+    let lastValue = final;
+    for (let step = EVAL_EVERY; step <= TOTAL_STEPS; step += EVAL_EVERY) {
+      await gate.pass();
+      lastValue = curveValue(final, trial.number, step);
+      log.gpuSeconds = step * GPU_SECONDS_PER_STEP;
+      const beat = expectStatus(
+        await report(test, runner, trial.id, 'heartbeat', {
+          progress: step / TOTAL_STEPS,
+          metrics: [
+            { name: 'val_loss', step, value: lastValue },
+            { name: 'train_loss', step, value: lastValue - 0.2 },
+          ],
+          gpuSeconds: log.gpuSeconds,
+        }),
+        200,
+      ).body as { shouldStop: boolean; reason: string | null };
+      if (beat.shouldStop) {
+        assert.equal(beat.reason, 'early_stopped');
+        log.stoppedAt = step;
+        break;
+      }
+    }
+    if (log.stoppedAt !== null) {
+      // The runner's last word on a stopped trial: its GPU-seconds up to the moment the child stopped.
+      log.gpuSeconds += 0.25;
+      const again = expectStatus(
+        await report(test, runner, trial.id, 'heartbeat', { gpuSeconds: log.gpuSeconds }),
+        200,
+      ).body;
+      assert.deepEqual(again, { shouldStop: true, reason: 'early_stopped', leaseExpiresAt: null, metricsDropped: 0 });
+      // A stopped trial has no result to report: complete and fail are refused, clearly.
+      const complete = expectStatus(
+        await report(test, runner, trial.id, 'complete', { outputs: { val_loss: lastValue } }),
+        409,
+      ).body;
+      assert.equal(complete.code, 'TRIAL_STOPPED_EARLY');
+      const fail = expectStatus(await report(test, runner, trial.id, 'fail', { error: 'stopped' }), 409).body;
+      assert.equal(fail.code, 'TRIAL_STOPPED_EARLY');
+    } else {
+      expectStatus(
+        await report(test, runner, trial.id, 'complete', {
+          outputs: { val_loss: lastValue },
+          gpuSeconds: log.gpuSeconds,
+        }),
+        200,
+      );
+    }
+    onFinished();
+  }
+  throw new Error('runner did not finish');
+}
+
+describe('early stopping on the heartbeat', () => {
+  let test: TestServer;
+  let userKey: string;
+  let runnerKey: string;
+  before(async () => {
+    test = await startTestServer();
+    userKey = await createKey(test, 'user');
+    runnerKey = await createKey(test, 'runner');
+  });
+  after(async () => test.close());
+
+  const studyBody = (earlyStopping?: unknown, algorithm: Record<string, unknown> = { name: 'mads', seed: 3 }) => ({
+    name: 'curves',
+    parameters: [
+      { name: 'x', type: 'real', lower: -5, upper: 5 },
+      { name: 'y', type: 'real', lower: -5, upper: 5 },
+    ],
+    outputs: [{ name: 'val_loss', type: 'objective' }],
+    x0: [{ x: -3, y: 3 }],
+    budget: { maxEvaluations: MAX_EVALUATIONS, leaseSeconds: 120 },
+    algorithm,
+    ...(earlyStopping === undefined ? {} : { earlyStopping }),
+  });
+
+  it('chooses the policy at creation: curve for MADS, none for random search and NOMAD imports', async () => {
+    const mads = await createStudy(test, userKey, studyBody());
+    assert.deepEqual(mads.earlyStopping, {
+      kind: 'curve',
+      minProgress: 0.1,
+      confidence: 0.95,
+      calibrationTrials: 5,
+      minPoints: 4,
+      calibrationWindow: 50,
+    });
+    assert.equal(mads.gpuHoursUsed, 0);
+    assert.equal(mads.gpuHoursSaved, 0);
+    const random = await createStudy(test, userKey, studyBody(undefined, { name: 'random', seed: 1 }));
+    assert.deepEqual(random.earlyStopping, { kind: 'none' });
+    const median = await createStudy(test, userKey, studyBody({ kind: 'median', nStartupTrials: 2 }));
+    assert.deepEqual(median.earlyStopping, { kind: 'median', nStartupTrials: 2, nWarmupSteps: 0, intervalSteps: 1 });
+    const fetched = expectStatus(
+      await test.http.get(`/v1/studies/${String(median.id)}`).set(...auth(userKey)),
+      200,
+    ).body;
+    assert.deepEqual(fetched.earlyStopping, median.earlyStopping);
+    const imported = expectStatus(
+      await test.http
+        .post('/v1/studies/import/nomad')
+        .set(...auth(userKey))
+        .send({
+          name: 'imported',
+          parameterFile: readFileSync(join(process.cwd(), 'test/fixtures/nomad-p6-param.txt'), 'utf8'),
+        }),
+      201,
+    ).body;
+    assert.deepEqual(imported.study.earlyStopping, { kind: 'none' });
+  });
+
+  const badPolicies: [string, unknown, string][] = [
+    ['a confidence of 1', { kind: 'curve', confidence: 1 }, 'earlyStopping.confidence'],
+    ['an unknown kind', { kind: 'hyperband' }, 'earlyStopping.kind'],
+    ['a parameter of another policy', { kind: 'median', minProgress: 0.2 }, 'earlyStopping.minProgress'],
+    ['a fractional calibrationTrials', { kind: 'curve', calibrationTrials: 2.5 }, 'earlyStopping.calibrationTrials'],
+    ['a policy that is not an object', 'curve', 'earlyStopping'],
+  ];
+  for (const [what, policy, field] of badPolicies) {
+    it(`rejects ${what} with 400 naming ${field}, and writes nothing`, async () => {
+      const before = expectStatus(await test.http.get('/v1/studies').set(...auth(userKey)), 200).body.total;
+      const response = expectStatus(
+        await test.http
+          .post('/v1/studies')
+          .set(...auth(userKey))
+          .send(studyBody(policy)),
+        400,
+      ).body;
+      assert.equal(response.code, 'VALIDATION_FAILED');
+      assert.ok(
+        (response.details as { field: string }[]).some((detail) => detail.field === field),
+        `details ${JSON.stringify(response.details)} should name ${field}`,
+      );
+      const afterwards = expectStatus(await test.http.get('/v1/studies').set(...auth(userKey)), 200).body.total;
+      assert.equal(afterwards, before);
+    });
+  }
+
+  it('stops hopeless trials of a MADS study run by 2 runners, across a restart, with the budget exact', async () => {
+    const study = await createStudy(
+      test,
+      userKey,
+      studyBody({ kind: 'curve', calibrationTrials: CALIBRATION_TRIALS, minProgress: 0.15 }),
+    );
+    const studyId = String(study.id);
+    const runners = [await registerRunner(test, runnerKey, 'es-a'), await registerRunner(test, runnerKey, 'es-b')];
+    const logs: TrialLog[] = [];
+    const gate = new Gate();
+    let finished = 0;
+    let restarted = false;
+    const workers = runners.map((runner) =>
+      runWorker(test, runner, studyId, logs, gate, () => {
+        finished += 1;
+        // Half-way: park both runners (one usually in the middle of a trial) and restart the app.
+        if (finished === 12) gate.close();
+      }),
+    );
+    const restart = (async () => {
+      while (gate.parked < runners.length) await new Promise((resolve) => setTimeout(resolve, 10));
+      await test.restart();
+      restarted = true;
+      gate.release();
+    })();
+    await Promise.all([...workers, restart]);
+    assert.ok(restarted);
+
+    const done = expectStatus(await test.http.get(`/v1/studies/${studyId}`).set(...auth(userKey)), 200).body;
+    assert.equal(done.status, 'completed');
+    assert.equal(done.stopReason, 'max_evaluations');
+    // The budget is exact: every completed and every early-stopped trial is one evaluation.
+    assert.equal(done.evaluationCount, MAX_EVALUATIONS);
+    const trials = expectStatus(
+      await test.http.get(`/v1/studies/${studyId}/trials?limit=200`).set(...auth(userKey)),
+      200,
+    ).body.items as {
+      id: string;
+      number: number;
+      origin: string;
+      status: string;
+      stopReason: string | null;
+      gpuSeconds: number | null;
+      earlyStop: {
+        rule: string;
+        progress: number;
+        lastValue: number | null;
+        extrapolatedFinal: number | null;
+        threshold: number | null;
+      } | null;
+    }[];
+    const stopped = trials.filter((trial) => trial.stopReason === 'early_stopped');
+    const completed = trials.filter((trial) => trial.status === 'completed');
+    assert.equal(stopped.length + completed.length, MAX_EVALUATIONS);
+    assert.equal(done.trialCounts.failed, 0);
+    assert.ok(stopped.length >= 3, `only ${stopped.length} trials were stopped early`);
+    // X0 and the first calibration trials always run to the end.
+    for (const trial of trials.filter((t) => t.origin === 'x0' || t.number <= CALIBRATION_TRIALS)) {
+      assert.equal(trial.status, 'completed', `trial ${trial.number} (${trial.origin})`);
+    }
+    const byId = new Map(logs.map((log) => [log.id, log]));
+    let falseStops = 0;
+    for (const trial of stopped) {
+      const log = byId.get(trial.id);
+      assert.ok(
+        log !== undefined && log.stoppedAt !== null,
+        `trial ${trial.number} stopped without telling its runner`,
+      );
+      assert.equal(trial.status, 'stopped');
+      assert.equal(trial.earlyStop?.rule, 'cannot_beat_threshold');
+      assert.equal(trial.earlyStop?.progress, log.stoppedAt / TOTAL_STEPS);
+      assert.ok(trial.earlyStop?.lastValue !== null && trial.earlyStop?.extrapolatedFinal !== null);
+      const threshold = trial.earlyStop?.threshold;
+      assert.ok(typeof threshold === 'number');
+      // A false stop: the full run would have come in below the incumbent the decision used.
+      if (log.final < threshold) falseStops += 1;
+    }
+    assert.ok(falseStops <= 1, `${falseStops} of ${stopped.length} stops were false`);
+
+    // The engine agrees with the trials, also when rebuilt from the database after another restart.
+    const engine = expectStatus(await test.http.get(`/v1/studies/${studyId}/engine`).set(...auth(userKey)), 200).body;
+    assert.equal(engine.evaluationCount, MAX_EVALUATIONS);
+    await test.restart();
+    const rebuilt = expectStatus(await test.http.get(`/v1/studies/${studyId}/engine`).set(...auth(userKey)), 200).body;
+    assert.deepEqual(rebuilt, engine);
+    const best = expectStatus(await test.http.get(`/v1/studies/${studyId}/best`).set(...auth(userKey)), 200).body;
+    assert.ok(
+      completed.some((trial) => trial.id === best.id),
+      'the incumbent is a completed trial',
+    );
+
+    // GPU-seconds: each trial keeps the runner's latest total; saved = used × (1 − p) / p of the stopped ones.
+    let used = 0;
+    let saved = 0;
+    for (const trial of trials) {
+      const log = byId.get(trial.id);
+      assert.ok(log !== undefined);
+      assert.equal(trial.gpuSeconds, log.gpuSeconds);
+      used += log.gpuSeconds;
+      if (log.stoppedAt !== null) {
+        const progress = log.stoppedAt / TOTAL_STEPS;
+        saved += (log.gpuSeconds * (1 - progress)) / progress;
+      }
+    }
+    const again = expectStatus(await test.http.get(`/v1/studies/${studyId}`).set(...auth(userKey)), 200).body;
+    assert.ok(Math.abs(again.gpuHoursUsed * 3600 - used) < 1e-6, `${again.gpuHoursUsed * 3600} vs ${used}`);
+    assert.ok(Math.abs(again.gpuHoursSaved * 3600 - saved) < 1e-6, `${again.gpuHoursSaved * 3600} vs ${saved}`);
+    // The dashboard draws the stopped curves apart (dashed, grey) and shows the GPU-hours.
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage();
+      await signIn(page, test.url, userKey);
+      await page.goto(`${test.url}/?poll=500#/studies/${studyId}`);
+      await waitForData(page, '#metrics-chart', 'seriesCount', String(MAX_EVALUATIONS));
+      assert.equal(await page.locator('#metrics-chart').getAttribute('data-stopped-count'), String(stopped.length));
+      assert.match(
+        await page.locator('#gpu-hours').innerText(),
+        /used, .* saved by early stopping \(estimate; policy curve\)/,
+      );
+    } finally {
+      await browser.close();
+    }
+
+    const full = MAX_EVALUATIONS * TOTAL_STEPS * GPU_SECONDS_PER_STEP;
+    process.stdout.write(
+      `# early stopping: ${stopped.length}/${MAX_EVALUATIONS} trials stopped (${falseStops} false), ` +
+        `at progress ${stopped.map((t) => t.earlyStop?.progress).join(' ')}; GPU-seconds used ${used.toFixed(1)} ` +
+        `of ${full} for full runs, saved (estimate) ${saved.toFixed(1)}; best ${best.outputs.val_loss}\n`,
+    );
+  });
+
+  it('never stops a trial of a study whose policy is none, and keeps its GPU-seconds', async () => {
+    const study = await createStudy(test, userKey, studyBody({ kind: 'none' }));
+    const runner = await registerRunner(test, runnerKey, 'es-none');
+    const leased = expectStatus(await lease(test, runner, String(study.id)), 200).body;
+    for (let step = EVAL_EVERY; step <= TOTAL_STEPS; step += EVAL_EVERY) {
+      const beat = expectStatus(
+        await report(test, runner, leased.trial.id, 'heartbeat', {
+          progress: step / TOTAL_STEPS,
+          metrics: [{ name: 'val_loss', step, value: 100 + step }],
+          gpuSeconds: step,
+        }),
+        200,
+      ).body;
+      assert.equal(beat.shouldStop, false);
+    }
+    const bad = expectStatus(await report(test, runner, leased.trial.id, 'heartbeat', { gpuSeconds: -1 }), 400).body;
+    assert.ok((bad.details as { field: string }[]).some((detail) => detail.field === 'gpuSeconds'));
+    const done = expectStatus(
+      await report(test, runner, leased.trial.id, 'complete', { outputs: { val_loss: 200 }, gpuSeconds: 123.5 }),
+      200,
+    ).body;
+    assert.equal(done.gpuSeconds, 123.5);
+    const after = expectStatus(await test.http.get(`/v1/studies/${String(study.id)}`).set(...auth(userKey)), 200).body;
+    assert.ok(Math.abs(after.gpuHoursUsed - 123.5 / 3600) < 1e-12);
+    assert.equal(after.gpuHoursSaved, 0);
+  });
+});
