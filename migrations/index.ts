@@ -2,6 +2,7 @@ import { InitialSchema1764316800000 } from './1764316800000-InitialSchema';
 import { EngineEvents1795867128744 } from './1795867128744-EngineEvents';
 import { TrialScoresAndKeyLinks1796305627201 } from './1796305627201-TrialScoresAndKeyLinks';
 import { RunnerHealth1796309316592 } from './1796309316592-RunnerHealth';
+import { Projects1796318090655 } from './1796318090655-Projects';
 
 /** Every migration, oldest first: the only way the schema changes (docs/development.md, "Migrations"). */
 export const MIGRATIONS = [
@@ -9,4 +10,5 @@ export const MIGRATIONS = [
   EngineEvents1795867128744,
   TrialScoresAndKeyLinks1796305627201,
   RunnerHealth1796309316592,
+  Projects1796318090655,
 ];

@@ -13,8 +13,11 @@ import { Study } from '../studies/study.entity';
 import { TrialOutcomes, type TrialsInFlight } from '../trials/trial-outcomes';
 import { Trial } from '../trials/trial.entity';
 import { preparedQuery } from '../database/prepared-query';
+import { inTransaction } from '../database/transaction';
+import { DomainError, notFound } from '../common/errors/domain-error';
+import { lockProjectTrialRoom } from '../projects/project-trial-quota';
 import type { LeaseResponseDto } from './dto/lease.dto';
-import { RunnerHealth } from './runner-health';
+import { type LeasingRunner, RunnerHealth } from './runner-health';
 import { insertLeasedTrials, takePendingTrial } from './trial-grants';
 
 /** How many times one lease asks the engine again when it suggests a point that is already a trial. */
@@ -30,6 +33,11 @@ const STUDY_PAGE = 50;
 
 export type LeaseOutcome =
   { kind: 'leased'; lease: LeaseResponseDto } | { kind: 'none'; studyStatus: Study['status'] | null };
+
+/** Room left in the project's quota on running trials for one lease; Infinity: no quota. */
+interface ProjectRoom {
+  value: number;
+}
 
 /** A lease waiting for another's engine ask, and what that ask granted it. */
 interface Waiter {
@@ -70,16 +78,17 @@ export class LeaseService {
   ) {}
 
   async lease(runnerId: string, studyId: string | undefined): Promise<LeaseOutcome> {
-    await this.health.assertMayLease(runnerId);
+    const runner = await this.health.assertMayLease(runnerId);
+    if (studyId !== undefined) await this.assertMayLeaseStudy(runner, studyId);
     const deadline = Date.now() + this.config.leaseWaitMs;
     let leased: LeaseResponseDto | null;
     for (;;) {
       const starved = { value: false };
       leased =
         studyId === undefined
-          ? await this.leaseFromAnyStudy(runnerId, starved)
-          : ((await takePendingTrial(this.dataSource.manager, runnerId, studyId)) ??
-            (await this.leaseFromStudy(runnerId, studyId, starved)));
+          ? await this.leaseFromAnyStudy(runner, runnerId, starved)
+          : ((await this.takePending(runner, runnerId, studyId)) ??
+            (await this.leaseFromStudy(runner, runnerId, studyId, starved)));
       const waitMs = deadline - Date.now();
       if (leased !== null || !starved.value || studyId === undefined || waitMs <= 0) break;
       // The engine waits for results in flight before it can suggest again: wait with it (woken
@@ -93,13 +102,59 @@ export class LeaseService {
   }
 
   /**
+   * A lease naming a study: another project's study is 404 like one that does not exist; a study
+   * requiring labels this runner did not register is 409 RUNNER_LABELS_MISSING (it would wait
+   * forever otherwise). Project and labels of a study never change, so this is checked once.
+   */
+  private async assertMayLeaseStudy(runner: LeasingRunner, studyId: string): Promise<void> {
+    const [study] = await preparedQuery<{ project_id: string; required_runner_labels: string[] }>(
+      this.dataSource.manager,
+      { name: 'lease-study-scope', text: 'SELECT project_id, required_runner_labels FROM studies WHERE id = $1' },
+      [studyId],
+    );
+    if (study === undefined || study.project_id !== runner.projectId)
+      throw notFound('STUDY_NOT_FOUND', 'study', studyId);
+    const missing = study.required_runner_labels.filter((label) => !runner.labels.includes(label));
+    if (missing.length > 0) {
+      throw new DomainError(
+        'RUNNER_LABELS_MISSING',
+        `study ${studyId} needs runners with the labels ${study.required_runner_labels.join(', ')}; this runner ` +
+          `lacks ${missing.join(', ')} (register it with them, or lease another study)`,
+        { missing, required: study.required_runner_labels },
+      );
+    }
+  }
+
+  /**
+   * `takePendingTrial`, within the project's quota on running trials: a project with a quota
+   * takes its lock and counts first, in one transaction (projects/project-trial-quota.ts).
+   */
+  private async takePending(
+    runner: LeasingRunner,
+    runnerId: string,
+    studyId: string,
+  ): Promise<LeaseResponseDto | null> {
+    const quota = runner.projectMaxParallelTrials;
+    if (quota === null) return takePendingTrial(this.dataSource.manager, runnerId, studyId);
+    return inTransaction(this.dataSource, async (manager) =>
+      (await lockProjectTrialRoom(manager, runner.projectId, quota)) > 0
+        ? takePendingTrial(manager, runnerId, studyId)
+        : null,
+    );
+  }
+
+  /**
    * A lease that names no study: every active study with room is a candidate (none is out of
    * reach however many there are), the fairest first — fewest running trials relative to its
    * `maxParallelTrials`, then fewest running, then the oldest — so runners are shared between
    * studies rather than filling the oldest ones first. Each candidate gets its pending trials
    * leased first, then an engine ask; the next page is read only when a whole page gave nothing.
    */
-  private async leaseFromAnyStudy(runnerId: string, starved: { value: boolean }): Promise<LeaseResponseDto | null> {
+  private async leaseFromAnyStudy(
+    runner: LeasingRunner,
+    runnerId: string,
+    starved: { value: boolean },
+  ): Promise<LeaseResponseDto | null> {
     const seen = new Set<string>();
     for (;;) {
       const candidates = (
@@ -114,20 +169,22 @@ export class LeaseService {
                  FROM trials t WHERE t.study_id = s.id AND t.status IN ('running', 'pending')
              ) c
              WHERE s.status = 'active' AND NOT (s.id = ANY($1::uuid[]))
+               -- Tenancy: only the runner's project, and only studies whose required labels it has.
+               AND s.project_id = $3 AND s.required_runner_labels <@ $4::jsonb
                AND c.running < s.max_parallel_trials
                AND (c.pending > 0 OR s.evaluation_count + c.running < s.max_evaluations)
              ORDER BY c.running::float8 / s.max_parallel_trials, c.running, s.created_at, s.id
              LIMIT $2`,
           },
-          [[...seen], STUDY_PAGE],
+          [[...seen], STUDY_PAGE, runner.projectId, JSON.stringify(runner.labels)],
         )
       ).map((row) => row.id);
       if (candidates.length === 0) return null;
       for (const candidate of candidates) {
         seen.add(candidate);
         const leased =
-          (await takePendingTrial(this.dataSource.manager, runnerId, candidate)) ??
-          (await this.leaseFromStudy(runnerId, candidate, starved));
+          (await this.takePending(runner, runnerId, candidate)) ??
+          (await this.leaseFromStudy(runner, runnerId, candidate, starved));
         if (leased !== null) return leased;
       }
       if (candidates.length < STUDY_PAGE) return null;
@@ -140,6 +197,7 @@ export class LeaseService {
    * (no second query, no race); only a lease that finds no ask under way locks the study and asks.
    */
   private async leaseFromStudy(
+    runner: LeasingRunner,
     runnerId: string,
     studyId: string,
     starved: { value: boolean },
@@ -164,12 +222,19 @@ export class LeaseService {
           // Attempts rolled back (deadlock retry) granted nothing.
           for (const waiter of ask.waiters) waiter.lease = null;
           if (study.status !== 'active') return null;
+          // The project's quota on running trials (its lock is held until this commits).
+          const room: ProjectRoom = {
+            value:
+              runner.projectMaxParallelTrials === null
+                ? Infinity
+                : await lockProjectTrialRoom(manager, runner.projectId, runner.projectMaxParallelTrials),
+          };
           // A pending trial may have appeared (requeued, enqueued) while we waited for the lock.
-          const pending = await takePendingTrial(manager, runnerId, study.id);
+          const pending = room.value > 0 ? await takePendingTrial(manager, runnerId, study.id) : null;
           if (pending !== null) return pending;
           const inFlight = await this.outcomes.tellFinished(manager, study, engine);
           if (study.status !== 'active') return null;
-          return this.askAndLease(manager, study, engine, inFlight, runnerId, ask);
+          return this.askAndLease(manager, study, engine, inFlight, runnerId, ask, room);
         });
       } catch (error) {
         // Nothing of the failed ask committed: its waiters got nothing.
@@ -197,10 +262,12 @@ export class LeaseService {
     { running, pending, untold }: TrialsInFlight,
     runnerId: string,
     ask: AskUnderWay,
+    room: ProjectRoom,
   ): Promise<LeaseResponseDto | null> {
     const capacity = Math.min(
       study.maxParallelTrials - running - pending,
       study.maxEvaluations - study.evaluationCount - untold - running - pending,
+      room.value,
     );
     if (capacity <= 0) return null;
     const served = [{ runnerId, lease: null } as Waiter, ...ask.waiters].slice(0, Math.min(capacity, MAX_BATCH));

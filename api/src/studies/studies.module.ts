@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { ProjectsModule } from '../projects/projects.module';
 import { EngineStore } from './engine/engine-store';
 import { StudyChanges } from './study-changes';
 import { NomadImportService } from './nomad/nomad-import.service';
@@ -8,6 +9,7 @@ import { StudyResultsController } from './study-results.controller';
 import { StudyResultsService } from './study-results.service';
 
 @Module({
+  imports: [ProjectsModule],
   controllers: [StudiesController, StudyResultsController],
   providers: [StudiesService, StudyResultsService, NomadImportService, EngineStore, StudyChanges],
   exports: [StudiesService, EngineStore, StudyChanges],

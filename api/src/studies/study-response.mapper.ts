@@ -7,6 +7,8 @@ export const EMPTY_TRIAL_COUNTS: TrialCountsDto = { pending: 0, running: 0, comp
 export function toStudyResponse(study: Study, trialCounts: TrialCountsDto): StudyResponseDto {
   return {
     id: study.id,
+    projectId: study.projectId,
+    requiredRunnerLabels: study.requiredRunnerLabels,
     name: study.name,
     description: study.description,
     status: study.status,
@@ -37,6 +39,8 @@ export function toStudyResponse(study: Study, trialCounts: TrialCountsDto): Stud
 export type StudySummaryRow = Pick<
   Study,
   | 'id'
+  | 'projectId'
+  | 'requiredRunnerLabels'
   | 'name'
   | 'description'
   | 'status'
@@ -57,6 +61,8 @@ export type StudySummaryRow = Pick<
 export function toStudySummary(study: StudySummaryRow, trialCounts: TrialCountsDto): StudySummaryDto {
   return {
     id: study.id,
+    projectId: study.projectId,
+    requiredRunnerLabels: study.requiredRunnerLabels,
     name: study.name,
     description: study.description,
     status: study.status,
