@@ -23,3 +23,5 @@ export type HistoryFormat = 'json' | 'csv' | 'nomad';
 /** One page of the history: `items` in evaluation order, `nextCursor` for the next page (null on the last). */
 export type History = Schemas['HistoryResponseDto'];
 export type EngineState = Schemas['EngineStateResponseDto'];
+export type Project = Schemas['ProjectResponseDto'];
+export type CreateProjectRequest = Schemas['CreateProjectDto'];
