@@ -24,8 +24,19 @@ export interface OutputDefinition {
   goal?: 'minimize' | 'maximize';
 }
 
+/** GET /v1/projects: an admin key sees every project, a user key its own. */
+export interface Project {
+  id: string;
+  name: string;
+  maxActiveStudies: number | null;
+  maxParallelTrials: number | null;
+  activeStudies: number;
+  runningTrials: number;
+}
+
 export interface Study {
   id: string;
+  projectId: string;
   name: string;
   description: string | null;
   status: StudyStatus;
