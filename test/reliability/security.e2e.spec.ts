@@ -447,19 +447,22 @@ describe('projects: another project is invisible on every route, runners lease o
     const replacement = await createStudy(test, userQ, quadraticStudy({ budget: { maxEvaluations: 40 } }));
     const resumed = await test.http.post(`/v1/studies/${String(second.id)}/resume`).set(...auth(userQ));
     assertErrorBody(resumed.body, 409, 'PROJECT_QUOTA_EXCEEDED');
-    // Running trials: 8 runners lease at once over two studies of 3 parallel each; the project allows 3.
+    // Running trials: 8 runners lease at once, half naming each of two studies of 3 parallel each
+    // (so the two studies' engine asks run at the same time); the project allows 3 in all.
     const runners = await Promise.all(Array.from({ length: 8 }, (_, i) => registerRunner(test, runnerKeyQ, `q${i}`)));
-    const answers = await Promise.all(runners.map((runner) => lease(test, runner)));
+    const answers = await Promise.all(
+      runners.map((runner, i) => lease(test, runner, String(i % 2 === 0 ? first.id : replacement.id))),
+    );
     const granted = answers.filter((answer) => answer.status === 200);
     assert.equal(granted.length, 3, JSON.stringify(answers.map((answer) => answer.status)));
     assert.ok(answers.every((answer) => answer.status === 200 || answer.status === 204));
     const usage = expectStatus(await test.http.get('/v1/projects').set(...auth(userQ)), 200).body.items[0];
     assert.equal(usage.runningTrials, 3);
     assert.equal(usage.activeStudies, 2);
-    for (const study of [first.id, replacement.id]) {
-      const ids = [String(study)];
-      const lone = await Promise.all(runners.slice(0, 2).map((runner) => lease(test, runner, ids[0])));
-      assert.ok(lone.every((answer) => answer.status === 204));
+    // At the quota, naming a study or not: 204.
+    for (const study of [first.id, replacement.id, undefined]) {
+      const answer = await lease(test, runners[0], study === undefined ? undefined : String(study));
+      assert.equal(answer.status, 204, JSON.stringify(answer.body));
     }
     // A finished trial frees a place; raising the quota lets more run.
     const done = granted[0].body.trial.id as string;
