@@ -44,17 +44,44 @@ module.exports = {
     {
       name: 'projects-own-scope-only',
       comment:
-        'api/src/projects decides what a caller may see for every feature (ProjectScope); it reads their rows by SQL and imports none of them, so studies, trials and runners can all depend on it.',
+        'api/src/projects decides what a caller may see for every feature (ProjectScope); it reads their rows by SQL (the trial tables through the trial store, their owner) and imports no feature service, so studies, trials and runners can all depend on it.',
       severity: 'error',
       from: { path: '^api/src/projects/' },
-      to: { path: '^api/src/(studies|trials|runners)/' },
+      to: { path: '^api/src/(studies|trials|runners)/', pathNot: '^api/src/trials/store/' },
     },
     {
       name: 'controllers-never-touch-sql',
-      comment: 'Controllers speak HTTP; services own the queries.',
+      comment: 'Controllers speak HTTP; services own the queries (and the trial store the trial tables).',
       severity: 'error',
       from: { path: '\\.controller\\.ts$' },
-      to: { path: '(^|/)node_modules/(typeorm|pg)/' },
+      to: { path: ['(^|/)node_modules/(typeorm|pg)/', '^api/src/database/', '^api/src/trials/store/'] },
+    },
+    {
+      name: 'only-the-trial-store-touches-trials',
+      comment:
+        'Every statement on trials, trial_leases and trial_metrics is in api/src/trials/store/ (one function per ' +
+        'transition of the state machine): nobody else may use the trial entities as values (a repository, a ' +
+        'query builder); types are fine. Raw SQL on those tables elsewhere is caught by ' +
+        'test/boundaries/module-boundaries.spec.ts.',
+      severity: 'error',
+      from: {
+        path: '^api/src/',
+        pathNot: [
+          '^api/src/trials/store/',
+          '^api/src/database/entities\\.ts$',
+          '^api/src/trials/trial(-lease|-metric)?\\.entity\\.ts$',
+        ],
+      },
+      to: { path: '^api/src/trials/trial(-lease|-metric)?\\.entity\\.ts$', dependencyTypesNot: ['type-only'] },
+    },
+    {
+      name: 'the-engine-through-its-commands',
+      comment:
+        'A study engine changes only through EngineService (api/src/engine/engine.service.ts): its store, ' +
+        'sessions and the locked study row stay inside api/src/engine/.',
+      severity: 'error',
+      from: { path: '^api/src/', pathNot: '^api/src/engine/' },
+      to: { path: '^api/src/engine/(engine-store|engine-session|locked-study)\\.ts$' },
     },
     {
       name: 'product-code-never-imports-tests',

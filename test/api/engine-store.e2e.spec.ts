@@ -2,8 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { DataSource } from 'typeorm';
 import { MetricsService } from '../../api/src/metrics/metrics.service';
-import { EngineStore } from '../../api/src/studies/engine/engine-store';
-import { StudiesService } from '../../api/src/studies/studies.service';
+import { EngineStore } from '../../api/src/engine/engine-store';
 import {
   createKey,
   createStudy,
@@ -41,11 +40,7 @@ describe('engine store: snapshot + engine events, engines cached per process', (
     test = await startTestServer();
     userKey = await createKey(test, 'user');
     runner = await registerRunner(test, await createKey(test, 'runner'));
-    otherProcess = new EngineStore(
-      test.get(DataSource),
-      test.get(StudiesService),
-      new MetricsService(test.get(DataSource)),
-    );
+    otherProcess = new EngineStore(test.get(DataSource), new MetricsService(test.get(DataSource)));
   });
   after(async () => test.close());
 
@@ -118,7 +113,7 @@ describe('engine store: snapshot + engine events, engines cached per process', (
       },
     });
     const metrics = new MetricsService(dataSource);
-    const store = new EngineStore(lateCommits, test.get(StudiesService), metrics);
+    const store = new EngineStore(lateCommits, metrics);
     const askOne = (): Promise<unknown> =>
       store.withLockedStudy(studyId, async (_manager, _study, engine) => (await engine()).ask(1));
     await askOne(); // the first use in this "process" builds the engine from the snapshot

@@ -1,4 +1,4 @@
-import { applyOperation, decodeOperation } from '../../api/src/studies/engine/engine-operation';
+import { applyOperation, decodeOperation } from '../../api/src/engine/engine-operation';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -112,6 +112,42 @@ describe('embedded PostgreSQL: nobody but the API logs in, and the API is not a 
         assert.equal(statSync(credentialsPath(dataDir)).mode & 0o777, 0o600);
         assert.match(readFileSync(hbaPath, 'utf8'), /^host\s.*scram-sha-256\s*$/m);
         assert.doesNotMatch(readFileSync(hbaPath, 'utf8'), /^host\s.*\spassword\s*$/m);
+        const again = expectStatus(await test.http.get(`/v1/studies/${String(study.id)}`).set(...auth(userKey)), 200);
+        assert.equal(again.body.id, study.id);
+      } finally {
+        await test.stop();
+      }
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('an interrupted upgrade of a legacy cluster', () => {
+  it('the server already has the new owner password but no credentials file was written: the next start finishes the upgrade', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'meshtune-legacy-cut-'));
+    try {
+      let test = await startTestServer({ dataDir });
+      const userKey = await createKey(test, 'user');
+      const study = await createStudy(test, userKey, quadraticStudy());
+      await test.stop();
+      // The state a crash right after ALTER ROLE leaves: the owner has the new (pending) password,
+      // pg_hba.conf still says `password`, and only the pending file names the new secrets.
+      const stored = JSON.parse(readFileSync(credentialsPath(dataDir), 'utf8')) as { ownerPassword: string };
+      const pendingPath = join(dataDir, 'postgres-credentials.pending.json');
+      writeFileSync(pendingPath, readFileSync(credentialsPath(dataDir)), { mode: 0o600 });
+      unlinkSync(credentialsPath(dataDir));
+      const hbaPath = join(dataDir, 'postgres', 'pg_hba.conf');
+      writeFileSync(hbaPath, readFileSync(hbaPath, 'utf8').replace(/scram-sha-256\s*$/gm, 'password'));
+
+      test = await startTestServer({ dataDir, adminKey: test.adminKey });
+      try {
+        const { port } = postmaster(dataDir);
+        assert.equal(await tryLogin(port, OWNER_ROLE, LEGACY_OWNER_PASSWORD), '28P01');
+        const committed = JSON.parse(readFileSync(credentialsPath(dataDir), 'utf8')) as { ownerPassword: string };
+        assert.equal(committed.ownerPassword, stored.ownerPassword);
+        assert.equal(existsSync(pendingPath), false);
+        assert.match(readFileSync(hbaPath, 'utf8'), /^host\s.*scram-sha-256\s*$/m);
         const again = expectStatus(await test.http.get(`/v1/studies/${String(study.id)}`).set(...auth(userKey)), 200);
         assert.equal(again.body.id, study.id);
       } finally {

@@ -1,6 +1,6 @@
 /**
  * How long a read of a long study takes (not in CI): one study with READS_TRIALS finished trials
- * (default 200,000) written straight into PostgreSQL as TrialOutcomes stores them, then `/best`,
+ * (default 200,000) written straight into PostgreSQL as EngineService stores them, then `/best`,
  * one JSON history page, and the CSV export timed over HTTP, with the API's peak RSS. Prints one
  * JSON line. `node dist/test/reliability/reads-measure.js` after `npm run build`.
  */

@@ -13,16 +13,17 @@
  *        [--optuna-threads] [--client http|fetch] [--pg-waits] [--pg-statements] [--pg-setting NAME=VALUE] [--keep]
  * Each row gets a fresh API process and a fresh study; see docs/benchmarks.md, "Service".
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { Client } from 'pg';
 import { startEmbeddedPostgres } from '../../src/database/embedded-postgres';
 import { type CpuSample, sampleCpu } from './cpu';
 import { type BenchRunner, type HttpClient, type LoadResult, type Objective, runLoad } from './load';
 import { prefillStudy } from './prefill';
+import { REPO, startApi } from '../support/api-process';
 import { formatTable, type Measurement, percentile } from './stats';
 
 interface Options {
@@ -69,8 +70,6 @@ function parseOptions(argv: string[]): Options {
   };
 }
 
-const REPO = resolve(__dirname, '../../../..');
-
 async function http(baseUrl: string, key: string, path: string, body: unknown): Promise<Record<string, unknown>> {
   const response = await fetch(`${baseUrl}${path}`, {
     method: 'POST',
@@ -82,57 +81,6 @@ async function http(baseUrl: string, key: string, path: string, body: unknown): 
     throw new Error(`POST ${path}: HTTP ${response.status} ${text}`);
   }
   return JSON.parse(text) as Record<string, unknown>;
-}
-
-async function startApi(
-  databaseUrl: string,
-  dataDir: string,
-  adminKey: string,
-): Promise<{ child: ChildProcess; url: string }> {
-  // MESHTUNE_BENCH_API_NODE_OPTIONS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", profiles the API.
-  const nodeArgs = (process.env.MESHTUNE_BENCH_API_NODE_OPTIONS ?? '').split(' ').filter((arg) => arg !== '');
-  const child = spawn(process.execPath, [...nodeArgs, join(__dirname, '../../src/main.js')], {
-    cwd: REPO,
-    env: {
-      ...process.env,
-      DATABASE_URL: databaseUrl,
-      PORT: '0',
-      HOST: '127.0.0.1',
-      MESHTUNE_DATA_DIR: dataDir,
-      MESHTUNE_ADMIN_KEY: adminKey,
-      MESHTUNE_LOG_LEVEL: 'error',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    // Its own process group, so that MESHTUNE_WORKERS > 1 workers are killed with it.
-    detached: true,
-  });
-  let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-    if (stderr.length > 20_000) stderr = stderr.slice(-10_000);
-  });
-  const url = await new Promise<string>((resolveUrl, reject) => {
-    let stdout = '';
-    const timer = setTimeout(() => reject(new Error(`API did not start in 60 s: ${stderr}`)), 60_000);
-    child.stdout!.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-      const match = /API on (http:\/\/\S+)/.exec(stdout);
-      if (match !== null) {
-        clearTimeout(timer);
-        resolveUrl(match[1]);
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`API exited with ${code}: ${stderr}`));
-    });
-  });
-  child.stdout!.resume();
-  child.on('exit', (code, signal) => {
-    if (code !== 0 && signal !== 'SIGTERM' && signal !== 'SIGKILL')
-      process.stderr.write(`API exited (${code ?? signal}): ${stderr.slice(-2000)}\n`);
-  });
-  return { child, url };
 }
 
 const quadratic: Objective = (p) => ({ loss: Number(p.x) ** 2 + Number(p.y) ** 2 });

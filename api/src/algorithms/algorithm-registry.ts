@@ -25,11 +25,12 @@ export function createAlgorithm(
   problem: ProblemSpec,
   options: AlgorithmOptions = {},
 ): StudyAlgorithm {
-  validateProblem(problem);
+  // Each algorithm validates the problem itself, first thing (Mads.create, RandomSearch.create): once per create.
   switch (name) {
     case 'mads':
       return Mads.create(problem, options as Partial<MadsOptions>);
     case 'random': {
+      const algorithm = RandomSearch.create(problem);
       if (options !== null && options !== undefined) {
         if (typeof options !== 'object' || Array.isArray(options))
           throw new InvalidOptionsError('options', 'must be an object');
@@ -37,9 +38,10 @@ export function createAlgorithm(
         if (keys.length > 0)
           throw new InvalidOptionsError(`options.${keys[0]}`, "unknown option (algorithm 'random' takes none)");
       }
-      return RandomSearch.create(problem);
+      return algorithm;
     }
     default:
+      validateProblem(problem);
       throw new InvalidOptionsError('algorithm', `unknown algorithm '${String(name)}'`);
   }
 }

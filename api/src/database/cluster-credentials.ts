@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
 
@@ -26,6 +26,8 @@ export const DATABASE_NAME = 'meshtune';
 export const LEGACY_OWNER_PASSWORD = 'meshtune-local';
 
 const CREDENTIALS_FILE = 'postgres-credentials.json';
+/** New secrets of a legacy cluster, kept here until the server has taken them (see upgradeLegacyCluster). */
+const PENDING_CREDENTIALS_FILE = 'postgres-credentials.pending.json';
 
 function newPassword(): string {
   return randomBytes(32).toString('base64url');
@@ -37,7 +39,10 @@ export function credentialsPath(dataDir: string): string {
 
 /** The stored credentials, or null when the data folder has none yet. Tightens a file left readable by others. */
 export function readCredentials(dataDir: string): ClusterCredentials | null {
-  const path = credentialsPath(dataDir);
+  return readCredentialsFile(credentialsPath(dataDir));
+}
+
+function readCredentialsFile(path: string): ClusterCredentials | null {
   if (!existsSync(path)) return null;
   if ((statSync(path).mode & 0o077) !== 0) chmodSync(path, 0o600);
   const parsed = JSON.parse(readFileSync(path, 'utf8')) as Partial<ClusterCredentials>;
@@ -49,15 +54,37 @@ export function readCredentials(dataDir: string): ClusterCredentials | null {
 
 /** New random credentials, written with mode 600 (`wx`: never over an existing file). */
 export function createCredentials(dataDir: string): ClusterCredentials {
+  return writeNewCredentials(credentialsPath(dataDir));
+}
+
+function writeNewCredentials(path: string): ClusterCredentials {
   const credentials = { ownerPassword: newPassword(), appPassword: newPassword() };
-  writeFileSync(credentialsPath(dataDir), `${JSON.stringify(credentials, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
+  writeFileSync(path, `${JSON.stringify(credentials, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
   return credentials;
+}
+
+/**
+ * The new secrets for a legacy cluster, before the server has them: written to a pending file
+ * first (or read back from it when an earlier upgrade was interrupted), so that the credentials
+ * file only ever names passwords the server accepts. commitCredentials makes them the real ones.
+ */
+export function pendingCredentials(dataDir: string): ClusterCredentials {
+  const path = join(dataDir, PENDING_CREDENTIALS_FILE);
+  return readCredentialsFile(path) ?? writeNewCredentials(path);
+}
+
+/** The pending secrets become the cluster's credentials file (an atomic rename). */
+export function commitCredentials(dataDir: string): void {
+  renameSync(join(dataDir, PENDING_CREDENTIALS_FILE), credentialsPath(dataDir));
 }
 
 /**
  * A cluster initialised before this file existed trusts the fixed legacy password with the
  * cleartext `password` method: give the owner the new random password and require SCRAM in
- * pg_hba.conf. Runs as the owner, with the legacy password, once.
+ * pg_hba.conf. Runs as the owner, with the legacy password, once. When an earlier attempt was cut
+ * off after ALTER ROLE, the legacy password is refused (28P01) and the new one is already in
+ * place: it logs in with that instead and finishes, so an interrupted upgrade never locks the
+ * cluster out.
  */
 export async function upgradeLegacyCluster(
   connect: (password: string) => Client,
@@ -71,8 +98,15 @@ export async function upgradeLegacyCluster(
     .map((line) => (/^\s*(local|host)/.test(line) ? line.replace(/\b(password|md5|trust)\s*$/, 'scram-sha-256') : line))
     .join('\n');
   if (scramOnly !== hba) writeFileSync(hbaPath, scramOnly);
-  const client = connect(LEGACY_OWNER_PASSWORD);
-  await client.connect();
+  let client = connect(LEGACY_OWNER_PASSWORD);
+  try {
+    await client.connect();
+  } catch (error) {
+    if ((error as { code?: string }).code !== '28P01') throw error;
+    await client.end().catch(() => undefined);
+    client = connect(ownerPassword);
+    await client.connect();
+  }
   try {
     await client.query(`SET password_encryption = 'scram-sha-256'`);
     await client.query(`ALTER ROLE ${OWNER_ROLE} PASSWORD ${client.escapeLiteral(ownerPassword)}`);

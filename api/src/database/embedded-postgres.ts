@@ -4,11 +4,13 @@ import { createServer } from 'node:net';
 import { dirname, join, parse } from 'node:path';
 import { Client } from 'pg';
 import {
+  commitCredentials,
   createCredentials,
   DATABASE_NAME,
   ensureAppRole,
   LEGACY_OWNER_PASSWORD,
   OWNER_ROLE,
+  pendingCredentials,
   readCredentials,
   APP_ROLE,
   upgradeLegacyCluster,
@@ -171,7 +173,8 @@ export async function startEmbeddedPostgres(
   const stored = readCredentials(dataDir);
   // A cluster initialised before the credentials file existed gets new secrets once it is up.
   const legacy = initialised && stored === null;
-  const credentials = stored ?? createCredentials(dataDir);
+  // A legacy cluster's new secrets stay pending until the server has taken them.
+  const credentials = stored ?? (legacy ? pendingCredentials(dataDir) : createCredentials(dataDir));
 
   const orphan = runningPostmaster(databaseDir);
   const runAsPostgresUser = process.getuid?.() === 0;
@@ -236,6 +239,7 @@ export async function startEmbeddedPostgres(
   }
   if (legacy) {
     await upgradeLegacyCluster(ownerClient, databaseDir, credentials.ownerPassword);
+    commitCredentials(dataDir);
     process.stderr.write(`meshtune: the embedded PostgreSQL in ${databaseDir} now uses the secrets of ${dataDir}\n`);
   }
   const owner = ownerClient(credentials.ownerPassword);

@@ -1,6 +1,6 @@
 import { ApiKey } from '../auth/api-key.entity';
 import { Project } from '../projects/project.entity';
-import { EngineEvent } from '../studies/engine/engine-event.entity';
+import { EngineEvent } from '../engine/engine-event.entity';
 import { Runner } from '../runners/runner.entity';
 import { Study } from '../studies/study.entity';
 import { TrialLease } from '../trials/trial-lease.entity';

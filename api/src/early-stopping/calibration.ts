@@ -2,7 +2,7 @@
  * How far a study's curves end up below their extrapolation, measured on its completed trials.
  *
  * For a completed curve cut at the progress a running trial has reached, the residual is
- * (its real final value − the extrapolation of the cut curve) / the range of the cut curve's values.
+ * (its real final value − the optimistic extrapolation of the cut curve) / the range of the cut curve's values.
  * Dividing by the range makes residuals of curves on different scales comparable: an extrapolation
  * misses by an amount proportional to how much the curve still moves. The optimistic residual at a
  * confidence is a lower quantile of those residuals (the running trial's extrapolation plus that
@@ -61,7 +61,8 @@ export function calibrationResidual(
   const yy = y.slice(0, kept);
   const range = valueRange(yy);
   const fit = fitProgressCurve(py, yy);
-  const residual = fit !== null && range > 0 ? (curve.finalValue - fit.finalValue) / range : null;
+  // Measured against the optimistic extrapolation, the one the stopping decision bounds from.
+  const residual = fit !== null && range > 0 ? (curve.finalValue - fit.optimisticFinal) / range : null;
   if (cache !== undefined) {
     if (memo === undefined) cache.set(curve, (memo = new Map()));
     memo.set(kept, residual);

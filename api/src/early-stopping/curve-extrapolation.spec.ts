@@ -27,7 +27,7 @@ test('a flat or rising curve gets the flat model: the mean of its last third', (
     curve([1, 2, 3, 4, 5, 6], () => 2, 10),
     10,
   );
-  assert.deepEqual(flat, { model: 'flat', finalValue: 2, rmse: 0 });
+  assert.deepEqual(flat, { model: 'flat', finalValue: 2, rmse: 0, optimisticFinal: 2 });
   const rising = extrapolateCurve(
     curve([1, 2, 3, 4, 5, 6], (p) => 1 + p, 10),
     10,
@@ -58,4 +58,20 @@ test('fewer than three finite points give no fit; NaN values are skipped', () =>
     ),
     null,
   );
+});
+
+test('when few points fit both families, the optimistic final value is the lower of their predictions', () => {
+  // Three points of a steep power law: the exponential fits them as exactly but levels off far higher.
+  const f = (p: number) => 0.2 + 0.05 * p ** -0.665;
+  const fit = extrapolateCurve(curve([1, 2, 3], f, 50), 50);
+  assert.ok(fit !== null);
+  assert.ok(fit.optimisticFinal <= fit.finalValue);
+  assert.ok(fit.optimisticFinal <= f(1) + 1e-6, `${fit.optimisticFinal} vs ${f(1)}`);
+});
+
+test('with many noiseless points the wrong family drops out of the optimistic value', () => {
+  const f = (p: number) => 1.3 + 2 * Math.exp(-5 * p);
+  const fit = extrapolateCurve(curve(firstThird, f, 90), 90);
+  assert.ok(fit !== null);
+  assert.ok(Math.abs(fit.optimisticFinal - f(1)) < 1e-6, `${fit.optimisticFinal} vs ${f(1)}`);
 });

@@ -9,7 +9,12 @@
  * fitted by linear least squares there for every c, and c itself is chosen by minimising the
  * squared error in the original space: a log-spaced scan of the gap d = min(y) − c, refined by a
  * golden-section search. A curve that neither family fits as decreasing (flat or rising) gets the
- * `flat` model: the mean of its last third. The model with the smaller error wins.
+ * `flat` model: the mean of its last third. The model with the smaller error is the point estimate.
+ *
+ * Early in a run the families are often indistinguishable: three points fit both exactly, yet one
+ * may level off far below the other. A stopping rule must not bet on the wrong one, so the fit also
+ * returns the optimistic final value: the lowest prediction among the families that fit about as
+ * well as the best (see PLAUSIBLE_SSE_FACTOR).
  *
  * The error of this point estimate is not modelled here: calibration.ts measures it on the study's
  * completed curves.
@@ -29,7 +34,19 @@ export interface CurveFit {
   finalValue: number;
   /** Root-mean-square residual of the fit, in the curve's units: the observation noise it sees. */
   rmse: number;
+  /**
+   * The lowest final value predicted by a family that fits the points about as well as the best one
+   * (≤ finalValue). What a stopping decision must assume the trial can still reach.
+   */
+  optimisticFinal: number;
 }
+
+/**
+ * A family is as plausible as the best one when its squared error is within this factor of the
+ * best's (or both are at rounding level). With many points the true family fits far better and the
+ * other drops out; with few points both stay in and the lower prediction governs stopping.
+ */
+const PLAUSIBLE_SSE_FACTOR = 4;
 
 /** Points as (progress, value), finite values only, in step order. */
 export function toProgressPoints(points: readonly CurvePoint[], totalSteps: number): { p: number[]; y: number[] } {
@@ -133,7 +150,7 @@ function flatFit(y: readonly number[]): CurveFit {
   const tail = y.slice(-Math.max(2, Math.ceil(y.length / 3)));
   const mean = tail.reduce((s, v) => s + v, 0) / tail.length;
   const sse = tail.reduce((s, v) => s + (v - mean) ** 2, 0);
-  return { model: 'flat', finalValue: mean, rmse: Math.sqrt(sse / tail.length) };
+  return { model: 'flat', finalValue: mean, rmse: Math.sqrt(sse / tail.length), optimisticFinal: mean };
 }
 
 /**
@@ -152,16 +169,23 @@ export function fitProgressCurve(p: readonly number[], y: readonly number[]): Cu
   const range = max - min;
   // A constant curve (or one too flat to resolve in floating point) is its own extrapolation.
   if (!(range > 1e-12 * Math.max(1, Math.abs(max)))) return flatFit(y);
-  let bestFit: CurveFit | null = null;
-  let bestSse = Infinity;
+  const fits: { model: Family; sse: number; finalValue: number }[] = [];
   for (const family of ['power_law', 'exponential'] as const) {
     const fit = fitFamily(family, p, y, min, range);
-    if (fit !== null && fit.sse < bestSse) {
-      bestSse = fit.sse;
-      bestFit = { model: family, finalValue: fit.predict(1), rmse: Math.sqrt(fit.sse / n) };
+    if (fit !== null) {
+      const finalValue = fit.predict(1);
+      if (Number.isFinite(finalValue)) fits.push({ model: family, sse: fit.sse, finalValue });
     }
   }
-  return bestFit ?? flatFit(y);
+  if (fits.length === 0) return flatFit(y);
+  const best = fits.reduce((a, b) => (b.sse < a.sse ? b : a));
+  // Rounding level of a squared error for values of this size: exact fits of different families
+  // differ only here.
+  const roundingSse = n * (1e-6 * Math.max(range, Math.abs(max))) ** 2;
+  const tolerance = Math.max(PLAUSIBLE_SSE_FACTOR * best.sse, roundingSse);
+  let optimisticFinal = best.finalValue;
+  for (const fit of fits) if (fit.sse <= tolerance) optimisticFinal = Math.min(optimisticFinal, fit.finalValue);
+  return { model: best.model, finalValue: best.finalValue, rmse: Math.sqrt(best.sse / n), optimisticFinal };
 }
 
 /** Fits a trial's observed curve and predicts its value at step `totalSteps`. */

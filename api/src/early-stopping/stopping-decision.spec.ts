@@ -117,3 +117,25 @@ test('median policy follows Optuna MedianPruner: startup, warm-up, interval, bes
     false,
   );
 });
+
+test('a steep curve seen at three points is not stopped on the strength of a family it may not follow', () => {
+  // Found by the property test: three points of c + a·p^(−b) fit the exponential family exactly too,
+  // which levels off far above the threshold; the power law (the truth here) ends below it.
+  const f = (p: number) => 0.2 + 0.05 * p ** -0.6651602898136468;
+  const shallow = (p: number) => 0.2 + 0.05 * p ** -0.3;
+  const history = [0, 1].map(() => {
+    const points = Array.from({ length: 50 }, (_, i) => ({ step: i + 1, value: shallow((i + 1) / 50) }));
+    return { points, totalSteps: 50, finalValue: points[49].value };
+  });
+  const decision = decideEarlyStop(
+    {
+      curve: [1, 2, 3].map((step) => ({ step, value: f(step / 50) })),
+      totalSteps: 50,
+      threshold: f(1) + 0.0035,
+      protectedTrial: false,
+      completed: history,
+    },
+    { kind: 'curve', minProgress: 0.05, confidence: 0.55, calibrationTrials: 2, minPoints: 3, calibrationWindow: 2 },
+  );
+  assert.equal(decision.stop, false, JSON.stringify(decision));
+});

@@ -174,7 +174,9 @@ function decideCurve(
     residuals.length >= policy.calibrationTrials ? optimisticResidual(residuals, eachConfidence, noise) : null;
   // Never more optimistic than noise alone allows around the extrapolation (a flat curve has range 0).
   const extrapolationBound =
-    residual === null ? null : fit.finalValue + Math.min(residual * range, -noiseAllowance(fit.rmse, eachConfidence));
+    residual === null
+      ? null
+      : fit.optimisticFinal + Math.min(residual * range, -noiseAllowance(fit.rmse, eachConfidence));
 
   // 2. The trial's last value less what completed curves still lost from the same progress on.
   // Model-free, so it may only confirm a stop the trial's own extrapolation agrees with: a curve
@@ -185,7 +187,7 @@ function decideCurve(
     if (drop !== null) drops.push(drop);
   }
   const dropResidual = drops.length >= policy.calibrationTrials ? optimisticResidual(drops, eachConfidence, 0) : null;
-  const dropBound = dropResidual === null || fit.finalValue < threshold ? null : y[y.length - 1] + dropResidual;
+  const dropBound = dropResidual === null || fit.optimisticFinal < threshold ? null : y[y.length - 1] + dropResidual;
 
   const bounds = [extrapolationBound, dropBound].filter((b): b is number => b !== null);
   const calibrationSize = Math.max(residuals.length, drops.length);

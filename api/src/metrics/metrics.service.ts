@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { DataSource } from 'typeorm';
+import { countOpen as countOpenTrials } from '../trials/store/trial-store';
 
 /** Prometheus metrics of one API process (scraped at GET /metrics). */
 @Injectable()
@@ -69,9 +70,7 @@ export class MetricsService {
       labelNames: ['status'] as const,
       registers: [this.registry],
       async collect() {
-        const rows: { status: string; count: number }[] = await dataSource.query(
-          `SELECT status, COUNT(*)::int AS count FROM trials WHERE status IN ('pending', 'running') GROUP BY status`,
-        );
+        const rows = await countOpenTrials(dataSource);
         this.reset();
         for (const status of ['pending', 'running']) {
           this.set({ status }, rows.find((row) => row.status === status)?.count ?? 0);

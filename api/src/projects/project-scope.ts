@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import type { Caller } from '../auth/auth.decorators';
 import { DomainError, notFound } from '../common/errors/domain-error';
 import { preparedQuery } from '../database/prepared-query';
+import { projectOfTrial } from '../trials/store/trial-store';
 import { DEFAULT_PROJECT_ID } from './project.entity';
 
 /** Who is asking, as far as projects go: admin keys (projectId null) see every project. */
@@ -30,13 +31,9 @@ export class ProjectScope {
   /** 404 TRIAL_NOT_FOUND unless the caller's project owns the trial's study. */
   async trial(caller: Principal, trialId: string): Promise<void> {
     if (caller.projectId === null) return;
-    await this.owned(
-      caller.projectId,
-      'scope-trial',
-      'SELECT s.project_id FROM trials t JOIN studies s ON s.id = t.study_id WHERE t.id = $1',
-      trialId,
-      () => notFound('TRIAL_NOT_FOUND', 'trial', trialId),
-    );
+    if ((await projectOfTrial(this.dataSource.manager, trialId)) !== caller.projectId) {
+      throw notFound('TRIAL_NOT_FOUND', 'trial', trialId);
+    }
   }
 
   /** 404 RUNNER_NOT_FOUND unless the runner belongs to the caller's project. */

@@ -1,5 +1,6 @@
 import type { EntityManager } from 'typeorm';
 import { preparedQuery } from '../database/prepared-query';
+import { runningInProject } from '../trials/store/trial-store';
 
 /**
  * A project's quota on running trials (`maxParallelTrials`), exact however many leases race:
@@ -15,14 +16,6 @@ export async function lockProjectTrialRoom(manager: EntityManager, projectId: st
     { name: 'project-lease-lock', text: `SELECT pg_advisory_xact_lock(hashtextextended('project:' || $1, 0))` },
     [projectId],
   );
-  const [{ running }] = await preparedQuery<{ running: number }>(
-    manager,
-    {
-      name: 'project-running-trials',
-      text: `SELECT COUNT(*)::int AS running FROM trials t JOIN studies s ON s.id = t.study_id
-              WHERE s.project_id = $1 AND t.status = 'running'`,
-    },
-    [projectId],
-  );
+  const running = await runningInProject(manager, projectId);
   return Math.max(0, quota - running);
 }

@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
 import { DomainError } from '../common/errors/domain-error';
 import { preparedQuery } from '../database/prepared-query';
+import { runningInProject } from '../trials/store/trial-store';
 import type { CreateProjectDto, ProjectResponseDto, UpdateProjectQuotasDto } from './dto/project.dto';
 import { toProjectResponse } from './dto/project.dto';
 import { Project } from './project.entity';
@@ -121,13 +122,12 @@ export class ProjectsService {
     if (projectIds.length === 0) return result;
     const rows = (await this.dataSource.query(
       `SELECT p.id,
-              (SELECT COUNT(*)::int FROM studies s WHERE s.project_id = p.id AND s.status = 'active') AS active,
-              (SELECT COUNT(*)::int FROM trials t JOIN studies s ON s.id = t.study_id
-                WHERE s.project_id = p.id AND t.status = 'running') AS running
+              (SELECT COUNT(*)::int FROM studies s WHERE s.project_id = p.id AND s.status = 'active') AS active
          FROM projects p WHERE p.id = ANY($1::uuid[])`,
       [projectIds],
-    )) as { id: string; active: number; running: number }[];
-    for (const row of rows) result.set(row.id, { activeStudies: row.active, runningTrials: row.running });
+    )) as { id: string; active: number }[];
+    const running = await Promise.all(rows.map((row) => runningInProject(this.dataSource, row.id)));
+    rows.forEach((row, i) => result.set(row.id, { activeStudies: row.active, runningTrials: running[i] }));
     return result;
   }
 }

@@ -1,29 +1,21 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, type EntityManager, In } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/app-config';
-import { MetricsService } from '../metrics/metrics.service';
-import type { EngineSession } from '../studies/engine/engine-session';
-import { EngineStore } from '../studies/engine/engine-store';
-import { StudiesService } from '../studies/studies.service';
-import { StudyChanges } from '../studies/study-changes';
-import { mappingOf } from '../studies/study-engine';
-import { Study } from '../studies/study.entity';
-import { TrialOutcomes, type TrialsInFlight } from '../trials/trial-outcomes';
-import { Trial } from '../trials/trial.entity';
+import { DomainError, notFound } from '../common/errors/domain-error';
 import { preparedQuery } from '../database/prepared-query';
 import { inTransaction } from '../database/transaction';
-import { DomainError, notFound } from '../common/errors/domain-error';
 import { lockProjectTrialRoom } from '../projects/project-trial-quota';
+import { EngineService } from '../engine/engine.service';
+import { MetricsService } from '../metrics/metrics.service';
+import { StudiesService } from '../studies/studies.service';
+import { StudyChanges } from '../studies/study-changes';
+import type { Study } from '../studies/study.entity';
+import * as trialStore from '../trials/store/trial-store';
 import type { LeaseResponseDto } from './dto/lease.dto';
 import { type LeasingRunner, RunnerHealth } from './runner-health';
-import { insertLeasedTrials, takePendingTrial } from './trial-grants';
 
-/** How many times one lease asks the engine again when it suggests a point that is already a trial. */
-const MAX_ASKS_PER_LEASE = 5;
-/** Most points one lease asks the engine for (itself and the runners queued behind it). */
-const MAX_BATCH = 64;
 /** Asks by others a lease waits for (while they produce points) before it gives up for now (204). */
 const MAX_ROUNDS_PER_LEASE = 20;
 /** How often a parked lease asks again even without a change seen in this process. */
@@ -33,11 +25,6 @@ const STUDY_PAGE = 50;
 
 export type LeaseOutcome =
   { kind: 'leased'; lease: LeaseResponseDto } | { kind: 'none'; studyStatus: Study['status'] | null };
-
-/** Room left in the project's quota on running trials for one lease; Infinity: no quota. */
-interface ProjectRoom {
-  value: number;
-}
 
 /** A lease waiting for another's engine ask, and what that ask granted it. */
 interface Waiter {
@@ -57,9 +44,9 @@ interface AskUnderWay {
 /**
  * Hands one trial to one runner (docs/architecture.md, Runner protocol). First a pending trial
  * (user-enqueued or requeued), taken and leased in one statement with FOR UPDATE SKIP LOCKED, so
- * that no two runners ever get the same one. Otherwise, with the study row locked FOR UPDATE, the
- * engine is told every stored result and asked for new points, which commit with their trial and
- * lease rows — one ask for this lease and for every lease of this process waiting for it.
+ * that no two runners ever get the same one. Otherwise the engine's ask (EngineService.askAndLease:
+ * the study row locked, every stored result told, new points committed with their trial and lease
+ * rows) — one ask for this lease and for every lease of this process waiting for it.
  */
 @Injectable()
 export class LeaseService {
@@ -69,8 +56,7 @@ export class LeaseService {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly studies: StudiesService,
-    private readonly engines: EngineStore,
-    private readonly outcomes: TrialOutcomes,
+    private readonly engine: EngineService,
     private readonly changes: StudyChanges,
     private readonly metrics: MetricsService,
     private readonly health: RunnerHealth,
@@ -112,8 +98,9 @@ export class LeaseService {
       { name: 'lease-study-scope', text: 'SELECT project_id, required_runner_labels FROM studies WHERE id = $1' },
       [studyId],
     );
-    if (study === undefined || study.project_id !== runner.projectId)
+    if (study === undefined || study.project_id !== runner.projectId) {
       throw notFound('STUDY_NOT_FOUND', 'study', studyId);
+    }
     const missing = study.required_runner_labels.filter((label) => !runner.labels.includes(label));
     if (missing.length > 0) {
       throw new DomainError(
@@ -126,8 +113,8 @@ export class LeaseService {
   }
 
   /**
-   * `takePendingTrial`, within the project's quota on running trials: a project with a quota
-   * takes its lock and counts first, in one transaction (projects/project-trial-quota.ts).
+   * `leasePending`, within the project's quota on running trials: a project with a quota takes
+   * its lock and counts first, in one transaction (projects/project-trial-quota.ts).
    */
   private async takePending(
     runner: LeasingRunner,
@@ -135,10 +122,10 @@ export class LeaseService {
     studyId: string,
   ): Promise<LeaseResponseDto | null> {
     const quota = runner.projectMaxParallelTrials;
-    if (quota === null) return takePendingTrial(this.dataSource.manager, runnerId, studyId);
+    if (quota === null) return trialStore.leasePending(this.dataSource, runnerId, studyId);
     return inTransaction(this.dataSource, async (manager) =>
       (await lockProjectTrialRoom(manager, runner.projectId, quota)) > 0
-        ? takePendingTrial(manager, runnerId, studyId)
+        ? trialStore.leasePending(manager, runnerId, studyId)
         : null,
     );
   }
@@ -157,28 +144,8 @@ export class LeaseService {
   ): Promise<LeaseResponseDto | null> {
     const seen = new Set<string>();
     for (;;) {
-      const candidates = (
-        await preparedQuery<{ id: string }>(
-          this.dataSource.manager,
-          {
-            name: 'lease-fair-studies',
-            text: `SELECT s.id FROM studies s
-             CROSS JOIN LATERAL (
-               SELECT COUNT(*) FILTER (WHERE t.status = 'running')::int AS running,
-                      COUNT(*) FILTER (WHERE t.status = 'pending')::int AS pending
-                 FROM trials t WHERE t.study_id = s.id AND t.status IN ('running', 'pending')
-             ) c
-             WHERE s.status = 'active' AND NOT (s.id = ANY($1::uuid[]))
-               -- Tenancy: only the runner's project, and only studies whose required labels it has.
-               AND s.project_id = $3 AND s.required_runner_labels <@ $4::jsonb
-               AND c.running < s.max_parallel_trials
-               AND (c.pending > 0 OR s.evaluation_count + c.running < s.max_evaluations)
-             ORDER BY c.running::float8 / s.max_parallel_trials, c.running, s.created_at, s.id
-             LIMIT $2`,
-          },
-          [[...seen], STUDY_PAGE, runner.projectId, JSON.stringify(runner.labels)],
-        )
-      ).map((row) => row.id);
+      // Only the runner's project's studies, and only those whose required labels it has.
+      const candidates = await trialStore.studiesWithRoom(this.dataSource, [...seen], STUDY_PAGE, runner);
       if (candidates.length === 0) return null;
       for (const candidate of candidates) {
         seen.add(candidate);
@@ -218,28 +185,21 @@ export class LeaseService {
       this.asks.set(studyId, ask);
       let leased: LeaseResponseDto | null = null;
       try {
-        leased = await this.engines.withLockedStudy(studyId, async (manager, study, engine) => {
-          // Attempts rolled back (deadlock retry) granted nothing.
-          for (const waiter of ask.waiters) waiter.lease = null;
-          if (study.status !== 'active') return null;
-          // The project's quota on running trials (its lock is held until this commits).
-          const room: ProjectRoom = {
-            value:
-              runner.projectMaxParallelTrials === null
-                ? Infinity
-                : await lockProjectTrialRoom(manager, runner.projectId, runner.projectMaxParallelTrials),
-          };
-          // A pending trial may have appeared (requeued, enqueued) while we waited for the lock.
-          const pending = room.value > 0 ? await takePendingTrial(manager, runnerId, study.id) : null;
-          if (pending !== null) return pending;
-          const inFlight = await this.outcomes.tellFinished(manager, study, engine);
-          if (study.status !== 'active') return null;
-          return this.askAndLease(manager, study, engine, inFlight, runnerId, ask, room);
-        });
-      } catch (error) {
-        // Nothing of the failed ask committed: its waiters got nothing.
-        for (const waiter of ask.waiters) waiter.lease = null;
-        throw error;
+        // The ask reads the runners it serves once the study is locked: this lease, then the waiters.
+        let served: Waiter[] = [];
+        // Every waiter of a study is of the study's project: one quota for the batch.
+        const quota = runner.projectMaxParallelTrials;
+        const { leases, starved: engineStarved } = await this.engine.askAndLease(
+          studyId,
+          () => {
+            served = [{ runnerId, lease: null }, ...ask.waiters];
+            return served.map((waiter) => waiter.runnerId);
+          },
+          quota === null ? null : { projectId: runner.projectId, quota },
+        );
+        leases.forEach((granted, i) => (served[i].lease = granted));
+        ask.starved = engineStarved;
+        leased = leases[0] ?? null;
       } finally {
         this.asks.delete(studyId);
         settle(leased !== null);
@@ -250,63 +210,11 @@ export class LeaseService {
     return null;
   }
 
-  /**
-   * Asks the engine for this lease and the waiting ones (as many as the budget and the parallel
-   * limit allow) and leases the points: the first to this runner, the others to the waiters in
-   * the order they came. With one runner the batch is 1, i.e. NOMAD's sequential order.
-   */
-  private async askAndLease(
-    manager: EntityManager,
-    study: Study,
-    engine: () => Promise<EngineSession>,
-    { running, pending, untold }: TrialsInFlight,
-    runnerId: string,
-    ask: AskUnderWay,
-    room: ProjectRoom,
-  ): Promise<LeaseResponseDto | null> {
-    const capacity = Math.min(
-      study.maxParallelTrials - running - pending,
-      study.maxEvaluations - study.evaluationCount - untold - running - pending,
-      room.value,
-    );
-    if (capacity <= 0) return null;
-    const served = [{ runnerId, lease: null } as Waiter, ...ask.waiters].slice(0, Math.min(capacity, MAX_BATCH));
-    const session = await engine();
-    const mapping = mappingOf(study);
-    let granted = 0;
-    for (let asks = 0; asks < MAX_ASKS_PER_LEASE && granted < served.length; asks += 1) {
-      const endAsk = this.metrics.askDuration.startTimer();
-      const suggestions = session.ask(served.length - granted);
-      endAsk();
-      if (suggestions.length === 0) break;
-      const waiting = served.slice(granted, granted + suggestions.length);
-      const leases = await insertLeasedTrials(
-        manager,
-        study,
-        suggestions,
-        waiting.map((waiter) => waiter.runnerId),
-        mapping,
-      );
-      leases.forEach((lease, i) => (waiting[i].lease = lease));
-      granted += leases.length;
-    }
-    if (granted === 0) {
-      if (!(await this.outcomes.completeIfDone(manager, study, session))) {
-        ask.starved = session.stopReason === null && running + pending + untold > 0;
-      }
-      return null;
-    }
-    return served[0].lease;
-  }
-
   /** Trials a runner holds a lease on now. */
   async currentTrialIds(runnerIds: string[]): Promise<Map<string, string[]>> {
     const result = new Map<string, string[]>();
     if (runnerIds.length === 0) return result;
-    const trials = await this.dataSource.getRepository(Trial).find({
-      select: { id: true, runnerId: true },
-      where: { runnerId: In(runnerIds), status: 'running' },
-    });
+    const trials = await trialStore.runningOf(this.dataSource, runnerIds);
     for (const trial of trials) {
       result.set(trial.runnerId!, [...(result.get(trial.runnerId!) ?? []), trial.id]);
     }

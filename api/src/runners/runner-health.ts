@@ -9,25 +9,12 @@ import { inTransaction } from '../database/transaction';
 import { MetricsService } from '../metrics/metrics.service';
 import { StudiesService } from '../studies/studies.service';
 import { StudyChanges } from '../studies/study-changes';
-import { TrialLease } from '../trials/trial-lease.entity';
-import { requeueTrial } from '../trials/trial-transitions';
-import { Trial } from '../trials/trial.entity';
+import { isFinishedStudy } from '../studies/study-status';
+import * as trialStore from '../trials/store/trial-store';
 import { Runner } from './runner.entity';
 
 /** What a quarantined runner is told to wait before asking for a lease again (an operator must act). */
 export const QUARANTINE_RETRY_AFTER_SECONDS = 60;
-
-/**
- * SQL that makes the runner whose id is `runnerParameter` (e.g. `$2`) healthy again after it
- * completed a trial, for the report's own statement (trials/trial-reports.service.ts). It
- * touches the row only when there is something to forget; a quarantined runner stays so.
- */
-export function healRunnerStatement(runnerParameter: string): string {
-  return `UPDATE runners SET health = 'healthy', failure_streak = 0, failure_streak_started_at = NULL,
-                 evaluation_failure_streak = 0, evaluation_failure_streak_started_at = NULL
-           WHERE id = ${runnerParameter} AND (failure_streak > 0 OR evaluation_failure_streak > 0)
-             AND quarantined_at IS NULL`;
-}
 
 /** What a lease filters by: the runner's project (and its quota on running trials) and labels. */
 export interface LeasingRunner {
@@ -124,16 +111,7 @@ export class RunnerHealth {
       const streakStartedAt = newStreak ? now : started;
       let quarantinedNow = false;
       if (runner.quarantinedAt === null && streak >= threshold) {
-        const [{ elsewhere }] = (await manager.query(
-          `SELECT EXISTS (
-             SELECT 1 FROM trials t
-              WHERE t.status = 'completed' AND t.runner_id <> $1 AND t.finished_at >= $2
-                AND t.study_id IN (SELECT study_id FROM trials
-                                    WHERE runner_id = $1 AND status = 'failed' AND finished_at >= $2)
-           ) AS elsewhere`,
-          [runnerId, streakStartedAt],
-        )) as { elsewhere: boolean }[];
-        quarantinedNow = elsewhere;
+        quarantinedNow = await trialStore.completedElsewhere(manager, runnerId, streakStartedAt);
       }
       await runners.update(
         { id: runnerId },
@@ -180,23 +158,17 @@ export class RunnerHealth {
    * its own (the service's one lock order).
    */
   async releaseLeasesOf(runnerId: string): Promise<number> {
-    const held = await this.dataSource.getRepository(Trial).find({
-      select: { id: true, studyId: true },
-      where: { runnerId, status: 'running' },
-    });
+    const held = await trialStore.runningOf(this.dataSource, [runnerId]);
     let released = 0;
     for (const { id, studyId } of held) {
       const done = await inTransaction(this.dataSource, async (manager) => {
         const study = await this.studies.lock(manager, studyId);
-        const trial = await manager
-          .getRepository(Trial)
-          .findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
+        const trial = await trialStore.lockTrial(manager, id);
         if (trial === null || trial.status !== 'running' || trial.runnerId !== runnerId) return false;
-        await manager
-          .getRepository(TrialLease)
-          .update({ trialId: trial.id, attempt: trial.attempt }, { endedAt: new Date(), outcome: 'quarantined' });
-        requeueTrial(trial, study);
-        await manager.getRepository(Trial).save(trial);
+        await trialStore.requeue(manager, trial, {
+          leaseOutcome: 'quarantined',
+          studyOver: isFinishedStudy(study.status),
+        });
         return true;
       });
       if (done) {

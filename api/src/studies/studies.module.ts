@@ -1,7 +1,6 @@
 import { Module } from '@nestjs/common';
+import { EngineModule } from '../engine/engine.module';
 import { ProjectsModule } from '../projects/projects.module';
-import { EngineStore } from './engine/engine-store';
-import { StudyChanges } from './study-changes';
 import { NomadImportService } from './nomad/nomad-import.service';
 import { StudiesController } from './studies.controller';
 import { StudiesService } from './studies.service';
@@ -9,9 +8,9 @@ import { StudyResultsController } from './study-results.controller';
 import { StudyResultsService } from './study-results.service';
 
 @Module({
-  imports: [ProjectsModule],
+  imports: [EngineModule, ProjectsModule],
   controllers: [StudiesController, StudyResultsController],
-  providers: [StudiesService, StudyResultsService, NomadImportService, EngineStore, StudyChanges],
-  exports: [StudiesService, EngineStore, StudyChanges],
+  providers: [StudiesService, StudyResultsService, NomadImportService],
+  exports: [StudiesService, EngineModule],
 })
 export class StudiesModule {}

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, type EntityManager, In } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import { InvalidOptionsError, InvalidProblemError } from '../optimizer-contract/algorithm-errors';
 import { DomainError, notFound, ValidationFailedError } from '../common/errors/domain-error';
 import type { AppConfig } from '../config/app-config';
@@ -8,8 +8,7 @@ import { APP_CONFIG } from '../config/config.module';
 import { inTransaction } from '../database/transaction';
 import { ProjectsService } from '../projects/projects.service';
 import { validateStudyDefinition } from '../search-space/search-space-validator';
-import type { TrialStatus } from '../trials/trial-status';
-import { Trial } from '../trials/trial.entity';
+import * as trialStore from '../trials/store/trial-store';
 import type { CreateStudyDto } from './dto/create-study.dto';
 import type { StudyResponseDto, StudySummaryDto, TrialCountsDto } from './dto/study-response.dto';
 import { createStudyAlgorithm } from './study-engine';
@@ -217,9 +216,7 @@ export class StudiesService {
       if (to === 'stopped') {
         study.stopReason = 'user_stopped';
         study.completedAt = new Date();
-        await manager
-          .getRepository(Trial)
-          .update({ studyId, status: 'pending' }, { status: 'stopped', finishedAt: new Date() });
+        await trialStore.stopPending(manager, studyId, study.completedAt);
       }
       await manager.getRepository(Study).save(study);
     });
@@ -232,17 +229,7 @@ export class StudiesService {
   ): Promise<Map<string, TrialCountsDto>> {
     const counts = new Map<string, TrialCountsDto>();
     if (studyIds.length === 0) return counts;
-    const rows = await manager
-      .getRepository(Trial)
-      .createQueryBuilder('trial')
-      .select('trial.study_id', 'studyId')
-      .addSelect('trial.status', 'status')
-      .addSelect('COUNT(*)::int', 'count')
-      .where({ studyId: In(studyIds) })
-      .groupBy('trial.study_id')
-      .addGroupBy('trial.status')
-      .getRawMany<{ studyId: string; status: TrialStatus; count: number }>();
-    for (const row of rows) {
+    for (const row of await trialStore.countsByStatus(manager, studyIds)) {
       const entry = counts.get(row.studyId) ?? { ...EMPTY_TRIAL_COUNTS };
       entry[row.status] = row.count;
       counts.set(row.studyId, entry);

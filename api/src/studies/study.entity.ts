@@ -70,7 +70,7 @@ export class Study {
 
   /**
    * A snapshot of the suggestion algorithm's JSON state, as of `engineSnapshotVersion`; the
-   * operations since then are rows of engine_events (studies/engine/engine-store.ts).
+   * operations since then are rows of engine_events (engine/engine-store.ts).
    */
   @Column({ name: 'engine_state', type: 'jsonb' })
   engineState: unknown;

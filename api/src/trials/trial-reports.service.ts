@@ -3,13 +3,13 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
 import { DomainError, type FieldError, notFound, ValidationFailedError } from '../common/errors/domain-error';
-import { preparedQuery } from '../database/prepared-query';
-import { RELAXED_COMMIT } from '../database/relaxed-commit';
 import { inTransaction } from '../database/transaction';
-import { healRunnerStatement, RunnerHealth } from '../runners/runner-health';
+import { EngineService } from '../engine/engine.service';
+import { RunnerHealth } from '../runners/runner-health';
 import { StudiesService } from '../studies/studies.service';
 import { StudyChanges } from '../studies/study-changes';
-import { Study } from '../studies/study.entity';
+import { isFinishedStudy } from '../studies/study-status';
+import type { Study } from '../studies/study.entity';
 import {
   MAX_METRIC_NAMES_PER_TRIAL,
   MAX_METRIC_POINTS_PER_TRIAL,
@@ -19,14 +19,11 @@ import {
   type TrialHeartbeatResponseDto,
 } from './dto/trial-reports.dto';
 import type { TrialResponseDto } from './dto/trial-response.dto';
-import { TrialLease, type LeaseOutcome } from './trial-lease.entity';
-import { TrialOutcomes } from './trial-outcomes';
+import * as trialStore from './store/trial-store';
 import { toTrialResponse } from './trial-response.mapper';
-import { trialFromRow, type TrialRow } from './trial-row';
-import { lostLeaseCount, requeueTrial } from './trial-transitions';
-import { Trial } from './trial.entity';
+import type { Trial } from './trial.entity';
 
-type Report = { kind: 'complete'; outputs: Record<string, number> } | { kind: 'fail'; error: string };
+type Report = trialStore.Report;
 
 function reportHash(report: Report): string {
   const canonical =
@@ -48,7 +45,7 @@ export class TrialReportsService {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly studies: StudiesService,
-    private readonly outcomes: TrialOutcomes,
+    private readonly engine: EngineService,
     private readonly health: RunnerHealth,
     private readonly changes: StudyChanges,
   ) {}
@@ -62,53 +59,20 @@ export class TrialReportsService {
   async heartbeat(trialId: string, runnerId: string, body: TrialHeartbeatDto): Promise<TrialHeartbeatResponseDto> {
     const now = new Date();
     const metrics = new Map((body.metrics ?? []).map((metric) => [`${metric.name}\u0000${metric.step}`, metric]));
-    const rows = (await preparedQuery(
+    const {
+      lease_expires_at: leaseExpiresAt,
+      status,
+      recorded,
+    } = await trialStore.heartbeat(
       this.dataSource,
-      {
-        name: 'trial-heartbeat',
-        text: `WITH beat AS (
-         UPDATE trials t
-            SET lease_expires_at = $3::timestamptz + make_interval(secs => s.lease_seconds),
-                last_heartbeat_at = $3, progress = COALESCE($4, t.progress), updated_at = $3
-           FROM studies s
-          WHERE t.id = $1 AND t.status = 'running' AND t.runner_id = $2 AND s.id = t.study_id
-         RETURNING t.id, t.lease_expires_at, s.status
-       ), incoming AS (
-         SELECT m.name, m.step, m.value,
-                EXISTS (SELECT 1 FROM trial_metrics x
-                         WHERE x.trial_id = $1 AND x.name = m.name AND x.step = m.step) AS stored,
-                EXISTS (SELECT 1 FROM trial_metrics x WHERE x.trial_id = $1 AND x.name = m.name) AS known_name
-           FROM jsonb_to_recordset($5::jsonb) AS m(name text, step integer, value double precision)
-       ), ranked AS (
-         SELECT incoming.*,
-                row_number() OVER (PARTITION BY stored ORDER BY name, step) AS new_point,
-                dense_rank() OVER (PARTITION BY known_name ORDER BY name) AS new_name
-           FROM incoming
-       ), held AS (
-         SELECT COUNT(*) AS points, COUNT(DISTINCT name) AS names FROM trial_metrics
-          WHERE trial_id = $1 AND EXISTS (SELECT 1 FROM incoming)
-       ), recorded AS (
-         INSERT INTO trial_metrics (trial_id, name, step, value)
-         SELECT beat.id, r.name, r.step, r.value
-           FROM beat, ranked r, held
-          WHERE r.stored OR (held.points + r.new_point <= $6 AND (r.known_name OR held.names + r.new_name <= $7))
-         ON CONFLICT (trial_id, name, step) DO UPDATE SET value = EXCLUDED.value
-         RETURNING 1
-       )
-       SELECT beat.lease_expires_at, beat.status, (SELECT COUNT(*)::int FROM recorded) AS recorded
-         FROM ${RELAXED_COMMIT} LEFT JOIN beat ON true`,
-      },
-      [
-        trialId,
-        runnerId,
-        now,
-        body.progress ?? null,
-        JSON.stringify([...metrics.values()]),
-        MAX_METRIC_POINTS_PER_TRIAL,
-        MAX_METRIC_NAMES_PER_TRIAL,
-      ],
-    )) as { lease_expires_at: Date | null; status: Study['status'] | null; recorded: number }[];
-    const [{ lease_expires_at: leaseExpiresAt, status, recorded }] = rows;
+      trialId,
+      runnerId,
+      now,
+      body.progress ?? null,
+      [...metrics.values()],
+      MAX_METRIC_POINTS_PER_TRIAL,
+      MAX_METRIC_NAMES_PER_TRIAL,
+    );
     if (leaseExpiresAt === null) return this.rejectHeartbeat(trialId, runnerId);
     const reason = status === 'active' ? null : `study_${status}`;
     return {
@@ -151,11 +115,12 @@ export class TrialReportsService {
         }
         return this.rejectNonHolder(manager, trial, runnerId);
       }
-      await this.endLease(manager, trial, 'runner_failed');
-      requeueTrial(trial, study);
-      trial.error = error;
-      trial.runnerFailures += 1;
-      await manager.getRepository(Trial).save(trial);
+      await trialStore.requeue(manager, trial, {
+        leaseOutcome: 'runner_failed',
+        studyOver: isFinishedStudy(study.status),
+        error,
+        runnerFailure: true,
+      });
       const counted = await this.health.recordRunnerFailure(manager, runnerId, error);
       return { response: toTrialResponse(trial), outcome: counted };
     });
@@ -174,16 +139,14 @@ export class TrialReportsService {
         if (ownLease?.outcome === 'released') return toTrialResponse(trial);
         await this.rejectNonHolder(manager, trial, runnerId);
       }
-      await this.endLease(manager, trial, 'released');
-      requeueTrial(trial, study);
-      await manager.getRepository(Trial).save(trial);
+      await trialStore.requeue(manager, trial, { leaseOutcome: 'released', studyOver: isFinishedStudy(study.status) });
       return toTrialResponse(trial);
     });
   }
 
   /**
    * Stores the result with only the trial row locked: reports never queue on the study lock that
-   * engine asks hold. The engine is told afterwards (TrialOutcomes.flush), and this waits for it
+   * engine asks hold. The engine is told afterwards (EngineService.tellStored), and this waits for it
    * so that the study's evaluation count and status are current when the runner gets its answer.
    */
   private async finish(
@@ -195,7 +158,7 @@ export class TrialReportsService {
     const hash = reportHash(report);
     const fast = retryable ? null : await this.finishHeld(trialId, runnerId, report, hash);
     if (fast !== null) {
-      await this.outcomes.flushQuietly(fast.studyId);
+      await this.engine.tellStoredQuietly(fast.studyId);
       if (fast.status === 'failed') await this.health.recordEvaluationFailure(runnerId, fast.error ?? '');
       return this.withToldReading(fast);
     }
@@ -228,44 +191,28 @@ export class TrialReportsService {
             `the lease of trial ${trial.id} expired and the trial ${finished ? `is ${trial.status}` : 'was leased again'}; drop this result`,
           );
         }
-        trial.runnerId = runnerId;
       }
-      const study = await manager.getRepository(Study).findOneOrFail({
-        select: { id: true, status: true, outputs: true, maxAttempts: true },
-        where: { id: trial.studyId },
-      });
+      const study = await this.studies.findOrThrow(trial.studyId, manager);
       if (report.kind === 'complete') this.checkOutputs(study, report.outputs);
-      if (report.kind === 'fail' && retryable && trial.status === 'running') {
-        const lost = await lostLeaseCount(manager, trial.id);
-        if (lost + 1 < study.maxAttempts) {
-          await this.endLease(manager, trial, 'failed');
-          requeueTrial(trial, study);
-          trial.error = report.error;
-          await manager.getRepository(Trial).save(trial);
-          return { response: toTrialResponse(trial), stored: false };
-        }
+      if (
+        report.kind === 'fail' &&
+        retryable &&
+        trial.status === 'running' &&
+        (await trialStore.requeueRetryable(
+          manager,
+          trial,
+          report.error,
+          study.maxAttempts,
+          isFinishedStudy(study.status),
+        ))
+      ) {
+        return { response: toTrialResponse(trial), stored: false };
       }
-      if (trial.status === 'running')
-        await this.endLease(manager, trial, report.kind === 'complete' ? 'completed' : 'failed');
-      const now = new Date();
-      trial.status = report.kind === 'complete' ? 'completed' : 'failed';
-      trial.outputs = report.kind === 'complete' ? report.outputs : null;
-      trial.error = report.kind === 'fail' ? report.error : null;
-      trial.reportHash = hash;
-      trial.finishedAt = now;
-      trial.leaseExpiresAt = null;
-      await manager.query(
-        `UPDATE trials SET status = $2, outputs = $3, error = $4, report_hash = $5, finished_at = $6,
-                lease_expires_at = NULL, runner_id = $7, updated_at = $6
-          WHERE id = $1`,
-        [trial.id, trial.status, trial.outputs, trial.error, hash, now, trial.runnerId],
-      );
-      if (report.kind === 'complete') await manager.query(healRunnerStatement('$1'), [runnerId]);
-      trial.updatedAt = now;
+      await trialStore.finishLocked(manager, trial, runnerId, report, hash);
       return { response: toTrialResponse(trial), stored: true };
     });
     if (!stored) return response;
-    await this.outcomes.flushQuietly(response.studyId);
+    await this.engine.tellStoredQuietly(response.studyId);
     if (response.status === 'failed') {
       await this.health.recordEvaluationFailure(runnerId, report.kind === 'fail' ? report.error : '');
     }
@@ -278,18 +225,13 @@ export class TrialReportsService {
    */
   private async withToldReading(response: TrialResponseDto): Promise<TrialResponseDto> {
     if (response.status !== 'completed') return response;
-    const [row] = await preparedQuery<{ feasible: boolean | null }>(
-      this.dataSource,
-      { name: 'trial-told-reading', text: 'SELECT feasible FROM trials WHERE id = $1' },
-      [response.id],
-    );
-    return { ...response, feasible: row?.feasible ?? null };
+    return { ...response, feasible: await trialStore.toldFeasibility(this.dataSource, response.id) };
   }
 
   /**
-   * The common case in one statement: the runner holds the lease and the outputs are exactly the
-   * study's (every OBJ/PB/EB output, no unknown name). Null otherwise: `finish` then works out
-   * the answer (a repeated report, a lost lease, the fields at fault) with the trial row locked.
+   * The common case in one statement (trialStore.finishHeld): the runner holds the lease and the
+   * outputs are exactly the study's. Null otherwise: `finish` then works out the answer (a
+   * repeated report, a lost lease, the fields at fault) with the trial row locked.
    */
   private async finishHeld(
     trialId: string,
@@ -297,46 +239,8 @@ export class TrialReportsService {
     report: Report,
     hash: string,
   ): Promise<TrialResponseDto | null> {
-    const outputs = report.kind === 'complete' ? report.outputs : null;
-    const rows = (await preparedQuery(
-      this.dataSource,
-      {
-        name: 'trial-finish-held',
-        text: `WITH target AS (
-         SELECT t.id, t.attempt FROM trials t JOIN studies s ON s.id = t.study_id
-          WHERE t.id = $1 AND t.status = 'running' AND t.runner_id = $2
-            AND ($5::jsonb IS NULL OR (
-              NOT EXISTS (SELECT 1 FROM jsonb_object_keys($5::jsonb) AS k(name)
-                           WHERE NOT EXISTS (SELECT 1 FROM jsonb_array_elements(s.outputs) AS o(spec)
-                                              WHERE o.spec->>'name' = k.name))
-              AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(s.outputs) AS o(spec)
-                               WHERE o.spec->>'type' <> 'extra' AND NOT ($5::jsonb ? (o.spec->>'name')))))
-          FOR UPDATE OF t
-       ), ended AS (
-         UPDATE trial_leases l SET ended_at = $3, outcome = $4
-           FROM target WHERE l.trial_id = target.id AND l.attempt = target.attempt
-       ), finished AS (
-         UPDATE trials t
-            SET status = $4, outputs = $5::jsonb, error = $6, report_hash = $7, finished_at = $3,
-                lease_expires_at = NULL, updated_at = $3
-           FROM target WHERE t.id = target.id
-         RETURNING t.*
-       ), healed AS (
-         ${healRunnerStatement('$2')} AND $4 = 'completed' AND EXISTS (SELECT 1 FROM finished)
-       )
-       SELECT * FROM finished`,
-      },
-      [
-        trialId,
-        runnerId,
-        new Date(),
-        report.kind === 'complete' ? 'completed' : 'failed',
-        outputs === null ? null : JSON.stringify(outputs),
-        report.kind === 'fail' ? report.error : null,
-        hash,
-      ],
-    )) as TrialRow[];
-    return rows.length === 0 ? null : toTrialResponse(trialFromRow(rows[0]));
+    const trial = await trialStore.finishHeld(this.dataSource, trialId, runnerId, report, hash);
+    return trial === null ? null : toTrialResponse(trial);
   }
 
   private checkOutputs(study: Pick<Study, 'outputs'>, outputs: Record<string, number>): void {
@@ -353,14 +257,8 @@ export class TrialReportsService {
     if (errors.length > 0) throw new ValidationFailedError(errors);
   }
 
-  private async endLease(manager: EntityManager, trial: Trial, outcome: LeaseOutcome): Promise<void> {
-    await manager
-      .getRepository(TrialLease)
-      .update({ trialId: trial.id, attempt: trial.attempt }, { endedAt: new Date(), outcome });
-  }
-
-  private async latestLeaseOf(manager: EntityManager, trialId: string, runnerId: string): Promise<TrialLease | null> {
-    return manager.getRepository(TrialLease).findOne({ where: { trialId, runnerId }, order: { attempt: 'DESC' } });
+  private latestLeaseOf(manager: EntityManager, trialId: string, runnerId: string) {
+    return trialStore.latestLeaseOf(manager, trialId, runnerId);
   }
 
   private async rejectNonHolder(manager: EntityManager, trial: Trial, runnerId: string): Promise<never> {
@@ -375,9 +273,7 @@ export class TrialReportsService {
   }
 
   private async lockTrial(manager: EntityManager, trialId: string): Promise<Trial> {
-    const trial = await manager
-      .getRepository(Trial)
-      .findOne({ where: { id: trialId }, lock: { mode: 'pessimistic_write' } });
+    const trial = await trialStore.lockTrial(manager, trialId);
     if (trial === null) throw notFound('TRIAL_NOT_FOUND', 'trial', trialId);
     return trial;
   }
@@ -387,12 +283,10 @@ export class TrialReportsService {
     trialId: string,
     work: (manager: EntityManager, study: Study, trial: Trial) => Promise<T>,
   ): Promise<T> {
-    const located = await this.dataSource
-      .getRepository(Trial)
-      .findOne({ select: { id: true, studyId: true }, where: { id: trialId } });
-    if (located === null) throw notFound('TRIAL_NOT_FOUND', 'trial', trialId);
+    const studyId = await trialStore.studyOfTrial(this.dataSource, trialId);
+    if (studyId === null) throw notFound('TRIAL_NOT_FOUND', 'trial', trialId);
     return inTransaction(this.dataSource, async (manager) => {
-      const study = await this.studies.lock(manager, located.studyId);
+      const study = await this.studies.lock(manager, studyId);
       const trial = await this.lockTrial(manager, trialId);
       return work(manager, study, trial);
     });

@@ -5,7 +5,7 @@ export const TRIAL_ORIGINS = ['x0', 'search', 'poll', 'random', 'user', 'import'
 export type TrialOrigin = (typeof TRIAL_ORIGINS)[number];
 
 /**
- * SQL condition of a result stored but not told to the engine yet (TrialOutcomes tells it):
+ * SQL condition of a result stored but not told to the engine yet (EngineService tells it):
  * also the predicate of the partial index ix_trials_untold, so the queries can use it.
  */
 export const UNTOLD_RESULT = "told = false AND status IN ('completed', 'failed')";

@@ -64,7 +64,7 @@ export class Trial {
   @Column({ type: 'jsonb' })
   parameters: UserPoint;
 
-  /** The lease number (1, 2, …); `maxAttempts` bounds only the leases lost (trial-transitions.ts). */
+  /** The lease number (1, 2, …); `maxAttempts` bounds only the leases lost (trials/store/trial-store.ts: requeue, expire). */
   @Column({ type: 'integer', default: 1 })
   attempt: number;
 

@@ -4,7 +4,6 @@ import { RunnerHealthModule } from '../runners/runner-health.module';
 import { StudiesModule } from '../studies/studies.module';
 import { LeaseSweeper } from './lease-sweeper';
 import { NomadCacheImportService } from './nomad-cache-import.service';
-import { TrialOutcomes } from './trial-outcomes';
 import { TrialReportsService } from './trial-reports.service';
 import { TrialsController } from './trials.controller';
 import { TrialsService } from './trials.service';
@@ -12,7 +11,7 @@ import { TrialsService } from './trials.service';
 @Module({
   imports: [StudiesModule, RunnerHealthModule, ProjectsModule],
   controllers: [TrialsController],
-  providers: [TrialsService, TrialReportsService, TrialOutcomes, LeaseSweeper, NomadCacheImportService],
-  exports: [TrialOutcomes, LeaseSweeper],
+  providers: [TrialsService, TrialReportsService, LeaseSweeper, NomadCacheImportService],
+  exports: [LeaseSweeper],
 })
 export class TrialsModule {}

@@ -1,5 +1,5 @@
 import { Column, CreateDateColumn, Entity, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
-import { Study } from '../study.entity';
+import { Study } from '../studies/study.entity';
 import type { EngineOperation } from './engine-operation';
 
 /** The operation that took a study's engine from `version - 1` to `version`. */

@@ -1,5 +1,5 @@
-import type { EvaluationResult } from '../../optimizer-contract/algorithm';
-import type { StudyAlgorithm } from '../../algorithms/algorithm-registry';
+import type { EvaluationResult } from '../optimizer-contract/algorithm';
+import type { StudyAlgorithm } from '../algorithms/algorithm-registry';
 
 /**
  * One call that changed a study's engine. The engines are deterministic (same seed and same

@@ -1,13 +1,15 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
-import { restoreAlgorithm, type StudyAlgorithm } from '../../algorithms/algorithm-registry';
-import { inTransaction } from '../../database/transaction';
-import { MetricsService } from '../../metrics/metrics.service';
-import { StudiesService } from '../studies.service';
-import type { Study } from '../study.entity';
+import { restoreAlgorithm, type StudyAlgorithm } from '../algorithms/algorithm-registry';
+import { notFound } from '../common/errors/domain-error';
+import { inTransaction } from '../database/transaction';
+import { MetricsService } from '../metrics/metrics.service';
+import { findStudyRow, lockStudyRow } from '../studies/study-row';
+import type { Study } from '../studies/study.entity';
 import { applyOperation, decodeOperation, encodeOperation } from './engine-operation';
 import { EngineSession } from './engine-session';
+import { LockedStudy } from './locked-study';
 
 /** Studies whose live engine one API process keeps between calls. */
 const CACHED_ENGINES = 64;
@@ -44,19 +46,19 @@ export class EngineStore {
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
-    private readonly studies: StudiesService,
     private readonly metrics: MetricsService,
   ) {}
 
   /**
    * Runs `work` in a transaction with the study row locked FOR UPDATE (without its snapshot).
    * `engine()` opens the study's engine on first use. Before the commit, the operations made
-   * through it and the study's changed counters and status (`work` changes them on `study`, it
-   * does not write them) are saved in one statement; after it, the engine is kept for next time.
+   * through it and the study's columns changed through LockedStudy's methods are saved in one
+   * statement; after it, the engine is kept for next time. Only the engine's commands
+   * (engine.service.ts) call this: the rest of the service passes them ids and values.
    */
   async withLockedStudy<T>(
     studyId: string,
-    work: (manager: EntityManager, study: Study, engine: () => Promise<EngineSession>) => Promise<T>,
+    work: (manager: EntityManager, study: LockedStudy, engine: () => Promise<EngineSession>) => Promise<T>,
   ): Promise<T> {
     const owner = Symbol(studyId);
     let markReturned: (() => void) | null = null;
@@ -64,8 +66,9 @@ export class EngineStore {
     try {
       const result = await inTransaction(this.dataSource, async (manager) => {
         session = null;
-        const study = await this.studies.lock(manager, studyId);
-        const before = mutableColumns(study);
+        const row = await lockStudyRow(manager, studyId);
+        if (row === null) throw notFound('STUDY_NOT_FOUND', 'study', studyId);
+        const study = new LockedStudy(row);
         let opening: Promise<EngineSession> | null = null;
         const engine = (): Promise<EngineSession> => {
           opening ??= (async () => {
@@ -74,12 +77,12 @@ export class EngineStore {
               const returned = new Promise<void>((resolveReturn) => (markReturned = resolveReturn));
               this.checkedOut.set(studyId, { owner, returned });
             }
-            return (session = await this.open(manager, study));
+            return (session = await this.open(manager, study.definition));
           })();
           return opening;
         };
         const value = await work(manager, study, engine);
-        await this.persist(manager, study, before, opening === null ? null : await opening);
+        await this.persist(manager, study, opening === null ? null : await opening);
         return value;
       });
       if (session !== null) this.keep(session);
@@ -107,7 +110,8 @@ export class EngineStore {
   /** Calls `inspect` on the study's current engine (never to be changed nor kept). */
   async read<T>(studyId: string, inspect: (algorithm: StudyAlgorithm, study: Study) => T): Promise<T> {
     return this.dataSource.transaction('REPEATABLE READ', async (manager) => {
-      const study = await this.studies.findOrThrow(studyId, manager);
+      const study = await findStudyRow(manager, studyId);
+      if (study === null) throw notFound('STUDY_NOT_FOUND', 'study', studyId);
       const cached = this.engines.get(studyId);
       if (cached !== undefined && cached.version === study.engineVersion) return inspect(cached.algorithm, study);
       return inspect(await this.rebuild(manager, study), study);
@@ -115,7 +119,7 @@ export class EngineStore {
   }
 
   /** The engine at the locked study's engine_version. It leaves the cache until `keep`. */
-  private async open(manager: EntityManager, study: Study): Promise<EngineSession> {
+  private async open(manager: EntityManager, study: Readonly<Study>): Promise<EngineSession> {
     const cached = this.engines.get(study.id);
     this.engines.delete(study.id);
     if (cached !== undefined && cached.version <= study.engineVersion) {
@@ -128,7 +132,7 @@ export class EngineStore {
   }
 
   /** The engine at the study's engine_version, from its snapshot and the operations since. */
-  private async rebuild(manager: EntityManager, study: Study): Promise<StudyAlgorithm> {
+  private async rebuild(manager: EntityManager, study: Readonly<Study>): Promise<StudyAlgorithm> {
     this.metrics.engineRebuilds.inc();
     const [{ engine_state: snapshot }] = (await manager.query('SELECT engine_state FROM studies WHERE id = $1', [
       study.id,
@@ -169,21 +173,15 @@ export class EngineStore {
    * Writes the study's changed columns and the session's operations (and a new snapshot when
    * enough have piled up) in one statement.
    */
-  private async persist(
-    manager: EntityManager,
-    study: Study,
-    before: Record<string, unknown>,
-    session: EngineSession | null,
-  ): Promise<void> {
+  private async persist(manager: EntityManager, locked: LockedStudy, session: EngineSession | null): Promise<void> {
+    const study = locked.definition;
     const values: unknown[] = [study.id];
     const assignments: string[] = [];
     const assign = (column: string, value: unknown): void => {
       values.push(value);
       assignments.push(`${column} = $${values.length}`);
     };
-    for (const [column, value] of Object.entries(mutableColumns(study))) {
-      if (value !== before[column]) assign(column, value);
-    }
+    for (const [column, value] of locked.changedColumns()) assign(column, value);
     const ctes: string[] = [];
     if (session !== null && session.operations.length > 0) {
       const rows = session.operations.map((operation, i) => {
@@ -200,9 +198,7 @@ export class EngineStore {
         // version reload the snapshot (events since the previous one still serve recent caches).
         values.push(study.engineSnapshotVersion);
         ctes.push(`pruned AS (DELETE FROM engine_events WHERE study_id = $1 AND version <= $${values.length})`);
-        study.engineSnapshotVersion = session.version;
       }
-      study.engineVersion = session.version;
     }
     if (assignments.length === 0) return;
     await manager.query(
@@ -219,15 +215,4 @@ export class EngineStore {
     this.engines.set(session.studyId, { version: session.version, algorithm: session.algorithm });
     if (this.engines.size > CACHED_ENGINES) this.engines.delete(this.engines.keys().next().value!);
   }
-}
-
-/** The columns of a study that change while it runs (besides the engine's), by column name. */
-function mutableColumns(study: Study): Record<string, unknown> {
-  return {
-    evaluation_count: study.evaluationCount,
-    next_trial_number: study.nextTrialNumber,
-    status: study.status,
-    stop_reason: study.stopReason,
-    completed_at: study.completedAt,
-  };
 }

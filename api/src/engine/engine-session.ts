@@ -1,5 +1,5 @@
-import type { EvaluationResult, StopReason, Suggestion } from '../../optimizer-contract/algorithm';
-import type { StudyAlgorithm } from '../../algorithms/algorithm-registry';
+import type { EvaluationResult, StopReason, Suggestion } from '../optimizer-contract/algorithm';
+import type { StudyAlgorithm } from '../algorithms/algorithm-registry';
 import type { EngineOperation } from './engine-operation';
 
 /**

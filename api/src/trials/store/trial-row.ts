@@ -1,4 +1,4 @@
-import { Trial } from './trial.entity';
+import { Trial } from '../trial.entity';
 
 /** A `trials` row as raw SQL returns it (RETURNING t.*), column names as in the table. */
 export interface TrialRow {

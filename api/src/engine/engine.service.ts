@@ -1,0 +1,359 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
+import type { StudyAlgorithm } from '../algorithms/algorithm-registry';
+import { DomainError, type FieldError, ValidationFailedError } from '../common/errors/domain-error';
+import { evaluateOutputs, isFeasible } from '../mads/evaluation';
+import { MetricsService } from '../metrics/metrics.service';
+import type { LeaseResponseDto } from '../runners/dto/lease.dto';
+import { pointKey } from '../search-space/engine-mapping';
+import type { UserPoint } from '../search-space/search-space';
+import { validatePoint } from '../search-space/search-space-validator';
+import { StudyChanges } from '../studies/study-changes';
+import { mappingOf, studyStopReason } from '../studies/study-engine';
+import type { Study } from '../studies/study.entity';
+import type { TrialResponseDto } from '../trials/dto/trial-response.dto';
+import { lockProjectTrialRoom } from '../projects/project-trial-quota';
+import * as trialStore from '../trials/store/trial-store';
+import { toTrialResponse } from '../trials/trial-response.mapper';
+import type { EngineSession } from './engine-session';
+import { EngineStore } from './engine-store';
+import type { LockedStudy } from './locked-study';
+
+/** How many times one ask asks the engine again when it suggests a point that is already a trial. */
+const MAX_ASKS_PER_LEASE = 5;
+/** Most points one ask asks the engine for (the asking lease and the runners queued behind it). */
+const MAX_BATCH = 64;
+
+/** An evaluation read from a NOMAD cache file (checked against the study's space by the caller). */
+export interface ImportedEvaluation {
+  point: number[];
+  /** The outputs in the study's output order; null for a failed evaluation. */
+  outputs: number[] | null;
+}
+
+/** What an ask granted: `leases[i]` is the lease of the i-th runner the ask served (fewer when it ran short). */
+export interface AskOutcome {
+  leases: LeaseResponseDto[];
+  /** The engine had nothing to suggest until results in flight come back. */
+  starved: boolean;
+}
+
+/**
+ * The engine's commands (docs/architecture.md, "Module map" and the path of a trial). Each one is
+ * a transaction of its own with the study row locked (EngineStore): it tells the engine every
+ * stored result, changes the study's trials through the trial store and the study's counters and
+ * status through LockedStudy, and saves the engine's calls, all in that transaction. Callers pass
+ * ids and values; no manager or entity leaves this file.
+ *
+ * Telling is a group commit: a report only stores its result (told = false); `tellStored` tells
+ * the engine every untold result at once, in the order they finished, and reports arriving while
+ * one such flush runs share the next one. Every ask tells first, so the engine decides on every
+ * result it can have.
+ */
+@Injectable()
+export class EngineService {
+  private readonly logger = new Logger(EngineService.name);
+  /** Per study: the flush running now, and the one queued behind it (shared by its callers). */
+  private readonly running = new Map<string, Promise<void>>();
+  private readonly queued = new Map<string, Promise<void>>();
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly store: EngineStore,
+    private readonly changes: StudyChanges,
+    private readonly metrics: MetricsService,
+  ) {}
+
+  /**
+   * Asks the study's engine for points and leases them: the first to `runners()[0]`, the others to
+   * the next runners in order, as many as the parallel limit and the budget allow (with one
+   * runner, one point: NOMAD's sequential order). `runners` is read once the study is locked and
+   * its stored results told, so leases queued meanwhile are served too. A pending trial that
+   * appeared while the lock was awaited goes to the first runner alone. Nothing when the study is
+   * not active. `projectQuota`: the project's quota on running trials, taken under its lock
+   * (projects/project-trial-quota.ts) and held until this commits; null when it has none.
+   */
+  async askAndLease(
+    studyId: string,
+    runners: () => readonly string[],
+    projectQuota: { projectId: string; quota: number } | null = null,
+  ): Promise<AskOutcome> {
+    return this.store.withLockedStudy(studyId, async (manager, study, engine) => {
+      const none = { leases: [], starved: false };
+      if (!study.isActive) return none;
+      const self = runners()[0];
+      const room =
+        projectQuota === null
+          ? Infinity
+          : await lockProjectTrialRoom(manager, projectQuota.projectId, projectQuota.quota);
+      if (room <= 0) return none;
+      // A pending trial may have appeared (requeued, enqueued) while we waited for the lock.
+      const pending = await trialStore.leasePending(manager, self, study.id);
+      if (pending !== null) return { leases: [pending], starved: false };
+      const { running, pending: queued, untold } = await this.tellFinished(manager, study, engine);
+      if (!study.isActive) return none;
+      const { maxParallelTrials, maxEvaluations } = study.definition;
+      const capacity = Math.min(
+        maxParallelTrials - running - queued,
+        maxEvaluations - study.evaluationCount - untold - running - queued,
+        room,
+      );
+      if (capacity <= 0) return none;
+      const served = runners().slice(0, Math.min(capacity, MAX_BATCH));
+      const session = await engine();
+      const mapping = mappingOf(study.definition);
+      const leases: LeaseResponseDto[] = [];
+      for (let asks = 0; asks < MAX_ASKS_PER_LEASE && leases.length < served.length; asks += 1) {
+        const endAsk = this.metrics.askDuration.startTimer();
+        const suggestions = session.ask(served.length - leases.length);
+        endAsk();
+        if (suggestions.length === 0) break;
+        const granted = await trialStore.insertLeased(
+          manager,
+          study.definition,
+          suggestions,
+          served.slice(leases.length, leases.length + suggestions.length),
+          mapping,
+        );
+        study.takeTrialNumbers(granted.length);
+        leases.push(...granted);
+      }
+      if (leases.length > 0) return { leases, starved: false };
+      const ended = await this.completeIfDone(manager, study, session);
+      return { leases, starved: !ended && session.stopReason === null && running + queued + untold > 0 };
+    });
+  }
+
+  /**
+   * Tells a study's engine the results stored so far, in a transaction of its own. Resolves once
+   * a flush that started after this call has committed; calls made while one runs share the next.
+   */
+  tellStored(studyId: string): Promise<void> {
+    const queued = this.queued.get(studyId);
+    if (queued !== undefined) return queued;
+    const start = (): Promise<void> => {
+      this.queued.delete(studyId);
+      // An engine ask since the report tells every stored result: often nothing is left to tell.
+      const flushing = trialStore
+        .hasUntold(this.dataSource, studyId)
+        .then(async (untold) => {
+          if (untold) {
+            await this.store.withLockedStudy(studyId, (manager, study, engine) =>
+              this.tellFinished(manager, study, engine),
+            );
+            this.changes.notify(studyId);
+          }
+        })
+        .finally(() => {
+          if (this.running.get(studyId) === flushing) this.running.delete(studyId);
+        });
+      this.running.set(studyId, flushing);
+      return flushing;
+    };
+    const running = this.running.get(studyId);
+    if (running === undefined) return start();
+    const next = running.catch(() => undefined).then(start);
+    this.queued.set(studyId, next);
+    return next;
+  }
+
+  /** `tellStored`, for callers whose result is already stored: a failure is logged, the result is told later. */
+  async tellStoredQuietly(studyId: string): Promise<void> {
+    await this.tellStored(studyId).catch((error: unknown) =>
+      this.logger.warn({
+        message: 'telling stored results failed; they are told at the next ask',
+        studyId,
+        error: String(error),
+      }),
+    );
+  }
+
+  /** A user-given point, leased before any engine suggestion; its result is told to the engine like any other. */
+  async enqueue(studyId: string, parameters: UserPoint): Promise<TrialResponseDto> {
+    const enqueued = await this.store.withLockedStudy(studyId, async (manager, study, engine) => {
+      const errors: FieldError[] = [];
+      validatePoint(study.definition.parameters, parameters, 'parameters', errors);
+      if (errors.length > 0) throw new ValidationFailedError(errors);
+      this.assertNotOver(study, '; no trial can be added');
+      const mapping = mappingOf(study.definition);
+      const point = mapping.toEngine(parameters);
+      const key = pointKey(point);
+      const existing = await trialStore.findByPointKey(manager, studyId, key);
+      if (existing !== null) {
+        throw new DomainError('DUPLICATE_POINT', `this point is already trial #${existing.number} of the study`, {
+          trialId: existing.id,
+          number: existing.number,
+        });
+      }
+      const user = mapping.toUser(point);
+      const nonFinite = mapping.nonFiniteDerived(user);
+      if (nonFinite !== null) {
+        throw new ValidationFailedError([
+          {
+            field: 'parameters',
+            reason: `gives the derived parameter ${nonFinite.name} the value ${String(nonFinite.value)}; a runner needs a finite number`,
+          },
+        ]);
+      }
+      const trial = await trialStore.insertPending(manager, {
+        studyId,
+        number: study.nextTrialNumber,
+        point,
+        pointKey: key,
+        parameters: user,
+      });
+      study.takeTrialNumbers(1);
+      // The engine must know the point is being evaluated, so it neither suggests it nor overspends the budget.
+      (await engine()).markInFlight([point]);
+      return toTrialResponse(trial);
+    });
+    this.changes.notify(studyId);
+    return enqueued;
+  }
+
+  /**
+   * Warm start: evaluations become finished trials (origin `import`) told to the engine, as many
+   * as the budget has room for; points already tried are skipped (the first of a point wins, as
+   * in NOMAD's cache). With the lock held, one query finds the points already tried.
+   */
+  async importEvaluations(
+    studyId: string,
+    evaluations: readonly ImportedEvaluation[],
+  ): Promise<{ imported: number; skipped: number }> {
+    const byKey = new Map<string, ImportedEvaluation>();
+    for (const evaluation of evaluations) {
+      const key = pointKey(evaluation.point);
+      if (!byKey.has(key)) byKey.set(key, evaluation);
+    }
+    return this.store.withLockedStudy(studyId, async (manager, study, engine) => {
+      this.assertNotOver(study, '');
+      const untold = await trialStore.countUntold(manager, studyId);
+      const tried = await trialStore.triedPointKeys(manager, studyId, [...byKey.keys()]);
+      const room = Math.max(0, study.definition.maxEvaluations - study.evaluationCount - untold);
+      const mapping = mappingOf(study.definition);
+      const rows: trialStore.ImportedTrial[] = [];
+      for (const [key, entry] of byKey) {
+        if (tried.has(key)) continue;
+        if (rows.length >= room) break;
+        const outputs =
+          entry.outputs === null
+            ? null
+            : Object.fromEntries(study.definition.outputs.map((output, index) => [output.name, entry.outputs![index]]));
+        rows.push({
+          number: study.nextTrialNumber + rows.length,
+          status: outputs === null ? 'failed' : 'completed',
+          point: entry.point,
+          point_key: key,
+          parameters: mapping.toUser(entry.point),
+          outputs,
+          error: outputs === null ? 'failed evaluation imported from a NOMAD cache file' : null,
+        });
+      }
+      await trialStore.insertFinished(manager, studyId, rows, new Date());
+      study.takeTrialNumbers(rows.length);
+      await this.tellFinished(manager, study, engine);
+      return { imported: rows.length, skipped: evaluations.length - rows.length };
+    });
+  }
+
+  /**
+   * Expired leases of one study (trial ids from the sweeper): each trial still running with its
+   * lease expired goes back to pending (attempt + 1) or, its attempts used up, fails (a failed
+   * evaluation the engine is told at once). Returns how many were handled.
+   */
+  async expireLeases(studyId: string, trialIds: readonly string[], now: Date): Promise<number> {
+    const handled = await this.store.withLockedStudy(studyId, async (manager, study, engine) => {
+      const trials = await trialStore.lockExpired(manager, trialIds, now);
+      for (const trial of trials) {
+        this.metrics.leaseExpiries.inc();
+        await trialStore.expire(manager, trial, study.definition.maxAttempts, study.isOver, now);
+      }
+      await this.tellFinished(manager, study, engine);
+      return trials.length;
+    });
+    this.changes.notify(studyId);
+    return handled;
+  }
+
+  /** Calls `inspect` on the study's current engine (never to be changed nor kept). */
+  read<T>(studyId: string, inspect: (algorithm: StudyAlgorithm, study: Study) => T): Promise<T> {
+    return this.store.read(studyId, inspect);
+  }
+
+  /** The one refusal of enqueue and import on a study that has ended. */
+  private assertNotOver(study: LockedStudy, consequence: string): void {
+    if (study.isOver) {
+      throw new DomainError('STUDY_FINISHED', `study ${study.id} is ${study.status}${consequence}`);
+    }
+  }
+
+  /**
+   * Tells the engine of the locked study every finished, untold trial, stores the engine's reading
+   * of each, counts them as evaluations (NOMAD's blackbox evaluations) and ends the study when it
+   * is done. Returns the study's trials in flight, counted in the telling statement.
+   */
+  private async tellFinished(
+    manager: EntityManager,
+    study: LockedStudy,
+    engine: () => Promise<EngineSession>,
+  ): Promise<trialStore.TrialsInFlight> {
+    const { finished, inFlight } = await trialStore.markFinishedTold(manager, study.id);
+    if (finished.length === 0) return inFlight;
+    const mapping = mappingOf(study.definition);
+    const results = finished.map((row) => ({
+      x: row.point,
+      outputs: row.status === 'completed' && row.outputs !== null ? mapping.toEngineOutputs(row.outputs) : null,
+    }));
+    const session = await engine();
+    session.tell(results);
+    // The engine's own reading of each result (f, h, feasible: `evaluateOutputs`, feasible when
+    // h < 1e-13), so that `/best` is one indexed row and nobody scores trials again with another rule.
+    const outputTypes = mapping.outputTypes();
+    const objective: (number | null)[] = [];
+    const infeasibility: (number | null)[] = [];
+    const feasible: (boolean | null)[] = [];
+    for (const result of results) {
+      const evaluated = evaluateOutputs(outputTypes, result.outputs);
+      const ok = result.outputs !== null && evaluated.ok;
+      objective.push(ok ? evaluated.f : null);
+      // h is 0 or at least 1e-13 (evaluateOutputs); 0 for every feasible point keeps ix_trials_best's order exact.
+      infeasibility.push(ok ? (isFeasible(evaluated.h) ? 0 : evaluated.h) : null);
+      feasible.push(ok ? isFeasible(evaluated.h) : null);
+    }
+    await trialStore.storeEvaluations(
+      manager,
+      finished.map((row) => row.id),
+      study.evaluationCount + 1,
+      objective,
+      infeasibility,
+      feasible,
+    );
+    study.countEvaluations(finished.length);
+    for (const row of finished) this.metrics.finishedTrials.inc({ status: row.status });
+    await this.completeIfDone(manager, study, session);
+    return inFlight;
+  }
+
+  /**
+   * Ends an active or paused study when its budget is spent, or when the engine stopped and
+   * nothing is in flight: `completed`, or `failed` when every X0 point failed (FINAL_STATUS_OF);
+   * its pending trials are stopped.
+   */
+  private async completeIfDone(manager: EntityManager, study: LockedStudy, engine: EngineSession): Promise<boolean> {
+    if (study.isOver) return false;
+    let reason;
+    if (study.evaluationCount >= study.definition.maxEvaluations) {
+      reason = 'max_evaluations' as const;
+    } else if (engine.stopReason !== null) {
+      if ((await trialStore.countUnsettled(manager, study.id)) > 0) return false;
+      reason = studyStopReason(engine.stopReason);
+    } else {
+      return false;
+    }
+    const now = new Date();
+    study.end(reason, now);
+    await trialStore.stopPending(manager, study.id, now);
+    return true;
+  }
+}

@@ -1,0 +1,843 @@
+import type { DataSource, EntityManager } from 'typeorm';
+import { In, LessThan } from 'typeorm';
+import type { Suggestion } from '../../optimizer-contract/algorithm';
+import { preparedQuery } from '../../database/prepared-query';
+import { RELAXED_COMMIT } from '../../database/relaxed-commit';
+import { healRunnerStatement } from '../../runners/heal-runner-statement';
+import type { LeaseResponseDto } from '../../runners/dto/lease.dto';
+import { type EngineMapping, pointKey } from '../../search-space/engine-mapping';
+import type { UserPoint } from '../../search-space/search-space';
+import type { Study } from '../../studies/study.entity';
+import { toTrialResponse } from '../trial-response.mapper';
+import { TrialLease, type LeaseOutcome } from '../trial-lease.entity';
+import { TrialMetric } from '../trial-metric.entity';
+import { type TrialStatus, UNTOLD_RESULT } from '../trial-status';
+import { Trial } from '../trial.entity';
+import { trialFromRow, type TrialRow } from './trial-row';
+import { transition } from './trial-transitions';
+
+/**
+ * The trial store: every statement on `trials`, `trial_leases` and `trial_metrics` is here, and
+ * nowhere else (.dependency-cruiser.cjs and test/boundaries/module-boundaries.spec.ts check it).
+ * One function per transition of the state machine (docs/architecture.md, "Trial states"), each
+ * checked against the one table of allowed transitions (trial-transitions.ts), then the reads.
+ *
+ * `db` is the caller's transaction (an EntityManager from `inTransaction`) when the statement must
+ * commit with others, or the DataSource for a statement on its own. Hot paths are prepared
+ * statements (database/prepared-query.ts): planned once per connection.
+ */
+export type Db = DataSource | EntityManager;
+
+const LEASE_PENDING = transition('pending', 'running');
+const LEASE_NEW = transition('new', 'running');
+const ENQUEUE = transition('new', 'pending');
+const HEARTBEAT = transition('running', 'running');
+const FINISH_COMPLETED = transition('running', 'completed');
+const FINISH_FAILED = transition('running', 'failed');
+const STOP_PENDING = transition('pending', 'stopped');
+
+// ---------------------------------------------------------------------------------------------
+// Leases: a grant writes the trial and its lease row at once.
+// ---------------------------------------------------------------------------------------------
+
+type GrantedRow = TrialRow & {
+  study_lease_seconds: number;
+  study_training_config: Record<string, unknown>;
+  study_outputs: Study['outputs'];
+};
+
+function leaseResponse(row: GrantedRow): LeaseResponseDto {
+  const trial = trialFromRow(row);
+  return {
+    trial: toTrialResponse(trial),
+    trainingConfig: row.study_training_config,
+    outputs: row.study_outputs,
+    leaseExpiresAt: trial.leaseExpiresAt!.toISOString(),
+    leaseSeconds: row.study_lease_seconds,
+  };
+}
+
+/**
+ * pending → running. The oldest pending trial of the study, when the study is active and has room
+ * for one more running trial, leased to the runner with FOR UPDATE SKIP LOCKED (no two runners
+ * ever get the same one), its lease row written and the runner marked seen, in one statement.
+ * Null when there is none. (A lease naming no study picks the study first: `studiesWithRoom`.)
+ */
+export async function leasePending(db: Db, runnerId: string, studyId: string): Promise<LeaseResponseDto | null> {
+  const now = new Date();
+  // The study's room is checked once, then its oldest pending trial is taken through ix_trials_study_pending.
+  const candidate = `SELECT t.id FROM trials t
+          WHERE t.study_id = $3 AND t.status = '${LEASE_PENDING.from}'
+            AND EXISTS (SELECT 1 FROM studies s
+                         WHERE s.id = $3 AND s.status = 'active'
+                           AND (SELECT COUNT(*) FROM trials r WHERE r.study_id = $3 AND r.status = 'running') < s.max_parallel_trials)
+          ORDER BY t.created_at, t.number
+          LIMIT 1
+          FOR UPDATE OF t SKIP LOCKED`;
+  const rows = (await preparedQuery(
+    db,
+    {
+      name: 'take-pending-trial',
+      text: `WITH seen AS (
+       UPDATE runners SET last_seen_at = $2 WHERE id = $1 AND last_seen_at < $2::timestamptz - interval '1 second'
+     ), candidate AS (${candidate}
+     ), granted AS (
+       UPDATE trials t
+          SET status = '${LEASE_PENDING.to}', runner_id = $1, updated_at = $2,
+              lease_expires_at = $2::timestamptz + make_interval(secs => s.lease_seconds),
+              started_at = COALESCE(t.started_at, $2), last_heartbeat_at = NULL, progress = NULL
+         FROM candidate c, studies s
+        WHERE t.id = c.id AND s.id = t.study_id
+       RETURNING t.*, s.lease_seconds AS study_lease_seconds, s.training_config AS study_training_config,
+                 s.outputs AS study_outputs
+     ), recorded AS (
+       INSERT INTO trial_leases (trial_id, attempt, runner_id, leased_at) SELECT id, attempt, $1, $2 FROM granted
+     )
+     SELECT granted.* FROM ${RELAXED_COMMIT} LEFT JOIN granted ON true`,
+    },
+    [runnerId, now, studyId],
+  )) as (GrantedRow | { id: null })[];
+  const [row] = rows;
+  return row.id === null ? null : leaseResponse(row);
+}
+
+/** What a grant of new trials needs of the study (locked by the caller, active). */
+export type GrantingStudy = Pick<Study, 'id' | 'nextTrialNumber' | 'leaseSeconds' | 'trainingConfig' | 'outputs'>;
+
+/**
+ * new → running. New trials for the engine's suggestions, numbered on from the study's next
+ * number and leased at once to `runnerIds` (the i-th fresh point to the i-th runner), with their
+ * lease rows, in one statement. A point that is already a trial of the study (an enqueued one: its
+ * result will answer the engine) is left out, so the last runners may get nothing. Returns the
+ * leases in runner order; the caller advances the study's next trial number by their count.
+ */
+export async function insertLeased(
+  db: Db,
+  study: GrantingStudy,
+  suggestions: readonly Suggestion[],
+  runnerIds: readonly string[],
+  mapping: EngineMapping,
+): Promise<LeaseResponseDto[]> {
+  const now = new Date();
+  const points = suggestions.map((suggestion) => ({
+    origin: suggestion.origin,
+    point: suggestion.x,
+    point_key: pointKey(suggestion.x),
+    parameters: mapping.toUser(suggestion.x),
+  }));
+  const rows = (await db.query(
+    `WITH input AS (
+       SELECT item->>'origin' AS origin, item->'point' AS point, item->>'point_key' AS point_key,
+              item->'parameters' AS parameters, position
+         FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS e(item, position)
+     ), fresh AS (
+       SELECT DISTINCT ON (point_key) * FROM input
+        WHERE NOT EXISTS (SELECT 1 FROM trials t WHERE t.study_id = $1 AND t.point_key = input.point_key)
+        ORDER BY point_key, position
+     ), numbered AS (
+       SELECT fresh.*, (row_number() OVER (ORDER BY position))::int AS rank FROM fresh
+     ), granted AS (
+       INSERT INTO trials (study_id, number, status, origin, point, point_key, parameters, attempt,
+                           runner_id, lease_expires_at, started_at, updated_at)
+       SELECT $1, $3 + rank - 1, '${LEASE_NEW.to}', origin, point, point_key, parameters, 1,
+              ($4::uuid[])[rank], $5::timestamptz + make_interval(secs => $6), $5, $5
+         FROM numbered WHERE rank <= cardinality($4::uuid[])
+       RETURNING *
+     ), recorded AS (
+       INSERT INTO trial_leases (trial_id, attempt, runner_id, leased_at) SELECT id, 1, runner_id, $5 FROM granted
+     ), seen AS (
+       UPDATE runners SET last_seen_at = $5 WHERE id IN (SELECT runner_id FROM granted)
+     )
+     SELECT granted.*, $6::int AS study_lease_seconds, $7::jsonb AS study_training_config,
+            $8::jsonb AS study_outputs
+       FROM granted ORDER BY number`,
+    [
+      study.id,
+      JSON.stringify(points),
+      study.nextTrialNumber,
+      runnerIds,
+      now,
+      study.leaseSeconds,
+      JSON.stringify(study.trainingConfig),
+      JSON.stringify(study.outputs),
+    ],
+  )) as GrantedRow[];
+  return rows.map(leaseResponse);
+}
+
+/**
+ * Active studies with room (running below `maxParallelTrials`, and a pending trial or budget
+ * left), the fairest first: fewest running trials relative to `maxParallelTrials`, then fewest
+ * running, then the oldest. `exclude`: studies already tried by this lease.
+ */
+export async function studiesWithRoom(
+  db: Db,
+  exclude: readonly string[],
+  limit: number,
+  runner: { projectId: string; labels: readonly string[] },
+): Promise<string[]> {
+  const rows = await preparedQuery<{ id: string }>(
+    db,
+    {
+      name: 'lease-fair-studies',
+      text: `SELECT s.id FROM studies s
+             CROSS JOIN LATERAL (
+               SELECT COUNT(*) FILTER (WHERE t.status = 'running')::int AS running,
+                      COUNT(*) FILTER (WHERE t.status = 'pending')::int AS pending
+                 FROM trials t WHERE t.study_id = s.id AND t.status IN ('running', 'pending')
+             ) c
+             WHERE s.status = 'active' AND NOT (s.id = ANY($1::uuid[]))
+               -- Tenancy: only the runner's project, and only studies whose required labels it has.
+               AND s.project_id = $3 AND s.required_runner_labels <@ $4::jsonb
+               AND c.running < s.max_parallel_trials
+               AND (c.pending > 0 OR s.evaluation_count + c.running < s.max_evaluations)
+             ORDER BY c.running::float8 / s.max_parallel_trials, c.running, s.created_at, s.id
+             LIMIT $2`,
+    },
+    [[...exclude], limit, runner.projectId, JSON.stringify(runner.labels)],
+  );
+  return rows.map((row) => row.id);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reports of the runner holding the lease.
+// ---------------------------------------------------------------------------------------------
+
+export interface HeartbeatRow {
+  lease_expires_at: Date | null;
+  status: Study['status'] | null;
+  recorded: number;
+}
+
+/**
+ * running → running: the lease extended, progress and metrics stored, in one statement, when the
+ * runner holds the lease (`lease_expires_at` null otherwise). At most `maxPoints` points over
+ * `maxNames` names per trial: new points beyond are dropped (`recorded` counts those kept);
+ * re-sending a stored point still overwrites it. `status` is the study's.
+ */
+export async function heartbeat(
+  db: Db,
+  trialId: string,
+  runnerId: string,
+  now: Date,
+  progress: number | null,
+  metrics: readonly { name: string; step: number; value: number }[],
+  maxPoints: number,
+  maxNames: number,
+): Promise<HeartbeatRow> {
+  const [row] = await preparedQuery<HeartbeatRow>(
+    db,
+    {
+      name: 'trial-heartbeat',
+      text: `WITH beat AS (
+         UPDATE trials t
+            SET lease_expires_at = $3::timestamptz + make_interval(secs => s.lease_seconds),
+                last_heartbeat_at = $3, progress = COALESCE($4, t.progress), updated_at = $3
+           FROM studies s
+          WHERE t.id = $1 AND t.status = '${HEARTBEAT.from}' AND t.runner_id = $2 AND s.id = t.study_id
+         RETURNING t.id, t.lease_expires_at, s.status
+       ), incoming AS (
+         SELECT m.name, m.step, m.value,
+                EXISTS (SELECT 1 FROM trial_metrics x
+                         WHERE x.trial_id = $1 AND x.name = m.name AND x.step = m.step) AS stored,
+                EXISTS (SELECT 1 FROM trial_metrics x WHERE x.trial_id = $1 AND x.name = m.name) AS known_name
+           FROM jsonb_to_recordset($5::jsonb) AS m(name text, step integer, value double precision)
+       ), ranked AS (
+         SELECT incoming.*,
+                row_number() OVER (PARTITION BY stored ORDER BY name, step) AS new_point,
+                dense_rank() OVER (PARTITION BY known_name ORDER BY name) AS new_name
+           FROM incoming
+       ), held AS (
+         SELECT COUNT(*) AS points, COUNT(DISTINCT name) AS names FROM trial_metrics
+          WHERE trial_id = $1 AND EXISTS (SELECT 1 FROM incoming)
+       ), recorded AS (
+         INSERT INTO trial_metrics (trial_id, name, step, value)
+         SELECT beat.id, r.name, r.step, r.value
+           FROM beat, ranked r, held
+          WHERE r.stored OR (held.points + r.new_point <= $6 AND (r.known_name OR held.names + r.new_name <= $7))
+         ON CONFLICT (trial_id, name, step) DO UPDATE SET value = EXCLUDED.value
+         RETURNING 1
+       )
+       SELECT beat.lease_expires_at, beat.status, (SELECT COUNT(*)::int FROM recorded) AS recorded
+         FROM ${RELAXED_COMMIT} LEFT JOIN beat ON true`,
+    },
+    [trialId, runnerId, now, progress, JSON.stringify(metrics), maxPoints, maxNames],
+  );
+  return row;
+}
+
+/** A runner's report: the outputs of a completed evaluation, or the error of a failed one. */
+export type Report = { kind: 'complete'; outputs: Record<string, number> } | { kind: 'fail'; error: string };
+
+/**
+ * running → completed / failed in one statement, with only the trial row locked, when the runner
+ * holds the lease and the outputs are exactly the study's (every OBJ/PB/EB output, no unknown
+ * name): the lease row ended, the runner healed by a completion. Null otherwise; the caller then
+ * works out the answer with the trial row locked (`lockTrial`, `finishLocked`).
+ */
+export async function finishHeld(
+  db: Db,
+  trialId: string,
+  runnerId: string,
+  report: Report,
+  hash: string,
+): Promise<Trial | null> {
+  const outputs = report.kind === 'complete' ? report.outputs : null;
+  const rows = (await preparedQuery(
+    db,
+    {
+      name: 'trial-finish-held',
+      text: `WITH target AS (
+         SELECT t.id, t.attempt FROM trials t JOIN studies s ON s.id = t.study_id
+          WHERE t.id = $1 AND t.status = '${FINISH_COMPLETED.from}' AND t.runner_id = $2
+            AND ($5::jsonb IS NULL OR (
+              NOT EXISTS (SELECT 1 FROM jsonb_object_keys($5::jsonb) AS k(name)
+                           WHERE NOT EXISTS (SELECT 1 FROM jsonb_array_elements(s.outputs) AS o(spec)
+                                              WHERE o.spec->>'name' = k.name))
+              AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(s.outputs) AS o(spec)
+                               WHERE o.spec->>'type' <> 'extra' AND NOT ($5::jsonb ? (o.spec->>'name')))))
+          FOR UPDATE OF t
+       ), ended AS (
+         UPDATE trial_leases l SET ended_at = $3, outcome = $4
+           FROM target WHERE l.trial_id = target.id AND l.attempt = target.attempt
+       ), finished AS (
+         UPDATE trials t
+            SET status = $4, outputs = $5::jsonb, error = $6, report_hash = $7, finished_at = $3,
+                lease_expires_at = NULL, updated_at = $3
+           FROM target WHERE t.id = target.id
+         RETURNING t.*
+       ), healed AS (
+         ${healRunnerStatement('$2')} AND $4 = 'completed' AND EXISTS (SELECT 1 FROM finished)
+       )
+       SELECT * FROM finished`,
+    },
+    [
+      trialId,
+      runnerId,
+      new Date(),
+      report.kind === 'complete' ? FINISH_COMPLETED.to : FINISH_FAILED.to,
+      outputs === null ? null : JSON.stringify(outputs),
+      report.kind === 'fail' ? report.error : null,
+      hash,
+    ],
+  )) as TrialRow[];
+  return rows.length === 0 ? null : trialFromRow(rows[0]);
+}
+
+/**
+ * running (or pending, a late result nobody took) → completed / failed, on a trial locked by the
+ * caller (`lockTrial`): the lease of the attempt ended when still running, the result stored
+ * (`trial` is updated to match) and, for a completion, the runner healed.
+ */
+export async function finishLocked(
+  tx: EntityManager,
+  trial: Trial,
+  runnerId: string,
+  report: Report,
+  hash: string,
+): Promise<void> {
+  const to = report.kind === 'complete' ? 'completed' : 'failed';
+  transition(trial.status, to);
+  const now = new Date();
+  if (trial.status === 'running') await endLease(tx, trial, to, now);
+  trial.status = to;
+  trial.outputs = report.kind === 'complete' ? report.outputs : null;
+  trial.error = report.kind === 'fail' ? report.error : null;
+  trial.reportHash = hash;
+  trial.finishedAt = now;
+  trial.leaseExpiresAt = null;
+  trial.runnerId = runnerId;
+  await tx.query(
+    `UPDATE trials SET status = $2, outputs = $3, error = $4, report_hash = $5, finished_at = $6,
+            lease_expires_at = NULL, runner_id = $7, updated_at = $6
+      WHERE id = $1`,
+    [trial.id, trial.status, trial.outputs, trial.error, hash, now, trial.runnerId],
+  );
+  if (report.kind === 'complete') await tx.query(healRunnerStatement('$1'), [runnerId]);
+  trial.updatedAt = now;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Leases that end without a result: running → pending (attempt + 1), or stopped when the study is over.
+// ---------------------------------------------------------------------------------------------
+
+export interface Requeue {
+  /** How the lease ended (trial_leases.outcome). */
+  leaseOutcome: Extract<LeaseOutcome, 'released' | 'failed' | 'expired' | 'runner_failed' | 'quarantined'>;
+  /** The study has ended (studies/study-status.ts, isFinishedStudy): the trial is stopped instead. */
+  studyOver: boolean;
+  now?: Date;
+  /** The error the runner reported, kept on the trial. */
+  error?: string;
+  /** A runner failure: counted on the trial (`runnerFailures`). */
+  runnerFailure?: boolean;
+}
+
+/**
+ * running → pending (attempt + 1) for another lease, or → stopped when the study has ended, on a
+ * trial locked by the caller: the lease row ended with its outcome, the trial saved (`trial` is
+ * updated to match).
+ */
+export async function requeue(tx: EntityManager, trial: Trial, how: Requeue): Promise<void> {
+  const now = how.now ?? new Date();
+  await endLease(tx, trial, how.leaseOutcome, now);
+  backToQueue(trial, how, now);
+  await tx.getRepository(Trial).save(trial);
+}
+
+function backToQueue(trial: Trial, how: Requeue, now: Date): void {
+  trial.status = transition(trial.status, how.studyOver ? 'stopped' : 'pending').to;
+  trial.attempt += 1;
+  trial.runnerId = null;
+  trial.leaseExpiresAt = null;
+  trial.progress = null;
+  if (how.studyOver) trial.finishedAt = now;
+  if (how.error !== undefined) trial.error = how.error;
+  if (how.runnerFailure === true) trial.runnerFailures += 1;
+}
+
+/**
+ * A retryable failure (a transient fault of this run): requeued (lease outcome `failed`) while
+ * the trial has attempts left, counting this one; false when none is left (the caller stores it
+ * as a failed evaluation).
+ */
+export async function requeueRetryable(
+  tx: EntityManager,
+  trial: Trial,
+  error: string,
+  maxAttempts: number,
+  studyOver: boolean,
+): Promise<boolean> {
+  const lost = await lostLeaseCount(tx, trial.id);
+  if (lost + 1 >= maxAttempts) return false;
+  await requeue(tx, trial, { leaseOutcome: 'failed', studyOver, error });
+  return true;
+}
+
+/**
+ * An expired lease (lease outcome `expired`): running → pending (attempt + 1) while attempts
+ * remain, else running → failed (a failed evaluation the engine is told); stopped when the study
+ * is over. The trial is locked by the caller.
+ */
+export async function expire(
+  tx: EntityManager,
+  trial: Trial,
+  maxAttempts: number,
+  studyOver: boolean,
+  now: Date,
+): Promise<void> {
+  await endLease(tx, trial, 'expired', now);
+  const lost = await lostLeaseCount(tx, trial.id);
+  if (lost >= maxAttempts) {
+    trial.status = transition(trial.status, 'failed').to;
+    trial.error = `lease expired ${lost} time(s) without a result (max attempts ${maxAttempts})`;
+    trial.finishedAt = now;
+    trial.leaseExpiresAt = null;
+  } else {
+    backToQueue(trial, { leaseOutcome: 'expired', studyOver }, now);
+  }
+  await tx.getRepository(Trial).save(trial);
+}
+
+/** pending → stopped: every pending trial of a study that has ended. The one place this is written. */
+export async function stopPending(tx: EntityManager, studyId: string, now: Date): Promise<void> {
+  await tx.query(
+    `UPDATE trials SET status = '${STOP_PENDING.to}', finished_at = $2, updated_at = $2
+      WHERE study_id = $1 AND status = '${STOP_PENDING.from}'`,
+    [studyId, now],
+  );
+}
+
+async function endLease(tx: EntityManager, trial: Trial, outcome: LeaseOutcome, now: Date): Promise<void> {
+  await tx.getRepository(TrialLease).update({ trialId: trial.id, attempt: trial.attempt }, { endedAt: now, outcome });
+}
+
+/** Leases of a trial that ended without a result and used up an attempt (expired, or a retryable failure). */
+async function lostLeaseCount(db: Db, trialId: string): Promise<number> {
+  return db.getRepository(TrialLease).countBy([
+    { trialId, outcome: 'expired' },
+    { trialId, outcome: 'failed' },
+  ]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// New trials without a lease.
+// ---------------------------------------------------------------------------------------------
+
+/** new → pending: a user's point, leased before any engine suggestion. */
+export async function insertPending(
+  tx: EntityManager,
+  trial: { studyId: string; number: number; point: number[]; pointKey: string; parameters: UserPoint },
+): Promise<Trial> {
+  const trials = tx.getRepository(Trial);
+  return trials.save(trials.create({ ...trial, status: ENQUEUE.to, origin: 'user', attempt: 1 }));
+}
+
+/** A finished evaluation imported from a NOMAD cache file, as the bulk INSERT reads it. */
+export interface ImportedTrial {
+  number: number;
+  status: 'completed' | 'failed';
+  point: number[];
+  point_key: string;
+  parameters: Record<string, unknown>;
+  outputs: Record<string, number> | null;
+  error: string | null;
+}
+
+/** Rows per imported-trials INSERT. */
+const INSERT_BATCH = 2_000;
+
+/** new → completed / failed (untold): imported evaluations, by batched INSERTs. */
+export async function insertFinished(
+  tx: EntityManager,
+  studyId: string,
+  rows: readonly ImportedTrial[],
+  now: Date,
+): Promise<void> {
+  for (const row of rows) transition('new', row.status);
+  // One JSON parameter per batch: TypeORM's multi-row insert slows down with its parameter count
+  // (10,000 rows took 7.6 s in batches of 1,000; this takes a fraction of a second).
+  for (let start = 0; start < rows.length; start += INSERT_BATCH) {
+    await tx.query(
+      `INSERT INTO trials (study_id, number, status, origin, point, point_key, parameters, attempt, outputs, error,
+                           started_at, finished_at)
+       SELECT $1, row.number, row.status, 'import', row.point, row.point_key, row.parameters, 1, row.outputs,
+              row.error, $2, $2
+         FROM jsonb_to_recordset($3::jsonb) AS row(number integer, status varchar, point jsonb, point_key text,
+                                                  parameters jsonb, outputs jsonb, error text)`,
+      [studyId, now, JSON.stringify(rows.slice(start, start + INSERT_BATCH))],
+    );
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Telling the engine: finished results marked told, the engine's reading stored.
+// ---------------------------------------------------------------------------------------------
+
+export interface FinishedRow {
+  id: string;
+  status: 'completed' | 'failed';
+  point: number[];
+  outputs: Record<string, number> | null;
+  finished_at: Date;
+  number: number;
+}
+
+/** A study's trials that hold budget without being told yet. */
+export interface TrialsInFlight {
+  running: number;
+  pending: number;
+  /** Finished, stored, and not told yet (reports committed after the telling statement). */
+  untold: number;
+}
+
+/**
+ * Marks every finished, untold trial of a study (locked by the caller) told and returns them in
+ * the order they finished, with the study's trials in flight counted in the same statement (so
+ * each trial is counted once even while reports commit around it).
+ */
+export async function markFinishedTold(
+  tx: EntityManager,
+  studyId: string,
+): Promise<{ finished: FinishedRow[]; inFlight: TrialsInFlight }> {
+  const rows = (await preparedQuery(
+    tx,
+    {
+      name: 'trials-tell-finished',
+      text: `WITH told AS (
+         UPDATE trials SET told = true
+          WHERE study_id = $1 AND ${UNTOLD_RESULT}
+         RETURNING id, status, point, outputs, finished_at, number
+       )
+       SELECT told.*, counts.*
+         FROM (SELECT (SELECT COUNT(*)::int FROM trials WHERE study_id = $1 AND status = 'running') AS running,
+                      (SELECT COUNT(*)::int FROM trials WHERE study_id = $1 AND status = 'pending') AS pending,
+                      (SELECT COUNT(*)::int FROM trials
+                        WHERE study_id = $1 AND ${UNTOLD_RESULT}) AS untold) counts
+         LEFT JOIN told ON true`,
+    },
+    [studyId],
+  )) as (FinishedRow & TrialsInFlight)[];
+  const finished = rows
+    .filter((row) => row.id !== null)
+    .sort((a, b) => a.finished_at.getTime() - b.finished_at.getTime() || a.number - b.number);
+  // The counts saw the statement's starting point, where the trials told now were still untold.
+  const inFlight = { running: rows[0].running, pending: rows[0].pending, untold: rows[0].untold - finished.length };
+  return { finished, inFlight };
+}
+
+/** The engine's reading of told results: evaluation number (order told), f, h, feasible. */
+export async function storeEvaluations(
+  tx: EntityManager,
+  ids: readonly string[],
+  firstEvaluationNumber: number,
+  objective: readonly (number | null)[],
+  infeasibility: readonly (number | null)[],
+  feasible: readonly (boolean | null)[],
+): Promise<void> {
+  await preparedQuery(
+    tx,
+    {
+      name: 'trials-store-evaluations',
+      text: `UPDATE trials t
+          SET evaluation_number = e.n, objective = e.f, infeasibility = e.h, feasible = e.feasible
+         FROM unnest($1::uuid[], $2::int[], $3::float8[], $4::float8[], $5::bool[]) AS e(id, n, f, h, feasible)
+        WHERE t.id = e.id`,
+    },
+    [ids, ids.map((_id, index) => firstEvaluationNumber + index), objective, infeasibility, feasible],
+  );
+}
+
+/** Whether the study has a result stored and not told. */
+export async function hasUntold(db: Db, studyId: string): Promise<boolean> {
+  const [{ untold }] = (await preparedQuery(
+    db,
+    {
+      name: 'trials-has-untold',
+      text: `SELECT EXISTS (SELECT 1 FROM trials
+                       WHERE study_id = $1 AND ${UNTOLD_RESULT}) AS untold`,
+    },
+    [studyId],
+  )) as { untold: boolean }[];
+  return untold;
+}
+
+/** Results of the study stored and not told. */
+export async function countUntold(db: Db, studyId: string): Promise<number> {
+  const [{ untold }] = (await db.query(
+    `SELECT COUNT(*)::int AS "untold" FROM trials WHERE study_id = $1 AND ${UNTOLD_RESULT}`,
+    [studyId],
+  )) as { untold: number }[];
+  return untold;
+}
+
+/** Trials of the study still to be settled: pending, running, or finished and not told. */
+export async function countUnsettled(db: Db, studyId: string): Promise<number> {
+  const [{ count }] = (await db.query(
+    `SELECT COUNT(*)::int AS count FROM trials WHERE study_id = $1
+        AND (status IN ('pending', 'running') OR (${UNTOLD_RESULT}))`,
+    [studyId],
+  )) as { count: number }[];
+  return count;
+}
+
+/** Studies with results stored before `before` and still not told (a process died in between). */
+export async function studiesWithUntoldBefore(db: Db, before: Date): Promise<string[]> {
+  const rows = (await db.query(
+    `SELECT DISTINCT study_id FROM trials
+        WHERE ${UNTOLD_RESULT} AND finished_at < $1`,
+    [before],
+  )) as { study_id: string }[];
+  return rows.map((row) => row.study_id);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reads.
+// ---------------------------------------------------------------------------------------------
+
+/** The trial row locked FOR UPDATE, or null. */
+export async function lockTrial(tx: EntityManager, trialId: string): Promise<Trial | null> {
+  return tx.getRepository(Trial).findOne({ where: { id: trialId }, lock: { mode: 'pessimistic_write' } });
+}
+
+/** The trial's study, or null when there is no such trial. */
+export async function studyOfTrial(db: Db, trialId: string): Promise<string | null> {
+  const located = await db
+    .getRepository(Trial)
+    .findOne({ select: { id: true, studyId: true }, where: { id: trialId } });
+  return located?.studyId ?? null;
+}
+
+export async function findTrial(db: Db, trialId: string): Promise<Trial | null> {
+  return db.getRepository(Trial).findOneBy({ id: trialId });
+}
+
+export async function findByPointKey(db: Db, studyId: string, key: string): Promise<Trial | null> {
+  return db.getRepository(Trial).findOneBy({ studyId, pointKey: key });
+}
+
+/** Of `keys`, those already a trial of the study. */
+export async function triedPointKeys(db: Db, studyId: string, keys: readonly string[]): Promise<Set<string>> {
+  const rows = (await db.query(`SELECT point_key FROM trials WHERE study_id = $1 AND point_key = ANY($2::text[])`, [
+    studyId,
+    [...keys],
+  ])) as { point_key: string }[];
+  return new Set(rows.map((row) => row.point_key));
+}
+
+/** The runner's latest lease of the trial, or null when it never held one. */
+export async function latestLeaseOf(db: Db, trialId: string, runnerId: string): Promise<TrialLease | null> {
+  return db.getRepository(TrialLease).findOne({ where: { trialId, runnerId }, order: { attempt: 'DESC' } });
+}
+
+/** The trial's result as told (`feasible` is stored when the engine is told, after the report). */
+export async function toldFeasibility(db: Db, trialId: string): Promise<boolean | null> {
+  const [row] = await preparedQuery<{ feasible: boolean | null }>(
+    db,
+    { name: 'trial-told-reading', text: 'SELECT feasible FROM trials WHERE id = $1' },
+    [trialId],
+  );
+  return row?.feasible ?? null;
+}
+
+export async function listTrials(
+  db: Db,
+  studyId: string,
+  status: TrialStatus | undefined,
+  limit: number,
+  offset: number,
+): Promise<[Trial[], number]> {
+  return db.getRepository(Trial).findAndCount({
+    where: status === undefined ? { studyId } : { studyId, status },
+    order: { number: 'ASC' },
+    take: limit,
+    skip: offset,
+  });
+}
+
+export async function metricsOf(
+  db: Db,
+  trialId: string,
+  limit: number,
+): Promise<{ name: string; step: number; value: number }[]> {
+  const metrics = await db.getRepository(TrialMetric).find({
+    select: { name: true, step: true, value: true },
+    where: { trialId },
+    order: { name: 'ASC', step: 'ASC' },
+    take: limit,
+  });
+  return metrics.map(({ name, step, value }) => ({ name, step, value }));
+}
+
+/** Trials per status of each study. */
+export async function countsByStatus(
+  db: Db,
+  studyIds: readonly string[],
+): Promise<{ studyId: string; status: TrialStatus; count: number }[]> {
+  return db
+    .getRepository(Trial)
+    .createQueryBuilder('trial')
+    .select('trial.study_id', 'studyId')
+    .addSelect('trial.status', 'status')
+    .addSelect('COUNT(*)::int', 'count')
+    .where({ studyId: In([...studyIds]) })
+    .groupBy('trial.study_id')
+    .addGroupBy('trial.status')
+    .getRawMany<{ studyId: string; status: TrialStatus; count: number }>();
+}
+
+/** Trials pending and running over all studies (the metrics gauge). */
+export async function countOpen(db: Db): Promise<{ status: string; count: number }[]> {
+  return (await db.query(
+    `SELECT status, COUNT(*)::int AS count FROM trials WHERE status IN ('pending', 'running') GROUP BY status`,
+  )) as { status: string; count: number }[];
+}
+
+/** Running trials of these runners. */
+export async function runningOf(
+  db: Db,
+  runnerIds: readonly string[],
+): Promise<Pick<Trial, 'id' | 'studyId' | 'runnerId'>[]> {
+  return db.getRepository(Trial).find({
+    select: { id: true, studyId: true, runnerId: true },
+    where: { runnerId: In([...runnerIds]), status: 'running' },
+  });
+}
+
+/** Running trials whose lease expired before `now`, the oldest first. */
+export async function expiredLeases(db: Db, now: Date, limit: number): Promise<Pick<Trial, 'id' | 'studyId'>[]> {
+  return db.getRepository(Trial).find({
+    select: { id: true, studyId: true },
+    where: { status: 'running', leaseExpiresAt: LessThan(now) },
+    order: { leaseExpiresAt: 'ASC' },
+    take: limit,
+  });
+}
+
+/** Of `trialIds`, those still running with their lease expired before `now`, locked, by number. */
+export async function lockExpired(tx: EntityManager, trialIds: readonly string[], now: Date): Promise<Trial[]> {
+  return tx.getRepository(Trial).find({
+    where: { id: In([...trialIds]), status: 'running', leaseExpiresAt: LessThan(now) },
+    order: { number: 'ASC' },
+    lock: { mode: 'pessimistic_write' },
+  });
+}
+
+/**
+ * Whether another runner completed a trial, since `since`, of a study on which this runner
+ * reported failed evaluations since then (runners/runner-health.ts: the failures are this machine's).
+ */
+export async function completedElsewhere(db: Db, runnerId: string, since: Date): Promise<boolean> {
+  const [{ elsewhere }] = (await db.query(
+    `SELECT EXISTS (
+       SELECT 1 FROM trials t
+        WHERE t.status = 'completed' AND t.runner_id <> $1 AND t.finished_at >= $2
+          AND t.study_id IN (SELECT study_id FROM trials
+                              WHERE runner_id = $1 AND status = 'failed' AND finished_at >= $2)
+     ) AS elsewhere`,
+    [runnerId, since],
+  )) as { elsewhere: boolean }[];
+  return elsewhere;
+}
+
+/**
+ * The best evaluated trial by the engine's reading stored at tell time: feasible ones (h = 0) by
+ * objective, else the least infeasible, then by objective; one row of ix_trials_best.
+ */
+export async function best(db: Db, studyId: string): Promise<Trial | null> {
+  const rows = await preparedQuery<TrialRow>(
+    db,
+    {
+      name: 'study-best-trial',
+      text: `SELECT * FROM trials WHERE study_id = $1 AND infeasibility IS NOT NULL
+                ORDER BY infeasibility, objective, number LIMIT 1`,
+    },
+    [studyId],
+  );
+  return rows.length === 0 ? null : trialFromRow(rows[0]);
+}
+
+/** Finished trials in the order the engine was told them, after evaluation `after`. */
+export async function historyAfter(db: Db, studyId: string, after: number, limit: number): Promise<Trial[]> {
+  const rows = await preparedQuery<TrialRow>(
+    db,
+    {
+      name: 'study-history-page',
+      text: `SELECT * FROM trials WHERE study_id = $1 AND evaluation_number > $2
+                ORDER BY evaluation_number LIMIT $3`,
+    },
+    [studyId, after, limit],
+  );
+  return rows.map(trialFromRow);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Projects (projects/): the trial-table reads that tenancy needs.
+// ---------------------------------------------------------------------------------------------
+
+/** Trials running now over every study of the project (its quota on running trials counts these). */
+export async function runningInProject(db: Db, projectId: string): Promise<number> {
+  const [{ running }] = await preparedQuery<{ running: number }>(
+    db,
+    {
+      name: 'project-running-trials',
+      text: `SELECT COUNT(*)::int AS running FROM trials t JOIN studies s ON s.id = t.study_id
+              WHERE s.project_id = $1 AND t.status = 'running'`,
+    },
+    [projectId],
+  );
+  return running;
+}
+
+/** The project of the trial's study; null when there is no such trial. */
+export async function projectOfTrial(db: Db, trialId: string): Promise<string | null> {
+  const [row] = await preparedQuery<{ project_id: string }>(
+    db,
+    {
+      name: 'scope-trial',
+      text: 'SELECT s.project_id FROM trials t JOIN studies s ON s.id = t.study_id WHERE t.id = $1',
+    },
+    [trialId],
+  );
+  return row?.project_id ?? null;
+}
