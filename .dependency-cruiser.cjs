@@ -42,6 +42,14 @@ module.exports = {
       to: { path: '^api/src/', pathNot: '^api/src/early-stopping/' },
     },
     {
+      name: 'projects-own-scope-only',
+      comment:
+        'api/src/projects decides what a caller may see for every feature (ProjectScope); it reads their rows by SQL (the trial tables through the trial store, their owner) and imports no feature service, so studies, trials and runners can all depend on it.',
+      severity: 'error',
+      from: { path: '^api/src/projects/' },
+      to: { path: '^api/src/(studies|trials|runners)/', pathNot: '^api/src/trials/store/' },
+    },
+    {
       name: 'controllers-never-touch-sql',
       comment: 'Controllers speak HTTP; services own the queries (and the trial store the trial tables).',
       severity: 'error',

@@ -3,6 +3,7 @@ import { EngineEvents1795867128744 } from './1795867128744-EngineEvents';
 import { TrialScoresAndKeyLinks1796305627201 } from './1796305627201-TrialScoresAndKeyLinks';
 import { RunnerHealth1796309316592 } from './1796309316592-RunnerHealth';
 import { EarlyStopping1796317587290 } from './1796317587290-EarlyStopping';
+import { Projects1796318090655 } from './1796318090655-Projects';
 
 /** Every migration, oldest first: the only way the schema changes (docs/development.md, "Migrations"). */
 export const MIGRATIONS = [
@@ -11,4 +12,5 @@ export const MIGRATIONS = [
   TrialScoresAndKeyLinks1796305627201,
   RunnerHealth1796309316592,
   EarlyStopping1796317587290,
+  Projects1796318090655,
 ];

@@ -1,6 +1,7 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuthModule } from './auth/auth.module';
+import { ProjectsModule } from './projects/projects.module';
 import type { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { DashboardModule } from './dashboard/dashboard.module';
@@ -23,6 +24,7 @@ export class AppModule {
         MetricsModule,
         TypeOrmModule.forRoot(dataSourceOptions(databaseUrl)),
         AuthModule,
+        ProjectsModule,
         StudiesModule,
         TrialsModule,
         RunnersModule,

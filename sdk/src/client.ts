@@ -3,6 +3,7 @@ import { apiErrorFromResponse, hasErrorCode, MeshtuneError } from './errors.js';
 import type { paths } from './generated/openapi.js';
 import { parseRetryAfter, retryingFetch, type RetryOptions } from './retry.js';
 import type {
+  CreateProjectRequest,
   CreateStudyRequest,
   GpuSeconds,
   EngineState,
@@ -12,6 +13,7 @@ import type {
   ImportNomadStudyResult,
   Lease,
   ParameterValues,
+  Project,
   RegisterRunnerRequest,
   RegisteredRunner,
   Study,
@@ -118,7 +120,8 @@ export class MeshtuneClient {
     return required(await this.api.GET('/v1/studies/{studyId}', { params: { path: { studyId } } }));
   }
 
-  async listStudies(query: { status?: StudyStatus; limit?: number; offset?: number } = {}) {
+  /** Studies of the key's project; an admin key sees every project, or the one `projectId` names. */
+  async listStudies(query: { status?: StudyStatus; projectId?: string; limit?: number; offset?: number } = {}) {
     return required(await this.api.GET('/v1/studies', { params: { query } }));
   }
 
@@ -201,6 +204,18 @@ export class MeshtuneClient {
 
   async getTrial(trialId: string): Promise<Trial> {
     return required(await this.api.GET('/v1/trials/{trialId}', { params: { path: { trialId } } }));
+  }
+
+  // Projects (docs/architecture.md, "Projects")
+
+  /** Projects with their quotas and usage: every one for an admin key, its own for a user key. */
+  async listProjects(query: { limit?: number; offset?: number } = {}) {
+    return required(await this.api.GET('/v1/projects', { params: { query } }));
+  }
+
+  /** Admin key: a new project; give it keys with `POST /v1/api-keys` `{scope, projectId}`. */
+  async createProject(body: CreateProjectRequest): Promise<Project> {
+    return required(await this.api.POST('/v1/projects', { body }));
   }
 
   // Runner protocol (runner-scope key for `registerRunner`, the runner token for the rest)

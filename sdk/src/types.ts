@@ -32,3 +32,5 @@ export type EngineState = Schemas['EngineStateResponseDto'];
 export interface GpuSeconds {
   gpuSeconds?: number;
 }
+export type Project = Schemas['ProjectResponseDto'];
+export type CreateProjectRequest = Schemas['CreateProjectDto'];

@@ -297,4 +297,31 @@ describe('dashboard', () => {
     assert.match(await page.locator('[data-page="runners"] header').innerText(), /1 quarantined/);
     await close();
   });
+  it('the project switch: an admin key sees every project or one, a user key its own only', async () => {
+    const team = expectStatus(
+      await test.http
+        .post('/v1/projects')
+        .set(...auth(test.adminKey))
+        .send({ name: 'team-b' }),
+      201,
+    ).body.id as string;
+    const other = await createStudy(test, test.adminKey, quadraticStudy({ name: 'team-b-study', projectId: team }));
+    const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
+    const page = await context.newPage();
+    await signIn(page, test.url, test.adminKey);
+    const switcher = page.locator('select#project');
+    await page.locator(`tr[data-study-id="${String(other.id)}"]`).waitFor();
+    assert.deepEqual(await switcher.locator('option').allInnerTexts(), ['All projects', 'default', 'team-b']);
+    await switcher.selectOption({ label: 'team-b' });
+    await page.locator(`tr[data-study-id="${studyId}"]`).waitFor({ state: 'detached' });
+    assert.equal(await page.locator(`tr[data-study-id="${String(other.id)}"]`).count(), 1);
+    await context.close();
+    // A user key of the default project: its project only, the switch fixed, team B's study absent.
+    const { page: userPage, close } = await openPage();
+    await userPage.locator(`tr[data-study-id="${studyId}"]`).waitFor();
+    assert.deepEqual(await userPage.locator('select#project option').allInnerTexts(), ['default']);
+    assert.equal(await userPage.locator('select#project').isDisabled(), true);
+    assert.equal(await userPage.locator(`tr[data-study-id="${String(other.id)}"]`).count(), 0);
+    await close();
+  });
 });

@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { Response } from 'supertest';
 import { JSON_BODY_LIMITS } from '../../api/src/common/http/json-body-parser';
+import { DEFAULT_PROJECT_ID } from '../../api/src/projects/project.entity';
 import {
   auth,
   createKey,
@@ -84,7 +85,7 @@ describe('hostile bodies on every route: bounded shape, storable text', { timeou
   let categoricalStudyId: string;
   let trialId: string;
   /** Every route that reads a body, with a valid body for it and the key allowed to call it. */
-  let routes: { path: string; key: string; body: Record<string, unknown> }[];
+  let routes: { path: string; key: string; method?: 'patch'; body: Record<string, unknown> }[];
 
   before(async () => {
     test = await startTestServer({ authFailuresPerMinute: 1_000_000 });
@@ -115,6 +116,17 @@ describe('hostile bodies on every route: bounded shape, storable text', { timeou
     trialId = String(expectStatus(await lease(test, runner, studyId), 200).body.trial.id);
     routes = [
       { path: '/v1/api-keys', key: test.adminKey, body: { name: 'ci', scope: 'user' } },
+      {
+        path: '/v1/projects',
+        key: test.adminKey,
+        body: { name: 'team-a', maxActiveStudies: 100, maxParallelTrials: 64 },
+      },
+      {
+        path: `/v1/projects/${DEFAULT_PROJECT_ID}`,
+        method: 'patch',
+        key: test.adminKey,
+        body: { maxActiveStudies: 100_000, maxParallelTrials: null },
+      },
       { path: '/v1/runners', key: runnerKey, body: { name: 'host-1', gpus: 1, labels: ['a100', 'spot'] } },
       {
         path: '/v1/studies',
@@ -174,9 +186,8 @@ describe('hostile bodies on every route: bounded shape, storable text', { timeou
     }
   });
 
-  const send = (route: { path: string; key: string }, text: string): Promise<Response> =>
-    test.http
-      .post(route.path)
+  const send = (route: { path: string; key: string; method?: 'patch' }, text: string): Promise<Response> =>
+    test.http[route.method ?? 'post'](route.path)
       .set(...auth(route.key))
       .set('Content-Type', 'application/json')
       .send(text);
@@ -190,7 +201,9 @@ describe('hostile bodies on every route: bounded shape, storable text', { timeou
         .filter(([, operation]) => operation.requestBody !== undefined)
         .map(([method]) => `${method} ${path}`),
     );
-    const covered = new Set(routes.map((route) => `post ${route.path.replace(/[0-9a-f-]{36}/g, '{id}')}`));
+    const covered = new Set(
+      routes.map((route) => `${route.method ?? 'post'} ${route.path.replace(/[0-9a-f-]{36}/g, '{id}')}`),
+    );
     for (const operation of withBody) {
       assert.ok(covered.has(operation.replace(/\{\w+\}/g, '{id}')), `${operation} is not exercised here`);
     }

@@ -11,8 +11,14 @@ import {
   lease,
   quadraticStudy,
   registerRunner,
+  report,
   type TestRunner,
 } from '../support/api-client';
+import { DataSource } from 'typeorm';
+import { MIGRATIONS } from '../../migrations';
+import { dataSourceOptions } from '../../api/src/database/data-source-options';
+import { startEmbeddedPostgres } from '../../api/src/database/embedded-postgres';
+import { DEFAULT_PROJECT_ID } from '../../api/src/projects/project.entity';
 import { startTestServer, type TestServer } from '../support/test-server';
 import { call, createApiKey, expectCall, newAdminKey, spawnApi } from './cluster';
 
@@ -26,6 +32,9 @@ const PUBLIC = new Set(['GET /health', 'GET /health/ready']);
  */
 const ACCESS: Record<string, Caller[]> = {
   'GET /v1/api-keys': ['admin'],
+  'GET /v1/projects': ['admin', 'user'],
+  'POST /v1/projects': ['admin'],
+  'PATCH /v1/projects/{projectId}': ['admin'],
   'POST /v1/api-keys': ['admin'],
   'DELETE /v1/api-keys/{keyId}': ['admin'],
   'GET /v1/runners': ['admin', 'user'],
@@ -90,13 +99,14 @@ describe('auth matrix over every operation of the OpenAPI document', () => {
       // Acting on another runner's trial with the wrong scope must be refused before anything runs.
       .replace('{trialId}', trialOfA)
       .replace('{runnerId}', runnerA.id)
-      .replace('{keyId}', '00000000-0000-4000-8000-000000000000');
+      .replace('{keyId}', '00000000-0000-4000-8000-000000000000')
+      .replace('{projectId}', DEFAULT_PROJECT_ID);
 
   const send = (method: string, path: string, key: string | null) => {
-    const verb = method.toLowerCase() as 'get' | 'post' | 'delete';
+    const verb = method.toLowerCase() as 'get' | 'post' | 'patch' | 'delete';
     const pending = test.http[verb](path);
     if (key !== null) pending.set(...auth(key));
-    return verb === 'post' ? pending.send({}) : pending;
+    return verb === 'post' || verb === 'patch' ? pending.send({}) : pending;
   };
 
   it('every documented operation is classified here (public or its scopes)', () => {
@@ -189,6 +199,342 @@ describe('auth matrix over every operation of the OpenAPI document', () => {
     for (const item of listed.items as Record<string, unknown>[]) {
       assert.equal(item.key, undefined);
       assert.equal(item.keyHash, undefined);
+    }
+  });
+});
+
+/** Another project's resource answers exactly what a missing one does (projects/project-scope.ts). */
+const NOT_FOUND_CODE: Record<string, string> = {
+  '{studyId}': 'STUDY_NOT_FOUND',
+  '{trialId}': 'TRIAL_NOT_FOUND',
+  '{runnerId}': 'RUNNER_NOT_FOUND',
+};
+
+/** Bodies that pass each route's validation, so the answer is the project check's and not a 400. */
+const VALID_BODIES: Record<string, Record<string, unknown>> = {
+  'POST /v1/studies/{studyId}/trials': { parameters: { x: 1, y: 1 } },
+  'POST /v1/studies/{studyId}/import/nomad-cache': { cacheFile: '1 2 EVAL_OK 3\n' },
+  'POST /v1/trials/{trialId}/heartbeat': { progress: 0.5 },
+  'POST /v1/trials/{trialId}/complete': { outputs: { loss: 1 } },
+  'POST /v1/trials/{trialId}/fail': { error: 'not mine' },
+};
+
+async function createProject(test: TestServer, body: Record<string, unknown>): Promise<string> {
+  return expectStatus(
+    await test.http
+      .post('/v1/projects')
+      .set(...auth(test.adminKey))
+      .send(body),
+    201,
+  ).body.id as string;
+}
+
+async function projectKey(test: TestServer, scope: 'user' | 'runner', projectId: string): Promise<string> {
+  const created = expectStatus(
+    await test.http
+      .post('/v1/api-keys')
+      .set(...auth(test.adminKey))
+      .send({ name: `${scope} of ${projectId}`, scope, projectId }),
+    201,
+  ).body;
+  assert.equal(created.projectId, projectId);
+  return created.key as string;
+}
+
+async function runnerWithLabels(test: TestServer, runnerKey: string, labels: string[]): Promise<TestRunner> {
+  const response = expectStatus(
+    await test.http
+      .post('/v1/runners')
+      .set(...auth(runnerKey))
+      .send({ name: `runner ${labels.join('+') || 'plain'}`, gpus: 1, labels }),
+    201,
+  );
+  return { id: response.body.id as string, token: response.body.token as string };
+}
+
+describe('projects: another project is invisible on every route, runners lease only their project', () => {
+  let test: TestServer;
+  let operations: { method: string; path: string }[];
+  /** Project A is the default project (existing single-team use); B is a second team. */
+  let projectB: string;
+  let userA: string;
+  let userB: string;
+  let runnerKeyB: string;
+  let runnerA: TestRunner;
+  let runnerB: TestRunner;
+  let studyA: string;
+  let trialOfA: string;
+
+  before(async () => {
+    test = await startTestServer({ authFailuresPerMinute: 1_000_000, leaseWaitMs: 0 });
+    projectB = await createProject(test, { name: 'team-b' });
+    userA = await createKey(test, 'user');
+    userB = await projectKey(test, 'user', projectB);
+    runnerKeyB = await projectKey(test, 'runner', projectB);
+    runnerA = await registerRunner(test, await createKey(test, 'runner'), 'a');
+    runnerB = await registerRunner(test, runnerKeyB, 'b');
+    studyA = String((await createStudy(test, userA, quadraticStudy({ budget: { maxEvaluations: 50 } }))).id);
+    trialOfA = expectStatus(await lease(test, runnerA, studyA), 200).body.trial.id as string;
+    const document = expectStatus(await test.http.get('/openapi.json'), 200).body as {
+      paths: Record<string, Record<string, unknown>>;
+    };
+    operations = Object.entries(document.paths).flatMap(([path, methods]) =>
+      Object.keys(methods).map((method) => ({ method: method.toUpperCase(), path })),
+    );
+  });
+  after(async () => test.close());
+
+  it("every route naming A's study, trial or runner answers 404 to project B's keys and runners, and changes nothing", async () => {
+    const before = expectStatus(await test.http.get(`/v1/studies/${studyA}`).set(...auth(userA)), 200).body;
+    let checked = 0;
+    for (const { method, path } of operations) {
+      const name = `${method} ${path}`;
+      const parameter = Object.keys(NOT_FOUND_CODE).find((candidate) => path.includes(candidate));
+      if (parameter === undefined) continue;
+      // B's user key where a user key may call; B's runner token on the report routes. Runner
+      // routes naming a runner are the runner's own (another token is 403 before anything).
+      const key = ACCESS[name].includes('user')
+        ? userB
+        : ACCESS[name].includes('runnerToken') && parameter !== '{runnerId}'
+          ? runnerB.token
+          : null;
+      if (key === null) continue;
+      const concrete = path
+        .replace('{studyId}', studyA)
+        .replace('{trialId}', trialOfA)
+        .replace('{runnerId}', runnerA.id);
+      const verb = method.toLowerCase() as 'get' | 'post' | 'patch' | 'delete';
+      const pending = test.http[verb](concrete).set(...auth(key));
+      const response = await (verb === 'get' ? pending : pending.send(VALID_BODIES[name] ?? {}));
+      assert.equal(response.status, 404, `${name}: ${response.status} ${JSON.stringify(response.body)}`);
+      assertErrorBody(response.body, 404, NOT_FOUND_CODE[parameter]);
+      checked += 1;
+    }
+    // studies (get, pause, resume, stop, best, engine, history, trials ×2, nomad-cache), trial,
+    // the four reports, clear-quarantine: a new route naming a study is checked without listing it.
+    assert.ok(checked >= 16, `only ${checked} routes checked`);
+    // B's runner naming A's study in a lease: 404 too.
+    const leased = await lease(test, runnerB, studyA);
+    assert.equal(leased.status, 404, JSON.stringify(leased.body));
+    assertErrorBody(leased.body, 404, 'STUDY_NOT_FOUND');
+    // Nothing of A changed: still active, no trial added, A's lease untouched.
+    const after = expectStatus(await test.http.get(`/v1/studies/${studyA}`).set(...auth(userA)), 200).body;
+    assert.equal(after.status, 'active');
+    assert.deepEqual(after.trialCounts, before.trialCounts);
+    const trial = expectStatus(await test.http.get(`/v1/trials/${trialOfA}`).set(...auth(userA)), 200).body;
+    assert.equal(trial.status, 'running');
+    assert.equal(trial.runnerId, runnerA.id);
+  });
+
+  it('listings show the caller’s project only; admin keys see all and may choose', async () => {
+    const studyB = await createStudy(test, userB, quadraticStudy({ name: 'b' }));
+    assert.equal(studyB.projectId, projectB);
+    const listedByB = expectStatus(await test.http.get('/v1/studies').set(...auth(userB)), 200).body;
+    assert.deepEqual(
+      (listedByB.items as { id: string }[]).map((item) => item.id),
+      [studyB.id],
+    );
+    const listedByA = expectStatus(await test.http.get('/v1/studies').set(...auth(userA)), 200).body;
+    assert.ok(!(listedByA.items as { id: string }[]).some((item) => item.id === studyB.id));
+    assert.ok((listedByA.items as { projectId: string }[]).every((item) => item.projectId === DEFAULT_PROJECT_ID));
+    const runnersOfB = expectStatus(await test.http.get('/v1/runners').set(...auth(userB)), 200).body;
+    assert.deepEqual(
+      (runnersOfB.items as { id: string }[]).map((item) => item.id),
+      [runnerB.id],
+    );
+    const projectsOfB = expectStatus(await test.http.get('/v1/projects').set(...auth(userB)), 200).body;
+    assert.deepEqual(
+      (projectsOfB.items as { id: string }[]).map((item) => item.id),
+      [projectB],
+    );
+    // A user key naming another project: 404, as for its studies.
+    const peek = await test.http.get(`/v1/studies?projectId=${projectB}`).set(...auth(userA));
+    assert.equal(peek.status, 404);
+    assertErrorBody(peek.body, 404, 'PROJECT_NOT_FOUND');
+    const forged = await test.http
+      .post('/v1/studies')
+      .set(...auth(userA))
+      .send(quadraticStudy({ projectId: projectB }));
+    assertErrorBody(forged.body, 404, 'PROJECT_NOT_FOUND');
+    // Admin: every project, or the one asked for; creates where it says.
+    const all = expectStatus(await test.http.get('/v1/studies').set(...auth(test.adminKey)), 200).body;
+    assert.equal(all.total, 2);
+    const onlyB = expectStatus(
+      await test.http.get(`/v1/studies?projectId=${projectB}`).set(...auth(test.adminKey)),
+      200,
+    ).body;
+    assert.equal(onlyB.total, 1);
+    const adminMade = await createStudy(test, test.adminKey, quadraticStudy({ projectId: projectB }));
+    assert.equal(adminMade.projectId, projectB);
+    expectStatus(await test.http.get(`/v1/studies/${String(adminMade.id)}`).set(...auth(userB)), 200);
+    const projects = expectStatus(await test.http.get('/v1/projects').set(...auth(test.adminKey)), 200).body;
+    assert.deepEqual((projects.items as { name: string }[]).map((item) => item.name).sort(), ['default', 'team-b']);
+    // Admin keys have no project; naming one for an admin key is a 400 naming the field.
+    const adminWithProject = await test.http
+      .post('/v1/api-keys')
+      .set(...auth(test.adminKey))
+      .send({ name: 'x', scope: 'admin', projectId: projectB });
+    assert.equal(adminWithProject.status, 400);
+    assert.equal(adminWithProject.body.details[0].field, 'projectId');
+    const duplicate = await test.http
+      .post('/v1/projects')
+      .set(...auth(test.adminKey))
+      .send({ name: 'team-b' });
+    assertErrorBody(duplicate.body, 409, 'PROJECT_NAME_TAKEN');
+  });
+
+  it("a runner without a study never leases another project's trials; with work in its own project it does", async () => {
+    const projectC = await createProject(test, { name: 'team-c' });
+    const userC = await projectKey(test, 'user', projectC);
+    const runnerC = await registerRunner(test, await projectKey(test, 'runner', projectC), 'c');
+    // A's study has budget and room, yet C's runner gets nothing: C has no study.
+    const idle = await lease(test, runnerC);
+    assert.equal(idle.status, 204, JSON.stringify(idle.body));
+    const studyC = String((await createStudy(test, userC, quadraticStudy({ name: 'c' }))).id);
+    for (let i = 0; i < 3; i += 1) {
+      const granted = expectStatus(await lease(test, runnerC), 200).body;
+      assert.equal(granted.trial.studyId, studyC);
+    }
+    // And A's runner never gets C's trials.
+    for (let i = 0; i < 3; i += 1) {
+      const granted = expectStatus(await lease(test, runnerA), 200).body;
+      assert.equal(granted.trial.studyId, studyA);
+    }
+  });
+
+  it('required labels: only runners with every label lease the study, naming it without them is 409', async () => {
+    const projectL = await createProject(test, { name: 'team-labels' });
+    const userL = await projectKey(test, 'user', projectL);
+    const runnerKeyL = await projectKey(test, 'runner', projectL);
+    const a100 = await runnerWithLabels(test, runnerKeyL, ['a100']);
+    const big = await runnerWithLabels(test, runnerKeyL, ['a100', '80g', 'ib']);
+    const study = await createStudy(test, userL, quadraticStudy({ requiredRunnerLabels: ['a100', '80g'] }));
+    assert.deepEqual(study.requiredRunnerLabels, ['a100', '80g']);
+    assert.equal((await lease(test, a100)).status, 204);
+    const refused = await lease(test, a100, String(study.id));
+    assertErrorBody(refused.body, 409, 'RUNNER_LABELS_MISSING');
+    assert.deepEqual(refused.body.details.missing, ['80g']);
+    assert.equal(expectStatus(await lease(test, big), 200).body.trial.studyId, study.id);
+    assert.equal(expectStatus(await lease(test, big, String(study.id)), 200).body.trial.studyId, study.id);
+    // A study without labels is for every runner of its project.
+    const open = await createStudy(test, userL, quadraticStudy({ name: 'open' }));
+    assert.equal(expectStatus(await lease(test, a100), 200).body.trial.studyId, open.id);
+  });
+
+  it('quotas: active studies and running trials, refused with 409 naming the quota; exact under concurrent leases', async () => {
+    const projectQ = await createProject(test, { name: 'team-quota', maxActiveStudies: 2, maxParallelTrials: 3 });
+    const userQ = await projectKey(test, 'user', projectQ);
+    const runnerKeyQ = await projectKey(test, 'runner', projectQ);
+    const tooWide = await test.http
+      .post('/v1/studies')
+      .set(...auth(userQ))
+      .send(quadraticStudy({ budget: { maxEvaluations: 20, maxParallelTrials: 4 } }));
+    assertErrorBody(tooWide.body, 409, 'PROJECT_QUOTA_EXCEEDED');
+    assert.equal(tooWide.body.details.quota, 'maxParallelTrials');
+    // Without maxParallelTrials a study gets the project's quota, not the default of 1000.
+    const first = await createStudy(test, userQ, quadraticStudy({ budget: { maxEvaluations: 40 } }));
+    assert.equal((first.budget as { maxParallelTrials: number }).maxParallelTrials, 3);
+    const second = await createStudy(test, userQ, quadraticStudy({ budget: { maxEvaluations: 40 } }));
+    const third = await test.http
+      .post('/v1/studies')
+      .set(...auth(userQ))
+      .send(quadraticStudy());
+    assertErrorBody(third.body, 409, 'PROJECT_QUOTA_EXCEEDED');
+    assert.equal(third.body.details.quota, 'maxActiveStudies');
+    assert.match(third.body.message as string, /maxActiveStudies/);
+    // Pausing frees a place; resuming when it was taken again is refused the same way.
+    expectStatus(await test.http.post(`/v1/studies/${String(second.id)}/pause`).set(...auth(userQ)), 200);
+    const replacement = await createStudy(test, userQ, quadraticStudy({ budget: { maxEvaluations: 40 } }));
+    const resumed = await test.http.post(`/v1/studies/${String(second.id)}/resume`).set(...auth(userQ));
+    assertErrorBody(resumed.body, 409, 'PROJECT_QUOTA_EXCEEDED');
+    // Running trials: 8 runners lease at once, half naming each of two studies of 3 parallel each
+    // (so the two studies' engine asks run at the same time); the project allows 3 in all.
+    const runners = await Promise.all(Array.from({ length: 8 }, (_, i) => registerRunner(test, runnerKeyQ, `q${i}`)));
+    const answers = await Promise.all(
+      runners.map((runner, i) => lease(test, runner, String(i % 2 === 0 ? first.id : replacement.id))),
+    );
+    const granted = answers.filter((answer) => answer.status === 200);
+    assert.equal(granted.length, 3, JSON.stringify(answers.map((answer) => answer.status)));
+    assert.ok(answers.every((answer) => answer.status === 200 || answer.status === 204));
+    const usage = expectStatus(await test.http.get('/v1/projects').set(...auth(userQ)), 200).body.items[0];
+    assert.equal(usage.runningTrials, 3);
+    assert.equal(usage.activeStudies, 2);
+    // At the quota, naming a study or not: 204.
+    for (const study of [first.id, replacement.id, undefined]) {
+      const answer = await lease(test, runners[0], study === undefined ? undefined : String(study));
+      assert.equal(answer.status, 204, JSON.stringify(answer.body));
+    }
+    // A finished trial frees a place; raising the quota lets more run.
+    const done = granted[0].body.trial.id as string;
+    const holder = runners[answers.indexOf(granted[0])];
+    expectStatus(await report(test, holder, done, 'complete', { outputs: { loss: 1 } }), 200);
+    expectStatus(await lease(test, runners[7]), 200);
+    expectStatus(
+      await test.http
+        .patch(`/v1/projects/${projectQ}`)
+        .set(...auth(test.adminKey))
+        .send({ maxParallelTrials: 5 }),
+      200,
+    );
+    const more = await Promise.all(runners.slice(3, 7).map((runner) => lease(test, runner)));
+    assert.equal(more.filter((answer) => answer.status === 200).length, 2);
+  });
+});
+
+describe('projects: a database from before projects is migrated into the default project', () => {
+  it('existing keys, runners and studies keep working and belong to the default project; admin keys to none', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'meshtune-preprojects-'));
+    try {
+      let test = await startTestServer({ dataDir });
+      const adminKey = test.adminKey;
+      const userKey = await createKey(test, 'user');
+      const runnerKey = await createKey(test, 'runner');
+      const runner = await registerRunner(test, runnerKey, 'old');
+      const study = String((await createStudy(test, userKey, quadraticStudy())).id);
+      await test.stop();
+      // Make it the database the previous release left: the projects migration undone (tables,
+      // columns and data as before it), then started by this release.
+      const database = await startEmbeddedPostgres(dataDir, null);
+      const owner = new DataSource({ ...dataSourceOptions(database.ownerUrl), extra: { max: 1 } });
+      await owner.initialize();
+      const migration = MIGRATIONS.find((candidate) => candidate.name.startsWith('Projects'))!;
+      const runner_ = owner.createQueryRunner();
+      await new migration().down(runner_);
+      await runner_.query('DELETE FROM migrations WHERE name = $1', [migration.name]);
+      const columns = (await runner_.query(
+        `SELECT table_name FROM information_schema.columns WHERE column_name = 'project_id'`,
+      )) as unknown[];
+      assert.equal(columns.length, 0, 'the legacy schema has no projects');
+      await runner_.release();
+      await owner.destroy();
+      await database.stop();
+
+      test = await startTestServer({ dataDir, adminKey });
+      try {
+        const got = expectStatus(await test.http.get(`/v1/studies/${study}`).set(...auth(userKey)), 200).body;
+        assert.equal(got.projectId, DEFAULT_PROJECT_ID);
+        assert.deepEqual(got.requiredRunnerLabels, []);
+        const keys = expectStatus(await test.http.get('/v1/api-keys?limit=100').set(...auth(adminKey)), 200).body;
+        for (const key of keys.items as { scope: string; projectId: string | null }[]) {
+          assert.equal(key.projectId, key.scope === 'admin' ? null : DEFAULT_PROJECT_ID, JSON.stringify(key));
+        }
+        const runners = expectStatus(await test.http.get('/v1/runners').set(...auth(userKey)), 200).body;
+        assert.deepEqual(
+          (runners.items as { id: string; projectId: string }[]).map((item) => [item.id, item.projectId]),
+          [[runner.id, DEFAULT_PROJECT_ID]],
+        );
+        // The old runner token leases the old study, with or without naming it.
+        assert.equal(expectStatus(await lease(test, runner), 200).body.trial.studyId, study);
+        assert.equal(expectStatus(await lease(test, runner, study), 200).body.trial.studyId, study);
+        // The old runner key still registers runners, in the default project.
+        const fresh = await registerRunner(test, runnerKey, 'new');
+        const listed = expectStatus(await test.http.get('/v1/runners').set(...auth(userKey)), 200).body;
+        assert.ok((listed.items as { id: string }[]).some((item) => item.id === fresh.id));
+      } finally {
+        await test.stop();
+      }
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
     }
   });
 });

@@ -1,4 +1,5 @@
 import { Column, CreateDateColumn, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn } from 'typeorm';
+import { Project } from '../projects/project.entity';
 import { Runner } from '../runners/runner.entity';
 import type { ApiKeyScope } from './api-key-scope';
 
@@ -48,6 +49,18 @@ export class ApiKey {
   @ManyToOne(() => Runner, { onDelete: 'CASCADE', nullable: true })
   @JoinColumn({ name: 'runner_id' })
   runner?: Runner | null;
+
+  /**
+   * The project a user key, runner key or runner token acts in (it sees only that project's
+   * studies and runners); null for admin keys, which see every project.
+   */
+  @Index('ix_api_keys_project_id')
+  @Column({ name: 'project_id', type: 'uuid', nullable: true })
+  projectId: string | null;
+
+  @ManyToOne(() => Project, { onDelete: 'RESTRICT', nullable: true })
+  @JoinColumn({ name: 'project_id' })
+  project?: Project | null;
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;

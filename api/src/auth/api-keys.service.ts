@@ -6,6 +6,7 @@ import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/app-config';
 import { DomainError, notFound } from '../common/errors/domain-error';
 import { inTransaction } from '../database/transaction';
+import { DEFAULT_PROJECT_ID } from '../projects/project.entity';
 import { ApiKey } from './api-key.entity';
 import type { ApiKeyScope } from './api-key-scope';
 import {
@@ -31,6 +32,8 @@ export interface NewApiKeyOptions {
   runnerId?: string | null;
   /** The key whose caller minted this one (a runner token's runner-scope key): revoking it revokes this. */
   issuedByKeyId?: string | null;
+  /** The project a user key, runner key or runner token acts in (admin keys: none, every project). */
+  projectId?: string | null;
   /** The caller's transaction, when the key is created with other rows. */
   manager?: EntityManager;
 }
@@ -99,7 +102,8 @@ export class ApiKeysService implements OnApplicationBootstrap {
         await this.keys.update({ id: legacy.id }, fields);
         id = legacy.id;
       } else {
-        id = (await this.keys.save(this.keys.create({ name, scope, runnerId: null, ...fields }))).id;
+        const projectId = scope === 'admin' ? null : DEFAULT_PROJECT_ID;
+        id = (await this.keys.save(this.keys.create({ name, scope, runnerId: null, projectId, ...fields }))).id;
       }
     }
     this.chosenKeys.push({ key: plain, id });
@@ -117,6 +121,8 @@ export class ApiKeysService implements OnApplicationBootstrap {
         keyPrefix: generatedKeyPrefix(key),
         runnerId: options.runnerId ?? null,
         issuedByKeyId: options.issuedByKeyId ?? null,
+        // Only admin keys act across projects; every other key needs one (the default when none is named).
+        projectId: scope === 'admin' ? null : (options.projectId ?? DEFAULT_PROJECT_ID),
       }),
     );
     return { entity, key };
@@ -145,9 +151,10 @@ export class ApiKeysService implements OnApplicationBootstrap {
     return !isGeneratedKey(key);
   }
 
-  async list(limit: number, offset: number): Promise<[ApiKey[], number]> {
+  /** `projectId`: only that project's keys (admin keys have none); null: every key. */
+  async list(limit: number, offset: number, projectId: string | null = null): Promise<[ApiKey[], number]> {
     return this.keys.findAndCount({
-      where: { revokedAt: IsNull() },
+      where: projectId === null ? { revokedAt: IsNull() } : { revokedAt: IsNull(), projectId },
       order: { createdAt: 'ASC' },
       take: limit,
       skip: offset,

@@ -21,6 +21,8 @@ export interface Caller {
   scope: ApiKeyScope;
   /** Set for runner tokens. */
   runnerId: string | null;
+  /** The project the key acts in; null for admin keys (every project: projects/project-scope.ts). */
+  projectId: string | null;
 }
 
 export const CurrentCaller = createParamDecorator((_data: unknown, context: ExecutionContext): Caller => {

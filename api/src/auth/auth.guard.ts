@@ -57,7 +57,7 @@ export class AuthGuard implements CanActivate {
       }
       throw new DomainError('UNAUTHENTICATED', 'unknown or revoked API key');
     }
-    const caller: Caller = { keyId: key.id, scope: key.scope, runnerId: key.runnerId };
+    const caller: Caller = { keyId: key.id, scope: key.scope, runnerId: key.runnerId, projectId: key.projectId };
     request.caller = caller;
 
     if (this.reflector.getAllAndOverride<boolean>(RUNNER_TOKEN_ROUTE, targets)) {

@@ -1,4 +1,5 @@
 import { ApiKey } from '../auth/api-key.entity';
+import { Project } from '../projects/project.entity';
 import { EngineEvent } from '../engine/engine-event.entity';
 import { Runner } from '../runners/runner.entity';
 import { Study } from '../studies/study.entity';
@@ -6,4 +7,4 @@ import { TrialLease } from '../trials/trial-lease.entity';
 import { TrialMetric } from '../trials/trial-metric.entity';
 import { Trial } from '../trials/trial.entity';
 
-export const ENTITIES = [ApiKey, Runner, Study, EngineEvent, Trial, TrialMetric, TrialLease];
+export const ENTITIES = [Project, ApiKey, Runner, Study, EngineEvent, Trial, TrialMetric, TrialLease];

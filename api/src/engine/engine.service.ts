@@ -13,6 +13,7 @@ import { StudyChanges } from '../studies/study-changes';
 import { mappingOf, studyStopReason } from '../studies/study-engine';
 import type { Study } from '../studies/study.entity';
 import type { TrialResponseDto } from '../trials/dto/trial-response.dto';
+import { lockProjectTrialRoom } from '../projects/project-trial-quota';
 import * as trialStore from '../trials/store/trial-store';
 import { toTrialResponse } from '../trials/trial-response.mapper';
 import type { EngineSession } from './engine-session';
@@ -70,13 +71,23 @@ export class EngineService {
    * runner, one point: NOMAD's sequential order). `runners` is read once the study is locked and
    * its stored results told, so leases queued meanwhile are served too. A pending trial that
    * appeared while the lock was awaited goes to the first runner alone. Nothing when the study is
-   * not active.
+   * not active. `projectQuota`: the project's quota on running trials, taken under its lock
+   * (projects/project-trial-quota.ts) and held until this commits; null when it has none.
    */
-  async askAndLease(studyId: string, runners: () => readonly string[]): Promise<AskOutcome> {
+  async askAndLease(
+    studyId: string,
+    runners: () => readonly string[],
+    projectQuota: { projectId: string; quota: number } | null = null,
+  ): Promise<AskOutcome> {
     return this.store.withLockedStudy(studyId, async (manager, study, engine) => {
       const none = { leases: [], starved: false };
       if (!study.isActive) return none;
       const self = runners()[0];
+      const room =
+        projectQuota === null
+          ? Infinity
+          : await lockProjectTrialRoom(manager, projectQuota.projectId, projectQuota.quota);
+      if (room <= 0) return none;
       // A pending trial may have appeared (requeued, enqueued) while we waited for the lock.
       const pending = await trialStore.leasePending(manager, self, study.id);
       if (pending !== null) return { leases: [pending], starved: false };
@@ -86,6 +97,7 @@ export class EngineService {
       const capacity = Math.min(
         maxParallelTrials - running - queued,
         maxEvaluations - study.evaluationCount - untold - running - queued,
+        room,
       );
       if (capacity <= 0) return none;
       const served = runners().slice(0, Math.min(capacity, MAX_BATCH));

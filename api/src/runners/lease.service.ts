@@ -3,6 +3,10 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/app-config';
+import { DomainError, notFound } from '../common/errors/domain-error';
+import { preparedQuery } from '../database/prepared-query';
+import { inTransaction } from '../database/transaction';
+import { lockProjectTrialRoom } from '../projects/project-trial-quota';
 import { EngineService } from '../engine/engine.service';
 import { MetricsService } from '../metrics/metrics.service';
 import { StudiesService } from '../studies/studies.service';
@@ -10,7 +14,7 @@ import { StudyChanges } from '../studies/study-changes';
 import type { Study } from '../studies/study.entity';
 import * as trialStore from '../trials/store/trial-store';
 import type { LeaseResponseDto } from './dto/lease.dto';
-import { RunnerHealth } from './runner-health';
+import { type LeasingRunner, RunnerHealth } from './runner-health';
 
 /** Asks by others a lease waits for (while they produce points) before it gives up for now (204). */
 const MAX_ROUNDS_PER_LEASE = 20;
@@ -60,16 +64,17 @@ export class LeaseService {
   ) {}
 
   async lease(runnerId: string, studyId: string | undefined): Promise<LeaseOutcome> {
-    await this.health.assertMayLease(runnerId);
+    const runner = await this.health.assertMayLease(runnerId);
+    if (studyId !== undefined) await this.assertMayLeaseStudy(runner, studyId);
     const deadline = Date.now() + this.config.leaseWaitMs;
     let leased: LeaseResponseDto | null;
     for (;;) {
       const starved = { value: false };
       leased =
         studyId === undefined
-          ? await this.leaseFromAnyStudy(runnerId, starved)
-          : ((await trialStore.leasePending(this.dataSource, runnerId, studyId)) ??
-            (await this.leaseFromStudy(runnerId, studyId, starved)));
+          ? await this.leaseFromAnyStudy(runner, runnerId, starved)
+          : ((await this.takePending(runner, runnerId, studyId)) ??
+            (await this.leaseFromStudy(runner, runnerId, studyId, starved)));
       const waitMs = deadline - Date.now();
       if (leased !== null || !starved.value || studyId === undefined || waitMs <= 0) break;
       // The engine waits for results in flight before it can suggest again: wait with it (woken
@@ -83,22 +88,70 @@ export class LeaseService {
   }
 
   /**
+   * A lease naming a study: another project's study is 404 like one that does not exist; a study
+   * requiring labels this runner did not register is 409 RUNNER_LABELS_MISSING (it would wait
+   * forever otherwise). Project and labels of a study never change, so this is checked once.
+   */
+  private async assertMayLeaseStudy(runner: LeasingRunner, studyId: string): Promise<void> {
+    const [study] = await preparedQuery<{ project_id: string; required_runner_labels: string[] }>(
+      this.dataSource.manager,
+      { name: 'lease-study-scope', text: 'SELECT project_id, required_runner_labels FROM studies WHERE id = $1' },
+      [studyId],
+    );
+    if (study === undefined || study.project_id !== runner.projectId) {
+      throw notFound('STUDY_NOT_FOUND', 'study', studyId);
+    }
+    const missing = study.required_runner_labels.filter((label) => !runner.labels.includes(label));
+    if (missing.length > 0) {
+      throw new DomainError(
+        'RUNNER_LABELS_MISSING',
+        `study ${studyId} needs runners with the labels ${study.required_runner_labels.join(', ')}; this runner ` +
+          `lacks ${missing.join(', ')} (register it with them, or lease another study)`,
+        { missing, required: study.required_runner_labels },
+      );
+    }
+  }
+
+  /**
+   * `leasePending`, within the project's quota on running trials: a project with a quota takes
+   * its lock and counts first, in one transaction (projects/project-trial-quota.ts).
+   */
+  private async takePending(
+    runner: LeasingRunner,
+    runnerId: string,
+    studyId: string,
+  ): Promise<LeaseResponseDto | null> {
+    const quota = runner.projectMaxParallelTrials;
+    if (quota === null) return trialStore.leasePending(this.dataSource, runnerId, studyId);
+    return inTransaction(this.dataSource, async (manager) =>
+      (await lockProjectTrialRoom(manager, runner.projectId, quota)) > 0
+        ? trialStore.leasePending(manager, runnerId, studyId)
+        : null,
+    );
+  }
+
+  /**
    * A lease that names no study: every active study with room is a candidate (none is out of
    * reach however many there are), the fairest first — fewest running trials relative to its
    * `maxParallelTrials`, then fewest running, then the oldest — so runners are shared between
    * studies rather than filling the oldest ones first. Each candidate gets its pending trials
    * leased first, then an engine ask; the next page is read only when a whole page gave nothing.
    */
-  private async leaseFromAnyStudy(runnerId: string, starved: { value: boolean }): Promise<LeaseResponseDto | null> {
+  private async leaseFromAnyStudy(
+    runner: LeasingRunner,
+    runnerId: string,
+    starved: { value: boolean },
+  ): Promise<LeaseResponseDto | null> {
     const seen = new Set<string>();
     for (;;) {
-      const candidates = await trialStore.studiesWithRoom(this.dataSource, [...seen], STUDY_PAGE);
+      // Only the runner's project's studies, and only those whose required labels it has.
+      const candidates = await trialStore.studiesWithRoom(this.dataSource, [...seen], STUDY_PAGE, runner);
       if (candidates.length === 0) return null;
       for (const candidate of candidates) {
         seen.add(candidate);
         const leased =
-          (await trialStore.leasePending(this.dataSource, runnerId, candidate)) ??
-          (await this.leaseFromStudy(runnerId, candidate, starved));
+          (await this.takePending(runner, runnerId, candidate)) ??
+          (await this.leaseFromStudy(runner, runnerId, candidate, starved));
         if (leased !== null) return leased;
       }
       if (candidates.length < STUDY_PAGE) return null;
@@ -111,6 +164,7 @@ export class LeaseService {
    * (no second query, no race); only a lease that finds no ask under way locks the study and asks.
    */
   private async leaseFromStudy(
+    runner: LeasingRunner,
     runnerId: string,
     studyId: string,
     starved: { value: boolean },
@@ -133,10 +187,16 @@ export class LeaseService {
       try {
         // The ask reads the runners it serves once the study is locked: this lease, then the waiters.
         let served: Waiter[] = [];
-        const { leases, starved: engineStarved } = await this.engine.askAndLease(studyId, () => {
-          served = [{ runnerId, lease: null }, ...ask.waiters];
-          return served.map((waiter) => waiter.runnerId);
-        });
+        // Every waiter of a study is of the study's project: one quota for the batch.
+        const quota = runner.projectMaxParallelTrials;
+        const { leases, starved: engineStarved } = await this.engine.askAndLease(
+          studyId,
+          () => {
+            served = [{ runnerId, lease: null }, ...ask.waiters];
+            return served.map((waiter) => waiter.runnerId);
+          },
+          quota === null ? null : { projectId: runner.projectId, quota },
+        );
         leases.forEach((granted, i) => (served[i].lease = granted));
         ask.starved = engineStarved;
         leased = leases[0] ?? null;

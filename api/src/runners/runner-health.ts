@@ -16,6 +16,14 @@ import { Runner } from './runner.entity';
 /** What a quarantined runner is told to wait before asking for a lease again (an operator must act). */
 export const QUARANTINE_RETRY_AFTER_SECONDS = 60;
 
+/** What a lease filters by: the runner's project (and its quota on running trials) and labels. */
+export interface LeasingRunner {
+  projectId: string;
+  labels: string[];
+  /** The project's quota on running trials over all its studies; null: none. */
+  projectMaxParallelTrials: number | null;
+}
+
 export interface RunnerFailureOutcome {
   /** The failure quarantined the runner (it was not quarantined before). */
   quarantinedNow: boolean;
@@ -171,15 +179,36 @@ export class RunnerHealth {
     return released;
   }
 
-  /** The lease gate: a quarantined runner gets 409 RUNNER_QUARANTINED with the reason and Retry-After. */
-  async assertMayLease(runnerId: string): Promise<void> {
-    const [row] = await preparedQuery<{ quarantined_at: Date | null; quarantine_reason: string | null }>(
+  /**
+   * The lease gate: a quarantined runner gets 409 RUNNER_QUARANTINED with the reason and
+   * Retry-After. Otherwise returns what the lease filters by (docs/architecture.md, "Projects"):
+   * the runner's project, its quota on running trials, and the runner's labels.
+   */
+  async assertMayLease(runnerId: string): Promise<LeasingRunner> {
+    const [row] = await preparedQuery<{
+      quarantined_at: Date | null;
+      quarantine_reason: string | null;
+      project_id: string;
+      labels: string[];
+      project_max_parallel_trials: number | null;
+    }>(
       this.dataSource.manager,
-      { name: 'runner-quarantine', text: 'SELECT quarantined_at, quarantine_reason FROM runners WHERE id = $1' },
+      {
+        name: 'runner-quarantine',
+        text: `SELECT r.quarantined_at, r.quarantine_reason, r.project_id, r.labels,
+                      p.max_parallel_trials AS project_max_parallel_trials
+                 FROM runners r JOIN projects p ON p.id = r.project_id WHERE r.id = $1`,
+      },
       [runnerId],
     );
     if (row === undefined) throw notFound('RUNNER_NOT_FOUND', 'runner', runnerId);
-    if (row.quarantined_at === null) return;
+    if (row.quarantined_at === null) {
+      return {
+        projectId: row.project_id,
+        labels: row.labels,
+        projectMaxParallelTrials: row.project_max_parallel_trials,
+      };
+    }
     throw new DomainError(
       'RUNNER_QUARANTINED',
       `runner ${runnerId} is quarantined since ${row.quarantined_at.toISOString()}: ${row.quarantine_reason ?? ''}; ` +

@@ -1,4 +1,5 @@
-import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn } from 'typeorm';
+import { Column, CreateDateColumn, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn } from 'typeorm';
+import { Project } from '../projects/project.entity';
 
 /**
  * `healthy`; `unhealthy` after a runner failure (this machine could not run a trial: data or
@@ -27,6 +28,15 @@ export class Runner {
 
   @Column({ type: 'jsonb' })
   labels: string[];
+
+  /** The project of the key that registered it: it leases only that project's studies. */
+  @Index('ix_runners_project_id')
+  @Column({ name: 'project_id', type: 'uuid' })
+  projectId: string;
+
+  @ManyToOne(() => Project, { onDelete: 'RESTRICT' })
+  @JoinColumn({ name: 'project_id' })
+  project?: Project;
 
   @Column({ name: 'last_seen_at', type: 'timestamptz' })
   lastSeenAt: Date;

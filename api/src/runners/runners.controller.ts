@@ -11,10 +11,11 @@ import type { FastifyReply } from 'fastify';
 import { Inject } from '@nestjs/common';
 import { type Caller, CurrentCaller, RequireScopes, RunnerToken } from '../auth/auth.decorators';
 import { RunnerIdParams } from '../common/dto/id.params';
-import { PaginationQueryDto } from '../common/dto/pagination.query.dto';
+import { ProjectScope } from '../projects/project-scope';
 import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/app-config';
 import { LeaseRequestDto, LeaseResponseDto } from './dto/lease.dto';
+import { ListRunnersQueryDto } from './dto/list-runners.query.dto';
 import { RegisterRunnerDto } from './dto/register-runner.dto';
 import { RegisteredRunnerResponseDto, RunnerListResponseDto, RunnerResponseDto } from './dto/runner-response.dto';
 import { LeaseService } from './lease.service';
@@ -28,26 +29,30 @@ export class RunnersController {
     private readonly runners: RunnersService,
     private readonly leases: LeaseService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly scope: ProjectScope,
   ) {}
 
   /** Register a runner with a runner-scope key; the reply holds the runner token (shown once). */
   @Post()
   @RequireScopes('runner')
   @ApiCreatedResponse({ type: RegisteredRunnerResponseDto })
-  registerRunner(
+  async registerRunner(
     @Body() body: RegisterRunnerDto,
     @CurrentCaller() caller: Caller,
   ): Promise<RunnerResponseDto | RegisteredRunnerResponseDto> {
-    return this.runners.register(body, caller);
+    return this.runners.register(body, caller, await this.scope.forNew(caller, body.projectId));
   }
 
   /** Runners, most recently seen first. */
   @Get()
   @RequireScopes('user')
-  async listRunners(@Query() query: PaginationQueryDto): Promise<RunnerListResponseDto> {
+  async listRunners(
+    @Query() query: ListRunnersQueryDto,
+    @CurrentCaller() caller: Caller,
+  ): Promise<RunnerListResponseDto> {
     const limit = query.limit ?? 50;
     const offset = query.offset ?? 0;
-    const { items, total } = await this.runners.list(limit, offset);
+    const { items, total } = await this.runners.list(limit, offset, this.scope.listed(caller, query.projectId));
     return { items, total, limit, offset };
   }
 
@@ -58,7 +63,11 @@ export class RunnersController {
   @Post(':runnerId/clear-quarantine')
   @HttpCode(200)
   @RequireScopes('user')
-  clearRunnerQuarantine(@Param() params: RunnerIdParams): Promise<RunnerResponseDto> {
+  async clearRunnerQuarantine(
+    @Param() params: RunnerIdParams,
+    @CurrentCaller() caller: Caller,
+  ): Promise<RunnerResponseDto> {
+    await this.scope.runner(caller, params.runnerId);
     return this.runners.clearQuarantine(params.runnerId);
   }
 

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { AuthModule } from '../auth/auth.module';
+import { ProjectsModule } from '../projects/projects.module';
 import { StudiesModule } from '../studies/studies.module';
 import { TrialsModule } from '../trials/trials.module';
 import { LeaseService } from './lease.service';
@@ -8,7 +9,7 @@ import { RunnersController } from './runners.controller';
 import { RunnersService } from './runners.service';
 
 @Module({
-  imports: [AuthModule, StudiesModule, TrialsModule, RunnerHealthModule],
+  imports: [AuthModule, StudiesModule, TrialsModule, RunnerHealthModule, ProjectsModule],
   controllers: [RunnersController],
   providers: [RunnersService, LeaseService],
 })

@@ -26,7 +26,11 @@ export class RunnersService {
    * again updates its own runner (same id) and keeps its token: restarts do not pile up runners.
    * Registering again is also how a runner fixed after a quarantine says so: it is cleared.
    */
-  async register(body: RegisterRunnerDto, caller: Caller): Promise<RunnerResponseDto | RegisteredRunnerResponseDto> {
+  async register(
+    body: RegisterRunnerDto,
+    caller: Caller,
+    projectId: string,
+  ): Promise<RunnerResponseDto | RegisteredRunnerResponseDto> {
     const fields = {
       name: body.name,
       gpus: body.gpus ?? 0,
@@ -44,10 +48,13 @@ export class RunnersService {
     }
     return inTransaction(this.dataSource, async (manager) => {
       await this.apiKeys.lockIssuer(manager, caller.keyId);
-      const runner = await manager.getRepository(Runner).save(manager.getRepository(Runner).create(fields));
+      const runner = await manager
+        .getRepository(Runner)
+        .save(manager.getRepository(Runner).create({ ...fields, projectId }));
       const { key } = await this.apiKeys.create(`runner ${body.name}`.slice(0, 200), 'runner', {
         runnerId: runner.id,
         issuedByKeyId: caller.keyId,
+        projectId,
         manager,
       });
       return { ...toRunnerResponse(runner, []), token: key };
@@ -73,8 +80,14 @@ export class RunnersService {
     return toRunnerResponse(runner, current.get(runnerId) ?? []);
   }
 
-  async list(limit: number, offset: number): Promise<{ items: RunnerResponseDto[]; total: number }> {
+  /** `projectId`: that project's runners only; null: every runner. */
+  async list(
+    limit: number,
+    offset: number,
+    projectId: string | null = null,
+  ): Promise<{ items: RunnerResponseDto[]; total: number }> {
     const [runners, total] = await this.dataSource.getRepository(Runner).findAndCount({
+      where: projectId === null ? {} : { projectId },
       order: { lastSeenAt: 'DESC', id: 'ASC' },
       take: limit,
       skip: offset,

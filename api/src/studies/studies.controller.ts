@@ -1,7 +1,8 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
-import { RequireScopes } from '../auth/auth.decorators';
+import { type Caller, CurrentCaller, RequireScopes } from '../auth/auth.decorators';
 import { StudyIdParams } from '../common/dto/id.params';
+import { ProjectScope } from '../projects/project-scope';
 import { CreateStudyDto } from './dto/create-study.dto';
 import { ImportNomadStudyDto, ImportNomadStudyResponseDto } from './dto/import-nomad.dto';
 import { ListStudiesQueryDto } from './dto/list-studies.query.dto';
@@ -17,51 +18,63 @@ export class StudiesController {
   constructor(
     private readonly studies: StudiesService,
     private readonly nomadImport: NomadImportService,
+    private readonly scope: ProjectScope,
   ) {}
 
   /** Create a study; it is active at once and runners may lease its trials. */
   @Post()
-  createStudy(@Body() body: CreateStudyDto): Promise<StudyResponseDto> {
-    return this.studies.create(body);
+  async createStudy(@Body() body: CreateStudyDto, @CurrentCaller() caller: Caller): Promise<StudyResponseDto> {
+    return this.studies.create(body, await this.scope.forNew(caller, body.projectId));
   }
 
   /** Create a study from a NOMAD 4 parameter file; keywords about running NOMAD locally are listed as ignored. */
   @Post('import/nomad')
-  importNomadStudy(@Body() body: ImportNomadStudyDto): Promise<ImportNomadStudyResponseDto> {
-    return this.nomadImport.importParameterFile(body);
+  async importNomadStudy(
+    @Body() body: ImportNomadStudyDto,
+    @CurrentCaller() caller: Caller,
+  ): Promise<ImportNomadStudyResponseDto> {
+    return this.nomadImport.importParameterFile(body, await this.scope.forNew(caller, body.projectId));
   }
 
   /** Studies, newest first. */
   @Get()
-  async listStudies(@Query() query: ListStudiesQueryDto): Promise<StudyListResponseDto> {
+  async listStudies(
+    @Query() query: ListStudiesQueryDto,
+    @CurrentCaller() caller: Caller,
+  ): Promise<StudyListResponseDto> {
     const limit = query.limit ?? 50;
     const offset = query.offset ?? 0;
-    const { items, total } = await this.studies.list(query.status, limit, offset);
+    const projectId = this.scope.listed(caller, query.projectId);
+    const { items, total } = await this.studies.list(query.status, limit, offset, projectId);
     return { items, total, limit, offset };
   }
 
   @Get(':studyId')
-  getStudy(@Param() params: StudyIdParams): Promise<StudyResponseDto> {
+  async getStudy(@Param() params: StudyIdParams, @CurrentCaller() caller: Caller): Promise<StudyResponseDto> {
+    await this.scope.study(caller, params.studyId);
     return this.studies.get(params.studyId);
   }
 
   /** No new leases until resumed; running trials are told to stop at their next heartbeat. */
   @Post(':studyId/pause')
   @HttpCode(200)
-  pauseStudy(@Param() params: StudyIdParams): Promise<StudyResponseDto> {
+  async pauseStudy(@Param() params: StudyIdParams, @CurrentCaller() caller: Caller): Promise<StudyResponseDto> {
+    await this.scope.study(caller, params.studyId);
     return this.studies.pause(params.studyId);
   }
 
   @Post(':studyId/resume')
   @HttpCode(200)
-  resumeStudy(@Param() params: StudyIdParams): Promise<StudyResponseDto> {
+  async resumeStudy(@Param() params: StudyIdParams, @CurrentCaller() caller: Caller): Promise<StudyResponseDto> {
+    await this.scope.study(caller, params.studyId);
     return this.studies.resume(params.studyId);
   }
 
   /** End the study for good (stop reason `user_stopped`). */
   @Post(':studyId/stop')
   @HttpCode(200)
-  stopStudy(@Param() params: StudyIdParams): Promise<StudyResponseDto> {
+  async stopStudy(@Param() params: StudyIdParams, @CurrentCaller() caller: Caller): Promise<StudyResponseDto> {
+    await this.scope.study(caller, params.studyId);
     return this.studies.stop(params.studyId);
   }
 }

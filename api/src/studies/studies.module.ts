@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { EngineModule } from '../engine/engine.module';
+import { ProjectsModule } from '../projects/projects.module';
 import { NomadImportService } from './nomad/nomad-import.service';
 import { StudiesController } from './studies.controller';
 import { StudiesService } from './studies.service';
@@ -7,7 +8,7 @@ import { StudyResultsController } from './study-results.controller';
 import { StudyResultsService } from './study-results.service';
 
 @Module({
-  imports: [EngineModule],
+  imports: [EngineModule, ProjectsModule],
   controllers: [StudiesController, StudyResultsController],
   providers: [StudiesService, StudyResultsService, NomadImportService],
   exports: [StudiesService, EngineModule],

@@ -7,6 +7,7 @@ import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { inTransaction } from '../database/transaction';
 import { parseStoppingPolicy } from '../early-stopping';
+import { ProjectsService } from '../projects/projects.service';
 import { validateStudyDefinition } from '../search-space/search-space-validator';
 import * as trialStore from '../trials/store/trial-store';
 import type { CreateStudyDto } from './dto/create-study.dto';
@@ -28,6 +29,8 @@ const DEFAULT_MAX_ATTEMPTS = 3;
 
 const SUMMARY_COLUMNS: readonly Exclude<keyof StudySummaryRow, 'parameterCount'>[] = [
   'id',
+  'projectId',
+  'requiredRunnerLabels',
   'name',
   'description',
   'status',
@@ -50,10 +53,14 @@ export class StudiesService {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly projects: ProjectsService,
   ) {}
 
-  /** Validates the whole definition (nothing is written when anything is wrong), then creates the study. */
-  async create(dto: CreateStudyDto): Promise<StudyResponseDto> {
+  /**
+   * Validates the whole definition (nothing is written when anything is wrong), then creates the
+   * study in `projectId` (the caller's, projects/project-scope.ts), within the project's quotas.
+   */
+  async create(dto: CreateStudyDto, projectId: string): Promise<StudyResponseDto> {
     const definition = {
       parameters: dto.parameters,
       derived: dto.derived ?? [],
@@ -74,6 +81,8 @@ export class StudiesService {
     );
     if (!parsedPolicy.ok) throw new ValidationFailedError(parsedPolicy.errors);
     const study = this.dataSource.getRepository(Study).create({
+      projectId,
+      requiredRunnerLabels: [...new Set(dto.requiredRunnerLabels ?? [])],
       name: dto.name,
       description: dto.description ?? null,
       status: 'active',
@@ -102,18 +111,40 @@ export class StudiesService {
       }
       throw error;
     }
-    const saved = await this.dataSource.getRepository(Study).save(study);
+    const saved = await inTransaction(this.dataSource, async (manager) => {
+      const quota = await this.projects.reserveActiveStudy(manager, projectId);
+      if (quota.maxParallelTrials !== null) {
+        if (dto.budget.maxParallelTrials === undefined) {
+          study.maxParallelTrials = Math.min(study.maxParallelTrials, quota.maxParallelTrials);
+        } else if (dto.budget.maxParallelTrials > quota.maxParallelTrials) {
+          throw new DomainError(
+            'PROJECT_QUOTA_EXCEEDED',
+            `project quota maxParallelTrials: budget.maxParallelTrials ${dto.budget.maxParallelTrials} is more ` +
+              `than the project's quota of ${quota.maxParallelTrials} running trials`,
+            {
+              quota: 'maxParallelTrials',
+              limit: quota.maxParallelTrials,
+              field: 'budget.maxParallelTrials',
+              projectId,
+            },
+          );
+        }
+      }
+      return manager.getRepository(Study).save(study);
+    });
     return toStudyResponse(saved, emptyTrialTotals());
   }
 
   /** One page of study summaries: only the summary columns are read (studies/study-response.mapper.ts). */
+  /** `projectId`: that project's studies only (projects/project-scope.ts); null: every project's. */
   async list(
     status: StudyStatus | undefined,
     limit: number,
     offset: number,
+    projectId: string | null = null,
   ): Promise<{ items: StudySummaryDto[]; total: number }> {
     const repository = this.dataSource.getRepository(Study);
-    const where = status === undefined ? {} : { status };
+    const where = { ...(status === undefined ? {} : { status }), ...(projectId === null ? {} : { projectId }) };
     const query = repository
       .createQueryBuilder('study')
       .select(SUMMARY_COLUMNS.map((column) => `study.${column}`))
@@ -194,6 +225,8 @@ export class StudiesService {
           `a ${study.status} study cannot become ${to} (allowed from: ${from.join(', ')})`,
         );
       }
+      // Becoming active again takes a place in the project's quota of active studies.
+      if (to === 'active') await this.projects.reserveActiveStudy(manager, study.projectId);
       study.status = to;
       if (to === 'stopped') {
         study.stopReason = 'user_stopped';

@@ -22,6 +22,8 @@ export function toStudyResponse(study: Study, totals: StudyTrialTotals): StudyRe
   const trialCounts = totals.counts;
   return {
     id: study.id,
+    projectId: study.projectId,
+    requiredRunnerLabels: study.requiredRunnerLabels,
     name: study.name,
     description: study.description,
     status: study.status,
@@ -55,6 +57,8 @@ export function toStudyResponse(study: Study, totals: StudyTrialTotals): StudyRe
 export type StudySummaryRow = Pick<
   Study,
   | 'id'
+  | 'projectId'
+  | 'requiredRunnerLabels'
   | 'name'
   | 'description'
   | 'status'
@@ -76,6 +80,8 @@ export function toStudySummary(study: StudySummaryRow, totals: StudyTrialTotals)
   const trialCounts = totals.counts;
   return {
     id: study.id,
+    projectId: study.projectId,
+    requiredRunnerLabels: study.requiredRunnerLabels,
     name: study.name,
     description: study.description,
     status: study.status,

@@ -2,8 +2,9 @@ import { Readable } from 'node:stream';
 import { Controller, Get, Param, Query, Res, StreamableFile } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { RequireScopes } from '../auth/auth.decorators';
+import { type Caller, CurrentCaller, RequireScopes } from '../auth/auth.decorators';
 import { StudyIdParams } from '../common/dto/id.params';
+import { ProjectScope } from '../projects/project-scope';
 import { TrialResponseDto } from '../trials/dto/trial-response.dto';
 import { EngineStateResponseDto, HistoryQueryDto, HistoryResponseDto, MAX_HISTORY_PAGE } from './dto/study-results.dto';
 import { historyExport } from './history-formats';
@@ -18,11 +19,13 @@ export class StudyResultsController {
   constructor(
     private readonly results: StudyResultsService,
     private readonly studies: StudiesService,
+    private readonly scope: ProjectScope,
   ) {}
 
   /** The best completed trial (feasible first, as the progressive barrier defines it); 404 before any result. */
   @Get('best')
-  getBestTrial(@Param() params: StudyIdParams): Promise<TrialResponseDto> {
+  async getBestTrial(@Param() params: StudyIdParams, @CurrentCaller() caller: Caller): Promise<TrialResponseDto> {
+    await this.scope.study(caller, params.studyId);
     return this.results.best(params.studyId);
   }
 
@@ -37,7 +40,9 @@ export class StudyResultsController {
     @Param() params: StudyIdParams,
     @Query() query: HistoryQueryDto,
     @Res({ passthrough: true }) reply: FastifyReply,
+    @CurrentCaller() caller: Caller,
   ): Promise<HistoryResponseDto | StreamableFile> {
+    await this.scope.study(caller, params.studyId);
     const format = query.format ?? 'json';
     if (format === 'json') {
       const after = query.cursor === undefined ? 0 : Number(query.cursor);
@@ -61,7 +66,11 @@ export class StudyResultsController {
 
   /** The engine's current frame and mesh sizes, iteration and stop reason. */
   @Get('engine')
-  getEngineState(@Param() params: StudyIdParams): Promise<EngineStateResponseDto> {
+  async getEngineState(
+    @Param() params: StudyIdParams,
+    @CurrentCaller() caller: Caller,
+  ): Promise<EngineStateResponseDto> {
+    await this.scope.study(caller, params.studyId);
     return this.results.engine(params.studyId);
   }
 }

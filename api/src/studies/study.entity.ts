@@ -1,11 +1,22 @@
-import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
 import type { StoppingPolicy } from '../early-stopping';
+import {
+  Column,
+  CreateDateColumn,
+  Entity,
+  Index,
+  JoinColumn,
+  ManyToOne,
+  PrimaryGeneratedColumn,
+  UpdateDateColumn,
+} from 'typeorm';
+import { Project } from '../projects/project.entity';
 import type { AlgorithmName } from '../optimizer-contract/algorithm';
 import type { DerivedParameter, OutputDefinition, ParameterDefinition, UserPoint } from '../search-space/search-space';
 import type { StudyStatus, StudyStopReason } from './study-status';
 
 @Entity({ name: 'studies' })
 @Index('ix_studies_status_created_at', ['status', 'createdAt'])
+@Index('ix_studies_project_status', ['projectId', 'status'])
 export class Study {
   @PrimaryGeneratedColumn('uuid')
   id: string;
@@ -87,6 +98,18 @@ export class Study {
   /** Trials that ended completed or failed: NOMAD's blackbox evaluation count. */
   @Column({ name: 'evaluation_count', type: 'integer', default: 0 })
   evaluationCount: number;
+
+  /** The project that owns the study: only its keys and runners see it (projects/project-scope.ts). */
+  @Column({ name: 'project_id', type: 'uuid' })
+  projectId: string;
+
+  @ManyToOne(() => Project, { onDelete: 'RESTRICT' })
+  @JoinColumn({ name: 'project_id' })
+  project?: Project;
+
+  /** Labels a runner must all have registered to lease this study's trials (e.g. `a100`, `80g`); [] for any runner. */
+  @Column({ name: 'required_runner_labels', type: 'jsonb', default: () => "'[]'" })
+  requiredRunnerLabels: string[];
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;

@@ -2,6 +2,8 @@ import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/com
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { type Caller, CurrentCaller, RequireScopes, RunnerToken } from '../auth/auth.decorators';
 import { StudyIdParams, TrialIdParams } from '../common/dto/id.params';
+import { DomainError } from '../common/errors/domain-error';
+import { ProjectScope } from '../projects/project-scope';
 import { EnqueueTrialDto } from './dto/enqueue-trial.dto';
 import { ImportNomadCacheDto, ImportNomadCacheResponseDto } from './dto/import-nomad-cache.dto';
 import { NomadCacheImportService } from './nomad-cache-import.service';
@@ -19,22 +21,46 @@ export class TrialsController {
     private readonly trials: TrialsService,
     private readonly reports: TrialReportsService,
     private readonly cacheImport: NomadCacheImportService,
+    private readonly scope: ProjectScope,
   ) {}
+
+  /**
+   * A report on a trial this runner does not hold is 403 TRIAL_NOT_LEASED_TO_RUNNER — unless the
+   * trial is another project's, which answers 404 like every route (its existence is not told).
+   * Checked only on that refusal, so the reports' fast path costs nothing more.
+   */
+  private async report<T>(caller: Caller, trialId: string, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (error) {
+      if (error instanceof DomainError && error.code === 'TRIAL_NOT_LEASED_TO_RUNNER') {
+        await this.scope.trial(caller, trialId);
+      }
+      throw error;
+    }
+  }
 
   /** Warm start: a NOMAD cache file's evaluations become finished trials the engine knows. */
   @Post('studies/:studyId/import/nomad-cache')
   @RequireScopes('user')
-  importNomadCache(
+  async importNomadCache(
     @Param() params: StudyIdParams,
     @Body() body: ImportNomadCacheDto,
+    @CurrentCaller() caller: Caller,
   ): Promise<ImportNomadCacheResponseDto> {
+    await this.scope.study(caller, params.studyId);
     return this.cacheImport.import(params.studyId, body.cacheFile);
   }
 
   /** Trials of a study in number order. */
   @Get('studies/:studyId/trials')
   @RequireScopes('user')
-  async listTrials(@Param() params: StudyIdParams, @Query() query: ListTrialsQueryDto): Promise<TrialListResponseDto> {
+  async listTrials(
+    @Param() params: StudyIdParams,
+    @Query() query: ListTrialsQueryDto,
+    @CurrentCaller() caller: Caller,
+  ): Promise<TrialListResponseDto> {
+    await this.scope.study(caller, params.studyId);
     const limit = query.limit ?? 50;
     const offset = query.offset ?? 0;
     const { items, total } = await this.trials.list(params.studyId, query.status, limit, offset);
@@ -44,14 +70,20 @@ export class TrialsController {
   /** Enqueue a point of your own; it is leased before the engine's next suggestion. */
   @Post('studies/:studyId/trials')
   @RequireScopes('user')
-  enqueueTrial(@Param() params: StudyIdParams, @Body() body: EnqueueTrialDto): Promise<TrialResponseDto> {
+  async enqueueTrial(
+    @Param() params: StudyIdParams,
+    @Body() body: EnqueueTrialDto,
+    @CurrentCaller() caller: Caller,
+  ): Promise<TrialResponseDto> {
+    await this.scope.study(caller, params.studyId);
     return this.trials.enqueue(params.studyId, body.parameters);
   }
 
   /** One trial with its intermediate metrics. */
   @Get('trials/:trialId')
   @RequireScopes('user')
-  getTrial(@Param() params: TrialIdParams): Promise<TrialResponseDto> {
+  async getTrial(@Param() params: TrialIdParams, @CurrentCaller() caller: Caller): Promise<TrialResponseDto> {
+    await this.scope.trial(caller, params.trialId);
     return this.trials.get(params.trialId);
   }
 
@@ -64,7 +96,7 @@ export class TrialsController {
     @Body() body: TrialHeartbeatDto,
     @CurrentCaller() caller: Caller,
   ): Promise<TrialHeartbeatResponseDto> {
-    return this.reports.heartbeat(params.trialId, caller.runnerId!, body);
+    return this.report(caller, params.trialId, () => this.reports.heartbeat(params.trialId, caller.runnerId!, body));
   }
 
   /** Report the outputs. Repeating the same report returns the same answer; a different one is 409. */
@@ -76,7 +108,7 @@ export class TrialsController {
     @Body() body: CompleteTrialDto,
     @CurrentCaller() caller: Caller,
   ): Promise<TrialResponseDto> {
-    return this.reports.complete(params.trialId, caller.runnerId!, body);
+    return this.report(caller, params.trialId, () => this.reports.complete(params.trialId, caller.runnerId!, body));
   }
 
   /** Report a failed evaluation (or, with `retryable`, a transient failure to retry). */
@@ -88,7 +120,7 @@ export class TrialsController {
     @Body() body: FailTrialDto,
     @CurrentCaller() caller: Caller,
   ): Promise<TrialResponseDto> {
-    return this.reports.fail(params.trialId, caller.runnerId!, body);
+    return this.report(caller, params.trialId, () => this.reports.fail(params.trialId, caller.runnerId!, body));
   }
 
   /** Give an unfinished trial back (runner shutting down, study paused); another lease picks it up. */
@@ -96,6 +128,6 @@ export class TrialsController {
   @HttpCode(200)
   @RunnerToken()
   releaseTrial(@Param() params: TrialIdParams, @CurrentCaller() caller: Caller): Promise<TrialResponseDto> {
-    return this.reports.release(params.trialId, caller.runnerId!);
+    return this.report(caller, params.trialId, () => this.reports.release(params.trialId, caller.runnerId!));
   }
 }

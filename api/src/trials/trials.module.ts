@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { ProjectsModule } from '../projects/projects.module';
 import { RunnerHealthModule } from '../runners/runner-health.module';
 import { StudiesModule } from '../studies/studies.module';
 import { LeaseSweeper } from './lease-sweeper';
@@ -9,7 +10,7 @@ import { TrialsController } from './trials.controller';
 import { TrialsService } from './trials.service';
 
 @Module({
-  imports: [StudiesModule, RunnerHealthModule],
+  imports: [StudiesModule, RunnerHealthModule, ProjectsModule],
   controllers: [TrialsController],
   providers: [TrialsService, TrialReportsService, TrialEarlyStopping, LeaseSweeper, NomadCacheImportService],
   exports: [LeaseSweeper],

@@ -48,7 +48,7 @@ export interface paths {
         /** Keys that are not revoked (never the keys themselves). */
         get: operations["listApiKeys"];
         put?: never;
-        /** Create a key; the response is the only time the key is shown. */
+        /** Create a key (a `user` or `runner` key in `projectId`, default the default project); the response is the only time the key is shown. */
         post: operations["createApiKey"];
         delete?: never;
         options?: never;
@@ -71,6 +71,41 @@ export interface paths {
         options?: never;
         head?: never;
         patch?: never;
+        trace?: never;
+    };
+    "/v1/projects": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Projects with their quotas and usage: every one for an admin key, its own for a user key. */
+        get: operations["listProjects"];
+        put?: never;
+        /** Create a project (admin); give it keys with POST /v1/api-keys `{projectId}`. */
+        post: operations["createProject"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/projects/{projectId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Change a project's quotas (admin): `null` removes one. */
+        patch: operations["updateProjectQuotas"];
         trace?: never;
     };
     "/v1/runners": {
@@ -483,6 +518,8 @@ export interface components {
              */
             keyPrefix: string;
             name: string;
+            /** @description The project the key acts in; null for admin keys (every project). */
+            projectId: string | null;
             /** @description Set for runner tokens. */
             runnerId: string | null;
             /** @enum {string} */
@@ -503,6 +540,12 @@ export interface components {
             /** @description What the key is for, e.g. "ci" or "gpu fleet A". */
             name: string;
             /**
+             * Format: uuid
+             * @description The project a `user` or `runner` key acts in (default: the default project); not allowed
+             *     for `admin` keys, which see every project.
+             */
+            projectId?: string;
+            /**
              * @description `admin` (everything), `user` (studies and trials) or `runner` (register runners).
              * @enum {string}
              */
@@ -519,10 +562,20 @@ export interface components {
              */
             keyPrefix: string;
             name: string;
+            /** @description The project the key acts in; null for admin keys (every project). */
+            projectId: string | null;
             /** @description Set for runner tokens. */
             runnerId: string | null;
             /** @enum {string} */
             scope: "admin" | "user" | "runner";
+        };
+        CreateProjectDto: {
+            /** @description Most studies with status `active` at once (creating or resuming one more is refused); omitted: no quota. */
+            maxActiveStudies?: number | null;
+            /** @description Most running trials over all its studies at once (leases wait beyond it); omitted: no quota. */
+            maxParallelTrials?: number | null;
+            /** @description Unique, e.g. the team's name: letters, digits, `.`, `_`, `-`. */
+            name: string;
         };
         CreateStudyDto: {
             algorithm?: components["schemas"]["AlgorithmOptionsDto"];
@@ -542,6 +595,14 @@ export interface components {
             name: string;
             outputs: components["schemas"]["OutputDefinitionDto"][];
             parameters: components["schemas"]["ParameterDefinitionDto"][];
+            /**
+             * Format: uuid
+             * @description The project the study belongs to: only an admin key may name one (default: the default
+             *     project); a user key's studies go to its own project.
+             */
+            projectId?: string;
+            /** @description Only runners that registered every one of these labels (e.g. `a100`, `80g`) lease its trials. */
+            requiredRunnerLabels?: string[];
             /** @description Opaque JSON handed to runners with each trial: model, data paths, epochs, batch sizes, metric… */
             trainingConfig?: {
                 [key: string]: unknown;
@@ -625,7 +686,7 @@ export interface components {
              * @description Stable machine-readable code
              * @enum {string}
              */
-            code: "VALIDATION_FAILED" | "INVALID_NOMAD_PARAMETERS" | "UNAUTHENTICATED" | "FORBIDDEN" | "TRIAL_NOT_LEASED_TO_RUNNER" | "NOT_FOUND" | "STUDY_NOT_FOUND" | "TRIAL_NOT_FOUND" | "RUNNER_NOT_FOUND" | "API_KEY_NOT_FOUND" | "STUDY_NOT_ACTIVE" | "STUDY_FINISHED" | "INVALID_STATUS_TRANSITION" | "DUPLICATE_POINT" | "TRIAL_NOT_RUNNING" | "TRIAL_ALREADY_FINISHED" | "LEASE_LOST" | "TRIAL_STOPPED_EARLY" | "RUNNER_QUARANTINED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "INTERNAL_ERROR" | "SERVICE_UNAVAILABLE";
+            code: "VALIDATION_FAILED" | "INVALID_NOMAD_PARAMETERS" | "UNAUTHENTICATED" | "FORBIDDEN" | "TRIAL_NOT_LEASED_TO_RUNNER" | "NOT_FOUND" | "STUDY_NOT_FOUND" | "TRIAL_NOT_FOUND" | "RUNNER_NOT_FOUND" | "API_KEY_NOT_FOUND" | "PROJECT_NOT_FOUND" | "STUDY_NOT_ACTIVE" | "STUDY_FINISHED" | "INVALID_STATUS_TRANSITION" | "DUPLICATE_POINT" | "TRIAL_NOT_RUNNING" | "TRIAL_ALREADY_FINISHED" | "LEASE_LOST" | "TRIAL_STOPPED_EARLY" | "RUNNER_QUARANTINED" | "RUNNER_LABELS_MISSING" | "PROJECT_NAME_TAKEN" | "PROJECT_QUOTA_EXCEEDED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "INTERNAL_ERROR" | "SERVICE_UNAVAILABLE";
             /** @description Per-field errors `[{field, reason}]` on VALIDATION_FAILED; other context otherwise */
             details?: unknown;
             /** @description For people: names the field when a field is at fault */
@@ -690,6 +751,13 @@ export interface components {
             parameterFile: string;
             /** @description Names of the variables, in order (default x1, x2, …). */
             parameterNames?: string[];
+            /**
+             * Format: uuid
+             * @description As in POST /v1/studies: an admin key may name the project.
+             */
+            projectId?: string;
+            /** @description As in POST /v1/studies: labels a runner needs to lease its trials. */
+            requiredRunnerLabels?: string[];
             trainingConfig?: {
                 [key: string]: unknown;
             };
@@ -760,6 +828,23 @@ export interface components {
             /** @description Ordinal / categorical: the allowed values (numbers or strings). */
             values?: (number | string)[];
         };
+        ProjectListResponseDto: {
+            items: components["schemas"]["ProjectResponseDto"][];
+            limit: number;
+            offset: number;
+            total: number;
+        };
+        ProjectResponseDto: {
+            /** @description Studies with status `active` now. */
+            activeStudies: number;
+            createdAt: string;
+            id: string;
+            maxActiveStudies: number | null;
+            maxParallelTrials: number | null;
+            name: string;
+            /** @description Trials running now over all its studies. */
+            runningTrials: number;
+        };
         ReadinessResponseDto: Record<string, never>;
         RegisteredRunnerResponseDto: {
             createdAt: string;
@@ -785,6 +870,8 @@ export interface components {
             lastFailureAt: string | null;
             lastSeenAt: string;
             name: string;
+            /** @description The project whose studies it leases. */
+            projectId: string;
             quarantinedAt: string | null;
             /** @description Why it was quarantined (the streak and the last error). */
             quarantineReason: string | null;
@@ -798,6 +885,13 @@ export interface components {
             labels?: string[];
             /** @description e.g. the host name. */
             name: string;
+            /**
+             * Format: uuid
+             * @description The runner leases only its project's studies, and only those whose `requiredRunnerLabels`
+             *     are all among `labels`. A runner key registers in its own project; only an admin key may
+             *     name one (default: the default project).
+             */
+            projectId?: string;
         };
         RunnerListResponseDto: {
             items: components["schemas"]["RunnerResponseDto"][];
@@ -829,6 +923,8 @@ export interface components {
             lastFailureAt: string | null;
             lastSeenAt: string;
             name: string;
+            /** @description The project whose studies it leases. */
+            projectId: string;
             quarantinedAt: string | null;
             /** @description Why it was quarantined (the streak and the last error). */
             quarantineReason: string | null;
@@ -881,6 +977,10 @@ export interface components {
             name: string;
             outputs: components["schemas"]["OutputDefinitionDto"][];
             parameters: components["schemas"]["ParameterDefinitionDto"][];
+            /** @description The project that owns it. */
+            projectId: string;
+            /** @description Labels a runner must have to lease its trials. */
+            requiredRunnerLabels: string[];
             /** @enum {string} */
             status: "active" | "paused" | "completed" | "failed" | "stopped";
             /**
@@ -921,6 +1021,10 @@ export interface components {
             outputs: components["schemas"]["OutputDefinitionDto"][];
             /** @description Parameters of the search space. */
             parameterCount: number;
+            /** @description The project that owns it. */
+            projectId: string;
+            /** @description Labels a runner must have to lease its trials. */
+            requiredRunnerLabels: string[];
             /** @enum {string} */
             status: "active" | "paused" | "completed" | "failed" | "stopped";
             /**
@@ -1032,6 +1136,12 @@ export interface components {
              */
             stopReason: "early_stopped" | null;
             studyId: string;
+        };
+        UpdateProjectQuotasDto: {
+            /** @description New quota on active studies; null removes it; omitted leaves it. */
+            maxActiveStudies?: number | null;
+            /** @description New quota on running trials; null removes it; omitted leaves it. */
+            maxParallelTrials?: number | null;
         };
     };
     responses: never;
@@ -1146,6 +1256,78 @@ export interface operations {
             };
         };
     };
+    listProjects: {
+        parameters: {
+            query?: {
+                /** @description Page size (1–500, default 50). */
+                limit?: number;
+                /** @description Items to skip (default 0). */
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProjectListResponseDto"];
+                };
+            };
+        };
+    };
+    createProject: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateProjectDto"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProjectResponseDto"];
+                };
+            };
+        };
+    };
+    updateProjectQuotas: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                projectId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateProjectQuotasDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProjectResponseDto"];
+                };
+            };
+        };
+    };
     listRunners: {
         parameters: {
             query?: {
@@ -1153,6 +1335,8 @@ export interface operations {
                 limit?: number;
                 /** @description Items to skip (default 0). */
                 offset?: number;
+                /** @description Only this project's runners (an admin key's choice; a user key sees its own project only). */
+                projectId?: string;
             };
             header?: never;
             path?: never;
@@ -1277,6 +1461,8 @@ export interface operations {
                 limit?: number;
                 /** @description Items to skip (default 0). */
                 offset?: number;
+                /** @description Only this project's studies (an admin key's choice; a user key sees its own project only). */
+                projectId?: string;
                 /** @description Only studies in this status. */
                 status?: "active" | "paused" | "completed" | "failed" | "stopped";
             };

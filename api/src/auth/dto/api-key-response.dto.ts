@@ -14,6 +14,9 @@ export class ApiKeyResponseDto {
   keyPrefix: string;
   /** Set for runner tokens. */
   runnerId: string | null;
+  /** The project the key acts in; null for admin keys (every project). */
+  @ApiProperty({ type: String, nullable: true })
+  projectId: string | null;
   createdAt: string;
 }
 
@@ -36,6 +39,7 @@ export function toApiKeyResponse(entity: ApiKey): ApiKeyResponseDto {
     scope: entity.scope,
     keyPrefix: entity.keyPrefix,
     runnerId: entity.runnerId,
+    projectId: entity.projectId,
     createdAt: entity.createdAt.toISOString(),
   };
 }

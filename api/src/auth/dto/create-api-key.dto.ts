@@ -1,4 +1,5 @@
-import { IsIn, IsString, MaxLength, MinLength } from 'class-validator';
+import { IsIn, IsString, IsUUID, MaxLength, MinLength } from 'class-validator';
+import { IsOmittable } from '../../common/dto/is-omittable';
 import { API_KEY_SCOPES, type ApiKeyScope } from '../api-key-scope';
 
 export class CreateApiKeyDto {
@@ -11,4 +12,12 @@ export class CreateApiKeyDto {
   /** `admin` (everything), `user` (studies and trials) or `runner` (register runners). */
   @IsIn(API_KEY_SCOPES)
   scope: ApiKeyScope;
+
+  /**
+   * The project a `user` or `runner` key acts in (default: the default project); not allowed
+   * for `admin` keys, which see every project.
+   */
+  @IsOmittable()
+  @IsUUID('all')
+  projectId?: string;
 }

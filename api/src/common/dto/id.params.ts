@@ -19,3 +19,8 @@ export class KeyIdParams {
   @IsUUID('all', { message: '$property must be a UUID' })
   keyId: string;
 }
+
+export class ProjectIdParams {
+  @IsUUID('all', { message: '$property must be a UUID' })
+  projectId: string;
+}

@@ -1,4 +1,16 @@
-import { ArrayMaxSize, IsArray, IsInt, IsOptional, IsString, Max, MaxLength, Min, MinLength } from 'class-validator';
+import {
+  ArrayMaxSize,
+  IsArray,
+  IsInt,
+  IsOptional,
+  IsString,
+  IsUUID,
+  Max,
+  MaxLength,
+  Min,
+  MinLength,
+} from 'class-validator';
+import { IsOmittable } from '../../common/dto/is-omittable';
 
 export class RegisterRunnerDto {
   /** e.g. the host name. */
@@ -26,4 +38,13 @@ export class RegisterRunnerDto {
   @IsString({ each: true })
   @MaxLength(100, { each: true })
   labels?: string[];
+
+  /**
+   * The runner leases only its project's studies, and only those whose `requiredRunnerLabels`
+   * are all among `labels`. A runner key registers in its own project; only an admin key may
+   * name one (default: the default project).
+   */
+  @IsOmittable()
+  @IsUUID('all')
+  projectId?: string;
 }

@@ -3,6 +3,8 @@ import { RUNNER_HEALTH_STATES, type Runner, type RunnerHealthState } from '../ru
 
 export class RunnerResponseDto {
   id: string;
+  /** The project whose studies it leases. */
+  projectId: string;
   name: string;
   gpus: number;
   gpuMemoryMb: number | null;
@@ -49,6 +51,7 @@ export class RunnerListResponseDto {
 export function toRunnerResponse(runner: Runner, currentTrialIds: string[]): RunnerResponseDto {
   return {
     id: runner.id,
+    projectId: runner.projectId,
     name: runner.name,
     gpus: runner.gpus,
     gpuMemoryMb: runner.gpuMemoryMb,

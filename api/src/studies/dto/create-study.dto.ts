@@ -10,6 +10,7 @@ import {
   IsInt,
   IsObject,
   IsString,
+  IsUUID,
   Max,
   MaxLength,
   Min,
@@ -270,4 +271,21 @@ export class CreateStudyDto {
   @IsObject()
   @Validate(IsBoundedJsonObject)
   trainingConfig?: Record<string, unknown>;
+
+  /**
+   * The project the study belongs to: only an admin key may name one (default: the default
+   * project); a user key's studies go to its own project.
+   */
+  @IsOmittable()
+  @IsUUID('all')
+  projectId?: string;
+
+  /** Only runners that registered every one of these labels (e.g. `a100`, `80g`) lease its trials. */
+  @IsOmittable()
+  @IsArray()
+  @ArrayMaxSize(50)
+  @IsString({ each: true })
+  @MinLength(1, { each: true })
+  @MaxLength(100, { each: true })
+  requiredRunnerLabels?: string[];
 }

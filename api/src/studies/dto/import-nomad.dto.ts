@@ -5,6 +5,7 @@ import {
   IsArray,
   IsObject,
   IsString,
+  IsUUID,
   MaxLength,
   MinLength,
   Validate,
@@ -71,6 +72,20 @@ export class ImportNomadStudyDto {
   @IsObject()
   @Validate(IsBoundedJsonObject)
   trainingConfig?: Record<string, unknown>;
+
+  /** As in POST /v1/studies: an admin key may name the project. */
+  @IsOmittable()
+  @IsUUID('all')
+  projectId?: string;
+
+  /** As in POST /v1/studies: labels a runner needs to lease its trials. */
+  @IsOmittable()
+  @IsArray()
+  @ArrayMaxSize(50)
+  @IsString({ each: true })
+  @MinLength(1, { each: true })
+  @MaxLength(100, { each: true })
+  requiredRunnerLabels?: string[];
 }
 
 export class ImportNomadStudyResponseDto {

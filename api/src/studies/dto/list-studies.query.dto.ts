@@ -1,4 +1,4 @@
-import { IsIn, IsOptional } from 'class-validator';
+import { IsIn, IsOptional, IsUUID } from 'class-validator';
 import { PaginationQueryDto } from '../../common/dto/pagination.query.dto';
 import { STUDY_STATUSES, type StudyStatus } from '../study-status';
 
@@ -7,4 +7,9 @@ export class ListStudiesQueryDto extends PaginationQueryDto {
   @IsOptional()
   @IsIn(STUDY_STATUSES)
   status?: StudyStatus;
+
+  /** Only this project's studies (an admin key's choice; a user key sees its own project only). */
+  @IsOptional()
+  @IsUUID('all')
+  projectId?: string;
 }

@@ -35,6 +35,10 @@ export class AlgorithmSummaryDto {
 
 export class StudyResponseDto {
   id: string;
+  /** The project that owns it. */
+  projectId: string;
+  /** Labels a runner must have to lease its trials. */
+  requiredRunnerLabels: string[];
   name: string;
   description: string | null;
   @ApiProperty({ enum: STUDY_STATUSES })
@@ -83,6 +87,8 @@ export class StudyResponseDto {
  */
 export class StudySummaryDto extends PickType(StudyResponseDto, [
   'id',
+  'projectId',
+  'requiredRunnerLabels',
   'name',
   'description',
   'status',

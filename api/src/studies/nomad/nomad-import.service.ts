@@ -72,6 +72,7 @@ export function studyFromNomad(problem: NomadProblem, request: ImportNomadStudyD
     trainingConfig: request.trainingConfig ?? {},
     // NOMAD evaluates every point to the end: an imported study keeps that (docs/algorithm.md, "Early stopping").
     earlyStopping: { kind: 'none' },
+    ...(request.requiredRunnerLabels === undefined ? {} : { requiredRunnerLabels: request.requiredRunnerLabels }),
   };
 }
 
@@ -79,7 +80,7 @@ export function studyFromNomad(problem: NomadProblem, request: ImportNomadStudyD
 export class NomadImportService {
   constructor(private readonly studies: StudiesService) {}
 
-  async importParameterFile(request: ImportNomadStudyDto): Promise<ImportNomadStudyResponseDto> {
+  async importParameterFile(request: ImportNomadStudyDto, projectId: string): Promise<ImportNomadStudyResponseDto> {
     let problem: NomadProblem;
     try {
       problem = parseNomadParameterFile(request.parameterFile);
@@ -88,7 +89,10 @@ export class NomadImportService {
       throw error;
     }
     // The same checks and limits as POST /v1/studies: one set of rules for every way a study is made.
-    const study = await this.studies.create(validateAsBody(CreateStudyDto, studyFromNomad(problem, request)));
+    const study = await this.studies.create(
+      validateAsBody(CreateStudyDto, studyFromNomad(problem, request)),
+      projectId,
+    );
     return { study, ignoredKeywords: problem.ignoredKeywords };
   }
 }

@@ -171,7 +171,12 @@ export async function insertLeased(
  * left), the fairest first: fewest running trials relative to `maxParallelTrials`, then fewest
  * running, then the oldest. `exclude`: studies already tried by this lease.
  */
-export async function studiesWithRoom(db: Db, exclude: readonly string[], limit: number): Promise<string[]> {
+export async function studiesWithRoom(
+  db: Db,
+  exclude: readonly string[],
+  limit: number,
+  runner: { projectId: string; labels: readonly string[] },
+): Promise<string[]> {
   const rows = await preparedQuery<{ id: string }>(
     db,
     {
@@ -183,12 +188,14 @@ export async function studiesWithRoom(db: Db, exclude: readonly string[], limit:
                  FROM trials t WHERE t.study_id = s.id AND t.status IN ('running', 'pending')
              ) c
              WHERE s.status = 'active' AND NOT (s.id = ANY($1::uuid[]))
+               -- Tenancy: only the runner's project, and only studies whose required labels it has.
+               AND s.project_id = $3 AND s.required_runner_labels <@ $4::jsonb
                AND c.running < s.max_parallel_trials
                AND (c.pending > 0 OR s.evaluation_count + c.running < s.max_evaluations)
              ORDER BY c.running::float8 / s.max_parallel_trials, c.running, s.created_at, s.id
              LIMIT $2`,
     },
-    [[...exclude], limit],
+    [[...exclude], limit, runner.projectId, JSON.stringify(runner.labels)],
   );
   return rows.map((row) => row.id);
 }
@@ -941,4 +948,35 @@ export async function historyAfter(db: Db, studyId: string, after: number, limit
     [studyId, after, limit],
   );
   return rows.map(trialFromRow);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Projects (projects/): the trial-table reads that tenancy needs.
+// ---------------------------------------------------------------------------------------------
+
+/** Trials running now over every study of the project (its quota on running trials counts these). */
+export async function runningInProject(db: Db, projectId: string): Promise<number> {
+  const [{ running }] = await preparedQuery<{ running: number }>(
+    db,
+    {
+      name: 'project-running-trials',
+      text: `SELECT COUNT(*)::int AS running FROM trials t JOIN studies s ON s.id = t.study_id
+              WHERE s.project_id = $1 AND t.status = 'running'`,
+    },
+    [projectId],
+  );
+  return running;
+}
+
+/** The project of the trial's study; null when there is no such trial. */
+export async function projectOfTrial(db: Db, trialId: string): Promise<string | null> {
+  const [row] = await preparedQuery<{ project_id: string }>(
+    db,
+    {
+      name: 'scope-trial',
+      text: 'SELECT s.project_id FROM trials t JOIN studies s ON s.id = t.study_id WHERE t.id = $1',
+    },
+    [trialId],
+  );
+  return row?.project_id ?? null;
 }

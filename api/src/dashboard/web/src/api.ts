@@ -1,12 +1,28 @@
-import type { EngineState, Page, Runner, Study, StudySummary, Trial } from './types';
+import type { EngineState, Page, Project, Runner, Study, StudySummary, Trial } from './types';
 
 const KEY_STORAGE = 'meshtune.apiKey';
+const PROJECT_STORAGE = 'meshtune.projectId';
 
 /** The API key lives in sessionStorage: gone when the browser tab closes, never in localStorage. */
 export const session = {
   key: (): string | null => sessionStorage.getItem(KEY_STORAGE),
   signIn: (key: string): void => sessionStorage.setItem(KEY_STORAGE, key),
-  signOut: (): void => sessionStorage.removeItem(KEY_STORAGE),
+  signOut: (): void => {
+    sessionStorage.removeItem(KEY_STORAGE);
+    sessionStorage.removeItem(PROJECT_STORAGE);
+  },
+  /** The project the lists show (the project switch); null: every project the key sees. */
+  project: (): string | null => sessionStorage.getItem(PROJECT_STORAGE),
+  chooseProject: (projectId: string | null): void =>
+    projectId === null
+      ? sessionStorage.removeItem(PROJECT_STORAGE)
+      : sessionStorage.setItem(PROJECT_STORAGE, projectId),
+};
+
+/** `&projectId=…` for list routes when a project is chosen. */
+const projectFilter = (): string => {
+  const projectId = session.project();
+  return projectId === null ? '' : `&projectId=${encodeURIComponent(projectId)}`;
 };
 
 /** An API answer other than 2xx, with the `{ statusCode, code, message }` body when there is one. */
@@ -67,12 +83,14 @@ const TRIAL_PAGE = 500;
 export const api = {
   /** Checks a key before it is kept: any user-scope call will do. */
   checkKey: (key: string): Promise<unknown> => getJson('/v1/studies?limit=1', key),
-  studies: (limit = 100): Promise<Page<StudySummary>> => getJson(`/v1/studies?limit=${limit}&offset=0`),
+  studies: (limit = 100): Promise<Page<StudySummary>> =>
+    getJson(`/v1/studies?limit=${limit}&offset=0${projectFilter()}`),
+  projects: (): Promise<Page<Project>> => getJson('/v1/projects?limit=100'),
   study: (id: string): Promise<Study> => getJson(`/v1/studies/${encodeURIComponent(id)}`),
   best: (id: string): Promise<Trial | null> => getOptional(`/v1/studies/${encodeURIComponent(id)}/best`),
   engine: (id: string): Promise<EngineState | null> => getOptional(`/v1/studies/${encodeURIComponent(id)}/engine`),
   trial: (id: string): Promise<Trial> => getJson(`/v1/trials/${encodeURIComponent(id)}`),
-  runners: (): Promise<Page<Runner>> => getJson('/v1/runners?limit=200'),
+  runners: (): Promise<Page<Runner>> => getJson(`/v1/runners?limit=200${projectFilter()}`),
 
   /** Every trial of a study, a page of 500 at a time. */
   async trials(studyId: string, status?: string): Promise<Trial[]> {

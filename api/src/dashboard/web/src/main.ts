@@ -1,5 +1,5 @@
 import './style.css';
-import { ApiError, describeError, session } from './api';
+import { ApiError, api, describeError, session } from './api';
 import { fill, h } from './dom';
 import { type Page, pollIntervalMs } from './page';
 import { runnersPage } from './pages/runners';
@@ -13,6 +13,15 @@ const main = h('main');
 const navLinks = { studies: h('a', { href: '#/' }, 'Studies'), runners: h('a', { href: '#/runners' }, 'Runners') };
 const live = h('span', { class: 'live muted', id: 'live' });
 const signOutButton = h('button', { type: 'button', class: 'link', onclick: () => signOut(null) }, 'Sign out');
+/** The project switch: lists show one project (or all, for an admin key seeing several). */
+const projectSwitch = h('select', {
+  id: 'project',
+  'aria-label': 'Project',
+  onchange: () => {
+    session.chooseProject(projectSwitch.value === '' ? null : projectSwitch.value);
+    void render();
+  },
+});
 const nav = h(
   'nav',
   {},
@@ -20,6 +29,7 @@ const nav = h(
   navLinks.studies,
   navLinks.runners,
   h('span', { class: 'spacer' }),
+  projectSwitch,
   live,
   signOutButton,
 );
@@ -52,6 +62,7 @@ function stop(): void {
 function signOut(reason: string | null): void {
   stop();
   session.signOut();
+  projectSwitch.dataset.loaded = 'false';
   showBanner(null);
   nav.hidden = true;
   fill(
@@ -84,6 +95,25 @@ async function poll(page: Page, mine: number): Promise<void> {
   if (mine === generation) timer = window.setTimeout(() => void poll(page, mine), pollIntervalMs());
 }
 
+/** Fills the project switch from GET /v1/projects (once per sign-in); a key seeing one project gets it fixed. */
+async function loadProjects(): Promise<void> {
+  if (projectSwitch.dataset.loaded === 'true') return;
+  try {
+    const { items } = await api.projects();
+    const options = items.map((project) => h('option', { value: project.id }, project.name));
+    if (items.length > 1) options.unshift(h('option', { value: '' }, 'All projects'));
+    fill(projectSwitch, ...options);
+    const chosen = session.project();
+    if (chosen !== null && !items.some((project) => project.id === chosen)) session.chooseProject(null);
+    projectSwitch.value = session.project() ?? (items.length > 1 ? '' : (items[0]?.id ?? ''));
+    projectSwitch.disabled = items.length <= 1;
+    projectSwitch.dataset.loaded = 'true';
+  } catch {
+    // An older server without projects: no switch, lists as before.
+    projectSwitch.hidden = true;
+  }
+}
+
 async function render(): Promise<void> {
   stop();
   if (session.key() === null) {
@@ -91,6 +121,7 @@ async function render(): Promise<void> {
     return;
   }
   nav.hidden = false;
+  await loadProjects();
   const { page, tab } = route();
   for (const [name, link] of Object.entries(navLinks)) link.classList.toggle('active', name === tab);
   current = page();

@@ -21,6 +21,8 @@ export type OutputKind = OutputDefinition['type'];
 export type ParameterValue = Trial['parameters'][string];
 export type Runner = Schemas['RunnerResponseDto'];
 export type EngineState = Schemas['EngineStateResponseDto'];
+/** GET /v1/projects: an admin key sees every project, a user key its own. */
+export type Project = Schemas['ProjectResponseDto'];
 
 /** The envelope every list route answers with. */
 export type Page<T> = { items: T[]; total: number; limit: number; offset: number };

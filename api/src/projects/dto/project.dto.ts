@@ -1,0 +1,84 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
+import type { Project } from '../project.entity';
+
+const MAX_QUOTA = 1_000_000;
+
+export class CreateProjectDto {
+  /** Unique, e.g. the team's name: letters, digits, `.`, `_`, `-`. */
+  @IsString()
+  @MinLength(1)
+  @MaxLength(100)
+  @Matches(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, { message: '$property may hold letters, digits, ".", "_" and "-" only' })
+  name: string;
+
+  /** Most studies with status `active` at once (creating or resuming one more is refused); omitted: no quota. */
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(MAX_QUOTA)
+  @ApiProperty({ type: Number, nullable: true, required: false })
+  maxActiveStudies?: number | null;
+
+  /** Most running trials over all its studies at once (leases wait beyond it); omitted: no quota. */
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(MAX_QUOTA)
+  @ApiProperty({ type: Number, nullable: true, required: false })
+  maxParallelTrials?: number | null;
+}
+
+export class UpdateProjectQuotasDto {
+  /** New quota on active studies; null removes it; omitted leaves it. */
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(MAX_QUOTA)
+  @ApiProperty({ type: Number, nullable: true, required: false })
+  maxActiveStudies?: number | null;
+
+  /** New quota on running trials; null removes it; omitted leaves it. */
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(MAX_QUOTA)
+  @ApiProperty({ type: Number, nullable: true, required: false })
+  maxParallelTrials?: number | null;
+}
+
+export class ProjectResponseDto {
+  id: string;
+  name: string;
+  @ApiProperty({ type: Number, nullable: true })
+  maxActiveStudies: number | null;
+  @ApiProperty({ type: Number, nullable: true })
+  maxParallelTrials: number | null;
+  /** Studies with status `active` now. */
+  activeStudies: number;
+  /** Trials running now over all its studies. */
+  runningTrials: number;
+  createdAt: string;
+}
+
+export class ProjectListResponseDto {
+  items: ProjectResponseDto[];
+  total: number;
+  limit: number;
+  offset: number;
+}
+
+export function toProjectResponse(
+  project: Project,
+  usage: { activeStudies: number; runningTrials: number },
+): ProjectResponseDto {
+  return {
+    id: project.id,
+    name: project.name,
+    maxActiveStudies: project.maxActiveStudies,
+    maxParallelTrials: project.maxParallelTrials,
+    activeStudies: usage.activeStudies,
+    runningTrials: usage.runningTrials,
+    createdAt: project.createdAt.toISOString(),
+  };
+}

@@ -1,0 +1,31 @@
+import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+
+/**
+ * The project every study, user key, runner key and runner belongs to before anything existed:
+ * the migration that introduced projects (migrations/*-Projects.ts) creates it with this id and
+ * gives it every existing row, so single-team use goes on unchanged.
+ */
+export const DEFAULT_PROJECT_ID = '00000000-0000-4000-8000-000000000001';
+export const DEFAULT_PROJECT_NAME = 'default';
+
+/** A team's share of the instance: its studies, keys and runners see only each other (docs/architecture.md, "Projects"). */
+@Entity({ name: 'projects' })
+export class Project {
+  @PrimaryGeneratedColumn('uuid')
+  id: string;
+
+  @Index('uq_projects_name', { unique: true })
+  @Column({ type: 'varchar', length: 100 })
+  name: string;
+
+  /** Most studies of the project with status `active` at once; null: no quota. */
+  @Column({ name: 'max_active_studies', type: 'integer', nullable: true })
+  maxActiveStudies: number | null;
+
+  /** Most running trials over all the project's studies at once; null: no quota. */
+  @Column({ name: 'max_parallel_trials', type: 'integer', nullable: true })
+  maxParallelTrials: number | null;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt: Date;
+}
