@@ -223,7 +223,10 @@ def test_every_request_the_client_builds_matches_the_route_schema() -> None:
     client.fail("t1", "CUDA out of memory")
     client.fail("t1", "node lost", retryable=True)
     client.fail("t1", "data path missing", runner_fault=True)
+    client.trial_heartbeat("t1", 0.75, gpu_seconds=12.5)
+    client.complete("t1", {"val_loss": 1.0}, gpu_seconds=30.0)
+    client.fail("t1", "CUDA out of memory", gpu_seconds=3.0)
     client.release("t1")
-    assert len(seen) == 12
+    assert len(seen) == 15
     for method, path, body in seen:
         _check_body(method, path, body)

@@ -208,7 +208,7 @@ describe('early stopping on the heartbeat', () => {
       kind: 'curve',
       minProgress: 0.1,
       confidence: 0.95,
-      calibrationTrials: 5,
+      calibrationTrials: 3,
       minPoints: 4,
       calibrationWindow: 50,
     });

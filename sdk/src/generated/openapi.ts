@@ -639,7 +639,7 @@ export interface components {
             threshold: number | null;
         };
         EarlyStoppingPolicyDto: {
-            /** @description curve: completed trials before any stop (their curves calibrate the extrapolation), ≥ 2 (default 5); the first this many trials are never stopped. */
+            /** @description curve: completed trials before any stop (their curves calibrate the extrapolation), ≥ 2 (default 3); the first this many trials are never stopped. */
             calibrationTrials?: number;
             /** @description curve: calibrate on at most this many completed curves, the most recent (default 50). */
             calibrationWindow?: number;

@@ -164,7 +164,7 @@ export class EarlyStoppingPolicyDto {
   @ApiProperty({ required: false, exclusiveMinimum: true, minimum: 0.5, exclusiveMaximum: true, maximum: 1 })
   confidence?: number;
 
-  /** curve: completed trials before any stop (their curves calibrate the extrapolation), ≥ 2 (default 5); the first this many trials are never stopped. */
+  /** curve: completed trials before any stop (their curves calibrate the extrapolation), ≥ 2 (default 3); the first this many trials are never stopped. */
   @ApiProperty({ required: false, type: 'integer', minimum: 2 })
   calibrationTrials?: number;
 
