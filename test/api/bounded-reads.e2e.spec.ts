@@ -270,6 +270,11 @@ describe('bounded reads: history, best, metrics, CSV', () => {
           .set(...auth(test.adminKey))
           .send({ name: `key ${index}`, scope: 'user' });
         await registerRunner(test, runnerKey, `runner ${index}`);
+        await test.http
+          .post('/v1/projects')
+          .set(...auth(test.adminKey))
+          .send({ name: `project-${index}` })
+          .expect(201);
       }
       for (let chunk = 0; chunk < 505; chunk += 25) {
         await Promise.all(
@@ -312,7 +317,14 @@ describe('bounded reads: history, best, metrics, CSV', () => {
       });
       assert.deepEqual(
         lists.map((list) => list.path).sort(),
-        ['/v1/api-keys', '/v1/runners', '/v1/studies', '/v1/studies/{studyId}/history', '/v1/studies/{studyId}/trials'],
+        [
+          '/v1/api-keys',
+          '/v1/projects',
+          '/v1/runners',
+          '/v1/studies',
+          '/v1/studies/{studyId}/history',
+          '/v1/studies/{studyId}/trials',
+        ],
         'a new list route must be added to this test',
       );
       for (const { path, operation } of lists) {
