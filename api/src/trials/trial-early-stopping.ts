@@ -60,7 +60,7 @@ interface StudyMemo {
 
 /**
  * Takes the early-stopping decision of a heartbeat (docs/algorithm.md, "Early stopping"): the
- * trial's objective curve from trial_metrics, the study's completed curves, and the threshold the
+ * trial's objective curve (its stored metric points), the study's completed curves, and the threshold the
  * engine needs (Mads.earlyStopThreshold). Kept cheap: a study's settings, completed curves and
  * calibration residuals stay in memory (bounded), and are refreshed only when its evaluation count
  * or engine version moved.
