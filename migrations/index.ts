@@ -4,6 +4,7 @@ import { TrialScoresAndKeyLinks1796305627201 } from './1796305627201-TrialScores
 import { RunnerHealth1796309316592 } from './1796309316592-RunnerHealth';
 import { EarlyStopping1796317587290 } from './1796317587290-EarlyStopping';
 import { Projects1796318090655 } from './1796318090655-Projects';
+import { TrialResultMetadata1796322761129 } from './1796322761129-TrialResultMetadata';
 
 /** Every migration, oldest first: the only way the schema changes (docs/development.md, "Migrations"). */
 export const MIGRATIONS = [
@@ -13,4 +14,5 @@ export const MIGRATIONS = [
   RunnerHealth1796309316592,
   EarlyStopping1796317587290,
   Projects1796318090655,
+  TrialResultMetadata1796322761129,
 ];

@@ -238,8 +238,14 @@ def test_completed_trials_keep_their_adapter_with_a_manifest(
     records = [json.loads(line) for line in (state_dir / "results.jsonl").open()]
     assert records[-1]["adapter"] == str(kept_root / "study-1" / kept[-1])
     assert records[-1]["effectiveConfig"] == {"regimeHash": "sha256:fake", "gpuCount": 0}
-    # The API gets the outputs and the GPU-seconds only (no field for the rest yet).
-    assert api.reports["t3"][1].keys() == {"outputs", "gpuSeconds"}
+    # The API gets the effective configuration and where the adapter is kept, with the outputs.
+    sent = api.reports["t3"][1]
+    assert sent.keys() == {"outputs", "gpuSeconds", "effectiveConfig", "adapter"}
+    assert sent["effectiveConfig"] == {"regimeHash": "sha256:fake", "gpuCount": 0}
+    assert sent["adapter"] == {
+        "location": str(kept_root / "study-1" / kept[-1]),
+        "sizeBytes": len(b"fake"),
+    }
 
 
 def test_should_stop_from_the_api_stops_the_child(api: FakeApi, state_dir: Path) -> None:

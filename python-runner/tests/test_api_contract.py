@@ -164,23 +164,27 @@ def _check_body(method: str, path: str, body: Any) -> None:
     if content is None:
         assert body in (None, {}), f"{method} {path} takes no body, the runner sent {body}"
         return
-    schema = _resolve(content["schema"])
+    _check_object(f"{method} {path}", _resolve(content["schema"]), body)
+
+
+def _check_object(where: str, schema: dict[str, Any], body: dict[str, Any]) -> None:
+    """The body's properties against an object schema; nested objects with their own
+    properties (e.g. complete's `adapter`) are checked the same way."""
     properties: dict[str, Any] = schema.get("properties", {})
     for name in schema.get("required", []):
-        assert name in body, f"{method} {path}: required property {name} missing from {body}"
+        assert name in body, f"{where}: required property {name} missing from {body}"
     for name, value in body.items():
-        assert name in properties, (
-            f"{method} {path}: {name} is not a property of the request schema"
-        )
+        assert name in properties, f"{where}: {name} is not a property of the request schema"
         kinds = _json_types(properties[name])
         sent = {**_VALUE_TYPES, list: "array", dict: "object"}[type(value)]
-        assert _admits(kinds, sent), (
-            f"{method} {path}: {name} sent as {sent}, the schema admits {kinds}"
-        )
+        assert _admits(kinds, sent), f"{where}: {name} sent as {sent}, the schema admits {kinds}"
 
         allowed = _enum(properties[name])
         if allowed is not None:
-            assert value in allowed, f"{method} {path}: {name}={value!r} is not one of {allowed}"
+            assert value in allowed, f"{where}: {name}={value!r} is not one of {allowed}"
+        nested = _resolve(properties[name])
+        if isinstance(value, dict) and "properties" in nested:
+            _check_object(f"{where} {name}", nested, value)
 
 
 def test_every_request_the_client_builds_matches_the_route_schema() -> None:
@@ -226,7 +230,20 @@ def test_every_request_the_client_builds_matches_the_route_schema() -> None:
     client.trial_heartbeat("t1", 0.75, gpu_seconds=12.5)
     client.complete("t1", {"val_loss": 1.0}, gpu_seconds=30.0)
     client.fail("t1", "CUDA out of memory", gpu_seconds=3.0)
+    client.complete(
+        "t1",
+        {"val_loss": 1.0},
+        gpu_seconds=30.0,
+        effective_config={"regimeHash": "sha256:abc", "gpuCount": 2, "precision": "bf16"},
+        adapter="/data/adapters/study-1/trial-00001-t1-a1",
+        adapter_size_bytes=4096,
+    )
+    client.complete("t1", {"val_loss": 1.0}, adapter="s3://bucket/adapters/t1")
     client.release("t1")
-    assert len(seen) == 15
+    assert len(seen) == 17
+    assert seen[14][2]["adapter"] == {
+        "location": "/data/adapters/study-1/trial-00001-t1-a1",
+        "sizeBytes": 4096,
+    }
     for method, path, body in seen:
         _check_body(method, path, body)

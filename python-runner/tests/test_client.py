@@ -247,3 +247,106 @@ def test_fail_reports_the_kind_of_failure(
 
     client_for(handler).fail("t1", "no data", retryable=retryable, runner_fault=runner_fault)
     assert seen == [expected]
+
+
+EFFECTIVE = {"regimeHash": "sha256:abc", "gpuCount": 2, "gpuType": "A100", "precision": "bf16"}
+
+
+def _validation_error(field: str, reason: str) -> httpx.Response:
+    return httpx.Response(
+        400,
+        json={
+            "statusCode": 400,
+            "code": "VALIDATION_FAILED",
+            "message": f"{field}: {reason}",
+            "details": [{"field": field, "reason": reason}],
+        },
+    )
+
+
+def test_complete_sends_the_effective_configuration_and_the_adapter() -> None:
+    seen: list[object] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(json.loads(request.content))
+        return httpx.Response(200, json={})
+
+    client = client_for(handler)
+    client.complete(
+        "t1",
+        {"val_loss": 1.0},
+        gpu_seconds=12.0,
+        effective_config=EFFECTIVE,
+        adapter="/data/adapters/study-1/trial-00001",
+        adapter_size_bytes=4096,
+    )
+    client.complete("t2", {"val_loss": 2.0}, adapter="s3://bucket/t2")
+    client.complete("t3", {"val_loss": 3.0}, effective_config={}, adapter="")
+    assert seen == [
+        {
+            "outputs": {"val_loss": 1.0},
+            "gpuSeconds": 12.0,
+            "effectiveConfig": EFFECTIVE,
+            "adapter": {"location": "/data/adapters/study-1/trial-00001", "sizeBytes": 4096},
+        },
+        {"outputs": {"val_loss": 2.0}, "adapter": {"location": "s3://bucket/t2"}},
+        {"outputs": {"val_loss": 3.0}},  # nothing to describe: neither field is sent
+    ]
+
+
+def test_an_adapter_location_over_the_api_bound_is_not_sent() -> None:
+    seen: list[dict[str, object]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(json.loads(request.content))
+        return httpx.Response(200, json={})
+
+    client_for(handler).complete("t1", {"val_loss": 1.0}, adapter="/" + "x" * 2000)
+    assert seen == [{"outputs": {"val_loss": 1.0}}]
+
+
+@pytest.mark.parametrize("field", ["effectiveConfig", "adapter"])
+def test_an_older_api_gets_the_outputs_without_the_new_fields(field: str) -> None:
+    seen: list[dict[str, object]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        seen.append(body)
+        if field in body:
+            return _validation_error(field, f"property {field} should not exist")
+        return httpx.Response(200, json={})
+
+    client = client_for(handler)
+    kwargs = {"effective_config": EFFECTIVE, "adapter": "/data/a", "adapter_size_bytes": 1}
+    client.complete("t1", {"val_loss": 1.0}, **kwargs)  # type: ignore[arg-type]
+    assert field not in seen[-1] and len(seen) == 2  # refused once, then resent without it
+    assert client.unsupported_fields == {field}
+    client.complete("t2", {"val_loss": 2.0}, **kwargs)  # type: ignore[arg-type]
+    assert len(seen) == 3 and field not in seen[-1]  # never sent again this session
+
+
+def test_a_refused_adapter_value_is_left_out_of_that_report_only() -> None:
+    seen: list[dict[str, object]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        seen.append(body)
+        adapter = body.get("adapter")
+        if isinstance(adapter, dict) and adapter.get("location") == "bad":
+            return _validation_error("adapter.location", "must not be this")
+        return httpx.Response(200, json={})
+
+    client = client_for(handler)
+    client.complete("t1", {"val_loss": 1.0}, effective_config=EFFECTIVE, adapter="bad")
+    assert seen[-1] == {"outputs": {"val_loss": 1.0}, "effectiveConfig": EFFECTIVE}
+    assert len(seen) == 2 and client.unsupported_fields == set()
+    client.complete("t2", {"val_loss": 2.0}, adapter="/data/good")
+    assert seen[-1] == {"outputs": {"val_loss": 2.0}, "adapter": {"location": "/data/good"}}
+
+
+def test_other_validation_errors_of_complete_still_raise() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return _validation_error("outputs.val_loss", "is required (objective)")
+
+    with pytest.raises(ApiError):
+        client_for(handler).complete("t1", {}, adapter="/data/a", effective_config=EFFECTIVE)

@@ -3,6 +3,7 @@ import { apiErrorFromResponse, hasErrorCode, MeshtuneError } from './errors.js';
 import type { paths } from './generated/openapi.js';
 import { parseRetryAfter, retryingFetch, type RetryOptions } from './retry.js';
 import type {
+  CompleteTrialOptions,
   CreateProjectRequest,
   CreateStudyRequest,
   GpuSeconds,
@@ -153,6 +154,14 @@ export class MeshtuneClient {
     }
   }
 
+  /**
+   * Where the best completed trial's trained adapter lies (the location its runner reported: a
+   * path or URL), or null while there is no result or the best trial's runner kept none.
+   */
+  async bestAdapter(studyId: string): Promise<string | null> {
+    return (await this.bestTrial(studyId))?.adapter?.location ?? null;
+  }
+
   /** The engine's iteration, frame and mesh sizes, and stop reason. */
   async engineState(studyId: string): Promise<EngineState> {
     return required(await this.api.GET('/v1/studies/{studyId}/engine', { params: { path: { studyId } } }));
@@ -248,9 +257,16 @@ export class MeshtuneClient {
     return required(await this.api.POST('/v1/trials/{trialId}/heartbeat', { params: { path: { trialId } }, body }));
   }
 
-  /** `options.gpuSeconds`: the trial's total GPU-seconds (see `GpuSeconds`). */
-  async completeTrial(trialId: string, outputs: Record<string, number>, options: GpuSeconds = {}): Promise<Trial> {
-    const body: { outputs: Record<string, number> } & GpuSeconds = { outputs, ...options };
+  /**
+   * `options.gpuSeconds`: the trial's total GPU-seconds (see `GpuSeconds`); `options.effectiveConfig`:
+   * what the runner trained with; `options.adapter`: where it kept the trained adapter.
+   */
+  async completeTrial(
+    trialId: string,
+    outputs: Record<string, number>,
+    options: CompleteTrialOptions = {},
+  ): Promise<Trial> {
+    const body: { outputs: Record<string, number> } & CompleteTrialOptions = { outputs, ...options };
     return required(await this.api.POST('/v1/trials/{trialId}/complete', { params: { path: { trialId } }, body }));
   }
 

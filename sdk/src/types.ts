@@ -32,5 +32,12 @@ export type EngineState = Schemas['EngineStateResponseDto'];
 export interface GpuSeconds {
   gpuSeconds?: number;
 }
+/** Where a completed trial's trained adapter lies (a path or URL), as its runner reported it. */
+export type TrialAdapter = Schemas['TrialAdapterDto'];
+/**
+ * What a runner may report with a trial's outputs: its total GPU-seconds, the configuration it
+ * trained with (`effectiveConfig`) and where it kept the adapter (`adapter`).
+ */
+export type CompleteTrialOptions = Omit<Schemas['CompleteTrialDto'], 'outputs'>;
 export type Project = Schemas['ProjectResponseDto'];
 export type CreateProjectRequest = Schemas['CreateProjectDto'];

@@ -48,6 +48,8 @@ function trial(number: number, status: Trial['status'], f?: number, c = -1, orig
     stopReason: null,
     earlyStop: null,
     gpuSeconds: null,
+    effectiveConfig: null,
+    adapter: null,
   };
 }
 

@@ -78,6 +78,10 @@ describe('dashboard', () => {
         { loss: LOSSES[number], c: INFEASIBLE.has(number) ? 1 : -1, runtime: 60 * number },
         // Half a GPU-hour each: the study page shows 3 GPU-hours used.
         1800,
+        {
+          effectiveConfig: { regimeHash: 'sha256:0123456789abcdef', gpuCount: 1, precision: 'bf16' },
+          adapter: { location: `/adapters/dashboard-e2e/trial-${number}` },
+        },
       );
     }
   });
@@ -195,8 +199,27 @@ describe('dashboard', () => {
     const headers = await page.locator('[data-page="study"] table.data th').allInnerTexts();
     assert.deepEqual(
       headers.map((text) => text.replace(/ [▲▼]$/, '')),
-      ['#', 'Status', 'Origin', 'x', 'y', 'loss', 'c', 'runtime', 'Runner', 'Duration', 'Finished'],
+      [
+        '#',
+        'Status',
+        'Origin',
+        'x',
+        'y',
+        'loss',
+        'c',
+        'runtime',
+        'Runner',
+        'Regime',
+        'Adapter',
+        'Duration',
+        'Finished',
+      ],
     );
+    // What each completed trial was trained with (the regime hash, short) and where its adapter lies.
+    const fourth = page.locator('tr[data-trial-number="4"]');
+    assert.match(await fourth.innerText(), /0123456789ab\s+trial-4/);
+    assert.equal(await fourth.locator('[data-adapter]').getAttribute('title'), '/adapters/dashboard-e2e/trial-4');
+    assert.equal(await page.locator('#best-adapter').innerText(), '/adapters/dashboard-e2e/trial-4');
     await page.click('th:text-is("loss")');
     assert.equal(await rows.first().getAttribute('data-trial-number'), '6', 'sorted by loss, smallest first');
     assert.match(await page.locator('tr[data-trial-number="7"]').innerText(), /failed/);

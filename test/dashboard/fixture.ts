@@ -82,12 +82,14 @@ export async function completeTrial(
   trialId: string,
   outputs: Record<string, number>,
   gpuSeconds?: number,
+  /** More of the report: `effectiveConfig`, `adapter`. */
+  extra: Record<string, unknown> = {},
 ): Promise<void> {
   expectStatus(
     await test.http
       .post(`/v1/trials/${trialId}/complete`)
       .set(...auth(runner.token))
-      .send(gpuSeconds === undefined ? { outputs } : { outputs, gpuSeconds }),
+      .send(gpuSeconds === undefined ? { outputs, ...extra } : { outputs, gpuSeconds, ...extra }),
     200,
   );
 }

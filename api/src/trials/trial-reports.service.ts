@@ -176,7 +176,18 @@ export class TrialReportsService {
   }
 
   async complete(trialId: string, runnerId: string, body: CompleteTrialDto): Promise<TrialResponseDto> {
-    return this.finish(trialId, runnerId, { kind: 'complete', outputs: body.outputs }, body.gpuSeconds ?? null);
+    // The effective configuration and the adapter describe the result; they are not part of it,
+    // so the report's hash (a repeated report's identity) stays the outputs' alone.
+    const report: Report = {
+      kind: 'complete',
+      outputs: body.outputs,
+      effectiveConfig: body.effectiveConfig ?? null,
+      adapter:
+        body.adapter === undefined
+          ? null
+          : { location: body.adapter.location, sizeBytes: body.adapter.sizeBytes ?? null },
+    };
+    return this.finish(trialId, runnerId, report, body.gpuSeconds ?? null);
   }
 
   async fail(trialId: string, runnerId: string, body: FailTrialDto): Promise<TrialResponseDto> {

@@ -20,6 +20,8 @@ export function toTrialResponse(trial: Trial, metrics?: TrialMetricDto[]): Trial
     stopReason: trial.stopReason ?? null,
     earlyStop: trial.earlyStop ?? null,
     gpuSeconds: trial.gpuSeconds ?? null,
+    effectiveConfig: trial.effectiveConfig ?? null,
+    adapter: trial.adapter ?? null,
     feasible: trial.feasible ?? null,
     createdAt: trial.createdAt.toISOString(),
     startedAt: trial.startedAt?.toISOString() ?? null,

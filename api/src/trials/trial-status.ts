@@ -32,3 +32,11 @@ export interface EarlyStopRecord {
   model: string | null;
   calibrationSize: number;
 }
+
+/** Where a completed trial's trained adapter lies, as its runner reported it (`complete`). */
+export interface TrialAdapter {
+  /** A path on the runner's disk or a shared file system, or an object store URL. */
+  location: string;
+  /** The adapter's size in bytes, when the runner reported it. */
+  sizeBytes: number | null;
+}

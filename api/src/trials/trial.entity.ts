@@ -13,6 +13,7 @@ import type { UserPoint } from '../search-space/search-space';
 import { Study } from '../studies/study.entity';
 import {
   type EarlyStopRecord,
+  type TrialAdapter,
   type TrialOrigin,
   type TrialStatus,
   type TrialStopReason,
@@ -114,6 +115,17 @@ export class Trial {
   /** GPU-seconds the runner reported for this trial (GPUs × wall-clock of the training child), the latest total. */
   @Column({ name: 'gpu_seconds', type: 'double precision', nullable: true })
   gpuSeconds: number | null;
+
+  /**
+   * The configuration the runner actually trained with (regime hash, GPU count and type,
+   * precision, library versions…), reported on `complete`; opaque JSON, bounded in size.
+   */
+  @Column({ name: 'effective_config', type: 'jsonb', nullable: true })
+  effectiveConfig: Record<string, unknown> | null;
+
+  /** Where the trained adapter of a completed trial lies, reported on `complete`. */
+  @Column({ name: 'adapter', type: 'jsonb', nullable: true })
+  adapter: TrialAdapter | null;
 
   /** Hash of the final report, so a repeated report can be recognised (idempotency). */
   @Column({ name: 'report_hash', type: 'char', length: 64, nullable: true })

@@ -39,7 +39,7 @@ from .outbox import Outbox, PendingReport
 from .outputs import check_outputs_producible, collect_outputs
 from .regime import batch_layout
 from .reporter import Reporter
-from .retention import keep_adapter
+from .retention import adapter_size_bytes, keep_adapter
 from .training_config import TrainingConfig, parse_training_config
 from .trial_files import EventReader, TrialResult, TrialSpec, write_json_atomic
 from .worker import is_peer_lost
@@ -423,6 +423,7 @@ class Agent:
                 adapter = self._keep_adapter(lease, config, outcome, outputs)
                 if adapter is not None:
                     payload["adapter"] = str(adapter)
+                    payload["adapterSizeBytes"] = adapter_size_bytes(adapter)
                 report = PendingReport(trial.id, "complete", payload)
                 log.info(
                     "%s completed: %s (regime %s%s)",
@@ -599,8 +600,8 @@ class Agent:
         return (root or self.config.state_dir / "checkpoints") / study_id / trial_id
 
     def _record_result(self, report: PendingReport) -> None:
-        """Appends every result with what the API cannot store yet (the effective
-        configuration, the adapter's folder, the failure kind) to <state>/results.jsonl."""
+        """Appends every result with its effective configuration, the adapter's folder and
+        the failure kind to <state>/results.jsonl (a local record, whatever the API keeps)."""
         line = {"trialId": report.trial_id, "report": report.kind, **report.payload}
         try:
             with (self.config.state_dir / "results.jsonl").open("a", encoding="utf-8") as handle:

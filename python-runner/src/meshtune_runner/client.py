@@ -82,12 +82,20 @@ def _parse_retry_after(response: httpx.Response) -> float | None:
 
 
 #: Body fields newer than some servers: sent when known, dropped when a server refuses them.
-OPTIONAL_FIELDS = frozenset({"gpuSeconds"})
+OPTIONAL_FIELDS = frozenset({"gpuSeconds", "effectiveConfig", "adapter"})
+
+#: The API's bound on an adapter's location (CompleteTrialDto: a path or URL).
+MAX_ADAPTER_LOCATION = 2000
 
 
 def _put_gpu_seconds(body: dict[str, Any], gpu_seconds: float | None) -> None:
     if gpu_seconds is not None and math.isfinite(gpu_seconds):
         body["gpuSeconds"] = round(max(0.0, gpu_seconds), 3)
+
+
+def _top_field(field: str) -> str:
+    """`adapter.location` → `adapter`: the body field a nested error is about."""
+    return field.split(".", 1)[0].split("[", 1)[0]
 
 
 def _refused_optional_fields(exc: ApiError) -> set[str]:
@@ -96,9 +104,22 @@ def _refused_optional_fields(exc: ApiError) -> set[str]:
         return set()
     named: set[str] = set()
     if isinstance(exc.details, list):
-        named |= {str(d.get("field")) for d in exc.details if isinstance(d, dict)}
+        named |= {_top_field(str(d.get("field"))) for d in exc.details if isinstance(d, dict)}
     named |= {f for f in OPTIONAL_FIELDS if f in exc.message}
     return named & OPTIONAL_FIELDS
+
+
+def _unknown_fields(exc: ApiError) -> set[str]:
+    """Of the refused fields, those the server does not know at all (forbidNonWhitelisted's
+    "should not exist"): an older server, so they are left out for the rest of the session. A
+    field refused for its value (a location too long) is left out of that request only."""
+    if not isinstance(exc.details, list):
+        return {f for f in OPTIONAL_FIELDS if f"property {f} should not exist" in exc.message}
+    return {
+        str(d.get("field"))
+        for d in exc.details
+        if isinstance(d, dict) and "should not exist" in str(d.get("reason", ""))
+    } & OPTIONAL_FIELDS
 
 
 def _error_from_response(response: httpx.Response) -> Exception:
@@ -228,12 +249,32 @@ class ApiClient:
         outputs: dict[str, float],
         retry_forever: bool = True,
         gpu_seconds: float | None = None,
+        effective_config: dict[str, Any] | None = None,
+        adapter: str | None = None,
+        adapter_size_bytes: int | None = None,
     ) -> dict[str, Any]:
-        """Report success (`gpu_seconds`: the trial's total). By default retries transient
-        errors until acknowledged."""
+        """Report success (`gpu_seconds`: the trial's total; `effective_config`: what the
+        trial was trained with; `adapter`: where its adapter is kept, a path or URL, with
+        `adapter_size_bytes`). By default retries transient errors until acknowledged. A
+        server that refuses `effectiveConfig` or `adapter` gets the outputs without them:
+        the result is worth more than its description."""
         policy = self.retry.with_give_up_after(None) if retry_forever else None
         body: dict[str, Any] = {"outputs": outputs}
         _put_gpu_seconds(body, gpu_seconds)
+        if effective_config:
+            body["effectiveConfig"] = effective_config
+        if adapter:
+            if len(adapter) > MAX_ADAPTER_LOCATION:
+                log.warning(
+                    "adapter location of trial %s is over %d characters; not reported: %s…",
+                    trial_id,
+                    MAX_ADAPTER_LOCATION,
+                    adapter[:200],
+                )
+            else:
+                body["adapter"] = {"location": adapter}
+                if adapter_size_bytes is not None and adapter_size_bytes >= 0:
+                    body["adapter"]["sizeBytes"] = int(adapter_size_bytes)
         response = self._request_optional("POST", f"/v1/trials/{trial_id}/complete", body, policy)
         result: dict[str, Any] = response.json()
         return result
@@ -279,9 +320,9 @@ class ApiClient:
         body: dict[str, Any],
         policy: RetryPolicy | None = None,
     ) -> httpx.Response:
-        """`_request` for a body with OPTIONAL_FIELDS: an API that rejects one of them as an
-        unknown property (400 naming the field: a server older than the field) gets the
-        request again without it, and never again this session."""
+        """`_request` for a body with OPTIONAL_FIELDS: an API that rejects one of them (400
+        naming the field) gets the request again without it, once. A field it does not know
+        (a server older than the field) is never sent again this session."""
         sent = {k: v for k, v in body.items() if k not in self.unsupported_fields}
         try:
             return self._request(method, path, sent, policy)
@@ -289,11 +330,13 @@ class ApiClient:
             refused = _refused_optional_fields(exc) & sent.keys()
             if not refused:
                 raise
+            unknown = _unknown_fields(exc) & refused
             log.info(
-                "the API does not accept %s (an older server); sending without it",
+                "the API does not accept %s (%s); sending without it",
                 ", ".join(sorted(refused)),
+                "an older server" if unknown == refused else exc.message,
             )
-            self.unsupported_fields |= refused
+            self.unsupported_fields |= unknown
             return self._request(
                 method, path, {k: v for k, v in sent.items() if k not in refused}, policy
             )

@@ -42,7 +42,17 @@ class Reporter:
         gpu_seconds = float(raw_gpu_seconds) if raw_gpu_seconds is not None else None
         try:
             if report.kind == "complete":
-                client.complete(report.trial_id, report.payload["outputs"], gpu_seconds=gpu_seconds)
+                # Outbox files written before these fields existed have neither: both optional.
+                adapter = report.payload.get("adapter")
+                size = report.payload.get("adapterSizeBytes")
+                client.complete(
+                    report.trial_id,
+                    report.payload["outputs"],
+                    gpu_seconds=gpu_seconds,
+                    effective_config=report.payload.get("effectiveConfig") or None,
+                    adapter=str(adapter) if adapter else None,
+                    adapter_size_bytes=int(size) if isinstance(size, int) else None,
+                )
             else:
                 client.fail(
                     report.trial_id,

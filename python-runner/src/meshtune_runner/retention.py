@@ -10,7 +10,7 @@ from typing import Any
 
 from .trial_files import write_json_atomic
 
-__all__ = ["MANIFEST_NAME", "keep_adapter"]
+__all__ = ["MANIFEST_NAME", "adapter_size_bytes", "keep_adapter"]
 
 log = logging.getLogger("meshtune_runner")
 
@@ -41,3 +41,13 @@ def keep_adapter(
             log.info("removing kept adapter %s (--keep-adapters %d)", old, keep)
             shutil.rmtree(old, ignore_errors=True)
     return target if target.is_dir() else None
+
+
+def adapter_size_bytes(folder: Path) -> int | None:
+    """Bytes of a kept adapter's files (its manifest left out); None when unreadable."""
+    try:
+        return sum(
+            p.stat().st_size for p in folder.rglob("*") if p.is_file() and p.name != MANIFEST_NAME
+        )
+    except OSError:
+        return None

@@ -526,6 +526,15 @@ export interface components {
             scope: "admin" | "user" | "runner";
         };
         CompleteTrialDto: {
+            /** @description Where the trained adapter lies (kept on the runner's disk, a shared path or an object store URL). */
+            adapter?: components["schemas"]["TrialAdapterDto"];
+            /**
+             * @description The configuration the runner actually trained with: the regime's hash, GPU count and type,
+             *     precision, library versions… Opaque JSON of at most 16 KiB, stored on the trial.
+             */
+            effectiveConfig?: {
+                [key: string]: unknown;
+            };
             /**
              * @description GPU-seconds used by this trial in all: GPUs × wall-clock seconds of the training child,
              *     the total (kept on the trial; the study sums them in `gpuHoursUsed`).
@@ -1035,6 +1044,18 @@ export interface components {
             trialCounts: components["schemas"]["TrialCountsDto"];
             updatedAt: string;
         };
+        TrialAdapterDto: {
+            /** @description A path on the runner's disk or a shared file system, or an object store URL. */
+            location: string;
+            /** @description The adapter's size in bytes. */
+            sizeBytes?: number;
+        };
+        TrialAdapterResponseDto: {
+            /** @description A path on the runner's disk or a shared file system, or an object store URL. */
+            location: string;
+            /** @description The adapter's size in bytes; null when the runner did not report it. */
+            sizeBytes: number | null;
+        };
         TrialCountsDto: {
             completed: number;
             failed: number;
@@ -1085,11 +1106,20 @@ export interface components {
             value: number;
         };
         TrialResponseDto: {
+            /** @description Where the trained adapter lies, as the runner reported it on `complete`; null when it reported none. */
+            adapter: components["schemas"]["TrialAdapterResponseDto"] | null;
             /** @description The lease number: 1, then + 1 each time the trial goes back to pending (lost, released, runner failure). */
             attempt: number;
             createdAt: string;
             /** @description The decision that stopped it early (null unless `stopReason` is `early_stopped`). */
             earlyStop: components["schemas"]["EarlyStopDto"] | null;
+            /**
+             * @description The configuration the runner trained with, as it reported it on `complete` (regime hash, GPU
+             *     count and type, precision, library versions); null when it reported none.
+             */
+            effectiveConfig: {
+                [key: string]: unknown;
+            } | null;
             error: string | null;
             /**
              * @description The engine's reading of a completed trial, stored when its result is told: true when every

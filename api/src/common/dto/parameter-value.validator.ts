@@ -1,4 +1,4 @@
-import { ValidatorConstraint, type ValidatorConstraintInterface } from 'class-validator';
+import { type ValidationArguments, ValidatorConstraint, type ValidatorConstraintInterface } from 'class-validator';
 
 /** Characters of a string parameter value (STUDY_LIMITS.valueLength). */
 export const MAX_STRING = 200;
@@ -70,15 +70,22 @@ export class IsOutputValues implements ValidatorConstraintInterface {
   }
 }
 
-/** Opaque JSON object, bounded in size. */
+/**
+ * Opaque JSON object, bounded in size: 64 KiB unless the decorator names another bound
+ * (`@Validate(IsBoundedJsonObject, [16 * 1024])`).
+ */
 @ValidatorConstraint({ name: 'isBoundedJsonObject' })
 export class IsBoundedJsonObject implements ValidatorConstraintInterface {
   static readonly MAX_BYTES = 64 * 1024;
-  validate(value: unknown): boolean {
+  validate(value: unknown, args?: ValidationArguments): boolean {
     if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-    return JSON.stringify(value).length <= IsBoundedJsonObject.MAX_BYTES;
+    return JSON.stringify(value).length <= IsBoundedJsonObject.maxBytes(args);
   }
-  defaultMessage(): string {
-    return `$property must be a JSON object of at most ${IsBoundedJsonObject.MAX_BYTES} bytes`;
+  defaultMessage(args?: ValidationArguments): string {
+    return `$property must be a JSON object of at most ${IsBoundedJsonObject.maxBytes(args)} bytes`;
+  }
+  private static maxBytes(args?: ValidationArguments): number {
+    const bound: unknown = args?.constraints?.[0];
+    return typeof bound === 'number' ? bound : IsBoundedJsonObject.MAX_BYTES;
   }
 }

@@ -17,7 +17,8 @@ import {
   Validate,
   ValidateNested,
 } from 'class-validator';
-import { IsOutputValues } from '../../common/dto/parameter-value.validator';
+import { IsOmittable } from '../../common/dto/is-omittable';
+import { IsBoundedJsonObject, IsOutputValues } from '../../common/dto/parameter-value.validator';
 
 /** Metric points one trial keeps (runner-controlled data: the reads of a trial stay bounded). */
 export const MAX_METRIC_POINTS_PER_TRIAL = 10_000;
@@ -29,6 +30,27 @@ export type FailureKind = (typeof FAILURE_KINDS)[number];
 
 /** A year of 100,000 GPUs: far beyond any trial, small enough to sum exactly in a double. */
 export const MAX_GPU_SECONDS = 3.2e12;
+
+/** Bytes of a result's effective configuration (hashes, GPU, precision, versions: a few hundred in practice). */
+export const MAX_EFFECTIVE_CONFIG_BYTES = 16 * 1024;
+/** Characters of an adapter's location (a path or URL). */
+export const MAX_ADAPTER_LOCATION = 2000;
+
+/** Where the trained adapter of a completed trial lies. */
+export class TrialAdapterDto {
+  /** A path on the runner's disk or a shared file system, or an object store URL. */
+  @IsString()
+  @MinLength(1)
+  @MaxLength(MAX_ADAPTER_LOCATION)
+  location: string;
+
+  /** The adapter's size in bytes. */
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(Number.MAX_SAFE_INTEGER)
+  sizeBytes?: number;
+}
 
 export class MetricPointDto {
   /** e.g. `eval_loss`. */
@@ -111,6 +133,23 @@ export class CompleteTrialDto {
   @Min(0)
   @Max(MAX_GPU_SECONDS)
   gpuSeconds?: number;
+
+  /**
+   * The configuration the runner actually trained with: the regime's hash, GPU count and type,
+   * precision, library versions… Opaque JSON of at most 16 KiB, stored on the trial.
+   */
+  @ApiProperty({ required: false, type: Object, additionalProperties: true })
+  @IsOmittable()
+  @IsObject()
+  @Validate(IsBoundedJsonObject, [MAX_EFFECTIVE_CONFIG_BYTES])
+  effectiveConfig?: Record<string, unknown>;
+
+  /** Where the trained adapter lies (kept on the runner's disk, a shared path or an object store URL). */
+  @IsOmittable()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => TrialAdapterDto)
+  adapter?: TrialAdapterDto;
 }
 
 export class FailTrialDto {

@@ -5,6 +5,7 @@ import {
   TRIAL_STATUSES,
   TRIAL_STOP_REASONS,
   type EarlyStopRecord,
+  type TrialAdapter,
   type TrialOrigin,
   type TrialStatus,
   type TrialStopReason,
@@ -42,6 +43,15 @@ export class EarlyStopDto implements EarlyStopRecord {
   model: string | null;
   /** Completed curves that calibrated the decision. */
   calibrationSize: number;
+}
+
+/** Where a completed trial's trained adapter lies. */
+export class TrialAdapterResponseDto implements TrialAdapter {
+  /** A path on the runner's disk or a shared file system, or an object store URL. */
+  location: string;
+  /** The adapter's size in bytes; null when the runner did not report it. */
+  @ApiProperty({ type: Number, nullable: true })
+  sizeBytes: number | null;
 }
 
 export class TrialResponseDto {
@@ -82,6 +92,15 @@ export class TrialResponseDto {
   /** GPU-seconds the runner reported for the trial (the latest total), null when it reported none. */
   @ApiProperty({ type: Number, nullable: true })
   gpuSeconds: number | null;
+  /**
+   * The configuration the runner trained with, as it reported it on `complete` (regime hash, GPU
+   * count and type, precision, library versions); null when it reported none.
+   */
+  @ApiProperty({ type: 'object', additionalProperties: true, nullable: true })
+  effectiveConfig: Record<string, unknown> | null;
+  /** Where the trained adapter lies, as the runner reported it on `complete`; null when it reported none. */
+  @ApiProperty({ type: TrialAdapterResponseDto, nullable: true })
+  adapter: TrialAdapterResponseDto | null;
   /**
    * The engine's reading of a completed trial, stored when its result is told: true when every
    * constraint is satisfied (NOMAD's rule: h below 1e-13), false otherwise; null for failed,

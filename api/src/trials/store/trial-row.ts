@@ -21,6 +21,8 @@ export interface TrialRow {
   early_stop: Trial['earlyStop'];
   total_steps: number | null;
   gpu_seconds: number | null;
+  effective_config: Record<string, unknown> | null;
+  adapter: Trial['adapter'];
   report_hash: string | null;
   told: boolean;
   evaluation_number: number | null;
@@ -56,6 +58,8 @@ export function trialFromRow(row: TrialRow): Trial {
     earlyStop: row.early_stop,
     totalSteps: row.total_steps,
     gpuSeconds: row.gpu_seconds,
+    effectiveConfig: row.effective_config,
+    adapter: row.adapter,
     reportHash: row.report_hash,
     told: row.told,
     evaluationNumber: row.evaluation_number,

@@ -11,7 +11,7 @@ import type { Study } from '../../studies/study.entity';
 import { toTrialResponse } from '../trial-response.mapper';
 import { TrialLease, type LeaseOutcome } from '../trial-lease.entity';
 import { TrialMetric } from '../trial-metric.entity';
-import { type EarlyStopRecord, type TrialStatus, UNTOLD_RESULT } from '../trial-status';
+import { type EarlyStopRecord, type TrialAdapter, type TrialStatus, UNTOLD_RESULT } from '../trial-status';
 import { Trial } from '../trial.entity';
 import { trialFromRow, type TrialRow } from './trial-row';
 import { transition } from './trial-transitions';
@@ -285,8 +285,23 @@ export async function heartbeat(
   return row;
 }
 
-/** A runner's report: the outputs of a completed evaluation, or the error of a failed one. */
-export type Report = { kind: 'complete'; outputs: Record<string, number> } | { kind: 'fail'; error: string };
+/**
+ * A runner's report: the outputs of a completed evaluation (with what it was measured with and
+ * where its adapter lies, when the runner said), or the error of a failed one.
+ */
+export type Report =
+  | {
+      kind: 'complete';
+      outputs: Record<string, number>;
+      effectiveConfig?: Record<string, unknown> | null;
+      adapter?: TrialAdapter | null;
+    }
+  | { kind: 'fail'; error: string };
+
+/** A jsonb parameter: node-postgres would send a JS object as text of its own making, and arrays as arrays. */
+function jsonOrNull(value: object | null | undefined): string | null {
+  return value === null || value === undefined ? null : JSON.stringify(value);
+}
 
 /**
  * running → completed / failed in one statement, with only the trial row locked, when the runner
@@ -323,7 +338,8 @@ export async function finishHeld(
        ), finished AS (
          UPDATE trials t
             SET status = $4, outputs = $5::jsonb, error = $6, report_hash = $7, finished_at = $3,
-                lease_expires_at = NULL, updated_at = $3, gpu_seconds = COALESCE($8, t.gpu_seconds)
+                lease_expires_at = NULL, updated_at = $3, gpu_seconds = COALESCE($8, t.gpu_seconds),
+                effective_config = COALESCE($9::jsonb, t.effective_config), adapter = COALESCE($10::jsonb, t.adapter)
            FROM target WHERE t.id = target.id
          RETURNING t.*
        ), healed AS (
@@ -340,6 +356,8 @@ export async function finishHeld(
       report.kind === 'fail' ? report.error : null,
       hash,
       gpuSeconds,
+      jsonOrNull(report.kind === 'complete' ? report.effectiveConfig : null),
+      jsonOrNull(report.kind === 'complete' ? report.adapter : null),
     ],
   )) as TrialRow[];
   return rows.length === 0 ? null : trialFromRow(rows[0]);
@@ -370,11 +388,27 @@ export async function finishLocked(
   trial.leaseExpiresAt = null;
   trial.runnerId = runnerId;
   trial.gpuSeconds = gpuSeconds ?? trial.gpuSeconds;
+  if (report.kind === 'complete') {
+    trial.effectiveConfig = report.effectiveConfig ?? trial.effectiveConfig;
+    trial.adapter = report.adapter ?? trial.adapter;
+  }
   await tx.query(
     `UPDATE trials SET status = $2, outputs = $3, error = $4, report_hash = $5, finished_at = $6,
-            lease_expires_at = NULL, runner_id = $7, updated_at = $6, gpu_seconds = $8
+            lease_expires_at = NULL, runner_id = $7, updated_at = $6, gpu_seconds = $8,
+            effective_config = $9::jsonb, adapter = $10::jsonb
       WHERE id = $1`,
-    [trial.id, trial.status, trial.outputs, trial.error, hash, now, trial.runnerId, trial.gpuSeconds],
+    [
+      trial.id,
+      trial.status,
+      trial.outputs,
+      trial.error,
+      hash,
+      now,
+      trial.runnerId,
+      trial.gpuSeconds,
+      jsonOrNull(trial.effectiveConfig),
+      jsonOrNull(trial.adapter),
+    ],
   );
   if (report.kind === 'complete') await tx.query(healRunnerStatement('$1'), [runnerId]);
   trial.updatedAt = now;

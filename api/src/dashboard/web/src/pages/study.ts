@@ -13,6 +13,26 @@ function section(title: string, ...children: (Node | string)[]): HTMLElement {
   return h('section', { class: 'card' }, h('h2', {}, title), ...children);
 }
 
+/** The regime hash of the configuration a trial was trained with (runner-reported), or null. */
+function regimeHash(trial: Trial): string | null {
+  const hash = trial.effectiveConfig?.regimeHash;
+  return typeof hash === 'string' ? hash : null;
+}
+
+/** A hash shortened for a table cell (the whole value in its tooltip). */
+function shortHash(hash: string): string {
+  const bare = hash.replace(/^sha256:/, '');
+  return bare.length > 12 ? bare.slice(0, 12) : bare;
+}
+
+/** Where the trial's adapter lies, its last path segment shown (the whole location in the tooltip). */
+function adapterCell(trial: Trial): Node | string {
+  const location = trial.adapter?.location;
+  if (location === undefined) return '';
+  const tail = location.replace(/\/+$/, '').split('/').pop() ?? location;
+  return h('span', { class: 'muted', title: location, 'data-adapter': location }, tail);
+}
+
 function definitionList(entries: [string, Node | string][]): HTMLElement {
   return h('dl', {}, ...entries.flatMap(([term, value]) => [h('dt', {}, term), h('dd', {}, value)]));
 }
@@ -198,6 +218,17 @@ export function studyPage(studyId: string): Page {
           trial.runnerId === null ? null : (runnerNames.get(trial.runnerId) ?? trial.runnerId.slice(0, 8)),
       },
       {
+        label: 'Regime',
+        value: (trial) => regimeHash(trial),
+        render: (trial) => {
+          const hash = regimeHash(trial);
+          return hash === null
+            ? ''
+            : h('code', { class: 'muted', title: JSON.stringify(trial.effectiveConfig, null, 1) }, shortHash(hash));
+        },
+      },
+      { label: 'Adapter', value: (trial) => trial.adapter?.location ?? null, render: adapterCell },
+      {
         label: 'Duration',
         numeric: true,
         value: (trial) => durationMs(trial, Date.now()),
@@ -309,6 +340,10 @@ export function studyPage(studyId: string): Page {
                       .join(', ')}`,
                   ),
                 ),
+          ],
+          [
+            'Best adapter',
+            h('span', { id: 'best-adapter', class: 'muted' }, best?.adapter?.location ?? 'none reported'),
           ],
           ['X0 value', formatNumber(x0)],
           ['Algorithm', `${study.algorithm.name}, seed ${study.algorithm.seed}`],
