@@ -87,6 +87,10 @@ def test_trials_are_trained_heartbeated_and_completed(api: FakeApi, state_dir: P
     # child runs about a second.
     gpu_seconds = {t: body.pop("gpuSeconds") for t, (_, body) in api.reports.items()}
     assert all(1.0 <= value < 30 for value in gpu_seconds.values()), gpu_seconds
+    # What each result was trained with, and where its adapter lies (checked in their own tests).
+    for _, body in api.reports.values():
+        assert body.pop("effectiveConfig")
+        assert body.pop("adapter")["location"]
     assert api.reports == {
         "t1": (
             "complete",
@@ -368,7 +372,8 @@ def test_gpu_seconds_grow_in_heartbeats_and_an_older_api_gets_none(
     api.trials = [trial_json("t1", 1, BBO3_PARAMS)]
     make_agent(api, state_dir, FakeLauncher()).run()
     sent = [beat["gpuSeconds"] for beat in api.heartbeats]
-    assert len(sent) >= 2 and sent[0] > 0
+    # The fake child runs about a second: one heartbeat or more, depending on the machine's load.
+    assert len(sent) >= 1 and sent[0] > 0
     assert sent == sorted(sent)  # cumulative
     assert api.reports["t1"][1]["gpuSeconds"] >= sent[-1]
 
