@@ -36,10 +36,10 @@ module.exports = {
     },
     {
       name: 'early-stopping-is-self-contained',
-      comment: 'The stopping rule is pure: no service, no database.',
+      comment: 'The stopping rule is pure: no service, no database; only the neutral math folder (pure functions).',
       severity: 'error',
       from: { path: '^api/src/early-stopping/' },
-      to: { path: '^api/src/', pathNot: '^api/src/early-stopping/' },
+      to: { path: '^api/src/', pathNot: '^api/src/(early-stopping|math)/' },
     },
     {
       name: 'projects-own-scope-only',

@@ -8,6 +8,7 @@
  * confidence is a lower quantile of those residuals (the running trial's extrapolation plus that
  * quantile times its own range is its lower bound).
  */
+import { normalQuantile } from '../math/normal-quantile';
 import { fitProgressCurve, toProgressPoints, type CurvePoint } from './curve-extrapolation';
 
 /** A trial that ran to its last step; `finalValue` is the value it reported (the objective). */
@@ -83,33 +84,8 @@ export function remainingDrop(curve: CompletedCurve, progress: number): number |
   return curve.finalValue - y[at];
 }
 
-/** Standard normal quantile (Acklam's rational approximation, relative error < 1.2e−9). */
-export function normalQuantile(probability: number): number {
-  const a = [
-    -39.69683028665376, 220.9460984245205, -275.9285104469687, 138.357751867269, -30.66479806614716, 2.506628277459239,
-  ];
-  const b = [-54.47609879822406, 161.5858368580409, -155.6989798598866, 66.80131188771972, -13.28068155288572];
-  const c = [
-    -0.007784894002430293, -0.3223964580411365, -2.400758277161838, -2.549732539343734, 4.374664141464968,
-    2.938163982698783,
-  ];
-  const d = [0.007784695709041462, 0.3224671290700398, 2.445134137142996, 3.754408661907416];
-  const low = 0.02425;
-  if (probability < low) {
-    const q = Math.sqrt(-2 * Math.log(probability));
-    return (
-      (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
-      ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1)
-    );
-  }
-  if (probability > 1 - low) return -normalQuantile(1 - probability);
-  const q = probability - 0.5;
-  const r = q * q;
-  return (
-    ((((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q) /
-    (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1)
-  );
-}
+/** Re-exported for the stopping decision; the one implementation lives in the neutral math folder. */
+export { normalQuantile };
 
 /**
  * Student-t quantile with `df` degrees of freedom, by the Cornish–Fisher expansion around the
