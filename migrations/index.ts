@@ -5,6 +5,7 @@ import { RunnerHealth1796309316592 } from './1796309316592-RunnerHealth';
 import { EarlyStopping1796317587290 } from './1796317587290-EarlyStopping';
 import { Projects1796318090655 } from './1796318090655-Projects';
 import { TrialResultMetadata1796322761129 } from './1796322761129-TrialResultMetadata';
+import { RunnerCapacity1796330000000 } from './1796330000000-RunnerCapacity';
 
 /** Every migration, oldest first: the only way the schema changes (docs/development.md, "Migrations"). */
 export const MIGRATIONS = [
@@ -15,4 +16,5 @@ export const MIGRATIONS = [
   EarlyStopping1796317587290,
   Projects1796318090655,
   TrialResultMetadata1796322761129,
+  RunnerCapacity1796330000000,
 ];

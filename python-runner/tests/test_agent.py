@@ -169,15 +169,11 @@ def test_child_failures_become_failed_trials(api: FakeApi, state_dir: Path) -> N
     api.trials = [trial_json("t1", 1, BBO3_PARAMS)]
     make_agent(api, state_dir, FakeLauncher("fail")).run()
     assert api.reports["t1"][1].pop("gpuSeconds") > 0
-    # Out of memory is a resource failure: retryable (a bigger runner may fit it), not a
-    # failed evaluation charged to the hyperparameters.
+    # Out of memory is a resource failure (the API hands the trial to a runner with more GPU
+    # memory), not a failed evaluation charged to the hyperparameters.
     assert api.reports["t1"] == (
         "fail",
-        {
-            "error": "resource failure on rank 0 (retryable on a bigger runner): "
-            "CUDA out of memory (fake)",
-            "retryable": True,
-        },
+        {"error": "out of GPU memory on rank 0: CUDA out of memory (fake)", "kind": "resource"},
     )
     api.trials = [trial_json("t2", 2, BBO3_PARAMS)]
     make_agent(api, state_dir, FakeLauncher("crash")).run()
@@ -201,9 +197,8 @@ def test_out_of_memory_on_another_rank_is_reported_as_such(api: FakeApi, state_d
     body = api.reports["t1"][1]
     assert body.pop("gpuSeconds") > 0
     assert body == {
-        "error": "resource failure on rank 1 (retryable on a bigger runner): "
-        "CUDA out of memory (fake, rank 1)",
-        "retryable": True,
+        "error": "out of GPU memory on rank 1: CUDA out of memory (fake, rank 1)",
+        "kind": "resource",
     }
 
 

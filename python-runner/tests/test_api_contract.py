@@ -226,7 +226,8 @@ def test_every_request_the_client_builds_matches_the_route_schema() -> None:
     client.complete("t1", {"val_loss": 1.0})
     client.fail("t1", "CUDA out of memory")
     client.fail("t1", "node lost", retryable=True)
-    client.fail("t1", "data path missing", runner_fault=True)
+    client.fail("t1", "data path missing", kind="runner")
+    client.fail("t1", "CUDA out of memory on rank 1", kind="resource")
     client.trial_heartbeat("t1", 0.75, gpu_seconds=12.5)
     client.complete("t1", {"val_loss": 1.0}, gpu_seconds=30.0)
     client.fail("t1", "CUDA out of memory", gpu_seconds=3.0)
@@ -240,8 +241,8 @@ def test_every_request_the_client_builds_matches_the_route_schema() -> None:
     )
     client.complete("t1", {"val_loss": 1.0}, adapter="s3://bucket/adapters/t1")
     client.release("t1")
-    assert len(seen) == 17
-    assert seen[14][2]["adapter"] == {
+    assert len(seen) == 18
+    assert seen[15][2]["adapter"] == {
         "location": "/data/adapters/study-1/trial-00001-t1-a1",
         "sizeBytes": 4096,
     }

@@ -10,6 +10,7 @@ from meshtune_runner.api_models import MetricPoint
 from meshtune_runner.client import ApiClient, LeaseWait, RetryPolicy
 from meshtune_runner.errors import (
     ApiError,
+    FailureKind,
     FatalApiError,
     LeaseLostError,
     TransientApiError,
@@ -229,15 +230,16 @@ def test_other_lease_conflicts_still_raise() -> None:
 
 
 @pytest.mark.parametrize(
-    ("runner_fault", "retryable", "expected"),
+    ("kind", "retryable", "expected"),
     [
-        (True, True, {"error": "no data", "kind": "runner"}),
-        (False, True, {"error": "no data", "retryable": True}),
-        (False, False, {"error": "no data"}),
+        ("runner", True, {"error": "no data", "kind": "runner"}),
+        ("resource", True, {"error": "no data", "kind": "resource"}),
+        ("evaluation", True, {"error": "no data", "retryable": True}),
+        ("evaluation", False, {"error": "no data"}),
     ],
 )
 def test_fail_reports_the_kind_of_failure(
-    runner_fault: bool, retryable: bool, expected: dict[str, object]
+    kind: FailureKind, retryable: bool, expected: dict[str, object]
 ) -> None:
     seen: list[dict[str, object]] = []
 
@@ -245,7 +247,7 @@ def test_fail_reports_the_kind_of_failure(
         seen.append(json.loads(request.content))
         return httpx.Response(200, json={"status": "failed"})
 
-    client_for(handler).fail("t1", "no data", retryable=retryable, runner_fault=runner_fault)
+    client_for(handler).fail("t1", "no data", retryable=retryable, kind=kind)
     assert seen == [expected]
 
 

@@ -337,7 +337,7 @@ def test_out_of_memory_on_rank_1_is_reported_as_out_of_memory(
     assert merged.error is not None and "simulated on rank 1" in merged.error
     payload = _failure_payload(merged)
     assert payload["retryable"] is True
-    assert payload["error"].startswith("resource failure on rank 1")
+    assert payload["error"].startswith("out of GPU memory on rank 1")
 
 
 def test_memory_probe_and_gradient_checkpointing_leave_the_result_unchanged(

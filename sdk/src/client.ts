@@ -6,6 +6,7 @@ import type {
   CompleteTrialOptions,
   CreateProjectRequest,
   CreateStudyRequest,
+  FailureKind,
   GpuSeconds,
   EngineState,
   History,
@@ -272,15 +273,17 @@ export class MeshtuneClient {
 
   /**
    * Reports a failure: `kind: 'evaluation'` (default; the point is bad, counted in the budget;
-   * `retryable` for a transient one) or `kind: 'runner'` (this machine cannot run trials: the
-   * trial goes back to the queue, budget and attempts untouched).
+   * `retryable` for a transient one), `kind: 'runner'` (this machine cannot run trials: the
+   * trial goes back to the queue, budget and attempts untouched) or `kind: 'resource'` (out of
+   * GPU memory: the trial goes to a runner with more memory per GPU, budget and attempts
+   * untouched, or fails as an evaluation when no runner has more).
    */
   async failTrial(
     trialId: string,
     error: string,
-    options: { kind?: 'evaluation' | 'runner'; retryable?: boolean } & GpuSeconds = {},
+    options: { kind?: FailureKind; retryable?: boolean } & GpuSeconds = {},
   ): Promise<Trial> {
-    const body: { error: string; kind?: 'evaluation' | 'runner'; retryable?: boolean } & GpuSeconds = {
+    const body: { error: string; kind?: FailureKind; retryable?: boolean } & GpuSeconds = {
       error,
       ...options,
     };

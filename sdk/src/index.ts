@@ -27,6 +27,7 @@ export {
   classifyFailure,
   EARLY_STOPPED,
   EarlyStoppedError,
+  OutOfGpuMemoryError,
   RetryableEvaluationError,
   RunnerFailureError,
 } from './worker.js';

@@ -39,5 +39,7 @@ export type TrialAdapter = Schemas['TrialAdapterDto'];
  * trained with (`effectiveConfig`) and where it kept the adapter (`adapter`).
  */
 export type CompleteTrialOptions = Omit<Schemas['CompleteTrialDto'], 'outputs'>;
+/** Whose fault a failure is: `evaluation` (the point), `runner` (this machine), `resource` (out of GPU memory). */
+export type FailureKind = NonNullable<Schemas['FailTrialDto']['kind']>;
 export type Project = Schemas['ProjectResponseDto'];
 export type CreateProjectRequest = Schemas['CreateProjectDto'];

@@ -62,8 +62,21 @@ export class RunnerFailureError extends MeshtuneError {
   override name = 'RunnerFailureError';
 }
 
-/** How a failed evaluation is reported: `evaluation` (the point is bad), `retryable` (transient), `runner` (this machine). */
-export type FailureClass = 'evaluation' | 'retryable' | 'runner';
+/**
+ * Throw it from `evaluate` when the trial ran out of GPU memory: reported as a resource failure
+ * (`kind: "resource"`), the trial goes to a runner with more memory per GPU than this one (as
+ * registered in `runner.gpuMemoryMb`) without using the budget or an attempt, or fails as an
+ * evaluation when no runner has more.
+ */
+export class OutOfGpuMemoryError extends MeshtuneError {
+  override name = 'OutOfGpuMemoryError';
+}
+
+/**
+ * How a failed evaluation is reported: `evaluation` (the point is bad), `retryable` (transient),
+ * `runner` (this machine), `resource` (out of GPU memory: a runner with more may fit it).
+ */
+export type FailureClass = 'evaluation' | 'retryable' | 'runner' | 'resource';
 
 /**
  * Node's error codes that say the machine, not the point, is at fault: a missing file or folder,
@@ -85,11 +98,13 @@ const MACHINE_ERROR_CODES: ReadonlySet<string> = new Set([
 
 /**
  * The default classification: `RunnerFailureError` and Node system errors of the machine
- * (`ENOENT`, `ENOSPC`, `MODULE_NOT_FOUND`, …) are runner failures; `RetryableEvaluationError` is
+ * (`ENOENT`, `ENOSPC`, `MODULE_NOT_FOUND`, …) are runner failures; `OutOfGpuMemoryError` is a
+ * resource failure; `RetryableEvaluationError` is
  * retryable; anything else is a failed evaluation (counted in the budget, as NOMAD does).
  */
 export function classifyFailure(error: unknown): FailureClass {
   if (error instanceof RunnerFailureError) return 'runner';
+  if (error instanceof OutOfGpuMemoryError) return 'resource';
   if (error instanceof RetryableEvaluationError) return 'retryable';
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code === 'string' && MACHINE_ERROR_CODES.has(code)) return 'runner';
@@ -330,8 +345,8 @@ export async function runWorker(
         runner.failTrial(
           trial.id,
           message(failure),
-          kind === 'runner'
-            ? { kind: 'runner', ...withGpuSeconds() }
+          kind === 'runner' || kind === 'resource'
+            ? { kind, ...withGpuSeconds() }
             : { kind: 'evaluation', retryable: kind === 'retryable', ...withGpuSeconds() },
         ),
       lease.leaseSeconds,
@@ -339,7 +354,13 @@ export async function runWorker(
       if (notOurs(error)) return trial;
       throw error;
     });
-    const state = kind === 'runner' ? 'runner_failed' : kind === 'retryable' ? 'released' : 'failed';
+    // Out of memory: back to the queue for a bigger runner (released), or failed when none has more.
+    const state =
+      kind === 'runner'
+        ? 'runner_failed'
+        : kind === 'retryable' || (kind === 'resource' && reported.status !== 'failed')
+          ? 'released'
+          : 'failed';
     finish({ trial: reported, state, error: message(failure) });
   }
 

@@ -50,6 +50,7 @@ function trial(number: number, status: Trial['status'], f?: number, c = -1, orig
     gpuSeconds: null,
     effectiveConfig: null,
     adapter: null,
+    minGpuMemoryMb: null,
   };
 }
 

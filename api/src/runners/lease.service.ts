@@ -26,6 +26,23 @@ const STUDY_PAGE = 50;
 export type LeaseOutcome =
   { kind: 'leased'; lease: LeaseResponseDto } | { kind: 'none'; studyStatus: Study['status'] | null };
 
+/** 409 RUNNER_CAPACITY_INSUFFICIENT: the study requires more of the runner than it registered. */
+function insufficientCapacity(
+  studyId: string,
+  requirement: 'requiredRunnerGpus' | 'requiredRunnerGpuMemoryMb',
+  required: number,
+  registered: number | null,
+  what: string,
+): DomainError {
+  const has = registered === null ? 'registered none' : `registered ${registered}`;
+  return new DomainError(
+    'RUNNER_CAPACITY_INSUFFICIENT',
+    `study ${studyId} needs runners with ${what} (${requirement} ${required}); this runner ${has} ` +
+      '(register it with what it has, or lease another study)',
+    { requirement, required, registered },
+  );
+}
+
 /** A lease waiting for another's engine ask, and what that ask granted it. */
 interface Waiter {
   runnerId: string;
@@ -89,13 +106,23 @@ export class LeaseService {
 
   /**
    * A lease naming a study: another project's study is 404 like one that does not exist; a study
-   * requiring labels this runner did not register is 409 RUNNER_LABELS_MISSING (it would wait
-   * forever otherwise). Project and labels of a study never change, so this is checked once.
+   * requiring labels this runner did not register is 409 RUNNER_LABELS_MISSING, one requiring
+   * more GPUs or GPU memory than it registered 409 RUNNER_CAPACITY_INSUFFICIENT (it would wait
+   * forever otherwise). Project and requirements of a study never change, so this is checked once.
    */
   private async assertMayLeaseStudy(runner: LeasingRunner, studyId: string): Promise<void> {
-    const [study] = await preparedQuery<{ project_id: string; required_runner_labels: string[] }>(
+    const [study] = await preparedQuery<{
+      project_id: string;
+      required_runner_labels: string[];
+      required_runner_gpus: number | null;
+      required_runner_gpu_memory_mb: number | null;
+    }>(
       this.dataSource.manager,
-      { name: 'lease-study-scope', text: 'SELECT project_id, required_runner_labels FROM studies WHERE id = $1' },
+      {
+        name: 'lease-study-scope',
+        text: `SELECT project_id, required_runner_labels, required_runner_gpus, required_runner_gpu_memory_mb
+                 FROM studies WHERE id = $1`,
+      },
       [studyId],
     );
     if (study === undefined || study.project_id !== runner.projectId) {
@@ -108,6 +135,20 @@ export class LeaseService {
         `study ${studyId} needs runners with the labels ${study.required_runner_labels.join(', ')}; this runner ` +
           `lacks ${missing.join(', ')} (register it with them, or lease another study)`,
         { missing, required: study.required_runner_labels },
+      );
+    }
+    const gpus = study.required_runner_gpus;
+    if (gpus !== null && runner.gpus < gpus) {
+      throw insufficientCapacity(studyId, 'requiredRunnerGpus', gpus, runner.gpus, `${gpus} GPUs`);
+    }
+    const memory = study.required_runner_gpu_memory_mb;
+    if (memory !== null && (runner.gpuMemoryMb === null || runner.gpuMemoryMb < memory)) {
+      throw insufficientCapacity(
+        studyId,
+        'requiredRunnerGpuMemoryMb',
+        memory,
+        runner.gpuMemoryMb,
+        `${memory} MiB of memory per GPU`,
       );
     }
   }
@@ -144,7 +185,7 @@ export class LeaseService {
   ): Promise<LeaseResponseDto | null> {
     const seen = new Set<string>();
     for (;;) {
-      // Only the runner's project's studies, and only those whose required labels it has.
+      // Only the runner's project's studies, and only those whose requirements (labels, GPUs) it meets.
       const candidates = await trialStore.studiesWithRoom(this.dataSource, [...seen], STUDY_PAGE, runner);
       if (candidates.length === 0) return null;
       for (const candidate of candidates) {

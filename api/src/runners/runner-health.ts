@@ -12,14 +12,18 @@ import { StudyChanges } from '../studies/study-changes';
 import { isFinishedStudy } from '../studies/study-status';
 import * as trialStore from '../trials/store/trial-store';
 import { Runner } from './runner.entity';
+import { RUNNER_LIVE_WITHIN_MS } from './runner-liveness';
 
 /** What a quarantined runner is told to wait before asking for a lease again (an operator must act). */
 export const QUARANTINE_RETRY_AFTER_SECONDS = 60;
 
-/** What a lease filters by: the runner's project (and its quota on running trials) and labels. */
+/** What a lease filters by: the runner's project (and its quota on running trials), labels and GPUs. */
 export interface LeasingRunner {
   projectId: string;
   labels: string[];
+  gpus: number;
+  /** Memory of one GPU, MiB; null when the runner did not say (it meets no memory requirement). */
+  gpuMemoryMb: number | null;
   /** The project's quota on running trials over all its studies; null: none. */
   projectMaxParallelTrials: number | null;
 }
@@ -190,12 +194,14 @@ export class RunnerHealth {
       quarantine_reason: string | null;
       project_id: string;
       labels: string[];
+      gpus: number;
+      gpu_memory_mb: number | null;
       project_max_parallel_trials: number | null;
     }>(
       this.dataSource.manager,
       {
         name: 'runner-quarantine',
-        text: `SELECT r.quarantined_at, r.quarantine_reason, r.project_id, r.labels,
+        text: `SELECT r.quarantined_at, r.quarantine_reason, r.project_id, r.labels, r.gpus, r.gpu_memory_mb,
                       p.max_parallel_trials AS project_max_parallel_trials
                  FROM runners r JOIN projects p ON p.id = r.project_id WHERE r.id = $1`,
       },
@@ -206,6 +212,8 @@ export class RunnerHealth {
       return {
         projectId: row.project_id,
         labels: row.labels,
+        gpus: row.gpus,
+        gpuMemoryMb: row.gpu_memory_mb,
         projectMaxParallelTrials: row.project_max_parallel_trials,
       };
     }
@@ -216,6 +224,24 @@ export class RunnerHealth {
       { quarantinedAt: row.quarantined_at.toISOString(), reason: row.quarantine_reason },
       QUARANTINE_RETRY_AFTER_SECONDS,
     );
+  }
+
+  /** Memory of one of the runner's GPUs (MiB) as it registered it; null when it did not say (or said 0). */
+  async gpuMemoryMbOf(runnerId: string): Promise<number | null> {
+    const runner = await this.dataSource
+      .getRepository(Runner)
+      .findOne({ select: { id: true, gpuMemoryMb: true }, where: { id: runnerId } });
+    if (runner === null) throw notFound('RUNNER_NOT_FOUND', 'runner', runnerId);
+    return runner.gpuMemoryMb === null || runner.gpuMemoryMb <= 0 ? null : runner.gpuMemoryMb;
+  }
+
+  /**
+   * Whether a live (RUNNER_LIVE_WITHIN_MS), not quarantined runner that may lease the study has
+   * at least `minGpuMemoryMb` per GPU: a trial that ran out of memory waits for it, or fails when
+   * there is none (trials/trial-reports.service.ts, `failResource`).
+   */
+  async anyLiveRunnerFits(manager: EntityManager, studyId: string, minGpuMemoryMb: number): Promise<boolean> {
+    return trialStore.liveRunnerFits(manager, studyId, minGpuMemoryMb, new Date(Date.now() - RUNNER_LIVE_WITHIN_MS));
   }
 
   /** An operator's clear, or the runner's new registration: healthy, streak forgotten. */

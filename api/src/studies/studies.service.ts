@@ -83,6 +83,8 @@ export class StudiesService {
     const study = this.dataSource.getRepository(Study).create({
       projectId,
       requiredRunnerLabels: [...new Set(dto.requiredRunnerLabels ?? [])],
+      requiredRunnerGpus: dto.requiredRunnerGpus ?? null,
+      requiredRunnerGpuMemoryMb: dto.requiredRunnerGpuMemoryMb ?? null,
       name: dto.name,
       description: dto.description ?? null,
       status: 'active',

@@ -24,6 +24,8 @@ export function toStudyResponse(study: Study, totals: StudyTrialTotals): StudyRe
     id: study.id,
     projectId: study.projectId,
     requiredRunnerLabels: study.requiredRunnerLabels,
+    requiredRunnerGpus: study.requiredRunnerGpus,
+    requiredRunnerGpuMemoryMb: study.requiredRunnerGpuMemoryMb,
     name: study.name,
     description: study.description,
     status: study.status,

@@ -111,6 +111,17 @@ export class Study {
   @Column({ name: 'required_runner_labels', type: 'jsonb', default: () => "'[]'" })
   requiredRunnerLabels: string[];
 
+  /** GPUs a runner must have registered to lease this study's trials; null for any runner. */
+  @Column({ name: 'required_runner_gpus', type: 'integer', nullable: true })
+  requiredRunnerGpus: number | null;
+
+  /**
+   * Memory of each GPU (MiB) a runner must have registered to lease this study's trials; null for
+   * any runner. A runner that registered no `gpuMemoryMb` does not meet it.
+   */
+  @Column({ name: 'required_runner_gpu_memory_mb', type: 'integer', nullable: true })
+  requiredRunnerGpuMemoryMb: number | null;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;
 

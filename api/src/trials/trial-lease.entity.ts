@@ -4,6 +4,8 @@ import { Trial } from './trial.entity';
 /**
  * `runner_failed`: the runner reported that its machine cannot run trials; `quarantined`: the
  * runner was quarantined while it held the lease. Neither uses one of the trial's attempts.
+ * `resource_failed`: the trial ran out of GPU memory on this runner and went back to pending for a
+ * runner with more (trial store `requeue`); it uses no attempt either.
  * `early_stopped`: the trial was stopped on a heartbeat (trial store `stopEarly`).
  */
 export const LEASE_OUTCOMES = [
@@ -15,6 +17,7 @@ export const LEASE_OUTCOMES = [
   'early_stopped',
   'runner_failed',
   'quarantined',
+  'resource_failed',
 ] as const;
 export type LeaseOutcome = (typeof LEASE_OUTCOMES)[number];
 

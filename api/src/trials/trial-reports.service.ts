@@ -193,6 +193,12 @@ export class TrialReportsService {
   async fail(trialId: string, runnerId: string, body: FailTrialDto): Promise<TrialResponseDto> {
     const gpuSeconds = body.gpuSeconds ?? null;
     if (body.kind === 'runner') return this.failRunner(trialId, runnerId, body.error, gpuSeconds);
+    if (body.kind === 'resource') {
+      const runnerMemory = await this.health.gpuMemoryMbOf(runnerId);
+      // Without the runner's memory, "more memory" means nothing: a retryable failed evaluation, as before kinds.
+      if (runnerMemory !== null) return this.failResource(trialId, runnerId, body.error, gpuSeconds, runnerMemory);
+      return this.finish(trialId, runnerId, { kind: 'fail', error: body.error }, gpuSeconds, true);
+    }
     return this.finish(trialId, runnerId, { kind: 'fail', error: body.error }, gpuSeconds, body.retryable === true);
   }
 
@@ -231,6 +237,62 @@ export class TrialReportsService {
       this.changes.notify(response.studyId);
       await this.health.afterRunnerFailure(runnerId, outcome);
     }
+    return response;
+  }
+
+  /**
+   * Out of GPU memory on a runner with `runnerMemory` MiB per GPU: the machine's size, not the
+   * point nor the machine's health. From now on the trial needs more memory per GPU than the
+   * largest GPU it ran out on (`minGpuMemoryMb`). While a live, not quarantined runner that may
+   * lease the study has that much, the trial goes back to pending for it (lease outcome
+   * `resource_failed`: no attempt, no budget, runner health untouched; stopped instead when the
+   * study is over); otherwise it fits no runner and is a failed evaluation, told to the engine
+   * (NOMAD's EVAL_FAILED) and counted in the budget — not against the runner's evaluation-failure
+   * streak, since the point would fail on every machine of the fleet.
+   */
+  private async failResource(
+    trialId: string,
+    runnerId: string,
+    error: string,
+    gpuSeconds: number | null,
+    runnerMemory: number,
+  ): Promise<TrialResponseDto> {
+    // The report's identity is what the runner said; the stored error says why it failed for good.
+    const hash = reportHash({ kind: 'fail', error });
+    const { response, stored } = await this.withStudyAndTrial(trialId, async (manager, study, trial) => {
+      if (!(trial.status === 'running' && trial.runnerId === runnerId)) {
+        // The same report again (its answer was lost): same answer, counted once.
+        const ownLease = await this.latestLeaseOf(manager, trial.id, runnerId);
+        const failedHere = trial.status === 'failed' && trial.runnerId === runnerId && trial.reportHash === hash;
+        if (ownLease?.outcome === 'resource_failed' || failedHere) {
+          return { response: toTrialResponse(trial), stored: false };
+        }
+        return this.rejectNonHolder(manager, trial, runnerId);
+      }
+      const minGpuMemoryMb = Math.max(trial.minGpuMemoryMb ?? 0, runnerMemory + 1);
+      const studyOver = isFinishedStudy(study.status);
+      if (studyOver || (await this.health.anyLiveRunnerFits(manager, study.id, minGpuMemoryMb))) {
+        await trialStore.requeue(manager, trial, {
+          leaseOutcome: 'resource_failed',
+          studyOver,
+          error,
+          gpuSeconds,
+          minGpuMemoryMb,
+        });
+        return { response: toTrialResponse(trial), stored: false };
+      }
+      trial.minGpuMemoryMb = minGpuMemoryMb;
+      const reason =
+        `out of GPU memory on a runner with ${runnerMemory} MiB per GPU, and no live runner that may lease ` +
+        `the study has more: it does not fit any runner. ${error}`;
+      await trialStore.finishLocked(manager, trial, runnerId, { kind: 'fail', error: reason }, hash, gpuSeconds);
+      return { response: toTrialResponse(trial), stored: true };
+    });
+    if (!stored) {
+      if (response.status === 'pending') this.changes.notify(response.studyId);
+      return response;
+    }
+    await this.engine.tellStoredQuietly(response.studyId);
     return response;
   }
 

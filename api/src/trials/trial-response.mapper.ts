@@ -22,6 +22,7 @@ export function toTrialResponse(trial: Trial, metrics?: TrialMetricDto[]): Trial
     gpuSeconds: trial.gpuSeconds ?? null,
     effectiveConfig: trial.effectiveConfig ?? null,
     adapter: trial.adapter ?? null,
+    minGpuMemoryMb: trial.minGpuMemoryMb ?? null,
     feasible: trial.feasible ?? null,
     createdAt: trial.createdAt.toISOString(),
     startedAt: trial.startedAt?.toISOString() ?? null,

@@ -127,6 +127,13 @@ export class Trial {
   @Column({ name: 'adapter', type: 'jsonb', nullable: true })
   adapter: TrialAdapter | null;
 
+  /**
+   * Memory of each GPU (MiB) a runner needs to lease this trial: one more than the largest GPU it
+   * ran out of memory on (`fail` with kind `resource`); null until it ran out of memory.
+   */
+  @Column({ name: 'min_gpu_memory_mb', type: 'integer', nullable: true })
+  minGpuMemoryMb: number | null;
+
   /** Hash of the final report, so a repeated report can be recognised (idempotency). */
   @Column({ name: 'report_hash', type: 'char', length: 64, nullable: true })
   reportHash: string | null;

@@ -113,11 +113,11 @@ class AgentConfig:
 
 
 def _failure_payload(result: TrialResult) -> dict[str, Any]:
-    """The fail report: the error says which kind of failure it is ("resource" and "runner"
-    retryable); see reporter.py for which reach the API as runner failures."""
+    """The fail report: the error says which kind of failure it is; see reporter.py for the
+    kind the API is told ("resource": a runner with more GPU memory gets the trial)."""
     error = result.error or "failed"
     if result.kind == "resource":
-        error = f"resource failure on rank {result.rank} (retryable on a bigger runner): {error}"
+        error = f"out of GPU memory on rank {result.rank}: {error}"
     elif result.kind == "runner":
         error = f"runner failure (retryable on another runner): {error}"
     payload: dict[str, Any] = {"error": error, "kind": result.kind}

@@ -19,6 +19,7 @@ import tenacity
 from .api_models import HeartbeatReply, Lease, MetricPoint, RegisteredRunner
 from .errors import (
     ApiError,
+    FailureKind,
     FatalApiError,
     LeaseLostError,
     TransientApiError,
@@ -285,19 +286,21 @@ class ApiClient:
         error: str,
         retryable: bool = False,
         retry_forever: bool = True,
-        runner_fault: bool = False,
+        kind: FailureKind = "evaluation",
         gpu_seconds: float | None = None,
     ) -> dict[str, Any]:
-        """Report failure; `retryable` (node lost, crash) lets the API lease the trial again
-        while attempts remain. `runner_fault` (`kind: "runner"`: data or model missing, no
-        CUDA, disk full) blames this machine, not the point: the trial goes back to pending
-        without using an attempt or budget, and the API marks this runner unhealthy (and
-        quarantines it after several in a row). By default retries transient errors until
-        acknowledged."""
+        """Report failure. `kind` says whose fault it is: "evaluation" (the point; `retryable`
+        for node lost or a crash lets the API lease the trial again while attempts remain),
+        "runner" (data or model missing, no CUDA, disk full: this machine, not the point; the
+        trial goes back to pending without using an attempt or budget, and the API marks this
+        runner unhealthy, quarantining it after several in a row) or "resource" (out of GPU
+        memory on any rank: the API gives the trial to a runner with more memory per GPU, or
+        fails it as an evaluation when none has more; attempts, budget and this runner's health
+        untouched). By default retries transient errors until acknowledged."""
         policy = self.retry.with_give_up_after(None) if retry_forever else None
         body: dict[str, Any] = {"error": error}
-        if runner_fault:
-            body["kind"] = "runner"
+        if kind != "evaluation":
+            body["kind"] = kind
         elif retryable:
             body["retryable"] = True
         _put_gpu_seconds(body, gpu_seconds)

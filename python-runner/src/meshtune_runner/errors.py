@@ -7,8 +7,8 @@ from typing import Any, Literal
 #: How a trial failed, which decides what the optimizer is told:
 #: - "evaluation": the configuration itself fails (diverged, bad parameter): a failed
 #:   evaluation for MADS, never retried;
-#: - "resource": out of GPU memory (or another limit of this machine): retryable, another
-#:   runner (with more memory) may fit it;
+#: - "resource": out of GPU memory (on any rank): the API hands the trial to a runner with
+#:   more memory per GPU, or fails it as an evaluation when no runner has more;
 #: - "runner": this runner cannot run it (GPU count does not divide the global batch,
 #:   crash, node lost, misconfiguration): retryable elsewhere.
 FailureKind = Literal["evaluation", "resource", "runner"]

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from .client import ApiClient
 from .errors import (
     ApiError,
+    FailureKind,
     FatalApiError,
     LeaseLostError,
     TransientApiError,
@@ -18,6 +19,19 @@ from .outbox import Outbox, PendingReport
 __all__ = ["Reporter"]
 
 log = logging.getLogger("meshtune_runner")
+
+
+def _api_failure_kind(payload: dict[str, object]) -> FailureKind:
+    """Whose fault the API is told a failure is. Only failures known before training
+    (agent.py: missing inputs, a regime this machine cannot run, marked `runnerFault`) blame
+    the machine; out of GPU memory on any rank is a resource failure (the API hands the trial
+    to a runner with more memory, or fails it when none has more); a crash stays a retryable
+    evaluation failure that uses an attempt, so a point that always crashes ends."""
+    if payload.get("runnerFault"):
+        return "runner"
+    if payload.get("kind") == "resource":
+        return "resource"
+    return "evaluation"
 
 
 class Reporter:
@@ -58,11 +72,7 @@ class Reporter:
                     report.trial_id,
                     str(report.payload["error"]),
                     retryable=bool(report.payload.get("retryable", False)),
-                    # Only failures known before training (agent.py: missing inputs, a regime
-                    # this machine cannot run) blame the machine; out of GPU memory and crashes
-                    # stay retryable evaluation failures that use an attempt, so a point that
-                    # fits no runner cannot loop forever.
-                    runner_fault=bool(report.payload.get("runnerFault", False)),
+                    kind=_api_failure_kind(report.payload),
                     gpu_seconds=gpu_seconds,
                 )
         except (LeaseLostError, TrialAlreadyFinishedError) as exc:

@@ -610,6 +610,13 @@ export interface components {
              *     project); a user key's studies go to its own project.
              */
             projectId?: string;
+            /**
+             * @description Only runners that registered at least this much memory per GPU (`gpuMemoryMb`, MiB) lease its
+             *     trials; a runner that registered none does not qualify.
+             */
+            requiredRunnerGpuMemoryMb?: number;
+            /** @description Only runners that registered at least this many GPUs lease its trials. */
+            requiredRunnerGpus?: number;
             /** @description Only runners that registered every one of these labels (e.g. `a100`, `80g`) lease its trials. */
             requiredRunnerLabels?: string[];
             /** @description Opaque JSON handed to runners with each trial: model, data paths, epochs, batch sizes, metric… */
@@ -695,7 +702,7 @@ export interface components {
              * @description Stable machine-readable code
              * @enum {string}
              */
-            code: "VALIDATION_FAILED" | "INVALID_NOMAD_PARAMETERS" | "UNAUTHENTICATED" | "FORBIDDEN" | "TRIAL_NOT_LEASED_TO_RUNNER" | "NOT_FOUND" | "STUDY_NOT_FOUND" | "TRIAL_NOT_FOUND" | "RUNNER_NOT_FOUND" | "API_KEY_NOT_FOUND" | "PROJECT_NOT_FOUND" | "STUDY_NOT_ACTIVE" | "STUDY_FINISHED" | "INVALID_STATUS_TRANSITION" | "DUPLICATE_POINT" | "TRIAL_NOT_RUNNING" | "TRIAL_ALREADY_FINISHED" | "LEASE_LOST" | "TRIAL_STOPPED_EARLY" | "RUNNER_QUARANTINED" | "RUNNER_LABELS_MISSING" | "PROJECT_NAME_TAKEN" | "PROJECT_QUOTA_EXCEEDED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "INTERNAL_ERROR" | "SERVICE_UNAVAILABLE";
+            code: "VALIDATION_FAILED" | "INVALID_NOMAD_PARAMETERS" | "UNAUTHENTICATED" | "FORBIDDEN" | "TRIAL_NOT_LEASED_TO_RUNNER" | "NOT_FOUND" | "STUDY_NOT_FOUND" | "TRIAL_NOT_FOUND" | "RUNNER_NOT_FOUND" | "API_KEY_NOT_FOUND" | "PROJECT_NOT_FOUND" | "STUDY_NOT_ACTIVE" | "STUDY_FINISHED" | "INVALID_STATUS_TRANSITION" | "DUPLICATE_POINT" | "TRIAL_NOT_RUNNING" | "TRIAL_ALREADY_FINISHED" | "LEASE_LOST" | "TRIAL_STOPPED_EARLY" | "RUNNER_QUARANTINED" | "RUNNER_LABELS_MISSING" | "RUNNER_CAPACITY_INSUFFICIENT" | "PROJECT_NAME_TAKEN" | "PROJECT_QUOTA_EXCEEDED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "INTERNAL_ERROR" | "SERVICE_UNAVAILABLE";
             /** @description Per-field errors `[{field, reason}]` on VALIDATION_FAILED; other context otherwise */
             details?: unknown;
             /** @description For people: names the field when a field is at fault */
@@ -714,16 +721,22 @@ export interface components {
              */
             gpuSeconds?: number;
             /**
-             * @description Whose fault. `evaluation` (default): the point is bad (out of GPU memory at this configuration,
-             *     NaN loss): a failed evaluation told to the engine as NOMAD does, counted in the budget.
+             * @description Whose fault. `evaluation` (default): the point is bad (NaN loss, diverged): a failed
+             *     evaluation told to the engine as NOMAD does, counted in the budget.
              *     `runner`: this machine cannot run trials (data or model path missing, import or CUDA error,
-             *     disk full, out of memory another machine could fit): the trial goes back to pending, budget
-             *     and attempts untouched (`runnerFailures` + 1), and the runner is marked unhealthy;
-             *     `MESHTUNE_QUARANTINE_AFTER_FAILURES` of them in a row quarantine it.
+             *     disk full): the trial goes back to pending, budget and attempts untouched (`runnerFailures` + 1),
+             *     and the runner is marked unhealthy; `MESHTUNE_QUARANTINE_AFTER_FAILURES` of them in a row
+             *     quarantine it.
+             *     `resource`: out of GPU memory (on any rank). The trial goes back to pending, budget and
+             *     attempts untouched, the runner's health untouched, and from then on only runners with more
+             *     memory per GPU than this one lease it (the trial's `minGpuMemoryMb`). When no live, not
+             *     quarantined runner that may lease the study has more, it is a failed evaluation (counted, told)
+             *     whose error says it fits no runner. From a runner that registered no `gpuMemoryMb`, it is a
+             *     retryable `evaluation` failure.
              * @enum {string}
              */
-            kind?: "evaluation" | "runner";
-            /** @description With kind `evaluation`: true for a transient failure of this run (node lost, preempted): the trial is retried while attempts remain (`maxAttempts`). Default false: a failed evaluation (NOMAD's EVAL_FAILED), never re-evaluated. Ignored with kind `runner` (never uses an attempt). */
+            kind?: "evaluation" | "runner" | "resource";
+            /** @description With kind `evaluation`: true for a transient failure of this run (node lost, preempted): the trial is retried while attempts remain (`maxAttempts`). Default false: a failed evaluation (NOMAD's EVAL_FAILED), never re-evaluated. Ignored with kinds `runner` and `resource` (they never use an attempt). */
             retryable?: boolean;
         };
         HealthResponseDto: Record<string, never>;
@@ -988,6 +1001,10 @@ export interface components {
             parameters: components["schemas"]["ParameterDefinitionDto"][];
             /** @description The project that owns it. */
             projectId: string;
+            /** @description Memory of each GPU (MiB) a runner must have to lease its trials; null: any. */
+            requiredRunnerGpuMemoryMb: number | null;
+            /** @description GPUs a runner must have to lease its trials; null: any. */
+            requiredRunnerGpus: number | null;
             /** @description Labels a runner must have to lease its trials. */
             requiredRunnerLabels: string[];
             /** @enum {string} */
@@ -1135,6 +1152,11 @@ export interface components {
             leaseExpiresAt: string | null;
             /** @description Intermediate metrics (only on GET /v1/trials/{trialId}; at most 10,000 points over 100 names a trial). */
             metrics?: components["schemas"]["TrialMetricDto"][];
+            /**
+             * @description Memory of each GPU (MiB) a runner needs to lease this trial: set when it ran out of GPU memory
+             *     (`fail` with kind `resource`), one more than the largest GPU it ran out on; null otherwise.
+             */
+            minGpuMemoryMb: number | null;
             /** @description 1, 2, 3… within the study. */
             number: number;
             /**

@@ -12,6 +12,11 @@ import {
 } from 'class-validator';
 import { IsOmittable } from '../../common/dto/is-omittable';
 
+/** GPUs one runner may register (and a study may require). */
+export const MAX_RUNNER_GPUS = 1024;
+/** Memory of one GPU, in MiB, a runner may register (and a study may require): ~10 TB, beyond any GPU. */
+export const MAX_GPU_MEMORY_MB = 10_000_000;
+
 export class RegisterRunnerDto {
   /** e.g. the host name. */
   @IsString()
@@ -22,14 +27,14 @@ export class RegisterRunnerDto {
   @IsOptional()
   @IsInt()
   @Min(0)
-  @Max(1024)
+  @Max(MAX_RUNNER_GPUS)
   gpus?: number;
 
   /** Memory of one GPU, in MiB. */
   @IsOptional()
   @IsInt()
   @Min(0)
-  @Max(10_000_000)
+  @Max(MAX_GPU_MEMORY_MB)
   gpuMemoryMb?: number | null;
 
   @IsOptional()

@@ -20,6 +20,7 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { IsOmittable } from '../../common/dto/is-omittable';
+import { MAX_GPU_MEMORY_MB, MAX_RUNNER_GPUS } from '../../runners/dto/register-runner.dto';
 import { STOPPING_POLICY_KINDS, type StoppingPolicyKind } from '../../early-stopping';
 import { IsBoundedJsonObject, IsUserPointList } from '../../common/dto/parameter-value.validator';
 import {
@@ -288,4 +289,21 @@ export class CreateStudyDto {
   @MinLength(1, { each: true })
   @MaxLength(100, { each: true })
   requiredRunnerLabels?: string[];
+
+  /** Only runners that registered at least this many GPUs lease its trials. */
+  @IsOmittable()
+  @IsInt()
+  @Min(1)
+  @Max(MAX_RUNNER_GPUS)
+  requiredRunnerGpus?: number;
+
+  /**
+   * Only runners that registered at least this much memory per GPU (`gpuMemoryMb`, MiB) lease its
+   * trials; a runner that registered none does not qualify.
+   */
+  @IsOmittable()
+  @IsInt()
+  @Min(1)
+  @Max(MAX_GPU_MEMORY_MB)
+  requiredRunnerGpuMemoryMb?: number;
 }

@@ -39,6 +39,12 @@ export class StudyResponseDto {
   projectId: string;
   /** Labels a runner must have to lease its trials. */
   requiredRunnerLabels: string[];
+  /** GPUs a runner must have to lease its trials; null: any. */
+  @ApiProperty({ type: Number, nullable: true })
+  requiredRunnerGpus: number | null;
+  /** Memory of each GPU (MiB) a runner must have to lease its trials; null: any. */
+  @ApiProperty({ type: Number, nullable: true })
+  requiredRunnerGpuMemoryMb: number | null;
   name: string;
   description: string | null;
   @ApiProperty({ enum: STUDY_STATUSES })

@@ -24,8 +24,11 @@ import { IsBoundedJsonObject, IsOutputValues } from '../../common/dto/parameter-
 export const MAX_METRIC_POINTS_PER_TRIAL = 10_000;
 /** Distinct metric names one trial keeps. */
 export const MAX_METRIC_NAMES_PER_TRIAL = 100;
-/** Who a failure is blamed on: the evaluated point, or the machine that tried to evaluate it. */
-export const FAILURE_KINDS = ['evaluation', 'runner'] as const;
+/**
+ * Who a failure is blamed on: the evaluated point, the machine that tried to evaluate it, or the
+ * machine's size (out of GPU memory: a runner with more memory may fit the point).
+ */
+export const FAILURE_KINDS = ['evaluation', 'runner', 'resource'] as const;
 export type FailureKind = (typeof FAILURE_KINDS)[number];
 
 /** A year of 100,000 GPUs: far beyond any trial, small enough to sum exactly in a double. */
@@ -160,19 +163,25 @@ export class FailTrialDto {
   error: string;
 
   /**
-   * Whose fault. `evaluation` (default): the point is bad (out of GPU memory at this configuration,
-   * NaN loss): a failed evaluation told to the engine as NOMAD does, counted in the budget.
+   * Whose fault. `evaluation` (default): the point is bad (NaN loss, diverged): a failed
+   * evaluation told to the engine as NOMAD does, counted in the budget.
    * `runner`: this machine cannot run trials (data or model path missing, import or CUDA error,
-   * disk full, out of memory another machine could fit): the trial goes back to pending, budget
-   * and attempts untouched (`runnerFailures` + 1), and the runner is marked unhealthy;
-   * `MESHTUNE_QUARANTINE_AFTER_FAILURES` of them in a row quarantine it.
+   * disk full): the trial goes back to pending, budget and attempts untouched (`runnerFailures` + 1),
+   * and the runner is marked unhealthy; `MESHTUNE_QUARANTINE_AFTER_FAILURES` of them in a row
+   * quarantine it.
+   * `resource`: out of GPU memory (on any rank). The trial goes back to pending, budget and
+   * attempts untouched, the runner's health untouched, and from then on only runners with more
+   * memory per GPU than this one lease it (the trial's `minGpuMemoryMb`). When no live, not
+   * quarantined runner that may lease the study has more, it is a failed evaluation (counted, told)
+   * whose error says it fits no runner. From a runner that registered no `gpuMemoryMb`, it is a
+   * retryable `evaluation` failure.
    */
   @IsOptional()
   @ApiProperty({ enum: FAILURE_KINDS, required: false })
   @IsIn(FAILURE_KINDS)
   kind?: FailureKind;
 
-  /** With kind `evaluation`: true for a transient failure of this run (node lost, preempted): the trial is retried while attempts remain (`maxAttempts`). Default false: a failed evaluation (NOMAD's EVAL_FAILED), never re-evaluated. Ignored with kind `runner` (never uses an attempt). */
+  /** With kind `evaluation`: true for a transient failure of this run (node lost, preempted): the trial is retried while attempts remain (`maxAttempts`). Default false: a failed evaluation (NOMAD's EVAL_FAILED), never re-evaluated. Ignored with kinds `runner` and `resource` (they never use an attempt). */
   @IsOptional()
   @IsBoolean()
   retryable?: boolean;

@@ -102,6 +102,12 @@ export class TrialResponseDto {
   @ApiProperty({ type: TrialAdapterResponseDto, nullable: true })
   adapter: TrialAdapterResponseDto | null;
   /**
+   * Memory of each GPU (MiB) a runner needs to lease this trial: set when it ran out of GPU memory
+   * (`fail` with kind `resource`), one more than the largest GPU it ran out on; null otherwise.
+   */
+  @ApiProperty({ type: Number, nullable: true })
+  minGpuMemoryMb: number | null;
+  /**
    * The engine's reading of a completed trial, stored when its result is told: true when every
    * constraint is satisfied (NOMAD's rule: h below 1e-13), false otherwise; null for failed,
    * unfinished or not yet told trials.

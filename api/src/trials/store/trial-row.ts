@@ -23,6 +23,7 @@ export interface TrialRow {
   gpu_seconds: number | null;
   effective_config: Record<string, unknown> | null;
   adapter: Trial['adapter'];
+  min_gpu_memory_mb: number | null;
   report_hash: string | null;
   told: boolean;
   evaluation_number: number | null;
@@ -60,6 +61,7 @@ export function trialFromRow(row: TrialRow): Trial {
     gpuSeconds: row.gpu_seconds,
     effectiveConfig: row.effective_config,
     adapter: row.adapter,
+    minGpuMemoryMb: row.min_gpu_memory_mb,
     reportHash: row.report_hash,
     told: row.told,
     evaluationNumber: row.evaluation_number,

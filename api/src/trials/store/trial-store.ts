@@ -38,6 +38,56 @@ const STOP_PENDING = transition('pending', 'stopped');
 const STOP_EARLY = transition('running', 'stopped');
 
 // ---------------------------------------------------------------------------------------------
+// Runner capacity: what a runner must have to lease a study's trials, and a trial's.
+// ---------------------------------------------------------------------------------------------
+
+/** SQL expressions for a runner's labels (jsonb), GPU count and memory per GPU (MiB, null: unknown). */
+interface RunnerCapacitySql {
+  labels: string;
+  gpus: string;
+  gpuMemoryMb: string;
+}
+
+/**
+ * SQL: the runner meets the requirements of study `s` (its labels, GPU count and memory per GPU).
+ * A runner whose memory is unknown (null) meets no memory requirement: the comparison is null.
+ */
+function RUNNER_MEETS_STUDY(s: string, runner: RunnerCapacitySql): string {
+  return `${s}.required_runner_labels <@ ${runner.labels}
+          AND (${s}.required_runner_gpus IS NULL OR ${s}.required_runner_gpus <= ${runner.gpus})
+          AND (${s}.required_runner_gpu_memory_mb IS NULL OR ${s}.required_runner_gpu_memory_mb <= ${runner.gpuMemoryMb})`;
+}
+
+/** SQL: a runner with `gpuMemoryMb` per GPU may take trial `t` (it has not run out of memory on as much). */
+function TRIAL_FITS(t: string, gpuMemoryMb: string): string {
+  return `(${t}.min_gpu_memory_mb IS NULL OR ${t}.min_gpu_memory_mb <= ${gpuMemoryMb})`;
+}
+
+/**
+ * Whether a runner of the study's project, not quarantined, live (heard from since `liveSince`,
+ * or holding a lease now), that meets the study's requirements, has at least `minGpuMemoryMb`
+ * per GPU: the runner a trial that ran out of memory may still fit on.
+ */
+export async function liveRunnerFits(
+  db: Db,
+  studyId: string,
+  minGpuMemoryMb: number,
+  liveSince: Date,
+): Promise<boolean> {
+  const [{ fits }] = (await db.query(
+    `SELECT EXISTS (
+       SELECT 1 FROM studies s JOIN runners r ON r.project_id = s.project_id
+        WHERE s.id = $1 AND r.quarantined_at IS NULL AND r.gpu_memory_mb >= $2
+          AND ${RUNNER_MEETS_STUDY('s', { labels: 'r.labels', gpus: 'r.gpus', gpuMemoryMb: 'r.gpu_memory_mb' })}
+          AND (r.last_seen_at >= $3
+               OR EXISTS (SELECT 1 FROM trials t WHERE t.runner_id = r.id AND t.status = 'running'))
+     ) AS fits`,
+    [studyId, minGpuMemoryMb, liveSince],
+  )) as { fits: boolean }[];
+  return fits;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Leases: a grant writes the trial and its lease row at once.
 // ---------------------------------------------------------------------------------------------
 
@@ -62,13 +112,15 @@ function leaseResponse(row: GrantedRow): LeaseResponseDto {
  * pending → running. The oldest pending trial of the study, when the study is active and has room
  * for one more running trial, leased to the runner with FOR UPDATE SKIP LOCKED (no two runners
  * ever get the same one), its lease row written and the runner marked seen, in one statement.
- * Null when there is none. (A lease naming no study picks the study first: `studiesWithRoom`.)
+ * Only trials whose `min_gpu_memory_mb` (set when they ran out of GPU memory) the runner's GPUs
+ * meet. Null when there is none. (A lease naming no study picks the study first: `studiesWithRoom`.)
  */
 export async function leasePending(db: Db, runnerId: string, studyId: string): Promise<LeaseResponseDto | null> {
   const now = new Date();
   // The study's room is checked once, then its oldest pending trial is taken through ix_trials_study_pending.
   const candidate = `SELECT t.id FROM trials t
           WHERE t.study_id = $3 AND t.status = '${LEASE_PENDING.from}'
+            AND ${TRIAL_FITS('t', '(SELECT r.gpu_memory_mb FROM runners r WHERE r.id = $1)')}
             AND EXISTS (SELECT 1 FROM studies s
                          WHERE s.id = $3 AND s.status = 'active'
                            AND (SELECT COUNT(*) FROM trials r WHERE r.study_id = $3 AND r.status = 'running') < s.max_parallel_trials)
@@ -175,7 +227,7 @@ export async function studiesWithRoom(
   db: Db,
   exclude: readonly string[],
   limit: number,
-  runner: { projectId: string; labels: readonly string[] },
+  runner: { projectId: string; labels: readonly string[]; gpus: number; gpuMemoryMb: number | null },
 ): Promise<string[]> {
   const rows = await preparedQuery<{ id: string }>(
     db,
@@ -184,18 +236,19 @@ export async function studiesWithRoom(
       text: `SELECT s.id FROM studies s
              CROSS JOIN LATERAL (
                SELECT COUNT(*) FILTER (WHERE t.status = 'running')::int AS running,
-                      COUNT(*) FILTER (WHERE t.status = 'pending')::int AS pending
+                      -- Pending trials this runner may take (not those waiting for more GPU memory).
+                      COUNT(*) FILTER (WHERE t.status = 'pending' AND ${TRIAL_FITS('t', '$6::int')})::int AS pending
                  FROM trials t WHERE t.study_id = s.id AND t.status IN ('running', 'pending')
              ) c
              WHERE s.status = 'active' AND NOT (s.id = ANY($1::uuid[]))
-               -- Tenancy: only the runner's project, and only studies whose required labels it has.
-               AND s.project_id = $3 AND s.required_runner_labels <@ $4::jsonb
+               -- Tenancy: only the runner's project, and only studies whose requirements it meets.
+               AND s.project_id = $3 AND ${RUNNER_MEETS_STUDY('s', { labels: '$4::jsonb', gpus: '$5::int', gpuMemoryMb: '$6::int' })}
                AND c.running < s.max_parallel_trials
                AND (c.pending > 0 OR s.evaluation_count + c.running < s.max_evaluations)
              ORDER BY c.running::float8 / s.max_parallel_trials, c.running, s.created_at, s.id
              LIMIT $2`,
     },
-    [[...exclude], limit, runner.projectId, JSON.stringify(runner.labels)],
+    [[...exclude], limit, runner.projectId, JSON.stringify(runner.labels), runner.gpus, runner.gpuMemoryMb],
   );
   return rows.map((row) => row.id);
 }
@@ -366,7 +419,8 @@ export async function finishHeld(
 /**
  * running (or pending, a late result nobody took) → completed / failed, on a trial locked by the
  * caller (`lockTrial`): the lease of the attempt ended when still running, the result stored
- * (`trial` is updated to match) and, for a completion, the runner healed.
+ * (`trial` is updated to match, its `minGpuMemoryMb` as the caller set it) and, for a completion,
+ * the runner healed.
  */
 export async function finishLocked(
   tx: EntityManager,
@@ -395,7 +449,7 @@ export async function finishLocked(
   await tx.query(
     `UPDATE trials SET status = $2, outputs = $3, error = $4, report_hash = $5, finished_at = $6,
             lease_expires_at = NULL, runner_id = $7, updated_at = $6, gpu_seconds = $8,
-            effective_config = $9::jsonb, adapter = $10::jsonb
+            effective_config = $9::jsonb, adapter = $10::jsonb, min_gpu_memory_mb = $11
       WHERE id = $1`,
     [
       trial.id,
@@ -408,6 +462,7 @@ export async function finishLocked(
       trial.gpuSeconds,
       jsonOrNull(trial.effectiveConfig),
       jsonOrNull(trial.adapter),
+      trial.minGpuMemoryMb,
     ],
   );
   if (report.kind === 'complete') await tx.query(healRunnerStatement('$1'), [runnerId]);
@@ -420,7 +475,10 @@ export async function finishLocked(
 
 export interface Requeue {
   /** How the lease ended (trial_leases.outcome). */
-  leaseOutcome: Extract<LeaseOutcome, 'released' | 'failed' | 'expired' | 'runner_failed' | 'quarantined'>;
+  leaseOutcome: Extract<
+    LeaseOutcome,
+    'released' | 'failed' | 'expired' | 'runner_failed' | 'quarantined' | 'resource_failed'
+  >;
   /** The study has ended (studies/study-status.ts, isFinishedStudy): the trial is stopped instead. */
   studyOver: boolean;
   now?: Date;
@@ -430,6 +488,8 @@ export interface Requeue {
   runnerFailure?: boolean;
   /** GPU-seconds the runner reported for the attempt (kept on the trial, the latest). */
   gpuSeconds?: number | null;
+  /** Out of GPU memory: from now on only runners with at least this much memory per GPU lease it. */
+  minGpuMemoryMb?: number;
 }
 
 /**
@@ -454,6 +514,7 @@ function backToQueue(trial: Trial, how: Requeue, now: Date): void {
   if (how.error !== undefined) trial.error = how.error;
   if (how.runnerFailure === true) trial.runnerFailures += 1;
   if (how.gpuSeconds !== undefined && how.gpuSeconds !== null) trial.gpuSeconds = how.gpuSeconds;
+  if (how.minGpuMemoryMb !== undefined) trial.minGpuMemoryMb = how.minGpuMemoryMb;
 }
 
 /**

@@ -12,7 +12,8 @@ export const TRIAL_TRANSITIONS: Readonly<Record<TrialStatus | 'new', readonly Tr
   // running: leased; completed / failed: a late result after the lease expired, nobody took it since;
   // stopped: the study ended.
   pending: ['running', 'completed', 'failed', 'stopped'],
-  // pending: requeued (released, retryable failure, expiry with attempts left, runner failure, quarantine);
+  // pending: requeued (released, retryable failure, expiry with attempts left, runner failure, quarantine,
+  // out of GPU memory while a runner with more is live);
   // stopped: requeued while the study is over, or stopped early on its curve (stop reason early_stopped).
   running: ['running', 'completed', 'failed', 'pending', 'stopped'],
   completed: [],

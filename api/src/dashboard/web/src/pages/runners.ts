@@ -1,11 +1,12 @@
+import { RUNNER_LIVE_WITHIN_MS } from '../../../../runners/runner-liveness';
 import { api } from '../api';
 import { fill, h, timeAgo } from '../dom';
 import type { Page } from '../page';
 import { SortableTable } from '../table';
 import type { Runner, Study, Trial } from '../types';
 
-/** A runner counts as online when it was heard from this recently (runners heartbeat every few seconds to a minute). */
-export const ONLINE_WITHIN_MS = 2 * 60_000;
+/** A runner counts as online when it was heard from this recently (the API's definition of a live runner). */
+export const ONLINE_WITHIN_MS = RUNNER_LIVE_WITHIN_MS;
 
 interface RunnerRow {
   runner: Runner;
