@@ -13,6 +13,8 @@ import {
   registerRunner,
   report,
   type TestRunner,
+  createProject,
+  projectKey,
 } from '../support/api-client';
 import { DataSource } from 'typeorm';
 import { MIGRATIONS } from '../../migrations';
@@ -218,28 +220,6 @@ const VALID_BODIES: Record<string, Record<string, unknown>> = {
   'POST /v1/trials/{trialId}/complete': { outputs: { loss: 1 } },
   'POST /v1/trials/{trialId}/fail': { error: 'not mine' },
 };
-
-async function createProject(test: TestServer, body: Record<string, unknown>): Promise<string> {
-  return expectStatus(
-    await test.http
-      .post('/v1/projects')
-      .set(...auth(test.adminKey))
-      .send(body),
-    201,
-  ).body.id as string;
-}
-
-async function projectKey(test: TestServer, scope: 'user' | 'runner', projectId: string): Promise<string> {
-  const created = expectStatus(
-    await test.http
-      .post('/v1/api-keys')
-      .set(...auth(test.adminKey))
-      .send({ name: `${scope} of ${projectId}`, scope, projectId }),
-    201,
-  ).body;
-  assert.equal(created.projectId, projectId);
-  return created.key as string;
-}
 
 async function runnerWithLabels(test: TestServer, runnerKey: string, labels: string[]): Promise<TestRunner> {
   const response = expectStatus(

@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Response } from 'supertest';
@@ -29,6 +30,30 @@ export async function createKey(
     201,
   );
   return response.body.key as string;
+}
+
+/** A new project (admin key); returns its id. */
+export async function createProject(test: TestServer, body: Record<string, unknown>): Promise<string> {
+  return expectStatus(
+    await test.http
+      .post('/v1/projects')
+      .set(...auth(test.adminKey))
+      .send(body),
+    201,
+  ).body.id as string;
+}
+
+/** A `user` or `runner` key of the project. */
+export async function projectKey(test: TestServer, scope: 'user' | 'runner', projectId: string): Promise<string> {
+  const created = expectStatus(
+    await test.http
+      .post('/v1/api-keys')
+      .set(...auth(test.adminKey))
+      .send({ name: `${scope} of ${projectId}`, scope, projectId }),
+    201,
+  ).body;
+  assert.equal(created.projectId, projectId);
+  return created.key as string;
 }
 
 export interface TestRunner {
