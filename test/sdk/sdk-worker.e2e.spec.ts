@@ -5,6 +5,7 @@ import {
   classifyFailure,
   createClient,
   NotFoundError,
+  OutOfGpuMemoryError,
   RetryableEvaluationError,
   RunnerFailureError,
   type CreateStudyRequest,
@@ -134,6 +135,38 @@ describe('SDK worker against the real API', () => {
     const retried = await user.getTrial(outcomes[0]!.trial.id);
     assert.equal(retried.status, 'failed', 'the trial given back was evaluated next (and diverged)');
     assert.equal(retried.runnerFailures, 1);
+  });
+
+  it('reports OutOfGpuMemoryError as a resource failure: a bigger runner gets the trial, else it fails once', async () => {
+    assert.equal(classifyFailure(new OutOfGpuMemoryError('CUDA out of memory')), 'resource');
+    const worker = user.withApiKey(runnerKey);
+    const outOfMemory = async (name: string): Promise<TrialOutcome> => {
+      const study = await user.createStudy(
+        sphereStudy({ name, budget: { maxEvaluations: 3 }, algorithm: { name: 'random', seed: 6 } }),
+      );
+      const outcomes: TrialOutcome[] = [];
+      await worker.runWorker(
+        study.id,
+        () => {
+          throw new OutOfGpuMemoryError('CUDA out of memory on rank 0');
+        },
+        { maxTrials: 1, runner: { gpus: 1, gpuMemoryMb: 24_576 }, onTrial: (outcome) => outcomes.push(outcome) },
+      );
+      assert.equal(outcomes.length, 1);
+      return outcomes[0]!;
+    };
+    // No runner of the project has more than 24 GB: the point fits none, a failed evaluation.
+    const alone = await outOfMemory('sdk oom alone');
+    assert.equal(alone.state, 'failed');
+    assert.match(alone.trial.error ?? '', /does not fit any runner/);
+    assert.equal((await user.getStudy(alone.trial.studyId)).evaluationCount, 1);
+    // An 80 GB runner is live: the trial waits for it, budget untouched.
+    await worker.registerRunner({ name: 'sdk 80 GB', gpus: 1, gpuMemoryMb: 81_920 });
+    const handedOver = await outOfMemory('sdk oom bigger runner');
+    assert.equal(handedOver.state, 'released');
+    assert.equal(handedOver.trial.status, 'pending');
+    assert.equal(handedOver.trial.minGpuMemoryMb, 24_577);
+    assert.equal((await user.getStudy(handedOver.trial.studyId)).evaluationCount, 0);
   });
 
   it('backs off after runner failures, stops when quarantined, and a healthy worker finishes the budget', async () => {
