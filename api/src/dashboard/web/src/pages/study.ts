@@ -215,7 +215,12 @@ export function studyPage(studyId: string): Page {
       {
         label: 'Runner',
         value: (trial) =>
-          trial.runnerId === null ? null : (runnerNames.get(trial.runnerId) ?? trial.runnerId.slice(0, 8)),
+          trial.runnerId !== null
+            ? (runnerNames.get(trial.runnerId) ?? trial.runnerId.slice(0, 8))
+            : trial.minGpuMemoryMb !== null
+              ? // Ran out of GPU memory: it waits for a runner with more (docs/architecture.md, "Runner capacity").
+                `needs > ${((trial.minGpuMemoryMb - 1) / 1024).toFixed(0)} GiB per GPU`
+              : null,
       },
       {
         label: 'Regime',
