@@ -63,6 +63,17 @@ describe('runner capacity: GPU requirements and out-of-memory failures', () => {
     assert.ok(listed !== undefined, `runner ${runnerId} is listed`);
     return listed;
   };
+  /** A study of 3 evaluations whose trials may lose 2 leases (expired, or retryable failures). */
+  const twoAttemptStudy = async ({ userKey }: Fleet, name: string): Promise<string> =>
+    String(
+      (
+        await createStudy(
+          test,
+          userKey,
+          quadraticStudy({ name, budget: { maxEvaluations: 3, maxAttempts: 2, leaseSeconds: 60 } }),
+        )
+      ).id,
+    );
   const outOfMemory = (by: TestRunner, trialId: string) =>
     report(test, by, trialId, 'fail', { error: OOM, kind: 'resource' });
 
@@ -125,12 +136,7 @@ describe('runner capacity: GPU requirements and out-of-memory failures', () => {
 
   it('gives a trial that ran out of GPU memory to a runner with more, without using an attempt, the budget or the runner health', async () => {
     const project = await fleet('out of memory, bigger runner');
-    const study = await createStudy(
-      test,
-      project.userKey,
-      quadraticStudy({ name: 'oom', budget: { maxEvaluations: 3, maxAttempts: 2, leaseSeconds: 60 } }),
-    );
-    const studyId = String(study.id);
+    const studyId = await twoAttemptStudy(project, 'oom');
     const first24 = await runner(project, { gpus: 1, gpuMemoryMb: GB24 }, 'first 24 GB');
     const second24 = await runner(project, { gpus: 1, gpuMemoryMb: GB24 }, 'second 24 GB');
     const big = await runner(project, { gpus: 1, gpuMemoryMb: GB80 }, '80 GB');
@@ -183,12 +189,7 @@ describe('runner capacity: GPU requirements and out-of-memory failures', () => {
 
   it('fails a trial that ran out of memory as an evaluation, told once, when no live runner of the project has more', async () => {
     const project = await fleet('out of memory, no bigger runner');
-    const study = await createStudy(
-      test,
-      project.userKey,
-      quadraticStudy({ name: 'too big', budget: { maxEvaluations: 3, maxAttempts: 2, leaseSeconds: 60 } }),
-    );
-    const studyId = String(study.id);
+    const studyId = await twoAttemptStudy(project, 'too big');
     const small = await runner(project, { gpus: 1, gpuMemoryMb: GB24 });
     // Runners with more memory that do not count: one not heard from for an hour, one quarantined
     // (and 80 GB runners of other projects, registered by the other tests of this file).
@@ -226,12 +227,7 @@ describe('runner capacity: GPU requirements and out-of-memory failures', () => {
 
   it('keeps the old behaviour for a runner that registered no GPU memory: a retryable failed evaluation', async () => {
     const project = await fleet('out of memory, unknown memory');
-    const study = await createStudy(
-      test,
-      project.userKey,
-      quadraticStudy({ name: 'unknown memory', budget: { maxEvaluations: 3, maxAttempts: 2, leaseSeconds: 60 } }),
-    );
-    const studyId = String(study.id);
+    const studyId = await twoAttemptStudy(project, 'unknown memory');
     const unknown = await runner(project, { gpus: 1 });
     await runner(project, { gpus: 1, gpuMemoryMb: GB80 }, 'bigger, irrelevant');
 
