@@ -33,6 +33,18 @@ function adapterCell(trial: Trial): Node | string {
   return h('span', { class: 'muted', title: location, 'data-adapter': location }, tail);
 }
 
+/** What a runner needs to lease the study's trials (docs/architecture.md, "Runner capacity"), or `any`. */
+function runnerRequirements(study: Study): string {
+  const needs = [
+    study.requiredRunnerGpus === null ? null : `≥ ${study.requiredRunnerGpus} GPUs`,
+    study.requiredRunnerGpuMemoryMb === null
+      ? null
+      : `≥ ${(study.requiredRunnerGpuMemoryMb / 1024).toFixed(0)} GiB per GPU`,
+    study.requiredRunnerLabels.length === 0 ? null : `labels ${study.requiredRunnerLabels.join(', ')}`,
+  ].filter((need) => need !== null);
+  return needs.length === 0 ? 'any' : needs.join('; ');
+}
+
 function definitionList(entries: [string, Node | string][]): HTMLElement {
   return h('dl', {}, ...entries.flatMap(([term, value]) => [h('dt', {}, term), h('dd', {}, value)]));
 }
@@ -316,6 +328,7 @@ export function studyPage(studyId: string): Page {
             `${study.trialCounts.completed} completed, ${study.trialCounts.running} running, ${study.trialCounts.pending} pending, ${study.trialCounts.failed} failed, ${study.trialCounts.stopped} stopped`,
           ],
           ['Objective', `${objective.name} (${objective.goal})`],
+          ['Runners', runnerRequirements(study)],
           [
             'GPU-hours',
             h(
