@@ -25,17 +25,19 @@ if [[ ! -f "$venv/.complete" ]]; then
   touch "$venv/.complete"
 fi
 
-# The optional harness (lm-eval, for 5-shot MMLU) goes on top of the same venv, keyed on its own
-# lock, so that adding or changing it does not download torch again.
-harness_lock="$runner_dir/requirements-harness.lock"
-if [[ -f "$harness_lock" ]]; then
-  harness_sha="$(sha256sum "$harness_lock" | cut -c1-16)"
-  if [[ ! -f "$venv/.harness-$harness_sha" ]]; then
-    echo "ensure-venv: installing $harness_lock into $venv" >&2
-    "$venv/bin/python" -m pip install --quiet -r "$harness_lock" >&2
-    touch "$venv/.harness-$harness_sha"
+# Optional extras go on top of the same venv, each keyed on its own lock, so that adding or
+# changing one does not download torch again: the harness (lm-eval, for 5-shot MMLU of kept
+# adapters) and QLoRA (bitsandbytes, for studies with `quantization: "nf4"`).
+for extra_lock in "$runner_dir"/requirements-harness.lock "$runner_dir"/requirements-qlora.lock; do
+  [[ -f "$extra_lock" ]] || continue
+  extra_sha="$(sha256sum "$extra_lock" | cut -c1-16)"
+  extra_name="$(basename "$extra_lock" .lock)"
+  if [[ ! -f "$venv/.${extra_name#requirements-}-$extra_sha" ]]; then
+    echo "ensure-venv: installing $extra_lock into $venv" >&2
+    "$venv/bin/python" -m pip install --quiet -r "$extra_lock" >&2
+    touch "$venv/.${extra_name#requirements-}-$extra_sha"
   fi
-fi
+done
 
 if [[ "$(cat "$venv/.runner-src" 2>/dev/null || true)" != "$runner_dir" ]]; then
   "$venv/bin/python" -m pip install --quiet --no-deps --no-build-isolation -e "$runner_dir" >&2

@@ -165,6 +165,26 @@ def test_bad_training_config_and_missing_data_fail_clearly(api: FakeApi, state_d
     )
 
 
+def test_a_qlora_study_on_a_runner_without_bitsandbytes_is_a_runner_failure(
+    api: FakeApi, state_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The package is missing on this machine, the point is fine: given back, not failed."""
+    import importlib.util
+
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *args: None if name == "bitsandbytes" else real_find_spec(name, *args),
+    )
+    api.training_config = {**api.training_config, "quantization": "nf4"}
+    api.trials = [trial_json("t1", 1, BBO3_PARAMS)]
+    make_agent(api, state_dir, FakeLauncher()).run()
+    kind, body = api.reports["t1"]
+    assert (kind, body["kind"]) == ("fail", "runner")
+    assert "quantization 'nf4' needs bitsandbytes" in body["error"]
+
+
 def test_child_failures_become_failed_trials(api: FakeApi, state_dir: Path) -> None:
     api.trials = [trial_json("t1", 1, BBO3_PARAMS)]
     make_agent(api, state_dir, FakeLauncher("fail")).run()

@@ -366,6 +366,38 @@ def test_memory_probe_and_gradient_checkpointing_leave_the_result_unchanged(
     assert checkpointed.effective_config["regimeHash"] == probed.effective_config["regimeHash"]
 
 
+def test_qlora_trains_a_4bit_base_and_keeps_a_loadable_adapter(
+    demo_assets: DemoAssets, tmp_path: Path
+) -> None:
+    """`quantization: "nf4"` (QLoRA) on CPU: the base's linear layers are 4-bit, the loss
+    falls, the effective configuration says so and the regime hash differs from LoRA's (the
+    objective is another one), and the kept adapter loads on the full-precision base."""
+    config = {
+        **demo_training_config(demo_assets),
+        "maxTrainSamples": 48,
+        "maxEvalSamples": 16,
+        "evalSteps": None,
+        "mmluData": None,
+    }
+    lora, _ = run_worker(tmp_path, config, BBO3_X0, name="lora")
+    qlora, spec = run_worker(tmp_path, {**config, "quantization": "nf4"}, BBO3_X0, name="qlora")
+    assert qlora.status == "completed", qlora.error
+    assert "Linear4bit layers" in spec.log_path.read_text(), "the base was not quantised"
+    effective = qlora.effective_config
+    assert effective["quantization"] == "nf4" and lora.effective_config["quantization"] == "none"
+    assert "bitsandbytes" in effective["libraries"]
+    assert effective["regimeHash"] != lora.effective_config["regimeHash"]
+    losses = [lora.metrics["val_loss"], qlora.metrics["val_loss"]]
+    print("val_loss LoRA / QLoRA (nf4):", losses)
+    # Quantising a random tiny model's weights changes its loss, not by orders of magnitude.
+    assert math.isfinite(losses[1]) and abs(losses[1] - losses[0]) < 0.5 * losses[0]
+
+    from meshtune_runner.training.adapters import load_adapter
+
+    model = load_adapter(spec.adapter_path)
+    assert any("lora_A" in name for name, _ in model.named_parameters())
+
+
 def _stop_at_first_evaluation(
     tmp_path: Path, config: dict[str, Any], gpus: list[str], name: str
 ) -> tuple[TrialSpec, int, int]:

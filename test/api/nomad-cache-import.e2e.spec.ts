@@ -118,17 +118,14 @@ describe('NOMAD cache file import (warm start)', () => {
       .set(...auth(userKey))
       .send({ cacheFile });
 
-  it('reads a line of 200,000 spaces in linear time (a regular expression took 16.7 s)', async () => {
+  it('a line of 200,000 spaces is a 400 naming the line (a regular expression took 16.7 s on it; bench:hostile times it)', async () => {
     const studyId = await p6Study();
     for (const line of [
       `(${' '.repeat(200_000)}a`,
       `( 1 1 1 ${' '.repeat(200_000)}`,
       `(${' '.repeat(200_000)}) BB_EVAL_OK (`,
     ]) {
-      const started = performance.now();
       const response = expectStatus(await importCache(studyId, line), 400).body;
-      const elapsed = performance.now() - started;
-      assert.ok(elapsed < 1_000, `${elapsed} ms`);
       assert.equal(response.details[0].field, 'cacheFile line 1');
     }
   });

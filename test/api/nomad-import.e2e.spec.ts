@@ -114,14 +114,14 @@ describe('NOMAD parameter file import', () => {
   const twoVariables = (extra: string): string =>
     `DIMENSION 2\nX0 ( 1 1 )\nLOWER_BOUND * 0\nUPPER_BOUND * 5\nMAX_BB_EVAL 10\n${extra}\n`;
 
-  it('a FIXED_VARIABLE index range beyond DIMENSION is one 400, at once (it used to exhaust the heap)', async () => {
+  it('a FIXED_VARIABLE index range beyond DIMENSION is one 400 (it used to exhaust the heap)', async () => {
     for (const range of ['0-99999999', '1-2', '2', '5-3']) {
-      const started = performance.now();
+      // Before the fix the range was expanded into an array (heap exhausted: the process died, so
+      // this answer is the check); its speed is bench:hostile's figure (docs/reliability.md).
       const response = expectStatus(
         await importFile({ name: 'fixed range', parameterFile: twoVariables(`FIXED_VARIABLE ${range}`) }),
         400,
       ).body;
-      assert.ok(performance.now() - started < 1_000, `FIXED_VARIABLE ${range} took ${performance.now() - started} ms`);
       assert.equal(response.details.length, 1, JSON.stringify(response.details));
       assert.equal(response.details[0].field, 'parameterFile line 6 (FIXED_VARIABLE)');
     }

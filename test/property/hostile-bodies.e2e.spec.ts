@@ -22,11 +22,11 @@ import { startTestServer, type TestServer } from '../support/test-server';
  * deep are a quick 400 naming the field (class-transformer is quadratic in an object's keys), and
  * every string a body can carry (values and keys) is refused with a 400 naming the field when
  * PostgreSQL could not store it (U+0000) or it is not Unicode text (a lone surrogate).
+ * How quickly those answers come is a benchmark's figure, not an assertion here: `npm run
+ * bench:hostile` sends the same classes to an API in its own process and reads its event-loop delay
+ * (docs/reliability.md); a wall-clock bound in a test only measures the shared CI machine.
  */
 const RUNS = Number(process.env.MESHTUNE_PROPERTY_RUNS ?? 60);
-
-/** Per request, on a quiet machine a few milliseconds; generous here for a shared CI machine. */
-const TIME_BUDGET_MS = 1_000;
 
 type Path = (string | number)[];
 
@@ -127,7 +127,11 @@ describe('hostile bodies on every route: bounded shape, storable text', { timeou
         key: test.adminKey,
         body: { maxActiveStudies: 100_000, maxParallelTrials: null },
       },
-      { path: '/v1/runners', key: runnerKey, body: { name: 'host-1', gpus: 1, labels: ['a100', 'spot'] } },
+      {
+        path: '/v1/runners',
+        key: runnerKey,
+        body: { name: 'host-1', gpus: 1, gpuMemoryMb: 81_920, labels: ['a100', 'spot'] },
+      },
       {
         path: '/v1/studies',
         key: userKey,
@@ -143,6 +147,8 @@ describe('hostile bodies on every route: bounded shape, storable text', { timeou
           outputs: [{ name: 'loss', type: 'objective', goal: 'minimize' }],
           x0: [{ optimizer: 'sgd', x: 0.5 }],
           trainingConfig: { model: 'llama', data: { path: '/data', splits: ['train', 'eval'] } },
+          earlyStopping: { kind: 'curve', confidence: 0.9, calibrationTrials: 3 },
+          requiredRunnerLabels: ['a100'],
         }),
       },
       {
@@ -170,10 +176,24 @@ describe('hostile bodies on every route: bounded shape, storable text', { timeou
       {
         path: `/v1/trials/${trialId}/heartbeat`,
         key: runner.token,
-        body: { progress: 0.5, metrics: [{ name: 'loss', step: 1, value: 2 }] },
+        body: { progress: 0.5, gpuSeconds: 3, metrics: [{ name: 'loss', step: 1, value: 2 }] },
       },
-      { path: `/v1/trials/${trialId}/complete`, key: runner.token, body: { outputs: { loss: 1 } } },
-      { path: `/v1/trials/${trialId}/fail`, key: runner.token, body: { error: 'CUDA out of memory', retryable: true } },
+      {
+        // Every member a runner sends on completion (issues 17 and 19), nested objects included.
+        path: `/v1/trials/${trialId}/complete`,
+        key: runner.token,
+        body: {
+          outputs: { loss: 1 },
+          gpuSeconds: 12.5,
+          effectiveConfig: { regimeHash: 'sha256:abc', gpuType: 'A100', libraries: { torch: '2.5.1' } },
+          adapter: { location: '/data/adapters/trial-1', sizeBytes: 4096 },
+        },
+      },
+      {
+        path: `/v1/trials/${trialId}/fail`,
+        key: runner.token,
+        body: { error: 'CUDA out of memory', retryable: true, gpuSeconds: 1 },
+      },
       { path: `/v1/trials/${trialId}/release`, key: runner.token, body: {} },
       { path: `/v1/studies/${studyId}/pause`, key: userKey, body: {} },
     ];
@@ -209,7 +229,7 @@ describe('hostile bodies on every route: bounded shape, storable text', { timeou
     }
   });
 
-  it('objects wider than the limit, anywhere in any body: a 400 naming the field, within the time budget', async () => {
+  it('objects wider than the limit, anywhere in any body: a 400 naming the field', async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.nat(),
@@ -234,11 +254,8 @@ describe('hostile bodies on every route: bounded shape, storable text', { timeou
                   setAt(route.body, [...at, Array.isArray(pathValue(route.body, at)) ? 0 : 'wide'], '__wide_marker__'),
                 );
           const text = withMarker.replace(marker, wide);
-          const started = performance.now();
           const response = await send(route, text);
-          const elapsed = performance.now() - started;
           assert.equal(response.status, 400, `${route.path} ${kind} of ${width}: ${response.text.slice(0, 300)}`);
-          assert.ok(elapsed < TIME_BUDGET_MS, `${route.path} ${kind} of ${width} took ${elapsed.toFixed(0)} ms`);
           const expected =
             at.length === 0 ? 'body' : fieldOf([...at, Array.isArray(pathValue(route.body, at)) ? 0 : 'wide']);
           assert.equal(response.body.details[0].field, expected, response.text.slice(0, 300));
@@ -248,16 +265,13 @@ describe('hostile bodies on every route: bounded shape, storable text', { timeou
     );
   });
 
-  it('bodies nested deeper than the limit, under any field: a 400 naming where, within the time budget', async () => {
+  it('bodies nested deeper than the limit, under any field: a 400 naming where', async () => {
     for (const route of routes) {
       for (const depth of [JSON_BODY_LIMITS.depth + 1, 10_000, 200_000]) {
         const field = Object.keys(route.body)[0] ?? 'x';
         const text = `{"${field}":${'['.repeat(depth)}${']'.repeat(depth)}}`;
-        const started = performance.now();
         const response = await send(route, text);
-        const elapsed = performance.now() - started;
         assert.equal(response.status, 400, `${route.path} depth ${depth}: ${response.text.slice(0, 200)}`);
-        assert.ok(elapsed < TIME_BUDGET_MS, `${route.path} depth ${depth} took ${elapsed.toFixed(0)} ms`);
         assert.match(response.body.details[0].field, new RegExp(`^${field}(\\[0\\])+$`));
       }
     }

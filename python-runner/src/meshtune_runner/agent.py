@@ -7,6 +7,7 @@ killed, nothing is reported, and the API hands the trial out again when its leas
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
 import shutil
@@ -165,6 +166,12 @@ def _check_local_inputs(config: TrainingConfig) -> None:
         looks_like_path = value.startswith(("/", ".", "~")) or value.count("/") > 1
         if looks_like_path and not Path(value).expanduser().exists():
             raise MissingInputError(f"{label} not found on this runner: {value}")
+    if config.quantization != "none" and importlib.util.find_spec("bitsandbytes") is None:
+        # The machine lacks a package, the point is fine: another runner can train it.
+        raise MissingInputError(
+            f"quantization {config.quantization!r} needs bitsandbytes, which this runner's "
+            "environment lacks (python-runner/requirements-qlora.lock)"
+        )
 
 
 class Agent:

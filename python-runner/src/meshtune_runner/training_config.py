@@ -92,6 +92,14 @@ class TrainingConfig(BaseModel):
         default=None, description="None: PEFT's default for the architecture (q_proj, v_proj)"
     )
     precision: Literal["auto", "bf16", "bf16-mixed", "fp16", "fp32"] = "auto"
+    quantization: Literal["none", "nf4"] = Field(
+        default="none",
+        description=(
+            "nf4: QLoRA, base weights quantised to 4-bit NormalFloat with double quantisation "
+            "(bitsandbytes), LoRA weights trained in full precision. Part of the regime: such "
+            "results are not comparable with the seed's (fp32 weights, bf16 autocast)"
+        ),
+    )
     gradient_checkpointing: bool = False
     memory_probe: bool = Field(
         default=True,

@@ -8,6 +8,8 @@
  * cost (the caller bounds the number of training points).
  */
 
+import { backSubstitute, choleskyFactor, forwardSubstitute } from './linalg';
+
 export interface GpModel {
   /** Training inputs in [0, 1]^d (row-major, n × d). */
   x: Float64Array;
@@ -37,42 +39,12 @@ function kernel(x: Float64Array, i: number, z: ArrayLike<number>, zOffset: numbe
   return matern52(Math.sqrt(r2));
 }
 
-/** Lower Cholesky factor in place of a copy; null when not positive definite. */
+/**
+ * Lower Cholesky factor of K + noise·I; null when not positive definite. The pivot floor is
+ * absolute: the kernel matrix has a unit diagonal (plus the nugget).
+ */
 function cholesky(a: Float64Array, n: number): Float64Array | null {
-  const l = new Float64Array(n * n);
-  for (let j = 0; j < n; j++) {
-    let s = a[j * n + j];
-    for (let k = 0; k < j; k++) s -= l[j * n + k] * l[j * n + k];
-    if (!(s > 1e-12)) return null;
-    const ljj = Math.sqrt(s);
-    l[j * n + j] = ljj;
-    for (let i = j + 1; i < n; i++) {
-      let t = a[i * n + j];
-      for (let k = 0; k < j; k++) t -= l[i * n + k] * l[j * n + k];
-      l[i * n + j] = t / ljj;
-    }
-  }
-  return l;
-}
-
-function forward(l: Float64Array, n: number, b: ArrayLike<number>): Float64Array {
-  const y = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    let s = b[i];
-    for (let k = 0; k < i; k++) s -= l[i * n + k] * y[k];
-    y[i] = s / l[i * n + i];
-  }
-  return y;
-}
-
-function backward(l: Float64Array, n: number, y: Float64Array): Float64Array {
-  const x = new Float64Array(n);
-  for (let i = n - 1; i >= 0; i--) {
-    let s = y[i];
-    for (let k = i + 1; k < n; k++) s -= l[k * n + i] * x[k];
-    x[i] = s / l[i * n + i];
-  }
-  return x;
+  return choleskyFactor(a, n, () => 1e-12);
 }
 
 interface Factorised {
@@ -106,11 +78,11 @@ function factorise(
   for (let i = 0; i < n; i++) logDet += Math.log(l[i * n + i]);
   let logLik = 0;
   const alpha = ys.map((y) => {
-    const w = forward(l, n, y);
+    const w = forwardSubstitute(l, n, y);
     let quad = 0;
     for (let i = 0; i < n; i++) quad += w[i] * w[i];
     logLik += -0.5 * quad - logDet;
-    return backward(l, n, w);
+    return backSubstitute(l, n, w);
   });
   return { l, alpha, logLik };
 }
@@ -179,7 +151,7 @@ export function predictGp(model: GpModel, z: readonly number[]): { mean: number[
     for (let i = 0; i < n; i++) s += kz[i] * a[i];
     return s;
   });
-  const v = forward(l, n, kz);
+  const v = forwardSubstitute(l, n, kz);
   let q = 0;
   for (let i = 0; i < n; i++) q += v[i] * v[i];
   return { mean, variance: Math.max(1e-12, 1 - q) };

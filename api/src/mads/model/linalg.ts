@@ -1,12 +1,19 @@
-/** A small dense solver for the quadratic models: symmetric positive-definite systems by Cholesky. */
+/** Small dense linear algebra for the models (quadratic and GP): Cholesky, triangular solves, SVD. */
 
-/** Solve A x = b for each right-hand side (A symmetric, n×n, row-major). null if not SPD. */
-export function choleskySolve(a: Float64Array, n: number, rhs: Float64Array[]): Float64Array[] | null {
+/**
+ * Lower Cholesky factor L of A (symmetric, n×n, row-major), A = L·Lᵀ; null when a pivot falls to
+ * `minPivot(diagonal)` or below (not positive definite at the caller's tolerance).
+ */
+export function choleskyFactor(
+  a: Float64Array,
+  n: number,
+  minPivot: (diagonal: number) => number,
+): Float64Array | null {
   const l = new Float64Array(n * n);
   for (let j = 0; j < n; j++) {
     let d = a[j * n + j];
     for (let k = 0; k < j; k++) d -= l[j * n + k] * l[j * n + k];
-    if (!(d > 1e-14 * Math.max(1, Math.abs(a[j * n + j])))) return null;
+    if (!(d > minPivot(a[j * n + j]))) return null;
     const ljj = Math.sqrt(d);
     l[j * n + j] = ljj;
     for (let i = j + 1; i < n; i++) {
@@ -15,21 +22,40 @@ export function choleskySolve(a: Float64Array, n: number, rhs: Float64Array[]): 
       l[i * n + j] = s / ljj;
     }
   }
-  return rhs.map((b) => {
-    const y = new Float64Array(n);
-    for (let i = 0; i < n; i++) {
-      let s = b[i];
-      for (let k = 0; k < i; k++) s -= l[i * n + k] * y[k];
-      y[i] = s / l[i * n + i];
-    }
-    const x = new Float64Array(n);
-    for (let i = n - 1; i >= 0; i--) {
-      let s = y[i];
-      for (let k = i + 1; k < n; k++) s -= l[k * n + i] * x[k];
-      x[i] = s / l[i * n + i];
-    }
-    return x;
-  });
+  return l;
+}
+
+/** y with L y = b (L lower triangular, row-major n×n). */
+export function forwardSubstitute(l: Float64Array, n: number, b: ArrayLike<number>): Float64Array {
+  const y = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    let s = b[i];
+    for (let k = 0; k < i; k++) s -= l[i * n + k] * y[k];
+    y[i] = s / l[i * n + i];
+  }
+  return y;
+}
+
+/** x with Lᵀ x = y (L lower triangular, row-major n×n). */
+export function backSubstitute(l: Float64Array, n: number, y: Float64Array): Float64Array {
+  const x = new Float64Array(n);
+  for (let i = n - 1; i >= 0; i--) {
+    let s = y[i];
+    for (let k = i + 1; k < n; k++) s -= l[k * n + i] * x[k];
+    x[i] = s / l[i * n + i];
+  }
+  return x;
+}
+
+/**
+ * Solve A x = b for each right-hand side (A symmetric, n×n, row-major). null if not SPD: a pivot
+ * at or below 1e-14 of its diagonal entry (relative, since the quadratic models' systems are not
+ * scaled).
+ */
+export function choleskySolve(a: Float64Array, n: number, rhs: Float64Array[]): Float64Array[] | null {
+  const l = choleskyFactor(a, n, (diagonal) => 1e-14 * Math.max(1, Math.abs(diagonal)));
+  if (l === null) return null;
+  return rhs.map((b) => backSubstitute(l, n, forwardSubstitute(l, n, b)));
 }
 
 /**

@@ -135,7 +135,34 @@ def _add_missing_special_tokens(tokenizer: Any, model: Any) -> None:
     log.info("added special tokens %s to the tokenizer", sorted(missing))
 
 
-def _load(config: TrainingConfig, dtype: Any) -> tuple[Any, Any]:
+def _quantization_arguments(config: TrainingConfig, precision: dict[str, Any]) -> dict[str, Any]:
+    """from_pretrained arguments for QLoRA (`quantization: "nf4"`): 4-bit NormalFloat base
+    weights with double quantisation, as the QLoRA paper trains, computing in the autocast
+    precision (bf16 on Ampere GPUs, fp32 on CPU). A quantised model is not moved by the
+    Trainer, so each process loads it onto its own device."""
+    if config.quantization == "none":
+        return {}
+    import torch
+    from transformers import BitsAndBytesConfig
+
+    compute = torch.float32
+    if precision["bf16"] or precision["fp16"]:
+        compute = torch.bfloat16 if precision["bf16"] else torch.float16
+    device: Any = "cpu"
+    if torch.cuda.is_available():
+        device = int(os.environ.get("LOCAL_RANK", "0"))
+    return {
+        "quantization_config": BitsAndBytesConfig(  # type: ignore[no-untyped-call]
+            load_in_4bit=True,
+            bnb_4bit_quant_type="nf4",
+            bnb_4bit_use_double_quant=True,
+            bnb_4bit_compute_dtype=compute,
+        ),
+        "device_map": {"": device},
+    }
+
+
+def _load(config: TrainingConfig, precision: dict[str, Any]) -> tuple[Any, Any]:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     tokenizer_source = config.tokenizer or config.model
@@ -150,7 +177,10 @@ def _load(config: TrainingConfig, dtype: Any) -> tuple[Any, Any]:
         raise TrialSetupError(f"cannot load tokenizer {tokenizer_source!r}: {exc}") from exc
     try:
         model = AutoModelForCausalLM.from_pretrained(
-            config.model, dtype=dtype, trust_remote_code=config.trust_remote_code
+            config.model,
+            dtype=precision["dtype"],
+            trust_remote_code=config.trust_remote_code,
+            **_quantization_arguments(config, precision),
         )
     except (OSError, ValueError) as exc:
         raise TrialSetupError(f"cannot load model {config.model!r}: {exc}") from exc
@@ -272,11 +302,12 @@ def _library_versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
     versions = {"python": platform.python_version(), "meshtune-runner": __version__}
-    for package in ("torch", "transformers", "peft", "accelerate"):
+    for package in ("torch", "transformers", "peft", "accelerate", "bitsandbytes"):
         try:
             versions[package] = version(package)
         except PackageNotFoundError:
-            versions[package] = "?"
+            if package != "bitsandbytes":  # optional: only QLoRA studies need it
+                versions[package] = "?"
     return versions
 
 
@@ -298,6 +329,7 @@ def effective_configuration(
         "gpuType": torch.cuda.get_device_name(0) if cuda else None,
         "precision": precision["name"],
         "tf32": bool(precision["tf32"]),
+        "quantization": config.quantization,
         "gradientCheckpointing": config.gradient_checkpointing,
         "valLoss": "global token mean",
         "libraries": _library_versions(),
@@ -372,9 +404,19 @@ def run_finetune(
     )
     mmlu = load_mmlu(Path(config.mmlu_data), config.max_mmlu_samples) if config.mmlu_data else None
 
-    tokenizer, model = _load(config, precision["dtype"])
+    tokenizer, model = _load(config, precision)
     _add_missing_special_tokens(tokenizer, model)
-    if config.gradient_checkpointing:
+    if config.quantization != "none":
+        from peft import prepare_model_for_kbit_training
+
+        # Freezes the quantised base, casts norms (and the head) to fp32 for stable training,
+        # and enables input gradients; checkpointing stays the runner's choice as for LoRA.
+        model = prepare_model_for_kbit_training(  # type: ignore[no-untyped-call]
+            model, use_gradient_checkpointing=config.gradient_checkpointing
+        )
+        quantised = sum(type(module).__name__ == "Linear4bit" for module in model.modules())
+        log.info("QLoRA: %d Linear4bit layers (nf4, double quantisation)", quantised)
+    elif config.gradient_checkpointing:
         model.gradient_checkpointing_enable()
         model.enable_input_require_grads()
     lora = LoraConfig(
