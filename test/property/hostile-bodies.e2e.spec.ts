@@ -149,6 +149,8 @@ describe('hostile bodies on every route: bounded shape, storable text', { timeou
           trainingConfig: { model: 'llama', data: { path: '/data', splits: ['train', 'eval'] } },
           earlyStopping: { kind: 'curve', confidence: 0.9, calibrationTrials: 3 },
           requiredRunnerLabels: ['a100'],
+          requiredRunnerGpus: 1,
+          requiredRunnerGpuMemoryMb: 40_960,
         }),
       },
       {
@@ -193,6 +195,11 @@ describe('hostile bodies on every route: bounded shape, storable text', { timeou
         path: `/v1/trials/${trialId}/fail`,
         key: runner.token,
         body: { error: 'CUDA out of memory', retryable: true, gpuSeconds: 1 },
+      },
+      {
+        path: `/v1/trials/${trialId}/fail`,
+        key: runner.token,
+        body: { error: 'CUDA out of memory on rank 1', kind: 'resource', gpuSeconds: 1 },
       },
       { path: `/v1/trials/${trialId}/release`, key: runner.token, body: {} },
       { path: `/v1/studies/${studyId}/pause`, key: userKey, body: {} },
