@@ -19,7 +19,13 @@ import * as os from 'node:os';
 import { join, resolve } from 'node:path';
 import { DEFAULT_CURVE_POLICY, DEFAULT_MEDIAN_POLICY, type StoppingPolicy } from '../../src/early-stopping';
 import { curveProblems, tabulate, type TabulatedCurves } from './curves';
-import { loadRealCurveTable, realCurveProblems, realCurveSteps, tabulateReal, type RealCurveTable } from './llama-curves';
+import {
+  loadRealCurveTable,
+  realCurveProblems,
+  realCurveSteps,
+  tabulateReal,
+  type RealCurveTable,
+} from './llama-curves';
 import { median, studyFigures, type StudyFigures } from './metrics';
 import { runSequentialStudy, type StudySettings, type TrialLog } from './studies';
 
@@ -121,12 +127,20 @@ function ownReference(system: string): string {
 
 const fmt = (v: number, digits = 3) => (Number.isFinite(v) ? v.toFixed(digits) : v > 0 ? '∞' : 'n/a');
 
-/** Settings for curves of `steps` points and a full-length study of `trials` trials. */
-function studySettings(trials: number, steps: number): { settings: StudySettings; fullStudyGpu: number } {
+/**
+ * Settings for curves of `steps` points and a full-length study of `trials` trials; at most
+ * `maxTrials` trials per study (the grid's size for the real curves, so that Optuna's replay stops
+ * where meshtune's sequence ends instead of going on with random draws).
+ */
+function studySettings(
+  trials: number,
+  steps: number,
+  maxTrials: number,
+): { settings: StudySettings; fullStudyGpu: number } {
   const fullStudyGpu = trials * steps * SECONDS_PER_STEP;
   // Twice the full-length study's cost, so a system slower than it still gets a figure.
   return {
-    settings: { totalSteps: steps, secondsPerStep: SECONDS_PER_STEP, maxGpuSeconds: 2 * fullStudyGpu, maxTrials: 400 },
+    settings: { totalSteps: steps, secondsPerStep: SECONDS_PER_STEP, maxGpuSeconds: 2 * fullStudyGpu, maxTrials },
     fullStudyGpu,
   };
 }
@@ -135,7 +149,7 @@ function instancesOf(options: Options): { instances: Instance[]; realTable: Real
   const seeds = Array.from({ length: options.seeds }, (_, i) => options.seedOffset + i + 1);
   const wanted = (id: string) => options.problems === null || options.problems.includes(id);
   const instances: Instance[] = [];
-  const simulated = studySettings(options.trials, options.steps);
+  const simulated = studySettings(options.trials, options.steps, 400);
   for (const problem of curveProblems.filter((p) => wanted(p.id))) {
     for (const seed of seeds) {
       instances.push({
@@ -150,7 +164,7 @@ function instancesOf(options: Options): { instances: Instance[]; realTable: Real
   }
   if (!options.real) return { instances, realTable: null };
   const realTable = loadRealCurveTable();
-  const real = studySettings(options.realTrials, realCurveSteps(realTable));
+  const real = studySettings(options.realTrials, realCurveSteps(realTable), realTable.configs.length);
   for (const problem of realCurveProblems(realTable).filter((p) => wanted(p.id))) {
     for (const seed of seeds) {
       instances.push({
@@ -219,7 +233,9 @@ function main(): void {
 
   const lines: string[] = [`## bench:fidelity`, ''];
   const seedText =
-    options.seedOffset === 0 ? `seeds 1..${options.seeds}` : `seeds ${options.seedOffset + 1}..${options.seedOffset + options.seeds}`;
+    options.seedOffset === 0
+      ? `seeds 1..${options.seeds}`
+      : `seeds ${options.seedOffset + 1}..${options.seedOffset + options.seeds}`;
   lines.push(
     `Run of ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC; ${seedText}; ${SECONDS_PER_STEP} GPU-second per step; ` +
       `Optuna ${optunaVersion}; Node ${process.version}; ${os.cpus().length} cores.`,
@@ -311,9 +327,7 @@ function report(instances: readonly Instance[], allRuns: readonly StudyRun[], la
     const steps = settings.totalSteps;
     const forStudy = runs.filter((r) => r.problem === problem && r.seed === seed);
     const reference = forStudy.find((r) => r.system === 'meshtune_none')!;
-    const finals = reference.trials
-      .filter((t) => t.state === 'complete')
-      .map((t) => tab.curves[t.config][steps - 1]);
+    const finals = reference.trials.filter((t) => t.state === 'complete').map((t) => tab.curves[t.config][steps - 1]);
     const best = Math.min(...finals);
     const spread = median(finals) - best;
     const targets = EPSILONS.map((eps) => best + eps * spread);
