@@ -30,18 +30,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-# Two shared cores: one torch thread keeps the run from starving the machine's other work.
-os.environ.setdefault("OMP_NUM_THREADS", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-
-from meshtune_runner.demo_assets import build_demo_assets, demo_training_config  # noqa: E402
-from meshtune_runner.hyperparameters import Hyperparameters  # noqa: E402
-from meshtune_runner.trial_files import EventWriter  # noqa: E402
-from meshtune_runner.training.finetune import run_finetune  # noqa: E402
-from meshtune_runner.training_config import parse_training_config  # noqa: E402
+from meshtune_runner.demo_assets import build_demo_assets, demo_training_config
+from meshtune_runner.hyperparameters import Hyperparameters
+from meshtune_runner.training.finetune import run_finetune
+from meshtune_runner.training_config import parse_training_config
+from meshtune_runner.trial_files import EventWriter
 
 # The grid: learning rate dominates a LoRA run's outcome, rank and alpha (scaling alpha / r) and
-# dropout shape it. 6 × 2 × 2 × 2 = 48 configurations.
+# dropout shape it. 6 x 2 x 2 x 2 = 48 configurations.
 LEARNING_RATES = [3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1]
 RANKS = [2, 16]
 ALPHA_OVER_RANK = [1.0, 4.0]
@@ -60,7 +56,10 @@ def grid() -> list[dict[str, float]]:
     ]
 
 
-def run_one(assets_root: Path, work: Path, config: dict[str, float], seed: int) -> list[float]:
+def run_one(
+    assets_root: Path, work: Path, config: dict[str, float], seed: int
+) -> tuple[list[float], list[int]]:
+    """One LoRA run; its validation losses (rounded to 1e-6) and the steps they were taken at."""
     assets = build_demo_assets(assets_root)
     raw = demo_training_config(assets)
     raw.update(
@@ -98,6 +97,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--training-seeds", default="42")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
+    # Two shared cores: one torch thread keeps the runs from starving the machine's other work
+    # (torch is imported here, after the variable is set, and only here).
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     import peft
     import torch
     import transformers
