@@ -259,7 +259,7 @@ function main(): void {
     lines.push('');
     lines.push(...report(ofFamily, runs, family === 'simulated'));
   }
-  if (realTable !== null) lines.push('', ...trainingNoise(realTable));
+  if (realTable !== null && instances.some((i) => i.family === 'real')) lines.push('', ...trainingNoise(realTable));
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
