@@ -33,7 +33,8 @@ export const curveProblems: readonly CurveProblem[] = [
   { id: 'powell_4', function: 'powell_singular', params: {}, levels: [5, 5, 5, 5], lower: -2, upper: 3 },
 ];
 
-export type CurveShape = 'power_law' | 'exponential' | 'late_drop';
+/** 'real': a tabulated run (llama-curves.ts), whose shape nobody chose. */
+export type CurveShape = 'power_law' | 'exponential' | 'late_drop' | 'real';
 
 export interface TabulatedCurves {
   /** curves[config][step − 1], steps 1..totalSteps, rounded to 1e−6 (what both sides read). */
@@ -60,7 +61,7 @@ function gaussian(random: () => number): number {
   return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * random());
 }
 
-function hashString(text: string): number {
+export function hashString(text: string): number {
   let h = 2166136261;
   for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619) >>> 0;
   return h;
@@ -131,12 +132,16 @@ export function tabulate(problem: CurveProblem, seed: number, totalSteps: number
     curves.push(curve);
     shapes.push(shape);
   }
-  // Fisher–Yates over all configurations, from a stream of its own.
-  const order = rng(hashString(`${problem.id}/sequence`) ^ Math.imul(seed, 0x165667b1));
-  const sequence = Array.from({ length: finals.length }, (_, i) => i);
+  return { curves, shapes, sequence: randomSequence(problem.id, seed, finals.length) };
+}
+
+/** A random order of `count` configurations: Fisher–Yates from a stream of its own per (problem, seed). */
+export function randomSequence(problemId: string, seed: number, count: number): number[] {
+  const order = rng(hashString(`${problemId}/sequence`) ^ Math.imul(seed, 0x165667b1));
+  const sequence = Array.from({ length: count }, (_, i) => i);
   for (let i = sequence.length - 1; i > 0; i--) {
     const j = Math.floor(order() * (i + 1));
     [sequence[i], sequence[j]] = [sequence[j], sequence[i]];
   }
-  return { curves, shapes, sequence };
+  return sequence;
 }

@@ -56,6 +56,8 @@ def params_of(index: int, levels: list[int]) -> dict[str, int]:
 def run_study(
     problem: dict, seed_data: dict, sampler_name: str, pruner_name: str, settings: dict
 ) -> dict:
+    # A problem may carry its own run length and budget (the real curves are shorter).
+    settings = {**settings, **problem.get("settings", {})}
     total_steps = settings["totalSteps"]
     seconds_per_step = settings["secondsPerStep"]
     budget = settings["maxGpuSeconds"]

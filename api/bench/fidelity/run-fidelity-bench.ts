@@ -2,14 +2,16 @@
  * `npm run bench:fidelity`: what early stopping saves, side by side with Optuna's pruners, on the
  * same tabulated learning curves (docs/benchmarks.md, "Early stopping (bench:fidelity)").
  *
- * For every problem and seed: tabulate every configuration's curve (curves.ts); run meshtune's
+ * Two families of problems, each reported in its own tables: simulated curves (curves.ts) and real
+ * curves of LoRA runs of the tiny Llama (llama-curves.ts, tabulated once by tabulate_llama.py).
+ * For every problem and seed: tabulate every configuration's curve (or shuffle the real ones); run meshtune's
  * sequential search over a fixed sequence with the policies none / median / curve (studies.ts);
  * write the curves to a JSON file and run Optuna (optuna_pruners.py, venv by api/bench/ensure-venv.sh)
  * with the replayed sequence and with TPE, each with its Nop / Median / SuccessiveHalving / Hyperband
  * pruners; compute the same figures for all (metrics.ts). It prints figures only.
  *
- * Usage: node dist-bench/api/bench/fidelity/run-fidelity-bench.js [--seeds N] [--trials N] [--steps T]
- *        [--problems id,id] [--no-optuna] [--keep]
+ * Usage: node dist-bench/api/bench/fidelity/run-fidelity-bench.js [--seeds N] [--seed-offset K]
+ *        [--trials N] [--steps T] [--real-trials N] [--problems id,id] [--systems name,name] [--no-real] [--no-optuna] [--keep]
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -17,6 +19,13 @@ import * as os from 'node:os';
 import { join, resolve } from 'node:path';
 import { DEFAULT_CURVE_POLICY, DEFAULT_MEDIAN_POLICY, type StoppingPolicy } from '../../src/early-stopping';
 import { curveProblems, tabulate, type TabulatedCurves } from './curves';
+import {
+  loadRealCurveTable,
+  realCurveProblems,
+  realCurveSteps,
+  tabulateReal,
+  type RealCurveTable,
+} from './llama-curves';
 import { median, studyFigures, type StudyFigures } from './metrics';
 import { runSequentialStudy, type StudySettings, type TrialLog } from './studies';
 
@@ -28,9 +37,16 @@ const SECONDS_PER_STEP = 1;
 
 interface Options {
   seeds: number;
+  /** Benchmark seeds are seedOffset + 1 .. seedOffset + seeds (to check on seeds nothing was tuned on). */
+  seedOffset: number;
   trials: number;
   steps: number;
-  problems: string[];
+  /** Full-length study of the real-curve family, in trials (its grid has 48 configurations). */
+  realTrials: number;
+  problems: string[] | null;
+  /** meshtune systems to run (the reference meshtune_none always runs); null: all. */
+  systems: string[] | null;
+  real: boolean;
   optuna: boolean;
   keep: boolean;
 }
@@ -40,11 +56,16 @@ function parseOptions(argv: string[]): Options {
     const at = argv.indexOf(flag);
     return at >= 0 && at + 1 < argv.length ? argv[at + 1] : fallback;
   };
+  const problems = value('--problems', '');
   return {
     seeds: Number(value('--seeds', '10')),
+    seedOffset: Number(value('--seed-offset', '0')),
     trials: Number(value('--trials', '40')),
     steps: Number(value('--steps', '40')),
-    problems: value('--problems', curveProblems.map((p) => p.id).join(',')).split(','),
+    realTrials: Number(value('--real-trials', '24')),
+    problems: problems === '' ? null : problems.split(','),
+    systems: value('--systems', '') === '' ? null : value('--systems', '').split(','),
+    real: !argv.includes('--no-real'),
     optuna: !argv.includes('--no-optuna'),
     keep: argv.includes('--keep'),
   };
@@ -57,6 +78,20 @@ const MESHTUNE_SYSTEMS: readonly { name: string; policy: StoppingPolicy }[] = [
   { name: 'meshtune_curve_c0.95', policy: { ...DEFAULT_CURVE_POLICY } },
   { name: 'meshtune_curve_c0.99', policy: { ...DEFAULT_CURVE_POLICY, confidence: 0.99 } },
 ];
+
+type Family = 'simulated' | 'real';
+
+/** One (problem, seed): its tabulated curves and the study settings that go with them. */
+interface Instance {
+  family: Family;
+  problem: string;
+  seed: number;
+  levels: number[];
+  tab: TabulatedCurves;
+  settings: StudySettings;
+  /** GPU-seconds of the full-length study (the reference, meshtune_none). */
+  fullStudyGpu: number;
+}
 
 interface StudyRun {
   problem: string;
@@ -92,58 +127,101 @@ function ownReference(system: string): string {
 
 const fmt = (v: number, digits = 3) => (Number.isFinite(v) ? v.toFixed(digits) : v > 0 ? '∞' : 'n/a');
 
+/**
+ * Settings for curves of `steps` points and a full-length study of `trials` trials; at most
+ * `maxTrials` trials per study (the grid's size for the real curves, so that Optuna's replay stops
+ * where meshtune's sequence ends instead of going on with random draws).
+ */
+function studySettings(
+  trials: number,
+  steps: number,
+  maxTrials: number,
+): { settings: StudySettings; fullStudyGpu: number } {
+  const fullStudyGpu = trials * steps * SECONDS_PER_STEP;
+  // Twice the full-length study's cost, so a system slower than it still gets a figure.
+  return {
+    settings: { totalSteps: steps, secondsPerStep: SECONDS_PER_STEP, maxGpuSeconds: 2 * fullStudyGpu, maxTrials },
+    fullStudyGpu,
+  };
+}
+
+function instancesOf(options: Options): { instances: Instance[]; realTable: RealCurveTable | null } {
+  const seeds = Array.from({ length: options.seeds }, (_, i) => options.seedOffset + i + 1);
+  const wanted = (id: string) => options.problems === null || options.problems.includes(id);
+  const instances: Instance[] = [];
+  const simulated = studySettings(options.trials, options.steps, 400);
+  for (const problem of curveProblems.filter((p) => wanted(p.id))) {
+    for (const seed of seeds) {
+      instances.push({
+        family: 'simulated',
+        problem: problem.id,
+        seed,
+        levels: problem.levels,
+        tab: tabulate(problem, seed, options.steps),
+        ...simulated,
+      });
+    }
+  }
+  if (!options.real) return { instances, realTable: null };
+  const realTable = loadRealCurveTable();
+  const real = studySettings(options.realTrials, realCurveSteps(realTable), realTable.configs.length);
+  for (const problem of realCurveProblems(realTable).filter((p) => wanted(p.id))) {
+    for (const seed of seeds) {
+      instances.push({
+        family: 'real',
+        problem: problem.id,
+        seed,
+        levels: problem.levels,
+        tab: tabulateReal(realTable, problem, seed),
+        ...real,
+      });
+    }
+  }
+  return { instances, realTable };
+}
+
 function main(): void {
   const options = parseOptions(process.argv.slice(2));
   const started = new Date();
-  const settings: StudySettings = {
-    totalSteps: options.steps,
-    secondsPerStep: SECONDS_PER_STEP,
-    // Twice the full-length study's cost, so a system slower than it still gets a figure.
-    maxGpuSeconds: 2 * options.trials * options.steps * SECONDS_PER_STEP,
-    maxTrials: 400,
-  };
-  const fullStudyGpu = options.trials * options.steps * SECONDS_PER_STEP;
-  const seeds = Array.from({ length: options.seeds }, (_, i) => i + 1);
-  const problems = curveProblems.filter((p) => options.problems.includes(p.id));
-  const tables = new Map<string, TabulatedCurves>();
+  const { instances, realTable } = instancesOf(options);
   const runs: StudyRun[] = [];
-  const key = (problem: string, seed: number) => `${problem}/${seed}`;
-
-  for (const problem of problems) {
-    for (const seed of seeds) {
-      const tab = tabulate(problem, seed, options.steps);
-      tables.set(key(problem.id, seed), tab);
-      for (const { name, policy } of MESHTUNE_SYSTEMS) {
-        const t0 = performance.now();
-        // The full-length reference study is the first `trials` configurations of the sequence.
-        const studySettings = name === 'meshtune_none' ? { ...settings, maxGpuSeconds: fullStudyGpu } : settings;
-        const trials = runSequentialStudy(tab.curves, tab.sequence, policy, studySettings);
-        runs.push({ problem: problem.id, seed, system: name, trials, seconds: (performance.now() - t0) / 1000 });
-      }
-      process.stderr.write(`bench:fidelity: ${problem.id} seed ${seed}: meshtune done\n`);
+  for (const instance of instances) {
+    for (const { name, policy } of MESHTUNE_SYSTEMS) {
+      if (options.systems !== null && name !== 'meshtune_none' && !options.systems.includes(name)) continue;
+      const t0 = performance.now();
+      // The full-length reference study is the first `trials` configurations of the sequence.
+      const settings =
+        name === 'meshtune_none' ? { ...instance.settings, maxGpuSeconds: instance.fullStudyGpu } : instance.settings;
+      const trials = runSequentialStudy(instance.tab.curves, instance.tab.sequence, policy, settings);
+      runs.push({
+        problem: instance.problem,
+        seed: instance.seed,
+        system: name,
+        trials,
+        seconds: (performance.now() - t0) / 1000,
+      });
     }
+    process.stderr.write(`bench:fidelity: ${instance.problem} seed ${instance.seed}: meshtune done\n`);
   }
 
   let optunaVersion = 'not run';
   if (options.optuna) {
     const work = mkdtempSync(join(os.tmpdir(), 'meshtune-bench-fidelity-'));
     const file = join(work, 'curves.json');
+    const problemIds = [...new Set(instances.map((i) => i.problem))];
     writeFileSync(
       file,
       JSON.stringify({
-        settings: {
-          ...settings,
-          samplers: ['replay', 'tpe'],
-          pruners: ['none', 'median', 'successive_halving', 'hyperband'],
-        },
-        problems: problems.map((problem) => ({
-          id: problem.id,
-          levels: problem.levels,
-          seeds: seeds.map((seed) => {
-            const tab = tables.get(key(problem.id, seed))!;
-            return { seed, sequence: tab.sequence, curves: tab.curves };
-          }),
-        })),
+        settings: { samplers: ['replay', 'tpe'], pruners: ['none', 'median', 'successive_halving', 'hyperband'] },
+        problems: problemIds.map((id) => {
+          const ofProblem = instances.filter((i) => i.problem === id);
+          return {
+            id,
+            levels: ofProblem[0].levels,
+            settings: ofProblem[0].settings,
+            seeds: ofProblem.map((i) => ({ seed: i.seed, sequence: i.tab.sequence, curves: i.tab.curves })),
+          };
+        }),
       }),
     );
     process.stderr.write(`bench:fidelity: curves in ${file}; running Optuna\n`);
@@ -153,7 +231,57 @@ function main(): void {
     if (!options.keep) rmSync(work, { recursive: true, force: true });
   }
 
-  report(options, settings, fullStudyGpu, tables, runs, optunaVersion, started);
+  const lines: string[] = [`## bench:fidelity`, ''];
+  const seedText =
+    options.seedOffset === 0
+      ? `seeds 1..${options.seeds}`
+      : `seeds ${options.seedOffset + 1}..${options.seedOffset + options.seeds}`;
+  lines.push(
+    `Run of ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC; ${seedText}; ${SECONDS_PER_STEP} GPU-second per step; ` +
+      `Optuna ${optunaVersion}; Node ${process.version}; ${os.cpus().length} cores.`,
+  );
+  lines.push('');
+  lines.push(
+    `Ratios are GPU-seconds to reach the target over those of meshtune_none (the same sequence without stopping), median over studies; ` +
+      `target ε = the reference's best final value + ε × (its median final value − its best). ` +
+      `"best at equal GPU-s" is (best final value found within the full-length study's GPU-s − the reference's best) / that spread, median (lower is better, < 0 beats the reference).`,
+  );
+  for (const family of ['simulated', 'real'] as const) {
+    const ofFamily = instances.filter((i) => i.family === family);
+    if (ofFamily.length === 0) continue;
+    const first = ofFamily[0];
+    lines.push('');
+    lines.push(
+      family === 'simulated'
+        ? `### Simulated curves (curves.ts): ${first.settings.totalSteps} steps per full trial, full-length study ${first.fullStudyGpu / (first.settings.totalSteps * SECONDS_PER_STEP)} trials (${first.fullStudyGpu} GPU-s), budget ${first.settings.maxGpuSeconds} GPU-s`
+        : `### Real curves (llama-curves.json, ${realTable!.configs.length} LoRA configurations of the tiny Llama, made ${realTable!.made.date}): ${first.settings.totalSteps} evaluations per full trial (1 step = 1 evaluation interval), full-length study ${first.fullStudyGpu / (first.settings.totalSteps * SECONDS_PER_STEP)} trials (${first.fullStudyGpu} GPU-s), budget ${first.settings.maxGpuSeconds} GPU-s`,
+    );
+    lines.push('');
+    lines.push(...report(ofFamily, runs, family === 'simulated'));
+  }
+  if (realTable !== null && instances.some((i) => i.family === 'real')) lines.push('', ...trainingNoise(realTable));
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+/** Run-to-run noise of the real curves: how much two training seeds of a configuration disagree. */
+function trainingNoise(table: RealCurveTable): string[] {
+  const seeds = Object.keys(table.curves);
+  if (seeds.length < 2) return [];
+  const [a, b] = seeds.map((s) => table.curves[s].map((curve) => curve[curve.length - 1]));
+  const gaps = a.map((v, i) => Math.abs(v - b[i]));
+  const spread = median(a) - Math.min(...a);
+  let swaps = 0;
+  let pairs = 0;
+  for (let i = 0; i < a.length; i++) {
+    for (let j = i + 1; j < a.length; j++) {
+      pairs++;
+      if ((a[i] - a[j]) * (b[i] - b[j]) < 0) swaps++;
+    }
+  }
+  return [
+    `Real curves, training seeds ${seeds.join(' vs ')}: final validation loss differs by ${fmt(median(gaps), 4)} (median over configurations; max ${fmt(Math.max(...gaps), 4)}), ` +
+      `${fmt(median(gaps) / spread, 3)} of the spread (median − best) of seed ${seeds[0]}'s final values; ${swaps} of ${pairs} pairs of configurations swap order.`,
+  ];
 }
 
 interface SystemRow {
@@ -169,15 +297,10 @@ interface SystemRow {
   seconds: number;
 }
 
-function report(
-  options: Options,
-  settings: StudySettings,
-  fullStudyGpu: number,
-  tables: Map<string, TabulatedCurves>,
-  runs: StudyRun[],
-  optunaVersion: string,
-  started: Date,
-): void {
+/** The two tables of one family: figures per system, then per problem (and late-drop curves). */
+function report(instances: readonly Instance[], allRuns: readonly StudyRun[], lateDropColumns: boolean): string[] {
+  const problemIdSet = new Set(instances.map((i) => i.problem));
+  const runs = allRuns.filter((r) => problemIdSet.has(r.problem));
   const systems = [...new Set(runs.map((r) => r.system))];
   const rows = new Map<string, SystemRow>();
   for (const system of systems) {
@@ -200,19 +323,16 @@ function report(
   let studies = 0;
   let medianAgreement = 0;
   let medianCompared = 0;
-  for (const [id, tab] of tables) {
-    const [problem, seedText] = id.split('/');
-    const seed = Number(seedText);
+  for (const { problem, seed, tab, settings, fullStudyGpu } of instances) {
+    const steps = settings.totalSteps;
     const forStudy = runs.filter((r) => r.problem === problem && r.seed === seed);
     const reference = forStudy.find((r) => r.system === 'meshtune_none')!;
-    const finals = reference.trials
-      .filter((t) => t.state === 'complete')
-      .map((t) => tab.curves[t.config][options.steps - 1]);
+    const finals = reference.trials.filter((t) => t.state === 'complete').map((t) => tab.curves[t.config][steps - 1]);
     const best = Math.min(...finals);
     const spread = median(finals) - best;
     const targets = EPSILONS.map((eps) => best + eps * spread);
     const figuresOf = (run: StudyRun): StudyFigures =>
-      studyFigures(run.trials, tab.curves, options.steps, SECONDS_PER_STEP, targets, fullStudyGpu);
+      studyFigures(run.trials, tab.curves, steps, SECONDS_PER_STEP, targets, fullStudyGpu);
     const referenceFigures = figuresOf(reference);
     studies++;
     for (const run of forStudy) {
@@ -236,7 +356,7 @@ function report(
       const late = lateDrop.get(run.system) ?? { stopped: 0, falseStops: 0 };
       let incumbent = Infinity;
       for (const trial of run.trials) {
-        const fullFinal = tab.curves[trial.config][options.steps - 1];
+        const fullFinal = tab.curves[trial.config][steps - 1];
         if (trial.state === 'pruned' && tab.shapes[trial.config] === 'late_drop') {
           late.stopped++;
           if (fullFinal < incumbent) late.falseStops++;
@@ -261,20 +381,6 @@ function report(
   }
 
   const lines: string[] = [];
-  lines.push(`## bench:fidelity`);
-  lines.push('');
-  lines.push(
-    `Run of ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC; ${options.problems.length} problems × ${options.seeds} seeds = ${studies} studies per system; ` +
-      `${options.steps} steps per full trial, ${SECONDS_PER_STEP} GPU-second per step; full-length study = ${options.trials} trials (${fullStudyGpu} GPU-s); ` +
-      `budget per study ${settings.maxGpuSeconds} GPU-s; Optuna ${optunaVersion}; Node ${process.version}; ${os.cpus().length} cores.`,
-  );
-  lines.push('');
-  lines.push(
-    `Ratios are GPU-seconds to reach the target over those of meshtune_none (the same sequence without stopping), median over studies; ` +
-      `target ε = the reference's best final value + ε × (its median final value − its best). ` +
-      `"best at equal GPU-s" is (best final value found within ${fullStudyGpu} GPU-s − the reference's best) / that spread, median (lower is better, < 0 beats the reference).`,
-  );
-  lines.push('');
   lines.push(
     '| system | GPU-s ratio to target ε=0.05 | vs own sampler without stopping | reached | GPU-s ratio to target ε=0 | reached | best at equal GPU-s | trials | stopped | false stops | solver s |',
   );
@@ -289,27 +395,30 @@ function report(
     );
   }
   lines.push('');
-  const problemIds = [...new Set([...tables.keys()].map((id) => id.split('/')[0]))];
+  const problemIds = [...problemIdSet];
   lines.push(
-    `Per problem: GPU-s ratio to target ε=0, median over its seeds; late-drop curves: stopped, of which false stops.`,
+    lateDropColumns
+      ? `Per problem: GPU-s ratio to target ε=0, median over its seeds; late-drop curves: stopped, of which false stops.`
+      : `Per problem: GPU-s ratio to target ε=0, median over its seeds.`,
   );
   lines.push('');
-  lines.push(`| system | ${problemIds.join(' | ')} | late-drop stopped | late-drop false stops |`);
-  lines.push(`| --- | ${problemIds.map(() => '---:').join(' | ')} | ---: | ---: |`);
+  const lateHeader = lateDropColumns ? ' late-drop stopped | late-drop false stops |' : '';
+  lines.push(`| system | ${problemIds.join(' | ')} |${lateHeader}`);
+  lines.push(`| --- | ${problemIds.map(() => '---:').join(' | ')} |${lateDropColumns ? ' ---: | ---: |' : ''}`);
   for (const system of systems) {
     const late = lateDrop.get(system) ?? { stopped: 0, falseStops: 0 };
     const cells = problemIds.map((id) => fmt(median(problemRatios.get(`${system}\u0000${id}`) ?? []), 2));
     const lateRate =
       late.stopped > 0 ? `${late.falseStops} (${((100 * late.falseStops) / late.stopped).toFixed(1)} %)` : '0';
-    lines.push(`| ${system} | ${cells.join(' | ')} | ${late.stopped} | ${lateRate} |`);
+    lines.push(`| ${system} | ${cells.join(' | ')} |${lateDropColumns ? ` ${late.stopped} | ${lateRate} |` : ''}`);
   }
-  lines.push('');
   if (medianCompared > 0) {
+    lines.push('');
     lines.push(
       `Check: meshtune_median and optuna_replay_median (same sequence, Optuna MedianPruner) took identical decisions in ${medianAgreement}/${medianCompared} studies.`,
     );
   }
-  process.stdout.write(`${lines.join('\n')}\n`);
+  return lines;
 }
 
 main();
