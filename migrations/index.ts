@@ -6,6 +6,7 @@ import { EarlyStopping1796317587290 } from './1796317587290-EarlyStopping';
 import { Projects1796318090655 } from './1796318090655-Projects';
 import { TrialResultMetadata1796322761129 } from './1796322761129-TrialResultMetadata';
 import { RunnerCapacity1796330000000 } from './1796330000000-RunnerCapacity';
+import { GpuSecondsAcrossAttempts1796331000000 } from './1796331000000-GpuSecondsAcrossAttempts';
 
 /** Every migration, oldest first: the only way the schema changes (docs/development.md, "Migrations"). */
 export const MIGRATIONS = [
@@ -17,4 +18,5 @@ export const MIGRATIONS = [
   Projects1796318090655,
   TrialResultMetadata1796322761129,
   RunnerCapacity1796330000000,
+  GpuSecondsAcrossAttempts1796331000000,
 ];

@@ -128,6 +128,43 @@ describe('result metadata: effective configuration and adapter on complete', () 
     assert.deepEqual(fetched.adapter, adapter);
   });
 
+  it('sums GPU-seconds over every attempt of a trial (retryable failure, runner failure, then a result)', async () => {
+    // Each runner reports the GPU-seconds of its own attempt; what the earlier attempts used stays counted.
+    const other = await registerRunner(test, runnerKey, 'runner-meta-2');
+    const study = await createStudy(test, userKey, quadraticStudy({ budget: { maxEvaluations: 5, maxAttempts: 3 } }));
+    const studyId = String(study.id);
+    const trialId = String(expectStatus(await lease(test, runner, studyId), 200).body.trial.id);
+    const beat = async (by: TestRunner, gpuSeconds: number, total: number): Promise<void> => {
+      expectStatus(await report(test, by, trialId, 'heartbeat', { gpuSeconds }), 200);
+      assert.equal((await getTrial(trialId)).gpuSeconds, total);
+    };
+    await beat(runner, 100, 100);
+    const retried = expectStatus(
+      await report(test, runner, trialId, 'fail', { error: 'node lost', retryable: true, gpuSeconds: 120 }),
+      200,
+    ).body;
+    assert.deepEqual([retried.status, retried.gpuSeconds], ['pending', 120]);
+
+    assert.equal(String(expectStatus(await lease(test, other, studyId), 200).body.trial.id), trialId);
+    await beat(other, 7, 127);
+    const requeued = expectStatus(
+      await report(test, other, trialId, 'fail', { error: 'disk full', kind: 'runner', gpuSeconds: 8 }),
+      200,
+    ).body;
+    assert.deepEqual([requeued.status, requeued.gpuSeconds], ['pending', 128]);
+
+    assert.equal(String(expectStatus(await lease(test, runner, studyId), 200).body.trial.id), trialId);
+    assert.equal((await getTrial(trialId)).gpuSeconds, 128, 'a new lease keeps what was used');
+    await beat(runner, 30, 158);
+    const done = expectStatus(
+      await report(test, runner, trialId, 'complete', { outputs: { loss: 1 }, gpuSeconds: 50 }),
+      200,
+    ).body;
+    assert.deepEqual([done.status, done.gpuSeconds], ['completed', 178]);
+    const summary = expectStatus(await test.http.get(`/v1/studies/${studyId}`).set(...auth(userKey)), 200).body;
+    assert.equal(summary.gpuHoursUsed, 178 / 3600);
+  });
+
   it('answers 400 naming the field for a bad adapter or an oversized effectiveConfig, and writes nothing', async () => {
     const study = await createStudy(test, userKey, quadraticStudy());
     const leased = expectStatus(await lease(test, runner, String(study.id)), 200).body;

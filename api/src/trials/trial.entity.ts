@@ -112,9 +112,19 @@ export class Trial {
   @Column({ name: 'total_steps', type: 'double precision', nullable: true })
   totalSteps: number | null;
 
-  /** GPU-seconds the runner reported for this trial (GPUs × wall-clock of the training child), the latest total. */
+  /**
+   * GPU-seconds of every attempt of this trial (GPUs × wall-clock of the training child): the
+   * earlier attempts' total plus the latest figure the current (or last) attempt's runner reported.
+   */
   @Column({ name: 'gpu_seconds', type: 'double precision', nullable: true })
   gpuSeconds: number | null;
+
+  /**
+   * What the attempts before the current one used, in GPU-seconds: set from `gpuSeconds` when a
+   * new attempt is leased, since a runner reports the figure of its own attempt only.
+   */
+  @Column({ name: 'gpu_seconds_earlier_attempts', type: 'double precision', default: 0 })
+  gpuSecondsEarlierAttempts: number;
 
   /**
    * The configuration the runner actually trained with (regime hash, GPU count and type,

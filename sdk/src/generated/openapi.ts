@@ -536,8 +536,8 @@ export interface components {
                 [key: string]: unknown;
             };
             /**
-             * @description GPU-seconds used by this trial in all: GPUs × wall-clock seconds of the training child,
-             *     the total (kept on the trial; the study sums them in `gpuHoursUsed`).
+             * @description GPU-seconds used by this attempt in all: GPUs × wall-clock seconds of the training child
+             *     (added to the trial's earlier attempts; the study sums trials in `gpuHoursUsed`).
              */
             gpuSeconds?: number;
             /** @description Output values by name: every objective and constraint of the study; extras optional. */
@@ -716,8 +716,8 @@ export interface components {
             /** @description What went wrong, for people (e.g. "CUDA out of memory"). */
             error: string;
             /**
-             * @description GPU-seconds used by this trial in all: GPUs × wall-clock seconds of the training child,
-             *     the total (kept on the trial; the study sums them in `gpuHoursUsed`).
+             * @description GPU-seconds used by this attempt in all: GPUs × wall-clock seconds of the training child
+             *     (added to the trial's earlier attempts; the study sums trials in `gpuHoursUsed`).
              */
             gpuSeconds?: number;
             /**
@@ -1083,8 +1083,9 @@ export interface components {
         };
         TrialHeartbeatDto: {
             /**
-             * @description GPU-seconds used by this trial so far: GPUs × wall-clock seconds of the training child,
-             *     cumulative (the latest value is kept; the study sums them in `gpuHoursUsed`).
+             * @description GPU-seconds used by this attempt so far: GPUs × wall-clock seconds of the training child,
+             *     cumulative (the latest value is kept and added to the trial's earlier attempts; the study sums
+             *     trials in `gpuHoursUsed`).
              */
             gpuSeconds?: number;
             /**
@@ -1145,7 +1146,7 @@ export interface components {
              */
             feasible: boolean | null;
             finishedAt: string | null;
-            /** @description GPU-seconds the runner reported for the trial (the latest total), null when it reported none. */
+            /** @description GPU-seconds of all the trial's attempts (each attempt's latest figure from its runner, summed), null when no runner reported any. */
             gpuSeconds: number | null;
             id: string;
             lastHeartbeatAt: string | null;

@@ -94,8 +94,9 @@ export class TrialHeartbeatDto {
   metrics?: MetricPointDto[];
 
   /**
-   * GPU-seconds used by this trial so far: GPUs × wall-clock seconds of the training child,
-   * cumulative (the latest value is kept; the study sums them in `gpuHoursUsed`).
+   * GPU-seconds used by this attempt so far: GPUs × wall-clock seconds of the training child,
+   * cumulative (the latest value is kept and added to the trial's earlier attempts; the study sums
+   * trials in `gpuHoursUsed`).
    */
   @IsOptional()
   @IsNumber({ allowNaN: false, allowInfinity: false })
@@ -128,8 +129,8 @@ export class CompleteTrialDto {
   outputs: Record<string, number>;
 
   /**
-   * GPU-seconds used by this trial in all: GPUs × wall-clock seconds of the training child,
-   * the total (kept on the trial; the study sums them in `gpuHoursUsed`).
+   * GPU-seconds used by this attempt in all: GPUs × wall-clock seconds of the training child
+   * (added to the trial's earlier attempts; the study sums trials in `gpuHoursUsed`).
    */
   @IsOptional()
   @IsNumber({ allowNaN: false, allowInfinity: false })
@@ -187,8 +188,8 @@ export class FailTrialDto {
   retryable?: boolean;
 
   /**
-   * GPU-seconds used by this trial in all: GPUs × wall-clock seconds of the training child,
-   * the total (kept on the trial; the study sums them in `gpuHoursUsed`).
+   * GPU-seconds used by this attempt in all: GPUs × wall-clock seconds of the training child
+   * (added to the trial's earlier attempts; the study sums trials in `gpuHoursUsed`).
    */
   @IsOptional()
   @IsNumber({ allowNaN: false, allowInfinity: false })

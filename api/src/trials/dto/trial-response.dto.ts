@@ -89,7 +89,7 @@ export class TrialResponseDto {
   /** The decision that stopped it early (null unless `stopReason` is `early_stopped`). */
   @ApiProperty({ type: EarlyStopDto, nullable: true })
   earlyStop: EarlyStopDto | null;
-  /** GPU-seconds the runner reported for the trial (the latest total), null when it reported none. */
+  /** GPU-seconds of all the trial's attempts (each attempt's latest figure from its runner, summed), null when no runner reported any. */
   @ApiProperty({ type: Number, nullable: true })
   gpuSeconds: number | null;
   /**

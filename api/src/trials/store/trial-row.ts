@@ -21,6 +21,7 @@ export interface TrialRow {
   early_stop: Trial['earlyStop'];
   total_steps: number | null;
   gpu_seconds: number | null;
+  gpu_seconds_earlier_attempts: number;
   effective_config: Record<string, unknown> | null;
   adapter: Trial['adapter'];
   min_gpu_memory_mb: number | null;
@@ -59,6 +60,7 @@ export function trialFromRow(row: TrialRow): Trial {
     earlyStop: row.early_stop,
     totalSteps: row.total_steps,
     gpuSeconds: row.gpu_seconds,
+    gpuSecondsEarlierAttempts: row.gpu_seconds_earlier_attempts,
     effectiveConfig: row.effective_config,
     adapter: row.adapter,
     minGpuMemoryMb: row.min_gpu_memory_mb,

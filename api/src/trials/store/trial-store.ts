@@ -138,7 +138,9 @@ export async function leasePending(db: Db, runnerId: string, studyId: string): P
        UPDATE trials t
           SET status = '${LEASE_PENDING.to}', runner_id = $1, updated_at = $2,
               lease_expires_at = $2::timestamptz + make_interval(secs => s.lease_seconds),
-              started_at = COALESCE(t.started_at, $2), last_heartbeat_at = NULL, progress = NULL
+              started_at = COALESCE(t.started_at, $2), last_heartbeat_at = NULL, progress = NULL,
+              -- A runner reports its own attempt's GPU-seconds: keep what the earlier ones used.
+              gpu_seconds_earlier_attempts = COALESCE(t.gpu_seconds, t.gpu_seconds_earlier_attempts)
          FROM candidate c, studies s
         WHERE t.id = c.id AND s.id = t.study_id
        RETURNING t.*, s.lease_seconds AS study_lease_seconds, s.training_config AS study_training_config,
@@ -300,7 +302,7 @@ export async function heartbeat(
          UPDATE trials t
             SET lease_expires_at = $3::timestamptz + make_interval(secs => s.lease_seconds),
                 last_heartbeat_at = $3, progress = COALESCE($4, t.progress), updated_at = $3,
-                gpu_seconds = COALESCE($8, t.gpu_seconds),
+                gpu_seconds = COALESCE(t.gpu_seconds_earlier_attempts + $8, t.gpu_seconds),
                 total_steps = CASE WHEN $4 > 0 AND $9::float8 > 0 THEN $9::float8 / $4 ELSE t.total_steps END
            FROM studies s
           WHERE t.id = $1 AND t.status = '${HEARTBEAT.from}' AND t.runner_id = $2 AND s.id = t.study_id
@@ -391,7 +393,7 @@ export async function finishHeld(
        ), finished AS (
          UPDATE trials t
             SET status = $4, outputs = $5::jsonb, error = $6, report_hash = $7, finished_at = $3,
-                lease_expires_at = NULL, updated_at = $3, gpu_seconds = COALESCE($8, t.gpu_seconds),
+                lease_expires_at = NULL, updated_at = $3, gpu_seconds = COALESCE(t.gpu_seconds_earlier_attempts + $8, t.gpu_seconds),
                 effective_config = COALESCE($9::jsonb, t.effective_config), adapter = COALESCE($10::jsonb, t.adapter)
            FROM target WHERE t.id = target.id
          RETURNING t.*
@@ -441,7 +443,7 @@ export async function finishLocked(
   trial.finishedAt = now;
   trial.leaseExpiresAt = null;
   trial.runnerId = runnerId;
-  trial.gpuSeconds = gpuSeconds ?? trial.gpuSeconds;
+  trial.gpuSeconds = gpuSeconds === null ? trial.gpuSeconds : trial.gpuSecondsEarlierAttempts + gpuSeconds;
   if (report.kind === 'complete') {
     trial.effectiveConfig = report.effectiveConfig ?? trial.effectiveConfig;
     trial.adapter = report.adapter ?? trial.adapter;
@@ -513,7 +515,9 @@ function backToQueue(trial: Trial, how: Requeue, now: Date): void {
   if (how.studyOver) trial.finishedAt = now;
   if (how.error !== undefined) trial.error = how.error;
   if (how.runnerFailure === true) trial.runnerFailures += 1;
-  if (how.gpuSeconds !== undefined && how.gpuSeconds !== null) trial.gpuSeconds = how.gpuSeconds;
+  if (how.gpuSeconds !== undefined && how.gpuSeconds !== null) {
+    trial.gpuSeconds = trial.gpuSecondsEarlierAttempts + how.gpuSeconds; // this attempt's figure on top
+  }
   if (how.minGpuMemoryMb !== undefined) trial.minGpuMemoryMb = how.minGpuMemoryMb;
 }
 
@@ -614,10 +618,10 @@ export async function stopEarly(db: Db, stop: EarlyStop): Promise<Trial | null> 
 
 /** The GPU-seconds a runner reports for a trial it had, stopped early: its last word on what the run used. */
 export async function recordStoppedGpuSeconds(tx: EntityManager, trialId: string, gpuSeconds: number): Promise<void> {
-  await tx.query(`UPDATE trials SET gpu_seconds = $2 WHERE id = $1 AND stop_reason = 'early_stopped'`, [
-    trialId,
-    gpuSeconds,
-  ]);
+  await tx.query(
+    `UPDATE trials SET gpu_seconds = gpu_seconds_earlier_attempts + $2 WHERE id = $1 AND stop_reason = 'early_stopped'`,
+    [trialId, gpuSeconds],
+  );
 }
 
 /** A trial's points of one metric, in step order (an early-stopping curve), and its run length. */
@@ -950,7 +954,8 @@ export async function countsByStatus(
     .addSelect('COUNT(*)::int', 'count')
     .addSelect('COALESCE(SUM(trial.gpu_seconds), 0)::float8', 'gpuSeconds')
     .addSelect(
-      `COALESCE(SUM(trial.gpu_seconds * (1 - (trial.early_stop->>'progress')::float8) / (trial.early_stop->>'progress')::float8)
+      // Saved: the rest of the stopped attempt's run, at the rate that attempt used GPU-seconds.
+      `COALESCE(SUM((trial.gpu_seconds - trial.gpu_seconds_earlier_attempts) * (1 - (trial.early_stop->>'progress')::float8) / (trial.early_stop->>'progress')::float8)
          FILTER (WHERE trial.stop_reason = 'early_stopped' AND (trial.early_stop->>'progress')::float8 > 0), 0)::float8`,
       'gpuSecondsSaved',
     )
