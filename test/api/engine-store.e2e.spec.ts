@@ -64,9 +64,7 @@ describe('engine store: snapshot + engine events, engines cached per process', (
       (await engine()).ask(1),
     );
     assert.equal(askedThere.length, 1);
-    const caughtUp = await here.withLockedStudy(studyId, async (_manager, _study, engine) =>
-      (await engine()).state(),
-    );
+    const caughtUp = await here.withLockedStudy(studyId, async (_manager, _study, engine) => (await engine()).state());
     assert.equal(caughtUp, await state(otherProcess, studyId));
     const { engine_version: version } = (
       await test.get(DataSource).query('SELECT engine_version FROM studies WHERE id = $1', [studyId])
@@ -130,6 +128,49 @@ describe('engine store: snapshot + engine events, engines cached per process', (
     assert.equal(await rebuilds(), 1);
     await Promise.all([askOne(), askOne(), askOne()]);
     assert.equal(await rebuilds(), 1, 'each call took the engine the previous one put back');
+    assert.equal(await state(store, studyId), await state(otherProcess, studyId));
+  });
+
+  it('never builds on an engine a rolled-back session changed, even at the version a later commit has', async () => {
+    const studyId = String(
+      (await createStudy(test, userKey, quadraticStudy({ algorithm: { name: 'mads', seed: 5 } }))).id,
+    );
+    await evaluate(test, runner, studyId, 3);
+    const here = test.get(EngineStore);
+    await state(here, studyId); // this process's host holds the committed engine
+    await assert.rejects(
+      here.withLockedStudy(studyId, async (_manager, _study, engine) => {
+        await (await engine()).ask(3);
+        throw new Error('rolled back after the ask');
+      }),
+      /rolled back after the ask/,
+    );
+    // Another process then commits one different call: the study is at the version the
+    // rolled-back session had left this host's engine at, with another state.
+    await otherProcess.withLockedStudy(studyId, async (_manager, _study, engine) => (await engine()).ask(1));
+    assert.equal(await state(here, studyId), await state(otherProcess, studyId));
+    const askedHere = await here.withLockedStudy(studyId, async (_manager, _study, engine) => (await engine()).ask(1));
+    assert.equal(askedHere.length, 1);
+    assert.equal(await state(here, studyId), await state(otherProcess, studyId));
+  });
+
+  it('gives the same engine with several host threads, whichever thread a call lands on', async () => {
+    const studyId = String(
+      (await createStudy(test, userKey, quadraticStudy({ algorithm: { name: 'mads', seed: 9 } }))).id,
+    );
+    await evaluate(test, runner, studyId, 4);
+    const host = new EngineHost(2);
+    after(() => host.close());
+    const store = new EngineStore(test.get(DataSource), new MetricsService(test.get(DataSource)), host);
+    // Reads keep both threads busy while the asks (serialised by the row lock) land on either.
+    for (let round = 0; round < 4; round += 1) {
+      await Promise.all([
+        store.withLockedStudy(studyId, async (_manager, _study, engine) => (await engine()).ask(1)),
+        store.state(studyId),
+        store.read(studyId),
+        store.withLockedStudy(studyId, async (_manager, _study, engine) => (await engine()).ask(1)),
+      ]);
+    }
     assert.equal(await state(store, studyId), await state(otherProcess, studyId));
   });
 

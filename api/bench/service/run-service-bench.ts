@@ -30,7 +30,7 @@ import { type CpuSample, sampleCpu } from './cpu';
 import { type BenchRunner, type HttpClient, type LoadResult, type Objective, runLoad } from './load';
 import { EVENT_LOOP_STUDIES, type EventLoopStudy } from './event-loop-studies';
 import { prefillStudy } from './prefill';
-import { scrapeEventLoopDelay } from '../support/event-loop';
+import { scrapeApiMetrics } from '../support/event-loop';
 import { REPO, startApi } from '../support/api-process';
 import { formatTable, type Measurement, percentile } from './stats';
 
@@ -317,7 +317,7 @@ async function measureEventLoop(
   const api = await startApi(context.databaseUrl, join(context.work, 'api'), context.adminKey, build.mainFile);
   try {
     const studyId = String((await http(api.url, context.userKey, '/v1/studies', subject.study)).id);
-    await scrapeEventLoopDelay(api.url);
+    const start = await scrapeApiMetrics(api.url);
     const load = await runLoad(
       options.client,
       api.url,
@@ -327,8 +327,12 @@ async function measureEventLoop(
       0,
       options.loopDurationS * 1000,
     );
-    const loop = await scrapeEventLoopDelay(api.url);
-    const notes = [load.studyEnded ?? `study still active after ${options.loopDurationS} s`];
+    const end = await scrapeApiMetrics(api.url);
+    const loop = end.eventLoop;
+    const notes = [
+      load.studyEnded ?? `study still active after ${options.loopDurationS} s`,
+      `${end.engineRebuilds - start.engineRebuilds} engine rebuilds`,
+    ];
     if (load.errors > 0) notes.push(`${load.errors} errors, first: ${load.firstError}`);
     return {
       build: build.name,
