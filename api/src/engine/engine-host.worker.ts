@@ -36,7 +36,11 @@ export default function runEngineTask(task: EngineTask): EngineReply {
       case 'call':
         return call(task);
       case 'create':
-        return { status: 'done', stopReason: null, state: JSON.stringify(createStudyAlgorithm(task.definition).toJSON()) };
+        return {
+          status: 'done',
+          stopReason: null,
+          state: JSON.stringify(createStudyAlgorithm(task.definition).toJSON()),
+        };
       case 'where':
         return { status: 'thread', threadId: isMainThread ? 0 : threadId };
     }

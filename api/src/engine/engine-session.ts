@@ -34,7 +34,8 @@ export class EngineSession {
 
   /** The engine's stop reason after the last command (asked for when none was sent yet). */
   async stopReason(): Promise<StopReason | null> {
-    if (this.lastStopReason === undefined) this.lastStopReason = (await this.send(this, { kind: 'figures' })).stopReason;
+    if (this.lastStopReason === undefined)
+      this.lastStopReason = (await this.send(this, { kind: 'figures' })).stopReason;
     return this.lastStopReason;
   }
 

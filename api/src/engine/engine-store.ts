@@ -187,9 +187,10 @@ export class EngineStore {
     }
     // With several host threads the retry may land on another one: the snapshot serves any.
     this.metrics.engineRebuilds.inc();
-    const [{ state: snapshot }] = (await manager.query('SELECT engine_state::text AS state FROM studies WHERE id = $1', [
-      study.id,
-    ])) as { state: string }[];
+    const [{ state: snapshot }] = (await manager.query(
+      'SELECT engine_state::text AS state FROM studies WHERE id = $1',
+      [study.id],
+    )) as { state: string }[];
     const operations = await this.storedOperations(manager, study.id, study.engineSnapshotVersion, study.engineVersion);
     if (operations === null) {
       throw new EngineStateCorruptError(

@@ -12,7 +12,11 @@ import { EngineStore } from './engine-store';
     EngineService,
     EngineStore,
     StudyChanges,
-    { provide: EngineHost, useFactory: (config: AppConfig) => new EngineHost(config.engineThreads), inject: [APP_CONFIG] },
+    {
+      provide: EngineHost,
+      useFactory: (config: AppConfig) => new EngineHost(config.engineThreads),
+      inject: [APP_CONFIG],
+    },
   ],
   exports: [EngineService, StudyChanges],
 })

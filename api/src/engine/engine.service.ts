@@ -113,7 +113,9 @@ export class EngineService {
         asks += 1
       ) {
         const endAsk = this.metrics.askDuration.startTimer();
-        const suggestions = await session.ask(Math.min(served.length - leases.length, capacity - leases.length - unrunnable));
+        const suggestions = await session.ask(
+          Math.min(served.length - leases.length, capacity - leases.length - unrunnable),
+        );
         endAsk();
         if (suggestions.length === 0) break;
         const { runnable, failed: unrunnableHere } = this.splitUnrunnable(study, suggestions, mapping);
