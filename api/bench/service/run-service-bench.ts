@@ -299,6 +299,9 @@ interface EventLoopRow {
   loopP50: number;
   loopP99: number;
   loopMax: number;
+  /** CPU ms of the API process (every thread) and of PostgreSQL per evaluation. */
+  apiCpuMs: number;
+  pgCpuMs: number;
   note: string;
 }
 
@@ -318,6 +321,7 @@ async function measureEventLoop(
   try {
     const studyId = String((await http(api.url, context.userKey, '/v1/studies', subject.study)).id);
     const start = await scrapeApiMetrics(api.url);
+    const cpuBefore = sampleCpu(api.child.pid!);
     const load = await runLoad(
       options.client,
       api.url,
@@ -327,6 +331,7 @@ async function measureEventLoop(
       0,
       options.loopDurationS * 1000,
     );
+    const cpuAfter = sampleCpu(api.child.pid!);
     const end = await scrapeApiMetrics(api.url);
     const loop = end.eventLoop;
     const notes = [
@@ -344,6 +349,8 @@ async function measureEventLoop(
       loopP50: loop.p50Ms,
       loopP99: loop.p99Ms,
       loopMax: loop.maxMs,
+      apiCpuMs: ((cpuAfter.api - cpuBefore.api) * 1000) / Math.max(1, load.cycles),
+      pgCpuMs: ((cpuAfter.postgres - cpuBefore.postgres) * 1000) / Math.max(1, load.cycles),
       note: notes.join('; '),
     };
   } finally {
@@ -362,6 +369,7 @@ function formatEventLoopTable(rows: readonly EventLoopRow[]): string {
     'loop p50 ms',
     'loop p99 ms',
     'loop max ms',
+    'CPU ms/evaluation api/pg',
     'notes',
   ];
   const body = rows.map((row) => [
@@ -374,6 +382,7 @@ function formatEventLoopTable(rows: readonly EventLoopRow[]): string {
     row.loopP50.toFixed(1),
     row.loopP99.toFixed(1),
     row.loopMax.toFixed(1),
+    `${row.apiCpuMs.toFixed(1)}/${row.pgCpuMs.toFixed(1)}`,
     row.note,
   ]);
   return [header, header.map(() => '---'), ...body].map((cells) => `| ${cells.join(' | ')} |`).join('\n');
