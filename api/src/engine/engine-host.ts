@@ -11,6 +11,9 @@ import {
 } from '../optimizer-contract/algorithm-errors';
 import type { EngineCall, EngineDefinition, EngineReply, EngineTask } from './engine-host-protocol';
 
+/** How much lower the engine threads' CPU priority is than the event loop's (nice increment). */
+const ENGINE_THREAD_NICE = 5;
+
 /** The compiled worker next to this file (dist/api/src/engine/ once built). */
 const WORKER_FILE = join(__dirname, 'engine-host.worker.js');
 
@@ -43,6 +46,10 @@ export class EngineHost implements OnModuleDestroy {
       // The engines live in the threads: an idle thread is kept, not recycled with its cache.
       idleTimeout: Number.POSITIVE_INFINITY,
       concurrentTasksPerWorker: 1,
+      // A lower CPU priority for the engine threads (nice(2), through piscina's optional
+      // @napi-rs/nice): when the cores are busy, the event loop, which answers every request in a
+      // few milliseconds, runs first and the long engine call waits (docs/architecture.md).
+      niceIncrement: ENGINE_THREAD_NICE,
     });
   }
 
