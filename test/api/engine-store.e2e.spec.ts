@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { threadId } from 'node:worker_threads';
 import { DataSource } from 'typeorm';
 import { MetricsService } from '../../api/src/metrics/metrics.service';
+import { EngineHost } from '../../api/src/engine/engine-host';
+import type { EngineCall } from '../../api/src/engine/engine-host-protocol';
 import { EngineStore } from '../../api/src/engine/engine-store';
 import {
   createKey,
@@ -33,16 +36,20 @@ describe('engine store: snapshot + engine events, engines cached per process', (
   let runner: TestRunner;
   /** What another API process would have: its own, empty engine cache on the same database. */
   let otherProcess: EngineStore;
-  const state = (store: EngineStore, studyId: string): Promise<string> =>
-    store.read(studyId, (algorithm) => JSON.stringify(algorithm.toJSON()));
+  let otherHost: EngineHost;
+  const state = (store: EngineStore, studyId: string): Promise<string> => store.state(studyId);
 
   before(async () => {
     test = await startTestServer();
     userKey = await createKey(test, 'user');
     runner = await registerRunner(test, await createKey(test, 'runner'));
-    otherProcess = new EngineStore(test.get(DataSource), new MetricsService(test.get(DataSource)));
+    otherHost = new EngineHost(1);
+    otherProcess = new EngineStore(test.get(DataSource), new MetricsService(test.get(DataSource)), otherHost);
   });
-  after(async () => test.close());
+  after(async () => {
+    await otherHost.close();
+    await test.close();
+  });
 
   it('rebuilds the engine elsewhere from the snapshot and the calls since, and catches up on calls made elsewhere', async () => {
     const studyId = String(
@@ -57,9 +64,7 @@ describe('engine store: snapshot + engine events, engines cached per process', (
       (await engine()).ask(1),
     );
     assert.equal(askedThere.length, 1);
-    const caughtUp = await here.withLockedStudy(studyId, async (_manager, _study, engine) =>
-      JSON.stringify((await engine()).algorithm.toJSON()),
-    );
+    const caughtUp = await here.withLockedStudy(studyId, async (_manager, _study, engine) => (await engine()).state());
     assert.equal(caughtUp, await state(otherProcess, studyId));
     const { engine_version: version } = (
       await test.get(DataSource).query('SELECT engine_version FROM studies WHERE id = $1', [studyId])
@@ -113,7 +118,9 @@ describe('engine store: snapshot + engine events, engines cached per process', (
       },
     });
     const metrics = new MetricsService(dataSource);
-    const store = new EngineStore(lateCommits, metrics);
+    const host = new EngineHost(1);
+    after(() => host.close());
+    const store = new EngineStore(lateCommits, metrics, host);
     const askOne = (): Promise<unknown> =>
       store.withLockedStudy(studyId, async (_manager, _study, engine) => (await engine()).ask(1));
     await askOne(); // the first use in this "process" builds the engine from the snapshot
@@ -122,5 +129,73 @@ describe('engine store: snapshot + engine events, engines cached per process', (
     await Promise.all([askOne(), askOne(), askOne()]);
     assert.equal(await rebuilds(), 1, 'each call took the engine the previous one put back');
     assert.equal(await state(store, studyId), await state(otherProcess, studyId));
+  });
+
+  it('never builds on an engine a rolled-back session changed, even at the version a later commit has', async () => {
+    const studyId = String(
+      (await createStudy(test, userKey, quadraticStudy({ algorithm: { name: 'mads', seed: 5 } }))).id,
+    );
+    await evaluate(test, runner, studyId, 3);
+    const here = test.get(EngineStore);
+    await state(here, studyId); // this process's host holds the committed engine
+    await assert.rejects(
+      here.withLockedStudy(studyId, async (_manager, _study, engine) => {
+        await (await engine()).ask(3);
+        throw new Error('rolled back after the ask');
+      }),
+      /rolled back after the ask/,
+    );
+    // Another process then commits one different call: the study is at the version the
+    // rolled-back session had left this host's engine at, with another state.
+    await otherProcess.withLockedStudy(studyId, async (_manager, _study, engine) => (await engine()).ask(1));
+    assert.equal(await state(here, studyId), await state(otherProcess, studyId));
+    const askedHere = await here.withLockedStudy(studyId, async (_manager, _study, engine) => (await engine()).ask(1));
+    assert.equal(askedHere.length, 1);
+    assert.equal(await state(here, studyId), await state(otherProcess, studyId));
+  });
+
+  it('gives the same engine with several host threads, whichever thread a call lands on', async () => {
+    const studyId = String(
+      (await createStudy(test, userKey, quadraticStudy({ algorithm: { name: 'mads', seed: 9 } }))).id,
+    );
+    await evaluate(test, runner, studyId, 4);
+    const host = new EngineHost(2);
+    after(() => host.close());
+    const store = new EngineStore(test.get(DataSource), new MetricsService(test.get(DataSource)), host);
+    // Reads keep both threads busy while the asks (serialised by the row lock) land on either.
+    for (let round = 0; round < 4; round += 1) {
+      await Promise.all([
+        store.withLockedStudy(studyId, async (_manager, _study, engine) => (await engine()).ask(1)),
+        store.state(studyId),
+        store.read(studyId),
+        store.withLockedStudy(studyId, async (_manager, _study, engine) => (await engine()).ask(1)),
+      ]);
+    }
+    assert.equal(await state(store, studyId), await state(otherProcess, studyId));
+  });
+
+  it('runs engine commands in the engine host thread: the event loop serves others while one is in flight', async () => {
+    const studyId = String((await createStudy(test, userKey, quadraticStudy({ budget: { maxEvaluations: 500 } }))).id);
+    await evaluate(test, runner, studyId, 40);
+    const host = new EngineHost(1);
+    after(() => host.close());
+    assert.notEqual(await host.threadId(), threadId, 'the engine host is another thread than the event loop');
+    // A canary queued on the event loop as the cold rebuild (the snapshot and every operation
+    // since) leaves for the host thread. Were the rebuild run on the event loop (as before the
+    // engine host), it would be over before the canary could run; here the canary runs while the
+    // rebuild is being worked on in the other thread.
+    const served: boolean[] = [];
+    const call = host.call.bind(host);
+    host.call = async (task: EngineCall) => {
+      if (task.restore === undefined) return call(task);
+      let canaryServed = false;
+      setImmediate(() => (canaryServed = true));
+      const reply = await call(task);
+      served.push(canaryServed);
+      return reply;
+    };
+    const store = new EngineStore(test.get(DataSource), new MetricsService(test.get(DataSource)), host);
+    assert.equal(await state(store, studyId), await state(test.get(EngineStore), studyId));
+    assert.deepEqual(served, [true], 'one rebuild, with the canary served before it was over');
   });
 });

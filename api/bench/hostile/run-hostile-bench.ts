@@ -20,6 +20,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { REPO, startApi } from '../support/api-process';
+import { scrapeEventLoopDelay } from '../support/event-loop';
 
 interface Context {
   url: string;
@@ -223,19 +224,6 @@ interface Row {
   loopP99Ms: number;
 }
 
-/** The API's event-loop figures since the last scrape (prom-client resets its histogram on each). */
-async function eventLoop(url: string): Promise<{ maxMs: number; p99Ms: number }> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const read = (name: string): number => {
-    const match = new RegExp(`^${name} (\\S+)`, 'm').exec(text);
-    return match === null ? Number.NaN : Number(match[1]) * 1000;
-  };
-  return {
-    maxMs: read('meshtune_process_nodejs_eventloop_lag_max_seconds'),
-    p99Ms: read('meshtune_process_nodejs_eventloop_lag_p99_seconds'),
-  };
-}
-
 async function measure(context: Context, hostile: HostileClass, repeat: number): Promise<Row> {
   const statuses = new Map<number, number>();
   const requestMs: number[] = [];
@@ -245,7 +233,7 @@ async function measure(context: Context, hostile: HostileClass, repeat: number):
   let loopP99Ms = 0;
   for (let i = 0; i < repeat; i++) {
     const requests = await hostile.requests(context);
-    await eventLoop(context.url);
+    await scrapeEventLoopDelay(context.url);
     let done = false;
     const canary = (async () => {
       while (!done) {
@@ -257,7 +245,7 @@ async function measure(context: Context, hostile: HostileClass, repeat: number):
     const results = await Promise.all(requests.map((request) => call(context.url, request)));
     done = true;
     await canary;
-    const loop = await eventLoop(context.url);
+    const loop = await scrapeEventLoopDelay(context.url);
     loopMaxMs = Math.max(loopMaxMs, loop.maxMs);
     loopP99Ms = Math.max(loopP99Ms, loop.p99Ms);
     for (const result of results) {

@@ -11,18 +11,26 @@
  *   node dist-bench/api/bench/service/run-service-bench.js [--quick] [--duration S] [--warmup S]
  *        [--runners 1,16,64] [--prefill 0,1000,100000] [--no-optuna] [--no-mads] [--rows-only]
  *        [--optuna-threads] [--client http|fetch] [--pg-waits] [--pg-statements] [--pg-setting NAME=VALUE] [--keep]
+ *        [--no-event-loop | --event-loop-only] [--loop-duration S] [--baseline-api PATH/main.js --baseline-name NAME]
  * Each row gets a fresh API process and a fresh study; see docs/benchmarks.md, "Service".
+ *
+ * Then the event-loop table (issue 15, item 6): the API's event-loop delay p50/p99/max
+ * (monitorEventLoopDelay inside the API, read from its /metrics) while 4 runners run each MADS
+ * study of event-loop-studies.ts to its end; with --baseline-api, the same rows for another build
+ * (e.g. main's dist-bench/api/src/main.js), alternating with this build's in the same run.
  */
 import { type ChildProcess, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Client } from 'pg';
 import { startEmbeddedPostgres } from '../../src/database/embedded-postgres';
 import { type CpuSample, sampleCpu } from './cpu';
 import { type BenchRunner, type HttpClient, type LoadResult, type Objective, runLoad } from './load';
+import { EVENT_LOOP_STUDIES, type EventLoopStudy } from './event-loop-studies';
 import { prefillStudy } from './prefill';
+import { scrapeApiMetrics } from '../support/event-loop';
 import { REPO, startApi } from '../support/api-process';
 import { formatTable, type Measurement, percentile } from './stats';
 
@@ -40,6 +48,10 @@ interface Options {
   pgStatements: boolean;
   pgSettings: string[];
   client: HttpClient;
+  throughput: boolean;
+  eventLoop: boolean;
+  loopDurationS: number;
+  baseline: { mainFile: string; name: string } | null;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -67,6 +79,13 @@ function parseOptions(argv: string[]): Options {
     // --pg-setting name=value (repeatable): a PostgreSQL setting for the whole run, for experiments.
     pgSettings: argv.flatMap((arg, i) => (arg === '--pg-setting' && argv[i + 1] !== undefined ? [argv[i + 1]] : [])),
     client: value('--client') === 'fetch' ? 'fetch' : 'http',
+    throughput: !argv.includes('--event-loop-only'),
+    eventLoop: !argv.includes('--no-event-loop'),
+    loopDurationS: Number(value('--loop-duration') ?? (quick ? 20 : 60)),
+    baseline:
+      value('--baseline-api') === undefined
+        ? null
+        : { mainFile: resolve(value('--baseline-api')!), name: value('--baseline-name') ?? 'baseline' },
   };
 }
 
@@ -270,6 +289,105 @@ async function measureMeshtune(
   };
 }
 
+interface EventLoopRow {
+  build: string;
+  study: string;
+  runners: number;
+  evaluations: number;
+  seconds: number;
+  leaseP99: number;
+  loopP50: number;
+  loopP99: number;
+  loopMax: number;
+  /** CPU ms of the API process (every thread) and of PostgreSQL per evaluation. */
+  apiCpuMs: number;
+  pgCpuMs: number;
+  note: string;
+}
+
+/**
+ * One event-loop row: a fresh API process of `build`, the study run by its runners until it ends
+ * (or --loop-duration passes); the API's event-loop histogram is reset (scraped) once the study
+ * exists and read when the load is over, so it covers the study's run only.
+ */
+async function measureEventLoop(
+  db: Client,
+  context: ApiContext,
+  build: { mainFile?: string; name: string },
+  subject: EventLoopStudy,
+  options: Options,
+): Promise<EventLoopRow> {
+  const api = await startApi(context.databaseUrl, join(context.work, 'api'), context.adminKey, build.mainFile);
+  try {
+    const studyId = String((await http(api.url, context.userKey, '/v1/studies', subject.study)).id);
+    const start = await scrapeApiMetrics(api.url);
+    const cpuBefore = sampleCpu(api.child.pid!);
+    const load = await runLoad(
+      options.client,
+      api.url,
+      context.runners.slice(0, subject.runners),
+      studyId,
+      subject.objective,
+      0,
+      options.loopDurationS * 1000,
+    );
+    const cpuAfter = sampleCpu(api.child.pid!);
+    const end = await scrapeApiMetrics(api.url);
+    const loop = end.eventLoop;
+    const notes = [
+      load.studyEnded ?? `study still active after ${options.loopDurationS} s`,
+      `${end.engineRebuilds - start.engineRebuilds} engine rebuilds`,
+    ];
+    if (load.errors > 0) notes.push(`${load.errors} errors, first: ${load.firstError}`);
+    return {
+      build: build.name,
+      study: subject.name,
+      runners: subject.runners,
+      evaluations: load.cycles,
+      seconds: load.seconds,
+      leaseP99: percentile(load.leaseMs, 99),
+      loopP50: loop.p50Ms,
+      loopP99: loop.p99Ms,
+      loopMax: loop.maxMs,
+      apiCpuMs: ((cpuAfter.api - cpuBefore.api) * 1000) / Math.max(1, load.cycles),
+      pgCpuMs: ((cpuAfter.postgres - cpuBefore.postgres) * 1000) / Math.max(1, load.cycles),
+      note: notes.join('; '),
+    };
+  } finally {
+    await killApi(db, api);
+  }
+}
+
+function formatEventLoopTable(rows: readonly EventLoopRow[]): string {
+  const header = [
+    'build',
+    'study',
+    'runners',
+    'evaluations',
+    's',
+    'lease p99 ms',
+    'loop p50 ms',
+    'loop p99 ms',
+    'loop max ms',
+    'CPU ms/evaluation api/pg',
+    'notes',
+  ];
+  const body = rows.map((row) => [
+    row.build,
+    row.study,
+    String(row.runners),
+    String(row.evaluations),
+    row.seconds.toFixed(1),
+    row.leaseP99.toFixed(1),
+    row.loopP50.toFixed(1),
+    row.loopP99.toFixed(1),
+    row.loopMax.toFixed(1),
+    `${row.apiCpuMs.toFixed(1)}/${row.pgCpuMs.toFixed(1)}`,
+    row.note,
+  ]);
+  return [header, header.map(() => '---'), ...body].map((cells) => `| ${cells.join(' | ')} |`).join('\n');
+}
+
 /** --pg-statements: the statements PostgreSQL spent most time on in the window (pg_stat_statements). */
 async function printTopStatements(db: Client): Promise<void> {
   const { rows } = await db.query<{ calls: string; total: number; mean: number; plan: number; query: string }>(
@@ -341,20 +459,21 @@ async function main(): Promise<void> {
   // As root, PostgreSQL runs as the `postgres` user, which must be able to enter this folder.
   chmodSync(work, 0o755);
   process.stderr.write(`bench:service: working in ${work}\n`);
-  const python = options.optuna
-    ? execFileSync(
-        'bash',
-        [
-          join(REPO, 'api/bench/ensure-venv.sh'),
-          join(REPO, 'api/bench/service/requirements.txt'),
-          'bench-service-venv',
-        ],
-        {
-          encoding: 'utf8',
-          stdio: ['ignore', 'pipe', 'inherit'],
-        },
-      ).trim()
-    : '';
+  const python =
+    options.optuna && options.throughput
+      ? execFileSync(
+          'bash',
+          [
+            join(REPO, 'api/bench/ensure-venv.sh'),
+            join(REPO, 'api/bench/service/requirements.txt'),
+            'bench-service-venv',
+          ],
+          {
+            encoding: 'utf8',
+            stdio: ['ignore', 'pipe', 'inherit'],
+          },
+        ).trim()
+      : '';
   const database = await startEmbeddedPostgres(join(work, 'pg'), null, {
     settings: [
       ...(options.pgStatements
@@ -386,7 +505,11 @@ async function main(): Promise<void> {
       context.userKey = String(
         (await http(setup.url, adminKey, '/v1/api-keys', { name: 'bench user', scope: 'user' })).key,
       );
-      const maxRunners = Math.max(...options.runners, options.mads ? 16 : 0);
+      const maxRunners = Math.max(
+        ...(options.throughput ? options.runners : []),
+        options.mads && options.throughput ? 16 : 0,
+        ...(options.eventLoop ? EVENT_LOOP_STUDIES.map((subject) => subject.runners) : []),
+      );
       for (let i = 0; i < maxRunners; i += 1) {
         const body = await http(setup.url, runnerKey, '/v1/runners', {
           name: `bench-${i}`,
@@ -399,10 +522,12 @@ async function main(): Promise<void> {
       await killApi(db, setup);
     }
 
-    const variants: { count: number; rowsOnly: boolean }[] = options.prefill.map((count) => ({
-      count,
-      rowsOnly: false,
-    }));
+    const variants: { count: number; rowsOnly: boolean }[] = (options.throughput ? options.prefill : []).map(
+      (count) => ({
+        count,
+        rowsOnly: false,
+      }),
+    );
     if (options.rowsOnly) {
       const largest = Math.max(...options.prefill);
       if (largest > 0) variants.push({ count: largest, rowsOnly: true });
@@ -417,7 +542,7 @@ async function main(): Promise<void> {
         record(await measureMeshtune(db, context, system, count, study, variant, quadratic, options));
       }
     }
-    if (options.mads) {
+    if (options.mads && options.throughput) {
       record(
         await measureMeshtune(
           db,
@@ -431,7 +556,21 @@ async function main(): Promise<void> {
         ),
       );
     }
-    if (options.optuna) {
+    const loopRows: EventLoopRow[] = [];
+    if (options.eventLoop) {
+      const builds = [
+        ...(options.baseline === null ? [] : [options.baseline]),
+        { mainFile: undefined, name: 'this build' },
+      ];
+      for (const subject of EVENT_LOOP_STUDIES) {
+        for (const build of builds) {
+          const row = await measureEventLoop(db, context, build, subject, options);
+          loopRows.push(row);
+          process.stderr.write(`${formatEventLoopTable([row]).split('\n')[2]}\n`);
+        }
+      }
+    }
+    if (options.optuna && options.throughput) {
       // The same server and the same transport as the API (its Unix socket when it has one).
       const optunaUrl = new URL(database.ownerUrl);
       const url = `postgresql+psycopg2://${optunaUrl.username}:${optunaUrl.password}@${optunaUrl.host}/optuna_bench${optunaUrl.search}`;
@@ -451,8 +590,15 @@ async function main(): Promise<void> {
         `machine: ${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; API, PostgreSQL ${pgVersion} and the load generator share these cores`,
         `node ${process.version}; warm-up ${options.warmupS} s, measured ${options.durationS} s per row; one cycle = lease + heartbeat + complete (meshtune) or ask + tell (Optuna)`,
         '',
-        formatTable(rows),
-        '',
+        ...(rows.length > 0 ? [formatTable(rows), ''] : []),
+        ...(loopRows.length > 0
+          ? [
+              'event-loop delay of the API during MADS studies (monitorEventLoopDelay via /metrics, 10 ms resolution: an idle loop reads ~10 ms)',
+              '',
+              formatEventLoopTable(loopRows),
+              '',
+            ]
+          : []),
       ].join('\n'),
     );
   } finally {

@@ -13,11 +13,17 @@ export interface ApiProcess {
 }
 
 /**
- * Starts `dist-bench/api/src/main.js` on a free port of 127.0.0.1 and resolves with its URL once it
+ * Starts `dist-bench/api/src/main.js` (or `mainFile`) on a free port of 127.0.0.1 and resolves with its URL once it
  * listens. Without `databaseUrl` the API starts its own embedded PostgreSQL in `dataDir`, as a
  * user's first run does.
  */
-export async function startApi(databaseUrl: string | null, dataDir: string, adminKey: string): Promise<ApiProcess> {
+export async function startApi(
+  databaseUrl: string | null,
+  dataDir: string,
+  adminKey: string,
+  /** Another build's main.js (e.g. main's, to measure before and after in one run); default: this build's. */
+  mainFile: string = join(__dirname, '../../src/main.js'),
+): Promise<ApiProcess> {
   // MESHTUNE_BENCH_API_NODE_OPTIONS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", profiles the API.
   const nodeArgs = (process.env.MESHTUNE_BENCH_API_NODE_OPTIONS ?? '').split(' ').filter((arg) => arg !== '');
   const env: NodeJS.ProcessEnv = {
@@ -30,7 +36,7 @@ export async function startApi(databaseUrl: string | null, dataDir: string, admi
   };
   if (databaseUrl === null) delete env.DATABASE_URL;
   else env.DATABASE_URL = databaseUrl;
-  const child = spawn(process.execPath, [...nodeArgs, join(__dirname, '../../src/main.js')], {
+  const child = spawn(process.execPath, [...nodeArgs, mainFile], {
     cwd: REPO,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -54,6 +54,12 @@ export interface AppConfig {
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   /** API processes sharing the port (node:cluster); 1 = this process serves alone. */
   workers: number;
+  /**
+   * Threads per API process that run the study engines (engine-host.worker.ts). 1 (the default)
+   * keeps every study's live engine in one place; more run studies in parallel, and a call that
+   * lands on a thread without the current engine rebuilds it there (docs/architecture.md).
+   */
+  engineThreads: number;
 }
 
 export class ConfigError extends Error {
@@ -159,5 +165,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     trustProxy: trustProxy(env.MESHTUNE_TRUST_PROXY),
     logLevel,
     workers: integer(env, 'MESHTUNE_WORKERS', 1, 1, 64),
+    engineThreads: integer(env, 'MESHTUNE_ENGINE_THREADS', 1, 1, 64),
   };
 }

@@ -1,18 +1,18 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
-import { restoreAlgorithm, type StudyAlgorithm } from '../algorithms/algorithm-registry';
+import type { StopReason } from '../optimizer-contract/algorithm';
 import { notFound } from '../common/errors/domain-error';
 import { inTransaction } from '../database/transaction';
 import { MetricsService } from '../metrics/metrics.service';
 import { findStudyRow, lockStudyRow } from '../studies/study-row';
 import type { Study } from '../studies/study.entity';
-import { applyOperation, decodeOperation, encodeOperation } from './engine-operation';
+import { EngineHost } from './engine-host';
+import type { EngineCall, EngineCommand, EngineFigures, EngineReply } from './engine-host-protocol';
+import { encodeOperation } from './engine-operation';
 import { EngineSession } from './engine-session';
 import { LockedStudy } from './locked-study';
 
-/** Studies whose live engine one API process keeps between calls. */
-const CACHED_ENGINES = 64;
 /**
  * A new snapshot is written once this many operations, or a quarter of the study's evaluations
  * if more, have piled up since the last one: the snapshot cost per operation stays constant as
@@ -20,41 +20,60 @@ const CACHED_ENGINES = 64;
  */
 const MIN_OPERATIONS_BETWEEN_SNAPSHOTS = 64;
 
+/** Studies whose last committed session this process remembers (what the engine host may trust). */
+const REMEMBERED_COMMITS = 1024;
+
 /** How long a call waits for the engine another call of this process is putting back (see waitForReturn). */
 const RETURN_WAIT_MS = 100;
 
 export class EngineStateCorruptError extends Error {}
 
+/** What a read of a study's engine finds (EngineStore.read). */
+export interface EngineReading {
+  study: Study;
+  figures: EngineFigures;
+  stopReason: StopReason | null;
+}
+
 /**
  * Where the studies' engines live. The state of record is in PostgreSQL: a snapshot in
  * studies.engine_state plus the operations made since (engine_events), both changed only with
- * the study row locked, in the transaction that changes the study's trials. Each API process
- * keeps the engines it used last in memory, tagged with their version; a call finds the engine
- * current when the tag equals the study's engine_version, and replays only the operations it
- * missed (made by another process) otherwise. Nothing is parsed or written whole per call.
+ * the study row locked, in the transaction that changes the study's trials. The live engines are
+ * in the engine host thread (EngineHost), tagged with their version: this class keeps the
+ * transaction, the row lock and every statement, sends each command with the version the engine
+ * must be at, and sends the stored state only when the thread lacks that version (it missed
+ * operations made by another process, or holds nothing). Nothing is parsed or written whole per call,
+ * and no engine computation runs on the event loop.
  */
 @Injectable()
 export class EngineStore {
-  private readonly engines = new Map<string, { version: number; algorithm: StudyAlgorithm }>();
   /**
-   * Per study, the call of this process that has taken its engine out of the cache, and a promise
-   * settled once that call has put it back (or dropped it). The next call gets the row lock as
-   * soon as the previous one commits, possibly before the previous call's `keep`: it waits for
-   * that instead of rebuilding the engine from the snapshot (seconds at 100,000 trials).
+   * Per study, the last session of this process that committed changes, at its final version:
+   * sent with every call so that the engine host knows the engine that session left is the
+   * committed state (a session that rolled back leaves one nobody trusts).
+   */
+  private readonly committed = new Map<string, { session: string; version: number }>();
+  /**
+   * Per study, the call of this process that has the engine out, and a promise settled once that
+   * call has committed or rolled back. The next call gets the row lock as soon as the previous one
+   * commits, possibly before the previous call learns it and records the commit: it waits for that
+   * instead of rebuilding the engine from the snapshot (seconds at 100,000 trials).
    */
   private readonly checkedOut = new Map<string, { owner: symbol; returned: Promise<void> }>();
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly metrics: MetricsService,
+    private readonly host: EngineHost,
   ) {}
 
   /**
    * Runs `work` in a transaction with the study row locked FOR UPDATE (without its snapshot).
    * `engine()` opens the study's engine on first use. Before the commit, the operations made
    * through it and the study's columns changed through LockedStudy's methods are saved in one
-   * statement; after it, the engine is kept for next time. Only the engine's commands
-   * (engine.service.ts) call this: the rest of the service passes them ids and values.
+   * statement; after it, the engine host is told (with the next call) that the session's engine
+   * is the committed one. Only the engine's commands (engine.service.ts) call this: the rest of
+   * the service passes them ids and values.
    */
   async withLockedStudy<T>(
     studyId: string,
@@ -77,7 +96,9 @@ export class EngineStore {
               const returned = new Promise<void>((resolveReturn) => (markReturned = resolveReturn));
               this.checkedOut.set(studyId, { owner, returned });
             }
-            return (session = await this.open(manager, study.definition));
+            return (session = new EngineSession(studyId, row.engineVersion, (caller, command) =>
+              this.send(manager, row, caller, command),
+            ));
           })();
           return opening;
         };
@@ -94,9 +115,9 @@ export class EngineStore {
   }
 
   /**
-   * Waits until another call of this process has put the study's engine back in the cache. Bounded:
-   * a call whose transaction is being retried (a deadlock victim) has the engine out but not the
-   * row lock, and may be waiting for the lock this call holds; this one then rebuilds instead.
+   * Waits until another call of this process has committed or rolled back its session of the study.
+   * Bounded: a call whose transaction is being retried (a deadlock victim) has the engine out but
+   * not the row lock, and may be waiting for the lock this call holds; this one then rebuilds instead.
    */
   private async waitForReturn(studyId: string, owner: symbol): Promise<void> {
     const holder = this.checkedOut.get(studyId);
@@ -107,66 +128,100 @@ export class EngineStore {
     clearTimeout(timer);
   }
 
-  /** Calls `inspect` on the study's current engine (never to be changed nor kept). */
-  async read<T>(studyId: string, inspect: (algorithm: StudyAlgorithm, study: Study) => T): Promise<T> {
+  /** The figures and stop reason of the study's current engine (changing nothing). */
+  async read(studyId: string): Promise<EngineReading> {
+    return this.readCommitted(studyId, { kind: 'figures' }, (study, reply) => ({
+      study,
+      figures: reply.figures!,
+      stopReason: reply.stopReason,
+    }));
+  }
+
+  /** The study's current engine state as JSON text (what a snapshot written now would hold). */
+  async state(studyId: string): Promise<string> {
+    return this.readCommitted(studyId, { kind: 'state' }, (_study, reply) => reply.state!);
+  }
+
+  private async readCommitted<T>(
+    studyId: string,
+    command: EngineCommand,
+    answer: (study: Study, reply: Extract<EngineReply, { status: 'done' }>) => T,
+  ): Promise<T> {
     return this.dataSource.transaction('REPEATABLE READ', async (manager) => {
       const study = await findStudyRow(manager, studyId);
       if (study === null) throw notFound('STUDY_NOT_FOUND', 'study', studyId);
-      const cached = this.engines.get(studyId);
-      if (cached !== undefined && cached.version === study.engineVersion) return inspect(cached.algorithm, study);
-      return inspect(await this.rebuild(manager, study), study);
+      return answer(study, await this.send(manager, study, null, command));
     });
   }
 
-  /** The engine at the locked study's engine_version. It leaves the cache until `keep`. */
-  private async open(manager: EntityManager, study: Readonly<Study>): Promise<EngineSession> {
-    const cached = this.engines.get(study.id);
-    this.engines.delete(study.id);
-    if (cached !== undefined && cached.version <= study.engineVersion) {
-      const replayed = await this.replay(manager, study.id, cached.algorithm, cached.version, study.engineVersion, {
-        partial: true,
-      });
-      if (replayed) return new EngineSession(study.id, cached.algorithm, study.engineVersion);
+  /**
+   * Sends `command` to the study's engine at the session's version (the study's, for a read). When
+   * the host thread lacks it: the stored operations since the committed version it holds, or, when
+   * it holds none or those are gone (pruned behind a newer snapshot), the snapshot and the
+   * operations since; the session's operations not committed yet go along.
+   */
+  private async send(
+    manager: EntityManager,
+    study: Readonly<Study>,
+    session: EngineSession | null,
+    command: EngineCommand,
+  ): Promise<Extract<EngineReply, { status: 'done' }>> {
+    const task: EngineCall = {
+      type: 'call',
+      studyId: study.id,
+      algorithm: study.algorithm,
+      version: session?.version ?? study.engineVersion,
+      session: session?.id ?? null,
+      committed: this.committed.get(study.id) ?? null,
+      command,
+    };
+    let reply = await this.host.call(task);
+    if (reply.status === 'done') return reply;
+    const pending = session?.operations ?? [];
+    if (reply.have !== null && reply.have <= study.engineVersion) {
+      const operations = await this.storedOperations(manager, study.id, reply.have, study.engineVersion);
+      if (operations !== null) {
+        reply = await this.host.call({ ...task, restore: { snapshot: null, from: reply.have, operations, pending } });
+        if (reply.status === 'done') return reply;
+      }
     }
-    return new EngineSession(study.id, await this.rebuild(manager, study), study.engineVersion);
-  }
-
-  /** The engine at the study's engine_version, from its snapshot and the operations since. */
-  private async rebuild(manager: EntityManager, study: Readonly<Study>): Promise<StudyAlgorithm> {
+    // With several host threads the retry may land on another one: the snapshot serves any.
     this.metrics.engineRebuilds.inc();
-    const [{ engine_state: snapshot }] = (await manager.query('SELECT engine_state FROM studies WHERE id = $1', [
-      study.id,
-    ])) as { engine_state: unknown }[];
-    const algorithm = restoreAlgorithm(study.algorithm, snapshot);
-    await this.replay(manager, study.id, algorithm, study.engineSnapshotVersion, study.engineVersion);
-    return algorithm;
+    const [{ state: snapshot }] = (await manager.query(
+      'SELECT engine_state::text AS state FROM studies WHERE id = $1',
+      [study.id],
+    )) as { state: string }[];
+    const operations = await this.storedOperations(manager, study.id, study.engineSnapshotVersion, study.engineVersion);
+    if (operations === null) {
+      throw new EngineStateCorruptError(
+        `study ${study.id}: engine events ${study.engineSnapshotVersion + 1}..${study.engineVersion} are incomplete`,
+      );
+    }
+    reply = await this.host.call({
+      ...task,
+      restore: { snapshot, from: study.engineSnapshotVersion, operations, pending },
+    });
+    if (reply.status !== 'done') throw new Error(`study ${study.id}: the engine host could not restore the engine`);
+    return reply;
   }
 
   /**
-   * Applies the operations (from, to] to `algorithm`. When some are gone (pruned behind a newer
-   * snapshot) it changes nothing and returns false if `partial`, else the state is corrupt.
+   * The stored operations (from, to] as JSON text (parsed in the engine host), or null when some
+   * are gone (pruned behind a newer snapshot).
    */
-  private async replay(
+  private async storedOperations(
     manager: EntityManager,
     studyId: string,
-    algorithm: StudyAlgorithm,
     from: number,
     to: number,
-    { partial = false } = {},
-  ): Promise<boolean> {
-    if (from === to) return true;
+  ): Promise<string[] | null> {
+    if (from === to) return [];
     const rows = (await manager.query(
-      'SELECT version, operation FROM engine_events WHERE study_id = $1 AND version > $2 AND version <= $3 ORDER BY version',
+      'SELECT version, operation::text AS operation FROM engine_events WHERE study_id = $1 AND version > $2 AND version <= $3 ORDER BY version',
       [studyId, from, to],
-    )) as { version: number; operation: unknown }[];
-    if (rows.length !== to - from || rows[0].version !== from + 1) {
-      if (partial) return false;
-      throw new EngineStateCorruptError(
-        `study ${studyId}: engine events ${from + 1}..${to} are incomplete (${rows.length} found)`,
-      );
-    }
-    for (const row of rows) applyOperation(algorithm, decodeOperation(row.operation));
-    return true;
+    )) as { version: number; operation: string }[];
+    if (rows.length !== to - from || rows[0].version !== from + 1) return null;
+    return rows.map((row) => row.operation);
   }
 
   /**
@@ -193,7 +248,8 @@ export class EngineStore {
       const since = session.version - study.engineSnapshotVersion;
       if (since >= Math.max(MIN_OPERATIONS_BETWEEN_SNAPSHOTS, Math.ceil(study.evaluationCount / 4))) {
         assign('engine_snapshot_version', session.version);
-        assign('engine_state', session.algorithm.toJSON());
+        // JSON text made in the engine host; PostgreSQL parses it into the jsonb column.
+        assign('engine_state', await session.state());
         // Operations up to the previous snapshot are kept no longer: engines cached at an older
         // version reload the snapshot (events since the previous one still serve recent caches).
         values.push(study.engineSnapshotVersion);
@@ -207,12 +263,11 @@ export class EngineStore {
     );
   }
 
-  /** After the commit: the session's engine is current at its version. */
+  /** After the commit: the engine the session left in the host is the study's state at its version. */
   private keep(session: EngineSession): void {
-    const current = this.engines.get(session.studyId);
-    if (current !== undefined && current.version >= session.version) return;
-    this.engines.delete(session.studyId);
-    this.engines.set(session.studyId, { version: session.version, algorithm: session.algorithm });
-    if (this.engines.size > CACHED_ENGINES) this.engines.delete(this.engines.keys().next().value!);
+    if (session.operations.length === 0) return;
+    this.committed.delete(session.studyId);
+    this.committed.set(session.studyId, { session: session.id, version: session.version });
+    if (this.committed.size > REMEMBERED_COMMITS) this.committed.delete(this.committed.keys().next().value!);
   }
 }

@@ -1,7 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
-import type { StudyAlgorithm } from '../algorithms/algorithm-registry';
 import { DomainError, type FieldError, ValidationFailedError } from '../common/errors/domain-error';
 import { evaluateOutputs, isFeasible } from '../mads/evaluation';
 import { MetricsService } from '../metrics/metrics.service';
@@ -11,13 +10,14 @@ import type { UserPoint } from '../search-space/search-space';
 import { validatePoint } from '../search-space/search-space-validator';
 import { StudyChanges } from '../studies/study-changes';
 import { mappingOf, studyStopReason } from '../studies/study-engine';
-import type { Study } from '../studies/study.entity';
 import type { TrialResponseDto } from '../trials/dto/trial-response.dto';
 import { lockProjectTrialRoom } from '../projects/project-trial-quota';
 import * as trialStore from '../trials/store/trial-store';
 import { toTrialResponse } from '../trials/trial-response.mapper';
 import type { EngineSession } from './engine-session';
-import { EngineStore } from './engine-store';
+import { EngineHost } from './engine-host';
+import type { EngineDefinition } from './engine-host-protocol';
+import { EngineStore, type EngineReading } from './engine-store';
 import type { LockedStudy } from './locked-study';
 
 /** How many times one ask asks the engine again when it suggests a point that is already a trial. */
@@ -61,6 +61,7 @@ export class EngineService {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly store: EngineStore,
+    private readonly host: EngineHost,
     private readonly changes: StudyChanges,
     private readonly metrics: MetricsService,
   ) {}
@@ -112,7 +113,9 @@ export class EngineService {
         asks += 1
       ) {
         const endAsk = this.metrics.askDuration.startTimer();
-        const suggestions = session.ask(Math.min(served.length - leases.length, capacity - leases.length - unrunnable));
+        const suggestions = await session.ask(
+          Math.min(served.length - leases.length, capacity - leases.length - unrunnable),
+        );
         endAsk();
         if (suggestions.length === 0) break;
         const { runnable, failed: unrunnableHere } = this.splitUnrunnable(study, suggestions, mapping);
@@ -144,7 +147,7 @@ export class EngineService {
       if (unrunnable > 0) await this.tellFinished(manager, study, engine);
       if (leases.length > 0) return { leases, starved: false };
       const ended = await this.completeIfDone(manager, study, session);
-      return { leases, starved: !ended && session.stopReason === null && running + queued + untold > 0 };
+      return { leases, starved: !ended && (await session.stopReason()) === null && running + queued + untold > 0 };
     });
   }
 
@@ -201,7 +204,7 @@ export class EngineService {
    */
   private splitUnrunnable(
     study: LockedStudy,
-    suggestions: ReturnType<EngineSession['ask']>,
+    suggestions: Awaited<ReturnType<EngineSession['ask']>>,
     mapping: ReturnType<typeof mappingOf>,
   ): { runnable: typeof suggestions; failed: trialStore.ImportedTrial[] } {
     const runnable: typeof suggestions = [];
@@ -269,7 +272,7 @@ export class EngineService {
       });
       study.takeTrialNumbers(1);
       // The engine must know the point is being evaluated, so it neither suggests it nor overspends the budget.
-      (await engine()).markInFlight([point]);
+      await (await engine()).markInFlight([point]);
       return toTrialResponse(trial);
     });
     this.changes.notify(studyId);
@@ -340,9 +343,20 @@ export class EngineService {
     return handled;
   }
 
-  /** Calls `inspect` on the study's current engine (never to be changed nor kept). */
-  read<T>(studyId: string, inspect: (algorithm: StudyAlgorithm, study: Study) => T): Promise<T> {
-    return this.store.read(studyId, inspect);
+  /** The figures and stop reason of the study's current engine, with the study row read with them. */
+  read(studyId: string): Promise<EngineReading> {
+    return this.store.read(studyId);
+  }
+
+  /**
+   * A new study's initial engine state, built in the engine host: InvalidProblemError and
+   * InvalidOptionsError as the algorithm registry throws them.
+   */
+  async initialState(definition: EngineDefinition): Promise<unknown> {
+    // Small (the problem, the options, X0): parsed here so that the entity stores an object.
+    const { algorithm, algorithmOptions, parameters, derived, outputs, x0, maxEvaluations, seed } = definition;
+    const fields = { algorithm, algorithmOptions, parameters, derived, outputs, x0, maxEvaluations, seed };
+    return JSON.parse(await this.host.create(fields)) as unknown;
   }
 
   /** The one refusal of enqueue and import on a study that has ended. */
@@ -373,7 +387,7 @@ export class EngineService {
       outputs: row.status === 'completed' && row.outputs !== null ? mapping.toEngineOutputs(row.outputs) : null,
     }));
     const session = await engine();
-    session.tell(results);
+    await session.tell(results);
     // The engine's own reading of each result (f, h, feasible: `evaluateOutputs`, feasible when
     // h < 1e-13), so that `/best` is one indexed row and nobody scores trials again with another rule.
     const outputTypes = mapping.outputTypes();
@@ -412,11 +426,11 @@ export class EngineService {
     let reason;
     if (study.evaluationCount >= study.definition.maxEvaluations) {
       reason = 'max_evaluations' as const;
-    } else if (engine.stopReason !== null) {
-      if ((await trialStore.countUnsettled(manager, study.id)) > 0) return false;
-      reason = studyStopReason(engine.stopReason);
     } else {
-      return false;
+      const stopReason = await engine.stopReason();
+      if (stopReason === null) return false;
+      if ((await trialStore.countUnsettled(manager, study.id)) > 0) return false;
+      reason = studyStopReason(stopReason);
     }
     const now = new Date();
     study.end(reason, now);

@@ -7,12 +7,12 @@ import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { inTransaction } from '../database/transaction';
 import { parseStoppingPolicy } from '../early-stopping';
+import { EngineService } from '../engine/engine.service';
 import { ProjectsService } from '../projects/projects.service';
 import { validateStudyDefinition } from '../search-space/search-space-validator';
 import * as trialStore from '../trials/store/trial-store';
 import type { CreateStudyDto } from './dto/create-study.dto';
 import type { StudyResponseDto, StudySummaryDto } from './dto/study-response.dto';
-import { createStudyAlgorithm } from './study-engine';
 import {
   emptyTrialTotals,
   type StudySummaryRow,
@@ -54,6 +54,7 @@ export class StudiesService {
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly projects: ProjectsService,
+    private readonly engines: EngineService,
   ) {}
 
   /**
@@ -104,7 +105,7 @@ export class StudiesService {
       completedAt: null,
     });
     try {
-      study.engineState = createStudyAlgorithm(study).toJSON();
+      study.engineState = await this.engines.initialState(study);
     } catch (error) {
       if (error instanceof InvalidProblemError || error instanceof InvalidOptionsError) {
         // Engine paths name engine variables; they are the study's parameters in the same order.

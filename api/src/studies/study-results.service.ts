@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { Mads } from '../mads';
 import { DomainError } from '../common/errors/domain-error';
 import { EngineService } from '../engine/engine.service';
 import type { TrialResponseDto } from '../trials/dto/trial-response.dto';
@@ -61,16 +60,14 @@ export class StudyResultsService {
   }
 
   async engine(studyId: string): Promise<EngineStateResponseDto> {
-    return this.engines.read(studyId, (algorithm, study) => {
-      const mads = algorithm instanceof Mads ? algorithm : null;
-      return {
-        algorithm: study.algorithm,
-        iteration: mads?.iteration ?? null,
-        frameSize: mads?.frameSize() ?? null,
-        meshSize: mads?.meshSize() ?? null,
-        stopReason: algorithm.stopReason?.kind ?? null,
-        evaluationCount: mads?.evaluationCount ?? study.evaluationCount,
-      };
-    });
+    const { study, figures, stopReason } = await this.engines.read(studyId);
+    return {
+      algorithm: study.algorithm,
+      iteration: figures.iteration,
+      frameSize: figures.frameSize,
+      meshSize: figures.meshSize,
+      stopReason: stopReason?.kind ?? null,
+      evaluationCount: study.algorithm === 'mads' ? figures.evaluationCount : study.evaluationCount,
+    };
   }
 }

@@ -10,7 +10,6 @@ import {
   type StopDecision,
   type StoppingPolicy,
 } from '../early-stopping';
-import { Mads } from '../mads';
 import type { AlgorithmName } from '../optimizer-contract/algorithm';
 import { EngineService } from '../engine/engine.service';
 import { StudiesService } from '../studies/studies.service';
@@ -187,7 +186,8 @@ export class TrialEarlyStopping {
     let value: number | null;
     if (memo.settings.algorithm === 'mads') {
       value = await this.engines
-        .read(trial.studyId, (algorithm) => (algorithm instanceof Mads ? algorithm.earlyStopThreshold() : null))
+        .read(trial.studyId)
+        .then((reading) => reading.figures.earlyStopThreshold)
         .catch((error: unknown) => {
           this.logger.warn({
             message: 'engine unreadable for early stopping',

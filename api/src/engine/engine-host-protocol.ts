@@ -1,0 +1,92 @@
+/**
+ * What the API's event loop and the engine host thread (engine-host.worker.ts) say to each other.
+ * Plain data only: every message is copied between threads (structured clone).
+ */
+import type { AlgorithmName, EvaluationResult, StopReason, Suggestion } from '../optimizer-contract/algorithm';
+import type { AlgorithmErrorCode } from '../optimizer-contract/algorithm-errors';
+import type { Study } from '../studies/study.entity';
+import type { EngineOperation } from './engine-operation';
+
+/** What a command does to a study's engine (the first three change it and are recorded as operations). */
+export type EngineCommand =
+  | { kind: 'ask'; k: number }
+  | { kind: 'tell'; results: EvaluationResult[] }
+  | { kind: 'markInFlight'; points: number[][] }
+  /** The engine's state as JSON text (a snapshot for studies.engine_state). */
+  | { kind: 'state' }
+  /** The read-only figures callers show or decide on (EngineFigures). */
+  | { kind: 'figures' };
+
+/** The fields of a study its engine is built from (study-engine.ts, createStudyAlgorithm). */
+export type EngineDefinition = Pick<
+  Study,
+  'algorithm' | 'algorithmOptions' | 'parameters' | 'derived' | 'outputs' | 'x0' | 'maxEvaluations' | 'seed'
+>;
+
+/**
+ * The state a host thread lacks, read from PostgreSQL by the caller: the stored operations
+ * (from, base] as stored JSON text, applied to the snapshot when there is one (else to the engine
+ * the thread holds at `from`), then `pending`, the operations of the calling session not committed yet.
+ */
+export interface EngineRestore {
+  snapshot: string | null;
+  from: number;
+  operations: string[];
+  pending: EngineOperation[];
+}
+
+/** One command to one study's engine, which must be at `version` before it runs. */
+export interface EngineCall {
+  type: 'call';
+  studyId: string;
+  algorithm: AlgorithmName;
+  version: number;
+  /**
+   * The calling session (EngineSession.id), whose own changes the thread may trust; null for a read,
+   * which trusts only committed states.
+   */
+  session: string | null;
+  /** The last session of this process known to have committed for the study, at its final version. */
+  committed: { session: string; version: number } | null;
+  command: EngineCommand;
+  restore?: EngineRestore;
+}
+
+/** A new study's initial engine state as JSON text; engine errors come back as for a call. */
+export interface EngineCreate {
+  type: 'create';
+  definition: EngineDefinition;
+}
+
+/** Which thread ran the task (tests check that engine work is off the API's event loop). */
+export interface EngineWhere {
+  type: 'where';
+}
+
+export type EngineTask = EngineCall | EngineCreate | EngineWhere;
+
+/** The figures read from an engine; null where the algorithm has no such thing (random search). */
+export interface EngineFigures {
+  iteration: number | null;
+  frameSize: number[] | null;
+  meshSize: number[] | null;
+  evaluationCount: number;
+  earlyStopThreshold: number | null;
+}
+
+export type EngineReply =
+  | {
+      status: 'done';
+      stopReason: StopReason | null;
+      suggestions?: Suggestion[];
+      state?: string;
+      figures?: EngineFigures;
+    }
+  /**
+   * The thread does not hold the engine at the version asked for. `have`: the committed version it
+   * holds, older than asked (the operations since are enough), or null (send the snapshot).
+   */
+  | { status: 'missing'; have: number | null }
+  /** An algorithm error (algorithm-errors.ts), rebuilt with its class by the caller. */
+  | { status: 'failed'; code: AlgorithmErrorCode; path: string; reason: string }
+  | { status: 'thread'; threadId: number };

@@ -1,0 +1,90 @@
+import type { OnModuleDestroy } from '@nestjs/common';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Piscina } from 'piscina';
+import {
+  type AlgorithmErrorCode,
+  InvalidOptionsError,
+  InvalidProblemError,
+  InvalidResultError,
+  InvalidStateError,
+} from '../optimizer-contract/algorithm-errors';
+import type { EngineCall, EngineDefinition, EngineReply, EngineTask } from './engine-host-protocol';
+
+/** How much lower the engine threads' CPU priority is than the event loop's (nice increment). */
+const ENGINE_THREAD_NICE = 5;
+
+/** The compiled worker next to this file (dist/api/src/engine/ once built). */
+const WORKER_FILE = join(__dirname, 'engine-host.worker.js');
+
+const ERROR_OF: Record<AlgorithmErrorCode, new (path: string, reason: string) => Error> = {
+  INVALID_PROBLEM: InvalidProblemError,
+  INVALID_OPTIONS: InvalidOptionsError,
+  INVALID_STATE: InvalidStateError,
+  INVALID_RESULT: InvalidResultError,
+};
+
+/**
+ * The thread(s) where this API process runs its study engines (engine-host.worker.ts), so that a
+ * long ask, tell, replay or snapshot never holds up the event loop that serves every other
+ * request. One thread by default: every call of a study then finds the engine it left there. With
+ * more (MESHTUNE_ENGINE_THREADS), studies run in parallel and a call may land on a thread that
+ * holds an older engine or none; the version the caller sends makes that thread rebuild it, never
+ * use a stale one (docs/architecture.md, "Where engine work runs").
+ */
+export class EngineHost implements OnModuleDestroy {
+  private readonly pool: Piscina<EngineTask, EngineReply>;
+
+  constructor(threads: number) {
+    if (!existsSync(WORKER_FILE)) {
+      throw new Error(`engine host: ${WORKER_FILE} is missing; run the API from its build (npm run build:api)`);
+    }
+    this.pool = new Piscina({
+      filename: WORKER_FILE,
+      minThreads: threads,
+      maxThreads: threads,
+      // The engines live in the threads: an idle thread is kept, not recycled with its cache.
+      idleTimeout: Number.POSITIVE_INFINITY,
+      concurrentTasksPerWorker: 1,
+      // A lower CPU priority for the engine threads (nice(2), through piscina's optional
+      // @napi-rs/nice): when the cores are busy, the event loop, which answers every request in a
+      // few milliseconds, runs first and the long engine call waits (docs/architecture.md).
+      niceIncrement: ENGINE_THREAD_NICE,
+    });
+  }
+
+  /** Runs one command on a study's engine (EngineStore decides what to send). */
+  async call(task: EngineCall): Promise<Exclude<EngineReply, { status: 'failed' | 'thread' }>> {
+    const reply = await this.run(task);
+    if (reply.status === 'thread') throw new Error('engine host: unexpected reply');
+    return reply;
+  }
+
+  /** A new study's initial engine state (JSON text); InvalidProblemError / InvalidOptionsError as createAlgorithm throws them. */
+  async create(definition: EngineDefinition): Promise<string> {
+    const reply = await this.run({ type: 'create', definition });
+    if (reply.status !== 'done' || reply.state === undefined) throw new Error('engine host: unexpected reply');
+    return reply.state;
+  }
+
+  /** The id of the thread that runs engine commands (not the event loop's, 0). */
+  async threadId(): Promise<number> {
+    const reply = await this.run({ type: 'where' });
+    if (reply.status !== 'thread') throw new Error('engine host: unexpected reply');
+    return reply.threadId;
+  }
+
+  async close(): Promise<void> {
+    await this.pool.destroy();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.close();
+  }
+
+  private async run(task: EngineTask): Promise<Exclude<EngineReply, { status: 'failed' }>> {
+    const reply = await this.pool.run(task);
+    if (reply.status === 'failed') throw new ERROR_OF[reply.code](reply.path, reply.reason);
+    return reply;
+  }
+}
