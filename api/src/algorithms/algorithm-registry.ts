@@ -9,8 +9,6 @@ import { RandomSearch } from './random/random-search';
 import { Mads } from '../mads';
 import type { MadsOptions } from '../mads';
 
-export const ALGORITHM_NAMES: readonly AlgorithmName[] = ['mads', 'random'];
-
 /**
  * What the registry returns: a SuggestionAlgorithm plus `stop()` (USER_STOP), `evaluationCount`
  * and `markInFlight(points)` (user-enqueued points being evaluated, before their results).
@@ -33,16 +31,15 @@ export function createAlgorithm(
       const algorithm = RandomSearch.create(problem);
       if (options !== null && options !== undefined) {
         if (typeof options !== 'object' || Array.isArray(options))
-          throw new InvalidOptionsError('options', 'must be an object');
+          throw new InvalidOptionsError(null, 'must be an object');
         const keys = Object.keys(options);
-        if (keys.length > 0)
-          throw new InvalidOptionsError(`options.${keys[0]}`, "unknown option (algorithm 'random' takes none)");
+        if (keys.length > 0) throw new InvalidOptionsError(keys[0], "unknown option (algorithm 'random' takes none)");
       }
       return algorithm;
     }
     default:
       validateProblem(problem);
-      throw new InvalidOptionsError('algorithm', `unknown algorithm '${String(name)}'`);
+      throw new InvalidOptionsError('name', `unknown algorithm '${String(name)}'`);
   }
 }
 

@@ -2,9 +2,14 @@
  * What the API's event loop and the engine host thread (engine-host.worker.ts) say to each other.
  * Plain data only: every message is copied between threads (structured clone).
  */
-import type { AlgorithmName, EvaluationResult, StopReason, Suggestion } from '../optimizer-contract/algorithm';
-import type { AlgorithmErrorCode } from '../optimizer-contract/algorithm-errors';
-import type { Study } from '../studies/study.entity';
+import type {
+  AlgorithmName,
+  EvaluationResult,
+  ProblemSpec,
+  StopReason,
+  Suggestion,
+} from '../optimizer-contract/algorithm';
+import type { AlgorithmErrorData } from '../optimizer-contract/algorithm-errors';
 import type { EngineOperation } from './engine-operation';
 
 /** What a command does to a study's engine (the first three change it and are recorded as operations). */
@@ -17,11 +22,15 @@ export type EngineCommand =
   /** The read-only figures callers show or decide on (EngineFigures). */
   | { kind: 'figures' };
 
-/** The fields of a study its engine is built from (study-engine.ts, createStudyAlgorithm). */
-export type EngineDefinition = Pick<
-  Study,
-  'algorithm' | 'algorithmOptions' | 'parameters' | 'derived' | 'outputs' | 'x0' | 'maxEvaluations' | 'seed'
->;
+/**
+ * What a new study's engine is built from: the problem of its parsed search space
+ * (search-space/search-space-parse.ts) and its options (studies/study-engine.ts, engineStart).
+ */
+export interface EngineStart {
+  algorithm: AlgorithmName;
+  problem: ProblemSpec;
+  options: Record<string, unknown>;
+}
 
 /**
  * The state a host thread lacks, read from PostgreSQL by the caller: the stored operations
@@ -55,7 +64,7 @@ export interface EngineCall {
 /** A new study's initial engine state as JSON text; engine errors come back as for a call. */
 export interface EngineCreate {
   type: 'create';
-  definition: EngineDefinition;
+  start: EngineStart;
 }
 
 /** Which thread ran the task (tests check that engine work is off the API's event loop). */
@@ -88,5 +97,5 @@ export type EngineReply =
    */
   | { status: 'missing'; have: number | null }
   /** An algorithm error (algorithm-errors.ts), rebuilt with its class by the caller. */
-  | { status: 'failed'; code: AlgorithmErrorCode; path: string; reason: string }
+  | { status: 'failed'; error: AlgorithmErrorData }
   | { status: 'thread'; threadId: number };

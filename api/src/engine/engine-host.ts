@@ -2,27 +2,14 @@ import type { OnModuleDestroy } from '@nestjs/common';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Piscina } from 'piscina';
-import {
-  type AlgorithmErrorCode,
-  InvalidOptionsError,
-  InvalidProblemError,
-  InvalidResultError,
-  InvalidStateError,
-} from '../optimizer-contract/algorithm-errors';
-import type { EngineCall, EngineDefinition, EngineReply, EngineTask } from './engine-host-protocol';
+import { rebuildAlgorithmError } from '../optimizer-contract/algorithm-errors';
+import type { EngineCall, EngineReply, EngineStart, EngineTask } from './engine-host-protocol';
 
 /** How much lower the engine threads' CPU priority is than the event loop's (nice increment). */
 const ENGINE_THREAD_NICE = 5;
 
 /** The compiled worker next to this file (dist/api/src/engine/ once built). */
 const WORKER_FILE = join(__dirname, 'engine-host.worker.js');
-
-const ERROR_OF: Record<AlgorithmErrorCode, new (path: string, reason: string) => Error> = {
-  INVALID_PROBLEM: InvalidProblemError,
-  INVALID_OPTIONS: InvalidOptionsError,
-  INVALID_STATE: InvalidStateError,
-  INVALID_RESULT: InvalidResultError,
-};
 
 /**
  * The thread(s) where this API process runs its study engines (engine-host.worker.ts), so that a
@@ -61,8 +48,8 @@ export class EngineHost implements OnModuleDestroy {
   }
 
   /** A new study's initial engine state (JSON text); InvalidProblemError / InvalidOptionsError as createAlgorithm throws them. */
-  async create(definition: EngineDefinition): Promise<string> {
-    const reply = await this.run({ type: 'create', definition });
+  async create(start: EngineStart): Promise<string> {
+    const reply = await this.run({ type: 'create', start });
     if (reply.status !== 'done' || reply.state === undefined) throw new Error('engine host: unexpected reply');
     return reply.state;
   }
@@ -84,7 +71,8 @@ export class EngineHost implements OnModuleDestroy {
 
   private async run(task: EngineTask): Promise<Exclude<EngineReply, { status: 'failed' }>> {
     const reply = await this.pool.run(task);
-    if (reply.status === 'failed') throw new ERROR_OF[reply.code](reply.path, reply.reason);
+    // The error as the engine threw it, its location or option included (search-space-parse.ts names the field).
+    if (reply.status === 'failed') throw rebuildAlgorithmError(reply.error);
     return reply;
   }
 }

@@ -11,10 +11,9 @@
  * leaves an engine nobody trusts, rebuilt at the next use.
  */
 import { isMainThread, threadId } from 'node:worker_threads';
-import { restoreAlgorithm, type StudyAlgorithm } from '../algorithms/algorithm-registry';
+import { createAlgorithm, restoreAlgorithm, type StudyAlgorithm } from '../algorithms/algorithm-registry';
 import { Mads } from '../mads';
-import { AlgorithmError } from '../optimizer-contract/algorithm-errors';
-import { createStudyAlgorithm } from '../studies/study-engine';
+import { AlgorithmError, algorithmErrorData } from '../optimizer-contract/algorithm-errors';
 import type { EngineCall, EngineFigures, EngineReply, EngineRestore, EngineTask } from './engine-host-protocol';
 import { applyOperation, decodeOperation, type EngineOperation } from './engine-operation';
 
@@ -39,14 +38,14 @@ export default function runEngineTask(task: EngineTask): EngineReply {
         return {
           status: 'done',
           stopReason: null,
-          state: JSON.stringify(createStudyAlgorithm(task.definition).toJSON()),
+          state: JSON.stringify(createAlgorithm(task.start.algorithm, task.start.problem, task.start.options).toJSON()),
         };
       case 'where':
         return { status: 'thread', threadId: isMainThread ? 0 : threadId };
     }
   } catch (error) {
     if (error instanceof AlgorithmError) {
-      return { status: 'failed', code: error.code, path: error.path, reason: error.reason };
+      return { status: 'failed', error: algorithmErrorData(error) };
     }
     throw error;
   }

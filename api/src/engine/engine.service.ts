@@ -16,7 +16,7 @@ import * as trialStore from '../trials/store/trial-store';
 import { toTrialResponse } from '../trials/trial-response.mapper';
 import type { EngineSession } from './engine-session';
 import { EngineHost } from './engine-host';
-import type { EngineDefinition } from './engine-host-protocol';
+import type { EngineStart } from './engine-host-protocol';
 import { EngineStore, type EngineReading } from './engine-store';
 import type { LockedStudy } from './locked-study';
 
@@ -352,11 +352,9 @@ export class EngineService {
    * A new study's initial engine state, built in the engine host: InvalidProblemError and
    * InvalidOptionsError as the algorithm registry throws them.
    */
-  async initialState(definition: EngineDefinition): Promise<unknown> {
+  async initialState(start: EngineStart): Promise<unknown> {
     // Small (the problem, the options, X0): parsed here so that the entity stores an object.
-    const { algorithm, algorithmOptions, parameters, derived, outputs, x0, maxEvaluations, seed } = definition;
-    const fields = { algorithm, algorithmOptions, parameters, derived, outputs, x0, maxEvaluations, seed };
-    return JSON.parse(await this.host.create(fields)) as unknown;
+    return JSON.parse(await this.host.create(start)) as unknown;
   }
 
   /** The one refusal of enqueue and import on a study that has ended. */

@@ -1,6 +1,6 @@
 /**
  * Validation of user-supplied MADS options (unknown keys, types, ranges). Throws
- * InvalidOptionsError with a path like `options.directionType`.
+ * InvalidOptionsError naming the option (`directionType`), so the API names its own field from it.
  */
 import type { ProblemSpec } from '../optimizer-contract/algorithm';
 import { InvalidOptionsError } from '../optimizer-contract/algorithm-errors';
@@ -26,28 +26,27 @@ const ENUMS: Record<string, readonly string[]> = {
   preset: ['meshtune', 'nomad4'],
 };
 
-function fail(key: string, reason: string): never {
-  throw new InvalidOptionsError(`options.${key}`, reason);
+function failOption(key: string, reason: string, within = ''): never {
+  throw new InvalidOptionsError(key, reason, within);
 }
 
 export function validateMadsOptions(problem: ProblemSpec, options: unknown): MadsOptions {
   if (options === undefined || options === null) return { ...DEFAULT_MADS_OPTIONS };
-  if (typeof options !== 'object' || Array.isArray(options))
-    throw new InvalidOptionsError('options', 'must be an object');
+  if (typeof options !== 'object' || Array.isArray(options)) throw new InvalidOptionsError(null, 'must be an object');
   const given = options as Record<string, unknown>;
   const preset = given.preset ?? DEFAULT_MADS_OPTIONS.preset;
   if (typeof preset !== 'string' || !ENUMS.preset.includes(preset))
-    fail('preset', `must be one of ${ENUMS.preset.join(', ')}`);
+    failOption('preset', `must be one of ${ENUMS.preset.join(', ')}`);
   // The preset sets the defaults; options given explicitly override them.
   const out: Record<string, unknown> = { ...presetDefaults(preset as MadsPreset) };
   for (const [key, value] of Object.entries(given)) {
-    if (!(key in DEFAULT_MADS_OPTIONS)) fail(key, 'unknown option');
+    if (!(key in DEFAULT_MADS_OPTIONS)) failOption(key, 'unknown option');
     if (value === undefined) continue;
     if ((BOOLEAN_KEYS as readonly string[]).includes(key)) {
-      if (typeof value !== 'boolean') fail(key, 'must be a boolean');
+      if (typeof value !== 'boolean') failOption(key, 'must be a boolean');
     } else if (key in ENUMS) {
       if (typeof value !== 'string' || !ENUMS[key].includes(value))
-        fail(key, `must be one of ${ENUMS[key].join(', ')}`);
+        failOption(key, `must be one of ${ENUMS[key].join(', ')}`);
     } else if (key === 'categoricalVariables') {
       checkCategorical(problem, value);
     } else if (key === 'initialFrameSize' || key === 'minMeshSize' || key === 'minFrameSize') {
@@ -59,43 +58,43 @@ export function validateMadsOptions(problem: ProblemSpec, options: unknown): Mad
 }
 
 function checkNumber(key: string, value: unknown): void {
-  if (typeof value !== 'number' || Number.isNaN(value)) fail(key, 'must be a number');
+  if (typeof value !== 'number' || Number.isNaN(value)) failOption(key, 'must be a number');
   switch (key) {
     case 'speculativeSearchMax':
     case 'quadModelMaxEval':
-      if (!Number.isInteger(value) || value < 1) fail(key, 'must be a positive integer');
+      if (!Number.isInteger(value) || value < 1) failOption(key, 'must be a positive integer');
       return;
     case 'pipelineIterations':
-      if (!Number.isInteger(value) || value < 0 || value > 16) fail(key, 'must be an integer from 0 to 16');
+      if (!Number.isInteger(value) || value < 0 || value > 16) failOption(key, 'must be an integer from 0 to 16');
       return;
     case 'surrogateSearchFactor':
-      if (!Number.isFinite(value) || value < 0 || value > 10000) fail(key, 'must be a number from 0 to 10000');
+      if (!Number.isFinite(value) || value < 0 || value > 10000) failOption(key, 'must be a number from 0 to 10000');
       return;
     case 'nmMaxTrialPointsNFactor':
-      if (!Number.isInteger(value) || value < 0) fail(key, 'must be an integer ≥ 0 (0 = no cap)');
+      if (!Number.isInteger(value) || value < 0) failOption(key, 'must be an integer ≥ 0 (0 = no cap)');
       return;
     case 'speculativeSearchBaseFactor':
-      if (!Number.isFinite(value) || value <= 1) fail(key, 'must be > 1');
+      if (!Number.isFinite(value) || value <= 1) failOption(key, 'must be > 1');
       return;
     case 'quadModelBoxFactor':
     case 'anisotropyFactor':
-      if (!Number.isFinite(value) || value <= 0) fail(key, 'must be a positive number');
+      if (!Number.isFinite(value) || value <= 0) failOption(key, 'must be a positive number');
       return;
     case 'hMax0':
-      if (!(value > 0)) fail(key, 'must be > 0 (Infinity allowed)');
+      if (!(value > 0)) failOption(key, 'must be > 0 (Infinity allowed)');
       return;
   }
 }
 
 function checkPerVariable(problem: ProblemSpec, key: string, value: unknown): void {
   if (!Array.isArray(value) || value.length !== problem.variables.length) {
-    fail(key, `must be an array of ${problem.variables.length} numbers or nulls`);
+    failOption(key, `must be an array of ${problem.variables.length} numbers or nulls`);
   }
   value.forEach((v: unknown, i: number) => {
     if (v === null) return;
-    if (typeof v !== 'number' || !Number.isFinite(v)) fail(`${key}[${i}]`, 'must be a finite number or null');
+    if (typeof v !== 'number' || !Number.isFinite(v)) failOption(key, 'must be a finite number or null', `[${i}]`);
     if (key === 'initialFrameSize' ? v <= 0 : v < 0)
-      fail(`${key}[${i}]`, key === 'initialFrameSize' ? 'must be > 0' : 'must be ≥ 0');
+      failOption(key, key === 'initialFrameSize' ? 'must be > 0' : 'must be ≥ 0', `[${i}]`);
   });
 }
 
@@ -104,21 +103,22 @@ export const MAX_CATEGORIES = 100;
 
 /** Categorical variables: distinct indices of free I or B variables with finite bounds, ≤ MAX_CATEGORIES categories. */
 function checkCategorical(problem: ProblemSpec, value: unknown): void {
-  if (!Array.isArray(value)) fail('categoricalVariables', 'must be an array of variable indices');
+  if (!Array.isArray(value)) failOption('categoricalVariables', 'must be an array of variable indices');
   const seen = new Set<number>();
   value.forEach((i: unknown, k: number) => {
-    const path = `categoricalVariables[${k}]`;
+    const at = `[${k}]`;
     if (typeof i !== 'number' || !Number.isInteger(i) || i < 0 || i >= problem.variables.length) {
-      fail(path, 'must be a variable index');
+      failOption('categoricalVariables', 'must be a variable index', at);
     }
-    if (seen.has(i)) fail(path, 'duplicate index');
+    if (seen.has(i)) failOption('categoricalVariables', 'duplicate index', at);
     seen.add(i);
     const v = problem.variables[i];
-    if (v.type === 'R') fail(path, 'a categorical variable must be of type I or B');
+    if (v.type === 'R') failOption('categoricalVariables', 'a categorical variable must be of type I or B', at);
     if (v.type === 'I') {
-      if (v.lowerBound === null || v.upperBound === null) fail(path, 'a categorical variable needs finite bounds');
+      if (v.lowerBound === null || v.upperBound === null)
+        failOption('categoricalVariables', 'a categorical variable needs finite bounds', at);
       const categories = Math.floor((v.upperBound - v.lowerBound) / Math.max(1, v.granularity)) + 1;
-      if (categories > MAX_CATEGORIES) fail(path, `more than ${MAX_CATEGORIES} categories`);
+      if (categories > MAX_CATEGORIES) failOption('categoricalVariables', `more than ${MAX_CATEGORIES} categories`, at);
     }
   });
 }

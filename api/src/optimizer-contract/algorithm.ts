@@ -75,4 +75,9 @@ export interface SuggestionAlgorithm {
   toJSON(): unknown;
 }
 
-export type AlgorithmName = 'mads' | 'random';
+/**
+ * The algorithms a study may use: the one list (the DTOs, the OpenAPI enums and the registry read
+ * it), so a new algorithm is added in one place.
+ */
+export const ALGORITHM_NAMES = ['mads', 'random'] as const;
+export type AlgorithmName = (typeof ALGORITHM_NAMES)[number];

@@ -1,17 +1,19 @@
 /**
  * Validation of a ProblemSpec against NOMAD's rules (NOMAD 4.5.1, src/Param/PbParameters.cpp,
  * `PbParameters::checkAndComply`; src/Type/BBOutputType.cpp). Throws InvalidProblemError with a
- * field path.
+ * field path and its location as data (from which the API names the user's field,
+ * search-space/search-space-parse.ts). The engines run it first thing (Mads.create,
+ * RandomSearch.create): once per new study, in the engine host.
  */
-import type { EvaluationResult, ProblemSpec } from './algorithm';
-import { InvalidProblemError, InvalidResultError } from './algorithm-errors';
+import type { EvaluationResult, ProblemSpec, VariableSpec } from './algorithm';
+import { InvalidProblemError, InvalidResultError, type ProblemLocation } from './algorithm-errors';
 import { isMultipleOf } from '../math/numerics';
 
 const OUTPUT_TYPES = new Set(['OBJ', 'PB', 'EB', 'EXTRA_O']);
 const VARIABLE_TYPES = new Set(['R', 'I', 'B']);
 
-function fail(path: string, reason: string): never {
-  throw new InvalidProblemError(path, reason);
+function fail(at: ProblemLocation, reason: string): never {
+  throw new InvalidProblemError(at, reason);
 }
 
 function isFiniteNumber(v: unknown): v is number {
@@ -19,46 +21,48 @@ function isFiniteNumber(v: unknown): v is number {
 }
 
 export function validateProblem(problem: ProblemSpec): void {
-  if (problem === null || typeof problem !== 'object') fail('problem', 'must be an object');
+  if (problem === null || typeof problem !== 'object') fail({ part: 'problem' }, 'must be an object');
   if (!Array.isArray(problem.variables) || problem.variables.length === 0) {
-    fail('variables', 'at least one variable is required (DIMENSION > 0)');
+    fail({ part: 'variables' }, 'at least one variable is required (DIMENSION > 0)');
   }
   problem.variables.forEach((v, i) => {
-    const p = `variables[${i}]`;
-    if (v === null || typeof v !== 'object') fail(p, 'must be an object');
-    if (!VARIABLE_TYPES.has(v.type)) fail(`${p}.type`, "must be 'R', 'I' or 'B'");
+    const at = (key?: keyof VariableSpec): ProblemLocation => ({ part: 'variables', variable: i, key });
+    if (v === null || typeof v !== 'object') fail(at(), 'must be an object');
+    if (!VARIABLE_TYPES.has(v.type)) fail(at('type'), "must be 'R', 'I' or 'B'");
     if (v.lowerBound !== null && !isFiniteNumber(v.lowerBound))
-      fail(`${p}.lowerBound`, 'must be a finite number or null');
+      fail(at('lowerBound'), 'must be a finite number or null');
     if (v.upperBound !== null && !isFiniteNumber(v.upperBound))
-      fail(`${p}.upperBound`, 'must be a finite number or null');
+      fail(at('upperBound'), 'must be a finite number or null');
     if (v.lowerBound !== null && v.upperBound !== null) {
-      if (v.lowerBound > v.upperBound) fail(`${p}.lowerBound`, 'lower bound exceeds upper bound');
-      if (v.lowerBound === v.upperBound) fail(`${p}.upperBound`, 'equal bounds: use fixedValue (FIXED_VARIABLE)');
+      if (v.lowerBound > v.upperBound) fail(at('lowerBound'), 'lower bound exceeds upper bound');
+      if (v.lowerBound === v.upperBound) fail(at('upperBound'), 'equal bounds: use fixedValue (FIXED_VARIABLE)');
     }
-    if (!isFiniteNumber(v.granularity) || v.granularity < 0) fail(`${p}.granularity`, 'must be a finite number ≥ 0');
-    if (v.type === 'I' && !Number.isInteger(v.granularity)) fail(`${p}.granularity`, 'must be an integer for type I');
+    if (!isFiniteNumber(v.granularity) || v.granularity < 0) fail(at('granularity'), 'must be a finite number ≥ 0');
+    if (v.type === 'I' && !Number.isInteger(v.granularity)) fail(at('granularity'), 'must be an integer for type I');
     if (v.fixedValue !== null && !isFiniteNumber(v.fixedValue))
-      fail(`${p}.fixedValue`, 'must be a finite number or null');
-    if (v.fixedValue !== null) checkValue(problem, i, v.fixedValue, `${p}.fixedValue`, false);
+      fail(at('fixedValue'), 'must be a finite number or null');
+    if (v.fixedValue !== null) checkValue(problem, i, v.fixedValue, at('fixedValue'), false);
   });
   if (!Array.isArray(problem.outputTypes) || problem.outputTypes.length === 0)
-    fail('outputTypes', 'must be a non-empty array');
+    fail({ part: 'outputTypes' }, 'must be a non-empty array');
   problem.outputTypes.forEach((t, j) => {
-    if (!OUTPUT_TYPES.has(t)) fail(`outputTypes[${j}]`, "must be 'OBJ', 'PB', 'EB' or 'EXTRA_O'");
+    if (!OUTPUT_TYPES.has(t)) fail({ part: 'outputTypes', output: j }, "must be 'OBJ', 'PB', 'EB' or 'EXTRA_O'");
   });
-  if (problem.outputTypes.filter((t) => t === 'OBJ').length !== 1) fail('outputTypes', 'exactly one OBJ is required');
-  if (!Array.isArray(problem.x0) || problem.x0.length === 0) fail('x0', 'at least one starting point is required');
+  if (problem.outputTypes.filter((t) => t === 'OBJ').length !== 1)
+    fail({ part: 'outputTypes' }, 'exactly one OBJ is required');
+  if (!Array.isArray(problem.x0) || problem.x0.length === 0)
+    fail({ part: 'x0' }, 'at least one starting point is required');
   problem.x0.forEach((x, k) => {
     if (!Array.isArray(x) || x.length !== problem.variables.length) {
-      fail(`x0[${k}]`, `must have ${problem.variables.length} coordinates`);
+      fail({ part: 'x0', point: k }, `must have ${problem.variables.length} coordinates`);
     }
-    x.forEach((v, i) => checkValue(problem, i, v, `x0[${k}][${i}]`, true));
+    x.forEach((v, i) => checkValue(problem, i, v, { part: 'x0', point: k, variable: i }, true));
   });
   if (problem.maxEvaluations !== null && (!Number.isInteger(problem.maxEvaluations) || problem.maxEvaluations < 1)) {
-    fail('maxEvaluations', 'must be a positive integer or null');
+    fail({ part: 'maxEvaluations' }, 'must be a positive integer or null');
   }
   if (!Number.isInteger(problem.seed) || problem.seed < 0 || problem.seed > 1_000_000) {
-    fail('seed', 'must be an integer in [0, 1000000]');
+    fail({ part: 'seed' }, 'must be an integer in [0, 1000000]');
   }
 }
 
@@ -69,7 +73,13 @@ function effectiveGranularity(problem: ProblemSpec, i: number): number {
   return v.granularity;
 }
 
-function checkValue(problem: ProblemSpec, i: number, value: unknown, path: string, mustMatchFixed: boolean): void {
+function checkValue(
+  problem: ProblemSpec,
+  i: number,
+  value: unknown,
+  path: ProblemLocation,
+  mustMatchFixed: boolean,
+): void {
   const v = problem.variables[i];
   if (!isFiniteNumber(value)) fail(path, 'must be a finite number');
   const lb = v.type === 'B' ? 0 : v.lowerBound;

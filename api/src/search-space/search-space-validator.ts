@@ -22,6 +22,15 @@ function nameReason(name: string): string | null {
   if (RESERVED_NAMES.has(name)) return `"${name}" is reserved (a property of every JavaScript object)`;
   return null;
 }
+
+/** A name at `path` (a parameter, derived parameter or output): well formed, and not one already in `taken`. */
+function checkName(name: string, path: string, taken: Set<string>, errors: FieldError[]): void {
+  const reason = nameReason(name);
+  if (reason !== null) errors.push({ field: `${path}.name`, reason });
+  if (taken.has(name)) errors.push({ field: `${path}.name`, reason: `"${name}" is used twice` });
+  taken.add(name);
+}
+
 const EPSILON = 1e-9;
 
 export interface StudyDefinition {
@@ -31,7 +40,12 @@ export interface StudyDefinition {
   x0: UserPoint[];
 }
 
-function isMultiple(value: number, step: number): boolean {
+/**
+ * Whether a value is a multiple of a granularity, to within 1e-9 of the step: the tolerance of
+ * every user-given value (X0, fixed values, enqueued points, NOMAD cache coordinates), which the
+ * engine mapping then rounds exactly onto the engine's grid (engine-mapping.ts, toEngineValue).
+ */
+export function isMultiple(value: number, step: number): boolean {
   const ratio = value / step;
   return Math.abs(ratio - Math.round(ratio)) <= EPSILON * Math.max(1, Math.abs(ratio));
 }
@@ -138,10 +152,7 @@ export function validateStudyDefinition(definition: StudyDefinition): FieldError
   const names = new Set<string>();
   definition.parameters.forEach((parameter, index) => {
     const path = `parameters[${index}]`;
-    const parameterNameReason = nameReason(parameter.name);
-    if (parameterNameReason !== null) errors.push({ field: `${path}.name`, reason: parameterNameReason });
-    if (names.has(parameter.name)) errors.push({ field: `${path}.name`, reason: `"${parameter.name}" is used twice` });
-    names.add(parameter.name);
+    checkName(parameter.name, path, names, errors);
     validateParameter(parameter, path, errors);
   });
   if (definition.parameters.every((parameter) => parameter.fixed !== undefined) && definition.parameters.length > 0) {
@@ -151,10 +162,7 @@ export function validateStudyDefinition(definition: StudyDefinition): FieldError
   const numeric = new Set(definition.parameters.filter(numericParameter).map((parameter) => parameter.name));
   definition.derived.forEach((derived, index) => {
     const path = `derived[${index}]`;
-    const derivedNameReason = nameReason(derived.name);
-    if (derivedNameReason !== null) errors.push({ field: `${path}.name`, reason: derivedNameReason });
-    if (names.has(derived.name)) errors.push({ field: `${path}.name`, reason: `"${derived.name}" is used twice` });
-    names.add(derived.name);
+    checkName(derived.name, path, names, errors);
     try {
       const expression = DerivedExpression.parse(derived.expression);
       for (const variable of expression.variables) {
@@ -175,10 +183,7 @@ export function validateStudyDefinition(definition: StudyDefinition): FieldError
   const outputNames = new Set<string>();
   definition.outputs.forEach((output, index) => {
     const path = `outputs[${index}]`;
-    const outputNameReason = nameReason(output.name);
-    if (outputNameReason !== null) errors.push({ field: `${path}.name`, reason: outputNameReason });
-    if (outputNames.has(output.name)) errors.push({ field: `${path}.name`, reason: `"${output.name}" is used twice` });
-    outputNames.add(output.name);
+    checkName(output.name, path, outputNames, errors);
     if (output.goal !== undefined && output.type !== 'objective') {
       errors.push({ field: `${path}.goal`, reason: 'is only for the objective' });
     }

@@ -1,18 +1,19 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
-import { InvalidOptionsError, InvalidProblemError } from '../optimizer-contract/algorithm-errors';
 import { DomainError, notFound, ValidationFailedError } from '../common/errors/domain-error';
+import { AlgorithmError } from '../optimizer-contract/algorithm-errors';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { inTransaction } from '../database/transaction';
 import { parseStoppingPolicy } from '../early-stopping';
 import { EngineService } from '../engine/engine.service';
 import { ProjectsService } from '../projects/projects.service';
-import { validateStudyDefinition } from '../search-space/search-space-validator';
+import { engineFieldError, parseSearchSpace } from '../search-space/search-space-parse';
 import * as trialStore from '../trials/store/trial-store';
 import type { CreateStudyDto } from './dto/create-study.dto';
 import type { StudyResponseDto, StudySummaryDto } from './dto/study-response.dto';
+import { engineStart } from './study-engine';
 import {
   emptyTrialTotals,
   type StudySummaryRow,
@@ -70,10 +71,11 @@ export class StudiesService {
       ),
       x0: dto.x0 ?? [],
     };
-    const errors = validateStudyDefinition(definition);
-    if (errors.length > 0) throw new ValidationFailedError(errors);
-
     const { name: algorithmName = 'mads', seed = 0, ...algorithmOptions } = dto.algorithm ?? {};
+    // The one parse of the space (search-space/search-space-parse.ts): the user's rules, then the engine problem, validated once.
+    const parsed = parseSearchSpace(definition, { maxEvaluations: dto.budget.maxEvaluations, seed });
+    if (!parsed.ok) throw new ValidationFailedError(parsed.errors);
+
     // MADS only needs to know whether a trial beats the incumbent: its default stops the ones that
     // cannot (docs/algorithm.md, "Early stopping"); random search keeps every run whole by default.
     const parsedPolicy = parseStoppingPolicy(
@@ -81,6 +83,18 @@ export class StudiesService {
       'earlyStopping',
     );
     if (!parsedPolicy.ok) throw new ValidationFailedError(parsedPolicy.errors);
+    let engineState: unknown;
+    try {
+      // The engine validates the problem and the options once, as it starts (in the engine host thread).
+      engineState = await this.engines.initialState(
+        engineStart(parsed.space, parsed.problem, algorithmName, algorithmOptions),
+      );
+    } catch (error) {
+      // Its errors carry where they are as data (not a path to read back): the user's field from it.
+      const field = error instanceof AlgorithmError ? engineFieldError(parsed.space, error) : null;
+      if (field === null) throw error;
+      throw new ValidationFailedError([field]);
+    }
     const study = this.dataSource.getRepository(Study).create({
       projectId,
       requiredRunnerLabels: [...new Set(dto.requiredRunnerLabels ?? [])],
@@ -103,17 +117,8 @@ export class StudiesService {
       nextTrialNumber: 1,
       evaluationCount: 0,
       completedAt: null,
+      engineState,
     });
-    try {
-      study.engineState = await this.engines.initialState(study);
-    } catch (error) {
-      if (error instanceof InvalidProblemError || error instanceof InvalidOptionsError) {
-        // Engine paths name engine variables; they are the study's parameters in the same order.
-        const field = error.path.replace(/^variables/, 'parameters').replace(/^options/, 'algorithm');
-        throw new ValidationFailedError([{ field, reason: error.reason }]);
-      }
-      throw error;
-    }
     const saved = await inTransaction(this.dataSource, async (manager) => {
       const quota = await this.projects.reserveActiveStudy(manager, projectId);
       if (quota.maxParallelTrials !== null) {

@@ -1,6 +1,7 @@
-import type { StopReason } from '../optimizer-contract/algorithm';
-import { createAlgorithm, type StudyAlgorithm } from '../algorithms/algorithm-registry';
+import type { AlgorithmName, ProblemSpec, StopReason } from '../optimizer-contract/algorithm';
+import type { EngineStart } from '../engine/engine-host-protocol';
 import { EngineMapping } from '../search-space/engine-mapping';
+import type { SearchSpace } from '../search-space/search-space-parse';
 import type { Study } from './study.entity';
 import type { StudyStopReason } from './study-status';
 
@@ -9,25 +10,26 @@ export function mappingOf(study: Pick<Study, 'parameters' | 'derived' | 'outputs
   return new EngineMapping(study.parameters, study.derived, study.outputs);
 }
 
-/** MADS-specific options are passed through; `name` and `seed` live on their own columns. */
-export function createStudyAlgorithm(
-  study: Pick<
-    Study,
-    'algorithm' | 'algorithmOptions' | 'parameters' | 'derived' | 'outputs' | 'x0' | 'maxEvaluations' | 'seed'
-  >,
-): StudyAlgorithm {
-  const problem = mappingOf(study).problem(study.x0, study.maxEvaluations, study.seed);
-  const options =
-    study.algorithm === 'mads'
-      ? {
-          // An unordered categorical is an integer index to MADS; this lets every poll also try the other categories.
-          categoricalVariables: study.parameters.flatMap((parameter, index) =>
-            parameter.type === 'categorical' ? [index] : [],
-          ),
-          ...study.algorithmOptions,
-        }
-      : study.algorithmOptions;
-  return createAlgorithm(study.algorithm, problem, options);
+/**
+ * What a new study's engine starts from (EngineService.initialState, in the engine host): its
+ * parsed problem and the options given under `algorithm` (`name` and `seed` live on their own
+ * columns). MADS also gets the categorical parameters' variables.
+ */
+export function engineStart(
+  space: SearchSpace,
+  problem: ProblemSpec,
+  algorithm: AlgorithmName,
+  options: Record<string, unknown>,
+): EngineStart {
+  return {
+    algorithm,
+    problem,
+    options:
+      algorithm === 'mads'
+        ? // An unordered categorical is an integer index to MADS; this lets every poll also try the other categories.
+          { categoricalVariables: space.categoricalVariables(), ...options }
+        : options,
+  };
 }
 
 export function studyStopReason(reason: StopReason): StudyStopReason {

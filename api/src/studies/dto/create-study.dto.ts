@@ -20,6 +20,7 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { IsOmittable } from '../../common/dto/is-omittable';
+import { ALGORITHM_NAMES, type AlgorithmName } from '../../optimizer-contract/algorithm';
 import { MAX_GPU_MEMORY_MB, MAX_RUNNER_GPUS } from '../../runners/dto/register-runner.dto';
 import { STOPPING_POLICY_KINDS, type StoppingPolicyKind } from '../../early-stopping';
 import { IsBoundedJsonObject, IsUserPointList } from '../../common/dto/parameter-value.validator';
@@ -91,7 +92,6 @@ export class StudyBudgetDto {
   leaseSeconds?: number;
 }
 
-export const ALGORITHM_NAMES = ['mads', 'random'] as const;
 export const DIRECTION_TYPES = ['ORTHO N+1 QUAD', 'ORTHO 2N'] as const;
 export const MADS_PRESETS = ['meshtune', 'nomad4'] as const;
 
@@ -99,7 +99,7 @@ export class AlgorithmOptionsDto {
   /** `mads` (NOMAD 4's Mesh Adaptive Direct Search, default) or `random` (seeded uniform sampling). */
   @IsOmittable()
   @IsIn(ALGORITHM_NAMES)
-  name?: (typeof ALGORITHM_NAMES)[number];
+  name?: AlgorithmName;
 
   /** NOMAD's SEED (default 0; NOMAD seeds by skipping that many draws, hence the bound). */
   @IsOmittable()

@@ -1,9 +1,8 @@
 import { ApiProperty, PickType } from '@nestjs/swagger';
-import type { AlgorithmName } from '../../optimizer-contract/algorithm';
+import { ALGORITHM_NAMES, type AlgorithmName } from '../../optimizer-contract/algorithm';
 import type { UserPoint } from '../../search-space/search-space';
 import { STUDY_STATUSES, STUDY_STOP_REASONS, type StudyStatus, type StudyStopReason } from '../study-status';
 import {
-  ALGORITHM_NAMES,
   AlgorithmOptionsDto,
   DerivedParameterDto,
   EarlyStoppingPolicyDto,

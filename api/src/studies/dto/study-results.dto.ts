@@ -1,6 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
+import { ALGORITHM_NAMES } from '../../optimizer-contract/algorithm';
 import { TrialResponseDto } from '../../trials/dto/trial-response.dto';
 
 export const HISTORY_FORMATS = ['json', 'csv', 'nomad'] as const;
@@ -38,7 +39,7 @@ export class HistoryResponseDto {
 }
 
 export class EngineStateResponseDto {
-  @ApiProperty({ enum: ['mads', 'random'] })
+  @ApiProperty({ enum: ALGORITHM_NAMES })
   algorithm: string;
   /** MADS iteration number (null for random). */
   @ApiProperty({ type: Number, nullable: true })
