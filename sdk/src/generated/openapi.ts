@@ -775,11 +775,13 @@ export interface components {
             parameterNames?: string[];
             /**
              * Format: uuid
-             * @description As in POST /v1/studies: an admin key may name the project.
+             * @description The project the study belongs to: only an admin key may name one (default: the default
+             *     project); a user key's studies go to its own project.
              */
             projectId?: string;
-            /** @description As in POST /v1/studies: labels a runner needs to lease its trials. */
+            /** @description Only runners that registered every one of these labels (e.g. `a100`, `80g`) lease its trials. */
             requiredRunnerLabels?: string[];
+            /** @description Opaque JSON handed to runners with each trial: model, data paths, epochs, batch sizes, metric… */
             trainingConfig?: {
                 [key: string]: unknown;
             };

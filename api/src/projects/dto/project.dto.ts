@@ -1,8 +1,21 @@
+import { applyDecorators } from '@nestjs/common';
 import { ApiProperty } from '@nestjs/swagger';
 import { IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
 import type { Project } from '../project.entity';
 
 const MAX_QUOTA = 1_000_000;
+
+/** A project quota in a request: an integer from 1 to MAX_QUOTA, null for no quota, or omitted. */
+function QuotaProperty(): PropertyDecorator {
+  return applyDecorators(
+    IsOptional(),
+    IsInt(),
+    Min(1),
+    Max(MAX_QUOTA),
+    // The swagger plugin does not see decorators applied here: the bounds are stated for the document too.
+    ApiProperty({ type: Number, nullable: true, required: false, minimum: 1, maximum: MAX_QUOTA }),
+  );
+}
 
 export class CreateProjectDto {
   /** Unique, e.g. the team's name: letters, digits, `.`, `_`, `-`. */
@@ -13,37 +26,21 @@ export class CreateProjectDto {
   name: string;
 
   /** Most studies with status `active` at once (creating or resuming one more is refused); omitted: no quota. */
-  @IsOptional()
-  @IsInt()
-  @Min(1)
-  @Max(MAX_QUOTA)
-  @ApiProperty({ type: Number, nullable: true, required: false })
+  @QuotaProperty()
   maxActiveStudies?: number | null;
 
   /** Most running trials over all its studies at once (leases wait beyond it); omitted: no quota. */
-  @IsOptional()
-  @IsInt()
-  @Min(1)
-  @Max(MAX_QUOTA)
-  @ApiProperty({ type: Number, nullable: true, required: false })
+  @QuotaProperty()
   maxParallelTrials?: number | null;
 }
 
 export class UpdateProjectQuotasDto {
   /** New quota on active studies; null removes it; omitted leaves it. */
-  @IsOptional()
-  @IsInt()
-  @Min(1)
-  @Max(MAX_QUOTA)
-  @ApiProperty({ type: Number, nullable: true, required: false })
+  @QuotaProperty()
   maxActiveStudies?: number | null;
 
   /** New quota on running trials; null removes it; omitted leaves it. */
-  @IsOptional()
-  @IsInt()
-  @Min(1)
-  @Max(MAX_QUOTA)
-  @ApiProperty({ type: Number, nullable: true, required: false })
+  @QuotaProperty()
   maxParallelTrials?: number | null;
 }
 

@@ -1,31 +1,43 @@
-import { ApiProperty, OmitType } from '@nestjs/swagger';
+import { applyDecorators } from '@nestjs/common';
+import { ApiProperty, OmitType, PickType } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import {
-  ArrayMaxSize,
-  IsArray,
-  IsObject,
-  IsString,
-  IsUUID,
-  MaxLength,
-  MinLength,
-  Validate,
-  ValidateNested,
-} from 'class-validator';
+import { ArrayMaxSize, IsArray, IsObject, IsString, MaxLength, MinLength, ValidateNested } from 'class-validator';
 import { IsOmittable } from '../../common/dto/is-omittable';
-import { IsBoundedJsonObject } from '../../common/dto/parameter-value.validator';
 import { STUDY_LIMITS } from '../study-limits';
-import { StudyBudgetDto } from './create-study.dto';
+import { CreateStudyDto, StudyBudgetDto } from './create-study.dto';
 import { StudyResponseDto } from './study-response.dto';
 
 /** The budget fields a NOMAD file does not give (MAX_BB_EVAL gives maxEvaluations). */
 export class ImportBudgetDto extends OmitType(StudyBudgetDto, ['maxEvaluations'] as const) {}
 
-export class ImportNomadStudyDto {
-  @IsString()
-  @MinLength(1)
-  @MaxLength(STUDY_LIMITS.nameLength)
-  name: string;
+/** A list of names (variables, outputs), each at most a field name long (STUDY_LIMITS.fieldNameLength). */
+function NameList(maxItems: number): PropertyDecorator {
+  // The swagger plugin copies only literal decorator arguments: maxItems is stated here, from the caller's constant.
+  return applyDecorators(
+    ApiProperty({
+      required: false,
+      type: 'array',
+      items: { type: 'string', maxLength: STUDY_LIMITS.fieldNameLength },
+      maxItems,
+    }),
+    IsOmittable(),
+    IsArray(),
+    ArrayMaxSize(maxItems),
+    IsString({ each: true }),
+    MaxLength(STUDY_LIMITS.fieldNameLength, { each: true }),
+  );
+}
 
+/**
+ * The fields a NOMAD import shares with POST /v1/studies (name, trainingConfig, projectId,
+ * requiredRunnerLabels) are CreateStudyDto's own declarations, so both keep the same rules.
+ */
+export class ImportNomadStudyDto extends PickType(CreateStudyDto, [
+  'name',
+  'trainingConfig',
+  'projectId',
+  'requiredRunnerLabels',
+] as const) {
   /** The text of a NOMAD 4 parameter file (DIMENSION, BB_INPUT_TYPE, X0, bounds, BB_OUTPUT_TYPE, MAX_BB_EVAL…). */
   @IsString()
   @MinLength(1)
@@ -33,32 +45,11 @@ export class ImportNomadStudyDto {
   parameterFile: string;
 
   /** Names of the variables, in order (default x1, x2, …). */
-  // The swagger plugin copies only literal decorator arguments: maxItems is stated here, from the same constant.
-  @ApiProperty({
-    required: false,
-    type: 'array',
-    items: { type: 'string', maxLength: STUDY_LIMITS.fieldNameLength },
-    maxItems: STUDY_LIMITS.parameters,
-  })
-  @IsOmittable()
-  @IsArray()
-  @ArrayMaxSize(STUDY_LIMITS.parameters)
-  @IsString({ each: true })
-  @MaxLength(STUDY_LIMITS.fieldNameLength, { each: true })
+  @NameList(STUDY_LIMITS.parameters)
   parameterNames?: string[];
 
   /** Names of the blackbox outputs, in BB_OUTPUT_TYPE order (default obj, pb1, eb1, extra1, …). */
-  @ApiProperty({
-    required: false,
-    type: 'array',
-    items: { type: 'string', maxLength: STUDY_LIMITS.fieldNameLength },
-    maxItems: STUDY_LIMITS.outputs,
-  })
-  @IsOmittable()
-  @IsArray()
-  @ArrayMaxSize(STUDY_LIMITS.outputs)
-  @IsString({ each: true })
-  @MaxLength(STUDY_LIMITS.fieldNameLength, { each: true })
+  @NameList(STUDY_LIMITS.outputs)
   outputNames?: string[];
 
   @IsOmittable()
@@ -66,26 +57,6 @@ export class ImportNomadStudyDto {
   @ValidateNested()
   @Type(() => ImportBudgetDto)
   budget?: ImportBudgetDto;
-
-  @ApiProperty({ required: false, type: Object, additionalProperties: true })
-  @IsOmittable()
-  @IsObject()
-  @Validate(IsBoundedJsonObject)
-  trainingConfig?: Record<string, unknown>;
-
-  /** As in POST /v1/studies: an admin key may name the project. */
-  @IsOmittable()
-  @IsUUID('all')
-  projectId?: string;
-
-  /** As in POST /v1/studies: labels a runner needs to lease its trials. */
-  @IsOmittable()
-  @IsArray()
-  @ArrayMaxSize(50)
-  @IsString({ each: true })
-  @MinLength(1, { each: true })
-  @MaxLength(100, { each: true })
-  requiredRunnerLabels?: string[];
 }
 
 export class ImportNomadStudyResponseDto {
