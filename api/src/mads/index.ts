@@ -3,6 +3,8 @@ export { Mads, type IncumbentView } from './mads';
 export type { MadsStateJson } from './serialization';
 export {
   DEFAULT_MADS_OPTIONS,
+  DIRECTION_TYPES,
+  MADS_PRESETS,
   NOMAD4_PRESET,
   type MadsOptions,
   type MadsPreset,

@@ -4,7 +4,14 @@
  */
 import type { ProblemSpec } from '../optimizer-contract/algorithm';
 import { InvalidOptionsError } from '../optimizer-contract/algorithm-errors';
-import { DEFAULT_MADS_OPTIONS, presetDefaults, type MadsOptions, type MadsPreset } from './options';
+import {
+  DEFAULT_MADS_OPTIONS,
+  DIRECTION_TYPES,
+  MADS_PRESETS,
+  presetDefaults,
+  type MadsOptions,
+  type MadsPreset,
+} from './options';
 
 const BOOLEAN_KEYS = [
   'secondaryPoll',
@@ -20,10 +27,10 @@ const BOOLEAN_KEYS = [
 ] as const;
 
 const ENUMS: Record<string, readonly string[]> = {
-  directionType: ['ORTHO N+1 QUAD', 'ORTHO N+1 NEG', 'ORTHO 2N'],
+  directionType: DIRECTION_TYPES,
   evalQueueSort: ['QUADRATIC_MODEL', 'DIR_LAST_SUCCESS'],
   frameRounding: ['nomad', 'floor'],
-  preset: ['meshtune', 'nomad4'],
+  preset: MADS_PRESETS,
 };
 
 function failOption(key: string, reason: string, within = ''): never {

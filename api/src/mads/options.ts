@@ -4,14 +4,16 @@
  */
 import type { FrameRounding } from './mesh';
 
-export type DirectionType = 'ORTHO N+1 QUAD' | 'ORTHO N+1 NEG' | 'ORTHO 2N';
+export const DIRECTION_TYPES = ['ORTHO N+1 QUAD', 'ORTHO N+1 NEG', 'ORTHO 2N'] as const;
+export type DirectionType = (typeof DIRECTION_TYPES)[number];
 export type EvalQueueSort = 'QUADRATIC_MODEL' | 'DIR_LAST_SUCCESS';
 /**
  * Named behaviour sets (docs/algorithm.md, "Presets"): 'meshtune' (default) adds the
  * asynchronous pipeline, late successes and restarts; 'nomad4' is NOMAD 4.5.1's MADS as the
  * golden traces check it (with meshtune's idle filling, which a sequential run never sees).
  */
-export type MadsPreset = 'meshtune' | 'nomad4';
+export const MADS_PRESETS = ['meshtune', 'nomad4'] as const;
+export type MadsPreset = (typeof MADS_PRESETS)[number];
 
 export interface MadsOptions {
   /**

@@ -21,6 +21,7 @@ import {
 } from 'class-validator';
 import { IsOmittable } from '../../common/dto/is-omittable';
 import { ALGORITHM_NAMES, type AlgorithmName } from '../../optimizer-contract/algorithm';
+import { type DirectionType, MADS_PRESETS, type MadsPreset } from '../../mads';
 import { MAX_GPU_MEMORY_MB, MAX_RUNNER_GPUS } from '../../runners/dto/register-runner.dto';
 import { STOPPING_POLICY_KINDS, type StoppingPolicyKind } from '../../early-stopping';
 import { IsBoundedJsonObject, IsUserPointList } from '../../common/dto/parameter-value.validator';
@@ -92,8 +93,11 @@ export class StudyBudgetDto {
   leaseSeconds?: number;
 }
 
-export const DIRECTION_TYPES = ['ORTHO N+1 QUAD', 'ORTHO 2N'] as const;
-export const MADS_PRESETS = ['meshtune', 'nomad4'] as const;
+/**
+ * The direction types a study may ask for: a subset of the engine's (mads/options.ts); the API
+ * does not offer `ORTHO N+1 NEG` (the engine has it for golden trace B, docs/algorithm.md).
+ */
+export const DIRECTION_TYPES = ['ORTHO N+1 QUAD', 'ORTHO 2N'] as const satisfies readonly DirectionType[];
 
 export class AlgorithmOptionsDto {
   /** `mads` (NOMAD 4's Mesh Adaptive Direct Search, default) or `random` (seeded uniform sampling). */
@@ -115,7 +119,7 @@ export class AlgorithmOptionsDto {
    */
   @IsOmittable()
   @IsIn(MADS_PRESETS)
-  preset?: (typeof MADS_PRESETS)[number];
+  preset?: MadsPreset;
 
   /** MADS: NOMAD's DIRECTION_TYPE (default `ORTHO N+1 QUAD`). */
   @IsOmittable()

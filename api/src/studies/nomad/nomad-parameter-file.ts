@@ -1,4 +1,5 @@
 import type { FieldError } from '../../common/errors/domain-error';
+import { DIRECTION_TYPES } from '../dto/create-study.dto';
 import { STUDY_LIMITS } from '../study-limits';
 
 /**
@@ -22,7 +23,7 @@ export interface NomadProblem {
   outputTypes: NomadOutputType[];
   maxBbEval: number;
   seed: number | null;
-  directionType: 'ORTHO N+1 QUAD' | 'ORTHO 2N' | null;
+  directionType: (typeof DIRECTION_TYPES)[number] | null;
   searches: { speculativeSearch?: boolean; quadModelSearch?: boolean; nmSearch?: boolean };
   ignoredKeywords: string[];
 }
@@ -234,6 +235,7 @@ export function parseNomadParameterFile(text: string): NomadProblem {
     else if (['EXTRA_O', 'NOTHING', '-', 'BBO_UNDEFINED'].includes(upper)) outputTypes.push('EXTRA_O');
     else fail(outputLine!, `output type ${token} is not supported (OBJ, PB, CSTR, EB, EXTRA_O, NOTHING)`);
   }
+  // The study's own rule (one objective) runs again when the study is parsed; here it names the file's line.
   if (outputTypes.filter((type) => type === 'OBJ').length !== 1 && outputLine !== undefined) {
     fail(outputLine, 'must hold exactly one OBJ (MADS is single-objective)');
   }
@@ -256,8 +258,10 @@ export function parseNomadParameterFile(text: string): NomadProblem {
   let directionType: NomadProblem['directionType'] = null;
   if (directionLine !== undefined) {
     const value = directionLine.tokens.join(' ').toUpperCase();
-    if (value === 'ORTHO N+1 QUAD' || value === 'ORTHO 2N') directionType = value;
-    else fail(directionLine, `${value} is not supported (ORTHO N+1 QUAD, ORTHO 2N)`);
+    // The direction types a study may have (CreateStudyDto's list), so an import asks for nothing create refuses.
+    const offered = DIRECTION_TYPES.find((type) => type === value);
+    if (offered !== undefined) directionType = offered;
+    else fail(directionLine, `${value} is not supported (${DIRECTION_TYPES.join(', ')})`);
   }
   const searches: NomadProblem['searches'] = {};
   for (const [keyword, key] of [
