@@ -55,4 +55,52 @@ describe('request bodies: JSON media types, empty and malformed bodies', () => {
     const fields = (empty.body.details as { field: string }[]).map((detail) => detail.field);
     assert.ok(fields.includes('parameterFile'), JSON.stringify(empty.body));
   });
+
+  // Fields declared once and shared (CreateStudyDto's by the NOMAD import, one quota decorator for
+  // every project quota) keep their rules on every route that uses them.
+  it('the NOMAD import holds its shared fields to the rules of POST /v1/studies, naming each', async () => {
+    const parameterFile = 'DIMENSION 1\nX0 (0)\nLOWER_BOUND (-1)\nUPPER_BOUND (1)\nMAX_BB_EVAL 5\n';
+    const cases: [Record<string, unknown>, string][] = [
+      [{ name: '' }, 'name'],
+      [{ trainingConfig: [1] }, 'trainingConfig'],
+      [{ projectId: 'not-a-uuid' }, 'projectId'],
+      [{ requiredRunnerLabels: [''] }, 'requiredRunnerLabels'],
+      [{ parameterNames: ['x'.repeat(65)] }, 'parameterNames'],
+      [{ outputNames: 'obj' }, 'outputNames'],
+    ];
+    for (const [patch, field] of cases) {
+      const response = await test.http
+        .post('/v1/studies/import/nomad')
+        .set(...auth(userKey))
+        .send({ name: 'shared', parameterFile, ...patch });
+      assert.equal(response.status, 400, `${field}: ${JSON.stringify(response.body)}`);
+      const fields = (response.body.details as { field: string }[]).map((detail) => detail.field);
+      assert.ok(fields.includes(field), `${field}: ${JSON.stringify(response.body)}`);
+    }
+  });
+
+  it('project quotas are integers from 1 to 1,000,000 or null, on create and update, naming the field', async () => {
+    const admin = (request: ReturnType<TestServer['http']['post']>) => request.set(...auth(test.adminKey));
+    const created = await admin(test.http.post('/v1/projects')).send({ name: 'quota-rules', maxActiveStudies: null });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    for (const value of [0, 1.5, 1_000_001, '3']) {
+      for (const field of ['maxActiveStudies', 'maxParallelTrials']) {
+        const onCreate = await admin(test.http.post('/v1/projects')).send({ name: 'quota-bad', [field]: value });
+        const onUpdate = await admin(test.http.patch(`/v1/projects/${created.body.id}`)).send({ [field]: value });
+        for (const response of [onCreate, onUpdate]) {
+          assert.equal(response.status, 400, `${field} = ${value}: ${JSON.stringify(response.body)}`);
+          assert.ok(
+            (response.body.details as { field: string }[]).some((detail) => detail.field === field),
+            JSON.stringify(response.body),
+          );
+        }
+      }
+    }
+    const updated = await admin(test.http.patch(`/v1/projects/${created.body.id}`)).send({
+      maxActiveStudies: 1_000_000,
+      maxParallelTrials: 1,
+    });
+    assert.equal(updated.status, 200, JSON.stringify(updated.body));
+    assert.equal(updated.body.maxActiveStudies, 1_000_000);
+  });
 });
