@@ -1,18 +1,24 @@
 /**
  * The one parse of a search space (search-space-parse.ts): one case per class of error, each with
- * the user's field path; the engine problem it returns is validated once and taken as it is by
- * the engines; engine errors name user fields from their location, and option errors from their
- * option, without reading the path text.
+ * the user's field path; the engine validates the problem it returns as it starts, and its errors
+ * (problem or options), carried across the engine host thread as data, name user fields from their
+ * location or option, without reading the path text.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { ProblemSpec } from '../optimizer-contract/algorithm';
-import { InvalidProblemError } from '../optimizer-contract/algorithm-errors';
-import { ensureValidProblem, validateProblem } from '../optimizer-contract/problem-validation';
+import { createAlgorithm } from '../algorithms/algorithm-registry';
+import {
+  AlgorithmError,
+  algorithmErrorData,
+  InvalidProblemError,
+  InvalidStateError,
+  rebuildAlgorithmError,
+} from '../optimizer-contract/algorithm-errors';
 import { Mads } from '../mads';
-import { startStudyAlgorithm } from '../studies/study-engine';
+import { engineStart } from '../studies/study-engine';
 import type { ParameterDefinition } from './search-space';
-import { parseSearchSpace, type SearchSpaceParse } from './search-space-parse';
+import { engineFieldError, parseSearchSpace, type SearchSpaceParse } from './search-space-parse';
 import type { StudyDefinition } from './search-space-validator';
 
 const RUN = { maxEvaluations: 50, seed: 0 };
@@ -124,34 +130,44 @@ describe('parseSearchSpace', () => {
     const parse = parseSearchSpace(definition(), RUN);
     assert.ok(parse.ok);
     const refused = (name: 'mads' | 'random', options: Record<string, unknown>): string[] => {
-      const started = startStudyAlgorithm(parse.space, parse.problem, name, options);
-      assert.equal(started.ok, false);
-      return started.ok ? [] : started.errors.map((error) => error.field);
+      const start = engineStart(parse.space, parse.problem, name, options);
+      try {
+        createAlgorithm(start.algorithm, start.problem, start.options);
+      } catch (error) {
+        assert.ok(error instanceof AlgorithmError);
+        // As the API sees it: the error crosses the engine host thread as data.
+        const field = engineFieldError(parse.space, rebuildAlgorithmError(algorithmErrorData(error)));
+        return field === null ? [] : [field.field];
+      }
+      return [];
     };
     assert.deepEqual(refused('mads', { directionType: 'ORTHO 3N' }), ['algorithm.directionType']);
     assert.deepEqual(refused('mads', { preset: 'nomad5' }), ['algorithm.preset']);
     assert.deepEqual(refused('mads', { minMeshSize: [null, -1, null, null] }), ['algorithm.minMeshSize[1]']);
     assert.deepEqual(refused('random', { preset: 'nomad4' }), ['algorithm.preset']);
-    assert.ok(startStudyAlgorithm(parse.space, parse.problem, 'mads', { preset: 'nomad4' }).ok);
+    assert.deepEqual(refused('mads', { preset: 'nomad4' }), []);
   });
 
-  test('the problem is validated once: frozen, marked valid, taken as it is by the engines', () => {
-    const parse = parseSearchSpace(definition(), RUN);
+  test('the engine validates the parsed problem as it starts; its errors cross threads as data and name user fields', () => {
+    const parse = parseSearchSpace(definition({ x0: [{ lr: 0.01, rank: 8, optimizer: 'adam', dropout: 0 }] }), RUN);
     assert.ok(parse.ok);
-    assert.equal(ensureValidProblem(parse.problem), parse.problem);
-    assert.ok(Object.isFrozen(parse.problem) && Object.isFrozen(parse.problem.variables[0]));
-    assert.throws(() => {
-      (parse.problem.variables[0] as { lowerBound: number }).lowerBound = 10;
-    }, TypeError);
-    // A problem that did not come from validateProblem, even one equal to a valid one, is checked.
-    const copy = structuredClone(parse.problem) as ProblemSpec;
-    assert.notEqual(ensureValidProblem(copy), copy);
-    const broken: ProblemSpec = { ...copy, x0: [[99, 8, 0, 0]] };
-    assert.throws(
-      () => Mads.create(broken),
-      (error: unknown) => error instanceof InvalidProblemError && error.path === 'x0[0][0]',
-    );
-    assert.throws(() => validateProblem(broken), InvalidProblemError);
+    assert.doesNotThrow(() => Mads.create(parse.problem));
+    // A problem off its own rules (an X0 coordinate above lr's log10 upper bound 0) is refused with its location.
+    const broken: ProblemSpec = { ...parse.problem, x0: [[2, 8, 0, 0]] };
+    let caught: unknown = null;
+    try {
+      Mads.create(broken);
+    } catch (error) {
+      caught = error;
+    }
+    assert.ok(caught instanceof InvalidProblemError);
+    assert.equal(caught.path, 'x0[0][0]');
+    const rebuilt = rebuildAlgorithmError(algorithmErrorData(caught));
+    assert.ok(rebuilt instanceof InvalidProblemError);
+    assert.deepEqual(engineFieldError(parse.space, rebuilt), { field: 'x0[0].lr', reason: caught.reason });
+    const state = rebuildAlgorithmError(algorithmErrorData(new InvalidStateError('state', 'unreadable')));
+    assert.ok(state instanceof InvalidStateError);
+    assert.equal(engineFieldError(parse.space, state), null);
   });
 });
 
