@@ -72,7 +72,7 @@ export class StudiesService {
       x0: dto.x0 ?? [],
     };
     const { name: algorithmName = 'mads', seed = 0, ...algorithmOptions } = dto.algorithm ?? {};
-    // The one parse of the space (search-space/search-space-parse.ts): the user's rules, then the engine problem, validated once.
+    // The one parse of the space (search-space/search-space-parse.ts): the user's rules, then the engine problem.
     const parsed = parseSearchSpace(definition, { maxEvaluations: dto.budget.maxEvaluations, seed });
     if (!parsed.ok) throw new ValidationFailedError(parsed.errors);
 
