@@ -179,14 +179,17 @@ test('deterministic given the seed, different across seeds; nomad4 has no surrog
   assert.equal(Mads.create(problem, { preset: 'nomad4' }).toJSON().options.surrogateSearch, false);
 });
 
+/** Two integer variables and a real one: the space where the surrogate search is on by default. */
+const MIXED_3: ProblemSpec = {
+  variables: [int(0, 20), int(0, 20), real(0, 1)],
+  outputTypes: ['OBJ'],
+  x0: [[0, 0, 0]],
+  maxEvaluations: 100,
+  seed: 1,
+};
+
 test('points in flight enter the model: idle runners get different, valid points', () => {
-  const problem: ProblemSpec = {
-    variables: [int(0, 20), int(0, 20), real(0, 1)],
-    outputTypes: ['OBJ'],
-    x0: [[0, 0, 0]],
-    maxEvaluations: 100,
-    seed: 1,
-  };
+  const problem = MIXED_3;
   const { mads } = runSequential(problem, quadratic([13, 6, 0.7]), 12);
   const batch = mads.ask(8);
   assert.equal(batch.length, 8);
@@ -209,13 +212,7 @@ test('PB constraints: the model proposes points, and a run finds a feasible poin
 });
 
 test("meshtune default: 'sequential' surrogate search on integer spaces only; same sequential run as `true`, no idle surrogate points", () => {
-  const problem: ProblemSpec = {
-    variables: [int(0, 20), int(0, 20), real(0, 1)],
-    outputTypes: ['OBJ'],
-    x0: [[0, 0, 0]],
-    maxEvaluations: 100,
-    seed: 1,
-  };
+  const problem = MIXED_3;
   const continuous: ProblemSpec = { ...problem, variables: [real(0, 20), real(0, 20), real(0, 1)] };
   assert.equal(Mads.create(problem).toJSON().options.surrogateSearch, 'sequential');
   assert.equal(Mads.create(continuous).toJSON().options.surrogateSearch, false);
