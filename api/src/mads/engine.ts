@@ -309,11 +309,24 @@ function startNextStep(state: EngineState): void {
   }
 }
 
-/** The surrogate step runs while fewer than surrogateSearchFactor·(n+1) evaluations are done. */
+/**
+ * The surrogate step waits for this many simplex gradients of evaluations: with fewer points
+ * than 2(n+1) the GP cannot fit n length scales, and its point only displaced the local steps
+ * (bench:engine dev runs of 2026-12-03, docs/algorithm.md "Surrogate search").
+ */
+const SURROGATE_START_GRADIENTS = 2;
+
+/**
+ * The surrogate step runs once SURROGATE_START_GRADIENTS·(n+1) evaluations are done and while
+ * fewer than surrogateSearchFactor·(n+1) are done or in flight; in 'sequential' mode only when
+ * no point is in flight (with points in flight it cost runs on integer spaces, docs/algorithm.md).
+ */
 function surrogateStepEnabled(state: EngineState): boolean {
   const n = state.space.free.length;
+  const mode = state.options.surrogateSearch;
   return (
-    state.options.surrogateSearch === true &&
+    (mode === true || (mode === 'sequential' && state.inFlight === 0)) &&
+    state.evaluations >= SURROGATE_START_GRADIENTS * (n + 1) &&
     state.evaluations + state.inFlight < state.options.surrogateSearchFactor * (n + 1)
   );
 }
@@ -321,7 +334,8 @@ function surrogateStepEnabled(state: EngineState): boolean {
 /**
  * Surrogate points handed to idle runners per step before the poll-based filling below: the
  * model's next choices (pending points believed at their predictions) rather than more poll
- * directions around the same centre (issue 15).
+ * directions around the same centre (issue 15). Only with `surrogateSearch: true`: the
+ * 'sequential' mode leaves runs with points in flight as they were without the surrogate.
  */
 function surrogateIdleCap(state: EngineState): number {
   return state.options.surrogateSearch === true ? state.space.free.length + 1 : 0;

@@ -23,7 +23,6 @@ const BOOLEAN_KEYS = [
   'fillIdle',
   'lateSuccess',
   'restartOnMinMesh',
-  'surrogateSearch',
 ] as const;
 
 const ENUMS: Record<string, readonly string[]> = {
@@ -38,18 +37,21 @@ function failOption(key: string, reason: string, within = ''): never {
 }
 
 export function validateMadsOptions(problem: ProblemSpec, options: unknown): MadsOptions {
-  if (options === undefined || options === null) return { ...DEFAULT_MADS_OPTIONS };
+  const types = problem.variables.map((v) => v.type);
+  if (options === undefined || options === null) return presetDefaults(DEFAULT_MADS_OPTIONS.preset, types);
   if (typeof options !== 'object' || Array.isArray(options)) throw new InvalidOptionsError(null, 'must be an object');
   const given = options as Record<string, unknown>;
   const preset = given.preset ?? DEFAULT_MADS_OPTIONS.preset;
   if (typeof preset !== 'string' || !ENUMS.preset.includes(preset))
     failOption('preset', `must be one of ${ENUMS.preset.join(', ')}`);
   // The preset sets the defaults; options given explicitly override them.
-  const out: Record<string, unknown> = { ...presetDefaults(preset as MadsPreset) };
+  const out: Record<string, unknown> = { ...presetDefaults(preset as MadsPreset, types) };
   for (const [key, value] of Object.entries(given)) {
     if (!(key in DEFAULT_MADS_OPTIONS)) failOption(key, 'unknown option');
     if (value === undefined) continue;
-    if ((BOOLEAN_KEYS as readonly string[]).includes(key)) {
+    if (key === 'surrogateSearch') {
+      if (typeof value !== 'boolean' && value !== 'sequential') failOption(key, "must be a boolean or 'sequential'");
+    } else if ((BOOLEAN_KEYS as readonly string[]).includes(key)) {
       if (typeof value !== 'boolean') failOption(key, 'must be a boolean');
     } else if (key in ENUMS) {
       if (typeof value !== 'string' || !ENUMS[key].includes(value))

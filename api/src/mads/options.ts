@@ -14,6 +14,8 @@ export type EvalQueueSort = 'QUADRATIC_MODEL' | 'DIR_LAST_SUCCESS';
  */
 export const MADS_PRESETS = ['meshtune', 'nomad4'] as const;
 export type MadsPreset = (typeof MADS_PRESETS)[number];
+/** `surrogateSearch`: off, always, or only in sequential use (docs/algorithm.md, "Surrogate search"). */
+export type SurrogateSearchMode = boolean | 'sequential';
 
 export interface MadsOptions {
   /**
@@ -43,10 +45,11 @@ export interface MadsOptions {
   /**
    * Surrogate search (search/surrogate.ts, docs/algorithm.md): a Gaussian-process search step
    * over the whole box, one point per iteration after the speculative search, while fewer than
-   * `surrogateSearchFactor`·(n+1) evaluations are done; with points in flight it also fills
-   * idle runners (at any budget).
+   * `surrogateSearchFactor`·(n+1) evaluations are done (from 2(n+1) on); `true`: with points in
+   * flight it also runs and fills idle runners (at any budget); 'sequential': only while no
+   * point is in flight, no idle filling (the meshtune default on integer and binary spaces).
    */
-  surrogateSearch: boolean;
+  surrogateSearch: SurrogateSearchMode;
   /** Budget, in simplex gradients (n+1 evaluations), during which the surrogate step runs (0–10000). */
   surrogateSearchFactor: number;
   /** DIRECTION_TYPE (default ORTHO N+1 QUAD, §3.4). */
@@ -105,8 +108,8 @@ export const DEFAULT_MADS_OPTIONS: Readonly<MadsOptions> = Object.freeze({
   pipelineIterations: 4,
   lateSuccess: true,
   restartOnMinMesh: true,
-  // Opt-in: bench:engine (docs/benchmarks.md, 2026-12-03 runs) showed no gain at small budgets
-  // that its instances could resolve, and one search costs ~27 ms of the event loop at n = 5.
+  // Continuous spaces; presetDefaults switches it on for integer, ordinal and mixed spaces
+  // (bench:engine, docs/benchmarks.md: no gain on continuous ones, ~27 ms per search at n = 5).
   surrogateSearch: false,
   surrogateSearchFactor: 20,
   directionType: 'ORTHO N+1 QUAD',
@@ -143,7 +146,15 @@ export const NOMAD4_PRESET: Readonly<
   surrogateSearch: false,
 });
 
-/** The defaults of a preset. */
-export function presetDefaults(preset: MadsPreset): MadsOptions {
-  return preset === 'nomad4' ? { ...DEFAULT_MADS_OPTIONS, ...NOMAD4_PRESET } : { ...DEFAULT_MADS_OPTIONS };
+/**
+ * The defaults of a preset for a problem. The meshtune preset switches the surrogate search on
+ * in sequential use where a variable is integer or binary (integer, ordinal, mixed spaces):
+ * there it solved more bench:engine runs at 10–100(n+1) evaluations and fewer nowhere; on
+ * continuous spaces, and with points in flight, it was not better across the board
+ * (docs/algorithm.md, "Presets"; docs/benchmarks.md).
+ */
+export function presetDefaults(preset: MadsPreset, variableTypes: readonly string[] = []): MadsOptions {
+  if (preset === 'nomad4') return { ...DEFAULT_MADS_OPTIONS, ...NOMAD4_PRESET };
+  const discrete = variableTypes.some((t) => t === 'I' || t === 'B');
+  return { ...DEFAULT_MADS_OPTIONS, surrogateSearch: discrete ? 'sequential' : false };
 }

@@ -179,14 +179,17 @@ test('deterministic given the seed, different across seeds; nomad4 has no surrog
   assert.equal(Mads.create(problem, { preset: 'nomad4' }).toJSON().options.surrogateSearch, false);
 });
 
+/** Two integer variables and a real one: the space where the surrogate search is on by default. */
+const MIXED_3: ProblemSpec = {
+  variables: [int(0, 20), int(0, 20), real(0, 1)],
+  outputTypes: ['OBJ'],
+  x0: [[0, 0, 0]],
+  maxEvaluations: 100,
+  seed: 1,
+};
+
 test('points in flight enter the model: idle runners get different, valid points', () => {
-  const problem: ProblemSpec = {
-    variables: [int(0, 20), int(0, 20), real(0, 1)],
-    outputTypes: ['OBJ'],
-    x0: [[0, 0, 0]],
-    maxEvaluations: 100,
-    seed: 1,
-  };
+  const problem = MIXED_3;
   const { mads } = runSequential(problem, quadratic([13, 6, 0.7]), 12);
   const batch = mads.ask(8);
   assert.equal(batch.length, 8);
@@ -206,4 +209,28 @@ test('PB constraints: the model proposes points, and a run finds a feasible poin
   const { mads } = runSequential(problem, f, 60);
   assert.ok(mads.bestFeasible() !== null);
   assert.ok(mads.bestFeasible()!.f < 0.5);
+});
+
+test("meshtune default: 'sequential' surrogate search on integer spaces only; same sequential run as `true`, no idle surrogate points", () => {
+  const problem = MIXED_3;
+  const continuous: ProblemSpec = { ...problem, variables: [real(0, 20), real(0, 20), real(0, 1)] };
+  assert.equal(Mads.create(problem).toJSON().options.surrogateSearch, 'sequential');
+  assert.equal(Mads.create(continuous).toJSON().options.surrogateSearch, false);
+  assert.equal(Mads.create(problem, { preset: 'nomad4' }).toJSON().options.surrogateSearch, false);
+  assert.throws(() => Mads.create(problem, { surrogateSearch: 'always' as never }), /options\.surrogateSearch/);
+
+  // Sequential use (no point ever in flight at an ask): the mode is the surrogate search itself.
+  const f = quadratic([13, 6, 0.7]);
+  const sequential = runSequential(problem, f, 40, { surrogateSearch: 'sequential' }).asked;
+  assert.deepEqual(sequential, runSequential(problem, f, 40, { surrogateSearch: true }).asked);
+  assert.notDeepEqual(sequential, runSequential(problem, f, 40, { surrogateSearch: false }).asked);
+
+  // 40 points in flight, enough to reach idle filling (after 6 sequential evaluations, before the step's 2(n+1) start, so the
+  // three runs share their past): idle runners get what they would get without the surrogate.
+  const batch = (surrogateSearch: MadsOptions['surrogateSearch']): number[][] =>
+    runSequential(problem, f, 6, { surrogateSearch })
+      .mads.ask(40)
+      .map((s) => s.x);
+  assert.deepEqual(batch('sequential'), batch(false));
+  assert.notDeepEqual(batch(true), batch(false));
 });
