@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ApiKeysService } from '../auth/api-keys.service';
+import { DomainError } from '../common/errors/domain-error';
 import { loadConfig } from '../config/app-config';
 import { startServer } from '../main';
 
@@ -247,8 +248,13 @@ async function revokeDemoKeys(keys: ApiKeysService, made: MadeByDemo): Promise<v
   const [active] = await keys.list(10_000, 0);
   for (const key of active) {
     if (!made.keyIds.includes(key.id) && (key.runnerId === null || !made.runnerIds.has(key.runnerId))) continue;
-    // The demo revokes as itself, not as an API caller: there is no caller key to keep from revoking itself.
-    await keys.revoke(key.id, '');
+    try {
+      // The demo revokes as itself, not as an API caller: there is no caller key to keep from revoking itself.
+      await keys.revoke(key.id, '');
+    } catch (error) {
+      // Revoking the runner key revokes the runner tokens it minted: listed above, already gone.
+      if (!(error instanceof DomainError && error.code === 'API_KEY_NOT_FOUND')) throw error;
+    }
   }
 }
 
