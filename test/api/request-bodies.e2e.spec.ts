@@ -65,6 +65,8 @@ describe('request bodies: JSON media types, empty and malformed bodies', () => {
       [{ trainingConfig: [1] }, 'trainingConfig'],
       [{ projectId: 'not-a-uuid' }, 'projectId'],
       [{ requiredRunnerLabels: [''] }, 'requiredRunnerLabels'],
+      [{ requiredRunnerGpus: 0 }, 'requiredRunnerGpus'],
+      [{ requiredRunnerGpuMemoryMb: 1.5 }, 'requiredRunnerGpuMemoryMb'],
       [{ parameterNames: ['x'.repeat(65)] }, 'parameterNames'],
       [{ outputNames: 'obj' }, 'outputNames'],
     ];
@@ -77,6 +79,16 @@ describe('request bodies: JSON media types, empty and malformed bodies', () => {
       const fields = (response.body.details as { field: string }[]).map((detail) => detail.field);
       assert.ok(fields.includes(field), `${field}: ${JSON.stringify(response.body)}`);
     }
+    // Valid, they reach the imported study as they would a created one.
+    const imported = await test.http
+      .post('/v1/studies/import/nomad')
+      .set(...auth(userKey))
+      .send({ name: 'needs an 80 GB GPU', parameterFile, requiredRunnerGpus: 2, requiredRunnerGpuMemoryMb: 81_920 });
+    assert.equal(imported.status, 201, JSON.stringify(imported.body));
+    assert.deepEqual(
+      [imported.body.study.requiredRunnerGpus, imported.body.study.requiredRunnerGpuMemoryMb],
+      [2, 81_920],
+    );
   });
 
   it('project quotas are integers from 1 to 1,000,000 or null, on create and update, naming the field', async () => {

@@ -779,6 +779,13 @@ export interface components {
              *     project); a user key's studies go to its own project.
              */
             projectId?: string;
+            /**
+             * @description Only runners that registered at least this much memory per GPU (`gpuMemoryMb`, MiB) lease its
+             *     trials; a runner that registered none does not qualify.
+             */
+            requiredRunnerGpuMemoryMb?: number;
+            /** @description Only runners that registered at least this many GPUs lease its trials. */
+            requiredRunnerGpus?: number;
             /** @description Only runners that registered every one of these labels (e.g. `a100`, `80g`) lease its trials. */
             requiredRunnerLabels?: string[];
             /** @description Opaque JSON handed to runners with each trial: model, data paths, epochs, batch sizes, metric… */

@@ -29,14 +29,16 @@ function NameList(maxItems: number): PropertyDecorator {
 }
 
 /**
- * The fields a NOMAD import shares with POST /v1/studies (name, trainingConfig, projectId,
- * requiredRunnerLabels) are CreateStudyDto's own declarations, so both keep the same rules.
+ * The fields a NOMAD import shares with POST /v1/studies (name, trainingConfig, projectId and the
+ * runner requirements) are CreateStudyDto's own declarations, so both keep the same rules.
  */
 export class ImportNomadStudyDto extends PickType(CreateStudyDto, [
   'name',
   'trainingConfig',
   'projectId',
   'requiredRunnerLabels',
+  'requiredRunnerGpus',
+  'requiredRunnerGpuMemoryMb',
 ] as const) {
   /** The text of a NOMAD 4 parameter file (DIMENSION, BB_INPUT_TYPE, X0, bounds, BB_OUTPUT_TYPE, MAX_BB_EVAL…). */
   @IsString()

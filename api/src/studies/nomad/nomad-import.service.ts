@@ -73,6 +73,10 @@ export function studyFromNomad(problem: NomadProblem, request: ImportNomadStudyD
     // NOMAD evaluates every point to the end: an imported study keeps that (docs/algorithm.md, "Early stopping").
     earlyStopping: { kind: 'none' },
     ...(request.requiredRunnerLabels === undefined ? {} : { requiredRunnerLabels: request.requiredRunnerLabels }),
+    ...(request.requiredRunnerGpus === undefined ? {} : { requiredRunnerGpus: request.requiredRunnerGpus }),
+    ...(request.requiredRunnerGpuMemoryMb === undefined
+      ? {}
+      : { requiredRunnerGpuMemoryMb: request.requiredRunnerGpuMemoryMb }),
   };
 }
 
