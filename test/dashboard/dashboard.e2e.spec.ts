@@ -337,7 +337,10 @@ describe('dashboard', () => {
     assert.deepEqual(await switcher.locator('option').allInnerTexts(), ['All projects', 'default', 'team-b']);
     await switcher.selectOption({ label: 'team-b' });
     await page.locator(`tr[data-study-id="${studyId}"]`).waitFor({ state: 'detached' });
+    // The table may be emptied before team B's list arrives: wait for its row, then count it.
+    await page.locator(`tr[data-study-id="${String(other.id)}"]`).waitFor();
     assert.equal(await page.locator(`tr[data-study-id="${String(other.id)}"]`).count(), 1);
+    assert.equal(await page.locator(`tr[data-study-id="${studyId}"]`).count(), 0);
     await context.close();
     // A user key of the default project: its project only, the switch fixed, team B's study absent.
     const { page: userPage, close } = await openPage();
