@@ -27,8 +27,9 @@ fi
 
 # Optional extras go on top of the same venv, each keyed on its own lock, so that adding or
 # changing one does not download torch again: the harness (lm-eval, for 5-shot MMLU of kept
-# adapters) and QLoRA (bitsandbytes, for studies with `quantization: "nf4"`).
-for extra_lock in "$runner_dir"/requirements-harness.lock "$runner_dir"/requirements-qlora.lock; do
+# adapters), QLoRA (bitsandbytes, for studies with `quantization: "nf4"`), the object store
+# (s3fs, for an `adapterDir` URL) and the tests' local S3 endpoint (moto).
+for extra_lock in "$runner_dir"/requirements-{harness,qlora,objectstore,test}.lock; do
   [[ -f "$extra_lock" ]] || continue
   extra_sha="$(sha256sum "$extra_lock" | cut -c1-16)"
   extra_name="$(basename "$extra_lock" .lock)"

@@ -20,6 +20,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from .adapter_store import ObjectStoreError, is_store_url, join_store_url, upload_adapter
 from .api_models import Lease, MetricPoint
 from .client import ApiClient, LeaseWait, RetryPolicy
 from .errors import (
@@ -40,7 +41,7 @@ from .outbox import Outbox, PendingReport
 from .outputs import check_outputs_producible, collect_outputs
 from .regime import batch_layout
 from .reporter import Reporter
-from .retention import adapter_size_bytes, keep_adapter
+from .retention import MANIFEST_NAME, adapter_size_bytes, keep_adapter
 from .training_config import TrainingConfig, parse_training_config
 from .trial_files import EventReader, TrialResult, TrialSpec, write_json_atomic
 from .worker import is_peer_lost
@@ -104,8 +105,9 @@ class AgentConfig:
     keep_trial_dirs: bool = False
     retry_initial_seconds: float = 1.0
     #: where completed trials' adapters are kept (None: <state_dir>/adapters; a study's
-    #: trainingConfig.adapterDir, e.g. a shared file system, wins)
-    adapter_dir: Path | None = None
+    #: trainingConfig.adapterDir, e.g. a shared file system, wins): a path, or an object store
+    #: URL (`s3://bucket/prefix`, adapter_store.py) to which each adapter is uploaded
+    adapter_dir: Path | str | None = None
     #: how many adapters to keep per study, newest first (None: all)
     keep_adapters: int | None = None
     #: after an early stop, how long the child may take to end its current step and save
@@ -427,10 +429,10 @@ class Agent:
                     "gpuSeconds": gpu_seconds,
                     "effectiveConfig": outcome.effective_config,
                 }
-                adapter = self._keep_adapter(lease, config, outcome, outputs)
-                if adapter is not None:
-                    payload["adapter"] = str(adapter)
-                    payload["adapterSizeBytes"] = adapter_size_bytes(adapter)
+                kept = self._keep_adapter(lease, config, outcome, outputs)
+                adapter = kept[0] if kept else None
+                if kept is not None:
+                    payload["adapter"], payload["adapterSizeBytes"] = kept
                 report = PendingReport(trial.id, "complete", payload)
                 log.info(
                     "%s completed: %s (regime %s%s)",
@@ -623,16 +625,25 @@ class Agent:
         outcome: TrialResult,
         outputs: dict[str, float],
         extra: dict[str, Any] | None = None,
-    ) -> Path | None:
+    ) -> tuple[str, int | None] | None:
+        """Keeps the trained adapter and returns where it lies and its size in bytes (None: no
+        adapter). `adapterDir` (the study's, else the runner's) is a folder, or an object store
+        URL: the adapter is then kept under <state>/adapters first and uploaded from there; the
+        local copy goes once the upload succeeded, and stays (its path reported) when it failed."""
         if not outcome.adapter_dir or not Path(outcome.adapter_dir).is_dir():
             return None
-        root = Path(config.adapter_dir) if config.adapter_dir else self.config.adapter_dir
-        root = root or self.config.state_dir / "adapters"
+        where = config.adapter_dir or self.config.adapter_dir
+        store_url = str(where) if is_store_url(where) else None
+        root = self.config.state_dir / "adapters" if store_url or not where else Path(where)
+        study_id, name = (
+            lease.trial.study_id,
+            (f"trial-{lease.trial.number:05d}-{lease.trial.id}-a{lease.trial.attempt}"),
+        )
         manifest = {
             "trialId": lease.trial.id,
             "trialNumber": lease.trial.number,
             "attempt": lease.trial.attempt,
-            "studyId": lease.trial.study_id,
+            "studyId": study_id,
             "runner": self.config.name,
             "parameters": dict(lease.trial.parameters),
             "outputs": outputs,
@@ -642,10 +653,10 @@ class Agent:
             **(extra or {}),
         }
         try:
-            return keep_adapter(
+            kept = keep_adapter(
                 Path(outcome.adapter_dir),
-                root / lease.trial.study_id,
-                f"trial-{lease.trial.number:05d}-{lease.trial.id}-a{lease.trial.attempt}",
+                root / study_id,
+                name,
                 manifest,
                 self.config.keep_adapters,
             )
@@ -653,6 +664,30 @@ class Agent:
             # The result is still worth reporting; the adapter is lost, and the log says so.
             log.error("could not keep the adapter of trial %s: %s", lease.trial.id, exc)
             return None
+        if kept is None:
+            return None
+        size = adapter_size_bytes(kept)
+        if store_url is None:
+            return str(kept), size
+        try:
+            return self._upload_adapter(kept, store_url, study_id, name, manifest), size
+        except ObjectStoreError as exc:
+            log.error(
+                "could not upload the adapter of trial %s, kept on this runner at %s: %s",
+                lease.trial.id,
+                kept,
+                exc,
+            )
+            return str(kept), size
+
+    def _upload_adapter(
+        self, kept: Path, store_url: str, study_id: str, name: str, manifest: dict[str, Any]
+    ) -> str:
+        remote = join_store_url(store_url, study_id, name)
+        write_json_atomic(kept / MANIFEST_NAME, {**manifest, "adapterDir": remote})
+        uploaded = upload_adapter(kept, store_url, study_id, name)
+        shutil.rmtree(kept, ignore_errors=True)
+        return uploaded
 
     def _keep_stopped(
         self,
@@ -672,13 +707,14 @@ class Agent:
             "lastValLoss": outcome.metrics.get("last_val_loss"),
             "gpuSeconds": gpu_seconds,
         }
-        adapter = self._keep_adapter(lease, config, outcome, {}, extra)
+        kept = self._keep_adapter(lease, config, outcome, {}, extra)
+        adapter = kept[0] if kept else None
         line = {
             "trialId": lease.trial.id,
             "report": "none (stopped by the API)",
             "gpuSeconds": gpu_seconds,
             "effectiveConfig": outcome.effective_config,
-            **({"adapter": str(adapter)} if adapter else {}),
+            **({"adapter": adapter} if adapter else {}),
             **extra,
         }
         try:

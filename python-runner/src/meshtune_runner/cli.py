@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
+from .adapter_store import is_store_url
 from .training_config import check_runner_overrides
 
 __all__ = ["build_parser", "main"]
@@ -39,6 +40,13 @@ OVERRIDES: dict[str, tuple[str, type]] = {
 def _env(name: str, default: str | None = None) -> str | None:
     value = os.environ.get(name)
     return value if value not in (None, "") else default
+
+
+def _adapter_root(value: str | None) -> Path | str | None:
+    """A folder, or an object store URL kept as written (Path would fold `s3://b` to `s3:/b`)."""
+    if not value:
+        return None
+    return value if is_store_url(value) else Path(value)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -124,8 +132,10 @@ def build_parser() -> argparse.ArgumentParser:
     runner.add_argument(
         "--adapter-dir",
         default=_env("MESHTUNE_ADAPTER_DIR"),
-        help="where completed trials' LoRA adapters are kept, one folder per study and trial "
-        "(default: STATE_DIR/adapters; a study's trainingConfig.adapterDir wins) "
+        help="where completed trials' LoRA adapters are kept, one folder per study and trial: "
+        "a folder, or an object store URL (s3://bucket/prefix, needs the objectstore extra) "
+        "to upload them to (default: STATE_DIR/adapters; a study's trainingConfig.adapterDir "
+        "wins) "
         "[MESHTUNE_ADAPTER_DIR]",
     )
     runner.add_argument(
@@ -262,7 +272,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         exit_when_idle=args.exit_when_idle,
         drain_timeout=args.drain_timeout,
         keep_trial_dirs=args.keep_trial_dirs,
-        adapter_dir=Path(args.adapter_dir) if args.adapter_dir else None,
+        adapter_dir=_adapter_root(args.adapter_dir),
         keep_adapters=args.keep_adapters,
     )
     agent = Agent(config)

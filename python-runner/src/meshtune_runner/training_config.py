@@ -116,7 +116,11 @@ class TrainingConfig(BaseModel):
         description="Where checkpoints live (a shared path lets another runner resume)",
     )
     adapter_dir: str | None = Field(
-        default=None, description="Where completed trials' adapters are kept (default: runner's)"
+        default=None,
+        description=(
+            "Where completed trials' adapters are kept: a folder (e.g. a shared file system) or "
+            "an object store URL such as s3://bucket/prefix (default: the runner's)"
+        ),
     )
     trust_remote_code: bool = False
     training_arguments: dict[str, Any] = Field(
