@@ -1,6 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { API_KEY_SCOPES, type ApiKeyScope } from '../api-key-scope';
 import type { ApiKey } from '../api-key.entity';
+import { IntegerProperty } from '../../common/dto/is-integer';
 
 export class ApiKeyResponseDto {
   id: string;
@@ -27,8 +28,11 @@ export class CreatedApiKeyResponseDto extends ApiKeyResponseDto {
 
 export class ApiKeyListResponseDto {
   items: ApiKeyResponseDto[];
+  @IntegerProperty()
   total: number;
+  @IntegerProperty()
   limit: number;
+  @IntegerProperty()
   offset: number;
 }
 

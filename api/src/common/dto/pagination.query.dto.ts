@@ -1,11 +1,12 @@
 import { Type } from 'class-transformer';
-import { IsInt, IsOptional, Max, Min } from 'class-validator';
+import { IsOptional, Max, Min } from 'class-validator';
+import { IsInteger } from './is-integer';
 
 export class PaginationQueryDto {
   /** Page size (1–500, default 50). */
   @IsOptional()
   @Type(() => Number)
-  @IsInt()
+  @IsInteger()
   @Min(1)
   @Max(500)
   limit?: number;
@@ -13,7 +14,7 @@ export class PaginationQueryDto {
   /** Items to skip (default 0). */
   @IsOptional()
   @Type(() => Number)
-  @IsInt()
+  @IsInteger()
   @Min(0)
   @Max(10_000_000)
   offset?: number;

@@ -2,6 +2,7 @@ import { applyDecorators } from '@nestjs/common';
 import { ApiProperty } from '@nestjs/swagger';
 import { IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
 import type { Project } from '../project.entity';
+import { IntegerProperty } from '../../common/dto/is-integer';
 
 const MAX_QUOTA = 1_000_000;
 
@@ -13,7 +14,7 @@ function QuotaProperty(): PropertyDecorator {
     Min(1),
     Max(MAX_QUOTA),
     // The swagger plugin does not see decorators applied here: the bounds are stated for the document too.
-    ApiProperty({ type: Number, nullable: true, required: false, minimum: 1, maximum: MAX_QUOTA }),
+    ApiProperty({ type: 'integer', nullable: true, required: false, minimum: 1, maximum: MAX_QUOTA }),
   );
 }
 
@@ -47,21 +48,26 @@ export class UpdateProjectQuotasDto {
 export class ProjectResponseDto {
   id: string;
   name: string;
-  @ApiProperty({ type: Number, nullable: true })
+  @ApiProperty({ type: 'integer', nullable: true })
   maxActiveStudies: number | null;
-  @ApiProperty({ type: Number, nullable: true })
+  @ApiProperty({ type: 'integer', nullable: true })
   maxParallelTrials: number | null;
   /** Studies with status `active` now. */
+  @IntegerProperty()
   activeStudies: number;
   /** Trials running now over all its studies. */
+  @IntegerProperty()
   runningTrials: number;
   createdAt: string;
 }
 
 export class ProjectListResponseDto {
   items: ProjectResponseDto[];
+  @IntegerProperty()
   total: number;
+  @IntegerProperty()
   limit: number;
+  @IntegerProperty()
   offset: number;
 }
 

@@ -2,6 +2,7 @@ import { ApiProperty } from '@nestjs/swagger';
 import { IsOptional, IsUUID } from 'class-validator';
 import { OutputDefinitionDto } from '../../studies/dto/create-study.dto';
 import { TrialResponseDto } from '../../trials/dto/trial-response.dto';
+import { IntegerProperty } from '../../common/dto/is-integer';
 
 export class LeaseRequestDto {
   /** Only lease trials of this study (default: any active study). */
@@ -19,5 +20,6 @@ export class LeaseResponseDto {
   outputs: OutputDefinitionDto[];
   leaseExpiresAt: string;
   /** Lease length; send a trial heartbeat well within it. */
+  @IntegerProperty()
   leaseSeconds: number;
 }

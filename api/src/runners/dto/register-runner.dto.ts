@@ -1,16 +1,6 @@
-import {
-  ArrayMaxSize,
-  IsArray,
-  IsInt,
-  IsOptional,
-  IsString,
-  IsUUID,
-  Max,
-  MaxLength,
-  Min,
-  MinLength,
-} from 'class-validator';
+import { ArrayMaxSize, IsArray, IsOptional, IsString, IsUUID, Max, MaxLength, Min, MinLength } from 'class-validator';
 import { IsOmittable } from '../../common/dto/is-omittable';
+import { IsInteger } from '../../common/dto/is-integer';
 
 /** GPUs one runner may register (and a study may require). */
 export const MAX_RUNNER_GPUS = 1024;
@@ -25,14 +15,14 @@ export class RegisterRunnerDto {
   name: string;
 
   @IsOptional()
-  @IsInt()
+  @IsInteger()
   @Min(0)
   @Max(MAX_RUNNER_GPUS)
   gpus?: number;
 
   /** Memory of one GPU, in MiB. */
   @IsOptional()
-  @IsInt()
+  @IsInteger()
   @Min(0)
   @Max(MAX_GPU_MEMORY_MB)
   gpuMemoryMb?: number | null;

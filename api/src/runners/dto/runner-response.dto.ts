@@ -1,12 +1,15 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { RUNNER_HEALTH_STATES, type Runner, type RunnerHealthState } from '../runner.entity';
+import { IntegerProperty } from '../../common/dto/is-integer';
 
 export class RunnerResponseDto {
   id: string;
   /** The project whose studies it leases. */
   projectId: string;
   name: string;
+  @IntegerProperty()
   gpus: number;
+  @IntegerProperty()
   gpuMemoryMb: number | null;
   labels: string[];
   lastSeenAt: string;
@@ -21,8 +24,10 @@ export class RunnerResponseDto {
   @ApiProperty({ enum: RUNNER_HEALTH_STATES })
   health: RunnerHealthState;
   /** Runner failures in a row (a completed trial resets it). */
+  @IntegerProperty()
   failureStreak: number;
   /** Failed evaluations in a row (a completed trial resets it). */
+  @IntegerProperty()
   evaluationFailureStreak: number;
   /** The last runner failure's error. */
   @ApiProperty({ type: String, nullable: true })
@@ -43,8 +48,11 @@ export class RegisteredRunnerResponseDto extends RunnerResponseDto {
 
 export class RunnerListResponseDto {
   items: RunnerResponseDto[];
+  @IntegerProperty()
   total: number;
+  @IntegerProperty()
   limit: number;
+  @IntegerProperty()
   offset: number;
 }
 

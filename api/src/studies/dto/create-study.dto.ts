@@ -7,7 +7,6 @@ import {
   IsBoolean,
   IsDefined,
   IsIn,
-  IsInt,
   IsObject,
   IsString,
   IsUUID,
@@ -20,6 +19,7 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { IsOmittable } from '../../common/dto/is-omittable';
+import { IsInteger } from '../../common/dto/is-integer';
 import { ALGORITHM_NAMES, type AlgorithmName } from '../../optimizer-contract/algorithm';
 import { type DirectionType, MADS_PRESETS, type MadsPreset } from '../../mads';
 import { MAX_GPU_MEMORY_MB, MAX_RUNNER_GPUS } from '../../runners/dto/register-runner.dto';
@@ -66,28 +66,28 @@ export class OutputDefinitionDto {
 
 export class StudyBudgetDto {
   /** NOMAD's MAX_BB_EVAL: completed + failed trials. */
-  @IsInt()
+  @IsInteger()
   @Min(1)
   @Max(STUDY_LIMITS.maxEvaluations)
   maxEvaluations: number;
 
   /** Trials running at once (default 1000, i.e. as many as runners ask for). */
   @IsOmittable()
-  @IsInt()
+  @IsInteger()
   @Min(1)
   @Max(10_000)
   maxParallelTrials?: number;
 
   /** Leases a trial may lose (runner crash, expiry) before it counts as failed (default 3). */
   @IsOmittable()
-  @IsInt()
+  @IsInteger()
   @Min(1)
   @Max(100)
   maxAttempts?: number;
 
   /** Seconds a lease lasts without a heartbeat (default from MESHTUNE_LEASE_SECONDS). */
   @IsOmittable()
-  @IsInt()
+  @IsInteger()
   @Min(5)
   @Max(86_400)
   leaseSeconds?: number;
@@ -107,7 +107,7 @@ export class AlgorithmOptionsDto {
 
   /** NOMAD's SEED (default 0; NOMAD seeds by skipping that many draws, hence the bound). */
   @IsOmittable()
-  @IsInt()
+  @IsInteger()
   @Min(0)
   @Max(STUDY_LIMITS.seed)
   seed?: number;
@@ -296,7 +296,7 @@ export class CreateStudyDto {
 
   /** Only runners that registered at least this many GPUs lease its trials. */
   @IsOmittable()
-  @IsInt()
+  @IsInteger()
   @Min(1)
   @Max(MAX_RUNNER_GPUS)
   requiredRunnerGpus?: number;
@@ -306,7 +306,7 @@ export class CreateStudyDto {
    * trials; a runner that registered none does not qualify.
    */
   @IsOmittable()
-  @IsInt()
+  @IsInteger()
   @Min(1)
   @Max(MAX_GPU_MEMORY_MB)
   requiredRunnerGpuMemoryMb?: number;

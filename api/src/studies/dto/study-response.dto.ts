@@ -9,26 +9,37 @@ import {
   OutputDefinitionDto,
 } from './create-study.dto';
 import { ParameterDefinitionDto } from './parameter-definition.dto';
+import { IntegerProperty } from '../../common/dto/is-integer';
 
 export class TrialCountsDto {
+  @IntegerProperty()
   pending: number;
+  @IntegerProperty()
   running: number;
+  @IntegerProperty()
   completed: number;
+  @IntegerProperty()
   failed: number;
   /** Early-stopped trials and trials stopped because the study ended. */
+  @IntegerProperty()
   stopped: number;
 }
 
 export class StudyBudgetResponseDto {
+  @IntegerProperty()
   maxEvaluations: number;
+  @IntegerProperty()
   maxParallelTrials: number;
+  @IntegerProperty()
   maxAttempts: number;
+  @IntegerProperty()
   leaseSeconds: number;
 }
 
 export class AlgorithmSummaryDto {
   @ApiProperty({ enum: ALGORITHM_NAMES })
   name: AlgorithmName;
+  @IntegerProperty()
   seed: number;
 }
 
@@ -39,10 +50,10 @@ export class StudyResponseDto {
   /** Labels a runner must have to lease its trials. */
   requiredRunnerLabels: string[];
   /** GPUs a runner must have to lease its trials; null: any. */
-  @ApiProperty({ type: Number, nullable: true })
+  @ApiProperty({ type: 'integer', nullable: true })
   requiredRunnerGpus: number | null;
   /** Memory of each GPU (MiB) a runner must have to lease its trials; null: any. */
-  @ApiProperty({ type: Number, nullable: true })
+  @ApiProperty({ type: 'integer', nullable: true })
   requiredRunnerGpuMemoryMb: number | null;
   name: string;
   description: string | null;
@@ -75,8 +86,10 @@ export class StudyResponseDto {
    */
   gpuHoursSaved: number;
   /** Completed + failed + early-stopped trials: NOMAD's blackbox evaluations. */
+  @IntegerProperty()
   evaluationCount: number;
   /** Evaluations that failed (trials `failed`: told to the engine, counted in the budget). */
+  @IntegerProperty()
   failedEvaluationCount: number;
   /** True when more than half of the evaluations failed: the study did not really explore its space (look at the trials' errors). */
   evaluationsMostlyFailed: boolean;
@@ -111,6 +124,7 @@ export class StudySummaryDto extends PickType(StudyResponseDto, [
   'completedAt',
 ] as const) {
   /** Parameters of the search space. */
+  @IntegerProperty()
   parameterCount: number;
   @ApiProperty({ type: AlgorithmSummaryDto })
   algorithm: AlgorithmSummaryDto;
@@ -118,7 +132,10 @@ export class StudySummaryDto extends PickType(StudyResponseDto, [
 
 export class StudyListResponseDto {
   items: StudySummaryDto[];
+  @IntegerProperty()
   total: number;
+  @IntegerProperty()
   limit: number;
+  @IntegerProperty()
   offset: number;
 }

@@ -1,8 +1,9 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
+import { IsIn, IsOptional, Matches, Max, Min } from 'class-validator';
 import { ALGORITHM_NAMES } from '../../optimizer-contract/algorithm';
 import { TrialResponseDto } from '../../trials/dto/trial-response.dto';
+import { IntegerProperty, IsInteger } from '../../common/dto/is-integer';
 
 export const HISTORY_FORMATS = ['json', 'csv', 'nomad'] as const;
 export type HistoryFormat = (typeof HISTORY_FORMATS)[number];
@@ -19,7 +20,7 @@ export class HistoryQueryDto {
   /** JSON only: page size (1–500, default 500). */
   @IsOptional()
   @Type(() => Number)
-  @IsInt()
+  @IsInteger()
   @Min(1)
   @Max(MAX_HISTORY_PAGE)
   limit?: number;
@@ -42,7 +43,7 @@ export class EngineStateResponseDto {
   @ApiProperty({ enum: ALGORITHM_NAMES })
   algorithm: string;
   /** MADS iteration number (null for random). */
-  @ApiProperty({ type: Number, nullable: true })
+  @ApiProperty({ type: 'integer', nullable: true })
   iteration: number | null;
   /** MADS frame size Δ per parameter, in engine space (null for random). */
   @ApiProperty({ type: [Number], nullable: true })
@@ -54,5 +55,6 @@ export class EngineStateResponseDto {
   @ApiProperty({ type: String, nullable: true })
   stopReason: string | null;
   /** Results the algorithm has been told. */
+  @IntegerProperty()
   evaluationCount: number;
 }

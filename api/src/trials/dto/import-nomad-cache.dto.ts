@@ -1,4 +1,5 @@
 import { IsString, MaxLength, MinLength } from 'class-validator';
+import { IntegerProperty } from '../../common/dto/is-integer';
 
 export class ImportNomadCacheDto {
   /** The text of a NOMAD 4 cache file: `( x… ) BB_EVAL_OK ( outputs… )` lines, outputs in the study's output order. */
@@ -10,7 +11,9 @@ export class ImportNomadCacheDto {
 
 export class ImportNomadCacheResponseDto {
   /** Evaluations added as trials (origin `import`) and told to the engine. */
+  @IntegerProperty()
   imported: number;
   /** Points that were already trials of the study. */
+  @IntegerProperty()
   skipped: number;
 }

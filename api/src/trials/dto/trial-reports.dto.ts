@@ -5,7 +5,6 @@ import {
   IsArray,
   IsBoolean,
   IsIn,
-  IsInt,
   IsNumber,
   IsObject,
   IsOptional,
@@ -19,6 +18,7 @@ import {
 } from 'class-validator';
 import { IsOmittable } from '../../common/dto/is-omittable';
 import { IsBoundedJsonObject, IsOutputValues } from '../../common/dto/parameter-value.validator';
+import { IntegerProperty, IsInteger } from '../../common/dto/is-integer';
 
 /** Metric points one trial keeps (runner-controlled data: the reads of a trial stay bounded). */
 export const MAX_METRIC_POINTS_PER_TRIAL = 10_000;
@@ -49,7 +49,7 @@ export class TrialAdapterDto {
 
   /** The adapter's size in bytes. */
   @IsOptional()
-  @IsInt()
+  @IsInteger()
   @Min(0)
   @Max(Number.MAX_SAFE_INTEGER)
   sizeBytes?: number;
@@ -63,7 +63,7 @@ export class MetricPointDto {
   name: string;
 
   /** Training step. */
-  @IsInt()
+  @IsInteger()
   @Min(0)
   @Max(2_000_000_000)
   step: number;
@@ -119,6 +119,7 @@ export class TrialHeartbeatResponseDto {
   reason: string | null;
   leaseExpiresAt: string | null;
   /** Points of this heartbeat not stored because the trial holds its maximum of metric points or names. */
+  @IntegerProperty()
   metricsDropped: number;
 }
 

@@ -10,9 +10,11 @@ import {
   type TrialStatus,
   type TrialStopReason,
 } from '../trial-status';
+import { IntegerProperty } from '../../common/dto/is-integer';
 
 export class TrialMetricDto {
   name: string;
+  @IntegerProperty()
   step: number;
   value: number;
 }
@@ -42,6 +44,7 @@ export class EarlyStopDto implements EarlyStopRecord {
   @ApiProperty({ type: String, nullable: true })
   model: string | null;
   /** Completed curves that calibrated the decision. */
+  @IntegerProperty()
   calibrationSize: number;
 }
 
@@ -50,7 +53,7 @@ export class TrialAdapterResponseDto implements TrialAdapter {
   /** A path on the runner's disk or a shared file system, or an object store URL. */
   location: string;
   /** The adapter's size in bytes; null when the runner did not report it. */
-  @ApiProperty({ type: Number, nullable: true })
+  @ApiProperty({ type: 'integer', nullable: true })
   sizeBytes: number | null;
 }
 
@@ -58,6 +61,7 @@ export class TrialResponseDto {
   id: string;
   studyId: string;
   /** 1, 2, 3… within the study. */
+  @IntegerProperty()
   number: number;
   @ApiProperty({ enum: TRIAL_STATUSES })
   status: TrialStatus;
@@ -70,8 +74,10 @@ export class TrialResponseDto {
   /** The engine's point (ordinal index, log10 of log-scale reals…). */
   point: number[];
   /** The lease number: 1, then + 1 each time the trial goes back to pending (lost, released, runner failure). */
+  @IntegerProperty()
   attempt: number;
   /** Leases that ended in a runner failure (`fail` with `kind: "runner"`): they use neither an attempt nor the budget. */
+  @IntegerProperty()
   runnerFailures: number;
   runnerId: string | null;
   leaseExpiresAt: string | null;
@@ -105,7 +111,7 @@ export class TrialResponseDto {
    * Memory of each GPU (MiB) a runner needs to lease this trial: set when it ran out of GPU memory
    * (`fail` with kind `resource`), one more than the largest GPU it ran out on; null otherwise.
    */
-  @ApiProperty({ type: Number, nullable: true })
+  @ApiProperty({ type: 'integer', nullable: true })
   minGpuMemoryMb: number | null;
   /**
    * The engine's reading of a completed trial, stored when its result is told: true when every
@@ -124,7 +130,10 @@ export class TrialResponseDto {
 
 export class TrialListResponseDto {
   items: TrialResponseDto[];
+  @IntegerProperty()
   total: number;
+  @IntegerProperty()
   limit: number;
+  @IntegerProperty()
   offset: number;
 }
