@@ -155,13 +155,16 @@ export class TrialEarlyStopping {
    */
   private async refreshCompleted(memo: StudyMemo, studyId: string, evaluationCount: number): Promise<void> {
     if (memo.seenCount === evaluationCount) return;
-    const window = memo.settings.policy.kind === 'curve' ? memo.settings.policy.calibrationWindow : MEDIAN_WINDOW;
+    const { policy } = memo.settings;
+    const window = policy.kind === 'curve' ? policy.calibrationWindow : MEDIAN_WINDOW;
+    // Only the curve policy calibrates on stopped trials (the median compares with completed ones).
     const rows = await trialStore.calibrationCurves(
       this.dataSource,
       studyId,
       memo.settings.metric,
       memo.seenEvaluation,
       window,
+      policy.kind === 'curve',
     );
     for (const row of rows.reverse()) {
       memo.seenEvaluation = Math.max(memo.seenEvaluation, row.evaluation_number);

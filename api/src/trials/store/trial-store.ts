@@ -646,8 +646,8 @@ export async function curveOf(
 
 /**
  * The curves that calibrate early stopping: a study's trials told after evaluation `after` that
- * either completed (with the engine's f as their final value) or were stopped early (`objective`
- * null: their curve ends at the stop), the latest `limit` of each kind (newest first).
+ * completed (with the engine's f as their final value) and, when `withStopped`, those stopped early
+ * (`objective` null: their curve ends at the stop), the latest `limit` of each kind (newest first).
  */
 export async function calibrationCurves(
   db: Db,
@@ -655,6 +655,7 @@ export async function calibrationCurves(
   metric: string,
   after: number,
   limit: number,
+  withStopped: boolean,
 ): Promise<
   {
     evaluation_number: number;
@@ -680,12 +681,12 @@ export async function calibrationCurves(
                  UNION ALL
                  (SELECT t.id, t.evaluation_number, true AS stopped, NULL AS objective, t.total_steps
                     FROM trials t
-                   WHERE t.study_id = $1 AND t.evaluation_number > $3 AND t.stop_reason = 'early_stopped'
+                   WHERE $5 AND t.study_id = $1 AND t.evaluation_number > $3 AND t.stop_reason = 'early_stopped'
                    ORDER BY t.evaluation_number DESC LIMIT $4)
                ) c
               ORDER BY c.evaluation_number DESC`,
     },
-    [studyId, metric, after, limit],
+    [studyId, metric, after, limit, withStopped],
   );
 }
 
