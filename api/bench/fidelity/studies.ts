@@ -3,12 +3,13 @@
  * configurations (the same one Optuna's replay sampler gets), so that the only thing that differs
  * between its runs is the stopping policy. Each trial reports its tabulated curve step by step and
  * asks api/src/early-stopping after every step but the last, with the incumbent (the best final
- * value of the trials completed so far) as threshold and the first trial (X0) protected — what the
- * service will do on each heartbeat of a MADS poll point.
+ * value of the trials completed so far) as threshold and the first trial (X0) protected, and the
+ * curves of the trials stopped so far — what the service does on each heartbeat of a MADS poll point.
  */
 import {
   createCalibrationCache,
   decideEarlyStop,
+  stoppedRun,
   type CompletedCurve,
   type CurvePoint,
   type StoppingPolicy,
@@ -40,6 +41,7 @@ export function runSequentialStudy(
   const { totalSteps, secondsPerStep, maxGpuSeconds } = settings;
   const cache = createCalibrationCache();
   const completed: CompletedCurve[] = [];
+  const stopped: CompletedCurve[] = [];
   const log: TrialLog[] = [];
   let incumbent: number | null = null;
   let spent = 0;
@@ -57,7 +59,7 @@ export function runSequentialStudy(
       points.push({ step, value: curve[step - 1] });
       if (step === totalSteps) break;
       const decision = decideEarlyStop(
-        { curve: points, totalSteps, threshold: incumbent, protectedTrial: log.length === 0, completed },
+        { curve: points, totalSteps, threshold: incumbent, protectedTrial: log.length === 0, completed, stopped },
         policy,
         cache,
       );
@@ -67,6 +69,10 @@ export function runSequentialStudy(
       }
     }
     log.push({ config, steps: points.length, state });
+    if (state === 'pruned') {
+      const run = stoppedRun(points);
+      if (run !== null) stopped.push(run);
+    }
     if (state === 'complete') {
       const finalValue = curve[totalSteps - 1];
       completed.push({ points, totalSteps, finalValue });

@@ -5,6 +5,7 @@ import {
   createCalibrationCache,
   normalQuantile,
   optimisticResidual,
+  LOWER_HALF_MIN_RESIDUALS,
   remainingDrop,
   studentQuantile,
   type CompletedCurve,
@@ -26,6 +27,19 @@ test('the optimistic residual is a lower bound no higher than the empirical quan
   assert.ok(bound < Math.min(...residuals) + 0.03);
   assert.ok(optimisticResidual(residuals, 0.99, 0)! <= bound);
   assert.ok(optimisticResidual(residuals, 0.95, 0.5)! < bound);
+});
+
+test('from LOWER_HALF_MIN_RESIDUALS residuals on, one far above the median does not widen the lower bound', () => {
+  const tight = [-0.1, -0.05, 0, 0.05, 0.1];
+  assert.equal(tight.length, LOWER_HALF_MIN_RESIDUALS);
+  const withHighOutlier = [...tight, 5];
+  const bound = optimisticResidual(withHighOutlier, 0.975, 0)!;
+  // A symmetric fit (mean 0.83, sd 2.0) would put it near −5; the lower half puts it near the lowest residuals.
+  assert.ok(bound > -0.5 && bound <= -0.1, String(bound));
+  // A residual far below the median still widens it.
+  assert.ok(optimisticResidual([-5, ...tight], 0.975, 0)! < -5);
+  // Fewer residuals: mean and sample variance, so an outlier on either side widens the bound.
+  assert.ok(optimisticResidual([-0.1, 0, 5], 0.975, 0)! < -5);
 });
 
 const curve: CompletedCurve = {

@@ -1,5 +1,5 @@
 /**
- * How far a study's curves end up below their extrapolation, measured on its completed trials.
+ * How far a study's curves end up below their extrapolation, measured on its own trials.
  *
  * For a completed curve cut at the progress a running trial has reached, the residual is
  * (its real final value − the optimistic extrapolation of the cut curve) / the range of the cut curve's values.
@@ -7,6 +7,11 @@
  * misses by an amount proportional to how much the curve still moves. The optimistic residual at a
  * confidence is a lower quantile of those residuals (the running trial's extrapolation plus that
  * quantile times its own range is its lower bound).
+ *
+ * A trial stopped early is a complete run of its own, shorter length (`stoppedRun`): extrapolating
+ * its first fraction p to its last observed step is the same task, at the same fraction of the
+ * horizon, as extrapolating a full run's first p to its end, so it adds a residual at p too
+ * (docs/algorithm.md, "Early stopping", explains when that holds).
  */
 import { normalQuantile } from '../math/normal-quantile';
 import { fitProgressCurve, toProgressPoints, type CurvePoint } from './curve-extrapolation';
@@ -27,6 +32,18 @@ export type CalibrationCache = WeakMap<CompletedCurve, Map<number, number | null
 
 export function createCalibrationCache(): CalibrationCache {
   return new WeakMap();
+}
+
+/**
+ * A trial stopped early as a run that ended at its last observed step: its curve, that step as the
+ * run's length and its last value as the final value. Null without a finite value at a positive step.
+ * Callers keep the object (the calibration cache is keyed by it).
+ */
+export function stoppedRun(points: readonly CurvePoint[]): CompletedCurve | null {
+  const observed = points.filter((point) => Number.isFinite(point.value) && point.step > 0);
+  if (observed.length === 0) return null;
+  const last = observed[observed.length - 1];
+  return { points: observed, totalSteps: last.step, finalValue: last.value };
 }
 
 /** Spread of a curve's values: the scale its extrapolation error is measured in. */
@@ -114,18 +131,44 @@ function lowerQuantile(sorted: readonly number[], alpha: number): number {
 }
 
 /**
+ * From this many residuals on, the parametric bound is fitted to their lower half: at least 3 of
+ * them are then at or below the median, the fewest that give a spread with 2 degrees of freedom.
+ */
+export const LOWER_HALF_MIN_RESIDUALS = 5;
+
+/**
+ * Centre and variance for the parametric bound. With fewer than LOWER_HALF_MIN_RESIDUALS residuals,
+ * their mean and sample variance. From there on, their median and the mean squared deviation of the
+ * residuals below it (the variance of a distribution symmetric about its median): the bound is
+ * one-sided, and a residual far above the median (an extrapolation that ended far too low, e.g. cut
+ * in the middle of a late drop) says nothing about how far below its extrapolation a curve can end,
+ * yet it would inflate a symmetric variance, and with it how far below every extrapolation the
+ * bound lies.
+ */
+function centreAndVariance(sorted: readonly number[]): { centre: number; variance: number } {
+  const n = sorted.length;
+  if (n < LOWER_HALF_MIN_RESIDUALS) {
+    const mean = sorted.reduce((s, r) => s + r, 0) / n;
+    return { centre: mean, variance: sorted.reduce((s, r) => s + (r - mean) ** 2, 0) / (n - 1) };
+  }
+  const median = lowerQuantile(sorted, 0.5);
+  const below = sorted.filter((r) => r < median);
+  const variance = below.length === 0 ? 0 : below.reduce((s, r) => s + (r - median) ** 2, 0) / below.length;
+  return { centre: median, variance };
+}
+
+/**
  * The residual a trial can still hope for at `confidence`: the smaller of a Student-t prediction
- * bound (mean − t·sd·√(1 + 1/n), widened by the running trial's own observation noise `noise`, in
- * range units) and the empirical (1 − confidence)-quantile. Non-increasing in confidence.
- * Needs at least 2 residuals; null otherwise.
+ * bound (centre − t·sd·√(1 + 1/n), widened by the running trial's own observation noise `noise`, in
+ * range units; centre and sd from centreAndVariance) and the empirical (1 − confidence)-quantile.
+ * Non-increasing in confidence. Needs at least 2 residuals; null otherwise.
  */
 export function optimisticResidual(residuals: readonly number[], confidence: number, noise: number): number | null {
   const n = residuals.length;
   if (n < 2) return null;
-  const mean = residuals.reduce((s, r) => s + r, 0) / n;
-  const variance = residuals.reduce((s, r) => s + (r - mean) ** 2, 0) / (n - 1);
-  const spread = Math.sqrt(variance * (1 + 1 / n) + noise * noise);
-  const parametric = mean - studentQuantile(confidence, n - 1) * spread;
   const sorted = [...residuals].sort((x, y) => x - y);
+  const { centre, variance } = centreAndVariance(sorted);
+  const spread = Math.sqrt(variance * (1 + 1 / n) + noise * noise);
+  const parametric = centre - studentQuantile(confidence, n - 1) * spread;
   return Math.min(parametric, lowerQuantile(sorted, 1 - confidence));
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { CompletedCurve } from './calibration';
+import { stoppedRun, type CompletedCurve } from './calibration';
 import type { CurvePoint } from './curve-extrapolation';
 import { decideEarlyStop, type StopQuestion } from './stopping-decision';
 import { DEFAULT_CURVE_POLICY, DEFAULT_MEDIAN_POLICY, type StoppingPolicy } from './stopping-policy';
@@ -50,6 +50,29 @@ test('a hopeless trial (heading for 2.0 against an incumbent of 1.0) is stopped 
   assert.ok(decision.lowerBound! >= 1.0 && decision.lowerBound! <= decision.extrapolatedFinal!);
   assert.equal(decision.calibrationSize, history.length);
   assert.equal(decision.progress, 0.4);
+});
+
+test('stopped trials calibrate too, as runs of their own length, when long enough to be cut at the same fraction', () => {
+  const run = (final: number, upTo: number) => stoppedRun(exponentialCurve(final, 2, 4, upTo))!;
+  // Cut at 40 %: a 30-step run keeps 12 points, a 20-step run 8; an 8-step run keeps 3 (< minPoints 4).
+  const stopped = [run(1.6, 30), run(1.8, 20), run(1.7, 8)];
+  assert.deepEqual(
+    stopped.map((curve) => [curve.totalSteps, curve.finalValue]),
+    [
+      [30, exponentialCurve(1.6, 2, 4, 30)[29].value],
+      [20, exponentialCurve(1.8, 2, 4, 20)[19].value],
+      [8, exponentialCurve(1.7, 2, 4, 8)[7].value],
+    ],
+  );
+  const threeCompleted = history.slice(0, 3);
+  const without = decideEarlyStop(question({ completed: threeCompleted }), curvePolicy);
+  const withStopped = decideEarlyStop(question({ completed: threeCompleted, stopped }), curvePolicy);
+  assert.equal(without.calibrationSize, 3);
+  assert.equal(withStopped.calibrationSize, 5);
+  // They never count as completed trials: with fewer than calibrationTrials completed, no stop.
+  const calibrating = decideEarlyStop(question({ completed: history.slice(0, 2), stopped }), curvePolicy);
+  assert.equal(calibrating.reason, 'calibrating');
+  assert.equal(stoppedRun([{ step: 3, value: Number.NaN }]), null);
 });
 
 test('a trial heading below the incumbent continues', () => {

@@ -32,6 +32,11 @@ export interface StopQuestion {
   protectedTrial: boolean;
   /** Trials of the study that ran to their last step (stopped trials excluded), oldest first. */
   completed: readonly CompletedCurve[];
+  /**
+   * Trials of the study stopped early, each as the run it was up to its stop (`stoppedRun`), oldest
+   * first: they calibrate the extrapolation at the fraction of their own length (calibration.ts).
+   */
+  stopped?: readonly CompletedCurve[];
 }
 
 export type StopReason =
@@ -65,7 +70,7 @@ export interface StopDecision {
   /** The median policy's comparison value. */
   median: number | null;
   model: CurveModelName | null;
-  /** Completed curves whose residual calibrated this decision. */
+  /** Curves (completed, or stopped as runs of their own length) whose residual or drop calibrated this decision. */
   calibrationSize: number;
 }
 
@@ -162,9 +167,11 @@ function decideCurve(
   const eachConfidence = 1 - (1 - policy.confidence) / 2;
   const window = question.completed.slice(-policy.calibrationWindow);
 
-  // 1. The trial's own extrapolation, widened by how far completed curves came in below theirs.
+  // 1. The trial's own extrapolation, widened by how far completed curves came in below theirs, and
+  // stopped trials' curves below the extrapolation of the same fraction of their own length.
+  const stoppedWindow = (question.stopped ?? []).slice(-policy.calibrationWindow);
   const residuals: number[] = [];
-  for (const curve of window) {
+  for (const curve of [...window, ...stoppedWindow]) {
     const residual = calibrationResidual(curve, decision.progress, policy.minPoints, cache);
     if (residual !== null && Number.isFinite(residual)) residuals.push(residual);
   }
@@ -178,7 +185,8 @@ function decideCurve(
       ? null
       : fit.optimisticFinal + Math.min(residual * range, -noiseAllowance(fit.rmse, eachConfidence));
 
-  // 2. The trial's last value less what completed curves still lost from the same progress on.
+  // 2. The trial's last value less what completed curves still lost from the same progress on
+  // (completed only: a drop is in the curve's units and does not carry over to another horizon).
   // Model-free, so it may only confirm a stop the trial's own extrapolation agrees with: a curve
   // whose extrapolation beats the threshold is never stopped on the strength of other curves.
   const drops: number[] = [];

@@ -25,7 +25,8 @@ export interface MedianStoppingPolicy {
 
 /**
  * The default for MADS studies: extrapolate the trial's curve to its final step, calibrate the
- * error of that extrapolation on the study's completed curves, and stop only when even the
+ * error of that extrapolation on the study's completed curves (and its stopped ones, as runs of
+ * their own length), and stop only when even the
  * optimistic bound at `confidence` cannot beat the threshold (the incumbent for poll points).
  */
 export interface CurveStoppingPolicy {

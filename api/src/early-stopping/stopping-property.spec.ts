@@ -1,13 +1,14 @@
 /**
  * Properties of the curve policy over random curves: a curve of the fitted families without noise
- * that ends below the threshold is never stopped (whatever the calibration history), stopping is
+ * that ends below the threshold is never stopped (whatever the calibration history, completed or
+ * stopped trials), stopping is
  * monotone in the confidence, and the guards (minimum progress, calibration, X0, unknown threshold)
  * always hold.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import type { CompletedCurve } from './calibration';
+import { stoppedRun, type CompletedCurve } from './calibration';
 import type { CurvePoint } from './curve-extrapolation';
 import { decideEarlyStop } from './stopping-decision';
 import { DEFAULT_CURVE_POLICY, type CurveStoppingPolicy } from './stopping-policy';
@@ -53,6 +54,11 @@ const historyArb: fc.Arbitrary<CompletedCurve[]> = fc
     }),
   );
 
+/** Trials stopped early: curves of the families cut at a random step, as runs of that length. */
+const stoppedArb: fc.Arbitrary<CompletedCurve[]> = fc
+  .array(fc.tuple(shapeArb, noiseArb, fc.integer({ min: 1, max: TOTAL - 1 })), { minLength: 0, maxLength: 12 })
+  .map((trials) => trials.map(([shape, noise, upTo]) => stoppedRun(sample(shape, upTo, noise))!));
+
 const policyArb: fc.Arbitrary<CurveStoppingPolicy> = fc.record({
   kind: fc.constant<'curve'>('curve'),
   minProgress: fc.double({ min: 0.05, max: 0.9, noNaN: true }),
@@ -67,16 +73,24 @@ test('a noiseless curve of the model family that ends below the threshold is nev
     fc.property(
       shapeArb,
       historyArb,
+      stoppedArb,
       policyArb,
       fc.integer({ min: 3, max: TOTAL - 1 }),
       fc.double({ min: 0.01, max: 1, noNaN: true }),
-      (shape, history, policy, upTo, margin) => {
+      (shape, history, stopped, policy, upTo, margin) => {
         const final = valueAt(shape, 1);
         const range = valueAt(shape, 1 / TOTAL) - valueAt(shape, upTo / TOTAL);
         // The threshold lies above the true final value by a margin relative to how much the curve moved.
         const threshold = final + margin * Math.max(range, 1e-3);
         const decision = decideEarlyStop(
-          { curve: sample(shape, upTo), totalSteps: TOTAL, threshold, protectedTrial: false, completed: history },
+          {
+            curve: sample(shape, upTo),
+            totalSteps: TOTAL,
+            threshold,
+            protectedTrial: false,
+            completed: history,
+            stopped,
+          },
           policy,
         );
         assert.equal(decision.stop, false, JSON.stringify({ decision, final }));
@@ -92,11 +106,12 @@ test('stopping is monotone in the confidence: what stops at a higher confidence 
       shapeArb,
       noiseArb,
       historyArb,
+      stoppedArb,
       policyArb,
       fc.integer({ min: 3, max: TOTAL - 1 }),
       fc.double({ min: 0, max: 4, noNaN: true }),
       fc.double({ min: 0.55, max: 0.999, noNaN: true }),
-      (shape, noise, history, policy, upTo, threshold, otherConfidence) => {
+      (shape, noise, history, stopped, policy, upTo, threshold, otherConfidence) => {
         const ask = (confidence: number) =>
           decideEarlyStop(
             {
@@ -105,6 +120,7 @@ test('stopping is monotone in the confidence: what stops at a higher confidence 
               threshold,
               protectedTrial: false,
               completed: history,
+              stopped,
             },
             { ...policy, confidence },
           );
@@ -124,12 +140,13 @@ test('guards always hold: no stop before minimum progress, while calibrating, fo
       shapeArb,
       noiseArb,
       historyArb,
+      stoppedArb,
       policyArb,
       fc.integer({ min: 1, max: TOTAL - 1 }),
       fc.double({ min: -1, max: 4, noNaN: true }),
       fc.boolean(),
       fc.boolean(),
-      (shape, noise, history, policy, upTo, threshold, protectedTrial, unknownThreshold) => {
+      (shape, noise, history, stopped, policy, upTo, threshold, protectedTrial, unknownThreshold) => {
         const decision = decideEarlyStop(
           {
             curve: sample(shape, upTo, noise),
@@ -137,6 +154,7 @@ test('guards always hold: no stop before minimum progress, while calibrating, fo
             threshold: unknownThreshold ? null : threshold,
             protectedTrial,
             completed: history,
+            stopped,
           },
           policy,
         );

@@ -9,6 +9,7 @@ import {
   type CurvePoint,
   type StopDecision,
   type StoppingPolicy,
+  stoppedRun,
 } from '../early-stopping';
 import type { AlgorithmName } from '../optimizer-contract/algorithm';
 import { EngineService } from '../engine/engine.service';
@@ -49,9 +50,11 @@ interface StudyMemo {
   settings: StudySettings;
   /** Completed (not stopped) trials' curves, oldest first, at most the policy's window. */
   completed: CompletedCurve[];
-  /** The evaluation_number up to which `completed` has looked. */
+  /** Early-stopped trials' curves as runs ending at their stop (`stoppedRun`), oldest first, at most the window. */
+  stopped: CompletedCurve[];
+  /** The evaluation_number up to which `completed` and `stopped` have looked. */
   seenEvaluation: number;
-  /** The evaluation_count `completed` was refreshed at. */
+  /** The evaluation_count `completed` and `stopped` were refreshed at. */
   seenCount: number;
   calibration: CalibrationCache;
   threshold: { engineVersion: number; evaluationCount: number; value: number | null } | null;
@@ -107,6 +110,7 @@ export class TrialEarlyStopping {
         // X0 and the first trials that calibrate the rule always run to the end.
         protectedTrial: trial.origin === 'x0' || trial.number <= protectedCount,
         completed: memo.completed,
+        stopped: memo.stopped,
       },
       settings.policy,
       memo.calibration,
@@ -132,6 +136,7 @@ export class TrialEarlyStopping {
         hasPb: row.outputs.some((output) => output.type === 'constraint_pb'),
       },
       completed: [],
+      stopped: [],
       seenEvaluation: 0,
       seenCount: -1,
       calibration: createCalibrationCache(),
@@ -143,28 +148,41 @@ export class TrialEarlyStopping {
   }
 
   /**
-   * Appends the study's trials told as completed since the last look (the ones early-stopped or
-   * failed are not curves that ran to the end). Their final value is the engine's f (the objective
-   * minimised), on the same scale as the curves.
+   * Appends the study's trials told since the last look: the completed ones (their final value is
+   * the engine's f, the objective minimised, on the same scale as the curves) and the early-stopped
+   * ones, as runs that ended at their stop (the curve policy calibrates on both; failed trials are
+   * neither).
    */
   private async refreshCompleted(memo: StudyMemo, studyId: string, evaluationCount: number): Promise<void> {
     if (memo.seenCount === evaluationCount) return;
-    const window = memo.settings.policy.kind === 'curve' ? memo.settings.policy.calibrationWindow : MEDIAN_WINDOW;
-    const rows = await trialStore.completedCurves(
+    const { policy } = memo.settings;
+    const window = policy.kind === 'curve' ? policy.calibrationWindow : MEDIAN_WINDOW;
+    // Only the curve policy calibrates on stopped trials (the median compares with completed ones).
+    const rows = await trialStore.calibrationCurves(
       this.dataSource,
       studyId,
       memo.settings.metric,
       memo.seenEvaluation,
       window,
+      policy.kind === 'curve',
     );
     for (const row of rows.reverse()) {
       memo.seenEvaluation = Math.max(memo.seenEvaluation, row.evaluation_number);
       if (row.points === null) continue;
       const points = toCurve(row.points, memo.settings.sign);
+      if (row.stopped) {
+        const run = stoppedRun(points);
+        if (run !== null) memo.stopped.push(run);
+        continue;
+      }
       const totalSteps = Math.max(row.total_steps ?? 0, points[points.length - 1].step);
-      if (totalSteps > 0) memo.completed.push({ points, totalSteps, finalValue: row.objective });
+      if (totalSteps > 0 && row.objective !== null) {
+        memo.completed.push({ points, totalSteps, finalValue: row.objective });
+      }
     }
-    if (memo.completed.length > window) memo.completed.splice(0, memo.completed.length - window);
+    for (const curves of [memo.completed, memo.stopped]) {
+      if (curves.length > window) curves.splice(0, curves.length - window);
+    }
     memo.seenCount = evaluationCount;
   }
 

@@ -635,7 +635,7 @@ export interface components {
             name: string;
         };
         EarlyStopDto: {
-            /** @description Completed curves that calibrated the decision. */
+            /** @description Curves that calibrated the decision: completed trials', and early-stopped trials' as runs ending at their stop. */
             calibrationSize: number;
             /** @description The curve policy's extrapolation of the final value, stored for inspection only (never told to the engine). */
             extrapolatedFinal: number | null;

@@ -43,7 +43,7 @@ export class EarlyStopDto implements EarlyStopRecord {
   /** `power_law`, `exponential` or `flat`: the curve model of the extrapolation. */
   @ApiProperty({ type: String, nullable: true })
   model: string | null;
-  /** Completed curves that calibrated the decision. */
+  /** Curves that calibrated the decision: completed trials', and early-stopped trials' as runs ending at their stop. */
   @IntegerProperty()
   calibrationSize: number;
 }

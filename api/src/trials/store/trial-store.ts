@@ -645,31 +645,48 @@ export async function curveOf(
 }
 
 /**
- * The curves of a study's trials told as completed after evaluation `after`, the latest `limit`
- * (newest first), with the engine's f as their final value.
+ * The curves that calibrate early stopping: a study's trials told after evaluation `after` that
+ * completed (with the engine's f as their final value) and, when `withStopped`, those stopped early
+ * (`objective` null: their curve ends at the stop), the latest `limit` of each kind (newest first).
  */
-export async function completedCurves(
+export async function calibrationCurves(
   db: Db,
   studyId: string,
   metric: string,
   after: number,
   limit: number,
+  withStopped: boolean,
 ): Promise<
-  { evaluation_number: number; objective: number; total_steps: number | null; points: [number, number][] | null }[]
+  {
+    evaluation_number: number;
+    stopped: boolean;
+    objective: number | null;
+    total_steps: number | null;
+    points: [number, number][] | null;
+  }[]
 > {
   return preparedQuery(
     db,
     {
-      name: 'trial-early-stop-completed',
-      text: `SELECT t.evaluation_number, t.objective, t.total_steps,
+      name: 'trial-early-stop-calibration',
+      text: `SELECT c.evaluation_number, c.stopped, c.objective, c.total_steps,
                     (SELECT json_agg(json_build_array(m.step, m.value) ORDER BY m.step)
-                       FROM trial_metrics m WHERE m.trial_id = t.id AND m.name = $2) AS points
-               FROM trials t
-              WHERE t.study_id = $1 AND t.evaluation_number > $3 AND t.status = 'completed'
-                AND t.objective IS NOT NULL
-              ORDER BY t.evaluation_number DESC LIMIT $4`,
+                       FROM trial_metrics m WHERE m.trial_id = c.id AND m.name = $2) AS points
+               FROM (
+                 (SELECT t.id, t.evaluation_number, false AS stopped, t.objective, t.total_steps
+                    FROM trials t
+                   WHERE t.study_id = $1 AND t.evaluation_number > $3 AND t.status = 'completed'
+                     AND t.objective IS NOT NULL
+                   ORDER BY t.evaluation_number DESC LIMIT $4)
+                 UNION ALL
+                 (SELECT t.id, t.evaluation_number, true AS stopped, NULL AS objective, t.total_steps
+                    FROM trials t
+                   WHERE $5 AND t.study_id = $1 AND t.evaluation_number > $3 AND t.stop_reason = 'early_stopped'
+                   ORDER BY t.evaluation_number DESC LIMIT $4)
+               ) c
+              ORDER BY c.evaluation_number DESC`,
     },
-    [studyId, metric, after, limit],
+    [studyId, metric, after, limit, withStopped],
   );
 }
 
