@@ -13,7 +13,6 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from meshtune_runner.adapter_store import is_store_url
-from meshtune_runner.demo_assets import DemoAssets
 
 from .fake_api import FakeApi, trial_json
 from .test_agent import BBO3_PARAMS, FakeLauncher, make_agent
@@ -36,16 +35,6 @@ def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
     client.create_bucket(Bucket=BUCKET)
     yield client
     server.stop()
-
-
-@pytest.fixture
-def api(demo_assets: DemoAssets) -> FakeApi:
-    config = {
-        "model": str(demo_assets.model_dir),
-        "trainData": str(demo_assets.train_data),
-        "evalData": str(demo_assets.eval_data),
-    }
-    return FakeApi(training_config=config)
 
 
 def _objects(client: object, prefix: str) -> dict[str, bytes]:

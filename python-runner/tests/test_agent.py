@@ -66,16 +66,6 @@ def make_agent(api: FakeApi, state_dir: Path, launcher: Launcher, **extra: Any) 
     return Agent(config, client_factory=factory, launcher=launcher)
 
 
-@pytest.fixture
-def api(demo_assets: DemoAssets) -> FakeApi:
-    config = {
-        "model": str(demo_assets.model_dir),
-        "trainData": str(demo_assets.train_data),
-        "evalData": str(demo_assets.eval_data),
-    }
-    return FakeApi(training_config=config)
-
-
 def test_trials_are_trained_heartbeated_and_completed(api: FakeApi, state_dir: Path) -> None:
     api.trials = [
         trial_json("t1", 1, BBO3_PARAMS),
