@@ -14,7 +14,15 @@ import { validateProblem, validateResult } from '../optimizer-contract/problem-v
 import { Success, emptyBarrier } from './barrier';
 import { EvaluationCache } from './cache';
 import { isFeasible } from './evaluation';
-import { advance, isStepFinished, mergeLate, nextIdleCandidate, nextModelIdleCandidate, pointSuccess, purgeQueue } from './engine';
+import {
+  advance,
+  isStepFinished,
+  mergeLate,
+  nextIdleCandidate,
+  nextModelIdleCandidate,
+  pointSuccess,
+  purgeQueue,
+} from './engine';
 import { newStep } from './step';
 import { frameSizes, meshSizes } from './mesh';
 import type { MadsOptions } from './options';

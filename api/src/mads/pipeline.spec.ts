@@ -132,7 +132,10 @@ test('modelIdlePoints: idle runners get quadratic-model points, deterministic ac
   assert.deepEqual(restored.mads.toJSON(), withModel.mads.toJSON());
   assert.equal(withModel.asked.length, ROSENBROCK.maxEvaluations);
   const sequential = runAsync(ROSENBROCK, rosenbrock, 1, options).asked.map((s) => s.x);
-  assert.deepEqual(sequential, runAsync(ROSENBROCK, rosenbrock, 1, { modelIdlePoints: 0 }).asked.map((s) => s.x));
+  assert.deepEqual(
+    sequential,
+    runAsync(ROSENBROCK, rosenbrock, 1, { modelIdlePoints: 0 }).asked.map((s) => s.x),
+  );
   assert.throws(() => Mads.create(ROSENBROCK, { modelIdlePoints: 17 }), InvalidOptionsError);
   assert.throws(() => Mads.create(ROSENBROCK, { modelIdleFirst: 'yes' as never }), InvalidOptionsError);
 });
