@@ -11,7 +11,7 @@ import { generatePoll, generateSecondPass, pointsFromDirections, pollCentres } f
 import { ortho2nDirections } from './directions';
 import { sortCandidates } from './ordering';
 import { nmFinishStep, nmStartSearch } from './search/nelder-mead';
-import { quadSearchCandidates } from './search/quad-model';
+import { quadIdleCandidate, quadSearchCandidates } from './search/quad-model';
 import { speculativeCandidates } from './search/speculative';
 import { globalCandidates } from './search/global';
 import { surrogateCandidates } from './search/surrogate';
@@ -355,6 +355,8 @@ export function nextIdleCandidate(state: EngineState): Candidate | null {
     const [c] = surrogateCandidates(state);
     if (c !== undefined) return c;
   }
+  const model = nextModelIdleCandidate(state);
+  if (model !== null) return model;
   for (;;) {
     const step = state.step;
     const source = step !== null && step.spare.length > 0 ? step.spare : state.extra;
@@ -371,6 +373,19 @@ export function nextIdleCandidate(state: EngineState): Candidate | null {
       (c) => !state.cache.has(c.x),
     );
   }
+}
+
+/**
+ * The next quadratic-model point for an idle runner (`modelIdlePoints` per step, quad-model.ts
+ * `quadIdleCandidate`): the model searches of the next iterations' trust regions.
+ */
+export function nextModelIdleCandidate(state: EngineState): Candidate | null {
+  while ((state.modelIdle ?? 0) < state.options.modelIdlePoints) {
+    const c = quadIdleCandidate(state, state.modelIdle ?? 0);
+    state.modelIdle = (state.modelIdle ?? 0) + 1;
+    if (c !== null && !state.cache.has(c.x)) return c;
+  }
+  return null;
 }
 
 function firstX0Id(state: EngineState): number | null {

@@ -14,7 +14,15 @@ import { validateProblem, validateResult } from '../optimizer-contract/problem-v
 import { Success, emptyBarrier } from './barrier';
 import { EvaluationCache } from './cache';
 import { isFeasible } from './evaluation';
-import { advance, isStepFinished, mergeLate, nextIdleCandidate, pointSuccess, purgeQueue } from './engine';
+import {
+  advance,
+  isStepFinished,
+  mergeLate,
+  nextIdleCandidate,
+  nextModelIdleCandidate,
+  pointSuccess,
+  purgeQueue,
+} from './engine';
 import { newStep } from './step';
 import { frameSizes, meshSizes } from './mesh';
 import type { MadsOptions } from './options';
@@ -158,6 +166,13 @@ export class Mads implements SuggestionAlgorithm {
       }
       // The step waits for results: go on with what a sequential MADS would evaluate next
       // (docs/algorithm.md, "Asynchronous ask/tell").
+      if (s.options.fillIdle && s.options.modelIdleFirst) {
+        const model = nextModelIdleCandidate(s);
+        if (model !== null) {
+          out.push(this.dispatch(model, null));
+          continue;
+        }
+      }
       if (s.options.fillIdle && canRelease(s, step)) {
         step.released = true;
         advance(s);

@@ -23,6 +23,7 @@ const BOOLEAN_KEYS = [
   'fillIdle',
   'lateSuccess',
   'restartOnMinMesh',
+  'modelIdleFirst',
 ] as const;
 
 const ENUMS: Record<string, readonly string[]> = {
@@ -74,6 +75,7 @@ function checkNumber(key: string, value: unknown): void {
       if (!Number.isInteger(value) || value < 1) failOption(key, 'must be a positive integer');
       return;
     case 'pipelineIterations':
+    case 'modelIdlePoints':
       if (!Number.isInteger(value) || value < 0 || value > 16) failOption(key, 'must be an integer from 0 to 16');
       return;
     case 'surrogateSearchFactor':

@@ -52,6 +52,15 @@ export interface MadsOptions {
   surrogateSearch: SurrogateSearchMode;
   /** Budget, in simplex gradients (n+1 evaluations), during which the surrogate step runs (0–10000). */
   surrogateSearchFactor: number;
+  /**
+   * Idle filling (`fillIdle`): per step, up to this many points from the quadratic model
+   * minimised in trust regions of other sizes than the current frame's (those of the next
+   * iterations after a refinement or an enlargement), before further poll directions
+   * (docs/algorithm.md, "Asynchronous ask/tell"); 0 = off.
+   */
+  modelIdlePoints: number;
+  /** The model points go to idle runners before the pipeline releases the waiting step. */
+  modelIdleFirst: boolean;
   /** DIRECTION_TYPE (default ORTHO N+1 QUAD, §3.4). */
   directionType: DirectionType;
   /** DIRECTION_TYPE_SECONDARY_POLL DOUBLE on the infeasible incumbent (§3.2); false = none. */
@@ -112,6 +121,8 @@ export const DEFAULT_MADS_OPTIONS: Readonly<MadsOptions> = Object.freeze({
   // (bench:engine, docs/benchmarks.md: no gain on continuous ones, ~27 ms per search at n = 5).
   surrogateSearch: false,
   surrogateSearchFactor: 20,
+  modelIdlePoints: 0,
+  modelIdleFirst: false,
   directionType: 'ORTHO N+1 QUAD',
   secondaryPoll: true,
   speculativeSearch: true,
@@ -137,13 +148,24 @@ export const DEFAULT_MADS_OPTIONS: Readonly<MadsOptions> = Object.freeze({
 
 /** What the 'nomad4' preset changes in the defaults (also what a stored state without these keys had). */
 export const NOMAD4_PRESET: Readonly<
-  Pick<MadsOptions, 'preset' | 'pipelineIterations' | 'lateSuccess' | 'restartOnMinMesh' | 'surrogateSearch'>
+  Pick<
+    MadsOptions,
+    | 'preset'
+    | 'pipelineIterations'
+    | 'lateSuccess'
+    | 'restartOnMinMesh'
+    | 'surrogateSearch'
+    | 'modelIdlePoints'
+    | 'modelIdleFirst'
+  >
 > = Object.freeze({
   preset: 'nomad4',
   pipelineIterations: 0,
   lateSuccess: false,
   restartOnMinMesh: false,
   surrogateSearch: false,
+  modelIdlePoints: 0,
+  modelIdleFirst: false,
 });
 
 /**

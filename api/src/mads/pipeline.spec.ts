@@ -118,6 +118,28 @@ test('the pipeline keeps search points with 4 runners: they are not all poll poi
   assert.ok(search > nomad4, `search points: meshtune ${search}, nomad4 ${nomad4}`);
 });
 
+test('modelIdlePoints: idle runners get quadratic-model points, deterministic across state round trips; sequential runs are unchanged', () => {
+  const options: Partial<MadsOptions> = { modelIdlePoints: 2, modelIdleFirst: true };
+  const withModel = runAsync(ROSENBROCK, rosenbrock, 4, options);
+  const without = runAsync(ROSENBROCK, rosenbrock, 4, { modelIdlePoints: 0 });
+  const searchPoints = (asked: Suggestion[]) => asked.filter((s) => s.origin === 'search').length;
+  assert.ok(
+    searchPoints(withModel.asked) > searchPoints(without.asked),
+    `search points: ${searchPoints(withModel.asked)} with, ${searchPoints(without.asked)} without`,
+  );
+  const restored = runAsync(ROSENBROCK, rosenbrock, 4, options, true);
+  assert.deepEqual(restored.asked, withModel.asked);
+  assert.deepEqual(restored.mads.toJSON(), withModel.mads.toJSON());
+  assert.equal(withModel.asked.length, ROSENBROCK.maxEvaluations);
+  const sequential = runAsync(ROSENBROCK, rosenbrock, 1, options).asked.map((s) => s.x);
+  assert.deepEqual(
+    sequential,
+    runAsync(ROSENBROCK, rosenbrock, 1, { modelIdlePoints: 0 }).asked.map((s) => s.x),
+  );
+  assert.throws(() => Mads.create(ROSENBROCK, { modelIdlePoints: 17 }), InvalidOptionsError);
+  assert.throws(() => Mads.create(ROSENBROCK, { modelIdleFirst: 'yes' as never }), InvalidOptionsError);
+});
+
 test('restartOnMinMesh: on a small integer grid the whole budget is used where nomad4 stops early', () => {
   const nomad4 = runAsync(LORA_LIKE, loraLike, 1, { preset: 'nomad4' }).mads;
   assert.deepEqual(nomad4.stopReason, { kind: 'MIN_MESH_SIZE_REACHED' });

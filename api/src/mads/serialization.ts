@@ -41,6 +41,8 @@ export interface MadsStateJson {
   extraBases: number;
   /** Absent in states written before the surrogate search (read as 0). */
   surrogateIdle?: number;
+  /** Absent in states written before model-ranked idle filling (read as 0). */
+  modelIdle?: number;
   evaluations: number;
   inFlight: number;
   stop: StopReason | null;
@@ -76,6 +78,7 @@ export function stateToJson(s: EngineState): MadsStateJson {
     extra: clone(s.extra),
     extraBases: s.extraBases,
     surrogateIdle: s.surrogateIdle ?? 0,
+    modelIdle: s.modelIdle ?? 0,
     evaluations: s.evaluations,
     inFlight: s.inFlight,
     stop: clone(s.stop),
@@ -116,6 +119,7 @@ export function stateFromJson(data: unknown): EngineState {
       extra: clone(j.extra),
       extraBases: j.extraBases,
       surrogateIdle: j.surrogateIdle ?? 0,
+      modelIdle: j.modelIdle ?? 0,
       evaluations: j.evaluations,
       inFlight: j.inFlight,
       stop: clone(j.stop),

@@ -118,6 +118,8 @@ export interface EngineState {
   extraBases: number;
   /** Surrogate points handed to idle runners since the last step started (search/surrogate.ts). */
   surrogateIdle?: number;
+  /** Quadratic-model points handed to idle runners since the last step started (`modelIdlePoints`). */
+  modelIdle?: number;
   evaluations: number;
   inFlight: number;
   stop: StopReason | null;

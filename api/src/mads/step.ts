@@ -26,6 +26,7 @@ export function newStep(state: EngineState, kind: StepKind, queue: Candidate[], 
   if (step.queue.length > 0) state.iterationProducedPoints = true;
   state.extraBases = 0;
   state.surrogateIdle = 0;
+  state.modelIdle = 0;
   return step;
 }
 

@@ -219,3 +219,39 @@ export function quadSearchCandidates(state: EngineState): Candidate[] {
   }
   return out;
 }
+
+/**
+ * Trust-region scales (relative to QUAD_MODEL_BOX_FACTOR·frame) of the idle-filling model points:
+ * the boxes a sequential MADS's next quadratic-model searches would use after one or two
+ * refinements (what the pipeline assumes of the points in flight) or after an enlargement.
+ */
+const IDLE_BOX_SCALES = [0.5, 2, 0.25, 4, 0.125, 8];
+
+/**
+ * The k-th idle-filling model point (k from 0): the quadratic model around the feasible (else
+ * infeasible) incumbent, fitted on the cache points of the scaled box and minimised in it,
+ * projected on the mesh. null when there is no model or k is past the scales.
+ */
+export function quadIdleCandidate(state: EngineState, k: number): Candidate | null {
+  if (k >= IDLE_BOX_SCALES.length) return null;
+  const id = state.barrier.incFeas[0] ?? state.barrier.incInf[0];
+  if (id === undefined) return null;
+  const inc = state.cache.get(id);
+  if (!(Math.abs(inc.f) < 1e20) || !(inc.h < 1e20)) return null;
+  const scale = IDLE_BOX_SCALES[k];
+  const radius = frameSizes(state.mesh).map((d) => (state.options.quadModelBoxFactor / 2) * d * scale);
+  const c = toFree(state.space, inc.x);
+  const predictor = buildPredictor(state, c, radius);
+  if (predictor === null) return null;
+  const bounds = state.space.free.map((i) => [state.space.lower[i], state.space.upper[i]]);
+  const lower = c.map((v, i) => Math.max(v - radius[i], bounds[i][0]));
+  const upper = c.map((v, i) => Math.min(v + radius[i], bounds[i][1]));
+  const opt = minimizeInBox((x) => predictor.fh(x), lower, upper, [...c], optimizerOptions(state));
+  const p = opt.bestFeasible ?? opt.bestInfeasible;
+  if (p === null) return null;
+  const raw = [...inc.x];
+  state.space.free.forEach((i, j) => {
+    raw[i] = p.x[j];
+  });
+  return { x: snapToMeshAndBounds(state.space, state.mesh, raw, inc.x), fromId: id, origin: 'search' };
+}
