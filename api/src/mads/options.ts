@@ -172,11 +172,20 @@ export const NOMAD4_PRESET: Readonly<
  * The defaults of a preset for a problem. The meshtune preset switches the surrogate search on
  * in sequential use where a variable is integer or binary (integer, ordinal, mixed spaces):
  * there it solved more bench:engine runs at 10–100(n+1) evaluations and fewer nowhere; on
- * continuous spaces, and with points in flight, it was not better across the board
- * (docs/algorithm.md, "Presets"; docs/benchmarks.md).
+ * continuous spaces, and with points in flight, it was not better across the board. On
+ * continuous spaces it gives idle runners one quadratic-model point per step first: with 4 and
+ * 16 runners that cut the per-evaluation loss against a sequential run, while on the
+ * mixed-integer problem it lost runs (docs/algorithm.md, "Presets"; docs/benchmarks.md).
  */
 export function presetDefaults(preset: MadsPreset, variableTypes: readonly string[] = []): MadsOptions {
   if (preset === 'nomad4') return { ...DEFAULT_MADS_OPTIONS, ...NOMAD4_PRESET };
   const discrete = variableTypes.some((t) => t === 'I' || t === 'B');
-  return { ...DEFAULT_MADS_OPTIONS, surrogateSearch: discrete ? 'sequential' : false };
+  return {
+    ...DEFAULT_MADS_OPTIONS,
+    surrogateSearch: discrete ? 'sequential' : false,
+    // Continuous spaces: one quadratic-model point per step for idle runners, before the pipeline
+    // moves on (docs/algorithm.md, "Presets").
+    modelIdlePoints: discrete ? 0 : 1,
+    modelIdleFirst: !discrete,
+  };
 }
