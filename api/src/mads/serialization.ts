@@ -8,7 +8,7 @@ import { barrierFromJson, barrierToJson, type BarrierJson } from './barrier';
 import { EvaluationCache } from './cache';
 import type { MeshState } from './mesh';
 import { decodeNumber, encodeNumber, type EncodedNumber } from '../math/numerics';
-import { NOMAD4_PRESET, type MadsOptions } from './options';
+import { DEFAULT_MADS_OPTIONS, NOMAD4_PRESET, type MadsOptions } from './options';
 import { NomadRng } from '../math/rng';
 import { createSpace } from './space';
 import type { Candidate, EngineState, Flight, NmState, RestartState, Step, StepKind } from './state';
@@ -99,8 +99,14 @@ export function stateFromJson(data: unknown): EngineState {
     const problem = clone(j.problem);
     return {
       problem,
-      // States written before presets existed ran NOMAD 4's behaviour: keep it.
-      options: { ...NOMAD4_PRESET, ...clone(j.options), hMax0: decodeNumber(j.options.hMax0) },
+      // States written before presets existed ran NOMAD 4's behaviour: keep it. The defaults come
+      // first only for their key order, so that toJSON after a restore is the same text.
+      options: {
+        ...DEFAULT_MADS_OPTIONS,
+        ...NOMAD4_PRESET,
+        ...clone(j.options),
+        hMax0: decodeNumber(j.options.hMax0),
+      },
       space: createSpace(problem),
       rng: NomadRng.fromState(j.rng),
       mesh: clone(j.mesh),
