@@ -381,8 +381,9 @@ export function nextIdleCandidate(state: EngineState): Candidate | null {
  */
 export function nextModelIdleCandidate(state: EngineState): Candidate | null {
   while ((state.modelIdle ?? 0) < state.options.modelIdlePoints) {
-    const c = quadIdleCandidate(state, state.modelIdle ?? 0);
-    state.modelIdle = (state.modelIdle ?? 0) + 1;
+    const k = state.modelIdle ?? 0;
+    state.modelIdle = k + 1;
+    const c = quadIdleCandidate(state, k);
     if (c !== null && !state.cache.has(c.x)) return c;
   }
   return null;

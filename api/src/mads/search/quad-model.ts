@@ -193,6 +193,11 @@ export function quadSecondPassDirection(state: EngineState, centreId: number, fi
   return d.some((v) => v !== 0) ? d : null;
 }
 
+/** An incumbent a model may be centred on: f and h finite (below NOMAD's 1e20 "infinity"). */
+function modelCentre(inc: { f: number; h: number }): boolean {
+  return Math.abs(inc.f) < 1e20 && inc.h < 1e20;
+}
+
 /** QUAD_MODEL_SEARCH (§4.3): ≤ 2 candidates per incumbent, projected on the main mesh. */
 export function quadSearchCandidates(state: EngineState): Candidate[] {
   const out: Candidate[] = [];
@@ -200,7 +205,7 @@ export function quadSearchCandidates(state: EngineState): Candidate[] {
   for (const id of [state.barrier.incFeas[0], state.barrier.incInf[0]]) {
     if (id === undefined) continue;
     const inc = state.cache.get(id);
-    if (!(Math.abs(inc.f) < 1e20) || !(inc.h < 1e20)) continue;
+    if (!modelCentre(inc)) continue;
     const c = toFree(state.space, inc.x);
     const predictor = buildPredictor(state, c, radius);
     if (predictor === null) continue;
@@ -209,12 +214,7 @@ export function quadSearchCandidates(state: EngineState): Candidate[] {
     const start = lower.map((l, i) => (l + upper[i]) / 2);
     const opt = minimizeInBox((x) => predictor.fh(x), lower, upper, start, optimizerOptions(state));
     for (const p of [opt.bestFeasible, opt.bestInfeasible]) {
-      if (p === null) continue;
-      const raw = [...inc.x];
-      state.space.free.forEach((i, k) => {
-        raw[i] = p.x[k];
-      });
-      out.push({ x: snapToMeshAndBounds(state.space, state.mesh, raw, inc.x), fromId: id, origin: 'search' });
+      if (p !== null) out.push(meshCandidate(state, id, p.x));
     }
   }
   return out;
@@ -237,7 +237,7 @@ export function quadIdleCandidate(state: EngineState, k: number): Candidate | nu
   const id = state.barrier.incFeas[0] ?? state.barrier.incInf[0];
   if (id === undefined) return null;
   const inc = state.cache.get(id);
-  if (!(Math.abs(inc.f) < 1e20) || !(inc.h < 1e20)) return null;
+  if (!modelCentre(inc)) return null;
   const scale = IDLE_BOX_SCALES[k];
   const radius = frameSizes(state.mesh).map((d) => (state.options.quadModelBoxFactor / 2) * d * scale);
   const c = toFree(state.space, inc.x);
@@ -248,10 +248,18 @@ export function quadIdleCandidate(state: EngineState, k: number): Candidate | nu
   const upper = c.map((v, i) => Math.min(v + radius[i], bounds[i][1]));
   const opt = minimizeInBox((x) => predictor.fh(x), lower, upper, [...c], optimizerOptions(state));
   const p = opt.bestFeasible ?? opt.bestInfeasible;
-  if (p === null) return null;
+  return p === null ? null : meshCandidate(state, id, p.x);
+}
+
+/**
+ * A model minimiser as a search candidate: the free coordinates `free` put into the incumbent
+ * `fromId` (fixed variables keep its values), projected on the mesh around it and the bounds.
+ */
+function meshCandidate(state: EngineState, fromId: number, free: readonly number[]): Candidate {
+  const inc = state.cache.get(fromId);
   const raw = [...inc.x];
-  state.space.free.forEach((i, j) => {
-    raw[i] = p.x[j];
+  state.space.free.forEach((i, k) => {
+    raw[i] = free[k];
   });
-  return { x: snapToMeshAndBounds(state.space, state.mesh, raw, inc.x), fromId: id, origin: 'search' };
+  return { x: snapToMeshAndBounds(state.space, state.mesh, raw, inc.x), fromId, origin: 'search' };
 }
