@@ -54,6 +54,11 @@ export class EvaluationCache {
     return this.byKey.has(cacheKey(x));
   }
 
+  /** `has` for a key already computed with `cacheKey`. */
+  hasKey(key: string): boolean {
+    return this.byKey.has(key);
+  }
+
   get(id: number): PointRecord {
     return this.records[id];
   }

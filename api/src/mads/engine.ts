@@ -17,7 +17,7 @@ import { globalCandidates } from './search/global';
 import { surrogateCandidates } from './search/surrogate';
 import { beginFlight } from './pipeline';
 import { tryRestart } from './restart';
-import { toFree } from './space';
+import { cacheKey, toFree } from './space';
 import { newStep } from './step';
 import { fhOf, type Candidate, type EngineState, type Step, type StepKind } from './state';
 
@@ -33,8 +33,30 @@ const MAX_ADVANCES_PER_CALL = 5000;
 
 const ITERATION_ORDER: StepKind[] = ['global', 'speculative', 'surrogate', 'quad', 'nm', 'poll1', 'poll2'];
 
+/**
+ * Cache size at which each step's queue was last checked (the cache only ever grows, and a queue
+ * only loses entries, so an unchanged size means nothing to purge), and each queued candidate's
+ * cache key. Why: at n = 200 a poll queue holds 400 points and rebuilding their keys on every
+ * `isStepFinished` was 70 % of a study's engine time (docs/algorithm.md, "Cost of the models").
+ * Not state: a restored engine starts with empty maps and checks once.
+ */
+const queueCheckedAtSize = new WeakMap<Step, number>();
+const candidateKeys = new WeakMap<Candidate, string>();
+
+function keyOf(c: Candidate): string {
+  let key = candidateKeys.get(c);
+  if (key === undefined) {
+    key = cacheKey(c.x);
+    candidateKeys.set(c, key);
+  }
+  return key;
+}
+
 export function purgeQueue(state: EngineState, step: Step): void {
-  if (step.queue.some((c) => state.cache.has(c.x))) step.queue = step.queue.filter((c) => !state.cache.has(c.x));
+  if (queueCheckedAtSize.get(step) === state.cache.size) return;
+  const inCache = (c: Candidate): boolean => state.cache.hasKey(keyOf(c));
+  if (step.queue.some(inCache)) step.queue = step.queue.filter((c) => !inCache(c));
+  queueCheckedAtSize.set(step, state.cache.size);
 }
 
 export function isStepFinished(state: EngineState, step: Step): boolean {

@@ -91,6 +91,27 @@ const LENGTH_GRID = [0.08, 0.15, 0.3, 0.6, 1.2];
 const NOISE_GRID = [1e-6, 1e-3, 3e-2];
 const MIN_LENGTH = 0.01;
 const MAX_LENGTH = 10;
+/** Per-variable refinement sweeps of the length scales, when the work bound allows them. */
+const MAX_SWEEPS = 2;
+/**
+ * Most multiply-adds of one hyper-parameter fit (kernel matrices n²·d/2, Cholesky n³/6 per
+ * candidate setting): about 30 ms of CPU on the development machine. The grid alone is always
+ * fitted; the per-variable sweeps (2·d settings each) only while they fit the bound, so up to
+ * d ≈ 25 at the surrogate search's 76 points the fit is unchanged, and a 49-variable study no
+ * longer spends 0.5 s of the engine thread every study shares per search (docs/algorithm.md,
+ * "Cost of the models").
+ */
+export const GP_FIT_WORK_LIMIT = 2e7;
+
+/** How many refinement sweeps fit GP_FIT_WORK_LIMIT for n points in d dimensions. */
+export function affordableSweeps(n: number, d: number): number {
+  const perSetting = (n * n * d) / 2 + (n * n * n) / 6;
+  const gridSettings = LENGTH_GRID.length * NOISE_GRID.length + 1;
+  for (let sweeps = MAX_SWEEPS; sweeps > 0; sweeps--) {
+    if ((gridSettings + sweeps * 2 * d) * perSetting <= GP_FIT_WORK_LIMIT) return sweeps;
+  }
+  return 0;
+}
 
 /**
  * Fit on inputs `xs` (each in [0, 1]^d) and outputs `ys` (one array per output, standardised).
@@ -124,7 +145,8 @@ export function fitGp(
   for (const len of LENGTH_GRID) for (const noise of NOISE_GRID) consider(new Array<number>(d).fill(len), noise);
   if (best === null) return null;
   // Per-variable refinement: irrelevant variables get long length scales.
-  for (let sweep = 0; sweep < 2 && d > 1; sweep++) {
+  const sweeps = affordableSweeps(n, d);
+  for (let sweep = 0; sweep < sweeps && d > 1; sweep++) {
     for (let k = 0; k < d; k++) {
       for (const factor of [0.5, 2]) {
         const current: { ls: number[]; noise: number } = best;

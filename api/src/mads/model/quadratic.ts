@@ -5,6 +5,10 @@
  * variable per varying input (read as sgtelib reads it, see `standardise`), normal equations solved
  * by Cholesky; a ridge of 1e-3 when there are fewer distinct points than monomials
  * (`Surrogate_PRS::build_private`) or the system is singular.
+ *
+ * `separable` drops the cross terms (1, z_i, z_i²: 2d + 1 monomials instead of (d + 1)(d + 2)/2).
+ * NOMAD has no such model; the engine uses it only where the full one would cost more than a
+ * request may (docs/algorithm.md, "Cost of the models").
  */
 import { choleskySolve } from './linalg';
 
@@ -15,16 +19,28 @@ export interface QuadraticModel {
 
 const RIDGE = 1e-3;
 
-function monomials(z: readonly number[], out: Float64Array): void {
+export type QuadraticKind = 'full' | 'separable';
+
+function monomials(z: readonly number[], out: Float64Array, kind: QuadraticKind): void {
   const d = z.length;
   let k = 0;
   out[k++] = 1;
   for (let i = 0; i < d; i++) out[k++] = z[i];
-  for (let i = 0; i < d; i++) for (let j = i; j < d; j++) out[k++] = z[i] * z[j];
+  if (kind === 'separable') for (let i = 0; i < d; i++) out[k++] = z[i] * z[i];
+  else for (let i = 0; i < d; i++) for (let j = i; j < d; j++) out[k++] = z[i] * z[j];
 }
 
-export function monomialCount(d: number): number {
-  return ((d + 1) * (d + 2)) / 2;
+export function monomialCount(d: number, kind: QuadraticKind = 'full'): number {
+  return kind === 'separable' ? 2 * d + 1 : ((d + 1) * (d + 2)) / 2;
+}
+
+/**
+ * Multiply-adds of fitting a model of `m` monomials on `p` points with `outputs` outputs (normal
+ * equations p·m²/2, Cholesky m³/6, right-hand sides p·m·outputs) and of `predictions` predictions
+ * of it: what bounds an engine call's time (docs/algorithm.md, "Cost of the models").
+ */
+export function quadraticWork(p: number, m: number, outputs: number, predictions: number): number {
+  return (p * m * m) / 2 + (m * m * m) / 6 + p * m * outputs + predictions * m * (outputs + 1);
 }
 
 /** Number of distinct points (sgtelib `TrainingSet::compute_Ds`, _pvar). */
@@ -33,7 +49,11 @@ function distinctCount(xs: readonly number[][]): number {
 }
 
 /** Fit on points X (free coordinates) and outputs Y (rows = points, columns = outputs). */
-export function fitQuadratic(xs: readonly number[][], ys: readonly number[][]): QuadraticModel | null {
+export function fitQuadratic(
+  xs: readonly number[][],
+  ys: readonly number[][],
+  kind: QuadraticKind = 'full',
+): QuadraticModel | null {
   const p = xs.length;
   if (p === 0) return null;
   const dimAll = xs[0].length;
@@ -53,7 +73,7 @@ export function fitQuadratic(xs: readonly number[][], ys: readonly number[][]): 
     scale.push(varying ? 1 / Math.sqrt(v / (p - 1)) : 1);
     if (varying) d++;
   }
-  const m = monomialCount(d);
+  const m = monomialCount(d, kind);
   const nOut = ys[0].length;
   const yMean: number[] = [];
   const yStd: number[] = [];
@@ -80,7 +100,7 @@ export function fitQuadratic(xs: readonly number[][], ys: readonly number[][]): 
   const hty = Array.from({ length: nOut }, () => new Float64Array(m));
   const row = new Float64Array(m);
   for (let r = 0; r < p; r++) {
-    monomials(standardise(xs[r]), row);
+    monomials(standardise(xs[r]), row, kind);
     for (let a = 0; a < m; a++) {
       const ra = row[a];
       if (ra === 0) continue;
@@ -101,7 +121,7 @@ export function fitQuadratic(xs: readonly number[][], ys: readonly number[][]): 
   return {
     predict(x: readonly number[]): number[] {
       const mono = new Float64Array(m);
-      monomials(standardise(x), mono);
+      monomials(standardise(x), mono, kind);
       return solved.map((c, o) => {
         let s = 0;
         for (let a = 0; a < m; a++) s += c[a] * mono[a];

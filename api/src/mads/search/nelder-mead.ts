@@ -20,6 +20,17 @@ const INCLUDE_FACTOR = 8;
 const RANK_EPS = 0.01;
 /** Rank tolerance of the initial simplex. */
 const INITIAL_RANK_EPS = 1e-13;
+
+/**
+ * Bound on Σ rows²·n over the rank tests of one simplex construction (each test is a Jacobi SVD of
+ * rows × n, whose sweeps cost a few hundred times rows²·n in this code): about 25 ms of CPU on the
+ * development machine. Without it, a 200-variable study spent over 10 s of one call on these
+ * tests, holding the engine thread every study shares. A construction that would pass the bound
+ * even if every test succeeded (Σ_{m ≤ n} m²·n, from n ≈ 19 on) is not started; one that passes it
+ * on failed tests is abandoned. Either way the NM search is skipped for that iteration, as when
+ * the cache holds too few points. docs/algorithm.md, "Cost of the models".
+ */
+const NM_SIMPLEX_WORK_LIMIT = 5e4;
 /** NM_DELTA_E, NM_DELTA_OC, NM_DELTA_IC. */
 const DELTA: Readonly<Record<NmPhase, number>> = { reflect: 1, expand: 2, oc: 0.5, ic: -0.5 };
 
@@ -59,11 +70,16 @@ export function nmStartSearch(state: EngineState): Step | null {
     .map((r) => r.id)
     .sort((a, b) => nmCompare(state, a, b));
   if (candidates.length < n + 1) return null;
+  if ((n * n * (n + 1) * (2 * n + 1)) / 6 > NM_SIMPLEX_WORK_LIMIT) return null;
   const simplex = [candidates[0]];
+  let work = 0;
   for (const id of candidates.slice(1)) {
     if (simplex.length >= n + 1) break;
-    const rank = simplexRank(state, simplex)(INITIAL_RANK_EPS);
-    if (simplexRank(state, [...simplex, id])(INITIAL_RANK_EPS) > rank) simplex.push(id);
+    // Each kept point raised the rank by one, so the simplex's rank is its size − 1: only the
+    // candidate's rank test needs an SVD (NOMAD computes both).
+    work += simplex.length * simplex.length * n;
+    if (work > NM_SIMPLEX_WORK_LIMIT) return null;
+    if (simplexRank(state, [...simplex, id])(INITIAL_RANK_EPS) > simplex.length - 1) simplex.push(id);
   }
   if (simplex.length < n + 1) return null;
   state.nm = { simplex, centreId, phase: 'reflect', reflectId: -1, trials: 0, fullSuccess: false };

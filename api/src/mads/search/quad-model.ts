@@ -8,7 +8,13 @@ import type { PointRecord } from '../cache';
 import { frameSizes } from '../mesh';
 import { EPS, equalEps, greaterEps } from '../../math/numerics';
 import { minimizeInBox, type ModelOptimizerOptions } from '../model/model-optimizer';
-import { fitQuadratic, monomialCount, type QuadraticModel } from '../model/quadratic';
+import {
+  fitQuadratic,
+  monomialCount,
+  quadraticWork,
+  type QuadraticKind,
+  type QuadraticModel,
+} from '../model/quadratic';
 import { snapToMeshAndBounds, toFree } from '../space';
 import type { Candidate, EngineState } from '../state';
 
@@ -16,6 +22,39 @@ import type { Candidate, EngineState } from '../state';
 const MAX_POINTS_FOR_MODEL = 500;
 /** Box doublings when the training set is too small (QuadModelUpdate). */
 const MAX_BOX_DOUBLINGS = 20;
+
+/**
+ * Most multiply-adds one model may cost, fit and predictions together (`quadraticWork`): about
+ * 15 ms of CPU on the development machine. Why a bound: engine calls of every study share the
+ * engine thread, and a full quadratic grows as n⁴ to fit — 0.6 s per call at n = 25, 5–9 s at
+ * n = 49, and at the API's 200 parameters a 20,301² system (3 GB) that froze every other study's
+ * leases (docs/algorithm.md, "Cost of the models"). Below it — every problem up to n ≈ 15 with
+ * few outputs, the golden traces' included — the models are NOMAD's exactly.
+ */
+export const MODEL_WORK_LIMIT = 1e7;
+
+/**
+ * The richest model whose cost stays within MODEL_WORK_LIMIT: NOMAD's full quadratic on all the
+ * training points, else on the closest ones (at least as many as it has monomials), else the
+ * separable quadratic (no cross terms) likewise, else none (the callers then fall back as in
+ * Phase One: DIR_LAST_SUCCESS order, NEG second pass, no model point).
+ */
+export function affordableModel(
+  points: number,
+  n: number,
+  outputs: number,
+  predictions: number,
+): { kind: QuadraticKind; points: number } | null {
+  for (const kind of ['full', 'separable'] as const) {
+    const m = monomialCount(n, kind);
+    if (quadraticWork(points, m, outputs, predictions) <= MODEL_WORK_LIMIT) return { kind, points };
+    const perPoint = (m * m) / 2 + m * outputs;
+    const fixed = quadraticWork(0, m, outputs, predictions);
+    const affordable = Math.floor((MODEL_WORK_LIMIT - fixed) / perPoint);
+    if (affordable >= m && affordable >= Math.max(2, n)) return { kind, points: Math.min(points, affordable) };
+  }
+  return null;
+}
 
 function optimizerOptions(state: EngineState): ModelOptimizerOptions {
   return { maxEval: state.options.quadModelMaxEval, rng: state.rng, frameRounding: state.options.frameRounding };
@@ -37,12 +76,14 @@ interface Predictor {
 /**
  * Training set (`QuadModelUpdate`, §4.3 step 1): valid cache points inside |x_i − c_i| ≤ r_i,
  * target (n+1)(n+2)/2 points (n if the cache holds fewer), box doubled up to 20 times, the 500
- * closest kept; at least max(2, n) points.
+ * closest kept; at least max(2, n) points. The model is the one `affordableModel` allows for
+ * `predictions` uses of it (the caller's count: candidates to sort, or the optimiser's budget).
  */
 function buildPredictor(
   state: EngineState,
   centre: readonly number[],
   radius: readonly number[],
+  predictions: number,
   scale: (x: number[]) => number[] = (x) => x,
 ): Predictor | null {
   if (state.phaseOne) return null;
@@ -78,13 +119,16 @@ function buildPredictor(
   }
   const inside = valid.filter((v) => bucketOf(v.dist) <= limitBucket);
   inside.sort((a, b) => a.dist - b.dist || a.rec.id - b.rec.id);
-  const chosen = inside.slice(0, MAX_POINTS_FOR_MODEL);
-  if (chosen.length < minPoints) return null;
   const modelledIdx = types.map((t, j) => (t === 'EXTRA_O' ? -1 : j)).filter((j) => j >= 0);
+  const plan = affordableModel(Math.min(inside.length, MAX_POINTS_FOR_MODEL), n, modelledIdx.length, predictions);
+  if (plan === null) return null;
+  const chosen = inside.slice(0, plan.points);
+  if (chosen.length < minPoints) return null;
   const xs = chosen.map((c) => scale(toFree(state.space, c.rec.x)));
   const model: QuadraticModel | null = fitQuadratic(
     xs,
     chosen.map((c) => modelledIdx.map((j) => (c.rec.outputs as number[])[j])),
+    plan.kind,
   );
   if (model === null) return null;
   const modelled = types.filter((t) => t !== 'EXTRA_O');
@@ -128,7 +172,7 @@ export function modelOrder(state: EngineState, cands: Candidate[]): Candidate[] 
     const span = hi - lo;
     radius.push((state.options.quadModelBoxFactor / 2) * (span > 0 ? span : frames[i]));
   }
-  const predictor = buildPredictor(state, centre, radius);
+  const predictor = buildPredictor(state, centre, radius, cands.length);
   if (predictor === null) return null;
   const keyed = cands.map((c, tag) => ({ c, tag, ...predictor.fh(pts[tag]) }));
   if (keyed.some((k) => !Number.isFinite(k.f) || !Number.isFinite(k.h))) return null;
@@ -167,7 +211,7 @@ export function quadSecondPassDirection(state: EngineState, centreId: number, fi
       for (let i = 0; i < d.length; i++) p += d[i] * (c[i] - x[i]);
       return p / (1 - eps) / norms[j] - eps / (1 - eps);
     });
-  const predictor = buildPredictor(state, c, radius, scale);
+  const predictor = buildPredictor(state, c, radius, state.options.quadModelMaxEval, scale);
   if (predictor === null) return null;
   const n = c.length;
   const unscale = (s: readonly number[]): number[] => {
@@ -207,7 +251,7 @@ export function quadSearchCandidates(state: EngineState): Candidate[] {
     const inc = state.cache.get(id);
     if (!modelCentre(inc)) continue;
     const c = toFree(state.space, inc.x);
-    const predictor = buildPredictor(state, c, radius);
+    const predictor = buildPredictor(state, c, radius, state.options.quadModelMaxEval);
     if (predictor === null) continue;
     const lower = c.map((_, i) => Math.min(...predictor.xs.map((x) => x[i])));
     const upper = c.map((_, i) => Math.max(...predictor.xs.map((x) => x[i])));
@@ -241,7 +285,7 @@ export function quadIdleCandidate(state: EngineState, k: number): Candidate | nu
   const scale = IDLE_BOX_SCALES[k];
   const radius = frameSizes(state.mesh).map((d) => (state.options.quadModelBoxFactor / 2) * d * scale);
   const c = toFree(state.space, inc.x);
-  const predictor = buildPredictor(state, c, radius);
+  const predictor = buildPredictor(state, c, radius, state.options.quadModelMaxEval);
   if (predictor === null) return null;
   const bounds = state.space.free.map((i) => [state.space.lower[i], state.space.upper[i]]);
   const lower = c.map((v, i) => Math.max(v - radius[i], bounds[i][0]));
