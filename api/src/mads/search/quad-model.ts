@@ -8,7 +8,7 @@ import type { PointRecord } from '../cache';
 import { frameSizes } from '../mesh';
 import { EPS, equalEps, greaterEps } from '../../math/numerics';
 import { minimizeInBox, type ModelOptimizerOptions } from '../model/model-optimizer';
-import { fitQuadratic, monomialCount, type QuadraticModel } from '../model/quadratic';
+import { fitQuadratic, fitQuadraticMinNorm, monomialCount, type QuadraticModel } from '../model/quadratic';
 import { snapToMeshAndBounds, toFree } from '../space';
 import type { Candidate, EngineState } from '../state';
 
@@ -61,10 +61,13 @@ function buildPredictor(
     }
     valid.push({ rec, dist });
   }
+  // 'minNorm' (opt-in, model/quadratic.ts `fitQuadraticMinNorm`): while fewer points than monomials
+  // exist, every usable point goes into the interpolation instead of the n nearest.
+  const minNorm = state.options.quadModelFit === 'minNorm';
   const minPoints = Math.max(2, n);
   if (valid.length < minPoints) return null;
   let target = monomialCount(n);
-  if (valid.length < target) target = n;
+  if (valid.length < target) target = minNorm ? valid.length : n;
   // Smallest doubling k with at least `target` points inside the box scaled by 2^k.
   const buckets = new Array<number>(MAX_BOX_DOUBLINGS + 2).fill(0);
   for (const v of valid) buckets[bucketOf(v.dist)]++;
@@ -82,7 +85,7 @@ function buildPredictor(
   if (chosen.length < minPoints) return null;
   const modelledIdx = types.map((t, j) => (t === 'EXTRA_O' ? -1 : j)).filter((j) => j >= 0);
   const xs = chosen.map((c) => scale(toFree(state.space, c.rec.x)));
-  const model: QuadraticModel | null = fitQuadratic(
+  const model: QuadraticModel | null = (minNorm ? fitQuadraticMinNorm : fitQuadratic)(
     xs,
     chosen.map((c) => modelledIdx.map((j) => (c.rec.outputs as number[])[j])),
   );
