@@ -8,6 +8,7 @@ import {
   DEFAULT_MADS_OPTIONS,
   DIRECTION_TYPES,
   MADS_PRESETS,
+  QUAD_MODEL_FITS,
   presetDefaults,
   type MadsOptions,
   type MadsPreset,
@@ -31,6 +32,7 @@ const ENUMS: Record<string, readonly string[]> = {
   evalQueueSort: ['QUADRATIC_MODEL', 'DIR_LAST_SUCCESS'],
   frameRounding: ['nomad', 'floor'],
   preset: MADS_PRESETS,
+  quadModelFit: QUAD_MODEL_FITS,
 };
 
 function failOption(key: string, reason: string, within = ''): never {

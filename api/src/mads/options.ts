@@ -16,6 +16,13 @@ export const MADS_PRESETS = ['meshtune', 'nomad4'] as const;
 export type MadsPreset = (typeof MADS_PRESETS)[number];
 /** `surrogateSearch`: off, always, or only in sequential use (docs/algorithm.md, "Surrogate search"). */
 export type SurrogateSearchMode = boolean | 'sequential';
+/**
+ * `quadModelFit`: how the quadratic models are fitted (model/quadratic.ts): 'prs' is sgtelib's
+ * least squares with a ridge (NOMAD's); 'minNorm' interpolates with the minimum-Frobenius-norm
+ * Hessian while there are fewer points than monomials (docs/algorithm.md, "Presets").
+ */
+export const QUAD_MODEL_FITS = ['prs', 'minNorm'] as const;
+export type QuadModelFit = (typeof QUAD_MODEL_FITS)[number];
 
 export interface MadsOptions {
   /**
@@ -77,6 +84,12 @@ export interface MadsOptions {
   quadModelBoxFactor: number;
   /** QUAD_MODEL_MAX_EVAL: model evaluations per model optimisation. */
   quadModelMaxEval: number;
+  /**
+   * 'prs' (NOMAD: sgtelib PRS, ridge when underdetermined, training set of n points until
+   * (n+1)(n+2)/2 exist) or 'minNorm' (meshtune: every usable point while fewer than (n+1)(n+2)/2
+   * exist, minimum-Frobenius-norm interpolation; least squares as 'prs' from then on).
+   */
+  quadModelFit: QuadModelFit;
   /** NM_SEARCH (§4.2). */
   nmSearch: boolean;
   /** NM_SEARCH_MAX_TRIAL_PTS_NFACTOR: cap of NM points per search = factor·n; 0 = no cap (Appendix D #3). */
@@ -131,6 +144,9 @@ export const DEFAULT_MADS_OPTIONS: Readonly<MadsOptions> = Object.freeze({
   quadModelSearch: true,
   quadModelBoxFactor: 4,
   quadModelMaxEval: 2000,
+  // Opt-in: 'minNorm' gained at 10–100(n+1) sequentially but lost with 4 and 16 runners in flight
+  // (docs/benchmarks.md, 2026-12-04 morning).
+  quadModelFit: 'prs',
   nmSearch: true,
   nmMaxTrialPointsNFactor: 80,
   opportunistic: true,
@@ -157,6 +173,7 @@ export const NOMAD4_PRESET: Readonly<
     | 'surrogateSearch'
     | 'modelIdlePoints'
     | 'modelIdleFirst'
+    | 'quadModelFit'
   >
 > = Object.freeze({
   preset: 'nomad4',
@@ -166,6 +183,7 @@ export const NOMAD4_PRESET: Readonly<
   surrogateSearch: false,
   modelIdlePoints: 0,
   modelIdleFirst: false,
+  quadModelFit: 'prs',
 });
 
 /**

@@ -140,6 +140,25 @@ test('modelIdlePoints: idle runners get quadratic-model points, deterministic ac
   assert.throws(() => Mads.create(ROSENBROCK, { modelIdleFirst: 'yes' as never }), InvalidOptionsError);
 });
 
+test('quadModelFit minNorm (opt-in): other model points than prs, deterministic across state round trips; the defaults stay prs', () => {
+  const minNorm = runAsync(ROSENBROCK, rosenbrock, 1, { quadModelFit: 'minNorm' });
+  const prs = runAsync(ROSENBROCK, rosenbrock, 1, { quadModelFit: 'prs' });
+  assert.notDeepEqual(
+    minNorm.asked.map((s) => s.x),
+    prs.asked.map((s) => s.x),
+  );
+  const restored = runAsync(ROSENBROCK, rosenbrock, 1, { quadModelFit: 'minNorm' }, true);
+  assert.deepEqual(restored.asked, minNorm.asked);
+  assert.deepEqual(restored.mads.toJSON(), minNorm.mads.toJSON());
+  // Neither preset changes its default (the nomad4 golden traces and the meshtune figures of
+  // docs/benchmarks.md stay what they were).
+  assert.deepEqual(
+    runAsync(ROSENBROCK, rosenbrock, 1, {}).asked.map((s) => s.x),
+    prs.asked.map((s) => s.x),
+  );
+  assert.throws(() => Mads.create(ROSENBROCK, { quadModelFit: 'mfn' as never }), InvalidOptionsError);
+});
+
 test('restartOnMinMesh: on a small integer grid the whole budget is used where nomad4 stops early', () => {
   const nomad4 = runAsync(LORA_LIKE, loraLike, 1, { preset: 'nomad4' }).mads;
   assert.deepEqual(nomad4.stopReason, { kind: 'MIN_MESH_SIZE_REACHED' });

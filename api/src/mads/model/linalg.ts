@@ -101,3 +101,49 @@ export function singularValues(rows: readonly number[][]): number[] {
 export function rankOf(rows: readonly number[][], eps: number): number {
   return singularValues(rows).filter((sv) => sv > eps).length;
 }
+
+/**
+ * Solve A x = b for each right-hand side (A square, n×n, row-major, not necessarily symmetric or
+ * definite) by Gaussian elimination with partial pivoting; null when a pivot falls to 1e-12 of
+ * the largest entry of A (numerically singular).
+ */
+export function luSolve(a: Float64Array, n: number, rhs: Float64Array[]): Float64Array[] | null {
+  const m = Float64Array.from(a);
+  const bs = rhs.map((b) => Float64Array.from(b));
+  let scale = 0;
+  for (const v of m) scale = Math.max(scale, Math.abs(v));
+  if (!(scale > 0)) return null;
+  for (let k = 0; k < n; k++) {
+    let piv = k;
+    for (let i = k + 1; i < n; i++) if (Math.abs(m[i * n + k]) > Math.abs(m[piv * n + k])) piv = i;
+    if (!(Math.abs(m[piv * n + k]) > 1e-12 * scale)) return null;
+    if (piv !== k) {
+      for (let j = 0; j < n; j++) {
+        const t = m[k * n + j];
+        m[k * n + j] = m[piv * n + j];
+        m[piv * n + j] = t;
+      }
+      for (const b of bs) {
+        const t = b[k];
+        b[k] = b[piv];
+        b[piv] = t;
+      }
+    }
+    const d = m[k * n + k];
+    for (let i = k + 1; i < n; i++) {
+      const f = m[i * n + k] / d;
+      if (f === 0) continue;
+      for (let j = k; j < n; j++) m[i * n + j] -= f * m[k * n + j];
+      for (const b of bs) b[i] -= f * b[k];
+    }
+  }
+  return bs.map((b) => {
+    const x = new Float64Array(n);
+    for (let i = n - 1; i >= 0; i--) {
+      let s = b[i];
+      for (let j = i + 1; j < n; j++) s -= m[i * n + j] * x[j];
+      x[i] = s / m[i * n + i];
+    }
+    return x;
+  });
+}

@@ -3,7 +3,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { fitQuadratic } from './quadratic';
+import { fitQuadratic, fitQuadraticMinNorm } from './quadratic';
 
 test('recovers a quadratic exactly from enough distinct points', () => {
   const q = (x: readonly number[]): number => 3 + x[0] - 2 * x[1] + 0.5 * x[0] * x[0] + x[0] * x[1] + 4 * x[1] * x[1];
@@ -49,4 +49,62 @@ test("predicts what NOMAD 4.5.1's quadratic model predicts (ridge, constant firs
     assert.ok(Math.abs(model.predict(x)[0] - f) < 1e-6, `${x.join(' ')}: ${model.predict(x)[0]}`);
   // The last input does not change the prediction.
   assert.equal(model.predict([-1.2, 1.45, 1.3, 0.75, 2.5])[0], model.predict([-1.2, 1.45, 1.3, 0.75, 0.8])[0]);
+});
+
+// Five points in 3-D (fewer than the 10 monomials, more than n + 1 = 4): the underdetermined case
+// of the meshtune preset's early model searches.
+const FEW = [
+  [0, 0, 0],
+  [1, 0, 0],
+  [0, 2, 0],
+  [0, 0, -1],
+  [0.5, 0.5, 0.5],
+];
+
+test('minimum-norm fit: interpolates fewer points than monomials exactly', () => {
+  const f = (x: readonly number[]): number => (x[0] - 1) ** 2 + 10 * (x[1] - x[0] * x[0]) ** 2 + Math.abs(x[2]);
+  const model = fitQuadraticMinNorm(
+    FEW,
+    FEW.map((x) => [f(x), -f(x)]),
+  );
+  assert.ok(model !== null);
+  for (const x of FEW) {
+    const [a, b] = model.predict(x);
+    assert.ok(Math.abs(a - f(x)) < 1e-9 * Math.max(1, f(x)), `${x.join(' ')}: ${a} vs ${f(x)}`);
+    assert.ok(Math.abs(b + f(x)) < 1e-9 * Math.max(1, f(x)));
+  }
+});
+
+test('minimum-norm fit: linear data give the linear function (no spurious curvature); the ridge fit does not', () => {
+  const f = (x: readonly number[]): number => 2 - 3 * x[0] + 0.5 * x[1] + 4 * x[2];
+  const ys = FEW.map((x) => [f(x)]);
+  const minNorm = fitQuadraticMinNorm(FEW, ys);
+  const ridge = fitQuadratic(FEW, ys);
+  assert.ok(minNorm !== null && ridge !== null);
+  const far = [3, -2, 2];
+  assert.ok(Math.abs(minNorm.predict(far)[0] - f(far)) < 1e-8, `${minNorm.predict(far)[0]} vs ${f(far)}`);
+  // The ridge spreads the data over the curvature terms: far from the points it is off by units.
+  assert.ok(Math.abs(ridge.predict(far)[0] - f(far)) > 1, `${ridge.predict(far)[0]} vs ${f(far)}`);
+});
+
+test('minimum-norm fit: with as many points as monomials it is the least-squares fit; with n points or fewer, the ridge fit', () => {
+  const q = (x: readonly number[]): number => 1 + x[0] - x[1] + x[0] * x[0] + 0.3 * x[0] * x[1];
+  const grid: number[][] = [];
+  for (let i = -1; i <= 1; i++) for (let j = -1; j <= 1; j++) grid.push([i, j]);
+  const few = [
+    [0, 0],
+    [1, 1],
+  ];
+  for (const xs of [grid, few]) {
+    const a = fitQuadraticMinNorm(
+      xs,
+      xs.map((x) => [q(x)]),
+    );
+    const b = fitQuadratic(
+      xs,
+      xs.map((x) => [q(x)]),
+    );
+    assert.ok(a !== null && b !== null);
+    assert.equal(a.predict([0.3, -2])[0], b.predict([0.3, -2])[0]);
+  }
 });

@@ -10,7 +10,7 @@
  * NOMAD has no such model; the engine uses it only where the full one would cost more than a
  * request may (docs/algorithm.md, "Cost of the models").
  */
-import { choleskySolve } from './linalg';
+import { choleskySolve, luSolve } from './linalg';
 
 export interface QuadraticModel {
   /** Predicted outputs (one per modelled output) at a free-coordinate point. */
@@ -125,6 +125,91 @@ export function fitQuadratic(
       return solved.map((c, o) => {
         let s = 0;
         for (let a = 0; a < m; a++) s += c[a] * mono[a];
+        return yMean[o] + yStd[o] * s;
+      });
+    },
+  };
+}
+
+/**
+ * Minimum-Frobenius-norm quadratic interpolation (Powell's NEWUOA; Conn, Scheinberg & Vicente,
+ * "Introduction to Derivative-Free Optimization", 2009, §5.3) for fewer distinct points than
+ * monomials: among the quadratics m(z) = c + gᵀz + ½ zᵀHz that interpolate the points, the one
+ * with the smallest ‖H‖_F, on inputs and outputs standardised as in `fitQuadratic` (every varying
+ * input, without sgtelib's column quirk). Why: the least-squares fit with a ridge on every
+ * coefficient spreads the data over the n(n+1)/2 curvature terms as much as over the gradient, so
+ * with few points its gradient is weak and its curvature spurious; the minimum-norm Hessian keeps
+ * the linear information exact. H = Σ λ_i z_i z_iᵀ, so m(z) = c + gᵀz + ½ Σ λ_i (z_iᵀz)², with
+ * (λ, c, g) from the KKT system [A E; Eᵀ 0], A_ij = ½ (z_iᵀz_j)², E_i = (1, z_iᵀ). With as many
+ * distinct points as monomials or more, or fewer than n + 1 (the linear part is not determined),
+ * or a singular system, it is `fitQuadratic`.
+ */
+export function fitQuadraticMinNorm(xs: readonly number[][], ys: readonly number[][]): QuadraticModel | null {
+  const p = xs.length;
+  if (p === 0) return null;
+  const dimAll = xs[0].length;
+  const cols: number[] = [];
+  const mean: number[] = [];
+  const scale: number[] = [];
+  for (let i = 0; i < dimAll; i++) {
+    if (!xs.some((x) => x[i] !== xs[0][i])) continue;
+    let s = 0;
+    for (const x of xs) s += x[i];
+    const mu = s / p;
+    let v = 0;
+    for (const x of xs) v += (x[i] - mu) ** 2;
+    cols.push(i);
+    mean.push(mu);
+    scale.push(1 / Math.sqrt(v / (p - 1)));
+  }
+  const d = cols.length;
+  const distinct = distinctCount(xs);
+  if (distinct >= monomialCount(d) || distinct < d + 1 || distinct !== p) return fitQuadratic(xs, ys);
+  const nOut = ys[0].length;
+  const yMean: number[] = [];
+  const yStd: number[] = [];
+  for (let o = 0; o < nOut; o++) {
+    let s = 0;
+    for (const y of ys) s += y[o];
+    const mu = s / p;
+    let v = 0;
+    for (const y of ys) v += (y[o] - mu) ** 2;
+    yMean.push(mu);
+    yStd.push(Math.sqrt(v / (p - 1)) || 1);
+  }
+  const standardise = (x: readonly number[]): number[] => cols.map((i, k) => (x[i] - mean[k]) * scale[k]);
+  const zs = xs.map(standardise);
+  const size = p + d + 1;
+  const kkt = new Float64Array(size * size);
+  const dot = (a: readonly number[], b: readonly number[]): number => {
+    let s = 0;
+    for (let k = 0; k < a.length; k++) s += a[k] * b[k];
+    return s;
+  };
+  for (let i = 0; i < p; i++) {
+    for (let j = 0; j < p; j++) kkt[i * size + j] = 0.5 * dot(zs[i], zs[j]) ** 2;
+    kkt[i * size + p] = 1;
+    kkt[p * size + i] = 1;
+    for (let k = 0; k < d; k++) {
+      kkt[i * size + p + 1 + k] = zs[i][k];
+      kkt[(p + 1 + k) * size + i] = zs[i][k];
+    }
+  }
+  const rhs = Array.from({ length: nOut }, (_, o) => {
+    const b = new Float64Array(size);
+    for (let i = 0; i < p; i++) b[i] = (ys[i][o] - yMean[o]) / yStd[o];
+    return b;
+  });
+  const sol = luSolve(kkt, size, rhs);
+  if (sol === null || sol.some((c) => c.some((v) => !Number.isFinite(v)))) return fitQuadratic(xs, ys);
+  return {
+    predict(x: readonly number[]): number[] {
+      const z = standardise(x);
+      const w = zs.map((zi) => 0.5 * dot(zi, z) ** 2);
+      return sol.map((c, o) => {
+        let s = c[p];
+        for (let i = 0; i < p; i++) s += c[i] * w[i];
+        for (let k = 0; k < d; k++) s += c[p + 1 + k] * z[k];
         return yMean[o] + yStd[o] * s;
       });
     },

@@ -10,6 +10,7 @@ import { EPS, equalEps, greaterEps } from '../../math/numerics';
 import { minimizeInBox, type ModelOptimizerOptions } from '../model/model-optimizer';
 import {
   fitQuadratic,
+  fitQuadraticMinNorm,
   monomialCount,
   quadraticWork,
   type QuadraticKind,
@@ -102,10 +103,13 @@ function buildPredictor(
     }
     valid.push({ rec, dist });
   }
+  // 'minNorm' (opt-in, model/quadratic.ts `fitQuadraticMinNorm`): while fewer points than monomials
+  // exist, every usable point goes into the interpolation instead of the n nearest.
+  const minNorm = state.options.quadModelFit === 'minNorm';
   const minPoints = Math.max(2, n);
   if (valid.length < minPoints) return null;
   let target = monomialCount(n);
-  if (valid.length < target) target = n;
+  if (valid.length < target) target = minNorm ? valid.length : n;
   // Smallest doubling k with at least `target` points inside the box scaled by 2^k.
   const buckets = new Array<number>(MAX_BOX_DOUBLINGS + 2).fill(0);
   for (const v of valid) buckets[bucketOf(v.dist)]++;
@@ -125,11 +129,11 @@ function buildPredictor(
   const chosen = inside.slice(0, plan.points);
   if (chosen.length < minPoints) return null;
   const xs = chosen.map((c) => scale(toFree(state.space, c.rec.x)));
-  const model: QuadraticModel | null = fitQuadratic(
-    xs,
-    chosen.map((c) => modelledIdx.map((j) => (c.rec.outputs as number[])[j])),
-    plan.kind,
-  );
+  const ys = chosen.map((c) => modelledIdx.map((j) => (c.rec.outputs as number[])[j]));
+  // The minimum-norm fit is of the full quadratic; where the work bound chose the separable one,
+  // that one is fitted as usual.
+  const model: QuadraticModel | null =
+    minNorm && plan.kind === 'full' ? fitQuadraticMinNorm(xs, ys) : fitQuadratic(xs, ys, plan.kind);
   if (model === null) return null;
   const modelled = types.filter((t) => t !== 'EXTRA_O');
   return {
