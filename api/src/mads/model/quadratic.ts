@@ -48,6 +48,26 @@ function distinctCount(xs: readonly number[][]): number {
   return new Set(xs.map((x) => x.join(','))).size;
 }
 
+/**
+ * Mean and sample standard deviation (n − 1) of each output column (sgtelib
+ * `TrainingSet::compute_mean_std`); a constant output gets 1, so it standardises to 0.
+ */
+function outputScaling(ys: readonly number[][]): { yMean: number[]; yStd: number[] } {
+  const p = ys.length;
+  const yMean: number[] = [];
+  const yStd: number[] = [];
+  for (let o = 0; o < ys[0].length; o++) {
+    let s = 0;
+    for (const y of ys) s += y[o];
+    const mu = s / p;
+    let v = 0;
+    for (const y of ys) v += (y[o] - mu) ** 2;
+    yMean.push(mu);
+    yStd.push(Math.sqrt(v / (p - 1)) || 1);
+  }
+  return { yMean, yStd };
+}
+
 /** Fit on points X (free coordinates) and outputs Y (rows = points, columns = outputs). */
 export function fitQuadratic(
   xs: readonly number[][],
@@ -75,17 +95,7 @@ export function fitQuadratic(
   }
   const m = monomialCount(d, kind);
   const nOut = ys[0].length;
-  const yMean: number[] = [];
-  const yStd: number[] = [];
-  for (let o = 0; o < nOut; o++) {
-    let s = 0;
-    for (const y of ys) s += y[o];
-    const mu = s / p;
-    let v = 0;
-    for (const y of ys) v += (y[o] - mu) ** 2;
-    yMean.push(mu);
-    yStd.push(Math.sqrt(v / (p - 1)) || 1);
-  }
+  const { yMean, yStd } = outputScaling(ys);
   // The model has one variable per varying input, but sgtelib's `Surrogate_PRS::compute_design_matrix`
   // reads the k-th of them from the k-th scaled input column, whether that input varies or not:
   // with a constant input before varying ones, the last varying inputs are left out of the model
@@ -166,17 +176,7 @@ export function fitQuadraticMinNorm(xs: readonly number[][], ys: readonly number
   const distinct = distinctCount(xs);
   if (distinct >= monomialCount(d) || distinct < d + 1 || distinct !== p) return fitQuadratic(xs, ys);
   const nOut = ys[0].length;
-  const yMean: number[] = [];
-  const yStd: number[] = [];
-  for (let o = 0; o < nOut; o++) {
-    let s = 0;
-    for (const y of ys) s += y[o];
-    const mu = s / p;
-    let v = 0;
-    for (const y of ys) v += (y[o] - mu) ** 2;
-    yMean.push(mu);
-    yStd.push(Math.sqrt(v / (p - 1)) || 1);
-  }
+  const { yMean, yStd } = outputScaling(ys);
   const standardise = (x: readonly number[]): number[] => cols.map((i, k) => (x[i] - mean[k]) * scale[k]);
   const zs = xs.map(standardise);
   const size = p + d + 1;
