@@ -48,24 +48,21 @@ function distinctCount(xs: readonly number[][]): number {
   return new Set(xs.map((x) => x.join(','))).size;
 }
 
-/**
- * Mean and sample standard deviation (n − 1) of each output column (sgtelib
- * `TrainingSet::compute_mean_std`); a constant output gets 1, so it standardises to 0.
- */
+/** Mean and sample standard deviation (n − 1) of column `j` (sgtelib `TrainingSet::compute_mean_std`). */
+function columnStats(rows: readonly number[][], j: number): { mean: number; std: number } {
+  const p = rows.length;
+  let s = 0;
+  for (const row of rows) s += row[j];
+  const mean = s / p;
+  let v = 0;
+  for (const row of rows) v += (row[j] - mean) ** 2;
+  return { mean, std: Math.sqrt(v / (p - 1)) };
+}
+
+/** Each output column's mean and standard deviation; a constant output gets 1, so it standardises to 0. */
 function outputScaling(ys: readonly number[][]): { yMean: number[]; yStd: number[] } {
-  const p = ys.length;
-  const yMean: number[] = [];
-  const yStd: number[] = [];
-  for (let o = 0; o < ys[0].length; o++) {
-    let s = 0;
-    for (const y of ys) s += y[o];
-    const mu = s / p;
-    let v = 0;
-    for (const y of ys) v += (y[o] - mu) ** 2;
-    yMean.push(mu);
-    yStd.push(Math.sqrt(v / (p - 1)) || 1);
-  }
-  return { yMean, yStd };
+  const stats = ys[0].map((_, o) => columnStats(ys, o));
+  return { yMean: stats.map((c) => c.mean), yStd: stats.map((c) => c.std || 1) };
 }
 
 /** Fit on points X (free coordinates) and outputs Y (rows = points, columns = outputs). */
@@ -83,14 +80,10 @@ export function fitQuadratic(
   const scale: number[] = [];
   let d = 0;
   for (let i = 0; i < dimAll; i++) {
-    let s = 0;
-    for (const x of xs) s += x[i];
-    const mu = s / p;
-    let v = 0;
-    for (const x of xs) v += (x[i] - mu) ** 2;
+    const column = columnStats(xs, i);
     const varying = xs.some((x) => x[i] !== xs[0][i]);
-    mean.push(mu);
-    scale.push(varying ? 1 / Math.sqrt(v / (p - 1)) : 1);
+    mean.push(column.mean);
+    scale.push(varying ? 1 / column.std : 1);
     if (varying) d++;
   }
   const m = monomialCount(d, kind);
@@ -163,14 +156,10 @@ export function fitQuadraticMinNorm(xs: readonly number[][], ys: readonly number
   const scale: number[] = [];
   for (let i = 0; i < dimAll; i++) {
     if (!xs.some((x) => x[i] !== xs[0][i])) continue;
-    let s = 0;
-    for (const x of xs) s += x[i];
-    const mu = s / p;
-    let v = 0;
-    for (const x of xs) v += (x[i] - mu) ** 2;
+    const column = columnStats(xs, i);
     cols.push(i);
-    mean.push(mu);
-    scale.push(1 / Math.sqrt(v / (p - 1)));
+    mean.push(column.mean);
+    scale.push(1 / column.std);
   }
   const d = cols.length;
   const distinct = distinctCount(xs);

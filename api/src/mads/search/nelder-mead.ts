@@ -62,6 +62,8 @@ export function nmStartSearch(state: EngineState): Step | null {
   const centreId = state.barrier.incFeas[0] ?? state.barrier.incInf[0];
   const n = state.space.free.length;
   if (centreId === undefined || n === 0 || state.phaseOne) return null;
+  // Checked before the candidates are gathered: the simplex could not be built within the bound.
+  if ((n * n * (n + 1) * (2 * n + 1)) / 6 > NM_SIMPLEX_WORK_LIMIT) return null;
   const c = toFree(state.space, state.cache.get(centreId).x);
   const frames = frameSizes(state.mesh);
   const candidates = state.cache.records
@@ -70,7 +72,6 @@ export function nmStartSearch(state: EngineState): Step | null {
     .map((r) => r.id)
     .sort((a, b) => nmCompare(state, a, b));
   if (candidates.length < n + 1) return null;
-  if ((n * n * (n + 1) * (2 * n + 1)) / 6 > NM_SIMPLEX_WORK_LIMIT) return null;
   const simplex = [candidates[0]];
   let work = 0;
   for (const id of candidates.slice(1)) {
