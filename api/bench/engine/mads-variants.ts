@@ -9,11 +9,12 @@
  *   node dist-engine/api/bench/engine/mads-variants.js \
  *     --variants '{"default":{},"surrogate":{"surrogateSearch":true}}' \
  *     --problems rosenbrock_2,beale_2 --seeds 0,1,2 --q 1,4,16
+ *   --problem-set unseen (or all): that set's problems (unseen-problems.ts), all unless --problems
  */
 import type { MadsOptions } from '../../src/mads';
 import { runMadsParallel } from './parallel';
 import { familyTable, profileTable, solveRecords, worstDrop, type SolverRuns } from './parallel-report';
-import { benchProblems } from './problems';
+import { problemSet } from './unseen-problems';
 
 const TAU = 1e-3;
 const ALPHAS = [1, 2, 5, 10, 20, 50, 100];
@@ -28,8 +29,14 @@ function value(argv: readonly string[], flag: string, fallback: string): string 
 
 function main(argv: readonly string[]): void {
   const variants = JSON.parse(value(argv, '--variants', '{"default":{}}')) as Record<string, Partial<MadsOptions>>;
-  const ids = value(argv, '--problems', DEFAULT_PROBLEMS).split(',');
-  const problems = benchProblems.filter((p) => ids.includes(p.id));
+  // --problem-set unseen|all: every problem of that set unless --problems narrows it.
+  const set = problemSet(value(argv, '--problem-set', 'bench'));
+  const ids = value(
+    argv,
+    '--problems',
+    argv.includes('--problem-set') ? set.map((p) => p.id).join(',') : DEFAULT_PROBLEMS,
+  ).split(',');
+  const problems = set.filter((p) => ids.includes(p.id));
   const seeds = value(argv, '--seeds', '0,1').split(',').map(Number);
   const qs = value(argv, '--q', '1,4,16').split(',').map(Number);
   const solvers: SolverRuns[] = [];

@@ -40,11 +40,17 @@ from typing import Any
 
 from functions import evaluate as _evaluate_analytic
 from hpo_functions import evaluate_hpo
+from unseen_functions import UNSEEN_FUNCTIONS, evaluate_unseen
 
 
 def evaluate(name: str, x: Any, params: Any) -> list[float]:
-    """The analytic functions (functions.py) and the tabulated HPO problems (hpo_functions.py)."""
-    return evaluate_hpo(name, x, params) if name.startswith("hpo_") else _evaluate_analytic(name, x, params)
+    """The analytic functions (functions.py), the tabulated HPO problems (hpo_functions.py) and
+    the unseen set's functions (unseen_functions.py)."""
+    if name.startswith("hpo_"):
+        return evaluate_hpo(name, x, params)
+    if name in UNSEEN_FUNCTIONS:
+        return evaluate_unseen(name, x, params)
+    return _evaluate_analytic(name, x, params)
 
 
 def _vector(values: list[Any]) -> str:
