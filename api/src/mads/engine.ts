@@ -10,7 +10,7 @@ import { checkMeshForStopping, enlarge, refine } from './mesh';
 import { generatePoll, generateSecondPass, pointsFromDirections, pollCentres } from './poll';
 import { ortho2nDirections } from './directions';
 import { sortCandidates } from './ordering';
-import { nmFinishStep, nmStartSearch, nmStepDecidable } from './search/nelder-mead';
+import { nmFinishStep, nmStartSearch } from './search/nelder-mead';
 import { quadIdleCandidate, quadSearchCandidates } from './search/quad-model';
 import { speculativeCandidates } from './search/speculative';
 import { globalCandidates } from './search/global';
@@ -63,10 +63,6 @@ export function isStepFinished(state: EngineState, step: Step): boolean {
   purgeQueue(state, step);
   if (step.opportunistic && step.fullSuccess) return true;
   if (step.released === true && step.queue.length === 0) return true;
-  // An NM step with branch points (nmInFlight) ends once its decision can be made; the branch
-  // points still out come back as late results.
-  if (step.kind === 'nm' && step.dispatched.length > 1 && step.queue.length === 0 && nmStepDecidable(state, step))
-    return true;
   return step.queue.length === 0 && step.returned.length === step.dispatched.length;
 }
 

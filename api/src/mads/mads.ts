@@ -24,7 +24,6 @@ import {
   purgeQueue,
 } from './engine';
 import { newStep } from './step';
-import { nmBranchCandidate } from './search/nelder-mead';
 import { frameSizes, meshSizes } from './mesh';
 import type { MadsOptions } from './options';
 import { beginFlight, canRelease, onDispatched, onTold, restoreFrameOfLateSuccess, tracksFlights } from './pipeline';
@@ -166,15 +165,7 @@ export class Mads implements SuggestionAlgorithm {
         continue;
       }
       // The step waits for results: go on with what a sequential MADS would evaluate next
-      // (docs/algorithm.md, "Asynchronous ask/tell"). A waiting NM step first hands out the points
-      // its next decision may need.
-      if (s.options.fillIdle && s.options.nmInFlight !== 'off') {
-        const branch = nmBranchCandidate(s, step);
-        if (branch !== null) {
-          out.push(this.dispatch(branch, step));
-          continue;
-        }
-      }
+      // (docs/algorithm.md, "Asynchronous ask/tell").
       if (s.options.fillIdle && s.options.modelIdleFirst) {
         const model = nextModelIdleCandidate(s);
         if (model !== null) {

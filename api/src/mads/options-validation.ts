@@ -8,7 +8,6 @@ import {
   DEFAULT_MADS_OPTIONS,
   DIRECTION_TYPES,
   MADS_PRESETS,
-  NM_IN_FLIGHT_MODES,
   QUAD_MODEL_FITS,
   presetDefaults,
   type MadsOptions,
@@ -34,7 +33,6 @@ const ENUMS: Record<string, readonly string[]> = {
   frameRounding: ['nomad', 'floor'],
   preset: MADS_PRESETS,
   quadModelFit: QUAD_MODEL_FITS,
-  nmInFlight: NM_IN_FLIGHT_MODES,
 };
 
 function failOption(key: string, reason: string, within = ''): never {

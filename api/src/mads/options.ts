@@ -23,14 +23,6 @@ export type SurrogateSearchMode = boolean | 'sequential';
  */
 export const QUAD_MODEL_FITS = ['prs', 'minNorm'] as const;
 export type QuadModelFit = (typeof QUAD_MODEL_FITS)[number];
-/**
- * `nmInFlight`: Nelder–Mead with points in flight (search/nelder-mead.ts): 'off' (NM ends when
- * its step is released), 'branches' (idle runners get the expansion and contraction points the
- * decision after the pending reflection may need), 'hold' (the same, and the NM step is not
- * released until that decision can be made).
- */
-export const NM_IN_FLIGHT_MODES = ['off', 'branches', 'hold'] as const;
-export type NmInFlight = (typeof NM_IN_FLIGHT_MODES)[number];
 
 export interface MadsOptions {
   /**
@@ -100,12 +92,6 @@ export interface MadsOptions {
   quadModelFit: QuadModelFit;
   /** NM_SEARCH (§4.2). */
   nmSearch: boolean;
-  /**
-   * Nelder–Mead with points in flight (meshtune extension): idle runners get the NM points the
-   * next decision may need while the reflection is pending; 'hold' also keeps the NM step from
-   * being released before that decision (docs/algorithm.md, "Asynchronous ask/tell").
-   */
-  nmInFlight: NmInFlight;
   /** NM_SEARCH_MAX_TRIAL_PTS_NFACTOR: cap of NM points per search = factor·n; 0 = no cap (Appendix D #3). */
   nmMaxTrialPointsNFactor: number;
   /** EVAL_OPPORTUNISTIC (§3.7). */
@@ -162,7 +148,6 @@ export const DEFAULT_MADS_OPTIONS: Readonly<MadsOptions> = Object.freeze({
   // (docs/benchmarks.md, 2026-12-04 morning).
   quadModelFit: 'prs',
   nmSearch: true,
-  nmInFlight: 'off',
   nmMaxTrialPointsNFactor: 80,
   opportunistic: true,
   evalQueueSort: 'QUADRATIC_MODEL',
@@ -189,7 +174,6 @@ export const NOMAD4_PRESET: Readonly<
     | 'modelIdlePoints'
     | 'modelIdleFirst'
     | 'quadModelFit'
-    | 'nmInFlight'
   >
 > = Object.freeze({
   preset: 'nomad4',
@@ -200,7 +184,6 @@ export const NOMAD4_PRESET: Readonly<
   modelIdlePoints: 0,
   modelIdleFirst: false,
   quadModelFit: 'prs',
-  nmInFlight: 'off',
 });
 
 /**

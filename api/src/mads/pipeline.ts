@@ -4,7 +4,6 @@
  * sequential MADS would evaluate next, and which frame a late success is judged from.
  */
 import { frameSizes } from './mesh';
-import { nmStepDecidable } from './search/nelder-mead';
 import type { EngineState, Flight, Step } from './state';
 
 /** Flights kept at most; the oldest are dropped (their late successes then keep the current frame). */
@@ -71,9 +70,7 @@ export function canRelease(state: EngineState, step: Step): boolean {
     state.options.pipelineIterations > 0 &&
     step.kind !== 'x0' &&
     step.queue.length === 0 &&
-    unresolvedEarlier(state) < state.options.pipelineIterations &&
-    // nmInFlight 'hold': an NM step waits for the result its next decision needs.
-    !(state.options.nmInFlight === 'hold' && step.kind === 'nm' && !nmStepDecidable(state, step))
+    unresolvedEarlier(state) < state.options.pipelineIterations
   );
 }
 

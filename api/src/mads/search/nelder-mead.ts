@@ -12,7 +12,7 @@ import { newStep } from '../step';
 import { frameSizes } from '../mesh';
 import { rankOf } from '../model/linalg';
 import { cacheKey, snapToMeshAndBounds, toFree } from '../space';
-import { fhOf, type Candidate, type EngineState, type NmPhase, type NmState, type Step } from '../state';
+import { fhOf, type EngineState, type NmPhase, type NmState, type Step } from '../state';
 
 /** NM_SIMPLEX_INCLUDE_FACTOR. */
 const INCLUDE_FACTOR = 8;
@@ -146,10 +146,8 @@ export function nmFinishStep(state: EngineState, step: Step): Step | null {
   const nm = state.nm;
   if (nm === null) return null;
   if (step.fullSuccess) nm.fullSuccess = true;
-  // The step's own point is the first it handed out; later ones are branch points (nmInFlight),
-  // which `proceed` finds in the cache when the decision needs them.
-  const id = step.dispatched[0];
-  if (id === undefined || !step.returned.includes(id) || fh(state, id) === null) return null;
+  const id = step.returned[0];
+  if (id === undefined || fh(state, id) === null) return null;
   const next = decide(state, nm, id);
   return next === null ? null : proceed(state, next);
 }
@@ -164,9 +162,11 @@ function decide(state: EngineState, nm: NmState, id: number): NmPhase | null {
   switch (nm.phase) {
     case 'reflect': {
       nm.reflectId = id;
-      const zone = reflectZone(sx, y0, yn, p);
-      if (zone === 'reflect') return insert(state, nm, id) ? 'reflect' : null;
-      return zone;
+      if (y0.some((q) => dominates(p, q))) return 'expand';
+      const last = sx[sx.length - 1];
+      if (yn.some((q) => dominates(q, p)) || p.h > last.h) return 'ic';
+      if (sx.filter((q) => dominates(p, q)).length >= 2) return insert(state, nm, id) ? 'reflect' : null;
+      return 'oc';
     }
     case 'expand':
     case 'oc': {
@@ -178,53 +178,6 @@ function decide(state: EngineState, nm: NmState, id: number): NmPhase | null {
       if (yn.some((q) => dominates(q, p))) return null; // would shrink: the search stops
       return insert(state, nm, id) ? 'reflect' : null;
   }
-}
-
-/** The zone of an evaluated reflection p (§4.2): expand, inside or outside contraction, or insert ('reflect'). */
-function reflectZone(sx: readonly FH[], y0: readonly FH[], yn: readonly FH[], p: FH): NmPhase {
-  if (y0.some((q) => dominates(p, q))) return 'expand';
-  const last = sx[sx.length - 1];
-  if (yn.some((q) => dominates(q, p)) || p.h > last.h) return 'ic';
-  if (sx.filter((q) => dominates(p, q)).length >= 2) return 'reflect';
-  return 'oc';
-}
-
-/**
- * `nmInFlight`: the next point for an idle runner while the NM step waits for its reflection —
- * the expansion, then the outside and inside contractions of the same simplex, i.e. the point a
- * sequential NM evaluates next whatever the reflection brings (but the insert case). Returned
- * points are found in the cache by `proceed` when the decision needs them.
- */
-export function nmBranchCandidate(state: EngineState, step: Step): Candidate | null {
-  const nm = state.nm;
-  if (nm === null || step.kind !== 'nm' || nm.phase !== 'reflect') return null;
-  for (const phase of ['expand', 'oc', 'ic'] as const) {
-    const x = trialPoint(state, nm, phase);
-    if (x !== null && !state.cache.has(x)) return { x, fromId: currentCentre(state, nm), origin: 'search' };
-  }
-  return null;
-}
-
-/**
- * Whether an NM step that handed out branch points can be decided now: its reflection has
- * returned and the branch point the decision needs (if any) is not still in flight. Sequential
- * steps (one point) never get here.
- */
-export function nmStepDecidable(state: EngineState, step: Step): boolean {
-  const nm = state.nm;
-  const id = step.dispatched[0];
-  if (nm === null || id === undefined) return true;
-  if (!step.returned.includes(id)) return false;
-  const p = fh(state, id);
-  if (nm.phase !== 'reflect' || p === null) return true;
-  const sx = nm.simplex.map((s) => fh(state, s) as FH);
-  const y0 = sx.filter((a, i) => !sx.some((b, j) => j !== i && dominates(b, a)));
-  const yn = sx.filter((a, i) => !sx.some((b, j) => j !== i && dominates(a, b)));
-  const zone = reflectZone(sx, y0, yn, p);
-  if (zone === 'reflect') return true;
-  const x = trialPoint(state, nm, zone);
-  const rec = x === null ? undefined : state.cache.find(x);
-  return rec === undefined || rec.status !== 'pending';
 }
 
 /** Insert keeping the NM order, drop the worst point; fails if the point would be the worst or the rank drops. */
