@@ -283,6 +283,8 @@ export function crossingBound(
   const position = confidence * (n - 1);
   const below = Math.floor(position);
   const empirical = sorted[below] + (position - below) * (sorted[Math.min(n - 1, below + 1)] - sorted[below]);
+  // The larger of the two (the extrapolation rule takes the smaller): pairs are many but curves
+  // few, and the empirical quantile of k(k − 1) dependent pairs is not a bound at `confidence`.
   const allowed = Math.max(parametric, empirical);
   const needed = gap / incumbent.drop;
   return { stop: gap > 0 && needed >= allowed, needed, allowed, pairs: n };
