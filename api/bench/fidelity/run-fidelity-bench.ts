@@ -81,8 +81,14 @@ const MESHTUNE_SYSTEMS: readonly { name: string; policy: StoppingPolicy }[] = [
   { name: 'meshtune_cross_or', policy: { ...DEFAULT_CURVE_POLICY, pairwise: 'or' } },
   { name: 'meshtune_cross_and', policy: { ...DEFAULT_CURVE_POLICY, pairwise: 'and' } },
   { name: 'meshtune_cross_alone', policy: { ...DEFAULT_CURVE_POLICY, pairwise: 'alone' } },
+  { name: 'meshtune_cross_alone_c0.90', policy: { ...DEFAULT_CURVE_POLICY, pairwise: 'alone', confidence: 0.9 } },
 ];
-const OPT_IN_SYSTEMS = new Set(['meshtune_cross_or', 'meshtune_cross_and', 'meshtune_cross_alone']);
+const OPT_IN_SYSTEMS = new Set([
+  'meshtune_cross_or',
+  'meshtune_cross_and',
+  'meshtune_cross_alone',
+  'meshtune_cross_alone_c0.90',
+]);
 
 type Family = 'simulated' | 'real';
 
