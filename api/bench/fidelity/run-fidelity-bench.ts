@@ -77,7 +77,18 @@ const MESHTUNE_SYSTEMS: readonly { name: string; policy: StoppingPolicy }[] = [
   { name: 'meshtune_curve_c0.90', policy: { ...DEFAULT_CURVE_POLICY, confidence: 0.9 } },
   { name: 'meshtune_curve_c0.95', policy: { ...DEFAULT_CURVE_POLICY } },
   { name: 'meshtune_curve_c0.99', policy: { ...DEFAULT_CURVE_POLICY, confidence: 0.99 } },
+  // The pairwise crossing bound (stopping-decision.ts, crossingBound), opt-in: only with --systems.
+  { name: 'meshtune_cross_or', policy: { ...DEFAULT_CURVE_POLICY, pairwise: 'or' } },
+  { name: 'meshtune_cross_and', policy: { ...DEFAULT_CURVE_POLICY, pairwise: 'and' } },
+  { name: 'meshtune_cross_alone', policy: { ...DEFAULT_CURVE_POLICY, pairwise: 'alone' } },
+  { name: 'meshtune_cross_alone_c0.90', policy: { ...DEFAULT_CURVE_POLICY, pairwise: 'alone', confidence: 0.9 } },
 ];
+const OPT_IN_SYSTEMS = new Set([
+  'meshtune_cross_or',
+  'meshtune_cross_and',
+  'meshtune_cross_alone',
+  'meshtune_cross_alone_c0.90',
+]);
 
 type Family = 'simulated' | 'real';
 
@@ -188,6 +199,7 @@ function main(): void {
   for (const instance of instances) {
     for (const { name, policy } of MESHTUNE_SYSTEMS) {
       if (options.systems !== null && name !== 'meshtune_none' && !options.systems.includes(name)) continue;
+      if (options.systems === null && OPT_IN_SYSTEMS.has(name)) continue;
       const t0 = performance.now();
       // The full-length reference study is the first `trials` configurations of the sequence.
       const settings =

@@ -11,6 +11,7 @@ import {
   normalQuantile,
   optimisticResidual,
   remainingDrop,
+  studentQuantile,
   valueRange,
   type CalibrationCache,
   type CompletedCurve,
@@ -199,9 +200,29 @@ function decideCurve(
 
   const bounds = [extrapolationBound, dropBound].filter((b): b is number => b !== null);
   const calibrationSize = Math.max(residuals.length, drops.length);
-  if (bounds.length === 0) return { ...withFit, reason: 'calibrating', calibrationSize };
-  const lowerBound = Math.max(...bounds);
-  const stop = lowerBound >= threshold;
+  const mode = policy.pairwise ?? 'off';
+  const crossing =
+    mode === 'off'
+      ? null
+      : crossingBound(
+          y[y.length - 1],
+          decision.progress,
+          threshold,
+          window,
+          mode === 'or' ? eachConfidence : policy.confidence,
+          policy.calibrationTrials,
+        );
+  if (bounds.length === 0 && crossing === null) return { ...withFit, reason: 'calibrating', calibrationSize };
+  const lowerBound = bounds.length === 0 ? null : Math.max(...bounds);
+  const curveStop = lowerBound !== null && lowerBound >= threshold;
+  const stop =
+    crossing === null
+      ? curveStop
+      : mode === 'or'
+        ? curveStop || crossing.stop
+        : mode === 'and'
+          ? curveStop && crossing.stop
+          : crossing.stop;
   return {
     ...withFit,
     stop,
@@ -209,6 +230,64 @@ function decideCurve(
     calibrationSize,
     reason: stop ? 'cannot_beat_threshold' : 'can_still_beat_threshold',
   };
+}
+
+/**
+ * The pairwise crossing bound. For a MADS poll point only "will it end below the incumbent?"
+ * matters, and the incumbent's whole curve is known. With d(p) = y(p) − final value (the drop a
+ * curve still makes after progress p) and the gap g = y_trial(p) − y_inc(p) > 0, the trial ends
+ * below the incumbent iff its drop exceeds the incumbent's by more than the gap:
+ * x = (d_trial − d_inc) / d_inc > g / d_inc. The excess drop x of a curve that is behind another at
+ * p, in units of the leader's remaining drop (scale-free within a study), is calibrated on every
+ * ordered pair (a behind b at p) of completed curves; the trial stops when the excess it needs,
+ * g / d_inc, is at least the upper bound of x at `confidence`: the larger of the empirical
+ * quantile and a Student-t prediction bound with the number of curves (not pairs: pairs sharing a
+ * curve are not independent) less one as degrees of freedom. Null (no opinion) when the incumbent's
+ * curve is not among the completed ones (X0 without a curve, a barrier threshold), when it does not
+ * drop after p, or with fewer than `minCurves` curves in behind pairs.
+ */
+export function crossingBound(
+  trialValue: number,
+  progress: number,
+  threshold: number,
+  completed: readonly CompletedCurve[],
+  confidence: number,
+  minCurves: number,
+): { stop: boolean; needed: number; allowed: number; pairs: number } | null {
+  const at = completed.map((curve) => {
+    const drop = remainingDrop(curve, progress);
+    return drop === null ? null : { value: curve.finalValue - drop, drop: -drop, curve };
+  });
+  let incumbent: { value: number; drop: number } | null = null;
+  for (const entry of at) if (entry !== null && entry.curve.finalValue === threshold) incumbent = entry;
+  if (incumbent === null || !(incumbent.drop > 0)) return null;
+  const gap = trialValue - incumbent.value;
+  const excess: number[] = [];
+  const curvesInPairs = new Set<number>();
+  for (let a = 0; a < at.length; a++) {
+    for (let b = 0; b < at.length; b++) {
+      const ea = at[a];
+      const eb = at[b];
+      if (a === b || ea === null || eb === null || !(ea.value > eb.value) || !(eb.drop > 0)) continue;
+      excess.push((ea.drop - eb.drop) / eb.drop);
+      curvesInPairs.add(a).add(b);
+    }
+  }
+  const k = curvesInPairs.size;
+  if (k < Math.max(2, minCurves) || excess.length < 2) return null;
+  const n = excess.length;
+  const mean = excess.reduce((s, x) => s + x, 0) / n;
+  const sd = Math.sqrt(excess.reduce((s, x) => s + (x - mean) ** 2, 0) / (n - 1));
+  const parametric = mean + studentQuantile(confidence, k - 1) * sd * Math.sqrt(1 + 1 / k);
+  const sorted = [...excess].sort((x, y) => x - y);
+  const position = confidence * (n - 1);
+  const below = Math.floor(position);
+  const empirical = sorted[below] + (position - below) * (sorted[Math.min(n - 1, below + 1)] - sorted[below]);
+  // The larger of the two (the extrapolation rule takes the smaller): pairs are many but curves
+  // few, and the empirical quantile of k(k − 1) dependent pairs is not a bound at `confidence`.
+  const allowed = Math.max(parametric, empirical);
+  const needed = gap / incumbent.drop;
+  return { stop: gap > 0 && needed >= allowed, needed, allowed, pairs: n };
 }
 
 /** rmse · z(confidence): how far noise alone can carry the final observation below the fit. */

@@ -41,7 +41,16 @@ export interface CurveStoppingPolicy {
   minPoints: number;
   /** Calibrate on at most this many completed curves, the most recent ones. */
   calibrationWindow: number;
+  /**
+   * How the pairwise crossing bound (stopping-decision.ts, `crossingBound`) joins the extrapolation
+   * rule: absent or 'off', not used (the default); 'or', either stops; 'and', both must; 'alone',
+   * the crossing bound alone where it applies (the extrapolation rule where it does not). Not part
+   * of the API: measured in bench:fidelity and not kept as a default (docs/benchmarks.md).
+   */
+  pairwise?: PairwiseMode;
 }
+
+export type PairwiseMode = 'off' | 'or' | 'and' | 'alone';
 
 export type StoppingPolicy = NoStoppingPolicy | MedianStoppingPolicy | CurveStoppingPolicy;
 export type StoppingPolicyKind = StoppingPolicy['kind'];
@@ -107,7 +116,7 @@ const MEDIAN_RULES: Readonly<Record<Exclude<keyof MedianStoppingPolicy, 'kind'>,
   intervalSteps: { integer: true, min: 1, max: 1_000_000_000, minInclusive: true, maxInclusive: true },
 };
 
-const CURVE_RULES: Readonly<Record<Exclude<keyof CurveStoppingPolicy, 'kind'>, NumberRule>> = {
+const CURVE_RULES: Readonly<Record<Exclude<keyof CurveStoppingPolicy, 'kind' | 'pairwise'>, NumberRule>> = {
   minProgress: { integer: false, min: 0, max: 1, minInclusive: false, maxInclusive: false },
   confidence: { integer: false, min: 0.5, max: 1, minInclusive: false, maxInclusive: false },
   // Two completed curves are the fewest that give a spread of extrapolation errors.
