@@ -21,6 +21,19 @@ import type { TrialOrigin } from './trial-status';
 const MAX_STUDIES = 256;
 /** The median policy compares with every completed trial (Optuna); this process keeps the latest this many. */
 const MEDIAN_WINDOW = 1000;
+/**
+ * Points of one curve the curve policy fits (the trial's own and each calibration curve; longer
+ * curves are thinned by `thinCurve`). A fit costs about 8 µs a point and a heartbeat may refit every
+ * calibration curve, so with the 10,000 points a trial may store (MAX_METRIC_POINTS_PER_TRIAL) and 50
+ * calibration curves one heartbeat held the event loop 1.4–5.3 s (docs/reliability.md, finding 8).
+ * The models have 3 parameters: 100 points spread over the run fix them as well as 10,000.
+ */
+export const MAX_FITTED_CURVE_POINTS = 100;
+/**
+ * Calibration curves (completed, and stopped) the curve policy uses at most, whatever its
+ * `calibrationWindow`: each may be refitted at a heartbeat, so this bounds one decision's work.
+ */
+export const MAX_CALIBRATION_CURVES = 100;
 
 /** What the heartbeat statement returns about the trial and its study (read in the same statement). */
 export interface HeartbeatTrial {
@@ -90,7 +103,7 @@ export class TrialEarlyStopping {
     if (settings.policy.kind === 'none') return null;
     const row = await trialStore.curveOf(this.dataSource, trial.trialId, settings.metric);
     if (row === null || row.points === null) return null;
-    const curve = toCurve(row.points, settings.sign);
+    const curve = toCurve(row.points, settings.sign, settings.policy.kind);
     const totalSteps = row.total_steps ?? 0;
     // Without a run length the curve has no progress to be measured at.
     if (!(totalSteps > 0) || curve.length === 0) return null;
@@ -156,7 +169,7 @@ export class TrialEarlyStopping {
   private async refreshCompleted(memo: StudyMemo, studyId: string, evaluationCount: number): Promise<void> {
     if (memo.seenCount === evaluationCount) return;
     const { policy } = memo.settings;
-    const window = policy.kind === 'curve' ? policy.calibrationWindow : MEDIAN_WINDOW;
+    const window = policy.kind === 'curve' ? Math.min(policy.calibrationWindow, MAX_CALIBRATION_CURVES) : MEDIAN_WINDOW;
     // Only the curve policy calibrates on stopped trials (the median compares with completed ones).
     const rows = await trialStore.calibrationCurves(
       this.dataSource,
@@ -169,7 +182,7 @@ export class TrialEarlyStopping {
     for (const row of rows.reverse()) {
       memo.seenEvaluation = Math.max(memo.seenEvaluation, row.evaluation_number);
       if (row.points === null) continue;
-      const points = toCurve(row.points, memo.settings.sign);
+      const points = toCurve(row.points, memo.settings.sign, policy.kind);
       if (row.stopped) {
         const run = stoppedRun(points);
         if (run !== null) memo.stopped.push(run);
@@ -225,6 +238,20 @@ export class TrialEarlyStopping {
   }
 }
 
-function toCurve(points: readonly [number, number][], sign: number): CurvePoint[] {
-  return points.map(([step, value]) => ({ step, value: sign * value }));
+function toCurve(points: readonly [number, number][], sign: number, kind: StoppingPolicy['kind']): CurvePoint[] {
+  const curve = points.map(([step, value]) => ({ step, value: sign * value }));
+  // The median policy reads values at exact steps, and costs one lookup a point: never thinned.
+  return kind === 'curve' ? thinCurve(curve, MAX_FITTED_CURVE_POINTS) : curve;
+}
+
+/**
+ * At most `max` points of a curve in step order, evenly spaced by index, the first and the last (the
+ * latest observation, where the trial's progress is measured) included. Spacing by index keeps the
+ * share of points each part of the run has, and so the weight a least-squares fit gives it.
+ */
+export function thinCurve(curve: readonly CurvePoint[], max: number): CurvePoint[] {
+  if (curve.length <= max) return [...curve];
+  const kept: CurvePoint[] = [];
+  for (let j = 0; j < max; j++) kept.push(curve[Math.round((j * (curve.length - 1)) / (max - 1))]);
+  return kept;
 }
