@@ -111,6 +111,42 @@ describe('hostile heartbeats', () => {
     }
   });
 
+  it('calibrates on at most MAX_CALIBRATION_CURVES completed curves, whatever calibrationWindow asks', async () => {
+    const study = await createStudy(test, userKey, {
+      ...studyBody({ kind: 'curve', calibrationWindow: 10_000 }),
+      budget: { maxEvaluations: MAX_CALIBRATION_CURVES + 5, leaseSeconds: 600 },
+    });
+    const studyId = String(study.id);
+    const shortCurve = (final: number) =>
+      [300, 600, 900, 1200, 1500].map((step) => ({ name: 'loss', step, value: curveValue(final, step) }));
+    for (let trial = 0; trial < MAX_CALIBRATION_CURVES + 1; trial++) {
+      const leased = expectStatus(await lease(test, runner, studyId), 200).body;
+      const trialId = String(leased.trial.id);
+      const final = 1 + (trial % 7) / 10;
+      expectStatus(
+        await report(test, runner, trialId, 'heartbeat', { progress: 0.5, metrics: shortCurve(final) }),
+        200,
+      );
+      expectStatus(await report(test, runner, trialId, 'complete', { outputs: { loss: final } }), 200);
+    }
+    const counts: number[] = [];
+    const original = stoppingDecision.decideEarlyStop;
+    (stoppingDecision as { decideEarlyStop: typeof original }).decideEarlyStop = (question: StopQuestion, ...rest) => {
+      counts.push(question.completed.length);
+      return original(question, ...rest);
+    };
+    try {
+      const leased = expectStatus(await lease(test, runner, studyId), 200).body;
+      expectStatus(
+        await report(test, runner, String(leased.trial.id), 'heartbeat', { progress: 0.5, metrics: shortCurve(5) }),
+        200,
+      );
+    } finally {
+      (stoppingDecision as { decideEarlyStop: typeof original }).decideEarlyStop = original;
+    }
+    assert.deepEqual(counts, [MAX_CALIBRATION_CURVES]);
+  });
+
   it('takes a progress so small that step / progress overflows, leaving the trial running', async () => {
     const study = await createStudy(test, userKey, studyBody({ kind: 'curve' }));
     const leased = expectStatus(await lease(test, runner, String(study.id)), 200).body;
