@@ -147,6 +147,50 @@ describe('hostile heartbeats', () => {
     assert.deepEqual(counts, [MAX_CALIBRATION_CURVES]);
   });
 
+  it("hands the median policy each completed curve at the trial's step only, and decides as before", async () => {
+    const study = await createStudy(test, userKey, studyBody({ kind: 'median', nStartupTrials: 3 }));
+    const studyId = String(study.id);
+    const points = (final: number) =>
+      Array.from({ length: 1000 }, (_, i) => ({ name: 'loss', step: i + 1, value: final + (1000 - i) / 1000 }));
+    for (const final of [1, 2, 3]) {
+      const leased = expectStatus(await lease(test, runner, studyId), 200).body;
+      const trialId = String(leased.trial.id);
+      expectStatus(await report(test, runner, trialId, 'heartbeat', { progress: 1, metrics: points(final) }), 200);
+      expectStatus(await report(test, runner, trialId, 'complete', { outputs: { loss: final } }), 200);
+    }
+    const longest: number[] = [];
+    const original = stoppingDecision.decideEarlyStop;
+    (stoppingDecision as { decideEarlyStop: typeof original }).decideEarlyStop = (question: StopQuestion, ...rest) => {
+      longest.push(Math.max(0, ...question.completed.map((curve) => curve.points.length)));
+      return original(question, ...rest);
+    };
+    try {
+      // At step 500 the completed curves read 1.501, 2.501, 3.501: the median is 2.501.
+      const better = expectStatus(await lease(test, runner, studyId), 200).body;
+      const kept = expectStatus(
+        await report(test, runner, String(better.trial.id), 'heartbeat', {
+          progress: 0.5,
+          metrics: [{ name: 'loss', step: 500, value: 2.4 }],
+        }),
+        200,
+      ).body;
+      assert.equal(kept.shouldStop, false);
+      const worse = expectStatus(await lease(test, runner, studyId), 200).body;
+      const stopped = expectStatus(
+        await report(test, runner, String(worse.trial.id), 'heartbeat', {
+          progress: 0.5,
+          metrics: [{ name: 'loss', step: 500, value: 2.6 }],
+        }),
+        200,
+      ).body;
+      assert.equal(stopped.shouldStop, true);
+      assert.equal(stopped.reason, 'early_stopped');
+    } finally {
+      (stoppingDecision as { decideEarlyStop: typeof original }).decideEarlyStop = original;
+    }
+    assert.deepEqual(longest, [1, 1]);
+  });
+
   it('takes a progress so small that step / progress overflows, leaving the trial running', async () => {
     const study = await createStudy(test, userKey, studyBody({ kind: 'curve' }));
     const leased = expectStatus(await lease(test, runner, String(study.id)), 200).body;

@@ -34,6 +34,12 @@ export const MAX_FITTED_CURVE_POINTS = 100;
  * `calibrationWindow`: each may be refitted at a heartbeat, so this bounds one decision's work.
  */
 export const MAX_CALIBRATION_CURVES = 100;
+/**
+ * Points of completed curves the median policy keeps per study (oldest curves dropped first beyond
+ * it): at 16 bytes a point, 32 MB. Without it, 1,000 curves of 10,000 points held 610 MB of objects
+ * per study, for each of up to MAX_STUDIES studies (docs/reliability.md, finding 10).
+ */
+export const MAX_MEDIAN_POINTS = 2_000_000;
 
 /** What the heartbeat statement returns about the trial and its study (read in the same statement). */
 export interface HeartbeatTrial {
@@ -63,6 +69,9 @@ interface StudyMemo {
   settings: StudySettings;
   /** Completed (not stopped) trials' curves, oldest first, at most the policy's window. */
   completed: CompletedCurve[];
+  /** The median policy's completed curves (`completed` stays empty): steps and values only, at most MAX_MEDIAN_POINTS. */
+  medianCurves: MedianCurve[];
+  medianPoints: number;
   /** Early-stopped trials' curves as runs ending at their stop (`stoppedRun`), oldest first, at most the window. */
   stopped: CompletedCurve[];
   /** The evaluation_number up to which `completed` and `stopped` have looked. */
@@ -122,7 +131,7 @@ export class TrialEarlyStopping {
         threshold,
         // X0 and the first trials that calibrate the rule always run to the end.
         protectedTrial: trial.origin === 'x0' || trial.number <= protectedCount,
-        completed: memo.completed,
+        completed: settings.policy.kind === 'median' ? valuesAtStep(memo.medianCurves, curve) : memo.completed,
         stopped: memo.stopped,
       },
       settings.policy,
@@ -149,6 +158,8 @@ export class TrialEarlyStopping {
         hasPb: row.outputs.some((output) => output.type === 'constraint_pb'),
       },
       completed: [],
+      medianCurves: [],
+      medianPoints: 0,
       stopped: [],
       seenEvaluation: 0,
       seenCount: -1,
@@ -190,8 +201,22 @@ export class TrialEarlyStopping {
       }
       const totalSteps = Math.max(row.total_steps ?? 0, points[points.length - 1].step);
       if (totalSteps > 0 && row.objective !== null) {
-        memo.completed.push({ points, totalSteps, finalValue: row.objective });
+        if (policy.kind === 'median') {
+          memo.medianCurves.push({
+            steps: Float64Array.from(points, (point) => point.step),
+            values: Float64Array.from(points, (point) => point.value),
+            totalSteps,
+            finalValue: row.objective,
+          });
+          memo.medianPoints += points.length;
+        } else memo.completed.push({ points, totalSteps, finalValue: row.objective });
       }
+    }
+    while (
+      memo.medianCurves.length > window ||
+      (memo.medianPoints > MAX_MEDIAN_POINTS && memo.medianCurves.length > 1)
+    ) {
+      memo.medianPoints -= (memo.medianCurves.shift() as MedianCurve).steps.length;
     }
     for (const curves of [memo.completed, memo.stopped]) {
       if (curves.length > window) curves.splice(0, curves.length - window);
@@ -236,6 +261,34 @@ export class TrialEarlyStopping {
     memo.threshold = { engineVersion: trial.engineVersion, evaluationCount: trial.evaluationCount, value };
     return value;
   }
+}
+
+/** A completed curve as the median policy keeps it: steps ascending (the store's order), their values. */
+interface MedianCurve {
+  steps: Float64Array;
+  values: Float64Array;
+  totalSteps: number;
+  finalValue: number;
+}
+
+/**
+ * The median policy reads each completed curve only at the trial's latest step (decideMedian): each
+ * curve is handed over as that one point, or none, found by bisection instead of a scan of the curve.
+ */
+function valuesAtStep(curves: readonly MedianCurve[], trialCurve: readonly CurvePoint[]): CompletedCurve[] {
+  let step = -Infinity;
+  for (const point of trialCurve) step = Math.max(step, point.step);
+  return curves.map(({ steps, values, totalSteps, finalValue }) => {
+    let low = 0;
+    let high = steps.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (steps[middle] < step) low = middle + 1;
+      else high = middle;
+    }
+    const points = low < steps.length && steps[low] === step ? [{ step, value: values[low] }] : [];
+    return { points, totalSteps, finalValue };
+  });
 }
 
 function toCurve(points: readonly [number, number][], sign: number, kind: StoppingPolicy['kind']): CurvePoint[] {
