@@ -7,6 +7,8 @@
  * the objective first, then constraints c(x) ≤ 0.
  */
 
+import { unseenFunctions } from './unseen-functions';
+
 export type FunctionParams = Readonly<Record<string, readonly number[]>>;
 export type BenchFunction = (x: readonly number[], params: FunctionParams) => number[];
 
@@ -133,7 +135,7 @@ function hpoTable(x: readonly number[], params: FunctionParams): number {
 }
 
 export function evaluateBenchFunction(name: string, x: readonly number[], params: FunctionParams): number[] {
-  const fn = benchFunctions[name];
+  const fn = benchFunctions[name] ?? unseenFunctions[name];
   if (fn === undefined) throw new Error(`unknown benchmark function "${name}"`);
   return fn(x, params);
 }

@@ -8,7 +8,12 @@
  * bench exists to show). CPU time of this process per call (user + system), so a busy machine
  * changes the figures little. Figures only.
  *
- *   npm run build:engine && node dist-engine/api/bench/engine/large-studies.js [--evaluations 300]
+ * A second table runs small studies at the edges of what results may say: integer lattices the
+ * engine exhausts (budget above the lattice's size: every iteration ends in cached points), and
+ * outputs that are finite but extreme (±1e308, 5e-324, what the API's validation lets through),
+ * under both presets.
+ *
+ *   npm run build:engine && node dist-engine/api/bench/engine/large-studies.js [--evaluations 300] [--edges-only]
  */
 import type { OutputType, ProblemSpec, VariableSpec } from '../../src/optimizer-contract/algorithm';
 import { Mads } from '../../src/mads';
@@ -105,6 +110,84 @@ function run(config: Config, evaluations: number, capSeconds: number): string {
   return `| ${cells.join(' | ')} |`;
 }
 
+interface EdgeConfig {
+  preset: 'meshtune' | 'nomad4';
+  /** Integer variables in [0, upper]. */
+  n: number;
+  upper: number;
+  constraints: number;
+  inFlight: number;
+  outputs: 'smooth' | 'extreme';
+}
+
+const EDGE_CONFIGS: EdgeConfig[] = (['meshtune', 'nomad4'] as const).flatMap((preset) => [
+  { preset, n: 1, upper: 10, constraints: 1, inFlight: 4, outputs: 'smooth' as const },
+  { preset, n: 2, upper: 5, constraints: 0, inFlight: 1, outputs: 'smooth' as const },
+  { preset, n: 3, upper: 3, constraints: 1, inFlight: 16, outputs: 'smooth' as const },
+  { preset, n: 1, upper: 10, constraints: 1, inFlight: 4, outputs: 'extreme' as const },
+  { preset, n: 2, upper: 5, constraints: 2, inFlight: 4, outputs: 'extreme' as const },
+  { preset, n: 5, upper: 5, constraints: 1, inFlight: 1, outputs: 'extreme' as const },
+]);
+
+const EXTREMES = [1e308, -1e308, Number.MAX_VALUE, -Number.MAX_VALUE, 5e-324, -5e-324, 0, 1e-300, 1e300, 1e154];
+
+function runEdge(config: EdgeConfig): string {
+  const variables: VariableSpec[] = Array.from({ length: config.n }, () => ({
+    type: 'I',
+    lowerBound: 0,
+    upperBound: config.upper,
+    granularity: 1,
+    fixedValue: null,
+  }));
+  const outputTypes: OutputType[] = ['OBJ', ...Array.from({ length: config.constraints }, (): OutputType => 'PB')];
+  const mads = Mads.create(
+    { variables, outputTypes, x0: [variables.map(() => Math.floor(config.upper / 2))], maxEvaluations: 400, seed: 0 },
+    { preset: config.preset },
+  );
+  // A fixed pseudo-random sequence (LCG), so that every run of the bench tells the same values.
+  let seed = 12345;
+  const draw = (): number => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed / 2147483648;
+  };
+  const extreme = (): number => EXTREMES[Math.floor(draw() * EXTREMES.length)];
+  const calls: number[] = [];
+  const timed = <T>(fn: () => T): T => {
+    const t = process.cpuUsage();
+    const result = fn();
+    calls.push(cpuMs(t));
+    return result;
+  };
+  const inFlight: number[][] = [];
+  let told = 0;
+  while (mads.stopReason === null && told < 400) {
+    inFlight.push(...timed(() => mads.ask(Math.max(0, config.inFlight - inFlight.length))).map((s) => s.x));
+    const x = inFlight.splice(Math.floor(draw() * inFlight.length), 1)[0];
+    if (x === undefined) break;
+    const f = x.reduce((sum, v, i) => sum + (v - 1 - i) ** 2, 0);
+    const outputs =
+      config.outputs === 'smooth'
+        ? [f, ...Array.from({ length: config.constraints }, () => x[0] - 2)]
+        : [extreme(), ...Array.from({ length: config.constraints }, () => (draw() < 0.5 ? extreme() : x[0] - 2))];
+    timed(() => mads.tell([{ x, outputs }]));
+    told++;
+  }
+  const sorted = [...calls].sort((a, b) => a - b);
+  const cells = [
+    config.preset,
+    config.n,
+    config.upper + 1,
+    config.constraints,
+    config.inFlight,
+    config.outputs,
+    told,
+    mads.stopReason?.kind ?? '—',
+    sorted[Math.floor(sorted.length * 0.99)].toFixed(0),
+    sorted[sorted.length - 1].toFixed(0),
+  ];
+  return `| ${cells.join(' | ')} |`;
+}
+
 function main(argv: readonly string[]): void {
   const evaluations = value(argv, '--evaluations', 300);
   const capSeconds = value(argv, '--cap-seconds', 60);
@@ -113,7 +196,14 @@ function main(argv: readonly string[]): void {
       '| variables | n | PB constraints | in flight | evaluations | median | p99 | slowest | total CPU s | state KB | persist + restore ms |\n' +
       '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n',
   );
-  for (const config of CONFIGS) process.stdout.write(`${run(config, evaluations, capSeconds)}\n`);
+  if (!argv.includes('--edges-only'))
+    for (const config of CONFIGS) process.stdout.write(`${run(config, evaluations, capSeconds)}\n`);
+  process.stdout.write(
+    '\n### Engine calls on small studies at the edges (CPU ms per ask or tell; until the engine stops or 400 evaluations)\n\n' +
+      '| preset | integer variables | values each | PB constraints | in flight | outputs | evaluations | stop | p99 | slowest |\n' +
+      '| --- | ---: | ---: | ---: | ---: | --- | ---: | --- | ---: | ---: |\n',
+  );
+  for (const config of EDGE_CONFIGS) process.stdout.write(`${runEdge(config)}\n`);
 }
 
 main(process.argv.slice(2));

@@ -2,9 +2,9 @@
  * Runs NOMAD 4 (PyNomadBBO, through nomad_driver.py) on the problem set in a child process.
  *
  * The venv comes from api/bench/ensure-venv.sh (outside the repository). A NOMAD trace is a pure
- * function of the problem, the seed, the Python functions and the
- * pinned PyNomadBBO version, so each run's trace is kept under ~/.cache/meshtune/nomad-traces/
- * keyed by a hash of these; `--fresh-nomad` ignores that cache.
+ * function of the problem, the seed, the Python functions (functions.py; for the unseen set also
+ * unseen_functions.py) and the pinned PyNomadBBO version, so each run's trace is kept under
+ * ~/.cache/meshtune/nomad-traces/ keyed by a hash of these; `--fresh-nomad` ignores that cache.
  */
 import { spawn, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -13,6 +13,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { budgetOf, type BenchProblem } from './problems';
 import type { RunTrace } from './traces';
+import { unseenFunctions } from './unseen-functions';
 
 /** Bump when nomad_driver.py changes what it records, so cached traces are not reused. */
 const TRACE_FORMAT = 2;
@@ -186,6 +187,11 @@ export function runCacheFile(
   const hash = createHash('sha256').update(JSON.stringify(key));
   for (const file of ['functions.py', 'requirements.txt']) {
     hash.update(fs.readFileSync(path.join(sourceDir, file)));
+  }
+  // The unseen set's functions live in their own file, hashed only for its problems, so that the
+  // keys of the bench's own runs stay valid.
+  if (unseenFunctions[problem.function] !== undefined) {
+    hash.update(fs.readFileSync(path.join(sourceDir, 'unseen_functions.py')));
   }
   // Added only for the new solver, so that the keys of the runs cached before it stay valid.
   if (solver === 'smac') hash.update(fs.readFileSync(path.join(sourceDir, 'requirements-bo.txt')));

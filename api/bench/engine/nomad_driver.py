@@ -35,16 +35,23 @@ import os
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from importlib.metadata import version
 from typing import Any
 
 from functions import evaluate as _evaluate_analytic
 from hpo_functions import evaluate_hpo
+from unseen_functions import UNSEEN_FUNCTIONS, evaluate_unseen
 
 
 def evaluate(name: str, x: Any, params: Any) -> list[float]:
-    """The analytic functions (functions.py) and the tabulated HPO problems (hpo_functions.py)."""
-    return evaluate_hpo(name, x, params) if name.startswith("hpo_") else _evaluate_analytic(name, x, params)
+    """The analytic functions (functions.py), the tabulated HPO problems (hpo_functions.py) and
+    the unseen set's functions (unseen_functions.py)."""
+    if name.startswith("hpo_"):
+        return evaluate_hpo(name, x, params)
+    if name in UNSEEN_FUNCTIONS:
+        return evaluate_unseen(name, x, params)
+    return _evaluate_analytic(name, x, params)
 
 
 def _vector(values: list[Any]) -> str:
@@ -68,8 +75,15 @@ def nomad_parameters(problem: dict[str, Any], seed: int, block_size: int) -> lis
     ]
 
 
-def run_one(problem: dict[str, Any], seed: int, block_size: int) -> dict[str, Any]:
+def run_one(problem: dict[str, Any], seed: int, block_size: int, journal_path: str | None = None) -> dict[str, Any]:
+    """One NOMAD run. Each evaluation is also appended to `journal_path` (JSON lines) as it
+    happens, so that a run whose process dies inside NOMAD (an uncaught C++ exception aborts the
+    interpreter) still leaves the evaluations it made (see _crashed_run)."""
     import PyNomad  # imported here: each run lives in its own fresh process
+
+    if journal_path is not None:
+        os.makedirs(os.path.dirname(journal_path), exist_ok=True)
+    journal = open(journal_path, "w", encoding="utf-8") if journal_path is not None else None  # noqa: SIM115
 
     xs: list[list[float]] = []
     outputs: list[list[float] | None] = []
@@ -91,6 +105,9 @@ def run_one(problem: dict[str, Any], seed: int, block_size: int) -> dict[str, An
         # JSON has no inf/nan: a non-finite output is recorded as a failed evaluation, which
         # is all the profile needs (it can never be the best feasible value).
         outputs.append(values if all(math.isfinite(v) for v in values) else None)
+        if journal is not None:
+            journal.write(json.dumps({"x": x, "outputs": outputs[-1], "block": block}) + "\n")
+            journal.flush()
         point.setBBO(" ".join(repr(v) for v in values).encode("UTF-8"))
         return 1
 
@@ -114,6 +131,9 @@ def run_one(problem: dict[str, Any], seed: int, block_size: int) -> dict[str, An
         nomad_parameters(problem, seed, block_size),
     )
     seconds = time.perf_counter() - started
+    if journal is not None:
+        journal.close()
+        os.remove(journal_path)
     return {
         "problemId": problem["id"],
         "seed": seed,
@@ -270,7 +290,12 @@ def run_smac(problem: dict[str, Any], seed: int, budget: int) -> dict[str, Any]:
 
 
 def run_any(
-    problem: dict[str, Any], seed: int, block_size: int, solver: str, bo_factor: int = 20
+    problem: dict[str, Any],
+    seed: int,
+    block_size: int,
+    solver: str,
+    bo_factor: int = 20,
+    journal_path: str | None = None,
 ) -> dict[str, Any]:
     if solver == "smac":
         n = len(problem["x0"])
@@ -278,7 +303,36 @@ def run_any(
     if solver == "tpe":
         n = len(problem["x0"])
         return run_tpe(problem, seed, min(problem["budget"], TPE_BUDGET_FACTOR * (n + 1)))
-    return run_one(problem, seed, block_size)
+    return run_one(problem, seed, block_size, journal_path)
+
+
+def _crashed_run(problem: dict[str, Any], seed: int, block_size: int, journal_path: str) -> dict[str, Any]:
+    """The trace of a NOMAD run whose process died (PyNomadBBO 4.6.0 aborts on some integer
+    problems, docs/benchmarks.md): the evaluations it made before, as a user would have them."""
+    xs: list[list[float]] = []
+    outputs: list[list[float] | None] = []
+    blocks: list[int] = []
+    if os.path.exists(journal_path):
+        with open(journal_path, encoding="utf-8") as journal:
+            for line in journal:
+                if not line.endswith("\n"):
+                    break  # the line being written when the process died
+                entry = json.loads(line)
+                xs.append(entry["x"])
+                outputs.append(entry["outputs"])
+                blocks.append(entry["block"])
+        os.remove(journal_path)
+    return {
+        "problemId": problem["id"],
+        "seed": seed,
+        "blockSize": block_size,
+        "x": xs,
+        "outputs": outputs,
+        "blocks": blocks,
+        "seconds": 0.0,
+        "secondsToLastEvaluation": 0.0,
+        "stopReason": f"crashed: the NOMAD process died after {len(xs)} evaluations",
+    }
 
 
 # Optuna's TPE is run up to 20·(n+1) evaluations: the small budgets issue 15 compares at.
@@ -317,24 +371,48 @@ def main(job_path: str, out_path: str) -> None:
 
     runs: list[dict[str, Any]] = []
     context = multiprocessing.get_context("spawn")
+    bo_factor = int(job.get("boBudgetFactor", 20))
+    journal = {i: task[4] + ".journal" for i, task in enumerate(tasks)}
+    # A process that dies breaks the whole pool: the runs it took down are rerun one by one,
+    # each in a pool of its own, and the one that dies alone is recorded as crashed.
+    broken: list[int] = []
+    done = 0
+
+    def record(run: dict[str, Any], cache_file: str) -> None:
+        nonlocal done
+        done += 1
+        runs.append(run)
+        _write_atomically(cache_file, run)
+        print(
+            f"nomad_driver: {done}/{len(tasks)} {run['problemId']} seed {run['seed']} "
+            f"{run.get('solver', 'nomad')} block {run['blockSize']}: "
+            f"{len(run['x'])} evaluations in {run['seconds']:.1f} s",
+            file=sys.stderr,
+            flush=True,
+        )
+
     with ProcessPoolExecutor(
         max_workers=int(job.get("workers", 1)), mp_context=context, max_tasks_per_child=1
     ) as pool:
         futures = [
-            pool.submit(run_any, problem, seed, block, solver, int(job.get("boBudgetFactor", 20)))
-            for problem, seed, block, solver, _ in tasks
+            pool.submit(run_any, problem, seed, block, solver, bo_factor, journal[i])
+            for i, (problem, seed, block, solver, _) in enumerate(tasks)
         ]
-        for done, (future, (_, _, _, _, cache_file)) in enumerate(zip(futures, tasks), start=1):
-            run = future.result()
-            runs.append(run)
-            _write_atomically(cache_file, run)
-            print(
-                f"nomad_driver: {done}/{len(tasks)} {run['problemId']} seed {run['seed']} "
-                f"{run.get('solver', 'nomad')} block {run['blockSize']}: "
-                f"{len(run['x'])} evaluations in {run['seconds']:.1f} s",
-                file=sys.stderr,
-                flush=True,
-            )
+        for i, future in enumerate(futures):
+            try:
+                record(future.result(), tasks[i][4])
+            except BrokenProcessPool:
+                broken.append(i)
+    for i in broken:
+        problem, seed, block, solver, cache_file = tasks[i]
+        with ProcessPoolExecutor(max_workers=1, mp_context=context, max_tasks_per_child=1) as alone:
+            try:
+                run = alone.submit(run_any, problem, seed, block, solver, bo_factor, journal[i]).result()
+            except BrokenProcessPool:
+                if solver != "nomad":
+                    raise
+                run = _crashed_run(problem, seed, block, journal[i])
+        record(run, cache_file)
 
     checks = [
         {

@@ -8,10 +8,28 @@ import * as path from 'node:path';
 import type { OutputType, VariableSpec, VariableType } from '../../src/optimizer-contract/algorithm';
 import type { FunctionParams } from './functions';
 
-export type ProblemCategory = 'smooth' | 'bound' | 'integer' | 'granular' | 'pb' | 'hpo';
+export type ProblemCategory =
+  | 'smooth'
+  | 'bound'
+  | 'integer'
+  | 'granular'
+  | 'pb'
+  | 'hpo'
+  // The unseen set's own families (unseen-problems.ts).
+  | 'multimodal'
+  | 'plateau';
 
 /** Families in the order the reports print them. */
-export const PROBLEM_CATEGORIES: readonly ProblemCategory[] = ['smooth', 'bound', 'integer', 'granular', 'pb', 'hpo'];
+export const PROBLEM_CATEGORIES: readonly ProblemCategory[] = [
+  'smooth',
+  'bound',
+  'integer',
+  'granular',
+  'pb',
+  'hpo',
+  'multimodal',
+  'plateau',
+];
 
 export interface BenchProblem {
   id: string;
@@ -33,7 +51,7 @@ interface VariableOptions {
   granularity?: number;
 }
 
-function variables(n: number, options: VariableOptions = {}): VariableSpec[] {
+export function variables(n: number, options: VariableOptions = {}): VariableSpec[] {
   return Array.from({ length: n }, () => ({
     type: options.type ?? 'R',
     lowerBound: options.lower ?? null,

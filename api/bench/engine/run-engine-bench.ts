@@ -16,6 +16,7 @@
  *   --bo-factor F        SMAC3 budget F·(n+1) evaluations (default 20)
  *   --seeds N            seeds 0…N−1 (default 3; quick: 1)
  *   --problems a,b       only these problem ids
+ *   --problem-set S      bench (default: problems.ts), unseen (unseen-problems.ts) or all
  *   --fresh-nomad        rerun NOMAD even where its traces are cached
  *   --nomad-workers K    NOMAD runs in parallel (default 1: the other core runs MADS)
  *   --no-timing / --no-profile
@@ -34,7 +35,8 @@ import {
   type SolverRuns,
 } from './parallel-report';
 import { runNomad, type CheckPoint, type NomadResult } from './nomad';
-import { PROBLEM_CATEGORIES, benchProblems, budgetOf, dimensionOf, type BenchProblem } from './problems';
+import { PROBLEM_CATEGORIES, budgetOf, dimensionOf, type BenchProblem } from './problems';
+import { problemSet } from './unseen-problems';
 import { formatNumber, markdownTable, median } from './report';
 import { measureTiming, type TimingOptions, type TimingRow } from './timing';
 import { toTraceEvaluation, type RunTrace } from './traces';
@@ -48,6 +50,7 @@ interface Args {
   quick: boolean;
   seeds: number;
   problems: string[] | null;
+  problemSet: string;
   freshNomad: boolean;
   nomadWorkers: number;
   timing: boolean;
@@ -66,6 +69,7 @@ function parseArgs(argv: readonly string[]): Args {
     quick: argv.includes('--quick'),
     seeds: 0,
     problems: null,
+    problemSet: 'bench',
     freshNomad: argv.includes('--fresh-nomad'),
     nomadWorkers: 1,
     timing: !argv.includes('--no-timing'),
@@ -87,6 +91,7 @@ function parseArgs(argv: readonly string[]): Args {
   if (seeds !== undefined) args.seeds = Math.max(1, Number.parseInt(seeds, 10));
   const workers = value('--nomad-workers');
   if (workers !== undefined) args.nomadWorkers = Math.max(1, Number.parseInt(workers, 10));
+  args.problemSet = value('--problem-set') ?? 'bench';
   const problems = value('--problems');
   if (problems !== undefined) args.problems = problems.split(',');
   const boProblems = value('--bo-problems');
@@ -370,8 +375,8 @@ function describeBound(value: number | null): string {
 }
 
 /** `--list-problems`: the problem set as the markdown table of docs/benchmarks.md. */
-function printProblemList(): void {
-  const rows = benchProblems.map((p) => {
+function printProblemList(set: readonly BenchProblem[]): void {
+  const rows = set.map((p) => {
     const types = [...new Set(p.variables.map((v) => v.type))].join('/');
     const granularity = [...new Set(p.variables.map((v) => v.granularity))].join('/');
     const bounds = [
@@ -400,12 +405,12 @@ function printProblemList(): void {
 }
 
 async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
   if (process.argv.includes('--list-problems')) {
-    printProblemList();
+    printProblemList(problemSet(args.problemSet));
     return;
   }
-  const args = parseArgs(process.argv.slice(2));
-  const problems = benchProblems.filter((p) => args.problems === null || args.problems.includes(p.id));
+  const problems = problemSet(args.problemSet).filter((p) => args.problems === null || args.problems.includes(p.id));
   if (problems.length === 0) throw new Error(`no problem matches --problems ${args.problems?.join(',')}`);
   const seeds = Array.from({ length: args.seeds }, (_, i) => i);
   const cpus = os.cpus();
@@ -487,7 +492,11 @@ async function main(): Promise<void> {
     console.log(
       `\nProblems: ${problems.length} (${PROBLEM_CATEGORIES.map(
         (c) => `${c} ${problems.filter((p) => p.category === c).length}`,
-      ).join(', ')}), seeds ${seeds.join(', ')}, budget 100·(n+1) evaluations, MADS with default options, ask(1)/tell.`,
+      )
+        .filter((c) => !c.endsWith(' 0'))
+        .join(
+          ', ',
+        )}), seeds ${seeds.join(', ')}, budget 100·(n+1) evaluations, MADS with default options, ask(1)/tell.`,
     );
     console.log(
       `NOMAD: PyNomadBBO ${nomad.pynomadVersion}, default parameters + SEED s (${nomad.cachedRuns} of ${nomad.runs.length} runs from the trace cache). ` +

@@ -36,7 +36,8 @@ const variableArb: fc.Arbitrary<VariableSpec> = fc
 function x0Value(v: VariableSpec, u: number): number {
   if (v.type === 'B') return u < 0.5 ? 0 : 1;
   const g = v.type === 'I' ? Math.max(1, v.granularity) : v.granularity;
-  const lb = v.lowerBound ?? -10;
+  // An open side gets a finite stand-in 20 from the other bound (or around 0), so X0 is inside.
+  const lb = v.lowerBound ?? (v.upperBound === null ? -10 : v.upperBound - 20);
   const ub = v.upperBound ?? lb + 20;
   let x = lb + u * (ub - lb);
   if (g > 0) {
@@ -72,7 +73,33 @@ function isBoundOk(v: VariableSpec): boolean {
   return Math.floor(ub / g) - Math.ceil(lb / g) >= 1;
 }
 
-function checkRun(name: AlgorithmName, problem: ProblemSpec, batches: number[]): void {
+/**
+ * What the blackbox answers: smooth values, and the classes a runner may legally report that no
+ * smooth test function produces — finite but extreme magnitudes (±1e308, subnormals), a constant
+ * (every point ties), +∞ (a legal, useless objective), NaN (a failed evaluation, §1.5).
+ */
+type Landscape = 'smooth' | 'extreme' | 'constant' | 'infinite' | 'nan';
+const EXTREMES = [1e308, -1e308, Number.MAX_VALUE, -Number.MAX_VALUE, 5e-324, -5e-324, 1e-300, 1e300, 0];
+
+function outputsFor(landscape: Landscape, x: readonly number[], j: number): number[] {
+  const f = x.reduce((a, v) => a + (v - 0.7) ** 2, 0);
+  const c = x[0] - 3;
+  const pick = (k: number): number => EXTREMES[(j * 7 + k * 3 + Math.abs(Math.round(f))) % EXTREMES.length];
+  switch (landscape) {
+    case 'smooth':
+      return [f, c];
+    case 'extreme':
+      return [pick(0), j % 2 === 0 ? pick(1) : c];
+    case 'constant':
+      return [1, j % 3 === 0 ? 1 : -1];
+    case 'infinite':
+      return [j % 2 === 0 ? Infinity : f, c];
+    case 'nan':
+      return [j % 2 === 0 ? Number.NaN : f, j % 3 === 0 ? Number.NaN : c];
+  }
+}
+
+function checkRun(name: AlgorithmName, problem: ProblemSpec, batches: number[], landscape: Landscape = 'smooth'): void {
   const alg = createAlgorithm(name, problem);
   const seen = new Set<string>();
   for (const k of batches) {
@@ -97,7 +124,7 @@ function checkRun(name: AlgorithmName, problem: ProblemSpec, batches: number[]):
     alg.tell(
       asked.map((s, j) => ({
         x: s.x,
-        outputs: j % 5 === 4 ? null : [s.x.reduce((a, v) => a + (v - 0.7) ** 2, 0), s.x[0] - 3],
+        outputs: j % 5 === 4 ? null : outputsFor(landscape, s.x, j),
       })),
     );
   }
@@ -113,3 +140,15 @@ for (const name of ['mads', 'random'] as const) {
     );
   });
 }
+
+test('property: MADS suggestions stay valid and new whatever the blackbox answers (extreme, constant, infinite, NaN)', () => {
+  fc.assert(
+    fc.property(
+      problemArb,
+      fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 15, maxLength: 15 }),
+      fc.constantFrom<Landscape>('extreme', 'constant', 'infinite', 'nan'),
+      (p, b, landscape) => checkRun('mads', p, b, landscape),
+    ),
+    { numRuns: 40, seed: 20261204 },
+  );
+});

@@ -141,11 +141,70 @@ export function updateWithPoints(
 
   // d. infeasible incumbents: non-dominated points under hMax with the largest h.
   state.xInf = state.xInf.filter((id) => !greaterEps(get(id).h, state.hMax));
-  const nonDominated = state.xInf.filter((id) => !state.xInf.some((o) => o !== id && dominates(get(o), get(id))));
+  const nonDominated = nonDominatedInfeasible(state.xInf, get);
   let maxH = -Infinity;
   for (const id of nonDominated) maxH = Math.max(maxH, get(id).h);
   state.incInf = nonDominated.filter((id) => equalEps(get(id).h, maxH));
   return result;
+}
+
+/**
+ * The points of `ids` that no other point of `ids` dominates (§5.1, infeasible points with finite
+ * h), in their order: the same set as testing every pair with `dominates`, in O(m log m) instead of
+ * O(m²). Why it matters: the barrier keeps every infeasible point under hMax, and while nothing is
+ * feasible — a constraint no point can satisfy, or a quadratic model of one inside the model
+ * search's inner MADS (its 2,000 model evaluations) — hMax need not fall, so the set grows with
+ * every evaluation and the pairwise test made one engine call take seconds (docs/algorithm.md,
+ * "Cost of the models").
+ *
+ * For infeasible points, o dominates p iff o.f ≤ p.f, o.h ≤ p.h + ε and (o.f < p.f or
+ * o.h < p.h − ε). Both tests on h are monotone in o.h, so p is dominated iff the smallest h among
+ * the points with a smaller f is ≤ p.h + ε, or the smallest h among the *other* points with the
+ * same f is < p.h − ε. A NaN f compares false both ways: such a point neither dominates nor is
+ * dominated.
+ */
+export function nonDominatedInfeasible(ids: readonly number[], get: (id: number) => FH): number[] {
+  const m = ids.length;
+  const f = new Float64Array(m);
+  const h = new Float64Array(m);
+  let allInfeasible = true;
+  for (let k = 0; k < m; k++) {
+    const p = get(ids[k]);
+    f[k] = p.f;
+    h[k] = p.h;
+    if (isFeasible(p.h) || !(p.h < Infinity)) allInfeasible = false;
+  }
+  // The barrier's xInf holds infeasible points with finite h only; should a caller pass others,
+  // the pairwise definition stays the reference.
+  if (!allInfeasible) {
+    const fh = (k: number): FH => ({ f: f[k], h: h[k] });
+    return ids.filter((_, k) => !ids.some((__, o) => o !== k && dominates(fh(o), fh(k))));
+  }
+  const order: number[] = [];
+  for (let k = 0; k < m; k++) if (!Number.isNaN(f[k])) order.push(k);
+  order.sort((a, b) => (f[a] < f[b] ? -1 : f[a] > f[b] ? 1 : 0));
+  const dominated = new Uint8Array(m);
+  let minHBefore = Infinity; // smallest h among the points with a strictly smaller f
+  for (let start = 0; start < order.length;) {
+    let end = start;
+    while (end < order.length && f[order[end]] === f[order[start]]) end++;
+    // The two smallest h of the group, so that "the others' smallest" is known for each member.
+    let first = -1;
+    let second = -1;
+    for (let i = start; i < end; i++) {
+      const k = order[i];
+      if (first < 0 || h[k] < h[first]) [first, second] = [k, first];
+      else if (second < 0 || h[k] < h[second]) second = k;
+    }
+    for (let i = start; i < end; i++) {
+      const k = order[i];
+      const other = k === first ? second : first;
+      if ((other >= 0 && lessEps(h[other], h[k])) || !greaterEps(minHBefore, h[k])) dominated[k] = 1;
+    }
+    minHBefore = Math.min(minHBefore, h[first]);
+    start = end;
+  }
+  return ids.filter((_, k) => dominated[k] === 0);
 }
 
 export interface BarrierJson {

@@ -10,6 +10,8 @@ import fc from 'fast-check';
 import { affordableSweeps, GP_FIT_WORK_LIMIT } from './model/gp';
 import { monomialCount, quadraticWork } from './model/quadratic';
 import { affordableModel, MODEL_WORK_LIMIT } from './search/quad-model';
+import * as modelOptimizer from './model/model-optimizer';
+import { Mads } from './mads';
 
 test('quadratic models: whatever the dimension, outputs and training set, the chosen model fits the work bound', () => {
   fc.assert(
@@ -49,4 +51,60 @@ test('GP surrogate: the length-scale sweeps are unchanged up to 10 variables and
     }),
   );
   assert.equal(affordableSweeps(76, 200), 0);
+});
+
+/**
+ * An exhausted lattice: every ±1 neighbour of the incumbent evaluated, the mesh at its minimum, so
+ * iteration after iteration finds only cached points (10 per restart under the meshtune preset,
+ * up to 200 under nomad4) until the engine restarts or stops. Each such iteration used to run the
+ * quadratic model search and the QUAD second pass — an inner MADS of up to 2,000 model
+ * evaluations each — on the same cache: 120 model optimisations in one `ask` of a 1-variable
+ * study. Counted here as model optimisations per engine call, not time.
+ */
+test('an exhausted integer lattice: the model searches stand down after an empty iteration, so one call runs a bounded number of model optimisations', (t) => {
+  for (const preset of ['meshtune', 'nomad4'] as const) {
+    for (const [n, upper, outputTypes] of [
+      [1, 10, ['OBJ', 'PB']],
+      [2, 5, ['OBJ']],
+      [3, 3, ['OBJ', 'PB']],
+    ] as const) {
+      const optimisations = t.mock.method(modelOptimizer, 'minimizeInBox');
+      const variables = Array.from({ length: n }, () => ({
+        type: 'I' as const,
+        lowerBound: 0,
+        upperBound: upper,
+        granularity: 0,
+        fixedValue: null,
+      }));
+      const mads = Mads.create(
+        {
+          variables,
+          outputTypes: [...outputTypes],
+          x0: [variables.map(() => Math.floor(upper / 2))],
+          maxEvaluations: 400,
+          seed: 1,
+        },
+        { preset },
+      );
+      let mostPerCall = 0;
+      const counted = <T>(call: () => T): T => {
+        const before = optimisations.mock.callCount();
+        const result = call();
+        mostPerCall = Math.max(mostPerCall, optimisations.mock.callCount() - before);
+        return result;
+      };
+      for (let k = 0; k < 400 && mads.stopReason === null; k++) {
+        const [point] = counted(() => mads.ask(1));
+        if (point === undefined) break;
+        const f = point.x.reduce((a, v, i) => a + (v - 1 - i) ** 2, 0);
+        counted(() => mads.tell([{ x: point.x, outputs: outputTypes.map((_, i) => (i === 0 ? f : point.x[0] - 2)) }]));
+      }
+      assert.notEqual(mads.stopReason, null, `${preset} n=${n}: the lattice is exhausted, the engine stops`);
+      // One iteration's model work (the search's feasible and infeasible targets, the second pass)
+      // per frame the call tries: the current one and the restarts that found nothing (at most 4).
+      // Before: 82–123 under meshtune, 401–601 under nomad4 (200 empty iterations).
+      assert.ok(mostPerCall <= 15, `${preset} n=${n}: ${mostPerCall} model optimisations in one call`);
+      optimisations.mock.restore();
+    }
+  }
 });

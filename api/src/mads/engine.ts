@@ -19,7 +19,7 @@ import { beginFlight } from './pipeline';
 import { tryRestart } from './restart';
 import { cacheKey, toFree } from './space';
 import { newStep } from './step';
-import { fhOf, type Candidate, type EngineState, type Step, type StepKind } from './state';
+import { fhOf, modelsMayProposeNewPoints, type Candidate, type EngineState, type Step, type StepKind } from './state';
 
 /** Iterations in a row without a single new point before the engine gives up (all cache hits). */
 const MAX_EMPTY_ITERATIONS = 200;
@@ -194,9 +194,9 @@ function isEnabled(state: EngineState, kind: StepKind): boolean {
     case 'speculative':
       return state.options.speculativeSearch;
     case 'surrogate':
-      return surrogateStepEnabled(state);
+      return surrogateStepEnabled(state) && modelsMayProposeNewPoints(state);
     case 'quad':
-      return state.options.quadModelSearch && n < 50;
+      return state.options.quadModelSearch && n < 50 && modelsMayProposeNewPoints(state);
     case 'nm':
       return state.options.nmSearch;
     case 'poll1':

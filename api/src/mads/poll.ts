@@ -9,7 +9,7 @@ import { EPS } from '../math/numerics';
 import { sortCandidates } from './ordering';
 import { quadSecondPassDirection } from './search/quad-model';
 import { cacheKey, clipAndRound, displacementToFull, snapToMeshAndBounds, toFree } from './space';
-import type { Candidate, EngineState } from './state';
+import { modelsMayProposeNewPoints, type Candidate, type EngineState } from './state';
 
 /** `Poll::computePrimarySecondaryPollCenters` (§3.2, Appendix D #2: feasible always primary). */
 export function pollCentres(state: EngineState): { primary: number | null; secondary: number | null } {
@@ -149,7 +149,8 @@ export function generateSecondPass(state: EngineState, centreId: number, firstPa
   if (firstPass.length !== n || n === 0) return [];
   const centreRec = state.cache.get(centreId);
   let d: number[] | null = null;
-  if (state.options.directionType === 'ORTHO N+1 QUAD') d = quadSecondPassDirection(state, centreId, firstPass);
+  if (state.options.directionType === 'ORTHO N+1 QUAD' && modelsMayProposeNewPoints(state))
+    d = quadSecondPassDirection(state, centreId, firstPass);
   if (d === null) {
     d = new Array<number>(n).fill(0);
     for (const dj of firstPass) for (let i = 0; i < n; i++) d[i] -= dj[i];

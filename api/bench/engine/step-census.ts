@@ -1,0 +1,112 @@
+/**
+ * Which step of the engine produced each evaluation (issue 15 diagnosis): runs MADS like
+ * parallel.ts (q runners in simulated time) and labels every handed-out point with the kind of
+ * the step whose queue it came from (x0, global, speculative, surrogate, quad, nm, poll1, poll2)
+ * or idle filling (`idle-poll`: extra poll points; `idle-search`: quadratic-model or surrogate
+ * points for idle runners).
+ * Prints, per problem and kind, the evaluations and the improving ones (a new best feasible f)
+ * within a budget, plus the iterations and restarts reached. Reads engine internals, so it is a
+ * development tool, not part of bench:engine.
+ *
+ *   node dist-engine/api/bench/engine/step-census.js --problem-set unseen --problems hartmann_6 \
+ *     --seeds 0,1 --q 1 --budget 20 --variants '{"default":{},"nomad4":{"preset":"nomad4"}}'
+ */
+import { Mads, type MadsOptions } from '../../src/mads';
+import type { EngineState } from '../../src/mads/state';
+import { evaluateBenchFunction } from './functions';
+import { evaluationDurations, problemSpecOf } from './parallel';
+import { budgetOf, dimensionOf, type BenchProblem } from './problems';
+import { toTraceEvaluation } from './traces';
+import { problemSet } from './unseen-problems';
+
+function value(argv: readonly string[], flag: string, fallback: string): string {
+  const i = argv.indexOf(flag);
+  return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1] : fallback;
+}
+
+interface Census {
+  kinds: Map<string, { evaluations: number; improving: number }>;
+  iterations: number;
+  restarts: number;
+  best: number;
+}
+
+function census(problem: BenchProblem, seed: number, q: number, options: Partial<MadsOptions>, limit: number): Census {
+  const mads = Mads.create(problemSpecOf(problem, seed), options);
+  // The engine's state, for the step kinds (not part of the public API).
+  const state = (mads as unknown as { s: EngineState }).s;
+  const durations = evaluationDurations(problem.id, seed, budgetOf(problem));
+  const kindOf = new Map<string, string>();
+  const running: { x: number[]; outputs: number[] | null; finish: number; order: number }[] = [];
+  const result: Census = { kinds: new Map(), iterations: 0, restarts: 0, best: Infinity };
+  let handedOut = 0;
+  let told = 0;
+  let now = 0;
+  while (told < limit) {
+    if (running.length < q && mads.stopReason === null) {
+      for (const s of mads.ask(q - running.length)) {
+        const rec = state.cache.find(s.x);
+        const step = state.step;
+        const fromStep = rec !== undefined && step !== null && step.dispatched.includes(rec.id);
+        // Idle filling: `idle-search` (quadratic-model or surrogate points), `idle-poll` (extra polls).
+        kindOf.set(JSON.stringify(s.x), fromStep ? step.kind : `idle-${s.origin}`);
+        const outputs = evaluateBenchFunction(problem.function, s.x, problem.params);
+        running.push({
+          x: s.x,
+          outputs: outputs.every(Number.isFinite) ? outputs : null,
+          finish: now + durations[handedOut],
+          order: handedOut,
+        });
+        handedOut++;
+      }
+    }
+    if (running.length === 0) break;
+    running.sort((a, b) => a.finish - b.finish || a.order - b.order);
+    const done = running.shift()!;
+    now = done.finish;
+    mads.tell([{ x: done.x, outputs: done.outputs }]);
+    told++;
+    const kind = kindOf.get(JSON.stringify(done.x)) ?? 'other';
+    const entry = result.kinds.get(kind) ?? { evaluations: 0, improving: 0 };
+    entry.evaluations++;
+    const e = toTraceEvaluation(problem.outputTypes, done.outputs);
+    if (e.feasible && e.f < result.best) {
+      if (result.best !== Infinity) entry.improving++;
+      result.best = e.f;
+    }
+    result.kinds.set(kind, entry);
+  }
+  result.iterations = state.iteration;
+  result.restarts = state.restart.count;
+  return result;
+}
+
+function main(argv: readonly string[]): void {
+  const variants = JSON.parse(value(argv, '--variants', '{"default":{}}')) as Record<string, Partial<MadsOptions>>;
+  const set = problemSet(value(argv, '--problem-set', 'bench'));
+  const ids = value(argv, '--problems', set.map((p) => p.id).join(',')).split(',');
+  const problems = set.filter((p) => ids.includes(p.id));
+  const seeds = value(argv, '--seeds', '0').split(',').map(Number);
+  const qs = value(argv, '--q', '1').split(',').map(Number);
+  const budget = Number(value(argv, '--budget', '20'));
+  for (const problem of problems) {
+    const limit = budget * (dimensionOf(problem) + 1);
+    for (const q of qs) {
+      for (const [name, options] of Object.entries(variants)) {
+        for (const seed of seeds) {
+          const c = census(problem, seed, q, options, limit);
+          const kinds = [...c.kinds]
+            .sort((a, b) => b[1].evaluations - a[1].evaluations)
+            .map(([k, v]) => `${k} ${v.evaluations}/${v.improving}`)
+            .join(', ');
+          process.stdout.write(
+            `${problem.id} q=${q} ${name} seed ${seed} (first ${limit}): best ${c.best.toPrecision(6)}, ` +
+              `iterations ${c.iterations}, restarts ${c.restarts}; evaluations/improving: ${kinds}\n`,
+          );
+        }
+      }
+    }
+  }
+}
+
+main(process.argv.slice(2));
