@@ -21,6 +21,25 @@ import type { TrialOrigin } from './trial-status';
 const MAX_STUDIES = 256;
 /** The median policy compares with every completed trial (Optuna); this process keeps the latest this many. */
 const MEDIAN_WINDOW = 1000;
+/**
+ * Points of one curve the curve policy fits (the trial's own and each calibration curve; longer
+ * curves are thinned by `thinCurve`). A fit costs about 8 µs a point and a heartbeat may refit every
+ * calibration curve, so with the 10,000 points a trial may store (MAX_METRIC_POINTS_PER_TRIAL) and 50
+ * calibration curves one heartbeat held the event loop 1.4–5.3 s (docs/reliability.md, finding 8).
+ * The models have 3 parameters: 100 points spread over the run fix them as well as 10,000.
+ */
+export const MAX_FITTED_CURVE_POINTS = 100;
+/**
+ * Calibration curves (completed, and stopped) the curve policy uses at most, whatever its
+ * `calibrationWindow`: each may be refitted at a heartbeat, so this bounds one decision's work.
+ */
+export const MAX_CALIBRATION_CURVES = 100;
+/**
+ * Points of completed curves the median policy keeps per study (oldest curves dropped first beyond
+ * it): at 16 bytes a point, 32 MB. Without it, 1,000 curves of 10,000 points held 610 MB of objects
+ * per study, for each of up to MAX_STUDIES studies (docs/reliability.md, finding 10).
+ */
+export const MAX_MEDIAN_POINTS = 2_000_000;
 
 /** What the heartbeat statement returns about the trial and its study (read in the same statement). */
 export interface HeartbeatTrial {
@@ -50,6 +69,9 @@ interface StudyMemo {
   settings: StudySettings;
   /** Completed (not stopped) trials' curves, oldest first, at most the policy's window. */
   completed: CompletedCurve[];
+  /** The median policy's completed curves (`completed` stays empty): steps and values only, at most MAX_MEDIAN_POINTS. */
+  medianCurves: MedianCurve[];
+  medianPoints: number;
   /** Early-stopped trials' curves as runs ending at their stop (`stoppedRun`), oldest first, at most the window. */
   stopped: CompletedCurve[];
   /** The evaluation_number up to which `completed` and `stopped` have looked. */
@@ -90,7 +112,7 @@ export class TrialEarlyStopping {
     if (settings.policy.kind === 'none') return null;
     const row = await trialStore.curveOf(this.dataSource, trial.trialId, settings.metric);
     if (row === null || row.points === null) return null;
-    const curve = toCurve(row.points, settings.sign);
+    const curve = toCurve(row.points, settings.sign, settings.policy.kind);
     const totalSteps = row.total_steps ?? 0;
     // Without a run length the curve has no progress to be measured at.
     if (!(totalSteps > 0) || curve.length === 0) return null;
@@ -109,7 +131,7 @@ export class TrialEarlyStopping {
         threshold,
         // X0 and the first trials that calibrate the rule always run to the end.
         protectedTrial: trial.origin === 'x0' || trial.number <= protectedCount,
-        completed: memo.completed,
+        completed: settings.policy.kind === 'median' ? valuesAtStep(memo.medianCurves, curve) : memo.completed,
         stopped: memo.stopped,
       },
       settings.policy,
@@ -136,6 +158,8 @@ export class TrialEarlyStopping {
         hasPb: row.outputs.some((output) => output.type === 'constraint_pb'),
       },
       completed: [],
+      medianCurves: [],
+      medianPoints: 0,
       stopped: [],
       seenEvaluation: 0,
       seenCount: -1,
@@ -156,7 +180,7 @@ export class TrialEarlyStopping {
   private async refreshCompleted(memo: StudyMemo, studyId: string, evaluationCount: number): Promise<void> {
     if (memo.seenCount === evaluationCount) return;
     const { policy } = memo.settings;
-    const window = policy.kind === 'curve' ? policy.calibrationWindow : MEDIAN_WINDOW;
+    const window = policy.kind === 'curve' ? Math.min(policy.calibrationWindow, MAX_CALIBRATION_CURVES) : MEDIAN_WINDOW;
     // Only the curve policy calibrates on stopped trials (the median compares with completed ones).
     const rows = await trialStore.calibrationCurves(
       this.dataSource,
@@ -169,7 +193,7 @@ export class TrialEarlyStopping {
     for (const row of rows.reverse()) {
       memo.seenEvaluation = Math.max(memo.seenEvaluation, row.evaluation_number);
       if (row.points === null) continue;
-      const points = toCurve(row.points, memo.settings.sign);
+      const points = toCurve(row.points, memo.settings.sign, policy.kind);
       if (row.stopped) {
         const run = stoppedRun(points);
         if (run !== null) memo.stopped.push(run);
@@ -177,8 +201,22 @@ export class TrialEarlyStopping {
       }
       const totalSteps = Math.max(row.total_steps ?? 0, points[points.length - 1].step);
       if (totalSteps > 0 && row.objective !== null) {
-        memo.completed.push({ points, totalSteps, finalValue: row.objective });
+        if (policy.kind === 'median') {
+          memo.medianCurves.push({
+            steps: Float64Array.from(points, (point) => point.step),
+            values: Float64Array.from(points, (point) => point.value),
+            totalSteps,
+            finalValue: row.objective,
+          });
+          memo.medianPoints += points.length;
+        } else memo.completed.push({ points, totalSteps, finalValue: row.objective });
       }
+    }
+    while (
+      memo.medianCurves.length > window ||
+      (memo.medianPoints > MAX_MEDIAN_POINTS && memo.medianCurves.length > 1)
+    ) {
+      memo.medianPoints -= (memo.medianCurves.shift() as MedianCurve).steps.length;
     }
     for (const curves of [memo.completed, memo.stopped]) {
       if (curves.length > window) curves.splice(0, curves.length - window);
@@ -225,6 +263,48 @@ export class TrialEarlyStopping {
   }
 }
 
-function toCurve(points: readonly [number, number][], sign: number): CurvePoint[] {
-  return points.map(([step, value]) => ({ step, value: sign * value }));
+/** A completed curve as the median policy keeps it: steps ascending (the store's order), their values. */
+interface MedianCurve {
+  steps: Float64Array;
+  values: Float64Array;
+  totalSteps: number;
+  finalValue: number;
+}
+
+/**
+ * The median policy reads each completed curve only at the trial's latest step (decideMedian): each
+ * curve is handed over as that one point, or none, found by bisection instead of a scan of the curve.
+ */
+function valuesAtStep(curves: readonly MedianCurve[], trialCurve: readonly CurvePoint[]): CompletedCurve[] {
+  let step = -Infinity;
+  for (const point of trialCurve) step = Math.max(step, point.step);
+  return curves.map(({ steps, values, totalSteps, finalValue }) => {
+    let low = 0;
+    let high = steps.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (steps[middle] < step) low = middle + 1;
+      else high = middle;
+    }
+    const points = low < steps.length && steps[low] === step ? [{ step, value: values[low] }] : [];
+    return { points, totalSteps, finalValue };
+  });
+}
+
+function toCurve(points: readonly [number, number][], sign: number, kind: StoppingPolicy['kind']): CurvePoint[] {
+  const curve = points.map(([step, value]) => ({ step, value: sign * value }));
+  // The median policy reads values at exact steps, and costs one lookup a point: never thinned.
+  return kind === 'curve' ? thinCurve(curve, MAX_FITTED_CURVE_POINTS) : curve;
+}
+
+/**
+ * At most `max` points of a curve in step order, evenly spaced by index, the first and the last (the
+ * latest observation, where the trial's progress is measured) included. Spacing by index keeps the
+ * share of points each part of the run has, and so the weight a least-squares fit gives it.
+ */
+export function thinCurve(curve: readonly CurvePoint[], max: number): CurvePoint[] {
+  if (curve.length <= max) return [...curve];
+  const kept: CurvePoint[] = [];
+  for (let j = 0; j < max; j++) kept.push(curve[Math.round((j * (curve.length - 1)) / (max - 1))]);
+  return kept;
 }

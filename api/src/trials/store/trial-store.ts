@@ -293,7 +293,11 @@ export async function heartbeat(
   gpuSeconds: number | null = null,
 ): Promise<HeartbeatRow> {
   // The run length the curve is measured against: the last step of this heartbeat over its progress.
+  // Computed here, not in SQL: a legal progress as small as 5e-324 overflows the division, which
+  // PostgreSQL answers with an error (a 500 until 2026-12-04); such a length is simply unknown.
   const lastStep = metrics.length === 0 ? null : Math.max(...metrics.map((metric) => metric.step));
+  const runLength = lastStep !== null && lastStep > 0 && progress !== null && progress > 0 ? lastStep / progress : null;
+  const totalSteps = runLength !== null && Number.isFinite(runLength) ? runLength : null;
   const [row] = await preparedQuery<HeartbeatRow>(
     db,
     {
@@ -303,7 +307,7 @@ export async function heartbeat(
             SET lease_expires_at = $3::timestamptz + make_interval(secs => s.lease_seconds),
                 last_heartbeat_at = $3, progress = COALESCE($4, t.progress), updated_at = $3,
                 gpu_seconds = COALESCE(t.gpu_seconds_earlier_attempts + $8, t.gpu_seconds),
-                total_steps = CASE WHEN $4 > 0 AND $9::float8 > 0 THEN $9::float8 / $4 ELSE t.total_steps END
+                total_steps = COALESCE($9::float8, t.total_steps)
            FROM studies s
           WHERE t.id = $1 AND t.status = '${HEARTBEAT.from}' AND t.runner_id = $2 AND s.id = t.study_id
          RETURNING t.id, t.lease_expires_at, s.status, t.study_id, t.attempt, t.number, t.origin,
@@ -335,7 +339,7 @@ export async function heartbeat(
               (SELECT COUNT(*)::int FROM recorded) AS recorded
          FROM ${RELAXED_COMMIT} LEFT JOIN beat ON true`,
     },
-    [trialId, runnerId, now, progress, JSON.stringify(metrics), maxPoints, maxNames, gpuSeconds, lastStep],
+    [trialId, runnerId, now, progress, JSON.stringify(metrics), maxPoints, maxNames, gpuSeconds, totalSteps],
   );
   return row;
 }
