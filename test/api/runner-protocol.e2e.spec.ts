@@ -293,6 +293,27 @@ describe('runner protocol', () => {
     );
   });
 
+  it('refuses a user point the budget has no room for (409 BUDGET_EXHAUSTED), and writes nothing', async () => {
+    const study = await createStudy(test, userKey, quadraticStudy({ budget: { maxEvaluations: 3 }, x0: [] }));
+    const path = `/v1/studies/${String(study.id)}/trials`;
+    const enqueue = async (x: number) =>
+      test.http
+        .post(path)
+        .set(...auth(userKey))
+        .send({ parameters: { x, y: 1 } });
+    for (const x of [-1, 0, 1]) expectStatus(await enqueue(x), 201);
+    // Three pending points take the whole budget: a fourth could only ever sit pending.
+    const refused = expectStatus(await enqueue(2), 409).body;
+    assert.equal(refused.code, 'BUDGET_EXHAUSTED');
+    assert.deepEqual(refused.details, { maxEvaluations: 3, evaluations: 0, unsettled: 3 });
+    const listed = expectStatus(await test.http.get(path).set(...auth(userKey)), 200).body;
+    assert.equal(listed.items.length, 3);
+    // A finished evaluation still holds its share: room comes back only if none is used.
+    const leased = expectStatus(await lease(test, runnerA, String(study.id)), 200).body;
+    expectStatus(await report(test, runnerA, String(leased.trial.id), 'complete', { outputs: { loss: 1 } }), 200);
+    assert.equal(expectStatus(await enqueue(2), 409).body.code, 'BUDGET_EXHAUSTED');
+  });
+
   it('never hands one trial to two of 50 concurrent leasers', async () => {
     const study = await createStudy(test, userKey, quadraticStudy({ budget: { maxEvaluations: 40 }, x0: [] }));
     const runners = await Promise.all(

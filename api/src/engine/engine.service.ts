@@ -253,6 +253,18 @@ export class EngineService {
           number: existing.number,
         });
       }
+      // A point beyond the budget could never be leased: it would only sit `pending` (a row per
+      // request, without end). The budget holds the evaluations told and every trial not yet settled.
+      const unsettled = await trialStore.countUnsettled(manager, studyId);
+      const maxEvaluations = study.definition.maxEvaluations;
+      if (study.evaluationCount + unsettled >= maxEvaluations) {
+        throw new DomainError(
+          'BUDGET_EXHAUSTED',
+          `the study's budget of ${maxEvaluations} evaluations is taken (${study.evaluationCount} evaluated, ` +
+            `${unsettled} pending or running): this point could never be evaluated`,
+          { maxEvaluations, evaluations: study.evaluationCount, unsettled },
+        );
+      }
       const user = mapping.toUser(point);
       const nonFinite = mapping.nonFiniteDerived(user);
       if (nonFinite !== null) {

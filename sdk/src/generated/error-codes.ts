@@ -6,6 +6,7 @@
 /** The API's error codes and the HTTP status each is answered with. */
 export const ERROR_STATUS = {
   API_KEY_NOT_FOUND: 404,
+  BUDGET_EXHAUSTED: 409,
   DUPLICATE_POINT: 409,
   FORBIDDEN: 403,
   INTERNAL_ERROR: 500,
