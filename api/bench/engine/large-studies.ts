@@ -52,6 +52,18 @@ function cpuMs(since: NodeJS.CpuUsage): number {
   return (u.user + u.system) / 1000;
 }
 
+/** CPU time of every engine call made through `timed`, in the order made. */
+function callTimer(): { calls: number[]; timed: <T>(fn: () => T) => T } {
+  const calls: number[] = [];
+  const timed = <T>(fn: () => T): T => {
+    const t = process.cpuUsage();
+    const result = fn();
+    calls.push(cpuMs(t));
+    return result;
+  };
+  return { calls, timed };
+}
+
 function run(config: Config, evaluations: number, capSeconds: number): string {
   const variables: VariableSpec[] = Array.from({ length: config.n }, (_, i) =>
     config.kind === 'I' || (config.kind === 'M' && i % 2 === 1)
@@ -70,14 +82,8 @@ function run(config: Config, evaluations: number, capSeconds: number): string {
     seed: 0,
   };
   const mads = Mads.create(problem);
-  const calls: number[] = [];
+  const { calls, timed } = callTimer();
   const started = process.cpuUsage();
-  const timed = <T>(fn: () => T): T => {
-    const t = process.cpuUsage();
-    const result = fn();
-    calls.push(cpuMs(t));
-    return result;
-  };
   const inFlight: number[][] = [];
   let told = 0;
   while (told < evaluations && cpuMs(started) < capSeconds * 1000) {
@@ -151,13 +157,7 @@ function runEdge(config: EdgeConfig): string {
     return seed / 2147483648;
   };
   const extreme = (): number => EXTREMES[Math.floor(draw() * EXTREMES.length)];
-  const calls: number[] = [];
-  const timed = <T>(fn: () => T): T => {
-    const t = process.cpuUsage();
-    const result = fn();
-    calls.push(cpuMs(t));
-    return result;
-  };
+  const { calls, timed } = callTimer();
   const inFlight: number[][] = [];
   let told = 0;
   while (mads.stopReason === null && told < 400) {
