@@ -241,6 +241,8 @@ describe('early stopping on the heartbeat', () => {
     ['an unknown kind', { kind: 'hyperband' }, 'earlyStopping.kind'],
     ['a parameter of another policy', { kind: 'median', minProgress: 0.2 }, 'earlyStopping.minProgress'],
     ['a fractional calibrationTrials', { kind: 'curve', calibrationTrials: 2.5 }, 'earlyStopping.calibrationTrials'],
+    // Each calibration curve may be refitted at a heartbeat: the window is bounded (MAX_CALIBRATION_WINDOW).
+    ['a calibrationWindow above 100', { kind: 'curve', calibrationWindow: 101 }, 'earlyStopping.calibrationWindow'],
     ['a policy that is not an object', 'curve', 'earlyStopping'],
   ];
   for (const [what, policy, field] of badPolicies) {

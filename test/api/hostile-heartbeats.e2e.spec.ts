@@ -68,7 +68,11 @@ describe('hostile heartbeats', () => {
   };
 
   it('decides on curves of any stored length with a bounded number of points, and still stops a hopeless trial', async () => {
-    const study = await createStudy(test, userKey, studyBody({ kind: 'curve', calibrationWindow: 10_000 }));
+    const study = await createStudy(
+      test,
+      userKey,
+      studyBody({ kind: 'curve', calibrationWindow: MAX_CALIBRATION_CURVES }),
+    );
     const studyId = String(study.id);
     // Calibration trials (numbers 1–3 run to the end): RUN_STEPS points each, completed at their final value.
     for (const final of [1.2, 1.1, 1.3]) {
@@ -111,9 +115,9 @@ describe('hostile heartbeats', () => {
     }
   });
 
-  it('calibrates on at most MAX_CALIBRATION_CURVES completed curves, whatever calibrationWindow asks', async () => {
+  it('calibrates on at most MAX_CALIBRATION_CURVES completed curves, the largest window a policy may ask for', async () => {
     const study = await createStudy(test, userKey, {
-      ...studyBody({ kind: 'curve', calibrationWindow: 10_000 }),
+      ...studyBody({ kind: 'curve', calibrationWindow: MAX_CALIBRATION_CURVES }),
       budget: { maxEvaluations: MAX_CALIBRATION_CURVES + 5, leaseSeconds: 600 },
     });
     const studyId = String(study.id);

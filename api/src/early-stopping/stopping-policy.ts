@@ -116,13 +116,21 @@ const MEDIAN_RULES: Readonly<Record<Exclude<keyof MedianStoppingPolicy, 'kind'>,
   intervalSteps: { integer: true, min: 1, max: 1_000_000_000, minInclusive: true, maxInclusive: true },
 };
 
+/**
+ * Most calibration curves (completed, and as many stopped) the curve policy may ask for. Each may be
+ * refitted at a heartbeat, on the API's event loop, so this bounds one decision's work: 200 curves
+ * of 10,000 points had made one heartbeat take up to 29 s (docs/reliability.md, finding 8). Asking
+ * for more is a 400 naming `calibrationWindow`, rather than a window silently smaller than asked.
+ */
+export const MAX_CALIBRATION_WINDOW = 100;
+
 const CURVE_RULES: Readonly<Record<Exclude<keyof CurveStoppingPolicy, 'kind' | 'pairwise'>, NumberRule>> = {
   minProgress: { integer: false, min: 0, max: 1, minInclusive: false, maxInclusive: false },
   confidence: { integer: false, min: 0.5, max: 1, minInclusive: false, maxInclusive: false },
   // Two completed curves are the fewest that give a spread of extrapolation errors.
   calibrationTrials: { integer: true, min: 2, max: 1_000_000, minInclusive: true, maxInclusive: true },
   minPoints: { integer: true, min: 3, max: 1_000_000, minInclusive: true, maxInclusive: true },
-  calibrationWindow: { integer: true, min: 2, max: 10_000, minInclusive: true, maxInclusive: true },
+  calibrationWindow: { integer: true, min: 2, max: MAX_CALIBRATION_WINDOW, minInclusive: true, maxInclusive: true },
 };
 
 function describeRange(rule: NumberRule): string {

@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import {
   createCalibrationCache,
   decideEarlyStop,
+  MAX_CALIBRATION_WINDOW,
   type CalibrationCache,
   type CompletedCurve,
   type CurvePoint,
@@ -30,10 +31,11 @@ const MEDIAN_WINDOW = 1000;
  */
 export const MAX_FITTED_CURVE_POINTS = 100;
 /**
- * Calibration curves (completed, and stopped) the curve policy uses at most, whatever its
- * `calibrationWindow`: each may be refitted at a heartbeat, so this bounds one decision's work.
+ * Calibration curves (completed, and stopped) the curve policy uses at most: the window a policy
+ * may ask for (MAX_CALIBRATION_WINDOW, checked at creation), also for policies stored before that
+ * check, when up to 10,000 was accepted.
  */
-export const MAX_CALIBRATION_CURVES = 100;
+export const MAX_CALIBRATION_CURVES = MAX_CALIBRATION_WINDOW;
 /**
  * Points of completed curves the median policy keeps per study (oldest curves dropped first beyond
  * it): at 16 bytes a point, 32 MB. Without it, 1,000 curves of 10,000 points held 610 MB of objects

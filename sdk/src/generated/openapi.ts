@@ -657,7 +657,7 @@ export interface components {
         EarlyStoppingPolicyDto: {
             /** @description curve: completed trials before any stop (their curves calibrate the extrapolation), ≥ 2 (default 3); the first this many trials are never stopped. */
             calibrationTrials?: number;
-            /** @description curve: calibrate on at most this many completed curves, the most recent (default 50). */
+            /** @description curve: calibrate on at most this many completed curves, the most recent (default 50, at most 100). */
             calibrationWindow?: number;
             /** @description curve: probability that a stopped trial would not have beaten the incumbent, in (0.5, 1) (default 0.95). */
             confidence?: number;

@@ -23,7 +23,7 @@ import { IsInteger } from '../../common/dto/is-integer';
 import { ALGORITHM_NAMES, type AlgorithmName } from '../../optimizer-contract/algorithm';
 import { type DirectionType, MADS_PRESETS, type MadsPreset } from '../../mads';
 import { MAX_GPU_MEMORY_MB, MAX_RUNNER_GPUS } from '../../runners/dto/register-runner.dto';
-import { STOPPING_POLICY_KINDS, type StoppingPolicyKind } from '../../early-stopping';
+import { MAX_CALIBRATION_WINDOW, STOPPING_POLICY_KINDS, type StoppingPolicyKind } from '../../early-stopping';
 import { IsBoundedJsonObject, IsUserPointList } from '../../common/dto/parameter-value.validator';
 import {
   OUTPUT_GOALS,
@@ -177,8 +177,8 @@ export class EarlyStoppingPolicyDto {
   @ApiProperty({ required: false, type: 'integer', minimum: 3 })
   minPoints?: number;
 
-  /** curve: calibrate on at most this many completed curves, the most recent (default 50). */
-  @ApiProperty({ required: false, type: 'integer', minimum: 2, maximum: 10_000 })
+  /** curve: calibrate on at most this many completed curves, the most recent (default 50, at most 100). */
+  @ApiProperty({ required: false, type: 'integer', minimum: 2, maximum: MAX_CALIBRATION_WINDOW })
   calibrationWindow?: number;
 
   /** median: completed trials before any stop (Optuna `n_startup_trials`, default 5); the first this many trials are never stopped. */
