@@ -134,19 +134,16 @@ def run_one(problem: dict[str, Any], seed: int, block_size: int, journal_path: s
     if journal is not None:
         journal.close()
         os.remove(journal_path)
-    return {
-        "problemId": problem["id"],
-        "seed": seed,
-        "blockSize": block_size,
-        "x": xs,
-        "outputs": outputs,
-        "blocks": blocks,
-        "seconds": seconds,
-        # All-granular problems make NOMAD set MAX_EVAL (cache hits included) and it may spend
-        # most of a run revisiting cached points after its last blackbox evaluation.
-        "secondsToLastEvaluation": last_evaluation - started,
-        "stopReason": str(result.get("stop_reason", "")),
-    }
+    # All-granular problems make NOMAD set MAX_EVAL (cache hits included) and it may spend
+    # most of a run revisiting cached points after its last blackbox evaluation.
+    return _trace(
+        problem,
+        seed,
+        block_size,
+        (xs, outputs, blocks),
+        (seconds, last_evaluation - started),
+        str(result.get("stop_reason", "")),
+    )
 
 
 def _tpe_bounds(problem: dict[str, Any], i: int) -> tuple[float, float]:
@@ -322,6 +319,27 @@ def _crashed_run(problem: dict[str, Any], seed: int, block_size: int, journal_pa
                 outputs.append(entry["outputs"])
                 blocks.append(entry["block"])
         os.remove(journal_path)
+    return _trace(
+        problem,
+        seed,
+        block_size,
+        (xs, outputs, blocks),
+        (0.0, 0.0),
+        f"crashed: the NOMAD process died after {len(xs)} evaluations",
+    )
+
+
+def _trace(
+    problem: dict[str, Any],
+    seed: int,
+    block_size: int,
+    evaluations: tuple[list[list[float]], list[list[float] | None], list[int]],
+    seconds: tuple[float, float],
+    stop_reason: str,
+) -> dict[str, Any]:
+    """One NOMAD run as nomad.ts reads it: every evaluation in order (point, outputs or None for a
+    failed one, the block it came in), total seconds and seconds to the last evaluation."""
+    xs, outputs, blocks = evaluations
     return {
         "problemId": problem["id"],
         "seed": seed,
@@ -329,9 +347,9 @@ def _crashed_run(problem: dict[str, Any], seed: int, block_size: int, journal_pa
         "x": xs,
         "outputs": outputs,
         "blocks": blocks,
-        "seconds": 0.0,
-        "secondsToLastEvaluation": 0.0,
-        "stopReason": f"crashed: the NOMAD process died after {len(xs)} evaluations",
+        "seconds": seconds[0],
+        "secondsToLastEvaluation": seconds[1],
+        "stopReason": stop_reason,
     }
 
 
