@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from meshtune_runner.cli import build_parser
+from meshtune_runner.cli import _list_option, build_parser
 from meshtune_runner.demo_assets import DemoAssets
 from meshtune_runner.errors import TrialSetupError
 from meshtune_runner.policy import (
@@ -330,3 +330,7 @@ def test_the_allow_options_come_from_flags_or_the_environment(
         ["--allow-read", "/models", "--allow-read", "/datasets", "--allow-write", "s3://b/p"]
     )
     assert args.allow_read == ["/models", "/datasets"] and args.allow_write == ["s3://b/p"]
+    # The variables take comma-separated lists; flags, when given, win over them.
+    monkeypatch.setenv("MESHTUNE_ALLOW_READ", "/models, /datasets")
+    assert _list_option(None, "MESHTUNE_ALLOW_READ") == ["/models", "/datasets"]
+    assert _list_option(["/other"], "MESHTUNE_ALLOW_READ") == ["/other"]
