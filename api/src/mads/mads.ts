@@ -16,6 +16,7 @@ import { EvaluationCache } from './cache';
 import { isFeasible } from './evaluation';
 import {
   advance,
+  advanceNmChain,
   isStepFinished,
   mergeLate,
   nextIdleCandidate,
@@ -39,6 +40,15 @@ export interface IncumbentView {
   outputs: number[] | null;
   f: number;
   h: number;
+}
+
+/**
+ * `maxInFlight` (simplex gradients): the most points the engine keeps in flight, at least 2
+ * whatever n; Infinity when 0 (off). Sequential runs never reach it.
+ */
+function inFlightCap(s: EngineState): number {
+  const g = s.options.maxInFlight;
+  return g > 0 ? Math.max(2, Math.round(g * (s.space.free.length + 1))) : Infinity;
 }
 
 export class Mads implements SuggestionAlgorithm {
@@ -152,6 +162,19 @@ export class Mads implements SuggestionAlgorithm {
     while (out.length < k && s.stop === null) {
       const max = s.problem.maxEvaluations;
       if (max !== null && s.evaluations + s.inFlight >= max) break;
+      if (s.inFlight >= inFlightCap(s)) break;
+      const chain = s.nmChain ?? null;
+      if (chain !== null && chain.next !== null) {
+        // A chained NM point goes first: what a sequential NM search evaluates next (`nmChain`).
+        const c = chain.next;
+        chain.next = null;
+        if (s.cache.has(c.x)) s.nmChain = null;
+        else {
+          out.push(this.dispatch(c, null));
+          chain.pointId = s.cache.find(c.x)?.id ?? -1;
+        }
+        continue;
+      }
       const step = s.step;
       if (step === null) break;
       purgeQueue(s, step);
@@ -189,9 +212,11 @@ export class Mads implements SuggestionAlgorithm {
   tell(results: readonly EvaluationResult[]): void {
     const s = this.s;
     results.forEach((r, i) => validateResult(s.problem, r, i));
+    const toldIds: number[] = [];
     for (const r of results) {
       let rec = s.cache.find(r.x);
       if (rec !== undefined && rec.status !== 'pending') continue; // already evaluated: ignored
+      toldIds.push(rec?.id ?? -1);
       if (rec === undefined) rec = s.cache.addPending(r.x, -1, 'told', -1);
       else {
         s.inFlight--;
@@ -217,6 +242,7 @@ export class Mads implements SuggestionAlgorithm {
       s.stop = { kind: 'MAX_BB_EVAL', evaluations: s.evaluations };
     }
     if (s.step?.kind !== 'x0') mergeLate(s);
+    if (s.nmChain) advanceNmChain(s, toldIds);
     advance(s);
   }
 
