@@ -10,8 +10,8 @@ import { checkMeshForStopping, enlarge, refine } from './mesh';
 import { generatePoll, generateSecondPass, pointsFromDirections, pollCentres } from './poll';
 import { ortho2nDirections } from './directions';
 import { sortCandidates } from './ordering';
-import { nmChainNext, nmFinishStep, nmStartSearch } from './search/nelder-mead';
-import { quadBatchIdleCandidate, quadIdleCandidate, quadSearchCandidates } from './search/quad-model';
+import { nmFinishStep, nmStartSearch } from './search/nelder-mead';
+import { quadIdleCandidate, quadSearchCandidates } from './search/quad-model';
 import { speculativeCandidates } from './search/speculative';
 import { globalCandidates } from './search/global';
 import { surrogateCandidates } from './search/surrogate';
@@ -141,20 +141,6 @@ function finishStep(state: EngineState, step: Step): void {
     case 'nm': {
       updateWithPoints(state.barrier, step.returned, fh(state), true);
       mergeLate(state);
-      if (
-        state.options.nmChain &&
-        step.released === true &&
-        step.returned.length === 0 &&
-        step.dispatched.length === 1 &&
-        state.nm !== null
-      ) {
-        // Released while its point is out: the search goes on when that result arrives
-        // (`nmChain`) instead of ending here.
-        state.nmChain = { nm: state.nm, pointId: step.dispatched[0], next: null };
-        state.nm = null;
-        state.nextKind = nextKindAfter(state, 'nm');
-        return;
-      }
       const more = nmFinishStep(state, step);
       if (more !== null) {
         state.step = more;
@@ -212,8 +198,7 @@ function isEnabled(state: EngineState, kind: StepKind): boolean {
     case 'quad':
       return state.options.quadModelSearch && n < 50 && modelsMayProposeNewPoints(state);
     case 'nm':
-      // A chained NM search (`nmChain`) is still running: no second one.
-      return state.options.nmSearch && (state.nmChain ?? null) === null;
+      return state.options.nmSearch;
     case 'poll1':
       return true;
     default:
@@ -392,7 +377,7 @@ export function nextIdleCandidate(state: EngineState): Candidate | null {
     const [c] = surrogateCandidates(state);
     if (c !== undefined) return c;
   }
-  const model = nextModelIdleCandidate(state) ?? nextBatchIdleCandidate(state);
+  const model = nextModelIdleCandidate(state);
   if (model !== null) return model;
   for (;;) {
     const step = state.step;
@@ -426,32 +411,7 @@ export function nextModelIdleCandidate(state: EngineState): Candidate | null {
   return null;
 }
 
-/**
- * The next batch point for an idle runner once the pipeline is at its depth (`modelIdleBatch`
- * per step, quad-model.ts `quadBatchIdleCandidate`), before further poll directions.
- */
-function nextBatchIdleCandidate(state: EngineState): Candidate | null {
-  while ((state.modelBatchIdle ?? 0) < state.options.modelIdleBatch) {
-    const j = state.modelBatchIdle ?? 0;
-    state.modelBatchIdle = j + 1;
-    const c = quadBatchIdleCandidate(state, j);
-    if (c !== null && !state.cache.has(c.x)) return c;
-  }
-  return null;
-}
-
 function firstX0Id(state: EngineState): number | null {
   const rec = state.cache.records.find((r) => r.origin === 'x0' && r.status !== 'failed');
   return rec === undefined ? null : rec.id;
-}
-
-/**
- * `nmChain`: after a tell, a chained NM search whose point came back decides its next point
- * (handed to the next asking runner first), or ends.
- */
-export function advanceNmChain(state: EngineState, toldIds: readonly number[]): void {
-  const chain = state.nmChain ?? null;
-  if (chain === null || chain.pointId < 0 || !toldIds.includes(chain.pointId)) return;
-  const next = nmChainNext(state, chain.nm, chain.pointId);
-  state.nmChain = next === null ? null : { nm: chain.nm, pointId: -1, next };
 }

@@ -16,7 +16,6 @@ import { EvaluationCache } from './cache';
 import { isFeasible } from './evaluation';
 import {
   advance,
-  advanceNmChain,
   isStepFinished,
   mergeLate,
   nextIdleCandidate,
@@ -43,12 +42,15 @@ export interface IncumbentView {
 }
 
 /**
- * `maxInFlight` (simplex gradients): the most points the engine keeps in flight, at least 2
- * whatever n; Infinity when 0 (off). Sequential runs never reach it.
+ * `maxInFlight` (opt-in): the most points kept in flight, that many simplex gradients (n+1
+ * points each, at least 2 points); no cap when 0. A sequential run never reaches it. Why a cap
+ * at all: every point handed out while others are pending is chosen without their results, so
+ * fewer points in flight buy quality per evaluation with wall-clock rounds (docs/algorithm.md,
+ * "Asynchronous ask/tell"; figures in docs/benchmarks.md, "Results: 16 points in flight").
  */
 function inFlightCap(s: EngineState): number {
-  const g = s.options.maxInFlight;
-  return g > 0 ? Math.max(2, Math.round(g * (s.space.free.length + 1))) : Infinity;
+  const gradients = s.options.maxInFlight;
+  return gradients > 0 ? Math.max(2, Math.round(gradients * (s.space.free.length + 1))) : Infinity;
 }
 
 export class Mads implements SuggestionAlgorithm {
@@ -163,18 +165,6 @@ export class Mads implements SuggestionAlgorithm {
       const max = s.problem.maxEvaluations;
       if (max !== null && s.evaluations + s.inFlight >= max) break;
       if (s.inFlight >= inFlightCap(s)) break;
-      const chain = s.nmChain ?? null;
-      if (chain !== null && chain.next !== null) {
-        // A chained NM point goes first: what a sequential NM search evaluates next (`nmChain`).
-        const c = chain.next;
-        chain.next = null;
-        if (s.cache.has(c.x)) s.nmChain = null;
-        else {
-          out.push(this.dispatch(c, null));
-          chain.pointId = s.cache.find(c.x)?.id ?? -1;
-        }
-        continue;
-      }
       const step = s.step;
       if (step === null) break;
       purgeQueue(s, step);
@@ -212,11 +202,9 @@ export class Mads implements SuggestionAlgorithm {
   tell(results: readonly EvaluationResult[]): void {
     const s = this.s;
     results.forEach((r, i) => validateResult(s.problem, r, i));
-    const toldIds: number[] = [];
     for (const r of results) {
       let rec = s.cache.find(r.x);
       if (rec !== undefined && rec.status !== 'pending') continue; // already evaluated: ignored
-      toldIds.push(rec?.id ?? -1);
       if (rec === undefined) rec = s.cache.addPending(r.x, -1, 'told', -1);
       else {
         s.inFlight--;
@@ -242,7 +230,6 @@ export class Mads implements SuggestionAlgorithm {
       s.stop = { kind: 'MAX_BB_EVAL', evaluations: s.evaluations };
     }
     if (s.step?.kind !== 'x0') mergeLate(s);
-    if (s.nmChain) advanceNmChain(s, toldIds);
     advance(s);
   }
 

@@ -25,7 +25,6 @@ const BOOLEAN_KEYS = [
   'lateSuccess',
   'restartOnMinMesh',
   'modelIdleFirst',
-  'nmChain',
 ] as const;
 
 const ENUMS: Record<string, readonly string[]> = {
@@ -80,9 +79,6 @@ function checkNumber(key: string, value: unknown): void {
     case 'pipelineIterations':
     case 'modelIdlePoints':
       if (!Number.isInteger(value) || value < 0 || value > 16) failOption(key, 'must be an integer from 0 to 16');
-      return;
-    case 'modelIdleBatch':
-      if (!Number.isInteger(value) || value < 0 || value > 64) failOption(key, 'must be an integer from 0 to 64');
       return;
     case 'maxInFlight':
       if (!Number.isFinite(value) || value < 0 || value > 100) failOption(key, 'must be a number from 0 to 100');

@@ -69,23 +69,12 @@ export interface MadsOptions {
   /** The model points go to idle runners before the pipeline releases the waiting step. */
   modelIdleFirst: boolean;
   /**
-   * Idle filling: per step, after the `modelIdlePoints`, up to this many points of the current
-   * trust region ranked by the quadratic model, each away from the points in flight
-   * (search/quad-model.ts `quadBatchIdleCandidate`; docs/algorithm.md); 0 = off (0–64).
-   */
-  modelIdleBatch: number;
-  /**
    * With points in flight, `ask` keeps at most this many simplex gradients (·(n+1) points, at
-   * least 2) in flight and returns fewer points beyond (docs/algorithm.md, "Asynchronous
-   * ask/tell"); 0 = no cap (0–100).
+   * least 2) in flight and returns fewer points beyond, leaving runners idle (docs/algorithm.md,
+   * "Asynchronous ask/tell"); 0 = no cap (0–100). Opt-in: it trades wall-clock rounds for
+   * quality per evaluation.
    */
   maxInFlight: number;
-  /**
-   * A Nelder–Mead step the pipeline releases with its point in flight does not end the NM
-   * search: when that result arrives the search decides its next point, which the next asking
-   * runner gets first (docs/algorithm.md, "Asynchronous ask/tell").
-   */
-  nmChain: boolean;
   /** DIRECTION_TYPE (default ORTHO N+1 QUAD, §3.4). */
   directionType: DirectionType;
   /** DIRECTION_TYPE_SECONDARY_POLL DOUBLE on the infeasible incumbent (§3.2); false = none. */
@@ -154,9 +143,9 @@ export const DEFAULT_MADS_OPTIONS: Readonly<MadsOptions> = Object.freeze({
   surrogateSearchFactor: 20,
   modelIdlePoints: 0,
   modelIdleFirst: false,
-  modelIdleBatch: 0,
+  // Opt-in: 16 runners capped at 2(n+1) in flight lost fewer runs per evaluation but needed more
+  // rounds (docs/benchmarks.md, 2026-12-04 evening).
   maxInFlight: 0,
-  nmChain: false,
   directionType: 'ORTHO N+1 QUAD',
   secondaryPoll: true,
   speculativeSearch: true,

@@ -36,8 +36,6 @@ export interface MadsStateJson {
   lastDirFeas: number[] | null;
   lastDirInf: number[] | null;
   nm: NmState | null;
-  /** Absent in states written before `nmChain` (read as none). */
-  nmChain?: { nm: NmState; pointId: number; next: Candidate | null } | null;
   pendingSecondPass: { centreId: number; firstPass: number[][] } | null;
   extra: Candidate[];
   extraBases: number;
@@ -45,8 +43,6 @@ export interface MadsStateJson {
   surrogateIdle?: number;
   /** Absent in states written before model-ranked idle filling (read as 0). */
   modelIdle?: number;
-  /** Absent in states written before batch idle filling (read as 0). */
-  modelBatchIdle?: number;
   evaluations: number;
   inFlight: number;
   stop: StopReason | null;
@@ -78,13 +74,11 @@ export function stateToJson(s: EngineState): MadsStateJson {
     lastDirFeas: s.lastDirFeas === null ? null : [...s.lastDirFeas],
     lastDirInf: s.lastDirInf === null ? null : [...s.lastDirInf],
     nm: clone(s.nm),
-    nmChain: clone(s.nmChain ?? null),
     pendingSecondPass: clone(s.pendingSecondPass),
     extra: clone(s.extra),
     extraBases: s.extraBases,
     surrogateIdle: s.surrogateIdle ?? 0,
     modelIdle: s.modelIdle ?? 0,
-    modelBatchIdle: s.modelBatchIdle ?? 0,
     evaluations: s.evaluations,
     inFlight: s.inFlight,
     stop: clone(s.stop),
@@ -127,13 +121,11 @@ export function stateFromJson(data: unknown): EngineState {
       lastDirFeas: j.lastDirFeas === null ? null : [...j.lastDirFeas],
       lastDirInf: j.lastDirInf === null ? null : [...j.lastDirInf],
       nm: clone(j.nm),
-      nmChain: clone(j.nmChain ?? null),
       pendingSecondPass: clone(j.pendingSecondPass),
       extra: clone(j.extra),
       extraBases: j.extraBases,
       surrogateIdle: j.surrogateIdle ?? 0,
       modelIdle: j.modelIdle ?? 0,
-      modelBatchIdle: j.modelBatchIdle ?? 0,
       evaluations: j.evaluations,
       inFlight: j.inFlight,
       stop: clone(j.stop),

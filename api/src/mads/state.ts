@@ -110,12 +110,6 @@ export interface EngineState {
   lastDirFeas: number[] | null;
   lastDirInf: number[] | null;
   nm: NmState | null;
-  /**
-   * `nmChain`: an NM search whose step the pipeline released with its point in flight goes on
-   * when that result arrives, outside the iterations: its simplex, the id of its point in flight
-   * (-1 while `next` waits for a runner) and its next point.
-   */
-  nmChain?: { nm: NmState; pointId: number; next: Candidate | null } | null;
   /** ORTHO N+1 second pass still to generate (§3.4). */
   pendingSecondPass: { centreId: number; firstPass: number[][] } | null;
   /** Points handed to idle runners (docs/algorithm.md, "keeping runners busy"). */
@@ -126,8 +120,6 @@ export interface EngineState {
   surrogateIdle?: number;
   /** Quadratic-model points handed to idle runners since the last step started (`modelIdlePoints`). */
   modelIdle?: number;
-  /** Batch points (`modelIdleBatch`) handed to idle runners since the last step started. */
-  modelBatchIdle?: number;
   evaluations: number;
   inFlight: number;
   stop: StopReason | null;

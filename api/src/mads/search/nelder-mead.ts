@@ -12,7 +12,7 @@ import { newStep } from '../step';
 import { frameSizes } from '../mesh';
 import { rankOf } from '../model/linalg';
 import { cacheKey, snapToMeshAndBounds, toFree } from '../space';
-import { fhOf, type Candidate, type EngineState, type NmPhase, type NmState, type Step } from '../state';
+import { fhOf, type EngineState, type NmPhase, type NmState, type Step } from '../state';
 
 /** NM_SIMPLEX_INCLUDE_FACTOR. */
 const INCLUDE_FACTOR = 8;
@@ -113,11 +113,6 @@ function trialPoint(state: EngineState, nm: NmState, phase: NmPhase): number[] |
  * immediately. null ends the NM search.
  */
 function proceed(state: EngineState, phase: NmPhase): Step | null {
-  return proceedWith(state, phase, (c) => newStep(state, 'nm', [c], false));
-}
-
-/** `proceed` with what to do with the next NM point (a step of its own, or a chained point). */
-function proceedWith<T>(state: EngineState, phase: NmPhase, emit: (c: Candidate) => T): T | null {
   for (let guard = 0; guard < 1000; guard++) {
     const nm = state.nm;
     if (nm === null) return null;
@@ -129,7 +124,7 @@ function proceedWith<T>(state: EngineState, phase: NmPhase, emit: (c: Candidate)
     nm.trials++;
     const cached = state.cache.find(x);
     if (cached === undefined) {
-      return emit({ x, fromId: currentCentre(state, nm), origin: 'search' });
+      return newStep(state, 'nm', [{ x, fromId: currentCentre(state, nm), origin: 'search' }], false);
     }
     // A cached reflect point leads to an inside contraction (§4.2); other cached points are
     // used as they are when evaluated, and end the search otherwise.
@@ -196,21 +191,4 @@ function insert(state: EngineState, nm: NmState, id: number): boolean {
   if (simplexRank(state, next)(RANK_EPS) < state.space.free.length) return false;
   nm.simplex = next;
   return true;
-}
-
-/**
- * `nmChain` (docs/algorithm.md, "Asynchronous ask/tell"): the result of the chained NM point
- * `id` arrived; returns the NM search's next point, or null when the search is over (the chain
- * then ends). The chain's simplex is swapped in as `state.nm` for the decision only: NM steps of
- * the iterations stand down while a chain is alive, so `state.nm` is not in use meanwhile.
- */
-export function nmChainNext(state: EngineState, chainNm: NmState, id: number): Candidate | null {
-  const saved = state.nm;
-  state.nm = chainNm;
-  try {
-    const next = fh(state, id) === null ? null : decide(state, chainNm, id);
-    return next === null ? null : proceedWith(state, next, (c) => c);
-  } finally {
-    state.nm = saved;
-  }
 }

@@ -16,8 +16,7 @@ import {
   type QuadraticKind,
   type QuadraticModel,
 } from '../model/quadratic';
-import { NomadRng } from '../../math/rng';
-import { cacheKey, snapToMeshAndBounds, toFree } from '../space';
+import { snapToMeshAndBounds, toFree } from '../space';
 import type { Candidate, EngineState } from '../state';
 
 /** SGTELIB_MAX_POINTS_FOR_MODEL. */
@@ -298,85 +297,6 @@ export function quadIdleCandidate(state: EngineState, k: number): Candidate | nu
   const opt = minimizeInBox((x) => predictor.fh(x), lower, upper, [...c], optimizerOptions(state));
   const p = opt.bestFeasible ?? opt.bestInfeasible;
   return p === null ? null : meshCandidate(state, id, p.x);
-}
-
-/** Random candidates per free variable (plus a base) that one batch point is chosen from. */
-const BATCH_DRAWS_BASE = 100;
-const BATCH_DRAWS_PER_VARIABLE = 40;
-/** Exclusion radii tried in turn, in units of the trust region's half-width (the last: none). */
-const BATCH_EXCLUSION = [0.5, 0.25, 0.125, 0];
-
-/**
- * A generator of its own for the batch draws, seeded by the study's seed, the cache size and
- * the point's rank in the step, so the engine's stream (poll directions) is untouched and a
- * restored engine draws the same candidates (no new state: surrogate.ts does the same).
- */
-function batchRng(state: EngineState, j: number): NomadRng {
-  const seed = state.problem.seed >>> 0;
-  const salt = Math.imul(state.cache.size + 1, 2654435761) >>> 0;
-  return NomadRng.fromState([(88675123 ^ seed) >>> 0 || 1, (salt ^ Math.imul(j + 1, 40503)) >>> 0 || 1, 521288629]);
-}
-
-/**
- * The j-th batch point for an idle runner (`modelIdleBatch`, docs/algorithm.md "Asynchronous
- * ask/tell"): the quadratic model of the current trust region (§4.3's box around the feasible,
- * else infeasible, incumbent) ranks random mesh points of that box, and the best one not within
- * an exclusion radius of any point in flight wins (local penalisation: the model knows nothing
- * of the pending points, so without it every idle runner would get the same minimiser's
- * neighbourhood). The radius halves when nothing passes. Why: with many runners in flight the
- * other idle filling hands out poll directions around one centre and frame, which improve far
- * less often than model points (docs/benchmarks.md, "Results: the defaults on the unseen
- * problem set", diagnosis); a batch spread over the region the model favours is what a
- * batch-parallel trust-region method evaluates.
- */
-export function quadBatchIdleCandidate(state: EngineState, j: number): Candidate | null {
-  const id = state.barrier.incFeas[0] ?? state.barrier.incInf[0];
-  if (id === undefined) return null;
-  const inc = state.cache.get(id);
-  if (!modelCentre(inc)) return null;
-  const n = state.space.free.length;
-  const draws = BATCH_DRAWS_BASE + BATCH_DRAWS_PER_VARIABLE * n;
-  const radius = frameSizes(state.mesh).map((d) => (state.options.quadModelBoxFactor / 2) * d);
-  const c = toFree(state.space, inc.x);
-  const predictor = buildPredictor(state, c, radius, draws);
-  if (predictor === null) return null;
-  const lower = c.map((v, i) => Math.max(v - radius[i], state.space.lower[state.space.free[i]]));
-  const upper = c.map((v, i) => Math.min(v + radius[i], state.space.upper[state.space.free[i]]));
-  const rng = batchRng(state, j);
-  const seen = new Set<string>();
-  const scored: { c: Candidate; p: number[]; f: number; h: number; tag: number }[] = [];
-  for (let t = 0; t < draws; t++) {
-    const free = lower.map((lo, i) => lo + rng.uniform(0, 1) * (upper[i] - lo));
-    const cand = meshCandidate(state, id, free);
-    const key = cacheKey(cand.x);
-    if (seen.has(key) || state.cache.has(cand.x)) continue;
-    seen.add(key);
-    const p = toFree(state.space, cand.x);
-    const pred = predictor.fh(p);
-    if (!Number.isFinite(pred.f) || !Number.isFinite(pred.h)) continue;
-    scored.push({ c: cand, p, f: pred.f, h: pred.h, tag: t });
-  }
-  if (scored.length === 0) return null;
-  scored.sort((a, b) => {
-    const fa = a.h === 0;
-    const fb = b.h === 0;
-    if (fa !== fb) return fa ? -1 : 1;
-    if (!fa && a.h !== b.h) return a.h - b.h;
-    if (a.f !== b.f) return a.f - b.f;
-    return a.tag - b.tag;
-  });
-  const pending = state.cache.records.filter((r) => r.status === 'pending').map((r) => toFree(state.space, r.x));
-  const inverse = radius.map((r) => 1 / (r > 0 ? r : 1e-13));
-  const distance = (a: readonly number[], b: readonly number[]): number => {
-    let d = 0;
-    for (let i = 0; i < n; i++) d = Math.max(d, Math.abs(a[i] - b[i]) * inverse[i]);
-    return d;
-  };
-  for (const rho of BATCH_EXCLUSION) {
-    const pick = scored.find((s) => pending.every((q) => distance(s.p, q) >= rho));
-    if (pick !== undefined) return pick.c;
-  }
-  return null;
 }
 
 /**
