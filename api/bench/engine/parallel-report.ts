@@ -133,8 +133,7 @@ export function roundsRatioTable(solves: Map<string, Solve[]>, solvers: readonly
     if (solver.q === 1) continue;
     // A family without its own q = 1 (a variant that only changes the in-flight behaviour) is
     // compared with the first sequential run, as worstDrop's callers do.
-    const sequential =
-      solvers.find((s) => s.family === solver.family && s.q === 1) ?? solvers.find((s) => s.q === 1);
+    const sequential = solvers.find((s) => s.family === solver.family && s.q === 1) ?? solvers.find((s) => s.q === 1);
     if (sequential === undefined) continue;
     const base = new Map((solves.get(sequential.label) ?? []).map((s) => [`${s.problemId}/${s.seed}`, s]));
     const pairs = (solves.get(solver.label) ?? [])
