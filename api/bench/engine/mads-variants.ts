@@ -10,10 +10,20 @@
  *     --variants '{"default":{},"surrogate":{"surrogateSearch":true}}' \
  *     --problems rosenbrock_2,beale_2 --seeds 0,1,2 --q 1,4,16
  *   --problem-set unseen (or all): that set's problems (unseen-problems.ts), all unless --problems
+ *   --per-run: also each run's evaluations to pass the test, in simplex gradients (which runs a
+ *   variant loses, and where)
  */
 import type { MadsOptions } from '../../src/mads';
 import { runMadsParallel } from './parallel';
-import { familyTable, profileTable, solveRecords, worstDrop, type SolverRuns } from './parallel-report';
+import {
+  familyTable,
+  perRunTable,
+  profileTable,
+  roundsRatioTable,
+  solveRecords,
+  worstDrop,
+  type SolverRuns,
+} from './parallel-report';
 import { problemSet } from './unseen-problems';
 
 const TAU = 1e-3;
@@ -59,6 +69,8 @@ function main(argv: readonly string[]): void {
       `${profileTable(solves, labels, ALPHAS, 'evaluations')}\n\n`,
   );
   process.stdout.write(`${familyTable(solves, labels, [5, 10, 20, 50, 100], 'evaluations')}\n\n`);
+  process.stdout.write(`${roundsRatioTable(solves, solvers)}\n\n`);
+  if (argv.includes('--per-run')) process.stdout.write(`${perRunTable(solves, labels)}\n\n`);
   for (const solver of solvers) {
     if (solver.q === 1) continue;
     const own = solvers.find((s) => s.family === solver.family && s.q === 1);

@@ -131,7 +131,9 @@ export function roundsRatioTable(solves: Map<string, Solve[]>, solvers: readonly
   const rows: string[][] = [];
   for (const solver of solvers) {
     if (solver.q === 1) continue;
-    const sequential = solvers.find((s) => s.family === solver.family && s.q === 1);
+    // A family without its own q = 1 (a variant that only changes the in-flight behaviour) is
+    // compared with the first sequential run, as worstDrop's callers do.
+    const sequential = solvers.find((s) => s.family === solver.family && s.q === 1) ?? solvers.find((s) => s.q === 1);
     if (sequential === undefined) continue;
     const base = new Map((solves.get(sequential.label) ?? []).map((s) => [`${s.problemId}/${s.seed}`, s]));
     const pairs = (solves.get(solver.label) ?? [])
@@ -155,6 +157,23 @@ export function roundsRatioTable(solves: Map<string, Solve[]>, solvers: readonly
     rows,
     ['l', 'r', 'r', 'r', 'r'],
   );
+}
+
+/**
+ * Each run's evaluations to pass the test in simplex gradients (evaluations / (n+1); "-" when
+ * never), one row per (problem, seed): which runs a solver loses against another, and at which
+ * budget.
+ */
+export function perRunTable(solves: Map<string, Solve[]>, labels: readonly string[]): string {
+  const first = solves.get(labels[0]) ?? [];
+  const rows = first.map((run) => [
+    `${run.problemId}/${run.seed}`,
+    ...labels.map((label) => {
+      const s = (solves.get(label) ?? []).find((o) => o.problemId === run.problemId && o.seed === run.seed);
+      return s === undefined || s.evaluations === Infinity ? '-' : (s.evaluations / (s.dimension + 1)).toFixed(1);
+    }),
+  ]);
+  return markdownTable(['run', ...labels], rows, ['l', ...labels.map(() => 'r' as const)]);
 }
 
 /** Largest drop of the per-evaluation profile from q = 1 over budgets ≥ minAlpha·(n+1). */

@@ -41,6 +41,18 @@ export interface IncumbentView {
   h: number;
 }
 
+/**
+ * `maxInFlight` (opt-in): the most points kept in flight, that many simplex gradients (n+1
+ * points each, at least 2 points); no cap when 0. A sequential run never reaches it. Why a cap
+ * at all: every point handed out while others are pending is chosen without their results, so
+ * fewer points in flight buy quality per evaluation with wall-clock rounds (docs/algorithm.md,
+ * "Asynchronous ask/tell"; figures in docs/benchmarks.md, "Results: 16 points in flight").
+ */
+function inFlightCap(s: EngineState): number {
+  const gradients = s.options.maxInFlight;
+  return gradients > 0 ? Math.max(2, Math.round(gradients * (s.space.free.length + 1))) : Infinity;
+}
+
 export class Mads implements SuggestionAlgorithm {
   private constructor(private readonly s: EngineState) {}
 
@@ -152,6 +164,7 @@ export class Mads implements SuggestionAlgorithm {
     while (out.length < k && s.stop === null) {
       const max = s.problem.maxEvaluations;
       if (max !== null && s.evaluations + s.inFlight >= max) break;
+      if (s.inFlight >= inFlightCap(s)) break;
       const step = s.step;
       if (step === null) break;
       purgeQueue(s, step);

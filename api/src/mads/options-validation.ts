@@ -80,6 +80,9 @@ function checkNumber(key: string, value: unknown): void {
     case 'modelIdlePoints':
       if (!Number.isInteger(value) || value < 0 || value > 16) failOption(key, 'must be an integer from 0 to 16');
       return;
+    case 'maxInFlight':
+      if (!Number.isFinite(value) || value < 0 || value > 100) failOption(key, 'must be a number from 0 to 100');
+      return;
     case 'surrogateSearchFactor':
       if (!Number.isFinite(value) || value < 0 || value > 10000) failOption(key, 'must be a number from 0 to 10000');
       return;

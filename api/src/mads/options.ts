@@ -68,6 +68,13 @@ export interface MadsOptions {
   modelIdlePoints: number;
   /** The model points go to idle runners before the pipeline releases the waiting step. */
   modelIdleFirst: boolean;
+  /**
+   * With points in flight, `ask` keeps at most this many simplex gradients (·(n+1) points, at
+   * least 2) in flight and returns fewer points beyond, leaving runners idle (docs/algorithm.md,
+   * "Asynchronous ask/tell"); 0 = no cap (0–100). Opt-in: it trades wall-clock rounds for
+   * quality per evaluation.
+   */
+  maxInFlight: number;
   /** DIRECTION_TYPE (default ORTHO N+1 QUAD, §3.4). */
   directionType: DirectionType;
   /** DIRECTION_TYPE_SECONDARY_POLL DOUBLE on the infeasible incumbent (§3.2); false = none. */
@@ -136,6 +143,9 @@ export const DEFAULT_MADS_OPTIONS: Readonly<MadsOptions> = Object.freeze({
   surrogateSearchFactor: 20,
   modelIdlePoints: 0,
   modelIdleFirst: false,
+  // Opt-in: 16 runners capped at 2(n+1) in flight lost fewer runs per evaluation but needed more
+  // rounds (docs/benchmarks.md, 2026-12-04 evening).
+  maxInFlight: 0,
   directionType: 'ORTHO N+1 QUAD',
   secondaryPoll: true,
   speculativeSearch: true,

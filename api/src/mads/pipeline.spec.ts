@@ -140,6 +140,29 @@ test('modelIdlePoints: idle runners get quadratic-model points, deterministic ac
   assert.throws(() => Mads.create(ROSENBROCK, { modelIdleFirst: 'yes' as never }), InvalidOptionsError);
 });
 
+test('maxInFlight (opt-in): never more than that many simplex gradients in flight, the budget still used; deterministic across state round trips; sequential runs unchanged', () => {
+  const options: Partial<MadsOptions> = { maxInFlight: 2 };
+  // ROSENBROCK has n = 3: at most 2·(3 + 1) = 8 points in flight with 16 runners.
+  const capped = Mads.create(ROSENBROCK, options);
+  const first = capped.ask(16);
+  assert.equal(first.length, 8);
+  assert.equal(capped.ask(16).length, 0);
+  capped.tell([{ x: first[0].x, outputs: rosenbrock(first[0].x) }]);
+  assert.equal(capped.ask(16).length, 1);
+  assert.ok(Mads.create(ROSENBROCK, {}).ask(16).length > 8);
+  const run = runAsync(ROSENBROCK, rosenbrock, 16, options);
+  assert.equal(run.asked.length, ROSENBROCK.maxEvaluations);
+  const restored = runAsync(ROSENBROCK, rosenbrock, 16, options, true);
+  assert.deepEqual(restored.asked, run.asked);
+  assert.deepEqual(restored.mads.toJSON(), run.mads.toJSON());
+  assert.deepEqual(
+    runAsync(ROSENBROCK, rosenbrock, 1, options).asked.map((s) => s.x),
+    runAsync(ROSENBROCK, rosenbrock, 1, {}).asked.map((s) => s.x),
+  );
+  assert.throws(() => Mads.create(ROSENBROCK, { maxInFlight: -1 }), InvalidOptionsError);
+  assert.throws(() => Mads.create(ROSENBROCK, { maxInFlight: 101 }), InvalidOptionsError);
+});
+
 test('quadModelFit minNorm (opt-in): other model points than prs, deterministic across state round trips; the defaults stay prs', () => {
   const minNorm = runAsync(ROSENBROCK, rosenbrock, 1, { quadModelFit: 'minNorm' });
   const prs = runAsync(ROSENBROCK, rosenbrock, 1, { quadModelFit: 'prs' });
