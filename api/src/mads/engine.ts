@@ -228,7 +228,7 @@ function startMegaIteration(state: EngineState): void {
     if (success === Success.FULL) {
       const best = feasSuccess === Success.FULL ? newFeas : newInf;
       const dir = directionOf(state, best) ?? new Array<number>(state.space.free.length).fill(0);
-      enlarge(state.mesh, dir, state.options.anisotropicMesh, state.options.anisotropyFactor);
+      enlarge(state.mesh, dir, state.options.anisotropicMesh, state.options.anisotropyFactor, frameCaps(state));
     } else if (success !== Success.PARTIAL) refine(state.mesh);
   }
   state.lastDirFeas = directionOf(state, newFeas);
@@ -248,6 +248,20 @@ function startMegaIteration(state: EngineState): void {
   }
   beginFlight(state);
   state.nextKind = ITERATION_ORDER.find((k) => isEnabled(state, k)) ?? 'poll1';
+}
+
+/**
+ * `boundedFrame` (meshtune extension): a variable's frame is not enlarged once it is at least half
+ * its range (upper − lower; unbounded variables: no cap), the cap the restarts already use
+ * (restart.ts). Why: NOMAD enlarges without limit, and on a box a frame wider than the box only
+ * produces poll points clipped onto the bounds, then refinements to come back (bench:engine
+ * `rosenbrock_box_4` seed 1: Δ = 5 on a variable of range 2.5; docs/benchmarks.md, "Results:
+ * small budgets, 2026-12-04 evening"). Opt-in: it lost runs on mixed integer/real spaces there.
+ * null: no cap (NOMAD).
+ */
+function frameCaps(state: EngineState): number[] | null {
+  if (!state.options.boundedFrame) return null;
+  return state.space.free.map((j) => (state.space.upper[j] - state.space.lower[j]) / 2);
 }
 
 /**

@@ -126,8 +126,10 @@ export function enlarge(
   direction: readonly number[],
   anisotropic: boolean,
   anisotropyFactor: number,
+  cap: readonly number[] | null = null,
 ): void {
   const n = mesh.a.length;
+  const frames = cap === null ? null : frameSizes(mesh);
   let minRho = Infinity;
   for (let i = 0; i < n; i++) if (mesh.granularity[i] === 0) minRho = Math.min(minRho, rhoOf(mesh, i));
   const decisions: boolean[] = [];
@@ -137,7 +139,8 @@ export function enlarge(
     // NOMAD::Double '>' is an ε-comparison (Appendix A): 0.01/0.01/10 must not exceed 0.1.
     const moved = greaterEps(Math.abs(direction[i] ?? 0) / delta / rho, anisotropyFactor);
     const aspect = mesh.granularity[i] === 0 && mesh.b[i] < mesh.b0[i] && greaterEps(rho, minRho * minRho);
-    decisions.push(!anisotropic || moved || aspect);
+    // `cap` (engine.ts `frameCaps`, boundedFrame): no enlargement once the frame has reached it.
+    decisions.push((!anisotropic || moved || aspect) && (frames === null || !(frames[i] >= cap![i])));
   }
   for (let i = 0; i < n; i++) {
     if (!decisions[i]) continue;

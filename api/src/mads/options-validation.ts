@@ -25,6 +25,8 @@ const BOOLEAN_KEYS = [
   'lateSuccess',
   'restartOnMinMesh',
   'modelIdleFirst',
+  'quadSearchTrustRegion',
+  'boundedFrame',
 ] as const;
 
 const ENUMS: Record<string, readonly string[]> = {

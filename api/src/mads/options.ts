@@ -97,6 +97,17 @@ export interface MadsOptions {
    * exist, minimum-Frobenius-norm interpolation; least squares as 'prs' from then on).
    */
   quadModelFit: QuadModelFit;
+  /**
+   * meshtune extension: the quadratic-model search minimises its model only within
+   * QUAD_MODEL_BOX_FACTOR/2 frame sizes of the incumbent (and the bounds) instead of over the
+   * training points' bounding box (docs/algorithm.md, "Options").
+   */
+  quadSearchTrustRegion: boolean;
+  /**
+   * meshtune extension: a success enlarges a variable's frame only while it is below half the
+   * variable's range (docs/algorithm.md, "Options"); false = NOMAD's unbounded enlargement.
+   */
+  boundedFrame: boolean;
   /** NM_SEARCH (§4.2). */
   nmSearch: boolean;
   /** NM_SEARCH_MAX_TRIAL_PTS_NFACTOR: cap of NM points per search = factor·n; 0 = no cap (Appendix D #3). */
@@ -157,6 +168,8 @@ export const DEFAULT_MADS_OPTIONS: Readonly<MadsOptions> = Object.freeze({
   // Opt-in: 'minNorm' gained at 10–100(n+1) sequentially but lost with 4 and 16 runners in flight
   // (docs/benchmarks.md, 2026-12-04 morning).
   quadModelFit: 'prs',
+  quadSearchTrustRegion: false,
+  boundedFrame: false,
   nmSearch: true,
   nmMaxTrialPointsNFactor: 80,
   opportunistic: true,
@@ -184,6 +197,8 @@ export const NOMAD4_PRESET: Readonly<
     | 'modelIdlePoints'
     | 'modelIdleFirst'
     | 'quadModelFit'
+    | 'quadSearchTrustRegion'
+    | 'boundedFrame'
   >
 > = Object.freeze({
   preset: 'nomad4',
@@ -194,6 +209,8 @@ export const NOMAD4_PRESET: Readonly<
   modelIdlePoints: 0,
   modelIdleFirst: false,
   quadModelFit: 'prs',
+  quadSearchTrustRegion: false,
+  boundedFrame: false,
 });
 
 /**

@@ -246,6 +246,41 @@ function modelCentre(inc: { f: number; h: number }): boolean {
   return Math.abs(inc.f) < 1e20 && inc.h < 1e20;
 }
 
+interface SearchBox {
+  lower: number[];
+  upper: number[];
+  start: number[];
+}
+
+/**
+ * NOMAD's region for the model search (`QuadModelOptimize`): the bounding box of the training
+ * points, from its centre. Once the training box has been doubled to hold (n+1)(n+2)/2 points it
+ * is up to 2^k times the frame-sized box around the incumbent.
+ */
+function hullBox(c: readonly number[], xs: readonly number[][]): SearchBox {
+  const lower = c.map((_, i) => Math.min(...xs.map((x) => x[i])));
+  const upper = c.map((_, i) => Math.max(...xs.map((x) => x[i])));
+  return { lower, upper, start: lower.map((l, i) => (l + upper[i]) / 2) };
+}
+
+/**
+ * `quadSearchTrustRegion` (meshtune extension): the model is minimised only in the box of
+ * QUAD_MODEL_BOX_FACTOR/2 frame sizes around the incumbent, within the bounds, from the
+ * incumbent — the region the training box was built for — as idle points already are
+ * (`quadIdleCandidate`). Why it was tried: on bench:engine's `rosenbrock_box_4` (seed 1) every
+ * model point of the first 100 evaluations failed, most of them far from the incumbent. Opt-in:
+ * its gains on the development seeds did not hold on others (docs/benchmarks.md, "Results:
+ * small budgets, 2026-12-04 evening").
+ */
+function trustRegion(state: EngineState, c: readonly number[], radius: readonly number[]): SearchBox {
+  const free = state.space.free;
+  return {
+    lower: c.map((v, i) => Math.max(v - radius[i], state.space.lower[free[i]])),
+    upper: c.map((v, i) => Math.min(v + radius[i], state.space.upper[free[i]])),
+    start: [...c],
+  };
+}
+
 /** QUAD_MODEL_SEARCH (§4.3): ≤ 2 candidates per incumbent, projected on the main mesh. */
 export function quadSearchCandidates(state: EngineState): Candidate[] {
   const out: Candidate[] = [];
@@ -257,9 +292,9 @@ export function quadSearchCandidates(state: EngineState): Candidate[] {
     const c = toFree(state.space, inc.x);
     const predictor = buildPredictor(state, c, radius, state.options.quadModelMaxEval);
     if (predictor === null) continue;
-    const lower = c.map((_, i) => Math.min(...predictor.xs.map((x) => x[i])));
-    const upper = c.map((_, i) => Math.max(...predictor.xs.map((x) => x[i])));
-    const start = lower.map((l, i) => (l + upper[i]) / 2);
+    const { lower, upper, start } = state.options.quadSearchTrustRegion
+      ? trustRegion(state, c, radius)
+      : hullBox(c, predictor.xs);
     const opt = minimizeInBox((x) => predictor.fh(x), lower, upper, start, optimizerOptions(state));
     for (const p of [opt.bestFeasible, opt.bestInfeasible]) {
       if (p !== null) out.push(meshCandidate(state, id, p.x));

@@ -1,0 +1,131 @@
+/**
+ * Options for small budgets (issue 15, item 2; docs/algorithm.md, "Options"): the trust-region
+ * quadratic-model search.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { ProblemSpec } from '../optimizer-contract/algorithm';
+import { InvalidOptionsError } from '../optimizer-contract/algorithm-errors';
+import { Mads, type MadsOptions } from './index';
+import { frameSizes } from './mesh';
+import { quadSearchCandidates } from './search/quad-model';
+import { toFree } from './space';
+import type { EngineState } from './state';
+
+const real = (lowerBound: number, upperBound: number) =>
+  ({ type: 'R', lowerBound, upperBound, granularity: 0, fixedValue: null }) as const;
+
+const ROSENBROCK: ProblemSpec = {
+  variables: [real(-5, 5), real(-5, 5), real(-5, 5)],
+  outputTypes: ['OBJ'],
+  x0: [[-1.2, 1, -1.2]],
+  maxEvaluations: 120,
+  seed: 3,
+};
+const rosenbrock = (x: readonly number[]): number[] => {
+  let f = 0;
+  for (let i = 0; i + 1 < x.length; i++) f += 100 * (x[i + 1] - x[i] ** 2) ** 2 + (1 - x[i]) ** 2;
+  return [f];
+};
+
+/** Sequential ask(1)/tell for `count` evaluations; with `roundTrip`, through JSON every third tell. */
+function run(options: Partial<MadsOptions>, count: number, roundTrip = false): { mads: Mads; asked: number[][] } {
+  let mads = Mads.create(ROSENBROCK, options);
+  const asked: number[][] = [];
+  for (let k = 0; k < count && mads.stopReason === null; k++) {
+    const [s] = mads.ask(1);
+    asked.push(s.x);
+    mads.tell([{ x: s.x, outputs: rosenbrock(s.x) }]);
+    if (roundTrip && k % 3 === 0) mads = Mads.fromJSON(JSON.parse(JSON.stringify(mads.toJSON())));
+  }
+  return { mads, asked };
+}
+
+function engineState(mads: Mads): EngineState {
+  return (mads as unknown as { s: EngineState }).s;
+}
+
+/**
+ * Largest |x − incumbent| / (1.5·(QUAD_MODEL_BOX_FACTOR/2)·Δ) over the search's candidates and
+ * coordinates (the 1.5: the mesh projection moves a point by at most δ/2 ≤ Δ/2).
+ */
+function searchReach(state: EngineState): number {
+  const centre = toFree(state.space, state.cache.get(state.barrier.incFeas[0]).x);
+  const frames = frameSizes(state.mesh);
+  let reach = 0;
+  for (const c of quadSearchCandidates(state)) {
+    toFree(state.space, c.x).forEach((v, i) => {
+      const radius = (state.options.quadModelBoxFactor / 2) * frames[i];
+      reach = Math.max(reach, Math.abs(v - centre[i]) / (radius * 1.5));
+    });
+  }
+  return reach;
+}
+
+test('quadSearchTrustRegion: the model search stays within QUAD_MODEL_BOX_FACTOR/2 frames of the incumbent; the hull box does not', () => {
+  // Evaluations at which the default's model search reached beyond that box (the training box
+  // was doubled to hold (n+1)(n+2)/2 points), read from the same run.
+  let hullBeyond = 0;
+  for (let count = 20; count <= 110; count += 5) {
+    const state = engineState(run({}, count).mads);
+    if (state.barrier.incFeas.length === 0) continue;
+    if (searchReach(state) > 1) hullBeyond++;
+    state.options.quadSearchTrustRegion = true;
+    assert.ok(searchReach(state) <= 1, `evaluation ${count}`);
+  }
+  // The test can fail: without the option the search leaves that box on this run.
+  assert.ok(hullBeyond > 0);
+});
+
+test('quadSearchTrustRegion: other points than the default, deterministic across state round trips, validated; off by default and in nomad4', () => {
+  const on = run({ quadSearchTrustRegion: true }, 120);
+  assert.notDeepEqual(on.asked, run({}, 120).asked);
+  const restored = run({ quadSearchTrustRegion: true }, 120, true);
+  assert.deepEqual(restored.asked, on.asked);
+  assert.deepEqual(restored.mads.toJSON(), on.mads.toJSON());
+  assert.equal(Mads.create(ROSENBROCK).toJSON().options.quadSearchTrustRegion, false);
+  assert.equal(Mads.create(ROSENBROCK, { preset: 'nomad4' }).toJSON().options.quadSearchTrustRegion, false);
+  // A state written before the option existed restores with it off (it ran without it).
+  const mads = Mads.create(ROSENBROCK, { preset: 'nomad4' });
+  mads.tell(mads.ask(3).map((s) => ({ x: s.x, outputs: rosenbrock(s.x) })));
+  const state = JSON.parse(JSON.stringify(mads.toJSON())) as { options: Record<string, unknown> };
+  delete state.options.quadSearchTrustRegion;
+  assert.deepEqual(Mads.fromJSON(state).toJSON(), mads.toJSON());
+  assert.throws(() => Mads.create(ROSENBROCK, { quadSearchTrustRegion: 'yes' as never }), InvalidOptionsError);
+});
+
+const BOX: ProblemSpec = {
+  variables: [real(-2, 0.5), real(-2, 0.5), real(-2, 0.5), real(-2, 0.5)],
+  outputTypes: ['OBJ'],
+  x0: [[-1.2, 0.25, -1.2, 0.25]],
+  maxEvaluations: 300,
+  seed: 1,
+};
+
+/** Enlargements of a variable's frame that started from at least half its range, sequential run. */
+function enlargementsFromHalfRange(options: Partial<MadsOptions>): number {
+  const mads = Mads.create(BOX, options);
+  const half = BOX.variables.map((v) => ((v.upperBound as number) - (v.lowerBound as number)) / 2);
+  let before = mads.frameSize();
+  let count = 0;
+  while (mads.stopReason === null) {
+    const [s] = mads.ask(1);
+    if (s === undefined) break;
+    mads.tell([{ x: s.x, outputs: rosenbrock(s.x) }]);
+    const after = mads.frameSize();
+    after.forEach((d, i) => {
+      if (d > before[i] && before[i] >= half[i]) count++;
+    });
+    before = after;
+  }
+  return count;
+}
+
+test('boundedFrame: no enlargement of a frame already at half its variable range; NOMAD enlarges past it', () => {
+  assert.equal(enlargementsFromHalfRange({ boundedFrame: true }), 0);
+  // The test can fail: on this box the default (NOMAD's rule) enlarges past half the range.
+  assert.ok(enlargementsFromHalfRange({}) > 0);
+  assert.equal(Mads.create(BOX).toJSON().options.boundedFrame, false);
+  assert.equal(Mads.create(BOX, { preset: 'nomad4' }).toJSON().options.boundedFrame, false);
+  assert.throws(() => Mads.create(BOX, { boundedFrame: 1 as never }), InvalidOptionsError);
+});
