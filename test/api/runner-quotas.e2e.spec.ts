@@ -58,7 +58,10 @@ describe('runner slots and the project quota on runners', () => {
   const leaseRows = (studyId: string) =>
     count('trial_leases l JOIN trials t ON t.id = l.trial_id WHERE t.study_id = $1', [studyId]);
   const statuses = (answers: { status: number }[]) =>
-    answers.reduce<Record<number, number>>((tally, { status }) => ({ ...tally, [status]: (tally[status] ?? 0) + 1 }), {});
+    answers.reduce<Record<number, number>>(
+      (tally, { status }) => ({ ...tally, [status]: (tally[status] ?? 0) + 1 }),
+      {},
+    );
 
   it('registers maxConcurrentTrials (1 to 256, default 16) and shows it', async () => {
     const team = await fleet('slots-registration');
@@ -147,7 +150,9 @@ describe('runner slots and the project quota on runners', () => {
     }
     // Like a Python runner (one trial at a time): 1 slot, 20 leases at once (its own and a buggy loop's).
     const single = await runner(team.runnerKey, { name: 'single', maxConcurrentTrials: 1 });
-    const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => lease(test, single, i % 2 ? study : undefined)));
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => lease(test, single, i % 2 ? study : undefined)),
+    );
     assert.deepEqual(statuses(answers), { 200: 1, 409: 19 });
     assert.equal(answers.find((answer) => answer.status === 200)!.body.trial.origin, 'user');
     assert.equal(await trialRows(study), 4);
@@ -274,8 +279,14 @@ describe('runner slots and the project quota on runners', () => {
     assert.equal(await count('runners WHERE id = $1', [idle.id]), 0, 'the idle stale runner is reclaimed');
     assert.equal(await count('api_keys WHERE runner_id = $1', [idle.id]), 0, 'its token with it');
     for (const call of [
-      test.http.post(`/v1/runners/${idle.id}/heartbeat`).set(...auth(idle.token)).send({}),
-      test.http.post(`/v1/runners/${idle.id}/lease`).set(...auth(idle.token)).send({}),
+      test.http
+        .post(`/v1/runners/${idle.id}/heartbeat`)
+        .set(...auth(idle.token))
+        .send({}),
+      test.http
+        .post(`/v1/runners/${idle.id}/lease`)
+        .set(...auth(idle.token))
+        .send({}),
     ]) {
       const answer = await call;
       assert.equal(answer.status, 401);

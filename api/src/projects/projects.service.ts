@@ -57,9 +57,7 @@ export class ProjectsService {
     });
     const usage = await this.usage(projects.map((project) => project.id));
     return {
-      items: projects.map((project) =>
-        toProjectResponse(project, usage.get(project.id) ?? NO_USAGE),
-      ),
+      items: projects.map((project) => toProjectResponse(project, usage.get(project.id) ?? NO_USAGE)),
       total,
     };
   }

@@ -106,10 +106,7 @@ export interface ProjectUsage {
   runners: number;
 }
 
-export function toProjectResponse(
-  project: Project,
-  usage: ProjectUsage,
-): ProjectResponseDto {
+export function toProjectResponse(project: Project, usage: ProjectUsage): ProjectResponseDto {
   return {
     id: project.id,
     name: project.name,
