@@ -93,7 +93,8 @@ export class EngineService {
           : await lockProjectTrialRoom(manager, projectQuota.projectId, projectQuota.quota);
       if (room <= 0) return none;
       // Runners with a free slot only, the first of them served first.
-      const first = (await lockRunnerSlots(manager, runners()))[0];
+      const locked = new Set<string>();
+      const first = (await lockRunnerSlots(manager, runners(), locked))[0];
       if (first === undefined) return none;
       // A pending trial may have appeared (requeued, enqueued) while we waited for the lock.
       const pending = await trialStore.leasePending(manager, first, study.id);
@@ -107,8 +108,9 @@ export class EngineService {
         room,
       );
       if (capacity <= 0) return none;
-      // Read again (leases queued meanwhile are served too), each runner within its slots.
-      const served = (await lockRunnerSlots(manager, runners())).slice(0, Math.min(capacity, MAX_BATCH));
+      // Read again (leases queued meanwhile are served too), each runner within its slots; one
+      // whose lock another transaction holds now waits for the next ask.
+      const served = (await lockRunnerSlots(manager, runners(), locked, false)).slice(0, Math.min(capacity, MAX_BATCH));
       const session = await engine();
       const mapping = mappingOf(study.definition);
       const leases: LeaseResponseDto[] = [];

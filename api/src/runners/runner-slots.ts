@@ -24,13 +24,38 @@ export async function lockRunners(manager: EntityManager, runnerIds: readonly st
 
 /**
  * Of `runnerIds` (one entry per lease asked for; a runner may appear more than once), those that
- * may be granted a lease now, in order: each runner's locked, then as many of its entries as it
- * has free slots. A runner that no longer exists gets none.
+ * may be granted a lease now, in order: each runner locked, then as many of its entries as it has
+ * free slots. A runner that no longer exists gets none. `locked`: the runners this transaction
+ * holds the lock of already (filled in). With `waitForNew` false, a runner not locked yet is only
+ * tried (pg_try_advisory_xact_lock) and left out when another transaction holds it: a second
+ * call of one transaction must not wait for a lock out of id order (a deadlock with another ask).
  */
-export async function lockRunnerSlots(manager: EntityManager, runnerIds: readonly string[]): Promise<string[]> {
+export async function lockRunnerSlots(
+  manager: EntityManager,
+  runnerIds: readonly string[],
+  locked: Set<string> = new Set(),
+  waitForNew = true,
+): Promise<string[]> {
   if (runnerIds.length === 0) return [];
-  await lockRunners(manager, runnerIds);
-  const slots = await trialStore.runnerSlots(manager, [...new Set(runnerIds)]);
+  for (const runnerId of [...new Set(runnerIds)].sort()) {
+    if (locked.has(runnerId)) continue;
+    if (waitForNew) {
+      await lockRunners(manager, [runnerId]);
+    } else {
+      const [{ taken }] = await preparedQuery<{ taken: boolean }>(
+        manager,
+        {
+          name: 'runner-lease-try-lock',
+          text: `SELECT pg_try_advisory_xact_lock(hashtextextended('runner:' || $1, 0)) AS taken`,
+        },
+        [runnerId],
+      );
+      if (!taken) continue;
+    }
+    locked.add(runnerId);
+  }
+  const mine = [...new Set(runnerIds)].filter((id) => locked.has(id));
+  const slots = await trialStore.runnerSlots(manager, mine);
   const free = new Map([...slots].map(([id, { slots: total, held }]) => [id, total - held]));
   return runnerIds.filter((id) => {
     const left = free.get(id) ?? 0;
