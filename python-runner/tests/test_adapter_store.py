@@ -71,7 +71,14 @@ def test_the_studys_store_url_wins_over_the_runners_folder(
 ) -> None:
     api.training_config = {**api.training_config, "adapterDir": f"s3://{BUCKET}/study-wide"}
     api.trials = [trial_json("t1", 1, BBO3_PARAMS)]
-    make_agent(api, state_dir, FakeLauncher(), adapter_dir=tmp_path / "runner-adapters").run()
+    make_agent(
+        api,
+        state_dir,
+        FakeLauncher(),
+        adapter_dir=tmp_path / "runner-adapters",
+        # The operator lets studies name this bucket (policy.py: a study's URL must be allowed).
+        allow_write=[f"s3://{BUCKET}/study-wide"],
+    ).run()
     assert api.reports["t1"][1]["adapter"]["location"] == (
         f"s3://{BUCKET}/study-wide/study-1/trial-00001-t1-a1"
     )

@@ -50,6 +50,9 @@ class FakeLauncher(Launcher):
 
 
 def make_agent(api: FakeApi, state_dir: Path, launcher: Launcher, **extra: Any) -> Agent:
+    # The study's data lies in pytest's base temp folder (the session's demo assets, each
+    # test's tmp_path): the runner's data root, as an operator would set it (policy.py).
+    extra.setdefault("data_root", state_dir.parents[1])
     config = AgentConfig(
         base_url="http://api.test",
         api_key="runner-key",
@@ -139,7 +142,9 @@ def test_bad_training_config_and_missing_data_fail_clearly(api: FakeApi, state_d
     make_agent(api, state_dir, FakeLauncher()).run()
     assert "bad trainingConfig: batchSize" in api.reports["t1"][1]["error"]
 
-    api.training_config = {**api.training_config, "trainData": "/nowhere/train.json"}
+    # Under the runner's data root (a path outside it is refused as the study's: test_policy.py).
+    missing = state_dir.parents[1] / "nowhere" / "train.json"
+    api.training_config = {**api.training_config, "trainData": str(missing)}
     del api.training_config["batchSize"]
     api.trials = [trial_json("t2", 2, BBO3_PARAMS)]
     make_agent(api, state_dir, FakeLauncher()).run()
@@ -149,7 +154,7 @@ def test_bad_training_config_and_missing_data_fail_clearly(api: FakeApi, state_d
         "fail",
         {
             "error": "runner failure (retryable on another runner): "
-            "trainData not found on this runner: /nowhere/train.json",
+            f"trainData not found on this runner: {missing}",
             "kind": "runner",
         },
     )

@@ -50,3 +50,14 @@ def test_the_bbo3_example_is_the_seeds_regime_on_any_gpu_count() -> None:
     assert config.global_batch_size == 128
     for gpus, accumulation in ((1, 32), (4, 8), (8, 4)):
         assert batch_layout(config, gpus).gradient_accumulation_steps == accumulation
+
+
+def test_what_a_study_may_ask_of_a_runner_is_documented() -> None:
+    from meshtune_runner.policy import ALLOWED_TRAINING_ARGUMENTS
+
+    section = DOC.split("## What a study may ask of a runner", 1)[1].split("\n## ", 1)[0]
+    for key in ALLOWED_TRAINING_ARGUMENTS:
+        assert f"`{key}`" in section, key
+    for flag in ("allow-remote-code", "allow-read", "allow-write", "allow-training-argument"):
+        assert f"`--{flag}" in DOC, flag
+        assert f"MESHTUNE_{flag.upper().replace('-', '_')}" in DOC, flag

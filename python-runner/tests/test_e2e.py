@@ -185,7 +185,7 @@ def _study_body(assets: DemoAssets, max_evaluations: int) -> dict[str, Any]:
 
 
 def _start_runner(
-    api: RunningApi, key: str, study_id: str, name: str, tmp_path: Path
+    api: RunningApi, key: str, study_id: str, name: str, tmp_path: Path, data_root: Path
 ) -> tuple[subprocess.Popen[bytes], Path]:
     state_dir = tmp_path / name
     log_path = tmp_path / f"{name}.log"
@@ -206,6 +206,10 @@ def _start_runner(
                 "none",
                 "--state-dir",
                 str(state_dir),
+                # The study's model and data lie there (a runner reads a study's paths only
+                # under its data root: docs/runner.md, "What a study may ask of a runner").
+                "--data-root",
+                str(data_root),
                 "--exit-when-idle",
                 "60",
             ],
@@ -233,8 +237,8 @@ def test_two_runners_finish_a_study_even_when_one_is_killed(
         api.admin.post("/v1/studies", json=_study_body(demo_assets, max_evaluations)), 201
     )
     study_id = study["id"]
-    runner_a, state_a = _start_runner(api, key, study_id, "runner-a", tmp_path)
-    runner_b, _ = _start_runner(api, key, study_id, "runner-b", tmp_path)
+    runner_a, state_a = _start_runner(api, key, study_id, "runner-a", tmp_path, demo_assets.root)
+    runner_b, _ = _start_runner(api, key, study_id, "runner-b", tmp_path, demo_assets.root)
 
     def logs() -> str:
         return "\n".join(

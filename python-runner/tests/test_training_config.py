@@ -65,3 +65,8 @@ def test_relative_paths_resolve_against_the_data_root(tmp_path: Path) -> None:
     assert config.tokenizer == "org/hub-tokenizer"  # a hub id stays a hub id
     assert config.train_data == str(tmp_path / "d" / "train.json")
     assert config.eval_data == "/abs/eval.json"
+
+
+def test_an_adapter_dir_url_is_not_rebased_on_the_data_root(tmp_path: Path) -> None:
+    config = parse_training_config({**BASE, "adapterDir": "s3://bucket/prefix"})
+    assert config.resolve_paths(tmp_path).adapter_dir == "s3://bucket/prefix"

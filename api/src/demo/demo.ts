@@ -157,6 +157,9 @@ async function runStudy(
     join(venv, 'bin/meshtune-runner'),
     [
       ...['--url', url, '--study', study.id, '--gpus', 'none', '--state-dir', stateDir],
+      // The study's model and data lie there: a runner reads a study's paths only under its
+      // data root (docs/runner.md, "What a study may ask of a runner").
+      ...['--data-root', assetsDir],
       ...['--exit-when-idle', String(RUNNER_IDLE_EXIT_SECONDS)],
     ],
     {

@@ -39,6 +39,7 @@ from .hyperparameters import map_parameters
 from .launcher import Launcher, LauncherName, crash_reason, stop_process_group
 from .outbox import Outbox, PendingReport
 from .outputs import check_outputs_producible, collect_outputs
+from .policy import RunnerPolicy, confine_study
 from .regime import batch_layout
 from .reporter import Reporter
 from .retention import MANIFEST_NAME, adapter_size_bytes, keep_adapter
@@ -113,6 +114,14 @@ class AgentConfig:
     adapter_dir: Path | str | None = None
     #: how many adapters to keep per study, newest first (None: all)
     keep_adapters: int | None = None
+    #: what a study's trainingConfig may name on this runner (policy.py; cli.py's --allow-*):
+    #: remote code, folders to read besides `data_root`, destinations besides the runner's own
+    #: adapter and checkpoint folders (folders or URL prefixes), TrainingArguments keys besides
+    #: policy.ALLOWED_TRAINING_ARGUMENTS
+    allow_remote_code: bool = False
+    allow_read: list[Path] = field(default_factory=list)
+    allow_write: list[Path | str] = field(default_factory=list)
+    allow_training_arguments: list[str] = field(default_factory=list)
     #: after an early stop, how long the child may take to end its current step and save
     #: its adapter before it is killed (the adapter is then lost)
     early_stop_wait_seconds: float = 600.0
@@ -203,6 +212,15 @@ class Agent:
         self._launcher = launcher or Launcher(config.gpus, config.launcher)
         self.outbox = Outbox(config.state_dir / "outbox")
         self.reporter = Reporter(lambda: self.client, self.outbox)
+        self.policy = RunnerPolicy.build(
+            state_dir=config.state_dir,
+            data_root=config.data_root,
+            allow_read=config.allow_read,
+            allow_write=config.allow_write,
+            adapter_dir=config.adapter_dir,
+            allow_remote_code=config.allow_remote_code,
+            allow_training_arguments=config.allow_training_arguments,
+        )
         self.trials_run = 0
         self.runner_id = ""
         self._client: ApiClient | None = None
@@ -392,6 +410,9 @@ class Agent:
         try:
             config = parse_training_config(lease.training_config, self.config.overrides)
             config = config.resolve_paths(self.config.data_root)
+            # Before anything is looked up, loaded or written: a study names only what this
+            # runner's operator allows (a refusal is the study's fault, never the machine's).
+            config = confine_study(config, self.policy, self.config.overrides)
             hyper = map_parameters(dict(trial.parameters))
             check_outputs_producible(lease.outputs, config)
             _check_local_inputs(config)

@@ -146,6 +146,45 @@ def build_parser() -> argparse.ArgumentParser:
         "[MESHTUNE_KEEP_ADAPTERS]",
     )
     runner.add_argument("--log-level", default=_env("MESHTUNE_LOG_LEVEL", "INFO"))
+    allow = parser.add_argument_group(
+        "what a study may ask of this runner",
+        "a study's trainingConfig is written by any user key holder of the project; by default "
+        "it may read only under --data-root, write adapters and checkpoints only to this "
+        "runner's own folders (and --adapter-dir), run no model code and pass only numeric "
+        "trainingArguments (docs/runner.md, 'What a study may ask of a runner'). Repeat a flag "
+        "for several values; its variable takes a comma-separated list",
+    )
+    allow.add_argument(
+        "--allow-remote-code",
+        action="store_true",
+        default=_bool_env("MESHTUNE_ALLOW_REMOTE_CODE"),
+        help="let studies set trustRemoteCode: true, i.e. run the Python code of the model "
+        "folder or hub repository they name [MESHTUNE_ALLOW_REMOTE_CODE=1]",
+    )
+    allow.add_argument(
+        "--allow-read",
+        action="append",
+        default=None,
+        metavar="FOLDER",
+        help="a folder studies may read data, models and tokenizers from, besides --data-root "
+        "[MESHTUNE_ALLOW_READ]",
+    )
+    allow.add_argument(
+        "--allow-write",
+        action="append",
+        default=None,
+        metavar="FOLDER_OR_URL",
+        help="a folder, or an object store URL prefix, that a study's adapterDir or "
+        "checkpointDir may name, besides this runner's own [MESHTUNE_ALLOW_WRITE]",
+    )
+    allow.add_argument(
+        "--allow-training-argument",
+        action="append",
+        default=None,
+        metavar="KEY",
+        help="a transformers.TrainingArguments key studies may set in trainingArguments, "
+        "besides the built-in numeric ones [MESHTUNE_ALLOW_TRAINING_ARGUMENTS]",
+    )
     training = parser.add_argument_group(
         "training overrides",
         "paths and resources only (the study fixes its training regime); each also read from "
@@ -168,6 +207,24 @@ def build_parser() -> argparse.ArgumentParser:
         "adapterDir, gradientCheckpointing, memoryProbe), e.g. --set gradientCheckpointing=true",
     )
     return parser
+
+
+def _bool_env(name: str) -> bool:
+    value = _env(name)
+    if value is None:
+        return False
+    if value.strip().lower() in ("1", "true", "yes", "on"):
+        return True
+    if value.strip().lower() in ("0", "false", "no", "off"):
+        return False
+    raise SystemExit(f"meshtune-runner: {name} must be 1/true or 0/false, got {value!r}")
+
+
+def _list_option(flags: list[str] | None, env_name: str) -> list[str]:
+    """Flags win over the variable (comma-separated), as for every other option."""
+    if flags:
+        return [item for item in flags if item]
+    return [item.strip() for item in (_env(env_name) or "").split(",") if item.strip()]
 
 
 def _float_env(name: str) -> float | None:
@@ -274,6 +331,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         keep_trial_dirs=args.keep_trial_dirs,
         adapter_dir=_adapter_root(args.adapter_dir),
         keep_adapters=args.keep_adapters,
+        allow_remote_code=args.allow_remote_code,
+        allow_read=[Path(p) for p in _list_option(args.allow_read, "MESHTUNE_ALLOW_READ")],
+        allow_write=[
+            destination
+            for destination in (
+                _adapter_root(item)
+                for item in _list_option(args.allow_write, "MESHTUNE_ALLOW_WRITE")
+            )
+            if destination is not None
+        ],
+        allow_training_arguments=_list_option(
+            args.allow_training_argument, "MESHTUNE_ALLOW_TRAINING_ARGUMENTS"
+        ),
     )
     agent = Agent(config)
     agent.install_signal_handlers()

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from .adapter_store import is_store_url
 from .errors import RunnerMismatchError, TrainingConfigError
 
 __all__ = [
@@ -122,10 +123,15 @@ class TrainingConfig(BaseModel):
             "an object store URL such as s3://bucket/prefix (default: the runner's)"
         ),
     )
-    trust_remote_code: bool = False
+    trust_remote_code: bool = Field(
+        default=False,
+        description="Run the model's own Python code; refused unless the runner's operator "
+        "passed --allow-remote-code (policy.py)",
+    )
     training_arguments: dict[str, Any] = Field(
         default_factory=dict,
-        description="Passed as is to transformers.TrainingArguments (expert escape hatch)",
+        description="Passed to transformers.TrainingArguments: only the keys the runner allows "
+        "(policy.ALLOWED_TRAINING_ARGUMENTS and the operator's --allow-training-argument)",
     )
     description: str | None = None
 
@@ -149,7 +155,8 @@ class TrainingConfig(BaseModel):
         updates: dict[str, str] = {}
         for name in PATH_FIELDS:
             value = getattr(self, name)
-            if not value or Path(value).is_absolute():
+            # An adapterDir URL is not a path (Path would fold `s3://b` into `<root>/s3:/b`).
+            if not value or Path(value).is_absolute() or is_store_url(value):
                 continue
             candidate = data_root / value
             # A model may be a hub id ("meta-llama/Llama-2-7b-hf"): only rebase what exists.

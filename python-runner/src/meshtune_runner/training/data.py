@@ -33,7 +33,11 @@ def read_json_records(path: Path) -> list[dict[str, Any]]:
     """A JSON array of objects, or JSON Lines (one object a line)."""
     if not path.is_file():
         raise TrialSetupError(f"data file not found: {path}")
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        # Its message names a byte of the file; the reason goes back to the API.
+        raise TrialSetupError(f"{path}: not UTF-8 text") from None
     stripped = text.lstrip()
     try:
         if stripped.startswith("["):

@@ -41,8 +41,12 @@ class MmluQuestion:
 
 
 def _answer_index(raw: Any, n_choices: int, where: str) -> int:
+    # The messages never quote the cell: a failure reason goes back to the API, and the file
+    # may be one the study's author could not otherwise read (docs/runner.md, "What a study
+    # may ask of a runner").
+    bad = f"{where}: the answer is not a choice letter (A-{LETTERS[n_choices - 1]}) or index"
     if isinstance(raw, bool):
-        raise TrialSetupError(f"{where}: bad answer {raw!r}")
+        raise TrialSetupError(bad)
     if isinstance(raw, int):
         index = raw
     elif isinstance(raw, str) and raw.strip().upper() in LETTERS[:n_choices]:
@@ -50,27 +54,38 @@ def _answer_index(raw: Any, n_choices: int, where: str) -> int:
     elif isinstance(raw, str) and raw.strip().isdigit():
         index = int(raw.strip())
     else:
-        raise TrialSetupError(f"{where}: bad answer {raw!r}")
+        raise TrialSetupError(bad)
     if not 0 <= index < n_choices:
-        raise TrialSetupError(f"{where}: answer {raw!r} out of range")
+        raise TrialSetupError(f"{where}: the answer index is out of range (0-{n_choices - 1})")
     return index
 
 
 def _from_csv(path: Path) -> list[MmluQuestion]:
     subject = path.stem.removesuffix("_test").removesuffix("_val").removesuffix("_dev")
     questions = []
-    with path.open(newline="", encoding="utf-8") as handle:
-        for i, row in enumerate(csv.reader(handle)):
-            if i == 0 and [c.strip().lower() for c in row[:2]] == ["question", "a"]:
-                continue
-            if len(row) < 4:
-                raise TrialSetupError(f"{path}:{i + 1}: expected question, choices..., answer")
-            choices = tuple(row[1:-1])
-            where = f"{path}:{i + 1}"
-            questions.append(
-                MmluQuestion(row[0], choices, _answer_index(row[-1], len(choices), where), subject)
-            )
+    try:
+        rows = _csv_rows(path)
+    except (UnicodeDecodeError, csv.Error) as exc:
+        # Neither quotes the file (csv.Error names the rule broken, the decode error would
+        # name a byte): a reason naming the file and the rule is enough.
+        what = "not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else "not CSV"
+        raise TrialSetupError(f"{path}: {what}") from None
+    for i, row in enumerate(rows):
+        if i == 0 and [c.strip().lower() for c in row[:2]] == ["question", "a"]:
+            continue
+        if len(row) < 4:
+            raise TrialSetupError(f"{path}:{i + 1}: expected question, choices..., answer")
+        choices = tuple(row[1:-1])
+        where = f"{path}:{i + 1}"
+        questions.append(
+            MmluQuestion(row[0], choices, _answer_index(row[-1], len(choices), where), subject)
+        )
     return questions
+
+
+def _csv_rows(path: Path) -> list[list[str]]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        return list(csv.reader(handle))
 
 
 def _from_json(path: Path) -> list[MmluQuestion]:
