@@ -16,7 +16,7 @@ import { startTestServer, type TestServer } from '../support/test-server';
 
 /**
  * A broken or hostile runner cannot hoard leases or flood the runner table (docs/reliability.md,
- * finding 12): a runner holds at most `maxConcurrentTrials` leases, exactly, however many of its
+ * finding 13): a runner holds at most `maxConcurrentTrials` leases, exactly, however many of its
  * leases race; a project holds at most `maxRunners` runners, exactly, however many registrations
  * race, reclaiming stale runners without a lease first.
  */

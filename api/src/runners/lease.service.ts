@@ -248,6 +248,7 @@ export class LeaseService {
       ask.done = new Promise((resolveAsk) => (settle = resolveAsk));
       this.asks.set(studyId, ask);
       let leased: LeaseResponseDto | null = null;
+      let produced = false;
       try {
         // The ask reads the runners it serves once the study is locked: this lease, then the waiters.
         let served: Waiter[] = [];
@@ -269,9 +270,11 @@ export class LeaseService {
         }
         ask.starved = engineStarved;
         leased = served[0]?.lease ?? null;
+        // Points were produced even when this runner had no free slot for one (its waiters got them).
+        produced = leases.length > 0;
       } finally {
         this.asks.delete(studyId);
-        settle(leased !== null);
+        settle(produced);
       }
       if (ask.starved) starved.value = true;
       return leased;
