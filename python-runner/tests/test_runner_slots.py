@@ -29,6 +29,8 @@ def _agent(api: FakeApi, state_dir: Path, handle: Any) -> Agent:
         state_dir=state_dir,
         exit_when_idle=0.0,
         retry_initial_seconds=0.01,
+        # The demo assets lie in pytest's base temp folder: the runner's data root (policy.py).
+        data_root=state_dir.parents[1],
     )
 
     def factory(url: str, token: str, retry: RetryPolicy) -> ApiClient:
