@@ -247,7 +247,7 @@ export class LeaseService {
       let settle: (produced: boolean) => void = () => undefined;
       ask.done = new Promise((resolveAsk) => (settle = resolveAsk));
       this.asks.set(studyId, ask);
-      let leased: LeaseResponseDto | null = null;
+      let leased: LeaseResponseDto | null;
       let produced = false;
       try {
         // The ask reads the runners it serves once the study is locked: this lease, then the waiters.
