@@ -7,6 +7,7 @@ import { Projects1796318090655 } from './1796318090655-Projects';
 import { TrialResultMetadata1796322761129 } from './1796322761129-TrialResultMetadata';
 import { RunnerCapacity1796330000000 } from './1796330000000-RunnerCapacity';
 import { GpuSecondsAcrossAttempts1796331000000 } from './1796331000000-GpuSecondsAcrossAttempts';
+import { RunnerQuotas1796332000000 } from './1796332000000-RunnerQuotas';
 
 /** Every migration, oldest first: the only way the schema changes (docs/development.md, "Migrations"). */
 export const MIGRATIONS = [
@@ -19,4 +20,5 @@ export const MIGRATIONS = [
   TrialResultMetadata1796322761129,
   RunnerCapacity1796330000000,
   GpuSecondsAcrossAttempts1796331000000,
+  RunnerQuotas1796332000000,
 ];

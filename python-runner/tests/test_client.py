@@ -48,7 +48,13 @@ def test_register_sends_capabilities_and_returns_token() -> None:
     assert runner.token == "runner-token"
     method, path, body = api.calls[0]
     assert (method, path) == ("POST", "/v1/runners")
-    assert body == {"name": "box-1", "gpus": 4, "gpuMemoryMb": 81920, "labels": ["a100", "spot"]}
+    assert body == {
+        "name": "box-1",
+        "gpus": 4,
+        "gpuMemoryMb": 81920,
+        "labels": ["a100", "spot"],
+        "maxConcurrentTrials": 1,  # one trial at a time: the API lets it hold one lease
+    }
 
 
 def test_lease_parses_trial_config_and_outputs() -> None:

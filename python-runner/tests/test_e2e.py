@@ -314,3 +314,69 @@ def test_two_runners_finish_a_study_even_when_one_is_killed(
     assert again["runnerId"] != victim["runnerId"], again
     # Intermediate losses reached the API through heartbeats.
     assert any(m["name"] == "val_loss" for m in again.get("metrics", [])), again
+
+
+def test_a_restarted_runner_gives_back_the_trial_its_killed_run_held(
+    api: RunningApi, demo_assets: DemoAssets, tmp_path: Path
+) -> None:
+    """A runner killed while training and started again with its state folder: the API holds
+    the killed run's lease against the runner's one slot (maxConcurrentTrials 1), so the first
+    lease of the restarted runner is refused (409 RUNNER_LEASE_LIMIT) naming that trial; the
+    runner gives it back and trains it again at once instead of waiting for the lease to expire
+    (ten minutes here, longer than the test waits)."""
+    key = _check(
+        api.admin.post("/v1/api-keys", json={"name": "e2e-restart", "scope": "runner"}), 201
+    )["key"]
+    body = _study_body(demo_assets, 2)
+    body["budget"] = {**body["budget"], "leaseSeconds": 600, "maxParallelTrials": 1}
+    study_id = _check(api.admin.post("/v1/studies", json=body), 201)["id"]
+    first, state = _start_runner(api, key, study_id, "runner-r", tmp_path, demo_assets.root)
+    log_path = tmp_path / "runner-r.log"
+    victim: dict[str, Any] = {}
+
+    def mid_training() -> bool:
+        if first.poll() is not None:
+            raise AssertionError(f"the runner exited early\n{log_path.read_text()[-4000:]}")
+        for events in (state / "trials").glob("*/events.jsonl"):
+            progress = [
+                json.loads(line).get("value")
+                for line in events.read_text().splitlines()
+                if '"progress"' in line
+            ]
+            finished = (events.parent / "result.json").exists()
+            if progress and 0 < progress[-1] < 0.9 and not finished:
+                victim["id"] = events.parent.name.rsplit("-a", 1)[0]
+                return True
+        return False
+
+    _wait_for(mid_training, 180, "the runner to be mid-trial", interval=0.1)
+    first.send_signal(signal.SIGKILL)
+    first.wait(timeout=30)
+    held = _check(api.admin.get(f"/v1/trials/{victim['id']}"), 200)
+    assert held["status"] == "running", held
+    runners = _check(api.admin.get("/v1/runners"), 200)["items"]
+    runner = next(r for r in runners if r["id"] == held["runnerId"])
+    assert runner["maxConcurrentTrials"] == 1
+
+    # The same name, so the same state folder and identity (no new registration).
+    second, _ = _start_runner(api, key, study_id, "runner-r", tmp_path, demo_assets.root)
+    try:
+
+        def study_done() -> bool:
+            if second.poll() is not None:
+                raise AssertionError(f"the runner exited\n{log_path.read_text()[-4000:]}")
+            status = _check(api.admin.get(f"/v1/studies/{study_id}"), 200)["status"]
+            return bool(status == "completed")
+
+        _wait_for(study_done, 300, "the study to complete", interval=2)
+    finally:
+        if second.poll() is None:
+            second.send_signal(signal.SIGTERM)
+            second.wait(timeout=60)
+    log = log_path.read_text(errors="replace")
+    assert f"trial {victim['id']} is held by an earlier run of this runner" in log, log[-4000:]
+    again = _check(api.admin.get(f"/v1/trials/{victim['id']}"), 200)
+    assert again["status"] == "completed", again
+    assert again["runnerId"] == held["runnerId"], again  # the same runner, not a new one
+    runners = _check(api.admin.get("/v1/runners"), 200)["items"]
+    assert [r["id"] for r in runners if r["name"] == "runner-r"] == [held["runnerId"]]

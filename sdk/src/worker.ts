@@ -123,7 +123,7 @@ export interface TrialOutcome {
 }
 
 export interface RunWorkerOptions {
-  /** Trials evaluated at once (default 1). */
+  /** Trials evaluated at once (default 1, at most 256): registered as the runner's `maxConcurrentTrials`. */
   concurrency?: number;
   /** Runner name shown in the API (default `sdk-worker`). */
   name?: string;
@@ -232,7 +232,13 @@ export async function runWorker(
 ): Promise<WorkerSummary> {
   const concurrency = options.concurrency ?? 1;
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError('concurrency must be an integer ≥ 1');
-  const registered = await client.registerRunner({ gpus: 0, ...options.runner, name: options.name ?? 'sdk-worker' });
+  // Its slots are its loops: the API lets the runner hold as many leases as it runs (at most 256).
+  const registered = await client.registerRunner({
+    gpus: 0,
+    maxConcurrentTrials: concurrency,
+    ...options.runner,
+    name: options.name ?? 'sdk-worker',
+  });
   const runner = client.withApiKey(registered.token);
   const summary: WorkerSummary = {
     runnerId: registered.id,

@@ -477,10 +477,14 @@ describe('projects: a database from before projects is migrated into the default
       const database = await startEmbeddedPostgres(dataDir, null);
       const owner = new DataSource({ ...dataSourceOptions(database.ownerUrl), extra: { max: 1 } });
       await owner.initialize();
-      const migration = MIGRATIONS.find((candidate) => candidate.name.startsWith('Projects'))!;
+      // The projects migration and every one after it (a later one may change the projects
+      // table: RunnerQuotas adds max_runners), newest first.
+      const first = MIGRATIONS.findIndex((candidate) => candidate.name.startsWith('Projects'));
       const runner_ = owner.createQueryRunner();
-      await new migration().down(runner_);
-      await runner_.query('DELETE FROM migrations WHERE name = $1', [migration.name]);
+      for (const migration of MIGRATIONS.slice(first).reverse()) {
+        await new migration().down(runner_);
+        await runner_.query('DELETE FROM migrations WHERE name = $1', [migration.name]);
+      }
       const columns = (await runner_.query(
         `SELECT table_name FROM information_schema.columns WHERE column_name = 'project_id'`,
       )) as unknown[];

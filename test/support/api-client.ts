@@ -61,12 +61,18 @@ export interface TestRunner {
   token: string;
 }
 
-export async function registerRunner(test: TestServer, runnerKey: string, name = 'runner'): Promise<TestRunner> {
+/** `fields`: more registration fields (e.g. `maxConcurrentTrials` for a runner standing for a fleet). */
+export async function registerRunner(
+  test: TestServer,
+  runnerKey: string,
+  name = 'runner',
+  fields: Record<string, unknown> = {},
+): Promise<TestRunner> {
   const response = expectStatus(
     await test.http
       .post('/v1/runners')
       .set(...auth(runnerKey))
-      .send({ name, gpus: 1, gpuMemoryMb: 81920, labels: ['a100'] }),
+      .send({ name, gpus: 1, gpuMemoryMb: 81920, labels: ['a100'], ...fields }),
     201,
   );
   return { id: response.body.id as string, token: response.body.token as string };

@@ -299,7 +299,12 @@ async function main(): Promise<void> {
     const runnerKey = String(
       (await postJson(api.url, adminKey, '/v1/api-keys', { name: 'runner', scope: 'runner' })).key,
     );
-    const registered = await postJson(api.url, runnerKey, '/v1/runners', { name: 'bench', gpus: 1 });
+    // It keeps every trial it leases (the classes report hostile bodies on them): all the slots it may have.
+    const registered = await postJson(api.url, runnerKey, '/v1/runners', {
+      name: 'bench',
+      gpus: 1,
+      maxConcurrentTrials: 256,
+    });
     const runner = { id: String(registered.id), token: String(registered.token) };
     const studyId = String((await postJson(api.url, userKey, '/v1/studies', quadraticStudy())).id);
     const context: Context = { url: api.url, userKey, runner, studyId };

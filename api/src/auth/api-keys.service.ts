@@ -191,10 +191,23 @@ export class ApiKeysService implements OnApplicationBootstrap {
       )) as [{ key_hash: string }[], number];
       return [entity.keyHash, ...minted.map((row) => row.key_hash)];
     });
-    if (this.recent !== null) {
-      for (const [cachedHash, cached] of this.recent.entries()) {
-        if (revokedHashes.includes(cached.keyHash)) this.recent.delete(cachedHash);
-      }
+    this.forget(revokedHashes);
+  }
+
+  /** The hashes of these runners' tokens: read before the runners are deleted (the tokens go with them). */
+  async runnerTokenHashes(manager: EntityManager, runnerIds: readonly string[]): Promise<string[]> {
+    if (runnerIds.length === 0) return [];
+    const rows = (await manager.query('SELECT key_hash FROM api_keys WHERE runner_id = ANY($1::uuid[])', [
+      runnerIds,
+    ])) as { key_hash: string }[];
+    return rows.map((row) => row.key_hash);
+  }
+
+  /** Drops keys revoked or deleted (once committed) from this process's cache: they are refused at once. */
+  forget(keyHashes: readonly string[]): void {
+    if (this.recent === null || keyHashes.length === 0) return;
+    for (const [cachedHash, cached] of this.recent.entries()) {
+      if (keyHashes.includes(cached.keyHash)) this.recent.delete(cachedHash);
     }
   }
 }

@@ -12,6 +12,7 @@ import { StudyChanges } from '../studies/study-changes';
 import { mappingOf, studyStopReason } from '../studies/study-engine';
 import type { TrialResponseDto } from '../trials/dto/trial-response.dto';
 import { lockProjectTrialRoom } from '../projects/project-trial-quota';
+import { lockRunnerSlots } from '../runners/runner-slots';
 import * as trialStore from '../trials/store/trial-store';
 import { toTrialResponse } from '../trials/trial-response.mapper';
 import type { EngineSession } from './engine-session';
@@ -73,7 +74,10 @@ export class EngineService {
    * its stored results told, so leases queued meanwhile are served too. A pending trial that
    * appeared while the lock was awaited goes to the first runner alone. Nothing when the study is
    * not active. `projectQuota`: the project's quota on running trials, taken under its lock
-   * (projects/project-trial-quota.ts) and held until this commits; null when it has none.
+   * (projects/project-trial-quota.ts) and held until this commits; null when it has none. Each
+   * runner is served within its slots, under its lock (runners/runner-slots.ts): a runner that
+   * holds as many leases as it may is left out, and no point is asked for it. Leases are returned
+   * in the order of the runners served; each names its runner (`trial.runnerId`).
    */
   async askAndLease(
     studyId: string,
@@ -83,14 +87,17 @@ export class EngineService {
     return this.store.withLockedStudy(studyId, async (manager, study, engine) => {
       const none = { leases: [], starved: false };
       if (!study.isActive) return none;
-      const self = runners()[0];
       const room =
         projectQuota === null
           ? Infinity
           : await lockProjectTrialRoom(manager, projectQuota.projectId, projectQuota.quota);
       if (room <= 0) return none;
+      // Runners with a free slot only, the first of them served first.
+      const locked = new Set<string>();
+      const first = (await lockRunnerSlots(manager, runners(), locked))[0];
+      if (first === undefined) return none;
       // A pending trial may have appeared (requeued, enqueued) while we waited for the lock.
-      const pending = await trialStore.leasePending(manager, self, study.id);
+      const pending = await trialStore.leasePending(manager, first, study.id);
       if (pending !== null) return { leases: [pending], starved: false };
       const { running, pending: queued, untold } = await this.tellFinished(manager, study, engine);
       if (!study.isActive) return none;
@@ -101,7 +108,9 @@ export class EngineService {
         room,
       );
       if (capacity <= 0) return none;
-      const served = runners().slice(0, Math.min(capacity, MAX_BATCH));
+      // Read again (leases queued meanwhile are served too), each runner within its slots; one
+      // whose lock another transaction holds now waits for the next ask.
+      const served = (await lockRunnerSlots(manager, runners(), locked, false)).slice(0, Math.min(capacity, MAX_BATCH));
       const session = await engine();
       const mapping = mappingOf(study.definition);
       const leases: LeaseResponseDto[] = [];

@@ -8,6 +8,9 @@ import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn } from 
 export const DEFAULT_PROJECT_ID = '00000000-0000-4000-8000-000000000001';
 export const DEFAULT_PROJECT_NAME = 'default';
 
+/** A project's `maxRunners` unless an admin sets another (docs/architecture.md, "Projects"). */
+export const DEFAULT_PROJECT_MAX_RUNNERS = 1000;
+
 /** A team's share of the instance: its studies, keys and runners see only each other (docs/architecture.md, "Projects"). */
 @Entity({ name: 'projects' })
 export class Project {
@@ -25,6 +28,14 @@ export class Project {
   /** Most running trials over all the project's studies at once; null: no quota. */
   @Column({ name: 'max_parallel_trials', type: 'integer', nullable: true })
   maxParallelTrials: number | null;
+
+  /**
+   * Most runners registered in the project; never null (a runner table without bound is what it
+   * prevents). At the quota a registration first reclaims runners that hold no lease and were not
+   * seen for RUNNER_RECLAIMABLE_AFTER_MS (runners/runner-liveness.ts), then answers 409.
+   */
+  @Column({ name: 'max_runners', type: 'integer', default: DEFAULT_PROJECT_MAX_RUNNERS })
+  maxRunners: number;
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;

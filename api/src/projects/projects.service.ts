@@ -5,8 +5,10 @@ import { DomainError } from '../common/errors/domain-error';
 import { preparedQuery } from '../database/prepared-query';
 import { runningInProject } from '../trials/store/trial-store';
 import type { CreateProjectDto, ProjectResponseDto, UpdateProjectQuotasDto } from './dto/project.dto';
-import { toProjectResponse } from './dto/project.dto';
-import { Project } from './project.entity';
+import { type ProjectUsage, toProjectResponse } from './dto/project.dto';
+import { DEFAULT_PROJECT_MAX_RUNNERS, Project } from './project.entity';
+
+const NO_USAGE: ProjectUsage = { activeStudies: 0, runningTrials: 0, runners: 0 };
 import { projectNotFound } from './project-scope';
 
 /** Projects and their quotas (docs/architecture.md, "Projects"). */
@@ -28,9 +30,10 @@ export class ProjectsService {
           name: body.name,
           maxActiveStudies: body.maxActiveStudies ?? null,
           maxParallelTrials: body.maxParallelTrials ?? null,
+          maxRunners: body.maxRunners ?? DEFAULT_PROJECT_MAX_RUNNERS,
         }),
       );
-      return toProjectResponse(saved, { activeStudies: 0, runningTrials: 0 });
+      return toProjectResponse(saved, NO_USAGE);
     } catch (error) {
       // Two creations of one name at once: the unique index decides, the loser gets the same 409.
       if ((error as { driverError?: { code?: string } }).driverError?.code === '23505') {
@@ -54,9 +57,7 @@ export class ProjectsService {
     });
     const usage = await this.usage(projects.map((project) => project.id));
     return {
-      items: projects.map((project) =>
-        toProjectResponse(project, usage.get(project.id) ?? { activeStudies: 0, runningTrials: 0 }),
-      ),
+      items: projects.map((project) => toProjectResponse(project, usage.get(project.id) ?? NO_USAGE)),
       total,
     };
   }
@@ -65,7 +66,7 @@ export class ProjectsService {
     const project = await this.dataSource.getRepository(Project).findOneBy({ id: projectId });
     if (project === null) throw projectNotFound(projectId);
     const usage = await this.usage([projectId]);
-    return toProjectResponse(project, usage.get(projectId) ?? { activeStudies: 0, runningTrials: 0 });
+    return toProjectResponse(project, usage.get(projectId) ?? NO_USAGE);
   }
 
   /** Changes quotas; already active studies and running trials stay, what comes next obeys the new ones. */
@@ -73,6 +74,7 @@ export class ProjectsService {
     const changes: Partial<Project> = {};
     if (body.maxActiveStudies !== undefined) changes.maxActiveStudies = body.maxActiveStudies;
     if (body.maxParallelTrials !== undefined) changes.maxParallelTrials = body.maxParallelTrials;
+    if (body.maxRunners !== undefined) changes.maxRunners = body.maxRunners;
     if (Object.keys(changes).length > 0) {
       const result = await this.dataSource.getRepository(Project).update({ id: projectId }, changes);
       if (result.affected === 0) throw projectNotFound(projectId);
@@ -117,17 +119,40 @@ export class ProjectsService {
     return { maxParallelTrials: project.max_parallel_trials };
   }
 
-  private async usage(projectIds: string[]): Promise<Map<string, { activeStudies: number; runningTrials: number }>> {
-    const result = new Map<string, { activeStudies: number; runningTrials: number }>();
+  /**
+   * In the caller's transaction, before a runner of the project is registered: locks the project
+   * row, so concurrent registrations count one after the other (the runner's service reclaims
+   * stale runners or refuses beyond the quota), and returns the quota with the runners counted now.
+   */
+  async lockRunnerQuota(manager: EntityManager, projectId: string): Promise<{ maxRunners: number; runners: number }> {
+    const [project] = await preparedQuery<{ max_runners: number }>(
+      manager,
+      { name: 'project-lock-runners', text: 'SELECT max_runners FROM projects WHERE id = $1 FOR UPDATE' },
+      [projectId],
+    );
+    if (project === undefined) throw projectNotFound(projectId);
+    const [{ runners }] = await preparedQuery<{ runners: number }>(
+      manager,
+      { name: 'project-runners', text: 'SELECT COUNT(*)::int AS runners FROM runners WHERE project_id = $1' },
+      [projectId],
+    );
+    return { maxRunners: project.max_runners, runners };
+  }
+
+  private async usage(projectIds: string[]): Promise<Map<string, ProjectUsage>> {
+    const result = new Map<string, ProjectUsage>();
     if (projectIds.length === 0) return result;
     const rows = (await this.dataSource.query(
       `SELECT p.id,
-              (SELECT COUNT(*)::int FROM studies s WHERE s.project_id = p.id AND s.status = 'active') AS active
+              (SELECT COUNT(*)::int FROM studies s WHERE s.project_id = p.id AND s.status = 'active') AS active,
+              (SELECT COUNT(*)::int FROM runners r WHERE r.project_id = p.id) AS runners
          FROM projects p WHERE p.id = ANY($1::uuid[])`,
       [projectIds],
-    )) as { id: string; active: number }[];
+    )) as { id: string; active: number; runners: number }[];
     const running = await Promise.all(rows.map((row) => runningInProject(this.dataSource, row.id)));
-    rows.forEach((row, i) => result.set(row.id, { activeStudies: row.active, runningTrials: running[i] }));
+    rows.forEach((row, i) =>
+      result.set(row.id, { activeStudies: row.active, runningTrials: running[i], runners: row.runners }),
+    );
     return result;
   }
 }

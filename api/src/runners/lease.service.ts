@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/app-config';
 import { DomainError, notFound } from '../common/errors/domain-error';
@@ -15,6 +15,7 @@ import type { Study } from '../studies/study.entity';
 import * as trialStore from '../trials/store/trial-store';
 import type { LeaseResponseDto } from './dto/lease.dto';
 import { type LeasingRunner, RunnerHealth } from './runner-health';
+import { leaseLimitReached, lockRunnerSlots } from './runner-slots';
 
 /** Asks by others a lease waits for (while they produce points) before it gives up for now (204). */
 const MAX_ROUNDS_PER_LEASE = 20;
@@ -98,6 +99,9 @@ export class LeaseService {
       // by a result told in this process, or after a while for results told by another one).
       await this.changes.next(studyId, Math.min(waitMs, PARKED_LEASE_RECHECK_MS));
     }
+    // Nothing granted because every slot of the runner is taken (by leases that raced this one):
+    // the runner is told so, not sent away as if there were nothing to do.
+    if (leased === null) await this.assertFreeSlot(runnerId);
     this.metrics.leases.inc({ result: leased === null ? 'empty' : 'leased' });
     if (leased !== null) return { kind: 'leased', lease: leased };
     const status = studyId === undefined ? null : (await this.studies.findSummaryOrThrow(studyId)).status;
@@ -154,8 +158,11 @@ export class LeaseService {
   }
 
   /**
-   * `leasePending`, within the project's quota on running trials: a project with a quota takes
-   * its lock and counts first, in one transaction (projects/project-trial-quota.ts).
+   * `leasePending`, within the project's quota on running trials and the runner's slots, in one
+   * transaction: a project with a quota takes its lock and counts first
+   * (projects/project-trial-quota.ts), then the runner's lock and count (runners/runner-slots.ts).
+   * A runner whose slots are all taken is refused here (409 RUNNER_LEASE_LIMIT), before any
+   * study is asked: nothing is written.
    */
   private async takePending(
     runner: LeasingRunner,
@@ -163,11 +170,27 @@ export class LeaseService {
     studyId: string,
   ): Promise<LeaseResponseDto | null> {
     const quota = runner.projectMaxParallelTrials;
-    if (quota === null) return trialStore.leasePending(this.dataSource, runnerId, studyId);
-    return inTransaction(this.dataSource, async (manager) =>
-      (await lockProjectTrialRoom(manager, runner.projectId, quota)) > 0
-        ? trialStore.leasePending(manager, runnerId, studyId)
-        : null,
+    return inTransaction(this.dataSource, async (manager) => {
+      if (quota !== null && (await lockProjectTrialRoom(manager, runner.projectId, quota)) <= 0) return null;
+      if ((await lockRunnerSlots(manager, [runnerId])).length === 0) await this.assertFreeSlot(runnerId, manager);
+      return trialStore.leasePending(manager, runnerId, studyId);
+    });
+  }
+
+  /**
+   * 409 RUNNER_LEASE_LIMIT (details: `limit`, `held`, `trialIds`; `Retry-After`) when the runner
+   * holds as many leases as its `maxConcurrentTrials`; 404 when it no longer exists (reclaimed).
+   */
+  private async assertFreeSlot(runnerId: string, manager: EntityManager = this.dataSource.manager): Promise<void> {
+    const slots = (await trialStore.runnerSlots(manager, [runnerId])).get(runnerId);
+    if (slots === undefined) throw notFound('RUNNER_NOT_FOUND', 'runner', runnerId);
+    if (slots.held < slots.slots) return;
+    const held = await trialStore.runningOf(manager, [runnerId]);
+    throw leaseLimitReached(
+      runnerId,
+      slots.slots,
+      held.map((trial) => trial.id).sort(),
+      this.config.leaseRetryAfterSeconds,
     );
   }
 
@@ -224,7 +247,8 @@ export class LeaseService {
       let settle: (produced: boolean) => void = () => undefined;
       ask.done = new Promise((resolveAsk) => (settle = resolveAsk));
       this.asks.set(studyId, ask);
-      let leased: LeaseResponseDto | null = null;
+      let leased: LeaseResponseDto | null;
+      let produced = false;
       try {
         // The ask reads the runners it serves once the study is locked: this lease, then the waiters.
         let served: Waiter[] = [];
@@ -238,12 +262,19 @@ export class LeaseService {
           },
           quota === null ? null : { projectId: runner.projectId, quota },
         );
-        leases.forEach((granted, i) => (served[i].lease = granted));
+        // Each lease to the first waiter of its runner not served yet (a runner without a free
+        // slot got none, so positions do not match).
+        for (const granted of leases) {
+          const waiter = served.find((w) => w.lease === null && w.runnerId === granted.trial.runnerId);
+          if (waiter !== undefined) waiter.lease = granted;
+        }
         ask.starved = engineStarved;
-        leased = leases[0] ?? null;
+        leased = served[0]?.lease ?? null;
+        // Points were produced even when this runner had no free slot for one (its waiters got them).
+        produced = leases.length > 0;
       } finally {
         this.asks.delete(studyId);
-        settle(leased !== null);
+        settle(produced);
       }
       if (ask.starved) starved.value = true;
       return leased;

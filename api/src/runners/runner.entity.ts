@@ -2,6 +2,16 @@ import { Column, CreateDateColumn, Entity, Index, JoinColumn, ManyToOne, Primary
 import { Project } from '../projects/project.entity';
 
 /**
+ * Open leases a runner that declared no `maxConcurrentTrials` may hold at once: generous for a
+ * client that runs a few trials side by side, bounded so that a runner looping on leases without
+ * training holds at most this many of its project's trials (docs/architecture.md, "Runner slots").
+ * The Python runner declares 1 (it runs one trial at a time), the SDK's worker its `concurrency`.
+ */
+export const DEFAULT_RUNNER_MAX_CONCURRENT_TRIALS = 16;
+/** The most a runner may declare. */
+export const MAX_RUNNER_CONCURRENT_TRIALS = 256;
+
+/**
  * `healthy`; `unhealthy` after a runner failure (this machine could not run a trial: data or
  * model missing, no CUDA, disk full) until it completes a trial; `quarantined` after
  * `MESHTUNE_QUARANTINE_AFTER_FAILURES` runner failures in a row within the window: it gets no
@@ -28,6 +38,10 @@ export class Runner {
 
   @Column({ type: 'jsonb' })
   labels: string[];
+
+  /** Open leases it may hold at once (its slots); a lease beyond them is 409 RUNNER_LEASE_LIMIT. */
+  @Column({ name: 'max_concurrent_trials', type: 'integer', default: DEFAULT_RUNNER_MAX_CONCURRENT_TRIALS })
+  maxConcurrentTrials: number;
 
   /** The project of the key that registered it: it leases only that project's studies. */
   @Index('ix_runners_project_id')

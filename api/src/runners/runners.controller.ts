@@ -32,7 +32,12 @@ export class RunnersController {
     private readonly scope: ProjectScope,
   ) {}
 
-  /** Register a runner with a runner-scope key; the reply holds the runner token (shown once). */
+  /**
+   * Register a runner with a runner-scope key; the reply holds the runner token (shown once). A
+   * project holds at most `maxRunners` runners: beyond, runners without a lease unseen for 15
+   * minutes are reclaimed (deleted with their tokens), else 409 `PROJECT_QUOTA_EXCEEDED` with
+   * `details.quota: "maxRunners"`. A runner token registering again updates its own runner.
+   */
   @Post()
   @RequireScopes('runner')
   @ApiCreatedResponse({ type: RegisteredRunnerResponseDto })
@@ -83,7 +88,9 @@ export class RunnersController {
    * Lease one trial: 200 with the trial, or 204 with `Retry-After` when there is nothing to do
    * (with `Meshtune-Study-Status` naming the study's status when a study was asked for). A
    * quarantined runner gets 409 `RUNNER_QUARANTINED` (details: `quarantinedAt`, `reason`) with
-   * `Retry-After`. Without `studyId`, every active study with room is reachable, the one with the
+   * `Retry-After`. A runner that holds as many leases as its `maxConcurrentTrials` gets 409
+   * `RUNNER_LEASE_LIMIT` (details: `limit`, `held`, `trialIds`) with `Retry-After`, and nothing is
+   * written. Without `studyId`, every active study with room is reachable, the one with the
    * fewest running trials relative to its `maxParallelTrials` first.
    */
   @Post(':runnerId/lease')

@@ -1,23 +1,30 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import { ApiKeysService } from '../auth/api-keys.service';
 import type { Caller } from '../auth/auth.decorators';
-import { notFound } from '../common/errors/domain-error';
+import { DomainError, notFound } from '../common/errors/domain-error';
+import { ProjectsService } from '../projects/projects.service';
+import * as trialStore from '../trials/store/trial-store';
 import type { RegisterRunnerDto } from './dto/register-runner.dto';
 import { type RegisteredRunnerResponseDto, type RunnerResponseDto, toRunnerResponse } from './dto/runner-response.dto';
 import { LeaseService } from './lease.service';
 import { RunnerHealth } from './runner-health';
-import { Runner } from './runner.entity';
+import { RUNNER_RECLAIMABLE_AFTER_MS } from './runner-liveness';
+import { lockRunners } from './runner-slots';
+import { DEFAULT_RUNNER_MAX_CONCURRENT_TRIALS, Runner } from './runner.entity';
 import { inTransaction } from '../database/transaction';
 
 @Injectable()
 export class RunnersService {
+  private readonly logger = new Logger('Runners');
+
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly apiKeys: ApiKeysService,
     private readonly leases: LeaseService,
     private readonly health: RunnerHealth,
+    private readonly projects: ProjectsService,
   ) {}
 
   /**
@@ -25,6 +32,7 @@ export class RunnersService {
    * the key revokes the token. A runner token registering
    * again updates its own runner (same id) and keeps its token: restarts do not pile up runners.
    * Registering again is also how a runner fixed after a quarantine says so: it is cleared.
+   * A new runner counts against its project's `maxRunners` (`reserveRunner`).
    */
   async register(
     body: RegisterRunnerDto,
@@ -36,6 +44,7 @@ export class RunnersService {
       gpus: body.gpus ?? 0,
       gpuMemoryMb: body.gpuMemoryMb ?? null,
       labels: body.labels ?? [],
+      maxConcurrentTrials: body.maxConcurrentTrials ?? DEFAULT_RUNNER_MAX_CONCURRENT_TRIALS,
       lastSeenAt: new Date(),
     };
     if (caller.runnerId !== null) {
@@ -46,8 +55,10 @@ export class RunnersService {
       });
       return this.get(runnerId);
     }
-    return inTransaction(this.dataSource, async (manager) => {
+    let reclaimed: { runnerIds: string[]; tokenHashes: string[] } = { runnerIds: [], tokenHashes: [] };
+    const registered = await inTransaction(this.dataSource, async (manager) => {
       await this.apiKeys.lockIssuer(manager, caller.keyId);
+      reclaimed = await this.reserveRunner(manager, projectId);
       const runner = await manager
         .getRepository(Runner)
         .save(manager.getRepository(Runner).create({ ...fields, projectId }));
@@ -59,6 +70,55 @@ export class RunnersService {
       });
       return { ...toRunnerResponse(runner, []), token: key };
     });
+    if (reclaimed.runnerIds.length > 0) {
+      this.apiKeys.forget(reclaimed.tokenHashes);
+      this.logger.log({ message: 'stale runners reclaimed', projectId, runnerIds: reclaimed.runnerIds });
+    }
+    return registered;
+  }
+
+  /**
+   * The project's quota on runners (`maxRunners`), exact however many registrations race: the
+   * project row is locked and the runners counted (ProjectsService.lockRunnerQuota). At the
+   * quota, runners that hold no lease and were not heard from for RUNNER_RECLAIMABLE_AFTER_MS are
+   * reclaimed first, the longest unseen first, as many as this registration needs: each under its
+   * slot lock (runners/runner-slots.ts, so none is granted a lease meanwhile), deleted with its
+   * token. When too few are, 409 PROJECT_QUOTA_EXCEEDED (`details.quota: "maxRunners"`) and
+   * nothing is written (the transaction is rolled back, reclamations included).
+   */
+  private async reserveRunner(
+    manager: EntityManager,
+    projectId: string,
+  ): Promise<{ runnerIds: string[]; tokenHashes: string[] }> {
+    const { maxRunners, runners } = await this.projects.lockRunnerQuota(manager, projectId);
+    const needed = runners - maxRunners + 1;
+    if (needed <= 0) return { runnerIds: [], tokenHashes: [] };
+    const seenBefore = new Date(Date.now() - RUNNER_RECLAIMABLE_AFTER_MS);
+    const candidates = await trialStore.reclaimableRunners(manager, projectId, seenBefore, needed);
+    let runnerIds: string[] = [];
+    let tokenHashes: string[] = [];
+    if (candidates.length === needed) {
+      await lockRunners(manager, candidates);
+      tokenHashes = await this.apiKeys.runnerTokenHashes(manager, candidates);
+      runnerIds = await trialStore.deleteReclaimableRunners(manager, candidates, seenBefore);
+    }
+    if (runnerIds.length < needed) {
+      throw new DomainError(
+        'PROJECT_QUOTA_EXCEEDED',
+        `project quota maxRunners: the project has ${runners} runners, its quota is ${maxRunners}, and none ` +
+          `can be reclaimed (a runner is reclaimed when it holds no lease and was not seen for ` +
+          `${RUNNER_RECLAIMABLE_AFTER_MS / 60_000} minutes); re-use a registered runner's token, or ask an admin ` +
+          'to raise the quota',
+        {
+          quota: 'maxRunners',
+          limit: maxRunners,
+          current: runners,
+          projectId,
+          reclaimableAfterSeconds: RUNNER_RECLAIMABLE_AFTER_MS / 1000,
+        },
+      );
+    }
+    return { runnerIds, tokenHashes };
   }
 
   async heartbeat(runnerId: string): Promise<RunnerResponseDto> {

@@ -28,6 +28,9 @@ import {
 @Index('ix_trials_running_lease', ['leaseExpiresAt'], { where: "status = 'running'" })
 @Index('ix_trials_study_pending', ['studyId', 'createdAt', 'number'], { where: "status = 'pending'" })
 @Index('ix_trials_study_running', ['studyId'], { where: "status = 'running'" })
+// A runner's open leases, counted by every lease (its slots) and by runner reclamation: without
+// reading the finished trials of a long-lived runner (ix_trials_runner_id holds them all).
+@Index('ix_trials_runner_running', ['runnerId'], { where: "status = 'running'" })
 @Index('ix_trials_untold', ['studyId', 'finishedAt'], {
   where: UNTOLD_RESULT,
 })

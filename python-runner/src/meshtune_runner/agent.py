@@ -22,7 +22,7 @@ from typing import Any
 
 from .adapter_store import ObjectStoreError, is_store_url, join_store_url, upload_adapter
 from .api_models import Lease, MetricPoint
-from .client import ApiClient, LeaseWait, RetryPolicy
+from .client import ApiClient, LeaseLimit, LeaseWait, RetryPolicy
 from .errors import (
     ApiError,
     FailureKind,
@@ -52,6 +52,9 @@ __all__ = ["Agent", "AgentConfig"]
 log = logging.getLogger("meshtune_runner")
 
 MAX_METRICS_PER_HEARTBEAT = 200
+
+#: How long to wait before registering again when the project has all the runners it may.
+REGISTER_QUOTA_WAIT_SECONDS = 60.0
 
 #: The heartbeat reply's reason when the API's stopping policy ended the trial (issue 17): the
 #: trial is already `stopped` on the server, so the runner stops training, keeps the adapter
@@ -305,20 +308,39 @@ class Agent:
             len(self.config.gpus),
         )
 
+    def _register_when_possible(self, reuse: bool = True) -> bool:
+        """`_register`, tried again while the API is unreachable or the project has all the
+        runners it may (409 PROJECT_QUOTA_EXCEEDED, quota `maxRunners`: the API reclaims runners
+        unseen for a while, or an admin raises it). False when stopped meanwhile."""
+        while True:
+            try:
+                self._register(reuse)
+                return True
+            except TransientApiError as exc:
+                if self.stopping:
+                    return False
+                log.warning("cannot reach the API to register (%s); trying again", exc)
+                self._sleep(10.0)
+            except ApiError as exc:
+                if exc.code != "PROJECT_QUOTA_EXCEEDED" or isinstance(exc, FatalApiError):
+                    raise
+                if self.stopping:
+                    return False
+                log.warning(
+                    "the API registers no more runners in this project now (%s); "
+                    "trying again in %.0f s",
+                    exc.message,
+                    REGISTER_QUOTA_WAIT_SECONDS,
+                )
+                self._sleep(REGISTER_QUOTA_WAIT_SECONDS)
+
     # -- main loop ------------------------------------------------------------------------
 
     def run(self) -> int:
         """0 when done or drained, 1 on a hard stop, 2 on a fatal API or configuration error."""
         try:
-            while True:
-                try:
-                    self._register()
-                    break
-                except TransientApiError as exc:
-                    if self.stopping:
-                        return 1
-                    log.warning("cannot reach the API to register (%s); trying again", exc)
-                    self._sleep(10.0)
+            if not self._register_when_possible():
+                return 1
             self.reporter.flush()
             return self._loop()
         except FatalApiError as exc:
@@ -339,7 +361,8 @@ class Agent:
                 if reregistered or not self.config.api_key:
                     raise
                 log.warning("saved runner token rejected (%s); registering again", exc)
-                self._register(reuse=False)
+                if not self._register_when_possible(reuse=False):
+                    return 1
                 reregistered = True
                 continue
             except TransientApiError as exc:
@@ -349,6 +372,8 @@ class Agent:
             except ApiError as exc:  # e.g. 404: --study names no study
                 log.error("the API refuses to lease to this runner: %s", exc)
                 return 2
+            if isinstance(leased, LeaseLimit) and self._release_orphans(leased.trial_ids):
+                continue
             if isinstance(leased, LeaseWait):
                 now = time.monotonic()
                 if (
@@ -775,7 +800,18 @@ class Agent:
                 return
             del pending[: len(batch)]
 
-    def _release(self, trial_id: str, label: str) -> None:
+    def _release_orphans(self, trial_ids: list[str]) -> bool:
+        """The API says this runner holds leases (409 RUNNER_LEASE_LIMIT), yet it asks only
+        when it runs nothing and after its saved results were sent (`run`): they are an earlier
+        run's, killed while training. They are given back at once rather than after their
+        leases expire. True when one was given back (ask again now)."""
+        released = False
+        for trial_id in trial_ids:
+            log.warning("trial %s is held by an earlier run of this runner; releasing it", trial_id)
+            released = self._release(trial_id, f"trial {trial_id}") or released
+        return released
+
+    def _release(self, trial_id: str, label: str) -> bool:
         """Best effort: if it fails, the API re-queues the trial when the lease expires."""
         quick = RetryPolicy(
             initial=0.2, maximum=1.0, give_up_after=5.0, sleep=self._hard_stop_event.wait
@@ -783,5 +819,7 @@ class Agent:
         try:
             self.client.release(trial_id, retry=quick)
             log.info("%s released", label)
+            return True
         except (ApiError, TransientApiError) as exc:
             log.warning("%s: release failed (%s); it returns when its lease expires", label, exc)
+            return False

@@ -26,12 +26,15 @@ from .errors import (
     TrialAlreadyFinishedError,
 )
 
-__all__ = ["ApiClient", "LeaseWait", "RetryPolicy"]
+__all__ = ["ApiClient", "LeaseLimit", "LeaseWait", "RetryPolicy"]
 
 log = logging.getLogger(__name__)
 
 #: how long a quarantined runner waits before asking for a lease again (the API's Retry-After)
 QUARANTINE_WAIT_SECONDS = 60.0
+
+#: how long a runner holding all the leases it may waits to ask again (409 RUNNER_LEASE_LIMIT)
+LEASE_LIMIT_WAIT_SECONDS = 10.0
 
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 
@@ -44,6 +47,19 @@ class LeaseWait:
 
     def __repr__(self) -> str:
         return f"LeaseWait(retry_after={self.retry_after})"
+
+
+class LeaseLimit(LeaseWait):
+    """409 RUNNER_LEASE_LIMIT: this runner holds as many leases as it registered slots
+    (`maxConcurrentTrials`); `trial_ids` are the trials it holds. A wait for a caller that
+    does not look further."""
+
+    def __init__(self, retry_after: float, trial_ids: Sequence[str]) -> None:
+        super().__init__(retry_after)
+        self.trial_ids = list(trial_ids)
+
+    def __repr__(self) -> str:
+        return f"LeaseLimit(retry_after={self.retry_after}, trial_ids={self.trial_ids})"
 
 
 class RetryPolicy:
@@ -83,7 +99,7 @@ def _parse_retry_after(response: httpx.Response) -> float | None:
 
 
 #: Body fields newer than some servers: sent when known, dropped when a server refuses them.
-OPTIONAL_FIELDS = frozenset({"gpuSeconds", "effectiveConfig", "adapter"})
+OPTIONAL_FIELDS = frozenset({"gpuSeconds", "effectiveConfig", "adapter", "maxConcurrentTrials"})
 
 #: The API's bound on an adapter's location (CompleteTrialDto: a path or URL).
 MAX_ADAPTER_LOCATION = 2000
@@ -195,10 +211,23 @@ class ApiClient:
     # -- routes -----------------------------------------------------------------------------
 
     def register(
-        self, name: str, gpus: int, gpu_memory_mb: int | None, labels: Sequence[str]
+        self,
+        name: str,
+        gpus: int,
+        gpu_memory_mb: int | None,
+        labels: Sequence[str],
+        max_concurrent_trials: int = 1,
     ) -> RegisteredRunner:
-        body = {"name": name, "gpus": gpus, "gpuMemoryMb": gpu_memory_mb, "labels": list(labels)}
-        response = self._request("POST", "/v1/runners", body)
+        """`max_concurrent_trials`: the leases it may hold at once (the agent runs one trial
+        at a time); left out for a server older than the field."""
+        body = {
+            "name": name,
+            "gpus": gpus,
+            "gpuMemoryMb": gpu_memory_mb,
+            "labels": list(labels),
+            "maxConcurrentTrials": max_concurrent_trials,
+        }
+        response = self._request_optional("POST", "/v1/runners", body)
         return RegisteredRunner.model_validate(response.json())
 
     def runner_heartbeat(self, runner_id: str) -> None:
@@ -209,6 +238,9 @@ class ApiClient:
         try:
             response = self._request("POST", f"/v1/runners/{runner_id}/lease", body)
         except ApiError as exc:
+            if exc.code == "RUNNER_LEASE_LIMIT":
+                held = exc.details.get("trialIds") if isinstance(exc.details, dict) else None
+                return LeaseLimit(LEASE_LIMIT_WAIT_SECONDS, [str(t) for t in held or []])
             if exc.code != "RUNNER_QUARANTINED":
                 raise
             # Too many failures that were this machine's fault: wait (an operator clears it

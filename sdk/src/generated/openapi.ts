@@ -118,7 +118,12 @@ export interface paths {
         /** Runners, most recently seen first. */
         get: operations["listRunners"];
         put?: never;
-        /** Register a runner with a runner-scope key; the reply holds the runner token (shown once). */
+        /**
+         * Register a runner with a runner-scope key; the reply holds the runner token (shown once). A
+         *     project holds at most `maxRunners` runners: beyond, runners without a lease unseen for 15
+         *     minutes are reclaimed (deleted with their tokens), else 409 `PROJECT_QUOTA_EXCEEDED` with
+         *     `details.quota: "maxRunners"`. A runner token registering again updates its own runner.
+         */
         post: operations["registerRunner"];
         delete?: never;
         options?: never;
@@ -176,7 +181,9 @@ export interface paths {
          * Lease one trial: 200 with the trial, or 204 with `Retry-After` when there is nothing to do
          *     (with `Meshtune-Study-Status` naming the study's status when a study was asked for). A
          *     quarantined runner gets 409 `RUNNER_QUARANTINED` (details: `quarantinedAt`, `reason`) with
-         *     `Retry-After`. Without `studyId`, every active study with room is reachable, the one with the
+         *     `Retry-After`. A runner that holds as many leases as its `maxConcurrentTrials` gets 409
+         *     `RUNNER_LEASE_LIMIT` (details: `limit`, `held`, `trialIds`) with `Retry-After`, and nothing is
+         *     written. Without `studyId`, every active study with room is reachable, the one with the
          *     fewest running trials relative to its `maxParallelTrials` first.
          */
         post: operations["leaseTrial"];
@@ -583,6 +590,11 @@ export interface components {
             maxActiveStudies?: number | null;
             /** @description Most running trials over all its studies at once (leases wait beyond it); omitted: no quota. */
             maxParallelTrials?: number | null;
+            /**
+             * @description Most registered runners (a registration beyond it first reclaims runners without a lease
+             *     unseen for 15 minutes, else is refused); omitted: 1000.
+             */
+            maxRunners?: number;
             /** @description Unique, e.g. the team's name: letters, digits, `.`, `_`, `-`. */
             name: string;
         };
@@ -702,7 +714,7 @@ export interface components {
              * @description Stable machine-readable code
              * @enum {string}
              */
-            code: "VALIDATION_FAILED" | "INVALID_NOMAD_PARAMETERS" | "UNAUTHENTICATED" | "FORBIDDEN" | "TRIAL_NOT_LEASED_TO_RUNNER" | "NOT_FOUND" | "STUDY_NOT_FOUND" | "TRIAL_NOT_FOUND" | "RUNNER_NOT_FOUND" | "API_KEY_NOT_FOUND" | "PROJECT_NOT_FOUND" | "STUDY_NOT_ACTIVE" | "STUDY_FINISHED" | "INVALID_STATUS_TRANSITION" | "DUPLICATE_POINT" | "BUDGET_EXHAUSTED" | "TRIAL_NOT_RUNNING" | "TRIAL_ALREADY_FINISHED" | "LEASE_LOST" | "TRIAL_STOPPED_EARLY" | "RUNNER_QUARANTINED" | "RUNNER_LABELS_MISSING" | "RUNNER_CAPACITY_INSUFFICIENT" | "PROJECT_NAME_TAKEN" | "PROJECT_QUOTA_EXCEEDED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "INTERNAL_ERROR" | "SERVICE_UNAVAILABLE";
+            code: "VALIDATION_FAILED" | "INVALID_NOMAD_PARAMETERS" | "UNAUTHENTICATED" | "FORBIDDEN" | "TRIAL_NOT_LEASED_TO_RUNNER" | "NOT_FOUND" | "STUDY_NOT_FOUND" | "TRIAL_NOT_FOUND" | "RUNNER_NOT_FOUND" | "API_KEY_NOT_FOUND" | "PROJECT_NOT_FOUND" | "STUDY_NOT_ACTIVE" | "STUDY_FINISHED" | "INVALID_STATUS_TRANSITION" | "DUPLICATE_POINT" | "BUDGET_EXHAUSTED" | "TRIAL_NOT_RUNNING" | "TRIAL_ALREADY_FINISHED" | "LEASE_LOST" | "TRIAL_STOPPED_EARLY" | "RUNNER_QUARANTINED" | "RUNNER_LABELS_MISSING" | "RUNNER_CAPACITY_INSUFFICIENT" | "RUNNER_LEASE_LIMIT" | "PROJECT_NAME_TAKEN" | "PROJECT_QUOTA_EXCEEDED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "INTERNAL_ERROR" | "SERVICE_UNAVAILABLE";
             /** @description Per-field errors `[{field, reason}]` on VALIDATION_FAILED; other context otherwise */
             details?: unknown;
             /** @description For people: names the field when a field is at fault */
@@ -872,7 +884,11 @@ export interface components {
             id: string;
             maxActiveStudies: number | null;
             maxParallelTrials: number | null;
+            /** @description Most registered runners (default 1000). */
+            maxRunners: number;
             name: string;
+            /** @description Runners registered now. */
+            runners: number;
             /** @description Trials running now over all its studies. */
             runningTrials: number;
         };
@@ -900,6 +916,8 @@ export interface components {
             lastFailure: string | null;
             lastFailureAt: string | null;
             lastSeenAt: string;
+            /** @description Open leases it may hold at once (registered, or the default 16). */
+            maxConcurrentTrials: number;
             name: string;
             /** @description The project whose studies it leases. */
             projectId: string;
@@ -914,6 +932,12 @@ export interface components {
             gpuMemoryMb?: number | null;
             gpus?: number;
             labels?: string[];
+            /**
+             * @description Trials it runs at once (its slots): it holds at most this many leases, a lease beyond them is
+             *     409 RUNNER_LEASE_LIMIT. Default 16 (DEFAULT_RUNNER_MAX_CONCURRENT_TRIALS); the Python runner
+             *     sends 1, the SDK's worker its `concurrency`.
+             */
+            maxConcurrentTrials?: number;
             /** @description e.g. the host name. */
             name: string;
             /**
@@ -953,6 +977,8 @@ export interface components {
             lastFailure: string | null;
             lastFailureAt: string | null;
             lastSeenAt: string;
+            /** @description Open leases it may hold at once (registered, or the default 16). */
+            maxConcurrentTrials: number;
             name: string;
             /** @description The project whose studies it leases. */
             projectId: string;
@@ -1204,6 +1230,8 @@ export interface components {
             maxActiveStudies?: number | null;
             /** @description New quota on running trials; null removes it; omitted leaves it. */
             maxParallelTrials?: number | null;
+            /** @description New quota on registered runners (not null); omitted leaves it. Runners above a lowered quota stay. */
+            maxRunners?: number;
         };
     };
     responses: never;

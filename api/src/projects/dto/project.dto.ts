@@ -3,6 +3,7 @@ import { ApiProperty } from '@nestjs/swagger';
 import { IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
 import type { Project } from '../project.entity';
 import { IntegerProperty } from '../../common/dto/is-integer';
+import { IsOmittable } from '../../common/dto/is-omittable';
 
 const MAX_QUOTA = 1_000_000;
 
@@ -15,6 +16,17 @@ function QuotaProperty(): PropertyDecorator {
     Max(MAX_QUOTA),
     // The swagger plugin does not see decorators applied here: the bounds are stated for the document too.
     ApiProperty({ type: 'integer', nullable: true, required: false, minimum: 1, maximum: MAX_QUOTA }),
+  );
+}
+
+/** `maxRunners` in a request: an integer from 1 to MAX_QUOTA, or omitted; never null (the runner table stays bounded). */
+function RunnerQuotaProperty(): PropertyDecorator {
+  return applyDecorators(
+    IsOmittable(),
+    IsInt(),
+    Min(1),
+    Max(MAX_QUOTA),
+    ApiProperty({ type: 'integer', required: false, minimum: 1, maximum: MAX_QUOTA }),
   );
 }
 
@@ -33,6 +45,13 @@ export class CreateProjectDto {
   /** Most running trials over all its studies at once (leases wait beyond it); omitted: no quota. */
   @QuotaProperty()
   maxParallelTrials?: number | null;
+
+  /**
+   * Most registered runners (a registration beyond it first reclaims runners without a lease
+   * unseen for 15 minutes, else is refused); omitted: 1000.
+   */
+  @RunnerQuotaProperty()
+  maxRunners?: number;
 }
 
 export class UpdateProjectQuotasDto {
@@ -43,6 +62,10 @@ export class UpdateProjectQuotasDto {
   /** New quota on running trials; null removes it; omitted leaves it. */
   @QuotaProperty()
   maxParallelTrials?: number | null;
+
+  /** New quota on registered runners (not null); omitted leaves it. Runners above a lowered quota stay. */
+  @RunnerQuotaProperty()
+  maxRunners?: number;
 }
 
 export class ProjectResponseDto {
@@ -52,12 +75,18 @@ export class ProjectResponseDto {
   maxActiveStudies: number | null;
   @ApiProperty({ type: 'integer', nullable: true })
   maxParallelTrials: number | null;
+  /** Most registered runners (default 1000). */
+  @IntegerProperty()
+  maxRunners: number;
   /** Studies with status `active` now. */
   @IntegerProperty()
   activeStudies: number;
   /** Trials running now over all its studies. */
   @IntegerProperty()
   runningTrials: number;
+  /** Runners registered now. */
+  @IntegerProperty()
+  runners: number;
   createdAt: string;
 }
 
@@ -71,17 +100,22 @@ export class ProjectListResponseDto {
   offset: number;
 }
 
-export function toProjectResponse(
-  project: Project,
-  usage: { activeStudies: number; runningTrials: number },
-): ProjectResponseDto {
+export interface ProjectUsage {
+  activeStudies: number;
+  runningTrials: number;
+  runners: number;
+}
+
+export function toProjectResponse(project: Project, usage: ProjectUsage): ProjectResponseDto {
   return {
     id: project.id,
     name: project.name,
     maxActiveStudies: project.maxActiveStudies,
     maxParallelTrials: project.maxParallelTrials,
+    maxRunners: project.maxRunners,
     activeStudies: usage.activeStudies,
     runningTrials: usage.runningTrials,
+    runners: usage.runners,
     createdAt: project.createdAt.toISOString(),
   };
 }

@@ -1,6 +1,7 @@
 import { ArrayMaxSize, IsArray, IsOptional, IsString, IsUUID, Max, MaxLength, Min, MinLength } from 'class-validator';
 import { IsOmittable } from '../../common/dto/is-omittable';
 import { IsInteger } from '../../common/dto/is-integer';
+import { MAX_RUNNER_CONCURRENT_TRIALS } from '../runner.entity';
 
 /** GPUs one runner may register (and a study may require). */
 export const MAX_RUNNER_GPUS = 1024;
@@ -26,6 +27,17 @@ export class RegisterRunnerDto {
   @Min(0)
   @Max(MAX_GPU_MEMORY_MB)
   gpuMemoryMb?: number | null;
+
+  /**
+   * Trials it runs at once (its slots): it holds at most this many leases, a lease beyond them is
+   * 409 RUNNER_LEASE_LIMIT. Default 16 (DEFAULT_RUNNER_MAX_CONCURRENT_TRIALS); the Python runner
+   * sends 1, the SDK's worker its `concurrency`.
+   */
+  @IsOmittable()
+  @IsInteger()
+  @Min(1)
+  @Max(MAX_RUNNER_CONCURRENT_TRIALS)
+  maxConcurrentTrials?: number;
 
   @IsOptional()
   @IsArray()

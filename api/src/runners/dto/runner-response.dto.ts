@@ -12,6 +12,9 @@ export class RunnerResponseDto {
   @IntegerProperty()
   gpuMemoryMb: number | null;
   labels: string[];
+  /** Open leases it may hold at once (registered, or the default 16). */
+  @IntegerProperty()
+  maxConcurrentTrials: number;
   lastSeenAt: string;
   createdAt: string;
   /** Trials this runner holds a lease on now. */
@@ -64,6 +67,7 @@ export function toRunnerResponse(runner: Runner, currentTrialIds: string[]): Run
     gpus: runner.gpus,
     gpuMemoryMb: runner.gpuMemoryMb,
     labels: runner.labels,
+    maxConcurrentTrials: runner.maxConcurrentTrials,
     lastSeenAt: runner.lastSeenAt.toISOString(),
     createdAt: runner.createdAt.toISOString(),
     currentTrialIds,

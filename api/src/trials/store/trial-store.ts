@@ -993,6 +993,67 @@ export async function countOpen(db: Db): Promise<{ status: string; count: number
   )) as { status: string; count: number }[];
 }
 
+/**
+ * Each of these runners' slots (`max_concurrent_trials`) and open leases (running trials); a
+ * runner that does not exist (reclaimed) is absent. The caller holds their slot locks
+ * (runners/runner-slots.ts), so the count is current until it commits.
+ */
+export async function runnerSlots(
+  db: Db,
+  runnerIds: readonly string[],
+): Promise<Map<string, { slots: number; held: number }>> {
+  const rows = await preparedQuery<{ id: string; slots: number; held: number }>(
+    db,
+    {
+      name: 'runner-slots',
+      text: `SELECT r.id, r.max_concurrent_trials AS slots,
+                    (SELECT COUNT(*)::int FROM trials t WHERE t.runner_id = r.id AND t.status = 'running') AS held
+               FROM runners r WHERE r.id = ANY($1::uuid[])`,
+    },
+    [runnerIds],
+  );
+  return new Map(rows.map((row) => [row.id, { slots: row.slots, held: row.held }]));
+}
+
+/** SQL: runner `r` holds no lease and was last seen before `$seenBefore`. */
+function RECLAIMABLE(r: string, seenBefore: string): string {
+  return `${r}.last_seen_at < ${seenBefore}
+          AND NOT EXISTS (SELECT 1 FROM trials t WHERE t.runner_id = ${r}.id AND t.status = 'running')`;
+}
+
+/** Up to `limit` runners of the project that hold no lease and were last seen before `seenBefore`, the longest unseen first. */
+export async function reclaimableRunners(
+  db: Db,
+  projectId: string,
+  seenBefore: Date,
+  limit: number,
+): Promise<string[]> {
+  const rows = (await db.query(
+    `SELECT r.id FROM runners r WHERE r.project_id = $1 AND ${RECLAIMABLE('r', '$2')}
+      ORDER BY r.last_seen_at, r.id LIMIT $3`,
+    [projectId, seenBefore, limit],
+  )) as { id: string }[];
+  return rows.map((row) => row.id);
+}
+
+/**
+ * Deletes those of `runnerIds` that still hold no lease and were last seen before `seenBefore`
+ * (the caller holds their slot locks: no lease is granted to them meanwhile). Their tokens go with
+ * them (api_keys.runner_id ON DELETE CASCADE); their finished trials keep their results and lose
+ * the runner (trials.runner_id ON DELETE SET NULL; trial_leases keep its id). Returns those deleted.
+ */
+export async function deleteReclaimableRunners(
+  db: EntityManager,
+  runnerIds: readonly string[],
+  seenBefore: Date,
+): Promise<string[]> {
+  const [rows] = (await db.query(
+    `DELETE FROM runners r WHERE r.id = ANY($1::uuid[]) AND ${RECLAIMABLE('r', '$2')} RETURNING r.id`,
+    [runnerIds, seenBefore],
+  )) as [{ id: string }[], number];
+  return rows.map((row) => row.id);
+}
+
 /** Running trials of these runners. */
 export async function runningOf(
   db: Db,
