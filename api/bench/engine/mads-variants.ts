@@ -13,7 +13,6 @@
  *   --per-run: also each run's evaluations to pass the test, in simplex gradients (which runs a
  *   variant loses, and where)
  */
-import type { MadsOptions } from '../../src/mads';
 import { runMadsParallel } from './parallel';
 import {
   familyTable,
@@ -24,37 +23,23 @@ import {
   worstDrop,
   type SolverRuns,
 } from './parallel-report';
-import { problemSet } from './unseen-problems';
+import { parseDevLoopArgs } from './dev-loop-args';
 
 const TAU = 1e-3;
 const ALPHAS = [1, 2, 5, 10, 20, 50, 100];
-const DEFAULT_PROBLEMS =
-  'rosenbrock_2,beale_2,g06_2,powell_singular_4,rosenbrock_box_4,quadratic_on_bounds_5,mixed_rosenbrock_4,' +
-  'hpo_svm_digits,hpo_gb_breast_cancer,hpo_mlp_wine';
-
-function value(argv: readonly string[], flag: string, fallback: string): string {
-  const i = argv.indexOf(flag);
-  return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1] : fallback;
-}
 
 function main(argv: readonly string[]): void {
-  const variants = JSON.parse(value(argv, '--variants', '{"default":{}}')) as Record<string, Partial<MadsOptions>>;
-  // --problem-set unseen|all: every problem of that set unless --problems narrows it.
-  const set = problemSet(value(argv, '--problem-set', 'bench'));
-  const ids = value(
+  const { variants, problems, seeds, qs, extra } = parseDevLoopArgs(
     argv,
-    '--problems',
-    argv.includes('--problem-set') ? set.map((p) => p.id).join(',') : DEFAULT_PROBLEMS,
-  ).split(',');
-  const problems = set.filter((p) => ids.includes(p.id));
-  const seeds = value(argv, '--seeds', '0,1').split(',').map(Number);
-  const qs = value(argv, '--q', '1,4,16').split(',').map(Number);
+    { seeds: '0,1', q: '1,4,16' },
+    { 'per-run': { type: 'boolean', default: false } },
+  );
   const solvers: SolverRuns[] = [];
   for (const [name, given] of Object.entries(variants)) {
     // A variant may name its own q values ("q": [4, 16]): one that only changes the behaviour
     // with points in flight need not repeat the sequential runs (its drop is then taken against
     // the first variant's q = 1).
-    const { q: ownQs, ...options } = given as Partial<MadsOptions> & { q?: number[] };
+    const { q: ownQs, ...options } = given;
     for (const q of ownQs ?? qs) {
       const started = Date.now();
       const runs = problems.flatMap((p) => seeds.map((s) => runMadsParallel(p, s, q, options)));
@@ -70,7 +55,7 @@ function main(argv: readonly string[]): void {
   );
   process.stdout.write(`${familyTable(solves, labels, [5, 10, 20, 50, 100], 'evaluations')}\n\n`);
   process.stdout.write(`${roundsRatioTable(solves, solvers)}\n\n`);
-  if (argv.includes('--per-run')) process.stdout.write(`${perRunTable(solves, labels)}\n\n`);
+  if (extra['per-run'] === true) process.stdout.write(`${perRunTable(solves, labels)}\n\n`);
   for (const solver of solvers) {
     if (solver.q === 1) continue;
     const own = solvers.find((s) => s.family === solver.family && s.q === 1);

@@ -11,35 +11,18 @@
  *   --problem-set unseen|all, --problems a,b (as mads-variants.js)
  */
 import fs from 'node:fs';
-import type { MadsOptions } from '../../src/mads';
 import { benchSourceDir, nomadJobProblem, runCacheFile } from './nomad';
 import { runMadsParallel } from './parallel';
 import { solveRecords, type SolverRuns } from './parallel-report';
 import { dimensionOf } from './problems';
 import type { RunTrace } from './traces';
-import { problemSet } from './unseen-problems';
+import { parseDevLoopArgs } from './dev-loop-args';
 
 const TAU = 1e-3;
 const ALPHAS = [5, 10, 20, 50, 100];
-const DEFAULT_PROBLEMS =
-  'rosenbrock_2,beale_2,g06_2,powell_singular_4,rosenbrock_box_4,quadratic_on_bounds_5,mixed_rosenbrock_4,' +
-  'hpo_svm_digits,hpo_gb_breast_cancer,hpo_mlp_wine';
-
-function value(argv: readonly string[], flag: string, fallback: string): string {
-  const i = argv.indexOf(flag);
-  return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1] : fallback;
-}
 
 function main(argv: readonly string[]): void {
-  const variants = JSON.parse(value(argv, '--variants', '{"default":{}}')) as Record<string, Partial<MadsOptions>>;
-  const set = problemSet(value(argv, '--problem-set', 'bench'));
-  const ids = value(
-    argv,
-    '--problems',
-    argv.includes('--problem-set') ? set.map((p) => p.id).join(',') : DEFAULT_PROBLEMS,
-  ).split(',');
-  const problems = set.filter((p) => ids.includes(p.id));
-  const seeds = value(argv, '--seeds', '0,1').split(',').map(Number);
+  const { variants, problems, seeds } = parseDevLoopArgs(argv, { seeds: '0,1', q: '1' });
   const sourceDir = benchSourceDir();
   const reference: SolverRuns[] = [];
   for (const [label, blockSize, solver] of [

@@ -17,12 +17,7 @@ import { evaluateBenchFunction } from './functions';
 import { evaluationDurations, problemSpecOf } from './parallel';
 import { budgetOf, dimensionOf, type BenchProblem } from './problems';
 import { toTraceEvaluation } from './traces';
-import { problemSet } from './unseen-problems';
-
-function value(argv: readonly string[], flag: string, fallback: string): string {
-  const i = argv.indexOf(flag);
-  return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1] : fallback;
-}
+import { parseDevLoopArgs } from './dev-loop-args';
 
 interface Census {
   kinds: Map<string, { evaluations: number; improving: number }>;
@@ -82,13 +77,12 @@ function census(problem: BenchProblem, seed: number, q: number, options: Partial
 }
 
 function main(argv: readonly string[]): void {
-  const variants = JSON.parse(value(argv, '--variants', '{"default":{}}')) as Record<string, Partial<MadsOptions>>;
-  const set = problemSet(value(argv, '--problem-set', 'bench'));
-  const ids = value(argv, '--problems', set.map((p) => p.id).join(',')).split(',');
-  const problems = set.filter((p) => ids.includes(p.id));
-  const seeds = value(argv, '--seeds', '0').split(',').map(Number);
-  const qs = value(argv, '--q', '1').split(',').map(Number);
-  const budget = Number(value(argv, '--budget', '20'));
+  const { variants, problems, seeds, qs, extra } = parseDevLoopArgs(
+    argv,
+    { seeds: '0', q: '1', defaultProblems: 'set' },
+    { budget: { type: 'string', default: '20' } },
+  );
+  const budget = Number(extra.budget);
   for (const problem of problems) {
     const limit = budget * (dimensionOf(problem) + 1);
     for (const q of qs) {
