@@ -270,8 +270,14 @@ describe('runner slots and the project quota on runners', () => {
         .send({}),
       200,
     );
-    const stale = async (runnerId: string) =>
-      db.query(`UPDATE runners SET last_seen_at = now() - interval '16 minutes' WHERE id = $1`, [runnerId]);
+    // Not heard from for 16 minutes: neither seen nor ending a lease (a report) since.
+    const stale = async (runnerId: string) => {
+      await db.query(`UPDATE runners SET last_seen_at = now() - interval '16 minutes' WHERE id = $1`, [runnerId]);
+      await db.query(
+        `UPDATE trial_leases SET ended_at = now() - interval '16 minutes' WHERE runner_id = $1 AND ended_at IS NOT NULL`,
+        [runnerId],
+      );
+    };
     // Both unseen for 16 minutes; only the idle one holds no lease.
     await stale(holder.id);
     await stale(idle.id);

@@ -8,7 +8,8 @@
 export const RUNNER_LIVE_WITHIN_MS = 2 * 60_000;
 
 /**
- * A runner that holds no lease and was not heard from for this long may be reclaimed — deleted
+ * A runner that holds no lease and was not heard from for this long (nor ended one of its leases by
+ * a report or a release: trial-store `RECLAIMABLE`, finding 14 of docs/reliability.md) may be reclaimed — deleted
  * with its token — when its project reaches `maxRunners` and another registers
  * (runners/runners.service.ts): seven and a half times the liveness window, so a runner that is
  * merely slow to heartbeat, or restarting, is never taken. A reclaimed runner that comes back gets

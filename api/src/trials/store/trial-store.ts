@@ -1015,10 +1015,26 @@ export async function runnerSlots(
   return new Map(rows.map((row) => [row.id, { slots: row.slots, held: row.held }]));
 }
 
-/** SQL: runner `r` holds no lease and was last seen before `$seenBefore`. */
+/**
+ * Lease outcomes that a runner's own call ended (a report, a release, a heartbeat that was told to
+ * stop): the runner was heard from then. Not `expired` (the sweeper), `stopped` (the study ended)
+ * or `quarantined` (an operator or the health check), which say nothing of the runner.
+ */
+const HEARD_FROM_OUTCOMES = `('completed', 'failed', 'released', 'early_stopped', 'runner_failed', 'resource_failed')`;
+
+/**
+ * SQL: runner `r` holds no lease and was not heard from since `$seenBefore`: neither seen
+ * (`last_seen_at`: registration, runner heartbeat, lease) nor the runner that ended one of its
+ * leases (a report or a release). A runner that trains one trial for longer than the reclamation
+ * period heartbeats the trial only, so its `last_seen_at` is the lease's; without its reports it
+ * was the first reclaimed the moment it reported (docs/reliability.md, finding 14).
+ */
 function RECLAIMABLE(r: string, seenBefore: string): string {
   return `${r}.last_seen_at < ${seenBefore}
-          AND NOT EXISTS (SELECT 1 FROM trials t WHERE t.runner_id = ${r}.id AND t.status = 'running')`;
+          AND NOT EXISTS (SELECT 1 FROM trials t WHERE t.runner_id = ${r}.id AND t.status = 'running')
+          AND NOT EXISTS (SELECT 1 FROM trial_leases l
+                           WHERE l.runner_id = ${r}.id AND l.ended_at >= ${seenBefore}
+                             AND l.outcome IN ${HEARD_FROM_OUTCOMES})`;
 }
 
 /** Up to `limit` runners of the project that hold no lease and were last seen before `seenBefore`, the longest unseen first. */

@@ -1,0 +1,163 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { DataSource } from 'typeorm';
+import {
+  auth,
+  createProject,
+  createStudy,
+  expectStatus,
+  lease,
+  projectKey,
+  quadraticStudy,
+  report,
+  type TestRunner,
+} from '../support/api-client';
+import { LeaseSweeper } from '../../api/src/trials/lease-sweeper';
+import { startTestServer, type TestServer } from '../support/test-server';
+
+/**
+ * Red-team probes of runner slots and the project quota on runners (docs/reliability.md, finding
+ * 13 and finding 14): what a runner key, a runner token or a user key can do to the quota, and how
+ * reclamation treats a runner that is working.
+ */
+describe('runner slots and quotas against hostile callers', () => {
+  let test: TestServer;
+  let db: DataSource;
+
+  before(async () => {
+    test = await startTestServer();
+    db = test.get(DataSource);
+  });
+  after(async () => test.close());
+
+  interface Fleet {
+    projectId: string;
+    userKey: string;
+    runnerKey: string;
+  }
+  const fleet = async (name: string, quotas: Record<string, unknown> = {}): Promise<Fleet> => {
+    const projectId = await createProject(test, { name, ...quotas });
+    return {
+      projectId,
+      userKey: await projectKey(test, 'user', projectId),
+      runnerKey: await projectKey(test, 'runner', projectId),
+    };
+  };
+  const register = (key: string, body: Record<string, unknown>) =>
+    test.http
+      .post('/v1/runners')
+      .set(...auth(key))
+      .send({ gpus: 1, ...body });
+  const runner = async (runnerKey: string, body: Record<string, unknown>): Promise<TestRunner> => {
+    const created = expectStatus(await register(runnerKey, body), 201).body;
+    return { id: created.id as string, token: created.token as string };
+  };
+  const count = async (sql: string, params: unknown[]): Promise<number> =>
+    ((await db.query(`SELECT COUNT(*)::int AS n FROM ${sql}`, params)) as { n: number }[])[0].n;
+  const unseenFor = (runnerId: string, minutes: number) =>
+    db.query(`UPDATE runners SET last_seen_at = now() - make_interval(mins => $2) WHERE id = $1`, [runnerId, minutes]);
+
+  it('a runner that has just reported a long trial is not reclaimed; the runner that is really gone is', async () => {
+    const team = await fleet('reclaim-worker', { maxRunners: 2 });
+    const study = String(
+      (await createStudy(test, team.userKey, quadraticStudy({ name: 'long', budget: { maxEvaluations: 10 } }))).id,
+    );
+    const worker = await runner(team.runnerKey, { name: 'worker', maxConcurrentTrials: 1 });
+    const gone = await runner(team.runnerKey, { name: 'gone', maxConcurrentTrials: 1 });
+    const trial = expectStatus(await lease(test, worker, study), 200).body.trial.id as string;
+    // An hour of training: the worker was last *seen* (lease, runner heartbeat) when it leased, and
+    // heartbeat its trial since (which does not touch the runner's row); the other runner died
+    // twenty minutes ago.
+    await unseenFor(worker.id, 60);
+    await unseenFor(gone.id, 20);
+    expectStatus(await report(test, worker, trial, 'heartbeat', { progress: 0.99 }), 200);
+    expectStatus(await report(test, worker, trial, 'complete', { outputs: { loss: 1 } }), 200);
+    // A newcomer at the quota: the dead runner makes room, never the one that reported a moment ago.
+    const newcomer = await runner(team.runnerKey, { name: 'newcomer' });
+    assert.equal(await count('runners WHERE id = $1', [gone.id]), 0, 'the runner gone for 20 minutes is reclaimed');
+    assert.equal(await count('runners WHERE id = $1', [worker.id]), 1, 'the runner that has just reported stays');
+    assert.ok([200, 204].includes((await lease(test, worker, study)).status), "the worker's token still leases");
+    // Now only the worker (heard from by its report) and the fresh newcomer: a registration is refused.
+    const refused = await register(team.runnerKey, { name: 'late' });
+    assert.equal(refused.status, 409);
+    assert.equal(refused.body.code, 'PROJECT_QUOTA_EXCEEDED');
+    assert.equal(await count('runners WHERE id = ANY($1::uuid[])', [[worker.id, newcomer.id]]), 2);
+  });
+
+  it('a runner token cannot raise its slots past 256, nor register a second runner past the quota', async () => {
+    const team = await fleet('token-reregister', { maxRunners: 1 });
+    const only = await runner(team.runnerKey, { name: 'only', maxConcurrentTrials: 1 });
+    for (const bad of [257, 1e9, 2 ** 31, -1, 0]) {
+      const refused = await register(only.token, { name: 'only', maxConcurrentTrials: bad });
+      assert.equal(refused.status, 400, `maxConcurrentTrials ${bad}`);
+    }
+    const top = expectStatus(await register(only.token, { name: 'only', maxConcurrentTrials: 256 }), 201).body;
+    assert.equal(top.id, only.id, 'the token updates its own runner');
+    // Registering again with the token, in a loop, never adds a runner.
+    const again = await Promise.all(Array.from({ length: 20 }, () => register(only.token, { name: 'only' })));
+    assert.ok(again.every((answer) => answer.status === 201 && answer.body.id === only.id));
+    assert.equal(await count('runners WHERE project_id = $1', [team.projectId]), 1);
+    assert.equal(await count('api_keys WHERE runner_id = $1', [only.id]), 1, 'and no second token');
+    const refused = await register(team.runnerKey, { name: 'second' });
+    assert.equal(refused.status, 409);
+  });
+
+  it('a user key cannot change its project quotas; an admin can lower maxRunners below the count, and nothing is removed', async () => {
+    const team = await fleet('quota-patch', { maxRunners: 3 });
+    const runners = await Promise.all([0, 1, 2].map((i) => runner(team.runnerKey, { name: `r${i}` })));
+    for (const key of [team.userKey, team.runnerKey, runners[0].token]) {
+      const refused = await test.http
+        .patch(`/v1/projects/${team.projectId}`)
+        .set(...auth(key))
+        .send({ maxRunners: 1000 });
+      assert.equal(refused.status, 403);
+    }
+    for (const bad of [null, 0, -1, 1.5, '5']) {
+      const refused = await test.http
+        .patch(`/v1/projects/${team.projectId}`)
+        .set(...auth(test.adminKey))
+        .send({ maxRunners: bad });
+      assert.equal(refused.status, 400, `maxRunners ${JSON.stringify(bad)}`);
+    }
+    const lowered = expectStatus(
+      await test.http
+        .patch(`/v1/projects/${team.projectId}`)
+        .set(...auth(test.adminKey))
+        .send({ maxRunners: 1 }),
+      200,
+    ).body;
+    assert.equal(lowered.maxRunners, 1);
+    assert.equal(lowered.runners, 3);
+    // The runners above the lowered quota stay and keep leasing; a new one is refused.
+    const study = String((await createStudy(test, team.userKey, quadraticStudy({ name: 'after-patch' }))).id);
+    for (const r of runners) expectStatus(await lease(test, r, study), 200);
+    assert.equal((await register(team.runnerKey, { name: 'fourth' })).status, 409);
+  });
+
+  it('a runner that leases and lets its leases lapse stays one runner with its slots; it cannot be reclaimed while it holds one', async () => {
+    const team = await fleet('lapse', { maxRunners: 1 });
+    const study = String(
+      (
+        await createStudy(
+          test,
+          team.userKey,
+          quadraticStudy({ name: 'lapse', budget: { maxEvaluations: 50, maxAttempts: 50, leaseSeconds: 60 } }),
+        )
+      ).id,
+    );
+    const hoarder = await runner(team.runnerKey, { name: 'hoarder', maxConcurrentTrials: 2 });
+    for (let round = 0; round < 5; round++) {
+      const answers = await Promise.all(Array.from({ length: 6 }, () => lease(test, hoarder, study)));
+      const granted = answers.filter((answer) => answer.status === 200).length;
+      assert.equal(granted, 2, `round ${round}: exactly its 2 slots`);
+      assert.equal(await count("trials WHERE runner_id = $1 AND status = 'running'", [hoarder.id]), 2);
+      // Its leases expire (as if it stopped heartbeating) and it is not heard from for an hour:
+      // while the expired leases are not swept back they are still its, so it is not reclaimable.
+      await unseenFor(hoarder.id, 60);
+      assert.equal((await register(team.runnerKey, { name: 'taker' })).status, 409);
+      await test.server.app.get(LeaseSweeper).sweep(new Date(Date.now() + 3_600_000));
+      assert.equal(await count("trials WHERE runner_id = $1 AND status = 'running'", [hoarder.id]), 0);
+    }
+    assert.equal(await count('runners WHERE project_id = $1', [team.projectId]), 1);
+  });
+});
