@@ -160,4 +160,52 @@ describe('runner slots and quotas against hostile callers', () => {
     }
     assert.equal(await count('runners WHERE project_id = $1', [team.projectId]), 1);
   });
+  it('registrations reclaiming stale runners race those runners\' own leases: no trial leased to a deleted runner, no 5xx', async () => {
+    for (const algorithm of ['random', 'mads']) {
+      const team = await fleet(`reclaim-vs-lease-${algorithm}`, { maxRunners: 12 });
+      const study = String(
+        (
+          await createStudy(
+            test,
+            team.userKey,
+            quadraticStudy({
+              name: 'race',
+              budget: { maxEvaluations: 400, maxAttempts: 2, leaseSeconds: 60 },
+              algorithm: { name: algorithm, seed: 3 },
+            }),
+          )
+        ).id,
+      );
+      const old = await Promise.all(
+        Array.from({ length: 12 }, (_, i) => runner(team.runnerKey, { name: `old-${i}`, maxConcurrentTrials: 2 })),
+      );
+      await db.query(`UPDATE runners SET last_seen_at = now() - interval '1 hour' WHERE id = ANY($1::uuid[])`, [
+        old.map((r) => r.id),
+      ]);
+      const leases = old.flatMap((r) => [lease(test, r, study), lease(test, r)]);
+      const registrations = Array.from({ length: 12 }, (_, i) => register(team.runnerKey, { name: `new-${i}` }));
+      const [leased, registered] = await Promise.all([Promise.all(leases), Promise.all(registrations)]);
+      for (const answer of [...leased, ...registered]) {
+        assert.ok(answer.status < 500, `${answer.status} ${JSON.stringify(answer.body)}`);
+      }
+      const granted = leased.filter((answer) => answer.status === 200);
+      for (const answer of granted) {
+        const owner = answer.body.trial.runnerId as string;
+        assert.equal(await count('runners WHERE id = $1', [owner]), 1, 'a runner granted a lease is never reclaimed');
+      }
+      assert.equal(
+        await count(
+          `trials t WHERE t.study_id = $1 AND t.status = 'running'
+             AND (t.runner_id IS NULL OR NOT EXISTS (SELECT 1 FROM runners r WHERE r.id = t.runner_id))`,
+          [study],
+        ),
+        0,
+        'no running trial without its runner',
+      );
+      assert.equal(await count("trials WHERE study_id = $1 AND status = 'running'", [study]), granted.length);
+      const reclaimed = registered.filter((answer) => answer.status === 201).length;
+      assert.equal(await count('runners WHERE project_id = $1', [team.projectId]), 12, 'the quota holds');
+      assert.equal(await count('runners WHERE id = ANY($1::uuid[])', [old.map((r) => r.id)]), 12 - reclaimed);
+    }
+  });
 });
