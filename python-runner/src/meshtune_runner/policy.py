@@ -10,7 +10,8 @@ may ask of a runner").
   unless the operator passed `--allow-remote-code`.
 - `model`, `tokenizer`, `trainData`, `evalData`, `mmluData`: a local path must lie, once `..`
   and symlinks are resolved, under the runner's `--data-root` or an `--allow-read` folder, and
-  never inside the runner's state folder (its token, its unsent results); a hub id
+  never inside the runner's state folder (its token, its unsent results); for a folder, every
+  symlink in it too (the child opens its files by name; finding 15); a hub id
   (`org/name`) stays a hub id. The resolved path is what the child then opens, so a symlink
   changed after the check cannot lead it elsewhere.
 - `adapterDir`, `checkpointDir`: a folder under the runner's own adapter and checkpoint
@@ -182,7 +183,48 @@ def _confine_input(name: str, value: str, policy: RunnerPolicy) -> str:
             "(after `..` and symlinks are resolved; relative paths are taken from --data-root)"
         )
         raise StudyPolicyError(f"{_camel(name)}: a local path this runner does not allow: {where}")
+    if os.path.isdir(real):
+        _confine_folder_entries(name, real, policy)
     return str(real)
+
+
+#: Most entries of a folder a study names that are looked at (a model, tokenizer or MMLU folder
+#: holds tens); beyond, the folder is refused rather than walked (a study naming the data root
+#: itself must not keep the agent walking it).
+MAX_FOLDER_ENTRIES = 50_000
+
+
+def _confine_folder_entries(name: str, folder: Path, policy: RunnerPolicy) -> None:
+    """A folder's own path is resolved and checked, but the child opens the files in it by
+    name (a model's `config.json`, each `*.csv` of an MMLU folder) and follows any symlink among
+    them: each symlink in the folder, at any depth, must resolve under the read roots and outside
+    the state folder, as a file path would (docs/reliability.md, finding 15). A folder that holds
+    the state folder is refused too. Symlinked subfolders are checked, not walked into."""
+    seen = 0
+    for top, dirs, files in os.walk(folder, followlinks=False):
+        here = Path(top)
+        if policy.state_dir is not None and here == policy.state_dir:
+            raise StudyPolicyError(
+                f"{_camel(name)}: the runner's state folder is not readable by a study"
+            )
+        for entry in (*dirs, *files):
+            seen += 1
+            if seen > MAX_FOLDER_ENTRIES:
+                raise StudyPolicyError(
+                    f"{_camel(name)}: a folder of more than {MAX_FOLDER_ENTRIES} entries is not "
+                    "read by this runner"
+                )
+            path = here / entry
+            if not path.is_symlink():
+                continue
+            target = _real(path)
+            in_state = policy.state_dir is not None and _under(target, [policy.state_dir])
+            if in_state or not _under(target, policy.read_roots):
+                raise StudyPolicyError(
+                    f"{_camel(name)}: a local path this runner does not allow: an entry of the "
+                    "folder links outside the runner's --data-root and --allow-read folders (or "
+                    "into its state folder)"
+                )
 
 
 def _confine_output(name: str, value: str, policy: RunnerPolicy) -> str:
