@@ -160,7 +160,7 @@ describe('runner slots and quotas against hostile callers', () => {
     }
     assert.equal(await count('runners WHERE project_id = $1', [team.projectId]), 1);
   });
-  it('registrations reclaiming stale runners race those runners\' own leases: no trial leased to a deleted runner, no 5xx', async () => {
+  it("registrations reclaiming stale runners race those runners' own leases: no trial leased to a deleted runner, no 5xx", async () => {
     for (const algorithm of ['random', 'mads']) {
       const team = await fleet(`reclaim-vs-lease-${algorithm}`, { maxRunners: 12 });
       const study = String(
