@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -480,3 +481,28 @@ def test_an_early_stop_ends_real_training_promptly(
     from meshtune_runner.training.adapters import load_adapter
 
     assert load_adapter(kept) is not None
+
+
+def test_an_adapter_that_would_bring_the_disk_under_the_floor_is_not_kept(
+    api: FakeApi, state_dir: Path, tmp_path: Path
+) -> None:
+    # A study decides its adapters' size (its LoRA rank); kept without end they would fill the
+    # file system the runner's state and other studies' trials share. Under the floor the result
+    # is still reported, without an adapter. The floor here is above the real free space.
+    kept_root = tmp_path / "adapters"
+    kept_root.mkdir()
+    free_mb = shutil.disk_usage(kept_root).free // 2**20
+    api.trials = [trial_json("t1", 1, BBO3_PARAMS), trial_json("t2", 2, BBO3_PARAMS)]
+    agent = make_agent(
+        api, state_dir, FakeLauncher(), adapter_dir=kept_root, min_free_disk_mb=free_mb + 1024
+    )
+    agent.run()
+    assert not (kept_root / "study-1").exists() or not any((kept_root / "study-1").iterdir())
+    for trial in ("t1", "t2"):
+        sent = api.reports[trial][1]
+        assert sent["outputs"]["val_loss"] == 1.125  # the result is not lost
+        assert "adapter" not in sent
+    # With no floor the same adapter is kept.
+    api.trials = [trial_json("t3", 3, BBO3_PARAMS)]
+    make_agent(api, state_dir, FakeLauncher(), adapter_dir=kept_root, min_free_disk_mb=0).run()
+    assert api.reports["t3"][1]["adapter"]["location"].startswith(str(kept_root / "study-1"))

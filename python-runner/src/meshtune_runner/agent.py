@@ -114,6 +114,9 @@ class AgentConfig:
     adapter_dir: Path | str | None = None
     #: how many adapters to keep per study, newest first (None: all)
     keep_adapters: int | None = None
+    #: free space (MiB) an adapter may not bring its file system under: past it the result is
+    #: still reported, without its adapter (retention.py)
+    min_free_disk_mb: int = 1024
     #: what a study's trainingConfig may name on this runner (policy.py; cli.py's --allow-*):
     #: remote code, folders to read besides `data_root`, destinations besides the runner's own
     #: adapter and checkpoint folders (folders or URL prefixes), TrainingArguments keys besides
@@ -705,6 +708,7 @@ class Agent:
                 name,
                 manifest,
                 self.config.keep_adapters,
+                self.config.min_free_disk_mb * 2**20,
             )
         except OSError as exc:
             # The result is still worth reporting; the adapter is lost, and the log says so.

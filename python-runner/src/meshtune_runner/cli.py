@@ -15,7 +15,7 @@ import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 from . import __version__
 from .adapter_store import is_store_url
@@ -145,6 +145,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="keep only the newest N adapters per study (default: all; 0: none) "
         "[MESHTUNE_KEEP_ADAPTERS]",
     )
+    runner.add_argument(
+        "--min-free-disk-mb",
+        type=int,
+        default=_int_env("MESHTUNE_MIN_FREE_DISK_MB", 1024),
+        help="do not keep an adapter that would leave less free space than this on its file "
+        "system (the result is still reported, without the adapter; default 1024, 0: no floor) "
+        "[MESHTUNE_MIN_FREE_DISK_MB]",
+    )
     runner.add_argument("--log-level", default=_env("MESHTUNE_LOG_LEVEL", "INFO"))
     allow = parser.add_argument_group(
         "what a study may ask of this runner",
@@ -232,9 +240,13 @@ def _float_env(name: str) -> float | None:
     return float(value) if value is not None else None
 
 
-def _int_env(name: str) -> int | None:
+@overload
+def _int_env(name: str) -> int | None: ...
+@overload
+def _int_env(name: str, default: int) -> int: ...
+def _int_env(name: str, default: int | None = None) -> int | None:
     value = _env(name)
-    return int(value) if value is not None else None
+    return int(value) if value is not None else default
 
 
 def collect_overrides(args: argparse.Namespace) -> dict[str, Any]:
@@ -331,6 +343,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         keep_trial_dirs=args.keep_trial_dirs,
         adapter_dir=_adapter_root(args.adapter_dir),
         keep_adapters=args.keep_adapters,
+        min_free_disk_mb=args.min_free_disk_mb,
         allow_remote_code=args.allow_remote_code,
         allow_read=[Path(p) for p in _list_option(args.allow_read, "MESHTUNE_ALLOW_READ")],
         allow_write=[

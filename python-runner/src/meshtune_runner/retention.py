@@ -1,5 +1,7 @@
 """Kept adapters: one folder per completed trial under `<root>/<study>/`, with a manifest,
-the oldest removed beyond a per-study count."""
+the oldest removed beyond a per-study count, and none kept where keeping it would bring the
+file system under the runner's free-space floor (a study's adapters, whose size its own LoRA
+rank decides, must not fill the disk the runner's state and other studies' trials live on)."""
 
 from __future__ import annotations
 
@@ -10,19 +12,38 @@ from typing import Any
 
 from .trial_files import write_json_atomic
 
-__all__ = ["MANIFEST_NAME", "adapter_size_bytes", "keep_adapter"]
+__all__ = ["MANIFEST_NAME", "DiskFloorError", "adapter_size_bytes", "keep_adapter"]
 
 log = logging.getLogger("meshtune_runner")
 
 MANIFEST_NAME = "meshtune-trial.json"
 
 
+class DiskFloorError(OSError):
+    """Keeping an adapter would leave less free space than the runner's floor."""
+
+
 def keep_adapter(
-    source: Path, study_root: Path, name: str, manifest: dict[str, Any], keep: int | None
+    source: Path,
+    study_root: Path,
+    name: str,
+    manifest: dict[str, Any],
+    keep: int | None,
+    min_free_bytes: int = 0,
 ) -> Path | None:
     """Move `source` to `study_root/name` (replacing an earlier attempt's copy), write the
-    manifest, then remove the oldest kept folders beyond `keep` (None: keep all)."""
+    manifest, then remove the oldest kept folders beyond `keep` (None: keep all). Raises
+    DiskFloorError, keeping nothing, when the copy would leave less than `min_free_bytes` free
+    on `study_root`'s file system."""
     study_root.mkdir(parents=True, exist_ok=True)
+    needed = adapter_size_bytes(source) or 0
+    left = shutil.disk_usage(study_root).free - needed
+    if left < min_free_bytes:
+        raise DiskFloorError(
+            f"keeping it ({needed / 2**20:.1f} MiB) would leave {max(left, 0) / 2**20:.0f} MiB "
+            f"free, under this runner's floor of {min_free_bytes / 2**20:.0f} MiB "
+            "(--min-free-disk-mb)"
+        )
     target = study_root / name
     staging = study_root / f".{name}.partial"
     shutil.rmtree(staging, ignore_errors=True)
