@@ -1,17 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { DataSource } from 'typeorm';
-import {
-  auth,
-  createProject,
-  createStudy,
-  expectStatus,
-  lease,
-  projectKey,
-  quadraticStudy,
-  report,
-  type TestRunner,
-} from '../support/api-client';
+import { auth, createStudy, expectStatus, lease, quadraticStudy, report } from '../support/api-client';
+import { countRows, createFleet, newRunner, postRunner } from '../support/runner-fleet';
 import { startTestServer, type TestServer } from '../support/test-server';
 
 /**
@@ -30,33 +21,9 @@ describe('runner slots and the project quota on runners', () => {
   });
   after(async () => test.close());
 
-  interface Fleet {
-    projectId: string;
-    userKey: string;
-    runnerKey: string;
-  }
-  const fleet = async (name: string, quotas: Record<string, unknown> = {}): Promise<Fleet> => {
-    const projectId = await createProject(test, { name, ...quotas });
-    return {
-      projectId,
-      userKey: await projectKey(test, 'user', projectId),
-      runnerKey: await projectKey(test, 'runner', projectId),
-    };
-  };
-  const register = (runnerKey: string, body: Record<string, unknown>) =>
-    test.http
-      .post('/v1/runners')
-      .set(...auth(runnerKey))
-      .send({ gpus: 1, ...body });
-  const runner = async (runnerKey: string, body: Record<string, unknown>): Promise<TestRunner> => {
-    const created = expectStatus(await register(runnerKey, body), 201).body;
-    return { id: created.id as string, token: created.token as string };
-  };
-  const count = async (sql: string, params: unknown[]): Promise<number> =>
-    ((await db.query(`SELECT COUNT(*)::int AS n FROM ${sql}`, params)) as { n: number }[])[0].n;
-  const trialRows = (studyId: string) => count('trials WHERE study_id = $1', [studyId]);
+  const trialRows = (studyId: string) => countRows(db, 'trials WHERE study_id = $1', [studyId]);
   const leaseRows = (studyId: string) =>
-    count('trial_leases l JOIN trials t ON t.id = l.trial_id WHERE t.study_id = $1', [studyId]);
+    countRows(db, 'trial_leases l JOIN trials t ON t.id = l.trial_id WHERE t.study_id = $1', [studyId]);
   const statuses = (answers: { status: number }[]) =>
     answers.reduce<Record<number, number>>(
       (tally, { status }) => ({ ...tally, [status]: (tally[status] ?? 0) + 1 }),
@@ -64,13 +31,16 @@ describe('runner slots and the project quota on runners', () => {
     );
 
   it('registers maxConcurrentTrials (1 to 256, default 16) and shows it', async () => {
-    const team = await fleet('slots-registration');
-    const declared = expectStatus(await register(team.runnerKey, { name: 'two', maxConcurrentTrials: 2 }), 201).body;
+    const team = await createFleet(test, 'slots-registration');
+    const declared = expectStatus(
+      await postRunner(test, team.runnerKey, { name: 'two', maxConcurrentTrials: 2 }),
+      201,
+    ).body;
     assert.equal(declared.maxConcurrentTrials, 2);
-    const undeclared = expectStatus(await register(team.runnerKey, { name: 'default' }), 201).body;
+    const undeclared = expectStatus(await postRunner(test, team.runnerKey, { name: 'default' }), 201).body;
     assert.equal(undeclared.maxConcurrentTrials, 16);
     for (const bad of [0, 257, 1.5, null, '2']) {
-      const refused = await register(team.runnerKey, { name: 'bad', maxConcurrentTrials: bad });
+      const refused = await postRunner(test, team.runnerKey, { name: 'bad', maxConcurrentTrials: bad });
       assert.equal(refused.status, 400, `maxConcurrentTrials ${JSON.stringify(bad)}`);
       assert.equal(refused.body.code, 'VALIDATION_FAILED');
     }
@@ -87,7 +57,7 @@ describe('runner slots and the project quota on runners', () => {
   });
 
   it('50 concurrent leases of one runner with 2 slots: exactly 2 × 200 and 48 × 409 RUNNER_LEASE_LIMIT, nothing else written', async () => {
-    const team = await fleet('slots-engine');
+    const team = await createFleet(test, 'slots-engine');
     const study = String(
       (
         await createStudy(
@@ -97,7 +67,7 @@ describe('runner slots and the project quota on runners', () => {
         )
       ).id,
     );
-    const hoarder = await runner(team.runnerKey, { name: 'hoarder', maxConcurrentTrials: 2 });
+    const hoarder = await newRunner(test, team.runnerKey, { name: 'hoarder', maxConcurrentTrials: 2 });
     const answers = await Promise.all(Array.from({ length: 50 }, () => lease(test, hoarder, study)));
     assert.deepEqual(statuses(answers), { 200: 2, 409: 48 });
     const granted = answers.filter((answer) => answer.status === 200).map((answer) => String(answer.body.trial.id));
@@ -118,7 +88,9 @@ describe('runner slots and the project quota on runners', () => {
     assert.equal(anyStudy.body.code, 'RUNNER_LEASE_LIMIT');
     // The study stays leasable by the project's other runners: 10 at once, 10 leases.
     const others = await Promise.all(
-      Array.from({ length: 10 }, (_, i) => runner(team.runnerKey, { name: `other-${i}`, maxConcurrentTrials: 1 })),
+      Array.from({ length: 10 }, (_, i) =>
+        newRunner(test, team.runnerKey, { name: `other-${i}`, maxConcurrentTrials: 1 }),
+      ),
     );
     assert.deepEqual(statuses(await Promise.all(others.map((other) => lease(test, other, study)))), { 200: 10 });
     assert.equal(await trialRows(study), 12);
@@ -129,7 +101,7 @@ describe('runner slots and the project quota on runners', () => {
   });
 
   it('pending trials: a runner at its slot limit takes none of them, another runner does', async () => {
-    const team = await fleet('slots-pending');
+    const team = await createFleet(test, 'slots-pending');
     const study = String(
       (
         await createStudy(
@@ -149,26 +121,26 @@ describe('runner slots and the project quota on runners', () => {
       );
     }
     // Like a Python runner (one trial at a time): 1 slot, 20 leases at once (its own and a buggy loop's).
-    const single = await runner(team.runnerKey, { name: 'single', maxConcurrentTrials: 1 });
+    const single = await newRunner(test, team.runnerKey, { name: 'single', maxConcurrentTrials: 1 });
     const answers = await Promise.all(
       Array.from({ length: 20 }, (_, i) => lease(test, single, i % 2 ? study : undefined)),
     );
     assert.deepEqual(statuses(answers), { 200: 1, 409: 19 });
     assert.equal(answers.find((answer) => answer.status === 200)!.body.trial.origin, 'user');
     assert.equal(await trialRows(study), 4);
-    assert.equal(await count(`trials WHERE study_id = $1 AND status = 'pending'`, [study]), 3);
-    const other = await runner(team.runnerKey, { name: 'other', maxConcurrentTrials: 3 });
+    assert.equal(await countRows(db, `trials WHERE study_id = $1 AND status = 'pending'`, [study]), 3);
+    const other = await newRunner(test, team.runnerKey, { name: 'other', maxConcurrentTrials: 3 });
     const taken = await Promise.all([1, 2, 3, 4].map(() => lease(test, other, study)));
     assert.deepEqual(statuses(taken), { 200: 3, 409: 1 });
     assert.ok(taken.filter((answer) => answer.status === 200).every((answer) => answer.body.trial.origin === 'user'));
-    assert.equal(await count(`trials WHERE study_id = $1 AND status = 'pending'`, [study]), 0);
+    assert.equal(await countRows(db, `trials WHERE study_id = $1 AND status = 'pending'`, [study]), 0);
   });
 
   it('a runner that lost track of its lease (restarted while training) is told which trials it holds and may release them', async () => {
-    const team = await fleet('slots-restart');
+    const team = await createFleet(test, 'slots-restart');
     await createStudy(test, team.userKey, quadraticStudy({ name: 'restart', budget: { maxEvaluations: 5 } }));
     // The Python runner's registration: its GPUs, its smallest GPU's memory, labels, one trial at a time.
-    const python = await runner(team.runnerKey, {
+    const python = await newRunner(test, team.runnerKey, {
       name: 'gpu-host',
       gpus: 1,
       gpuMemoryMb: 81_920,
@@ -196,12 +168,12 @@ describe('runner slots and the project quota on runners', () => {
   });
 
   it('300 concurrent registrations against maxRunners 5: exactly 5 × 201 and 295 × 409 PROJECT_QUOTA_EXCEEDED, nothing else written', async () => {
-    const team = await fleet('runner-flood', { maxRunners: 5 });
+    const team = await createFleet(test, 'runner-flood', { maxRunners: 5 });
     const project = expectStatus(await test.http.get('/v1/projects').set(...auth(team.userKey)), 200).body.items[0];
     assert.equal(project.maxRunners, 5);
     assert.equal(project.runners, 0);
     const answers = await Promise.all(
-      Array.from({ length: 300 }, (_, i) => register(team.runnerKey, { name: `flood-${i}` })),
+      Array.from({ length: 300 }, (_, i) => postRunner(test, team.runnerKey, { name: `flood-${i}` })),
     );
     assert.deepEqual(statuses(answers), { 201: 5, 409: 295 });
     for (const refused of answers.filter((answer) => answer.status === 409)) {
@@ -212,9 +184,9 @@ describe('runner slots and the project quota on runners', () => {
       assert.equal(refused.body.details.current, 5);
       assert.match(refused.body.message as string, /maxRunners/);
     }
-    assert.equal(await count('runners WHERE project_id = $1', [team.projectId]), 5);
+    assert.equal(await countRows(db, 'runners WHERE project_id = $1', [team.projectId]), 5);
     assert.equal(
-      await count('api_keys WHERE runner_id IS NOT NULL AND project_id = $1', [team.projectId]),
+      await countRows(db, 'api_keys WHERE runner_id IS NOT NULL AND project_id = $1', [team.projectId]),
       5,
       'one token per runner registered',
     );
@@ -239,7 +211,7 @@ describe('runner slots and the project quota on runners', () => {
     ).body;
     assert.equal(raised.maxRunners, 6);
     assert.deepEqual(
-      statuses(await Promise.all([1, 2, 3].map((i) => register(team.runnerKey, { name: `more-${i}` })))),
+      statuses(await Promise.all([1, 2, 3].map((i) => postRunner(test, team.runnerKey, { name: `more-${i}` })))),
       { 201: 1, 409: 2 },
     );
     for (const bad of [0, null, 1.5]) {
@@ -252,12 +224,12 @@ describe('runner slots and the project quota on runners', () => {
   });
 
   it('at the quota a registration reclaims a stale runner without a lease (its token then gets 401), never one holding a lease', async () => {
-    const team = await fleet('runner-reclaim', { maxRunners: 2 });
+    const team = await createFleet(test, 'runner-reclaim', { maxRunners: 2 });
     const study = String(
       (await createStudy(test, team.userKey, quadraticStudy({ name: 'reclaim', budget: { maxEvaluations: 10 } }))).id,
     );
-    const holder = await runner(team.runnerKey, { name: 'holder', maxConcurrentTrials: 1 });
-    const idle = await runner(team.runnerKey, { name: 'idle', maxConcurrentTrials: 1 });
+    const holder = await newRunner(test, team.runnerKey, { name: 'holder', maxConcurrentTrials: 1 });
+    const idle = await newRunner(test, team.runnerKey, { name: 'idle', maxConcurrentTrials: 1 });
     const held = expectStatus(await lease(test, holder, study), 200).body.trial.id as string;
     // The idle runner ran a trial before: its result stays when the runner goes.
     const ran = expectStatus(await lease(test, idle, study), 200).body.trial.id as string;
@@ -281,9 +253,9 @@ describe('runner slots and the project quota on runners', () => {
     // Both unseen for 16 minutes; only the idle one holds no lease.
     await stale(holder.id);
     await stale(idle.id);
-    const newcomer = await runner(team.runnerKey, { name: 'newcomer' });
-    assert.equal(await count('runners WHERE id = $1', [idle.id]), 0, 'the idle stale runner is reclaimed');
-    assert.equal(await count('api_keys WHERE runner_id = $1', [idle.id]), 0, 'its token with it');
+    const newcomer = await newRunner(test, team.runnerKey, { name: 'newcomer' });
+    assert.equal(await countRows(db, 'runners WHERE id = $1', [idle.id]), 0, 'the idle stale runner is reclaimed');
+    assert.equal(await countRows(db, 'api_keys WHERE runner_id = $1', [idle.id]), 0, 'its token with it');
     for (const call of [
       test.http
         .post(`/v1/runners/${idle.id}/heartbeat`)
@@ -303,35 +275,35 @@ describe('runner slots and the project quota on runners', () => {
     assert.equal(kept.runnerId, null);
     // The holder is stale too, but holds a lease: never reclaimed. The newcomer is fresh: 409,
     // nothing written.
-    const runnersBefore = await count('runners WHERE project_id = $1', [team.projectId]);
-    const refused = await register(team.runnerKey, { name: 'late' });
+    const runnersBefore = await countRows(db, 'runners WHERE project_id = $1', [team.projectId]);
+    const refused = await postRunner(test, team.runnerKey, { name: 'late' });
     assert.equal(refused.status, 409);
     assert.equal(refused.body.code, 'PROJECT_QUOTA_EXCEEDED');
     assert.equal(refused.body.details.quota, 'maxRunners');
-    assert.equal(await count('runners WHERE project_id = $1', [team.projectId]), runnersBefore);
-    assert.equal(await count('runners WHERE id = $1', [holder.id]), 1);
+    assert.equal(await countRows(db, 'runners WHERE project_id = $1', [team.projectId]), runnersBefore);
+    assert.equal(await countRows(db, 'runners WHERE id = $1', [holder.id]), 1);
     // The holder's lease and token still work; once it holds none, it is reclaimable.
     expectStatus(await report(test, holder, held, 'complete', { outputs: { loss: 1 } }), 200);
     await stale(holder.id);
-    expectStatus(await register(team.runnerKey, { name: 'late' }), 201);
-    assert.equal(await count('runners WHERE id = $1', [holder.id]), 0);
+    expectStatus(await postRunner(test, team.runnerKey, { name: 'late' }), 201);
+    assert.equal(await countRows(db, 'runners WHERE id = $1', [holder.id]), 0);
     const gone = await lease(test, holder);
     assert.equal(gone.status, 401);
-    assert.ok(await count('runners WHERE id = $1', [newcomer.id]));
+    assert.ok(await countRows(db, 'runners WHERE id = $1', [newcomer.id]));
   });
 
   it('concurrent registrations at the quota reclaim each stale runner once: exactly as many 201 as runners reclaimable', async () => {
-    const team = await fleet('runner-reclaim-race', { maxRunners: 4 });
-    const old = await Promise.all([0, 1, 2, 3].map((i) => runner(team.runnerKey, { name: `old-${i}` })));
+    const team = await createFleet(test, 'runner-reclaim-race', { maxRunners: 4 });
+    const old = await Promise.all([0, 1, 2, 3].map((i) => newRunner(test, team.runnerKey, { name: `old-${i}` })));
     // Three of the four were not seen for an hour; one was.
     await db.query(`UPDATE runners SET last_seen_at = now() - interval '1 hour' WHERE id = ANY($1::uuid[])`, [
       old.slice(0, 3).map((r) => r.id),
     ]);
     const answers = await Promise.all(
-      Array.from({ length: 40 }, (_, i) => register(team.runnerKey, { name: `new-${i}` })),
+      Array.from({ length: 40 }, (_, i) => postRunner(test, team.runnerKey, { name: `new-${i}` })),
     );
     assert.deepEqual(statuses(answers), { 201: 3, 409: 37 });
-    assert.equal(await count('runners WHERE project_id = $1', [team.projectId]), 4);
-    assert.equal(await count('runners WHERE id = $1', [old[3].id]), 1);
+    assert.equal(await countRows(db, 'runners WHERE project_id = $1', [team.projectId]), 4);
+    assert.equal(await countRows(db, 'runners WHERE id = $1', [old[3].id]), 1);
   });
 });
