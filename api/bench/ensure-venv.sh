@@ -12,10 +12,15 @@ python="${PYTHON:-python3}"
 hash="$(sha256sum "$requirements" | cut -c1-12)"
 venv="${XDG_CACHE_HOME:-$HOME/.cache}/meshtune/$name-$hash"
 
+mkdir -p "$(dirname "$venv")"
+# One creator at a time: two benchmarks started together (or a benchmark and CI) would otherwise
+# both see no venv, and the second's `rm -rf` would delete the first's half-installed one.
+exec 9>"$venv.lock"
+flock 9
+
 if [ ! -x "$venv/bin/python" ] || [ ! -f "$venv/.installed" ]; then
   echo "ensure-venv: creating $venv" >&2
   rm -rf "$venv"
-  mkdir -p "$(dirname "$venv")"
   "$python" -m venv "$venv"
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$requirements" >&2
   touch "$venv/.installed"
