@@ -22,6 +22,15 @@ export async function createKey(
   scope: 'admin' | 'user' | 'runner',
   name = `${scope} key`,
 ): Promise<string> {
+  return (await createKeyWithId(test, scope, name)).key;
+}
+
+/** A new API key (admin key), with its id: for the specs that list or revoke it. */
+export async function createKeyWithId(
+  test: TestServer,
+  scope: 'admin' | 'user' | 'runner',
+  name = `${scope} key`,
+): Promise<{ id: string; key: string }> {
   const response = expectStatus(
     await test.http
       .post('/v1/api-keys')
@@ -29,7 +38,7 @@ export async function createKey(
       .send({ name, scope }),
     201,
   );
-  return response.body.key as string;
+  return { id: response.body.id as string, key: response.body.key as string };
 }
 
 /** A new project (admin key); returns its id. */
@@ -92,7 +101,6 @@ export async function createStudy(
   ).body as Record<string, unknown>;
 }
 
-/** A small two-parameter study on a synthetic objective. */
 export function quadraticStudy(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     name: 'quadratic',
@@ -127,4 +135,16 @@ export async function report(
     .post(`/v1/trials/${trialId}/${action}`)
     .set(...auth(runner.token))
     .send(body);
+}
+
+/** The trial is still running under `runner`'s lease (read with `key`): what another caller's attempt must leave. */
+export async function assertLeasedTo(
+  test: TestServer,
+  key: string,
+  trialId: string,
+  runner: TestRunner,
+): Promise<void> {
+  const trial = expectStatus(await test.http.get(`/v1/trials/${trialId}`).set(...auth(key)), 200).body;
+  assert.equal(trial.status, 'running');
+  assert.equal(trial.runnerId, runner.id);
 }
