@@ -123,6 +123,19 @@ export async function lease(test: TestServer, runner: TestRunner, studyId?: stri
     .send(studyId === undefined ? {} : { studyId });
 }
 
+/** A user's point enqueued on the study (POST /v1/studies/{id}/trials), with `key`. */
+export async function enqueuePoint(
+  test: TestServer,
+  key: string,
+  studyId: string,
+  parameters: Record<string, unknown>,
+): Promise<Response> {
+  return test.http
+    .post(`/v1/studies/${studyId}/trials`)
+    .set(...auth(key))
+    .send({ parameters });
+}
+
 /** A runner's report on a trial: heartbeat, complete, fail or release, with its token. */
 export async function report(
   test: TestServer,
