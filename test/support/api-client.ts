@@ -101,6 +101,29 @@ export async function createStudy(
   ).body as Record<string, unknown>;
 }
 
+/**
+ * A study body the API must refuse: 400 VALIDATION_FAILED whose details name `field`, and no
+ * study written (the project's count is unchanged).
+ */
+export async function assertStudyRefused(test: TestServer, key: string, body: object, field: string): Promise<void> {
+  const count = async () => expectStatus(await test.http.get('/v1/studies').set(...auth(key)), 200).body.total;
+  const before = await count();
+  const response = expectStatus(
+    await test.http
+      .post('/v1/studies')
+      .set(...auth(key))
+      .send(body),
+    400,
+  ).body;
+  assert.equal(response.code, 'VALIDATION_FAILED');
+  assert.ok(
+    (response.details as { field: string }[]).some((detail) => detail.field === field),
+    `details ${JSON.stringify(response.details)} should name ${field}`,
+  );
+  assert.equal(await count(), before);
+}
+
+/** A small two-parameter study on a synthetic objective. */
 export function quadraticStudy(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     name: 'quadratic',
