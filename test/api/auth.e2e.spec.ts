@@ -1,13 +1,16 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import {
+  assertLeasedTo,
   auth,
   createKey,
+  createKeyWithId,
   createStudy,
   expectStatus,
   lease,
   quadraticStudy,
   registerRunner,
+  report,
   type TestRunner,
 } from '../support/api-client';
 import { startTestServer, type TestServer } from '../support/test-server';
@@ -88,30 +91,16 @@ describe('authentication and scopes', () => {
       403,
     ).body;
     assert.equal(asA.code, 'FORBIDDEN');
-    for (const action of ['heartbeat', 'complete', 'fail', 'release']) {
+    for (const action of ['heartbeat', 'complete', 'fail', 'release'] as const) {
       const body = action === 'complete' ? { outputs: { loss: 1 } } : action === 'fail' ? { error: 'x' } : {};
-      const response = expectStatus(
-        await test.http
-          .post(`/v1/trials/${trialOfA}/${action}`)
-          .set(...auth(runnerB.token))
-          .send(body),
-        403,
-      ).body;
+      const response = expectStatus(await report(test, runnerB, trialOfA, action, body), 403).body;
       assert.equal(response.code, 'TRIAL_NOT_LEASED_TO_RUNNER', action);
     }
-    const trial = expectStatus(await test.http.get(`/v1/trials/${trialOfA}`).set(...auth(keys.user)), 200).body;
-    assert.equal(trial.status, 'running');
-    assert.equal(trial.runnerId, runnerA.id);
+    await assertLeasedTo(test, keys.user, trialOfA, runnerA);
   });
 
   it('never returns a key after creation, and a revoked key stops working at once', async () => {
-    const created = expectStatus(
-      await test.http
-        .post('/v1/api-keys')
-        .set(...auth(keys.admin))
-        .send({ name: 'temp', scope: 'user' }),
-      201,
-    ).body;
+    const created = await createKeyWithId(test, 'user', 'temp');
     assert.match(created.key, /^mt_user_/);
     const listed = expectStatus(await test.http.get('/v1/api-keys?limit=500').set(...auth(keys.admin)), 200);
     assert.ok(!JSON.stringify(listed.body).includes(created.key), 'a listing never holds a key');
@@ -121,7 +110,7 @@ describe('authentication and scopes', () => {
       ),
     );
     expectStatus(await test.http.get('/v1/studies').set(...auth(created.key)), 200);
-    expectStatus(await test.http.delete(`/v1/api-keys/${String(created.id)}`).set(...auth(keys.admin)), 204);
+    expectStatus(await test.http.delete(`/v1/api-keys/${created.id}`).set(...auth(keys.admin)), 204);
     expectStatus(await test.http.get('/v1/studies').set(...auth(created.key)), 401);
   });
 

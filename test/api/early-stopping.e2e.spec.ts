@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
+  assertStudyRefused,
   auth,
   createKey,
   createStudy,
@@ -247,21 +248,7 @@ describe('early stopping on the heartbeat', () => {
   ];
   for (const [what, policy, field] of badPolicies) {
     it(`rejects ${what} with 400 naming ${field}, and writes nothing`, async () => {
-      const before = expectStatus(await test.http.get('/v1/studies').set(...auth(userKey)), 200).body.total;
-      const response = expectStatus(
-        await test.http
-          .post('/v1/studies')
-          .set(...auth(userKey))
-          .send(studyBody(policy)),
-        400,
-      ).body;
-      assert.equal(response.code, 'VALIDATION_FAILED');
-      assert.ok(
-        (response.details as { field: string }[]).some((detail) => detail.field === field),
-        `details ${JSON.stringify(response.details)} should name ${field}`,
-      );
-      const afterwards = expectStatus(await test.http.get('/v1/studies').set(...auth(userKey)), 200).body.total;
-      assert.equal(afterwards, before);
+      await assertStudyRefused(test, userKey, studyBody(policy), field);
     });
   }
 

@@ -51,15 +51,8 @@ describe('result metadata: effective configuration and adapter on complete', () 
     assert.equal(leased.trial.effectiveConfig, null);
     assert.equal(leased.trial.adapter, null);
     const trialId = String(leased.trial.id);
-    const done = expectStatus(
-      await report(test, runner, trialId, 'complete', {
-        outputs: { loss: 2 },
-        gpuSeconds: 10,
-        effectiveConfig,
-        adapter,
-      }),
-      200,
-    ).body;
+    const completion = { outputs: { loss: 2 }, gpuSeconds: 10, effectiveConfig, adapter };
+    const done = expectStatus(await report(test, runner, trialId, 'complete', completion), 200).body;
     assert.equal(done.status, 'completed');
     assert.deepEqual(done.effectiveConfig, effectiveConfig);
     assert.deepEqual(done.adapter, adapter);
@@ -71,15 +64,7 @@ describe('result metadata: effective configuration and adapter on complete', () 
     assert.deepEqual(best.effectiveConfig, effectiveConfig);
     assert.deepEqual(best.adapter, adapter);
     // The same report again (its answer was lost) gets the same answer.
-    const again = expectStatus(
-      await report(test, runner, trialId, 'complete', {
-        outputs: { loss: 2 },
-        gpuSeconds: 10,
-        effectiveConfig,
-        adapter,
-      }),
-      200,
-    ).body;
+    const again = expectStatus(await report(test, runner, trialId, 'complete', completion), 200).body;
     assert.deepEqual(again.adapter, adapter);
   });
 

@@ -5,6 +5,7 @@ import {
   auth,
   createKey,
   createStudy,
+  enqueuePoint,
   expectStatus,
   lease,
   quadraticStudy,
@@ -47,19 +48,16 @@ describe('runner protocol', () => {
     assert.deepEqual(leased.outputs, [{ name: 'loss', type: 'objective', goal: 'minimize' }]);
     const trialPath = `/v1/trials/${String(leased.trial.id)}`;
     const beat = expectStatus(
-      await test.http
-        .post(`${trialPath}/heartbeat`)
-        .set(...auth(runnerA.token))
-        .send({ progress: 0.5, metrics: [{ name: 'eval_loss', step: 10, value: 1.5 }] }),
+      await report(test, runnerA, String(leased.trial.id), 'heartbeat', {
+        progress: 0.5,
+        metrics: [{ name: 'eval_loss', step: 10, value: 1.5 }],
+      }),
       200,
     ).body;
     assert.equal(beat.shouldStop, false);
     assert.ok(Date.parse(beat.leaseExpiresAt) >= Date.parse(leased.leaseExpiresAt));
     const done = expectStatus(
-      await test.http
-        .post(`${trialPath}/complete`)
-        .set(...auth(runnerA.token))
-        .send({ outputs: { loss: 13 } }),
+      await report(test, runnerA, String(leased.trial.id), 'complete', { outputs: { loss: 13 } }),
       200,
     ).body;
     assert.equal(done.status, 'completed');
@@ -90,35 +88,22 @@ describe('runner protocol', () => {
   it('makes reports idempotent: the same payload gets the same answer, a different one 409', async () => {
     const study = await createStudy(test, userKey, quadraticStudy());
     const leased = expectStatus(await lease(test, runnerA, String(study.id)), 200).body;
-    const path = `/v1/trials/${String(leased.trial.id)}`;
     const first = expectStatus(
-      await test.http
-        .post(`${path}/complete`)
-        .set(...auth(runnerA.token))
-        .send({ outputs: { loss: 2 } }),
+      await report(test, runnerA, String(leased.trial.id), 'complete', { outputs: { loss: 2 } }),
       200,
     ).body;
     const again = expectStatus(
-      await test.http
-        .post(`${path}/complete`)
-        .set(...auth(runnerA.token))
-        .send({ outputs: { loss: 2 } }),
+      await report(test, runnerA, String(leased.trial.id), 'complete', { outputs: { loss: 2 } }),
       200,
     ).body;
     assert.deepEqual(again, first);
     const conflict = expectStatus(
-      await test.http
-        .post(`${path}/complete`)
-        .set(...auth(runnerA.token))
-        .send({ outputs: { loss: 3 } }),
+      await report(test, runnerA, String(leased.trial.id), 'complete', { outputs: { loss: 3 } }),
       409,
     ).body;
     assert.equal(conflict.code, 'TRIAL_ALREADY_FINISHED');
     const failAfter = expectStatus(
-      await test.http
-        .post(`${path}/fail`)
-        .set(...auth(runnerA.token))
-        .send({ error: 'oops' }),
+      await report(test, runnerA, String(leased.trial.id), 'fail', { error: 'oops' }),
       409,
     ).body;
     assert.equal(failAfter.code, 'TRIAL_ALREADY_FINISHED');
@@ -134,18 +119,12 @@ describe('runner protocol', () => {
     const leased = expectStatus(await lease(test, runnerA, String(study.id)), 200).body;
     const path = `/v1/trials/${String(leased.trial.id)}`;
     const missing = expectStatus(
-      await test.http
-        .post(`${path}/complete`)
-        .set(...auth(runnerA.token))
-        .send({ outputs: {} }),
+      await report(test, runnerA, String(leased.trial.id), 'complete', { outputs: {} }),
       400,
     ).body;
     assert.deepEqual(missing.details, [{ field: 'outputs.loss', reason: 'is required (objective)' }]);
     const unknown = expectStatus(
-      await test.http
-        .post(`${path}/complete`)
-        .set(...auth(runnerA.token))
-        .send({ outputs: { loss: 1, accuracy: 2 } }),
+      await report(test, runnerA, String(leased.trial.id), 'complete', { outputs: { loss: 1, accuracy: 2 } }),
       400,
     ).body;
     assert.equal(unknown.details[0].field, 'outputs.accuracy');
@@ -206,31 +185,21 @@ describe('runner protocol', () => {
     const study = await createStudy(test, userKey, quadraticStudy({ budget: { maxEvaluations: 5, maxAttempts: 3 } }));
     const studyId = String(study.id);
     const leased = expectStatus(await lease(test, runnerA, studyId), 200).body;
-    const path = `/v1/trials/${String(leased.trial.id)}`;
     const retried = expectStatus(
-      await test.http
-        .post(`${path}/fail`)
-        .set(...auth(runnerA.token))
-        .send({ error: 'node preempted', retryable: true }),
+      await report(test, runnerA, String(leased.trial.id), 'fail', { error: 'node preempted', retryable: true }),
       200,
     ).body;
     assert.equal(retried.status, 'pending');
     const again = expectStatus(await lease(test, runnerB, studyId), 200).body;
     assert.equal(again.trial.id, leased.trial.id);
     const failed = expectStatus(
-      await test.http
-        .post(`${path}/fail`)
-        .set(...auth(runnerB.token))
-        .send({ error: 'CUDA out of memory' }),
+      await report(test, runnerB, String(leased.trial.id), 'fail', { error: 'CUDA out of memory' }),
       200,
     ).body;
     assert.equal(failed.status, 'failed');
     assert.equal(failed.error, 'CUDA out of memory');
     const repeat = expectStatus(
-      await test.http
-        .post(`${path}/fail`)
-        .set(...auth(runnerB.token))
-        .send({ error: 'CUDA out of memory' }),
+      await report(test, runnerB, String(leased.trial.id), 'fail', { error: 'CUDA out of memory' }),
       200,
     ).body;
     assert.deepEqual(repeat, failed);
@@ -260,29 +229,11 @@ describe('runner protocol', () => {
   it('leases user-enqueued points first and refuses a point twice', async () => {
     const study = await createStudy(test, userKey, quadraticStudy());
     const path = `/v1/studies/${String(study.id)}/trials`;
-    const enqueued = expectStatus(
-      await test.http
-        .post(path)
-        .set(...auth(userKey))
-        .send({ parameters: { x: -1.5, y: 4 } }),
-      201,
-    ).body;
+    const enqueued = expectStatus(await enqueuePoint(test, userKey, String(study.id), { x: -1.5, y: 4 }), 201).body;
     assert.equal(enqueued.origin, 'user');
-    const duplicate = expectStatus(
-      await test.http
-        .post(path)
-        .set(...auth(userKey))
-        .send({ parameters: { x: -1.5, y: 4 } }),
-      409,
-    ).body;
+    const duplicate = expectStatus(await enqueuePoint(test, userKey, String(study.id), { x: -1.5, y: 4 }), 409).body;
     assert.equal(duplicate.code, 'DUPLICATE_POINT');
-    const outside = expectStatus(
-      await test.http
-        .post(path)
-        .set(...auth(userKey))
-        .send({ parameters: { x: 9, y: 4 } }),
-      400,
-    ).body;
+    const outside = expectStatus(await enqueuePoint(test, userKey, String(study.id), { x: 9, y: 4 }), 400).body;
     assert.equal(outside.details[0].field, 'parameters.x');
     const leased = expectStatus(await lease(test, runnerA, String(study.id)), 200).body;
     assert.equal(leased.trial.id, enqueued.id);
@@ -296,11 +247,7 @@ describe('runner protocol', () => {
   it('refuses a user point the budget has no room for (409 BUDGET_EXHAUSTED), and writes nothing', async () => {
     const study = await createStudy(test, userKey, quadraticStudy({ budget: { maxEvaluations: 3 }, x0: [] }));
     const path = `/v1/studies/${String(study.id)}/trials`;
-    const enqueue = async (x: number) =>
-      test.http
-        .post(path)
-        .set(...auth(userKey))
-        .send({ parameters: { x, y: 1 } });
+    const enqueue = async (x: number) => enqueuePoint(test, userKey, String(study.id), { x, y: 1 });
     for (const x of [-1, 0, 1]) expectStatus(await enqueue(x), 201);
     // Three pending points take the whole budget: a fourth could only ever sit pending.
     const refused = expectStatus(await enqueue(2), 409).body;

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { DataSource } from 'typeorm';
-import { auth, createStudy, expectStatus, lease, quadraticStudy, report } from '../support/api-client';
+import { auth, expectStatus, lease, report } from '../support/api-client';
 import { LeaseSweeper } from '../../api/src/trials/lease-sweeper';
-import { countRows, createFleet, newRunner, postRunner } from '../support/runner-fleet';
+import { countRows, createFleet, fleetStudy, newRunner, postRunner } from '../support/runner-fleet';
 import { startTestServer, type TestServer } from '../support/test-server';
 
 /**
@@ -26,9 +26,7 @@ describe('runner slots and quotas against hostile callers', () => {
 
   it('a runner that has just reported a long trial is not reclaimed; the runner that is really gone is', async () => {
     const team = await createFleet(test, 'reclaim-worker', { maxRunners: 2 });
-    const study = String(
-      (await createStudy(test, team.userKey, quadraticStudy({ name: 'long', budget: { maxEvaluations: 10 } }))).id,
-    );
+    const study = await fleetStudy(test, team, { name: 'long', budget: { maxEvaluations: 10 } });
     const worker = await newRunner(test, team.runnerKey, { name: 'worker', maxConcurrentTrials: 1 });
     const gone = await newRunner(test, team.runnerKey, { name: 'gone', maxConcurrentTrials: 1 });
     const trial = expectStatus(await lease(test, worker, study), 200).body.trial.id as string;
@@ -104,22 +102,17 @@ describe('runner slots and quotas against hostile callers', () => {
     assert.equal(lowered.maxRunners, 1);
     assert.equal(lowered.runners, 3);
     // The runners above the lowered quota stay and keep leasing; a new one is refused.
-    const study = String((await createStudy(test, team.userKey, quadraticStudy({ name: 'after-patch' }))).id);
+    const study = await fleetStudy(test, team, { name: 'after-patch' });
     for (const r of runners) expectStatus(await lease(test, r, study), 200);
     assert.equal((await postRunner(test, team.runnerKey, { name: 'fourth' })).status, 409);
   });
 
   it('a runner that leases and lets its leases lapse stays one runner with its slots; it cannot be reclaimed while it holds one', async () => {
     const team = await createFleet(test, 'lapse', { maxRunners: 1 });
-    const study = String(
-      (
-        await createStudy(
-          test,
-          team.userKey,
-          quadraticStudy({ name: 'lapse', budget: { maxEvaluations: 50, maxAttempts: 50, leaseSeconds: 60 } }),
-        )
-      ).id,
-    );
+    const study = await fleetStudy(test, team, {
+      name: 'lapse',
+      budget: { maxEvaluations: 50, maxAttempts: 50, leaseSeconds: 60 },
+    });
     const hoarder = await newRunner(test, team.runnerKey, { name: 'hoarder', maxConcurrentTrials: 2 });
     for (let round = 0; round < 5; round++) {
       const answers = await Promise.all(Array.from({ length: 6 }, () => lease(test, hoarder, study)));
@@ -138,19 +131,11 @@ describe('runner slots and quotas against hostile callers', () => {
   it("registrations reclaiming stale runners race those runners' own leases: no trial leased to a deleted runner, no 5xx", async () => {
     for (const algorithm of ['random', 'mads']) {
       const team = await createFleet(test, `reclaim-vs-lease-${algorithm}`, { maxRunners: 12 });
-      const study = String(
-        (
-          await createStudy(
-            test,
-            team.userKey,
-            quadraticStudy({
-              name: 'race',
-              budget: { maxEvaluations: 400, maxAttempts: 2, leaseSeconds: 60 },
-              algorithm: { name: algorithm, seed: 3 },
-            }),
-          )
-        ).id,
-      );
+      const study = await fleetStudy(test, team, {
+        name: 'race',
+        budget: { maxEvaluations: 400, maxAttempts: 2, leaseSeconds: 60 },
+        algorithm: { name: algorithm, seed: 3 },
+      });
       const old = await Promise.all(
         Array.from({ length: 12 }, (_, i) =>
           newRunner(test, team.runnerKey, { name: `old-${i}`, maxConcurrentTrials: 2 }),

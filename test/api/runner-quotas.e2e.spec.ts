@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { DataSource } from 'typeorm';
-import { auth, createStudy, expectStatus, lease, quadraticStudy, report } from '../support/api-client';
-import { countRows, createFleet, newRunner, postRunner } from '../support/runner-fleet';
+import { auth, expectStatus, lease, report } from '../support/api-client';
+import { countRows, createFleet, fleetStudy, newRunner, postRunner } from '../support/runner-fleet';
 import { startTestServer, type TestServer } from '../support/test-server';
 
 /**
@@ -58,15 +58,10 @@ describe('runner slots and the project quota on runners', () => {
 
   it('50 concurrent leases of one runner with 2 slots: exactly 2 × 200 and 48 × 409 RUNNER_LEASE_LIMIT, nothing else written', async () => {
     const team = await createFleet(test, 'slots-engine');
-    const study = String(
-      (
-        await createStudy(
-          test,
-          team.userKey,
-          quadraticStudy({ name: 'wide', budget: { maxEvaluations: 100, maxParallelTrials: 60, leaseSeconds: 600 } }),
-        )
-      ).id,
-    );
+    const study = await fleetStudy(test, team, {
+      name: 'wide',
+      budget: { maxEvaluations: 100, maxParallelTrials: 60, leaseSeconds: 600 },
+    });
     const hoarder = await newRunner(test, team.runnerKey, { name: 'hoarder', maxConcurrentTrials: 2 });
     const answers = await Promise.all(Array.from({ length: 50 }, () => lease(test, hoarder, study)));
     assert.deepEqual(statuses(answers), { 200: 2, 409: 48 });
@@ -102,15 +97,10 @@ describe('runner slots and the project quota on runners', () => {
 
   it('pending trials: a runner at its slot limit takes none of them, another runner does', async () => {
     const team = await createFleet(test, 'slots-pending');
-    const study = String(
-      (
-        await createStudy(
-          test,
-          team.userKey,
-          quadraticStudy({ name: 'queued', budget: { maxEvaluations: 20, maxParallelTrials: 20, leaseSeconds: 600 } }),
-        )
-      ).id,
-    );
+    const study = await fleetStudy(test, team, {
+      name: 'queued',
+      budget: { maxEvaluations: 20, maxParallelTrials: 20, leaseSeconds: 600 },
+    });
     for (const x of [1, 2, 3, 4]) {
       expectStatus(
         await test.http
@@ -138,7 +128,7 @@ describe('runner slots and the project quota on runners', () => {
 
   it('a runner that lost track of its lease (restarted while training) is told which trials it holds and may release them', async () => {
     const team = await createFleet(test, 'slots-restart');
-    await createStudy(test, team.userKey, quadraticStudy({ name: 'restart', budget: { maxEvaluations: 5 } }));
+    await fleetStudy(test, team, { name: 'restart', budget: { maxEvaluations: 5 } });
     // The Python runner's registration: its GPUs, its smallest GPU's memory, labels, one trial at a time.
     const python = await newRunner(test, team.runnerKey, {
       name: 'gpu-host',
@@ -225,9 +215,7 @@ describe('runner slots and the project quota on runners', () => {
 
   it('at the quota a registration reclaims a stale runner without a lease (its token then gets 401), never one holding a lease', async () => {
     const team = await createFleet(test, 'runner-reclaim', { maxRunners: 2 });
-    const study = String(
-      (await createStudy(test, team.userKey, quadraticStudy({ name: 'reclaim', budget: { maxEvaluations: 10 } }))).id,
-    );
+    const study = await fleetStudy(test, team, { name: 'reclaim', budget: { maxEvaluations: 10 } });
     const holder = await newRunner(test, team.runnerKey, { name: 'holder', maxConcurrentTrials: 1 });
     const idle = await newRunner(test, team.runnerKey, { name: 'idle', maxConcurrentTrials: 1 });
     const held = expectStatus(await lease(test, holder, study), 200).body.trial.id as string;

@@ -1,6 +1,15 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { auth, bbo3Example, createKey, createStudy, expectStatus, quadraticStudy } from '../support/api-client';
+import {
+  assertStudyRefused,
+  auth,
+  bbo3Example,
+  createKey,
+  createStudy,
+  enqueuePoint,
+  expectStatus,
+  quadraticStudy,
+} from '../support/api-client';
 import { startTestServer, type TestServer } from '../support/test-server';
 import { STUDY_LIMITS } from '../../api/src/studies/study-limits';
 
@@ -188,21 +197,7 @@ describe('studies', () => {
   ];
   for (const [what, body, field] of badStudies) {
     it(`rejects ${what} with 400 naming ${field}, and writes nothing`, async () => {
-      const before = expectStatus(await test.http.get('/v1/studies').set(...auth(userKey)), 200).body.total;
-      const response = expectStatus(
-        await test.http
-          .post('/v1/studies')
-          .set(...auth(userKey))
-          .send(body),
-        400,
-      ).body;
-      assert.equal(response.code, 'VALIDATION_FAILED');
-      assert.ok(
-        (response.details as { field: string }[]).some((detail) => detail.field === field),
-        `details ${JSON.stringify(response.details)} should name ${field}`,
-      );
-      const afterwards = expectStatus(await test.http.get('/v1/studies').set(...auth(userKey)), 200).body.total;
-      assert.equal(afterwards, before);
+      await assertStudyRefused(test, userKey, body, field);
     });
   }
 
@@ -313,22 +308,10 @@ describe('studies', () => {
       quadraticStudy({ derived: [{ name: 'z', expression: '1 / (x - 0.25)' }], x0: [] }),
     );
     const path = `/v1/studies/${String(study.id)}/trials`;
-    const refused = expectStatus(
-      await test.http
-        .post(path)
-        .set(...auth(userKey))
-        .send({ parameters: { x: 0.25, y: 0 } }),
-      400,
-    ).body;
+    const refused = expectStatus(await enqueuePoint(test, userKey, String(study.id), { x: 0.25, y: 0 }), 400).body;
     assert.equal(refused.details[0].field, 'parameters');
     assert.match(refused.details[0].reason, /derived parameter z .*Infinity/);
-    const accepted = expectStatus(
-      await test.http
-        .post(path)
-        .set(...auth(userKey))
-        .send({ parameters: { x: 0.75, y: 0 } }),
-      201,
-    ).body;
+    const accepted = expectStatus(await enqueuePoint(test, userKey, String(study.id), { x: 0.75, y: 0 }), 201).body;
     assert.equal(accepted.parameters.z, 2);
     assert.equal(expectStatus(await test.http.get(path).set(...auth(userKey)), 200).body.total, 1);
   });

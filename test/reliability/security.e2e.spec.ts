@@ -4,8 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
+  assertLeasedTo,
   auth,
   createKey,
+  createKeyWithId,
   createStudy,
   expectStatus,
   lease,
@@ -164,35 +166,24 @@ describe('auth matrix over every operation of the OpenAPI document', () => {
       assert.equal(response.status, 403, path);
       assertErrorBody(response.body, 403, 'FORBIDDEN');
     }
-    const reports: [string, Record<string, unknown>][] = [
+    const reports: [Parameters<typeof report>[3], Record<string, unknown>][] = [
       ['heartbeat', { progress: 0.5 }],
       ['complete', { outputs: { loss: 1 } }],
       ['fail', { error: 'not mine' }],
       ['release', {}],
     ];
-    for (const [report, body] of reports) {
-      const response = await test.http
-        .post(`/v1/trials/${trialOfA}/${report}`)
-        .set(...auth(runnerB.token))
-        .send(body);
-      assert.equal(response.status, 403, `${report}: ${JSON.stringify(response.body)}`);
+    for (const [action, body] of reports) {
+      const response = await report(test, runnerB, trialOfA, action, body);
+      assert.equal(response.status, 403, `${action}: ${JSON.stringify(response.body)}`);
       assertErrorBody(response.body, 403, 'TRIAL_NOT_LEASED_TO_RUNNER');
     }
-    const trial = expectStatus(await test.http.get(`/v1/trials/${trialOfA}`).set(...auth(keys.user)), 200).body;
-    assert.equal(trial.status, 'running');
-    assert.equal(trial.runnerId, runnerA.id);
+    await assertLeasedTo(test, keys.user, trialOfA, runnerA);
   });
 
   it('keys are shown once: never in lists, never in runner listings', async () => {
-    const created = expectStatus(
-      await test.http
-        .post('/v1/api-keys')
-        .set(...auth(keys.admin))
-        .send({ name: 'shown once', scope: 'user' }),
-      201,
-    ).body;
+    const created = await createKeyWithId(test, 'user', 'shown once');
     assert.equal(typeof created.key, 'string');
-    const secrets = [keys.admin, keys.user, keys.runner, runnerA.token, runnerB.token, created.key as string];
+    const secrets = [keys.admin, keys.user, keys.runner, runnerA.token, runnerB.token, created.key];
     for (const path of ['/v1/api-keys', '/v1/api-keys?limit=100', '/v1/runners', `/v1/studies/${studyId}`]) {
       const response = expectStatus(await test.http.get(path).set(...auth(keys.admin)), 200);
       for (const secret of secrets) assert.ok(!response.text.includes(secret), `${path} returns a key`);

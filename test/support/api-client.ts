@@ -22,6 +22,15 @@ export async function createKey(
   scope: 'admin' | 'user' | 'runner',
   name = `${scope} key`,
 ): Promise<string> {
+  return (await createKeyWithId(test, scope, name)).key;
+}
+
+/** A new API key (admin key), with its id: for the specs that list or revoke it. */
+export async function createKeyWithId(
+  test: TestServer,
+  scope: 'admin' | 'user' | 'runner',
+  name = `${scope} key`,
+): Promise<{ id: string; key: string }> {
   const response = expectStatus(
     await test.http
       .post('/v1/api-keys')
@@ -29,7 +38,7 @@ export async function createKey(
       .send({ name, scope }),
     201,
   );
-  return response.body.key as string;
+  return { id: response.body.id as string, key: response.body.key as string };
 }
 
 /** A new project (admin key); returns its id. */
@@ -92,6 +101,28 @@ export async function createStudy(
   ).body as Record<string, unknown>;
 }
 
+/**
+ * A study body the API must refuse: 400 VALIDATION_FAILED whose details name `field`, and no
+ * study written (the project's count is unchanged).
+ */
+export async function assertStudyRefused(test: TestServer, key: string, body: object, field: string): Promise<void> {
+  const count = async () => expectStatus(await test.http.get('/v1/studies').set(...auth(key)), 200).body.total;
+  const before = await count();
+  const response = expectStatus(
+    await test.http
+      .post('/v1/studies')
+      .set(...auth(key))
+      .send(body),
+    400,
+  ).body;
+  assert.equal(response.code, 'VALIDATION_FAILED');
+  assert.ok(
+    (response.details as { field: string }[]).some((detail) => detail.field === field),
+    `details ${JSON.stringify(response.details)} should name ${field}`,
+  );
+  assert.equal(await count(), before);
+}
+
 /** A small two-parameter study on a synthetic objective. */
 export function quadraticStudy(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
@@ -115,6 +146,19 @@ export async function lease(test: TestServer, runner: TestRunner, studyId?: stri
     .send(studyId === undefined ? {} : { studyId });
 }
 
+/** A user's point enqueued on the study (POST /v1/studies/{id}/trials), with `key`. */
+export async function enqueuePoint(
+  test: TestServer,
+  key: string,
+  studyId: string,
+  parameters: Record<string, unknown>,
+): Promise<Response> {
+  return test.http
+    .post(`/v1/studies/${studyId}/trials`)
+    .set(...auth(key))
+    .send({ parameters });
+}
+
 /** A runner's report on a trial: heartbeat, complete, fail or release, with its token. */
 export async function report(
   test: TestServer,
@@ -127,4 +171,16 @@ export async function report(
     .post(`/v1/trials/${trialId}/${action}`)
     .set(...auth(runner.token))
     .send(body);
+}
+
+/** The trial is still running under `runner`'s lease (read with `key`): what another caller's attempt must leave. */
+export async function assertLeasedTo(
+  test: TestServer,
+  key: string,
+  trialId: string,
+  runner: TestRunner,
+): Promise<void> {
+  const trial = expectStatus(await test.http.get(`/v1/trials/${trialId}`).set(...auth(key)), 200).body;
+  assert.equal(trial.status, 'running');
+  assert.equal(trial.runnerId, runner.id);
 }

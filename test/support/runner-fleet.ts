@@ -1,5 +1,13 @@
 import type { DataSource } from 'typeorm';
-import { auth, createProject, expectStatus, projectKey, type TestRunner } from './api-client';
+import {
+  auth,
+  createProject,
+  createStudy,
+  expectStatus,
+  projectKey,
+  quadraticStudy,
+  type TestRunner,
+} from './api-client';
 import type { TestServer } from './test-server';
 
 /** A project of its own with a user key and a runner key: the unit the runner quotas work on. */
@@ -21,6 +29,11 @@ export async function createFleet(
     userKey: await projectKey(test, 'user', projectId),
     runnerKey: await projectKey(test, 'runner', projectId),
   };
+}
+
+/** A study of the fleet's project (`quadraticStudy` with `overrides`), created with its user key; its id. */
+export async function fleetStudy(test: TestServer, fleet: Fleet, overrides: Record<string, unknown>): Promise<string> {
+  return String((await createStudy(test, fleet.userKey, quadraticStudy(overrides))).id);
 }
 
 /** `POST /v1/runners` (1 GPU unless `body` says otherwise), the answer unchecked: for refusals and races. */

@@ -6,7 +6,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { test } from 'node:test';
+import type { ProblemSpec } from '../optimizer-contract/algorithm';
 import { Mads } from './index';
+import { rosenbrock, ROSENBROCK_3D } from './testing/fixtures';
 
 interface TraceRow {
   bbe: number;
@@ -39,52 +41,25 @@ function readTrace(name: string): TraceRow[] {
   return rows;
 }
 
-const PROBLEM = {
-  variables: Array.from({ length: 3 }, () => ({
-    type: 'R' as const,
-    lowerBound: -5,
-    upperBound: 5,
-    granularity: 0,
-    fixedValue: null,
-  })),
-  outputTypes: ['OBJ' as const],
+/** The traces' problem (testdata/goldenA.txt, goldenB.txt): 3-D Rosenbrock from (0.5, 0.5, 0.5), seed 0. */
+const PROBLEM: ProblemSpec = {
+  ...ROSENBROCK_3D,
   x0: [[0.5, 0.5, 0.5]],
   maxEvaluations: 60,
   seed: 0,
 };
 
-function rosenbrock(x: readonly number[]): number {
-  let s = 0;
-  for (let i = 0; i + 1 < x.length; i++) s += 100 * (x[i + 1] - x[i] ** 2) ** 2 + (1 - x[i]) ** 2;
-  return s;
-}
-
 test('golden trace A: 60 evaluations match NOMAD 4.5.1 exactly (points, f, frame and mesh sizes)', () => {
   const rows = readTrace('goldenA.out');
   assert.equal(rows.length, 60);
-  const mads = Mads.create(
-    {
-      variables: Array.from({ length: 3 }, () => ({
-        type: 'R' as const,
-        lowerBound: -5,
-        upperBound: 5,
-        granularity: 0,
-        fixedValue: null,
-      })),
-      outputTypes: ['OBJ'],
-      x0: [[0.5, 0.5, 0.5]],
-      maxEvaluations: 60,
-      seed: 0,
-    },
-    {
-      preset: 'nomad4',
-      directionType: 'ORTHO 2N',
-      speculativeSearch: false,
-      quadModelSearch: false,
-      nmSearch: false,
-      evalQueueSort: 'DIR_LAST_SUCCESS',
-    },
-  );
+  const mads = Mads.create(PROBLEM, {
+    preset: 'nomad4',
+    directionType: 'ORTHO 2N',
+    speculativeSearch: false,
+    quadModelSearch: false,
+    nmSearch: false,
+    evalQueueSort: 'DIR_LAST_SUCCESS',
+  });
   for (const row of rows) {
     const [s] = mads.ask(1);
     assert.ok(s !== undefined, `BBE ${row.bbe}: no suggestion`);

@@ -9,24 +9,7 @@ import fc from 'fast-check';
 import type { ProblemSpec, Suggestion } from '../optimizer-contract/algorithm';
 import { InvalidOptionsError } from '../optimizer-contract/algorithm-errors';
 import { Mads, type MadsOptions } from './index';
-
-const real = (lowerBound: number, upperBound: number) =>
-  ({ type: 'R', lowerBound, upperBound, granularity: 0, fixedValue: null }) as const;
-const int = (lowerBound: number, upperBound: number) =>
-  ({ type: 'I', lowerBound, upperBound, granularity: 0, fixedValue: null }) as const;
-
-const ROSENBROCK: ProblemSpec = {
-  variables: [real(-5, 5), real(-5, 5), real(-5, 5)],
-  outputTypes: ['OBJ'],
-  x0: [[-1.2, 1, -1.2]],
-  maxEvaluations: 120,
-  seed: 3,
-};
-const rosenbrock = (x: readonly number[]): number[] => {
-  let f = 0;
-  for (let i = 0; i + 1 < x.length; i++) f += 100 * (x[i + 1] - x[i] ** 2) ** 2 + (1 - x[i]) ** 2;
-  return [f];
-};
+import { int, ROSENBROCK_3D, rosenbrockOutputs } from './testing/fixtures';
 
 /** Shaped like a small LoRA grid: rank index, alpha multiplier, dropout index (issue 15). */
 const LORA_LIKE: ProblemSpec = {
@@ -77,15 +60,15 @@ function runAsync(
 }
 
 test('presets: meshtune is the default; nomad4 switches the pipeline, late successes and restarts off; explicit options win', () => {
-  const defaults = Mads.create(ROSENBROCK).toJSON().options;
+  const defaults = Mads.create(ROSENBROCK_3D).toJSON().options;
   assert.equal(defaults.preset, 'meshtune');
   assert.ok(defaults.pipelineIterations > 0 && defaults.lateSuccess && defaults.restartOnMinMesh);
-  const nomad4 = Mads.create(ROSENBROCK, { preset: 'nomad4' }).toJSON().options;
+  const nomad4 = Mads.create(ROSENBROCK_3D, { preset: 'nomad4' }).toJSON().options;
   assert.deepEqual([nomad4.pipelineIterations, nomad4.lateSuccess, nomad4.restartOnMinMesh], [0, false, false]);
-  const mixed = Mads.create(ROSENBROCK, { preset: 'nomad4', restartOnMinMesh: true }).toJSON().options;
+  const mixed = Mads.create(ROSENBROCK_3D, { preset: 'nomad4', restartOnMinMesh: true }).toJSON().options;
   assert.equal(mixed.restartOnMinMesh, true);
-  assert.throws(() => Mads.create(ROSENBROCK, { preset: 'nomad5' as never }), InvalidOptionsError);
-  assert.throws(() => Mads.create(ROSENBROCK, { pipelineIterations: -1 }), InvalidOptionsError);
+  assert.throws(() => Mads.create(ROSENBROCK_3D, { preset: 'nomad5' as never }), InvalidOptionsError);
+  assert.throws(() => Mads.create(ROSENBROCK_3D, { pipelineIterations: -1 }), InvalidOptionsError);
 });
 
 test('sequential ask(1)/tell: the meshtune preset without its surrogate search hands out the same points as nomad4 until nomad4 stops', () => {
@@ -100,19 +83,19 @@ test('sequential ask(1)/tell: the meshtune preset without its surrogate search h
 });
 
 test('with 4 runners the pipeline is deterministic and a state round trip every third tell changes nothing', () => {
-  const first = runAsync(ROSENBROCK, rosenbrock, 4, {});
-  const again = runAsync(ROSENBROCK, rosenbrock, 4, {});
-  const restored = runAsync(ROSENBROCK, rosenbrock, 4, {}, true);
+  const first = runAsync(ROSENBROCK_3D, rosenbrockOutputs, 4, {});
+  const again = runAsync(ROSENBROCK_3D, rosenbrockOutputs, 4, {});
+  const restored = runAsync(ROSENBROCK_3D, rosenbrockOutputs, 4, {}, true);
   assert.deepEqual(again.asked, first.asked);
   assert.deepEqual(restored.asked, first.asked);
   assert.deepEqual(restored.mads.toJSON(), first.mads.toJSON());
-  assert.equal(first.asked.length, ROSENBROCK.maxEvaluations);
+  assert.equal(first.asked.length, ROSENBROCK_3D.maxEvaluations);
 });
 
 test('the pipeline keeps search points with 4 runners: they are not all poll points', () => {
-  const { asked } = runAsync(ROSENBROCK, rosenbrock, 4, {});
+  const { asked } = runAsync(ROSENBROCK_3D, rosenbrockOutputs, 4, {});
   const search = asked.filter((s) => s.origin === 'search').length;
-  const nomad4 = runAsync(ROSENBROCK, rosenbrock, 4, { preset: 'nomad4' }).asked.filter(
+  const nomad4 = runAsync(ROSENBROCK_3D, rosenbrockOutputs, 4, { preset: 'nomad4' }).asked.filter(
     (s) => s.origin === 'search',
   ).length;
   assert.ok(search > nomad4, `search points: meshtune ${search}, nomad4 ${nomad4}`);
@@ -120,66 +103,66 @@ test('the pipeline keeps search points with 4 runners: they are not all poll poi
 
 test('modelIdlePoints: idle runners get quadratic-model points, deterministic across state round trips; sequential runs are unchanged', () => {
   const options: Partial<MadsOptions> = { modelIdlePoints: 2, modelIdleFirst: true };
-  const withModel = runAsync(ROSENBROCK, rosenbrock, 4, options);
-  const without = runAsync(ROSENBROCK, rosenbrock, 4, { modelIdlePoints: 0 });
+  const withModel = runAsync(ROSENBROCK_3D, rosenbrockOutputs, 4, options);
+  const without = runAsync(ROSENBROCK_3D, rosenbrockOutputs, 4, { modelIdlePoints: 0 });
   const searchPoints = (asked: Suggestion[]) => asked.filter((s) => s.origin === 'search').length;
   assert.ok(
     searchPoints(withModel.asked) > searchPoints(without.asked),
     `search points: ${searchPoints(withModel.asked)} with, ${searchPoints(without.asked)} without`,
   );
-  const restored = runAsync(ROSENBROCK, rosenbrock, 4, options, true);
+  const restored = runAsync(ROSENBROCK_3D, rosenbrockOutputs, 4, options, true);
   assert.deepEqual(restored.asked, withModel.asked);
   assert.deepEqual(restored.mads.toJSON(), withModel.mads.toJSON());
-  assert.equal(withModel.asked.length, ROSENBROCK.maxEvaluations);
-  const sequential = runAsync(ROSENBROCK, rosenbrock, 1, options).asked.map((s) => s.x);
+  assert.equal(withModel.asked.length, ROSENBROCK_3D.maxEvaluations);
+  const sequential = runAsync(ROSENBROCK_3D, rosenbrockOutputs, 1, options).asked.map((s) => s.x);
   assert.deepEqual(
     sequential,
-    runAsync(ROSENBROCK, rosenbrock, 1, { modelIdlePoints: 0 }).asked.map((s) => s.x),
+    runAsync(ROSENBROCK_3D, rosenbrockOutputs, 1, { modelIdlePoints: 0 }).asked.map((s) => s.x),
   );
-  assert.throws(() => Mads.create(ROSENBROCK, { modelIdlePoints: 17 }), InvalidOptionsError);
-  assert.throws(() => Mads.create(ROSENBROCK, { modelIdleFirst: 'yes' as never }), InvalidOptionsError);
+  assert.throws(() => Mads.create(ROSENBROCK_3D, { modelIdlePoints: 17 }), InvalidOptionsError);
+  assert.throws(() => Mads.create(ROSENBROCK_3D, { modelIdleFirst: 'yes' as never }), InvalidOptionsError);
 });
 
 test('maxInFlight (opt-in): never more than that many simplex gradients in flight, the budget still used; deterministic across state round trips; sequential runs unchanged', () => {
   const options: Partial<MadsOptions> = { maxInFlight: 2 };
-  // ROSENBROCK has n = 3: at most 2·(3 + 1) = 8 points in flight with 16 runners.
-  const capped = Mads.create(ROSENBROCK, options);
+  // ROSENBROCK_3D has n = 3: at most 2·(3 + 1) = 8 points in flight with 16 runners.
+  const capped = Mads.create(ROSENBROCK_3D, options);
   const first = capped.ask(16);
   assert.equal(first.length, 8);
   assert.equal(capped.ask(16).length, 0);
-  capped.tell([{ x: first[0].x, outputs: rosenbrock(first[0].x) }]);
+  capped.tell([{ x: first[0].x, outputs: rosenbrockOutputs(first[0].x) }]);
   assert.equal(capped.ask(16).length, 1);
-  assert.ok(Mads.create(ROSENBROCK, {}).ask(16).length > 8);
-  const run = runAsync(ROSENBROCK, rosenbrock, 16, options);
-  assert.equal(run.asked.length, ROSENBROCK.maxEvaluations);
-  const restored = runAsync(ROSENBROCK, rosenbrock, 16, options, true);
+  assert.ok(Mads.create(ROSENBROCK_3D, {}).ask(16).length > 8);
+  const run = runAsync(ROSENBROCK_3D, rosenbrockOutputs, 16, options);
+  assert.equal(run.asked.length, ROSENBROCK_3D.maxEvaluations);
+  const restored = runAsync(ROSENBROCK_3D, rosenbrockOutputs, 16, options, true);
   assert.deepEqual(restored.asked, run.asked);
   assert.deepEqual(restored.mads.toJSON(), run.mads.toJSON());
   assert.deepEqual(
-    runAsync(ROSENBROCK, rosenbrock, 1, options).asked.map((s) => s.x),
-    runAsync(ROSENBROCK, rosenbrock, 1, {}).asked.map((s) => s.x),
+    runAsync(ROSENBROCK_3D, rosenbrockOutputs, 1, options).asked.map((s) => s.x),
+    runAsync(ROSENBROCK_3D, rosenbrockOutputs, 1, {}).asked.map((s) => s.x),
   );
-  assert.throws(() => Mads.create(ROSENBROCK, { maxInFlight: -1 }), InvalidOptionsError);
-  assert.throws(() => Mads.create(ROSENBROCK, { maxInFlight: 101 }), InvalidOptionsError);
+  assert.throws(() => Mads.create(ROSENBROCK_3D, { maxInFlight: -1 }), InvalidOptionsError);
+  assert.throws(() => Mads.create(ROSENBROCK_3D, { maxInFlight: 101 }), InvalidOptionsError);
 });
 
 test('quadModelFit minNorm (opt-in): other model points than prs, deterministic across state round trips; the defaults stay prs', () => {
-  const minNorm = runAsync(ROSENBROCK, rosenbrock, 1, { quadModelFit: 'minNorm' });
-  const prs = runAsync(ROSENBROCK, rosenbrock, 1, { quadModelFit: 'prs' });
+  const minNorm = runAsync(ROSENBROCK_3D, rosenbrockOutputs, 1, { quadModelFit: 'minNorm' });
+  const prs = runAsync(ROSENBROCK_3D, rosenbrockOutputs, 1, { quadModelFit: 'prs' });
   assert.notDeepEqual(
     minNorm.asked.map((s) => s.x),
     prs.asked.map((s) => s.x),
   );
-  const restored = runAsync(ROSENBROCK, rosenbrock, 1, { quadModelFit: 'minNorm' }, true);
+  const restored = runAsync(ROSENBROCK_3D, rosenbrockOutputs, 1, { quadModelFit: 'minNorm' }, true);
   assert.deepEqual(restored.asked, minNorm.asked);
   assert.deepEqual(restored.mads.toJSON(), minNorm.mads.toJSON());
   // Neither preset changes its default (the nomad4 golden traces and the meshtune figures of
   // docs/benchmarks.md stay what they were).
   assert.deepEqual(
-    runAsync(ROSENBROCK, rosenbrock, 1, {}).asked.map((s) => s.x),
+    runAsync(ROSENBROCK_3D, rosenbrockOutputs, 1, {}).asked.map((s) => s.x),
     prs.asked.map((s) => s.x),
   );
-  assert.throws(() => Mads.create(ROSENBROCK, { quadModelFit: 'mfn' as never }), InvalidOptionsError);
+  assert.throws(() => Mads.create(ROSENBROCK_3D, { quadModelFit: 'mfn' as never }), InvalidOptionsError);
 });
 
 test('restartOnMinMesh: on a small integer grid the whole budget is used where nomad4 stops early', () => {
@@ -199,8 +182,8 @@ test('restarts stop once the grid is exhausted: MIN_MESH_SIZE_REACHED with every
 });
 
 test('a state written before presets existed (no preset, flights or restart keys) restores as nomad4', () => {
-  const mads = Mads.create(ROSENBROCK, { preset: 'nomad4' });
-  mads.tell(mads.ask(3).map((s) => ({ x: s.x, outputs: rosenbrock(s.x) })));
+  const mads = Mads.create(ROSENBROCK_3D, { preset: 'nomad4' });
+  mads.tell(mads.ask(3).map((s) => ({ x: s.x, outputs: rosenbrockOutputs(s.x) })));
   const state = JSON.parse(JSON.stringify(mads.toJSON())) as Record<string, unknown>;
   const options = state.options as Record<string, unknown>;
   for (const key of ['preset', 'pipelineIterations', 'lateSuccess', 'restartOnMinMesh']) delete options[key];
@@ -216,9 +199,9 @@ test('property: with any number of runners and any finishing order, no point is 
     fc.property(
       fc.integer({ min: 1, max: 16 }),
       fc.array(fc.nat(), { minLength: 60, maxLength: 60 }),
-      fc.constantFrom<ProblemSpec>(LORA_LIKE, { ...ROSENBROCK, maxEvaluations: 60 }),
+      fc.constantFrom<ProblemSpec>(LORA_LIKE, { ...ROSENBROCK_3D, maxEvaluations: 60 }),
       (q, picks, problem) => {
-        const f = problem === LORA_LIKE ? loraLike : rosenbrock;
+        const f = problem === LORA_LIKE ? loraLike : rosenbrockOutputs;
         const mads = Mads.create(problem);
         const seen = new Set<string>();
         const running: number[][] = [];

@@ -2,52 +2,53 @@
  * JSON state of the engine (the fields of state.ts). Non-finite numbers are encoded as strings.
  * Records are stored compactly; f, h and the cache index are recomputed on restore.
  */
-import type { ProblemSpec, StopReason } from '../optimizer-contract/algorithm';
 import { InvalidStateError } from '../optimizer-contract/algorithm-errors';
 import { barrierFromJson, barrierToJson, type BarrierJson } from './barrier';
 import { EvaluationCache } from './cache';
-import type { MeshState } from './mesh';
 import { decodeNumber, encodeNumber, type EncodedNumber } from '../math/numerics';
 import { DEFAULT_MADS_OPTIONS, NOMAD4_PRESET, type MadsOptions } from './options';
 import { NomadRng } from '../math/rng';
 import { createSpace } from './space';
-import type { Candidate, EngineState, Flight, NmState, RestartState, Step, StepKind } from './state';
+import type { EngineState, Flight, RestartState } from './state';
 
 export const STATE_FORMAT = 'meshtune.mads';
 export const STATE_VERSION = 1;
 
 type OptionsJson = Omit<MadsOptions, 'hMax0'> & { hMax0: EncodedNumber };
 
-export interface MadsStateJson {
+/** Fields written as the engine holds them (plain data, cloned), typed once in state.ts. */
+type PlainFields =
+  | 'problem'
+  | 'mesh'
+  | 'phaseOne'
+  | 'iteration'
+  | 'step'
+  | 'stepCounter'
+  | 'nextKind'
+  | 'lateIds'
+  | 'lastDirFeas'
+  | 'lastDirInf'
+  | 'nm'
+  | 'pendingSecondPass'
+  | 'extra'
+  | 'extraBases'
+  | 'evaluations'
+  | 'inFlight'
+  | 'stop'
+  | 'emptyIterations'
+  | 'iterationProducedPoints';
+
+export interface MadsStateJson extends Pick<EngineState, PlainFields> {
   format: typeof STATE_FORMAT;
   version: typeof STATE_VERSION;
-  problem: ProblemSpec;
   options: OptionsJson;
   rng: number[];
-  mesh: MeshState;
   records: unknown;
   barrier: BarrierJson;
-  phaseOne: boolean;
-  iteration: number;
-  step: Step | null;
-  stepCounter: number;
-  nextKind: StepKind | null;
-  lateIds: number[];
-  lastDirFeas: number[] | null;
-  lastDirInf: number[] | null;
-  nm: NmState | null;
-  pendingSecondPass: { centreId: number; firstPass: number[][] } | null;
-  extra: Candidate[];
-  extraBases: number;
   /** Absent in states written before the surrogate search (read as 0). */
   surrogateIdle?: number;
   /** Absent in states written before model-ranked idle filling (read as 0). */
   modelIdle?: number;
-  evaluations: number;
-  inFlight: number;
-  stop: StopReason | null;
-  emptyIterations: number;
-  iterationProducedPoints: boolean;
   /** Absent in states written before the meshtune preset (read as none). */
   flights?: Flight[];
   restart?: RestartState;

@@ -11,31 +11,16 @@ import { frameSizes } from './mesh';
 import { quadSearchCandidates } from './search/quad-model';
 import { toFree } from './space';
 import type { EngineState } from './state';
-
-const real = (lowerBound: number, upperBound: number) =>
-  ({ type: 'R', lowerBound, upperBound, granularity: 0, fixedValue: null }) as const;
-
-const ROSENBROCK: ProblemSpec = {
-  variables: [real(-5, 5), real(-5, 5), real(-5, 5)],
-  outputTypes: ['OBJ'],
-  x0: [[-1.2, 1, -1.2]],
-  maxEvaluations: 120,
-  seed: 3,
-};
-const rosenbrock = (x: readonly number[]): number[] => {
-  let f = 0;
-  for (let i = 0; i + 1 < x.length; i++) f += 100 * (x[i + 1] - x[i] ** 2) ** 2 + (1 - x[i]) ** 2;
-  return [f];
-};
+import { real, ROSENBROCK_3D, rosenbrockOutputs } from './testing/fixtures';
 
 /** Sequential ask(1)/tell for `count` evaluations; with `roundTrip`, through JSON every third tell. */
 function run(options: Partial<MadsOptions>, count: number, roundTrip = false): { mads: Mads; asked: number[][] } {
-  let mads = Mads.create(ROSENBROCK, options);
+  let mads = Mads.create(ROSENBROCK_3D, options);
   const asked: number[][] = [];
   for (let k = 0; k < count && mads.stopReason === null; k++) {
     const [s] = mads.ask(1);
     asked.push(s.x);
-    mads.tell([{ x: s.x, outputs: rosenbrock(s.x) }]);
+    mads.tell([{ x: s.x, outputs: rosenbrockOutputs(s.x) }]);
     if (roundTrip && k % 3 === 0) mads = Mads.fromJSON(JSON.parse(JSON.stringify(mads.toJSON())));
   }
   return { mads, asked };
@@ -83,15 +68,15 @@ test('quadSearchTrustRegion: other points than the default, deterministic across
   const restored = run({ quadSearchTrustRegion: true }, 120, true);
   assert.deepEqual(restored.asked, on.asked);
   assert.deepEqual(restored.mads.toJSON(), on.mads.toJSON());
-  assert.equal(Mads.create(ROSENBROCK).toJSON().options.quadSearchTrustRegion, false);
-  assert.equal(Mads.create(ROSENBROCK, { preset: 'nomad4' }).toJSON().options.quadSearchTrustRegion, false);
+  assert.equal(Mads.create(ROSENBROCK_3D).toJSON().options.quadSearchTrustRegion, false);
+  assert.equal(Mads.create(ROSENBROCK_3D, { preset: 'nomad4' }).toJSON().options.quadSearchTrustRegion, false);
   // A state written before the option existed restores with it off (it ran without it).
-  const mads = Mads.create(ROSENBROCK, { preset: 'nomad4' });
-  mads.tell(mads.ask(3).map((s) => ({ x: s.x, outputs: rosenbrock(s.x) })));
+  const mads = Mads.create(ROSENBROCK_3D, { preset: 'nomad4' });
+  mads.tell(mads.ask(3).map((s) => ({ x: s.x, outputs: rosenbrockOutputs(s.x) })));
   const state = JSON.parse(JSON.stringify(mads.toJSON())) as { options: Record<string, unknown> };
   delete state.options.quadSearchTrustRegion;
   assert.deepEqual(Mads.fromJSON(state).toJSON(), mads.toJSON());
-  assert.throws(() => Mads.create(ROSENBROCK, { quadSearchTrustRegion: 'yes' as never }), InvalidOptionsError);
+  assert.throws(() => Mads.create(ROSENBROCK_3D, { quadSearchTrustRegion: 'yes' as never }), InvalidOptionsError);
 });
 
 const BOX: ProblemSpec = {
@@ -111,7 +96,7 @@ function enlargementsFromHalfRange(options: Partial<MadsOptions>): number {
   while (mads.stopReason === null) {
     const [s] = mads.ask(1);
     if (s === undefined) break;
-    mads.tell([{ x: s.x, outputs: rosenbrock(s.x) }]);
+    mads.tell([{ x: s.x, outputs: rosenbrockOutputs(s.x) }]);
     const after = mads.frameSize();
     after.forEach((d, i) => {
       if (d > before[i] && before[i] >= half[i]) count++;

@@ -65,39 +65,36 @@ test('Powell singular 4-D from (3, -1, 0, 1), unbounded: f < 1e-4 within 800 eva
   assert.ok((mads.bestFeasible()?.f ?? Infinity) < 1e-4, `f = ${mads.bestFeasible()?.f}`);
 });
 
-test('NOMAD constrained 5-D example (OBJ PB EB, infeasible X0): reaches f < -3.9 in 600 evaluations', () => {
-  const bb = (x: number[]): number[] => [
-    x[4],
-    x.reduce((s, v) => s + (v - 1) ** 2, 0) - 25,
-    25 - x.reduce((s, v) => s + (v + 1) ** 2, 0),
-  ];
-  const mads = minimize(
-    [real(-6, 5), real(-6, 6), real(-6, 7), real(-6, null), real(-6, null)],
-    [0, 0, 0, 0, 0],
-    bb,
-    600,
-    ['OBJ', 'PB', 'EB'],
-  );
-  const best = mads.bestFeasible();
-  assert.ok(best !== null && best.f < -3.9, `f = ${best?.f}`);
-});
+/** NOMAD's constrained 5-D example: f = x5, c1 = Σ(x − 1)² − 25 ≤ 0, c2 = 25 − Σ(x + 1)² ≤ 0. */
+const nomadConstrained = (x: number[]): number[] => [
+  x[4],
+  x.reduce((s, v) => s + (v - 1) ** 2, 0) - 25,
+  25 - x.reduce((s, v) => s + (v + 1) ** 2, 0),
+];
 
-test('same constrained problem with all constraints PB: the progressive barrier finds a feasible f < -3.9', () => {
-  const bb = (x: number[]): number[] => [
-    x[4],
-    x.reduce((s, v) => s + (v - 1) ** 2, 0) - 25,
-    25 - x.reduce((s, v) => s + (v + 1) ** 2, 0),
-  ];
-  const mads = minimize(
-    [real(-6, 5), real(-6, 6), real(-6, 7), real(-6, null), real(-6, null)],
-    [0, 0, 0, 0, 0],
-    bb,
-    600,
+const constrainedCases: [string, OutputType[]][] = [
+  [
+    'NOMAD constrained 5-D example (OBJ PB EB, infeasible X0): reaches f < -3.9 in 600 evaluations',
+    ['OBJ', 'PB', 'EB'],
+  ],
+  [
+    'same constrained problem with all constraints PB: the progressive barrier finds a feasible f < -3.9',
     ['OBJ', 'PB', 'PB'],
-  );
-  const best = mads.bestFeasible();
-  assert.ok(best !== null && best.f < -3.9, `f = ${best?.f}`);
-});
+  ],
+];
+for (const [title, outputTypes] of constrainedCases) {
+  test(title, () => {
+    const mads = minimize(
+      [real(-6, 5), real(-6, 6), real(-6, 7), real(-6, null), real(-6, null)],
+      [0, 0, 0, 0, 0],
+      nomadConstrained,
+      600,
+      outputTypes,
+    );
+    const best = mads.bestFeasible();
+    assert.ok(best !== null && best.f < -3.9, `f = ${best?.f}`);
+  });
+}
 
 test('mixed integer: integer and granular variables reach the discrete optimum', () => {
   const bb = (x: number[]): number[] => [(x[0] - 7) ** 2 + (x[1] - 0.35) ** 2 + (x[2] - 2.5) ** 2];

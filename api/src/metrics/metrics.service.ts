@@ -9,43 +9,37 @@ import { countOpen as countOpenTrials } from '../trials/store/trial-store';
 export class MetricsService {
   readonly registry = new Registry();
 
-  readonly leases = new Counter({
-    name: 'meshtune_leases_total',
-    help: 'Lease requests, by result (leased = a trial was handed out, empty = 204).',
-    labelNames: ['result'] as const,
-    registers: [this.registry],
-  });
+  readonly leases = this.counter(
+    'meshtune_leases_total',
+    'Lease requests, by result (leased = a trial was handed out, empty = 204).',
+    ['result'],
+  );
 
-  readonly finishedTrials = new Counter({
-    name: 'meshtune_trials_completed_total',
-    help: 'Trials that ended as an evaluation, by status (completed or failed).',
-    labelNames: ['status'] as const,
-    registers: [this.registry],
-  });
+  readonly finishedTrials = this.counter(
+    'meshtune_trials_completed_total',
+    'Trials that ended as an evaluation, by status (completed or failed).',
+    ['status'],
+  );
 
-  readonly leaseExpiries = new Counter({
-    name: 'meshtune_lease_expiries_total',
-    help: 'Leases that expired without a result (trial requeued or failed).',
-    registers: [this.registry],
-  });
+  readonly leaseExpiries = this.counter(
+    'meshtune_lease_expiries_total',
+    'Leases that expired without a result (trial requeued or failed).',
+  );
 
-  readonly runnerFailures = new Counter({
-    name: 'meshtune_runner_failures_total',
-    help: 'Trials failed with kind "runner" (the machine, not the point): requeued, not counted as evaluations.',
-    registers: [this.registry],
-  });
+  readonly runnerFailures = this.counter(
+    'meshtune_runner_failures_total',
+    'Trials failed with kind "runner" (the machine, not the point): requeued, not counted as evaluations.',
+  );
 
-  readonly runnerQuarantines = new Counter({
-    name: 'meshtune_runner_quarantines_total',
-    help: 'Runners quarantined after too many runner failures in a row.',
-    registers: [this.registry],
-  });
+  readonly runnerQuarantines = this.counter(
+    'meshtune_runner_quarantines_total',
+    'Runners quarantined after too many runner failures in a row.',
+  );
 
-  readonly engineRebuilds = new Counter({
-    name: 'meshtune_engine_rebuilds_total',
-    help: 'Study engines rebuilt from their snapshot (first use in this process, or the cached one was behind the pruned events).',
-    registers: [this.registry],
-  });
+  readonly engineRebuilds = this.counter(
+    'meshtune_engine_rebuilds_total',
+    'Study engines rebuilt from their snapshot (first use in this process, or the cached one was behind the pruned events).',
+  );
 
   readonly askDuration = new Histogram({
     name: 'meshtune_ask_duration_seconds',
@@ -64,31 +58,52 @@ export class MetricsService {
 
   constructor(@InjectDataSource() dataSource: DataSource) {
     collectDefaultMetrics({ register: this.registry, prefix: 'meshtune_process_' });
+    this.countsGauge(
+      'meshtune_open_trials',
+      'Trials pending or running, over all studies (read from the database at scrape time).',
+      'status',
+      ['pending', 'running'],
+      async () => (await countOpenTrials(dataSource)).map(({ status, count }) => ({ value: status, count })),
+    );
+    this.countsGauge(
+      'meshtune_runners',
+      'Registered runners by health: healthy, unhealthy (a recent runner failure), quarantined (no leases until cleared).',
+      'health',
+      ['healthy', 'unhealthy', 'quarantined'],
+      async () =>
+        (await dataSource.query(`SELECT health AS value, COUNT(*)::int AS count FROM runners GROUP BY health`)) as {
+          value: string;
+          count: number;
+        }[],
+    );
+  }
+
+  /** A counter of this process's registry. */
+  private counter<T extends string = string>(name: string, help: string, labelNames?: readonly T[]): Counter<T> {
+    return new Counter({ name, help, labelNames: labelNames ?? [], registers: [this.registry] });
+  }
+
+  /**
+   * A gauge of counts by `label`, read from the database at scrape time: each of `values` is set,
+   * to 0 when `read` has no row for it (a value that disappears must not keep its last count).
+   */
+  private countsGauge(
+    name: string,
+    help: string,
+    label: string,
+    values: readonly string[],
+    read: () => Promise<{ value: string; count: number }[]>,
+  ): void {
     new Gauge({
-      name: 'meshtune_open_trials',
-      help: 'Trials pending or running, over all studies (read from the database at scrape time).',
-      labelNames: ['status'] as const,
+      name,
+      help,
+      labelNames: [label],
       registers: [this.registry],
       async collect() {
-        const rows = await countOpenTrials(dataSource);
+        const rows = await read();
         this.reset();
-        for (const status of ['pending', 'running']) {
-          this.set({ status }, rows.find((row) => row.status === status)?.count ?? 0);
-        }
-      },
-    });
-    new Gauge({
-      name: 'meshtune_runners',
-      help: 'Registered runners by health: healthy, unhealthy (a recent runner failure), quarantined (no leases until cleared).',
-      labelNames: ['health'] as const,
-      registers: [this.registry],
-      async collect() {
-        const rows: { health: string; count: number }[] = await dataSource.query(
-          `SELECT health, COUNT(*)::int AS count FROM runners GROUP BY health`,
-        );
-        this.reset();
-        for (const health of ['healthy', 'unhealthy', 'quarantined']) {
-          this.set({ health }, rows.find((row) => row.health === health)?.count ?? 0);
+        for (const value of values) {
+          this.set({ [label]: value }, rows.find((row) => row.value === value)?.count ?? 0);
         }
       },
     });

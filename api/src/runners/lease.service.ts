@@ -16,6 +16,7 @@ import * as trialStore from '../trials/store/trial-store';
 import type { LeaseResponseDto } from './dto/lease.dto';
 import { type LeasingRunner, RunnerHealth } from './runner-health';
 import { leaseLimitReached, lockRunnerSlots } from './runner-slots';
+import * as runnerStore from './runner-store';
 
 /** Asks by others a lease waits for (while they produce points) before it gives up for now (204). */
 const MAX_ROUNDS_PER_LEASE = 20;
@@ -182,7 +183,7 @@ export class LeaseService {
    * holds as many leases as its `maxConcurrentTrials`; 404 when it no longer exists (reclaimed).
    */
   private async assertFreeSlot(runnerId: string, manager: EntityManager = this.dataSource.manager): Promise<void> {
-    const slots = (await trialStore.runnerSlots(manager, [runnerId])).get(runnerId);
+    const slots = (await runnerStore.slotsInUse(manager, [runnerId])).get(runnerId);
     if (slots === undefined) throw notFound('RUNNER_NOT_FOUND', 'runner', runnerId);
     if (slots.held < slots.slots) return;
     const held = await trialStore.runningOf(manager, [runnerId]);

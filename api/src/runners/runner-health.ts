@@ -13,6 +13,7 @@ import { isFinishedStudy } from '../studies/study-status';
 import * as trialStore from '../trials/store/trial-store';
 import { Runner } from './runner.entity';
 import { RUNNER_LIVE_WITHIN_MS } from './runner-liveness';
+import * as runnerStore from './runner-store';
 
 /** What a quarantined runner is told to wait before asking for a lease again (an operator must act). */
 export const QUARANTINE_RETRY_AFTER_SECONDS = 60;
@@ -241,7 +242,7 @@ export class RunnerHealth {
    * there is none (trials/trial-reports.service.ts, `failResource`).
    */
   async anyLiveRunnerFits(manager: EntityManager, studyId: string, minGpuMemoryMb: number): Promise<boolean> {
-    return trialStore.liveRunnerFits(manager, studyId, minGpuMemoryMb, new Date(Date.now() - RUNNER_LIVE_WITHIN_MS));
+    return runnerStore.liveRunnerFits(manager, studyId, minGpuMemoryMb, new Date(Date.now() - RUNNER_LIVE_WITHIN_MS));
   }
 
   /** An operator's clear, or the runner's new registration: healthy, streak forgotten. */

@@ -1,7 +1,7 @@
 import type { EntityManager } from 'typeorm';
 import { DomainError } from '../common/errors/domain-error';
 import { preparedQuery } from '../database/prepared-query';
-import * as trialStore from '../trials/store/trial-store';
+import * as runnerStore from './runner-store';
 
 /**
  * A runner's slots (`maxConcurrentTrials`), exact however many of its leases race: like the
@@ -55,7 +55,7 @@ export async function lockRunnerSlots(
     locked.add(runnerId);
   }
   const mine = [...new Set(runnerIds)].filter((id) => locked.has(id));
-  const slots = await trialStore.runnerSlots(manager, mine);
+  const slots = await runnerStore.slotsInUse(manager, mine);
   const free = new Map([...slots].map(([id, { slots: total, held }]) => [id, total - held]));
   return runnerIds.filter((id) => {
     const left = free.get(id) ?? 0;

@@ -5,13 +5,13 @@ import { ApiKeysService } from '../auth/api-keys.service';
 import type { Caller } from '../auth/auth.decorators';
 import { DomainError, notFound } from '../common/errors/domain-error';
 import { ProjectsService } from '../projects/projects.service';
-import * as trialStore from '../trials/store/trial-store';
 import type { RegisterRunnerDto } from './dto/register-runner.dto';
 import { type RegisteredRunnerResponseDto, type RunnerResponseDto, toRunnerResponse } from './dto/runner-response.dto';
 import { LeaseService } from './lease.service';
 import { RunnerHealth } from './runner-health';
 import { RUNNER_RECLAIMABLE_AFTER_MS } from './runner-liveness';
 import { lockRunners } from './runner-slots';
+import * as runnerStore from './runner-store';
 import { DEFAULT_RUNNER_MAX_CONCURRENT_TRIALS, Runner } from './runner.entity';
 import { inTransaction } from '../database/transaction';
 
@@ -94,13 +94,13 @@ export class RunnersService {
     const needed = runners - maxRunners + 1;
     if (needed <= 0) return { runnerIds: [], tokenHashes: [] };
     const seenBefore = new Date(Date.now() - RUNNER_RECLAIMABLE_AFTER_MS);
-    const candidates = await trialStore.reclaimableRunners(manager, projectId, seenBefore, needed);
+    const candidates = await runnerStore.reclaimableRunners(manager, projectId, seenBefore, needed);
     let runnerIds: string[] = [];
     let tokenHashes: string[] = [];
     if (candidates.length === needed) {
       await lockRunners(manager, candidates);
       tokenHashes = await this.apiKeys.runnerTokenHashes(manager, candidates);
-      runnerIds = await trialStore.deleteReclaimableRunners(manager, candidates, seenBefore);
+      runnerIds = await runnerStore.deleteReclaimableRunners(manager, candidates, seenBefore);
     }
     if (runnerIds.length < needed) {
       throw new DomainError(

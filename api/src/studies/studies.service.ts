@@ -16,7 +16,7 @@ import type { StudyResponseDto, StudySummaryDto } from './dto/study-response.dto
 import { engineStart } from './study-engine';
 import {
   emptyTrialTotals,
-  type StudySummaryRow,
+  STUDY_SUMMARY_COLUMNS,
   type StudyTrialTotals,
   toStudyResponse,
   toStudySummary,
@@ -27,27 +27,6 @@ import { Study } from './study.entity';
 
 const DEFAULT_MAX_PARALLEL_TRIALS = 1000;
 const DEFAULT_MAX_ATTEMPTS = 3;
-
-const SUMMARY_COLUMNS: readonly Exclude<keyof StudySummaryRow, 'parameterCount'>[] = [
-  'id',
-  'projectId',
-  'requiredRunnerLabels',
-  'name',
-  'description',
-  'status',
-  'stopReason',
-  'outputs',
-  'maxEvaluations',
-  'maxParallelTrials',
-  'maxAttempts',
-  'leaseSeconds',
-  'algorithm',
-  'seed',
-  'evaluationCount',
-  'createdAt',
-  'updatedAt',
-  'completedAt',
-];
 
 @Injectable()
 export class StudiesService {
@@ -155,7 +134,7 @@ export class StudiesService {
     const where = { ...(status === undefined ? {} : { status }), ...(projectId === null ? {} : { projectId }) };
     const query = repository
       .createQueryBuilder('study')
-      .select(SUMMARY_COLUMNS.map((column) => `study.${column}`))
+      .select(STUDY_SUMMARY_COLUMNS.map((column) => `study.${column}`))
       .addSelect('jsonb_array_length(study.parameters)', 'parameter_count')
       .where(where)
       .orderBy('study.createdAt', 'DESC')

@@ -56,27 +56,29 @@ export function toStudyResponse(study: Study, totals: StudyTrialTotals): StudyRe
 }
 
 /** The columns a study summary is made of: never the search space, X0, training config or engine state. */
-export type StudySummaryRow = Pick<
-  Study,
-  | 'id'
-  | 'projectId'
-  | 'requiredRunnerLabels'
-  | 'name'
-  | 'description'
-  | 'status'
-  | 'stopReason'
-  | 'outputs'
-  | 'maxEvaluations'
-  | 'maxParallelTrials'
-  | 'maxAttempts'
-  | 'leaseSeconds'
-  | 'algorithm'
-  | 'seed'
-  | 'evaluationCount'
-  | 'createdAt'
-  | 'updatedAt'
-  | 'completedAt'
-> & { parameterCount: number };
+export const STUDY_SUMMARY_COLUMNS = [
+  'id',
+  'projectId',
+  'requiredRunnerLabels',
+  'name',
+  'description',
+  'status',
+  'stopReason',
+  'outputs',
+  'maxEvaluations',
+  'maxParallelTrials',
+  'maxAttempts',
+  'leaseSeconds',
+  'algorithm',
+  'seed',
+  'evaluationCount',
+  'createdAt',
+  'updatedAt',
+  'completedAt',
+] as const satisfies readonly (keyof Study)[];
+
+/** A study summary's row: its columns (STUDY_SUMMARY_COLUMNS) and the size of its search space. */
+export type StudySummaryRow = Pick<Study, (typeof STUDY_SUMMARY_COLUMNS)[number]> & { parameterCount: number };
 
 export function toStudySummary(study: StudySummaryRow, totals: StudyTrialTotals): StudySummaryDto {
   const trialCounts = totals.counts;

@@ -42,7 +42,7 @@ from .outputs import check_outputs_producible, collect_outputs
 from .policy import RunnerPolicy, confine_study
 from .regime import batch_layout
 from .reporter import Reporter
-from .retention import MANIFEST_NAME, adapter_size_bytes, keep_adapter
+from .retention import MANIFEST_NAME, keep_adapter
 from .training_config import TrainingConfig, parse_training_config
 from .trial_files import EventReader, TrialResult, TrialSpec, write_json_atomic
 from .worker import is_peer_lost
@@ -716,19 +716,19 @@ class Agent:
             return None
         if kept is None:
             return None
-        size = adapter_size_bytes(kept)
         if store_url is None:
-            return str(kept), size
+            return str(kept.path), kept.size_bytes
         try:
-            return self._upload_adapter(kept, store_url, study_id, name, manifest), size
+            uploaded = self._upload_adapter(kept.path, store_url, study_id, name, manifest)
+            return uploaded, kept.size_bytes
         except ObjectStoreError as exc:
             log.error(
                 "could not upload the adapter of trial %s, kept on this runner at %s: %s",
                 lease.trial.id,
-                kept,
+                kept.path,
                 exc,
             )
-            return str(kept), size
+            return str(kept.path), kept.size_bytes
 
     def _upload_adapter(
         self, kept: Path, store_url: str, study_id: str, name: str, manifest: dict[str, Any]

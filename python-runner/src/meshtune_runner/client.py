@@ -291,7 +291,6 @@ class ApiClient:
         `adapter_size_bytes`). By default retries transient errors until acknowledged. A
         server that refuses `effectiveConfig` or `adapter` gets the outputs without them:
         the result is worth more than its description."""
-        policy = self.retry.with_give_up_after(None) if retry_forever else None
         body: dict[str, Any] = {"outputs": outputs}
         _put_gpu_seconds(body, gpu_seconds)
         if effective_config:
@@ -308,9 +307,7 @@ class ApiClient:
                 body["adapter"] = {"location": adapter}
                 if adapter_size_bytes is not None and adapter_size_bytes >= 0:
                     body["adapter"]["sizeBytes"] = int(adapter_size_bytes)
-        response = self._request_optional("POST", f"/v1/trials/{trial_id}/complete", body, policy)
-        result: dict[str, Any] = response.json()
-        return result
+        return self._report(trial_id, "complete", body, retry_forever)
 
     def fail(
         self,
@@ -329,16 +326,13 @@ class ApiClient:
         memory on any rank: the API gives the trial to a runner with more memory per GPU, or
         fails it as an evaluation when none has more; attempts, budget and this runner's health
         untouched). By default retries transient errors until acknowledged."""
-        policy = self.retry.with_give_up_after(None) if retry_forever else None
         body: dict[str, Any] = {"error": error}
         if kind != "evaluation":
             body["kind"] = kind
         elif retryable:
             body["retryable"] = True
         _put_gpu_seconds(body, gpu_seconds)
-        response = self._request_optional("POST", f"/v1/trials/{trial_id}/fail", body, policy)
-        result: dict[str, Any] = response.json()
-        return result
+        return self._report(trial_id, "fail", body, retry_forever)
 
     def release(self, trial_id: str, retry: RetryPolicy | None = None) -> dict[str, Any]:
         """Give an unfinished trial back; another lease picks it up (no wait for expiry)."""
@@ -347,6 +341,16 @@ class ApiClient:
         return result
 
     # -- plumbing ---------------------------------------------------------------------------
+
+    def _report(
+        self, trial_id: str, action: str, body: dict[str, Any], retry_forever: bool
+    ) -> dict[str, Any]:
+        """A final report (complete or fail), its optional fields dropped when the API refuses
+        them; `retry_forever`: transient errors are retried until acknowledged."""
+        policy = self.retry.with_give_up_after(None) if retry_forever else None
+        response = self._request_optional("POST", f"/v1/trials/{trial_id}/{action}", body, policy)
+        result: dict[str, Any] = response.json()
+        return result
 
     def _request_optional(
         self,

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import logging
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .trial_files import write_json_atomic
 
-__all__ = ["MANIFEST_NAME", "DiskFloorError", "adapter_size_bytes", "keep_adapter"]
+__all__ = ["MANIFEST_NAME", "DiskFloorError", "KeptAdapter", "adapter_size_bytes", "keep_adapter"]
 
 log = logging.getLogger("meshtune_runner")
 
@@ -23,6 +24,15 @@ class DiskFloorError(OSError):
     """Keeping an adapter would leave less free space than the runner's floor."""
 
 
+@dataclass(frozen=True)
+class KeptAdapter:
+    """Where a kept adapter lies and its size (bytes of its files, the manifest left out; None
+    when they could not be read), measured once, before the copy, for the disk floor."""
+
+    path: Path
+    size_bytes: int | None
+
+
 def keep_adapter(
     source: Path,
     study_root: Path,
@@ -30,13 +40,15 @@ def keep_adapter(
     manifest: dict[str, Any],
     keep: int | None,
     min_free_bytes: int = 0,
-) -> Path | None:
+) -> KeptAdapter | None:
     """Move `source` to `study_root/name` (replacing an earlier attempt's copy), write the
-    manifest, then remove the oldest kept folders beyond `keep` (None: keep all). Raises
-    DiskFloorError, keeping nothing, when the copy would leave less than `min_free_bytes` free
-    on `study_root`'s file system."""
+    manifest, then remove the oldest kept folders beyond `keep` (None: keep all). Returns the
+    kept folder and the size measured for the floor (None: nothing kept). Raises DiskFloorError,
+    keeping nothing, when the copy would leave less than `min_free_bytes` free on `study_root`'s
+    file system."""
     study_root.mkdir(parents=True, exist_ok=True)
-    needed = adapter_size_bytes(source) or 0
+    size = adapter_size_bytes(source)
+    needed = size or 0
     left = shutil.disk_usage(study_root).free - needed
     if left < min_free_bytes:
         raise DiskFloorError(
@@ -61,7 +73,7 @@ def keep_adapter(
         for old in kept[keep:]:
             log.info("removing kept adapter %s (--keep-adapters %d)", old, keep)
             shutil.rmtree(old, ignore_errors=True)
-    return target if target.is_dir() else None
+    return KeptAdapter(target, size) if target.is_dir() else None
 
 
 def adapter_size_bytes(folder: Path) -> int | None:

@@ -4,6 +4,7 @@ import type { Suggestion } from '../../optimizer-contract/algorithm';
 import { preparedQuery } from '../../database/prepared-query';
 import { RELAXED_COMMIT } from '../../database/relaxed-commit';
 import { healRunnerStatement } from '../../runners/heal-runner-statement';
+import { RUNNER_MEETS_STUDY } from '../../runners/runner-meets-study';
 import type { LeaseResponseDto } from '../../runners/dto/lease.dto';
 import { type EngineMapping, pointKey } from '../../search-space/engine-mapping';
 import type { UserPoint } from '../../search-space/search-space';
@@ -18,7 +19,9 @@ import { transition } from './trial-transitions';
 
 /**
  * The trial store: every statement on `trials`, `trial_leases` and `trial_metrics` is here, and
- * nowhere else (.dependency-cruiser.cjs and test/boundaries/module-boundaries.spec.ts check it).
+ * nowhere else (.dependency-cruiser.cjs and test/boundaries/module-boundaries.spec.ts check it);
+ * the runner store (runners/runner-store.ts) asks about a runner's leases through the SQL
+ * conditions in "Runners" below.
  * One function per transition of the state machine (docs/architecture.md, "Trial states"), each
  * checked against the one table of allowed transitions (trial-transitions.ts), then the reads.
  *
@@ -38,53 +41,13 @@ const STOP_PENDING = transition('pending', 'stopped');
 const STOP_EARLY = transition('running', 'stopped');
 
 // ---------------------------------------------------------------------------------------------
-// Runner capacity: what a runner must have to lease a study's trials, and a trial's.
+// Runner capacity: what a runner must have to lease a trial (a study's requirements:
+// runners/runner-meets-study.ts).
 // ---------------------------------------------------------------------------------------------
-
-/** SQL expressions for a runner's labels (jsonb), GPU count and memory per GPU (MiB, null: unknown). */
-interface RunnerCapacitySql {
-  labels: string;
-  gpus: string;
-  gpuMemoryMb: string;
-}
-
-/**
- * SQL: the runner meets the requirements of study `s` (its labels, GPU count and memory per GPU).
- * A runner whose memory is unknown (null) meets no memory requirement: the comparison is null.
- */
-function RUNNER_MEETS_STUDY(s: string, runner: RunnerCapacitySql): string {
-  return `${s}.required_runner_labels <@ ${runner.labels}
-          AND (${s}.required_runner_gpus IS NULL OR ${s}.required_runner_gpus <= ${runner.gpus})
-          AND (${s}.required_runner_gpu_memory_mb IS NULL OR ${s}.required_runner_gpu_memory_mb <= ${runner.gpuMemoryMb})`;
-}
 
 /** SQL: a runner with `gpuMemoryMb` per GPU may take trial `t` (it has not run out of memory on as much). */
 function TRIAL_FITS(t: string, gpuMemoryMb: string): string {
   return `(${t}.min_gpu_memory_mb IS NULL OR ${t}.min_gpu_memory_mb <= ${gpuMemoryMb})`;
-}
-
-/**
- * Whether a runner of the study's project, not quarantined, live (heard from since `liveSince`,
- * or holding a lease now), that meets the study's requirements, has at least `minGpuMemoryMb`
- * per GPU: the runner a trial that ran out of memory may still fit on.
- */
-export async function liveRunnerFits(
-  db: Db,
-  studyId: string,
-  minGpuMemoryMb: number,
-  liveSince: Date,
-): Promise<boolean> {
-  const [{ fits }] = (await db.query(
-    `SELECT EXISTS (
-       SELECT 1 FROM studies s JOIN runners r ON r.project_id = s.project_id
-        WHERE s.id = $1 AND r.quarantined_at IS NULL AND r.gpu_memory_mb >= $2
-          AND ${RUNNER_MEETS_STUDY('s', { labels: 'r.labels', gpus: 'r.gpus', gpuMemoryMb: 'r.gpu_memory_mb' })}
-          AND (r.last_seen_at >= $3
-               OR EXISTS (SELECT 1 FROM trials t WHERE t.runner_id = r.id AND t.status = 'running'))
-     ) AS fits`,
-    [studyId, minGpuMemoryMb, liveSince],
-  )) as { fits: boolean }[];
-  return fits;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -993,83 +956,6 @@ export async function countOpen(db: Db): Promise<{ status: string; count: number
   )) as { status: string; count: number }[];
 }
 
-/**
- * Each of these runners' slots (`max_concurrent_trials`) and open leases (running trials); a
- * runner that does not exist (reclaimed) is absent. The caller holds their slot locks
- * (runners/runner-slots.ts), so the count is current until it commits.
- */
-export async function runnerSlots(
-  db: Db,
-  runnerIds: readonly string[],
-): Promise<Map<string, { slots: number; held: number }>> {
-  const rows = await preparedQuery<{ id: string; slots: number; held: number }>(
-    db,
-    {
-      name: 'runner-slots',
-      text: `SELECT r.id, r.max_concurrent_trials AS slots,
-                    (SELECT COUNT(*)::int FROM trials t WHERE t.runner_id = r.id AND t.status = 'running') AS held
-               FROM runners r WHERE r.id = ANY($1::uuid[])`,
-    },
-    [runnerIds],
-  );
-  return new Map(rows.map((row) => [row.id, { slots: row.slots, held: row.held }]));
-}
-
-/**
- * Lease outcomes that a runner's own call ended (a report, a release, a heartbeat that was told to
- * stop): the runner was heard from then. Not `expired` (the sweeper), `stopped` (the study ended)
- * or `quarantined` (an operator or the health check), which say nothing of the runner.
- */
-const HEARD_FROM_OUTCOMES = `('completed', 'failed', 'released', 'early_stopped', 'runner_failed', 'resource_failed')`;
-
-/**
- * SQL: runner `r` holds no lease and was not heard from since `$seenBefore`: neither seen
- * (`last_seen_at`: registration, runner heartbeat, lease) nor the runner that ended one of its
- * leases (a report or a release). A runner that trains one trial for longer than the reclamation
- * period heartbeats the trial only, so its `last_seen_at` is the lease's; without its reports it
- * was the first reclaimed the moment it reported (docs/reliability.md, finding 14).
- */
-function RECLAIMABLE(r: string, seenBefore: string): string {
-  return `${r}.last_seen_at < ${seenBefore}
-          AND NOT EXISTS (SELECT 1 FROM trials t WHERE t.runner_id = ${r}.id AND t.status = 'running')
-          AND NOT EXISTS (SELECT 1 FROM trial_leases l
-                           WHERE l.runner_id = ${r}.id AND l.ended_at >= ${seenBefore}
-                             AND l.outcome IN ${HEARD_FROM_OUTCOMES})`;
-}
-
-/** Up to `limit` runners of the project that hold no lease and were last seen before `seenBefore`, the longest unseen first. */
-export async function reclaimableRunners(
-  db: Db,
-  projectId: string,
-  seenBefore: Date,
-  limit: number,
-): Promise<string[]> {
-  const rows = (await db.query(
-    `SELECT r.id FROM runners r WHERE r.project_id = $1 AND ${RECLAIMABLE('r', '$2')}
-      ORDER BY r.last_seen_at, r.id LIMIT $3`,
-    [projectId, seenBefore, limit],
-  )) as { id: string }[];
-  return rows.map((row) => row.id);
-}
-
-/**
- * Deletes those of `runnerIds` that still hold no lease and were last seen before `seenBefore`
- * (the caller holds their slot locks: no lease is granted to them meanwhile). Their tokens go with
- * them (api_keys.runner_id ON DELETE CASCADE); their finished trials keep their results and lose
- * the runner (trials.runner_id ON DELETE SET NULL; trial_leases keep its id). Returns those deleted.
- */
-export async function deleteReclaimableRunners(
-  db: EntityManager,
-  runnerIds: readonly string[],
-  seenBefore: Date,
-): Promise<string[]> {
-  const [rows] = (await db.query(
-    `DELETE FROM runners r WHERE r.id = ANY($1::uuid[]) AND ${RECLAIMABLE('r', '$2')} RETURNING r.id`,
-    [runnerIds, seenBefore],
-  )) as [{ id: string }[], number];
-  return rows.map((row) => row.id);
-}
-
 /** Running trials of these runners. */
 export async function runningOf(
   db: Db,
@@ -1146,6 +1032,35 @@ export async function historyAfter(db: Db, studyId: string, after: number, limit
     [studyId, after, limit],
   );
   return rows.map(trialFromRow);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Runners (runners/runner-store.ts): what the trial tables say of a runner, as SQL conditions that
+// the runner store embeds in its statements on `runners` (it owns those, this store these tables).
+// ---------------------------------------------------------------------------------------------
+
+/** SQL: the number of leases runner `r` holds now (its running trials). */
+export function LEASES_HELD_BY(r: string): string {
+  return `(SELECT COUNT(*)::int FROM trials t WHERE t.runner_id = ${r}.id AND t.status = 'running')`;
+}
+
+/** SQL: runner `r` holds a lease now (a running trial). */
+export function HOLDS_A_LEASE(r: string): string {
+  return `EXISTS (SELECT 1 FROM trials t WHERE t.runner_id = ${r}.id AND t.status = 'running')`;
+}
+
+/**
+ * Lease outcomes that a runner's own call ended (a report, a release, a heartbeat that was told to
+ * stop): the runner was heard from then. Not `expired` (the sweeper), `stopped` (the study ended)
+ * or `quarantined` (an operator or the health check), which say nothing of the runner.
+ */
+const HEARD_FROM_OUTCOMES = `('completed', 'failed', 'released', 'early_stopped', 'runner_failed', 'resource_failed')`;
+
+/** SQL: runner `r` ended one of its leases by its own call (HEARD_FROM_OUTCOMES) at or after `since`. */
+export function ENDED_A_LEASE_SINCE(r: string, since: string): string {
+  return `EXISTS (SELECT 1 FROM trial_leases l
+                   WHERE l.runner_id = ${r}.id AND l.ended_at >= ${since}
+                     AND l.outcome IN ${HEARD_FROM_OUTCOMES})`;
 }
 
 // ---------------------------------------------------------------------------------------------

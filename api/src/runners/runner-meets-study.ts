@@ -1,0 +1,18 @@
+/** SQL expressions for a runner's labels (jsonb), GPU count and memory per GPU (MiB, null: unknown). */
+export interface RunnerCapacitySql {
+  labels: string;
+  gpus: string;
+  gpuMemoryMb: string;
+}
+
+/**
+ * SQL: the runner meets the requirements of study `s` (its labels, GPU count and memory per GPU).
+ * A runner whose memory is unknown (null) meets no memory requirement: the comparison is null.
+ * A leaf of its own, like heal-runner-statement.ts, so that both the trial store's lease query
+ * (`studiesWithRoom`) and the runner store (`liveRunnerFits`) embed the one definition.
+ */
+export function RUNNER_MEETS_STUDY(s: string, runner: RunnerCapacitySql): string {
+  return `${s}.required_runner_labels <@ ${runner.labels}
+          AND (${s}.required_runner_gpus IS NULL OR ${s}.required_runner_gpus <= ${runner.gpus})
+          AND (${s}.required_runner_gpu_memory_mb IS NULL OR ${s}.required_runner_gpu_memory_mb <= ${runner.gpuMemoryMb})`;
+}
