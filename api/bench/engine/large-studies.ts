@@ -87,7 +87,7 @@ function run(config: Config, evaluations: number, capSeconds: number): string {
   const problem: ProblemSpec = {
     variables,
     outputTypes,
-    x0: [variables.map((v) => (v.type === 'I' ? 500 : 0.5))],
+    x0: [variables.map((v) => (v.type === 'I' ? Math.floor((v.upperBound ?? 1000) / 2) : 0.5))],
     maxEvaluations: 100_000,
     seed: 0,
   };
