@@ -102,6 +102,10 @@ describe('dashboard', () => {
     const page = await context.newPage();
     const errors: string[] = [];
     page.on('pageerror', (error) => errors.push(error.message));
+    // Everything the pages draw must fit the Content-Security-Policy (Chromium logs each refusal).
+    page.on('console', (message) => {
+      if (message.type() === 'error' && /Content Security Policy/i.test(message.text())) errors.push(message.text());
+    });
     await signIn(page, test.url, userKey);
     return {
       page,
@@ -126,6 +130,30 @@ describe('dashboard', () => {
     expectStatus(await test.http.get('/health'), 200);
     assert.match(expectStatus(await test.http.get('/docs'), 200).text, /swagger/i);
     assert.equal(expectStatus(await test.http.get('/openapi.json'), 200).body.info.title, 'meshtune');
+  });
+
+  it('is served under a Content-Security-Policy: markup that got into the page runs no script, and no site may frame it', async () => {
+    for (const path of ['/', '/index.html']) {
+      const index = expectStatus(await test.http.get(path), 200);
+      const policy = String(index.headers['content-security-policy']);
+      assert.match(policy, /(^|; )script-src 'self'(;|$)/, `${path}: ${policy}`);
+      assert.match(policy, /frame-ancestors 'none'/, `${path}: ${policy}`);
+      assert.match(policy, /object-src 'none'/, `${path}: ${policy}`);
+      assert.equal(index.headers['x-frame-options'], 'DENY');
+      assert.equal(index.headers['x-content-type-options'], 'nosniff');
+    }
+    // The second wall: were a hostile name ever written as HTML, its handlers and scripts stay inert.
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await signIn(page, test.url, userKey);
+    type Page = { __injected?: number; document: { body: { insertAdjacentHTML(where: string, html: string): void } } };
+    await page.evaluate((hostile) => {
+      (globalThis as unknown as Page).document.body.insertAdjacentHTML('beforeend', hostile);
+    }, '<img src="x" onerror="window.__injected = 1"><svg onload="window.__injected = 2"></svg>');
+    await page.waitForTimeout(300);
+    assert.equal(await page.evaluate(() => (globalThis as unknown as Page).__injected), undefined);
+    // These refusals are the point here; every other page must draw without one (openPage's check).
+    await context.close();
   });
 
   it('refuses a bad key with a clear message and keeps nothing', async () => {
@@ -273,7 +301,7 @@ describe('dashboard', () => {
     await waitForData(page, '#convergence-chart', 'pointCount', '7');
     await waitForData(page, '#convergence-chart', 'feasibleCount', '5');
     await page.locator(`tr[data-trial-number="${trial.number}"][data-status="completed"]`).waitFor();
-    await page.waitForFunction("document.querySelector('#best-value')?.textContent?.startsWith('2 ') === true");
+    await page.locator('#best-value').filter({ hasText: /^2 / }).waitFor();
     assert.equal(await page.locator('#parallel-chart').getAttribute('data-point-count'), '7');
     assert.deepEqual(navigations, [], 'no reload');
     assert.match(await page.locator('tr[data-trial-number="8"]').innerText(), /running/, 'the other trial still runs');

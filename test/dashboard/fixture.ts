@@ -44,9 +44,9 @@ export async function waitForData(
   expected: string,
   timeout = 15_000,
 ): Promise<void> {
-  // A string, not a function: this file compiles without the DOM library.
-  const probe = `document.querySelector(${JSON.stringify(selector)})?.dataset[${JSON.stringify(name)}] === ${JSON.stringify(expected)}`;
-  await page.waitForFunction(probe, undefined, { timeout, polling: 100 });
+  // An attribute selector, not a string to evaluate: the dashboard's Content-Security-Policy forbids `eval`.
+  const attribute = `data-${name.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`)}`;
+  await page.locator(`${selector}[${attribute}=${JSON.stringify(expected)}]`).waitFor({ state: 'attached', timeout });
 }
 
 export interface LeasedTrial {

@@ -13,7 +13,7 @@
  * outputs that are finite but extreme (±1e308, 5e-324, what the API's validation lets through),
  * under both presets.
  *
- *   npm run build:engine && node dist-engine/api/bench/engine/large-studies.js [--evaluations 300] [--edges-only]
+ *   npm run build:engine && node dist-engine/api/bench/engine/large-studies.js [--evaluations 300] [--edges-only | --categorical-only]
  */
 import type { OutputType, ProblemSpec, VariableSpec } from '../../src/optimizer-contract/algorithm';
 import { Mads } from '../../src/mads';
@@ -24,6 +24,8 @@ interface Config {
   n: number;
   constraints: number;
   inFlight: number;
+  /** The first `count` variables are unordered categoricals of `values` categories (MADS polls each other category). */
+  categorical?: { count: number; values: number };
 }
 
 const CONFIGS: Config[] = [
@@ -40,6 +42,10 @@ const CONFIGS: Config[] = [
   { kind: 'I', n: 49, constraints: 100, inFlight: 1 },
   { kind: 'R', n: 49, constraints: 0, inFlight: 16 },
   { kind: 'I', n: 200, constraints: 20, inFlight: 16 },
+  // At MAX_CATEGORICAL_POLL_VALUES (Σ(categories − 1) × variables ≤ 50,000; docs/reliability.md, finding 16).
+  { kind: 'R', n: 22, constraints: 0, inFlight: 1, categorical: { count: 22, values: 100 } },
+  { kind: 'R', n: 200, constraints: 0, inFlight: 1, categorical: { count: 200, values: 2 } },
+  { kind: 'R', n: 200, constraints: 0, inFlight: 16, categorical: { count: 25, values: 11 } },
 ];
 
 function value(argv: readonly string[], flag: string, fallback: number): number {
@@ -65,23 +71,28 @@ function callTimer(): { calls: number[]; timed: <T>(fn: () => T) => T } {
 }
 
 function run(config: Config, evaluations: number, capSeconds: number): string {
+  const categorical = config.categorical ?? { count: 0, values: 0 };
   const variables: VariableSpec[] = Array.from({ length: config.n }, (_, i) =>
-    config.kind === 'I' || (config.kind === 'M' && i % 2 === 1)
-      ? { type: 'I', lowerBound: 0, upperBound: 1000, granularity: 1, fixedValue: null }
-      : { type: 'R', lowerBound: 0, upperBound: 1, granularity: 0, fixedValue: null },
+    i < categorical.count
+      ? { type: 'I', lowerBound: 0, upperBound: categorical.values - 1, granularity: 1, fixedValue: null }
+      : config.kind === 'I' || (config.kind === 'M' && i % 2 === 1)
+        ? { type: 'I', lowerBound: 0, upperBound: 1000, granularity: 1, fixedValue: null }
+        : { type: 'R', lowerBound: 0, upperBound: 1, granularity: 0, fixedValue: null },
   );
-  const unit = (x: readonly number[], i: number): number => (variables[i].type === 'I' ? x[i] / 1000 : x[i]);
+  const unit = (x: readonly number[], i: number): number =>
+    variables[i].type === 'I' ? x[i] / (variables[i].upperBound ?? 1000) : x[i];
   const objective = (x: readonly number[]): number =>
     x.reduce((s, _, i) => s + (unit(x, i) - 0.3 - 0.002 * i) ** 2 * (1 + (i % 3)), 0);
   const outputTypes: OutputType[] = ['OBJ', ...Array.from({ length: config.constraints }, (): OutputType => 'PB')];
   const problem: ProblemSpec = {
     variables,
     outputTypes,
-    x0: [variables.map((v) => (v.type === 'I' ? 500 : 0.5))],
+    x0: [variables.map((v) => (v.type === 'I' ? Math.floor((v.upperBound ?? 1000) / 2) : 0.5))],
     maxEvaluations: 100_000,
     seed: 0,
   };
-  const mads = Mads.create(problem);
+  const categoricalVariables = Array.from({ length: categorical.count }, (_, i) => i);
+  const mads = Mads.create(problem, { categoricalVariables });
   const { calls, timed } = callTimer();
   const started = process.cpuUsage();
   const inFlight: number[][] = [];
@@ -101,7 +112,9 @@ function run(config: Config, evaluations: number, capSeconds: number): string {
   Mads.fromJSON(JSON.parse(state) as ReturnType<Mads['toJSON']>);
   const persist = cpuMs(t);
   const cells = [
-    config.kind,
+    config.categorical === undefined
+      ? config.kind
+      : `${config.categorical.count} C of ${config.categorical.values}${config.categorical.count < config.n ? ` + ${config.kind}` : ''}`,
     config.n,
     config.constraints,
     config.inFlight,
@@ -196,8 +209,13 @@ function main(argv: readonly string[]): void {
       '| variables | n | PB constraints | in flight | evaluations | median | p99 | slowest | total CPU s | state KB | persist + restore ms |\n' +
       '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n',
   );
+  // --categorical-only: the categorical rows and, as their reference, the two 200-variable continuous and integer rows.
+  const rows = argv.includes('--categorical-only')
+    ? CONFIGS.filter((c) => c.categorical !== undefined || (c.n === 200 && c.constraints === 0 && c.inFlight === 1))
+    : CONFIGS;
   if (!argv.includes('--edges-only'))
-    for (const config of CONFIGS) process.stdout.write(`${run(config, evaluations, capSeconds)}\n`);
+    for (const config of rows) process.stdout.write(`${run(config, evaluations, capSeconds)}\n`);
+  if (argv.includes('--categorical-only')) return;
   process.stdout.write(
     '\n### Engine calls on small studies at the edges (CPU ms per ask or tell; until the engine stops or 400 evaluations)\n\n' +
       '| preset | integer variables | values each | PB constraints | in flight | outputs | evaluations | stop | p99 | slowest |\n' +

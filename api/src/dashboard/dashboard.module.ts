@@ -16,6 +16,27 @@ export function dashboardDirectory(): string {
 }
 
 /**
+ * The dashboard's Content-Security-Policy. The page holds a key (sessionStorage) and shows
+ * strings that users and runners chose (study and parameter names, failure reasons): it builds
+ * its DOM from text nodes only (web/src/dom.ts), and this policy is the second wall should markup
+ * ever get through — no inline or foreign script, no `eval`, requests to this origin only, no
+ * plugins, no `<base>` — and it may not be framed (clickjacking of its pause/stop buttons).
+ * Inline styles stay allowed: the progress bars set `style` attributes and ECharts styles its
+ * tooltips inline, and a style runs no code.
+ */
+export const DASHBOARD_CONTENT_SECURITY_POLICY = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data: blob:",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+/**
  * Serves the dashboard's static files at `/`, without auth (the page asks for an API key and
  * sends it to /v1 itself). One route per built file (no wildcard), so `/v1/*`, `/health`, `/docs`
  * are untouched and an unknown path still gets the API's JSON 404. The app routes with `#/…`, so
@@ -55,6 +76,9 @@ export class DashboardModule implements OnModuleInit {
           path.endsWith('index.html') ? 'no-cache' : 'public, max-age=31536000, immutable',
         );
         void reply.header('X-Content-Type-Options', 'nosniff');
+        void reply.header('Content-Security-Policy', DASHBOARD_CONTENT_SECURITY_POLICY);
+        // frame-ancestors' equivalent for browsers that predate it.
+        void reply.header('X-Frame-Options', 'DENY');
       },
     });
   }

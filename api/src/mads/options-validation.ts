@@ -119,10 +119,21 @@ function checkPerVariable(problem: ProblemSpec, key: string, value: unknown): vo
 /** Most categories of one categorical variable: each poll tries every other category. */
 export const MAX_CATEGORIES = 100;
 
+/**
+ * Most numbers the categorical poll of one iteration may build: each other category of every
+ * categorical variable is a point of all the problem's variables, keyed and queued (and kept in
+ * the engine state) like any poll point, so the poll's cost is (Σ categories − 1) × variables.
+ * 200 variables of 100 categories (3.96·10⁶ numbers) took 2.7–3.4 s of CPU in one ask and an
+ * 8.5 MB state; at this bound the slowest call is that of a 200-variable continuous study
+ * (docs/reliability.md, finding 16).
+ */
+export const MAX_CATEGORICAL_POLL_VALUES = 50_000;
+
 /** Categorical variables: distinct indices of free I or B variables with finite bounds, ≤ MAX_CATEGORIES categories. */
 function checkCategorical(problem: ProblemSpec, value: unknown): void {
   if (!Array.isArray(value)) failOption('categoricalVariables', 'must be an array of variable indices');
   const seen = new Set<number>();
+  let alternatives = 0;
   value.forEach((i: unknown, k: number) => {
     const at = `[${k}]`;
     if (typeof i !== 'number' || !Number.isInteger(i) || i < 0 || i >= problem.variables.length) {
@@ -137,6 +148,15 @@ function checkCategorical(problem: ProblemSpec, value: unknown): void {
         failOption('categoricalVariables', 'a categorical variable needs finite bounds', at);
       const categories = Math.floor((v.upperBound - v.lowerBound) / Math.max(1, v.granularity)) + 1;
       if (categories > MAX_CATEGORIES) failOption('categoricalVariables', `more than ${MAX_CATEGORIES} categories`, at);
-    }
+      alternatives += categories - 1;
+    } else alternatives += 1;
   });
+  const pollValues = alternatives * problem.variables.length;
+  if (pollValues > MAX_CATEGORICAL_POLL_VALUES) {
+    failOption(
+      'categoricalVariables',
+      `too many categories to poll: ${alternatives} other categories × ${problem.variables.length} variables = ` +
+        `${pollValues} values a poll, at most ${MAX_CATEGORICAL_POLL_VALUES}; use fewer categorical variables or values`,
+    );
+  }
 }

@@ -126,6 +126,8 @@ export class SearchSpace {
 export function engineFieldError(space: SearchSpace, error: AlgorithmError): FieldError | null {
   if (error instanceof InvalidProblemError) return { field: space.fieldOf(error.location), reason: error.reason };
   if (error instanceof InvalidOptionsError) {
+    // The API derives `categoricalVariables` from the categorical parameters (study-engine.ts); no user passes it.
+    if (error.option === 'categoricalVariables') return { field: 'parameters', reason: error.reason };
     const field = error.option === null ? 'algorithm' : `algorithm.${error.option}${error.within}`;
     return { field, reason: error.reason };
   }
