@@ -163,7 +163,7 @@ test('maxInFlight (opt-in): never more than that many simplex gradients in fligh
   assert.throws(() => Mads.create(ROSENBROCK, { maxInFlight: 101 }), InvalidOptionsError);
 });
 
-test('refineAhead (opt-in): the pipeline refines ahead of the evidence at most that many times; the rest waits for the failures, a late success drops it; deterministic across state round trips; sequential runs unchanged', () => {
+test('refineAhead (meshtune 2, nomad4 16 = no limit): the pipeline refines ahead of the evidence at most that many times; the rest waits for the failures, a late success drops it; deterministic across state round trips; sequential runs unchanged', () => {
   const volume = (m: Mads) => m.frameSize().reduce((p, v) => p * v, 1);
   const afterBurst = (options: Partial<MadsOptions>) => {
     const mads = Mads.create(ROSENBROCK, options);
@@ -172,8 +172,10 @@ test('refineAhead (opt-in): the pipeline refines ahead of the evidence at most t
     const initial = volume(mads);
     return { mads, initial, burst: mads.ask(16) };
   };
-  // 16 asks on no evidence: the default refines once per released iteration, 0 never, 1 once.
-  const byDefault = afterBurst({});
+  assert.equal(Mads.create(ROSENBROCK).toJSON().options.refineAhead, 2);
+  assert.equal(Mads.create(ROSENBROCK, { preset: 'nomad4' }).toJSON().options.refineAhead, 16);
+  // 16 asks on no evidence: without a limit the pipeline refines once per released iteration, 0 never, 1 once.
+  const byDefault = afterBurst({ refineAhead: 16 });
   const none = afterBurst({ refineAhead: 0 });
   const one = afterBurst({ refineAhead: 1 });
   assert.ok(volume(byDefault.mads) < volume(one.mads), `${volume(byDefault.mads)} vs ${volume(one.mads)}`);
@@ -197,7 +199,7 @@ test('refineAhead (opt-in): the pipeline refines ahead of the evidence at most t
   assert.deepEqual(restored.mads.toJSON(), run.mads.toJSON());
   assert.deepEqual(
     runAsync(ROSENBROCK, rosenbrock, 1, { refineAhead: 0 }).asked.map((s) => s.x),
-    runAsync(ROSENBROCK, rosenbrock, 1, {}).asked.map((s) => s.x),
+    runAsync(ROSENBROCK, rosenbrock, 1, { refineAhead: 16 }).asked.map((s) => s.x),
   );
   assert.throws(() => Mads.create(ROSENBROCK, { refineAhead: -1 }), InvalidOptionsError);
   assert.throws(() => Mads.create(ROSENBROCK, { refineAhead: 17 }), InvalidOptionsError);
