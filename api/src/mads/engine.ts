@@ -15,7 +15,7 @@ import { quadIdleCandidate, quadSearchCandidates } from './search/quad-model';
 import { speculativeCandidates } from './search/speculative';
 import { globalCandidates } from './search/global';
 import { surrogateCandidates } from './search/surrogate';
-import { beginFlight } from './pipeline';
+import { beginFlight, deferRefinement } from './pipeline';
 import { tryRestart } from './restart';
 import { cacheKey, toFree } from './space';
 import { newStep } from './step';
@@ -229,7 +229,7 @@ function startMegaIteration(state: EngineState): void {
       const best = feasSuccess === Success.FULL ? newFeas : newInf;
       const dir = directionOf(state, best) ?? new Array<number>(state.space.free.length).fill(0);
       enlarge(state.mesh, dir, state.options.anisotropicMesh, state.options.anisotropyFactor, frameCaps(state));
-    } else if (success !== Success.PARTIAL) refine(state.mesh);
+    } else if (success !== Success.PARTIAL && !deferRefinement(state)) refine(state.mesh);
   }
   state.lastDirFeas = directionOf(state, newFeas);
   state.lastDirInf = directionOf(state, newInf);

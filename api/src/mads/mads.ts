@@ -26,7 +26,17 @@ import {
 import { newStep } from './step';
 import { frameSizes, meshSizes } from './mesh';
 import type { MadsOptions } from './options';
-import { beginFlight, canRelease, onDispatched, onTold, restoreFrameOfLateSuccess, tracksFlights } from './pipeline';
+import {
+  applyDeferredRefinements,
+  beginFlight,
+  canRelease,
+  cancelDeferredRefinements,
+  onDispatched,
+  onStepPointDispatched,
+  onTold,
+  restoreFrameOfLateSuccess,
+  tracksFlights,
+} from './pipeline';
 import { initialMesh } from './restart';
 import { validateMadsOptions } from './options-validation';
 import { NomadRng } from '../math/rng';
@@ -208,7 +218,7 @@ export class Mads implements SuggestionAlgorithm {
       if (rec === undefined) rec = s.cache.addPending(r.x, -1, 'told', -1);
       else {
         s.inFlight--;
-        onTold(s, rec.stepId);
+        onTold(s, rec.stepId, rec.id);
       }
       s.cache.setResult(rec, r.outputs);
       s.evaluations++;
@@ -225,6 +235,7 @@ export class Mads implements SuggestionAlgorithm {
         this.takeLateSuccess(rec.id, rec.stepId);
       }
     }
+    applyDeferredRefinements(s);
     const max = s.problem.maxEvaluations;
     if (s.stop === null && max !== null && s.evaluations >= max) {
       s.stop = { kind: 'MAX_BB_EVAL', evaluations: s.evaluations };
@@ -262,6 +273,7 @@ export class Mads implements SuggestionAlgorithm {
     if (!s.options.lateSuccess || step === null || step.kind === 'x0' || !step.opportunistic) return;
     if (pointSuccess(s, step, id) !== Success.FULL) return;
     restoreFrameOfLateSuccess(s, stepId);
+    cancelDeferredRefinements(s, stepId);
     step.fullSuccess = true;
     step.queue = [];
   }
@@ -272,7 +284,10 @@ export class Mads implements SuggestionAlgorithm {
     // Idle-filling points belong to the running step's iteration when the pipeline tracks them.
     const owner = step ?? (tracksFlights(s) ? s.step : null);
     const rec = s.cache.addPending(c.x, c.fromId, c.origin, owner === null ? -1 : owner.id);
-    if (step !== null) step.dispatched.push(rec.id);
+    if (step !== null) {
+      step.dispatched.push(rec.id);
+      onStepPointDispatched(s, step.id, rec.id);
+    }
     if (owner !== null) onDispatched(s, owner.id);
     s.inFlight++;
     return { x: [...c.x], origin: c.origin };

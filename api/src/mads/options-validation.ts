@@ -80,6 +80,7 @@ function checkNumber(key: string, value: unknown): void {
       return;
     case 'pipelineIterations':
     case 'modelIdlePoints':
+    case 'refineAhead':
       if (!Number.isInteger(value) || value < 0 || value > 16) failOption(key, 'must be an integer from 0 to 16');
       return;
     case 'maxInFlight':

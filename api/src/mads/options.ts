@@ -75,6 +75,15 @@ export interface MadsOptions {
    * quality per evaluation.
    */
   maxInFlight: number;
+  /**
+   * With points in flight, an iteration that ends without a success while points of its steps are
+   * still out refines the frame on the assumption that they fail; at most this many such
+   * refinements may await their evidence at once, further ones wait until the points they assume
+   * failed have all come back (none a success; a late success drops them). 16 = no limit (the
+   * pipeline's own depth bounds them, the nomad4 preset); 0–16, meshtune preset 2 (docs/algorithm.md,
+   * "Asynchronous ask/tell").
+   */
+  refineAhead: number;
   /** DIRECTION_TYPE (default ORTHO N+1 QUAD, §3.4). */
   directionType: DirectionType;
   /** DIRECTION_TYPE_SECONDARY_POLL DOUBLE on the infeasible incumbent (§3.2); false = none. */
@@ -157,6 +166,9 @@ export const DEFAULT_MADS_OPTIONS: Readonly<MadsOptions> = Object.freeze({
   // Opt-in: 16 runners capped at 2(n+1) in flight lost fewer runs per evaluation but needed more
   // rounds (docs/benchmarks.md, 2026-12-04 evening).
   maxInFlight: 0,
+  // 16 runners refined ahead of their results: at most 2 iterations may (docs/benchmarks.md,
+  // 2026-12-04 night); nomad4 keeps 16, no limit.
+  refineAhead: 2,
   directionType: 'ORTHO N+1 QUAD',
   secondaryPoll: true,
   speculativeSearch: true,
@@ -199,6 +211,7 @@ export const NOMAD4_PRESET: Readonly<
     | 'quadModelFit'
     | 'quadSearchTrustRegion'
     | 'boundedFrame'
+    | 'refineAhead'
   >
 > = Object.freeze({
   preset: 'nomad4',
@@ -211,6 +224,7 @@ export const NOMAD4_PRESET: Readonly<
   quadModelFit: 'prs',
   quadSearchTrustRegion: false,
   boundedFrame: false,
+  refineAhead: 16,
 });
 
 /**

@@ -146,6 +146,49 @@ test('maxInFlight (opt-in): never more than that many simplex gradients in fligh
   assert.throws(() => Mads.create(ROSENBROCK_3D, { maxInFlight: 101 }), InvalidOptionsError);
 });
 
+test('refineAhead (meshtune 2, nomad4 16 = no limit): the pipeline refines ahead of the evidence at most that many times; the rest waits for the failures, a late success drops it; deterministic across state round trips; sequential runs unchanged', () => {
+  const volume = (m: Mads) => m.frameSize().reduce((p, v) => p * v, 1);
+  const afterBurst = (options: Partial<MadsOptions>) => {
+    const mads = Mads.create(ROSENBROCK, options);
+    const [x0] = mads.ask(1);
+    mads.tell([{ x: x0.x, outputs: rosenbrock(x0.x) }]);
+    const initial = volume(mads);
+    return { mads, initial, burst: mads.ask(16) };
+  };
+  assert.equal(Mads.create(ROSENBROCK).toJSON().options.refineAhead, 2);
+  assert.equal(Mads.create(ROSENBROCK, { preset: 'nomad4' }).toJSON().options.refineAhead, 16);
+  // 16 asks on no evidence: without a limit the pipeline refines once per released iteration, 0 never, 1 once.
+  const byDefault = afterBurst({ refineAhead: 16 });
+  const none = afterBurst({ refineAhead: 0 });
+  const one = afterBurst({ refineAhead: 1 });
+  assert.ok(volume(byDefault.mads) < volume(one.mads), `${volume(byDefault.mads)} vs ${volume(one.mads)}`);
+  assert.ok(volume(one.mads) < one.initial);
+  assert.equal(volume(none.mads), none.initial);
+  // The failures arrive: the deferred refinements are paid.
+  const fail = (m: Mads, xs: Suggestion[]) => m.tell(xs.map((s) => ({ x: s.x, outputs: [1e12] })));
+  fail(none.mads, none.burst);
+  assert.ok(volume(none.mads) < none.initial);
+  // A late success of the first iteration's points: its refinement is dropped, the frame enlarged.
+  const success = afterBurst({ refineAhead: 0 });
+  success.mads.tell([{ x: success.burst[0].x, outputs: [-1e9] }]);
+  fail(success.mads, success.burst.slice(1));
+  assert.ok(volume(success.mads) > volume(none.mads), `${volume(success.mads)} vs ${volume(none.mads)}`);
+
+  const options: Partial<MadsOptions> = { refineAhead: 1 };
+  const run = runAsync(ROSENBROCK, rosenbrock, 16, options);
+  assert.equal(run.asked.length, ROSENBROCK.maxEvaluations);
+  const restored = runAsync(ROSENBROCK, rosenbrock, 16, options, true);
+  assert.deepEqual(restored.asked, run.asked);
+  assert.deepEqual(restored.mads.toJSON(), run.mads.toJSON());
+  assert.deepEqual(
+    runAsync(ROSENBROCK, rosenbrock, 1, { refineAhead: 0 }).asked.map((s) => s.x),
+    runAsync(ROSENBROCK, rosenbrock, 1, { refineAhead: 16 }).asked.map((s) => s.x),
+  );
+  assert.throws(() => Mads.create(ROSENBROCK, { refineAhead: -1 }), InvalidOptionsError);
+  assert.throws(() => Mads.create(ROSENBROCK, { refineAhead: 17 }), InvalidOptionsError);
+  assert.throws(() => Mads.create(ROSENBROCK, { refineAhead: 1.5 }), InvalidOptionsError);
+});
+
 test('quadModelFit minNorm (opt-in): other model points than prs, deterministic across state round trips; the defaults stay prs', () => {
   const minNorm = runAsync(ROSENBROCK_3D, rosenbrockOutputs, 1, { quadModelFit: 'minNorm' });
   const prs = runAsync(ROSENBROCK_3D, rosenbrockOutputs, 1, { quadModelFit: 'prs' });

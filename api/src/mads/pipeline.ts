@@ -3,7 +3,7 @@
  * point in flight belongs to, when a waiting step may be released so that idle runners get what a
  * sequential MADS would evaluate next, and which frame a late success is judged from.
  */
-import { frameSizes } from './mesh';
+import { frameSizes, refine } from './mesh';
 import type { EngineState, Flight, Step } from './state';
 
 /** Flights kept at most; the oldest are dropped (their late successes then keep the current frame). */
@@ -46,9 +46,10 @@ export function onDispatched(state: EngineState, stepId: number): void {
   if (flight !== undefined) flight.pending++;
 }
 
-export function onTold(state: EngineState, stepId: number): void {
+export function onTold(state: EngineState, stepId: number, recordId: number): void {
   const flight = flightOf(state, stepId);
   if (flight !== undefined && flight.pending > 0) flight.pending--;
+  onEvidence(state, stepId, recordId);
 }
 
 /** Earlier iterations (not the current one) that still wait for results. */
@@ -87,4 +88,56 @@ export function restoreFrameOfLateSuccess(state: EngineState, stepId: number): v
   const flight = flightOf(state, stepId);
   if (flight === undefined) return;
   if (logVolume(frameSizes(flight.mesh)) > logVolume(frameSizes(state.mesh))) state.mesh = structuredClone(flight.mesh);
+}
+
+/** A step point (not idle filling) of this iteration was handed out: its result is evidence. */
+export function onStepPointDispatched(state: EngineState, stepId: number, recordId: number): void {
+  if (state.options.refineAhead >= 16) return;
+  const flight = flightOf(state, stepId);
+  if (flight !== undefined) (flight.awaited ??= []).push(recordId);
+}
+
+function onEvidence(state: EngineState, stepId: number, recordId: number): void {
+  const flight = flightOf(state, stepId);
+  if (flight?.awaited === undefined) return;
+  const at = flight.awaited.indexOf(recordId);
+  if (at >= 0) flight.awaited.splice(at, 1);
+}
+
+/**
+ * `refineAhead`: an iteration ends without a success while points of its steps are still out.
+ * The pipeline refines the frame on the assumption that they fail; with many runners it then
+ * refines iterations ahead of the evidence (issue 15: `beale_2` ran more iterations with 16
+ * runners than sequentially). Once `refineAhead` such refinements await their points, further
+ * ones are deferred until theirs come back. Returns whether this one was deferred.
+ */
+export function deferRefinement(state: EngineState): boolean {
+  if (state.options.refineAhead >= 16) return false;
+  const ending = state.flights[state.flights.length - 1];
+  if (ending === undefined || (ending.awaited?.length ?? 0) === 0) return false;
+  const ahead = state.flights.filter((f) => f.refinedAhead === true).length;
+  if (ahead < state.options.refineAhead) {
+    ending.refinedAhead = true;
+    return false;
+  }
+  ending.deferredRefines = (ending.deferredRefines ?? 0) + 1;
+  return true;
+}
+
+/** A late FULL success of a point of this step's iteration: its deferred refinements are void. */
+export function cancelDeferredRefinements(state: EngineState, stepId: number): void {
+  if (state.options.refineAhead >= 16) return;
+  const flight = flightOf(state, stepId);
+  if (flight !== undefined) flight.deferredRefines = 0;
+}
+
+/** After results arrive: iterations whose step points have all come back pay what they owe. */
+export function applyDeferredRefinements(state: EngineState): void {
+  if (state.options.refineAhead >= 16) return;
+  for (const flight of state.flights) {
+    if ((flight.awaited?.length ?? 0) > 0) continue;
+    flight.refinedAhead = false;
+    for (let k = 0; k < (flight.deferredRefines ?? 0); k++) refine(state.mesh);
+    flight.deferredRefines = 0;
+  }
 }

@@ -60,6 +60,12 @@ export interface Flight {
   mesh: MeshState;
   /** Points of this iteration handed out and not told yet. */
   pending: number;
+  /** `refineAhead`: ids of this iteration's step points (not idle filling) not told yet. */
+  awaited?: number[];
+  /** `refineAhead`: this iteration's end refined the frame before `awaited` came back. */
+  refinedAhead?: boolean;
+  /** `refineAhead`: refinements this iteration's end owes the frame, paid once `awaited` is empty. */
+  deferredRefines?: number;
 }
 
 /** Restarts on the minimum mesh (restart.ts). */
