@@ -366,10 +366,13 @@ def _version(package: str) -> str:
 
 
 def _write_atomically(path: str, content: Any) -> None:
+    # The temporary name is this process's own: two benchmarks filling the same trace cache at
+    # once (two checkouts, one cache) must not truncate or rename each other's half-written file.
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path + ".tmp", "w", encoding="utf-8") as file:
+    temporary = f"{path}.{os.getpid()}.tmp"
+    with open(temporary, "w", encoding="utf-8") as file:
         json.dump(content, file)
-    os.replace(path + ".tmp", path)
+    os.replace(temporary, path)
 
 
 def main(job_path: str, out_path: str) -> None:
@@ -390,7 +393,9 @@ def main(job_path: str, out_path: str) -> None:
     runs: list[dict[str, Any]] = []
     context = multiprocessing.get_context("spawn")
     bo_factor = int(job.get("boBudgetFactor", 20))
-    journal = {i: task[4] + ".journal" for i, task in enumerate(tasks)}
+    # Per driver process, for the same reason as _write_atomically: another benchmark running the
+    # same trace at the same time removed this one's journal when its run ended (FileNotFoundError).
+    journal = {i: f"{task[4]}.{os.getpid()}.journal" for i, task in enumerate(tasks)}
     # A process that dies breaks the whole pool: the runs it took down are rerun one by one,
     # each in a pool of its own, and the one that dies alone is recorded as crashed.
     broken: list[int] = []
