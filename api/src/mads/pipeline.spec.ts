@@ -149,14 +149,14 @@ test('maxInFlight (opt-in): never more than that many simplex gradients in fligh
 test('refineAhead (meshtune 2, nomad4 16 = no limit): the pipeline refines ahead of the evidence at most that many times; the rest waits for the failures, a late success drops it; deterministic across state round trips; sequential runs unchanged', () => {
   const volume = (m: Mads) => m.frameSize().reduce((p, v) => p * v, 1);
   const afterBurst = (options: Partial<MadsOptions>) => {
-    const mads = Mads.create(ROSENBROCK, options);
+    const mads = Mads.create(ROSENBROCK_3D, options);
     const [x0] = mads.ask(1);
-    mads.tell([{ x: x0.x, outputs: rosenbrock(x0.x) }]);
+    mads.tell([{ x: x0.x, outputs: rosenbrockOutputs(x0.x) }]);
     const initial = volume(mads);
     return { mads, initial, burst: mads.ask(16) };
   };
-  assert.equal(Mads.create(ROSENBROCK).toJSON().options.refineAhead, 2);
-  assert.equal(Mads.create(ROSENBROCK, { preset: 'nomad4' }).toJSON().options.refineAhead, 16);
+  assert.equal(Mads.create(ROSENBROCK_3D).toJSON().options.refineAhead, 2);
+  assert.equal(Mads.create(ROSENBROCK_3D, { preset: 'nomad4' }).toJSON().options.refineAhead, 16);
   // 16 asks on no evidence: without a limit the pipeline refines once per released iteration, 0 never, 1 once.
   const byDefault = afterBurst({ refineAhead: 16 });
   const none = afterBurst({ refineAhead: 0 });
@@ -175,18 +175,18 @@ test('refineAhead (meshtune 2, nomad4 16 = no limit): the pipeline refines ahead
   assert.ok(volume(success.mads) > volume(none.mads), `${volume(success.mads)} vs ${volume(none.mads)}`);
 
   const options: Partial<MadsOptions> = { refineAhead: 1 };
-  const run = runAsync(ROSENBROCK, rosenbrock, 16, options);
-  assert.equal(run.asked.length, ROSENBROCK.maxEvaluations);
-  const restored = runAsync(ROSENBROCK, rosenbrock, 16, options, true);
+  const run = runAsync(ROSENBROCK_3D, rosenbrockOutputs, 16, options);
+  assert.equal(run.asked.length, ROSENBROCK_3D.maxEvaluations);
+  const restored = runAsync(ROSENBROCK_3D, rosenbrockOutputs, 16, options, true);
   assert.deepEqual(restored.asked, run.asked);
   assert.deepEqual(restored.mads.toJSON(), run.mads.toJSON());
   assert.deepEqual(
-    runAsync(ROSENBROCK, rosenbrock, 1, { refineAhead: 0 }).asked.map((s) => s.x),
-    runAsync(ROSENBROCK, rosenbrock, 1, { refineAhead: 16 }).asked.map((s) => s.x),
+    runAsync(ROSENBROCK_3D, rosenbrockOutputs, 1, { refineAhead: 0 }).asked.map((s) => s.x),
+    runAsync(ROSENBROCK_3D, rosenbrockOutputs, 1, { refineAhead: 16 }).asked.map((s) => s.x),
   );
-  assert.throws(() => Mads.create(ROSENBROCK, { refineAhead: -1 }), InvalidOptionsError);
-  assert.throws(() => Mads.create(ROSENBROCK, { refineAhead: 17 }), InvalidOptionsError);
-  assert.throws(() => Mads.create(ROSENBROCK, { refineAhead: 1.5 }), InvalidOptionsError);
+  assert.throws(() => Mads.create(ROSENBROCK_3D, { refineAhead: -1 }), InvalidOptionsError);
+  assert.throws(() => Mads.create(ROSENBROCK_3D, { refineAhead: 17 }), InvalidOptionsError);
+  assert.throws(() => Mads.create(ROSENBROCK_3D, { refineAhead: 1.5 }), InvalidOptionsError);
 });
 
 test('quadModelFit minNorm (opt-in): other model points than prs, deterministic across state round trips; the defaults stay prs', () => {
