@@ -27,6 +27,7 @@ import {
   type RealCurveTable,
 } from './llama-curves';
 import { median, studyFigures, type StudyFigures } from './metrics';
+import { runPromoteStudy, type PromoteOptions } from './promote';
 import { runSequentialStudy, type StudySettings, type TrialLog } from './studies';
 
 const REPO = resolve(__dirname, '../../../..');
@@ -89,6 +90,54 @@ const OPT_IN_SYSTEMS = new Set([
   'meshtune_cross_alone',
   'meshtune_cross_alone_c0.90',
 ]);
+
+/**
+ * Stopping that can be undone (promote.ts), opt-in only: a looser pause rule whose stops are
+ * resumed later for their remaining steps plus `resumeOverheadSteps` (docs/benchmarks.md).
+ */
+const PROMOTE_BASE: PromoteOptions = {
+  pausePolicy: { ...DEFAULT_CURVE_POLICY, confidence: 0.8, calibrationTrials: 1 },
+  behindIncumbent: { from: 0.1, always: false },
+  resumePolicy: { ...DEFAULT_CURVE_POLICY },
+  stagnation: 3,
+  resumeWhenExhausted: true,
+  resumeOverheadSteps: 1,
+};
+const PROMOTE_SYSTEMS: readonly { name: string; options: PromoteOptions }[] = [
+  { name: 'meshtune_curve_promote', options: PROMOTE_BASE },
+  ...promoteVariants(),
+];
+
+function promoteVariants(): { name: string; options: PromoteOptions }[] {
+  const out: { name: string; options: PromoteOptions }[] = [];
+  for (const always of [false, true])
+    for (const from of [0.1, 0.2])
+      for (const filter of [true, false])
+        for (const stagnation of [2, 3, 5, 8, 12, Infinity])
+          for (const conf of [0.8, 0.95])
+            out.push({
+              name: `p_${always ? 'A' : 'C'}_f${from}_${filter ? 'filt' : 'free'}_s${stagnation}_c${conf}`,
+              options: {
+                ...PROMOTE_BASE,
+                pausePolicy: { ...DEFAULT_CURVE_POLICY, confidence: conf, calibrationTrials: 1 },
+                behindIncumbent: { from, always },
+                resumePolicy: filter ? { ...DEFAULT_CURVE_POLICY } : null,
+                stagnation,
+              },
+            });
+  for (const from of [0.1, 0.2])
+    out.push({
+      name: `p_A_f${from}_final`,
+      options: {
+        ...PROMOTE_BASE,
+        pausePolicy: { ...DEFAULT_CURVE_POLICY, calibrationTrials: 1 },
+        behindIncumbent: { from, always: true },
+        stagnation: Infinity,
+        resumeWhenExhausted: false,
+      },
+    });
+  return out;
+}
 
 type Family = 'simulated' | 'real';
 
@@ -205,6 +254,22 @@ function main(): void {
       const settings =
         name === 'meshtune_none' ? { ...instance.settings, maxGpuSeconds: instance.fullStudyGpu } : instance.settings;
       const trials = runSequentialStudy(instance.tab.curves, instance.tab.sequence, policy, settings);
+      runs.push({
+        problem: instance.problem,
+        seed: instance.seed,
+        system: name,
+        trials,
+        seconds: (performance.now() - t0) / 1000,
+      });
+    }
+    for (const { name, options: promote } of PROMOTE_SYSTEMS) {
+      if (
+        options.systems === null ||
+        !options.systems.some((w) => name === w || (w.endsWith('*') && name.startsWith(w.slice(0, -1))))
+      )
+        continue;
+      const t0 = performance.now();
+      const trials = runPromoteStudy(instance.tab.curves, instance.tab.sequence, promote, instance.settings);
       runs.push({
         problem: instance.problem,
         seed: instance.seed,
@@ -423,6 +488,27 @@ function report(instances: readonly Instance[], allRuns: readonly StudyRun[], la
     const lateRate =
       late.stopped > 0 ? `${late.falseStops} (${((100 * late.falseStops) / late.stopped).toFixed(1)} %)` : '0';
     lines.push(`| ${system} | ${cells.join(' | ')} |${lateDropColumns ? ` ${late.stopped} | ${lateRate} |` : ''}`);
+  }
+  const resumeLines = systems.flatMap((system) => {
+    const entries = runs.filter((r) => r.system === system).flatMap((r) => r.trials);
+    const resumed = entries.filter((t) => t.resumed === true);
+    if (resumed.length === 0) return [];
+    const gpu = resumed.reduce((sum, t) => sum + (t.steps + (t.overheadSteps ?? 0)) * SECONDS_PER_STEP, 0);
+    const total = entries.reduce((sum, t) => sum + (t.steps + (t.overheadSteps ?? 0)) * SECONDS_PER_STEP, 0);
+    const count = (state: string) => resumed.filter((t) => t.state === state).length;
+    return [
+      `| ${system} | ${entries.filter((t) => t.state === 'paused').length} | ${count('complete')} | ${count('pruned')} | ${count('cut')} | ${gpu} (${((100 * gpu) / total).toFixed(1)} %) |`,
+    ];
+  });
+  if (resumeLines.length > 0) {
+    lines.push('');
+    lines.push(
+      `Resumed trials (all studies; a resumed trial's later part counts as a trial of its own in "trials" above): paused and resumed, then completed / stopped for good / cut by the budget; GPU-s of the resumed parts with their reload overhead (share of all GPU-s spent).`,
+    );
+    lines.push('');
+    lines.push('| system | resumed | completed | stopped for good | cut | GPU-s resumed |');
+    lines.push('| --- | ---: | ---: | ---: | ---: | ---: |');
+    lines.push(...resumeLines);
   }
   if (medianCompared > 0) {
     lines.push('');
