@@ -10,7 +10,10 @@ export interface StudyFigures {
   /** Best final value among trials completed within `equalGpuSeconds`. */
   bestAtEqualGpu: number;
   stopped: number;
-  /** Stopped trials whose full run would have beaten the incumbent at the time they were stopped. */
+  /**
+   * Stopped trials whose full run would have beaten the incumbent at the time they were stopped (a
+   * paused trial that was resumed later is not a stop: its entry's state is 'paused').
+   */
   falseStops: number;
   trials: number;
   gpuSeconds: number;
@@ -31,7 +34,7 @@ export function studyFigures(
   let stopped = 0;
   let falseStops = 0;
   for (const trial of log) {
-    spent += trial.steps * secondsPerStep;
+    spent += (trial.steps + (trial.overheadSteps ?? 0)) * secondsPerStep;
     const fullFinal = curves[trial.config][totalSteps - 1];
     if (trial.state === 'pruned') {
       stopped++;

@@ -27,6 +27,7 @@ import {
   type RealCurveTable,
 } from './llama-curves';
 import { median, studyFigures, type StudyFigures } from './metrics';
+import { runPromoteStudy, type PromoteOptions } from './promote';
 import { runSequentialStudy, type StudySettings, type TrialLog } from './studies';
 
 const REPO = resolve(__dirname, '../../../..');
@@ -89,6 +90,36 @@ const OPT_IN_SYSTEMS = new Set([
   'meshtune_cross_alone',
   'meshtune_cross_alone_c0.90',
 ]);
+
+/**
+ * Stopping that can be undone (promote.ts, docs/benchmarks.md "Stopping that can be undone"),
+ * opt-in only. Pause: the curve rule at its default confidence once X0 has completed (stopped and
+ * paused runs calibrate it), or a value not below the incumbent's at the same step from a tenth of
+ * the run on; only X0 is protected. Resume: after 5 fresh trials in a row without improvement and
+ * when the sequence is used up, the paused trial with the lowest extrapolation first, unless the
+ * default rule now rules it out; a resumed trial runs under the default rule. Every resume costs
+ * its remaining steps plus one step for loading the model and the checkpoint again.
+ */
+const PROMOTE: PromoteOptions = {
+  pausePolicy: { ...DEFAULT_CURVE_POLICY, calibrationTrials: 1 },
+  behindIncumbent: { from: 0.1, always: true },
+  resumePolicy: { ...DEFAULT_CURVE_POLICY },
+  stagnation: 5,
+  resumeWhenExhausted: true,
+  resumeOverheadSteps: 1,
+};
+const PROMOTE_SYSTEMS: readonly { name: string; options: PromoteOptions }[] = [
+  { name: 'meshtune_curve_promote', options: PROMOTE },
+  // The same pauses, never resumed: what the resumption itself is worth.
+  { name: 'meshtune_curve_promote_never', options: { ...PROMOTE, stagnation: Infinity, resumeWhenExhausted: false } },
+  // Every paused trial stays eligible and a resumed trial runs to its end (no default-rule filter).
+  { name: 'meshtune_curve_promote_free', options: { ...PROMOTE, resumePolicy: null } },
+  // A dearer resume: 3 steps of reload instead of 1.
+  { name: 'meshtune_curve_promote_o3', options: { ...PROMOTE, resumeOverheadSteps: 3 } },
+  // Neighbours of the stagnation count (5): 3 and 8.
+  { name: 'meshtune_curve_promote_s3', options: { ...PROMOTE, stagnation: 3 } },
+  { name: 'meshtune_curve_promote_s8', options: { ...PROMOTE, stagnation: 8 } },
+];
 
 type Family = 'simulated' | 'real';
 
@@ -205,6 +236,22 @@ function main(): void {
       const settings =
         name === 'meshtune_none' ? { ...instance.settings, maxGpuSeconds: instance.fullStudyGpu } : instance.settings;
       const trials = runSequentialStudy(instance.tab.curves, instance.tab.sequence, policy, settings);
+      runs.push({
+        problem: instance.problem,
+        seed: instance.seed,
+        system: name,
+        trials,
+        seconds: (performance.now() - t0) / 1000,
+      });
+    }
+    for (const { name, options: promote } of PROMOTE_SYSTEMS) {
+      if (
+        options.systems === null ||
+        !options.systems.some((w) => name === w || (w.endsWith('*') && name.startsWith(w.slice(0, -1))))
+      )
+        continue;
+      const t0 = performance.now();
+      const trials = runPromoteStudy(instance.tab.curves, instance.tab.sequence, promote, instance.settings);
       runs.push({
         problem: instance.problem,
         seed: instance.seed,
@@ -423,6 +470,27 @@ function report(instances: readonly Instance[], allRuns: readonly StudyRun[], la
     const lateRate =
       late.stopped > 0 ? `${late.falseStops} (${((100 * late.falseStops) / late.stopped).toFixed(1)} %)` : '0';
     lines.push(`| ${system} | ${cells.join(' | ')} |${lateDropColumns ? ` ${late.stopped} | ${lateRate} |` : ''}`);
+  }
+  const resumeLines = systems.flatMap((system) => {
+    const entries = runs.filter((r) => r.system === system).flatMap((r) => r.trials);
+    const resumed = entries.filter((t) => t.resumed === true);
+    if (resumed.length === 0) return [];
+    const gpu = resumed.reduce((sum, t) => sum + (t.steps + (t.overheadSteps ?? 0)) * SECONDS_PER_STEP, 0);
+    const total = entries.reduce((sum, t) => sum + (t.steps + (t.overheadSteps ?? 0)) * SECONDS_PER_STEP, 0);
+    const count = (state: string) => resumed.filter((t) => t.state === state).length;
+    return [
+      `| ${system} | ${entries.filter((t) => t.state === 'paused').length} | ${count('complete')} | ${count('pruned')} | ${count('cut')} | ${gpu} (${((100 * gpu) / total).toFixed(1)} %) |`,
+    ];
+  });
+  if (resumeLines.length > 0) {
+    lines.push('');
+    lines.push(
+      `Resumed trials (all studies; a resumed trial's later part counts as a trial of its own in "trials" above): paused and resumed, then completed / stopped for good / cut by the budget; GPU-s of the resumed parts with their reload overhead (share of all GPU-s spent).`,
+    );
+    lines.push('');
+    lines.push('| system | resumed | completed | stopped for good | cut | GPU-s resumed |');
+    lines.push('| --- | ---: | ---: | ---: | ---: | ---: |');
+    lines.push(...resumeLines);
   }
   if (medianCompared > 0) {
     lines.push('');

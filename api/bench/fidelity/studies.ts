@@ -15,13 +15,19 @@ import {
   type StoppingPolicy,
 } from '../../src/early-stopping';
 
-export type TrialState = 'complete' | 'pruned' | 'cut';
+/** 'paused': stopped early and resumed later (promote.ts); the resumed part is a later entry. */
+export type TrialState = 'complete' | 'pruned' | 'cut' | 'paused';
 
 /** One trial of a study, in the shape optuna_pruners.py writes ('pruned' = stopped early). */
 export interface TrialLog {
   config: number;
+  /** Steps run in this entry (for a resumed entry, only the steps after the pause). */
   steps: number;
   state: TrialState;
+  /** The continuation of an earlier 'paused' entry of the same configuration (promote.ts). */
+  resumed?: boolean;
+  /** Steps' worth of GPU-seconds charged on top of `steps` (reloading the model and checkpoint). */
+  overheadSteps?: number;
 }
 
 export interface StudySettings {

@@ -1,0 +1,196 @@
+/**
+ * Stopping that can be undone (docs/benchmarks.md, "Stopping that can be undone"): a sequential
+ * study over the same fixed sequence as studies.ts, in which a stopped trial is *paused* — its
+ * checkpoint kept, as the runner keeps a stopped trial's adapter and stop-step checkpoint
+ * (docs/runner.md, "Early stopping and GPU-seconds", "Checkpoints and resume") — and may later be
+ * resumed for only its remaining steps plus a reload overhead (ASHA-style promotion).
+ *
+ * Because a wrong pause is a delay rather than a loss, the pause rule is more aggressive than the
+ * default `curve` rule: only X0 runs to the end unconditionally; the others are paused by the curve
+ * rule at a lower confidence and with fewer calibration trials, and, while that rule has nothing to
+ * calibrate on, by being behind the incumbent's own curve at the same step. A paused trial is
+ * resumed when the study stagnates (`stagnation` fresh trials in a row that did not improve the
+ * incumbent) or when the sequence is used up, most promising first (lowest point extrapolation of
+ * its observed curve), and only while the default rule, asked again with everything the study now
+ * knows, would not stop it: a paused trial the default rule now rules out is stopped for good. A
+ * resumed trial runs under the default rule (a second stop is final).
+ *
+ * The log is a list of segments in the order GPU-seconds were spent: a fresh trial's first segment,
+ * then possibly a resumed segment of the same configuration later on. A segment that was paused and
+ * later resumed has state 'paused'; one paused and never resumed is 'pruned' (a final stop).
+ */
+import {
+  createCalibrationCache,
+  decideEarlyStop,
+  extrapolateCurve,
+  stoppedRun,
+  type CompletedCurve,
+  type CurvePoint,
+  type CurveStoppingPolicy,
+} from '../../src/early-stopping';
+import type { StudySettings, TrialLog } from './studies';
+
+export interface PromoteOptions {
+  /** Pauses fresh trials (not X0) once calibrated: the curve rule, usually looser than the default. */
+  pausePolicy: CurveStoppingPolicy;
+  /**
+   * Pause a fresh trial at progress ≥ `from` when its value is not below the incumbent's value at
+   * the same step: only while `pausePolicy` is calibrating, or `always` (either rule pauses); null:
+   * never.
+   */
+  behindIncumbent: { from: number; always: boolean } | null;
+  /**
+   * Decides final stops of resumed trials and which paused trials may still be resumed; null: every
+   * paused trial stays eligible and a resumed trial runs to its end.
+   */
+  resumePolicy: CurveStoppingPolicy | null;
+  /**
+   * Resume the most promising paused trial after this many fresh trials in a row without improving
+   * the incumbent (Infinity: never on the way).
+   */
+  stagnation: number;
+  /** When the sequence is used up, resume paused trials, most promising first, until the budget ends. */
+  resumeWhenExhausted: boolean;
+  /** Steps charged to every resume for loading the model and the checkpoint again. */
+  resumeOverheadSteps: number;
+}
+
+interface Paused {
+  config: number;
+  points: CurvePoint[];
+  /** Index of its last segment in the log (turned from 'pruned' to 'paused' when resumed). */
+  logIndex: number;
+  /** Its run as calibration evidence while paused (removed once it resumes). */
+  run: CompletedCurve | null;
+}
+
+export function runPromoteStudy(
+  curves: readonly (readonly number[])[],
+  sequence: readonly number[],
+  options: PromoteOptions,
+  settings: StudySettings,
+): TrialLog[] {
+  const { totalSteps, secondsPerStep, maxGpuSeconds } = settings;
+  const cache = createCalibrationCache();
+  const completed: CompletedCurve[] = [];
+  /** Runs of stopped and paused trials, as calibration evidence (stoppedRun). */
+  const stopped: CompletedCurve[] = [];
+  const paused: Paused[] = [];
+  const log: TrialLog[] = [];
+  let incumbent: number | null = null;
+  let incumbentCurve: readonly number[] | null = null;
+  let spent = 0;
+  let withoutImprovement = 0;
+  let budgetOut = false;
+
+  const finish = (config: number, points: CurvePoint[]): boolean => {
+    const finalValue = curves[config][totalSteps - 1];
+    completed.push({ points, totalSteps, finalValue });
+    const improved = incumbent === null || finalValue < incumbent;
+    if (improved) {
+      incumbent = finalValue;
+      incumbentCurve = curves[config];
+    }
+    return improved;
+  };
+
+  /** Runs `config` from `points.length` on; returns the state it ended in. */
+  const run = (
+    config: number,
+    points: CurvePoint[],
+    decide: (points: CurvePoint[]) => boolean,
+  ): 'complete' | 'pruned' | 'cut' => {
+    for (let step = points.length + 1; step <= totalSteps; step++) {
+      if (spent >= maxGpuSeconds) return 'cut';
+      spent += secondsPerStep;
+      points.push({ step, value: curves[config][step - 1] });
+      if (step === totalSteps) break;
+      if (decide(points)) return 'pruned';
+    }
+    return 'complete';
+  };
+
+  const conservativeStop = (points: CurvePoint[]): boolean =>
+    options.resumePolicy !== null &&
+    decideEarlyStop(
+      { curve: points, totalSteps, threshold: incumbent, protectedTrial: false, completed, stopped },
+      options.resumePolicy,
+      cache,
+    ).stop;
+
+  const pauseFresh = (points: CurvePoint[]): boolean => {
+    const decision = decideEarlyStop(
+      { curve: points, totalSteps, threshold: incumbent, protectedTrial: false, completed, stopped },
+      options.pausePolicy,
+      cache,
+    );
+    if (decision.stop) return true;
+    const behind = options.behindIncumbent;
+    if (behind === null || incumbentCurve === null) return false;
+    if (!behind.always && decision.reason !== 'calibrating') return false;
+    const last = points[points.length - 1];
+    return last.step / totalSteps >= behind.from && last.value >= incumbentCurve[last.step - 1];
+  };
+
+  /** Resumes the most promising paused trial the default rule does not rule out; false if none. */
+  const resumeOne = (): boolean => {
+    let best: { entry: Paused; score: number } | null = null;
+    for (const entry of [...paused]) {
+      if (conservativeStop(entry.points)) {
+        // Ruled out for good: stays 'pruned' in the log, its run stays calibration evidence.
+        paused.splice(paused.indexOf(entry), 1);
+        continue;
+      }
+      const score =
+        extrapolateCurve(entry.points, totalSteps)?.finalValue ?? entry.points[entry.points.length - 1].value;
+      if (best === null || score < best.score) best = { entry, score };
+    }
+    if (best === null) return false;
+    const { entry } = best;
+    paused.splice(paused.indexOf(entry), 1);
+    if (entry.run !== null) stopped.splice(stopped.indexOf(entry.run), 1);
+    log[entry.logIndex].state = 'paused';
+    const from = entry.points.length;
+    spent += options.resumeOverheadSteps * secondsPerStep;
+    const state = run(entry.config, entry.points, conservativeStop);
+    log.push({
+      config: entry.config,
+      steps: entry.points.length - from,
+      state,
+      resumed: true,
+      overheadSteps: options.resumeOverheadSteps,
+    });
+    if (state === 'pruned') {
+      const evidence = stoppedRun(entry.points);
+      if (evidence !== null) stopped.push(evidence);
+    } else if (state === 'complete') {
+      if (finish(entry.config, entry.points)) withoutImprovement = 0;
+    } else budgetOut = true;
+    return true;
+  };
+
+  for (const config of sequence.slice(0, settings.maxTrials)) {
+    if (spent >= maxGpuSeconds || budgetOut) break;
+    const points: CurvePoint[] = [];
+    const protectedTrial = log.length === 0;
+    const state = run(config, points, (p) => !protectedTrial && incumbent !== null && pauseFresh(p));
+    log.push({ config, steps: points.length, state });
+    if (state === 'cut') {
+      budgetOut = true;
+      break;
+    }
+    if (state === 'pruned') {
+      const evidence = stoppedRun(points);
+      if (evidence !== null) stopped.push(evidence);
+      paused.push({ config, points, logIndex: log.length - 1, run: evidence });
+      withoutImprovement++;
+    } else withoutImprovement = finish(config, points) ? 0 : withoutImprovement + 1;
+    if (withoutImprovement >= options.stagnation) {
+      withoutImprovement = 0;
+      resumeOne();
+    }
+  }
+  // The sequence is used up (or the trial cap reached): resume what is left, most promising first.
+  if (options.resumeWhenExhausted) while (!budgetOut && spent < maxGpuSeconds && resumeOne());
+  return log;
+}
