@@ -82,6 +82,13 @@ export function configureApp(app: NestFastifyApplication, config: AppConfig): vo
     const requestId = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     request.headers['x-request-id'] = requestId;
     void reply.header('x-request-id', requestId);
+    // The API reference (Swagger UI) takes a key in its Authorize dialog and has "Try it out"
+    // buttons that send writes: no other site may frame it (clickjacking). Its scripts are
+    // swagger-ui's own; the dashboard sets its own, stricter policy (dashboard.module.ts).
+    if (request.url === '/docs' || request.url.startsWith('/docs/')) {
+      void reply.header('Content-Security-Policy', "frame-ancestors 'none'");
+      void reply.header('X-Frame-Options', 'DENY');
+    }
     done();
   });
   installRequestLogging(instance, app.get(MetricsService));

@@ -122,6 +122,14 @@ describe('authentication and scopes', () => {
     assert.match(docs.text, /swagger/i);
   });
 
+  it('lets no other site frame the API reference, whose dialog takes a key', async () => {
+    for (const path of ['/docs', '/docs/', '/docs/swagger-ui-init.js']) {
+      const response = await test.http.get(path);
+      assert.equal(response.headers['x-frame-options'], 'DENY', path);
+      assert.match(String(response.headers['content-security-policy']), /frame-ancestors 'none'/, path);
+    }
+  });
+
   it('keeps CORS closed by default', async () => {
     const response = await test.http
       .options('/v1/studies')
