@@ -108,6 +108,18 @@ export interface MadsOptions {
    * variable's range (docs/algorithm.md, "Options"); false = NOMAD's unbounded enlargement.
    */
   boundedFrame: boolean;
+  /**
+   * meshtune extension: when a poll's first pass fails, its second pass also tries the incumbent
+   * with one integer variable moved by ±2 where that variable's frame is at its minimum (1), unless
+   * that lattice point was already evaluated near the incumbent (docs/algorithm.md, "Options").
+   */
+  latticeJumps: boolean;
+  /**
+   * meshtune extension: from 5(n+1) evaluations and while fewer than factor·(n+1) are done, with no
+   * point in flight, the Nelder–Mead slot of each iteration holds quadratic-model points instead
+   * (0 = off; docs/algorithm.md, "Options").
+   */
+  nmModelFactor: number;
   /** NM_SEARCH (§4.2). */
   nmSearch: boolean;
   /** NM_SEARCH_MAX_TRIAL_PTS_NFACTOR: cap of NM points per search = factor·n; 0 = no cap (Appendix D #3). */
@@ -170,6 +182,8 @@ export const DEFAULT_MADS_OPTIONS: Readonly<MadsOptions> = Object.freeze({
   quadModelFit: 'prs',
   quadSearchTrustRegion: false,
   boundedFrame: false,
+  latticeJumps: false,
+  nmModelFactor: 0,
   nmSearch: true,
   nmMaxTrialPointsNFactor: 80,
   opportunistic: true,
@@ -199,6 +213,8 @@ export const NOMAD4_PRESET: Readonly<
     | 'quadModelFit'
     | 'quadSearchTrustRegion'
     | 'boundedFrame'
+    | 'latticeJumps'
+    | 'nmModelFactor'
   >
 > = Object.freeze({
   preset: 'nomad4',
@@ -211,6 +227,8 @@ export const NOMAD4_PRESET: Readonly<
   quadModelFit: 'prs',
   quadSearchTrustRegion: false,
   boundedFrame: false,
+  latticeJumps: false,
+  nmModelFactor: 0,
 });
 
 /**

@@ -49,6 +49,8 @@ export interface Step {
    * finished once its queue is empty; its pending points come back as late results.
    */
   released?: boolean;
+  /** A quadratic-model step run in Nelder–Mead's place (`nmModelFactor`): the iteration goes on after NM. */
+  inNmSlot?: boolean;
 }
 
 /** One MegaIteration as the pipeline tracks it while its points are in flight (pipeline.ts). */
