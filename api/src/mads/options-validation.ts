@@ -27,7 +27,6 @@ const BOOLEAN_KEYS = [
   'modelIdleFirst',
   'quadSearchTrustRegion',
   'boundedFrame',
-  'latticeJumps',
 ] as const;
 
 const ENUMS: Record<string, readonly string[]> = {

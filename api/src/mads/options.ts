@@ -109,12 +109,6 @@ export interface MadsOptions {
    */
   boundedFrame: boolean;
   /**
-   * meshtune extension: when a poll's first pass fails, its second pass also tries the incumbent
-   * with one integer variable moved by ±2 where that variable's frame is at its minimum (1), unless
-   * that lattice point was already evaluated near the incumbent (docs/algorithm.md, "Options").
-   */
-  latticeJumps: boolean;
-  /**
    * meshtune extension: from 5(n+1) evaluations and while fewer than factor·(n+1) are done, with no
    * point in flight, the Nelder–Mead slot of each iteration holds quadratic-model points instead
    * (0 = off; docs/algorithm.md, "Options").
@@ -182,7 +176,6 @@ export const DEFAULT_MADS_OPTIONS: Readonly<MadsOptions> = Object.freeze({
   quadModelFit: 'prs',
   quadSearchTrustRegion: false,
   boundedFrame: false,
-  latticeJumps: false,
   nmModelFactor: 0,
   nmSearch: true,
   nmMaxTrialPointsNFactor: 80,
@@ -213,7 +206,6 @@ export const NOMAD4_PRESET: Readonly<
     | 'quadModelFit'
     | 'quadSearchTrustRegion'
     | 'boundedFrame'
-    | 'latticeJumps'
     | 'nmModelFactor'
   >
 > = Object.freeze({
@@ -227,7 +219,6 @@ export const NOMAD4_PRESET: Readonly<
   quadModelFit: 'prs',
   quadSearchTrustRegion: false,
   boundedFrame: false,
-  latticeJumps: false,
   nmModelFactor: 0,
 });
 

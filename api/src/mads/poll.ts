@@ -4,7 +4,7 @@
  * snapping to bounds, ORTHO N+1 reduction and second pass (NEG / QUAD).
  */
 import { addIfIndependent, doubleDirections, ortho2nDirections } from './directions';
-import { frameSizeOf, scaleAndProjectOnMesh } from './mesh';
+import { scaleAndProjectOnMesh } from './mesh';
 import { EPS } from '../math/numerics';
 import { sortCandidates } from './ordering';
 import { quadSecondPassDirection } from './search/quad-model';
@@ -158,60 +158,6 @@ export function generateSecondPass(state: EngineState, centreId: number, firstPa
   const full = displacementToFull(state.space, d);
   const raw = centreRec.x.map((c, i) => c + full[i]);
   const x = snapToMeshAndBounds(state.space, state.mesh, raw, centreRec.x);
-  const seen = new Set<string>([cacheKey(centreRec.x)]);
-  const out: Candidate[] = [];
-  if (!seen.has(cacheKey(x))) {
-    seen.add(cacheKey(x));
-    out.push({ x, fromId: centreId, origin: 'poll' });
-  }
-  if (state.options.latticeJumps) out.push(...latticeJumpCandidates(state, centreId, seen));
-  return out;
-}
-
-/** Lattice step of a jump, in units of the variable's granularity (NOMAD's block polls leave by 2). */
-const LATTICE_JUMP = 2;
-
-/**
- * `latticeJumps` (meshtune extension, not in NOMAD 4): the poll centre with one integer variable
- * moved by ±2, for each integer variable whose frame is at its minimum (Δ = 1, where the poll
- * only reaches ±1). Why: on mixed_rosenbrock_4 the integer pair settles at a lattice local minimum
- * ((−1, ·, 1, ·): f = 4) whose way out is x1 = −1 → 1, two lattice steps away, which no ±1 poll of
- * a collapsed integer frame can reach (docs/benchmarks.md, "Results: small budgets, 2026-12-04
- * evening"). A jump is skipped when a point with its integer coordinates was already evaluated
- * within the current frame of the centre on every other variable, so a failed jump is not repeated
- * while the incumbent stays where it is. Only in the second pass: after the poll's first pass
- * failed, at most two points per collapsed integer variable.
- */
-export function latticeJumpCandidates(state: EngineState, centreId: number, seen: Set<string>): Candidate[] {
-  const { space, mesh } = state;
-  const centre = state.cache.get(centreId).x;
-  const categorical = new Set(state.options.categoricalVariables);
-  const frames = space.free.map((_, k) => frameSizeOf(mesh, k));
-  const out: Candidate[] = [];
-  space.free.forEach((i, k) => {
-    if (!space.integer[i] || categorical.has(i)) return;
-    const g = space.granularity[i];
-    if (frames[k] > g * (1 + EPS)) return;
-    for (const sign of [1, -1]) {
-      const v = centre[i] + sign * LATTICE_JUMP * g;
-      if (v < space.lower[i] || v > space.upper[i]) continue;
-      const x = clipAndRound(
-        space,
-        centre.map((c, j) => (j === i ? v : c)),
-      );
-      const key = cacheKey(x);
-      if (seen.has(key) || state.cache.has(x) || triedNear(state, x, frames)) continue;
-      seen.add(key);
-      out.push({ x, fromId: centreId, origin: 'poll' });
-    }
-  });
-  return sortCandidates(state, out);
-}
-
-/** A cached point with x's integer coordinates and within one frame size of x on the others. */
-function triedNear(state: EngineState, x: readonly number[], frames: readonly number[]): boolean {
-  const { space } = state;
-  return state.cache.records.some((r) =>
-    space.free.every((i, k) => (space.integer[i] ? r.x[i] === x[i] : Math.abs(r.x[i] - x[i]) <= frames[k] * (1 + EPS))),
-  );
+  if (cacheKey(x) === cacheKey(centreRec.x)) return [];
+  return [{ x, fromId: centreId, origin: 'poll' }];
 }

@@ -1,14 +1,13 @@
 /**
  * Options for small budgets (issue 15, item 2; docs/algorithm.md, "Options"): the trust-region
- * quadratic-model search, the bounded frame, lattice jumps and model points in the Nelder–Mead slot.
+ * quadratic-model search, the bounded frame and model points in the Nelder–Mead slot.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ProblemSpec } from '../optimizer-contract/algorithm';
 import { InvalidOptionsError } from '../optimizer-contract/algorithm-errors';
 import { Mads, type MadsOptions } from './index';
-import { frameSizeOf, frameSizes } from './mesh';
-import { latticeJumpCandidates } from './poll';
+import { frameSizes } from './mesh';
 import { quadSearchCandidates } from './search/quad-model';
 import { toFree } from './space';
 import type { EngineState } from './state';
@@ -129,65 +128,6 @@ test('boundedFrame: no enlargement of a frame already at half its variable range
   assert.equal(Mads.create(BOX).toJSON().options.boundedFrame, false);
   assert.equal(Mads.create(BOX, { preset: 'nomad4' }).toJSON().options.boundedFrame, false);
   assert.throws(() => Mads.create(BOX, { boundedFrame: 1 as never }), InvalidOptionsError);
-});
-
-const integer = (lowerBound: number, upperBound: number) =>
-  ({ type: 'I', lowerBound, upperBound, granularity: 0, fixedValue: null }) as const;
-
-/** bench:engine's mixed_rosenbrock_4: x1 and x3 integer, the optimum (1, 1, 1, 1). */
-const MIXED: ProblemSpec = {
-  variables: [integer(-5, 5), real(-5, 5), integer(-5, 5), real(-5, 5)],
-  outputTypes: ['OBJ'],
-  x0: [[-2, 1, -2, 1]],
-  maxEvaluations: 500,
-  seed: 1,
-};
-
-/** Sequential run on MIXED; the lattice jumps the second passes offered, read before each ask. */
-function runMixed(options: Partial<MadsOptions>, count: number): { mads: Mads; jumps: number } {
-  const mads = Mads.create(MIXED, options);
-  let jumps = 0;
-  for (let k = 0; k < count && mads.stopReason === null; k++) {
-    const [s] = mads.ask(1);
-    const step = engineState(mads).step;
-    if (step?.kind === 'poll2') {
-      // A second pass runs after a failed first pass: its centre is still the incumbent.
-      const state = engineState(mads);
-      const centre = state.cache.get(state.barrier.incFeas[0]).x;
-      const moved = s.x.map((v, i) => Math.abs(v - centre[i]));
-      if (moved.filter((d) => d !== 0).length === 1 && (moved[0] === 2 || moved[2] === 2)) jumps++;
-    }
-    mads.tell([{ x: s.x, outputs: rosenbrock(s.x) }]);
-  }
-  return { mads, jumps };
-}
-
-test('latticeJumps: the second pass moves one collapsed integer variable by ±2, not yet tried near the centre', () => {
-  let offered = 0;
-  for (let count = 20; count <= 200; count += 10) {
-    const state = engineState(runMixed({ latticeJumps: true }, count).mads);
-    const centreId = state.barrier.incFeas[0];
-    const centre = state.cache.get(centreId).x;
-    const seen = new Set<string>();
-    for (const c of latticeJumpCandidates(state, centreId, seen)) {
-      offered++;
-      const moved = c.x.map((v, i) => v - centre[i]);
-      const changed = moved.flatMap((d, i) => (d === 0 ? [] : [i]));
-      assert.equal(changed.length, 1);
-      const i = changed[0];
-      assert.ok(state.space.integer[i] && Math.abs(moved[i]) === 2, `variable ${i} moved by ${moved[i]}`);
-      // Only where the poll reaches no further than ±1.
-      assert.equal(frameSizeOf(state.mesh, state.space.free.indexOf(i)), 1);
-      assert.equal(state.cache.has(c.x), false);
-    }
-  }
-  // The test can fail: the jumps are offered on this run.
-  assert.ok(offered > 0);
-  assert.ok(runMixed({ latticeJumps: true }, 300).jumps > 0);
-  assert.equal(runMixed({}, 300).jumps, 0);
-  assert.equal(Mads.create(MIXED).toJSON().options.latticeJumps, false);
-  assert.equal(Mads.create(MIXED, { preset: 'nomad4' }).toJSON().options.latticeJumps, false);
-  assert.throws(() => Mads.create(MIXED, { latticeJumps: 'yes' as never }), InvalidOptionsError);
 });
 
 /** Kinds of the steps that handed out each point of a sequential ROSENBROCK run, by evaluation. */
