@@ -159,7 +159,11 @@ function finishStep(state: EngineState, step: Step): void {
       updateWithPoints(state.barrier, step.returned, fh(state), step.fullSuccess);
       mergeLate(state);
       if (step.fullSuccess) startMegaIteration(state);
-      else state.nextKind = nextKindAfter(state, step.inNmSlot === true ? 'nm' : step.kind);
+      else if (step.inNmSlot === true) {
+        // The model points failed: the iteration's NM search follows them (nmSlotTakenByModel).
+        state.nmSlotModelIteration = state.iteration;
+        state.nextKind = 'nm';
+      } else state.nextKind = nextKindAfter(state, step.kind);
       return;
     }
     case 'poll1': {
@@ -363,9 +367,10 @@ const NM_MODEL_START_GRADIENTS = 5;
 
 /**
  * `nmModelFactor` (meshtune extension, opt-in): from NM_MODEL_START_GRADIENTS·(n+1) evaluations
- * and while fewer than factor·(n+1) are done, the Nelder–Mead slot of an iteration holds
- * quadratic-model points instead of an NM search, and only while no point is in flight (with
- * runners in flight the pipeline releases NM steps anyway). Why: on the smooth bench:engine
+ * and while fewer than factor·(n+1) are done, the Nelder–Mead slot of an iteration first holds
+ * quadratic-model points, and the NM search follows them only when they fail; only while no point
+ * is in flight (with runners in flight the pipeline releases NM steps anyway). Replacing NM
+ * outright solved more runs at 20(n+1) but lost a curved valley (`helical_valley_3`) at 50(n+1). Why: on the smooth bench:engine
  * problems NM took 34–61 % of the first 20(n+1) evaluations and 5–25 % of them improved
  * (docs/benchmarks.md, "Results: small budgets, 2026-12-04 evening"). The poll is untouched, so
  * MADS's convergence analysis holds (the points are on the mesh, finitely many per iteration).
@@ -373,6 +378,7 @@ const NM_MODEL_START_GRADIENTS = 5;
 function nmSlotTakenByModel(state: EngineState): boolean {
   const n = state.space.free.length;
   return (
+    state.nmSlotModelIteration !== state.iteration &&
     state.inFlight === 0 &&
     state.evaluations >= NM_MODEL_START_GRADIENTS * (n + 1) &&
     state.evaluations < state.options.nmModelFactor * (n + 1) &&

@@ -110,8 +110,8 @@ export interface MadsOptions {
   boundedFrame: boolean;
   /**
    * meshtune extension: from 5(n+1) evaluations and while fewer than factor·(n+1) are done, with no
-   * point in flight, the Nelder–Mead slot of each iteration holds quadratic-model points instead
-   * (0 = off; docs/algorithm.md, "Options").
+   * point in flight, the Nelder–Mead slot of each iteration first holds quadratic-model points; NM
+   * runs after them only when they fail (0 = off; docs/algorithm.md, "Options").
    */
   nmModelFactor: number;
   /** NM_SEARCH (§4.2). */

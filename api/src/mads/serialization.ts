@@ -43,6 +43,8 @@ export interface MadsStateJson {
   surrogateIdle?: number;
   /** Absent in states written before model-ranked idle filling (read as 0). */
   modelIdle?: number;
+  /** Written only once set (`nmModelFactor`), so states of runs without it keep their text. */
+  nmSlotModelIteration?: number;
   evaluations: number;
   inFlight: number;
   stop: StopReason | null;
@@ -79,6 +81,7 @@ export function stateToJson(s: EngineState): MadsStateJson {
     extraBases: s.extraBases,
     surrogateIdle: s.surrogateIdle ?? 0,
     modelIdle: s.modelIdle ?? 0,
+    ...(s.nmSlotModelIteration === undefined ? {} : { nmSlotModelIteration: s.nmSlotModelIteration }),
     evaluations: s.evaluations,
     inFlight: s.inFlight,
     stop: clone(s.stop),
@@ -126,6 +129,7 @@ export function stateFromJson(data: unknown): EngineState {
       extraBases: j.extraBases,
       surrogateIdle: j.surrogateIdle ?? 0,
       modelIdle: j.modelIdle ?? 0,
+      ...(j.nmSlotModelIteration === undefined ? {} : { nmSlotModelIteration: j.nmSlotModelIteration }),
       evaluations: j.evaluations,
       inFlight: j.inFlight,
       stop: clone(j.stop),

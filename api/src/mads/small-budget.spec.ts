@@ -130,35 +130,42 @@ test('boundedFrame: no enlargement of a frame already at half its variable range
   assert.throws(() => Mads.create(BOX, { boundedFrame: 1 as never }), InvalidOptionsError);
 });
 
-/** Kinds of the steps that handed out each point of a sequential ROSENBROCK run, by evaluation. */
-function stepKinds(options: Partial<MadsOptions>, count: number): string[] {
+/** Kind of the step that handed out each point of a sequential ROSENBROCK run, and its iteration. */
+function stepKinds(options: Partial<MadsOptions>, count: number): { kind: string; iteration: number }[] {
   const mads = Mads.create(ROSENBROCK, options);
-  const kinds: string[] = [];
+  const kinds: { kind: string; iteration: number }[] = [];
   for (let k = 0; k < count && mads.stopReason === null; k++) {
     const [s] = mads.ask(1);
-    const step = engineState(mads).step;
-    kinds.push(step === null ? 'none' : step.inNmSlot === true ? 'nm-slot-model' : step.kind);
+    const state = engineState(mads);
+    const step = state.step;
+    const kind = step === null ? 'none' : step.inNmSlot === true ? 'nm-slot-model' : step.kind;
+    kinds.push({ kind, iteration: state.iteration });
     mads.tell([{ x: s.x, outputs: rosenbrock(s.x) }]);
   }
   return kinds;
 }
 
-test('nmModelFactor: from 5(n+1) to factor·(n+1) evaluations the NM slot holds model points, NM before and after', () => {
+test('nmModelFactor: from 5(n+1) to factor·(n+1) evaluations the NM slot holds model points first, NM after them', () => {
   const n1 = ROSENBROCK.variables.length + 1;
   const on = stepKinds({ nmModelFactor: 20 }, 120);
-  const window = on.slice(5 * n1, 20 * n1);
-  assert.equal(window.filter((k) => k === 'nm').length, 0);
-  assert.ok(window.filter((k) => k === 'nm-slot-model').length > 0);
-  assert.equal(on.slice(0, 5 * n1).filter((k) => k === 'nm-slot-model').length, 0);
-  assert.equal(on.slice(20 * n1).filter((k) => k === 'nm-slot-model').length, 0);
-  // The test can fail: the default runs NM in that window on this problem.
-  assert.ok(
-    stepKinds({}, 120)
-      .slice(5 * n1, 20 * n1)
-      .filter((k) => k === 'nm').length > 0,
-  );
+  const count = (list: typeof on, kind: string): number => list.filter((k) => k.kind === kind).length;
+  assert.ok(count(on.slice(5 * n1, 20 * n1), 'nm-slot-model') > 0);
+  assert.equal(count(on.slice(0, 5 * n1), 'nm-slot-model'), 0);
+  assert.equal(count(on.slice(20 * n1), 'nm-slot-model'), 0);
+  // Within an iteration, no model point of the slot comes after an NM point.
+  on.forEach((k, i) => {
+    if (k.kind !== 'nm-slot-model') return;
+    assert.ok(!on.slice(0, i).some((p) => p.iteration === k.iteration && p.kind === 'nm'), `evaluation ${i}`);
+  });
+  // The test can fail: the default has no such points, and NM runs in that window.
+  const off = stepKinds({}, 120);
+  assert.equal(count(off, 'nm-slot-model'), 0);
+  assert.ok(count(off.slice(5 * n1, 20 * n1), 'nm') > 0);
   const restored = run({ nmModelFactor: 20 }, 120, true);
-  assert.deepEqual(restored.mads.toJSON(), run({ nmModelFactor: 20 }, 120).mads.toJSON());
+  const direct = run({ nmModelFactor: 20 }, 120);
+  assert.deepEqual(restored.asked, direct.asked);
+  assert.deepEqual(restored.mads.toJSON(), direct.mads.toJSON());
+  assert.notDeepEqual(direct.asked, run({}, 120).asked);
   assert.equal(Mads.create(ROSENBROCK).toJSON().options.nmModelFactor, 0);
   assert.equal(Mads.create(ROSENBROCK, { preset: 'nomad4' }).toJSON().options.nmModelFactor, 0);
   assert.throws(() => Mads.create(ROSENBROCK, { nmModelFactor: -1 }), InvalidOptionsError);

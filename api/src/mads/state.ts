@@ -122,6 +122,11 @@ export interface EngineState {
   surrogateIdle?: number;
   /** Quadratic-model points handed to idle runners since the last step started (`modelIdlePoints`). */
   modelIdle?: number;
+  /**
+   * Iteration whose Nelder–Mead slot already held its quadratic-model points (`nmModelFactor`):
+   * the NM search follows them in that iteration. Absent until the first such step.
+   */
+  nmSlotModelIteration?: number;
   evaluations: number;
   inFlight: number;
   stop: StopReason | null;
