@@ -159,7 +159,11 @@ function finishStep(state: EngineState, step: Step): void {
       updateWithPoints(state.barrier, step.returned, fh(state), step.fullSuccess);
       mergeLate(state);
       if (step.fullSuccess) startMegaIteration(state);
-      else state.nextKind = nextKindAfter(state, step.kind);
+      else if (step.inNmSlot === true) {
+        // The model points failed: the iteration's NM search follows them (nmSlotTakenByModel).
+        state.nmSlotModelIteration = state.iteration;
+        state.nextKind = 'nm';
+      } else state.nextKind = nextKindAfter(state, step.kind);
       return;
     }
     case 'poll1': {
@@ -304,6 +308,13 @@ function startNextStep(state: EngineState): void {
       state.nextKind = nextKindAfter(state, kind);
       return;
     case 'nm': {
+      if (nmSlotTakenByModel(state)) {
+        const model = newStep(state, 'quad', sortCandidates(state, nmSlotModelCandidates(state)), opp);
+        model.inNmSlot = true;
+        state.step = model;
+        state.nextKind = nextKindAfter(state, kind);
+        return;
+      }
       const step = nmStartSearch(state);
       state.nextKind = nextKindAfter(state, kind);
       if (step !== null) state.step = step;
@@ -343,6 +354,55 @@ function startNextStep(state: EngineState): void {
     case 'x0':
       return;
   }
+}
+
+/**
+ * The NM slot holds model points only from this many simplex gradients of evaluations on: before,
+ * the quadratic model is fitted on fewer points than it has coefficients and Nelder–Mead's first
+ * simplex moves did better (starting at 0 or at (n+1)(n+2)/2 evaluations lost runs at 5 and
+ * 10(n+1) on bench:engine's seeds 0–6, docs/benchmarks.md, "Results: small budgets, 2026-12-04
+ * night").
+ */
+const NM_MODEL_START_GRADIENTS = 5;
+
+/**
+ * `nmModelFactor` (meshtune extension, 20 in the meshtune preset): from NM_MODEL_START_GRADIENTS·(n+1) evaluations
+ * and while fewer than factor·(n+1) are done, the Nelder–Mead slot of an iteration first holds
+ * quadratic-model points, and the NM search follows them only when they fail; only while no point
+ * is in flight (with runners in flight the pipeline releases NM steps anyway). Replacing NM
+ * outright solved more runs at 20(n+1) but lost a curved valley (`helical_valley_3`) at 50(n+1). Why: on the smooth bench:engine
+ * problems NM took 34–61 % of the first 20(n+1) evaluations and 5–25 % of them improved
+ * (docs/benchmarks.md, "Results: small budgets, 2026-12-04 evening"). The poll is untouched, so
+ * MADS's convergence analysis holds (the points are on the mesh, finitely many per iteration).
+ */
+function nmSlotTakenByModel(state: EngineState): boolean {
+  const n = state.space.free.length;
+  return (
+    state.nmSlotModelIteration !== state.iteration &&
+    state.inFlight === 0 &&
+    state.evaluations >= NM_MODEL_START_GRADIENTS * (n + 1) &&
+    state.evaluations < state.options.nmModelFactor * (n + 1) &&
+    n < 50 &&
+    modelsMayProposeNewPoints(state)
+  );
+}
+
+/**
+ * Trust regions of the NM slot's model points, as indices of quad-model.ts's idle-point scales:
+ * ½ and ¼ of the quadratic search's box (QUAD_MODEL_BOX_FACTOR/2·Δ around the incumbent). The
+ * quadratic search, over its training hull, has just failed in this iteration; the smaller
+ * regions are where its model is best. (½ and 2, or ½ alone, solved fewer development runs.)
+ */
+const NM_SLOT_MODEL_SCALES = [0, 2];
+
+/** The model points of the NM slot (quad-model.ts `quadIdleCandidate`), on the mesh. */
+function nmSlotModelCandidates(state: EngineState): Candidate[] {
+  const out: Candidate[] = [];
+  for (const k of NM_SLOT_MODEL_SCALES) {
+    const c = quadIdleCandidate(state, k);
+    if (c !== null) out.push(c);
+  }
+  return out;
 }
 
 /**

@@ -87,6 +87,7 @@ function checkNumber(key: string, value: unknown): void {
       if (!Number.isFinite(value) || value < 0 || value > 100) failOption(key, 'must be a number from 0 to 100');
       return;
     case 'surrogateSearchFactor':
+    case 'nmModelFactor':
       if (!Number.isFinite(value) || value < 0 || value > 10000) failOption(key, 'must be a number from 0 to 10000');
       return;
     case 'nmMaxTrialPointsNFactor':

@@ -117,6 +117,13 @@ export interface MadsOptions {
    * variable's range (docs/algorithm.md, "Options"); false = NOMAD's unbounded enlargement.
    */
   boundedFrame: boolean;
+  /**
+   * meshtune extension (meshtune preset 20, nomad4 0): from 5(n+1) evaluations and while fewer than
+   * factor·(n+1) are done, with no point in flight, the Nelder–Mead slot of each iteration first
+   * holds quadratic-model points; NM runs after them only when they fail (0 = off;
+   * docs/algorithm.md, "Options").
+   */
+  nmModelFactor: number;
   /** NM_SEARCH (§4.2). */
   nmSearch: boolean;
   /** NM_SEARCH_MAX_TRIAL_PTS_NFACTOR: cap of NM points per search = factor·n; 0 = no cap (Appendix D #3). */
@@ -182,6 +189,11 @@ export const DEFAULT_MADS_OPTIONS: Readonly<MadsOptions> = Object.freeze({
   quadModelFit: 'prs',
   quadSearchTrustRegion: false,
   boundedFrame: false,
+  // Sequential studies only (no point in flight): over 100 runs of three problem sets it never
+  // solved fewer runs than without it at any budget, and more at 10–100(n+1) (docs/benchmarks.md,
+  // "Results: small budgets, 2026-12-04 night"). nomad4 keeps 0; stored states without the key
+  // restore with 0 (serialization.ts), so a running study continues as it was.
+  nmModelFactor: 20,
   nmSearch: true,
   nmMaxTrialPointsNFactor: 80,
   opportunistic: true,
@@ -212,6 +224,7 @@ export const NOMAD4_PRESET: Readonly<
     | 'quadSearchTrustRegion'
     | 'boundedFrame'
     | 'refineAhead'
+    | 'nmModelFactor'
   >
 > = Object.freeze({
   preset: 'nomad4',
@@ -225,6 +238,7 @@ export const NOMAD4_PRESET: Readonly<
   quadSearchTrustRegion: false,
   boundedFrame: false,
   refineAhead: 16,
+  nmModelFactor: 0,
 });
 
 /**

@@ -71,9 +71,9 @@ test('presets: meshtune is the default; nomad4 switches the pipeline, late succe
   assert.throws(() => Mads.create(ROSENBROCK_3D, { pipelineIterations: -1 }), InvalidOptionsError);
 });
 
-test('sequential ask(1)/tell: the meshtune preset without its surrogate search hands out the same points as nomad4 until nomad4 stops', () => {
+test('sequential ask(1)/tell: the meshtune preset without its surrogate search and NM-slot model points hands out the same points as nomad4 until nomad4 stops', () => {
   const problem = { ...LORA_LIKE, maxEvaluations: 200 };
-  const a = runAsync(problem, loraLike, 1, { surrogateSearch: false });
+  const a = runAsync(problem, loraLike, 1, { surrogateSearch: false, nmModelFactor: 0 });
   const b = runAsync(problem, loraLike, 1, { preset: 'nomad4' });
   assert.ok(b.asked.length < a.asked.length);
   assert.deepEqual(

@@ -49,6 +49,8 @@ export interface MadsStateJson extends Pick<EngineState, PlainFields> {
   surrogateIdle?: number;
   /** Absent in states written before model-ranked idle filling (read as 0). */
   modelIdle?: number;
+  /** Written only once set (`nmModelFactor`), so states of runs without it keep their text. */
+  nmSlotModelIteration?: number;
   /** Absent in states written before the meshtune preset (read as none). */
   flights?: Flight[];
   restart?: RestartState;
@@ -80,6 +82,7 @@ export function stateToJson(s: EngineState): MadsStateJson {
     extraBases: s.extraBases,
     surrogateIdle: s.surrogateIdle ?? 0,
     modelIdle: s.modelIdle ?? 0,
+    ...(s.nmSlotModelIteration === undefined ? {} : { nmSlotModelIteration: s.nmSlotModelIteration }),
     evaluations: s.evaluations,
     inFlight: s.inFlight,
     stop: clone(s.stop),
@@ -127,6 +130,7 @@ export function stateFromJson(data: unknown): EngineState {
       extraBases: j.extraBases,
       surrogateIdle: j.surrogateIdle ?? 0,
       modelIdle: j.modelIdle ?? 0,
+      ...(j.nmSlotModelIteration === undefined ? {} : { nmSlotModelIteration: j.nmSlotModelIteration }),
       evaluations: j.evaluations,
       inFlight: j.inFlight,
       stop: clone(j.stop),

@@ -1,6 +1,6 @@
 /**
  * Options for small budgets (issue 15, item 2; docs/algorithm.md, "Options"): the trust-region
- * quadratic-model search.
+ * quadratic-model search, the bounded frame and model points in the Nelder–Mead slot.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -48,11 +48,12 @@ function searchReach(state: EngineState): number {
 }
 
 test('quadSearchTrustRegion: the model search stays within QUAD_MODEL_BOX_FACTOR/2 frames of the incumbent; the hull box does not', () => {
-  // Evaluations at which the default's model search reached beyond that box (the training box
-  // was doubled to hold (n+1)(n+2)/2 points), read from the same run.
+  // Evaluations at which NOMAD's hull-box model search reached beyond that box (the training box
+  // was doubled to hold (n+1)(n+2)/2 points), read from the same run (without the NM slot's model
+  // points, which would change the run and not the search's box).
   let hullBeyond = 0;
   for (let count = 20; count <= 110; count += 5) {
-    const state = engineState(run({}, count).mads);
+    const state = engineState(run({ nmModelFactor: 0 }, count).mads);
     if (state.barrier.incFeas.length === 0) continue;
     if (searchReach(state) > 1) hullBeyond++;
     state.options.quadSearchTrustRegion = true;
@@ -113,4 +114,46 @@ test('boundedFrame: no enlargement of a frame already at half its variable range
   assert.equal(Mads.create(BOX).toJSON().options.boundedFrame, false);
   assert.equal(Mads.create(BOX, { preset: 'nomad4' }).toJSON().options.boundedFrame, false);
   assert.throws(() => Mads.create(BOX, { boundedFrame: 1 as never }), InvalidOptionsError);
+});
+
+/** Kind of the step that handed out each point of a sequential ROSENBROCK_3D run, and its iteration. */
+function stepKinds(options: Partial<MadsOptions>, count: number): { kind: string; iteration: number }[] {
+  const mads = Mads.create(ROSENBROCK_3D, options);
+  const kinds: { kind: string; iteration: number }[] = [];
+  for (let k = 0; k < count && mads.stopReason === null; k++) {
+    const [s] = mads.ask(1);
+    const state = engineState(mads);
+    const step = state.step;
+    const kind = step === null ? 'none' : step.inNmSlot === true ? 'nm-slot-model' : step.kind;
+    kinds.push({ kind, iteration: state.iteration });
+    mads.tell([{ x: s.x, outputs: rosenbrockOutputs(s.x) }]);
+  }
+  return kinds;
+}
+
+test('nmModelFactor (meshtune 20, nomad4 0): from 5(n+1) to factor·(n+1) evaluations the NM slot holds model points first, NM after them', () => {
+  const n1 = ROSENBROCK_3D.variables.length + 1;
+  const on = stepKinds({ nmModelFactor: 20 }, 120);
+  const count = (list: typeof on, kind: string): number => list.filter((k) => k.kind === kind).length;
+  assert.ok(count(on.slice(5 * n1, 20 * n1), 'nm-slot-model') > 0);
+  assert.equal(count(on.slice(0, 5 * n1), 'nm-slot-model'), 0);
+  assert.equal(count(on.slice(20 * n1), 'nm-slot-model'), 0);
+  // Within an iteration, no model point of the slot comes after an NM point.
+  on.forEach((k, i) => {
+    if (k.kind !== 'nm-slot-model') return;
+    assert.ok(!on.slice(0, i).some((p) => p.iteration === k.iteration && p.kind === 'nm'), `evaluation ${i}`);
+  });
+  // The test can fail: without the option there are no such points, and NM runs in that window.
+  const off = stepKinds({ nmModelFactor: 0 }, 120);
+  assert.equal(count(off, 'nm-slot-model'), 0);
+  assert.ok(count(off.slice(5 * n1, 20 * n1), 'nm') > 0);
+  const restored = run({ nmModelFactor: 20 }, 120, true);
+  const direct = run({ nmModelFactor: 20 }, 120);
+  assert.deepEqual(restored.asked, direct.asked);
+  assert.deepEqual(restored.mads.toJSON(), direct.mads.toJSON());
+  assert.notDeepEqual(direct.asked, run({ nmModelFactor: 0 }, 120).asked);
+  assert.equal(Mads.create(ROSENBROCK_3D).toJSON().options.nmModelFactor, 20);
+  assert.equal(Mads.create(ROSENBROCK_3D, { preset: 'nomad4' }).toJSON().options.nmModelFactor, 0);
+  assert.throws(() => Mads.create(ROSENBROCK_3D, { nmModelFactor: -1 }), InvalidOptionsError);
+  assert.throws(() => Mads.create(ROSENBROCK_3D, { nmModelFactor: 'x' as never }), InvalidOptionsError);
 });

@@ -49,6 +49,8 @@ export interface Step {
    * finished once its queue is empty; its pending points come back as late results.
    */
   released?: boolean;
+  /** A quadratic-model step run in Nelder–Mead's place (`nmModelFactor`): the iteration goes on after NM. */
+  inNmSlot?: boolean;
 }
 
 /** One MegaIteration as the pipeline tracks it while its points are in flight (pipeline.ts). */
@@ -126,6 +128,11 @@ export interface EngineState {
   surrogateIdle?: number;
   /** Quadratic-model points handed to idle runners since the last step started (`modelIdlePoints`). */
   modelIdle?: number;
+  /**
+   * Iteration whose Nelder–Mead slot already held its quadratic-model points (`nmModelFactor`):
+   * the NM search follows them in that iteration. Absent until the first such step.
+   */
+  nmSlotModelIteration?: number;
   evaluations: number;
   inFlight: number;
   stop: StopReason | null;

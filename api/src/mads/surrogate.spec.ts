@@ -174,6 +174,7 @@ test('deterministic given the seed, different across seeds; nomad4 has no surrog
       pipelineIterations: 0,
       lateSuccess: false,
       restartOnMinMesh: false,
+      nmModelFactor: 0,
     }).asked,
   );
   assert.equal(Mads.create(problem, { preset: 'nomad4' }).toJSON().options.surrogateSearch, false);
