@@ -189,10 +189,11 @@ export const DEFAULT_MADS_OPTIONS: Readonly<MadsOptions> = Object.freeze({
   quadModelFit: 'prs',
   quadSearchTrustRegion: false,
   boundedFrame: false,
-  // Sequential studies only (no point in flight): over 100 runs of three problem sets it never
-  // solved fewer runs than without it at any budget, and more at 10–100(n+1) (docs/benchmarks.md,
-  // "Results: small budgets, 2026-12-04 night"). nomad4 keeps 0; stored states without the key
-  // restore with 0 (serialization.ts), so a running study continues as it was.
+  // Sequential studies only (no point in flight): over 130 runs of four problem sets it solved
+  // +4 / +9 / +3 / +2 runs at 10 / 20 / 50 / 100(n+1), with 2 losses at 50–100(n+1) on one set
+  // (docs/benchmarks.md, "Results: bench:engine at the end of the 2026-12-04 night session").
+  // nomad4 keeps 0; stored states without the key restore with 0 (serialization.ts), so a running
+  // study continues as it was.
   nmModelFactor: 20,
   nmSearch: true,
   nmMaxTrialPointsNFactor: 80,
