@@ -518,7 +518,7 @@ def test_a_checkpoint_that_would_bring_the_disk_under_the_floor_is_skipped(
 ) -> None:
     """The runner's free-space floor (--min-free-disk-mb, in the trial spec) holds for the
     trial's own checkpoints: a save under it is skipped, training goes on, the result says so.
-    Under torchrun the ranks skip the same saves (rank 0 decides), or the save would hang."""
+    Under torchrun every rank skips the same saves: rank 0 decides and shares it."""
     config = {
         **demo_training_config(demo_assets),
         "maxTrainSamples": 40,
