@@ -18,6 +18,7 @@ from meshtune_runner.agent import Agent, AgentConfig
 from meshtune_runner.client import ApiClient, RetryPolicy
 from meshtune_runner.demo_assets import DemoAssets
 from meshtune_runner.launcher import Launcher
+from meshtune_runner.trial_files import TrialSpec
 
 from .fake_api import FakeApi, trial_json
 
@@ -494,9 +495,17 @@ def test_an_adapter_that_would_bring_the_disk_under_the_floor_is_not_kept(
     free_mb = shutil.disk_usage(kept_root).free // 2**20
     api.trials = [trial_json("t1", 1, BBO3_PARAMS), trial_json("t2", 2, BBO3_PARAMS)]
     agent = make_agent(
-        api, state_dir, FakeLauncher(), adapter_dir=kept_root, min_free_disk_mb=free_mb + 1024
+        api,
+        state_dir,
+        FakeLauncher(),
+        adapter_dir=kept_root,
+        min_free_disk_mb=free_mb + 1024,
+        keep_trial_dirs=True,
     )
     agent.run()
+    # The training child gets the floor too, for its checkpoints (test_training.py).
+    spec = TrialSpec.load(state_dir / "trials" / "t1-a1" / "spec.json")
+    assert spec.min_free_disk_mb == free_mb + 1024
     assert not (kept_root / "study-1").exists() or not any((kept_root / "study-1").iterdir())
     for trial in ("t1", "t2"):
         sent = api.reports[trial][1]

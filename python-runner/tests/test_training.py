@@ -485,3 +485,68 @@ def test_a_stop_request_ends_training_within_one_evaluation_step(
     # The checkpoint of the stop step is saved too (the resume of this trial starts there).
     checkpoints = tmp_path / f"stop-{len(gpus)}-checkpoints"
     assert (checkpoints / f"checkpoint-{stopped_at}" / "trainer_state.json").is_file()
+
+
+def _run_with_disk_floor(
+    tmp_path: Path, config: dict[str, Any], gpus: list[str], floor_mb: int, name: str
+) -> tuple[TrialResult, TrialSpec, Path]:
+    from meshtune_runner.launcher import Launcher
+
+    work = tmp_path / name
+    work.mkdir()
+    checkpoints = tmp_path / f"{name}-checkpoints"
+    spec = TrialSpec(
+        name,
+        4,
+        "study-1",
+        config,
+        asdict(map_parameters(BBO3_X0)),
+        str(work),
+        str(checkpoints),
+        floor_mb,
+    )
+    spec.save(work / "spec.json")
+    with spec.log_path.open("wb") as log:
+        process = Launcher(gpus).start(work / "spec.json", log)
+        process.wait(timeout=300)
+    assert process.returncode == 0, spec.log_path.read_text()
+    return TrialResult.load(spec.result_path), spec, checkpoints
+
+
+def test_a_checkpoint_that_would_bring_the_disk_under_the_floor_is_skipped(
+    demo_assets: DemoAssets, tmp_path: Path
+) -> None:
+    """The runner's free-space floor (--min-free-disk-mb, in the trial spec) holds for the
+    trial's own checkpoints: a save under it is skipped, training goes on, the result says so.
+    Under torchrun every rank skips the same saves: rank 0 decides and shares it."""
+    config = {
+        **demo_training_config(demo_assets),
+        "maxTrainSamples": 40,
+        "maxEvalSamples": 8,
+        "globalBatchSize": 8,
+        "perDeviceTrainBatchSize": 4,
+        "checkpointSteps": 2,  # 5 steps: saves at 2, 4 and the last step, 5
+        "saveAdapter": False,
+    }
+    del config["gradientAccumulationSteps"]
+    val_losses = []
+    for gpus in ([], ["0", "1"]):
+        name = f"floor-{len(gpus)}"
+        # A floor above any disk's free space: every save is skipped.
+        under, spec, checkpoints = _run_with_disk_floor(tmp_path, config, gpus, 10**9, name)
+        assert under.status == "completed", under.error
+        assert under.effective_config["optimizerSteps"] == 5
+        assert math.isfinite(under.metrics["val_loss"])
+        assert not list(checkpoints.glob("checkpoint-*"))
+        assert under.effective_config["checkpointSavesSkipped"] == 3
+        assert under.effective_config["checkpointSkippedFromStep"] == 2
+        assert spec.log_path.read_text().count("--min-free-disk-mb") == 1  # logged once
+        val_losses.append(under.metrics["val_loss"])
+    # No floor: the checkpoint is written as before, nothing recorded as skipped.
+    kept, _, checkpoints = _run_with_disk_floor(tmp_path, config, [], 0, "floor-none")
+    assert kept.status == "completed", kept.error
+    assert (checkpoints / "checkpoint-5" / "trainer_state.json").is_file()
+    assert "checkpointSavesSkipped" not in kept.effective_config
+    # Skipping saves changes nothing in the training (1 process, 2 ranks, no floor).
+    print("val_loss skipped 1 process / 2 ranks / saved:", *val_losses, kept.metrics["val_loss"])
+    assert max(abs(v - kept.metrics["val_loss"]) for v in val_losses) < 1e-6

@@ -452,6 +452,7 @@ class Agent:
             asdict(hyper),
             str(work_dir),
             str(checkpoints) if checkpoints else None,
+            self.config.min_free_disk_mb,
         )
         spec_path = work_dir / "spec.json"
         spec.save(spec_path)

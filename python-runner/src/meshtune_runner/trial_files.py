@@ -47,6 +47,9 @@ class TrialSpec:
     work_dir: str
     #: this trial's checkpoint folder, the same for every attempt (None: no checkpoints)
     checkpoint_dir: str | None = None
+    #: the runner's free-space floor (--min-free-disk-mb): a checkpoint save that would leave
+    #: less free on the checkpoint folder's file system is skipped (0: no floor)
+    min_free_disk_mb: int = 0
 
     @property
     def events_path(self) -> Path:

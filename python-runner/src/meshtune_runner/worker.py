@@ -107,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
             spec.adapter_path,
             Path(spec.checkpoint_dir) if spec.checkpoint_dir else None,
             spec.stop_path,
+            spec.min_free_disk_mb * 2**20,
         )
         result = TrialResult(
             "stopped" if outcome.stopped_at_step is not None else "completed",

@@ -6,10 +6,12 @@ same under `torchrun` (one process per GPU; rank 0 writes events and the result)
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
 import platform
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -289,6 +291,95 @@ class _StopOnRequest:
         return StopCallback()
 
 
+class _CheckpointDiskFloor:
+    """Skips a Trainer checkpoint save that would leave less than the runner's free-space floor
+    (`--min-free-disk-mb`, passed in the trial spec) on the checkpoint folder's file system:
+    a study's LoRA rank and `checkpointSteps` decide how much its checkpoints write, and they
+    must not fill the disk the runner's state lives on. Training goes on; the newest earlier
+    checkpoint (if any) stays the resume point, as `save_total_limit` removes an old one only
+    after a new one is written. The first skip is logged; all are counted for the result.
+
+    Under torchrun a save involves collectives, so every rank must skip the same saves. Rank 0
+    decides and the ranks share its answer through one all-reduced flag (MAX), as
+    `_StopOnRequest` does: free space is not a value the ranks would compute identically (it
+    changes between their reads, and near the floor they would disagree). `should_save` itself
+    is the same on every rank (the step count, or the all-reduced stop), so every rank enters
+    the all-reduce on the same steps."""
+
+    def __init__(
+        self, checkpoint_dir: Path | None, min_free_bytes: int, rank: int, world_size: int
+    ) -> None:
+        self.checkpoint_dir = checkpoint_dir
+        self.min_free_bytes = min_free_bytes
+        self.rank = rank
+        self.world_size = world_size
+        self.skipped_steps: list[int] = []
+
+    def _free_after_save(self) -> int:
+        """Free bytes on the checkpoint folder's file system once this save is written: a new
+        checkpoint is as large as the newest earlier one (same shapes), which stays until then."""
+        assert self.checkpoint_dir is not None
+        existing = self.checkpoint_dir
+        while not existing.exists() and existing != existing.parent:
+            existing = existing.parent  # the first save: the folder is not there yet
+        free = shutil.disk_usage(existing).free
+        newest = _last_checkpoint(self.checkpoint_dir)
+        if newest is not None:
+            # (unreadable, e.g. being rotated: judged on the free space alone)
+            with contextlib.suppress(OSError):
+                free -= sum(f.stat().st_size for f in Path(newest).rglob("*") if f.is_file())
+        return free
+
+    def below_floor(self, device: Any) -> bool:
+        local = self.rank == 0 and self._free_after_save() < self.min_free_bytes
+        if self.world_size <= 1:
+            return local
+        import torch
+
+        if not torch.distributed.is_initialized():
+            return local
+        flag = torch.tensor([1 if local else 0], dtype=torch.int32, device=device)
+        torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MAX)
+        return bool(flag.item())
+
+    def record(self, effective: dict[str, Any]) -> None:
+        if self.skipped_steps:
+            effective["checkpointSavesSkipped"] = len(self.skipped_steps)
+            effective["checkpointSkippedFromStep"] = self.skipped_steps[0]
+
+    def callback(self) -> Any:
+        from transformers import TrainerCallback
+
+        owner = self
+
+        def check(args: Any, state: Any, control: Any) -> None:
+            if not control.should_save or owner.checkpoint_dir is None or owner.min_free_bytes <= 0:
+                return
+            if not owner.below_floor(args.device):
+                return
+            control.should_save = False
+            owner.skipped_steps.append(state.global_step)
+            if len(owner.skipped_steps) == 1 and owner.rank == 0:
+                log.warning(
+                    "checkpoint of step %d skipped: it would leave less than this runner's "
+                    "floor of %d MiB free on %s (--min-free-disk-mb); training goes on, "
+                    "later saves are skipped while the disk stays under the floor",
+                    state.global_step,
+                    owner.min_free_bytes // 2**20,
+                    owner.checkpoint_dir,
+                )
+
+        class DiskFloorCallback(TrainerCallback):
+            # Listed after StopCallback, so it also judges the save that one asks for.
+            def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+                check(args, state, control)
+
+            def on_epoch_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+                check(args, state, control)
+
+        return DiskFloorCallback()
+
+
 @dataclass
 class FinetuneOutcome:
     metrics: dict[str, float]
@@ -389,6 +480,7 @@ def run_finetune(
     adapter_dir: Path | None = None,
     checkpoint_dir: Path | None = None,
     stop_file: Path | None = None,
+    min_free_disk_bytes: int = 0,
 ) -> FinetuneOutcome:
     import torch
     from peft import LoraConfig, TaskType, get_peft_model
@@ -464,6 +556,9 @@ def run_finetune(
     stop = _StopOnRequest(
         stop_file, world_size, save_checkpoint=bool(checkpoint_dir and config.checkpoint_steps)
     )
+    disk_floor = _CheckpointDiskFloor(
+        checkpoint_dir if config.checkpoint_steps else None, min_free_disk_bytes, rank, world_size
+    )
     trainer = trainer_class(
         model=model,
         args=args,
@@ -471,7 +566,7 @@ def run_finetune(
         train_dataset=train_set,
         eval_dataset=eval_set,
         processing_class=tokenizer,
-        callbacks=[_make_callback(events, last_eval, rank), stop.callback()],
+        callbacks=[_make_callback(events, last_eval, rank), stop.callback(), disk_floor.callback()],
     )
     if config.memory_probe:
         _probe_longest_batch(trainer, train_set.examples, layout.per_device_train_batch_size)
@@ -488,7 +583,7 @@ def run_finetune(
         "epoch": float(train_output.metrics.get("epoch", trainer.state.epoch or 0.0)),
     }
     if stop.stopped_at is not None:
-        return _stopped_outcome(
+        outcome = _stopped_outcome(
             config,
             layout,
             precision,
@@ -501,6 +596,8 @@ def run_finetune(
             stop.stopped_at,
             resume,
         )
+        disk_floor.record(outcome.effective_config)
+        return outcome
     if eval_set is not None:
         final = last_eval
         if final.get("step") != trainer.state.global_step:
@@ -539,6 +636,7 @@ def run_finetune(
     effective["optimizerSteps"] = trainer.state.global_step
     if resume is not None:
         effective["resumedFromStep"] = int(resume.rsplit("-", 1)[-1])
+    disk_floor.record(effective)
     return FinetuneOutcome(metrics, effective, saved)
 
 
