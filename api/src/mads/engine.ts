@@ -451,7 +451,7 @@ export function nextIdleCandidate(state: EngineState): Candidate | null {
     const [c] = surrogateCandidates(state);
     if (c !== undefined) return c;
   }
-  const model = nextModelIdleCandidate(state) ?? nextNmSlotIdleCandidate(state);
+  const model = nextModelIdleCandidate(state);
   if (model !== null) return model;
   for (;;) {
     const step = state.step;
@@ -480,36 +480,6 @@ export function nextModelIdleCandidate(state: EngineState): Candidate | null {
     const k = state.modelIdle ?? 0;
     state.modelIdle = k + 1;
     const c = quadIdleCandidate(state, k);
-    if (c !== null && !state.cache.has(c.x)) return c;
-  }
-  return null;
-}
-
-/**
- * `idleNmSlotFactor` (meshtune extension, opt-in): with points in flight, from
- * NM_MODEL_START_GRADIENTS·(n+1) evaluations and while fewer than factor·(n+1) are done, idle
- * runners get the NM slot's model points (NM_SLOT_MODEL_SCALES) once the pipeline has released
- * the step, before idle polls. Why: a sequential run evaluates them in that window
- * (`nmModelFactor`), while with 16 runners NM's share went to idle polls (docs/benchmarks.md,
- * "Results: 16 points in flight, 2026-12-04 night"). Counted on `modelIdle` past
- * `modelIdlePoints`, so no new state. A point already out (the ½ region's, with
- * `modelIdlePoints` ≥ 1) is skipped.
- */
-function nextNmSlotIdleCandidate(state: EngineState): Candidate | null {
-  const n = state.space.free.length;
-  if (
-    state.evaluations < NM_MODEL_START_GRADIENTS * (n + 1) ||
-    state.evaluations >= state.options.idleNmSlotFactor * (n + 1) ||
-    n >= 50 ||
-    !modelsMayProposeNewPoints(state)
-  ) {
-    return null;
-  }
-  const first = state.options.modelIdlePoints;
-  while ((state.modelIdle ?? 0) < first + NM_SLOT_MODEL_SCALES.length) {
-    const k = Math.max(state.modelIdle ?? 0, first);
-    state.modelIdle = k + 1;
-    const c = quadIdleCandidate(state, NM_SLOT_MODEL_SCALES[k - first]);
     if (c !== null && !state.cache.has(c.x)) return c;
   }
   return null;

@@ -124,12 +124,6 @@ export interface MadsOptions {
    * docs/algorithm.md, "Options").
    */
   nmModelFactor: number;
-  /**
-   * meshtune extension (opt-in, 0 = off): with points in flight, from 5(n+1) evaluations and while
-   * fewer than factor·(n+1) are done, idle runners get the NM slot's quadratic-model points (trust
-   * regions ½ and ¼) before idle polls (docs/algorithm.md, "Options").
-   */
-  idleNmSlotFactor: number;
   /** NM_SEARCH (§4.2). */
   nmSearch: boolean;
   /** NM_SEARCH_MAX_TRIAL_PTS_NFACTOR: cap of NM points per search = factor·n; 0 = no cap (Appendix D #3). */
@@ -201,8 +195,6 @@ export const DEFAULT_MADS_OPTIONS: Readonly<MadsOptions> = Object.freeze({
   // nomad4 keeps 0; stored states without the key restore with 0 (serialization.ts), so a running
   // study continues as it was.
   nmModelFactor: 20,
-  // Opt-in (docs/benchmarks.md, 2026-12-04 night, q16b).
-  idleNmSlotFactor: 0,
   nmSearch: true,
   nmMaxTrialPointsNFactor: 80,
   opportunistic: true,
