@@ -237,6 +237,21 @@ def _make_callback(events: EventWriter, last_eval: dict[str, Any], rank: int) ->
     return ProgressCallback()
 
 
+def _on_any_rank(local: bool, world_size: int, device: Any) -> bool:
+    """True on every rank when `local` is true on any rank: one all-reduce (MAX) of a flag under
+    torchrun, so that all ranks take the same branch before the next collective (a gradient
+    all-reduce or a checkpoint save); `local` itself on one process."""
+    if world_size <= 1:
+        return local
+    import torch
+
+    if not torch.distributed.is_initialized():
+        return local
+    flag = torch.tensor([1 if local else 0], dtype=torch.int32, device=device)
+    torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MAX)
+    return bool(flag.item())
+
+
 class _StopOnRequest:
     """Ends training after the optimizer step during which the agent asked for it (the trial's
     `stop` file: the API stopped the trial early), on every rank at the same step.
@@ -254,15 +269,7 @@ class _StopOnRequest:
 
     def requested(self, device: Any) -> bool:
         local = self.stop_file is not None and self.stop_file.exists()
-        if self.world_size <= 1:
-            return local
-        import torch
-
-        if not torch.distributed.is_initialized():
-            return local
-        flag = torch.tensor([1 if local else 0], dtype=torch.int32, device=device)
-        torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MAX)
-        return bool(flag.item())
+        return _on_any_rank(local, self.world_size, device)
 
     def callback(self) -> Any:
         from transformers import TrainerCallback
@@ -332,15 +339,7 @@ class _CheckpointDiskFloor:
 
     def below_floor(self, device: Any) -> bool:
         local = self.rank == 0 and self._free_after_save() < self.min_free_bytes
-        if self.world_size <= 1:
-            return local
-        import torch
-
-        if not torch.distributed.is_initialized():
-            return local
-        flag = torch.tensor([1 if local else 0], dtype=torch.int32, device=device)
-        torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MAX)
-        return bool(flag.item())
+        return _on_any_rank(local, self.world_size, device)
 
     def record(self, effective: dict[str, Any]) -> None:
         if self.skipped_steps:
