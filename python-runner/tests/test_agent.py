@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
+import httpx
 import pytest
 
 from meshtune_runner.agent import Agent, AgentConfig
@@ -51,7 +52,16 @@ class FakeLauncher(Launcher):
         return process
 
 
-def make_agent(api: FakeApi, state_dir: Path, launcher: Launcher, **extra: Any) -> Agent:
+def make_agent(
+    api: FakeApi,
+    state_dir: Path,
+    launcher: Launcher,
+    *,
+    transport: httpx.BaseTransport | None = None,
+    agent_class: type[Agent] = Agent,
+    **extra: Any,
+) -> Agent:
+    """An agent on the fake API (or on `transport`, for tests that answer requests themselves)."""
     # The study's data lies in pytest's base temp folder (the session's demo assets, each
     # test's tmp_path): the runner's data root, as an operator would set it (policy.py).
     extra.setdefault("data_root", state_dir.parents[1])
@@ -66,9 +76,9 @@ def make_agent(api: FakeApi, state_dir: Path, launcher: Launcher, **extra: Any) 
     )
 
     def factory(url: str, token: str, retry: RetryPolicy) -> ApiClient:
-        return ApiClient(url, token, retry=retry, transport=api.transport())
+        return ApiClient(url, token, retry=retry, transport=transport or api.transport())
 
-    return Agent(config, client_factory=factory, launcher=launcher)
+    return agent_class(config, client_factory=factory, launcher=launcher)
 
 
 def test_trials_are_trained_heartbeated_and_completed(api: FakeApi, state_dir: Path) -> None:

@@ -9,11 +9,11 @@ from typing import Any
 
 import httpx
 
-from meshtune_runner.agent import Agent, AgentConfig
-from meshtune_runner.client import ApiClient, LeaseLimit, RetryPolicy
+from meshtune_runner.agent import Agent
+from meshtune_runner.client import ApiClient, LeaseLimit
 
 from .fake_api import FakeApi, trial_json
-from .test_agent import BBO3_PARAMS, FakeLauncher
+from .test_agent import BBO3_PARAMS, FakeLauncher, make_agent
 
 
 class _NoWaitAgent(Agent):
@@ -22,21 +22,13 @@ class _NoWaitAgent(Agent):
 
 
 def _agent(api: FakeApi, state_dir: Path, handle: Any) -> Agent:
-    config = AgentConfig(
-        base_url="http://api.test",
-        api_key="runner-key",
-        name="test-runner",
-        state_dir=state_dir,
-        exit_when_idle=0.0,
-        retry_initial_seconds=0.01,
-        # The demo assets lie in pytest's base temp folder: the runner's data root (policy.py).
-        data_root=state_dir.parents[1],
+    return make_agent(
+        api,
+        state_dir,
+        FakeLauncher(),
+        transport=httpx.MockTransport(handle),
+        agent_class=_NoWaitAgent,
     )
-
-    def factory(url: str, token: str, retry: RetryPolicy) -> ApiClient:
-        return ApiClient(url, token, retry=retry, transport=httpx.MockTransport(handle))
-
-    return _NoWaitAgent(config, client_factory=factory, launcher=FakeLauncher())
 
 
 def _error(status: int, code: str, details: Any) -> httpx.Response:
