@@ -35,6 +35,7 @@ from .errors import (
     TransientApiError,
     TrialSetupError,
 )
+from .failure_text import secret_environment_values
 from .hyperparameters import map_parameters
 from .launcher import Launcher, LauncherName, crash_reason, stop_process_group
 from .outbox import Outbox, PendingReport
@@ -44,6 +45,7 @@ from .regime import batch_layout
 from .reporter import Reporter
 from .retention import MANIFEST_NAME, keep_adapter
 from .training_config import TrainingConfig, parse_training_config
+from .trial_log import TrialLog
 from .trial_files import EventReader, TrialResult, TrialSpec, write_json_atomic
 from .worker import is_peer_lost
 
@@ -114,9 +116,12 @@ class AgentConfig:
     adapter_dir: Path | str | None = None
     #: how many adapters to keep per study, newest first (None: all)
     keep_adapters: int | None = None
-    #: free space (MiB) an adapter may not bring its file system under: past it the result is
-    #: still reported, without its adapter (retention.py)
+    #: free space (MiB) an adapter, a checkpoint or the child's log may not bring its file
+    #: system under: past it the result is still reported, without its adapter (retention.py,
+    #: training/finetune.py, trial_log.py)
     min_free_disk_mb: int = 1024
+    #: the training child's log is cut beyond this size, keeping its head and tail (trial_log.py)
+    max_log_mb: int = 64
     #: what a study's trainingConfig may name on this runner (policy.py; cli.py's --allow-*):
     #: remote code, folders to read besides `data_root`, destinations besides the runner's own
     #: adapter and checkpoint folders (folders or URL prefixes), TrainingArguments keys besides
@@ -214,7 +219,7 @@ class Agent:
         )
         self._launcher = launcher or Launcher(config.gpus, config.launcher)
         self.outbox = Outbox(config.state_dir / "outbox")
-        self.reporter = Reporter(lambda: self.client, self.outbox)
+        self.reporter = Reporter(lambda: self.client, self.outbox, self._known_secrets)
         self.policy = RunnerPolicy.build(
             state_dir=config.state_dir,
             data_root=config.data_root,
@@ -252,6 +257,17 @@ class Agent:
         self._wake.clear()
 
     # -- identity -------------------------------------------------------------------------
+
+    def _known_secrets(self) -> list[str]:
+        """What a failure report must never carry: this runner's key and token, and the values
+        of environment variables named as secrets (HF_TOKEN, AWS_SECRET_ACCESS_KEY, …), which
+        the training child inherits and a library may print."""
+        secrets = secret_environment_values()
+        if self.config.api_key:
+            secrets.append(self.config.api_key)
+        if self._client is not None:
+            secrets.append(self._client.token)
+        return secrets
 
     @property
     def client(self) -> ApiClient:
@@ -496,7 +512,7 @@ class Agent:
                 trial.id, "fail", {**_failure_payload(outcome), "gpuSeconds": gpu_seconds}
             )
             log.error("%s failed (%s failure): %s", label, outcome.kind, outcome.error)
-        self.reporter.report(report)
+        report = self.reporter.report(report)
         self._record_result(report)
         if checkpoints is not None and not (outcome.status == "failed" and outcome.retryable):
             # Done with (or a failed evaluation): nothing will resume it.
@@ -528,9 +544,12 @@ class Agent:
         last_print = 0.0
         early_stop_since: float | None = None  # the API stopped the trial early at this time
 
-        with spec.log_path.open("ab") as log_file:
+        with TrialLog(
+            spec.log_path, self.config.max_log_mb * 2**20, self.config.min_free_disk_mb * 2**20
+        ) as trial_log:
             clock = _ChildClock(len(self.config.gpus))
-            process = self._launcher.start(spec_path, log_file)
+            process = self._launcher.start(spec_path, trial_log.child_output)
+            trial_log.handed_over()
             try:
                 while True:
                     exited = process.poll() is not None
