@@ -22,19 +22,32 @@ MESHTUNE_KEY = "mt_runner_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8S9t0U1v"
     ("leaky", "secret"),
     [
         (f"POST /v1/trials/x/fail with {MESHTUNE_KEY} -> 401", MESHTUNE_KEY),
-        ("401 Client Error for hf_AbCdEfGhIjKlMnOpQrStUvWxYz012345", "hf_AbCdEfGhIjKlMnOpQrStUvWxYz012345"),
-        ("git clone https://ghp_0123456789abcdefghijABCDEFGHIJ012345@github.com/x", "ghp_0123456789abcdefghijABCDEFGHIJ012345"),
+        (
+            "401 Client Error for hf_AbCdEfGhIjKlMnOpQrStUvWxYz012345",
+            "hf_AbCdEfGhIjKlMnOpQrStUvWxYz012345",
+        ),
+        (
+            "git clone https://ghp_0123456789abcdefghijABCDEFGHIJ012345@github.com/x",
+            "ghp_0123456789abcdefghijABCDEFGHIJ012345",
+        ),
         ("InvalidAccessKeyId: AKIAIOSFODNN7EXAMPLE does not exist", "AKIAIOSFODNN7EXAMPLE"),
         ("headers={'Authorization': 'Bearer abc.def-ghi_jkl'}", "abc.def-ghi_jkl"),
         ("Authorization: token 0123456789abcdef", "0123456789abcdef"),
-        ("jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N", "dozjgNryP4J3jVmNHl0w5N"),
+        (
+            "jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N",
+            "dozjgNryP4J3jVmNHl0w5N",
+        ),
         ("connect postgres://meshtune:s3cr3t-pass@db:5432/x failed", "s3cr3t-pass"),
         (
             "GET https://bucket.s3.amazonaws.com/a/b?X-Amz-Algorithm=AWS4-HMAC-SHA256"
-            "&X-Amz-Credential=AKIAXX%2F20261204&X-Amz-Signature=9f86d081884c7d65&X-Amz-Security-Token=IQoJb3JpZ2lu 403",
+            "&X-Amz-Credential=AKIAXX%2F20261204&X-Amz-Signature=9f86d081884c7d65"
+            "&X-Amz-Security-Token=IQoJb3JpZ2lu 403",
             "9f86d081884c7d65",
         ),
-        ("https://acct.blob.core.windows.net/c/f?sv=2024&sig=Zm9vYmFyYmF6cXV4&se=2026", "Zm9vYmFyYmF6cXV4"),
+        (
+            "https://acct.blob.core.windows.net/c/f?sv=2024&sig=Zm9vYmFyYmF6cXV4&se=2026",
+            "Zm9vYmFyYmF6cXV4",
+        ),
         ("run --hf-token s3cretvalue1 --epochs 3", "s3cretvalue1"),
         ("AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "wJalrXUtnFEMI/K7MDENG"),
         ('{"db_password": "hunter2hunter2"}', "hunter2hunter2"),

@@ -45,8 +45,8 @@ from .regime import batch_layout
 from .reporter import Reporter
 from .retention import MANIFEST_NAME, keep_adapter
 from .training_config import TrainingConfig, parse_training_config
-from .trial_log import TrialLog
 from .trial_files import EventReader, TrialResult, TrialSpec, write_json_atomic
+from .trial_log import TrialLog
 from .worker import is_peer_lost
 
 __all__ = ["Agent", "AgentConfig"]
@@ -133,6 +133,20 @@ class AgentConfig:
     #: after an early stop, how long the child may take to end its current step and save
     #: its adapter before it is killed (the adapter is then lost)
     early_stop_wait_seconds: float = 600.0
+
+
+def _skip_note(event: dict[str, Any]) -> str:
+    """What a checkpoint save skipped under the disk floor costs a trial that is interrupted."""
+    resume = event.get("resumeStep")
+    return (
+        f"checkpoint saves skipped up to step {event.get('step')} (the disk is under this "
+        "runner's --min-free-disk-mb floor): an interrupted trial resumes from "
+        + (
+            f"its checkpoint of step {resume}"
+            if resume is not None
+            else "the start (no checkpoint)"
+        )
+    )
 
 
 def _failure_payload(result: TrialResult) -> dict[str, Any]:
@@ -511,8 +525,10 @@ class Agent:
             report = PendingReport(
                 trial.id, "fail", {**_failure_payload(outcome), "gpuSeconds": gpu_seconds}
             )
-            log.error("%s failed (%s failure): %s", label, outcome.kind, outcome.error)
         report = self.reporter.report(report)
+        if outcome.status == "failed":
+            # The text as sent (redacted, printable): the runner's own log is collected too.
+            log.error("%s failed (%s failure): %s", label, outcome.kind, report.payload["error"])
         self._record_result(report)
         if checkpoints is not None and not (outcome.status == "failed" and outcome.retryable):
             # Done with (or a failed evaluation): nothing will resume it.
@@ -543,6 +559,8 @@ class Agent:
         last_heartbeat = time.monotonic()
         last_print = 0.0
         early_stop_since: float | None = None  # the API stopped the trial early at this time
+        #: the latest checkpoint save skipped under the disk floor (the child's event)
+        skipped: dict[str, Any] | None = None
 
         with TrialLog(
             spec.log_path, self.config.max_log_mb * 2**20, self.config.min_free_disk_mb * 2**20
@@ -559,6 +577,10 @@ class Agent:
                         if event.get("type") == "progress":
                             progress = float(event["value"])
                             step_text = f"step {event.get('step')}/{event.get('maxSteps')}"
+                        elif event.get("type") == "checkpointSkipped":
+                            if skipped is None:
+                                log.warning("%s: %s", label, _skip_note(event))
+                            skipped = event
                         elif event.get("type") == "metric":
                             point = _metric_point(event)
                             pending.append(point)
@@ -586,7 +608,7 @@ class Agent:
                         continue
                     if self.hard_stop:
                         log.warning("%s: stopping now and giving it back", label)
-                        self._release(trial_id, label)
+                        self._release(trial_id, label, skipped)
                         return None, clock.gpu_seconds()
                     if self.stopping and self.config.drain_timeout is not None:
                         drain_started = drain_started or now
@@ -595,7 +617,7 @@ class Agent:
                                 "%s: not done within --drain-timeout; giving it back", label
                             )
                             stop_process_group(process, self.config.stop_grace_seconds)
-                            self._release(trial_id, label)
+                            self._release(trial_id, label, skipped)
                             return None, clock.gpu_seconds()
                     if now - last_heartbeat >= heartbeat_every:
                         batch = pending[:MAX_METRICS_PER_HEARTBEAT]
@@ -636,7 +658,7 @@ class Agent:
                                     reply.reason or "no reason given",
                                 )
                                 stop_process_group(process, self.config.stop_grace_seconds)
-                                self._release(trial_id, label)
+                                self._release(trial_id, label, skipped)
                                 return None, clock.gpu_seconds()
                         last_heartbeat = time.monotonic()
                     self._sleep(0.5)
@@ -662,12 +684,17 @@ class Agent:
         self._flush_metrics(trial_id, progress, pending, label, clock.gpu_seconds())
 
         merged = _merge_rank_failures(spec, result)
-        if merged is not None:
-            return merged, clock.gpu_seconds()
-        reason = crash_reason(process.returncode, spec.log_path)
-        # A crash without any rank's answer may be the machine's fault: try elsewhere.
-        kind: FailureKind = "resource" if reason.startswith("CUDA out") else "runner"
-        return TrialResult("failed", error=reason, kind=kind), clock.gpu_seconds()
+        if merged is None:
+            reason = crash_reason(process.returncode, spec.log_path)
+            # A crash without any rank's answer may be the machine's fault: try elsewhere.
+            kind: FailureKind = "resource" if reason.startswith("CUDA out") else "runner"
+            merged = TrialResult("failed", error=reason, kind=kind)
+        if merged.status == "failed" and skipped is not None:
+            # Its last line (kept however long the text): what a retry will start from.
+            merged = replace(
+                merged, error=f"{merged.error or 'failed'}\nnote: {_skip_note(skipped)}"
+            )
+        return merged, clock.gpu_seconds()
 
     def _checkpoint_dir(self, config: TrainingConfig, study_id: str, trial_id: str) -> Path | None:
         """Per trial, not per attempt: a re-leased attempt resumes from what the last one
@@ -835,8 +862,12 @@ class Agent:
             released = self._release(trial_id, f"trial {trial_id}") or released
         return released
 
-    def _release(self, trial_id: str, label: str) -> bool:
-        """Best effort: if it fails, the API re-queues the trial when the lease expires."""
+    def _release(self, trial_id: str, label: str, skipped: dict[str, Any] | None = None) -> bool:
+        """Best effort: if it fails, the API re-queues the trial when the lease expires.
+        `skipped`: the child's last checkpoint save skipped under the disk floor (the next
+        attempt resumes from an earlier step than this one reached)."""
+        if skipped is not None:
+            log.warning("%s: given back; %s", label, _skip_note(skipped))
         quick = RetryPolicy(
             initial=0.2, maximum=1.0, give_up_after=5.0, sleep=self._hard_stop_event.wait
         )

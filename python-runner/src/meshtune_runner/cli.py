@@ -310,7 +310,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.url:
         parser.error("--url (or MESHTUNE_URL) is required")
     if args.max_log_mb < 1:
-        parser.error(f"--max-log-mb (or MESHTUNE_MAX_LOG_MB) must be at least 1, not {args.max_log_mb}")
+        parser.error(
+            f"--max-log-mb (or MESHTUNE_MAX_LOG_MB) must be at least 1, not {args.max_log_mb}"
+        )
 
     from .agent import Agent, AgentConfig
     from .gpus import select_gpus

@@ -47,7 +47,9 @@ REDACTED = "[REDACTED]"
 
 #: Environment variable names whose values are secrets (HF_TOKEN, AWS_SECRET_ACCESS_KEY,
 #: MESHTUNE_API_KEY, WANDB_API_KEY, DB_PASSWORD, AZURE_STORAGE_SAS_TOKEN, …).
-_SECRET_NAME = r"(?:token|secret|passw(?:or)?d|api_?key|access_?key|private_?key|credentials?|auth|signature)"
+_SECRET_NAME = (
+    r"(?:token|secret|passw(?:or)?d|api_?key|access_?key|private_?key|credentials?|auth|signature)"
+)
 #: ... as a whole part of the name (not TOKENIZERS_PARALLELISM, not PWD).
 _SECRET_ENV_NAME = re.compile(rf"(?i)(?:^|_){_SECRET_NAME}(?:$|_)")
 #: Shorter values are not worth redacting exactly (they would match ordinary words).
@@ -77,7 +79,8 @@ _QUERY_SECRET = re.compile(
     r"(?i)([?&][^=&\s#]*(?:sig|signature|token|credential|key|secret|password|auth)[^=&\s#]*=)"
     r"[^&\s#\"'<>]+"
 )
-#: `name=value`, `name: value`, `"name": "value"`, `--name value` where the name ends in a secret word.
+#: `name=value`, `name: value`, `"name": "value"`, `--name value`, the name ending in a
+#: secret word.
 _NAMED_SECRET = re.compile(
     rf"(?i)(?P<name>[A-Za-z0-9_.-]*{_SECRET_NAME})(?P<sep>[\"']?\s*[:=]\s*[\"']?|\s+)"
     r"(?P<value>[^\s\"',;&}\])]+)"
@@ -88,9 +91,7 @@ _NOT_SECRET_NAMES = re.compile(r"(?i)^(?:pad|eos|bos|unk|sep|cls|mask|special|ad
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
 #: C0 controls but tab, DEL, C1 controls, bidirectional overrides and isolates ("Trojan
 #: source": text that displays other than it reads), and unpaired UTF-16 surrogates.
-_UNPRINTABLE = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
-)
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
 def secret_environment_values(environ: Mapping[str, str] | None = None) -> list[str]:
@@ -105,7 +106,9 @@ def secret_environment_values(environ: Mapping[str, str] | None = None) -> list[
 
 def redact_secrets(text: str, known: Iterable[str] = ()) -> str:
     """`text` with `known` secret values and credential shapes replaced by REDACTED."""
-    for value in sorted({v for v in known if v and len(v) >= _MIN_SECRET_VALUE}, key=len, reverse=True):
+    for value in sorted(
+        {v for v in known if v and len(v) >= _MIN_SECRET_VALUE}, key=len, reverse=True
+    ):
         text = text.replace(value, REDACTED)
     text = _PRIVATE_KEY_BLOCK.sub(REDACTED, text)
     text = _URL_PASSWORD.sub(rf"\g<1>{REDACTED}@", text)
@@ -116,8 +119,10 @@ def redact_secrets(text: str, known: Iterable[str] = ()) -> str:
 
     def named(match: re.Match[str]) -> str:
         name, value = match.group("name"), match.group("value")
-        if _NOT_SECRET_NAMES.match(name) or value.startswith(REDACTED) or (
-            match.group("sep").isspace() and not name.startswith("-")
+        if (
+            _NOT_SECRET_NAMES.match(name)
+            or value.startswith(REDACTED)
+            or (match.group("sep").isspace() and not name.startswith("-"))
         ):
             # "token 5", "password reset" in prose: only `--name value` counts without `=`/`:`.
             return match.group(0)

@@ -74,7 +74,11 @@ class Reporter:
             log.info("re-sending the saved %s report of trial %s", report.kind, report.trial_id)
             self.send(report)
 
-    def send(self, report: PendingReport, text_refused: bool = False) -> None:
+    def send(self, report: PendingReport) -> None:
+        self._send(report, text_refused=False)
+
+    def _send(self, report: PendingReport, text_refused: bool) -> None:
+        """`text_refused`: this is already the plain stand-in for a refused failure text."""
         report = self._safe(report)
         client = self._client()
         raw_gpu_seconds = report.payload.get("gpuSeconds")
@@ -149,7 +153,7 @@ class Reporter:
                     {**report.payload, "error": REFUSED_TEXT.format(reason=reason, first=first)},
                 )
                 self.outbox.put(plain)
-                self.send(plain, text_refused=True)
+                self._send(plain, text_refused=True)
                 return
             log.error("trial %s: report refused (%s); dropped", report.trial_id, exc)
         self.outbox.remove(report.trial_id)

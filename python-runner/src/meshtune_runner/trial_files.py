@@ -159,6 +159,11 @@ class EventWriter:
         if math.isfinite(value):
             self._write({"type": "metric", "name": name, "step": step, "value": value})
 
+    def checkpoint_skipped(self, step: int, resume_step: int | None) -> None:
+        """A checkpoint save skipped under the disk floor; `resume_step`: the newest checkpoint
+        a later attempt would resume from (None: it would start again)."""
+        self._write({"type": "checkpointSkipped", "step": step, "resumeStep": resume_step})
+
     def _write(self, event: dict[str, Any]) -> None:
         if self.path is None:
             return

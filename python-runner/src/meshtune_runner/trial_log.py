@@ -53,7 +53,10 @@ class TrialLog:
         self.written = 0  # bytes in train.log itself
         self.cut = 0  # bytes rotated out of the tail (not kept)
         self.dropped = 0  # bytes not written for the free-space floor
-        self._segments = [path.with_name(f"{path.name}.tail-0"), path.with_name(f"{path.name}.tail-1")]
+        self._segments = [
+            path.with_name(f"{path.name}.tail-0"),
+            path.with_name(f"{path.name}.tail-1"),
+        ]
         self._current = 0  # the segment being written
         self._segment_written = 0
         self._since_floor_check = _FLOOR_CHECK_BYTES  # check before the first write
@@ -143,7 +146,9 @@ class TrialLog:
                     f"{self.min_free_bytes // 2**20} MiB free (--min-free-disk-mb)"
                 )
             elif not under and self._under_floor:
-                self._note(f"{self.dropped} bytes of output dropped while the disk was under the floor")
+                self._note(
+                    f"{self.dropped} bytes of output dropped while the disk was under the floor"
+                )
             self._under_floor = under
         if self._under_floor:
             self.dropped += size
