@@ -1,6 +1,6 @@
 """Stands in for the training child in agent tests: events, a pause, then a result.
 
-FAKE_WORKER_MODE: complete (default) | fail | crash | crash-leaky | chatty | slow | oom-rank1
+FAKE_WORKER_MODE: complete (default) | fail | crash | crash-skipped | crash-leaky | chatty | slow | oom-rank1
 """
 
 from __future__ import annotations
@@ -37,6 +37,12 @@ def main() -> int:
             events.metric("val_loss", step, 2.5 - step * 0.01)
         time.sleep(0.25)
     if mode == "crash":
+        print("Traceback: something exploded", flush=True)
+        return 3
+    if mode == "crash-skipped":
+        # Checkpoint saves skipped under the disk floor, the last kept one of step 2, then a crash.
+        events.checkpoint_skipped(4, 2)
+        time.sleep(0.5)  # the agent reads events every half second
         print("Traceback: something exploded", flush=True)
         return 3
     if mode == "crash-leaky":

@@ -583,3 +583,19 @@ def test_the_training_log_is_capped_keeping_its_head_and_tail(
     assert text.startswith("chatty line 0000000000000000000\n")
     assert f"chatty line {8 * 2**20 // 32 - 1:019d}\n" in text  # the last line
     assert "bytes of this log cut here (--max-log-mb" in text
+
+
+def test_a_failure_after_skipped_checkpoints_says_where_a_retry_resumes(
+    api: FakeApi, state_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Checkpoint saves skipped under the disk floor cost an interrupted trial the steps since
+    the last kept one: its failure says so (the API shows it to the study's users)."""
+    api.trials = [trial_json("t1", 1, BBO3_PARAMS)]
+    make_agent(api, state_dir, FakeLauncher("crash-skipped")).run()
+    error = api.reports["t1"][1]["error"]
+    assert error.startswith("runner failure (retryable on another runner)")
+    assert error.split("\n")[-1] == (
+        "note: checkpoint saves skipped up to step 4 (the disk is under this runner's "
+        "--min-free-disk-mb floor): an interrupted trial resumes from its checkpoint of step 2"
+    )
+    assert "checkpoint saves skipped up to step 4" in caplog.text  # said as it happened
