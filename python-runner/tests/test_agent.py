@@ -521,6 +521,8 @@ def test_an_adapter_that_would_bring_the_disk_under_the_floor_is_not_kept(
         sent = api.reports[trial][1]
         assert sent["outputs"]["val_loss"] == 1.125  # the result is not lost
         assert "adapter" not in sent
+        # ... and says why (the API shows the effective configuration).
+        assert "--min-free-disk-mb" in sent["effectiveConfig"]["adapterNotKept"]
     # With no floor the same adapter is kept.
     api.trials = [trial_json("t3", 3, BBO3_PARAMS)]
     make_agent(api, state_dir, FakeLauncher(), adapter_dir=kept_root, min_free_disk_mb=0).run()

@@ -127,3 +127,21 @@ def test_long_lines_and_long_texts_are_bounded_keeping_head_and_tail() -> None:
 
 def test_empty_text_still_says_something() -> None:
     assert clean_failure_text("\x1b[0m\n\n") == "failed (no error text)"
+
+
+def test_cleaning_time_grows_linearly_with_hostile_input() -> None:
+    """A line of a megabyte of name-like characters (or of `?` query starts) must not make
+    a pattern backtrack quadratically: ten times the text, about ten times the time (a
+    quadratic pattern would take a hundred times)."""
+    import time
+
+    def seconds(size: int) -> float:
+        texts = ["a" * size, "?a" * (size // 2), "mt_" + "a" * size, "://a" + ":" * size]
+        started = time.perf_counter()
+        for text in texts:
+            clean_failure_text(text)
+        return time.perf_counter() - started
+
+    small, large = seconds(20_000), seconds(200_000)
+    print(f"clean 4 x 20 kB: {small:.4f} s, 4 x 200 kB: {large:.4f} s, ratio {large / small:.1f}")
+    assert large / small < 40

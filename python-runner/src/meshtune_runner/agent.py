@@ -504,12 +504,13 @@ class Agent:
                     trial.id, "fail", {"error": str(exc), "gpuSeconds": gpu_seconds}
                 )
             else:
+                # First: a reason it was not kept goes into the effective configuration.
+                kept = self._keep_adapter(lease, config, outcome, outputs)
                 payload: dict[str, Any] = {
                     "outputs": outputs,
                     "gpuSeconds": gpu_seconds,
                     "effectiveConfig": outcome.effective_config,
                 }
-                kept = self._keep_adapter(lease, config, outcome, outputs)
                 adapter = kept[0] if kept else None
                 if kept is not None:
                     payload["adapter"], payload["adapterSizeBytes"] = kept
@@ -758,8 +759,10 @@ class Agent:
                 self.config.min_free_disk_mb * 2**20,
             )
         except OSError as exc:
-            # The result is still worth reporting; the adapter is lost, and the log says so.
+            # The result is still worth reporting; the adapter is lost, and the log and the
+            # result's effective configuration (which the API shows) say why.
             log.error("could not keep the adapter of trial %s: %s", lease.trial.id, exc)
+            outcome.effective_config["adapterNotKept"] = f"not kept: {exc}"[:500]
             return None
         if kept is None:
             return None

@@ -59,7 +59,7 @@ _PRIVATE_KEY_BLOCK = re.compile(
     r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----.*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|\Z)", re.S
 )
 _TOKEN_SHAPES = re.compile(
-    r"\bmt_[a-z]+_[A-Za-z0-9_-]{20,}"  # meshtune API keys and runner tokens
+    r"\bmt_[a-z]{1,32}_[A-Za-z0-9_-]{20,}"  # meshtune API keys and runner tokens
     r"|\bhf_[A-Za-z0-9]{20,}"  # Hugging Face
     r"|\bgh[pousr]_[A-Za-z0-9]{30,}|\bgithub_pat_[A-Za-z0-9_]{40,}"  # GitHub
     r"|\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"  # AWS access key ids
@@ -72,19 +72,24 @@ _AUTH_HEADER = re.compile(
     r"(?i)(authorization[\"']?\s*[:=]\s*[\"']?(?:(?:bearer|basic|token|digest)\s+)?)[^\s\"',}]+"
 )
 _BEARER = re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/=-]{8,}")
-_URL_PASSWORD = re.compile(r"(://[^/\s:@]*:)[^/\s@]+@")
+_URL_PASSWORD = re.compile(r"(://[^/\s:@]{0,256}:)[^/\s@]{1,256}@")
+# Every repetition before a literal is bounded: a log line of a megabyte of word characters
+# must not make a pattern backtrack quadratically (tests/test_failure_text.py times it).
 #: A URL query parameter whose name says it signs or authorises (S3/GCS presigned URLs:
 #: X-Amz-Signature, X-Amz-Credential, X-Amz-Security-Token, X-Goog-Signature; Azure SAS: sig).
 _QUERY_SECRET = re.compile(
-    r"(?i)([?&][^=&\s#]*(?:sig|signature|token|credential|key|secret|password|auth)[^=&\s#]*=)"
+    r"(?i)([?&][^=&\s#?]{0,64}(?:sig|signature|token|credential|key|secret|password|auth)[^=&\s#?]{0,64}=)"
     r"[^&\s#\"'<>]+"
 )
 #: `name=value`, `name: value`, `"name": "value"`, `--name value`, the name ending in a
 #: secret word.
 _NAMED_SECRET = re.compile(
-    rf"(?i)(?P<name>[A-Za-z0-9_.-]*{_SECRET_NAME})(?P<sep>[\"']?\s*[:=]\s*[\"']?|\s+)"
+    rf"(?i)(?P<word>{_SECRET_NAME})(?P<sep>[\"']?\s*[:=]\s*[\"']?|\s+)"
     r"(?P<value>[^\s\"',;&}\])]+)"
 )
+#: The rest of the name before the secret word (looked up from the match: a pattern that
+#: started at every character of a name would scan each name once per character).
+_NAME_BEFORE = re.compile(r"[A-Za-z0-9_.-]{0,64}$")
 #: Names that end in a secret word and are not secrets (tokenizers' special tokens).
 _NOT_SECRET_NAMES = re.compile(r"(?i)^(?:pad|eos|bos|unk|sep|cls|mask|special|add|max|num)_?token$")
 
@@ -118,7 +123,9 @@ def redact_secrets(text: str, known: Iterable[str] = ()) -> str:
     text = _TOKEN_SHAPES.sub(REDACTED, text)
 
     def named(match: re.Match[str]) -> str:
-        name, value = match.group("name"), match.group("value")
+        before = _NAME_BEFORE.search(match.string, max(0, match.start() - 64), match.start())
+        name = (before.group(0) if before else "") + match.group("word")
+        value = match.group("value")
         if (
             _NOT_SECRET_NAMES.match(name)
             or value.startswith(REDACTED)
@@ -126,7 +133,7 @@ def redact_secrets(text: str, known: Iterable[str] = ()) -> str:
         ):
             # "token 5", "password reset" in prose: only `--name value` counts without `=`/`:`.
             return match.group(0)
-        return f"{name}{match.group('sep')}{REDACTED}"
+        return f"{match.group('word')}{match.group('sep')}{REDACTED}"
 
     return _NAMED_SECRET.sub(named, text)
 

@@ -433,7 +433,7 @@ def _save_adapter_under_floor(
         save_adapter(model, tokenizer, adapter_dir)
     except OSError as exc:
         shutil.rmtree(adapter_dir, ignore_errors=True)  # a partial adapter is no adapter
-        reason = f"not saved: {type(exc).__name__}: {exc}"
+        reason = f"not saved: {type(exc).__name__}: {exc}"[:500]
         log.error("adapter %s", reason)
         return None, reason
     return str(adapter_dir), None
