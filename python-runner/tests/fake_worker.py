@@ -1,6 +1,7 @@
 """Stands in for the training child in agent tests: events, a pause, then a result.
 
-FAKE_WORKER_MODE: complete (default) | fail | crash | crash-skipped | crash-leaky | chatty | slow | oom-rank1
+FAKE_WORKER_MODE: complete (default) | fail | crash | crash-skipped | crash-leaky | chatty |
+slow | oom-rank1
 """
 
 from __future__ import annotations
@@ -39,9 +40,12 @@ def main() -> int:
     if mode == "crash":
         print("Traceback: something exploded", flush=True)
         return 3
-    if mode == "crash-skipped":
-        # Checkpoint saves skipped under the disk floor, the last kept one of step 2, then a crash.
+    if mode in ("crash-skipped", "crash-resaved"):
+        # Checkpoint saves skipped under the disk floor, the last kept one of step 2, (resaved:
+        # then one saved at step 6, when there was room again), then a crash.
         events.checkpoint_skipped(4, 2)
+        if mode == "crash-resaved":
+            events.checkpoint_saved(6)
         time.sleep(0.5)  # the agent reads events every half second
         print("Traceback: something exploded", flush=True)
         return 3

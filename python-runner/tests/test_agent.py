@@ -601,3 +601,7 @@ def test_a_failure_after_skipped_checkpoints_says_where_a_retry_resumes(
         "--min-free-disk-mb floor): an interrupted trial resumes from its checkpoint of step 2"
     )
     assert "checkpoint saves skipped up to step 4" in caplog.text  # said as it happened
+    # A checkpoint saved after the skips (room again) makes the resume point current: no note.
+    api.trials = [trial_json("t2", 2, BBO3_PARAMS)]
+    make_agent(api, state_dir, FakeLauncher("crash-resaved")).run()
+    assert "note:" not in api.reports["t2"][1]["error"]

@@ -541,6 +541,13 @@ def test_a_checkpoint_that_would_bring_the_disk_under_the_floor_is_skipped(
         assert under.effective_config["checkpointSavesSkipped"] == 3
         assert under.effective_config["checkpointSkippedFromStep"] == 2
         assert spec.log_path.read_text().count("--min-free-disk-mb") == 1  # logged once
+        # ... and told to the agent at each skip, with the resume point (none was kept).
+        skips = [
+            (e["step"], e["resumeStep"])
+            for e in EventReader(spec.events_path).read_new()
+            if e["type"] == "checkpointSkipped"
+        ]
+        assert skips == [(2, None), (4, None), (5, None)]
         val_losses.append(under.metrics["val_loss"])
     # No floor: the checkpoint is written as before, nothing recorded as skipped.
     kept, _, checkpoints = _run_with_disk_floor(tmp_path, config, [], 0, "floor-none")

@@ -582,6 +582,8 @@ class Agent:
                             if skipped is None:
                                 log.warning("%s: %s", label, _skip_note(event))
                             skipped = event
+                        elif event.get("type") == "checkpointSaved":
+                            skipped = None  # saved again after skips: the resume point is current
                         elif event.get("type") == "metric":
                             point = _metric_point(event)
                             pending.append(point)

@@ -164,6 +164,10 @@ class EventWriter:
         a later attempt would resume from (None: it would start again)."""
         self._write({"type": "checkpointSkipped", "step": step, "resumeStep": resume_step})
 
+    def checkpoint_saved(self, step: int) -> None:
+        """A checkpoint saved after skipped ones: the resume point is current again."""
+        self._write({"type": "checkpointSaved", "step": step})
+
     def _write(self, event: dict[str, Any]) -> None:
         if self.path is None:
             return

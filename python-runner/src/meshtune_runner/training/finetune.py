@@ -405,6 +405,10 @@ class _CheckpointDiskFloor:
             def on_epoch_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
                 check(args, state, control)
 
+            def on_save(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+                if owner.skipped_steps and owner.rank == 0 and owner.events is not None:
+                    owner.events.checkpoint_saved(state.global_step)
+
         return DiskFloorCallback()
 
 
