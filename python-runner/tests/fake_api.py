@@ -50,6 +50,8 @@ class FakeApi:
     accepts_gpu_seconds: bool = True
     lease_lost_on_report: bool = False
     fail_reports: int = 0  # answer this many complete/fail calls with 503
+    #: answer this many fail calls with 400 naming `error` (an API stricter than today's)
+    refuse_fail_text: int = 0
     calls: list[tuple[str, str, Any]] = field(default_factory=list)
     reports: dict[str, tuple[str, Any]] = field(default_factory=dict)
     heartbeats: list[dict[str, Any]] = field(default_factory=list)
@@ -149,6 +151,12 @@ class FakeApi:
                 return _error(503, "UNAVAILABLE", "try later")
             if self.lease_lost_on_report:
                 return _error(409, "LEASE_LOST", "the lease expired")
+            if path.endswith("/fail"):
+                # The API's own bounds (FailTrialDto.error, json-body-parser.ts's text check).
+                error = body.get("error", "")
+                if self.refuse_fail_text > 0 or not 1 <= len(error) <= 10_000 or "\x00" in error:
+                    self.refuse_fail_text = max(0, self.refuse_fail_text - 1)
+                    return _error(400, "VALIDATION_FAILED", "error: must be shorter (test)")
             trial_id = path.split("/")[3]
             kind = "complete" if path.endswith("/complete") else "fail"
             previous = self.reports.get(trial_id)

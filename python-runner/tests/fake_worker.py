@@ -1,6 +1,7 @@
 """Stands in for the training child in agent tests: events, a pause, then a result.
 
-FAKE_WORKER_MODE: complete (default) | fail | crash | slow | oom-rank1
+FAKE_WORKER_MODE: complete (default) | fail | crash | crash-skipped | crash-leaky | chatty |
+slow | oom-rank1
 """
 
 from __future__ import annotations
@@ -39,6 +40,36 @@ def main() -> int:
     if mode == "crash":
         print("Traceback: something exploded", flush=True)
         return 3
+    if mode in ("crash-skipped", "crash-resaved"):
+        # Checkpoint saves skipped under the disk floor, the last kept one of step 2, (resaved:
+        # then one saved at step 6, when there was room again), then a crash.
+        events.checkpoint_skipped(4, 2)
+        if mode == "crash-resaved":
+            events.checkpoint_saved(6)
+        time.sleep(0.5)  # the agent reads events every half second
+        print("Traceback: something exploded", flush=True)
+        return 3
+    if mode == "crash-leaky":
+        # What a crashed child's log may hold: its environment's secrets, a presigned URL,
+        # a huge line, bytes that are not UTF-8, control characters, a progress bar.
+        out = sys.stdout.buffer
+        out.write(b"z" * 1_000_000 + b"\n")
+        out.write(b"y" * 20_000 + b"\n")
+        out.write(f"token={os.environ['HF_TOKEN']} loaded\n".encode())
+        out.write(
+            b"GET https://b.s3.amazonaws.com/k?X-Amz-Signature=deadbeefcafe0123&X-Amz-Date=1\n"
+        )
+        out.write(b"bad bytes \xff\xfe\x00 and \x1b[31mred\x1b[0m\n")
+        out.write(b" 10%|#  | 1/10\r 90%|#########  | 9/10\r\n")
+        out.write(b"Traceback: something exploded\n")
+        out.flush()
+        return 3
+    if mode == "chatty":
+        # A child that logs far more than the runner keeps: 8 MiB in numbered lines.
+        out = sys.stdout.buffer
+        for line in range(8 * 2**20 // 32):
+            out.write(f"chatty line {line:019d}\n".encode())
+        out.flush()
     if mode == "fail":
         TrialResult("failed", error="CUDA out of memory (fake)", kind="resource").save(
             spec.result_path

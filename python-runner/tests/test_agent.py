@@ -521,7 +521,87 @@ def test_an_adapter_that_would_bring_the_disk_under_the_floor_is_not_kept(
         sent = api.reports[trial][1]
         assert sent["outputs"]["val_loss"] == 1.125  # the result is not lost
         assert "adapter" not in sent
+        # ... and says why (the API shows the effective configuration).
+        assert "--min-free-disk-mb" in sent["effectiveConfig"]["adapterNotKept"]
     # With no floor the same adapter is kept.
     api.trials = [trial_json("t3", 3, BBO3_PARAMS)]
     make_agent(api, state_dir, FakeLauncher(), adapter_dir=kept_root, min_free_disk_mb=0).run()
     assert api.reports["t3"][1]["adapter"]["location"].startswith(str(kept_root / "study-1"))
+
+
+def test_a_crashed_childs_log_reaches_the_api_redacted_printable_and_bounded(
+    api: FakeApi, state_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The last lines of a crashed child's log are its failure's text: the child inherits the
+    runner's environment, so a secret it prints must not reach the API, nor must bytes the API
+    cannot store or a line of a megabyte."""
+    from meshtune_runner.failure_text import MAX_FAILURE_CHARS
+
+    monkeypatch.setenv("HF_TOKEN", "hf-secret-value-123")  # not hf_ shaped: redacted as known
+    api.trials = [trial_json("t1", 1, BBO3_PARAMS)]
+    make_agent(api, state_dir, FakeLauncher("crash-leaky")).run()
+    kind, body = api.reports["t1"]
+    error = body["error"]
+    assert kind == "fail" and body["retryable"] is True
+    assert error.startswith("runner failure (retryable on another runner): training process")
+    assert "hf-secret-value-123" not in error and "deadbeefcafe0123" not in error
+    assert "[REDACTED]" in error
+    assert len(error) <= MAX_FAILURE_CHARS and "characters cut" in error
+    assert "\x00" not in error and "\x1b" not in error and " 90%|#########  | 9/10" in error
+    assert error.rstrip().endswith("Traceback: something exploded")
+    # What the runner records locally is what it sent (no secret kept in results.jsonl).
+    recorded = (state_dir / "results.jsonl").read_text(encoding="utf-8")
+    assert "hf-secret-value-123" not in recorded
+
+
+def test_a_failure_whose_text_the_api_refuses_is_reported_all_the_same(
+    api: FakeApi, state_dir: Path
+) -> None:
+    api.trials = [trial_json("t1", 1, BBO3_PARAMS)]
+    api.refuse_fail_text = 1
+    make_agent(api, state_dir, FakeLauncher("crash")).run()
+    kind, body = api.reports["t1"]
+    assert kind == "fail" and body["retryable"] is True
+    assert body["error"].startswith("the API refused this failure's text (error: must be shorter")
+    assert "runner failure (retryable on another runner): training process exited" in body["error"]
+    assert list((state_dir / "outbox").iterdir()) == []
+
+
+def test_the_training_log_is_capped_keeping_its_head_and_tail(
+    api: FakeApi, state_dir: Path
+) -> None:
+    """8 MiB of output under --max-log-mb 1: the log keeps its first half MiB and its end,
+    and says what was cut; the result is reported as usual."""
+    api.trials = [trial_json("t1", 1, BBO3_PARAMS)]
+    make_agent(api, state_dir, FakeLauncher("chatty"), max_log_mb=1).run()
+    assert api.reports["t1"][0] == "complete"
+    (log_path,) = (state_dir / "trials").glob("t1-a*/train.log")
+    assert sorted(p.name for p in log_path.parent.iterdir() if p.name.startswith("train.log")) == [
+        "train.log"
+    ]  # the tail segments were folded into it
+    size = log_path.stat().st_size
+    assert 2**20 * 3 // 4 <= size <= 2**20 + 4096, size
+    text = log_path.read_text(encoding="utf-8")
+    assert text.startswith("chatty line 0000000000000000000\n")
+    assert f"chatty line {8 * 2**20 // 32 - 1:019d}\n" in text  # the last line
+    assert "bytes of this log cut here (--max-log-mb" in text
+
+
+def test_a_failure_after_skipped_checkpoints_says_where_a_retry_resumes(
+    api: FakeApi, state_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Checkpoint saves skipped under the disk floor cost an interrupted trial the steps since
+    the last kept one: its failure says so (the API shows it to the study's users)."""
+    api.trials = [trial_json("t1", 1, BBO3_PARAMS)]
+    make_agent(api, state_dir, FakeLauncher("crash-skipped")).run()
+    error = api.reports["t1"][1]["error"]
+    assert error.startswith("runner failure (retryable on another runner)")
+    assert error.split("\n")[-1] == (
+        "note: checkpoint saves skipped up to step 4 (the disk is under this runner's "
+        "--min-free-disk-mb floor): an interrupted trial resumes from its checkpoint of step 2"
+    )
+    assert "checkpoint saves skipped up to step 4" in caplog.text  # said as it happened
+    # A checkpoint saved after the skips (room again) makes the resume point current: no note.
+    api.trials = [trial_json("t2", 2, BBO3_PARAMS)]
+    make_agent(api, state_dir, FakeLauncher("crash-resaved")).run()
+    assert "note:" not in api.reports["t2"][1]["error"]

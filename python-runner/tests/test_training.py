@@ -541,6 +541,13 @@ def test_a_checkpoint_that_would_bring_the_disk_under_the_floor_is_skipped(
         assert under.effective_config["checkpointSavesSkipped"] == 3
         assert under.effective_config["checkpointSkippedFromStep"] == 2
         assert spec.log_path.read_text().count("--min-free-disk-mb") == 1  # logged once
+        # ... and told to the agent at each skip, with the resume point (none was kept).
+        skips = [
+            (e["step"], e["resumeStep"])
+            for e in EventReader(spec.events_path).read_new()
+            if e["type"] == "checkpointSkipped"
+        ]
+        assert skips == [(2, None), (4, None), (5, None)]
         val_losses.append(under.metrics["val_loss"])
     # No floor: the checkpoint is written as before, nothing recorded as skipped.
     kept, _, checkpoints = _run_with_disk_floor(tmp_path, config, [], 0, "floor-none")
@@ -550,3 +557,58 @@ def test_a_checkpoint_that_would_bring_the_disk_under_the_floor_is_skipped(
     # Skipping saves changes nothing in the training (1 process, 2 ranks, no floor).
     print("val_loss skipped 1 process / 2 ranks / saved:", *val_losses, kept.metrics["val_loss"])
     assert max(abs(v - kept.metrics["val_loss"]) for v in val_losses) < 1e-6
+
+
+def _folder_bytes(folder: Path) -> int:
+    return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+
+
+def test_the_trials_own_adapter_is_saved_only_above_the_disk_floor(
+    demo_assets: DemoAssets, tmp_path: Path
+) -> None:
+    """The adapter the child writes into its trial folder is under the runner's floor too:
+    under it the adapter is not saved, the result is still completed, with the reason in
+    its effective configuration; the estimates the floor is judged on (the adapter, and the
+    first checkpoint, which has no earlier one to measure) are not under what is written."""
+    config = {
+        **demo_training_config(demo_assets),
+        "maxTrainSamples": 40,
+        "maxEvalSamples": 8,
+        "globalBatchSize": 8,
+        "perDeviceTrainBatchSize": 4,
+        "checkpointSteps": 5,  # 5 steps: one save, the first
+    }
+    del config["gradientAccumulationSteps"]
+    under, spec, checkpoints = _run_with_disk_floor(tmp_path, config, [], 10**9, "adapter-under")
+    assert under.status == "completed", under.error
+    assert under.adapter_dir is None and not spec.adapter_path.exists()
+    reason = under.effective_config["adapterNotKept"]
+    assert reason.startswith("not saved: its ") and "--min-free-disk-mb" in reason
+    assert under.effective_config["checkpointSavesSkipped"] == 1  # the first save: estimated
+    assert not list(checkpoints.glob("checkpoint-*"))
+
+    kept, spec, checkpoints = _run_with_disk_floor(tmp_path, config, [], 0, "adapter-kept")
+    assert kept.status == "completed", kept.error
+    assert kept.adapter_dir == str(spec.adapter_path)
+    assert "adapterNotKept" not in kept.effective_config
+    assert kept.metrics["val_loss"] == under.metrics["val_loss"]
+
+    # The estimates, from the same model and tokenizer as the child's.
+    from peft import LoraConfig, TaskType, get_peft_model
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from meshtune_runner.training.adapters import adapter_bytes_estimate
+
+    model = get_peft_model(
+        AutoModelForCausalLM.from_pretrained(str(demo_assets.model_dir)),
+        LoraConfig(task_type=TaskType.CAUSAL_LM, r=8, lora_alpha=64, lora_dropout=0.0),
+    )
+    tokenizer = AutoTokenizer.from_pretrained(str(demo_assets.model_dir))
+    adapter_estimate = adapter_bytes_estimate(model, tokenizer)
+    trainable = sum(p.numel() * p.element_size() for p in model.parameters() if p.requires_grad)
+    adapter_actual = _folder_bytes(spec.adapter_path)
+    checkpoint_actual = _folder_bytes(checkpoints / "checkpoint-5")
+    print("adapter estimate/actual", adapter_estimate, adapter_actual)
+    print("first checkpoint estimate/actual", adapter_estimate + 2 * trainable, checkpoint_actual)
+    assert adapter_actual <= adapter_estimate <= adapter_actual + 2**20 + 2**16
+    assert checkpoint_actual <= adapter_estimate + 2 * trainable <= checkpoint_actual + 2 * 2**20

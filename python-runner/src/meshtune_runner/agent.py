@@ -35,6 +35,7 @@ from .errors import (
     TransientApiError,
     TrialSetupError,
 )
+from .failure_text import secret_environment_values
 from .hyperparameters import map_parameters
 from .launcher import Launcher, LauncherName, crash_reason, stop_process_group
 from .outbox import Outbox, PendingReport
@@ -45,6 +46,7 @@ from .reporter import Reporter
 from .retention import MANIFEST_NAME, keep_adapter
 from .training_config import TrainingConfig, parse_training_config
 from .trial_files import EventReader, TrialResult, TrialSpec, write_json_atomic
+from .trial_log import TrialLog
 from .worker import is_peer_lost
 
 __all__ = ["Agent", "AgentConfig"]
@@ -114,9 +116,12 @@ class AgentConfig:
     adapter_dir: Path | str | None = None
     #: how many adapters to keep per study, newest first (None: all)
     keep_adapters: int | None = None
-    #: free space (MiB) an adapter may not bring its file system under: past it the result is
-    #: still reported, without its adapter (retention.py)
+    #: free space (MiB) an adapter, a checkpoint or the child's log may not bring its file
+    #: system under: past it the result is still reported, without its adapter (retention.py,
+    #: training/finetune.py, trial_log.py)
     min_free_disk_mb: int = 1024
+    #: the training child's log is cut beyond this size, keeping its head and tail (trial_log.py)
+    max_log_mb: int = 64
     #: what a study's trainingConfig may name on this runner (policy.py; cli.py's --allow-*):
     #: remote code, folders to read besides `data_root`, destinations besides the runner's own
     #: adapter and checkpoint folders (folders or URL prefixes), TrainingArguments keys besides
@@ -128,6 +133,20 @@ class AgentConfig:
     #: after an early stop, how long the child may take to end its current step and save
     #: its adapter before it is killed (the adapter is then lost)
     early_stop_wait_seconds: float = 600.0
+
+
+def _skip_note(event: dict[str, Any]) -> str:
+    """What a checkpoint save skipped under the disk floor costs a trial that is interrupted."""
+    resume = event.get("resumeStep")
+    return (
+        f"checkpoint saves skipped up to step {event.get('step')} (the disk is under this "
+        "runner's --min-free-disk-mb floor): an interrupted trial resumes from "
+        + (
+            f"its checkpoint of step {resume}"
+            if resume is not None
+            else "the start (no checkpoint)"
+        )
+    )
 
 
 def _failure_payload(result: TrialResult) -> dict[str, Any]:
@@ -214,7 +233,7 @@ class Agent:
         )
         self._launcher = launcher or Launcher(config.gpus, config.launcher)
         self.outbox = Outbox(config.state_dir / "outbox")
-        self.reporter = Reporter(lambda: self.client, self.outbox)
+        self.reporter = Reporter(lambda: self.client, self.outbox, self._known_secrets)
         self.policy = RunnerPolicy.build(
             state_dir=config.state_dir,
             data_root=config.data_root,
@@ -252,6 +271,17 @@ class Agent:
         self._wake.clear()
 
     # -- identity -------------------------------------------------------------------------
+
+    def _known_secrets(self) -> list[str]:
+        """What a failure report must never carry: this runner's key and token, and the values
+        of environment variables named as secrets (HF_TOKEN, AWS_SECRET_ACCESS_KEY, …), which
+        the training child inherits and a library may print."""
+        secrets = secret_environment_values()
+        if self.config.api_key:
+            secrets.append(self.config.api_key)
+        if self._client is not None:
+            secrets.append(self._client.token)
+        return secrets
 
     @property
     def client(self) -> ApiClient:
@@ -474,12 +504,13 @@ class Agent:
                     trial.id, "fail", {"error": str(exc), "gpuSeconds": gpu_seconds}
                 )
             else:
+                # First: a reason it was not kept goes into the effective configuration.
+                kept = self._keep_adapter(lease, config, outcome, outputs)
                 payload: dict[str, Any] = {
                     "outputs": outputs,
                     "gpuSeconds": gpu_seconds,
                     "effectiveConfig": outcome.effective_config,
                 }
-                kept = self._keep_adapter(lease, config, outcome, outputs)
                 adapter = kept[0] if kept else None
                 if kept is not None:
                     payload["adapter"], payload["adapterSizeBytes"] = kept
@@ -495,8 +526,10 @@ class Agent:
             report = PendingReport(
                 trial.id, "fail", {**_failure_payload(outcome), "gpuSeconds": gpu_seconds}
             )
-            log.error("%s failed (%s failure): %s", label, outcome.kind, outcome.error)
-        self.reporter.report(report)
+        report = self.reporter.report(report)
+        if outcome.status == "failed":
+            # The text as sent (redacted, printable): the runner's own log is collected too.
+            log.error("%s failed (%s failure): %s", label, outcome.kind, report.payload["error"])
         self._record_result(report)
         if checkpoints is not None and not (outcome.status == "failed" and outcome.retryable):
             # Done with (or a failed evaluation): nothing will resume it.
@@ -527,10 +560,15 @@ class Agent:
         last_heartbeat = time.monotonic()
         last_print = 0.0
         early_stop_since: float | None = None  # the API stopped the trial early at this time
+        #: the latest checkpoint save skipped under the disk floor (the child's event)
+        skipped: dict[str, Any] | None = None
 
-        with spec.log_path.open("ab") as log_file:
+        with TrialLog(
+            spec.log_path, self.config.max_log_mb * 2**20, self.config.min_free_disk_mb * 2**20
+        ) as trial_log:
             clock = _ChildClock(len(self.config.gpus))
-            process = self._launcher.start(spec_path, log_file)
+            process = self._launcher.start(spec_path, trial_log.child_output)
+            trial_log.handed_over()
             try:
                 while True:
                     exited = process.poll() is not None
@@ -540,6 +578,12 @@ class Agent:
                         if event.get("type") == "progress":
                             progress = float(event["value"])
                             step_text = f"step {event.get('step')}/{event.get('maxSteps')}"
+                        elif event.get("type") == "checkpointSkipped":
+                            if skipped is None:
+                                log.warning("%s: %s", label, _skip_note(event))
+                            skipped = event
+                        elif event.get("type") == "checkpointSaved":
+                            skipped = None  # saved again after skips: the resume point is current
                         elif event.get("type") == "metric":
                             point = _metric_point(event)
                             pending.append(point)
@@ -567,7 +611,7 @@ class Agent:
                         continue
                     if self.hard_stop:
                         log.warning("%s: stopping now and giving it back", label)
-                        self._release(trial_id, label)
+                        self._release(trial_id, label, skipped)
                         return None, clock.gpu_seconds()
                     if self.stopping and self.config.drain_timeout is not None:
                         drain_started = drain_started or now
@@ -576,7 +620,7 @@ class Agent:
                                 "%s: not done within --drain-timeout; giving it back", label
                             )
                             stop_process_group(process, self.config.stop_grace_seconds)
-                            self._release(trial_id, label)
+                            self._release(trial_id, label, skipped)
                             return None, clock.gpu_seconds()
                     if now - last_heartbeat >= heartbeat_every:
                         batch = pending[:MAX_METRICS_PER_HEARTBEAT]
@@ -617,7 +661,7 @@ class Agent:
                                     reply.reason or "no reason given",
                                 )
                                 stop_process_group(process, self.config.stop_grace_seconds)
-                                self._release(trial_id, label)
+                                self._release(trial_id, label, skipped)
                                 return None, clock.gpu_seconds()
                         last_heartbeat = time.monotonic()
                     self._sleep(0.5)
@@ -643,12 +687,17 @@ class Agent:
         self._flush_metrics(trial_id, progress, pending, label, clock.gpu_seconds())
 
         merged = _merge_rank_failures(spec, result)
-        if merged is not None:
-            return merged, clock.gpu_seconds()
-        reason = crash_reason(process.returncode, spec.log_path)
-        # A crash without any rank's answer may be the machine's fault: try elsewhere.
-        kind: FailureKind = "resource" if reason.startswith("CUDA out") else "runner"
-        return TrialResult("failed", error=reason, kind=kind), clock.gpu_seconds()
+        if merged is None:
+            reason = crash_reason(process.returncode, spec.log_path)
+            # A crash without any rank's answer may be the machine's fault: try elsewhere.
+            kind: FailureKind = "resource" if reason.startswith("CUDA out") else "runner"
+            merged = TrialResult("failed", error=reason, kind=kind)
+        if merged.status == "failed" and skipped is not None:
+            # Its last line (kept however long the text): what a retry will start from.
+            merged = replace(
+                merged, error=f"{merged.error or 'failed'}\nnote: {_skip_note(skipped)}"
+            )
+        return merged, clock.gpu_seconds()
 
     def _checkpoint_dir(self, config: TrainingConfig, study_id: str, trial_id: str) -> Path | None:
         """Per trial, not per attempt: a re-leased attempt resumes from what the last one
@@ -712,8 +761,10 @@ class Agent:
                 self.config.min_free_disk_mb * 2**20,
             )
         except OSError as exc:
-            # The result is still worth reporting; the adapter is lost, and the log says so.
+            # The result is still worth reporting; the adapter is lost, and the log and the
+            # result's effective configuration (which the API shows) say why.
             log.error("could not keep the adapter of trial %s: %s", lease.trial.id, exc)
+            outcome.effective_config["adapterNotKept"] = f"not kept: {exc}"[:500]
             return None
         if kept is None:
             return None
@@ -816,8 +867,12 @@ class Agent:
             released = self._release(trial_id, f"trial {trial_id}") or released
         return released
 
-    def _release(self, trial_id: str, label: str) -> bool:
-        """Best effort: if it fails, the API re-queues the trial when the lease expires."""
+    def _release(self, trial_id: str, label: str, skipped: dict[str, Any] | None = None) -> bool:
+        """Best effort: if it fails, the API re-queues the trial when the lease expires.
+        `skipped`: the child's last checkpoint save skipped under the disk floor (the next
+        attempt resumes from an earlier step than this one reached)."""
+        if skipped is not None:
+            log.warning("%s: given back; %s", label, _skip_note(skipped))
         quick = RetryPolicy(
             initial=0.2, maximum=1.0, give_up_after=5.0, sleep=self._hard_stop_event.wait
         )

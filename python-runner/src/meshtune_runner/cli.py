@@ -149,9 +149,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--min-free-disk-mb",
         type=int,
         default=_int_env("MESHTUNE_MIN_FREE_DISK_MB", 1024),
-        help="do not keep an adapter that would leave less free space than this on its file "
-        "system (the result is still reported, without the adapter; default 1024, 0: no floor) "
+        help="do not keep an adapter, save a checkpoint or the trial's adapter, nor write the "
+        "training log, where that would leave less free space than this on its file system "
+        "(the result is still reported, without the adapter; default 1024, 0: no floor) "
         "[MESHTUNE_MIN_FREE_DISK_MB]",
+    )
+    runner.add_argument(
+        "--max-log-mb",
+        type=int,
+        default=_int_env("MESHTUNE_MAX_LOG_MB", 64),
+        help="cut each trial's training log beyond this size, keeping its first half and its "
+        "end (default 64) [MESHTUNE_MAX_LOG_MB]",
     )
     runner.add_argument("--log-level", default=_env("MESHTUNE_LOG_LEVEL", "INFO"))
     allow = parser.add_argument_group(
@@ -301,6 +309,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     if not args.url:
         parser.error("--url (or MESHTUNE_URL) is required")
+    if args.max_log_mb < 1:
+        parser.error(
+            f"--max-log-mb (or MESHTUNE_MAX_LOG_MB) must be at least 1, not {args.max_log_mb}"
+        )
 
     from .agent import Agent, AgentConfig
     from .gpus import select_gpus
@@ -344,6 +356,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         adapter_dir=_adapter_root(args.adapter_dir),
         keep_adapters=args.keep_adapters,
         min_free_disk_mb=args.min_free_disk_mb,
+        max_log_mb=args.max_log_mb,
         allow_remote_code=args.allow_remote_code,
         allow_read=[Path(p) for p in _list_option(args.allow_read, "MESHTUNE_ALLOW_READ")],
         allow_write=[

@@ -11,9 +11,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Literal
 
+from .trial_log import read_log_tail
+
 __all__ = ["Launcher", "build_command", "crash_reason", "stop_process_group"]
 
 LauncherName = Literal["torchrun", "accelerate"]
+
+#: Lines of a crashed child's log that go with its failure report.
+CRASH_LOG_LINES = 15
 
 
 def build_command(
@@ -101,11 +106,9 @@ def stop_process_group(process: subprocess.Popen[bytes], grace_seconds: float) -
 
 
 def crash_reason(returncode: int | None, log_path: Path) -> str:
-    """Why a child that wrote no result ended, with the end of its log."""
-    try:
-        tail = log_path.read_text(encoding="utf-8", errors="replace").splitlines()[-15:]
-    except OSError:
-        tail = []
+    """Why a child that wrote no result ended, with the end of its log (raw: the reporter
+    redacts and bounds it before it leaves the machine, failure_text.py)."""
+    tail = read_log_tail(log_path, CRASH_LOG_LINES)
     text = "\n".join(tail)
     if "CUDA out of memory" in text or "OutOfMemoryError" in text:
         return "CUDA out of memory (the training process died): " + (tail[-1] if tail else "")
@@ -113,4 +116,4 @@ def crash_reason(returncode: int | None, log_path: Path) -> str:
         reason = f"training process killed by {signal.Signals(-returncode).name}"
     else:
         reason = f"training process exited with code {returncode}"
-    return (f"{reason} without a result; last lines of its log:\n{text}")[-2000:]
+    return f"{reason} without a result; last lines of its log ({log_path}):\n{text}"

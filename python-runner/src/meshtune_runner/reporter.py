@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from .client import ApiClient
 from .errors import (
@@ -14,6 +14,7 @@ from .errors import (
     TransientApiError,
     TrialAlreadyFinishedError,
 )
+from .failure_text import clean_failure_text
 from .outbox import Outbox, PendingReport
 
 __all__ = ["Reporter"]
@@ -34,15 +35,38 @@ def _api_failure_kind(payload: dict[str, object]) -> FailureKind:
     return "evaluation"
 
 
+#: What the API is told when it refused a failure's own text (400/422): the failure is
+#: reported all the same, and the runner's results.jsonl and trial log keep the details.
+REFUSED_TEXT = "the API refused this failure's text ({reason}); its first line: {first}"
+
+
 class Reporter:
-    def __init__(self, client: Callable[[], ApiClient], outbox: Outbox) -> None:
+    def __init__(
+        self,
+        client: Callable[[], ApiClient],
+        outbox: Outbox,
+        known_secrets: Callable[[], Iterable[str]] = lambda: (),
+    ) -> None:
         self._client = client
         self.outbox = outbox
+        #: values never to send (the runner's key and token, secret environment variables)
+        self._known_secrets = known_secrets
 
-    def report(self, report: PendingReport) -> None:
-        """Write to disk first, then send until acknowledged (or until a hard stop)."""
+    def _safe(self, report: PendingReport) -> PendingReport:
+        """A failure's text as it may leave the machine (failure_text.py): redacted, printable,
+        bounded. Idempotent, so that outbox files written before it are cleaned when re-sent."""
+        if report.kind != "fail":
+            return report
+        error = clean_failure_text(str(report.payload.get("error") or ""), self._known_secrets())
+        return PendingReport(report.trial_id, report.kind, {**report.payload, "error": error})
+
+    def report(self, report: PendingReport) -> PendingReport:
+        """Write to disk first, then send until acknowledged (or until a hard stop). Returns
+        the report as written and sent (a failure's text cleaned)."""
+        report = self._safe(report)
         self.outbox.put(report)
         self.send(report)
+        return report
 
     def flush(self) -> None:
         """Re-send what a previous run could not deliver."""
@@ -51,6 +75,11 @@ class Reporter:
             self.send(report)
 
     def send(self, report: PendingReport) -> None:
+        self._send(report, text_refused=False)
+
+    def _send(self, report: PendingReport, text_refused: bool) -> None:
+        """`text_refused`: this is already the plain stand-in for a refused failure text."""
+        report = self._safe(report)
         client = self._client()
         raw_gpu_seconds = report.payload.get("gpuSeconds")
         gpu_seconds = float(raw_gpu_seconds) if raw_gpu_seconds is not None else None
@@ -105,6 +134,26 @@ class Reporter:
                 )
                 self.outbox.put(rejected)
                 self.send(rejected)
+                return
+            if report.kind == "fail" and exc.status_code in (400, 422) and not text_refused:
+                # Never lose a failure to its text: the API is told the trial failed, with a
+                # plain-ASCII stand-in (the full text stays in results.jsonl and the log).
+                error = str(report.payload.get("error") or "")
+                first = error.split("\n", 1)[0][:300].encode("ascii", "replace").decode("ascii")
+                reason = exc.message[:300].encode("ascii", "replace").decode("ascii")
+                log.error(
+                    "trial %s: the API refused the failure report (%s); sending it with a "
+                    "shorter text",
+                    report.trial_id,
+                    exc.message,
+                )
+                plain = PendingReport(
+                    report.trial_id,
+                    "fail",
+                    {**report.payload, "error": REFUSED_TEXT.format(reason=reason, first=first)},
+                )
+                self.outbox.put(plain)
+                self._send(plain, text_refused=True)
                 return
             log.error("trial %s: report refused (%s); dropped", report.trial_id, exc)
         self.outbox.remove(report.trial_id)

@@ -159,6 +159,15 @@ class EventWriter:
         if math.isfinite(value):
             self._write({"type": "metric", "name": name, "step": step, "value": value})
 
+    def checkpoint_skipped(self, step: int, resume_step: int | None) -> None:
+        """A checkpoint save skipped under the disk floor; `resume_step`: the newest checkpoint
+        a later attempt would resume from (None: it would start again)."""
+        self._write({"type": "checkpointSkipped", "step": step, "resumeStep": resume_step})
+
+    def checkpoint_saved(self, step: int) -> None:
+        """A checkpoint saved after skipped ones: the resume point is current again."""
+        self._write({"type": "checkpointSaved", "step": step})
+
     def _write(self, event: dict[str, Any]) -> None:
         if self.path is None:
             return

@@ -12,7 +12,26 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-__all__ = ["load_adapter", "save_adapter"]
+__all__ = ["adapter_bytes_estimate", "load_adapter", "save_adapter"]
+
+#: Configuration files and headers around the weights (adapter_config.json, the tokenizer's
+#: small files, safetensors headers): far less than this.
+_FILES_ALLOWANCE = 1 << 20
+
+
+def adapter_bytes_estimate(model: Any, tokenizer: Any) -> int:
+    """What `save_adapter` will write, from the adapter's tensors (exact: safetensors stores
+    them raw) and the tokenizer's serialised vocabulary, plus an allowance for the small files.
+    Known before anything is written, so that a save can be refused under a disk floor."""
+    from peft import get_peft_model_state_dict
+
+    state = get_peft_model_state_dict(model, save_embedding_layers=False)
+    weights = sum(int(t.numel()) * int(t.element_size()) for t in state.values())
+    vocabulary = 0
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is not None:
+        vocabulary = len(backend.to_str().encode("utf-8"))  # tokenizer.json
+    return weights + vocabulary + _FILES_ALLOWANCE
 
 
 def save_adapter(model: Any, tokenizer: Any, directory: Path) -> None:

@@ -23,7 +23,7 @@ from ..hyperparameters import Hyperparameters
 from ..regime import BatchLayout, batch_layout, regime_hash
 from ..training_config import TrainingConfig
 from ..trial_files import EventWriter
-from .adapters import save_adapter
+from .adapters import adapter_bytes_estimate, save_adapter
 from .arguments import build_training_arguments
 from .data import SupervisedCollator, TokenizedExample, load_records, tokenize_records
 from .evaluation import make_token_mean_trainer
@@ -314,27 +314,49 @@ class _CheckpointDiskFloor:
     the all-reduce on the same steps."""
 
     def __init__(
-        self, checkpoint_dir: Path | None, min_free_bytes: int, rank: int, world_size: int
+        self,
+        checkpoint_dir: Path | None,
+        min_free_bytes: int,
+        rank: int,
+        world_size: int,
+        events: EventWriter | None = None,
     ) -> None:
         self.checkpoint_dir = checkpoint_dir
         self.min_free_bytes = min_free_bytes
         self.rank = rank
         self.world_size = world_size
+        self.events = events
         self.skipped_steps: list[int] = []
+        #: what the first checkpoint will write (set once the model exists; 0: unknown)
+        self.first_save_estimate = 0
+
+    def estimate_first_save(self, model: Any, tokenizer: Any) -> None:
+        """The first save has no earlier checkpoint to measure: the adapter's files plus Adam's
+        two moments per trainable weight (the optimizer state, as large again twice), plus the
+        scheduler, RNG and trainer state (small: within the adapter's files allowance)."""
+        if self.checkpoint_dir is None or self.min_free_bytes <= 0 or self.rank != 0:
+            return
+        adapter = adapter_bytes_estimate(model, tokenizer)
+        trainable = sum(
+            int(p.numel()) * int(p.element_size()) for p in model.parameters() if p.requires_grad
+        )
+        self.first_save_estimate = adapter + 2 * trainable
 
     def _free_after_save(self) -> int:
         """Free bytes on the checkpoint folder's file system once this save is written: a new
-        checkpoint is as large as the newest earlier one (same shapes), which stays until then."""
+        checkpoint is as large as the newest earlier one (same shapes), which stays until then;
+        the first one as large as `first_save_estimate`."""
         assert self.checkpoint_dir is not None
         existing = self.checkpoint_dir
         while not existing.exists() and existing != existing.parent:
             existing = existing.parent  # the first save: the folder is not there yet
         free = shutil.disk_usage(existing).free
         newest = _last_checkpoint(self.checkpoint_dir)
-        if newest is not None:
-            # (unreadable, e.g. being rotated: judged on the free space alone)
-            with contextlib.suppress(OSError):
-                free -= sum(f.stat().st_size for f in Path(newest).rglob("*") if f.is_file())
+        if newest is None:
+            return free - self.first_save_estimate
+        # (unreadable, e.g. being rotated: judged on the free space alone)
+        with contextlib.suppress(OSError):
+            free -= sum(f.stat().st_size for f in Path(newest).rglob("*") if f.is_file())
         return free
 
     def below_floor(self, device: Any) -> bool:
@@ -358,6 +380,13 @@ class _CheckpointDiskFloor:
                 return
             control.should_save = False
             owner.skipped_steps.append(state.global_step)
+            if owner.rank == 0 and owner.events is not None:
+                # The agent tells the API when this trial fails or is given back: an attempt
+                # that resumes it starts from the resume point, not from this step.
+                resume = _last_checkpoint(owner.checkpoint_dir)
+                owner.events.checkpoint_skipped(
+                    state.global_step, int(resume.rsplit("-", 1)[-1]) if resume else None
+                )
             if len(owner.skipped_steps) == 1 and owner.rank == 0:
                 log.warning(
                     "checkpoint of step %d skipped: it would leave less than this runner's "
@@ -376,7 +405,42 @@ class _CheckpointDiskFloor:
             def on_epoch_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
                 check(args, state, control)
 
+            def on_save(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+                if owner.skipped_steps and owner.rank == 0 and owner.events is not None:
+                    owner.events.checkpoint_saved(state.global_step)
+
         return DiskFloorCallback()
+
+
+def _save_adapter_under_floor(
+    model: Any, tokenizer: Any, adapter_dir: Path, min_free_bytes: int
+) -> tuple[str | None, str | None]:
+    """Saves the trained adapter into the trial's folder unless that would leave less than the
+    runner's floor free (`--min-free-disk-mb`) on its file system, or the save fails (disk
+    full, I/O error): then no adapter, and a reason for the result; never a lost result.
+    Returns (the adapter's folder, None) or (None, why it was not kept)."""
+    if min_free_bytes > 0:
+        needed = adapter_bytes_estimate(model, tokenizer)
+        existing = adapter_dir
+        while not existing.exists() and existing != existing.parent:
+            existing = existing.parent
+        left = shutil.disk_usage(existing).free - needed
+        if left < min_free_bytes:
+            reason = (
+                f"not saved: its {needed / 2**20:.1f} MiB would leave "
+                f"{max(left, 0) / 2**20:.0f} MiB free, under this runner's floor of "
+                f"{min_free_bytes / 2**20:.0f} MiB (--min-free-disk-mb)"
+            )
+            log.warning("adapter %s", reason)
+            return None, reason
+    try:
+        save_adapter(model, tokenizer, adapter_dir)
+    except OSError as exc:
+        shutil.rmtree(adapter_dir, ignore_errors=True)  # a partial adapter is no adapter
+        reason = f"not saved: {type(exc).__name__}: {exc}"[:500]
+        log.error("adapter %s", reason)
+        return None, reason
+    return str(adapter_dir), None
 
 
 @dataclass
@@ -556,8 +620,13 @@ def run_finetune(
         stop_file, world_size, save_checkpoint=bool(checkpoint_dir and config.checkpoint_steps)
     )
     disk_floor = _CheckpointDiskFloor(
-        checkpoint_dir if config.checkpoint_steps else None, min_free_disk_bytes, rank, world_size
+        checkpoint_dir if config.checkpoint_steps else None,
+        min_free_disk_bytes,
+        rank,
+        world_size,
+        events,
     )
+    disk_floor.estimate_first_save(model, tokenizer)
     trainer = trainer_class(
         model=model,
         args=args,
@@ -594,6 +663,7 @@ def run_finetune(
             adapter_dir if rank == 0 else None,
             stop.stopped_at,
             resume,
+            min_free_disk_bytes,
         )
         disk_floor.record(outcome.effective_config)
         return outcome
@@ -608,10 +678,11 @@ def run_finetune(
         metrics["perplexity"] = math.exp(loss) if math.isfinite(loss) and loss < 700 else math.inf
     events.progress(1.0, trainer.state.global_step, trainer.state.max_steps, force=True)
 
-    saved: str | None = None
+    saved, not_saved = None, None
     if adapter_dir is not None and config.save_adapter and rank == 0:
-        save_adapter(trainer.model, tokenizer, adapter_dir)
-        saved = str(adapter_dir)
+        saved, not_saved = _save_adapter_under_floor(
+            trainer.model, tokenizer, adapter_dir, min_free_disk_bytes
+        )
 
     if mmlu is not None:
         started = time.perf_counter()
@@ -636,6 +707,8 @@ def run_finetune(
     if resume is not None:
         effective["resumedFromStep"] = int(resume.rsplit("-", 1)[-1])
     disk_floor.record(effective)
+    if not_saved:
+        effective["adapterNotKept"] = not_saved
     return FinetuneOutcome(metrics, effective, saved)
 
 
@@ -651,6 +724,7 @@ def _stopped_outcome(
     adapter_dir: Path | None,
     stopped_at: int,
     resume: str | None,
+    min_free_disk_bytes: int,
 ) -> FinetuneOutcome:
     """A trial the API stopped early: no final evaluation, no MMLU (nobody will read them);
     the adapter as trained so far is saved (rank 0), so that a later resume of the same
@@ -664,11 +738,14 @@ def _stopped_outcome(
         trainer.state.max_steps,
         force=True,
     )
-    saved: str | None = None
+    saved, not_saved = None, None
     if adapter_dir is not None and config.save_adapter:
-        save_adapter(trainer.model, tokenizer, adapter_dir)
-        saved = str(adapter_dir)
+        saved, not_saved = _save_adapter_under_floor(
+            trainer.model, tokenizer, adapter_dir, min_free_disk_bytes
+        )
     effective = effective_configuration(config, layout, precision)
+    if not_saved:
+        effective["adapterNotKept"] = not_saved
     effective["optimizerSteps"] = trainer.state.global_step
     effective["plannedSteps"] = trainer.state.max_steps
     effective["stoppedAtStep"] = stopped_at
