@@ -6,14 +6,13 @@
 import { Success, computeSuccessType, emptyBarrier, updateWithPoints } from './barrier';
 import { isFeasible } from './evaluation';
 import { decodeNumber } from '../math/numerics';
-import { checkMeshForStopping, enlarge, frameSizes, refine } from './mesh';
+import { checkMeshForStopping, enlarge, refine } from './mesh';
 import { generatePoll, generateSecondPass, pointsFromDirections, pollCentres } from './poll';
 import { ortho2nDirections } from './directions';
 import { sortCandidates } from './ordering';
 import { nmFinishStep, nmStartSearch } from './search/nelder-mead';
-import { faceIdleCandidate, quadIdleCandidate, quadSearchCandidates } from './search/quad-model';
+import { quadIdleCandidate, quadSearchCandidates } from './search/quad-model';
 import { speculativeCandidates } from './search/speculative';
-import { lineSearchCandidate, lineSearchEnabled } from './search/line-search';
 import { globalCandidates } from './search/global';
 import { surrogateCandidates } from './search/surrogate';
 import { beginFlight, deferRefinement } from './pipeline';
@@ -159,15 +158,6 @@ function finishStep(state: EngineState, step: Step): void {
     case 'quad': {
       updateWithPoints(state.barrier, step.returned, fh(state), step.fullSuccess);
       mergeLate(state);
-      if (!step.fullSuccess && step.kind === 'speculative' && step.lineSearch !== true && lineSearchEnabled(state)) {
-        const c = lineSearchCandidate(state, step);
-        if (c !== null) {
-          const line = newStep(state, 'speculative', [c], state.options.opportunistic);
-          line.lineSearch = true;
-          state.step = line;
-          return;
-        }
-      }
       if (step.fullSuccess) startMegaIteration(state);
       else if (step.inNmSlot === true) {
         // The model points failed: the iteration's NM search follows them (nmSlotTakenByModel).
@@ -275,7 +265,6 @@ function startMegaIteration(state: EngineState): void {
  */
 function frameCaps(state: EngineState): number[] | null {
   if (!state.options.boundedFrame) return null;
-  if (process.env.Q20_BF_CONT === '1' && state.problem.variables.some((v) => v.type === 'I' || v.type === 'B')) return null;
   return state.space.free.map((j) => (state.space.upper[j] - state.space.lower[j]) / 2);
 }
 
@@ -409,23 +398,9 @@ const NM_SLOT_MODEL_SCALES = [0, 2];
 /** The model points of the NM slot (quad-model.ts `quadIdleCandidate`), on the mesh. */
 function nmSlotModelCandidates(state: EngineState): Candidate[] {
   const out: Candidate[] = [];
-  const discrete = state.problem.variables.some((v) => v.type === 'I' || v.type === 'B');
-  const mode = state.options.nmModelFactor === 20 || (discrete && process.env.Q20_GP_CONT === '1') ? '' : (process.env.Q20_GP ?? '');
-  const scales = mode === 'replace' ? [0] : NM_SLOT_MODEL_SCALES;
-  for (const k of scales) {
-    const c = mode === 'face' ? faceIdleCandidate(state, k) : quadIdleCandidate(state, k);
+  for (const k of NM_SLOT_MODEL_SCALES) {
+    const c = quadIdleCandidate(state, k);
     if (c !== null) out.push(c);
-  }
-  const gpStart = Number(process.env.Q20_GP_START ?? 0) * (state.space.free.length + 1);
-  if (state.evaluations >= gpStart && (mode === 'add' || mode === 'replace' || mode === 'first' || mode === 'localei' || mode === 'localmean')) {
-    const sc = Number(process.env.Q20_GP_SCALE ?? 1);
-    const radius = frameSizes(state.mesh).map((d) => (state.options.quadModelBoxFactor / 2) * d * sc);
-    const region = mode === 'localei' ? { radius, acquisition: 'ei' as const } : mode === 'localmean' ? { radius, acquisition: 'mean' as const } : null;
-    const [g] = surrogateCandidates(state, 1, region);
-    if (g !== undefined) {
-      if (mode === 'first') out.unshift(g);
-      else out.push(g);
-    }
   }
   return out;
 }

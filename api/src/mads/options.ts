@@ -124,12 +124,6 @@ export interface MadsOptions {
    * docs/algorithm.md, "Options").
    */
   nmModelFactor: number;
-  /**
-   * meshtune extension: while fewer than factor·(n+1) evaluations are done, with no point in
-   * flight, a failed speculative point is followed by the minimiser of the parabola through the
-   * incumbent's line (search/line-search.ts); 0 = off.
-   */
-  speculativeLineFactor: number;
   /** NM_SEARCH (§4.2). */
   nmSearch: boolean;
   /** NM_SEARCH_MAX_TRIAL_PTS_NFACTOR: cap of NM points per search = factor·n; 0 = no cap (Appendix D #3). */
@@ -201,7 +195,6 @@ export const DEFAULT_MADS_OPTIONS: Readonly<MadsOptions> = Object.freeze({
   // nomad4 keeps 0; stored states without the key restore with 0 (serialization.ts), so a running
   // study continues as it was.
   nmModelFactor: 20,
-  speculativeLineFactor: 0,
   nmSearch: true,
   nmMaxTrialPointsNFactor: 80,
   opportunistic: true,
@@ -233,7 +226,6 @@ export const NOMAD4_PRESET: Readonly<
     | 'boundedFrame'
     | 'refineAhead'
     | 'nmModelFactor'
-    | 'speculativeLineFactor'
   >
 > = Object.freeze({
   preset: 'nomad4',
@@ -248,7 +240,6 @@ export const NOMAD4_PRESET: Readonly<
   boundedFrame: false,
   refineAhead: 16,
   nmModelFactor: 0,
-  speculativeLineFactor: 0,
 });
 
 /**

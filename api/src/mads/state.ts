@@ -51,8 +51,6 @@ export interface Step {
   released?: boolean;
   /** A quadratic-model step run in Nelder–Mead's place (`nmModelFactor`): the iteration goes on after NM. */
   inNmSlot?: boolean;
-  /** The line-search point of a failed speculative step (`speculativeLineFactor`, search/line-search.ts). */
-  lineSearch?: boolean;
 }
 
 /** One MegaIteration as the pipeline tracks it while its points are in flight (pipeline.ts). */

@@ -86,21 +86,18 @@ function buildPredictor(
   radius: readonly number[],
   predictions: number,
   scale: (x: number[]) => number[] = (x) => x,
-  face: { accept: (rec: PointRecord) => boolean; dim: number } | null = null,
 ): Predictor | null {
   if (state.phaseOne) return null;
   const types = state.problem.outputTypes;
-  const nFull = centre.length;
-  const n = face === null ? nFull : face.dim;
+  const n = centre.length;
   if (n === 0) return null;
   const free = state.space.free;
   const inverse = radius.map((r) => 1 / (r > 0 ? r : 1e-13));
   const valid: { rec: PointRecord; dist: number }[] = [];
   for (const rec of state.cache.records) {
     if (!rec.modelOk) continue;
-    if (face !== null && !face.accept(rec)) continue;
     let dist = 0;
-    for (let i = 0; i < nFull; i++) {
+    for (let i = 0; i < n; i++) {
       const d = Math.abs(rec.x[free[i]] - centre[i]) * inverse[i];
       if (d > dist) dist = d;
     }
@@ -348,38 +345,4 @@ function meshCandidate(state: EngineState, fromId: number, free: readonly number
     raw[i] = free[k];
   });
   return { x: snapToMeshAndBounds(state.space, state.mesh, raw, inc.x), fromId, origin: 'search' };
-}
-
-/**
- * Experiment (q20): the NM slot's model point on the bound face of the incumbent — variables at a
- * bound stay there, the model is fitted in the other variables only, on the cache points that
- * share those bounds. Falls back to `quadIdleCandidate` when no variable is at a bound.
- */
-export function faceIdleCandidate(state: EngineState, k: number): Candidate | null {
-  if (k >= IDLE_BOX_SCALES.length) return null;
-  const id = state.barrier.incFeas[0] ?? state.barrier.incInf[0];
-  if (id === undefined) return null;
-  const inc = state.cache.get(id);
-  if (!modelCentre(inc)) return null;
-  const free = state.space.free;
-  const c = toFree(state.space, inc.x);
-  const active = c.map((v, i) => v === state.space.lower[free[i]] || v === state.space.upper[free[i]]);
-  const dim = active.filter((a) => !a).length;
-  if (dim === c.length || dim === 0) return quadIdleCandidate(state, k);
-  const keep = (x: number[]): number[] => x.filter((_, i) => !active[i]);
-  const accept = (rec: PointRecord): boolean => active.every((a, i) => !a || rec.x[free[i]] === c[i]);
-  const scale = IDLE_BOX_SCALES[k];
-  const radius = frameSizes(state.mesh).map((d) => (state.options.quadModelBoxFactor / 2) * d * scale);
-  const predictor = buildPredictor(state, c, radius, state.options.quadModelMaxEval, keep, { accept, dim });
-  if (predictor === null) return quadIdleCandidate(state, k);
-  const bounds = free.map((i) => [state.space.lower[i], state.space.upper[i]]);
-  const lower = keep(c.map((v, i) => Math.max(v - radius[i], bounds[i][0])));
-  const upper = keep(c.map((v, i) => Math.min(v + radius[i], bounds[i][1])));
-  const opt = minimizeInBox((x) => predictor.fh(x), lower, upper, keep([...c]), optimizerOptions(state));
-  const p = opt.bestFeasible ?? opt.bestInfeasible;
-  if (p === null) return null;
-  const full = [...c];
-  let j = 0;
-  for (let i = 0; i < full.length; i++) if (!active[i]) full[i] = p.x[j++];
-  return meshCandidate(state, id, full);
 }

@@ -105,8 +105,6 @@ function localRng(state: EngineState): NomadRng {
 
 interface Scorer {
   score(x: readonly number[]): number;
-  /** Predicted objective (standardised normal scores) penalised by the infeasibility probability. */
-  mean(x: readonly number[]): number;
 }
 
 function constraintIndices(state: EngineState): number[] {
@@ -146,15 +144,6 @@ function buildScorer(state: EngineState, records: PointRecord[], box: Box): Scor
   const best = Math.min(...feasibleY);
   const final = model;
   return {
-    mean(x) {
-      const p = predictGp(final, scale(box, toFree(state.space, x)));
-      const sd = Math.sqrt(p.variance);
-      let pof = 1;
-      thresholds.forEach((t, j) => {
-        pof *= normalCdf((t - p.mean[j + 1]) / sd);
-      });
-      return -p.mean[0] - 10 * (1 - pof);
-    },
     score(x) {
       const p = predictGp(final, scale(box, toFree(state.space, x)));
       const sd = Math.sqrt(p.variance);
@@ -173,11 +162,7 @@ function buildScorer(state: EngineState, records: PointRecord[], box: Box): Scor
  * Up to `count` new mesh points, best acquisition first (usually 1: the step is sequential and
  * idle runners ask again, the believed pending points spreading the next ones).
  */
-export function surrogateCandidates(
-  state: EngineState,
-  count = 1,
-  region: { radius: number[]; acquisition: 'ei' | 'mean' } | null = null,
-): Candidate[] {
+export function surrogateCandidates(state: EngineState, count = 1): Candidate[] {
   const n = state.space.free.length;
   const centreId = pollCentres(state).primary;
   if (centreId === null || n === 0) return [];
@@ -199,12 +184,7 @@ export function surrogateCandidates(
     state.space.free.forEach((i, k) => (x[i] = free[k]));
     return x;
   };
-  if (region !== null) {
-    const cx = toFree(state.space, centre);
-    for (let s = 0; s < GLOBAL_CANDIDATES + LOCAL_CENTRES * LOCAL_CANDIDATES; s++)
-      raws.push(point(cx.map((v, k) => v + (2 * rng.uniform(0, 1) - 1) * region.radius[k])));
-  }
-  for (let s = 0; s < (region === null ? GLOBAL_CANDIDATES : 0); s++)
+  for (let s = 0; s < GLOBAL_CANDIDATES; s++)
     raws.push(point(box.lo.map((lo, k) => lo + rng.uniform(0, 1) * box.width[k])));
   // Local candidates around the incumbent and the next best points (two scales: the frame and a
   // tenth of the box).
@@ -212,7 +192,7 @@ export function surrogateCandidates(
     (a, b) => (isFeasible(a.h) ? a.f : Infinity) - (isFeasible(b.h) ? b.f : Infinity) || a.id - b.id,
   );
   const centres = [state.cache.get(centreId), ...ranked.filter((r) => r.id !== centreId)].slice(0, LOCAL_CENTRES);
-  for (const c of region === null ? centres : []) {
+  for (const c of centres) {
     const cx = toFree(state.space, c.x);
     for (let s = 0; s < LOCAL_CANDIDATES; s++) {
       const wide = s % 2 === 0;
@@ -227,7 +207,7 @@ export function surrogateCandidates(
     const key = cacheKey(x);
     if (seen.has(key) || state.cache.has(x)) return;
     seen.add(key);
-    const value = region !== null && region.acquisition === 'mean' ? scorer.mean(x) : scorer.score(x);
+    const value = scorer.score(x);
     if (Number.isFinite(value)) scored.push({ c: { x, fromId: centreId, origin: 'search' }, value, tag });
   });
   scored.sort((a, b) => b.value - a.value || a.tag - b.tag);
