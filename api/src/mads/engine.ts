@@ -379,7 +379,7 @@ function nmSlotTakenByModel(state: EngineState): boolean {
   const n = state.space.free.length;
   return (
     state.nmSlotModelIteration !== state.iteration &&
-    state.inFlight === 0 &&
+    (state.inFlight === 0 || state.options.nmModelInFlight) &&
     state.evaluations >= NM_MODEL_START_GRADIENTS * (n + 1) &&
     state.evaluations < state.options.nmModelFactor * (n + 1) &&
     n < 50 &&
@@ -460,7 +460,7 @@ export function nextIdleCandidate(state: EngineState): Candidate | null {
       const c = source.shift() as Candidate;
       if (!state.cache.has(c.x)) return c;
     }
-    if (state.extraBases >= MAX_EXTRA_BASES) return null;
+    if (state.extraBases >= Math.min(MAX_EXTRA_BASES, state.options.idleBases)) return null;
     const centre = pollCentres(state).primary ?? firstX0Id(state);
     if (centre === null || state.space.free.length === 0) return null;
     state.extraBases++;

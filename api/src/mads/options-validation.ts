@@ -27,6 +27,7 @@ const BOOLEAN_KEYS = [
   'modelIdleFirst',
   'quadSearchTrustRegion',
   'boundedFrame',
+  'nmModelInFlight',
 ] as const;
 
 const ENUMS: Record<string, readonly string[]> = {
@@ -81,7 +82,11 @@ function checkNumber(key: string, value: unknown): void {
     case 'pipelineIterations':
     case 'modelIdlePoints':
     case 'refineAhead':
+    case 'nmBelieve':
       if (!Number.isInteger(value) || value < 0 || value > 16) failOption(key, 'must be an integer from 0 to 16');
+      return;
+    case 'idleBases':
+      if (!Number.isInteger(value) || value < 0 || value > 4) failOption(key, 'must be an integer from 0 to 4');
       return;
     case 'maxInFlight':
       if (!Number.isFinite(value) || value < 0 || value > 100) failOption(key, 'must be a number from 0 to 100');

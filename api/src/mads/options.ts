@@ -124,6 +124,24 @@ export interface MadsOptions {
    * docs/algorithm.md, "Options").
    */
   nmModelFactor: number;
+  /**
+   * meshtune extension, opt-in: with points in flight, a Nelder–Mead step released while its point
+   * is still out does not end the NM search; NM goes on with the quadratic model's prediction of
+   * that point (a "believer"), while at most this many of its points are believed at once
+   * (0 = off, 0–16; search/nm-belief.ts, docs/algorithm.md "Options").
+   */
+  nmBelieve: number;
+  /**
+   * meshtune extension, opt-in: `nmModelFactor`'s model points hold the NM slot with points in
+   * flight too (by default only with none in flight).
+   */
+  nmModelInFlight: boolean;
+  /**
+   * Idle filling (`fillIdle`): fresh ORTHO 2N bases around the poll centre that idle runners may
+   * get per step, after the spare ORTHO N+1 directions (0–4; 4 in both presets). Fewer leaves
+   * runners idle rather than polling more directions of the same frame.
+   */
+  idleBases: number;
   /** NM_SEARCH (§4.2). */
   nmSearch: boolean;
   /** NM_SEARCH_MAX_TRIAL_PTS_NFACTOR: cap of NM points per search = factor·n; 0 = no cap (Appendix D #3). */
@@ -195,6 +213,10 @@ export const DEFAULT_MADS_OPTIONS: Readonly<MadsOptions> = Object.freeze({
   // nomad4 keeps 0; stored states without the key restore with 0 (serialization.ts), so a running
   // study continues as it was.
   nmModelFactor: 20,
+  // Opt-in, off in both presets (docs/benchmarks.md, "Results: Nelder–Mead on believed values").
+  nmBelieve: 0,
+  nmModelInFlight: false,
+  idleBases: 4,
   nmSearch: true,
   nmMaxTrialPointsNFactor: 80,
   opportunistic: true,

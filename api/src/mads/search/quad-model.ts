@@ -335,6 +335,24 @@ export function quadIdleCandidate(state: EngineState, k: number): Candidate | nu
 }
 
 /**
+ * The quadratic model's (f, h) at the point x (full dimension), for `nmBelieve`
+ * (search/nm-belief.ts): the model of the quadratic search, fitted around the feasible (else
+ * infeasible) incumbent on the cache points of its box of QUAD_MODEL_BOX_FACTOR/2 frame sizes
+ * (doubled while too few). null when there is no model or its prediction is not finite.
+ */
+export function quadPrediction(state: EngineState, x: readonly number[]): { f: number; h: number } | null {
+  const id = state.barrier.incFeas[0] ?? state.barrier.incInf[0];
+  if (id === undefined) return null;
+  const inc = state.cache.get(id);
+  if (!modelCentre(inc)) return null;
+  const radius = frameSizes(state.mesh).map((d) => (state.options.quadModelBoxFactor / 2) * d);
+  const predictor = buildPredictor(state, toFree(state.space, inc.x), radius, 1);
+  if (predictor === null) return null;
+  const p = predictor.fh(toFree(state.space, x));
+  return Number.isFinite(p.f) && Number.isFinite(p.h) ? p : null;
+}
+
+/**
  * A model minimiser as a search candidate: the free coordinates `free` put into the incumbent
  * `fromId` (fixed variables keep its values), projected on the mesh around it and the bounds.
  */
