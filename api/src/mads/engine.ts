@@ -16,6 +16,7 @@ import { speculativeCandidates } from './search/speculative';
 import { globalCandidates } from './search/global';
 import { surrogateCandidates } from './search/surrogate';
 import { beginFlight, deferRefinement } from './pipeline';
+import { believedCentre } from './believed-centre';
 import { tryRestart } from './restart';
 import { cacheKey, toFree } from './space';
 import { newStep } from './step';
@@ -461,7 +462,9 @@ export function nextIdleCandidate(state: EngineState): Candidate | null {
       if (!state.cache.has(c.x)) return c;
     }
     if (state.extraBases >= Math.min(MAX_EXTRA_BASES, state.options.idleBases)) return null;
-    const centre = pollCentres(state).primary ?? firstX0Id(state);
+    // `idleBelievedCentre`: every other fresh basis around the in-flight point the model believes best.
+    const believed = state.options.idleBelievedCentre && state.extraBases % 2 === 1 ? believedCentre(state) : null;
+    const centre = believed ?? pollCentres(state).primary ?? firstX0Id(state);
     if (centre === null || state.space.free.length === 0) return null;
     state.extraBases++;
     const dirs = ortho2nDirections(state.rng, state.space.free.length);

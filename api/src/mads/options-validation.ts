@@ -28,6 +28,7 @@ const BOOLEAN_KEYS = [
   'quadSearchTrustRegion',
   'boundedFrame',
   'nmModelInFlight',
+  'idleBelievedCentre',
 ] as const;
 
 const ENUMS: Record<string, readonly string[]> = {

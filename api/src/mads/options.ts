@@ -142,6 +142,12 @@ export interface MadsOptions {
    * runners idle rather than polling more directions of the same frame.
    */
   idleBases: number;
+  /**
+   * meshtune extension, opt-in: every other fresh idle basis is polled around the point in flight
+   * that the quadratic model believes best, when it believes that point beats the feasible
+   * incumbent (believed-centre.ts).
+   */
+  idleBelievedCentre: boolean;
   /** NM_SEARCH (§4.2). */
   nmSearch: boolean;
   /** NM_SEARCH_MAX_TRIAL_PTS_NFACTOR: cap of NM points per search = factor·n; 0 = no cap (Appendix D #3). */
@@ -217,6 +223,7 @@ export const DEFAULT_MADS_OPTIONS: Readonly<MadsOptions> = Object.freeze({
   nmBelieve: 0,
   nmModelInFlight: false,
   idleBases: 4,
+  idleBelievedCentre: false,
   nmSearch: true,
   nmMaxTrialPointsNFactor: 80,
   opportunistic: true,

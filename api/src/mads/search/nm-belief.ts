@@ -13,7 +13,7 @@
  */
 import type { FH } from '../barrier';
 import type { EngineState, Step } from '../state';
-import { quadPrediction } from './quad-model';
+import { quadPredictions } from './quad-model';
 
 /** The belief of an NM point without a result (in flight, or failed while believed); null if none. */
 export function believedFh(state: EngineState, id: number): FH | null {
@@ -34,7 +34,7 @@ export function believePendingPoint(state: EngineState, step: Step): boolean {
   const beliefs = (nm.beliefs ??= {});
   const outstanding = Object.keys(beliefs).filter((k) => state.cache.get(Number(k))?.status === 'pending').length;
   if (outstanding >= cap) return false;
-  const p = quadPrediction(state, rec.x);
+  const p = quadPredictions(state, [rec.x])?.[0] ?? null;
   if (p === null) return false;
   beliefs[id] = p;
   return true;
