@@ -422,7 +422,7 @@ function surrogateStepEnabled(state: EngineState): boolean {
   const n = state.space.free.length;
   const mode = state.options.surrogateSearch;
   return (
-    (mode === true || (mode === 'sequential' && state.inFlight === 0)) &&
+    (mode === true || mode === 'step' || (mode === 'sequential' && state.inFlight === 0)) &&
     state.evaluations >= SURROGATE_START_GRADIENTS * (n + 1) &&
     state.evaluations + state.inFlight < state.options.surrogateSearchFactor * (n + 1)
   );

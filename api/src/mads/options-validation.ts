@@ -57,7 +57,8 @@ export function validateMadsOptions(problem: ProblemSpec, options: unknown): Mad
     if (!(key in DEFAULT_MADS_OPTIONS)) failOption(key, 'unknown option');
     if (value === undefined) continue;
     if (key === 'surrogateSearch') {
-      if (typeof value !== 'boolean' && value !== 'sequential') failOption(key, "must be a boolean or 'sequential'");
+      if (typeof value !== 'boolean' && value !== 'sequential' && value !== 'step')
+        failOption(key, "must be a boolean, 'sequential' or 'step'");
     } else if ((BOOLEAN_KEYS as readonly string[]).includes(key)) {
       if (typeof value !== 'boolean') failOption(key, 'must be a boolean');
     } else if (key in ENUMS) {

@@ -14,8 +14,11 @@ export type EvalQueueSort = 'QUADRATIC_MODEL' | 'DIR_LAST_SUCCESS';
  */
 export const MADS_PRESETS = ['meshtune', 'nomad4'] as const;
 export type MadsPreset = (typeof MADS_PRESETS)[number];
-/** `surrogateSearch`: off, always, or only in sequential use (docs/algorithm.md, "Surrogate search"). */
-export type SurrogateSearchMode = boolean | 'sequential';
+/**
+ * `surrogateSearch`: off, always, only in sequential use, or the step also with points in flight
+ * but no idle points ('step') (docs/algorithm.md, "Surrogate search").
+ */
+export type SurrogateSearchMode = boolean | 'sequential' | 'step';
 /**
  * `quadModelFit`: how the quadratic models are fitted (model/quadratic.ts): 'prs' is sgtelib's
  * least squares with a ridge (NOMAD's); 'minNorm' interpolates with the minimum-Frobenius-norm
@@ -54,7 +57,8 @@ export interface MadsOptions {
    * over the whole box, one point per iteration after the speculative search, while fewer than
    * `surrogateSearchFactor`·(n+1) evaluations are done (from 2(n+1) on); `true`: with points in
    * flight it also runs and fills idle runners (at any budget); 'sequential': only while no
-   * point is in flight, no idle filling (the meshtune default on integer and binary spaces).
+   * point is in flight, no idle filling (the meshtune default on integer and binary spaces);
+   * 'step' (opt-in): the step with points in flight too, no idle filling.
    */
   surrogateSearch: SurrogateSearchMode;
   /** Budget, in simplex gradients (n+1 evaluations), during which the surrogate step runs (0–10000). */
