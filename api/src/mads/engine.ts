@@ -16,7 +16,6 @@ import { speculativeCandidates } from './search/speculative';
 import { globalCandidates } from './search/global';
 import { surrogateCandidates } from './search/surrogate';
 import { beginFlight, deferRefinement } from './pipeline';
-import { believedCentre } from './believed-centre';
 import { tryRestart } from './restart';
 import { cacheKey, toFree } from './space';
 import { newStep } from './step';
@@ -380,7 +379,7 @@ function nmSlotTakenByModel(state: EngineState): boolean {
   const n = state.space.free.length;
   return (
     state.nmSlotModelIteration !== state.iteration &&
-    (state.inFlight === 0 || state.options.nmModelInFlight) &&
+    state.inFlight === 0 &&
     state.evaluations >= NM_MODEL_START_GRADIENTS * (n + 1) &&
     state.evaluations < state.options.nmModelFactor * (n + 1) &&
     n < 50 &&
@@ -422,7 +421,7 @@ function surrogateStepEnabled(state: EngineState): boolean {
   const n = state.space.free.length;
   const mode = state.options.surrogateSearch;
   return (
-    (mode === true || mode === 'step' || (mode === 'sequential' && state.inFlight === 0)) &&
+    (mode === true || (mode === 'sequential' && state.inFlight === 0)) &&
     state.evaluations >= SURROGATE_START_GRADIENTS * (n + 1) &&
     state.evaluations + state.inFlight < state.options.surrogateSearchFactor * (n + 1)
   );
@@ -461,10 +460,8 @@ export function nextIdleCandidate(state: EngineState): Candidate | null {
       const c = source.shift() as Candidate;
       if (!state.cache.has(c.x)) return c;
     }
-    if (state.extraBases >= Math.min(MAX_EXTRA_BASES, state.options.idleBases)) return null;
-    // `idleBelievedCentre`: every other fresh basis around the in-flight point the model believes best.
-    const believed = state.options.idleBelievedCentre && state.extraBases % 2 === 1 ? believedCentre(state) : null;
-    const centre = believed ?? pollCentres(state).primary ?? firstX0Id(state);
+    if (state.extraBases >= MAX_EXTRA_BASES) return null;
+    const centre = pollCentres(state).primary ?? firstX0Id(state);
     if (centre === null || state.space.free.length === 0) return null;
     state.extraBases++;
     const dirs = ortho2nDirections(state.rng, state.space.free.length);

@@ -27,8 +27,6 @@ const BOOLEAN_KEYS = [
   'modelIdleFirst',
   'quadSearchTrustRegion',
   'boundedFrame',
-  'nmModelInFlight',
-  'idleBelievedCentre',
 ] as const;
 
 const ENUMS: Record<string, readonly string[]> = {
@@ -57,8 +55,7 @@ export function validateMadsOptions(problem: ProblemSpec, options: unknown): Mad
     if (!(key in DEFAULT_MADS_OPTIONS)) failOption(key, 'unknown option');
     if (value === undefined) continue;
     if (key === 'surrogateSearch') {
-      if (typeof value !== 'boolean' && value !== 'sequential' && value !== 'step')
-        failOption(key, "must be a boolean, 'sequential' or 'step'");
+      if (typeof value !== 'boolean' && value !== 'sequential') failOption(key, "must be a boolean or 'sequential'");
     } else if ((BOOLEAN_KEYS as readonly string[]).includes(key)) {
       if (typeof value !== 'boolean') failOption(key, 'must be a boolean');
     } else if (key in ENUMS) {
@@ -84,11 +81,7 @@ function checkNumber(key: string, value: unknown): void {
     case 'pipelineIterations':
     case 'modelIdlePoints':
     case 'refineAhead':
-    case 'nmBelieve':
       if (!Number.isInteger(value) || value < 0 || value > 16) failOption(key, 'must be an integer from 0 to 16');
-      return;
-    case 'idleBases':
-      if (!Number.isInteger(value) || value < 0 || value > 4) failOption(key, 'must be an integer from 0 to 4');
       return;
     case 'maxInFlight':
       if (!Number.isFinite(value) || value < 0 || value > 100) failOption(key, 'must be a number from 0 to 100');

@@ -14,11 +14,8 @@ export type EvalQueueSort = 'QUADRATIC_MODEL' | 'DIR_LAST_SUCCESS';
  */
 export const MADS_PRESETS = ['meshtune', 'nomad4'] as const;
 export type MadsPreset = (typeof MADS_PRESETS)[number];
-/**
- * `surrogateSearch`: off, always, only in sequential use, or the step also with points in flight
- * but no idle points ('step') (docs/algorithm.md, "Surrogate search").
- */
-export type SurrogateSearchMode = boolean | 'sequential' | 'step';
+/** `surrogateSearch`: off, always, or only in sequential use (docs/algorithm.md, "Surrogate search"). */
+export type SurrogateSearchMode = boolean | 'sequential';
 /**
  * `quadModelFit`: how the quadratic models are fitted (model/quadratic.ts): 'prs' is sgtelib's
  * least squares with a ridge (NOMAD's); 'minNorm' interpolates with the minimum-Frobenius-norm
@@ -57,8 +54,7 @@ export interface MadsOptions {
    * over the whole box, one point per iteration after the speculative search, while fewer than
    * `surrogateSearchFactor`·(n+1) evaluations are done (from 2(n+1) on); `true`: with points in
    * flight it also runs and fills idle runners (at any budget); 'sequential': only while no
-   * point is in flight, no idle filling (the meshtune default on integer and binary spaces);
-   * 'step' (opt-in): the step with points in flight too, no idle filling.
+   * point is in flight, no idle filling (the meshtune default on integer and binary spaces).
    */
   surrogateSearch: SurrogateSearchMode;
   /** Budget, in simplex gradients (n+1 evaluations), during which the surrogate step runs (0–10000). */
@@ -128,30 +124,6 @@ export interface MadsOptions {
    * docs/algorithm.md, "Options").
    */
   nmModelFactor: number;
-  /**
-   * meshtune extension, opt-in: with points in flight, a Nelder–Mead step released while its point
-   * is still out does not end the NM search; NM goes on with the quadratic model's prediction of
-   * that point (a "believer"), while at most this many of its points are believed at once
-   * (0 = off, 0–16; search/nm-belief.ts, docs/algorithm.md "Options").
-   */
-  nmBelieve: number;
-  /**
-   * meshtune extension, opt-in: `nmModelFactor`'s model points hold the NM slot with points in
-   * flight too (by default only with none in flight).
-   */
-  nmModelInFlight: boolean;
-  /**
-   * Idle filling (`fillIdle`): fresh ORTHO 2N bases around the poll centre that idle runners may
-   * get per step, after the spare ORTHO N+1 directions (0–4; 4 in both presets). Fewer leaves
-   * runners idle rather than polling more directions of the same frame.
-   */
-  idleBases: number;
-  /**
-   * meshtune extension, opt-in: every other fresh idle basis is polled around the point in flight
-   * that the quadratic model believes best, when it believes that point beats the feasible
-   * incumbent (believed-centre.ts).
-   */
-  idleBelievedCentre: boolean;
   /** NM_SEARCH (§4.2). */
   nmSearch: boolean;
   /** NM_SEARCH_MAX_TRIAL_PTS_NFACTOR: cap of NM points per search = factor·n; 0 = no cap (Appendix D #3). */
@@ -223,11 +195,6 @@ export const DEFAULT_MADS_OPTIONS: Readonly<MadsOptions> = Object.freeze({
   // nomad4 keeps 0; stored states without the key restore with 0 (serialization.ts), so a running
   // study continues as it was.
   nmModelFactor: 20,
-  // Opt-in, off in both presets (docs/benchmarks.md, "Results: Nelder–Mead on believed values").
-  nmBelieve: 0,
-  nmModelInFlight: false,
-  idleBases: 4,
-  idleBelievedCentre: false,
   nmSearch: true,
   nmMaxTrialPointsNFactor: 80,
   opportunistic: true,

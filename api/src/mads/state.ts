@@ -94,11 +94,6 @@ export interface NmState {
   reflectId: number;
   trials: number;
   fullSuccess: boolean;
-  /**
-   * `nmBelieve`: the quadratic model's (f, h) of simplex or trial points still in flight, by record
-   * id, used until their results arrive (search/nm-belief.ts). Absent when the option is off.
-   */
-  beliefs?: Record<number, { f: number; h: number }>;
 }
 
 export interface EngineState {

@@ -11,7 +11,6 @@ import { dominates, type FH } from '../barrier';
 import { newStep } from '../step';
 import { frameSizes } from '../mesh';
 import { rankOf } from '../model/linalg';
-import { believePendingPoint, believedFh } from './nm-belief';
 import { cacheKey, snapToMeshAndBounds, toFree } from '../space';
 import { fhOf, type EngineState, type NmPhase, type NmState, type Step } from '../state';
 
@@ -35,9 +34,8 @@ const NM_SIMPLEX_WORK_LIMIT = 5e4;
 /** NM_DELTA_E, NM_DELTA_OC, NM_DELTA_IC. */
 const DELTA: Readonly<Record<NmPhase, number>> = { reflect: 1, expand: 2, oc: 0.5, ic: -0.5 };
 
-/** A point's (f, h): its result, else (`nmBelieve`, while it is in flight) the model's belief. */
 function fh(state: EngineState, id: number): FH | null {
-  return fhOf(state, id) ?? believedFh(state, id);
+  return fhOf(state, id);
 }
 
 /** NM order: a before b if a dominates b; else lower h; else older point (§4.2). */
@@ -148,18 +146,10 @@ export function nmFinishStep(state: EngineState, step: Step): Step | null {
   const nm = state.nm;
   if (nm === null) return null;
   if (step.fullSuccess) nm.fullSuccess = true;
-  // A step released with its point still out goes on on the model's belief (`nmBelieve`), else ends.
-  const believed = step.returned.length === 0 && believePendingPoint(state, step);
-  const id = believed ? step.dispatched[0] : step.returned[0];
+  const id = step.returned[0];
   if (id === undefined || fh(state, id) === null) return null;
   const next = decide(state, nm, id);
-  if (next === null) return null;
-  // A believed continuation is the same released search: the idle runners of its steps have had
-  // their model point (`modelIdlePoints` counts per step, and newStep resets the count).
-  const modelIdle = state.modelIdle;
-  const out = proceed(state, next);
-  if (believed) state.modelIdle = modelIdle;
-  return out;
+  return next === null ? null : proceed(state, next);
 }
 
 /** NM zones (§4.2): what to do after the point of `nm.phase` was evaluated (id). */

@@ -335,30 +335,6 @@ export function quadIdleCandidate(state: EngineState, k: number): Candidate | nu
 }
 
 /**
- * The quadratic model's (f, h) at the points xs (full dimension), for `nmBelieve`
- * (search/nm-belief.ts) and `idleBelievedCentre` (believed-centre.ts): the model of the quadratic
- * search, fitted once around the feasible (else infeasible) incumbent on the cache points of its
- * box of QUAD_MODEL_BOX_FACTOR/2 frame sizes (doubled while too few). null when there is no
- * model; an entry is null where the prediction is not finite.
- */
-export function quadPredictions(
-  state: EngineState,
-  xs: readonly (readonly number[])[],
-): ({ f: number; h: number } | null)[] | null {
-  const id = state.barrier.incFeas[0] ?? state.barrier.incInf[0];
-  if (id === undefined || xs.length === 0) return null;
-  const inc = state.cache.get(id);
-  if (!modelCentre(inc)) return null;
-  const radius = frameSizes(state.mesh).map((d) => (state.options.quadModelBoxFactor / 2) * d);
-  const predictor = buildPredictor(state, toFree(state.space, inc.x), radius, xs.length);
-  if (predictor === null) return null;
-  return xs.map((x) => {
-    const p = predictor.fh(toFree(state.space, [...x]));
-    return Number.isFinite(p.f) && Number.isFinite(p.h) ? p : null;
-  });
-}
-
-/**
  * A model minimiser as a search candidate: the free coordinates `free` put into the incumbent
  * `fromId` (fixed variables keep its values), projected on the mesh around it and the bounds.
  */
