@@ -460,7 +460,7 @@ export function nextIdleCandidate(state: EngineState): Candidate | null {
       const c = source.shift() as Candidate;
       if (!state.cache.has(c.x)) return c;
     }
-    if (state.extraBases >= (state.options.idleBases ?? MAX_EXTRA_BASES)) return null;
+    if (state.extraBases >= MAX_EXTRA_BASES) return null;
     const centre = pollCentres(state).primary ?? firstX0Id(state);
     if (centre === null || state.space.free.length === 0) return null;
     state.extraBases++;

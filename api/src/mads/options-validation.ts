@@ -81,7 +81,6 @@ function checkNumber(key: string, value: unknown): void {
     case 'pipelineIterations':
     case 'modelIdlePoints':
     case 'refineAhead':
-    case 'idleBases':
       if (!Number.isInteger(value) || value < 0 || value > 16) failOption(key, 'must be an integer from 0 to 16');
       return;
     case 'maxInFlight':

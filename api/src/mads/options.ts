@@ -124,8 +124,6 @@ export interface MadsOptions {
    * docs/algorithm.md, "Options").
    */
   nmModelFactor: number;
-  /** Idle filling: fresh ORTHO 2N bases per step (experiment, 0–16). */
-  idleBases: number;
   /** NM_SEARCH (§4.2). */
   nmSearch: boolean;
   /** NM_SEARCH_MAX_TRIAL_PTS_NFACTOR: cap of NM points per search = factor·n; 0 = no cap (Appendix D #3). */
@@ -197,7 +195,6 @@ export const DEFAULT_MADS_OPTIONS: Readonly<MadsOptions> = Object.freeze({
   // nomad4 keeps 0; stored states without the key restore with 0 (serialization.ts), so a running
   // study continues as it was.
   nmModelFactor: 20,
-  idleBases: 4,
   nmSearch: true,
   nmMaxTrialPointsNFactor: 80,
   opportunistic: true,
