@@ -12,6 +12,7 @@ import {
   report,
   type TestRunner,
 } from '../support/api-client';
+import { TRIAL_PAGE_BYTES } from '../../api/src/trials/store/trial-store';
 import { startTestServer, type TestServer } from '../support/test-server';
 
 /** Text a runner or a user controls that a spreadsheet would run as a formula (OWASP's examples). */
@@ -256,6 +257,87 @@ describe('bounded reads: history, best, metrics, CSV', () => {
     assert.equal(reply.metricsDropped, 1, 'the 101st name is dropped');
     const namedTrial = expectStatus(await test.http.get(`/v1/trials/${named.id}`).set(...auth(userKey)), 200).body;
     assert.equal(new Set(namedTrial.metrics.map((point: { name: string }) => point.name)).size, 100);
+  });
+
+  it('pages and export batches of the largest trials a study may hold stay within TRIAL_PAGE_BYTES, and still walk every trial', async () => {
+    // Each trial as large as the API lets it be: 200 parameters of 64-character names and
+    // 200-character values, 100 outputs, a 16 KiB effective configuration, a 2,000-character
+    // adapter location (about 90 KB a row). 500 of them were a 40 MB page (finding 18).
+    const names = Array.from({ length: 200 }, (_, index) => `p${String(index).padStart(3, '0')}${'n'.repeat(60)}`);
+    const outputs = Array.from({ length: 100 }, (_, index) => `o${String(index).padStart(2, '0')}${'m'.repeat(61)}`);
+    const study = await createStudy(
+      test,
+      userKey,
+      quadraticStudy({
+        name: 'large trials',
+        parameters: names.map((name, index) => ({
+          name,
+          type: 'categorical',
+          values: [`${'v'.repeat(190)}-${index}-a`, `${'v'.repeat(190)}-${index}-b`],
+        })),
+        outputs: outputs.map((name, index) => (index === 0 ? { name, type: 'objective' } : { name, type: 'extra' })),
+        x0: [],
+        budget: { maxEvaluations: 1000 },
+      }),
+    );
+    const studyId = String(study.id);
+    const count = 300;
+    await test.get(DataSource).query(
+      `INSERT INTO trials (study_id, number, status, origin, point, point_key, parameters, attempt, outputs,
+              effective_config, adapter, told, evaluation_number, objective, infeasibility, feasible, started_at, finished_at)
+       SELECT $1, n, 'completed', 'random', (SELECT jsonb_agg(0) FROM generate_series(1, 200)), 'large' || n,
+              (SELECT jsonb_object_agg(name, repeat('v', 190) || '-' || i || '-a') FROM unnest($2::text[]) WITH ORDINALITY AS p(name, i)),
+              1,
+              (SELECT jsonb_object_agg(name, -1.2345678901234567e-300 * i) FROM unnest($3::text[]) WITH ORDINALITY AS o(name, i)),
+              jsonb_build_object('blob', repeat('c', 16 * 1024 - 20)),
+              jsonb_build_object('location', repeat('a', 2000)),
+              true, n, -n, 0, true, now(), now()
+         FROM generate_series(1, $4::int) AS n`,
+      [studyId, names, outputs, count],
+    );
+    const bound = TRIAL_PAGE_BYTES + 200 * 1024; // the bound, and the one row that may pass it
+    const walk = async (status: string): Promise<number[]> => {
+      const numbers: number[] = [];
+      for (let pages = 0; pages < count; pages += 1) {
+        const page = expectStatus(
+          await test.http
+            .get(`/v1/studies/${studyId}/trials?limit=500&offset=${numbers.length}${status}`)
+            .set(...auth(userKey)),
+          200,
+        );
+        assert.ok(page.text.length <= bound, `a trial page of ${page.text.length} bytes`);
+        assert.equal(page.body.total, count);
+        numbers.push(...page.body.items.map((trial: { number: number }) => trial.number));
+        if (page.body.items.length === 0 || numbers.length >= count) break;
+        assert.ok(page.body.items.length < 500, 'these trials do not fit 500 to a page');
+      }
+      return numbers;
+    };
+    const every = Array.from({ length: count }, (_, index) => index + 1);
+    assert.deepEqual(await walk(''), every, 'walking by offset + items received visits every trial once');
+    assert.deepEqual(await walk('&status=completed'), every);
+
+    const history: number[] = [];
+    let cursor: string | null = null;
+    do {
+      const query: string = cursor === null ? '?limit=500' : `?limit=500&cursor=${cursor}`;
+      const page = expectStatus(
+        await test.http.get(`/v1/studies/${studyId}/history${query}`).set(...auth(userKey)),
+        200,
+      );
+      assert.ok(page.text.length <= bound, `a history page of ${page.text.length} bytes`);
+      history.push(...page.body.items.map((trial: { number: number }) => trial.number));
+      cursor = page.body.nextCursor as string | null;
+    } while (cursor !== null && history.length <= count);
+    assert.deepEqual(history, every, 'the history pages follow nextCursor through every trial once');
+
+    const csv = expectStatus(
+      await test.http.get(`/v1/studies/${studyId}/history?format=csv`).set(...auth(userKey)),
+      200,
+    );
+    const rows = parseCsv(csv.text);
+    assert.equal(rows.length, 1 + count, 'the export streams every trial, batch after batch');
+    assert.equal(rows[count][rows[0].indexOf(names[0])], `${'v'.repeat(190)}-1-a`);
   });
 
   describe('every list and export is bounded', () => {

@@ -892,6 +892,42 @@ export async function toldFeasibility(db: Db, trialId: string): Promise<boolean 
   return row?.feasible ?? null;
 }
 
+/**
+ * Bytes of trial rows one page or export batch holds, about (PostgreSQL's text of the rows, a
+ * little more than their JSON): a page stops at `limit` rows or at this, whichever comes first,
+ * and always holds at least one row. The number of rows alone did not bound a page: a trial may
+ * carry 200 parameters of 200-character values, 100 outputs, a 16 KiB effective configuration and
+ * a 10,000-character error (about 100 KB), so 500 of them were a 40 MB answer that held the event
+ * loop for most of a second and about 100 MB of memory per request in flight
+ * (docs/reliability.md, finding 18). Ordinary trials (under 1 KB) fill a 500-row page long before.
+ */
+export const TRIAL_PAGE_BYTES = 4 * 1024 * 1024;
+
+/**
+ * SQL: `rows` (a subquery already ordered by `order` and limited) cut to TRIAL_PAGE_BYTES: a row
+ * is kept when the rows before it hold less than the bound, so the first row always is. Each row
+ * carries `page_rows`, the rows before the cut (more than those returned: the bytes cut the page).
+ */
+function withinPageBytes(rows: string, order: string, bytesParam: string): string {
+  return `SELECT sized.* FROM (
+            SELECT page.*, count(*) OVER () AS page_rows,
+                   sum(octet_length(page::text)) OVER (ORDER BY page.${order}) - octet_length(page::text) AS bytes_before
+              FROM (${rows}) page
+          ) sized
+         WHERE sized.bytes_before < ${bytesParam}
+         ORDER BY sized.${order}`;
+}
+
+/** Whether withinPageBytes dropped rows of the page. */
+function cutByBytes(rows: readonly { page_rows?: string | number }[]): boolean {
+  return rows.length > 0 && rows.length < Number(rows[0].page_rows);
+}
+
+/**
+ * Trials of a study in number order, `offset` first, at most `limit` rows and TRIAL_PAGE_BYTES
+ * (so possibly fewer than `limit` with more to come: the next page starts at offset + rows), and
+ * the total.
+ */
 export async function listTrials(
   db: Db,
   studyId: string,
@@ -899,12 +935,19 @@ export async function listTrials(
   limit: number,
   offset: number,
 ): Promise<[Trial[], number]> {
-  return db.getRepository(Trial).findAndCount({
-    where: status === undefined ? { studyId } : { studyId, status },
-    order: { number: 'ASC' },
-    take: limit,
-    skip: offset,
-  });
+  const where = status === undefined ? { studyId } : { studyId, status };
+  const statusFilter = status === undefined ? '' : 'AND t.status = $5';
+  const rows = (await db.query(
+    withinPageBytes(
+      `SELECT t.* FROM trials t WHERE t.study_id = $1 ${statusFilter} ORDER BY t.number LIMIT $2 OFFSET $3`,
+      'number',
+      '$4',
+    ),
+    status === undefined
+      ? [studyId, limit, offset, TRIAL_PAGE_BYTES]
+      : [studyId, limit, offset, TRIAL_PAGE_BYTES, status],
+  )) as TrialRow[];
+  return [rows.map(trialFromRow), await db.getRepository(Trial).count({ where })];
 }
 
 export async function metricsOf(
@@ -1020,18 +1063,30 @@ export async function best(db: Db, studyId: string): Promise<Trial | null> {
   return rows.length === 0 ? null : trialFromRow(rows[0]);
 }
 
-/** Finished trials in the order the engine was told them, after evaluation `after`. */
-export async function historyAfter(db: Db, studyId: string, after: number, limit: number): Promise<Trial[]> {
-  const rows = await preparedQuery<TrialRow>(
+/**
+ * Finished trials in the order the engine was told them, after evaluation `after`: at most
+ * `limit` rows and TRIAL_PAGE_BYTES; `cut` when the bytes ended the page before its rows did
+ * (more follow).
+ */
+export async function historyAfter(
+  db: Db,
+  studyId: string,
+  after: number,
+  limit: number,
+): Promise<{ trials: Trial[]; cut: boolean }> {
+  const rows = await preparedQuery<TrialRow & { page_rows: string }>(
     db,
     {
       name: 'study-history-page',
-      text: `SELECT * FROM trials WHERE study_id = $1 AND evaluation_number > $2
-                ORDER BY evaluation_number LIMIT $3`,
+      text: withinPageBytes(
+        `SELECT * FROM trials WHERE study_id = $1 AND evaluation_number > $2 ORDER BY evaluation_number LIMIT $3`,
+        'evaluation_number',
+        '$4',
+      ),
     },
-    [studyId, after, limit],
+    [studyId, after, limit, TRIAL_PAGE_BYTES],
   );
-  return rows.map(trialFromRow);
+  return { trials: rows.map(trialFromRow), cut: cutByBytes(rows) };
 }
 
 // ---------------------------------------------------------------------------------------------
