@@ -753,7 +753,10 @@ export interface components {
         };
         HealthResponseDto: Record<string, never>;
         HistoryResponseDto: {
-            /** @description Finished trials (completed and failed) in the order the engine was told them (their evaluation order). */
+            /**
+             * @description Finished trials (completed and failed) in the order the engine was told them (their evaluation
+             *     order): up to `limit`, and at most about 4 MiB of them (fewer when trials are large; `nextCursor` goes on).
+             */
             items: components["schemas"]["TrialResponseDto"][];
             /** @description Pass as `cursor` for the next page; null on the last page. */
             nextCursor: string | null;
@@ -1148,6 +1151,11 @@ export interface components {
             shouldStop: boolean;
         };
         TrialListResponseDto: {
+            /**
+             * @description Up to `limit` trials in number order, and at most about 4 MiB of them: a page of large trials
+             *     (hundreds of parameters, long errors) holds fewer, so the next page starts at `offset` plus the
+             *     items received, not at `offset + limit`.
+             */
             items: components["schemas"]["TrialResponseDto"][];
             limit: number;
             offset: number;
