@@ -4,15 +4,17 @@ import { DataSource } from 'typeorm';
 import {
   auth,
   createKey,
+  createProject,
   createStudy,
   expectStatus,
   lease,
+  projectKey,
   quadraticStudy,
   registerRunner,
   report,
   type TestRunner,
 } from '../support/api-client';
-import { TRIAL_PAGE_BYTES } from '../../api/src/trials/store/trial-store';
+import { PAGE_BYTES } from '../../api/src/database/page-bytes';
 import { startTestServer, type TestServer } from '../support/test-server';
 
 /** Text a runner or a user controls that a spreadsheet would run as a formula (OWASP's examples). */
@@ -259,7 +261,7 @@ describe('bounded reads: history, best, metrics, CSV', () => {
     assert.equal(new Set(namedTrial.metrics.map((point: { name: string }) => point.name)).size, 100);
   });
 
-  it('pages and export batches of the largest trials a study may hold stay within TRIAL_PAGE_BYTES, and still walk every trial', async () => {
+  it('pages and export batches of the largest trials a study may hold stay within PAGE_BYTES, and still walk every trial', async () => {
     // Each trial as large as the API lets it be: 200 parameters of 64-character names and
     // 200-character values, 100 outputs, a 16 KiB effective configuration, a 2,000-character
     // adapter location (about 90 KB a row). 500 of them were a 40 MB page (finding 18).
@@ -295,7 +297,7 @@ describe('bounded reads: history, best, metrics, CSV', () => {
          FROM generate_series(1, $4::int) AS n`,
       [studyId, names, outputs, count],
     );
-    const bound = TRIAL_PAGE_BYTES + 200 * 1024; // the bound, and the one row that may pass it
+    const bound = PAGE_BYTES + 200 * 1024; // the bound, and the one row that may pass it
     const walk = async (status: string): Promise<number[]> => {
       const numbers: number[] = [];
       for (let pages = 0; pages < count; pages += 1) {
@@ -338,6 +340,52 @@ describe('bounded reads: history, best, metrics, CSV', () => {
     const rows = parseCsv(csv.text);
     assert.equal(rows.length, 1 + count, 'the export streams every trial, batch after batch');
     assert.equal(rows[count][rows[0].indexOf(names[0])], `${'v'.repeat(190)}-1-a`);
+  });
+
+  it('a page of the largest study summaries stays within PAGE_BYTES, and walking by offset + items visits every study', async () => {
+    // 200-character names, 5,000-character descriptions, 100 outputs of 64-character names, 50
+    // required labels of 100 characters: about 20 KB a summary; 500 of them were 10 MB (finding 18).
+    const projectId = await createProject(test, { name: 'large-summaries' });
+    const key = await projectKey(test, 'user', projectId);
+    const count = 260;
+    const outputs = Array.from({ length: 100 }, (_, index) => ({
+      name: `o${String(index).padStart(2, '0')}${'m'.repeat(61)}`,
+      type: index === 0 ? 'objective' : 'extra',
+    }));
+    const labels = Array.from({ length: 50 }, (_, index) => `${String(index).padStart(2, '0')}${'l'.repeat(98)}`);
+    for (let chunk = 0; chunk < count; chunk += 20) {
+      await Promise.all(
+        Array.from({ length: 20 }, (_, index) =>
+          createStudy(
+            test,
+            key,
+            quadraticStudy({
+              name: `${String(chunk + index).padStart(3, '0')}${'n'.repeat(197)}`,
+              description: 'd'.repeat(5000),
+              outputs,
+              requiredRunnerLabels: labels,
+            }),
+          ),
+        ),
+      );
+    }
+    const bound = PAGE_BYTES + 200 * 1024;
+    const names: string[] = [];
+    let pages = 0;
+    while (pages < count) {
+      const page = expectStatus(
+        await test.http.get(`/v1/studies?limit=500&offset=${names.length}`).set(...auth(key)),
+        200,
+      );
+      pages += 1;
+      assert.ok(page.text.length <= bound, `a study page of ${page.text.length} bytes`);
+      assert.equal(page.body.total, count);
+      names.push(...(page.body.items as { name: string }[]).map((study) => study.name));
+      if (page.body.items.length === 0 || names.length >= count) break;
+    }
+    assert.equal(names.length, count);
+    assert.equal(new Set(names).size, count, 'every study once');
+    assert.ok(pages > 1, 'the summaries take more than one page');
   });
 
   describe('every list and export is bounded', () => {

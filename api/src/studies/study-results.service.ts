@@ -40,7 +40,7 @@ export class StudyResultsService {
 
   /**
    * One page of the finished trials in the order the engine was told them, after evaluation
-   * `after`: `limit` of them, or fewer when they pass TRIAL_PAGE_BYTES (then `next` goes on).
+   * `after`: `limit` of them, or fewer when they pass PAGE_BYTES (then `next` goes on).
    */
   async historyPage(studyId: string, after: number, limit: number): Promise<HistoryPage> {
     await this.studies.findOrThrow(studyId);
@@ -52,7 +52,7 @@ export class StudyResultsService {
 
   /**
    * Every finished trial in evaluation order, a batch per statement (exports stream these): at most
-   * EXPORT_BATCH rows and TRIAL_PAGE_BYTES in memory at a time.
+   * EXPORT_BATCH rows and PAGE_BYTES in memory at a time.
    */
   async *historyBatches(studyId: string): AsyncGenerator<TrialResponseDto[]> {
     let after = 0;

@@ -1006,6 +1006,11 @@ export interface components {
             maxParallelTrials: number;
         };
         StudyListResponseDto: {
+            /**
+             * @description Up to `limit` summaries, newest first, and at most about 4 MiB of them: long descriptions and
+             *     many outputs or labels come fewer to a page, so the next page starts at `offset` plus the
+             *     items received.
+             */
             items: components["schemas"]["StudySummaryDto"][];
             limit: number;
             offset: number;

@@ -1,6 +1,7 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { In, LessThan } from 'typeorm';
 import type { Suggestion } from '../../optimizer-contract/algorithm';
+import { cutByBytes, PAGE_BYTES, withinPageBytes } from '../../database/page-bytes';
 import { preparedQuery } from '../../database/prepared-query';
 import { RELAXED_COMMIT } from '../../database/relaxed-commit';
 import { healRunnerStatement } from '../../runners/heal-runner-statement';
@@ -893,38 +894,7 @@ export async function toldFeasibility(db: Db, trialId: string): Promise<boolean 
 }
 
 /**
- * Bytes of trial rows one page or export batch holds, about (PostgreSQL's text of the rows, a
- * little more than their JSON): a page stops at `limit` rows or at this, whichever comes first,
- * and always holds at least one row. The number of rows alone did not bound a page: a trial may
- * carry 200 parameters of 200-character values, 100 outputs, a 16 KiB effective configuration and
- * a 10,000-character error (about 100 KB), so 500 of them were a 40 MB answer that held the event
- * loop for most of a second and about 100 MB of memory per request in flight
- * (docs/reliability.md, finding 18). Ordinary trials (under 1 KB) fill a 500-row page long before.
- */
-export const TRIAL_PAGE_BYTES = 4 * 1024 * 1024;
-
-/**
- * SQL: `rows` (a subquery already ordered by `order` and limited) cut to TRIAL_PAGE_BYTES: a row
- * is kept when the rows before it hold less than the bound, so the first row always is. Each row
- * carries `page_rows`, the rows before the cut (more than those returned: the bytes cut the page).
- */
-function withinPageBytes(rows: string, order: string, bytesParam: string): string {
-  return `SELECT sized.* FROM (
-            SELECT page.*, count(*) OVER () AS page_rows,
-                   sum(octet_length(page::text)) OVER (ORDER BY page.${order}) - octet_length(page::text) AS bytes_before
-              FROM (${rows}) page
-          ) sized
-         WHERE sized.bytes_before < ${bytesParam}
-         ORDER BY sized.${order}`;
-}
-
-/** Whether withinPageBytes dropped rows of the page. */
-function cutByBytes(rows: readonly { page_rows?: string | number }[]): boolean {
-  return rows.length > 0 && rows.length < Number(rows[0].page_rows);
-}
-
-/**
- * Trials of a study in number order, `offset` first, at most `limit` rows and TRIAL_PAGE_BYTES
+ * Trials of a study in number order, `offset` first, at most `limit` rows and PAGE_BYTES
  * (so possibly fewer than `limit` with more to come: the next page starts at offset + rows), and
  * the total.
  */
@@ -943,9 +913,7 @@ export async function listTrials(
       'number',
       '$4',
     ),
-    status === undefined
-      ? [studyId, limit, offset, TRIAL_PAGE_BYTES]
-      : [studyId, limit, offset, TRIAL_PAGE_BYTES, status],
+    status === undefined ? [studyId, limit, offset, PAGE_BYTES] : [studyId, limit, offset, PAGE_BYTES, status],
   )) as TrialRow[];
   return [rows.map(trialFromRow), await db.getRepository(Trial).count({ where })];
 }
@@ -1065,7 +1033,7 @@ export async function best(db: Db, studyId: string): Promise<Trial | null> {
 
 /**
  * Finished trials in the order the engine was told them, after evaluation `after`: at most
- * `limit` rows and TRIAL_PAGE_BYTES; `cut` when the bytes ended the page before its rows did
+ * `limit` rows and PAGE_BYTES; `cut` when the bytes ended the page before its rows did
  * (more follow).
  */
 export async function historyAfter(
@@ -1084,7 +1052,7 @@ export async function historyAfter(
         '$4',
       ),
     },
-    [studyId, after, limit, TRIAL_PAGE_BYTES],
+    [studyId, after, limit, PAGE_BYTES],
   );
   return { trials: rows.map(trialFromRow), cut: cutByBytes(rows) };
 }
