@@ -1,3 +1,5 @@
+import type { DataSource, EntityManager } from 'typeorm';
+
 /**
  * Bytes of rows one page of a list, or one batch of an export, holds, about (PostgreSQL's text of
  * the rows, a little more than their JSON): a page stops at its `limit` of rows or at this,
@@ -6,7 +8,7 @@
  * effective configuration and a 10,000-character error (about 100 KB), so 500 of them were a
  * 40 MB answer that held the event loop for most of a second and about 100 MB of memory per
  * request in flight; 500 study summaries of 5,000-character descriptions and 100 outputs were
- * 10 MB (docs/reliability.md, finding 18). Ordinary rows (under 1 KB) fill a 500-row page long
+ * 10 MB, 400 runners of long labels and failures 6.3 MB (docs/reliability.md, finding 18). Ordinary rows (under 1 KB) fill a 500-row page long
  * before.
  */
 export const PAGE_BYTES = 4 * 1024 * 1024;
@@ -36,4 +38,21 @@ export function withinPageBytes(rows: string, order: string, bytesParam: string)
 /** Whether withinPageBytes dropped rows of the page. */
 export function cutByBytes(rows: readonly { page_rows?: string | number }[]): boolean {
   return rows.length > 0 && rows.length < Number(rows[0].page_rows);
+}
+
+/**
+ * How many rows of `rows` (ordered by `order`, limited; its parameters in `values`) fit in
+ * PAGE_BYTES: for a list read through the ORM, which then reads that many.
+ */
+export async function rowsWithinPageBytes(
+  db: DataSource | EntityManager,
+  rows: string,
+  order: string,
+  values: readonly unknown[],
+): Promise<number> {
+  const [{ kept }] = (await db.query(
+    `SELECT count(*)::int AS kept FROM (${withinPageBytes(rows, order, `$${values.length + 1}`)}) fitting`,
+    [...values, PAGE_BYTES],
+  )) as { kept: number }[];
+  return kept;
 }

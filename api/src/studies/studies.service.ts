@@ -5,7 +5,7 @@ import { DomainError, notFound, ValidationFailedError } from '../common/errors/d
 import { AlgorithmError } from '../optimizer-contract/algorithm-errors';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
-import { PAGE_BYTES, withinPageBytes } from '../database/page-bytes';
+import { rowsWithinPageBytes } from '../database/page-bytes';
 import { inTransaction } from '../database/transaction';
 import { parseStoppingPolicy } from '../early-stopping';
 import { EngineService } from '../engine/engine.service';
@@ -161,7 +161,7 @@ export class StudiesService {
   }
 
   /**
-   * How many rows of the page `list` reads fit in PAGE_BYTES (at most `limit`): summaries of long
+   * How many rows of the page `list` reads fit in PAGE_BYTES (database/page-bytes.ts; at most `limit`): summaries of long
    * descriptions, 100 outputs and 50 labels come fewer to a page (docs/reliability.md, finding 18).
    */
   private async summaryRowsWithinBytes(
@@ -170,20 +170,17 @@ export class StudiesService {
     offset: number,
     projectId: string | null,
   ): Promise<number> {
-    const values: unknown[] = [limit, offset, PAGE_BYTES];
+    const values: unknown[] = [limit, offset];
     const filters = ['TRUE'];
     if (status !== undefined) filters.push(`s.status = $${values.push(status)}`);
     if (projectId !== null) filters.push(`s.project_id = $${values.push(projectId)}`);
     const columns = STUDY_SUMMARY_COLUMNS.map((column) => `s."${this.columnName(column)}"`).join(', ');
-    const [{ kept }] = (await this.dataSource.query(
-      `SELECT count(*)::int AS kept FROM (${withinPageBytes(
-        `SELECT ${columns} FROM studies s WHERE ${filters.join(' AND ')} ORDER BY s.created_at DESC, s.id ASC LIMIT $1 OFFSET $2`,
-        'created_at DESC, id ASC',
-        '$3',
-      )}) fitting`,
+    return rowsWithinPageBytes(
+      this.dataSource,
+      `SELECT ${columns} FROM studies s WHERE ${filters.join(' AND ')} ORDER BY s.created_at DESC, s.id ASC LIMIT $1 OFFSET $2`,
+      'created_at DESC, id ASC',
       values,
-    )) as { kept: number }[];
-    return kept;
+    );
   }
 
   private columnName(property: string): string {

@@ -952,6 +952,11 @@ export interface components {
             projectId?: string;
         };
         RunnerListResponseDto: {
+            /**
+             * @description Up to `limit` runners, last seen first, and at most about 4 MiB of them: runners of many long
+             *     labels and long failures come fewer to a page, so the next page starts at `offset` plus the
+             *     items received.
+             */
             items: components["schemas"]["RunnerResponseDto"][];
             limit: number;
             offset: number;
