@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { INestApplication } from '@nestjs/common';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import { frameworkErrorBody } from './common/errors/error-body';
 import { ERROR_STATUS } from './common/errors/error-codes';
 import { HttpExceptionFilter } from './common/errors/http-exception.filter';
 import { installJsonBodyParser, MAX_BODY_BYTES } from './common/http/json-body-parser';
@@ -11,6 +13,11 @@ import { installRequestLogging } from './metrics/request-logging';
 import { MetricsService } from './metrics/metrics.service';
 
 const REQUEST_ID = /^[\w.-]{1,100}$/;
+
+/** The caller's `x-request-id` when it is a plain token, else a new one. */
+function requestIdOf(incoming: string | string[] | undefined): string {
+  return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+}
 
 /**
  * The HTTP adapter. Fastify rather than Express: measured here, a bare Nest route costs about
@@ -24,8 +31,15 @@ export function createHttpAdapter(trustProxy: AppConfig['trustProxy'] = false): 
     routerOptions: {
       // /v1/studies/ is /v1/studies.
       ignoreTrailingSlash: true,
-      // Longer path parameters get the API's own 400/404, not Fastify's bare 414.
+      // Path parameters up to this length get the API's own 400/404 from the route's pipe.
       maxParamLength: 1000,
+    },
+    // What the router refuses before any hook runs (a path that is not valid percent-encoding, a
+    // longer parameter) gets the API's error body and request id too, not Fastify's own codes.
+    frameworkErrors: (error: Error, request: FastifyRequest, reply: FastifyReply) => {
+      const requestId = requestIdOf(request.headers['x-request-id']);
+      const body = frameworkErrorBody(error as { code?: unknown }, requestId);
+      void reply.code(body.statusCode).header('x-request-id', requestId).send(body);
     },
   });
 }
@@ -78,8 +92,7 @@ function errorBodySchema(): OpenApiSchema & { 'x-error-status': Record<string, n
 export function configureApp(app: NestFastifyApplication, config: AppConfig): void {
   const instance = app.getHttpAdapter().getInstance();
   instance.addHook('onRequest', (request, reply, done) => {
-    const incoming = request.headers['x-request-id'];
-    const requestId = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    const requestId = requestIdOf(request.headers['x-request-id']);
     request.headers['x-request-id'] = requestId;
     void reply.header('x-request-id', requestId);
     // The API reference (Swagger UI) takes a key in its Authorize dialog and has "Try it out"

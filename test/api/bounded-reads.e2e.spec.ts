@@ -4,14 +4,17 @@ import { DataSource } from 'typeorm';
 import {
   auth,
   createKey,
+  createProject,
   createStudy,
   expectStatus,
   lease,
+  projectKey,
   quadraticStudy,
   registerRunner,
   report,
   type TestRunner,
 } from '../support/api-client';
+import { PAGE_BYTES } from '../../api/src/database/page-bytes';
 import { startTestServer, type TestServer } from '../support/test-server';
 
 /** Text a runner or a user controls that a spreadsheet would run as a formula (OWASP's examples). */
@@ -256,6 +259,166 @@ describe('bounded reads: history, best, metrics, CSV', () => {
     assert.equal(reply.metricsDropped, 1, 'the 101st name is dropped');
     const namedTrial = expectStatus(await test.http.get(`/v1/trials/${named.id}`).set(...auth(userKey)), 200).body;
     assert.equal(new Set(namedTrial.metrics.map((point: { name: string }) => point.name)).size, 100);
+  });
+
+  it('pages and export batches of the largest trials a study may hold stay within PAGE_BYTES, and still walk every trial', async () => {
+    // Each trial as large as the API lets it be: 200 parameters of 64-character names and
+    // 200-character values, 100 outputs, a 16 KiB effective configuration, a 2,000-character
+    // adapter location (about 90 KB a row). 500 of them were a 40 MB page (finding 18).
+    const names = Array.from({ length: 200 }, (_, index) => `p${String(index).padStart(3, '0')}${'n'.repeat(60)}`);
+    const outputs = Array.from({ length: 100 }, (_, index) => `o${String(index).padStart(2, '0')}${'m'.repeat(61)}`);
+    const study = await createStudy(
+      test,
+      userKey,
+      quadraticStudy({
+        name: 'large trials',
+        parameters: names.map((name, index) => ({
+          name,
+          type: 'categorical',
+          values: [`${'v'.repeat(190)}-${index}-a`, `${'v'.repeat(190)}-${index}-b`],
+        })),
+        outputs: outputs.map((name, index) => (index === 0 ? { name, type: 'objective' } : { name, type: 'extra' })),
+        x0: [],
+        budget: { maxEvaluations: 1000 },
+      }),
+    );
+    const studyId = String(study.id);
+    const count = 300;
+    await test.get(DataSource).query(
+      `INSERT INTO trials (study_id, number, status, origin, point, point_key, parameters, attempt, outputs,
+              effective_config, adapter, told, evaluation_number, objective, infeasibility, feasible, started_at, finished_at)
+       SELECT $1, n, 'completed', 'random', (SELECT jsonb_agg(0) FROM generate_series(1, 200)), 'large' || n,
+              (SELECT jsonb_object_agg(name, repeat('v', 190) || '-' || i || '-a') FROM unnest($2::text[]) WITH ORDINALITY AS p(name, i)),
+              1,
+              (SELECT jsonb_object_agg(name, -1.2345678901234567e-300 * i) FROM unnest($3::text[]) WITH ORDINALITY AS o(name, i)),
+              jsonb_build_object('blob', repeat('c', 16 * 1024 - 20)),
+              jsonb_build_object('location', repeat('a', 2000)),
+              true, n, -n, 0, true, now(), now()
+         FROM generate_series(1, $4::int) AS n`,
+      [studyId, names, outputs, count],
+    );
+    const bound = PAGE_BYTES + 200 * 1024; // the bound, and the one row that may pass it
+    const walk = async (status: string): Promise<number[]> => {
+      const numbers: number[] = [];
+      for (let pages = 0; pages < count; pages += 1) {
+        const page = expectStatus(
+          await test.http
+            .get(`/v1/studies/${studyId}/trials?limit=500&offset=${numbers.length}${status}`)
+            .set(...auth(userKey)),
+          200,
+        );
+        assert.ok(page.text.length <= bound, `a trial page of ${page.text.length} bytes`);
+        assert.equal(page.body.total, count);
+        numbers.push(...page.body.items.map((trial: { number: number }) => trial.number));
+        if (page.body.items.length === 0 || numbers.length >= count) break;
+        assert.ok(page.body.items.length < 500, 'these trials do not fit 500 to a page');
+      }
+      return numbers;
+    };
+    const every = Array.from({ length: count }, (_, index) => index + 1);
+    assert.deepEqual(await walk(''), every, 'walking by offset + items received visits every trial once');
+    assert.deepEqual(await walk('&status=completed'), every);
+
+    const history: number[] = [];
+    let cursor: string | null = null;
+    do {
+      const query: string = cursor === null ? '?limit=500' : `?limit=500&cursor=${cursor}`;
+      const page = expectStatus(
+        await test.http.get(`/v1/studies/${studyId}/history${query}`).set(...auth(userKey)),
+        200,
+      );
+      assert.ok(page.text.length <= bound, `a history page of ${page.text.length} bytes`);
+      history.push(...page.body.items.map((trial: { number: number }) => trial.number));
+      cursor = page.body.nextCursor as string | null;
+    } while (cursor !== null && history.length <= count);
+    assert.deepEqual(history, every, 'the history pages follow nextCursor through every trial once');
+
+    const csv = expectStatus(
+      await test.http.get(`/v1/studies/${studyId}/history?format=csv`).set(...auth(userKey)),
+      200,
+    );
+    const rows = parseCsv(csv.text);
+    assert.equal(rows.length, 1 + count, 'the export streams every trial, batch after batch');
+    assert.equal(rows[count][rows[0].indexOf(names[0])], `${'v'.repeat(190)}-1-a`);
+  });
+
+  it('a page of the largest study summaries stays within PAGE_BYTES, and walking by offset + items visits every study', async () => {
+    // 200-character names, 5,000-character descriptions, 100 outputs of 64-character names, 50
+    // required labels of 100 characters: about 20 KB a summary; 500 of them were 10 MB (finding 18).
+    const projectId = await createProject(test, { name: 'large-summaries' });
+    const key = await projectKey(test, 'user', projectId);
+    const count = 260;
+    const outputs = Array.from({ length: 100 }, (_, index) => ({
+      name: `o${String(index).padStart(2, '0')}${'m'.repeat(61)}`,
+      type: index === 0 ? 'objective' : 'extra',
+    }));
+    const labels = Array.from({ length: 50 }, (_, index) => `${String(index).padStart(2, '0')}${'l'.repeat(98)}`);
+    for (let chunk = 0; chunk < count; chunk += 20) {
+      await Promise.all(
+        Array.from({ length: 20 }, (_, index) =>
+          createStudy(
+            test,
+            key,
+            quadraticStudy({
+              name: `${String(chunk + index).padStart(3, '0')}${'n'.repeat(197)}`,
+              description: 'd'.repeat(5000),
+              outputs,
+              requiredRunnerLabels: labels,
+            }),
+          ),
+        ),
+      );
+    }
+    const bound = PAGE_BYTES + 200 * 1024;
+    const names: string[] = [];
+    let pages = 0;
+    while (pages < count) {
+      const page = expectStatus(
+        await test.http.get(`/v1/studies?limit=500&offset=${names.length}`).set(...auth(key)),
+        200,
+      );
+      pages += 1;
+      assert.ok(page.text.length <= bound, `a study page of ${page.text.length} bytes`);
+      assert.equal(page.body.total, count);
+      names.push(...(page.body.items as { name: string }[]).map((study) => study.name));
+      if (page.body.items.length === 0 || names.length >= count) break;
+    }
+    assert.equal(names.length, count);
+    assert.equal(new Set(names).size, count, 'every study once');
+    assert.ok(pages > 1, 'the summaries take more than one page');
+  });
+
+  it('a page of the largest runners stays within PAGE_BYTES, and walking by offset + items visits every runner', async () => {
+    // 200-character names, 50 labels of 100 characters, a 10,000-character last failure: about
+    // 15 KB a runner (finding 18). Written in PostgreSQL: registering and failing 400 runners
+    // over HTTP would only slow the test.
+    const projectId = await createProject(test, { name: 'large-runners' });
+    const key = await projectKey(test, 'user', projectId);
+    const count = 400;
+    const labels = Array.from({ length: 50 }, (_, index) => `${String(index).padStart(2, '0')}${'l'.repeat(98)}`);
+    await test.get(DataSource).query(
+      `INSERT INTO runners (name, labels, project_id, last_seen_at, last_failure)
+       SELECT lpad(n::text, 3, '0') || repeat('n', 197), $2::jsonb, $1, now() - n * interval '1 second', repeat('f', 10000)
+         FROM generate_series(1, $3::int) AS n`,
+      [projectId, JSON.stringify(labels), count],
+    );
+    const bound = PAGE_BYTES + 200 * 1024;
+    const names: string[] = [];
+    let pages = 0;
+    while (pages < count) {
+      const page = expectStatus(
+        await test.http.get(`/v1/runners?limit=500&offset=${names.length}`).set(...auth(key)),
+        200,
+      );
+      pages += 1;
+      assert.ok(page.text.length <= bound, `a runner page of ${page.text.length} bytes`);
+      assert.equal(page.body.total, count);
+      names.push(...(page.body.items as { name: string }[]).map((runner) => runner.name));
+      if (page.body.items.length === 0 || names.length >= count) break;
+    }
+    assert.equal(names.length, count);
+    assert.equal(new Set(names).size, count, 'every runner once');
+    assert.ok(pages > 1, 'the runners take more than one page');
   });
 
   describe('every list and export is bounded', () => {

@@ -12,6 +12,7 @@ import {
   registerRunner,
   type TestRunner,
 } from '../support/api-client';
+import { ERROR_STATUS } from '../../api/src/common/errors/error-codes';
 import { watchFuzzFigures } from '../support/fuzz-figures';
 import { startTestServer, type TestServer } from '../support/test-server';
 
@@ -205,6 +206,38 @@ describe('bad input: never a 5xx, always the error body', { timeout: 300_000 }, 
         assert.ok([400, 404].includes(response.status), `${path}: ${response.status}`);
       }
     }
+  });
+
+  it('a path the router refuses (not valid percent-encoding, a parameter too long) gets the API error body with a documented code and the request id', async () => {
+    // Fastify's router answers these before any hook or filter: FST_ERR_BAD_URL 400s and
+    // FST_ERR_MAX_PARAM_LENGTH 414s, codes outside the API's errors, no request id (finding 19).
+    const paths = [
+      '/v1/studies/%ED%A0%80', // a lone surrogate, UTF-8 encoded
+      '/v1/studies/%E0%A4%A', // a truncated escape
+      '/v1/trials/%FF/complete',
+      `/v1/studies/${studyId}/trials?x=%FF`, // the query string is not the router's: the route answers
+      `/v1/trials/${'a'.repeat(1001)}`,
+      `/v1/studies/${'0'.repeat(5000)}/history`,
+    ];
+    for (const path of paths) {
+      for (const method of ['get', 'post'] as const) {
+        const response = await test.http[method](path)
+          .set(...auth(userKey))
+          .set('x-request-id', 'trace-me-1')
+          .send(method === 'post' ? {} : undefined);
+        assertClientError(response, `${method} ${path.slice(0, 60)}`);
+        assert.ok(
+          Object.keys(ERROR_STATUS).includes(response.body.code as string),
+          `${method} ${path.slice(0, 60)}: code ${response.body.code} is not one of the API's`,
+        );
+        assert.equal(ERROR_STATUS[response.body.code as keyof typeof ERROR_STATUS], response.status);
+        assert.equal(response.body.requestId, 'trace-me-1', `${path.slice(0, 60)}: the request id`);
+        assert.equal(response.headers['x-request-id'], 'trace-me-1');
+      }
+    }
+    const refused = await test.http.get('/v1/studies/%ED%A0%80').set(...auth(userKey));
+    assert.equal(refused.status, 400);
+    assert.deepEqual(refused.body.details, [{ field: 'path', reason: 'is not valid percent-encoded UTF-8' }]);
   });
 
   it('non-finite numbers (1e999 in JSON) are rejected with 400 wherever a number is expected', async () => {

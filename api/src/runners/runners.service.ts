@@ -13,6 +13,7 @@ import { RUNNER_RECLAIMABLE_AFTER_MS } from './runner-liveness';
 import { lockRunners } from './runner-slots';
 import * as runnerStore from './runner-store';
 import { DEFAULT_RUNNER_MAX_CONCURRENT_TRIALS, Runner } from './runner.entity';
+import { rowsWithinPageBytes } from '../database/page-bytes';
 import { inTransaction } from '../database/transaction';
 
 @Injectable()
@@ -146,10 +147,19 @@ export class RunnersService {
     offset: number,
     projectId: string | null = null,
   ): Promise<{ items: RunnerResponseDto[]; total: number }> {
+    // A page stops at PAGE_BYTES too: runners of 50 long labels and a 10,000-character last
+    // failure come fewer to a page (docs/reliability.md, finding 18).
+    const fitting = await rowsWithinPageBytes(
+      this.dataSource,
+      `SELECT r.* FROM runners r WHERE ${projectId === null ? 'TRUE' : 'r.project_id = $3'}
+        ORDER BY r.last_seen_at DESC, r.id ASC LIMIT $1 OFFSET $2`,
+      'last_seen_at DESC, id ASC',
+      projectId === null ? [limit, offset] : [limit, offset, projectId],
+    );
     const [runners, total] = await this.dataSource.getRepository(Runner).findAndCount({
       where: projectId === null ? {} : { projectId },
       order: { lastSeenAt: 'DESC', id: 'ASC' },
-      take: limit,
+      take: Math.max(fitting, 1),
       skip: offset,
     });
     const current = await this.leases.currentTrialIds(runners.map((runner) => runner.id));

@@ -5,6 +5,7 @@ import { DomainError, notFound, ValidationFailedError } from '../common/errors/d
 import { AlgorithmError } from '../optimizer-contract/algorithm-errors';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
+import { rowsWithinPageBytes } from '../database/page-bytes';
 import { inTransaction } from '../database/transaction';
 import { parseStoppingPolicy } from '../early-stopping';
 import { EngineService } from '../engine/engine.service';
@@ -132,6 +133,11 @@ export class StudiesService {
   ): Promise<{ items: StudySummaryDto[]; total: number }> {
     const repository = this.dataSource.getRepository(Study);
     const where = { ...(status === undefined ? {} : { status }), ...(projectId === null ? {} : { projectId }) };
+    const [rows, total] = await Promise.all([
+      this.summaryRowsWithinBytes(status, limit, offset, projectId),
+      repository.countBy(where),
+    ]);
+    if (rows === 0) return { items: [], total };
     const query = repository
       .createQueryBuilder('study')
       .select(STUDY_SUMMARY_COLUMNS.map((column) => `study.${column}`))
@@ -139,12 +145,9 @@ export class StudiesService {
       .where(where)
       .orderBy('study.createdAt', 'DESC')
       .addOrderBy('study.id', 'ASC')
-      .limit(limit)
+      .limit(rows)
       .offset(offset);
-    const [{ entities, raw }, total] = await Promise.all([
-      query.getRawAndEntities<{ parameter_count: number }>(),
-      repository.countBy(where),
-    ]);
+    const { entities, raw } = await query.getRawAndEntities<{ parameter_count: number }>();
     const totals = await this.trialTotals(entities.map((study) => study.id));
     return {
       items: entities.map((study, index) =>
@@ -155,6 +158,33 @@ export class StudiesService {
       ),
       total,
     };
+  }
+
+  /**
+   * How many rows of the page `list` reads fit in PAGE_BYTES (database/page-bytes.ts; at most `limit`): summaries of long
+   * descriptions, 100 outputs and 50 labels come fewer to a page (docs/reliability.md, finding 18).
+   */
+  private async summaryRowsWithinBytes(
+    status: StudyStatus | undefined,
+    limit: number,
+    offset: number,
+    projectId: string | null,
+  ): Promise<number> {
+    const values: unknown[] = [limit, offset];
+    const filters = ['TRUE'];
+    if (status !== undefined) filters.push(`s.status = $${values.push(status)}`);
+    if (projectId !== null) filters.push(`s.project_id = $${values.push(projectId)}`);
+    const columns = STUDY_SUMMARY_COLUMNS.map((column) => `s."${this.columnName(column)}"`).join(', ');
+    return rowsWithinPageBytes(
+      this.dataSource,
+      `SELECT ${columns} FROM studies s WHERE ${filters.join(' AND ')} ORDER BY s.created_at DESC, s.id ASC LIMIT $1 OFFSET $2`,
+      'created_at DESC, id ASC',
+      values,
+    );
+  }
+
+  private columnName(property: string): string {
+    return this.dataSource.getMetadata(Study).findColumnWithPropertyName(property)!.databaseName;
   }
 
   async get(studyId: string): Promise<StudyResponseDto> {

@@ -38,23 +38,33 @@ export class StudyResultsService {
     return toTrialResponse(trial);
   }
 
-  /** One page of the finished trials in the order the engine was told them, after evaluation `after`. */
+  /**
+   * One page of the finished trials in the order the engine was told them, after evaluation
+   * `after`: `limit` of them, or fewer when they pass PAGE_BYTES (then `next` goes on).
+   */
   async historyPage(studyId: string, after: number, limit: number): Promise<HistoryPage> {
     await this.studies.findOrThrow(studyId);
-    const trials = await trialStore.historyAfter(this.dataSource, studyId, after, limit + 1);
+    const { trials, cut } = await trialStore.historyAfter(this.dataSource, studyId, after, limit + 1);
     const items = trials.slice(0, limit);
-    const next = trials.length > limit ? items[items.length - 1].evaluationNumber : null;
+    const next = cut || trials.length > limit ? items[items.length - 1].evaluationNumber : null;
     return { items: items.map((trial) => toTrialResponse(trial)), next };
   }
 
-  /** Every finished trial in evaluation order, a batch per statement (exports stream these). */
+  /**
+   * Every finished trial in evaluation order, a batch per statement (exports stream these): at most
+   * EXPORT_BATCH rows and PAGE_BYTES in memory at a time.
+   */
   async *historyBatches(studyId: string): AsyncGenerator<TrialResponseDto[]> {
     let after = 0;
+    // PostgreSQL measures every row a statement reads before the bytes cut the batch: after a cut,
+    // read about twice what fitted, not EXPORT_BATCH rows for a few dozen kept.
+    let rows = EXPORT_BATCH;
     for (;;) {
-      const trials = await trialStore.historyAfter(this.dataSource, studyId, after, EXPORT_BATCH);
+      const { trials, cut } = await trialStore.historyAfter(this.dataSource, studyId, after, rows);
       if (trials.length === 0) return;
       yield trials.map((trial) => toTrialResponse(trial));
-      if (trials.length < EXPORT_BATCH) return;
+      if (!cut && trials.length < rows) return;
+      rows = Math.min(EXPORT_BATCH, 2 * (cut ? trials.length : rows));
       after = trials[trials.length - 1].evaluationNumber ?? after;
     }
   }

@@ -753,7 +753,10 @@ export interface components {
         };
         HealthResponseDto: Record<string, never>;
         HistoryResponseDto: {
-            /** @description Finished trials (completed and failed) in the order the engine was told them (their evaluation order). */
+            /**
+             * @description Finished trials (completed and failed) in the order the engine was told them (their evaluation
+             *     order): up to `limit`, and at most about 4 MiB of them (fewer when trials are large; `nextCursor` goes on).
+             */
             items: components["schemas"]["TrialResponseDto"][];
             /** @description Pass as `cursor` for the next page; null on the last page. */
             nextCursor: string | null;
@@ -949,6 +952,11 @@ export interface components {
             projectId?: string;
         };
         RunnerListResponseDto: {
+            /**
+             * @description Up to `limit` runners, last seen first, and at most about 4 MiB of them: runners of many long
+             *     labels and long failures come fewer to a page, so the next page starts at `offset` plus the
+             *     items received.
+             */
             items: components["schemas"]["RunnerResponseDto"][];
             limit: number;
             offset: number;
@@ -1003,6 +1011,11 @@ export interface components {
             maxParallelTrials: number;
         };
         StudyListResponseDto: {
+            /**
+             * @description Up to `limit` summaries, newest first, and at most about 4 MiB of them: long descriptions and
+             *     many outputs or labels come fewer to a page, so the next page starts at `offset` plus the
+             *     items received.
+             */
             items: components["schemas"]["StudySummaryDto"][];
             limit: number;
             offset: number;
@@ -1148,6 +1161,11 @@ export interface components {
             shouldStop: boolean;
         };
         TrialListResponseDto: {
+            /**
+             * @description Up to `limit` trials in number order, and at most about 4 MiB of them: a page of large trials
+             *     (hundreds of parameters, long errors) holds fewer, so the next page starts at `offset` plus the
+             *     items received, not at `offset + limit`.
+             */
             items: components["schemas"]["TrialResponseDto"][];
             limit: number;
             offset: number;

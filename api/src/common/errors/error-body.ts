@@ -30,6 +30,31 @@ const FASTIFY_MESSAGES: Record<string, string> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'request body length does not match its Content-Length',
 };
 
+/**
+ * The error body of a request Fastify's router refuses before any hook, pipe or filter runs
+ * (its `frameworkErrors`): a path that is not valid percent-encoding (`%ED%A0%80`, a lone
+ * surrogate; `%E0%A4%A`), a path parameter longer than the router's maxParamLength. Left to
+ * Fastify these were `{"code":"FST_ERR_BAD_URL"…}` 400s and `FST_ERR_MAX_PARAM_LENGTH` 414s: codes
+ * and a status outside the API's documented errors, without a request id (docs/reliability.md,
+ * finding 19). Both are the client's path, so a 400 naming `path`.
+ */
+export function frameworkErrorBody(error: { code?: unknown }, requestId: string): ErrorBody {
+  const reason =
+    error.code === 'FST_ERR_BAD_URL'
+      ? 'is not valid percent-encoded UTF-8'
+      : error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+        ? 'has a parameter longer than the API accepts'
+        : null;
+  if (reason === null) return errorBody(error, requestId);
+  return {
+    statusCode: 400,
+    code: 'VALIDATION_FAILED',
+    message: `path: ${reason}`,
+    details: [{ field: 'path', reason }],
+    requestId,
+  };
+}
+
 /** The one mapping from anything thrown to the API's error body `{ statusCode, code, message, details }`. */
 export function errorBody(exception: unknown, requestId: string | undefined): ErrorBody {
   if (exception instanceof DomainError) {

@@ -50,6 +50,11 @@ export class RegisteredRunnerResponseDto extends RunnerResponseDto {
 }
 
 export class RunnerListResponseDto {
+  /**
+   * Up to `limit` runners, last seen first, and at most about 4 MiB of them: runners of many long
+   * labels and long failures come fewer to a page, so the next page starts at `offset` plus the
+   * items received.
+   */
   items: RunnerResponseDto[];
   @IntegerProperty()
   total: number;

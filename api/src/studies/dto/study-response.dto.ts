@@ -131,6 +131,11 @@ export class StudySummaryDto extends PickType(StudyResponseDto, [
 }
 
 export class StudyListResponseDto {
+  /**
+   * Up to `limit` summaries, newest first, and at most about 4 MiB of them: long descriptions and
+   * many outputs or labels come fewer to a page, so the next page starts at `offset` plus the
+   * items received.
+   */
   items: StudySummaryDto[];
   @IntegerProperty()
   total: number;

@@ -32,7 +32,10 @@ export class HistoryQueryDto {
 }
 
 export class HistoryResponseDto {
-  /** Finished trials (completed and failed) in the order the engine was told them (their evaluation order). */
+  /**
+   * Finished trials (completed and failed) in the order the engine was told them (their evaluation
+   * order): up to `limit`, and at most about 4 MiB of them (fewer when trials are large; `nextCursor` goes on).
+   */
   items: TrialResponseDto[];
   /** Pass as `cursor` for the next page; null on the last page. */
   @ApiProperty({ type: String, nullable: true })

@@ -129,6 +129,11 @@ export class TrialResponseDto {
 }
 
 export class TrialListResponseDto {
+  /**
+   * Up to `limit` trials in number order, and at most about 4 MiB of them: a page of large trials
+   * (hundreds of parameters, long errors) holds fewer, so the next page starts at `offset` plus the
+   * items received, not at `offset + limit`.
+   */
   items: TrialResponseDto[];
   @IntegerProperty()
   total: number;

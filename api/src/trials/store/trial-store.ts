@@ -1,6 +1,7 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { In, LessThan } from 'typeorm';
 import type { Suggestion } from '../../optimizer-contract/algorithm';
+import { cutByBytes, PAGE_BYTES, withinPageBytes } from '../../database/page-bytes';
 import { preparedQuery } from '../../database/prepared-query';
 import { RELAXED_COMMIT } from '../../database/relaxed-commit';
 import { healRunnerStatement } from '../../runners/heal-runner-statement';
@@ -892,6 +893,11 @@ export async function toldFeasibility(db: Db, trialId: string): Promise<boolean 
   return row?.feasible ?? null;
 }
 
+/**
+ * Trials of a study in number order, `offset` first, at most `limit` rows and PAGE_BYTES
+ * (so possibly fewer than `limit` with more to come: the next page starts at offset + rows), and
+ * the total.
+ */
 export async function listTrials(
   db: Db,
   studyId: string,
@@ -899,12 +905,17 @@ export async function listTrials(
   limit: number,
   offset: number,
 ): Promise<[Trial[], number]> {
-  return db.getRepository(Trial).findAndCount({
-    where: status === undefined ? { studyId } : { studyId, status },
-    order: { number: 'ASC' },
-    take: limit,
-    skip: offset,
-  });
+  const where = status === undefined ? { studyId } : { studyId, status };
+  const statusFilter = status === undefined ? '' : 'AND t.status = $5';
+  const rows = (await db.query(
+    withinPageBytes(
+      `SELECT t.* FROM trials t WHERE t.study_id = $1 ${statusFilter} ORDER BY t.number LIMIT $2 OFFSET $3`,
+      'number',
+      '$4',
+    ),
+    status === undefined ? [studyId, limit, offset, PAGE_BYTES] : [studyId, limit, offset, PAGE_BYTES, status],
+  )) as TrialRow[];
+  return [rows.map(trialFromRow), await db.getRepository(Trial).count({ where })];
 }
 
 export async function metricsOf(
@@ -1020,18 +1031,30 @@ export async function best(db: Db, studyId: string): Promise<Trial | null> {
   return rows.length === 0 ? null : trialFromRow(rows[0]);
 }
 
-/** Finished trials in the order the engine was told them, after evaluation `after`. */
-export async function historyAfter(db: Db, studyId: string, after: number, limit: number): Promise<Trial[]> {
-  const rows = await preparedQuery<TrialRow>(
+/**
+ * Finished trials in the order the engine was told them, after evaluation `after`: at most
+ * `limit` rows and PAGE_BYTES; `cut` when the bytes ended the page before its rows did
+ * (more follow).
+ */
+export async function historyAfter(
+  db: Db,
+  studyId: string,
+  after: number,
+  limit: number,
+): Promise<{ trials: Trial[]; cut: boolean }> {
+  const rows = await preparedQuery<TrialRow & { page_rows: string }>(
     db,
     {
       name: 'study-history-page',
-      text: `SELECT * FROM trials WHERE study_id = $1 AND evaluation_number > $2
-                ORDER BY evaluation_number LIMIT $3`,
+      text: withinPageBytes(
+        `SELECT * FROM trials WHERE study_id = $1 AND evaluation_number > $2 ORDER BY evaluation_number LIMIT $3`,
+        'evaluation_number',
+        '$4',
+      ),
     },
-    [studyId, after, limit],
+    [studyId, after, limit, PAGE_BYTES],
   );
-  return rows.map(trialFromRow);
+  return { trials: rows.map(trialFromRow), cut: cutByBytes(rows) };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -92,16 +92,19 @@ export const api = {
   trial: (id: string): Promise<Trial> => getJson(`/v1/trials/${encodeURIComponent(id)}`),
   runners: (): Promise<Page<Runner>> => getJson(`/v1/runners?limit=200${projectFilter()}`),
 
-  /** Every trial of a study, a page of 500 at a time. */
+  /**
+   * Every trial of a study, a page of up to 500 at a time. A page of large trials holds fewer (the
+   * API bounds a page's bytes too), so the next page starts after the trials received.
+   */
   async trials(studyId: string, status?: string): Promise<Trial[]> {
     const trials: Trial[] = [];
-    for (let offset = 0; ; offset += TRIAL_PAGE) {
+    for (;;) {
       const filter = status === undefined ? '' : `&status=${status}`;
       const page = await getJson<Page<Trial>>(
-        `/v1/studies/${encodeURIComponent(studyId)}/trials?limit=${TRIAL_PAGE}&offset=${offset}${filter}`,
+        `/v1/studies/${encodeURIComponent(studyId)}/trials?limit=${TRIAL_PAGE}&offset=${trials.length}${filter}`,
       );
       trials.push(...page.items);
-      if (page.items.length < TRIAL_PAGE || trials.length >= page.total) return trials;
+      if (page.items.length === 0 || trials.length >= page.total) return trials;
     }
   },
 
