@@ -7,3 +7,4 @@ export * from './stopping-policy';
 export * from './curve-extrapolation';
 export * from './calibration';
 export * from './stopping-decision';
+export * from './pause-and-resume';
