@@ -8,3 +8,4 @@ export * from './curve-extrapolation';
 export * from './calibration';
 export * from './stopping-decision';
 export * from './pause-and-resume';
+export * from './stored-curve';

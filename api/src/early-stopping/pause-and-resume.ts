@@ -14,16 +14,7 @@
 import type { CalibrationCache, CompletedCurve } from './calibration';
 import { extrapolateCurve, type CurvePoint } from './curve-extrapolation';
 import { decideEarlyStop, type StopDecision, type StopQuestion } from './stopping-decision';
-import type { CurveStoppingPolicy } from './stopping-policy';
-
-/** How a paused trial comes back (the API's `earlyStopping.resume`). */
-export interface ResumeOptions {
-  /** Resume the most promising paused trial after this many fresh trials in a row without improving the incumbent. */
-  afterTrialsWithoutImprovement: number;
-}
-
-/** Chosen on bench:fidelity (docs/benchmarks.md, "Stopping that can be undone"): 5 on seeds 1–15, checked on 16–20. */
-export const DEFAULT_RESUME_OPTIONS: Readonly<ResumeOptions> = Object.freeze({ afterTrialsWithoutImprovement: 5 });
+import type { CurveStoppingPolicy, ResumeOptions } from './stopping-policy';
 
 /** The pause rule: when a fresh trial is paused. */
 export interface PauseRule {
