@@ -13,9 +13,7 @@ export class PausedTrials1796333000000 implements MigrationInterface {
   async up(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query('ALTER TABLE "trials" ADD "resumes" integer NOT NULL DEFAULT 0');
     await queryRunner.query('ALTER TABLE "studies" ADD "trials_without_improvement" integer NOT NULL DEFAULT 0');
-    await queryRunner.query(
-      'CREATE INDEX "ix_trials_study_paused" ON "trials" ("study_id") WHERE status = \'paused\'',
-    );
+    await queryRunner.query('CREATE INDEX "ix_trials_study_paused" ON "trials" ("study_id") WHERE status = \'paused\'');
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
