@@ -6,6 +6,7 @@
 import type { EntityManager } from 'typeorm';
 import {
   chooseResume,
+  createCalibrationCache,
   MAX_CALIBRATION_WINDOW,
   stoppedRun,
   storedCurve,
@@ -59,7 +60,10 @@ export async function resumeMostPromising(tx: EntityManager, study: LockedStudy,
     const points = storedCurve(row.points, sign, true);
     return [{ id: row.id, points, totalSteps: Math.max(row.total_steps ?? 0, points[points.length - 1].step) }];
   });
-  const choice = chooseResume(paused, { threshold, completed, stopped }, policy);
+  // One calibration cache for the whole choice: paused trials at the same progress share their
+  // calibration fits (500 paused trials, 150 calibration curves: 16 s without it, 1.1 s with it;
+  // docs/reliability.md, "Resume choice").
+  const choice = chooseResume(paused, { threshold, completed, stopped }, policy, createCalibrationCache());
   await trialStore.ruleOutPaused(tx, choice.ruledOut, now);
   if (choice.resume === null) return null;
   return (await trialStore.resumePaused(tx, choice.resume, now)) ? choice.resume : null;
