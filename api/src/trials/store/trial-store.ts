@@ -53,6 +53,18 @@ function TRIAL_FITS(t: string, gpuMemoryMb: string): string {
   return `(${t}.min_gpu_memory_mb IS NULL OR ${t}.min_gpu_memory_mb <= ${gpuMemoryMb})`;
 }
 
+/**
+ * SQL: runner `runnerId` may lease pending trial `t` as far as a resume goes. A resumed trial
+ * (resumePaused) keeps the runner that paused it, which holds its checkpoint (on its own disk when
+ * `checkpointDir` is not shared) and is still saving it while its stopped child ends: only that
+ * runner takes it, until the study's lease time has passed since the resume; then any runner does
+ * (from a shared checkpoint, or from step 0).
+ */
+function RESUMABLE_BY(t: string, runnerId: string, now: string): string {
+  return `(${t}.runner_id IS NULL OR ${t}.runner_id = ${runnerId}
+           OR ${t}.updated_at < ${now}::timestamptz - make_interval(secs => (SELECT s.lease_seconds FROM studies s WHERE s.id = ${t}.study_id)))`;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Leases: a grant writes the trial and its lease row at once.
 // ---------------------------------------------------------------------------------------------
@@ -87,6 +99,7 @@ export async function leasePending(db: Db, runnerId: string, studyId: string): P
   const candidate = `SELECT t.id FROM trials t
           WHERE t.study_id = $3 AND t.status = '${LEASE_PENDING.from}'
             AND ${TRIAL_FITS('t', '(SELECT r.gpu_memory_mb FROM runners r WHERE r.id = $1)')}
+            AND ${RESUMABLE_BY('t', '$1', '$2')}
             AND EXISTS (SELECT 1 FROM studies s
                          WHERE s.id = $3 AND s.status = 'active'
                            AND (SELECT COUNT(*) FROM trials r WHERE r.study_id = $3 AND r.status = 'running') < s.max_parallel_trials)
@@ -606,17 +619,18 @@ export async function stopEarly(db: Db, stop: EarlyStop): Promise<Trial | null> 
 
 /**
  * paused → pending: the trial is resumed (docs/algorithm.md, "Early stopping: pause and resume"):
- * leasable again as a new attempt, whose runner resumes it from the trial's kept checkpoint; its
+ * leasable again as a new attempt, first by the runner that paused it (it keeps `runner_id`:
+ * RESUMABLE_BY), which resumes it from the trial's kept checkpoint; its
  * result will be told again (told false, stop reason cleared) as a resumed result, not a new
  * evaluation. The pause's decision stays in `early_stop` for inspection. False when it was not
- * paused any more.
+ * paused any more, or its pause is not told yet.
  */
 export async function resumePaused(tx: EntityManager, trialId: string, now: Date): Promise<boolean> {
   const rows = (await tx.query(
     `UPDATE trials SET status = '${RESUME.to}', attempt = attempt + 1, resumes = resumes + 1, told = false,
-            stop_reason = NULL, runner_id = NULL, lease_expires_at = NULL, finished_at = NULL, progress = NULL,
+            stop_reason = NULL, lease_expires_at = NULL, finished_at = NULL, progress = NULL,
             updated_at = $2
-      WHERE id = $1 AND status = '${RESUME.from}'
+      WHERE id = $1 AND status = '${RESUME.from}' AND told
      RETURNING id`,
     [trialId, now],
   )) as unknown[];
@@ -633,7 +647,12 @@ export async function ruleOutPaused(tx: EntityManager, trialIds: readonly string
   );
 }
 
-/** The study's paused trials, oldest pause first, with their curve of `metric` and run length. */
+/**
+ * The study's paused trials told to the engine, oldest pause first, with their curve of `metric` and
+ * run length. A pause committed after the caller's telling statement is left for the next resume:
+ * resumed before being told, the engine would never hear of its pause, and would take its later
+ * result as a new evaluation.
+ */
 export async function pausedCurves(
   db: Db,
   studyId: string,
@@ -643,7 +662,7 @@ export async function pausedCurves(
     `SELECT t.id, t.total_steps,
             (SELECT json_agg(json_build_array(m.step, m.value) ORDER BY m.step)
                FROM trial_metrics m WHERE m.trial_id = t.id AND m.name = $2) AS points
-       FROM trials t WHERE t.study_id = $1 AND t.status = '${RESUME.from}'
+       FROM trials t WHERE t.study_id = $1 AND t.status = '${RESUME.from}' AND t.told
       ORDER BY t.finished_at, t.number`,
     [studyId, metric],
   )) as { id: string; total_steps: number | null; points: [number, number][] | null }[];
