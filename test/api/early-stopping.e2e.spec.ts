@@ -156,7 +156,7 @@ describe('early stopping on the heartbeat', () => {
       calibrationTrials: 3,
       minPoints: 4,
       calibrationWindow: 50,
-      // Without checkpointSteps a resume would redo the run: every stop stays final by default.
+      // Stopping that can be undone is opt-in: every stop stays final by default.
       resume: null,
     });
     assert.equal(mads.gpuHoursUsed, 0);
@@ -197,6 +197,8 @@ describe('early stopping on the heartbeat', () => {
       'earlyStopping.resume.afterTrialsWithoutImprovement',
     ],
     ['a resume that is not an object', { kind: 'curve', resume: 5 }, 'earlyStopping.resume'],
+    // A pause resumes from the trial's checkpoint: without checkpointSteps, refused.
+    ['a resume without checkpointSteps', { kind: 'curve', resume: {} }, 'earlyStopping.resume'],
     ['a resume on the median policy', { kind: 'median', resume: null }, 'earlyStopping.resume'],
   ];
   for (const [what, policy, field] of badPolicies) {

@@ -148,7 +148,7 @@ describe('early stopping that can be undone: pause and resume', () => {
     x0: [{ x: -3, y: 3 }],
     budget: { maxEvaluations: MAX_EVALUATIONS, leaseSeconds: 120 },
     algorithm: { name: 'mads', seed: 3 },
-    // Runners keep a checkpoint every 5 steps: a resume is cheap, so the curve policy pauses.
+    // Runners keep a checkpoint every 5 steps: a resume is cheap, so the curve policy may pause.
     trainingConfig: { checkpointSteps: EVAL_EVERY },
     ...(earlyStopping === undefined ? {} : { earlyStopping }),
   });
@@ -158,7 +158,10 @@ describe('early stopping that can be undone: pause and resume', () => {
       .items as TrialView[];
 
   it('pauses, resumes and completes trials of a MADS study run by 2 runners, across a restart, with the budget exact', async () => {
-    const study = await createStudy(test, userKey, studyBody());
+    // Off by default, even with checkpoints (docs/algorithm.md, "Early stopping: pause and resume").
+    const plain = await createStudy(test, userKey, studyBody());
+    assert.equal((plain.earlyStopping as { resume: unknown }).resume, null);
+    const study = await createStudy(test, userKey, studyBody({ kind: 'curve', resume: {} }));
     // With checkpoints, the default curve policy's stops can be undone.
     assert.deepEqual((study.earlyStopping as { resume: unknown }).resume, { afterTrialsWithoutImprovement: 5 });
     const studyId = String(study.id);

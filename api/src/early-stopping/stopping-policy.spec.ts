@@ -83,24 +83,30 @@ test('kind and shape errors', () => {
   });
 });
 
-test('resume: on by default only with checkpoints, null turns it off, bad values are named', () => {
-  const on = parseStoppingPolicy({ kind: 'curve' }, 'earlyStopping', { checkpointed: true });
+test('resume: off by default, on when given for a study with checkpoints, bad values are named', () => {
+  const absent = parseStoppingPolicy({ kind: 'curve' }, 'earlyStopping', { checkpointed: true });
+  assert.deepEqual(absent, { ok: true, policy: { ...DEFAULT_CURVE_POLICY, resume: null } });
+  const on = parseStoppingPolicy({ kind: 'curve', resume: {} }, 'earlyStopping', { checkpointed: true });
   assert.deepEqual(on, { ok: true, policy: { ...DEFAULT_CURVE_POLICY, resume: { ...DEFAULT_RESUME_OPTIONS } } });
-  const off = parseStoppingPolicy({ kind: 'curve', resume: null }, 'earlyStopping', { checkpointed: true });
-  assert.deepEqual(off, { ok: true, policy: { ...DEFAULT_CURVE_POLICY, resume: null } });
-  const given = parseStoppingPolicy({ kind: 'curve', resume: { afterTrialsWithoutImprovement: 8 } });
+  const given = parseStoppingPolicy({ kind: 'curve', resume: { afterTrialsWithoutImprovement: 8 } }, 'earlyStopping', {
+    checkpointed: true,
+  });
   assert.deepEqual(given, {
     ok: true,
     policy: { ...DEFAULT_CURVE_POLICY, resume: { afterTrialsWithoutImprovement: 8 } },
   });
-  for (const [resume, field] of [
-    [{ afterTrialsWithoutImprovement: 0 }, 'earlyStopping.resume.afterTrialsWithoutImprovement'],
-    [{ afterTrialsWithoutImprovement: 2.5 }, 'earlyStopping.resume.afterTrialsWithoutImprovement'],
-    [{ after: 3 }, 'earlyStopping.resume.after'],
-    [true, 'earlyStopping.resume'],
-    ['5', 'earlyStopping.resume'],
+  const off = parseStoppingPolicy({ kind: 'curve', resume: null });
+  assert.deepEqual(off, { ok: true, policy: { ...DEFAULT_CURVE_POLICY, resume: null } });
+  for (const [resume, field, checkpointed] of [
+    [{ afterTrialsWithoutImprovement: 0 }, 'earlyStopping.resume.afterTrialsWithoutImprovement', true],
+    [{ afterTrialsWithoutImprovement: 2.5 }, 'earlyStopping.resume.afterTrialsWithoutImprovement', true],
+    [{ after: 3 }, 'earlyStopping.resume.after', true],
+    [true, 'earlyStopping.resume', true],
+    ['5', 'earlyStopping.resume', true],
+    // Without checkpoints a resume would rerun the whole trial: refused, naming the field.
+    [{}, 'earlyStopping.resume', false],
   ] as const) {
-    const result = parseStoppingPolicy({ kind: 'curve', resume });
+    const result = parseStoppingPolicy({ kind: 'curve', resume }, 'earlyStopping', { checkpointed });
     assert.equal(result.ok, false);
     if (!result.ok)
       assert.deepEqual(

@@ -53,8 +53,8 @@ export interface CurveStoppingPolicy {
    * *paused* by the more aggressive pause rule instead, told to the engine as an unsuccessful
    * evaluation like a stop, and may be resumed later for its remaining steps from its checkpoint;
    * a resumed trial runs under this policy, whose stop is then final. null or absent: every stop is
-   * final (policies stored before the option have none). Default: on when the study's training
-   * configuration has `checkpointSteps` (a resume is then cheap), off otherwise.
+   * final (policies stored before the option have none). Off by default; only for a study whose
+   * training configuration has `checkpointSteps` (a resume is then cheap).
    */
   resume?: ResumeOptions | null;
 }
@@ -213,9 +213,12 @@ export function parseStoppingPolicy(
 }
 
 /**
- * The curve policy's `resume`: absent, on exactly when the study keeps checkpoints (pausing
- * aggressively is only safe when a resume is cheap); null, off; an object, its parameters over
- * the defaults.
+ * The curve policy's `resume`: absent or null, off (every stop final); an object, on, its
+ * parameters over the defaults — only for a study that keeps checkpoints (`checkpointed`): pausing
+ * aggressively is only safe when a resume is cheap, and without a checkpoint a resume reruns the
+ * whole trial. Off by default: with MADS choosing the points (the service's e2e study) pauses cost
+ * final quality in some runs that final stops did not (docs/algorithm.md, "Early stopping: pause
+ * and resume", "Default").
  */
 function parseResume(
   input: unknown,
@@ -223,8 +226,7 @@ function parseResume(
   checkpointed: boolean,
   errors: PolicyFieldError[],
 ): ResumeOptions | null {
-  if (input === undefined) return checkpointed ? { ...DEFAULT_RESUME_OPTIONS } : null;
-  if (input === null) return null;
+  if (input === undefined || input === null) return null;
   if (!isPlainObject(input)) {
     errors.push({ field, reason: 'must be an object or null' });
     return null;
@@ -238,6 +240,13 @@ function parseResume(
     const problem = checkNumber(input[key], rule);
     if (problem === null) resume[key] = input[key];
     else errors.push({ field: `${field}.${key}`, reason: problem });
+  }
+  if (!checkpointed) {
+    errors.push({
+      field,
+      reason:
+        'needs trainingConfig.checkpointSteps: a paused trial resumes from its checkpoint (without one, leave resume out)',
+    });
   }
   return resume as unknown as ResumeOptions;
 }
