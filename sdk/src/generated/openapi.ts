@@ -692,9 +692,9 @@ export interface components {
              * @description curve: stopping that can be undone. An object: a trial the rule would stop is paused instead
              *     (by a more aggressive rule: only X0 protected, behind the incumbent's curve from `minProgress`
              *     on), told to the engine as an unsuccessful evaluation, and may be resumed later from its
-             *     checkpoint for its remaining steps; a resumed trial's stop is final. null: every stop is final.
-             *     Default: on (`{ "afterTrialsWithoutImprovement": 5 }`) when `trainingConfig.checkpointSteps` is
-             *     set, else null.
+             *     checkpoint for its remaining steps; a resumed trial's stop is final. Needs
+             *     `trainingConfig.checkpointSteps` (400 naming `earlyStopping.resume` otherwise). null or absent
+             *     (the default): every stop is final. `{}` takes the defaults (`afterTrialsWithoutImprovement` 5).
              */
             resume?: components["schemas"]["ResumeOptionsDto"] | null;
         };
