@@ -8,6 +8,7 @@ import { TrialResultMetadata1796322761129 } from './1796322761129-TrialResultMet
 import { RunnerCapacity1796330000000 } from './1796330000000-RunnerCapacity';
 import { GpuSecondsAcrossAttempts1796331000000 } from './1796331000000-GpuSecondsAcrossAttempts';
 import { RunnerQuotas1796332000000 } from './1796332000000-RunnerQuotas';
+import { PausedTrials1796333000000 } from './1796333000000-PausedTrials';
 
 /** Every migration, oldest first: the only way the schema changes (docs/development.md, "Migrations"). */
 export const MIGRATIONS = [
@@ -21,4 +22,5 @@ export const MIGRATIONS = [
   RunnerCapacity1796330000000,
   GpuSecondsAcrossAttempts1796331000000,
   RunnerQuotas1796332000000,
+  PausedTrials1796333000000,
 ];

@@ -13,52 +13,19 @@ import {
   report,
   type TestRunner,
 } from '../support/api-client';
+import {
+  curveValue,
+  EVAL_EVERY,
+  finalLoss,
+  Gate,
+  GPU_SECONDS_PER_STEP,
+  TOTAL_STEPS,
+} from '../support/simulated-curves';
 import { startTestServer, type TestServer } from '../support/test-server';
 import { launchChromium, signIn, waitForData } from '../dashboard/fixture';
 
-/** Steps of a simulated run, and the evaluation interval (a point of the curve every 5 steps). */
-const TOTAL_STEPS = 100;
-const EVAL_EVERY = 5;
-/** GPU-seconds per step: 2 GPUs × 0.3 s of wall-clock. */
-const GPU_SECONDS_PER_STEP = 0.6;
 const MAX_EVALUATIONS = 30;
 const CALIBRATION_TRIALS = 4;
-
-/** The final validation loss of a configuration: a bowl with its minimum 1 at (1, −1). */
-function finalLoss(parameters: Record<string, number | string>): number {
-  const x = Number(parameters.x);
-  const y = Number(parameters.y);
-  return 1 + ((x - 1) ** 2 + (y + 1) ** 2) / 5;
-}
-
-/** Deterministic noise per trial and step (xorshift on a seed), standard deviation about 0.01. */
-function noise(seed: number, step: number): number {
-  let state = (seed * 2654435761 + step * 40503) >>> 0 || 1;
-  let sum = 0;
-  for (let i = 0; i < 4; i++) {
-    state ^= state << 13;
-    state >>>= 0;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    state >>>= 0;
-    sum += state / 2 ** 32 - 0.5;
-  }
-  return sum * 0.017;
-}
-
-/**
- * A learning curve ending at `final` at step TOTAL_STEPS: a power law for even trial numbers, an
- * exponential decay for odd ones, starting about 3 above the final value, plus noise.
- */
-function curveValue(final: number, trialNumber: number, step: number): number {
-  const p = step / TOTAL_STEPS;
-  const p0 = EVAL_EVERY / TOTAL_STEPS;
-  const shape =
-    trialNumber % 2 === 0
-      ? (p ** -0.5 - 1) / (p0 ** -0.5 - 1)
-      : (Math.exp(-4 * p) - Math.exp(-4)) / (Math.exp(-4 * p0) - Math.exp(-4));
-  return final + 3 * shape + noise(trialNumber, step);
-}
 
 interface TrialLog {
   id: string;
@@ -69,29 +36,6 @@ interface TrialLog {
   stoppedAt: number | null;
   /** The last GPU-seconds this runner reported for it. */
   gpuSeconds: number;
-}
-
-/** Lets the test park every runner between two requests (to restart the app under them). */
-class Gate {
-  private waiting: Promise<void> | null = null;
-  private open: (() => void) | null = null;
-  parked = 0;
-
-  close(): void {
-    this.waiting = new Promise((resolve) => (this.open = resolve));
-  }
-
-  release(): void {
-    this.open?.();
-    this.waiting = null;
-  }
-
-  async pass(): Promise<void> {
-    if (this.waiting === null) return;
-    this.parked += 1;
-    await this.waiting;
-    this.parked -= 1;
-  }
 }
 
 async function runWorker(
@@ -212,6 +156,8 @@ describe('early stopping on the heartbeat', () => {
       calibrationTrials: 3,
       minPoints: 4,
       calibrationWindow: 50,
+      // Stopping that can be undone is opt-in: every stop stays final by default.
+      resume: null,
     });
     assert.equal(mads.gpuHoursUsed, 0);
     assert.equal(mads.gpuHoursSaved, 0);
@@ -245,6 +191,15 @@ describe('early stopping on the heartbeat', () => {
     // Each calibration curve may be refitted at a heartbeat: the window is bounded (MAX_CALIBRATION_WINDOW).
     ['a calibrationWindow above 100', { kind: 'curve', calibrationWindow: 101 }, 'earlyStopping.calibrationWindow'],
     ['a policy that is not an object', 'curve', 'earlyStopping'],
+    [
+      'a resume after 0 trials',
+      { kind: 'curve', resume: { afterTrialsWithoutImprovement: 0 } },
+      'earlyStopping.resume.afterTrialsWithoutImprovement',
+    ],
+    ['a resume that is not an object', { kind: 'curve', resume: 5 }, 'earlyStopping.resume'],
+    // A pause resumes from the trial's checkpoint: without checkpointSteps, refused.
+    ['a resume without checkpointSteps', { kind: 'curve', resume: {} }, 'earlyStopping.resume'],
+    ['a resume on the median policy', { kind: 'median', resume: null }, 'earlyStopping.resume'],
   ];
   for (const [what, policy, field] of badPolicies) {
     it(`rejects ${what} with 400 naming ${field}, and writes nothing`, async () => {

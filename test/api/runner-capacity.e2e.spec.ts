@@ -152,7 +152,7 @@ describe('runner capacity: GPU requirements and out-of-memory failures', () => {
     assert.deepEqual(expectStatus(await outOfMemory(first24, String(x0.id)), 200).body, requeued);
     const afterOom = await getStudy(project, studyId);
     assert.equal(afterOom.evaluationCount, 0, 'no budget used');
-    assert.deepEqual(afterOom.trialCounts, { pending: 1, running: 0, completed: 0, failed: 0, stopped: 0 });
+    assert.deepEqual(afterOom.trialCounts, { pending: 1, running: 0, completed: 0, failed: 0, stopped: 0, paused: 0 });
     const blamed = await getRunner(project, first24.id);
     assert.equal(blamed.health, 'healthy');
     assert.equal(blamed.failureStreak, 0);

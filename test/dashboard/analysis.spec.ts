@@ -46,6 +46,7 @@ function trial(number: number, status: Trial['status'], f?: number, c = -1, orig
     point: [number],
     runnerFailures: 0,
     stopReason: null,
+    resumes: 0,
     earlyStop: null,
     gpuSeconds: null,
     effectiveConfig: null,

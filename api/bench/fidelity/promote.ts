@@ -15,30 +15,29 @@
  * knows, would not stop it: a paused trial the default rule now rules out is stopped for good. A
  * resumed trial runs under the default rule (a second stop is final).
  *
+ * The pause rule, the resume choice and the stagnation count are the service's own
+ * (api/src/early-stopping/pause-and-resume.ts): this file only replays a study with them.
+ *
  * The log is a list of segments in the order GPU-seconds were spent: a fresh trial's first segment,
  * then possibly a resumed segment of the same configuration later on. A segment that was paused and
  * later resumed has state 'paused'; one paused and never resumed is 'pruned' (a final stop).
  */
 import {
+  chooseResume,
   createCalibrationCache,
   decideEarlyStop,
-  extrapolateCurve,
+  decidePause,
+  nextStagnation,
+  resumeDue,
   stoppedRun,
   type CompletedCurve,
   type CurvePoint,
   type CurveStoppingPolicy,
+  type PauseRule,
 } from '../../src/early-stopping';
 import type { StudySettings, TrialLog } from './studies';
 
-export interface PromoteOptions {
-  /** Pauses fresh trials (not X0) once calibrated: the curve rule, usually looser than the default. */
-  pausePolicy: CurveStoppingPolicy;
-  /**
-   * Pause a fresh trial at progress ≥ `from` when its value is not below the incumbent's value at
-   * the same step: only while `pausePolicy` is calibrating, or `always` (either rule pauses); null:
-   * never.
-   */
-  behindIncumbent: { from: number; always: boolean } | null;
+export interface PromoteOptions extends PauseRule {
   /**
    * Decides final stops of resumed trials and which paused trials may still be resumed; null: every
    * paused trial stays eligible and a resumed trial runs to its end.
@@ -78,7 +77,7 @@ export function runPromoteStudy(
   const paused: Paused[] = [];
   const log: TrialLog[] = [];
   let incumbent: number | null = null;
-  let incumbentCurve: readonly number[] | null = null;
+  let incumbentCurve: readonly CurvePoint[] | null = null;
   let spent = 0;
   let withoutImprovement = 0;
   let budgetOut = false;
@@ -89,7 +88,7 @@ export function runPromoteStudy(
     const improved = incumbent === null || finalValue < incumbent;
     if (improved) {
       incumbent = finalValue;
-      incumbentCurve = curves[config];
+      incumbentCurve = points;
     }
     return improved;
   };
@@ -118,35 +117,33 @@ export function runPromoteStudy(
       cache,
     ).stop;
 
-  const pauseFresh = (points: CurvePoint[]): boolean => {
-    const decision = decideEarlyStop(
-      { curve: points, totalSteps, threshold: incumbent, protectedTrial: false, completed, stopped },
-      options.pausePolicy,
+  const pauseFresh = (points: CurvePoint[]): boolean =>
+    decidePause(
+      {
+        curve: points,
+        totalSteps,
+        threshold: incumbent,
+        protectedTrial: false,
+        completed,
+        stopped,
+        incumbentCurve,
+      },
+      options,
       cache,
-    );
-    if (decision.stop) return true;
-    const behind = options.behindIncumbent;
-    if (behind === null || incumbentCurve === null) return false;
-    if (!behind.always && decision.reason !== 'calibrating') return false;
-    const last = points[points.length - 1];
-    return last.step / totalSteps >= behind.from && last.value >= incumbentCurve[last.step - 1];
-  };
+    ).stop;
 
   /** Resumes the most promising paused trial the default rule does not rule out; false if none. */
   const resumeOne = (): boolean => {
-    let best: { entry: Paused; score: number } | null = null;
-    for (const entry of [...paused]) {
-      if (conservativeStop(entry.points)) {
-        // Ruled out for good: stays 'pruned' in the log, its run stays calibration evidence.
-        paused.splice(paused.indexOf(entry), 1);
-        continue;
-      }
-      const score =
-        extrapolateCurve(entry.points, totalSteps)?.finalValue ?? entry.points[entry.points.length - 1].value;
-      if (best === null || score < best.score) best = { entry, score };
-    }
-    if (best === null) return false;
-    const { entry } = best;
+    const choice = chooseResume(
+      paused.map((entry) => ({ id: entry, points: entry.points, totalSteps })),
+      { threshold: incumbent, completed, stopped },
+      options.resumePolicy,
+      cache,
+    );
+    // Ruled out for good: they stay 'pruned' in the log, their runs stay calibration evidence.
+    for (const entry of choice.ruledOut) paused.splice(paused.indexOf(entry), 1);
+    if (choice.resume === null) return false;
+    const entry = choice.resume;
     paused.splice(paused.indexOf(entry), 1);
     if (entry.run !== null) stopped.splice(stopped.indexOf(entry.run), 1);
     log[entry.logIndex].state = 'paused';
@@ -164,7 +161,10 @@ export function runPromoteStudy(
       const evidence = stoppedRun(entry.points);
       if (evidence !== null) stopped.push(evidence);
     } else if (state === 'complete') {
-      if (finish(entry.config, entry.points)) withoutImprovement = 0;
+      withoutImprovement = nextStagnation(withoutImprovement, {
+        resumed: true,
+        improved: finish(entry.config, entry.points),
+      });
     } else budgetOut = true;
     return true;
   };
@@ -183,9 +183,11 @@ export function runPromoteStudy(
       const evidence = stoppedRun(points);
       if (evidence !== null) stopped.push(evidence);
       paused.push({ config, points, logIndex: log.length - 1, run: evidence });
-      withoutImprovement++;
-    } else withoutImprovement = finish(config, points) ? 0 : withoutImprovement + 1;
-    if (withoutImprovement >= options.stagnation) {
+      withoutImprovement = nextStagnation(withoutImprovement, { resumed: false, improved: false });
+    } else {
+      withoutImprovement = nextStagnation(withoutImprovement, { resumed: false, improved: finish(config, points) });
+    }
+    if (resumeDue(withoutImprovement, { afterTrialsWithoutImprovement: options.stagnation })) {
       withoutImprovement = 0;
       resumeOne();
     }

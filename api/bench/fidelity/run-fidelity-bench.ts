@@ -17,7 +17,13 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import { join, resolve } from 'node:path';
-import { DEFAULT_CURVE_POLICY, DEFAULT_MEDIAN_POLICY, type StoppingPolicy } from '../../src/early-stopping';
+import {
+  DEFAULT_CURVE_POLICY,
+  DEFAULT_MEDIAN_POLICY,
+  DEFAULT_RESUME_OPTIONS,
+  pauseRuleOf,
+  type StoppingPolicy,
+} from '../../src/early-stopping';
 import { curveProblems, tabulate, type TabulatedCurves } from './curves';
 import {
   loadRealCurveTable,
@@ -93,7 +99,7 @@ const OPT_IN_SYSTEMS = new Set([
 
 /**
  * Stopping that can be undone (promote.ts, docs/benchmarks.md "Stopping that can be undone"),
- * opt-in only. Pause: the curve rule at its default confidence once X0 has completed (stopped and
+ * opt-in only; `meshtune_curve_promote` is the rule the service ships (`resume` on the curve policy). Pause: the curve rule at its default confidence once X0 has completed (stopped and
  * paused runs calibrate it), or a value not below the incumbent's at the same step from a tenth of
  * the run on; only X0 is protected. Resume: after 5 fresh trials in a row without improvement and
  * when the sequence is used up, the paused trial with the lowest extrapolation first, unless the
@@ -101,10 +107,11 @@ const OPT_IN_SYSTEMS = new Set([
  * its remaining steps plus one step for loading the model and the checkpoint again.
  */
 const PROMOTE: PromoteOptions = {
-  pausePolicy: { ...DEFAULT_CURVE_POLICY, calibrationTrials: 1 },
-  behindIncumbent: { from: 0.1, always: true },
+  // The service's own settings for a default curve policy with `resume` on (pause-and-resume.ts):
+  // the pause policy with 1 calibration curve, the behind-the-incumbent test from minProgress (0.1).
+  ...pauseRuleOf(DEFAULT_CURVE_POLICY),
   resumePolicy: { ...DEFAULT_CURVE_POLICY },
-  stagnation: 5,
+  stagnation: DEFAULT_RESUME_OPTIONS.afterTrialsWithoutImprovement,
   resumeWhenExhausted: true,
   resumeOverheadSteps: 1,
 };

@@ -7,3 +7,5 @@ export * from './stopping-policy';
 export * from './curve-extrapolation';
 export * from './calibration';
 export * from './stopping-decision';
+export * from './pause-and-resume';
+export * from './stored-curve';

@@ -44,6 +44,8 @@ export type StopReason =
   /** Stops (the service reports them as `early_stopped`). */
   | 'cannot_beat_threshold'
   | 'worse_than_median'
+  /** A pause only (pause-and-resume.ts): not below the incumbent's curve at the same step. */
+  | 'behind_incumbent'
   /** Continues. */
   | 'policy_none'
   | 'protected_trial'

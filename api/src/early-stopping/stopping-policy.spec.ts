@@ -1,9 +1,17 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { DEFAULT_CURVE_POLICY, DEFAULT_MEDIAN_POLICY, parseStoppingPolicy } from './stopping-policy';
+import {
+  DEFAULT_CURVE_POLICY,
+  DEFAULT_MEDIAN_POLICY,
+  DEFAULT_RESUME_OPTIONS,
+  parseStoppingPolicy,
+} from './stopping-policy';
 
 test('missing parameters take their defaults', () => {
-  assert.deepEqual(parseStoppingPolicy({ kind: 'curve' }), { ok: true, policy: { ...DEFAULT_CURVE_POLICY } });
+  assert.deepEqual(parseStoppingPolicy({ kind: 'curve' }), {
+    ok: true,
+    policy: { ...DEFAULT_CURVE_POLICY, resume: null },
+  });
   assert.deepEqual(parseStoppingPolicy({ kind: 'median' }), { ok: true, policy: { ...DEFAULT_MEDIAN_POLICY } });
   assert.deepEqual(parseStoppingPolicy({ kind: 'none' }), { ok: true, policy: { kind: 'none' } });
 });
@@ -12,7 +20,7 @@ test('given parameters are kept', () => {
   const result = parseStoppingPolicy({ kind: 'curve', confidence: 0.99, minProgress: 0.3, calibrationTrials: 8 });
   assert.deepEqual(result, {
     ok: true,
-    policy: { ...DEFAULT_CURVE_POLICY, confidence: 0.99, minProgress: 0.3, calibrationTrials: 8 },
+    policy: { ...DEFAULT_CURVE_POLICY, confidence: 0.99, minProgress: 0.3, calibrationTrials: 8, resume: null },
   });
   const median = parseStoppingPolicy({ kind: 'median', nStartupTrials: 0, nWarmupSteps: 10, intervalSteps: 5 });
   assert.deepEqual(median, {
@@ -73,4 +81,40 @@ test('kind and shape errors', () => {
     ok: false,
     errors: [{ field: 'earlyStopping.confidence', reason: "is not a parameter of the 'none' policy" }],
   });
+});
+
+test('resume: off by default, on when given for a study with checkpoints, bad values are named', () => {
+  const absent = parseStoppingPolicy({ kind: 'curve' }, 'earlyStopping', { checkpointed: true });
+  assert.deepEqual(absent, { ok: true, policy: { ...DEFAULT_CURVE_POLICY, resume: null } });
+  const on = parseStoppingPolicy({ kind: 'curve', resume: {} }, 'earlyStopping', { checkpointed: true });
+  assert.deepEqual(on, { ok: true, policy: { ...DEFAULT_CURVE_POLICY, resume: { ...DEFAULT_RESUME_OPTIONS } } });
+  const given = parseStoppingPolicy({ kind: 'curve', resume: { afterTrialsWithoutImprovement: 8 } }, 'earlyStopping', {
+    checkpointed: true,
+  });
+  assert.deepEqual(given, {
+    ok: true,
+    policy: { ...DEFAULT_CURVE_POLICY, resume: { afterTrialsWithoutImprovement: 8 } },
+  });
+  const off = parseStoppingPolicy({ kind: 'curve', resume: null });
+  assert.deepEqual(off, { ok: true, policy: { ...DEFAULT_CURVE_POLICY, resume: null } });
+  for (const [resume, field, checkpointed] of [
+    [{ afterTrialsWithoutImprovement: 0 }, 'earlyStopping.resume.afterTrialsWithoutImprovement', true],
+    [{ afterTrialsWithoutImprovement: 2.5 }, 'earlyStopping.resume.afterTrialsWithoutImprovement', true],
+    [{ after: 3 }, 'earlyStopping.resume.after', true],
+    [true, 'earlyStopping.resume', true],
+    ['5', 'earlyStopping.resume', true],
+    // Without checkpoints a resume would rerun the whole trial: refused, naming the field.
+    [{}, 'earlyStopping.resume', false],
+  ] as const) {
+    const result = parseStoppingPolicy({ kind: 'curve', resume }, 'earlyStopping', { checkpointed });
+    assert.equal(result.ok, false);
+    if (!result.ok)
+      assert.deepEqual(
+        result.errors.map((error) => error.field),
+        [field],
+      );
+  }
+  // Only the curve policy pauses.
+  const median = parseStoppingPolicy({ kind: 'median', resume: null });
+  assert.equal(median.ok, false);
 });

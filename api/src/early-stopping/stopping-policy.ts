@@ -48,7 +48,25 @@ export interface CurveStoppingPolicy {
    * of the API: measured in bench:fidelity and not kept as a default (docs/benchmarks.md).
    */
   pairwise?: PairwiseMode;
+  /**
+   * Stopping that can be undone (pause-and-resume.ts): when set, a trial the rule would stop is
+   * *paused* by the more aggressive pause rule instead, told to the engine as an unsuccessful
+   * evaluation like a stop, and may be resumed later for its remaining steps from its checkpoint;
+   * a resumed trial runs under this policy, whose stop is then final. null or absent: every stop is
+   * final (policies stored before the option have none). Off by default; only for a study whose
+   * training configuration has `checkpointSteps` (a resume is then cheap).
+   */
+  resume?: ResumeOptions | null;
 }
+
+/** How a paused trial comes back (the API's `earlyStopping.resume`; pause-and-resume.ts). */
+export interface ResumeOptions {
+  /** Resume the most promising paused trial after this many fresh trials in a row without improving the incumbent. */
+  afterTrialsWithoutImprovement: number;
+}
+
+/** Chosen on bench:fidelity (docs/benchmarks.md, "Stopping that can be undone"): 5 on seeds 1–15, checked on 16–20. */
+export const DEFAULT_RESUME_OPTIONS: Readonly<ResumeOptions> = Object.freeze({ afterTrialsWithoutImprovement: 5 });
 
 export type PairwiseMode = 'off' | 'or' | 'and' | 'alone';
 
@@ -124,13 +142,17 @@ const MEDIAN_RULES: Readonly<Record<Exclude<keyof MedianStoppingPolicy, 'kind'>,
  */
 export const MAX_CALIBRATION_WINDOW = 100;
 
-const CURVE_RULES: Readonly<Record<Exclude<keyof CurveStoppingPolicy, 'kind' | 'pairwise'>, NumberRule>> = {
+const CURVE_RULES: Readonly<Record<Exclude<keyof CurveStoppingPolicy, 'kind' | 'pairwise' | 'resume'>, NumberRule>> = {
   minProgress: { integer: false, min: 0, max: 1, minInclusive: false, maxInclusive: false },
   confidence: { integer: false, min: 0.5, max: 1, minInclusive: false, maxInclusive: false },
   // Two completed curves are the fewest that give a spread of extrapolation errors.
   calibrationTrials: { integer: true, min: 2, max: 1_000_000, minInclusive: true, maxInclusive: true },
   minPoints: { integer: true, min: 3, max: 1_000_000, minInclusive: true, maxInclusive: true },
   calibrationWindow: { integer: true, min: 2, max: MAX_CALIBRATION_WINDOW, minInclusive: true, maxInclusive: true },
+};
+
+const RESUME_RULES: Readonly<Record<keyof ResumeOptions, NumberRule>> = {
+  afterTrialsWithoutImprovement: { integer: true, min: 1, max: 1_000_000, minInclusive: true, maxInclusive: true },
 };
 
 function describeRange(rule: NumberRule): string {
@@ -156,7 +178,11 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
  * unknown keys, wrong types and out-of-range values are field errors (all of them, not the first).
  * `field` is the name the policy object has in the request, prefixed to every error's field.
  */
-export function parseStoppingPolicy(input: unknown, field = 'earlyStopping'): PolicyParseResult {
+export function parseStoppingPolicy(
+  input: unknown,
+  field = 'earlyStopping',
+  context: { checkpointed: boolean } = { checkpointed: false },
+): PolicyParseResult {
   if (!isPlainObject(input)) return { ok: false, errors: [{ field, reason: 'must be an object' }] };
   const kind = input.kind;
   if (typeof kind !== 'string' || !(STOPPING_POLICY_KINDS as readonly string[]).includes(kind)) {
@@ -168,8 +194,9 @@ export function parseStoppingPolicy(input: unknown, field = 'earlyStopping'): Po
   const rules: Readonly<Record<string, NumberRule>> =
     kind === 'median' ? MEDIAN_RULES : kind === 'curve' ? CURVE_RULES : {};
   const errors: PolicyFieldError[] = [];
+  const curve = kind === 'curve';
   for (const key of Object.keys(input)) {
-    if (key !== 'kind' && !(key in rules)) {
+    if (key !== 'kind' && !(key in rules) && !(curve && key === 'resume')) {
       errors.push({ field: `${field}.${key}`, reason: `is not a parameter of the '${kind}' policy` });
     }
   }
@@ -180,6 +207,46 @@ export function parseStoppingPolicy(input: unknown, field = 'earlyStopping'): Po
     if (problem === null) policy[key] = input[key];
     else errors.push({ field: `${field}.${key}`, reason: problem });
   }
+  if (curve) policy.resume = parseResume(input.resume, `${field}.resume`, context.checkpointed, errors);
   if (errors.length > 0) return { ok: false, errors };
   return { ok: true, policy: policy as unknown as StoppingPolicy };
+}
+
+/**
+ * The curve policy's `resume`: absent or null, off (every stop final); an object, on, its
+ * parameters over the defaults — only for a study that keeps checkpoints (`checkpointed`): pausing
+ * aggressively is only safe when a resume is cheap, and without a checkpoint a resume reruns the
+ * whole trial. Off by default: with MADS choosing the points (the service's e2e study) pauses cost
+ * final quality in some runs that final stops did not (docs/algorithm.md, "Early stopping: pause
+ * and resume", "Default").
+ */
+function parseResume(
+  input: unknown,
+  field: string,
+  checkpointed: boolean,
+  errors: PolicyFieldError[],
+): ResumeOptions | null {
+  if (input === undefined || input === null) return null;
+  if (!isPlainObject(input)) {
+    errors.push({ field, reason: 'must be an object or null' });
+    return null;
+  }
+  const resume: Record<string, unknown> = { ...DEFAULT_RESUME_OPTIONS };
+  for (const key of Object.keys(input)) {
+    if (!(key in RESUME_RULES)) errors.push({ field: `${field}.${key}`, reason: 'is not a parameter of resume' });
+  }
+  for (const [key, rule] of Object.entries(RESUME_RULES)) {
+    if (input[key] === undefined) continue;
+    const problem = checkNumber(input[key], rule);
+    if (problem === null) resume[key] = input[key];
+    else errors.push({ field: `${field}.${key}`, reason: problem });
+  }
+  if (!checkpointed) {
+    errors.push({
+      field,
+      reason:
+        'needs trainingConfig.checkpointSteps: a paused trial resumes from its checkpoint (without one, leave resume out)',
+    });
+  }
+  return resume as unknown as ResumeOptions;
 }

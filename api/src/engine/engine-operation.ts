@@ -23,6 +23,8 @@ export function encodeOperation(operation: EngineOperation): unknown {
     results: operation.results.map((result) => ({
       x: result.x,
       outputs: result.outputs?.map((value) => (Number.isFinite(value) ? value : String(value))) ?? null,
+      // Stored only when set, so the events of every other tell keep their shape.
+      ...(result.resumed === true ? { resumed: true } : {}),
     })),
   };
 }
@@ -36,6 +38,7 @@ export function decodeOperation(stored: unknown): EngineOperation {
       x: result.x,
       outputs:
         result.outputs?.map((value) => (typeof value === 'string' ? (NON_FINITE[value] ?? Number.NaN) : value)) ?? null,
+      ...(result.resumed === true ? { resumed: true } : {}),
     })),
   };
 }

@@ -15,11 +15,13 @@ import { lockProjectTrialRoom } from '../projects/project-trial-quota';
 import { lockRunnerSlots } from '../runners/runner-slots';
 import * as trialStore from '../trials/store/trial-store';
 import { toTrialResponse } from '../trials/trial-response.mapper';
+import { nextStagnation, resumeDue } from '../early-stopping';
 import type { EngineSession } from './engine-session';
 import { EngineHost } from './engine-host';
 import type { EngineStart } from './engine-host-protocol';
 import { EngineStore, type EngineReading } from './engine-store';
 import type { LockedStudy } from './locked-study';
+import { resumeMostPromising, resumeOptionsOf } from './study-resume';
 
 /** How many times one ask asks the engine again when it suggests a point that is already a trial. */
 const MAX_ASKS_PER_LEASE = 5;
@@ -101,6 +103,9 @@ export class EngineService {
       if (pending !== null) return { leases: [pending], starved: false };
       const { running, pending: queued, untold } = await this.tellFinished(manager, study, engine);
       if (!study.isActive) return none;
+      const resumed = await this.resumeIfDue(manager, study, engine, first);
+      if (resumed !== null) return { leases: [resumed], starved: false };
+      if (!study.isActive) return none;
       const { maxParallelTrials, maxEvaluations } = study.definition;
       const capacity = Math.min(
         maxParallelTrials - running - queued,
@@ -158,6 +163,36 @@ export class EngineService {
       const ended = await this.completeIfDone(manager, study, session);
       return { leases, starved: !ended && (await session.stopReason()) === null && running + queued + untold > 0 };
     });
+  }
+
+  /**
+   * Stopping that can be undone (docs/algorithm.md, "Early stopping: pause and resume"): when the
+   * study's policy has `resume` on and a resume is due — `afterTrialsWithoutImprovement` told
+   * results in a row without improving the incumbent, or the engine has nothing left to ask (its
+   * budget of evaluations is spent, or it stopped) — the most promising paused trial goes back to
+   * pending and is leased to `runnerId` at once; null when none is (then, with nothing left to
+   * ask and no paused trial left, the study ends). Resumed trials are not new evaluations: at the
+   * end of the budget, paused trials are resumed one per ask while any is left.
+   */
+  private async resumeIfDue(
+    manager: EntityManager,
+    study: LockedStudy,
+    engine: () => Promise<EngineSession>,
+    runnerId: string,
+  ): Promise<LeaseResponseDto | null> {
+    const options = resumeOptionsOf(study.definition.earlyStopping);
+    if (options === null) return null;
+    const session = await engine();
+    const exhausted = study.evaluationCount >= study.definition.maxEvaluations || (await session.stopReason()) !== null;
+    if (!exhausted && !resumeDue(study.trialsWithoutImprovement, options)) return null;
+    if (!exhausted) study.setTrialsWithoutImprovement(0);
+    const resumed = await resumeMostPromising(manager, study, new Date());
+    if (resumed === null) {
+      if (exhausted) await this.completeIfDone(manager, study, session);
+      return null;
+    }
+    // The runner that asked takes it (the oldest pending trial: requeued ones go first).
+    return trialStore.leasePending(manager, runnerId, study.id);
   }
 
   /**
@@ -404,7 +439,12 @@ export class EngineService {
     const results = finished.map((row) => ({
       x: row.point,
       outputs: row.status === 'completed' && row.outputs !== null ? mapping.toEngineOutputs(row.outputs) : null,
+      // A resumed trial was told before, paused: its result now is a later value, not an evaluation.
+      ...(row.resumes > 0 ? { resumed: true } : {}),
     }));
+    const resume = resumeOptionsOf(study.definition.earlyStopping);
+    // The incumbent before these results, for the resume trigger's count (read before they are stored).
+    const before = resume === null ? null : await trialStore.best(manager, study.id);
     const session = await engine();
     await session.tell(results);
     // The engine's own reading of each result (f, h, feasible: `evaluateOutputs`, feasible when
@@ -421,15 +461,37 @@ export class EngineService {
       infeasibility.push(ok ? (isFeasible(evaluated.h) ? 0 : evaluated.h) : null);
       feasible.push(ok ? isFeasible(evaluated.h) : null);
     }
+    const fresh = finished.flatMap((row, index) => (row.resumes > 0 ? [] : [index]));
+    const again = finished.flatMap((row, index) => (row.resumes > 0 ? [index] : []));
+    const pick = <T>(values: readonly T[], indices: readonly number[]): T[] => indices.map((index) => values[index]);
     await trialStore.storeEvaluations(
       manager,
-      finished.map((row) => row.id),
+      pick(finished, fresh).map((row) => row.id),
       study.evaluationCount + 1,
-      objective,
-      infeasibility,
-      feasible,
+      pick(objective, fresh),
+      pick(infeasibility, fresh),
+      pick(feasible, fresh),
     );
-    study.countEvaluations(finished.length);
+    await trialStore.storeResumedEvaluations(
+      manager,
+      pick(finished, again).map((row) => row.id),
+      pick(objective, again),
+      pick(infeasibility, again),
+      pick(feasible, again),
+    );
+    // A resumed trial's result is not a new evaluation: the budget counted the point at its pause.
+    study.countEvaluations(fresh.length);
+    if (resume !== null) {
+      let incumbent = before !== null && before.feasible === true ? before.objective : null;
+      let count = study.trialsWithoutImprovement;
+      finished.forEach((row, index) => {
+        const f = objective[index];
+        const improved = feasible[index] === true && f !== null && (incumbent === null || f < incumbent);
+        if (improved) incumbent = f;
+        count = nextStagnation(count, { resumed: row.resumes > 0, improved });
+      });
+      study.setTrialsWithoutImprovement(count);
+    }
     for (const row of finished) this.metrics.finishedTrials.inc({ status: row.status });
     await this.completeIfDone(manager, study, session);
     return inFlight;
@@ -438,17 +500,24 @@ export class EngineService {
   /**
    * Ends an active or paused study when its budget is spent, or when the engine stopped and
    * nothing is in flight: `completed`, or `failed` when every X0 point failed (FINAL_STATUS_OF);
-   * its pending trials are stopped.
+   * its pending and paused trials are stopped.
    */
   private async completeIfDone(manager: EntityManager, study: LockedStudy, engine: EngineSession): Promise<boolean> {
     if (study.isOver) return false;
     let reason;
+    // With `resume` on, a study whose engine has nothing left to ask goes on while paused or resumed
+    // trials remain: they are resumed one per ask (resumeIfDue), without counting evaluations.
+    const resuming = async (): Promise<boolean> =>
+      resumeOptionsOf(study.definition.earlyStopping) !== null &&
+      (await trialStore.countResuming(manager, study.id)) > 0;
     if (study.evaluationCount >= study.definition.maxEvaluations) {
+      if (await resuming()) return false;
       reason = 'max_evaluations' as const;
     } else {
       const stopReason = await engine.stopReason();
       if (stopReason === null) return false;
       if ((await trialStore.countUnsettled(manager, study.id)) > 0) return false;
+      if (await resuming()) return false;
       reason = studyStopReason(stopReason);
     }
     const now = new Date();

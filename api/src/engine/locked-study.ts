@@ -48,6 +48,16 @@ export class LockedStudy {
     this.set('evaluation_count', (this.row.evaluationCount += count));
   }
 
+  /** Told results in a row without improving the incumbent (the resume trigger: pause-and-resume.ts). */
+  get trialsWithoutImprovement(): number {
+    return this.row.trialsWithoutImprovement;
+  }
+
+  setTrialsWithoutImprovement(count: number): void {
+    if (count === this.row.trialsWithoutImprovement) return;
+    this.set('trials_without_improvement', (this.row.trialsWithoutImprovement = count));
+  }
+
   /** Trial numbers taken by new trials. */
   takeTrialNumbers(count: number): void {
     if (count === 0) return;

@@ -186,3 +186,34 @@ test('earlyStopThreshold: the feasible incumbent f; unknown before one exists or
   eb.tell([{ x: ebX0.x, outputs: [3, -1] }]);
   assert.equal(eb.earlyStopThreshold(), 3, 'an EB-infeasible point is never a success: f alone decides');
 });
+
+test('a paused point told failed takes its resumed value later: incumbent updated, no evaluation counted, state round-trips', () => {
+  const mads = Mads.create(SPHERE);
+  const [x0] = mads.ask(1);
+  mads.tell([{ x: x0.x, outputs: sphere(x0.x) }]);
+  const polled = mads.ask(4);
+  // The poll points are paused: told as unsuccessful evaluations.
+  mads.tell(polled.map((s) => ({ x: s.x, outputs: null })));
+  const evaluations = mads.evaluationCount;
+  const before = mads.bestFeasible()!.f;
+  // A value better than X0's, as the point's resumed run ends: the best of the four.
+  const best = polled.reduce((a, b) => (sphere(a.x)[0] <= sphere(b.x)[0] ? a : b));
+  assert.ok(sphere(best.x)[0] < before);
+  // Without the flag a second result for an evaluated point is ignored (NOMAD's cache).
+  mads.tell([{ x: best.x, outputs: sphere(best.x) }]);
+  assert.equal(mads.bestFeasible()!.f, before);
+  const replayed = Mads.fromJSON(JSON.parse(JSON.stringify(mads.toJSON())));
+  for (const engine of [mads, replayed]) {
+    engine.tell([{ x: best.x, outputs: sphere(best.x), resumed: true }]);
+    assert.equal(engine.evaluationCount, evaluations);
+    assert.deepEqual(engine.bestFeasible()!.x, best.x);
+  }
+  // The state round-trips with the resumed value, and both engines go on alike.
+  assert.deepEqual(Mads.fromJSON(JSON.parse(JSON.stringify(mads.toJSON()))).toJSON(), mads.toJSON());
+  assert.deepEqual(replayed.toJSON(), mads.toJSON());
+  assert.deepEqual(replayed.ask(3), mads.ask(3));
+  // A resumed failure adds nothing.
+  const other = polled.find((s) => s !== best)!;
+  mads.tell([{ x: other.x, outputs: null, resumed: true }]);
+  assert.equal(mads.evaluationCount, evaluations);
+});

@@ -214,7 +214,11 @@ export class Mads implements SuggestionAlgorithm {
     results.forEach((r, i) => validateResult(s.problem, r, i));
     for (const r of results) {
       let rec = s.cache.find(r.x);
-      if (rec !== undefined && rec.status !== 'pending') continue; // already evaluated: ignored
+      if (rec !== undefined && rec.status !== 'pending') {
+        // Already evaluated: ignored, unless a resumed trial brings the value of a point told failed.
+        if (r.resumed === true && rec.status === 'failed') this.tellResumed(rec.id, r.outputs);
+        continue;
+      }
       if (rec === undefined) rec = s.cache.addPending(r.x, -1, 'told', -1);
       else {
         s.inFlight--;
@@ -260,6 +264,23 @@ export class Mads implements SuggestionAlgorithm {
 
   toJSON(): MadsStateJson {
     return stateToJson(this.s);
+  }
+
+  /**
+   * The value of a point told before as an unsuccessful evaluation (a paused trial, resumed): it
+   * becomes a late result — the barrier takes it (`mergeLate`) and a FULL success ends the running
+   * step (`takeLateSuccess`) — without counting an evaluation, since the budget counted the point
+   * when it was paused. A failure adds nothing (the point is failed already). Sound for the same
+   * reason any late result is: it only adds information about a point the engine already holds
+   * (docs/algorithm.md, "Early stopping: pause and resume").
+   */
+  private tellResumed(id: number, outputs: readonly number[] | null): void {
+    const s = this.s;
+    const rec = s.cache.get(id);
+    s.cache.setResult(rec, outputs);
+    if (rec.status !== 'ok') return;
+    s.lateIds.push(rec.id);
+    this.takeLateSuccess(rec.id, rec.stepId);
   }
 
   /**

@@ -54,6 +54,14 @@ export interface EvaluationResult {
    * A NaN among the OBJ/PB/EB outputs also makes the evaluation failed (NOMAD §1.5).
    */
   outputs: number[] | null;
+  /**
+   * A later result for a point told before as an unsuccessful evaluation (a paused trial that was
+   * resumed and ran on: docs/algorithm.md, "Early stopping: pause and resume"). Not a new
+   * evaluation: it is not counted against the budget. An algorithm that keeps values takes it as a
+   * late result (MADS: the barrier, the incumbent and a late success); one that does not ignores it,
+   * as it ignores any result for a point already evaluated. Absent (false) otherwise.
+   */
+  resumed?: boolean;
 }
 
 /** Why an algorithm stopped (NOMAD's stop reasons that apply to an ask/tell engine). */

@@ -58,9 +58,13 @@ export class StudiesService {
 
     // MADS only needs to know whether a trial beats the incumbent: its default stops the ones that
     // cannot (docs/algorithm.md, "Early stopping"); random search keeps every run whole by default.
+    // Stopping that can be undone is allowed only where a resume is cheap: the runner keeps a
+    // checkpoint of the pause step (docs/algorithm.md, "Early stopping: pause and resume").
+    const checkpointSteps = dto.trainingConfig?.checkpointSteps;
     const parsedPolicy = parseStoppingPolicy(
       dto.earlyStopping ?? { kind: algorithmName === 'mads' ? 'curve' : 'none' },
       'earlyStopping',
+      { checkpointed: typeof checkpointSteps === 'number' && checkpointSteps > 0 },
     );
     if (!parsedPolicy.ok) throw new ValidationFailedError(parsedPolicy.errors);
     let engineState: unknown;

@@ -2,7 +2,14 @@ import type { StudyResponseDto, StudySummaryDto, TrialCountsDto } from './dto/st
 import { evaluationsMostlyFailed } from './study-status';
 import type { Study } from './study.entity';
 
-export const EMPTY_TRIAL_COUNTS: TrialCountsDto = { pending: 0, running: 0, completed: 0, failed: 0, stopped: 0 };
+export const EMPTY_TRIAL_COUNTS: TrialCountsDto = {
+  pending: 0,
+  running: 0,
+  completed: 0,
+  failed: 0,
+  stopped: 0,
+  paused: 0,
+};
 
 /** What a study's response sums over its trials (StudiesService.trialTotals). */
 export interface StudyTrialTotals {

@@ -99,6 +99,13 @@ export class Study {
   @Column({ name: 'evaluation_count', type: 'integer', default: 0 })
   evaluationCount: number;
 
+  /**
+   * Told results in a row that did not improve the incumbent, since the last improvement or resume
+   * (early stopping with `resume`: pause-and-resume.ts, `nextStagnation`); 0 for other policies.
+   */
+  @Column({ name: 'trials_without_improvement', type: 'integer', default: 0 })
+  trialsWithoutImprovement: number;
+
   /** The project that owns the study: only its keys and runners see it (projects/project-scope.ts). */
   @Column({ name: 'project_id', type: 'uuid' })
   projectId: string;

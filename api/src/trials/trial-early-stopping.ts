@@ -4,7 +4,10 @@ import { DataSource } from 'typeorm';
 import {
   createCalibrationCache,
   decideEarlyStop,
+  decidePause,
   MAX_CALIBRATION_WINDOW,
+  pauseRuleOf,
+  storedCurve,
   type CalibrationCache,
   type CompletedCurve,
   type CurvePoint,
@@ -18,18 +21,13 @@ import { StudiesService } from '../studies/studies.service';
 import * as trialStore from './store/trial-store';
 import type { TrialOrigin } from './trial-status';
 
+// Moved to early-stopping/stored-curve.ts (shared with the resume choice); re-exported for their users.
+export { MAX_FITTED_CURVE_POINTS, thinCurve } from '../early-stopping';
+
 /** Studies whose curves and threshold this process keeps (least recently used dropped first). */
 const MAX_STUDIES = 256;
 /** The median policy compares with every completed trial (Optuna); this process keeps the latest this many. */
 const MEDIAN_WINDOW = 1000;
-/**
- * Points of one curve the curve policy fits (the trial's own and each calibration curve; longer
- * curves are thinned by `thinCurve`). A fit costs about 8 µs a point and a heartbeat may refit every
- * calibration curve, so with the 10,000 points a trial may store (MAX_METRIC_POINTS_PER_TRIAL) and 50
- * calibration curves one heartbeat held the event loop 1.4–5.3 s (docs/reliability.md, finding 8).
- * The models have 3 parameters: 100 points spread over the run fix them as well as 10,000.
- */
-export const MAX_FITTED_CURVE_POINTS = 100;
 /**
  * Calibration curves (completed, and stopped) the curve policy uses at most: the window a policy
  * may ask for (MAX_CALIBRATION_WINDOW, checked at creation), also for policies stored before that
@@ -54,7 +52,12 @@ export interface HeartbeatTrial {
   /** The study's engine_version and evaluation_count: the threshold and the completed curves change only with them. */
   engineVersion: number;
   evaluationCount: number;
+  /** Times the trial was resumed after a pause: a resumed trial's stop is final. */
+  resumes: number;
 }
+
+/** The decision of a heartbeat; `pause`: a stop that can be undone (the trial becomes `paused`). */
+export type EarlyStopDecision = StopDecision & { pause: boolean };
 
 /** A study's settings that never change after creation, read once. */
 interface StudySettings {
@@ -81,7 +84,13 @@ interface StudyMemo {
   /** The evaluation_count `completed` and `stopped` were refreshed at. */
   seenCount: number;
   calibration: CalibrationCache;
-  threshold: { engineVersion: number; evaluationCount: number; value: number | null } | null;
+  threshold: {
+    engineVersion: number;
+    evaluationCount: number;
+    value: number | null;
+    /** The incumbent trial's curve (minimised, unthinned), for the pause rule; null when not needed or none. */
+    incumbentCurve: CurvePoint[] | null;
+  } | null;
 }
 
 /**
@@ -108,37 +117,54 @@ export class TrialEarlyStopping {
   }
 
   /** The decision for a running trial whose objective curve just grew; null when nothing can be decided. */
-  async decide(trial: HeartbeatTrial): Promise<StopDecision | null> {
+  async decide(trial: HeartbeatTrial): Promise<EarlyStopDecision | null> {
     const memo = await this.memo(trial.studyId);
     const { settings } = memo;
-    if (settings.policy.kind === 'none') return null;
+    const { policy } = settings;
+    if (policy.kind === 'none') return null;
     const row = await trialStore.curveOf(this.dataSource, trial.trialId, settings.metric);
     if (row === null || row.points === null) return null;
-    const curve = toCurve(row.points, settings.sign, settings.policy.kind);
+    const curve = storedCurve(row.points, settings.sign, policy.kind === 'curve');
     const totalSteps = row.total_steps ?? 0;
     // Without a run length the curve has no progress to be measured at.
     if (!(totalSteps > 0) || curve.length === 0) return null;
     await this.refreshCompleted(memo, trial.studyId, trial.evaluationCount);
     const threshold = await this.threshold(memo, trial);
+    const question = {
+      curve,
+      totalSteps: Math.max(totalSteps, curve[curve.length - 1].step),
+      threshold: threshold.value,
+      completed: policy.kind === 'median' ? valuesAtStep(memo.medianCurves, curve) : memo.completed,
+      stopped: memo.stopped,
+    };
+    // Stopping that can be undone: a trial never resumed is paused by the pause rule (only X0
+    // protected); a resumed one runs under the policy itself, and its stop is final.
+    if (policy.kind === 'curve' && policy.resume && trial.resumes === 0) {
+      const decision = decidePause(
+        { ...question, protectedTrial: trial.origin === 'x0', incumbentCurve: threshold.incumbentCurve },
+        pauseRuleOf(policy),
+        memo.calibration,
+      );
+      return { ...decision, pause: true };
+    }
     const protectedCount =
-      settings.policy.kind === 'curve'
-        ? settings.policy.calibrationTrials
-        : settings.policy.kind === 'median'
-          ? settings.policy.nStartupTrials
+      policy.kind === 'curve'
+        ? policy.resume
+          ? 0
+          : policy.calibrationTrials
+        : policy.kind === 'median'
+          ? policy.nStartupTrials
           : 0;
-    return decideEarlyStop(
+    const decision = decideEarlyStop(
       {
-        curve,
-        totalSteps: Math.max(totalSteps, curve[curve.length - 1].step),
-        threshold,
+        ...question,
         // X0 and the first trials that calibrate the rule always run to the end.
         protectedTrial: trial.origin === 'x0' || trial.number <= protectedCount,
-        completed: settings.policy.kind === 'median' ? valuesAtStep(memo.medianCurves, curve) : memo.completed,
-        stopped: memo.stopped,
       },
-      settings.policy,
+      policy,
       memo.calibration,
     );
+    return { ...decision, pause: false };
   }
 
   private async memo(studyId: string): Promise<StudyMemo> {
@@ -195,7 +221,7 @@ export class TrialEarlyStopping {
     for (const row of rows.reverse()) {
       memo.seenEvaluation = Math.max(memo.seenEvaluation, row.evaluation_number);
       if (row.points === null) continue;
-      const points = toCurve(row.points, memo.settings.sign, policy.kind);
+      const points = storedCurve(row.points, memo.settings.sign, policy.kind === 'curve');
       if (row.stopped) {
         const run = stoppedRun(points);
         if (run !== null) memo.stopped.push(run);
@@ -232,14 +258,17 @@ export class TrialEarlyStopping {
    * barrier: the best feasible f told so far, unless PB constraints make any f useful. Read again
    * only when the engine or the evaluation count moved.
    */
-  private async threshold(memo: StudyMemo, trial: HeartbeatTrial): Promise<number | null> {
+  private async threshold(
+    memo: StudyMemo,
+    trial: HeartbeatTrial,
+  ): Promise<{ value: number | null; incumbentCurve: CurvePoint[] | null }> {
     const known = memo.threshold;
     if (
       known !== null &&
       known.engineVersion === trial.engineVersion &&
       known.evaluationCount === trial.evaluationCount
     ) {
-      return known.value;
+      return known;
     }
     let value: number | null;
     if (memo.settings.algorithm === 'mads') {
@@ -260,8 +289,31 @@ export class TrialEarlyStopping {
       const best = await trialStore.best(this.dataSource, trial.studyId);
       value = best !== null && best.feasible === true ? best.objective : null;
     }
-    memo.threshold = { engineVersion: trial.engineVersion, evaluationCount: trial.evaluationCount, value };
-    return value;
+    const { policy } = memo.settings;
+    const incumbentCurve =
+      value !== null && policy.kind === 'curve' && policy.resume
+        ? await this.incumbentCurve(memo, trial.studyId)
+        : null;
+    memo.threshold = {
+      engineVersion: trial.engineVersion,
+      evaluationCount: trial.evaluationCount,
+      value,
+      incumbentCurve,
+    };
+    return memo.threshold;
+  }
+
+  /**
+   * The curve of the best feasible trial told (the incumbent: the engine's best feasible point is
+   * the one with the lowest f), minimised and unthinned (the pause rule reads it at the trial's
+   * step). Null when there is none or it has no curve (an imported or enqueued point).
+   */
+  private async incumbentCurve(memo: StudyMemo, studyId: string): Promise<CurvePoint[] | null> {
+    const best = await trialStore.best(this.dataSource, studyId);
+    if (best === null || best.feasible !== true) return null;
+    const row = await trialStore.curveOf(this.dataSource, best.id, memo.settings.metric);
+    if (row === null || row.points === null || row.points.length === 0) return null;
+    return storedCurve(row.points, memo.settings.sign, false);
   }
 }
 
@@ -291,22 +343,4 @@ function valuesAtStep(curves: readonly MedianCurve[], trialCurve: readonly Curve
     const points = low < steps.length && steps[low] === step ? [{ step, value: values[low] }] : [];
     return { points, totalSteps, finalValue };
   });
-}
-
-function toCurve(points: readonly [number, number][], sign: number, kind: StoppingPolicy['kind']): CurvePoint[] {
-  const curve = points.map(([step, value]) => ({ step, value: sign * value }));
-  // The median policy reads values at exact steps, and costs one lookup a point: never thinned.
-  return kind === 'curve' ? thinCurve(curve, MAX_FITTED_CURVE_POINTS) : curve;
-}
-
-/**
- * At most `max` points of a curve in step order, evenly spaced by index, the first and the last (the
- * latest observation, where the trial's progress is measured) included. Spacing by index keeps the
- * share of points each part of the run has, and so the weight a least-squares fit gives it.
- */
-export function thinCurve(curve: readonly CurvePoint[], max: number): CurvePoint[] {
-  if (curve.length <= max) return [...curve];
-  const kept: CurvePoint[] = [];
-  for (let j = 0; j < max; j++) kept.push(curve[Math.round((j * (curve.length - 1)) / (max - 1))]);
-  return kept;
 }

@@ -104,7 +104,7 @@ export class TrialReportsService {
   /**
    * The early-stopping decision (docs/algorithm.md, "Early stopping"), asked when the heartbeat
    * added points to the objective's curve. A stop is stored by trialStore.stopEarly (the trial is
-   * `stopped`, its lease ended) and told to the engine by the flush that follows, as a report's
+   * `stopped`, or `paused` when the policy's stops can be undone, its lease ended) and told to the engine by the flush that follows, as a report's
    * result is. The lease is already renewed: a decision that fails only logs.
    */
   private async stopEarlyIfHopeless(
@@ -126,6 +126,7 @@ export class TrialReportsService {
         origin: beat.origin as Trial['origin'],
         engineVersion: beat.engine_version as number,
         evaluationCount: beat.evaluation_count as number,
+        resumes: beat.resumes ?? 0,
       });
       if (decision === null || !decision.stop) return false;
       const stopped = await trialStore.stopEarly(this.dataSource, {
@@ -144,6 +145,9 @@ export class TrialReportsService {
           calibrationSize: decision.calibrationSize,
         },
         now: new Date(),
+        // The runner is told `early_stopped` either way: it keeps the adapter and the checkpoint
+        // folder of a stopped trial, which is what a resume continues from.
+        pause: decision.pause,
       });
       if (stopped === null) return false;
     } catch (error) {

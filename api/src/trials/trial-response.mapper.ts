@@ -18,6 +18,7 @@ export function toTrialResponse(trial: Trial, metrics?: TrialMetricDto[]): Trial
     outputs: trial.outputs,
     error: trial.error,
     stopReason: trial.stopReason ?? null,
+    resumes: trial.resumes ?? 0,
     earlyStop: trial.earlyStop ?? null,
     gpuSeconds: trial.gpuSeconds ?? null,
     effectiveConfig: trial.effectiveConfig ?? null,

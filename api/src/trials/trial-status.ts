@@ -1,4 +1,10 @@
-export const TRIAL_STATUSES = ['pending', 'running', 'completed', 'failed', 'stopped'] as const;
+/**
+ * `paused`: stopped early by a policy with `resume` on (docs/algorithm.md, "Early stopping: pause
+ * and resume"): told to the engine as an unsuccessful evaluation like an early-stopped trial (stop
+ * reason `early_stopped`, so UNTOLD_RESULT covers it), and not final: it may go back to `pending`
+ * (resumed from its checkpoint) or end `stopped` (ruled out for good, or the study ended).
+ */
+export const TRIAL_STATUSES = ['pending', 'running', 'completed', 'failed', 'stopped', 'paused'] as const;
 export type TrialStatus = (typeof TRIAL_STATUSES)[number];
 
 export const TRIAL_ORIGINS = ['x0', 'search', 'poll', 'random', 'user', 'import'] as const;
@@ -7,8 +13,9 @@ export type TrialOrigin = (typeof TRIAL_ORIGINS)[number];
 /**
  * SQL condition of a result stored but not told to the engine yet (EngineService tells it):
  * also the predicate of the partial index ix_trials_untold, so the queries can use it. An
- * early-stopped trial is a result (an unsuccessful evaluation); a trial stopped because its
- * study ended is not.
+ * early-stopped or paused trial is a result (an unsuccessful evaluation; both carry stop reason
+ * `early_stopped`); a trial stopped because its study ended is not. A resumed trial's result is
+ * told again (EvaluationResult.resumed), without counting a new evaluation.
  */
 export const UNTOLD_RESULT = "told = false AND (status IN ('completed', 'failed') OR stop_reason = 'early_stopped')";
 

@@ -28,6 +28,7 @@ import {
 @Index('ix_trials_running_lease', ['leaseExpiresAt'], { where: "status = 'running'" })
 @Index('ix_trials_study_pending', ['studyId', 'createdAt', 'number'], { where: "status = 'pending'" })
 @Index('ix_trials_study_running', ['studyId'], { where: "status = 'running'" })
+@Index('ix_trials_study_paused', ['studyId'], { where: "status = 'paused'" })
 // A runner's open leases, counted by every lease (its slots) and by runner reclamation: without
 // reading the finished trials of a long-lived runner (ix_trials_runner_id holds them all).
 @Index('ix_trials_runner_running', ['runnerId'], { where: "status = 'running'" })
@@ -150,6 +151,14 @@ export class Trial {
   /** Hash of the final report, so a repeated report can be recognised (idempotency). */
   @Column({ name: 'report_hash', type: 'char', length: 64, nullable: true })
   reportHash: string | null;
+
+  /**
+   * Times this trial was resumed after a pause (docs/algorithm.md, "Early stopping: pause and
+   * resume"). A resumed trial's result is told to the engine again without counting an evaluation,
+   * and its next early stop is final.
+   */
+  @Column({ name: 'resumes', type: 'integer', default: 0 })
+  resumes: number;
 
   /** Whether the suggestion algorithm has been told this trial's result (exactly once). */
   @Column({ name: 'told', type: 'boolean', default: false })

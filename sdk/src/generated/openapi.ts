@@ -688,6 +688,15 @@ export interface components {
             nStartupTrials?: number;
             /** @description median: no stop below this step (Optuna `n_warmup_steps`, default 0). */
             nWarmupSteps?: number;
+            /**
+             * @description curve: stopping that can be undone. An object: a trial the rule would stop is paused instead
+             *     (by a more aggressive rule: only X0 protected, behind the incumbent's curve from `minProgress`
+             *     on), told to the engine as an unsuccessful evaluation, and may be resumed later from its
+             *     checkpoint for its remaining steps; a resumed trial's stop is final. Needs
+             *     `trainingConfig.checkpointSteps` (400 naming `earlyStopping.resume` otherwise). null or absent
+             *     (the default): every stop is final. `{}` takes the defaults (`afterTrialsWithoutImprovement` 5).
+             */
+            resume?: components["schemas"]["ResumeOptionsDto"] | null;
         };
         EngineStateResponseDto: {
             /** @enum {string} */
@@ -951,6 +960,10 @@ export interface components {
              */
             projectId?: string;
         };
+        ResumeOptionsDto: {
+            /** @description Resume the most promising paused trial after this many fresh trials in a row without improving the incumbent, ≥ 1 (default 5). */
+            afterTrialsWithoutImprovement?: number;
+        };
         RunnerListResponseDto: {
             /**
              * @description Up to `limit` runners, last seen first, and at most about 4 MiB of them: runners of many long
@@ -1124,6 +1137,8 @@ export interface components {
         TrialCountsDto: {
             completed: number;
             failed: number;
+            /** @description Paused trials (early stopping with `resume`): told as unsuccessful evaluations, may be resumed. */
+            paused: number;
             pending: number;
             running: number;
             /** @description Early-stopped trials and trials stopped because the study ended. */
@@ -1182,7 +1197,7 @@ export interface components {
             /** @description The lease number: 1, then + 1 each time the trial goes back to pending (lost, released, runner failure). */
             attempt: number;
             createdAt: string;
-            /** @description The decision that stopped it early (null unless `stopReason` is `early_stopped`). */
+            /** @description The decision that stopped it early (null unless `stopReason` is `early_stopped`); a resumed trial keeps its pause's. */
             earlyStop: components["schemas"]["EarlyStopDto"] | null;
             /**
              * @description The configuration the runner trained with, as it reported it on `complete` (regime hash, GPU
@@ -1228,16 +1243,22 @@ export interface components {
             /** @description The engine's point (ordinal index, log10 of log-scale reals…). */
             point: number[];
             progress: number | null;
+            /**
+             * @description Times the trial was resumed after a pause (early stopping with `resume`): a resumed trial keeps
+             *     its evaluation (the budget counted it at the pause), its result is told again, and its next
+             *     stop is final. 0 for every other trial.
+             */
+            resumes: number;
             /** @description Leases that ended in a runner failure (`fail` with `kind: "runner"`): they use neither an attempt nor the budget. */
             runnerFailures: number;
             runnerId: string | null;
             startedAt: string | null;
             /** @enum {string} */
-            status: "pending" | "running" | "completed" | "failed" | "stopped";
+            status: "pending" | "running" | "completed" | "failed" | "stopped" | "paused";
             /**
-             * @description Why a `stopped` trial stopped: `early_stopped` when its curve could not beat what the engine
-             *     needed (told to the engine as an unsuccessful evaluation, counted in the budget); null for a
-             *     trial stopped because its study ended.
+             * @description Why a `stopped` or `paused` trial stopped: `early_stopped` when its curve could not beat what
+             *     the engine needed (told to the engine as an unsuccessful evaluation, counted in the budget);
+             *     null for a trial stopped because its study ended.
              * @enum {string|null}
              */
             stopReason: "early_stopped" | null;
@@ -1802,7 +1823,7 @@ export interface operations {
                 /** @description Items to skip (default 0). */
                 offset?: number;
                 /** @description Only trials in this status. */
-                status?: "pending" | "running" | "completed" | "failed" | "stopped";
+                status?: "pending" | "running" | "completed" | "failed" | "stopped" | "paused";
             };
             header?: never;
             path: {

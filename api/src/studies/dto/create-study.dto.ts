@@ -151,6 +151,13 @@ export class AlgorithmOptionsDto {
   fillIdle?: boolean;
 }
 
+/** How a paused trial comes back (docs/algorithm.md, "Early stopping: pause and resume"). */
+export class ResumeOptionsDto {
+  /** Resume the most promising paused trial after this many fresh trials in a row without improving the incumbent, ≥ 1 (default 5). */
+  @ApiProperty({ required: false, type: 'integer', minimum: 1 })
+  afterTrialsWithoutImprovement?: number;
+}
+
 /**
  * A study's early-stopping policy (docs/algorithm.md, "Early stopping"). Parameters not given take
  * their defaults; a parameter of another kind is rejected. Validated by the service with
@@ -180,6 +187,17 @@ export class EarlyStoppingPolicyDto {
   /** curve: calibrate on at most this many completed curves, the most recent (default 50, at most 100). */
   @ApiProperty({ required: false, type: 'integer', minimum: 2, maximum: MAX_CALIBRATION_WINDOW })
   calibrationWindow?: number;
+
+  /**
+   * curve: stopping that can be undone. An object: a trial the rule would stop is paused instead
+   * (by a more aggressive rule: only X0 protected, behind the incumbent's curve from `minProgress`
+   * on), told to the engine as an unsuccessful evaluation, and may be resumed later from its
+   * checkpoint for its remaining steps; a resumed trial's stop is final. Needs
+   * `trainingConfig.checkpointSteps` (400 naming `earlyStopping.resume` otherwise). null or absent
+   * (the default): every stop is final. `{}` takes the defaults (`afterTrialsWithoutImprovement` 5).
+   */
+  @ApiProperty({ required: false, nullable: true, type: ResumeOptionsDto })
+  resume?: ResumeOptionsDto | null;
 
   /** median: completed trials before any stop (Optuna `n_startup_trials`, default 5); the first this many trials are never stopped. */
   @ApiProperty({ required: false, type: 'integer', minimum: 0 })

@@ -23,6 +23,9 @@ export class TrialCountsDto {
   /** Early-stopped trials and trials stopped because the study ended. */
   @IntegerProperty()
   stopped: number;
+  /** Paused trials (early stopping with `resume`): told as unsuccessful evaluations, may be resumed. */
+  @IntegerProperty()
+  paused: number;
 }
 
 export class StudyBudgetResponseDto {

@@ -86,13 +86,20 @@ export class TrialResponseDto {
   outputs: Record<string, number> | null;
   error: string | null;
   /**
-   * Why a `stopped` trial stopped: `early_stopped` when its curve could not beat what the engine
-   * needed (told to the engine as an unsuccessful evaluation, counted in the budget); null for a
-   * trial stopped because its study ended.
+   * Why a `stopped` or `paused` trial stopped: `early_stopped` when its curve could not beat what
+   * the engine needed (told to the engine as an unsuccessful evaluation, counted in the budget);
+   * null for a trial stopped because its study ended.
    */
   @ApiProperty({ enum: TRIAL_STOP_REASONS, nullable: true, type: String })
   stopReason: TrialStopReason | null;
-  /** The decision that stopped it early (null unless `stopReason` is `early_stopped`). */
+  /**
+   * Times the trial was resumed after a pause (early stopping with `resume`): a resumed trial keeps
+   * its evaluation (the budget counted it at the pause), its result is told again, and its next
+   * stop is final. 0 for every other trial.
+   */
+  @IntegerProperty()
+  resumes: number;
+  /** The decision that stopped it early (null unless `stopReason` is `early_stopped`); a resumed trial keeps its pause's. */
   @ApiProperty({ type: EarlyStopDto, nullable: true })
   earlyStop: EarlyStopDto | null;
   /** GPU-seconds of all the trial's attempts (each attempt's latest figure from its runner, summed), null when no runner reported any. */

@@ -27,6 +27,7 @@ export interface TrialRow {
   min_gpu_memory_mb: number | null;
   report_hash: string | null;
   told: boolean;
+  resumes: number;
   evaluation_number: number | null;
   objective: number | null;
   infeasibility: number | null;
@@ -66,6 +67,7 @@ export function trialFromRow(row: TrialRow): Trial {
     minGpuMemoryMb: row.min_gpu_memory_mb,
     reportHash: row.report_hash,
     told: row.told,
+    resumes: row.resumes,
     evaluationNumber: row.evaluation_number,
     objective: row.objective,
     infeasibility: row.infeasibility,

@@ -40,6 +40,9 @@ const FINISH_COMPLETED = transition('running', 'completed');
 const FINISH_FAILED = transition('running', 'failed');
 const STOP_PENDING = transition('pending', 'stopped');
 const STOP_EARLY = transition('running', 'stopped');
+const PAUSE = transition('running', 'paused');
+const RESUME = transition('paused', 'pending');
+const RULE_OUT = transition('paused', 'stopped');
 
 // ---------------------------------------------------------------------------------------------
 // Runner capacity: what a runner must have to lease a trial (a study's requirements:
@@ -49,6 +52,18 @@ const STOP_EARLY = transition('running', 'stopped');
 /** SQL: a runner with `gpuMemoryMb` per GPU may take trial `t` (it has not run out of memory on as much). */
 function TRIAL_FITS(t: string, gpuMemoryMb: string): string {
   return `(${t}.min_gpu_memory_mb IS NULL OR ${t}.min_gpu_memory_mb <= ${gpuMemoryMb})`;
+}
+
+/**
+ * SQL: runner `runnerId` may lease pending trial `t` as far as a resume goes. A resumed trial
+ * (resumePaused) keeps the runner that paused it, which holds its checkpoint (on its own disk when
+ * `checkpointDir` is not shared) and is still saving it while its stopped child ends: only that
+ * runner takes it, until the study's lease time has passed since the resume; then any runner does
+ * (from a shared checkpoint, or from step 0).
+ */
+function RESUMABLE_BY(t: string, runnerId: string, now: string): string {
+  return `(${t}.runner_id IS NULL OR ${t}.runner_id = ${runnerId}
+           OR ${t}.updated_at < ${now}::timestamptz - make_interval(secs => (SELECT s.lease_seconds FROM studies s WHERE s.id = ${t}.study_id)))`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -85,6 +100,7 @@ export async function leasePending(db: Db, runnerId: string, studyId: string): P
   const candidate = `SELECT t.id FROM trials t
           WHERE t.study_id = $3 AND t.status = '${LEASE_PENDING.from}'
             AND ${TRIAL_FITS('t', '(SELECT r.gpu_memory_mb FROM runners r WHERE r.id = $1)')}
+            AND ${RESUMABLE_BY('t', '$1', '$2')}
             AND EXISTS (SELECT 1 FROM studies s
                          WHERE s.id = $3 AND s.status = 'active'
                            AND (SELECT COUNT(*) FROM trials r WHERE r.study_id = $3 AND r.status = 'running') < s.max_parallel_trials)
@@ -210,7 +226,9 @@ export async function studiesWithRoom(
                -- Tenancy: only the runner's project, and only studies whose requirements it meets.
                AND s.project_id = $3 AND ${RUNNER_MEETS_STUDY('s', { labels: '$4::jsonb', gpus: '$5::int', gpuMemoryMb: '$6::int' })}
                AND c.running < s.max_parallel_trials
-               AND (c.pending > 0 OR s.evaluation_count + c.running < s.max_evaluations)
+               -- Paused trials may be resumed (EngineService.resumeIfDue) even once the budget is told.
+               AND (c.pending > 0 OR s.evaluation_count + c.running < s.max_evaluations
+                    OR EXISTS (SELECT 1 FROM trials p WHERE p.study_id = s.id AND p.status = 'paused'))
              ORDER BY c.running::float8 / s.max_parallel_trials, c.running, s.created_at, s.id
              LIMIT $2`,
     },
@@ -237,6 +255,8 @@ export interface HeartbeatRow {
   evaluation_count: number | null;
   /** The study's early-stopping policy kind (`none` skips the decision). */
   policy_kind: string | null;
+  /** Times the trial was resumed after a pause (its next early stop is final). */
+  resumes: number | null;
 }
 
 /**
@@ -275,7 +295,7 @@ export async function heartbeat(
            FROM studies s
           WHERE t.id = $1 AND t.status = '${HEARTBEAT.from}' AND t.runner_id = $2 AND s.id = t.study_id
          RETURNING t.id, t.lease_expires_at, s.status, t.study_id, t.attempt, t.number, t.origin,
-                   s.engine_version, s.evaluation_count, s.early_stopping->>'kind' AS policy_kind
+                   s.engine_version, s.evaluation_count, s.early_stopping->>'kind' AS policy_kind, t.resumes
        ), incoming AS (
          SELECT m.name, m.step, m.value,
                 EXISTS (SELECT 1 FROM trial_metrics x
@@ -299,7 +319,7 @@ export async function heartbeat(
          RETURNING 1
        )
        SELECT beat.lease_expires_at, beat.status, beat.study_id, beat.attempt, beat.number, beat.origin,
-              beat.engine_version, beat.evaluation_count, beat.policy_kind,
+              beat.engine_version, beat.evaluation_count, beat.policy_kind, beat.resumes,
               (SELECT COUNT(*)::int FROM recorded) AS recorded
          FROM ${RELAXED_COMMIT} LEFT JOIN beat ON true`,
     },
@@ -533,11 +553,15 @@ export async function expire(
   await tx.getRepository(Trial).save(trial);
 }
 
-/** pending → stopped: every pending trial of a study that has ended. The one place this is written. */
+/**
+ * pending → stopped and paused → stopped: every pending or paused trial of a study that has ended.
+ * The one place this is written. A paused trial keeps its stop reason `early_stopped` (it was told
+ * as an unsuccessful evaluation, and stays one).
+ */
 export async function stopPending(tx: EntityManager, studyId: string, now: Date): Promise<void> {
   await tx.query(
-    `UPDATE trials SET status = '${STOP_PENDING.to}', finished_at = $2, updated_at = $2
-      WHERE study_id = $1 AND status = '${STOP_PENDING.from}'`,
+    `UPDATE trials SET status = '${STOP_PENDING.to}', finished_at = COALESCE(finished_at, $2), updated_at = $2
+      WHERE study_id = $1 AND status IN ('${STOP_PENDING.from}', '${RULE_OUT.from}')`,
     [studyId, now],
   );
 }
@@ -549,6 +573,8 @@ export interface EarlyStop {
   attempt: number;
   decision: EarlyStopRecord;
   now: Date;
+  /** A pause (the policy's `resume` is on and the trial was never resumed): `paused`, not `stopped`. */
+  pause?: boolean;
 }
 
 /**
@@ -558,7 +584,8 @@ export interface EarlyStop {
  * (UNTOLD_RESULT), a result like a completed or failed trial, and EngineService tells it to the
  * engine as an unsuccessful evaluation counted in the budget (docs/algorithm.md, "Early
  * stopping"). Null when the lease is no longer the one the decision was taken on (a report or an
- * expiry came first): nothing is written.
+ * expiry came first): nothing is written. `pause`: running → paused instead, the same otherwise (a
+ * paused trial is told as the same unsuccessful evaluation; it may be resumed later).
  */
 export async function stopEarly(db: Db, stop: EarlyStop): Promise<Trial | null> {
   const rows = await preparedQuery<TrialRow>(
@@ -574,14 +601,82 @@ export async function stopEarly(db: Db, stop: EarlyStop): Promise<Trial | null> 
            FROM target WHERE l.trial_id = target.id AND l.attempt = target.attempt
        )
        UPDATE trials t
-          SET status = '${STOP_EARLY.to}', stop_reason = 'early_stopped', early_stop = $5::jsonb, told = false,
+          SET status = $6, stop_reason = 'early_stopped', early_stop = $5::jsonb, told = false,
               outputs = NULL, error = NULL, finished_at = $4, lease_expires_at = NULL, updated_at = $4
          FROM target WHERE t.id = target.id
        RETURNING t.*`,
     },
-    [stop.trialId, stop.runnerId, stop.attempt, stop.now, JSON.stringify(stop.decision)],
+    [
+      stop.trialId,
+      stop.runnerId,
+      stop.attempt,
+      stop.now,
+      JSON.stringify(stop.decision),
+      stop.pause === true ? PAUSE.to : STOP_EARLY.to,
+    ],
   );
   return rows.length === 0 ? null : trialFromRow(rows[0]);
+}
+
+/**
+ * paused → pending: the trial is resumed (docs/algorithm.md, "Early stopping: pause and resume"):
+ * leasable again as a new attempt, first by the runner that paused it (it keeps `runner_id`:
+ * RESUMABLE_BY), which resumes it from the trial's kept checkpoint; its
+ * result will be told again (told false, stop reason cleared) as a resumed result, not a new
+ * evaluation. The pause's decision stays in `early_stop` for inspection. False when it was not
+ * paused any more, or its pause is not told yet.
+ */
+export async function resumePaused(tx: EntityManager, trialId: string, now: Date): Promise<boolean> {
+  const rows = (await tx.query(
+    `UPDATE trials SET status = '${RESUME.to}', attempt = attempt + 1, resumes = resumes + 1, told = false,
+            stop_reason = NULL, lease_expires_at = NULL, finished_at = NULL, progress = NULL,
+            updated_at = $2
+      WHERE id = $1 AND status = '${RESUME.from}' AND told
+     RETURNING id`,
+    [trialId, now],
+  )) as unknown[];
+  return rows.length > 0;
+}
+
+/** paused → stopped: paused trials ruled out for good (told already: they stay unsuccessful evaluations). */
+export async function ruleOutPaused(tx: EntityManager, trialIds: readonly string[], now: Date): Promise<void> {
+  if (trialIds.length === 0) return;
+  await tx.query(
+    `UPDATE trials SET status = '${RULE_OUT.to}', updated_at = $2
+      WHERE id = ANY($1::uuid[]) AND status = '${RULE_OUT.from}'`,
+    [[...trialIds], now],
+  );
+}
+
+/**
+ * The study's paused trials told to the engine, oldest pause first, with their curve of `metric` and
+ * run length. A pause committed after the caller's telling statement is left for the next resume:
+ * resumed before being told, the engine would never hear of its pause, and would take its later
+ * result as a new evaluation.
+ */
+export async function pausedCurves(
+  db: Db,
+  studyId: string,
+  metric: string,
+): Promise<{ id: string; total_steps: number | null; points: [number, number][] | null }[]> {
+  return (await db.query(
+    `SELECT t.id, t.total_steps,
+            (SELECT json_agg(json_build_array(m.step, m.value) ORDER BY m.step)
+               FROM trial_metrics m WHERE m.trial_id = t.id AND m.name = $2) AS points
+       FROM trials t WHERE t.study_id = $1 AND t.status = '${RESUME.from}' AND t.told
+      ORDER BY t.finished_at, t.number`,
+    [studyId, metric],
+  )) as { id: string; total_steps: number | null; points: [number, number][] | null }[];
+}
+
+/** Trials of the study paused, or resumed and not finished (pending or running): a study with resume on waits for them. */
+export async function countResuming(db: Db, studyId: string): Promise<number> {
+  const [{ count }] = (await db.query(
+    `SELECT COUNT(*)::int AS count FROM trials
+      WHERE study_id = $1 AND (status = '${RESUME.from}' OR (resumes > 0 AND status IN ('pending', 'running')))`,
+    [studyId],
+  )) as { count: number }[];
+  return count;
 }
 
 /** The GPU-seconds a runner reports for a trial it had, stopped early: its last word on what the run used. */
@@ -728,12 +823,14 @@ export async function insertFinished(
 
 export interface FinishedRow {
   id: string;
-  /** `stopped`: stopped early (UNTOLD_RESULT), told as a failed evaluation. */
-  status: 'completed' | 'failed' | 'stopped';
+  /** `stopped` / `paused`: stopped early or paused (UNTOLD_RESULT), told as a failed evaluation. */
+  status: 'completed' | 'failed' | 'stopped' | 'paused';
   point: number[];
   outputs: Record<string, number> | null;
   finished_at: Date;
   number: number;
+  /** > 0: a resumed trial, told before as an unsuccessful evaluation; told again, not a new evaluation. */
+  resumes: number;
 }
 
 /** A study's trials that hold budget without being told yet. */
@@ -760,7 +857,7 @@ export async function markFinishedTold(
       text: `WITH told AS (
          UPDATE trials SET told = true
           WHERE study_id = $1 AND ${UNTOLD_RESULT}
-         RETURNING id, status, point, outputs, finished_at, number
+         RETURNING id, status, point, outputs, finished_at, number, resumes
        )
        SELECT told.*, counts.*
          FROM (SELECT (SELECT COUNT(*)::int FROM trials WHERE study_id = $1 AND status = 'running') AS running,
@@ -798,6 +895,26 @@ export async function storeEvaluations(
         WHERE t.id = e.id`,
     },
     [ids, ids.map((_id, index) => firstEvaluationNumber + index), objective, infeasibility, feasible],
+  );
+}
+
+/**
+ * The engine's reading of resumed trials' results (told again): f, h, feasible; their evaluation
+ * number stays the one of their pause (the budget counted them then).
+ */
+export async function storeResumedEvaluations(
+  tx: EntityManager,
+  ids: readonly string[],
+  objective: readonly (number | null)[],
+  infeasibility: readonly (number | null)[],
+  feasible: readonly (boolean | null)[],
+): Promise<void> {
+  if (ids.length === 0) return;
+  await tx.query(
+    `UPDATE trials t SET objective = e.f, infeasibility = e.h, feasible = e.feasible
+       FROM unnest($1::uuid[], $2::float8[], $3::float8[], $4::bool[]) AS e(id, f, h, feasible)
+      WHERE t.id = e.id`,
+    [ids, objective, infeasibility, feasible],
   );
 }
 

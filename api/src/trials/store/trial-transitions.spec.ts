@@ -18,6 +18,9 @@ describe('trial transitions: the state diagram of docs/architecture.md as one ta
       ['running', 'failed'],
       ['running', 'pending'], // release, retryable failure, expiry, runner failure, quarantine
       ['running', 'stopped'], // requeued while the study is over
+      ['running', 'paused'], // stopped early by a policy whose stops can be undone
+      ['paused', 'pending'], // resumed
+      ['paused', 'stopped'], // ruled out for good, or the study ended
     ];
     for (const [from, to] of arrows) assert.deepEqual(transition(from, to), { from, to });
   });
@@ -29,6 +32,10 @@ describe('trial transitions: the state diagram of docs/architecture.md as one ta
       }
     }
     assert.throws(() => transition('pending', 'pending'), IllegalTrialTransitionError);
+    // A paused trial is not running and has no result of its own beyond the pause.
+    for (const to of ['running', 'completed', 'failed', 'paused'] as const) {
+      assert.throws(() => transition('paused', to), IllegalTrialTransitionError, `paused → ${to}`);
+    }
     assert.deepEqual(Object.keys(TRIAL_TRANSITIONS).sort(), ['new', ...TRIAL_STATUSES].sort());
   });
 });

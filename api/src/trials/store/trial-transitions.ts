@@ -15,10 +15,13 @@ export const TRIAL_TRANSITIONS: Readonly<Record<TrialStatus | 'new', readonly Tr
   // pending: requeued (released, retryable failure, expiry with attempts left, runner failure, quarantine,
   // out of GPU memory while a runner with more is live);
   // stopped: requeued while the study is over, or stopped early on its curve (stop reason early_stopped).
-  running: ['running', 'completed', 'failed', 'pending', 'stopped'],
+  // paused: stopped early by a policy whose stops can be undone (a pause).
+  running: ['running', 'completed', 'failed', 'pending', 'stopped', 'paused'],
   completed: [],
   failed: [],
   stopped: [],
+  // pending: resumed (leased again, from its checkpoint); stopped: ruled out for good, or the study ended.
+  paused: ['pending', 'stopped'],
 };
 
 export class IllegalTrialTransitionError extends Error {}

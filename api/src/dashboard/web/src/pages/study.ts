@@ -325,7 +325,7 @@ export function studyPage(studyId: string): Page {
           ['Progress', progressBar(study.evaluationCount, study.budget.maxEvaluations)],
           [
             'Trials',
-            `${study.trialCounts.completed} completed, ${study.trialCounts.running} running, ${study.trialCounts.pending} pending, ${study.trialCounts.failed} failed, ${study.trialCounts.stopped} stopped`,
+            `${study.trialCounts.completed} completed, ${study.trialCounts.running} running, ${study.trialCounts.pending} pending, ${study.trialCounts.failed} failed, ${study.trialCounts.stopped} stopped, ${study.trialCounts.paused} paused`,
           ],
           ['Objective', `${objective.name} (${objective.goal})`],
           ['Runners', runnerRequirements(study)],

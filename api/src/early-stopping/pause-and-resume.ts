@@ -1,0 +1,159 @@
+/**
+ * Stopping that can be undone (docs/algorithm.md, "Early stopping: pause and resume"): the one
+ * owner of the pause rule, of the choice of the paused trial to resume and of the stagnation count
+ * that triggers a resume. Pure; the trials service asks it on heartbeats and leases, and
+ * bench:fidelity (api/bench/fidelity/promote.ts) replays studies with exactly this code.
+ *
+ * A pause is an unsuccessful evaluation for the engine, like a final stop; because a wrong pause is
+ * a delay rather than a loss (the trial can be resumed from its checkpoint for its remaining
+ * steps), the pause rule is more aggressive than the default curve rule: only X0 is protected, the
+ * curve rule calibrates on 1 completed curve (paused runs calibrate it too), and a trial whose value
+ * is not below the incumbent's own curve at the same step is paused from `behindIncumbent.from` on.
+ * A resumed trial runs under the study's own curve policy, whose stop is final.
+ */
+import type { CalibrationCache, CompletedCurve } from './calibration';
+import { extrapolateCurve, type CurvePoint } from './curve-extrapolation';
+import { decideEarlyStop, type StopDecision, type StopQuestion } from './stopping-decision';
+import type { CurveStoppingPolicy, ResumeOptions } from './stopping-policy';
+
+/** The pause rule: when a fresh trial is paused. */
+export interface PauseRule {
+  /** The curve rule that pauses, usually looser than the study's (`pausePolicyOf`). */
+  pausePolicy: CurveStoppingPolicy;
+  /**
+   * Pause at progress ≥ `from` when the value is not below the incumbent's curve at the same step:
+   * only while `pausePolicy` is calibrating, or `always` (either test pauses); null: never.
+   */
+  behindIncumbent: { from: number; always: boolean } | null;
+}
+
+/**
+ * The pause rule the service runs for a study whose curve policy has `resume` on: its own curve
+ * policy with 1 calibration curve, and the behind-the-incumbent test from its `minProgress` on (a
+ * tenth of the run by default, the setting measured in bench:fidelity).
+ */
+export function pauseRuleOf(policy: CurveStoppingPolicy): PauseRule {
+  return {
+    pausePolicy: { ...policy, calibrationTrials: 1 },
+    behindIncumbent: { from: policy.minProgress, always: true },
+  };
+}
+
+/**
+ * The incumbent's value at `step`: its latest point at or before that step (the same step when the
+ * curves share their evaluation steps, as the runner's do); null when it has none so early.
+ */
+export function incumbentValueAt(incumbentCurve: readonly CurvePoint[], step: number): number | null {
+  let low = 0;
+  let high = incumbentCurve.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (incumbentCurve[middle].step <= step) low = middle + 1;
+    else high = middle;
+  }
+  return low === 0 ? null : incumbentCurve[low - 1].value;
+}
+
+export interface PauseQuestion extends StopQuestion {
+  /** The incumbent trial's curve in step order (minimised), null when unknown. */
+  incumbentCurve: readonly CurvePoint[] | null;
+}
+
+/**
+ * Whether a fresh trial is paused now: the pause policy's decision, or reason `behind_incumbent`
+ * when the second test pauses it. `stop` means pause. X0 (`protectedTrial`) is never paused, and
+ * nothing is paused before there is an incumbent (threshold null).
+ */
+export function decidePause(question: PauseQuestion, rule: PauseRule, cache?: CalibrationCache): StopDecision {
+  const decision = decideEarlyStop(question, rule.pausePolicy, cache);
+  if (decision.stop || question.protectedTrial || question.threshold === null) return decision;
+  const behind = rule.behindIncumbent;
+  if (behind === null || question.incumbentCurve === null || question.curve.length === 0) return decision;
+  if (!behind.always && decision.reason !== 'calibrating') return decision;
+  const last = question.curve[question.curve.length - 1];
+  if (last.step / question.totalSteps < behind.from) return decision;
+  const incumbentValue = incumbentValueAt(question.incumbentCurve, last.step);
+  if (incumbentValue === null || last.value < incumbentValue) return decision;
+  return { ...decision, stop: true, reason: 'behind_incumbent' };
+}
+
+/** A paused trial as the resume choice sees it. */
+export interface PausedTrial<Id> {
+  id: Id;
+  /** Its curve up to the pause (minimised), in step order. */
+  points: readonly CurvePoint[];
+  totalSteps: number;
+}
+
+/** What the study knows when a resume is due. */
+export interface ResumeContext {
+  /** The incumbent's value (the engine's threshold); null when none. */
+  threshold: number | null;
+  completed: readonly CompletedCurve[];
+  /** Stopped and paused runs (`stoppedRun`), as calibration evidence. */
+  stopped: readonly CompletedCurve[];
+}
+
+export interface ResumeChoice<Id> {
+  /** The paused trial to resume now, null when none is left. */
+  resume: Id | null;
+  /** Paused trials the final rule now rules out: stopped for good. */
+  ruledOut: Id[];
+}
+
+/**
+ * Which paused trial to resume: the one with the lowest point extrapolation of its observed curve
+ * (its last value when no fit holds), among those `finalPolicy` — asked again with everything the
+ * study now knows — would not stop; the others are ruled out for good. `finalPolicy` null: every
+ * paused trial stays eligible. Ties go to the earliest in `paused`.
+ */
+export function chooseResume<Id>(
+  paused: readonly PausedTrial<Id>[],
+  context: ResumeContext,
+  finalPolicy: CurveStoppingPolicy | null,
+  cache?: CalibrationCache,
+): ResumeChoice<Id> {
+  const ruledOut: Id[] = [];
+  let best: { id: Id; score: number } | null = null;
+  for (const entry of paused) {
+    if (entry.points.length === 0) continue;
+    if (
+      finalPolicy !== null &&
+      decideEarlyStop(
+        {
+          curve: entry.points,
+          totalSteps: entry.totalSteps,
+          threshold: context.threshold,
+          protectedTrial: false,
+          completed: context.completed,
+          stopped: context.stopped,
+        },
+        finalPolicy,
+        cache,
+      ).stop
+    ) {
+      ruledOut.push(entry.id);
+      continue;
+    }
+    const score =
+      extrapolateCurve(entry.points, entry.totalSteps)?.finalValue ?? entry.points[entry.points.length - 1].value;
+    if (best === null || score < best.score) best = { id: entry.id, score };
+  }
+  return { resume: best?.id ?? null, ruledOut };
+}
+
+/**
+ * The stagnation count after one more told result: a fresh trial (completed or paused) sets it back
+ * to 0 when it improved the incumbent and adds one otherwise (a pause did not improve it); a resumed
+ * trial that completes sets it back to 0 when it improved the incumbent and leaves it as it is
+ * otherwise (it was counted when it was paused).
+ */
+export function nextStagnation(count: number, result: { resumed: boolean; improved: boolean }): number {
+  if (result.improved) return 0;
+  return result.resumed ? count : count + 1;
+}
+
+/** Whether the stagnation count calls for a resume (the caller then sets the count back to 0). */
+export function resumeDue(count: number, options: ResumeOptions): boolean {
+  return count >= options.afterTrialsWithoutImprovement;
+}

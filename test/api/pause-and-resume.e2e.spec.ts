@@ -1,0 +1,384 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { EngineService } from '../../api/src/engine/engine.service';
+import {
+  auth,
+  createKey,
+  createStudy,
+  expectStatus,
+  lease,
+  registerRunner,
+  report,
+  type TestRunner,
+} from '../support/api-client';
+import {
+  curveValue,
+  EVAL_EVERY,
+  finalLoss,
+  Gate,
+  GPU_SECONDS_PER_STEP,
+  TOTAL_STEPS,
+} from '../support/simulated-curves';
+import { startTestServer, type TestServer } from '../support/test-server';
+
+const MAX_EVALUATIONS = 30;
+/** GPU-seconds of loading the model and the checkpoint again at a resume. */
+const RELOAD_GPU_SECONDS = 1.5;
+
+/** One attempt of a trial, as its runner saw it. */
+interface AttemptLog {
+  id: string;
+  number: number;
+  attempt: number;
+  final: number;
+  /** The step it started from: 0, or the step of the checkpoint a resumed attempt continues from. */
+  from: number;
+  /** The step of the heartbeat answered `early_stopped`, or null when it ran to the end. */
+  stoppedAt: number | null;
+  gpuSeconds: number;
+}
+
+/**
+ * A runner with a checkpoint folder shared by both runners (`checkpoints`, trial id → the step of
+ * its kept checkpoint): a trial stopped early keeps its checkpoint, and a later attempt of the same
+ * trial continues from there, as the Python runner does with `checkpointSteps` (docs/runner.md,
+ * "Checkpoints and resume").
+ */
+async function runWorker(
+  test: TestServer,
+  runner: TestRunner,
+  studyId: string,
+  logs: AttemptLog[],
+  checkpoints: Map<string, number>,
+  gate: Gate,
+  onFinished: () => void,
+): Promise<void> {
+  for (let round = 0; round < 10_000; round++) {
+    await gate.pass();
+    const leased = await lease(test, runner, studyId);
+    if (leased.status === 204) {
+      if (leased.headers['meshtune-study-status'] !== 'active') return;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      continue;
+    }
+    expectStatus(leased, 200);
+    const trial = leased.body.trial as {
+      id: string;
+      number: number;
+      attempt: number;
+      parameters: Record<string, number | string>;
+    };
+    const from = checkpoints.get(trial.id) ?? 0;
+    const log: AttemptLog = {
+      id: trial.id,
+      number: trial.number,
+      attempt: trial.attempt,
+      final: finalLoss(trial.parameters),
+      from,
+      stoppedAt: null,
+      gpuSeconds: from > 0 ? RELOAD_GPU_SECONDS : 0,
+    };
+    logs.push(log);
+    let lastValue = log.final;
+    for (let step = from + EVAL_EVERY; step <= TOTAL_STEPS; step += EVAL_EVERY) {
+      await gate.pass();
+      lastValue = curveValue(log.final, trial.number, step);
+      log.gpuSeconds = (from > 0 ? RELOAD_GPU_SECONDS : 0) + (step - from) * GPU_SECONDS_PER_STEP;
+      const beat = expectStatus(
+        await report(test, runner, trial.id, 'heartbeat', {
+          progress: step / TOTAL_STEPS,
+          metrics: [{ name: 'val_loss', step, value: lastValue }],
+          gpuSeconds: log.gpuSeconds,
+        }),
+        200,
+      ).body as { shouldStop: boolean; reason: string | null };
+      if (beat.shouldStop) {
+        // A pause and a final stop read the same to the runner: keep the adapter and the checkpoint.
+        assert.equal(beat.reason, 'early_stopped');
+        log.stoppedAt = step;
+        checkpoints.set(trial.id, step);
+        break;
+      }
+    }
+    if (log.stoppedAt === null) {
+      expectStatus(
+        await report(test, runner, trial.id, 'complete', {
+          outputs: { val_loss: lastValue },
+          gpuSeconds: log.gpuSeconds,
+        }),
+        200,
+      );
+    }
+    onFinished();
+  }
+  throw new Error('runner did not finish');
+}
+
+interface TrialView {
+  id: string;
+  number: number;
+  origin: string;
+  status: string;
+  attempt: number;
+  resumes: number;
+  stopReason: string | null;
+  gpuSeconds: number | null;
+  outputs: Record<string, number> | null;
+  earlyStop: { rule: string; progress: number } | null;
+}
+
+describe('early stopping that can be undone: pause and resume', () => {
+  let test: TestServer;
+  let userKey: string;
+  let runnerKey: string;
+  before(async () => {
+    test = await startTestServer();
+    userKey = await createKey(test, 'user');
+    runnerKey = await createKey(test, 'runner');
+  });
+  after(async () => test.close());
+
+  const studyBody = (earlyStopping?: unknown) => ({
+    name: 'curves that resume',
+    parameters: [
+      { name: 'x', type: 'real', lower: -5, upper: 5 },
+      { name: 'y', type: 'real', lower: -5, upper: 5 },
+    ],
+    outputs: [{ name: 'val_loss', type: 'objective' }],
+    x0: [{ x: -3, y: 3 }],
+    budget: { maxEvaluations: MAX_EVALUATIONS, leaseSeconds: 120 },
+    algorithm: { name: 'mads', seed: 3 },
+    // Runners keep a checkpoint every 5 steps: a resume is cheap, so the curve policy may pause.
+    trainingConfig: { checkpointSteps: EVAL_EVERY },
+    ...(earlyStopping === undefined ? {} : { earlyStopping }),
+  });
+
+  const trialsOf = async (studyId: string): Promise<TrialView[]> =>
+    expectStatus(await test.http.get(`/v1/studies/${studyId}/trials?limit=200`).set(...auth(userKey)), 200).body
+      .items as TrialView[];
+
+  it('pauses, resumes and completes trials of a MADS study run by 2 runners, across a restart, with the budget exact', async () => {
+    // Off by default, even with checkpoints (docs/algorithm.md, "Early stopping: pause and resume").
+    const plain = await createStudy(test, userKey, studyBody());
+    assert.equal((plain.earlyStopping as { resume: unknown }).resume, null);
+    const study = await createStudy(test, userKey, studyBody({ kind: 'curve', resume: {} }));
+    // With checkpoints, the default curve policy's stops can be undone.
+    assert.deepEqual((study.earlyStopping as { resume: unknown }).resume, { afterTrialsWithoutImprovement: 5 });
+    const studyId = String(study.id);
+    const runners = [await registerRunner(test, runnerKey, 'pr-a'), await registerRunner(test, runnerKey, 'pr-b')];
+    const logs: AttemptLog[] = [];
+    const checkpoints = new Map<string, number>();
+    const gate = new Gate();
+    let finished = 0;
+    let restarted = false;
+    let sawPaused = false;
+    const workers = runners.map((runner) =>
+      runWorker(test, runner, studyId, logs, checkpoints, gate, () => {
+        finished += 1;
+        // Part-way: park both runners and restart the app (the engine is rebuilt from the database).
+        if (finished === 15) gate.close();
+      }),
+    );
+    const restart = (async () => {
+      while (gate.parked < runners.length) await new Promise((resolve) => setTimeout(resolve, 10));
+      // Paused trials are visible as such while the study runs.
+      const counts = expectStatus(await test.http.get(`/v1/studies/${studyId}`).set(...auth(userKey)), 200).body
+        .trialCounts as Record<string, number>;
+      sawPaused = counts.paused > 0;
+      await test.restart();
+      restarted = true;
+      gate.release();
+    })();
+    await Promise.all([...workers, restart]);
+    assert.ok(restarted);
+    assert.ok(sawPaused, 'no trial was paused half-way');
+
+    const done = expectStatus(await test.http.get(`/v1/studies/${studyId}`).set(...auth(userKey)), 200).body;
+    assert.equal(done.status, 'completed');
+    // The budget is exact: one evaluation per trial, whether it completed, paused or stopped; a
+    // resumed trial is not a new one.
+    assert.equal(done.evaluationCount, MAX_EVALUATIONS);
+    const trials = await trialsOf(studyId);
+    assert.equal(trials.length, MAX_EVALUATIONS);
+    assert.equal(done.trialCounts.paused, 0);
+    for (const trial of trials) assert.ok(['completed', 'stopped'].includes(trial.status), `${trial.status}`);
+    const paused = logs.filter((log) => log.from === 0 && log.stoppedAt !== null);
+    const resumedAttempts = logs.filter((log) => log.from > 0);
+    assert.ok(paused.length >= 5, `only ${paused.length} trials were paused`);
+    assert.ok(resumedAttempts.length >= 1, 'no paused trial was resumed');
+    // A resumed attempt continues from its checkpoint: its first heartbeat is after the pause step.
+    const resumedTrials = trials.filter((trial) => trial.resumes > 0);
+    assert.equal(resumedTrials.length, new Set(resumedAttempts.map((log) => log.id)).size);
+    // How many resumed trials complete depends on the two runners' timing (1–2 in runs so far): the
+    // sequential test below checks a resumed completion reaching the engine deterministically.
+    const resumedCompleted = resumedTrials.filter((trial) => trial.status === 'completed');
+    // Nothing is left paused: each paused trial was resumed or ended stopped (early_stopped).
+    for (const trial of trials.filter((t) => t.status === 'stopped')) assert.equal(trial.stopReason, 'early_stopped');
+    // Each paused trial keeps the decision of its (last) stop: the pause's, or its final stop's once resumed.
+    for (const trial of trials.filter((t) => t.status === 'stopped' || t.resumes > 0))
+      assert.ok(trial.earlyStop !== null);
+    // X0 is never paused.
+    assert.equal(trials.find((trial) => trial.origin === 'x0')?.status, 'completed');
+
+    // The engine took the resumed trials' values: its incumbent is the best completed trial's.
+    const completed = trials.filter((trial) => trial.status === 'completed');
+    const bestValue = Math.min(...completed.map((trial) => trial.outputs!.val_loss));
+    const best = expectStatus(await test.http.get(`/v1/studies/${studyId}/best`).set(...auth(userKey)), 200).body;
+    assert.equal(best.outputs.val_loss, bestValue);
+    const engines = test.server.app.get(EngineService);
+    assert.equal((await engines.read(studyId)).figures.earlyStopThreshold, bestValue);
+    const engine = expectStatus(await test.http.get(`/v1/studies/${studyId}/engine`).set(...auth(userKey)), 200).body;
+    assert.equal(engine.evaluationCount, MAX_EVALUATIONS);
+    // Rebuilt from the database after another restart (snapshot and replayed events): the same.
+    await test.restart();
+    const rebuilt = expectStatus(await test.http.get(`/v1/studies/${studyId}/engine`).set(...auth(userKey)), 200).body;
+    assert.deepEqual(rebuilt, engine);
+    assert.equal((await test.server.app.get(EngineService).read(studyId)).figures.earlyStopThreshold, bestValue);
+
+    // GPU-seconds add up over attempts: a resumed trial's are its pause's plus its resumed run's.
+    let used = 0;
+    for (const trial of trials) {
+      const attempts = logs.filter((log) => log.id === trial.id);
+      const total = attempts.reduce((sum, log) => sum + log.gpuSeconds, 0);
+      assert.ok(
+        Math.abs((trial.gpuSeconds ?? 0) - total) < 1e-9,
+        `trial ${trial.number}: ${trial.gpuSeconds} vs ${total}`,
+      );
+      used += total;
+    }
+    const again = expectStatus(await test.http.get(`/v1/studies/${studyId}`).set(...auth(userKey)), 200).body;
+    assert.ok(Math.abs(again.gpuHoursUsed * 3600 - used) < 1e-6);
+    const full = MAX_EVALUATIONS * TOTAL_STEPS * GPU_SECONDS_PER_STEP;
+    process.stdout.write(
+      `# pause and resume: ${paused.length}/${MAX_EVALUATIONS} trials paused, ${resumedAttempts.length} resumed ` +
+        `(${resumedCompleted.length} completed); GPU-seconds used ${used.toFixed(1)} of ${full} for full runs; ` +
+        `best ${bestValue}\n`,
+    );
+  });
+
+  it('a resumed trial continues from its pause step, completes, and its value becomes the engine’s incumbent without a new evaluation', async () => {
+    const study = await createStudy(
+      test,
+      userKey,
+      studyBody({ kind: 'curve', resume: { afterTrialsWithoutImprovement: 1 } }),
+    );
+    const studyId = String(study.id);
+    const runner = await registerRunner(test, runnerKey, 'pr-one');
+    const beat = async (trialId: string, step: number, value: number, gpuSeconds: number) =>
+      expectStatus(
+        await report(test, runner, trialId, 'heartbeat', {
+          progress: step / TOTAL_STEPS,
+          metrics: [{ name: 'val_loss', step, value }],
+          gpuSeconds,
+        }),
+        200,
+      ).body as { shouldStop: boolean; reason: string | null };
+    // X0 runs to the end at 1 + 3/step (1.03).
+    const x0 = expectStatus(await lease(test, runner, studyId), 200).body.trial;
+    for (let step = EVAL_EVERY; step <= TOTAL_STEPS; step += EVAL_EVERY) await beat(x0.id, step, 1 + 3 / step, step);
+    expectStatus(await report(test, runner, x0.id, 'complete', { outputs: { val_loss: 1.03 }, gpuSeconds: 100 }), 200);
+    // The next trial, 0.5 + 8.5/step, is behind X0's curve at step 10 (1.35 against 1.3) but ends at 0.585.
+    const late = (step: number): number => 0.5 + 8.5 / step;
+    const first = expectStatus(await lease(test, runner, studyId), 200).body.trial;
+    assert.equal(first.attempt, 1);
+    assert.equal((await beat(first.id, 5, late(5), 5)).shouldStop, false);
+    assert.deepEqual(await beat(first.id, 10, late(10), 10), {
+      shouldStop: true,
+      reason: 'early_stopped',
+      leaseExpiresAt: null,
+      metricsDropped: 0,
+    });
+    const paused = expectStatus(await test.http.get(`/v1/trials/${first.id}`).set(...auth(userKey)), 200).body;
+    assert.equal(paused.status, 'paused');
+    // One told result without improvement: a resume is due, and the next lease is that trial again.
+    const again = expectStatus(await lease(test, runner, studyId), 200).body.trial;
+    assert.equal(again.id, first.id);
+    assert.equal(again.attempt, 2);
+    assert.equal(again.resumes, 1);
+    // The runner resumes from its checkpoint of step 10: its heartbeats go on from step 15.
+    for (let step = 15; step <= TOTAL_STEPS; step += EVAL_EVERY) {
+      const reply = await beat(first.id, step, late(step), 1 + step - 10);
+      assert.equal(reply.shouldStop, false, `resumed trial stopped at step ${step}`);
+    }
+    expectStatus(
+      await report(test, runner, first.id, 'complete', { outputs: { val_loss: late(TOTAL_STEPS) }, gpuSeconds: 91 }),
+      200,
+    );
+    const done = expectStatus(await test.http.get(`/v1/trials/${first.id}`).set(...auth(userKey)), 200).body;
+    assert.equal(done.status, 'completed');
+    assert.equal(done.stopReason, null);
+    assert.equal(done.gpuSeconds, 10 + 91);
+    // One curve across both attempts: steps 5 and 10 of the first, 15–100 of the resumed one.
+    const steps = (done.metrics as { name: string; step: number }[]).filter((point) => point.name === 'val_loss');
+    assert.deepEqual(
+      steps.map((point) => point.step),
+      Array.from({ length: TOTAL_STEPS / EVAL_EVERY }, (_, i) => (i + 1) * EVAL_EVERY),
+    );
+    // Told to the engine: it is now the incumbent, and the budget counted the trial once.
+    await test.server.app.get(EngineService).tellStored(studyId);
+    const figures = (await test.server.app.get(EngineService).read(studyId)).figures;
+    assert.equal(figures.earlyStopThreshold, late(TOTAL_STEPS));
+    assert.equal(figures.evaluationCount, 2);
+    const after = expectStatus(await test.http.get(`/v1/studies/${studyId}`).set(...auth(userKey)), 200).body;
+    assert.equal(after.evaluationCount, 2);
+    const best = expectStatus(await test.http.get(`/v1/studies/${studyId}/best`).set(...auth(userKey)), 200).body;
+    assert.equal(best.id, first.id);
+    // Rebuilt from the database (the resumed tell replayed from the engine's events): the same.
+    await test.restart();
+    assert.equal(
+      (await test.server.app.get(EngineService).read(studyId)).figures.earlyStopThreshold,
+      late(TOTAL_STEPS),
+    );
+  });
+
+  it('a paused trial ends stopped (early_stopped) when its study is stopped', async () => {
+    const study = await createStudy(
+      test,
+      userKey,
+      studyBody({ kind: 'curve', resume: { afterTrialsWithoutImprovement: 50 } }),
+    );
+    const studyId = String(study.id);
+    const runner = await registerRunner(test, runnerKey, 'pr-stop');
+    const run = async (values: (step: number) => number, complete: boolean): Promise<string> => {
+      const leased = expectStatus(await lease(test, runner, studyId), 200).body;
+      for (let step = EVAL_EVERY; step <= TOTAL_STEPS; step += EVAL_EVERY) {
+        const beat = expectStatus(
+          await report(test, runner, leased.trial.id, 'heartbeat', {
+            progress: step / TOTAL_STEPS,
+            metrics: [{ name: 'val_loss', step, value: values(step) }],
+          }),
+          200,
+        ).body;
+        if (beat.shouldStop) {
+          assert.equal(beat.reason, 'early_stopped');
+          return String(leased.trial.id);
+        }
+      }
+      if (complete) {
+        expectStatus(
+          await report(test, runner, leased.trial.id, 'complete', { outputs: { val_loss: values(TOTAL_STEPS) } }),
+          200,
+        );
+      }
+      return String(leased.trial.id);
+    };
+    // X0 completes at 1; the next trial is behind its curve from a tenth of the run: paused.
+    await run((step) => 1 + 3 / step, true);
+    const pausedId = await run((step) => 5 + 3 / step, false);
+    const pausedTrial = expectStatus(await test.http.get(`/v1/trials/${pausedId}`).set(...auth(userKey)), 200).body;
+    assert.equal(pausedTrial.status, 'paused');
+    assert.equal(pausedTrial.stopReason, 'early_stopped');
+    assert.equal(pausedTrial.earlyStop.rule, 'behind_incumbent');
+    // Told to the engine as an unsuccessful evaluation, counted in the budget.
+    const running = expectStatus(await test.http.get(`/v1/studies/${studyId}`).set(...auth(userKey)), 200).body;
+    assert.equal(running.evaluationCount, 2);
+    assert.equal(running.trialCounts.paused, 1);
+    expectStatus(await test.http.post(`/v1/studies/${studyId}/stop`).set(...auth(userKey)), 200);
+    const ended = expectStatus(await test.http.get(`/v1/trials/${pausedId}`).set(...auth(userKey)), 200).body;
+    assert.equal(ended.status, 'stopped');
+    assert.equal(ended.stopReason, 'early_stopped');
+    const after = expectStatus(await test.http.get(`/v1/studies/${studyId}`).set(...auth(userKey)), 200).body;
+    assert.equal(after.trialCounts.paused, 0);
+    assert.equal(after.evaluationCount, 2);
+  });
+});
