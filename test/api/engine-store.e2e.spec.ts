@@ -2,6 +2,13 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { threadId } from 'node:worker_threads';
 import { DataSource } from 'typeorm';
+import {
+  chooseResume,
+  createCalibrationCache,
+  DEFAULT_CURVE_POLICY,
+  type CompletedCurve,
+  type PausedTrial,
+} from '../../api/src/early-stopping';
 import { MetricsService } from '../../api/src/metrics/metrics.service';
 import { EngineHost } from '../../api/src/engine/engine-host';
 import type { EngineCall } from '../../api/src/engine/engine-host-protocol';
@@ -197,5 +204,35 @@ describe('engine store: snapshot + engine events, engines cached per process', (
     const store = new EngineStore(test.get(DataSource), new MetricsService(test.get(DataSource)), host);
     assert.equal(await state(store, studyId), await state(test.get(EngineStore), studyId));
     assert.deepEqual(served, [true], 'one rebuild, with the canary served before it was over');
+  });
+
+  it('chooses the paused trial to resume in the engine host thread, as chooseResume does', async () => {
+    // Curves of a loss decaying to its final value: 6 completed runs calibrate the policy, 40
+    // paused trials at a quarter of their run are the candidates.
+    const curve = (final: number, upTo: number): { step: number; value: number }[] =>
+      Array.from({ length: upTo / 4 }, (_, index) => {
+        const step = (index + 1) * 4;
+        return { step, value: final + 2 * Math.exp(-step / 20) };
+      });
+    const completed: CompletedCurve[] = [1, 1.2, 1.5, 2, 2.5, 3].map((final) => ({
+      points: curve(final, 100),
+      totalSteps: 100,
+      finalValue: final,
+    }));
+    const paused: PausedTrial<string>[] = Array.from({ length: 40 }, (_, index) => ({
+      id: `t${index}`,
+      points: curve(1 + (index % 10) * 0.3, 24),
+      totalSteps: 100,
+    }));
+    const context = { threshold: 1.1, completed, stopped: [] };
+    const host = new EngineHost(1);
+    after(() => host.close());
+    // Were the choice made on the event loop, it would be over before the canary could run.
+    let canaryServed = false;
+    setImmediate(() => (canaryServed = true));
+    const choice = await host.chooseResume(paused, context, DEFAULT_CURVE_POLICY);
+    assert.equal(canaryServed, true, 'the event loop ran the canary while the host thread chose');
+    assert.deepEqual(choice, chooseResume(paused, context, DEFAULT_CURVE_POLICY, createCalibrationCache()));
+    assert.notEqual(choice.resume, null);
   });
 });

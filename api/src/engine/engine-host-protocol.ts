@@ -10,6 +10,7 @@ import type {
   Suggestion,
 } from '../optimizer-contract/algorithm';
 import type { AlgorithmErrorData } from '../optimizer-contract/algorithm-errors';
+import type { CurveStoppingPolicy, PausedTrial, ResumeChoice, ResumeContext } from '../early-stopping';
 import type { EngineOperation } from './engine-operation';
 
 /** What a command does to a study's engine (the first three change it and are recorded as operations). */
@@ -72,7 +73,19 @@ export interface EngineWhere {
   type: 'where';
 }
 
-export type EngineTask = EngineCall | EngineCreate | EngineWhere;
+/**
+ * Which paused trial to resume (early-stopping/pause-and-resume.ts, `chooseResume`): its work grows
+ * with the study's paused trials and calibration curves (close to a second for hundreds of them),
+ * so it runs here, off the API's event loop, like an engine call.
+ */
+export interface EngineChooseResume {
+  type: 'chooseResume';
+  paused: PausedTrial<string>[];
+  context: ResumeContext;
+  policy: CurveStoppingPolicy;
+}
+
+export type EngineTask = EngineCall | EngineCreate | EngineWhere | EngineChooseResume;
 
 /** The figures read from an engine; null where the algorithm has no such thing (random search). */
 export interface EngineFigures {
@@ -98,4 +111,5 @@ export type EngineReply =
   | { status: 'missing'; have: number | null }
   /** An algorithm error (algorithm-errors.ts), rebuilt with its class by the caller. */
   | { status: 'failed'; error: AlgorithmErrorData }
-  | { status: 'thread'; threadId: number };
+  | { status: 'thread'; threadId: number }
+  | { status: 'resume'; choice: ResumeChoice<string> };

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Piscina } from 'piscina';
 import { rebuildAlgorithmError } from '../optimizer-contract/algorithm-errors';
+import type { CurveStoppingPolicy, PausedTrial, ResumeChoice, ResumeContext } from '../early-stopping';
 import type { EngineCall, EngineReply, EngineStart, EngineTask } from './engine-host-protocol';
 
 /** How much lower the engine threads' CPU priority is than the event loop's (nice increment). */
@@ -41,10 +42,21 @@ export class EngineHost implements OnModuleDestroy {
   }
 
   /** Runs one command on a study's engine (EngineStore decides what to send). */
-  async call(task: EngineCall): Promise<Exclude<EngineReply, { status: 'failed' | 'thread' }>> {
+  async call(task: EngineCall): Promise<Exclude<EngineReply, { status: 'failed' | 'thread' | 'resume' }>> {
     const reply = await this.run(task);
-    if (reply.status === 'thread') throw new Error('engine host: unexpected reply');
+    if (reply.status === 'thread' || reply.status === 'resume') throw new Error('engine host: unexpected reply');
     return reply;
+  }
+
+  /** Which paused trial to resume (`chooseResume`), computed in the host thread: see EngineChooseResume. */
+  async chooseResume(
+    paused: PausedTrial<string>[],
+    context: ResumeContext,
+    policy: CurveStoppingPolicy,
+  ): Promise<ResumeChoice<string>> {
+    const reply = await this.run({ type: 'chooseResume', paused, context, policy });
+    if (reply.status !== 'resume') throw new Error('engine host: unexpected reply');
+    return reply.choice;
   }
 
   /** A new study's initial engine state (JSON text); InvalidProblemError / InvalidOptionsError as createAlgorithm throws them. */

@@ -12,6 +12,7 @@
  */
 import { isMainThread, threadId } from 'node:worker_threads';
 import { createAlgorithm, restoreAlgorithm, type StudyAlgorithm } from '../algorithms/algorithm-registry';
+import { chooseResume, createCalibrationCache } from '../early-stopping';
 import { Mads } from '../mads';
 import { AlgorithmError, algorithmErrorData } from '../optimizer-contract/algorithm-errors';
 import type { EngineCall, EngineFigures, EngineReply, EngineRestore, EngineTask } from './engine-host-protocol';
@@ -42,6 +43,14 @@ export default function runEngineTask(task: EngineTask): EngineReply {
         };
       case 'where':
         return { status: 'thread', threadId: isMainThread ? 0 : threadId };
+      case 'chooseResume':
+        // One calibration cache for the whole choice: paused trials at the same progress share their
+        // calibration fits (500 paused trials, 150 calibration curves: 16 s without it, 1.1 s with
+        // it; docs/reliability.md, "Resume choice").
+        return {
+          status: 'resume',
+          choice: chooseResume(task.paused, task.context, task.policy, createCalibrationCache()),
+        };
     }
   } catch (error) {
     if (error instanceof AlgorithmError) {

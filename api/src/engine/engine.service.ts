@@ -186,7 +186,7 @@ export class EngineService {
     const exhausted = study.evaluationCount >= study.definition.maxEvaluations || (await session.stopReason()) !== null;
     if (!exhausted && !resumeDue(study.trialsWithoutImprovement, options)) return null;
     if (!exhausted) study.setTrialsWithoutImprovement(0);
-    const resumed = await resumeMostPromising(manager, study, new Date());
+    const resumed = await resumeMostPromising(manager, this.host, study, new Date());
     if (resumed === null) {
       if (exhausted) await this.completeIfDone(manager, study, session);
       return null;

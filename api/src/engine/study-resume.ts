@@ -5,8 +5,6 @@
  */
 import type { EntityManager } from 'typeorm';
 import {
-  chooseResume,
-  createCalibrationCache,
   MAX_CALIBRATION_WINDOW,
   stoppedRun,
   storedCurve,
@@ -15,6 +13,7 @@ import {
   type StoppingPolicy,
 } from '../early-stopping';
 import * as trialStore from '../trials/store/trial-store';
+import type { EngineHost } from './engine-host';
 import type { LockedStudy } from './locked-study';
 
 /** The policy's resume options; null when its stops are final. */
@@ -26,9 +25,16 @@ export function resumeOptionsOf(policy: StoppingPolicy): ResumeOptions | null {
  * Resumes the study's most promising paused trial (paused → pending), after ruling out for good
  * (paused → stopped) those the study's curve policy, asked again with everything the study now
  * knows, would stop. Returns the resumed trial's id, null when none is left. The study's curves are
- * read here, not kept: a resume happens after several trials, not at every heartbeat.
+ * read here, not kept: a resume happens after several trials, not at every heartbeat. The choice
+ * itself runs in the engine host thread (`host.chooseResume`): with hundreds of paused trials it
+ * takes about a second, which the API's event loop must not spend.
  */
-export async function resumeMostPromising(tx: EntityManager, study: LockedStudy, now: Date): Promise<string | null> {
+export async function resumeMostPromising(
+  tx: EntityManager,
+  host: EngineHost,
+  study: LockedStudy,
+  now: Date,
+): Promise<string | null> {
   const policy = study.definition.earlyStopping;
   if (policy.kind !== 'curve') return null;
   const objective = study.definition.outputs.find((output) => output.type === 'objective');
@@ -60,10 +66,7 @@ export async function resumeMostPromising(tx: EntityManager, study: LockedStudy,
     const points = storedCurve(row.points, sign, true);
     return [{ id: row.id, points, totalSteps: Math.max(row.total_steps ?? 0, points[points.length - 1].step) }];
   });
-  // One calibration cache for the whole choice: paused trials at the same progress share their
-  // calibration fits (500 paused trials, 150 calibration curves: 16 s without it, 1.1 s with it;
-  // docs/reliability.md, "Resume choice").
-  const choice = chooseResume(paused, { threshold, completed, stopped }, policy, createCalibrationCache());
+  const choice = await host.chooseResume(paused, { threshold, completed, stopped }, policy);
   await trialStore.ruleOutPaused(tx, choice.ruledOut, now);
   if (choice.resume === null) return null;
   return (await trialStore.resumePaused(tx, choice.resume, now)) ? choice.resume : null;
