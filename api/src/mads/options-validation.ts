@@ -100,6 +100,9 @@ function checkNumber(key: string, value: unknown): void {
     case 'anisotropyFactor':
       if (!Number.isFinite(value) || value <= 0) failOption(key, 'must be a positive number');
       return;
+    case 'minMeshFraction':
+      if (!Number.isFinite(value) || value < 0 || value >= 1) failOption(key, 'must be a number from 0 to below 1');
+      return;
     case 'hMax0':
       if (!(value > 0)) failOption(key, 'must be > 0 (Infinity allowed)');
       return;

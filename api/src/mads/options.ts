@@ -142,6 +142,13 @@ export interface MadsOptions {
   minMeshSize: (number | null)[] | null;
   /** MIN_FRAME_SIZE per variable (full dimension; null entries = default g or 0). */
   minFrameSize: (number | null)[] | null;
+  /**
+   * meshtune extension, opt-in (0 = off, NOMAD's behaviour): a bounded continuous variable
+   * without its own `minMeshSize` gets this fraction of its range (upper − lower) as minimum
+   * mesh size, so that under `restartOnMinMesh` the frame restarts once the continuous variables
+   * are that fine instead of 50 mesh indices down (docs/algorithm.md, "Options").
+   */
+  minMeshFraction: number;
   /** How Δ0 becomes (a, b0): 'nomad' truncation quirk (default) or 'floor' (Appendix D #1). */
   frameRounding: FrameRounding;
   /** H_MAX_0 (> 0; Infinity by default). */
@@ -204,6 +211,7 @@ export const DEFAULT_MADS_OPTIONS: Readonly<MadsOptions> = Object.freeze({
   initialFrameSize: null,
   minMeshSize: null,
   minFrameSize: null,
+  minMeshFraction: 0,
   frameRounding: 'nomad',
   hMax0: Infinity,
   fillIdle: true,
