@@ -5,7 +5,7 @@
  * class: throws, invalid or repeated suggestions, stalls (ask gives nothing while budget is left
  * and nothing is in flight), budget left unused at a stop, and the slowest engine call.
  * The classes and the driver are api/src/mads/testing/landscapes.ts.
- * `node dist-engine/api/bench/engine/landscape-hunt.js [--seeds 1,2] [--filter text]`
+ * `node dist-engine/api/bench/engine/landscape-hunt.js [--seeds 1,2] [--filter text] [--skip text] [--shapes a,b]`
  */
 import { LANDSCAPES, SHAPES, runOne } from '../../src/mads/testing/landscapes';
 
@@ -14,8 +14,9 @@ function main(): void {
   const seeds = (args.includes('--seeds') ? args[args.indexOf('--seeds') + 1] : '1,2').split(',').map(Number);
   const filter = args.includes('--filter') ? args[args.indexOf('--filter') + 1] : '';
   const skip = args.includes('--skip') ? args[args.indexOf('--skip') + 1] : null;
+  const shapes = args.includes('--shapes') ? args[args.indexOf('--shapes') + 1].split(',') : null;
   let faults = 0;
-  for (const shape of SHAPES) {
+  for (const shape of SHAPES.filter((s) => shapes === null || shapes.includes(s.name))) {
     for (const land of LANDSCAPES) {
       if (filter && !`${shape.name} / ${land.name}`.includes(filter)) continue;
       if (skip !== null && `${shape.name} / ${land.name}`.includes(skip)) continue;
