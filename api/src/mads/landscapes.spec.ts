@@ -37,7 +37,7 @@ test('property: no throw, no invalid or repeated point, no stall on any landscap
         assert.equal(r.stall, false, `stalled: ${what}`);
       },
     ),
-    { numRuns: 60, seed: 20261204 },
+    { numRuns: 30, seed: 20261204 },
   );
 });
 
@@ -65,6 +65,6 @@ test('property: under the meshtune preset a continuous study uses its whole budg
         assert.equal(r.evaluations, budget, what);
       },
     ),
-    { numRuns: 40, seed: 20261204 },
+    { numRuns: 20, seed: 20261204 },
   );
 });
