@@ -1,12 +1,13 @@
 /**
- * The barrier's non-dominated filter (barrier.ts, `nonDominatedInfeasible`) against the pairwise
+ * The barrier's non-dominated filter (barrier.ts, `nonDominatedInfeasible`, and the infeasible
+ * incumbents of rule d, `infeasibleIncumbents`) against the pairwise
  * definition of §5.1 (`dominates`), on point sets built to hit its edge cases: ties in f, h values
  * within ε of each other, NaN and infinite f, duplicates.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { dominates, nonDominatedInfeasible, type FH } from './barrier';
+import { dominates, infeasibleIncumbents, nonDominatedInfeasible, type FH } from './barrier';
 import { EPS } from '../math/numerics';
 
 const pairwise = (ids: number[], get: (id: number) => FH): number[] =>
@@ -63,4 +64,24 @@ test('nonDominatedInfeasible is not quadratic: 20,000 points on a front take one
   );
   assert.equal(kept.length, m);
   assert.ok(reads <= 2 * m, `${reads} point reads for ${m} points`);
+});
+
+/** Rule d of §5.3 as written: the non-dominated points (pairwise) with the largest h, within ε. */
+const incumbentsByDefinition = (ids: number[], get: (id: number) => FH): number[] => {
+  const kept = pairwise(ids, get);
+  const maxH = Math.max(-Infinity, ...kept.map((id) => get(id).h));
+  return kept.filter((id) => Math.abs(get(id).h - maxH) < EPS || get(id).h === maxH);
+};
+
+test('infeasibleIncumbents keeps exactly the non-dominated points of largest h, in their order (finding 21)', () => {
+  fc.assert(
+    fc.property(fc.array(fc.record({ f: fValue, h: hValue }), { maxLength: 40 }), (points) => {
+      const ids = points.map((_, i) => i);
+      const get = (id: number): FH => points[id];
+      assert.deepEqual(infeasibleIncumbents(ids, get), incumbentsByDefinition(ids, get));
+      const shuffled = [...ids].reverse();
+      assert.deepEqual(infeasibleIncumbents(shuffled, get), incumbentsByDefinition(shuffled, get));
+    }),
+    { numRuns: 2000 },
+  );
 });

@@ -83,22 +83,26 @@ export function updateWithPoints(
   updateIncumbentsAndHMax: boolean,
 ): BarrierUpdate {
   let changed = false;
-  const inFeas = new Set(state.xFeas);
-  const inInf = new Set(state.xInf);
+  // Membership by a scan for the few points of a step, by a set for many (a merge of the whole
+  // cache): building sets of the whole barrier at every update of the model search's inner MADS
+  // was most of its cost once its barrier held ~1,000 points (finding 21).
+  const few = ids.length <= 8;
+  const inFeas = few ? null : new Set(state.xFeas);
+  const inInf = few ? null : new Set(state.xInf);
   for (const id of ids) {
     const p = fh(id);
     if (p === null) continue;
     if (isFeasible(p.h)) {
-      if (!inFeas.has(id)) {
-        inFeas.add(id);
+      if (!(inFeas === null ? state.xFeas.includes(id) : inFeas.has(id))) {
+        inFeas?.add(id);
         state.xFeas.push(id);
         changed = true;
       }
     } else if (p.h < Infinity) {
       if (greaterEps(p.h, state.hMax))
         changed = true; // rejected
-      else if (!inInf.has(id)) {
-        inInf.add(id);
+      else if (!(inInf === null ? state.xInf.includes(id) : inInf.has(id))) {
+        inInf?.add(id);
         state.xInf.push(id);
         changed = true;
       }
@@ -122,7 +126,8 @@ export function updateWithPoints(
     if (state.xInf.length > 0) result.infSuccess = Success.FULL;
   } else {
     let best = Success.UNDEFINED;
-    for (const id of state.xInf.slice(1)) best = Math.max(best, computeSuccessType(get(id), prevInc, Infinity));
+    for (let k = 1; k < state.xInf.length && best < Success.FULL; k++)
+      best = Math.max(best, computeSuccessType(get(state.xInf[k]), prevInc, Infinity));
     result.infSuccess = best;
   }
 
@@ -141,11 +146,62 @@ export function updateWithPoints(
 
   // d. infeasible incumbents: non-dominated points under hMax with the largest h.
   state.xInf = state.xInf.filter((id) => !greaterEps(get(id).h, state.hMax));
-  const nonDominated = nonDominatedInfeasible(state.xInf, get);
-  let maxH = -Infinity;
-  for (const id of nonDominated) maxH = Math.max(maxH, get(id).h);
-  state.incInf = nonDominated.filter((id) => equalEps(get(id).h, maxH));
+  state.incInf = infeasibleIncumbents(state.xInf, get);
   return result;
+}
+
+/**
+ * Rule d of §5.3: the non-dominated points of `ids` with the largest h (within ε), in their order —
+ * `nonDominatedInfeasible` then the largest h, in one O(m) pass. Why: the barrier is updated after
+ * every step, and the model search's inner MADS updates its own one up to ~1,000 times per model
+ * optimisation while its xInf holds up to ~1,000 points (a constraint model no point satisfies
+ * keeps every infeasible point under hMax), so sorting xInf at each update made one engine call
+ * take 1–4 s on a single variable (docs/reliability.md, finding 21).
+ *
+ * Among non-dominated infeasible points a smaller f comes with a larger h (a point of smallest f
+ * and smallest h among those dominates every point of larger f whose h is not ε below its own),
+ * so the incumbents are the non-dominated points of the smallest f: those whose h is not ε above
+ * the smallest h of the *other* points of that f. A NaN f neither dominates nor is dominated and
+ * can then hold the largest h: such sets (and feasible or infinite-h points, which xInf never
+ * holds) take the general route.
+ */
+export function infeasibleIncumbents(ids: readonly number[], get: (id: number) => FH): number[] {
+  let fMin = Infinity;
+  let simple = true;
+  for (const id of ids) {
+    const p = get(id);
+    if (Number.isNaN(p.f) || isFeasible(p.h) || !(p.h < Infinity)) {
+      simple = false;
+      break;
+    }
+    if (p.f < fMin) fMin = p.f;
+  }
+  if (!simple) {
+    const nonDominated = nonDominatedInfeasible(ids, get);
+    let maxH = -Infinity;
+    for (const id of nonDominated) maxH = Math.max(maxH, get(id).h);
+    return nonDominated.filter((id) => equalEps(get(id).h, maxH));
+  }
+  // The two smallest h among the points of f = fMin (as nonDominatedInfeasible's first group).
+  let first = -1;
+  let second = -1;
+  ids.forEach((id, k) => {
+    const p = get(id);
+    if (p.f !== fMin) return;
+    if (first < 0 || p.h < get(ids[first]).h) [first, second] = [k, first];
+    else if (second < 0 || p.h < get(ids[second]).h) second = k;
+  });
+  const kept: number[] = [];
+  let maxH = -Infinity;
+  ids.forEach((id, k) => {
+    const p = get(id);
+    if (p.f !== fMin) return;
+    const other = k === first ? second : first;
+    if (other >= 0 && lessEps(get(ids[other]).h, p.h)) return;
+    kept.push(k);
+    maxH = Math.max(maxH, p.h);
+  });
+  return kept.filter((k) => equalEps(get(ids[k]).h, maxH)).map((k) => ids[k]);
 }
 
 /**

@@ -293,6 +293,7 @@ function startNextStep(state: EngineState): void {
     case 'global':
       state.restart.globalPending = false;
       state.step = newStep(state, kind, globalCandidates(state), opp);
+      state.restart.fineGlobal = false;
       state.nextKind = nextKindAfter(state, kind);
       return;
     case 'speculative':

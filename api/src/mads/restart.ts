@@ -5,7 +5,7 @@
  * restart, so the study keeps exploring instead of stopping with budget unused.
  */
 import type { ProblemSpec } from '../optimizer-contract/algorithm';
-import { createMesh, defaultInitialFrameSize, type MeshState } from './mesh';
+import { createMesh, defaultInitialFrameSize, meshSizes, type MeshState } from './mesh';
 import { nextMult } from '../math/numerics';
 import type { MadsOptions } from './options';
 import { updateCurrentFlightMesh } from './pipeline';
@@ -69,7 +69,20 @@ export function tryRestart(state: EngineState): boolean {
   if (max === null || state.evaluations + state.inFlight >= max) return false;
   const r = state.restart;
   r.fruitless = state.cache.size === r.cacheSize ? r.fruitless + 1 : 0;
-  if (r.fruitless >= MAX_FRUITLESS_RESTARTS) return false;
+  if (r.fruitless === 0) r.fineGlobalTried = false;
+  r.fineGlobal = false;
+  if (r.fruitless >= MAX_FRUITLESS_RESTARTS) {
+    // The restarted meshes are exhausted, not necessarily the space: a restarted frame is capped
+    // at half the range, so every restart around the same incumbent lays the same coarse lattice
+    // (1 continuous variable on [-5, 5]: 10 points), and the engine stopped with evaluations left
+    // on any landscape (docs/reliability.md, finding 20). One last global step samples the box on
+    // the granularity; only when that finds nothing new either is the space taken as exhausted.
+    // A mesh already on the granularity everywhere (an integer lattice) has no finer points.
+    const onGranularity = meshSizes(state.mesh).every((d, k) => d <= state.space.granularity[state.space.free[k]]);
+    if (r.fineGlobalTried === true || onGranularity) return false;
+    r.fineGlobalTried = true;
+    r.fineGlobal = true;
+  }
   // Widening found nothing new last time: explore the whole box as well.
   r.globalPending = r.fruitless > 0;
   r.count++;

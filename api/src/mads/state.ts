@@ -79,6 +79,13 @@ export interface RestartState {
   fruitless: number;
   /** The next iteration starts with a global search step (search/global.ts). */
   globalPending?: boolean;
+  /**
+   * The pending global step samples on the granularity (the finest mesh), not on the restarted
+   * mesh: the last try before a stop (restart.ts). Absent in states stored before it: false.
+   */
+  fineGlobal?: boolean;
+  /** A fine global step was given since the last restart that found a new point. */
+  fineGlobalTried?: boolean;
 }
 
 /** The Nelder-Mead search's phases (reflect, expand, outside and inside contraction). */

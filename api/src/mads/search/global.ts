@@ -9,7 +9,7 @@
 import { frameSizes } from '../mesh';
 import { sortCandidates } from '../ordering';
 import { pollCentres } from '../poll';
-import { cacheKey, snapToMeshAndBounds } from '../space';
+import { cacheKey, clipAndRound, snapToMeshAndBounds } from '../space';
 import type { Candidate, EngineState } from '../state';
 
 /** Samples drawn per free variable and kept per step (times n + 1). */
@@ -32,7 +32,12 @@ export function globalCandidates(state: EngineState): Candidate[] {
       const hi = Number.isFinite(ub) ? ub : centre[i] + 4 * frames[f];
       raw[i] = state.rng.uniform(lo, hi);
     });
-    const x = snapToMeshAndBounds(state.space, state.mesh, raw, centre);
+    // `fineGlobal` (restart.ts): the restarted mesh's lattice is exhausted; sample on the
+    // granularity alone (continuous variables: anywhere in the box).
+    const x =
+      state.restart.fineGlobal === true
+        ? clipAndRound(state.space, raw)
+        : snapToMeshAndBounds(state.space, state.mesh, raw, centre);
     const key = cacheKey(x);
     if (seen.has(key) || state.cache.has(x)) continue;
     seen.add(key);
