@@ -1,0 +1,281 @@
+/**
+ * The closed loop of `npm run bench:fidelity --closed-loop` (issue #17): the meshtune engine
+ * chooses the points, as in the service, instead of replaying a fixed sequence (studies.ts,
+ * promote.ts). MADS with its default options, created as the service creates it
+ * (api/src/algorithms/algorithm-registry.ts, `createAlgorithm`), searches a problem's grid (one
+ * integer variable per grid dimension, its level index; X0 the middle level of each) by ask/tell,
+ * one trial at a time. Each asked point's tabulated curve is read step by step and the stopping
+ * policy decides as the service does on a heartbeat (api/src/trials/trial-early-stopping.ts):
+ *   - threshold: the engine's own `earlyStopThreshold()` (the feasible incumbent's f);
+ *   - none / median / curve: `decideEarlyStop`, X0 and the trials numbered up to the policy's
+ *     `nStartupTrials` / `calibrationTrials` protected;
+ *   - curve with resume: a fresh trial is paused by `decidePause` with `pauseRuleOf(policy)` (only X0
+ *     protected, the incumbent's curve known); a resumed one runs under the policy, its stop final.
+ * A stopped or paused trial is told as a failed evaluation (outputs null), as EngineService
+ * tells it, and counts against the budget; a resumed trial's end is told with `resumed: true` (its
+ * final value, or null if stopped again) and counts nothing. Resumes follow EngineService
+ * (`resumeIfDue`): before each ask, when the stagnation count is due or the engine has nothing left
+ * to ask (budget spent or stopped), the most promising paused trial (`chooseResume`) runs on.
+ * GPU-seconds are steps run, plus `resumeOverheadSteps` per resume (the reload, as promote.ts).
+ */
+import { createAlgorithm } from '../../src/algorithms/algorithm-registry';
+import {
+  chooseResume,
+  createCalibrationCache,
+  decideEarlyStop,
+  decidePause,
+  nextStagnation,
+  pauseRuleOf,
+  resumeDue,
+  stoppedRun,
+  type CompletedCurve,
+  type CurvePoint,
+  type CurveStoppingPolicy,
+  type PauseRule,
+  type StoppingPolicy,
+} from '../../src/early-stopping';
+import type { Mads } from '../../src/mads';
+import type { ProblemSpec } from '../../src/optimizer-contract/algorithm';
+import type { StudySettings, TrialLog } from './studies';
+
+export interface ClosedLoopResume {
+  /** The pause rule of fresh trials (the service's: `pauseRuleOf(policy)`). */
+  pauseRule: PauseRule;
+  /** Resume after this many told results in a row without improvement (Infinity: only when exhausted). */
+  stagnation: number;
+  /** Steps charged to every resume for loading the model and the checkpoint again. */
+  resumeOverheadSteps: number;
+  /**
+   * Bench option (not the service's rule): no pause before this many evaluations are told; until
+   * then fresh trials run under the policy's final rule (0: the service's behaviour).
+   */
+  pauseAfterEvaluations: number;
+}
+
+export interface ClosedLoopOptions {
+  policy: StoppingPolicy;
+  /** Pause and resume (the curve policy's `resume`); null: stops are final. */
+  resume: ClosedLoopResume | null;
+  /** The engine's evaluation budget (NOMAD's MAX_BB_EVAL): the fixed-sequence study's trial count. */
+  maxEvaluations: number;
+  /** The engine's seed. */
+  seed: number;
+}
+
+/** What happened in the loop, for tracing why a system lost quality (docs/benchmarks.md). */
+export interface ClosedLoopTrace {
+  /** Evaluations the engine counted (fresh trials told). */
+  evaluations: number;
+  /** Fresh trials stopped or paused (told as failed evaluations). */
+  toldFailed: number;
+  paused: number;
+  resumed: number;
+  /** Resumed trials that completed and improved the engine's incumbent when told. */
+  resumedImproved: number;
+  /** The engine's mesh size (first variable) when each resume was told, and at the end. */
+  meshAtResume: number[];
+  finalMesh: number;
+  stopReason: string | null;
+}
+
+/** Mixed-radix configuration index of a point of level indices (first variable most significant). */
+export function configIndexOf(levels: readonly number[], x: readonly number[]): number {
+  let index = 0;
+  for (let d = 0; d < levels.length; d++) index = index * levels[d] + x[d];
+  return index;
+}
+
+/** The engine's problem for a grid: integer level indices, X0 at the middle level of each. */
+export function gridProblem(levels: readonly number[], maxEvaluations: number, seed: number): ProblemSpec {
+  return {
+    variables: levels.map((size) => ({
+      type: 'I' as const,
+      lowerBound: 0,
+      upperBound: size - 1,
+      granularity: 0,
+      fixedValue: null,
+    })),
+    outputTypes: ['OBJ'],
+    x0: [levels.map((size) => Math.floor((size - 1) / 2))],
+    maxEvaluations,
+    seed,
+  };
+}
+
+interface Paused {
+  x: number[];
+  config: number;
+  points: CurvePoint[];
+  logIndex: number;
+  run: CompletedCurve | null;
+}
+
+export function runClosedLoopStudy(
+  levels: readonly number[],
+  curves: readonly (readonly number[])[],
+  options: ClosedLoopOptions,
+  settings: StudySettings,
+): { log: TrialLog[]; trace: ClosedLoopTrace } {
+  const { totalSteps, secondsPerStep, maxGpuSeconds } = settings;
+  const { policy, resume } = options;
+  if (resume !== null && policy.kind !== 'curve') throw new Error('resume needs the curve policy');
+  const engine = createAlgorithm('mads', gridProblem(levels, options.maxEvaluations, options.seed)) as Mads;
+  const cache = createCalibrationCache();
+  const completed: CompletedCurve[] = [];
+  const stopped: CompletedCurve[] = [];
+  const paused: Paused[] = [];
+  const log: TrialLog[] = [];
+  const trace: ClosedLoopTrace = {
+    evaluations: 0,
+    toldFailed: 0,
+    paused: 0,
+    resumed: 0,
+    resumedImproved: 0,
+    meshAtResume: [],
+    finalMesh: 0,
+    stopReason: null,
+  };
+  let incumbent: number | null = null;
+  let incumbentCurve: CurvePoint[] | null = null;
+  let spent = 0;
+  let stagnation = 0;
+  let trialNumber = 0;
+  let budgetOut = false;
+
+  const protectedCount =
+    policy.kind === 'curve' ? (resume !== null ? 0 : policy.calibrationTrials) : policy.kind === 'median' ? policy.nStartupTrials : 0;
+
+  /** Runs `config` on from `points.length`; `decide` after every step but the last. */
+  const run = (
+    config: number,
+    points: CurvePoint[],
+    decide: (points: CurvePoint[]) => boolean,
+  ): 'complete' | 'pruned' | 'cut' => {
+    for (let step = points.length + 1; step <= totalSteps; step++) {
+      if (spent >= maxGpuSeconds) return 'cut';
+      spent += secondsPerStep;
+      points.push({ step, value: curves[config][step - 1] });
+      if (step === totalSteps) break;
+      if (decide(points)) return 'pruned';
+    }
+    return 'complete';
+  };
+
+  const finalStop = (points: CurvePoint[], protectedTrial: boolean): boolean =>
+    policy.kind !== 'none' &&
+    decideEarlyStop(
+      { curve: points, totalSteps, threshold: engine.earlyStopThreshold(), protectedTrial, completed, stopped },
+      policy,
+      cache,
+    ).stop;
+
+  /** The calibration evidence the last stopped or paused trial told added (null: none). */
+  let lastEvidence: CompletedCurve | null = null;
+  /** Tells a finished trial; returns whether it improved the incumbent. */
+  const tell = (x: number[], config: number, points: CurvePoint[], complete: boolean, resumed: boolean): boolean => {
+    const finalValue = curves[config][totalSteps - 1];
+    engine.tell([{ x, outputs: complete ? [finalValue] : null, ...(resumed ? { resumed: true } : {}) }]);
+    let improved = false;
+    if (complete) {
+      completed.push({ points, totalSteps, finalValue });
+      improved = incumbent === null || finalValue < incumbent;
+      if (improved) {
+        incumbent = finalValue;
+        incumbentCurve = points;
+      }
+    } else {
+      lastEvidence = stoppedRun(points);
+      if (lastEvidence !== null) stopped.push(lastEvidence);
+    }
+    stagnation = nextStagnation(stagnation, { resumed, improved });
+    return improved;
+  };
+
+  /** EngineService.resumeIfDue: true when a paused trial ran on. */
+  const resumeIfDue = (exhausted: boolean): boolean => {
+    if (resume === null) return false;
+    if (!exhausted && !resumeDue(stagnation, { afterTrialsWithoutImprovement: resume.stagnation })) return false;
+    if (!exhausted) stagnation = 0;
+    const choice = chooseResume(
+      paused.map((entry) => ({ id: entry, points: entry.points, totalSteps })),
+      { threshold: engine.earlyStopThreshold(), completed, stopped },
+      policy as CurveStoppingPolicy,
+      cache,
+    );
+    for (const entry of choice.ruledOut) paused.splice(paused.indexOf(entry), 1);
+    if (choice.resume === null) return false;
+    const entry = choice.resume;
+    paused.splice(paused.indexOf(entry), 1);
+    if (entry.run !== null) stopped.splice(stopped.indexOf(entry.run), 1);
+    log[entry.logIndex].state = 'paused';
+    trace.resumed++;
+    const from = entry.points.length;
+    spent += resume.resumeOverheadSteps * secondsPerStep;
+    const state = run(entry.config, entry.points, (points) => finalStop(points, false));
+    log.push({
+      config: entry.config,
+      steps: entry.points.length - from,
+      state,
+      resumed: true,
+      overheadSteps: resume.resumeOverheadSteps,
+    });
+    if (state === 'cut') {
+      budgetOut = true;
+      return true;
+    }
+    trace.meshAtResume.push(engine.meshSize()[0]);
+    if (tell(entry.x, entry.config, entry.points, state === 'complete', true)) trace.resumedImproved++;
+    return true;
+  };
+
+  while (!budgetOut && spent < maxGpuSeconds) {
+    const exhausted = engine.evaluationCount >= options.maxEvaluations || engine.stopReason !== null;
+    if (resumeIfDue(exhausted)) continue;
+    if (exhausted) break;
+    const suggestion = engine.ask(1)[0];
+    if (suggestion === undefined) break;
+    const x = suggestion.x;
+    const config = configIndexOf(levels, x);
+    trialNumber++;
+    const points: CurvePoint[] = [];
+    const isX0 = suggestion.origin === 'x0';
+    const pausing = resume !== null && engine.evaluationCount >= resume.pauseAfterEvaluations;
+    const state = run(config, points, (p) =>
+      pausing
+        ? decidePause(
+            {
+              curve: p,
+              totalSteps,
+              threshold: engine.earlyStopThreshold(),
+              protectedTrial: isX0,
+              completed,
+              stopped,
+              incumbentCurve,
+            },
+            resume.pauseRule,
+            cache,
+          ).stop
+        : finalStop(p, isX0 || trialNumber <= protectedCount),
+    );
+    log.push({ config, steps: points.length, state });
+    if (state === 'cut') break;
+    if (state === 'pruned') {
+      trace.toldFailed++;
+      if (pausing) {
+        trace.paused++;
+      }
+    }
+    tell(x, config, points, state === 'complete', false);
+    // A paused trial keeps the evidence object `tell` stored, so that a resume removes exactly it.
+    if (state === 'pruned' && pausing) paused.push({ x, config, points, logIndex: log.length - 1, run: lastEvidence });
+  }
+  trace.evaluations = engine.evaluationCount;
+  trace.finalMesh = engine.meshSize()[0];
+  trace.stopReason = engine.stopReason?.kind ?? null;
+  return { log, trace };
+}
+
+/** The service's resume settings for a curve policy (`resume: {}`), as promote.ts's PROMOTE. */
+export function serviceResume(policy: CurveStoppingPolicy, stagnation: number): ClosedLoopResume {
+  return { pauseRule: pauseRuleOf(policy), stagnation, resumeOverheadSteps: 1, pauseAfterEvaluations: 0 };
+}
