@@ -35,7 +35,7 @@ import {
   type StoppingPolicy,
 } from '../../src/early-stopping';
 import type { Mads } from '../../src/mads';
-import type { ProblemSpec } from '../../src/optimizer-contract/algorithm';
+import type { EvaluationResult, ProblemSpec } from '../../src/optimizer-contract/algorithm';
 import type { StudySettings, TrialLog } from './studies';
 
 export interface ClosedLoopResume {
@@ -60,6 +60,8 @@ export interface ClosedLoopOptions {
   maxEvaluations: number;
   /** The engine's seed. */
   seed: number;
+  /** Called with every result told to the engine, in order (the spec checks what it was told). */
+  onTell?: (result: EvaluationResult) => void;
 }
 
 /** What happened in the loop, for tracing why a system lost quality (docs/benchmarks.md). */
@@ -143,7 +145,13 @@ export function runClosedLoopStudy(
   let budgetOut = false;
 
   const protectedCount =
-    policy.kind === 'curve' ? (resume !== null ? 0 : policy.calibrationTrials) : policy.kind === 'median' ? policy.nStartupTrials : 0;
+    policy.kind === 'curve'
+      ? resume !== null
+        ? 0
+        : policy.calibrationTrials
+      : policy.kind === 'median'
+        ? policy.nStartupTrials
+        : 0;
 
   /** Runs `config` on from `points.length`; `decide` after every step but the last. */
   const run = (
@@ -174,7 +182,13 @@ export function runClosedLoopStudy(
   /** Tells a finished trial; returns whether it improved the incumbent. */
   const tell = (x: number[], config: number, points: CurvePoint[], complete: boolean, resumed: boolean): boolean => {
     const finalValue = curves[config][totalSteps - 1];
-    engine.tell([{ x, outputs: complete ? [finalValue] : null, ...(resumed ? { resumed: true } : {}) }]);
+    const result: EvaluationResult = {
+      x,
+      outputs: complete ? [finalValue] : null,
+      ...(resumed ? { resumed: true } : {}),
+    };
+    engine.tell([result]);
+    options.onTell?.(result);
     let improved = false;
     if (complete) {
       completed.push({ points, totalSteps, finalValue });

@@ -197,10 +197,10 @@ function ownReference(system: string): string {
   return system.startsWith('meshtune_mads')
     ? CLOSED_LOOP_REFERENCE
     : system.startsWith('optuna_tpe')
-    ? 'optuna_tpe_none'
-    : system.startsWith('optuna_replay')
-      ? 'optuna_replay_none'
-      : 'meshtune_none';
+      ? 'optuna_tpe_none'
+      : system.startsWith('optuna_replay')
+        ? 'optuna_replay_none'
+        : 'meshtune_none';
 }
 
 const fmt = (v: number, digits = 3) => (Number.isFinite(v) ? v.toFixed(digits) : v > 0 ? '∞' : 'n/a');
