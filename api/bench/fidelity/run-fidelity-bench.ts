@@ -150,6 +150,38 @@ const CLOSED_LOOP_SYSTEMS: readonly { name: string; system: ClosedLoopSystem; op
   { name: 'meshtune_mads_median', system: { policy: { ...DEFAULT_MEDIAN_POLICY }, resume: null } },
   { name: 'meshtune_mads_curve', system: { policy: { ...DEFAULT_CURVE_POLICY }, resume: null } },
   { name: 'meshtune_mads_curve_resume', system: { policy: { ...DEFAULT_CURVE_POLICY }, resume: SERVICE_RESUME } },
+  // Remedies (opt-in). Resume sooner: after 2 / 3 told results without improvement instead of 5.
+  ...[2, 3].map((stagnation) => ({
+    name: `meshtune_mads_curve_resume_s${stagnation}`,
+    system: { policy: { ...DEFAULT_CURVE_POLICY }, resume: { ...SERVICE_RESUME, stagnation } },
+    optIn: true as const,
+  })),
+  // Fewer pauses early: the final rule only until a quarter / half of the budget is told.
+  ...[0.25, 0.5].map((share) => ({
+    name: `meshtune_mads_curve_resume_from${share * 100}`,
+    system: { policy: { ...DEFAULT_CURVE_POLICY }, resume: { ...SERVICE_RESUME, pauseFromBudgetShare: share } },
+    optIn: true as const,
+  })),
+  // A looser pause rule: the behind-the-incumbent test from 30 % of the run instead of 10 %, or never.
+  {
+    name: 'meshtune_mads_curve_resume_behind30',
+    system: {
+      policy: { ...DEFAULT_CURVE_POLICY },
+      resume: {
+        ...SERVICE_RESUME,
+        pauseRule: { ...SERVICE_RESUME.pauseRule, behindIncumbent: { from: 0.3, always: true } },
+      },
+    },
+    optIn: true,
+  },
+  {
+    name: 'meshtune_mads_curve_resume_nobehind',
+    system: {
+      policy: { ...DEFAULT_CURVE_POLICY },
+      resume: { ...SERVICE_RESUME, pauseRule: { ...SERVICE_RESUME.pauseRule, behindIncumbent: null } },
+    },
+    optIn: true,
+  },
 ];
 const CLOSED_LOOP_REFERENCE = 'meshtune_mads_none';
 
