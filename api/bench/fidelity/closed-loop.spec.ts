@@ -108,6 +108,25 @@ describe('bench:fidelity closed loop (closed-loop.ts): MADS chooses the points',
     assert.ok(trace.resumedImproved <= resumed.length);
   });
 
+  it('without an evaluation budget: the study ends when the GPU-seconds are spent, the trial running then cut', () => {
+    const told: EvaluationResult[] = [];
+    const maxGpuSeconds = 7 * T + 3;
+    const { log, trace } = runClosedLoopStudy(
+      LEVELS,
+      curves,
+      { policy: { kind: 'none' }, resume: null, maxEvaluations: null, seed: 7, onTell: (r) => told.push(r) },
+      { ...settings, maxGpuSeconds },
+    );
+    assert.equal(gpu(log), maxGpuSeconds);
+    assert.deepEqual(
+      log.map((t) => t.state),
+      [...Array<string>(7).fill('complete'), 'cut'],
+    );
+    // The cut trial is not told: the engine counted the 7 that ran to their end.
+    assert.equal(trace.evaluations, 7);
+    assert.equal(told.length, 7);
+  });
+
   it('is deterministic: the same problem and seed give the same study', () => {
     const options = { policy: { ...DEFAULT_CURVE_POLICY }, resume: serviceResume(DEFAULT_CURVE_POLICY, 3) };
     assert.deepEqual(study(options).log, study(options).log);

@@ -56,8 +56,11 @@ export interface ClosedLoopOptions {
   policy: StoppingPolicy;
   /** Pause and resume (the curve policy's `resume`); null: stops are final. */
   resume: ClosedLoopResume | null;
-  /** The engine's evaluation budget (NOMAD's MAX_BB_EVAL): the fixed-sequence study's trial count. */
-  maxEvaluations: number;
+  /**
+   * The engine's evaluation budget (NOMAD's MAX_BB_EVAL): the fixed-sequence study's trial count;
+   * null: none, the study ends when `settings.maxGpuSeconds` are spent (the trial running is cut).
+   */
+  maxEvaluations: number | null;
   /** The engine's seed. */
   seed: number;
   /** Called with every result told to the engine, in order (the spec checks what it was told). */
@@ -74,9 +77,9 @@ export interface ClosedLoopTrace {
   resumed: number;
   /** Resumed trials that completed and improved the engine's incumbent when told. */
   resumedImproved: number;
-  /** The engine's mesh size (first variable) when each resume was told, and at the end. */
-  meshAtResume: number[];
-  finalMesh: number;
+  /** The engine's frame size (first variable, in levels) when each resumed result was told, and at the end (the mesh of a grid of integer levels is 1 throughout). */
+  frameAtResume: number[];
+  finalFrame: number;
   stopReason: string | null;
 }
 
@@ -88,7 +91,7 @@ export function configIndexOf(levels: readonly number[], x: readonly number[]): 
 }
 
 /** The engine's problem for a grid: integer level indices, X0 at the middle level of each. */
-export function gridProblem(levels: readonly number[], maxEvaluations: number, seed: number): ProblemSpec {
+export function gridProblem(levels: readonly number[], maxEvaluations: number | null, seed: number): ProblemSpec {
   return {
     variables: levels.map((size) => ({
       type: 'I' as const,
@@ -133,8 +136,8 @@ export function runClosedLoopStudy(
     paused: 0,
     resumed: 0,
     resumedImproved: 0,
-    meshAtResume: [],
-    finalMesh: 0,
+    frameAtResume: [],
+    finalFrame: 0,
     stopReason: null,
   };
   let incumbent: number | null = null;
@@ -237,13 +240,15 @@ export function runClosedLoopStudy(
       budgetOut = true;
       return true;
     }
-    trace.meshAtResume.push(engine.meshSize()[0]);
+    trace.frameAtResume.push(engine.frameSize()[0]);
     if (tell(entry.x, entry.config, entry.points, state === 'complete', true)) trace.resumedImproved++;
     return true;
   };
 
   while (!budgetOut && spent < maxGpuSeconds) {
-    const exhausted = engine.evaluationCount >= options.maxEvaluations || engine.stopReason !== null;
+    const exhausted =
+      (options.maxEvaluations !== null && engine.evaluationCount >= options.maxEvaluations) ||
+      engine.stopReason !== null;
     if (resumeIfDue(exhausted)) continue;
     if (exhausted) break;
     const suggestion = engine.ask(1)[0];
@@ -253,7 +258,8 @@ export function runClosedLoopStudy(
     trialNumber++;
     const points: CurvePoint[] = [];
     const isX0 = suggestion.origin === 'x0';
-    const pausing = resume !== null && engine.evaluationCount >= resume.pauseFromBudgetShare * options.maxEvaluations;
+    const pausing =
+      resume !== null && engine.evaluationCount >= resume.pauseFromBudgetShare * (options.maxEvaluations ?? 0);
     const state = run(config, points, (p) =>
       pausing
         ? decidePause(
@@ -284,7 +290,7 @@ export function runClosedLoopStudy(
     if (state === 'pruned' && pausing) paused.push({ x, config, points, logIndex: log.length - 1, run: lastEvidence });
   }
   trace.evaluations = engine.evaluationCount;
-  trace.finalMesh = engine.meshSize()[0];
+  trace.finalFrame = engine.frameSize()[0];
   trace.stopReason = engine.stopReason?.kind ?? null;
   return { log, trace };
 }

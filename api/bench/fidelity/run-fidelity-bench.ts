@@ -17,7 +17,7 @@
  *
  * Usage: node dist-bench/api/bench/fidelity/run-fidelity-bench.js [--seeds N] [--seed-offset K]
  *        [--trials N] [--steps T] [--real-trials N] [--problems id,id] [--systems name,name] [--no-real] [--no-optuna] [--keep]
- *        [--closed-loop]
+ *        [--closed-loop [--closed-loop-budget evaluations|gpu]]
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -65,6 +65,12 @@ interface Options {
   keep: boolean;
   /** meshtune's rows are the closed loop (MADS choosing the points); the reference is meshtune_mads_none. */
   closedLoop: boolean;
+  /**
+   * The closed loop's budget: 'evaluations' (as many as the full-length study has trials) or 'gpu'
+   * (no evaluation budget: the study ends at the GPU-seconds budget, as the fixed-sequence rows do;
+   * the reference meshtune_mads_none keeps the evaluation budget).
+   */
+  closedLoopBudget: 'evaluations' | 'gpu';
 }
 
 function parseOptions(argv: string[]): Options {
@@ -85,6 +91,7 @@ function parseOptions(argv: string[]): Options {
     optuna: !argv.includes('--no-optuna'),
     keep: argv.includes('--keep'),
     closedLoop: argv.includes('--closed-loop'),
+    closedLoopBudget: value('--closed-loop-budget', 'evaluations') === 'gpu' ? 'gpu' : 'evaluations',
   };
 }
 
@@ -304,7 +311,8 @@ function main(): void {
       for (const { name, system, optIn } of CLOSED_LOOP_SYSTEMS) {
         if (name !== CLOSED_LOOP_REFERENCE && (optIn === true || options.systems !== null) && !named(name)) continue;
         const t0 = performance.now();
-        const maxEvaluations = instance.fullStudyGpu / (instance.settings.totalSteps * SECONDS_PER_STEP);
+        const fullTrials = instance.fullStudyGpu / (instance.settings.totalSteps * SECONDS_PER_STEP);
+        const maxEvaluations = options.closedLoopBudget === 'gpu' && name !== CLOSED_LOOP_REFERENCE ? null : fullTrials;
         const { log, trace } = runClosedLoopStudy(
           instance.levels,
           instance.tab.curves,
@@ -392,7 +400,9 @@ function main(): void {
   lines.push('');
   lines.push(
     (options.closedLoop
-      ? `Closed loop: meshtune_mads_* rows are MADS choosing the points (closed-loop.ts), a budget of as many evaluations as the full-length study has trials. ` +
+      ? (options.closedLoopBudget === 'gpu'
+          ? `Closed loop: meshtune_mads_* rows are MADS choosing the points (closed-loop.ts) with no evaluation budget, until the GPU-s budget is spent (meshtune_mads_none: as many evaluations as the full-length study has trials). `
+          : `Closed loop: meshtune_mads_* rows are MADS choosing the points (closed-loop.ts), a budget of as many evaluations as the full-length study has trials. `) +
         `Ratios are GPU-seconds to reach the target over those of meshtune_mads_none (MADS without stopping), median over studies; `
       : `Ratios are GPU-seconds to reach the target over those of meshtune_none (the same sequence without stopping), median over studies; `) +
       `target ε = the reference's best final value + ε × (its median final value − its best). ` +
@@ -594,7 +604,7 @@ function report(
     const traces = runs.filter((r) => r.system === system && r.trace !== undefined).map((r) => r.trace!);
     if (traces.length === 0) return [];
     const sum = (pick: (t: ClosedLoopTrace) => number) => traces.reduce((total, t) => total + pick(t), 0);
-    const meshes = traces.flatMap((t) => t.meshAtResume);
+    const meshes = traces.flatMap((t) => t.frameAtResume);
     const stops = [...new Set(traces.map((t) => t.stopReason ?? 'none'))].join(', ');
     return [
       `| ${system} | ${sum((t) => t.evaluations)} | ${sum((t) => t.toldFailed)} | ${sum((t) => t.paused)} | ${sum((t) => t.resumed)} | ` +
@@ -605,10 +615,10 @@ function report(
     lines.push('');
     lines.push(
       `Closed loop, what the engine was told (all studies): evaluations counted; fresh trials told as failed (stopped or paused); paused; resumed; resumed trials whose told value improved the incumbent; ` +
-        `median mesh size (first variable, in levels) when a resumed result was told; the engine's stop reasons.`,
+        `median frame size (first variable, in levels; the mesh of these integer grids is 1 throughout) when a resumed result was told; the engine's stop reasons.`,
     );
     lines.push('');
-    lines.push('| system | evaluations | told failed | paused | resumed | resumed improved | mesh at resume | stop |');
+    lines.push('| system | evaluations | told failed | paused | resumed | resumed improved | frame at resume | stop |');
     lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
     lines.push(...traceLines);
   }
