@@ -77,6 +77,9 @@ export interface ClosedLoopTrace {
   resumed: number;
   /** Resumed trials that completed and improved the engine's incumbent when told. */
   resumedImproved: number;
+  /** Of `resumed` and `resumedImproved`: those told while the engine could still ask (in time to steer the search). */
+  resumedInTime: number;
+  resumedImprovedInTime: number;
   /** The engine's frame size (first variable, in levels) when each resumed result was told, and at the end (the mesh of a grid of integer levels is 1 throughout). */
   frameAtResume: number[];
   finalFrame: number;
@@ -136,6 +139,8 @@ export function runClosedLoopStudy(
     paused: 0,
     resumed: 0,
     resumedImproved: 0,
+    resumedInTime: 0,
+    resumedImprovedInTime: 0,
     frameAtResume: [],
     finalFrame: 0,
     stopReason: null,
@@ -241,7 +246,12 @@ export function runClosedLoopStudy(
       return true;
     }
     trace.frameAtResume.push(engine.frameSize()[0]);
-    if (tell(entry.x, entry.config, entry.points, state === 'complete', true)) trace.resumedImproved++;
+    const improved = tell(entry.x, entry.config, entry.points, state === 'complete', true);
+    if (improved) trace.resumedImproved++;
+    if (!exhausted) {
+      trace.resumedInTime++;
+      if (improved) trace.resumedImprovedInTime++;
+    }
     return true;
   };
 

@@ -607,14 +607,14 @@ function report(
     const meshes = traces.flatMap((t) => t.frameAtResume);
     const stops = [...new Set(traces.map((t) => t.stopReason ?? 'none'))].join(', ');
     return [
-      `| ${system} | ${sum((t) => t.evaluations)} | ${sum((t) => t.toldFailed)} | ${sum((t) => t.paused)} | ${sum((t) => t.resumed)} | ` +
-        `${sum((t) => t.resumedImproved)} | ${meshes.length > 0 ? fmt(median(meshes), 1) : 'n/a'} | ${stops} |`,
+      `| ${system} | ${sum((t) => t.evaluations)} | ${sum((t) => t.toldFailed)} | ${sum((t) => t.paused)} | ${sum((t) => t.resumed)} (${sum((t) => t.resumedInTime)}) | ` +
+        `${sum((t) => t.resumedImproved)} (${sum((t) => t.resumedImprovedInTime)}) | ${meshes.length > 0 ? fmt(median(meshes), 1) : 'n/a'} | ${stops} |`,
     ];
   });
   if (traceLines.length > 0) {
     lines.push('');
     lines.push(
-      `Closed loop, what the engine was told (all studies): evaluations counted; fresh trials told as failed (stopped or paused); paused; resumed; resumed trials whose told value improved the incumbent; ` +
+      `Closed loop, what the engine was told (all studies): evaluations counted; fresh trials told as failed (stopped or paused); paused; resumed; resumed trials whose told value improved the incumbent (in brackets: of them, those told while the engine could still ask, i.e. before its budget was spent); ` +
         `median frame size (first variable, in levels; the mesh of these integer grids is 1 throughout) when a resumed result was told; the engine's stop reasons.`,
     );
     lines.push('');
