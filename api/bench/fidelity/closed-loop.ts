@@ -46,10 +46,10 @@ export interface ClosedLoopResume {
   /** Steps charged to every resume for loading the model and the checkpoint again. */
   resumeOverheadSteps: number;
   /**
-   * Bench option (not the service's rule): no pause before this share of the evaluation budget is
-   * told; until then fresh trials run under the policy's final rule (0: the service's behaviour).
+   * Bench option (not the service's rule): no pause before this many evaluations are told; until
+   * then fresh trials run under the policy's final rule (0: the service's behaviour).
    */
-  pauseFromBudgetShare: number;
+  pauseAfterEvaluations: number;
 }
 
 export interface ClosedLoopOptions {
@@ -268,8 +268,7 @@ export function runClosedLoopStudy(
     trialNumber++;
     const points: CurvePoint[] = [];
     const isX0 = suggestion.origin === 'x0';
-    const pausing =
-      resume !== null && engine.evaluationCount >= resume.pauseFromBudgetShare * (options.maxEvaluations ?? 0);
+    const pausing = resume !== null && engine.evaluationCount >= resume.pauseAfterEvaluations;
     const state = run(config, points, (p) =>
       pausing
         ? decidePause(
@@ -307,5 +306,5 @@ export function runClosedLoopStudy(
 
 /** The service's resume settings for a curve policy (`resume: {}`), as promote.ts's PROMOTE. */
 export function serviceResume(policy: CurveStoppingPolicy, stagnation: number): ClosedLoopResume {
-  return { pauseRule: pauseRuleOf(policy), stagnation, resumeOverheadSteps: 1, pauseFromBudgetShare: 0 };
+  return { pauseRule: pauseRuleOf(policy), stagnation, resumeOverheadSteps: 1, pauseAfterEvaluations: 0 };
 }

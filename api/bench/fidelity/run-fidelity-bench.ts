@@ -150,13 +150,25 @@ const PROMOTE_SYSTEMS: readonly { name: string; options: PromoteOptions }[] = [
  * `meshtune_mads_curve_resume` is the service's `resume: {}` (DEFAULT_RESUME_OPTIONS); the rows after
  * it are remedies tried as bench options, opt-in only (--systems).
  */
-type ClosedLoopSystem = Omit<ClosedLoopOptions, 'maxEvaluations' | 'seed'>;
+type ClosedLoopSystem = Omit<ClosedLoopOptions, 'maxEvaluations' | 'seed'> & {
+  /** No pause before this share of the full-length study's trial count is told (remedy rows). */
+  pauseFromShare?: number;
+  /** Added to the engine's seed: MADS's own run-to-run spread, for reading the other rows. */
+  seedOffset?: number;
+};
 const SERVICE_RESUME = serviceResume(DEFAULT_CURVE_POLICY, DEFAULT_RESUME_OPTIONS.afterTrialsWithoutImprovement);
 const CLOSED_LOOP_SYSTEMS: readonly { name: string; system: ClosedLoopSystem; optIn?: true }[] = [
   { name: 'meshtune_mads_none', system: { policy: { kind: 'none' }, resume: null } },
   { name: 'meshtune_mads_median', system: { policy: { ...DEFAULT_MEDIAN_POLICY }, resume: null } },
   { name: 'meshtune_mads_curve', system: { policy: { ...DEFAULT_CURVE_POLICY }, resume: null } },
   { name: 'meshtune_mads_curve_resume', system: { policy: { ...DEFAULT_CURVE_POLICY }, resume: SERVICE_RESUME } },
+  // MADS without stopping from another engine seed (opt-in): how often the search's own spread alone
+  // misses the reference's target.
+  {
+    name: 'meshtune_mads_none_reseeded',
+    system: { policy: { kind: 'none' }, resume: null, seedOffset: 1000 },
+    optIn: true,
+  },
   // Remedies (opt-in). Resume sooner: after 2 / 3 told results without improvement instead of 5.
   ...[2, 3].map((stagnation) => ({
     name: `meshtune_mads_curve_resume_s${stagnation}`,
@@ -166,7 +178,7 @@ const CLOSED_LOOP_SYSTEMS: readonly { name: string; system: ClosedLoopSystem; op
   // Fewer pauses early: the final rule only until a quarter / half of the budget is told.
   ...[0.25, 0.5].map((share) => ({
     name: `meshtune_mads_curve_resume_from${share * 100}`,
-    system: { policy: { ...DEFAULT_CURVE_POLICY }, resume: { ...SERVICE_RESUME, pauseFromBudgetShare: share } },
+    system: { policy: { ...DEFAULT_CURVE_POLICY }, resume: SERVICE_RESUME, pauseFromShare: share },
     optIn: true as const,
   })),
   // A looser pause rule: the behind-the-incumbent test from 30 % of the run instead of 10 %, or never.
@@ -313,10 +325,19 @@ function main(): void {
         const t0 = performance.now();
         const fullTrials = instance.fullStudyGpu / (instance.settings.totalSteps * SECONDS_PER_STEP);
         const maxEvaluations = options.closedLoopBudget === 'gpu' && name !== CLOSED_LOOP_REFERENCE ? null : fullTrials;
+        const { pauseFromShare, seedOffset, ...loop } = system;
         const { log, trace } = runClosedLoopStudy(
           instance.levels,
           instance.tab.curves,
-          { ...system, maxEvaluations, seed: instance.seed },
+          {
+            ...loop,
+            resume:
+              loop.resume === null
+                ? null
+                : { ...loop.resume, pauseAfterEvaluations: Math.round((pauseFromShare ?? 0) * fullTrials) },
+            maxEvaluations,
+            seed: instance.seed + (seedOffset ?? 0),
+          },
           instance.settings,
         );
         runs.push({
