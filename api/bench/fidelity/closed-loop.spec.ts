@@ -127,6 +127,33 @@ describe('bench:fidelity closed loop (closed-loop.ts): MADS chooses the points',
     assert.equal(told.length, 7);
   });
 
+  it('with 4 trials in flight: the budget is exact, resumed results told as resumed, spending recorded as trials end', () => {
+    const told: EvaluationResult[] = [];
+    const { log, trace } = runClosedLoopStudy(
+      LEVELS,
+      curves,
+      {
+        policy: { ...DEFAULT_CURVE_POLICY },
+        resume: serviceResume(DEFAULT_CURVE_POLICY, 3),
+        maxEvaluations: BUDGET,
+        seed: 7,
+        inFlight: 4,
+        onTell: (r) => told.push(r),
+      },
+      settings,
+    );
+    assert.equal(trace.evaluations, BUDGET);
+    assert.equal(fresh(log).length, BUDGET);
+    assert.equal(told.filter((r) => r.resumed !== true).length, BUDGET);
+    assert.equal(told.filter((r) => r.resumed === true).length, log.length - BUDGET);
+    // In order of ending: the study's spending never goes back, and ends at the sum of the entries.
+    const at = log.map((t) => t.spentAtEnd!);
+    assert.ok(at.every((v, i) => i === 0 || v >= at[i - 1]));
+    assert.equal(at[at.length - 1], gpu(log));
+    // Trials overlap: the first result is told after more than one trial's steps were spent.
+    assert.ok(at[0] > log[0].steps);
+  });
+
   it('is deterministic: the same problem and seed give the same study', () => {
     const options = { policy: { ...DEFAULT_CURVE_POLICY }, resume: serviceResume(DEFAULT_CURVE_POLICY, 3) };
     assert.deepEqual(study(options).log, study(options).log);

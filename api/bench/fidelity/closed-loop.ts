@@ -63,6 +63,8 @@ export interface ClosedLoopOptions {
   maxEvaluations: number | null;
   /** The engine's seed. */
   seed: number;
+  /** Trials run at once (the service's maxParallelTrials); 1 when absent. */
+  inFlight?: number;
   /** Called with every result told to the engine, in order (the spec checks what it was told). */
   onTell?: (result: EvaluationResult) => void;
 }
@@ -110,6 +112,20 @@ export function gridProblem(levels: readonly number[], maxEvaluations: number | 
   };
 }
 
+/** A trial being run: fresh (`fresh` set) or the continuation of a paused one. */
+interface Running {
+  x: number[];
+  config: number;
+  points: CurvePoint[];
+  /** Steps it had when (re)started: a resumed entry logs only the steps after its pause. */
+  from: number;
+  decide: (points: CurvePoint[]) => boolean;
+  fresh: { pausing: boolean } | null;
+  /** A resumed trial started while the engine could still ask. */
+  resumedInTime: boolean;
+  overheadSteps: number;
+}
+
 interface Paused {
   x: number[];
   config: number;
@@ -150,7 +166,7 @@ export function runClosedLoopStudy(
   let spent = 0;
   let stagnation = 0;
   let trialNumber = 0;
-  let budgetOut = false;
+  const inFlight = options.inFlight ?? 1;
 
   const protectedCount =
     policy.kind === 'curve'
@@ -160,22 +176,6 @@ export function runClosedLoopStudy(
       : policy.kind === 'median'
         ? policy.nStartupTrials
         : 0;
-
-  /** Runs `config` on from `points.length`; `decide` after every step but the last. */
-  const run = (
-    config: number,
-    points: CurvePoint[],
-    decide: (points: CurvePoint[]) => boolean,
-  ): 'complete' | 'pruned' | 'cut' => {
-    for (let step = points.length + 1; step <= totalSteps; step++) {
-      if (spent >= maxGpuSeconds) return 'cut';
-      spent += secondsPerStep;
-      points.push({ step, value: curves[config][step - 1] });
-      if (step === totalSteps) break;
-      if (decide(points)) return 'pruned';
-    }
-    return 'complete';
-  };
 
   const finalStop = (points: CurvePoint[], protectedTrial: boolean): boolean =>
     policy.kind !== 'none' &&
@@ -213,8 +213,12 @@ export function runClosedLoopStudy(
     return improved;
   };
 
-  /** EngineService.resumeIfDue: true when a paused trial ran on. */
-  const resumeIfDue = (exhausted: boolean): boolean => {
+  /** Trials running now (at most `inFlight`), each advanced one step per round, in start order. */
+  const running: Running[] = [];
+  let freshInFlight = 0;
+
+  /** EngineService.resumeIfDue: true when a paused trial was started again. */
+  const startResumeIfDue = (exhausted: boolean): boolean => {
     if (resume === null) return false;
     if (!exhausted && !resumeDue(stagnation, { afterTrialsWithoutImprovement: resume.stagnation })) return false;
     if (!exhausted) stagnation = 0;
@@ -231,72 +235,121 @@ export function runClosedLoopStudy(
     if (entry.run !== null) stopped.splice(stopped.indexOf(entry.run), 1);
     log[entry.logIndex].state = 'paused';
     trace.resumed++;
-    const from = entry.points.length;
     spent += resume.resumeOverheadSteps * secondsPerStep;
-    const state = run(entry.config, entry.points, (points) => finalStop(points, false));
-    log.push({
+    running.push({
+      x: entry.x,
       config: entry.config,
-      steps: entry.points.length - from,
-      state,
-      resumed: true,
+      points: entry.points,
+      from: entry.points.length,
+      decide: (points) => finalStop(points, false),
+      fresh: null,
+      resumedInTime: !exhausted,
       overheadSteps: resume.resumeOverheadSteps,
     });
-    if (state === 'cut') {
-      budgetOut = true;
-      return true;
-    }
-    trace.frameAtResume.push(engine.frameSize()[0]);
-    const improved = tell(entry.x, entry.config, entry.points, state === 'complete', true);
-    if (improved) trace.resumedImproved++;
-    if (!exhausted) {
-      trace.resumedInTime++;
-      if (improved) trace.resumedImprovedInTime++;
-    }
     return true;
   };
 
-  while (!budgetOut && spent < maxGpuSeconds) {
-    const exhausted =
-      (options.maxEvaluations !== null && engine.evaluationCount >= options.maxEvaluations) ||
-      engine.stopReason !== null;
-    if (resumeIfDue(exhausted)) continue;
-    if (exhausted) break;
+  const startFresh = (): boolean => {
     const suggestion = engine.ask(1)[0];
-    if (suggestion === undefined) break;
-    const x = suggestion.x;
-    const config = configIndexOf(levels, x);
+    if (suggestion === undefined) return false;
     trialNumber++;
-    const points: CurvePoint[] = [];
     const isX0 = suggestion.origin === 'x0';
     const pausing = resume !== null && engine.evaluationCount >= resume.pauseAfterEvaluations;
-    const state = run(config, points, (p) =>
-      pausing
-        ? decidePause(
-            {
-              curve: p,
-              totalSteps,
-              threshold: engine.earlyStopThreshold(),
-              protectedTrial: isX0,
-              completed,
-              stopped,
-              incumbentCurve,
-            },
-            resume.pauseRule,
-            cache,
-          ).stop
-        : finalStop(p, isX0 || trialNumber <= protectedCount),
-    );
-    log.push({ config, steps: points.length, state });
-    if (state === 'cut') break;
-    if (state === 'pruned') {
-      trace.toldFailed++;
-      if (pausing) {
-        trace.paused++;
+    const protectedTrial = isX0 || trialNumber <= protectedCount;
+    freshInFlight++;
+    running.push({
+      x: suggestion.x,
+      config: configIndexOf(levels, suggestion.x),
+      points: [],
+      from: 0,
+      decide: (p) =>
+        pausing
+          ? decidePause(
+              {
+                curve: p,
+                totalSteps,
+                threshold: engine.earlyStopThreshold(),
+                protectedTrial: isX0,
+                completed,
+                stopped,
+                incumbentCurve,
+              },
+              resume.pauseRule,
+              cache,
+            ).stop
+          : finalStop(p, protectedTrial),
+      fresh: { pausing },
+      resumedInTime: false,
+      overheadSteps: 0,
+    });
+    return true;
+  };
+
+  const finish = (trial: Running, state: 'complete' | 'pruned' | 'cut'): void => {
+    running.splice(running.indexOf(trial), 1);
+    log.push({
+      config: trial.config,
+      steps: trial.points.length - trial.from,
+      state,
+      ...(trial.fresh === null ? { resumed: true, overheadSteps: trial.overheadSteps } : {}),
+      // Sequential logs are in the order GPU-seconds were spent; with trials in flight, the study's
+      // spending when this one ended (the others' partial runs included) is recorded instead.
+      ...(inFlight > 1 ? { spentAtEnd: spent } : {}),
+    });
+    if (state === 'cut') return;
+    if (trial.fresh !== null) {
+      freshInFlight--;
+      if (state === 'pruned') {
+        trace.toldFailed++;
+        if (trial.fresh.pausing) trace.paused++;
       }
+      tell(trial.x, trial.config, trial.points, state === 'complete', false);
+      // A paused trial keeps the evidence object `tell` stored, so that a resume removes exactly it.
+      if (state === 'pruned' && trial.fresh.pausing) {
+        paused.push({
+          x: trial.x,
+          config: trial.config,
+          points: trial.points,
+          logIndex: log.length - 1,
+          run: lastEvidence,
+        });
+      }
+      return;
     }
-    tell(x, config, points, state === 'complete', false);
-    // A paused trial keeps the evidence object `tell` stored, so that a resume removes exactly it.
-    if (state === 'pruned' && pausing) paused.push({ x, config, points, logIndex: log.length - 1, run: lastEvidence });
+    trace.frameAtResume.push(engine.frameSize()[0]);
+    const improved = tell(trial.x, trial.config, trial.points, state === 'complete', true);
+    if (improved) trace.resumedImproved++;
+    if (trial.resumedInTime) {
+      trace.resumedInTime++;
+      if (improved) trace.resumedImprovedInTime++;
+    }
+  };
+
+  rounds: for (;;) {
+    // Free slots: a due resume first (EngineService.askAndLease), else a new point while the
+    // evaluation budget has room for it (told + in flight, as the service's capacity).
+    while (running.length < inFlight && spent < maxGpuSeconds) {
+      const exhausted =
+        (options.maxEvaluations !== null && engine.evaluationCount >= options.maxEvaluations) ||
+        engine.stopReason !== null;
+      if (startResumeIfDue(exhausted)) continue;
+      if (exhausted) break;
+      if (options.maxEvaluations !== null && engine.evaluationCount + freshInFlight >= options.maxEvaluations) break;
+      if (!startFresh()) break;
+    }
+    if (running.length === 0) break;
+    // One step of every running trial; a trial's curve is decided after every step but the last.
+    for (const trial of [...running]) {
+      if (spent >= maxGpuSeconds) {
+        for (const cut of [...running]) finish(cut, 'cut');
+        break rounds;
+      }
+      spent += secondsPerStep;
+      const step = trial.points.length + 1;
+      trial.points.push({ step, value: curves[trial.config][step - 1] });
+      if (step === totalSteps) finish(trial, 'complete');
+      else if (trial.decide(trial.points)) finish(trial, 'pruned');
+    }
   }
   trace.evaluations = engine.evaluationCount;
   trace.finalFrame = engine.frameSize()[0];

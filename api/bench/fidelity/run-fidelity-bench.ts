@@ -17,7 +17,7 @@
  *
  * Usage: node dist-bench/api/bench/fidelity/run-fidelity-bench.js [--seeds N] [--seed-offset K]
  *        [--trials N] [--steps T] [--real-trials N] [--problems id,id] [--systems name,name] [--no-real] [--no-optuna] [--keep]
- *        [--closed-loop [--closed-loop-budget evaluations|gpu]]
+ *        [--closed-loop [--closed-loop-budget evaluations|gpu] [--closed-loop-in-flight Q]]
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -71,6 +71,8 @@ interface Options {
    * the reference meshtune_mads_none keeps the evaluation budget).
    */
   closedLoopBudget: 'evaluations' | 'gpu';
+  /** Closed-loop trials run at once (every meshtune_mads_* row, the reference included). */
+  closedLoopInFlight: number;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -92,6 +94,7 @@ function parseOptions(argv: string[]): Options {
     keep: argv.includes('--keep'),
     closedLoop: argv.includes('--closed-loop'),
     closedLoopBudget: value('--closed-loop-budget', 'evaluations') === 'gpu' ? 'gpu' : 'evaluations',
+    closedLoopInFlight: Number(value('--closed-loop-in-flight', '1')),
   };
 }
 
@@ -337,6 +340,7 @@ function main(): void {
                 : { ...loop.resume, pauseAfterEvaluations: Math.round((pauseFromShare ?? 0) * fullTrials) },
             maxEvaluations,
             seed: instance.seed + (seedOffset ?? 0),
+            inFlight: options.closedLoopInFlight,
           },
           instance.settings,
         );
@@ -424,6 +428,9 @@ function main(): void {
       ? (options.closedLoopBudget === 'gpu'
           ? `Closed loop: meshtune_mads_* rows are MADS choosing the points (closed-loop.ts) with no evaluation budget, until the GPU-s budget is spent (meshtune_mads_none: as many evaluations as the full-length study has trials). `
           : `Closed loop: meshtune_mads_* rows are MADS choosing the points (closed-loop.ts), a budget of as many evaluations as the full-length study has trials. `) +
+        (options.closedLoopInFlight > 1
+          ? `${options.closedLoopInFlight} trials in flight (GPU-s to target: the study's spending when the trial ended, the others' partial runs included). `
+          : '') +
         `Ratios are GPU-seconds to reach the target over those of meshtune_mads_none (MADS without stopping), median over studies; `
       : `Ratios are GPU-seconds to reach the target over those of meshtune_none (the same sequence without stopping), median over studies; `) +
       `target ε = the reference's best final value + ε × (its median final value − its best). ` +
