@@ -35,15 +35,16 @@ export function studyFigures(
   let falseStops = 0;
   for (const trial of log) {
     spent += (trial.steps + (trial.overheadSteps ?? 0)) * secondsPerStep;
+    const at = trial.spentAtEnd ?? spent;
     const fullFinal = curves[trial.config][totalSteps - 1];
     if (trial.state === 'pruned') {
       stopped++;
       if (fullFinal < incumbent) falseStops++;
     } else if (trial.state === 'complete') {
       incumbent = Math.min(incumbent, fullFinal);
-      if (spent <= equalGpuSeconds) bestAtEqualGpu = Math.min(bestAtEqualGpu, fullFinal);
+      if (at <= equalGpuSeconds) bestAtEqualGpu = Math.min(bestAtEqualGpu, fullFinal);
       targets.forEach((target, i) => {
-        if (gpuToTarget[i] === null && fullFinal <= target) gpuToTarget[i] = spent;
+        if (gpuToTarget[i] === null && fullFinal <= target) gpuToTarget[i] = at;
       });
     }
   }

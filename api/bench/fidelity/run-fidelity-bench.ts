@@ -10,8 +10,14 @@
  * with the replayed sequence and with TPE, each with its Nop / Median / SuccessiveHalving / Hyperband
  * pruners; compute the same figures for all (metrics.ts). It prints figures only.
  *
+ * With --closed-loop, meshtune's rows are the closed loop instead (closed-loop.ts): MADS chooses
+ * the points, with a budget of as many evaluations as the fixed-sequence study has trials, and the
+ * reference of every ratio is meshtune_mads_none (fixed-sequence systems then run only when named
+ * in --systems).
+ *
  * Usage: node dist-bench/api/bench/fidelity/run-fidelity-bench.js [--seeds N] [--seed-offset K]
  *        [--trials N] [--steps T] [--real-trials N] [--problems id,id] [--systems name,name] [--no-real] [--no-optuna] [--keep]
+ *        [--closed-loop [--closed-loop-budget evaluations|gpu] [--closed-loop-in-flight Q]]
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -33,6 +39,7 @@ import {
   type RealCurveTable,
 } from './llama-curves';
 import { median, studyFigures, type StudyFigures } from './metrics';
+import { runClosedLoopStudy, serviceResume, type ClosedLoopOptions, type ClosedLoopTrace } from './closed-loop';
 import { runPromoteStudy, type PromoteOptions } from './promote';
 import { runSequentialStudy, type StudySettings, type TrialLog } from './studies';
 
@@ -56,6 +63,16 @@ interface Options {
   real: boolean;
   optuna: boolean;
   keep: boolean;
+  /** meshtune's rows are the closed loop (MADS choosing the points); the reference is meshtune_mads_none. */
+  closedLoop: boolean;
+  /**
+   * The closed loop's budget: 'evaluations' (as many as the full-length study has trials) or 'gpu'
+   * (no evaluation budget: the study ends at the GPU-seconds budget, as the fixed-sequence rows do;
+   * the reference meshtune_mads_none keeps the evaluation budget).
+   */
+  closedLoopBudget: 'evaluations' | 'gpu';
+  /** Closed-loop trials run at once (every meshtune_mads_* row, the reference included). */
+  closedLoopInFlight: number;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -75,6 +92,9 @@ function parseOptions(argv: string[]): Options {
     real: !argv.includes('--no-real'),
     optuna: !argv.includes('--no-optuna'),
     keep: argv.includes('--keep'),
+    closedLoop: argv.includes('--closed-loop'),
+    closedLoopBudget: value('--closed-loop-budget', 'evaluations') === 'gpu' ? 'gpu' : 'evaluations',
+    closedLoopInFlight: Number(value('--closed-loop-in-flight', '1')),
   };
 }
 
@@ -128,6 +148,65 @@ const PROMOTE_SYSTEMS: readonly { name: string; options: PromoteOptions }[] = [
   { name: 'meshtune_curve_promote_s8', options: { ...PROMOTE, stagnation: 8 } },
 ];
 
+/**
+ * The closed loop (closed-loop.ts): MADS chooses the points; the policies as the service runs them.
+ * `meshtune_mads_curve_resume` is the service's `resume: {}` (DEFAULT_RESUME_OPTIONS); the rows after
+ * it are remedies tried as bench options, opt-in only (--systems).
+ */
+type ClosedLoopSystem = Omit<ClosedLoopOptions, 'maxEvaluations' | 'seed'> & {
+  /** No pause before this share of the full-length study's trial count is told (remedy rows). */
+  pauseFromShare?: number;
+  /** Added to the engine's seed: MADS's own run-to-run spread, for reading the other rows. */
+  seedOffset?: number;
+};
+const SERVICE_RESUME = serviceResume(DEFAULT_CURVE_POLICY, DEFAULT_RESUME_OPTIONS.afterTrialsWithoutImprovement);
+const CLOSED_LOOP_SYSTEMS: readonly { name: string; system: ClosedLoopSystem; optIn?: true }[] = [
+  { name: 'meshtune_mads_none', system: { policy: { kind: 'none' }, resume: null } },
+  { name: 'meshtune_mads_median', system: { policy: { ...DEFAULT_MEDIAN_POLICY }, resume: null } },
+  { name: 'meshtune_mads_curve', system: { policy: { ...DEFAULT_CURVE_POLICY }, resume: null } },
+  { name: 'meshtune_mads_curve_resume', system: { policy: { ...DEFAULT_CURVE_POLICY }, resume: SERVICE_RESUME } },
+  // MADS without stopping from another engine seed (opt-in): how often the search's own spread alone
+  // misses the reference's target.
+  {
+    name: 'meshtune_mads_none_reseeded',
+    system: { policy: { kind: 'none' }, resume: null, seedOffset: 1000 },
+    optIn: true,
+  },
+  // Remedies (opt-in). Resume sooner: after 2 / 3 told results without improvement instead of 5.
+  ...[2, 3].map((stagnation) => ({
+    name: `meshtune_mads_curve_resume_s${stagnation}`,
+    system: { policy: { ...DEFAULT_CURVE_POLICY }, resume: { ...SERVICE_RESUME, stagnation } },
+    optIn: true as const,
+  })),
+  // Fewer pauses early: the final rule only until a quarter / half of the budget is told.
+  ...[0.25, 0.5].map((share) => ({
+    name: `meshtune_mads_curve_resume_from${share * 100}`,
+    system: { policy: { ...DEFAULT_CURVE_POLICY }, resume: SERVICE_RESUME, pauseFromShare: share },
+    optIn: true as const,
+  })),
+  // A looser pause rule: the behind-the-incumbent test from 30 % of the run instead of 10 %, or never.
+  {
+    name: 'meshtune_mads_curve_resume_behind30',
+    system: {
+      policy: { ...DEFAULT_CURVE_POLICY },
+      resume: {
+        ...SERVICE_RESUME,
+        pauseRule: { ...SERVICE_RESUME.pauseRule, behindIncumbent: { from: 0.3, always: true } },
+      },
+    },
+    optIn: true,
+  },
+  {
+    name: 'meshtune_mads_curve_resume_nobehind',
+    system: {
+      policy: { ...DEFAULT_CURVE_POLICY },
+      resume: { ...SERVICE_RESUME, pauseRule: { ...SERVICE_RESUME.pauseRule, behindIncumbent: null } },
+    },
+    optIn: true,
+  },
+];
+const CLOSED_LOOP_REFERENCE = 'meshtune_mads_none';
+
 type Family = 'simulated' | 'real';
 
 /** One (problem, seed): its tabulated curves and the study settings that go with them. */
@@ -148,6 +227,8 @@ interface StudyRun {
   system: string;
   trials: TrialLog[];
   seconds: number;
+  /** Closed-loop runs only: what the engine was told. */
+  trace?: ClosedLoopTrace;
 }
 
 function runOptuna(file: string): { version: string; studies: StudyRun[] } {
@@ -167,11 +248,13 @@ function runOptuna(file: string): { version: string; studies: StudyRun[] } {
 
 /** The run without stopping of the same sampler: meshtune's sequence, Optuna's replay of it, or TPE. */
 function ownReference(system: string): string {
-  return system.startsWith('optuna_tpe')
-    ? 'optuna_tpe_none'
-    : system.startsWith('optuna_replay')
-      ? 'optuna_replay_none'
-      : 'meshtune_none';
+  return system.startsWith('meshtune_mads')
+    ? CLOSED_LOOP_REFERENCE
+    : system.startsWith('optuna_tpe')
+      ? 'optuna_tpe_none'
+      : system.startsWith('optuna_replay')
+        ? 'optuna_replay_none'
+        : 'meshtune_none';
 }
 
 const fmt = (v: number, digits = 3) => (Number.isFinite(v) ? v.toFixed(digits) : v > 0 ? '∞' : 'n/a');
@@ -234,8 +317,45 @@ function main(): void {
   const started = new Date();
   const { instances, realTable } = instancesOf(options);
   const runs: StudyRun[] = [];
+  const named = (name: string) =>
+    options.systems !== null &&
+    options.systems.some((w) => name === w || (w.endsWith('*') && name.startsWith(w.slice(0, -1))));
+  const referenceSystem = options.closedLoop ? CLOSED_LOOP_REFERENCE : 'meshtune_none';
   for (const instance of instances) {
+    if (options.closedLoop) {
+      for (const { name, system, optIn } of CLOSED_LOOP_SYSTEMS) {
+        if (name !== CLOSED_LOOP_REFERENCE && (optIn === true || options.systems !== null) && !named(name)) continue;
+        const t0 = performance.now();
+        const fullTrials = instance.fullStudyGpu / (instance.settings.totalSteps * SECONDS_PER_STEP);
+        const maxEvaluations = options.closedLoopBudget === 'gpu' && name !== CLOSED_LOOP_REFERENCE ? null : fullTrials;
+        const { pauseFromShare, seedOffset, ...loop } = system;
+        const { log, trace } = runClosedLoopStudy(
+          instance.levels,
+          instance.tab.curves,
+          {
+            ...loop,
+            resume:
+              loop.resume === null
+                ? null
+                : { ...loop.resume, pauseAfterEvaluations: Math.round((pauseFromShare ?? 0) * fullTrials) },
+            maxEvaluations,
+            seed: instance.seed + (seedOffset ?? 0),
+            inFlight: options.closedLoopInFlight,
+          },
+          instance.settings,
+        );
+        runs.push({
+          problem: instance.problem,
+          seed: instance.seed,
+          system: name,
+          trials: log,
+          seconds: (performance.now() - t0) / 1000,
+          trace,
+        });
+      }
+    }
     for (const { name, policy } of MESHTUNE_SYSTEMS) {
+      if (options.closedLoop && !named(name)) continue;
       if (options.systems !== null && name !== 'meshtune_none' && !options.systems.includes(name)) continue;
       if (options.systems === null && OPT_IN_SYSTEMS.has(name)) continue;
       const t0 = performance.now();
@@ -252,11 +372,7 @@ function main(): void {
       });
     }
     for (const { name, options: promote } of PROMOTE_SYSTEMS) {
-      if (
-        options.systems === null ||
-        !options.systems.some((w) => name === w || (w.endsWith('*') && name.startsWith(w.slice(0, -1))))
-      )
-        continue;
+      if (!named(name)) continue;
       const t0 = performance.now();
       const trials = runPromoteStudy(instance.tab.curves, instance.tab.sequence, promote, instance.settings);
       runs.push({
@@ -308,7 +424,15 @@ function main(): void {
   );
   lines.push('');
   lines.push(
-    `Ratios are GPU-seconds to reach the target over those of meshtune_none (the same sequence without stopping), median over studies; ` +
+    (options.closedLoop
+      ? (options.closedLoopBudget === 'gpu'
+          ? `Closed loop: meshtune_mads_* rows are MADS choosing the points (closed-loop.ts) with no evaluation budget, until the GPU-s budget is spent (meshtune_mads_none: as many evaluations as the full-length study has trials). `
+          : `Closed loop: meshtune_mads_* rows are MADS choosing the points (closed-loop.ts), a budget of as many evaluations as the full-length study has trials. `) +
+        (options.closedLoopInFlight > 1
+          ? `${options.closedLoopInFlight} trials in flight (GPU-s to target: the study's spending when the trial ended, the others' partial runs included). `
+          : '') +
+        `Ratios are GPU-seconds to reach the target over those of meshtune_mads_none (MADS without stopping), median over studies; `
+      : `Ratios are GPU-seconds to reach the target over those of meshtune_none (the same sequence without stopping), median over studies; `) +
       `target ε = the reference's best final value + ε × (its median final value − its best). ` +
       `"best at equal GPU-s" is (best final value found within the full-length study's GPU-s − the reference's best) / that spread, median (lower is better, < 0 beats the reference).`,
   );
@@ -323,7 +447,7 @@ function main(): void {
         : `### Real curves (llama-curves.json, ${realTable!.configs.length} LoRA configurations of the tiny Llama, made ${realTable!.made.date}): ${first.settings.totalSteps} evaluations per full trial (1 step = 1 evaluation interval), full-length study ${first.fullStudyGpu / (first.settings.totalSteps * SECONDS_PER_STEP)} trials (${first.fullStudyGpu} GPU-s), budget ${first.settings.maxGpuSeconds} GPU-s`,
     );
     lines.push('');
-    lines.push(...report(ofFamily, runs, family === 'simulated'));
+    lines.push(...report(ofFamily, runs, family === 'simulated', referenceSystem));
   }
   if (realTable !== null && instances.some((i) => i.family === 'real')) lines.push('', ...trainingNoise(realTable));
   process.stdout.write(`${lines.join('\n')}\n`);
@@ -364,7 +488,12 @@ interface SystemRow {
 }
 
 /** The two tables of one family: figures per system, then per problem (and late-drop curves). */
-function report(instances: readonly Instance[], allRuns: readonly StudyRun[], lateDropColumns: boolean): string[] {
+function report(
+  instances: readonly Instance[],
+  allRuns: readonly StudyRun[],
+  lateDropColumns: boolean,
+  referenceSystem: string,
+): string[] {
   const problemIdSet = new Set(instances.map((i) => i.problem));
   const runs = allRuns.filter((r) => problemIdSet.has(r.problem));
   const systems = [...new Set(runs.map((r) => r.system))];
@@ -392,7 +521,7 @@ function report(instances: readonly Instance[], allRuns: readonly StudyRun[], la
   for (const { problem, seed, tab, settings, fullStudyGpu } of instances) {
     const steps = settings.totalSteps;
     const forStudy = runs.filter((r) => r.problem === problem && r.seed === seed);
-    const reference = forStudy.find((r) => r.system === 'meshtune_none')!;
+    const reference = forStudy.find((r) => r.system === referenceSystem)!;
     const finals = reference.trials.filter((t) => t.state === 'complete').map((t) => tab.curves[t.config][steps - 1]);
     const best = Math.min(...finals);
     const spread = median(finals) - best;
@@ -498,6 +627,28 @@ function report(instances: readonly Instance[], allRuns: readonly StudyRun[], la
     lines.push('| system | resumed | completed | stopped for good | cut | GPU-s resumed |');
     lines.push('| --- | ---: | ---: | ---: | ---: | ---: |');
     lines.push(...resumeLines);
+  }
+  const traceLines = systems.flatMap((system) => {
+    const traces = runs.filter((r) => r.system === system && r.trace !== undefined).map((r) => r.trace!);
+    if (traces.length === 0) return [];
+    const sum = (pick: (t: ClosedLoopTrace) => number) => traces.reduce((total, t) => total + pick(t), 0);
+    const meshes = traces.flatMap((t) => t.frameAtResume);
+    const stops = [...new Set(traces.map((t) => t.stopReason ?? 'none'))].join(', ');
+    return [
+      `| ${system} | ${sum((t) => t.evaluations)} | ${sum((t) => t.toldFailed)} | ${sum((t) => t.paused)} | ${sum((t) => t.resumed)} (${sum((t) => t.resumedInTime)}) | ` +
+        `${sum((t) => t.resumedImproved)} (${sum((t) => t.resumedImprovedInTime)}) | ${meshes.length > 0 ? fmt(median(meshes), 1) : 'n/a'} | ${stops} |`,
+    ];
+  });
+  if (traceLines.length > 0) {
+    lines.push('');
+    lines.push(
+      `Closed loop, what the engine was told (all studies): evaluations counted; fresh trials told as failed (stopped or paused); paused; resumed; resumed trials whose told value improved the incumbent (in brackets: of them, those told while the engine could still ask, i.e. before its budget was spent); ` +
+        `median frame size (first variable, in levels; the mesh of these integer grids is 1 throughout) when a resumed result was told; the engine's stop reasons.`,
+    );
+    lines.push('');
+    lines.push('| system | evaluations | told failed | paused | resumed | resumed improved | frame at resume | stop |');
+    lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
+    lines.push(...traceLines);
   }
   if (medianCompared > 0) {
     lines.push('');

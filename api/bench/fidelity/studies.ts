@@ -28,6 +28,12 @@ export interface TrialLog {
   resumed?: boolean;
   /** Steps' worth of GPU-seconds charged on top of `steps` (reloading the model and checkpoint). */
   overheadSteps?: number;
+  /**
+   * GPU-seconds the study had spent when this entry ended, when trials ran in flight (the closed
+   * loop with q > 1): there the log is in order of ending and other trials' partial runs count too.
+   * Absent: the log is in the order GPU-seconds were spent (the sum of the entries so far).
+   */
+  spentAtEnd?: number;
 }
 
 export interface StudySettings {

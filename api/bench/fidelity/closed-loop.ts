@@ -1,0 +1,363 @@
+/**
+ * The closed loop of `npm run bench:fidelity --closed-loop` (issue #17): the meshtune engine
+ * chooses the points, as in the service, instead of replaying a fixed sequence (studies.ts,
+ * promote.ts). MADS with its default options, created as the service creates it
+ * (api/src/algorithms/algorithm-registry.ts, `createAlgorithm`), searches a problem's grid (one
+ * integer variable per grid dimension, its level index; X0 the middle level of each) by ask/tell,
+ * one trial at a time. Each asked point's tabulated curve is read step by step and the stopping
+ * policy decides as the service does on a heartbeat (api/src/trials/trial-early-stopping.ts):
+ *   - threshold: the engine's own `earlyStopThreshold()` (the feasible incumbent's f);
+ *   - none / median / curve: `decideEarlyStop`, X0 and the trials numbered up to the policy's
+ *     `nStartupTrials` / `calibrationTrials` protected;
+ *   - curve with resume: a fresh trial is paused by `decidePause` with `pauseRuleOf(policy)` (only X0
+ *     protected, the incumbent's curve known); a resumed one runs under the policy, its stop final.
+ * A stopped or paused trial is told as a failed evaluation (outputs null), as EngineService
+ * tells it, and counts against the budget; a resumed trial's end is told with `resumed: true` (its
+ * final value, or null if stopped again) and counts nothing. Resumes follow EngineService
+ * (`resumeIfDue`): before each ask, when the stagnation count is due or the engine has nothing left
+ * to ask (budget spent or stopped), the most promising paused trial (`chooseResume`) runs on.
+ * GPU-seconds are steps run, plus `resumeOverheadSteps` per resume (the reload, as promote.ts).
+ */
+import { createAlgorithm } from '../../src/algorithms/algorithm-registry';
+import {
+  chooseResume,
+  createCalibrationCache,
+  decideEarlyStop,
+  decidePause,
+  nextStagnation,
+  pauseRuleOf,
+  resumeDue,
+  stoppedRun,
+  type CompletedCurve,
+  type CurvePoint,
+  type CurveStoppingPolicy,
+  type PauseRule,
+  type StoppingPolicy,
+} from '../../src/early-stopping';
+import type { Mads } from '../../src/mads';
+import type { EvaluationResult, ProblemSpec } from '../../src/optimizer-contract/algorithm';
+import type { StudySettings, TrialLog } from './studies';
+
+export interface ClosedLoopResume {
+  /** The pause rule of fresh trials (the service's: `pauseRuleOf(policy)`). */
+  pauseRule: PauseRule;
+  /** Resume after this many told results in a row without improvement (Infinity: only when exhausted). */
+  stagnation: number;
+  /** Steps charged to every resume for loading the model and the checkpoint again. */
+  resumeOverheadSteps: number;
+  /**
+   * Bench option (not the service's rule): no pause before this many evaluations are told; until
+   * then fresh trials run under the policy's final rule (0: the service's behaviour).
+   */
+  pauseAfterEvaluations: number;
+}
+
+export interface ClosedLoopOptions {
+  policy: StoppingPolicy;
+  /** Pause and resume (the curve policy's `resume`); null: stops are final. */
+  resume: ClosedLoopResume | null;
+  /**
+   * The engine's evaluation budget (NOMAD's MAX_BB_EVAL): the fixed-sequence study's trial count;
+   * null: none, the study ends when `settings.maxGpuSeconds` are spent (the trial running is cut).
+   */
+  maxEvaluations: number | null;
+  /** The engine's seed. */
+  seed: number;
+  /** Trials run at once (the service's maxParallelTrials); 1 when absent. */
+  inFlight?: number;
+  /** Called with every result told to the engine, in order (the spec checks what it was told). */
+  onTell?: (result: EvaluationResult) => void;
+}
+
+/** What happened in the loop, for tracing why a system lost quality (docs/benchmarks.md). */
+export interface ClosedLoopTrace {
+  /** Evaluations the engine counted (fresh trials told). */
+  evaluations: number;
+  /** Fresh trials stopped or paused (told as failed evaluations). */
+  toldFailed: number;
+  paused: number;
+  resumed: number;
+  /** Resumed trials that completed and improved the engine's incumbent when told. */
+  resumedImproved: number;
+  /** Of `resumed` and `resumedImproved`: those told while the engine could still ask (in time to steer the search). */
+  resumedInTime: number;
+  resumedImprovedInTime: number;
+  /** The engine's frame size (first variable, in levels) when each resumed result was told, and at the end (the mesh of a grid of integer levels is 1 throughout). */
+  frameAtResume: number[];
+  finalFrame: number;
+  stopReason: string | null;
+}
+
+/** Mixed-radix configuration index of a point of level indices (first variable most significant). */
+export function configIndexOf(levels: readonly number[], x: readonly number[]): number {
+  let index = 0;
+  for (let d = 0; d < levels.length; d++) index = index * levels[d] + x[d];
+  return index;
+}
+
+/** The engine's problem for a grid: integer level indices, X0 at the middle level of each. */
+export function gridProblem(levels: readonly number[], maxEvaluations: number | null, seed: number): ProblemSpec {
+  return {
+    variables: levels.map((size) => ({
+      type: 'I' as const,
+      lowerBound: 0,
+      upperBound: size - 1,
+      granularity: 0,
+      fixedValue: null,
+    })),
+    outputTypes: ['OBJ'],
+    x0: [levels.map((size) => Math.floor((size - 1) / 2))],
+    maxEvaluations,
+    seed,
+  };
+}
+
+/** A trial being run: fresh (`fresh` set) or the continuation of a paused one. */
+interface Running {
+  x: number[];
+  config: number;
+  points: CurvePoint[];
+  /** Steps it had when (re)started: a resumed entry logs only the steps after its pause. */
+  from: number;
+  decide: (points: CurvePoint[]) => boolean;
+  fresh: { pausing: boolean } | null;
+  /** A resumed trial started while the engine could still ask. */
+  resumedInTime: boolean;
+  overheadSteps: number;
+}
+
+interface Paused {
+  x: number[];
+  config: number;
+  points: CurvePoint[];
+  logIndex: number;
+  run: CompletedCurve | null;
+}
+
+export function runClosedLoopStudy(
+  levels: readonly number[],
+  curves: readonly (readonly number[])[],
+  options: ClosedLoopOptions,
+  settings: StudySettings,
+): { log: TrialLog[]; trace: ClosedLoopTrace } {
+  const { totalSteps, secondsPerStep, maxGpuSeconds } = settings;
+  const { policy, resume } = options;
+  if (resume !== null && policy.kind !== 'curve') throw new Error('resume needs the curve policy');
+  const engine = createAlgorithm('mads', gridProblem(levels, options.maxEvaluations, options.seed)) as Mads;
+  const cache = createCalibrationCache();
+  const completed: CompletedCurve[] = [];
+  const stopped: CompletedCurve[] = [];
+  const paused: Paused[] = [];
+  const log: TrialLog[] = [];
+  const trace: ClosedLoopTrace = {
+    evaluations: 0,
+    toldFailed: 0,
+    paused: 0,
+    resumed: 0,
+    resumedImproved: 0,
+    resumedInTime: 0,
+    resumedImprovedInTime: 0,
+    frameAtResume: [],
+    finalFrame: 0,
+    stopReason: null,
+  };
+  let incumbent: number | null = null;
+  let incumbentCurve: CurvePoint[] | null = null;
+  let spent = 0;
+  let stagnation = 0;
+  let trialNumber = 0;
+  const inFlight = options.inFlight ?? 1;
+
+  const protectedCount =
+    policy.kind === 'curve'
+      ? resume !== null
+        ? 0
+        : policy.calibrationTrials
+      : policy.kind === 'median'
+        ? policy.nStartupTrials
+        : 0;
+
+  const finalStop = (points: CurvePoint[], protectedTrial: boolean): boolean =>
+    policy.kind !== 'none' &&
+    decideEarlyStop(
+      { curve: points, totalSteps, threshold: engine.earlyStopThreshold(), protectedTrial, completed, stopped },
+      policy,
+      cache,
+    ).stop;
+
+  /** The calibration evidence the last stopped or paused trial told added (null: none). */
+  let lastEvidence: CompletedCurve | null = null;
+  /** Tells a finished trial; returns whether it improved the incumbent. */
+  const tell = (x: number[], config: number, points: CurvePoint[], complete: boolean, resumed: boolean): boolean => {
+    const finalValue = curves[config][totalSteps - 1];
+    const result: EvaluationResult = {
+      x,
+      outputs: complete ? [finalValue] : null,
+      ...(resumed ? { resumed: true } : {}),
+    };
+    engine.tell([result]);
+    options.onTell?.(result);
+    let improved = false;
+    if (complete) {
+      completed.push({ points, totalSteps, finalValue });
+      improved = incumbent === null || finalValue < incumbent;
+      if (improved) {
+        incumbent = finalValue;
+        incumbentCurve = points;
+      }
+    } else {
+      lastEvidence = stoppedRun(points);
+      if (lastEvidence !== null) stopped.push(lastEvidence);
+    }
+    stagnation = nextStagnation(stagnation, { resumed, improved });
+    return improved;
+  };
+
+  /** Trials running now (at most `inFlight`), each advanced one step per round, in start order. */
+  const running: Running[] = [];
+  let freshInFlight = 0;
+
+  /** EngineService.resumeIfDue: true when a paused trial was started again. */
+  const startResumeIfDue = (exhausted: boolean): boolean => {
+    if (resume === null) return false;
+    if (!exhausted && !resumeDue(stagnation, { afterTrialsWithoutImprovement: resume.stagnation })) return false;
+    if (!exhausted) stagnation = 0;
+    const choice = chooseResume(
+      paused.map((entry) => ({ id: entry, points: entry.points, totalSteps })),
+      { threshold: engine.earlyStopThreshold(), completed, stopped },
+      policy as CurveStoppingPolicy,
+      cache,
+    );
+    for (const entry of choice.ruledOut) paused.splice(paused.indexOf(entry), 1);
+    if (choice.resume === null) return false;
+    const entry = choice.resume;
+    paused.splice(paused.indexOf(entry), 1);
+    if (entry.run !== null) stopped.splice(stopped.indexOf(entry.run), 1);
+    log[entry.logIndex].state = 'paused';
+    trace.resumed++;
+    spent += resume.resumeOverheadSteps * secondsPerStep;
+    running.push({
+      x: entry.x,
+      config: entry.config,
+      points: entry.points,
+      from: entry.points.length,
+      decide: (points) => finalStop(points, false),
+      fresh: null,
+      resumedInTime: !exhausted,
+      overheadSteps: resume.resumeOverheadSteps,
+    });
+    return true;
+  };
+
+  const startFresh = (): boolean => {
+    const suggestion = engine.ask(1)[0];
+    if (suggestion === undefined) return false;
+    trialNumber++;
+    const isX0 = suggestion.origin === 'x0';
+    const pausing = resume !== null && engine.evaluationCount >= resume.pauseAfterEvaluations;
+    const protectedTrial = isX0 || trialNumber <= protectedCount;
+    freshInFlight++;
+    running.push({
+      x: suggestion.x,
+      config: configIndexOf(levels, suggestion.x),
+      points: [],
+      from: 0,
+      decide: (p) =>
+        pausing
+          ? decidePause(
+              {
+                curve: p,
+                totalSteps,
+                threshold: engine.earlyStopThreshold(),
+                protectedTrial: isX0,
+                completed,
+                stopped,
+                incumbentCurve,
+              },
+              resume.pauseRule,
+              cache,
+            ).stop
+          : finalStop(p, protectedTrial),
+      fresh: { pausing },
+      resumedInTime: false,
+      overheadSteps: 0,
+    });
+    return true;
+  };
+
+  const finish = (trial: Running, state: 'complete' | 'pruned' | 'cut'): void => {
+    running.splice(running.indexOf(trial), 1);
+    log.push({
+      config: trial.config,
+      steps: trial.points.length - trial.from,
+      state,
+      ...(trial.fresh === null ? { resumed: true, overheadSteps: trial.overheadSteps } : {}),
+      // Sequential logs are in the order GPU-seconds were spent; with trials in flight, the study's
+      // spending when this one ended (the others' partial runs included) is recorded instead.
+      ...(inFlight > 1 ? { spentAtEnd: spent } : {}),
+    });
+    if (state === 'cut') return;
+    if (trial.fresh !== null) {
+      freshInFlight--;
+      if (state === 'pruned') {
+        trace.toldFailed++;
+        if (trial.fresh.pausing) trace.paused++;
+      }
+      tell(trial.x, trial.config, trial.points, state === 'complete', false);
+      // A paused trial keeps the evidence object `tell` stored, so that a resume removes exactly it.
+      if (state === 'pruned' && trial.fresh.pausing) {
+        paused.push({
+          x: trial.x,
+          config: trial.config,
+          points: trial.points,
+          logIndex: log.length - 1,
+          run: lastEvidence,
+        });
+      }
+      return;
+    }
+    trace.frameAtResume.push(engine.frameSize()[0]);
+    const improved = tell(trial.x, trial.config, trial.points, state === 'complete', true);
+    if (improved) trace.resumedImproved++;
+    if (trial.resumedInTime) {
+      trace.resumedInTime++;
+      if (improved) trace.resumedImprovedInTime++;
+    }
+  };
+
+  rounds: for (;;) {
+    // Free slots: a due resume first (EngineService.askAndLease), else a new point while the
+    // evaluation budget has room for it (told + in flight, as the service's capacity).
+    while (running.length < inFlight && spent < maxGpuSeconds) {
+      const exhausted =
+        (options.maxEvaluations !== null && engine.evaluationCount >= options.maxEvaluations) ||
+        engine.stopReason !== null;
+      if (startResumeIfDue(exhausted)) continue;
+      if (exhausted) break;
+      if (options.maxEvaluations !== null && engine.evaluationCount + freshInFlight >= options.maxEvaluations) break;
+      if (!startFresh()) break;
+    }
+    if (running.length === 0) break;
+    // One step of every running trial; a trial's curve is decided after every step but the last.
+    for (const trial of [...running]) {
+      if (spent >= maxGpuSeconds) {
+        for (const cut of [...running]) finish(cut, 'cut');
+        break rounds;
+      }
+      spent += secondsPerStep;
+      const step = trial.points.length + 1;
+      trial.points.push({ step, value: curves[trial.config][step - 1] });
+      if (step === totalSteps) finish(trial, 'complete');
+      else if (trial.decide(trial.points)) finish(trial, 'pruned');
+    }
+  }
+  trace.evaluations = engine.evaluationCount;
+  trace.finalFrame = engine.frameSize()[0];
+  trace.stopReason = engine.stopReason?.kind ?? null;
+  return { log, trace };
+}
+
+/** The service's resume settings for a curve policy (`resume: {}`), as promote.ts's PROMOTE. */
+export function serviceResume(policy: CurveStoppingPolicy, stagnation: number): ClosedLoopResume {
+  return { pauseRule: pauseRuleOf(policy), stagnation, resumeOverheadSteps: 1, pauseAfterEvaluations: 0 };
+}
