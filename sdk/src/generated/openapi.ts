@@ -714,7 +714,7 @@ export interface components {
              * @description Stable machine-readable code
              * @enum {string}
              */
-            code: "VALIDATION_FAILED" | "INVALID_NOMAD_PARAMETERS" | "UNAUTHENTICATED" | "FORBIDDEN" | "TRIAL_NOT_LEASED_TO_RUNNER" | "NOT_FOUND" | "STUDY_NOT_FOUND" | "TRIAL_NOT_FOUND" | "RUNNER_NOT_FOUND" | "API_KEY_NOT_FOUND" | "PROJECT_NOT_FOUND" | "STUDY_NOT_ACTIVE" | "STUDY_FINISHED" | "INVALID_STATUS_TRANSITION" | "DUPLICATE_POINT" | "BUDGET_EXHAUSTED" | "TRIAL_NOT_RUNNING" | "TRIAL_ALREADY_FINISHED" | "LEASE_LOST" | "TRIAL_STOPPED_EARLY" | "RUNNER_QUARANTINED" | "RUNNER_LABELS_MISSING" | "RUNNER_CAPACITY_INSUFFICIENT" | "RUNNER_LEASE_LIMIT" | "PROJECT_NAME_TAKEN" | "PROJECT_QUOTA_EXCEEDED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "INTERNAL_ERROR" | "SERVICE_UNAVAILABLE";
+            code: "VALIDATION_FAILED" | "INVALID_NOMAD_PARAMETERS" | "UNAUTHENTICATED" | "FORBIDDEN" | "TRIAL_NOT_LEASED_TO_RUNNER" | "NOT_FOUND" | "STUDY_NOT_FOUND" | "TRIAL_NOT_FOUND" | "RUNNER_NOT_FOUND" | "API_KEY_NOT_FOUND" | "PROJECT_NOT_FOUND" | "STUDY_NOT_ACTIVE" | "STUDY_FINISHED" | "INVALID_STATUS_TRANSITION" | "DUPLICATE_POINT" | "BUDGET_EXHAUSTED" | "TRIAL_NOT_RUNNING" | "TRIAL_ALREADY_FINISHED" | "LEASE_LOST" | "TRIAL_STOPPED_EARLY" | "RUNNER_QUARANTINED" | "RUNNER_LABELS_MISSING" | "RUNNER_CAPACITY_INSUFFICIENT" | "RUNNER_LEASE_LIMIT" | "PROJECT_NAME_TAKEN" | "PROJECT_QUOTA_EXCEEDED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "RATE_LIMITED" | "INTERNAL_ERROR" | "SERVICE_UNAVAILABLE";
             /** @description Per-field errors `[{field, reason}]` on VALIDATION_FAILED; other context otherwise */
             details?: unknown;
             /** @description For people: names the field when a field is at fault */
@@ -1320,6 +1320,17 @@ export interface operations {
                     "application/json": components["schemas"]["ApiKeyListResponseDto"];
                 };
             };
+            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds until the budget refills */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     createApiKey: {
@@ -1343,6 +1354,17 @@ export interface operations {
                     "application/json": components["schemas"]["CreatedApiKeyResponseDto"];
                 };
             };
+            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds until the budget refills */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     deleteApiKey: {
@@ -1361,6 +1383,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds until the budget refills */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
             };
         };
     };
@@ -1386,6 +1419,17 @@ export interface operations {
                     "application/json": components["schemas"]["ProjectListResponseDto"];
                 };
             };
+            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds until the budget refills */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     createProject: {
@@ -1407,6 +1451,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ProjectResponseDto"];
+                };
+            };
+            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds until the budget refills */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -1432,6 +1487,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ProjectResponseDto"];
+                };
+            };
+            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds until the budget refills */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -1460,6 +1526,17 @@ export interface operations {
                     "application/json": components["schemas"]["RunnerListResponseDto"];
                 };
             };
+            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds until the budget refills */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     registerRunner: {
@@ -1483,6 +1560,17 @@ export interface operations {
                     "application/json": components["schemas"]["RegisteredRunnerResponseDto"];
                 };
             };
+            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds until the budget refills */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     clearRunnerQuarantine: {
@@ -1504,6 +1592,17 @@ export interface operations {
                     "application/json": components["schemas"]["RunnerResponseDto"];
                 };
             };
+            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds until the budget refills */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     heartbeatRunner: {
@@ -1523,6 +1622,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RunnerResponseDto"];
+                };
+            };
+            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds until the budget refills */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -1560,6 +1670,17 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds until the budget refills */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     listStudies: {
@@ -1588,6 +1709,17 @@ export interface operations {
                     "application/json": components["schemas"]["StudyListResponseDto"];
                 };
             };
+            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds until the budget refills */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     createStudy: {
@@ -1611,6 +1743,17 @@ export interface operations {
                     "application/json": components["schemas"]["StudyResponseDto"];
                 };
             };
+            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds until the budget refills */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     getStudy: {
@@ -1630,6 +1773,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["StudyResponseDto"];
+                };
+            };
+            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds until the budget refills */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -1653,6 +1807,17 @@ export interface operations {
                     "application/json": components["schemas"]["TrialResponseDto"];
                 };
             };
+            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds until the budget refills */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     getEngineState: {
@@ -1672,6 +1837,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["EngineStateResponseDto"];
+                };
+            };
+            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds until the budget refills */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -1704,6 +1880,17 @@ export interface operations {
                     "text/plain": components["schemas"]["HistoryResponseDto"];
                 };
             };
+            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds until the budget refills */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     importNomadCache: {
@@ -1729,6 +1916,17 @@ export interface operations {
                     "application/json": components["schemas"]["ImportNomadCacheResponseDto"];
                 };
             };
+            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds until the budget refills */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     pauseStudy: {
@@ -1748,6 +1946,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["StudyResponseDto"];
+                };
+            };
+            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds until the budget refills */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -1771,6 +1980,17 @@ export interface operations {
                     "application/json": components["schemas"]["StudyResponseDto"];
                 };
             };
+            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds until the budget refills */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     stopStudy: {
@@ -1790,6 +2010,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["StudyResponseDto"];
+                };
+            };
+            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds until the budget refills */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -1820,6 +2051,17 @@ export interface operations {
                     "application/json": components["schemas"]["TrialListResponseDto"];
                 };
             };
+            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds until the budget refills */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     enqueueTrial: {
@@ -1845,6 +2087,17 @@ export interface operations {
                     "application/json": components["schemas"]["TrialResponseDto"];
                 };
             };
+            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds until the budget refills */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     importNomadStudy: {
@@ -1868,6 +2121,17 @@ export interface operations {
                     "application/json": components["schemas"]["ImportNomadStudyResponseDto"];
                 };
             };
+            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds until the budget refills */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     getTrial: {
@@ -1887,6 +2151,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TrialResponseDto"];
+                };
+            };
+            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds until the budget refills */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -1914,6 +2189,17 @@ export interface operations {
                     "application/json": components["schemas"]["TrialResponseDto"];
                 };
             };
+            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds until the budget refills */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     failTrial: {
@@ -1937,6 +2223,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TrialResponseDto"];
+                };
+            };
+            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds until the budget refills */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -1964,6 +2261,17 @@ export interface operations {
                     "application/json": components["schemas"]["TrialHeartbeatResponseDto"];
                 };
             };
+            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds until the budget refills */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     releaseTrial: {
@@ -1983,6 +2291,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TrialResponseDto"];
+                };
+            };
+            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds until the budget refills */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
