@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Response } from 'supertest';
 import { ConfigError, loadConfig, type RateLimits } from '../../api/src/config/app-config';
+import { REFUSAL_DELAY_MS } from '../../api/src/rate-limit/request-budgets';
 import { ENGINE_READ_COST, STUDY_SCAN_COST } from '../../api/src/rate-limit/request-cost';
 import {
   auth,
@@ -85,12 +86,16 @@ describe('request rate limits per key and per project', () => {
     assert.equal(ok, KEY_BUDGET);
     assertRateLimited(refusal, 'key', KEY_BUDGET);
 
-    // Refused before the handler: a write over budget writes nothing.
+    // Refused before the handler: a write over budget writes nothing. Its answer is held
+    // REFUSAL_DELAY_MS (the window has longer to run), so that a client ignoring Retry-After
+    // cannot loop on refusals faster than on real answers.
+    const started = performance.now();
     const write = await test.http
       .post('/v1/studies')
       .set(...auth(flooder))
       .send({ ...quadraticStudy(), projectId: projectA });
     assertRateLimited(write, 'key', KEY_BUDGET);
+    assert.ok(performance.now() - started >= REFUSAL_DELAY_MS, 'the refusal was held');
     assert.equal(await studiesOfA(), before);
 
     // Project B's user and runner are not charged for A's flood.

@@ -265,7 +265,9 @@ async function main(): Promise<void> {
         env: { MESHTUNE_RETRY_AFTER_SECONDS: '5', MESHTUNE_LEASE_SWEEP_MS: '1000', ...env },
         readyTimeoutMs: 180_000,
       });
-      for (const probe of [leaseFlood, engineReads]) {
+      // FLOOD_PROBES=lease: the lease flood only.
+      const probes = process.env.FLOOD_PROBES === 'lease' ? [leaseFlood] : [leaseFlood, engineReads];
+      for (const probe of probes) {
         for (const line of await probe(api.url, adminKey)) {
           lines.push(line.replace(/^\| /, `| ${name} | `));
           process.stderr.write(`${lines.at(-1)}\n`);

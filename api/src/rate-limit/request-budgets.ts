@@ -21,6 +21,9 @@ const WHOSE: Record<BudgetName, string> = {
   expensive: "this key's project for engine reads, study scans and exports",
 };
 
+/** How long a refused request waits before its 429 is sent (docs/reliability.md, finding 21). */
+export const REFUSAL_DELAY_MS = 1000;
+
 /** The `details` of a 429 RATE_LIMITED. */
 export interface RateLimitDetails {
   budget: BudgetName;
@@ -36,8 +39,8 @@ export interface RateLimitDetails {
  * and runner tokens of one project together `projectPerSecond × window`, and the project's
  * routes marked with @RequestCost (engine reads, exports) `expensivePerSecond × window` cost
  * points. A request over any of them is refused with 429 RATE_LIMITED and `Retry-After` (the
- * window's end) before its handler runs, so a refused flood costs an authentication (cached) and
- * a map lookup. The key budget is checked first, so one key past its budget takes nothing more
+ * window's end) before its handler runs, so a refused request costs an authentication (cached), a
+ * map lookup and a timer: its answer is held up to REFUSAL_DELAY_MS. The key budget is checked first, so one key past its budget takes nothing more
  * from its project's. Admin keys act in no project: they have the key budget, and their
  * expensive reads are counted per key.
  *
@@ -92,7 +95,12 @@ export class RequestBudgets {
     } catch (refusal) {
       if (!(refusal instanceof RateLimiterRes)) throw refusal;
       this.metrics.rateLimited.inc({ budget });
-      const retryAfterSeconds = Math.max(1, Math.ceil(refusal.msBeforeNext / 1000));
+      // The refusal itself is held (up to REFUSAL_DELAY_MS, never past the window's end): a client
+      // that ignores Retry-After and asks again as soon as it is answered would otherwise loop
+      // faster on cheap 429s than it did on real answers, and the loop's cost falls on everyone.
+      const heldMs = Math.min(REFUSAL_DELAY_MS, refusal.msBeforeNext);
+      await new Promise((resolve) => setTimeout(resolve, heldMs));
+      const retryAfterSeconds = Math.max(1, Math.ceil((refusal.msBeforeNext - heldMs) / 1000));
       const details: RateLimitDetails = {
         budget,
         limit: limiter.points,
