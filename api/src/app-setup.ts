@@ -66,7 +66,31 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     ...document.components,
     schemas: { ...document.components?.schemas, ErrorBody: errorBodySchema() },
   };
+  documentRateLimits(document);
   return document;
+}
+
+/**
+ * Every operation that takes a key may answer 429 RATE_LIMITED (api/src/rate-limit): documented
+ * once here rather than on each route, since the AuthGuard charges every authenticated request.
+ */
+function documentRateLimits(document: OpenAPIObject): void {
+  for (const operations of Object.values(document.paths)) {
+    for (const method of ['get', 'put', 'post', 'delete', 'patch'] as const) {
+      const operation = operations[method];
+      if (operation?.security === undefined || operation.security.length === 0) continue;
+      operation.responses['429'] = {
+        description:
+          "RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window " +
+          '(details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed ' +
+          'authentications from this address. Retry after `Retry-After` seconds.',
+        headers: {
+          'Retry-After': { description: 'Seconds until the budget refills', schema: { type: 'integer' } },
+        },
+        content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorBody' } } },
+      };
+    }
+  }
 }
 
 /**

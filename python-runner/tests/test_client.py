@@ -358,3 +358,45 @@ def test_other_validation_errors_of_complete_still_raise() -> None:
 
     with pytest.raises(ApiError):
         client_for(handler).complete("t1", {}, adapter="/data/a", effective_config=EFFECTIVE)
+
+
+def rate_limited(retry_after: str) -> httpx.Response:
+    """The API's answer over a request budget: refused before anything is written."""
+    return httpx.Response(
+        429,
+        headers={"Retry-After": retry_after},
+        json={
+            "statusCode": 429,
+            "code": "RATE_LIMITED",
+            "message": "rate limit of this key reached: 200 requests per 10 s",
+            "details": {"budget": "key", "limit": 200, "windowSeconds": 10, "retryAfterSeconds": 3},
+        },
+    )
+
+
+@pytest.mark.parametrize("call", ["register", "complete"])
+def test_rate_limited_calls_wait_retry_after_and_then_go_through(call: str) -> None:
+    """A 429 is retried after its Retry-After (not the shorter backoff), for registrations and
+    final reports alike: the report is not lost and the runner does not hammer the API."""
+    calls = 0
+    slept: list[float] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal calls
+        calls += 1
+        if calls <= 2:
+            return rate_limited("3")
+        if call == "register":
+            return httpx.Response(201, json={"id": "r1", "token": "rt", "name": "n"})
+        return httpx.Response(200, json={"id": "t1", "status": "completed"})
+
+    retry = RetryPolicy(initial=0.001, maximum=30.0, give_up_after=None, sleep=slept.append)
+    client = ApiClient(
+        "http://api.test", "tok", retry=retry, transport=httpx.MockTransport(handler)
+    )
+    if call == "register":
+        assert client.register("n", 1, 1, []).token == "rt"
+    else:
+        assert client.complete("t1", {"val_loss": 1.0})["status"] == "completed"
+    assert calls == 3
+    assert len(slept) == 2 and all(seconds >= 3 for seconds in slept), slept

@@ -71,15 +71,18 @@ type Fetch = (request: Request) => Promise<Response>;
 
 /**
  * Wraps `fetch` with a per-attempt timeout and, for idempotent calls, retries on network errors,
- * timeouts and 408/429/5xx answers. A `Retry-After` header sets the wait; otherwise backoff with
- * jitter. The last answer (error status included) or error is what the caller sees.
+ * timeouts and 408/429/5xx answers. Any call, idempotent or not, is retried on 429: the API
+ * refuses a request over a rate limit (RATE_LIMITED) or from an address with too many failed
+ * authentications (TOO_MANY_REQUESTS) before its handler runs, so nothing of it was written. A
+ * `Retry-After` header sets the wait; otherwise backoff with jitter. The last answer (error
+ * status included) or error is what the caller sees.
  */
 export function retryingFetch(fetchImpl: Fetch, retry: RetryOptions, timeoutMs: number): Fetch {
   const options = withRetryDefaults(retry);
   return async (request: Request): Promise<Response> => {
-    const retries = isIdempotent(request) ? options.maxRetries : 0;
+    const idempotent = isIdempotent(request);
     for (let attempt = 0; ; attempt++) {
-      const last = attempt >= retries;
+      const last = attempt >= options.maxRetries;
       let response: Response;
       try {
         response = await fetchWithTimeout(fetchImpl, last ? request : request.clone(), timeoutMs);
@@ -91,11 +94,12 @@ export function retryingFetch(fetchImpl: Fetch, retry: RetryOptions, timeoutMs: 
             : new ConnectionError(`request to ${request.method} ${request.url} failed: ${String(error)}`, {
                 cause: error,
               });
-        if (last) throw wrapped;
+        if (last || !idempotent) throw wrapped;
         await sleep(backoffDelay(attempt, options), request.signal);
         continue;
       }
-      if (last || !RETRY_STATUSES.has(response.status)) return response;
+      const retryable = RETRY_STATUSES.has(response.status) && (idempotent || response.status === 429);
+      if (last || !retryable) return response;
       const retryAfter = parseRetryAfter(response.headers.get('retry-after'));
       if (retryAfter !== null && retryAfter > options.maxRetryAfterMs) return response;
       await response.body?.cancel();

@@ -184,9 +184,31 @@ function toOutputs(evaluation: Evaluation, lease: Lease): Record<string, number>
   return { [required[0]!.name]: evaluation };
 }
 
+/** How long a 429 asks to wait (its `Retry-After`, else 1 s). */
+function rateLimitWaitMs(error: RateLimitError): number {
+  return parseRetryAfter(error.headers.get('retry-after')) ?? 1_000;
+}
+
+/**
+ * A call the API refused for a rate limit (429, nothing written) is made again after its
+ * `Retry-After`, past the client's own retries, for as long as it takes: a fleet that registers
+ * at once through one key slows down instead of losing its workers.
+ */
+async function pastRateLimits<T>(call: () => Promise<T>): Promise<T> {
+  for (;;) {
+    try {
+      return await call();
+    } catch (error) {
+      if (!(error instanceof RateLimitError)) throw error;
+      await sleep(rateLimitWaitMs(error));
+    }
+  }
+}
+
 /**
  * A finished result is worth more than one request: past the client's own retries, keep
- * reporting through outages for up to one lease length (reports are idempotent).
+ * reporting through outages for up to one lease length (reports are idempotent), and at least
+ * as long as a rate limit's `Retry-After` asks.
  */
 async function persistently<T>(report: () => Promise<T>, leaseSeconds: number): Promise<T> {
   const deadline = Date.now() + leaseSeconds * 1000;
@@ -196,8 +218,9 @@ async function persistently<T>(report: () => Promise<T>, leaseSeconds: number): 
     } catch (error) {
       const transient =
         error instanceof ConnectionError || error instanceof InternalServerError || error instanceof RateLimitError;
-      if (!transient || Date.now() + delayMs > deadline) throw error;
-      await sleep(delayMs);
+      const waitMs = error instanceof RateLimitError ? Math.max(delayMs, rateLimitWaitMs(error)) : delayMs;
+      if (!transient || Date.now() + waitMs > deadline) throw error;
+      await sleep(waitMs);
     }
   }
 }
@@ -233,12 +256,14 @@ export async function runWorker(
   const concurrency = options.concurrency ?? 1;
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError('concurrency must be an integer ≥ 1');
   // Its slots are its loops: the API lets the runner hold as many leases as it runs (at most 256).
-  const registered = await client.registerRunner({
-    gpus: 0,
-    maxConcurrentTrials: concurrency,
-    ...options.runner,
-    name: options.name ?? 'sdk-worker',
-  });
+  const registered = await pastRateLimits(() =>
+    client.registerRunner({
+      gpus: 0,
+      maxConcurrentTrials: concurrency,
+      ...options.runner,
+      name: options.name ?? 'sdk-worker',
+    }),
+  );
   const runner = client.withApiKey(registered.token);
   const summary: WorkerSummary = {
     runnerId: registered.id,
@@ -293,6 +318,8 @@ export async function runWorker(
         }
       } catch (error) {
         if (earlyStopped) return;
+        // A heartbeat over a rate limit is skipped; the next one extends the lease.
+        if (error instanceof RateLimitError) return;
         if (!notOurs(error)) throw error;
         leaseLost = true;
         stopTrial.abort(error);
@@ -375,6 +402,11 @@ export async function runWorker(
     try {
       return await runner.lease(registered.id, studyId);
     } catch (error) {
+      if (error instanceof RateLimitError) {
+        // Past the client's retries: this slot waits its turn (the study is not the problem).
+        await sleep(rateLimitWaitMs(error), stopLeasing.signal);
+        return null;
+      }
       if (!hasErrorCode(error, 'RUNNER_QUARANTINED')) throw error;
       const reason = (error.details as { reason?: string } | undefined)?.reason ?? error.message;
       options.onQuarantined?.(reason);

@@ -68,6 +68,10 @@ export async function spawnApi(options: ApiOptions): Promise<ApiProcess> {
     MESHTUNE_LEASE_SWEEP_MS: '200',
     MESHTUNE_RETRY_AFTER_SECONDS: '1',
     MESHTUNE_AUTH_FAILURES_PER_MINUTE: '1000000',
+    // 64 simulated runners without think time run hundreds of trials a second through one project.
+    MESHTUNE_RATE_LIMIT_KEY_PER_SECOND: '0',
+    MESHTUNE_RATE_LIMIT_PROJECT_PER_SECOND: '0',
+    MESHTUNE_RATE_LIMIT_EXPENSIVE_PER_SECOND: '0',
     ...(options.databaseUrl !== undefined ? { DATABASE_URL: options.databaseUrl } : {}),
     ...(options.migrationDatabaseUrl !== undefined
       ? { MESHTUNE_MIGRATION_DATABASE_URL: options.migrationDatabaseUrl }

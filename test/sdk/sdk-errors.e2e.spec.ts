@@ -136,6 +136,15 @@ describe('SDK errors and retries against the real API', () => {
     assert.equal(creates.calls.length, 1);
   });
 
+  it('retries any call on 429, non-idempotent POSTs too: the API refused it before writing anything', async () => {
+    const before = (await user.listStudies()).total;
+    const creates = failingFetch(429, 1, { 'retry-after': '0' });
+    const creating = createClient({ baseUrl: test.url, apiKey: userKey, fetch: creates.fetchImpl, retry: fastRetries });
+    await creating.createStudy(quadraticStudy() as never);
+    assert.deepEqual(creates.calls, ['POST /v1/studies', 'POST /v1/studies']);
+    assert.equal((await user.listStudies()).total, before + 1);
+  });
+
   it('does not retry a 400', async () => {
     const calls: string[] = [];
     const client = createClient({

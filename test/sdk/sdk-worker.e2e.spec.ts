@@ -285,3 +285,47 @@ describe('SDK worker against the real API', () => {
     assert.ok(ignoredKeywords.includes('BB_EXE'), `ignored: ${ignoredKeywords.join(', ')}`);
   });
 });
+
+describe('SDK worker under the API rate limits', () => {
+  let test: TestServer;
+
+  // One-second windows: a key may make 4 requests a second, its project 6; a worker of 4 slots
+  // asks for more, so leases, reports and registrations meet 429 RATE_LIMITED all the time.
+  before(async () => {
+    test = await startTestServer({
+      leaseRetryAfterSeconds: 1,
+      rateLimits: { windowSeconds: 1, keyPerSecond: 4, projectPerSecond: 6, expensivePerSecond: 0 },
+    });
+  });
+  after(async () => test.close());
+
+  it('runWorker waits out 429s (Retry-After) past the client retries and loses no report', async () => {
+    const user = createClient({ baseUrl: test.url, apiKey: await createKey(test, 'user') });
+    const study = await user.createStudy(
+      sphereStudy({
+        budget: { maxEvaluations: 16, maxAttempts: 1, leaseSeconds: 60 },
+        algorithm: { name: 'random', seed: 1 },
+      }),
+    );
+    // No client-level retries: every 429 reaches the worker's own handling.
+    const worker = createClient({
+      baseUrl: test.url,
+      apiKey: await createKey(test, 'runner'),
+      retry: { maxRetries: 0 },
+    });
+    const summary = await worker.runWorker(
+      study.id,
+      (parameters) => shiftedSphere(Number(parameters.x), Number(parameters.y)),
+      { concurrency: 4, name: 'limited-worker' },
+    );
+    assert.equal(summary.reason, 'study_finished');
+    assert.equal(summary.failed, 0);
+    assert.equal(summary.completed, 16);
+    const finished = await user.getStudy(study.id);
+    assert.equal(finished.status, 'completed');
+    assert.equal(finished.evaluationCount, 16);
+    const metrics = await (await fetch(`${test.url}/metrics`)).text();
+    const refused = Number(/meshtune_rate_limited_total\{budget="key"\} (\d+)/.exec(metrics)?.[1]);
+    assert.ok(refused > 0, `the worker met the limit (${refused} refusals)`);
+  });
+});

@@ -27,6 +27,11 @@ export async function startApi(
   // MESHTUNE_BENCH_API_NODE_OPTIONS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", profiles the API.
   const nodeArgs = (process.env.MESHTUNE_BENCH_API_NODE_OPTIONS ?? '').split(' ').filter((arg) => arg !== '');
   const env: NodeJS.ProcessEnv = {
+    // The service bench drives one project as fast as the API answers: budgets off unless the
+    // caller's environment sets them.
+    MESHTUNE_RATE_LIMIT_KEY_PER_SECOND: '0',
+    MESHTUNE_RATE_LIMIT_PROJECT_PER_SECOND: '0',
+    MESHTUNE_RATE_LIMIT_EXPENSIVE_PER_SECOND: '0',
     ...process.env,
     PORT: '0',
     HOST: '127.0.0.1',

@@ -7,13 +7,16 @@ import { APP_CONFIG } from '../config/config.module';
 import type { ApiKeyScope } from './api-key-scope';
 import { ApiKeysService } from './api-keys.service';
 import { type Caller, PUBLIC_ROUTE, REQUIRED_SCOPES, RUNNER_TOKEN_ROUTE } from './auth.decorators';
+import { RequestBudgets } from '../rate-limit/request-budgets';
+import { REQUEST_COST, requestCost, type RequestCostRule } from '../rate-limit/request-cost';
 import { FailedAuthLimiter } from './failed-auth-limiter';
 
 const BEARER = /^Bearer\s+(\S{1,512})$/i;
 
 /**
  * Global guard: every route needs a key unless marked @Public (docs/reliability.md, "Who can do
- * what").
+ * what"); an authenticated request is then charged to its key's and project's request budgets
+ * (api/src/rate-limit/request-budgets.ts).
  */
 @Injectable()
 export class AuthGuard implements CanActivate {
@@ -22,6 +25,7 @@ export class AuthGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     private readonly apiKeys: ApiKeysService,
+    private readonly budgets: RequestBudgets,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.limiter = new FailedAuthLimiter(config.authFailuresPerMinute, 60_000);
@@ -59,6 +63,12 @@ export class AuthGuard implements CanActivate {
     }
     const caller: Caller = { keyId: key.id, scope: key.scope, runnerId: key.runnerId, projectId: key.projectId };
     request.caller = caller;
+    // Charged once the caller is known and before the scope check, so that a flood of refused
+    // requests counts too; a request over budget is answered before its handler runs.
+    await this.budgets.charge(
+      caller,
+      requestCost(this.reflector.getAllAndOverride<RequestCostRule>(REQUEST_COST, targets), request),
+    );
 
     if (this.reflector.getAllAndOverride<boolean>(RUNNER_TOKEN_ROUTE, targets)) {
       if (caller.runnerId === null) {

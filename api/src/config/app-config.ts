@@ -43,6 +43,13 @@ export interface AppConfig {
   quarantineWindowSeconds: number;
   /** Failed authentications one client address may make per minute before getting 429s. */
   authFailuresPerMinute: number;
+  /**
+   * Request budgets per API process (api/src/rate-limit/request-budgets.ts; README.md, "Rate
+   * limits"): requests per second of one key and of one project's keys together, and cost points
+   * per second of a project's expensive reads, each counted over fixed windows of `windowSeconds`.
+   * 0 turns a budget off.
+   */
+  rateLimits: RateLimits;
   /** How long an API process trusts a key it has checked; a key revoked elsewhere works that much longer there. 0 = check every request. */
   authCacheSeconds: number;
   /**
@@ -61,6 +68,21 @@ export interface AppConfig {
    */
   engineThreads: number;
 }
+
+export interface RateLimits {
+  windowSeconds: number;
+  keyPerSecond: number;
+  projectPerSecond: number;
+  expensivePerSecond: number;
+}
+
+/** Every budget off: for harnesses that drive thousands of trials a second through one project. */
+export const NO_RATE_LIMITS: RateLimits = {
+  windowSeconds: 10,
+  keyPerSecond: 0,
+  projectPerSecond: 0,
+  expensivePerSecond: 0,
+};
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -107,6 +129,22 @@ function trustProxy(raw: string | undefined): AppConfig['trustProxy'] {
     }
   }
   return addresses;
+}
+
+function rateLimits(env: NodeJS.ProcessEnv): RateLimits {
+  const limits: RateLimits = {
+    windowSeconds: integer(env, 'MESHTUNE_RATE_LIMIT_WINDOW_SECONDS', 10, 1, 3600),
+    keyPerSecond: integer(env, 'MESHTUNE_RATE_LIMIT_KEY_PER_SECOND', 20, 0, 1_000_000),
+    projectPerSecond: integer(env, 'MESHTUNE_RATE_LIMIT_PROJECT_PER_SECOND', 50, 0, 1_000_000),
+    expensivePerSecond: integer(env, 'MESHTUNE_RATE_LIMIT_EXPENSIVE_PER_SECOND', 10, 0, 1_000_000),
+  };
+  // A project budget below one key's would make the key budget a dead letter: a mistake, not a policy.
+  if (limits.projectPerSecond > 0 && limits.keyPerSecond > 0 && limits.projectPerSecond < limits.keyPerSecond) {
+    throw new ConfigError(
+      `MESHTUNE_RATE_LIMIT_PROJECT_PER_SECOND (${limits.projectPerSecond}) must be at least MESHTUNE_RATE_LIMIT_KEY_PER_SECOND (${limits.keyPerSecond}): a project's keys share its budget`,
+    );
+  }
+  return limits;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
@@ -161,6 +199,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     quarantineAfterEvaluationFailures: integer(env, 'MESHTUNE_QUARANTINE_AFTER_EVALUATION_FAILURES', 10, 0, 1000),
     quarantineWindowSeconds: integer(env, 'MESHTUNE_QUARANTINE_WINDOW_SECONDS', 600, 1, 7 * 86_400),
     authFailuresPerMinute: integer(env, 'MESHTUNE_AUTH_FAILURES_PER_MINUTE', 30, 1, 1_000_000),
+    rateLimits: rateLimits(env),
     authCacheSeconds: integer(env, 'MESHTUNE_AUTH_CACHE_SECONDS', 5, 0, 3600),
     trustProxy: trustProxy(env.MESHTUNE_TRUST_PROXY),
     logLevel,

@@ -41,6 +41,25 @@ export class MetricsService {
     'Study engines rebuilt from their snapshot (first use in this process, or the cached one was behind the pruned events).',
   );
 
+  readonly rateLimited = this.counter(
+    'meshtune_rate_limited_total',
+    'Requests refused with 429 RATE_LIMITED, by budget (key, project, expensive).',
+    ['budget'],
+  );
+
+  readonly rateLimit = new Gauge({
+    name: 'meshtune_rate_limit',
+    help: 'Configured budget per window of this process, by budget: requests (key, project) or cost points (expensive); 0 = off.',
+    labelNames: ['budget'] as const,
+    registers: [this.registry],
+  });
+
+  readonly rateLimitWindow = new Gauge({
+    name: 'meshtune_rate_limit_window_seconds',
+    help: 'Length of the fixed window the rate-limit budgets are counted over.',
+    registers: [this.registry],
+  });
+
   readonly askDuration = new Histogram({
     name: 'meshtune_ask_duration_seconds',
     help: 'Time to restore a study engine, ask it for a point and serialise its state.',

@@ -5,6 +5,7 @@ import type { FastifyReply } from 'fastify';
 import { type Caller, CurrentCaller, RequireScopes } from '../auth/auth.decorators';
 import { StudyIdParams } from '../common/dto/id.params';
 import { ProjectScope } from '../projects/project-scope';
+import { ENGINE_READ_COST, RequestCost, STUDY_SCAN_COST } from '../rate-limit/request-cost';
 import { TrialResponseDto } from '../trials/dto/trial-response.dto';
 import { EngineStateResponseDto, HistoryQueryDto, HistoryResponseDto, MAX_HISTORY_PAGE } from './dto/study-results.dto';
 import { historyExport } from './history-formats';
@@ -34,6 +35,10 @@ export class StudyResultsController {
    * whole history as CSV or NOMAD's history-file format, streamed batch by batch.
    */
   @Get('history')
+  // A JSON page is bounded and indexed; an export reads every finished trial of the study.
+  @RequestCost((request) =>
+    ((request.query as { format?: unknown }).format ?? 'json') === 'json' ? 0 : STUDY_SCAN_COST,
+  )
   @ApiProduces('application/json', 'text/csv', 'text/plain')
   @ApiOkResponse({ type: HistoryResponseDto })
   async getHistory(
@@ -66,6 +71,8 @@ export class StudyResultsController {
 
   /** The engine's current frame and mesh sizes, iteration and stop reason. */
   @Get('engine')
+  // Loads the study's engine on the engine thread (a rebuild from its snapshot when not cached).
+  @RequestCost(ENGINE_READ_COST)
   async getEngineState(
     @Param() params: StudyIdParams,
     @CurrentCaller() caller: Caller,

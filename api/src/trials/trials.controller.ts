@@ -3,6 +3,7 @@ import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { type Caller, CurrentCaller, RequireScopes, RunnerToken } from '../auth/auth.decorators';
 import { StudyIdParams, TrialIdParams } from '../common/dto/id.params';
 import { DomainError } from '../common/errors/domain-error';
+import { STUDY_SCAN_COST, RequestCost } from '../rate-limit/request-cost';
 import { ProjectScope } from '../projects/project-scope';
 import { EnqueueTrialDto } from './dto/enqueue-trial.dto';
 import { ImportNomadCacheDto, ImportNomadCacheResponseDto } from './dto/import-nomad-cache.dto';
@@ -43,6 +44,7 @@ export class TrialsController {
   /** Warm start: a NOMAD cache file's evaluations become finished trials the engine knows. */
   @Post('studies/:studyId/import/nomad-cache')
   @RequireScopes('user')
+  @RequestCost(STUDY_SCAN_COST)
   async importNomadCache(
     @Param() params: StudyIdParams,
     @Body() body: ImportNomadCacheDto,

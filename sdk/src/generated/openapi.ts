@@ -723,7 +723,7 @@ export interface components {
              * @description Stable machine-readable code
              * @enum {string}
              */
-            code: "VALIDATION_FAILED" | "INVALID_NOMAD_PARAMETERS" | "UNAUTHENTICATED" | "FORBIDDEN" | "TRIAL_NOT_LEASED_TO_RUNNER" | "NOT_FOUND" | "STUDY_NOT_FOUND" | "TRIAL_NOT_FOUND" | "RUNNER_NOT_FOUND" | "API_KEY_NOT_FOUND" | "PROJECT_NOT_FOUND" | "STUDY_NOT_ACTIVE" | "STUDY_FINISHED" | "INVALID_STATUS_TRANSITION" | "DUPLICATE_POINT" | "BUDGET_EXHAUSTED" | "TRIAL_NOT_RUNNING" | "TRIAL_ALREADY_FINISHED" | "LEASE_LOST" | "TRIAL_STOPPED_EARLY" | "RUNNER_QUARANTINED" | "RUNNER_LABELS_MISSING" | "RUNNER_CAPACITY_INSUFFICIENT" | "RUNNER_LEASE_LIMIT" | "PROJECT_NAME_TAKEN" | "PROJECT_QUOTA_EXCEEDED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "INTERNAL_ERROR" | "SERVICE_UNAVAILABLE";
+            code: "VALIDATION_FAILED" | "INVALID_NOMAD_PARAMETERS" | "UNAUTHENTICATED" | "FORBIDDEN" | "TRIAL_NOT_LEASED_TO_RUNNER" | "NOT_FOUND" | "STUDY_NOT_FOUND" | "TRIAL_NOT_FOUND" | "RUNNER_NOT_FOUND" | "API_KEY_NOT_FOUND" | "PROJECT_NOT_FOUND" | "STUDY_NOT_ACTIVE" | "STUDY_FINISHED" | "INVALID_STATUS_TRANSITION" | "DUPLICATE_POINT" | "BUDGET_EXHAUSTED" | "TRIAL_NOT_RUNNING" | "TRIAL_ALREADY_FINISHED" | "LEASE_LOST" | "TRIAL_STOPPED_EARLY" | "RUNNER_QUARANTINED" | "RUNNER_LABELS_MISSING" | "RUNNER_CAPACITY_INSUFFICIENT" | "RUNNER_LEASE_LIMIT" | "PROJECT_NAME_TAKEN" | "PROJECT_QUOTA_EXCEEDED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "RATE_LIMITED" | "INTERNAL_ERROR" | "SERVICE_UNAVAILABLE";
             /** @description Per-field errors `[{field, reason}]` on VALIDATION_FAILED; other context otherwise */
             details?: unknown;
             /** @description For people: names the field when a field is at fault */
@@ -1341,6 +1341,17 @@ export interface operations {
                     "application/json": components["schemas"]["ApiKeyListResponseDto"];
                 };
             };
+            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds until the budget refills */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     createApiKey: {
@@ -1364,6 +1375,17 @@ export interface operations {
                     "application/json": components["schemas"]["CreatedApiKeyResponseDto"];
                 };
             };
+            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds until the budget refills */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     deleteApiKey: {
@@ -1382,6 +1404,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds until the budget refills */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
             };
         };
     };
@@ -1407,6 +1440,17 @@ export interface operations {
                     "application/json": components["schemas"]["ProjectListResponseDto"];
                 };
             };
+            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds until the budget refills */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     createProject: {
@@ -1428,6 +1472,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ProjectResponseDto"];
+                };
+            };
+            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds until the budget refills */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -1453,6 +1508,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ProjectResponseDto"];
+                };
+            };
+            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds until the budget refills */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -1481,6 +1547,17 @@ export interface operations {
                     "application/json": components["schemas"]["RunnerListResponseDto"];
                 };
             };
+            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds until the budget refills */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     registerRunner: {
@@ -1504,6 +1581,17 @@ export interface operations {
                     "application/json": components["schemas"]["RegisteredRunnerResponseDto"];
                 };
             };
+            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds until the budget refills */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     clearRunnerQuarantine: {
@@ -1525,6 +1613,17 @@ export interface operations {
                     "application/json": components["schemas"]["RunnerResponseDto"];
                 };
             };
+            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds until the budget refills */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     heartbeatRunner: {
@@ -1544,6 +1643,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RunnerResponseDto"];
+                };
+            };
+            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds until the budget refills */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -1581,6 +1691,17 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds until the budget refills */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     listStudies: {
@@ -1609,6 +1730,17 @@ export interface operations {
                     "application/json": components["schemas"]["StudyListResponseDto"];
                 };
             };
+            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds until the budget refills */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     createStudy: {
@@ -1632,6 +1764,17 @@ export interface operations {
                     "application/json": components["schemas"]["StudyResponseDto"];
                 };
             };
+            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds until the budget refills */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     getStudy: {
@@ -1651,6 +1794,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["StudyResponseDto"];
+                };
+            };
+            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds until the budget refills */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -1674,6 +1828,17 @@ export interface operations {
                     "application/json": components["schemas"]["TrialResponseDto"];
                 };
             };
+            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds until the budget refills */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     getEngineState: {
@@ -1693,6 +1858,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["EngineStateResponseDto"];
+                };
+            };
+            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds until the budget refills */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -1725,6 +1901,17 @@ export interface operations {
                     "text/plain": components["schemas"]["HistoryResponseDto"];
                 };
             };
+            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds until the budget refills */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     importNomadCache: {
@@ -1750,6 +1937,17 @@ export interface operations {
                     "application/json": components["schemas"]["ImportNomadCacheResponseDto"];
                 };
             };
+            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds until the budget refills */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     pauseStudy: {
@@ -1769,6 +1967,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["StudyResponseDto"];
+                };
+            };
+            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds until the budget refills */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -1792,6 +2001,17 @@ export interface operations {
                     "application/json": components["schemas"]["StudyResponseDto"];
                 };
             };
+            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds until the budget refills */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     stopStudy: {
@@ -1811,6 +2031,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["StudyResponseDto"];
+                };
+            };
+            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds until the budget refills */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -1841,6 +2072,17 @@ export interface operations {
                     "application/json": components["schemas"]["TrialListResponseDto"];
                 };
             };
+            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds until the budget refills */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     enqueueTrial: {
@@ -1866,6 +2108,17 @@ export interface operations {
                     "application/json": components["schemas"]["TrialResponseDto"];
                 };
             };
+            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds until the budget refills */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     importNomadStudy: {
@@ -1889,6 +2142,17 @@ export interface operations {
                     "application/json": components["schemas"]["ImportNomadStudyResponseDto"];
                 };
             };
+            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds until the budget refills */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     getTrial: {
@@ -1908,6 +2172,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TrialResponseDto"];
+                };
+            };
+            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds until the budget refills */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -1935,6 +2210,17 @@ export interface operations {
                     "application/json": components["schemas"]["TrialResponseDto"];
                 };
             };
+            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds until the budget refills */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     failTrial: {
@@ -1958,6 +2244,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TrialResponseDto"];
+                };
+            };
+            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds until the budget refills */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -1985,6 +2282,17 @@ export interface operations {
                     "application/json": components["schemas"]["TrialHeartbeatResponseDto"];
                 };
             };
+            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds until the budget refills */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     releaseTrial: {
@@ -2004,6 +2312,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TrialResponseDto"];
+                };
+            };
+            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds until the budget refills */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
