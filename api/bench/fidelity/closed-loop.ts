@@ -20,7 +20,6 @@
  */
 import { createAlgorithm } from '../../src/algorithms/algorithm-registry';
 import {
-  chooseResume,
   createCalibrationCache,
   decideEarlyStop,
   decidePause,
@@ -36,6 +35,7 @@ import {
 } from '../../src/early-stopping';
 import type { Mads } from '../../src/mads';
 import type { EvaluationResult, ProblemSpec } from '../../src/optimizer-contract/algorithm';
+import { takeResumeChoice, type PausedEntry } from './promote';
 import type { StudySettings, TrialLog } from './studies';
 
 export interface ClosedLoopResume {
@@ -126,12 +126,9 @@ interface Running {
   overheadSteps: number;
 }
 
-interface Paused {
+interface Paused extends PausedEntry {
   x: number[];
   config: number;
-  points: CurvePoint[];
-  logIndex: number;
-  run: CompletedCurve | null;
 }
 
 export function runClosedLoopStudy(
@@ -222,18 +219,16 @@ export function runClosedLoopStudy(
     if (resume === null) return false;
     if (!exhausted && !resumeDue(stagnation, { afterTrialsWithoutImprovement: resume.stagnation })) return false;
     if (!exhausted) stagnation = 0;
-    const choice = chooseResume(
-      paused.map((entry) => ({ id: entry, points: entry.points, totalSteps })),
+    const entry = takeResumeChoice(
+      paused,
       { threshold: engine.earlyStopThreshold(), completed, stopped },
       policy as CurveStoppingPolicy,
+      totalSteps,
+      stopped,
+      log,
       cache,
     );
-    for (const entry of choice.ruledOut) paused.splice(paused.indexOf(entry), 1);
-    if (choice.resume === null) return false;
-    const entry = choice.resume;
-    paused.splice(paused.indexOf(entry), 1);
-    if (entry.run !== null) stopped.splice(stopped.indexOf(entry.run), 1);
-    log[entry.logIndex].state = 'paused';
+    if (entry === null) return false;
     trace.resumed++;
     spent += resume.resumeOverheadSteps * secondsPerStep;
     running.push({

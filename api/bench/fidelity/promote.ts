@@ -30,10 +30,12 @@ import {
   nextStagnation,
   resumeDue,
   stoppedRun,
+  type CalibrationCache,
   type CompletedCurve,
   type CurvePoint,
   type CurveStoppingPolicy,
   type PauseRule,
+  type ResumeContext,
 } from '../../src/early-stopping';
 import type { StudySettings, TrialLog } from './studies';
 
@@ -54,13 +56,48 @@ export interface PromoteOptions extends PauseRule {
   resumeOverheadSteps: number;
 }
 
-interface Paused {
-  config: number;
+/** What both benchmark loops keep of a paused trial (closed-loop.ts adds its point). */
+export interface PausedEntry {
   points: CurvePoint[];
   /** Index of its last segment in the log (turned from 'pruned' to 'paused' when resumed). */
   logIndex: number;
   /** Its run as calibration evidence while paused (removed once it resumes). */
   run: CompletedCurve | null;
+}
+
+interface Paused extends PausedEntry {
+  config: number;
+}
+
+/**
+ * Asks `chooseResume` (the service's resume choice) about the paused trials and applies its answer
+ * to a benchmark loop's lists: trials ruled out leave `paused` for good (they stay 'pruned' in the
+ * log, their runs stay calibration evidence); the chosen one leaves `paused` and, as it runs again,
+ * `stopped` (its run is no longer a stop), and its log segment becomes 'paused'. Null when none is
+ * left to resume.
+ */
+export function takeResumeChoice<Entry extends PausedEntry>(
+  paused: Entry[],
+  context: ResumeContext,
+  policy: CurveStoppingPolicy | null,
+  totalSteps: number,
+  stopped: CompletedCurve[],
+  log: TrialLog[],
+  cache: CalibrationCache,
+): Entry | null {
+  const choice = chooseResume(
+    paused.map((entry) => ({ id: entry, points: entry.points, totalSteps })),
+    context,
+    policy,
+    cache,
+  );
+  for (const entry of choice.ruledOut) paused.splice(paused.indexOf(entry), 1);
+  if (choice.resume === null) return null;
+  const entry = choice.resume;
+  paused.splice(paused.indexOf(entry), 1);
+  if (entry.run !== null) stopped.splice(stopped.indexOf(entry.run), 1);
+  log[entry.logIndex].state = 'paused';
+  return entry;
 }
 
 export function runPromoteStudy(
@@ -134,19 +171,16 @@ export function runPromoteStudy(
 
   /** Resumes the most promising paused trial the default rule does not rule out; false if none. */
   const resumeOne = (): boolean => {
-    const choice = chooseResume(
-      paused.map((entry) => ({ id: entry, points: entry.points, totalSteps })),
+    const entry = takeResumeChoice(
+      paused,
       { threshold: incumbent, completed, stopped },
       options.resumePolicy,
+      totalSteps,
+      stopped,
+      log,
       cache,
     );
-    // Ruled out for good: they stay 'pruned' in the log, their runs stay calibration evidence.
-    for (const entry of choice.ruledOut) paused.splice(paused.indexOf(entry), 1);
-    if (choice.resume === null) return false;
-    const entry = choice.resume;
-    paused.splice(paused.indexOf(entry), 1);
-    if (entry.run !== null) stopped.splice(stopped.indexOf(entry.run), 1);
-    log[entry.logIndex].state = 'paused';
+    if (entry === null) return false;
     const from = entry.points.length;
     spent += options.resumeOverheadSteps * secondsPerStep;
     const state = run(entry.config, entry.points, conservativeStop);
