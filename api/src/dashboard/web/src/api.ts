@@ -1,3 +1,4 @@
+import { ApiError, NetworkError } from './api-errors';
 import type { EngineState, Page, Project, Runner, Study, StudySummary, Trial } from './types';
 
 const KEY_STORAGE = 'meshtune.apiKey';
@@ -24,25 +25,6 @@ const projectFilter = (): string => {
   const projectId = session.project();
   return projectId === null ? '' : `&projectId=${encodeURIComponent(projectId)}`;
 };
-
-/** An API answer other than 2xx, with the `{ statusCode, code, message }` body when there is one. */
-export class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-
-  /** The key was refused (401) or lacks the scope (403): the user must sign in again. */
-  get isAuth(): boolean {
-    return this.status === 401 || this.status === 403;
-  }
-}
-
-/** Raised on a network failure (API down, connection refused). */
-export class NetworkError extends Error {}
 
 async function request(path: string, key = session.key()): Promise<Response> {
   let response: Response;
@@ -114,16 +96,4 @@ export const api = {
   },
 };
 
-/** Human text for any error, for the banner. */
-export function describeError(error: unknown): string {
-  if (error instanceof ApiError) {
-    if (error.status === 401)
-      return `The API key was not accepted (401 ${error.code}: ${error.message}). Sign in with a valid key.`;
-    if (error.status === 403)
-      return `This API key may not read studies (403 ${error.code}: ${error.message}). Use a user or admin key.`;
-    if (error.status === 429)
-      return `Too many attempts (429 ${error.code}: ${error.message}). Wait a minute and try again.`;
-    return `The API answered ${error.status} ${error.code}: ${error.message}`;
-  }
-  return error instanceof Error ? error.message : String(error);
-}
+export { ApiError, NetworkError, describeError } from './api-errors';
