@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { DataSource } from 'typeorm';
 import { EngineService } from '../../api/src/engine/engine.service';
+import { countResuming } from '../../api/src/trials/store/trial-store';
 import {
   auth,
   createKey,
@@ -380,5 +382,28 @@ describe('early stopping that can be undone: pause and resume', () => {
     const after = expectStatus(await test.http.get(`/v1/studies/${studyId}`).set(...auth(userKey)), 200).body;
     assert.equal(after.trialCounts.paused, 0);
     assert.equal(after.evaluationCount, 2);
+  });
+
+  it('a study with resume on waits for a resumed trial until its result is told, not only until it finishes', async () => {
+    // The end of a study races with a resumed trial's report: a flush that read the untold results
+    // before the report committed must not end the study once the trial is `completed`, or the
+    // engine never hears its value (seen once in CI: the engine's incumbent 2.35, the best trial 1.04).
+    const study = await createStudy(test, userKey, studyBody({ kind: 'curve', resume: {} }));
+    const studyId = String(study.id);
+    const runner = await registerRunner(test, runnerKey, 'pr-told');
+    const trialId = String(expectStatus(await lease(test, runner, studyId), 200).body.trial.id);
+    const db = test.server.app.get(DataSource);
+    const resuming = (): Promise<number> => countResuming(db, studyId);
+    // A resumed attempt running, then its result stored and not told yet, then told.
+    await db.query('UPDATE trials SET resumes = 1 WHERE id = $1', [trialId]);
+    assert.equal(await resuming(), 1, 'running after a resume');
+    await db.query(
+      `UPDATE trials SET status = 'completed', told = false, outputs = '{"val_loss": 1}'::jsonb, finished_at = now() WHERE id = $1`,
+      [trialId],
+    );
+    assert.equal(await resuming(), 1, 'completed after a resume, its result not told yet');
+    await db.query('UPDATE trials SET told = true WHERE id = $1', [trialId]);
+    assert.equal(await resuming(), 0, 'told');
+    expectStatus(await test.http.post(`/v1/studies/${studyId}/stop`).set(...auth(userKey)), 200);
   });
 });

@@ -669,11 +669,18 @@ export async function pausedCurves(
   )) as { id: string; total_steps: number | null; points: [number, number][] | null }[];
 }
 
-/** Trials of the study paused, or resumed and not finished (pending or running): a study with resume on waits for them. */
+/**
+ * Trials of the study paused, or resumed and not settled — pending, running, or finished with a
+ * result the engine has not been told yet: a study with resume on waits for them. The last part
+ * matters at the end of a study: a resumed trial's report may commit while another request's
+ * flush, which read the untold results before it, is about to end the study; counted here, the
+ * study stays open until that report's own flush tells the result (else the engine never hears it).
+ */
 export async function countResuming(db: Db, studyId: string): Promise<number> {
   const [{ count }] = (await db.query(
     `SELECT COUNT(*)::int AS count FROM trials
-      WHERE study_id = $1 AND (status = '${RESUME.from}' OR (resumes > 0 AND status IN ('pending', 'running')))`,
+      WHERE study_id = $1
+        AND (status = '${RESUME.from}' OR (resumes > 0 AND (status IN ('pending', 'running') OR (${UNTOLD_RESULT}))))`,
     [studyId],
   )) as { count: number }[];
   return count;
