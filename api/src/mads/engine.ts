@@ -117,23 +117,54 @@ export function mergeLate(state: EngineState): void {
   }
 }
 
+/**
+ * The first barrier, from the X0 step's results (every ok point: X0 and idle-filling points told
+ * with it). False when none is ok. Phase One when no point has h < ∞ (§5.5).
+ */
+function barrierFromX0(state: EngineState): boolean {
+  const ok = allOkIds(state);
+  state.lateIds = [];
+  if (ok.length === 0) return false;
+  state.phaseOne = !state.cache.records.some((r) => r.status === 'ok' && r.h < Infinity);
+  updateWithPoints(state.barrier, ok, fh(state), true);
+  if (state.barrier.incFeas.length === 0 && state.barrier.incInf.length === 0) {
+    // Every X0 has h > H_MAX_0: relax the threshold rather than stopping without a centre.
+    state.barrier.hMax = Infinity;
+    updateWithPoints(state.barrier, ok, fh(state), true);
+  }
+  return true;
+}
+
+/**
+ * Once the engine has stopped (the budget spent, a user stop), the running step never finishes,
+ * so its results would never reach the barrier: the last points of a study, often its best, would
+ * be missing from the incumbents (bestFeasible, earlyStopThreshold). NOMAD ends the running step
+ * at a stop and still updates its barrier with what was evaluated (Step::end, the barrier update of
+ * IterationUtils::postProcessing). Called after every tell and stop while stopped: results of
+ * points still in flight at the stop arrive later. Idempotent; suggests nothing.
+ */
+export function absorbAfterStop(state: EngineState): void {
+  if (state.stop === null) return;
+  const step = state.step;
+  if (step?.kind === 'x0') {
+    // The X0 step never ended: build the first barrier from everything told so far, afresh.
+    state.barrier = emptyBarrier(state.options.hMax0);
+    state.phaseOne = false;
+    barrierFromX0(state);
+    return;
+  }
+  if (step !== null && step.returned.length > 0) updateWithPoints(state.barrier, step.returned, fh(state), true);
+  mergeLate(state);
+}
+
 function finishStep(state: EngineState, step: Step): void {
   state.step = null;
   // Dispatched points still out will arrive as late results (latency-tolerant opportunism, E.2).
   switch (step.kind) {
     case 'x0': {
-      const ok = allOkIds(state);
-      state.lateIds = [];
-      if (ok.length === 0) {
+      if (!barrierFromX0(state)) {
         state.stop = { kind: 'X0_FAIL' };
         return;
-      }
-      state.phaseOne = !state.cache.records.some((r) => r.status === 'ok' && r.h < Infinity);
-      updateWithPoints(state.barrier, ok, fh(state), true);
-      if (state.barrier.incFeas.length === 0 && state.barrier.incInf.length === 0) {
-        // Every X0 has h > H_MAX_0: relax the threshold rather than stopping without a centre.
-        state.barrier.hMax = Infinity;
-        updateWithPoints(state.barrier, ok, fh(state), true);
       }
       startMegaIteration(state);
       return;

@@ -217,3 +217,51 @@ test('a paused point told failed takes its resumed value later: incumbent update
   mads.tell([{ x: other.x, outputs: null, resumed: true }]);
   assert.equal(mads.evaluationCount, evaluations);
 });
+
+test('the incumbent is the best told point however the study ends: every budget, batch size, user stop, constraint kind, and results told after the stop', () => {
+  // A wavy objective, so that the best point is often among the last ones told; one constraint.
+  const wavy = (x: readonly number[]): number[] => [
+    (x[0] - 0.3) ** 2 + (x[1] + 0.2) ** 2 + Math.sin(5 * x[0]),
+    x[0] + x[1] - 2.5,
+  ];
+  const feasibleBest = (told: { x: number[]; outputs: number[] }[]): number =>
+    Math.min(...told.filter((t) => t.outputs[1] <= 0).map((t) => t.outputs[0]));
+  let checked = 0;
+  for (const constraint of ['EB', 'PB', 'EXTRA_O'] as const) {
+    for (let budget = 1; budget <= 36; budget += 5) {
+      for (const q of [1, 4]) {
+        for (const userStopAt of [null, Math.ceil(budget / 2)]) {
+          const mads = Mads.create({
+            variables: SPHERE.variables.slice(0, 2),
+            outputTypes: ['OBJ', constraint],
+            x0: [[-2, 2]],
+            maxEvaluations: budget,
+            seed: budget,
+          });
+          const told: { x: number[]; outputs: number[] }[] = [];
+          const out: number[][] = [];
+          for (let round = 0; round < 1_000; round++) {
+            if (userStopAt !== null && told.length === userStopAt) mads.stop();
+            out.push(...mads.ask(q - out.length).map((s) => s.x));
+            const x = out.shift();
+            if (x === undefined) break;
+            const outputs = wavy(x);
+            // Results of points in flight at the stop are told after it: they count too.
+            mads.tell([{ x, outputs }]);
+            told.push({ x, outputs: constraint === 'EXTRA_O' ? [outputs[0], -1] : outputs });
+          }
+          assert.notEqual(mads.stopReason, null);
+          const expected = feasibleBest(told);
+          const label = `${constraint}, budget ${budget}, q ${q}, user stop ${userStopAt}`;
+          if (Number.isFinite(expected)) {
+            assert.equal(mads.bestFeasible()?.f, expected, label);
+            // And the same after a round trip of the stopped engine's state.
+            assert.equal(Mads.fromJSON(JSON.parse(JSON.stringify(mads.toJSON()))).bestFeasible()?.f, expected, label);
+            checked++;
+          }
+        }
+      }
+    }
+  }
+  assert.ok(checked > 60, `${checked} runs checked`);
+});

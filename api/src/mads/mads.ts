@@ -15,6 +15,7 @@ import { Success, emptyBarrier } from './barrier';
 import { EvaluationCache } from './cache';
 import { isFeasible } from './evaluation';
 import {
+  absorbAfterStop,
   advance,
   isStepFinished,
   mergeLate,
@@ -164,6 +165,7 @@ export class Mads implements SuggestionAlgorithm {
   /** USER_STOP: no further suggestions; results can still be told. */
   stop(): void {
     if (this.s.stop === null) this.s.stop = { kind: 'USER_STOP' };
+    absorbAfterStop(this.s);
   }
 
   ask(k: number): Suggestion[] {
@@ -246,6 +248,7 @@ export class Mads implements SuggestionAlgorithm {
     }
     if (s.step?.kind !== 'x0') mergeLate(s);
     advance(s);
+    absorbAfterStop(s);
   }
 
   /**
