@@ -1,0 +1,245 @@
+"""The runner's retention policy (pruning.py) on real folders in a temporary directory.
+
+Pressure is made real without filling the disk: a free-space floor above the file system's
+actual free space (nothing pruned can relieve it, so every prunable folder goes and what is
+left is exactly what the policy protects), or a size cap a few MiB under the folders' size
+(pruning stops as soon as it is met, which shows the order)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from meshtune_runner.pruning import DiskRetention, PruneSettings, folder_bytes
+from meshtune_runner.retention import MANIFEST_NAME
+
+RUNNER = "runner-a"
+DAY = 86400.0
+MIB = 2**20
+
+
+def _age(path: Path, days: float) -> None:
+    """Dates a folder and everything in it `days` back (what the policy's order reads)."""
+    stamp = time.time() - days * DAY
+    for top, dirs, files in os.walk(path, topdown=False):
+        for name in (*files, *dirs):
+            os.utime(Path(top) / name, (stamp, stamp), follow_symlinks=False)
+    os.utime(path, (stamp, stamp))
+
+
+def _folder(path: Path, size: int = 1024, days: float = 0.0) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "train.log").write_bytes(b"x" * size)
+    _age(path, days)
+    return path
+
+
+def _adapter(
+    root: Path,
+    study: str,
+    name: str,
+    days: float,
+    *,
+    status: str = "completed",
+    val_loss: float = 2.0,
+    runner: str = RUNNER,
+    size: int = 4096,
+) -> Path:
+    folder = root / study / name
+    folder.mkdir(parents=True)
+    (folder / "adapter_model.safetensors").write_bytes(b"w" * size)
+    manifest = {
+        "runner": runner,
+        "status": status,
+        "studyId": study,
+        "outputs": {"val_loss": val_loss},
+        "objective": {"name": "val_loss", "goal": "minimize"},
+    }
+    (folder / MANIFEST_NAME).write_text(json.dumps(manifest))
+    _age(folder, days)
+    return folder
+
+
+def _under_pressure(state: Path, **settings: object) -> PruneSettings:
+    """A floor above the real free space: pressure no prune can relieve."""
+    state.mkdir(parents=True, exist_ok=True)
+    free = shutil.disk_usage(state).free
+    return PruneSettings(below_free_bytes=free + 1024 * MIB, **settings)  # type: ignore[arg-type]
+
+
+def test_pressure_keeps_a_paused_trials_checkpoint_and_the_newest_and_best_adapters(
+    tmp_path: Path,
+) -> None:
+    state = tmp_path / "state"
+    old_trials = [_folder(state / "trials" / f"t{i}-a1", days=10 - i) for i in range(3)]
+    # A trial paused (early-stopped, resumable) in a study that is still active.
+    paused = _folder(state / "checkpoints" / "study-1" / "t7" / "checkpoint-4", days=20).parent
+    adapters = state / "adapters"
+    # Five completed trials, the oldest the best (lowest val_loss), and a stopped trial's.
+    completed = [
+        _adapter(adapters, "study-1", f"trial-0000{i}", days=9 - i, val_loss=1.0 if i == 0 else 2)
+        for i in range(5)
+    ]
+    stopped = _adapter(adapters, "study-1", "trial-00009", days=1, status="stopped")
+    retention = DiskRetention(_under_pressure(state, keep_adapters=3), state, RUNNER)
+    retention.note_study_active("study-1")
+
+    summary = retention.prune()
+
+    assert summary is not None and summary.still_under  # the floor cannot be met
+    assert not any(p.exists() for p in old_trials)
+    assert not stopped.exists()
+    assert paused.is_dir() and (paused / "checkpoint-4" / "train.log").is_file()
+    kept = sorted(p.name for p in (adapters / "study-1").iterdir())
+    # The newest three, and the oldest because it is the study's best.
+    assert kept == ["trial-00000", "trial-00002", "trial-00003", "trial-00004"]
+    assert not completed[1].exists()
+    assert summary.pruned == 5
+    # The last pass is summed up in the state folder (the runner's own record of its disk).
+    record = json.loads((state / "retention.json").read_text())
+    assert record["lastPass"]["pruned"] == 5 and record["totals"]["pruned"] == 5
+    assert record["lastPass"]["stillUnder"] is True
+
+
+def test_a_size_cap_prunes_oldest_first_and_stops_once_met(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    state = tmp_path / "state"
+    folders = [_folder(state / "trials" / f"t{i}-a1", size=MIB, days=5 - i) for i in range(5)]
+    settings = PruneSettings(below_free_bytes=0, max_bytes=int(2.5 * MIB))
+    retention = DiskRetention(settings, state, RUNNER)
+
+    with caplog.at_level(logging.INFO, logger="meshtune_runner"):
+        summary = retention.prune()
+
+    assert summary is not None and not summary.still_under
+    assert [p.exists() for p in folders] == [False, False, False, True, True]
+    assert summary.freed_bytes == 3 * MIB and summary.total_bytes == 2 * MIB
+    pruned_lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("pruned")]
+    assert len(pruned_lines) == 3  # one line per folder, oldest first, saying why
+    assert str(folders[0]) in pruned_lines[0] and "--max-disk-mb" in pruned_lines[0]
+    # Under the cap now: the next pass does nothing.
+    assert retention.prune() is None
+
+
+def test_a_symlink_inside_a_trial_folder_is_not_followed(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "precious.bin").write_bytes(b"p" * MIB)
+    trial = _folder(state / "trials" / "t1-a1")
+    (trial / "link-to-folder").symlink_to(outside, target_is_directory=True)
+    (trial / "link-to-file").symlink_to(outside / "precious.bin")
+    # Links where a trial folder, a study folder or an adapter would be: not candidates at all.
+    (state / "trials" / "t2-a1").symlink_to(outside, target_is_directory=True)
+    (state / "adapters").mkdir()
+    (state / "adapters" / "study-x").symlink_to(outside, target_is_directory=True)
+    # The link's target is not counted either: the folder is its own bytes only.
+    assert folder_bytes(trial) < 4096
+
+    summary = DiskRetention(_under_pressure(state), state, RUNNER).prune()
+
+    assert summary is not None and summary.pruned_paths == [str(trial)]
+    assert not trial.exists()
+    assert (outside / "precious.bin").read_bytes() == b"p" * MIB
+    assert (state / "trials" / "t2-a1").is_symlink()
+
+
+def test_a_candidate_swapped_for_a_symlink_is_not_removed(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    trial = _folder(state / "trials" / "t1-a1")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "keep.txt").write_text("keep")
+    retention = DiskRetention(_under_pressure(state), state, RUNNER)
+    candidates, _, _ = retention._candidates([], time.time())
+    # Between the listing and the removal, the folder becomes a link out of the roots.
+    shutil.rmtree(trial)
+    trial.symlink_to(outside, target_is_directory=True)
+    assert retention._remove(candidates[0], time.time(), "test") is False
+    assert (outside / "keep.txt").read_text() == "keep"
+
+
+def test_the_running_trials_folders_are_never_touched(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    running = _folder(state / "trials" / "t5-a2", days=30)
+    ended = _folder(state / "trials" / "t4-a1", days=1)
+    # Its checkpoints, in a study the API said ended (prunable, were it not in use).
+    checkpoints = _folder(state / "checkpoints" / "study-1" / "t5" / "checkpoint-2", days=30)
+    retention = DiskRetention(_under_pressure(state), state, RUNNER)
+    retention.note_study_status("study-1", "stopped")
+
+    retention.prune(in_use=[running, checkpoints.parent])
+
+    assert running.is_dir() and checkpoints.is_dir()
+    assert not ended.exists()
+
+
+def test_checkpoints_go_once_their_study_ended_or_fell_silent(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    root = state / "checkpoints"
+    ended = _folder(root / "study-ended" / "t1" / "checkpoint-2", days=1).parent
+    paused_study = _folder(root / "study-paused" / "t2" / "checkpoint-2", days=1).parent
+    silent = _folder(root / "study-silent" / "t3" / "checkpoint-2", days=30).parent
+    _age(silent, 30)  # the trial's folder too (written when its last checkpoint was)
+    retention = DiskRetention(_under_pressure(state, study_idle_seconds=14 * DAY), state, RUNNER)
+    retention.note_study_active("study-ended", now=time.time() - DAY)
+    retention.note_study_status("study-ended", "completed")
+    retention.note_study_status("study-paused", "paused")  # a paused study may resume
+    retention.note_study_active("study-silent", now=time.time() - 30 * DAY)
+
+    retention.prune()
+
+    assert not ended.exists() and not silent.exists()
+    assert paused_study.is_dir()
+    # Without the idle rule only what the API said counts: a silent study keeps its checkpoints.
+    silent = _folder(root / "study-silent" / "t3" / "checkpoint-2", days=30).parent
+    _age(silent, 30)
+    DiskRetention(_under_pressure(state, study_idle_seconds=None), state, RUNNER).prune()
+    assert silent.is_dir()
+
+
+def test_another_runners_adapters_and_unknown_folders_are_not_this_runners_to_prune(
+    tmp_path: Path,
+) -> None:
+    state = tmp_path / "state"
+    shared = tmp_path / "shared-adapters"  # --adapter-dir on a shared file system
+    theirs = _adapter(shared, "study-1", "trial-00001", days=40, runner="runner-b")
+    mine_old = _adapter(shared, "study-1", "trial-00002", days=30)
+    mine_new = _adapter(shared, "study-1", "trial-00003", days=1)
+    unknown = _folder(shared / "study-1" / "someone-elses-folder", days=50)
+    partial = _folder(shared / "study-1" / ".trial-00004.partial", days=2)
+    retention = DiskRetention(_under_pressure(state, keep_adapters=1), state, RUNNER, [shared])
+
+    retention.prune()
+
+    assert theirs.is_dir() and unknown.is_dir() and mine_new.is_dir()
+    assert not mine_old.exists() and not partial.exists()
+
+
+def test_the_policy_can_be_turned_off(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    folders = [_folder(state / "trials" / f"t{i}-a1", days=100) for i in range(3)]
+    settings = _under_pressure(state, enabled=False, max_bytes=0)
+
+    assert DiskRetention(settings, state, RUNNER).prune() is None
+    assert all(p.is_dir() for p in folders)
+    assert not (state / "retention.json").exists()
+
+
+def test_no_pressure_costs_no_walk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    state = tmp_path / "state"
+    _folder(state / "trials" / "t1-a1", days=100)
+    retention = DiskRetention(PruneSettings(below_free_bytes=MIB), state, RUNNER)
+
+    def walked(*_args: object) -> None:
+        raise AssertionError("the folders were walked without pressure")
+
+    monkeypatch.setattr(retention, "_candidates", walked)
+    assert retention.prune() is None
