@@ -13,11 +13,18 @@ import os
 import shutil
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from meshtune_runner.agent import Agent
+from meshtune_runner.demo_assets import DemoAssets
+from meshtune_runner.launcher import Launcher
 from meshtune_runner.pruning import DiskRetention, PruneSettings, folder_bytes
 from meshtune_runner.retention import MANIFEST_NAME
+
+from .fake_api import FakeApi, trial_json
+from .test_agent import BBO3_PARAMS, FakeLauncher, make_agent
 
 RUNNER = "runner-a"
 DAY = 86400.0
@@ -243,3 +250,154 @@ def test_no_pressure_costs_no_walk(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 
     monkeypatch.setattr(retention, "_candidates", walked)
     assert retention.prune() is None
+
+
+# -- through the agent ----------------------------------------------------------------------
+
+
+class _Recorded:
+    """Wraps the agent's retention pass: what was in use at each pass, and whether it was
+    still there afterwards."""
+
+    def __init__(self, agent: Agent) -> None:
+        self.passes: list[list[Path]] = []
+        self.missing_after: list[Path] = []
+        self.existed: list[Path] = []
+        original = agent.retention.prune
+
+        def prune(in_use: Any = ()) -> Any:
+            busy = [Path(p) for p in in_use]
+            there = [p for p in busy if p.exists()]  # a checkpoint folder comes with a save
+            summary = original(busy)
+            self.passes.append(busy)
+            self.missing_after += [p for p in there if not p.exists()]
+            self.existed += there
+            return summary
+
+        agent.retention.prune = prune  # type: ignore[method-assign]
+
+
+NAME = "test-runner"  # make_agent's runner
+
+
+def _pressure_mb(state: Path) -> int:
+    return shutil.disk_usage(state).free // MIB + 1024
+
+
+def test_the_agent_prunes_while_a_trial_runs_but_never_its_folders(
+    api: FakeApi, state_dir: Path
+) -> None:
+    old = _folder(state_dir / "trials" / "t0-a1", days=10)
+    paused = _folder(state_dir / "checkpoints" / "study-1" / "t0" / "checkpoint-2", days=3)
+    api.training_config = {**api.training_config, "checkpointSteps": 2}
+    api.trials = [trial_json("t1", 1, BBO3_PARAMS)]
+    agent = make_agent(
+        api,
+        state_dir,
+        FakeLauncher(),
+        prune_below_free_mb=_pressure_mb(state_dir),
+        prune_every_seconds=0.0,
+    )
+    recorded = _Recorded(agent)
+
+    assert agent.run() == 0
+
+    work = state_dir / "trials" / "t1-a1"
+    running = [work, state_dir / "checkpoints" / "study-1" / "t1"]
+    during = [busy for busy in recorded.passes if busy]
+    assert during and all(busy == running for busy in during)  # passes while it trained
+    assert recorded.missing_after == []  # ... none of which touched its folders
+    assert api.reports["t1"][0] == "complete"  # its result was read from its folder
+    assert not old.exists()
+    # The paused trial of the study the runner just leased from: resumable, kept.
+    assert paused.is_dir()
+    # Once ended, the trial's own folder is an old folder like any other.
+    assert not work.exists()
+
+
+def test_a_study_the_api_says_ended_loses_its_checkpoints_under_pressure(
+    api: FakeApi, state_dir: Path
+) -> None:
+    paused = _folder(state_dir / "checkpoints" / "study-1" / "t0" / "checkpoint-2").parent
+    api.trials = [trial_json("t1", 1, BBO3_PARAMS)]
+    api.should_stop_after = 1
+    api.stop_reason = "study_stopped"  # the heartbeat reply of a stopped study
+    pressure = _pressure_mb(state_dir)
+    make_agent(api, state_dir, FakeLauncher("slow"), prune_below_free_mb=pressure).run()
+    assert api.released == ["t1"]
+    assert not paused.exists()
+
+    # The same through a lease answer's Meshtune-Study-Status, for a runner bound to a study.
+    paused = _folder(state_dir / "checkpoints" / "study-2" / "t5" / "checkpoint-2").parent
+    api.study_status = "paused"  # may resume: kept
+    make_agent(
+        api, state_dir, FakeLauncher(), prune_below_free_mb=pressure, study_id="study-2"
+    ).run()
+    assert paused.is_dir()
+    api.study_status = "completed"
+    make_agent(
+        api, state_dir, FakeLauncher(), prune_below_free_mb=pressure, study_id="study-2"
+    ).run()
+    assert not paused.exists()
+
+
+def test_the_agent_prunes_nothing_with_the_policy_off(api: FakeApi, state_dir: Path) -> None:
+    old = _folder(state_dir / "trials" / "t0-a1", days=100)
+    api.trials = [trial_json("t1", 1, BBO3_PARAMS)]
+    make_agent(
+        api,
+        state_dir,
+        FakeLauncher(),
+        prune=False,
+        prune_below_free_mb=_pressure_mb(state_dir),
+        max_disk_mb=0,
+    ).run()
+    assert old.is_dir() and (state_dir / "trials" / "t1-a1").is_dir()
+
+
+@pytest.mark.training
+def test_real_training_under_pressure_keeps_its_checkpoints_and_its_adapter(
+    demo_assets: DemoAssets, state_dir: Path
+) -> None:
+    """The real child (tiny Llama, CPU) saving checkpoints while a pass runs every half second
+    under a floor no prune can meet: the running trial's checkpoints and work folder are never
+    touched, it completes, and its adapter (the study's newest) is kept and loads."""
+    from meshtune_runner.demo_assets import demo_training_config
+
+    config = {
+        **demo_training_config(demo_assets),
+        "maxTrainSamples": 64,  # 8 steps
+        "maxEvalSamples": 16,
+        "evalSteps": 4,
+        "checkpointSteps": 2,
+    }
+    api = FakeApi(training_config=config)
+    api.trials = [trial_json("t1", 1, BBO3_PARAMS)]
+    old_adapters = [
+        _adapter(state_dir / "adapters", "study-1", f"trial-0000{i}", days=20 - i, runner=NAME)
+        for i in range(2)
+    ]
+    agent = make_agent(
+        api,
+        state_dir,
+        Launcher([]),
+        prune_below_free_mb=_pressure_mb(state_dir),
+        prune_every_seconds=0.0,
+        prune_keep_adapters=1,
+    )
+    recorded = _Recorded(agent)
+
+    assert agent.run() == 0
+
+    assert api.reports["t1"][0] == "complete"
+    assert api.reports["t1"][1]["outputs"]["val_loss"] > 0
+    checkpoints = state_dir / "checkpoints" / "study-1" / "t1"
+    during = [busy for busy in recorded.passes if checkpoints in busy]
+    assert len(during) >= 3 and recorded.missing_after == []
+    assert checkpoints in recorded.existed  # passes ran while its checkpoints were on disk
+    kept = Path(api.reports["t1"][1]["adapter"]["location"])
+    assert kept.is_dir() and not any(p.exists() for p in old_adapters[:1])
+    print(f"retention passes while training: {len(during)}")
+    from meshtune_runner.training.adapters import load_adapter
+
+    assert load_adapter(kept) is not None

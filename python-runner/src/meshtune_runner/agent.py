@@ -459,9 +459,12 @@ class Agent:
             if isinstance(leased, LeaseLimit) and self._release_orphans(leased.trial_ids):
                 continue
             if isinstance(leased, LeaseWait):
-                if self.config.study_id and leased.study_status:
-                    self.retention.note_study_status(self.config.study_id, leased.study_status)
-                self._prune()
+                ended = bool(
+                    self.config.study_id
+                    and leased.study_status
+                    and self.retention.note_study_status(self.config.study_id, leased.study_status)
+                )
+                self._prune(force=ended)  # an ended study's checkpoints may go now
                 now = time.monotonic()
                 if (
                     self.config.exit_when_idle is not None
@@ -705,6 +708,8 @@ class Agent:
                         else:
                             del pending[: len(batch)]
                             if reply.reason and reply.reason.startswith("study_"):
+                                # study_paused/_stopped/_completed/_failed: what the
+                                # retention needs to know of the study's checkpoints
                                 self.retention.note_study_status(
                                     lease.trial.study_id, reply.reason.removeprefix("study_")
                                 )

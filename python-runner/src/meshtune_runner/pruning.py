@@ -211,6 +211,9 @@ class DiskRetention:
         self.adapter_roots = list(dict.fromkeys(roots))
         self._state_path = self.state_dir / STATE_FILE
         self._state = _read_json(self._state_path) or {}
+        #: while under pressure with nothing left to prune: since when, and when it was said
+        self._stuck_since: float | None = None
+        self._stuck_warned = 0.0
 
     # -- what the runner learns of studies -------------------------------------------------
 
@@ -232,16 +235,20 @@ class DiskRetention:
         entry.pop("ended", None)
         self._save_state()
 
-    def note_study_status(self, study_id: str, status: str) -> None:
+    def note_study_status(self, study_id: str, status: str) -> bool:
         """The API said the study's status (a heartbeat reply `study_<status>`, a lease
-        answer's `Meshtune-Study-Status`): an ended study's checkpoints become prunable."""
+        answer's `Meshtune-Study-Status`): an ended study's checkpoints become prunable.
+        True when the study has just been learnt to have ended (a pass is worth running)."""
         entry = self._study(study_id)
         if status in ENDED_STUDY_STATUSES:
-            if entry.get("ended") != status:
-                entry["ended"] = status
-                self._save_state()
-        elif entry.pop("ended", None) is not None:
+            if entry.get("ended") == status:
+                return False
+            entry["ended"] = status
             self._save_state()
+            return True
+        if entry.pop("ended", None) is not None:
+            self._save_state()
+        return False
 
     def _study_ended(self, study_id: str, folder_mtime: float, now: float) -> bool:
         studies = self._state.get("studies")
@@ -440,6 +447,12 @@ class DiskRetention:
                 else ""
             )
         )
+        stuck = summary.still_under and summary.pruned == 0
+        if stuck and self._stuck_since is not None and summary.at - self._stuck_warned < 3600:
+            return  # said already (at most once an hour while nothing can be pruned)
+        self._stuck_since = summary.at if stuck else None
+        if stuck:
+            self._stuck_warned = summary.at
         if summary.still_under:
             log.warning(
                 "%s; still under pressure (%s): the %.1f MiB left are in use, resumable or "
