@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from meshtune_runner import pruning
 from meshtune_runner.agent import Agent
 from meshtune_runner.demo_assets import DemoAssets
 from meshtune_runner.launcher import Launcher
@@ -256,20 +257,23 @@ def test_no_pressure_costs_no_walk(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 
 
 class _Recorded:
-    """Wraps the agent's retention pass: what was in use at each pass, and whether it was
-    still there afterwards."""
+    """Wraps the agent's retention pass: what was in use at each pass that walked the folders,
+    and whether it was still there afterwards. Passes are not spaced out (in the agent:
+    `prune_every_seconds`; in pruning.py: the back-off after a pass that found nothing)."""
 
-    def __init__(self, agent: Agent) -> None:
+    def __init__(self, agent: Agent, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setattr(pruning, "STUCK_BACKOFF_SECONDS", 0.0)
         self.passes: list[list[Path]] = []
         self.missing_after: list[Path] = []
         self.existed: list[Path] = []
         original = agent.retention.prune
 
-        def prune(in_use: Any = ()) -> Any:
+        def prune(in_use: Any = (), force: bool = False) -> Any:
             busy = [Path(p) for p in in_use]
             there = [p for p in busy if p.exists()]  # a checkpoint folder comes with a save
-            summary = original(busy)
-            self.passes.append(busy)
+            summary = original(busy, force)
+            if summary is not None:  # a pass that walked the folders (under pressure)
+                self.passes.append(busy)
             self.missing_after += [p for p in there if not p.exists()]
             self.existed += there
             return summary
@@ -285,7 +289,7 @@ def _pressure_mb(state: Path) -> int:
 
 
 def test_the_agent_prunes_while_a_trial_runs_but_never_its_folders(
-    api: FakeApi, state_dir: Path
+    api: FakeApi, state_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     old = _folder(state_dir / "trials" / "t0-a1", days=10)
     paused = _folder(state_dir / "checkpoints" / "study-1" / "t0" / "checkpoint-2", days=3)
@@ -298,7 +302,7 @@ def test_the_agent_prunes_while_a_trial_runs_but_never_its_folders(
         prune_below_free_mb=_pressure_mb(state_dir),
         prune_every_seconds=0.0,
     )
-    recorded = _Recorded(agent)
+    recorded = _Recorded(agent, monkeypatch)
 
     assert agent.run() == 0
 
@@ -357,7 +361,7 @@ def test_the_agent_prunes_nothing_with_the_policy_off(api: FakeApi, state_dir: P
 
 @pytest.mark.training
 def test_real_training_under_pressure_keeps_its_checkpoints_and_its_adapter(
-    demo_assets: DemoAssets, state_dir: Path
+    demo_assets: DemoAssets, state_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The real child (tiny Llama, CPU) saving checkpoints while a pass runs every half second
     under a floor no prune can meet: the running trial's checkpoints and work folder are never
@@ -385,7 +389,7 @@ def test_real_training_under_pressure_keeps_its_checkpoints_and_its_adapter(
         prune_every_seconds=0.0,
         prune_keep_adapters=1,
     )
-    recorded = _Recorded(agent)
+    recorded = _Recorded(agent, monkeypatch)
 
     assert agent.run() == 0
 
@@ -401,3 +405,16 @@ def test_real_training_under_pressure_keeps_its_checkpoints_and_its_adapter(
     from meshtune_runner.training.adapters import load_adapter
 
     assert load_adapter(kept) is not None
+
+
+def test_a_pass_that_found_nothing_is_not_walked_again_at_once(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    paused = _folder(state / "checkpoints" / "study-1" / "t1" / "checkpoint-2").parent
+    retention = DiskRetention(_under_pressure(state), state, RUNNER)
+    retention.note_study_active("study-1")
+    assert retention.prune() is not None  # walked: nothing prunable
+    assert retention.prune() is None  # backed off
+    old = _folder(state / "trials" / "t0-a1")  # a trial ended: the agent forces a pass
+    summary = retention.prune(force=True)
+    assert summary is not None and summary.pruned_paths == [str(old)]
+    assert paused.is_dir()

@@ -777,7 +777,7 @@ class Agent:
             return
         self._last_prune = now
         try:
-            self.retention.prune(self._in_use)
+            self.retention.prune(self._in_use, force=force)
         except OSError as exc:
             log.warning("retention pass failed: %s", exc)
 
