@@ -409,7 +409,8 @@ class DiskRetention:
             total -= candidate.size_bytes
             if device in under_floor and shutil.disk_usage(candidate.path.parent).free >= floor:
                 under_floor.discard(device)
-        left = [c for c in candidates if str(c.path) not in summary.pruned_paths]
+        removed = set(summary.pruned_paths)
+        left = [c for c in candidates if str(c.path) not in removed]
         summary.total_bytes = total
         summary.protected_bytes = protected + sum(c.size_bytes for c in left)
         free_after = self._free_bytes()
