@@ -59,6 +59,8 @@ class FakeApi:
     stopped: list[str] = field(default_factory=list)  # trials ended early (early_stopped)
     runner_token: str = "runner-token"
     unavailable_first: int = 0  # answer the first N requests with 503 (API starting)
+    #: the study's status in `Meshtune-Study-Status` on a 204 lease answer for a named study
+    study_status: str | None = None
 
     def transport(self) -> httpx.MockTransport:
         return httpx.MockTransport(self.handle)
@@ -105,7 +107,10 @@ class FakeApi:
             if body and body.get("studyId") == "no-such-study":
                 return _error(404, "STUDY_NOT_FOUND", "study no-such-study not found")
             if not self.trials:
-                return httpx.Response(204, headers={"Retry-After": "1"})
+                headers = {"Retry-After": "1"}
+                if body and body.get("studyId") and self.study_status:
+                    headers["Meshtune-Study-Status"] = self.study_status
+                return httpx.Response(204, headers=headers)
             return httpx.Response(
                 200,
                 json={

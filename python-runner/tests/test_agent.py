@@ -511,6 +511,7 @@ def test_an_adapter_that_would_bring_the_disk_under_the_floor_is_not_kept(
         adapter_dir=kept_root,
         min_free_disk_mb=free_mb + 1024,
         keep_trial_dirs=True,
+        prune=False,  # the retention would prune the trial folders read below (test_pruning.py)
     )
     agent.run()
     # The training child gets the floor too, for its checkpoints (test_training.py).

@@ -3,6 +3,8 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from pathlib import Path
+from typing import Any, ClassVar
 
 import pytest
 
@@ -91,3 +93,87 @@ def test_missing_url_is_a_usage_error() -> None:
     )
     assert result.returncode == 2
     assert "--url (or MESHTUNE_URL) is required" in result.stderr
+
+
+class _CapturedAgent:
+    """Stands in for the Agent in main(): keeps the configuration it was given."""
+
+    seen: ClassVar[list[Any]] = []
+
+    def __init__(self, config: Any) -> None:
+        self.seen.append(config)
+
+    def install_signal_handlers(self) -> None:
+        pass
+
+    def run(self) -> int:
+        return 0
+
+
+def _main_config(argv: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    import meshtune_runner.agent
+    from meshtune_runner.cli import main
+
+    _CapturedAgent.seen.clear()
+    monkeypatch.setattr(meshtune_runner.agent, "Agent", _CapturedAgent)
+    base = ["--url", "http://x", "--gpus", "none", "--state-dir", str(tmp_path / "state")]
+    assert main([*base, *argv]) == 0
+    return _CapturedAgent.seen[-1]
+
+
+def test_retention_options_flags_over_environment_over_defaults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("PRUNE", "PRUNE_BELOW_FREE_MB", "MAX_DISK_MB", "PRUNE_KEEP_ADAPTERS"):
+        monkeypatch.delenv(f"MESHTUNE_{name}", raising=False)
+    monkeypatch.delenv("MESHTUNE_PRUNE_STUDY_IDLE_DAYS", raising=False)
+    config = _main_config([], tmp_path, monkeypatch)
+    assert config.prune is True and config.max_disk_mb is None
+    assert config.prune_below_free_mb is None  # twice --min-free-disk-mb (agent.py)
+    assert (config.prune_keep_adapters, config.prune_study_idle_days) == (3, 14.0)
+
+    monkeypatch.setenv("MESHTUNE_PRUNE", "0")
+    monkeypatch.setenv("MESHTUNE_MAX_DISK_MB", "5000")
+    monkeypatch.setenv("MESHTUNE_PRUNE_BELOW_FREE_MB", "800")
+    monkeypatch.setenv("MESHTUNE_PRUNE_STUDY_IDLE_DAYS", "0")
+    config = _main_config([], tmp_path, monkeypatch)
+    assert config.prune is False and config.max_disk_mb == 5000
+    assert config.prune_below_free_mb == 800
+    assert config.prune_study_idle_days is None  # 0: only an ended status the API said
+
+    config = _main_config(
+        ["--prune", "--max-disk-mb", "100", "--prune-keep-adapters", "1"], tmp_path, monkeypatch
+    )
+    assert config.prune is True and config.max_disk_mb == 100
+    assert config.prune_keep_adapters == 1
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "named"),
+    [
+        (["--max-disk-mb", "-1"], {}, "--max-disk-mb"),
+        (["--prune-keep-adapters", "-2"], {}, "--prune-keep-adapters"),
+        (["--prune-study-idle-days", "nan"], {}, "--prune-study-idle-days"),
+        (["--prune-below-free-mb", "-5"], {}, "--prune-below-free-mb"),
+        ([], {"MESHTUNE_MAX_DISK_MB": "lots"}, "MESHTUNE_MAX_DISK_MB"),
+        ([], {"MESHTUNE_PRUNE": "maybe"}, "MESHTUNE_PRUNE"),
+    ],
+)
+def test_a_bad_retention_setting_is_refused_naming_it(
+    argv: list[str],
+    env: dict[str, str],
+    named: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from meshtune_runner.cli import main
+
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    state = tmp_path / "state"
+    with pytest.raises(SystemExit) as exited:
+        main(["--url", "http://x", "--gpus", "none", "--state-dir", str(state), *argv])
+    said = f"{exited.value.code} {capsys.readouterr().err}"
+    assert exited.value.code != 0 and named in said, said
+    assert not state.exists()  # refused before anything is written

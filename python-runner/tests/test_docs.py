@@ -61,3 +61,21 @@ def test_what_a_study_may_ask_of_a_runner_is_documented() -> None:
     for flag in ("allow-remote-code", "allow-read", "allow-write", "allow-training-argument"):
         assert f"`--{flag}" in DOC, flag
         assert f"MESHTUNE_{flag.upper().replace('-', '_')}" in DOC, flag
+
+
+def test_the_retention_options_are_documented() -> None:
+    from meshtune_runner.cli import build_parser
+
+    section = DOC.split("## Retention: pruning old folders", 1)[1].split("\n## ", 1)[0]
+    flags = [
+        option
+        for action in build_parser()._actions
+        for option in action.option_strings
+        if option.startswith("--prune") or option == "--max-disk-mb"
+    ]
+    assert len(flags) >= 5, flags
+    for flag in flags:
+        assert f"`{flag}" in DOC, flag
+        if flag != "--no-prune":
+            assert f"MESHTUNE_{flag[2:].upper().replace('-', '_')}" in DOC, flag
+    assert "`--prune-below-free-mb`" in section and "`--max-disk-mb`" in section

@@ -41,6 +41,7 @@ from .launcher import Launcher, LauncherName, crash_reason, stop_process_group
 from .outbox import Outbox, PendingReport
 from .outputs import check_outputs_producible, collect_outputs
 from .policy import RunnerPolicy, confine_study
+from .pruning import DiskRetention, PruneSettings
 from .regime import batch_layout
 from .reporter import Reporter
 from .retention import MANIFEST_NAME, keep_adapter
@@ -133,6 +134,21 @@ class AgentConfig:
     #: after an early stop, how long the child may take to end its current step and save
     #: its adapter before it is killed (the adapter is then lost)
     early_stop_wait_seconds: float = 600.0
+    #: old trial folders, checkpoints and adapters pruned under pressure (pruning.py; cli.py's
+    #: --prune, --prune-below-free-mb, --max-disk-mb, --prune-keep-adapters,
+    #: --prune-study-idle-days); False: nothing is ever pruned
+    prune: bool = True
+    #: prune while a root's file system has less free than this (None: twice
+    #: min_free_disk_mb, so that pruning comes before saves are refused; 0: never)
+    prune_below_free_mb: int | None = None
+    #: prune while the runner's folders hold more than this (None: no cap)
+    max_disk_mb: int | None = None
+    #: per study, the newest N completed adapters (and the best one) are never pruned
+    prune_keep_adapters: int = 3
+    #: a study silent this long is taken as ended for its checkpoints (None: never)
+    prune_study_idle_days: float | None = 14.0
+    #: how often the pressure is looked at, while training and while idle (and after each trial)
+    prune_every_seconds: float = 60.0
 
 
 def _skip_note(event: dict[str, Any]) -> str:
@@ -184,6 +200,29 @@ def _merge_rank_failures(spec: TrialSpec, result: TrialResult | None) -> TrialRe
             return failure
     own = [f for f in failures if not is_peer_lost(f.error or "")]
     return own[0] if own else failures[0]
+
+
+def _objective(lease: Lease) -> dict[str, Any]:
+    """The study's first objective, in a kept adapter's manifest: the retention keeps the
+    study's best adapter by it (pruning.py)."""
+    for output in lease.outputs:
+        if output.type == "objective":
+            return {"objective": {"name": output.name, "goal": output.goal or "minimize"}}
+    return {}
+
+
+def _prune_settings(config: AgentConfig) -> PruneSettings:
+    below = config.prune_below_free_mb
+    if below is None:
+        below = 2 * config.min_free_disk_mb
+    idle = config.prune_study_idle_days
+    return PruneSettings(
+        enabled=config.prune,
+        below_free_bytes=max(0, below) * 2**20,
+        max_bytes=config.max_disk_mb * 2**20 if config.max_disk_mb is not None else None,
+        keep_adapters=max(0, config.prune_keep_adapters),
+        study_idle_seconds=idle * 86400.0 if idle is not None and idle > 0 else None,
+    )
 
 
 def _check_local_inputs(config: TrainingConfig) -> None:
@@ -246,6 +285,17 @@ class Agent:
         self.trials_run = 0
         self.runner_id = ""
         self._client: ApiClient | None = None
+        self.retention = DiskRetention(
+            _prune_settings(config),
+            config.state_dir,
+            config.name,
+            [Path(config.adapter_dir)]
+            if config.adapter_dir and not is_store_url(config.adapter_dir)
+            else [],
+        )
+        #: the running trial's work and checkpoint folders: never pruned
+        self._in_use: list[Path] = []
+        self._last_prune = 0.0
 
     # -- signals --------------------------------------------------------------------------
 
@@ -375,6 +425,7 @@ class Agent:
             if not self._register_when_possible():
                 return 1
             self.reporter.flush()
+            self._prune(force=True)
             return self._loop()
         except FatalApiError as exc:
             log.error("fatal: %s (check MESHTUNE_API_KEY / the runner token)", exc)
@@ -408,6 +459,12 @@ class Agent:
             if isinstance(leased, LeaseLimit) and self._release_orphans(leased.trial_ids):
                 continue
             if isinstance(leased, LeaseWait):
+                ended = bool(
+                    self.config.study_id
+                    and leased.study_status
+                    and self.retention.note_study_status(self.config.study_id, leased.study_status)
+                )
+                self._prune(force=ended)  # an ended study's checkpoints may go now
                 now = time.monotonic()
                 if (
                     self.config.exit_when_idle is not None
@@ -425,8 +482,10 @@ class Agent:
                     last_runner_heartbeat = now
                 self._sleep(min(leased.retry_after, self.config.idle_heartbeat_seconds))
                 continue
+            self.retention.note_study_active(leased.trial.study_id)
             self.run_trial(leased)
             self.trials_run += 1
+            self._prune(force=True)
             idle_since = time.monotonic()
             if self.hard_stop:
                 return 1
@@ -486,7 +545,11 @@ class Agent:
         )
         spec_path = work_dir / "spec.json"
         spec.save(spec_path)
-        outcome, gpu_seconds = self._supervise(lease, spec, spec_path, label)
+        self._in_use = [work_dir, *([checkpoints] if checkpoints else [])]
+        try:
+            outcome, gpu_seconds = self._supervise(lease, spec, spec_path, label)
+        finally:
+            self._in_use = []
         if outcome is None:
             return  # stopped or lost: nothing to report
         if outcome.status == "stopped":
@@ -644,6 +707,12 @@ class Agent:
                             return None, clock.gpu_seconds()
                         else:
                             del pending[: len(batch)]
+                            if reply.reason and reply.reason.startswith("study_"):
+                                # study_paused/_stopped/_completed/_failed: what the
+                                # retention needs to know of the study's checkpoints
+                                self.retention.note_study_status(
+                                    lease.trial.study_id, reply.reason.removeprefix("study_")
+                                )
                             if reply.should_stop and reply.reason == EARLY_STOPPED:
                                 log.warning(
                                     "%s: stopped early by the API (%s); ending training at "
@@ -664,6 +733,7 @@ class Agent:
                                 self._release(trial_id, label, skipped)
                                 return None, clock.gpu_seconds()
                         last_heartbeat = time.monotonic()
+                    self._prune()  # the running trial's folders are in self._in_use
                     self._sleep(0.5)
             finally:
                 stop_process_group(process, self.config.stop_grace_seconds)
@@ -698,6 +768,18 @@ class Agent:
                 merged, error=f"{merged.error or 'failed'}\nnote: {_skip_note(skipped)}"
             )
         return merged, clock.gpu_seconds()
+
+    def _prune(self, force: bool = False) -> None:
+        """A retention pass (pruning.py) at most every `prune_every_seconds` (`force`: now, at
+        start and after each trial). Never a reason to stop the runner: errors are logged."""
+        now = time.monotonic()
+        if not force and now - self._last_prune < self.config.prune_every_seconds:
+            return
+        self._last_prune = now
+        try:
+            self.retention.prune(self._in_use, force=force)
+        except OSError as exc:
+            log.warning("retention pass failed: %s", exc)
 
     def _checkpoint_dir(self, config: TrainingConfig, study_id: str, trial_id: str) -> Path | None:
         """Per trial, not per attempt: a re-leased attempt resumes from what the last one
@@ -749,6 +831,7 @@ class Agent:
             "baseModel": config.model,
             "effectiveConfig": outcome.effective_config,
             "status": outcome.status,
+            **_objective(lease),
             **(extra or {}),
         }
         try:

@@ -162,6 +162,49 @@ def build_parser() -> argparse.ArgumentParser:
         "end (default 64) [MESHTUNE_MAX_LOG_MB]",
     )
     runner.add_argument("--log-level", default=_env("MESHTUNE_LOG_LEVEL", "INFO"))
+    retention = parser.add_argument_group(
+        "retention",
+        "old trial folders, checkpoints and adapters are pruned, oldest first, when a folder's "
+        "file system is short of space or the runner's folders exceed a size; never the running "
+        "trial's, never checkpoints a study may resume, never the newest and best adapters of a "
+        "study (docs/runner.md, 'Retention: pruning old folders')",
+    )
+    retention.add_argument(
+        "--prune",
+        action=argparse.BooleanOptionalAction,
+        default=_bool_env("MESHTUNE_PRUNE", True),
+        help="prune old folders under pressure (--no-prune: never) [MESHTUNE_PRUNE=0/1]",
+    )
+    retention.add_argument(
+        "--prune-below-free-mb",
+        type=int,
+        default=_number_env("MESHTUNE_PRUNE_BELOW_FREE_MB", int),
+        help="prune while a folder's file system has less free space than this (default: twice "
+        "--min-free-disk-mb, so that pruning comes before adapters and checkpoints are refused; "
+        "0: not for free space) [MESHTUNE_PRUNE_BELOW_FREE_MB]",
+    )
+    retention.add_argument(
+        "--max-disk-mb",
+        type=int,
+        default=_number_env("MESHTUNE_MAX_DISK_MB", int),
+        help="prune while the runner's folders (trial folders, checkpoints, kept adapters) hold "
+        "more than this (default: no cap) [MESHTUNE_MAX_DISK_MB]",
+    )
+    retention.add_argument(
+        "--prune-keep-adapters",
+        type=int,
+        default=_number_env("MESHTUNE_PRUNE_KEEP_ADAPTERS", int, 3),
+        help="per study, never prune the newest N completed trials' adapters (nor the best one) "
+        "[MESHTUNE_PRUNE_KEEP_ADAPTERS]",
+    )
+    retention.add_argument(
+        "--prune-study-idle-days",
+        type=float,
+        default=_number_env("MESHTUNE_PRUNE_STUDY_IDLE_DAYS", float, 14.0),
+        help="checkpoints of a study that gave this runner no trial for this many days may be "
+        "pruned, as those of an ended study are (0: only when the API said it ended) "
+        "[MESHTUNE_PRUNE_STUDY_IDLE_DAYS]",
+    )
     allow = parser.add_argument_group(
         "what a study may ask of this runner",
         "a study's trainingConfig is written by any user key holder of the project; by default "
@@ -225,10 +268,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _bool_env(name: str) -> bool:
+def _bool_env(name: str, default: bool = False) -> bool:
     value = _env(name)
     if value is None:
-        return False
+        return default
     if value.strip().lower() in ("1", "true", "yes", "on"):
         return True
     if value.strip().lower() in ("0", "false", "no", "off"):
@@ -241,6 +284,20 @@ def _list_option(flags: list[str] | None, env_name: str) -> list[str]:
     if flags:
         return [item for item in flags if item]
     return [item.strip() for item in (_env(env_name) or "").split(",") if item.strip()]
+
+
+def _number_env(name: str, kind: type[float] | type[int], default: float | None = None) -> Any:
+    """A numeric variable, or exit naming it when it is not a number of that kind."""
+    value = _env(name)
+    if value is None:
+        return default
+    try:
+        return kind(value)
+    except ValueError:
+        raise SystemExit(
+            f"meshtune-runner: {name} must be {'an integer' if kind is int else 'a number'}, "
+            f"got {value!r}"
+        ) from None
 
 
 def _float_env(name: str) -> float | None:
@@ -313,6 +370,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(
             f"--max-log-mb (or MESHTUNE_MAX_LOG_MB) must be at least 1, not {args.max_log_mb}"
         )
+    for flag, value in (
+        ("--prune-below-free-mb (or MESHTUNE_PRUNE_BELOW_FREE_MB)", args.prune_below_free_mb),
+        ("--max-disk-mb (or MESHTUNE_MAX_DISK_MB)", args.max_disk_mb),
+        ("--prune-keep-adapters (or MESHTUNE_PRUNE_KEEP_ADAPTERS)", args.prune_keep_adapters),
+        ("--prune-study-idle-days (or MESHTUNE_PRUNE_STUDY_IDLE_DAYS)", args.prune_study_idle_days),
+    ):
+        if value is not None and not value >= 0:  # `not >=`: NaN too
+            parser.error(f"{flag} must be 0 or more, not {value}")
 
     from .agent import Agent, AgentConfig
     from .gpus import select_gpus
@@ -357,6 +422,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         keep_adapters=args.keep_adapters,
         min_free_disk_mb=args.min_free_disk_mb,
         max_log_mb=args.max_log_mb,
+        prune=args.prune,
+        prune_below_free_mb=args.prune_below_free_mb,
+        max_disk_mb=args.max_disk_mb,
+        prune_keep_adapters=args.prune_keep_adapters,
+        prune_study_idle_days=args.prune_study_idle_days or None,
         allow_remote_code=args.allow_remote_code,
         allow_read=[Path(p) for p in _list_option(args.allow_read, "MESHTUNE_ALLOW_READ")],
         allow_write=[

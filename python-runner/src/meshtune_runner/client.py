@@ -40,10 +40,12 @@ DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 
 
 class LeaseWait:
-    """The API had nothing to hand out (204); ask again after `retry_after` seconds."""
+    """The API had nothing to hand out (204); ask again after `retry_after` seconds.
+    `study_status`: the study's status when one was asked for (`Meshtune-Study-Status`)."""
 
-    def __init__(self, retry_after: float) -> None:
+    def __init__(self, retry_after: float, study_status: str | None = None) -> None:
         self.retry_after = retry_after
+        self.study_status = study_status
 
     def __repr__(self) -> str:
         return f"LeaseWait(retry_after={self.retry_after})"
@@ -255,7 +257,10 @@ class ApiClient:
             return LeaseWait(QUARANTINE_WAIT_SECONDS)
         if response.status_code == 204 or not response.content:
             retry_after = _parse_retry_after(response)
-            return LeaseWait(retry_after if retry_after is not None else 10.0)
+            return LeaseWait(
+                retry_after if retry_after is not None else 10.0,
+                response.headers.get("Meshtune-Study-Status") or None,
+            )
         return Lease.model_validate(response.json())
 
     def trial_heartbeat(
