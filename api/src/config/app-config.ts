@@ -56,6 +56,12 @@ export interface AppConfig {
    * (api/src/rate-limit/in-flight-limits.ts; README.md, "Rate limits"); 0 turns a bound off.
    */
   inFlightLimits: InFlightLimits;
+  /**
+   * Where the request budgets are counted: `memory` (each API process on its own, the default) or
+   * `postgres` (one row per key, project and window in the service's database, shared by every
+   * process and replica; one upsert per budget charged: docs/reliability.md, finding 31).
+   */
+  rateLimitStore: 'memory' | 'postgres';
   /** How long an API process trusts a key it has checked; a key revoked elsewhere works that much longer there. 0 = check every request. */
   authCacheSeconds: number;
   /**
@@ -168,6 +174,14 @@ function inFlightLimits(env: NodeJS.ProcessEnv): InFlightLimits {
   return limits;
 }
 
+function rateLimitStore(raw: string | undefined): AppConfig['rateLimitStore'] {
+  const value = raw?.trim() || 'memory';
+  if (value !== 'memory' && value !== 'postgres') {
+    throw new ConfigError(`MESHTUNE_RATE_LIMIT_STORE must be memory or postgres, got "${value}"`);
+  }
+  return value;
+}
+
 function rateLimits(env: NodeJS.ProcessEnv): RateLimits {
   const limits: RateLimits = {
     windowSeconds: integer(env, 'MESHTUNE_RATE_LIMIT_WINDOW_SECONDS', 10, 1, 3600),
@@ -238,6 +252,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     authFailuresPerMinute: integer(env, 'MESHTUNE_AUTH_FAILURES_PER_MINUTE', 30, 1, 1_000_000),
     rateLimits: rateLimits(env),
     inFlightLimits: inFlightLimits(env),
+    rateLimitStore: rateLimitStore(env.MESHTUNE_RATE_LIMIT_STORE),
     authCacheSeconds: integer(env, 'MESHTUNE_AUTH_CACHE_SECONDS', 5, 0, 3600),
     trustProxy: trustProxy(env.MESHTUNE_TRUST_PROXY),
     logLevel,
