@@ -148,8 +148,9 @@ export class InFlightLimits {
       const waitMs = deadline - performance.now();
       if (waitMs <= 0) {
         this.forgetIfIdle(full.subject);
-        this.metrics.rateLimited.inc({ budget: full.bound });
+        // A parked lease that cannot take its place back answers 204, not a refusal.
         if (!refuse) return false;
+        this.metrics.rateLimited.inc({ budget: full.bound });
         const details: InFlightLimitDetails = {
           budget: full.bound,
           limit: full.limit,
