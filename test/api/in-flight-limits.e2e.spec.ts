@@ -39,8 +39,8 @@ const LIMITS: InFlightLimits = { perKey: 2, perProject: 3 };
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function until(condition: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
+async function until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
   while (!condition()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(10);
@@ -218,7 +218,8 @@ describe('requests in flight per key and per project', () => {
     // Three leases park: MADS waits for X0's result before it suggests anything.
     const parked = runners.slice(1).map((runner) => lease(test, runner, study));
     await sleep(500);
-    assert.equal(inFlight.inFlight({ projectId: projectA }), 0, 'parked leases hold no place');
+    // Well before the leases' wait (3 s) ends: parked, they hold no place.
+    await until(() => inFlight.inFlight({ projectId: projectA }) === 0, 'parked leases to hold no place', 1500);
     // So the project's other requests are served at once, not refused.
     expectStatus(await test.http.get(`/v1/studies/${study}`).set(...auth(userA1)), 200);
     expectStatus(await report(test, runners[0]!, String(x0.trial.id), 'complete', { outputs: { loss: 13 } }), 200);
