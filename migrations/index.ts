@@ -9,6 +9,7 @@ import { RunnerCapacity1796330000000 } from './1796330000000-RunnerCapacity';
 import { GpuSecondsAcrossAttempts1796331000000 } from './1796331000000-GpuSecondsAcrossAttempts';
 import { RunnerQuotas1796332000000 } from './1796332000000-RunnerQuotas';
 import { PausedTrials1796333000000 } from './1796333000000-PausedTrials';
+import { RateLimitBudgets1796334000000 } from './1796334000000-RateLimitBudgets';
 
 /** Every migration, oldest first: the only way the schema changes (docs/development.md, "Migrations"). */
 export const MIGRATIONS = [
@@ -23,4 +24,5 @@ export const MIGRATIONS = [
   GpuSecondsAcrossAttempts1796331000000,
   RunnerQuotas1796332000000,
   PausedTrials1796333000000,
+  RateLimitBudgets1796334000000,
 ];

@@ -72,7 +72,8 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
 
 /**
  * Every operation that takes a key may answer 429 RATE_LIMITED (api/src/rate-limit): documented
- * once here rather than on each route, since the AuthGuard charges every authenticated request.
+ * once here rather than on each route, since the AuthGuard charges every authenticated request and
+ * the in-flight interceptor bounds every one.
  */
 function documentRateLimits(document: OpenAPIObject): void {
   for (const operations of Object.values(document.paths)) {
@@ -82,10 +83,15 @@ function documentRateLimits(document: OpenAPIObject): void {
       operation.responses['429'] = {
         description:
           "RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window " +
-          '(details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed ' +
-          'authentications from this address. Retry after `Retry-After` seconds.',
+          '(details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`), or the key or its project has as many ' +
+          'requests in flight as it may (details: `budget` `key-in-flight` or `project-in-flight`, `limit`, ' +
+          '`retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry ' +
+          'after `Retry-After` seconds.',
         headers: {
-          'Retry-After': { description: 'Seconds until the budget refills', schema: { type: 'integer' } },
+          'Retry-After': {
+            description: 'Seconds until the budget refills or a place may be free',
+            schema: { type: 'integer' },
+          },
         },
         content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorBody' } } },
       };

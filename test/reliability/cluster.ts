@@ -72,6 +72,8 @@ export async function spawnApi(options: ApiOptions): Promise<ApiProcess> {
     MESHTUNE_RATE_LIMIT_KEY_PER_SECOND: '0',
     MESHTUNE_RATE_LIMIT_PROJECT_PER_SECOND: '0',
     MESHTUNE_RATE_LIMIT_EXPENSIVE_PER_SECOND: '0',
+    MESHTUNE_RATE_LIMIT_KEY_IN_FLIGHT: '0',
+    MESHTUNE_RATE_LIMIT_PROJECT_IN_FLIGHT: '0',
     ...(options.databaseUrl !== undefined ? { DATABASE_URL: options.databaseUrl } : {}),
     ...(options.migrationDatabaseUrl !== undefined
       ? { MESHTUNE_MIGRATION_DATABASE_URL: options.migrationDatabaseUrl }

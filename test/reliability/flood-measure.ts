@@ -33,12 +33,16 @@ const SETTINGS: Record<string, Record<string, string>> = {
     MESHTUNE_RATE_LIMIT_KEY_PER_SECOND: '0',
     MESHTUNE_RATE_LIMIT_PROJECT_PER_SECOND: '0',
     MESHTUNE_RATE_LIMIT_EXPENSIVE_PER_SECOND: '0',
+    MESHTUNE_RATE_LIMIT_KEY_IN_FLIGHT: '0',
+    MESHTUNE_RATE_LIMIT_PROJECT_IN_FLIGHT: '0',
   },
-  // Empty: loadConfig's defaults (spawnApi sets the budgets to 0 for the other harnesses).
+  // Empty: loadConfig's defaults (spawnApi sets the budgets and in-flight bounds to 0 for the other harnesses).
   default: {
     MESHTUNE_RATE_LIMIT_KEY_PER_SECOND: '',
     MESHTUNE_RATE_LIMIT_PROJECT_PER_SECOND: '',
     MESHTUNE_RATE_LIMIT_EXPENSIVE_PER_SECOND: '',
+    MESHTUNE_RATE_LIMIT_KEY_IN_FLIGHT: '',
+    MESHTUNE_RATE_LIMIT_PROJECT_IN_FLIGHT: '',
   },
   // A project budget a flood on this machine's capacity reaches (it stays under the default's).
   'project 10/s': {

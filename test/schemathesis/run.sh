@@ -15,12 +15,13 @@ port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); 
 admin_key="mt_admin_schemathesis_$(python3 -c 'import secrets; print(secrets.token_hex(16))')"
 url="http://127.0.0.1:$port"
 
-# Request budgets off: schemathesis sends its cases back to back with one admin key, and 429s would
+# Request budgets and in-flight bounds off: schemathesis sends its cases back to back with one admin key, and 429s would
 # stand in for the routes' own answers.
 PORT="$port" HOST=127.0.0.1 MESHTUNE_DATA_DIR="$work/data" MESHTUNE_ADMIN_KEY="$admin_key" \
   MESHTUNE_LOG_LEVEL=warn MESHTUNE_AUTH_FAILURES_PER_MINUTE=1000000 \
   MESHTUNE_RATE_LIMIT_KEY_PER_SECOND=0 MESHTUNE_RATE_LIMIT_PROJECT_PER_SECOND=0 \
-  MESHTUNE_RATE_LIMIT_EXPENSIVE_PER_SECOND=0 \
+  MESHTUNE_RATE_LIMIT_EXPENSIVE_PER_SECOND=0 MESHTUNE_RATE_LIMIT_KEY_IN_FLIGHT=0 \
+  MESHTUNE_RATE_LIMIT_PROJECT_IN_FLIGHT=0 \
   node "$dist/api/src/main.js" >"$work/api.log" 2>&1 &
 api_pid=$!
 cleanup() {

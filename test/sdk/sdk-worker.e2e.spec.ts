@@ -13,6 +13,7 @@ import {
   type Study,
   type TrialOutcome,
 } from '@meshtune/sdk';
+import { DataSource } from 'typeorm';
 import { createKey } from '../support/api-client';
 import { startTestServer, type TestServer } from '../support/test-server';
 
@@ -327,5 +328,56 @@ describe('SDK worker under the API rate limits', () => {
     const metrics = await (await fetch(`${test.url}/metrics`)).text();
     const refused = Number(/meshtune_rate_limited_total\{budget="key"\} (\d+)/.exec(metrics)?.[1]);
     assert.ok(refused > 0, `the worker met the limit (${refused} refusals)`);
+  });
+});
+
+describe('SDK worker under the in-flight bounds', () => {
+  let test: TestServer;
+
+  // One request of a key (the worker's runner token) in flight at a time: a worker of 4 slots
+  // leases 4 at once, and while the study's row is locked its first lease waits inside its handler,
+  // so the others wait 1 s for its place and are refused with 429 (budget key-in-flight).
+  before(async () => {
+    test = await startTestServer({ leaseRetryAfterSeconds: 1, inFlightLimits: { perKey: 1, perProject: 4 } });
+  });
+  after(async () => test.close());
+
+  it('runWorker waits out in-flight refusals (Retry-After) and loses no report', async () => {
+    const user = createClient({ baseUrl: test.url, apiKey: await createKey(test, 'user') });
+    const study = await user.createStudy(
+      sphereStudy({
+        budget: { maxEvaluations: 8, maxAttempts: 1, leaseSeconds: 60 },
+        algorithm: { name: 'random', seed: 1 },
+      }),
+    );
+    const lock = test.get(DataSource).createQueryRunner();
+    await lock.connect();
+    await lock.startTransaction();
+    await lock.query('SELECT id FROM studies WHERE id = $1 FOR UPDATE', [study.id]);
+    const unlock = (async () => {
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+      await lock.rollbackTransaction();
+      await lock.release();
+    })();
+    const worker = createClient({
+      baseUrl: test.url,
+      apiKey: await createKey(test, 'runner'),
+      retry: { maxRetries: 0 },
+    });
+    const summary = await worker.runWorker(
+      study.id,
+      (parameters) => shiftedSphere(Number(parameters.x), Number(parameters.y)),
+      { concurrency: 4, name: 'bounded-worker' },
+    );
+    await unlock;
+    assert.equal(summary.reason, 'study_finished');
+    assert.equal(summary.failed, 0);
+    assert.equal(summary.completed, 8);
+    const finished = await user.getStudy(study.id);
+    assert.equal(finished.status, 'completed');
+    assert.equal(finished.evaluationCount, 8);
+    const metrics = await (await fetch(`${test.url}/metrics`)).text();
+    const refused = Number(/meshtune_rate_limited_total\{budget="key-in-flight"\} (\d+)/.exec(metrics)?.[1]);
+    assert.ok(refused > 0, `the worker met the bound (${refused} refusals)`);
   });
 });

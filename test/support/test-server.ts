@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
 import type TestAgent from 'supertest/lib/agent';
-import { type AppConfig, loadConfig, NO_RATE_LIMITS } from '../../api/src/config/app-config';
+import { type AppConfig, loadConfig, NO_IN_FLIGHT_LIMITS, NO_RATE_LIMITS } from '../../api/src/config/app-config';
 import { type RunningServer, startServer } from '../../api/src/main';
 
 export interface TestServer {
@@ -41,6 +41,7 @@ export async function startTestServer(overrides: Partial<AppConfig> = {}): Promi
     // Specs drive hundreds of requests a second through one key; the budgets have their own spec
     // (test/api/rate-limits.e2e.spec.ts), which passes them in `overrides`.
     rateLimits: NO_RATE_LIMITS,
+    inFlightLimits: NO_IN_FLIGHT_LIMITS,
     ...overrides,
   };
   let server = await startServer(config);

@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { DATABASE_POOL_SIZE } from '../database/pool-size';
 
 /** Typed configuration, read once from the environment at start-up. */
 export interface AppConfig {
@@ -50,6 +51,17 @@ export interface AppConfig {
    * 0 turns a budget off.
    */
   rateLimits: RateLimits;
+  /**
+   * Requests of one key and of one project an API process serves at once
+   * (api/src/rate-limit/in-flight-limits.ts; README.md, "Rate limits"); 0 turns a bound off.
+   */
+  inFlightLimits: InFlightLimits;
+  /**
+   * Where the request budgets are counted: `memory` (each API process on its own, the default) or
+   * `postgres` (one row per key, project and window in the service's database, shared by every
+   * process and replica; one upsert per budget charged: docs/reliability.md, finding 31).
+   */
+  rateLimitStore: 'memory' | 'postgres';
   /** How long an API process trusts a key it has checked; a key revoked elsewhere works that much longer there. 0 = check every request. */
   authCacheSeconds: number;
   /**
@@ -75,6 +87,23 @@ export interface RateLimits {
   projectPerSecond: number;
   expensivePerSecond: number;
 }
+
+export interface InFlightLimits {
+  perKey: number;
+  perProject: number;
+}
+
+/**
+ * A project may hold a quarter of the database pool, a key an eighth: three projects at their
+ * bound at once still leave a quarter of the connections to everyone else.
+ */
+export const DEFAULT_IN_FLIGHT_LIMITS: InFlightLimits = {
+  perKey: DATABASE_POOL_SIZE / 8,
+  perProject: DATABASE_POOL_SIZE / 4,
+};
+
+/** Both bounds off: for harnesses that drive many requests of one project at once. */
+export const NO_IN_FLIGHT_LIMITS: InFlightLimits = { perKey: 0, perProject: 0 };
 
 /** Every budget off: for harnesses that drive thousands of trials a second through one project. */
 export const NO_RATE_LIMITS: RateLimits = {
@@ -129,6 +158,28 @@ function trustProxy(raw: string | undefined): AppConfig['trustProxy'] {
     }
   }
   return addresses;
+}
+
+function inFlightLimits(env: NodeJS.ProcessEnv): InFlightLimits {
+  const limits: InFlightLimits = {
+    perKey: integer(env, 'MESHTUNE_RATE_LIMIT_KEY_IN_FLIGHT', DEFAULT_IN_FLIGHT_LIMITS.perKey, 0, 100_000),
+    perProject: integer(env, 'MESHTUNE_RATE_LIMIT_PROJECT_IN_FLIGHT', DEFAULT_IN_FLIGHT_LIMITS.perProject, 0, 100_000),
+  };
+  // As with the budgets: a project bound below one key's would make the key's a dead letter.
+  if (limits.perProject > 0 && limits.perKey > 0 && limits.perProject < limits.perKey) {
+    throw new ConfigError(
+      `MESHTUNE_RATE_LIMIT_PROJECT_IN_FLIGHT (${limits.perProject}) must be at least MESHTUNE_RATE_LIMIT_KEY_IN_FLIGHT (${limits.perKey}): a project's keys share its bound`,
+    );
+  }
+  return limits;
+}
+
+function rateLimitStore(raw: string | undefined): AppConfig['rateLimitStore'] {
+  const value = raw?.trim() || 'memory';
+  if (value !== 'memory' && value !== 'postgres') {
+    throw new ConfigError(`MESHTUNE_RATE_LIMIT_STORE must be memory or postgres, got "${value}"`);
+  }
+  return value;
 }
 
 function rateLimits(env: NodeJS.ProcessEnv): RateLimits {
@@ -200,6 +251,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     quarantineWindowSeconds: integer(env, 'MESHTUNE_QUARANTINE_WINDOW_SECONDS', 600, 1, 7 * 86_400),
     authFailuresPerMinute: integer(env, 'MESHTUNE_AUTH_FAILURES_PER_MINUTE', 30, 1, 1_000_000),
     rateLimits: rateLimits(env),
+    inFlightLimits: inFlightLimits(env),
+    rateLimitStore: rateLimitStore(env.MESHTUNE_RATE_LIMIT_STORE),
     authCacheSeconds: integer(env, 'MESHTUNE_AUTH_CACHE_SECONDS', 5, 0, 3600),
     trustProxy: trustProxy(env.MESHTUNE_TRUST_PROXY),
     logLevel,

@@ -1,6 +1,7 @@
 import type { DataSourceOptions } from 'typeorm';
 import { MIGRATIONS } from '../../../migrations';
 import { ENTITIES } from './entities';
+import { DATABASE_POOL_SIZE } from './pool-size';
 
 /** The one description of the database: entities, migrations (run-migrations.ts, as the owner), never synchronize. */
 export function dataSourceOptions(url: string): DataSourceOptions {
@@ -15,6 +16,6 @@ export function dataSourceOptions(url: string): DataSourceOptions {
     // gen_random_uuid() is built into PostgreSQL 13+, so no extension is needed.
     uuidExtension: 'pgcrypto',
     logging: ['error', 'warn', 'migration'],
-    extra: { max: 40 },
+    extra: { max: DATABASE_POOL_SIZE },
   };
 }

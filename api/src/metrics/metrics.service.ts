@@ -43,13 +43,13 @@ export class MetricsService {
 
   readonly rateLimited = this.counter(
     'meshtune_rate_limited_total',
-    'Requests refused with 429 RATE_LIMITED, by budget (key, project, expensive).',
+    'Requests refused with 429 RATE_LIMITED, by budget (key, project, expensive) or in-flight bound (key-in-flight, project-in-flight).',
     ['budget'],
   );
 
   readonly rateLimit = new Gauge({
     name: 'meshtune_rate_limit',
-    help: 'Configured budget per window of this process, by budget: requests (key, project) or cost points (expensive); 0 = off.',
+    help: 'Configured budget per window of this process, by budget: requests (key, project) or cost points (expensive); or requests at once (key-in-flight, project-in-flight); 0 = off.',
     labelNames: ['budget'] as const,
     registers: [this.registry],
   });

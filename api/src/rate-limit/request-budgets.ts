@@ -1,5 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import { InjectDataSource } from '@nestjs/typeorm';
+import {
+  RateLimiterMemory,
+  RateLimiterPostgres,
+  RateLimiterRes,
+  type RateLimiterAbstract,
+} from 'rate-limiter-flexible';
+import type { DataSource } from 'typeorm';
 import { DomainError } from '../common/errors/domain-error';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
@@ -20,6 +27,9 @@ const WHOSE: Record<BudgetName, string> = {
   project: "this key's project (all its keys and runner tokens together)",
   expensive: "this key's project for engine reads, study scans and exports",
 };
+
+/** The table the `postgres` store counts in (migrations/1796334000000-RateLimitBudgets.ts). */
+export const RATE_LIMIT_TABLE = 'rate_limit_budgets';
 
 /** How long a refused request waits before its 429 is sent (docs/reliability.md, finding 23). */
 export const REFUSAL_DELAY_MS = 1000;
@@ -44,18 +54,23 @@ export interface RateLimitDetails {
  * from its project's. Admin keys act in no project: they have the key budget, and their
  * expensive reads are counted per key.
  *
- * In memory (rate-limiter-flexible's RateLimiterMemory): each API process counts on its own, so
- * with MESHTUNE_WORKERS = N a key spread over N workers' connections can make up to N times the
- * budget (README.md, "Rate limits").
+ * Counted in memory (rate-limiter-flexible's RateLimiterMemory) by default: each API process
+ * counts on its own, so with MESHTUNE_WORKERS = N, or N replicas, a key spread over them can make
+ * up to N times the budget (README.md, "Rate limits"). With MESHTUNE_RATE_LIMIT_STORE=postgres
+ * they are counted in the database (RateLimiterPostgres: one upsert per budget charged, on the
+ * API's pool), shared by every process; a subject past its budget is then refused from memory
+ * until the window ends (no more upserts for a flood), and a failed upsert falls back to this
+ * process's own memory count (docs/reliability.md, finding 31).
  */
 @Injectable()
 export class RequestBudgets {
-  private readonly limiters: Partial<Record<BudgetName, RateLimiterMemory>> = {};
+  private readonly limiters: Partial<Record<BudgetName, RateLimiterAbstract>> = {};
   readonly windowSeconds: number;
 
   constructor(
     @Inject(APP_CONFIG) config: AppConfig,
     private readonly metrics: MetricsService,
+    @InjectDataSource() dataSource: DataSource,
   ) {
     const { windowSeconds, keyPerSecond, projectPerSecond, expensivePerSecond } = config.rateLimits;
     this.windowSeconds = windowSeconds;
@@ -69,7 +84,24 @@ export class RequestBudgets {
       metrics.rateLimit.set({ budget }, points);
       metrics.rateLimited.inc({ budget }, 0);
       // 0 turns a budget off.
-      if (points > 0) this.limiters[budget] = new RateLimiterMemory({ points, duration: windowSeconds });
+      if (points === 0) continue;
+      const memory = new RateLimiterMemory({ points, duration: windowSeconds });
+      this.limiters[budget] =
+        config.rateLimitStore === 'memory'
+          ? memory
+          : new RateLimiterPostgres({
+              storeClient: dataSource,
+              storeType: 'typeorm',
+              tableName: RATE_LIMIT_TABLE,
+              // Made by a migration: the application role may not create tables.
+              tableCreated: true,
+              keyPrefix: budget,
+              points,
+              duration: windowSeconds,
+              // Spent: refused from memory until the window ends, with no upsert per refusal.
+              inMemoryBlockOnConsumed: points,
+              insuranceLimiter: memory,
+            });
     }
     metrics.rateLimitWindow.set(windowSeconds);
   }

@@ -8,6 +8,7 @@ import { preparedQuery } from '../database/prepared-query';
 import { inTransaction } from '../database/transaction';
 import { lockProjectTrialRoom } from '../projects/project-trial-quota';
 import { EngineService } from '../engine/engine.service';
+import type { InFlightSlot } from '../rate-limit/in-flight-limits';
 import { MetricsService } from '../metrics/metrics.service';
 import { StudiesService } from '../studies/studies.service';
 import { StudyChanges } from '../studies/study-changes';
@@ -82,7 +83,13 @@ export class LeaseService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  async lease(runnerId: string, studyId: string | undefined): Promise<LeaseOutcome> {
+  /**
+   * `slot`: the request's place among its project's requests in flight (rate-limit/in-flight-limits.ts),
+   * given back while the lease parks: a parked lease holds no connection, and a fleet's leases
+   * parked at a study's barrier must not take its project's bound from its reports. A lease that
+   * does not get its place back when it wakes answers "nothing now" (204) as if its wait ended.
+   */
+  async lease(runnerId: string, studyId: string | undefined, slot: InFlightSlot | null = null): Promise<LeaseOutcome> {
     const runner = await this.health.assertMayLease(runnerId);
     if (studyId !== undefined) await this.assertMayLeaseStudy(runner, studyId);
     const deadline = Date.now() + this.config.leaseWaitMs;
@@ -98,7 +105,9 @@ export class LeaseService {
       if (leased !== null || !starved.value || studyId === undefined || waitMs <= 0) break;
       // The engine waits for results in flight before it can suggest again: wait with it (woken
       // by a result told in this process, or after a while for results told by another one).
+      slot?.release();
       await this.changes.next(studyId, Math.min(waitMs, PARKED_LEASE_RECHECK_MS));
+      if (slot !== null && !(await slot.reenter())) break;
     }
     // Nothing granted because every slot of the runner is taken (by leases that raced this one):
     // the runner is told so, not sent away as if there were nothing to do.

@@ -12,6 +12,8 @@ import { Inject } from '@nestjs/common';
 import { type Caller, CurrentCaller, RequireScopes, RunnerToken } from '../auth/auth.decorators';
 import { RunnerIdParams } from '../common/dto/id.params';
 import { ProjectScope } from '../projects/project-scope';
+import { CurrentInFlightSlot } from '../rate-limit/in-flight.interceptor';
+import type { InFlightSlot } from '../rate-limit/in-flight-limits';
 import { APP_CONFIG } from '../config/config.module';
 import type { AppConfig } from '../config/app-config';
 import { LeaseRequestDto, LeaseResponseDto } from './dto/lease.dto';
@@ -103,8 +105,9 @@ export class RunnersController {
     @Param() params: RunnerIdParams,
     @Body() body: LeaseRequestDto,
     @Res({ passthrough: true }) reply: FastifyReply,
+    @CurrentInFlightSlot() slot: InFlightSlot | null,
   ): Promise<LeaseResponseDto | undefined> {
-    const outcome = await this.leases.lease(params.runnerId, body.studyId);
+    const outcome = await this.leases.lease(params.runnerId, body.studyId, slot);
     if (outcome.kind === 'leased') return outcome.lease;
     void reply.code(204).header('Retry-After', String(this.config.leaseRetryAfterSeconds));
     if (outcome.studyStatus !== null) void reply.header('Meshtune-Study-Status', outcome.studyStatus);

@@ -1341,10 +1341,10 @@ export interface operations {
                     "application/json": components["schemas"]["ApiKeyListResponseDto"];
                 };
             };
-            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
+            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`), or the key or its project has as many requests in flight as it may (details: `budget` `key-in-flight` or `project-in-flight`, `limit`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
             429: {
                 headers: {
-                    /** @description Seconds until the budget refills */
+                    /** @description Seconds until the budget refills or a place may be free */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
@@ -1375,10 +1375,10 @@ export interface operations {
                     "application/json": components["schemas"]["CreatedApiKeyResponseDto"];
                 };
             };
-            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
+            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`), or the key or its project has as many requests in flight as it may (details: `budget` `key-in-flight` or `project-in-flight`, `limit`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
             429: {
                 headers: {
-                    /** @description Seconds until the budget refills */
+                    /** @description Seconds until the budget refills or a place may be free */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
@@ -1405,10 +1405,10 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
+            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`), or the key or its project has as many requests in flight as it may (details: `budget` `key-in-flight` or `project-in-flight`, `limit`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
             429: {
                 headers: {
-                    /** @description Seconds until the budget refills */
+                    /** @description Seconds until the budget refills or a place may be free */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
@@ -1440,10 +1440,10 @@ export interface operations {
                     "application/json": components["schemas"]["ProjectListResponseDto"];
                 };
             };
-            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
+            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`), or the key or its project has as many requests in flight as it may (details: `budget` `key-in-flight` or `project-in-flight`, `limit`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
             429: {
                 headers: {
-                    /** @description Seconds until the budget refills */
+                    /** @description Seconds until the budget refills or a place may be free */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
@@ -1474,10 +1474,10 @@ export interface operations {
                     "application/json": components["schemas"]["ProjectResponseDto"];
                 };
             };
-            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
+            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`), or the key or its project has as many requests in flight as it may (details: `budget` `key-in-flight` or `project-in-flight`, `limit`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
             429: {
                 headers: {
-                    /** @description Seconds until the budget refills */
+                    /** @description Seconds until the budget refills or a place may be free */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
@@ -1510,10 +1510,10 @@ export interface operations {
                     "application/json": components["schemas"]["ProjectResponseDto"];
                 };
             };
-            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
+            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`), or the key or its project has as many requests in flight as it may (details: `budget` `key-in-flight` or `project-in-flight`, `limit`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
             429: {
                 headers: {
-                    /** @description Seconds until the budget refills */
+                    /** @description Seconds until the budget refills or a place may be free */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
@@ -1547,10 +1547,10 @@ export interface operations {
                     "application/json": components["schemas"]["RunnerListResponseDto"];
                 };
             };
-            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
+            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`), or the key or its project has as many requests in flight as it may (details: `budget` `key-in-flight` or `project-in-flight`, `limit`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
             429: {
                 headers: {
-                    /** @description Seconds until the budget refills */
+                    /** @description Seconds until the budget refills or a place may be free */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
@@ -1581,10 +1581,10 @@ export interface operations {
                     "application/json": components["schemas"]["RegisteredRunnerResponseDto"];
                 };
             };
-            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
+            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`), or the key or its project has as many requests in flight as it may (details: `budget` `key-in-flight` or `project-in-flight`, `limit`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
             429: {
                 headers: {
-                    /** @description Seconds until the budget refills */
+                    /** @description Seconds until the budget refills or a place may be free */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
@@ -1613,10 +1613,10 @@ export interface operations {
                     "application/json": components["schemas"]["RunnerResponseDto"];
                 };
             };
-            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
+            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`), or the key or its project has as many requests in flight as it may (details: `budget` `key-in-flight` or `project-in-flight`, `limit`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
             429: {
                 headers: {
-                    /** @description Seconds until the budget refills */
+                    /** @description Seconds until the budget refills or a place may be free */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
@@ -1645,10 +1645,10 @@ export interface operations {
                     "application/json": components["schemas"]["RunnerResponseDto"];
                 };
             };
-            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
+            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`), or the key or its project has as many requests in flight as it may (details: `budget` `key-in-flight` or `project-in-flight`, `limit`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
             429: {
                 headers: {
-                    /** @description Seconds until the budget refills */
+                    /** @description Seconds until the budget refills or a place may be free */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
@@ -1691,10 +1691,10 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
+            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`), or the key or its project has as many requests in flight as it may (details: `budget` `key-in-flight` or `project-in-flight`, `limit`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
             429: {
                 headers: {
-                    /** @description Seconds until the budget refills */
+                    /** @description Seconds until the budget refills or a place may be free */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
@@ -1730,10 +1730,10 @@ export interface operations {
                     "application/json": components["schemas"]["StudyListResponseDto"];
                 };
             };
-            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
+            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`), or the key or its project has as many requests in flight as it may (details: `budget` `key-in-flight` or `project-in-flight`, `limit`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
             429: {
                 headers: {
-                    /** @description Seconds until the budget refills */
+                    /** @description Seconds until the budget refills or a place may be free */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
@@ -1764,10 +1764,10 @@ export interface operations {
                     "application/json": components["schemas"]["StudyResponseDto"];
                 };
             };
-            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
+            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`), or the key or its project has as many requests in flight as it may (details: `budget` `key-in-flight` or `project-in-flight`, `limit`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
             429: {
                 headers: {
-                    /** @description Seconds until the budget refills */
+                    /** @description Seconds until the budget refills or a place may be free */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
@@ -1796,10 +1796,10 @@ export interface operations {
                     "application/json": components["schemas"]["StudyResponseDto"];
                 };
             };
-            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
+            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`), or the key or its project has as many requests in flight as it may (details: `budget` `key-in-flight` or `project-in-flight`, `limit`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
             429: {
                 headers: {
-                    /** @description Seconds until the budget refills */
+                    /** @description Seconds until the budget refills or a place may be free */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
@@ -1828,10 +1828,10 @@ export interface operations {
                     "application/json": components["schemas"]["TrialResponseDto"];
                 };
             };
-            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
+            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`), or the key or its project has as many requests in flight as it may (details: `budget` `key-in-flight` or `project-in-flight`, `limit`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
             429: {
                 headers: {
-                    /** @description Seconds until the budget refills */
+                    /** @description Seconds until the budget refills or a place may be free */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
@@ -1860,10 +1860,10 @@ export interface operations {
                     "application/json": components["schemas"]["EngineStateResponseDto"];
                 };
             };
-            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
+            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`), or the key or its project has as many requests in flight as it may (details: `budget` `key-in-flight` or `project-in-flight`, `limit`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
             429: {
                 headers: {
-                    /** @description Seconds until the budget refills */
+                    /** @description Seconds until the budget refills or a place may be free */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
@@ -1901,10 +1901,10 @@ export interface operations {
                     "text/plain": components["schemas"]["HistoryResponseDto"];
                 };
             };
-            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
+            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`), or the key or its project has as many requests in flight as it may (details: `budget` `key-in-flight` or `project-in-flight`, `limit`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
             429: {
                 headers: {
-                    /** @description Seconds until the budget refills */
+                    /** @description Seconds until the budget refills or a place may be free */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
@@ -1937,10 +1937,10 @@ export interface operations {
                     "application/json": components["schemas"]["ImportNomadCacheResponseDto"];
                 };
             };
-            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
+            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`), or the key or its project has as many requests in flight as it may (details: `budget` `key-in-flight` or `project-in-flight`, `limit`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
             429: {
                 headers: {
-                    /** @description Seconds until the budget refills */
+                    /** @description Seconds until the budget refills or a place may be free */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
@@ -1969,10 +1969,10 @@ export interface operations {
                     "application/json": components["schemas"]["StudyResponseDto"];
                 };
             };
-            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
+            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`), or the key or its project has as many requests in flight as it may (details: `budget` `key-in-flight` or `project-in-flight`, `limit`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
             429: {
                 headers: {
-                    /** @description Seconds until the budget refills */
+                    /** @description Seconds until the budget refills or a place may be free */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
@@ -2001,10 +2001,10 @@ export interface operations {
                     "application/json": components["schemas"]["StudyResponseDto"];
                 };
             };
-            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
+            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`), or the key or its project has as many requests in flight as it may (details: `budget` `key-in-flight` or `project-in-flight`, `limit`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
             429: {
                 headers: {
-                    /** @description Seconds until the budget refills */
+                    /** @description Seconds until the budget refills or a place may be free */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
@@ -2033,10 +2033,10 @@ export interface operations {
                     "application/json": components["schemas"]["StudyResponseDto"];
                 };
             };
-            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
+            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`), or the key or its project has as many requests in flight as it may (details: `budget` `key-in-flight` or `project-in-flight`, `limit`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
             429: {
                 headers: {
-                    /** @description Seconds until the budget refills */
+                    /** @description Seconds until the budget refills or a place may be free */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
@@ -2072,10 +2072,10 @@ export interface operations {
                     "application/json": components["schemas"]["TrialListResponseDto"];
                 };
             };
-            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
+            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`), or the key or its project has as many requests in flight as it may (details: `budget` `key-in-flight` or `project-in-flight`, `limit`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
             429: {
                 headers: {
-                    /** @description Seconds until the budget refills */
+                    /** @description Seconds until the budget refills or a place may be free */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
@@ -2108,10 +2108,10 @@ export interface operations {
                     "application/json": components["schemas"]["TrialResponseDto"];
                 };
             };
-            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
+            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`), or the key or its project has as many requests in flight as it may (details: `budget` `key-in-flight` or `project-in-flight`, `limit`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
             429: {
                 headers: {
-                    /** @description Seconds until the budget refills */
+                    /** @description Seconds until the budget refills or a place may be free */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
@@ -2142,10 +2142,10 @@ export interface operations {
                     "application/json": components["schemas"]["ImportNomadStudyResponseDto"];
                 };
             };
-            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
+            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`), or the key or its project has as many requests in flight as it may (details: `budget` `key-in-flight` or `project-in-flight`, `limit`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
             429: {
                 headers: {
-                    /** @description Seconds until the budget refills */
+                    /** @description Seconds until the budget refills or a place may be free */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
@@ -2174,10 +2174,10 @@ export interface operations {
                     "application/json": components["schemas"]["TrialResponseDto"];
                 };
             };
-            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
+            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`), or the key or its project has as many requests in flight as it may (details: `budget` `key-in-flight` or `project-in-flight`, `limit`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
             429: {
                 headers: {
-                    /** @description Seconds until the budget refills */
+                    /** @description Seconds until the budget refills or a place may be free */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
@@ -2210,10 +2210,10 @@ export interface operations {
                     "application/json": components["schemas"]["TrialResponseDto"];
                 };
             };
-            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
+            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`), or the key or its project has as many requests in flight as it may (details: `budget` `key-in-flight` or `project-in-flight`, `limit`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
             429: {
                 headers: {
-                    /** @description Seconds until the budget refills */
+                    /** @description Seconds until the budget refills or a place may be free */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
@@ -2246,10 +2246,10 @@ export interface operations {
                     "application/json": components["schemas"]["TrialResponseDto"];
                 };
             };
-            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
+            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`), or the key or its project has as many requests in flight as it may (details: `budget` `key-in-flight` or `project-in-flight`, `limit`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
             429: {
                 headers: {
-                    /** @description Seconds until the budget refills */
+                    /** @description Seconds until the budget refills or a place may be free */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
@@ -2282,10 +2282,10 @@ export interface operations {
                     "application/json": components["schemas"]["TrialHeartbeatResponseDto"];
                 };
             };
-            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
+            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`), or the key or its project has as many requests in flight as it may (details: `budget` `key-in-flight` or `project-in-flight`, `limit`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
             429: {
                 headers: {
-                    /** @description Seconds until the budget refills */
+                    /** @description Seconds until the budget refills or a place may be free */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
@@ -2314,10 +2314,10 @@ export interface operations {
                     "application/json": components["schemas"]["TrialResponseDto"];
                 };
             };
-            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
+            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`), or the key or its project has as many requests in flight as it may (details: `budget` `key-in-flight` or `project-in-flight`, `limit`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
             429: {
                 headers: {
-                    /** @description Seconds until the budget refills */
+                    /** @description Seconds until the budget refills or a place may be free */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
