@@ -235,7 +235,8 @@ function parseResume(
   }
   const resume: Record<string, unknown> = { ...DEFAULT_RESUME_OPTIONS };
   for (const key of Object.keys(input)) {
-    if (!Object.hasOwn(RESUME_RULES, key)) errors.push({ field: `${field}.${key}`, reason: 'is not a parameter of resume' });
+    if (!Object.hasOwn(RESUME_RULES, key))
+      errors.push({ field: `${field}.${key}`, reason: 'is not a parameter of resume' });
   }
   for (const [key, rule] of Object.entries(RESUME_RULES)) {
     if (input[key] === undefined) continue;
