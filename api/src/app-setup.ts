@@ -125,13 +125,14 @@ export function configureApp(app: NestFastifyApplication, config: AppConfig): vo
     const requestId = requestIdOf(request.headers['x-request-id']);
     request.headers['x-request-id'] = requestId;
     void reply.header('x-request-id', requestId);
-    // The API reference (Swagger UI) takes a key in its Authorize dialog and has "Try it out"
-    // buttons that send writes: no other site may frame it (clickjacking). Its scripts are
-    // swagger-ui's own; the dashboard sets its own, stricter policy (dashboard.module.ts).
-    if (request.url === '/docs' || request.url.startsWith('/docs/')) {
-      void reply.header('Content-Security-Policy', "frame-ancestors 'none'");
-      void reply.header('X-Frame-Options', 'DENY');
-    }
+    // No response of this service may be framed by another site (clickjacking): the API reference
+    // (Swagger UI) takes a key in its Authorize dialog and has "Try it out" buttons that send
+    // writes. Set on every response rather than on a URL match: `/docs?x=1` reaches the same page
+    // as `/docs`, and a match on the raw URL let it be framed (docs/reliability.md, finding 24).
+    // Swagger UI's scripts are its own; the dashboard replaces this with its stricter policy
+    // (dashboard.module.ts), which forbids framing too.
+    void reply.header('Content-Security-Policy', "frame-ancestors 'none'");
+    void reply.header('X-Frame-Options', 'DENY');
     done();
   });
   installRequestLogging(instance, app.get(MetricsService));

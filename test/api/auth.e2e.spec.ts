@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import fc from 'fast-check';
 import {
   assertLeasedTo,
   auth,
@@ -128,6 +129,33 @@ describe('authentication and scopes', () => {
       assert.equal(response.headers['x-frame-options'], 'DENY', path);
       assert.match(String(response.headers['content-security-policy']), /frame-ancestors 'none'/, path);
     }
+  });
+
+  // Finding 24: the headers were set on a match of the raw URL, so `/docs?x=1` (the same page)
+  // could be framed. Any way of writing the URL of a page (query strings, `/./`, a trailing
+  // slash, `index.html`) must carry them.
+  it('lets no other site frame a page, however its URL is written', async () => {
+    const page = fc.constantFrom('/docs', '/docs/', '/docs/index.html', '/', '/index.html');
+    const query = fc.oneof(
+      fc.constant(''),
+      fc.constant('?'),
+      fc.stringMatching(/^\?[\w=&.~-]{0,20}$/),
+      fc.constantFrom('?url=https://evil.example/openapi.json', '?configUrl=x', '?%00', '?#'),
+    );
+    const prefix = fc.constantFrom('', '/.', '/docs/..');
+    const reached = new Set<string>();
+    await fc.assert(
+      fc.asyncProperty(prefix, page, query, async (before, path, search) => {
+        const url = `${before}${path}${search}`;
+        const response = await test.http.get(url);
+        if (response.status !== 200) return;
+        reached.add(path);
+        assert.equal(response.headers['x-frame-options'], 'DENY', url);
+        assert.match(String(response.headers['content-security-policy']), /frame-ancestors 'none'/, url);
+      }),
+      { numRuns: 150 },
+    );
+    assert.equal(reached.size, 5, `pages reached: ${[...reached].join(', ')}`);
   });
 
   it('keeps CORS closed by default', async () => {

@@ -207,6 +207,26 @@ describe('early stopping on the heartbeat', () => {
     });
   }
 
+  // Finding 24's sibling, finding 25: the unknown-parameter checks asked `key in rules`, which is
+  // true of every name an object inherits (`constructor`, `toString`, …): such a key was accepted
+  // silently, as a parameter of every kind and of `resume`. Every inherited name, at each level.
+  it('rejects a parameter named like an inherited property of an object, of every kind and of resume', async () => {
+    const inherited = Object.getOwnPropertyNames(Object.prototype).filter((name) => name !== '__proto__');
+    assert.ok(inherited.length >= 10);
+    const checkpointed = { trainingConfig: { checkpointSteps: 10 } };
+    for (const name of inherited) {
+      for (const kind of ['none', 'median', 'curve']) {
+        await assertStudyRefused(test, userKey, studyBody({ kind, [name]: 1 }), `earlyStopping.${name}`);
+      }
+      await assertStudyRefused(
+        test,
+        userKey,
+        { ...studyBody({ kind: 'curve', resume: { [name]: 1 } }), ...checkpointed },
+        `earlyStopping.resume.${name}`,
+      );
+    }
+  });
+
   it('stops hopeless trials of a MADS study run by 2 runners, across a restart, with the budget exact', async () => {
     const study = await createStudy(
       test,

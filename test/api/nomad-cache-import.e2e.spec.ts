@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { auth, createKey, expectStatus, lease, registerRunner } from '../support/api-client';
+import fc from 'fast-check';
+import { auth, createKey, enqueuePoint, expectStatus, lease, registerRunner, report } from '../support/api-client';
 import { MAX_CACHE_ENTRIES } from '../../api/src/studies/nomad/nomad-cache-file';
 import { runUntilDone } from '../support/simulated-runner';
 import { startTestServer, type TestServer } from '../support/test-server';
@@ -170,5 +171,77 @@ describe('NOMAD cache file import (warm start)', () => {
     const runner = await registerRunner(test, await createKey(test, 'runner'));
     const leased = expectStatus(await lease(test, runner, studyId), 200).body;
     assert.equal(leased.trial.number, MAX_CACHE_ENTRIES + 1);
+  });
+  // Finding 26: the import's room was the budget less the evaluations told and the results not yet
+  // told, not the trials pending or running: with trials in flight it filled the whole budget,
+  // ended the study (a user's enqueued point `stopped` unevaluated) and the running trials then
+  // completed past it (evaluationCount 6 of a budget of 4). Any mix of leased and enqueued trials
+  // and import sizes: the enqueued points are all evaluated, the count ends at the budget exactly.
+  it('imports into the room the trials in flight leave, never past the budget nor in place of an enqueued point', async () => {
+    const budget = 6;
+    const runner = await registerRunner(test, await createKey(test, 'runner'), 'in-flight', { maxConcurrentTrials: 8 });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: 3 }),
+        fc.integer({ min: 0, max: 3 }),
+        fc.integer({ min: 1, max: budget }),
+        async (running, pending, importing) => {
+          const study = expectStatus(
+            await test.http
+              .post('/v1/studies')
+              .set(...auth(userKey))
+              .send({
+                name: 'in flight',
+                parameters: [{ name: 'x', type: 'real', lower: -5, upper: 5 }],
+                outputs: [{ name: 'loss', type: 'objective' }],
+                budget: { maxEvaluations: budget, leaseSeconds: 600 },
+                algorithm: { name: 'random', seed: 1 },
+              }),
+            201,
+          ).body;
+          const studyId = String(study.id);
+          for (let index = 0; index < running + pending; index += 1) {
+            expectStatus(await enqueuePoint(test, userKey, studyId, { x: index }), 201);
+          }
+          const leased: string[] = [];
+          for (let index = 0; index < running; index += 1) {
+            leased.push(String(expectStatus(await lease(test, runner, studyId), 200).body.trial.id));
+          }
+          const cache = Array.from(
+            { length: importing },
+            (_, index) => `( ${-1 - index / 10} ) BB_EVAL_OK ( ${index} )`,
+          );
+          const room = budget - running - pending;
+          assert.deepEqual(expectStatus(await importCache(studyId, cache.join('\n')), 201).body, {
+            imported: Math.min(importing, room),
+            skipped: importing - Math.min(importing, room),
+          });
+          for (const trialId of leased) {
+            expectStatus(await report(test, runner, trialId, 'complete', { outputs: { loss: 1 } }), 200);
+          }
+          // What is left is leased and completed until the study ends.
+          for (;;) {
+            const next = await lease(test, runner, studyId);
+            if (next.status === 204) break;
+            expectStatus(next, 200);
+            expectStatus(await report(test, runner, next.body.trial.id, 'complete', { outputs: { loss: 2 } }), 200);
+          }
+          const after = expectStatus(await test.http.get(`/v1/studies/${studyId}`).set(...auth(userKey)), 200).body;
+          const trials = expectStatus(
+            await test.http.get(`/v1/studies/${studyId}/trials?limit=100`).set(...auth(userKey)),
+            200,
+          ).body.items as { origin: string; status: string }[];
+          const label = `running ${running}, pending ${pending}, importing ${importing}`;
+          assert.equal(after.evaluationCount, budget, label);
+          assert.equal(after.status, 'completed', label);
+          assert.deepEqual(
+            trials.filter((trial) => trial.origin === 'user').map((trial) => trial.status),
+            Array.from({ length: running + pending }, () => 'completed'),
+            label,
+          );
+        },
+      ),
+      { numRuns: 12 },
+    );
   });
 });

@@ -183,4 +183,15 @@ describe('registry validation', () => {
     assert.doesNotThrow(() => createAlgorithm('mads', MIXED, { categoricalVariables: [2, 3] }));
     assert.throws(() => createAlgorithm('random', MIXED, { directionType: 'ORTHO 2N' }), InvalidOptionsError);
   });
+
+  // Finding 25: `key in DEFAULT_MADS_OPTIONS` let inherited names through as options (and
+  // `key in ENUMS` then called `.includes` on Object: a TypeError, not InvalidOptionsError).
+  test('an option named like an inherited property of an object is unknown', () => {
+    for (const name of Object.getOwnPropertyNames(Object.prototype)) {
+      for (const value of [1, 'x', true]) {
+        const options = JSON.parse(`{${JSON.stringify(name)}: ${JSON.stringify(value)}}`) as never;
+        assert.throws(() => createAlgorithm('mads', MIXED, options), InvalidOptionsError, `${name}: ${String(value)}`);
+      }
+    }
+  });
 });

@@ -9,10 +9,12 @@ import { ApiKeysService } from './api-keys.service';
 import { type Caller, CurrentCaller, RequireScopes } from './auth.decorators';
 import { ApiKeyListResponseDto, CreatedApiKeyResponseDto, toApiKeyResponse } from './dto/api-key-response.dto';
 import { CreateApiKeyDto } from './dto/create-api-key.dto';
+import { CanonicalId } from '../common/dto/canonical-id';
 
 export class ListApiKeysQueryDto extends PaginationQueryDto {
   /** Only the keys of this project. */
   @IsOptional()
+  @CanonicalId()
   @IsUUID('all')
   projectId?: string;
 }

@@ -10,6 +10,7 @@ import { type Caller, PUBLIC_ROUTE, REQUIRED_SCOPES, RUNNER_TOKEN_ROUTE } from '
 import { RequestBudgets } from '../rate-limit/request-budgets';
 import { REQUEST_COST, requestCost, type RequestCostRule } from '../rate-limit/request-cost';
 import { FailedAuthLimiter } from './failed-auth-limiter';
+import { canonicalId } from '../common/dto/canonical-id';
 
 const BEARER = /^Bearer\s+(\S{1,512})$/i;
 
@@ -74,8 +75,9 @@ export class AuthGuard implements CanActivate {
       if (caller.runnerId === null) {
         throw new DomainError('FORBIDDEN', 'this route needs a runner token (returned by POST /v1/runners)');
       }
+      // Guards run before the pipes that put ids in their one spelling (finding 28): compare so.
       const runnerId = request.params.runnerId;
-      if (runnerId !== undefined && runnerId !== caller.runnerId) {
+      if (runnerId !== undefined && canonicalId(runnerId) !== caller.runnerId) {
         throw new DomainError('FORBIDDEN', 'a runner token may only act for its own runner');
       }
       return true;

@@ -118,3 +118,25 @@ test('resume: off by default, on when given for a study with checkpoints, bad va
   const median = parseStoppingPolicy({ kind: 'median', resume: null });
   assert.equal(median.ok, false);
 });
+
+// Finding 25: the unknown-parameter checks used `in`, true of every inherited name.
+test('a parameter named like an inherited property of an object is unknown, for every kind and in resume', () => {
+  for (const name of Object.getOwnPropertyNames(Object.prototype)) {
+    for (const kind of ['none', 'median', 'curve']) {
+      const result = parseStoppingPolicy(JSON.parse(`{"kind": "${kind}", ${JSON.stringify(name)}: 1}`));
+      assert.equal(result.ok, false, `${kind} ${name}`);
+      assert.ok(
+        !result.ok && result.errors.some((error) => error.field === `earlyStopping.${name}`),
+        `${kind} ${name}`,
+      );
+    }
+    const resume = parseStoppingPolicy(
+      JSON.parse(`{"kind": "curve", "resume": {${JSON.stringify(name)}: 1}}`),
+      undefined,
+      {
+        checkpointed: true,
+      },
+    );
+    assert.ok(!resume.ok && resume.errors.some((error) => error.field === `earlyStopping.resume.${name}`), name);
+  }
+});

@@ -196,7 +196,9 @@ export function parseStoppingPolicy(
   const errors: PolicyFieldError[] = [];
   const curve = kind === 'curve';
   for (const key of Object.keys(input)) {
-    if (key !== 'kind' && !(key in rules) && !(curve && key === 'resume')) {
+    // Own keys only: `in` is true of every inherited name (`constructor`, `toString`), which
+    // passed as parameters of every kind (docs/reliability.md, finding 25).
+    if (key !== 'kind' && !Object.hasOwn(rules, key) && !(curve && key === 'resume')) {
       errors.push({ field: `${field}.${key}`, reason: `is not a parameter of the '${kind}' policy` });
     }
   }
@@ -233,7 +235,8 @@ function parseResume(
   }
   const resume: Record<string, unknown> = { ...DEFAULT_RESUME_OPTIONS };
   for (const key of Object.keys(input)) {
-    if (!(key in RESUME_RULES)) errors.push({ field: `${field}.${key}`, reason: 'is not a parameter of resume' });
+    if (!Object.hasOwn(RESUME_RULES, key))
+      errors.push({ field: `${field}.${key}`, reason: 'is not a parameter of resume' });
   }
   for (const [key, rule] of Object.entries(RESUME_RULES)) {
     if (input[key] === undefined) continue;

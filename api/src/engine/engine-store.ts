@@ -82,21 +82,25 @@ export class EngineStore {
     const owner = Symbol(studyId);
     let markReturned: (() => void) | null = null;
     let session: EngineSession | null = null;
+    let heldId = studyId;
     try {
       const result = await inTransaction(this.dataSource, async (manager) => {
         session = null;
         const row = await lockStudyRow(manager, studyId);
         if (row === null) throw notFound('STUDY_NOT_FOUND', 'study', studyId);
+        // The engine's in-process state is keyed by the id as the database spells it, not as the
+        // caller did: another spelling made the next call rebuild the engine (finding 28).
+        heldId = row.id;
         const study = new LockedStudy(row);
         let opening: Promise<EngineSession> | null = null;
         const engine = (): Promise<EngineSession> => {
           opening ??= (async () => {
-            await this.waitForReturn(studyId, owner);
+            await this.waitForReturn(row.id, owner);
             if (markReturned === null) {
               const returned = new Promise<void>((resolveReturn) => (markReturned = resolveReturn));
-              this.checkedOut.set(studyId, { owner, returned });
+              this.checkedOut.set(row.id, { owner, returned });
             }
-            return (session = new EngineSession(studyId, row.engineVersion, (caller, command) =>
+            return (session = new EngineSession(row.id, row.engineVersion, (caller, command) =>
               this.send(manager, row, caller, command),
             ));
           })();
@@ -109,7 +113,7 @@ export class EngineStore {
       if (session !== null) this.keep(session);
       return result;
     } finally {
-      if (this.checkedOut.get(studyId)?.owner === owner) this.checkedOut.delete(studyId);
+      if (this.checkedOut.get(heldId)?.owner === owner) this.checkedOut.delete(heldId);
       (markReturned as (() => void) | null)?.();
     }
   }

@@ -351,9 +351,13 @@ export class EngineService {
     }
     return this.store.withLockedStudy(studyId, async (manager, study, engine) => {
       this.assertNotOver(study, '');
-      const untold = await trialStore.countUntold(manager, studyId);
       const tried = await trialStore.triedPointKeys(manager, studyId, [...byKey.keys()]);
-      const room = Math.max(0, study.definition.maxEvaluations - study.evaluationCount - untold);
+      // The budget holds the evaluations told and every trial not yet settled (pending, running, or
+      // a result not yet told), as for an enqueued point: counting only the untold results, an
+      // import beside trials in flight ended the study in their place, and they then completed
+      // past the budget (docs/reliability.md, finding 26).
+      const unsettled = await trialStore.countUnsettled(manager, studyId);
+      const room = Math.max(0, study.definition.maxEvaluations - study.evaluationCount - unsettled);
       const mapping = mappingOf(study.definition);
       const rows: trialStore.ImportedTrial[] = [];
       for (const [key, entry] of byKey) {

@@ -52,13 +52,14 @@ export function validateMadsOptions(problem: ProblemSpec, options: unknown): Mad
   // The preset sets the defaults; options given explicitly override them.
   const out: Record<string, unknown> = { ...presetDefaults(preset as MadsPreset, types) };
   for (const [key, value] of Object.entries(given)) {
-    if (!(key in DEFAULT_MADS_OPTIONS)) failOption(key, 'unknown option');
+    // Own keys only: `in` is true of inherited names (`constructor`, `toString`; finding 25).
+    if (!Object.hasOwn(DEFAULT_MADS_OPTIONS, key)) failOption(key, 'unknown option');
     if (value === undefined) continue;
     if (key === 'surrogateSearch') {
       if (typeof value !== 'boolean' && value !== 'sequential') failOption(key, "must be a boolean or 'sequential'");
     } else if ((BOOLEAN_KEYS as readonly string[]).includes(key)) {
       if (typeof value !== 'boolean') failOption(key, 'must be a boolean');
-    } else if (key in ENUMS) {
+    } else if (Object.hasOwn(ENUMS, key)) {
       if (typeof value !== 'string' || !ENUMS[key].includes(value))
         failOption(key, `must be one of ${ENUMS[key].join(', ')}`);
     } else if (key === 'categoricalVariables') {

@@ -1,6 +1,7 @@
 import { IsIn, IsString, IsUUID, MaxLength, MinLength } from 'class-validator';
 import { IsOmittable } from '../../common/dto/is-omittable';
 import { API_KEY_SCOPES, type ApiKeyScope } from '../api-key-scope';
+import { CanonicalId } from '../../common/dto/canonical-id';
 
 export class CreateApiKeyDto {
   /** What the key is for, e.g. "ci" or "gpu fleet A". */
@@ -18,6 +19,7 @@ export class CreateApiKeyDto {
    * for `admin` keys, which see every project.
    */
   @IsOmittable()
+  @CanonicalId()
   @IsUUID('all')
   projectId?: string;
 }

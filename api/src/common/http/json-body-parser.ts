@@ -25,8 +25,15 @@ export const JSON_BODY_LIMITS = {
 /** Problems reported from one body: the walk stops there. */
 const MAX_BODY_ERRORS = 20;
 
-/** Object keys that JavaScript treats as the prototype: copying one (as class-transformer does) changes the object. */
-const RESERVED_KEYS = new Set(['__proto__']);
+/**
+ * Keys every JavaScript object already has (`__proto__`, `constructor`, `toString`,
+ * `hasOwnProperty`…). Copying `__proto__` (as class-transformer does) changes the object's
+ * prototype; class-transformer drops the others in silence (a member whose target already holds a
+ * function is skipped), so a trainingConfig was stored without them, and an enqueued point or
+ * outputs with an extra `constructor` passed where any other unknown name is a 400
+ * (docs/reliability.md, finding 25). Refused here, on every route, at any depth.
+ */
+const RESERVED_KEYS = new Set(Object.getOwnPropertyNames(Object.prototype));
 
 /** A UTF-16 surrogate without its pair: JSON allows it (`"\ud800"`), Unicode text (and PostgreSQL) does not. */
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
@@ -130,7 +137,9 @@ export function checkJsonText(body: unknown): FieldError[] {
       for (let index = keys.length - 1; index >= 0; index -= 1) {
         const key = keys[index];
         const field = path === '' ? key.slice(0, 64) : `${path}.${key.slice(0, 64)}`;
-        const reason = RESERVED_KEYS.has(key) ? 'is a reserved name' : invalidTextReason(key);
+        const reason = RESERVED_KEYS.has(key)
+          ? 'is a reserved name (every JavaScript object has a property of that name)'
+          : invalidTextReason(key);
         if (reason !== null) errors.push({ field, reason: `(a key) ${reason}` });
         else stack.push([(value as Record<string, unknown>)[key], field]);
       }

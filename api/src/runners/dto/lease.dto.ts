@@ -3,10 +3,12 @@ import { IsOptional, IsUUID } from 'class-validator';
 import { OutputDefinitionDto } from '../../studies/dto/create-study.dto';
 import { TrialResponseDto } from '../../trials/dto/trial-response.dto';
 import { IntegerProperty } from '../../common/dto/is-integer';
+import { CanonicalId } from '../../common/dto/canonical-id';
 
 export class LeaseRequestDto {
   /** Only lease trials of this study (default: any active study). */
   @IsOptional()
+  @CanonicalId()
   @IsUUID('all')
   studyId?: string;
 }

@@ -2,6 +2,7 @@ import { ArrayMaxSize, IsArray, IsOptional, IsString, IsUUID, Max, MaxLength, Mi
 import { IsOmittable } from '../../common/dto/is-omittable';
 import { IsInteger } from '../../common/dto/is-integer';
 import { MAX_RUNNER_CONCURRENT_TRIALS } from '../runner.entity';
+import { CanonicalId } from '../../common/dto/canonical-id';
 
 /** GPUs one runner may register (and a study may require). */
 export const MAX_RUNNER_GPUS = 1024;
@@ -52,6 +53,7 @@ export class RegisterRunnerDto {
    * name one (default: the default project).
    */
   @IsOmittable()
+  @CanonicalId()
   @IsUUID('all')
   projectId?: string;
 }

@@ -34,6 +34,7 @@ import {
 } from '../../search-space/search-space';
 import { STUDY_LIMITS } from '../study-limits';
 import { ParameterDefinitionDto } from './parameter-definition.dto';
+import { CanonicalId } from '../../common/dto/canonical-id';
 
 export class DerivedParameterDto {
   /** Name the runner receives. */
@@ -300,6 +301,7 @@ export class CreateStudyDto {
    * project); a user key's studies go to its own project.
    */
   @IsOmittable()
+  @CanonicalId()
   @IsUUID('all')
   projectId?: string;
 

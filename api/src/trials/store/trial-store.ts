@@ -939,15 +939,6 @@ export async function hasUntold(db: Db, studyId: string): Promise<boolean> {
   return untold;
 }
 
-/** Results of the study stored and not told. */
-export async function countUntold(db: Db, studyId: string): Promise<number> {
-  const [{ untold }] = (await db.query(
-    `SELECT COUNT(*)::int AS "untold" FROM trials WHERE study_id = $1 AND ${UNTOLD_RESULT}`,
-    [studyId],
-  )) as { untold: number }[];
-  return untold;
-}
-
 /** Trials of the study still to be settled: pending, running, or finished and not told. */
 export async function countUnsettled(db: Db, studyId: string): Promise<number> {
   const [{ count }] = (await db.query(
