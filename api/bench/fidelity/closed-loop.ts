@@ -86,7 +86,6 @@ export interface ClosedLoopSpace {
 interface Verdict {
   stop: boolean;
   lowerBound: number | null;
-  extrapolatedFinal?: number | null;
 }
 
 /** What happened in the loop, for tracing why a system lost quality (docs/benchmarks.md). */
@@ -382,18 +381,7 @@ export function runClosedLoopStudy(
       if (step === totalSteps) finish(trial, 'complete');
       else {
         const verdict = trial.decide(trial.points);
-        if (verdict.stop)
-          finish(
-            trial,
-            'pruned',
-            process.env.MESHTUNE_CENSOR_TELL === 'oracle'
-              ? curves[trial.config][totalSteps - 1]
-              : process.env.MESHTUNE_CENSOR_TELL === 'extrap' &&
-                  verdict.lowerBound !== null &&
-                  verdict.extrapolatedFinal != null
-                ? Math.max(verdict.lowerBound, verdict.extrapolatedFinal)
-                : verdict.lowerBound,
-          );
+        if (verdict.stop) finish(trial, 'pruned', verdict.lowerBound);
       }
     }
   }

@@ -212,10 +212,7 @@ function withCensored(
   const objective = modelledIdx.findIndex((j) => types[j] === 'OBJ');
   const ys = xs.map((x, i) => {
     const predicted = model.predict(x);
-    predicted[objective] =
-      process.env.MESHTUNE_CENSOR_IMPUTE === 'bound'
-        ? (taken[i].rec.censoredBelow as number)
-        : Math.max(taken[i].rec.censoredBelow as number, predicted[objective]);
+    predicted[objective] = Math.max(taken[i].rec.censoredBelow as number, predicted[objective]);
     return predicted;
   });
   if (ys.some((y) => y.some((v) => !Number.isFinite(v)))) return null;

@@ -23,7 +23,7 @@
 import { isFeasible } from '../evaluation';
 import { frameSizes } from '../mesh';
 import { NomadRng } from '../../math/rng';
-import { expectedImprovement, fitGp, normalCdf, normalPdf, normalQuantile, predictGp, type GpModel } from '../model/gp';
+import { expectedImprovement, fitGp, normalCdf, normalQuantile, predictGp, type GpModel } from '../model/gp';
 import { pollCentres } from '../poll';
 import { cacheKey, snapToMeshAndBounds, toFree } from '../space';
 import type { PointRecord } from '../cache';
@@ -172,23 +172,7 @@ function buildScorer(state: EngineState, records: PointRecord[], box: Box): Scor
     const imputed = censored.map((r, i) =>
       Math.max(r.censoredBelow as number, objectiveOfScore(yObj, fs, predicted[i][0])),
     );
-    let allObj = normalScores([
-      ...fs,
-      ...(process.env.MESHTUNE_CENSOR_IMPUTE === 'bound' ? censored.map((r) => r.censoredBelow as number) : imputed),
-    ]);
-    if (process.env.MESHTUNE_CENSOR_IMPUTE === 'tn') {
-      allObj = [
-        ...yObj,
-        ...censored.map((r, i) => {
-          const b = objectiveOfScore(fs, yObj, r.censoredBelow as number);
-          const mu = predicted[i][0];
-          const sd = Math.sqrt(predictGp(first, cx[i]).variance);
-          const a = (b - mu) / sd;
-          const tail = 1 - normalCdf(a);
-          return tail > 1e-9 ? mu + (sd * normalPdf(a)) / tail : b;
-        }),
-      ];
-    }
+    const allObj = normalScores([...fs, ...imputed]);
     const refit = fitGp(
       [...xs, ...cx],
       [allObj, ...conStats.map((c, j) => [...c.values, ...predicted.map((m) => m[j + 1])])],
