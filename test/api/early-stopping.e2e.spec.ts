@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { DataSource } from 'typeorm';
 import {
   assertStudyRefused,
   auth,
@@ -317,6 +318,26 @@ describe('early stopping on the heartbeat', () => {
       completed.some((trial) => trial.id === best.id),
       'the incumbent is a completed trial',
     );
+    // Each stop was told as a failed evaluation carrying its stored decision's lower bound
+    // (`censoredBelow`, read by the models only with `censoredModels`), and only stops carry one.
+    const db = test.get(DataSource);
+    const told = (
+      (await db.query(`SELECT operation FROM engine_events WHERE study_id = $1 AND operation->>'op' = 'tell'`, [
+        studyId,
+      ])) as { operation: { results: { x: number[]; outputs: unknown; censoredBelow?: number }[] } }[]
+    ).flatMap((row) => row.operation.results);
+    const stops = (await db.query(`SELECT point, early_stop FROM trials WHERE study_id = $1 AND status = 'stopped'`, [
+      studyId,
+    ])) as { point: number[]; early_stop: { lowerBound: number | null } }[];
+    assert.equal(stops.length, stopped.length);
+    for (const stop of stops) {
+      const result = told.find((r) => JSON.stringify(r.x) === JSON.stringify(stop.point));
+      assert.ok(result !== undefined, `the stop at ${JSON.stringify(stop.point)} was never told`);
+      assert.equal(result.outputs, null);
+      assert.ok(typeof stop.early_stop.lowerBound === 'number');
+      assert.equal(result.censoredBelow, stop.early_stop.lowerBound);
+    }
+    assert.equal(told.filter((r) => r.censoredBelow !== undefined).length, stops.length);
 
     // GPU-seconds: each trial keeps the runner's latest total; saved = used × (1 − p) / p of the stopped ones.
     let used = 0;

@@ -70,6 +70,12 @@ describe('bench:fidelity closed loop (closed-loop.ts): MADS chooses the points',
       assert.equal(told.filter((r) => r.outputs === null).length, stops.length);
       assert.ok(stops.every((t) => t.steps < T));
       assert.ok(told.every((r) => r.resumed === undefined));
+      // As EngineService: a curve stop carries its decision's lower bound (at least the incumbent's
+      // value it could not beat); the median rule has none; a completed trial never carries one.
+      for (const r of told) {
+        if (r.outputs !== null || policy.kind === 'median') assert.equal(r.censoredBelow, undefined);
+        else assert.ok(typeof r.censoredBelow === 'number' && Number.isFinite(r.censoredBelow));
+      }
       // The protected trials (X0 and the first calibration / startup ones) run to the end.
       const protectedCount = policy.kind === 'curve' ? policy.calibrationTrials : policy.nStartupTrials;
       assert.ok(log.slice(0, protectedCount).every((t) => t.state === 'complete'));

@@ -17,6 +17,9 @@
  * (`resumeIfDue`): before each ask, when the stagnation count is due or the engine has nothing left
  * to ask (budget spent or stopped), the most promising paused trial (`chooseResume`) runs on.
  * GPU-seconds are steps run, plus `resumeOverheadSteps` per resume (the reload, as promote.ts).
+ * A stop or pause is told with its decision's lower bound as `censoredBelow`, as EngineService tells
+ * it; the engine uses it only with `censoredModels` (the `engineOptions` of the `_censored` rows).
+ * `space` replaces the grid by another search space (the continuous family, curves.ts).
  */
 import { createAlgorithm } from '../../src/algorithms/algorithm-registry';
 import {
@@ -33,7 +36,7 @@ import {
   type PauseRule,
   type StoppingPolicy,
 } from '../../src/early-stopping';
-import type { Mads } from '../../src/mads';
+import type { Mads, MadsOptions } from '../../src/mads';
 import type { EvaluationResult, ProblemSpec } from '../../src/optimizer-contract/algorithm';
 import { takeResumeChoice, type PausedEntry } from './promote';
 import type { StudySettings, TrialLog } from './studies';
@@ -67,6 +70,22 @@ export interface ClosedLoopOptions {
   inFlight?: number;
   /** Called with every result told to the engine, in order (the spec checks what it was told). */
   onTell?: (result: EvaluationResult) => void;
+  /** MADS options besides the service's defaults (e.g. `censoredModels`). */
+  engineOptions?: Partial<MadsOptions>;
+  /** The search space; absent: the grid of `levels` (`gridProblem`, `configIndexOf`). */
+  space?: ClosedLoopSpace;
+}
+
+/** A search space of the loop: the engine's problem, and the index in `curves` of an asked point's curve. */
+export interface ClosedLoopSpace {
+  problem(maxEvaluations: number | null, seed: number): ProblemSpec;
+  configOf(x: readonly number[]): number;
+}
+
+/** What a decision told the loop: stop (or pause) now, and its lower bound on the final value. */
+interface Verdict {
+  stop: boolean;
+  lowerBound: number | null;
 }
 
 /** What happened in the loop, for tracing why a system lost quality (docs/benchmarks.md). */
@@ -119,7 +138,7 @@ interface Running {
   points: CurvePoint[];
   /** Steps it had when (re)started: a resumed entry logs only the steps after its pause. */
   from: number;
-  decide: (points: CurvePoint[]) => boolean;
+  decide: (points: CurvePoint[]) => Verdict;
   fresh: { pausing: boolean } | null;
   /** A resumed trial started while the engine could still ask. */
   resumedInTime: boolean;
@@ -140,7 +159,15 @@ export function runClosedLoopStudy(
   const { totalSteps, secondsPerStep, maxGpuSeconds } = settings;
   const { policy, resume } = options;
   if (resume !== null && policy.kind !== 'curve') throw new Error('resume needs the curve policy');
-  const engine = createAlgorithm('mads', gridProblem(levels, options.maxEvaluations, options.seed)) as Mads;
+  const space: ClosedLoopSpace = options.space ?? {
+    problem: (maxEvaluations, seed) => gridProblem(levels, maxEvaluations, seed),
+    configOf: (x) => configIndexOf(levels, x),
+  };
+  const engine = createAlgorithm(
+    'mads',
+    space.problem(options.maxEvaluations, options.seed),
+    options.engineOptions ?? {},
+  ) as Mads;
   const cache = createCalibrationCache();
   const completed: CompletedCurve[] = [];
   const stopped: CompletedCurve[] = [];
@@ -174,23 +201,32 @@ export function runClosedLoopStudy(
         ? policy.nStartupTrials
         : 0;
 
-  const finalStop = (points: CurvePoint[], protectedTrial: boolean): boolean =>
-    policy.kind !== 'none' &&
-    decideEarlyStop(
-      { curve: points, totalSteps, threshold: engine.earlyStopThreshold(), protectedTrial, completed, stopped },
-      policy,
-      cache,
-    ).stop;
+  const finalStop = (points: CurvePoint[], protectedTrial: boolean): Verdict =>
+    policy.kind === 'none'
+      ? { stop: false, lowerBound: null }
+      : decideEarlyStop(
+          { curve: points, totalSteps, threshold: engine.earlyStopThreshold(), protectedTrial, completed, stopped },
+          policy,
+          cache,
+        );
 
   /** The calibration evidence the last stopped or paused trial told added (null: none). */
   let lastEvidence: CompletedCurve | null = null;
   /** Tells a finished trial; returns whether it improved the incumbent. */
-  const tell = (x: number[], config: number, points: CurvePoint[], complete: boolean, resumed: boolean): boolean => {
+  const tell = (
+    x: number[],
+    config: number,
+    points: CurvePoint[],
+    complete: boolean,
+    resumed: boolean,
+    lowerBound: number | null,
+  ): boolean => {
     const finalValue = curves[config][totalSteps - 1];
     const result: EvaluationResult = {
       x,
       outputs: complete ? [finalValue] : null,
       ...(resumed ? { resumed: true } : {}),
+      ...(!complete && lowerBound !== null && Number.isFinite(lowerBound) ? { censoredBelow: lowerBound } : {}),
     };
     engine.tell([result]);
     options.onTell?.(result);
@@ -254,7 +290,7 @@ export function runClosedLoopStudy(
     freshInFlight++;
     running.push({
       x: suggestion.x,
-      config: configIndexOf(levels, suggestion.x),
+      config: space.configOf(suggestion.x),
       points: [],
       from: 0,
       decide: (p) =>
@@ -271,7 +307,7 @@ export function runClosedLoopStudy(
               },
               resume.pauseRule,
               cache,
-            ).stop
+            )
           : finalStop(p, protectedTrial),
       fresh: { pausing },
       resumedInTime: false,
@@ -280,7 +316,7 @@ export function runClosedLoopStudy(
     return true;
   };
 
-  const finish = (trial: Running, state: 'complete' | 'pruned' | 'cut'): void => {
+  const finish = (trial: Running, state: 'complete' | 'pruned' | 'cut', lowerBound: number | null = null): void => {
     running.splice(running.indexOf(trial), 1);
     log.push({
       config: trial.config,
@@ -298,7 +334,7 @@ export function runClosedLoopStudy(
         trace.toldFailed++;
         if (trial.fresh.pausing) trace.paused++;
       }
-      tell(trial.x, trial.config, trial.points, state === 'complete', false);
+      tell(trial.x, trial.config, trial.points, state === 'complete', false, lowerBound);
       // A paused trial keeps the evidence object `tell` stored, so that a resume removes exactly it.
       if (state === 'pruned' && trial.fresh.pausing) {
         paused.push({
@@ -312,7 +348,7 @@ export function runClosedLoopStudy(
       return;
     }
     trace.frameAtResume.push(engine.frameSize()[0]);
-    const improved = tell(trial.x, trial.config, trial.points, state === 'complete', true);
+    const improved = tell(trial.x, trial.config, trial.points, state === 'complete', true, lowerBound);
     if (improved) trace.resumedImproved++;
     if (trial.resumedInTime) {
       trace.resumedInTime++;
@@ -343,7 +379,10 @@ export function runClosedLoopStudy(
       const step = trial.points.length + 1;
       trial.points.push({ step, value: curves[trial.config][step - 1] });
       if (step === totalSteps) finish(trial, 'complete');
-      else if (trial.decide(trial.points)) finish(trial, 'pruned');
+      else {
+        const verdict = trial.decide(trial.points);
+        if (verdict.stop) finish(trial, 'pruned', verdict.lowerBound);
+      }
     }
   }
   trace.evaluations = engine.evaluationCount;

@@ -99,40 +99,89 @@ export function tabulate(problem: CurveProblem, seed: number, totalSteps: number
   const curves: number[][] = [];
   const shapes: CurveShape[] = [];
   for (const final of finals) {
-    const draw = random();
-    const shape: CurveShape = draw < 0.4 ? 'power_law' : draw < 0.85 ? 'exponential' : 'late_drop';
-    // How far above its final value a run starts: loosely tied to the final value, so early
-    // losses rank configurations only roughly.
-    const amplitude = 1 + 1.5 * random() + 0.5 * (final - 1);
-    const noise = 0.005 + 0.015 * random();
-    const b = 0.3 + 1.2 * random();
-    const p0 = 0.02 + 0.18 * random();
-    const k = 1.5 + 6.5 * random();
-    const lateShare = 0.3 + 0.4 * random();
-    const lateCentre = 0.2 + 0.3 * random();
-    const lateWidth = 0.03 + 0.05 * random();
-    const decay = (p: number): number => {
-      switch (shape) {
-        case 'power_law':
-          return ((p + p0) ** -b - (1 + p0) ** -b) / (p0 ** -b - (1 + p0) ** -b);
-        case 'exponential':
-          return (Math.exp(-k * p) - Math.exp(-k)) / (1 - Math.exp(-k));
-        case 'late_drop': {
-          const early = (Math.exp(-k * p) - Math.exp(-k)) / (1 - Math.exp(-k));
-          const sigmoid = (q: number) => 1 / (1 + Math.exp((q - lateCentre) / lateWidth));
-          const late = (sigmoid(p) - sigmoid(1)) / (sigmoid(0) - sigmoid(1));
-          return (1 - lateShare) * early + lateShare * late;
-        }
-      }
-    };
-    const curve: number[] = [];
-    for (let step = 1; step <= totalSteps; step++) {
-      curve.push(round6(final + amplitude * decay(step / totalSteps) + noise * gaussian(random)));
-    }
+    const { curve, shape } = simulateCurve(final, random, totalSteps);
     curves.push(curve);
     shapes.push(shape);
   }
   return { curves, shapes, sequence: randomSequence(problem.id, seed, finals.length) };
+}
+
+/** One simulated curve ending near `final`, its shape and parameters drawn from `random` (the header's model). */
+function simulateCurve(
+  final: number,
+  random: () => number,
+  totalSteps: number,
+): { curve: number[]; shape: CurveShape } {
+  const draw = random();
+  const shape: CurveShape = draw < 0.4 ? 'power_law' : draw < 0.85 ? 'exponential' : 'late_drop';
+  // How far above its final value a run starts: loosely tied to the final value, so early
+  // losses rank configurations only roughly.
+  const amplitude = 1 + 1.5 * random() + 0.5 * (final - 1);
+  const noise = 0.005 + 0.015 * random();
+  const b = 0.3 + 1.2 * random();
+  const p0 = 0.02 + 0.18 * random();
+  const k = 1.5 + 6.5 * random();
+  const lateShare = 0.3 + 0.4 * random();
+  const lateCentre = 0.2 + 0.3 * random();
+  const lateWidth = 0.03 + 0.05 * random();
+  const decay = (p: number): number => {
+    switch (shape) {
+      case 'power_law':
+        return ((p + p0) ** -b - (1 + p0) ** -b) / (p0 ** -b - (1 + p0) ** -b);
+      case 'exponential':
+        return (Math.exp(-k * p) - Math.exp(-k)) / (1 - Math.exp(-k));
+      case 'late_drop': {
+        const early = (Math.exp(-k * p) - Math.exp(-k)) / (1 - Math.exp(-k));
+        const sigmoid = (q: number) => 1 / (1 + Math.exp((q - lateCentre) / lateWidth));
+        const late = (sigmoid(p) - sigmoid(1)) / (sigmoid(0) - sigmoid(1));
+        return (1 - lateShare) * early + lateShare * late;
+      }
+    }
+  };
+  const curve: number[] = [];
+  for (let step = 1; step <= totalSteps; step++) {
+    curve.push(round6(final + amplitude * decay(step / totalSteps) + noise * gaussian(random)));
+  }
+  return { curve, shape };
+}
+
+/**
+ * The continuous family of the closed loop (`--continuous`): the same functions over the same box,
+ * every variable real (MADS's continuous mesh, where the frame can shrink), X0 at the box's centre.
+ * A point's curve is simulated as a grid configuration's is, its final value mapped with the grid's
+ * scale (so finals are in [1, 3] over the grid and close to it elsewhere), its shape and noise drawn
+ * from a stream of its own per (problem, seed, point): the same point always has the same curve.
+ * Curves are appended to `curves` as points are first asked for; `configOf` gives their index.
+ */
+export interface ContinuousCurves extends TabulatedCurves {
+  configOf(x: readonly number[]): number;
+}
+
+export function continuousCurves(problem: CurveProblem, seed: number, totalSteps: number): ContinuousCurves {
+  const raw = Array.from({ length: configCount(problem) }, (_, i) =>
+    Math.log1p(Math.max(0, evaluateBenchFunction(problem.function, pointOf(problem, i), problem.params)[0])),
+  );
+  const scale = Math.max(...raw);
+  const curves: number[][] = [];
+  const shapes: CurveShape[] = [];
+  const index = new Map<string, number>();
+  return {
+    curves,
+    shapes,
+    sequence: [],
+    configOf(x) {
+      const key = x.join(',');
+      const known = index.get(key);
+      if (known !== undefined) return known;
+      const f = evaluateBenchFunction(problem.function, [...x], problem.params)[0];
+      const final = 1 + (2 * Math.log1p(Math.max(0, f))) / scale;
+      const { curve, shape } = simulateCurve(final, rng(hashString(`${problem.id}/${seed}/${key}`)), totalSteps);
+      curves.push(curve);
+      shapes.push(shape);
+      index.set(key, curves.length - 1);
+      return curves.length - 1;
+    },
+  };
 }
 
 /** A random order of `count` configurations: Fisher–Yates from a stream of its own per (problem, seed). */

@@ -30,7 +30,15 @@ import {
   pauseRuleOf,
   type StoppingPolicy,
 } from '../../src/early-stopping';
-import { curveProblems, tabulate, type TabulatedCurves } from './curves';
+import {
+  continuousCurves,
+  curveProblems,
+  tabulate,
+  type ContinuousCurves,
+  type CurveProblem,
+  type TabulatedCurves,
+} from './curves';
+import type { ProblemSpec } from '../../src/optimizer-contract/algorithm';
 import {
   loadRealCurveTable,
   realCurveProblems,
@@ -73,6 +81,8 @@ interface Options {
   closedLoopBudget: 'evaluations' | 'gpu';
   /** Closed-loop trials run at once (every meshtune_mads_* row, the reference included). */
   closedLoopInFlight: number;
+  /** Closed loop only: add the continuous family (curves.ts, `continuousCurves`; meshtune_mads_* rows only). */
+  continuous: boolean;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -95,6 +105,7 @@ function parseOptions(argv: string[]): Options {
     closedLoop: argv.includes('--closed-loop'),
     closedLoopBudget: value('--closed-loop-budget', 'evaluations') === 'gpu' ? 'gpu' : 'evaluations',
     closedLoopInFlight: Number(value('--closed-loop-in-flight', '1')),
+    continuous: argv.includes('--continuous'),
   };
 }
 
@@ -196,6 +207,18 @@ const CLOSED_LOOP_SYSTEMS: readonly { name: string; system: ClosedLoopSystem; op
     },
     optIn: true,
   },
+  // The models take stops as censored observations (docs/algorithm.md, "Early stopping: what the
+  // models learn from a stop"): the same rules, MADS with `censoredModels`.
+  {
+    name: 'meshtune_mads_curve_censored',
+    system: { policy: { ...DEFAULT_CURVE_POLICY }, resume: null, engineOptions: { censoredModels: true } },
+    optIn: true,
+  },
+  {
+    name: 'meshtune_mads_curve_resume_censored',
+    system: { policy: { ...DEFAULT_CURVE_POLICY }, resume: SERVICE_RESUME, engineOptions: { censoredModels: true } },
+    optIn: true,
+  },
   {
     name: 'meshtune_mads_curve_resume_nobehind',
     system: {
@@ -207,7 +230,7 @@ const CLOSED_LOOP_SYSTEMS: readonly { name: string; system: ClosedLoopSystem; op
 ];
 const CLOSED_LOOP_REFERENCE = 'meshtune_mads_none';
 
-type Family = 'simulated' | 'real';
+type Family = 'simulated' | 'real' | 'continuous';
 
 /** One (problem, seed): its tabulated curves and the study settings that go with them. */
 interface Instance {
@@ -215,7 +238,7 @@ interface Instance {
   problem: string;
   seed: number;
   levels: number[];
-  tab: TabulatedCurves;
+  tab: TabulatedCurves | ContinuousCurves;
   settings: StudySettings;
   /** GPU-seconds of the full-length study (the reference, meshtune_none). */
   fullStudyGpu: number;
@@ -277,6 +300,23 @@ function studySettings(
   };
 }
 
+/** The continuous family's problem: every variable real over the grid's box, X0 at its centre. */
+function continuousProblem(problem: CurveProblem, maxEvaluations: number | null, seed: number): ProblemSpec {
+  return {
+    variables: problem.levels.map(() => ({
+      type: 'R' as const,
+      lowerBound: problem.lower,
+      upperBound: problem.upper,
+      granularity: 0,
+      fixedValue: null,
+    })),
+    outputTypes: ['OBJ'],
+    x0: [problem.levels.map(() => (problem.lower + problem.upper) / 2)],
+    maxEvaluations,
+    seed,
+  };
+}
+
 function instancesOf(options: Options): { instances: Instance[]; realTable: RealCurveTable | null } {
   const seeds = Array.from({ length: options.seeds }, (_, i) => options.seedOffset + i + 1);
   const wanted = (id: string) => options.problems === null || options.problems.includes(id);
@@ -292,6 +332,20 @@ function instancesOf(options: Options): { instances: Instance[]; realTable: Real
         tab: tabulate(problem, seed, options.steps),
         ...simulated,
       });
+    }
+  }
+  if (options.closedLoop && options.continuous) {
+    for (const problem of curveProblems.filter((p) => wanted(`${p.id}_cont`))) {
+      for (const seed of seeds) {
+        instances.push({
+          family: 'continuous',
+          problem: `${problem.id}_cont`,
+          seed,
+          levels: problem.levels,
+          tab: continuousCurves(problem, seed, options.steps),
+          ...simulated,
+        });
+      }
     }
   }
   if (!options.real) return { instances, realTable: null };
@@ -329,6 +383,8 @@ function main(): void {
         const fullTrials = instance.fullStudyGpu / (instance.settings.totalSteps * SECONDS_PER_STEP);
         const maxEvaluations = options.closedLoopBudget === 'gpu' && name !== CLOSED_LOOP_REFERENCE ? null : fullTrials;
         const { pauseFromShare, seedOffset, ...loop } = system;
+        const tab = instance.tab;
+        const problem = curveProblems.find((p) => `${p.id}_cont` === instance.problem);
         const { log, trace } = runClosedLoopStudy(
           instance.levels,
           instance.tab.curves,
@@ -341,6 +397,9 @@ function main(): void {
             maxEvaluations,
             seed: instance.seed + (seedOffset ?? 0),
             inFlight: options.closedLoopInFlight,
+            ...('configOf' in tab && problem !== undefined
+              ? { space: { problem: (max, seed) => continuousProblem(problem, max, seed), configOf: tab.configOf } }
+              : {}),
           },
           instance.settings,
         );
@@ -354,7 +413,8 @@ function main(): void {
         });
       }
     }
-    for (const { name, policy } of MESHTUNE_SYSTEMS) {
+    // The continuous family has no fixed sequence and no Optuna side: closed-loop rows only.
+    for (const { name, policy } of instance.family === 'continuous' ? [] : MESHTUNE_SYSTEMS) {
       if (options.closedLoop && !named(name)) continue;
       if (options.systems !== null && name !== 'meshtune_none' && !options.systems.includes(name)) continue;
       if (options.systems === null && OPT_IN_SYSTEMS.has(name)) continue;
@@ -371,7 +431,7 @@ function main(): void {
         seconds: (performance.now() - t0) / 1000,
       });
     }
-    for (const { name, options: promote } of PROMOTE_SYSTEMS) {
+    for (const { name, options: promote } of instance.family === 'continuous' ? [] : PROMOTE_SYSTEMS) {
       if (!named(name)) continue;
       const t0 = performance.now();
       const trials = runPromoteStudy(instance.tab.curves, instance.tab.sequence, promote, instance.settings);
@@ -390,7 +450,7 @@ function main(): void {
   if (options.optuna) {
     const work = mkdtempSync(join(os.tmpdir(), 'meshtune-bench-fidelity-'));
     const file = join(work, 'curves.json');
-    const problemIds = [...new Set(instances.map((i) => i.problem))];
+    const problemIds = [...new Set(instances.filter((i) => i.family !== 'continuous').map((i) => i.problem))];
     writeFileSync(
       file,
       JSON.stringify({
@@ -436,7 +496,7 @@ function main(): void {
       `target ε = the reference's best final value + ε × (its median final value − its best). ` +
       `"best at equal GPU-s" is (best final value found within the full-length study's GPU-s − the reference's best) / that spread, median (lower is better, < 0 beats the reference).`,
   );
-  for (const family of ['simulated', 'real'] as const) {
+  for (const family of ['simulated', 'continuous', 'real'] as const) {
     const ofFamily = instances.filter((i) => i.family === family);
     if (ofFamily.length === 0) continue;
     const first = ofFamily[0];
@@ -444,10 +504,12 @@ function main(): void {
     lines.push(
       family === 'simulated'
         ? `### Simulated curves (curves.ts): ${first.settings.totalSteps} steps per full trial, full-length study ${first.fullStudyGpu / (first.settings.totalSteps * SECONDS_PER_STEP)} trials (${first.fullStudyGpu} GPU-s), budget ${first.settings.maxGpuSeconds} GPU-s`
-        : `### Real curves (llama-curves.json, ${realTable!.configs.length} LoRA configurations of the tiny Llama, made ${realTable!.made.date}): ${first.settings.totalSteps} evaluations per full trial (1 step = 1 evaluation interval), full-length study ${first.fullStudyGpu / (first.settings.totalSteps * SECONDS_PER_STEP)} trials (${first.fullStudyGpu} GPU-s), budget ${first.settings.maxGpuSeconds} GPU-s`,
+        : family === 'continuous'
+          ? `### Simulated curves on continuous variables (curves.ts, continuousCurves): ${first.settings.totalSteps} steps per full trial, full-length study ${first.fullStudyGpu / (first.settings.totalSteps * SECONDS_PER_STEP)} trials (${first.fullStudyGpu} GPU-s), budget ${first.settings.maxGpuSeconds} GPU-s`
+          : `### Real curves (llama-curves.json, ${realTable!.configs.length} LoRA configurations of the tiny Llama, made ${realTable!.made.date}): ${first.settings.totalSteps} evaluations per full trial (1 step = 1 evaluation interval), full-length study ${first.fullStudyGpu / (first.settings.totalSteps * SECONDS_PER_STEP)} trials (${first.fullStudyGpu} GPU-s), budget ${first.settings.maxGpuSeconds} GPU-s`,
     );
     lines.push('');
-    lines.push(...report(ofFamily, runs, family === 'simulated', referenceSystem));
+    lines.push(...report(ofFamily, runs, family !== 'real', referenceSystem));
   }
   if (realTable !== null && instances.some((i) => i.family === 'real')) lines.push('', ...trainingNoise(realTable));
   process.stdout.write(`${lines.join('\n')}\n`);

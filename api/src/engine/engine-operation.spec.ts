@@ -18,3 +18,20 @@ test('a stored tell keeps the resumed flag (replay tells a resumed value again a
   const decoded = decodeOperation(stored);
   assert.deepEqual(decoded, operation);
 });
+
+test("a stored tell keeps a stop's censoredBelow (replay gives the models the same bound), and only where set", () => {
+  const operation = {
+    op: 'tell' as const,
+    results: [
+      { x: [1, 2], outputs: null, censoredBelow: 1.25 },
+      { x: [3, 4], outputs: null, resumed: true, censoredBelow: -0.5 },
+      { x: [5, 6], outputs: null },
+    ],
+  };
+  const stored = JSON.parse(JSON.stringify(encodeOperation(operation))) as {
+    results: Record<string, unknown>[];
+  };
+  assert.equal(stored.results[0].censoredBelow, 1.25);
+  assert.equal('censoredBelow' in stored.results[2], false);
+  assert.deepEqual(decodeOperation(stored), operation);
+});

@@ -25,6 +25,7 @@ export function encodeOperation(operation: EngineOperation): unknown {
       outputs: result.outputs?.map((value) => (Number.isFinite(value) ? value : String(value))) ?? null,
       // Stored only when set, so the events of every other tell keep their shape.
       ...(result.resumed === true ? { resumed: true } : {}),
+      ...(result.censoredBelow !== undefined ? { censoredBelow: result.censoredBelow } : {}),
     })),
   };
 }
@@ -39,6 +40,7 @@ export function decodeOperation(stored: unknown): EngineOperation {
       outputs:
         result.outputs?.map((value) => (typeof value === 'string' ? (NON_FINITE[value] ?? Number.NaN) : value)) ?? null,
       ...(result.resumed === true ? { resumed: true } : {}),
+      ...(typeof result.censoredBelow === 'number' ? { censoredBelow: result.censoredBelow } : {}),
     })),
   };
 }

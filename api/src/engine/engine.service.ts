@@ -438,14 +438,23 @@ export class EngineService {
     if (finished.length === 0) return inFlight;
     const mapping = mappingOf(study.definition);
     // A failed or early-stopped trial is told with no outputs: NOMAD's failed evaluation (§1.5),
-    // f = h = +∞, never a success nor the incumbent, kept out of the models and Nelder–Mead, and
-    // counted as a blackbox evaluation (docs/algorithm.md, "Early stopping").
-    const results = finished.map((row) => ({
-      x: row.point,
-      outputs: row.status === 'completed' && row.outputs !== null ? mapping.toEngineOutputs(row.outputs) : null,
-      // A resumed trial was told before, paused: its result now is a later value, not an evaluation.
-      ...(row.resumes > 0 ? { resumed: true } : {}),
-    }));
+    // f = h = +∞, never a success nor the incumbent, and counted as a blackbox evaluation
+    // (docs/algorithm.md, "Early stopping"). A stopped or paused one also carries its decision's
+    // lower bound (minimised, as the engine's f): with `censoredModels` the models take it as a
+    // censored observation, nothing else does ("Early stopping: what the models learn from a stop").
+    const results = finished.map((row) => {
+      const outputs = row.status === 'completed' && row.outputs !== null ? mapping.toEngineOutputs(row.outputs) : null;
+      const bound = row.early_stop?.lowerBound;
+      const censored =
+        outputs === null && (row.status === 'stopped' || row.status === 'paused') && Number.isFinite(bound);
+      return {
+        x: row.point,
+        outputs,
+        // A resumed trial was told before, paused: its result now is a later value, not an evaluation.
+        ...(row.resumes > 0 ? { resumed: true } : {}),
+        ...(censored ? { censoredBelow: bound as number } : {}),
+      };
+    });
     const resume = resumeOptionsOf(study.definition.earlyStopping);
     // The incumbent before these results, for the resume trigger's count (read before they are stored).
     const before = resume === null ? null : await trialStore.best(manager, study.id);

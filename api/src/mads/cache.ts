@@ -28,10 +28,21 @@ export interface PointRecord {
   stepId: number;
   /** Usable by models and NM (§1.5: complete outputs, none above MODEL_MAX_OUTPUT). */
   modelOk: boolean;
+  /**
+   * A failed point stopped early: its full-length objective is, with the stopping policy's
+   * confidence, at least this (`EvaluationResult.censoredBelow`); null otherwise. Read only by the
+   * models with `censoredModels` (docs/algorithm.md, "Early stopping: what the models learn from a stop").
+   */
+  censoredBelow: number | null;
 }
 
-/** Compact JSON form of a record: [x, status, outputs, fromId, origin, stepId]. */
-type RecordJson = [number[], 0 | 1 | 2, EncodedNumber[] | null, number, RecordOrigin, number];
+/**
+ * Compact JSON form of a record: [x, status, outputs, fromId, origin, stepId, censoredBelow?]. The
+ * last element is written only for a censored record, so every other state keeps its text.
+ */
+type RecordJson =
+  | [number[], 0 | 1 | 2, EncodedNumber[] | null, number, RecordOrigin, number]
+  | [number[], 0 | 1 | 2, EncodedNumber[] | null, number, RecordOrigin, number, number];
 
 const STATUS_CODES: RecordStatus[] = ['pending', 'ok', 'failed'];
 
@@ -77,15 +88,20 @@ export class EvaluationCache {
       origin,
       stepId,
       modelOk: false,
+      censoredBelow: null,
     };
     this.records.push(rec);
     this.byKey.set(cacheKey(x), rec.id);
     return rec;
   }
 
-  /** Store a result on a record (§1.5: NaN in OBJ/PB/EB or null ⇒ failed). */
-  setResult(rec: PointRecord, outputs: readonly number[] | null): void {
+  /**
+   * Store a result on a record (§1.5: NaN in OBJ/PB/EB or null ⇒ failed); `censoredBelow` is kept
+   * only on a failed record (validateResult allows it only with null outputs).
+   */
+  setResult(rec: PointRecord, outputs: readonly number[] | null, censoredBelow: number | null = null): void {
     const ev = evaluateOutputs(this.outputTypes, outputs);
+    rec.censoredBelow = ev.ok ? null : censoredBelow;
     rec.outputs = outputs === null ? null : [...outputs];
     rec.status = ev.ok ? 'ok' : 'failed';
     rec.f = ev.f;
@@ -95,24 +111,27 @@ export class EvaluationCache {
   }
 
   toJSON(): RecordJson[] {
-    return this.records.map((r) => [
-      r.x,
-      STATUS_CODES.indexOf(r.status) as 0 | 1 | 2,
-      r.outputs === null ? null : r.outputs.map(encodeNumber),
-      r.fromId,
-      r.origin,
-      r.stepId,
-    ]);
+    return this.records.map((r) => {
+      const json: RecordJson = [
+        r.x,
+        STATUS_CODES.indexOf(r.status) as 0 | 1 | 2,
+        r.outputs === null ? null : r.outputs.map(encodeNumber),
+        r.fromId,
+        r.origin,
+        r.stepId,
+      ];
+      return r.censoredBelow === null ? json : [...json, r.censoredBelow];
+    });
   }
 
   static fromJSON(outputTypes: readonly OutputType[], data: unknown): EvaluationCache {
     if (!Array.isArray(data)) throw new TypeError('cache must be an array');
     const cache = new EvaluationCache(outputTypes);
     for (const item of data as RecordJson[]) {
-      const [x, status, outputs, fromId, origin, stepId] = item;
+      const [x, status, outputs, fromId, origin, stepId, censoredBelow] = item;
       const rec = cache.addPending(x, fromId, origin, stepId);
       const decoded = outputs === null ? null : outputs.map(decodeNumber);
-      if (STATUS_CODES[status] !== 'pending') cache.setResult(rec, decoded);
+      if (STATUS_CODES[status] !== 'pending') cache.setResult(rec, decoded, censoredBelow ?? null);
     }
     return cache;
   }

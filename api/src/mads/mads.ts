@@ -218,7 +218,7 @@ export class Mads implements SuggestionAlgorithm {
       let rec = s.cache.find(r.x);
       if (rec !== undefined && rec.status !== 'pending') {
         // Already evaluated: ignored, unless a resumed trial brings the value of a point told failed.
-        if (r.resumed === true && rec.status === 'failed') this.tellResumed(rec.id, r.outputs);
+        if (r.resumed === true && rec.status === 'failed') this.tellResumed(rec.id, r.outputs, r.censoredBelow);
         continue;
       }
       if (rec === undefined) rec = s.cache.addPending(r.x, -1, 'told', -1);
@@ -226,7 +226,7 @@ export class Mads implements SuggestionAlgorithm {
         s.inFlight--;
         onTold(s, rec.stepId, rec.id);
       }
-      s.cache.setResult(rec, r.outputs);
+      s.cache.setResult(rec, r.outputs, r.censoredBelow ?? null);
       s.evaluations++;
       const step = s.step;
       if (step !== null && rec.stepId === step.id && step.dispatched.includes(rec.id)) {
@@ -277,10 +277,11 @@ export class Mads implements SuggestionAlgorithm {
    * reason any late result is: it only adds information about a point the engine already holds
    * (docs/algorithm.md, "Early stopping: pause and resume").
    */
-  private tellResumed(id: number, outputs: readonly number[] | null): void {
+  private tellResumed(id: number, outputs: readonly number[] | null, censoredBelow: number | undefined): void {
     const s = this.s;
     const rec = s.cache.get(id);
-    s.cache.setResult(rec, outputs);
+    // Stopped again after a resume: the later decision saw more of the curve, so its bound replaces the pause's.
+    s.cache.setResult(rec, outputs, censoredBelow ?? rec.censoredBelow);
     if (rec.status !== 'ok') return;
     s.lateIds.push(rec.id);
     this.takeLateSuccess(rec.id, rec.stepId);

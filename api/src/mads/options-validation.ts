@@ -27,6 +27,7 @@ const BOOLEAN_KEYS = [
   'modelIdleFirst',
   'quadSearchTrustRegion',
   'boundedFrame',
+  'censoredModels',
 ] as const;
 
 const ENUMS: Record<string, readonly string[]> = {

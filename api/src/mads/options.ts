@@ -164,6 +164,13 @@ export interface MadsOptions {
    * NOMAD 4): every poll also tries the centre with each other category (docs/algorithm.md).
    */
   categoricalVariables: number[];
+  /**
+   * meshtune extension: the models (surrogate search, quadratic models) take a point stopped early
+   * as a censored observation — its objective at least `EvaluationResult.censoredBelow` — instead of
+   * leaving it out; the barrier, the incumbent and success never see it (docs/algorithm.md, "Early
+   * stopping: what the models learn from a stop"). NOMAD has no such input (nomad4: false).
+   */
+  censoredModels: boolean;
 }
 
 export const DEFAULT_MADS_OPTIONS: Readonly<MadsOptions> = Object.freeze({
@@ -216,6 +223,7 @@ export const DEFAULT_MADS_OPTIONS: Readonly<MadsOptions> = Object.freeze({
   hMax0: Infinity,
   fillIdle: true,
   categoricalVariables: [],
+  censoredModels: false,
 } satisfies MadsOptions);
 
 /** What the 'nomad4' preset changes in the defaults (also what a stored state without these keys had). */
@@ -234,6 +242,7 @@ export const NOMAD4_PRESET: Readonly<
     | 'boundedFrame'
     | 'refineAhead'
     | 'nmModelFactor'
+    | 'censoredModels'
   >
 > = Object.freeze({
   preset: 'nomad4',
@@ -248,6 +257,7 @@ export const NOMAD4_PRESET: Readonly<
   boundedFrame: false,
   refineAhead: 16,
   nmModelFactor: 0,
+  censoredModels: false,
 });
 
 /**

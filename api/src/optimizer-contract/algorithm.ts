@@ -62,6 +62,14 @@ export interface EvaluationResult {
    * as it ignores any result for a point already evaluated. Absent (false) otherwise.
    */
   resumed?: boolean;
+  /**
+   * For a failed evaluation (outputs null) of a trial stopped or paused early: with the stopping
+   * policy's confidence its full-length objective would have been at least this (the stored
+   * decision's lower bound; docs/algorithm.md, "Early stopping: what the models learn from a stop").
+   * The evaluation stays failed for everything that decides success (barrier, incumbent, frame,
+   * budget); an algorithm may use the bound in its models only, or ignore it. Absent otherwise.
+   */
+  censoredBelow?: number;
 }
 
 /** Why an algorithm stopped (NOMAD's stop reasons that apply to an ask/tell engine). */

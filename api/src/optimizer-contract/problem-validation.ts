@@ -107,4 +107,9 @@ export function validateResult(problem: ProblemSpec, r: EvaluationResult, index:
   if (r.outputs !== null && r.outputs.some((v) => typeof v !== 'number')) {
     throw new InvalidResultError(`${p}.outputs`, 'outputs must be numbers (NaN allowed)');
   }
+  if (r.censoredBelow !== undefined) {
+    if (!isFiniteNumber(r.censoredBelow)) throw new InvalidResultError(`${p}.censoredBelow`, 'must be a finite number');
+    if (r.outputs !== null)
+      throw new InvalidResultError(`${p}.censoredBelow`, 'is only for a failed evaluation (outputs null)');
+  }
 }

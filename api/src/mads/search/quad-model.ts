@@ -132,14 +132,24 @@ function buildPredictor(
   const ys = chosen.map((c) => modelledIdx.map((j) => (c.rec.outputs as number[])[j]));
   // The minimum-norm fit is of the full quadratic; where the work bound chose the separable one,
   // that one is fitted as usual.
-  const model: QuadraticModel | null =
-    minNorm && plan.kind === 'full' ? fitQuadraticMinNorm(xs, ys) : fitQuadratic(xs, ys, plan.kind);
+  const fit = (points: number[][], values: number[][], kind: QuadraticKind): QuadraticModel | null =>
+    minNorm && kind === 'full' ? fitQuadraticMinNorm(points, values) : fitQuadratic(points, values, kind);
+  let model: QuadraticModel | null = fit(xs, ys, plan.kind);
   if (model === null) return null;
+  const censored = withCensored(state, model, centre, inverse, limitBucket, chosen.length, predictions, scale);
+  if (censored !== null) {
+    const refit = fit([...xs, ...censored.xs], [...ys, ...censored.ys], censored.kind);
+    if (refit !== null) {
+      model = refit;
+      xs.push(...censored.xs);
+    }
+  }
+  const final = model;
   const modelled = types.filter((t) => t !== 'EXTRA_O');
   return {
     xs,
     fh(x) {
-      const pred = model.predict(x);
+      const pred = final.predict(x);
       // computeHStandard (§1.4) with EB treated as PB (QUAD_MODEL_SEARCH_FORCE_EB false).
       let f = NaN;
       let h = 0;
@@ -155,6 +165,58 @@ function buildPredictor(
       return { f, h };
     },
   };
+}
+
+/**
+ * `censoredModels`: the points stopped early inside the training box (the same box doubling as the
+ * valid points), nearest first, as many as the work bound allows, each imputed from the model
+ * fitted without them: the objective at max(bound, predicted f), the constraints at their
+ * predictions (a stop measures none). One step of the classic imputation for censored regression:
+ * a point the model already predicts worse than its bound is consistent with it and changes
+ * little; one it predicts better pulls the model up to the bound there, so the model stops
+ * pointing at a neighbourhood the stops said cannot beat the incumbent (docs/algorithm.md, "Early
+ * stopping: what the models learn from a stop"). Null when there is none or no richer plan fits.
+ */
+function withCensored(
+  state: EngineState,
+  model: QuadraticModel,
+  centre: readonly number[],
+  inverse: readonly number[],
+  limitBucket: number,
+  realPoints: number,
+  predictions: number,
+  scale: (x: number[]) => number[],
+): { xs: number[][]; ys: number[][]; kind: QuadraticKind } | null {
+  if (!state.options.censoredModels) return null;
+  const types = state.problem.outputTypes;
+  const free = state.space.free;
+  const n = centre.length;
+  const near: { rec: PointRecord; dist: number }[] = [];
+  for (const rec of state.cache.records) {
+    if (rec.status !== 'failed' || rec.censoredBelow === null || !Number.isFinite(rec.censoredBelow)) continue;
+    let dist = 0;
+    for (let i = 0; i < n; i++) {
+      const d = Math.abs(rec.x[free[i]] - centre[i]) * inverse[i];
+      if (d > dist) dist = d;
+    }
+    if (bucketOf(dist) <= limitBucket) near.push({ rec, dist });
+  }
+  if (near.length === 0) return null;
+  near.sort((a, b) => a.dist - b.dist || a.rec.id - b.rec.id);
+  const modelledIdx = types.map((t, j) => (t === 'EXTRA_O' ? -1 : j)).filter((j) => j >= 0);
+  const total = Math.min(realPoints + near.length, MAX_POINTS_FOR_MODEL);
+  const plan = affordableModel(total, n, modelledIdx.length, predictions);
+  if (plan === null || plan.points <= realPoints) return null;
+  const taken = near.slice(0, plan.points - realPoints);
+  const xs = taken.map((c) => scale(toFree(state.space, c.rec.x)));
+  const objective = modelledIdx.findIndex((j) => types[j] === 'OBJ');
+  const ys = xs.map((x, i) => {
+    const predicted = model.predict(x);
+    predicted[objective] = Math.max(taken[i].rec.censoredBelow as number, predicted[objective]);
+    return predicted;
+  });
+  if (ys.some((y) => y.some((v) => !Number.isFinite(v)))) return null;
+  return { xs, ys, kind: plan.kind };
 }
 
 /** QUADRATIC_MODEL order (§3.6): model-feasible by predicted f, then infeasible by h, f; ties by tag. */

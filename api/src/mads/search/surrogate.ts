@@ -15,6 +15,10 @@
  *   a fixed number of candidates; its random numbers come from a generator seeded with the
  *   study's seed and the cache size, so the engine's own stream (poll directions) is untouched
  *   and a run is reproducible, also across a JSON round trip.
+ * - Points stopped early (`censoredModels`): their objective is only known to be at least the
+ *   stop's bound. They enter the objective's model imputed at max(bound, the model's prediction
+ *   there) and the constraints' at the prediction; they never set the best value EI improves on
+ *   (docs/algorithm.md, "Early stopping: what the models learn from a stop").
  */
 import { isFeasible } from '../evaluation';
 import { frameSizes } from '../mesh';
@@ -29,6 +33,8 @@ import type { Candidate, EngineState } from '../state';
 export const MAX_MODEL_POINTS = 60;
 /** Most points in flight added as believed observations. */
 const MAX_PENDING_POINTS = 16;
+/** Most censored points (stopped early) added, the most recent first. */
+export const MAX_CENSORED_POINTS = 30;
 /** Uniform candidates over the box, and local ones around each of the best points. */
 const GLOBAL_CANDIDATES = 160;
 const LOCAL_CENTRES = 3;
@@ -115,16 +121,70 @@ function constraintIndices(state: EngineState): number[] {
   return out;
 }
 
+/** Censored records (failed, stopped early with a bound) the model may take, the most recent last. */
+export function censoredRecords(state: EngineState): PointRecord[] {
+  if (!state.options.censoredModels) return [];
+  return state.cache.records
+    .filter((r) => r.status === 'failed' && r.censoredBelow !== null && Number.isFinite(r.censoredBelow))
+    .slice(-MAX_CENSORED_POINTS);
+}
+
+/**
+ * The objective value a normal score stands for, read off the training points (piecewise linear
+ * between their sorted (score, f) pairs, clamped at the ends): the scores are monotone in f, so
+ * this inverts the rank transform on the values seen.
+ */
+function objectiveOfScore(scores: readonly number[], fs: readonly number[], score: number): number {
+  const order = scores.map((_, i) => i).sort((a, b) => scores[a] - scores[b] || fs[a] - fs[b]);
+  if (score <= scores[order[0]]) return fs[order[0]];
+  for (let k = 1; k < order.length; k++) {
+    const lo = order[k - 1];
+    const hi = order[k];
+    if (score <= scores[hi]) {
+      const span = scores[hi] - scores[lo];
+      return span > 0 ? fs[lo] + ((score - scores[lo]) / span) * (fs[hi] - fs[lo]) : fs[hi];
+    }
+  }
+  return fs[order[order.length - 1]];
+}
+
 function buildScorer(state: EngineState, records: PointRecord[], box: Box): Scorer | null {
-  const xs = records.map((r) => scale(box, toFree(state.space, r.x)));
+  let xs = records.map((r) => scale(box, toFree(state.space, r.x)));
   const cons = constraintIndices(state);
-  const yObj = normalScores(records.map((r) => r.f));
+  let yObj = normalScores(records.map((r) => r.f));
   const conStats = cons.map((j) =>
     standardise(records.map((r) => Math.sign(r.outputs![j]) * Math.log1p(Math.abs(r.outputs![j])))),
   );
-  const ys = [yObj, ...conStats.map((c) => c.values)];
+  let ys = [yObj, ...conStats.map((c) => c.values)];
   let model: GpModel | null = fitGp(xs, ys, 1);
   if (model === null) return null;
+  // Censored points: a stop says only "final f ≥ bound". Single imputation at max(bound, predicted
+  // f) (docs/algorithm.md): where the model already predicts worse than the bound the point agrees
+  // with it; where it predicts better, the bound corrects it. Constraints are believed at the
+  // prediction (a stop measures no constraint). The ranks are taken again with the imputed values,
+  // and the hyper-parameters refitted on all points.
+  const censored = censoredRecords(state);
+  if (censored.length > 0) {
+    const first = model;
+    const fs = records.map((r) => r.f);
+    const cx = censored.map((r) => scale(box, toFree(state.space, r.x)));
+    const predicted = cx.map((u) => predictGp(first, u).mean);
+    const imputed = censored.map((r, i) =>
+      Math.max(r.censoredBelow as number, objectiveOfScore(yObj, fs, predicted[i][0])),
+    );
+    const allObj = normalScores([...fs, ...imputed]);
+    const refit = fitGp(
+      [...xs, ...cx],
+      [allObj, ...conStats.map((c, j) => [...c.values, ...predicted.map((m) => m[j + 1])])],
+      1,
+    );
+    if (refit !== null) {
+      model = refit;
+      xs = [...xs, ...cx];
+      yObj = allObj.slice(0, records.length);
+      ys = [allObj, ...conStats.map((c, j) => [...c.values, ...predicted.map((m) => m[j + 1])])];
+    }
+  }
   // Points in flight: believed at the model's prediction, same hyper-parameters.
   const pending = state.cache.records.filter((r) => r.status === 'pending').slice(-MAX_PENDING_POINTS);
   if (pending.length > 0) {

@@ -838,6 +838,8 @@ export interface FinishedRow {
   number: number;
   /** > 0: a resumed trial, told before as an unsuccessful evaluation; told again, not a new evaluation. */
   resumes: number;
+  /** The early-stop decision of a `stopped` / `paused` trial (its `lowerBound` is told as `censoredBelow`); null otherwise. */
+  early_stop: Trial['earlyStop'];
 }
 
 /** A study's trials that hold budget without being told yet. */
@@ -864,7 +866,7 @@ export async function markFinishedTold(
       text: `WITH told AS (
          UPDATE trials SET told = true
           WHERE study_id = $1 AND ${UNTOLD_RESULT}
-         RETURNING id, status, point, outputs, finished_at, number, resumes
+         RETURNING id, status, point, outputs, finished_at, number, resumes, early_stop
        )
        SELECT told.*, counts.*
          FROM (SELECT (SELECT COUNT(*)::int FROM trials WHERE study_id = $1 AND status = 'running') AS running,
