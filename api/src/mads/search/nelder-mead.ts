@@ -10,7 +10,7 @@
 import { dominates, type FH } from '../barrier';
 import { newStep } from '../step';
 import { frameSizes } from '../mesh';
-import { rankOf } from '../model/linalg';
+import { euclideanNorm, rankOf, RowSpan } from '../model/linalg';
 import { cacheKey, snapToMeshAndBounds, toFree } from '../space';
 import { fhOf, type EngineState, type NmPhase, type NmState, type Step } from '../state';
 
@@ -73,14 +73,29 @@ export function nmStartSearch(state: EngineState): Step | null {
     .sort((a, b) => nmCompare(state, a, b));
   if (candidates.length < n + 1) return null;
   const simplex = [candidates[0]];
+  const first = toFree(state.space, state.cache.get(candidates[0]).x);
+  const span = new RowSpan();
   let work = 0;
   for (const id of candidates.slice(1)) {
     if (simplex.length >= n + 1) break;
+    // A candidate that lies in the affine span of the kept points cannot raise the rank: the
+    // smallest singular value of the difference rows is at most the new row's distance to the
+    // others' span, so at or below the tolerance the SVD would keep the rank — skip it for
+    // simplex.length·n of work. On binary and categorical lattices most candidates are such
+    // points (finding 22: there the SVDs of these tests were most of an engine call's CPU).
+    const y = toFree(state.space, state.cache.get(id).x);
+    const residual = span.residual(y.map((v, i) => (v - first[i]) / frames[i]));
+    work += simplex.length * n;
+    if (work > NM_SIMPLEX_WORK_LIMIT) return null;
+    if (euclideanNorm(residual) <= INITIAL_RANK_EPS) continue;
     // Each kept point raised the rank by one, so the simplex's rank is its size − 1: only the
-    // candidate's rank test needs an SVD (NOMAD computes both).
+    // candidate's rank test needs an SVD (NOMAD computes both; its verdict decides, as NOMAD's).
     work += simplex.length * simplex.length * n;
     if (work > NM_SIMPLEX_WORK_LIMIT) return null;
-    if (simplexRank(state, [...simplex, id])(INITIAL_RANK_EPS) > simplex.length - 1) simplex.push(id);
+    if (simplexRank(state, [...simplex, id])(INITIAL_RANK_EPS) > simplex.length - 1) {
+      simplex.push(id);
+      span.add(residual);
+    }
   }
   if (simplex.length < n + 1) return null;
   state.nm = { simplex, centreId, phase: 'reflect', reflectId: -1, trials: 0, fullSuccess: false };
