@@ -12,6 +12,7 @@ import { newStep } from '../step';
 import { frameSizes } from '../mesh';
 import { euclideanNorm, rankOf, RowSpan } from '../model/linalg';
 import { cacheKey, snapToMeshAndBounds, toFree } from '../space';
+import type { EvaluationCache } from '../cache';
 import { fhOf, type EngineState, type NmPhase, type NmState, type Step } from '../state';
 
 /** NM_SIMPLEX_INCLUDE_FACTOR. */
@@ -64,8 +65,30 @@ export function nmStartSearch(state: EngineState): Step | null {
   if (centreId === undefined || n === 0 || state.phaseOne) return null;
   // Checked before the candidates are gathered: the simplex could not be built within the bound.
   if ((n * n * (n + 1) * (2 * n + 1)) / 6 > NM_SIMPLEX_WORK_LIMIT) return null;
-  const c = toFree(state.space, state.cache.get(centreId).x);
   const frames = frameSizes(state.mesh);
+  const key = `${state.cache.version} ${centreId} ${frames.join(',')}`;
+  const last = lastSimplex.get(state.cache);
+  const simplex = last?.key === key ? last.simplex : initialSimplex(state, centreId, frames);
+  lastSimplex.set(state.cache, { key, simplex });
+  if (simplex === null) return null;
+  state.nm = { simplex: [...simplex], centreId, phase: 'reflect', reflectId: -1, trials: 0, fullSuccess: false };
+  return proceed(state, 'reflect');
+}
+
+/**
+ * The last simplex construction of each cache, with what it depended on: the records (their
+ * version), the centre and the frame. Why: on an exhausted lattice the engine runs iteration after
+ * iteration whose points are all cached (up to MAX_EMPTY_ITERATIONS, engine.ts), and each built
+ * the same simplex again — 1,200 rank tests in one call of a 6-binary study, 2,600 before
+ * `RowSpan` (docs/reliability.md, finding 22). The same inputs give the same simplex, so the
+ * search is NOMAD's. Kept beside the state, not in it: nothing to persist.
+ */
+const lastSimplex = new WeakMap<EvaluationCache, { key: string; simplex: readonly number[] | null }>();
+
+/** The initial simplex (§4.2): n + 1 affinely independent cache points near the centre, or null. */
+function initialSimplex(state: EngineState, centreId: number, frames: readonly number[]): number[] | null {
+  const n = state.space.free.length;
+  const c = toFree(state.space, state.cache.get(centreId).x);
   const candidates = state.cache.records
     .filter((r) => r.modelOk && r.h < Infinity)
     .filter((r) => toFree(state.space, r.x).every((v, i) => Math.abs(v - c[i]) <= INCLUDE_FACTOR * frames[i] + 1e-13))
@@ -97,9 +120,7 @@ export function nmStartSearch(state: EngineState): Step | null {
       span.add(residual);
     }
   }
-  if (simplex.length < n + 1) return null;
-  state.nm = { simplex, centreId, phase: 'reflect', reflectId: -1, trials: 0, fullSuccess: false };
-  return proceed(state, 'reflect');
+  return simplex.length < n + 1 ? null : simplex;
 }
 
 /**
