@@ -207,6 +207,8 @@ export function runOne(
   seed: number,
   budget: number,
   restoreAt: number,
+  /** Wraps every engine call (ask, tell, restore), e.g. to count the work it does. */
+  around: (call: () => void) => void = (call) => call(),
 ): RunResult {
   const problem: ProblemSpec = {
     variables: shape.variables,
@@ -219,9 +221,12 @@ export function runOne(
   let slowest = 0;
   const timed = <T>(fn: () => T): T => {
     const t = performance.now();
-    const r = fn();
+    let r: T | undefined;
+    around(() => {
+      r = fn();
+    });
     slowest = Math.max(slowest, performance.now() - t);
-    return r;
+    return r as T;
   };
   let alg: Mads;
   const seen = new Set<string>();
@@ -232,7 +237,10 @@ export function runOne(
     alg = Mads.create(problem, { ...(shape.options ?? {}), preset });
     for (;;) {
       round++;
-      if (round === restoreAt) alg = Mads.fromJSON(JSON.parse(JSON.stringify(alg.toJSON())));
+      if (round === restoreAt) {
+        const saved = alg;
+        alg = timed(() => Mads.fromJSON(JSON.parse(JSON.stringify(saved.toJSON()))));
+      }
       if (alg.stopReason !== null) break;
       const asked = timed(() => alg.ask(Math.max(0, q - pending.length)));
       for (const s of asked) {
