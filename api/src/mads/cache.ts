@@ -49,6 +49,11 @@ const STATUS_CODES: RecordStatus[] = ['pending', 'ok', 'failed'];
 export class EvaluationCache {
   readonly records: PointRecord[] = [];
   private readonly byKey = new Map<string, number>();
+  /**
+   * Changes on every insertion and result, so that work computed from the records can be reused
+   * while it is unchanged (search/nelder-mead.ts `initialSimplex`). Not persisted.
+   */
+  version = 0;
 
   constructor(private readonly outputTypes: readonly OutputType[]) {}
 
@@ -92,6 +97,7 @@ export class EvaluationCache {
     };
     this.records.push(rec);
     this.byKey.set(cacheKey(x), rec.id);
+    this.version++;
     return rec;
   }
 
@@ -108,6 +114,7 @@ export class EvaluationCache {
     rec.h = ev.h;
     rec.phaseOneF = ev.phaseOneF;
     rec.modelOk = ev.ok && usableForModel(this.outputTypes, outputs);
+    this.version++;
   }
 
   toJSON(): RecordJson[] {

@@ -11,6 +11,9 @@ import { affordableSweeps, GP_FIT_WORK_LIMIT } from './model/gp';
 import { monomialCount, quadraticWork } from './model/quadratic';
 import { affordableModel, MODEL_WORK_LIMIT } from './search/quad-model';
 import * as modelOptimizer from './model/model-optimizer';
+import * as quadratic from './model/quadratic';
+import * as linalg from './model/linalg';
+import { LANDSCAPES, SHAPES, runOne } from './testing/landscapes';
 import { Mads } from './mads';
 
 test('quadratic models: whatever the dimension, outputs and training set, the chosen model fits the work bound', () => {
@@ -109,3 +112,70 @@ test('an exhausted integer lattice: the model searches stand down after an empty
     }
   }
 });
+
+/**
+ * Finding 22 (docs/reliability.md): on binary and categorical lattices, mixed spaces of many
+ * levels, many constraints, mostly fixed spaces and 20–50 variables, one engine call ran up to
+ * MAX_EMPTY_ITERATIONS iterations whose points were all cached, each fitting the same quadratic
+ * model to sort them and building the same Nelder–Mead simplex with an SVD per candidate: on the
+ * code before, 202 model fits and 2,600 rank tests (Σ rows²·n = 300,000) in one call of a 6-binary
+ * study, 103 fits in one call of a 5-free-variable study with 15 constraints. Counted here per
+ * call (ask or tell), per class, not timed: model fits (least-squares and minimum-norm), model
+ * optimisations (inner MADS runs) and the rank tests' SVD work.
+ */
+const LATTICE_CLASSES = [
+  '6 binary',
+  '12 binary',
+  '30 binary',
+  '3 int width 1',
+  '4 categorical of 5',
+  '20 categorical of 6',
+  'mixed 20 of many levels',
+  '50 mixed',
+  '25 with 20 fixed',
+];
+
+for (const shapeName of LATTICE_CLASSES) {
+  test(`${shapeName}: every engine call does a bounded number of model fits, model optimisations and rank tests (both presets, with and without 15 constraints)`, (t) => {
+    const shape = SHAPES.find((s) => s.name === shapeName);
+    assert.ok(shape !== undefined, shapeName);
+    const fits = t.mock.method(quadratic, 'fitQuadratic');
+    const minNormFits = t.mock.method(quadratic, 'fitQuadraticMinNorm');
+    const optimisations = t.mock.method(modelOptimizer, 'minimizeInBox');
+    let rankWork = 0;
+    const rankOf = linalg.rankOf;
+    t.mock.method(linalg, 'rankOf', (rows: readonly number[][], eps: number) => {
+      rankWork += rows.length * rows.length * (rows[0]?.length ?? 0);
+      return rankOf(rows, eps);
+    });
+    const count = (): number[] => [
+      fits.mock.callCount() + minNormFits.mock.callCount(),
+      optimisations.mock.callCount(),
+      rankWork,
+    ];
+    for (const land of LANDSCAPES.filter((l) => ['smooth', '10 PB 5 EB'].includes(l.name))) {
+      for (const [preset, q] of [
+        ['meshtune', 4],
+        ['nomad4', 1],
+      ] as const) {
+        const what: string = `${shape.name} / ${land.name} / ${preset} / q=${q}`;
+        const most = [0, 0, 0];
+        // Counted around each call; judged after the run (runOne reports a throw as its error).
+        const r = runOne(shape, land, preset, q, 1, 100, Infinity, (call) => {
+          const before = count();
+          call();
+          count().forEach((v, k) => {
+            most[k] = Math.max(most[k], v - before[k]);
+          });
+        });
+        assert.equal(r.error, null, what);
+        const [f, o, w] = most;
+        t.diagnostic(`${what}: most per call ${f} fits, ${o} optimisations, rank work ${w}`);
+        assert.ok(f <= 12, `${what}: ${f} model fits in one call`);
+        assert.ok(o <= 25, `${what}: ${o} model optimisations in one call`);
+        // At most one simplex construction's bound (NM_SIMPLEX_WORK_LIMIT, 5e4).
+        assert.ok(w <= 5e4, `${what}: rank tests of Σ rows²·n = ${w} in one call`);
+      }
+    }
+  });
+}

@@ -7,16 +7,35 @@
 import { isFeasible } from './evaluation';
 import { dot, norm2 } from '../math/numerics';
 import { modelOrder } from './search/quad-model';
-import { toFree } from './space';
+import { cacheKey, toFree } from './space';
 import type { Candidate, EngineState } from './state';
 
 export function sortCandidates(state: EngineState, cands: Candidate[]): Candidate[] {
   if (!state.options.opportunistic || cands.length < 2) return cands;
+  // Every caller drops the cached points after sorting (a step's queue, the ORTHO N+1 reduction,
+  // the idle points) or passes none, so with fewer than two new points the order changes nothing
+  // evaluated: no model is fitted for it. Why: on an exhausted lattice the engine runs iteration
+  // after iteration whose poll points are all cached (up to MAX_EMPTY_ITERATIONS, engine.ts), and
+  // each fitted a model only to sort them — 100 fits in one call of a 5-variable study with 15
+  // constraints (docs/reliability.md, finding 22).
+  if (newPointCount(state, cands) < 2) return cands;
   if (state.options.evalQueueSort === 'QUADRATIC_MODEL') {
     const byModel = modelOrder(state, cands);
     if (byModel !== null) return byModel;
   }
   return sortByLastSuccess(state, cands);
+}
+
+/** Distinct candidates not in the cache, counted up to 2. */
+function newPointCount(state: EngineState, cands: readonly Candidate[]): number {
+  let first: string | null = null;
+  for (const c of cands) {
+    const key = cacheKey(c.x);
+    if (state.cache.hasKey(key) || key === first) continue;
+    if (first !== null) return 2;
+    first = key;
+  }
+  return first === null ? 0 : 1;
 }
 
 /** DIR_LAST_SUCCESS: ascending angle with the last success direction matching the centre's feasibility. */

@@ -10,8 +10,9 @@
 import { dominates, type FH } from '../barrier';
 import { newStep } from '../step';
 import { frameSizes } from '../mesh';
-import { rankOf } from '../model/linalg';
+import { euclideanNorm, rankOf, RowSpan } from '../model/linalg';
 import { cacheKey, snapToMeshAndBounds, toFree } from '../space';
+import type { EvaluationCache } from '../cache';
 import { fhOf, type EngineState, type NmPhase, type NmState, type Step } from '../state';
 
 /** NM_SIMPLEX_INCLUDE_FACTOR. */
@@ -64,8 +65,30 @@ export function nmStartSearch(state: EngineState): Step | null {
   if (centreId === undefined || n === 0 || state.phaseOne) return null;
   // Checked before the candidates are gathered: the simplex could not be built within the bound.
   if ((n * n * (n + 1) * (2 * n + 1)) / 6 > NM_SIMPLEX_WORK_LIMIT) return null;
-  const c = toFree(state.space, state.cache.get(centreId).x);
   const frames = frameSizes(state.mesh);
+  const key = `${state.cache.version} ${centreId} ${frames.join(',')}`;
+  const last = lastSimplex.get(state.cache);
+  const simplex = last?.key === key ? last.simplex : initialSimplex(state, centreId, frames);
+  lastSimplex.set(state.cache, { key, simplex });
+  if (simplex === null) return null;
+  state.nm = { simplex: [...simplex], centreId, phase: 'reflect', reflectId: -1, trials: 0, fullSuccess: false };
+  return proceed(state, 'reflect');
+}
+
+/**
+ * The last simplex construction of each cache, with what it depended on: the records (their
+ * version), the centre and the frame. Why: on an exhausted lattice the engine runs iteration after
+ * iteration whose points are all cached (up to MAX_EMPTY_ITERATIONS, engine.ts), and each built
+ * the same simplex again — 1,200 rank tests in one call of a 6-binary study, 2,600 before
+ * `RowSpan` (docs/reliability.md, finding 22). The same inputs give the same simplex, so the
+ * search is NOMAD's. Kept beside the state, not in it: nothing to persist.
+ */
+const lastSimplex = new WeakMap<EvaluationCache, { key: string; simplex: readonly number[] | null }>();
+
+/** The initial simplex (§4.2): n + 1 affinely independent cache points near the centre, or null. */
+function initialSimplex(state: EngineState, centreId: number, frames: readonly number[]): number[] | null {
+  const n = state.space.free.length;
+  const c = toFree(state.space, state.cache.get(centreId).x);
   const candidates = state.cache.records
     .filter((r) => r.modelOk && r.h < Infinity)
     .filter((r) => toFree(state.space, r.x).every((v, i) => Math.abs(v - c[i]) <= INCLUDE_FACTOR * frames[i] + 1e-13))
@@ -73,18 +96,31 @@ export function nmStartSearch(state: EngineState): Step | null {
     .sort((a, b) => nmCompare(state, a, b));
   if (candidates.length < n + 1) return null;
   const simplex = [candidates[0]];
+  const first = toFree(state.space, state.cache.get(candidates[0]).x);
+  const span = new RowSpan();
   let work = 0;
   for (const id of candidates.slice(1)) {
     if (simplex.length >= n + 1) break;
+    // A candidate that lies in the affine span of the kept points cannot raise the rank: the
+    // smallest singular value of the difference rows is at most the new row's distance to the
+    // others' span, so at or below the tolerance the SVD would keep the rank — skip it for
+    // simplex.length·n of work. On binary and categorical lattices most candidates are such
+    // points (finding 22: there the SVDs of these tests were most of an engine call's CPU).
+    const y = toFree(state.space, state.cache.get(id).x);
+    const residual = span.residual(y.map((v, i) => (v - first[i]) / frames[i]));
+    work += simplex.length * n;
+    if (work > NM_SIMPLEX_WORK_LIMIT) return null;
+    if (euclideanNorm(residual) <= INITIAL_RANK_EPS) continue;
     // Each kept point raised the rank by one, so the simplex's rank is its size − 1: only the
-    // candidate's rank test needs an SVD (NOMAD computes both).
+    // candidate's rank test needs an SVD (NOMAD computes both; its verdict decides, as NOMAD's).
     work += simplex.length * simplex.length * n;
     if (work > NM_SIMPLEX_WORK_LIMIT) return null;
-    if (simplexRank(state, [...simplex, id])(INITIAL_RANK_EPS) > simplex.length - 1) simplex.push(id);
+    if (simplexRank(state, [...simplex, id])(INITIAL_RANK_EPS) > simplex.length - 1) {
+      simplex.push(id);
+      span.add(residual);
+    }
   }
-  if (simplex.length < n + 1) return null;
-  state.nm = { simplex, centreId, phase: 'reflect', reflectId: -1, trials: 0, fullSuccess: false };
-  return proceed(state, 'reflect');
+  return simplex.length < n + 1 ? null : simplex;
 }
 
 /**

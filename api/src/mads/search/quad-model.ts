@@ -4,7 +4,7 @@
  * QUAD_MODEL_SEARCH, the QUADRATIC_MODEL evaluation order and the ORTHO N+1 QUAD second pass.
  * Models are unavailable during Phase One (the engine then falls back to DIR_LAST_SUCCESS / NEG).
  */
-import type { PointRecord } from '../cache';
+import type { EvaluationCache, PointRecord } from '../cache';
 import { frameSizes } from '../mesh';
 import { EPS, equalEps, greaterEps } from '../../math/numerics';
 import { minimizeInBox, type ModelOptimizerOptions } from '../model/model-optimizer';
@@ -68,6 +68,34 @@ function bucketOf(dist: number): number {
   return Math.min(k, MAX_BOX_DOUBLINGS + 1);
 }
 
+const identity = (x: number[]): number[] => x;
+
+/** How many recent fits each cache keeps (`recentFit`). */
+const RECENT_FITS = 8;
+const recentFits = new WeakMap<EvaluationCache, Map<string, QuadraticModel | null>>();
+
+/**
+ * The model fitted on the same training records (same ids, so the same points and outputs: a
+ * record used by a model is evaluated and never changes) and of the same kind, if one of the last
+ * RECENT_FITS fits of this cache was; else `fit()`, remembered. The same model, so the same
+ * predictions and decisions. Why: on a lattice the engine can run iteration after iteration whose
+ * points are all cached (up to MAX_EMPTY_ITERATIONS, engine.ts), each sorting its poll with a model
+ * of the same training set: 200 identical fits in one call of a 6-binary study (docs/reliability.md,
+ * finding 22). Kept beside the state, not in it: nothing to persist, and a restored engine refits.
+ */
+function recentFit(state: EngineState, key: string, fit: () => QuadraticModel | null): QuadraticModel | null {
+  let fits = recentFits.get(state.cache);
+  if (fits === undefined) {
+    fits = new Map();
+    recentFits.set(state.cache, fits);
+  }
+  if (fits.has(key)) return fits.get(key) as QuadraticModel | null;
+  const model = fit();
+  fits.set(key, model);
+  if (fits.size > RECENT_FITS) fits.delete(fits.keys().next().value as string);
+  return model;
+}
+
 interface Predictor {
   /** Model (f, h) at a free-coordinate point; h uses L2 over PB and EB (EB treated as PB). */
   fh(x: readonly number[]): { f: number; h: number };
@@ -85,7 +113,7 @@ function buildPredictor(
   centre: readonly number[],
   radius: readonly number[],
   predictions: number,
-  scale: (x: number[]) => number[] = (x) => x,
+  scale: (x: number[]) => number[] = identity,
 ): Predictor | null {
   if (state.phaseOne) return null;
   const types = state.problem.outputTypes;
@@ -134,7 +162,14 @@ function buildPredictor(
   // that one is fitted as usual.
   const fit = (points: number[][], values: number[][], kind: QuadraticKind): QuadraticModel | null =>
     minNorm && kind === 'full' ? fitQuadraticMinNorm(points, values) : fitQuadratic(points, values, kind);
-  let model: QuadraticModel | null = fit(xs, ys, plan.kind);
+  // The fit on the chosen records alone is reused within a cache (recentFit); a refit with censored
+  // points (below) is not, since their bounds are not part of the key.
+  let model: QuadraticModel | null =
+    scale === identity
+      ? recentFit(state, `${plan.kind} ${minNorm} ${chosen.map((c) => c.rec.id).join(',')}`, () =>
+          fit(xs, ys, plan.kind),
+        )
+      : fit(xs, ys, plan.kind);
   if (model === null) return null;
   const censored = withCensored(state, model, centre, inverse, limitBucket, chosen.length, predictions, scale);
   if (censored !== null) {

@@ -5,7 +5,7 @@
  * driver keeps q points in flight, tells a random subset in random order (late results), restores
  * the engine from its JSON once mid-run, and reports what the specs judge: a throw, an invalid or
  * repeated suggestion, a stall (nothing asked while budget is left and nothing is in flight), the
- * stop and evaluations used, and the slowest engine call.
+ * stop and evaluations used, and the slowest engine call (CPU ms).
  */
 import { Mads } from '..';
 import type { MadsOptions } from '..';
@@ -80,6 +80,45 @@ export const SHAPES: Shape[] = [
     x0: [[0, 0.5, 0, 50, 0, 1]],
     size: null,
   },
+  // Lattices of dimension 20–50 and spaces mostly fixed (finding 22's classes, larger).
+  { name: '30 binary', variables: Array.from({ length: 30 }, () => B()), x0: [Array(30).fill(0)], size: 2 ** 30 },
+  {
+    name: '20 categorical of 6',
+    variables: Array.from({ length: 20 }, () => I(0, 5)),
+    x0: [Array(20).fill(0)],
+    options: { categoricalVariables: Array.from({ length: 20 }, (_, i) => i) },
+    size: 6 ** 20,
+  },
+  {
+    name: 'mixed 20 of many levels',
+    variables: [
+      ...Array.from({ length: 5 }, () => R(-5, 5)),
+      ...Array.from({ length: 5 }, () => I(0, 1000)),
+      ...Array.from({ length: 5 }, () => B()),
+      ...Array.from({ length: 5 }, () => I(0, 19)),
+    ],
+    x0: [[...Array(5).fill(0), ...Array(5).fill(500), ...Array(5).fill(0), ...Array(5).fill(0)]],
+    options: { categoricalVariables: [15, 16, 17, 18, 19] },
+    size: null,
+  },
+  {
+    name: '50 mixed',
+    variables: [
+      ...Array.from({ length: 20 }, () => R(-5, 5)),
+      ...Array.from({ length: 10 }, () => I(-10, 10)),
+      ...Array.from({ length: 20 }, () => B()),
+    ],
+    x0: [Array(50).fill(0)],
+    size: null,
+  },
+  {
+    name: '25 with 20 fixed',
+    variables: Array.from({ length: 25 }, (_, i) =>
+      i % 5 === 0 ? (i % 10 === 0 ? B() : I(0, 9)) : { ...R(-5, 5), fixedValue: i % 3 },
+    ),
+    x0: [Array.from({ length: 25 }, (_, i) => (i % 5 === 0 ? 0 : i % 3))],
+    size: 2 ** 3 * 10 ** 2,
+  },
 ];
 
 export const LANDSCAPES: Landscape[] = [
@@ -122,6 +161,15 @@ export const LANDSCAPES: Landscape[] = [
       x.length > 1 ? Math.abs(x[x.length - 1] - 0.5) - 0.2 : -1,
     ],
   },
+  {
+    name: '10 PB 5 EB',
+    outputTypes: ['OBJ', ...Array<OutputType>(10).fill('PB'), ...Array<OutputType>(5).fill('EB')],
+    outputs: (x) => [
+      sphere(x),
+      ...Array.from({ length: 10 }, (_, k) => Math.sin(k + (k + 1) * x.reduce((a, v) => a + v, 0)) - 0.5),
+      ...Array.from({ length: 5 }, (_, k) => Math.abs(x[k % x.length]) - 4),
+    ],
+  },
   { name: 'noisy', outputTypes: ['OBJ'], outputs: (x) => [sphere(x) + 0.5 * hash(x)] },
   { name: 'pure noise', outputTypes: ['OBJ'], outputs: (x) => [hash(x)] },
   {
@@ -159,6 +207,8 @@ export function runOne(
   seed: number,
   budget: number,
   restoreAt: number,
+  /** Wraps every engine call (ask, tell, restore), e.g. to count the work it does. */
+  around: (call: () => void) => void = (call) => call(),
 ): RunResult {
   const problem: ProblemSpec = {
     variables: shape.variables,
@@ -169,11 +219,17 @@ export function runOne(
   };
   const random = rng(seed + 17);
   let slowest = 0;
+  // CPU time of the call (the engine is synchronous on this thread), not wall time: other
+  // processes on a shared machine stretch the wall clock, not the work done.
   const timed = <T>(fn: () => T): T => {
-    const t = performance.now();
-    const r = fn();
-    slowest = Math.max(slowest, performance.now() - t);
-    return r;
+    const t = process.cpuUsage();
+    let r: T | undefined;
+    around(() => {
+      r = fn();
+    });
+    const used = process.cpuUsage(t);
+    slowest = Math.max(slowest, (used.user + used.system) / 1000);
+    return r as T;
   };
   let alg: Mads;
   const seen = new Set<string>();
@@ -184,7 +240,10 @@ export function runOne(
     alg = Mads.create(problem, { ...(shape.options ?? {}), preset });
     for (;;) {
       round++;
-      if (round === restoreAt) alg = Mads.fromJSON(JSON.parse(JSON.stringify(alg.toJSON())));
+      if (round === restoreAt) {
+        const saved = alg;
+        alg = timed(() => Mads.fromJSON(JSON.parse(JSON.stringify(saved.toJSON()))));
+      }
       if (alg.stopReason !== null) break;
       const asked = timed(() => alg.ask(Math.max(0, q - pending.length)));
       for (const s of asked) {
