@@ -24,7 +24,8 @@ import { randomProblemArb, type RandomProblem } from './testing/problem-arbitrar
 import { EPS, isMultipleOf } from '../math/numerics';
 import { cacheKey } from '../mads/space';
 import { hash } from '../mads/testing/landscapes';
-import { Mads } from '../mads';
+import { Mads, type MadsOptions } from '../mads';
+import type { MadsPreset } from '../mads/options';
 
 /** What the blackbox answers, per point (a function of the point, so a second tell agrees). */
 interface Landscape {
@@ -100,6 +101,10 @@ interface Round {
   roundTrip: boolean;
   resume: boolean;
   unsolicited: boolean;
+  /** Tell one result twice in the same call (the second is ignored). */
+  duplicate: boolean;
+  /** Declare an X0 in flight outside the algorithm (a user's enqueued trial, `markInFlight`). */
+  mark: boolean;
 }
 
 /** A percentage without fast-check's bias to small values (events must stay rare). */
@@ -113,19 +118,59 @@ const roundArb: fc.Arbitrary<Round> = fc.record({
   roundTrip: percent.map((u) => u < 10),
   resume: percent.map((u) => u < 20),
   unsolicited: percent.map((u) => u < 5),
+  duplicate: percent.map((u) => u < 5),
+  mark: percent.map((u) => u < 5),
 });
 
 interface Flavour {
   label: string;
   name: 'mads' | 'random';
-  options: (p: RandomProblem) => AlgorithmOptions;
+  options: (p: RandomProblem, drawn: Partial<MadsOptions>) => AlgorithmOptions;
 }
+
+/** MADS options a study may set (options-validation.ts), drawn for the 'random options' flavour. */
+const madsOptionsArb: fc.Arbitrary<Partial<MadsOptions>> = fc.record(
+  {
+    preset: fc.constantFrom<MadsPreset>('meshtune', 'nomad4'),
+    pipelineIterations: fc.integer({ min: 0, max: 4 }),
+    lateSuccess: fc.boolean(),
+    restartOnMinMesh: fc.boolean(),
+    surrogateSearch: fc.constantFrom<MadsOptions['surrogateSearch']>(false, true, 'sequential'),
+    modelIdlePoints: fc.integer({ min: 0, max: 3 }),
+    modelIdleFirst: fc.boolean(),
+    maxInFlight: fc.integer({ min: 0, max: 3 }),
+    refineAhead: fc.integer({ min: 0, max: 16 }),
+    directionType: fc.constantFrom<MadsOptions['directionType']>('ORTHO N+1 QUAD', 'ORTHO N+1 NEG', 'ORTHO 2N'),
+    secondaryPoll: fc.boolean(),
+    speculativeSearch: fc.boolean(),
+    quadModelSearch: fc.boolean(),
+    quadModelFit: fc.constantFrom<MadsOptions['quadModelFit']>('prs', 'minNorm'),
+    quadSearchTrustRegion: fc.boolean(),
+    boundedFrame: fc.boolean(),
+    nmModelFactor: fc.constantFrom(0, 20),
+    nmSearch: fc.boolean(),
+    evalQueueSort: fc.constantFrom<MadsOptions['evalQueueSort']>('QUADRATIC_MODEL', 'DIR_LAST_SUCCESS'),
+    anisotropicMesh: fc.boolean(),
+    minMeshFraction: fc.constantFrom(0, 0.01),
+    frameRounding: fc.constantFrom<MadsOptions['frameRounding']>('nomad', 'floor'),
+    hMax0: fc.constantFrom(Infinity, 1, 100),
+    fillIdle: fc.boolean(),
+  },
+  { requiredKeys: [] },
+);
 
 const FLAVOURS: Flavour[] = [
   {
     label: 'mads (meshtune preset, categorical variables)',
     name: 'mads',
     options: (p) => ({ preset: 'meshtune', categoricalVariables: p.categorical }),
+  },
+  {
+    // Non-opportunistic polls are left out: they keep their points out of the barrier until the
+    // step ends by design (NOMAD's), which the every-tell incumbent check would report.
+    label: 'mads (random options)',
+    name: 'mads',
+    options: (p, drawn) => ({ ...drawn, categoricalVariables: p.categorical }),
   },
   { label: 'mads (nomad4 preset)', name: 'mads', options: () => ({ preset: 'nomad4' }) },
   { label: 'random', name: 'random', options: () => ({}) },
@@ -145,10 +190,16 @@ function shuffled<T>(items: readonly T[], seed: number): T[] {
 const stats = { runs: 0, evaluations: 0, roundTrips: 0 };
 
 /** Runs one schedule on one algorithm, checking every invariant after every call. */
-function checkSchedule(flavour: Flavour, rp: RandomProblem, landscape: Landscape, rounds: readonly Round[]): void {
+function checkSchedule(
+  flavour: Flavour,
+  rp: RandomProblem,
+  drawn: Partial<MadsOptions>,
+  landscape: Landscape,
+  rounds: readonly Round[],
+): void {
   const problem = rp.problem;
   const types = problem.outputTypes;
-  const alg = createAlgorithm(flavour.name, problem, flavour.options(rp));
+  const alg = createAlgorithm(flavour.name, problem, flavour.options(rp, drawn));
   /** A copy restored from the state's JSON at the last round trip, driven alongside. */
   let twin: StudyAlgorithm | null = null;
   const told = new Map<string, { x: number[]; outputs: number[] | null }>();
@@ -172,6 +223,8 @@ function checkSchedule(flavour: Flavour, rp: RandomProblem, landscape: Landscape
     const expected = expectedIncumbent();
     const actual = alg.bestFeasible()?.f ?? null;
     assert.equal(actual, expected, `incumbent ${actual} ≠ best feasible told ${expected} ${when}`);
+    const threshold = alg.earlyStopThreshold();
+    if (threshold !== null) assert.equal(threshold, actual, `early-stop threshold ≠ incumbent ${when}`);
   };
 
   const checkCommon = (when: string): void => {
@@ -185,6 +238,10 @@ function checkSchedule(flavour: Flavour, rp: RandomProblem, landscape: Landscape
       assert.deepEqual(twin.stopReason, alg.stopReason, `restored copy: stop reason ${when}`);
       if (alg instanceof Mads && twin instanceof Mads) {
         assert.deepEqual(twin.bestFeasible(), alg.bestFeasible(), `restored copy: incumbent ${when}`);
+        assert.deepEqual(twin.bestInfeasible(), alg.bestInfeasible(), `restored copy: infeasible incumbent ${when}`);
+        assert.equal(twin.earlyStopThreshold(), alg.earlyStopThreshold(), `restored copy: threshold ${when}`);
+        assert.equal(twin.pendingCount, alg.pendingCount, `restored copy: pending ${when}`);
+        assert.deepEqual(twin.frameSize(), alg.frameSize(), `restored copy: frame ${when}`);
       }
     }
   };
@@ -281,7 +338,18 @@ function checkSchedule(flavour: Flavour, rp: RandomProblem, landscape: Landscape
       const x = problem.x0[r.order % problem.x0.length];
       if (!inFlight.has(cacheKey(x))) results.push({ x: [...x], outputs: outputsAt(types, landscape, x) });
     }
+    if (r.duplicate && results.length > 0) results.push(structuredClone(results[r.order % results.length]));
     if (results.length > 0) tell(shuffled(results, r.order + 1), when);
+    if (r.mark) {
+      // Marked points count against the budget and are never suggested; their results come later.
+      const x = problem.x0[(r.order + 1) % problem.x0.length];
+      const key = cacheKey(x);
+      if (!told.has(key) && !inFlight.has(key)) {
+        alg.markInFlight([x]);
+        twin?.markInFlight([x]);
+        inFlight.set(key, [...x]);
+      }
+    }
   };
 
   rounds.forEach(step);
@@ -312,7 +380,8 @@ for (const flavour of FLAVOURS) {
         randomProblemArb,
         landscapeArb,
         fc.array(roundArb, { minLength: 1, maxLength: 30 }),
-        (rp, landscape, rounds) => checkSchedule(flavour, rp, landscape, rounds),
+        madsOptionsArb,
+        (rp, landscape, rounds, drawn) => checkSchedule(flavour, rp, drawn, landscape, rounds),
       ),
       { numRuns: RUNS, seed: SEED },
     );
