@@ -79,7 +79,10 @@ function outputsAt(types: readonly OutputType[], l: Landscape, x: readonly numbe
 }
 
 /** The engine's reading of outputs (evaluation.ts), restated: null = failed, else (f, feasible). */
-function reading(types: readonly OutputType[], outputs: readonly number[] | null): { f: number; feasible: boolean } | null {
+function reading(
+  types: readonly OutputType[],
+  outputs: readonly number[] | null,
+): { f: number; feasible: boolean } | null {
   if (outputs === null) return null;
   let f = Number.NaN;
   let feasible = true;
@@ -155,6 +158,7 @@ const madsOptionsArb: fc.Arbitrary<Partial<MadsOptions>> = fc.record(
     frameRounding: fc.constantFrom<MadsOptions['frameRounding']>('nomad', 'floor'),
     hMax0: fc.constantFrom(Infinity, 1, 100),
     fillIdle: fc.boolean(),
+    opportunistic: fc.boolean(),
   },
   { requiredKeys: [] },
 );
@@ -166,11 +170,12 @@ const FLAVOURS: Flavour[] = [
     options: (p) => ({ preset: 'meshtune', categoricalVariables: p.categorical }),
   },
   {
-    // Non-opportunistic polls are left out: they keep their points out of the barrier until the
-    // step ends by design (NOMAD's), which the every-tell incumbent check would report.
     label: 'mads (random options)',
     name: 'mads',
-    options: (p, drawn) => ({ ...drawn, categoricalVariables: p.categorical }),
+    options: (p, drawn) => ({
+      ...drawn,
+      categoricalVariables: p.categorical,
+    }),
   },
   { label: 'mads (nomad4 preset)', name: 'mads', options: () => ({ preset: 'nomad4' }) },
   { label: 'random', name: 'random', options: () => ({}) },
@@ -187,7 +192,7 @@ function shuffled<T>(items: readonly T[], seed: number): T[] {
   return out;
 }
 
-const stats = { runs: 0, evaluations: 0, roundTrips: 0 };
+const stats = { runs: 0, evaluations: 0, roundTrips: 0, maxStatePerPoint: 0 };
 
 /** Runs one schedule on one algorithm, checking every invariant after every call. */
 function checkSchedule(
@@ -199,7 +204,10 @@ function checkSchedule(
 ): void {
   const problem = rp.problem;
   const types = problem.outputTypes;
-  const alg = createAlgorithm(flavour.name, problem, flavour.options(rp, drawn));
+  const options = flavour.options(rp, drawn);
+  const alg = createAlgorithm(flavour.name, problem, options);
+  // A non-opportunistic step takes a better point into the barrier at its end only (NOMAD's).
+  const opportunistic = (options as Partial<MadsOptions>).opportunistic !== false;
   /** A copy restored from the state's JSON at the last round trip, driven alongside. */
   let twin: StudyAlgorithm | null = null;
   const told = new Map<string, { x: number[]; outputs: number[] | null }>();
@@ -218,8 +226,20 @@ function checkSchedule(
 
   const checkIncumbent = (when: string): void => {
     if (!(alg instanceof Mads)) return;
-    // The promise: from the end of the X0 step on (iteration > 0), and at any stop.
-    if (alg.iteration === 0 && alg.stopReason === null) return;
+    // Whenever there is one, an incumbent is a told point with its told value (resumed or first).
+    for (const [view, feasible] of [
+      [alg.bestFeasible(), true],
+      [alg.bestInfeasible(), false],
+    ] as const) {
+      if (view === null) continue;
+      const t = told.get(cacheKey(view.x));
+      assert.ok(t !== undefined, `incumbent ${view.x} was never told ${when}`);
+      assert.deepEqual(view.outputs, t.outputs, `incumbent's outputs ≠ told ${when}`);
+      assert.equal(reading(types, t.outputs)?.feasible, feasible, `incumbent of the wrong kind ${when}`);
+    }
+    // The promise: at any stop; with opportunistic evaluation also after every tell from the end
+    // of the X0 step on (iteration > 0) (docs/algorithm.md, "What the incumbent is").
+    if (alg.stopReason === null && (alg.iteration === 0 || !opportunistic)) return;
     const expected = expectedIncumbent();
     const actual = alg.bestFeasible()?.f ?? null;
     assert.equal(actual, expected, `incumbent ${actual} ≠ best feasible told ${expected} ${when}`);
@@ -233,6 +253,16 @@ function checkSchedule(
     if (alg.stopReason !== null) stoppedSeen = true;
     const max = problem.maxEvaluations;
     if (max !== null && told.size >= max) assert.notEqual(alg.stopReason, null, `budget told, no stop ${when}`);
+    const reason = alg.stopReason;
+    if (reason?.kind === 'MAX_BB_EVAL')
+      assert.ok(
+        max !== null && reason.evaluations >= max && reason.evaluations <= told.size,
+        `${reason.evaluations} ${when}`,
+      );
+    if (HUNT) {
+      const size = JSON.stringify(alg.toJSON()).length;
+      stats.maxStatePerPoint = Math.max(stats.maxStatePerPoint, size / (told.size + inFlight.size + 1));
+    }
     if (twin !== null) {
       assert.equal(twin.evaluationCount, alg.evaluationCount, `restored copy: evaluations ${when}`);
       assert.deepEqual(twin.stopReason, alg.stopReason, `restored copy: stop reason ${when}`);
@@ -364,7 +394,8 @@ function checkSchedule(
   assert.notEqual(alg.stopReason, null, 'the run ended without a stop');
   checkIncumbent('(end)');
   const copy = twin as StudyAlgorithm | null;
-  if (copy !== null) assert.equal(JSON.stringify(copy.toJSON()), JSON.stringify(alg.toJSON()), 'restored copy diverged');
+  if (copy !== null)
+    assert.equal(JSON.stringify(copy.toJSON()), JSON.stringify(alg.toJSON()), 'restored copy diverged');
   stats.runs++;
   stats.evaluations += told.size;
   stats.roundTrips += copy === null ? 0 : 1;
@@ -372,20 +403,21 @@ function checkSchedule(
 
 const SEED = process.env.INVARIANTS_SEED === undefined ? 20261205 : Number(process.env.INVARIANTS_SEED);
 const RUNS = process.env.INVARIANTS_RUNS === undefined ? 40 : Number(process.env.INVARIANTS_RUNS);
+/** INVARIANTS_HUNT=1: larger problems, budgets and schedules, for exploration (not CI). */
+const HUNT = process.env.INVARIANTS_HUNT !== undefined;
 
 for (const flavour of FLAVOURS) {
   test(`invariants: ${flavour.label} keeps the ask/tell contract on random problems and schedules`, () => {
     fc.assert(
       fc.property(
-        randomProblemArb,
+        HUNT ? randomProblemArb(8, 200) : randomProblemArb(),
         landscapeArb,
-        fc.array(roundArb, { minLength: 1, maxLength: 30 }),
+        fc.array(roundArb, { minLength: 1, maxLength: HUNT ? 80 : 30 }),
         madsOptionsArb,
         (rp, landscape, rounds, drawn) => checkSchedule(flavour, rp, drawn, landscape, rounds),
       ),
-      { numRuns: RUNS, seed: SEED },
+      { numRuns: RUNS, seed: SEED, includeErrorInReport: true },
     );
     if (process.env.INVARIANTS_STATS !== undefined) console.log(flavour.label, JSON.stringify(stats));
   });
 }
-

@@ -38,7 +38,8 @@ const variableDrawArb: fc.Arbitrary<VariableDraw> = fc.record({
 function toVariable(d: VariableDraw): VariableSpec {
   if (d.type === 'B') return { type: 'B', lowerBound: 0, upperBound: 1, granularity: 0, fixedValue: null };
   // A categorical variable: 2–6 category indices, never fixed (its alternatives are the point).
-  if (d.type === 'C') return { type: 'I', lowerBound: 0, upperBound: 1 + (d.width % 5), granularity: 0, fixedValue: null };
+  if (d.type === 'C')
+    return { type: 'I', lowerBound: 0, upperBound: 1 + (d.width % 5), granularity: 0, fixedValue: null };
   const g = d.type === 'I' ? Math.max(1, Math.round(d.granularity)) : d.granularity;
   const lower = g > 0 ? Math.ceil(d.lower / g) * g : d.lower;
   // At least two multiples of g inside the bounds.
@@ -76,32 +77,35 @@ const outputTypesArb: fc.Arbitrary<OutputType[]> = fc
     return types;
   });
 
-export const randomProblemArb: fc.Arbitrary<RandomProblem> = fc
-  .record({
-    draws: fc.array(variableDrawArb, { minLength: 1, maxLength: 5 }),
-    us: fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: 16, maxLength: 16 }),
-    x0Count: fc.integer({ min: 1, max: 3 }),
-    outputTypes: outputTypesArb,
-    maxEvaluations: fc.option(fc.integer({ min: 1, max: 60 }), { freq: 6 }),
-    seed: fc.integer({ min: 0, max: 1_000_000 }),
-  })
-  .map((r) => {
-    const categorical: number[] = [];
-    const variables = r.draws.map((d, i) => {
-      const v = toVariable(d);
-      if (d.type === 'C') categorical.push(i);
-      else if (d.fixed) v.fixedValue = valueAt(v, r.us[i]);
-      return v;
+/** Problems of up to `maxVariables` variables and budgets up to `maxBudget` (or none). */
+export function randomProblemArb(maxVariables = 5, maxBudget = 60): fc.Arbitrary<RandomProblem> {
+  return fc
+    .record({
+      draws: fc.array(variableDrawArb, { minLength: 1, maxLength: maxVariables }),
+      us: fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: 16, maxLength: 16 }),
+      x0Count: fc.integer({ min: 1, max: 3 }),
+      outputTypes: outputTypesArb,
+      maxEvaluations: fc.option(fc.integer({ min: 1, max: maxBudget }), { freq: 6 }),
+      seed: fc.integer({ min: 0, max: 1_000_000 }),
+    })
+    .map((r) => {
+      const categorical: number[] = [];
+      const variables = r.draws.map((d, i) => {
+        const v = toVariable(d);
+        if (d.type === 'C') categorical.push(i);
+        else if (d.fixed) v.fixedValue = valueAt(v, r.us[i]);
+        return v;
+      });
+      const x0 = Array.from({ length: r.x0Count }, (_, k) =>
+        variables.map((v, i) => v.fixedValue ?? valueAt(v, r.us[(i + 5 * k + 1) % r.us.length])),
+      );
+      const problem: ProblemSpec = {
+        variables,
+        outputTypes: r.outputTypes,
+        x0,
+        maxEvaluations: r.maxEvaluations,
+        seed: r.seed,
+      };
+      return { problem, categorical };
     });
-    const x0 = Array.from({ length: r.x0Count }, (_, k) =>
-      variables.map((v, i) => v.fixedValue ?? valueAt(v, r.us[(i + 5 * k + 1) % r.us.length])),
-    );
-    const problem: ProblemSpec = {
-      variables,
-      outputTypes: r.outputTypes,
-      x0,
-      maxEvaluations: r.maxEvaluations,
-      seed: r.seed,
-    };
-    return { problem, categorical };
-  });
+}
