@@ -20,7 +20,7 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import type { EvaluationResult, OutputType, Suggestion } from '../optimizer-contract/algorithm';
 import { createAlgorithm, restoreAlgorithm, type AlgorithmOptions, type StudyAlgorithm } from './algorithm-registry';
-import { randomProblemArb, type RandomProblem } from './testing/problem-arbitraries';
+import { randomProblemArb, valueAt, type RandomProblem } from './testing/problem-arbitraries';
 import { EPS, isMultipleOf } from '../math/numerics';
 import { cacheKey } from '../mads/space';
 import { hash } from '../mads/testing/landscapes';
@@ -34,6 +34,8 @@ interface Landscape {
   posInf: number;
   negInf: number;
   extreme: number;
+  /** Share of points whose PB/EB outputs are ±∞ (legal: +∞ violates, −∞ satisfies). */
+  infiniteConstraint: number;
   /** Constraint offsets: c_j(x) = Σ x − shift_j, so that some points are feasible and some not. */
   shifts: number[];
 }
@@ -44,6 +46,7 @@ const landscapeArb: fc.Arbitrary<Landscape> = fc.record({
   posInf: fc.constantFrom(0, 0, 0.05),
   negInf: fc.constantFrom(0, 0, 0, 0.02),
   extreme: fc.constantFrom(0, 0, 0.1),
+  infiniteConstraint: fc.constantFrom(0, 0, 0.1),
   shifts: fc.array(fc.integer({ min: -10, max: 10 }), { minLength: 3, maxLength: 3 }),
 });
 
@@ -68,6 +71,7 @@ function outputsAt(types: readonly OutputType[], l: Landscape, x: readonly numbe
     if (t === 'OBJ') return f;
     if (t === 'EXTRA_O') return u2 < 0.3 ? Number.NaN : u2;
     const shift = l.shifts[constraint++ % l.shifts.length];
+    if (u2 > 1 - l.infiniteConstraint) return u2 > 1 - l.infiniteConstraint / 2 ? Infinity : -Infinity;
     return Math.round(1000 * (x.reduce((a, b) => a + b, 0) - shift)) / 1000;
   });
   if (nan) {
@@ -364,9 +368,13 @@ function checkSchedule(
       }
     }
     if (r.unsolicited) {
-      // A result for a point never suggested (a user's enqueued trial): an X0, maybe before its ask.
-      const x = problem.x0[r.order % problem.x0.length];
-      if (!inFlight.has(cacheKey(x))) results.push({ x: [...x], outputs: outputsAt(types, landscape, x) });
+      // A result for a point never suggested (a user's enqueued trial): an X0, maybe before its
+      // ask, or any valid point of the space.
+      const x =
+        r.order % 2 === 0
+          ? [...problem.x0[(r.order >> 1) % problem.x0.length]]
+          : problem.variables.map((v, i) => v.fixedValue ?? valueAt(v, hash([r.order, i])));
+      if (!inFlight.has(cacheKey(x))) results.push({ x, outputs: outputsAt(types, landscape, x) });
     }
     if (r.duplicate && results.length > 0) results.push(structuredClone(results[r.order % results.length]));
     if (results.length > 0) tell(shuffled(results, r.order + 1), when);
