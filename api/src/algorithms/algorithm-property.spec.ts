@@ -1,77 +1,24 @@
 /**
  * Property-based part of the contract suite: for random problems (types, bounds, granularity,
  * fixed and unbounded variables, several X0) and random batch sizes, every suggestion of every
- * algorithm is inside the bounds, on the granularity, equal to fixed values, and new.
+ * algorithm is inside the bounds, on the granularity, equal to fixed values, and new. The whole
+ * contract under random schedules (stops, round trips, resumed values): algorithm-invariants.spec.ts.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import type { AlgorithmName, OutputType, ProblemSpec, VariableSpec } from '../optimizer-contract/algorithm';
+import type { AlgorithmName, OutputType, ProblemSpec } from '../optimizer-contract/algorithm';
+import { randomProblemArb } from './testing/problem-arbitraries';
 import { createAlgorithm } from './algorithm-registry';
 import { isMultipleOf } from '../math/numerics';
 import { cacheKey } from '../mads/space';
 
-const variableArb: fc.Arbitrary<VariableSpec> = fc
-  .record({
-    type: fc.constantFrom<'R' | 'I' | 'B'>('R', 'R', 'I', 'B'),
-    lower: fc.integer({ min: -20, max: 10 }),
-    width: fc.integer({ min: 1, max: 30 }),
-    granularity: fc.constantFrom(0, 0, 0.5, 0.1, 2),
-    boundedLower: fc.boolean(),
-    boundedUpper: fc.boolean(),
-    fixed: fc.boolean(),
-  })
-  .map((r) => {
-    const g = r.type === 'I' ? Math.max(1, Math.round(r.granularity)) : r.type === 'B' ? 0 : r.granularity;
-    return {
-      type: r.type,
-      lowerBound: r.type === 'B' || r.boundedLower ? r.lower : null,
-      upperBound: r.type === 'B' || r.boundedUpper ? r.lower + r.width : null,
-      granularity: g,
-      fixedValue: r.fixed ? 0 : null,
-    };
-  });
-
-/** A valid X0 coordinate: on the granularity, inside the bounds, equal to the fixed value. */
-function x0Value(v: VariableSpec, u: number): number {
-  if (v.type === 'B') return u < 0.5 ? 0 : 1;
-  const g = v.type === 'I' ? Math.max(1, v.granularity) : v.granularity;
-  // An open side gets a finite stand-in 20 from the other bound (or around 0), so X0 is inside.
-  const lb = v.lowerBound ?? (v.upperBound === null ? -10 : v.upperBound - 20);
-  const ub = v.upperBound ?? lb + 20;
-  let x = lb + u * (ub - lb);
-  if (g > 0) {
-    x = Math.round(x / g) * g;
-    if (x > ub) x -= g;
-    if (x < lb) x += g;
-    x = Number(x.toFixed(10));
-  }
-  return x;
-}
-
-const problemArb: fc.Arbitrary<ProblemSpec> = fc
-  .tuple(
-    fc.array(variableArb, { minLength: 1, maxLength: 5 }),
-    fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: 10, maxLength: 10 }),
-    fc.integer({ min: 0, max: 50 }),
-  )
-  .map(([vars, us, seed]) => {
-    const variables = vars.map((v, i) => {
-      if (v.fixedValue === null) return v;
-      return { ...v, fixedValue: x0Value(v, us[i % us.length]) };
-    });
-    const x0 = [0, 1].map((k) => variables.map((v, i) => v.fixedValue ?? x0Value(v, us[(i + 3 * k) % us.length])));
-    return { variables, outputTypes: ['OBJ', 'PB'] as OutputType[], x0, maxEvaluations: 40, seed };
-  })
-  .filter((p) => p.variables.every((v) => v.type === 'B' || v.granularity === 0 || isBoundOk(v)));
-
-function isBoundOk(v: VariableSpec): boolean {
-  const g = v.type === 'I' ? Math.max(1, v.granularity) : v.granularity;
-  // The interval must hold at least two multiples of g.
-  const lb = v.lowerBound ?? -1e9;
-  const ub = v.upperBound ?? 1e9;
-  return Math.floor(ub / g) - Math.ceil(lb / g) >= 1;
-}
+/** The shared random problems (testing/problem-arbitraries.ts), with one PB constraint and a budget of 40. */
+const problemArb: fc.Arbitrary<ProblemSpec> = randomProblemArb().map(({ problem }) => ({
+  ...problem,
+  outputTypes: ['OBJ', 'PB'] as OutputType[],
+  maxEvaluations: 40,
+}));
 
 /**
  * What the blackbox answers: smooth values, and the classes a runner may legally report that no

@@ -5,7 +5,7 @@
  */
 import { Success, computeSuccessType, emptyBarrier, updateWithPoints } from './barrier';
 import { isFeasible } from './evaluation';
-import { decodeNumber } from '../math/numerics';
+import { decodeNumber, encodeNumber } from '../math/numerics';
 import { checkMeshForStopping, enlarge, refine } from './mesh';
 import { generatePoll, generateSecondPass, pointsFromDirections, pollCentres } from './poll';
 import { ortho2nDirections } from './directions';
@@ -108,6 +108,7 @@ export function mergeLate(state: EngineState): void {
     state.barrier = { ...emptyBarrier(state.options.hMax0), ...refs };
     updateWithPoints(state.barrier, allOkIds(state), fh(state), true);
     state.lateIds = [];
+    rebaseRunningStep(state);
     return;
   }
   if (state.lateIds.length > 0) {
@@ -115,6 +116,25 @@ export function mergeLate(state: EngineState): void {
     state.lateIds = [];
     updateWithPoints(state.barrier, late, fh(state), true);
   }
+}
+
+/**
+ * Phase One ended while a step was running (a late result, or a resumed value, satisfied the EB
+ * constraints first): the step's start references are Phase One incumbents, which now read with
+ * their true h = ∞, against which no feasible point is ever a success (`computeSuccessType`:
+ * UNDEFINED). The step would go on past a better feasible point, and the point stay out of the
+ * incumbent (docs/reliability.md, finding 33). NOMAD never meets this: its Phase One is a
+ * sub-algorithm that stops at the first point satisfying the EB constraints, and the main MADS
+ * starts from there (src/Algos/PhaseOne/PhaseOne.cpp); a sequential run here ends the step at
+ * that same point (a FULL success in Phase One terms), before this matters. So the running step
+ * is judged from now on against the barrier that Phase One's end built, as a step started then.
+ */
+function rebaseRunningStep(state: EngineState): void {
+  const step = state.step;
+  if (step === null) return;
+  step.startFeas = state.barrier.incFeas[0] ?? null;
+  step.startInf = state.barrier.incInf[0] ?? null;
+  step.startHMax = encodeNumber(state.barrier.hMax);
 }
 
 /**

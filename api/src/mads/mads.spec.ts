@@ -265,3 +265,54 @@ test('the incumbent is the best told point however the study ends: every budget,
   }
   assert.ok(checked > 60, `${checked} runs checked`);
 });
+
+test('Phase One ending while a step runs (a late point satisfies the EB constraint first): the incumbent is the best feasible point told after every tell (finding 33)', () => {
+  // X0 violates the EB constraint (Phase One); 2–3 points in flight, told in a random order, so the
+  // first feasible point is often not one of the running step's.
+  const outputs = (x: readonly number[]): number[] => [
+    Math.round(1000 * ((x[0] - 1) ** 2 + (x[1] + 1) ** 2)) / 1000,
+    Math.round(1000 * (x[0] + x[1] - 1)) / 1000,
+  ];
+  let checked = 0;
+  for (const [preset, seeds] of [
+    ['nomad4', 60],
+    ['meshtune', 4],
+  ] as const) {
+    for (let seed = 0; seed < seeds; seed++) {
+      for (const q of [2, 3]) {
+        const mads = Mads.create(
+          {
+            variables: SPHERE.variables.slice(0, 2),
+            outputTypes: ['OBJ', 'EB'],
+            x0: [[4, 4]],
+            maxEvaluations: 30,
+            seed,
+          },
+          { preset },
+        );
+        let lcg = seed * 7 + q;
+        const out: number[][] = [];
+        const told: number[][] = [];
+        for (let round = 0; round < 60 && mads.stopReason === null; round++) {
+          out.push(...mads.ask(q - out.length).map((s) => s.x));
+          if (out.length === 0) break;
+          lcg = (lcg * 1103515245 + 12345) % 2147483648;
+          const [x] = out.splice(Math.floor((lcg / 2147483648) * out.length), 1);
+          const o = outputs(x);
+          mads.tell([{ x, outputs: o }]);
+          told.push(o);
+          if (mads.iteration === 0) continue;
+          const feasible = told.filter((t) => t[1] <= 0).map((t) => t[0]);
+          const expected = feasible.length === 0 ? null : Math.min(...feasible);
+          assert.equal(
+            mads.bestFeasible()?.f ?? null,
+            expected,
+            `${preset}, seed ${seed}, q ${q}, tell ${told.length}`,
+          );
+          checked++;
+        }
+      }
+    }
+  }
+  assert.ok(checked > 500, `${checked} tells checked`);
+});
