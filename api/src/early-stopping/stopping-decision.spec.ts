@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { stoppedRun, type CompletedCurve } from './calibration';
 import type { CurvePoint } from './curve-extrapolation';
-import { decideEarlyStop, type StopQuestion } from './stopping-decision';
+import { decideEarlyStop, finalValueNoise, type StopQuestion } from './stopping-decision';
 import { DEFAULT_CURVE_POLICY, DEFAULT_MEDIAN_POLICY, type StoppingPolicy } from './stopping-policy';
 
 const TOTAL = 40;
@@ -161,4 +161,47 @@ test('a steep curve seen at three points is not stopped on the strength of a fam
     { kind: 'curve', minProgress: 0.05, confidence: 0.55, calibrationTrials: 2, minPoints: 3, calibrationWindow: 2 },
   );
   assert.equal(decision.stop, false, JSON.stringify(decision));
+});
+
+// A noisy trial heading for 2.0: the noise (±0.03, deterministic) is what its final value, one more
+// observation, still carries.
+const noisyTrial = exponentialCurve(2.0, 2, 5, 16).map((point) => ({
+  step: point.step,
+  value: point.value + 0.03 * Math.sin(2.3 * point.step),
+}));
+
+test('a stop needs the lower bound to clear the threshold by the final value noise, not only to reach it', () => {
+  const far = decideEarlyStop(question({ curve: noisyTrial }), curvePolicy);
+  assert.equal(far.stop, true, JSON.stringify(far));
+  const margin = far.noiseMargin!;
+  assert.ok(margin > 0.02, `noise margin ${margin}`);
+  // Threshold within the margin below the bound: the bound reaches it (the rule without a margin
+  // stopped here), yet one final observation can still come in below it.
+  const closeThreshold = far.lowerBound! - margin / 2;
+  const close = decideEarlyStop(question({ curve: noisyTrial, threshold: closeThreshold }), curvePolicy);
+  assert.ok(close.lowerBound! >= closeThreshold, JSON.stringify(close));
+  assert.deepEqual([close.stop, close.reason], [false, 'can_still_beat_threshold']);
+  // The margin clear: stopped.
+  const clearThreshold = far.lowerBound! - 1.5 * margin;
+  const clear = decideEarlyStop(question({ curve: noisyTrial, threshold: clearThreshold }), curvePolicy);
+  assert.ok(clear.lowerBound! >= clearThreshold + clear.noiseMargin!, JSON.stringify(clear));
+  assert.deepEqual([clear.stop, clear.reason], [true, 'cannot_beat_threshold']);
+});
+
+test('a curve without noise needs no margin: a bound just above the threshold stops it', () => {
+  const exact = decideEarlyStop(question({}), curvePolicy);
+  assert.ok(exact.noiseMargin! < 1e-3, `noise margin ${exact.noiseMargin}`);
+  const justBelow = decideEarlyStop(question({ threshold: exact.lowerBound! - 2e-3 }), curvePolicy);
+  assert.equal(justBelow.stop, true, JSON.stringify(justBelow));
+  // The margin is the trial's own noise: the noisy trial's is tens of times larger.
+  const noisy = decideEarlyStop(question({ curve: noisyTrial }), curvePolicy);
+  assert.ok(noisy.noiseMargin! > 20 * exact.noiseMargin!, `${noisy.noiseMargin} against ${exact.noiseMargin}`);
+});
+
+test('the final value noise counts the fit’s three parameters: √(SSE/(n − 3)), not the rmse √(SSE/n)', () => {
+  assert.equal(finalValueNoise(0.01, 4), 0.02);
+  assert.ok(Math.abs(finalValueNoise(0.01, 40) - 0.01 * Math.sqrt(40 / 37)) < 1e-15);
+  // Three points or fewer fit exactly; the estimate does not divide by zero.
+  assert.equal(finalValueNoise(0, 3), 0);
+  assert.ok(Number.isFinite(finalValueNoise(0.01, 2)));
 });

@@ -67,9 +67,14 @@ export interface StopDecision {
   lastValue: number | null;
   /** The curve policy's point prediction of the final value. */
   extrapolatedFinal: number | null;
-  /** The optimistic final value at the policy's confidence; the trial stops when it is ≥ threshold. */
+  /** The optimistic final value at the policy's confidence; the trial stops when it is ≥ threshold + noiseMargin. */
   lowerBound: number | null;
   threshold: number | null;
+  /**
+   * How far the curve policy's lower bound must clear the threshold for a stop: z · the trial's
+   * final-value noise (finalValueNoise). null when no bound was computed.
+   */
+  noiseMargin: number | null;
   /** The median policy's comparison value. */
   median: number | null;
   model: CurveModelName | null;
@@ -90,6 +95,7 @@ function baseDecision(question: StopQuestion): StopDecision {
     lastValue: last?.value ?? null,
     extrapolatedFinal: null,
     lowerBound: null,
+    noiseMargin: null,
     threshold: question.threshold,
     median: null,
     model: null,
@@ -179,14 +185,15 @@ function decideCurve(
     if (residual !== null && Number.isFinite(residual)) residuals.push(residual);
   }
   const range = valueRange(y);
-  const noise = range > 0 ? fit.rmse / range : 0;
+  const finalNoise = finalValueNoise(fit.rmse, y.length);
+  const noise = range > 0 ? finalNoise / range : 0;
   const residual =
     residuals.length >= policy.calibrationTrials ? optimisticResidual(residuals, eachConfidence, noise) : null;
   // Never more optimistic than noise alone allows around the extrapolation (a flat curve has range 0).
   const extrapolationBound =
     residual === null
       ? null
-      : fit.optimisticFinal + Math.min(residual * range, -noiseAllowance(fit.rmse, eachConfidence));
+      : fit.optimisticFinal + Math.min(residual * range, -noiseAllowance(finalNoise, eachConfidence));
 
   // 2. The trial's last value less what completed curves still lost from the same progress on
   // (completed only: a drop is in the curve's units and does not carry over to another horizon).
@@ -216,7 +223,10 @@ function decideCurve(
         );
   if (bounds.length === 0 && crossing === null) return { ...withFit, reason: 'calibrating', calibrationSize };
   const lowerBound = bounds.length === 0 ? null : Math.max(...bounds);
-  const curveStop = lowerBound !== null && lowerBound >= threshold;
+  // The bound is where the trial's curve can end; the objective is one observation of it, which
+  // its own noise can still carry below the bound (docs/algorithm.md, "the noise margin").
+  const noiseMargin = noiseAllowance(finalNoise, eachConfidence);
+  const curveStop = lowerBound !== null && lowerBound >= threshold + noiseMargin;
   const stop =
     crossing === null
       ? curveStop
@@ -229,6 +239,7 @@ function decideCurve(
     ...withFit,
     stop,
     lowerBound,
+    noiseMargin,
     calibrationSize,
     reason: stop ? 'cannot_beat_threshold' : 'can_still_beat_threshold',
   };
@@ -292,7 +303,18 @@ export function crossingBound(
   return { stop: gap > 0 && needed >= allowed, needed, allowed, pairs: n };
 }
 
-/** rmse · z(confidence): how far noise alone can carry the final observation below the fit. */
+/**
+ * The standard deviation of one observation around the trial's fitted curve, the final one
+ * included: the residual sum of squares over n − 3 degrees of freedom (both families have three
+ * parameters), not over n. rmse = √(SSE/n) is that estimate shrunk by √((n − 3)/n), by half at the
+ * 4 points the policy first decides on; with n ≤ 3 the fit is exact and its rmse says nothing
+ * (1 degree of freedom is assumed, the widest this estimate gets).
+ */
+export function finalValueNoise(rmse: number, points: number): number {
+  return rmse * Math.sqrt(points / Math.max(1, points - 3));
+}
+
+/** noise · z(confidence): how far noise alone can carry the final observation below the fit. */
 function noiseAllowance(rmse: number, confidence: number): number {
   return rmse * Math.max(0, normalQuantile(confidence));
 }
