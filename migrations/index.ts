@@ -10,6 +10,7 @@ import { GpuSecondsAcrossAttempts1796331000000 } from './1796331000000-GpuSecond
 import { RunnerQuotas1796332000000 } from './1796332000000-RunnerQuotas';
 import { PausedTrials1796333000000 } from './1796333000000-PausedTrials';
 import { RateLimitBudgets1796334000000 } from './1796334000000-RateLimitBudgets';
+import { StoredStudyQuota1796335000000 } from './1796335000000-StoredStudyQuota';
 
 /** Every migration, oldest first: the only way the schema changes (docs/development.md, "Migrations"). */
 export const MIGRATIONS = [
@@ -25,4 +26,5 @@ export const MIGRATIONS = [
   RunnerQuotas1796332000000,
   PausedTrials1796333000000,
   RateLimitBudgets1796334000000,
+  StoredStudyQuota1796335000000,
 ];

@@ -61,6 +61,10 @@ class FakeApi:
     unavailable_first: int = 0  # answer the first N requests with 503 (API starting)
     #: the study's status in `Meshtune-Study-Status` on a 204 lease answer for a named study
     study_status: str | None = None
+    #: the study is deleted (after a stop) once its last trial is leased: later leases of it
+    #: and reports on its trials answer 404, as the API does
+    delete_study_after_last_lease: bool = False
+    study_deleted: bool = False
 
     def transport(self) -> httpx.MockTransport:
         return httpx.MockTransport(self.handle)
@@ -106,6 +110,10 @@ class FakeApi:
         if path.endswith("/lease"):
             if body and body.get("studyId") == "no-such-study":
                 return _error(404, "STUDY_NOT_FOUND", "study no-such-study not found")
+            if self.study_deleted and body and body.get("studyId"):
+                return _error(404, "STUDY_NOT_FOUND", f"study {body['studyId']} does not exist")
+            if self.delete_study_after_last_lease and len(self.trials) == 1:
+                self.study_deleted = True
             if not self.trials:
                 headers = {"Retry-After": "1"}
                 if body and body.get("studyId") and self.study_status:
@@ -123,6 +131,9 @@ class FakeApi:
             )
         if path.startswith("/v1/runners/") and path.endswith("/heartbeat"):
             return httpx.Response(200, json={"ok": True})
+        if self.study_deleted and path.startswith("/v1/trials/"):
+            trial_id = path.split("/")[3]
+            return _error(404, "TRIAL_NOT_FOUND", f"trial {trial_id} does not exist")
         if path.endswith("/heartbeat"):
             trial_id = path.split("/")[3]
             if trial_id in self.stopped:

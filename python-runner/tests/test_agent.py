@@ -364,6 +364,24 @@ def test_unknown_study_is_a_configuration_error(api: FakeApi, state_dir: Path) -
     assert agent.run() == 2
 
 
+def test_a_study_deleted_while_its_trial_runs_ends_the_runner_cleanly(
+    api: FakeApi, state_dir: Path
+) -> None:
+    """The study is stopped and deleted while its last trial trains: heartbeats and the report
+    answer 404 TRIAL_NOT_FOUND, the next lease 404 STUDY_NOT_FOUND. The trial is dropped (no
+    report kept in the outbox) and the runner exits 0, as after a finished study."""
+    api.trials = [trial_json("t1", 1, BBO3_PARAMS)]
+    api.delete_study_after_last_lease = True
+    # Without --exit-when-idle: the runner ends because the study is gone, not for idling.
+    agent = make_agent(api, state_dir, FakeLauncher(), study_id="study-1")
+    agent.config.exit_when_idle = None
+    assert agent.run() == 0
+    assert api.reports == {}
+    assert agent.outbox.pending() == []
+    leases = [call for call in api.calls if call[1].endswith("/lease")]
+    assert len(leases) == 2
+
+
 def test_checkpoints_outlive_a_retryable_failure_and_go_with_the_result(
     api: FakeApi, state_dir: Path
 ) -> None:

@@ -139,6 +139,16 @@ export class MeshtuneClient {
     return required(await this.api.POST('/v1/studies/{studyId}/stop', { params: { path: { studyId } } }));
   }
 
+  /**
+   * Deletes a finished study (completed, failed or stopped) with its trials, metrics and engine
+   * state, freeing room in the project's `maxStoredStudies`; an active or paused one is refused
+   * (ConflictError, code STUDY_NOT_FINISHED): stop it first.
+   */
+  async deleteStudy(studyId: string): Promise<void> {
+    // 204 on success; the error middleware throws every refusal (404, 409) as its ApiError.
+    await this.api.DELETE('/v1/studies/{studyId}', { params: { path: { studyId } } });
+  }
+
   /** Polls the study until it is `completed`, `failed` or `stopped`, calling `onProgress` when it changes. */
   waitForStudy(studyId: string, options: WaitForStudyOptions = {}): Promise<Study> {
     return waitForStudy(this, studyId, options);

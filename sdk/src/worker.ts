@@ -165,8 +165,8 @@ export interface WorkerSummary {
   runnerFailed: number;
   /** Trials the API stopped early (its stopping policy); not reported. */
   stopped: number;
-  /** Why the worker stopped. */
-  reason: 'study_finished' | 'max_trials' | 'aborted' | 'quarantined';
+  /** Why the worker stopped (`study_deleted`: its study was deleted, after a stop, while it ran). */
+  reason: 'study_finished' | 'study_deleted' | 'max_trials' | 'aborted' | 'quarantined';
   /** The study's status as last reported by the lease endpoint (null when unknown). */
   studyStatus: StudyStatus | null;
 }
@@ -225,9 +225,17 @@ async function persistently<T>(report: () => Promise<T>, leaseSeconds: number): 
   }
 }
 
-/** The trial is no longer this runner's to report (finished elsewhere, study ended, lease moved on). */
+/**
+ * The trial is no longer this runner's to report (finished elsewhere, study ended, lease moved
+ * on, or the stopped study deleted: 404 for the trial or its study).
+ */
 function notOurs(error: unknown): error is ApiError {
-  return error instanceof ConflictError || hasErrorCode(error, 'TRIAL_NOT_LEASED_TO_RUNNER');
+  return (
+    error instanceof ConflictError ||
+    hasErrorCode(error, 'TRIAL_NOT_LEASED_TO_RUNNER') ||
+    hasErrorCode(error, 'TRIAL_NOT_FOUND') ||
+    hasErrorCode(error, 'STUDY_NOT_FOUND')
+  );
 }
 
 /** Study statuses after which no trial will ever be leased. */
@@ -405,6 +413,13 @@ export async function runWorker(
       if (error instanceof RateLimitError) {
         // Past the client's retries: this slot waits its turn (the study is not the problem).
         await sleep(rateLimitWaitMs(error), stopLeasing.signal);
+        return null;
+      }
+      // The study this worker ran was deleted (after a stop): it ends as for a finished study. A
+      // study never seen (a wrong id) still throws.
+      if (hasErrorCode(error, 'STUDY_NOT_FOUND') && summary.studyStatus !== null) {
+        summary.reason = 'study_deleted';
+        stopLeasing.abort();
         return null;
       }
       if (!hasErrorCode(error, 'RUNNER_QUARANTINED')) throw error;

@@ -57,6 +57,7 @@ const ACCESS: Record<string, Caller[]> = {
   'POST /v1/studies/{studyId}/pause': ['admin', 'user'],
   'POST /v1/studies/{studyId}/resume': ['admin', 'user'],
   'POST /v1/studies/{studyId}/stop': ['admin', 'user'],
+  'DELETE /v1/studies/{studyId}': ['admin', 'user'],
   'GET /v1/studies/{studyId}/trials': ['admin', 'user'],
   'POST /v1/studies/{studyId}/trials': ['admin', 'user'],
   'GET /v1/trials/{trialId}': ['admin', 'user'],

@@ -234,6 +234,62 @@ describe('SDK worker against the real API', () => {
     assert.equal(summary.studyStatus, 'stopped');
   });
 
+  it('a study deleted under a running worker: the late result is dropped as released and the worker ends, no throw', async () => {
+    const study = await user.createStudy(sphereStudy({ name: 'sdk delete', budget: { maxEvaluations: 10 } }));
+    let evaluationStarted!: () => void;
+    const started = new Promise<void>((resolve) => (evaluationStarted = resolve));
+    let finishEvaluation!: () => void;
+    const deleted = new Promise<void>((resolve) => (finishEvaluation = resolve));
+    const outcomes: TrialOutcome[] = [];
+    const worker = user.withApiKey(runnerKey).runWorker(
+      study.id,
+      // An evaluation that ignores the abort: its result arrives after the study is gone.
+      async () => {
+        evaluationStarted();
+        await deleted;
+        return 1;
+      },
+      { heartbeatIntervalMs: 50, onTrial: (outcome) => outcomes.push(outcome) },
+    );
+    await started;
+    await assert.rejects(user.deleteStudy(study.id), (error: Error & { code?: string }) => {
+      assert.equal(error.code, 'STUDY_NOT_FINISHED');
+      return true;
+    });
+    await user.stopStudy(study.id);
+    await user.deleteStudy(study.id);
+    finishEvaluation();
+    const summary = await worker;
+    assert.deepEqual([summary.released, summary.completed, summary.failed], [1, 0, 0]);
+    assert.equal(outcomes[0].state, 'released');
+    assert.match(outcomes[0].error ?? '', /does not exist/);
+    assert.ok(['study_finished', 'study_deleted'].includes(summary.reason), summary.reason);
+    await assert.rejects(user.getStudy(study.id), NotFoundError);
+    await assert.rejects(user.deleteStudy(study.id), NotFoundError);
+  });
+
+  it('a worker pinned to a study deleted between its leases ends with reason study_deleted', async () => {
+    const study = await user.createStudy(sphereStudy({ name: 'sdk delete between', budget: { maxEvaluations: 50 } }));
+    let evaluations = 0;
+    const worker = user.withApiKey(runnerKey).runWorker(
+      study.id,
+      async () => {
+        evaluations += 1;
+        if (evaluations === 2) {
+          // Stopped and deleted while this evaluation runs: its report is dropped, the next lease finds no study.
+          await user.stopStudy(study.id);
+          await user.deleteStudy(study.id);
+        }
+        return evaluations;
+      },
+      { heartbeatIntervalMs: 1_000 },
+    );
+    const summary = await worker;
+    assert.equal(summary.completed, 1);
+    assert.equal(summary.released, 1);
+    assert.equal(summary.reason, 'study_deleted');
+  });
+
   it('keeps reporting a finished result through an outage longer than the client retries', async () => {
     const study = await user.createStudy(sphereStudy({ name: 'sdk outage', budget: { maxEvaluations: 10 } }));
     let completeCalls = 0;

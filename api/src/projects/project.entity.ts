@@ -11,6 +11,14 @@ export const DEFAULT_PROJECT_NAME = 'default';
 /** A project's `maxRunners` unless an admin sets another (docs/architecture.md, "Projects"). */
 export const DEFAULT_PROJECT_MAX_RUNNERS = 1000;
 
+/**
+ * A project's `maxStoredStudies` unless an admin sets another. A study at the DTO's limits takes
+ * about 4.2 MB of database (docs/reliability.md, finding 27), so 1000 bound a project's
+ * definitions to about 4 GB at worst, while a team that keeps every study it ran for months stays
+ * far below it.
+ */
+export const DEFAULT_PROJECT_MAX_STORED_STUDIES = 1000;
+
 /** A team's share of the instance: its studies, keys and runners see only each other (docs/architecture.md, "Projects"). */
 @Entity({ name: 'projects' })
 export class Project {
@@ -36,6 +44,14 @@ export class Project {
    */
   @Column({ name: 'max_runners', type: 'integer', default: DEFAULT_PROJECT_MAX_RUNNERS })
   maxRunners: number;
+
+  /**
+   * Most studies of the project stored at once, of every status; never null (rows that legal
+   * requests add must have a bound, finding 27). At the quota a creation answers 409 until a
+   * finished study is deleted.
+   */
+  @Column({ name: 'max_stored_studies', type: 'integer', default: DEFAULT_PROJECT_MAX_STORED_STUDIES })
+  maxStoredStudies: number;
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;

@@ -6,9 +6,9 @@ import { preparedQuery } from '../database/prepared-query';
 import { runningInProject } from '../trials/store/trial-store';
 import type { CreateProjectDto, ProjectResponseDto, UpdateProjectQuotasDto } from './dto/project.dto';
 import { type ProjectUsage, toProjectResponse } from './dto/project.dto';
-import { DEFAULT_PROJECT_MAX_RUNNERS, Project } from './project.entity';
+import { DEFAULT_PROJECT_MAX_RUNNERS, DEFAULT_PROJECT_MAX_STORED_STUDIES, Project } from './project.entity';
 
-const NO_USAGE: ProjectUsage = { activeStudies: 0, runningTrials: 0, runners: 0 };
+const NO_USAGE: ProjectUsage = { activeStudies: 0, runningTrials: 0, runners: 0, storedStudies: 0 };
 import { projectNotFound } from './project-scope';
 
 /** Projects and their quotas (docs/architecture.md, "Projects"). */
@@ -31,6 +31,7 @@ export class ProjectsService {
           maxActiveStudies: body.maxActiveStudies ?? null,
           maxParallelTrials: body.maxParallelTrials ?? null,
           maxRunners: body.maxRunners ?? DEFAULT_PROJECT_MAX_RUNNERS,
+          maxStoredStudies: body.maxStoredStudies ?? DEFAULT_PROJECT_MAX_STORED_STUDIES,
         }),
       );
       return toProjectResponse(saved, NO_USAGE);
@@ -75,6 +76,7 @@ export class ProjectsService {
     if (body.maxActiveStudies !== undefined) changes.maxActiveStudies = body.maxActiveStudies;
     if (body.maxParallelTrials !== undefined) changes.maxParallelTrials = body.maxParallelTrials;
     if (body.maxRunners !== undefined) changes.maxRunners = body.maxRunners;
+    if (body.maxStoredStudies !== undefined) changes.maxStoredStudies = body.maxStoredStudies;
     if (Object.keys(changes).length > 0) {
       const result = await this.dataSource.getRepository(Project).update({ id: projectId }, changes);
       if (result.affected === 0) throw projectNotFound(projectId);
@@ -83,21 +85,46 @@ export class ProjectsService {
   }
 
   /**
-   * In the caller's transaction, before a study of the project becomes active (created or
-   * resumed): locks the project row, so concurrent creations count one after the other, and
-   * refuses with 409 PROJECT_QUOTA_EXCEEDED when `maxActiveStudies` are active already. Returns
-   * the project's quota on running trials (a new study's `maxParallelTrials` may not exceed it).
+   * In the caller's transaction, before a study of the project becomes active (created, with
+   * `newStudy`, or resumed): locks the project row, so concurrent creations count one after the
+   * other, and refuses with 409 PROJECT_QUOTA_EXCEEDED when `maxActiveStudies` are active already
+   * or, for a new study, when `maxStoredStudies` are stored already (of every status: deleting a
+   * finished one frees room, finding 27). Returns the project's quota on running trials (a new
+   * study's `maxParallelTrials` may not exceed it).
    */
-  async reserveActiveStudy(manager: EntityManager, projectId: string): Promise<{ maxParallelTrials: number | null }> {
-    const [project] = await preparedQuery<{ max_active_studies: number | null; max_parallel_trials: number | null }>(
+  async reserveActiveStudy(
+    manager: EntityManager,
+    projectId: string,
+    { newStudy }: { newStudy: boolean },
+  ): Promise<{ maxParallelTrials: number | null }> {
+    const [project] = await preparedQuery<{
+      max_active_studies: number | null;
+      max_parallel_trials: number | null;
+      max_stored_studies: number;
+    }>(
       manager,
       {
         name: 'project-lock',
-        text: 'SELECT max_active_studies, max_parallel_trials FROM projects WHERE id = $1 FOR UPDATE',
+        text: 'SELECT max_active_studies, max_parallel_trials, max_stored_studies FROM projects WHERE id = $1 FOR UPDATE',
       },
       [projectId],
     );
     if (project === undefined) throw projectNotFound(projectId);
+    if (newStudy) {
+      const [{ stored }] = await preparedQuery<{ stored: number }>(
+        manager,
+        { name: 'project-stored-studies', text: 'SELECT COUNT(*)::int AS stored FROM studies WHERE project_id = $1' },
+        [projectId],
+      );
+      if (stored >= project.max_stored_studies) {
+        throw new DomainError(
+          'PROJECT_QUOTA_EXCEEDED',
+          `project quota maxStoredStudies: the project stores ${stored} studies, its quota is ` +
+            `${project.max_stored_studies}; delete a finished one (DELETE /v1/studies/{id}), or ask an admin to raise the quota`,
+          { quota: 'maxStoredStudies', limit: project.max_stored_studies, current: stored, projectId },
+        );
+      }
+    }
     if (project.max_active_studies !== null) {
       const [{ active }] = await preparedQuery<{ active: number }>(
         manager,
@@ -145,13 +172,19 @@ export class ProjectsService {
     const rows = (await this.dataSource.query(
       `SELECT p.id,
               (SELECT COUNT(*)::int FROM studies s WHERE s.project_id = p.id AND s.status = 'active') AS active,
-              (SELECT COUNT(*)::int FROM runners r WHERE r.project_id = p.id) AS runners
+              (SELECT COUNT(*)::int FROM runners r WHERE r.project_id = p.id) AS runners,
+              (SELECT COUNT(*)::int FROM studies s WHERE s.project_id = p.id) AS stored
          FROM projects p WHERE p.id = ANY($1::uuid[])`,
       [projectIds],
-    )) as { id: string; active: number; runners: number }[];
+    )) as { id: string; active: number; runners: number; stored: number }[];
     const running = await Promise.all(rows.map((row) => runningInProject(this.dataSource, row.id)));
     rows.forEach((row, i) =>
-      result.set(row.id, { activeStudies: row.active, runningTrials: running[i], runners: row.runners }),
+      result.set(row.id, {
+        activeStudies: row.active,
+        runningTrials: running[i],
+        runners: row.runners,
+        storedStudies: row.stored,
+      }),
     );
     return result;
   }

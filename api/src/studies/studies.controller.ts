@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { type Caller, CurrentCaller, RequireScopes } from '../auth/auth.decorators';
 import { StudyIdParams } from '../common/dto/id.params';
@@ -76,5 +76,18 @@ export class StudiesController {
   async stopStudy(@Param() params: StudyIdParams, @CurrentCaller() caller: Caller): Promise<StudyResponseDto> {
     await this.scope.study(caller, params.studyId);
     return this.studies.stop(params.studyId);
+  }
+
+  /**
+   * Delete a finished study (completed, failed or stopped) with its trials, their metrics and
+   * leases, and its engine state; it frees room in the project's `maxStoredStudies`. An active or
+   * paused study is refused with 409 STUDY_NOT_FINISHED (stop it first). Runners still holding a
+   * lease of its trials get 404 at their next call.
+   */
+  @Delete(':studyId')
+  @HttpCode(204)
+  async deleteStudy(@Param() params: StudyIdParams, @CurrentCaller() caller: Caller): Promise<void> {
+    await this.scope.study(caller, params.studyId);
+    await this.studies.delete(params.studyId);
   }
 }

@@ -6,6 +6,7 @@ import { AlgorithmError } from '../optimizer-contract/algorithm-errors';
 import type { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { rowsWithinPageBytes } from '../database/page-bytes';
+import { preparedQuery } from '../database/prepared-query';
 import { inTransaction } from '../database/transaction';
 import { parseStoppingPolicy } from '../early-stopping';
 import { EngineService } from '../engine/engine.service';
@@ -23,7 +24,7 @@ import {
   toStudySummary,
 } from './study-response.mapper';
 import { findStudyRow, lockStudyRow } from './study-row';
-import type { StudyStatus } from './study-status';
+import { isFinishedStudy, type StudyStatus } from './study-status';
 import { Study } from './study.entity';
 
 const DEFAULT_MAX_PARALLEL_TRIALS = 1000;
@@ -104,7 +105,7 @@ export class StudiesService {
       engineState,
     });
     const saved = await inTransaction(this.dataSource, async (manager) => {
-      const quota = await this.projects.reserveActiveStudy(manager, projectId);
+      const quota = await this.projects.reserveActiveStudy(manager, projectId, { newStudy: true });
       if (quota.maxParallelTrials !== null) {
         if (dto.budget.maxParallelTrials === undefined) {
           study.maxParallelTrials = Math.min(study.maxParallelTrials, quota.maxParallelTrials);
@@ -236,6 +237,32 @@ export class StudiesService {
     return this.transition(studyId, ['active', 'paused'], 'stopped');
   }
 
+  /**
+   * Deletes a finished study (completed, failed or stopped) with everything it owns, in one
+   * transaction: its trials, and through them their leases and metrics, and its engine events go
+   * by the foreign keys' ON DELETE CASCADE (migrations/1764316800000-InitialSchema.ts,
+   * migrations/1795867128744-EngineEvents.ts); the engine snapshot is a column of the row. An
+   * active or paused study is refused (409 STUDY_NOT_FINISHED naming its status): runners may be
+   * leasing it, and stopping first is the one way to end it. The row is locked first, as the engine
+   * path does (study row, then trial rows), so engine calls and reports queued on it finish before
+   * and find nothing after; a runner still holding a lease of a stopped study gets 404
+   * TRIAL_NOT_FOUND at its next call. The cascade reads the indexes that lead with trial_id and
+   * study_id (docs/benchmarks.md, "Deleting a study").
+   */
+  async delete(studyId: string): Promise<void> {
+    await inTransaction(this.dataSource, async (manager) => {
+      const study = await this.lock(manager, studyId);
+      if (!isFinishedStudy(study.status)) {
+        throw new DomainError(
+          'STUDY_NOT_FINISHED',
+          `a ${study.status} study cannot be deleted; stop it first (POST /v1/studies/${study.id}/stop)`,
+          { status: study.status },
+        );
+      }
+      await preparedQuery(manager, { name: 'study-delete', text: 'DELETE FROM studies WHERE id = $1' }, [study.id]);
+    });
+  }
+
   private async transition(studyId: string, from: StudyStatus[], to: StudyStatus): Promise<StudyResponseDto> {
     await inTransaction(this.dataSource, async (manager) => {
       const study = await this.lock(manager, studyId);
@@ -247,7 +274,7 @@ export class StudiesService {
         );
       }
       // Becoming active again takes a place in the project's quota of active studies.
-      if (to === 'active') await this.projects.reserveActiveStudy(manager, study.projectId);
+      if (to === 'active') await this.projects.reserveActiveStudy(manager, study.projectId, { newStudy: false });
       study.status = to;
       if (to === 'stopped') {
         study.stopReason = 'user_stopped';

@@ -438,6 +438,8 @@ class Agent:
         idle_since = time.monotonic()
         last_runner_heartbeat = 0.0
         reregistered = False
+        #: the API has answered a lease of --study once: a 404 after that means it was deleted
+        study_seen = False
         while not self.stopping:
             try:
                 leased = self.client.lease(self.runner_id, self.config.study_id)
@@ -454,8 +456,16 @@ class Agent:
                 self._sleep(10.0)
                 continue
             except ApiError as exc:  # e.g. 404: --study names no study
+                if study_seen and exc.code == "STUDY_NOT_FOUND" and self.config.study_id:
+                    # Deleted (after a stop) while this runner served it: it has ended for
+                    # good, as a finished study does, and its checkpoints may go.
+                    log.info("study %s was deleted; exiting", self.config.study_id)
+                    self.retention.note_study_status(self.config.study_id, "stopped")
+                    self._prune(force=True)
+                    return 0
                 log.error("the API refuses to lease to this runner: %s", exc)
                 return 2
+            study_seen = True
             if isinstance(leased, LeaseLimit) and self._release_orphans(leased.trial_ids):
                 continue
             if isinstance(leased, LeaseWait):

@@ -118,6 +118,14 @@ class Reporter:
         except FatalApiError:
             raise
         except ApiError as exc:
+            if exc.status_code == 404 and exc.code in ("TRIAL_NOT_FOUND", "STUDY_NOT_FOUND"):
+                # The study was deleted (after a stop) while this trial ran: nobody wants the
+                # result any more, as after a lost lease.
+                log.warning(
+                    "trial %s: result dropped (%s: %s)", report.trial_id, exc.code, exc.message
+                )
+                self.outbox.remove(report.trial_id)
+                return
             if report.kind == "complete" and exc.status_code in (400, 422):
                 log.error(
                     "trial %s: the API rejected the outputs (%s); reporting a failure",

@@ -221,7 +221,13 @@ export interface paths {
         get: operations["getStudy"];
         put?: never;
         post?: never;
-        delete?: never;
+        /**
+         * Delete a finished study (completed, failed or stopped) with its trials, their metrics and
+         *     leases, and its engine state; it frees room in the project's `maxStoredStudies`. An active or
+         *     paused study is refused with 409 STUDY_NOT_FINISHED (stop it first). Runners still holding a
+         *     lease of its trials get 404 at their next call.
+         */
+        delete: operations["deleteStudy"];
         options?: never;
         head?: never;
         patch?: never;
@@ -595,6 +601,11 @@ export interface components {
              *     unseen for 15 minutes, else is refused); omitted: 1000.
              */
             maxRunners?: number;
+            /**
+             * @description Most stored studies of every status (creating one more is refused until a finished study is
+             *     deleted); omitted: 1000.
+             */
+            maxStoredStudies?: number;
             /** @description Unique, e.g. the team's name: letters, digits, `.`, `_`, `-`. */
             name: string;
         };
@@ -723,7 +734,7 @@ export interface components {
              * @description Stable machine-readable code
              * @enum {string}
              */
-            code: "VALIDATION_FAILED" | "INVALID_NOMAD_PARAMETERS" | "UNAUTHENTICATED" | "FORBIDDEN" | "TRIAL_NOT_LEASED_TO_RUNNER" | "NOT_FOUND" | "STUDY_NOT_FOUND" | "TRIAL_NOT_FOUND" | "RUNNER_NOT_FOUND" | "API_KEY_NOT_FOUND" | "PROJECT_NOT_FOUND" | "STUDY_NOT_ACTIVE" | "STUDY_FINISHED" | "INVALID_STATUS_TRANSITION" | "DUPLICATE_POINT" | "BUDGET_EXHAUSTED" | "TRIAL_NOT_RUNNING" | "TRIAL_ALREADY_FINISHED" | "LEASE_LOST" | "TRIAL_STOPPED_EARLY" | "RUNNER_QUARANTINED" | "RUNNER_LABELS_MISSING" | "RUNNER_CAPACITY_INSUFFICIENT" | "RUNNER_LEASE_LIMIT" | "PROJECT_NAME_TAKEN" | "PROJECT_QUOTA_EXCEEDED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "RATE_LIMITED" | "INTERNAL_ERROR" | "SERVICE_UNAVAILABLE";
+            code: "VALIDATION_FAILED" | "INVALID_NOMAD_PARAMETERS" | "UNAUTHENTICATED" | "FORBIDDEN" | "TRIAL_NOT_LEASED_TO_RUNNER" | "NOT_FOUND" | "STUDY_NOT_FOUND" | "TRIAL_NOT_FOUND" | "RUNNER_NOT_FOUND" | "API_KEY_NOT_FOUND" | "PROJECT_NOT_FOUND" | "STUDY_NOT_ACTIVE" | "STUDY_FINISHED" | "INVALID_STATUS_TRANSITION" | "STUDY_NOT_FINISHED" | "DUPLICATE_POINT" | "BUDGET_EXHAUSTED" | "TRIAL_NOT_RUNNING" | "TRIAL_ALREADY_FINISHED" | "LEASE_LOST" | "TRIAL_STOPPED_EARLY" | "RUNNER_QUARANTINED" | "RUNNER_LABELS_MISSING" | "RUNNER_CAPACITY_INSUFFICIENT" | "RUNNER_LEASE_LIMIT" | "PROJECT_NAME_TAKEN" | "PROJECT_QUOTA_EXCEEDED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "RATE_LIMITED" | "INTERNAL_ERROR" | "SERVICE_UNAVAILABLE";
             /** @description Per-field errors `[{field, reason}]` on VALIDATION_FAILED; other context otherwise */
             details?: unknown;
             /** @description For people: names the field when a field is at fault */
@@ -898,11 +909,15 @@ export interface components {
             maxParallelTrials: number | null;
             /** @description Most registered runners (default 1000). */
             maxRunners: number;
+            /** @description Most stored studies of every status (default 1000). */
+            maxStoredStudies: number;
             name: string;
             /** @description Runners registered now. */
             runners: number;
             /** @description Trials running now over all its studies. */
             runningTrials: number;
+            /** @description Studies stored now, of every status. */
+            storedStudies: number;
         };
         ReadinessResponseDto: Record<string, never>;
         RegisteredRunnerResponseDto: {
@@ -1271,6 +1286,8 @@ export interface components {
             maxParallelTrials?: number | null;
             /** @description New quota on registered runners (not null); omitted leaves it. Runners above a lowered quota stay. */
             maxRunners?: number;
+            /** @description New quota on stored studies (not null); omitted leaves it. Studies above a lowered quota stay. */
+            maxStoredStudies?: number;
         };
     };
     responses: never;
@@ -1795,6 +1812,36 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["StudyResponseDto"];
                 };
+            };
+            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`), or the key or its project has as many requests in flight as it may (details: `budget` `key-in-flight` or `project-in-flight`, `limit`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds until the budget refills or a place may be free */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    deleteStudy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                studyId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`), or the key or its project has as many requests in flight as it may (details: `budget` `key-in-flight` or `project-in-flight`, `limit`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
             429: {

@@ -19,8 +19,11 @@ function QuotaProperty(): PropertyDecorator {
   );
 }
 
-/** `maxRunners` in a request: an integer from 1 to MAX_QUOTA, or omitted; never null (the runner table stays bounded). */
-function RunnerQuotaProperty(): PropertyDecorator {
+/**
+ * `maxRunners` or `maxStoredStudies` in a request: an integer from 1 to MAX_QUOTA, or omitted;
+ * never null (the runner and study tables stay bounded).
+ */
+function BoundingQuotaProperty(): PropertyDecorator {
   return applyDecorators(
     IsOmittable(),
     IsInt(),
@@ -50,8 +53,15 @@ export class CreateProjectDto {
    * Most registered runners (a registration beyond it first reclaims runners without a lease
    * unseen for 15 minutes, else is refused); omitted: 1000.
    */
-  @RunnerQuotaProperty()
+  @BoundingQuotaProperty()
   maxRunners?: number;
+
+  /**
+   * Most stored studies of every status (creating one more is refused until a finished study is
+   * deleted); omitted: 1000.
+   */
+  @BoundingQuotaProperty()
+  maxStoredStudies?: number;
 }
 
 export class UpdateProjectQuotasDto {
@@ -64,8 +74,12 @@ export class UpdateProjectQuotasDto {
   maxParallelTrials?: number | null;
 
   /** New quota on registered runners (not null); omitted leaves it. Runners above a lowered quota stay. */
-  @RunnerQuotaProperty()
+  @BoundingQuotaProperty()
   maxRunners?: number;
+
+  /** New quota on stored studies (not null); omitted leaves it. Studies above a lowered quota stay. */
+  @BoundingQuotaProperty()
+  maxStoredStudies?: number;
 }
 
 export class ProjectResponseDto {
@@ -78,6 +92,9 @@ export class ProjectResponseDto {
   /** Most registered runners (default 1000). */
   @IntegerProperty()
   maxRunners: number;
+  /** Most stored studies of every status (default 1000). */
+  @IntegerProperty()
+  maxStoredStudies: number;
   /** Studies with status `active` now. */
   @IntegerProperty()
   activeStudies: number;
@@ -87,6 +104,9 @@ export class ProjectResponseDto {
   /** Runners registered now. */
   @IntegerProperty()
   runners: number;
+  /** Studies stored now, of every status. */
+  @IntegerProperty()
+  storedStudies: number;
   createdAt: string;
 }
 
@@ -104,6 +124,7 @@ export interface ProjectUsage {
   activeStudies: number;
   runningTrials: number;
   runners: number;
+  storedStudies: number;
 }
 
 export function toProjectResponse(project: Project, usage: ProjectUsage): ProjectResponseDto {
@@ -113,9 +134,11 @@ export function toProjectResponse(project: Project, usage: ProjectUsage): Projec
     maxActiveStudies: project.maxActiveStudies,
     maxParallelTrials: project.maxParallelTrials,
     maxRunners: project.maxRunners,
+    maxStoredStudies: project.maxStoredStudies,
     activeStudies: usage.activeStudies,
     runningTrials: usage.runningTrials,
     runners: usage.runners,
+    storedStudies: usage.storedStudies,
     createdAt: project.createdAt.toISOString(),
   };
 }
