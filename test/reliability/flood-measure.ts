@@ -20,8 +20,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ApiProcess, call, type HttpResult, newAdminKey, sleep, spawnApi } from './cluster';
+import { createProject, expectOk, pacedVictim, patient, type VictimPhase } from './victim-harness';
 
-const B_PACE_MS = 150;
 const STUDIES = Number(process.env.FLOOD_STUDIES ?? 70);
 const EVALUATIONS = 700;
 const DIMENSION = 200;
@@ -52,71 +52,10 @@ const SETTINGS: Record<string, Record<string, string>> = {
   },
 };
 
-/** A setup request: waits out 429s as a well-behaved client does. */
-async function patient(url: string, method: string, path: string, key: string, body?: unknown): Promise<HttpResult> {
-  for (;;) {
-    const result = await call(url, method, path, key, body);
-    if (result.status !== 429) return result;
-    await sleep(Number(result.headers.get('retry-after') ?? 1) * 1000);
-  }
-}
-
-async function expectOk(promise: Promise<HttpResult>): Promise<HttpResult['body']> {
-  const result = await promise;
-  if (result.status >= 300) throw new Error(`${result.status} ${JSON.stringify(result.body)}`);
-  return result.body;
-}
-
-async function project(url: string, admin: string, tag: string): Promise<{ id: string; user: string; runner: string }> {
-  const id = (await expectOk(patient(url, 'POST', '/v1/projects', admin, { name: `${tag}-${Date.now()}` }))).id;
-  const key = async (scope: string): Promise<string> =>
-    (await expectOk(patient(url, 'POST', '/v1/api-keys', admin, { name: scope, scope, projectId: id }))).key;
-  return { id, user: await key('user'), runner: await key('runner') };
-}
-
 async function register(url: string, runnerKey: string): Promise<{ id: string; token: string }> {
   return expectOk(
     patient(url, 'POST', '/v1/runners', runnerKey, { name: `r${Math.random()}`, maxConcurrentTrials: 256 }),
   );
-}
-
-interface Phase {
-  n: number;
-  p50: number;
-  p99: number;
-  max: number;
-  refused: number;
-}
-
-/** B's runner: a lease (and a report when leased) every B_PACE_MS for `ms`; latency of the lease + report. */
-async function paced(
-  url: string,
-  runner: { id: string; token: string },
-  studyId: string,
-  ms: number,
-  outputs: (parameters: Record<string, number>) => Record<string, number>,
-): Promise<Phase> {
-  const latencies: number[] = [];
-  let refused = 0;
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    const start = performance.now();
-    const leased = await call(url, 'POST', `/v1/runners/${runner.id}/lease`, runner.token, { studyId });
-    if (leased.status === 429) refused++;
-    if (leased.status === 200) {
-      const done = await call(url, 'POST', `/v1/trials/${leased.body.trial.id}/complete`, runner.token, {
-        outputs: outputs(leased.body.trial.parameters),
-      });
-      if (done.status === 429) refused++;
-    }
-    const elapsed = performance.now() - start;
-    latencies.push(elapsed);
-    await sleep(Math.max(0, B_PACE_MS - elapsed));
-  }
-  latencies.sort((a, b) => a - b);
-  const at = (q: number): number =>
-    Math.round(latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * q))]!);
-  return { n: latencies.length, p50: at(0.5), p99: at(0.99), max: at(1), refused };
 }
 
 function codesOf(counts: Map<string, number>): string {
@@ -124,8 +63,8 @@ function codesOf(counts: Map<string, number>): string {
 }
 
 async function leaseFlood(url: string, admin: string): Promise<string[]> {
-  const A = await project(url, admin, 'floodA');
-  const B = await project(url, admin, 'floodB');
+  const A = await createProject(url, admin, 'floodA');
+  const B = await createProject(url, admin, 'floodB');
   const study = (key: string, projectId: string, budget: object): Promise<HttpResult['body']> =>
     expectOk(
       patient(url, 'POST', '/v1/studies', key, {
@@ -137,11 +76,11 @@ async function leaseFlood(url: string, admin: string): Promise<string[]> {
         algorithm: { name: 'random', seed: 1 },
       }),
     );
-  const studyA = (await study(A.user, A.id, { maxParallelTrials: 1 })).id;
-  const studyB = (await study(B.user, B.id, {})).id;
+  const studyA = (await study(A.users[0]!, A.id, { maxParallelTrials: 1 })).id;
+  const studyB = (await study(B.users[0]!, B.id, {})).id;
   const runnerB = await register(url, B.runner);
   const loss = (): Record<string, number> => ({ loss: 1 });
-  const alone = await paced(url, runnerB, studyB, 15_000, loss);
+  const alone = await pacedVictim(url, runnerB, studyB, 15_000, loss);
   const flooders: { id: string; token: string }[] = [];
   for (let i = 0; i < FLOOD_RUNNERS; i += 20) {
     flooders.push(...(await Promise.all(Array.from({ length: 20 }, () => register(url, A.runner)))));
@@ -160,7 +99,7 @@ async function leaseFlood(url: string, admin: string): Promise<string[]> {
     }
   });
   await sleep(2_000);
-  const during = await paced(url, runnerB, studyB, 20_000, loss);
+  const during = await pacedVictim(url, runnerB, studyB, 20_000, loss);
   stop = true;
   await Promise.all(floods);
   return [
@@ -178,8 +117,8 @@ function nomadCache(): string {
 }
 
 async function engineReads(url: string, admin: string): Promise<string[]> {
-  const A = await project(url, admin, 'thrash');
-  const B = await project(url, admin, 'victim');
+  const A = await createProject(url, admin, 'thrash');
+  const B = await createProject(url, admin, 'victim');
   const parameters = Array.from({ length: DIMENSION }, (_, i) => ({
     name: `x${i}`,
     type: 'real',
@@ -192,7 +131,7 @@ async function engineReads(url: string, admin: string): Promise<string[]> {
     await Promise.all(
       [0, 1].map(async (j) => {
         const created = await expectOk(
-          patient(url, 'POST', '/v1/studies', A.user, {
+          patient(url, 'POST', '/v1/studies', A.users[0]!, {
             name: `b${i + j}`,
             projectId: A.id,
             parameters,
@@ -201,14 +140,16 @@ async function engineReads(url: string, admin: string): Promise<string[]> {
             algorithm: { name: 'mads', seed: 1 },
           }),
         );
-        await expectOk(patient(url, 'POST', `/v1/studies/${created.id}/import/nomad-cache`, A.user, { cacheFile }));
+        await expectOk(
+          patient(url, 'POST', `/v1/studies/${created.id}/import/nomad-cache`, A.users[0]!, { cacheFile }),
+        );
         ids.push(created.id);
       }),
     );
   }
   const studyB = (
     await expectOk(
-      patient(url, 'POST', '/v1/studies', B.user, {
+      patient(url, 'POST', '/v1/studies', B.users[0]!, {
         name: 'v',
         projectId: B.id,
         parameters: [
@@ -225,27 +166,27 @@ async function engineReads(url: string, admin: string): Promise<string[]> {
     patient(url, 'POST', '/v1/runners', B.runner, { name: 'victim', maxConcurrentTrials: 1 }),
   );
   const loss = (p: Record<string, number>): Record<string, number> => ({ loss: p.x! ** 2 + p.y! });
-  const rows = [row('engine reads: B alone (15 s)', await paced(url, runnerB, studyB, 15_000, loss))];
+  const rows = [row('engine reads: B alone (15 s)', await pacedVictim(url, runnerB, studyB, 15_000, loss))];
   for (const over of [Math.min(60, ids.length), ids.length]) {
     let stop = false;
     const codes = new Map<string, number>();
     const readers = Array.from({ length: READERS }, async (_, k) => {
       for (let i = k; !stop; i += READERS) {
-        const read = await call(url, 'GET', `/v1/studies/${ids[i % over]}/engine`, A.user);
+        const read = await call(url, 'GET', `/v1/studies/${ids[i % over]}/engine`, A.users[0]!);
         codes.set(String(read.status), (codes.get(String(read.status)) ?? 0) + 1);
       }
     });
     await sleep(1_000);
-    const during = await paced(url, runnerB, studyB, 15_000, loss);
+    const during = await pacedVictim(url, runnerB, studyB, 15_000, loss);
     stop = true;
     await Promise.all(readers);
     rows.push(row(`engine reads: B beside 8 readers over ${over} studies (15 s); A: ${codesOf(codes)}`, during));
   }
-  rows.push(row('engine reads: B after (15 s)', await paced(url, runnerB, studyB, 15_000, loss)));
+  rows.push(row('engine reads: B after (15 s)', await pacedVictim(url, runnerB, studyB, 15_000, loss)));
   return rows;
 }
 
-function row(what: string, phase: Phase): string {
+function row(what: string, phase: VictimPhase): string {
   return `| ${what} | ${phase.n} | ${phase.p50} | ${phase.p99} | ${phase.max} | ${phase.refused} |`;
 }
 

@@ -19,8 +19,8 @@ import { join } from 'node:path';
 import { Client } from 'pg';
 import { startEmbeddedPostgres } from '../../api/src/database/embedded-postgres';
 import { type ApiProcess, call, type HttpResult, newAdminKey, sleep, spawnApi } from './cluster';
+import { createProject, expectOk, pacedVictim, type VictimPhase } from './victim-harness';
 
-const B_PACE_MS = 150;
 const LOCK_MS = Number(process.env.IN_FLIGHT_LOCK_MS ?? 3000);
 const A_CLIENTS = Number(process.env.IN_FLIGHT_A_CLIENTS ?? 60);
 const A_KEYS = 6;
@@ -37,26 +37,6 @@ const DEFAULT_BUDGETS = {
   MESHTUNE_RATE_LIMIT_EXPENSIVE_PER_SECOND: '',
 };
 
-async function expectOk(promise: Promise<HttpResult>): Promise<HttpResult['body']> {
-  const result = await promise;
-  if (result.status >= 300) throw new Error(`${result.status} ${JSON.stringify(result.body)}`);
-  return result.body;
-}
-
-async function project(
-  url: string,
-  admin: string,
-  tag: string,
-  keys: number,
-): Promise<{ id: string; users: string[]; runner: string }> {
-  const id = (await expectOk(call(url, 'POST', '/v1/projects', admin, { name: `${tag}-${Date.now()}` }))).id;
-  const key = async (scope: string): Promise<string> =>
-    (await expectOk(call(url, 'POST', '/v1/api-keys', admin, { name: scope, scope, projectId: id }))).key;
-  const users: string[] = [];
-  for (let i = 0; i < keys; i++) users.push(await key('user'));
-  return { id, users, runner: await key('runner') };
-}
-
 function study(url: string, key: string, projectId: string): Promise<HttpResult['body']> {
   return expectOk(
     call(url, 'POST', '/v1/studies', key, {
@@ -70,50 +50,17 @@ function study(url: string, key: string, projectId: string): Promise<HttpResult[
   );
 }
 
-interface Phase {
-  n: number;
-  p50: number;
-  p99: number;
-  max: number;
-  refused: number;
-}
-
-/** B's runner: a lease and a report every B_PACE_MS for `ms`; latency of the round. */
-async function paced(url: string, runner: { id: string; token: string }, studyId: string, ms: number): Promise<Phase> {
-  const latencies: number[] = [];
-  let refused = 0;
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    const start = performance.now();
-    const leased = await call(url, 'POST', `/v1/runners/${runner.id}/lease`, runner.token, { studyId });
-    if (leased.status === 429) refused++;
-    if (leased.status === 200) {
-      const done = await call(url, 'POST', `/v1/trials/${leased.body.trial.id}/complete`, runner.token, {
-        outputs: { loss: 1 },
-      });
-      if (done.status === 429) refused++;
-    }
-    const elapsed = performance.now() - start;
-    latencies.push(elapsed);
-    await sleep(Math.max(0, B_PACE_MS - elapsed));
-  }
-  latencies.sort((a, b) => a - b);
-  const at = (q: number): number =>
-    Math.round(latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * q))]!);
-  return { n: latencies.length, p50: at(0.5), p99: at(0.99), max: at(1), refused };
-}
-
-function row(setting: string, phase: string, result: Phase): string {
+function row(setting: string, phase: string, result: VictimPhase): string {
   return `| ${setting} | ${phase} | ${result.n} | ${result.p50} | ${result.p99} | ${result.max} | ${result.refused} |`;
 }
 
 async function measure(setting: string, url: string, admin: string, ownerUrl: string): Promise<string[]> {
-  const A = await project(url, admin, 'slowA', A_KEYS);
-  const B = await project(url, admin, 'victimB', 1);
+  const A = await createProject(url, admin, 'slowA', A_KEYS);
+  const B = await createProject(url, admin, 'victimB');
   const studyA = (await study(url, A.users[0]!, A.id)).id as string;
   const studyB = (await study(url, B.users[0]!, B.id)).id as string;
   const runnerB = await expectOk(call(url, 'POST', '/v1/runners', B.runner, { name: 'b', maxConcurrentTrials: 256 }));
-  const alone = await paced(url, runnerB, studyB, PHASE_MS);
+  const alone = await pacedVictim(url, runnerB, studyB, PHASE_MS);
 
   let stop = false;
   const locker = new Client({ connectionString: ownerUrl });
@@ -139,7 +86,7 @@ async function measure(setting: string, url: string, admin: string, ownerUrl: st
     }
   });
   await sleep(2_000);
-  const during = await paced(url, runnerB, studyB, PHASE_MS);
+  const during = await pacedVictim(url, runnerB, studyB, PHASE_MS);
   stop = true;
   await Promise.all([...clients, holding]);
   await locker.end();
