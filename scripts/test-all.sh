@@ -37,6 +37,12 @@ provision_debian_packages() {
 }
 run_suite "Debian packages (chromium, python3-venv)" provision_debian_packages
 
+# The runner's virtual environment, before any suite: the Node suite's doc-tests run
+# `ensure-venv.sh` as docs/runner.md writes it, under a per-command timeout that a first download of
+# torch (several minutes) would exceed on a fresh machine. Created once; later runs find it.
+provision_runner_venv() { python-runner/scripts/ensure-venv.sh >/dev/null; }
+run_suite "runner virtual environment (PyPI, once per lock file)" provision_runner_venv
+
 echo "== test: build"
 if ! npm run --silent build; then
   echo "test: build FAILED; no suite can run" >&2
