@@ -53,7 +53,9 @@ export function studyFigures(
   const incumbentAfter: number[] = [Infinity];
   for (const trial of log) {
     const final = curves[trial.config][totalSteps - 1];
-    incumbentAfter.push(Math.min(incumbentAfter[incumbentAfter.length - 1], trial.state === 'complete' ? final : Infinity));
+    incumbentAfter.push(
+      Math.min(incumbentAfter[incumbentAfter.length - 1], trial.state === 'complete' ? final : Infinity),
+    );
   }
   const completedConfigs = new Set(log.filter((t) => t.state === 'complete').map((t) => t.config));
   for (const [index, trial] of log.entries()) {

@@ -701,7 +701,9 @@ function report(
         `pauses whose full run would have beaten the incumbent at the pause (successes told as failures then; in brackets: never completed in the study).`,
     );
     lines.push('');
-    lines.push('| system | resumed | completed | stopped for good | cut | given up | GPU-s resumed | successes paused (never delivered) |');
+    lines.push(
+      '| system | resumed | completed | stopped for good | cut | given up | GPU-s resumed | successes paused (never delivered) |',
+    );
     lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
     lines.push(...resumeLines);
   }

@@ -9,7 +9,8 @@
  * steps), the pause rule is more aggressive than the default curve rule: only X0 is protected, the
  * curve rule calibrates on 1 completed curve (paused runs calibrate it too), and a trial whose value
  * is not below the incumbent's own curve at the same step is paused from `behindIncumbent.from` on.
- * A resumed trial runs under the study's own curve policy, whose stop is final.
+ * A resumed trial runs under the study's own curve policy, whose stop is final; that is the only
+ * way a paused trial is stopped for good before its study ends (`chooseResume`).
  */
 import type { CalibrationCache, CompletedCurve } from './calibration';
 import { extrapolateCurve, type CurvePoint } from './curve-extrapolation';
@@ -106,6 +107,13 @@ export interface ResumeChoice<Id> {
  * (its last value when no fit holds), among those `finalPolicy` — asked again with everything the
  * study now knows — would not stop; the others are ruled out for good. `finalPolicy` null: every
  * paused trial stays eligible. Ties go to the earliest in `paused`.
+ *
+ * The service passes null (engine/study-resume.ts; bench:fidelity's `_ruleout` rows measure the
+ * other): a paused curve does not change, and asking the final rule about it at every resume
+ * choice, against a threshold and a calibration set that move, gives a wrong stop that many
+ * chances on the same few points; a paused trial is stopped for good only as a running trial is,
+ * by the final rule after each new observation once it is resumed (docs/algorithm.md, "Early
+ * stopping: pause and resume", "Which").
  */
 export function chooseResume<Id>(
   paused: readonly PausedTrial<Id>[],
