@@ -186,6 +186,18 @@ const CLOSED_LOOP_SYSTEMS: readonly { name: string; system: ClosedLoopSystem; op
     system: { policy: { ...DEFAULT_CURVE_POLICY }, resume: { ...SERVICE_RESUME, ruleOut: true } },
     optIn: true,
   },
+  // The behind-the-incumbent pause only when the gap exceeds 1.96 × the two observations' noise (opt-in).
+  {
+    name: 'meshtune_mads_curve_resume_behindnoise',
+    system: {
+      policy: { ...DEFAULT_CURVE_POLICY },
+      resume: {
+        ...SERVICE_RESUME,
+        pauseRule: { ...SERVICE_RESUME.pauseRule, behindIncumbent: { from: 0.1, always: true, noiseZ: 1.96 } },
+      },
+    },
+    optIn: true,
+  },
   // MADS without stopping from another engine seed (opt-in): how often the search's own spread alone
   // misses the reference's target.
   {

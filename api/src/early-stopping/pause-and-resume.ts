@@ -14,7 +14,7 @@
  */
 import type { CalibrationCache, CompletedCurve } from './calibration';
 import { extrapolateCurve, type CurvePoint } from './curve-extrapolation';
-import { decideEarlyStop, type StopDecision, type StopQuestion } from './stopping-decision';
+import { decideEarlyStop, finalValueNoise, type StopDecision, type StopQuestion } from './stopping-decision';
 import type { CurveStoppingPolicy, ResumeOptions } from './stopping-policy';
 
 /** The pause rule: when a fresh trial is paused. */
@@ -24,8 +24,11 @@ export interface PauseRule {
   /**
    * Pause at progress ≥ `from` when the value is not below the incumbent's curve at the same step:
    * only while `pausePolicy` is calibrating, or `always` (either test pauses); null: never.
+   * `noiseZ` (opt-in, bench:fidelity's `_behindnoise` rows; absent or 0: off): only when the value is
+   * above the incumbent's by at least noiseZ · √(σ̂² + σ̂_inc²), σ̂ each curve's noise around its
+   * own fit up to that step (`finalValueNoise`): the two values compared are both observations.
    */
-  behindIncumbent: { from: number; always: boolean } | null;
+  behindIncumbent: { from: number; always: boolean; noiseZ?: number } | null;
 }
 
 /**
@@ -75,7 +78,19 @@ export function decidePause(question: PauseQuestion, rule: PauseRule, cache?: Ca
   if (last.step / question.totalSteps < behind.from) return decision;
   const incumbentValue = incumbentValueAt(question.incumbentCurve, last.step);
   if (incumbentValue === null || last.value < incumbentValue) return decision;
+  if ((behind.noiseZ ?? 0) > 0 && last.value - incumbentValue < behind.noiseZ! * behindNoise(question, last.step)) {
+    return decision;
+  }
   return { ...decision, stop: true, reason: 'behind_incumbent' };
+}
+
+/** √(σ̂² + σ̂_inc²) at `step`: the noise of the difference of the two observations (Infinity: no fit). */
+function behindNoise(question: PauseQuestion, step: number): number {
+  const incumbent = (question.incumbentCurve ?? []).filter((point) => point.step <= step);
+  const own = extrapolateCurve(question.curve, question.totalSteps);
+  const theirs = extrapolateCurve(incumbent, question.totalSteps);
+  if (own === null || theirs === null) return Infinity;
+  return Math.hypot(finalValueNoise(own.rmse, question.curve.length), finalValueNoise(theirs.rmse, incumbent.length));
 }
 
 /** A paused trial as the resume choice sees it. */
