@@ -216,6 +216,9 @@ describe('early stopping that can be undone: pause and resume', () => {
     const resumedCompleted = resumedTrials.filter((trial) => trial.status === 'completed');
     // Nothing is left paused: each paused trial was resumed or ended stopped (early_stopped).
     for (const trial of trials.filter((t) => t.status === 'stopped')) assert.equal(trial.stopReason, 'early_stopped');
+    // No paused trial is ruled out on the curve it was paused with: one stopped for good was resumed
+    // first and stopped by the study's curve policy as it ran (docs/algorithm.md, "Which").
+    for (const trial of trials.filter((t) => t.status === 'stopped')) assert.ok(trial.resumes > 0, `${trial.number}`);
     // Each paused trial keeps the decision of its (last) stop: the pause's, or its final stop's once resumed.
     for (const trial of trials.filter((t) => t.status === 'stopped' || t.resumes > 0))
       assert.ok(trial.earlyStop !== null);

@@ -49,6 +49,12 @@ export interface ClosedLoopResume {
   /** Steps charged to every resume for loading the model and the checkpoint again. */
   resumeOverheadSteps: number;
   /**
+   * Rule out for good, at each resume choice, the paused trials the policy stops on the curve they
+   * were paused with (the service's rule before 2026-12-05); false: the service's rule since, a
+   * paused trial ends only when it is resumed and the policy stops it as it runs.
+   */
+  ruleOut: boolean;
+  /**
    * Bench option (not the service's rule): no pause before this many evaluations are told; until
    * then fresh trials run under the policy's final rule (0: the service's behaviour).
    */
@@ -258,7 +264,7 @@ export function runClosedLoopStudy(
     const entry = takeResumeChoice(
       paused,
       { threshold: engine.earlyStopThreshold(), completed, stopped },
-      policy as CurveStoppingPolicy,
+      resume.ruleOut ? (policy as CurveStoppingPolicy) : null,
       totalSteps,
       stopped,
       log,
@@ -385,6 +391,8 @@ export function runClosedLoopStudy(
       }
     }
   }
+  // Still paused when the study ends: given up now.
+  for (const entry of paused) log[entry.logIndex].givenUpAfter = log.length;
   trace.evaluations = engine.evaluationCount;
   trace.finalFrame = engine.frameSize()[0];
   trace.stopReason = engine.stopReason?.kind ?? null;
@@ -393,5 +401,11 @@ export function runClosedLoopStudy(
 
 /** The service's resume settings for a curve policy (`resume: {}`), as promote.ts's PROMOTE. */
 export function serviceResume(policy: CurveStoppingPolicy, stagnation: number): ClosedLoopResume {
-  return { pauseRule: pauseRuleOf(policy), stagnation, resumeOverheadSteps: 1, pauseAfterEvaluations: 0 };
+  return {
+    pauseRule: pauseRuleOf(policy),
+    stagnation,
+    resumeOverheadSteps: 1,
+    pauseAfterEvaluations: 0,
+    ruleOut: false,
+  };
 }

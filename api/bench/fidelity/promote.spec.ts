@@ -21,6 +21,7 @@ const options: PromoteOptions = {
   pausePolicy: { ...DEFAULT_CURVE_POLICY, calibrationTrials: 99 },
   behindIncumbent: { from: 0.1, always: true },
   resumePolicy: null,
+  ruleOut: false,
   stagnation: 2,
   resumeWhenExhausted: true,
   resumeOverheadSteps: 1,
@@ -64,6 +65,33 @@ describe('bench:fidelity stopping that can be undone (promote.ts)', () => {
     assert.equal(figures.gpuToTarget[0], null);
     assert.equal(figures.stopped, 3);
     assert.equal(figures.falseStops, 1);
+    // Given up when the study ended, judged against the incumbent then (X0's 2.0): configuration 1.
+    assert.deepEqual(
+      log.map((t) => t.givenUpAfter),
+      [undefined, 4, 4, 4],
+    );
+    assert.equal(figures.hiddenSuccesses, 1);
+    assert.equal(figures.hiddenNeverDelivered, 1);
+  });
+
+  it('a pause is judged when it is given up: not a false stop once the incumbent is below its full run', () => {
+    // Entry 1 paused (final 1.0 beats X0's 2.0 then), entry 2 completes at 0.5, then entry 1 is given up.
+    const log = [
+      { config: 0, steps: T, state: 'complete' as const },
+      { config: 1, steps: 2, state: 'pruned' as const, givenUpAfter: 3 },
+      { config: 4, steps: T, state: 'complete' as const },
+    ];
+    const withBetter = [...curves, curve(0.5, 1)];
+    const figures = studyFigures(log, withBetter, T, 1, [0.5], Infinity);
+    assert.equal(figures.stopped, 1);
+    assert.equal(figures.falseStops, 0);
+    // The engine was still told a failure where a success was: counted apart, never delivered.
+    assert.equal(figures.hiddenSuccesses, 1);
+    assert.equal(figures.hiddenNeverDelivered, 1);
+    // Given up before entry 2 completed: a false stop.
+    const early = studyFigures([log[0], { ...log[1], givenUpAfter: 2 }, log[2]], withBetter, T, 1, [0.5], Infinity);
+    assert.equal(early.falseStops, 1);
+    assert.deepEqual(early.falseStopEntries, [1]);
   });
 
   it('a resumed trial is cut when the budget runs out, and nothing runs after it', () => {
@@ -75,7 +103,7 @@ describe('bench:fidelity stopping that can be undone (promote.ts)', () => {
     );
   });
 
-  it('with the default rule as resume filter, a paused trial it now rules out is never resumed', () => {
+  it('with ruleOut, a paused trial the default rule stops on its paused curve is never resumed', () => {
     // Four flattening curves, each a little better than the one before (so none is paused: they
     // calibrate the default rule), then one far above them that has flattened too: the default rule
     // cannot see it beating the incumbent.
@@ -89,6 +117,7 @@ describe('bench:fidelity stopping that can be undone (promote.ts)', () => {
         // Only configuration 4 is paused: the others are calibration runs of the default rule.
         behindIncumbent: { from: 0.5, always: true },
         resumePolicy: { ...DEFAULT_CURVE_POLICY },
+        ruleOut: true,
         stagnation: Infinity,
       },
       { ...settings, maxTrials: 5 },
@@ -96,9 +125,27 @@ describe('bench:fidelity stopping that can be undone (promote.ts)', () => {
     const last = log[log.length - 1];
     assert.equal(last.config, 4);
     assert.equal(last.state, 'pruned');
+    assert.equal(last.givenUpAfter, log.length);
     assert.equal(
       log.some((t) => t.resumed === true),
       false,
     );
+    // Without ruleOut (the service's rule), the same trial is resumed, and the default rule stops
+    // it for good as it runs: after one more step and the reload.
+    const resumedLog = runPromoteStudy(
+      many,
+      [0, 1, 2, 3, 4],
+      {
+        ...options,
+        behindIncumbent: { from: 0.5, always: true },
+        resumePolicy: { ...DEFAULT_CURVE_POLICY },
+        stagnation: Infinity,
+      },
+      { ...settings, maxTrials: 5 },
+    );
+    assert.deepEqual(resumedLog.slice(-2), [
+      { config: 4, steps: last.steps, state: 'paused' },
+      { config: 4, steps: 1, state: 'pruned', resumed: true, overheadSteps: 1 },
+    ]);
   });
 });

@@ -50,6 +50,12 @@ export interface PromoteOptions extends PauseRule {
    * the incumbent (Infinity: never on the way).
    */
   stagnation: number;
+  /**
+   * Rule out for good, at each resume choice, the paused trials `resumePolicy` stops on the curve
+   * they were paused with (the service's rule before 2026-12-05); false: a paused trial ends only
+   * when it is resumed and `resumePolicy` stops it as it runs (pause-and-resume.ts, `chooseResume`).
+   */
+  ruleOut: boolean;
   /** When the sequence is used up, resume paused trials, most promising first, until the budget ends. */
   resumeWhenExhausted: boolean;
   /** Steps charged to every resume for loading the model and the checkpoint again. */
@@ -72,14 +78,15 @@ interface Paused extends PausedEntry {
 /**
  * Asks `chooseResume` (the service's resume choice) about the paused trials and applies its answer
  * to a benchmark loop's lists: trials ruled out leave `paused` for good (they stay 'pruned' in the
- * log, their runs stay calibration evidence); the chosen one leaves `paused` and, as it runs again,
- * `stopped` (its run is no longer a stop), and its log segment becomes 'paused'. Null when none is
- * left to resume.
+ * log, marked given up now, and their runs stay calibration evidence); the chosen one leaves
+ * `paused` and, as it runs again, `stopped` (its run is no longer a stop), and its log segment
+ * becomes 'paused'. `ruleOutPolicy` null: nothing is ruled out (the service's rule since
+ * 2026-12-05, pause-and-resume.ts). Null when none is left to resume.
  */
 export function takeResumeChoice<Entry extends PausedEntry>(
   paused: Entry[],
   context: ResumeContext,
-  policy: CurveStoppingPolicy | null,
+  ruleOutPolicy: CurveStoppingPolicy | null,
   totalSteps: number,
   stopped: CompletedCurve[],
   log: TrialLog[],
@@ -88,10 +95,13 @@ export function takeResumeChoice<Entry extends PausedEntry>(
   const choice = chooseResume(
     paused.map((entry) => ({ id: entry, points: entry.points, totalSteps })),
     context,
-    policy,
+    ruleOutPolicy,
     cache,
   );
-  for (const entry of choice.ruledOut) paused.splice(paused.indexOf(entry), 1);
+  for (const entry of choice.ruledOut) {
+    paused.splice(paused.indexOf(entry), 1);
+    log[entry.logIndex].givenUpAfter = log.length;
+  }
   if (choice.resume === null) return null;
   const entry = choice.resume;
   paused.splice(paused.indexOf(entry), 1);
@@ -174,7 +184,7 @@ export function runPromoteStudy(
     const entry = takeResumeChoice(
       paused,
       { threshold: incumbent, completed, stopped },
-      options.resumePolicy,
+      options.ruleOut ? options.resumePolicy : null,
       totalSteps,
       stopped,
       log,
@@ -228,5 +238,7 @@ export function runPromoteStudy(
   }
   // The sequence is used up (or the trial cap reached): resume what is left, most promising first.
   if (options.resumeWhenExhausted) while (!budgetOut && spent < maxGpuSeconds && resumeOne());
+  // Still paused when the study ends: given up now.
+  for (const entry of paused) log[entry.logIndex].givenUpAfter = log.length;
   return log;
 }

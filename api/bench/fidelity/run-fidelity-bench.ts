@@ -142,12 +142,15 @@ const PROMOTE: PromoteOptions = {
   // the pause policy with 1 calibration curve, the behind-the-incumbent test from minProgress (0.1).
   ...pauseRuleOf(DEFAULT_CURVE_POLICY),
   resumePolicy: { ...DEFAULT_CURVE_POLICY },
+  ruleOut: false,
   stagnation: DEFAULT_RESUME_OPTIONS.afterTrialsWithoutImprovement,
   resumeWhenExhausted: true,
   resumeOverheadSteps: 1,
 };
 const PROMOTE_SYSTEMS: readonly { name: string; options: PromoteOptions }[] = [
   { name: 'meshtune_curve_promote', options: PROMOTE },
+  // The rule before 2026-12-05: paused trials the default rule stops on their paused curve are ruled out at each resume choice.
+  { name: 'meshtune_curve_promote_ruleout', options: { ...PROMOTE, ruleOut: true } },
   // The same pauses, never resumed: what the resumption itself is worth.
   { name: 'meshtune_curve_promote_never', options: { ...PROMOTE, stagnation: Infinity, resumeWhenExhausted: false } },
   // Every paused trial stays eligible and a resumed trial runs to its end (no default-rule filter).
@@ -176,6 +179,25 @@ const CLOSED_LOOP_SYSTEMS: readonly { name: string; system: ClosedLoopSystem; op
   { name: 'meshtune_mads_median', system: { policy: { ...DEFAULT_MEDIAN_POLICY }, resume: null } },
   { name: 'meshtune_mads_curve', system: { policy: { ...DEFAULT_CURVE_POLICY }, resume: null } },
   { name: 'meshtune_mads_curve_resume', system: { policy: { ...DEFAULT_CURVE_POLICY }, resume: SERVICE_RESUME } },
+  // The service's rule before 2026-12-05 (opt-in): a paused trial the policy stops on the curve it
+  // was paused with is ruled out for good at a resume choice.
+  {
+    name: 'meshtune_mads_curve_resume_ruleout',
+    system: { policy: { ...DEFAULT_CURVE_POLICY }, resume: { ...SERVICE_RESUME, ruleOut: true } },
+    optIn: true,
+  },
+  // The behind-the-incumbent pause only when the gap exceeds 1.96 × the two observations' noise (opt-in).
+  {
+    name: 'meshtune_mads_curve_resume_behindnoise',
+    system: {
+      policy: { ...DEFAULT_CURVE_POLICY },
+      resume: {
+        ...SERVICE_RESUME,
+        pauseRule: { ...SERVICE_RESUME.pauseRule, behindIncumbent: { from: 0.1, always: true, noiseZ: 1.96 } },
+      },
+    },
+    optIn: true,
+  },
   // MADS without stopping from another engine seed (opt-in): how often the search's own spread alone
   // misses the reference's target.
   {
@@ -545,6 +567,8 @@ interface SystemRow {
   bestGap: number[];
   stopped: number;
   falseStops: number;
+  hiddenSuccesses: number;
+  hiddenNeverDelivered: number;
   trials: number;
   seconds: number;
 }
@@ -569,6 +593,8 @@ function report(
       bestGap: [],
       stopped: 0,
       falseStops: 0,
+      hiddenSuccesses: 0,
+      hiddenNeverDelivered: 0,
       trials: 0,
       seconds: 0,
     });
@@ -611,15 +637,13 @@ function report(
       const perProblem = `${run.system}\u0000${problem}`;
       problemRatios.set(perProblem, [...(problemRatios.get(perProblem) ?? []), ratio0]);
       const late = lateDrop.get(run.system) ?? { stopped: 0, falseStops: 0 };
-      let incumbent = Infinity;
-      for (const trial of run.trials) {
-        const fullFinal = tab.curves[trial.config][steps - 1];
-        if (trial.state === 'pruned' && tab.shapes[trial.config] === 'late_drop') {
-          late.stopped++;
-          if (fullFinal < incumbent) late.falseStops++;
-        } else if (trial.state === 'complete') incumbent = Math.min(incumbent, fullFinal);
-      }
+      late.stopped += run.trials.filter((t) => t.state === 'pruned' && tab.shapes[t.config] === 'late_drop').length;
+      late.falseStops += figures.falseStopEntries.filter(
+        (index) => tab.shapes[run.trials[index].config] === 'late_drop',
+      ).length;
       lateDrop.set(run.system, late);
+      row.hiddenSuccesses += figures.hiddenSuccesses;
+      row.hiddenNeverDelivered += figures.hiddenNeverDelivered;
       row.stopped += figures.stopped;
       row.falseStops += figures.falseStops;
       row.trials += figures.trials;
@@ -676,18 +700,23 @@ function report(
     const gpu = resumed.reduce((sum, t) => sum + (t.steps + (t.overheadSteps ?? 0)) * SECONDS_PER_STEP, 0);
     const total = entries.reduce((sum, t) => sum + (t.steps + (t.overheadSteps ?? 0)) * SECONDS_PER_STEP, 0);
     const count = (state: string) => resumed.filter((t) => t.state === state).length;
+    const row = rows.get(system)!;
+    const givenUp = entries.filter((t) => t.givenUpAfter !== undefined).length;
     return [
-      `| ${system} | ${entries.filter((t) => t.state === 'paused').length} | ${count('complete')} | ${count('pruned')} | ${count('cut')} | ${gpu} (${((100 * gpu) / total).toFixed(1)} %) |`,
+      `| ${system} | ${entries.filter((t) => t.state === 'paused').length} | ${count('complete')} | ${count('pruned')} | ${count('cut')} | ${givenUp} | ${gpu} (${((100 * gpu) / total).toFixed(1)} %) | ${row.hiddenSuccesses} (${row.hiddenNeverDelivered}) |`,
     ];
   });
   if (resumeLines.length > 0) {
     lines.push('');
     lines.push(
-      `Resumed trials (all studies; a resumed trial's later part counts as a trial of its own in "trials" above): paused and resumed, then completed / stopped for good / cut by the budget; GPU-s of the resumed parts with their reload overhead (share of all GPU-s spent).`,
+      `Resumed trials (all studies; a resumed trial's later part counts as a trial of its own in "trials" above): paused and resumed, then completed / stopped for good / cut by the budget; paused and never resumed (ruled out, or paused when the study ended: "given up", a false stop when its full run would have beaten the incumbent then); GPU-s of the resumed parts with their reload overhead (share of all GPU-s spent); ` +
+        `pauses whose full run would have beaten the incumbent at the pause (successes told as failures then; in brackets: never completed in the study).`,
     );
     lines.push('');
-    lines.push('| system | resumed | completed | stopped for good | cut | GPU-s resumed |');
-    lines.push('| --- | ---: | ---: | ---: | ---: | ---: |');
+    lines.push(
+      '| system | resumed | completed | stopped for good | cut | given up | GPU-s resumed | successes paused (never delivered) |',
+    );
+    lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
     lines.push(...resumeLines);
   }
   const traceLines = systems.flatMap((system) => {

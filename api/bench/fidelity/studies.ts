@@ -34,6 +34,13 @@ export interface TrialLog {
    * Absent: the log is in the order GPU-seconds were spent (the sum of the entries so far).
    */
   spentAtEnd?: number;
+  /**
+   * A paused entry that was never resumed (promote.ts, closed-loop.ts): how many log entries came
+   * before it was given up (ruled out at a resume choice, or still paused when the study ended).
+   * A pause's false stop is judged against the incumbent at that moment, not at the pause
+   * (metrics.ts).
+   */
+  givenUpAfter?: number;
 }
 
 export interface StudySettings {

@@ -62,6 +62,26 @@ describe('pause rule (pause-and-resume.ts)', () => {
     assert.equal(decidePause(question({}), { ...rule, behindIncumbent: null }).reason === 'behind_incumbent', false);
   });
 
+  it('with noiseZ, pauses behind the incumbent only by more than the two curves’ noise', () => {
+    const noisy = (points: CurvePoint[], amplitude: number): CurvePoint[] =>
+      points.map((point, i) => ({ ...point, value: point.value + (i % 2 === 0 ? amplitude : -amplitude) }));
+    const withNoise = { ...rule, behindIncumbent: { from: 0.1, always: true, noiseZ: 1.96 } };
+    // 0.05 behind at step 8, each curve's observations ±0.05 around it: within the noise, not paused.
+    const incumbent = noisy(incumbentCurve, 0.05);
+    const close = noisy(
+      incumbentCurve.slice(0, 8).map((point) => ({ ...point, value: point.value + 0.05 })),
+      0.05,
+    );
+    assert.ok(close[7].value >= incumbent[7].value);
+    assert.equal(decidePause(question({ curve: close, incumbentCurve: incumbent }), rule).reason, 'behind_incumbent');
+    assert.notEqual(
+      decidePause(question({ curve: close, incumbentCurve: incumbent }), withNoise).reason,
+      'behind_incumbent',
+    );
+    // Far behind (the default question's curve), it is paused with the margin too.
+    assert.equal(decidePause(question({ incumbentCurve: incumbent }), withNoise).reason, 'behind_incumbent');
+  });
+
   it('reads the incumbent at the latest step at or before the trial’s (curves on other step grids)', () => {
     const sparse = [
       { step: 10, value: 3 },

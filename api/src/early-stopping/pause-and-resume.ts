@@ -9,11 +9,12 @@
  * steps), the pause rule is more aggressive than the default curve rule: only X0 is protected, the
  * curve rule calibrates on 1 completed curve (paused runs calibrate it too), and a trial whose value
  * is not below the incumbent's own curve at the same step is paused from `behindIncumbent.from` on.
- * A resumed trial runs under the study's own curve policy, whose stop is final.
+ * A resumed trial runs under the study's own curve policy, whose stop is final; that is the only
+ * way a paused trial is stopped for good before its study ends (`chooseResume`).
  */
 import type { CalibrationCache, CompletedCurve } from './calibration';
 import { extrapolateCurve, type CurvePoint } from './curve-extrapolation';
-import { decideEarlyStop, type StopDecision, type StopQuestion } from './stopping-decision';
+import { decideEarlyStop, finalValueNoise, type StopDecision, type StopQuestion } from './stopping-decision';
 import type { CurveStoppingPolicy, ResumeOptions } from './stopping-policy';
 
 /** The pause rule: when a fresh trial is paused. */
@@ -23,8 +24,11 @@ export interface PauseRule {
   /**
    * Pause at progress ≥ `from` when the value is not below the incumbent's curve at the same step:
    * only while `pausePolicy` is calibrating, or `always` (either test pauses); null: never.
+   * `noiseZ` (opt-in, bench:fidelity's `_behindnoise` rows; absent or 0: off): only when the value is
+   * above the incumbent's by at least noiseZ · √(σ̂² + σ̂_inc²), σ̂ each curve's noise around its
+   * own fit up to that step (`finalValueNoise`): the two values compared are both observations.
    */
-  behindIncumbent: { from: number; always: boolean } | null;
+  behindIncumbent: { from: number; always: boolean; noiseZ?: number } | null;
 }
 
 /**
@@ -74,7 +78,19 @@ export function decidePause(question: PauseQuestion, rule: PauseRule, cache?: Ca
   if (last.step / question.totalSteps < behind.from) return decision;
   const incumbentValue = incumbentValueAt(question.incumbentCurve, last.step);
   if (incumbentValue === null || last.value < incumbentValue) return decision;
+  if ((behind.noiseZ ?? 0) > 0 && last.value - incumbentValue < behind.noiseZ! * behindNoise(question, last.step)) {
+    return decision;
+  }
   return { ...decision, stop: true, reason: 'behind_incumbent' };
+}
+
+/** √(σ̂² + σ̂_inc²) at `step`: the noise of the difference of the two observations (Infinity: no fit). */
+function behindNoise(question: PauseQuestion, step: number): number {
+  const incumbent = (question.incumbentCurve ?? []).filter((point) => point.step <= step);
+  const own = extrapolateCurve(question.curve, question.totalSteps);
+  const theirs = extrapolateCurve(incumbent, question.totalSteps);
+  if (own === null || theirs === null) return Infinity;
+  return Math.hypot(finalValueNoise(own.rmse, question.curve.length), finalValueNoise(theirs.rmse, incumbent.length));
 }
 
 /** A paused trial as the resume choice sees it. */
@@ -106,6 +122,13 @@ export interface ResumeChoice<Id> {
  * (its last value when no fit holds), among those `finalPolicy` — asked again with everything the
  * study now knows — would not stop; the others are ruled out for good. `finalPolicy` null: every
  * paused trial stays eligible. Ties go to the earliest in `paused`.
+ *
+ * The service passes null (engine/study-resume.ts; bench:fidelity's `_ruleout` rows measure the
+ * other): a paused curve does not change, and asking the final rule about it at every resume
+ * choice, against a threshold and a calibration set that move, gives a wrong stop that many
+ * chances on the same few points; a paused trial is stopped for good only as a running trial is,
+ * by the final rule after each new observation once it is resumed (docs/algorithm.md, "Early
+ * stopping: pause and resume", "Which").
  */
 export function chooseResume<Id>(
   paused: readonly PausedTrial<Id>[],

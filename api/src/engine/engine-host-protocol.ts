@@ -75,14 +75,15 @@ export interface EngineWhere {
 
 /**
  * Which paused trial to resume (early-stopping/pause-and-resume.ts, `chooseResume`): its work grows
- * with the study's paused trials and calibration curves (close to a second for hundreds of them),
- * so it runs here, off the API's event loop, like an engine call.
+ * with the study's paused trials and, with a rule-out `policy`, their calibration curves (close to a
+ * second for hundreds of them), so it runs here, off the API's event loop, like an engine call.
+ * `policy` null: nothing is ruled out (the service's choice, engine/study-resume.ts).
  */
 export interface EngineChooseResume {
   type: 'chooseResume';
   paused: PausedTrial<string>[];
   context: ResumeContext;
-  policy: CurveStoppingPolicy;
+  policy: CurveStoppingPolicy | null;
 }
 
 export type EngineTask = EngineCall | EngineCreate | EngineWhere | EngineChooseResume;

@@ -52,7 +52,7 @@ export class EngineHost implements OnModuleDestroy {
   async chooseResume(
     paused: PausedTrial<string>[],
     context: ResumeContext,
-    policy: CurveStoppingPolicy,
+    policy: CurveStoppingPolicy | null,
   ): Promise<ResumeChoice<string>> {
     const reply = await this.run({ type: 'chooseResume', paused, context, policy });
     if (reply.status !== 'resume') throw new Error('engine host: unexpected reply');

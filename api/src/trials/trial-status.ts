@@ -2,7 +2,7 @@
  * `paused`: stopped early by a policy with `resume` on (docs/algorithm.md, "Early stopping: pause
  * and resume"): told to the engine as an unsuccessful evaluation like an early-stopped trial (stop
  * reason `early_stopped`, so UNTOLD_RESULT covers it), and not final: it may go back to `pending`
- * (resumed from its checkpoint) or end `stopped` (ruled out for good, or the study ended).
+ * (resumed from its checkpoint) or end `stopped` (the study ended while it was paused).
  */
 export const TRIAL_STATUSES = ['pending', 'running', 'completed', 'failed', 'stopped', 'paused'] as const;
 export type TrialStatus = (typeof TRIAL_STATUSES)[number];

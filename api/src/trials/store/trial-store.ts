@@ -42,7 +42,7 @@ const STOP_PENDING = transition('pending', 'stopped');
 const STOP_EARLY = transition('running', 'stopped');
 const PAUSE = transition('running', 'paused');
 const RESUME = transition('paused', 'pending');
-const RULE_OUT = transition('paused', 'stopped');
+const PAUSED_END = transition('paused', 'stopped');
 
 // ---------------------------------------------------------------------------------------------
 // Runner capacity: what a runner must have to lease a trial (a study's requirements:
@@ -561,7 +561,7 @@ export async function expire(
 export async function stopPending(tx: EntityManager, studyId: string, now: Date): Promise<void> {
   await tx.query(
     `UPDATE trials SET status = '${STOP_PENDING.to}', finished_at = COALESCE(finished_at, $2), updated_at = $2
-      WHERE study_id = $1 AND status IN ('${STOP_PENDING.from}', '${RULE_OUT.from}')`,
+      WHERE study_id = $1 AND status IN ('${STOP_PENDING.from}', '${PAUSED_END.from}')`,
     [studyId, now],
   );
 }
@@ -636,16 +636,6 @@ export async function resumePaused(tx: EntityManager, trialId: string, now: Date
     [trialId, now],
   )) as unknown[];
   return rows.length > 0;
-}
-
-/** paused → stopped: paused trials ruled out for good (told already: they stay unsuccessful evaluations). */
-export async function ruleOutPaused(tx: EntityManager, trialIds: readonly string[], now: Date): Promise<void> {
-  if (trialIds.length === 0) return;
-  await tx.query(
-    `UPDATE trials SET status = '${RULE_OUT.to}', updated_at = $2
-      WHERE id = ANY($1::uuid[]) AND status = '${RULE_OUT.from}'`,
-    [[...trialIds], now],
-  );
 }
 
 /**

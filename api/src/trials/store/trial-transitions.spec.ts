@@ -20,7 +20,7 @@ describe('trial transitions: the state diagram of docs/architecture.md as one ta
       ['running', 'stopped'], // requeued while the study is over
       ['running', 'paused'], // stopped early by a policy whose stops can be undone
       ['paused', 'pending'], // resumed
-      ['paused', 'stopped'], // ruled out for good, or the study ended
+      ['paused', 'stopped'], // the study ended while it was paused
     ];
     for (const [from, to] of arrows) assert.deepEqual(transition(from, to), { from, to });
   });

@@ -20,7 +20,7 @@ export const TRIAL_TRANSITIONS: Readonly<Record<TrialStatus | 'new', readonly Tr
   completed: [],
   failed: [],
   stopped: [],
-  // pending: resumed (leased again, from its checkpoint); stopped: ruled out for good, or the study ended.
+  // pending: resumed (leased again, from its checkpoint); stopped: the study ended while it was paused.
   paused: ['pending', 'stopped'],
 };
 
