@@ -1,0 +1,198 @@
+/**
+ * The barrier's infeasible points (`BarrierState.xInf`) kept in order, so that an update of the
+ * progressive barrier (barrier.ts, `updateWithPoints`, §5.3) costs O(log m) per point it adds or
+ * removes and O(k) for rule d's k tied incumbents, instead of a walk over all m points.
+ *
+ * Why: NOMAD's barrier keeps every infeasible point under hMax, and while no point is feasible — a
+ * constraint model no point satisfies in the model search's inner MADS — m grows with every model
+ * evaluation (up to ~1,000), and the inner MADS updates its barrier ~700 times per model
+ * optimisation; the O(m) walk of each update was ~70 % of the CPU of the slowest engine call of
+ * the constrained classes (docs/reliability.md, finding 21).
+ *
+ * What each rule needs (h, f as the barrier read them when the point entered; xInf holds
+ * infeasible points with finite h only):
+ * - membership of an id: a map;
+ * - rule b (infeasible success against the previous incumbent) and rule c (hMax on PARTIAL
+ *   success): the smallest h, and the largest h that is ε below a value — `byH`, ordered by
+ *   (h, insertion);
+ * - rule d (drop h > hMax, then the incumbents): the largest h — `byH` again — and the points of
+ *   the smallest f with the smallest h — `byFH`, ordered by (f, h, insertion), points of NaN f
+ *   left out (they are counted: with one present, rule d takes barrier.ts's general route).
+ *
+ * Sorted arrays with binary search: an insertion or removal moves at most m references (one
+ * memmove), which at the sizes the barrier reaches (10²–10⁴) costs less than a balanced tree's
+ * allocation and pointer chasing would, and needs no dependency.
+ *
+ * The index lives beside the barrier state (barrier.ts keeps it in a WeakMap), not in it: the
+ * state stays plain data, serialised as before, and a state restored from JSON (or built anew)
+ * gets a fresh index on its first update. The arrays of `BarrierState` belong to barrier.ts; the
+ * index notices an xInf replaced or resized outside it and rebuilds itself.
+ */
+import type { FH } from './barrier';
+
+/** One element of xInf: its id, (f, h) read when it entered, and its rank in xInf's order. */
+export interface InfEntry {
+  readonly id: number;
+  readonly f: number;
+  readonly h: number;
+  readonly seq: number;
+}
+
+const beforeByH = (a: InfEntry, b: InfEntry): boolean => a.h < b.h || (a.h === b.h && a.seq < b.seq);
+
+/** (f, h, insertion); f is never NaN here, and −0 and 0 tie as in `<`. */
+const beforeByFH = (a: InfEntry, b: InfEntry): boolean =>
+  a.f < b.f || (!(a.f > b.f) && (a.h < b.h || (a.h === b.h && a.seq < b.seq)));
+
+/** First index of the sorted `a` whose element is not `before` the probe (binary search). */
+function lowerBound<T>(a: readonly T[], isBefore: (x: T) => boolean): number {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (isBefore(a[mid])) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function insertSorted(a: InfEntry[], e: InfEntry, before: (x: InfEntry, y: InfEntry) => boolean): void {
+  a.splice(
+    lowerBound(a, (x) => before(x, e)),
+    0,
+    e,
+  );
+}
+
+function removeSorted(a: InfEntry[], e: InfEntry, before: (x: InfEntry, y: InfEntry) => boolean): void {
+  const k = lowerBound(a, (x) => before(x, e));
+  if (a[k] !== e) throw new Error('barrier index: entry not found');
+  a.splice(k, 1);
+}
+
+export class InfeasibleIndex {
+  /** The xInf array this index mirrors (the same array object), one entry per element, in order. */
+  readonly xInf: number[];
+  private readonly entries: InfEntry[] = [];
+  /** Entries per id (an id appears once when the barrier built xInf; JSON could repeat one). */
+  private readonly byId = new Map<number, number>();
+  private readonly byH: InfEntry[] = [];
+  private readonly byFH: InfEntry[] = [];
+  private nanF = 0;
+  private nextSeq = 0;
+  /** Entries appended since rule d last derived the incumbents from this index. */
+  pending: InfEntry[] = [];
+  /**
+   * The incInf array that rule d last derived from this index (null: none yet, as for an index
+   * built from a restored state). While `state.incInf` is this array, no entry outside `pending`
+   * dominates its points: they are non-dominated among the entries of that time, and only
+   * `pending` has joined since (removals happen in rule d only, which resets both).
+   */
+  settledIncumbents: number[] | null = null;
+
+  constructor(xInf: number[], fh: (id: number) => FH) {
+    this.xInf = xInf;
+    for (const id of xInf) this.add(id, fh(id), false);
+  }
+
+  get size(): number {
+    return this.entries.length;
+  }
+
+  has(id: number): boolean {
+    return this.byId.has(id);
+  }
+
+  /** Append `id` to xInf (when `append`) and index it. */
+  add(id: number, p: FH, append = true): void {
+    const e: InfEntry = { id, f: p.f, h: p.h, seq: this.nextSeq++ };
+    if (append) this.xInf.push(id);
+    this.entries.push(e);
+    this.byId.set(id, (this.byId.get(id) ?? 0) + 1);
+    insertSorted(this.byH, e, beforeByH);
+    if (Number.isNaN(e.f)) this.nanF++;
+    else insertSorted(this.byFH, e, beforeByFH);
+    this.pending.push(e);
+  }
+
+  /** The entry of xInf[k]. */
+  at(k: number): InfEntry {
+    return this.entries[k];
+  }
+
+  /** Whether some point has f = NaN (rule d then takes the general route). */
+  get hasNaNF(): boolean {
+    return this.nanF > 0;
+  }
+
+  /** The entry of smallest h, skipping `skip` (rule b: NOMAD's test skips xInf[0], Appendix D #5). */
+  smallestH(skip: InfEntry | undefined): InfEntry | undefined {
+    return this.byH[0] === skip ? this.byH[1] : this.byH[0];
+  }
+
+  /** The largest h among points whose h is ε below `bound` (`lessEps(h, bound)`); −∞ when none. */
+  largestHBelow(bound: number, lessEps: (a: number, b: number) => boolean): number {
+    // lessEps(h, bound) = h < bound − ε holds on a prefix of byH (h ascending).
+    const k = lowerBound(this.byH, (e) => lessEps(e.h, bound));
+    return k > 0 ? this.byH[k - 1].h : -Infinity;
+  }
+
+  /**
+   * Remove every point whose h `exceeds` the bound, a predicate monotone in h (rule d's
+   * h > hMax + ε): they are the end of byH. xInf keeps its order; the cost is O(log m) per point
+   * removed, or one pass over xInf when many go (then at most a constant per point removed).
+   */
+  removeAbove(exceeds: (h: number) => boolean): void {
+    const gone: InfEntry[] = [];
+    while (this.byH.length > 0 && exceeds(this.byH[this.byH.length - 1].h)) gone.push(this.byH.pop() as InfEntry);
+    if (gone.length === 0) return;
+    for (const e of gone) {
+      if (Number.isNaN(e.f)) this.nanF--;
+      else removeSorted(this.byFH, e, beforeByFH);
+      const left = (this.byId.get(e.id) as number) - 1;
+      if (left === 0) this.byId.delete(e.id);
+      else this.byId.set(e.id, left);
+    }
+    if (gone.length * 8 >= this.entries.length) {
+      const goneSet = new Set(gone);
+      let w = 0;
+      for (let r = 0; r < this.entries.length; r++) {
+        const e = this.entries[r];
+        if (goneSet.has(e)) continue;
+        this.entries[w] = e;
+        this.xInf[w] = e.id;
+        w++;
+      }
+      this.entries.length = w;
+      this.xInf.length = w;
+    } else {
+      // entries (and xInf) are in insertion order, so seq is ascending along them.
+      for (const e of gone) {
+        const k = lowerBound(this.entries, (x) => x.seq < e.seq);
+        this.entries.splice(k, 1);
+        this.xInf.splice(k, 1);
+      }
+    }
+  }
+
+  /**
+   * Rule d's incumbents when no f is NaN (barrier.ts, `infeasibleIncumbents`, same result): the
+   * non-dominated points are those of the smallest f whose h is not ε above that f's smallest h —
+   * a prefix of byFH — and the incumbents the end of that prefix within ε of its largest h, given
+   * back in xInf's order. O(log k + k) for the k points of that prefix.
+   */
+  simpleIncumbents(lessEps: (a: number, b: number) => boolean, equalEps: (a: number, b: number) => boolean): number[] {
+    const a = this.byFH;
+    if (a.length === 0) return [];
+    const fMin = a[0].f;
+    const hMin = a[0].h;
+    let end = 1;
+    while (end < a.length && a[end].f === fMin && !lessEps(hMin, a[end].h)) end++;
+    const maxH = a[end - 1].h;
+    let start = end - 1;
+    while (start > 0 && equalEps(a[start - 1].h, maxH)) start--;
+    const inc = a.slice(start, end);
+    if (inc.length > 1) inc.sort((x, y) => x.seq - y.seq);
+    return inc.map((e) => e.id);
+  }
+}
