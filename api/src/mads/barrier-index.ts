@@ -19,9 +19,11 @@
  *   the smallest f with the smallest h — `byFH`, ordered by (f, h, insertion), points of NaN f
  *   left out (they are counted: with one present, rule d takes barrier.ts's general route).
  *
- * Sorted arrays with binary search: an insertion or removal moves at most m references (one
- * memmove), which at the sizes the barrier reaches (10²–10⁴) costs less than a balanced tree's
- * allocation and pointer chasing would, and needs no dependency.
+ * Sorted arrays with binary search: an insertion or removal of one of a step's few points moves at
+ * most m references (one memmove), which at the sizes the barrier reaches (10²–10⁴) costs less than
+ * a balanced tree's allocation and pointer chasing would, and needs no dependency; many points at
+ * once (a barrier indexed from its JSON, a merge of the whole cache, a large drop of hMax) take one
+ * sort and merge or one filter, O(m + k log k).
  *
  * The index lives beside the barrier state (barrier.ts keeps it in a WeakMap), not in it: the
  * state stays plain data, serialised as before, and a state restored from JSON (or built anew)
@@ -56,18 +58,35 @@ function lowerBound<T>(a: readonly T[], isBefore: (x: T) => boolean): number {
   return lo;
 }
 
-function insertSorted(a: InfEntry[], e: InfEntry, before: (x: InfEntry, y: InfEntry) => boolean): void {
-  a.splice(
-    lowerBound(a, (x) => before(x, e)),
-    0,
-    e,
-  );
-}
-
 function removeSorted(a: InfEntry[], e: InfEntry, before: (x: InfEntry, y: InfEntry) => boolean): void {
   const k = lowerBound(a, (x) => before(x, e));
   if (a[k] !== e) throw new Error('barrier index: entry not found');
   a.splice(k, 1);
+}
+
+/**
+ * `a` with `batch` inserted in order: one binary search and splice each for a few (a step's
+ * points), one sort and merge for many (a barrier indexed at once, a merge of the whole cache),
+ * so that neither costs m moves per point.
+ */
+export function insertAll(a: InfEntry[], batch: InfEntry[], before: (x: InfEntry, y: InfEntry) => boolean): InfEntry[] {
+  if (batch.length <= 16) {
+    for (const e of batch)
+      a.splice(
+        lowerBound(a, (x) => before(x, e)),
+        0,
+        e,
+      );
+    return a;
+  }
+  const sorted = [...batch].sort((x, y) => (before(x, y) ? -1 : before(y, x) ? 1 : 0));
+  const out: InfEntry[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < sorted.length) out.push(before(sorted[j], a[i]) ? sorted[j++] : a[i++]);
+  while (i < a.length) out.push(a[i++]);
+  while (j < sorted.length) out.push(sorted[j++]);
+  return out;
 }
 
 export class InfeasibleIndex {
@@ -76,8 +95,10 @@ export class InfeasibleIndex {
   private readonly entries: InfEntry[] = [];
   /** Entries per id (an id appears once when the barrier built xInf; JSON could repeat one). */
   private readonly byId = new Map<number, number>();
-  private readonly byH: InfEntry[] = [];
-  private readonly byFH: InfEntry[] = [];
+  private byH: InfEntry[] = [];
+  private byFH: InfEntry[] = [];
+  /** Entries added but not yet placed in byH and byFH (placed before any query, `sort`). */
+  private unsorted: InfEntry[] = [];
   private nanF = 0;
   private nextSeq = 0;
   /** Entries appended since rule d last derived the incumbents from this index. */
@@ -93,6 +114,7 @@ export class InfeasibleIndex {
   constructor(xInf: number[], fh: (id: number) => FH) {
     this.xInf = xInf;
     for (const id of xInf) this.add(id, fh(id), false);
+    this.sort();
   }
 
   get size(): number {
@@ -109,10 +131,21 @@ export class InfeasibleIndex {
     if (append) this.xInf.push(id);
     this.entries.push(e);
     this.byId.set(id, (this.byId.get(id) ?? 0) + 1);
-    insertSorted(this.byH, e, beforeByH);
     if (Number.isNaN(e.f)) this.nanF++;
-    else insertSorted(this.byFH, e, beforeByFH);
+    this.unsorted.push(e);
     this.pending.push(e);
+  }
+
+  /** Place the entries added since the last query in byH and byFH. */
+  private sort(): void {
+    if (this.unsorted.length === 0) return;
+    this.byH = insertAll(this.byH, this.unsorted, beforeByH);
+    this.byFH = insertAll(
+      this.byFH,
+      this.unsorted.filter((e) => !Number.isNaN(e.f)),
+      beforeByFH,
+    );
+    this.unsorted = [];
   }
 
   /** The entry of xInf[k]. */
@@ -127,11 +160,13 @@ export class InfeasibleIndex {
 
   /** The entry of smallest h, skipping `skip` (rule b: NOMAD's test skips xInf[0], Appendix D #5). */
   smallestH(skip: InfEntry | undefined): InfEntry | undefined {
+    this.sort();
     return this.byH[0] === skip ? this.byH[1] : this.byH[0];
   }
 
   /** The largest h among points whose h is ε below `bound` (`lessEps(h, bound)`); −∞ when none. */
   largestHBelow(bound: number, lessEps: (a: number, b: number) => boolean): number {
+    this.sort();
     // lessEps(h, bound) = h < bound − ε holds on a prefix of byH (h ascending).
     const k = lowerBound(this.byH, (e) => lessEps(e.h, bound));
     return k > 0 ? this.byH[k - 1].h : -Infinity;
@@ -143,18 +178,21 @@ export class InfeasibleIndex {
    * removed, or one pass over xInf when many go (then at most a constant per point removed).
    */
   removeAbove(exceeds: (h: number) => boolean): void {
+    this.sort();
     const gone: InfEntry[] = [];
     while (this.byH.length > 0 && exceeds(this.byH[this.byH.length - 1].h)) gone.push(this.byH.pop() as InfEntry);
     if (gone.length === 0) return;
+    const many = gone.length * 8 >= this.entries.length;
+    const goneSet = many ? new Set(gone) : null;
     for (const e of gone) {
       if (Number.isNaN(e.f)) this.nanF--;
-      else removeSorted(this.byFH, e, beforeByFH);
+      else if (goneSet === null) removeSorted(this.byFH, e, beforeByFH);
       const left = (this.byId.get(e.id) as number) - 1;
       if (left === 0) this.byId.delete(e.id);
       else this.byId.set(e.id, left);
     }
-    if (gone.length * 8 >= this.entries.length) {
-      const goneSet = new Set(gone);
+    if (goneSet !== null) {
+      this.byFH = this.byFH.filter((e) => !goneSet.has(e));
       let w = 0;
       for (let r = 0; r < this.entries.length; r++) {
         const e = this.entries[r];

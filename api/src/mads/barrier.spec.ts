@@ -23,6 +23,7 @@ import {
 } from './barrier';
 import { EPS, greaterEps, lessEps } from '../math/numerics';
 import { isFeasible } from './evaluation';
+import { insertAll, type InfEntry } from './barrier-index';
 
 const pairwise = (ids: number[], get: (id: number) => FH): number[] =>
   ids.filter((id) => !ids.some((o) => o !== id && dominates(get(o), get(id))));
@@ -165,7 +166,8 @@ type BarrierOp =
   /** A JSON round trip (the engine's state between calls): the restored barrier starts a fresh index. */
   | { kind: 'restore' };
 
-// Feasible, infeasible (ε-neighbours, ties), infinite and NaN h; null = a failed point.
+// Feasible, infeasible (ε-neighbours, ties), infinite and NaN h; null = a failed point. (fast-check
+// caps arrays at 10 elements unless told a size: these must reach the index's batch paths.)
 const anyH = fc.oneof(hValue, hValue, hValue, fc.constantFrom(0, EPS / 2, Infinity, Number.NaN));
 const pointArb = fc.option(fc.record({ f: fValue, h: anyH }), { freq: 12 });
 const opArb = (pool: number): fc.Arbitrary<BarrierOp> =>
@@ -174,7 +176,11 @@ const opArb = (pool: number): fc.Arbitrary<BarrierOp> =>
       weight: 12,
       arbitrary: fc.record({
         kind: fc.constant('update' as const),
-        ids: fc.array(fc.nat(pool - 1), { minLength: 0, maxLength: 6 }),
+        // A step's few points, or many at once (a merge of the whole cache: the sorted merge).
+        ids: fc.oneof(
+          { weight: 5, arbitrary: fc.array(fc.nat(pool - 1), { maxLength: 6 }) },
+          { weight: 1, arbitrary: fc.array(fc.nat(pool - 1), { minLength: 17, maxLength: 100, size: 'max' }) },
+        ),
         full: fc.boolean(),
       }),
     },
@@ -186,12 +192,12 @@ const opArb = (pool: number): fc.Arbitrary<BarrierOp> =>
   );
 
 const historyArb = fc
-  .array(pointArb, { minLength: 1, maxLength: 60 })
+  .array(pointArb, { minLength: 1, maxLength: 120, size: 'max' })
   .chain((points) =>
     fc.tuple(
       fc.constant(points),
       fc.oneof(fc.constant(Infinity), hValue),
-      fc.array(opArb(points.length), { maxLength: 80 }),
+      fc.array(opArb(points.length), { maxLength: 80, size: 'max' }),
     ),
   );
 
@@ -236,7 +242,8 @@ test('the incremental barrier on a long history: hundreds of points under hMax, 
   const fh = (id: number): FH => points[id];
   for (let step = 0; step < 400; step++) {
     const ids: number[] = [];
-    for (let k = 0; k < 3; k++) {
+    // Now and then many points at once (a merge of the whole cache), else a step's few.
+    for (let k = 0; k < (step % 50 === 49 ? 40 : 3); k++) {
       const i = points.length;
       points.push({ f: Math.cos(i) * 100 - i / 10, h: i % 9 === 0 ? 1 + (i % 4) / 2 : i % 5 === 0 ? 1 + EPS / 2 : 1 });
       ids.push(i);
@@ -247,4 +254,27 @@ test('the incremental barrier on a long history: hundreds of points under hMax, 
     if (step === 200) state = barrierFromJson(barrierToJson(state));
   }
   assert.ok(reference.xInf.length > 50, `${reference.xInf.length} points in the barrier`);
+});
+
+test("the index's sorted insertion, one at a time or by sort and merge, gives the order a full sort gives", () => {
+  // (f, h, insertion) as the index orders its (f, h) view; few and many values so that ties are common.
+  const before = (a: InfEntry, b: InfEntry): boolean =>
+    a.f < b.f || (!(a.f > b.f) && (a.h < b.h || (a.h === b.h && a.seq < b.seq)));
+  const byOrder = (a: InfEntry, b: InfEntry): number => (before(a, b) ? -1 : before(b, a) ? 1 : 0);
+  const value = fc.oneof(fc.integer({ min: -3, max: 3 }), fc.double({ noNaN: true }));
+  fc.assert(
+    fc.property(
+      fc.array(fc.tuple(value, value), { maxLength: 60, size: 'max' }),
+      fc.array(fc.tuple(value, value), { maxLength: 60, size: 'max' }),
+      (old, added) => {
+        let seq = 0;
+        const entry = ([f, h]: [number, number]): InfEntry => ({ id: seq, f, h, seq: seq++ });
+        const a = old.map(entry).sort(byOrder);
+        const batch = added.map(entry);
+        const expected = [...a, ...batch].sort(byOrder);
+        assert.deepEqual(insertAll([...a], batch, before), expected);
+      },
+    ),
+    { numRuns: 1000 },
+  );
 });
