@@ -40,13 +40,16 @@ export interface InfEntry {
   readonly seq: number;
 }
 
-const beforeByH = (a: InfEntry, b: InfEntry): boolean => a.h < b.h || (a.h === b.h && a.seq < b.seq);
+/** Order of byH: (h, insertion); h is finite here. */
+const byHOrder = (a: InfEntry, b: InfEntry): number => (a.h < b.h ? -1 : a.h > b.h ? 1 : a.seq - b.seq);
 
-/** (f, h, insertion); f is never NaN here, and −0 and 0 tie as in `<`. */
-const beforeByFH = (a: InfEntry, b: InfEntry): boolean =>
-  a.f < b.f || (!(a.f > b.f) && (a.h < b.h || (a.h === b.h && a.seq < b.seq)));
+/** Order of byFH: (f, h, insertion); f is never NaN here (±∞ may be), and −0 and 0 tie as in `<`. */
+const byFHOrder = (a: InfEntry, b: InfEntry): number =>
+  a.f < b.f ? -1 : a.f > b.f ? 1 : a.h < b.h ? -1 : a.h > b.h ? 1 : a.seq - b.seq;
 
-/** First index of the sorted `a` whose element is not `before` the probe (binary search). */
+type Order = (a: InfEntry, b: InfEntry) => number;
+
+/** First index of the sorted `a` whose element is not before the probe (binary search). */
 function lowerBound<T>(a: readonly T[], isBefore: (x: T) => boolean): number {
   let lo = 0;
   let hi = a.length;
@@ -58,34 +61,36 @@ function lowerBound<T>(a: readonly T[], isBefore: (x: T) => boolean): number {
   return lo;
 }
 
-function removeSorted(a: InfEntry[], e: InfEntry, before: (x: InfEntry, y: InfEntry) => boolean): void {
-  const k = lowerBound(a, (x) => before(x, e));
+function removeSorted(a: InfEntry[], e: InfEntry, order: Order): void {
+  const k = lowerBound(a, (x) => order(x, e) < 0);
   if (a[k] !== e) throw new Error('barrier index: entry not found');
   a.splice(k, 1);
 }
 
 /**
- * `a` with `batch` inserted in order: one binary search and splice each for a few (a step's
- * points), one sort and merge for many (a barrier indexed at once, a merge of the whole cache),
- * so that neither costs m moves per point.
+ * `a` (sorted by `order`, a total order: entries differ in seq) with `batch` inserted in order: one
+ * binary search and splice each for a few (a step's points), one sort and merge for many (a
+ * barrier indexed at once, a merge of the whole cache), so that neither costs m moves per point.
  */
-export function insertAll(a: InfEntry[], batch: InfEntry[], before: (x: InfEntry, y: InfEntry) => boolean): InfEntry[] {
+export function insertAll(a: InfEntry[], batch: readonly InfEntry[], order: Order): InfEntry[] {
   if (batch.length <= 16) {
     for (const e of batch)
       a.splice(
-        lowerBound(a, (x) => before(x, e)),
+        lowerBound(a, (x) => order(x, e) < 0),
         0,
         e,
       );
     return a;
   }
-  const sorted = [...batch].sort((x, y) => (before(x, y) ? -1 : before(y, x) ? 1 : 0));
-  const out: InfEntry[] = [];
+  const sorted = [...batch].sort(order);
+  if (a.length === 0) return sorted;
+  const out = new Array<InfEntry>(a.length + sorted.length);
   let i = 0;
   let j = 0;
-  while (i < a.length && j < sorted.length) out.push(before(sorted[j], a[i]) ? sorted[j++] : a[i++]);
-  while (i < a.length) out.push(a[i++]);
-  while (j < sorted.length) out.push(sorted[j++]);
+  let k = 0;
+  while (i < a.length && j < sorted.length) out[k++] = order(sorted[j], a[i]) < 0 ? sorted[j++] : a[i++];
+  while (i < a.length) out[k++] = a[i++];
+  while (j < sorted.length) out[k++] = sorted[j++];
   return out;
 }
 
@@ -139,11 +144,11 @@ export class InfeasibleIndex {
   /** Place the entries added since the last query in byH and byFH. */
   private sort(): void {
     if (this.unsorted.length === 0) return;
-    this.byH = insertAll(this.byH, this.unsorted, beforeByH);
+    this.byH = insertAll(this.byH, this.unsorted, byHOrder);
     this.byFH = insertAll(
       this.byFH,
       this.unsorted.filter((e) => !Number.isNaN(e.f)),
-      beforeByFH,
+      byFHOrder,
     );
     this.unsorted = [];
   }
@@ -186,7 +191,7 @@ export class InfeasibleIndex {
     const goneSet = many ? new Set(gone) : null;
     for (const e of gone) {
       if (Number.isNaN(e.f)) this.nanF--;
-      else if (goneSet === null) removeSorted(this.byFH, e, beforeByFH);
+      else if (goneSet === null) removeSorted(this.byFH, e, byFHOrder);
       const left = (this.byId.get(e.id) as number) - 1;
       if (left === 0) this.byId.delete(e.id);
       else this.byId.set(e.id, left);

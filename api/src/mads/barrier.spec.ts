@@ -258,9 +258,8 @@ test('the incremental barrier on a long history: hundreds of points under hMax, 
 
 test("the index's sorted insertion, one at a time or by sort and merge, gives the order a full sort gives", () => {
   // (f, h, insertion) as the index orders its (f, h) view; few and many values so that ties are common.
-  const before = (a: InfEntry, b: InfEntry): boolean =>
-    a.f < b.f || (!(a.f > b.f) && (a.h < b.h || (a.h === b.h && a.seq < b.seq)));
-  const byOrder = (a: InfEntry, b: InfEntry): number => (before(a, b) ? -1 : before(b, a) ? 1 : 0);
+  const byOrder = (a: InfEntry, b: InfEntry): number =>
+    a.f < b.f ? -1 : a.f > b.f ? 1 : a.h < b.h ? -1 : a.h > b.h ? 1 : a.seq - b.seq;
   const value = fc.oneof(fc.integer({ min: -3, max: 3 }), fc.double({ noNaN: true }));
   fc.assert(
     fc.property(
@@ -272,7 +271,7 @@ test("the index's sorted insertion, one at a time or by sort and merge, gives th
         const a = old.map(entry).sort(byOrder);
         const batch = added.map(entry);
         const expected = [...a, ...batch].sort(byOrder);
-        assert.deepEqual(insertAll([...a], batch, before), expected);
+        assert.deepEqual(insertAll([...a], batch, byOrder), expected);
       },
     ),
     { numRuns: 1000 },
