@@ -20,10 +20,12 @@
  *   left out (they are counted: with one present, rule d takes barrier.ts's general route).
  *
  * Sorted arrays with binary search: an insertion or removal of one of a step's few points moves at
- * most m references (one memmove), which at the sizes the barrier reaches (10²–10⁴) costs less than
- * a balanced tree's allocation and pointer chasing would, and needs no dependency; many points at
- * once (a barrier indexed from its JSON, a merge of the whole cache, a large drop of hMax) take one
- * sort and merge or one filter, O(m + k log k).
+ * most m references (one memmove, a few tens of KB at the sizes the barrier reaches, 10²–10⁴), and
+ * needs no dependency; many points at once (a merge of the whole cache, a large drop of hMax) take
+ * one sort and merge or one filter, O(m + k log k). Indexing a barrier restored from JSON is one
+ * sort, O(m log m), paid on its first update (~8 ms of CPU at m = 10,000, where one update walked
+ * in ~0.4 ms before and walks in ~10 µs after: docs/benchmarks.md, "Results: the incremental
+ * barrier").
  *
  * The index lives beside the barrier state (barrier.ts keeps it in a WeakMap), not in it: the
  * state stays plain data, serialised as before, and a state restored from JSON (or built anew)
@@ -222,9 +224,10 @@ export class InfeasibleIndex {
    * Rule d's incumbents when no f is NaN (barrier.ts, `infeasibleIncumbents`, same result): the
    * non-dominated points are those of the smallest f whose h is not ε above that f's smallest h —
    * a prefix of byFH — and the incumbents the end of that prefix within ε of its largest h, given
-   * back in xInf's order. O(log k + k) for the k points of that prefix.
+   * back in xInf's order. O(k) for the k points of that prefix, and a sort of the tied incumbents.
    */
   simpleIncumbents(lessEps: (a: number, b: number) => boolean, equalEps: (a: number, b: number) => boolean): number[] {
+    this.sort();
     const a = this.byFH;
     if (a.length === 0) return [];
     const fMin = a[0].f;
