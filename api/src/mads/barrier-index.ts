@@ -32,7 +32,11 @@
  * gets a fresh index on its first update. The arrays of `BarrierState` belong to barrier.ts; the
  * index notices an xInf replaced or resized outside it and rebuilds itself.
  */
-import type { FH } from './barrier';
+/** A point as the barrier reads it (barrier.ts's `FH`; not imported, so that barrier.ts may import this file). */
+interface PointFH {
+  readonly f: number;
+  readonly h: number;
+}
 
 /** One element of xInf: its id, (f, h) read when it entered, and its rank in xInf's order. */
 export interface InfEntry {
@@ -118,7 +122,7 @@ export class InfeasibleIndex {
    */
   settledIncumbents: number[] | null = null;
 
-  constructor(xInf: number[], fh: (id: number) => FH) {
+  constructor(xInf: number[], fh: (id: number) => PointFH) {
     this.xInf = xInf;
     for (const id of xInf) this.add(id, fh(id), false);
     this.sort();
@@ -133,7 +137,7 @@ export class InfeasibleIndex {
   }
 
   /** Append `id` to xInf (when `append`) and index it. */
-  add(id: number, p: FH, append = true): void {
+  add(id: number, p: PointFH, append = true): void {
     const e: InfEntry = { id, f: p.f, h: p.h, seq: this.nextSeq++ };
     if (append) this.xInf.push(id);
     this.entries.push(e);
