@@ -23,8 +23,8 @@
  * most m references (one memmove, a few tens of KB at the sizes the barrier reaches, 10²–10⁴), and
  * needs no dependency; many points at once (a merge of the whole cache, a large drop of hMax) take
  * one sort and merge or one filter, O(m + k log k). Indexing a barrier restored from JSON is one
- * sort, O(m log m), paid on its first update (~8 ms of CPU at m = 10,000, where one update walked
- * in ~0.4 ms before and walks in ~10 µs after: docs/benchmarks.md, "Results: the incremental
+ * sort, O(m log m), paid on its first update (8–13 ms of CPU at m = 10,000, where one update cost
+ * 0.4–0.6 ms before and costs 4–6 µs after: docs/benchmarks.md, "Results: the incremental
  * barrier").
  *
  * The index lives beside the barrier state (barrier.ts keeps it in a WeakMap), not in it: the
