@@ -8,6 +8,7 @@
  */
 import { isFeasible } from './evaluation';
 import { decodeNumber, encodeNumber, equalEps, greaterEps, lessEps, type EncodedNumber } from '../math/numerics';
+import { InfeasibleIndex } from './barrier-index';
 
 /** Ordering of success types (§5.1): UNDEFINED < NO_TRIALS < UNSUCCESSFUL < PARTIAL < FULL. */
 export enum Success {
@@ -72,9 +73,27 @@ export interface BarrierUpdate {
   infSuccess: Success;
 }
 
+/** Each barrier's index of its infeasible points (barrier-index.ts), built on its first update. */
+const INDEXES = new WeakMap<BarrierState, InfeasibleIndex>();
+
+function indexOf(state: BarrierState, fh: (id: number) => FH | null): InfeasibleIndex {
+  let index = INDEXES.get(state);
+  if (index === undefined || index.xInf !== state.xInf || index.size !== state.xInf.length) {
+    index = new InfeasibleIndex(state.xInf, (id) => fh(id) as FH);
+    INDEXES.set(state, index);
+  }
+  return index;
+}
+
 /**
  * `ProgressiveBarrier::updateWithPoints` (§5.3). Appendix D #5 (faithful): the infeasible success
  * test skips the first element of xInf.
+ *
+ * The infeasible points are kept ordered (barrier-index.ts), so an update costs O(log m) per point
+ * added or removed instead of walks over the barrier's m infeasible points (docs/reliability.md,
+ * finding 21); the results are those of the rules as written (barrier.spec.ts compares the two
+ * over random sequences of updates). A point's (f, h) is read once, when it enters: the engine's
+ * records are told once, and Phase One's end builds a new barrier (engine.ts, `mergeLate`).
  */
 export function updateWithPoints(
   state: BarrierState,
@@ -82,13 +101,11 @@ export function updateWithPoints(
   fh: (id: number) => FH | null,
   updateIncumbentsAndHMax: boolean,
 ): BarrierUpdate {
+  const index = indexOf(state, fh);
   let changed = false;
-  // Membership by a scan for the few points of a step, by a set for many (a merge of the whole
-  // cache): building sets of the whole barrier at every update of the model search's inner MADS
-  // was most of its cost once its barrier held ~1,000 points (finding 21).
-  const few = ids.length <= 8;
-  const inFeas = few ? null : new Set(state.xFeas);
-  const inInf = few ? null : new Set(state.xInf);
+  // Membership in xFeas by a scan for the few points of a step, by a set for many (a merge of the
+  // whole cache); xFeas holds the tied best points only after each full update.
+  const inFeas = ids.length <= 8 ? null : new Set(state.xFeas);
   for (const id of ids) {
     const p = fh(id);
     if (p === null) continue;
@@ -101,9 +118,8 @@ export function updateWithPoints(
     } else if (p.h < Infinity) {
       if (greaterEps(p.h, state.hMax))
         changed = true; // rejected
-      else if (!(inInf === null ? state.xInf.includes(id) : inInf.has(id))) {
-        inInf?.add(id);
-        state.xInf.push(id);
+      else if (!index.has(id)) {
+        index.add(id, p);
         changed = true;
       }
     }
@@ -120,14 +136,29 @@ export function updateWithPoints(
   state.incFeas = [...state.xFeas];
   if (state.xFeas.length > 0 && lessEps(fMin, fMinRef)) result.feasSuccess = Success.FULL;
 
-  // b. infeasible success.
+  // b. infeasible success: the best of computeSuccessType(xInf[k], previous incumbent, ∞), k ≥ 1.
   const prevInc = state.incInf.length > 0 ? get(state.incInf[0]) : null;
   if (prevInc === null) {
     if (state.xInf.length > 0) result.infSuccess = Success.FULL;
+  } else if (index.settledIncumbents === state.incInf) {
+    // For two infeasible points of finite h, computeSuccessType(p, prevInc, ∞) is FULL when p
+    // dominates prevInc, else PARTIAL when p.h is ε below prevInc.h, else UNSUCCESSFUL. Only a
+    // point added since the incumbents were derived can dominate one of them (InfeasibleIndex,
+    // `settledIncumbents`), and the smallest h other than xInf[0]'s decides PARTIAL.
+    const first = index.at(0);
+    let best = state.xInf.length > 1 ? Success.UNSUCCESSFUL : Success.UNDEFINED;
+    if (index.pending.some((e) => e !== first && computeSuccessType(e, prevInc, Infinity) === Success.FULL))
+      best = Success.FULL;
+    if (best === Success.UNSUCCESSFUL) {
+      const low = index.smallestH(first);
+      if (low !== undefined && lessEps(low.h, prevInc.h)) best = Success.PARTIAL;
+    }
+    result.infSuccess = best;
   } else {
+    // A barrier restored from JSON (or whose incumbents were set outside): NOMAD's walk, once.
     let best = Success.UNDEFINED;
     for (let k = 1; k < state.xInf.length && best < Success.FULL; k++)
-      best = Math.max(best, computeSuccessType(get(state.xInf[k]), prevInc, Infinity));
+      best = Math.max(best, computeSuccessType(index.at(k), prevInc, Infinity));
     result.infSuccess = best;
   }
 
@@ -135,18 +166,17 @@ export function updateWithPoints(
   if (prevInc !== null) {
     if (result.feasSuccess === Success.FULL || result.infSuccess === Success.FULL) state.hMax = prevInc.h;
     else if (result.infSuccess === Success.PARTIAL) {
-      let m = -Infinity;
-      for (const id of state.xInf) {
-        const h = get(id).h;
-        if (lessEps(h, prevInc.h)) m = Math.max(m, h);
-      }
+      const m = index.largestHBelow(prevInc.h, lessEps);
       if (m > -Infinity) state.hMax = m;
     } else state.hMax = prevInc.h;
   }
 
   // d. infeasible incumbents: non-dominated points under hMax with the largest h.
-  state.xInf = state.xInf.filter((id) => !greaterEps(get(id).h, state.hMax));
-  state.incInf = infeasibleIncumbents(state.xInf, get);
+  const hMax = state.hMax;
+  index.removeAbove((h) => greaterEps(h, hMax));
+  state.incInf = index.hasNaNF ? infeasibleIncumbents(state.xInf, get) : index.simpleIncumbents(lessEps, equalEps);
+  index.settledIncumbents = state.incInf;
+  index.pending = [];
   return result;
 }
 

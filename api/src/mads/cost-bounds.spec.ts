@@ -13,6 +13,7 @@ import { affordableModel, MODEL_WORK_LIMIT } from './search/quad-model';
 import * as modelOptimizer from './model/model-optimizer';
 import * as quadratic from './model/quadratic';
 import * as linalg from './model/linalg';
+import * as barrier from './barrier';
 import { LANDSCAPES, SHAPES, runOne } from './testing/landscapes';
 import { Mads } from './mads';
 
@@ -179,3 +180,46 @@ for (const shapeName of LATTICE_CLASSES) {
     }
   });
 }
+
+/**
+ * Finding 21 (docs/reliability.md): with a constraint its models never satisfy, the model search's
+ * inner MADS keeps every infeasible point under hMax in its barrier — ~1,000 of them — and updates
+ * it ~700 times per model optimisation; each update walked the whole barrier (its rules b, c and d
+ * read every point), ~70 % of the CPU of the slowest engine call. Counted here, not timed: the
+ * (f, h) reads of every barrier update, which must not grow with the barrier — the points of the
+ * update and the feasible ones (the tied best), plus one read of each point when a barrier is
+ * first seen (a new barrier or one restored from JSON is indexed once).
+ */
+test('1 variable, a feasible region 2e-3 wide, 16 in flight: a barrier update reads its own points, not the whole barrier', (t) => {
+  const shape = SHAPES.find((s) => s.name === '1 real');
+  const land = LANDSCAPES.find((l) => l.name === 'tiny feasible region');
+  assert.ok(shape !== undefined && land !== undefined);
+  const seen = new WeakSet<barrier.BarrierState>();
+  const update = barrier.updateWithPoints;
+  let largest = 0;
+  let updates = 0;
+  t.mock.method(
+    barrier,
+    'updateWithPoints',
+    (state: barrier.BarrierState, ids: readonly number[], fh: (id: number) => barrier.FH | null, full: boolean) => {
+      let reads = 0;
+      const counted = (id: number): barrier.FH | null => {
+        reads++;
+        return fh(id);
+      };
+      const indexing = seen.has(state) ? 0 : state.xInf.length;
+      seen.add(state);
+      const bound = indexing + 3 * ids.length + 2 * state.xFeas.length + 2;
+      const result = update(state, ids, counted, full);
+      largest = Math.max(largest, state.xInf.length);
+      updates++;
+      assert.ok(reads <= bound, `${reads} reads in one update of a barrier of ${state.xInf.length} infeasible points`);
+      return result;
+    },
+  );
+  const r = runOne(shape, land, 'meshtune', 16, 1, 100, 8);
+  assert.equal(r.error, null);
+  t.diagnostic(`${updates} barrier updates, largest barrier ${largest} infeasible points`);
+  // The bound means something only if the barrier grew: the class of finding 21.
+  assert.ok(largest >= 500, `largest barrier ${largest}`);
+});
