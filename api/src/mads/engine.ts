@@ -489,6 +489,29 @@ function surrogateIdleCap(state: EngineState): number {
   return state.options.surrogateSearch === true ? state.space.free.length + 1 : 0;
 }
 
+/**
+ * `idleSurrogatePoints` (opt-in): once more points are in flight than one ORTHO 2N poll has (2n),
+ * further idle runners get up to this many points per step from the surrogate search's Gaussian
+ * process over the whole box (search/surrogate.ts: expected improvement × probability of
+ * feasibility, the points in flight believed at their predictions so that the points spread)
+ * instead of fresh poll bases around the same centre. Why: a sequential MADS would not evaluate
+ * 2n more directions of one frame; with q ≫ 2n runners those polls were most of the loss per
+ * evaluation (issue 15, docs/benchmarks.md "Results: global points for idle runners"). Unlike
+ * `surrogateSearch: true` it leaves the iteration's own steps alone (no search step with points in
+ * flight) and only takes the slots the fresh bases would fill; with n ≥ 2 and 4 runners it
+ * never acts (at most 3 points are in flight when a runner asks).
+ */
+function nextSurrogateIdleCandidate(state: EngineState): Candidate | null {
+  const n = state.space.free.length;
+  const cap = state.options.idleSurrogatePoints;
+  if (cap === 0 || n === 0 || state.inFlight < 2 * n) return null;
+  if (state.evaluations < SURROGATE_START_GRADIENTS * (n + 1)) return null;
+  if ((state.surrogateIdle ?? 0) >= cap) return null;
+  state.surrogateIdle = (state.surrogateIdle ?? 0) + 1;
+  const [c] = surrogateCandidates(state, 1, true);
+  return c ?? null;
+}
+
 /** Fresh ORTHO 2N bases that idle filling may draw per step. */
 const MAX_EXTRA_BASES = 4;
 
@@ -507,9 +530,15 @@ export function nextIdleCandidate(state: EngineState): Candidate | null {
   if (model !== null) return model;
   for (;;) {
     const step = state.step;
-    const source = step !== null && step.spare.length > 0 ? step.spare : state.extra;
-    while (source.length > 0) {
-      const c = source.shift() as Candidate;
+    const spare = step !== null ? step.spare : [];
+    while (spare.length > 0) {
+      const c = spare.shift() as Candidate;
+      if (!state.cache.has(c.x)) return c;
+    }
+    const global = nextSurrogateIdleCandidate(state);
+    if (global !== null) return global;
+    while (state.extra.length > 0) {
+      const c = state.extra.shift() as Candidate;
       if (!state.cache.has(c.x)) return c;
     }
     if (state.extraBases >= MAX_EXTRA_BASES) return null;
