@@ -490,16 +490,17 @@ function surrogateIdleCap(state: EngineState): number {
 }
 
 /**
- * `idleSurrogatePoints` (opt-in): once more points are in flight than one ORTHO 2N poll has (2n),
- * further idle runners get up to this many points per step from the surrogate search's Gaussian
- * process over the whole box (search/surrogate.ts: expected improvement × probability of
- * feasibility, the points in flight believed at their predictions so that the points spread)
- * instead of fresh poll bases around the same centre. Why: a sequential MADS would not evaluate
- * 2n more directions of one frame; with q ≫ 2n runners those polls were most of the loss per
- * evaluation (issue 15, docs/benchmarks.md "Results: global points for idle runners"). Unlike
- * `surrogateSearch: true` it leaves the iteration's own steps alone (no search step with points in
- * flight) and only takes the slots the fresh bases would fill; with n ≥ 2 and 4 runners it
- * never acts (at most 3 points are in flight when a runner asks).
+ * `idleSurrogatePoints` (opt-in, off in both presets): once more points are in flight than one
+ * ORTHO 2N poll has (2n), per step up to this many idle runners get a point of the surrogate
+ * search's Gaussian process over the whole box, chosen by one joint Thompson draw over its
+ * candidates (search/surrogate.ts; the points in flight believed at their predictions, so the
+ * draws spread), instead of fresh poll bases around the same centre. Why it was tried: a
+ * sequential MADS would not evaluate 2n more directions of one frame (issue 15). Why it is not a
+ * default: it won runs on problems with basins and traps but lost curved valleys and thin
+ * feasible sets, where those polls carry the progress (docs/benchmarks.md, "Results: global
+ * points for idle runners"). It leaves the iteration's own steps alone (unlike
+ * `surrogateSearch: true`, whose idle points share the per-step count `surrogateIdle`); with
+ * n ≥ 2 and 4 runners it never acts (at most 3 points are in flight when a runner asks).
  */
 function nextSurrogateIdleCandidate(state: EngineState): Candidate | null {
   const n = state.space.free.length;

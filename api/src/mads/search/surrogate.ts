@@ -246,7 +246,9 @@ function buildScorer(state: EngineState, records: PointRecord[], box: Box): Scor
 
 /**
  * Up to `count` new mesh points, best acquisition first (usually 1: the step is sequential and
- * idle runners ask again, the believed pending points spreading the next ones).
+ * idle runners ask again, the believed pending points spreading the next ones). `thompson`: rank
+ * the candidates by one joint posterior draw instead of expected improvement (`idleSurrogatePoints`,
+ * engine.ts; the draw uses this search's own generator, so a run stays a function of the seed).
  */
 export function surrogateCandidates(state: EngineState, count = 1, thompson = false): Candidate[] {
   const n = state.space.free.length;
