@@ -489,6 +489,30 @@ function surrogateIdleCap(state: EngineState): number {
   return state.options.surrogateSearch === true ? state.space.free.length + 1 : 0;
 }
 
+/**
+ * `idleSurrogatePoints` (opt-in, off in both presets): once more points are in flight than one
+ * ORTHO 2N poll has (2n), per step up to this many idle runners get a point of the surrogate
+ * search's Gaussian process over the whole box, chosen by one joint Thompson draw over its
+ * candidates (search/surrogate.ts; the points in flight believed at their predictions, so the
+ * draws spread), instead of fresh poll bases around the same centre. Why it was tried: a
+ * sequential MADS would not evaluate 2n more directions of one frame (issue 15). Why it is not a
+ * default: it won runs on problems with basins and traps but lost curved valleys and thin
+ * feasible sets, where those polls carry the progress (docs/benchmarks.md, "Results: global
+ * points for idle runners"). It leaves the iteration's own steps alone (unlike
+ * `surrogateSearch: true`, whose idle points share the per-step count `surrogateIdle`); with
+ * n ≥ 2 and 4 runners it never acts (at most 3 points are in flight when a runner asks).
+ */
+function nextSurrogateIdleCandidate(state: EngineState): Candidate | null {
+  const n = state.space.free.length;
+  const cap = state.options.idleSurrogatePoints;
+  if (cap === 0 || n === 0 || state.inFlight < 2 * n) return null;
+  if (state.evaluations < SURROGATE_START_GRADIENTS * (n + 1)) return null;
+  if ((state.surrogateIdle ?? 0) >= cap) return null;
+  state.surrogateIdle = (state.surrogateIdle ?? 0) + 1;
+  const [c] = surrogateCandidates(state, 1, true);
+  return c ?? null;
+}
+
 /** Fresh ORTHO 2N bases that idle filling may draw per step. */
 const MAX_EXTRA_BASES = 4;
 
@@ -507,9 +531,15 @@ export function nextIdleCandidate(state: EngineState): Candidate | null {
   if (model !== null) return model;
   for (;;) {
     const step = state.step;
-    const source = step !== null && step.spare.length > 0 ? step.spare : state.extra;
-    while (source.length > 0) {
-      const c = source.shift() as Candidate;
+    const spare = step !== null ? step.spare : [];
+    while (spare.length > 0) {
+      const c = spare.shift() as Candidate;
+      if (!state.cache.has(c.x)) return c;
+    }
+    const global = nextSurrogateIdleCandidate(state);
+    if (global !== null) return global;
+    while (state.extra.length > 0) {
+      const c = state.extra.shift() as Candidate;
       if (!state.cache.has(c.x)) return c;
     }
     if (state.extraBases >= MAX_EXTRA_BASES) return null;

@@ -69,6 +69,13 @@ export interface MadsOptions {
   /** The model points go to idle runners before the pipeline releases the waiting step. */
   modelIdleFirst: boolean;
   /**
+   * Idle filling (`fillIdle`), opt-in (0 = off): once more than 2n points are in flight, per step
+   * up to this many points from the surrogate search's Gaussian process over the whole box go
+   * to idle runners before fresh poll bases (engine.ts `nextSurrogateIdleCandidate`,
+   * docs/algorithm.md "Asynchronous ask/tell"); 0–16.
+   */
+  idleSurrogatePoints: number;
+  /**
    * With points in flight, `ask` keeps at most this many simplex gradients (·(n+1) points, at
    * least 2) in flight and returns fewer points beyond, leaving runners idle (docs/algorithm.md,
    * "Asynchronous ask/tell"); 0 = no cap (0–100). Opt-in: it trades wall-clock rounds for
@@ -184,6 +191,7 @@ export const DEFAULT_MADS_OPTIONS: Readonly<MadsOptions> = Object.freeze({
   surrogateSearchFactor: 20,
   modelIdlePoints: 0,
   modelIdleFirst: false,
+  idleSurrogatePoints: 0,
   // Opt-in: 16 runners capped at 2(n+1) in flight lost fewer runs per evaluation but needed more
   // rounds (docs/benchmarks.md, 2026-12-04 evening).
   maxInFlight: 0,

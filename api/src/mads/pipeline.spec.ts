@@ -123,6 +123,33 @@ test('modelIdlePoints: idle runners get quadratic-model points, deterministic ac
   assert.throws(() => Mads.create(ROSENBROCK_3D, { modelIdleFirst: 'yes' as never }), InvalidOptionsError);
 });
 
+test('idleSurrogatePoints (opt-in): with more than 2n points in flight idle runners get Gaussian-process points instead of fresh poll bases; fewer runners, sequential runs and state round trips unchanged', () => {
+  const options: Partial<MadsOptions> = { idleSurrogatePoints: 4 };
+  const searchPoints = (asked: Suggestion[]) => asked.filter((s) => s.origin === 'search').length;
+  // ROSENBROCK_3D has n = 3: 16 runners keep up to 15 points in flight when one asks (≥ 2n = 6).
+  const withGp = runAsync(ROSENBROCK_3D, rosenbrockOutputs, 16, options);
+  const without = runAsync(ROSENBROCK_3D, rosenbrockOutputs, 16, {});
+  assert.ok(
+    searchPoints(withGp.asked) > searchPoints(without.asked),
+    `search points: ${searchPoints(withGp.asked)} with, ${searchPoints(without.asked)} without`,
+  );
+  assert.equal(withGp.asked.length, ROSENBROCK_3D.maxEvaluations);
+  const restored = runAsync(ROSENBROCK_3D, rosenbrockOutputs, 16, options, true);
+  assert.deepEqual(restored.asked, withGp.asked);
+  assert.deepEqual(restored.mads.toJSON(), withGp.mads.toJSON());
+  // 4 runners: at most 3 points in flight when one asks, below 2n: the option never acts.
+  assert.deepEqual(
+    runAsync(ROSENBROCK_3D, rosenbrockOutputs, 4, options).asked,
+    runAsync(ROSENBROCK_3D, rosenbrockOutputs, 4, {}).asked,
+  );
+  assert.deepEqual(
+    runAsync(ROSENBROCK_3D, rosenbrockOutputs, 1, options).asked,
+    runAsync(ROSENBROCK_3D, rosenbrockOutputs, 1, {}).asked,
+  );
+  assert.throws(() => Mads.create(ROSENBROCK_3D, { idleSurrogatePoints: 17 }), InvalidOptionsError);
+  assert.throws(() => Mads.create(ROSENBROCK_3D, { idleSurrogatePoints: 1.5 }), InvalidOptionsError);
+});
+
 test('maxInFlight (opt-in): never more than that many simplex gradients in flight, the budget still used; deterministic across state round trips; sequential runs unchanged', () => {
   const options: Partial<MadsOptions> = { maxInFlight: 2 };
   // ROSENBROCK_3D has n = 3: at most 2·(3 + 1) = 8 points in flight with 16 runners.

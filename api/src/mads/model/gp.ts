@@ -179,6 +179,65 @@ export function predictGp(model: GpModel, z: readonly number[]): { mean: number[
   return { mean, variance: Math.max(1e-12, 1 - q) };
 }
 
+/**
+ * One joint draw from the posterior at the points `zs` (each in [0, 1]^d): for each output its
+ * posterior mean plus L_C·u, where C = K** − K*ᵀ(K + noise·I)⁻¹K* is the posterior covariance the
+ * outputs share (one kernel) and u a standard normal vector per output (`normal`). A Thompson
+ * sample for the idle runners' surrogate points (engine.ts).
+ */
+export function samplePosterior(model: GpModel, zs: readonly (readonly number[])[], normal: () => number): number[][] {
+  const { n, d, x, l } = model;
+  const m = zs.length;
+  const inv = model.lengthScales.map((v) => 1 / v);
+  const vs: Float64Array[] = [];
+  const means: number[][] = model.alpha.map(() => new Array<number>(m).fill(0));
+  zs.forEach((z, j) => {
+    const kz = new Float64Array(n);
+    for (let i = 0; i < n; i++) kz[i] = kernel(x, i, z, 0, d, inv);
+    model.alpha.forEach((a, o) => {
+      let s = 0;
+      for (let i = 0; i < n; i++) s += kz[i] * a[i];
+      means[o][j] = s;
+    });
+    vs.push(forwardSubstitute(l, n, kz));
+  });
+  const zFlat = new Float64Array(m * d);
+  zs.forEach((z, j) => z.forEach((v, k) => (zFlat[j * d + k] = v)));
+  const c = new Float64Array(m * m);
+  for (let a = 0; a < m; a++) {
+    for (let b = 0; b <= a; b++) {
+      let prior = a === b ? 1 : kernel(zFlat, a, zFlat, b * d, d, inv);
+      const va = vs[a];
+      const vb = vs[b];
+      for (let i = 0; i < n; i++) prior -= va[i] * vb[i];
+      c[a * m + b] = prior;
+    }
+  }
+  // Cholesky with pivots floored at a small variance: candidates close to each other (and the
+  // smooth kernel) make C nearly singular, and a sample needs no more than a factor of C + E
+  // with a small diagonal E.
+  const lc = new Float64Array(m * m);
+  for (let j = 0; j < m; j++) {
+    let dj = c[j * m + j];
+    for (let k = 0; k < j; k++) dj -= lc[j * m + k] * lc[j * m + k];
+    const ljj = Math.sqrt(Math.max(dj, 1e-8));
+    lc[j * m + j] = ljj;
+    for (let i = j + 1; i < m; i++) {
+      let s = c[i * m + j];
+      for (let k = 0; k < j; k++) s -= lc[i * m + k] * lc[j * m + k];
+      lc[i * m + j] = s / ljj;
+    }
+  }
+  return means.map((mean) => {
+    const u = Array.from({ length: m }, normal);
+    return mean.map((mu, a) => {
+      let s = mu;
+      for (let b = 0; b <= a; b++) s += lc[a * m + b] * u[b];
+      return s;
+    });
+  });
+}
+
 /** Standard normal density and distribution (Abramowitz–Stegun 7.1.26 for erf, |error| < 1.5e-7). */
 export function normalPdf(z: number): number {
   return Math.exp(-0.5 * z * z) / Math.sqrt(2 * Math.PI);

@@ -23,7 +23,15 @@
 import { isFeasible } from '../evaluation';
 import { frameSizes } from '../mesh';
 import { NomadRng } from '../../math/rng';
-import { expectedImprovement, fitGp, normalCdf, normalQuantile, predictGp, type GpModel } from '../model/gp';
+import {
+  expectedImprovement,
+  fitGp,
+  normalCdf,
+  normalQuantile,
+  predictGp,
+  samplePosterior,
+  type GpModel,
+} from '../model/gp';
 import { pollCentres } from '../poll';
 import { cacheKey, snapToMeshAndBounds, toFree } from '../space';
 import type { PointRecord } from '../cache';
@@ -111,6 +119,12 @@ function localRng(state: EngineState): NomadRng {
 
 interface Scorer {
   score(x: readonly number[]): number;
+  /**
+   * One joint posterior draw at the points (Thompson sampling), as a value to maximise: minus
+   * the drawn objective where every drawn constraint is ≤ 0, else below every such value by the
+   * drawn violation.
+   */
+  thompson(xs: readonly (readonly number[])[], normal: () => number): number[];
 }
 
 function constraintIndices(state: EngineState): number[] {
@@ -215,14 +229,28 @@ function buildScorer(state: EngineState, records: PointRecord[], box: Box): Scor
       if (best === Infinity) return pof * (1 + 1e-3 * normalCdf(-p.mean[0]));
       return expectedImprovement(p.mean[0], sd, best) * pof;
     },
+    thompson(xs, normal) {
+      const draws = samplePosterior(
+        final,
+        xs.map((x) => scale(box, toFree(state.space, x))),
+        normal,
+      );
+      return xs.map((_, i) => {
+        let violation = 0;
+        thresholds.forEach((t, j) => (violation += Math.max(0, draws[j + 1][i] - t)));
+        return violation > 0 ? -1e6 - violation : -draws[0][i];
+      });
+    },
   };
 }
 
 /**
  * Up to `count` new mesh points, best acquisition first (usually 1: the step is sequential and
- * idle runners ask again, the believed pending points spreading the next ones).
+ * idle runners ask again, the believed pending points spreading the next ones). `thompson`: rank
+ * the candidates by one joint posterior draw instead of expected improvement (`idleSurrogatePoints`,
+ * engine.ts; the draw uses this search's own generator, so a run stays a function of the seed).
  */
-export function surrogateCandidates(state: EngineState, count = 1): Candidate[] {
+export function surrogateCandidates(state: EngineState, count = 1, thompson = false): Candidate[] {
   const n = state.space.free.length;
   const centreId = pollCentres(state).primary;
   if (centreId === null || n === 0) return [];
@@ -267,9 +295,16 @@ export function surrogateCandidates(state: EngineState, count = 1): Candidate[] 
     const key = cacheKey(x);
     if (seen.has(key) || state.cache.has(x)) return;
     seen.add(key);
-    const value = scorer.score(x);
+    const value = thompson ? 0 : scorer.score(x);
     if (Number.isFinite(value)) scored.push({ c: { x, fromId: centreId, origin: 'search' }, value, tag });
   });
+  if (thompson && scored.length > 0) {
+    const values = scorer.thompson(
+      scored.map((s) => s.c.x),
+      () => rng.normal(),
+    );
+    scored.forEach((s, i) => (s.value = values[i]));
+  }
   scored.sort((a, b) => b.value - a.value || a.tag - b.tag);
   return scored.slice(0, count).map((s) => s.c);
 }
