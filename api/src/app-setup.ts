@@ -23,9 +23,25 @@ function requestIdOf(incoming: string | string[] | undefined): string {
  * The HTTP adapter. Fastify rather than Express: measured here, a bare Nest route costs about
  * 50 µs of CPU on Fastify against 300 µs on Express, and runners make three requests per trial.
  */
-export function createHttpAdapter(trustProxy: AppConfig['trustProxy'] = false): FastifyAdapter {
+export function createHttpAdapter(
+  trustProxy: AppConfig['trustProxy'] = false,
+  requestTimeoutSeconds: AppConfig['requestTimeoutSeconds'] = 60,
+): FastifyAdapter {
+  const requestTimeout = requestTimeoutSeconds * 1000;
   return new FastifyAdapter({
     bodyLimit: MAX_BODY_BYTES,
+    // A request (head and whole body) must arrive within this, or its connection is closed (408
+    // when nothing was answered yet). Fastify's default is 0, no limit: a body sent a byte at a
+    // time held its connection for ever, and with a key one of its project's places in flight
+    // (docs/reliability.md, finding 29). Node checks every `connectionsCheckingInterval`, so a
+    // request is cut between the timeout and a quarter of it later; the head alone keeps Node's
+    // 60 s when the timeout is longer.
+    requestTimeout,
+    http: {
+      requestTimeout,
+      headersTimeout: Math.min(60_000, requestTimeout),
+      connectionsCheckingInterval: Math.min(30_000, Math.max(100, requestTimeout / 4)),
+    },
     // request.ip (failed-auth limiter, logs) believes X-Forwarded-For only from these proxies.
     trustProxy,
     routerOptions: {
@@ -136,7 +152,7 @@ export function configureApp(app: NestFastifyApplication, config: AppConfig): vo
     done();
   });
   installRequestLogging(instance, app.get(MetricsService));
-  installJsonBodyParser(instance);
+  installJsonBodyParser(app);
   if (config.corsOrigins.length > 0) app.enableCors({ origin: config.corsOrigins });
   app.useGlobalFilters(new HttpExceptionFilter());
   app.useGlobalPipes(createValidationPipe());
