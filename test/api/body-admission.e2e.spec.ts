@@ -109,7 +109,9 @@ function chunkedPost(url: string, key: string, size: number): Promise<{ status: 
         let text = '';
         response.setEncoding('utf8');
         response.on('data', (chunk: string) => (text += chunk));
-        response.on('end', () => resolve({ status: response.statusCode ?? 0, code: (JSON.parse(text) as { code?: unknown }).code }));
+        response.on('end', () =>
+          resolve({ status: response.statusCode ?? 0, code: (JSON.parse(text) as { code?: unknown }).code }),
+        );
       },
     );
     request.on('error', reject);
@@ -169,13 +171,15 @@ describe('a body is read only once its request is admitted', () => {
         });
         assert.equal(answer.status, status, `${what}: ${JSON.stringify(answer.body)}`);
         assert.equal(answer.body.code, code, what);
+        // The rest of the body is not read and dropped: the connection ends with the answer.
+        assert.equal(answer.headers.connection, 'close', what);
       } finally {
         request.destroy();
       }
     }
   });
 
-  it('takes a request\'s place in flight before its body: a second one of the key is refused without its body, the first is served', async () => {
+  it("takes a request's place in flight before its body: a second one of the key is refused without its body, the first is served", async () => {
     const key = await createKey(test, 'user');
     const { start, rest } = paddedStudy();
     const first = partialRequest(test.url, '/v1/studies', { Authorization: `Bearer ${key}` }, start);

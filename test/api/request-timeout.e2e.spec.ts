@@ -131,8 +131,13 @@ describe('a request must arrive whole within the request timeout', () => {
 
   it('answers a request whose handler outlasts the timeout: only its arrival is timed', async () => {
     const key = await createKey(test, 'user');
-    const studyId = expectStatus(await test.http.post('/v1/studies').set(...auth(key)).send(quadraticStudy()), 201)
-      .body.id as string;
+    const studyId = expectStatus(
+      await test.http
+        .post('/v1/studies')
+        .set(...auth(key))
+        .send(quadraticStudy()),
+      201,
+    ).body.id as string;
     // The pause waits for the study's row, held by the test for 2.5 timeouts.
     const runner = test.get(DataSource).createQueryRunner();
     await runner.connect();

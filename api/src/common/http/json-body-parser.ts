@@ -174,6 +174,9 @@ export function parseJsonBody(text: string): unknown {
  * sees an object with no fields, never the client's data.
  */
 export class UnreadJsonBody {
+  /** Set when JsonBodyInterceptor starts reading it. */
+  taken = false;
+
   constructor(readonly stream: Readable) {}
 }
 
@@ -246,6 +249,15 @@ export function installJsonBodyParser(app: NestFastifyApplication): void {
       done(null, new UnreadJsonBody(payload));
     },
   );
+  // A request refused before its body was read (401, 403, 429, 404…) whose body is still on its
+  // way: the connection is closed after the answer, rather than kept by reading and dropping the
+  // rest of a body of up to MAX_BODY_BYTES that nothing will use.
+  instance.addHook('onSend', (request, reply, payload, done) => {
+    const body = request.body;
+    if (body instanceof UnreadJsonBody && !body.taken && !request.raw.complete)
+      void reply.header('Connection', 'close');
+    done(null, payload);
+  });
   // After the global interceptors registered as providers (APP_INTERCEPTOR, read when the app is
   // created: the in-flight bound), so a body is read only by a request that holds its place.
   app.useGlobalInterceptors(new JsonBodyInterceptor());
@@ -258,10 +270,12 @@ export class JsonBodyInterceptor implements NestInterceptor {
     const request = http.getRequest<FastifyRequest>();
     if (!(request.body instanceof UnreadJsonBody)) return next.handle();
     const reply = http.getResponse<FastifyReply>();
+    request.body.taken = true;
     return from(
       readBodyText(request.body.stream).catch((error: unknown) => {
         // The rest of an oversized body is not worth reading to keep the connection.
-        if (error instanceof DomainError && error.code === 'PAYLOAD_TOO_LARGE') void reply.header('Connection', 'close');
+        if (error instanceof DomainError && error.code === 'PAYLOAD_TOO_LARGE')
+          void reply.header('Connection', 'close');
         throw error;
       }),
     ).pipe(
