@@ -50,9 +50,8 @@ function partialRequest(
   const head = [
     `POST ${path} HTTP/1.1`,
     `Host: ${hostname}:${port}`,
-    'Content-Type: application/json',
     `Content-Length: ${announced}`,
-    ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`),
+    ...Object.entries({ 'Content-Type': 'application/json', ...headers }).map(([name, value]) => `${name}: ${value}`),
     '',
     '',
   ].join('\r\n');
@@ -204,7 +203,7 @@ describe('a body is read only once its request is admitted', () => {
     }
   });
 
-  it('still refuses an announced body over the limit at once, and one that runs past it', async () => {
+  it('still refuses an announced body over the limit at once, one that runs past it, and other media types, without reading them', async () => {
     const key = await createKey(test, 'user');
     const announcedTooLarge = partialRequest(
       test.url,
@@ -223,6 +222,22 @@ describe('a body is read only once its request is admitted', () => {
     const chunked = await chunkedPost(test.url, key, MAX_BODY_BYTES + 10);
     assert.equal(chunked.status, 413, JSON.stringify(chunked));
     assert.equal(chunked.code, 'PAYLOAD_TOO_LARGE');
+    // A body of another media type, announced at 1 GB: 415 at once, and the connection ends with
+    // the answer rather than reading and dropping the gigabyte.
+    const otherType = partialRequest(
+      test.url,
+      '/v1/studies',
+      { Authorization: `Bearer ${key}`, 'Content-Type': 'text/plain' },
+      'DIMENSION 1',
+      1_000_000_000,
+    );
+    try {
+      const answer = await otherType.answer;
+      assert.equal(answer.status, 415, JSON.stringify(answer.body));
+      assert.equal(answer.headers.connection, 'close');
+    } finally {
+      otherType.destroy();
+    }
     // The connection and the key are still fine after both.
     expectStatus(await test.http.get('/v1/studies?limit=1').set(...auth(key)), 200);
   });

@@ -249,13 +249,15 @@ export function installJsonBodyParser(app: NestFastifyApplication): void {
       done(null, new UnreadJsonBody(payload));
     },
   );
-  // A request refused before its body was read (401, 403, 429, 404…) whose body is still on its
-  // way: the connection is closed after the answer, rather than kept by reading and dropping the
-  // rest of a body of up to MAX_BODY_BYTES that nothing will use.
+  // An answer to a request whose body has not all arrived and will not be read (refused before
+  // admission: 401, 403, 429, 404…; or before any parser: 415, 413) closes the connection, rather
+  // than keeping it by reading and dropping the rest of a body that may be announced at any size
+  // (docs/reliability.md, finding 34).
   instance.addHook('onSend', (request, reply, payload, done) => {
     const body = request.body;
-    if (body instanceof UnreadJsonBody && !body.taken && !request.raw.complete)
+    if (!request.raw.complete && !(body instanceof UnreadJsonBody && body.taken)) {
       void reply.header('Connection', 'close');
+    }
     done(null, payload);
   });
   // After the global interceptors registered as providers (APP_INTERCEPTOR, read when the app is
