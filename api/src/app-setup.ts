@@ -3,7 +3,9 @@ import type { INestApplication } from '@nestjs/common';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
-import { frameworkErrorBody } from './common/errors/error-body';
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
+import { clientErrorBody, frameworkErrorBody } from './common/errors/error-body';
 import { ERROR_STATUS } from './common/errors/error-codes';
 import { HttpExceptionFilter } from './common/errors/http-exception.filter';
 import { installJsonBodyParser, MAX_BODY_BYTES } from './common/http/json-body-parser';
@@ -41,6 +43,26 @@ export function createHttpAdapter(
       requestTimeout,
       headersTimeout: Math.min(60_000, requestTimeout),
       connectionsCheckingInterval: Math.min(30_000, Math.max(100, requestTimeout / 4)),
+    },
+    // What Node's parser or the request timeout refuses, before Fastify routes anything (a head past
+    // 16 KiB, a request line it cannot read, a request not arrived in time), gets the API's error
+    // body and a request id too (docs/reliability.md, finding 36), then the connection is closed.
+    clientErrorHandler: (error: NodeJS.ErrnoException, socket: Socket) => {
+      if (error.code === 'ECONNRESET' || socket.destroyed) return;
+      // As Node's own handler: no answer on a connection whose response has begun.
+      const response = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+      if (socket.writable && response?.headersSent !== true) {
+        const requestId = randomUUID();
+        const body = clientErrorBody(error.code, requestId);
+        const text = JSON.stringify(body);
+        socket.write(
+          `HTTP/1.1 ${body.statusCode} ${STATUS_CODES[body.statusCode]}\r\n` +
+            'Content-Type: application/json; charset=utf-8\r\n' +
+            `Content-Length: ${Buffer.byteLength(text)}\r\n` +
+            `x-request-id: ${requestId}\r\nConnection: close\r\n\r\n${text}`,
+        );
+      }
+      socket.destroy(error);
     },
     // request.ip (failed-auth limiter, logs) believes X-Forwarded-For only from these proxies.
     trustProxy,

@@ -109,6 +109,6 @@ describe('requests refused by the HTTP parser or the request timeout', () => {
       true,
     );
     assertApiError(answer, 408, 'REQUEST_TIMEOUT');
-    assert.match(answer.body.message, /MESHTUNE_REQUEST_TIMEOUT_SECONDS/);
+    assert.match(String(answer.body.message), /MESHTUNE_REQUEST_TIMEOUT_SECONDS/);
   });
 });
