@@ -3,7 +3,9 @@ import type { INestApplication } from '@nestjs/common';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
-import { frameworkErrorBody } from './common/errors/error-body';
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
+import { clientErrorBody, frameworkErrorBody } from './common/errors/error-body';
 import { ERROR_STATUS } from './common/errors/error-codes';
 import { HttpExceptionFilter } from './common/errors/http-exception.filter';
 import { installJsonBodyParser, MAX_BODY_BYTES } from './common/http/json-body-parser';
@@ -23,9 +25,45 @@ function requestIdOf(incoming: string | string[] | undefined): string {
  * The HTTP adapter. Fastify rather than Express: measured here, a bare Nest route costs about
  * 50 µs of CPU on Fastify against 300 µs on Express, and runners make three requests per trial.
  */
-export function createHttpAdapter(trustProxy: AppConfig['trustProxy'] = false): FastifyAdapter {
+export function createHttpAdapter(
+  trustProxy: AppConfig['trustProxy'] = false,
+  requestTimeoutSeconds: AppConfig['requestTimeoutSeconds'] = 60,
+): FastifyAdapter {
+  const requestTimeout = requestTimeoutSeconds * 1000;
   return new FastifyAdapter({
     bodyLimit: MAX_BODY_BYTES,
+    // A request (head and whole body) must arrive within this, or its connection is closed (408
+    // when nothing was answered yet). Fastify's default is 0, no limit: a body sent a byte at a
+    // time held its connection for ever, and with a key one of its project's places in flight
+    // (docs/reliability.md, finding 29). Node checks every `connectionsCheckingInterval`, so a
+    // request is cut between the timeout and a quarter of it later; the head alone keeps Node's
+    // 60 s when the timeout is longer.
+    requestTimeout,
+    http: {
+      requestTimeout,
+      headersTimeout: Math.min(60_000, requestTimeout),
+      connectionsCheckingInterval: Math.min(30_000, Math.max(100, requestTimeout / 4)),
+    },
+    // What Node's parser or the request timeout refuses, before Fastify routes anything (a head past
+    // 16 KiB, a request line it cannot read, a request not arrived in time), gets the API's error
+    // body and a request id too (docs/reliability.md, finding 36), then the connection is closed.
+    clientErrorHandler: (error: NodeJS.ErrnoException, socket: Socket) => {
+      if (error.code === 'ECONNRESET' || socket.destroyed) return;
+      // As Node's own handler: no answer on a connection whose response has begun.
+      const response = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+      if (socket.writable && response?.headersSent !== true) {
+        const requestId = randomUUID();
+        const body = clientErrorBody(error.code, requestId);
+        const text = JSON.stringify(body);
+        socket.write(
+          `HTTP/1.1 ${body.statusCode} ${STATUS_CODES[body.statusCode]}\r\n` +
+            'Content-Type: application/json; charset=utf-8\r\n' +
+            `Content-Length: ${Buffer.byteLength(text)}\r\n` +
+            `x-request-id: ${requestId}\r\nConnection: close\r\n\r\n${text}`,
+        );
+      }
+      socket.destroy(error);
+    },
     // request.ip (failed-auth limiter, logs) believes X-Forwarded-For only from these proxies.
     trustProxy,
     routerOptions: {
@@ -136,7 +174,7 @@ export function configureApp(app: NestFastifyApplication, config: AppConfig): vo
     done();
   });
   installRequestLogging(instance, app.get(MetricsService));
-  installJsonBodyParser(instance);
+  installJsonBodyParser(app);
   if (config.corsOrigins.length > 0) app.enableCors({ origin: config.corsOrigins });
   app.useGlobalFilters(new HttpExceptionFilter());
   app.useGlobalPipes(createValidationPipe());

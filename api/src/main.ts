@@ -40,7 +40,7 @@ export async function startServer(config: AppConfig): Promise<RunningServer> {
     const logger = new ConsoleLogger({ json: true, logLevels: logLevels(config.logLevel) });
     const app = await NestFactory.create<NestFastifyApplication>(
       AppModule.forRoot(config, databaseUrl, database),
-      createHttpAdapter(config.trustProxy),
+      createHttpAdapter(config.trustProxy, config.requestTimeoutSeconds),
       {
         logger,
         bodyParser: false,

@@ -72,6 +72,11 @@ export class ConflictError extends ApiError {
   override name = 'ConflictError';
   declare readonly status: 409;
 }
+/** 408: the request did not arrive whole within the API's request timeout (`REQUEST_TIMEOUT`). */
+export class RequestTimeoutError extends ApiError {
+  override name = 'RequestTimeoutError';
+  declare readonly status: 408;
+}
 export class PayloadTooLargeError extends ApiError {
   override name = 'PayloadTooLargeError';
   declare readonly status: 413;
@@ -84,6 +89,11 @@ export class UnsupportedMediaTypeError extends ApiError {
 export class RateLimitError extends ApiError {
   override name = 'RateLimitError';
   declare readonly status: 429;
+}
+/** 431: the request line and headers are larger than the API reads (`HEADERS_TOO_LARGE`). */
+export class HeadersTooLargeError extends ApiError {
+  override name = 'HeadersTooLargeError';
+  declare readonly status: 431;
 }
 /** 5xx. */
 export class InternalServerError extends ApiError {
@@ -117,10 +127,12 @@ export interface ErrorClassByStatus {
   401: AuthenticationError;
   403: PermissionDeniedError;
   404: NotFoundError;
+  408: RequestTimeoutError;
   409: ConflictError;
   413: PayloadTooLargeError;
   415: UnsupportedMediaTypeError;
   429: RateLimitError;
+  431: HeadersTooLargeError;
   500: InternalServerError;
   503: ServiceUnavailableError;
 }
@@ -164,6 +176,8 @@ export async function apiErrorFromResponse(response: Response): Promise<ApiError
       return new PermissionDeniedError(status, body, headers);
     case 404:
       return new NotFoundError(status, body, headers);
+    case 408:
+      return new RequestTimeoutError(status, body, headers);
     case 409:
       return new ConflictError(status, body, headers);
     case 413:
@@ -172,6 +186,8 @@ export async function apiErrorFromResponse(response: Response): Promise<ApiError
       return new UnsupportedMediaTypeError(status, body, headers);
     case 429:
       return new RateLimitError(status, body, headers);
+    case 431:
+      return new HeadersTooLargeError(status, body, headers);
     case 503:
       return new ServiceUnavailableError(status, body, headers);
     default:

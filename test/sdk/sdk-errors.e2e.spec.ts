@@ -8,6 +8,7 @@ import {
   createClient,
   ERROR_STATUS,
   hasErrorCode,
+  HeadersTooLargeError,
   NotFoundError,
   PermissionDeniedError,
   RateLimitError,
@@ -97,6 +98,19 @@ describe('SDK errors and retries against the real API', () => {
       assert.ok(hasErrorCode(error, 'INVALID_STATUS_TRANSITION'));
       return true;
     });
+  });
+
+  it('throws HeadersTooLargeError with the code for a head past what the API reads (finding 36)', async () => {
+    await assert.rejects(
+      createClient({ baseUrl: test.url, apiKey: `mt_${'a'.repeat(60_000)}` }).listStudies(),
+      (error: unknown) => {
+        assert.ok(error instanceof HeadersTooLargeError, String(error));
+        assert.equal(error.status, 431);
+        assert.ok(hasErrorCode(error, 'HEADERS_TOO_LARGE'));
+        assert.equal(typeof error.requestId, 'string');
+        return true;
+      },
+    );
   });
 
   it('retries idempotent calls on 503 and answers with the real result', async () => {

@@ -45,6 +45,12 @@ export interface AppConfig {
   /** Failed authentications one client address may make per minute before getting 429s. */
   authFailuresPerMinute: number;
   /**
+   * Seconds a request (its head and its whole body) may take to arrive; past it the connection
+   * is closed, 408 when nothing was answered yet (app-setup.ts, `createHttpAdapter`;
+   * docs/reliability.md, finding 29).
+   */
+  requestTimeoutSeconds: number;
+  /**
    * Request budgets per API process (api/src/rate-limit/request-budgets.ts; README.md, "Rate
    * limits"): requests per second of one key and of one project's keys together, and cost points
    * per second of a project's expensive reads, each counted over fixed windows of `windowSeconds`.
@@ -250,6 +256,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     quarantineAfterEvaluationFailures: integer(env, 'MESHTUNE_QUARANTINE_AFTER_EVALUATION_FAILURES', 10, 0, 1000),
     quarantineWindowSeconds: integer(env, 'MESHTUNE_QUARANTINE_WINDOW_SECONDS', 600, 1, 7 * 86_400),
     authFailuresPerMinute: integer(env, 'MESHTUNE_AUTH_FAILURES_PER_MINUTE', 30, 1, 1_000_000),
+    requestTimeoutSeconds: integer(env, 'MESHTUNE_REQUEST_TIMEOUT_SECONDS', 60, 1, 86_400),
     rateLimits: rateLimits(env),
     inFlightLimits: inFlightLimits(env),
     rateLimitStore: rateLimitStore(env.MESHTUNE_RATE_LIMIT_STORE),

@@ -17,9 +17,11 @@ const CODE_BY_STATUS: Record<number, ErrorCode> = {
   401: 'UNAUTHENTICATED',
   403: 'FORBIDDEN',
   404: 'NOT_FOUND',
+  408: 'REQUEST_TIMEOUT',
   413: 'PAYLOAD_TOO_LARGE',
   415: 'UNSUPPORTED_MEDIA_TYPE',
   429: 'TOO_MANY_REQUESTS',
+  431: 'HEADERS_TOO_LARGE',
   503: 'SERVICE_UNAVAILABLE',
 };
 
@@ -51,6 +53,40 @@ export function frameworkErrorBody(error: { code?: unknown }, requestId: string)
     code: 'VALIDATION_FAILED',
     message: `path: ${reason}`,
     details: [{ field: 'path', reason }],
+    requestId,
+  };
+}
+
+/**
+ * The error body of a request refused before Fastify sees it (its `clientErrorHandler`): by Node's
+ * HTTP parser (a head past its 16 KiB, a request line or header it cannot read) or by the request
+ * timeout (MESHTUNE_REQUEST_TIMEOUT_SECONDS, finding 29). Left to Fastify these were
+ * `{"error":"Request Timeout","message":"Client Timeout","statusCode":408}`: no documented code and
+ * no request id (docs/reliability.md, finding 36).
+ */
+export function clientErrorBody(errorCode: unknown, requestId: string): ErrorBody {
+  if (errorCode === 'ERR_HTTP_REQUEST_TIMEOUT') {
+    return {
+      statusCode: 408,
+      code: 'REQUEST_TIMEOUT',
+      message: 'the request did not arrive whole within MESHTUNE_REQUEST_TIMEOUT_SECONDS',
+      requestId,
+    };
+  }
+  if (errorCode === 'HPE_HEADER_OVERFLOW') {
+    return {
+      statusCode: 431,
+      code: 'HEADERS_TOO_LARGE',
+      message: "the request line and headers are larger than the server reads (Node's limit, 16 KiB by default)",
+      requestId,
+    };
+  }
+  const reason = 'is not a well-formed HTTP/1.1 request';
+  return {
+    statusCode: 400,
+    code: 'VALIDATION_FAILED',
+    message: `request: ${reason}`,
+    details: [{ field: 'request', reason }],
     requestId,
   };
 }

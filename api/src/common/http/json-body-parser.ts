@@ -1,4 +1,8 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Readable } from 'node:stream';
+import type { CallHandler, ExecutionContext, NestInterceptor } from '@nestjs/common';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { from, type Observable, switchMap } from 'rxjs';
 import { DomainError, type FieldError, ValidationFailedError } from '../errors/domain-error';
 
 /** Largest request body accepted (a NOMAD cache file import is the biggest legitimate one); the adapter's bodyLimit. */
@@ -164,19 +168,123 @@ export function parseJsonBody(text: string): unknown {
   return value;
 }
 
-/** Replaces Fastify's JSON parser (which refuses an empty body) and its text/plain one: the API speaks JSON only. */
-export function installJsonBodyParser(instance: FastifyInstance): void {
+/**
+ * A JSON body not read yet: what Fastify's content-type parser hands on (installJsonBodyParser).
+ * JsonBodyInterceptor reads it once the request is admitted; anything that meets one before that
+ * sees an object with no fields, never the client's data.
+ */
+export class UnreadJsonBody {
+  /** Set when JsonBodyInterceptor starts reading it. */
+  taken = false;
+
+  constructor(readonly stream: Readable) {}
+}
+
+/**
+ * Reads a request's body as UTF-8 text (what is not valid UTF-8 reads U+FFFD, as Fastify's
+ * `parseAs: 'string'` did), up to `limit` bytes: past it, 413 and the rest is left to drain.
+ */
+export function readBodyText(stream: Readable, limit = MAX_BODY_BYTES): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let length = 0;
+    const stop = (): void => {
+      stream.off('data', onData);
+      stream.off('end', onEnd);
+      stream.off('error', onError);
+      stream.off('close', onClose);
+    };
+    const onData = (chunk: Buffer): void => {
+      length += chunk.length;
+      if (length > limit) {
+        // Left flowing with no listener, the rest is discarded as it arrives (and the answer closes
+        // the connection: JsonBodyInterceptor); nothing more is kept.
+        stop();
+        chunks.length = 0;
+        reject(new DomainError('PAYLOAD_TOO_LARGE', 'request body is too large'));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = (): void => {
+      stop();
+      resolve(Buffer.concat(chunks, length).toString('utf8'));
+    };
+    const onError = (error: Error): void => {
+      stop();
+      reject(error);
+    };
+    const onClose = (): void => {
+      stop();
+      reject(new DomainError('VALIDATION_FAILED', 'request body ended before its Content-Length'));
+    };
+    stream.on('data', onData);
+    stream.once('end', onEnd);
+    stream.once('error', onError);
+    stream.once('close', onClose);
+  });
+}
+
+/**
+ * Replaces Fastify's JSON parser (which refuses an empty body) and its text/plain one: the API
+ * speaks JSON only. The parser does not read the body: Fastify runs it before Nest's guard and
+ * interceptors, so a body read there was buffered (up to MAX_BODY_BYTES) and parsed (up to about
+ * 0.15 s of event loop) for a caller without a key, past its budget or its requests in flight,
+ * before its 401/403/429 (docs/reliability.md, finding 34). It hands the stream on;
+ * JsonBodyInterceptor, after the AuthGuard and the in-flight bound (in-flight.interceptor.ts),
+ * reads and parses it. A body announced larger than the limit is still refused at once, unread.
+ */
+export function installJsonBodyParser(app: NestFastifyApplication): void {
+  const instance = app.getHttpAdapter().getInstance();
   instance.removeAllContentTypeParsers();
   instance.addContentTypeParser(
     // application/json or application/…+json, with or without parameters (charset=utf-8).
     /^application\/([\w.+-]+\+)?json\s*(;.*)?$/i,
-    { parseAs: 'string' },
-    (_request: FastifyRequest, body: string | Buffer, done: (error: Error | null, value?: unknown) => void) => {
-      try {
-        done(null, parseJsonBody(typeof body === 'string' ? body : body.toString('utf8')));
-      } catch (error) {
-        done(error as Error);
+    (request: FastifyRequest, payload: Readable, done: (error: Error | null, value?: unknown) => void) => {
+      const announced = Number(request.headers['content-length'] ?? 0);
+      if (announced > MAX_BODY_BYTES) {
+        done(new DomainError('PAYLOAD_TOO_LARGE', 'request body is too large'));
+        return;
       }
+      done(null, new UnreadJsonBody(payload));
     },
   );
+  // An answer to a request whose body has not all arrived and will not be read (refused before
+  // admission: 401, 403, 429, 404…; or before any parser: 415, 413) closes the connection, rather
+  // than keeping it by reading and dropping the rest of a body that may be announced at any size
+  // (docs/reliability.md, finding 34).
+  instance.addHook('onSend', (request, reply, payload, done) => {
+    const body = request.body;
+    if (!request.raw.complete && !(body instanceof UnreadJsonBody && body.taken)) {
+      void reply.header('Connection', 'close');
+    }
+    done(null, payload);
+  });
+  // After the global interceptors registered as providers (APP_INTERCEPTOR, read when the app is
+  // created: the in-flight bound), so a body is read only by a request that holds its place.
+  app.useGlobalInterceptors(new JsonBodyInterceptor());
+}
+
+/** Reads and parses a request's JSON body (UnreadJsonBody) into `request.body`, before the pipes validate it. */
+export class JsonBodyInterceptor implements NestInterceptor {
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    const http = context.switchToHttp();
+    const request = http.getRequest<FastifyRequest>();
+    if (!(request.body instanceof UnreadJsonBody)) return next.handle();
+    const reply = http.getResponse<FastifyReply>();
+    request.body.taken = true;
+    return from(
+      readBodyText(request.body.stream).catch((error: unknown) => {
+        // The rest of an oversized body is not worth reading to keep the connection.
+        if (error instanceof DomainError && error.code === 'PAYLOAD_TOO_LARGE')
+          void reply.header('Connection', 'close');
+        throw error;
+      }),
+    ).pipe(
+      switchMap((text) => {
+        request.body = parseJsonBody(text);
+        return next.handle();
+      }),
+    );
+  }
 }

@@ -1,0 +1,114 @@
+import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { ERROR_STATUS } from '../../api/src/common/errors/error-codes';
+import { createKey } from '../support/api-client';
+import { startTestServer, type TestServer } from '../support/test-server';
+
+/**
+ * Class: requests Node's HTTP parser or its timers refuse before Fastify routes them
+ * (docs/reliability.md, finding 36; finding 19 was the router's): headers past Node's 16 KiB, a
+ * method or request line it cannot parse, a request that did not arrive within the request
+ * timeout (finding 29). Fastify's default `clientErrorHandler` answered them in its own words,
+ * `{"error":"Request Timeout","message":"Client Timeout","statusCode":408}`, with a status (408,
+ * 431) and no `code` of the API's documented errors, and no request id. Now each gets the API's
+ * error body (documented codes `REQUEST_TIMEOUT`, `HEADERS_TOO_LARGE`, `VALIDATION_FAILED`) and a
+ * request id, in body and header, and the connection is closed as before.
+ */
+interface RawAnswer {
+  status: number;
+  headers: Record<string, string>;
+  body: Record<string, unknown>;
+}
+
+/** Writes `head`, then a space every 100 ms when `drip`, and reads one answer until the connection closes. */
+function raw(url: string, head: string, drip = false): Promise<RawAnswer> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname);
+    let received = '';
+    const timer = drip ? setInterval(() => socket.writable && socket.write(' '), 100) : undefined;
+    const limit = setTimeout(() => reject(new Error(`no answer to ${head.slice(0, 40)}`)), 8_000);
+    socket.on('error', () => undefined);
+    socket.on('data', (chunk: Buffer) => (received += chunk.toString('utf8')));
+    socket.on('close', () => {
+      clearInterval(timer);
+      clearTimeout(limit);
+      const end = received.indexOf('\r\n\r\n');
+      const lines = received.slice(0, end).split('\r\n');
+      const headers: Record<string, string> = {};
+      for (const line of lines.slice(1)) {
+        const colon = line.indexOf(':');
+        headers[line.slice(0, colon).toLowerCase()] = line.slice(colon + 1).trim();
+      }
+      try {
+        resolve({
+          status: Number(lines[0].split(' ')[1]),
+          headers,
+          body: JSON.parse(received.slice(end + 4)) as Record<string, unknown>,
+        });
+      } catch {
+        reject(new Error(`not the API's error body: ${JSON.stringify(received.slice(0, 300))}`));
+      }
+    });
+    socket.write(head);
+  });
+}
+
+function assertApiError(answer: RawAnswer, status: number, code: string): void {
+  assert.equal(answer.status, status, JSON.stringify(answer));
+  assert.equal(answer.body.statusCode, status);
+  assert.equal(answer.body.code, code, JSON.stringify(answer.body));
+  assert.ok(code in ERROR_STATUS, `${code} is one of the API's codes`);
+  assert.equal(typeof answer.body.message, 'string');
+  assert.equal(typeof answer.body.requestId, 'string');
+  assert.equal(answer.headers['x-request-id'], answer.body.requestId);
+  assert.equal(answer.headers['content-type'], 'application/json; charset=utf-8');
+}
+
+describe('requests refused by the HTTP parser or the request timeout', () => {
+  let test: TestServer;
+  let key: string;
+
+  before(async () => {
+    test = await startTestServer({ requestTimeoutSeconds: 1 });
+    key = await createKey(test, 'user');
+  });
+  after(() => test.close());
+
+  it("answers headers past the parser's limit with 431 HEADERS_TOO_LARGE", async () => {
+    for (const head of [
+      `GET /v1/studies HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${'a'.repeat(60_000)}\r\n\r\n`,
+      `GET /v1/studies?${'a=1&'.repeat(5_000)} HTTP/1.1\r\nHost: x\r\n\r\n`,
+      `GET /health HTTP/1.1\r\nHost: x\r\n${Array.from({ length: 2_000 }, (_, index) => `X-${index}: ${index}\r\n`).join('')}\r\n`,
+    ]) {
+      assertApiError(await raw(test.url, head), 431, 'HEADERS_TOO_LARGE');
+    }
+  });
+
+  it('answers a request line or head the parser cannot read with 400 VALIDATION_FAILED naming the request', async () => {
+    for (const head of [
+      'FOO /v1/studies HTTP/1.1\r\nHost: x\r\n\r\n',
+      'GET /v1/studies HTTP/9.9\r\nHost: x\r\n\r\n',
+      'GET /v1/studies HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n',
+      'GET /v1/studies HTTP/1.1\r\nHo st: x\r\n\r\n',
+    ]) {
+      const answer = await raw(test.url, head);
+      assertApiError(answer, 400, 'VALIDATION_FAILED');
+      assert.deepEqual(
+        (answer.body.details as { field: string }[]).map((detail) => detail.field),
+        ['request'],
+      );
+    }
+  });
+
+  it('answers a request that did not arrive within the timeout with 408 REQUEST_TIMEOUT', async () => {
+    const answer = await raw(
+      test.url,
+      `POST /v1/studies HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\nAuthorization: Bearer ${key}\r\n\r\n{`,
+      true,
+    );
+    assertApiError(answer, 408, 'REQUEST_TIMEOUT');
+    assert.match(String(answer.body.message), /MESHTUNE_REQUEST_TIMEOUT_SECONDS/);
+  });
+});
