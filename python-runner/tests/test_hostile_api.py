@@ -165,7 +165,7 @@ def test_an_unreadable_registration_reply_is_waited_out(api: FakeApi, state_dir:
 
 HOSTILE_IDS = {
     "parent folders": "../../victim",
-    "absolute": "/tmp/meshtune-hostile-victim",
+    "absolute": "/var/meshtune-hostile-victim",  # in the trial id test: a folder of tmp_path
     "separator": "a/b",
     "nul": "a\x00b",
     "url path": "t1/../../runners/runner-1/lease",
@@ -189,13 +189,15 @@ def test_ids_that_are_not_names_are_refused(
     victim.mkdir()
     (victim / "keep.txt").write_text("precious", encoding="utf-8")
     bad = trial_json("t-bad", 1, BBO3_PARAMS)
-    bad[field] = HOSTILE_IDS[name]
+    outside = tmp_path / "outside"  # an absolute id, under this test's own folder
+    bad[field] = str(outside) if name == "absolute" else HOSTILE_IDS[name]
     api.trials = [bad, trial_json("t2", 2, BBO3_PARAMS)]
     api.training_config = {**api.training_config, "checkpointSteps": 2}
     agent = _no_waits(make_agent(api, state_dir, FakeLauncher()))
     assert agent.run() == 0
     assert (victim / "keep.txt").read_text(encoding="utf-8") == "precious"
-    assert not Path("/tmp/meshtune-hostile-victim-a1").exists()
+    assert not Path(f"{outside}-a1").exists()
+    assert not outside.exists()
     assert api.reports["t2"][0] == "complete"
     assert set(api.reports) == {"t2"}
     paths = [path for _, path, _ in api.calls]
