@@ -6,7 +6,8 @@ from __future__ import annotations
 import errno
 import json
 import os
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ import httpx
 import pytest
 
 from meshtune_runner import cli
+from meshtune_runner import client as client_module
 from meshtune_runner.agent import Agent
 from meshtune_runner.outbox import Outbox
 from meshtune_runner.trial_files import TrialSpec
@@ -159,6 +161,51 @@ def test_an_unreadable_registration_reply_is_waited_out(api: FakeApi, state_dir:
     agent = _no_waits(make_agent(api, state_dir, FakeLauncher(), transport=garbling.transport()))
     assert agent.run() == 0
     assert api.reports["t1"][0] == "complete"
+
+
+class _Body(httpx.SyncByteStream):
+    """A reply body of `total` bytes of JSON whitespace in 64 KiB chunks, `pause` seconds
+    apart; `sent` counts what was read of it."""
+
+    def __init__(self, total: int, pause: float = 0.0) -> None:
+        self.total, self.pause, self.sent = total, pause, 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        while self.sent < self.total:
+            if self.pause:
+                time.sleep(self.pause)
+            chunk = b" " * min(65536, self.total - self.sent)
+            self.sent += len(chunk)
+            yield chunk
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("kind", ["endless", "trickling"])
+@pytest.mark.parametrize("where", ["/lease", "t1/heartbeat"])
+def test_a_reply_that_does_not_end_is_given_up(
+    api: FakeApi, state_dir: Path, monkeypatch: pytest.MonkeyPatch, kind: str, where: str
+) -> None:
+    """A reply whose body goes on (64 MiB where 1 MiB is the most the runner reads) or
+    arrives a chunk at a time, each within the read timeout (here 0.2 s apart for 20 minutes,
+    where 2 s is the most the runner waits for a whole reply): read no further than the bound,
+    given up as an unreadable reply, and the runner goes on."""
+    monkeypatch.setattr(client_module, "MAX_REPLY_BYTES", 2**20, raising=False)
+    monkeypatch.setattr(client_module, "MAX_REPLY_SECONDS", 2.0, raising=False)
+    bodies: list[_Body] = []
+
+    def endless(_request: httpx.Request) -> httpx.Response:
+        body = _Body(64 * 2**20) if kind == "endless" else _Body(6000 * 65536, pause=0.2)
+        bodies.append(body)
+        return httpx.Response(200, stream=body)
+
+    api.trials = [trial_json("t1", 1, BBO3_PARAMS)]
+    garbling = Garbling(api, where, endless, times=1, forward=where != "/lease")
+    launcher = FakeLauncher("slow" if where != "/lease" else "complete")
+    agent = _no_waits(make_agent(api, state_dir, launcher, transport=garbling.transport()))
+    assert agent.run() == 0
+    assert api.reports["t1"][0] == "complete"
+    assert len(bodies) == 1
+    assert bodies[0].sent <= 2**20 + 65536
 
 
 # -- 40: names from the API that become paths and URLs ------------------------------------------

@@ -43,6 +43,17 @@ LEASE_LIMIT_WAIT_SECONDS = 10.0
 
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 
+#: The most of a reply the runner reads (the largest the API sends, a lease with its
+#: trainingConfig, is well under 1 MiB): a body that goes on is given up past it.
+MAX_REPLY_BYTES = 16 * 2**20
+
+#: The most a whole reply may take once its headers came: httpx's timeouts bound each read
+#: (30 s), not their sum, so a body that trickles in a byte at a time would hold the runner.
+MAX_REPLY_SECONDS = 120.0
+
+#: Headers of the body as sent; the body the runner keeps is decoded, and measured anew.
+_BODY_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
+
 _Model = TypeVar("_Model", bound=pydantic.BaseModel)
 
 
@@ -218,6 +229,28 @@ def _error_from_response(response: httpx.Response) -> Exception:
     if status in (401, 403):
         return FatalApiError(*args)
     return ApiError(*args)
+
+
+def _read_bounded(response: httpx.Response, what: str) -> bytes:
+    """The body, read up to MAX_REPLY_BYTES (decoded) and MAX_REPLY_SECONDS; past either it
+    is an UnreadableReplyError (the request was answered: not sent again for it)."""
+    deadline = time.monotonic() + MAX_REPLY_SECONDS
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.iter_bytes():
+        size += len(chunk)
+        if size > MAX_REPLY_BYTES:
+            raise UnreadableReplyError(
+                f"{what} -> {response.status_code}: the reply is over {MAX_REPLY_BYTES} bytes; "
+                "not read further"
+            )
+        if time.monotonic() > deadline:
+            raise UnreadableReplyError(
+                f"{what} -> {response.status_code}: the reply was still arriving after "
+                f"{MAX_REPLY_SECONDS:.0f} s; given up"
+            )
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 class ApiClient:
@@ -464,8 +497,12 @@ class ApiClient:
         def do_sleep(seconds: float) -> None:
             policy.sleep(seconds)
 
+        def retry(exc: BaseException) -> bool:
+            # An unreadable reply was an answer: the request may have been acted on.
+            return isinstance(exc, TransientApiError) and not isinstance(exc, UnreadableReplyError)
+
         retrying = tenacity.Retrying(
-            retry=tenacity.retry_if_exception_type(TransientApiError),
+            retry=tenacity.retry_if_exception(retry),
             wait=wait,
             stop=stop,
             before_sleep=before_sleep,
@@ -475,12 +512,26 @@ class ApiClient:
         return retrying(self._send_once, method, path, body)
 
     def _send_once(self, method: str, path: str, body: dict[str, Any]) -> httpx.Response:
+        request = self._http.build_request(
+            method, path, json=body, headers={"Authorization": f"Bearer {self.token}"}
+        )
         try:
-            response = self._http.request(
-                method, path, json=body, headers={"Authorization": f"Bearer {self.token}"}
-            )
+            streamed = self._http.send(request, stream=True)
+            try:
+                content = _read_bounded(streamed, f"{method} {path}")
+            finally:
+                streamed.close()
         except httpx.TransportError as exc:
             raise TransientApiError(f"{method} {path}: {type(exc).__name__}: {exc}") from exc
+        response = httpx.Response(
+            streamed.status_code,
+            headers=[
+                (k, v) for k, v in streamed.headers.multi_items() if k.lower() not in _BODY_HEADERS
+            ],
+            content=content,
+            request=request,
+            extensions=streamed.extensions,
+        )
         if response.status_code >= 400:
             raise _error_from_response(response)
         if response.is_redirect or response.status_code >= 300:
