@@ -2,9 +2,10 @@
 
 Transient failures (connection errors, timeouts, 5xx, 429, redirects) are retried with
 exponential backoff and jitter, honouring `Retry-After`; 401/403 and other 4xx are raised at
-once. A reply that cannot be read (not JSON, another shape, an id that is not a plain name) is
-an `UnreadableReplyError`, a transient error raised after the retry loop: the request was
-answered, and a lease or a report is never sent twice for it.
+once. A reply that cannot be read (not JSON, another shape, an id that is not a plain name,
+over MAX_REPLY_BYTES or MAX_REPLY_SECONDS) is an `UnreadableReplyError`, a transient error
+that is not retried: the request was answered, and a lease or a report is never sent twice
+for it.
 """
 
 from __future__ import annotations
@@ -201,7 +202,7 @@ def _error_from_response(response: httpx.Response) -> Exception:
     request = response.request
     try:
         body = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # an error page, or nesting too deep to parse
         body = None
     code: str | None = None
     message = response.reason_phrase or "error"
