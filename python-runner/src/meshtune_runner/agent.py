@@ -15,6 +15,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from types import FrameType
@@ -63,6 +64,10 @@ REGISTER_QUOTA_WAIT_SECONDS = 60.0
 #: trial is already `stopped` on the server, so the runner stops training, keeps the adapter
 #: and reports nothing (complete/fail would be refused).
 EARLY_STOPPED = "early_stopped"
+
+
+class TrialStartError(RunnerError):
+    """The trial's folder, log or child could not be made (an OSError of this machine)."""
 
 
 class _ChildClock:
@@ -520,13 +525,7 @@ class Agent:
             _check_local_inputs(config)
             batch_layout(config, max(1, len(self.config.gpus)), hyper.training)
         except RunnerMismatchError as exc:
-            log.error("%s cannot run on this runner: %s", label, exc)
-            failure = TrialResult("failed", error=str(exc), kind="runner")
-            # Known before any training: this machine's fault, told to the API as a runner
-            # failure (no attempt, no budget). A crash during training stays a retryable
-            # evaluation failure, which uses an attempt, so a point that always crashes ends.
-            machine_fault = {**_failure_payload(failure), "runnerFault": True}
-            self.reporter.report(PendingReport(trial.id, "fail", machine_fault))
+            self._report_machine_fault(trial.id, label, str(exc))
             return
         except (TrainingConfigError, TrialSetupError) as exc:
             log.error("%s cannot run: %s", label, exc)
@@ -539,9 +538,8 @@ class Agent:
             f"GPU {','.join(self.config.gpus)}" if self.config.gpus else "CPU",
         )
 
+        # trial.id and study_id are plain names (api_models.ApiId): folder names, no more.
         work_dir = self.config.state_dir / "trials" / f"{trial.id}-a{trial.attempt}"
-        shutil.rmtree(work_dir, ignore_errors=True)
-        work_dir.mkdir(parents=True)
         checkpoints = self._checkpoint_dir(config, trial.study_id, trial.id)
         spec = TrialSpec(
             trial.id,
@@ -554,10 +552,20 @@ class Agent:
             self.config.min_free_disk_mb,
         )
         spec_path = work_dir / "spec.json"
-        spec.save(spec_path)
         self._in_use = [work_dir, *([checkpoints] if checkpoints else [])]
         try:
+            try:
+                shutil.rmtree(work_dir, ignore_errors=True)
+                work_dir.mkdir(parents=True)
+                spec.save(spec_path)
+            except OSError as exc:
+                raise TrialStartError(f"cannot write the trial's folder {work_dir}: {exc}") from exc
             outcome, gpu_seconds = self._supervise(lease, spec, spec_path, label)
+        except TrialStartError as exc:
+            # Disk full, over quota, read-only, out of file handles, no launcher: the point
+            # never ran; this machine's fault (finding 41, docs/reliability.md).
+            self._report_machine_fault(trial.id, label, str(exc))
+            return
         finally:
             self._in_use = []
         if outcome is None:
@@ -636,11 +644,19 @@ class Agent:
         #: the latest checkpoint save skipped under the disk floor (the child's event)
         skipped: dict[str, Any] | None = None
 
-        with TrialLog(
-            spec.log_path, self.config.max_log_mb * 2**20, self.config.min_free_disk_mb * 2**20
-        ) as trial_log:
-            clock = _ChildClock(len(self.config.gpus))
-            process = self._launcher.start(spec_path, trial_log.child_output)
+        with ExitStack() as opened:
+            try:
+                trial_log = opened.enter_context(
+                    TrialLog(
+                        spec.log_path,
+                        self.config.max_log_mb * 2**20,
+                        self.config.min_free_disk_mb * 2**20,
+                    )
+                )
+                clock = _ChildClock(len(self.config.gpus))
+                process = self._launcher.start(spec_path, trial_log.child_output)
+            except OSError as exc:
+                raise TrialStartError(f"cannot start the training child: {exc}") from exc
             trial_log.handed_over()
             try:
                 while True:
@@ -778,6 +794,16 @@ class Agent:
                 merged, error=f"{merged.error or 'failed'}\nnote: {_skip_note(skipped)}"
             )
         return merged, clock.gpu_seconds()
+
+    def _report_machine_fault(self, trial_id: str, label: str, error: str) -> None:
+        """A trial this machine cannot run or start, known before any training: told to the
+        API as a runner failure (no attempt, no budget). A crash during training stays a
+        retryable evaluation failure, which uses an attempt, so a point that always crashes
+        ends."""
+        log.error("%s cannot run on this runner: %s", label, error)
+        failure = TrialResult("failed", error=error, kind="runner")
+        machine_fault = {**_failure_payload(failure), "runnerFault": True}
+        self.reporter.report(PendingReport(trial_id, "fail", machine_fault))
 
     def _prune(self, force: bool = False) -> None:
         """A retention pass (pruning.py) at most every `prune_every_seconds` (`force`: now, at

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import re
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 __all__ = [
     "HeartbeatReply",
@@ -13,9 +14,40 @@ __all__ = [
     "OutputSpec",
     "RegisteredRunner",
     "Trial",
+    "is_plain_name",
 ]
 
 ParameterValue = float | int | str | bool
+
+#: What an id from the API may be (the API's are UUIDs): each becomes a folder or file name
+#: (trials/<trial>-a<n>, checkpoints/<study>/<trial>, adapters/<study>/…) and a segment of
+#: the URLs the runner calls with its token (/v1/trials/<trial>/complete), so anything else
+#: (a separator, `..`, NUL, a newline, 5,000 characters) makes the whole reply unusable
+#: rather than a path outside the runner's folders or a call to another route.
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
+
+#: A token goes into a header: printable ASCII without spaces, bounded.
+_TOKEN = re.compile(r"[!-~]{1,4096}")
+
+
+def is_plain_name(value: str) -> bool:
+    return _PLAIN_NAME.fullmatch(value) is not None
+
+
+def _plain_name(value: str) -> str:
+    if not is_plain_name(value):
+        raise ValueError(f"not a plain name (letters, digits, '_', '.', '-'): {value[:80]!r}")
+    return value
+
+
+def _token(value: str) -> str:
+    if not _TOKEN.fullmatch(value):
+        raise ValueError("not a token (1-4,096 printable ASCII characters, no spaces)")
+    return value
+
+
+ApiId = Annotated[str, AfterValidator(_plain_name)]
+Token = Annotated[str, AfterValidator(_token)]
 
 
 class _ApiModel(BaseModel):
@@ -23,17 +55,17 @@ class _ApiModel(BaseModel):
 
 
 class RegisteredRunner(_ApiModel):
-    id: str
+    id: ApiId
     name: str
-    token: str
+    token: Token
     gpus: int = 0
     gpu_memory_mb: int | None = Field(default=None, alias="gpuMemoryMb")
     labels: list[str] = Field(default_factory=list)
 
 
 class Trial(_ApiModel):
-    id: str
-    study_id: str = Field(alias="studyId")
+    id: ApiId
+    study_id: ApiId = Field(alias="studyId")
     number: int
     status: str = "running"
     parameters: dict[str, ParameterValue | None] = Field(default_factory=dict)

@@ -1,7 +1,11 @@
 """A small synchronous client for the runner routes of the meshtune API.
 
-Transient failures (connection errors, timeouts, 5xx, 429) are retried with exponential
-backoff and jitter, honouring `Retry-After`; 401/403 and other 4xx are raised at once.
+Transient failures (connection errors, timeouts, 5xx, 429, redirects) are retried with
+exponential backoff and jitter, honouring `Retry-After`; 401/403 and other 4xx are raised at
+once. A reply that cannot be read (not JSON, another shape, an id that is not a plain name,
+over MAX_REPLY_BYTES or MAX_REPLY_SECONDS) is an `UnreadableReplyError`, a transient error
+that is not retried: the request was answered, and a lease or a report is never sent twice
+for it.
 """
 
 from __future__ import annotations
@@ -11,12 +15,13 @@ import math
 import random
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
+import pydantic
 import tenacity
 
-from .api_models import HeartbeatReply, Lease, MetricPoint, RegisteredRunner
+from .api_models import HeartbeatReply, Lease, MetricPoint, RegisteredRunner, is_plain_name
 from .errors import (
     ApiError,
     FailureKind,
@@ -24,6 +29,7 @@ from .errors import (
     LeaseLostError,
     TransientApiError,
     TrialAlreadyFinishedError,
+    UnreadableReplyError,
 )
 
 __all__ = ["ApiClient", "LeaseLimit", "LeaseWait", "RetryPolicy"]
@@ -37,6 +43,57 @@ QUARANTINE_WAIT_SECONDS = 60.0
 LEASE_LIMIT_WAIT_SECONDS = 10.0
 
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+
+#: The most of a reply the runner reads (the largest the API sends, a lease with its
+#: trainingConfig, is well under 1 MiB): a body that goes on is given up past it.
+MAX_REPLY_BYTES = 16 * 2**20
+
+#: The most a whole reply may take once its headers came: httpx's timeouts bound each read
+#: (30 s), not their sum, so a body that trickles in a byte at a time would hold the runner.
+MAX_REPLY_SECONDS = 120.0
+
+#: Headers of the body as sent; the body the runner keeps is decoded, and measured anew.
+_BODY_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
+
+_Model = TypeVar("_Model", bound=pydantic.BaseModel)
+
+
+def _where(response: httpx.Response) -> str:
+    return f"{response.request.method} {response.request.url} -> {response.status_code}"
+
+
+def _read_json(response: httpx.Response) -> Any:
+    """The reply's JSON, or UnreadableReplyError (a proxy's HTML page, a cut body, bytes that
+    are not UTF-8, nesting too deep for the parser)."""
+    try:
+        return response.json()
+    except (ValueError, RecursionError) as exc:
+        head = response.content[:120].decode("utf-8", "replace")
+        raise UnreadableReplyError(
+            f"{_where(response)}: the reply is not JSON ({type(exc).__name__}); it begins {head!r}"
+        ) from None
+
+
+def _read_model(response: httpx.Response, model: type[_Model]) -> _Model:
+    """The reply as `model`, or UnreadableReplyError naming the first field that is wrong."""
+    try:
+        return model.model_validate(_read_json(response))
+    except pydantic.ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "(the reply)"
+        raise UnreadableReplyError(
+            f"{_where(response)}: the reply is not a {model.__name__} "
+            f"({exc.error_count()} error(s); {field}: {first['msg']})"
+        ) from None
+
+
+def _read_object(response: httpx.Response) -> dict[str, Any]:
+    body = _read_json(response)
+    if not isinstance(body, dict):
+        raise UnreadableReplyError(
+            f"{_where(response)}: the reply is not a JSON object ({type(body).__name__})"
+        )
+    return body
 
 
 class LeaseWait:
@@ -145,7 +202,7 @@ def _error_from_response(response: httpx.Response) -> Exception:
     request = response.request
     try:
         body = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # an error page, or nesting too deep to parse
         body = None
     code: str | None = None
     message = response.reason_phrase or "error"
@@ -175,6 +232,28 @@ def _error_from_response(response: httpx.Response) -> Exception:
     return ApiError(*args)
 
 
+def _read_bounded(response: httpx.Response, what: str) -> bytes:
+    """The body, read up to MAX_REPLY_BYTES (decoded) and MAX_REPLY_SECONDS; past either it
+    is an UnreadableReplyError (the request was answered: not sent again for it)."""
+    deadline = time.monotonic() + MAX_REPLY_SECONDS
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.iter_bytes():
+        size += len(chunk)
+        if size > MAX_REPLY_BYTES:
+            raise UnreadableReplyError(
+                f"{what} -> {response.status_code}: the reply is over {MAX_REPLY_BYTES} bytes; "
+                "not read further"
+            )
+        if time.monotonic() > deadline:
+            raise UnreadableReplyError(
+                f"{what} -> {response.status_code}: the reply was still arriving after "
+                f"{MAX_REPLY_SECONDS:.0f} s; given up"
+            )
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 class ApiClient:
     """Runner-side calls. `token` is the API key for `register`, then the runner token."""
 
@@ -194,6 +273,7 @@ class ApiClient:
             base_url=self.base_url,
             transport=transport,
             timeout=timeout,
+            follow_redirects=False,  # the token must not go where a redirect points
             headers={"User-Agent": user_agent, "Accept": "application/json"},
         )
         self.token = token
@@ -230,7 +310,7 @@ class ApiClient:
             "maxConcurrentTrials": max_concurrent_trials,
         }
         response = self._request_optional("POST", "/v1/runners", body)
-        return RegisteredRunner.model_validate(response.json())
+        return _read_model(response, RegisteredRunner)
 
     def runner_heartbeat(self, runner_id: str) -> None:
         self._request("POST", f"/v1/runners/{runner_id}/heartbeat", {})
@@ -242,7 +322,9 @@ class ApiClient:
         except ApiError as exc:
             if exc.code == "RUNNER_LEASE_LIMIT":
                 held = exc.details.get("trialIds") if isinstance(exc.details, dict) else None
-                return LeaseLimit(LEASE_LIMIT_WAIT_SECONDS, [str(t) for t in held or []])
+                # Each one is released at /v1/trials/<id>/release: plain names only.
+                ids = [str(t) for t in held] if isinstance(held, list) else []
+                return LeaseLimit(LEASE_LIMIT_WAIT_SECONDS, [t for t in ids if is_plain_name(t)])
             if exc.code != "RUNNER_QUARANTINED":
                 raise
             # Too many failures that were this machine's fault: wait (an operator clears it
@@ -261,7 +343,7 @@ class ApiClient:
                 retry_after if retry_after is not None else 10.0,
                 response.headers.get("Meshtune-Study-Status") or None,
             )
-        return Lease.model_validate(response.json())
+        return _read_model(response, Lease)
 
     def trial_heartbeat(
         self,
@@ -279,7 +361,7 @@ class ApiClient:
             body["metrics"] = [m.model_dump() for m in metrics]
         _put_gpu_seconds(body, gpu_seconds)
         response = self._request_optional("POST", f"/v1/trials/{trial_id}/heartbeat", body, retry)
-        return HeartbeatReply.model_validate(response.json())
+        return _read_model(response, HeartbeatReply)
 
     def complete(
         self,
@@ -342,8 +424,7 @@ class ApiClient:
     def release(self, trial_id: str, retry: RetryPolicy | None = None) -> dict[str, Any]:
         """Give an unfinished trial back; another lease picks it up (no wait for expiry)."""
         response = self._request("POST", f"/v1/trials/{trial_id}/release", {}, retry)
-        result: dict[str, Any] = response.json()
-        return result
+        return _read_object(response)
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -354,8 +435,9 @@ class ApiClient:
         them; `retry_forever`: transient errors are retried until acknowledged."""
         policy = self.retry.with_give_up_after(None) if retry_forever else None
         response = self._request_optional("POST", f"/v1/trials/{trial_id}/{action}", body, policy)
-        result: dict[str, Any] = response.json()
-        return result
+        # Unreadable: it may or may not have been taken; the reporter keeps it in the outbox
+        # and sends it again later (the API keeps the first report, never two).
+        return _read_object(response)
 
     def _request_optional(
         self,
@@ -416,8 +498,12 @@ class ApiClient:
         def do_sleep(seconds: float) -> None:
             policy.sleep(seconds)
 
+        def retry(exc: BaseException) -> bool:
+            # An unreadable reply was an answer: the request may have been acted on.
+            return isinstance(exc, TransientApiError) and not isinstance(exc, UnreadableReplyError)
+
         retrying = tenacity.Retrying(
-            retry=tenacity.retry_if_exception_type(TransientApiError),
+            retry=tenacity.retry_if_exception(retry),
             wait=wait,
             stop=stop,
             before_sleep=before_sleep,
@@ -427,12 +513,34 @@ class ApiClient:
         return retrying(self._send_once, method, path, body)
 
     def _send_once(self, method: str, path: str, body: dict[str, Any]) -> httpx.Response:
+        request = self._http.build_request(
+            method, path, json=body, headers={"Authorization": f"Bearer {self.token}"}
+        )
         try:
-            response = self._http.request(
-                method, path, json=body, headers={"Authorization": f"Bearer {self.token}"}
-            )
+            streamed = self._http.send(request, stream=True)
+            try:
+                content = _read_bounded(streamed, f"{method} {path}")
+            finally:
+                streamed.close()
         except httpx.TransportError as exc:
             raise TransientApiError(f"{method} {path}: {type(exc).__name__}: {exc}") from exc
+        response = httpx.Response(
+            streamed.status_code,
+            headers=[
+                (k, v) for k, v in streamed.headers.multi_items() if k.lower() not in _BODY_HEADERS
+            ],
+            content=content,
+            request=request,
+            extensions=streamed.extensions,
+        )
         if response.status_code >= 400:
             raise _error_from_response(response)
+        if response.is_redirect or response.status_code >= 300:
+            # Never followed (httpx's default, kept on purpose): the runner's token would go
+            # to wherever it points. An API that answers so is one that did not answer.
+            location = response.headers.get("location", "")[:200]
+            raise TransientApiError(
+                f"{method} {path} -> {response.status_code} redirect to {location!r}, not "
+                "followed (check the API URL: its scheme, host and path prefix)"
+            )
         return response

@@ -26,6 +26,7 @@ __all__ = [
     "TransientApiError",
     "TrialAlreadyFinishedError",
     "TrialSetupError",
+    "UnreadableReplyError",
 ]
 
 
@@ -65,6 +66,13 @@ class TransientApiError(RunnerError):
     def __init__(self, message: str, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class UnreadableReplyError(TransientApiError):
+    """A reply the runner cannot use: not JSON (a proxy's HTML page, a cut body), another shape,
+    an id that is not a plain name, or a redirect (never followed: the runner's token would go
+    with it). Handled as an API that did not answer; raised after the request was answered, so
+    it is never re-sent by the retry loop (a lease or a report may have been taken)."""
 
 
 class LeaseLostError(ApiError):

@@ -64,9 +64,24 @@ class Reporter:
         """Write to disk first, then send until acknowledged (or until a hard stop). Returns
         the report as written and sent (a failure's text cleaned)."""
         report = self._safe(report)
-        self.outbox.put(report)
+        self._keep(report)
         self.send(report)
         return report
+
+    def _keep(self, report: PendingReport) -> None:
+        """The report's copy in the outbox. A disk that refuses it (full, read-only, failing)
+        costs the copy, not the result: it is sent all the same, retried until acknowledged;
+        only a runner killed meanwhile loses it (finding 41, docs/reliability.md)."""
+        try:
+            self.outbox.put(report)
+        except OSError as exc:
+            log.error(
+                "trial %s: the %s report could not be saved in %s (%s); sending it anyway",
+                report.trial_id,
+                report.kind,
+                self.outbox.directory,
+                exc,
+            )
 
     def flush(self) -> None:
         """Re-send what a previous run could not deliver."""
@@ -140,7 +155,7 @@ class Reporter:
                         **({"gpuSeconds": gpu_seconds} if gpu_seconds is not None else {}),
                     },
                 )
-                self.outbox.put(rejected)
+                self._keep(rejected)
                 self.send(rejected)
                 return
             if report.kind == "fail" and exc.status_code in (400, 422) and not text_refused:
@@ -160,7 +175,7 @@ class Reporter:
                     "fail",
                     {**report.payload, "error": REFUSED_TEXT.format(reason=reason, first=first)},
                 )
-                self.outbox.put(plain)
+                self._keep(plain)
                 self._send(plain, text_refused=True)
                 return
             log.error("trial %s: report refused (%s); dropped", report.trial_id, exc)
