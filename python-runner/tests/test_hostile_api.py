@@ -14,11 +14,12 @@ from typing import Any
 import httpx
 import pytest
 
+from meshtune_runner import agent as agent_module
 from meshtune_runner import cli
 from meshtune_runner import client as client_module
 from meshtune_runner.agent import Agent
 from meshtune_runner.outbox import Outbox
-from meshtune_runner.trial_files import TrialSpec
+from meshtune_runner.trial_files import EventReader, TrialResult, TrialSpec
 from meshtune_runner.trial_log import TrialLog
 
 from .fake_api import FakeApi, trial_json
@@ -358,3 +359,142 @@ def test_a_second_runner_in_the_same_folder_is_refused(state_dir: Path) -> None:
             cli.main(["--url", "http://api.test", "--state-dir", str(state_dir), "--gpus", "none"])
     finally:
         held.close()
+
+
+# -- 41, while a trial runs: the disk refusing a read or a write after the child started -------
+
+
+def _refuse_always(monkeypatch: pytest.MonkeyPatch, owner: Any, name: str, code: int) -> None:
+    """`owner.name` raises the disk's OSError every time (a file system gone bad for good)."""
+
+    def refuse(*_args: Any, **_kwargs: Any) -> Any:
+        raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr(owner, name, refuse)
+
+
+def _refuse_after_once(monkeypatch: pytest.MonkeyPatch, owner: Any, name: str, code: int) -> None:
+    """`owner.name` does its work, then raises the disk's OSError, the first time (a close
+    whose last flush the disk refuses)."""
+    original = getattr(owner, name)
+    calls = {"n": 0}
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        calls["n"] += 1
+        done = original(*args, **kwargs)
+        if calls["n"] == 1:
+            raise OSError(code, os.strerror(code))
+        return done
+
+    monkeypatch.setattr(owner, name, refuse)
+
+
+#: Where the runner reads or writes once the child runs, how the disk refuses there, and what
+#: becomes of the trial: "complete" when its result is known without that file, "runner" (a
+#: runner failure) when the result itself could not be read.
+RUNNING_POINTS: dict[str, tuple[Callable[[pytest.MonkeyPatch, int], None], str]] = {
+    "events file (every read)": (
+        lambda mp, code: _refuse_always(mp, EventReader, "read_new", code),
+        "complete",
+    ),
+    "result file": (lambda mp, code: _refuse_once(mp, TrialResult, "load", code), "runner"),
+    "training log's close": (
+        lambda mp, code: _refuse_after_once(mp, TrialLog, "close", code),
+        "complete",
+    ),
+    "adapter's folder": (
+        lambda mp, code: _refuse_once(mp, agent_module, "keep_adapter", code),
+        "complete",
+    ),
+}
+
+
+@pytest.mark.parametrize("error", sorted(DISK_ERRORS))
+@pytest.mark.parametrize("where", sorted(RUNNING_POINTS))
+def test_a_disk_that_fails_while_a_trial_runs_costs_at_most_that_trial(
+    api: FakeApi, state_dir: Path, monkeypatch: pytest.MonkeyPatch, where: str, error: str
+) -> None:
+    """Once the child runs, an OSError of the runner's disk (full, over quota, read-only,
+    failing, out of file handles) reading its events or result, closing its log or keeping its
+    adapter: the runner lives on and takes the next lease; the trial completes when its
+    result was read, else it goes back as a runner failure (kind "runner"). Never a lost
+    result, never a report twice."""
+    api.trials = [trial_json("t1", 1, BBO3_PARAMS), trial_json("t2", 2, BBO3_PARAMS)]
+    refuse, expected = RUNNING_POINTS[where]
+    refuse(monkeypatch, DISK_ERRORS[error])
+    agent = make_agent(api, state_dir, FakeLauncher())
+    assert agent.run() == 0
+    kind, body = api.reports["t1"]
+    if expected == "complete":
+        assert kind == "complete", body
+        assert body["outputs"]["val_loss"] == 1.125
+    else:
+        assert (kind, body["kind"]) == ("fail", "runner"), body
+        assert os.strerror(DISK_ERRORS[error]) in body["error"]
+        assert body["gpuSeconds"] > 0  # the child ran: its time is accounted for
+    assert api.reports["t2"][0] == "complete"
+    assert [c[1] for c in api.calls].count("/v1/trials/t1/complete") <= 1
+    assert list((state_dir / "outbox").iterdir()) == []
+
+
+# -- a parameter value no LoRA run can take ----------------------------------------------------
+
+#: Values of an integer parameter that pass as numbers but that no training can use: far past
+#: any weight's rank, past a float, negative, zero, not whole.
+HOSTILE_INTEGERS: dict[str, Any] = {
+    "1e308": 1e308,
+    "2**62": 2**62,
+    "10**400 (past a float)": 10**400,
+    "negative": -8,
+    "zero": 0,
+    "not whole": 8.5,
+    "string 1e308": "1e308",
+}
+
+
+@pytest.mark.parametrize("parameter", ["lora_rank", "per_device_train_batch_size"])
+@pytest.mark.parametrize("name", sorted(HOSTILE_INTEGERS))
+def test_an_integer_parameter_out_of_range_fails_the_trial_before_training(
+    api: FakeApi, state_dir: Path, parameter: str, name: str
+) -> None:
+    """A study's point whose integer parameter no PEFT/transformers run can take fails as that
+    trial's own failure, naming the parameter, before a child starts (not an out-of-memory
+    crash or a traceback in the child, nor in the runner); the next trial trains."""
+    params = {**BBO3_PARAMS, parameter: HOSTILE_INTEGERS[name]}
+    api.trials = [trial_json("t1", 1, params), trial_json("t2", 2, BBO3_PARAMS)]
+    launcher = FakeLauncher()
+    agent = make_agent(api, state_dir, launcher)
+    assert agent.run() == 0
+    kind, body = api.reports["t1"]
+    assert kind == "fail", body
+    assert parameter in body["error"]
+    assert body.get("kind", "evaluation") == "evaluation"  # the point's fault, not the machine's
+    assert "gpuSeconds" not in body  # no child ran for it
+    assert len(launcher.processes) == 1  # t2's
+    assert api.reports["t2"][0] == "complete"
+
+
+@pytest.mark.parametrize("error", sorted(DISK_ERRORS))
+def test_a_stop_file_the_disk_refuses_ends_the_child(
+    api: FakeApi, state_dir: Path, monkeypatch: pytest.MonkeyPatch, error: str
+) -> None:
+    """The API stopped the trial early, and the disk refuses the `stop` file that tells the
+    child to save and end: the child is ended at once (its adapter lost), nothing is reported
+    (the trial is stopped on the server), and the runner goes on."""
+    write_text = Path.write_text
+
+    def refuse_stop(self: Path, *args: Any, **kwargs: Any) -> int:
+        if self.name == "stop":
+            raise OSError(DISK_ERRORS[error], os.strerror(DISK_ERRORS[error]))
+        return write_text(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "write_text", refuse_stop)
+    api.trials = [trial_json("t1", 1, BBO3_PARAMS)]
+    api.should_stop_after = 1
+    api.stop_reason = "early_stopped"
+    launcher = FakeLauncher("slow")
+    started = time.monotonic()
+    assert make_agent(api, state_dir, launcher).run() == 0
+    assert time.monotonic() - started < 8  # the slow child would need 10 s
+    assert launcher.processes[0].returncode != 0  # ended by the runner
+    assert api.reports == {} and api.released == []

@@ -136,6 +136,16 @@ def test_scheduler_names_are_the_installed_transformers_ones() -> None:
         ({"adam_epsilon": 0}, "adam_epsilon"),
         ({"max_grad_norm": -1}, "max_grad_norm"),
         ({"lr_scheduler_type": "cosine_annealing"}, "lr_scheduler_type 'cosine_annealing'"),
+        # Numbers past any run (docs/reliability.md, finding 39): named as sent, never an
+        # OverflowError out of the runner, nor a child that runs out of memory.
+        ({"rank": 2**62}, r"'rank' \(the LoRA rank\) must be in \[1, 65536\]"),
+        ({"lora_r": 1e308}, "'lora_r'"),
+        ({"lora_rank": 10**400}, "'lora_rank' is not finite"),
+        ({"lora_rank": -8}, "'lora_rank'"),
+        ({"log10_learning_rate": 400}, "'log10_learning_rate' must be < 0"),
+        ({"lora_rank": 8, "alpha_multiplier": 1e308}, "'alpha_multiplier'.*finite"),
+        ({"lr": 2**62}, r"'lr': learning_rate must be in \(0, 1\)"),
+        ({"gradient_accumulation_steps": 1e308}, "gradient_accumulation_steps"),
     ],
 )
 def test_bad_parameters_fail_the_trial_clearly(parameters: dict[str, object], message: str) -> None:

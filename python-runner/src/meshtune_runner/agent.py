@@ -70,6 +70,25 @@ class TrialStartError(RunnerError):
     """The trial's folder, log or child could not be made (an OSError of this machine)."""
 
 
+class TrialDiskError(RunnerError):
+    """The child ran, and this machine's disk then lost its answer (an OSError reading it):
+    a runner failure, with the GPU-seconds the child used."""
+
+    def __init__(self, message: str, gpu_seconds: float | None = None) -> None:
+        super().__init__(message)
+        self.gpu_seconds = gpu_seconds
+
+
+def _close_log(trial_log: TrialLog, label: str) -> None:
+    """The log is closed after the child: a disk that refuses its last writes costs the log's
+    tail, never the trial's result (finding 41)."""
+    try:
+        trial_log.handed_over()
+        trial_log.close()
+    except OSError as exc:
+        log.warning("%s: could not finish the training log: %s", label, exc)
+
+
 class _ChildClock:
     """GPU-seconds of the training child, measured: the GPUs it was given x the wall-clock
     seconds since it was started (to its exit, once seen). A CPU runner counts as one device,
@@ -566,6 +585,18 @@ class Agent:
             # never ran; this machine's fault (finding 41, docs/reliability.md).
             self._report_machine_fault(trial.id, label, str(exc))
             return
+        except TrialDiskError as exc:
+            # The child's answer lost on this machine's disk: the point is not to blame.
+            self._report_machine_fault(trial.id, label, str(exc), exc.gpu_seconds)
+            return
+        except OSError as exc:
+            # The same disk failing while the child ran, where `_supervise` does not handle it
+            # itself (it does for the events, the result, the log and the stop file): the
+            # result is not known, and the point is not to blame (finding 41).
+            self._report_machine_fault(
+                trial.id, label, f"this runner's disk failed during training: {exc}"
+            )
+            return
         finally:
             self._in_use = []
         if outcome is None:
@@ -644,15 +675,30 @@ class Agent:
         #: the latest checkpoint save skipped under the disk floor (the child's event)
         skipped: dict[str, Any] | None = None
 
+        events_failed = False
+
+        def read_events() -> list[dict[str, Any]]:
+            """The child's new events; a disk that refuses the read (EIO, EMFILE, …) costs
+            the progress and metrics shown meanwhile, never the trial: its result is in
+            result.json, and the next read may work again (finding 41)."""
+            nonlocal events_failed
+            try:
+                return reader.read_new()
+            except OSError as exc:
+                if not events_failed:
+                    log.warning("%s: cannot read the child's events (%s); going on", label, exc)
+                events_failed = True
+                return []
+
         with ExitStack() as opened:
             try:
-                trial_log = opened.enter_context(
-                    TrialLog(
-                        spec.log_path,
-                        self.config.max_log_mb * 2**20,
-                        self.config.min_free_disk_mb * 2**20,
-                    )
+                trial_log = TrialLog(
+                    spec.log_path,
+                    self.config.max_log_mb * 2**20,
+                    self.config.min_free_disk_mb * 2**20,
                 )
+                trial_log.child_output = trial_log.start()
+                opened.callback(_close_log, trial_log, label)
                 clock = _ChildClock(len(self.config.gpus))
                 process = self._launcher.start(spec_path, trial_log.child_output)
             except OSError as exc:
@@ -663,7 +709,7 @@ class Agent:
                     exited = process.poll() is not None
                     if exited:
                         clock.stop()
-                    for event in reader.read_new():
+                    for event in read_events():
                         if event.get("type") == "progress":
                             progress = float(event["value"])
                             step_text = f"step {event.get('step')}/{event.get('maxSteps')}"
@@ -746,8 +792,20 @@ class Agent:
                                     label,
                                     reply.reason,
                                 )
-                                spec.stop_path.write_text(f"{reply.reason}\n", encoding="utf-8")
                                 early_stop_since = time.monotonic()
+                                try:
+                                    spec.stop_path.write_text(f"{reply.reason}\n", encoding="utf-8")
+                                except OSError as exc:
+                                    # The child cannot be told to save and end: ended now,
+                                    # its adapter lost (nothing goes to the API either way).
+                                    log.warning(
+                                        "%s: cannot write its stop file (%s); ending it now",
+                                        label,
+                                        exc,
+                                    )
+                                    stop_process_group(process, self.config.stop_grace_seconds)
+                                    clock.stop()
+                                    break
                                 continue
                             if reply.should_stop:
                                 log.warning(
@@ -765,7 +823,15 @@ class Agent:
                 stop_process_group(process, self.config.stop_grace_seconds)
                 clock.stop()
 
-        result = TrialResult.load(spec.result_path) if spec.result_path.is_file() else None
+        result: TrialResult | None = None
+        unreadable: str | None = None
+        try:
+            if spec.result_path.is_file():
+                result = TrialResult.load(spec.result_path)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            # The child's answer is lost on this disk (or cut): not the point's fault.
+            unreadable = f"cannot read the training child's result {spec.result_path}: {exc}"
+            log.error("%s: %s", label, unreadable)
         if early_stop_since is not None:
             # Nothing more goes to the API for this trial (it would refuse it: the trial is
             # stopped there); whatever the child ended with is kept as a stopped trial.
@@ -779,10 +845,12 @@ class Agent:
             return replace(result, status="stopped"), clock.gpu_seconds()
 
         # Metrics logged after the last heartbeat (the final evaluation, usually) still go out.
-        pending.extend(_metric_point(e) for e in reader.read_new() if e.get("type") == "metric")
+        pending.extend(_metric_point(e) for e in read_events() if e.get("type") == "metric")
         self._flush_metrics(trial_id, progress, pending, label, clock.gpu_seconds())
 
         merged = _merge_rank_failures(spec, result)
+        if merged is None and unreadable is not None:
+            raise TrialDiskError(unreadable, clock.gpu_seconds())
         if merged is None:
             reason = crash_reason(process.returncode, spec.log_path)
             # A crash without any rank's answer may be the machine's fault: try elsewhere.
@@ -795,14 +863,18 @@ class Agent:
             )
         return merged, clock.gpu_seconds()
 
-    def _report_machine_fault(self, trial_id: str, label: str, error: str) -> None:
-        """A trial this machine cannot run or start, known before any training: told to the
-        API as a runner failure (no attempt, no budget). A crash during training stays a
-        retryable evaluation failure, which uses an attempt, so a point that always crashes
-        ends."""
+    def _report_machine_fault(
+        self, trial_id: str, label: str, error: str, gpu_seconds: float | None = None
+    ) -> None:
+        """A trial this machine cannot run or start, known before any training, or whose
+        answer its disk lost (`gpu_seconds`: what the child used): told to the API as a runner
+        failure (no attempt, no budget). A crash during training stays a retryable evaluation
+        failure, which uses an attempt, so a point that always crashes ends."""
         log.error("%s cannot run on this runner: %s", label, error)
         failure = TrialResult("failed", error=error, kind="runner")
         machine_fault = {**_failure_payload(failure), "runnerFault": True}
+        if gpu_seconds is not None:
+            machine_fault["gpuSeconds"] = gpu_seconds
         self.reporter.report(PendingReport(trial_id, "fail", machine_fault))
 
     def _prune(self, force: bool = False) -> None:
@@ -847,6 +919,23 @@ class Agent:
         adapter). `adapterDir` (the study's, else the runner's) is a folder, or an object store
         URL: the adapter is then kept under <state>/adapters first and uploaded from there; the
         local copy goes once the upload succeeded, and stays (its path reported) when it failed."""
+        try:
+            return self._keep_adapter_or_raise(lease, config, outcome, outputs, extra)
+        except OSError as exc:
+            # The result is still worth reporting; the adapter is lost, and the log and the
+            # result's effective configuration (which the API shows) say why.
+            log.error("could not keep the adapter of trial %s: %s", lease.trial.id, exc)
+            outcome.effective_config["adapterNotKept"] = f"not kept: {exc}"[:500]
+            return None
+
+    def _keep_adapter_or_raise(
+        self,
+        lease: Lease,
+        config: TrainingConfig,
+        outcome: TrialResult,
+        outputs: dict[str, float],
+        extra: dict[str, Any] | None,
+    ) -> tuple[str, int | None] | None:
         if not outcome.adapter_dir or not Path(outcome.adapter_dir).is_dir():
             return None
         where = config.adapter_dir or self.config.adapter_dir
@@ -870,21 +959,14 @@ class Agent:
             **_objective(lease),
             **(extra or {}),
         }
-        try:
-            kept = keep_adapter(
-                Path(outcome.adapter_dir),
-                root / study_id,
-                name,
-                manifest,
-                self.config.keep_adapters,
-                self.config.min_free_disk_mb * 2**20,
-            )
-        except OSError as exc:
-            # The result is still worth reporting; the adapter is lost, and the log and the
-            # result's effective configuration (which the API shows) say why.
-            log.error("could not keep the adapter of trial %s: %s", lease.trial.id, exc)
-            outcome.effective_config["adapterNotKept"] = f"not kept: {exc}"[:500]
-            return None
+        kept = keep_adapter(
+            Path(outcome.adapter_dir),
+            root / study_id,
+            name,
+            manifest,
+            self.config.keep_adapters,
+            self.config.min_free_disk_mb * 2**20,
+        )
         if kept is None:
             return None
         if store_url is None:
@@ -892,7 +974,7 @@ class Agent:
         try:
             uploaded = self._upload_adapter(kept.path, store_url, study_id, name, manifest)
             return uploaded, kept.size_bytes
-        except ObjectStoreError as exc:
+        except (ObjectStoreError, OSError) as exc:  # OSError: its manifest, on this disk
             log.error(
                 "could not upload the adapter of trial %s, kept on this runner at %s: %s",
                 lease.trial.id,

@@ -8,7 +8,13 @@ from typing import Any
 
 from .errors import TrialSetupError
 
-__all__ = ["LR_SCHEDULERS", "RECOGNISED_PARAMETERS", "Hyperparameters", "map_parameters"]
+__all__ = [
+    "LR_SCHEDULERS",
+    "MAX_LORA_RANK",
+    "RECOGNISED_PARAMETERS",
+    "Hyperparameters",
+    "map_parameters",
+]
 
 # name in the study -> (target, kind). Targets starting with "lora." go to LoraConfig,
 # the others to TrainingArguments.
@@ -75,6 +81,16 @@ _RANGES: dict[str, tuple[float | None, bool, float | None, bool]] = {
 }
 
 
+#: The largest LoRA rank the runner trains. PEFT refuses only r <= 0 (peft's
+#: `LoraLayer.update_layer`: "`r` should be a positive integer"); above, it allocates an r x
+#: in_features and an out_features x r matrix per adapted weight, so a huge r is an
+#: out-of-memory crash (or an overflow) in the child after the model has loaded. The update
+#: B @ A of a weight has rank at most min(in_features, out_features) <= hidden_size, and no
+#: model transformers ships has a hidden size near 2**16 (the largest are about 16k-25k): a
+#: rank past this adds parameters, never rank, on any model.
+MAX_LORA_RANK = 2**16
+
+
 def _check_range(name: str, value: float) -> None:
     low, low_inclusive, high, high_inclusive = _RANGES[name]
     too_low = low is not None and (value < low if low_inclusive else value <= low)
@@ -85,7 +101,7 @@ def _check_range(name: str, value: float) -> None:
         shown_low = "-inf" if low is None else f"{low:g}"
         shown_high = "inf" if high is None else f"{high:g}"
         raise TrialSetupError(
-            f"{name} must be in {left}{shown_low}, {shown_high}{right}, got {value:g}"
+            f"{name} must be in {left}{shown_low}, {shown_high}{right}, got {value:.6g}"
         )
 
 
@@ -107,6 +123,12 @@ class Hyperparameters:
         return f"r={self.r} alpha={self.lora_alpha:g} dropout={self.lora_dropout:g} {extra}".strip()
 
 
+def _shown(value: Any) -> str:
+    """A value as an error shows it: a 400-digit integer would be a 400-character message."""
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:20]}...({len(text)} characters)"
+
+
 def _coerce(name: str, value: Any, kind: str) -> Any:
     if kind == "str":
         return str(value)
@@ -121,11 +143,13 @@ def _coerce(name: str, value: Any, kind: str) -> Any:
         number = float(value)
     except (TypeError, ValueError):
         raise TrialSetupError(f"parameter {name!r} must be a number, got {value!r}") from None
+    except OverflowError:  # an int past a float's range (JSON integers are unbounded)
+        raise TrialSetupError(f"parameter {name!r} is not finite: {_shown(value)}") from None
     if not math.isfinite(number):
-        raise TrialSetupError(f"parameter {name!r} is not finite: {value!r}")
+        raise TrialSetupError(f"parameter {name!r} is not finite: {_shown(value)}")
     if kind == "int":
         if number != round(number):
-            raise TrialSetupError(f"parameter {name!r} must be an integer, got {value!r}")
+            raise TrialSetupError(f"parameter {name!r} must be an integer, got {_shown(value)}")
         return round(number)
     return number
 
@@ -140,6 +164,8 @@ def map_parameters(parameters: dict[str, Any]) -> Hyperparameters:
         )
     lora: dict[str, Any] = {}
     training: dict[str, Any] = {}
+    #: target -> the study's name for it, so that an error names the parameter as sent
+    named: dict[str, str] = {}
     multiplier: float | None = None
     for name, raw in parameters.items():
         if raw is None:
@@ -148,27 +174,54 @@ def map_parameters(parameters: dict[str, Any]) -> Hyperparameters:
         value = _coerce(name, raw, kind)
         if target == "alpha_multiplier":
             multiplier = value
+            named["alpha_multiplier"] = name
         elif target == "log10_learning_rate":
+            # 10**309 overflows a float: past the learning rate's range all the same.
+            if value >= 0:
+                raise TrialSetupError(
+                    f"parameter {name!r} must be < 0 (learning_rate in (0, 1)), got {value:g}"
+                )
             training["learning_rate"] = 10.0**value
+            named["learning_rate"] = name
         elif target.startswith("lora."):
             lora[target.removeprefix("lora.")] = value
+            named[target.removeprefix("lora.")] = name
         else:
             training[target] = value
+            named[target] = name
 
     r = lora.get("r", 8)
-    if r < 1:
-        raise TrialSetupError(f"LoRA rank must be >= 1, got {r}")
+    if not 1 <= r <= MAX_LORA_RANK:
+        raise TrialSetupError(
+            f"parameter {named.get('r', 'lora_rank')!r} (the LoRA rank) must be in "
+            f"[1, {MAX_LORA_RANK}], got {_shown(r)}"
+        )
     if "lora_alpha" not in lora:
         # The seed's encoding: alpha = multiplier x rank (the API usually sends both).
         lora["lora_alpha"] = multiplier * r if multiplier is not None else 2.0 * r
+        named["lora_alpha"] = named.get("alpha_multiplier", named.get("r", "lora_rank"))
     dropout = lora.get("lora_dropout", 0.0)
     if not 0.0 <= dropout < 1.0:
-        raise TrialSetupError(f"lora_dropout must be in [0, 1), got {dropout}")
-    if lora["lora_alpha"] <= 0:
-        raise TrialSetupError(f"lora_alpha must be > 0, got {lora['lora_alpha']}")
+        raise TrialSetupError(
+            f"parameter {named.get('lora_dropout', 'lora_dropout')!r} must be in [0, 1), "
+            f"got {dropout}"
+        )
+    # PEFT scales the update by lora_alpha / r: an infinite alpha (a finite multiplier times
+    # the rank can overflow) would make every loss NaN.
+    if not 0 < lora["lora_alpha"] < math.inf:
+        raise TrialSetupError(
+            f"parameter {named['lora_alpha']!r} gives lora_alpha {lora['lora_alpha']:g}, "
+            "which must be finite and > 0"
+        )
     for name, value in training.items():
         if name in _RANGES:
-            _check_range(name, float(value))
+            try:
+                _check_range(name, float(value))
+            except TrialSetupError as exc:
+                sent = named.get(name, name)
+                raise TrialSetupError(
+                    str(exc) if sent == name else f"parameter {sent!r}: {exc}"
+                ) from None
     scheduler = training.get("lr_scheduler_type")
     if scheduler is not None and scheduler not in LR_SCHEDULERS:
         raise TrialSetupError(

@@ -197,12 +197,12 @@ class TrialLog:
             if self._closed:
                 return
             self._closed = True
-            if self._tail is not None:
-                self._tail.close()
             head = self._head
-            if head is None:
-                return
             try:
+                if self._tail is not None:
+                    self._tail.close()
+                if head is None:
+                    return
                 older, newer = self._segments[1 - self._current], self._segments[self._current]
                 parts = [p for p in (older, newer) if p.is_file()]
                 if self.cut:
@@ -218,7 +218,8 @@ class TrialLog:
             except OSError as exc:
                 log.warning("%s: could not append the log's tail: %s", self.path, exc)
             finally:
-                head.close()
+                if head is not None:
+                    head.close()  # an OSError here is the caller's (agent.py's _close_log)
 
 
 def read_log_tail(path: Path, lines: int, max_bytes: int = 1 << 16) -> list[str]:
