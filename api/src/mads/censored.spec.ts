@@ -8,27 +8,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import type { EvaluationResult, ProblemSpec, VariableSpec } from '../optimizer-contract/algorithm';
+import type { EvaluationResult, ProblemSpec } from '../optimizer-contract/algorithm';
 import { InvalidResultError } from '../optimizer-contract/algorithm-errors';
 import { Mads, type MadsOptions } from './index';
 import { modelOrder } from './search/quad-model';
 import { surrogateCandidates } from './search/surrogate';
 import { stateFromJson } from './serialization';
-
-const real = (lowerBound: number, upperBound: number): VariableSpec => ({
-  type: 'R',
-  lowerBound,
-  upperBound,
-  granularity: 0,
-  fixedValue: null,
-});
-const int = (lowerBound: number, upperBound: number): VariableSpec => ({
-  type: 'I',
-  lowerBound,
-  upperBound,
-  granularity: 0,
-  fixedValue: null,
-});
+import { int, real } from './testing/fixtures';
 
 const sphere = (x: readonly number[]): number => x.reduce((s, v, i) => s + (v - 0.3 * (i + 1)) ** 2, 0);
 
