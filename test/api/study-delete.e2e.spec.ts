@@ -185,8 +185,9 @@ describe('deleting studies and the quota on stored studies', () => {
     assert.equal((await project()).storedStudies, 1);
     expectStatus(await create(), 201);
     expectStatus(await create(), 409);
-    // An admin raises the quota: room again. Null or 0 is refused (the table stays bounded).
-    for (const bad of [null, 0, 1.5]) {
+    // An admin raises the quota: room again. Null or 0 is refused (the table stays bounded), and
+    // so is anything that is not an integer from 1 to 1,000,000 (the DTO's MAX_QUOTA).
+    for (const bad of [null, 0, 1.5, -1, 1_000_001, 1e308, '2', true, [2], { n: 2 }, 'x\u0000', '\ud800']) {
       const answer = await test.http
         .patch(`/v1/projects/${fleet.projectId}`)
         .set(...auth(test.adminKey))
