@@ -32,6 +32,7 @@ export function defaultInitialFrameSize(
   x0Values: readonly number[],
   granularity: number,
   minFrameSize: number,
+  scale = 1,
 ): number {
   const x0min = Math.min(...x0Values);
   const x0max = Math.max(...x0Values);
@@ -41,7 +42,7 @@ export function defaultInitialFrameSize(
   else if (ub !== null && x0max !== ub) delta = (ub - x0max) / 10;
   else if (Math.abs(x0min) > 10 * EPS) delta = Math.abs(x0min) / 10;
   else delta = 1;
-  delta = nextMult(delta, granularity);
+  delta = nextMult(delta * scale, granularity);
   return Math.max(delta, minFrameSize);
 }
 
