@@ -11,7 +11,7 @@ import { generatePoll, generateSecondPass, pointsFromDirections, pollCentres } f
 import { ortho2nDirections } from './directions';
 import { sortCandidates } from './ordering';
 import { nmFinishStep, nmStartSearch } from './search/nelder-mead';
-import { quadGeometryCandidate, quadIdleCandidate, quadSearchCandidates } from './search/quad-model';
+import { quadIdleCandidate, quadSearchCandidates } from './search/quad-model';
 import { speculativeCandidates } from './search/speculative';
 import { globalCandidates } from './search/global';
 import { initialDesignCandidates } from './search/design';
@@ -466,15 +466,9 @@ const NM_SLOT_MODEL_SCALES = [0, 2];
 /** The model points of the NM slot (quad-model.ts `quadIdleCandidate`), on the mesh. */
 function nmSlotModelCandidates(state: EngineState): Candidate[] {
   const out: Candidate[] = [];
-  const mode = ['', 'add', 'replace'][state.options.nmSlotGeometry] ?? '';
   for (const k of NM_SLOT_MODEL_SCALES) {
-    if (mode === 'replace' && k === 2) continue;
     const c = quadIdleCandidate(state, k);
     if (c !== null) out.push(c);
-  }
-  if (mode === 'add' || mode === 'replace') {
-    const g = quadGeometryCandidate(state, Number(process.env.MT_GEOM_K ?? '0'));
-    if (g !== null && !out.some((c) => cacheKey(c.x) === cacheKey(g.x))) out.push(g);
   }
   return out;
 }

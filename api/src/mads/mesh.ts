@@ -32,7 +32,6 @@ export function defaultInitialFrameSize(
   x0Values: readonly number[],
   granularity: number,
   minFrameSize: number,
-  scale = 1,
 ): number {
   const x0min = Math.min(...x0Values);
   const x0max = Math.max(...x0Values);
@@ -42,7 +41,7 @@ export function defaultInitialFrameSize(
   else if (ub !== null && x0max !== ub) delta = (ub - x0max) / 10;
   else if (Math.abs(x0min) > 10 * EPS) delta = Math.abs(x0min) / 10;
   else delta = 1;
-  delta = nextMult(delta * scale, granularity);
+  delta = nextMult(delta, granularity);
   return Math.max(delta, minFrameSize);
 }
 

@@ -80,7 +80,6 @@ function checkNumber(key: string, value: unknown): void {
     case 'quadModelMaxEval':
       if (!Number.isInteger(value) || value < 1) failOption(key, 'must be a positive integer');
       return;
-    case 'nmSlotGeometry':
     case 'pipelineIterations':
     case 'modelIdlePoints':
     case 'idleSurrogatePoints':
@@ -102,7 +101,6 @@ function checkNumber(key: string, value: unknown): void {
       if (!Number.isFinite(value) || value <= 1) failOption(key, 'must be > 1');
       return;
     case 'quadModelBoxFactor':
-    case 'initialFrameScale':
     case 'anisotropyFactor':
       if (!Number.isFinite(value) || value <= 0) failOption(key, 'must be a positive number');
       return;

@@ -137,10 +137,6 @@ export interface MadsOptions {
    * evaluated (docs/algorithm.md, "Options").
    */
   initialDesignFactor: number;
-  /** Measurement switch (temporary): 1 adds a geometry point to the NM slot's model points, 2 replaces the ¼ one. */
-  nmSlotGeometry: number;
-  /** Measurement switch (temporary): the §2.2 default initial frame times this. */
-  initialFrameScale: number;
   /** NM_SEARCH (§4.2). */
   nmSearch: boolean;
   /** NM_SEARCH_MAX_TRIAL_PTS_NFACTOR: cap of NM points per search = factor·n; 0 = no cap (Appendix D #3). */
@@ -228,8 +224,6 @@ export const DEFAULT_MADS_OPTIONS: Readonly<MadsOptions> = Object.freeze({
   // study continues as it was.
   nmModelFactor: 20,
   initialDesignFactor: 0,
-  nmSlotGeometry: 0,
-  initialFrameScale: 1,
   nmSearch: true,
   nmMaxTrialPointsNFactor: 80,
   opportunistic: true,

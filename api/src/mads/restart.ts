@@ -37,7 +37,6 @@ export function initialMesh(problem: ProblemSpec, opts: MadsOptions, space: Spac
       problem.x0.map((x) => x[i]),
       g[k],
       minFrame[k],
-      process.env.MT_FRAME_CONT === '1' && g[k] > 0 ? 1 : opts.initialFrameScale,
     );
     if (growth === 1) return base;
     const cap = lb !== null && ub !== null ? (ub - lb) / 2 : Infinity;

@@ -17,8 +17,6 @@ import {
   type QuadraticModel,
 } from '../model/quadratic';
 import { snapToMeshAndBounds, toFree } from '../space';
-import { RowSpan, euclideanNorm } from '../model/linalg';
-import { NomadRng } from '../../math/rng';
 import type { Candidate, EngineState } from '../state';
 
 /** SGTELIB_MAX_POINTS_FOR_MODEL. */
@@ -444,65 +442,4 @@ function meshCandidate(state: EngineState, fromId: number, free: readonly number
     raw[i] = free[k];
   });
   return { x: snapToMeshAndBounds(state.space, state.mesh, raw, inc.x), fromId, origin: 'search' };
-}
-
-/** Candidates scored by the geometry point (`quadGeometryCandidate`). */
-const GEOMETRY_CANDIDATES = 200;
-/** Work bound of the geometry point's scoring (candidates × training points × monomials). */
-const GEOMETRY_WORK_LIMIT = 1e7;
-
-/**
- * A geometry-improving point (NEWUOA/BOBYQA's model-improvement step, Powell 2006, and Conn,
- * Scheinberg & Vicente 2009, ch. 6): within the k-th idle scale's box around the incumbent, the
- * mesh point whose quadratic monomial vector is farthest from the span of the training points'
- * (the point that most completes an under-determined interpolation set), among
- * GEOMETRY_CANDIDATES uniform draws from a generator of its own (the engine's stream is
- * untouched). Null when the training set already determines the quadratic, or the scoring would
- * cost more than GEOMETRY_WORK_LIMIT.
- */
-export function quadGeometryCandidate(state: EngineState, k: number): Candidate | null {
-  if (k >= IDLE_BOX_SCALES.length) return null;
-  const id = state.barrier.incFeas[0] ?? state.barrier.incInf[0];
-  if (id === undefined) return null;
-  const inc = state.cache.get(id);
-  if (!modelCentre(inc)) return null;
-  const n = state.space.free.length;
-  const m = monomialCount(n);
-  const radius = frameSizes(state.mesh).map((d) => (state.options.quadModelBoxFactor / 2) * d * IDLE_BOX_SCALES[k]);
-  const c = toFree(state.space, inc.x);
-  // The interpolation set of the trust region itself (not the doubled box the fit may use).
-  const free = state.space.free;
-  const inRegion = state.cache.records
-    .filter((r) => r.modelOk && free.every((i, f) => Math.abs(r.x[i] - c[f]) <= radius[f] * (1 + 1e-12)))
-    .map((r) => toFree(state.space, r.x));
-  if (inRegion.length >= m) return null;
-  if (GEOMETRY_CANDIDATES * (inRegion.length + 1) * m > GEOMETRY_WORK_LIMIT) return null;
-  const monomials = (x: readonly number[]): number[] => {
-    const z = x.map((v, i) => (v - c[i]) / (radius[i] > 0 ? radius[i] : 1));
-    const out = [1, ...z];
-    for (let i = 0; i < n; i++) for (let j = i; j < n; j++) out.push(z[i] * z[j]);
-    return out;
-  };
-  const span = new RowSpan();
-  for (const x of inRegion) {
-    const r = span.residual(monomials(x));
-    if (euclideanNorm(r) > 1e-9) span.add(r);
-  }
-  const seed = state.problem.seed >>> 0;
-  const salt = Math.imul(state.cache.size + 7, 2246822519) >>> 0;
-  const rng = NomadRng.fromState([(2463534242 ^ seed) >>> 0 || 1, (362436069 ^ salt) >>> 0 || 1, 88675123]);
-  const bounds = state.space.free.map((i) => [state.space.lower[i], state.space.upper[i]]);
-  let best: Candidate | null = null;
-  let bestScore = 1e-9;
-  for (let t = 0; t < GEOMETRY_CANDIDATES; t++) {
-    const raw = c.map((v, i) => rng.uniform(Math.max(v - radius[i], bounds[i][0]), Math.min(v + radius[i], bounds[i][1])));
-    const cand = meshCandidate(state, id, raw);
-    if (state.cache.has(cand.x)) continue;
-    const score = euclideanNorm(span.residual(monomials(toFree(state.space, cand.x))));
-    if (score > bestScore) {
-      bestScore = score;
-      best = cand;
-    }
-  }
-  return best;
 }
