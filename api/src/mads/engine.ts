@@ -14,7 +14,6 @@ import { nmFinishStep, nmStartSearch } from './search/nelder-mead';
 import { quadIdleCandidate, quadSearchCandidates } from './search/quad-model';
 import { speculativeCandidates } from './search/speculative';
 import { globalCandidates } from './search/global';
-import { initialDesignCandidates } from './search/design';
 import { surrogateCandidates } from './search/surrogate';
 import { beginFlight, deferRefinement } from './pipeline';
 import { tryRestart } from './restart';
@@ -246,7 +245,7 @@ function isEnabled(state: EngineState, kind: StepKind): boolean {
   const n = state.space.free.length;
   switch (kind) {
     case 'global':
-      return state.restart.globalPending === true || initialDesignDue(state);
+      return state.restart.globalPending === true;
     case 'speculative':
       return state.options.speculativeSearch;
     case 'surrogate':
@@ -343,13 +342,6 @@ function startNextStep(state: EngineState): void {
   const opp = state.options.opportunistic;
   switch (kind) {
     case 'global':
-      if (state.restart.globalPending !== true) {
-        // The initial design (`initialDesignFactor`): every point is evaluated, a success among
-        // them does not end the step, so the first models see the whole design.
-        state.step = newStep(state, kind, initialDesignCandidates(state), process.env.MT_DESIGN_OPP === '1' ? opp : false);
-        state.nextKind = nextKindAfter(state, kind);
-        return;
-      }
       state.restart.globalPending = false;
       state.step = newStep(state, kind, globalCandidates(state), opp);
       state.restart.fineGlobal = false;
@@ -414,14 +406,6 @@ function startNextStep(state: EngineState): void {
     case 'x0':
       return;
   }
-}
-
-/**
- * `initialDesignFactor` (meshtune extension, opt-in): the first iteration (the one after X0's
- * step) starts with the initial design (search/design.ts); never after a restart.
- */
-function initialDesignDue(state: EngineState): boolean {
-  return state.options.initialDesignFactor > 0 && state.iteration === 1 && state.restart.count === 0;
 }
 
 /**

@@ -91,7 +91,6 @@ function checkNumber(key: string, value: unknown): void {
       return;
     case 'surrogateSearchFactor':
     case 'nmModelFactor':
-    case 'initialDesignFactor':
       if (!Number.isFinite(value) || value < 0 || value > 10000) failOption(key, 'must be a number from 0 to 10000');
       return;
     case 'nmMaxTrialPointsNFactor':

@@ -131,12 +131,6 @@ export interface MadsOptions {
    * docs/algorithm.md, "Options").
    */
   nmModelFactor: number;
-  /**
-   * meshtune extension, opt-in (0 = off in both presets): the first iteration starts with
-   * ceil(factor·(n+1)) points of a maximin Latin hypercube over the box, on the mesh, all of them
-   * evaluated (docs/algorithm.md, "Options").
-   */
-  initialDesignFactor: number;
   /** NM_SEARCH (§4.2). */
   nmSearch: boolean;
   /** NM_SEARCH_MAX_TRIAL_PTS_NFACTOR: cap of NM points per search = factor·n; 0 = no cap (Appendix D #3). */
@@ -223,7 +217,6 @@ export const DEFAULT_MADS_OPTIONS: Readonly<MadsOptions> = Object.freeze({
   // nomad4 keeps 0; stored states without the key restore with 0 (serialization.ts), so a running
   // study continues as it was.
   nmModelFactor: 20,
-  initialDesignFactor: 0,
   nmSearch: true,
   nmMaxTrialPointsNFactor: 80,
   opportunistic: true,
@@ -257,7 +250,6 @@ export const NOMAD4_PRESET: Readonly<
     | 'boundedFrame'
     | 'refineAhead'
     | 'nmModelFactor'
-    | 'initialDesignFactor'
     | 'censoredModels'
   >
 > = Object.freeze({
@@ -273,7 +265,6 @@ export const NOMAD4_PRESET: Readonly<
   boundedFrame: false,
   refineAhead: 16,
   nmModelFactor: 0,
-  initialDesignFactor: 0,
   censoredModels: false,
 });
 
