@@ -361,7 +361,7 @@ function message(error: unknown): string {
     text = null;
   }
   if (typeof text !== 'string') return `evaluate threw a ${typeof error} that cannot be shown as text`;
-  const clean = text.slice(0, MAX_ERROR_CHARS).replace(/\u0000/g, '\ufffd').replace(LONE_SURROGATE, '\ufffd');
+  const clean = text.slice(0, MAX_ERROR_CHARS).replaceAll('\u0000', '\ufffd').replace(LONE_SURROGATE, '\ufffd');
   return clean.trim() === '' ? 'evaluation failed' : clean;
 }
 
@@ -527,7 +527,11 @@ export async function runWorker(
     if (outputs !== undefined) {
       const result = outputs;
       try {
-        const completed = await persistently(client, () => runner.completeTrial(trial.id, result, usage), lease.leaseSeconds);
+        const completed = await persistently(
+          client,
+          () => runner.completeTrial(trial.id, result, usage),
+          lease.leaseSeconds,
+        );
         return finish({ trial: completed, state: 'completed', outputs: result });
       } catch (error) {
         // The study ended or the lease moved on while we computed: the result is not wanted.

@@ -65,7 +65,8 @@ function protocol(): Handler {
     if (path === '/v1/trials/t1/heartbeat') {
       return json(response, 200, { shouldStop: false, reason: null, leaseExpiresAt: null, metricsDropped: 0 });
     }
-    if (/^\/v1\/trials\/t1\/(complete|fail|release)$/.test(path)) return json(response, 200, { id: 't1', status: 'completed' });
+    if (/^\/v1\/trials\/t1\/(complete|fail|release)$/.test(path))
+      return json(response, 200, { id: 't1', status: 'completed' });
     return json(response, 404, { statusCode: 404, code: 'NOT_FOUND', message: path });
   };
 }

@@ -214,7 +214,9 @@ describe('SDK against a broken or hostile API', () => {
       }
       // A report redirected (303 turns a POST into a GET): never taken for the report's success.
       reset();
-      api.routes.set('/v1/runners/r1/lease', (_request, response) => json(response, 200, leaseBody({ leaseSeconds: 1 })));
+      api.routes.set('/v1/runners/r1/lease', (_request, response) =>
+        json(response, 200, leaseBody({ leaseSeconds: 1 })),
+      );
       api.routes.set('/v1/trials/t1/complete', (_request, response) => {
         response.writeHead(303, { location: `${elsewhere.url}/v1/trials/t1` });
         response.end();
@@ -228,7 +230,19 @@ describe('SDK against a broken or hostile API', () => {
   });
 
   it('never lets an id change the path it is put in', async () => {
-    const hostile = ['..', '.', '../../studies/x', 'a?b', '%2e%2e', '', 'a/b', 'x'.repeat(5000), 't1\n', 'a#b', '\u0000'];
+    const hostile = [
+      '..',
+      '.',
+      '../../studies/x',
+      'a?b',
+      '%2e%2e',
+      '',
+      'a/b',
+      'x'.repeat(5000),
+      't1\n',
+      'a#b',
+      '\u0000',
+    ];
     // From a lease: the worker asks nothing with the id (no heartbeat, report, or release).
     for (const id of hostile) {
       reset();
@@ -295,7 +309,12 @@ describe('SDK against a broken or hostile API', () => {
     for (const retryAfter of ['1000000000', '0', '-1']) {
       reset();
       api.routes.set('/v1/runners', (_request, response) =>
-        json(response, 429, { statusCode: 429, code: 'RATE_LIMITED', message: 'slow down' }, { 'retry-after': retryAfter }),
+        json(
+          response,
+          429,
+          { statusCode: 429, code: 'RATE_LIMITED', message: 'slow down' },
+          { 'retry-after': retryAfter },
+        ),
       );
       const stop = new AbortController();
       const run = clientOf(api).runWorker('s1', () => 0.5, { signal: stop.signal });
