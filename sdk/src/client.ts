@@ -246,11 +246,26 @@ export class MeshtuneClient {
   async exportHistory(studyId: string, format: HistoryFormat = 'json'): Promise<Trial[] | string> {
     if (format === 'json') {
       const trials: Trial[] = [];
+      const seen = new Set<string>();
       let cursor: string | undefined;
       do {
-        const page = await this.historyPage(studyId, { cursor });
-        trials.push(...page.items);
-        cursor = page.nextCursor ?? undefined;
+        const result = await this.api.GET('/v1/studies/{studyId}/history', {
+          params: { path: { studyId }, query: { format: 'json', cursor } },
+        });
+        const reply = new ReplyReader(`GET /v1/studies/${studyId}/history`, result.response);
+        const page = reply.object(result.data, 'body');
+        const items = Array.isArray(page.items) ? (page.items as Trial[]) : reply.fail('items', 'an array', page.items);
+        // One by one: spreading a page of millions of items (16 MiB of `{}`) overflows the stack.
+        for (const item of items) trials.push(item);
+        cursor =
+          page.nextCursor === null || page.nextCursor === undefined
+            ? undefined
+            : reply.string(page.nextCursor, 'nextCursor');
+        // A cursor met before, or one after an empty page, would follow pages for ever.
+        if (cursor !== undefined && (seen.has(cursor) || items.length === 0)) {
+          reply.fail('nextCursor', 'a cursor not met before, after a page of trials', cursor);
+        }
+        if (cursor !== undefined) seen.add(cursor);
       } while (cursor !== undefined);
       return trials;
     }

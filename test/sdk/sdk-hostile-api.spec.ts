@@ -189,6 +189,56 @@ describe('SDK against a broken or hostile API', () => {
     }
   });
 
+  it('gives back a lease whose reply it could not read when the API says it holds it', async () => {
+    reset();
+    let asked = 0;
+    api.routes.set('/v1/runners/r1/lease', (_request, response) => {
+      asked += 1;
+      // 1: granted, but the reply is a proxy's page; 2: the API holds t1 for this runner; 3: t1 again.
+      if (asked === 1) return void (response.writeHead(200, { 'content-type': 'text/html' }), response.end('<html>'));
+      if (asked === 2) {
+        const body = {
+          statusCode: 409,
+          code: 'RUNNER_LEASE_LIMIT',
+          message: 'runner r1 holds 1 leases',
+          details: { limit: 1, held: 1, trialIds: ['t1', '../../x'] },
+        };
+        return json(response, 409, body, { 'retry-after': '1' });
+      }
+      if (asked === 3) return json(response, 200, leaseBody());
+      response.writeHead(204, { 'meshtune-study-status': 'completed' });
+      response.end();
+    });
+    const summary = await within(
+      10_000,
+      clientOf(api).runWorker('s1', () => 0.5),
+      'an unread lease',
+    );
+    assert.equal(summary.completed, 1);
+    assert.deepEqual(
+      api.seen.filter((seen) => seen.path.startsWith('/v1/trials/')).map((seen) => seen.path),
+      ['/v1/trials/t1/release', '/v1/trials/t1/complete'],
+    );
+  });
+
+  it('follows history pages only while they lead somewhere', async () => {
+    const pages: Array<[string, (cursor: string | null) => unknown]> = [
+      ['the same cursor again', () => ({ items: [{ id: 't1' }], nextCursor: 'c1' })],
+      ['cursors after empty pages', (cursor) => ({ items: [], nextCursor: `${cursor ?? ''}x` })],
+      ['items not an array', () => ({ items: { id: 't1' }, nextCursor: null })],
+      ['a cursor of another type', () => ({ items: [{ id: 't1' }], nextCursor: 7 })],
+    ];
+    for (const [name, page] of pages) {
+      reset();
+      api.routes.set('/v1/studies/s1/history', (request, response) =>
+        json(response, 200, page(new URL(request.url ?? '/', 'http://x').searchParams.get('cursor'))),
+      );
+      const error = await within(5_000, rejection(clientOf(api).exportHistory('s1')), name);
+      assert.ok(error instanceof UnreadableReplyError, `${name}: ${String(error)}`);
+      assert.ok(api.seen.length <= 3, `${name}: ${api.seen.length} pages asked`);
+    }
+  });
+
   it('follows no redirect: the key never leaves for the address a Location names', async () => {
     const elsewhere = await hostileApi();
     try {
