@@ -177,8 +177,11 @@ export class MeshtuneClient {
     return required(await this.api.POST('/v1/studies/import/nomad', { body }));
   }
 
-  async getStudy(studyId: string): Promise<Study> {
-    return required(await this.api.GET('/v1/studies/{studyId}', { params: { path: { studyId } } }));
+  /** `options.signal` cancels the request (the call rejects with the signal's reason). */
+  async getStudy(studyId: string, options: { signal?: AbortSignal } = {}): Promise<Study> {
+    return required(
+      await this.api.GET('/v1/studies/{studyId}', { params: { path: { studyId } }, signal: options.signal }),
+    );
   }
 
   /** Studies of the key's project; an admin key sees every project, or the one `projectId` names. */

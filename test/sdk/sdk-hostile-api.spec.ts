@@ -394,4 +394,17 @@ describe('SDK against a broken or hostile API', () => {
     assert.ok(Date.now() - stoppedAt < 1_000, `${Date.now() - stoppedAt} ms after abort`);
     assert.equal(summary.reason, 'aborted');
   });
+
+  it('stops waitForStudy promptly on abort while a poll trickles in', async () => {
+    reset();
+    api.routes.set('/v1/studies/s1', (_request, response) => trickle(response, 'a', 50));
+    const stop = new AbortController();
+    const waiting = rejection(clientOf(api).waitForStudy('s1', { signal: stop.signal }));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const stoppedAt = Date.now();
+    stop.abort();
+    const error = await within(5_000, waiting, 'waitForStudy');
+    assert.ok(Date.now() - stoppedAt < 1_000, `${Date.now() - stoppedAt} ms after abort`);
+    assert.equal((error as Error).name, 'AbortError', String(error));
+  });
 });
