@@ -1,6 +1,7 @@
 import createFetchClient, { type Client, type Middleware } from 'openapi-fetch';
-import { apiErrorFromResponse, hasErrorCode, MeshtuneError } from './errors.js';
+import { apiErrorFromResponse, hasErrorCode, UnreadableReplyError } from './errors.js';
 import type { paths } from './generated/openapi.js';
+import { DEFAULT_MAX_REPLY_BYTES, pathSerializer, ReplyReader } from './reply.js';
 import { parseRetryAfter, retryingFetch, type RetryOptions } from './retry.js';
 import type {
   CompleteTrialOptions,
@@ -35,8 +36,13 @@ export interface ClientOptions {
   apiKey: string;
   /** Retries of idempotent calls (GETs, leases, heartbeats, reports); `{ maxRetries: 0 }` disables. */
   retry?: RetryOptions;
-  /** Per-attempt timeout in ms (default 60 000; 0 disables). */
+  /**
+   * Per-attempt timeout in ms, from sending the request to the reply's last byte (default 60 000;
+   * 0 disables: then only `maxReplyBytes` bounds a reply).
+   */
   timeoutMs?: number;
+  /** Bytes of one reply read at most (default 16 MiB); a larger one throws `UnreadableReplyError`. */
+  maxReplyBytes?: number;
   /** A custom `fetch` (tests, proxies); default: the global one. */
   fetch?: (request: Request) => Promise<Response>;
 }
@@ -58,22 +64,75 @@ export function authMiddleware(apiKey: string): Middleware {
   };
 }
 
-/** Turns every error status into the typed `ApiError` subclass for it. */
+/**
+ * Turns every error status into the typed `ApiError` subclass for it, and a success whose body is
+ * to be read as JSON but is not (a proxy's HTML page, a cut body) into an `UnreadableReplyError`
+ * instead of the `SyntaxError` openapi-fetch's `JSON.parse` would throw.
+ */
 export const errorMiddleware: Middleware = {
-  async onResponse({ response }) {
+  async onResponse({ request, response, options }) {
     if (!response.ok) throw await apiErrorFromResponse(response);
+    if (options.parseAs !== 'json' || response.status === 204) return undefined;
+    const text = await response.clone().text();
+    if (text === '') return undefined;
+    try {
+      JSON.parse(text);
+    } catch {
+      const type = response.headers.get('content-type') ?? 'no content-type';
+      const excerpt = text.slice(0, 100).replace(/\s+/g, ' ');
+      throw new UnreadableReplyError(
+        `${request.method} ${new URL(request.url).pathname}: the HTTP ${response.status} reply is not JSON (${type}): ${excerpt}`,
+        response.status,
+        request.url,
+      );
+    }
     return undefined;
   },
 };
 
-/** openapi-fetch gives `data: T | undefined`; once errors throw, a success without a body is a bug. */
+/** openapi-fetch gives `data: T | undefined`; once errors throw, a success without a body is not the API's. */
 function required<T>(result: { data?: T; response: Response }): T {
   if (result.data === undefined) {
-    throw new MeshtuneError(
+    throw new UnreadableReplyError(
       `${result.response.url}: expected a response body, got HTTP ${result.response.status} without one`,
+      result.response.status,
+      result.response.url,
     );
   }
   return result.data;
+}
+
+/** The longest lease the API grants (create-study.dto.ts `leaseSeconds` ≤ 86 400). */
+const MAX_LEASE_SECONDS = 86_400;
+
+/**
+ * The fields of a lease `runWorker` reads, checked (finding 44): ids that go into URLs are plain
+ * names, the lease length bounds heartbeats and report retries, parameters and outputs are what
+ * `evaluate` is given and checked against.
+ */
+function checkLease(reply: ReplyReader, value: unknown): Lease {
+  const lease = reply.object(value, 'body');
+  const trial = reply.object(lease.trial, 'trial');
+  reply.id(trial.id, 'trial.id');
+  reply.object(trial.parameters, 'trial.parameters');
+  reply.number(lease.leaseSeconds, 'leaseSeconds', 1, MAX_LEASE_SECONDS);
+  if (!Array.isArray(lease.outputs)) reply.fail('outputs', 'an array', lease.outputs);
+  lease.outputs.forEach((output: unknown, index) => {
+    const entry = reply.object(output, `outputs[${index}]`);
+    reply.string(entry.name, `outputs[${index}].name`);
+    reply.string(entry.type, `outputs[${index}].type`);
+  });
+  if (lease.trainingConfig !== null && lease.trainingConfig !== undefined) {
+    reply.object(lease.trainingConfig, 'trainingConfig');
+  }
+  return value as Lease;
+}
+
+/** A report's (complete, fail, release) reply: the trial, of which `runWorker` reads the status. */
+function checkTrial(reply: ReplyReader, value: unknown): Trial {
+  const trial = reply.object(value, 'body');
+  reply.string(trial.status, 'status');
+  return value as Trial;
 }
 
 const STUDY_STATUSES: readonly string[] = [
@@ -93,11 +152,11 @@ export class MeshtuneClient {
     this.options = { ...options };
     this.api = createFetchClient<paths>({
       baseUrl: options.baseUrl.replace(/\/+$/, ''),
-      fetch: retryingFetch(
-        options.fetch ?? ((request) => fetch(request)),
-        options.retry ?? {},
-        options.timeoutMs ?? 60_000,
-      ),
+      fetch: retryingFetch(options.fetch ?? ((request) => fetch(request)), options.retry ?? {}, {
+        timeoutMs: options.timeoutMs ?? 60_000,
+        maxReplyBytes: options.maxReplyBytes ?? DEFAULT_MAX_REPLY_BYTES,
+      }),
+      pathSerializer,
     });
     this.api.use(authMiddleware(options.apiKey), errorMiddleware);
   }
@@ -118,8 +177,11 @@ export class MeshtuneClient {
     return required(await this.api.POST('/v1/studies/import/nomad', { body }));
   }
 
-  async getStudy(studyId: string): Promise<Study> {
-    return required(await this.api.GET('/v1/studies/{studyId}', { params: { path: { studyId } } }));
+  /** `options.signal` cancels the request (the call rejects with the signal's reason). */
+  async getStudy(studyId: string, options: { signal?: AbortSignal } = {}): Promise<Study> {
+    return required(
+      await this.api.GET('/v1/studies/{studyId}', { params: { path: { studyId } }, signal: options.signal }),
+    );
   }
 
   /** Studies of the key's project; an admin key sees every project, or the one `projectId` names. */
@@ -187,11 +249,26 @@ export class MeshtuneClient {
   async exportHistory(studyId: string, format: HistoryFormat = 'json'): Promise<Trial[] | string> {
     if (format === 'json') {
       const trials: Trial[] = [];
+      const seen = new Set<string>();
       let cursor: string | undefined;
       do {
-        const page = await this.historyPage(studyId, { cursor });
-        trials.push(...page.items);
-        cursor = page.nextCursor ?? undefined;
+        const result = await this.api.GET('/v1/studies/{studyId}/history', {
+          params: { path: { studyId }, query: { format: 'json', cursor } },
+        });
+        const reply = new ReplyReader(`GET /v1/studies/${studyId}/history`, result.response);
+        const page = reply.object(result.data, 'body');
+        const items = Array.isArray(page.items) ? (page.items as Trial[]) : reply.fail('items', 'an array', page.items);
+        // One by one: spreading a page of millions of items (16 MiB of `{}`) overflows the stack.
+        for (const item of items) trials.push(item);
+        cursor =
+          page.nextCursor === null || page.nextCursor === undefined
+            ? undefined
+            : reply.string(page.nextCursor, 'nextCursor');
+        // A cursor met before, or one after an empty page, would follow pages for ever.
+        if (cursor !== undefined && (seen.has(cursor) || items.length === 0)) {
+          reply.fail('nextCursor', 'a cursor not met before, after a page of trials', cursor);
+        }
+        if (cursor !== undefined) seen.add(cursor);
       } while (cursor !== undefined);
       return trials;
     }
@@ -240,8 +317,16 @@ export class MeshtuneClient {
 
   // Runner protocol (runner-scope key for `registerRunner`, the runner token for the rest)
 
-  async registerRunner(body: RegisterRunnerRequest): Promise<RegisteredRunner> {
-    return required(await this.api.POST('/v1/runners', { body }));
+  async registerRunner(body: RegisterRunnerRequest, options: { signal?: AbortSignal } = {}): Promise<RegisteredRunner> {
+    const result = await this.api.POST('/v1/runners', { body, signal: options.signal });
+    const reply = new ReplyReader('POST /v1/runners', result.response);
+    const registered = reply.object(result.data, 'body');
+    reply.id(registered.id, 'id');
+    // A token is a header value: printable ASCII, no spaces (a newline would end the header).
+    if (typeof registered.token !== 'string' || !/^[\x21-\x7e]{1,1000}$/.test(registered.token)) {
+      reply.fail('token', 'printable ASCII without spaces', registered.token);
+    }
+    return registered as RegisteredRunner;
   }
 
   /**
@@ -249,12 +334,16 @@ export class MeshtuneClient {
    * quarantined runner gets a `ConflictError` with code `RUNNER_QUARANTINED` (its `details.reason`
    * says why; its `Retry-After` header when to ask again).
    */
-  async lease(runnerId: string, studyId?: string): Promise<LeaseResult> {
+  async lease(runnerId: string, studyId?: string, options: { signal?: AbortSignal } = {}): Promise<LeaseResult> {
     const result = await this.api.POST('/v1/runners/{runnerId}/lease', {
       params: { path: { runnerId } },
       body: studyId === undefined ? {} : { studyId },
+      signal: options.signal,
     });
-    if (result.response.status === 200 && result.data !== undefined) return { kind: 'leased', lease: result.data };
+    if (result.response.status === 200 && result.data !== undefined) {
+      const reply = new ReplyReader(`POST /v1/runners/${runnerId}/lease`, result.response);
+      return { kind: 'leased', lease: checkLease(reply, result.data) };
+    }
     const status = result.response.headers.get('meshtune-study-status');
     return {
       kind: 'wait',
@@ -265,7 +354,13 @@ export class MeshtuneClient {
 
   /** `gpuSeconds`: GPU-seconds this trial has used so far (cumulative; see `GpuSeconds`). */
   async heartbeatTrial(trialId: string, body: TrialHeartbeat & GpuSeconds = {}): Promise<TrialHeartbeatResponse> {
-    return required(await this.api.POST('/v1/trials/{trialId}/heartbeat', { params: { path: { trialId } }, body }));
+    const result = await this.api.POST('/v1/trials/{trialId}/heartbeat', { params: { path: { trialId } }, body });
+    const reply = new ReplyReader(`POST /v1/trials/${trialId}/heartbeat`, result.response);
+    const heartbeat = reply.object(result.data, 'body');
+    // `shouldStop: "maybe"` must not stop a trial, nor a missing field let one run on unasked.
+    reply.boolean(heartbeat.shouldStop, 'shouldStop');
+    if (heartbeat.reason !== null && heartbeat.reason !== undefined) reply.string(heartbeat.reason, 'reason');
+    return heartbeat as TrialHeartbeatResponse;
   }
 
   /**
@@ -278,7 +373,8 @@ export class MeshtuneClient {
     options: CompleteTrialOptions = {},
   ): Promise<Trial> {
     const body: { outputs: Record<string, number> } & CompleteTrialOptions = { outputs, ...options };
-    return required(await this.api.POST('/v1/trials/{trialId}/complete', { params: { path: { trialId } }, body }));
+    const result = await this.api.POST('/v1/trials/{trialId}/complete', { params: { path: { trialId } }, body });
+    return checkTrial(new ReplyReader(`POST /v1/trials/${trialId}/complete`, result.response), result.data);
   }
 
   /**
@@ -297,11 +393,13 @@ export class MeshtuneClient {
       error,
       ...options,
     };
-    return required(await this.api.POST('/v1/trials/{trialId}/fail', { params: { path: { trialId } }, body }));
+    const result = await this.api.POST('/v1/trials/{trialId}/fail', { params: { path: { trialId } }, body });
+    return checkTrial(new ReplyReader(`POST /v1/trials/${trialId}/fail`, result.response), result.data);
   }
 
   async releaseTrial(trialId: string): Promise<Trial> {
-    return required(await this.api.POST('/v1/trials/{trialId}/release', { params: { path: { trialId } } }));
+    const result = await this.api.POST('/v1/trials/{trialId}/release', { params: { path: { trialId } } });
+    return checkTrial(new ReplyReader(`POST /v1/trials/${trialId}/release`, result.response), result.data);
   }
 
   /**

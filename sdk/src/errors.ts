@@ -116,6 +116,22 @@ export class ConnectionError extends MeshtuneError {
 export class ConnectionTimeoutError extends ConnectionError {
   override name = 'ConnectionTimeoutError';
 }
+/**
+ * The API answered, but with a reply the SDK will not use: a redirect (never followed: the key
+ * stays with `baseUrl`), a body past `maxReplyBytes`, a success whose body is not JSON (a proxy's
+ * HTML page), or JSON of another shape than the runner protocol's (a missing field, a field of
+ * another type, an id that is not a plain name). `status` is the reply's HTTP status.
+ */
+export class UnreadableReplyError extends MeshtuneError {
+  override name = 'UnreadableReplyError';
+  readonly status: number;
+  readonly url: string;
+  constructor(message: string, status: number, url: string) {
+    super(message);
+    this.status = status;
+    this.url = url;
+  }
+}
 /** `waitForStudy` gave up after its `timeoutMs`. */
 export class WaitTimeoutError extends MeshtuneError {
   override name = 'WaitTimeoutError';
@@ -145,27 +161,41 @@ export function hasErrorCode<C extends ErrorCode>(error: unknown, code: C): erro
   return error instanceof ApiError && error.code === code;
 }
 
-function parseBody(status: number, text: string): ApiErrorBody {
+/** Characters of an error body kept in an error's message: a proxy's page can be megabytes. */
+const MAX_MESSAGE_CHARS = 2_000;
+
+function clip(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max)}… (${text.length - max} more characters)`;
+}
+
+function parseBody(status: number, text: string, contentType: string | null): ApiErrorBody {
   try {
-    const parsed = JSON.parse(text) as Partial<ApiErrorBody>;
+    const parsed = JSON.parse(text) as Record<string, unknown> | null;
     if (typeof parsed === 'object' && parsed !== null && typeof parsed.code === 'string') {
       return {
-        statusCode: parsed.statusCode ?? status,
-        code: parsed.code,
-        message: typeof parsed.message === 'string' ? parsed.message : text,
+        statusCode: typeof parsed.statusCode === 'number' ? parsed.statusCode : status,
+        code: clip(parsed.code, 200),
+        message: clip(typeof parsed.message === 'string' ? parsed.message : text, MAX_MESSAGE_CHARS),
         details: parsed.details,
-        requestId: parsed.requestId,
+        requestId: typeof parsed.requestId === 'string' ? clip(parsed.requestId, 200) : undefined,
       };
     }
   } catch {
-    // not JSON (a proxy's HTML page…): keep the text as the message
+    // not JSON: a proxy's or load balancer's page (502/503 text/html…), said as such below
   }
-  return { statusCode: status, code: status >= 500 ? 'INTERNAL_ERROR' : 'UNKNOWN', message: text || `HTTP ${status}` };
+  // Not the API's error body: say so, with the start of the text as one line (tags and all).
+  const excerpt = clip(text.replace(/\s+/g, ' ').trim(), 300);
+  const what = `HTTP ${status} reply that is not the API's error body (${contentType ?? 'no content-type'})`;
+  return {
+    statusCode: status,
+    code: status >= 500 ? 'INTERNAL_ERROR' : 'UNKNOWN',
+    message: excerpt === '' ? what : `${what}: ${excerpt}`,
+  };
 }
 
 /** Builds the typed error for an error response (reads its body). */
 export async function apiErrorFromResponse(response: Response): Promise<ApiError> {
-  const body = parseBody(response.status, await response.text());
+  const body = parseBody(response.status, await response.text(), response.headers.get('content-type'));
   const { status, headers } = response;
   switch (status) {
     case 400:

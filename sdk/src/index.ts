@@ -18,6 +18,7 @@ export {
   RateLimitError,
   RequestTimeoutError,
   ServiceUnavailableError,
+  UnreadableReplyError,
   UnsupportedMediaTypeError,
   WaitTimeoutError,
 } from './errors.js';
@@ -29,6 +30,8 @@ export {
   classifyFailure,
   EARLY_STOPPED,
   EarlyStoppedError,
+  EvaluationTimeoutError,
+  InvalidEvaluationError,
   OutOfGpuMemoryError,
   RetryableEvaluationError,
   RunnerFailureError,

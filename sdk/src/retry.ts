@@ -1,4 +1,5 @@
-import { ConnectionError, ConnectionTimeoutError } from './errors.js';
+import { ConnectionError, ConnectionTimeoutError, UnreadableReplyError } from './errors.js';
+import { boundedReply, DEFAULT_MAX_REPLY_BYTES } from './reply.js';
 
 export interface RetryOptions {
   /** Retries after the first attempt (default 3; 0 disables retries). */
@@ -45,10 +46,15 @@ export function backoffDelay(retry: number, options: Required<RetryOptions>, ran
   return random() * ceiling;
 }
 
+/** setTimeout's longest delay: a longer one (or NaN) fires at once, which turned long waits into spins. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Resolves after `ms` (clamped to [0, 2^31 − 1]) or as soon as `signal` aborts. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  const delay = Number.isNaN(ms) ? 0 : Math.min(Math.max(ms, 0), MAX_TIMER_MS);
   return new Promise((resolve) => {
     if (signal?.aborted) return resolve();
-    const timer = setTimeout(done, ms);
+    const timer = setTimeout(done, delay);
     function done(): void {
       clearTimeout(timer);
       signal?.removeEventListener('abort', done);
@@ -69,15 +75,23 @@ export function withRetryDefaults(options: RetryOptions = {}): Required<RetryOpt
 
 type Fetch = (request: Request) => Promise<Response>;
 
+/** What one attempt may take of a reply: its time (`timeoutMs`, headers and body) and bytes. */
+export interface ReplyBounds {
+  timeoutMs: number;
+  maxReplyBytes?: number;
+}
+
 /**
- * Wraps `fetch` with a per-attempt timeout and, for idempotent calls, retries on network errors,
- * timeouts and 408/429/5xx answers. Any call, idempotent or not, is retried on 429: the API
- * refuses a request over a rate limit (RATE_LIMITED) or from an address with too many failed
- * authentications (TOO_MANY_REQUESTS) before its handler runs, so nothing of it was written. A
- * `Retry-After` header sets the wait; otherwise backoff with jitter. The last answer (error
- * status included) or error is what the caller sees.
+ * Wraps `fetch` with a per-attempt bound (time from request to the body's last byte, and the
+ * body's size; redirects refused: reply.ts `boundedReply`) and, for idempotent calls, retries on
+ * network errors, timeouts, a body cut off, and 408/429/5xx answers. Any call, idempotent or not,
+ * is retried on 429: the API refuses a request over a rate limit (RATE_LIMITED) or from an
+ * address with too many failed authentications (TOO_MANY_REQUESTS) before its handler runs, so
+ * nothing of it was written. A `Retry-After` header sets the wait (one longer than
+ * `maxRetryAfterMs` is not waited: the answer is returned); otherwise backoff with jitter. The last
+ * answer (error status included) or error is what the caller sees.
  */
-export function retryingFetch(fetchImpl: Fetch, retry: RetryOptions, timeoutMs: number): Fetch {
+export function retryingFetch(fetchImpl: Fetch, retry: RetryOptions, bounds: ReplyBounds): Fetch {
   const options = withRetryDefaults(retry);
   return async (request: Request): Promise<Response> => {
     const idempotent = isIdempotent(request);
@@ -85,9 +99,10 @@ export function retryingFetch(fetchImpl: Fetch, retry: RetryOptions, timeoutMs: 
       const last = attempt >= options.maxRetries;
       let response: Response;
       try {
-        response = await fetchWithTimeout(fetchImpl, last ? request : request.clone(), timeoutMs);
+        response = await boundedAttempt(fetchImpl, last ? request : request.clone(), bounds);
       } catch (error) {
-        if (request.signal.aborted) throw error;
+        // A reply refused as a whole (redirect, too large) would come again: not retried.
+        if (request.signal.aborted || error instanceof UnreadableReplyError) throw error;
         const wrapped =
           error instanceof ConnectionError
             ? error
@@ -102,20 +117,22 @@ export function retryingFetch(fetchImpl: Fetch, retry: RetryOptions, timeoutMs: 
       if (last || !retryable) return response;
       const retryAfter = parseRetryAfter(response.headers.get('retry-after'));
       if (retryAfter !== null && retryAfter > options.maxRetryAfterMs) return response;
-      await response.body?.cancel();
       await sleep(retryAfter ?? backoffDelay(attempt, options), request.signal);
     }
   };
 }
 
-async function fetchWithTimeout(fetchImpl: Fetch, request: Request, timeoutMs: number): Promise<Response> {
-  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) return fetchImpl(request);
-  const timeout = AbortSignal.timeout(timeoutMs);
-  const signal = AbortSignal.any([request.signal, timeout]);
+async function boundedAttempt(fetchImpl: Fetch, request: Request, bounds: ReplyBounds): Promise<Response> {
+  const { timeoutMs } = bounds;
+  const maxBytes = bounds.maxReplyBytes ?? DEFAULT_MAX_REPLY_BYTES;
+  const timeout = Number.isFinite(timeoutMs) && timeoutMs > 0 ? AbortSignal.timeout(timeoutMs) : null;
+  const signal = timeout === null ? request.signal : AbortSignal.any([request.signal, timeout]);
+  // `manual`: a 3xx comes back as it is, and boundedReply refuses it (the key stays with baseUrl).
+  const bounded = new Request(request, { signal, redirect: 'manual' });
   try {
-    return await fetchImpl(new Request(request, { signal }));
+    return await boundedReply(bounded, await fetchImpl(bounded), maxBytes, signal);
   } catch (error) {
-    if (timeout.aborted && !request.signal.aborted) {
+    if (timeout?.aborted && !request.signal.aborted) {
       throw new ConnectionTimeoutError(`${request.method} ${request.url} timed out after ${timeoutMs} ms`, {
         cause: error,
       });

@@ -30,7 +30,8 @@ export async function waitForStudy(
   let seen: string | null = null;
   for (;;) {
     options.signal?.throwIfAborted();
-    const study = await client.getStudy(studyId);
+    // The signal also cancels a poll in flight (one that trickles in can take `timeoutMs` a try).
+    const study = await client.getStudy(studyId, { signal: options.signal });
     const current = fingerprint(study);
     if (current !== seen) {
       seen = current;

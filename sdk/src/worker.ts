@@ -1,14 +1,17 @@
 import type { MeshtuneClient } from './client.js';
 import {
   ApiError,
+  BadRequestError,
   ConflictError,
   ConnectionError,
   hasErrorCode,
   InternalServerError,
   MeshtuneError,
   RateLimitError,
+  UnreadableReplyError,
 } from './errors.js';
-import { parseRetryAfter, sleep } from './retry.js';
+import { isPlainName } from './reply.js';
+import { backoffDelay, parseRetryAfter, sleep, withRetryDefaults } from './retry.js';
 import type { Lease, MetricPoint, ParameterValues, RegisterRunnerRequest, StudyStatus, Trial } from './types.js';
 
 export interface EvaluateContext {
@@ -46,6 +49,20 @@ export class EarlyStoppedError extends MeshtuneError {
 export type Evaluation = number | Record<string, number>;
 
 export type Evaluate = (parameters: ParameterValues, context: EvaluateContext) => Evaluation | Promise<Evaluation>;
+
+/**
+ * What `evaluate` returned cannot be reported as outputs (NaN, ±Infinity, not a number, a missing
+ * objective or constraint, a name the study does not have, not a plain object): reported as a
+ * failed evaluation with this message, as a thrown error would be.
+ */
+export class InvalidEvaluationError extends MeshtuneError {
+  override name = 'InvalidEvaluationError';
+}
+
+/** `evaluate` did not settle within `evaluateTimeoutMs`: its signal is aborted with this reason. */
+export class EvaluationTimeoutError extends MeshtuneError {
+  override name = 'EvaluationTimeoutError';
+}
 
 /** Throw it from `evaluate` for a transient failure: the trial goes back to the queue (using one of its attempts). */
 export class RetryableEvaluationError extends MeshtuneError {
@@ -154,6 +171,13 @@ export interface RunWorkerOptions {
   whenQuarantined?: 'wait' | 'stop';
   /** Called with the API's reason when a lease is refused because this runner is quarantined. */
   onQuarantined?: (reason: string) => void;
+  /**
+   * Give up on an `evaluate` call that has not settled after this long (default: no limit): its
+   * `context.signal` is aborted with an `EvaluationTimeoutError`, the trial is reported as that
+   * error is classified (a failed evaluation by default), and the worker goes on without waiting
+   * for the call; whatever it returns or throws later is ignored.
+   */
+  evaluateTimeoutMs?: number;
 }
 
 export interface WorkerSummary {
@@ -171,55 +195,125 @@ export interface WorkerSummary {
   studyStatus: StudyStatus | null;
 }
 
-function toOutputs(evaluation: Evaluation, lease: Lease): Record<string, number> {
-  if (typeof evaluation !== 'number') return evaluation;
-  const required = lease.outputs.filter((output) => output.type !== 'extra');
-  if (required.length !== 1) {
-    throw new MeshtuneError(
-      `evaluate returned a number, but the study has ${required.length} objective/constraint outputs (${required
-        .map((output) => output.name)
-        .join(', ')}); return an object with each by name`,
-    );
-  }
-  return { [required[0]!.name]: evaluation };
+function describe(value: unknown): string {
+  if (typeof value === 'number') return Object.is(value, -0) ? '-0' : String(value);
+  if (typeof value === 'string') return JSON.stringify(value.slice(0, 50));
+  if (value === null) return 'null';
+  return Array.isArray(value) ? 'an array' : typeof value;
 }
 
-/** How long a 429 asks to wait (its `Retry-After`, else 1 s). */
-function rateLimitWaitMs(error: RateLimitError): number {
-  return parseRetryAfter(error.headers.get('retry-after')) ?? 1_000;
+/**
+ * The outputs to report for what `evaluate` returned, as a fresh object (the caller's may change
+ * later, and a repeated report must be the same report): every objective and constraint of the
+ * study, any extra, each a finite number (-0 sent as 0); anything else is an
+ * `InvalidEvaluationError` (reported as a failed evaluation) instead of a body the API refuses
+ * (400) or JSON.stringify cannot write (a cyclic object, a BigInt).
+ */
+function toOutputs(evaluation: unknown, lease: Lease): Record<string, number> {
+  const declared = lease.outputs;
+  const required = declared.filter((output) => output.type !== 'extra');
+  const invalid = (why: string): InvalidEvaluationError =>
+    new InvalidEvaluationError(`evaluate returned ${why}; report a failure by throwing instead`);
+  const finite = (name: string, value: unknown): number => {
+    if (typeof value !== 'number' || !Number.isFinite(value)) {
+      throw invalid(`${name} = ${describe(value)}: outputs must be finite numbers`);
+    }
+    return value === 0 ? 0 : value;
+  };
+  if (typeof evaluation === 'number') {
+    if (required.length !== 1) {
+      throw invalid(
+        `a number, but the study has ${required.length} objective/constraint outputs (${required
+          .map((output) => output.name)
+          .join(', ')}); return an object with each by name`,
+      );
+    }
+    return { [required[0]!.name]: finite(required[0]!.name, evaluation) };
+  }
+  if (typeof evaluation !== 'object' || evaluation === null || Array.isArray(evaluation)) {
+    throw invalid(`${describe(evaluation)}: return a number or an object of outputs by name`);
+  }
+  const names = new Set(declared.map((output) => output.name));
+  const outputs: Record<string, number> = {};
+  // Own enumerable keys only: a getter that throws or a huge object fails here, in this trial.
+  for (const key of Object.keys(evaluation)) {
+    if (!names.has(key)) {
+      throw invalid(
+        `an output ${JSON.stringify(key.slice(0, 64))} the study does not have (it has ${[...names].join(', ')})`,
+      );
+    }
+    outputs[key] = finite(key, (evaluation as Record<string, unknown>)[key]);
+  }
+  const missing = required.filter((output) => !Object.hasOwn(outputs, output.name)).map((output) => output.name);
+  if (missing.length > 0) {
+    throw invalid(`no value for ${missing.join(', ')} (every objective and constraint is required)`);
+  }
+  return outputs;
+}
+
+/** setTimeout's longest period; a longer one (or NaN) fires every millisecond. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+/** The shortest wait a reply may ask for between leases: the API's own is ≥ 1 s (MESHTUNE_RETRY_AFTER_SECONDS). */
+const MIN_SERVER_WAIT_MS = 1_000;
+/** Unreadable replies in a row (leases and registration of this worker) past which it stops with the last one. */
+const MAX_UNREADABLE_IN_A_ROW = 5;
+
+/**
+ * How long to wait when a reply says to (`Retry-After` of a 204 lease, a 429, a quarantine):
+ * within [1 s, the client's `retry.maxRetryAfterMs`] whatever the header says (1e9 seconds, a
+ * date in 9999, -5, 0, garbage), plus up to 10 % jitter so that a fleet told the same does not
+ * come back at once. Without a header: `fallbackMs`.
+ */
+function serverWaitMs(client: MeshtuneClient, askedMs: number | null, fallbackMs: number): number {
+  const cap = Math.max(withRetryDefaults(client.options.retry).maxRetryAfterMs, MIN_SERVER_WAIT_MS);
+  const asked = askedMs === null || Number.isNaN(askedMs) ? fallbackMs : askedMs;
+  return Math.min(Math.max(asked, MIN_SERVER_WAIT_MS), cap) * (1 + Math.random() * 0.1);
 }
 
 /**
  * A call the API refused for a rate limit (429, nothing written) is made again after its
- * `Retry-After`, past the client's own retries, for as long as it takes: a fleet that registers
- * at once through one key slows down instead of losing its workers.
+ * `Retry-After` (bounded: `serverWaitMs`), past the client's own retries, until `signal` aborts:
+ * a fleet that registers at once through one key slows down instead of losing its workers.
  */
-async function pastRateLimits<T>(call: () => Promise<T>): Promise<T> {
+async function pastRateLimits<T>(client: MeshtuneClient, call: () => Promise<T>, signal: AbortSignal): Promise<T> {
   for (;;) {
+    signal.throwIfAborted();
     try {
       return await call();
     } catch (error) {
-      if (!(error instanceof RateLimitError)) throw error;
-      await sleep(rateLimitWaitMs(error));
+      if (!(error instanceof RateLimitError) || signal.aborted) throw error;
+      await sleep(serverWaitMs(client, parseRetryAfter(error.headers.get('retry-after')), 1_000), signal);
     }
   }
 }
 
+/** A call's error that says the call may be made again later, and nothing was changed for good. */
+function transient(error: unknown): boolean {
+  return (
+    error instanceof ConnectionError ||
+    error instanceof InternalServerError ||
+    error instanceof RateLimitError ||
+    error instanceof UnreadableReplyError
+  );
+}
+
 /**
  * A finished result is worth more than one request: past the client's own retries, keep
- * reporting through outages for up to one lease length (reports are idempotent), and at least
- * as long as a rate limit's `Retry-After` asks.
+ * reporting through outages and unreadable replies for up to one lease length (reports are
+ * idempotent: the API answers a repeated one as the first, trial-reports.service.ts `finish`),
+ * and at least as long as a rate limit's `Retry-After` asks (bounded: `serverWaitMs`).
  */
-async function persistently<T>(report: () => Promise<T>, leaseSeconds: number): Promise<T> {
+async function persistently<T>(client: MeshtuneClient, report: () => Promise<T>, leaseSeconds: number): Promise<T> {
   const deadline = Date.now() + leaseSeconds * 1000;
   for (let delayMs = 1_000; ; delayMs = Math.min(delayMs * 2, 30_000)) {
     try {
       return await report();
     } catch (error) {
-      const transient =
-        error instanceof ConnectionError || error instanceof InternalServerError || error instanceof RateLimitError;
-      const waitMs = error instanceof RateLimitError ? Math.max(delayMs, rateLimitWaitMs(error)) : delayMs;
-      if (!transient || Date.now() + waitMs > deadline) throw error;
+      const waitMs =
+        error instanceof RateLimitError
+          ? Math.max(delayMs, serverWaitMs(client, parseRetryAfter(error.headers.get('retry-after')), 1_000))
+          : delayMs;
+      if (!transient(error) || Date.now() + waitMs > deadline) throw error;
       await sleep(waitMs);
     }
   }
@@ -249,10 +343,29 @@ const STATE_COUNTER = {
   stopped: 'stopped',
 } as const satisfies Record<TrialOutcome['state'], keyof WorkerSummary>;
 
+/** A UTF-16 surrogate without its pair: the API refuses text with one, or with U+0000 (both become U+FFFD). */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+/** The API's bound on a failure's `error` (trial-reports.dto.ts `FailTrialDto.error`). */
+const MAX_ERROR_CHARS = 10_000;
+
+/**
+ * A failure's text as the API takes it, whatever was thrown: an object without `toString`, one
+ * whose `message` getter throws, a Symbol, NUL characters, lone surrogates, a megabyte of text
+ * (cut without splitting a surrogate pair). Never throws: a report must not fail on its text.
+ */
 function message(error: unknown): string {
-  const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-  return text.slice(0, 10_000) || 'evaluation failed';
+  let text: unknown;
+  try {
+    text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  } catch {
+    text = null;
+  }
+  if (typeof text !== 'string') return `evaluate threw a ${typeof error} that cannot be shown as text`;
+  const clean = text.slice(0, MAX_ERROR_CHARS).replaceAll('\u0000', '\ufffd').replace(LONE_SURROGATE, '\ufffd');
+  return clean.trim() === '' ? 'evaluation failed' : clean;
 }
+
+const FAILURE_CLASSES: ReadonlySet<string> = new Set(['evaluation', 'retryable', 'runner', 'resource']);
 
 /** The ask/tell loop of the runner protocol for objectives computed in this process. */
 export async function runWorker(
@@ -263,14 +376,24 @@ export async function runWorker(
 ): Promise<WorkerSummary> {
   const concurrency = options.concurrency ?? 1;
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError('concurrency must be an integer ≥ 1');
+  if (typeof evaluate !== 'function') throw new TypeError('evaluate must be a function');
+  const evaluateTimeoutMs = options.evaluateTimeoutMs;
+  if (evaluateTimeoutMs !== undefined && !(evaluateTimeoutMs > 0)) {
+    throw new RangeError('evaluateTimeoutMs must be a number > 0');
+  }
+  const retryDefaults = withRetryDefaults(client.options.retry);
   // Its slots are its loops: the API lets the runner hold as many leases as it runs (at most 256).
-  const registered = await pastRateLimits(() =>
-    client.registerRunner({
-      gpus: 0,
-      maxConcurrentTrials: concurrency,
-      ...options.runner,
-      name: options.name ?? 'sdk-worker',
-    }),
+  // The caller's signal ends the registration too (rejecting with its reason): a 429 storm or a
+  // reply that never ends does not hold the caller past its abort.
+  const registering = options.signal ?? new AbortController().signal;
+  const registered = await pastRateLimits(
+    client,
+    () =>
+      client.registerRunner(
+        { gpus: 0, maxConcurrentTrials: concurrency, ...options.runner, name: options.name ?? 'sdk-worker' },
+        { signal: registering },
+      ),
+    registering,
   );
   const runner = client.withApiKey(registered.token);
   const summary: WorkerSummary = {
@@ -283,7 +406,8 @@ export async function runWorker(
     reason: 'study_finished',
     studyStatus: null,
   };
-  // Stops every slot: the caller's signal, the study's end, maxTrials, or one slot's failure.
+  // Stops every slot: the caller's signal, the study's end, maxTrials, or one slot's failure. It
+  // also cancels a lease in flight (one the API granted meanwhile comes back when its lease ends).
   const stopLeasing = new AbortController();
   const onAbort = (): void => {
     summary.reason = 'aborted';
@@ -292,11 +416,22 @@ export async function runWorker(
   if (options.signal?.aborted) onAbort();
   options.signal?.addEventListener('abort', onAbort, { once: true });
   let started = 0;
-  const classify = options.classifyError ?? classifyFailure;
+  const classify = (error: unknown): FailureClass => {
+    try {
+      const kind = (options.classifyError ?? classifyFailure)(error);
+      return FAILURE_CLASSES.has(kind) ? kind : 'evaluation';
+    } catch {
+      return 'evaluation';
+    }
+  };
   const initialBackoffMs = options.runnerFailureBackoffMs ?? 1_000;
   const maxBackoffMs = options.maxRunnerFailureBackoffMs ?? 60_000;
   /** Runner failures in a row (any slot); a completed trial resets it. */
   let runnerFailureStreak = 0;
+  /** Lease replies in a row that could not be read (finding 44); a readable one resets it. */
+  let unreadableStreak = 0;
+  /** Trials a slot is running: a lease the API holds for this runner and no slot runs was never read. */
+  const running = new Set<string>();
 
   const finish = (outcome: TrialOutcome): void => {
     summary[STATE_COUNTER[outcome.state]]++;
@@ -310,11 +445,15 @@ export async function runWorker(
     const stopTrial = new AbortController();
     let leaseLost = false;
     let earlyStopped = false;
+    /** The API asked to stop the trial (study paused or stopped): it is released, not failed. */
+    let stopAsked = false;
+    /** `evaluate` settled or was given up: `report` sends nothing more. */
+    let evaluationOver = false;
     /** The latest GPU-seconds `evaluate` reported (sent with every heartbeat and the final report). */
     let gpuSeconds: number | undefined;
     const heartbeat = async (body: { progress?: number; metrics?: MetricPoint[] }): Promise<void> => {
-      // The trial has ended on the server: anything more about it would be refused.
-      if (earlyStopped) return;
+      // The trial has ended on the server, or here: anything more about it would be refused or late.
+      if (earlyStopped || evaluationOver) return;
       try {
         const reply = await runner.heartbeatTrial(trial.id, gpuSeconds === undefined ? body : { ...body, gpuSeconds });
         if (reply.shouldStop && reply.reason === EARLY_STOPPED) {
@@ -322,25 +461,28 @@ export async function runWorker(
           clearInterval(timer);
           stopTrial.abort(new EarlyStoppedError('trial stopped early by the API (early_stopped)'));
         } else if (reply.shouldStop) {
+          stopAsked = true;
           stopTrial.abort(new MeshtuneError(`trial stopped: ${reply.reason ?? 'asked by the API'}`));
         }
       } catch (error) {
         if (earlyStopped) return;
-        // A heartbeat over a rate limit is skipped; the next one extends the lease.
-        if (error instanceof RateLimitError) return;
+        // A heartbeat lost to the network, a 5xx, a rate limit or a reply that cannot be read is
+        // skipped (the next one extends the lease); it never fails the evaluation.
+        if (transient(error)) return;
         if (!notOurs(error)) throw error;
         leaseLost = true;
         stopTrial.abort(error);
       }
     };
     const periodMs = options.heartbeatIntervalMs ?? Math.max(1_000, (lease.leaseSeconds * 1000) / 3);
-    const timer = setInterval(() => void heartbeat({}).catch(() => undefined), periodMs);
-    const withGpuSeconds = (): { gpuSeconds?: number } => (gpuSeconds === undefined ? {} : { gpuSeconds });
+    const timer = setInterval(() => void heartbeat({}).catch(() => undefined), Math.min(periodMs, MAX_TIMER_MS));
     let outputs: Record<string, number> | undefined;
     let failure: unknown;
+    let timeout: ReturnType<typeof setTimeout> | undefined;
     try {
-      outputs = toOutputs(
-        await evaluate(trial.parameters, {
+      // Called inside a promise: a synchronous throw is a failure like a rejection.
+      const evaluation = Promise.resolve().then(() =>
+        evaluate(trial.parameters, {
           trial,
           trainingConfig: lease.trainingConfig,
           signal: stopTrial.signal,
@@ -352,43 +494,69 @@ export async function runWorker(
             return heartbeat({ progress, metrics });
           },
         }),
-        lease,
       );
+      // Given up after a timeout, it may still settle: nothing of it is used then.
+      evaluation.catch(() => undefined);
+      const timedOut =
+        evaluateTimeoutMs === undefined
+          ? null
+          : new Promise<never>((_, reject) => {
+              timeout = setTimeout(
+                () => {
+                  const error = new EvaluationTimeoutError(`evaluate did not finish within ${evaluateTimeoutMs} ms`);
+                  stopTrial.abort(error);
+                  reject(error);
+                },
+                Math.min(evaluateTimeoutMs, MAX_TIMER_MS),
+              );
+            });
+      outputs = toOutputs(await (timedOut === null ? evaluation : Promise.race([evaluation, timedOut])), lease);
     } catch (error) {
       failure = error;
     } finally {
+      evaluationOver = true;
       clearInterval(timer);
+      clearTimeout(timeout);
     }
+    // One report, the same on every retry (the API keeps the first and answers repeats alike).
+    const usage = gpuSeconds === undefined ? {} : { gpuSeconds };
     // Stopped early: the API has ended the trial (and would refuse a report); whatever evaluate
     // returned or threw, nothing is reported.
     if (earlyStopped) return finish({ trial, state: 'stopped', error: 'early_stopped' });
     if (leaseLost) return finish({ trial, state: 'released', error: 'lease lost' });
     if (outputs !== undefined) {
+      const result = outputs;
       try {
         const completed = await persistently(
-          () => runner.completeTrial(trial.id, outputs!, withGpuSeconds()),
+          client,
+          () => runner.completeTrial(trial.id, result, usage),
           lease.leaseSeconds,
         );
-        return finish({ trial: completed, state: 'completed', outputs });
+        return finish({ trial: completed, state: 'completed', outputs: result });
       } catch (error) {
         // The study ended or the lease moved on while we computed: the result is not wanted.
         if (notOurs(error)) return finish({ trial, state: 'released', error: error.message });
-        throw error;
+        // Outputs the API refuses (a rule this SDK does not know): a failed evaluation that says
+        // why, instead of a worker that stops (or a report sent again and refused again).
+        if (!(error instanceof BadRequestError)) throw error;
+        failure = new InvalidEvaluationError(`the API refused the outputs ${JSON.stringify(result)}: ${error.message}`);
       }
     }
-    if (stopTrial.signal.aborted) {
+    if (stopAsked && !(failure instanceof EvaluationTimeoutError)) {
       await runner.releaseTrial(trial.id).catch(() => undefined);
       return finish({ trial, state: 'released', error: message(failure) });
     }
     const kind = classify(failure);
+    const text = message(failure);
     const reported = await persistently(
+      client,
       () =>
         runner.failTrial(
           trial.id,
-          message(failure),
+          text,
           kind === 'runner' || kind === 'resource'
-            ? { kind, ...withGpuSeconds() }
-            : { kind: 'evaluation', retryable: kind === 'retryable', ...withGpuSeconds() },
+            ? { kind, ...usage }
+            : { kind: 'evaluation', retryable: kind === 'retryable', ...usage },
         ),
       lease.leaseSeconds,
     ).catch((error: unknown) => {
@@ -402,17 +570,47 @@ export async function runWorker(
         : kind === 'retryable' || (kind === 'resource' && reported.status !== 'failed')
           ? 'released'
           : 'failed';
-    finish({ trial: reported, state, error: message(failure) });
+    finish({ trial: reported, state, error: text });
   }
 
-  /** A lease, or null when this runner is quarantined and waited (or must stop). */
-  async function leaseUnlessQuarantined(): Promise<Awaited<ReturnType<MeshtuneClient['lease']>> | null> {
+  /**
+   * 409 RUNNER_LEASE_LIMIT: the API holds more leases for this runner than its slots run, so a
+   * lease it granted was never read (its reply unreadable, or cancelled by an abort). Those are
+   * given back now rather than when their leases expire.
+   */
+  async function releaseUnread(error: ApiError): Promise<void> {
+    const ids = (error.details as { trialIds?: unknown } | null | undefined)?.trialIds;
+    if (!Array.isArray(ids)) return;
+    for (const id of ids.slice(0, 256)) {
+      if (isPlainName(id) && !running.has(id)) await runner.releaseTrial(id).catch(() => undefined);
+    }
+  }
+
+  /** A lease, or null when this slot waited (quarantine, rate limit, unreadable reply) or must stop. */
+  async function leaseOrWait(): Promise<Awaited<ReturnType<MeshtuneClient['lease']>> | null> {
     try {
-      return await runner.lease(registered.id, studyId);
+      const result = await runner.lease(registered.id, studyId, { signal: stopLeasing.signal });
+      unreadableStreak = 0;
+      return result;
     } catch (error) {
+      // The worker stops: whatever this call met no longer matters.
+      if (stopLeasing.signal.aborted) return null;
+      if (error instanceof UnreadableReplyError) {
+        // Waited out with backoff (the reply may come from something between, for a while),
+        // then thrown: the caller must see an API that cannot be read, not a worker that spins.
+        unreadableStreak++;
+        if (unreadableStreak > MAX_UNREADABLE_IN_A_ROW) throw error;
+        await sleep(backoffDelay(unreadableStreak, retryDefaults), stopLeasing.signal);
+        return null;
+      }
       if (error instanceof RateLimitError) {
         // Past the client's retries: this slot waits its turn (the study is not the problem).
-        await sleep(rateLimitWaitMs(error), stopLeasing.signal);
+        await sleep(serverWaitMs(client, parseRetryAfter(error.headers.get('retry-after')), 1_000), stopLeasing.signal);
+        return null;
+      }
+      if (hasErrorCode(error, 'RUNNER_LEASE_LIMIT')) {
+        await releaseUnread(error);
+        await sleep(serverWaitMs(client, parseRetryAfter(error.headers.get('retry-after')), 1_000), stopLeasing.signal);
         return null;
       }
       // The study this worker ran was deleted (after a stop): it ends as for a finished study. A
@@ -430,7 +628,7 @@ export async function runWorker(
         stopLeasing.abort();
         return null;
       }
-      await sleep(parseRetryAfter(error.headers.get('retry-after')) ?? 60_000, stopLeasing.signal);
+      await sleep(serverWaitMs(client, parseRetryAfter(error.headers.get('retry-after')), 60_000), stopLeasing.signal);
       return null;
     }
   }
@@ -447,7 +645,7 @@ export async function runWorker(
         await sleep(backoffMs, stopLeasing.signal);
         if (stopLeasing.signal.aborted) return;
       }
-      const result = await leaseUnlessQuarantined();
+      const result = await leaseOrWait();
       if (result === null) continue;
       if (result.kind === 'wait') {
         summary.studyStatus = result.studyStatus;
@@ -455,12 +653,17 @@ export async function runWorker(
           stopLeasing.abort();
           return;
         }
-        await sleep(result.retryAfterMs, stopLeasing.signal);
+        await sleep(serverWaitMs(client, result.retryAfterMs, 5_000), stopLeasing.signal);
         continue;
       }
       started++;
       summary.studyStatus = 'active';
-      await runTrial(result.lease);
+      running.add(result.lease.trial.id);
+      try {
+        await runTrial(result.lease);
+      } finally {
+        running.delete(result.lease.trial.id);
+      }
     }
   }
 
