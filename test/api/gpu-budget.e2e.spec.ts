@@ -68,7 +68,8 @@ describe('a study budget in GPU-hours', () => {
       const budget = { maxEvaluations: 10, maxGpuHours: value };
       if (value === 'INFINITY') {
         // JSON has no Infinity: the literal 1e400 is what a client sends, and JSON.parse makes it Infinity.
-        const count = async () => expectStatus(await test.http.get('/v1/studies').set(...auth(userKey)), 200).body.total;
+        const count = async () =>
+          expectStatus(await test.http.get('/v1/studies').set(...auth(userKey)), 200).body.total;
         const before = await count();
         const body = JSON.stringify(quadraticStudy({ budget: { maxEvaluations: 10, maxGpuHours: 0 } })).replace(
           '"maxGpuHours":0',
@@ -186,10 +187,7 @@ describe('a study budget in GPU-hours', () => {
     assert.ok(done.gpuSeconds < 600, `bounded completion ${done.gpuSeconds}`);
     // And on a retryable failure (the requeue path).
     const next = await leaseTrial(broken, studyId);
-    expectStatus(
-      await report(test, broken, next, 'fail', { error: 'flaky', retryable: true, gpuSeconds: 3e12 }),
-      200,
-    );
+    expectStatus(await report(test, broken, next, 'fail', { error: 'flaky', retryable: true, gpuSeconds: 3e12 }), 200);
     assert.ok((await getTrial(next)).gpuSeconds < 600);
     const still = await getStudy(studyId);
     assert.equal(still.status, 'active');

@@ -552,7 +552,9 @@ export class EngineService {
       // A result not told yet is told by its own report's flush, which then ends the study.
       if ((await trialStore.countRunningOrUntold(manager, study.id)) > 0) return false;
       reason =
-        study.evaluationCount >= study.definition.maxEvaluations ? ('max_evaluations' as const) : ('max_gpu_hours' as const);
+        study.evaluationCount >= study.definition.maxEvaluations
+          ? ('max_evaluations' as const)
+          : ('max_gpu_hours' as const);
     } else if (study.evaluationCount >= study.definition.maxEvaluations) {
       if (await resuming()) return false;
       reason = 'max_evaluations' as const;
