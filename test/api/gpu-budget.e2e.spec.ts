@@ -19,6 +19,16 @@ import {
 import { curveValue, EVAL_EVERY, finalLoss, GPU_SECONDS_PER_STEP, TOTAL_STEPS } from '../support/simulated-curves';
 import { startTestServer, type TestServer } from '../support/test-server';
 
+/** The fields of a study these tests read. */
+interface StudyBody {
+  status: string;
+  stopReason: string | null;
+  evaluationCount: number;
+  gpuHoursUsed: number;
+  trialCounts: Record<string, number>;
+  budget: { maxGpuHours: number | null };
+}
+
 /**
  * `budget.maxGpuHours` (docs/algorithm.md, "Budgets: evaluations and GPU-hours"): validated like
  * every budget field, no lease once the trials' GPU-seconds reach it, the trials running finish
@@ -37,9 +47,12 @@ describe('a study budget in GPU-hours', () => {
   after(async () => test.close());
 
   const getStudy = async (id: string) =>
-    expectStatus(await test.http.get(`/v1/studies/${id}`).set(...auth(userKey)), 200).body as Record<string, any>;
+    expectStatus(await test.http.get(`/v1/studies/${id}`).set(...auth(userKey)), 200).body as StudyBody;
   const getTrial = async (id: string) =>
-    expectStatus(await test.http.get(`/v1/trials/${id}`).set(...auth(userKey)), 200).body as Record<string, any>;
+    expectStatus(await test.http.get(`/v1/trials/${id}`).set(...auth(userKey)), 200).body as {
+      status: string;
+      gpuSeconds: number;
+    };
   const leaseTrial = async (runner: TestRunner, studyId: string): Promise<string> =>
     String(expectStatus(await lease(test, runner, studyId), 200).body.trial.id);
   /** The running total the lease path reads, and the sum it stands for. */
@@ -196,7 +209,10 @@ describe('a study budget in GPU-hours', () => {
   });
 
   /** One runner, sequential: every trial runs its simulated curve; returns how many trials the study leased. */
-  async function runToTheEnd(earlyStopping: unknown, maxGpuHours: number): Promise<{ trials: number; study: any }> {
+  async function runToTheEnd(
+    earlyStopping: unknown,
+    maxGpuHours: number,
+  ): Promise<{ trials: number; study: StudyBody }> {
     const study = await createStudy(test, userKey, {
       name: 'curves',
       parameters: [
@@ -215,7 +231,11 @@ describe('a study budget in GPU-hours', () => {
     for (;;) {
       const leased = await lease(test, runner, studyId);
       if (leased.status === 204) break;
-      const trial = expectStatus(leased, 200).body.trial as { id: string; number: number; parameters: any };
+      const trial = expectStatus(leased, 200).body.trial as {
+        id: string;
+        number: number;
+        parameters: Record<string, number | string>;
+      };
       trials += 1;
       const final = finalLoss(trial.parameters);
       let value = final;
