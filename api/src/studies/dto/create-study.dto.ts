@@ -82,6 +82,14 @@ export class StudyBudgetDto {
    * study ends with stop reason `max_gpu_hours`. Left out: no GPU-hour cap (maxEvaluations alone).
    * Whichever of the two budgets is spent first ends the study.
    */
+  // The swagger plugin documents IsPositive as `minimum: 1`: stated here, (0, limit] as checked.
+  @ApiProperty({
+    required: false,
+    type: 'number',
+    minimum: 0,
+    exclusiveMinimum: true,
+    maximum: STUDY_LIMITS.maxGpuHours,
+  })
   @IsOmittable()
   @IsNumber({ allowNaN: false, allowInfinity: false })
   @IsPositive()
