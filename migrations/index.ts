@@ -11,6 +11,7 @@ import { RunnerQuotas1796332000000 } from './1796332000000-RunnerQuotas';
 import { PausedTrials1796333000000 } from './1796333000000-PausedTrials';
 import { RateLimitBudgets1796334000000 } from './1796334000000-RateLimitBudgets';
 import { StoredStudyQuota1796335000000 } from './1796335000000-StoredStudyQuota';
+import { GpuHourBudget1796336700000 } from './1796336700000-GpuHourBudget';
 
 /** Every migration, oldest first: the only way the schema changes (docs/development.md, "Migrations"). */
 export const MIGRATIONS = [
@@ -27,4 +28,5 @@ export const MIGRATIONS = [
   PausedTrials1796333000000,
   RateLimitBudgets1796334000000,
   StoredStudyQuota1796335000000,
+  GpuHourBudget1796336700000,
 ];

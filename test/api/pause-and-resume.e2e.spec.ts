@@ -20,6 +20,7 @@ import {
   Gate,
   GPU_SECONDS_PER_STEP,
   TOTAL_STEPS,
+  SIMULATED_RUNNER,
 } from '../support/simulated-curves';
 import { startTestServer, type TestServer } from '../support/test-server';
 
@@ -167,7 +168,10 @@ describe('early stopping that can be undone: pause and resume', () => {
     // With checkpoints, the default curve policy's stops can be undone.
     assert.deepEqual((study.earlyStopping as { resume: unknown }).resume, { afterTrialsWithoutImprovement: 5 });
     const studyId = String(study.id);
-    const runners = [await registerRunner(test, runnerKey, 'pr-a'), await registerRunner(test, runnerKey, 'pr-b')];
+    const runners = [
+      await registerRunner(test, runnerKey, 'pr-a', SIMULATED_RUNNER),
+      await registerRunner(test, runnerKey, 'pr-b', SIMULATED_RUNNER),
+    ];
     const logs: AttemptLog[] = [];
     const checkpoints = new Map<string, number>();
     const gate = new Gate();
@@ -268,7 +272,7 @@ describe('early stopping that can be undone: pause and resume', () => {
       studyBody({ kind: 'curve', resume: { afterTrialsWithoutImprovement: 1 } }),
     );
     const studyId = String(study.id);
-    const runner = await registerRunner(test, runnerKey, 'pr-one');
+    const runner = await registerRunner(test, runnerKey, 'pr-one', SIMULATED_RUNNER);
     const beat = async (trialId: string, step: number, value: number, gpuSeconds: number) =>
       expectStatus(
         await report(test, runner, trialId, 'heartbeat', {
@@ -343,7 +347,7 @@ describe('early stopping that can be undone: pause and resume', () => {
       studyBody({ kind: 'curve', resume: { afterTrialsWithoutImprovement: 50 } }),
     );
     const studyId = String(study.id);
-    const runner = await registerRunner(test, runnerKey, 'pr-stop');
+    const runner = await registerRunner(test, runnerKey, 'pr-stop', SIMULATED_RUNNER);
     const run = async (values: (step: number) => number, complete: boolean): Promise<string> => {
       const leased = expectStatus(await lease(test, runner, studyId), 200).body;
       for (let step = EVAL_EVERY; step <= TOTAL_STEPS; step += EVAL_EVERY) {
@@ -393,7 +397,7 @@ describe('early stopping that can be undone: pause and resume', () => {
     // engine never hears its value (seen once in CI: the engine's incumbent 2.35, the best trial 1.04).
     const study = await createStudy(test, userKey, studyBody({ kind: 'curve', resume: {} }));
     const studyId = String(study.id);
-    const runner = await registerRunner(test, runnerKey, 'pr-told');
+    const runner = await registerRunner(test, runnerKey, 'pr-told', SIMULATED_RUNNER);
     const trialId = String(expectStatus(await lease(test, runner, studyId), 200).body.trial.id);
     const db = test.server.app.get(DataSource);
     const resuming = (): Promise<number> => countResuming(db, studyId);

@@ -34,7 +34,9 @@ describe('result metadata: effective configuration and adapter on complete', () 
     test = await startTestServer();
     userKey = await createKey(test, 'user');
     runnerKey = await createKey(test, 'runner');
-    runner = await registerRunner(test, runnerKey, 'runner-meta');
+    // 4 GPUs: the GPU-seconds reported below, at once after each lease, stay within what a runner may
+    // claim (GPUs × (seconds since the lease × 1.1 + 60): docs/reliability.md, finding 47).
+    runner = await registerRunner(test, runnerKey, 'runner-meta', { gpus: 4 });
   });
   after(async () => test.close());
 
@@ -115,7 +117,7 @@ describe('result metadata: effective configuration and adapter on complete', () 
 
   it('sums GPU-seconds over every attempt of a trial (retryable failure, runner failure, then a result)', async () => {
     // Each runner reports the GPU-seconds of its own attempt; what the earlier attempts used stays counted.
-    const other = await registerRunner(test, runnerKey, 'runner-meta-2');
+    const other = await registerRunner(test, runnerKey, 'runner-meta-2', { gpus: 4 });
     const study = await createStudy(test, userKey, quadraticStudy({ budget: { maxEvaluations: 5, maxAttempts: 3 } }));
     const studyId = String(study.id);
     const trialId = String(expectStatus(await lease(test, runner, studyId), 200).body.trial.id);

@@ -68,7 +68,8 @@ describe('deleting studies and the quota on stored studies', () => {
       const trialId = String(expectStatus(await lease(test, runner, studyId), 200).body.trial.id);
       trialIds.push(trialId);
       const metrics = [{ name: 'loss', step: 1, value: 1 / (i + 1) }];
-      expectStatus(await report(test, runner, trialId, 'heartbeat', { progress: 0.5, metrics }), 200);
+      // With GPU-seconds, so that the study's running total (study_gpu_usage) has its row too.
+      expectStatus(await report(test, runner, trialId, 'heartbeat', { progress: 0.5, metrics, gpuSeconds: 1 }), 200);
       expectStatus(await report(test, runner, trialId, 'complete', { outputs: { loss: i } }), 200);
     }
     const runningIds: string[] = [];

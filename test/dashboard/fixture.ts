@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { type Browser, chromium, type Page } from 'playwright-core';
+import { DataSource } from 'typeorm';
 import { auth, expectStatus, lease, type TestRunner } from '../support/api-client';
 import type { TestServer } from '../support/test-server';
 
@@ -85,6 +86,15 @@ export async function completeTrial(
   /** More of the report: `effectiveConfig`, `adapter`. */
   extra: Record<string, unknown> = {},
 ): Promise<void> {
+  if (gpuSeconds !== undefined) {
+    // The simulated run lasted that long: its lease began gpuSeconds ago. A runner may claim no more
+    // than its GPUs × the time since its lease began (docs/reliability.md, finding 47).
+    await test.get(DataSource).query(
+      `UPDATE trial_leases SET leased_at = leased_at - make_interval(secs => $2)
+          WHERE trial_id = $1 AND attempt = (SELECT attempt FROM trials WHERE id = $1)`,
+      [trialId, gpuSeconds],
+    );
+  }
   expectStatus(
     await test.http
       .post(`/v1/trials/${trialId}/complete`)

@@ -8,6 +8,11 @@ export const TOTAL_STEPS = 100;
 export const EVAL_EVERY = 5;
 /** GPU-seconds per step: 2 GPUs × 0.3 s of wall-clock. */
 export const GPU_SECONDS_PER_STEP = 0.6;
+/**
+ * The runners' registration for these curves: 2 GPUs, so that the GPU-seconds they claim stay
+ * within GPUs × (time since the lease × 1.1 + 60) (docs/reliability.md, finding 47).
+ */
+export const SIMULATED_RUNNER = { gpus: 2 } as const;
 
 /** The final validation loss of a configuration: a bowl with its minimum 1 at (1, −1). */
 export function finalLoss(parameters: Record<string, number | string>): number {

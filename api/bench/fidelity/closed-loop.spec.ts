@@ -133,6 +133,35 @@ describe('bench:fidelity closed loop (closed-loop.ts): MADS chooses the points',
     assert.equal(told.length, 7);
   });
 
+  it("with the service's GPU-hour budget (finishRunningAtBudget): no start past the budget, the trials running finish and are told", () => {
+    for (const inFlight of [1, 3]) {
+      const told: EvaluationResult[] = [];
+      const maxGpuSeconds = 7 * T + 3;
+      const { log, trace } = runClosedLoopStudy(
+        LEVELS,
+        curves,
+        {
+          policy: { kind: 'none' },
+          resume: null,
+          maxEvaluations: null,
+          seed: 7,
+          inFlight,
+          finishRunningAtBudget: true,
+          onTell: (r) => told.push(r),
+        },
+        { ...settings, maxGpuSeconds },
+      );
+      assert.ok(
+        log.every((t) => t.state === 'complete'),
+        `${inFlight} in flight: nothing cut`,
+      );
+      // Every trial started before the budget was spent, and ran its whole length after it.
+      assert.ok(gpu(log) >= maxGpuSeconds && gpu(log) < maxGpuSeconds + inFlight * T, String(gpu(log)));
+      assert.equal(trace.evaluations, log.length);
+      assert.equal(told.length, log.length);
+    }
+  });
+
   it('with 4 trials in flight: the budget is exact, resumed results told as resumed, spending recorded as trials end', () => {
     const told: EvaluationResult[] = [];
     const { log, trace } = runClosedLoopStudy(

@@ -67,13 +67,20 @@ export interface ClosedLoopOptions {
   resume: ClosedLoopResume | null;
   /**
    * The engine's evaluation budget (NOMAD's MAX_BB_EVAL): the fixed-sequence study's trial count;
-   * null: none, the study ends when `settings.maxGpuSeconds` are spent (the trial running is cut).
+   * null: none, the study ends when `settings.maxGpuSeconds` are spent (the trial running is cut,
+   * or finishes with `finishRunningAtBudget`).
    */
   maxEvaluations: number | null;
   /** The engine's seed. */
   seed: number;
   /** Trials run at once (the service's maxParallelTrials); 1 when absent. */
   inFlight?: number;
+  /**
+   * At `settings.maxGpuSeconds`, the trials running run on to their end (or their stop) and are
+   * told, and only new starts end: the service's `budget.maxGpuHours` (docs/algorithm.md, "Budgets:
+   * evaluations and GPU-hours"). Absent or false: they are cut there (a hard wall of GPU-seconds).
+   */
+  finishRunningAtBudget?: boolean;
   /** Called with every result told to the engine, in order (the spec checks what it was told). */
   onTell?: (result: EvaluationResult) => void;
   /** MADS options besides the service's defaults (e.g. `censoredModels`). */
@@ -377,7 +384,7 @@ export function runClosedLoopStudy(
     if (running.length === 0) break;
     // One step of every running trial; a trial's curve is decided after every step but the last.
     for (const trial of [...running]) {
-      if (spent >= maxGpuSeconds) {
+      if (spent >= maxGpuSeconds && options.finishRunningAtBudget !== true) {
         for (const cut of [...running]) finish(cut, 'cut');
         break rounds;
       }

@@ -417,6 +417,8 @@ function main(): void {
                 ? null
                 : { ...loop.resume, pauseAfterEvaluations: Math.round((pauseFromShare ?? 0) * fullTrials) },
             maxEvaluations,
+            // As the service's GPU-hour budget: the trials running at the budget finish and count.
+            finishRunningAtBudget: options.closedLoopBudget === 'gpu',
             seed: instance.seed + (seedOffset ?? 0),
             inFlight: options.closedLoopInFlight,
             ...('configOf' in tab && problem !== undefined
@@ -508,7 +510,7 @@ function main(): void {
   lines.push(
     (options.closedLoop
       ? (options.closedLoopBudget === 'gpu'
-          ? `Closed loop: meshtune_mads_* rows are MADS choosing the points (closed-loop.ts) with no evaluation budget, until the GPU-s budget is spent (meshtune_mads_none: as many evaluations as the full-length study has trials). `
+          ? `Closed loop: meshtune_mads_* rows are MADS choosing the points (closed-loop.ts) with no evaluation budget, until the GPU-s budget is spent, the trials running then finishing as in the service's budget.maxGpuHours (meshtune_mads_none: as many evaluations as the full-length study has trials). `
           : `Closed loop: meshtune_mads_* rows are MADS choosing the points (closed-loop.ts), a budget of as many evaluations as the full-length study has trials. `) +
         (options.closedLoopInFlight > 1
           ? `${options.closedLoopInFlight} trials in flight (GPU-s to target: the study's spending when the trial ended, the others' partial runs included). `

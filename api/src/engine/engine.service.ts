@@ -103,6 +103,12 @@ export class EngineService {
       if (pending !== null) return { leases: [pending], starved: false };
       const { running, pending: queued, untold } = await this.tellFinished(manager, study, engine);
       if (!study.isActive) return none;
+      // A spent GPU-hour budget leases nothing more, resumes included: the trials running finish
+      // (their results count), then the study ends (completeIfDone).
+      if (await this.gpuBudgetSpent(manager, study)) {
+        await this.completeIfDone(manager, study, await engine());
+        return none;
+      }
       const resumed = await this.resumeIfDue(manager, study, engine, first);
       if (resumed !== null) return { leases: [resumed], starved: false };
       if (!study.isActive) return none;
@@ -301,6 +307,13 @@ export class EngineService {
       // request, without end). The budget holds the evaluations told and every trial not yet settled.
       const unsettled = await trialStore.countUnsettled(manager, studyId);
       const maxEvaluations = study.definition.maxEvaluations;
+      if (await this.gpuBudgetSpent(manager, study)) {
+        throw new DomainError(
+          'BUDGET_EXHAUSTED',
+          `the study's budget of ${study.definition.maxGpuHours} GPU-hours is spent: this point could never be evaluated`,
+          { maxGpuHours: study.definition.maxGpuHours },
+        );
+      }
       if (study.evaluationCount + unsettled >= maxEvaluations) {
         throw new DomainError(
           'BUDGET_EXHAUSTED',
@@ -511,9 +524,21 @@ export class EngineService {
   }
 
   /**
+   * The study has a GPU-hour budget and its trials' GPU-seconds (the running total kept with every
+   * write of them: trialStore.gpuSecondsUsed, one row by key) have reached it.
+   */
+  private async gpuBudgetSpent(manager: EntityManager, study: LockedStudy): Promise<boolean> {
+    const maxGpuHours = study.definition.maxGpuHours;
+    if (maxGpuHours === null || maxGpuHours === undefined) return false;
+    return (await trialStore.gpuSecondsUsed(manager, study.id)) >= maxGpuHours * 3600;
+  }
+
+  /**
    * Ends an active or paused study when its budget is spent, or when the engine stopped and
    * nothing is in flight: `completed`, or `failed` when every X0 point failed (FINAL_STATUS_OF);
-   * its pending and paused trials are stopped.
+   * its pending and paused trials are stopped. A spent GPU-hour budget ends it once no trial is
+   * running and every result is told (docs/algorithm.md, "Budgets: evaluations and GPU-hours"):
+   * paused trials are not resumed, as a resume would spend GPU-hours past the budget.
    */
   private async completeIfDone(manager: EntityManager, study: LockedStudy, engine: EngineSession): Promise<boolean> {
     if (study.isOver) return false;
@@ -523,7 +548,14 @@ export class EngineService {
     const resuming = async (): Promise<boolean> =>
       resumeOptionsOf(study.definition.earlyStopping) !== null &&
       (await trialStore.countResuming(manager, study.id)) > 0;
-    if (study.evaluationCount >= study.definition.maxEvaluations) {
+    if (await this.gpuBudgetSpent(manager, study)) {
+      // A result not told yet is told by its own report's flush, which then ends the study.
+      if ((await trialStore.countRunningOrUntold(manager, study.id)) > 0) return false;
+      reason =
+        study.evaluationCount >= study.definition.maxEvaluations
+          ? ('max_evaluations' as const)
+          : ('max_gpu_hours' as const);
+    } else if (study.evaluationCount >= study.definition.maxEvaluations) {
       if (await resuming()) return false;
       reason = 'max_evaluations' as const;
     } else {

@@ -91,6 +91,7 @@ export class StudiesService {
       stopReason: null,
       ...definition,
       maxEvaluations: dto.budget.maxEvaluations,
+      maxGpuHours: dto.budget.maxGpuHours ?? null,
       maxParallelTrials: dto.budget.maxParallelTrials ?? DEFAULT_MAX_PARALLEL_TRIALS,
       maxAttempts: dto.budget.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
       leaseSeconds: dto.budget.leaseSeconds ?? this.config.defaultLeaseSeconds,

@@ -19,6 +19,8 @@ export const STUDY_LIMITS = {
   values: MAX_CATEGORIES,
   /** Evaluation budget (NOMAD's MAX_BB_EVAL). */
   maxEvaluations: 1_000_000,
+  /** GPU-hour budget (`budget.maxGpuHours`): about 114 GPU-years, far past any study, finite for every check. */
+  maxGpuHours: 1_000_000,
   /** NOMAD's SEED (NOMAD seeds by skipping that many draws, hence the bound). */
   seed: 1_000_000,
   /** Characters of a study name. */

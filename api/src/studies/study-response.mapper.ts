@@ -43,6 +43,7 @@ export function toStudyResponse(study: Study, totals: StudyTrialTotals): StudyRe
     x0: study.x0,
     budget: {
       maxEvaluations: study.maxEvaluations,
+      maxGpuHours: study.maxGpuHours,
       maxParallelTrials: study.maxParallelTrials,
       maxAttempts: study.maxAttempts,
       leaseSeconds: study.leaseSeconds,
@@ -73,6 +74,7 @@ export const STUDY_SUMMARY_COLUMNS = [
   'stopReason',
   'outputs',
   'maxEvaluations',
+  'maxGpuHours',
   'maxParallelTrials',
   'maxAttempts',
   'leaseSeconds',
@@ -101,6 +103,7 @@ export function toStudySummary(study: StudySummaryRow, totals: StudyTrialTotals)
     outputs: study.outputs,
     budget: {
       maxEvaluations: study.maxEvaluations,
+      maxGpuHours: study.maxGpuHours,
       maxParallelTrials: study.maxParallelTrials,
       maxAttempts: study.maxAttempts,
       leaseSeconds: study.leaseSeconds,

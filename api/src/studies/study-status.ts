@@ -13,7 +13,13 @@ export function isFinishedStudy(status: StudyStatus): boolean {
 }
 
 /** Why a study ended: the engine's stop reasons plus the user's stop. */
-export const STUDY_STOP_REASONS = ['max_evaluations', 'mesh_converged', 'x0_failed', 'user_stopped'] as const;
+export const STUDY_STOP_REASONS = [
+  'max_evaluations',
+  'max_gpu_hours',
+  'mesh_converged',
+  'x0_failed',
+  'user_stopped',
+] as const;
 export type StudyStopReason = (typeof STUDY_STOP_REASONS)[number];
 
 /**
@@ -22,6 +28,7 @@ export type StudyStopReason = (typeof STUDY_STOP_REASONS)[number];
  */
 export const FINAL_STATUS_OF: Record<StudyStopReason, StudyStatus> = {
   max_evaluations: 'completed',
+  max_gpu_hours: 'completed',
   mesh_converged: 'completed',
   x0_failed: 'failed',
   user_stopped: 'stopped',
@@ -30,6 +37,7 @@ export const FINAL_STATUS_OF: Record<StudyStopReason, StudyStatus> = {
 /** What each stop reason means, for people (dashboard, CLI output). */
 export const STOP_REASON_LABELS: Record<StudyStopReason, string> = {
   max_evaluations: 'evaluation budget spent',
+  max_gpu_hours: 'GPU-hour budget spent',
   mesh_converged: 'mesh converged',
   x0_failed: 'every starting point (X0) failed',
   user_stopped: 'stopped by a user',

@@ -48,6 +48,13 @@ export class Study {
   @Column({ name: 'max_evaluations', type: 'integer' })
   maxEvaluations: number;
 
+  /**
+   * The study's budget in GPU-hours (`budget.maxGpuHours`); null: none. Checked against the running
+   * total of its trials' GPU-seconds (study_gpu_usage, kept by a trigger on trials.gpu_seconds).
+   */
+  @Column({ name: 'max_gpu_hours', type: 'double precision', nullable: true })
+  maxGpuHours: number | null;
+
   @Column({ name: 'max_parallel_trials', type: 'integer' })
   maxParallelTrials: number;
 

@@ -786,6 +786,15 @@ export interface components {
             leaseSeconds?: number;
             /** @description Leases a trial may lose (runner crash, expiry) before it counts as failed (default 3). */
             maxAttempts?: number;
+            /**
+             * @description A budget in GPU-hours (docs/algorithm.md, "Budgets: evaluations and GPU-hours"): the study's
+             *     GPU-hours used are every trial's latest reported `gpuSeconds` (running trials included, each
+             *     bounded by its runner's GPUs × lease time). Once they reach this, no trial is leased any more
+             *     (new, requeued or resumed); trials already running finish and their results count, then the
+             *     study ends with stop reason `max_gpu_hours`. Left out: no GPU-hour cap (maxEvaluations alone).
+             *     Whichever of the two budgets is spent first ends the study.
+             */
+            maxGpuHours?: number;
             /** @description Trials running at once (default 1000, i.e. as many as runners ask for). */
             maxParallelTrials?: number;
         };
@@ -1029,6 +1038,15 @@ export interface components {
             maxAttempts?: number;
             /** @description NOMAD's MAX_BB_EVAL: completed + failed trials. */
             maxEvaluations: number;
+            /**
+             * @description A budget in GPU-hours (docs/algorithm.md, "Budgets: evaluations and GPU-hours"): the study's
+             *     GPU-hours used are every trial's latest reported `gpuSeconds` (running trials included, each
+             *     bounded by its runner's GPUs × lease time). Once they reach this, no trial is leased any more
+             *     (new, requeued or resumed); trials already running finish and their results count, then the
+             *     study ends with stop reason `max_gpu_hours`. Left out: no GPU-hour cap (maxEvaluations alone).
+             *     Whichever of the two budgets is spent first ends the study.
+             */
+            maxGpuHours?: number;
             /** @description Trials running at once (default 1000, i.e. as many as runners ask for). */
             maxParallelTrials?: number;
         };
@@ -1036,6 +1054,8 @@ export interface components {
             leaseSeconds: number;
             maxAttempts: number;
             maxEvaluations: number;
+            /** @description The budget in GPU-hours; null: none (docs/algorithm.md, "Budgets: evaluations and GPU-hours"). */
+            maxGpuHours: number | null;
             maxParallelTrials: number;
         };
         StudyListResponseDto: {
@@ -1089,7 +1109,7 @@ export interface components {
              * @description Why the study ended (null while it runs); `x0_failed` ends it as `failed`.
              * @enum {string|null}
              */
-            stopReason: "max_evaluations" | "mesh_converged" | "x0_failed" | "user_stopped" | null;
+            stopReason: "max_evaluations" | "max_gpu_hours" | "mesh_converged" | "x0_failed" | "user_stopped" | null;
             trainingConfig: {
                 [key: string]: unknown;
             };
@@ -1133,7 +1153,7 @@ export interface components {
              * @description Why the study ended (null while it runs); `x0_failed` ends it as `failed`.
              * @enum {string|null}
              */
-            stopReason: "max_evaluations" | "mesh_converged" | "x0_failed" | "user_stopped" | null;
+            stopReason: "max_evaluations" | "max_gpu_hours" | "mesh_converged" | "x0_failed" | "user_stopped" | null;
             trialCounts: components["schemas"]["TrialCountsDto"];
             updatedAt: string;
         };

@@ -7,7 +7,9 @@ import {
   IsBoolean,
   IsDefined,
   IsIn,
+  IsNumber,
   IsObject,
+  IsPositive,
   IsString,
   IsUUID,
   Max,
@@ -71,6 +73,28 @@ export class StudyBudgetDto {
   @Min(1)
   @Max(STUDY_LIMITS.maxEvaluations)
   maxEvaluations: number;
+
+  /**
+   * A budget in GPU-hours (docs/algorithm.md, "Budgets: evaluations and GPU-hours"): the study's
+   * GPU-hours used are every trial's latest reported `gpuSeconds` (running trials included, each
+   * bounded by its runner's GPUs × lease time). Once they reach this, no trial is leased any more
+   * (new, requeued or resumed); trials already running finish and their results count, then the
+   * study ends with stop reason `max_gpu_hours`. Left out: no GPU-hour cap (maxEvaluations alone).
+   * Whichever of the two budgets is spent first ends the study.
+   */
+  // The swagger plugin documents IsPositive as `minimum: 1`: stated here, (0, limit] as checked.
+  @ApiProperty({
+    required: false,
+    type: 'number',
+    minimum: 0,
+    exclusiveMinimum: true,
+    maximum: STUDY_LIMITS.maxGpuHours,
+  })
+  @IsOmittable()
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @IsPositive()
+  @Max(STUDY_LIMITS.maxGpuHours)
+  maxGpuHours?: number;
 
   /** Trials running at once (default 1000, i.e. as many as runners ask for). */
   @IsOmittable()

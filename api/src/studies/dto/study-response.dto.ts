@@ -31,6 +31,8 @@ export class TrialCountsDto {
 export class StudyBudgetResponseDto {
   @IntegerProperty()
   maxEvaluations: number;
+  /** The budget in GPU-hours; null: none (docs/algorithm.md, "Budgets: evaluations and GPU-hours"). */
+  maxGpuHours: number | null;
   @IntegerProperty()
   maxParallelTrials: number;
   @IntegerProperty()

@@ -67,6 +67,83 @@ function RESUMABLE_BY(t: string, runnerId: string, now: string): string {
 }
 
 // ---------------------------------------------------------------------------------------------
+// GPU-seconds: what a runner may claim, and the study's running total (docs/algorithm.md,
+// "Budgets: evaluations and GPU-hours"; docs/reliability.md, finding 47).
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * The slack on a runner's GPU-seconds claim: an attempt may report at most its runner's registered
+ * GPUs × (seconds since its lease began × FACTOR + SECONDS). The runner counts from its training
+ * child's start, after the lease, so an honest figure is below GPUs × elapsed; the slack only
+ * absorbs clock and rounding differences. A runner that registered no GPUs counts as one.
+ */
+export const GPU_SECONDS_SLACK = { factor: 1.1, seconds: 60 } as const;
+
+/**
+ * SQL: the GPU-seconds `reported` for the latest attempt runner `runnerId` leased of trial
+ * `trialId`, bounded by that runner's GPUs × the time since that lease began (GPU_SECONDS_SLACK);
+ * null when `reported` is null. A claim past the bound is cut to it, not refused: the result it
+ * comes with is still stored (a paid-for result is never lost), and a broken or hostile runner
+ * cannot spend a study's GPU-hour budget with one figure. Without a lease of that runner: 0.
+ */
+function BOUNDED_GPU_SECONDS(trialId: string, runnerId: string, now: string, reported: string): string {
+  return `(CASE WHEN ${reported}::float8 IS NULL THEN NULL ELSE LEAST(${reported}::float8, COALESCE((
+             SELECT GREATEST(COALESCE(gr.gpus, 1), 1)
+                    * (GREATEST(EXTRACT(EPOCH FROM (${now}::timestamptz - gl.leased_at))::float8, 0) * ${GPU_SECONDS_SLACK.factor}
+                       + ${GPU_SECONDS_SLACK.seconds})
+               FROM trial_leases gl LEFT JOIN runners gr ON gr.id = gl.runner_id
+              WHERE gl.trial_id = ${trialId} AND gl.runner_id = ${runnerId}
+              ORDER BY gl.attempt DESC LIMIT 1), 0)) END)`;
+}
+
+/** `BOUNDED_GPU_SECONDS` for callers that write the trial through its entity (requeue, finishLocked). */
+async function boundGpuSeconds(
+  tx: EntityManager,
+  trialId: string,
+  runnerId: string | null,
+  reported: number,
+  now: Date,
+): Promise<number> {
+  if (runnerId === null) return 0;
+  const [row] = (await tx.query(`SELECT ${BOUNDED_GPU_SECONDS('$1::uuid', '$2::uuid', '$3', '$4')} AS bounded`, [
+    trialId,
+    runnerId,
+    now,
+    reported,
+  ])) as { bounded: number }[];
+  return row.bounded;
+}
+
+/**
+ * SQL: study `s` has GPU-hours left (or no GPU-hour budget). The total is study_gpu_usage's row,
+ * kept by a trigger on trials.gpu_seconds (migrations/1796336700000-GpuHourBudget.ts): one
+ * lookup by key, however many trials the study has.
+ */
+export function GPU_BUDGET_LEFT(s: string): string {
+  return `(${s}.max_gpu_hours IS NULL
+           OR COALESCE((SELECT u.gpu_seconds FROM study_gpu_usage u WHERE u.study_id = ${s}.id), 0) < ${s}.max_gpu_hours * 3600)`;
+}
+
+/** The study's GPU-seconds used: every trial's latest reported figure, summed (running trials included). */
+export async function gpuSecondsUsed(db: Db, studyId: string): Promise<number> {
+  const [row] = await preparedQuery<{ gpu_seconds: number }>(
+    db,
+    { name: 'study-gpu-seconds-used', text: 'SELECT gpu_seconds FROM study_gpu_usage WHERE study_id = $1' },
+    [studyId],
+  );
+  return row === undefined ? 0 : Number(row.gpu_seconds);
+}
+
+/** Trials of the study running, or finished with a result not told yet: what a spent GPU budget waits for. */
+export async function countRunningOrUntold(db: Db, studyId: string): Promise<number> {
+  const [{ count }] = (await db.query(
+    `SELECT COUNT(*)::int AS count FROM trials WHERE study_id = $1 AND (status = 'running' OR (${UNTOLD_RESULT}))`,
+    [studyId],
+  )) as { count: number }[];
+  return count;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Leases: a grant writes the trial and its lease row at once.
 // ---------------------------------------------------------------------------------------------
 
@@ -92,7 +169,8 @@ function leaseResponse(row: GrantedRow): LeaseResponseDto {
  * for one more running trial, leased to the runner with FOR UPDATE SKIP LOCKED (no two runners
  * ever get the same one), its lease row written and the runner marked seen, in one statement.
  * Only trials whose `min_gpu_memory_mb` (set when they ran out of GPU memory) the runner's GPUs
- * meet. Null when there is none. (A lease naming no study picks the study first: `studiesWithRoom`.)
+ * meet. None once the study's GPU-hour budget is spent (GPU_BUDGET_LEFT). Null when there is none.
+ * (A lease naming no study picks the study first: `studiesWithRoom`.)
  */
 export async function leasePending(db: Db, runnerId: string, studyId: string): Promise<LeaseResponseDto | null> {
   const now = new Date();
@@ -102,7 +180,7 @@ export async function leasePending(db: Db, runnerId: string, studyId: string): P
             AND ${TRIAL_FITS('t', '(SELECT r.gpu_memory_mb FROM runners r WHERE r.id = $1)')}
             AND ${RESUMABLE_BY('t', '$1', '$2')}
             AND EXISTS (SELECT 1 FROM studies s
-                         WHERE s.id = $3 AND s.status = 'active'
+                         WHERE s.id = $3 AND s.status = 'active' AND ${GPU_BUDGET_LEFT('s')}
                            AND (SELECT COUNT(*) FROM trials r WHERE r.study_id = $3 AND r.status = 'running') < s.max_parallel_trials)
           ORDER BY t.created_at, t.number
           LIMIT 1
@@ -226,6 +304,8 @@ export async function studiesWithRoom(
                -- Tenancy: only the runner's project, and only studies whose requirements it meets.
                AND s.project_id = $3 AND ${RUNNER_MEETS_STUDY('s', { labels: '$4::jsonb', gpus: '$5::int', gpuMemoryMb: '$6::int' })}
                AND c.running < s.max_parallel_trials
+               -- A spent GPU budget leases nothing; with nothing running the study is still picked once, to end it.
+               AND (c.running = 0 OR ${GPU_BUDGET_LEFT('s')})
                -- Paused trials may be resumed (EngineService.resumeIfDue) even once the budget is told.
                AND (c.pending > 0 OR s.evaluation_count + c.running < s.max_evaluations
                     OR EXISTS (SELECT 1 FROM trials p WHERE p.study_id = s.id AND p.status = 'paused'))
@@ -290,7 +370,7 @@ export async function heartbeat(
          UPDATE trials t
             SET lease_expires_at = $3::timestamptz + make_interval(secs => s.lease_seconds),
                 last_heartbeat_at = $3, progress = COALESCE($4, t.progress), updated_at = $3,
-                gpu_seconds = COALESCE(t.gpu_seconds_earlier_attempts + $8, t.gpu_seconds),
+                gpu_seconds = COALESCE(t.gpu_seconds_earlier_attempts + ${BOUNDED_GPU_SECONDS('t.id', '$2', '$3', '$8')}, t.gpu_seconds),
                 total_steps = COALESCE($9::float8, t.total_steps)
            FROM studies s
           WHERE t.id = $1 AND t.status = '${HEARTBEAT.from}' AND t.runner_id = $2 AND s.id = t.study_id
@@ -381,7 +461,8 @@ export async function finishHeld(
        ), finished AS (
          UPDATE trials t
             SET status = $4, outputs = $5::jsonb, error = $6, report_hash = $7, finished_at = $3,
-                lease_expires_at = NULL, updated_at = $3, gpu_seconds = COALESCE(t.gpu_seconds_earlier_attempts + $8, t.gpu_seconds),
+                lease_expires_at = NULL, updated_at = $3,
+                gpu_seconds = COALESCE(t.gpu_seconds_earlier_attempts + ${BOUNDED_GPU_SECONDS('t.id', '$2', '$3', '$8')}, t.gpu_seconds),
                 effective_config = COALESCE($9::jsonb, t.effective_config), adapter = COALESCE($10::jsonb, t.adapter)
            FROM target WHERE t.id = target.id
          RETURNING t.*
@@ -431,7 +512,10 @@ export async function finishLocked(
   trial.finishedAt = now;
   trial.leaseExpiresAt = null;
   trial.runnerId = runnerId;
-  trial.gpuSeconds = gpuSeconds === null ? trial.gpuSeconds : trial.gpuSecondsEarlierAttempts + gpuSeconds;
+  trial.gpuSeconds =
+    gpuSeconds === null
+      ? trial.gpuSeconds
+      : trial.gpuSecondsEarlierAttempts + (await boundGpuSeconds(tx, trial.id, runnerId, gpuSeconds, now));
   if (report.kind === 'complete') {
     trial.effectiveConfig = report.effectiveConfig ?? trial.effectiveConfig;
     trial.adapter = report.adapter ?? trial.adapter;
@@ -489,8 +573,12 @@ export interface Requeue {
  */
 export async function requeue(tx: EntityManager, trial: Trial, how: Requeue): Promise<void> {
   const now = how.now ?? new Date();
+  const gpuSeconds =
+    how.gpuSeconds === undefined || how.gpuSeconds === null
+      ? how.gpuSeconds
+      : await boundGpuSeconds(tx, trial.id, trial.runnerId, how.gpuSeconds, now);
   await endLease(tx, trial, how.leaseOutcome, now);
-  backToQueue(trial, how, now);
+  backToQueue(trial, { ...how, gpuSeconds }, now);
   await tx.getRepository(Trial).save(trial);
 }
 
@@ -679,8 +767,9 @@ export async function countResuming(db: Db, studyId: string): Promise<number> {
 /** The GPU-seconds a runner reports for a trial it had, stopped early: its last word on what the run used. */
 export async function recordStoppedGpuSeconds(tx: EntityManager, trialId: string, gpuSeconds: number): Promise<void> {
   await tx.query(
-    `UPDATE trials SET gpu_seconds = gpu_seconds_earlier_attempts + $2 WHERE id = $1 AND stop_reason = 'early_stopped'`,
-    [trialId, gpuSeconds],
+    `UPDATE trials SET gpu_seconds = gpu_seconds_earlier_attempts + ${BOUNDED_GPU_SECONDS('trials.id', 'trials.runner_id', '$3', '$2')}
+      WHERE id = $1 AND stop_reason = 'early_stopped'`,
+    [trialId, gpuSeconds, new Date()],
   );
 }
 

@@ -334,7 +334,10 @@ export function studyPage(studyId: string): Page {
             h(
               'span',
               { id: 'gpu-hours' },
-              `${formatNumber(study.gpuHoursUsed)} used`,
+              // The GPU-hour budget beside its use, as Progress shows the evaluation budget.
+              study.budget.maxGpuHours === null
+                ? `${formatNumber(study.gpuHoursUsed)} used`
+                : `${formatNumber(study.gpuHoursUsed)} of ${formatNumber(study.budget.maxGpuHours)} budget used`,
               h(
                 'span',
                 { class: 'muted' },
