@@ -39,6 +39,11 @@ const MAX_BODY_ERRORS = 20;
  */
 const RESERVED_KEYS = new Set(Object.getOwnPropertyNames(Object.prototype));
 
+/** Whether a key (of a body or a query string) is a name every JavaScript object already has. */
+export function isReservedKey(key: string): boolean {
+  return RESERVED_KEYS.has(key);
+}
+
 /** A UTF-16 surrogate without its pair: JSON allows it (`"\ud800"`), Unicode text (and PostgreSQL) does not. */
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
@@ -141,7 +146,7 @@ export function checkJsonText(body: unknown): FieldError[] {
       for (let index = keys.length - 1; index >= 0; index -= 1) {
         const key = keys[index];
         const field = path === '' ? key.slice(0, 64) : `${path}.${key.slice(0, 64)}`;
-        const reason = RESERVED_KEYS.has(key)
+        const reason = isReservedKey(key)
           ? 'is a reserved name (every JavaScript object has a property of that name)'
           : invalidTextReason(key);
         if (reason !== null) errors.push({ field, reason: `(a key) ${reason}` });
@@ -261,7 +266,8 @@ export function installJsonBodyParser(app: NestFastifyApplication): void {
     done(null, payload);
   });
   // After the global interceptors registered as providers (APP_INTERCEPTOR, read when the app is
-  // created: the in-flight bound), so a body is read only by a request that holds its place.
+  // created: the in-flight bound), so a body is read only by a request that holds its place; and
+  // after the query keys' check (configureApp), so a request refused for its query string is not read.
   app.useGlobalInterceptors(new JsonBodyInterceptor());
 }
 
