@@ -253,6 +253,34 @@ export function readBodyText(stream: Readable, limit = MAX_BODY_BYTES): Promise<
 }
 
 /**
+ * A coding the request's headers say its body is in, which the API would not undo: any content
+ * coding but `identity` (none is decoded: gzip, br, deflate…), and any transfer coding but
+ * `chunked` (Node's parser undoes chunked alone, and hands on `gzip, chunked` still gzipped).
+ * Such a body was read as if it were not coded, so plain JSON under a gzip label was stored, and
+ * whatever in front applies the label (a proxy or filter that gunzips to inspect, and passes on
+ * what it cannot decode) saw other bytes than the API stored (docs/reliability.md, finding 43).
+ */
+function unappliedCoding(headers: FastifyRequest['headers']): { header: string; value: string } | null {
+  const content = headers['content-encoding'];
+  if (content !== undefined && !codingsAre(content, ['identity'])) {
+    return { header: 'Content-Encoding', value: String(content) };
+  }
+  const transfer = headers['transfer-encoding'];
+  if (transfer !== undefined && !codingsAre(transfer, ['chunked'])) {
+    return { header: 'Transfer-Encoding', value: String(transfer) };
+  }
+  return null;
+}
+
+/** Whether every coding of a header's list is one of `allowed` (case-insensitive; an empty list is none). */
+function codingsAre(value: string | string[], allowed: readonly string[]): boolean {
+  return (Array.isArray(value) ? value.join(',') : value)
+    .split(',')
+    .map((coding) => coding.trim().toLowerCase())
+    .every((coding) => coding === '' || allowed.includes(coding));
+}
+
+/**
  * Replaces Fastify's JSON parser (which refuses an empty body) and its text/plain one: the API
  * speaks JSON only. The parser does not read the body: Fastify runs it before Nest's guard and
  * interceptors, so a body read there was buffered (up to MAX_BODY_BYTES) and parsed (up to about
@@ -271,6 +299,18 @@ export function installJsonBodyParser(app: NestFastifyApplication): void {
       const announced = Number(request.headers['content-length'] ?? 0);
       if (announced > MAX_BODY_BYTES) {
         done(new DomainError('PAYLOAD_TOO_LARGE', 'request body is too large'));
+        return;
+      }
+      const coding = unappliedCoding(request.headers);
+      if (coding !== null) {
+        done(
+          new DomainError(
+            'UNSUPPORTED_MEDIA_TYPE',
+            `${coding.header}: ${coding.value.slice(0, 100)} is not a coding the API decodes; send the JSON as it is ` +
+              `(${coding.header === 'Content-Encoding' ? 'no Content-Encoding, or identity' : 'chunked alone, or a Content-Length'})`,
+            { header: coding.header },
+          ),
+        );
         return;
       }
       done(null, new UnreadJsonBody(payload));
