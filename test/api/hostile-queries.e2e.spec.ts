@@ -109,6 +109,43 @@ describe('query keys no route reads, on every operation', { timeout: 300_000 }, 
     );
   });
 
+  it('an integer query parameter written other than as a plain decimal integer: 400 naming it', async () => {
+    const document = expectStatus(await test.http.get('/openapi.json'), 200).body as {
+      paths: Record<
+        string,
+        Record<string, { parameters?: { in: string; name: string; schema?: { type?: string } }[] }>
+      >;
+    };
+    const integers = Object.entries(document.paths).flatMap(([path, methods]) =>
+      Object.entries(methods).flatMap(([method, operation]) =>
+        (operation.parameters ?? [])
+          .filter((parameter) => parameter.in === 'query' && parameter.schema?.type === 'integer')
+          .map((parameter) => ({ operation: { method, path } as Operation, name: parameter.name })),
+      ),
+    );
+    assert.ok(integers.length >= 11, `${integers.length} integer query parameters`);
+    // All but the last read as a legal value through Number() (0x10 is 16, ' 5' is 5, 1e2 is 100,
+    // -0 is 0); U+0665, the Arabic-Indic digit five, was refused already.
+    const spellings = ['0x10', '0b11', '0o7', '1e2', '5.0', '+5', ' 5', '5 ', '05', '-0', '\u0665'];
+    const wrong: string[] = [];
+    for (const { operation, name } of integers) {
+      for (const spelling of spellings) {
+        const response = await test.http
+          .get(urlOf(operation, `${name}=${encodeURIComponent(spelling)}`))
+          .set(...auth(test.adminKey));
+        const details = (response.body as { details?: { field: string }[] }).details ?? [];
+        if (response.status !== 400 || !details.some((detail) => detail.field === name)) {
+          wrong.push(`${operation.path}?${name}=${JSON.stringify(spelling)}: ${response.status}`);
+        }
+      }
+      for (const legal of ['1', '2', '10']) {
+        const response = await test.http.get(urlOf(operation, `${name}=${legal}`)).set(...auth(test.adminKey));
+        if (response.status !== 200) wrong.push(`${operation.path}?${name}=${legal}: ${response.status} (legal)`);
+      }
+    }
+    assert.deepEqual(wrong, []);
+  });
+
   it('the parameters an operation declares are still read', async () => {
     const page = expectStatus(
       await test.http.get(`/v1/studies/${studyId}/trials?limit=1&status=running`).set(...auth(test.adminKey)),
