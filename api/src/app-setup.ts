@@ -9,6 +9,7 @@ import { clientErrorBody, frameworkErrorBody } from './common/errors/error-body'
 import { ERROR_STATUS } from './common/errors/error-codes';
 import { HttpExceptionFilter } from './common/errors/http-exception.filter';
 import { installJsonBodyParser, MAX_BODY_BYTES } from './common/http/json-body-parser';
+import { QueryKeysInterceptor } from './common/http/query-keys';
 import { createValidationPipe } from './common/http/validation';
 import type { AppConfig } from './config/app-config';
 import { installRequestLogging } from './metrics/request-logging';
@@ -174,6 +175,8 @@ export function configureApp(app: NestFastifyApplication, config: AppConfig): vo
     done();
   });
   installRequestLogging(instance, app.get(MetricsService));
+  // Before the body is read (installJsonBodyParser's interceptor): a query key no route reads is refused first.
+  app.useGlobalInterceptors(new QueryKeysInterceptor());
   installJsonBodyParser(app);
   if (config.corsOrigins.length > 0) app.enableCors({ origin: config.corsOrigins });
   app.useGlobalFilters(new HttpExceptionFilter());

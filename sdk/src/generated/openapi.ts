@@ -652,7 +652,7 @@ export interface components {
             }[];
         };
         DerivedParameterDto: {
-            /** @description Arithmetic over parameters: + - * / % ^, parentheses, abs ceil exp floor log log10 log2 max min pow round sqrt. */
+            /** @description Arithmetic over parameters: + - * / % ^, parentheses, abs ceil exp floor log log10 log2 max min pow round sqrt; ^ binds tighter than a minus (-x^2 is -(x^2)); % keeps the dividend's sign (-7 % 3 is -1). */
             expression: string;
             /** @description Name the runner receives. */
             name: string;

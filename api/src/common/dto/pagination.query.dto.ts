@@ -1,20 +1,17 @@
-import { Type } from 'class-transformer';
 import { IsOptional, Max, Min } from 'class-validator';
-import { IsInteger } from './is-integer';
+import { QueryInteger } from './is-integer';
 
 export class PaginationQueryDto {
   /** Page size (1–500, default 50). */
   @IsOptional()
-  @Type(() => Number)
-  @IsInteger()
+  @QueryInteger()
   @Min(1)
   @Max(500)
   limit?: number;
 
   /** Items to skip (default 0). */
   @IsOptional()
-  @Type(() => Number)
-  @IsInteger()
+  @QueryInteger()
   @Min(0)
   @Max(10_000_000)
   offset?: number;

@@ -39,6 +39,11 @@ const MAX_BODY_ERRORS = 20;
  */
 const RESERVED_KEYS = new Set(Object.getOwnPropertyNames(Object.prototype));
 
+/** Whether a key (of a body or a query string) is a name every JavaScript object already has. */
+export function isReservedKey(key: string): boolean {
+  return RESERVED_KEYS.has(key);
+}
+
 /** A UTF-16 surrogate without its pair: JSON allows it (`"\ud800"`), Unicode text (and PostgreSQL) does not. */
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
@@ -57,6 +62,60 @@ interface Container {
   key: string;
   /** Object: the next string is a key. */
   expectKey: boolean;
+  /** Object: its place among the body's objects, in the order they open (JsonObjects). */
+  ordinal: number;
+}
+
+/**
+ * What checkJsonShape saw of the body's objects, in the order they open in the text (the order a
+ * depth-first walk of the parsed value meets them): how many members each was written with, and
+ * where it starts. A parsed object with fewer keys than that had a key given twice.
+ */
+export interface JsonObjects {
+  members: number[];
+  starts: number[];
+}
+
+/**
+ * The first key given twice in the object whose `{` is at `start`, as JSON reads keys (escapes
+ * decoded), or null. Called only for an object that lost a key in JSON.parse (at most 1,000 keys).
+ */
+function duplicateKeyAt(text: string, start: number): string | null {
+  const seen = new Set<string>();
+  let depth = 0;
+  let expectKey = true;
+  for (let index = start + 1; index < text.length; index += 1) {
+    const char = text.charCodeAt(index);
+    if (char === 0x22 /* " */) {
+      let end = index + 1;
+      while (end < text.length && text.charCodeAt(end) !== 0x22) end += text.charCodeAt(end) === 0x5c ? 2 : 1;
+      if (depth === 0 && expectKey) {
+        const key = decodedKey(text.slice(index + 1, end));
+        if (seen.has(key)) return key;
+        seen.add(key);
+        expectKey = false;
+      }
+      index = end;
+    } else if (char === 0x7b || char === 0x5b) {
+      depth += 1;
+    } else if (char === 0x7d || char === 0x5d) {
+      if (depth === 0) return null;
+      depth -= 1;
+    } else if (char === 0x2c && depth === 0) {
+      expectKey = true;
+    }
+  }
+  return null;
+}
+
+/** A key's text between its quotes as JSON.parse reads it (`\u0061` is `a`); malformed text is left to JSON.parse. */
+function decodedKey(raw: string): string {
+  if (!raw.includes('\\')) return raw;
+  try {
+    return JSON.parse(`"${raw}"`) as string;
+  } catch {
+    return raw;
+  }
 }
 
 /** `trainingConfig.layers[3].name`, the notation of the validation pipe's field paths; bounded for the error body. */
@@ -72,9 +131,10 @@ function pathOf(containers: readonly Container[], count: number): string {
 /**
  * Measures the shape of a JSON text in one pass over its characters, before JSON.parse builds
  * anything (parsing a 5 MB object of 350,000 keys alone takes about half a second): depth,
- * members of every object and array, values in all. Malformed text is left for JSON.parse to refuse.
+ * members of every object and array, values in all; and, into `objects`, the members each object
+ * was written with. Malformed text is left for JSON.parse to refuse.
  */
-export function checkJsonShape(text: string): FieldError | null {
+export function checkJsonShape(text: string, objects?: JsonObjects): FieldError | null {
   const containers: Container[] = [];
   let values = 1;
   for (let index = 0; index < text.length; index += 1) {
@@ -91,10 +151,17 @@ export function checkJsonShape(text: string): FieldError | null {
       if (top !== undefined && top.expectKey) {
         top.key = text.slice(index + 1, Math.min(end, index + 65));
         top.expectKey = false;
+        if (objects !== undefined) objects.members[top.ordinal] += 1;
       }
       index = end;
     } else if (char === 0x7b /* { */ || char === 0x5b /* [ */) {
-      containers.push({ isArray: char === 0x5b, commas: 0, key: '', expectKey: char === 0x7b });
+      const isArray = char === 0x5b;
+      let ordinal = -1;
+      if (!isArray && objects !== undefined) {
+        ordinal = objects.members.push(0) - 1;
+        objects.starts.push(index);
+      }
+      containers.push({ isArray, commas: 0, key: '', expectKey: !isArray, ordinal });
       if (containers.length > JSON_BODY_LIMITS.depth) {
         return {
           field: pathOf(containers, containers.length - 1),
@@ -124,11 +191,16 @@ export function checkJsonShape(text: string): FieldError | null {
 
 /**
  * Checks every string and key of a parsed body (U+0000, lone surrogates, `__proto__`), without
- * recursion; checkJsonShape has bounded its depth and size. Returns the problems, each naming its field.
+ * recursion; checkJsonShape has bounded its depth and size. With the `objects` checkJsonShape
+ * measured in `text`, also that no object lost a key given twice. Returns the problems, each
+ * naming its field.
  */
-export function checkJsonText(body: unknown): FieldError[] {
+export function checkJsonText(body: unknown, objects?: JsonObjects, text?: string): FieldError[] {
   const errors: FieldError[] = [];
   const stack: [unknown, string][] = [[body, '']];
+  // The walk meets objects in the order they open in the text (children are pushed last first),
+  // until it skips a subtree (a refused key): from then on the counts are not compared.
+  let ordinal = 0;
   while (stack.length > 0 && errors.length < MAX_BODY_ERRORS) {
     const [value, path] = stack.pop()!;
     if (typeof value === 'string') {
@@ -138,10 +210,24 @@ export function checkJsonText(body: unknown): FieldError[] {
       for (let index = value.length - 1; index >= 0; index -= 1) stack.push([value[index], `${path}[${index}]`]);
     } else if (typeof value === 'object' && value !== null) {
       const keys = Object.keys(value);
+      if (objects !== undefined && text !== undefined && errors.length === 0) {
+        if (keys.length !== objects.members[ordinal]) {
+          // JSON.parse keeps the last of a key given twice; a proxy, a log pipeline or another
+          // language's parser in front may keep the first (RFC 8259 §4 leaves it open), so what
+          // was checked there and what is stored here could differ. One rule: refused (finding 42).
+          const key = (duplicateKeyAt(text, objects.starts[ordinal]) ?? '').slice(0, 64);
+          errors.push({
+            field: path === '' ? key || 'body' : key ? `${path}.${key}` : path,
+            reason: 'is given twice in one object',
+          });
+          break;
+        }
+        ordinal += 1;
+      }
       for (let index = keys.length - 1; index >= 0; index -= 1) {
         const key = keys[index];
         const field = path === '' ? key.slice(0, 64) : `${path}.${key.slice(0, 64)}`;
-        const reason = RESERVED_KEYS.has(key)
+        const reason = isReservedKey(key)
           ? 'is a reserved name (every JavaScript object has a property of that name)'
           : invalidTextReason(key);
         if (reason !== null) errors.push({ field, reason: `(a key) ${reason}` });
@@ -155,7 +241,8 @@ export function checkJsonText(body: unknown): FieldError[] {
 /** Parses a JSON request body: `{}` when empty, a 400 naming the field when malformed, too large in shape or not text. */
 export function parseJsonBody(text: string): unknown {
   if (text.trim() === '') return {};
-  const shapeError = checkJsonShape(text);
+  const objects: JsonObjects = { members: [], starts: [] };
+  const shapeError = checkJsonShape(text, objects);
   if (shapeError !== null) throw new ValidationFailedError([shapeError]);
   let value: unknown;
   try {
@@ -163,7 +250,7 @@ export function parseJsonBody(text: string): unknown {
   } catch {
     throw new DomainError('VALIDATION_FAILED', 'request body is not valid JSON');
   }
-  const errors = checkJsonText(value);
+  const errors = checkJsonText(value, objects, text);
   if (errors.length > 0) throw new ValidationFailedError(errors);
   return value;
 }
@@ -226,6 +313,34 @@ export function readBodyText(stream: Readable, limit = MAX_BODY_BYTES): Promise<
 }
 
 /**
+ * A coding the request's headers say its body is in, which the API would not undo: any content
+ * coding but `identity` (none is decoded: gzip, br, deflate…), and any transfer coding but
+ * `chunked` (Node's parser undoes chunked alone, and hands on `gzip, chunked` still gzipped).
+ * Such a body was read as if it were not coded, so plain JSON under a gzip label was stored, and
+ * whatever in front applies the label (a proxy or filter that gunzips to inspect, and passes on
+ * what it cannot decode) saw other bytes than the API stored (docs/reliability.md, finding 43).
+ */
+function unappliedCoding(headers: FastifyRequest['headers']): { header: string; value: string } | null {
+  const content = headers['content-encoding'];
+  if (content !== undefined && !codingsAre(content, ['identity'])) {
+    return { header: 'Content-Encoding', value: String(content) };
+  }
+  const transfer = headers['transfer-encoding'];
+  if (transfer !== undefined && !codingsAre(transfer, ['chunked'])) {
+    return { header: 'Transfer-Encoding', value: String(transfer) };
+  }
+  return null;
+}
+
+/** Whether every coding of a header's list is one of `allowed` (case-insensitive; an empty list is none). */
+function codingsAre(value: string | string[], allowed: readonly string[]): boolean {
+  return (Array.isArray(value) ? value.join(',') : value)
+    .split(',')
+    .map((coding) => coding.trim().toLowerCase())
+    .every((coding) => coding === '' || allowed.includes(coding));
+}
+
+/**
  * Replaces Fastify's JSON parser (which refuses an empty body) and its text/plain one: the API
  * speaks JSON only. The parser does not read the body: Fastify runs it before Nest's guard and
  * interceptors, so a body read there was buffered (up to MAX_BODY_BYTES) and parsed (up to about
@@ -246,6 +361,18 @@ export function installJsonBodyParser(app: NestFastifyApplication): void {
         done(new DomainError('PAYLOAD_TOO_LARGE', 'request body is too large'));
         return;
       }
+      const coding = unappliedCoding(request.headers);
+      if (coding !== null) {
+        done(
+          new DomainError(
+            'UNSUPPORTED_MEDIA_TYPE',
+            `${coding.header}: ${coding.value.slice(0, 100)} is not a coding the API decodes; send the JSON as it is ` +
+              `(${coding.header === 'Content-Encoding' ? 'no Content-Encoding, or identity' : 'chunked alone, or a Content-Length'})`,
+            { header: coding.header },
+          ),
+        );
+        return;
+      }
       done(null, new UnreadJsonBody(payload));
     },
   );
@@ -261,7 +388,8 @@ export function installJsonBodyParser(app: NestFastifyApplication): void {
     done(null, payload);
   });
   // After the global interceptors registered as providers (APP_INTERCEPTOR, read when the app is
-  // created: the in-flight bound), so a body is read only by a request that holds its place.
+  // created: the in-flight bound), so a body is read only by a request that holds its place; and
+  // after the query keys' check (configureApp), so a request refused for its query string is not read.
   app.useGlobalInterceptors(new JsonBodyInterceptor());
 }
 

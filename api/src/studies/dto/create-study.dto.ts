@@ -44,7 +44,7 @@ export class DerivedParameterDto {
   @MaxLength(STUDY_LIMITS.fieldNameLength)
   name: string;
 
-  /** Arithmetic over parameters: + - * / % ^, parentheses, abs ceil exp floor log log10 log2 max min pow round sqrt. */
+  /** Arithmetic over parameters: + - * / % ^, parentheses, abs ceil exp floor log log10 log2 max min pow round sqrt; ^ binds tighter than a minus (-x^2 is -(x^2)); % keeps the dividend's sign (-7 % 3 is -1). */
   @IsString()
   @MinLength(1)
   @MaxLength(500)

@@ -1,9 +1,8 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
 import { IsIn, IsOptional, Matches, Max, Min } from 'class-validator';
 import { ALGORITHM_NAMES } from '../../optimizer-contract/algorithm';
 import { TrialResponseDto } from '../../trials/dto/trial-response.dto';
-import { IntegerProperty, IsInteger } from '../../common/dto/is-integer';
+import { IntegerProperty, QueryInteger } from '../../common/dto/is-integer';
 
 export const HISTORY_FORMATS = ['json', 'csv', 'nomad'] as const;
 export type HistoryFormat = (typeof HISTORY_FORMATS)[number];
@@ -19,8 +18,7 @@ export class HistoryQueryDto {
 
   /** JSON only: page size (1–500, default 500). */
   @IsOptional()
-  @Type(() => Number)
-  @IsInteger()
+  @QueryInteger()
   @Min(1)
   @Max(MAX_HISTORY_PAGE)
   limit?: number;

@@ -1,0 +1,56 @@
+import { type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
+import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants';
+import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum';
+import type { FastifyRequest } from 'fastify';
+import type { Observable } from 'rxjs';
+import { type FieldError, ValidationFailedError } from '../errors/domain-error';
+import { isReservedKey } from './json-body-parser';
+
+/**
+ * The query-string keys no route reads, refused before anything else looks at the request
+ * (docs/reliability.md, finding 37). The validation pipe refuses an unknown query key only where a
+ * route declares a query DTO, and even there class-transformer drops in silence a key named like a
+ * property every object inherits (`constructor`, `toString`, `__proto__`…), as it did in bodies
+ * (finding 25): `GET /v1/studies/{id}?format=csv`, `POST /v1/studies/{id}/stop?force=1` and
+ * `GET /v1/studies?toString=1` were answered as if the key were not there, which a caller reads as
+ * "taken into account". Here: an inherited name is a 400 on every route; a route without `@Query()`
+ * takes no key at all. Only the API's own routes (`/v1/…`): the health probes, `/metrics` and the
+ * dashboard's pages keep ignoring a query string, as probes and browsers may add one.
+ */
+export class QueryKeysInterceptor implements NestInterceptor {
+  /** Per handler: whether it declares a `@Query()` parameter (read once from Nest's route metadata). */
+  private readonly takesQuery = new WeakMap<object, boolean>();
+
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    if (context.getType() !== 'http') return next.handle();
+    const request = context.switchToHttp().getRequest<FastifyRequest>();
+    if (!request.url.startsWith('/v1/')) return next.handle();
+    const query = request.query as Record<string, unknown> | undefined;
+    const keys = query === undefined || query === null ? [] : Object.keys(query);
+    if (keys.length === 0) return next.handle();
+    const declared = this.declaresQuery(context);
+    const errors: FieldError[] = [];
+    for (const key of keys) {
+      const field = key.slice(0, 64);
+      if (isReservedKey(key)) {
+        errors.push({ field, reason: 'is a reserved name (every JavaScript object has a property of that name)' });
+      } else if (!declared) {
+        errors.push({ field, reason: 'is not a query parameter of this operation (it takes none)' });
+      }
+      if (errors.length >= 20) break;
+    }
+    if (errors.length > 0) throw new ValidationFailedError(errors);
+    return next.handle();
+  }
+
+  private declaresQuery(context: ExecutionContext): boolean {
+    const handler = context.getHandler();
+    let declared = this.takesQuery.get(handler);
+    if (declared === undefined) {
+      const args = (Reflect.getMetadata(ROUTE_ARGS_METADATA, context.getClass(), handler.name) ?? {}) as object;
+      declared = Object.keys(args).some((key) => key.split(':')[0] === String(RouteParamtypes.QUERY));
+      this.takesQuery.set(handler, declared);
+    }
+    return declared;
+  }
+}
