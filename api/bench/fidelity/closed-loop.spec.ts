@@ -176,7 +176,9 @@ describe('bench:fidelity closed loop (closed-loop.ts): MADS chooses the points',
       for (let j = 0; j < 15; j++) {
         const final = 1 + 0.1 * ((i - 11) ** 2 + (j - 11) ** 2);
         const amplitude = 0.5 + 0.6 * ((i * 7 + j * 3) % 5);
-        big.push(Array.from({ length: T }, (_, s) => final + amplitude * Math.exp(-(s + 1) / 2.5) * (s === T - 1 ? 0 : 1)));
+        big.push(
+          Array.from({ length: T }, (_, s) => final + amplitude * Math.exp(-(s + 1) / 2.5) * (s === T - 1 ? 0 : 1)),
+        );
       }
     }
     const budgeted = { ...settings, maxGpuSeconds: 50 * T };

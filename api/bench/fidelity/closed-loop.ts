@@ -386,7 +386,13 @@ export function runClosedLoopStudy(
       tell(trial.x, trial.config, trial.points, state === 'complete', false, lowerBound);
       // A paused trial keeps the evidence object `tell` stored, so that a resume removes exactly it.
       if (state === 'pruned' && !trial.fresh.pausing && options.reviveStoppedWhenExhausted === true) {
-        revivable.push({ x: trial.x, config: trial.config, points: trial.points, logIndex: log.length - 1, run: lastEvidence });
+        revivable.push({
+          x: trial.x,
+          config: trial.config,
+          points: trial.points,
+          logIndex: log.length - 1,
+          run: lastEvidence,
+        });
       }
       if (state === 'pruned' && trial.fresh.pausing) {
         paused.push({

@@ -655,7 +655,9 @@ function missLine(
   const good = new Set(curves.flatMap((curve, config) => (curve[steps - 1] <= target ? [config] : [])));
   const fates = run.trials.flatMap((t, index) =>
     good.has(t.config)
-      ? [`#${index} c${t.config} ${t.resumed === true ? 'resumed ' : ''}${t.state}@${t.steps}${t.givenUpAfter !== undefined ? ' given-up' : ''}`]
+      ? [
+          `#${index} c${t.config} ${t.resumed === true ? 'resumed ' : ''}${t.state}@${t.steps}${t.givenUpAfter !== undefined ? ' given-up' : ''}`,
+        ]
       : [],
   );
   const trace = run.trace!;
