@@ -2,7 +2,13 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DEFAULT_CURVE_POLICY, DEFAULT_MEDIAN_POLICY } from '../../src/early-stopping';
 import type { EvaluationResult } from '../../src/optimizer-contract/algorithm';
-import { configIndexOf, runClosedLoopStudy, serviceResume, type ClosedLoopOptions } from './closed-loop';
+import {
+  configIndexOf,
+  gpuBudgetEvaluations,
+  runClosedLoopStudy,
+  serviceResume,
+  type ClosedLoopOptions,
+} from './closed-loop';
 import type { StudySettings, TrialLog } from './studies';
 
 const T = 10;
@@ -160,6 +166,41 @@ describe('bench:fidelity closed loop (closed-loop.ts): MADS chooses the points',
       assert.equal(trace.evaluations, log.length);
       assert.equal(told.length, log.length);
     }
+  });
+
+  it('a GPU-budget study with the evaluation bound the service needs restarts on the mesh instead of ending with budget left', () => {
+    // A 15 × 15 grid, the same bowl shape (optimum at (11, 11), X0 (7, 7)); 50 full trials' worth of GPU-s.
+    const levels = [15, 15];
+    const big: number[][] = [];
+    for (let i = 0; i < 15; i++) {
+      for (let j = 0; j < 15; j++) {
+        const final = 1 + 0.1 * ((i - 11) ** 2 + (j - 11) ** 2);
+        const amplitude = 0.5 + 0.6 * ((i * 7 + j * 3) % 5);
+        big.push(
+          Array.from({ length: T }, (_, s) => final + amplitude * Math.exp(-(s + 1) / 2.5) * (s === T - 1 ? 0 : 1)),
+        );
+      }
+    }
+    const budgeted = { ...settings, maxGpuSeconds: 50 * T };
+    const run = (maxEvaluations: number | null) =>
+      runClosedLoopStudy(
+        levels,
+        big,
+        { policy: { ...DEFAULT_CURVE_POLICY }, resume: null, maxEvaluations, seed: 7, finishRunningAtBudget: true },
+        budgeted,
+      );
+    const bound = gpuBudgetEvaluations(budgeted, 1);
+    assert.equal(bound, 50 * T + 1);
+    const unbounded = run(null);
+    const bounded = run(bound);
+    const asked = (log: readonly TrialLog[]) => new Set(log.map((t) => t.config)).size;
+    // Without evaluations left MADS stops on the minimum mesh (no restart) with most of the budget unspent.
+    assert.equal(unbounded.trace.stopReason, 'MIN_MESH_SIZE_REACHED');
+    assert.ok(gpu(unbounded.log) < budgeted.maxGpuSeconds);
+    // With them it restarts and asks points the first descent never reached; the bound itself is never what ends it.
+    assert.ok(asked(bounded.log) > asked(unbounded.log), `${asked(bounded.log)} vs ${asked(unbounded.log)}`);
+    assert.ok(bounded.trace.evaluations < bound);
+    assert.notEqual(bounded.trace.stopReason, 'MAX_BB_EVAL');
   });
 
   it('with 4 trials in flight: the budget is exact, resumed results told as resumed, spending recorded as trials end', () => {

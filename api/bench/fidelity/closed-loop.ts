@@ -81,6 +81,13 @@ export interface ClosedLoopOptions {
    * evaluations and GPU-hours"). Absent or false: they are cut there (a hard wall of GPU-seconds).
    */
   finishRunningAtBudget?: boolean;
+  /**
+   * Bench experiment (not the service's rule): once the engine has nothing left to ask (its
+   * evaluation budget told, or stopped) with GPU budget left, final-stopped trials are resumed as
+   * paused ones are — the lowest extrapolation first (`chooseResume`), run on under the policy,
+   * a second stop final — instead of the study ending. Steps charged as a resume (1 step reload).
+   */
+  reviveStoppedWhenExhausted?: boolean;
   /** Called with every result told to the engine, in order (the spec checks what it was told). */
   onTell?: (result: EvaluationResult) => void;
   /** MADS options besides the service's defaults (e.g. `censoredModels`). */
@@ -185,6 +192,8 @@ export function runClosedLoopStudy(
   const completed: CompletedCurve[] = [];
   const stopped: CompletedCurve[] = [];
   const paused: Paused[] = [];
+  /** Final-stopped trials, resumable once the engine is exhausted (`reviveStoppedWhenExhausted`). */
+  const revivable: Paused[] = [];
   const log: TrialLog[] = [];
   const trace: ClosedLoopTrace = {
     evaluations: 0,
@@ -293,6 +302,33 @@ export function runClosedLoopStudy(
     return true;
   };
 
+  /** `reviveStoppedWhenExhausted`: the most promising final-stopped trial runs on. */
+  const startRevival = (): boolean => {
+    const entry = takeResumeChoice(
+      revivable,
+      { threshold: engine.earlyStopThreshold(), completed, stopped },
+      null,
+      totalSteps,
+      stopped,
+      log,
+      cache,
+    );
+    if (entry === null) return false;
+    trace.resumed++;
+    spent += secondsPerStep;
+    running.push({
+      x: entry.x,
+      config: entry.config,
+      points: entry.points,
+      from: entry.points.length,
+      decide: (points) => finalStop(points, false),
+      fresh: null,
+      resumedInTime: false,
+      overheadSteps: 1,
+    });
+    return true;
+  };
+
   const startFresh = (): boolean => {
     const suggestion = engine.ask(1)[0];
     if (suggestion === undefined) return false;
@@ -349,6 +385,15 @@ export function runClosedLoopStudy(
       }
       tell(trial.x, trial.config, trial.points, state === 'complete', false, lowerBound);
       // A paused trial keeps the evidence object `tell` stored, so that a resume removes exactly it.
+      if (state === 'pruned' && !trial.fresh.pausing && options.reviveStoppedWhenExhausted === true) {
+        revivable.push({
+          x: trial.x,
+          config: trial.config,
+          points: trial.points,
+          logIndex: log.length - 1,
+          run: lastEvidence,
+        });
+      }
       if (state === 'pruned' && trial.fresh.pausing) {
         paused.push({
           x: trial.x,
@@ -377,6 +422,7 @@ export function runClosedLoopStudy(
         (options.maxEvaluations !== null && engine.evaluationCount >= options.maxEvaluations) ||
         engine.stopReason !== null;
       if (startResumeIfDue(exhausted)) continue;
+      if (exhausted && options.reviveStoppedWhenExhausted === true && startRevival()) continue;
       if (exhausted) break;
       if (options.maxEvaluations !== null && engine.evaluationCount + freshInFlight >= options.maxEvaluations) break;
       if (!startFresh()) break;
@@ -404,6 +450,18 @@ export function runClosedLoopStudy(
   trace.finalFrame = engine.frameSize()[0];
   trace.stopReason = engine.stopReason?.kind ?? null;
   return { log, trace };
+}
+
+/**
+ * The evaluation budget of a study budgeted in GPU-seconds, as the service needs one
+ * (`budget.maxEvaluations` is required; docs/algorithm.md, "Budgets: evaluations and GPU-hours"):
+ * one the GPU budget always reaches first — every told trial ran at least one step, and at most
+ * `inFlight` trials run on past the budget. MADS restarts on the minimum mesh only while
+ * evaluations are left (`restartOnMinMesh`, api/src/mads/restart.ts `tryRestart`), so without
+ * one (null) a GPU-budget study ends on the mesh with budget unspent.
+ */
+export function gpuBudgetEvaluations(settings: StudySettings, inFlight: number): number {
+  return Math.floor(settings.maxGpuSeconds / settings.secondsPerStep) + inFlight;
 }
 
 /** The service's resume settings for a curve policy (`resume: {}`), as promote.ts's PROMOTE. */

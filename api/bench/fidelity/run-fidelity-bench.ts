@@ -47,7 +47,13 @@ import {
   type RealCurveTable,
 } from './llama-curves';
 import { median, studyFigures, type StudyFigures } from './metrics';
-import { runClosedLoopStudy, serviceResume, type ClosedLoopOptions, type ClosedLoopTrace } from './closed-loop';
+import {
+  gpuBudgetEvaluations,
+  runClosedLoopStudy,
+  serviceResume,
+  type ClosedLoopOptions,
+  type ClosedLoopTrace,
+} from './closed-loop';
 import { runPromoteStudy, type PromoteOptions } from './promote';
 import { runSequentialStudy, type StudySettings, type TrialLog } from './studies';
 
@@ -83,6 +89,21 @@ interface Options {
   closedLoopInFlight: number;
   /** Closed loop only: add the continuous family (curves.ts, `continuousCurves`; meshtune_mads_* rows only). */
   continuous: boolean;
+  /**
+   * The GPU-s budget of every study in multiples of the full-length study's GPU-s (default 2, so
+   * that a system slower than the reference still gets a figure; 0.5 or 1 make it bind). The
+   * closed-loop reference keeps at least the full-length study, which its evaluation budget spends;
+   * "best at equal GPU-s" is read at min(multiple, 1) × the full-length study.
+   */
+  budgetMultiple: number;
+  /** Print, per closed-loop study that misses the ε = 0 target, what became of the configurations that reach it. */
+  traceMisses: boolean;
+  /**
+   * --closed-loop-budget gpu: the engine gets no evaluation budget at all (true; the bench before
+   * 2026-12-05 06:00, which the service cannot do: `budget.maxEvaluations` is required) instead of
+   * one the GPU-s budget always reaches first (false, the default).
+   */
+  noEvaluationBound: boolean;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -106,6 +127,9 @@ function parseOptions(argv: string[]): Options {
     closedLoopBudget: value('--closed-loop-budget', 'evaluations') === 'gpu' ? 'gpu' : 'evaluations',
     closedLoopInFlight: Number(value('--closed-loop-in-flight', '1')),
     continuous: argv.includes('--continuous'),
+    budgetMultiple: Number(value('--budget-multiple', '2')),
+    traceMisses: argv.includes('--trace-misses'),
+    noEvaluationBound: argv.includes('--no-evaluation-bound'),
   };
 }
 
@@ -241,6 +265,18 @@ const CLOSED_LOOP_SYSTEMS: readonly { name: string; system: ClosedLoopSystem; op
     system: { policy: { ...DEFAULT_CURVE_POLICY }, resume: SERVICE_RESUME, engineOptions: { censoredModels: true } },
     optIn: true,
   },
+  // Final stops, but once the engine has nothing left to ask with GPU budget left, the stopped
+  // trials are resumed, most promising first (closed-loop.ts, `reviveStoppedWhenExhausted`; opt-in).
+  {
+    name: 'meshtune_mads_curve_revive',
+    system: { policy: { ...DEFAULT_CURVE_POLICY }, resume: null, reviveStoppedWhenExhausted: true },
+    optIn: true,
+  },
+  {
+    name: 'meshtune_mads_median_revive',
+    system: { policy: { ...DEFAULT_MEDIAN_POLICY }, resume: null, reviveStoppedWhenExhausted: true },
+    optIn: true,
+  },
   {
     name: 'meshtune_mads_curve_resume_nobehind',
     system: {
@@ -313,11 +349,17 @@ function studySettings(
   trials: number,
   steps: number,
   maxTrials: number,
+  budgetMultiple: number,
 ): { settings: StudySettings; fullStudyGpu: number } {
   const fullStudyGpu = trials * steps * SECONDS_PER_STEP;
-  // Twice the full-length study's cost, so a system slower than it still gets a figure.
+  // By default twice the full-length study's cost, so a system slower than it still gets a figure.
   return {
-    settings: { totalSteps: steps, secondsPerStep: SECONDS_PER_STEP, maxGpuSeconds: 2 * fullStudyGpu, maxTrials },
+    settings: {
+      totalSteps: steps,
+      secondsPerStep: SECONDS_PER_STEP,
+      maxGpuSeconds: budgetMultiple * fullStudyGpu,
+      maxTrials,
+    },
     fullStudyGpu,
   };
 }
@@ -343,7 +385,7 @@ function instancesOf(options: Options): { instances: Instance[]; realTable: Real
   const seeds = Array.from({ length: options.seeds }, (_, i) => options.seedOffset + i + 1);
   const wanted = (id: string) => options.problems === null || options.problems.includes(id);
   const instances: Instance[] = [];
-  const simulated = studySettings(options.trials, options.steps, 400);
+  const simulated = studySettings(options.trials, options.steps, 400, options.budgetMultiple);
   for (const problem of curveProblems.filter((p) => wanted(p.id))) {
     for (const seed of seeds) {
       instances.push({
@@ -372,7 +414,12 @@ function instancesOf(options: Options): { instances: Instance[]; realTable: Real
   }
   if (!options.real) return { instances, realTable: null };
   const realTable = loadRealCurveTable();
-  const real = studySettings(options.realTrials, realCurveSteps(realTable), realTable.configs.length);
+  const real = studySettings(
+    options.realTrials,
+    realCurveSteps(realTable),
+    realTable.configs.length,
+    options.budgetMultiple,
+  );
   for (const problem of realCurveProblems(realTable).filter((p) => wanted(p.id))) {
     for (const seed of seeds) {
       instances.push({
@@ -403,7 +450,17 @@ function main(): void {
         if (name !== CLOSED_LOOP_REFERENCE && (optIn === true || options.systems !== null) && !named(name)) continue;
         const t0 = performance.now();
         const fullTrials = instance.fullStudyGpu / (instance.settings.totalSteps * SECONDS_PER_STEP);
-        const maxEvaluations = options.closedLoopBudget === 'gpu' && name !== CLOSED_LOOP_REFERENCE ? null : fullTrials;
+        // A GPU-budget study as the service runs it: `budget.maxEvaluations` is required, and a
+        // study budgeted in GPU-hours gives one it cannot reach first (docs/algorithm.md, "Budgets:
+        // evaluations and GPU-hours"): every told trial ran at least one step, and the trials
+        // running at the budget finish. With evaluations left, MADS restarts on the minimum mesh
+        // (`restartOnMinMesh`) instead of ending the study with GPU budget unspent.
+        const maxEvaluations =
+          options.closedLoopBudget === 'gpu' && name !== CLOSED_LOOP_REFERENCE
+            ? options.noEvaluationBound
+              ? null
+              : gpuBudgetEvaluations(instance.settings, options.closedLoopInFlight)
+            : fullTrials;
         const { pauseFromShare, seedOffset, ...loop } = system;
         const tab = instance.tab;
         const problem = curveProblems.find((p) => `${p.id}_cont` === instance.problem);
@@ -425,7 +482,13 @@ function main(): void {
               ? { space: { problem: (max, seed) => continuousProblem(problem, max, seed), configOf: tab.configOf } }
               : {}),
           },
-          instance.settings,
+          // The reference is the full-length study whatever the budget multiple.
+          name === CLOSED_LOOP_REFERENCE
+            ? {
+                ...instance.settings,
+                maxGpuSeconds: Math.max(instance.settings.maxGpuSeconds, instance.fullStudyGpu),
+              }
+            : instance.settings,
         );
         runs.push({
           problem: instance.problem,
@@ -518,7 +581,7 @@ function main(): void {
         `Ratios are GPU-seconds to reach the target over those of meshtune_mads_none (MADS without stopping), median over studies; `
       : `Ratios are GPU-seconds to reach the target over those of meshtune_none (the same sequence without stopping), median over studies; `) +
       `target ε = the reference's best final value + ε × (its median final value − its best). ` +
-      `"best at equal GPU-s" is (best final value found within the full-length study's GPU-s − the reference's best) / that spread, median (lower is better, < 0 beats the reference).`,
+      `"best at equal GPU-s" is (best final value found within min(the budget, the full-length study's GPU-s) − the reference's best) / that spread, median (lower is better, < 0 beats the reference).`,
   );
   for (const family of ['simulated', 'continuous', 'real'] as const) {
     const ofFamily = instances.filter((i) => i.family === family);
@@ -533,7 +596,7 @@ function main(): void {
           : `### Real curves (llama-curves.json, ${realTable!.configs.length} LoRA configurations of the tiny Llama, made ${realTable!.made.date}): ${first.settings.totalSteps} evaluations per full trial (1 step = 1 evaluation interval), full-length study ${first.fullStudyGpu / (first.settings.totalSteps * SECONDS_PER_STEP)} trials (${first.fullStudyGpu} GPU-s), budget ${first.settings.maxGpuSeconds} GPU-s`,
     );
     lines.push('');
-    lines.push(...report(ofFamily, runs, family !== 'real', referenceSystem));
+    lines.push(...report(ofFamily, runs, family !== 'real', referenceSystem, options.traceMisses));
   }
   if (realTable !== null && instances.some((i) => i.family === 'real')) lines.push('', ...trainingNoise(realTable));
   process.stdout.write(`${lines.join('\n')}\n`);
@@ -575,13 +638,45 @@ interface SystemRow {
   seconds: number;
 }
 
+/**
+ * One closed-loop study that missed the ε = 0 target: its spending against its budget, the
+ * engine's stop, and what became of every configuration that reaches the target (never asked,
+ * stopped or paused after k steps, resumed…): whether the target was lost to a stop the engine
+ * never revisits, or never found.
+ */
+function missLine(
+  run: StudyRun,
+  curves: readonly (readonly number[])[],
+  steps: number,
+  target: number,
+  budget: number,
+): string {
+  const spent = run.trials.reduce((total, t) => total + t.steps + (t.overheadSteps ?? 0), 0) * SECONDS_PER_STEP;
+  const good = new Set(curves.flatMap((curve, config) => (curve[steps - 1] <= target ? [config] : [])));
+  const fates = run.trials.flatMap((t, index) =>
+    good.has(t.config)
+      ? [
+          `#${index} c${t.config} ${t.resumed === true ? 'resumed ' : ''}${t.state}@${t.steps}${t.givenUpAfter !== undefined ? ' given-up' : ''}`,
+        ]
+      : [],
+  );
+  const trace = run.trace!;
+  return (
+    `- ${run.system} ${run.problem} seed ${run.seed}: spent ${spent}/${budget} GPU-s, ${run.trials.length} entries, ` +
+    `${trace.evaluations} evaluations, stop ${trace.stopReason ?? 'none'}, frame ${trace.finalFrame}; ` +
+    `${good.size} target configs: ${fates.length > 0 ? fates.join(', ') : 'never asked'}`
+  );
+}
+
 /** The two tables of one family: figures per system, then per problem (and late-drop curves). */
 function report(
   instances: readonly Instance[],
   allRuns: readonly StudyRun[],
   lateDropColumns: boolean,
   referenceSystem: string,
+  traceMisses = false,
 ): string[] {
+  const missLines: string[] = [];
   const problemIdSet = new Set(instances.map((i) => i.problem));
   const runs = allRuns.filter((r) => problemIdSet.has(r.problem));
   const systems = [...new Set(runs.map((r) => r.system))];
@@ -617,7 +712,14 @@ function report(
     const spread = median(finals) - best;
     const targets = EPSILONS.map((eps) => best + eps * spread);
     const figuresOf = (run: StudyRun): StudyFigures =>
-      studyFigures(run.trials, tab.curves, steps, SECONDS_PER_STEP, targets, fullStudyGpu);
+      studyFigures(
+        run.trials,
+        tab.curves,
+        steps,
+        SECONDS_PER_STEP,
+        targets,
+        Math.min(settings.maxGpuSeconds, fullStudyGpu),
+      );
     const referenceFigures = figuresOf(reference);
     studies++;
     for (const run of forStudy) {
@@ -635,6 +737,9 @@ function report(
       });
       // Best final value at the full study's GPU-seconds, in units of the reference's spread.
       row.bestGap.push((figures.bestAtEqualGpu - best) / spread);
+      if (traceMisses && run.trace !== undefined && figures.gpuToTarget[1] === null) {
+        missLines.push(missLine(run, tab.curves, steps, best, settings.maxGpuSeconds));
+      }
       const ratio0 = (figures.gpuToTarget[1] ?? Infinity) / referenceFigures.gpuToTarget[1]!;
       const perProblem = `${run.system}\u0000${problem}`;
       problemRatios.set(perProblem, [...(problemRatios.get(perProblem) ?? []), ratio0]);
@@ -742,6 +847,9 @@ function report(
     lines.push('| system | evaluations | told failed | paused | resumed | resumed improved | frame at resume | stop |');
     lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
     lines.push(...traceLines);
+  }
+  if (missLines.length > 0) {
+    lines.push('', 'Closed-loop studies that miss the ε = 0 target (--trace-misses):', '', ...missLines);
   }
   if (medianCompared > 0) {
     lines.push('');
