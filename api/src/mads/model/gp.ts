@@ -17,6 +17,8 @@ export interface GpModel {
   d: number;
   lengthScales: number[];
   noise: number;
+  /** Weight of the additive part of the kernel (0: the plain ARD kernel). */
+  additive: number;
   /** Lower Cholesky factor of K + noise·I (row-major n × n). */
   l: Float64Array;
   /** (K + noise·I)⁻¹ y for each output. */
@@ -30,13 +32,29 @@ function matern52(r: number): number {
   return (1 + s + (s * s) / 3) * Math.exp(-s);
 }
 
-function kernel(x: Float64Array, i: number, z: ArrayLike<number>, zOffset: number, d: number, inv: number[]): number {
+/**
+ * (1 − add)·Matérn 5/2 on the scaled distance + add·the mean of one-variable Matérn 5/2 kernels
+ * (an additive part: what one variable's effect teaches about every point sharing its value;
+ * `additive` below). add = 0 is the plain ARD kernel.
+ */
+function kernel(
+  x: Float64Array,
+  i: number,
+  z: ArrayLike<number>,
+  zOffset: number,
+  d: number,
+  inv: number[],
+  add = 0,
+): number {
   let r2 = 0;
+  let sum = 0;
   for (let k = 0; k < d; k++) {
     const t = (x[i * d + k] - z[zOffset + k]) * inv[k];
     r2 += t * t;
+    if (add > 0) sum += matern52(Math.abs(t));
   }
-  return matern52(Math.sqrt(r2));
+  const full = matern52(Math.sqrt(r2));
+  return add > 0 ? (1 - add) * full + (add * sum) / d : full;
 }
 
 /**
@@ -61,13 +79,14 @@ function factorise(
   ys: Float64Array[],
   ls: number[],
   noise: number,
+  add = 0,
 ): Factorised | null {
   const inv = ls.map((v) => 1 / v);
   const k = new Float64Array(n * n);
   for (let i = 0; i < n; i++) {
     k[i * n + i] = 1 + noise;
     for (let j = 0; j < i; j++) {
-      const v = kernel(x, i, x, j * d, d, inv);
+      const v = kernel(x, i, x, j * d, d, inv, add);
       k[i * n + j] = v;
       k[j * n + i] = v;
     }
@@ -122,7 +141,8 @@ export function fitGp(
   xs: readonly (readonly number[])[],
   ys: readonly (readonly number[])[],
   fitOn = 1,
-  fixed: { lengthScales: number[]; noise: number } | null = null,
+  fixed: { lengthScales: number[]; noise: number; additive?: number } | null = null,
+  additiveWeights: readonly number[] = [],
 ): GpModel | null {
   const n = xs.length;
   if (n === 0) return null;
@@ -131,16 +151,18 @@ export function fitGp(
   xs.forEach((row, i) => row.forEach((v, k) => (x[i * d + k] = v)));
   const yArrays = ys.map((y) => Float64Array.from(y));
   if (fixed !== null) {
-    const f = factorise(x, n, d, yArrays, fixed.lengthScales, fixed.noise);
+    const add = fixed.additive ?? 0;
+    const f = factorise(x, n, d, yArrays, fixed.lengthScales, fixed.noise, add);
     return f === null
       ? null
-      : { x, n, d, lengthScales: [...fixed.lengthScales], noise: fixed.noise, l: f.l, alpha: f.alpha };
+      : { x, n, d, lengthScales: [...fixed.lengthScales], noise: fixed.noise, additive: add, l: f.l, alpha: f.alpha };
   }
   const fitYs = yArrays.slice(0, Math.max(1, fitOn));
-  let best: { ls: number[]; noise: number; logLik: number } | null = null;
-  const consider = (ls: number[], noise: number): void => {
-    const f = factorise(x, n, d, fitYs, ls, noise);
-    if (f !== null && (best === null || f.logLik > best.logLik + 1e-9)) best = { ls: [...ls], noise, logLik: f.logLik };
+  let best: { ls: number[]; noise: number; add: number; logLik: number } | null = null;
+  const consider = (ls: number[], noise: number, add = 0): void => {
+    const f = factorise(x, n, d, fitYs, ls, noise, add);
+    if (f !== null && (best === null || f.logLik > best.logLik + 1e-9))
+      best = { ls: [...ls], noise, add, logLik: f.logLik };
   };
   for (const len of LENGTH_GRID) for (const noise of NOISE_GRID) consider(new Array<number>(d).fill(len), noise);
   if (best === null) return null;
@@ -156,10 +178,16 @@ export function fitGp(
       }
     }
   }
-  const chosen: { ls: number[]; noise: number } = best;
-  const f = factorise(x, n, d, yArrays, chosen.ls, chosen.noise);
+  // Additive part: each weight with the chosen length scales and nugget, kept only where the
+  // marginal likelihood prefers it.
+  if (d > 1) {
+    const plain: { ls: number[]; noise: number } = best;
+    for (const add of additiveWeights) consider(plain.ls, plain.noise, add);
+  }
+  const chosen: { ls: number[]; noise: number; add: number } = best;
+  const f = factorise(x, n, d, yArrays, chosen.ls, chosen.noise, chosen.add);
   if (f === null) return null;
-  return { x, n, d, lengthScales: chosen.ls, noise: chosen.noise, l: f.l, alpha: f.alpha };
+  return { x, n, d, lengthScales: chosen.ls, noise: chosen.noise, additive: chosen.add, l: f.l, alpha: f.alpha };
 }
 
 /** Posterior means (one per output) and the shared posterior variance at z ∈ [0, 1]^d. */
@@ -167,7 +195,7 @@ export function predictGp(model: GpModel, z: readonly number[]): { mean: number[
   const { n, d, x, l } = model;
   const inv = model.lengthScales.map((v) => 1 / v);
   const kz = new Float64Array(n);
-  for (let i = 0; i < n; i++) kz[i] = kernel(x, i, z, 0, d, inv);
+  for (let i = 0; i < n; i++) kz[i] = kernel(x, i, z, 0, d, inv, model.additive);
   const mean = model.alpha.map((a) => {
     let s = 0;
     for (let i = 0; i < n; i++) s += kz[i] * a[i];
@@ -193,7 +221,7 @@ export function samplePosterior(model: GpModel, zs: readonly (readonly number[])
   const means: number[][] = model.alpha.map(() => new Array<number>(m).fill(0));
   zs.forEach((z, j) => {
     const kz = new Float64Array(n);
-    for (let i = 0; i < n; i++) kz[i] = kernel(x, i, z, 0, d, inv);
+    for (let i = 0; i < n; i++) kz[i] = kernel(x, i, z, 0, d, inv, model.additive);
     model.alpha.forEach((a, o) => {
       let s = 0;
       for (let i = 0; i < n; i++) s += kz[i] * a[i];
@@ -206,7 +234,7 @@ export function samplePosterior(model: GpModel, zs: readonly (readonly number[])
   const c = new Float64Array(m * m);
   for (let a = 0; a < m; a++) {
     for (let b = 0; b <= a; b++) {
-      let prior = a === b ? 1 : kernel(zFlat, a, zFlat, b * d, d, inv);
+      let prior = a === b ? 1 : kernel(zFlat, a, zFlat, b * d, d, inv, model.additive);
       const va = vs[a];
       const vb = vs[b];
       for (let i = 0; i < n; i++) prior -= va[i] * vb[i];
