@@ -314,6 +314,25 @@ export function surrogateCandidates(state: EngineState, count = 1, thompson = fa
     scored.forEach((s, i) => (s.value = values[i]));
   }
   scored.sort((a, b) => b.value - a.value || a.tag - b.tag);
+  // MEASUREMENT SWITCH (branch intsmall): a second, Thompson-sampled point early on.
+  if (
+    !thompson &&
+    count === 1 &&
+    measurement.globalMode > 0 &&
+    state.evaluations < measurement.globalMode * (n + 1) &&
+    scored.length > 1
+  ) {
+    const rest = scored.slice(1);
+    const values = scorer.thompson(
+      rest.map((s) => s.c.x),
+      () => rng.normal(),
+    );
+    let pick = 0;
+    values.forEach((v, i) => {
+      if (v > values[pick]) pick = i;
+    });
+    return [scored[0].c, rest[pick].c];
+  }
   return scored.slice(0, count).map((s) => s.c);
 }
 
