@@ -47,11 +47,13 @@ function main(argv: readonly string[]): void {
   const solvers: SolverRuns[] = [];
   for (const [name, options] of Object.entries(variants)) {
     const started = Date.now();
-    const { _lines, _global, _additive, ...madsOptions } = options as typeof options & {
+    const { _lines, _global, _globalFrom, _additive, ...madsOptions } = options as typeof options & {
       _lines?: number;
       _global?: number;
       _additive?: number[];
+      _globalFrom?: number;
     };
+    measurement.globalFrom = _globalFrom ?? 0;
     measurement.additive = _additive ?? [];
     measurement.lines = _lines ?? 0;
     measurement.globalMode = _global ?? 0;

@@ -49,7 +49,7 @@ const LOCAL_CENTRES = 3;
 const LOCAL_CANDIDATES = 40;
 
 /** MEASUREMENT SWITCH (branch intsmall), set by small-budget.js per variant. */
-export const measurement = { lines: 0, globalMode: 0, additive: [] as number[] };
+export const measurement = { lines: 0, globalMode: 0, globalFrom: 0, additive: [] as number[] };
 
 interface Box {
   lo: number[];
@@ -320,6 +320,7 @@ export function surrogateCandidates(state: EngineState, count = 1, thompson = fa
     count === 1 &&
     measurement.globalMode > 0 &&
     state.evaluations < measurement.globalMode * (n + 1) &&
+    state.evaluations >= measurement.globalFrom * (n + 1) &&
     scored.length > 1
   ) {
     const rest = scored.slice(1);
