@@ -119,7 +119,7 @@ export const heldoutProblems: readonly BenchProblem[] = [
     variables: [...I(0, 6), ...I(0, 5), ...I(0, 16), ...I(0, 5), ...I(0, 4)],
     outputTypes: ['OBJ'],
     x0: [4, 2, 8, 0, 0],
-    optimum: 'enumerated in heldout-problems.spec.ts',
+    optimum: 'f* ≈ 1.4492 at (2, 2, 7, 0, 2) (enumerated, heldout-problems.spec.ts)',
   },
   {
     id: 'two_basin_grid_4',
@@ -129,7 +129,7 @@ export const heldoutProblems: readonly BenchProblem[] = [
     variables: [...I(0, 5), ...I(0, 12), ...I(0, 6), ...I(0, 5)],
     outputTypes: ['OBJ'],
     x0: [2, 4, 2, 2],
-    optimum: 'deep basin near (5, 10, 5, 4); X0 in the shallow one',
+    optimum: 'f* ≈ 0.44612 at (5, 10, 5, 4), the deep basin; X0 in the shallow one',
   },
   {
     id: 'lattice_rastrigin_3',
@@ -149,7 +149,7 @@ export const heldoutProblems: readonly BenchProblem[] = [
     variables: variables(3, { type: 'I', lower: -12, upper: 12 }),
     outputTypes: ['OBJ'],
     x0: [6, 6, 6],
-    optimum: 'enumerated in heldout-problems.spec.ts',
+    optimum: 'f* ≈ −112.423 at (−12, −6, 0), on a bound (enumerated, heldout-problems.spec.ts)',
   },
   {
     id: 'mixed_camel_3',
@@ -159,7 +159,7 @@ export const heldoutProblems: readonly BenchProblem[] = [
     variables: [...I(-12, 12), ...I(-8, 8), ...variables(1, { lower: -2, upper: 2 })],
     outputTypes: ['OBJ'],
     x0: [-6, 4, 1],
-    optimum: 'camel on the quarter lattice: ±(0, −3) (f ≈ −1.0) with x3 = 0',
+    optimum: 'f* ≈ −0.98438 at (0, −3, 0) (integer part enumerated; x3 = 0.3·x1/4)',
   },
   {
     id: 'lattice_levy_4',

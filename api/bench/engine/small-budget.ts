@@ -8,7 +8,7 @@
  * Figures only.
  *
  *   node dist-engine/api/bench/engine/small-budget.js --variants '{"default":{}}' --seeds 0,1
- *   --problem-set unseen|all, --problems a,b (as mads-variants.js)
+ *   --problem-set unseen|all|heldout, --problems a,b (as mads-variants.js)
  */
 import fs from 'node:fs';
 import { benchSourceDir, nomadJobProblem, runCacheFile } from './nomad';
@@ -17,7 +17,6 @@ import { solveRecords, type SolverRuns } from './parallel-report';
 import { dimensionOf } from './problems';
 import type { RunTrace } from './traces';
 import { parseDevLoopArgs } from './dev-loop-args';
-import { measurement } from '../../src/mads/search/surrogate';
 
 const TAU = 1e-3;
 const ALPHAS = [5, 10, 20, 50, 100];
@@ -47,17 +46,7 @@ function main(argv: readonly string[]): void {
   const solvers: SolverRuns[] = [];
   for (const [name, options] of Object.entries(variants)) {
     const started = Date.now();
-    const { _lines, _global, _globalFrom, _additive, ...madsOptions } = options as typeof options & {
-      _lines?: number;
-      _global?: number;
-      _additive?: number[];
-      _globalFrom?: number;
-    };
-    measurement.globalFrom = _globalFrom ?? 0;
-    measurement.additive = _additive ?? [];
-    measurement.lines = _lines ?? 0;
-    measurement.globalMode = _global ?? 0;
-    const runs = problems.flatMap((p) => seeds.map((s) => runMadsParallel(p, s, 1, madsOptions)));
+    const runs = problems.flatMap((p) => seeds.map((s) => runMadsParallel(p, s, 1, options)));
     solvers.push({ label: name, family: name, q: 1, runs });
     process.stderr.write(`small-budget: ${name} ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
   }

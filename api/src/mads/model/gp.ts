@@ -17,8 +17,6 @@ export interface GpModel {
   d: number;
   lengthScales: number[];
   noise: number;
-  /** Weight of the additive part of the kernel (0: the plain ARD kernel). */
-  additive: number;
   /** Lower Cholesky factor of K + noise·I (row-major n × n). */
   l: Float64Array;
   /** (K + noise·I)⁻¹ y for each output. */
@@ -32,29 +30,13 @@ function matern52(r: number): number {
   return (1 + s + (s * s) / 3) * Math.exp(-s);
 }
 
-/**
- * (1 − add)·Matérn 5/2 on the scaled distance + add·the mean of one-variable Matérn 5/2 kernels
- * (an additive part: what one variable's effect teaches about every point sharing its value;
- * `additive` below). add = 0 is the plain ARD kernel.
- */
-function kernel(
-  x: Float64Array,
-  i: number,
-  z: ArrayLike<number>,
-  zOffset: number,
-  d: number,
-  inv: number[],
-  add = 0,
-): number {
+function kernel(x: Float64Array, i: number, z: ArrayLike<number>, zOffset: number, d: number, inv: number[]): number {
   let r2 = 0;
-  let sum = 0;
   for (let k = 0; k < d; k++) {
     const t = (x[i * d + k] - z[zOffset + k]) * inv[k];
     r2 += t * t;
-    if (add > 0) sum += matern52(Math.abs(t));
   }
-  const full = matern52(Math.sqrt(r2));
-  return add > 0 ? (1 - add) * full + (add * sum) / d : full;
+  return matern52(Math.sqrt(r2));
 }
 
 /**
@@ -79,14 +61,13 @@ function factorise(
   ys: Float64Array[],
   ls: number[],
   noise: number,
-  add = 0,
 ): Factorised | null {
   const inv = ls.map((v) => 1 / v);
   const k = new Float64Array(n * n);
   for (let i = 0; i < n; i++) {
     k[i * n + i] = 1 + noise;
     for (let j = 0; j < i; j++) {
-      const v = kernel(x, i, x, j * d, d, inv, add);
+      const v = kernel(x, i, x, j * d, d, inv);
       k[i * n + j] = v;
       k[j * n + i] = v;
     }
@@ -141,8 +122,7 @@ export function fitGp(
   xs: readonly (readonly number[])[],
   ys: readonly (readonly number[])[],
   fitOn = 1,
-  fixed: { lengthScales: number[]; noise: number; additive?: number } | null = null,
-  additiveWeights: readonly number[] = [],
+  fixed: { lengthScales: number[]; noise: number } | null = null,
 ): GpModel | null {
   const n = xs.length;
   if (n === 0) return null;
@@ -151,18 +131,16 @@ export function fitGp(
   xs.forEach((row, i) => row.forEach((v, k) => (x[i * d + k] = v)));
   const yArrays = ys.map((y) => Float64Array.from(y));
   if (fixed !== null) {
-    const add = fixed.additive ?? 0;
-    const f = factorise(x, n, d, yArrays, fixed.lengthScales, fixed.noise, add);
+    const f = factorise(x, n, d, yArrays, fixed.lengthScales, fixed.noise);
     return f === null
       ? null
-      : { x, n, d, lengthScales: [...fixed.lengthScales], noise: fixed.noise, additive: add, l: f.l, alpha: f.alpha };
+      : { x, n, d, lengthScales: [...fixed.lengthScales], noise: fixed.noise, l: f.l, alpha: f.alpha };
   }
   const fitYs = yArrays.slice(0, Math.max(1, fitOn));
-  let best: { ls: number[]; noise: number; add: number; logLik: number } | null = null;
-  const consider = (ls: number[], noise: number, add = 0): void => {
-    const f = factorise(x, n, d, fitYs, ls, noise, add);
-    if (f !== null && (best === null || f.logLik > best.logLik + 1e-9))
-      best = { ls: [...ls], noise, add, logLik: f.logLik };
+  let best: { ls: number[]; noise: number; logLik: number } | null = null;
+  const consider = (ls: number[], noise: number): void => {
+    const f = factorise(x, n, d, fitYs, ls, noise);
+    if (f !== null && (best === null || f.logLik > best.logLik + 1e-9)) best = { ls: [...ls], noise, logLik: f.logLik };
   };
   for (const len of LENGTH_GRID) for (const noise of NOISE_GRID) consider(new Array<number>(d).fill(len), noise);
   if (best === null) return null;
@@ -178,16 +156,10 @@ export function fitGp(
       }
     }
   }
-  // Additive part: each weight with the chosen length scales and nugget, kept only where the
-  // marginal likelihood prefers it.
-  if (d > 1) {
-    const plain: { ls: number[]; noise: number } = best;
-    for (const add of additiveWeights) consider(plain.ls, plain.noise, add);
-  }
-  const chosen: { ls: number[]; noise: number; add: number } = best;
-  const f = factorise(x, n, d, yArrays, chosen.ls, chosen.noise, chosen.add);
+  const chosen: { ls: number[]; noise: number } = best;
+  const f = factorise(x, n, d, yArrays, chosen.ls, chosen.noise);
   if (f === null) return null;
-  return { x, n, d, lengthScales: chosen.ls, noise: chosen.noise, additive: chosen.add, l: f.l, alpha: f.alpha };
+  return { x, n, d, lengthScales: chosen.ls, noise: chosen.noise, l: f.l, alpha: f.alpha };
 }
 
 /** Posterior means (one per output) and the shared posterior variance at z ∈ [0, 1]^d. */
@@ -195,7 +167,7 @@ export function predictGp(model: GpModel, z: readonly number[]): { mean: number[
   const { n, d, x, l } = model;
   const inv = model.lengthScales.map((v) => 1 / v);
   const kz = new Float64Array(n);
-  for (let i = 0; i < n; i++) kz[i] = kernel(x, i, z, 0, d, inv, model.additive);
+  for (let i = 0; i < n; i++) kz[i] = kernel(x, i, z, 0, d, inv);
   const mean = model.alpha.map((a) => {
     let s = 0;
     for (let i = 0; i < n; i++) s += kz[i] * a[i];
@@ -221,7 +193,7 @@ export function samplePosterior(model: GpModel, zs: readonly (readonly number[])
   const means: number[][] = model.alpha.map(() => new Array<number>(m).fill(0));
   zs.forEach((z, j) => {
     const kz = new Float64Array(n);
-    for (let i = 0; i < n; i++) kz[i] = kernel(x, i, z, 0, d, inv, model.additive);
+    for (let i = 0; i < n; i++) kz[i] = kernel(x, i, z, 0, d, inv);
     model.alpha.forEach((a, o) => {
       let s = 0;
       for (let i = 0; i < n; i++) s += kz[i] * a[i];
@@ -234,7 +206,7 @@ export function samplePosterior(model: GpModel, zs: readonly (readonly number[])
   const c = new Float64Array(m * m);
   for (let a = 0; a < m; a++) {
     for (let b = 0; b <= a; b++) {
-      let prior = a === b ? 1 : kernel(zFlat, a, zFlat, b * d, d, inv, model.additive);
+      let prior = a === b ? 1 : kernel(zFlat, a, zFlat, b * d, d, inv);
       const va = vs[a];
       const vb = vs[b];
       for (let i = 0; i < n; i++) prior -= va[i] * vb[i];

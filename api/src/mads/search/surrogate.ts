@@ -48,9 +48,6 @@ const GLOBAL_CANDIDATES = 160;
 const LOCAL_CENTRES = 3;
 const LOCAL_CANDIDATES = 40;
 
-/** MEASUREMENT SWITCH (branch intsmall), set by small-budget.js per variant. */
-export const measurement = { lines: 0, globalMode: 0, globalFrom: 0, additive: [] as number[] };
-
 interface Box {
   lo: number[];
   width: number[];
@@ -173,7 +170,7 @@ function buildScorer(state: EngineState, records: PointRecord[], box: Box): Scor
     standardise(records.map((r) => Math.sign(r.outputs![j]) * Math.log1p(Math.abs(r.outputs![j])))),
   );
   let ys = [yObj, ...conStats.map((c) => c.values)];
-  let model: GpModel | null = fitGp(xs, ys, 1, null, measurement.additive);
+  let model: GpModel | null = fitGp(xs, ys, 1);
   if (model === null) return null;
   // Censored points: a stop says only "final f ≥ bound". Single imputation at max(bound, predicted
   // f) (docs/algorithm.md): where the model already predicts worse than the bound the point agrees
@@ -194,8 +191,6 @@ function buildScorer(state: EngineState, records: PointRecord[], box: Box): Scor
       [...xs, ...cx],
       [allObj, ...conStats.map((c, j) => [...c.values, ...predicted.map((m) => m[j + 1])])],
       1,
-      null,
-      measurement.additive,
     );
     if (refit !== null) {
       model = refit;
@@ -214,7 +209,7 @@ function buildScorer(state: EngineState, records: PointRecord[], box: Box): Scor
       [...xs, ...px],
       ys.map((y, o) => [...y, ...predicted.map((m) => m[o])]),
       1,
-      { lengthScales: fitted.lengthScales, noise: fitted.noise, additive: fitted.additive },
+      { lengthScales: fitted.lengthScales, noise: fitted.noise },
     );
     if (model === null) return null;
   }
@@ -293,9 +288,6 @@ export function surrogateCandidates(state: EngineState, count = 1, thompson = fa
     }
   }
 
-  // MEASUREMENT SWITCH (branch intsmall): lines through the incumbent, one variable at a time.
-  if (measurement.lines > 0) raws.push(...axisLines(state, box, centre, measurement.lines));
-
   const seen = new Set<string>();
   const scored: { c: Candidate; value: number; tag: number }[] = [];
   raws.forEach((raw, tag) => {
@@ -314,46 +306,5 @@ export function surrogateCandidates(state: EngineState, count = 1, thompson = fa
     scored.forEach((s, i) => (s.value = values[i]));
   }
   scored.sort((a, b) => b.value - a.value || a.tag - b.tag);
-  // MEASUREMENT SWITCH (branch intsmall): a second, Thompson-sampled point early on.
-  if (
-    !thompson &&
-    count === 1 &&
-    measurement.globalMode > 0 &&
-    state.evaluations < measurement.globalMode * (n + 1) &&
-    state.evaluations >= measurement.globalFrom * (n + 1) &&
-    scored.length > 1
-  ) {
-    const rest = scored.slice(1);
-    const values = scorer.thompson(
-      rest.map((s) => s.c.x),
-      () => rng.normal(),
-    );
-    let pick = 0;
-    values.forEach((v, i) => {
-      if (v > values[pick]) pick = i;
-    });
-    return [scored[0].c, rest[pick].c];
-  }
   return scored.slice(0, count).map((s) => s.c);
-}
-
-/**
- * The incumbent with one free variable moved to each value of its range (every lattice value
- * when the range holds at most `perAxis`, else `perAxis` evenly spaced values).
- */
-function axisLines(state: EngineState, box: Box, centre: readonly number[], perAxis: number): number[][] {
-  const out: number[][] = [];
-  state.space.free.forEach((i, k) => {
-    const lo = box.lo[k];
-    const width = box.width[k];
-    const g = state.space.granularity[i];
-    const lattice = g > 0 ? Math.floor(width / g + 1e-9) + 1 : Infinity;
-    const count = Math.min(lattice, perAxis);
-    for (let j = 0; j < count; j++) {
-      const x = [...centre];
-      x[i] = count === 1 ? lo : lo + (j / (count - 1)) * width;
-      out.push(x);
-    }
-  });
-  return out;
 }
