@@ -9,9 +9,7 @@ import { problemSet, unseenProblems } from './unseen-problems';
 function latticeMinimum(id: string): { f: number; x: number[] } {
   const p = heldoutProblems.find((q) => q.id === id)!;
   const axes = p.variables.map((v) =>
-    v.type === 'I'
-      ? Array.from({ length: v.upperBound! - v.lowerBound! + 1 }, (_, i) => v.lowerBound! + i)
-      : [0],
+    v.type === 'I' ? Array.from({ length: v.upperBound! - v.lowerBound! + 1 }, (_, i) => v.lowerBound! + i) : [0],
   );
   let best = { f: Infinity, x: [] as number[] };
   const visit = (k: number, x: number[]): void => {
@@ -31,7 +29,10 @@ test('held-out problems: ids in neither set, integer or mixed, X0 inside the bou
   for (const p of heldoutProblems) {
     assert.ok(!known.has(p.id), `${p.id} is in the bench or unseen set`);
     assert.ok(heldoutFunctions[p.function] !== undefined, p.id);
-    assert.ok(p.variables.some((v) => v.type === 'I'), `${p.id} has no integer variable`);
+    assert.ok(
+      p.variables.some((v) => v.type === 'I'),
+      `${p.id} has no integer variable`,
+    );
     p.variables.forEach((v, i) => {
       assert.ok(p.x0[i] >= v.lowerBound! && p.x0[i] <= v.upperBound!, `${p.id}: X0[${i}] outside its bounds`);
       if (v.type === 'I') assert.ok(Number.isInteger(p.x0[i]), `${p.id}: X0[${i}] not integer`);
