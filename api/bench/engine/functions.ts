@@ -8,6 +8,7 @@
  */
 
 import { unseenFunctions } from './unseen-functions';
+import { heldoutFunctions } from './heldout-problems';
 
 export type FunctionParams = Readonly<Record<string, readonly number[]>>;
 export type BenchFunction = (x: readonly number[], params: FunctionParams) => number[];
@@ -135,7 +136,7 @@ function hpoTable(x: readonly number[], params: FunctionParams): number {
 }
 
 export function evaluateBenchFunction(name: string, x: readonly number[], params: FunctionParams): number[] {
-  const fn = benchFunctions[name] ?? unseenFunctions[name];
+  const fn = benchFunctions[name] ?? unseenFunctions[name] ?? heldoutFunctions[name];
   if (fn === undefined) throw new Error(`unknown benchmark function "${name}"`);
   return fn(x, params);
 }

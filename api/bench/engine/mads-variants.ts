@@ -9,7 +9,7 @@
  *   node dist-engine/api/bench/engine/mads-variants.js \
  *     --variants '{"default":{},"surrogate":{"surrogateSearch":true}}' \
  *     --problems rosenbrock_2,beale_2 --seeds 0,1,2 --q 1,4,16
- *   --problem-set unseen (or all): that set's problems (unseen-problems.ts), all unless --problems
+ *   --problem-set unseen (or all, or heldout: heldout-problems.ts): that set's problems, all unless --problems
  *   --per-run: also each run's evaluations to pass the test, in simplex gradients (which runs a
  *   variant loses, and where)
  */

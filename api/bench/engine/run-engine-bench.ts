@@ -410,6 +410,9 @@ async function main(): Promise<void> {
     printProblemList(problemSet(args.problemSet));
     return;
   }
+  // The held-out set has no Python twin (heldout-problems.ts): NOMAD and TPE cannot run on it.
+  if (args.problemSet === 'heldout')
+    throw new Error('--problem-set heldout is MADS-only: use small-budget.js or mads-variants.js');
   const problems = problemSet(args.problemSet).filter((p) => args.problems === null || args.problems.includes(p.id));
   if (problems.length === 0) throw new Error(`no problem matches --problems ${args.problems?.join(',')}`);
   const seeds = Array.from({ length: args.seeds }, (_, i) => i);

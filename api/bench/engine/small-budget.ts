@@ -8,7 +8,7 @@
  * Figures only.
  *
  *   node dist-engine/api/bench/engine/small-budget.js --variants '{"default":{}}' --seeds 0,1
- *   --problem-set unseen|all, --problems a,b (as mads-variants.js)
+ *   --problem-set unseen|all|heldout, --problems a,b (as mads-variants.js)
  */
 import fs from 'node:fs';
 import { benchSourceDir, nomadJobProblem, runCacheFile } from './nomad';

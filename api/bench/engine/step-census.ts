@@ -17,10 +17,13 @@ import { evaluateBenchFunction } from './functions';
 import { evaluationDurations, problemSpecOf } from './parallel';
 import { budgetOf, dimensionOf, type BenchProblem } from './problems';
 import { toTraceEvaluation } from './traces';
+import { pollCentres } from '../../src/mads/poll';
 import { parseDevLoopArgs } from './dev-loop-args';
 
 interface Census {
   kinds: Map<string, { evaluations: number; improving: number }>;
+  /** Surrogate points farther than a quarter of a variable's range from the poll centre (∞-norm). */
+  farSurrogate: number;
   iterations: number;
   restarts: number;
   best: number;
@@ -33,7 +36,10 @@ function census(problem: BenchProblem, seed: number, q: number, options: Partial
   const durations = evaluationDurations(problem.id, seed, budgetOf(problem));
   const kindOf = new Map<string, string>();
   const running: { x: number[]; outputs: number[] | null; finish: number; order: number }[] = [];
-  const result: Census = { kinds: new Map(), iterations: 0, restarts: 0, best: Infinity };
+  const result: Census = { kinds: new Map(), farSurrogate: 0, iterations: 0, restarts: 0, best: Infinity };
+  const ranges = problem.variables.map((v) =>
+    v.lowerBound !== null && v.upperBound !== null ? v.upperBound - v.lowerBound : Infinity,
+  );
   let handedOut = 0;
   let told = 0;
   let now = 0;
@@ -45,6 +51,11 @@ function census(problem: BenchProblem, seed: number, q: number, options: Partial
         const fromStep = rec !== undefined && step !== null && step.dispatched.includes(rec.id);
         // Idle filling: `idle-search` (quadratic-model or surrogate points), `idle-poll` (extra polls).
         kindOf.set(JSON.stringify(s.x), fromStep ? step.kind : `idle-${s.origin}`);
+        const centre = pollCentres(state).primary;
+        if (fromStep && step.kind === 'surrogate' && centre !== null) {
+          const c = state.cache.get(centre).x;
+          if (s.x.some((v, i) => Math.abs(v - c[i]) > 0.25 * ranges[i])) result.farSurrogate++;
+        }
         const outputs = evaluateBenchFunction(problem.function, s.x, problem.params);
         running.push({
           x: s.x,
@@ -95,7 +106,8 @@ function main(argv: readonly string[]): void {
             .join(', ');
           process.stdout.write(
             `${problem.id} q=${q} ${name} seed ${seed} (first ${limit}): best ${c.best.toPrecision(6)}, ` +
-              `iterations ${c.iterations}, restarts ${c.restarts}; evaluations/improving: ${kinds}\n`,
+              `iterations ${c.iterations}, restarts ${c.restarts}; evaluations/improving: ${kinds}; ` +
+              `surrogate points > ¼ range from the centre: ${c.farSurrogate}\n`,
           );
         }
       }

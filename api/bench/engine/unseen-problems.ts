@@ -7,6 +7,7 @@
  * unseen_functions.py; the same protocol as the bench (budget 100·(n+1), NOMAD's defaults).
  */
 import { benchProblems, variables, type BenchProblem } from './problems';
+import { heldoutProblems } from './heldout-problems';
 
 const constant = (n: number, value: number): number[] => Array.from({ length: n }, () => value);
 
@@ -179,11 +180,13 @@ export const unseenProblems: readonly BenchProblem[] = [
 ];
 
 /**
- * A named problem set: 'bench' (problems.ts, bench:engine's default), 'unseen' (above) or 'all'.
+ * A named problem set: 'bench' (problems.ts, bench:engine's default), 'unseen' (above), 'all'
+ * (both), or 'heldout' (heldout-problems.ts: MADS-only development problems, in neither).
  */
 export function problemSet(name: string): readonly BenchProblem[] {
   if (name === 'bench') return benchProblems;
   if (name === 'unseen') return unseenProblems;
   if (name === 'all') return [...benchProblems, ...unseenProblems];
-  throw new Error(`unknown problem set "${name}" (bench, unseen or all)`);
+  if (name === 'heldout') return heldoutProblems;
+  throw new Error(`unknown problem set "${name}" (bench, unseen, all or heldout)`);
 }
