@@ -287,8 +287,14 @@ export function runClosedLoopStudy(
       cache,
     );
     if (entry === null) return false;
+    runOn(entry, resume.resumeOverheadSteps, !exhausted);
+    return true;
+  };
+
+  /** A paused or stopped trial taken up again from its last step, after `overheadSteps` of reloading. */
+  const runOn = (entry: Paused, overheadSteps: number, resumedInTime: boolean): void => {
     trace.resumed++;
-    spent += resume.resumeOverheadSteps * secondsPerStep;
+    spent += overheadSteps * secondsPerStep;
     running.push({
       x: entry.x,
       config: entry.config,
@@ -296,10 +302,9 @@ export function runClosedLoopStudy(
       from: entry.points.length,
       decide: (points) => finalStop(points, false),
       fresh: null,
-      resumedInTime: !exhausted,
-      overheadSteps: resume.resumeOverheadSteps,
+      resumedInTime,
+      overheadSteps,
     });
-    return true;
   };
 
   /** `reviveStoppedWhenExhausted`: the most promising final-stopped trial runs on. */
@@ -314,18 +319,7 @@ export function runClosedLoopStudy(
       cache,
     );
     if (entry === null) return false;
-    trace.resumed++;
-    spent += secondsPerStep;
-    running.push({
-      x: entry.x,
-      config: entry.config,
-      points: entry.points,
-      from: entry.points.length,
-      decide: (points) => finalStop(points, false),
-      fresh: null,
-      resumedInTime: false,
-      overheadSteps: 1,
-    });
+    runOn(entry, 1, false);
     return true;
   };
 
