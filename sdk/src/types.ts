@@ -25,9 +25,12 @@ export type History = Schemas['HistoryResponseDto'];
 export type EngineState = Schemas['EngineStateResponseDto'];
 /**
  * GPU-seconds of a trial (GPUs × wall-clock seconds of its training, measured by the runner):
- * optional on trial heartbeats (cumulative so far) and on complete/fail (the total). Typed here,
- * not taken from the generated OpenAPI types, until the API's DTOs carry the field; an API
- * without it rejects the field (400 naming `gpuSeconds`), so send it only to one that has it.
+ * optional on trial heartbeats (cumulative so far) and on complete/fail (the total). It is the
+ * runner's claim: the API counts at most the runner's registered GPUs (one if it registered none)
+ * × (seconds since its lease began × 1.1 + 60) and cuts a larger figure to that bound, so a
+ * runner's GPU-seconds cannot spend a study's `budget.maxGpuHours` faster than its GPUs could
+ * (docs/reliability.md, finding 47). An older API without the field rejects it (400 naming
+ * `gpuSeconds`).
  */
 export interface GpuSeconds {
   gpuSeconds?: number;
