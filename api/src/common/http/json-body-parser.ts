@@ -26,8 +26,8 @@ export const JSON_BODY_LIMITS = {
   values: 200_000,
 } as const;
 
-/** Problems reported from one body: the walk stops there. */
-const MAX_BODY_ERRORS = 20;
+/** Problems reported from one body (or one query string, query-keys.ts): the walk stops there. */
+export const MAX_BODY_ERRORS = 20;
 
 /**
  * Keys every JavaScript object already has (`__proto__`, `constructor`, `toString`,
@@ -43,6 +43,9 @@ const RESERVED_KEYS = new Set(Object.getOwnPropertyNames(Object.prototype));
 export function isReservedKey(key: string): boolean {
   return RESERVED_KEYS.has(key);
 }
+
+/** The reason a field error gives for a key isReservedKey refuses (bodies and query strings alike). */
+export const RESERVED_KEY_REASON = 'is a reserved name (every JavaScript object has a property of that name)';
 
 /** A UTF-16 surrogate without its pair: JSON allows it (`"\ud800"`), Unicode text (and PostgreSQL) does not. */
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
@@ -227,9 +230,7 @@ export function checkJsonText(body: unknown, objects?: JsonObjects, text?: strin
       for (let index = keys.length - 1; index >= 0; index -= 1) {
         const key = keys[index];
         const field = path === '' ? key.slice(0, 64) : `${path}.${key.slice(0, 64)}`;
-        const reason = isReservedKey(key)
-          ? 'is a reserved name (every JavaScript object has a property of that name)'
-          : invalidTextReason(key);
+        const reason = isReservedKey(key) ? RESERVED_KEY_REASON : invalidTextReason(key);
         if (reason !== null) errors.push({ field, reason: `(a key) ${reason}` });
         else stack.push([(value as Record<string, unknown>)[key], field]);
       }

@@ -4,7 +4,7 @@ import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum';
 import type { FastifyRequest } from 'fastify';
 import type { Observable } from 'rxjs';
 import { type FieldError, ValidationFailedError } from '../errors/domain-error';
-import { isReservedKey } from './json-body-parser';
+import { isReservedKey, MAX_BODY_ERRORS, RESERVED_KEY_REASON } from './json-body-parser';
 
 /**
  * The query-string keys no route reads, refused before anything else looks at the request
@@ -33,11 +33,11 @@ export class QueryKeysInterceptor implements NestInterceptor {
     for (const key of keys) {
       const field = key.slice(0, 64);
       if (isReservedKey(key)) {
-        errors.push({ field, reason: 'is a reserved name (every JavaScript object has a property of that name)' });
+        errors.push({ field, reason: RESERVED_KEY_REASON });
       } else if (!declared) {
         errors.push({ field, reason: 'is not a query parameter of this operation (it takes none)' });
       }
-      if (errors.length >= 20) break;
+      if (errors.length >= MAX_BODY_ERRORS) break;
     }
     if (errors.length > 0) throw new ValidationFailedError(errors);
     return next.handle();
