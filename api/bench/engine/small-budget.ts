@@ -17,6 +17,7 @@ import { solveRecords, type SolverRuns } from './parallel-report';
 import { dimensionOf } from './problems';
 import type { RunTrace } from './traces';
 import { parseDevLoopArgs } from './dev-loop-args';
+import { measurement } from '../../src/mads/search/surrogate';
 
 const TAU = 1e-3;
 const ALPHAS = [5, 10, 20, 50, 100];
@@ -46,7 +47,15 @@ function main(argv: readonly string[]): void {
   const solvers: SolverRuns[] = [];
   for (const [name, options] of Object.entries(variants)) {
     const started = Date.now();
-    const runs = problems.flatMap((p) => seeds.map((s) => runMadsParallel(p, s, 1, options)));
+    const { _additive, _tpe, _mix, ...madsOptions } = options as typeof options & {
+      _additive?: number[];
+      _tpe?: number;
+      _mix?: boolean;
+    };
+    measurement.mix = _mix ?? false;
+    measurement.additive = _additive ?? [];
+    measurement.tpe = _tpe ?? 0;
+    const runs = problems.flatMap((p) => seeds.map((s) => runMadsParallel(p, s, 1, madsOptions)));
     solvers.push({ label: name, family: name, q: 1, runs });
     process.stderr.write(`small-budget: ${name} ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
   }
