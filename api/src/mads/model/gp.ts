@@ -162,12 +162,20 @@ export function leaveOneOutError(l: Float64Array, n: number, alpha: Float64Array
     }
   }
   let sum = 0;
+  let lpd = 0;
   for (let i = 0; i < n; i++) {
     const r = alpha[i] / diag[i];
     sum += r * r;
+    // Predictive variance of point i from the others is 1 / [K⁻¹]_ii.
+    lpd += 0.5 * Math.log(diag[i]) - 0.5 * r * r * diag[i];
   }
+  lastLpd = lpd;
   return sum / n;
 }
+
+/** MEASUREMENT (struct15): the LOO log predictive density of the last leaveOneOutError call. */
+let lastLpd = 0;
+export const measurementGp = { pseudoBma: false };
 
 /**
  * Fit on inputs `xs` (each in [0, 1]^d) and outputs `ys` (one array per output, standardised).
@@ -249,7 +257,9 @@ export function fitGp(
   let mixed: GpModel['mix'] = null;
   if (d > 1 && n > 2 && additiveWeights.length > 0) {
     const plainError = leaveOneOutError(f.l, n, f.alpha[0]);
+    const plainLpd = lastLpd;
     let bestError = mix ? Infinity : plainError;
+    let bestLpd = 0;
     let bestAdd: { w: number; g: Factorised } | null = null;
     for (const w of additiveWeights) {
       const g = factorise(x, n, d, yArrays, chosen.ls, chosen.noise, w);
@@ -257,6 +267,7 @@ export function fitGp(
       const error = leaveOneOutError(g.l, n, g.alpha[0]);
       if (error < bestError * (1 - 1e-9)) {
         bestError = error;
+        bestLpd = lastLpd;
         bestAdd = { w, g };
       }
     }
@@ -265,7 +276,9 @@ export function fitGp(
       f = bestAdd.g;
     } else if (bestAdd !== null) {
       // Each model's share is inversely proportional to its held-out squared error.
-      const weight = plainError / (plainError + bestError);
+      const weight = measurementGp.pseudoBma
+        ? 1 / (1 + Math.exp(Math.min(50, plainLpd - bestLpd)))
+        : plainError / (plainError + bestError);
       mixed = { additive: bestAdd.w, weight, l: bestAdd.g.l, alpha: bestAdd.g.alpha };
       f = plain;
     }
