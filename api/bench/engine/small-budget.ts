@@ -17,8 +17,6 @@ import { solveRecords, type SolverRuns } from './parallel-report';
 import { dimensionOf } from './problems';
 import type { RunTrace } from './traces';
 import { parseDevLoopArgs } from './dev-loop-args';
-import { measurement } from '../../src/mads/search/surrogate';
-import { measurementGp } from '../../src/mads/model/gp';
 
 const TAU = 1e-3;
 const ALPHAS = [5, 10, 20, 50, 100];
@@ -48,19 +46,7 @@ function main(argv: readonly string[]): void {
   const solvers: SolverRuns[] = [];
   for (const [name, options] of Object.entries(variants)) {
     const started = Date.now();
-    const { _additive, _tpe, _mix, _pbma, _off, ...madsOptions } = options as typeof options & {
-      _pbma?: boolean;
-      _off?: boolean;
-      _additive?: number[];
-      _tpe?: number;
-      _mix?: boolean;
-    };
-    measurement.mix = _mix ?? false;
-    measurementGp.pseudoBma = _pbma ?? false;
-    measurementGp.offCross = _off ?? false;
-    measurement.additive = _additive ?? [];
-    measurement.tpe = _tpe ?? 0;
-    const runs = problems.flatMap((p) => seeds.map((s) => runMadsParallel(p, s, 1, madsOptions)));
+    const runs = problems.flatMap((p) => seeds.map((s) => runMadsParallel(p, s, 1, options)));
     solvers.push({ label: name, family: name, q: 1, runs });
     process.stderr.write(`small-budget: ${name} ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
   }

@@ -17,16 +17,6 @@ export interface GpModel {
   d: number;
   lengthScales: number[];
   noise: number;
-  /**
-   * Weight of the additive (one-variable) part of the kernel, 0 = the plain ARD kernel; chosen by
-   * the leave-one-out error (`fitGp`'s `additiveWeights`).
-   */
-  additive: number;
-  /**
-   * A second, additive-kernel model on the same points, averaged with this one at prediction
-   * (`fitGp`'s `mix`): its kernel weight, its share `weight` of the average, its factor and α.
-   */
-  mix: { additive: number; weight: number; l: Float64Array; alpha: Float64Array[] } | null;
   /** Lower Cholesky factor of K + noise·I (row-major n × n). */
   l: Float64Array;
   /** (K + noise·I)⁻¹ y for each output. */
@@ -40,30 +30,13 @@ function matern52(r: number): number {
   return (1 + s + (s * s) / 3) * Math.exp(-s);
 }
 
-/**
- * (1 − add)·Matérn 5/2 on the scaled distance + add·the mean of the one-variable Matérn 5/2
- * kernels. The additive part carries what the data say about one variable's value to every point
- * sharing that value, however far away in the others (TPE's per-variable densities do the same);
- * the full part lets interactions in. add = 0 is the plain ARD kernel.
- */
-function kernel(
-  x: Float64Array,
-  i: number,
-  z: ArrayLike<number>,
-  zOffset: number,
-  d: number,
-  inv: number[],
-  add = 0,
-): number {
+function kernel(x: Float64Array, i: number, z: ArrayLike<number>, zOffset: number, d: number, inv: number[]): number {
   let r2 = 0;
-  let sum = 0;
   for (let k = 0; k < d; k++) {
     const t = (x[i * d + k] - z[zOffset + k]) * inv[k];
     r2 += t * t;
-    if (add > 0) sum += matern52(Math.abs(t));
   }
-  const full = matern52(Math.sqrt(r2));
-  return add > 0 ? (1 - add) * full + (add * sum) / d : full;
+  return matern52(Math.sqrt(r2));
 }
 
 /**
@@ -88,14 +61,13 @@ function factorise(
   ys: Float64Array[],
   ls: number[],
   noise: number,
-  add = 0,
 ): Factorised | null {
   const inv = ls.map((v) => 1 / v);
   const k = new Float64Array(n * n);
   for (let i = 0; i < n; i++) {
     k[i * n + i] = 1 + noise;
     for (let j = 0; j < i; j++) {
-      const v = kernel(x, i, x, j * d, d, inv, add);
+      const v = kernel(x, i, x, j * d, d, inv);
       k[i * n + j] = v;
       k[j * n + i] = v;
     }
@@ -142,68 +114,15 @@ export function affordableSweeps(n: number, d: number): number {
 }
 
 /**
- * Mean squared leave-one-out residual of the first output, in closed form (Rasmussen & Williams
- * 2006, §5.4.2): with α = (K + σ²I)⁻¹y, the residual of point i predicted from the others is
- * α_i / [(K + σ²I)⁻¹]_ii. The diagonal of the inverse comes from L⁻¹ (O(n³/6)).
- */
-export function leaveOneOutError(l: Float64Array, n: number, alpha: Float64Array, mask: readonly boolean[] | null = null): number {
-  // Column j of L⁻¹ by forward substitution of e_j; [K⁻¹]_ii = Σ_k (L⁻¹)_ki².
-  const diag = new Float64Array(n);
-  const col = new Float64Array(n);
-  for (let j = 0; j < n; j++) {
-    col.fill(0);
-    col[j] = 1 / l[j * n + j];
-    diag[j] += col[j] * col[j];
-    for (let i = j + 1; i < n; i++) {
-      let s = 0;
-      for (let k = j; k < i; k++) s -= l[i * n + k] * col[k];
-      col[i] = s / l[i * n + i];
-      diag[j] += col[i] * col[i];
-    }
-  }
-  let sum = 0;
-  let lpd = 0;
-  let count = 0;
-  for (let i = 0; i < n; i++) {
-    if (mask !== null && !mask[i]) continue;
-    count++;
-    const r = alpha[i] / diag[i];
-    sum += r * r;
-    // Predictive variance of point i from the others is 1 / [K⁻¹]_ii.
-    lpd += 0.5 * Math.log(diag[i]) - 0.5 * r * r * diag[i];
-  }
-  lastLpd = lpd;
-  return sum / Math.max(1, count);
-}
-
-/** MEASUREMENT (struct15): the LOO log predictive density of the last leaveOneOutError call. */
-let lastLpd = 0;
-export const measurementGp = { pseudoBma: false, offCross: false };
-
-/**
  * Fit on inputs `xs` (each in [0, 1]^d) and outputs `ys` (one array per output, standardised).
  * `fitOn` = how many of the first outputs choose the hyper-parameters (the objective; the
  * constraints reuse them). null when no factorisation succeeds.
- *
- * `additiveWeights` (per-variable structure, docs/algorithm.md "Surrogate search"): once the
- * length scales and nugget are chosen for the plain kernel, each weight w of an additive part is
- * tried with them and the kernel whose leave-one-out error on the first output is smallest is
- * kept (ties: the plain kernel). Held-out error rather than the marginal likelihood: with few
- * points the likelihood of a smoother, separable kernel can win where its predictions away from
- * the points are worse; the held-out error measures exactly those predictions.
  */
 export function fitGp(
   xs: readonly (readonly number[])[],
   ys: readonly (readonly number[])[],
   fitOn = 1,
-  fixed: {
-    lengthScales: number[];
-    noise: number;
-    additive?: number;
-    mix?: { additive: number; weight: number } | null;
-  } | null = null,
-  additiveWeights: readonly number[] = [],
-  mix = false,
+  fixed: { lengthScales: number[]; noise: number } | null = null,
 ): GpModel | null {
   const n = xs.length;
   if (n === 0) return null;
@@ -212,25 +131,10 @@ export function fitGp(
   xs.forEach((row, i) => row.forEach((v, k) => (x[i * d + k] = v)));
   const yArrays = ys.map((y) => Float64Array.from(y));
   if (fixed !== null) {
-    const add = fixed.additive ?? 0;
-    const f = factorise(x, n, d, yArrays, fixed.lengthScales, fixed.noise, add);
-    if (f === null) return null;
-    let mixed: GpModel['mix'] = null;
-    if (fixed.mix) {
-      const g = factorise(x, n, d, yArrays, fixed.lengthScales, fixed.noise, fixed.mix.additive);
-      if (g !== null) mixed = { ...fixed.mix, l: g.l, alpha: g.alpha };
-    }
-    return {
-      x,
-      n,
-      d,
-      lengthScales: [...fixed.lengthScales],
-      noise: fixed.noise,
-      additive: add,
-      mix: mixed,
-      l: f.l,
-      alpha: f.alpha,
-    };
+    const f = factorise(x, n, d, yArrays, fixed.lengthScales, fixed.noise);
+    return f === null
+      ? null
+      : { x, n, d, lengthScales: [...fixed.lengthScales], noise: fixed.noise, l: f.l, alpha: f.alpha };
   }
   const fitYs = yArrays.slice(0, Math.max(1, fitOn));
   let best: { ls: number[]; noise: number; logLik: number } | null = null;
@@ -253,77 +157,18 @@ export function fitGp(
     }
   }
   const chosen: { ls: number[]; noise: number } = best;
-  let add = 0;
-  let f = factorise(x, n, d, yArrays, chosen.ls, chosen.noise);
+  const f = factorise(x, n, d, yArrays, chosen.ls, chosen.noise);
   if (f === null) return null;
-  const plain = f;
-  let mixed: GpModel['mix'] = null;
-  // Off-cross points: those whose nearest other point differs in two coordinates or more (a
-  // poll cross differs in one, and on a cross an interaction is invisible).
-  let mask: boolean[] | null = null;
-  if (measurementGp.offCross) {
-    mask = [];
-    for (let i = 0; i < n; i++) {
-      let bestJ = -1;
-      let bestD = Infinity;
-      for (let j = 0; j < n; j++) {
-        if (j === i) continue;
-        let dist = 0;
-        for (let k = 0; k < d; k++) dist += (x[i * d + k] - x[j * d + k]) ** 2;
-        if (dist < bestD) {
-          bestD = dist;
-          bestJ = j;
-        }
-      }
-      let differ = 0;
-      for (let k = 0; k < d && bestJ >= 0; k++) if (Math.abs(x[i * d + k] - x[bestJ * d + k]) > 1e-9) differ++;
-      mask.push(differ >= 2);
-    }
-  }
-  const enough = mask === null || mask.filter(Boolean).length >= 3;
-  if (d > 1 && n > 2 && additiveWeights.length > 0 && enough) {
-    const plainError = leaveOneOutError(f.l, n, f.alpha[0], mask);
-    const plainLpd = lastLpd;
-    let bestError = mix ? Infinity : plainError;
-    let bestLpd = 0;
-    let bestAdd: { w: number; g: Factorised } | null = null;
-    for (const w of additiveWeights) {
-      const g = factorise(x, n, d, yArrays, chosen.ls, chosen.noise, w);
-      if (g === null) continue;
-      const error = leaveOneOutError(g.l, n, g.alpha[0], mask);
-      if (error < bestError * (1 - 1e-9)) {
-        bestError = error;
-        bestLpd = lastLpd;
-        bestAdd = { w, g };
-      }
-    }
-    if (bestAdd !== null && !mix) {
-      add = bestAdd.w;
-      f = bestAdd.g;
-    } else if (bestAdd !== null) {
-      // Each model's share is inversely proportional to its held-out squared error.
-      const weight = measurementGp.pseudoBma
-        ? 1 / (1 + Math.exp(Math.min(50, plainLpd - bestLpd)))
-        : plainError / (plainError + bestError);
-      mixed = { additive: bestAdd.w, weight, l: bestAdd.g.l, alpha: bestAdd.g.alpha };
-      f = plain;
-    }
-  }
-  return { x, n, d, lengthScales: chosen.ls, noise: chosen.noise, additive: add, mix: mixed, l: f.l, alpha: f.alpha };
+  return { x, n, d, lengthScales: chosen.ls, noise: chosen.noise, l: f.l, alpha: f.alpha };
 }
 
-function predictOne(
-  model: GpModel,
-  add: number,
-  l: Float64Array,
-  alpha: readonly Float64Array[],
-  z: readonly number[],
-): { mean: number[]; variance: number } {
-  const { n, d, x } = model;
+/** Posterior means (one per output) and the shared posterior variance at z ∈ [0, 1]^d. */
+export function predictGp(model: GpModel, z: readonly number[]): { mean: number[]; variance: number } {
+  const { n, d, x, l } = model;
   const inv = model.lengthScales.map((v) => 1 / v);
   const kz = new Float64Array(n);
-  for (let i = 0; i < n; i++) kz[i] = kernel(x, i, z, 0, d, inv, add);
-  const mean = alpha.map((a) => {
+  for (let i = 0; i < n; i++) kz[i] = kernel(x, i, z, 0, d, inv);
+  const mean = model.alpha.map((a) => {
     let s = 0;
     for (let i = 0; i < n; i++) s += kz[i] * a[i];
     return s;
@@ -332,22 +177,6 @@ function predictOne(
   let q = 0;
   for (let i = 0; i < n; i++) q += v[i] * v[i];
   return { mean, variance: Math.max(1e-12, 1 - q) };
-}
-
-/**
- * Posterior means (one per output) and the shared posterior variance at z ∈ [0, 1]^d. With a
- * `mix` model, the moments of the two-model average: means weighted, variance the weighted
- * variances plus the spread of the objective's means (where the additive and the full model
- * disagree, the average is uncertain; far from every point the full model's prior variance stays).
- */
-export function predictGp(model: GpModel, z: readonly number[]): { mean: number[]; variance: number } {
-  const own = predictOne(model, model.additive, model.l, model.alpha, z);
-  if (model.mix === null) return own;
-  const other = predictOne(model, model.mix.additive, model.mix.l, model.mix.alpha, z);
-  const w = model.mix.weight;
-  const mean = own.mean.map((m, o) => (1 - w) * m + w * other.mean[o]);
-  const spread = own.mean[0] - other.mean[0];
-  return { mean, variance: (1 - w) * own.variance + w * other.variance + w * (1 - w) * spread * spread };
 }
 
 /**
@@ -364,7 +193,7 @@ export function samplePosterior(model: GpModel, zs: readonly (readonly number[])
   const means: number[][] = model.alpha.map(() => new Array<number>(m).fill(0));
   zs.forEach((z, j) => {
     const kz = new Float64Array(n);
-    for (let i = 0; i < n; i++) kz[i] = kernel(x, i, z, 0, d, inv, model.additive);
+    for (let i = 0; i < n; i++) kz[i] = kernel(x, i, z, 0, d, inv);
     model.alpha.forEach((a, o) => {
       let s = 0;
       for (let i = 0; i < n; i++) s += kz[i] * a[i];
@@ -377,7 +206,7 @@ export function samplePosterior(model: GpModel, zs: readonly (readonly number[])
   const c = new Float64Array(m * m);
   for (let a = 0; a < m; a++) {
     for (let b = 0; b <= a; b++) {
-      let prior = a === b ? 1 : kernel(zFlat, a, zFlat, b * d, d, inv, model.additive);
+      let prior = a === b ? 1 : kernel(zFlat, a, zFlat, b * d, d, inv);
       const va = vs[a];
       const vb = vs[b];
       for (let i = 0; i < n; i++) prior -= va[i] * vb[i];

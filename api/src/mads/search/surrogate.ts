@@ -48,9 +48,6 @@ const GLOBAL_CANDIDATES = 160;
 const LOCAL_CENTRES = 3;
 const LOCAL_CANDIDATES = 40;
 
-/** MEASUREMENT SWITCH (branch struct15), set by small-budget.js per variant. */
-export const measurement = { additive: [] as number[], tpe: 0, mix: false };
-
 interface Box {
   lo: number[];
   width: number[];
@@ -173,7 +170,7 @@ function buildScorer(state: EngineState, records: PointRecord[], box: Box): Scor
     standardise(records.map((r) => Math.sign(r.outputs![j]) * Math.log1p(Math.abs(r.outputs![j])))),
   );
   let ys = [yObj, ...conStats.map((c) => c.values)];
-  let model: GpModel | null = fitGp(xs, ys, 1, null, measurement.additive, measurement.mix);
+  let model: GpModel | null = fitGp(xs, ys, 1);
   if (model === null) return null;
   // Censored points: a stop says only "final f ≥ bound". Single imputation at max(bound, predicted
   // f) (docs/algorithm.md): where the model already predicts worse than the bound the point agrees
@@ -194,9 +191,6 @@ function buildScorer(state: EngineState, records: PointRecord[], box: Box): Scor
       [...xs, ...cx],
       [allObj, ...conStats.map((c, j) => [...c.values, ...predicted.map((m) => m[j + 1])])],
       1,
-      null,
-      measurement.additive,
-      measurement.mix,
     );
     if (refit !== null) {
       model = refit;
@@ -215,12 +209,7 @@ function buildScorer(state: EngineState, records: PointRecord[], box: Box): Scor
       [...xs, ...px],
       ys.map((y, o) => [...y, ...predicted.map((m) => m[o])]),
       1,
-      {
-        lengthScales: fitted.lengthScales,
-        noise: fitted.noise,
-        additive: fitted.additive,
-        mix: fitted.mix === null ? null : { additive: fitted.mix.additive, weight: fitted.mix.weight },
-      },
+      { lengthScales: fitted.lengthScales, noise: fitted.noise },
     );
     if (model === null) return null;
   }
@@ -299,11 +288,6 @@ export function surrogateCandidates(state: EngineState, count = 1, thompson = fa
     }
   }
 
-  // MEASUREMENT SWITCH (branch struct15): TPE-like candidates, each variable drawn from the good
-  // points' values of that variable (a per-variable Parzen density), so good values of different
-  // variables recombine; ranked by the GP's acquisition like the others.
-  if (measurement.tpe > 0) raws.push(...goodDensityCandidates(state, box, ranked, centre, rng, measurement.tpe));
-
   const seen = new Set<string>();
   const scored: { c: Candidate; value: number; tag: number }[] = [];
   raws.forEach((raw, tag) => {
@@ -323,36 +307,4 @@ export function surrogateCandidates(state: EngineState, count = 1, thompson = fa
   }
   scored.sort((a, b) => b.value - a.value || a.tag - b.tag);
   return scored.slice(0, count).map((s) => s.c);
-}
-
-/**
- * `count` points whose free variables are drawn independently: with probability 1/(m+1) uniform
- * over the box (the prior), else the value of a random one of the m good points (the best
- * quarter of the ranked records, at least 2) plus a normal perturbation of 0.1 of the box width.
- */
-function goodDensityCandidates(
-  state: EngineState,
-  box: Box,
-  ranked: readonly PointRecord[],
-  centre: readonly number[],
-  rng: NomadRng,
-  count: number,
-): number[][] {
-  const feasible = ranked.filter((r) => isFeasible(r.h));
-  const pool = feasible.length >= 2 ? feasible : ranked;
-  const m = Math.min(pool.length, Math.max(2, Math.ceil(0.25 * pool.length)));
-  const good = pool.slice(0, m).map((r) => toFree(state.space, r.x));
-  const out: number[][] = [];
-  for (let s = 0; s < count; s++) {
-    const x = [...centre];
-    state.space.free.forEach((i, k) => {
-      if (rng.uniform(0, 1) < 1 / (m + 1)) x[i] = box.lo[k] + rng.uniform(0, 1) * box.width[k];
-      else {
-        const g = good[Math.min(m - 1, Math.floor(rng.uniform(0, 1) * m))];
-        x[i] = g[k] + 0.1 * box.width[k] * rng.normal();
-      }
-    });
-    out.push(x);
-  }
-  return out;
 }
