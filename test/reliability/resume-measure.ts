@@ -8,11 +8,14 @@
  * leases and completes its own study back to back, A's runner makes RESUME_LEASES leases (default
  * 10) one after the other. B's rounds and the process's event-loop delay
  * (perf_hooks.monitorEventLoopDelay; the process runs the app and both clients) are taken for as
- * long before A's leases (alone) as during them. Prints one JSON line per size.
+ * long before A's leases (alone) as during them. Prints one JSON line per size. The paused trials
+ * carry the score their pause stores (`resumeScore`), unless RESUME_UNSCORED=1 (paused before
+ * scores were stored; the only form before finding 48's fix, whose script had no such column).
  * `npm run build && node dist/test/reliability/resume-measure.js`.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { DataSource } from 'typeorm';
+import { MAX_FITTED_CURVE_POINTS, resumeScore, thinCurve } from '../../api/src/early-stopping';
 import { expectStatus, lease, registerRunner, report } from '../support/api-client';
 import { createFleet, fleetStudy } from '../support/runner-fleet';
 import { startTestServer } from '../support/test-server';
@@ -79,6 +82,22 @@ async function main(): Promise<void> {
            FROM trials t, generate_series(1, $2::int) AS s WHERE t.study_id = $1`,
         [studyId, points],
       );
+      // The score each pause stores (resumeScore of its thinned curve), unless RESUME_UNSCORED=1:
+      // trials paused before scores were stored, which the resume fits at each choice.
+      if (process.env.RESUME_UNSCORED !== '1') {
+        const rows = (await db.query('SELECT id, number FROM trials WHERE study_id = $1', [studyId])) as {
+          id: string;
+          number: number;
+        }[];
+        for (const row of rows) {
+          const curve = Array.from({ length: points }, (_, index) => ({
+            step: index + 1,
+            value: 1 + (row.number % 97) / 97 + 3 / Math.sqrt(index + 1),
+          }));
+          const score = resumeScore({ points: thinCurve(curve, MAX_FITTED_CURVE_POINTS), totalSteps: points * 2 });
+          await db.query('UPDATE trials SET resume_score = $2 WHERE id = $1', [row.id, score]);
+        }
+      }
       await db.query('UPDATE studies SET evaluation_count = max_evaluations, next_trial_number = $2 WHERE id = $1', [
         studyId,
         paused + 1,
@@ -109,6 +128,7 @@ async function main(): Promise<void> {
       console.log(
         JSON.stringify({
           paused,
+          scored: process.env.RESUME_UNSCORED !== '1',
           pointsPerCurve: points,
           resumed,
           aLeaseMs: { p50: Math.round(percentile(aMs, 50)), max: Math.round(Math.max(...aMs)) },
