@@ -107,10 +107,19 @@ describe('early-stopping curve reads: bounded in the database', () => {
         row.evaluation_number,
         row.points?.length,
       ]);
-    assert.deepEqual(await read(null), [6, 5, 4, 3, 2, 1].map((n) => [n, 100]));
+    assert.deepEqual(
+      await read(null),
+      [6, 5, 4, 3, 2, 1].map((n) => [n, 100]),
+    );
     // The newest curves whose points add up to the bound, whole; the newest one always.
-    assert.deepEqual(await read(300), [6, 5, 4].map((n) => [n, 100]));
-    assert.deepEqual(await read(299), [6, 5].map((n) => [n, 100]));
+    assert.deepEqual(
+      await read(300),
+      [6, 5, 4].map((n) => [n, 100]),
+    );
+    assert.deepEqual(
+      await read(299),
+      [6, 5].map((n) => [n, 100]),
+    );
     assert.deepEqual(await read(1), [[6, 100]]);
   });
 });

@@ -747,7 +747,9 @@ export async function resumeCandidates(
   studyId: string,
   metric: string,
   maxPoints: number,
-): Promise<{ id: string; total_steps: number | null; resume_score: number | null; points: [number, number][] | null }[]> {
+): Promise<
+  { id: string; total_steps: number | null; resume_score: number | null; points: [number, number][] | null }[]
+> {
   const paused = `t.study_id = $1 AND t.status = '${RESUME.from}' AND t.told`;
   return (await db.query(
     `WITH lowest AS (
