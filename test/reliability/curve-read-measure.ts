@@ -1,6 +1,7 @@
 /**
  * What the early-stopping decision's curve reads cost on a study of long curves (not in CI;
- * docs/reliability.md, finding 49). Project A's curve-policy study gets CURVE_COMPLETED completed
+ * docs/reliability.md, "Probed … and found fine", red team 8: thinning these reads in SQL did not
+ * pay and was dropped). Project A's curve-policy study gets CURVE_COMPLETED completed
  * and CURVE_STOPPED early-stopped trials (default 100 and 100: the calibration window's most),
  * each a curve of CURVE_POINTS objective points (default 10,000: a trial's metric cap), written
  * straight into PostgreSQL; then A's runner leases a trial and sends 6 heartbeats of 1,000 points

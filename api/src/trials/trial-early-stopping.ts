@@ -6,7 +6,6 @@ import {
   decideEarlyStop,
   decidePause,
   MAX_CALIBRATION_WINDOW,
-  MAX_FITTED_CURVE_POINTS,
   pauseRuleOf,
   resumeScore,
   storedCurve,
@@ -129,17 +128,9 @@ export class TrialEarlyStopping {
     const { settings } = memo;
     const { policy } = settings;
     if (policy.kind === 'none') return null;
-    // The curve policy fits at most MAX_FITTED_CURVE_POINTS: thinned in the database, so that a
-    // heartbeat does not read and parse 10,000 points to keep 100 (finding 49).
-    const thin = policy.kind === 'curve';
-    const row = await trialStore.curveOf(
-      this.dataSource,
-      trial.trialId,
-      settings.metric,
-      thin ? MAX_FITTED_CURVE_POINTS : trialStore.WHOLE_CURVE,
-    );
+    const row = await trialStore.curveOf(this.dataSource, trial.trialId, settings.metric);
     if (row === null || row.points === null) return null;
-    const curve = storedCurve(row.points, settings.sign, thin);
+    const curve = storedCurve(row.points, settings.sign, policy.kind === 'curve');
     const totalSteps = row.total_steps ?? 0;
     // Without a run length the curve has no progress to be measured at.
     if (!(totalSteps > 0) || curve.length === 0) return null;
@@ -233,8 +224,6 @@ export class TrialEarlyStopping {
       memo.seenEvaluation,
       window,
       policy.kind === 'curve',
-      policy.kind === 'curve' ? MAX_FITTED_CURVE_POINTS : trialStore.WHOLE_CURVE,
-      policy.kind === 'median' ? MAX_MEDIAN_POINTS : null,
     );
     for (const row of rows.reverse()) {
       memo.seenEvaluation = Math.max(memo.seenEvaluation, row.evaluation_number);
@@ -329,7 +318,7 @@ export class TrialEarlyStopping {
   private async incumbentCurve(memo: StudyMemo, studyId: string): Promise<CurvePoint[] | null> {
     const best = await trialStore.best(this.dataSource, studyId);
     if (best === null || best.feasible !== true) return null;
-    const row = await trialStore.curveOf(this.dataSource, best.id, memo.settings.metric, trialStore.WHOLE_CURVE);
+    const row = await trialStore.curveOf(this.dataSource, best.id, memo.settings.metric);
     if (row === null || row.points === null || row.points.length === 0) return null;
     return storedCurve(row.points, memo.settings.sign, false);
   }

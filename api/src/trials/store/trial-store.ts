@@ -772,15 +772,13 @@ export async function resumeCandidates(
  * exactly as early-stopping/stored-curve.ts `thinCurve` thins it (at most `max` points, evenly
  * spaced by index, the first and the last included), so that a curve of 10,000 stored points
  * crosses the wire and the event loop's JSON parser as `max`. `points` is a query of one curve's
- * (step, value) rows; `maxPoints` an SQL integer ≥ 2. Point i of n is kept when n ≤ max or it is
+ * (step, value) rows; `max` an SQL integer ≥ 2. Point i of n is kept when n ≤ max or it is
  * thinCurve's pick j = round(i·(max−1)/(n−1)) (the only j that can pick it: picks are more than one
  * index apart), i.e. round(j·(n−1)/(max−1)) = i; round(a/b) is (2a + b) / 2b in integer division,
  * exact where thinCurve's floating-point division is (a tie falls on a representable half).
  * The test compares the two over lengths 1–3,000 and a sample to 10,000 (trial-curves.e2e.spec.ts).
  */
-export function thinnedCurveJson(points: string, maxPoints: string): string {
-  // bigint throughout: with WHOLE_CURVE, 2 · (max − 1) passes an int.
-  const max = `(${maxPoints})::bigint`;
+export function thinnedCurveJson(points: string, max: string): string {
   return `(SELECT json_agg(json_build_array(k.step, k.value) ORDER BY k.step)
              FROM (SELECT p.step, p.value, row_number() OVER (ORDER BY p.step) - 1 AS i, count(*) OVER () AS n
                      FROM (${points}) p) k
@@ -815,31 +813,22 @@ export async function recordStoppedGpuSeconds(tx: EntityManager, trialId: string
   );
 }
 
-/**
- * Points of a curve the early-stopping reads take whole (`maxPoints`): the median policy reads
- * values at exact steps, as the pause rule reads the incumbent's curve.
- */
-export const WHOLE_CURVE = 2_147_483_647;
-
-/**
- * A trial's points of one metric, in step order (an early-stopping curve), at most `maxPoints` of
- * them as thinCurve keeps them (`thinnedCurveJson`; WHOLE_CURVE: all), and its run length.
- */
+/** A trial's points of one metric, in step order (an early-stopping curve), and its run length. */
 export async function curveOf(
   db: Db,
   trialId: string,
   metric: string,
-  maxPoints: number,
 ): Promise<{ total_steps: number | null; points: [number, number][] | null } | null> {
   const [row] = await preparedQuery<{ total_steps: number | null; points: [number, number][] | null }>(
     db,
     {
       name: 'trial-early-stop-curve',
       text: `SELECT t.total_steps,
-                    ${thinnedCurveJson('SELECT m.step, m.value FROM trial_metrics m WHERE m.trial_id = t.id AND m.name = $2', '$3::int')} AS points
+                    (SELECT json_agg(json_build_array(m.step, m.value) ORDER BY m.step)
+                       FROM trial_metrics m WHERE m.trial_id = t.id AND m.name = $2) AS points
                FROM trials t WHERE t.id = $1`,
     },
-    [trialId, metric, maxPoints],
+    [trialId, metric],
   );
   return row ?? null;
 }
@@ -847,12 +836,7 @@ export async function curveOf(
 /**
  * The curves that calibrate early stopping: a study's trials told after evaluation `after` that
  * completed (with the engine's f as their final value) and, when `withStopped`, those stopped early
- * (`objective` null: their curve ends at the stop), the latest `limit` of each kind (newest first),
- * each curve thinned to `maxPoints` as thinCurve thins it (WHOLE_CURVE: all its points). With
- * `maxTotalPoints` (the median policy's MAX_MEDIAN_POINTS) only the newest curves whose stored
- * points add up to at most that many (the newest always), counted in the database before any is
- * read: the caller keeps no more (older curves are dropped first beyond it), so the rest would be
- * read and parsed on the event loop for nothing (docs/reliability.md, finding 49).
+ * (`objective` null: their curve ends at the stop), the latest `limit` of each kind (newest first).
  */
 export async function calibrationCurves(
   db: Db,
@@ -861,8 +845,6 @@ export async function calibrationCurves(
   after: number,
   limit: number,
   withStopped: boolean,
-  maxPoints: number,
-  maxTotalPoints: number | null,
 ): Promise<
   {
     evaluation_number: number;
@@ -876,30 +858,24 @@ export async function calibrationCurves(
     db,
     {
       name: 'trial-early-stop-calibration',
-      text: `SELECT k.evaluation_number, k.stopped, k.objective, k.total_steps,
-                    ${thinnedCurveJson('SELECT m.step, m.value FROM trial_metrics m WHERE m.trial_id = k.id AND m.name = $2', '$6::int')} AS points
-               FROM (SELECT c.*, row_number() OVER newest AS rank, sum(c.stored) OVER newest AS upto
-                       FROM (SELECT c.*,
-                                    CASE WHEN $7::bigint IS NULL THEN 0
-                                         ELSE (SELECT count(*) FROM trial_metrics m WHERE m.trial_id = c.id AND m.name = $2)
-                                    END AS stored
-                               FROM (
-                                 (SELECT t.id, t.evaluation_number, false AS stopped, t.objective, t.total_steps
-                                    FROM trials t
-                                   WHERE t.study_id = $1 AND t.evaluation_number > $3 AND t.status = 'completed'
-                                     AND t.objective IS NOT NULL
-                                   ORDER BY t.evaluation_number DESC LIMIT $4)
-                                 UNION ALL
-                                 (SELECT t.id, t.evaluation_number, true AS stopped, NULL AS objective, t.total_steps
-                                    FROM trials t
-                                   WHERE $5 AND t.study_id = $1 AND t.evaluation_number > $3 AND t.stop_reason = 'early_stopped'
-                                   ORDER BY t.evaluation_number DESC LIMIT $4)
-                               ) c) c
-                     WINDOW newest AS (ORDER BY c.evaluation_number DESC ROWS UNBOUNDED PRECEDING)) k
-              WHERE $7::bigint IS NULL OR k.rank = 1 OR k.upto <= $7::bigint
-              ORDER BY k.evaluation_number DESC`,
+      text: `SELECT c.evaluation_number, c.stopped, c.objective, c.total_steps,
+                    (SELECT json_agg(json_build_array(m.step, m.value) ORDER BY m.step)
+                       FROM trial_metrics m WHERE m.trial_id = c.id AND m.name = $2) AS points
+               FROM (
+                 (SELECT t.id, t.evaluation_number, false AS stopped, t.objective, t.total_steps
+                    FROM trials t
+                   WHERE t.study_id = $1 AND t.evaluation_number > $3 AND t.status = 'completed'
+                     AND t.objective IS NOT NULL
+                   ORDER BY t.evaluation_number DESC LIMIT $4)
+                 UNION ALL
+                 (SELECT t.id, t.evaluation_number, true AS stopped, NULL AS objective, t.total_steps
+                    FROM trials t
+                   WHERE $5 AND t.study_id = $1 AND t.evaluation_number > $3 AND t.stop_reason = 'early_stopped'
+                   ORDER BY t.evaluation_number DESC LIMIT $4)
+               ) c
+              ORDER BY c.evaluation_number DESC`,
     },
-    [studyId, metric, after, limit, withStopped, maxPoints, maxTotalPoints],
+    [studyId, metric, after, limit, withStopped],
   );
 }
 
