@@ -12,6 +12,7 @@ import { PausedTrials1796333000000 } from './1796333000000-PausedTrials';
 import { RateLimitBudgets1796334000000 } from './1796334000000-RateLimitBudgets';
 import { StoredStudyQuota1796335000000 } from './1796335000000-StoredStudyQuota';
 import { GpuHourBudget1796336700000 } from './1796336700000-GpuHourBudget';
+import { ResumeScores1796338000000 } from './1796338000000-ResumeScores';
 
 /** Every migration, oldest first: the only way the schema changes (docs/development.md, "Migrations"). */
 export const MIGRATIONS = [
@@ -29,4 +30,5 @@ export const MIGRATIONS = [
   RateLimitBudgets1796334000000,
   StoredStudyQuota1796335000000,
   GpuHourBudget1796336700000,
+  ResumeScores1796338000000,
 ];

@@ -118,8 +118,23 @@ export interface ResumeChoice<Id> {
 }
 
 /**
+ * What the resume choice ranks a paused trial by (lower first): the point extrapolation of its
+ * observed curve, its last value when no fit holds, +Infinity for a curve the fit or the values
+ * leave without a number (never preferred; NaN would compare false either way) or an empty curve.
+ * A paused curve does not change, so the service computes this once, at the pause, and stores it
+ * (`trials.resume_score`): a resume then reads the lowest stored score instead of fitting every
+ * paused curve again (engine/study-resume.ts; docs/reliability.md, finding 48).
+ */
+export function resumeScore(entry: Omit<PausedTrial<unknown>, 'id'>): number {
+  if (entry.points.length === 0) return Infinity;
+  const score =
+    extrapolateCurve(entry.points, entry.totalSteps)?.finalValue ?? entry.points[entry.points.length - 1].value;
+  return Number.isNaN(score) ? Infinity : score;
+}
+
+/**
  * Which paused trial to resume: the one with the lowest point extrapolation of its observed curve
- * (its last value when no fit holds), among those `finalPolicy` — asked again with everything the
+ * (its last value when no fit holds: `resumeScore`), among those `finalPolicy` — asked again with everything the
  * study now knows — would not stop; the others are ruled out for good. `finalPolicy` null: every
  * paused trial stays eligible. Ties go to the earliest in `paused`.
  *
@@ -158,8 +173,7 @@ export function chooseResume<Id>(
       ruledOut.push(entry.id);
       continue;
     }
-    const score =
-      extrapolateCurve(entry.points, entry.totalSteps)?.finalValue ?? entry.points[entry.points.length - 1].value;
+    const score = resumeScore(entry);
     if (best === null || score < best.score) best = { id: entry.id, score };
   }
   return { resume: best?.id ?? null, ruledOut };

@@ -75,9 +75,10 @@ export interface EngineWhere {
 
 /**
  * Which paused trial to resume (early-stopping/pause-and-resume.ts, `chooseResume`): its work grows
- * with the study's paused trials and, with a rule-out `policy`, their calibration curves (close to a
- * second for hundreds of them), so it runs here, off the API's event loop, like an engine call.
- * `policy` null: nothing is ruled out (the service's choice, engine/study-resume.ts).
+ * with the paused trials it is given (a curve fit each) and, with a rule-out `policy`, their
+ * calibration curves, so it runs here, off the API's event loop, like an engine call. `policy`
+ * null: nothing is ruled out (the service's choice, engine/study-resume.ts, which asks only about
+ * trials paused before their score was stored at the pause: docs/reliability.md, finding 48).
  */
 export interface EngineChooseResume {
   type: 'chooseResume';

@@ -4,7 +4,7 @@
  * store, under the study lock the caller holds.
  */
 import type { EntityManager } from 'typeorm';
-import { storedCurve, type ResumeOptions, type StoppingPolicy } from '../early-stopping';
+import { MAX_FITTED_CURVE_POINTS, storedCurve, type ResumeOptions, type StoppingPolicy } from '../early-stopping';
 import * as trialStore from '../trials/store/trial-store';
 import type { EngineHost } from './engine-host';
 import type { LockedStudy } from './locked-study';
@@ -18,10 +18,14 @@ export function resumeOptionsOf(policy: StoppingPolicy): ResumeOptions | null {
  * Resumes the study's most promising paused trial (paused → pending). Returns the resumed trial's
  * id, null when none is left. No paused trial is ruled out here on the curve it was paused with: a
  * paused trial ends only when it is resumed and the study's curve policy stops it as it runs, or
- * when the study ends (docs/algorithm.md, "Early stopping: pause and resume", "Which"). The
- * paused curves are read here, not kept: a resume happens after several trials, not at every
- * heartbeat. The choice itself runs in the engine host thread (`host.chooseResume`), off the API's
- * event loop.
+ * when the study ends (docs/algorithm.md, "Early stopping: pause and resume", "Which").
+ *
+ * The choice is `chooseResume`'s without a rule-out policy: the lowest `resumeScore`. A paused
+ * curve does not change, so each pause stores its score (trials/trial-early-stopping.ts) and the
+ * store hands over the paused trial with the lowest (one index read), plus any paused before scores
+ * were stored, whose curves (thinned) are scored in the engine host thread here, off the API's
+ * event loop: the same trial as fitting every paused curve at every resume, which held the study's
+ * lock and the host thread about a second per 100 paused trials (docs/reliability.md, finding 48).
  */
 export async function resumeMostPromising(
   tx: EntityManager,
@@ -34,18 +38,22 @@ export async function resumeMostPromising(
   const objective = study.definition.outputs.find((output) => output.type === 'objective');
   const metric = objective?.name ?? '';
   const sign = objective?.goal === 'maximize' ? -1 : 1;
-  const pausedRows = await trialStore.pausedCurves(tx, study.id, metric);
-  if (pausedRows.length === 0) return null;
-  const paused = pausedRows.flatMap((row) => {
-    if (row.points === null || row.points.length === 0) return [];
-    const points = storedCurve(row.points, sign, true);
-    return [{ id: row.id, points, totalSteps: Math.max(row.total_steps ?? 0, points[points.length - 1].step) }];
-  });
-  // No rule-out policy, so the choice needs neither the threshold nor calibration curves: asking
-  // the policy again and again about the same paused curve, against a threshold and a calibration
-  // set that move, would stop it for good on evidence no running trial is stopped on
-  // (docs/algorithm.md, "Which"); the resumed trial runs under the study's policy instead.
-  const choice = await host.chooseResume(paused, { threshold: null, completed: [], stopped: [] }, null);
-  if (choice.resume === null) return null;
-  return (await trialStore.resumePaused(tx, choice.resume, now)) ? choice.resume : null;
+  const candidates = await trialStore.resumeCandidates(tx, study.id, metric, MAX_FITTED_CURVE_POINTS);
+  let resume: string | null;
+  if (candidates.length <= 1) {
+    resume = candidates[0]?.id ?? null;
+  } else {
+    const paused = candidates.flatMap((row) => {
+      if (row.points === null || row.points.length === 0) return [];
+      const points = storedCurve(row.points, sign, true);
+      return [{ id: row.id, points, totalSteps: Math.max(row.total_steps ?? 0, points[points.length - 1].step) }];
+    });
+    // No rule-out policy, so the choice needs neither the threshold nor calibration curves: asking
+    // the policy again and again about the same paused curve, against a threshold and a calibration
+    // set that move, would stop it for good on evidence no running trial is stopped on
+    // (docs/algorithm.md, "Which"); the resumed trial runs under the study's policy instead.
+    resume = (await host.chooseResume(paused, { threshold: null, completed: [], stopped: [] }, null)).resume;
+  }
+  if (resume === null) return null;
+  return (await trialStore.resumePaused(tx, resume, now)) ? resume : null;
 }

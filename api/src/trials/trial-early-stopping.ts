@@ -7,6 +7,7 @@ import {
   decidePause,
   MAX_CALIBRATION_WINDOW,
   pauseRuleOf,
+  resumeScore,
   storedCurve,
   type CalibrationCache,
   type CompletedCurve,
@@ -57,7 +58,12 @@ export interface HeartbeatTrial {
 }
 
 /** The decision of a heartbeat; `pause`: a stop that can be undone (the trial becomes `paused`). */
-export type EarlyStopDecision = StopDecision & { pause: boolean };
+/**
+ * `resumeScore`: a pause's rank among the study's paused trials (pause-and-resume.ts,
+ * `resumeScore`), computed here from the curve the pause was decided on and stored with the pause,
+ * so that a resume does not fit every paused curve again; null for anything but a pause.
+ */
+export type EarlyStopDecision = StopDecision & { pause: boolean; resumeScore: number | null };
 
 /** A study's settings that never change after creation, read once. */
 interface StudySettings {
@@ -145,7 +151,8 @@ export class TrialEarlyStopping {
         pauseRuleOf(policy),
         memo.calibration,
       );
-      return { ...decision, pause: true };
+      const score = decision.stop ? resumeScore({ points: curve, totalSteps: question.totalSteps }) : null;
+      return { ...decision, pause: true, resumeScore: score };
     }
     const protectedCount =
       policy.kind === 'curve'
@@ -164,7 +171,7 @@ export class TrialEarlyStopping {
       policy,
       memo.calibration,
     );
-    return { ...decision, pause: false };
+    return { ...decision, pause: false, resumeScore: null };
   }
 
   private async memo(studyId: string): Promise<StudyMemo> {

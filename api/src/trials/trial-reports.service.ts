@@ -148,6 +148,7 @@ export class TrialReportsService {
         // The runner is told `early_stopped` either way: it keeps the adapter and the checkpoint
         // folder of a stopped trial, which is what a resume continues from.
         pause: decision.pause,
+        resumeScore: decision.resumeScore,
       });
       if (stopped === null) return false;
     } catch (error) {

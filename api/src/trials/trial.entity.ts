@@ -28,7 +28,7 @@ import {
 @Index('ix_trials_running_lease', ['leaseExpiresAt'], { where: "status = 'running'" })
 @Index('ix_trials_study_pending', ['studyId', 'createdAt', 'number'], { where: "status = 'pending'" })
 @Index('ix_trials_study_running', ['studyId'], { where: "status = 'running'" })
-@Index('ix_trials_study_paused', ['studyId'], { where: "status = 'paused'" })
+@Index('ix_trials_study_paused', ['studyId', 'resumeScore', 'finishedAt', 'number'], { where: "status = 'paused'" })
 // A runner's open leases, counted by every lease (its slots) and by runner reclamation: without
 // reading the finished trials of a long-lived runner (ix_trials_runner_id holds them all).
 @Index('ix_trials_runner_running', ['runnerId'], { where: "status = 'running'" })
@@ -111,6 +111,16 @@ export class Trial {
   /** The early-stopping decision that stopped the trial: last observed value, extrapolation, bound, threshold. */
   @Column({ name: 'early_stop', type: 'jsonb', nullable: true })
   earlyStop: EarlyStopRecord | null;
+
+  /**
+   * A paused trial's rank for the resume choice, lower first (early-stopping/pause-and-resume.ts,
+   * `resumeScore`), computed at the pause from the curve it was paused with (which no longer
+   * changes), so that a resume reads the lowest instead of fitting every paused curve again
+   * (docs/reliability.md, finding 48). Null for every other trial, and for trials paused before
+   * this column existed (scored from their curves at each resume).
+   */
+  @Column({ name: 'resume_score', type: 'double precision', nullable: true })
+  resumeScore: number | null;
 
   /** The run length the trial's curve is measured against (step / totalSteps = progress), estimated from heartbeats. */
   @Column({ name: 'total_steps', type: 'double precision', nullable: true })

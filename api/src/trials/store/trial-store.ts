@@ -663,6 +663,8 @@ export interface EarlyStop {
   now: Date;
   /** A pause (the policy's `resume` is on and the trial was never resumed): `paused`, not `stopped`. */
   pause?: boolean;
+  /** A pause's rank for the resume choice (`resumeScore`, stored as `resume_score`); null otherwise. */
+  resumeScore?: number | null;
 }
 
 /**
@@ -689,7 +691,7 @@ export async function stopEarly(db: Db, stop: EarlyStop): Promise<Trial | null> 
            FROM target WHERE l.trial_id = target.id AND l.attempt = target.attempt
        )
        UPDATE trials t
-          SET status = $6, stop_reason = 'early_stopped', early_stop = $5::jsonb, told = false,
+          SET status = $6, stop_reason = 'early_stopped', early_stop = $5::jsonb, resume_score = $7, told = false,
               outputs = NULL, error = NULL, finished_at = $4, lease_expires_at = NULL, updated_at = $4
          FROM target WHERE t.id = target.id
        RETURNING t.*`,
@@ -701,6 +703,7 @@ export async function stopEarly(db: Db, stop: EarlyStop): Promise<Trial | null> 
       stop.now,
       JSON.stringify(stop.decision),
       stop.pause === true ? PAUSE.to : STOP_EARLY.to,
+      stop.pause === true ? (stop.resumeScore ?? null) : null,
     ],
   );
   return rows.length === 0 ? null : trialFromRow(rows[0]);
@@ -717,7 +720,7 @@ export async function stopEarly(db: Db, stop: EarlyStop): Promise<Trial | null> 
 export async function resumePaused(tx: EntityManager, trialId: string, now: Date): Promise<boolean> {
   const rows = (await tx.query(
     `UPDATE trials SET status = '${RESUME.to}', attempt = attempt + 1, resumes = resumes + 1, told = false,
-            stop_reason = NULL, lease_expires_at = NULL, finished_at = NULL, progress = NULL,
+            stop_reason = NULL, resume_score = NULL, lease_expires_at = NULL, finished_at = NULL, progress = NULL,
             updated_at = $2
       WHERE id = $1 AND status = '${RESUME.from}' AND told
      RETURNING id`,
@@ -727,24 +730,61 @@ export async function resumePaused(tx: EntityManager, trialId: string, now: Date
 }
 
 /**
- * The study's paused trials told to the engine, oldest pause first, with their curve of `metric` and
- * run length. A pause committed after the caller's telling statement is left for the next resume:
- * resumed before being told, the engine would never hear of its pause, and would take its later
- * result as a new evaluation.
+ * What a resume chooses from (engine/study-resume.ts): of the study's paused trials told to the
+ * engine, the one with the lowest stored `resume_score` (ties: the oldest pause), and every paused
+ * trial without a score (paused before scores were stored, migration ResumeScores: the caller
+ * scores them from their curves; no pause is stored without one since, so they only become fewer),
+ * each with its curve of `metric` thinned to `maxPoints` as thinCurve thins it (`thinnedCurveJson`)
+ * and its run length; oldest pause first. Trials without a curve are left
+ * out (the choice never resumes them; they end with the study). Once every paused trial has its
+ * score this is one row, found through ix_trials_study_paused, whatever the study paused
+ * (docs/reliability.md, finding 48). A pause committed after the caller's telling statement is left
+ * for the next resume: resumed before being told, the engine would never hear of its pause, and
+ * would take its later result as a new evaluation.
  */
-export async function pausedCurves(
+export async function resumeCandidates(
   db: Db,
   studyId: string,
   metric: string,
-): Promise<{ id: string; total_steps: number | null; points: [number, number][] | null }[]> {
+  maxPoints: number,
+): Promise<
+  { id: string; total_steps: number | null; resume_score: number | null; points: [number, number][] | null }[]
+> {
+  const paused = `t.study_id = $1 AND t.status = '${RESUME.from}' AND t.told`;
   return (await db.query(
-    `SELECT t.id, t.total_steps,
-            (SELECT json_agg(json_build_array(m.step, m.value) ORDER BY m.step)
-               FROM trial_metrics m WHERE m.trial_id = t.id AND m.name = $2) AS points
-       FROM trials t WHERE t.study_id = $1 AND t.status = '${RESUME.from}' AND t.told
-      ORDER BY t.finished_at, t.number`,
-    [studyId, metric],
-  )) as { id: string; total_steps: number | null; points: [number, number][] | null }[];
+    `WITH lowest AS (
+       SELECT t.id FROM trials t WHERE ${paused} AND t.resume_score IS NOT NULL
+        ORDER BY t.resume_score, t.finished_at, t.number LIMIT 1
+     )
+     SELECT c.id, c.total_steps, c.resume_score, c.points
+       FROM (SELECT t.id, t.total_steps, t.resume_score, t.finished_at, t.number,
+                    ${thinnedCurveJson('SELECT m.step, m.value FROM trial_metrics m WHERE m.trial_id = t.id AND m.name = $2', '$3::int')} AS points
+               FROM trials t
+              WHERE ${paused} AND (t.resume_score IS NULL OR t.id IN (SELECT id FROM lowest))) c
+      WHERE c.points IS NOT NULL
+      ORDER BY c.finished_at, c.number`,
+    [studyId, metric, maxPoints],
+  )) as { id: string; total_steps: number | null; resume_score: number | null; points: [number, number][] | null }[];
+}
+
+/**
+ * A curve's points as a JSON array of `[step, value]` in step order, thinned in the database
+ * exactly as early-stopping/stored-curve.ts `thinCurve` thins it (at most `max` points, evenly
+ * spaced by index, the first and the last included), so that a curve of 10,000 stored points
+ * crosses the wire and the event loop's JSON parser as `max`. `points` is a query of one curve's
+ * (step, value) rows; `max` an SQL integer ≥ 2. Point i of n is kept when n ≤ max or it is
+ * thinCurve's pick j = round(i·(max−1)/(n−1)) (the only j that can pick it: picks are more than one
+ * index apart), i.e. round(j·(n−1)/(max−1)) = i; round(a/b) is (2a + b) / 2b in integer division,
+ * exact where thinCurve's floating-point division is (a tie falls on a representable half).
+ * The test compares the two over lengths 1–3,000 and a sample to 10,000 (trial-curves.e2e.spec.ts).
+ */
+export function thinnedCurveJson(points: string, max: string): string {
+  return `(SELECT json_agg(json_build_array(k.step, k.value) ORDER BY k.step)
+             FROM (SELECT p.step, p.value, row_number() OVER (ORDER BY p.step) - 1 AS i, count(*) OVER () AS n
+                     FROM (${points}) p) k
+            WHERE k.n <= ${max}
+               OR (2 * ((2 * k.i * (${max} - 1) + k.n - 1) / (2 * (k.n - 1))) * (k.n - 1) + ${max} - 1)
+                  / (2 * (${max} - 1)) = k.i)`;
 }
 
 /**
