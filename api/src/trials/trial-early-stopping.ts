@@ -164,7 +164,11 @@ export class TrialEarlyStopping {
       policy,
       memo.calibration,
     );
-    return { ...decision, pause: false };
+    // `revive` (docs/algorithm.md, "Early stopping: taking stopped trials up again"): the same
+    // final rule, but a trial never taken up again is kept `paused` (its checkpoint with it), so
+    // that a restart of the engine on the minimum mesh, or its end with GPU-hours left, can take it
+    // up again (EngineService.resumeIfDue); a revived trial's stop is final.
+    return { ...decision, pause: policy.kind === 'curve' && policy.revive === true && trial.resumes === 0 };
   }
 
   private async memo(studyId: string): Promise<StudyMemo> {
