@@ -16,6 +16,9 @@
  * final value, or null if stopped again) and counts nothing. Resumes follow EngineService
  * (`resumeIfDue`): before each ask, when the stagnation count is due or the engine has nothing left
  * to ask (budget spent or stopped), the most promising paused trial (`chooseResume`) runs on.
+ * With `revive` the take-up rule is the service's too (`takeUpReason`, `reviveAllowed`): the most
+ * promising stopped or paused trial also runs on at each restart of MADS on the minimum mesh not
+ * yet answered, and, with a GPU budget left, once the engine has nothing left to ask.
  * GPU-seconds are steps run, plus `resumeOverheadSteps` per resume (the reload, as promote.ts).
  * A stop or pause is told with its decision's lower bound as `censoredBelow`, as EngineService tells
  * it; the engine uses it only with `censoredModels` (the `engineOptions` of the `_censored` rows).
