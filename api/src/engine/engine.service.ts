@@ -541,14 +541,15 @@ export class EngineService {
     return inFlight;
   }
 
-  /**
-   * The study has a GPU-hour budget and its trials' GPU-seconds (the running total kept with every
-   * write of them: trialStore.gpuSecondsUsed, one row by key) have reached it.
-   */
+  /** The study has a GPU-hour budget (`budget.maxGpuHours`). */
   private hasGpuBudget(study: LockedStudy): boolean {
     return study.definition.maxGpuHours !== null && study.definition.maxGpuHours !== undefined;
   }
 
+  /**
+   * The study has a GPU-hour budget and its trials' GPU-seconds (the running total kept with every
+   * write of them: trialStore.gpuSecondsUsed, one row by key) have reached it.
+   */
   private async gpuBudgetSpent(manager: EntityManager, study: LockedStudy): Promise<boolean> {
     const maxGpuHours = study.definition.maxGpuHours;
     if (maxGpuHours === null || maxGpuHours === undefined) return false;
