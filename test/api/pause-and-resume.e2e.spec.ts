@@ -370,6 +370,52 @@ describe('early stopping that can be undone: pause and resume', () => {
     );
   });
 
+  it('revive on a small integer grid budgeted in evaluations: the engine ends on the mesh with evaluations left, and stopped trials take them', async () => {
+    // 5 × 5 integer levels around the bowl's minimum (1, −1): MADS asks every point, restarts on the
+    // mesh and ends (MIN_MESH_SIZE_REACHED) with 15 of its 40 evaluations unspent.
+    const maxEvaluations = 40;
+    const body = studyBody({ kind: 'curve', revive: true });
+    const study = await createStudy(test, userKey, {
+      ...body,
+      parameters: [
+        { name: 'x', type: 'integer', lower: -1, upper: 3 },
+        { name: 'y', type: 'integer', lower: -3, upper: 1 },
+      ],
+      x0: [{ x: -1, y: 1 }],
+      budget: { ...body.budget, maxEvaluations },
+    });
+    const studyId = String(study.id);
+    const runner = await registerRunner(test, runnerKey, 'rv-grid', SIMULATED_RUNNER);
+    const logs: AttemptLog[] = [];
+    await runWorker(test, runner, studyId, logs, new Map(), new Gate(), () => undefined);
+    const done = expectStatus(await test.http.get(`/v1/studies/${studyId}`).set(...auth(userKey)), 200).body;
+    assert.equal(done.status, 'completed');
+    assert.equal(done.trialCounts.paused, 0);
+    const { figures, stopReason } = await test.server.app.get(EngineService).read(studyId);
+    assert.equal(stopReason?.kind, 'MIN_MESH_SIZE_REACHED');
+    const restarts = figures.restartCount ?? 0;
+    assert.ok(restarts > 0, 'MADS restarted on the minimum mesh');
+    // Every grid point once: each configuration counts once, revived or not.
+    const trials = await trialsOf(studyId);
+    assert.equal(trials.length, 25);
+    assert.equal(done.evaluationCount, 25);
+    const revived = trials.filter((trial) => trial.resumes > 0);
+    // Taken up: one per restart, then one per evaluation left unspent, each once, from its checkpoint.
+    assert.ok(revived.length >= 1, 'no stopped trial was taken up');
+    assert.ok(revived.length <= restarts + (maxEvaluations - 25), `${revived.length} taken up, ${restarts} restarts`);
+    for (const trial of revived) assert.equal(trial.resumes, 1);
+    assert.equal(logs.filter((log) => log.from > 0).length, revived.length);
+    for (const trial of trials.filter((t) => t.status === 'stopped')) assert.equal(trial.stopReason, 'early_stopped');
+    // The engine took the revived trials' values: its incumbent is the best completed trial's.
+    const completed = trials.filter((trial) => trial.status === 'completed');
+    const bestValue = Math.min(...completed.map((trial) => trial.outputs!.val_loss));
+    assert.equal(figures.earlyStopThreshold, bestValue);
+    process.stdout.write(
+      `# revive on a grid: ${revived.length} taken up (${revived.filter((t) => t.status === 'completed').length} completed), ` +
+        `${restarts} restarts, ${maxEvaluations - 25} evaluations left unspent; best ${bestValue}\n`,
+    );
+  });
+
   it('a resumed trial continues from its pause step, completes, and its value becomes the engine’s incumbent without a new evaluation', async () => {
     const study = await createStudy(
       test,

@@ -291,7 +291,16 @@ export function runClosedLoopStudy(
     if (reason === 'stagnation') stagnation = 0;
     const candidates: Paused[] = [
       ...(resume !== null ? paused : []),
-      ...(options.revive === true && reviveAllowed(reason, options.finishRunningAtBudget === true) ? revivable : []),
+      ...(options.revive === true &&
+      reviveAllowed(reason, {
+        gpuBudgetLeft: options.finishRunningAtBudget === true,
+        evaluationsLeft:
+          options.maxEvaluations === null ? 0 : Math.max(0, options.maxEvaluations - engine.evaluationCount),
+        takenUp: trace.resumed,
+        restarts: engine.restartCount,
+      })
+        ? revivable
+        : []),
     ];
     const allowed = new Set(candidates);
     const entry = takeResumeChoice(

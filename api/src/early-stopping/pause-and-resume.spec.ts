@@ -157,11 +157,15 @@ describe('takeUpReason / reviveAllowed: when a stopped or paused trial is taken 
     assert.equal(takeUpReason({ ...base, restarts: 3, stagnationDue: true }), 'restart');
     assert.equal(takeUpReason({ ...base, restarts: 3, stagnationDue: true, exhausted: true }), 'exhausted');
   });
-  it('a final stop is revived on a restart, at the end only with a GPU budget left, never on stagnation', () => {
-    assert.equal(reviveAllowed('restart', false), true);
-    assert.equal(reviveAllowed('restart', true), true);
-    assert.equal(reviveAllowed('exhausted', true), true);
-    assert.equal(reviveAllowed('exhausted', false), false);
-    assert.equal(reviveAllowed('stagnation', true), false);
+  it('a final stop is revived on a restart; at the end with a GPU budget left or evaluations left unspent; never on stagnation', () => {
+    const spent = { gpuBudgetLeft: false, evaluationsLeft: 0, takenUp: 2, restarts: 2 };
+    assert.equal(reviveAllowed('restart', spent), true);
+    assert.equal(reviveAllowed('exhausted', { ...spent, gpuBudgetLeft: true }), true);
+    // Budgeted in evaluations alone and all told: nothing at the end.
+    assert.equal(reviveAllowed('exhausted', spent), false);
+    // The engine ended on the mesh with 3 evaluations left: 3 run-ons beyond the restarts' take-ups.
+    assert.equal(reviveAllowed('exhausted', { ...spent, evaluationsLeft: 3, takenUp: 4 }), true);
+    assert.equal(reviveAllowed('exhausted', { ...spent, evaluationsLeft: 3, takenUp: 5 }), false);
+    assert.equal(reviveAllowed('stagnation', { ...spent, gpuBudgetLeft: true, evaluationsLeft: 9 }), false);
   });
 });

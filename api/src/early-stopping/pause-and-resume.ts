@@ -217,13 +217,28 @@ export function takeUpReason(question: TakeUpQuestion): TakeUpReason | null {
   return question.stagnationDue ? 'stagnation' : null;
 }
 
+/** What a study has left to spend on taking final-stopped trials up again once its engine is done. */
+export interface ReviveBudget {
+  /** The study has a GPU-hour budget, not spent (leases stop when it is). */
+  gpuBudgetLeft: boolean;
+  /** `maxEvaluations` minus the evaluations told: more than 0 when the engine ended on the mesh early. */
+  evaluationsLeft: number;
+  /** As in `TakeUpQuestion`. */
+  takenUp: number;
+  restarts: number;
+}
+
 /**
  * Whether a final-stopped trial may be taken up again for `reason` (paused trials always may,
- * under `resume`): on a restart; at exhaustion only while a GPU-hour budget is left to spend on it
- * (a study budgeted in evaluations alone has spent what it was given once they are told, and
- * reviving every stopped trial then would undo the stopping); never on stagnation, which is
- * `resume`'s trigger for the trials it paused on purpose.
+ * under `resume`): on a restart; never on stagnation, which is `resume`'s trigger for the trials it
+ * paused on purpose; once the engine is done, while a GPU-hour budget is left to spend, or in a
+ * study budgeted in evaluations alone while the evaluations its engine left unspent (it ended on
+ * the mesh early) exceed the trials taken up beyond the restarts — one run-on per evaluation left.
+ * A study that told all its evaluations has spent what it was given: reviving every stopped trial
+ * then would undo the stopping.
  */
-export function reviveAllowed(reason: TakeUpReason, gpuBudgetLeft: boolean): boolean {
-  return reason === 'restart' || (reason === 'exhausted' && gpuBudgetLeft);
+export function reviveAllowed(reason: TakeUpReason, budget: ReviveBudget): boolean {
+  if (reason === 'restart') return true;
+  if (reason !== 'exhausted') return false;
+  return budget.gpuBudgetLeft || budget.takenUp < budget.restarts + budget.evaluationsLeft;
 }

@@ -60,7 +60,8 @@ export interface CurveStoppingPolicy {
   /**
    * Taking stopped trials up again (pause-and-resume.ts, `takeUpReason`; docs/algorithm.md, "Early
    * stopping: taking stopped trials up again"): at each restart of the engine on the minimum mesh,
-   * and once the engine has nothing left to ask in a study with GPU-hours left, the most promising
+   * and once the engine has nothing left to ask with budget left (GPU-hours, or evaluations it left
+   * unspent), the most promising
    * final-stopped (and, with `resume`, paused) trial runs on from its checkpoint under this policy,
    * its second stop final. Absent or false: off (opt-in, like `resume`, and only with
    * `checkpointSteps`).

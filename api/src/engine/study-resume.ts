@@ -17,7 +17,7 @@ export function resumeOptionsOf(policy: StoppingPolicy): ResumeOptions | null {
 /**
  * The policy's `revive` (docs/algorithm.md, "Early stopping: taking stopped trials up again"):
  * stopped trials are kept `paused` and taken up again at restarts of the engine on the minimum
- * mesh, and at its end while GPU-hours are left.
+ * mesh, and at its end while budget is left (`reviveAllowed`).
  */
 export function reviveOf(policy: StoppingPolicy): boolean {
   return policy.kind === 'curve' && policy.revive === true;
