@@ -265,6 +265,157 @@ describe('early stopping that can be undone: pause and resume', () => {
     );
   });
 
+  it('revive: stopped trials are kept paused and taken up again from their checkpoint once the engine is done with GPU-hours left; 2 runners, across a restart, budget exact', async () => {
+    // Opt-in, only with checkpoints, a boolean: a 400 naming the field otherwise.
+    const noCheckpoints = { ...studyBody({ kind: 'curve', revive: true }), trainingConfig: undefined };
+    const refused = expectStatus(
+      await test.http
+        .post('/v1/studies')
+        .set(...auth(userKey))
+        .send(noCheckpoints),
+      400,
+    ).body;
+    assert.match(JSON.stringify(refused), /earlyStopping\.revive/);
+    const notBoolean = expectStatus(
+      await test.http
+        .post('/v1/studies')
+        .set(...auth(userKey))
+        .send(studyBody({ kind: 'curve', revive: 'yes' })),
+      400,
+    ).body;
+    assert.match(JSON.stringify(notBoolean), /earlyStopping\.revive/);
+    // 0.3 GPU-hours: more than 30 trials with final stops use, less than 30 full runs (0.5).
+    const maxGpuHours = 0.3;
+    const body = studyBody({ kind: 'curve', revive: true });
+    const study = await createStudy(test, userKey, { ...body, budget: { ...body.budget, maxGpuHours } });
+    assert.equal((study.earlyStopping as { revive: unknown }).revive, true);
+    const studyId = String(study.id);
+    const runners = [
+      await registerRunner(test, runnerKey, 'rv-a', SIMULATED_RUNNER),
+      await registerRunner(test, runnerKey, 'rv-b', SIMULATED_RUNNER),
+    ];
+    const logs: AttemptLog[] = [];
+    const checkpoints = new Map<string, number>();
+    const gate = new Gate();
+    let finished = 0;
+    let restarted = false;
+    let sawPaused = false;
+    const workers = runners.map((runner) =>
+      runWorker(test, runner, studyId, logs, checkpoints, gate, () => {
+        finished += 1;
+        if (finished === 15) gate.close();
+      }),
+    );
+    const restart = (async () => {
+      while (gate.parked < runners.length) await new Promise((resolve) => setTimeout(resolve, 10));
+      // The final rule's stops are kept paused while the study runs (they may be taken up again).
+      const counts = expectStatus(await test.http.get(`/v1/studies/${studyId}`).set(...auth(userKey)), 200).body
+        .trialCounts as Record<string, number>;
+      sawPaused = counts.paused > 0;
+      await test.restart();
+      restarted = true;
+      gate.release();
+    })();
+    await Promise.all([...workers, restart]);
+    assert.ok(restarted);
+    assert.ok(sawPaused, 'no stop was kept paused half-way');
+
+    const done = expectStatus(await test.http.get(`/v1/studies/${studyId}`).set(...auth(userKey)), 200).body;
+    assert.equal(done.status, 'completed');
+    // The budget is exact: a revived trial counts once, at its stop.
+    assert.equal(done.evaluationCount, MAX_EVALUATIONS);
+    const trials = await trialsOf(studyId);
+    assert.equal(trials.length, MAX_EVALUATIONS);
+    assert.equal(done.trialCounts.paused, 0);
+    const revivedAttempts = logs.filter((log) => log.from > 0);
+    assert.ok(revivedAttempts.length >= 1, 'no stopped trial was taken up again');
+    const revived = trials.filter((trial) => trial.resumes > 0);
+    assert.equal(revived.length, new Set(revivedAttempts.map((log) => log.id)).size);
+    // Only after the engine was done (a continuous problem does not restart on the mesh in 30
+    // evaluations): every revived attempt leased after the 30th fresh trial was leased.
+    const lastFresh = Math.max(...logs.map((log, index) => (log.from === 0 ? index : -1)));
+    for (const log of revivedAttempts) assert.ok(logs.indexOf(log) > lastFresh);
+    // The first 3 trials calibrate the final rule and X0 is never stopped: no revival of them.
+    for (const trial of trials.filter((t) => t.number <= 3)) assert.equal(trial.resumes, 0);
+    // A revived trial's second stop is final; nothing is taken up twice.
+    for (const trial of revived) assert.equal(trial.resumes, 1);
+    for (const trial of trials.filter((t) => t.status === 'stopped')) assert.equal(trial.stopReason, 'early_stopped');
+    // The engine took the revived trials' values: its incumbent is the best completed trial's, and
+    // the same once rebuilt from the database.
+    const completed = trials.filter((trial) => trial.status === 'completed');
+    const bestValue = Math.min(...completed.map((trial) => trial.outputs!.val_loss));
+    const engines = test.server.app.get(EngineService);
+    assert.equal((await engines.read(studyId)).figures.earlyStopThreshold, bestValue);
+    const engine = expectStatus(await test.http.get(`/v1/studies/${studyId}/engine`).set(...auth(userKey)), 200).body;
+    assert.equal(engine.evaluationCount, MAX_EVALUATIONS);
+    await test.restart();
+    const rebuilt = expectStatus(await test.http.get(`/v1/studies/${studyId}/engine`).set(...auth(userKey)), 200).body;
+    assert.deepEqual(rebuilt, engine);
+    // GPU-seconds add up over attempts, and the study never leased past its GPU budget by more
+    // than the 2 trials running when it was crossed.
+    let used = 0;
+    for (const trial of trials) {
+      const total = logs.filter((log) => log.id === trial.id).reduce((sum, log) => sum + log.gpuSeconds, 0);
+      assert.ok(
+        Math.abs((trial.gpuSeconds ?? 0) - total) < 1e-9,
+        `trial ${trial.number}: ${trial.gpuSeconds} vs ${total}`,
+      );
+      used += total;
+    }
+    assert.ok(Math.abs(done.gpuHoursUsed * 3600 - used) < 1e-6);
+    assert.ok(used < maxGpuHours * 3600 + 2 * TOTAL_STEPS * GPU_SECONDS_PER_STEP + 2 * RELOAD_GPU_SECONDS);
+    process.stdout.write(
+      `# revive: ${revived.length} stopped trials taken up again (${revived.filter((t) => t.status === 'completed').length} completed); ` +
+        `GPU-seconds used ${used.toFixed(1)} of ${maxGpuHours * 3600}; best ${bestValue}; stop ${done.stopReason}\n`,
+    );
+  });
+
+  it('revive on a small integer grid budgeted in evaluations: the engine ends on the mesh with evaluations left, and stopped trials take them', async () => {
+    // 5 × 5 integer levels around the bowl's minimum (1, −1): MADS asks every point, restarts on the
+    // mesh and ends (MIN_MESH_SIZE_REACHED) with 15 of its 40 evaluations unspent.
+    const maxEvaluations = 40;
+    const body = studyBody({ kind: 'curve', revive: true });
+    const study = await createStudy(test, userKey, {
+      ...body,
+      parameters: [
+        { name: 'x', type: 'integer', lower: -1, upper: 3 },
+        { name: 'y', type: 'integer', lower: -3, upper: 1 },
+      ],
+      x0: [{ x: -1, y: 1 }],
+      budget: { ...body.budget, maxEvaluations },
+    });
+    const studyId = String(study.id);
+    const runner = await registerRunner(test, runnerKey, 'rv-grid', SIMULATED_RUNNER);
+    const logs: AttemptLog[] = [];
+    await runWorker(test, runner, studyId, logs, new Map(), new Gate(), () => undefined);
+    const done = expectStatus(await test.http.get(`/v1/studies/${studyId}`).set(...auth(userKey)), 200).body;
+    assert.equal(done.status, 'completed');
+    assert.equal(done.trialCounts.paused, 0);
+    const { figures, stopReason } = await test.server.app.get(EngineService).read(studyId);
+    assert.equal(stopReason?.kind, 'MIN_MESH_SIZE_REACHED');
+    const restarts = figures.restartCount ?? 0;
+    assert.ok(restarts > 0, 'MADS restarted on the minimum mesh');
+    // Every grid point once: each configuration counts once, revived or not.
+    const trials = await trialsOf(studyId);
+    assert.equal(trials.length, 25);
+    assert.equal(done.evaluationCount, 25);
+    const revived = trials.filter((trial) => trial.resumes > 0);
+    // Taken up: one per restart, then one per evaluation left unspent, each once, from its checkpoint.
+    assert.ok(revived.length >= 1, 'no stopped trial was taken up');
+    assert.ok(revived.length <= restarts + (maxEvaluations - 25), `${revived.length} taken up, ${restarts} restarts`);
+    for (const trial of revived) assert.equal(trial.resumes, 1);
+    assert.equal(logs.filter((log) => log.from > 0).length, revived.length);
+    for (const trial of trials.filter((t) => t.status === 'stopped')) assert.equal(trial.stopReason, 'early_stopped');
+    // The engine took the revived trials' values: its incumbent is the best completed trial's.
+    const completed = trials.filter((trial) => trial.status === 'completed');
+    const bestValue = Math.min(...completed.map((trial) => trial.outputs!.val_loss));
+    assert.equal(figures.earlyStopThreshold, bestValue);
+    process.stdout.write(
+      `# revive on a grid: ${revived.length} taken up (${revived.filter((t) => t.status === 'completed').length} completed), ` +
+        `${restarts} restarts, ${maxEvaluations - 25} evaluations left unspent; best ${bestValue}\n`,
+    );
+  });
+
   it('a resumed trial continues from its pause step, completes, and its value becomes the engine’s incumbent without a new evaluation', async () => {
     const study = await createStudy(
       test,

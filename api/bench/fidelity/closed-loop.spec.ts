@@ -28,6 +28,16 @@ for (let i = 0; i < LEVELS[0]; i++) {
     );
   }
 }
+/** A 15 × 15 grid, the same bowl shape (optimum at (11, 11), X0 (7, 7)): large enough for MADS to restart on the mesh. */
+const BIG_LEVELS = [15, 15];
+const BIG: number[][] = [];
+for (let i = 0; i < 15; i++) {
+  for (let j = 0; j < 15; j++) {
+    const final = 1 + 0.1 * ((i - 11) ** 2 + (j - 11) ** 2);
+    const amplitude = 0.5 + 0.6 * ((i * 7 + j * 3) % 5);
+    BIG.push(Array.from({ length: T }, (_, s) => final + amplitude * Math.exp(-(s + 1) / 2.5) * (s === T - 1 ? 0 : 1)));
+  }
+}
 const settings: StudySettings = { totalSteps: T, secondsPerStep: 1, maxGpuSeconds: 10_000, maxTrials: 1000 };
 const BUDGET = 16;
 
@@ -169,18 +179,9 @@ describe('bench:fidelity closed loop (closed-loop.ts): MADS chooses the points',
   });
 
   it('a GPU-budget study with the evaluation bound the service needs restarts on the mesh instead of ending with budget left', () => {
-    // A 15 × 15 grid, the same bowl shape (optimum at (11, 11), X0 (7, 7)); 50 full trials' worth of GPU-s.
-    const levels = [15, 15];
-    const big: number[][] = [];
-    for (let i = 0; i < 15; i++) {
-      for (let j = 0; j < 15; j++) {
-        const final = 1 + 0.1 * ((i - 11) ** 2 + (j - 11) ** 2);
-        const amplitude = 0.5 + 0.6 * ((i * 7 + j * 3) % 5);
-        big.push(
-          Array.from({ length: T }, (_, s) => final + amplitude * Math.exp(-(s + 1) / 2.5) * (s === T - 1 ? 0 : 1)),
-        );
-      }
-    }
+    // The 15 × 15 grid (BIG); 50 full trials' worth of GPU-s.
+    const levels = BIG_LEVELS;
+    const big = BIG;
     const budgeted = { ...settings, maxGpuSeconds: 50 * T };
     const run = (maxEvaluations: number | null) =>
       runClosedLoopStudy(
@@ -228,6 +229,66 @@ describe('bench:fidelity closed loop (closed-loop.ts): MADS chooses the points',
     assert.equal(at[at.length - 1], gpu(log));
     // Trials overlap: the first result is told after more than one trial's steps were spent.
     assert.ok(at[0] > log[0].steps);
+  });
+
+  it('revive (the service rule): stopped trials are taken up again at restarts, at most one per restart, budget exact', () => {
+    const told: EvaluationResult[] = [];
+    const maxEvaluations = 100;
+    const run = (revive: boolean) =>
+      runClosedLoopStudy(
+        BIG_LEVELS,
+        BIG,
+        {
+          policy: { ...DEFAULT_CURVE_POLICY },
+          resume: null,
+          revive,
+          maxEvaluations,
+          seed: 3,
+          onTell: revive ? (r) => told.push(r) : undefined,
+        },
+        settings,
+      );
+    const off = run(false);
+    const on = run(true);
+    assert.ok(off.trace.restarts > 0, 'the grid is small enough for MADS to restart on the minimum mesh');
+    assert.equal(off.trace.resumed, 0);
+    assert.ok(on.trace.resumed > 0, 'a stopped trial was taken up again');
+    // A study budgeted in evaluations alone takes stopped trials up only at restarts (not at its end).
+    assert.ok(on.trace.resumed <= on.trace.restarts, `${on.trace.resumed} take-ups, ${on.trace.restarts} restarts`);
+    // The budget counts each point once: fresh trials are the evaluations, revived ones are told as resumed.
+    assert.equal(fresh(on.log).length, on.trace.evaluations);
+    assert.ok(on.trace.evaluations <= maxEvaluations);
+    assert.equal(told.filter((r) => r.resumed !== true).length, on.trace.evaluations);
+    assert.equal(told.filter((r) => r.resumed === true).length, on.trace.resumed);
+    // A revived trial runs on from its last step: the entries after its stop add only the remaining steps.
+    for (const t of on.log.filter((entry) => entry.resumed === true)) assert.ok(t.steps < T);
+  });
+
+  it('revive with a GPU budget left takes the stopped trials up again once the engine has nothing left to ask', () => {
+    const run = (revive: boolean) =>
+      runClosedLoopStudy(
+        BIG_LEVELS,
+        BIG,
+        {
+          policy: { ...DEFAULT_CURVE_POLICY },
+          resume: null,
+          revive,
+          maxEvaluations: 40,
+          seed: 3,
+          finishRunningAtBudget: true,
+        },
+        { ...settings, maxGpuSeconds: 400 },
+      );
+    const off = run(false);
+    const on = run(true);
+    const stops = off.log.filter((t) => t.state === 'pruned').length;
+    assert.ok(stops > 0);
+    assert.equal(off.trace.resumed, 0);
+    assert.ok(
+      on.trace.resumed > on.trace.restarts,
+      'beyond the restarts, the end of the engine took stopped trials up',
+    );
+    assert.ok(gpu(on.log) > gpu(off.log));
   });
 
   it('is deterministic: the same problem and seed give the same study', () => {

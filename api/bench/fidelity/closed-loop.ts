@@ -16,6 +16,9 @@
  * final value, or null if stopped again) and counts nothing. Resumes follow EngineService
  * (`resumeIfDue`): before each ask, when the stagnation count is due or the engine has nothing left
  * to ask (budget spent or stopped), the most promising paused trial (`chooseResume`) runs on.
+ * With `revive` the take-up rule is the service's too (`takeUpReason`, `reviveAllowed`): the most
+ * promising stopped or paused trial also runs on at each restart of MADS on the minimum mesh not
+ * yet answered, and, with a GPU budget left, once the engine has nothing left to ask.
  * GPU-seconds are steps run, plus `resumeOverheadSteps` per resume (the reload, as promote.ts).
  * A stop or pause is told with its decision's lower bound as `censoredBelow`, as EngineService tells
  * it; the engine uses it only with `censoredModels` (the `engineOptions` of the `_censored` rows).
@@ -35,6 +38,9 @@ import {
   type CurveStoppingPolicy,
   type PauseRule,
   type StoppingPolicy,
+  reviveAllowed,
+  takeUpReason,
+  type TakeUpReason,
 } from '../../src/early-stopping';
 import type { Mads, MadsOptions } from '../../src/mads';
 import type { EvaluationResult, ProblemSpec } from '../../src/optimizer-contract/algorithm';
@@ -82,12 +88,14 @@ export interface ClosedLoopOptions {
    */
   finishRunningAtBudget?: boolean;
   /**
-   * Bench experiment (not the service's rule): once the engine has nothing left to ask (its
-   * evaluation budget told, or stopped) with GPU budget left, final-stopped trials are resumed as
-   * paused ones are — the lowest extrapolation first (`chooseResume`), run on under the policy,
-   * a second stop final — instead of the study ending. Steps charged as a resume (1 step reload).
+   * The curve policy's `revive` (the service's rule, early-stopping/pause-and-resume.ts
+   * `takeUpReason`, `reviveAllowed`): at each restart of the engine on the minimum mesh not yet
+   * answered, and once the engine has nothing left to ask in a study with a GPU budget left
+   * (`finishRunningAtBudget`), the most promising stopped or paused trial (lowest extrapolation,
+   * `chooseResume`) runs on under the policy from its last step, a second stop final; charged as a
+   * resume (`resumeOverheadSteps`, 1 without `resume`).
    */
-  reviveStoppedWhenExhausted?: boolean;
+  revive?: boolean;
   /** Called with every result told to the engine, in order (the spec checks what it was told). */
   onTell?: (result: EvaluationResult) => void;
   /** MADS options besides the service's defaults (e.g. `censoredModels`). */
@@ -125,6 +133,8 @@ export interface ClosedLoopTrace {
   frameAtResume: number[];
   finalFrame: number;
   stopReason: string | null;
+  /** The engine's restarts on the minimum mesh (`Mads.restartCount`). */
+  restarts: number;
 }
 
 /** Mixed-radix configuration index of a point of level indices (first variable most significant). */
@@ -192,7 +202,7 @@ export function runClosedLoopStudy(
   const completed: CompletedCurve[] = [];
   const stopped: CompletedCurve[] = [];
   const paused: Paused[] = [];
-  /** Final-stopped trials, resumable once the engine is exhausted (`reviveStoppedWhenExhausted`). */
+  /** Final-stopped trials never taken up again, revivable with `revive`. */
   const revivable: Paused[] = [];
   const log: TrialLog[] = [];
   const trace: ClosedLoopTrace = {
@@ -206,6 +216,7 @@ export function runClosedLoopStudy(
     frameAtResume: [],
     finalFrame: 0,
     stopReason: null,
+    restarts: 0,
   };
   let incumbent: number | null = null;
   let incumbentCurve: CurvePoint[] | null = null;
@@ -272,22 +283,42 @@ export function runClosedLoopStudy(
   const running: Running[] = [];
   let freshInFlight = 0;
 
-  /** EngineService.resumeIfDue: true when a paused trial was started again. */
-  const startResumeIfDue = (exhausted: boolean): boolean => {
-    if (resume === null) return false;
-    if (!exhausted && !resumeDue(stagnation, { afterTrialsWithoutImprovement: resume.stagnation })) return false;
-    if (!exhausted) stagnation = 0;
+  /**
+   * EngineService.resumeIfDue: true when a paused (or, with `revive`, stopped) trial was started
+   * again for `reason`; the most promising of those allowed (`reviveAllowed`).
+   */
+  const startTakeUp = (reason: TakeUpReason): boolean => {
+    if (reason === 'stagnation') stagnation = 0;
+    const candidates: Paused[] = [
+      ...(resume !== null ? paused : []),
+      ...(options.revive === true &&
+      reviveAllowed(reason, {
+        gpuBudgetLeft: options.finishRunningAtBudget === true,
+        evaluationsLeft:
+          options.maxEvaluations === null ? 0 : Math.max(0, options.maxEvaluations - engine.evaluationCount),
+        takenUp: trace.resumed,
+        restarts: engine.restartCount,
+      })
+        ? revivable
+        : []),
+    ];
+    const allowed = new Set(candidates);
     const entry = takeResumeChoice(
-      paused,
+      candidates,
       { threshold: engine.earlyStopThreshold(), completed, stopped },
-      resume.ruleOut ? (policy as CurveStoppingPolicy) : null,
+      resume?.ruleOut === true ? (policy as CurveStoppingPolicy) : null,
       totalSteps,
       stopped,
       log,
       cache,
     );
+    // Ruled-out entries (the `_ruleout` rows) and the one chosen leave their own list too.
+    const kept = new Set(candidates);
+    for (const list of [paused, revivable]) {
+      for (let i = list.length - 1; i >= 0; i--) if (allowed.has(list[i]) && !kept.has(list[i])) list.splice(i, 1);
+    }
     if (entry === null) return false;
-    runOn(entry, resume.resumeOverheadSteps, !exhausted);
+    runOn(entry, resume?.resumeOverheadSteps ?? 1, reason !== 'exhausted');
     return true;
   };
 
@@ -305,22 +336,6 @@ export function runClosedLoopStudy(
       resumedInTime,
       overheadSteps,
     });
-  };
-
-  /** `reviveStoppedWhenExhausted`: the most promising final-stopped trial runs on. */
-  const startRevival = (): boolean => {
-    const entry = takeResumeChoice(
-      revivable,
-      { threshold: engine.earlyStopThreshold(), completed, stopped },
-      null,
-      totalSteps,
-      stopped,
-      log,
-      cache,
-    );
-    if (entry === null) return false;
-    runOn(entry, 1, false);
-    return true;
   };
 
   const startFresh = (): boolean => {
@@ -379,7 +394,7 @@ export function runClosedLoopStudy(
       }
       tell(trial.x, trial.config, trial.points, state === 'complete', false, lowerBound);
       // A paused trial keeps the evidence object `tell` stored, so that a resume removes exactly it.
-      if (state === 'pruned' && !trial.fresh.pausing && options.reviveStoppedWhenExhausted === true) {
+      if (state === 'pruned' && !trial.fresh.pausing && options.revive === true) {
         revivable.push({
           x: trial.x,
           config: trial.config,
@@ -415,8 +430,14 @@ export function runClosedLoopStudy(
       const exhausted =
         (options.maxEvaluations !== null && engine.evaluationCount >= options.maxEvaluations) ||
         engine.stopReason !== null;
-      if (startResumeIfDue(exhausted)) continue;
-      if (exhausted && options.reviveStoppedWhenExhausted === true && startRevival()) continue;
+      const reason = takeUpReason({
+        stagnationDue: resume !== null && resumeDue(stagnation, { afterTrialsWithoutImprovement: resume.stagnation }),
+        restarts: engine.restartCount,
+        takenUp: trace.resumed,
+        onRestart: options.revive === true,
+        exhausted,
+      });
+      if (reason !== null && startTakeUp(reason)) continue;
       if (exhausted) break;
       if (options.maxEvaluations !== null && engine.evaluationCount + freshInFlight >= options.maxEvaluations) break;
       if (!startFresh()) break;
@@ -443,6 +464,7 @@ export function runClosedLoopStudy(
   trace.evaluations = engine.evaluationCount;
   trace.finalFrame = engine.frameSize()[0];
   trace.stopReason = engine.stopReason?.kind ?? null;
+  trace.restarts = engine.restartCount;
   return { log, trace };
 }
 

@@ -265,16 +265,19 @@ const CLOSED_LOOP_SYSTEMS: readonly { name: string; system: ClosedLoopSystem; op
     system: { policy: { ...DEFAULT_CURVE_POLICY }, resume: SERVICE_RESUME, engineOptions: { censoredModels: true } },
     optIn: true,
   },
-  // Final stops, but once the engine has nothing left to ask with GPU budget left, the stopped
-  // trials are resumed, most promising first (closed-loop.ts, `reviveStoppedWhenExhausted`; opt-in).
+  // The curve policy's `revive` (the service's rule, pause-and-resume.ts `takeUpReason`): at each
+  // restart on the minimum mesh, and at the engine's end while a GPU budget is left, the most
+  // promising stopped (and, with resume, paused) trial runs on from its last step (opt-in).
   {
     name: 'meshtune_mads_curve_revive',
-    system: { policy: { ...DEFAULT_CURVE_POLICY }, resume: null, reviveStoppedWhenExhausted: true },
+    system: { policy: { ...DEFAULT_CURVE_POLICY }, resume: null, revive: true },
     optIn: true,
   },
+  // With resume every fresh trial's stop is a pause, so `revive` adds one thing: a restart on the
+  // minimum mesh counts as "nothing left to ask" for one resume.
   {
-    name: 'meshtune_mads_median_revive',
-    system: { policy: { ...DEFAULT_MEDIAN_POLICY }, resume: null, reviveStoppedWhenExhausted: true },
+    name: 'meshtune_mads_curve_resume_revive',
+    system: { policy: { ...DEFAULT_CURVE_POLICY }, resume: SERVICE_RESUME, revive: true },
     optIn: true,
   },
   {

@@ -9,6 +9,8 @@ import {
   nextStagnation,
   pauseRuleOf,
   resumeDue,
+  reviveAllowed,
+  takeUpReason,
   type PauseQuestion,
 } from './pause-and-resume';
 import { DEFAULT_CURVE_POLICY } from './stopping-policy';
@@ -136,5 +138,34 @@ describe('stagnation count (pause-and-resume.ts)', () => {
     assert.equal(resumeDue(count, { afterTrialsWithoutImprovement: 5 }), true);
     assert.equal(nextStagnation(count, { resumed: true, improved: true }), 0);
     assert.equal(nextStagnation(count, { resumed: false, improved: true }), 0);
+  });
+});
+
+describe('takeUpReason / reviveAllowed: when a stopped or paused trial is taken up again', () => {
+  const base = { stagnationDue: false, restarts: 0, takenUp: 0, onRestart: true, exhausted: false };
+  it('a restart not yet answered is a reason; answered (as many take-ups as restarts) it is not', () => {
+    assert.equal(takeUpReason(base), null);
+    assert.equal(takeUpReason({ ...base, restarts: 1 }), 'restart');
+    assert.equal(takeUpReason({ ...base, restarts: 2, takenUp: 1 }), 'restart');
+    assert.equal(takeUpReason({ ...base, restarts: 2, takenUp: 2 }), null);
+    // Take-ups for any reason answer restarts (at least one per restart, no counter of its own).
+    assert.equal(takeUpReason({ ...base, restarts: 1, takenUp: 3 }), null);
+  });
+  it('without onRestart restarts are no reason; exhaustion comes first, stagnation last', () => {
+    assert.equal(takeUpReason({ ...base, restarts: 3, onRestart: false }), null);
+    assert.equal(takeUpReason({ ...base, restarts: 3, onRestart: false, stagnationDue: true }), 'stagnation');
+    assert.equal(takeUpReason({ ...base, restarts: 3, stagnationDue: true }), 'restart');
+    assert.equal(takeUpReason({ ...base, restarts: 3, stagnationDue: true, exhausted: true }), 'exhausted');
+  });
+  it('a final stop is revived on a restart; at the end with a GPU budget left or evaluations left unspent; never on stagnation', () => {
+    const spent = { gpuBudgetLeft: false, evaluationsLeft: 0, takenUp: 2, restarts: 2 };
+    assert.equal(reviveAllowed('restart', spent), true);
+    assert.equal(reviveAllowed('exhausted', { ...spent, gpuBudgetLeft: true }), true);
+    // Budgeted in evaluations alone and all told: nothing at the end.
+    assert.equal(reviveAllowed('exhausted', spent), false);
+    // The engine ended on the mesh with 3 evaluations left: 3 run-ons beyond the restarts' take-ups.
+    assert.equal(reviveAllowed('exhausted', { ...spent, evaluationsLeft: 3, takenUp: 4 }), true);
+    assert.equal(reviveAllowed('exhausted', { ...spent, evaluationsLeft: 3, takenUp: 5 }), false);
+    assert.equal(reviveAllowed('stagnation', { ...spent, gpuBudgetLeft: true, evaluationsLeft: 9 }), false);
   });
 });

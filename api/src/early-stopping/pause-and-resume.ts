@@ -194,3 +194,65 @@ export function nextStagnation(count: number, result: { resumed: boolean; improv
 export function resumeDue(count: number, options: ResumeOptions): boolean {
   return count >= options.afterTrialsWithoutImprovement;
 }
+
+/**
+ * Why a stopped or paused trial is taken up again now (docs/algorithm.md, "Early stopping: taking
+ * stopped trials up again"): `stagnation`, the resume trigger above; `restart`, the engine restarted
+ * on the minimum mesh more often than the study has taken trials up again (where NOMAD would have
+ * stopped: the engine found nothing better near its incumbent, so the most promising trial cut
+ * short is worth its remaining steps before the wider frame is explored); `exhausted`, the engine
+ * has nothing left to ask (its evaluation budget told, or it stopped).
+ */
+export type TakeUpReason = 'stagnation' | 'restart' | 'exhausted';
+
+export interface TakeUpQuestion {
+  /** `resumeDue` on the study's stagnation count (false without `resume`). */
+  stagnationDue: boolean;
+  /** The engine's restarts on the minimum mesh so far (`Mads.restartCount`). */
+  restarts: number;
+  /** Trials taken up again so far in the study, for any reason (resumed or revived). */
+  takenUp: number;
+  /** Whether a restart calls for a take-up at all (the policy's `revive`). */
+  onRestart: boolean;
+  /** The engine has nothing left to ask. */
+  exhausted: boolean;
+}
+
+/**
+ * The reason a trial is taken up again now, null when none: exhaustion first (then one per lease
+ * while any is left), a restart not yet answered next, the stagnation count last. The restart
+ * credit is `restarts − takenUp`, read from what the study stores (the engine's restart count and
+ * the trials with `resumes > 0`), so it needs no counter of its own and replays after a restart of
+ * the service: at least one trial is taken up again per restart, whatever took it up.
+ */
+export function takeUpReason(question: TakeUpQuestion): TakeUpReason | null {
+  if (question.exhausted) return 'exhausted';
+  if (question.onRestart && question.restarts > question.takenUp) return 'restart';
+  return question.stagnationDue ? 'stagnation' : null;
+}
+
+/** What a study has left to spend on taking final-stopped trials up again once its engine is done. */
+export interface ReviveBudget {
+  /** The study has a GPU-hour budget, not spent (leases stop when it is). */
+  gpuBudgetLeft: boolean;
+  /** `maxEvaluations` minus the evaluations told: more than 0 when the engine ended on the mesh early. */
+  evaluationsLeft: number;
+  /** As in `TakeUpQuestion`. */
+  takenUp: number;
+  restarts: number;
+}
+
+/**
+ * Whether a final-stopped trial may be taken up again for `reason` (paused trials always may,
+ * under `resume`): on a restart; never on stagnation, which is `resume`'s trigger for the trials it
+ * paused on purpose; once the engine is done, while a GPU-hour budget is left to spend, or in a
+ * study budgeted in evaluations alone while the evaluations its engine left unspent (it ended on
+ * the mesh early) exceed the trials taken up beyond the restarts — one run-on per evaluation left.
+ * A study that told all its evaluations has spent what it was given: reviving every stopped trial
+ * then would undo the stopping.
+ */
+export function reviveAllowed(reason: TakeUpReason, budget: ReviveBudget): boolean {
+  if (reason === 'restart') return true;
+  if (reason !== 'exhausted') return false;
+  return budget.gpuBudgetLeft || budget.takenUp < budget.restarts + budget.evaluationsLeft;
+}

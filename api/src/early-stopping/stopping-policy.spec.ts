@@ -140,3 +140,21 @@ test('a parameter named like an inherited property of an object is unknown, for 
     assert.ok(!resume.ok && resume.errors.some((error) => error.field === `earlyStopping.resume.${name}`), name);
   }
 });
+
+test('revive: off when absent, on for a study with checkpoints, bad values and no checkpoints are named', () => {
+  const absent = parseStoppingPolicy({ kind: 'curve' });
+  assert.equal(absent.ok && absent.policy.kind === 'curve' ? absent.policy.revive : 'failed', undefined);
+  const on = parseStoppingPolicy({ kind: 'curve', revive: true }, 'earlyStopping', { checkpointed: true });
+  assert.deepEqual(on, { ok: true, policy: { ...DEFAULT_CURVE_POLICY, resume: null, revive: true } });
+  const off = parseStoppingPolicy({ kind: 'curve', revive: false });
+  assert.deepEqual(off, { ok: true, policy: { ...DEFAULT_CURVE_POLICY, resume: null, revive: false } });
+  for (const bad of ['true', 1, null, {}]) {
+    const parsed = parseStoppingPolicy({ kind: 'curve', revive: bad }, 'earlyStopping', { checkpointed: true });
+    assert.deepEqual(parsed, { ok: false, errors: [{ field: 'earlyStopping.revive', reason: 'must be a boolean' }] });
+  }
+  const unchecked = parseStoppingPolicy({ kind: 'curve', revive: true });
+  assert.equal(unchecked.ok, false);
+  assert.equal(!unchecked.ok && unchecked.errors[0].field, 'earlyStopping.revive');
+  const median = parseStoppingPolicy({ kind: 'median', revive: true }, 'earlyStopping', { checkpointed: true });
+  assert.equal(!median.ok && median.errors[0].field, 'earlyStopping.revive');
+});

@@ -57,6 +57,16 @@ export interface CurveStoppingPolicy {
    * training configuration has `checkpointSteps` (a resume is then cheap).
    */
   resume?: ResumeOptions | null;
+  /**
+   * Taking stopped trials up again (pause-and-resume.ts, `takeUpReason`; docs/algorithm.md, "Early
+   * stopping: taking stopped trials up again"): at each restart of the engine on the minimum mesh,
+   * and once the engine has nothing left to ask with budget left (GPU-hours, or evaluations it left
+   * unspent), the most promising
+   * final-stopped (and, with `resume`, paused) trial runs on from its checkpoint under this policy,
+   * its second stop final. Absent or false: off (opt-in, like `resume`, and only with
+   * `checkpointSteps`).
+   */
+  revive?: boolean;
 }
 
 /** How a paused trial comes back (the API's `earlyStopping.resume`; pause-and-resume.ts). */
@@ -142,7 +152,9 @@ const MEDIAN_RULES: Readonly<Record<Exclude<keyof MedianStoppingPolicy, 'kind'>,
  */
 export const MAX_CALIBRATION_WINDOW = 100;
 
-const CURVE_RULES: Readonly<Record<Exclude<keyof CurveStoppingPolicy, 'kind' | 'pairwise' | 'resume'>, NumberRule>> = {
+const CURVE_RULES: Readonly<
+  Record<Exclude<keyof CurveStoppingPolicy, 'kind' | 'pairwise' | 'resume' | 'revive'>, NumberRule>
+> = {
   minProgress: { integer: false, min: 0, max: 1, minInclusive: false, maxInclusive: false },
   confidence: { integer: false, min: 0.5, max: 1, minInclusive: false, maxInclusive: false },
   // Two completed curves are the fewest that give a spread of extrapolation errors.
@@ -198,7 +210,7 @@ export function parseStoppingPolicy(
   for (const key of Object.keys(input)) {
     // Own keys only: `in` is true of every inherited name (`constructor`, `toString`), which
     // passed as parameters of every kind (docs/reliability.md, finding 25).
-    if (key !== 'kind' && !Object.hasOwn(rules, key) && !(curve && key === 'resume')) {
+    if (key !== 'kind' && !Object.hasOwn(rules, key) && !(curve && (key === 'resume' || key === 'revive'))) {
       errors.push({ field: `${field}.${key}`, reason: `is not a parameter of the '${kind}' policy` });
     }
   }
@@ -210,6 +222,16 @@ export function parseStoppingPolicy(
     else errors.push({ field: `${field}.${key}`, reason: problem });
   }
   if (curve) policy.resume = parseResume(input.resume, `${field}.resume`, context.checkpointed, errors);
+  if (curve && input.revive !== undefined) {
+    if (typeof input.revive !== 'boolean') errors.push({ field: `${field}.revive`, reason: 'must be a boolean' });
+    else if (input.revive && !context.checkpointed) {
+      errors.push({
+        field: `${field}.revive`,
+        reason:
+          'needs trainingConfig.checkpointSteps: a stopped trial runs on from its checkpoint (without one, leave revive out)',
+      });
+    } else policy.revive = input.revive;
+  }
   if (errors.length > 0) return { ok: false, errors };
   return { ok: true, policy: policy as unknown as StoppingPolicy };
 }

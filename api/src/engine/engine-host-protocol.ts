@@ -96,6 +96,8 @@ export interface EngineFigures {
   meshSize: number[] | null;
   evaluationCount: number;
   earlyStopThreshold: number | null;
+  /** Restarts on the minimum mesh so far (`Mads.restartCount`); null for other algorithms. */
+  restartCount: number | null;
 }
 
 export type EngineReply =

@@ -161,5 +161,6 @@ function figures(algorithm: StudyAlgorithm): EngineFigures {
     meshSize: mads?.meshSize() ?? null,
     evaluationCount: algorithm.evaluationCount,
     earlyStopThreshold: mads?.earlyStopThreshold() ?? null,
+    restartCount: mads?.restartCount ?? null,
   };
 }

@@ -39,6 +39,13 @@ export class EngineSession {
     return this.lastStopReason;
   }
 
+  /** The engine's restarts on the minimum mesh so far (`Mads.restartCount`); 0 for other algorithms. */
+  async restartCount(): Promise<number> {
+    const reply = await this.send(this, { kind: 'figures' });
+    this.lastStopReason = reply.stopReason;
+    return reply.figures?.restartCount ?? 0;
+  }
+
   async ask(k: number): Promise<Suggestion[]> {
     const reply = await this.send(this, { kind: 'ask', k });
     this.record({ op: 'ask', k }, reply.stopReason);

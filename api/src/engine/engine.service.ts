@@ -15,13 +15,13 @@ import { lockProjectTrialRoom } from '../projects/project-trial-quota';
 import { lockRunnerSlots } from '../runners/runner-slots';
 import * as trialStore from '../trials/store/trial-store';
 import { toTrialResponse } from '../trials/trial-response.mapper';
-import { nextStagnation, resumeDue } from '../early-stopping';
+import { nextStagnation, resumeDue, reviveAllowed, takeUpReason, type ReviveBudget } from '../early-stopping';
 import type { EngineSession } from './engine-session';
 import { EngineHost } from './engine-host';
 import type { EngineStart } from './engine-host-protocol';
 import { EngineStore, type EngineReading } from './engine-store';
 import type { LockedStudy } from './locked-study';
-import { resumeMostPromising, resumeOptionsOf } from './study-resume';
+import { resumeMostPromising, resumeOptionsOf, reviveOf } from './study-resume';
 
 /** How many times one ask asks the engine again when it suggests a point that is already a trial. */
 const MAX_ASKS_PER_LEASE = 5;
@@ -179,6 +179,13 @@ export class EngineService {
    * pending and is leased to `runnerId` at once; null when none is (then, with nothing left to
    * ask and no paused trial left, the study ends). Resumed trials are not new evaluations: at the
    * end of the budget, paused trials are resumed one per ask while any is left.
+   *
+   * With `revive` (docs/algorithm.md, "Early stopping: taking stopped trials up again") the
+   * trigger is also a restart of the engine on the minimum mesh not yet answered (`takeUpReason`:
+   * its restart count above the trials taken up so far), and a study without `resume` — whose
+   * paused trials are stops of its final rule kept for this — takes them up only as
+   * `reviveAllowed` says: on a restart, or at the engine's end while a GPU-hour budget is left or,
+   * budgeted in evaluations alone, while evaluations its engine left unspent remain (`reviveBudget`).
    */
   private async resumeIfDue(
     manager: EntityManager,
@@ -187,11 +194,24 @@ export class EngineService {
     runnerId: string,
   ): Promise<LeaseResponseDto | null> {
     const options = resumeOptionsOf(study.definition.earlyStopping);
-    if (options === null) return null;
+    const revive = reviveOf(study.definition.earlyStopping);
+    if (options === null && !revive) return null;
     const session = await engine();
     const exhausted = study.evaluationCount >= study.definition.maxEvaluations || (await session.stopReason()) !== null;
-    if (!exhausted && !resumeDue(study.trialsWithoutImprovement, options)) return null;
-    if (!exhausted) study.setTrialsWithoutImprovement(0);
+    const budget = revive ? await this.reviveBudget(manager, study, session) : null;
+    const reason = takeUpReason({
+      stagnationDue: options !== null && resumeDue(study.trialsWithoutImprovement, options),
+      restarts: budget?.restarts ?? 0,
+      takenUp: budget?.takenUp ?? 0,
+      onRestart: revive,
+      exhausted,
+    });
+    if (reason === null) return null;
+    if (options === null && budget !== null && !reviveAllowed(reason, budget)) {
+      if (exhausted) await this.completeIfDone(manager, study, session);
+      return null;
+    }
+    if (reason === 'stagnation') study.setTrialsWithoutImprovement(0);
     const resumed = await resumeMostPromising(manager, this.host, study, new Date());
     if (resumed === null) {
       if (exhausted) await this.completeIfDone(manager, study, session);
@@ -524,6 +544,29 @@ export class EngineService {
   }
 
   /**
+   * What a study with `revive` has left for taking stopped trials up (`reviveAllowed`): its GPU
+   * budget (the caller has checked it is not spent), the evaluations its engine left unspent, the
+   * engine's restarts on the mesh and the trials taken up so far — all read from stored state.
+   */
+  private async reviveBudget(
+    manager: EntityManager,
+    study: LockedStudy,
+    session: EngineSession,
+  ): Promise<ReviveBudget> {
+    return {
+      gpuBudgetLeft: this.hasGpuBudget(study),
+      evaluationsLeft: Math.max(0, study.definition.maxEvaluations - study.evaluationCount),
+      restarts: await session.restartCount(),
+      takenUp: await trialStore.countTakenUp(manager, study.id),
+    };
+  }
+
+  /** The study has a GPU-hour budget (`budget.maxGpuHours`). */
+  private hasGpuBudget(study: LockedStudy): boolean {
+    return study.definition.maxGpuHours !== null && study.definition.maxGpuHours !== undefined;
+  }
+
+  /**
    * The study has a GPU-hour budget and its trials' GPU-seconds (the running total kept with every
    * write of them: trialStore.gpuSecondsUsed, one row by key) have reached it.
    */
@@ -545,9 +588,17 @@ export class EngineService {
     let reason;
     // With `resume` on, a study whose engine has nothing left to ask goes on while paused or resumed
     // trials remain: they are resumed one per ask (resumeIfDue), without counting evaluations.
+    // With `revive` alone, paused trials hold the study open only while it may still take them up
+    // once its engine is done (`reviveAllowed`); trials already taken up again always do.
+    const resume = resumeOptionsOf(study.definition.earlyStopping) !== null;
+    const revive = reviveOf(study.definition.earlyStopping);
     const resuming = async (): Promise<boolean> =>
-      resumeOptionsOf(study.definition.earlyStopping) !== null &&
-      (await trialStore.countResuming(manager, study.id)) > 0;
+      (resume || revive) &&
+      (await trialStore.countResuming(
+        manager,
+        study.id,
+        resume || (revive && reviveAllowed('exhausted', await this.reviveBudget(manager, study, engine))),
+      )) > 0;
     if (await this.gpuBudgetSpent(manager, study)) {
       // A result not told yet is told by its own report's flush, which then ends the study.
       if ((await trialStore.countRunningOrUntold(manager, study.id)) > 0) return false;

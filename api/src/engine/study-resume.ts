@@ -15,6 +15,15 @@ export function resumeOptionsOf(policy: StoppingPolicy): ResumeOptions | null {
 }
 
 /**
+ * The policy's `revive` (docs/algorithm.md, "Early stopping: taking stopped trials up again"):
+ * stopped trials are kept `paused` and taken up again at restarts of the engine on the minimum
+ * mesh, and at its end while budget is left (`reviveAllowed`).
+ */
+export function reviveOf(policy: StoppingPolicy): boolean {
+  return policy.kind === 'curve' && policy.revive === true;
+}
+
+/**
  * Resumes the study's most promising paused trial (paused → pending). Returns the resumed trial's
  * id, null when none is left. No paused trial is ruled out here on the curve it was paused with: a
  * paused trial ends only when it is resumed and the study's curve policy stops it as it runs, or

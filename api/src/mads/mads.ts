@@ -124,6 +124,15 @@ export class Mads implements SuggestionAlgorithm {
     return this.s.iteration;
   }
 
+  /**
+   * Restarts on the minimum mesh so far (`restartOnMinMesh`, restart.ts): where NOMAD would have
+   * stopped on the mesh. Read-only; the service takes up stopped and paused trials again at each
+   * one (early-stopping/revive.ts, docs/algorithm.md, "Early stopping: taking stopped trials up again").
+   */
+  get restartCount(): number {
+    return this.s.restart.count;
+  }
+
   /** Points suggested and not told yet. */
   get pendingCount(): number {
     return this.s.inFlight;

@@ -242,6 +242,7 @@ test('restartOnMinMesh: on a small integer grid the whole budget is used where n
   const meshtune = runAsync(LORA_LIKE, loraLike, 1, {}).mads;
   assert.deepEqual(meshtune.stopReason, { kind: 'MAX_BB_EVAL', evaluations: LORA_LIKE.maxEvaluations });
   assert.ok(meshtune.bestFeasible()!.f <= nomad4.bestFeasible()!.f);
+  assert.equal(nomad4.restartCount, 0);
 });
 
 test('restarts stop once the grid is exhausted: MIN_MESH_SIZE_REACHED with every point evaluated', () => {
@@ -249,6 +250,10 @@ test('restarts stop once the grid is exhausted: MIN_MESH_SIZE_REACHED with every
   const { mads, asked } = runAsync(tiny, (x) => [(x[0] - 1.2) ** 2 + (x[1] - 0.7) ** 2], 4, {});
   assert.deepEqual(mads.stopReason, { kind: 'MIN_MESH_SIZE_REACHED' });
   assert.equal(new Set(asked.map((s) => s.x.join())).size, 9);
+  // restartCount: where NOMAD would have stopped on the mesh the meshtune preset restarted (read by
+  // the service's `revive`, early-stopping/pause-and-resume.ts); it survives a restore.
+  assert.ok(mads.restartCount > 0);
+  assert.equal(Mads.fromJSON(JSON.parse(JSON.stringify(mads.toJSON()))).restartCount, mads.restartCount);
 });
 
 test('a state written before presets existed (no preset, flights or restart keys) restores as nomad4', () => {

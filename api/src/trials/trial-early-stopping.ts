@@ -171,7 +171,14 @@ export class TrialEarlyStopping {
       policy,
       memo.calibration,
     );
-    return { ...decision, pause: false, resumeScore: null };
+    // `revive` (docs/algorithm.md, "Early stopping: taking stopped trials up again"): the same
+    // final rule, but a trial never taken up again is kept `paused` (its checkpoint with it), so
+    // that a restart of the engine on the minimum mesh, or its end with GPU-hours left, can take it
+    // up again (EngineService.resumeIfDue); a revived trial's stop is final. Its resume rank is
+    // stored at the pause like any paused trial's (finding 48).
+    const pause = policy.kind === 'curve' && policy.revive === true && trial.resumes === 0;
+    const score = pause && decision.stop ? resumeScore({ points: curve, totalSteps: question.totalSteps }) : null;
+    return { ...decision, pause, resumeScore: score };
   }
 
   private async memo(studyId: string): Promise<StudyMemo> {

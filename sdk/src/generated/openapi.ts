@@ -708,6 +708,14 @@ export interface components {
              *     (the default): every stop is final. `{}` takes the defaults (`afterTrialsWithoutImprovement` 5).
              */
             resume?: components["schemas"]["ResumeOptionsDto"] | null;
+            /**
+             * @description curve: take stopped trials up again (opt-in, default false). At each restart of MADS on the
+             *     minimum mesh, and once the engine has nothing left to ask with budget left (GPU-hours, or
+             *     evaluations it left unspent), the most promising stopped (and, with `resume`, paused) trial runs on from its checkpoint; its
+             *     second stop is final, it counts once against `maxEvaluations`, its GPU-seconds add up. Needs
+             *     `trainingConfig.checkpointSteps` (400 naming `earlyStopping.revive` otherwise).
+             */
+            revive?: boolean;
         };
         EngineStateResponseDto: {
             /** @enum {string} */

@@ -224,6 +224,16 @@ export class EarlyStoppingPolicyDto {
   @ApiProperty({ required: false, nullable: true, type: ResumeOptionsDto })
   resume?: ResumeOptionsDto | null;
 
+  /**
+   * curve: take stopped trials up again (opt-in, default false). At each restart of MADS on the
+   * minimum mesh, and once the engine has nothing left to ask with budget left (GPU-hours, or
+   * evaluations it left unspent), the most promising stopped (and, with `resume`, paused) trial runs on from its checkpoint; its
+   * second stop is final, it counts once against `maxEvaluations`, its GPU-seconds add up. Needs
+   * `trainingConfig.checkpointSteps` (400 naming `earlyStopping.revive` otherwise).
+   */
+  @ApiProperty({ required: false, type: 'boolean' })
+  revive?: boolean;
+
   /** median: completed trials before any stop (Optuna `n_startup_trials`, default 5); the first this many trials are never stopped. */
   @ApiProperty({ required: false, type: 'integer', minimum: 0 })
   nStartupTrials?: number;

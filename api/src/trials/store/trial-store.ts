@@ -794,13 +794,25 @@ export function thinnedCurveJson(points: string, max: string): string {
  * flush, which read the untold results before it, is about to end the study; counted here, the
  * study stays open until that report's own flush tells the result (else the engine never hears it).
  */
-export async function countResuming(db: Db, studyId: string): Promise<number> {
+export async function countResuming(db: Db, studyId: string, includePaused = true): Promise<number> {
   const [{ count }] = (await db.query(
     `SELECT COUNT(*)::int AS count FROM trials
       WHERE study_id = $1
-        AND (status = '${RESUME.from}' OR (resumes > 0 AND (status IN ('pending', 'running') OR (${UNTOLD_RESULT}))))`,
-    [studyId],
+        AND ((status = '${RESUME.from}' AND $2) OR (resumes > 0 AND (status IN ('pending', 'running') OR (${UNTOLD_RESULT}))))`,
+    [studyId, includePaused],
   )) as { count: number }[];
+  return count;
+}
+
+/**
+ * Trials of the study taken up again so far (resumed after a pause, or revived after a stop kept
+ * `paused` by `revive`), whatever took them up: with the engine's restart count, the restart credit
+ * of `takeUpReason` (early-stopping/pause-and-resume.ts), read from stored rows so that it replays.
+ */
+export async function countTakenUp(db: Db, studyId: string): Promise<number> {
+  const [{ count }] = (await db.query(`SELECT COUNT(*)::int AS count FROM trials WHERE study_id = $1 AND resumes > 0`, [
+    studyId,
+  ])) as { count: number }[];
   return count;
 }
 
