@@ -9,6 +9,7 @@ import fc from 'fast-check';
 import type { ProblemSpec, Suggestion } from '../optimizer-contract/algorithm';
 import { InvalidOptionsError } from '../optimizer-contract/algorithm-errors';
 import { Mads, type MadsOptions } from './index';
+import { refine } from './mesh';
 import { int, ROSENBROCK_3D, rosenbrockOutputs } from './testing/fixtures';
 
 /** Shaped like a small LoRA grid: rank index, alpha multiplier, dropout index (issue 15). */
@@ -148,6 +149,50 @@ test('idleSurrogatePoints (opt-in): with more than 2n points in flight idle runn
   );
   assert.throws(() => Mads.create(ROSENBROCK_3D, { idleSurrogatePoints: 17 }), InvalidOptionsError);
   assert.throws(() => Mads.create(ROSENBROCK_3D, { idleSurrogatePoints: 1.5 }), InvalidOptionsError);
+});
+
+test('idleFrameRefinements (opt-in): fresh idle bases poll the next iterations\' smaller frames, the k-th on the frame refined 1 + (k mod r) times; sequential runs and state round trips unchanged', () => {
+  // While X0 is out nothing can be released: every point after it is from fresh ORTHO 2N bases
+  // around X0 (n = 3: 6 points a basis), so ask(16) gives X0 and bases 0, 1 and half of 2.
+  const x0 = ROSENBROCK_3D.x0[0];
+  const displacement = (s: Suggestion): number => Math.max(...s.x.map((v, i) => Math.abs(v - x0[i])));
+  const framesOf = (options: Partial<MadsOptions>): number[] => {
+    const asked = Mads.create(ROSENBROCK_3D, options).ask(16);
+    assert.equal(asked.length, 16);
+    assert.equal(asked[0].origin, 'x0');
+    return asked.slice(1).map(displacement);
+  };
+  const delta0 = Mads.create(ROSENBROCK_3D, {}).frameSize()[0];
+  // The frames after one and two refinements (GMesh: 1 → 0.5 → 0.2 × 10^b).
+  const refined = (times: number): number => {
+    const mads = Mads.create(ROSENBROCK_3D, {});
+    const state = (mads as unknown as { s: { mesh: Parameters<typeof refine>[0] } }).s;
+    for (let i = 0; i < times; i++) refine(state.mesh);
+    return mads.frameSize()[0];
+  };
+  const close = (a: number, b: number): boolean => Math.abs(a - b) <= 1e-9 * Math.max(1, b);
+  // Without the option every idle point lies on the current frame's boundary (∞-norm Δ).
+  assert.ok(framesOf({}).every((d) => close(d, delta0)), `default: ${framesOf({}).join(', ')}`);
+  // r = 2: bases 0, 1, 2 on the frames refined once, twice, once.
+  const expected = [1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 1, 1, 1].map(refined);
+  const got = framesOf({ idleFrameRefinements: 2 });
+  assert.ok(
+    got.every((d, i) => close(d, expected[i])),
+    `r = 2: ${got.join(', ')} against ${expected.join(', ')}`,
+  );
+  assert.ok(expected[0] < delta0 && expected[6] < expected[0]);
+  const options: Partial<MadsOptions> = { idleFrameRefinements: 2 };
+  const run = runAsync(ROSENBROCK_3D, rosenbrockOutputs, 16, options);
+  assert.equal(run.asked.length, ROSENBROCK_3D.maxEvaluations);
+  assert.equal(new Set(run.asked.map((s) => s.x.join(','))).size, run.asked.length);
+  const restored = runAsync(ROSENBROCK_3D, rosenbrockOutputs, 16, options, true);
+  assert.deepEqual(restored.asked, run.asked);
+  assert.deepEqual(
+    runAsync(ROSENBROCK_3D, rosenbrockOutputs, 1, options).asked,
+    runAsync(ROSENBROCK_3D, rosenbrockOutputs, 1, {}).asked,
+  );
+  assert.throws(() => Mads.create(ROSENBROCK_3D, { idleFrameRefinements: 5 }), InvalidOptionsError);
+  assert.throws(() => Mads.create(ROSENBROCK_3D, { idleFrameRefinements: 0.5 }), InvalidOptionsError);
 });
 
 test('maxInFlight (opt-in): never more than that many simplex gradients in flight, the budget still used; deterministic across state round trips; sequential runs unchanged', () => {
