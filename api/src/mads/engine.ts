@@ -561,11 +561,14 @@ export function nextIdleCandidate(state: EngineState): Candidate | null {
  * poll more directions of the current frame; a sequential MADS whose iteration fails polls the
  * same centre on the next smaller frame (§2.3, `GMesh::refineDeltaFrameSize`), and after that
  * the one below. So the k-th basis polls the frame refined 1 + (k mod r) times: the failure
- * branch of the next r iterations (issue 15, item 1).
+ * branch of the next r iterations (issue 15, item 1). Not while X0 is out: there the bases are
+ * the first look around X0 on the initial frame, and refined ones lost runs at 1–10(n+1)
+ * (docs/benchmarks.md, "Results: the next iterations' polls for idle runners").
  */
 function idleBaseRefinements(state: EngineState, k: number): number {
   const r = state.options.idleFrameRefinements;
-  return r > 0 ? 1 + (k % r) : 0;
+  if (r === 0 || state.step?.kind === 'x0') return 0;
+  return 1 + (k % r);
 }
 
 /** Runs `generate` with the frame refined `times` times (a copy of the mesh; the state's is kept). */

@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import type { ProblemSpec, Suggestion } from '../optimizer-contract/algorithm';
 import { InvalidOptionsError } from '../optimizer-contract/algorithm-errors';
 import { Mads, type MadsOptions } from './index';
-import { refine } from './mesh';
+import { frameSizes, refine, type MeshState } from './mesh';
 import { int, ROSENBROCK_3D, rosenbrockOutputs } from './testing/fixtures';
 
 /** Shaped like a small LoRA grid: rank index, alpha multiplier, dropout index (issue 15). */
@@ -151,36 +151,42 @@ test('idleSurrogatePoints (opt-in): with more than 2n points in flight idle runn
   assert.throws(() => Mads.create(ROSENBROCK_3D, { idleSurrogatePoints: 1.5 }), InvalidOptionsError);
 });
 
-test('idleFrameRefinements (opt-in): fresh idle bases poll the next iterations\' smaller frames, the k-th on the frame refined 1 + (k mod r) times; sequential runs and state round trips unchanged', () => {
-  // While X0 is out nothing can be released: every point after it is from fresh ORTHO 2N bases
-  // around X0 (n = 3: 6 points a basis), so ask(16) gives X0 and bases 0, 1 and half of 2.
-  const x0 = ROSENBROCK_3D.x0[0];
-  const displacement = (s: Suggestion): number => Math.max(...s.x.map((v, i) => Math.abs(v - x0[i])));
-  const framesOf = (options: Partial<MadsOptions>): number[] => {
-    const asked = Mads.create(ROSENBROCK_3D, options).ask(16);
-    assert.equal(asked.length, 16);
-    assert.equal(asked[0].origin, 'x0');
-    return asked.slice(1).map(displacement);
-  };
-  const delta0 = Mads.create(ROSENBROCK_3D, {}).frameSize()[0];
-  // The frames after one and two refinements (GMesh: 1 → 0.5 → 0.2 × 10^b).
-  const refined = (times: number): number => {
-    const mads = Mads.create(ROSENBROCK_3D, {});
-    const state = (mads as unknown as { s: { mesh: Parameters<typeof refine>[0] } }).s;
-    for (let i = 0; i < times; i++) refine(state.mesh);
-    return mads.frameSize()[0];
+test('idleFrameRefinements (opt-in): past X0, fresh idle bases poll the next iterations\' smaller frames, the k-th on the frame refined 1 + (k mod r) times; the X0 batch, sequential runs and state round trips unchanged', () => {
+  // X0 told, then one burst of asks and no result: the pipeline releases steps up to its depth,
+  // then idle filling ends with the step's 4 fresh ORTHO 2N bases around X0 (n = 3: 6 points
+  // each), the last 24 points, before `ask` runs out of points.
+  const problem: ProblemSpec = { ...ROSENBROCK_3D, maxEvaluations: 1000 };
+  const burst = (options: Partial<MadsOptions>): { frame: number; refined: number[]; bases: number[] } => {
+    const mads = Mads.create(problem, options);
+    const [x0] = mads.ask(1);
+    mads.tell([{ x: x0.x, outputs: rosenbrockOutputs(x0.x) }]);
+    const asked = mads.ask(1000);
+    assert.ok(asked.length > 24 && asked.length < 1000);
+    const displacement = (s: Suggestion): number => Math.max(...s.x.map((v, i) => Math.abs(v - x0.x[i])));
+    // The frame after one and two more refinements (GMesh: 1 → 0.5 → 0.2 × 10^b), on a copy.
+    const mesh = structuredClone((mads as unknown as { s: { mesh: MeshState } }).s.mesh);
+    const refined = [1, 2].map(() => {
+      refine(mesh);
+      return frameSizes(mesh)[0];
+    });
+    return { frame: mads.frameSize()[0], refined, bases: asked.slice(-24).map(displacement) };
   };
   const close = (a: number, b: number): boolean => Math.abs(a - b) <= 1e-9 * Math.max(1, b);
-  // Without the option every idle point lies on the current frame's boundary (∞-norm Δ).
-  assert.ok(framesOf({}).every((d) => close(d, delta0)), `default: ${framesOf({}).join(', ')}`);
-  // r = 2: bases 0, 1, 2 on the frames refined once, twice, once.
-  const expected = [1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 1, 1, 1].map(refined);
-  const got = framesOf({ idleFrameRefinements: 2 });
+  const plain = burst({});
   assert.ok(
-    got.every((d, i) => close(d, expected[i])),
-    `r = 2: ${got.join(', ')} against ${expected.join(', ')}`,
+    plain.bases.every((d) => close(d, plain.frame)),
+    `default: ${plain.bases.join(', ')} on Δ ${plain.frame}`,
   );
-  assert.ok(expected[0] < delta0 && expected[6] < expected[0]);
+  const refined = burst({ idleFrameRefinements: 2 });
+  assert.equal(refined.frame, plain.frame);
+  const expected = [0, 1, 0, 1].flatMap((k) => new Array<number>(6).fill(refined.refined[k]));
+  assert.ok(expected[0] < plain.frame && expected[6] < expected[0]);
+  assert.ok(
+    refined.bases.every((d, i) => close(d, expected[i])),
+    `r = 2: ${refined.bases.join(', ')} against ${expected.join(', ')}`,
+  );
+  // While X0 is out the bases stay on the initial frame (the first look around X0).
+  assert.deepEqual(Mads.create(problem, { idleFrameRefinements: 2 }).ask(16), Mads.create(problem, {}).ask(16));
   const options: Partial<MadsOptions> = { idleFrameRefinements: 2 };
   const run = runAsync(ROSENBROCK_3D, rosenbrockOutputs, 16, options);
   assert.equal(run.asked.length, ROSENBROCK_3D.maxEvaluations);
