@@ -151,7 +151,7 @@ test('idleSurrogatePoints (opt-in): with more than 2n points in flight idle runn
   assert.throws(() => Mads.create(ROSENBROCK_3D, { idleSurrogatePoints: 1.5 }), InvalidOptionsError);
 });
 
-test('idleFrameRefinements (opt-in): past X0, fresh idle bases poll the next iterations\' smaller frames, the k-th on the frame refined 1 + (k mod r) times; the X0 batch, sequential runs and state round trips unchanged', () => {
+test("idleFrameRefinements (opt-in): past X0, fresh idle bases poll the next iterations' smaller frames, the k-th on the frame refined 1 + (k mod r) times; the X0 batch, sequential runs and state round trips unchanged", () => {
   // X0 told, then one burst of asks and no result: the pipeline releases steps up to its depth,
   // then idle filling ends with the step's 4 fresh ORTHO 2N bases around X0 (n = 3: 6 points
   // each), the last 24 points, before `ask` runs out of points.
