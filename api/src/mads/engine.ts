@@ -559,11 +559,13 @@ export function nextIdleCandidate(state: EngineState): Candidate | null {
  * idle basis of a step is refined. Why: the pipeline hands idle runners what a sequential MADS
  * would evaluate next if the pending points fail, and once it is at its depth the fresh bases
  * poll more directions of the current frame; a sequential MADS whose iteration fails polls the
- * same centre on the next smaller frame (§2.3, `GMesh::refineDeltaFrameSize`), and after that
+ * same centre on the next smaller frame (§2.4, `GMesh::refineDeltaFrameSize`), and after that
  * the one below. So the k-th basis polls the frame refined 1 + (k mod r) times: the failure
  * branch of the next r iterations (issue 15, item 1). Not while X0 is out: there the bases are
- * the first look around X0 on the initial frame, and refined ones lost runs at 1–10(n+1)
- * (docs/benchmarks.md, "Results: the next iterations' polls for idle runners").
+ * the first look around X0 on the initial frame, and refined ones lost runs at 1–10(n+1). Not a
+ * default: with 16 runners it sped up 4-variable smooth problems but was slower on or lost the
+ * 2-variable curved valleys and thin feasible sets it was aimed at (docs/benchmarks.md, "Results:
+ * the next iterations' polls for idle runners").
  */
 function idleBaseRefinements(state: EngineState, k: number): number {
   const r = state.options.idleFrameRefinements;

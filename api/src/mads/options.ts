@@ -76,10 +76,10 @@ export interface MadsOptions {
    */
   idleSurrogatePoints: number;
   /**
-   * Idle filling (`fillIdle`), opt-in (0 = off): the fresh ORTHO 2N bases drawn for idle runners
-   * are polls of the frames the next iterations have if the pending points fail, the k-th basis
-   * of a step (k = 0, 1, …) on the frame refined 1 + (k mod r) times, instead of the current frame
-   * (engine.ts `idleBaseRefinements`, docs/algorithm.md "Asynchronous ask/tell"); 0–4.
+   * Idle filling (`fillIdle`), opt-in (0 = off): past X0, the fresh ORTHO 2N bases drawn for idle
+   * runners are polls of the frames the next iterations have if the pending points fail, the k-th
+   * basis of a step (k = 0, 1, …) on the frame refined 1 + (k mod r) times, instead of the current
+   * frame (engine.ts `idleBaseRefinements`, docs/algorithm.md "Asynchronous ask/tell"); 0–4.
    */
   idleFrameRefinements: number;
   /**
