@@ -149,6 +149,7 @@ const madsOptionsArb: fc.Arbitrary<Partial<MadsOptions>> = fc.record(
     modelIdleFirst: fc.boolean(),
     maxInFlight: fc.integer({ min: 0, max: 3 }),
     idleSurrogatePoints: fc.constantFrom(0, 4),
+    idleFrameRefinements: fc.constantFrom(0, 2),
     refineAhead: fc.integer({ min: 0, max: 16 }),
     directionType: fc.constantFrom<MadsOptions['directionType']>('ORTHO N+1 QUAD', 'ORTHO N+1 NEG', 'ORTHO 2N'),
     secondaryPoll: fc.boolean(),

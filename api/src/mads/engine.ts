@@ -545,11 +545,44 @@ export function nextIdleCandidate(state: EngineState): Candidate | null {
     if (state.extraBases >= MAX_EXTRA_BASES) return null;
     const centre = pollCentres(state).primary ?? firstX0Id(state);
     if (centre === null || state.space.free.length === 0) return null;
+    const refinements = idleBaseRefinements(state, state.extraBases);
     state.extraBases++;
     const dirs = ortho2nDirections(state.rng, state.space.free.length);
-    state.extra = sortCandidates(state, pointsFromDirections(state, centre, dirs, new Set())).filter(
-      (c) => !state.cache.has(c.x),
-    );
+    state.extra = onRefinedFrame(state, refinements, () =>
+      sortCandidates(state, pointsFromDirections(state, centre, dirs, new Set())),
+    ).filter((c) => !state.cache.has(c.x));
+  }
+}
+
+/**
+ * `idleFrameRefinements` (opt-in, off in both presets): how many times the frame of the k-th fresh
+ * idle basis of a step is refined. Why: the pipeline hands idle runners what a sequential MADS
+ * would evaluate next if the pending points fail, and once it is at its depth the fresh bases
+ * poll more directions of the current frame; a sequential MADS whose iteration fails polls the
+ * same centre on the next smaller frame (§2.4, `GMesh::refineDeltaFrameSize`), and after that
+ * the one below. So the k-th basis polls the frame refined 1 + (k mod r) times: the failure
+ * branch of the next r iterations (issue 15, item 1). Not while X0 is out: there the bases are
+ * the first look around X0 on the initial frame, and refined ones lost runs at 1–10(n+1). Not a
+ * default: with 16 runners it sped up 4-variable smooth problems but was slower on or lost the
+ * 2-variable curved valleys and thin feasible sets it was aimed at (docs/benchmarks.md, "Results:
+ * the next iterations' polls for idle runners").
+ */
+function idleBaseRefinements(state: EngineState, k: number): number {
+  const r = state.options.idleFrameRefinements;
+  if (r === 0 || state.step?.kind === 'x0') return 0;
+  return 1 + (k % r);
+}
+
+/** Runs `generate` with the frame refined `times` times (a copy of the mesh; the state's is kept). */
+function onRefinedFrame<T>(state: EngineState, times: number, generate: () => T): T {
+  if (times === 0) return generate();
+  const current = state.mesh;
+  state.mesh = structuredClone(current);
+  for (let i = 0; i < times; i++) refine(state.mesh);
+  try {
+    return generate();
+  } finally {
+    state.mesh = current;
   }
 }
 

@@ -86,6 +86,9 @@ function checkNumber(key: string, value: unknown): void {
     case 'refineAhead':
       if (!Number.isInteger(value) || value < 0 || value > 16) failOption(key, 'must be an integer from 0 to 16');
       return;
+    case 'idleFrameRefinements':
+      if (!Number.isInteger(value) || value < 0 || value > 4) failOption(key, 'must be an integer from 0 to 4');
+      return;
     case 'maxInFlight':
       if (!Number.isFinite(value) || value < 0 || value > 100) failOption(key, 'must be a number from 0 to 100');
       return;

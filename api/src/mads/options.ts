@@ -76,6 +76,13 @@ export interface MadsOptions {
    */
   idleSurrogatePoints: number;
   /**
+   * Idle filling (`fillIdle`), opt-in (0 = off): past X0, the fresh ORTHO 2N bases drawn for idle
+   * runners are polls of the frames the next iterations have if the pending points fail, the k-th
+   * basis of a step (k = 0, 1, …) on the frame refined 1 + (k mod r) times, instead of the current
+   * frame (engine.ts `idleBaseRefinements`, docs/algorithm.md "Asynchronous ask/tell"); 0–4.
+   */
+  idleFrameRefinements: number;
+  /**
    * With points in flight, `ask` keeps at most this many simplex gradients (·(n+1) points, at
    * least 2) in flight and returns fewer points beyond, leaving runners idle (docs/algorithm.md,
    * "Asynchronous ask/tell"); 0 = no cap (0–100). Opt-in: it trades wall-clock rounds for
@@ -192,6 +199,8 @@ export const DEFAULT_MADS_OPTIONS: Readonly<MadsOptions> = Object.freeze({
   modelIdlePoints: 0,
   modelIdleFirst: false,
   idleSurrogatePoints: 0,
+  // Opt-in (docs/benchmarks.md, "Results: the next iterations' polls for idle runners").
+  idleFrameRefinements: 0,
   // Opt-in: 16 runners capped at 2(n+1) in flight lost fewer runs per evaluation but needed more
   // rounds (docs/benchmarks.md, 2026-12-04 evening).
   maxInFlight: 0,

@@ -9,6 +9,7 @@ import fc from 'fast-check';
 import type { ProblemSpec, Suggestion } from '../optimizer-contract/algorithm';
 import { InvalidOptionsError } from '../optimizer-contract/algorithm-errors';
 import { Mads, type MadsOptions } from './index';
+import { frameSizes, refine, type MeshState } from './mesh';
 import { int, ROSENBROCK_3D, rosenbrockOutputs } from './testing/fixtures';
 
 /** Shaped like a small LoRA grid: rank index, alpha multiplier, dropout index (issue 15). */
@@ -148,6 +149,56 @@ test('idleSurrogatePoints (opt-in): with more than 2n points in flight idle runn
   );
   assert.throws(() => Mads.create(ROSENBROCK_3D, { idleSurrogatePoints: 17 }), InvalidOptionsError);
   assert.throws(() => Mads.create(ROSENBROCK_3D, { idleSurrogatePoints: 1.5 }), InvalidOptionsError);
+});
+
+test("idleFrameRefinements (opt-in): past X0, fresh idle bases poll the next iterations' smaller frames, the k-th on the frame refined 1 + (k mod r) times; the X0 batch, sequential runs and state round trips unchanged", () => {
+  // X0 told, then one burst of asks and no result: the pipeline releases steps up to its depth,
+  // then idle filling ends with the step's 4 fresh ORTHO 2N bases around X0 (n = 3: 6 points
+  // each), the last 24 points, before `ask` runs out of points.
+  const problem: ProblemSpec = { ...ROSENBROCK_3D, maxEvaluations: 1000 };
+  const burst = (options: Partial<MadsOptions>): { frame: number; refined: number[]; bases: number[] } => {
+    const mads = Mads.create(problem, options);
+    const [x0] = mads.ask(1);
+    mads.tell([{ x: x0.x, outputs: rosenbrockOutputs(x0.x) }]);
+    const asked = mads.ask(1000);
+    assert.ok(asked.length > 24 && asked.length < 1000);
+    const displacement = (s: Suggestion): number => Math.max(...s.x.map((v, i) => Math.abs(v - x0.x[i])));
+    // The frame after one and two more refinements (GMesh: 1 → 0.5 → 0.2 × 10^b), on a copy.
+    const mesh = structuredClone((mads as unknown as { s: { mesh: MeshState } }).s.mesh);
+    const refined = [1, 2].map(() => {
+      refine(mesh);
+      return frameSizes(mesh)[0];
+    });
+    return { frame: mads.frameSize()[0], refined, bases: asked.slice(-24).map(displacement) };
+  };
+  const close = (a: number, b: number): boolean => Math.abs(a - b) <= 1e-9 * Math.max(1, b);
+  const plain = burst({});
+  assert.ok(
+    plain.bases.every((d) => close(d, plain.frame)),
+    `default: ${plain.bases.join(', ')} on Δ ${plain.frame}`,
+  );
+  const refined = burst({ idleFrameRefinements: 2 });
+  assert.equal(refined.frame, plain.frame);
+  const expected = [0, 1, 0, 1].flatMap((k) => new Array<number>(6).fill(refined.refined[k]));
+  assert.ok(expected[0] < plain.frame && expected[6] < expected[0]);
+  assert.ok(
+    refined.bases.every((d, i) => close(d, expected[i])),
+    `r = 2: ${refined.bases.join(', ')} against ${expected.join(', ')}`,
+  );
+  // While X0 is out the bases stay on the initial frame (the first look around X0).
+  assert.deepEqual(Mads.create(problem, { idleFrameRefinements: 2 }).ask(16), Mads.create(problem, {}).ask(16));
+  const options: Partial<MadsOptions> = { idleFrameRefinements: 2 };
+  const run = runAsync(ROSENBROCK_3D, rosenbrockOutputs, 16, options);
+  assert.equal(run.asked.length, ROSENBROCK_3D.maxEvaluations);
+  assert.equal(new Set(run.asked.map((s) => s.x.join(','))).size, run.asked.length);
+  const restored = runAsync(ROSENBROCK_3D, rosenbrockOutputs, 16, options, true);
+  assert.deepEqual(restored.asked, run.asked);
+  assert.deepEqual(
+    runAsync(ROSENBROCK_3D, rosenbrockOutputs, 1, options).asked,
+    runAsync(ROSENBROCK_3D, rosenbrockOutputs, 1, {}).asked,
+  );
+  assert.throws(() => Mads.create(ROSENBROCK_3D, { idleFrameRefinements: 5 }), InvalidOptionsError);
+  assert.throws(() => Mads.create(ROSENBROCK_3D, { idleFrameRefinements: 0.5 }), InvalidOptionsError);
 });
 
 test('maxInFlight (opt-in): never more than that many simplex gradients in flight, the budget still used; deterministic across state round trips; sequential runs unchanged', () => {
