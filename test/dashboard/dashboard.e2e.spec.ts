@@ -102,9 +102,12 @@ describe('dashboard', () => {
     const page = await context.newPage();
     const errors: string[] = [];
     page.on('pageerror', (error) => errors.push(error.message));
-    // Everything the pages draw must fit the Content-Security-Policy (Chromium logs each refusal).
+    // Everything the pages draw must fit the Content-Security-Policy (Chromium logs each refusal),
+    // and nothing they load may be missing (a 404: an asset, or the /favicon.ico a page without an
+    // icon makes the browser ask for).
     page.on('console', (message) => {
-      if (message.type() === 'error' && /Content Security Policy/i.test(message.text())) errors.push(message.text());
+      if (message.type() === 'error' && /Content Security Policy|status of 404/i.test(message.text()))
+        errors.push(message.text());
     });
     await signIn(page, test.url, userKey);
     return {
