@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import subprocess
@@ -357,6 +358,30 @@ def test_rejected_api_key_is_fatal(api: FakeApi, state_dir: Path) -> None:
     agent = make_agent(api, state_dir, FakeLauncher())
     agent.config.api_key = "wrong"
     assert agent.run() == 2
+
+
+def test_a_url_that_is_not_the_api_is_a_clear_configuration_error(
+    api: FakeApi, state_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A --url with a path after the API's base (or another service on that port) answers the
+    registration 404: the runner exits 2 naming --url, with no traceback and nothing saved."""
+
+    def not_the_api(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            404,
+            json={
+                "statusCode": 404,
+                "code": "NOT_FOUND",
+                "message": f"Cannot {request.method} {request.url.path}",
+            },
+        )
+
+    agent = make_agent(api, state_dir, FakeLauncher(), transport=httpx.MockTransport(not_the_api))
+    with caplog.at_level(logging.ERROR, logger="meshtune_runner"):
+        assert agent.run() == 2
+    said = caplog.text
+    assert "refused to register" in said and "--url" in said and "404 NOT_FOUND" in said, said
+    assert not (state_dir / "runner.json").exists()
 
 
 def test_unknown_study_is_a_configuration_error(api: FakeApi, state_dir: Path) -> None:

@@ -31,6 +31,22 @@ def test_help_is_instant_and_imports_no_ml_library() -> None:
     assert "--gpus" in result.stdout and "MESHTUNE_API_KEY" in result.stdout
 
 
+def test_help_prints_no_key_no_none_and_explains_every_option(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`--help` runs in CI logs and shared terminals: the key in MESHTUNE_API_KEY must not
+    appear in it; an unset option shows no `(default: None)`; every option says what it does."""
+    secret = "mt_runner_" + "s3cr3t" * 6
+    monkeypatch.setenv("MESHTUNE_API_KEY", secret)
+    parser = build_parser()
+    text = parser.format_help()
+    assert secret not in text
+    assert "(default: None)" not in text and "(default: [])" not in text
+    for action in parser._actions:
+        assert action.help, f"{action.option_strings} has no help text"
+        assert action.help.count("default") <= 1, action.option_strings
+
+
 def test_flags_override_environment_override_study(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MESHTUNE_TRAINING_OVERRIDES", '{"evalData": "/env/eval.json"}')
     monkeypatch.setenv("MESHTUNE_TRAIN_DATA", "/env/train.json")
@@ -157,9 +173,18 @@ def test_retention_options_flags_over_environment_over_defaults(
         (["--prune-below-free-mb", "-5"], {}, "--prune-below-free-mb"),
         ([], {"MESHTUNE_MAX_DISK_MB": "lots"}, "MESHTUNE_MAX_DISK_MB"),
         ([], {"MESHTUNE_PRUNE": "maybe"}, "MESHTUNE_PRUNE"),
+        # every numeric variable, not only retention's: a word where a number goes is a
+        # message naming the variable, never a traceback
+        ([], {"MESHTUNE_EXIT_WHEN_IDLE": "10m"}, "MESHTUNE_EXIT_WHEN_IDLE"),
+        ([], {"MESHTUNE_DRAIN_TIMEOUT": "soon"}, "MESHTUNE_DRAIN_TIMEOUT"),
+        ([], {"MESHTUNE_KEEP_ADAPTERS": "all"}, "MESHTUNE_KEEP_ADAPTERS"),
+        ([], {"MESHTUNE_MIN_FREE_DISK_MB": "1G"}, "MESHTUNE_MIN_FREE_DISK_MB"),
+        ([], {"MESHTUNE_MAX_LOG_MB": "64MB"}, "MESHTUNE_MAX_LOG_MB"),
+        (["--log-level", "verbose"], {}, "--log-level"),
+        ([], {"MESHTUNE_LOG_LEVEL": "chatty"}, "MESHTUNE_LOG_LEVEL"),
     ],
 )
-def test_a_bad_retention_setting_is_refused_naming_it(
+def test_a_bad_setting_is_refused_naming_it(
     argv: list[str],
     env: dict[str, str],
     named: str,
@@ -177,3 +202,35 @@ def test_a_bad_retention_setting_is_refused_naming_it(
     said = f"{exited.value.code} {capsys.readouterr().err}"
     assert exited.value.code != 0 and named in said, said
     assert not state.exists()  # refused before anything is written
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("127.0.0.1:3000", "http://"),
+        ("localhost", "http://"),
+        ("ftp://meshtune:3000", "http://"),
+        ("http://127.0.0.1:3000/v1", "without /v1"),
+        ("https://meshtune.example/tuning/v1/", "without /v1"),
+    ],
+)
+def test_a_url_that_cannot_be_the_api_base_is_a_usage_error(
+    url: str,
+    says: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from meshtune_runner.cli import main
+
+    state = tmp_path / "state"
+    with pytest.raises(SystemExit) as exited:
+        main(["--url", url, "--gpus", "none", "--state-dir", str(state)])
+    said = capsys.readouterr().err
+    assert exited.value.code == 2 and "--url (or MESHTUNE_URL)" in said and says in said, said
+    assert not state.exists()
+
+
+def test_a_base_url_under_a_path_is_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An API behind a reverse proxy's path prefix is a valid base URL."""
+    config = _main_config(["--url", " https://meshtune.example/tuning/ "], tmp_path, monkeypatch)
+    assert config.base_url == "https://meshtune.example/tuning"

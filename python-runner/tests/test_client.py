@@ -125,8 +125,11 @@ def test_transient_errors_give_up_after_the_policy_limit() -> None:
         transport=httpx.MockTransport(handler),
         retry=RetryPolicy(initial=0.001, maximum=0.001, give_up_after=0.05),
     )
-    with pytest.raises(TransientApiError):
+    with pytest.raises(TransientApiError) as raised:
         client.runner_heartbeat("runner-1")
+    # the whole URL, so that a wrong host or port in --url shows in the message
+    said = str(raised.value)
+    assert "http://api.test/v1/runners/runner-1/heartbeat: ConnectError: refused" in said
 
 
 def test_abort_stops_retrying_forever() -> None:

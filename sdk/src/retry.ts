@@ -91,6 +91,17 @@ export interface ReplyBounds {
  * `maxRetryAfterMs` is not waited: the answer is returned); otherwise backoff with jitter. The last
  * answer (error status included) or error is what the caller sees.
  */
+/**
+ * Node's fetch rejects every network failure with `TypeError: fetch failed`; what happened
+ * (`connect ECONNREFUSED 127.0.0.1:3000`, `getaddrinfo ENOTFOUND meshtune`, a certificate the
+ * system does not trust) is only in its `cause`, which a printed message would not show.
+ */
+export function fetchFailure(error: unknown): string {
+  const cause = (error as { cause?: unknown } | null)?.cause;
+  const detail = cause instanceof Error ? cause.message : typeof cause === 'string' ? cause : '';
+  return detail === '' ? String(error) : `${String(error)} (${detail})`;
+}
+
 export function retryingFetch(fetchImpl: Fetch, retry: RetryOptions, bounds: ReplyBounds): Fetch {
   const options = withRetryDefaults(retry);
   return async (request: Request): Promise<Response> => {
@@ -106,7 +117,7 @@ export function retryingFetch(fetchImpl: Fetch, retry: RetryOptions, bounds: Rep
         const wrapped =
           error instanceof ConnectionError
             ? error
-            : new ConnectionError(`request to ${request.method} ${request.url} failed: ${String(error)}`, {
+            : new ConnectionError(`request to ${request.method} ${request.url} failed: ${fetchFailure(error)}`, {
                 cause: error,
               });
         if (last || !idempotent) throw wrapped;

@@ -5,6 +5,7 @@ import {
   bestSoFar,
   bestTrial,
   compareCells,
+  defaultMetric,
   evaluations,
   isFeasible,
   x0Value,
@@ -126,5 +127,23 @@ describe('dashboard analysis', () => {
   it('sorts table cells numerically, missing values last', () => {
     assert.deepEqual([10, null, 9, 100].sort(compareCells), [9, 10, 100, null]);
     assert.deepEqual(['trial 10', 'trial 9'].sort(compareCells), ['trial 9', 'trial 10']);
+  });
+
+  it('shows first the metric the study is judged on, when a trial reported it', () => {
+    const names = ['eval_runtime', 'f', 'learning_rate', 'train_loss', 'val_loss'];
+    const judged = { ...study('minimize'), trainingConfig: { metric: 'val_loss' } };
+    assert.equal(defaultMetric(judged, names), 'f'); // the objective's own name first
+    assert.equal(
+      defaultMetric(
+        judged,
+        names.filter((name) => name !== 'f'),
+      ),
+      'val_loss',
+    ); // then trainingConfig.metric
+    assert.equal(
+      defaultMetric({ ...study('minimize'), trainingConfig: {} }, ['learning_rate', 'train_loss']),
+      'learning_rate',
+    );
+    assert.equal(defaultMetric({ ...study('maximize'), trainingConfig: { metric: 7 } }, []), '');
   });
 });

@@ -225,4 +225,36 @@ describe('kill -9 of an API that owns its embedded PostgreSQL (no DATABASE_URL)'
       }
     });
   }
+
+  it('refuses a second API on the data folder of one that runs, and leaves the first its database', async () => {
+    // Finding 50: the second adopted the first's server as if it were a crash's orphan; stopped
+    // (its port in use, Ctrl-C), it stopped that server too, and the first answered 503 until its
+    // supervisor had restarted it.
+    const dataDir = mkdtempSync(join(tmpdir(), 'meshtune-second-embedded-'));
+    const adminKey = newAdminKey();
+    let first = null as ApiProcess | null;
+    let second = null as ApiProcess | null;
+    try {
+      first = await spawnApi({ adminKey, dataDir });
+      const userKey = await createApiKey(first.url, adminKey, 'user');
+      const postmaster = postmasterPid(dataDir);
+      const refusal = await spawnApi({ adminKey, dataDir, readyTimeoutMs: 60_000 }).then(
+        (started) => {
+          second = started;
+          return null;
+        },
+        (error: Error) => error,
+      );
+      assert.ok(refusal !== null, "a second API started on the first one's data folder");
+      assert.match(refusal.message, new RegExp(`another meshtune API \\(pid ${first.child.pid}\\) is serving`));
+      assert.equal(postmasterPid(dataDir), postmaster, 'the first API keeps the same PostgreSQL server');
+      await expectCall(first.url, 'GET', '/v1/studies', userKey, undefined, 200);
+      assert.doesNotMatch(first.output(), /stopped unexpectedly/);
+    } finally {
+      if (second !== null) await second.stop();
+      if (first !== null) await first.stop();
+      await stopOrphanedPostgres(dataDir);
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
 });

@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import {
   ApiError,
   AuthenticationError,
   BadRequestError,
   ConflictError,
+  ConnectionError,
   createClient,
   ERROR_STATUS,
   hasErrorCode,
@@ -195,5 +197,20 @@ describe('SDK errors and retries against the real API', () => {
       fetch: (request) => (failures-- > 0 ? Promise.reject(new TypeError('fetch failed')) : fetch(request)),
     });
     assert.ok(Array.isArray((await client.listStudies()).items));
+  });
+
+  it('says why a request reached no API (a wrong port: ECONNREFUSED), not only "fetch failed"', async () => {
+    const closed = await new Promise<number>((resolve) => {
+      const server = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = server.address() as { port: number };
+        server.close(() => resolve(port));
+      });
+    });
+    const client = createClient({ baseUrl: `http://127.0.0.1:${closed}`, apiKey: userKey, retry: { maxRetries: 0 } });
+    await assert.rejects(client.listStudies(), (error: unknown) => {
+      assert.ok(error instanceof ConnectionError, String(error));
+      assert.match(error.message, new RegExp(`GET http://127\\.0\\.0\\.1:${closed}/v1/studies.*ECONNREFUSED`));
+      return true;
+    });
   });
 });

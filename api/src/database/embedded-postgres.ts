@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join, parse } from 'node:path';
 import { Client } from 'pg';
@@ -109,6 +109,24 @@ interface RunningPostmaster {
   port: number;
 }
 
+/**
+ * The live API process that started this postmaster and still runs it, or null when it has none
+ * (its parent died: it was re-parented to init or a subreaper) or when that cannot be read. The
+ * parent is a node process running what this process runs: another API on the same data folder.
+ * Linux's /proc, as the rest of the embedded server's supervision.
+ */
+function liveOwner(postmasterPid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${postmasterPid}/stat`, 'utf8');
+    // Fields after the command name start at field 3 (state); the parent's pid is field 4.
+    const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    if (!Number.isInteger(parent) || parent <= 1 || parent === process.pid) return null;
+    return realpathSync(`/proc/${parent}/exe`) === realpathSync(process.execPath) ? parent : null;
+  } catch {
+    return null;
+  }
+}
+
 /** A server still running on this data folder, e.g. left by an API process killed with SIGKILL. */
 function runningPostmaster(databaseDir: string): RunningPostmaster | null {
   const pidFile = join(databaseDir, 'postmaster.pid');
@@ -177,6 +195,15 @@ export async function startEmbeddedPostgres(
   const credentials = stored ?? (legacy ? pendingCredentials(dataDir) : createCredentials(dataDir));
 
   const orphan = runningPostmaster(databaseDir);
+  const runningApi = orphan === null ? null : liveOwner(orphan.pid);
+  if (orphan !== null && runningApi !== null) {
+    // Adopting it would work until this process stops it on its way out (a port in use, Ctrl-C),
+    // taking the database from under the API that runs it (docs/reliability.md, finding 50).
+    throw new Error(
+      `another meshtune API (pid ${runningApi}) is serving ${dataDir} with its PostgreSQL (pid ${orphan.pid}): ` +
+        'stop that one first, or give this one another MESHTUNE_DATA_DIR',
+    );
+  }
   const runAsPostgresUser = process.getuid?.() === 0;
   // As root the server runs as the `postgres` system user, which must be able to enter dataDir.
   if (runAsPostgresUser && orphan === null) {

@@ -130,6 +130,8 @@ async function runStudy(
   const body = {
     ...example,
     name: `bbo3 demo (tiny Llama, ${budget} evaluations)`,
+    // The example's own description is of LLaMA-2-7B in 50 evaluations: not what this study runs.
+    description: `BBO3's search space (docs/examples/bbo3.json) on a tiny randomly initialised Llama and synthetic instruction data, ${budget} evaluations on one CPU runner (npm run demo).`,
     budget: { ...(example.budget as object), maxEvaluations: budget, maxParallelTrials: 1, leaseSeconds: 300 },
     trainingConfig,
   };

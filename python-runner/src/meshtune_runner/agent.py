@@ -446,8 +446,23 @@ class Agent:
     def run(self) -> int:
         """0 when done or drained, 1 on a hard stop, 2 on a fatal API or configuration error."""
         try:
-            if not self._register_when_possible():
-                return 1
+            try:
+                if not self._register_when_possible():
+                    return 1
+            except ApiError as exc:
+                if isinstance(exc, FatalApiError):
+                    raise
+                # 404 NOT_FOUND here is a URL that is not the API's base (a path after it, another
+                # service on that port); any other refusal is the API's word, shown as it is.
+                log.error(
+                    "the API refused to register this runner: %s%s",
+                    exc,
+                    " (is --url / MESHTUNE_URL the meshtune API's base URL, e.g. "
+                    "http://meshtune:3000?)"
+                    if exc.code == "NOT_FOUND"
+                    else "",
+                )
+                return 2
             self.reporter.flush()
             self._prune(force=True)
             return self._loop()

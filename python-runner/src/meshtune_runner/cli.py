@@ -15,7 +15,8 @@ import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, overload
+from typing import Any
+from urllib.parse import urlsplit
 
 from . import __version__
 from .adapter_store import is_store_url
@@ -49,13 +50,62 @@ def _adapter_root(value: str | None) -> Path | str | None:
     return value if is_store_url(value) else Path(value)
 
 
+#: Options whose value `--help` never prints, whatever the environment holds.
+SECRET_OPTIONS = frozenset({"api_key"})
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """`(default: …)` only where it tells something: not for a secret (its default is read from
+    the environment, so `--help` would print MESHTUNE_API_KEY), not for an unset option
+    (`None`, `[]`, `False`), and not where the help text already says what the default is."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if (
+            action.dest in SECRET_OPTIONS
+            or action.default in (None, [], "", False)
+            or "default" in text
+        ):
+            return text
+        return super()._get_help_string(action)
+
+
+def _log_level(value: str) -> str:
+    level = value.strip().upper()
+    if level not in LOG_LEVELS:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a log level: use one of {', '.join(LOG_LEVELS)} "
+            "(--log-level or MESHTUNE_LOG_LEVEL)"
+        )
+    return level
+
+
+def check_url(url: str) -> str | None:
+    """Why `url` cannot be the API's base URL, or None when it can: an address with its scheme,
+    without the `/v1` that the runner adds to every route itself."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return (
+            f"--url (or MESHTUNE_URL) must be the API's address with http:// or https://, "
+            f"e.g. http://127.0.0.1:3000, not {url!r}"
+        )
+    if parts.path.rstrip("/").endswith("/v1"):
+        return (
+            f"--url (or MESHTUNE_URL) is the API's base URL without /v1 (the runner adds it): "
+            f"{url.rstrip('/')[: -len('/v1')]!r}, not {url!r}"
+        )
+    return None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="meshtune-runner",
         description="Turns this machine into a worker of meshtune studies: leases trials, "
         "fine-tunes with LoRA, reports the results. Flags override environment variables, "
         "which override the study's trainingConfig.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=_HelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     api = parser.add_argument_group("API")
@@ -113,14 +163,14 @@ def build_parser() -> argparse.ArgumentParser:
     runner.add_argument(
         "--exit-when-idle",
         type=float,
-        default=_float_env("MESHTUNE_EXIT_WHEN_IDLE"),
+        default=_number_env("MESHTUNE_EXIT_WHEN_IDLE", float),
         help="exit after this many seconds without work (e.g. the study "
         "is done) [MESHTUNE_EXIT_WHEN_IDLE]",
     )
     runner.add_argument(
         "--drain-timeout",
         type=float,
-        default=_float_env("MESHTUNE_DRAIN_TIMEOUT"),
+        default=_number_env("MESHTUNE_DRAIN_TIMEOUT", float),
         help="after the first SIGTERM, release the current trial if it is not "
         "done within this many seconds (default: wait) [MESHTUNE_DRAIN_TIMEOUT]",
     )
@@ -141,14 +191,14 @@ def build_parser() -> argparse.ArgumentParser:
     runner.add_argument(
         "--keep-adapters",
         type=int,
-        default=_int_env("MESHTUNE_KEEP_ADAPTERS"),
+        default=_number_env("MESHTUNE_KEEP_ADAPTERS", int),
         help="keep only the newest N adapters per study (default: all; 0: none) "
         "[MESHTUNE_KEEP_ADAPTERS]",
     )
     runner.add_argument(
         "--min-free-disk-mb",
         type=int,
-        default=_int_env("MESHTUNE_MIN_FREE_DISK_MB", 1024),
+        default=_number_env("MESHTUNE_MIN_FREE_DISK_MB", int, 1024),
         help="do not keep an adapter, save a checkpoint or the trial's adapter, nor write the "
         "training log, where that would leave less free space than this on its file system "
         "(the result is still reported, without the adapter; default 1024, 0: no floor) "
@@ -157,11 +207,16 @@ def build_parser() -> argparse.ArgumentParser:
     runner.add_argument(
         "--max-log-mb",
         type=int,
-        default=_int_env("MESHTUNE_MAX_LOG_MB", 64),
+        default=_number_env("MESHTUNE_MAX_LOG_MB", int, 64),
         help="cut each trial's training log beyond this size, keeping its first half and its "
         "end (default 64) [MESHTUNE_MAX_LOG_MB]",
     )
-    runner.add_argument("--log-level", default=_env("MESHTUNE_LOG_LEVEL", "INFO"))
+    runner.add_argument(
+        "--log-level",
+        type=_log_level,
+        default=_env("MESHTUNE_LOG_LEVEL", "INFO"),
+        help=f"{', '.join(LOG_LEVELS)} (case-insensitive) [MESHTUNE_LOG_LEVEL]",
+    )
     retention = parser.add_argument_group(
         "retention",
         "old trial folders, checkpoints and adapters are pruned, oldest first, when a folder's "
@@ -300,20 +355,6 @@ def _number_env(name: str, kind: type[float] | type[int], default: float | None 
         ) from None
 
 
-def _float_env(name: str) -> float | None:
-    value = _env(name)
-    return float(value) if value is not None else None
-
-
-@overload
-def _int_env(name: str) -> int | None: ...
-@overload
-def _int_env(name: str, default: int) -> int: ...
-def _int_env(name: str, default: int | None = None) -> int | None:
-    value = _env(name)
-    return int(value) if value is not None else default
-
-
 def collect_overrides(args: argparse.Namespace) -> dict[str, Any]:
     overrides: dict[str, Any] = {}
     raw_env = _env("MESHTUNE_TRAINING_OVERRIDES")
@@ -366,6 +407,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     if not args.url:
         parser.error("--url (or MESHTUNE_URL) is required")
+    url_problem = check_url(args.url.strip())
+    if url_problem is not None:
+        parser.error(url_problem)
     if args.max_log_mb < 1:
         parser.error(
             f"--max-log-mb (or MESHTUNE_MAX_LOG_MB) must be at least 1, not {args.max_log_mb}"
@@ -403,7 +447,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     lock = _lock_state_dir(state_dir)
     memories = [g.memory_mb for g in gpus if g.memory_mb is not None]
     config = AgentConfig(
-        base_url=args.url.rstrip("/"),
+        base_url=args.url.strip().rstrip("/"),
         api_key=args.api_key,
         name=name,
         state_dir=state_dir,

@@ -523,7 +523,9 @@ class ApiClient:
             finally:
                 streamed.close()
         except httpx.TransportError as exc:
-            raise TransientApiError(f"{method} {path}: {type(exc).__name__}: {exc}") from exc
+            # The whole URL: "Connection refused" alone does not say which host and port (a
+            # mistyped --url is the usual cause on a first start).
+            raise TransientApiError(f"{method} {request.url}: {type(exc).__name__}: {exc}") from exc
         response = httpx.Response(
             streamed.status_code,
             headers=[

@@ -52,8 +52,8 @@ class ApiError(RunnerError):
         self.details = details
         self.method = method
         self.url = url
-        where = f"{method} {url} " if method else ""
-        super().__init__(f"{where}-> {status_code} {code or ''}: {message}".strip())
+        where = f"{method} {url} -> " if method else ""
+        super().__init__(f"{where}{status_code} {code or ''}: {message}".strip())
 
 
 class FatalApiError(ApiError):

@@ -1,4 +1,4 @@
-import { HttpException } from '@nestjs/common';
+import { HttpException, NotFoundException } from '@nestjs/common';
 import { QueryFailedError } from 'typeorm';
 import { isDatabaseUnavailable } from '../../database/database-unavailable';
 import { DomainError } from './domain-error';
@@ -91,6 +91,18 @@ export function clientErrorBody(errorCode: unknown, requestId: string): ErrorBod
   };
 }
 
+/**
+ * Nest's answer to a path no route matches is `Cannot GET /studies`: true, but it does not say what
+ * to do. The usual cause is a base URL without `/v1` (or with it twice), so the answer says where
+ * the routes are. `path` is cut at 200 characters: the message must not echo a long URL whole.
+ */
+function unknownRouteMessage(message: string): string {
+  const match = /^Cannot ([A-Z]+) (.*)$/s.exec(message);
+  if (match === null) return message;
+  const path = match[2].length > 200 ? `${match[2].slice(0, 200)}…` : match[2];
+  return `no route ${match[1]} ${path}: the API's routes start with /v1 (e.g. GET /v1/studies), GET /docs lists them`;
+}
+
 /** The one mapping from anything thrown to the API's error body `{ statusCode, code, message, details }`. */
 export function errorBody(exception: unknown, requestId: string | undefined): ErrorBody {
   if (exception instanceof DomainError) {
@@ -114,7 +126,7 @@ export function errorBody(exception: unknown, requestId: string | undefined): Er
     return {
       statusCode,
       code: CODE_BY_STATUS[statusCode] ?? (statusCode >= 500 ? 'INTERNAL_ERROR' : 'VALIDATION_FAILED'),
-      message,
+      message: exception instanceof NotFoundException ? unknownRouteMessage(message) : message,
       requestId,
     };
   }

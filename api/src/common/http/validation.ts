@@ -8,6 +8,12 @@ function flatten(errors: readonly ValidationError[], prefix: string, out: FieldE
     const isIndex = /^\d+$/.test(error.property);
     const field =
       prefix === '' ? error.property : isIndex ? `${prefix}[${error.property}]` : `${prefix}.${error.property}`;
+    if (error.value === undefined && error.constraints !== undefined) {
+      // A field left out fails every check it has ("must be a string", "must not be longer than
+      // 200 characters", …); what the client must do is send it, so that is the one reason.
+      out.push({ field, reason: 'is required' });
+      continue;
+    }
     for (const reason of Object.values(error.constraints ?? {})) {
       // class-validator messages start with the property name; the field already says it.
       out.push({
@@ -24,7 +30,8 @@ const VALIDATOR_OPTIONS: ValidatorOptions = {
   whitelist: true,
   forbidNonWhitelisted: true,
   forbidUnknownValues: true,
-  validationError: { target: false, value: false },
+  // `value` is kept on the error (never sent: flatten reads it only to tell a missing field).
+  validationError: { target: false, value: true },
 };
 
 /**

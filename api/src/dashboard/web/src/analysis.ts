@@ -22,6 +22,19 @@ export function objectiveOf(study: Pick<Study, 'outputs'>): OutputDefinition & {
 }
 
 /**
+ * The intermediate metric shown first: the one the study is judged on — its objective's name
+ * (`val_loss` in BBO3), else the training metric its `trainingConfig.metric` names — when a
+ * trial has reported it; otherwise the first by name. Sorting alone showed `learning_rate`.
+ */
+export function defaultMetric(study: Pick<Study, 'outputs' | 'trainingConfig'>, names: readonly string[]): string {
+  const metric = (study.trainingConfig as { metric?: unknown } | null | undefined)?.metric;
+  for (const name of [objectiveOf(study).name, typeof metric === 'string' ? metric : null]) {
+    if (name !== null && names.includes(name)) return name;
+  }
+  return names[0] ?? '';
+}
+
+/**
  * The API's `feasible` (NOMAD's rule, stored when the result is told: a constraint up to 1e-13
  * is satisfied); for a trial not told yet, every constraint (PB / EB output) ≤ 0.
  */

@@ -1,5 +1,5 @@
 import { api, describeError } from '../api';
-import { bestFraction, durationMs, evaluations, objectiveOf, x0Value } from '../analysis';
+import { bestFraction, defaultMetric, durationMs, evaluations, objectiveOf, x0Value } from '../analysis';
 import { Chart, convergenceOption, curvesOption, parallelOption } from '../charts';
 import { fill, formatDuration, formatNumber, h, statusBadge, timeAgo } from '../dom';
 import type { Page } from '../page';
@@ -274,7 +274,7 @@ export function studyPage(studyId: string): Page {
   function drawCurves(): void {
     if (state === null) return;
     const names = [...new Set([...state.metricsByTrial.values()].flat().map((metric) => metric.name))].sort();
-    const selected = names.includes(metricSelect.value) ? metricSelect.value : (names[0] ?? '');
+    const selected = names.includes(metricSelect.value) ? metricSelect.value : defaultMetric(state.study, names);
     if (names.join('\n') !== [...metricSelect.options].map((option) => option.value).join('\n')) {
       fill(metricSelect, ...names.map((name) => h('option', { value: name }, name)));
     }
