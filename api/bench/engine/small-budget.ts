@@ -17,7 +17,6 @@ import { solveRecords, type SolverRuns } from './parallel-report';
 import { dimensionOf } from './problems';
 import type { RunTrace } from './traces';
 import { parseDevLoopArgs } from './dev-loop-args';
-import { surrogateMeasurement } from '../../src/mads/search/surrogate';
 
 const TAU = 1e-3;
 const ALPHAS = [5, 10, 20, 50, 100];
@@ -45,20 +44,8 @@ function main(argv: readonly string[]): void {
     }
   }
   const solvers: SolverRuns[] = [];
-  for (const [name, variant] of Object.entries(variants)) {
+  for (const [name, options] of Object.entries(variants)) {
     const started = Date.now();
-    // Measurement key (branch int10): `_tries` = surrogate steps per poll centre, `_local`
-    // = local candidates from the (k+1)-th step at one centre (search/surrogate.ts).
-    const { _tries, _local, _when, _every, ...options } = variant as typeof variant & {
-      _tries?: number;
-      _local?: number;
-      _when?: '' | 'cont' | 'notmin' | 'intmin';
-      _every?: number;
-    };
-    surrogateMeasurement.triesPerCentre = _tries ?? 0;
-    surrogateMeasurement.localAfter = _local ?? 0;
-    surrogateMeasurement.when = _when ?? '';
-    surrogateMeasurement.every = _every ?? 0;
     const runs = problems.flatMap((p) => seeds.map((s) => runMadsParallel(p, s, 1, options)));
     solvers.push({ label: name, family: name, q: 1, runs });
     process.stderr.write(`small-budget: ${name} ${((Date.now() - started) / 1000).toFixed(0)} s\n`);

@@ -21,7 +21,6 @@ import { toTraceEvaluation } from './traces';
 import { pollCentres } from '../../src/mads/poll';
 import { frameSizes } from '../../src/mads/mesh';
 import { parseDevLoopArgs } from './dev-loop-args';
-import { surrogateMeasurement } from '../../src/mads/search/surrogate';
 
 interface Census {
   kinds: Map<string, { evaluations: number; improving: number }>;
@@ -111,17 +110,7 @@ function main(argv: readonly string[]): void {
   for (const problem of problems) {
     const limit = budget * (dimensionOf(problem) + 1);
     for (const q of qs) {
-      for (const [name, variant] of Object.entries(variants)) {
-        // Measurement key (branch int10): `_tries` = surrogate steps per poll centre, `_local`
-        // = local candidates from the (k+1)-th step at one centre (search/surrogate.ts).
-        const { _tries, _local, _when, ...options } = variant as typeof variant & {
-          _tries?: number;
-          _local?: number;
-          _when?: '' | 'cont' | 'notmin';
-        };
-        surrogateMeasurement.triesPerCentre = _tries ?? 0;
-        surrogateMeasurement.localAfter = _local ?? 0;
-        surrogateMeasurement.when = _when ?? '';
+      for (const [name, options] of Object.entries(variants)) {
         for (const seed of seeds) {
           const c = census(problem, seed, q, options, limit);
           const kinds = [...c.kinds]

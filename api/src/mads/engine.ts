@@ -14,7 +14,7 @@ import { nmFinishStep, nmStartSearch } from './search/nelder-mead';
 import { quadIdleCandidate, quadSearchCandidates } from './search/quad-model';
 import { speculativeCandidates } from './search/speculative';
 import { globalCandidates } from './search/global';
-import { noteSurrogateTry, surrogateCandidates, surrogateTriesLeft } from './search/surrogate';
+import { surrogateCandidates } from './search/surrogate';
 import { beginFlight, deferRefinement } from './pipeline';
 import { tryRestart } from './restart';
 import { cacheKey, toFree } from './space';
@@ -249,7 +249,7 @@ function isEnabled(state: EngineState, kind: StepKind): boolean {
     case 'speculative':
       return state.options.speculativeSearch;
     case 'surrogate':
-      return surrogateStepEnabled(state) && surrogateTriesLeft(state) && modelsMayProposeNewPoints(state);
+      return surrogateStepEnabled(state) && modelsMayProposeNewPoints(state);
     case 'quad':
       return state.options.quadModelSearch && n < 50 && modelsMayProposeNewPoints(state);
     case 'nm':
@@ -352,7 +352,6 @@ function startNextStep(state: EngineState): void {
       state.nextKind = nextKindAfter(state, kind);
       return;
     case 'surrogate':
-      noteSurrogateTry(state);
       state.step = newStep(state, kind, surrogateCandidates(state), opp);
       state.nextKind = nextKindAfter(state, kind);
       return;

@@ -21,7 +21,7 @@
  *   (docs/algorithm.md, "Early stopping: what the models learn from a stop").
  */
 import { isFeasible } from '../evaluation';
-import { frameSizeOf, frameSizes } from '../mesh';
+import { frameSizes } from '../mesh';
 import { NomadRng } from '../../math/rng';
 import {
   expectedImprovement,
@@ -43,55 +43,6 @@ export const MAX_MODEL_POINTS = 60;
 const MAX_PENDING_POINTS = 16;
 /** Most censored points (stopped early) added, the most recent first. */
 export const MAX_CENSORED_POINTS = 30;
-/**
- * MEASUREMENT ONLY (branch int10, issue 15 item 2): at most `triesPerCentre` surrogate steps
- * per poll centre (0 = no limit); `localAfter` k > 0: from the (k+1)-th step at the same poll
- * centre on, candidates only inside the frame around the centre. `when` 'intmin': the limit only
- * while some integer variable's frame is above its minimum; `every` k > 0: past the limit, one step
- * at the same centre every k iterations. Set by small-budget.js / step-census.js from a variant's
- * `_tries` key; not an option, not serialised.
- */
-export const surrogateMeasurement = {
-  triesPerCentre: 0,
-  localAfter: 0,
-  when: '' as '' | 'cont' | 'notmin' | 'intmin',
-  every: 0,
-};
-const surrogateTries = new WeakMap<EngineState, { centre: number | null; tries: number; iteration: number }>();
-
-export function surrogateTriesLeft(state: EngineState): boolean {
-  const limit = surrogateMeasurement.triesPerCentre;
-  if (limit <= 0) return true;
-  // 'cont': the limit only where a free variable is continuous (a refinement to wait for);
-  // 'notmin': only while some free variable's frame is above its minimum.
-  const free = state.space.free;
-  if (surrogateMeasurement.when === 'cont' && free.every((i) => state.mesh.granularity[i] > 0)) return true;
-  if (
-    surrogateMeasurement.when === 'notmin' &&
-    free.every((i) => frameSizeOf(state.mesh, i) <= state.mesh.minFrameSize[i] * (1 + 1e-9))
-  )
-    return true;
-  if (
-    surrogateMeasurement.when === 'intmin' &&
-    free.every(
-      (i) => state.mesh.granularity[i] === 0 || frameSizeOf(state.mesh, i) <= state.mesh.minFrameSize[i] * (1 + 1e-9),
-    )
-  )
-    return true;
-  const t = surrogateTries.get(state);
-  if (t === undefined || t.centre !== pollCentres(state).primary || t.tries < limit) return true;
-  return surrogateMeasurement.every > 0 && state.iteration - t.iteration >= surrogateMeasurement.every;
-}
-
-export function noteSurrogateTry(state: EngineState): void {
-  const centre = pollCentres(state).primary;
-  const t = surrogateTries.get(state);
-  if (t !== undefined && t.centre === centre) {
-    t.tries++;
-    t.iteration = state.iteration;
-  } else surrogateTries.set(state, { centre, tries: 1, iteration: state.iteration });
-}
-
 /** Uniform candidates over the box, and local ones around each of the best points. */
 const GLOBAL_CANDIDATES = 160;
 const LOCAL_CENTRES = 3;
@@ -321,19 +272,7 @@ export function surrogateCandidates(state: EngineState, count = 1, thompson = fa
     state.space.free.forEach((i, k) => (x[i] = free[k]));
     return x;
   };
-  const t = surrogateTries.get(state);
-  const local =
-    surrogateMeasurement.localAfter > 0 &&
-    t !== undefined &&
-    t.centre === centreId &&
-    t.tries > surrogateMeasurement.localAfter;
-  if (local) {
-    // Measurement (int10): uniform candidates in the frame around the centre only.
-    const cx = toFree(state.space, centre);
-    for (let s = 0; s < GLOBAL_CANDIDATES + LOCAL_CANDIDATES; s++)
-      raws.push(point(cx.map((v, k) => v + rng.uniform(-1, 1) * frames[k])));
-  }
-  for (let s = 0; s < (local ? 0 : GLOBAL_CANDIDATES); s++)
+  for (let s = 0; s < GLOBAL_CANDIDATES; s++)
     raws.push(point(box.lo.map((lo, k) => lo + rng.uniform(0, 1) * box.width[k])));
   // Local candidates around the incumbent and the next best points (two scales: the frame and a
   // tenth of the box).
@@ -341,7 +280,7 @@ export function surrogateCandidates(state: EngineState, count = 1, thompson = fa
     (a, b) => (isFeasible(a.h) ? a.f : Infinity) - (isFeasible(b.h) ? b.f : Infinity) || a.id - b.id,
   );
   const centres = [state.cache.get(centreId), ...ranked.filter((r) => r.id !== centreId)].slice(0, LOCAL_CENTRES);
-  for (const c of local ? [] : centres) {
+  for (const c of centres) {
     const cx = toFree(state.space, c.x);
     for (let s = 0; s < LOCAL_CANDIDATES; s++) {
       const wide = s % 2 === 0;
