@@ -10,6 +10,7 @@
  *
  *   node dist-engine/api/bench/engine/step-census.js --problem-set unseen --problems hartmann_6 \
  *     --seeds 0,1 --q 1 --budget 20 --variants '{"default":{},"nomad4":{"preset":"nomad4"}}'
+ *   --trace: also one line per evaluation (step kind, point, f, best so far, frame sizes).
  */
 import { Mads, type MadsOptions } from '../../src/mads';
 import type { EngineState } from '../../src/mads/state';
@@ -18,6 +19,7 @@ import { evaluationDurations, problemSpecOf } from './parallel';
 import { budgetOf, dimensionOf, type BenchProblem } from './problems';
 import { toTraceEvaluation } from './traces';
 import { pollCentres } from '../../src/mads/poll';
+import { frameSizes } from '../../src/mads/mesh';
 import { parseDevLoopArgs } from './dev-loop-args';
 
 interface Census {
@@ -27,6 +29,8 @@ interface Census {
   iterations: number;
   restarts: number;
   best: number;
+  /** Per evaluation (with --trace): step kind, point, f, best so far, frame sizes when handed out. */
+  trace: { kind: string; x: number[]; f: number; best: number; frame: number[] }[];
 }
 
 function census(problem: BenchProblem, seed: number, q: number, options: Partial<MadsOptions>, limit: number): Census {
@@ -36,7 +40,8 @@ function census(problem: BenchProblem, seed: number, q: number, options: Partial
   const durations = evaluationDurations(problem.id, seed, budgetOf(problem));
   const kindOf = new Map<string, string>();
   const running: { x: number[]; outputs: number[] | null; finish: number; order: number }[] = [];
-  const result: Census = { kinds: new Map(), farSurrogate: 0, iterations: 0, restarts: 0, best: Infinity };
+  const result: Census = { kinds: new Map(), farSurrogate: 0, iterations: 0, restarts: 0, best: Infinity, trace: [] };
+  const frameOf = new Map<string, number[]>();
   const ranges = problem.variables.map((v) =>
     v.lowerBound !== null && v.upperBound !== null ? v.upperBound - v.lowerBound : Infinity,
   );
@@ -51,6 +56,7 @@ function census(problem: BenchProblem, seed: number, q: number, options: Partial
         const fromStep = rec !== undefined && step !== null && step.dispatched.includes(rec.id);
         // Idle filling: `idle-search` (quadratic-model or surrogate points), `idle-poll` (extra polls).
         kindOf.set(JSON.stringify(s.x), fromStep ? step.kind : `idle-${s.origin}`);
+        frameOf.set(JSON.stringify(s.x), frameSizes(state.mesh));
         const centre = pollCentres(state).primary;
         if (fromStep && step.kind === 'surrogate' && centre !== null) {
           const c = state.cache.get(centre).x;
@@ -81,6 +87,13 @@ function census(problem: BenchProblem, seed: number, q: number, options: Partial
       result.best = e.f;
     }
     result.kinds.set(kind, entry);
+    result.trace.push({
+      kind,
+      x: done.x,
+      f: e.feasible ? e.f : NaN,
+      best: result.best,
+      frame: frameOf.get(JSON.stringify(done.x)) ?? [],
+    });
   }
   result.iterations = state.iteration;
   result.restarts = state.restart.count;
@@ -91,7 +104,7 @@ function main(argv: readonly string[]): void {
   const { variants, problems, seeds, qs, extra } = parseDevLoopArgs(
     argv,
     { seeds: '0', q: '1', defaultProblems: 'set' },
-    { budget: { type: 'string', default: '20' } },
+    { budget: { type: 'string', default: '20' }, trace: { type: 'boolean', default: false } },
   );
   const budget = Number(extra.budget);
   for (const problem of problems) {
@@ -109,6 +122,15 @@ function main(argv: readonly string[]): void {
               `iterations ${c.iterations}, restarts ${c.restarts}; evaluations/improving: ${kinds}; ` +
               `surrogate points > ¼ range from the centre: ${c.farSurrogate}\n`,
           );
+          // --trace: one line per evaluation (kind, point, f, best so far, frame sizes at hand-out).
+          if (extra.trace === true) {
+            c.trace.forEach((t, i) => {
+              const g = (v: number): string => Number(v.toPrecision(4)).toString();
+              process.stdout.write(
+                `  ${i + 1} ${t.kind} x=(${t.x.map(g).join(', ')}) f=${g(t.f)} best=${g(t.best)} frame=(${t.frame.map(g).join(', ')})\n`,
+              );
+            });
+          }
         }
       }
     }
