@@ -16,18 +16,7 @@ import { DataSource } from 'typeorm';
 import { expectStatus, lease, registerRunner, report } from '../support/api-client';
 import { createFleet, fleetStudy } from '../support/runner-fleet';
 import { startTestServer } from '../support/test-server';
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
-
-const summary = (values: number[]) => ({
-  rounds: values.length,
-  p50: Math.round(percentile(values, 50)),
-  p99: Math.round(percentile(values, 99)),
-  max: Math.round(Math.max(...values)),
-});
+import { roundSummary, startNeighbourLoad } from './neighbour-load';
 
 async function main(): Promise<void> {
   const completed = Number(process.env.CURVE_COMPLETED ?? 100);
@@ -36,19 +25,7 @@ async function main(): Promise<void> {
   const test = await startTestServer();
   try {
     const db = test.get(DataSource);
-    const b = await createFleet(test, 'measure-b');
-    const bRunner = await registerRunner(test, b.runnerKey, 'b');
-    const bStudy = await fleetStudy(test, b, { name: 'b', budget: { maxEvaluations: 1_000_000, leaseSeconds: 600 } });
-    let stopB = false;
-    const rounds: { at: number; ms: number }[] = [];
-    const bLoop = (async () => {
-      while (!stopB) {
-        const start = performance.now();
-        const leased = expectStatus(await lease(test, bRunner, bStudy), 200).body.trial.id as string;
-        expectStatus(await report(test, bRunner, leased, 'complete', { outputs: { loss: Math.random() } }), 200);
-        rounds.push({ at: start, ms: performance.now() - start });
-      }
-    })();
+    const neighbour = await startNeighbourLoad(test);
     const a = await createFleet(test, 'measure-a');
     const aRunner = await registerRunner(test, a.runnerKey, 'a');
     const studyId = await fleetStudy(test, a, {
@@ -111,8 +88,8 @@ async function main(): Promise<void> {
     const beatsTo = performance.now();
     const duringLoop = { p99: delay.percentile(99) / 1e6, max: delay.max / 1e6 };
     delay.disable();
-    const alone = rounds.filter((r) => r.at >= aloneFrom && r.at < beatsFrom).map((r) => r.ms);
-    const during = rounds.filter((r) => r.at + r.ms >= beatsFrom && r.at < beatsTo).map((r) => r.ms);
+    const alone = neighbour.startedBetween(aloneFrom, beatsFrom);
+    const during = neighbour.overlapping(beatsFrom, beatsTo);
     console.log(
       JSON.stringify({
         completed,
@@ -123,12 +100,11 @@ async function main(): Promise<void> {
           alone: { p99: Math.round(aloneLoop.p99), max: Math.round(aloneLoop.max) },
           during: { p99: Math.round(duringLoop.p99), max: Math.round(duringLoop.max) },
         },
-        bAlone: summary(alone),
-        bDuringHeartbeats: summary(during),
+        bAlone: roundSummary(alone),
+        bDuringHeartbeats: roundSummary(during),
       }),
     );
-    stopB = true;
-    await bLoop;
+    await neighbour.stop();
   } finally {
     await test.close();
   }

@@ -9,14 +9,10 @@
  * `npm run build`.
  */
 import { DataSource } from 'typeorm';
-import { auth, expectStatus, lease, quadraticStudy, registerRunner, report } from '../support/api-client';
+import { auth, expectStatus, quadraticStudy, registerRunner } from '../support/api-client';
 import { countRows, createFleet, fleetStudy } from '../support/runner-fleet';
 import { startTestServer } from '../support/test-server';
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
+import { roundSummary, startNeighbourLoad } from './neighbour-load';
 
 async function main(): Promise<void> {
   const sizes = (process.env.DELETE_TRIALS ?? '5000,20000').split(',').map(Number);
@@ -24,19 +20,7 @@ async function main(): Promise<void> {
   const test = await startTestServer();
   try {
     const db = test.get(DataSource);
-    const b = await createFleet(test, 'measure-b');
-    const bRunner = await registerRunner(test, b.runnerKey, 'b');
-    const bStudy = await fleetStudy(test, b, { name: 'b', budget: { maxEvaluations: 1_000_000, leaseSeconds: 600 } });
-    let stopB = false;
-    const rounds: { at: number; ms: number }[] = [];
-    const bLoop = (async () => {
-      while (!stopB) {
-        const start = performance.now();
-        const leased = expectStatus(await lease(test, bRunner, bStudy), 200).body.trial.id as string;
-        expectStatus(await report(test, bRunner, leased, 'complete', { outputs: { loss: Math.random() } }), 200);
-        rounds.push({ at: start, ms: performance.now() - start });
-      }
-    })();
+    const neighbour = await startNeighbourLoad(test);
     for (const trials of sizes) {
       const a = await createFleet(test, `measure-a-${trials}`);
       const aRunner = await registerRunner(test, a.runnerKey, 'a');
@@ -96,8 +80,8 @@ async function main(): Promise<void> {
       const deleteTo = performance.now();
       expectStatus(deleted, 204);
       const deleteMs = deleteTo - deleteFrom;
-      const alone = rounds.filter((r) => r.at >= aloneFrom && r.at < deleteFrom).map((r) => r.ms);
-      const during = rounds.filter((r) => r.at + r.ms >= deleteFrom && r.at < deleteTo).map((r) => r.ms);
+      const alone = neighbour.startedBetween(aloneFrom, deleteFrom);
+      const during = neighbour.overlapping(deleteFrom, deleteTo);
       const left = await countRows(db, 'trials WHERE study_id = $1', [studyId]);
       console.log(
         JSON.stringify({
@@ -105,17 +89,12 @@ async function main(): Promise<void> {
           deleteMs: Math.round(deleteMs),
           leftTrials: left,
           databaseMbBefore: Math.round(sizeBefore / 1e5) / 10,
-          bAlone: { rounds: alone.length, p50: Math.round(percentile(alone, 50)), max: Math.round(Math.max(...alone)) },
-          bDuringDelete: {
-            rounds: during.length,
-            p50: Math.round(percentile(during, 50)),
-            max: Math.round(Math.max(...during)),
-          },
+          bAlone: roundSummary(alone),
+          bDuringDelete: roundSummary(during),
         }),
       );
     }
-    stopB = true;
-    await bLoop;
+    await neighbour.stop();
   } finally {
     await test.close();
   }

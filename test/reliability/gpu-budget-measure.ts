@@ -20,11 +20,7 @@ import {
   report,
 } from '../support/api-client';
 import { startTestServer } from '../support/test-server';
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
+import { percentile } from '../../api/bench/service/stats';
 
 const round2 = (value: number): number => Math.round(value * 100) / 100;
 

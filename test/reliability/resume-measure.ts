@@ -16,21 +16,11 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { DataSource } from 'typeorm';
 import { MAX_FITTED_CURVE_POINTS, resumeScore, thinCurve } from '../../api/src/early-stopping';
-import { expectStatus, lease, registerRunner, report } from '../support/api-client';
+import { expectStatus, lease, registerRunner } from '../support/api-client';
 import { createFleet, fleetStudy } from '../support/runner-fleet';
 import { startTestServer } from '../support/test-server';
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
-
-const summary = (values: number[]) => ({
-  rounds: values.length,
-  p50: Math.round(percentile(values, 50)),
-  p99: Math.round(percentile(values, 99)),
-  max: Math.round(Math.max(...values)),
-});
+import { roundSummary, startNeighbourLoad } from './neighbour-load';
+import { percentile } from '../../api/bench/service/stats';
 
 async function main(): Promise<void> {
   const sizes = (process.env.RESUME_PAUSED ?? '100,500').split(',').map(Number);
@@ -39,19 +29,7 @@ async function main(): Promise<void> {
   const test = await startTestServer();
   try {
     const db = test.get(DataSource);
-    const b = await createFleet(test, 'measure-b');
-    const bRunner = await registerRunner(test, b.runnerKey, 'b');
-    const bStudy = await fleetStudy(test, b, { name: 'b', budget: { maxEvaluations: 1_000_000, leaseSeconds: 600 } });
-    let stopB = false;
-    const rounds: { at: number; ms: number }[] = [];
-    const bLoop = (async () => {
-      while (!stopB) {
-        const start = performance.now();
-        const leased = expectStatus(await lease(test, bRunner, bStudy), 200).body.trial.id as string;
-        expectStatus(await report(test, bRunner, leased, 'complete', { outputs: { loss: Math.random() } }), 200);
-        rounds.push({ at: start, ms: performance.now() - start });
-      }
-    })();
+    const neighbour = await startNeighbourLoad(test);
     for (const paused of sizes) {
       const a = await createFleet(test, `measure-a-${paused}`);
       const aRunner = await registerRunner(test, a.runnerKey, 'a', { maxConcurrentTrials: 256 });
@@ -123,8 +101,8 @@ async function main(): Promise<void> {
       const resumed = Number(
         (await db.query(`SELECT count(*)::int AS n FROM trials WHERE study_id = $1 AND resumes > 0`, [studyId]))[0].n,
       );
-      const alone = rounds.filter((r) => r.at >= aloneFrom && r.at < leasesFrom).map((r) => r.ms);
-      const during = rounds.filter((r) => r.at + r.ms >= leasesFrom && r.at < leasesTo).map((r) => r.ms);
+      const alone = neighbour.startedBetween(aloneFrom, leasesFrom);
+      const during = neighbour.overlapping(leasesFrom, leasesTo);
       console.log(
         JSON.stringify({
           paused,
@@ -136,13 +114,12 @@ async function main(): Promise<void> {
             alone: { p99: Math.round(aloneLoop.p99), max: Math.round(aloneLoop.max) },
             during: { p99: Math.round(duringLoop.p99), max: Math.round(duringLoop.max) },
           },
-          bAlone: summary(alone),
-          bDuringResumes: summary(during),
+          bAlone: roundSummary(alone),
+          bDuringResumes: roundSummary(during),
         }),
       );
     }
-    stopB = true;
-    await bLoop;
+    await neighbour.stop();
   } finally {
     await test.close();
   }
