@@ -160,17 +160,19 @@ describe('early stopping that can be undone: pause and resume', () => {
     expectStatus(await test.http.get(`/v1/studies/${studyId}/trials?limit=200`).set(...auth(userKey)), 200).body
       .items as TrialView[];
 
-  it('pauses, resumes and completes trials of a MADS study run by 2 runners, across a restart, with the budget exact', async () => {
-    // Off by default, even with checkpoints (docs/algorithm.md, "Early stopping: pause and resume").
-    const plain = await createStudy(test, userKey, studyBody());
-    assert.equal((plain.earlyStopping as { resume: unknown }).resume, null);
-    const study = await createStudy(test, userKey, studyBody({ kind: 'curve', resume: {} }));
-    // With checkpoints, the default curve policy's stops can be undone.
-    assert.deepEqual((study.earlyStopping as { resume: unknown }).resume, { afterTrialsWithoutImprovement: 5 });
-    const studyId = String(study.id);
+  /**
+   * Two simulated runners (shared checkpoint folder) work the study until it ends; once 15 trials
+   * have finished both are parked and the app restarts, so the engine is rebuilt from the database
+   * in the middle. Returns the runners' attempts and whether paused trials showed in the study's
+   * counts just before the restart (a revived study's final stops are kept paused too).
+   */
+  async function runAcrossRestart(
+    studyId: string,
+    names: [string, string],
+  ): Promise<{ logs: AttemptLog[]; sawPaused: boolean }> {
     const runners = [
-      await registerRunner(test, runnerKey, 'pr-a', SIMULATED_RUNNER),
-      await registerRunner(test, runnerKey, 'pr-b', SIMULATED_RUNNER),
+      await registerRunner(test, runnerKey, names[0], SIMULATED_RUNNER),
+      await registerRunner(test, runnerKey, names[1], SIMULATED_RUNNER),
     ];
     const logs: AttemptLog[] = [];
     const checkpoints = new Map<string, number>();
@@ -181,13 +183,11 @@ describe('early stopping that can be undone: pause and resume', () => {
     const workers = runners.map((runner) =>
       runWorker(test, runner, studyId, logs, checkpoints, gate, () => {
         finished += 1;
-        // Part-way: park both runners and restart the app (the engine is rebuilt from the database).
         if (finished === 15) gate.close();
       }),
     );
     const restart = (async () => {
       while (gate.parked < runners.length) await new Promise((resolve) => setTimeout(resolve, 10));
-      // Paused trials are visible as such while the study runs.
       const counts = expectStatus(await test.http.get(`/v1/studies/${studyId}`).set(...auth(userKey)), 200).body
         .trialCounts as Record<string, number>;
       sawPaused = counts.paused > 0;
@@ -197,6 +197,18 @@ describe('early stopping that can be undone: pause and resume', () => {
     })();
     await Promise.all([...workers, restart]);
     assert.ok(restarted);
+    return { logs, sawPaused };
+  }
+
+  it('pauses, resumes and completes trials of a MADS study run by 2 runners, across a restart, with the budget exact', async () => {
+    // Off by default, even with checkpoints (docs/algorithm.md, "Early stopping: pause and resume").
+    const plain = await createStudy(test, userKey, studyBody());
+    assert.equal((plain.earlyStopping as { resume: unknown }).resume, null);
+    const study = await createStudy(test, userKey, studyBody({ kind: 'curve', resume: {} }));
+    // With checkpoints, the default curve policy's stops can be undone.
+    assert.deepEqual((study.earlyStopping as { resume: unknown }).resume, { afterTrialsWithoutImprovement: 5 });
+    const studyId = String(study.id);
+    const { logs, sawPaused } = await runAcrossRestart(studyId, ['pr-a', 'pr-b']);
     assert.ok(sawPaused, 'no trial was paused half-way');
 
     const done = expectStatus(await test.http.get(`/v1/studies/${studyId}`).set(...auth(userKey)), 200).body;
@@ -290,34 +302,7 @@ describe('early stopping that can be undone: pause and resume', () => {
     const study = await createStudy(test, userKey, { ...body, budget: { ...body.budget, maxGpuHours } });
     assert.equal((study.earlyStopping as { revive: unknown }).revive, true);
     const studyId = String(study.id);
-    const runners = [
-      await registerRunner(test, runnerKey, 'rv-a', SIMULATED_RUNNER),
-      await registerRunner(test, runnerKey, 'rv-b', SIMULATED_RUNNER),
-    ];
-    const logs: AttemptLog[] = [];
-    const checkpoints = new Map<string, number>();
-    const gate = new Gate();
-    let finished = 0;
-    let restarted = false;
-    let sawPaused = false;
-    const workers = runners.map((runner) =>
-      runWorker(test, runner, studyId, logs, checkpoints, gate, () => {
-        finished += 1;
-        if (finished === 15) gate.close();
-      }),
-    );
-    const restart = (async () => {
-      while (gate.parked < runners.length) await new Promise((resolve) => setTimeout(resolve, 10));
-      // The final rule's stops are kept paused while the study runs (they may be taken up again).
-      const counts = expectStatus(await test.http.get(`/v1/studies/${studyId}`).set(...auth(userKey)), 200).body
-        .trialCounts as Record<string, number>;
-      sawPaused = counts.paused > 0;
-      await test.restart();
-      restarted = true;
-      gate.release();
-    })();
-    await Promise.all([...workers, restart]);
-    assert.ok(restarted);
+    const { logs, sawPaused } = await runAcrossRestart(studyId, ['rv-a', 'rv-b']);
     assert.ok(sawPaused, 'no stop was kept paused half-way');
 
     const done = expectStatus(await test.http.get(`/v1/studies/${studyId}`).set(...auth(userKey)), 200).body;
