@@ -70,7 +70,7 @@ describe('runner declines', () => {
       assert.equal(body.status, 'active', 'a declined study waits, it does not fail');
       assert.equal(body.evaluationCount, 0, 'a decline spends no evaluation');
       const listed = await declines(fleet, id);
-      assert.equal(listed.declinedBy, 1);
+      assert.equal(listed.total, 1);
       assert.equal(listed.items[0].runnerId, laptop.id);
       assert.equal(listed.items[0].runnerName, 'laptop');
       assert.match(listed.items[0].reason, /trainData/);
@@ -127,7 +127,7 @@ describe('runner declines', () => {
         .send({ name: 'shared', gpus: 1 }),
       201,
     );
-    assert.equal((await declines(fleet, hostile)).declinedBy, 0);
+    assert.equal((await declines(fleet, hostile)).total, 0);
     const again = expectStatus(await lease(test, runner, hostile), 200).body;
     assert.equal(again.trial.id, leased.trial.id);
   });

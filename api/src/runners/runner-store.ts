@@ -141,20 +141,32 @@ export async function declineOf(
   return rows.length === 0 ? null : { reason: rows[0].reason, declinedAt: rows[0].declined_at };
 }
 
-/** The study's declines still in force, the newest first, with the declining runner's name. */
+/** A page of the study's declines still in force, the newest first, with the declining runner's name; `total`: all of them. */
 export async function declinesOfStudy(
   db: Db,
   studyId: string,
   expiresAfterMs: number,
   limit: number,
-): Promise<{ runner_id: string; runner_name: string; reason: string; declined_at: Date }[]> {
-  return (await db.query(
-    `SELECT d.runner_id, r.name AS runner_name, d.reason, d.declined_at
+  offset: number,
+): Promise<{ rows: { runner_id: string; runner_name: string; reason: string; declined_at: Date }[]; total: number }> {
+  const rows = (await db.query(
+    `SELECT d.runner_id, r.name AS runner_name, d.reason, d.declined_at, COUNT(*) OVER ()::int AS total
        FROM runner_study_declines d JOIN runners r ON r.id = d.runner_id
       WHERE d.study_id = $1 AND d.declined_at > now() - $2::int * interval '1 millisecond'
-      ORDER BY d.declined_at DESC, d.runner_id LIMIT $3`,
-    [studyId, Math.trunc(expiresAfterMs), limit],
-  )) as { runner_id: string; runner_name: string; reason: string; declined_at: Date }[];
+      ORDER BY d.declined_at DESC, d.runner_id LIMIT $3 OFFSET $4`,
+    [studyId, Math.trunc(expiresAfterMs), limit, offset],
+  )) as { runner_id: string; runner_name: string; reason: string; declined_at: Date; total: number }[];
+  const total =
+    rows.length > 0
+      ? rows[0].total
+      : (
+          (await db.query(
+            `SELECT COUNT(*)::int AS n FROM runner_study_declines
+              WHERE study_id = $1 AND declined_at > now() - $2::int * interval '1 millisecond'`,
+            [studyId, Math.trunc(expiresAfterMs)],
+          )) as { n: number }[]
+        )[0].n;
+  return { rows, total };
 }
 
 /** Forgets every decline of the runner (it registered again: its settings may have changed). */

@@ -2,6 +2,7 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@ne
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { type Caller, CurrentCaller, RequireScopes } from '../auth/auth.decorators';
 import { StudyIdParams } from '../common/dto/id.params';
+import { PaginationQueryDto } from '../common/dto/pagination.query.dto';
 import { ProjectScope } from '../projects/project-scope';
 import { CreateStudyDto } from './dto/create-study.dto';
 import { ImportNomadStudyDto, ImportNomadStudyResponseDto } from './dto/import-nomad.dto';
@@ -62,10 +63,11 @@ export class StudiesController {
   @Get(':studyId/runner-declines')
   async listRunnerDeclines(
     @Param() params: StudyIdParams,
+    @Query() query: PaginationQueryDto,
     @CurrentCaller() caller: Caller,
   ): Promise<RunnerDeclineListResponseDto> {
     await this.scope.study(caller, params.studyId);
-    return this.studies.runnerDeclines(params.studyId);
+    return this.studies.runnerDeclines(params.studyId, query.limit ?? 50, query.offset ?? 0);
   }
 
   /** No new leases until resumed; running trials are told to stop at their next heartbeat. */

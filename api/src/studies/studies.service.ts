@@ -201,9 +201,15 @@ export class StudiesService {
     return toStudyResponse(study, totals.get(studyId) ?? emptyTrialTotals());
   }
 
-  /** The study's runner declines in force, the newest first (runners/runner-study-decline.entity.ts). */
-  async runnerDeclines(studyId: string): Promise<RunnerDeclineListResponseDto> {
-    const rows = await runnerStore.declinesOfStudy(this.dataSource, studyId, RUNNER_DECLINE_EXPIRES_AFTER_MS, 100);
+  /** A page of the study's runner declines in force, the newest first (runners/runner-study-decline.entity.ts). */
+  async runnerDeclines(studyId: string, limit: number, offset: number): Promise<RunnerDeclineListResponseDto> {
+    const { rows, total } = await runnerStore.declinesOfStudy(
+      this.dataSource,
+      studyId,
+      RUNNER_DECLINE_EXPIRES_AFTER_MS,
+      limit,
+      offset,
+    );
     const items = rows.map((row) => ({
       runnerId: row.runner_id,
       runnerName: row.runner_name,
@@ -211,7 +217,7 @@ export class StudiesService {
       declinedAt: row.declined_at.toISOString(),
       expiresAt: new Date(row.declined_at.getTime() + RUNNER_DECLINE_EXPIRES_AFTER_MS).toISOString(),
     }));
-    return { items, declinedBy: items.length };
+    return { items, total, limit, offset };
   }
 
   /** The study without its engine snapshot (EngineStore reads that). */

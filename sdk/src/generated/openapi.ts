@@ -1056,10 +1056,12 @@ export interface components {
             runnerName: string;
         };
         RunnerDeclineListResponseDto: {
-            /** @description Runners whose decline of the study is in force. */
-            declinedBy: number;
-            /** @description The newest first, at most 100. */
+            /** @description The newest first. */
             items: components["schemas"]["RunnerDeclineDto"][];
+            limit: number;
+            offset: number;
+            /** @description Runners whose decline of the study is in force: the study is declined by this many (all of them, not only this page). */
+            total: number;
         };
         RunnerListResponseDto: {
             /**
@@ -2156,7 +2158,12 @@ export interface operations {
     };
     listRunnerDeclines: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Page size (1–500, default 50). */
+                limit?: number;
+                /** @description Items to skip (default 0). */
+                offset?: number;
+            };
             header?: never;
             path: {
                 studyId: string;

@@ -166,9 +166,13 @@ export class RunnerDeclineDto {
  * with pending trials while every runner of its project has declined it is told here why.
  */
 export class RunnerDeclineListResponseDto {
-  /** The newest first, at most 100. */
+  /** The newest first. */
   items: RunnerDeclineDto[];
-  /** Runners whose decline of the study is in force. */
+  /** Runners whose decline of the study is in force: the study is declined by this many (all of them, not only this page). */
   @IntegerProperty()
-  declinedBy: number;
+  total: number;
+  @IntegerProperty()
+  limit: number;
+  @IntegerProperty()
+  offset: number;
 }
