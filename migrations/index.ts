@@ -13,6 +13,7 @@ import { RateLimitBudgets1796334000000 } from './1796334000000-RateLimitBudgets'
 import { StoredStudyQuota1796335000000 } from './1796335000000-StoredStudyQuota';
 import { GpuHourBudget1796336700000 } from './1796336700000-GpuHourBudget';
 import { ResumeScores1796338000000 } from './1796338000000-ResumeScores';
+import { RunnerStudyDeclines1796339000000 } from './1796339000000-RunnerStudyDeclines';
 
 /** Every migration, oldest first: the only way the schema changes (docs/development.md, "Migrations"). */
 export const MIGRATIONS = [
@@ -31,4 +32,5 @@ export const MIGRATIONS = [
   StoredStudyQuota1796335000000,
   GpuHourBudget1796336700000,
   ResumeScores1796338000000,
+  RunnerStudyDeclines1796339000000,
 ];

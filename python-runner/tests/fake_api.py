@@ -158,6 +158,19 @@ class FakeApi:
             )
         if path.startswith("/v1/trials/") and path.split("/")[3] in self.stopped:
             return _error(409, "TRIAL_ALREADY_FINISHED", "the trial was stopped")
+        if path.endswith("/decline"):
+            # The API's bounds (DeclineTrialDto.reason): one printable line of 1-1000 characters.
+            reason = body.get("reason") if isinstance(body, dict) else None
+            if (
+                not isinstance(reason, str)
+                or not 1 <= len(reason) <= 1000
+                or not reason.strip()
+                or not reason.isprintable()
+            ):
+                return _error(400, "VALIDATION_FAILED", "reason: must be one printable line (test)")
+            trial_id = path.split("/")[3]
+            self.reports[trial_id] = ("decline", body)
+            return httpx.Response(200, json={"id": trial_id, "status": "pending"})
         if path.endswith("/release"):
             self.released.append(path.split("/")[3])
             return httpx.Response(200, json={"id": path.split("/")[3], "status": "pending"})

@@ -649,3 +649,31 @@ def test_a_failure_after_skipped_checkpoints_says_where_a_retry_resumes(
     api.trials = [trial_json("t2", 2, BBO3_PARAMS)]
     make_agent(api, state_dir, FakeLauncher("crash-resaved")).run()
     assert "note:" not in api.reports["t2"][1]["error"]
+
+
+def test_a_study_without_training_config_is_declined_not_failed(
+    api: FakeApi, state_dir: Path
+) -> None:
+    """A study an SDK runWorker evaluates (no trainingConfig) is not this runner's kind: the
+    trial is given back for another runner, budget untouched (docs/reliability.md, finding 49)."""
+    api.training_config = {}
+    api.trials = [trial_json("t1", 1, BBO3_PARAMS)]
+    launcher = FakeLauncher()
+    assert make_agent(api, state_dir, launcher).run() == 0
+    kind, body = api.reports["t1"]
+    assert kind == "decline"
+    assert "no trainingConfig" in body["reason"] and "runWorker" in body["reason"]
+    assert launcher.processes == []
+    assert not any(path.endswith("/fail") for _, path, _ in api.calls)
+
+
+def test_decline_reasons_are_one_printable_line_the_api_accepts() -> None:
+    from meshtune_runner.client import MAX_DECLINE_REASON_CHARS, decline_reason
+
+    assert decline_reason("a\nb\tc\x1b[31m d\u202e e") == "a b c [31m d e"
+    assert decline_reason("\x00\n ") == "this runner cannot run this study"
+    long = decline_reason("x" * 5000)
+    assert len(long) == MAX_DECLINE_REASON_CHARS and long.endswith("…")
+    assert decline_reason("trainData: a local path this runner does not allow") == (
+        "trainData: a local path this runner does not allow"
+    )

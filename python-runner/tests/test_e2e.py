@@ -380,3 +380,120 @@ def test_a_restarted_runner_gives_back_the_trial_its_killed_run_held(
     assert again["runnerId"] == held["runnerId"], again  # the same runner, not a new one
     runners = _check(api.admin.get("/v1/runners"), 200)["items"]
     assert [r["id"] for r in runners if r["name"] == "runner-r"] == [held["runnerId"]]
+
+
+def test_a_runner_without_study_or_data_root_declines_what_it_cannot_run(
+    api: RunningApi, demo_assets: DemoAssets, tmp_path: Path
+) -> None:
+    """docs/reliability.md, finding 49: a runner started without `--study` or `--data-root`
+    beside a study whose paths lie outside its roots and a study with no trainingConfig (one an
+    SDK runWorker evaluates). Neither study loses an evaluation or fails; the runner gives each
+    trial back once and does not lease the studies again; other runners complete them."""
+    project = _check(api.admin.post("/v1/projects", json={"name": "e2e-declines"}), 201)["id"]
+
+    def project_key(scope: str) -> str:
+        body = {"name": f"e2e-declines {scope}", "scope": scope, "projectId": project}
+        return str(_check(api.admin.post("/v1/api-keys", json=body), 201)["key"])
+
+    runner_key, user_key = project_key("runner"), project_key("user")
+    user = httpx.Client(
+        base_url=api.url, timeout=30, headers={"Authorization": f"Bearer {user_key}"}
+    )
+    paths = {**_study_body(demo_assets, 1), "name": "paths outside its roots"}
+    worker_body = {**_study_body(demo_assets, 2), "name": "a runWorker study"}
+    del worker_body["trainingConfig"]
+    outside = _check(user.post("/v1/studies", json=paths), 201)["id"]
+    worker = _check(user.post("/v1/studies", json=worker_body), 201)["id"]
+
+    log_path = tmp_path / "laptop.log"
+    env = {**os.environ, "MESHTUNE_API_KEY": runner_key, "OMP_NUM_THREADS": "1"}
+    with log_path.open("wb") as log:
+        laptop = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "meshtune_runner",
+                "--url",
+                api.url,
+                "--name",
+                "laptop",
+                "--gpus",
+                "none",
+                "--state-dir",
+                str(tmp_path / "laptop"),
+                "--exit-when-idle",
+                "5",
+            ],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            timeout=120,
+            check=False,
+        )
+    said = log_path.read_text(errors="replace")
+    assert laptop.returncode == 0, said[-4000:]
+    assert said.count("cannot run its study; giving it back") == 2, said[-4000:]
+
+    for study_id in (outside, worker):
+        study = _check(user.get(f"/v1/studies/{study_id}"), 200)
+        assert study["status"] == "active", study
+        assert study["evaluationCount"] == 0, study
+        declines = _check(user.get(f"/v1/studies/{study_id}/runner-declines"), 200)
+        assert declines["total"] == 1, declines
+        assert declines["items"][0]["runnerName"] == "laptop", declines
+        # Leased once by the laptop, given back: no failure, no second lease.
+        for trial in _trials(api, study_id):
+            assert trial["status"] == "pending" and trial["attempt"] == 2, trial
+    reasons = {
+        study_id: _check(user.get(f"/v1/studies/{study_id}/runner-declines"), 200)["items"][0][
+            "reason"
+        ]
+        for study_id in (outside, worker)
+    }
+    assert reasons[outside].startswith("model: a local path this runner does not allow"), reasons
+    assert "no trainingConfig" in reasons[worker], reasons
+    runners = _check(user.get("/v1/runners"), 200)["items"]
+    assert [r["health"] for r in runners if r["name"] == "laptop"] == ["healthy"], runners
+
+    # An SDK-style worker evaluates the runWorker study over HTTP ...
+    sdk = _check(
+        httpx.post(
+            f"{api.url}/v1/runners",
+            json={"name": "sdk worker", "gpus": 0},
+            headers={"Authorization": f"Bearer {runner_key}"},
+            timeout=30,
+        ),
+        201,
+    )
+    sdk_client = httpx.Client(
+        base_url=api.url, timeout=60, headers={"Authorization": f"Bearer {sdk['token']}"}
+    )
+    for _ in range(10):
+        leased = sdk_client.post(f"/v1/runners/{sdk['id']}/lease", json={"studyId": worker})
+        if leased.status_code == 204:
+            if _check(user.get(f"/v1/studies/{worker}"), 200)["status"] == "completed":
+                break
+            continue
+        trial_id = _check(leased, 200)["trial"]["id"]
+        outputs = {"val_loss": 1.0, "eval_runtime": 0.1, "train_loss": 1.0, "train_runtime": 0.1}
+        _check(sdk_client.post(f"/v1/trials/{trial_id}/complete", json={"outputs": outputs}), 200)
+    assert _check(user.get(f"/v1/studies/{worker}"), 200)["status"] == "completed"
+    # ... and a runner whose data root holds the study's files trains the other one.
+    runner, _ = _start_runner(api, runner_key, outside, "gpu-box", tmp_path, demo_assets.root)
+    try:
+
+        def done() -> bool:
+            if runner.poll() is not None:
+                raise AssertionError((tmp_path / "gpu-box.log").read_text()[-4000:])
+            return bool(_check(user.get(f"/v1/studies/{outside}"), 200)["status"] == "completed")
+
+        _wait_for(done, 300, "the study to complete", interval=2)
+    finally:
+        if runner.poll() is None:
+            runner.send_signal(signal.SIGTERM)
+            runner.wait(timeout=60)
+        sdk_client.close()
+        user.close()
+    for study_id in (outside, worker):
+        trials = _trials(api, study_id)
+        assert trials and all(t["status"] == "completed" for t in trials), trials

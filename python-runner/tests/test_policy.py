@@ -1,7 +1,8 @@
 """What a study may ask of a runner (policy.py): a study's trainingConfig, written by any user key
 holder of the project, must not run code, read or write files, or reach URLs on a runner beyond
-what the runner's operator allowed. Each refusal fails the trial as the study's fault (a failed
-evaluation, not retryable, never blamed on the machine) before any child is started."""
+what the runner's operator allowed. Each refusal depends on this runner's settings, so the trial
+is declined (given back for a runner that may run it, budget untouched, never blamed on the
+machine: docs/reliability.md, finding 49) before any child is started."""
 
 from __future__ import annotations
 
@@ -43,12 +44,13 @@ def _run_one(api: FakeApi, state_dir: Path, **extra: Any) -> tuple[str, dict[str
 
 def _refused(api: FakeApi, state_dir: Path, **extra: Any) -> str:
     kind, body, started = _run_one(api, state_dir, **extra)
-    assert kind == "fail", body
-    # The study's fault: neither retryable nor a runner failure (a study must not be able to
-    # quarantine the project's runners), and no child was started.
-    assert "kind" not in body and "retryable" not in body, body
+    # Declined: neither a failed evaluation (the point is not at fault, the runner's settings
+    # are) nor a runner failure (a study must not be able to quarantine the project's runners),
+    # and no child was started.
+    assert kind == "decline", body
+    assert set(body) == {"reason"}, body
     assert started == 0
-    return str(body["error"])
+    return str(body["reason"])
 
 
 # -- remote code ----------------------------------------------------------------------------

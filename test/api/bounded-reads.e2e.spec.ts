@@ -456,6 +456,12 @@ describe('bounded reads: history, best, metrics, CSV', () => {
            FROM generate_series(1, $2::int) AS n`,
         [studyId, finished],
       );
+      // More runners declining the study than the largest page of its runner declines.
+      await dataSource.query(
+        `INSERT INTO runner_study_declines (runner_id, study_id, reason, declined_at)
+         SELECT r.id, $1, 'trainData: a local path this runner does not allow', now() FROM runners r LIMIT 505`,
+        [studyId],
+      );
     });
 
     it('every GET route answering a list takes a bounded limit and a cursor or offset, and honours them', async () => {
@@ -486,6 +492,7 @@ describe('bounded reads: history, best, metrics, CSV', () => {
           '/v1/runners',
           '/v1/studies',
           '/v1/studies/{studyId}/history',
+          '/v1/studies/{studyId}/runner-declines',
           '/v1/studies/{studyId}/trials',
         ],
         'a new list route must be added to this test',

@@ -59,7 +59,7 @@ describe('query keys no route reads, on every operation', { timeout: 300_000 }, 
   function keyFor(operation: Operation): string {
     if (operation.path === '/v1/runners' && operation.method === 'post') return runnerKey;
     if (
-      /^\/v1\/(trials\/\{trialId\}|runners\/\{runnerId\})\/(heartbeat|complete|fail|release|lease)$/.test(
+      /^\/v1\/(trials\/\{trialId\}|runners\/\{runnerId\})\/(heartbeat|complete|fail|release|decline|lease)$/.test(
         operation.path,
       )
     )

@@ -201,6 +201,11 @@ describe('hostile bodies on every route: bounded shape, storable text', { timeou
         key: runner.token,
         body: { error: 'CUDA out of memory on rank 1', kind: 'resource', gpuSeconds: 1 },
       },
+      {
+        path: `/v1/trials/${trialId}/decline`,
+        key: runner.token,
+        body: { reason: 'trainData: a local path this runner does not allow' },
+      },
       { path: `/v1/trials/${trialId}/release`, key: runner.token, body: {} },
       { path: `/v1/studies/${studyId}/pause`, key: userKey, body: {} },
     ];

@@ -58,10 +58,12 @@ const ACCESS: Record<string, Caller[]> = {
   'POST /v1/studies/{studyId}/resume': ['admin', 'user'],
   'POST /v1/studies/{studyId}/stop': ['admin', 'user'],
   'DELETE /v1/studies/{studyId}': ['admin', 'user'],
+  'GET /v1/studies/{studyId}/runner-declines': ['admin', 'user'],
   'GET /v1/studies/{studyId}/trials': ['admin', 'user'],
   'POST /v1/studies/{studyId}/trials': ['admin', 'user'],
   'GET /v1/trials/{trialId}': ['admin', 'user'],
   'POST /v1/trials/{trialId}/complete': ['runnerToken'],
+  'POST /v1/trials/{trialId}/decline': ['runnerToken'],
   'POST /v1/trials/{trialId}/fail': ['runnerToken'],
   'POST /v1/trials/{trialId}/heartbeat': ['runnerToken'],
   'POST /v1/trials/{trialId}/release': ['runnerToken'],
@@ -149,7 +151,7 @@ describe('auth matrix over every operation of the OpenAPI document', () => {
     }
     for (const { method, path } of operations) {
       const name = `${method} ${path}`;
-      if (PUBLIC.has(name) || /\/(complete|fail|release|stop|pause)$/.test(path)) continue;
+      if (PUBLIC.has(name) || /\/(complete|fail|release|decline|stop|pause)$/.test(path)) continue;
       for (const caller of ACCESS[name]) {
         const response = await send(method, concrete(path), callers[caller]);
         assert.ok(![401, 403].includes(response.status), `${caller} on ${name}: ${response.status}`);
@@ -172,6 +174,7 @@ describe('auth matrix over every operation of the OpenAPI document', () => {
       ['complete', { outputs: { loss: 1 } }],
       ['fail', { error: 'not mine' }],
       ['release', {}],
+      ['decline', { reason: 'not mine' }],
     ];
     for (const [action, body] of reports) {
       const response = await report(test, runnerB, trialOfA, action, body);
@@ -211,6 +214,7 @@ const VALID_BODIES: Record<string, Record<string, unknown>> = {
   'POST /v1/trials/{trialId}/heartbeat': { progress: 0.5 },
   'POST /v1/trials/{trialId}/complete': { outputs: { loss: 1 } },
   'POST /v1/trials/{trialId}/fail': { error: 'not mine' },
+  'POST /v1/trials/{trialId}/decline': { reason: 'not mine' },
 };
 
 async function runnerWithLabels(test: TestServer, runnerKey: string, labels: string[]): Promise<TestRunner> {

@@ -159,12 +159,12 @@ export async function enqueuePoint(
     .send({ parameters });
 }
 
-/** A runner's report on a trial: heartbeat, complete, fail or release, with its token. */
+/** A runner's report on a trial: heartbeat, complete, fail, release or decline, with its token. */
 export async function report(
   test: TestServer,
   runner: TestRunner,
   trialId: string,
-  action: 'heartbeat' | 'complete' | 'fail' | 'release',
+  action: 'heartbeat' | 'complete' | 'fail' | 'release' | 'decline',
   body: Record<string, unknown> = {},
 ): Promise<Response> {
   return test.http

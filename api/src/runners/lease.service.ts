@@ -18,6 +18,7 @@ import type { LeaseResponseDto } from './dto/lease.dto';
 import { type LeasingRunner, RunnerHealth } from './runner-health';
 import { leaseLimitReached, lockRunnerSlots } from './runner-slots';
 import * as runnerStore from './runner-store';
+import { RUNNER_DECLINE_EXPIRES_AFTER_MS } from './runner-study-decline.entity';
 
 /** Asks by others a lease waits for (while they produce points) before it gives up for now (204). */
 const MAX_ROUNDS_PER_LEASE = 20;
@@ -91,7 +92,10 @@ export class LeaseService {
    */
   async lease(runnerId: string, studyId: string | undefined, slot: InFlightSlot | null = null): Promise<LeaseOutcome> {
     const runner = await this.health.assertMayLease(runnerId);
-    if (studyId !== undefined) await this.assertMayLeaseStudy(runner, studyId);
+    if (studyId !== undefined) {
+      await this.assertMayLeaseStudy(runner, studyId);
+      await this.assertNotDeclined(runnerId, studyId);
+    }
     const deadline = Date.now() + this.config.leaseWaitMs;
     let leased: LeaseResponseDto | null;
     for (;;) {
@@ -168,6 +172,23 @@ export class LeaseService {
   }
 
   /**
+   * A lease naming a study this runner declined (runner-study-decline.entity.ts) is 409
+   * RUNNER_DECLINED_STUDY, with the runner's reason and when the study may be leased to it
+   * again: it would be leased the trial only to give it back again.
+   */
+  private async assertNotDeclined(runnerId: string, studyId: string): Promise<void> {
+    const decline = await runnerStore.declineOf(this.dataSource, runnerId, studyId, RUNNER_DECLINE_EXPIRES_AFTER_MS);
+    if (decline === null) return;
+    const until = new Date(decline.declinedAt.getTime() + RUNNER_DECLINE_EXPIRES_AFTER_MS);
+    throw new DomainError(
+      'RUNNER_DECLINED_STUDY',
+      `this runner declined study ${studyId} (${decline.reason}); it is not leased to this runner before ` +
+        `${until.toISOString()} or until the runner registers again`,
+      { reason: decline.reason, declinedAt: decline.declinedAt.toISOString(), until: until.toISOString() },
+    );
+  }
+
+  /**
    * `leasePending`, within the project's quota on running trials and the runner's slots, in one
    * transaction: a project with a quota takes its lock and counts first
    * (projects/project-trial-quota.ts), then the runner's lock and count (runners/runner-slots.ts).
@@ -219,7 +240,7 @@ export class LeaseService {
     const seen = new Set<string>();
     for (;;) {
       // Only the runner's project's studies, and only those whose requirements (labels, GPUs) it meets.
-      const candidates = await trialStore.studiesWithRoom(this.dataSource, [...seen], STUDY_PAGE, runner);
+      const candidates = await trialStore.studiesWithRoom(this.dataSource, [...seen], STUDY_PAGE, runner, runnerId);
       if (candidates.length === 0) return null;
       for (const candidate of candidates) {
         seen.add(candidate);

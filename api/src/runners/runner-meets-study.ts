@@ -16,3 +16,15 @@ export function RUNNER_MEETS_STUDY(s: string, runner: RunnerCapacitySql): string
           AND (${s}.required_runner_gpus IS NULL OR ${s}.required_runner_gpus <= ${runner.gpus})
           AND (${s}.required_runner_gpu_memory_mb IS NULL OR ${s}.required_runner_gpu_memory_mb <= ${runner.gpuMemoryMb})`;
 }
+
+/**
+ * SQL: runner `runnerId` (an SQL expression) has not declined study `s` within `expiresAfterMs`
+ * (runner-study-decline.entity.ts; docs/reliability.md, finding 49). Only that one (runner,
+ * study) pair is ever excluded: a decline keeps the study from the runner, never the runner from
+ * other studies.
+ */
+export function NOT_DECLINED_BY(s: string, runnerId: string, expiresAfterMs: number): string {
+  return `NOT EXISTS (SELECT 1 FROM runner_study_declines d
+                       WHERE d.runner_id = ${runnerId} AND d.study_id = ${s}.id
+                         AND d.declined_at > now() - ${Math.trunc(expiresAfterMs)} * interval '1 millisecond')`;
+}

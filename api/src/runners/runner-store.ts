@@ -102,3 +102,74 @@ export async function liveRunnerFits(
   )) as { fits: boolean }[];
   return fits;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Declines: a runner that cannot run a study by its own settings (runner-study-decline.entity.ts).
+// ---------------------------------------------------------------------------------------------
+
+/** Records (or renews) runner `runnerId`'s decline of `studyId`, in the caller's transaction. */
+export async function recordDecline(
+  db: Db,
+  runnerId: string,
+  studyId: string,
+  reason: string,
+  now: Date,
+): Promise<void> {
+  await db.query(
+    `INSERT INTO runner_study_declines (runner_id, study_id, reason, declined_at) VALUES ($1, $2, $3, $4)
+     ON CONFLICT (runner_id, study_id) DO UPDATE SET reason = EXCLUDED.reason, declined_at = EXCLUDED.declined_at`,
+    [runnerId, studyId, reason, now],
+  );
+}
+
+/**
+ * The runner's decline of the study still in force (younger than `expiresAfterMs`; null: of any
+ * age), or null.
+ */
+export async function declineOf(
+  db: Db,
+  runnerId: string,
+  studyId: string,
+  expiresAfterMs: number | null,
+): Promise<{ reason: string; declinedAt: Date } | null> {
+  const rows = (await db.query(
+    `SELECT reason, declined_at FROM runner_study_declines
+      WHERE runner_id = $1 AND study_id = $2
+        AND ($3::int IS NULL OR declined_at > now() - $3::int * interval '1 millisecond')`,
+    [runnerId, studyId, expiresAfterMs === null ? null : Math.trunc(expiresAfterMs)],
+  )) as { reason: string; declined_at: Date }[];
+  return rows.length === 0 ? null : { reason: rows[0].reason, declinedAt: rows[0].declined_at };
+}
+
+/** A page of the study's declines still in force, the newest first, with the declining runner's name; `total`: all of them. */
+export async function declinesOfStudy(
+  db: Db,
+  studyId: string,
+  expiresAfterMs: number,
+  limit: number,
+  offset: number,
+): Promise<{ rows: { runner_id: string; runner_name: string; reason: string; declined_at: Date }[]; total: number }> {
+  const rows = (await db.query(
+    `SELECT d.runner_id, r.name AS runner_name, d.reason, d.declined_at, COUNT(*) OVER ()::int AS total
+       FROM runner_study_declines d JOIN runners r ON r.id = d.runner_id
+      WHERE d.study_id = $1 AND d.declined_at > now() - $2::int * interval '1 millisecond'
+      ORDER BY d.declined_at DESC, d.runner_id LIMIT $3 OFFSET $4`,
+    [studyId, Math.trunc(expiresAfterMs), limit, offset],
+  )) as { runner_id: string; runner_name: string; reason: string; declined_at: Date; total: number }[];
+  const total =
+    rows.length > 0
+      ? rows[0].total
+      : (
+          (await db.query(
+            `SELECT COUNT(*)::int AS n FROM runner_study_declines
+              WHERE study_id = $1 AND declined_at > now() - $2::int * interval '1 millisecond'`,
+            [studyId, Math.trunc(expiresAfterMs)],
+          )) as { n: number }[]
+        )[0].n;
+  return { rows, total };
+}
+
+/** Forgets every decline of the runner (it registered again: its settings may have changed). */
+export async function clearDeclines(db: Db, runnerId: string): Promise<void> {
+  await db.query('DELETE FROM runner_study_declines WHERE runner_id = $1', [runnerId]);
+}

@@ -32,7 +32,8 @@ export class RunnersService {
    * A runner-scope key registers a new runner and receives its token, linked to that key: revoking
    * the key revokes the token. A runner token registering
    * again updates its own runner (same id) and keeps its token: restarts do not pile up runners.
-   * Registering again is also how a runner fixed after a quarantine says so: it is cleared.
+   * Registering again is also how a runner fixed after a quarantine says so: it is cleared, and so
+   * are its declines of studies (it may have other folders now).
    * A new runner counts against its project's `maxRunners` (`reserveRunner`).
    */
   async register(
@@ -53,6 +54,9 @@ export class RunnersService {
       await inTransaction(this.dataSource, async (manager) => {
         await manager.getRepository(Runner).update({ id: runnerId }, fields);
         await this.health.clear(runnerId, manager);
+        // Its settings may have changed (other folders, another kind): the studies it declined
+        // are offered to it again (runner-study-decline.entity.ts).
+        await runnerStore.clearDeclines(manager, runnerId);
       });
       return this.get(runnerId);
     }

@@ -2,12 +2,13 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@ne
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { type Caller, CurrentCaller, RequireScopes } from '../auth/auth.decorators';
 import { StudyIdParams } from '../common/dto/id.params';
+import { PaginationQueryDto } from '../common/dto/pagination.query.dto';
 import { ProjectScope } from '../projects/project-scope';
 import { CreateStudyDto } from './dto/create-study.dto';
 import { ImportNomadStudyDto, ImportNomadStudyResponseDto } from './dto/import-nomad.dto';
 import { ListStudiesQueryDto } from './dto/list-studies.query.dto';
 import { NomadImportService } from './nomad/nomad-import.service';
-import { StudyListResponseDto, StudyResponseDto } from './dto/study-response.dto';
+import { RunnerDeclineListResponseDto, StudyListResponseDto, StudyResponseDto } from './dto/study-response.dto';
 import { StudiesService } from './studies.service';
 
 @ApiTags('studies')
@@ -53,6 +54,20 @@ export class StudiesController {
   async getStudy(@Param() params: StudyIdParams, @CurrentCaller() caller: Caller): Promise<StudyResponseDto> {
     await this.scope.study(caller, params.studyId);
     return this.studies.get(params.studyId);
+  }
+
+  /**
+   * Runners that declined the study (they cannot run it by their own settings: a path outside
+   * their folders, no `trainingConfig` for a training runner) and will not lease it meanwhile.
+   */
+  @Get(':studyId/runner-declines')
+  async listRunnerDeclines(
+    @Param() params: StudyIdParams,
+    @Query() query: PaginationQueryDto,
+    @CurrentCaller() caller: Caller,
+  ): Promise<RunnerDeclineListResponseDto> {
+    await this.scope.study(caller, params.studyId);
+    return this.studies.runnerDeclines(params.studyId, query.limit ?? 50, query.offset ?? 0);
   }
 
   /** No new leases until resumed; running trials are told to stop at their next heartbeat. */

@@ -12,9 +12,11 @@ import { parseStoppingPolicy } from '../early-stopping';
 import { EngineService } from '../engine/engine.service';
 import { ProjectsService } from '../projects/projects.service';
 import { engineFieldError, parseSearchSpace } from '../search-space/search-space-parse';
+import * as runnerStore from '../runners/runner-store';
+import { RUNNER_DECLINE_EXPIRES_AFTER_MS } from '../runners/runner-study-decline.entity';
 import * as trialStore from '../trials/store/trial-store';
 import type { CreateStudyDto } from './dto/create-study.dto';
-import type { StudyResponseDto, StudySummaryDto } from './dto/study-response.dto';
+import type { RunnerDeclineListResponseDto, StudyResponseDto, StudySummaryDto } from './dto/study-response.dto';
 import { engineStart } from './study-engine';
 import {
   emptyTrialTotals,
@@ -197,6 +199,25 @@ export class StudiesService {
     const study = await this.findOrThrow(studyId);
     const totals = await this.trialTotals([studyId]);
     return toStudyResponse(study, totals.get(studyId) ?? emptyTrialTotals());
+  }
+
+  /** A page of the study's runner declines in force, the newest first (runners/runner-study-decline.entity.ts). */
+  async runnerDeclines(studyId: string, limit: number, offset: number): Promise<RunnerDeclineListResponseDto> {
+    const { rows, total } = await runnerStore.declinesOfStudy(
+      this.dataSource,
+      studyId,
+      RUNNER_DECLINE_EXPIRES_AFTER_MS,
+      limit,
+      offset,
+    );
+    const items = rows.map((row) => ({
+      runnerId: row.runner_id,
+      runnerName: row.runner_name,
+      reason: row.reason,
+      declinedAt: row.declined_at.toISOString(),
+      expiresAt: new Date(row.declined_at.getTime() + RUNNER_DECLINE_EXPIRES_AFTER_MS).toISOString(),
+    }));
+    return { items, total, limit, offset };
   }
 
   /** The study without its engine snapshot (EngineStore reads that). */

@@ -9,7 +9,13 @@ import { EnqueueTrialDto } from './dto/enqueue-trial.dto';
 import { ImportNomadCacheDto, ImportNomadCacheResponseDto } from './dto/import-nomad-cache.dto';
 import { NomadCacheImportService } from './nomad-cache-import.service';
 import { ListTrialsQueryDto } from './dto/list-trials.query.dto';
-import { CompleteTrialDto, FailTrialDto, TrialHeartbeatDto, TrialHeartbeatResponseDto } from './dto/trial-reports.dto';
+import {
+  CompleteTrialDto,
+  DeclineTrialDto,
+  FailTrialDto,
+  TrialHeartbeatDto,
+  TrialHeartbeatResponseDto,
+} from './dto/trial-reports.dto';
 import { TrialListResponseDto, TrialResponseDto } from './dto/trial-response.dto';
 import { TrialReportsService } from './trial-reports.service';
 import { TrialsService } from './trials.service';
@@ -123,6 +129,25 @@ export class TrialsController {
     @CurrentCaller() caller: Caller,
   ): Promise<TrialResponseDto> {
     return this.report(caller, params.trialId, () => this.reports.fail(params.trialId, caller.runnerId!, body));
+  }
+
+  /**
+   * This runner cannot run the trial's study by its own settings (a path outside its folders, a
+   * study with no `trainingConfig` for a training runner), found before training: the trial is
+   * given back untouched (budget, attempts, engine, the runner's health) for another runner, and
+   * the study is not leased to this runner for an hour (docs/runner.md, "Studies a runner cannot run").
+   */
+  @Post('trials/:trialId/decline')
+  @HttpCode(200)
+  @RunnerToken()
+  declineTrial(
+    @Param() params: TrialIdParams,
+    @Body() body: DeclineTrialDto,
+    @CurrentCaller() caller: Caller,
+  ): Promise<TrialResponseDto> {
+    return this.report(caller, params.trialId, () =>
+      this.reports.decline(params.trialId, caller.runnerId!, body.reason),
+    );
   }
 
   /** Give an unfinished trial back (runner shutting down, study paused); another lease picks it up. */

@@ -41,7 +41,7 @@ from .hyperparameters import map_parameters
 from .launcher import Launcher, LauncherName, crash_reason, stop_process_group
 from .outbox import Outbox, PendingReport
 from .outputs import check_outputs_producible, collect_outputs
-from .policy import RunnerPolicy, confine_study
+from .policy import RunnerPolicy, StudyPolicyError, confine_study
 from .pruning import DiskRetention, PruneSettings
 from .regime import batch_layout
 from .reporter import Reporter
@@ -548,6 +548,16 @@ class Agent:
     def run_trial(self, lease: Lease) -> None:
         trial = lease.trial
         label = f"trial #{trial.number} ({trial.id}, attempt {trial.attempt})"
+        if not lease.training_config:
+            # A study an SDK runWorker evaluates (docs/runner.md, "Studies a runner cannot run"):
+            # not this runner's kind, and not the point's fault.
+            self._decline(
+                trial.id,
+                label,
+                "the study has no trainingConfig: it is evaluated by an SDK worker "
+                "(runWorker), not by a training runner",
+            )
+            return
         try:
             config = parse_training_config(lease.training_config, self.config.overrides)
             config = config.resolve_paths(self.config.data_root)
@@ -560,6 +570,13 @@ class Agent:
             batch_layout(config, max(1, len(self.config.gpus)), hyper.training)
         except RunnerMismatchError as exc:
             self._report_machine_fault(trial.id, label, str(exc))
+            return
+        except StudyPolicyError as exc:
+            # What this runner's operator allows (its --data-root, --allow-*), not the point:
+            # given back for a runner that may run it, and the study is not leased here again
+            # for a while. Never a runner failure, so a study cannot quarantine the runner
+            # (docs/reliability.md, findings 12 and 49).
+            self._decline(trial.id, label, str(exc))
             return
         except (TrainingConfigError, TrialSetupError) as exc:
             log.error("%s cannot run: %s", label, exc)
@@ -1082,6 +1099,20 @@ class Agent:
             log.warning("trial %s is held by an earlier run of this runner; releasing it", trial_id)
             released = self._release(trial_id, f"trial {trial_id}") or released
         return released
+
+    def _decline(self, trial_id: str, label: str, reason: str) -> None:
+        """Gives the trial back as one this runner cannot run by its own settings (the API's
+        `decline`: budget, attempts, engine and this runner's health untouched; the study is not
+        leased to this runner for a while). Best effort: if the API cannot be told, the trial
+        returns when its lease expires."""
+        log.warning("%s: this runner cannot run its study; giving it back: %s", label, reason)
+        quick = RetryPolicy(
+            initial=0.2, maximum=1.0, give_up_after=5.0, sleep=self._hard_stop_event.wait
+        )
+        try:
+            self.client.decline(trial_id, reason, retry=quick)
+        except (ApiError, TransientApiError) as exc:
+            log.warning("%s: decline failed (%s); it returns when its lease expires", label, exc)
 
     def _release(self, trial_id: str, label: str, skipped: dict[str, Any] | None = None) -> bool:
         """Best effort: if it fails, the API re-queues the trial when the lease expires.

@@ -14,6 +14,7 @@ import logging
 import math
 import random
 import time
+import unicodedata
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -254,6 +255,22 @@ def _read_bounded(response: httpx.Response, what: str) -> bytes:
     return b"".join(chunks)
 
 
+#: The API's longest decline reason (api/src/runners/runner-study-decline.entity.ts).
+MAX_DECLINE_REASON_CHARS = 1000
+
+
+def decline_reason(text: str) -> str:
+    """What the API accepts as a decline reason: one line of printable text, not empty, at most
+    MAX_DECLINE_REASON_CHARS characters (control and format characters become spaces)."""
+    printable = "".join(
+        ch if ch.isprintable() and unicodedata.category(ch)[0] != "C" else " " for ch in text
+    )
+    line = " ".join(printable.split())
+    if len(line) > MAX_DECLINE_REASON_CHARS:
+        line = line[: MAX_DECLINE_REASON_CHARS - 1] + "…"
+    return line or "this runner cannot run this study"
+
+
 class ApiClient:
     """Runner-side calls. `token` is the API key for `register`, then the runner token."""
 
@@ -424,6 +441,16 @@ class ApiClient:
     def release(self, trial_id: str, retry: RetryPolicy | None = None) -> dict[str, Any]:
         """Give an unfinished trial back; another lease picks it up (no wait for expiry)."""
         response = self._request("POST", f"/v1/trials/{trial_id}/release", {}, retry)
+        return _read_object(response)
+
+    def decline(
+        self, trial_id: str, reason: str, retry: RetryPolicy | None = None
+    ) -> dict[str, Any]:
+        """This runner cannot run the trial's study by its own settings (docs/runner.md,
+        "Studies a runner cannot run"): the trial goes back untouched for another runner and the
+        API does not lease the study to this runner for a while. `reason`: one printable line."""
+        body = {"reason": decline_reason(reason)}
+        response = self._request("POST", f"/v1/trials/{trial_id}/decline", body, retry)
         return _read_object(response)
 
     # -- plumbing ---------------------------------------------------------------------------

@@ -337,6 +337,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/studies/{studyId}/runner-declines": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Runners that declined the study (they cannot run it by their own settings: a path outside
+         *     their folders, no `trainingConfig` for a training runner) and will not lease it meanwhile.
+         */
+        get: operations["listRunnerDeclines"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/studies/{studyId}/stop": {
         parameters: {
             query?: never;
@@ -417,6 +437,28 @@ export interface paths {
         put?: never;
         /** Report the outputs. Repeating the same report returns the same answer; a different one is 409. */
         post: operations["completeTrial"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/trials/{trialId}/decline": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * This runner cannot run the trial's study by its own settings (a path outside its folders, a
+         *     study with no `trainingConfig` for a training runner), found before training: the trial is
+         *     given back untouched (budget, attempts, engine, the runner's health) for another runner, and
+         *     the study is not leased to this runner for an hour (docs/runner.md, "Studies a runner cannot run").
+         */
+        post: operations["declineTrial"];
         delete?: never;
         options?: never;
         head?: never;
@@ -651,6 +693,14 @@ export interface components {
                 [key: string]: number | string;
             }[];
         };
+        DeclineTrialDto: {
+            /**
+             * @description Why this runner cannot run the study, for people (e.g. "trainData: a local path this runner
+             *     does not allow"): shown with the study's declines. One line of printable text, at most
+             *     MAX_DECLINE_REASON_LENGTH characters.
+             */
+            reason: string;
+        };
         DerivedParameterDto: {
             /** @description Arithmetic over parameters: + - * / % ^, parentheses, abs ceil exp floor log log10 log2 max min pow round sqrt; ^ binds tighter than a minus (-x^2 is -(x^2)); % keeps the dividend's sign (-7 % 3 is -1). */
             expression: string;
@@ -742,7 +792,7 @@ export interface components {
              * @description Stable machine-readable code
              * @enum {string}
              */
-            code: "VALIDATION_FAILED" | "INVALID_NOMAD_PARAMETERS" | "UNAUTHENTICATED" | "FORBIDDEN" | "TRIAL_NOT_LEASED_TO_RUNNER" | "NOT_FOUND" | "STUDY_NOT_FOUND" | "TRIAL_NOT_FOUND" | "RUNNER_NOT_FOUND" | "API_KEY_NOT_FOUND" | "PROJECT_NOT_FOUND" | "REQUEST_TIMEOUT" | "STUDY_NOT_ACTIVE" | "STUDY_FINISHED" | "INVALID_STATUS_TRANSITION" | "STUDY_NOT_FINISHED" | "DUPLICATE_POINT" | "BUDGET_EXHAUSTED" | "TRIAL_NOT_RUNNING" | "TRIAL_ALREADY_FINISHED" | "LEASE_LOST" | "TRIAL_STOPPED_EARLY" | "RUNNER_QUARANTINED" | "RUNNER_LABELS_MISSING" | "RUNNER_CAPACITY_INSUFFICIENT" | "RUNNER_LEASE_LIMIT" | "PROJECT_NAME_TAKEN" | "PROJECT_QUOTA_EXCEEDED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "RATE_LIMITED" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "SERVICE_UNAVAILABLE";
+            code: "VALIDATION_FAILED" | "INVALID_NOMAD_PARAMETERS" | "UNAUTHENTICATED" | "FORBIDDEN" | "TRIAL_NOT_LEASED_TO_RUNNER" | "NOT_FOUND" | "STUDY_NOT_FOUND" | "TRIAL_NOT_FOUND" | "RUNNER_NOT_FOUND" | "API_KEY_NOT_FOUND" | "PROJECT_NOT_FOUND" | "REQUEST_TIMEOUT" | "STUDY_NOT_ACTIVE" | "STUDY_FINISHED" | "INVALID_STATUS_TRANSITION" | "STUDY_NOT_FINISHED" | "DUPLICATE_POINT" | "BUDGET_EXHAUSTED" | "TRIAL_NOT_RUNNING" | "TRIAL_ALREADY_FINISHED" | "LEASE_LOST" | "TRIAL_STOPPED_EARLY" | "RUNNER_QUARANTINED" | "RUNNER_LABELS_MISSING" | "RUNNER_CAPACITY_INSUFFICIENT" | "RUNNER_LEASE_LIMIT" | "RUNNER_DECLINED_STUDY" | "PROJECT_NAME_TAKEN" | "PROJECT_QUOTA_EXCEEDED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "RATE_LIMITED" | "HEADERS_TOO_LARGE" | "INTERNAL_ERROR" | "SERVICE_UNAVAILABLE";
             /** @description Per-field errors `[{field, reason}]` on VALIDATION_FAILED; other context otherwise */
             details?: unknown;
             /** @description For people: names the field when a field is at fault */
@@ -995,6 +1045,23 @@ export interface components {
         ResumeOptionsDto: {
             /** @description Resume the most promising paused trial after this many fresh trials in a row without improving the incumbent, ≥ 1 (default 5). */
             afterTrialsWithoutImprovement?: number;
+        };
+        RunnerDeclineDto: {
+            declinedAt: string;
+            /** @description From then on the study may be leased to that runner again (or once it registers again). */
+            expiresAt: string;
+            /** @description The runner's reason (e.g. "trainData: a local path this runner does not allow: …"). */
+            reason: string;
+            runnerId: string;
+            runnerName: string;
+        };
+        RunnerDeclineListResponseDto: {
+            /** @description The newest first. */
+            items: components["schemas"]["RunnerDeclineDto"][];
+            limit: number;
+            offset: number;
+            /** @description Runners whose decline of the study is in force: the study is declined by this many (all of them, not only this page). */
+            total: number;
         };
         RunnerListResponseDto: {
             /**
@@ -2089,6 +2156,43 @@ export interface operations {
             };
         };
     };
+    listRunnerDeclines: {
+        parameters: {
+            query?: {
+                /** @description Page size (1–500, default 50). */
+                limit?: number;
+                /** @description Items to skip (default 0). */
+                offset?: number;
+            };
+            header?: never;
+            path: {
+                studyId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunnerDeclineListResponseDto"];
+                };
+            };
+            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`), or the key or its project has as many requests in flight as it may (details: `budget` `key-in-flight` or `project-in-flight`, `limit`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds until the budget refills or a place may be free */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     stopStudy: {
         parameters: {
             query?: never;
@@ -2274,6 +2378,42 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["CompleteTrialDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrialResponseDto"];
+                };
+            };
+            /** @description RATE_LIMITED: the key, its project or the project's expensive-read budget is spent for this window (details: `budget`, `limit`, `windowSeconds`, `retryAfterSeconds`), or the key or its project has as many requests in flight as it may (details: `budget` `key-in-flight` or `project-in-flight`, `limit`, `retryAfterSeconds`); or TOO_MANY_REQUESTS: too many failed authentications from this address. Retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds until the budget refills or a place may be free */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    declineTrial: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                trialId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DeclineTrialDto"];
             };
         };
         responses: {

@@ -149,3 +149,30 @@ export class StudyListResponseDto {
   @IntegerProperty()
   offset: number;
 }
+
+/** A runner that said it cannot run the study by its own settings (docs/runner.md, "Studies a runner cannot run"). */
+export class RunnerDeclineDto {
+  runnerId: string;
+  runnerName: string;
+  /** The runner's reason (e.g. "trainData: a local path this runner does not allow: …"). */
+  reason: string;
+  declinedAt: string;
+  /** From then on the study may be leased to that runner again (or once it registers again). */
+  expiresAt: string;
+}
+
+/**
+ * The declines in force of a study: runners that will not lease it meanwhile. A study that waits
+ * with pending trials while every runner of its project has declined it is told here why.
+ */
+export class RunnerDeclineListResponseDto {
+  /** The newest first. */
+  items: RunnerDeclineDto[];
+  /** Runners whose decline of the study is in force: the study is declined by this many (all of them, not only this page). */
+  @IntegerProperty()
+  total: number;
+  @IntegerProperty()
+  limit: number;
+  @IntegerProperty()
+  offset: number;
+}

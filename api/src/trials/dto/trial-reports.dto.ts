@@ -12,11 +12,13 @@ import {
   Max,
   MaxLength,
   Min,
+  Matches,
   MinLength,
   Validate,
   ValidateNested,
 } from 'class-validator';
 import { IsOmittable } from '../../common/dto/is-omittable';
+import { MAX_DECLINE_REASON_LENGTH } from '../../runners/runner-study-decline.entity';
 import { IsBoundedJsonObject, IsOutputValues } from '../../common/dto/parameter-value.validator';
 import { IntegerProperty, IsInteger } from '../../common/dto/is-integer';
 
@@ -155,6 +157,27 @@ export class CompleteTrialDto {
   @ValidateNested()
   @Type(() => TrialAdapterDto)
   adapter?: TrialAdapterDto;
+}
+
+/**
+ * One line of printable text that is not only spaces: no control, format, private-use or
+ * unassigned characters (a terminal escape, a NUL, a bidirectional override).
+ */
+const PRINTABLE_LINE = /^(?=.*\S)[^\p{C}]+$/u;
+
+export class DeclineTrialDto {
+  /**
+   * Why this runner cannot run the study, for people (e.g. "trainData: a local path this runner
+   * does not allow"): shown with the study's declines. One line of printable text, at most
+   * MAX_DECLINE_REASON_LENGTH characters.
+   */
+  @IsString()
+  @MinLength(1)
+  @MaxLength(MAX_DECLINE_REASON_LENGTH)
+  @Matches(PRINTABLE_LINE, {
+    message: 'reason must be one line of printable text (no control or format characters), not only spaces',
+  })
+  reason: string;
 }
 
 export class FailTrialDto {

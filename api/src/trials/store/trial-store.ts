@@ -5,7 +5,8 @@ import { cutByBytes, PAGE_BYTES, withinPageBytes } from '../../database/page-byt
 import { preparedQuery } from '../../database/prepared-query';
 import { RELAXED_COMMIT } from '../../database/relaxed-commit';
 import { healRunnerStatement } from '../../runners/heal-runner-statement';
-import { RUNNER_MEETS_STUDY } from '../../runners/runner-meets-study';
+import { NOT_DECLINED_BY, RUNNER_MEETS_STUDY } from '../../runners/runner-meets-study';
+import { RUNNER_DECLINE_EXPIRES_AFTER_MS } from '../../runners/runner-study-decline.entity';
 import type { LeaseResponseDto } from '../../runners/dto/lease.dto';
 import { type EngineMapping, pointKey } from '../../search-space/engine-mapping';
 import type { UserPoint } from '../../search-space/search-space';
@@ -288,11 +289,12 @@ export async function studiesWithRoom(
   exclude: readonly string[],
   limit: number,
   runner: { projectId: string; labels: readonly string[]; gpus: number; gpuMemoryMb: number | null },
+  runnerId: string,
 ): Promise<string[]> {
   const rows = await preparedQuery<{ id: string }>(
     db,
     {
-      name: 'lease-fair-studies',
+      name: 'lease-fair-studies-v2',
       text: `SELECT s.id FROM studies s
              CROSS JOIN LATERAL (
                SELECT COUNT(*) FILTER (WHERE t.status = 'running')::int AS running,
@@ -303,6 +305,8 @@ export async function studiesWithRoom(
              WHERE s.status = 'active' AND NOT (s.id = ANY($1::uuid[]))
                -- Tenancy: only the runner's project, and only studies whose requirements it meets.
                AND s.project_id = $3 AND ${RUNNER_MEETS_STUDY('s', { labels: '$4::jsonb', gpus: '$5::int', gpuMemoryMb: '$6::int' })}
+               -- Not a study this runner said it cannot run (its folders, its kind), for a while.
+               AND ${NOT_DECLINED_BY('s', '$7::uuid', RUNNER_DECLINE_EXPIRES_AFTER_MS)}
                AND c.running < s.max_parallel_trials
                -- A spent GPU budget leases nothing; with nothing running the study is still picked once, to end it.
                AND (c.running = 0 OR ${GPU_BUDGET_LEFT('s')})
@@ -312,7 +316,7 @@ export async function studiesWithRoom(
              ORDER BY c.running::float8 / s.max_parallel_trials, c.running, s.created_at, s.id
              LIMIT $2`,
     },
-    [[...exclude], limit, runner.projectId, JSON.stringify(runner.labels), runner.gpus, runner.gpuMemoryMb],
+    [[...exclude], limit, runner.projectId, JSON.stringify(runner.labels), runner.gpus, runner.gpuMemoryMb, runnerId],
   );
   return rows.map((row) => row.id);
 }

@@ -1,0 +1,171 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { DataSource } from 'typeorm';
+import { auth, expectStatus, lease, report, type TestRunner } from '../support/api-client';
+import { countRows, createFleet, type Fleet, fleetStudy, newRunner } from '../support/runner-fleet';
+import { startTestServer, type TestServer } from '../support/test-server';
+
+/**
+ * A runner that cannot run a study by its own settings gives the trial back, once
+ * (docs/reliability.md, finding 49): `POST /v1/trials/{id}/decline` requeues the trial untouched
+ * (budget, attempts, engine, the runner's health) and keeps that study — only that one — from that
+ * runner for a while; a study every runner declines waits and says why.
+ */
+describe('runner declines', () => {
+  let test: TestServer;
+  let db: DataSource;
+
+  before(async () => {
+    test = await startTestServer();
+    db = test.get(DataSource);
+  });
+  after(async () => test.close());
+
+  const decline = (runner: TestRunner, trialId: string, body: unknown) =>
+    test.http
+      .post(`/v1/trials/${trialId}/decline`)
+      .set(...auth(runner.token))
+      .send(body as object);
+  const study = async (fleet: Fleet, id: string) =>
+    expectStatus(await test.http.get(`/v1/studies/${id}`).set(...auth(fleet.userKey)), 200).body;
+  const declines = async (fleet: Fleet, id: string) =>
+    expectStatus(await test.http.get(`/v1/studies/${id}/runner-declines`).set(...auth(fleet.userKey)), 200).body;
+  const trial = async (fleet: Fleet, id: string) =>
+    expectStatus(await test.http.get(`/v1/trials/${id}`).set(...auth(fleet.userKey)), 200).body;
+  const health = async (fleet: Fleet, runner: TestRunner) => {
+    const { items } = expectStatus(await test.http.get('/v1/runners?limit=200').set(...auth(fleet.userKey)), 200)
+      .body as { items: { id: string; health: string }[] };
+    return items.find((item) => item.id === runner.id)?.health;
+  };
+
+  it("the finding's scenario: neither declined study loses an evaluation or fails, the runner does not lease them again, another runner completes them", async () => {
+    const fleet = await createFleet(test, 'declines-scenario');
+    const outside = await fleetStudy(test, fleet, { name: 'paths outside', budget: { maxEvaluations: 5 } });
+    const worker = await fleetStudy(test, fleet, { name: 'runWorker study', budget: { maxEvaluations: 5 } });
+    const laptop = await newRunner(test, fleet.runnerKey, { name: 'laptop' });
+
+    const declined = new Map<string, { trialId: string; attempt: number }>();
+    for (let i = 0; i < 2; i += 1) {
+      const leased = expectStatus(await lease(test, laptop), 200).body;
+      const studyId = String(leased.trial.studyId);
+      assert.ok(!declined.has(studyId), 'a declined study is not leased to the same runner again');
+      declined.set(studyId, { trialId: String(leased.trial.id), attempt: Number(leased.trial.attempt) });
+      const answer = expectStatus(
+        await decline(laptop, String(leased.trial.id), {
+          reason: 'trainData: a local path this runner does not allow',
+        }),
+        200,
+      ).body;
+      assert.equal(answer.status, 'pending');
+    }
+    assert.deepEqual([...declined.keys()].sort(), [outside, worker].sort());
+    // Nothing else for it: both studies are declined, and it does not spin on them.
+    expectStatus(await lease(test, laptop), 204);
+    const named = expectStatus(await lease(test, laptop, outside), 409).body;
+    assert.equal(named.code, 'RUNNER_DECLINED_STUDY');
+    assert.match(String(named.details.reason), /trainData/);
+
+    for (const id of [outside, worker]) {
+      const body = await study(fleet, id);
+      assert.equal(body.status, 'active', 'a declined study waits, it does not fail');
+      assert.equal(body.evaluationCount, 0, 'a decline spends no evaluation');
+      const listed = await declines(fleet, id);
+      assert.equal(listed.total, 1);
+      assert.equal(listed.items[0].runnerId, laptop.id);
+      assert.equal(listed.items[0].runnerName, 'laptop');
+      assert.match(listed.items[0].reason, /trainData/);
+      assert.ok(Date.parse(listed.items[0].expiresAt) > Date.now());
+    }
+    assert.equal(await health(fleet, laptop), 'healthy', 'a decline is not a runner failure');
+
+    // The repeated decline (its answer was lost) gets the same answer, counted once.
+    const [firstStudy, first] = [...declined.entries()][0];
+    expectStatus(await decline(laptop, first.trialId, { reason: 'again' }), 200);
+    assert.equal(await countRows(db, 'runner_study_declines WHERE study_id = $1', [firstStudy]), 1);
+
+    // Another runner leases the same points (same trials, next attempt) and completes them.
+    const gpu = await newRunner(test, fleet.runnerKey, { name: 'gpu box' });
+    const wanted = new Set([...declined.values()].map((d) => d.trialId));
+    let completed = 0;
+    for (let i = 0; i < 10 && wanted.size > 0; i += 1) {
+      const leased = expectStatus(await lease(test, gpu), 200).body;
+      const trialId = String(leased.trial.id);
+      if (wanted.delete(trialId)) {
+        const before = declined.get(String(leased.trial.studyId))!;
+        assert.equal(leased.trial.attempt, before.attempt + 1, 'the same point, its next lease');
+      }
+      expectStatus(await report(test, gpu, trialId, 'complete', { outputs: { loss: 1 } }), 200);
+      completed += 1;
+    }
+    assert.equal(wanted.size, 0, 'the declined points were leased to the other runner');
+    let evaluations = 0;
+    for (const id of [outside, worker]) {
+      evaluations += Number((await study(fleet, id)).evaluationCount);
+      const row = await trial(fleet, declined.get(id)!.trialId);
+      assert.equal(row.status, 'completed');
+    }
+    assert.equal(evaluations, completed, "only the other runner's results count");
+  });
+
+  it('a study cannot exclude a runner from other studies; registering again clears its declines', async () => {
+    const fleet = await createFleet(test, 'declines-scope');
+    const hostile = await fleetStudy(test, fleet, { name: 'declined', budget: { maxEvaluations: 5 } });
+    const runner = await newRunner(test, fleet.runnerKey, { name: 'shared' });
+    const leased = expectStatus(await lease(test, runner, hostile), 200).body;
+    expectStatus(await decline(runner, String(leased.trial.id), { reason: 'trustRemoteCode: not allowed' }), 200);
+    // Any number of declines of the one study exclude only that study.
+    const other = await fleetStudy(test, fleet, { name: 'other', budget: { maxEvaluations: 5 } });
+    const next = expectStatus(await lease(test, runner), 200).body;
+    assert.equal(next.trial.studyId, other);
+    expectStatus(await report(test, runner, String(next.trial.id), 'complete', { outputs: { loss: 2 } }), 200);
+    assert.equal(await health(fleet, runner), 'healthy');
+    // Registering again (its operator changed its folders): the declined study is offered again.
+    expectStatus(
+      await test.http
+        .post('/v1/runners')
+        .set(...auth(runner.token))
+        .send({ name: 'shared', gpus: 1 }),
+      201,
+    );
+    assert.equal((await declines(fleet, hostile)).total, 0);
+    const again = expectStatus(await lease(test, runner, hostile), 200).body;
+    assert.equal(again.trial.id, leased.trial.id);
+  });
+
+  it('a hostile or odd reason is 400 naming reason, and nothing is written', async () => {
+    const fleet = await createFleet(test, 'declines-hostile');
+    const id = await fleetStudy(test, fleet, { name: 'hostile reasons', budget: { maxEvaluations: 5 } });
+    const runner = await newRunner(test, fleet.runnerKey, { name: 'r' });
+    const trialId = String(expectStatus(await lease(test, runner, id), 200).body.trial.id);
+    const bad: unknown[] = [
+      {},
+      { reason: '' },
+      { reason: '   ' },
+      { reason: null },
+      { reason: 42 },
+      { reason: ['a'] },
+      { reason: 'x'.repeat(1001) },
+      { reason: 'red \u001b[31malert' },
+      { reason: 'two\nlines' },
+      { reason: 'evil\u202eoverride' },
+      { reason: 'nul\u0000' },
+    ];
+    for (const body of bad) {
+      const refused = await decline(runner, trialId, body);
+      assert.equal(refused.status, 400, JSON.stringify(body));
+      assert.equal(refused.body.code, 'VALIDATION_FAILED');
+      assert.ok(
+        JSON.stringify(refused.body).includes('reason'),
+        `${JSON.stringify(body)}: ${JSON.stringify(refused.body)} should name reason`,
+      );
+    }
+    const row = await trial(fleet, trialId);
+    assert.equal(row.status, 'running');
+    assert.equal(row.runnerId, runner.id);
+    assert.equal(await countRows(db, 'runner_study_declines WHERE study_id = $1', [id]), 0);
+    // A runner that does not hold the trial cannot decline it.
+    const stranger = await newRunner(test, fleet.runnerKey, { name: 'stranger' });
+    expectStatus(await decline(stranger, trialId, { reason: 'not mine' }), 403);
+    expectStatus(await decline(runner, trialId, { reason: 'é ok — ünïcode reasons are fine' }), 200);
+  });
+});
