@@ -65,6 +65,12 @@ class FakeApi:
     #: and reports on its trials answer 404, as the API does
     delete_study_after_last_lease: bool = False
     study_deleted: bool = False
+    #: the runner as registered (name, gpus, gpuMemoryMb, labels): a registration with the
+    #: runner's token updates it, as the API does (runners.service.ts `register`)
+    runner: dict[str, Any] = field(default_factory=dict)
+    #: trials this runner declined; a registration with its token clears them, as the API
+    #: clears the runner's declines
+    declines: list[str] = field(default_factory=list)
 
     def transport(self) -> httpx.MockTransport:
         return httpx.MockTransport(self.handle)
@@ -90,21 +96,16 @@ class FakeApi:
                 },
             )
         if path == "/v1/runners":
-            if auth != "Bearer runner-key":
+            if auth not in ("Bearer runner-key", f"Bearer {self.runner_token}"):
                 return _error(401, "UNAUTHORIZED", "bad key")
-            return httpx.Response(
-                201,
-                json={
-                    "id": "runner-1",
-                    "name": body["name"],
-                    "token": self.runner_token,
-                    "gpus": body["gpus"],
-                    "gpuMemoryMb": body["gpuMemoryMb"],
-                    "labels": body["labels"],
-                    "lastSeenAt": None,
-                    "createdAt": "2030-01-01",
-                },
-            )
+            self.runner = {k: body[k] for k in ("name", "gpus", "gpuMemoryMb", "labels")}
+            view = {**self.runner, "id": "runner-1", "lastSeenAt": None, "createdAt": "2030-01-01"}
+            if auth != "Bearer runner-key":
+                # The runner's own token: that runner updated, its declines cleared; the answer
+                # is its view, without a token (it keeps the one it has).
+                self.declines.clear()
+                return httpx.Response(201, json=view)
+            return httpx.Response(201, json={**view, "token": self.runner_token})
         if auth != f"Bearer {self.runner_token}":
             return _error(401, "UNAUTHORIZED", "bad token")
         if path.endswith("/lease"):
@@ -170,6 +171,7 @@ class FakeApi:
                 return _error(400, "VALIDATION_FAILED", "reason: must be one printable line (test)")
             trial_id = path.split("/")[3]
             self.reports[trial_id] = ("decline", body)
+            self.declines.append(trial_id)
             return httpx.Response(200, json={"id": trial_id, "status": "pending"})
         if path.endswith("/release"):
             self.released.append(path.split("/")[3])

@@ -138,6 +138,137 @@ def test_identity_is_saved_and_reused(api: FakeApi, state_dir: Path) -> None:
     assert (state_dir / "runner.json").stat().st_mode & 0o777 == 0o600
 
 
+class _Registrations:
+    """Counts POST /v1/runners by the credential it carried (the API key: a new runner; the
+    runner's token: that runner updated)."""
+
+    def __init__(self, api: FakeApi) -> None:
+        self.api = api
+        self.seen: list[str] = []
+        handle = api.handle
+
+        def counting(request: httpx.Request) -> httpx.Response:
+            if request.method == "POST" and request.url.path == "/v1/runners":
+                auth = request.headers.get("authorization", "")
+                self.seen.append("key" if auth == "Bearer runner-key" else "token")
+            return handle(request)
+
+        api.handle = counting  # type: ignore[method-assign]
+
+
+def test_a_restart_with_the_same_settings_does_not_register_again(
+    api: FakeApi, state_dir: Path
+) -> None:
+    """Registering again clears the runner's health: a crash-looping runner restarted by its
+    supervisor with the same settings must keep its quarantine (docs/reliability.md, 13/14)."""
+    seen = _Registrations(api)
+    make_agent(api, state_dir, FakeLauncher(), labels=["a100", "80g"], gpu_memory_mb=80_000).run()
+    for _ in range(2):
+        # the same labels in another order are the same settings
+        make_agent(
+            api, state_dir, FakeLauncher(), labels=["80g", "a100"], gpu_memory_mb=80_000
+        ).run()
+    assert seen.seen == ["key"]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"labels": ["a100", "80g", "nvlink"]},
+        {"gpus": ["0", "1"]},
+        {"gpu_memory_mb": 40_000},
+        {"allow_read": ["/mnt/datasets"]},
+        {"allow_write": ["s3://bucket/adapters"]},
+        {"allow_remote_code": True},
+        {"allow_training_arguments": ["warmup_steps"]},
+        {"overrides": {"maxSeqLength": 256}},
+    ],
+    ids=lambda change: next(iter(change)),
+)
+def test_a_restart_with_other_settings_registers_again_with_its_token(
+    api: FakeApi, state_dir: Path, change: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    """What the API keeps (GPUs, memory, labels) or what decides declines (folders, allowances,
+    overrides) changed: one registration with the runner's token, which updates the runner in
+    place (same id and token); the next restart with those settings registers nothing."""
+    seen = _Registrations(api)
+    base: dict[str, Any] = {"labels": ["a100", "80g"], "gpus": ["0"], "gpu_memory_mb": 80_000}
+    make_agent(api, state_dir, FakeLauncher(), **base).run()
+    saved = json.loads((state_dir / "runner.json").read_text())
+    with caplog.at_level(logging.INFO, logger="meshtune_runner"):
+        agent = make_agent(api, state_dir, FakeLauncher(), **{**base, **change})
+        assert agent.run() == 0
+    assert "settings changed since last run: registering again" in caplog.text
+    assert seen.seen == ["key", "token"]
+    assert api.runner["labels"] == agent.config.labels
+    assert api.runner["gpus"] == len(agent.config.gpus)
+    assert api.runner["gpuMemoryMb"] == agent.config.gpu_memory_mb
+    now = json.loads((state_dir / "runner.json").read_text())
+    assert (now["id"], now["token"]) == (saved["id"], saved["token"])
+    assert now["settings"] != saved["settings"]
+    assert (state_dir / "runner.json").stat().st_mode & 0o777 == 0o600
+    make_agent(api, state_dir, FakeLauncher(), **{**base, **change}).run()
+    assert seen.seen == ["key", "token"]
+
+
+def test_a_restart_with_wider_folders_is_offered_the_studies_it_declined(
+    api: FakeApi, state_dir: Path
+) -> None:
+    """docs/runner.md, "Studies a runner cannot run": a runner that declined a study for its
+    folders and restarts with folders that hold it registers again, which clears its declines
+    (api/src/runners/runners.service.ts `register`), rather than waiting out the hour."""
+    api.trials = [trial_json("t1", 1, BBO3_PARAMS)]
+    narrow = state_dir.parent / "nothing-here"  # the demo model lies outside it
+    make_agent(api, state_dir, FakeLauncher(), data_root=narrow).run()
+    assert api.reports["t1"][0] == "decline"
+    assert api.declines == ["t1"]
+    seen = _Registrations(api)
+    api.trials = [trial_json("t2", 2, BBO3_PARAMS)]
+    make_agent(api, state_dir, FakeLauncher()).run()  # data root: where the demo assets are
+    assert seen.seen == ["token"]
+    assert api.declines == []
+    assert api.reports["t2"][0] == "complete"
+
+
+def test_an_identity_saved_without_settings_registers_again_once(
+    api: FakeApi, state_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """runner.json from a runner older than the fingerprint: its settings are unknown, so it
+    registers again with its token once, and not on the restarts after."""
+    (state_dir / "runner.json").write_text(
+        json.dumps(
+            {
+                "baseUrl": "http://api.test",
+                "name": "test-runner",
+                "id": "runner-1",
+                "token": api.runner_token,
+            }
+        )
+    )
+    seen = _Registrations(api)
+    with caplog.at_level(logging.INFO, logger="meshtune_runner"):
+        assert make_agent(api, state_dir, FakeLauncher(), labels=["a100"]).run() == 0
+    assert "settings unknown since last run: registering again" in caplog.text
+    assert api.runner["labels"] == ["a100"]
+    make_agent(api, state_dir, FakeLauncher(), labels=["a100"]).run()
+    assert seen.seen == ["token"]
+    assert json.loads((state_dir / "runner.json").read_text())["token"] == api.runner_token
+
+
+def test_a_rejected_token_on_registering_again_registers_a_new_runner(
+    api: FakeApi, state_dir: Path
+) -> None:
+    """The saved token no longer acts for a runner (deleted, or reclaimed while unseen): the
+    runner registers anew with its API key and keeps the new token."""
+    seen = _Registrations(api)
+    make_agent(api, state_dir, FakeLauncher(), labels=["a100"]).run()
+    api.runner_token = "another-token"  # the old runner and its token are gone
+    assert make_agent(api, state_dir, FakeLauncher(), labels=["h100"]).run() == 0
+    assert seen.seen == ["key", "token", "key"]
+    assert json.loads((state_dir / "runner.json").read_text())["token"] == "another-token"
+    assert api.runner["labels"] == ["h100"]
+
+
 def test_unknown_parameter_fails_the_trial_without_training(api: FakeApi, state_dir: Path) -> None:
     api.trials = [trial_json("t1", 1, {**BBO3_PARAMS, "temperature": 0.3})]
     launcher = FakeLauncher()

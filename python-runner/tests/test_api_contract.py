@@ -27,6 +27,7 @@ from meshtune_runner.api_models import (
     MetricPoint,
     OutputSpec,
     RegisteredRunner,
+    RunnerView,
     Trial,
 )
 from meshtune_runner.client import ApiClient, RetryPolicy
@@ -40,6 +41,7 @@ SCHEMAS: dict[str, Any] = DOCUMENT["components"]["schemas"]
 # Which response (or request) schema each model reads.
 MODEL_SCHEMAS: list[tuple[type[BaseModel], str]] = [
     (RegisteredRunner, "RegisteredRunnerResponseDto"),
+    (RunnerView, "RunnerResponseDto"),  # a registration with the runner's token answers it
     (Trial, "TrialResponseDto"),
     (OutputSpec, "OutputDefinitionDto"),
     (Lease, "LeaseResponseDto"),

@@ -405,33 +405,40 @@ def test_a_runner_without_study_or_data_root_declines_what_it_cannot_run(
     outside = _check(user.post("/v1/studies", json=paths), 201)["id"]
     worker = _check(user.post("/v1/studies", json=worker_body), 201)["id"]
 
-    log_path = tmp_path / "laptop.log"
     env = {**os.environ, "MESHTUNE_API_KEY": runner_key, "OMP_NUM_THREADS": "1"}
-    with log_path.open("wb") as log:
-        laptop = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "meshtune_runner",
-                "--url",
-                api.url,
-                "--name",
-                "laptop",
-                "--gpus",
-                "none",
-                "--state-dir",
-                str(tmp_path / "laptop"),
-                "--exit-when-idle",
-                "5",
-            ],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            timeout=120,
-            check=False,
-        )
-    said = log_path.read_text(errors="replace")
-    assert laptop.returncode == 0, said[-4000:]
+
+    def run_laptop(run: str, *extra: str) -> str:
+        """The laptop runner, run until idle for 5 s (the same state folder each time)."""
+        log_path = tmp_path / f"laptop-{run}.log"
+        with log_path.open("wb") as log:
+            laptop = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "meshtune_runner",
+                    "--url",
+                    api.url,
+                    "--name",
+                    "laptop",
+                    "--gpus",
+                    "none",
+                    "--state-dir",
+                    str(tmp_path / "laptop"),
+                    "--exit-when-idle",
+                    "5",
+                    *extra,
+                ],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                timeout=120,
+                check=False,
+            )
+        said = log_path.read_text(errors="replace")
+        assert laptop.returncode == 0, said[-4000:]
+        return said
+
+    said = run_laptop("first")
     assert said.count("cannot run its study; giving it back") == 2, said[-4000:]
 
     for study_id in (outside, worker):
@@ -454,6 +461,22 @@ def test_a_runner_without_study_or_data_root_declines_what_it_cannot_run(
     assert "no trainingConfig" in reasons[worker], reasons
     runners = _check(user.get("/v1/runners"), 200)["items"]
     assert [r["health"] for r in runners if r["name"] == "laptop"] == ["healthy"], runners
+
+    # Restarted with the same settings: it keeps its declines (no lease of either study) ...
+    said = run_laptop("same")
+    assert "registering again" not in said, said[-4000:]
+    assert "giving it back" not in said, said[-4000:]
+    # ... restarted with other settings: it registers again with its token (same runner, its
+    # labels updated), which clears its declines, so it is offered both studies at once.
+    said = run_laptop("labels", "--labels", "cpu,laptop")
+    assert said.count("settings changed since last run: registering again") == 1, said[-4000:]
+    assert said.count("cannot run its study; giving it back") == 2, said[-4000:]
+    runners = _check(user.get("/v1/runners"), 200)["items"]
+    laptops = [r for r in runners if r["name"] == "laptop"]
+    assert [r["labels"] for r in laptops] == [["cpu", "laptop"]], runners
+    for study_id in (outside, worker):
+        for trial in _trials(api, study_id):
+            assert trial["status"] == "pending" and trial["attempt"] == 3, trial
 
     # An SDK-style worker evaluates the runWorker study over HTTP ...
     sdk = _check(

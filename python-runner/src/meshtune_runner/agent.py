@@ -7,9 +7,11 @@ killed, nothing is reported, and the API hands the trial out again when its leas
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 import logging
+import os
 import shutil
 import signal
 import threading
@@ -366,8 +368,46 @@ class Agent:
     def _identity_path(self) -> Path:
         return self.config.state_dir / "runner.json"
 
+    def _settings_fingerprint(self) -> str:
+        """A hash of the settings the API keeps for this runner or that decide what it declines:
+        GPU count and memory and labels (lease matching, `requiredRunnerLabels`, the GPU-seconds
+        bound), its folders and allowances (policy.py) and the overrides applied to a study's
+        trainingConfig before they are checked. Saved with the identity (runner.json)."""
+        data_root = self.config.data_root
+        settings = {
+            "gpus": len(self.config.gpus),
+            "gpuMemoryMb": self.config.gpu_memory_mb,
+            "labels": sorted(set(self.config.labels)),
+            # Relative study paths are resolved against it (TrainingConfig.resolve_paths).
+            "dataRoot": os.path.realpath(Path(data_root).expanduser()) if data_root else None,
+            "policy": self.policy.settings(),
+            "overrides": self.config.overrides,
+        }
+        text = json.dumps(settings, sort_keys=True, default=str, separators=(",", ":"))
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+    def _save_identity(self, runner_id: str, token: str, fingerprint: str) -> None:
+        self.config.state_dir.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(
+            self._identity_path(),
+            {
+                "baseUrl": self.config.base_url,
+                "name": self.config.name,
+                "id": runner_id,
+                "token": token,
+                "settings": fingerprint,
+            },
+            mode=0o600,  # the token acts for this runner
+        )
+
+    def _set_client(self, token: str) -> None:
+        if self._client is not None:
+            self._client.close()
+        self._client = self._client_factory(self.config.base_url, token, self._retry)
+
     def _register(self, reuse: bool = True) -> None:
         path = self._identity_path()
+        fingerprint = self._settings_fingerprint()
         if reuse and path.is_file():
             saved = json.loads(path.read_text(encoding="utf-8"))
             if (
@@ -375,11 +415,38 @@ class Agent:
                 and saved.get("name") == self.config.name
             ):
                 self.runner_id = saved["id"]
-                self._client = self._client_factory(
-                    self.config.base_url, saved["token"], self._retry
+                self._set_client(saved["token"])
+                if saved.get("settings") == fingerprint:
+                    # Not registered again on every restart: that would clear the health of a
+                    # crash-looping runner each time its supervisor restarts it
+                    # (docs/reliability.md, findings 13 and 14).
+                    log.info("re-using runner %s (%s)", self.config.name, self.runner_id)
+                    return
+                # Other GPUs, labels or folders (or an identity saved by an older runner, which
+                # kept no fingerprint): the API updates the runner and offers it again the
+                # studies it declined (docs/runner.md, "Studies a runner cannot run").
+                log.info(
+                    "runner %s (%s): settings %s since last run: registering again",
+                    self.config.name,
+                    self.runner_id,
+                    "changed" if "settings" in saved else "unknown",
                 )
-                log.info("re-using runner %s (%s)", self.config.name, self.runner_id)
-                return
+                try:
+                    self.client.register_again(
+                        self.config.name,
+                        len(self.config.gpus),
+                        self.config.gpu_memory_mb,
+                        self.config.labels,
+                    )
+                except FatalApiError as exc:
+                    if exc.status_code != 401 or not self.config.api_key:
+                        raise
+                    # The token no longer acts for a runner (deleted, or reclaimed while
+                    # unseen): a new registration below, as _loop does on a refused lease.
+                    log.warning("saved runner token rejected (%s); registering anew", exc)
+                else:
+                    self._save_identity(self.runner_id, saved["token"], fingerprint)
+                    return
         if not self.config.api_key:
             raise FatalApiError(
                 401,
@@ -396,18 +463,8 @@ class Agent:
                 self.config.labels,
             )
         self.runner_id = registered.id
-        self._client = self._client_factory(self.config.base_url, registered.token, self._retry)
-        self.config.state_dir.mkdir(parents=True, exist_ok=True)
-        write_json_atomic(
-            path,
-            {
-                "baseUrl": self.config.base_url,
-                "name": self.config.name,
-                "id": registered.id,
-                "token": registered.token,
-            },
-            mode=0o600,  # the token acts for this runner
-        )
+        self._set_client(registered.token)
+        self._save_identity(registered.id, registered.token, fingerprint)
         log.info(
             "registered runner %s as %s (%d GPU(s))",
             self.config.name,

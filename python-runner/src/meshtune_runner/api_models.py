@@ -13,6 +13,7 @@ __all__ = [
     "MetricPoint",
     "OutputSpec",
     "RegisteredRunner",
+    "RunnerView",
     "Trial",
     "is_plain_name",
 ]
@@ -54,13 +55,21 @@ class _ApiModel(BaseModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True, frozen=True)
 
 
-class RegisteredRunner(_ApiModel):
+class RunnerView(_ApiModel):
+    """A runner as the API shows it: the answer to a registration made with the runner's own
+    token (an update of that runner, which keeps its token and so does not send it back)."""
+
     id: ApiId
     name: str
-    token: Token
     gpus: int = 0
     gpu_memory_mb: int | None = Field(default=None, alias="gpuMemoryMb")
     labels: list[str] = Field(default_factory=list)
+
+
+class RegisteredRunner(RunnerView):
+    """A new runner: its view and the token it acts with from then on."""
+
+    token: Token
 
 
 class Trial(_ApiModel):

@@ -22,7 +22,14 @@ import httpx
 import pydantic
 import tenacity
 
-from .api_models import HeartbeatReply, Lease, MetricPoint, RegisteredRunner, is_plain_name
+from .api_models import (
+    HeartbeatReply,
+    Lease,
+    MetricPoint,
+    RegisteredRunner,
+    RunnerView,
+    is_plain_name,
+)
 from .errors import (
     ApiError,
     FailureKind,
@@ -95,6 +102,22 @@ def _read_object(response: httpx.Response) -> dict[str, Any]:
             f"{_where(response)}: the reply is not a JSON object ({type(body).__name__})"
         )
     return body
+
+
+def _registration(
+    name: str,
+    gpus: int,
+    gpu_memory_mb: int | None,
+    labels: Sequence[str],
+    max_concurrent_trials: int,
+) -> dict[str, Any]:
+    return {
+        "name": name,
+        "gpus": gpus,
+        "gpuMemoryMb": gpu_memory_mb,
+        "labels": list(labels),
+        "maxConcurrentTrials": max_concurrent_trials,
+    }
 
 
 class LeaseWait:
@@ -317,17 +340,27 @@ class ApiClient:
         labels: Sequence[str],
         max_concurrent_trials: int = 1,
     ) -> RegisteredRunner:
-        """`max_concurrent_trials`: the leases it may hold at once (the agent runs one trial
-        at a time); left out for a server older than the field."""
-        body = {
-            "name": name,
-            "gpus": gpus,
-            "gpuMemoryMb": gpu_memory_mb,
-            "labels": list(labels),
-            "maxConcurrentTrials": max_concurrent_trials,
-        }
+        """A new runner (the client holds a runner-scope API key). `max_concurrent_trials`:
+        the leases it may hold at once (the agent runs one trial at a time); left out for a
+        server older than the field."""
+        body = _registration(name, gpus, gpu_memory_mb, labels, max_concurrent_trials)
         response = self._request_optional("POST", "/v1/runners", body)
         return _read_model(response, RegisteredRunner)
+
+    def register_again(
+        self,
+        name: str,
+        gpus: int,
+        gpu_memory_mb: int | None,
+        labels: Sequence[str],
+        max_concurrent_trials: int = 1,
+    ) -> RunnerView:
+        """The same registration with the runner's own token: the API updates that runner
+        (same id, same token, which it does not send back) and clears its health and the
+        studies it declined (api/src/runners/runners.service.ts `register`)."""
+        body = _registration(name, gpus, gpu_memory_mb, labels, max_concurrent_trials)
+        response = self._request_optional("POST", "/v1/runners", body)
+        return _read_model(response, RunnerView)
 
     def runner_heartbeat(self, runner_id: str) -> None:
         self._request("POST", f"/v1/runners/{runner_id}/heartbeat", {})

@@ -36,6 +36,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .adapter_store import is_store_url
 from .errors import TrainingConfigError
@@ -144,6 +145,18 @@ class RunnerPolicy:
             extra_training_arguments=frozenset(allow_training_arguments),
             state_dir=_real(state_dir),
         )
+
+    def settings(self) -> dict[str, Any]:
+        """What decides this policy's refusals, in a stable JSON form (sorted): the agent
+        saves a hash of it with its identity, so that a restart with other folders or
+        allowances registers again and the API offers it the studies it declined."""
+        return {
+            "allowRemoteCode": self.allow_remote_code,
+            "readRoots": sorted(str(p) for p in self.read_roots),
+            "writeRoots": sorted(str(p) for p in self.write_roots),
+            "writeUrls": sorted(self.write_urls),
+            "trainingArguments": sorted(self.extra_training_arguments),
+        }
 
 
 def _real(path: Path) -> Path:
