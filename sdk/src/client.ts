@@ -2,6 +2,7 @@ import createFetchClient, { type Client, type Middleware } from 'openapi-fetch';
 import { apiErrorFromResponse, hasErrorCode, UnreadableReplyError } from './errors.js';
 import type { paths } from './generated/openapi.js';
 import { DEFAULT_MAX_REPLY_BYTES, pathSerializer, ReplyReader } from './reply.js';
+import { raceAbort } from './abort.js';
 import { parseRetryAfter, retryingFetch, type RetryOptions } from './retry.js';
 import type {
   CompleteTrialOptions,
@@ -180,7 +181,10 @@ export class MeshtuneClient {
   /** `options.signal` cancels the request (the call rejects with the signal's reason). */
   async getStudy(studyId: string, options: { signal?: AbortSignal } = {}): Promise<Study> {
     return required(
-      await this.api.GET('/v1/studies/{studyId}', { params: { path: { studyId } }, signal: options.signal }),
+      await raceAbort(
+        this.api.GET('/v1/studies/{studyId}', { params: { path: { studyId } }, signal: options.signal }),
+        options.signal,
+      ),
     );
   }
 
@@ -318,7 +322,7 @@ export class MeshtuneClient {
   // Runner protocol (runner-scope key for `registerRunner`, the runner token for the rest)
 
   async registerRunner(body: RegisterRunnerRequest, options: { signal?: AbortSignal } = {}): Promise<RegisteredRunner> {
-    const result = await this.api.POST('/v1/runners', { body, signal: options.signal });
+    const result = await raceAbort(this.api.POST('/v1/runners', { body, signal: options.signal }), options.signal);
     const reply = new ReplyReader('POST /v1/runners', result.response);
     const registered = reply.object(result.data, 'body');
     reply.id(registered.id, 'id');
@@ -335,11 +339,15 @@ export class MeshtuneClient {
    * says why; its `Retry-After` header when to ask again).
    */
   async lease(runnerId: string, studyId?: string, options: { signal?: AbortSignal } = {}): Promise<LeaseResult> {
-    const result = await this.api.POST('/v1/runners/{runnerId}/lease', {
-      params: { path: { runnerId } },
-      body: studyId === undefined ? {} : { studyId },
-      signal: options.signal,
-    });
+    // The caller's signal is raced here too: fetch may stop following it (abort.ts).
+    const result = await raceAbort(
+      this.api.POST('/v1/runners/{runnerId}/lease', {
+        params: { path: { runnerId } },
+        body: studyId === undefined ? {} : { studyId },
+        signal: options.signal,
+      }),
+      options.signal,
+    );
     if (result.response.status === 200 && result.data !== undefined) {
       const reply = new ReplyReader(`POST /v1/runners/${runnerId}/lease`, result.response);
       return { kind: 'leased', lease: checkLease(reply, result.data) };

@@ -5,6 +5,7 @@
  * a server in the middle), and the process embedding the SDK must not be the one to pay for it
  * (docs/reliability.md, findings 44 and 45; the Python runner's own checks are findings 39–40).
  */
+import { raceAbort } from './abort.js';
 import { ConnectionError, MeshtuneError, UnreadableReplyError } from './errors.js';
 
 /** Bytes of one reply body read at most (decoded); the API's largest, a history page, is ~4 MiB. */
@@ -59,16 +60,9 @@ export async function boundedReply(
     let size = 0;
     // Each read races the signal: a custom `fetch` may ignore it, and a body that never ends
     // must not hold the caller past its timeout.
-    let fail = (): void => undefined;
-    const aborted = new Promise<never>((_, reject) => {
-      fail = () => reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
-      if (signal.aborted) fail();
-      else signal.addEventListener('abort', fail, { once: true });
-    });
-    aborted.catch(() => undefined);
     try {
       for (;;) {
-        const { done, value } = await Promise.race([reader.read(), aborted]);
+        const { done, value } = await raceAbort(reader.read(), signal);
         if (done) break;
         size += value.byteLength;
         if (size > maxBytes) throw tooLarge();
@@ -79,8 +73,6 @@ export async function boundedReply(
       if (error instanceof MeshtuneError || signal.aborted) throw error;
       // The connection broke mid-body: no whole answer, as if none had come.
       throw new ConnectionError(`${where(request)}: the reply was cut off: ${String(error)}`, { cause: error });
-    } finally {
-      signal.removeEventListener('abort', fail);
     }
     body = new Uint8Array(size);
     let offset = 0;

@@ -1,4 +1,5 @@
 import { ConnectionError, ConnectionTimeoutError, UnreadableReplyError } from './errors.js';
+import { raceAbort } from './abort.js';
 import { boundedReply, DEFAULT_MAX_REPLY_BYTES } from './reply.js';
 
 export interface RetryOptions {
@@ -141,7 +142,13 @@ async function boundedAttempt(fetchImpl: Fetch, request: Request, bounds: ReplyB
   // `manual`: a 3xx comes back as it is, and boundedReply refuses it (the key stays with baseUrl).
   const bounded = new Request(request, { signal, redirect: 'manual' });
   try {
-    return await boundedReply(bounded, await fetchImpl(bounded), maxBytes, signal);
+    // Raced against the timeout and the request's signal themselves, not only through `bounded`'s
+    // signal, which fetch may stop following after a garbage collection (abort.ts).
+    return await raceAbort(
+      (async () => boundedReply(bounded, await fetchImpl(bounded), maxBytes, signal))(),
+      timeout,
+      request.signal,
+    );
   } catch (error) {
     if (timeout?.aborted && !request.signal.aborted) {
       throw new ConnectionTimeoutError(`${request.method} ${request.url} timed out after ${timeoutMs} ms`, {

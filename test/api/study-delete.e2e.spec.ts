@@ -84,6 +84,10 @@ describe('deleting studies and the quota on stored studies', () => {
     const runner = await newRunner(test, fleet.runnerKey, { name: 'r', maxConcurrentTrials: 8 });
     const doomed = await studyWithHistory(fleet, runner, 5, 2);
     const kept = await studyWithHistory(fleet, runner, 3, 0);
+    // A runner that cannot run the doomed study declines one of its trials (runner_study_declines).
+    const decliner = await newRunner(test, fleet.runnerKey, { name: 'decliner' });
+    const declined = String(expectStatus(await lease(test, decliner, doomed.studyId), 200).body.trial.id);
+    expectStatus(await report(test, decliner, declined, 'decline', { reason: 'no such folder here' }), 200);
     await stopStudy(fleet.userKey, doomed.studyId);
 
     const before = await ownedRows(doomed.studyId, doomed.trialIds);

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import type { ServerResponse } from 'node:http';
 import { after, before, describe, it } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import {
   ConnectionTimeoutError,
   createClient,
@@ -393,6 +395,50 @@ describe('SDK against a broken or hostile API', () => {
     const summary = await within(5_000, run, 'a parked lease');
     assert.ok(Date.now() - stoppedAt < 1_000, `${Date.now() - stoppedAt} ms after abort`);
     assert.equal(summary.reason, 'aborted');
+  });
+
+  it('stops promptly on abort, and times out, after a garbage collection while a request waits (finding 51)', async () => {
+    // Node's fetch follows a request's signal through a weak reference: after a collection the
+    // caller's abort (or the attempt's timeout) did not reach the request. `gc` from a fresh context
+    // once the flag is set: the test runs without --expose-gc.
+    setFlagsFromString('--expose_gc');
+    const gc = runInNewContext('gc') as () => void;
+    const collect = async (): Promise<void> => {
+      for (let round = 0; round < 3; round += 1) {
+        gc();
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    };
+    reset();
+    api.routes.set('/v1/runners/r1/lease', (_request, response) => {
+      const timer = setTimeout(() => json(response, 200, leaseBody()), 20_000);
+      response.on('close', () => clearTimeout(timer));
+    });
+    const stop = new AbortController();
+    const run = clientOf(api).runWorker('s1', () => 0.5, { signal: stop.signal });
+    while (!api.seen.some((seen) => seen.path === '/v1/runners/r1/lease')) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    await collect();
+    const stoppedAt = Date.now();
+    stop.abort();
+    const summary = await within(5_000, run, 'a parked lease, aborted after a collection');
+    assert.ok(Date.now() - stoppedAt < 1_000, `${Date.now() - stoppedAt} ms after abort`);
+    assert.equal(summary.reason, 'aborted');
+
+    // The attempt's own timeout likewise: a lease that never answers ends at timeoutMs.
+    reset();
+    api.routes.set('/v1/runners/r1/lease', () => undefined);
+    const client = clientOf(api, { timeoutMs: 1_000, retry: { maxRetries: 0 } });
+    const started = Date.now();
+    const leasing = rejection(client.lease('r1'));
+    while (!api.seen.some((seen) => seen.path === '/v1/runners/r1/lease')) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    await collect();
+    const error = await within(5_000, leasing, 'a lease without an answer, after a collection');
+    assert.ok(error instanceof ConnectionTimeoutError, String(error));
+    assert.ok(Date.now() - started < 3_000, `took ${Date.now() - started} ms`);
   });
 
   it('stops waitForStudy promptly on abort while a poll trickles in', async () => {
