@@ -149,10 +149,17 @@ describe('runner declines', () => {
       { reason: 'two\nlines' },
       { reason: 'evil\u202eoverride' },
       { reason: 'nul\u0000' },
+      { reason: 'lone \ud800 surrogate' },
+      { reason: '\udfff' },
+      { reason: 'x'.repeat(1_000_000) },
+      { reason: { nested: { deeper: ['x'] } } },
     ];
     for (const body of bad) {
+      const started = Date.now();
       const refused = await decline(runner, trialId, body);
-      assert.equal(refused.status, 400, JSON.stringify(body));
+      // Refused quickly, whatever the width: a time budget per request, not a benchmark.
+      assert.ok(Date.now() - started < 2_000, `${JSON.stringify(body).slice(0, 40)}: ${Date.now() - started} ms`);
+      assert.equal(refused.status, 400, JSON.stringify(body).slice(0, 200));
       assert.equal(refused.body.code, 'VALIDATION_FAILED');
       assert.ok(
         JSON.stringify(refused.body).includes('reason'),
