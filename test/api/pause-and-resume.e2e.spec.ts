@@ -296,8 +296,10 @@ describe('early stopping that can be undone: pause and resume', () => {
       400,
     ).body;
     assert.match(JSON.stringify(notBoolean), /earlyStopping\.revive/);
-    // 0.3 GPU-hours: more than 30 trials with final stops use, less than 30 full runs (0.5).
-    const maxGpuHours = 0.3;
+    // 0.5 GPU-hours, exactly 30 full runs: once one trial is stopped early (checked below), the
+    // engine's 30 evaluations end with GPU-seconds left whatever the two runners' interleaving, so
+    // stopped trials are taken up; taking them all up to the end would cross it (reloads included).
+    const maxGpuHours = (MAX_EVALUATIONS * TOTAL_STEPS * GPU_SECONDS_PER_STEP) / 3600;
     const body = studyBody({ kind: 'curve', revive: true });
     const study = await createStudy(test, userKey, { ...body, budget: { ...body.budget, maxGpuHours } });
     assert.equal((study.earlyStopping as { revive: unknown }).revive, true);
@@ -313,7 +315,10 @@ describe('early stopping that can be undone: pause and resume', () => {
     assert.equal(trials.length, MAX_EVALUATIONS);
     assert.equal(done.trialCounts.paused, 0);
     const revivedAttempts = logs.filter((log) => log.from > 0);
-    assert.ok(revivedAttempts.length >= 1, 'no stopped trial was taken up again');
+    assert.ok(
+      revivedAttempts.length >= 1,
+      `no stopped trial was taken up again (stop ${done.stopReason}, GPU-hours used ${done.gpuHoursUsed})`,
+    );
     const revived = trials.filter((trial) => trial.resumes > 0);
     assert.equal(revived.length, new Set(revivedAttempts.map((log) => log.id)).size);
     // Only after the engine was done (a continuous problem does not restart on the mesh in 30
@@ -325,6 +330,9 @@ describe('early stopping that can be undone: pause and resume', () => {
     // A revived trial's second stop is final; nothing is taken up twice.
     for (const trial of revived) assert.equal(trial.resumes, 1);
     for (const trial of trials.filter((t) => t.status === 'stopped')) assert.equal(trial.stopReason, 'early_stopped');
+    // While GPU-seconds are left, every trial stopped on its first run is taken up once.
+    const stoppedFirst = new Set(logs.filter((log) => log.from === 0 && log.stoppedAt !== null).map((log) => log.id));
+    if (done.gpuHoursUsed < maxGpuHours) assert.deepEqual(new Set(revived.map((trial) => trial.id)), stoppedFirst);
     // The engine took the revived trials' values: its incumbent is the best completed trial's, and
     // the same once rebuilt from the database.
     const completed = trials.filter((trial) => trial.status === 'completed');
