@@ -15,11 +15,11 @@ import {
   type TestRunner,
 } from '../support/api-client';
 import {
-  curveValue,
+  type CurveAttempt,
   EVAL_EVERY,
-  finalLoss,
   Gate,
   GPU_SECONDS_PER_STEP,
+  runCurveWorker,
   SIMULATED_RUNNER,
   TOTAL_STEPS,
 } from '../support/simulated-curves';
@@ -29,100 +29,27 @@ import { launchChromium, signIn, waitForData } from '../dashboard/fixture';
 const MAX_EVALUATIONS = 30;
 const CALIBRATION_TRIALS = 4;
 
-interface TrialLog {
-  id: string;
-  number: number;
-  origin: string;
-  final: number;
-  /** The step of the heartbeat answered `early_stopped`, or null when the trial ran to the end. */
-  stoppedAt: number | null;
-  /** The last GPU-seconds this runner reported for it. */
-  gpuSeconds: number;
-}
-
-async function runWorker(
-  test: TestServer,
-  runner: TestRunner,
-  studyId: string,
-  logs: TrialLog[],
-  gate: Gate,
-  onFinished: () => void,
-): Promise<void> {
-  for (let round = 0; round < 10_000; round++) {
-    await gate.pass();
-    const leased = await lease(test, runner, studyId);
-    if (leased.status === 204) {
-      if (leased.headers['meshtune-study-status'] !== 'active') return;
-      await new Promise((resolve) => setTimeout(resolve, 5));
-      continue;
-    }
-    expectStatus(leased, 200);
-    const trial = leased.body.trial as {
-      id: string;
-      number: number;
-      origin: string;
-      parameters: Record<string, number | string>;
-    };
-    const final = finalLoss(trial.parameters);
-    const log: TrialLog = {
-      id: trial.id,
-      number: trial.number,
-      origin: trial.origin,
-      final,
-      stoppedAt: null,
-      gpuSeconds: 0,
-    };
-    logs.push(log);
-    let lastValue = final;
-    for (let step = EVAL_EVERY; step <= TOTAL_STEPS; step += EVAL_EVERY) {
-      await gate.pass();
-      lastValue = curveValue(final, trial.number, step);
-      log.gpuSeconds = step * GPU_SECONDS_PER_STEP;
-      const beat = expectStatus(
-        await report(test, runner, trial.id, 'heartbeat', {
-          progress: step / TOTAL_STEPS,
-          metrics: [
-            { name: 'val_loss', step, value: lastValue },
-            { name: 'train_loss', step, value: lastValue - 0.2 },
-          ],
-          gpuSeconds: log.gpuSeconds,
-        }),
-        200,
-      ).body as { shouldStop: boolean; reason: string | null };
-      if (beat.shouldStop) {
-        assert.equal(beat.reason, 'early_stopped');
-        log.stoppedAt = step;
-        break;
-      }
-    }
-    if (log.stoppedAt !== null) {
-      // The runner's last word on a stopped trial: its GPU-seconds up to the moment the child stopped.
-      log.gpuSeconds += 0.25;
-      const again = expectStatus(
-        await report(test, runner, trial.id, 'heartbeat', { gpuSeconds: log.gpuSeconds }),
-        200,
-      ).body;
-      assert.deepEqual(again, { shouldStop: true, reason: 'early_stopped', leaseExpiresAt: null, metricsDropped: 0 });
-      // A stopped trial has no result to report: complete and fail are refused, clearly.
-      const complete = expectStatus(
-        await report(test, runner, trial.id, 'complete', { outputs: { val_loss: lastValue } }),
-        409,
-      ).body;
-      assert.equal(complete.code, 'TRIAL_STOPPED_EARLY');
-      const fail = expectStatus(await report(test, runner, trial.id, 'fail', { error: 'stopped' }), 409).body;
-      assert.equal(fail.code, 'TRIAL_STOPPED_EARLY');
-    } else {
-      expectStatus(
-        await report(test, runner, trial.id, 'complete', {
-          outputs: { val_loss: lastValue },
-          gpuSeconds: log.gpuSeconds,
-        }),
-        200,
-      );
-    }
-    onFinished();
-  }
-  throw new Error('runner did not finish');
+/**
+ * A runner's checks once a heartbeat said `early_stopped`: its last word (the GPU-seconds up to the
+ * moment the child stopped) is answered the same, and complete or fail are refused, clearly.
+ */
+function checkStopped(test: TestServer, runner: TestRunner) {
+  return async (attempt: CurveAttempt): Promise<void> => {
+    attempt.gpuSeconds += 0.25;
+    const again = expectStatus(
+      await report(test, runner, attempt.id, 'heartbeat', { gpuSeconds: attempt.gpuSeconds }),
+      200,
+    ).body;
+    assert.deepEqual(again, { shouldStop: true, reason: 'early_stopped', leaseExpiresAt: null, metricsDropped: 0 });
+    // A stopped trial has no result to report.
+    const complete = expectStatus(
+      await report(test, runner, attempt.id, 'complete', { outputs: { val_loss: attempt.lastValue } }),
+      409,
+    ).body;
+    assert.equal(complete.code, 'TRIAL_STOPPED_EARLY');
+    const fail = expectStatus(await report(test, runner, attempt.id, 'fail', { error: 'stopped' }), 409).body;
+    assert.equal(fail.code, 'TRIAL_STOPPED_EARLY');
+  };
 }
 
 describe('early stopping on the heartbeat', () => {
@@ -240,15 +167,21 @@ describe('early stopping on the heartbeat', () => {
       await registerRunner(test, runnerKey, 'es-a', SIMULATED_RUNNER),
       await registerRunner(test, runnerKey, 'es-b', SIMULATED_RUNNER),
     ];
-    const logs: TrialLog[] = [];
+    const logs: CurveAttempt[] = [];
     const gate = new Gate();
     let finished = 0;
     let restarted = false;
     const workers = runners.map((runner) =>
-      runWorker(test, runner, studyId, logs, gate, () => {
-        finished += 1;
-        // Half-way: park both runners (one usually in the middle of a trial) and restart the app.
-        if (finished === 12) gate.close();
+      runCurveWorker(test, runner, studyId, {
+        gate,
+        attempts: logs,
+        extraMetrics: (step, value) => [{ name: 'train_loss', step, value: value - 0.2 }],
+        afterStop: checkStopped(test, runner),
+        onFinished: () => {
+          finished += 1;
+          // Half-way: park both runners (one usually in the middle of a trial) and restart the app.
+          if (finished === 12) gate.close();
+        },
       }),
     );
     const restart = (async () => {

@@ -11,14 +11,13 @@ import {
   lease,
   registerRunner,
   report,
-  type TestRunner,
 } from '../support/api-client';
 import {
-  curveValue,
+  type CurveAttempt,
   EVAL_EVERY,
-  finalLoss,
   Gate,
   GPU_SECONDS_PER_STEP,
+  runCurveWorker,
   TOTAL_STEPS,
   SIMULATED_RUNNER,
 } from '../support/simulated-curves';
@@ -27,95 +26,6 @@ import { startTestServer, type TestServer } from '../support/test-server';
 const MAX_EVALUATIONS = 30;
 /** GPU-seconds of loading the model and the checkpoint again at a resume. */
 const RELOAD_GPU_SECONDS = 1.5;
-
-/** One attempt of a trial, as its runner saw it. */
-interface AttemptLog {
-  id: string;
-  number: number;
-  attempt: number;
-  final: number;
-  /** The step it started from: 0, or the step of the checkpoint a resumed attempt continues from. */
-  from: number;
-  /** The step of the heartbeat answered `early_stopped`, or null when it ran to the end. */
-  stoppedAt: number | null;
-  gpuSeconds: number;
-}
-
-/**
- * A runner with a checkpoint folder shared by both runners (`checkpoints`, trial id → the step of
- * its kept checkpoint): a trial stopped early keeps its checkpoint, and a later attempt of the same
- * trial continues from there, as the Python runner does with `checkpointSteps` (docs/runner.md,
- * "Checkpoints and resume").
- */
-async function runWorker(
-  test: TestServer,
-  runner: TestRunner,
-  studyId: string,
-  logs: AttemptLog[],
-  checkpoints: Map<string, number>,
-  gate: Gate,
-  onFinished: () => void,
-): Promise<void> {
-  for (let round = 0; round < 10_000; round++) {
-    await gate.pass();
-    const leased = await lease(test, runner, studyId);
-    if (leased.status === 204) {
-      if (leased.headers['meshtune-study-status'] !== 'active') return;
-      await new Promise((resolve) => setTimeout(resolve, 5));
-      continue;
-    }
-    expectStatus(leased, 200);
-    const trial = leased.body.trial as {
-      id: string;
-      number: number;
-      attempt: number;
-      parameters: Record<string, number | string>;
-    };
-    const from = checkpoints.get(trial.id) ?? 0;
-    const log: AttemptLog = {
-      id: trial.id,
-      number: trial.number,
-      attempt: trial.attempt,
-      final: finalLoss(trial.parameters),
-      from,
-      stoppedAt: null,
-      gpuSeconds: from > 0 ? RELOAD_GPU_SECONDS : 0,
-    };
-    logs.push(log);
-    let lastValue = log.final;
-    for (let step = from + EVAL_EVERY; step <= TOTAL_STEPS; step += EVAL_EVERY) {
-      await gate.pass();
-      lastValue = curveValue(log.final, trial.number, step);
-      log.gpuSeconds = (from > 0 ? RELOAD_GPU_SECONDS : 0) + (step - from) * GPU_SECONDS_PER_STEP;
-      const beat = expectStatus(
-        await report(test, runner, trial.id, 'heartbeat', {
-          progress: step / TOTAL_STEPS,
-          metrics: [{ name: 'val_loss', step, value: lastValue }],
-          gpuSeconds: log.gpuSeconds,
-        }),
-        200,
-      ).body as { shouldStop: boolean; reason: string | null };
-      if (beat.shouldStop) {
-        // A pause and a final stop read the same to the runner: keep the adapter and the checkpoint.
-        assert.equal(beat.reason, 'early_stopped');
-        log.stoppedAt = step;
-        checkpoints.set(trial.id, step);
-        break;
-      }
-    }
-    if (log.stoppedAt === null) {
-      expectStatus(
-        await report(test, runner, trial.id, 'complete', {
-          outputs: { val_loss: lastValue },
-          gpuSeconds: log.gpuSeconds,
-        }),
-        200,
-      );
-    }
-    onFinished();
-  }
-  throw new Error('runner did not finish');
-}
 
 interface TrialView {
   id: string;
@@ -169,21 +79,27 @@ describe('early stopping that can be undone: pause and resume', () => {
   async function runAcrossRestart(
     studyId: string,
     names: [string, string],
-  ): Promise<{ logs: AttemptLog[]; sawPaused: boolean }> {
+  ): Promise<{ logs: CurveAttempt[]; sawPaused: boolean }> {
     const runners = [
       await registerRunner(test, runnerKey, names[0], SIMULATED_RUNNER),
       await registerRunner(test, runnerKey, names[1], SIMULATED_RUNNER),
     ];
-    const logs: AttemptLog[] = [];
+    const logs: CurveAttempt[] = [];
     const checkpoints = new Map<string, number>();
     const gate = new Gate();
     let finished = 0;
     let restarted = false;
     let sawPaused = false;
     const workers = runners.map((runner) =>
-      runWorker(test, runner, studyId, logs, checkpoints, gate, () => {
-        finished += 1;
-        if (finished === 15) gate.close();
+      runCurveWorker(test, runner, studyId, {
+        gate,
+        attempts: logs,
+        checkpoints,
+        reloadGpuSeconds: RELOAD_GPU_SECONDS,
+        onFinished: () => {
+          finished += 1;
+          if (finished === 15) gate.close();
+        },
       }),
     );
     const restart = (async () => {
@@ -379,8 +295,14 @@ describe('early stopping that can be undone: pause and resume', () => {
     });
     const studyId = String(study.id);
     const runner = await registerRunner(test, runnerKey, 'rv-grid', SIMULATED_RUNNER);
-    const logs: AttemptLog[] = [];
-    await runWorker(test, runner, studyId, logs, new Map(), new Gate(), () => undefined);
+    const logs: CurveAttempt[] = [];
+    await runCurveWorker(test, runner, studyId, {
+      gate: new Gate(),
+      attempts: logs,
+      checkpoints: new Map(),
+      reloadGpuSeconds: RELOAD_GPU_SECONDS,
+      onFinished: () => undefined,
+    });
     const done = expectStatus(await test.http.get(`/v1/studies/${studyId}`).set(...auth(userKey)), 200).body;
     assert.equal(done.status, 'completed');
     assert.equal(done.trialCounts.paused, 0);

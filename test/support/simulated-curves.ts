@@ -1,8 +1,12 @@
 /**
  * Simulated learning curves for the early-stopping e2e tests (test/api/early-stopping.e2e.spec.ts,
  * test/api/pause-and-resume.e2e.spec.ts): a bowl of final values, curves that decay to them with
- * noise, and a gate to park runners while the app restarts.
+ * noise, a gate to park runners while the app restarts, and the runner that works them.
  */
+import assert from 'node:assert/strict';
+import { expectStatus, lease, report, type TestRunner } from './api-client';
+import type { TestServer } from './test-server';
+
 /** Steps of a simulated run, and the evaluation interval (a point of the curve every 5 steps). */
 export const TOTAL_STEPS = 100;
 export const EVAL_EVERY = 5;
@@ -71,4 +75,125 @@ export class Gate {
     await this.waiting;
     this.parked -= 1;
   }
+}
+
+/** One attempt of a trial, as a simulated runner saw it. */
+export interface CurveAttempt {
+  id: string;
+  number: number;
+  origin: string;
+  attempt: number;
+  /** The configuration's final value (`finalLoss`): what a full run would report. */
+  final: number;
+  /** The step it started from: 0, or the step of the checkpoint a resumed attempt continues from. */
+  from: number;
+  /** The step of the heartbeat answered `early_stopped`, or null when it ran to the end. */
+  stoppedAt: number | null;
+  /** The last value of its curve it reported. */
+  lastValue: number;
+  /** The GPU-seconds it last reported. */
+  gpuSeconds: number;
+}
+
+export interface CurveWorkerOptions {
+  /** Parks the runner between two requests (the test restarts the app under it). */
+  gate: Gate;
+  /** Receives every attempt as it starts (the log is updated in place until it ends). */
+  attempts: CurveAttempt[];
+  /**
+   * The checkpoint folder the runners share (trial id → the step of its kept checkpoint), as the
+   * Python runner keeps with `checkpointSteps` (docs/runner.md, "Checkpoints and resume"): a stop
+   * keeps one, and a later attempt of that trial continues from it. Absent: every attempt starts
+   * at step 0 and nothing is kept.
+   */
+  checkpoints?: Map<string, number>;
+  /** GPU-seconds of loading the model and the checkpoint again at a resume. */
+  reloadGpuSeconds?: number;
+  /** Metrics a heartbeat carries besides `val_loss` at `step`. */
+  extraMetrics?: (step: number, value: number) => { name: string; step: number; value: number }[];
+  /** The test's checks once a heartbeat answered `early_stopped`, before the next lease. */
+  afterStop?: (attempt: CurveAttempt) => Promise<void>;
+  /** Called once per attempt that ended (completed or stopped). */
+  onFinished: () => void;
+}
+
+/**
+ * A runner as an HTTP client on simulated curves: lease, send the curve's points in heartbeats
+ * every EVAL_EVERY steps, stop when a heartbeat says so, complete otherwise — until the study is no
+ * longer active. Shared by the early-stopping, pause-and-resume and revive e2e tests.
+ */
+export async function runCurveWorker(
+  test: TestServer,
+  runner: TestRunner,
+  studyId: string,
+  options: CurveWorkerOptions,
+): Promise<void> {
+  const { gate, attempts, checkpoints } = options;
+  for (let round = 0; round < 10_000; round++) {
+    await gate.pass();
+    const leased = await lease(test, runner, studyId);
+    if (leased.status === 204) {
+      if (leased.headers['meshtune-study-status'] !== 'active') return;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      continue;
+    }
+    expectStatus(leased, 200);
+    const trial = leased.body.trial as {
+      id: string;
+      number: number;
+      origin: string;
+      attempt: number;
+      parameters: Record<string, number | string>;
+    };
+    const from = checkpoints?.get(trial.id) ?? 0;
+    const reload = from > 0 ? (options.reloadGpuSeconds ?? 0) : 0;
+    const attempt: CurveAttempt = {
+      id: trial.id,
+      number: trial.number,
+      origin: trial.origin,
+      attempt: trial.attempt,
+      final: finalLoss(trial.parameters),
+      from,
+      stoppedAt: null,
+      lastValue: finalLoss(trial.parameters),
+      gpuSeconds: reload,
+    };
+    attempts.push(attempt);
+    for (let step = from + EVAL_EVERY; step <= TOTAL_STEPS; step += EVAL_EVERY) {
+      await gate.pass();
+      attempt.lastValue = curveValue(attempt.final, trial.number, step);
+      attempt.gpuSeconds = reload + (step - from) * GPU_SECONDS_PER_STEP;
+      const beat = expectStatus(
+        await report(test, runner, trial.id, 'heartbeat', {
+          progress: step / TOTAL_STEPS,
+          metrics: [
+            { name: 'val_loss', step, value: attempt.lastValue },
+            ...(options.extraMetrics?.(step, attempt.lastValue) ?? []),
+          ],
+          gpuSeconds: attempt.gpuSeconds,
+        }),
+        200,
+      ).body as { shouldStop: boolean; reason: string | null };
+      if (beat.shouldStop) {
+        // A pause and a final stop read the same to the runner: keep the adapter and the checkpoint.
+        assert.equal(beat.reason, 'early_stopped');
+        attempt.stoppedAt = step;
+        checkpoints?.set(trial.id, step);
+        break;
+      }
+    }
+    if (attempt.stoppedAt !== null) {
+      await options.afterStop?.(attempt);
+    } else {
+      expectStatus(
+        await report(test, runner, trial.id, 'complete', {
+          outputs: { val_loss: attempt.lastValue },
+          gpuSeconds: attempt.gpuSeconds,
+        }),
+        200,
+      );
+    }
+    options.onFinished();
+  }
+  throw new Error('runner did not finish');
 }
