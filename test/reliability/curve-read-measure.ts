@@ -7,16 +7,15 @@
  * straight into PostgreSQL; then A's runner leases a trial and sends 6 heartbeats of 1,000 points
  * each (the first decision reads every calibration curve, each decision the trial's own curve)
  * while project B's runner leases and completes back to back. Prints one JSON line: A's heartbeat
- * times, the process's event-loop delay (perf_hooks.monitorEventLoopDelay; the process runs the
- * app and both clients) and B's rounds, alone and during A's heartbeats.
+ * times, the process's event-loop delay and B's rounds (neighbour-load.ts, `aloneThenDuring`),
+ * alone (4 s) and during A's heartbeats.
  * `npm run build && node dist/test/reliability/curve-read-measure.js`.
  */
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { DataSource } from 'typeorm';
 import { expectStatus, lease, registerRunner, report } from '../support/api-client';
 import { createFleet, fleetStudy } from '../support/runner-fleet';
 import { startTestServer } from '../support/test-server';
-import { roundSummary, startNeighbourLoad } from './neighbour-load';
+import { loopSummary, roundSummary, startNeighbourLoad } from './neighbour-load';
 
 async function main(): Promise<void> {
   const completed = Number(process.env.CURVE_COMPLETED ?? 100);
@@ -63,45 +62,33 @@ async function main(): Promise<void> {
     ]);
     await db.query('ANALYZE');
     const trialId = expectStatus(await lease(test, aRunner, studyId), 200).body.trial.id as string;
-    const delay = monitorEventLoopDelay({ resolution: 10 });
-    delay.enable();
-    const aloneFrom = performance.now();
-    await new Promise((resolveWait) => setTimeout(resolveWait, 4000));
-    const aloneLoop = { p99: delay.percentile(99) / 1e6, max: delay.max / 1e6 };
-    delay.reset();
-    const beatsFrom = performance.now();
-    const beatMs: number[] = [];
-    let shouldStop = false;
-    for (let beat = 0; beat < 6 && !shouldStop; beat++) {
-      const metrics = Array.from({ length: 1000 }, (_, index) => {
-        const step = beat * 1000 + index + 1;
-        return { name: 'val_loss', step, value: 1.05 + 3 / Math.sqrt(step) };
-      });
-      const start = performance.now();
-      const answer = expectStatus(
-        await report(test, aRunner, trialId, 'heartbeat', { progress: ((beat + 1) * 1000) / (points * 2), metrics }),
-        200,
-      ).body as { shouldStop: boolean };
-      beatMs.push(performance.now() - start);
-      shouldStop = answer.shouldStop;
-    }
-    const beatsTo = performance.now();
-    const duringLoop = { p99: delay.percentile(99) / 1e6, max: delay.max / 1e6 };
-    delay.disable();
-    const alone = neighbour.startedBetween(aloneFrom, beatsFrom);
-    const during = neighbour.overlapping(beatsFrom, beatsTo);
+    const phases = await neighbour.aloneThenDuring(4000, async () => {
+      const beatMs: number[] = [];
+      let shouldStop = false;
+      for (let beat = 0; beat < 6 && !shouldStop; beat++) {
+        const metrics = Array.from({ length: 1000 }, (_, index) => {
+          const step = beat * 1000 + index + 1;
+          return { name: 'val_loss', step, value: 1.05 + 3 / Math.sqrt(step) };
+        });
+        const start = performance.now();
+        const answer = expectStatus(
+          await report(test, aRunner, trialId, 'heartbeat', { progress: ((beat + 1) * 1000) / (points * 2), metrics }),
+          200,
+        ).body as { shouldStop: boolean };
+        beatMs.push(performance.now() - start);
+        shouldStop = answer.shouldStop;
+      }
+      return beatMs;
+    });
     console.log(
       JSON.stringify({
         completed,
         stopped,
         pointsPerCurve: points,
-        aHeartbeatMs: beatMs.map(Math.round),
-        loopDelayMs: {
-          alone: { p99: Math.round(aloneLoop.p99), max: Math.round(aloneLoop.max) },
-          during: { p99: Math.round(duringLoop.p99), max: Math.round(duringLoop.max) },
-        },
-        bAlone: roundSummary(alone),
-        bDuringHeartbeats: roundSummary(during),
+        aHeartbeatMs: phases.result.map(Math.round),
+        loopDelayMs: { alone: loopSummary(phases.loopDelay.alone), during: loopSummary(phases.loopDelay.during) },
+        bAlone: roundSummary(phases.bAlone),
+        bDuringHeartbeats: roundSummary(phases.bDuring),
       }),
     );
     await neighbour.stop();

@@ -4,9 +4,9 @@
  * "5000,20000"): project A's stopped study gets that many finished trials, DELETE_METRICS metric
  * points each (default 20), one lease row each and one engine event each, written straight into
  * PostgreSQL; then, while project B's runner leases and completes its own study back to back, A's
- * key deletes the study over HTTP. B's rounds are timed for as long before the delete (alone) as
- * during it. Prints one JSON line per size. `node dist/test/reliability/delete-measure.js` after
- * `npm run build`.
+ * key deletes the study over HTTP. B's rounds are timed for 3 s before the delete (alone) and
+ * during it (neighbour-load.ts, `aloneThenDuring`). Prints one JSON line per size.
+ * `node dist/test/reliability/delete-measure.js` after `npm run build`.
  */
 import { DataSource } from 'typeorm';
 import { auth, expectStatus, quadraticStudy, registerRunner } from '../support/api-client';
@@ -73,24 +73,19 @@ async function main(): Promise<void> {
       };
       const sizeBefore = Number((await db.query('SELECT pg_database_size(current_database()) AS n'))[0].n);
       // B alone first, for as long as the delete will take (at least 3 s), then the delete beside it.
-      const aloneFrom = performance.now();
-      await new Promise((resolveWait) => setTimeout(resolveWait, 3000));
-      const deleteFrom = performance.now();
-      const deleted = await test.http.delete(`/v1/studies/${studyId}`).set(...auth(a.userKey));
-      const deleteTo = performance.now();
-      expectStatus(deleted, 204);
-      const deleteMs = deleteTo - deleteFrom;
-      const alone = neighbour.startedBetween(aloneFrom, deleteFrom);
-      const during = neighbour.overlapping(deleteFrom, deleteTo);
+      const phases = await neighbour.aloneThenDuring(3000, async () =>
+        test.http.delete(`/v1/studies/${studyId}`).set(...auth(a.userKey)),
+      );
+      expectStatus(phases.result, 204);
       const left = await countRows(db, 'trials WHERE study_id = $1', [studyId]);
       console.log(
         JSON.stringify({
           ...rows,
-          deleteMs: Math.round(deleteMs),
+          deleteMs: Math.round(phases.workMs),
           leftTrials: left,
           databaseMbBefore: Math.round(sizeBefore / 1e5) / 10,
-          bAlone: roundSummary(alone),
-          bDuringDelete: roundSummary(during),
+          bAlone: roundSummary(phases.bAlone),
+          bDuringDelete: roundSummary(phases.bDuring),
         }),
       );
     }

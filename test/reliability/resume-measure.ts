@@ -6,20 +6,18 @@
  * PostgreSQL, and its evaluation count set to its budget, so that every lease of A resumes one
  * paused trial (EngineService.resumeIfDue at the end of a study). Then, while project B's runner
  * leases and completes its own study back to back, A's runner makes RESUME_LEASES leases (default
- * 10) one after the other. B's rounds and the process's event-loop delay
- * (perf_hooks.monitorEventLoopDelay; the process runs the app and both clients) are taken for as
- * long before A's leases (alone) as during them. Prints one JSON line per size. The paused trials
+ * 10) one after the other. B's rounds and the process's event-loop delay (neighbour-load.ts,
+ * `aloneThenDuring`) are taken for 4 s before A's leases (alone) and during them. Prints one JSON line per size. The paused trials
  * carry the score their pause stores (`resumeScore`), unless RESUME_UNSCORED=1 (paused before
  * scores were stored; the only form before finding 48's fix, whose script had no such column).
  * `npm run build && node dist/test/reliability/resume-measure.js`.
  */
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { DataSource } from 'typeorm';
 import { MAX_FITTED_CURVE_POINTS, resumeScore, thinCurve } from '../../api/src/early-stopping';
 import { expectStatus, lease, registerRunner } from '../support/api-client';
 import { createFleet, fleetStudy } from '../support/runner-fleet';
 import { startTestServer } from '../support/test-server';
-import { roundSummary, startNeighbourLoad } from './neighbour-load';
+import { loopSummary, roundSummary, startNeighbourLoad } from './neighbour-load';
 import { percentile } from '../../api/bench/service/stats';
 
 async function main(): Promise<void> {
@@ -81,28 +79,20 @@ async function main(): Promise<void> {
         paused + 1,
       ]);
       await db.query('ANALYZE');
-      const delay = monitorEventLoopDelay({ resolution: 10 });
-      delay.enable();
-      const aloneFrom = performance.now();
-      await new Promise((resolveWait) => setTimeout(resolveWait, 4000));
-      const aloneLoop = { p99: delay.percentile(99) / 1e6, max: delay.max / 1e6 };
-      delay.reset();
-      const leasesFrom = performance.now();
-      const aMs: number[] = [];
-      for (let i = 0; i < aLeases; i++) {
-        const start = performance.now();
-        const leased = expectStatus(await lease(test, aRunner, studyId), 200).body.trial as { resumes?: number };
-        aMs.push(performance.now() - start);
-        if (leased === undefined) throw new Error('no lease');
-      }
-      const leasesTo = performance.now();
-      const duringLoop = { p99: delay.percentile(99) / 1e6, max: delay.max / 1e6 };
-      delay.disable();
+      const phases = await neighbour.aloneThenDuring(4000, async () => {
+        const aMs: number[] = [];
+        for (let i = 0; i < aLeases; i++) {
+          const start = performance.now();
+          const leased = expectStatus(await lease(test, aRunner, studyId), 200).body.trial as { resumes?: number };
+          aMs.push(performance.now() - start);
+          if (leased === undefined) throw new Error('no lease');
+        }
+        return aMs;
+      });
+      const aMs = phases.result;
       const resumed = Number(
         (await db.query(`SELECT count(*)::int AS n FROM trials WHERE study_id = $1 AND resumes > 0`, [studyId]))[0].n,
       );
-      const alone = neighbour.startedBetween(aloneFrom, leasesFrom);
-      const during = neighbour.overlapping(leasesFrom, leasesTo);
       console.log(
         JSON.stringify({
           paused,
@@ -110,12 +100,9 @@ async function main(): Promise<void> {
           pointsPerCurve: points,
           resumed,
           aLeaseMs: { p50: Math.round(percentile(aMs, 50)), max: Math.round(Math.max(...aMs)) },
-          loopDelayMs: {
-            alone: { p99: Math.round(aloneLoop.p99), max: Math.round(aloneLoop.max) },
-            during: { p99: Math.round(duringLoop.p99), max: Math.round(duringLoop.max) },
-          },
-          bAlone: roundSummary(alone),
-          bDuringResumes: roundSummary(during),
+          loopDelayMs: { alone: loopSummary(phases.loopDelay.alone), during: loopSummary(phases.loopDelay.during) },
+          bAlone: roundSummary(phases.bAlone),
+          bDuringResumes: roundSummary(phases.bDuring),
         }),
       );
     }
