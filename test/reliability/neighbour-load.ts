@@ -32,7 +32,11 @@ export interface Phases<T> {
   workMs: number;
   /** B's round times (ms) of the rounds that began in the alone phase. */
   bAlone: number[];
-  /** B's round times (ms) of the rounds that overlapped A's work. */
+  /**
+   * B's round times (ms) of the rounds that overlapped A's work and had ended when it ended (the
+   * round in flight then is not counted, as before this helper: a work shorter than one round can
+   * show none).
+   */
   bDuring: number[];
   loopDelay: { alone: EventLoopDelay; during: EventLoopDelay };
 }
