@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it, mock } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { DataSource } from 'typeorm';
 import { auth, expectStatus, lease, report, type TestRunner } from '../support/api-client';
 import { countRows, createFleet, type Fleet, fleetStudy, newRunner } from '../support/runner-fleet';
@@ -175,4 +176,75 @@ describe('runner declines', () => {
     expectStatus(await decline(stranger, trialId, { reason: 'not mine' }), 403);
     expectStatus(await decline(runner, trialId, { reason: 'é ok — ünïcode reasons are fine' }), 200);
   });
+});
+
+/**
+ * A decline lasts `MESHTUNE_RUNNER_DECLINE_MS` by the database's clock, whatever the API process's
+ * clock says (docs/reliability.md, finding 56): the server runs with a 3 s expiry, and the API's
+ * `Date` is moved an hour back or on while the runner declines and leases (node:test's mock
+ * timers; PostgreSQL runs in its own process, on the real clock). With `declined_at` written by
+ * the API's clock and read against PostgreSQL's `now()`, a decline made an hour behind had expired
+ * before the next lease, and one made an hour ahead still held after its 3 s.
+ */
+describe('runner declines expire by the database clock', () => {
+  const EXPIRY_MS = 3000;
+  let test: TestServer;
+
+  before(async () => {
+    test = await startTestServer({ runnerDeclineExpiresAfterMs: EXPIRY_MS });
+  });
+  after(async () => test.close());
+
+  for (const [label, skewMs] of [
+    ['the same clock', 0],
+    ["the API's clock an hour behind the database's", -3_600_000],
+    ["the API's clock an hour ahead of the database's", 3_600_000],
+  ] as const) {
+    it(`a declined study is leased again by that runner after the expiry, not before (${label})`, async () => {
+      const fleet = await createFleet(test, `declines-expiry-${skewMs}`);
+      const studyId = await fleetStudy(test, fleet, { name: 'declined for a while', budget: { maxEvaluations: 5 } });
+      const runner = await newRunner(test, fleet.runnerKey, { name: 'expiring' });
+      const trialId = String(expectStatus(await lease(test, runner, studyId), 200).body.trial.id);
+      // Only Date is moved: the waits below (timers, performance.now) keep the real clock.
+      mock.timers.enable({ apis: ['Date'], now: Date.now() + skewMs });
+      try {
+        expectStatus(
+          await test.http
+            .post(`/v1/trials/${trialId}/decline`)
+            .set(...auth(runner.token))
+            .send({ reason: 'trainData: outside this runner' }),
+          200,
+        );
+        const declinedBy = performance.now();
+
+        // At once and halfway through, neither lease gets the study: a named one is 409 saying until when.
+        for (const waitMs of [0, EXPIRY_MS / 3]) {
+          await sleep(waitMs);
+          expectStatus(await lease(test, runner), 204);
+          const named = expectStatus(await lease(test, runner, studyId), 409).body;
+          assert.equal(named.code, 'RUNNER_DECLINED_STUDY');
+          assert.equal(Date.parse(named.details.until) - Date.parse(named.details.declinedAt), EXPIRY_MS);
+        }
+        const listed = expectStatus(
+          await test.http.get(`/v1/studies/${studyId}/runner-declines`).set(...auth(fleet.userKey)),
+          200,
+        ).body;
+        assert.equal(listed.total, 1);
+        assert.equal(Date.parse(listed.items[0].expiresAt) - Date.parse(listed.items[0].declinedAt), EXPIRY_MS);
+
+        // Past the expiry (counted from the decline's answer, so surely past the database's
+        // `declined_at`), the runner leases the study again, the same trial.
+        await sleep(EXPIRY_MS + 200 - (performance.now() - declinedBy));
+        assert.equal(
+          expectStatus(await test.http.get(`/v1/studies/${studyId}/runner-declines`).set(...auth(fleet.userKey)), 200)
+            .body.total,
+          0,
+        );
+        const again = expectStatus(await lease(test, runner), 200).body;
+        assert.equal(again.trial.id, trialId);
+      } finally {
+        mock.timers.reset();
+      }
+    });
+  }
 });

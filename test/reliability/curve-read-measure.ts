@@ -7,69 +7,58 @@
  * straight into PostgreSQL; then A's runner leases a trial and sends 6 heartbeats of 1,000 points
  * each (the first decision reads every calibration curve, each decision the trial's own curve)
  * while project B's runner leases and completes back to back. Prints one JSON line: A's heartbeat
- * times, the process's event-loop delay (perf_hooks.monitorEventLoopDelay; the process runs the
- * app and both clients) and B's rounds, alone and during A's heartbeats.
+ * times, the process's event-loop delay and B's rounds (neighbour-load.ts, `aloneThenDuring`),
+ * alone (4 s) and during A's heartbeats.
  * `npm run build && node dist/test/reliability/curve-read-measure.js`.
  */
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { DataSource } from 'typeorm';
 import { expectStatus, lease, registerRunner, report } from '../support/api-client';
 import { createFleet, fleetStudy } from '../support/runner-fleet';
-import { startTestServer } from '../support/test-server';
-import { roundSummary, startNeighbourLoad } from './neighbour-load';
+import { loopSummary, roundSummary, runBesideNeighbour } from './neighbour-load';
 
-async function main(): Promise<void> {
+runBesideNeighbour(async (test, neighbour) => {
   const completed = Number(process.env.CURVE_COMPLETED ?? 100);
   const stopped = Number(process.env.CURVE_STOPPED ?? 100);
   const points = Number(process.env.CURVE_POINTS ?? 10_000);
-  const test = await startTestServer();
-  try {
-    const db = test.get(DataSource);
-    const neighbour = await startNeighbourLoad(test);
-    const a = await createFleet(test, 'measure-a');
-    const aRunner = await registerRunner(test, a.runnerKey, 'a');
-    const studyId = await fleetStudy(test, a, {
-      name: 'long curves',
-      parameters: [
-        { name: 'x', type: 'real', lower: -5, upper: 5 },
-        { name: 'y', type: 'real', lower: -5, upper: 5 },
-      ],
-      outputs: [{ name: 'val_loss', type: 'objective' }],
-      budget: { maxEvaluations: completed + stopped + 10, leaseSeconds: 600 },
-      earlyStopping: { kind: 'curve', calibrationWindow: 100 },
-    });
-    await db.query(
-      `INSERT INTO trials (study_id, number, status, origin, point, point_key, parameters, attempt, told,
-              evaluation_number, objective, infeasibility, feasible, outputs, stop_reason, total_steps,
-              started_at, finished_at)
-       SELECT $1, 1000 + n, CASE WHEN n <= $2 THEN 'completed' ELSE 'stopped' END, 'random',
-              jsonb_build_array(n * 1e-6, 0), 's' || n, jsonb_build_object('x', n * 1e-6, 'y', 0), 1, true, n,
-              CASE WHEN n <= $2 THEN 1 + n / 1000.0 END, CASE WHEN n <= $2 THEN 0 END, CASE WHEN n <= $2 THEN true END,
-              CASE WHEN n <= $2 THEN jsonb_build_object('val_loss', 1 + n / 1000.0) END,
-              CASE WHEN n > $2 THEN 'early_stopped' END, $4, now(), now()
-         FROM generate_series(1, $2::int + $3::int) AS n`,
-      [studyId, completed, stopped, points],
-    );
-    await db.query(
-      `INSERT INTO trial_metrics (trial_id, name, step, value)
-       SELECT t.id, 'val_loss', s, 1 + t.number / 100000.0 + 3.0 / sqrt(s)
-         FROM trials t, generate_series(1, $2::int) AS s WHERE t.study_id = $1`,
-      [studyId, points],
-    );
-    await db.query('UPDATE studies SET evaluation_count = $2, next_trial_number = $3 WHERE id = $1', [
-      studyId,
-      completed + stopped,
-      completed + stopped + 1,
-    ]);
-    await db.query('ANALYZE');
-    const trialId = expectStatus(await lease(test, aRunner, studyId), 200).body.trial.id as string;
-    const delay = monitorEventLoopDelay({ resolution: 10 });
-    delay.enable();
-    const aloneFrom = performance.now();
-    await new Promise((resolveWait) => setTimeout(resolveWait, 4000));
-    const aloneLoop = { p99: delay.percentile(99) / 1e6, max: delay.max / 1e6 };
-    delay.reset();
-    const beatsFrom = performance.now();
+  const db = test.get(DataSource);
+  const a = await createFleet(test, 'measure-a');
+  const aRunner = await registerRunner(test, a.runnerKey, 'a');
+  const studyId = await fleetStudy(test, a, {
+    name: 'long curves',
+    parameters: [
+      { name: 'x', type: 'real', lower: -5, upper: 5 },
+      { name: 'y', type: 'real', lower: -5, upper: 5 },
+    ],
+    outputs: [{ name: 'val_loss', type: 'objective' }],
+    budget: { maxEvaluations: completed + stopped + 10, leaseSeconds: 600 },
+    earlyStopping: { kind: 'curve', calibrationWindow: 100 },
+  });
+  await db.query(
+    `INSERT INTO trials (study_id, number, status, origin, point, point_key, parameters, attempt, told,
+            evaluation_number, objective, infeasibility, feasible, outputs, stop_reason, total_steps,
+            started_at, finished_at)
+     SELECT $1, 1000 + n, CASE WHEN n <= $2 THEN 'completed' ELSE 'stopped' END, 'random',
+            jsonb_build_array(n * 1e-6, 0), 's' || n, jsonb_build_object('x', n * 1e-6, 'y', 0), 1, true, n,
+            CASE WHEN n <= $2 THEN 1 + n / 1000.0 END, CASE WHEN n <= $2 THEN 0 END, CASE WHEN n <= $2 THEN true END,
+            CASE WHEN n <= $2 THEN jsonb_build_object('val_loss', 1 + n / 1000.0) END,
+            CASE WHEN n > $2 THEN 'early_stopped' END, $4, now(), now()
+       FROM generate_series(1, $2::int + $3::int) AS n`,
+    [studyId, completed, stopped, points],
+  );
+  await db.query(
+    `INSERT INTO trial_metrics (trial_id, name, step, value)
+     SELECT t.id, 'val_loss', s, 1 + t.number / 100000.0 + 3.0 / sqrt(s)
+       FROM trials t, generate_series(1, $2::int) AS s WHERE t.study_id = $1`,
+    [studyId, points],
+  );
+  await db.query('UPDATE studies SET evaluation_count = $2, next_trial_number = $3 WHERE id = $1', [
+    studyId,
+    completed + stopped,
+    completed + stopped + 1,
+  ]);
+  await db.query('ANALYZE');
+  const trialId = expectStatus(await lease(test, aRunner, studyId), 200).body.trial.id as string;
+  const phases = await neighbour.aloneThenDuring(4000, async () => {
     const beatMs: number[] = [];
     let shouldStop = false;
     for (let beat = 0; beat < 6 && !shouldStop; beat++) {
@@ -85,32 +74,17 @@ async function main(): Promise<void> {
       beatMs.push(performance.now() - start);
       shouldStop = answer.shouldStop;
     }
-    const beatsTo = performance.now();
-    const duringLoop = { p99: delay.percentile(99) / 1e6, max: delay.max / 1e6 };
-    delay.disable();
-    const alone = neighbour.startedBetween(aloneFrom, beatsFrom);
-    const during = neighbour.overlapping(beatsFrom, beatsTo);
-    console.log(
-      JSON.stringify({
-        completed,
-        stopped,
-        pointsPerCurve: points,
-        aHeartbeatMs: beatMs.map(Math.round),
-        loopDelayMs: {
-          alone: { p99: Math.round(aloneLoop.p99), max: Math.round(aloneLoop.max) },
-          during: { p99: Math.round(duringLoop.p99), max: Math.round(duringLoop.max) },
-        },
-        bAlone: roundSummary(alone),
-        bDuringHeartbeats: roundSummary(during),
-      }),
-    );
-    await neighbour.stop();
-  } finally {
-    await test.close();
-  }
-}
-
-void main().catch((error: unknown) => {
-  console.error(error);
-  process.exitCode = 1;
+    return beatMs;
+  });
+  console.log(
+    JSON.stringify({
+      completed,
+      stopped,
+      pointsPerCurve: points,
+      aHeartbeatMs: phases.result.map(Math.round),
+      loopDelayMs: { alone: loopSummary(phases.loopDelay.alone), during: loopSummary(phases.loopDelay.during) },
+      bAlone: roundSummary(phases.bAlone),
+      bDuringHeartbeats: roundSummary(phases.bDuring),
+    }),
+  );
 });

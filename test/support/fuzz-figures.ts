@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { recordEventLoopDelay } from '../../api/bench/support/event-loop';
 import { MetricsService } from '../../api/src/metrics/metrics.service';
 import type { TestServer } from './test-server';
 
@@ -37,11 +37,10 @@ export async function watchFuzzFigures(test: TestServer): Promise<{ report(label
     return { counts, buckets };
   };
   const start = await snapshot();
-  const delay = monitorEventLoopDelay({ resolution: 10 });
-  delay.enable();
+  const loop = recordEventLoopDelay();
   return {
     async report(label: string): Promise<FuzzFigures> {
-      delay.disable();
+      const delay = loop.stop();
       const end = await snapshot();
       let requests = 0;
       let status4xx = 0;
@@ -61,8 +60,8 @@ export async function watchFuzzFigures(test: TestServer): Promise<{ report(label
         status4xx,
         status5xx,
         slowestAtMostMs: slowest * 1000,
-        eventLoopDelayP99Ms: delay.percentile(99) / 1e6,
-        eventLoopDelayMaxMs: delay.max / 1e6,
+        eventLoopDelayP99Ms: delay.p99Ms,
+        eventLoopDelayMaxMs: delay.maxMs,
       };
       process.stdout.write(
         `fuzz figures (${label}): ${figures.requests} requests, ${figures.status4xx} 4xx, ${figures.status5xx} 5xx, ` +

@@ -42,6 +42,13 @@ export interface AppConfig {
   quarantineAfterEvaluationFailures: number;
   /** Failures further apart than this from the streak's first one start a new streak. */
   quarantineWindowSeconds: number;
+  /**
+   * How long a runner's decline of a study keeps the study from it (runners/runner-study-decline.entity.ts),
+   * counted by the database's clock: long enough that a runner which cannot run a study does not
+   * lease it again and again, short enough that a study whose files appear on the runner later is
+   * tried again without anyone clearing anything.
+   */
+  runnerDeclineExpiresAfterMs: number;
   /** Failed authentications one client address may make per minute before getting 429s. */
   authFailuresPerMinute: number;
   /**
@@ -255,6 +262,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     quarantineAfterFailures: integer(env, 'MESHTUNE_QUARANTINE_AFTER_FAILURES', 3, 0, 1000),
     quarantineAfterEvaluationFailures: integer(env, 'MESHTUNE_QUARANTINE_AFTER_EVALUATION_FAILURES', 10, 0, 1000),
     quarantineWindowSeconds: integer(env, 'MESHTUNE_QUARANTINE_WINDOW_SECONDS', 600, 1, 7 * 86_400),
+    // At most 7 days: the SQL takes it as an int of milliseconds (runner-store.ts).
+    runnerDeclineExpiresAfterMs: integer(env, 'MESHTUNE_RUNNER_DECLINE_MS', 3_600_000, 1000, 7 * 86_400_000),
     authFailuresPerMinute: integer(env, 'MESHTUNE_AUTH_FAILURES_PER_MINUTE', 30, 1, 1_000_000),
     requestTimeoutSeconds: integer(env, 'MESHTUNE_REQUEST_TIMEOUT_SECONDS', 60, 1, 86_400),
     rateLimits: rateLimits(env),

@@ -18,7 +18,6 @@ import type { LeaseResponseDto } from './dto/lease.dto';
 import { type LeasingRunner, RunnerHealth } from './runner-health';
 import { leaseLimitReached, lockRunnerSlots } from './runner-slots';
 import * as runnerStore from './runner-store';
-import { RUNNER_DECLINE_EXPIRES_AFTER_MS } from './runner-study-decline.entity';
 
 /** Asks by others a lease waits for (while they produce points) before it gives up for now (204). */
 const MAX_ROUNDS_PER_LEASE = 20;
@@ -177,9 +176,14 @@ export class LeaseService {
    * again: it would be leased the trial only to give it back again.
    */
   private async assertNotDeclined(runnerId: string, studyId: string): Promise<void> {
-    const decline = await runnerStore.declineOf(this.dataSource, runnerId, studyId, RUNNER_DECLINE_EXPIRES_AFTER_MS);
+    const decline = await runnerStore.declineInForce(
+      this.dataSource,
+      runnerId,
+      studyId,
+      this.config.runnerDeclineExpiresAfterMs,
+    );
     if (decline === null) return;
-    const until = new Date(decline.declinedAt.getTime() + RUNNER_DECLINE_EXPIRES_AFTER_MS);
+    const until = decline.expiresAt;
     throw new DomainError(
       'RUNNER_DECLINED_STUDY',
       `this runner declined study ${studyId} (${decline.reason}); it is not leased to this runner before ` +
@@ -240,7 +244,14 @@ export class LeaseService {
     const seen = new Set<string>();
     for (;;) {
       // Only the runner's project's studies, and only those whose requirements (labels, GPUs) it meets.
-      const candidates = await trialStore.studiesWithRoom(this.dataSource, [...seen], STUDY_PAGE, runner, runnerId);
+      const candidates = await trialStore.studiesWithRoom(
+        this.dataSource,
+        [...seen],
+        STUDY_PAGE,
+        runner,
+        runnerId,
+        this.config.runnerDeclineExpiresAfterMs,
+      );
       if (candidates.length === 0) return null;
       for (const candidate of candidates) {
         seen.add(candidate);

@@ -18,13 +18,28 @@ export function RUNNER_MEETS_STUDY(s: string, runner: RunnerCapacitySql): string
 }
 
 /**
- * SQL: runner `runnerId` (an SQL expression) has not declined study `s` within `expiresAfterMs`
- * (runner-study-decline.entity.ts; docs/reliability.md, finding 49). Only that one (runner,
- * study) pair is ever excluded: a decline keeps the study from the runner, never the runner from
- * other studies.
+ * SQL: runner `runnerId` has not declined study `s` within `expiresAfterMs` milliseconds (both SQL
+ * expressions; runner-study-decline.entity.ts; docs/reliability.md, finding 49), by the
+ * database's clock, as the decline was written (finding 56). Only that one (runner, study) pair is
+ * ever excluded: a decline keeps the study from the runner, never the runner from other studies.
  */
-export function NOT_DECLINED_BY(s: string, runnerId: string, expiresAfterMs: number): string {
+export function NOT_DECLINED_BY(s: string, runnerId: string, expiresAfterMs: string): string {
   return `NOT EXISTS (SELECT 1 FROM runner_study_declines d
-                       WHERE d.runner_id = ${runnerId} AND d.study_id = ${s}.id
-                         AND d.declined_at > now() - ${Math.trunc(expiresAfterMs)} * interval '1 millisecond')`;
+                       WHERE d.runner_id = ${runnerId} AND d.study_id = ${s}.id AND ${DECLINE_IN_FORCE('d', expiresAfterMs)})`;
+}
+
+/**
+ * SQL: decline row `d` of runner_study_declines is still in force, `expiresAfterMs` (an SQL
+ * expression, milliseconds) after it was written. PostgreSQL's `now()` on both sides, the write
+ * (runner-store.ts, `recordDecline`) and every read (finding 56): with the API's clock on one side,
+ * a decline lasted the configured time plus the skew between the API's host and the database's —
+ * nothing at all when the API's clock ran behind by more than that time.
+ */
+export function DECLINE_IN_FORCE(d: string, expiresAfterMs: string): string {
+  return `${d}.declined_at > now() - ${expiresAfterMs} * interval '1 millisecond'`;
+}
+
+/** SQL: when decline row `d` stops being in force (`DECLINE_IN_FORCE`), by the database's clock. */
+export function DECLINE_EXPIRES_AT(d: string, expiresAfterMs: string): string {
+  return `${d}.declined_at + ${expiresAfterMs} * interval '1 millisecond'`;
 }

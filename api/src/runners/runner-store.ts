@@ -1,7 +1,7 @@
 import type { EntityManager } from 'typeorm';
 import { preparedQuery } from '../database/prepared-query';
 import { ENDED_A_LEASE_SINCE, HOLDS_A_LEASE, LEASES_HELD_BY, type Db } from '../trials/store/trial-store';
-import { RUNNER_MEETS_STUDY } from './runner-meets-study';
+import { DECLINE_EXPIRES_AT, DECLINE_IN_FORCE, RUNNER_MEETS_STUDY } from './runner-meets-study';
 
 /**
  * The runner store: the fleet's statements on `runners` that depend on what the runners hold —
@@ -107,62 +107,81 @@ export async function liveRunnerFits(
 // Declines: a runner that cannot run a study by its own settings (runner-study-decline.entity.ts).
 // ---------------------------------------------------------------------------------------------
 
-/** Records (or renews) runner `runnerId`'s decline of `studyId`, in the caller's transaction. */
-export async function recordDecline(
-  db: Db,
-  runnerId: string,
-  studyId: string,
-  reason: string,
-  now: Date,
-): Promise<void> {
+/**
+ * Records (or renews) runner `runnerId`'s decline of `studyId`, in the caller's transaction, at
+ * PostgreSQL's `now()`: the clock every read of it uses (runner-meets-study.ts, `DECLINE_IN_FORCE`).
+ */
+export async function recordDecline(db: Db, runnerId: string, studyId: string, reason: string): Promise<void> {
   await db.query(
-    `INSERT INTO runner_study_declines (runner_id, study_id, reason, declined_at) VALUES ($1, $2, $3, $4)
+    `INSERT INTO runner_study_declines (runner_id, study_id, reason, declined_at) VALUES ($1, $2, $3, now())
      ON CONFLICT (runner_id, study_id) DO UPDATE SET reason = EXCLUDED.reason, declined_at = EXCLUDED.declined_at`,
-    [runnerId, studyId, reason, now],
+    [runnerId, studyId, reason],
   );
 }
 
-/**
- * The runner's decline of the study still in force (younger than `expiresAfterMs`; null: of any
- * age), or null.
- */
-export async function declineOf(
+/** Whether the runner declined the study, however long ago (a repeated decline gets the same answer). */
+export async function hasDeclined(db: Db, runnerId: string, studyId: string): Promise<boolean> {
+  const rows = (await db.query('SELECT 1 FROM runner_study_declines WHERE runner_id = $1 AND study_id = $2', [
+    runnerId,
+    studyId,
+  ])) as unknown[];
+  return rows.length > 0;
+}
+
+/** The runner's decline of the study still in force after `expiresAfterMs`, with when it expires, or null. */
+export async function declineInForce(
   db: Db,
   runnerId: string,
   studyId: string,
-  expiresAfterMs: number | null,
-): Promise<{ reason: string; declinedAt: Date } | null> {
+  expiresAfterMs: number,
+): Promise<{ reason: string; declinedAt: Date; expiresAt: Date } | null> {
   const rows = (await db.query(
-    `SELECT reason, declined_at FROM runner_study_declines
-      WHERE runner_id = $1 AND study_id = $2
-        AND ($3::int IS NULL OR declined_at > now() - $3::int * interval '1 millisecond')`,
-    [runnerId, studyId, expiresAfterMs === null ? null : Math.trunc(expiresAfterMs)],
-  )) as { reason: string; declined_at: Date }[];
-  return rows.length === 0 ? null : { reason: rows[0].reason, declinedAt: rows[0].declined_at };
+    `SELECT d.reason, d.declined_at, ${DECLINE_EXPIRES_AT('d', '$3::int')} AS expires_at
+       FROM runner_study_declines d
+      WHERE d.runner_id = $1 AND d.study_id = $2 AND ${DECLINE_IN_FORCE('d', '$3::int')}`,
+    [runnerId, studyId, Math.trunc(expiresAfterMs)],
+  )) as { reason: string; declined_at: Date; expires_at: Date }[];
+  return rows.length === 0
+    ? null
+    : { reason: rows[0].reason, declinedAt: rows[0].declined_at, expiresAt: rows[0].expires_at };
 }
 
-/** A page of the study's declines still in force, the newest first, with the declining runner's name; `total`: all of them. */
+/**
+ * A page of the study's declines in force after `expiresAfterMs`, the newest first, with the
+ * declining runner's name and when each expires; `total`: all of them.
+ */
 export async function declinesOfStudy(
   db: Db,
   studyId: string,
   expiresAfterMs: number,
   limit: number,
   offset: number,
-): Promise<{ rows: { runner_id: string; runner_name: string; reason: string; declined_at: Date }[]; total: number }> {
+): Promise<{
+  rows: { runner_id: string; runner_name: string; reason: string; declined_at: Date; expires_at: Date }[];
+  total: number;
+}> {
   const rows = (await db.query(
-    `SELECT d.runner_id, r.name AS runner_name, d.reason, d.declined_at, COUNT(*) OVER ()::int AS total
+    `SELECT d.runner_id, r.name AS runner_name, d.reason, d.declined_at,
+            ${DECLINE_EXPIRES_AT('d', '$2::int')} AS expires_at, COUNT(*) OVER ()::int AS total
        FROM runner_study_declines d JOIN runners r ON r.id = d.runner_id
-      WHERE d.study_id = $1 AND d.declined_at > now() - $2::int * interval '1 millisecond'
+      WHERE d.study_id = $1 AND ${DECLINE_IN_FORCE('d', '$2::int')}
       ORDER BY d.declined_at DESC, d.runner_id LIMIT $3 OFFSET $4`,
     [studyId, Math.trunc(expiresAfterMs), limit, offset],
-  )) as { runner_id: string; runner_name: string; reason: string; declined_at: Date; total: number }[];
+  )) as {
+    runner_id: string;
+    runner_name: string;
+    reason: string;
+    declined_at: Date;
+    expires_at: Date;
+    total: number;
+  }[];
   const total =
     rows.length > 0
       ? rows[0].total
       : (
           (await db.query(
-            `SELECT COUNT(*)::int AS n FROM runner_study_declines
-              WHERE study_id = $1 AND declined_at > now() - $2::int * interval '1 millisecond'`,
+            `SELECT COUNT(*)::int AS n FROM runner_study_declines d
+              WHERE d.study_id = $1 AND ${DECLINE_IN_FORCE('d', '$2::int')}`,
             [studyId, Math.trunc(expiresAfterMs)],
           )) as { n: number }[]
         )[0].n;

@@ -13,7 +13,6 @@ import { EngineService } from '../engine/engine.service';
 import { ProjectsService } from '../projects/projects.service';
 import { engineFieldError, parseSearchSpace } from '../search-space/search-space-parse';
 import * as runnerStore from '../runners/runner-store';
-import { RUNNER_DECLINE_EXPIRES_AFTER_MS } from '../runners/runner-study-decline.entity';
 import * as trialStore from '../trials/store/trial-store';
 import type { CreateStudyDto } from './dto/create-study.dto';
 import type { RunnerDeclineListResponseDto, StudyResponseDto, StudySummaryDto } from './dto/study-response.dto';
@@ -206,7 +205,7 @@ export class StudiesService {
     const { rows, total } = await runnerStore.declinesOfStudy(
       this.dataSource,
       studyId,
-      RUNNER_DECLINE_EXPIRES_AFTER_MS,
+      this.config.runnerDeclineExpiresAfterMs,
       limit,
       offset,
     );
@@ -215,7 +214,7 @@ export class StudiesService {
       runnerName: row.runner_name,
       reason: row.reason,
       declinedAt: row.declined_at.toISOString(),
-      expiresAt: new Date(row.declined_at.getTime() + RUNNER_DECLINE_EXPIRES_AFTER_MS).toISOString(),
+      expiresAt: row.expires_at.toISOString(),
     }));
     return { items, total, limit, offset };
   }

@@ -320,23 +320,22 @@ export class TrialReportsService {
    * `trainingConfig` for a training runner; docs/reliability.md, finding 49), found before any
    * training: the trial goes back to pending as a release does (lease outcome `released`: budget,
    * attempts, engine and the runner's health untouched), and the study is not leased to this
-   * runner again for `RUNNER_DECLINE_EXPIRES_AFTER_MS` (runners/runner-study-decline.entity.ts).
+   * runner again for `MESHTUNE_RUNNER_DECLINE_MS` (runners/runner-study-decline.entity.ts).
    * Only this (runner, study) pair is excluded, so a study's content cannot keep a runner from
    * other studies, and a study that every runner declines waits (its declines are listed at
    * `GET /v1/studies/{id}/runner-declines`) instead of failing. The same decline again (its answer
    * was lost) gets the same answer.
    */
   async decline(trialId: string, runnerId: string, reason: string): Promise<TrialResponseDto> {
-    const now = new Date();
     const response = await this.withStudyAndTrial(trialId, async (manager, study, trial) => {
       if (!(trial.status === 'running' && trial.runnerId === runnerId)) {
         const ownLease = await this.latestLeaseOf(manager, trial.id, runnerId);
-        const declined = await runnerStore.declineOf(manager, runnerId, study.id, null);
-        if (ownLease?.outcome === 'released' && declined !== null) return toTrialResponse(trial);
+        const declined = await runnerStore.hasDeclined(manager, runnerId, study.id);
+        if (ownLease?.outcome === 'released' && declined) return toTrialResponse(trial);
         await this.rejectNonHolder(manager, trial, runnerId);
       }
       await trialStore.requeue(manager, trial, { leaseOutcome: 'released', studyOver: isFinishedStudy(study.status) });
-      await runnerStore.recordDecline(manager, runnerId, study.id, reason, now);
+      await runnerStore.recordDecline(manager, runnerId, study.id, reason);
       return toTrialResponse(trial);
     });
     if (response.status === 'pending') this.changes.notify(response.studyId);

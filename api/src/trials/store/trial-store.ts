@@ -6,7 +6,6 @@ import { preparedQuery } from '../../database/prepared-query';
 import { RELAXED_COMMIT } from '../../database/relaxed-commit';
 import { healRunnerStatement } from '../../runners/heal-runner-statement';
 import { NOT_DECLINED_BY, RUNNER_MEETS_STUDY } from '../../runners/runner-meets-study';
-import { RUNNER_DECLINE_EXPIRES_AFTER_MS } from '../../runners/runner-study-decline.entity';
 import type { LeaseResponseDto } from '../../runners/dto/lease.dto';
 import { type EngineMapping, pointKey } from '../../search-space/engine-mapping';
 import type { UserPoint } from '../../search-space/search-space';
@@ -282,7 +281,8 @@ export async function insertLeased(
 /**
  * Active studies with room (running below `maxParallelTrials`, and a pending trial or budget
  * left), the fairest first: fewest running trials relative to `maxParallelTrials`, then fewest
- * running, then the oldest. `exclude`: studies already tried by this lease.
+ * running, then the oldest. `exclude`: studies already tried by this lease; a study `runnerId`
+ * declined less than `declineExpiresAfterMs` ago is not one (runners/runner-study-decline.entity.ts).
  */
 export async function studiesWithRoom(
   db: Db,
@@ -290,11 +290,12 @@ export async function studiesWithRoom(
   limit: number,
   runner: { projectId: string; labels: readonly string[]; gpus: number; gpuMemoryMb: number | null },
   runnerId: string,
+  declineExpiresAfterMs: number,
 ): Promise<string[]> {
   const rows = await preparedQuery<{ id: string }>(
     db,
     {
-      name: 'lease-fair-studies-v2',
+      name: 'lease-fair-studies-v3',
       text: `SELECT s.id FROM studies s
              CROSS JOIN LATERAL (
                SELECT COUNT(*) FILTER (WHERE t.status = 'running')::int AS running,
@@ -306,7 +307,7 @@ export async function studiesWithRoom(
                -- Tenancy: only the runner's project, and only studies whose requirements it meets.
                AND s.project_id = $3 AND ${RUNNER_MEETS_STUDY('s', { labels: '$4::jsonb', gpus: '$5::int', gpuMemoryMb: '$6::int' })}
                -- Not a study this runner said it cannot run (its folders, its kind), for a while.
-               AND ${NOT_DECLINED_BY('s', '$7::uuid', RUNNER_DECLINE_EXPIRES_AFTER_MS)}
+               AND ${NOT_DECLINED_BY('s', '$7::uuid', '$8::int')}
                AND c.running < s.max_parallel_trials
                -- A spent GPU budget leases nothing; with nothing running the study is still picked once, to end it.
                AND (c.running = 0 OR ${GPU_BUDGET_LEFT('s')})
@@ -316,7 +317,16 @@ export async function studiesWithRoom(
              ORDER BY c.running::float8 / s.max_parallel_trials, c.running, s.created_at, s.id
              LIMIT $2`,
     },
-    [[...exclude], limit, runner.projectId, JSON.stringify(runner.labels), runner.gpus, runner.gpuMemoryMb, runnerId],
+    [
+      [...exclude],
+      limit,
+      runner.projectId,
+      JSON.stringify(runner.labels),
+      runner.gpus,
+      runner.gpuMemoryMb,
+      runnerId,
+      Math.trunc(declineExpiresAfterMs),
+    ],
   );
   return rows.map((row) => row.id);
 }
