@@ -3,15 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { DataSource } from 'typeorm';
 import { EngineService } from '../../api/src/engine/engine.service';
 import { countResuming } from '../../api/src/trials/store/trial-store';
-import {
-  auth,
-  createKey,
-  createStudy,
-  expectStatus,
-  lease,
-  registerRunner,
-  report,
-} from '../support/api-client';
+import { auth, createKey, createStudy, expectStatus, lease, registerRunner, report } from '../support/api-client';
 import {
   type CurveAttempt,
   EVAL_EVERY,
