@@ -74,7 +74,7 @@ function RESUMABLE_BY(t: string, runnerId: string, now: string): string {
 
 /**
  * The slack on a runner's GPU-seconds claim: an attempt may report at most its runner's registered
- * GPUs × (seconds since its lease began × FACTOR + SECONDS). The runner counts from its training
+ * GPUs × (seconds its lease was held × FACTOR + SECONDS; BOUNDED_GPU_SECONDS). The runner counts from its training
  * child's start, after the lease, so an honest figure is below GPUs × elapsed; the slack only
  * absorbs clock and rounding differences. A runner that registered no GPUs counts as one.
  */
@@ -82,15 +82,27 @@ export const GPU_SECONDS_SLACK = { factor: 1.1, seconds: 60 } as const;
 
 /**
  * SQL: the GPU-seconds `reported` for the latest attempt runner `runnerId` leased of trial
- * `trialId`, bounded by that runner's GPUs × the time since that lease began (GPU_SECONDS_SLACK);
+ * `trialId`, bounded by that runner's GPUs × the time that lease was held (GPU_SECONDS_SLACK);
  * null when `reported` is null. A claim past the bound is cut to it, not refused: the result it
  * comes with is still stored (a paid-for result is never lost), and a broken or hostile runner
  * cannot spend a study's GPU-hour budget with one figure. Without a lease of that runner: 0.
+ *
+ * The time held runs from the lease's start to now while the lease is open, and to at most one
+ * lease period (the study's `leaseSeconds`) past its end once it ended: the reports accepted after
+ * the end — a stopped trial's last word (TrialReportsService `rejectHeartbeat`) and a late result
+ * of an expired lease nobody took since — were run under that lease, and a runner that went a
+ * whole lease period without a word from the API has lost it. Counted to now, such a report's
+ * bound grew with the wall clock for ever: a day after a 15 ms lease, a 1,024-GPU runner's claim
+ * was 27,050 GPU-hours (docs/reliability.md, finding 52).
  */
 function BOUNDED_GPU_SECONDS(trialId: string, runnerId: string, now: string, reported: string): string {
+  const held = `(CASE WHEN gl.ended_at IS NULL THEN ${now}::timestamptz
+                      ELSE LEAST(${now}::timestamptz, gl.ended_at + make_interval(secs => (
+                             SELECT gs.lease_seconds FROM trials gt JOIN studies gs ON gs.id = gt.study_id
+                              WHERE gt.id = gl.trial_id))) END)`;
   return `(CASE WHEN ${reported}::float8 IS NULL THEN NULL ELSE LEAST(${reported}::float8, COALESCE((
              SELECT GREATEST(COALESCE(gr.gpus, 1), 1)
-                    * (GREATEST(EXTRACT(EPOCH FROM (${now}::timestamptz - gl.leased_at))::float8, 0) * ${GPU_SECONDS_SLACK.factor}
+                    * (GREATEST(EXTRACT(EPOCH FROM (${held} - gl.leased_at))::float8, 0) * ${GPU_SECONDS_SLACK.factor}
                        + ${GPU_SECONDS_SLACK.seconds})
                FROM trial_leases gl LEFT JOIN runners gr ON gr.id = gl.runner_id
               WHERE gl.trial_id = ${trialId} AND gl.runner_id = ${runnerId}
