@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import fc from 'fast-check';
 import { DataSource } from 'typeorm';
 import { auth, expectStatus, lease, report, type TestRunner } from '../support/api-client';
-import { countRows, createFleet, type Fleet, fleetStudy, newRunner } from '../support/runner-fleet';
+import { countRows, createFleet, type Fleet, fleetStudy, newRunner, postRunner } from '../support/runner-fleet';
 import { startTestServer, type TestServer } from '../support/test-server';
 
 /**
@@ -130,6 +131,90 @@ describe('runner declines', () => {
     assert.equal((await declines(fleet, hostile)).total, 0);
     const again = expectStatus(await lease(test, runner, hostile), 200).body;
     assert.equal(again.trial.id, leased.trial.id);
+  });
+
+  it("a decline racing the same runner's complete, fail, runner failure, release, heartbeat or second decline: one of them ends the lease, nothing is counted twice, no 5xx", async () => {
+    const fleet = await createFleet(test, 'declines-races');
+    const id = await fleetStudy(test, fleet, {
+      name: 'races',
+      budget: { maxEvaluations: 1_000, maxAttempts: 100, leaseSeconds: 600 },
+    });
+    const runner = await newRunner(test, fleet.runnerKey, { name: 'racer' });
+    const after = (ms: number) => new Promise((resolveWait) => setTimeout(resolveWait, ms));
+    const others = {
+      complete: (trialId: string) => report(test, runner, trialId, 'complete', { outputs: { loss: 1 } }),
+      fail: (trialId: string) => report(test, runner, trialId, 'fail', { error: 'diverged' }),
+      'runner failure': (trialId: string) => report(test, runner, trialId, 'fail', { error: 'no GPU', kind: 'runner' }),
+      release: (trialId: string) => report(test, runner, trialId, 'release'),
+      heartbeat: (trialId: string) => report(test, runner, trialId, 'heartbeat', { progress: 0.5 }),
+      decline: (trialId: string) => decline(runner, trialId, { reason: 'the same decline, sent twice' }),
+    } as const;
+    const seen = new Map<string, number>();
+    let round = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(...(Object.keys(others) as (keyof typeof others)[])),
+        // When each of the two calls starts (ms): either may reach the trial first.
+        fc.nat({ max: 25 }),
+        fc.nat({ max: 25 }),
+        async (other, declineDelay, otherDelay) => {
+          round += 1;
+          // Registering again clears the runner's declines and health: each round starts alike.
+          expectStatus(await postRunner(test, runner.token, { name: 'racer' }), 201);
+          const leased = expectStatus(await lease(test, runner, id), 200).body.trial;
+          const trialId = String(leased.id);
+          const evaluationsBefore = Number((await study(fleet, id)).evaluationCount);
+          const [declined, answer] = await Promise.all([
+            after(declineDelay).then(() => decline(runner, trialId, { reason: 'outside --data-root' })),
+            after(otherDelay).then(() => others[other](trialId)),
+          ]);
+          const context = `round ${round} ${other}: decline ${declined.status} ${JSON.stringify(declined.body.code)}, ${other} ${answer.status} ${JSON.stringify(answer.body.code)}`;
+          for (const response of [declined, answer]) assert.ok([200, 409].includes(response.status), context);
+          const key = `${other}: decline ${declined.status} ${declined.body.code ?? ''} / ${answer.status} ${answer.body.code ?? ''}`;
+          seen.set(key, (seen.get(key) ?? 0) + 1);
+
+          // The leased attempt ended once, by whichever call won.
+          const leases = (await db.query(
+            'SELECT outcome, ended_at FROM trial_leases WHERE trial_id = $1 AND attempt = $2',
+            [trialId, leased.attempt],
+          )) as { outcome: string; ended_at: Date | null }[];
+          assert.equal(leases.length, 1, context);
+          assert.notEqual(leases[0].ended_at, null, context);
+          const row = await trial(fleet, trialId);
+          const declines = await countRows(db, 'runner_study_declines WHERE runner_id = $1 AND study_id = $2', [
+            runner.id,
+            id,
+          ]);
+          const evaluations = Number((await study(fleet, id)).evaluationCount) - evaluationsBefore;
+          const declineWon = declined.status === 200;
+          if (other === 'complete' || other === 'fail' || other === 'runner failure') {
+            // Exactly one of the two is the trial's outcome.
+            assert.equal(declineWon, answer.status !== 200, context);
+          } else if (other === 'heartbeat' || other === 'decline') {
+            // A heartbeat does not end the lease; the same decline twice is answered alike.
+            assert.ok(declineWon, context);
+          }
+          assert.equal(declines, declineWon ? 1 : 0, context);
+          if (declineWon) {
+            assert.equal(leases[0].outcome, 'released', context);
+            assert.equal(row.status, 'pending', context);
+            assert.equal(row.attempt, Number(leased.attempt) + 1, context);
+            assert.equal(evaluations, 0, `${context}: a decline spends no evaluation`);
+          } else if (other === 'complete' || other === 'fail') {
+            assert.equal(row.status, other === 'complete' ? 'completed' : 'failed', context);
+            assert.equal(evaluations, 1, `${context}: counted once`);
+          } else {
+            assert.equal(row.status, 'pending', context);
+            assert.equal(evaluations, 0, context);
+          }
+        },
+      ),
+      { numRuns: Number(process.env.MESHTUNE_PROPERTY_RUNS ?? 30) },
+    );
+    // Every finished trial counted once, and nothing else.
+    const finished = await countRows(db, "trials WHERE study_id = $1 AND status IN ('completed', 'failed')", [id]);
+    assert.equal(Number((await study(fleet, id)).evaluationCount), finished);
+    console.log(JSON.stringify(Object.fromEntries([...seen.entries()].sort())));
   });
 
   it('a hostile or odd reason is 400 naming reason, and nothing is written', async () => {
