@@ -217,6 +217,51 @@ describe('runner declines', () => {
     console.log(JSON.stringify(Object.fromEntries([...seen.entries()].sort())));
   });
 
+  it('a runner that declined a study is not one its trials wait for: a trial out of GPU memory that only it could hold fits no runner and fails once', async () => {
+    const fleet = await createFleet(test, 'declines-memory');
+    const id = await fleetStudy(test, fleet, {
+      name: 'out of memory',
+      // Two X0 points: a study whose every X0 point failed ends (x0_failed).
+      x0: [
+        { x: 2, y: 3 },
+        { x: -1, y: 1 },
+      ],
+      budget: { maxEvaluations: 20, leaseSeconds: 600 },
+    });
+    const big = await newRunner(test, fleet.runnerKey, { name: 'big box', gpuMemoryMb: 81_920 });
+    const small = await newRunner(test, fleet.runnerKey, { name: 'laptop', gpuMemoryMb: 24_576 });
+    // The big box cannot run the study by its own settings, and says so.
+    const first = expectStatus(await lease(test, big, id), 200).body.trial;
+    expectStatus(await decline(big, String(first.id), { reason: 'trainData: outside --data-root' }), 200);
+    // The laptop takes the same trial and runs out of memory: no runner that may lease the study
+    // has more, so the trial is a failed evaluation (docs/architecture.md, "Runner capacity"),
+    // not a pending trial waiting for the runner that declined the study.
+    const taken = expectStatus(await lease(test, small, id), 200).body.trial;
+    assert.equal(taken.id, first.id);
+    const failed = expectStatus(
+      await report(test, small, String(taken.id), 'fail', { kind: 'resource', error: 'CUDA out of memory' }),
+      200,
+    ).body;
+    assert.equal(failed.status, 'failed', JSON.stringify(failed));
+    assert.match(String(failed.error), /does not fit any runner/);
+    assert.equal((await study(fleet, id)).evaluationCount, 1, 'counted once');
+
+    // Once the decline has expired the big box may lease the study again, and a trial out of
+    // memory on the laptop waits for it, as for any live runner that fits.
+    await db.query(
+      `UPDATE runner_study_declines SET declined_at = declined_at - interval '2 hours' WHERE runner_id = $1`,
+      [big.id],
+    );
+    const next = expectStatus(await lease(test, small, id), 200).body.trial;
+    const waiting = expectStatus(
+      await report(test, small, String(next.id), 'fail', { kind: 'resource', error: 'CUDA out of memory' }),
+      200,
+    ).body;
+    assert.equal(waiting.status, 'pending', JSON.stringify(waiting));
+    const resumed = expectStatus(await lease(test, big, id), 200).body.trial;
+    assert.equal(resumed.id, next.id, 'the big box takes the trial that waited for it');
+  });
+
   it('a hostile or odd reason is 400 naming reason, and nothing is written', async () => {
     const fleet = await createFleet(test, 'declines-hostile');
     const id = await fleetStudy(test, fleet, { name: 'hostile reasons', budget: { maxEvaluations: 5 } });

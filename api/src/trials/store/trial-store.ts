@@ -5,7 +5,7 @@ import { cutByBytes, PAGE_BYTES, withinPageBytes } from '../../database/page-byt
 import { preparedQuery } from '../../database/prepared-query';
 import { RELAXED_COMMIT } from '../../database/relaxed-commit';
 import { healRunnerStatement } from '../../runners/heal-runner-statement';
-import { NOT_DECLINED_BY, RUNNER_MEETS_STUDY } from '../../runners/runner-meets-study';
+import { RUNNER_MAY_LEASE } from '../../runners/runner-meets-study';
 import { RUNNER_DECLINE_EXPIRES_AFTER_MS } from '../../runners/runner-study-decline.entity';
 import type { LeaseResponseDto } from '../../runners/dto/lease.dto';
 import { type EngineMapping, pointKey } from '../../search-space/engine-mapping';
@@ -306,7 +306,7 @@ export async function studiesWithRoom(
   const rows = await preparedQuery<{ id: string }>(
     db,
     {
-      name: 'lease-fair-studies-v2',
+      name: 'lease-fair-studies-v3',
       text: `SELECT s.id FROM studies s
              CROSS JOIN LATERAL (
                SELECT COUNT(*) FILTER (WHERE t.status = 'running')::int AS running,
@@ -315,10 +315,10 @@ export async function studiesWithRoom(
                  FROM trials t WHERE t.study_id = s.id AND t.status IN ('running', 'pending')
              ) c
              WHERE s.status = 'active' AND NOT (s.id = ANY($1::uuid[]))
-               -- Tenancy: only the runner's project, and only studies whose requirements it meets.
-               AND s.project_id = $3 AND ${RUNNER_MEETS_STUDY('s', { labels: '$4::jsonb', gpus: '$5::int', gpuMemoryMb: '$6::int' })}
-               -- Not a study this runner said it cannot run (its folders, its kind), for a while.
-               AND ${NOT_DECLINED_BY('s', '$7::uuid', RUNNER_DECLINE_EXPIRES_AFTER_MS)}
+               -- Tenancy: only the runner's project, and only studies whose requirements it meets and
+               -- that it did not say it cannot run (its folders, its kind), for a while.
+               AND s.project_id = $3
+               AND ${RUNNER_MAY_LEASE('s', { labels: '$4::jsonb', gpus: '$5::int', gpuMemoryMb: '$6::int', id: '$7::uuid' }, RUNNER_DECLINE_EXPIRES_AFTER_MS)}
                AND c.running < s.max_parallel_trials
                -- A spent GPU budget leases nothing; with nothing running the study is still picked once, to end it.
                AND (c.running = 0 OR ${GPU_BUDGET_LEFT('s')})
