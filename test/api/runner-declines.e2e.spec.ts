@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { DataSource } from 'typeorm';
+import { LeaseSweeper } from '../../api/src/trials/lease-sweeper';
 import { auth, expectStatus, lease, report, type TestRunner } from '../support/api-client';
 import { countRows, createFleet, type Fleet, fleetStudy, newRunner, postRunner } from '../support/runner-fleet';
 import { startTestServer, type TestServer } from '../support/test-server';
@@ -133,7 +134,7 @@ describe('runner declines', () => {
     assert.equal(again.trial.id, leased.trial.id);
   });
 
-  it("a decline racing the same runner's complete, fail, runner failure, release, heartbeat or second decline: one of them ends the lease, nothing is counted twice, no 5xx", async () => {
+  it("a decline racing the same runner's complete, fail, runner failure, release, heartbeat, second decline or the sweep of its expired lease: one of them ends the lease, nothing is counted twice, no 5xx", async () => {
     const fleet = await createFleet(test, 'declines-races');
     const id = await fleetStudy(test, fleet, {
       name: 'races',
@@ -148,6 +149,8 @@ describe('runner declines', () => {
       release: (trialId: string) => report(test, runner, trialId, 'release'),
       heartbeat: (trialId: string) => report(test, runner, trialId, 'heartbeat', { progress: 0.5 }),
       decline: (trialId: string) => decline(runner, trialId, { reason: 'the same decline, sent twice' }),
+      // The lease has expired (set below) and the sweeper ends it: `code` says how many it handled.
+      'expiry sweep': async () => ({ status: 200, body: { code: String(await test.get(LeaseSweeper).sweep()) } }),
     } as const;
     const seen = new Map<string, number>();
     let round = 0;
@@ -164,6 +167,9 @@ describe('runner declines', () => {
           const leased = expectStatus(await lease(test, runner, id), 200).body.trial;
           const trialId = String(leased.id);
           const evaluationsBefore = Number((await study(fleet, id)).evaluationCount);
+          if (other === 'expiry sweep') {
+            await db.query(`UPDATE trials SET lease_expires_at = now() - interval '1 second' WHERE id = $1`, [trialId]);
+          }
           const [declined, answer] = await Promise.all([
             after(declineDelay).then(() => decline(runner, trialId, { reason: 'outside --data-root' })),
             after(otherDelay).then(() => others[other](trialId)),
@@ -190,6 +196,10 @@ describe('runner declines', () => {
           if (other === 'complete' || other === 'fail' || other === 'runner failure') {
             // Exactly one of the two is the trial's outcome.
             assert.equal(declineWon, answer.status !== 200, context);
+          } else if (other === 'expiry sweep') {
+            // An expired lease not swept yet may still be given back; once swept, it is lost.
+            assert.equal(declineWon, answer.body.code === '0', context);
+            if (!declineWon) assert.equal(leases[0].outcome, 'expired', context);
           } else if (other === 'heartbeat' || other === 'decline') {
             // A heartbeat does not end the lease; the same decline twice is answered alike.
             assert.ok(declineWon, context);
