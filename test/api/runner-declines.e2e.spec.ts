@@ -142,7 +142,9 @@ describe('runner declines', () => {
     });
     const runner = await newRunner(test, fleet.runnerKey, { name: 'racer' });
     const after = (ms: number) => new Promise((resolveWait) => setTimeout(resolveWait, ms));
-    const others = {
+    /** What a racing call answered: an HTTP reply, or the sweep's count as `code`. */
+    type Answer = { status: number; body: { code?: unknown } };
+    const others: Record<string, (trialId: string) => Promise<Answer>> = {
       complete: (trialId: string) => report(test, runner, trialId, 'complete', { outputs: { loss: 1 } }),
       fail: (trialId: string) => report(test, runner, trialId, 'fail', { error: 'diverged' }),
       'runner failure': (trialId: string) => report(test, runner, trialId, 'fail', { error: 'no GPU', kind: 'runner' }),
@@ -151,12 +153,12 @@ describe('runner declines', () => {
       decline: (trialId: string) => decline(runner, trialId, { reason: 'the same decline, sent twice' }),
       // The lease has expired (set below) and the sweeper ends it: `code` says how many it handled.
       'expiry sweep': async () => ({ status: 200, body: { code: String(await test.get(LeaseSweeper).sweep()) } }),
-    } as const;
+    };
     const seen = new Map<string, number>();
     let round = 0;
     await fc.assert(
       fc.asyncProperty(
-        fc.constantFrom(...(Object.keys(others) as (keyof typeof others)[])),
+        fc.constantFrom(...Object.keys(others)),
         // When each of the two calls starts (ms): either may reach the trial first.
         fc.nat({ max: 25 }),
         fc.nat({ max: 25 }),
