@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DataSource } from 'typeorm';
+import { LeaseSweeper } from '../../api/src/trials/lease-sweeper';
 import {
   assertStudyRefused,
   auth,
@@ -208,6 +209,63 @@ describe('a study budget in GPU-hours', () => {
     const still = await getStudy(studyId);
     assert.equal(still.status, 'active');
     assert.ok(still.gpuHoursUsed < 1);
+    assert.equal((await lease(test, broken, studyId)).status, 200, 'the study still leases');
+  });
+
+  it("counts a report that comes after its lease ended no further than a lease period past the end: a stopped trial's last word or a late result a day later cannot end the study", async () => {
+    const db = test.get(DataSource);
+    const leaseSeconds = 600;
+    const study = await createStudy(
+      test,
+      userKey,
+      quadraticStudy({
+        budget: { maxEvaluations: 50, maxGpuHours: 1, leaseSeconds },
+        earlyStopping: { kind: 'median', nStartupTrials: 1 },
+      }),
+    );
+    const studyId = String(study.id);
+    const broken = await registerRunner(test, runnerKey, 'after-the-end', { gpus: 2 });
+    // 2 GPUs × ((the lease's life, under a second here (5 s allowed), + one lease period) × 1.1 + 60).
+    const bound = 2 * ((5 + leaseSeconds) * 1.1 + 60);
+    /** The lease began and ended a day ago: the runner reports a day after its lease ended. */
+    const aDayAgo = (trialId: string) =>
+      db.query(
+        `UPDATE trial_leases SET leased_at = leased_at - interval '1 day', ended_at = ended_at - interval '1 day'
+          WHERE trial_id = $1`,
+        [trialId],
+      );
+
+    // A completed trial with a curve, then one the median policy stops at its first point.
+    const first = await leaseTrial(broken, studyId);
+    const point = (value: number) => ({ progress: 0.1, metrics: [{ name: 'loss', step: 1, value }] });
+    expectStatus(await report(test, broken, first, 'heartbeat', point(1)), 200);
+    expectStatus(await report(test, broken, first, 'complete', { outputs: { loss: 1 } }), 200);
+    const stopped = await leaseTrial(broken, studyId);
+    const stop = expectStatus(await report(test, broken, stopped, 'heartbeat', point(100)), 200).body;
+    assert.equal(stop.reason, 'early_stopped');
+    await aDayAgo(stopped);
+    // Its last word a day later: still answered with the stop, the figure cut to the lease's time.
+    const lastWord = expectStatus(await report(test, broken, stopped, 'heartbeat', { gpuSeconds: 1e12 }), 200).body;
+    assert.equal(lastWord.reason, 'early_stopped');
+    const stoppedSeconds = Number((await getTrial(stopped)).gpuSeconds);
+    assert.ok(stoppedSeconds > 0 && stoppedSeconds <= bound, `the stopped trial's claim ${stoppedSeconds}`);
+
+    // A lease that expired, swept, nobody took the trial since: its late result a day later is
+    // stored, its figure cut the same way.
+    const late = await leaseTrial(broken, studyId);
+    await db.query(`UPDATE trials SET lease_expires_at = now() - interval '1 second' WHERE id = $1`, [late]);
+    await test.get(LeaseSweeper).sweep();
+    await aDayAgo(late);
+    const done = expectStatus(
+      await report(test, broken, late, 'complete', { outputs: { loss: 2 }, gpuSeconds: 1e12 }),
+      200,
+    ).body;
+    assert.equal(done.status, 'completed', 'the late result is kept');
+    assert.ok(Number(done.gpuSeconds) <= bound, `the late result's claim ${done.gpuSeconds}`);
+
+    const still = await getStudy(studyId);
+    assert.equal(still.status, 'active');
+    assert.ok(still.gpuHoursUsed < 1, `GPU-hours used ${still.gpuHoursUsed}`);
     assert.equal((await lease(test, broken, studyId)).status, 200, 'the study still leases');
   });
 

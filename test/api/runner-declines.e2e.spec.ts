@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it, mock } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import fc from 'fast-check';
 import { DataSource } from 'typeorm';
+import { LeaseSweeper } from '../../api/src/trials/lease-sweeper';
 import { auth, expectStatus, lease, report, type TestRunner } from '../support/api-client';
-import { countRows, createFleet, type Fleet, fleetStudy, newRunner } from '../support/runner-fleet';
+import { countRows, createFleet, type Fleet, fleetStudy, newRunner, postRunner } from '../support/runner-fleet';
 import { startTestServer, type TestServer } from '../support/test-server';
 
 /**
@@ -131,6 +133,146 @@ describe('runner declines', () => {
     assert.equal((await declines(fleet, hostile)).total, 0);
     const again = expectStatus(await lease(test, runner, hostile), 200).body;
     assert.equal(again.trial.id, leased.trial.id);
+  });
+
+  it("a decline racing the same runner's complete, fail, runner failure, release, heartbeat, second decline or the sweep of its expired lease: one of them ends the lease, nothing is counted twice, no 5xx", async () => {
+    const fleet = await createFleet(test, 'declines-races');
+    const id = await fleetStudy(test, fleet, {
+      name: 'races',
+      budget: { maxEvaluations: 1_000, maxAttempts: 100, leaseSeconds: 600 },
+    });
+    const runner = await newRunner(test, fleet.runnerKey, { name: 'racer' });
+    const after = (ms: number) => new Promise((resolveWait) => setTimeout(resolveWait, ms));
+    /** What a racing call answered: an HTTP reply, or the sweep's count as `code`. */
+    type Answer = { status: number; body: { code?: unknown } };
+    const others: Record<string, (trialId: string) => Promise<Answer>> = {
+      complete: (trialId: string) => report(test, runner, trialId, 'complete', { outputs: { loss: 1 } }),
+      fail: (trialId: string) => report(test, runner, trialId, 'fail', { error: 'diverged' }),
+      'runner failure': (trialId: string) => report(test, runner, trialId, 'fail', { error: 'no GPU', kind: 'runner' }),
+      release: (trialId: string) => report(test, runner, trialId, 'release'),
+      heartbeat: (trialId: string) => report(test, runner, trialId, 'heartbeat', { progress: 0.5 }),
+      decline: (trialId: string) => decline(runner, trialId, { reason: 'the same decline, sent twice' }),
+      // The lease has expired (set below) and the sweeper ends it: `code` says how many it handled.
+      'expiry sweep': async () => ({ status: 200, body: { code: String(await test.get(LeaseSweeper).sweep()) } }),
+    };
+    const seen = new Map<string, number>();
+    let round = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(...Object.keys(others)),
+        // When each of the two calls starts (ms): either may reach the trial first.
+        fc.nat({ max: 25 }),
+        fc.nat({ max: 25 }),
+        async (other, declineDelay, otherDelay) => {
+          round += 1;
+          // Registering again clears the runner's declines and health: each round starts alike.
+          expectStatus(await postRunner(test, runner.token, { name: 'racer' }), 201);
+          const leased = expectStatus(await lease(test, runner, id), 200).body.trial;
+          const trialId = String(leased.id);
+          const evaluationsBefore = Number((await study(fleet, id)).evaluationCount);
+          if (other === 'expiry sweep') {
+            await db.query(`UPDATE trials SET lease_expires_at = now() - interval '1 second' WHERE id = $1`, [trialId]);
+          }
+          const [declined, answer] = await Promise.all([
+            after(declineDelay).then(() => decline(runner, trialId, { reason: 'outside --data-root' })),
+            after(otherDelay).then(() => others[other](trialId)),
+          ]);
+          const context = `round ${round} ${other}: decline ${declined.status} ${JSON.stringify(declined.body.code)}, ${other} ${answer.status} ${JSON.stringify(answer.body.code)}`;
+          for (const response of [declined, answer]) assert.ok([200, 409].includes(response.status), context);
+          const key = `${other}: decline ${declined.status} ${declined.body.code ?? ''} / ${answer.status} ${answer.body.code ?? ''}`;
+          seen.set(key, (seen.get(key) ?? 0) + 1);
+
+          // The leased attempt ended once, by whichever call won.
+          const leases = (await db.query(
+            'SELECT outcome, ended_at FROM trial_leases WHERE trial_id = $1 AND attempt = $2',
+            [trialId, leased.attempt],
+          )) as { outcome: string; ended_at: Date | null }[];
+          assert.equal(leases.length, 1, context);
+          assert.notEqual(leases[0].ended_at, null, context);
+          const row = await trial(fleet, trialId);
+          const declines = await countRows(db, 'runner_study_declines WHERE runner_id = $1 AND study_id = $2', [
+            runner.id,
+            id,
+          ]);
+          const evaluations = Number((await study(fleet, id)).evaluationCount) - evaluationsBefore;
+          const declineWon = declined.status === 200;
+          if (other === 'complete' || other === 'fail' || other === 'runner failure') {
+            // Exactly one of the two is the trial's outcome.
+            assert.equal(declineWon, answer.status !== 200, context);
+          } else if (other === 'expiry sweep') {
+            // An expired lease not swept yet may still be given back; once swept, it is lost.
+            assert.equal(declineWon, answer.body.code === '0', context);
+            if (!declineWon) assert.equal(leases[0].outcome, 'expired', context);
+          } else if (other === 'heartbeat' || other === 'decline') {
+            // A heartbeat does not end the lease; the same decline twice is answered alike.
+            assert.ok(declineWon, context);
+          }
+          assert.equal(declines, declineWon ? 1 : 0, context);
+          if (declineWon) {
+            assert.equal(leases[0].outcome, 'released', context);
+            assert.equal(row.status, 'pending', context);
+            assert.equal(row.attempt, Number(leased.attempt) + 1, context);
+            assert.equal(evaluations, 0, `${context}: a decline spends no evaluation`);
+          } else if (other === 'complete' || other === 'fail') {
+            assert.equal(row.status, other === 'complete' ? 'completed' : 'failed', context);
+            assert.equal(evaluations, 1, `${context}: counted once`);
+          } else {
+            assert.equal(row.status, 'pending', context);
+            assert.equal(evaluations, 0, context);
+          }
+        },
+      ),
+      { numRuns: Number(process.env.MESHTUNE_PROPERTY_RUNS ?? 30) },
+    );
+    // Every finished trial counted once, and nothing else.
+    const finished = await countRows(db, "trials WHERE study_id = $1 AND status IN ('completed', 'failed')", [id]);
+    assert.equal(Number((await study(fleet, id)).evaluationCount), finished);
+    console.log(JSON.stringify(Object.fromEntries([...seen.entries()].sort())));
+  });
+
+  it('a runner that declined a study is not one its trials wait for: a trial out of GPU memory that only it could hold fits no runner and fails once', async () => {
+    const fleet = await createFleet(test, 'declines-memory');
+    const id = await fleetStudy(test, fleet, {
+      name: 'out of memory',
+      // Two X0 points: a study whose every X0 point failed ends (x0_failed).
+      x0: [
+        { x: 2, y: 3 },
+        { x: -1, y: 1 },
+      ],
+      budget: { maxEvaluations: 20, leaseSeconds: 600 },
+    });
+    const big = await newRunner(test, fleet.runnerKey, { name: 'big box', gpuMemoryMb: 81_920 });
+    const small = await newRunner(test, fleet.runnerKey, { name: 'laptop', gpuMemoryMb: 24_576 });
+    // The big box cannot run the study by its own settings, and says so.
+    const first = expectStatus(await lease(test, big, id), 200).body.trial;
+    expectStatus(await decline(big, String(first.id), { reason: 'trainData: outside --data-root' }), 200);
+    // The laptop takes the same trial and runs out of memory: no runner that may lease the study
+    // has more, so the trial is a failed evaluation (docs/architecture.md, "Runner capacity"),
+    // not a pending trial waiting for the runner that declined the study.
+    const taken = expectStatus(await lease(test, small, id), 200).body.trial;
+    assert.equal(taken.id, first.id);
+    const failed = expectStatus(
+      await report(test, small, String(taken.id), 'fail', { kind: 'resource', error: 'CUDA out of memory' }),
+      200,
+    ).body;
+    assert.equal(failed.status, 'failed', JSON.stringify(failed));
+    assert.match(String(failed.error), /does not fit any runner/);
+    assert.equal((await study(fleet, id)).evaluationCount, 1, 'counted once');
+
+    // Once the decline has expired the big box may lease the study again, and a trial out of
+    // memory on the laptop waits for it, as for any live runner that fits.
+    await db.query(
+      `UPDATE runner_study_declines SET declined_at = declined_at - interval '2 hours' WHERE runner_id = $1`,
+      [big.id],
+    );
+    const next = expectStatus(await lease(test, small, id), 200).body.trial;
+    const waiting = expectStatus(
+      await report(test, small, String(next.id), 'fail', { kind: 'resource', error: 'CUDA out of memory' }),
+      200,
+    ).body;
+    assert.equal(waiting.status, 'pending', JSON.stringify(waiting));
+    const resumed = expectStatus(await lease(test, big, id), 200).body.trial;
+    assert.equal(resumed.id, next.id, 'the big box takes the trial that waited for it');
   });
 
   it('a hostile or odd reason is 400 naming reason, and nothing is written', async () => {

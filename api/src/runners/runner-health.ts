@@ -242,7 +242,13 @@ export class RunnerHealth {
    * there is none (trials/trial-reports.service.ts, `failResource`).
    */
   async anyLiveRunnerFits(manager: EntityManager, studyId: string, minGpuMemoryMb: number): Promise<boolean> {
-    return runnerStore.liveRunnerFits(manager, studyId, minGpuMemoryMb, new Date(Date.now() - RUNNER_LIVE_WITHIN_MS));
+    return runnerStore.liveRunnerFits(
+      manager,
+      studyId,
+      minGpuMemoryMb,
+      new Date(Date.now() - RUNNER_LIVE_WITHIN_MS),
+      this.config.runnerDeclineExpiresAfterMs,
+    );
   }
 
   /** An operator's clear, or the runner's new registration: healthy, streak forgotten. */

@@ -9,7 +9,8 @@ export interface RunnerCapacitySql {
  * SQL: the runner meets the requirements of study `s` (its labels, GPU count and memory per GPU).
  * A runner whose memory is unknown (null) meets no memory requirement: the comparison is null.
  * A leaf of its own, like heal-runner-statement.ts, so that both the trial store's lease query
- * (`studiesWithRoom`) and the runner store (`liveRunnerFits`) embed the one definition.
+ * (`studiesWithRoom`) and the runner store (`liveRunnerFits`) embed the one definition (through
+ * RUNNER_MAY_LEASE).
  */
 export function RUNNER_MEETS_STUDY(s: string, runner: RunnerCapacitySql): string {
   return `${s}.required_runner_labels <@ ${runner.labels}
@@ -42,4 +43,20 @@ export function DECLINE_IN_FORCE(d: string, expiresAfterMs: string): string {
 /** SQL: when decline row `d` stops being in force (`DECLINE_IN_FORCE`), by the database's clock. */
 export function DECLINE_EXPIRES_AT(d: string, expiresAfterMs: string): string {
   return `${d}.declined_at + ${expiresAfterMs} * interval '1 millisecond'`;
+}
+
+/**
+ * SQL: runner `runner.id` may lease study `s`: it meets the study's requirements
+ * (RUNNER_MEETS_STUDY) and has not declined it within `declineExpiresAfterMs` (an SQL expression, milliseconds; NOT_DECLINED_BY).
+ * The one rule of the lease query (`studiesWithRoom`) and of every question about which runners a
+ * study's trials may wait for (`liveRunnerFits`): asked there without the decline, a trial out of
+ * GPU memory waited for a runner the lease would never give it to (docs/reliability.md, finding 53).
+ */
+export function RUNNER_MAY_LEASE(
+  s: string,
+  runner: RunnerCapacitySql & { id: string },
+  declineExpiresAfterMs: string,
+): string {
+  return `${RUNNER_MEETS_STUDY(s, runner)}
+          AND ${NOT_DECLINED_BY(s, runner.id, declineExpiresAfterMs)}`;
 }

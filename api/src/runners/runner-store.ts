@@ -1,7 +1,7 @@
 import type { EntityManager } from 'typeorm';
 import { preparedQuery } from '../database/prepared-query';
 import { ENDED_A_LEASE_SINCE, HOLDS_A_LEASE, LEASES_HELD_BY, type Db } from '../trials/store/trial-store';
-import { DECLINE_EXPIRES_AT, DECLINE_IN_FORCE, RUNNER_MEETS_STUDY } from './runner-meets-study';
+import { DECLINE_EXPIRES_AT, DECLINE_IN_FORCE, RUNNER_MAY_LEASE } from './runner-meets-study';
 
 /**
  * The runner store: the fleet's statements on `runners` that depend on what the runners hold —
@@ -82,23 +82,25 @@ export async function deleteReclaimableRunners(
 
 /**
  * Whether a runner of the study's project, not quarantined, live (heard from since `liveSince`,
- * or holding a lease now), that meets the study's requirements, has at least `minGpuMemoryMb`
- * per GPU: the runner a trial that ran out of memory may still fit on.
+ * or holding a lease now), that may lease the study (meets its requirements, has not declined it
+ * within `declineExpiresAfterMs`: RUNNER_MAY_LEASE), has at least `minGpuMemoryMb` per GPU: the runner a trial that ran out of
+ * memory may still fit on.
  */
 export async function liveRunnerFits(
   db: Db,
   studyId: string,
   minGpuMemoryMb: number,
   liveSince: Date,
+  declineExpiresAfterMs: number,
 ): Promise<boolean> {
   const [{ fits }] = (await db.query(
     `SELECT EXISTS (
        SELECT 1 FROM studies s JOIN runners r ON r.project_id = s.project_id
         WHERE s.id = $1 AND r.quarantined_at IS NULL AND r.gpu_memory_mb >= $2
-          AND ${RUNNER_MEETS_STUDY('s', { labels: 'r.labels', gpus: 'r.gpus', gpuMemoryMb: 'r.gpu_memory_mb' })}
+          AND ${RUNNER_MAY_LEASE('s', { labels: 'r.labels', gpus: 'r.gpus', gpuMemoryMb: 'r.gpu_memory_mb', id: 'r.id' }, '$4::int')}
           AND (r.last_seen_at >= $3 OR ${HOLDS_A_LEASE('r')})
      ) AS fits`,
-    [studyId, minGpuMemoryMb, liveSince],
+    [studyId, minGpuMemoryMb, liveSince, Math.trunc(declineExpiresAfterMs)],
   )) as { fits: boolean }[];
   return fits;
 }

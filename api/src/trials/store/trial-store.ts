@@ -5,7 +5,7 @@ import { cutByBytes, PAGE_BYTES, withinPageBytes } from '../../database/page-byt
 import { preparedQuery } from '../../database/prepared-query';
 import { RELAXED_COMMIT } from '../../database/relaxed-commit';
 import { healRunnerStatement } from '../../runners/heal-runner-statement';
-import { NOT_DECLINED_BY, RUNNER_MEETS_STUDY } from '../../runners/runner-meets-study';
+import { RUNNER_MAY_LEASE } from '../../runners/runner-meets-study';
 import type { LeaseResponseDto } from '../../runners/dto/lease.dto';
 import { type EngineMapping, pointKey } from '../../search-space/engine-mapping';
 import type { UserPoint } from '../../search-space/search-space';
@@ -73,7 +73,7 @@ function RESUMABLE_BY(t: string, runnerId: string, now: string): string {
 
 /**
  * The slack on a runner's GPU-seconds claim: an attempt may report at most its runner's registered
- * GPUs × (seconds since its lease began × FACTOR + SECONDS). The runner counts from its training
+ * GPUs × (seconds its lease was held × FACTOR + SECONDS; BOUNDED_GPU_SECONDS). The runner counts from its training
  * child's start, after the lease, so an honest figure is below GPUs × elapsed; the slack only
  * absorbs clock and rounding differences. A runner that registered no GPUs counts as one.
  */
@@ -81,15 +81,27 @@ export const GPU_SECONDS_SLACK = { factor: 1.1, seconds: 60 } as const;
 
 /**
  * SQL: the GPU-seconds `reported` for the latest attempt runner `runnerId` leased of trial
- * `trialId`, bounded by that runner's GPUs × the time since that lease began (GPU_SECONDS_SLACK);
+ * `trialId`, bounded by that runner's GPUs × the time that lease was held (GPU_SECONDS_SLACK);
  * null when `reported` is null. A claim past the bound is cut to it, not refused: the result it
  * comes with is still stored (a paid-for result is never lost), and a broken or hostile runner
  * cannot spend a study's GPU-hour budget with one figure. Without a lease of that runner: 0.
+ *
+ * The time held runs from the lease's start to now while the lease is open, and to at most one
+ * lease period (the study's `leaseSeconds`) past its end once it ended: the reports accepted after
+ * the end — a stopped trial's last word (TrialReportsService `rejectHeartbeat`) and a late result
+ * of an expired lease nobody took since — were run under that lease, and a runner that went a
+ * whole lease period without a word from the API has lost it. Counted to now, such a report's
+ * bound grew with the wall clock for ever: a day after a 15 ms lease, a 1,024-GPU runner's claim
+ * was 27,050 GPU-hours (docs/reliability.md, finding 52).
  */
 function BOUNDED_GPU_SECONDS(trialId: string, runnerId: string, now: string, reported: string): string {
+  const held = `(CASE WHEN gl.ended_at IS NULL THEN ${now}::timestamptz
+                      ELSE LEAST(${now}::timestamptz, gl.ended_at + make_interval(secs => (
+                             SELECT gs.lease_seconds FROM trials gt JOIN studies gs ON gs.id = gt.study_id
+                              WHERE gt.id = gl.trial_id))) END)`;
   return `(CASE WHEN ${reported}::float8 IS NULL THEN NULL ELSE LEAST(${reported}::float8, COALESCE((
              SELECT GREATEST(COALESCE(gr.gpus, 1), 1)
-                    * (GREATEST(EXTRACT(EPOCH FROM (${now}::timestamptz - gl.leased_at))::float8, 0) * ${GPU_SECONDS_SLACK.factor}
+                    * (GREATEST(EXTRACT(EPOCH FROM (${held} - gl.leased_at))::float8, 0) * ${GPU_SECONDS_SLACK.factor}
                        + ${GPU_SECONDS_SLACK.seconds})
                FROM trial_leases gl LEFT JOIN runners gr ON gr.id = gl.runner_id
               WHERE gl.trial_id = ${trialId} AND gl.runner_id = ${runnerId}
@@ -304,10 +316,10 @@ export async function studiesWithRoom(
                  FROM trials t WHERE t.study_id = s.id AND t.status IN ('running', 'pending')
              ) c
              WHERE s.status = 'active' AND NOT (s.id = ANY($1::uuid[]))
-               -- Tenancy: only the runner's project, and only studies whose requirements it meets.
-               AND s.project_id = $3 AND ${RUNNER_MEETS_STUDY('s', { labels: '$4::jsonb', gpus: '$5::int', gpuMemoryMb: '$6::int' })}
-               -- Not a study this runner said it cannot run (its folders, its kind), for a while.
-               AND ${NOT_DECLINED_BY('s', '$7::uuid', '$8::int')}
+               -- Tenancy: only the runner's project, and only studies whose requirements it meets and
+               -- that it did not say it cannot run (its folders, its kind), for a while.
+               AND s.project_id = $3
+               AND ${RUNNER_MAY_LEASE('s', { labels: '$4::jsonb', gpus: '$5::int', gpuMemoryMb: '$6::int', id: '$7::uuid' }, '$8::int')}
                AND c.running < s.max_parallel_trials
                -- A spent GPU budget leases nothing; with nothing running the study is still picked once, to end it.
                AND (c.running = 0 OR ${GPU_BUDGET_LEFT('s')})
