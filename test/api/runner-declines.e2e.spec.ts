@@ -322,7 +322,7 @@ describe('runner declines', () => {
 
 /**
  * A decline lasts `MESHTUNE_RUNNER_DECLINE_MS` by the database's clock, whatever the API process's
- * clock says (docs/reliability.md, finding 56): the server runs with a 3 s expiry, and the API's
+ * clock says (docs/reliability.md, finding 54): the server runs with a 3 s expiry, and the API's
  * `Date` is moved an hour back or on while the runner declines and leases (node:test's mock
  * timers; PostgreSQL runs in its own process, on the real clock). With `declined_at` written by
  * the API's clock and read against PostgreSQL's `now()`, a decline made an hour behind had expired

@@ -21,7 +21,7 @@ export function RUNNER_MEETS_STUDY(s: string, runner: RunnerCapacitySql): string
 /**
  * SQL: runner `runnerId` has not declined study `s` within `expiresAfterMs` milliseconds (both SQL
  * expressions; runner-study-decline.entity.ts; docs/reliability.md, finding 49), by the
- * database's clock, as the decline was written (finding 56). Only that one (runner, study) pair is
+ * database's clock, as the decline was written (finding 54). Only that one (runner, study) pair is
  * ever excluded: a decline keeps the study from the runner, never the runner from other studies.
  */
 export function NOT_DECLINED_BY(s: string, runnerId: string, expiresAfterMs: string): string {
@@ -32,7 +32,7 @@ export function NOT_DECLINED_BY(s: string, runnerId: string, expiresAfterMs: str
 /**
  * SQL: decline row `d` of runner_study_declines is still in force, `expiresAfterMs` (an SQL
  * expression, milliseconds) after it was written. PostgreSQL's `now()` on both sides, the write
- * (runner-store.ts, `recordDecline`) and every read (finding 56): with the API's clock on one side,
+ * (runner-store.ts, `recordDecline`) and every read (finding 54): with the API's clock on one side,
  * a decline lasted the configured time plus the skew between the API's host and the database's —
  * nothing at all when the API's clock ran behind by more than that time.
  */

@@ -14,7 +14,7 @@ export const MAX_DECLINE_REASON_LENGTH = 1000;
  * content can exclude itself from a runner but never the runner from other studies. Registering
  * again with its token clears the runner's declines.
  *
- * One clock (finding 56): `declined_at` is written with PostgreSQL's `now()` and every read
+ * One clock (finding 54): `declined_at` is written with PostgreSQL's `now()` and every read
  * compares it with `now()` (runner-store.ts, runner-meets-study.ts), so the expiry is the same for
  * every API process whatever its host's clock says.
  */
