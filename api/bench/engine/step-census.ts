@@ -114,7 +114,7 @@ function main(argv: readonly string[]): void {
       for (const [name, variant] of Object.entries(variants)) {
     // Measurement keys (branch small15): `_rule`, `_always` (search/surrogate.ts `surrogateMeasurement`).
     const { _rule, _always, ...options } = variant as typeof variant & {
-      _rule?: '' | 'pi' | 'quad' | 'quadg' | 'quadc' | 'quadm' | 'intmin' | 'piquad' | 'once';
+      _rule?: '' | 'pi' | 'quad' | 'quadg' | 'quadc' | 'quadm' | 'intmin' | 'intquad' | 'piquad' | 'once' | 'trust';
       _always?: boolean;
     };
     surrogateMeasurement.rule = _rule ?? '';

@@ -59,11 +59,12 @@ export const MAX_CENSORED_POINTS = 30;
  * useful one).
  */
 export const surrogateMeasurement = {
-  rule: '' as '' | 'pi' | 'quad' | 'quadg' | 'quadc' | 'quadm' | 'intmin' | 'piquad' | 'once',
+  rule: '' as '' | 'pi' | 'quad' | 'quadg' | 'quadc' | 'quadm' | 'intmin' | 'intquad' | 'piquad' | 'once' | 'trust',
   always: false,
   skips: 0,
 };
 const surrogateTries = new WeakMap<EngineState, { centre: number; tries: number }>();
+const lastCentre = new WeakMap<EngineState, number>();
 
 /** Uniform candidates over the box, and local ones around each of the best points. */
 const GLOBAL_CANDIDATES = 160;
@@ -306,15 +307,28 @@ export function surrogateCandidates(state: EngineState, count = 1, thompson = fa
     state.space.free.forEach((i, k) => (x[i] = free[k]));
     return x;
   };
+  // Measurement (small15) 'trust': while the last iteration moved the poll centre (a local
+  // success), the candidates are drawn in the frame around the centre only.
+  let trust = false;
+  if (count === 1 && !thompson && surrogateMeasurement.rule === 'trust') {
+    const prev = lastCentre.get(state);
+    trust = prev !== undefined && prev !== centreId;
+    lastCentre.set(state, centreId);
+  }
+  const cxFree = toFree(state.space, centre);
   for (let s = 0; s < GLOBAL_CANDIDATES; s++)
-    raws.push(point(box.lo.map((lo, k) => lo + rng.uniform(0, 1) * box.width[k])));
+    raws.push(
+      trust
+        ? point(cxFree.map((v, k) => v + rng.uniform(-1, 1) * frames[k]))
+        : point(box.lo.map((lo, k) => lo + rng.uniform(0, 1) * box.width[k])),
+    );
   // Local candidates around the incumbent and the next best points (two scales: the frame and a
   // tenth of the box).
   const ranked = [...records].sort(
     (a, b) => (isFeasible(a.h) ? a.f : Infinity) - (isFeasible(b.h) ? b.f : Infinity) || a.id - b.id,
   );
   const centres = [state.cache.get(centreId), ...ranked.filter((r) => r.id !== centreId)].slice(0, LOCAL_CENTRES);
-  for (const c of centres) {
+  for (const c of trust ? [] : centres) {
     const cx = toFree(state.space, c.x);
     for (let s = 0; s < LOCAL_CANDIDATES; s++) {
       const wide = s % 2 === 0;
@@ -340,7 +354,13 @@ export function surrogateCandidates(state: EngineState, count = 1, thompson = fa
     scored.forEach((s, i) => (s.value = values[i]));
   }
   scored.sort((a, b) => b.value - a.value || a.tag - b.tag);
-  if (count === 1 && !thompson && scored.length > 0 && surrogateMeasurement.rule !== '') {
+  if (
+    count === 1 &&
+    !thompson &&
+    scored.length > 0 &&
+    surrogateMeasurement.rule !== '' &&
+    surrogateMeasurement.rule !== 'trust'
+  ) {
     if (refineInstead(state, scorer, centre, centreId, scored[0].c.x, scored.map((s) => s.c.x))) {
       surrogateMeasurement.skips++;
       return [];
@@ -371,11 +391,16 @@ function refineInstead(
   const rule = surrogateMeasurement.rule;
   // 'once': the int10 entry's `_tries` 1 (every repeat skipped), for reference in the same process.
   if (rule === 'once') return repeat;
-  if (rule === 'intmin') {
-    if (!repeat) return false;
-    return free.some(
-      (_i, k) => state.mesh.granularity[k] > 0 && frames[k] > state.mesh.minFrameSize[k] * (1 + 1e-9),
-    );
+  const intAboveMin = free.some(
+    (_i, k) => state.mesh.granularity[k] > 0 && frames[k] > state.mesh.minFrameSize[k] * (1 + 1e-9),
+  );
+  if (rule === 'intmin') return repeat && intAboveMin;
+  // 'intquad': refine while an integer frame is above its minimum, or the quadratic model
+  // predicts a decrease in the frame (its own reduction, at the granularity).
+  if (rule === 'intquad') {
+    if (repeat && intAboveMin) return true;
+    if (inFrame(chosen)) return false;
+    return quadFrameDecrease(state, false, true) === true;
   }
   const dbg = process.env.MT_DEBUG_SMALL15 === '1';
   // The model's own point is a refinement already: take it.
