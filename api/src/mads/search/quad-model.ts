@@ -7,6 +7,7 @@
 import type { EvaluationCache, PointRecord } from '../cache';
 import { frameSizes } from '../mesh';
 import { EPS, equalEps, greaterEps } from '../../math/numerics';
+import { NomadRng } from '../../math/rng';
 import { minimizeInBox, type ModelOptimizerOptions } from '../model/model-optimizer';
 import {
   fitQuadratic,
@@ -463,7 +464,9 @@ export function quadFrameDecrease(state: EngineState, onMesh = true, fromModel =
   const predictor = buildPredictor(state, c, radius, state.options.quadModelMaxEval);
   if (predictor === null) return null;
   const { lower, upper, start } = trustRegion(state, c, frames);
-  const opt = minimizeInBox((x) => predictor.fh(x), lower, upper, start, optimizerOptions(state));
+  // A copy of the engine's generator: this test must not move the poll's random stream.
+  const options = { ...optimizerOptions(state), rng: NomadRng.fromState(state.rng.state()) };
+  const opt = minimizeInBox((x) => predictor.fh(x), lower, upper, start, options);
   if (opt.bestFeasible === null) return false;
   // onMesh false: at the variables' granularity only (a continuous decrease below the mesh size is
   // one the poll reaches by refining).
