@@ -21,7 +21,6 @@ import { toTraceEvaluation } from './traces';
 import { pollCentres } from '../../src/mads/poll';
 import { frameSizes } from '../../src/mads/mesh';
 import { parseDevLoopArgs } from './dev-loop-args';
-import { surrogateMeasurement } from '../../src/mads/search/surrogate';
 
 interface Census {
   kinds: Map<string, { evaluations: number; improving: number }>;
@@ -111,14 +110,7 @@ function main(argv: readonly string[]): void {
   for (const problem of problems) {
     const limit = budget * (dimensionOf(problem) + 1);
     for (const q of qs) {
-      for (const [name, variant] of Object.entries(variants)) {
-    // Measurement keys (branch small15): `_rule`, `_always` (search/surrogate.ts `surrogateMeasurement`).
-    const { _rule, _always, ...options } = variant as typeof variant & {
-      _rule?: '' | 'pi' | 'quad' | 'quadg' | 'quadc' | 'quadm' | 'intmin' | 'intquad' | 'piquad' | 'once' | 'trust' | 'quadl';
-      _always?: boolean;
-    };
-    surrogateMeasurement.rule = _rule ?? '';
-    surrogateMeasurement.always = _always ?? false;
+      for (const [name, options] of Object.entries(variants)) {
         for (const seed of seeds) {
           const c = census(problem, seed, q, options, limit);
           const kinds = [...c.kinds]

@@ -7,7 +7,6 @@
 import type { EvaluationCache, PointRecord } from '../cache';
 import { frameSizes } from '../mesh';
 import { EPS, equalEps, greaterEps } from '../../math/numerics';
-import { NomadRng } from '../../math/rng';
 import { minimizeInBox, type ModelOptimizerOptions } from '../model/model-optimizer';
 import {
   fitQuadratic,
@@ -17,7 +16,7 @@ import {
   type QuadraticKind,
   type QuadraticModel,
 } from '../model/quadratic';
-import { clipAndRound, snapToMeshAndBounds, toFree } from '../space';
+import { snapToMeshAndBounds, toFree } from '../space';
 import type { Candidate, EngineState } from '../state';
 
 /** SGTELIB_MAX_POINTS_FOR_MODEL. */
@@ -443,41 +442,4 @@ function meshCandidate(state: EngineState, fromId: number, free: readonly number
     raw[i] = free[k];
   });
   return { x: snapToMeshAndBounds(state.space, state.mesh, raw, inc.x), fromId, origin: 'search' };
-}
-
-/**
- * MEASUREMENT (branch small15, issue 15 item 2): does the quadratic model around the feasible
- * incumbent predict a decrease the poll at the current frame can still find? The model of the
- * quad search (training box QUAD_MODEL_BOX_FACTOR/2 frames) is minimised in the frame around the
- * incumbent (within the bounds), the minimiser put on the mesh; true when that mesh point is new
- * (not in the cache, not the incumbent) and its predicted f is below the incumbent's f with no
- * predicted violation. Null when there is no model.
- */
-export function quadFrameDecrease(state: EngineState, onMesh = true, fromModel = false, local = false): boolean | null {
-  const id = state.barrier.incFeas[0];
-  if (id === undefined) return null;
-  const inc = state.cache.get(id);
-  if (!modelCentre(inc)) return null;
-  const frames = frameSizes(state.mesh);
-  // local: trained on the frame's own points (radius Δ, doubled only when too few).
-  const radius = frames.map((d) => (local ? 1 : state.options.quadModelBoxFactor / 2) * d);
-  const c = toFree(state.space, inc.x);
-  const predictor = buildPredictor(state, c, radius, state.options.quadModelMaxEval);
-  if (predictor === null) return null;
-  const { lower, upper, start } = trustRegion(state, c, frames);
-  // A copy of the engine's generator: this test must not move the poll's random stream.
-  const options = { ...optimizerOptions(state), rng: NomadRng.fromState(state.rng.state()) };
-  const opt = minimizeInBox((x) => predictor.fh(x), lower, upper, start, options);
-  if (opt.bestFeasible === null) return false;
-  // onMesh false: at the variables' granularity only (a continuous decrease below the mesh size is
-  // one the poll reaches by refining).
-  const raw = [...inc.x];
-  state.space.free.forEach((i, k) => (raw[i] = opt.bestFeasible!.x[k]));
-  const x = onMesh ? meshCandidate(state, id, opt.bestFeasible.x).x : clipAndRound(state.space, raw);
-  if (state.cache.has(x)) return false;
-  const p = predictor.fh(toFree(state.space, x));
-  // fromModel: the decrease from the model's own value at the incumbent (a trust region's
-  // predicted reduction), so that the model's error at the incumbent does not count.
-  const ref = fromModel ? predictor.fh(c).f : inc.f;
-  return p.h === 0 && p.f < ref;
 }

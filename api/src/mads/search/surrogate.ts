@@ -33,7 +33,6 @@ import {
   type GpModel,
 } from '../model/gp';
 import { pollCentres } from '../poll';
-import { quadFrameDecrease } from './quad-model';
 import { cacheKey, snapToMeshAndBounds, toFree } from '../space';
 import type { PointRecord } from '../cache';
 import type { Candidate, EngineState } from '../state';
@@ -44,28 +43,6 @@ export const MAX_MODEL_POINTS = 60;
 const MAX_PENDING_POINTS = 16;
 /** Most censored points (stopped early) added, the most recent first. */
 export const MAX_CENSORED_POINTS = 30;
-/**
- * MEASUREMENT ONLY (branch small15, issue 15 item 2): a rule that tells "refine here" from
- * "escape here" before the surrogate step spends an evaluation outside the frame. Set by
- * small-budget.js / step-census.js from a variant's `_rule` / `_always` keys; not an option, not
- * serialised (the per-centre count lives beside the state).
- * - 'pi': skip the step when some new mesh point in the frame (the coordinate poll points
- *   c ± Δ_k e_k and the in-frame candidates) has a probability of improvement at least the far
- *   point's (the poll is as likely to improve as the escape).
- * - 'quad': skip it while the quadratic model predicts a new in-frame mesh point below the
- *   incumbent (`quadFrameDecrease`).
- * - 'intmin': at most one step per poll centre until every integer variable's frame is minimal.
- * `always` false: only from the second step at one poll centre (the first is the int10 trace's
- * useful one).
- */
-export const surrogateMeasurement = {
-  rule: '' as '' | 'pi' | 'quad' | 'quadg' | 'quadc' | 'quadm' | 'intmin' | 'intquad' | 'piquad' | 'once' | 'trust' | 'quadl',
-  always: false,
-  skips: 0,
-};
-const surrogateTries = new WeakMap<EngineState, { centre: number; tries: number }>();
-const lastCentre = new WeakMap<EngineState, number>();
-
 /** Uniform candidates over the box, and local ones around each of the best points. */
 const GLOBAL_CANDIDATES = 160;
 const LOCAL_CENTRES = 3;
@@ -142,8 +119,6 @@ function localRng(state: EngineState): NomadRng {
 
 interface Scorer {
   score(x: readonly number[]): number;
-  /** Probability of improvement × probability of feasibility (measurement, `surrogateMeasurement`). */
-  pi(x: readonly number[]): number;
   /**
    * One joint posterior draw at the points (Thompson sampling), as a value to maximise: minus
    * the drawn objective where every drawn constraint is ≤ 0, else below every such value by the
@@ -254,16 +229,6 @@ function buildScorer(state: EngineState, records: PointRecord[], box: Box): Scor
       if (best === Infinity) return pof * (1 + 1e-3 * normalCdf(-p.mean[0]));
       return expectedImprovement(p.mean[0], sd, best) * pof;
     },
-    pi(x) {
-      const p = predictGp(final, scale(box, toFree(state.space, x)));
-      const sd = Math.sqrt(p.variance);
-      let pof = 1;
-      thresholds.forEach((t, j) => {
-        pof *= normalCdf((t - p.mean[j + 1]) / sd);
-      });
-      if (best === Infinity) return pof;
-      return normalCdf((best - p.mean[0]) / Math.max(sd, 1e-12)) * pof;
-    },
     thompson(xs, normal) {
       const draws = samplePosterior(
         final,
@@ -307,28 +272,15 @@ export function surrogateCandidates(state: EngineState, count = 1, thompson = fa
     state.space.free.forEach((i, k) => (x[i] = free[k]));
     return x;
   };
-  // Measurement (small15) 'trust': while the last iteration moved the poll centre (a local
-  // success), the candidates are drawn in the frame around the centre only.
-  let trust = false;
-  if (count === 1 && !thompson && surrogateMeasurement.rule === 'trust') {
-    const prev = lastCentre.get(state);
-    trust = prev !== undefined && prev !== centreId;
-    lastCentre.set(state, centreId);
-  }
-  const cxFree = toFree(state.space, centre);
   for (let s = 0; s < GLOBAL_CANDIDATES; s++)
-    raws.push(
-      trust
-        ? point(cxFree.map((v, k) => v + rng.uniform(-1, 1) * frames[k]))
-        : point(box.lo.map((lo, k) => lo + rng.uniform(0, 1) * box.width[k])),
-    );
+    raws.push(point(box.lo.map((lo, k) => lo + rng.uniform(0, 1) * box.width[k])));
   // Local candidates around the incumbent and the next best points (two scales: the frame and a
   // tenth of the box).
   const ranked = [...records].sort(
     (a, b) => (isFeasible(a.h) ? a.f : Infinity) - (isFeasible(b.h) ? b.f : Infinity) || a.id - b.id,
   );
   const centres = [state.cache.get(centreId), ...ranked.filter((r) => r.id !== centreId)].slice(0, LOCAL_CENTRES);
-  for (const c of trust ? [] : centres) {
+  for (const c of centres) {
     const cx = toFree(state.space, c.x);
     for (let s = 0; s < LOCAL_CANDIDATES; s++) {
       const wide = s % 2 === 0;
@@ -354,86 +306,5 @@ export function surrogateCandidates(state: EngineState, count = 1, thompson = fa
     scored.forEach((s, i) => (s.value = values[i]));
   }
   scored.sort((a, b) => b.value - a.value || a.tag - b.tag);
-  if (
-    count === 1 &&
-    !thompson &&
-    scored.length > 0 &&
-    surrogateMeasurement.rule !== '' &&
-    surrogateMeasurement.rule !== 'trust'
-  ) {
-    if (refineInstead(state, scorer, centre, centreId, scored[0].c.x, scored.map((s) => s.c.x))) {
-      surrogateMeasurement.skips++;
-      return [];
-    }
-    const t = surrogateTries.get(state);
-    if (t !== undefined && t.centre === centreId) t.tries++;
-    else surrogateTries.set(state, { centre: centreId, tries: 1 });
-  }
   return scored.slice(0, count).map((s) => s.c);
-}
-
-/** Measurement (small15): true when the step should leave this iteration to the local steps. */
-function refineInstead(
-  state: EngineState,
-  scorer: Scorer,
-  centre: readonly number[],
-  centreId: number,
-  chosen: readonly number[],
-  pool: readonly (readonly number[])[],
-): boolean {
-  const t = surrogateTries.get(state);
-  const repeat = t !== undefined && t.centre === centreId && t.tries > 0;
-  if (!repeat && !surrogateMeasurement.always) return false;
-  const free = state.space.free;
-  const frames = frameSizes(state.mesh);
-  const inFrame = (x: readonly number[]): boolean =>
-    free.every((i, k) => Math.abs(x[i] - centre[i]) <= frames[k] * (1 + 1e-9));
-  const rule = surrogateMeasurement.rule;
-  // 'once': the int10 entry's `_tries` 1 (every repeat skipped), for reference in the same process.
-  if (rule === 'once') return repeat;
-  const intAboveMin = free.some(
-    (_i, k) => state.mesh.granularity[k] > 0 && frames[k] > state.mesh.minFrameSize[k] * (1 + 1e-9),
-  );
-  if (rule === 'intmin') return repeat && intAboveMin;
-  // 'intquad': refine while an integer frame is above its minimum, or the quadratic model
-  // predicts a decrease in the frame (its own reduction, at the granularity).
-  if (rule === 'intquad') {
-    if (repeat && intAboveMin) return true;
-    if (inFrame(chosen)) return false;
-    return quadFrameDecrease(state, false, true) === true;
-  }
-  const dbg = process.env.MT_DEBUG_SMALL15 === '1';
-  // The model's own point is a refinement already: take it.
-  if (inFrame(chosen)) {
-    if (dbg) process.stderr.write(`rule: cache ${state.cache.size} chosen in frame\n`);
-    return false;
-  }
-  if (rule === 'quad' || rule === 'piquad' || rule === 'quadg' || rule === 'quadc' || rule === 'quadm' || rule === 'quadl') {
-    const dec = quadFrameDecrease(
-      state,
-      rule !== 'quadg' && rule !== 'quadc' && rule !== 'quadl',
-      rule === 'quadc' || rule === 'quadm' || rule === 'quadl',
-      rule === 'quadl',
-    );
-    if (dbg) process.stderr.write(`rule: cache ${state.cache.size} quad decrease ${dec} frames ${frames}\n`);
-    if (dec === true) return true;
-    if (rule !== 'piquad') return false;
-  }
-  const local: number[][] = [];
-  free.forEach((i, k) => {
-    for (const sign of [-1, 1]) {
-      const raw = [...centre];
-      raw[i] = centre[i] + sign * frames[k];
-      local.push(snapToMeshAndBounds(state.space, state.mesh, raw, centre));
-    }
-  });
-  for (const x of pool) if (inFrame(x)) local.push([...x]);
-  const far = scorer.pi(chosen);
-  let bestLocal = 0;
-  for (const x of local) {
-    if (state.cache.has(x) || cacheKey(x) === cacheKey(centre)) continue;
-    bestLocal = Math.max(bestLocal, scorer.pi(x));
-  }
-  if (dbg) process.stderr.write(`rule: cache ${state.cache.size} pi far ${far.toFixed(3)} local ${bestLocal.toFixed(3)} (${local.length}) frames ${frames}\n`);
-  return bestLocal >= far && bestLocal > 0;
 }
