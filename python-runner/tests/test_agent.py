@@ -21,6 +21,7 @@ from meshtune_runner.client import ApiClient, RetryPolicy
 from meshtune_runner.demo_assets import DemoAssets
 from meshtune_runner.launcher import Launcher
 from meshtune_runner.trial_files import TrialSpec
+from meshtune_runner.worker import TEST_CPU_RANKS
 
 from .fake_api import FakeApi, trial_json
 
@@ -474,6 +475,7 @@ def test_gpus_this_runner_was_given_but_cannot_use_are_a_runner_fault(
     child refuses before loading anything, as this runner's fault (its health), rather than
     train on the CPU. GPU 97 exists nowhere, so this holds on a GPU machine too."""
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(sys.path))  # the real child's imports
+    monkeypatch.delenv(TEST_CPU_RANKS, raising=False)
     api.trials = [trial_json("t1", 1, BBO3_PARAMS)]
     make_agent(api, state_dir, Launcher(["97"]), gpus=["97"]).run()
     kind, body = _refusal(api, "t1")

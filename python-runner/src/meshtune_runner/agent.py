@@ -1001,10 +1001,13 @@ class Agent:
     def _report_machine_fault(
         self, trial_id: str, label: str, error: str, gpu_seconds: float | None = None
     ) -> None:
-        """A trial this machine cannot run or start, known before any training, or whose
-        answer its disk lost (`gpu_seconds`: what the child used): told to the API as a runner
-        failure (no attempt, no budget). A crash during training stays a retryable evaluation
-        failure, which uses an attempt, so a point that always crashes ends."""
+        """A trial this machine could not run whatever the study (errors.RunnerFaultError: its
+        own settings invalid, its GPUs unusable, its trial folder or child not made, or the
+        child's answer lost on its disk; `gpu_seconds`: what the child used): told to the API
+        as a runner failure (no attempt, no budget; counts against this runner's health). What
+        it lacks for one study is declined instead (`_decline`). A crash during training stays
+        a retryable evaluation failure, which uses an attempt, so a point that always crashes
+        ends."""
         log.error("%s cannot run on this runner: %s", label, error)
         failure = TrialResult("failed", error=error, kind="runner")
         machine_fault = {**_failure_payload(failure), "runnerFault": True}

@@ -79,13 +79,19 @@ def describe_failure(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:2000]
 
 
+#: Set by the tests that run several ranks on the CPU (`check_gpus_usable`).
+TEST_CPU_RANKS = "MESHTUNE_TEST_CPU_RANKS"
+
+
 def check_gpus_usable() -> None:
     """The GPUs the agent gave this child (`--gpus`, as CUDA_VISIBLE_DEVICES; launcher.py) must
     be usable: without it the child would train on the CPU, slowly and in fp32, a result of
     another regime that looks like a GPU runner's. No driver, a driver that does not match,
-    an index that names no GPU: this runner is broken whatever the study (its health)."""
+    an index that names no GPU: this runner is broken whatever the study (its health).
+    `MESHTUNE_TEST_CPU_RANKS=1`: the tests name GPUs on a CPU machine on purpose, to run
+    several gloo ranks under torchrun (tests/test_training.py)."""
     given = [v.strip() for v in os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",") if v.strip()]
-    if not given:
+    if not given or os.environ.get(TEST_CPU_RANKS) == "1":
         return  # a CPU runner: the launcher hides every GPU
     import torch
 
