@@ -71,6 +71,9 @@ class FakeApi:
     #: trials this runner declined; a registration with its token clears them, as the API
     #: clears the runner's declines
     declines: list[str] = field(default_factory=list)
+    #: answer this many decline calls with this error (status, code); -1: every one
+    refuse_declines: int = 0
+    decline_error: tuple[int, str] = (503, "UNAVAILABLE")
 
     def transport(self) -> httpx.MockTransport:
         return httpx.MockTransport(self.handle)
@@ -159,6 +162,10 @@ class FakeApi:
             )
         if path.startswith("/v1/trials/") and path.split("/")[3] in self.stopped:
             return _error(409, "TRIAL_ALREADY_FINISHED", "the trial was stopped")
+        if path.endswith("/decline") and self.refuse_declines != 0:
+            self.refuse_declines -= 1
+            status, code = self.decline_error
+            return _error(status, code, "decline refused (test)")
         if path.endswith("/decline"):
             # The API's bounds (DeclineTrialDto.reason): one printable line of 1-1000 characters.
             reason = body.get("reason") if isinstance(body, dict) else None

@@ -1,7 +1,7 @@
 """Stands in for the training child in agent tests: events, a pause, then a result.
 
 FAKE_WORKER_MODE: complete (default) | fail | crash | crash-skipped | crash-leaky | chatty |
-slow | oom-rank1
+slow | oom-rank1 | mismatch | broken
 """
 
 from __future__ import annotations
@@ -77,6 +77,24 @@ def main() -> int:
         return 1
     if mode == "diverged":
         TrialResult("failed", error="loss is nan (fake)").save(spec.result_path)
+        return 1
+    if mode in ("mismatch", "broken"):
+        # What the real worker writes (worker.main) when the child finds that this machine
+        # lacks what the study needs, or that it is broken (worker.check_gpus_usable).
+        from meshtune_runner.errors import RunnerFaultError, RunnerMismatchError, refusal_of
+        from meshtune_runner.worker import classify_failure, describe_failure
+
+        exc: Exception = (
+            RunnerMismatchError("model 'org/name' is not in this runner's hub cache (fake)")
+            if mode == "mismatch"
+            else RunnerFaultError("this runner was given GPU(s) 0 (--gpus) but CUDA can use 0")
+        )
+        TrialResult(
+            "failed",
+            error=describe_failure(exc),
+            kind=classify_failure(exc),
+            refusal=refusal_of(exc),
+        ).save(spec.result_path)
         return 1
     if mode == "oom-rank1":
         # What torchrun leaves when rank 1 runs out of memory: rank 0 lost its peer.

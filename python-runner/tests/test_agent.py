@@ -21,6 +21,7 @@ from meshtune_runner.client import ApiClient, RetryPolicy
 from meshtune_runner.demo_assets import DemoAssets
 from meshtune_runner.launcher import Launcher
 from meshtune_runner.trial_files import TrialSpec
+from meshtune_runner.worker import TEST_CPU_RANKS
 
 from .fake_api import FakeApi, trial_json
 
@@ -66,12 +67,12 @@ def make_agent(
     # The study's data lies in pytest's base temp folder (the session's demo assets, each
     # test's tmp_path): the runner's data root, as an operator would set it (policy.py).
     extra.setdefault("data_root", state_dir.parents[1])
+    extra.setdefault("exit_when_idle", 0.0)
     config = AgentConfig(
         base_url="http://api.test",
         api_key="runner-key",
         name="test-runner",
         state_dir=state_dir,
-        exit_when_idle=0.0,
         retry_initial_seconds=0.01,
         **extra,
     )
@@ -280,34 +281,47 @@ def test_unknown_parameter_fails_the_trial_without_training(api: FakeApi, state_
     assert launcher.processes == []
 
 
-def test_bad_training_config_and_missing_data_fail_clearly(api: FakeApi, state_dir: Path) -> None:
+def _refusal(api: FakeApi, trial_id: str) -> tuple[str, dict[str, Any]]:
+    """How the trial was given back: ("decline", body), ("runnerFault", body) (a fail of kind
+    "runner": no attempt, counted against the runner's health; reporter.py) or ("fail", body)
+    (an evaluation failure, retryable or not)."""
+    kind, body = api.reports[trial_id]
+    if kind == "fail" and body.get("kind") == "runner":
+        return "runnerFault", body
+    return kind, body
+
+
+def test_a_bad_training_config_fails_the_trial(api: FakeApi, state_dir: Path) -> None:
     api.training_config = {**api.training_config, "batchSize": 8}
     api.trials = [trial_json("t1", 1, BBO3_PARAMS)]
     make_agent(api, state_dir, FakeLauncher()).run()
-    assert "bad trainingConfig: batchSize" in api.reports["t1"][1]["error"]
+    # The study's own mistake, on every runner: a failed evaluation (the study ends).
+    kind, body = _refusal(api, "t1")
+    assert kind == "fail" and "bad trainingConfig: batchSize" in body["error"]
 
-    # Under the runner's data root (a path outside it is refused as the study's: test_policy.py).
+
+def test_data_missing_under_the_runners_folders_is_declined(api: FakeApi, state_dir: Path) -> None:
+    """docs/runner.md, "Whose fault a refusal is": a path this runner may read but does not
+    have (another runner may have the shared file system mounted) is this runner's setup, not
+    the point and not a broken runner: declined, never a failure nor a runner fault."""
+    # Under the runner's data root (a path outside it is refused by the policy: test_policy.py).
     missing = state_dir.parents[1] / "nowhere" / "train.json"
     api.training_config = {**api.training_config, "trainData": str(missing)}
-    del api.training_config["batchSize"]
-    api.trials = [trial_json("t2", 2, BBO3_PARAMS)]
-    make_agent(api, state_dir, FakeLauncher()).run()
-    # Missing data is this machine's fault: a runner failure (the API gives the trial back
-    # with the budget untouched), not a failed evaluation.
-    assert api.reports["t2"] == (
-        "fail",
-        {
-            "error": "runner failure (retryable on another runner): "
-            f"trainData not found on this runner: {missing}",
-            "kind": "runner",
-        },
+    api.trials = [trial_json("t1", 1, BBO3_PARAMS)]
+    launcher = FakeLauncher()
+    make_agent(api, state_dir, launcher).run()
+    assert _refusal(api, "t1") == (
+        "decline",
+        {"reason": f"trainData not found on this runner: {missing}"},
     )
+    assert launcher.processes == []
+    assert not any(path.endswith("/fail") for _, path, _ in api.calls)
 
 
-def test_a_qlora_study_on_a_runner_without_bitsandbytes_is_a_runner_failure(
+def test_a_qlora_study_on_a_runner_without_bitsandbytes_is_declined(
     api: FakeApi, state_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The package is missing on this machine, the point is fine: given back, not failed."""
+    """The package is missing on this machine, the point is fine: declined, not failed."""
     import importlib.util
 
     real_find_spec = importlib.util.find_spec
@@ -319,9 +333,9 @@ def test_a_qlora_study_on_a_runner_without_bitsandbytes_is_a_runner_failure(
     api.training_config = {**api.training_config, "quantization": "nf4"}
     api.trials = [trial_json("t1", 1, BBO3_PARAMS)]
     make_agent(api, state_dir, FakeLauncher()).run()
-    kind, body = api.reports["t1"]
-    assert (kind, body["kind"]) == ("fail", "runner")
-    assert "quantization 'nf4' needs bitsandbytes" in body["error"]
+    kind, body = _refusal(api, "t1")
+    assert kind == "decline"
+    assert "quantization 'nf4' needs bitsandbytes" in body["reason"]
 
 
 def test_child_failures_become_failed_trials(api: FakeApi, state_dir: Path) -> None:
@@ -361,23 +375,124 @@ def test_out_of_memory_on_another_rank_is_reported_as_such(api: FakeApi, state_d
     }
 
 
-def test_a_global_batch_this_runner_cannot_split_is_a_runner_failure(
+@pytest.mark.parametrize(
+    ("study", "runner", "parameters", "expected", "says"),
+    [
+        # This runner's GPU count does not split the global batch; one GPU (or two) would.
+        ({"perDeviceTrainBatchSize": 4}, {"gpus": ["0", "1", "2"]}, {}, "decline", "3 GPU(s)"),
+        # This runner's own per-device batch does not; the study's (4) would.
+        (
+            {"perDeviceTrainBatchSize": 4},
+            {"overrides": {"perDeviceTrainBatchSize": 3}},
+            {},
+            "decline",
+            "perDeviceTrainBatchSize 3 x 1 GPU(s)",
+        ),
+        # The study's per-device batch does not: no runner can split it as the study says.
+        ({"perDeviceTrainBatchSize": 3}, {}, {}, "fail", "(the study): no runner can split it"),
+        # The point's per-device batch does not: the point is bad (the engine learns it).
+        (
+            {"perDeviceTrainBatchSize": 4},
+            {},
+            {"per_device_train_batch_size": 3},
+            "fail",
+            "(the trial parameter): no runner can split it",
+        ),
+    ],
+)
+def test_a_global_batch_that_does_not_split_is_declined_only_when_another_runner_can(
+    api: FakeApi,
+    state_dir: Path,
+    study: dict[str, Any],
+    runner: dict[str, Any],
+    parameters: dict[str, Any],
+    expected: str,
+    says: str,
+) -> None:
+    api.training_config = {**api.training_config, "globalBatchSize": 8, **study}
+    api.trials = [trial_json("t1", 1, {**BBO3_PARAMS, **parameters})]
+    launcher = FakeLauncher()
+    make_agent(api, state_dir, launcher, **runner).run()
+    kind, body = _refusal(api, "t1")
+    assert kind == expected, body
+    assert says in body.get("reason", body.get("error", "")), body
+    if kind == "fail":
+        assert "kind" not in body  # a failed evaluation: the point or the study, everywhere
+    assert launcher.processes == []  # refused before a child starts
+
+
+@pytest.mark.parametrize(
+    ("study", "overrides", "expected", "says"),
+    [
+        # A regime key: this runner's settings are wrong whatever the study.
+        ({}, {"epochs": 1}, "runnerFault", "cannot be overridden by a runner"),
+        # A value out of the field's own bounds: the same.
+        ({"globalBatchSize": 8}, {"perDeviceTrainBatchSize": 0}, "runnerFault", "overrides are"),
+        # A per-device batch for a study without a global batch: this study only.
+        ({}, {"perDeviceTrainBatchSize": 2}, "decline", "without globalBatchSize"),
+    ],
+)
+def test_the_runners_own_overrides_are_its_fault_or_its_decline(
+    api: FakeApi,
+    state_dir: Path,
+    study: dict[str, Any],
+    overrides: dict[str, Any],
+    expected: str,
+    says: str,
+) -> None:
+    """cli.py checks --set at start; an AgentConfig built otherwise may still carry them."""
+    api.training_config = {**api.training_config, **study}
+    api.trials = [trial_json("t1", 1, BBO3_PARAMS)]
+    make_agent(api, state_dir, FakeLauncher(), overrides=overrides).run()
+    kind, body = _refusal(api, "t1")
+    assert kind == expected, body
+    assert says in body.get("reason", body.get("error", "")), body
+
+
+def test_a_gpu_precision_on_a_runner_without_gpus_is_declined(
     api: FakeApi, state_dir: Path
 ) -> None:
-    api.training_config = {
-        **api.training_config,
-        "globalBatchSize": 8,
-        "perDeviceTrainBatchSize": 3,
-    }
+    """(CPU would train fp32: another regime than the study's.) A runner registered without
+    GPUs never leases a study with requiredRunnerGpus (the API's lease query); this is the
+    study that names a GPU precision without that requirement."""
+    api.training_config = {**api.training_config, "precision": "bf16-mixed"}
     api.trials = [trial_json("t1", 1, BBO3_PARAMS)]
     launcher = FakeLauncher()
     make_agent(api, state_dir, launcher).run()
-    body = api.reports["t1"][1]
-    # Sent as a runner failure: the trial goes back untouched for a runner whose GPUs divide it.
-    assert body["kind"] == "runner"
-    assert body["error"].startswith("runner failure (retryable on another runner): ")
-    assert "globalBatchSize 8 is not a multiple of perDeviceTrainBatchSize 3" in body["error"]
-    assert launcher.processes == []  # refused before a child starts
+    kind, body = _refusal(api, "t1")
+    assert kind == "decline" and "precision 'bf16-mixed' needs a GPU" in body["reason"], body
+    assert launcher.processes == []
+    api.training_config = {**api.training_config, "precision": "fp32"}  # what a CPU trains
+    api.trials = [trial_json("t2", 2, BBO3_PARAMS)]
+    make_agent(api, state_dir, FakeLauncher()).run()
+    assert api.reports["t2"][0] == "complete"
+
+
+def test_gpus_this_runner_was_given_but_cannot_use_are_a_runner_fault(
+    api: FakeApi, state_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--gpus names a GPU that CUDA cannot use (no driver, a wrong index): the real training
+    child refuses before loading anything, as this runner's fault (its health), rather than
+    train on the CPU. GPU 97 exists nowhere, so this holds on a GPU machine too."""
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(sys.path))  # the real child's imports
+    monkeypatch.delenv(TEST_CPU_RANKS, raising=False)
+    api.trials = [trial_json("t1", 1, BBO3_PARAMS)]
+    make_agent(api, state_dir, Launcher(["97"]), gpus=["97"]).run()
+    kind, body = _refusal(api, "t1")
+    assert kind == "runnerFault", body
+    assert "given GPU(s) 97 (--gpus) but CUDA can use 0" in body["error"], body
+    assert body["kind"] == "runner" and body["gpuSeconds"] > 0
+
+
+@pytest.mark.parametrize(("mode", "expected"), [("mismatch", "decline"), ("broken", "runnerFault")])
+def test_what_the_child_finds_is_declined_or_a_runner_fault(
+    api: FakeApi, state_dir: Path, mode: str, expected: str
+) -> None:
+    api.trials = [trial_json("t1", 1, BBO3_PARAMS)]
+    make_agent(api, state_dir, FakeLauncher(mode)).run()
+    kind, body = _refusal(api, "t1")
+    assert kind == expected, body
+    assert "(fake)" in body.get("reason", "") or "CUDA can use 0" in body.get("error", ""), body
 
 
 def test_completed_trials_keep_their_adapter_with_a_manifest(
@@ -808,3 +923,91 @@ def test_decline_reasons_are_one_printable_line_the_api_accepts() -> None:
     assert decline_reason("trainData: a local path this runner does not allow") == (
         "trainData: a local path this runner does not allow"
     )
+
+
+def _decline_scenario(
+    api: FakeApi, state_dir: Path, monkeypatch: pytest.MonkeyPatch, error: tuple[int, str]
+) -> list[tuple[float, str]]:
+    """Three trials of a study this runner declines (leases of 2 s), its declines answered
+    with `error`; the runner runs until idle for 2.5 s. Returns when it called what."""
+    import meshtune_runner.agent as agent_module
+
+    monkeypatch.setattr(agent_module, "DECLINE_HOLD_SECONDS", 0.5, raising=False)
+    api.training_config = {}  # a runWorker study: declined
+    api.lease_seconds = 2
+    api.refuse_declines, api.decline_error = -1, error
+    api.trials = [trial_json(f"t{n}", n, BBO3_PARAMS) for n in (1, 2, 3)]
+    calls: list[tuple[float, str]] = []
+    real_handle = api.handle
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        calls.append((time.monotonic(), request.url.path))
+        return real_handle(request)
+
+    agent = make_agent(
+        api, state_dir, FakeLauncher(), transport=httpx.MockTransport(handle), exit_when_idle=2.5
+    )
+    assert agent.run() == 0
+    return calls
+
+
+def _declines_of(calls: list[tuple[float, str]], trial_id: str) -> list[float]:
+    return [t for t, path in calls if path == f"/v1/trials/{trial_id}/decline"]
+
+
+def _waits_before_leases(calls: list[tuple[float, str]]) -> list[float]:
+    """For each lease after the first: the time since the runner's last call about a trial."""
+    waits, last = [], None
+    for t, path in calls:
+        if path.endswith("/lease") and last is not None:
+            waits.append(t - last)
+        elif path.startswith("/v1/trials/"):
+            last = t
+    return waits
+
+
+def test_a_decline_the_api_cannot_take_now_is_retried_then_left_to_the_lease_expiry(
+    api: FakeApi,
+    state_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """503 (or no answer) for the lease's whole length: retried with backoff (the client's
+    retry policy) while the lease lasts, then left to expire (the API hands the trial out
+    again), said in the log; no failure; and no lease for a while after, longer each time, so
+    not a loop of lease and give back."""
+    calls = _decline_scenario(api, state_dir, monkeypatch, (503, "UNAVAILABLE"))
+    tries = _declines_of(calls, "t1")
+    assert len(tries) >= 3, calls
+    assert tries[-1] - tries[0] <= 2.0 + 1.0, tries  # about the lease's length (2 s), no more
+    assert not any(path.endswith(("/fail", "/release")) for _, path in calls)
+    waits = _waits_before_leases(calls)
+    assert waits and waits[0] >= 0.5, waits
+    assert len(waits) < 2 or waits[1] >= 1.0, waits  # doubled
+    assert "decline not delivered" in caplog.text and "when its lease expires" in caplog.text
+
+
+def test_a_decline_the_api_refuses_for_good_releases_the_trial_and_holds_off(
+    api: FakeApi, state_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 4xx that retrying cannot fix (an API older than `decline`: 404): sent once, the trial
+    released at once rather than held until expiry, and the next lease waits, longer each time
+    (before this change the runner leased and gave back the next trial at once)."""
+    calls = _decline_scenario(api, state_dir, monkeypatch, (404, "NOT_FOUND"))
+    assert len(_declines_of(calls, "t1")) == 1
+    assert api.released[:1] == ["t1"]
+    assert not any(path.endswith("/fail") for _, path in calls)
+    waits = _waits_before_leases(calls)
+    assert waits and waits[0] >= 0.5, waits
+    assert len(waits) < 2 or waits[1] >= 1.0, waits
+
+
+def test_a_decline_of_a_trial_no_longer_held_leaves_it_to_the_api(
+    api: FakeApi, state_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """409 LEASE_LOST: the trial is the API's again (leased to another runner); nothing to
+    release, nothing held, so the next lease is not held off."""
+    calls = _decline_scenario(api, state_dir, monkeypatch, (409, "LEASE_LOST"))
+    assert [len(_declines_of(calls, t)) for t in ("t1", "t2", "t3")] == [1, 1, 1]
+    assert api.released == []
+    assert all(wait < 0.5 for wait in _waits_before_leases(calls)[:2]), calls

@@ -520,3 +520,95 @@ def test_a_runner_without_study_or_data_root_declines_what_it_cannot_run(
     for study_id in (outside, worker):
         trials = _trials(api, study_id)
         assert trials and all(t["status"] == "completed" for t in trials), trials
+
+
+def test_what_a_runner_lacks_is_declined_not_failed(
+    api: RunningApi, demo_assets: DemoAssets, tmp_path: Path
+) -> None:
+    """docs/runner.md, "Whose fault a refusal is": a CPU runner whose data root lacks a study's
+    file (another runner may have it mounted), which has no GPU for a study's bf16-mixed, and
+    whose own per-device batch (3) does not split a study's global batch (8) declines each
+    study once: no evaluation spent, no study failed, the runner still healthy. Before this
+    change the missing file was a runner failure: the trial was leased to the same runner again
+    at once, and three in a row quarantined it within a second (2026-12-05, this test against
+    the earlier runner code); the bf16-mixed study would have trained in fp32."""
+    project = _check(api.admin.post("/v1/projects", json={"name": "e2e-runner-fit"}), 201)["id"]
+
+    def project_key(scope: str) -> str:
+        body = {"name": f"e2e-runner-fit {scope}", "scope": scope, "projectId": project}
+        return str(_check(api.admin.post("/v1/api-keys", json=body), 201)["key"])
+
+    runner_key, user_key = project_key("runner"), project_key("user")
+    user = httpx.Client(
+        base_url=api.url, timeout=30, headers={"Authorization": f"Bearer {user_key}"}
+    )
+    mounted = tmp_path / "mnt"  # this runner's data root: the shared data is not mounted here
+    mounted.mkdir()
+    base = _study_body(demo_assets, 2)
+    training = {**base["trainingConfig"], "globalBatchSize": 8, "perDeviceTrainBatchSize": 4}
+    training.pop("gradientAccumulationSteps", None)  # derived from the global batch
+    studies = {
+        "missing": {**training, "trainData": str(mounted / "shared" / "train.jsonl")},
+        "precision": {**training, "precision": "bf16-mixed"},
+        "layout": training,
+    }
+    ids = {
+        name: _check(
+            user.post(
+                "/v1/studies", json={**base, "name": f"fit {name}", "trainingConfig": config}
+            ),
+            201,
+        )["id"]
+        for name, config in studies.items()
+    }
+    log_path = tmp_path / "small.log"
+    env = {**os.environ, "MESHTUNE_API_KEY": runner_key, "OMP_NUM_THREADS": "1"}
+    with log_path.open("wb") as log:
+        small = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "meshtune_runner",
+                "--url",
+                api.url,
+                "--name",
+                "small",
+                "--gpus",
+                "none",
+                "--state-dir",
+                str(tmp_path / "small"),
+                "--data-root",
+                str(mounted),
+                "--allow-read",
+                str(demo_assets.root),
+                "--per-device-train-batch-size",
+                "3",
+                "--exit-when-idle",
+                "5",
+            ],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            timeout=120,
+            check=False,
+        )
+    said = log_path.read_text(errors="replace")
+    assert small.returncode == 0, said[-4000:]
+    assert said.count("cannot run its study; giving it back") == 3, said[-4000:]
+    assert "runner failure" not in said, said[-4000:]
+    expected = {
+        "missing": "trainData not found on this runner",
+        "precision": "precision 'bf16-mixed' needs a GPU",
+        "layout": "perDeviceTrainBatchSize 3 x 1 GPU(s)",
+    }
+    for name, study_id in ids.items():
+        study = _check(user.get(f"/v1/studies/{study_id}"), 200)
+        assert (study["status"], study["evaluationCount"]) == ("active", 0), study
+        declines = _check(user.get(f"/v1/studies/{study_id}/runner-declines"), 200)
+        assert declines["total"] == 1, declines
+        assert expected[name] in declines["items"][0]["reason"], declines
+        for trial in _trials(api, study_id):
+            assert trial["status"] == "pending" and trial["attempt"] == 2, trial
+    runners = _check(user.get("/v1/runners"), 200)["items"]
+    user.close()
+    assert [r["health"] for r in runners if r["name"] == "small"] == ["healthy"], runners

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from meshtune_runner.errors import RunnerMismatchError, TrialSetupError
+from meshtune_runner.errors import RunnerFaultError, RunnerMismatchError, TrialSetupError
 from meshtune_runner.regime import batch_layout, regime_hash
 from meshtune_runner.training_config import parse_training_config
 
@@ -26,9 +26,24 @@ def test_accumulation_is_derived_from_the_gpu_count(gpus: int, accumulation: int
 
 
 @pytest.mark.parametrize("gpus", [3, 5, 64])
-def test_a_gpu_count_that_does_not_divide_is_a_runner_failure(gpus: int) -> None:
+def test_a_gpu_count_that_does_not_divide_is_this_runners_mismatch(gpus: int) -> None:
+    """Declined by the agent: a runner with another GPU count splits it."""
     with pytest.raises(RunnerMismatchError, match=f"{gpus} GPU"):
         batch_layout(parse_training_config(BBO3), gpus)
+
+
+def test_a_per_device_batch_that_does_not_divide_is_the_setters_fault() -> None:
+    """Not even one process splits 128 into batches of 3: the study's or the point's fault
+    (no runner can), unless this runner set the per-device batch itself."""
+    study = parse_training_config({**BBO3, "perDeviceTrainBatchSize": 3})
+    with pytest.raises(TrialSetupError, match=r"\(the study\): no runner can split it"):
+        batch_layout(study, 1)
+    point = parse_training_config(BBO3)
+    with pytest.raises(TrialSetupError, match=r"\(the trial parameter\)"):
+        batch_layout(point, 2, {"per_device_train_batch_size": 3}, runner_per_device=True)
+    runners = parse_training_config(BBO3, {"perDeviceTrainBatchSize": 3})
+    with pytest.raises(RunnerMismatchError, match="3 x 1 GPU"):
+        batch_layout(runners, 1, runner_per_device=True)
 
 
 def test_the_regime_hash_is_the_same_on_every_runner_that_fits_it() -> None:
@@ -63,8 +78,10 @@ def test_without_a_global_batch_the_regime_depends_on_the_runner() -> None:
 
 
 def test_runner_overrides_are_limited_to_paths_and_resources() -> None:
-    with pytest.raises(RunnerMismatchError, match="epochs"):
+    with pytest.raises(RunnerFaultError, match="epochs"):  # wrong whatever the study
         parse_training_config(BBO3, {"epochs": 1})
+    with pytest.raises(RunnerFaultError, match="overrides are invalid: perDeviceTrainBatchSize"):
+        parse_training_config(BBO3, {"per_device_train_batch_size": 0})
     with pytest.raises(RunnerMismatchError, match="without globalBatchSize"):
         parse_training_config({**BBO3, "globalBatchSize": None}, {"perDeviceTrainBatchSize": 2})
     with pytest.raises(Exception, match="set only globalBatchSize"):

@@ -17,9 +17,17 @@ import pytest
 from meshtune_runner.demo_assets import DemoAssets, demo_training_config
 from meshtune_runner.hyperparameters import map_parameters
 from meshtune_runner.trial_files import EventReader, TrialResult, TrialSpec
-from meshtune_runner.worker import classify_failure, describe_failure
+from meshtune_runner.worker import TEST_CPU_RANKS, classify_failure, describe_failure
 
 pytestmark = pytest.mark.training
+
+
+@pytest.fixture(autouse=True)
+def _cpu_ranks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Several ranks on this CPU machine: Launcher(["0", "1"]) names GPUs it lacks on purpose
+    (worker.check_gpus_usable would refuse them as a broken runner's)."""
+    monkeypatch.setenv(TEST_CPU_RANKS, "1")
+
 
 BBO3_X0 = {
     "lora_rank": 8,

@@ -33,9 +33,11 @@ from .errors import (
     LeaseLostError,
     MissingInputError,
     RunnerError,
+    RunnerFaultError,
     RunnerMismatchError,
     TrainingConfigError,
     TransientApiError,
+    TrialAlreadyFinishedError,
     TrialSetupError,
 )
 from .failure_text import secret_environment_values
@@ -43,12 +45,12 @@ from .hyperparameters import map_parameters
 from .launcher import Launcher, LauncherName, crash_reason, stop_process_group
 from .outbox import Outbox, PendingReport
 from .outputs import check_outputs_producible, collect_outputs
-from .policy import RunnerPolicy, StudyPolicyError, confine_study
+from .policy import RunnerPolicy, confine_study
 from .pruning import DiskRetention, PruneSettings
 from .regime import batch_layout
 from .reporter import Reporter
 from .retention import MANIFEST_NAME, keep_adapter
-from .training_config import TrainingConfig, parse_training_config
+from .training_config import TrainingConfig, overrides_field, parse_training_config
 from .trial_files import EventReader, TrialResult, TrialSpec, write_json_atomic
 from .trial_log import TrialLog
 from .worker import is_peer_lost
@@ -62,17 +64,22 @@ MAX_METRICS_PER_HEARTBEAT = 200
 #: How long to wait before registering again when the project has all the runners it may.
 REGISTER_QUOTA_WAIT_SECONDS = 60.0
 
+#: After a decline the API did not take, no lease for this long, doubled after each such decline
+#: in a row up to the maximum (`Agent._decline`): the same study would be leased again at once.
+DECLINE_HOLD_SECONDS = 10.0
+DECLINE_HOLD_MAX_SECONDS = 600.0
+
 #: The heartbeat reply's reason when the API's stopping policy ended the trial (issue 17): the
 #: trial is already `stopped` on the server, so the runner stops training, keeps the adapter
 #: and reports nothing (complete/fail would be refused).
 EARLY_STOPPED = "early_stopped"
 
 
-class TrialStartError(RunnerError):
+class TrialStartError(RunnerFaultError):
     """The trial's folder, log or child could not be made (an OSError of this machine)."""
 
 
-class TrialDiskError(RunnerError):
+class TrialDiskError(RunnerFaultError):
     """The child ran, and this machine's disk then lost its answer (an OSError reading it):
     a runner failure, with the GPU-seconds the child used."""
 
@@ -251,8 +258,14 @@ def _prune_settings(config: AgentConfig) -> PruneSettings:
     )
 
 
-def _check_local_inputs(config: TrainingConfig) -> None:
-    """Missing data fails the trial at once, before a child loads torch."""
+#: Precisions the training child trains only on CUDA (training/finetune.py `_resolve_precision`:
+#: without CUDA every precision is fp32, another regime than the study's).
+GPU_PRECISIONS = ("bf16", "bf16-mixed", "fp16")
+
+
+def _check_runner_fits(config: TrainingConfig, gpus: int) -> None:
+    """What this machine lacks for the study, found before a child loads torch: declined
+    (MissingInputError, RunnerMismatchError), since another runner may have it."""
     for label, value in (
         ("trainData", config.train_data),
         ("evalData", config.eval_data),
@@ -272,6 +285,13 @@ def _check_local_inputs(config: TrainingConfig) -> None:
         raise MissingInputError(
             f"quantization {config.quantization!r} needs bitsandbytes, which this runner's "
             "environment lacks (python-runner/requirements-qlora.lock)"
+        )
+    if gpus == 0 and config.precision in GPU_PRECISIONS:
+        # On CPU the child trains fp32: results of another regime than the study's
+        # (docs/runner.md, "One training regime per study"); a GPU runner trains it.
+        raise RunnerMismatchError(
+            f"precision {config.precision!r} needs a GPU and this runner has none (--gpus none); "
+            "on CPU it would train in fp32, another regime"
         )
 
 
@@ -322,6 +342,9 @@ class Agent:
         #: the running trial's work and checkpoint folders: never pruned
         self._in_use: list[Path] = []
         self._last_prune = 0.0
+        #: no lease before this time (monotonic) after a decline the API did not take
+        self._decline_hold_until = 0.0
+        self._decline_backoff = 0.0
 
     # -- signals --------------------------------------------------------------------------
 
@@ -537,8 +560,14 @@ class Agent:
         #: the API has answered a lease of --study once: a 404 after that means it was deleted
         study_seen = False
         while not self.stopping:
+            hold = self._decline_hold_until - time.monotonic()
             try:
-                leased = self.client.lease(self.runner_id, self.config.study_id)
+                # After a decline the API did not take: waiting, as idle (runner heartbeats).
+                leased = (
+                    LeaseWait(hold)
+                    if hold > 0
+                    else self.client.lease(self.runner_id, self.config.study_id)
+                )
             except FatalApiError as exc:
                 if reregistered or not self.config.api_key:
                     raise
@@ -613,6 +642,7 @@ class Agent:
                 label,
                 "the study has no trainingConfig: it is evaluated by an SDK worker "
                 "(runWorker), not by a training runner",
+                lease.lease_seconds,
             )
             return
         try:
@@ -623,17 +653,24 @@ class Agent:
             config = confine_study(config, self.policy, self.config.overrides)
             hyper = map_parameters(dict(trial.parameters))
             check_outputs_producible(lease.outputs, config)
-            _check_local_inputs(config)
-            batch_layout(config, max(1, len(self.config.gpus)), hyper.training)
-        except RunnerMismatchError as exc:
+            _check_runner_fits(config, len(self.config.gpus))
+            batch_layout(
+                config,
+                max(1, len(self.config.gpus)),
+                hyper.training,
+                runner_per_device=overrides_field(self.config.overrides, "perDeviceTrainBatchSize"),
+            )
+        except RunnerFaultError as exc:
+            # This runner's own settings are invalid whatever the study: its health.
             self._report_machine_fault(trial.id, label, str(exc))
             return
-        except StudyPolicyError as exc:
-            # What this runner's operator allows (its --data-root, --allow-*), not the point:
-            # given back for a runner that may run it, and the study is not leased here again
-            # for a while. Never a runner failure, so a study cannot quarantine the runner
-            # (docs/reliability.md, findings 12 and 49).
-            self._decline(trial.id, label, str(exc))
+        except RunnerMismatchError as exc:
+            # This runner's setup, not the point (StudyPolicyError: its --data-root, --allow-*;
+            # a file, package, GPU count or GPU it lacks): given back for a runner that may run
+            # it, and the study is not leased here again for a while. Never a runner failure,
+            # so a study cannot quarantine the runner (docs/runner.md, "Whose fault a refusal
+            # is"; docs/reliability.md, findings 12 and 49).
+            self._decline(trial.id, label, str(exc), lease.lease_seconds)
             return
         except (TrainingConfigError, TrialSetupError) as exc:
             log.error("%s cannot run: %s", label, exc)
@@ -690,6 +727,15 @@ class Agent:
             self._in_use = []
         if outcome is None:
             return  # stopped or lost: nothing to report
+        if outcome.status == "failed" and outcome.refusal == "decline":
+            # The child found what this machine lacks (a RunnerMismatchError in worker.py).
+            self._decline(trial.id, label, outcome.error or "failed", lease.lease_seconds)
+            return
+        if outcome.status == "failed" and outcome.refusal == "runnerFault":
+            # The child found this machine broken (its GPUs not usable): its health; the
+            # checkpoints stay for the runner that takes the trial next.
+            self._report_machine_fault(trial.id, label, outcome.error or "failed", gpu_seconds)
+            return
         if outcome.status == "stopped":
             # Ended by the API (early stop): nothing to report; the adapter and any checkpoint
             # stay for a later resume of the same point.
@@ -955,10 +1001,13 @@ class Agent:
     def _report_machine_fault(
         self, trial_id: str, label: str, error: str, gpu_seconds: float | None = None
     ) -> None:
-        """A trial this machine cannot run or start, known before any training, or whose
-        answer its disk lost (`gpu_seconds`: what the child used): told to the API as a runner
-        failure (no attempt, no budget). A crash during training stays a retryable evaluation
-        failure, which uses an attempt, so a point that always crashes ends."""
+        """A trial this machine could not run whatever the study (errors.RunnerFaultError: its
+        own settings invalid, its GPUs unusable, its trial folder or child not made, or the
+        child's answer lost on its disk; `gpu_seconds`: what the child used): told to the API
+        as a runner failure (no attempt, no budget; counts against this runner's health). What
+        it lacks for one study is declined instead (`_decline`). A crash during training stays
+        a retryable evaluation failure, which uses an attempt, so a point that always crashes
+        ends."""
         log.error("%s cannot run on this runner: %s", label, error)
         failure = TrialResult("failed", error=error, kind="runner")
         machine_fault = {**_failure_payload(failure), "runnerFault": True}
@@ -1157,19 +1206,49 @@ class Agent:
             released = self._release(trial_id, f"trial {trial_id}") or released
         return released
 
-    def _decline(self, trial_id: str, label: str, reason: str) -> None:
-        """Gives the trial back as one this runner cannot run by its own settings (the API's
+    def _decline(self, trial_id: str, label: str, reason: str, lease_seconds: float) -> None:
+        """Gives the trial back as one this runner cannot run by its own setup (the API's
         `decline`: budget, attempts, engine and this runner's health untouched; the study is not
-        leased to this runner for a while). Best effort: if the API cannot be told, the trial
-        returns when its lease expires."""
+        leased to this runner for a while). An API error or an unreachable API is retried with
+        backoff (client.RetryPolicy) for as long as the lease lasts: past it the API requeues
+        the trial itself (the safety net), so the trial is never lost. When the API did not
+        take the decline, this runner holds off its next lease (`_decline_hold`), doubling each
+        time, so that a study it cannot run is not leased and given back in a hot loop."""
         log.warning("%s: this runner cannot run its study; giving it back: %s", label, reason)
-        quick = RetryPolicy(
-            initial=0.2, maximum=1.0, give_up_after=5.0, sleep=self._hard_stop_event.wait
+        retry = RetryPolicy(
+            initial=self.config.retry_initial_seconds,
+            maximum=max(1.0, lease_seconds / 4),
+            give_up_after=max(1.0, float(lease_seconds)),
+            should_abort=lambda: self.hard_stop,
+            sleep=self._hard_stop_event.wait,
         )
         try:
-            self.client.decline(trial_id, reason, retry=quick)
-        except (ApiError, TransientApiError) as exc:
-            log.warning("%s: decline failed (%s); it returns when its lease expires", label, exc)
+            self.client.decline(trial_id, reason, retry=retry)
+            self._decline_backoff = 0.0
+            return
+        except (LeaseLostError, TrialAlreadyFinishedError, FatalApiError) as exc:
+            # 409 (its lease expired, the trial finished or was stopped), 403 (not leased to
+            # this runner): the trial is the API's again, nothing is held here.
+            log.warning("%s: decline refused (%s); the trial is no longer held here", label, exc)
+            return
+        except TransientApiError as exc:
+            # Unreachable (or 5xx) for the lease's whole length: the lease expires and the API
+            # hands the trial out again.
+            log.error(
+                "%s: decline not delivered (%s); the trial returns when its lease expires",
+                label,
+                exc,
+            )
+        except ApiError as exc:
+            # Refused for good (an API older than `decline`, a reason it will not take): given
+            # back at once as a plain release instead, so that it is not held until expiry.
+            log.error("%s: decline refused (%s); releasing the trial instead", label, exc)
+            self._release(trial_id, label)
+        self._decline_backoff = min(
+            DECLINE_HOLD_MAX_SECONDS, max(DECLINE_HOLD_SECONDS, 2 * self._decline_backoff)
+        )
+        self._decline_hold_until = time.monotonic() + self._decline_backoff
+        log.warning("%s: no lease for %.0f s", label, self._decline_backoff)
 
     def _release(self, trial_id: str, label: str, skipped: dict[str, Any] | None = None) -> bool:
         """Best effort: if it fails, the API re-queues the trial when the lease expires.

@@ -9,9 +9,20 @@ from typing import Any, Literal
 #:   evaluation for MADS, never retried;
 #: - "resource": out of GPU memory (on any rank): the API hands the trial to a runner with
 #:   more memory per GPU, or fails it as an evaluation when no runner has more;
-#: - "runner": this runner cannot run it (GPU count does not divide the global batch,
-#:   crash, node lost, misconfiguration): retryable elsewhere.
+#: - "runner": the run broke for a reason that may be the machine's (a crash, a lost node):
+#:   retryable elsewhere.
+#: A refusal that is no evaluation at all is not a failure kind: a study this runner cannot run
+#: by its own setup is declined (RunnerMismatchError), and a runner broken whatever the study
+#: reports a runner fault (RunnerFaultError); see `Refusal` and docs/runner.md, "Whose fault a
+#: refusal is".
 FailureKind = Literal["evaluation", "resource", "runner"]
+
+#: What a refusal that is not the point's is told to the API as:
+#: - "decline": `POST /v1/trials/{id}/decline` — this runner cannot run this study by its own
+#:   setup, another runner may (budget, attempts, engine and this runner's health untouched);
+#: - "runnerFault": `fail` with `runnerFault: true` — this runner is broken whatever the study
+#:   (no attempt, no budget; counts against its health, so a broken runner is quarantined).
+Refusal = Literal["decline", "runnerFault"]
 
 __all__ = [
     "ApiError",
@@ -19,14 +30,17 @@ __all__ = [
     "FatalApiError",
     "LeaseLostError",
     "MissingInputError",
+    "Refusal",
     "ResourceError",
     "RunnerError",
+    "RunnerFaultError",
     "RunnerMismatchError",
     "TrainingConfigError",
     "TransientApiError",
     "TrialAlreadyFinishedError",
     "TrialSetupError",
     "UnreadableReplyError",
+    "refusal_of",
 ]
 
 
@@ -92,14 +106,33 @@ class TrialSetupError(RunnerError):
 
 
 class RunnerMismatchError(RunnerError):
-    """This runner cannot run the trial as the study defines it (GPU count, its overrides);
-    another runner may: a runner failure, not a failed evaluation."""
+    """This runner cannot run the trial's study by its own setup, and another runner may: its
+    GPU count or per-device batch does not split the study's global batch, its folders or
+    allowances (policy.StudyPolicyError), a file or package it lacks, no GPU for a GPU
+    precision. Declined (`Refusal` "decline"): neither a failed evaluation, which would teach
+    the engine that a good point is bad, nor a runner failure, which would let a study
+    quarantine a healthy runner (docs/runner.md, "Whose fault a refusal is")."""
 
 
 class MissingInputError(RunnerMismatchError):
-    """A data, model or tokenizer path of the study is missing on this machine: the machine's
-    fault, not the point's (the API gives the trial back untouched and marks this runner
-    unhealthy; several in a row quarantine it)."""
+    """A data, model or tokenizer path of the study, under the folders this runner may read, or
+    a package the study needs, is missing on this machine; another runner may have it (a
+    shared file system mounted there): declined."""
+
+
+class RunnerFaultError(RunnerError):
+    """This runner is broken whatever the study: its own settings are invalid, the GPUs it was
+    given are not usable, its disk or launcher fails. Reported as a runner fault (`Refusal`
+    "runnerFault"), which counts against its health: a few in a row quarantine it."""
+
+
+def refusal_of(exc: BaseException) -> Refusal | None:
+    """How a refusal is told to the API (None: it is the point's or the study's, a failure)."""
+    if isinstance(exc, RunnerMismatchError):
+        return "decline"
+    if isinstance(exc, RunnerFaultError):
+        return "runnerFault"
+    return None
 
 
 class ResourceError(RunnerError):

@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from .adapter_store import is_store_url
-from .errors import TrainingConfigError
+from .errors import RunnerMismatchError, TrainingConfigError
 from .training_config import TrainingConfig, _camel
 
 __all__ = [
@@ -90,8 +90,9 @@ _INPUTS = ("model", "tokenizer", "train_data", "eval_data", "mmlu_data")
 _OUTPUTS = ("adapter_dir", "checkpoint_dir")
 
 
-class StudyPolicyError(TrainingConfigError):
-    """The study asks for something this runner's operator did not allow."""
+class StudyPolicyError(RunnerMismatchError, TrainingConfigError):
+    """The study asks for something this runner's operator did not allow: declined (another
+    runner's operator may allow it), never the point's nor this runner's fault."""
 
 
 @dataclass(frozen=True)

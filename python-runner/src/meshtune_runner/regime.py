@@ -4,8 +4,9 @@ The study's `trainingConfig` fixes everything that changes the number reported t
 optimizer (global batch, epochs, length, schedule, precision, ...). A runner only chooses how
 to fit that regime on its hardware: the per-device batch and, from its GPU count, the gradient
 accumulation (global = per-device x accumulation x GPUs). When the global batch cannot be
-split over this runner's GPUs, the runner refuses the trial as a runner failure (another
-runner may fit it); the configuration itself is fine.
+split over this runner's GPUs (or over the per-device batch this runner set), the runner
+declines the study (another runner may fit it); when it cannot be split over the per-device
+batch the study or the trial set, no runner can, and the trial fails as an evaluation.
 
 Imports no ML library: the agent checks the regime before it starts a training child.
 """
@@ -33,14 +34,18 @@ class BatchLayout:
 
 
 def batch_layout(
-    config: TrainingConfig, world_size: int, trial_training: Mapping[str, Any] | None = None
+    config: TrainingConfig,
+    world_size: int,
+    trial_training: Mapping[str, Any] | None = None,
+    runner_per_device: bool = False,
 ) -> BatchLayout:
     """Accumulation derived from the study's global batch and this runner's GPU count.
 
     Without `globalBatchSize` (older studies) the accumulation is the study's and the global
     batch follows from the GPU count, as before: such results depend on the runner.
     `trial_training` (the trial's TrainingArguments parameters) may set the per-device batch,
-    and the accumulation only when the study has no global batch.
+    and the accumulation only when the study has no global batch. `runner_per_device`: the
+    config's per-device batch is this runner's override (not the study's).
     """
     trial = dict(trial_training or {})
     world_size = max(1, world_size)
@@ -59,6 +64,17 @@ def batch_layout(
         )
     per_step = per_device * world_size
     if config.global_batch_size % per_step != 0:
+        from_trial = "per_device_train_batch_size" in trial
+        if config.global_batch_size % per_device != 0 and not (
+            runner_per_device and not from_trial
+        ):
+            # Not even one process splits it: no runner can train this point as defined.
+            raise TrialSetupError(
+                f"globalBatchSize {config.global_batch_size} is not a multiple of "
+                f"perDeviceTrainBatchSize {per_device} "
+                f"({'the trial parameter' if from_trial else 'the study'}): no runner can "
+                "split it"
+            )
         raise RunnerMismatchError(
             f"globalBatchSize {config.global_batch_size} is not a multiple of "
             f"perDeviceTrainBatchSize {per_device} x {world_size} GPU(s) = {per_step} on this "

@@ -13,13 +13,14 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .adapter_store import is_store_url
-from .errors import RunnerMismatchError, TrainingConfigError
+from .errors import RunnerFaultError, RunnerMismatchError, TrainingConfigError
 
 __all__ = [
     "PATH_FIELDS",
     "RUNNER_SIDE_FIELDS",
     "TrainingConfig",
     "check_runner_overrides",
+    "overrides_field",
     "parse_training_config",
 ]
 
@@ -177,13 +178,19 @@ def check_runner_overrides(overrides: dict[str, Any]) -> None:
         )
 
 
+def overrides_field(overrides: dict[str, Any], key: str) -> bool:
+    """Whether a runner's overrides set the trainingConfig field `key` (camelCase)."""
+    return any(_camel(name) == key and value is not None for name, value in overrides.items())
+
+
 def parse_training_config(raw: Any, overrides: dict[str, Any] | None = None) -> TrainingConfig:
     """Validate the study's trainingConfig merged with this runner's overrides.
 
     Overrides may use camelCase or snake_case keys; None values are ignored. An override
-    outside RUNNER_SIDE_FIELDS, or a per-device batch override of a study without a global
-    batch (it would change the regime), is a RunnerMismatchError: this runner's set-up is
-    wrong, not the study.
+    outside RUNNER_SIDE_FIELDS, or one whose value is invalid, is a RunnerFaultError: this
+    runner's settings are wrong whatever the study. A per-device batch override of a study
+    without a global batch (it would change the regime) is a RunnerMismatchError: this runner
+    cannot run that study, another runner may.
     """
     if raw is None:
         raw = {}
@@ -194,7 +201,7 @@ def parse_training_config(raw: Any, overrides: dict[str, Any] | None = None) -> 
     try:
         check_runner_overrides(given)
     except ValueError as exc:
-        raise RunnerMismatchError(str(exc)) from None
+        raise RunnerFaultError(str(exc)) from None
     if (
         "perDeviceTrainBatchSize" in {_camel(k) for k in given}
         and merged.get("globalBatchSize") is None
@@ -209,7 +216,16 @@ def parse_training_config(raw: Any, overrides: dict[str, Any] | None = None) -> 
         return TrainingConfig.model_validate(merged)
     except ValidationError as exc:
         problems = []
+        overridden = {_camel(key) for key in given}
+        runners = False
         for error in exc.errors():
             where = ".".join(str(p) for p in error["loc"]) or "trainingConfig"
             problems.append(f"{where}: {error['msg']}")
+            # A field's own bounds (perDeviceTrainBatchSize >= 1) hold whatever the study:
+            # an invalid value this runner set is its own fault, not the study's.
+            runners = runners or (bool(error["loc"]) and str(error["loc"][0]) in overridden)
+        if runners:
+            raise RunnerFaultError(
+                "this runner's trainingConfig overrides are invalid: " + "; ".join(problems)
+            ) from exc
         raise TrainingConfigError("bad trainingConfig: " + "; ".join(problems)) from exc

@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from .errors import FailureKind
+from .errors import FailureKind, Refusal
 
 __all__ = ["EventReader", "EventWriter", "TrialResult", "TrialSpec", "write_json_atomic"]
 
@@ -98,6 +98,8 @@ class TrialResult:
     effective_config: dict[str, Any] = field(default_factory=dict)
     adapter_dir: str | None = None
     rank: int = 0
+    #: for a failure that is no evaluation: declined, or a runner fault (errors.Refusal)
+    refusal: Refusal | None = None
 
     @property
     def retryable(self) -> bool:
@@ -119,6 +121,7 @@ class TrialResult:
                 "effectiveConfig": self.effective_config,
                 "adapterDir": self.adapter_dir,
                 "rank": self.rank,
+                "refusal": self.refusal,
             },
         )
 
@@ -137,6 +140,7 @@ class TrialResult:
             effective_config=dict(raw.get("effectiveConfig") or {}),
             adapter_dir=raw.get("adapterDir"),
             rank=int(raw.get("rank", 0)),
+            refusal=raw["refusal"] if raw.get("refusal") in ("decline", "runnerFault") else None,
         )
 
 

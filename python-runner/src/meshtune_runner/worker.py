@@ -15,7 +15,14 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from .errors import FailureKind, ResourceError, RunnerError, RunnerMismatchError
+from .errors import (
+    FailureKind,
+    ResourceError,
+    RunnerError,
+    RunnerFaultError,
+    RunnerMismatchError,
+    refusal_of,
+)
 from .hyperparameters import Hyperparameters
 from .training_config import parse_training_config
 from .trial_files import EventWriter, TrialResult, TrialSpec
@@ -56,7 +63,9 @@ def is_peer_lost(text: str) -> bool:
 def classify_failure(exc: BaseException) -> FailureKind:
     if is_out_of_memory(exc):
         return "resource"
-    if isinstance(exc, RunnerMismatchError) or is_peer_lost(f"{type(exc).__name__}: {exc}"):
+    if isinstance(exc, (RunnerMismatchError, RunnerFaultError)) or is_peer_lost(
+        f"{type(exc).__name__}: {exc}"
+    ):
         return "runner"
     return "evaluation"
 
@@ -68,6 +77,31 @@ def describe_failure(exc: BaseException) -> str:
     if isinstance(exc, RunnerError):
         return str(exc)[:2000]
     return f"{type(exc).__name__}: {exc}"[:2000]
+
+
+#: Set by the tests that run several ranks on the CPU (`check_gpus_usable`).
+TEST_CPU_RANKS = "MESHTUNE_TEST_CPU_RANKS"
+
+
+def check_gpus_usable() -> None:
+    """The GPUs the agent gave this child (`--gpus`, as CUDA_VISIBLE_DEVICES; launcher.py) must
+    be usable: without it the child would train on the CPU, slowly and in fp32, a result of
+    another regime that looks like a GPU runner's. No driver, a driver that does not match,
+    an index that names no GPU: this runner is broken whatever the study (its health).
+    `MESHTUNE_TEST_CPU_RANKS=1`: the tests name GPUs on a CPU machine on purpose, to run
+    several gloo ranks under torchrun (tests/test_training.py)."""
+    given = [v.strip() for v in os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",") if v.strip()]
+    if not given or os.environ.get(TEST_CPU_RANKS) == "1":
+        return  # a CPU runner: the launcher hides every GPU
+    import torch
+
+    usable = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if usable < len(given):
+        raise RunnerFaultError(
+            f"this runner was given GPU(s) {','.join(given)} (--gpus) but CUDA can use "
+            f"{usable} of them (torch {torch.__version__}, CUDA build "
+            f"{torch.version.cuda or 'none'}): check the driver and --gpus"
+        )
 
 
 def _record(function: Callable[[], int]) -> Callable[[], int | None]:
@@ -95,6 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     events = EventWriter(spec.events_path if rank == 0 else None)
     try:
+        check_gpus_usable()
         config = parse_training_config(spec.training_config)
         hyper = Hyperparameters(**spec.hyperparameters)
         from .training.finetune import run_finetune
@@ -119,7 +154,11 @@ def main(argv: list[str] | None = None) -> int:
         if not isinstance(exc, RunnerError):
             traceback.print_exc()
         result = TrialResult(
-            "failed", error=describe_failure(exc), kind=classify_failure(exc), rank=rank
+            "failed",
+            error=describe_failure(exc),
+            kind=classify_failure(exc),
+            rank=rank,
+            refusal=refusal_of(exc),
         )
         log.error("trial failed on rank %d (%s failure): %s", rank, result.kind, result.error)
         result.save(spec.rank_failure_path(rank))
