@@ -18,7 +18,6 @@ import { dimensionOf } from './problems';
 import type { RunTrace } from './traces';
 import { parseDevLoopArgs } from './dev-loop-args';
 import { surrogateMeasurement } from '../../src/mads/search/surrogate';
-import { isFeasible } from '../../src/mads/evaluation';
 
 const TAU = 1e-3;
 const ALPHAS = [5, 10, 20, 50, 100];
@@ -49,28 +48,12 @@ function main(argv: readonly string[]): void {
   for (const [name, variant] of Object.entries(variants)) {
     const started = Date.now();
     // Measurement keys (branch small15b): `_rule`, `_k` (search/surrogate.ts `surrogateMeasurement`).
-    const { _rule, _k, ...options } = variant as typeof variant & { _rule?: '' | 'mean' | 'once' | 'log'; _k?: number };
+    const { _rule, _k, ...options } = variant as typeof variant & { _rule?: '' | 'mean' | 'once'; _k?: number };
     surrogateMeasurement.rule = _rule ?? '';
     surrogateMeasurement.k = _k ?? 0;
     surrogateMeasurement.skips = 0;
-    surrogateMeasurement.log = [];
     const runs = problems.flatMap((p) => seeds.map((s) => runMadsParallel(p, s, 1, options)));
     solvers.push({ label: name, family: name, q: 1, runs });
-    if (surrogateMeasurement.log.length > 0) {
-      // z of each repeated far point, split by whether its evaluation improved the best f.
-      const rows = surrogateMeasurement.log.map((e) => {
-        const r = e.state.cache.find(e.x);
-        const improved = r !== undefined && r.status === 'ok' && isFeasible(r.h) && r.f < e.fStar;
-        return { z: e.z, improved };
-      });
-      for (const improved of [true, false]) {
-        const zs = rows.filter((r) => r.improved === improved).map((r) => r.z).sort((a, b) => a - b);
-        const q = (p: number): string => (zs.length ? zs[Math.min(zs.length - 1, Math.floor(p * zs.length))].toFixed(2) : '-');
-        process.stderr.write(
-          `small-budget: ${name} far repeats ${improved ? 'improving' : 'not improving'} ${zs.length}: z>0 ${zs.filter((z) => z > 0).length}, z>-0.5 ${zs.filter((z) => z > -0.5).length}, z>-1 ${zs.filter((z) => z > -1).length}; quantiles 10/50/90% ${q(0.1)} / ${q(0.5)} / ${q(0.9)}\n`,
-        );
-      }
-    }
     process.stderr.write(
       `small-budget: ${name} ${((Date.now() - started) / 1000).toFixed(0)} s, surrogate steps skipped ${surrogateMeasurement.skips}\n`,
     );

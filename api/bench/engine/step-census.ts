@@ -113,7 +113,7 @@ function main(argv: readonly string[]): void {
     for (const q of qs) {
       for (const [name, variant] of Object.entries(variants)) {
         // Measurement keys (branch small15b): `_rule`, `_k` (search/surrogate.ts `surrogateMeasurement`).
-        const { _rule, _k, ...options } = variant as typeof variant & { _rule?: '' | 'mean' | 'once' | 'log'; _k?: number };
+        const { _rule, _k, ...options } = variant as typeof variant & { _rule?: '' | 'mean' | 'once'; _k?: number };
         surrogateMeasurement.rule = _rule ?? '';
         surrogateMeasurement.k = _k ?? 0;
         for (const seed of seeds) {

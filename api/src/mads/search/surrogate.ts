@@ -52,13 +52,7 @@ export const MAX_CENSORED_POINTS = 30;
  * instead of an EI that may be variance alone. Set by small-budget.js / step-census.js from a
  * variant's `_rule` ('mean') and `_k`; not an option, not serialised.
  */
-export const surrogateMeasurement = {
-  rule: '' as '' | 'mean' | 'once' | 'log',
-  k: 0,
-  skips: 0,
-  /** 'log' (never skips): each repeated far point's z = (best − mean)/σ and the best f then. */
-  log: [] as { state: EngineState; x: number[]; z: number; fStar: number }[],
-};
+export const surrogateMeasurement = { rule: '' as '' | 'mean' | 'once', k: 0, skips: 0 };
 const surrogateTries = new WeakMap<EngineState, { centre: number; tries: number }>();
 
 /** Uniform candidates over the box, and local ones around each of the best points. */
@@ -139,8 +133,6 @@ interface Scorer {
   score(x: readonly number[]): number;
   /** Measurement (`surrogateMeasurement`): mean − k·σ beats the best feasible value and is feasible. */
   meanBeats(x: readonly number[], k: number): boolean;
-  /** Measurement: (best − mean)/σ of the objective on the normal-score scale. */
-  zOf(x: readonly number[]): number;
   /**
    * One joint posterior draw at the points (Thompson sampling), as a value to maximise: minus
    * the drawn objective where every drawn constraint is ≤ 0, else below every such value by the
@@ -257,10 +249,6 @@ function buildScorer(state: EngineState, records: PointRecord[], box: Box): Scor
       const sd = Math.sqrt(p.variance);
       return p.mean[0] - k * sd < best && thresholds.every((t, j) => p.mean[j + 1] - k * sd <= t);
     },
-    zOf(x) {
-      const p = predictGp(final, scale(box, toFree(state.space, x)));
-      return (best - p.mean[0]) / Math.sqrt(p.variance);
-    },
     thompson(xs, normal) {
       const draws = samplePosterior(
         final,
@@ -343,14 +331,8 @@ export function surrogateCandidates(state: EngineState, count = 1, thompson = fa
     const repeat = t !== undefined && t.centre === centreId && t.tries > 0;
     const chosen = scored[0].c.x;
     const inFrame = state.space.free.every((i, k) => Math.abs(chosen[i] - centre[i]) <= frames[k] * (1 + 1e-9));
-    if (surrogateMeasurement.rule === 'log' && repeat && !inFrame) {
-      let fStar = Infinity;
-      for (const r of state.cache.records) if (r.status === 'ok' && isFeasible(r.h)) fStar = Math.min(fStar, r.f);
-      surrogateMeasurement.log.push({ state, x: [...chosen], z: scorer.zOf(chosen), fStar });
-    }
     const skip =
       repeat &&
-      surrogateMeasurement.rule !== 'log' &&
       (surrogateMeasurement.rule === 'once' ||
         (!inFrame && !scorer.meanBeats(chosen, surrogateMeasurement.k)));
     if (process.env.MT_DEBUG_SMALL15 === '1' && repeat)
