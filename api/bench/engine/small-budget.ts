@@ -17,7 +17,6 @@ import { solveRecords, type SolverRuns } from './parallel-report';
 import { dimensionOf } from './problems';
 import type { RunTrace } from './traces';
 import { parseDevLoopArgs } from './dev-loop-args';
-import { surrogateMeasurement } from '../../src/mads/search/surrogate';
 
 const TAU = 1e-3;
 const ALPHAS = [5, 10, 20, 50, 100];
@@ -45,18 +44,11 @@ function main(argv: readonly string[]): void {
     }
   }
   const solvers: SolverRuns[] = [];
-  for (const [name, variant] of Object.entries(variants)) {
+  for (const [name, options] of Object.entries(variants)) {
     const started = Date.now();
-    // Measurement keys (branch small15b): `_rule`, `_k` (search/surrogate.ts `surrogateMeasurement`).
-    const { _rule, _k, ...options } = variant as typeof variant & { _rule?: '' | 'mean' | 'once'; _k?: number };
-    surrogateMeasurement.rule = _rule ?? '';
-    surrogateMeasurement.k = _k ?? 0;
-    surrogateMeasurement.skips = 0;
     const runs = problems.flatMap((p) => seeds.map((s) => runMadsParallel(p, s, 1, options)));
     solvers.push({ label: name, family: name, q: 1, runs });
-    process.stderr.write(
-      `small-budget: ${name} ${((Date.now() - started) / 1000).toFixed(0)} s, surrogate steps skipped ${surrogateMeasurement.skips}\n`,
-    );
+    process.stderr.write(`small-budget: ${name} ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
   }
   const all = [...reference, ...solvers];
   const solves = solveRecords(problems, all, TAU);

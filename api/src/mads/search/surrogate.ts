@@ -43,18 +43,6 @@ export const MAX_MODEL_POINTS = 60;
 const MAX_PENDING_POINTS = 16;
 /** Most censored points (stopped early) added, the most recent first. */
 export const MAX_CENSORED_POINTS = 30;
-/**
- * MEASUREMENT ONLY (branch small15b, issue 15 item 2): from the second surrogate step at one poll
- * centre on, take a far point (outside the frame around the centre) only where the step's own GP
- * predicts it beats the incumbent by its mean — mean − k·σ below the best feasible value (the
- * normal-score scale is monotone in f, so this is "predicted f below f*"), and every constraint's
- * mean − k·σ below its threshold — else skip the step (the poll refines). Exploitation evidence
- * instead of an EI that may be variance alone. Set by small-budget.js / step-census.js from a
- * variant's `_rule` ('mean') and `_k`; not an option, not serialised.
- */
-export const surrogateMeasurement = { rule: '' as '' | 'mean' | 'once', k: 0, skips: 0 };
-const surrogateTries = new WeakMap<EngineState, { centre: number; tries: number }>();
-
 /** Uniform candidates over the box, and local ones around each of the best points. */
 const GLOBAL_CANDIDATES = 160;
 const LOCAL_CENTRES = 3;
@@ -131,8 +119,6 @@ function localRng(state: EngineState): NomadRng {
 
 interface Scorer {
   score(x: readonly number[]): number;
-  /** Measurement (`surrogateMeasurement`): mean − k·σ beats the best feasible value and is feasible. */
-  meanBeats(x: readonly number[], k: number): boolean;
   /**
    * One joint posterior draw at the points (Thompson sampling), as a value to maximise: minus
    * the drawn objective where every drawn constraint is ≤ 0, else below every such value by the
@@ -243,12 +229,6 @@ function buildScorer(state: EngineState, records: PointRecord[], box: Box): Scor
       if (best === Infinity) return pof * (1 + 1e-3 * normalCdf(-p.mean[0]));
       return expectedImprovement(p.mean[0], sd, best) * pof;
     },
-    meanBeats(x, k) {
-      if (best === Infinity) return true;
-      const p = predictGp(final, scale(box, toFree(state.space, x)));
-      const sd = Math.sqrt(p.variance);
-      return p.mean[0] - k * sd < best && thresholds.every((t, j) => p.mean[j + 1] - k * sd <= t);
-    },
     thompson(xs, normal) {
       const draws = samplePosterior(
         final,
@@ -326,23 +306,5 @@ export function surrogateCandidates(state: EngineState, count = 1, thompson = fa
     scored.forEach((s, i) => (s.value = values[i]));
   }
   scored.sort((a, b) => b.value - a.value || a.tag - b.tag);
-  if (count === 1 && !thompson && scored.length > 0 && surrogateMeasurement.rule !== '') {
-    const t = surrogateTries.get(state);
-    const repeat = t !== undefined && t.centre === centreId && t.tries > 0;
-    const chosen = scored[0].c.x;
-    const inFrame = state.space.free.every((i, k) => Math.abs(chosen[i] - centre[i]) <= frames[k] * (1 + 1e-9));
-    const skip =
-      repeat &&
-      (surrogateMeasurement.rule === 'once' ||
-        (!inFrame && !scorer.meanBeats(chosen, surrogateMeasurement.k)));
-    if (process.env.MT_DEBUG_SMALL15 === '1' && repeat)
-      process.stderr.write(`rule: cache ${state.cache.size} inFrame ${inFrame} skip ${skip} frames ${frames}\n`);
-    if (skip) {
-      surrogateMeasurement.skips++;
-      return [];
-    }
-    if (repeat) t.tries++;
-    else surrogateTries.set(state, { centre: centreId, tries: 1 });
-  }
   return scored.slice(0, count).map((s) => s.c);
 }
