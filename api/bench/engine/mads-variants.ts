@@ -14,6 +14,7 @@
  *   variant loses, and where)
  */
 import { runMadsParallel } from './parallel';
+import { innerPollMeasurement } from '../../src/mads/model/model-optimizer';
 import {
   familyTable,
   perRunTable,
@@ -39,7 +40,8 @@ function main(argv: readonly string[]): void {
     // A variant may name its own q values ("q": [4, 16]): one that only changes the behaviour
     // with points in flight need not repeat the sequential runs (its drop is then taken against
     // the first variant's q = 1).
-    const { q: ownQs, ...options } = given;
+    const { q: ownQs, _legacyInnerStop, ...options } = given as typeof given & { _legacyInnerStop?: boolean };
+    innerPollMeasurement.legacyStop = _legacyInnerStop === true;
     for (const q of ownQs ?? qs) {
       const started = Date.now();
       const runs = problems.flatMap((p) => seeds.map((s) => runMadsParallel(p, s, q, options)));

@@ -74,6 +74,9 @@ interface InnerPoint {
   from: number;
 }
 
+/** Measurement switch (temporary): set by mads-variants.js from the variant key `_legacyInnerStop`. */
+export const innerPollMeasurement = { legacyStop: false };
+
 class InnerMads {
   private readonly points: InnerPoint[] = [];
   private readonly barrier: BarrierState = emptyBarrier(Infinity);
@@ -265,8 +268,15 @@ class InnerMads {
       return out;
     };
     const primaryPoints = around(primary, ortho2nDirections(this.opts.rng, n));
-    if (primaryPoints.length === 0) return null;
+    // Every poll method generates its points before the stop test, and the run stops only when
+    // none generated any (NOMAD 4.5.1, src/Algos/Mads/Poll.cpp, `Poll::generateTrialPointsImp`:
+    // MESH_PREC_REACHED on `getTrialPointsCount() == 0`): the DOUBLE direction is drawn even when
+    // the primary poll rounded back to its centre, so the RNG the outer MADS goes on with is
+    // NOMAD's, and secondary points alone keep the run going.
+    // Measurement switch (temporary, reverted after the measurement): the rule before the fix.
+    if (innerPollMeasurement.legacyStop && primaryPoints.length === 0) return null;
     const secondary = feas !== undefined && inf !== undefined ? around(inf, doubleDirections(this.opts.rng, n)) : [];
+    if (primaryPoints.length + secondary.length === 0) return null;
     return [...primaryPoints, ...secondary];
   }
 }
