@@ -15,6 +15,7 @@
  */
 import { runMadsParallel } from './parallel';
 import { innerPollMeasurement } from '../../src/mads/model/model-optimizer';
+import { barrierMeasurement } from '../../src/mads/barrier';
 import {
   familyTable,
   perRunTable,
@@ -42,6 +43,7 @@ function main(argv: readonly string[]): void {
     // the first variant's q = 1).
     const { q: ownQs, _legacyInnerStop, ...options } = given as typeof given & { _legacyInnerStop?: boolean };
     innerPollMeasurement.legacyStop = _legacyInnerStop === true;
+    barrierMeasurement.legacy = _legacyInnerStop === true;
     for (const q of ownQs ?? qs) {
       const started = Date.now();
       const runs = problems.flatMap((p) => seeds.map((s) => runMadsParallel(p, s, q, options)));

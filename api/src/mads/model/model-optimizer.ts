@@ -19,7 +19,15 @@
  *
  * The result is the barrier's feasible and infeasible incumbents (`Mads::getBestSolution`).
  */
-import { Success, computeSuccessType, emptyBarrier, updateWithPoints, type BarrierState, type FH } from '../barrier';
+import {
+  Success,
+  computeSuccessType,
+  emptyBarrier,
+  refreshIncumbents,
+  updateWithPoints,
+  type BarrierState,
+  type FH,
+} from '../barrier';
 import { doubleDirections, ortho2nDirections } from '../directions';
 import { isFeasible } from '../evaluation';
 import {
@@ -111,6 +119,8 @@ class InnerMads {
     const x0 = this.evaluateBlock([{ x: [...this.start], from: -1 }]);
     updateWithPoints(this.barrier, x0, this.fh, true);
     if (this.free.length > 0) this.iterate();
+    // The run's end derives the incumbents from points a failed last search added (`refreshIncumbents`).
+    refreshIncumbents(this.barrier, this.fh);
     const view = (id: number | undefined): ModelPoint | null => {
       if (id === undefined) return null;
       const p = this.points[id];
