@@ -5,11 +5,14 @@
  */
 import { addIfIndependent, doubleDirections, ortho2nDirections } from './directions';
 import { scaleAndProjectOnMesh } from './mesh';
-import { EPS } from '../math/numerics';
+import { EPS, lessEps } from '../math/numerics';
 import { sortCandidates } from './ordering';
 import { quadSecondPassDirection } from './search/quad-model';
 import { cacheKey, clipAndRound, displacementToFull, snapToMeshAndBounds, toFree } from './space';
 import { modelsMayProposeNewPoints, type Candidate, type EngineState } from './state';
+
+/** Measurement switch (temporary): set by mads-variants.js from the variant key `_legacyOrder`. */
+export const pollMeasurement = { legacyOrder: false };
 
 /** `Poll::computePrimarySecondaryPollCenters` (§3.2, Appendix D #2: feasible always primary). */
 export function pollCentres(state: EngineState): { primary: number | null; secondary: number | null } {
@@ -137,7 +140,23 @@ function reduceToN(
       if (state.cache.has(c.x)) firstPass.push(disp(c));
     }
   }
+  // The second pass reads the first pass's directions from the poll's trial points, a set ordered
+  // by their coordinates (NOMAD 4.5.1, src/Algos/Mads/OrthoNPlus1PollMethod.cpp,
+  // `generateSecondPassDirections` over `_trialPoints`, an `EvalPointSet` ordered by
+  // `Point::weakLess`), not in evaluation order. The order is the coordinate order of the QUAD
+  // model's scaled space (`QuadModelUpdate::scalingByDirections`), so the inner MADS that
+  // minimises it explores the same coordinates as NOMAD's.
+  if (!pollMeasurement.legacyOrder) firstPass.sort((a, b) => lexicographicEps(a, b));
   return { kept, firstPass };
+}
+
+/** `Point::weakLess` on centre + a and centre + b, i.e. on a and b: coordinate by coordinate, ε-compared. */
+function lexicographicEps(a: readonly number[], b: readonly number[]): number {
+  for (let i = 0; i < a.length; i++) {
+    if (lessEps(a[i], b[i])) return -1;
+    if (lessEps(b[i], a[i])) return 1;
+  }
+  return 0;
 }
 
 /**
