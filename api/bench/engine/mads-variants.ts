@@ -14,8 +14,6 @@
  *   variant loses, and where)
  */
 import { runMadsParallel } from './parallel';
-import { innerPollMeasurement } from '../../src/mads/model/model-optimizer';
-import { barrierMeasurement } from '../../src/mads/barrier';
 import { pollMeasurement } from '../../src/mads/poll';
 import {
   familyTable,
@@ -42,13 +40,8 @@ function main(argv: readonly string[]): void {
     // A variant may name its own q values ("q": [4, 16]): one that only changes the behaviour
     // with points in flight need not repeat the sequential runs (its drop is then taken against
     // the first variant's q = 1).
-    const { q: ownQs, _legacyInnerStop, _legacyOrder, ...options } = given as typeof given & {
-      _legacyInnerStop?: boolean;
-      _legacyOrder?: boolean;
-    };
+    const { q: ownQs, _legacyOrder, ...options } = given as typeof given & { _legacyOrder?: boolean };
     pollMeasurement.legacyOrder = _legacyOrder === true;
-    innerPollMeasurement.legacyStop = _legacyInnerStop === true;
-    barrierMeasurement.legacy = _legacyInnerStop === true;
     for (const q of ownQs ?? qs) {
       const started = Date.now();
       const runs = problems.flatMap((p) => seeds.map((s) => runMadsParallel(p, s, q, options)));

@@ -80,9 +80,6 @@ export interface BarrierUpdate {
   infSuccess: Success;
 }
 
-/** Measurement switch (temporary): set by mads-variants.js from the variant key `_legacyInnerStop`. */
-export const barrierMeasurement = { legacy: false };
-
 /** Each barrier's index of its infeasible points (barrier-index.ts), built on its first update. */
 const INDEXES = new WeakMap<BarrierState, InfeasibleIndex>();
 
@@ -134,9 +131,7 @@ export function updateWithPoints(
       }
     }
   }
-  if (added && !barrierMeasurement.legacy) state.stale = true;
-  // Measurement switch (temporary): the rule before the fix derived only when this call changed the barrier.
-  if (barrierMeasurement.legacy && updateIncumbentsAndHMax && (added || rejected)) state.stale = true;
+  if (added) state.stale = true;
   const result: BarrierUpdate = { feasSuccess: Success.UNSUCCESSFUL, infSuccess: Success.UNSUCCESSFUL };
   // NOMAD derives the incumbents and hMax when points were added since they were last derived, by
   // this update or an earlier one that did not derive them, or when this update rejected points.
@@ -205,7 +200,7 @@ export function updateWithPoints(
  * infeasible point of a failed quadratic-model search becomes the secondary poll centre there.
  */
 export function refreshIncumbents(state: BarrierState, fh: (id: number) => FH | null): void {
-  if (state.stale === true && !barrierMeasurement.legacy) updateWithPoints(state, [], fh, true);
+  if (state.stale === true) updateWithPoints(state, [], fh, true);
 }
 
 /**

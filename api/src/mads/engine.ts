@@ -209,6 +209,10 @@ function finishStep(state: EngineState, step: Step): void {
     case 'surrogate':
     case 'quad': {
       updateWithPoints(state.barrier, step.returned, fh(state), step.fullSuccess);
+      // The meshtune preset keeps the rule it was measured with: points a failed search added are
+      // derived into the incumbents only by the next update that adds points (docs/algorithm.md,
+      // "The nomad4 preset on integer and constrained spaces").
+      if (state.options.preset !== 'nomad4') delete state.barrier.stale;
       mergeLate(state);
       if (step.fullSuccess) startMegaIteration(state);
       else if (step.inNmSlot === true) {

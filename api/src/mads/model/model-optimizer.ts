@@ -72,6 +72,14 @@ export interface ModelOptimizerOptions {
    * traces of model-optimizer.spec.ts.
    */
   skipPointsInBarrier?: boolean;
+  /**
+   * NOMAD's rules for the end of a run (the nomad4 preset): the DOUBLE direction of the last poll
+   * is drawn before the mesh-precision test, the run stops only when no poll method generated a
+   * point, and incumbents a failed speculative search left out of date are derived at the stop.
+   * false (the meshtune preset, which was measured with it): the run stops as soon as the primary
+   * poll generates nothing, and the incumbents are those of the last deriving update.
+   */
+  nomadRules?: boolean;
 }
 
 interface InnerPoint {
@@ -81,9 +89,6 @@ interface InnerPoint {
   /** pointFrom (§5.2): index of the frame centre, −1 for X0. */
   from: number;
 }
-
-/** Measurement switch (temporary): set by mads-variants.js from the variant key `_legacyInnerStop`. */
-export const innerPollMeasurement = { legacyStop: false };
 
 class InnerMads {
   private readonly points: InnerPoint[] = [];
@@ -120,7 +125,7 @@ class InnerMads {
     updateWithPoints(this.barrier, x0, this.fh, true);
     if (this.free.length > 0) this.iterate();
     // The run's end derives the incumbents from points a failed last search added (`refreshIncumbents`).
-    refreshIncumbents(this.barrier, this.fh);
+    if (this.opts.nomadRules === true) refreshIncumbents(this.barrier, this.fh);
     const view = (id: number | undefined): ModelPoint | null => {
       if (id === undefined) return null;
       const p = this.points[id];
@@ -148,6 +153,7 @@ class InnerMads {
         const ids = this.evaluateBlock(speculative);
         const full = ids.some((id) => this.success(id, ref) === Success.FULL);
         updateWithPoints(this.barrier, ids, this.fh, full);
+        if (this.opts.nomadRules !== true) delete this.barrier.stale;
         if (full) continue;
         if (this.evaluations >= this.opts.maxEval) return;
       }
@@ -283,8 +289,7 @@ class InnerMads {
     // MESH_PREC_REACHED on `getTrialPointsCount() == 0`): the DOUBLE direction is drawn even when
     // the primary poll rounded back to its centre, so the RNG the outer MADS goes on with is
     // NOMAD's, and secondary points alone keep the run going.
-    // Measurement switch (temporary, reverted after the measurement): the rule before the fix.
-    if (innerPollMeasurement.legacyStop && primaryPoints.length === 0) return null;
+    if (this.opts.nomadRules !== true && primaryPoints.length === 0) return null;
     const secondary = feas !== undefined && inf !== undefined ? around(inf, doubleDirections(this.opts.rng, n)) : [];
     if (primaryPoints.length + secondary.length === 0) return null;
     return [...primaryPoints, ...secondary];
