@@ -14,7 +14,6 @@
  *   variant loses, and where)
  */
 import { runMadsParallel } from './parallel';
-import { pollMeasurement } from '../../src/mads/poll';
 import {
   familyTable,
   perRunTable,
@@ -40,8 +39,7 @@ function main(argv: readonly string[]): void {
     // A variant may name its own q values ("q": [4, 16]): one that only changes the behaviour
     // with points in flight need not repeat the sequential runs (its drop is then taken against
     // the first variant's q = 1).
-    const { q: ownQs, _legacyOrder, ...options } = given as typeof given & { _legacyOrder?: boolean };
-    pollMeasurement.legacyOrder = _legacyOrder === true;
+    const { q: ownQs, ...options } = given;
     for (const q of ownQs ?? qs) {
       const started = Date.now();
       const runs = problems.flatMap((p) => seeds.map((s) => runMadsParallel(p, s, q, options)));
