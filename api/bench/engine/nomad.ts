@@ -62,6 +62,11 @@ function cacheRoot(): string {
 }
 
 type NomadJobProblem = ReturnType<typeof nomadJobProblem>;
+
+/** The benchmark's Python (the venv with the pinned PyNomadBBO), for tools that run NOMAD alone. */
+export function nomadPython(): string {
+  return ensureVenv(benchSourceDir(), 'requirements.txt', 'bench-venv');
+}
 type Solver = 'nomad' | 'tpe' | 'smac';
 
 function ensureVenv(sourceDir: string, requirements: string, name: string): string {

@@ -11,6 +11,9 @@
  *   node dist-engine/api/bench/engine/step-census.js --problem-set unseen --problems hartmann_6 \
  *     --seeds 0,1 --q 1 --budget 20 --variants '{"default":{},"nomad4":{"preset":"nomad4"}}'
  *   --trace: also one line per evaluation (step kind, point, f, best so far, frame sizes).
+ *   --nomad (with --trace, q = 1): also NOMAD's own line per evaluation for the same problem, seed
+ *   and budget (nomad_steps.py: the step that generated each point, GEN_STEP, and its frame and
+ *   mesh sizes) and the first evaluation where the two runs' points differ.
  */
 import { Mads, type MadsOptions } from '../../src/mads';
 import type { EngineState } from '../../src/mads/state';
@@ -21,6 +24,35 @@ import { toTraceEvaluation } from './traces';
 import { pollCentres } from '../../src/mads/poll';
 import { frameSizes } from '../../src/mads/mesh';
 import { parseDevLoopArgs } from './dev-loop-args';
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { benchSourceDir, nomadJobProblem, nomadPython } from './nomad';
+
+/** NOMAD's lines for one run (nomad_steps.py): BBE, point, f, frame, mesh, step. */
+function nomadSteps(problem: BenchProblem, seed: number, budget: number): { x: number[]; line: string }[] {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'step-census-'));
+  try {
+    const file = path.join(dir, 'problem.json');
+    fs.writeFileSync(file, JSON.stringify(nomadJobProblem(problem)));
+    const source = benchSourceDir();
+    const out = execFileSync(nomadPython(), [path.join(source, 'nomad_steps.py'), file, String(seed), String(budget)], {
+      cwd: source,
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    return out
+      .split('\n')
+      .filter((line) => /^\d+\t\(/.test(line))
+      .map((line) => ({
+        x: (/\(([^)]*)\)/.exec(line) as RegExpExecArray)[1].trim().split(/\s+/).map(Number),
+        line: line.replace(/\s+/g, ' ').trim(),
+      }));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 interface Census {
   kinds: Map<string, { evaluations: number; improving: number }>;
@@ -104,7 +136,11 @@ function main(argv: readonly string[]): void {
   const { variants, problems, seeds, qs, extra } = parseDevLoopArgs(
     argv,
     { seeds: '0', q: '1', defaultProblems: 'set' },
-    { budget: { type: 'string', default: '20' }, trace: { type: 'boolean', default: false } },
+    {
+      budget: { type: 'string', default: '20' },
+      trace: { type: 'boolean', default: false },
+      nomad: { type: 'boolean', default: false },
+    },
   );
   const budget = Number(extra.budget);
   for (const problem of problems) {
@@ -130,6 +166,19 @@ function main(argv: readonly string[]): void {
                 `  ${i + 1} ${t.kind} x=(${t.x.map(g).join(', ')}) f=${g(t.f)} best=${g(t.best)} frame=(${t.frame.map(g).join(', ')})\n`,
               );
             });
+          }
+          // --nomad: NOMAD's run beside it; NOMAD prints 6 significant digits, hence the tolerance.
+          if (extra.trace === true && extra.nomad === true && q === 1) {
+            const nomad = nomadSteps(problem, seed, limit);
+            nomad.forEach((n) => process.stdout.write(`  NOMAD ${n.line}\n`));
+            const same = (a: readonly number[], b: readonly number[]): boolean =>
+              a.length === b.length && a.every((v, j) => Math.abs(v - b[j]) <= 1e-5 * Math.max(1, Math.abs(v)));
+            const k = c.trace.findIndex((t, i) => i < nomad.length && !same(t.x, nomad[i].x));
+            process.stdout.write(
+              k < 0
+                ? `  same points as NOMAD for all ${Math.min(nomad.length, c.trace.length)} evaluations\n`
+                : `  first evaluation where the points differ: ${k + 1} (${c.trace[k].kind} here; NOMAD: ${nomad[k].line})\n`,
+            );
           }
         }
       }

@@ -112,25 +112,30 @@ function updateByDefinition(
   fh: (id: number) => FH | null,
   updateIncumbentsAndHMax: boolean,
 ): BarrierUpdate {
-  let changed = false;
+  let added = false;
+  let rejected = false;
   for (const id of ids) {
     const p = fh(id);
     if (p === null) continue;
     if (isFeasible(p.h)) {
       if (!state.xFeas.includes(id)) {
         state.xFeas.push(id);
-        changed = true;
+        added = true;
       }
     } else if (p.h < Infinity) {
-      if (greaterEps(p.h, state.hMax)) changed = true;
+      if (greaterEps(p.h, state.hMax)) rejected = true;
       else if (!state.xInf.includes(id)) {
         state.xInf.push(id);
-        changed = true;
+        added = true;
       }
     }
   }
+  // `ProgressiveBarrier::updateWithPoints`: added points leave the incumbents out of date
+  // (`_incumbentsAndHMaxUpToDate`) until an update that derives them, with or without points.
+  if (added) state.stale = true;
   const result: BarrierUpdate = { feasSuccess: Success.UNSUCCESSFUL, infSuccess: Success.UNSUCCESSFUL };
-  if (!updateIncumbentsAndHMax || !changed) return result;
+  if (!updateIncumbentsAndHMax || !(state.stale === true || rejected)) return result;
+  delete state.stale;
   const get = (id: number): FH => fh(id) as FH;
   const fMinRef = state.incFeas.length > 0 ? get(state.incFeas[0]).f : Infinity;
   const fMin = Math.min(Infinity, ...state.xFeas.map((id) => get(id).f));

@@ -62,6 +62,13 @@ export interface BarrierState {
   /** Incumbents recorded at the previous mesh update (`updateRefBests`, §5.1 use 2). */
   refFeas: number | null;
   refInf: number | null;
+  /**
+   * Points were added since the incumbents and hMax were last derived (NOMAD's
+   * `_incumbentsAndHMaxUpToDate` false): a step that was not a full success adds its points
+   * without deriving them, and the next update that derives does it even with no new point
+   * (`refreshIncumbents`). Absent = false (states stored before it restore as they were).
+   */
+  stale?: boolean;
 }
 
 export function emptyBarrier(hMax0: number): BarrierState {
@@ -102,7 +109,8 @@ export function updateWithPoints(
   updateIncumbentsAndHMax: boolean,
 ): BarrierUpdate {
   const index = indexOf(state, fh);
-  let changed = false;
+  let added = false;
+  let rejected = false;
   // Membership in xFeas by a scan for the few points of a step, by a set for many (a merge of the
   // whole cache); xFeas holds the tied best points only after each full update.
   const inFeas = ids.length <= 8 ? null : new Set(state.xFeas);
@@ -113,19 +121,22 @@ export function updateWithPoints(
       if (!(inFeas === null ? state.xFeas.includes(id) : inFeas.has(id))) {
         inFeas?.add(id);
         state.xFeas.push(id);
-        changed = true;
+        added = true;
       }
     } else if (p.h < Infinity) {
-      if (greaterEps(p.h, state.hMax))
-        changed = true; // rejected
+      if (greaterEps(p.h, state.hMax)) rejected = true;
       else if (!index.has(id)) {
         index.add(id, p);
-        changed = true;
+        added = true;
       }
     }
   }
+  if (added) state.stale = true;
   const result: BarrierUpdate = { feasSuccess: Success.UNSUCCESSFUL, infSuccess: Success.UNSUCCESSFUL };
-  if (!updateIncumbentsAndHMax || !changed) return result;
+  // NOMAD derives the incumbents and hMax when points were added since they were last derived, by
+  // this update or an earlier one that did not derive them, or when this update rejected points.
+  if (!updateIncumbentsAndHMax || !(state.stale === true || rejected)) return result;
+  delete state.stale;
   const get = (id: number): FH => fh(id) as FH;
 
   // a. feasible incumbents: all points tied at the best f.
@@ -178,6 +189,18 @@ export function updateWithPoints(
   index.settledIncumbents = state.incInf;
   index.pending = [];
   return result;
+}
+
+/**
+ * Derive the incumbents and hMax if points were added since they last were (`updateWithPoints`
+ * with no point, as NOMAD's `MegaIteration::endImp` calls it when a (sub-)algorithm ends: the
+ * Nelder–Mead search at the end of every NM run, the inner MADS of the model searches at its
+ * stop). Why: a failed search step adds its points without deriving the incumbents, and in
+ * NOMAD the NM search that follows derives them before the poll chooses its centres — an
+ * infeasible point of a failed quadratic-model search becomes the secondary poll centre there.
+ */
+export function refreshIncumbents(state: BarrierState, fh: (id: number) => FH | null): void {
+  if (state.stale === true) updateWithPoints(state, [], fh, true);
 }
 
 /**
@@ -301,6 +324,7 @@ export interface BarrierJson {
   hMax: EncodedNumber;
   refFeas: number | null;
   refInf: number | null;
+  stale?: boolean;
 }
 
 export function barrierToJson(s: BarrierState): BarrierJson {
@@ -316,5 +340,6 @@ export function barrierFromJson(j: BarrierJson): BarrierState {
     hMax: decodeNumber(j.hMax),
     refFeas: j.refFeas,
     refInf: j.refInf,
+    ...(j.stale === true ? { stale: true } : {}),
   };
 }

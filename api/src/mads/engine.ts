@@ -3,7 +3,7 @@
  * MadsIteration.cpp; docs/algorithm.md, "What the engine does"): X0 → [MegaIteration: mesh update,
  * stop test → search methods → poll (first pass, second pass)] …, driven by ask/tell.
  */
-import { Success, computeSuccessType, emptyBarrier, updateWithPoints } from './barrier';
+import { Success, computeSuccessType, emptyBarrier, refreshIncumbents, updateWithPoints } from './barrier';
 import { isFeasible } from './evaluation';
 import { decodeNumber, encodeNumber } from '../math/numerics';
 import { checkMeshForStopping, enlarge, refine } from './mesh';
@@ -199,6 +199,7 @@ function finishStep(state: EngineState, step: Step): void {
       }
       const nmFull = state.nm?.fullSuccess ?? false;
       state.nm = null;
+      refreshIncumbents(state.barrier, fh(state));
       if (nmFull) startMegaIteration(state);
       else state.nextKind = nextKindAfter(state, 'nm');
       return;
@@ -208,6 +209,10 @@ function finishStep(state: EngineState, step: Step): void {
     case 'surrogate':
     case 'quad': {
       updateWithPoints(state.barrier, step.returned, fh(state), step.fullSuccess);
+      // The meshtune preset keeps the rule it was measured with: points a failed search added are
+      // derived into the incumbents only by the next update that adds points (docs/algorithm.md,
+      // "The nomad4 preset on integer and constrained spaces").
+      if (state.options.preset !== 'nomad4') delete state.barrier.stale;
       mergeLate(state);
       if (step.fullSuccess) startMegaIteration(state);
       else if (step.inNmSlot === true) {
@@ -370,7 +375,11 @@ function startNextStep(state: EngineState): void {
       const step = nmStartSearch(state);
       state.nextKind = nextKindAfter(state, kind);
       if (step !== null) state.step = step;
-      else state.nm = null;
+      else {
+        // An NM search that ends before its first point still ends its run (refreshIncumbents).
+        state.nm = null;
+        refreshIncumbents(state.barrier, fh(state));
+      }
       return;
     }
     case 'poll1': {

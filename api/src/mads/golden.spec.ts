@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 import { test } from 'node:test';
 import type { ProblemSpec } from '../optimizer-contract/algorithm';
 import { Mads } from './index';
-import { rosenbrock, ROSENBROCK_3D } from './testing/fixtures';
+import { int, rosenbrock, ROSENBROCK_3D } from './testing/fixtures';
 
 interface TraceRow {
   bbe: number;
@@ -105,3 +105,49 @@ for (const preset of ['nomad4', 'meshtune'] as const) {
     }
   });
 }
+
+/**
+ * Golden trace C (testdata/integerCapacity.out, written by testdata/nomad-integer-golden.py in
+ * about 2 s): NOMAD 4.6.0 (PyNomadBBO, as the engine benchmark runs it; 4.5.1 gives the same
+ * points) with its defaults on the benchmark's `integer_capacity_4` — four integer variables in
+ * [0, 10], one PB constraint — seed 3. Its quadratic-model searches minimise a constraint model,
+ * so their inner MADS ends on the mesh precision with an infeasible incumbent: NOMAD still draws
+ * that last iteration's DOUBLE direction (`Poll::generateTrialPointsImp`), and the outer poll at
+ * evaluation 7 draws the next direction. Without that draw evaluation 7 was another point.
+ * The preset repeats NOMAD for the first EVALUATIONS_C evaluations (docs/algorithm.md, "The
+ * nomad4 preset on integer and constrained spaces" has where and why it parts after them).
+ */
+const EVALUATIONS_C = 11;
+
+test(`golden trace C: an integer problem with a PB constraint, the first ${EVALUATIONS_C} evaluations match NOMAD 4.6.0 (points, frame and mesh sizes)`, () => {
+  const rows = readTrace('integerCapacity.out');
+  assert.equal(rows.length, 40);
+  const weights = [1, 1, 2, 2];
+  const shift = [3.3, 4.6, 2.2, 5.7];
+  const outputs = (x: readonly number[]): number[] => [
+    x.reduce((f, v, i) => f + weights[i] * (v - shift[i]) ** 2, 0),
+    x.reduce((s, v) => s + v, 0) - 10,
+  ];
+  const mads = Mads.create(
+    {
+      variables: [int(0, 10), int(0, 10), int(0, 10), int(0, 10)],
+      outputTypes: ['OBJ', 'PB'],
+      x0: [[0, 0, 0, 0]],
+      maxEvaluations: 40,
+      seed: 3,
+    },
+    { preset: 'nomad4' },
+  );
+  for (const row of rows.slice(0, EVALUATIONS_C)) {
+    const [s] = mads.ask(1);
+    assert.ok(s !== undefined, `BBE ${row.bbe}: no suggestion`);
+    // === on numbers: NOMAD prints some zeros as −0.
+    assert.ok(
+      s.x.length === row.x.length && s.x.every((v, i) => v === row.x[i]),
+      `BBE ${row.bbe}: x=${s.x} expected ${row.x}`,
+    );
+    if (row.frame !== null) assert.deepEqual(mads.frameSize(), row.frame, `BBE ${row.bbe}: frame`);
+    if (row.mesh !== null) assert.deepEqual(mads.meshSize(), row.mesh, `BBE ${row.bbe}: mesh`);
+    mads.tell([{ x: s.x, outputs: outputs(s.x) }]);
+  }
+});

@@ -19,7 +19,15 @@
  *
  * The result is the barrier's feasible and infeasible incumbents (`Mads::getBestSolution`).
  */
-import { Success, computeSuccessType, emptyBarrier, updateWithPoints, type BarrierState, type FH } from '../barrier';
+import {
+  Success,
+  computeSuccessType,
+  emptyBarrier,
+  refreshIncumbents,
+  updateWithPoints,
+  type BarrierState,
+  type FH,
+} from '../barrier';
 import { doubleDirections, ortho2nDirections } from '../directions';
 import { isFeasible } from '../evaluation';
 import {
@@ -64,6 +72,14 @@ export interface ModelOptimizerOptions {
    * traces of model-optimizer.spec.ts.
    */
   skipPointsInBarrier?: boolean;
+  /**
+   * NOMAD's rules for the end of a run (the nomad4 preset): the DOUBLE direction of the last poll
+   * is drawn before the mesh-precision test, the run stops only when no poll method generated a
+   * point, and incumbents a failed speculative search left out of date are derived at the stop.
+   * false (the meshtune preset, which was measured with it): the run stops as soon as the primary
+   * poll generates nothing, and the incumbents are those of the last deriving update.
+   */
+  nomadRules?: boolean;
 }
 
 interface InnerPoint {
@@ -108,6 +124,8 @@ class InnerMads {
     const x0 = this.evaluateBlock([{ x: [...this.start], from: -1 }]);
     updateWithPoints(this.barrier, x0, this.fh, true);
     if (this.free.length > 0) this.iterate();
+    // The run's end derives the incumbents from points a failed last search added (`refreshIncumbents`).
+    if (this.opts.nomadRules === true) refreshIncumbents(this.barrier, this.fh);
     const view = (id: number | undefined): ModelPoint | null => {
       if (id === undefined) return null;
       const p = this.points[id];
@@ -135,6 +153,7 @@ class InnerMads {
         const ids = this.evaluateBlock(speculative);
         const full = ids.some((id) => this.success(id, ref) === Success.FULL);
         updateWithPoints(this.barrier, ids, this.fh, full);
+        if (this.opts.nomadRules !== true) delete this.barrier.stale;
         if (full) continue;
         if (this.evaluations >= this.opts.maxEval) return;
       }
@@ -265,8 +284,14 @@ class InnerMads {
       return out;
     };
     const primaryPoints = around(primary, ortho2nDirections(this.opts.rng, n));
-    if (primaryPoints.length === 0) return null;
+    // Every poll method generates its points before the stop test, and the run stops only when
+    // none generated any (NOMAD 4.5.1, src/Algos/Mads/Poll.cpp, `Poll::generateTrialPointsImp`:
+    // MESH_PREC_REACHED on `getTrialPointsCount() == 0`): the DOUBLE direction is drawn even when
+    // the primary poll rounded back to its centre, so the RNG the outer MADS goes on with is
+    // NOMAD's, and secondary points alone keep the run going.
+    if (this.opts.nomadRules !== true && primaryPoints.length === 0) return null;
     const secondary = feas !== undefined && inf !== undefined ? around(inf, doubleDirections(this.opts.rng, n)) : [];
+    if (primaryPoints.length + secondary.length === 0) return null;
     return [...primaryPoints, ...secondary];
   }
 }

@@ -58,7 +58,12 @@ export function affordableModel(
 }
 
 function optimizerOptions(state: EngineState): ModelOptimizerOptions {
-  return { maxEval: state.options.quadModelMaxEval, rng: state.rng, frameRounding: state.options.frameRounding };
+  return {
+    maxEval: state.options.quadModelMaxEval,
+    rng: state.rng,
+    frameRounding: state.options.frameRounding,
+    nomadRules: state.options.preset === 'nomad4',
+  };
 }
 
 /** 0 when inside the box, k when inside the box doubled k times, MAX + 1 beyond. */
