@@ -136,6 +136,32 @@ describe('early stopping on the heartbeat', () => {
     });
   }
 
+  // The one key of the opaque trainingConfig the API reads (it grants resume and revive) is checked
+  // as the runner checks it: a whole number of steps from 1; 400 naming it, with or without a
+  // policy that needs it, nothing written. Whole numbers, null and absence are accepted.
+  it('rejects a trainingConfig.checkpointSteps that is not a whole number of steps from 1, naming it', async () => {
+    const bad: unknown[] = [1.5, 0, -3, 1e308, Number.MAX_SAFE_INTEGER, '5', true, [5], { steps: 5 }];
+    for (const checkpointSteps of bad) {
+      for (const policy of [{ kind: 'curve', revive: true }, { kind: 'curve', resume: {} }, undefined]) {
+        await assertStudyRefused(
+          test,
+          userKey,
+          { ...studyBody(policy), trainingConfig: { checkpointSteps } },
+          'trainingConfig.checkpointSteps',
+        );
+      }
+    }
+    for (const checkpointSteps of [1, 500, 2_147_483_647]) {
+      const study = await createStudy(test, userKey, {
+        ...studyBody({ kind: 'curve', revive: true }),
+        trainingConfig: { checkpointSteps },
+      });
+      assert.equal((study.earlyStopping as { revive: boolean }).revive, true);
+    }
+    const plain = await createStudy(test, userKey, { ...studyBody(), trainingConfig: { checkpointSteps: null } });
+    assert.equal((plain.earlyStopping as { resume: unknown }).resume, null);
+  });
+
   // Finding 24's sibling, finding 25: the unknown-parameter checks asked `key in rules`, which is
   // true of every name an object inherits (`constructor`, `toString`, …): such a key was accepted
   // silently, as a parameter of every kind and of `resume`. Every inherited name, at each level.

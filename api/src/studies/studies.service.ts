@@ -17,6 +17,7 @@ import * as trialStore from '../trials/store/trial-store';
 import type { CreateStudyDto } from './dto/create-study.dto';
 import type { RunnerDeclineListResponseDto, StudyResponseDto, StudySummaryDto } from './dto/study-response.dto';
 import { engineStart } from './study-engine';
+import { readCheckpointSteps } from './training-config';
 import {
   emptyTrialTotals,
   STUDY_SUMMARY_COLUMNS,
@@ -62,13 +63,18 @@ export class StudiesService {
     // cannot (docs/algorithm.md, "Early stopping"); random search keeps every run whole by default.
     // Stopping that can be undone is allowed only where a resume is cheap: the runner keeps a
     // checkpoint of the pause step (docs/algorithm.md, "Early stopping: pause and resume").
-    const checkpointSteps = dto.trainingConfig?.checkpointSteps;
+    // A checkpointSteps that is there but wrong is named alone: the policy is judged as if it held.
+    const checkpoints = readCheckpointSteps(dto.trainingConfig);
     const parsedPolicy = parseStoppingPolicy(
       dto.earlyStopping ?? { kind: algorithmName === 'mads' ? 'curve' : 'none' },
       'earlyStopping',
-      { checkpointed: typeof checkpointSteps === 'number' && checkpointSteps > 0 },
+      { checkpointed: checkpoints.checkpointed || checkpoints.error !== null },
     );
-    if (!parsedPolicy.ok) throw new ValidationFailedError(parsedPolicy.errors);
+    const errors = [
+      ...(checkpoints.error === null ? [] : [checkpoints.error]),
+      ...(parsedPolicy.ok ? [] : parsedPolicy.errors),
+    ];
+    if (errors.length > 0 || !parsedPolicy.ok) throw new ValidationFailedError(errors);
     let engineState: unknown;
     try {
       // The engine validates the problem and the options once, as it starts (in the engine host thread).

@@ -684,7 +684,12 @@ export interface components {
             requiredRunnerGpus?: number;
             /** @description Only runners that registered every one of these labels (e.g. `a100`, `80g`) lease its trials. */
             requiredRunnerLabels?: string[];
-            /** @description Opaque JSON handed to runners with each trial: model, data paths, epochs, batch sizes, metric… */
+            /**
+             * @description JSON handed to runners with each trial: model, data paths, epochs, batch sizes, metric… (the
+             *     Python runner's schema: docs/runner.md). Stored as given but for `checkpointSteps`, which the
+             *     API reads (`earlyStopping.resume` and `revive` need it): a whole number from 1 to 2147483647, or
+             *     null; 400 naming `trainingConfig.checkpointSteps` otherwise.
+             */
             trainingConfig?: {
                 [key: string]: unknown;
             };
@@ -890,7 +895,12 @@ export interface components {
             requiredRunnerGpus?: number;
             /** @description Only runners that registered every one of these labels (e.g. `a100`, `80g`) lease its trials. */
             requiredRunnerLabels?: string[];
-            /** @description Opaque JSON handed to runners with each trial: model, data paths, epochs, batch sizes, metric… */
+            /**
+             * @description JSON handed to runners with each trial: model, data paths, epochs, batch sizes, metric… (the
+             *     Python runner's schema: docs/runner.md). Stored as given but for `checkpointSteps`, which the
+             *     API reads (`earlyStopping.resume` and `revive` need it): a whole number from 1 to 2147483647, or
+             *     null; 400 naming `trainingConfig.checkpointSteps` otherwise.
+             */
             trainingConfig?: {
                 [key: string]: unknown;
             };

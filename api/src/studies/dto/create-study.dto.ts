@@ -323,7 +323,12 @@ export class CreateStudyDto {
   @IsObject()
   earlyStopping?: Record<string, unknown>;
 
-  /** Opaque JSON handed to runners with each trial: model, data paths, epochs, batch sizes, metric… */
+  /**
+   * JSON handed to runners with each trial: model, data paths, epochs, batch sizes, metric… (the
+   * Python runner's schema: docs/runner.md). Stored as given but for `checkpointSteps`, which the
+   * API reads (`earlyStopping.resume` and `revive` need it): a whole number from 1 to 2147483647, or
+   * null; 400 naming `trainingConfig.checkpointSteps` otherwise.
+   */
   @ApiProperty({ required: false, type: Object, additionalProperties: true })
   @IsOmittable()
   @IsObject()
