@@ -259,4 +259,40 @@ describe('resume choice: bounded work per resume', () => {
     const totalSteps = Math.max(row.total_steps, points[points.length - 1].step);
     assert.equal(row.resume_score, resumeScore({ points, totalSteps }));
   });
+  it('a resumed trial waits for the runner that paused it only while that runner could take it', async () => {
+    // One paused trial, paused by `runner`; the study's budget spent, so the next lease resumes it
+    // (held for `runner`, which keeps its checkpoint, for one lease time).
+    const seedOne = async (): Promise<{ studyId: string; trialId: string }> => {
+      const studyId = await pausingStudy('minimize', 1);
+      const [trialId] = await seedPaused(studyId, [[3, 2, 1.5]], 10, 1, () => true);
+      return { studyId, trialId };
+    };
+    runners += 1;
+    const other = await registerRunner(test, fleet.runnerKey, `other${runners}`, { maxConcurrentTrials: 8 });
+
+    // Healthy and not declining: another runner waits (nothing to lease), the pausing runner takes it.
+    const held = await seedOne();
+    expectStatus(await lease(test, other, held.studyId), 204);
+    assert.equal(
+      (expectStatus(await lease(test, runner, held.studyId), 200).body.trial as { id: string }).id,
+      held.trialId,
+    );
+
+    // The pausing runner declined the study: the other runner takes the trial at once.
+    const declined = await seedOne();
+    await db.query(
+      `INSERT INTO runner_study_declines (runner_id, study_id, reason, declined_at) VALUES ($1, $2, 'no data here', now())`,
+      [runner.id, declined.studyId],
+    );
+    const afterDecline = expectStatus(await lease(test, other, declined.studyId), 200).body.trial as { id: string };
+    assert.equal(afterDecline.id, declined.trialId);
+
+    // The pausing runner is quarantined: the same.
+    const quarantined = await seedOne();
+    await db.query(`UPDATE runners SET quarantined_at = now(), quarantine_reason = 'test' WHERE id = $1`, [runner.id]);
+    const afterQuarantine = expectStatus(await lease(test, other, quarantined.studyId), 200).body.trial as {
+      id: string;
+    };
+    assert.equal(afterQuarantine.id, quarantined.trialId);
+  });
 });

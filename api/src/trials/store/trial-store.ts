@@ -59,11 +59,16 @@ function TRIAL_FITS(t: string, gpuMemoryMb: string): string {
  * (resumePaused) keeps the runner that paused it, which holds its checkpoint (on its own disk when
  * `checkpointDir` is not shared) and is still saving it while its stopped child ends: only that
  * runner takes it, until the study's lease time has passed since the resume; then any runner does
- * (from a shared checkpoint, or from step 0).
+ * (from a shared checkpoint, or from step 0). Not while that runner could never take it: it is
+ * gone (runner_id is then null), quarantined, or has declined the study (any decline row: the
+ * runner said it cannot run it, and a new registration clears its rows) — the trial would only wait
+ * out the lease time for nothing.
  */
 function RESUMABLE_BY(t: string, runnerId: string, now: string): string {
   return `(${t}.runner_id IS NULL OR ${t}.runner_id = ${runnerId}
-           OR ${t}.updated_at < ${now}::timestamptz - make_interval(secs => (SELECT s.lease_seconds FROM studies s WHERE s.id = ${t}.study_id)))`;
+           OR ${t}.updated_at < ${now}::timestamptz - make_interval(secs => (SELECT s.lease_seconds FROM studies s WHERE s.id = ${t}.study_id))
+           OR NOT EXISTS (SELECT 1 FROM runners h WHERE h.id = ${t}.runner_id AND h.quarantined_at IS NULL)
+           OR EXISTS (SELECT 1 FROM runner_study_declines d WHERE d.runner_id = ${t}.runner_id AND d.study_id = ${t}.study_id))`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -200,7 +205,7 @@ export async function leasePending(db: Db, runnerId: string, studyId: string): P
   const rows = (await preparedQuery(
     db,
     {
-      name: 'take-pending-trial',
+      name: 'take-pending-trial-v2',
       text: `WITH seen AS (
        UPDATE runners SET last_seen_at = $2 WHERE id = $1 AND last_seen_at < $2::timestamptz - interval '1 second'
      ), candidate AS (${candidate}
