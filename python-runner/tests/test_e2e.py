@@ -382,6 +382,38 @@ def test_a_restarted_runner_gives_back_the_trial_its_killed_run_held(
     assert [r["id"] for r in runners if r["name"] == "runner-r"] == [held["runnerId"]]
 
 
+def _project_keys(api: RunningApi, name: str) -> tuple[str, httpx.Client]:
+    """A project of its own (tenancy keeps other tests' runners off its studies): its runner key
+    and a client with its user key."""
+    project = _check(api.admin.post("/v1/projects", json={"name": name}), 201)["id"]
+
+    def key(scope: str) -> str:
+        body = {"name": f"{name} {scope}", "scope": scope, "projectId": project}
+        return str(_check(api.admin.post("/v1/api-keys", json=body), 201)["key"])
+
+    runner_key, user_key = key("runner"), key("user")
+    user = httpx.Client(
+        base_url=api.url, timeout=30, headers={"Authorization": f"Bearer {user_key}"}
+    )
+    return runner_key, user
+
+
+def _run_until_idle(
+    api: RunningApi, runner_key: str, name: str, state_dir: Path, log_path: Path, *extra: str
+) -> str:
+    """A CPU runner run as its operator would, until idle for 5 s; returns what it logged."""
+    env = {**os.environ, "MESHTUNE_API_KEY": runner_key, "OMP_NUM_THREADS": "1"}
+    command = [sys.executable, "-m", "meshtune_runner", "--url", api.url, "--name", name]
+    command += ["--gpus", "none", "--state-dir", str(state_dir), "--exit-when-idle", "5", *extra]
+    with log_path.open("wb") as log:
+        done = subprocess.run(
+            command, env=env, stdout=log, stderr=subprocess.STDOUT, timeout=120, check=False
+        )
+    said = log_path.read_text(errors="replace")
+    assert done.returncode == 0, said[-4000:]
+    return said
+
+
 def test_a_runner_without_study_or_data_root_declines_what_it_cannot_run(
     api: RunningApi, demo_assets: DemoAssets, tmp_path: Path
 ) -> None:
@@ -389,54 +421,17 @@ def test_a_runner_without_study_or_data_root_declines_what_it_cannot_run(
     beside a study whose paths lie outside its roots and a study with no trainingConfig (one an
     SDK runWorker evaluates). Neither study loses an evaluation or fails; the runner gives each
     trial back once and does not lease the studies again; other runners complete them."""
-    project = _check(api.admin.post("/v1/projects", json={"name": "e2e-declines"}), 201)["id"]
-
-    def project_key(scope: str) -> str:
-        body = {"name": f"e2e-declines {scope}", "scope": scope, "projectId": project}
-        return str(_check(api.admin.post("/v1/api-keys", json=body), 201)["key"])
-
-    runner_key, user_key = project_key("runner"), project_key("user")
-    user = httpx.Client(
-        base_url=api.url, timeout=30, headers={"Authorization": f"Bearer {user_key}"}
-    )
+    runner_key, user = _project_keys(api, "e2e-declines")
     paths = {**_study_body(demo_assets, 1), "name": "paths outside its roots"}
     worker_body = {**_study_body(demo_assets, 2), "name": "a runWorker study"}
     del worker_body["trainingConfig"]
     outside = _check(user.post("/v1/studies", json=paths), 201)["id"]
     worker = _check(user.post("/v1/studies", json=worker_body), 201)["id"]
 
-    env = {**os.environ, "MESHTUNE_API_KEY": runner_key, "OMP_NUM_THREADS": "1"}
-
     def run_laptop(run: str, *extra: str) -> str:
         """The laptop runner, run until idle for 5 s (the same state folder each time)."""
-        log_path = tmp_path / f"laptop-{run}.log"
-        with log_path.open("wb") as log:
-            laptop = subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "meshtune_runner",
-                    "--url",
-                    api.url,
-                    "--name",
-                    "laptop",
-                    "--gpus",
-                    "none",
-                    "--state-dir",
-                    str(tmp_path / "laptop"),
-                    "--exit-when-idle",
-                    "5",
-                    *extra,
-                ],
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                timeout=120,
-                check=False,
-            )
-        said = log_path.read_text(errors="replace")
-        assert laptop.returncode == 0, said[-4000:]
-        return said
+        state, log = tmp_path / "laptop", tmp_path / f"laptop-{run}.log"
+        return _run_until_idle(api, runner_key, "laptop", state, log, *extra)
 
     said = run_laptop("first")
     assert said.count("cannot run its study; giving it back") == 2, said[-4000:]
@@ -532,16 +527,7 @@ def test_what_a_runner_lacks_is_declined_not_failed(
     change the missing file was a runner failure: the trial was leased to the same runner again
     at once, and three in a row quarantined it within a second (2026-12-05, this test against
     the earlier runner code); the bf16-mixed study would have trained in fp32."""
-    project = _check(api.admin.post("/v1/projects", json={"name": "e2e-runner-fit"}), 201)["id"]
-
-    def project_key(scope: str) -> str:
-        body = {"name": f"e2e-runner-fit {scope}", "scope": scope, "projectId": project}
-        return str(_check(api.admin.post("/v1/api-keys", json=body), 201)["key"])
-
-    runner_key, user_key = project_key("runner"), project_key("user")
-    user = httpx.Client(
-        base_url=api.url, timeout=30, headers={"Authorization": f"Bearer {user_key}"}
-    )
+    runner_key, user = _project_keys(api, "e2e-runner-fit")
     mounted = tmp_path / "mnt"  # this runner's data root: the shared data is not mounted here
     mounted.mkdir()
     base = _study_body(demo_assets, 2)
@@ -561,39 +547,15 @@ def test_what_a_runner_lacks_is_declined_not_failed(
         )["id"]
         for name, config in studies.items()
     }
-    log_path = tmp_path / "small.log"
-    env = {**os.environ, "MESHTUNE_API_KEY": runner_key, "OMP_NUM_THREADS": "1"}
-    with log_path.open("wb") as log:
-        small = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "meshtune_runner",
-                "--url",
-                api.url,
-                "--name",
-                "small",
-                "--gpus",
-                "none",
-                "--state-dir",
-                str(tmp_path / "small"),
-                "--data-root",
-                str(mounted),
-                "--allow-read",
-                str(demo_assets.root),
-                "--per-device-train-batch-size",
-                "3",
-                "--exit-when-idle",
-                "5",
-            ],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            timeout=120,
-            check=False,
-        )
-    said = log_path.read_text(errors="replace")
-    assert small.returncode == 0, said[-4000:]
+    said = _run_until_idle(
+        api,
+        runner_key,
+        "small",
+        tmp_path / "small",
+        tmp_path / "small.log",
+        *("--data-root", str(mounted), "--allow-read", str(demo_assets.root)),
+        *("--per-device-train-batch-size", "3"),
+    )
     assert said.count("cannot run its study; giving it back") == 3, said[-4000:]
     assert "runner failure" not in said, said[-4000:]
     expected = {
