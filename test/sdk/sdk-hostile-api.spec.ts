@@ -66,6 +66,13 @@ describe('SDK against a broken or hostile API', () => {
   });
   after(async () => api.close());
   const reset = (): void => api.reset();
+  /** Every lease is answered only after 20 s (or never, once the client hangs up). */
+  const parkLeases = (): void => {
+    api.routes.set('/v1/runners/r1/lease', (_request, response) => {
+      const timer = setTimeout(() => json(response, 200, leaseBody()), 20_000);
+      response.on('close', () => clearTimeout(timer));
+    });
+  };
 
   it('gives up a reply that never ends after timeoutMs, however slowly it trickles', async () => {
     reset();
@@ -383,10 +390,7 @@ describe('SDK against a broken or hostile API', () => {
 
   it('stops promptly on abort while a lease waits for its answer', async () => {
     reset();
-    api.routes.set('/v1/runners/r1/lease', (_request, response) => {
-      const timer = setTimeout(() => json(response, 200, leaseBody()), 20_000);
-      response.on('close', () => clearTimeout(timer));
-    });
+    parkLeases();
     const stop = new AbortController();
     const run = clientOf(api).runWorker('s1', () => 0.5, { signal: stop.signal });
     await new Promise((resolve) => setTimeout(resolve, 300));
@@ -410,10 +414,7 @@ describe('SDK against a broken or hostile API', () => {
       }
     };
     reset();
-    api.routes.set('/v1/runners/r1/lease', (_request, response) => {
-      const timer = setTimeout(() => json(response, 200, leaseBody()), 20_000);
-      response.on('close', () => clearTimeout(timer));
-    });
+    parkLeases();
     const stop = new AbortController();
     const run = clientOf(api).runWorker('s1', () => 0.5, { signal: stop.signal });
     while (!api.seen.some((seen) => seen.path === '/v1/runners/r1/lease')) {

@@ -147,15 +147,16 @@ export async function runCurveWorker(
     };
     const from = checkpoints?.get(trial.id) ?? 0;
     const reload = from > 0 ? (options.reloadGpuSeconds ?? 0) : 0;
+    const final = finalLoss(trial.parameters);
     const attempt: CurveAttempt = {
       id: trial.id,
       number: trial.number,
       origin: trial.origin,
       attempt: trial.attempt,
-      final: finalLoss(trial.parameters),
+      final,
       from,
       stoppedAt: null,
-      lastValue: finalLoss(trial.parameters),
+      lastValue: final,
       gpuSeconds: reload,
     };
     attempts.push(attempt);
