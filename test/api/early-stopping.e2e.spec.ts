@@ -140,17 +140,66 @@ describe('early stopping on the heartbeat', () => {
   // as the runner checks it: a whole number of steps from 1; 400 naming it, with or without a
   // policy that needs it, nothing written. Whole numbers, null and absence are accepted.
   it('rejects a trainingConfig.checkpointSteps that is not a whole number of steps from 1, naming it', async () => {
-    const bad: unknown[] = [1.5, 0, -3, 1e308, Number.MAX_SAFE_INTEGER, '5', true, [5], { steps: 5 }];
+    let nested: unknown = 5;
+    for (let depth = 0; depth < 30; depth++) nested = { steps: nested };
+    const bad: unknown[] = [
+      1.5,
+      0,
+      -3,
+      1e308,
+      Number.MAX_SAFE_INTEGER,
+      '5',
+      '5\u0000',
+      '\ud800',
+      'x'.repeat(10_000),
+      true,
+      [5],
+      nested,
+    ];
+    // Each refusal within a 2 s budget per request (the machine is shared and loaded).
+    const timed = async (refusal: Promise<void>): Promise<void> => {
+      const started = performance.now();
+      await refusal;
+      assert.ok(performance.now() - started < 2000, `${performance.now() - started} ms`);
+    };
+    const parameterFile = readFileSync(join(process.cwd(), 'test/fixtures/nomad-p6-param.txt'), 'utf8');
     for (const checkpointSteps of bad) {
       for (const policy of [{ kind: 'curve', revive: true }, { kind: 'curve', resume: {} }, undefined]) {
-        await assertStudyRefused(
-          test,
-          userKey,
-          { ...studyBody(policy), trainingConfig: { checkpointSteps } },
-          'trainingConfig.checkpointSteps',
+        await timed(
+          assertStudyRefused(
+            test,
+            userKey,
+            { ...studyBody(policy), trainingConfig: { checkpointSteps } },
+            'trainingConfig.checkpointSteps',
+          ),
         );
       }
+      // The NOMAD import creates its study through the same path: the same refusal.
+      await timed(
+        (async () => {
+          const refused = expectStatus(
+            await test.http
+              .post('/v1/studies/import/nomad')
+              .set(...auth(userKey))
+              .send({ name: 'imported', parameterFile, trainingConfig: { checkpointSteps } }),
+            400,
+          ).body;
+          assert.ok(
+            (refused.details as { field: string }[]).some((d) => d.field === 'trainingConfig.checkpointSteps'),
+            JSON.stringify(refused.details),
+          );
+        })(),
+      );
     }
+    // Past the size every trainingConfig is held to, the whole object is named (IsBoundedJsonObject).
+    await timed(
+      assertStudyRefused(
+        test,
+        userKey,
+        { ...studyBody({ kind: 'curve', revive: true }), trainingConfig: { checkpointSteps: 'x'.repeat(100_000) } },
+        'trainingConfig',
+      ),
+    );
     for (const checkpointSteps of [1, 500, 2_147_483_647]) {
       const study = await createStudy(test, userKey, {
         ...studyBody({ kind: 'curve', revive: true }),
