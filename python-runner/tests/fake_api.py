@@ -56,6 +56,8 @@ class FakeApi:
     reports: dict[str, tuple[str, Any]] = field(default_factory=dict)
     heartbeats: list[dict[str, Any]] = field(default_factory=list)
     released: list[str] = field(default_factory=list)
+    #: each release's body, by trial (the runner sends the attempt's gpuSeconds with it)
+    release_bodies: dict[str, Any] = field(default_factory=dict)
     stopped: list[str] = field(default_factory=list)  # trials ended early (early_stopped)
     runner_token: str = "runner-token"
     unavailable_first: int = 0  # answer the first N requests with 503 (API starting)
@@ -182,6 +184,7 @@ class FakeApi:
             return httpx.Response(200, json={"id": trial_id, "status": "pending"})
         if path.endswith("/release"):
             self.released.append(path.split("/")[3])
+            self.release_bodies[path.split("/")[3]] = body
             return httpx.Response(200, json={"id": path.split("/")[3], "status": "pending"})
         if path.endswith("/complete") or path.endswith("/fail"):
             if self.fail_reports > 0:

@@ -493,6 +493,8 @@ def test_what_the_child_finds_is_declined_or_a_runner_fault(
     kind, body = _refusal(api, "t1")
     assert kind == expected, body
     assert "(fake)" in body.get("reason", "") or "CUDA can use 0" in body.get("error", ""), body
+    # Either way the child ran: what it used is counted with the refusal.
+    assert body["gpuSeconds"] > 0, body
 
 
 def test_completed_trials_keep_their_adapter_with_a_manifest(
@@ -531,6 +533,8 @@ def test_should_stop_from_the_api_stops_the_child(api: FakeApi, state_dir: Path)
     assert launcher.processes[0].returncode is not None
     assert "t1" not in api.reports
     assert api.released == ["t1"]
+    # The release counts the attempt's GPU-seconds, the time since the last heartbeat included.
+    assert api.release_bodies["t1"]["gpuSeconds"] >= api.heartbeats[-1]["gpuSeconds"] > 0
 
 
 def test_result_survives_an_unreachable_api_and_is_resent(api: FakeApi, state_dir: Path) -> None:
@@ -595,9 +599,21 @@ def test_drain_timeout_releases_a_long_trial(api: FakeApi, state_dir: Path) -> N
     api.trials = [trial_json("t1", 1, BBO3_PARAMS)]
     agent = make_agent(api, state_dir, FakeLauncher("slow"), drain_timeout=0.5)
     threading.Timer(0.5, agent._on_signal, args=(15, None)).start()
+    started = time.monotonic()
     assert agent.run() == 0
     assert api.released == ["t1"]
     assert api.reports == {}
+    # What the child used until it was given back (a CPU runner counts as one device).
+    assert 0.5 <= api.release_bodies["t1"]["gpuSeconds"] <= time.monotonic() - started
+
+    # An API older than the field refuses it (400 naming gpuSeconds): released again without it.
+    api.accepts_gpu_seconds = False
+    api.trials = [trial_json("t2", 2, BBO3_PARAMS)]
+    agent = make_agent(api, state_dir, FakeLauncher("slow"), drain_timeout=0.5)
+    threading.Timer(0.5, agent._on_signal, args=(15, None)).start()
+    assert agent.run() == 0
+    assert api.released == ["t1", "t2"]
+    assert "gpuSeconds" not in api.release_bodies["t2"]
 
 
 def test_rejected_api_key_is_fatal(api: FakeApi, state_dir: Path) -> None:

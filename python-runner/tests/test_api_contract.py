@@ -243,7 +243,9 @@ def test_every_request_the_client_builds_matches_the_route_schema() -> None:
     )
     client.complete("t1", {"val_loss": 1.0}, adapter="s3://bucket/adapters/t1")
     client.release("t1")
-    assert len(seen) == 18
+    client.release("t1", gpu_seconds=12.5)
+    client.decline("t1", "no such model here", gpu_seconds=4.0)
+    assert len(seen) == 20
     assert seen[15][2]["adapter"] == {
         "location": "/data/adapters/study-1/trial-00001-t1-a1",
         "sizeBytes": 4096,

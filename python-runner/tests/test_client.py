@@ -208,10 +208,14 @@ def test_fail_and_release_bodies() -> None:
     client.fail("t1", "CUDA out of memory")
     client.fail("t2", "node lost", retryable=True)
     client.release("t3")
+    client.release("t4", gpu_seconds=12.34567)
+    client.decline("t5", "no such model\nhere", gpu_seconds=float("nan"))
     assert seen == [
         ("/v1/trials/t1/fail", {"error": "CUDA out of memory"}),
         ("/v1/trials/t2/fail", {"error": "node lost", "retryable": True}),
         ("/v1/trials/t3/release", {}),
+        ("/v1/trials/t4/release", {"gpuSeconds": 12.346}),
+        ("/v1/trials/t5/decline", {"reason": "no such model here"}),
     ]
 
 

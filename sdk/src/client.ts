@@ -405,8 +405,12 @@ export class MeshtuneClient {
     return checkTrial(new ReplyReader(`POST /v1/trials/${trialId}/fail`, result.response), result.data);
   }
 
-  async releaseTrial(trialId: string): Promise<Trial> {
-    const result = await this.api.POST('/v1/trials/{trialId}/release', { params: { path: { trialId } } });
+  /** Gives an unfinished trial back; `usage.gpuSeconds`: what the attempt used up to now (kept on the trial). */
+  async releaseTrial(trialId: string, usage: GpuSeconds = {}): Promise<Trial> {
+    const result = await this.api.POST('/v1/trials/{trialId}/release', {
+      params: { path: { trialId } },
+      body: usage,
+    });
     return checkTrial(new ReplyReader(`POST /v1/trials/${trialId}/release`, result.response), result.data);
   }
 

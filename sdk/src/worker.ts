@@ -543,7 +543,7 @@ export async function runWorker(
       }
     }
     if (stopAsked && !(failure instanceof EvaluationTimeoutError)) {
-      await runner.releaseTrial(trial.id).catch(() => undefined);
+      await runner.releaseTrial(trial.id, usage).catch(() => undefined);
       return finish({ trial, state: 'released', error: message(failure) });
     }
     const kind = classify(failure);

@@ -212,6 +212,60 @@ describe('a study budget in GPU-hours', () => {
     assert.equal((await lease(test, broken, studyId)).status, 200, 'the study still leases');
   });
 
+  it('keeps the GPU-seconds of an attempt given back by release or decline, once, and refuses a bad figure naming gpuSeconds', async () => {
+    const study = await createStudy(
+      test,
+      userKey,
+      quadraticStudy({ budget: { maxEvaluations: 50, maxGpuHours: 1, leaseSeconds: 600 } }),
+    );
+    const studyId = String(study.id);
+    const [keeper, decliner] = [
+      await registerRunner(test, runnerKey, 'keeper', { gpus: 8 }),
+      await registerRunner(test, runnerKey, 'decliner', { gpus: 8 }),
+    ];
+    const trialId = await leaseTrial(keeper, studyId);
+    expectStatus(await report(test, keeper, trialId, 'heartbeat', { gpuSeconds: 30 }), 200);
+
+    // Every bad figure on either route: 400 naming the field, the trial still held, nothing counted
+    // (null is "not reported", as on the heartbeat, completion and failure).
+    const hostile: unknown[] = [-1, 3.3e12, '60', true, [60], { value: 60 }, 'NaN', '1e999'];
+    for (const action of ['release', 'decline'] as const) {
+      for (const gpuSeconds of hostile) {
+        const body = action === 'decline' ? { reason: 'no such model here', gpuSeconds } : { gpuSeconds };
+        const refused = expectStatus(await report(test, keeper, trialId, action, body), 400).body;
+        assert.match(JSON.stringify(refused), /gpuSeconds/, `${action} ${JSON.stringify(gpuSeconds)}`);
+      }
+    }
+    const held = await getTrial(trialId);
+    assert.equal(held.status, 'running');
+    assert.equal(Number(held.gpuSeconds), 30);
+
+    // A release counts the attempt's figure (the time since the last heartbeat included), once.
+    expectStatus(await report(test, keeper, trialId, 'release', { gpuSeconds: 45 }), 200);
+    expectStatus(await report(test, keeper, trialId, 'release', { gpuSeconds: 90 }), 200); // its answer was lost
+    assert.equal(Number((await getTrial(trialId)).gpuSeconds), 45);
+    assert.deepEqual(await totals(studyId), { kept: 45, summed: 45 });
+
+    // The next attempt declines after its child used 20: added on top of the first attempt's.
+    assert.equal(await leaseTrial(decliner, studyId), trialId);
+    const declined = await report(test, decliner, trialId, 'decline', { reason: 'no such model here', gpuSeconds: 20 });
+    expectStatus(declined, 200);
+    expectStatus(
+      await report(test, decliner, trialId, 'decline', { reason: 'no such model here', gpuSeconds: 20 }),
+      200,
+    );
+    assert.equal(Number((await getTrial(trialId)).gpuSeconds), 65);
+    assert.deepEqual(await totals(studyId), { kept: 65, summed: 65 });
+
+    // A release with no body (older runners, the SDK before this) still gives the trial back.
+    assert.equal(await leaseTrial(keeper, studyId), trialId);
+    const bare = await test.http.post(`/v1/trials/${trialId}/release`).set(...auth(keeper.token));
+    expectStatus(bare, 200);
+    assert.equal((await getTrial(trialId)).status, 'pending');
+    assert.equal(Number((await getTrial(trialId)).gpuSeconds), 65);
+    assert.ok(Math.abs((await getStudy(studyId)).gpuHoursUsed - 65 / 3600) < 1e-9);
+  });
+
   it("counts a report that comes after its lease ended no further than a lease period past the end: a stopped trial's last word or a late result a day later cannot end the study", async () => {
     const db = test.get(DataSource);
     const leaseSeconds = 600;

@@ -4,16 +4,18 @@ import { createClient, EarlyStoppedError, type MetricPoint } from '@meshtune/sdk
 
 /**
  * The worker's side of early stopping and GPU-seconds (issue 17) against a scripted runner
- * protocol: the API of this branch neither sends `early_stopped` nor accepts `gpuSeconds` yet
- * (they come with the stopping policies), so these replies are played here; a test against the
- * real API belongs with that change.
+ * protocol, so that each reply is exactly the one under test (the real API's side of the same
+ * figures: test/api/gpu-budget.e2e.spec.ts and test/api/early-stopping.e2e.spec.ts).
  */
 interface Call {
   path: string;
   body: Record<string, unknown>;
 }
 
-function scriptedApi(stopAtStep: number | null): { fetch: (request: Request) => Promise<Response>; calls: Call[] } {
+function scriptedApi(
+  stopAtStep: number | null,
+  stopReason = 'early_stopped',
+): { fetch: (request: Request) => Promise<Response>; calls: Call[] } {
   const calls: Call[] = [];
   let leased = false;
   let stopped = false;
@@ -40,15 +42,18 @@ function scriptedApi(stopAtStep: number | null): { fetch: (request: Request) => 
     if (stopped) return json(409, { statusCode: 409, code: 'TRIAL_ALREADY_FINISHED', message: 'stopped' });
     if (path === '/v1/trials/t1/heartbeat') {
       const metrics = (body.metrics ?? []) as MetricPoint[];
-      stopped = stopAtStep !== null && metrics.some((point) => point.step >= stopAtStep);
+      const stop = stopAtStep !== null && metrics.some((point) => point.step >= stopAtStep);
+      // An early stop ends the trial on the server; a paused study wants it released.
+      stopped = stop && stopReason === 'early_stopped';
       return json(200, {
-        shouldStop: stopped,
-        reason: stopped ? 'early_stopped' : null,
+        shouldStop: stop,
+        reason: stop ? stopReason : null,
         leaseExpiresAt: '2030-01-01T00:00:00.000Z',
         metricsDropped: 0,
       });
     }
     if (path === '/v1/trials/t1/complete') return json(200, { id: 't1', status: 'completed' });
+    if (path === '/v1/trials/t1/release') return json(200, { id: 't1', status: 'pending' });
     return json(404, { statusCode: 404, code: 'NOT_FOUND', message: path });
   };
   return { fetch, calls };
@@ -89,6 +94,25 @@ describe('SDK worker: early stop and GPU-seconds', () => {
       trialCalls.map((call) => call.body.gpuSeconds),
       [2.5, 5, 7.5],
     );
+  });
+
+  it('releases a trial of a paused study with the GPU-seconds the evaluation reported last', async () => {
+    const api = scriptedApi(2, 'study_paused');
+    const client = createClient({ baseUrl: 'http://api.test', apiKey: 'runner-key', fetch: api.fetch });
+    const summary = await client.runWorker(
+      's1',
+      async (_parameters, context) => {
+        for (let step = 1; step <= 100; step++) {
+          await context.report(step / 100, [{ name: 'loss', step, value: 1 / step }], step * 2.5);
+          if (context.signal.aborted) throw context.signal.reason;
+        }
+        return 0.01;
+      },
+      { heartbeatIntervalMs: 60_000 },
+    );
+    assert.deepEqual([summary.released, summary.completed, summary.failed], [1, 0, 0]);
+    const release = api.calls.find((call) => call.path === '/v1/trials/t1/release');
+    assert.deepEqual(release?.body, { gpuSeconds: 5 });
   });
 
   it('passes the GPU-seconds the evaluation reported on to the complete report', async () => {

@@ -302,15 +302,23 @@ export class TrialReportsService {
     return response;
   }
 
-  /** Give the trial back unfinished (runner shutting down, study paused): it is leased again later. */
-  async release(trialId: string, runnerId: string): Promise<TrialResponseDto> {
+  /**
+   * Give the trial back unfinished (runner shutting down, study paused): it is leased again later.
+   * `gpuSeconds`: what the attempt used up to the release, kept like a failure's (bounded by the
+   * lease, `BOUNDED_GPU_SECONDS`); a repeated release (its answer lost) changes nothing.
+   */
+  async release(trialId: string, runnerId: string, gpuSeconds: number | null = null): Promise<TrialResponseDto> {
     return this.withStudyAndTrial(trialId, async (manager, study, trial) => {
       if (!(trial.status === 'running' && trial.runnerId === runnerId)) {
         const ownLease = await this.latestLeaseOf(manager, trial.id, runnerId);
         if (ownLease?.outcome === 'released') return toTrialResponse(trial);
         await this.rejectNonHolder(manager, trial, runnerId);
       }
-      await trialStore.requeue(manager, trial, { leaseOutcome: 'released', studyOver: isFinishedStudy(study.status) });
+      await trialStore.requeue(manager, trial, {
+        leaseOutcome: 'released',
+        studyOver: isFinishedStudy(study.status),
+        gpuSeconds,
+      });
       return toTrialResponse(trial);
     });
   }
@@ -324,9 +332,15 @@ export class TrialReportsService {
    * Only this (runner, study) pair is excluded, so a study's content cannot keep a runner from
    * other studies, and a study that every runner declines waits (its declines are listed at
    * `GET /v1/studies/{id}/runner-declines`) instead of failing. The same decline again (its answer
-   * was lost) gets the same answer.
+   * was lost) gets the same answer. `gpuSeconds`: what the attempt used when the runner found its
+   * lack only in the training child (e.g. loading the model), kept like a failure's.
    */
-  async decline(trialId: string, runnerId: string, reason: string): Promise<TrialResponseDto> {
+  async decline(
+    trialId: string,
+    runnerId: string,
+    reason: string,
+    gpuSeconds: number | null = null,
+  ): Promise<TrialResponseDto> {
     const response = await this.withStudyAndTrial(trialId, async (manager, study, trial) => {
       if (!(trial.status === 'running' && trial.runnerId === runnerId)) {
         const ownLease = await this.latestLeaseOf(manager, trial.id, runnerId);
@@ -334,7 +348,11 @@ export class TrialReportsService {
         if (ownLease?.outcome === 'released' && declined) return toTrialResponse(trial);
         await this.rejectNonHolder(manager, trial, runnerId);
       }
-      await trialStore.requeue(manager, trial, { leaseOutcome: 'released', studyOver: isFinishedStudy(study.status) });
+      await trialStore.requeue(manager, trial, {
+        leaseOutcome: 'released',
+        studyOver: isFinishedStudy(study.status),
+        gpuSeconds,
+      });
       await runnerStore.recordDecline(manager, runnerId, study.id, reason);
       return toTrialResponse(trial);
     });

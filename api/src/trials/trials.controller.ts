@@ -1,5 +1,5 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiTags } from '@nestjs/swagger';
 import { type Caller, CurrentCaller, RequireScopes, RunnerToken } from '../auth/auth.decorators';
 import { StudyIdParams, TrialIdParams } from '../common/dto/id.params';
 import { DomainError } from '../common/errors/domain-error';
@@ -13,6 +13,7 @@ import {
   CompleteTrialDto,
   DeclineTrialDto,
   FailTrialDto,
+  ReleaseTrialDto,
   TrialHeartbeatDto,
   TrialHeartbeatResponseDto,
 } from './dto/trial-reports.dto';
@@ -133,9 +134,11 @@ export class TrialsController {
 
   /**
    * This runner cannot run the trial's study by its own settings (a path outside its folders, a
-   * study with no `trainingConfig` for a training runner), found before training: the trial is
-   * given back untouched (budget, attempts, engine, the runner's health) for another runner, and
-   * the study is not leased to this runner for an hour (docs/runner.md, "Studies a runner cannot run").
+   * study with no `trainingConfig` for a training runner), found before training or by the training
+   * child as it starts (then with the `gpuSeconds` it used): the trial is given back untouched
+   * (budget, attempts, engine, the runner's health) for another runner, and the study is not leased
+   * to this runner for `MESHTUNE_RUNNER_DECLINE_MS`, an hour by default (docs/runner.md, "Studies a
+   * runner cannot run").
    */
   @Post('trials/:trialId/decline')
   @HttpCode(200)
@@ -146,15 +149,25 @@ export class TrialsController {
     @CurrentCaller() caller: Caller,
   ): Promise<TrialResponseDto> {
     return this.report(caller, params.trialId, () =>
-      this.reports.decline(params.trialId, caller.runnerId!, body.reason),
+      this.reports.decline(params.trialId, caller.runnerId!, body.reason, body.gpuSeconds ?? null),
     );
   }
 
-  /** Give an unfinished trial back (runner shutting down, study paused); another lease picks it up. */
+  /**
+   * Give an unfinished trial back (runner shutting down, study paused); another lease picks it up.
+   * The body is optional; its `gpuSeconds` counts what the attempt used up to the release.
+   */
   @Post('trials/:trialId/release')
   @HttpCode(200)
   @RunnerToken()
-  releaseTrial(@Param() params: TrialIdParams, @CurrentCaller() caller: Caller): Promise<TrialResponseDto> {
-    return this.report(caller, params.trialId, () => this.reports.release(params.trialId, caller.runnerId!));
+  @ApiBody({ type: ReleaseTrialDto, required: false })
+  releaseTrial(
+    @Param() params: TrialIdParams,
+    @Body() body: ReleaseTrialDto,
+    @CurrentCaller() caller: Caller,
+  ): Promise<TrialResponseDto> {
+    return this.report(caller, params.trialId, () =>
+      this.reports.release(params.trialId, caller.runnerId!, body?.gpuSeconds ?? null),
+    );
   }
 }

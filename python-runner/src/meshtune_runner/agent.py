@@ -729,7 +729,9 @@ class Agent:
             return  # stopped or lost: nothing to report
         if outcome.status == "failed" and outcome.refusal == "decline":
             # The child found what this machine lacks (a RunnerMismatchError in worker.py).
-            self._decline(trial.id, label, outcome.error or "failed", lease.lease_seconds)
+            self._decline(
+                trial.id, label, outcome.error or "failed", lease.lease_seconds, gpu_seconds
+            )
             return
         if outcome.status == "failed" and outcome.refusal == "runnerFault":
             # The child found this machine broken (its GPUs not usable): its health; the
@@ -881,7 +883,7 @@ class Agent:
                         continue
                     if self.hard_stop:
                         log.warning("%s: stopping now and giving it back", label)
-                        self._release(trial_id, label, skipped)
+                        self._release(trial_id, label, skipped, clock.gpu_seconds())
                         return None, clock.gpu_seconds()
                     if self.stopping and self.config.drain_timeout is not None:
                         drain_started = drain_started or now
@@ -890,7 +892,7 @@ class Agent:
                                 "%s: not done within --drain-timeout; giving it back", label
                             )
                             stop_process_group(process, self.config.stop_grace_seconds)
-                            self._release(trial_id, label, skipped)
+                            self._release(trial_id, label, skipped, clock.gpu_seconds())
                             return None, clock.gpu_seconds()
                     if now - last_heartbeat >= heartbeat_every:
                         batch = pending[:MAX_METRICS_PER_HEARTBEAT]
@@ -949,7 +951,7 @@ class Agent:
                                     reply.reason or "no reason given",
                                 )
                                 stop_process_group(process, self.config.stop_grace_seconds)
-                                self._release(trial_id, label, skipped)
+                                self._release(trial_id, label, skipped, clock.gpu_seconds())
                                 return None, clock.gpu_seconds()
                         last_heartbeat = time.monotonic()
                     self._prune()  # the running trial's folders are in self._in_use
@@ -1206,14 +1208,22 @@ class Agent:
             released = self._release(trial_id, f"trial {trial_id}") or released
         return released
 
-    def _decline(self, trial_id: str, label: str, reason: str, lease_seconds: float) -> None:
+    def _decline(
+        self,
+        trial_id: str,
+        label: str,
+        reason: str,
+        lease_seconds: float,
+        gpu_seconds: float | None = None,
+    ) -> None:
         """Gives the trial back as one this runner cannot run by its own setup (the API's
         `decline`: budget, attempts, engine and this runner's health untouched; the study is not
         leased to this runner for a while). An API error or an unreachable API is retried with
         backoff (client.RetryPolicy) for as long as the lease lasts: past it the API requeues
         the trial itself (the safety net), so the trial is never lost. When the API did not
         take the decline, this runner holds off its next lease (`_decline_hold`), doubling each
-        time, so that a study it cannot run is not leased and given back in a hot loop."""
+        time, so that a study it cannot run is not leased and given back in a hot loop.
+        `gpu_seconds`: what the training child used, when it was the one to find the lack."""
         log.warning("%s: this runner cannot run its study; giving it back: %s", label, reason)
         retry = RetryPolicy(
             initial=self.config.retry_initial_seconds,
@@ -1223,7 +1233,7 @@ class Agent:
             sleep=self._hard_stop_event.wait,
         )
         try:
-            self.client.decline(trial_id, reason, retry=retry)
+            self.client.decline(trial_id, reason, retry=retry, gpu_seconds=gpu_seconds)
             self._decline_backoff = 0.0
             return
         except (LeaseLostError, TrialAlreadyFinishedError, FatalApiError) as exc:
@@ -1243,24 +1253,32 @@ class Agent:
             # Refused for good (an API older than `decline`, a reason it will not take): given
             # back at once as a plain release instead, so that it is not held until expiry.
             log.error("%s: decline refused (%s); releasing the trial instead", label, exc)
-            self._release(trial_id, label)
+            self._release(trial_id, label, gpu_seconds=gpu_seconds)
         self._decline_backoff = min(
             DECLINE_HOLD_MAX_SECONDS, max(DECLINE_HOLD_SECONDS, 2 * self._decline_backoff)
         )
         self._decline_hold_until = time.monotonic() + self._decline_backoff
         log.warning("%s: no lease for %.0f s", label, self._decline_backoff)
 
-    def _release(self, trial_id: str, label: str, skipped: dict[str, Any] | None = None) -> bool:
+    def _release(
+        self,
+        trial_id: str,
+        label: str,
+        skipped: dict[str, Any] | None = None,
+        gpu_seconds: float | None = None,
+    ) -> bool:
         """Best effort: if it fails, the API re-queues the trial when the lease expires.
         `skipped`: the child's last checkpoint save skipped under the disk floor (the next
-        attempt resumes from an earlier step than this one reached)."""
+        attempt resumes from an earlier step than this one reached). `gpu_seconds`: what the
+        attempt used up to now, so that the time since its last heartbeat is counted too (an API
+        older than that field gets the release without it, client.OPTIONAL_FIELDS)."""
         if skipped is not None:
             log.warning("%s: given back; %s", label, _skip_note(skipped))
         quick = RetryPolicy(
             initial=0.2, maximum=1.0, give_up_after=5.0, sleep=self._hard_stop_event.wait
         )
         try:
-            self.client.release(trial_id, retry=quick)
+            self.client.release(trial_id, retry=quick, gpu_seconds=gpu_seconds)
             log.info("%s released", label)
             return True
         except (ApiError, TransientApiError) as exc:

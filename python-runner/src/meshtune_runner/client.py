@@ -471,19 +471,33 @@ class ApiClient:
         _put_gpu_seconds(body, gpu_seconds)
         return self._report(trial_id, "fail", body, retry_forever)
 
-    def release(self, trial_id: str, retry: RetryPolicy | None = None) -> dict[str, Any]:
-        """Give an unfinished trial back; another lease picks it up (no wait for expiry)."""
-        response = self._request("POST", f"/v1/trials/{trial_id}/release", {}, retry)
+    def release(
+        self,
+        trial_id: str,
+        retry: RetryPolicy | None = None,
+        gpu_seconds: float | None = None,
+    ) -> dict[str, Any]:
+        """Give an unfinished trial back; another lease picks it up (no wait for expiry).
+        `gpu_seconds`: what the attempt used up to now, kept on the trial."""
+        body: dict[str, Any] = {}
+        _put_gpu_seconds(body, gpu_seconds)
+        response = self._request_optional("POST", f"/v1/trials/{trial_id}/release", body, retry)
         return _read_object(response)
 
     def decline(
-        self, trial_id: str, reason: str, retry: RetryPolicy | None = None
+        self,
+        trial_id: str,
+        reason: str,
+        retry: RetryPolicy | None = None,
+        gpu_seconds: float | None = None,
     ) -> dict[str, Any]:
         """This runner cannot run the trial's study by its own settings (docs/runner.md,
         "Studies a runner cannot run"): the trial goes back untouched for another runner and the
-        API does not lease the study to this runner for a while. `reason`: one printable line."""
-        body = {"reason": decline_reason(reason)}
-        response = self._request("POST", f"/v1/trials/{trial_id}/decline", body, retry)
+        API does not lease the study to this runner for a while. `reason`: one printable line;
+        `gpu_seconds`: what the training child used when it was the one to find the lack."""
+        body: dict[str, Any] = {"reason": decline_reason(reason)}
+        _put_gpu_seconds(body, gpu_seconds)
+        response = self._request_optional("POST", f"/v1/trials/{trial_id}/decline", body, retry)
         return _read_object(response)
 
     # -- plumbing ---------------------------------------------------------------------------

@@ -454,9 +454,11 @@ export interface paths {
         put?: never;
         /**
          * This runner cannot run the trial's study by its own settings (a path outside its folders, a
-         *     study with no `trainingConfig` for a training runner), found before training: the trial is
-         *     given back untouched (budget, attempts, engine, the runner's health) for another runner, and
-         *     the study is not leased to this runner for an hour (docs/runner.md, "Studies a runner cannot run").
+         *     study with no `trainingConfig` for a training runner), found before training or by the training
+         *     child as it starts (then with the `gpuSeconds` it used): the trial is given back untouched
+         *     (budget, attempts, engine, the runner's health) for another runner, and the study is not leased
+         *     to this runner for `MESHTUNE_RUNNER_DECLINE_MS`, an hour by default (docs/runner.md, "Studies a
+         *     runner cannot run").
          */
         post: operations["declineTrial"];
         delete?: never;
@@ -508,7 +510,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Give an unfinished trial back (runner shutting down, study paused); another lease picks it up. */
+        /**
+         * Give an unfinished trial back (runner shutting down, study paused); another lease picks it up.
+         *     The body is optional; its `gpuSeconds` counts what the attempt used up to the release.
+         */
         post: operations["releaseTrial"];
         delete?: never;
         options?: never;
@@ -699,6 +704,12 @@ export interface components {
             }[];
         };
         DeclineTrialDto: {
+            /**
+             * @description GPU-seconds used by this attempt in all, when the runner found what it lacks only after the
+             *     training child had started (e.g. while loading the model): kept like a failure's, added to the
+             *     trial's earlier attempts (the study sums trials in `gpuHoursUsed`).
+             */
+            gpuSeconds?: number;
             /**
              * @description Why this runner cannot run the study, for people (e.g. "trainData: a local path this runner
              *     does not allow"): shown with the study's declines. One line of printable text, at most
@@ -1051,6 +1062,13 @@ export interface components {
              *     name one (default: the default project).
              */
             projectId?: string;
+        };
+        ReleaseTrialDto: {
+            /**
+             * @description GPU-seconds used by this attempt in all, up to the release (a runner shutting down, a study
+             *     paused): added to the trial's earlier attempts, so the time since the last heartbeat is not lost.
+             */
+            gpuSeconds?: number;
         };
         ResumeOptionsDto: {
             /** @description Resume the most promising paused trial after this many fresh trials in a row without improving the incumbent, ≥ 1 (default 5). */
@@ -2529,7 +2547,11 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ReleaseTrialDto"];
+            };
+        };
         responses: {
             200: {
                 headers: {

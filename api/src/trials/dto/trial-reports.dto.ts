@@ -1,3 +1,4 @@
+import { applyDecorators } from '@nestjs/common';
 import { ApiProperty } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
@@ -35,6 +36,21 @@ export type FailureKind = (typeof FAILURE_KINDS)[number];
 
 /** A year of 100,000 GPUs: far beyond any trial, small enough to sum exactly in a double. */
 export const MAX_GPU_SECONDS = 3.2e12;
+
+/**
+ * A report's optional `gpuSeconds` (GPUs × wall-clock seconds of the training child for this
+ * attempt, cumulative): the same rule on every report that carries it, so that no way of ending an
+ * attempt (complete, fail, decline, release) loses the GPU time since the last heartbeat.
+ */
+function GpuSecondsUsed(): PropertyDecorator {
+  return applyDecorators(
+    ApiProperty({ required: false, type: Number, minimum: 0, maximum: MAX_GPU_SECONDS }),
+    IsOptional(),
+    IsNumber({ allowNaN: false, allowInfinity: false }),
+    Min(0),
+    Max(MAX_GPU_SECONDS),
+  );
+}
 
 /** Bytes of a result's effective configuration (hashes, GPU, precision, versions: a few hundred in practice). */
 export const MAX_EFFECTIVE_CONFIG_BYTES = 16 * 1024;
@@ -100,10 +116,7 @@ export class TrialHeartbeatDto {
    * cumulative (the latest value is kept and added to the trial's earlier attempts; the study sums
    * trials in `gpuHoursUsed`).
    */
-  @IsOptional()
-  @IsNumber({ allowNaN: false, allowInfinity: false })
-  @Min(0)
-  @Max(MAX_GPU_SECONDS)
+  @GpuSecondsUsed()
   gpuSeconds?: number;
 }
 
@@ -135,10 +148,7 @@ export class CompleteTrialDto {
    * GPU-seconds used by this attempt in all: GPUs × wall-clock seconds of the training child
    * (added to the trial's earlier attempts; the study sums trials in `gpuHoursUsed`).
    */
-  @IsOptional()
-  @IsNumber({ allowNaN: false, allowInfinity: false })
-  @Min(0)
-  @Max(MAX_GPU_SECONDS)
+  @GpuSecondsUsed()
   gpuSeconds?: number;
 
   /**
@@ -178,6 +188,24 @@ export class DeclineTrialDto {
     message: 'reason must be one line of printable text (no control or format characters), not only spaces',
   })
   reason: string;
+
+  /**
+   * GPU-seconds used by this attempt in all, when the runner found what it lacks only after the
+   * training child had started (e.g. while loading the model): kept like a failure's, added to the
+   * trial's earlier attempts (the study sums trials in `gpuHoursUsed`).
+   */
+  @GpuSecondsUsed()
+  gpuSeconds?: number;
+}
+
+/** The optional body of a release: what the attempt used until it was given back. */
+export class ReleaseTrialDto {
+  /**
+   * GPU-seconds used by this attempt in all, up to the release (a runner shutting down, a study
+   * paused): added to the trial's earlier attempts, so the time since the last heartbeat is not lost.
+   */
+  @GpuSecondsUsed()
+  gpuSeconds?: number;
 }
 
 export class FailTrialDto {
@@ -215,9 +243,6 @@ export class FailTrialDto {
    * GPU-seconds used by this attempt in all: GPUs × wall-clock seconds of the training child
    * (added to the trial's earlier attempts; the study sums trials in `gpuHoursUsed`).
    */
-  @IsOptional()
-  @IsNumber({ allowNaN: false, allowInfinity: false })
-  @Min(0)
-  @Max(MAX_GPU_SECONDS)
+  @GpuSecondsUsed()
   gpuSeconds?: number;
 }
