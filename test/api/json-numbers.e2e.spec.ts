@@ -48,11 +48,26 @@ describe('numbers JSON.parse reads as Infinity, anywhere in a body', { timeout: 
     };
     // [route, key, body with "N" where the literal goes, the field named]
     const cases: [string, string, Record<string, unknown>, string][] = [
-      ['/v1/studies', userKey, quadraticStudy({ trainingConfig: { model: 'm', maxGradNorm: 'N' } }), 'trainingConfig.maxGradNorm'],
+      [
+        '/v1/studies',
+        userKey,
+        quadraticStudy({ trainingConfig: { model: 'm', maxGradNorm: 'N' } }),
+        'trainingConfig.maxGradNorm',
+      ],
       ['/v1/studies', userKey, quadraticStudy({ trainingConfig: { a: { b: [1, 'N'] } } }), 'trainingConfig.a.b[1]'],
       ['/v1/studies/import/nomad', userKey, { ...nomad, trainingConfig: { epochs: 'N' } }, 'trainingConfig.epochs'],
-      [`/v1/trials/${trialId}/complete`, runner.token, { outputs: { loss: 1 }, effectiveConfig: { lr: 'N' } }, 'effectiveConfig.lr'],
-      [`/v1/trials/${trialId}/complete`, runner.token, { outputs: { loss: 1 }, effectiveConfig: { x: [{ y: 'N' }] } }, 'effectiveConfig.x[0].y'],
+      [
+        `/v1/trials/${trialId}/complete`,
+        runner.token,
+        { outputs: { loss: 1 }, effectiveConfig: { lr: 'N' } },
+        'effectiveConfig.lr',
+      ],
+      [
+        `/v1/trials/${trialId}/complete`,
+        runner.token,
+        { outputs: { loss: 1 }, effectiveConfig: { x: [{ y: 'N' }] } },
+        'effectiveConfig.x[0].y',
+      ],
     ];
     for (const literal of ['1e309', '-1e400', '123456789e999', '1' + '0'.repeat(400)]) {
       for (const [path, key, body, field] of cases) {
@@ -62,7 +77,11 @@ describe('numbers JSON.parse reads as Infinity, anywhere in a body', { timeout: 
           .set(...auth(key))
           .set('Content-Type', 'application/json')
           .send(JSON.stringify(body).replace('"N"', literal));
-        assert.equal(response.status, 400, `${path} ${field} = ${literal.slice(0, 20)}: ${response.text.slice(0, 300)}`);
+        assert.equal(
+          response.status,
+          400,
+          `${path} ${field} = ${literal.slice(0, 20)}: ${response.text.slice(0, 300)}`,
+        );
         assert.equal(response.body.code, 'VALIDATION_FAILED');
         assert.deepEqual(
           (response.body.details as { field: string }[]).map((detail) => detail.field),
@@ -83,7 +102,12 @@ describe('numbers JSON.parse reads as Infinity, anywhere in a body', { timeout: 
         .post('/v1/studies')
         .set(...auth(userKey))
         .set('Content-Type', 'application/json')
-        .send(JSON.stringify(quadraticStudy({ trainingConfig: { big: 'N', tiny: 5e-324, zero: -0 } })).replace('"N"', literal)),
+        .send(
+          JSON.stringify(quadraticStudy({ trainingConfig: { big: 'N', tiny: 5e-324, zero: -0 } })).replace(
+            '"N"',
+            literal,
+          ),
+        ),
       201,
     ).body;
     const read = expectStatus(await test.http.get(`/v1/studies/${created.id}`).set(...auth(userKey)), 200).body;
