@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { ERROR_STATUS } from '../../api/src/common/errors/error-codes';
 import { createKey } from '../support/api-client';
+import { rawExchange } from '../support/raw-http';
 import { startTestServer, type TestServer } from '../support/test-server';
 
 /**
@@ -21,38 +21,14 @@ interface RawAnswer {
   body: Record<string, unknown>;
 }
 
-/** Writes `head`, then a space every 100 ms when `drip`, and reads one answer until the connection closes. */
-function raw(url: string, head: string, drip = false): Promise<RawAnswer> {
-  const { hostname, port } = new URL(url);
-  return new Promise((resolve, reject) => {
-    const socket = connect(Number(port), hostname);
-    let received = '';
-    const timer = drip ? setInterval(() => socket.writable && socket.write(' '), 100) : undefined;
-    const limit = setTimeout(() => reject(new Error(`no answer to ${head.slice(0, 40)}`)), 8_000);
-    socket.on('error', () => undefined);
-    socket.on('data', (chunk: Buffer) => (received += chunk.toString('utf8')));
-    socket.on('close', () => {
-      clearInterval(timer);
-      clearTimeout(limit);
-      const end = received.indexOf('\r\n\r\n');
-      const lines = received.slice(0, end).split('\r\n');
-      const headers: Record<string, string> = {};
-      for (const line of lines.slice(1)) {
-        const colon = line.indexOf(':');
-        headers[line.slice(0, colon).toLowerCase()] = line.slice(colon + 1).trim();
-      }
-      try {
-        resolve({
-          status: Number(lines[0].split(' ')[1]),
-          headers,
-          body: JSON.parse(received.slice(end + 4)) as Record<string, unknown>,
-        });
-      } catch {
-        reject(new Error(`not the API's error body: ${JSON.stringify(received.slice(0, 300))}`));
-      }
-    });
-    socket.write(head);
-  });
+/** Writes `head`, then a space every 100 ms when `drip`, and reads one answer (the API's error body) until the connection closes. */
+async function raw(url: string, head: string, drip = false): Promise<RawAnswer> {
+  const answer = await rawExchange(url, head, drip);
+  try {
+    return { status: answer.status, headers: answer.headers, body: JSON.parse(answer.text) as Record<string, unknown> };
+  } catch {
+    throw new Error(`not the API's error body: ${JSON.stringify(answer.text.slice(0, 300))}`);
+  }
 }
 
 function assertApiError(answer: RawAnswer, status: number, code: string): void {

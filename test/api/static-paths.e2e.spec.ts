@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { ERROR_STATUS } from '../../api/src/common/errors/error-codes';
+import { rawExchange, type RawAnswer } from '../support/raw-http';
 import { startTestServer, type TestServer } from '../support/test-server';
 
 /**
@@ -13,34 +13,8 @@ import { startTestServer, type TestServer } from '../support/test-server';
  * Now each is a 400 naming `path`, in the API's error body, and the files are served as before.
  * Sent on a raw socket: HTTP clients resolve `.` and `..` segments before sending.
  */
-interface RawAnswer {
-  status: number;
-  headers: Record<string, string>;
-  text: string;
-}
-
-function get(url: string, path: string): Promise<RawAnswer> {
-  const { hostname, port } = new URL(url);
-  return new Promise((resolve, reject) => {
-    const socket = connect(Number(port), hostname);
-    let received = '';
-    const limit = setTimeout(() => reject(new Error(`no answer to ${path}`)), 8_000);
-    socket.on('error', () => undefined);
-    socket.on('data', (chunk: Buffer) => (received += chunk.toString('utf8')));
-    socket.on('close', () => {
-      clearTimeout(limit);
-      const end = received.indexOf('\r\n\r\n');
-      const lines = received.slice(0, end).split('\r\n');
-      const headers: Record<string, string> = {};
-      for (const line of lines.slice(1)) {
-        const colon = line.indexOf(':');
-        headers[line.slice(0, colon).toLowerCase()] = line.slice(colon + 1).trim();
-      }
-      resolve({ status: Number(lines[0].split(' ')[1]), headers, text: received.slice(end + 4) });
-    });
-    socket.write(`GET ${path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n`);
-  });
-}
+const get = (url: string, path: string): Promise<RawAnswer> =>
+  rawExchange(url, `GET ${path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n`);
 
 /** Paths that leave the docs' folder (as written, percent-encoded, empty segments), and the answer each gets. */
 const LEAVING = [
