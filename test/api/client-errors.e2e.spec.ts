@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ERROR_STATUS } from '../../api/src/common/errors/error-codes';
-import { createKey } from '../support/api-client';
+import { auth, createKey, expectStatus } from '../support/api-client';
 import { rawExchange } from '../support/raw-http';
 import { startTestServer, type TestServer } from '../support/test-server';
 
@@ -76,6 +76,44 @@ describe('requests refused by the HTTP parser or the request timeout', () => {
         ['request'],
       );
     }
+  });
+
+  // Finding 60: Node answers an expectation it does not meet itself, before Fastify: 417 with an
+  // empty body, no code and no request id, on every route, with a key or without.
+  it('answers an Expect other than 100-continue with 400 VALIDATION_FAILED naming Expect, writing nothing', async () => {
+    const projects = async () =>
+      expectStatus(await test.http.get('/v1/projects').set(...auth(test.adminKey)), 200).body.total as number;
+    const before = await projects();
+    const body = '{"name":"expected"}';
+    for (const [expect, request] of [
+      ['200-ok', 'POST /v1/projects'],
+      ['x', 'POST /v1/projects'],
+      ['100-continues', 'POST /v1/projects'],
+      ['102-processing', 'GET /health'],
+      ['200-ok', 'GET /v1/studies'],
+    ]) {
+      const answer = await raw(
+        test.url,
+        `${request} HTTP/1.1\r\nHost: x\r\nExpect: ${expect}\r\nAuthorization: Bearer ${test.adminKey}\r\n` +
+          `Content-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
+      );
+      assertApiError(answer, 400, 'VALIDATION_FAILED');
+      assert.deepEqual(
+        (answer.body.details as { field: string }[]).map((detail) => detail.field),
+        ['Expect'],
+        expect,
+      );
+    }
+    assert.equal(await projects(), before);
+    // 100-continue is met, as before.
+    const answer = await rawExchange(
+      test.url,
+      `POST /v1/projects HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nAuthorization: Bearer ${test.adminKey}\r\n` +
+        `Content-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
+    );
+    assert.equal(answer.status, 100, JSON.stringify(answer));
+    assert.match(answer.text, /^HTTP\/1\.1 201 /);
+    assert.equal(await projects(), before + 1);
   });
 
   it('answers a request that did not arrive within the timeout with 408 REQUEST_TIMEOUT', async () => {

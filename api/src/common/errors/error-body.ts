@@ -92,6 +92,24 @@ export function clientErrorBody(errorCode: unknown, requestId: string): ErrorBod
 }
 
 /**
+ * The error body of a request whose `Expect` names an expectation other than `100-continue`. Node
+ * answers those itself before Fastify sees the request (its `checkExpectation` default): 417 with
+ * an empty body, no code, no request id (docs/reliability.md, finding 60). The header is the
+ * client's: a 400 naming it, as a header the API does not apply is named (finding 43).
+ */
+export function expectationErrorBody(requestId: string): ErrorBody {
+  const reason =
+    'names an expectation the API does not meet (it meets 100-continue alone); send the request without it';
+  return {
+    statusCode: 400,
+    code: 'VALIDATION_FAILED',
+    message: `Expect: ${reason}`,
+    details: [{ field: 'Expect', reason }],
+    requestId,
+  };
+}
+
+/**
  * Nest's answer to a path no route matches is `Cannot GET /studies`: true, but it does not say what
  * to do. The usual cause is a base URL without `/v1` (or with it twice), so the answer says where
  * the routes are. `path` is cut at 200 characters: the message must not echo a long URL whole.
