@@ -3,9 +3,9 @@ import type { INestApplication } from '@nestjs/common';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
-import { STATUS_CODES } from 'node:http';
+import { type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
-import { clientErrorBody, frameworkErrorBody } from './common/errors/error-body';
+import { clientErrorBody, expectationErrorBody, frameworkErrorBody } from './common/errors/error-body';
 import { ERROR_STATUS } from './common/errors/error-codes';
 import { HttpExceptionFilter } from './common/errors/http-exception.filter';
 import { installJsonBodyParser, MAX_BODY_BYTES } from './common/http/json-body-parser';
@@ -173,6 +173,20 @@ export function configureApp(app: NestFastifyApplication, config: AppConfig): vo
     void reply.header('Content-Security-Policy', "frame-ancestors 'none'");
     void reply.header('X-Frame-Options', 'DENY');
     done();
+  });
+  // An `Expect` other than 100-continue is answered by Node itself, before Fastify: 417 with no
+  // body, code or request id (docs/reliability.md, finding 60). Answered here in the API's words;
+  // the body is not read and the connection is closed (finding 34).
+  (app.getHttpServer() as Server).on('checkExpectation', (request: IncomingMessage, response: ServerResponse) => {
+    const requestId = requestIdOf(request.headers['x-request-id']);
+    const text = JSON.stringify(expectationErrorBody(requestId));
+    response.writeHead(400, {
+      'Content-Type': 'application/json; charset=utf-8',
+      'Content-Length': Buffer.byteLength(text),
+      'x-request-id': requestId,
+      Connection: 'close',
+    });
+    response.end(text);
   });
   installRequestLogging(instance, app.get(MetricsService));
   // Before the body is read (installJsonBodyParser's interceptor): a query key no route reads is refused first.

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { ERROR_STATUS } from '../../api/src/common/errors/error-codes';
-import { createKey } from '../support/api-client';
+import { auth, createKey, expectStatus } from '../support/api-client';
+import { rawExchange } from '../support/raw-http';
 import { startTestServer, type TestServer } from '../support/test-server';
 
 /**
@@ -21,38 +21,14 @@ interface RawAnswer {
   body: Record<string, unknown>;
 }
 
-/** Writes `head`, then a space every 100 ms when `drip`, and reads one answer until the connection closes. */
-function raw(url: string, head: string, drip = false): Promise<RawAnswer> {
-  const { hostname, port } = new URL(url);
-  return new Promise((resolve, reject) => {
-    const socket = connect(Number(port), hostname);
-    let received = '';
-    const timer = drip ? setInterval(() => socket.writable && socket.write(' '), 100) : undefined;
-    const limit = setTimeout(() => reject(new Error(`no answer to ${head.slice(0, 40)}`)), 8_000);
-    socket.on('error', () => undefined);
-    socket.on('data', (chunk: Buffer) => (received += chunk.toString('utf8')));
-    socket.on('close', () => {
-      clearInterval(timer);
-      clearTimeout(limit);
-      const end = received.indexOf('\r\n\r\n');
-      const lines = received.slice(0, end).split('\r\n');
-      const headers: Record<string, string> = {};
-      for (const line of lines.slice(1)) {
-        const colon = line.indexOf(':');
-        headers[line.slice(0, colon).toLowerCase()] = line.slice(colon + 1).trim();
-      }
-      try {
-        resolve({
-          status: Number(lines[0].split(' ')[1]),
-          headers,
-          body: JSON.parse(received.slice(end + 4)) as Record<string, unknown>,
-        });
-      } catch {
-        reject(new Error(`not the API's error body: ${JSON.stringify(received.slice(0, 300))}`));
-      }
-    });
-    socket.write(head);
-  });
+/** Writes `head`, then a space every 100 ms when `drip`, and reads one answer (the API's error body) until the connection closes. */
+async function raw(url: string, head: string, drip = false): Promise<RawAnswer> {
+  const answer = await rawExchange(url, head, drip);
+  try {
+    return { status: answer.status, headers: answer.headers, body: JSON.parse(answer.text) as Record<string, unknown> };
+  } catch {
+    throw new Error(`not the API's error body: ${JSON.stringify(answer.text.slice(0, 300))}`);
+  }
 }
 
 function assertApiError(answer: RawAnswer, status: number, code: string): void {
@@ -100,6 +76,44 @@ describe('requests refused by the HTTP parser or the request timeout', () => {
         ['request'],
       );
     }
+  });
+
+  // Finding 60: Node answers an expectation it does not meet itself, before Fastify: 417 with an
+  // empty body, no code and no request id, on every route, with a key or without.
+  it('answers an Expect other than 100-continue with 400 VALIDATION_FAILED naming Expect, writing nothing', async () => {
+    const projects = async () =>
+      expectStatus(await test.http.get('/v1/projects').set(...auth(test.adminKey)), 200).body.total as number;
+    const before = await projects();
+    const body = '{"name":"expected"}';
+    for (const [expect, request] of [
+      ['200-ok', 'POST /v1/projects'],
+      ['x', 'POST /v1/projects'],
+      ['100-continues', 'POST /v1/projects'],
+      ['102-processing', 'GET /health'],
+      ['200-ok', 'GET /v1/studies'],
+    ]) {
+      const answer = await raw(
+        test.url,
+        `${request} HTTP/1.1\r\nHost: x\r\nExpect: ${expect}\r\nAuthorization: Bearer ${test.adminKey}\r\n` +
+          `Content-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
+      );
+      assertApiError(answer, 400, 'VALIDATION_FAILED');
+      assert.deepEqual(
+        (answer.body.details as { field: string }[]).map((detail) => detail.field),
+        ['Expect'],
+        expect,
+      );
+    }
+    assert.equal(await projects(), before);
+    // 100-continue is met, as before.
+    const answer = await rawExchange(
+      test.url,
+      `POST /v1/projects HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nAuthorization: Bearer ${test.adminKey}\r\n` +
+        `Content-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
+    );
+    assert.equal(answer.status, 100, JSON.stringify(answer));
+    assert.match(answer.text, /^HTTP\/1\.1 201 /);
+    assert.equal(await projects(), before + 1);
   });
 
   it('answers a request that did not arrive within the timeout with 408 REQUEST_TIMEOUT', async () => {

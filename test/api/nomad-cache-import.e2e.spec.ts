@@ -144,6 +144,45 @@ describe('NOMAD cache file import (warm start)', () => {
     assert.equal(trials.total, 0);
   });
 
+  // Finding 59: a line NOMAD never writes (a status outside its list, a number in a notation its
+  // output never uses) was read in silence: `( 0.5 1 0.5 ) BB_EVAL_0K ( 1 0 42 )` (a zero for an O)
+  // skipped as if it were a point not yet evaluated, 201 `imported: 0`; `0x1` read as 1.
+  it('a line NOMAD never writes (unknown status, a number not in decimal notation): 400 naming the line, nothing written', async () => {
+    const studyId = await p6Study();
+    const good = '( 0.5 1 0.5 ) BB_EVAL_OK ( 1 0 42 )';
+    const cases: [string, RegExp][] = [
+      ['( 0.5 1 0.5 ) BB_EVAL_0K ( 1 0 42 )', /status/],
+      ['( 0.5 1 0.5 ) bb_eval_ok ( 1 0 42 )', /status/],
+      ['( 0.5 1 0.5 ) EVAL_OK ( 1 0 42 )', /status/],
+      ['( 0.5 1 0.5 ) WHATEVER ( 1 0 42 )', /status/],
+      ['( 0.5 1 0.5 ) BB_EVAL_OK\u2028 ( 1 0 42 )', /status/],
+      ['( 0.5 0x1 0.5 ) BB_EVAL_OK ( 1 0 42 )', /decimal/],
+      ['( 0.5 0b1 0.5 ) BB_EVAL_OK ( 1 0 42 )', /decimal/],
+      ['( 0.5 1 0o1 ) BB_EVAL_FAILED ( )', /decimal/],
+      ['( 0.5 1 0.5 ) BB_EVAL_OK ( 0x10 0 42 )', /decimal/],
+    ];
+    for (const [line, reason] of cases) {
+      const text = `${good}\n${line}\n`;
+      const response = expectStatus(await importCache(studyId, text), 400).body;
+      assert.equal(response.details[0].field, 'cacheFile line 2', line);
+      assert.match(response.details[0].reason, reason, line);
+    }
+    const trials = expectStatus(await test.http.get(`/v1/studies/${studyId}/trials`).set(...auth(userKey)), 200).body;
+    assert.equal(trials.total, 0);
+    // What NOMAD writes is still read: its other statuses carry no evaluation, numbers in its notations.
+    const nomad = [
+      'CACHE_HITS 0',
+      'BB_OUTPUT_TYPE OBJ PB EXTRA_O',
+      '( 0.5 1 -.5 ) BB_EVAL_OK ( 1.5e+00 -0 42 ) SURROGATE_EVAL_NOT_STARTED ( )',
+      '( 1e-1 2 +0.25 ) BB_EVAL_FAILED ( )',
+      '( 0.1 3 0.25 ) BB_EVAL_NOT_STARTED ( )',
+      '( 0.1 4 0.25 ) BB_EVAL_IN_PROGRESS ( )',
+      '( 0.1 -4 0.25 ) BB_EVAL_USER_REJECTED ( )',
+      '',
+    ].join('\n');
+    assert.deepEqual(expectStatus(await importCache(studyId, nomad), 201).body, { imported: 2, skipped: 0 });
+  });
+
   it(`imports at most ${MAX_CACHE_ENTRIES} evaluations at once, each point once`, async () => {
     const studyId = await p6Study(1_000_000);
     // Distinct points of the p6 box: x1, x3 reals, x2 an integer, all in [-5, 5].

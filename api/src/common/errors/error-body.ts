@@ -92,6 +92,24 @@ export function clientErrorBody(errorCode: unknown, requestId: string): ErrorBod
 }
 
 /**
+ * The error body of a request whose `Expect` names an expectation other than `100-continue`. Node
+ * answers those itself before Fastify sees the request (its `checkExpectation` default): 417 with
+ * an empty body, no code, no request id (docs/reliability.md, finding 60). The header is the
+ * client's: a 400 naming it, as a header the API does not apply is named (finding 43).
+ */
+export function expectationErrorBody(requestId: string): ErrorBody {
+  const reason =
+    'names an expectation the API does not meet (it meets 100-continue alone); send the request without it';
+  return {
+    statusCode: 400,
+    code: 'VALIDATION_FAILED',
+    message: `Expect: ${reason}`,
+    details: [{ field: 'Expect', reason }],
+    requestId,
+  };
+}
+
+/**
  * Nest's answer to a path no route matches is `Cannot GET /studies`: true, but it does not say what
  * to do. The usual cause is a base URL without `/v1` (or with it twice), so the answer says where
  * the routes are. `path` is cut at 200 characters: the message must not echo a long URL whole.
@@ -101,6 +119,37 @@ function unknownRouteMessage(message: string): string {
   if (match === null) return message;
   const path = match[2].length > 200 ? `${match[2].slice(0, 200)}…` : match[2];
   return `no route ${match[1]} ${path}: the API's routes start with /v1 (e.g. GET /v1/studies), GET /docs lists them`;
+}
+
+/**
+ * A client error a Fastify plugin raised in its own handler: an Error with a 4xx `statusCode` but
+ * no `code` (Nest wraps a Fastify error in an HttpException only when it has both). The one such
+ * plugin is @fastify/static, behind Swagger UI's files under `/docs`: a path with a `.`, `..` or
+ * empty segment (`/docs/..`, `/docs/%2e%2e/package.json`, `/docs//etc/passwd`) it refuses with
+ * `Forbidden` (403), which was answered 500 INTERNAL_ERROR and logged as a failure, for anyone
+ * without a key (docs/reliability.md, finding 57). That one is the client's path: a 400 naming
+ * `path`, like the paths the router refuses (frameworkErrorBody). Any other keeps its status.
+ */
+function pluginClientError(exception: unknown): Omit<ErrorBody, 'requestId'> | null {
+  if (!(exception instanceof Error)) return null;
+  const statusCode = (exception as { statusCode?: unknown }).statusCode;
+  if (typeof statusCode !== 'number' || !Number.isInteger(statusCode) || statusCode < 400 || statusCode > 499) {
+    return null;
+  }
+  if (statusCode === 403 && exception.message === 'Forbidden') {
+    const reason = 'leaves the folder of files served (a ".", ".." or empty segment)';
+    return {
+      statusCode: 400,
+      code: 'VALIDATION_FAILED',
+      message: `path: ${reason}`,
+      details: [{ field: 'path', reason }],
+    };
+  }
+  return {
+    statusCode,
+    code: CODE_BY_STATUS[statusCode] ?? 'VALIDATION_FAILED',
+    message: exception.message.slice(0, 200),
+  };
 }
 
 /** The one mapping from anything thrown to the API's error body `{ statusCode, code, message, details }`. */
@@ -130,6 +179,8 @@ export function errorBody(exception: unknown, requestId: string | undefined): Er
       requestId,
     };
   }
+  const plugin = pluginClientError(exception);
+  if (plugin !== null) return { ...plugin, requestId };
   if (isDatabaseUnavailable(exception)) {
     return {
       statusCode: 503,

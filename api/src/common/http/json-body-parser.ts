@@ -47,6 +47,10 @@ export function isReservedKey(key: string): boolean {
 /** The reason a field error gives for a key isReservedKey refuses (bodies and query strings alike). */
 export const RESERVED_KEY_REASON = 'is a reserved name (every JavaScript object has a property of that name)';
 
+/** Why a number of a body is refused when JSON.parse read it as ±Infinity (past the largest double). */
+const NON_FINITE_NUMBER_REASON =
+  'is a number past the largest double (about 1.8e308): it reads as Infinity, which JSON cannot store';
+
 /** A UTF-16 surrogate without its pair: JSON allows it (`"\ud800"`), Unicode text (and PostgreSQL) does not. */
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
@@ -193,7 +197,7 @@ export function checkJsonShape(text: string, objects?: JsonObjects): FieldError 
 }
 
 /**
- * Checks every string and key of a parsed body (U+0000, lone surrogates, `__proto__`), without
+ * Checks every string, number and key of a parsed body (U+0000, lone surrogates, ±Infinity, `__proto__`), without
  * recursion; checkJsonShape has bounded its depth and size. With the `objects` checkJsonShape
  * measured in `text`, also that no object lost a key given twice. Returns the problems, each
  * naming its field.
@@ -209,6 +213,11 @@ export function checkJsonText(body: unknown, objects?: JsonObjects, text?: strin
     if (typeof value === 'string') {
       const reason = invalidTextReason(value);
       if (reason !== null) errors.push({ field: path === '' ? 'body' : path, reason });
+    } else if (typeof value === 'number' && !Number.isFinite(value)) {
+      // `1e309` is valid JSON, read as Infinity; JSON has no Infinity, so inside JSON a body
+      // carries opaque (trainingConfig, effectiveConfig) it was stored as null in silence: the
+      // study created, its runners handed null for the number the user wrote (finding 58).
+      errors.push({ field: path === '' ? 'body' : path, reason: NON_FINITE_NUMBER_REASON });
     } else if (Array.isArray(value)) {
       for (let index = value.length - 1; index >= 0; index -= 1) stack.push([value[index], `${path}[${index}]`]);
     } else if (typeof value === 'object' && value !== null) {

@@ -23,6 +23,44 @@ const MAX_CACHE_ERRORS = 50;
 const SHAPE = 'is not "( x1 … xn ) STATUS ( outputs … )"';
 
 /**
+ * The statuses NOMAD 4 writes for a blackbox evaluation (`BB_` and its EvalStatusType), besides
+ * BB_EVAL_OK, BB_EVAL_FAILED and BB_EVAL_ERROR: none carries an evaluation, so their lines are
+ * skipped. Any other word is not NOMAD's: refused, naming the line, where it was skipped in silence
+ * (`BB_EVAL_0K` imported nothing, 201; docs/reliability.md, finding 59).
+ */
+const STATUSES_WITHOUT_EVALUATION = new Set([
+  'BB_EVAL_NOT_STARTED',
+  'BB_EVAL_IN_PROGRESS',
+  'BB_EVAL_WAIT',
+  'BB_EVAL_USER_REJECTED',
+  'BB_EVAL_USER_ACCEPTED',
+  'BB_EVAL_CONS_H_OVER',
+  'BB_EVAL_STATUS_UNDEFINED',
+]);
+
+/**
+ * A character no decimal number holds. `Number()` reads a token made only of digits, `.`, `e`/`E`
+ * and signs as a decimal literal, or not at all; it also reads `0x10`, `0b1`, `0o7` and a number
+ * with U+00A0 or U+2028 around it (its whitespace), which no NOMAD file holds (finding 59). One
+ * character class, no repetition: a first draft's regular expression for the whole grammar
+ * (`\d+\.?\d*`) backtracked quadratically, 12.9 s on a token of 20,000 digits and a U+00A0.
+ */
+const NOT_DECIMAL_CHARACTER = /[^0-9.eE+-]/;
+
+/** The values of a group as numbers (NaN for a word); null when one is a number in a notation NOMAD never writes (hex, binary, octal). */
+function numbers(values: readonly string[]): number[] | null {
+  const out: number[] = [];
+  for (const value of values) {
+    const number = Number(value);
+    if (Number.isFinite(number) && NOT_DECIMAL_CHARACTER.test(value)) return null;
+    out.push(number);
+  }
+  return out;
+}
+
+const NOT_DECIMAL = 'holds a number not in decimal notation (as NOMAD writes them: 1, -0.5, 1.5e-3)';
+
+/**
  * Splits a line into tokens, parentheses apart (`(1 2)` reads as `( 1 2 )`), in one pass: a
  * regular expression with two adjacent repetitions over the same characters backtracks
  * quadratically on a line of 200,000 spaces.
@@ -83,13 +121,21 @@ export function parseNomadCacheFile(
       errors.push({ field, reason: SHAPE });
       continue;
     }
-    const point = x.values.map(Number);
+    const point = numbers(x.values);
+    if (point === null) {
+      errors.push({ field, reason: NOT_DECIMAL });
+      continue;
+    }
     if (point.length !== dimension || point.some((value) => !Number.isFinite(value))) {
       errors.push({ field, reason: `needs ${dimension} finite coordinates` });
       continue;
     }
     if (status === 'BB_EVAL_OK') {
-      const outputs = y.values.map(Number);
+      const outputs = numbers(y.values);
+      if (outputs === null) {
+        errors.push({ field, reason: NOT_DECIMAL });
+        continue;
+      }
       // A stored result is finite: an evaluation NOMAD could not score is BB_EVAL_FAILED.
       if (outputs.length !== outputCount || outputs.some((value) => !Number.isFinite(value))) {
         errors.push({ field, reason: `needs ${outputCount} finite outputs (a failed evaluation is BB_EVAL_FAILED)` });
@@ -98,8 +144,14 @@ export function parseNomadCacheFile(
       entries.push({ line: index + 1, point, outputs });
     } else if (status === 'BB_EVAL_FAILED' || status === 'BB_EVAL_ERROR') {
       entries.push({ line: index + 1, point, outputs: null });
+    } else if (STATUSES_WITHOUT_EVALUATION.has(status)) {
+      // Not started, in progress, rejected…: no evaluation.
+      continue;
     } else {
-      // Other statuses (not started, in progress, …) carry no evaluation.
+      errors.push({
+        field,
+        reason: `has status ${JSON.stringify(status.slice(0, 40))}, not one NOMAD writes (BB_EVAL_OK, BB_EVAL_FAILED, BB_EVAL_ERROR, BB_EVAL_NOT_STARTED…)`,
+      });
       continue;
     }
     if (entries.length > MAX_CACHE_ENTRIES) {
