@@ -133,6 +133,16 @@ function parseOptions(argv: string[]): Options {
   };
 }
 
+const RUNGS = [0.1, 0.2, 0.35, 0.5, 0.75] as const;
+const SHAPE_AND_RUNG_SYSTEMS: readonly { name: string; policy: StoppingPolicy }[] = [
+  { name: 'meshtune_shape_max', policy: { ...DEFAULT_CURVE_POLICY, shapePrior: 'max' } },
+  { name: 'meshtune_shape_replace', policy: { ...DEFAULT_CURVE_POLICY, shapePrior: 'replace_drop' } },
+  { name: 'meshtune_shape_alone', policy: { ...DEFAULT_CURVE_POLICY, shapePrior: 'alone' } },
+  { name: 'meshtune_rungs', policy: { ...DEFAULT_CURVE_POLICY, rungs: RUNGS } },
+  { name: 'meshtune_rungs_c0.80', policy: { ...DEFAULT_CURVE_POLICY, rungs: RUNGS, confidence: 0.8 } },
+  { name: 'meshtune_shape_max_rungs_c0.80', policy: { ...DEFAULT_CURVE_POLICY, shapePrior: 'max', rungs: RUNGS, confidence: 0.8 } },
+];
+
 const MESHTUNE_SYSTEMS: readonly { name: string; policy: StoppingPolicy }[] = [
   { name: 'meshtune_none', policy: { kind: 'none' } },
   { name: 'meshtune_median', policy: { ...DEFAULT_MEDIAN_POLICY } },
@@ -144,12 +154,15 @@ const MESHTUNE_SYSTEMS: readonly { name: string; policy: StoppingPolicy }[] = [
   { name: 'meshtune_cross_and', policy: { ...DEFAULT_CURVE_POLICY, pairwise: 'and' } },
   { name: 'meshtune_cross_alone', policy: { ...DEFAULT_CURVE_POLICY, pairwise: 'alone' } },
   { name: 'meshtune_cross_alone_c0.90', policy: { ...DEFAULT_CURVE_POLICY, pairwise: 'alone', confidence: 0.9 } },
+  // The learned curve-shape prior (shape-prior.ts) and rung-wise decisions, opt-in: only with --systems.
+  ...SHAPE_AND_RUNG_SYSTEMS,
 ];
 const OPT_IN_SYSTEMS = new Set([
   'meshtune_cross_or',
   'meshtune_cross_and',
   'meshtune_cross_alone',
   'meshtune_cross_alone_c0.90',
+  ...SHAPE_AND_RUNG_SYSTEMS.map((system) => system.name),
 ]);
 
 /**
