@@ -140,11 +140,17 @@ const SHAPE_AND_RUNG_SYSTEMS: readonly { name: string; policy: StoppingPolicy }[
   { name: 'meshtune_shape_alone', policy: { ...DEFAULT_CURVE_POLICY, shapePrior: 'alone' } },
   { name: 'meshtune_rungs', policy: { ...DEFAULT_CURVE_POLICY, rungs: RUNGS } },
   { name: 'meshtune_rungs_c0.80', policy: { ...DEFAULT_CURVE_POLICY, rungs: RUNGS, confidence: 0.8 } },
-  { name: 'meshtune_shape_max_rungs_c0.80', policy: { ...DEFAULT_CURVE_POLICY, shapePrior: 'max', rungs: RUNGS, confidence: 0.8 } },
+  {
+    name: 'meshtune_shape_max_rungs_c0.80',
+    policy: { ...DEFAULT_CURVE_POLICY, shapePrior: 'max', rungs: RUNGS, confidence: 0.8 },
+  },
   // Two calibration trials: with three, no rule reaches 0.5× on simulated seeds 6–10 (docs/benchmarks.md).
   { name: 'meshtune_shape_max_k2', policy: { ...DEFAULT_CURVE_POLICY, shapePrior: 'max', calibrationTrials: 2 } },
   { name: 'meshtune_shape_alone_k2', policy: { ...DEFAULT_CURVE_POLICY, shapePrior: 'alone', calibrationTrials: 2 } },
-  { name: 'meshtune_rungs_c0.80_k2', policy: { ...DEFAULT_CURVE_POLICY, rungs: RUNGS, confidence: 0.8, calibrationTrials: 2 } },
+  {
+    name: 'meshtune_rungs_c0.80_k2',
+    policy: { ...DEFAULT_CURVE_POLICY, rungs: RUNGS, confidence: 0.8, calibrationTrials: 2 },
+  },
 ];
 
 const MESHTUNE_SYSTEMS: readonly { name: string; policy: StoppingPolicy }[] = [

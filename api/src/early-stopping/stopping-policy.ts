@@ -168,7 +168,10 @@ const MEDIAN_RULES: Readonly<Record<Exclude<keyof MedianStoppingPolicy, 'kind'>,
 export const MAX_CALIBRATION_WINDOW = 100;
 
 const CURVE_RULES: Readonly<
-  Record<Exclude<keyof CurveStoppingPolicy, 'kind' | 'pairwise' | 'shapePrior' | 'rungs' | 'resume' | 'revive'>, NumberRule>
+  Record<
+    Exclude<keyof CurveStoppingPolicy, 'kind' | 'pairwise' | 'shapePrior' | 'rungs' | 'resume' | 'revive'>,
+    NumberRule
+  >
 > = {
   minProgress: { integer: false, min: 0, max: 1, minInclusive: false, maxInclusive: false },
   confidence: { integer: false, min: 0.5, max: 1, minInclusive: false, maxInclusive: false },
