@@ -147,10 +147,10 @@ const SHAPE_AND_RUNG_SYSTEMS: readonly { name: string; policy: StoppingPolicy }[
   // Two calibration trials: with three, no rule reaches 0.5× on simulated seeds 6–10 (docs/benchmarks.md).
   { name: 'meshtune_shape_max_k2', policy: { ...DEFAULT_CURVE_POLICY, shapePrior: 'max', calibrationTrials: 2 } },
   { name: 'meshtune_shape_alone_k2', policy: { ...DEFAULT_CURVE_POLICY, shapePrior: 'alone', calibrationTrials: 2 } },
-  {
-    name: 'meshtune_rungs_c0.80_k2',
-    policy: { ...DEFAULT_CURVE_POLICY, rungs: RUNGS, confidence: 0.8, calibrationTrials: 2 },
-  },
+  ...[0.8, 0.7, 0.6].map((confidence) => ({
+    name: `meshtune_rungs_c${confidence.toFixed(2)}_k2`,
+    policy: { ...DEFAULT_CURVE_POLICY, rungs: RUNGS, confidence, calibrationTrials: 2 },
+  })),
 ];
 
 const MESHTUNE_SYSTEMS: readonly { name: string; policy: StoppingPolicy }[] = [
