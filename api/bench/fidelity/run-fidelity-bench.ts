@@ -138,6 +138,8 @@ const SHAPE_AND_RUNG_SYSTEMS: readonly { name: string; policy: StoppingPolicy }[
   { name: 'meshtune_shape_max', policy: { ...DEFAULT_CURVE_POLICY, shapePrior: 'max' } },
   { name: 'meshtune_shape_replace', policy: { ...DEFAULT_CURVE_POLICY, shapePrior: 'replace_drop' } },
   { name: 'meshtune_shape_alone', policy: { ...DEFAULT_CURVE_POLICY, shapePrior: 'alone' } },
+  { name: 'meshtune_shape_min', policy: { ...DEFAULT_CURVE_POLICY, shapePrior: 'min' } },
+  { name: 'meshtune_shape_min_k2', policy: { ...DEFAULT_CURVE_POLICY, shapePrior: 'min', calibrationTrials: 2 } },
   { name: 'meshtune_rungs', policy: { ...DEFAULT_CURVE_POLICY, rungs: RUNGS } },
   { name: 'meshtune_rungs_c0.80', policy: { ...DEFAULT_CURVE_POLICY, rungs: RUNGS, confidence: 0.8 } },
   {

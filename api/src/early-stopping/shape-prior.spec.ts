@@ -87,3 +87,21 @@ test('rung-wise decisions decide only at the first observation past each rung', 
     true,
   );
 });
+
+test("the 'min' mode bounds by the lower of the extrapolation and the shape prior, both at full confidence", () => {
+  const curves = [expCurve(1, 2, 4), expCurve(1.2, 2.5, 3), expCurve(0.9, 1.5, 5), expCurve(1.1, 2, 3.5)].map(
+    completed,
+  );
+  const trial = expCurve(2, 2.2, 4).slice(0, 8);
+  const question = {
+    curve: trial.map((value, i) => ({ step: i + 1, value })),
+    totalSteps: T,
+    threshold: 1,
+    protectedTrial: false,
+    completed: curves,
+  };
+  const decision = decideEarlyStop(question, { ...DEFAULT_CURVE_POLICY, shapePrior: 'min' });
+  const shape = shapePriorBound({ p: progress(8), y: trial }, 8 / T, curves, 0.95, 0, 4, 3);
+  assert.ok(shape !== null && decision.lowerBound !== null);
+  assert.ok(decision.lowerBound <= shape.bound + 1e-12);
+});

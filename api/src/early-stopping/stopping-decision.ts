@@ -218,7 +218,7 @@ function decideCurve(
           { p, y },
           decision.progress,
           window,
-          eachConfidence,
+          shapeMode === 'min' ? policy.confidence : eachConfidence,
           noise,
           policy.minPoints,
           policy.calibrationTrials,
@@ -227,11 +227,16 @@ function decideCurve(
   const candidates =
     shapeMode === 'off'
       ? [extrapolationBound, dropBound]
-      : shapeMode === 'max'
-        ? [extrapolationBound, dropBound, shapeBound]
-        : shapeMode === 'replace_drop'
-          ? [extrapolationBound, shapeBound]
-          : [shapeBound];
+      : shapeMode === 'min'
+        ? (minOfBoth(fit.optimisticFinal, residuals, range, finalNoise, noise, shapeBound, policy) ?? [
+            extrapolationBound,
+            dropBound,
+          ])
+        : shapeMode === 'max'
+          ? [extrapolationBound, dropBound, shapeBound]
+          : shapeMode === 'replace_drop'
+            ? [extrapolationBound, shapeBound]
+            : [shapeBound];
   const bounds = candidates.filter((b): b is number => b !== null);
   const calibrationSize = Math.max(residuals.length, drops.length);
   const mode = policy.pairwise ?? 'off';
@@ -326,6 +331,27 @@ export function crossingBound(
   const allowed = Math.max(parametric, empirical);
   const needed = gap / incumbent.drop;
   return { stop: gap > 0 && needed >= allowed, needed, allowed, pairs: n };
+}
+
+/**
+ * The shape prior's 'min' mode: where both the extrapolation and the shape prior are calibrated, the
+ * lower of the two bounds, each at the policy's full confidence (a stop then needs both, so it is
+ * wrong with probability at most 1 − confidence without a split); null elsewhere (the default rule).
+ */
+function minOfBoth(
+  optimisticFinal: number,
+  residuals: readonly number[],
+  range: number,
+  finalNoise: number,
+  noise: number,
+  shapeBound: number | null,
+  policy: CurveStoppingPolicy,
+): number[] | null {
+  if (shapeBound === null || residuals.length < policy.calibrationTrials) return null;
+  const residual = optimisticResidual(residuals, policy.confidence, noise);
+  if (residual === null) return null;
+  const extrapolation = optimisticFinal + Math.min(residual * range, -noiseAllowance(finalNoise, policy.confidence));
+  return [Math.min(extrapolation, shapeBound)];
 }
 
 /** Whether the last progress point is the first at or past one of `rungs` (opt-in rung-wise decisions). */

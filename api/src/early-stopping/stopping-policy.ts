@@ -51,8 +51,10 @@ export interface CurveStoppingPolicy {
   /**
    * The learned curve-shape prior (shape-prior.ts, `shapePriorBound`): absent or 'off', not used;
    * 'max', a third lower bound beside the extrapolation and drop bounds (the error probability split
-   * three ways); 'replace_drop', in place of the drop bound; 'alone', the only bound. Not part of
-   * the API: measured in bench:fidelity and not kept (docs/benchmarks.md).
+   * three ways); 'replace_drop', in place of the drop bound; 'alone', the only bound; 'min', where
+   * both are calibrated the lower of the extrapolation and shape bounds, each at the full confidence
+   * (the default rule elsewhere). Not part of the API: measured in bench:fidelity and not kept
+   * (docs/benchmarks.md).
    */
   shapePrior?: ShapePriorMode;
   /**
@@ -93,7 +95,7 @@ export const DEFAULT_RESUME_OPTIONS: Readonly<ResumeOptions> = Object.freeze({ a
 
 export type PairwiseMode = 'off' | 'or' | 'and' | 'alone';
 
-export type ShapePriorMode = 'off' | 'max' | 'replace_drop' | 'alone';
+export type ShapePriorMode = 'off' | 'max' | 'replace_drop' | 'alone' | 'min';
 
 export type StoppingPolicy = NoStoppingPolicy | MedianStoppingPolicy | CurveStoppingPolicy;
 export type StoppingPolicyKind = StoppingPolicy['kind'];
