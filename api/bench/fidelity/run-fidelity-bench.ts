@@ -133,6 +133,28 @@ function parseOptions(argv: string[]): Options {
   };
 }
 
+const RUNGS = [0.1, 0.2, 0.35, 0.5, 0.75] as const;
+const SHAPE_AND_RUNG_SYSTEMS: readonly { name: string; policy: StoppingPolicy }[] = [
+  { name: 'meshtune_shape_max', policy: { ...DEFAULT_CURVE_POLICY, shapePrior: 'max' } },
+  { name: 'meshtune_shape_replace', policy: { ...DEFAULT_CURVE_POLICY, shapePrior: 'replace_drop' } },
+  { name: 'meshtune_shape_alone', policy: { ...DEFAULT_CURVE_POLICY, shapePrior: 'alone' } },
+  { name: 'meshtune_shape_min', policy: { ...DEFAULT_CURVE_POLICY, shapePrior: 'min' } },
+  { name: 'meshtune_shape_min_k2', policy: { ...DEFAULT_CURVE_POLICY, shapePrior: 'min', calibrationTrials: 2 } },
+  { name: 'meshtune_rungs', policy: { ...DEFAULT_CURVE_POLICY, rungs: RUNGS } },
+  { name: 'meshtune_rungs_c0.80', policy: { ...DEFAULT_CURVE_POLICY, rungs: RUNGS, confidence: 0.8 } },
+  {
+    name: 'meshtune_shape_max_rungs_c0.80',
+    policy: { ...DEFAULT_CURVE_POLICY, shapePrior: 'max', rungs: RUNGS, confidence: 0.8 },
+  },
+  // Two calibration trials: with three, no rule reaches 0.5× on simulated seeds 6–10 (docs/benchmarks.md).
+  { name: 'meshtune_shape_max_k2', policy: { ...DEFAULT_CURVE_POLICY, shapePrior: 'max', calibrationTrials: 2 } },
+  { name: 'meshtune_shape_alone_k2', policy: { ...DEFAULT_CURVE_POLICY, shapePrior: 'alone', calibrationTrials: 2 } },
+  ...[0.8, 0.7, 0.6].map((confidence) => ({
+    name: `meshtune_rungs_c${confidence.toFixed(2)}_k2`,
+    policy: { ...DEFAULT_CURVE_POLICY, rungs: RUNGS, confidence, calibrationTrials: 2 },
+  })),
+];
+
 const MESHTUNE_SYSTEMS: readonly { name: string; policy: StoppingPolicy }[] = [
   { name: 'meshtune_none', policy: { kind: 'none' } },
   { name: 'meshtune_median', policy: { ...DEFAULT_MEDIAN_POLICY } },
@@ -144,12 +166,15 @@ const MESHTUNE_SYSTEMS: readonly { name: string; policy: StoppingPolicy }[] = [
   { name: 'meshtune_cross_and', policy: { ...DEFAULT_CURVE_POLICY, pairwise: 'and' } },
   { name: 'meshtune_cross_alone', policy: { ...DEFAULT_CURVE_POLICY, pairwise: 'alone' } },
   { name: 'meshtune_cross_alone_c0.90', policy: { ...DEFAULT_CURVE_POLICY, pairwise: 'alone', confidence: 0.9 } },
+  // The learned curve-shape prior (shape-prior.ts) and rung-wise decisions, opt-in: only with --systems.
+  ...SHAPE_AND_RUNG_SYSTEMS,
 ];
 const OPT_IN_SYSTEMS = new Set([
   'meshtune_cross_or',
   'meshtune_cross_and',
   'meshtune_cross_alone',
   'meshtune_cross_alone_c0.90',
+  ...SHAPE_AND_RUNG_SYSTEMS.map((system) => system.name),
 ]);
 
 /**

@@ -17,6 +17,7 @@ import {
   type CompletedCurve,
 } from './calibration';
 import { extrapolateCurve, toProgressPoints, type CurveModelName, type CurvePoint } from './curve-extrapolation';
+import { shapePriorBound } from './shape-prior';
 import type { CurveStoppingPolicy, MedianStoppingPolicy, StoppingPolicy } from './stopping-policy';
 
 export interface StopQuestion {
@@ -165,15 +166,18 @@ function decideCurve(
   if (threshold === null || !Number.isFinite(threshold)) return { ...decision, reason: 'threshold_unknown' };
   if (question.completed.length < policy.calibrationTrials) return { ...decision, reason: 'calibrating' };
   if (decision.progress < policy.minProgress) return { ...decision, reason: 'warming_up' };
-  const { y } = toProgressPoints(question.curve, question.totalSteps);
+  const { p, y } = toProgressPoints(question.curve, question.totalSteps);
   if (y.length < policy.minPoints) return { ...decision, reason: 'too_few_points' };
+  if (policy.rungs !== undefined && !atRung(p, policy.rungs)) return { ...decision, reason: 'between_intervals' };
   const fit = extrapolateCurve(question.curve, question.totalSteps);
   if (fit === null) return { ...decision, reason: 'too_few_points' };
   const withFit = { ...decision, extrapolatedFinal: fit.finalValue, model: fit.model };
 
   // Two lower bounds, each at 1 − (1 − confidence)/2, so that a stop is wrong with probability at
   // most 1 − confidence when both are right that often (Bonferroni).
-  const eachConfidence = 1 - (1 - policy.confidence) / 2;
+  const shapeMode = policy.shapePrior ?? 'off';
+  const boundCount = shapeMode === 'alone' ? 1 : shapeMode === 'max' ? 3 : 2;
+  const eachConfidence = 1 - (1 - policy.confidence) / boundCount;
   const window = question.completed.slice(-policy.calibrationWindow);
 
   // 1. The trial's own extrapolation, widened by how far completed curves came in below theirs, and
@@ -207,7 +211,33 @@ function decideCurve(
   const dropResidual = drops.length >= policy.calibrationTrials ? optimisticResidual(drops, eachConfidence, 0) : null;
   const dropBound = dropResidual === null || fit.optimisticFinal < threshold ? null : y[y.length - 1] + dropResidual;
 
-  const bounds = [extrapolationBound, dropBound].filter((b): b is number => b !== null);
+  const shape =
+    shapeMode === 'off'
+      ? null
+      : shapePriorBound(
+          { p, y },
+          decision.progress,
+          window,
+          shapeMode === 'min' ? policy.confidence : eachConfidence,
+          noise,
+          policy.minPoints,
+          policy.calibrationTrials,
+        );
+  const shapeBound = shape === null ? null : shape.bound;
+  const candidates =
+    shapeMode === 'off'
+      ? [extrapolationBound, dropBound]
+      : shapeMode === 'min'
+        ? (minOfBoth(fit.optimisticFinal, residuals, range, finalNoise, noise, shapeBound, policy) ?? [
+            extrapolationBound,
+            dropBound,
+          ])
+        : shapeMode === 'max'
+          ? [extrapolationBound, dropBound, shapeBound]
+          : shapeMode === 'replace_drop'
+            ? [extrapolationBound, shapeBound]
+            : [shapeBound];
+  const bounds = candidates.filter((b): b is number => b !== null);
   const calibrationSize = Math.max(residuals.length, drops.length);
   const mode = policy.pairwise ?? 'off';
   const crossing =
@@ -301,6 +331,34 @@ export function crossingBound(
   const allowed = Math.max(parametric, empirical);
   const needed = gap / incumbent.drop;
   return { stop: gap > 0 && needed >= allowed, needed, allowed, pairs: n };
+}
+
+/**
+ * The shape prior's 'min' mode: where both the extrapolation and the shape prior are calibrated, the
+ * lower of the two bounds, each at the policy's full confidence (a stop then needs both, so it is
+ * wrong with probability at most 1 − confidence without a split); null elsewhere (the default rule).
+ */
+function minOfBoth(
+  optimisticFinal: number,
+  residuals: readonly number[],
+  range: number,
+  finalNoise: number,
+  noise: number,
+  shapeBound: number | null,
+  policy: CurveStoppingPolicy,
+): number[] | null {
+  if (shapeBound === null || residuals.length < policy.calibrationTrials) return null;
+  const residual = optimisticResidual(residuals, policy.confidence, noise);
+  if (residual === null) return null;
+  const extrapolation = optimisticFinal + Math.min(residual * range, -noiseAllowance(finalNoise, policy.confidence));
+  return [Math.min(extrapolation, shapeBound)];
+}
+
+/** Whether the last progress point is the first at or past one of `rungs` (opt-in rung-wise decisions). */
+function atRung(p: readonly number[], rungs: readonly number[]): boolean {
+  const current = p[p.length - 1];
+  const previous = p.length > 1 ? p[p.length - 2] : 0;
+  return rungs.some((rung) => previous < rung - 1e-12 && current >= rung - 1e-12);
 }
 
 /**

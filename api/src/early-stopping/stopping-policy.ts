@@ -49,6 +49,21 @@ export interface CurveStoppingPolicy {
    */
   pairwise?: PairwiseMode;
   /**
+   * The learned curve-shape prior (shape-prior.ts, `shapePriorBound`): absent or 'off', not used;
+   * 'max', a third lower bound beside the extrapolation and drop bounds (the error probability split
+   * three ways); 'replace_drop', in place of the drop bound; 'alone', the only bound; 'min', where
+   * both are calibrated the lower of the extrapolation and shape bounds, each at the full confidence
+   * (the default rule elsewhere). Not part of the API: measured in bench:fidelity and not kept
+   * (docs/benchmarks.md).
+   */
+  shapePrior?: ShapePriorMode;
+  /**
+   * Rung-wise decisions: when set, the trial is decided only at the first observation at or past
+   * each of these fractions of the run. Not part of the API: measured in bench:fidelity and not
+   * kept (docs/benchmarks.md).
+   */
+  rungs?: readonly number[];
+  /**
    * Stopping that can be undone (pause-and-resume.ts): when set, a trial the rule would stop is
    * *paused* by the more aggressive pause rule instead, told to the engine as an unsuccessful
    * evaluation like a stop, and may be resumed later for its remaining steps from its checkpoint;
@@ -79,6 +94,8 @@ export interface ResumeOptions {
 export const DEFAULT_RESUME_OPTIONS: Readonly<ResumeOptions> = Object.freeze({ afterTrialsWithoutImprovement: 5 });
 
 export type PairwiseMode = 'off' | 'or' | 'and' | 'alone';
+
+export type ShapePriorMode = 'off' | 'max' | 'replace_drop' | 'alone' | 'min';
 
 export type StoppingPolicy = NoStoppingPolicy | MedianStoppingPolicy | CurveStoppingPolicy;
 export type StoppingPolicyKind = StoppingPolicy['kind'];
@@ -153,7 +170,10 @@ const MEDIAN_RULES: Readonly<Record<Exclude<keyof MedianStoppingPolicy, 'kind'>,
 export const MAX_CALIBRATION_WINDOW = 100;
 
 const CURVE_RULES: Readonly<
-  Record<Exclude<keyof CurveStoppingPolicy, 'kind' | 'pairwise' | 'resume' | 'revive'>, NumberRule>
+  Record<
+    Exclude<keyof CurveStoppingPolicy, 'kind' | 'pairwise' | 'shapePrior' | 'rungs' | 'resume' | 'revive'>,
+    NumberRule
+  >
 > = {
   minProgress: { integer: false, min: 0, max: 1, minInclusive: false, maxInclusive: false },
   confidence: { integer: false, min: 0.5, max: 1, minInclusive: false, maxInclusive: false },
