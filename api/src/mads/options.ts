@@ -26,10 +26,11 @@ export type QuadModelFit = (typeof QUAD_MODEL_FITS)[number];
 /**
  * `surrogateObjectiveScale`: what the surrogate search's GP is fitted on (search/surrogate.ts,
  * docs/algorithm.md, "Surrogate search"): 'ranks' (default) normal scores of the ranks of f;
- * 'raw' f standardised; 'log' log(f − min f + δ) standardised; 'auto' the one of 'raw' and 'log'
+ * 'raw' f standardised; 'log' log(f − min f + δ) standardised (δ 1 % of the range of f;
+ * 'logMedian': 10 % of median f − min f); 'auto' the one of 'raw' and 'log'
  * with the larger marginal likelihood of f (the warping's Jacobian included), per fit.
  */
-export const SURROGATE_OBJECTIVE_SCALES = ['ranks', 'raw', 'log', 'auto'] as const;
+export const SURROGATE_OBJECTIVE_SCALES = ['ranks', 'raw', 'log', 'logMedian', 'auto'] as const;
 export type SurrogateObjectiveScale = (typeof SURROGATE_OBJECTIVE_SCALES)[number];
 
 export interface MadsOptions {

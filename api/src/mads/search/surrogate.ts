@@ -98,6 +98,8 @@ function standardise(values: readonly number[]): { values: number[]; mean: numbe
 
 /** δ of the 'log' scale, as a share of the range of f (1 where every f is equal). */
 export const LOG_SCALE_OFFSET = 0.01;
+/** δ of the 'logMedian' scale, as a share of median f − min f (as 'log' where that is 0). */
+export const LOG_MEDIAN_OFFSET = 0.1;
 
 /**
  * f on the GP's scale (`surrogateObjectiveScale`, all monotone increasing, standardised) and the
@@ -115,7 +117,14 @@ export function objectiveScale(
   }
   const min = Math.min(...fs);
   const range = Math.max(...fs) - min;
-  const delta = range > 0 ? LOG_SCALE_OFFSET * range : 1;
+  const sorted = [...fs].sort((a, b) => a - b);
+  const spread = sorted[Math.floor((sorted.length - 1) / 2)] - min;
+  const delta =
+    scale === 'logMedian' && spread > 0
+      ? LOG_MEDIAN_OFFSET * spread
+      : range > 0
+        ? LOG_SCALE_OFFSET * range
+        : 1;
   const logs = fs.map((f) => Math.log(f - min + delta));
   const z = standardise(logs);
   return { values: z.values, logJacobian: logs.reduce((s, l) => s - l, 0) - fs.length * Math.log(z.sd) };
