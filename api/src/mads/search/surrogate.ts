@@ -182,6 +182,8 @@ function localRng(state: EngineState): NomadRng {
 
 interface Scorer {
   score(x: readonly number[]): number;
+  /** Measurement only (MT_DEBUG_GLOB15): the objective's mean at x and the best feasible score. */
+  meanBelowBest(x: readonly number[]): number;
   /**
    * One joint posterior draw at the points (Thompson sampling), as a value to maximise: minus
    * the drawn objective where every drawn constraint is ≤ 0, else below every such value by the
@@ -287,6 +289,9 @@ function buildScorer(state: EngineState, records: PointRecord[], box: Box): Scor
   const best = Math.min(...feasibleY);
   const final = model;
   return {
+    meanBelowBest(x) {
+      return best - predictGp(final, scale(box, toFree(state.space, x))).mean[0];
+    },
     score(x) {
       const p = predictGp(final, scale(box, toFree(state.space, x)));
       const sd = Math.sqrt(p.variance);
@@ -375,5 +380,10 @@ export function surrogateCandidates(state: EngineState, count = 1, thompson = fa
     scored.forEach((s, i) => (s.value = values[i]));
   }
   scored.sort((a, b) => b.value - a.value || a.tag - b.tag);
+  if (process.env.MT_DEBUG_GLOB15 && scored.length > 0 && !thompson) {
+    const x = scored[0].c.x;
+    const far = state.space.free.some((i, k) => Math.abs(x[i] - centre[i]) > frames[k] + 1e-12);
+    process.stderr.write(`GLOB15 ${state.options.surrogateObjectiveScale} far=${far ? 1 : 0} below=${scorer.meanBelowBest(x).toFixed(4)}\n`);
+  }
   return scored.slice(0, count).map((s) => s.c);
 }
