@@ -30,7 +30,7 @@ export type QuadModelFit = (typeof QUAD_MODEL_FITS)[number];
  * 'logMedian': 10 % of median f − min f); 'auto' the one of 'raw' and 'log'
  * with the larger marginal likelihood of f (the warping's Jacobian included), per fit.
  */
-export const SURROGATE_OBJECTIVE_SCALES = ['ranks', 'raw', 'log', 'logMedian', 'auto'] as const;
+export const SURROGATE_OBJECTIVE_SCALES = ['ranks', 'raw', 'log', 'logMedian', 'auto', 'autoLoo'] as const;
 export type SurrogateObjectiveScale = (typeof SURROGATE_OBJECTIVE_SCALES)[number];
 
 export interface MadsOptions {

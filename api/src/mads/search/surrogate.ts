@@ -36,6 +36,7 @@ import {
 } from '../model/gp';
 import type { SurrogateObjectiveScale } from '../options';
 import { pollCentres } from '../poll';
+import { forwardSubstitute } from '../model/linalg';
 import { cacheKey, snapToMeshAndBounds, toFree } from '../space';
 import type { PointRecord } from '../cache';
 import type { Candidate, EngineState } from '../state';
@@ -108,7 +109,7 @@ export const LOG_MEDIAN_OFFSET = 0.1;
  */
 export function objectiveScale(
   fs: readonly number[],
-  scale: Exclude<SurrogateObjectiveScale, 'auto'>,
+  scale: Exclude<SurrogateObjectiveScale, 'auto' | 'autoLoo'>,
 ): { values: number[]; logJacobian: number } {
   if (scale === 'ranks') return { values: normalScores(fs), logJacobian: NaN };
   if (scale === 'raw') {
@@ -140,12 +141,28 @@ export function objectiveModel(
   fs: readonly number[],
   others: readonly (readonly number[])[],
   scale: SurrogateObjectiveScale,
-): { model: GpModel; y: number[]; scale: Exclude<SurrogateObjectiveScale, 'auto'> } | null {
-  const fit = (s: Exclude<SurrogateObjectiveScale, 'auto'>) => {
+): { model: GpModel; y: number[]; scale: Exclude<SurrogateObjectiveScale, 'auto' | 'autoLoo'> } | null {
+  const fit = (s: Exclude<SurrogateObjectiveScale, 'auto' | 'autoLoo'>) => {
     const y = objectiveScale(fs, s);
     const model = fitGp(xs, [y.values, ...others], 1);
     return model === null ? null : { model, y: y.values, scale: s, evidence: model.logLik + y.logJacobian };
   };
+  if (scale === 'autoLoo') {
+    // Measurement: ranks, raw and logMedian, the one whose leave-one-out means order the points
+    // best (Kendall's τ against f; ties keep the earlier, ranks first).
+    let chosen: ReturnType<typeof fit> = null;
+    let bestTau = -Infinity;
+    for (const s of ['ranks', 'raw', 'logMedian'] as const) {
+      const one = fit(s);
+      if (one === null) continue;
+      const tau = looKendall(one.model, one.y);
+      if (tau > bestTau + 1e-12) {
+        bestTau = tau;
+        chosen = one;
+      }
+    }
+    return chosen === null ? null : { model: chosen.model, y: chosen.y, scale: chosen.scale };
+  }
   if (scale !== 'auto') {
     const one = fit(scale);
     return one === null ? null : { model: one.model, y: one.y, scale: one.scale };
@@ -154,6 +171,29 @@ export function objectiveModel(
   const log = fit('log');
   const chosen = raw === null ? log : log === null || !(log.evidence > raw.evidence) ? raw : log;
   return chosen === null ? null : { model: chosen.model, y: chosen.y, scale: chosen.scale };
+}
+
+/** Kendall's τ between the objective's leave-one-out means (closed form: y_i − α_i/[K⁻¹]_ii) and y. */
+function looKendall(model: GpModel, y: readonly number[]): number {
+  const n = model.n;
+  const diag = new Float64Array(n);
+  for (let j = 0; j < n; j++) {
+    const e = new Float64Array(n);
+    e[j] = 1;
+    // Column j of L⁻¹; [K⁻¹]_jj = Σ_i (L⁻¹)_ij² since K⁻¹ = L⁻ᵀL⁻¹.
+    const w = forwardSubstitute(model.l, n, e);
+    for (let i = j; i < n; i++) diag[j] += w[i] * w[i];
+  }
+  const loo = y.map((v, i) => v - model.alpha[0][i] / diag[i]);
+  let concordant = 0;
+  let pairs = 0;
+  for (let i = 0; i < n; i++)
+    for (let j = i + 1; j < n; j++) {
+      if (y[i] === y[j]) continue;
+      pairs++;
+      concordant += Math.sign(y[i] - y[j]) === Math.sign(loo[i] - loo[j]) ? 1 : -1;
+    }
+  return pairs > 0 ? concordant / pairs : 0;
 }
 
 /** Training records: evaluated and usable by models; at most MAX_MODEL_POINTS. */
