@@ -9,7 +9,6 @@ import {
   DIRECTION_TYPES,
   MADS_PRESETS,
   QUAD_MODEL_FITS,
-  SURROGATE_OBJECTIVE_SCALES,
   presetDefaults,
   type MadsOptions,
   type MadsPreset,
@@ -37,7 +36,6 @@ const ENUMS: Record<string, readonly string[]> = {
   frameRounding: ['nomad', 'floor'],
   preset: MADS_PRESETS,
   quadModelFit: QUAD_MODEL_FITS,
-  surrogateObjectiveScale: SURROGATE_OBJECTIVE_SCALES,
 };
 
 function failOption(key: string, reason: string, within = ''): never {

@@ -23,15 +23,6 @@ export type SurrogateSearchMode = boolean | 'sequential';
  */
 export const QUAD_MODEL_FITS = ['prs', 'minNorm'] as const;
 export type QuadModelFit = (typeof QUAD_MODEL_FITS)[number];
-/**
- * `surrogateObjectiveScale`: what the surrogate search's GP is fitted on (search/surrogate.ts,
- * docs/algorithm.md, "Surrogate search"): 'ranks' (default) normal scores of the ranks of f;
- * 'raw' f standardised; 'log' log(f − min f + δ) standardised (δ 1 % of the range of f;
- * 'logMedian': 10 % of median f − min f); 'auto' the one of 'raw' and 'log'
- * with the larger marginal likelihood of f (the warping's Jacobian included), per fit.
- */
-export const SURROGATE_OBJECTIVE_SCALES = ['ranks', 'raw', 'log', 'logMedian', 'auto', 'autoLoo'] as const;
-export type SurrogateObjectiveScale = (typeof SURROGATE_OBJECTIVE_SCALES)[number];
 
 export interface MadsOptions {
   /**
@@ -68,12 +59,6 @@ export interface MadsOptions {
   surrogateSearch: SurrogateSearchMode;
   /** Budget, in simplex gradients (n+1 evaluations), during which the surrogate step runs (0–10000). */
   surrogateSearchFactor: number;
-  /**
-   * The scale of f the surrogate search's GP is fitted on (SURROGATE_OBJECTIVE_SCALES): 'ranks'
-   * (default) cannot predict below the incumbent's score far from it; 'raw', 'log' and 'auto'
-   * keep the gaps between values, so the mean can (docs/algorithm.md, "Surrogate search").
-   */
-  surrogateObjectiveScale: SurrogateObjectiveScale;
   /**
    * Idle filling (`fillIdle`): per step, up to this many points from the quadratic model
    * minimised in trust regions of other sizes than the current frame's (those of the next
@@ -211,7 +196,6 @@ export const DEFAULT_MADS_OPTIONS: Readonly<MadsOptions> = Object.freeze({
   // (bench:engine, docs/benchmarks.md: no gain on continuous ones, ~27 ms per search at n = 5).
   surrogateSearch: false,
   surrogateSearchFactor: 20,
-  surrogateObjectiveScale: 'ranks',
   modelIdlePoints: 0,
   modelIdleFirst: false,
   idleSurrogatePoints: 0,

@@ -21,11 +21,6 @@ export interface GpModel {
   l: Float64Array;
   /** (K + noise·I)⁻¹ y for each output. */
   alpha: Float64Array[];
-  /**
-   * Log marginal likelihood (the constant −n/2·log 2π dropped) of the outputs that chose the
-   * hyper-parameters (`fitOn`; all outputs when they were fixed), at the chosen ones.
-   */
-  logLik: number;
 }
 
 const SQRT5 = Math.sqrt(5);
@@ -139,7 +134,7 @@ export function fitGp(
     const f = factorise(x, n, d, yArrays, fixed.lengthScales, fixed.noise);
     return f === null
       ? null
-      : { x, n, d, lengthScales: [...fixed.lengthScales], noise: fixed.noise, l: f.l, alpha: f.alpha, logLik: f.logLik };
+      : { x, n, d, lengthScales: [...fixed.lengthScales], noise: fixed.noise, l: f.l, alpha: f.alpha };
   }
   const fitYs = yArrays.slice(0, Math.max(1, fitOn));
   let best: { ls: number[]; noise: number; logLik: number } | null = null;
@@ -161,10 +156,10 @@ export function fitGp(
       }
     }
   }
-  const chosen: { ls: number[]; noise: number; logLik: number } = best;
+  const chosen: { ls: number[]; noise: number } = best;
   const f = factorise(x, n, d, yArrays, chosen.ls, chosen.noise);
   if (f === null) return null;
-  return { x, n, d, lengthScales: chosen.ls, noise: chosen.noise, l: f.l, alpha: f.alpha, logLik: chosen.logLik };
+  return { x, n, d, lengthScales: chosen.ls, noise: chosen.noise, l: f.l, alpha: f.alpha };
 }
 
 /** Posterior means (one per output) and the shared posterior variance at z ∈ [0, 1]^d. */

@@ -6,9 +6,7 @@
  * unchanged — so MADS's convergence analysis still holds (any search on the mesh is allowed).
  *
  * - Objective: normal scores of the ranks of f (monotone, scale-free: Rosenbrock-like ranges and
- *   plateaus of tabulated problems fit the same way), standardised; or, `surrogateObjectiveScale`,
- *   f itself, log(f − min f + δ), or the better of the two by marginal likelihood
- *   (`objectiveModel`).
+ *   plateaus of tabulated problems fit the same way), standardised.
  * - Constraints (PB and EB outputs): sign(c)·log(1 + |c|), standardised, one GP each with the
  *   objective's kernel; feasibility probability = Π P(c_j ≤ 0).
  * - Points in flight enter the model with their predicted values ("kriging believer"), so that
@@ -34,9 +32,7 @@ import {
   samplePosterior,
   type GpModel,
 } from '../model/gp';
-import type { SurrogateObjectiveScale } from '../options';
 import { pollCentres } from '../poll';
-import { forwardSubstitute } from '../model/linalg';
 import { cacheKey, snapToMeshAndBounds, toFree } from '../space';
 import type { PointRecord } from '../cache';
 import type { Candidate, EngineState } from '../state';
@@ -97,105 +93,6 @@ function standardise(values: readonly number[]): { values: number[]; mean: numbe
   return { values: values.map((v) => (v - mean) / sd), mean, sd };
 }
 
-/** δ of the 'log' scale, as a share of the range of f (1 where every f is equal). */
-export const LOG_SCALE_OFFSET = 0.01;
-/** δ of the 'logMedian' scale, as a share of median f − min f (as 'log' where that is 0). */
-export const LOG_MEDIAN_OFFSET = 0.1;
-
-/**
- * f on the GP's scale (`surrogateObjectiveScale`, all monotone increasing, standardised) and the
- * log of the warping's Jacobian Σ log dy/df (what turns the GP's likelihood of y into one of f;
- * NaN for ranks, a step function with no density).
- */
-export function objectiveScale(
-  fs: readonly number[],
-  scale: Exclude<SurrogateObjectiveScale, 'auto' | 'autoLoo'>,
-): { values: number[]; logJacobian: number } {
-  if (scale === 'ranks') return { values: normalScores(fs), logJacobian: NaN };
-  if (scale === 'raw') {
-    const z = standardise(fs);
-    return { values: z.values, logJacobian: -fs.length * Math.log(z.sd) };
-  }
-  const min = Math.min(...fs);
-  const range = Math.max(...fs) - min;
-  const sorted = [...fs].sort((a, b) => a - b);
-  const spread = sorted[Math.floor((sorted.length - 1) / 2)] - min;
-  const delta =
-    scale === 'logMedian' && spread > 0
-      ? LOG_MEDIAN_OFFSET * spread
-      : range > 0
-        ? LOG_SCALE_OFFSET * range
-        : 1;
-  const logs = fs.map((f) => Math.log(f - min + delta));
-  const z = standardise(logs);
-  return { values: z.values, logJacobian: logs.reduce((s, l) => s - l, 0) - fs.length * Math.log(z.sd) };
-}
-
-/**
- * The GP on the objective's scale and the constraints' `others` (fitted together, the objective
- * choosing the hyper-parameters). 'auto': 'raw' and 'log' each fitted, the one whose likelihood of
- * f itself (the GP's marginal likelihood of y plus the Jacobian) is larger kept; ties keep 'raw'.
- */
-export function objectiveModel(
-  xs: readonly (readonly number[])[],
-  fs: readonly number[],
-  others: readonly (readonly number[])[],
-  scale: SurrogateObjectiveScale,
-): { model: GpModel; y: number[]; scale: Exclude<SurrogateObjectiveScale, 'auto' | 'autoLoo'> } | null {
-  const fit = (s: Exclude<SurrogateObjectiveScale, 'auto' | 'autoLoo'>) => {
-    const y = objectiveScale(fs, s);
-    const model = fitGp(xs, [y.values, ...others], 1);
-    return model === null ? null : { model, y: y.values, scale: s, evidence: model.logLik + y.logJacobian };
-  };
-  if (scale === 'autoLoo') {
-    // Measurement: ranks, raw and logMedian, the one whose leave-one-out means order the points
-    // best (Kendall's τ against f; ties keep the earlier, ranks first).
-    let chosen: ReturnType<typeof fit> = null;
-    let bestTau = -Infinity;
-    for (const s of ['ranks', 'raw', 'logMedian'] as const) {
-      const one = fit(s);
-      if (one === null) continue;
-      const tau = looKendall(one.model, one.y);
-      if (tau > bestTau + 1e-12) {
-        bestTau = tau;
-        chosen = one;
-      }
-    }
-    return chosen === null ? null : { model: chosen.model, y: chosen.y, scale: chosen.scale };
-  }
-  if (scale !== 'auto') {
-    const one = fit(scale);
-    return one === null ? null : { model: one.model, y: one.y, scale: one.scale };
-  }
-  const raw = fit('raw');
-  const log = fit('log');
-  const chosen = raw === null ? log : log === null || !(log.evidence > raw.evidence) ? raw : log;
-  return chosen === null ? null : { model: chosen.model, y: chosen.y, scale: chosen.scale };
-}
-
-/** Kendall's τ between the objective's leave-one-out means (closed form: y_i − α_i/[K⁻¹]_ii) and y. */
-function looKendall(model: GpModel, y: readonly number[]): number {
-  const n = model.n;
-  const diag = new Float64Array(n);
-  for (let j = 0; j < n; j++) {
-    const e = new Float64Array(n);
-    e[j] = 1;
-    // Column j of L⁻¹; [K⁻¹]_jj = Σ_i (L⁻¹)_ij² since K⁻¹ = L⁻ᵀL⁻¹.
-    const w = forwardSubstitute(model.l, n, e);
-    for (let i = j; i < n; i++) diag[j] += w[i] * w[i];
-  }
-  const loo = y.map((v, i) => v - model.alpha[0][i] / diag[i]);
-  let concordant = 0;
-  let pairs = 0;
-  for (let i = 0; i < n; i++)
-    for (let j = i + 1; j < n; j++) {
-      if (y[i] === y[j]) continue;
-      pairs++;
-      concordant += Math.sign(y[i] - y[j]) === Math.sign(loo[i] - loo[j]) ? 1 : -1;
-    }
-  return pairs > 0 ? concordant / pairs : 0;
-}
-
 /** Training records: evaluated and usable by models; at most MAX_MODEL_POINTS. */
 function trainingRecords(state: EngineState): PointRecord[] {
   const usable = state.cache.records.filter((r) => r.status === 'ok' && r.modelOk);
@@ -222,8 +119,6 @@ function localRng(state: EngineState): NomadRng {
 
 interface Scorer {
   score(x: readonly number[]): number;
-  /** Measurement only (MT_DEBUG_GLOB15): the objective's mean at x and the best feasible score. */
-  meanBelowBest(x: readonly number[]): number;
   /**
    * One joint posterior draw at the points (Thompson sampling), as a value to maximise: minus
    * the drawn objective where every drawn constraint is ≤ 0, else below every such value by the
@@ -270,19 +165,13 @@ function objectiveOfScore(scores: readonly number[], fs: readonly number[], scor
 function buildScorer(state: EngineState, records: PointRecord[], box: Box): Scorer | null {
   let xs = records.map((r) => scale(box, toFree(state.space, r.x)));
   const cons = constraintIndices(state);
+  let yObj = normalScores(records.map((r) => r.f));
   const conStats = cons.map((j) =>
     standardise(records.map((r) => Math.sign(r.outputs![j]) * Math.log1p(Math.abs(r.outputs![j])))),
   );
-  const fitted = objectiveModel(
-    xs,
-    records.map((r) => r.f),
-    conStats.map((c) => c.values),
-    state.options.surrogateObjectiveScale,
-  );
-  if (fitted === null) return null;
-  let yObj = fitted.y;
   let ys = [yObj, ...conStats.map((c) => c.values)];
-  let model: GpModel | null = fitted.model;
+  let model: GpModel | null = fitGp(xs, ys, 1);
+  if (model === null) return null;
   // Censored points: a stop says only "final f ≥ bound". Single imputation at max(bound, predicted
   // f) (docs/algorithm.md): where the model already predicts worse than the bound the point agrees
   // with it; where it predicts better, the bound corrects it. Constraints are believed at the
@@ -297,7 +186,7 @@ function buildScorer(state: EngineState, records: PointRecord[], box: Box): Scor
     const imputed = censored.map((r, i) =>
       Math.max(r.censoredBelow as number, objectiveOfScore(yObj, fs, predicted[i][0])),
     );
-    const allObj = objectiveScale([...fs, ...imputed], fitted.scale).values;
+    const allObj = normalScores([...fs, ...imputed]);
     const refit = fitGp(
       [...xs, ...cx],
       [allObj, ...conStats.map((c, j) => [...c.values, ...predicted.map((m) => m[j + 1])])],
@@ -313,14 +202,14 @@ function buildScorer(state: EngineState, records: PointRecord[], box: Box): Scor
   // Points in flight: believed at the model's prediction, same hyper-parameters.
   const pending = state.cache.records.filter((r) => r.status === 'pending').slice(-MAX_PENDING_POINTS);
   if (pending.length > 0) {
-    const base = model;
+    const fitted = model;
     const px = pending.map((r) => scale(box, toFree(state.space, r.x)));
-    const predicted = px.map((u) => predictGp(base, u).mean);
+    const predicted = px.map((u) => predictGp(fitted, u).mean);
     model = fitGp(
       [...xs, ...px],
       ys.map((y, o) => [...y, ...predicted.map((m) => m[o])]),
       1,
-      { lengthScales: base.lengthScales, noise: base.noise },
+      { lengthScales: fitted.lengthScales, noise: fitted.noise },
     );
     if (model === null) return null;
   }
@@ -329,9 +218,6 @@ function buildScorer(state: EngineState, records: PointRecord[], box: Box): Scor
   const best = Math.min(...feasibleY);
   const final = model;
   return {
-    meanBelowBest(x) {
-      return best - predictGp(final, scale(box, toFree(state.space, x))).mean[0];
-    },
     score(x) {
       const p = predictGp(final, scale(box, toFree(state.space, x)));
       const sd = Math.sqrt(p.variance);
@@ -420,10 +306,5 @@ export function surrogateCandidates(state: EngineState, count = 1, thompson = fa
     scored.forEach((s, i) => (s.value = values[i]));
   }
   scored.sort((a, b) => b.value - a.value || a.tag - b.tag);
-  if (process.env.MT_DEBUG_GLOB15 && scored.length > 0 && !thompson) {
-    const x = scored[0].c.x;
-    const far = state.space.free.some((i, k) => Math.abs(x[i] - centre[i]) > frames[k] + 1e-12);
-    process.stderr.write(`GLOB15 ${state.options.surrogateObjectiveScale} far=${far ? 1 : 0} below=${scorer.meanBelowBest(x).toFixed(4)}\n`);
-  }
   return scored.slice(0, count).map((s) => s.c);
 }
