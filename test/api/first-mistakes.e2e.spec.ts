@@ -87,6 +87,52 @@ describe('first mistakes', () => {
     ]);
   });
 
+  // The empty key, at every place a field path is built (the validation pipe, the body walk, the
+  // duplicate-key check, the depth check, the query-key check): named `[""]` where it stands, never
+  // `budget.` or an empty field.
+  const body = (top: string, inBudget = ''): string =>
+    JSON.stringify(bbo3Example()).replace(/^\{/, `{${top}`).replace('"budget":{', `"budget":{${inBudget}`);
+  const EMPTY_KEYS: { where: string; send: () => Promise<{ status: number; body: unknown }>; field: string }[] = [
+    { where: 'top level, unknown', send: () => raw(body('"":1,')), field: '[""]' },
+    { where: 'nested, unknown', send: () => raw(body('', '"":1,')), field: 'budget[""]' },
+    { where: 'nested, bad text', send: () => raw(body('', '"":"\\u0000",')), field: 'budget[""]' },
+    { where: 'given twice', send: () => raw(body('', '"":1,"":2,')), field: 'budget[""]' },
+    {
+      where: 'too deep',
+      send: () => raw(body('', `"":${'['.repeat(40)}${']'.repeat(40)},`)),
+      field: 'budget[""]',
+    },
+    {
+      where: 'query of a route that takes one',
+      send: () => test.http.get('/v1/studies?=1').set(...auth(userKey)),
+      field: '[""]',
+    },
+    {
+      where: 'query of a route that takes none',
+      send: () => test.http.get('/v1/studies/00000000-0000-4000-8000-000000000000/best?=1').set(...auth(userKey)),
+      field: '[""]',
+    },
+  ];
+  async function raw(text: string): Promise<{ status: number; body: unknown }> {
+    return test.http
+      .post('/v1/studies')
+      .set(...auth(userKey))
+      .set('Content-Type', 'application/json')
+      .send(text);
+  }
+  for (const { where, send, field } of EMPTY_KEYS) {
+    it(`names an empty key where it stands (${where})`, async () => {
+      const response = await send();
+      assert.equal(response.status, 400, JSON.stringify(response.body));
+      const fields = (response.body as { details: { field: string }[] }).details.map((detail) => detail.field);
+      assert.ok(
+        fields.some((named) => named === field || named.startsWith(`${field}[`)),
+        `${JSON.stringify(fields)} names no ${field}`,
+      );
+      assert.ok(!fields.some((named) => named === '' || named.endsWith('.')), JSON.stringify(fields));
+    });
+  }
+
   it('answers a study sent with no body with one line per missing field', async () => {
     const response = await test.http
       .post('/v1/studies')

@@ -1,3 +1,4 @@
+import { childField, itemField } from '../errors/field-path';
 import type { Readable } from 'node:stream';
 import type { CallHandler, ExecutionContext, NestInterceptor } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -130,9 +131,9 @@ function pathOf(containers: readonly Container[], count: number): string {
   let path = '';
   for (let index = 0; index < count && path.length < 300; index += 1) {
     const container = containers[index];
-    path += container.isArray ? `[${container.commas}]` : `.${container.key.slice(0, 64)}`;
+    path = container.isArray ? itemField(path, container.commas) : childField(path, container.key);
   }
-  return path === '' ? 'body' : path.replace(/^\./, '').slice(0, 300);
+  return path === '' ? 'body' : path.slice(0, 300);
 }
 
 /**
@@ -219,7 +220,7 @@ export function checkJsonText(body: unknown, objects?: JsonObjects, text?: strin
       // study created, its runners handed null for the number the user wrote (finding 58).
       errors.push({ field: path === '' ? 'body' : path, reason: NON_FINITE_NUMBER_REASON });
     } else if (Array.isArray(value)) {
-      for (let index = value.length - 1; index >= 0; index -= 1) stack.push([value[index], `${path}[${index}]`]);
+      for (let index = value.length - 1; index >= 0; index -= 1) stack.push([value[index], itemField(path, index)]);
     } else if (typeof value === 'object' && value !== null) {
       const keys = Object.keys(value);
       if (objects !== undefined && text !== undefined && errors.length === 0) {
@@ -227,9 +228,9 @@ export function checkJsonText(body: unknown, objects?: JsonObjects, text?: strin
           // JSON.parse keeps the last of a key given twice; a proxy, a log pipeline or another
           // language's parser in front may keep the first (RFC 8259 §4 leaves it open), so what
           // was checked there and what is stored here could differ. One rule: refused (finding 42).
-          const key = (duplicateKeyAt(text, objects.starts[ordinal]) ?? '').slice(0, 64);
+          const key = duplicateKeyAt(text, objects.starts[ordinal]);
           errors.push({
-            field: path === '' ? key || 'body' : key ? `${path}.${key}` : path,
+            field: key === null ? path || 'body' : childField(path, key),
             reason: 'is given twice in one object',
           });
           break;
@@ -238,7 +239,7 @@ export function checkJsonText(body: unknown, objects?: JsonObjects, text?: strin
       }
       for (let index = keys.length - 1; index >= 0; index -= 1) {
         const key = keys[index];
-        const field = path === '' ? key.slice(0, 64) : `${path}.${key.slice(0, 64)}`;
+        const field = childField(path, key);
         const reason = isReservedKey(key) ? RESERVED_KEY_REASON : invalidTextReason(key);
         if (reason !== null) errors.push({ field, reason: `(a key) ${reason}` });
         else stack.push([(value as Record<string, unknown>)[key], field]);

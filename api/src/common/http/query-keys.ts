@@ -4,6 +4,7 @@ import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum';
 import type { FastifyRequest } from 'fastify';
 import type { Observable } from 'rxjs';
 import { type FieldError, ValidationFailedError } from '../errors/domain-error';
+import { childField } from '../errors/field-path';
 import { isReservedKey, MAX_BODY_ERRORS, RESERVED_KEY_REASON } from './json-body-parser';
 
 /**
@@ -31,7 +32,7 @@ export class QueryKeysInterceptor implements NestInterceptor {
     const declared = this.declaresQuery(context);
     const errors: FieldError[] = [];
     for (const key of keys) {
-      const field = key.slice(0, 64);
+      const field = childField('', key);
       if (isReservedKey(key)) {
         errors.push({ field, reason: RESERVED_KEY_REASON });
       } else if (!declared) {

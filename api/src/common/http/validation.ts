@@ -2,12 +2,12 @@ import { ValidationPipe, type ValidationError } from '@nestjs/common';
 import { plainToInstance } from 'class-transformer';
 import { validateSync, type ValidatorOptions } from 'class-validator';
 import { type FieldError, ValidationFailedError } from '../errors/domain-error';
+import { childField, itemField } from '../errors/field-path';
 
 function flatten(errors: readonly ValidationError[], prefix: string, out: FieldError[]): FieldError[] {
   for (const error of errors) {
-    const isIndex = /^\d+$/.test(error.property);
-    const field =
-      prefix === '' ? error.property : isIndex ? `${prefix}[${error.property}]` : `${prefix}.${error.property}`;
+    const isIndex = prefix !== '' && /^\d+$/.test(error.property);
+    const field = isIndex ? itemField(prefix, error.property) : childField(prefix, error.property);
     if (error.value === undefined && error.constraints !== undefined) {
       // A field left out fails every check it has ("must be a string", "must not be longer than
       // 200 characters", …); what the client must do is send it, so that is the one reason.
