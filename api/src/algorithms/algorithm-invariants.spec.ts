@@ -150,7 +150,6 @@ const madsOptionsArb: fc.Arbitrary<Partial<MadsOptions>> = fc.record(
     maxInFlight: fc.integer({ min: 0, max: 3 }),
     idleSurrogatePoints: fc.constantFrom(0, 4),
     idleFrameRefinements: fc.constantFrom(0, 2),
-    idleCoop: fc.constantFrom(0, 4),
     refineAhead: fc.integer({ min: 0, max: 16 }),
     directionType: fc.constantFrom<MadsOptions['directionType']>('ORTHO N+1 QUAD', 'ORTHO N+1 NEG', 'ORTHO 2N'),
     secondaryPoll: fc.boolean(),
