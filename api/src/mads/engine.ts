@@ -530,7 +530,7 @@ const MAX_EXTRA_BASES = 4;
  * dropped, then fresh ORTHO 2N polls around the primary centre (at most MAX_EXTRA_BASES per
  * step, so a huge k cannot flood the frame).
  */
-export function nextIdleCandidate(state: EngineState, coop: () => Candidate | null = () => null): Candidate | null {
+export function nextIdleCandidate(state: EngineState): Candidate | null {
   if ((state.surrogateIdle ?? 0) < surrogateIdleCap(state)) {
     state.surrogateIdle = (state.surrogateIdle ?? 0) + 1;
     const [c] = surrogateCandidates(state);
@@ -547,8 +547,6 @@ export function nextIdleCandidate(state: EngineState, coop: () => Candidate | nu
     }
     const global = nextSurrogateIdleCandidate(state);
     if (global !== null) return global;
-    const shared = coop();
-    if (shared !== null) return shared;
     while (state.extra.length > 0) {
       const c = state.extra.shift() as Candidate;
       if (!state.cache.has(c.x)) return c;

@@ -64,11 +64,6 @@ function inFlightCap(s: EngineState): number {
   return gradients > 0 ? Math.max(2, Math.round(gradients * (s.space.free.length + 1))) : Infinity;
 }
 
-/** The cooperating instance's seed is the main one's plus this (`idleCoop`). */
-const COOP_SEED_OFFSET = 7919;
-/** Points of the cooperating instance looked at per idle runner before giving up (`idleCoop`). */
-const COOP_TRIES = 8;
-
 export class Mads implements SuggestionAlgorithm {
   private constructor(private readonly s: EngineState) {}
 
@@ -218,7 +213,7 @@ export class Mads implements SuggestionAlgorithm {
         continue;
       }
       // The step waits for results: keep idle runners busy (docs/algorithm.md).
-      const extra = s.options.fillIdle ? nextIdleCandidate(s, () => this.coopCandidate()) : null;
+      const extra = s.options.fillIdle ? nextIdleCandidate(s) : null;
       if (extra === null) break;
       out.push(this.dispatch(extra, null));
     }
@@ -255,7 +250,6 @@ export class Mads implements SuggestionAlgorithm {
         this.takeLateSuccess(rec.id, rec.stepId);
       }
     }
-    this.tellCoop(results);
     applyDeferredRefinements(s);
     const max = s.problem.maxEvaluations;
     if (s.stop === null && max !== null && s.evaluations >= max) {
@@ -316,53 +310,6 @@ export class Mads implements SuggestionAlgorithm {
     cancelDeferredRefinements(s, stepId);
     step.fullSuccess = true;
     step.queue = [];
-  }
-
-  /**
-   * `idleCoop` (opt-in, off in both presets): the next point of the cooperating second instance
-   * for an idle runner, or null. NOMAD's COOP-MADS runs several MADS instances with different
-   * seeds that share one cache and one incumbent; here the second instance is created once X0 is
-   * back (told every result so far), is told every later result (`tellCoop`), so its barrier is
-   * the main one's and its cache holds every point, and asks only when more than 2n points are in
-   * flight (so 4 runners with n ≥ 2 and sequential runs never see it). A point of its that the
-   * main instance has evaluated is told to it at once; one that is in flight waits there for its
-   * result; a new one is handed out and its success is a late success of the main instance.
-   */
-  private coopCandidate(): Candidate | null {
-    const s = this.s;
-    const cap = s.options.idleCoop;
-    const n = s.space.free.length;
-    if (cap === 0 || n === 0 || s.inFlight < 2 * n || s.step === null || s.step.kind === 'x0') return null;
-    if ((s.coopIdle ?? 0) >= cap) return null;
-    if (s.coop === undefined) {
-      const problem = { ...s.problem, seed: (s.problem.seed + COOP_SEED_OFFSET) % 1_000_001 };
-      const coop = Mads.create(problem, { ...s.options, idleCoop: 0 });
-      const told = s.cache.records.filter((r) => r.status !== 'pending');
-      coop.tell(told.map((r) => ({ x: [...r.x], outputs: r.outputs === null ? null : [...r.outputs] })));
-      s.coop = coop.s;
-      s.coopIdle = 0;
-    }
-    const coop = new Mads(s.coop);
-    for (let tries = 0; tries < COOP_TRIES; tries++) {
-      const [sug] = coop.ask(1);
-      if (sug === undefined) return null;
-      const rec = s.cache.find(sug.x);
-      if (rec === undefined) {
-        s.coopIdle = (s.coopIdle ?? 0) + 1;
-        const own = coop.s.cache.find(sug.x);
-        const from = own !== undefined && own.fromId >= 0 ? s.cache.find(coop.s.cache.get(own.fromId).x) : undefined;
-        return { x: sug.x, fromId: from?.id ?? -1, origin: sug.origin };
-      }
-      if (rec.status !== 'pending') coop.tell([{ x: [...rec.x], outputs: rec.outputs === null ? null : [...rec.outputs] }]);
-    }
-    return null;
-  }
-
-  /** Every result the main instance takes is told to the cooperating one too (`idleCoop`). */
-  private tellCoop(results: readonly EvaluationResult[]): void {
-    if (this.s.coop === undefined) return;
-    const fresh = results.filter((r) => r.resumed !== true);
-    if (fresh.length > 0) new Mads(this.s.coop).tell(fresh);
   }
 
   /** `step` = the step whose queue the point came from; null for idle filling. */

@@ -83,7 +83,6 @@ function checkNumber(key: string, value: unknown): void {
     case 'pipelineIterations':
     case 'modelIdlePoints':
     case 'idleSurrogatePoints':
-    case 'idleCoop':
     case 'refineAhead':
       if (!Number.isInteger(value) || value < 0 || value > 16) failOption(key, 'must be an integer from 0 to 16');
       return;

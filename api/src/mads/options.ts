@@ -83,15 +83,6 @@ export interface MadsOptions {
    */
   idleFrameRefinements: number;
   /**
-   * Idle filling (`fillIdle`), opt-in (0 = off): once more than 2n points are in flight and X0 is
-   * back, per step up to this many idle runners get the next point of a cooperating second MADS
-   * instance (NOMAD's COOP-MADS: its own seed, hence its own directions, frame and searches; it
-   * is told every result of the main instance, so it shares the cache and the incumbent, and no
-   * point is evaluated twice) before fresh poll bases (mads.ts `coopCandidate`, docs/algorithm.md
-   * "Asynchronous ask/tell"); 0–16.
-   */
-  idleCoop: number;
-  /**
    * With points in flight, `ask` keeps at most this many simplex gradients (·(n+1) points, at
    * least 2) in flight and returns fewer points beyond, leaving runners idle (docs/algorithm.md,
    * "Asynchronous ask/tell"); 0 = no cap (0–100). Opt-in: it trades wall-clock rounds for
@@ -210,8 +201,6 @@ export const DEFAULT_MADS_OPTIONS: Readonly<MadsOptions> = Object.freeze({
   idleSurrogatePoints: 0,
   // Opt-in (docs/benchmarks.md, "Results: the next iterations' polls for idle runners").
   idleFrameRefinements: 0,
-  // Opt-in (docs/benchmarks.md, "Results: a cooperating second MADS for idle runners").
-  idleCoop: 0,
   // Opt-in: 16 runners capped at 2(n+1) in flight lost fewer runs per evaluation but needed more
   // rounds (docs/benchmarks.md, 2026-12-04 evening).
   maxInFlight: 0,

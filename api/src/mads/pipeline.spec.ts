@@ -158,34 +158,6 @@ test('idleSurrogatePoints (opt-in): with more than 2n points in flight idle runn
   assert.throws(() => Mads.create(ROSENBROCK_3D, { idleSurrogatePoints: 1.5 }), InvalidOptionsError);
 });
 
-test('idleCoop (opt-in): with more than 2n points in flight idle runners get points of a cooperating second instance that shares the cache; no point twice, fewer runners, sequential runs and state round trips unchanged', () => {
-  const options: Partial<MadsOptions> = { idleCoop: 4 };
-  const key = (s: Suggestion): string => s.x.join(',');
-  const withCoop = runAsync(ROSENBROCK_3D, rosenbrockOutputs, 16, options);
-  const without = runAsync(ROSENBROCK_3D, rosenbrockOutputs, 16, {});
-  const state = withCoop.mads.toJSON();
-  assert.ok(state.coop !== undefined, 'the second instance was created');
-  // It was told every result: its cache holds every point the main instance evaluated.
-  assert.equal(state.coop.evaluations, state.evaluations);
-  assert.equal(new Set(withCoop.asked.map(key)).size, withCoop.asked.length);
-  assert.equal(withCoop.asked.length, ROSENBROCK_3D.maxEvaluations);
-  assert.notDeepEqual(withCoop.asked, without.asked);
-  assert.equal(without.mads.toJSON().coop, undefined);
-  const restored = runAsync(ROSENBROCK_3D, rosenbrockOutputs, 16, options, true);
-  assert.deepEqual(restored.asked, withCoop.asked);
-  assert.deepEqual(restored.mads.toJSON(), state);
-  // 4 runners: at most 3 points in flight when one asks, below 2n: the option never acts.
-  assert.deepEqual(
-    runAsync(ROSENBROCK_3D, rosenbrockOutputs, 4, options).asked,
-    runAsync(ROSENBROCK_3D, rosenbrockOutputs, 4, {}).asked,
-  );
-  const sequential = runAsync(ROSENBROCK_3D, rosenbrockOutputs, 1, options);
-  assert.deepEqual(sequential.asked, runAsync(ROSENBROCK_3D, rosenbrockOutputs, 1, {}).asked);
-  assert.equal(sequential.mads.toJSON().coop, undefined);
-  assert.throws(() => Mads.create(ROSENBROCK_3D, { idleCoop: 17 }), InvalidOptionsError);
-  assert.throws(() => Mads.create(ROSENBROCK_3D, { idleCoop: -1 }), InvalidOptionsError);
-});
-
 test("idleFrameRefinements (opt-in): past X0, fresh idle bases poll the next iterations' smaller frames, the k-th on the frame refined 1 + (k mod r) times; the X0 batch, sequential runs and state round trips unchanged", () => {
   // X0 told, then one burst of asks and no result: the pipeline releases steps up to its depth,
   // then idle filling ends with the step's 4 fresh ORTHO 2N bases around X0 (n = 3: 6 points

@@ -49,9 +49,6 @@ export interface MadsStateJson extends Pick<EngineState, PlainFields> {
   surrogateIdle?: number;
   /** Absent in states written before model-ranked idle filling (read as 0). */
   modelIdle?: number;
-  /** Written only with `idleCoop`, once its second instance exists, so other states keep their text. */
-  coopIdle?: number;
-  coop?: MadsStateJson;
   /** Written only once set (`nmModelFactor`), so states of runs without it keep their text. */
   nmSlotModelIteration?: number;
   /** Absent in states written before the meshtune preset (read as none). */
@@ -85,7 +82,6 @@ export function stateToJson(s: EngineState): MadsStateJson {
     extraBases: s.extraBases,
     surrogateIdle: s.surrogateIdle ?? 0,
     modelIdle: s.modelIdle ?? 0,
-    ...(s.coop === undefined ? {} : { coopIdle: s.coopIdle ?? 0, coop: stateToJson(s.coop) }),
     ...(s.nmSlotModelIteration === undefined ? {} : { nmSlotModelIteration: s.nmSlotModelIteration }),
     evaluations: s.evaluations,
     inFlight: s.inFlight,
@@ -134,7 +130,6 @@ export function stateFromJson(data: unknown): EngineState {
       extraBases: j.extraBases,
       surrogateIdle: j.surrogateIdle ?? 0,
       modelIdle: j.modelIdle ?? 0,
-      ...(j.coop === undefined ? {} : { coopIdle: j.coopIdle ?? 0, coop: stateFromJson(j.coop) }),
       ...(j.nmSlotModelIteration === undefined ? {} : { nmSlotModelIteration: j.nmSlotModelIteration }),
       evaluations: j.evaluations,
       inFlight: j.inFlight,

@@ -135,10 +135,6 @@ export interface EngineState {
   surrogateIdle?: number;
   /** Quadratic-model points handed to idle runners since the last step started (`modelIdlePoints`). */
   modelIdle?: number;
-  /** Points of the cooperating instance handed to idle runners since the last step started (`idleCoop`). */
-  coopIdle?: number;
-  /** The cooperating second instance (`idleCoop`), created once X0 is back; absent otherwise. */
-  coop?: EngineState;
   /**
    * Iteration whose Nelder–Mead slot already held its quadratic-model points (`nmModelFactor`):
    * the NM search follows them in that iteration. Absent until the first such step.

@@ -27,7 +27,6 @@ export function newStep(state: EngineState, kind: StepKind, queue: Candidate[], 
   state.extraBases = 0;
   state.surrogateIdle = 0;
   state.modelIdle = 0;
-  if (state.coopIdle !== undefined) state.coopIdle = 0;
   return step;
 }
 
