@@ -1,11 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Response } from 'supertest';
-import {
-  DEFAULT_CURVE_POLICY,
-  type CompletedCurve,
-  type PausedTrial,
-} from '../../api/src/early-stopping';
+import { DEFAULT_CURVE_POLICY, type CompletedCurve, type PausedTrial } from '../../api/src/early-stopping';
 import { EngineHost } from '../../api/src/engine/engine-host';
 import {
   createProject,
@@ -45,7 +41,10 @@ async function until(condition: () => boolean, what: string, timeoutMs = 20_000)
 /** A resume choice over `count` paused curves: a real engine call of seconds at 12,000 curves. */
 function longResumeChoice(host: EngineHost, count: number, project: string): Promise<unknown> {
   const curve = (final: number, upTo: number): { step: number; value: number }[] =>
-    Array.from({ length: upTo / 4 }, (_, index) => ({ step: (index + 1) * 4, value: final + 2 * Math.exp(-index / 5) }));
+    Array.from({ length: upTo / 4 }, (_, index) => ({
+      step: (index + 1) * 4,
+      value: final + 2 * Math.exp(-index / 5),
+    }));
   const completed: CompletedCurve[] = [1, 1.2, 1.5, 2, 2.5, 3].map((final) => ({
     points: curve(final, 100),
     totalSteps: 100,
