@@ -14,6 +14,7 @@ import {
   type TestRunner,
 } from '../support/api-client';
 import { startTestServer, type TestServer } from '../support/test-server';
+import { until } from '../support/waiting';
 
 /**
  * Class: one project's engine calls queued ahead of every other project's (docs/reliability.md,
@@ -27,16 +28,6 @@ import { startTestServer, type TestServer } from '../support/test-server';
  * many paused curves, as study-resume.ts sends) so that A's leases are all queued when B's comes.
  */
 const A_LEASES = 10;
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function until(condition: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
-}
 
 /** A resume choice over `count` paused curves: a real engine call of seconds at 12,000 curves. */
 function longResumeChoice(host: EngineHost, count: number, project: string): Promise<unknown> {
@@ -98,7 +89,7 @@ describe('engine host: one project cannot queue the engine thread ahead of anoth
     const blocker = longResumeChoice(host, 12_000, projectA).then(() => performance.now());
     await until(() => started.length === 1, 'the first call of A to start');
     const leasesA = studiesA.map((studyId, index) => lease(test, runnersA[index], studyId).then((r) => r));
-    await until(() => host.queued >= A_LEASES, `${A_LEASES} calls of A queued`);
+    await until(() => host.queued >= A_LEASES, `${A_LEASES} calls of A queued`, 20_000);
     const busyStarted = performance.now();
     const leaseB: Promise<Response> = lease(test, runnerB, studyB).then((r) => r);
     const answerB = await leaseB;
