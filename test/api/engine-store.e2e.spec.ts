@@ -193,11 +193,11 @@ describe('engine store: snapshot + engine events, engines cached per process', (
     // rebuild is being worked on in the other thread.
     const served: boolean[] = [];
     const call = host.call.bind(host);
-    host.call = async (task: EngineCall) => {
-      if (task.restore === undefined) return call(task);
+    host.call = async (task: EngineCall, project: string) => {
+      if (task.restore === undefined) return call(task, project);
       let canaryServed = false;
       setImmediate(() => (canaryServed = true));
-      const reply = await call(task);
+      const reply = await call(task, project);
       served.push(canaryServed);
       return reply;
     };
@@ -230,7 +230,7 @@ describe('engine store: snapshot + engine events, engines cached per process', (
     // Were the choice made on the event loop, it would be over before the canary could run.
     let canaryServed = false;
     setImmediate(() => (canaryServed = true));
-    const choice = await host.chooseResume(paused, context, DEFAULT_CURVE_POLICY);
+    const choice = await host.chooseResume(paused, context, DEFAULT_CURVE_POLICY, 'project');
     assert.equal(canaryServed, true, 'the event loop ran the canary while the host thread chose');
     assert.deepEqual(choice, chooseResume(paused, context, DEFAULT_CURVE_POLICY, createCalibrationCache()));
     assert.notEqual(choice.resume, null);

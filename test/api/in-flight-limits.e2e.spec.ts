@@ -23,6 +23,7 @@ import {
   report,
 } from '../support/api-client';
 import { startTestServer, type TestServer } from '../support/test-server';
+import { sleep, until } from '../support/waiting';
 
 /**
  * Class: one project's slow legal requests in flight (docs/reliability.md, finding 30). The
@@ -36,16 +37,6 @@ import { startTestServer, type TestServer } from '../support/test-server';
  * connection, and `POST /v1/studies/{id}/pause` waits for that lock inside its transaction.
  */
 const LIMITS: InFlightLimits = { perKey: 2, perProject: 3 };
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
 function assertInFlightRefusal(response: Response, budget: string, limit: number, setting: string): void {
   assert.equal(response.status, 429, JSON.stringify(response.body));

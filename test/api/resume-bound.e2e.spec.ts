@@ -148,9 +148,9 @@ describe('resume choice: bounded work per resume', () => {
     const host = test.get(EngineHost);
     const asked: PausedTrial<string>[][] = [];
     const original = host.chooseResume.bind(host);
-    host.chooseResume = async (paused, context, policy) => {
+    host.chooseResume = async (paused, context, policy, project) => {
       asked.push([...paused]);
-      return original(paused, context, policy);
+      return original(paused, context, policy, project);
     };
     after(() => (host.chooseResume = original));
     return asked;

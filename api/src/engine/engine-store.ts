@@ -179,13 +179,16 @@ export class EngineStore {
       committed: this.committed.get(study.id) ?? null,
       command,
     };
-    let reply = await this.host.call(task);
+    let reply = await this.host.call(task, study.projectId);
     if (reply.status === 'done') return reply;
     const pending = session?.operations ?? [];
     if (reply.have !== null && reply.have <= study.engineVersion) {
       const operations = await this.storedOperations(manager, study.id, reply.have, study.engineVersion);
       if (operations !== null) {
-        reply = await this.host.call({ ...task, restore: { snapshot: null, from: reply.have, operations, pending } });
+        reply = await this.host.call(
+          { ...task, restore: { snapshot: null, from: reply.have, operations, pending } },
+          study.projectId,
+        );
         if (reply.status === 'done') return reply;
       }
     }
@@ -201,10 +204,10 @@ export class EngineStore {
         `study ${study.id}: engine events ${study.engineSnapshotVersion + 1}..${study.engineVersion} are incomplete`,
       );
     }
-    reply = await this.host.call({
-      ...task,
-      restore: { snapshot, from: study.engineSnapshotVersion, operations, pending },
-    });
+    reply = await this.host.call(
+      { ...task, restore: { snapshot, from: study.engineSnapshotVersion, operations, pending } },
+      study.projectId,
+    );
     if (reply.status !== 'done') throw new Error(`study ${study.id}: the engine host could not restore the engine`);
     return reply;
   }

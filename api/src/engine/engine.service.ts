@@ -443,11 +443,11 @@ export class EngineService {
 
   /**
    * A new study's initial engine state, built in the engine host: InvalidProblemError and
-   * InvalidOptionsError as the algorithm registry throws them.
+   * InvalidOptionsError as the algorithm registry throws them; queued as `projectId`'s (EngineHost).
    */
-  async initialState(start: EngineStart): Promise<unknown> {
+  async initialState(start: EngineStart, projectId: string): Promise<unknown> {
     // Small (the problem, the options, X0): parsed here so that the entity stores an object.
-    return JSON.parse(await this.host.create(start)) as unknown;
+    return JSON.parse(await this.host.create(start, projectId)) as unknown;
   }
 
   /** The one refusal of enqueue and import on a study that has ended. */

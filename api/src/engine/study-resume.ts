@@ -61,7 +61,8 @@ export async function resumeMostPromising(
     // the policy again and again about the same paused curve, against a threshold and a calibration
     // set that move, would stop it for good on evidence no running trial is stopped on
     // (docs/algorithm.md, "Which"); the resumed trial runs under the study's policy instead.
-    resume = (await host.chooseResume(paused, { threshold: null, completed: [], stopped: [] }, null)).resume;
+    const context = { threshold: null, completed: [], stopped: [] };
+    resume = (await host.chooseResume(paused, context, null, study.definition.projectId)).resume;
   }
   if (resume === null) return null;
   return (await trialStore.resumePaused(tx, resume, now)) ? resume : null;

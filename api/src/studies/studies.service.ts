@@ -80,6 +80,7 @@ export class StudiesService {
       // The engine validates the problem and the options once, as it starts (in the engine host thread).
       engineState = await this.engines.initialState(
         engineStart(parsed.space, parsed.problem, algorithmName, algorithmOptions),
+        projectId,
       );
     } catch (error) {
       // Its errors carry where they are as data (not a path to read back): the user's field from it.
