@@ -107,6 +107,11 @@ export class EngineHost implements OnModuleDestroy {
   }
 
   async close(): Promise<void> {
+    // Calls still queued here would otherwise never settle (piscina rejects only what it was given).
+    const closed = new Error('engine host: closed');
+    for (const queue of this.queues.values()) for (const call of queue) call.reject(closed);
+    this.queues.clear();
+    this.waiting = 0;
     await this.pool.destroy();
   }
 
