@@ -173,7 +173,7 @@ type Model = World;
 type Real = Record<string, never>;
 type Cmd = fc.AsyncCommand<Model, Real>;
 
-/** A runner index and, for reports, whether to speak as the trial's own runner (most reports do). */
+/** One of the run's runners. */
 const runnerArb = fc.nat({ max: RUNNERS - 1 });
 
 class Register implements Cmd {
@@ -312,8 +312,7 @@ class StudyAction implements Cmd {
 class Enqueue implements Cmd {
   constructor(
     readonly study: number,
-    readonly x: number,
-    readonly y: number,
+    readonly point: { x: number; y: number },
   ) {}
   check = () => true;
   async run(world: World): Promise<void> {
@@ -322,13 +321,13 @@ class Enqueue implements Cmd {
       await world.test.http
         .post(`/v1/studies/${study.id}/trials`)
         .set(...auth(world.userKey))
-        .send({ parameters: { x: this.x, y: this.y } }),
+        .send({ parameters: this.point }),
       this.toString(),
     );
     if (response.status === 201) world.trials.push({ id: String(response.body.id), runner: null });
     await world.check();
   }
-  toString = () => `enqueue(study ${this.study}, x=${this.x}, y=${this.y})`;
+  toString = () => `enqueue(study ${this.study}, ${JSON.stringify(this.point)})`;
 }
 
 class RunnerCall implements Cmd {
@@ -432,7 +431,7 @@ const commandArbs: fc.Arbitrary<Cmd>[] = [
           .map(([s, a]) => new StudyAction(s, a)),
         fc
           .tuple(fc.nat({ max: 1 }), fc.double({ min: -5, max: 5, noNaN: true }), fc.integer({ min: -10, max: 10 }))
-          .map(([s, x, y]) => new Enqueue(s, x, y)),
+          .map(([s, x, y]) => new Enqueue(s, { x, y })),
         fc
           .tuple(runnerArb, fc.constantFrom('heartbeat' as const, 'clear-quarantine' as const))
           .map(([r, a]) => new RunnerCall(r, a)),
@@ -454,7 +453,7 @@ const SCRIPTED: Cmd[] = [
   new Report(0, true, 0, { action: 'fail', gpuSeconds: 1, kind: 'retryable' }),
   new Lease(2, 0),
   new Report(0, true, 0, { action: 'complete', gpuSeconds: 4, value: 1 }),
-  new Enqueue(1, 1.5, 2),
+  new Enqueue(1, { x: 1.5, y: 2 }),
   new Lease(0, 1),
   new Report(0, true, 0, { action: 'fail', gpuSeconds: 1, kind: 'evaluation' }),
   new Lease(1, null),
