@@ -188,6 +188,15 @@ export function configureApp(app: NestFastifyApplication, config: AppConfig): vo
     });
     response.end(text);
   });
+  // Node answers `Expect: 100-continue` with "100 Continue" as soon as the head arrives, so a
+  // client without a key, or past its budget, was told to send its body before the key was checked
+  // (finding L1). With this listener Node leaves the answer to the API: the request goes on to
+  // Fastify untold, and JsonBodyInterceptor says "continue" once the request is admitted, just
+  // before it reads the body. A request refused before that is answered without the body, and its
+  // connection closed (finding 34).
+  (app.getHttpServer() as Server).on('checkContinue', (request: IncomingMessage, response: ServerResponse) => {
+    (app.getHttpServer() as Server).emit('request', request, response);
+  });
   installRequestLogging(instance, app.get(MetricsService));
   // Before the body is read (installJsonBodyParser's interceptor): a query key no route reads is refused first.
   app.useGlobalInterceptors(new QueryKeysInterceptor());

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { connect, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { ERROR_STATUS } from '../../api/src/common/errors/error-codes';
 import { auth, createKey, expectStatus } from '../support/api-client';
@@ -29,6 +30,53 @@ async function raw(url: string, head: string, drip = false): Promise<RawAnswer> 
   } catch {
     throw new Error(`not the API's error body: ${JSON.stringify(answer.text.slice(0, 300))}`);
   }
+}
+
+/**
+ * Writes `head` alone and reads what the API says first (up to the end of one head, or a whole
+ * small answer); `rest` sends the body and reads the next answer.
+ */
+function firstAnswer(
+  url: string,
+  head: string,
+): Promise<{ text: string; socket: Socket; rest: (body: string) => Promise<string> }> {
+  const { hostname, port } = new URL(url);
+  const socket = connect(Number(port), hostname);
+  let received = '';
+  let waiting: (() => void) | null = null;
+  socket.on('error', () => undefined);
+  socket.on('data', (chunk: Buffer) => {
+    received += chunk.toString('utf8');
+    waiting?.();
+  });
+  socket.on('close', () => waiting?.());
+  const next = (): Promise<string> =>
+    new Promise((resolve, reject) => {
+      const limit = setTimeout(() => reject(new Error(`no answer to ${head.slice(0, 40)}`)), 8_000);
+      waiting = () => {
+        if (!received.includes('\r\n\r\n') && !socket.destroyed) return;
+        // A head with a body: wait for all of it (the answers here are small and sent at once).
+        setTimeout(() => {
+          clearTimeout(limit);
+          waiting = null;
+          const text = received;
+          received = '';
+          resolve(text);
+        }, 100);
+        waiting = null;
+      };
+    });
+  const first = next();
+  socket.write(head);
+  return first.then((text) => ({
+    text,
+    socket,
+    rest: (body: string) => {
+      const answer = next();
+      socket.write(body);
+      return answer.finally(() => socket.destroy());
+    },
+  }));
 }
 
 function assertApiError(answer: RawAnswer, status: number, code: string): void {
@@ -113,6 +161,36 @@ describe('requests refused by the HTTP parser or the request timeout', () => {
     );
     assert.equal(answer.status, 100, JSON.stringify(answer));
     assert.match(answer.text, /^HTTP\/1\.1 201 /);
+    assert.equal(await projects(), before + 1);
+  });
+
+  // Finding L1: Node said "100 Continue" as soon as the head arrived, so a client without a key, with
+  // a key of the wrong scope or an unknown key was told to send its body before the key was checked.
+  it('says 100 Continue only to a request the API admits, and answers the others without their body', async () => {
+    const projects = async () =>
+      expectStatus(await test.http.get('/v1/projects').set(...auth(test.adminKey)), 200).body.total as number;
+    const before = await projects();
+    const body = '{"name":"continued"}';
+    const head = (authorization: string) =>
+      `POST /v1/projects HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n${authorization}` +
+      `Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`;
+    for (const [authorization, status] of [
+      ['', 401],
+      [`Authorization: Bearer ${key}\r\n`, 403],
+      [`Authorization: Bearer mt_${'0'.repeat(40)}\r\n`, 401],
+      ['Authorization: Basic YTpi\r\n', 401],
+    ] as const) {
+      const first = await firstAnswer(test.url, head(authorization));
+      assert.match(first.text, new RegExp(`^HTTP/1\\.1 ${status} `), `${authorization}: ${first.text.slice(0, 60)}`);
+      assert.match(first.text, /\r\nconnection: close\r\n/i);
+      first.socket.destroy();
+    }
+    assert.equal(await projects(), before);
+    // An admitted request is told to continue, and its body is read once sent.
+    const admitted = await firstAnswer(test.url, head(`Authorization: Bearer ${test.adminKey}\r\n`));
+    assert.match(admitted.text, /^HTTP\/1\.1 100 Continue\r\n\r\n$/);
+    const created = await admitted.rest(body);
+    assert.match(created, /^HTTP\/1\.1 201 /);
     assert.equal(await projects(), before + 1);
   });
 

@@ -21,7 +21,7 @@ import { startTestServer, type TestServer } from '../support/test-server';
  * (201) and its runners trained with `null` where the user wrote a number. Now a 400 naming the
  * place, wherever it is in a body, and nothing written.
  */
-describe('numbers JSON.parse reads as Infinity, anywhere in a body', { timeout: 120_000 }, () => {
+describe('numbers a double cannot hold as written, anywhere in a body', { timeout: 120_000 }, () => {
   let test: TestServer;
   let userKey: string;
   let runner: TestRunner;
@@ -39,7 +39,7 @@ describe('numbers JSON.parse reads as Infinity, anywhere in a body', { timeout: 
   const studies = async (): Promise<number> =>
     expectStatus(await test.http.get('/v1/studies').set(...auth(userKey)), 200).body.total as number;
 
-  it('in trainingConfig or effectiveConfig, at any depth: 400 naming the place, nothing written', async () => {
+  const opaqueCases = (): [string, string, Record<string, unknown>, string][] => {
     const nomad = {
       name: 'nomad',
       parameterFile: 'DIMENSION 1\nLOWER_BOUND 0\nUPPER_BOUND 1\nMAX_BB_EVAL 5\n',
@@ -47,7 +47,7 @@ describe('numbers JSON.parse reads as Infinity, anywhere in a body', { timeout: 
       outputNames: ['loss'],
     };
     // [route, key, body with "N" where the literal goes, the field named]
-    const cases: [string, string, Record<string, unknown>, string][] = [
+    return [
       [
         '/v1/studies',
         userKey,
@@ -69,8 +69,12 @@ describe('numbers JSON.parse reads as Infinity, anywhere in a body', { timeout: 
         'effectiveConfig.x[0].y',
       ],
     ];
-    for (const literal of ['1e309', '-1e400', '123456789e999', '1' + '0'.repeat(400)]) {
-      for (const [path, key, body, field] of cases) {
+  };
+
+  /** Each literal in each opaque place: 400 naming the place, nothing written. */
+  async function assertRefused(literals: readonly string[]): Promise<void> {
+    for (const literal of literals) {
+      for (const [path, key, body, field] of opaqueCases()) {
         const before = await studies();
         const response = await test.http
           .post(path)
@@ -91,8 +95,59 @@ describe('numbers JSON.parse reads as Infinity, anywhere in a body', { timeout: 
         assert.equal(await studies(), before, `${path}: no study written`);
       }
     }
+  }
+
+  it('in trainingConfig or effectiveConfig, at any depth: 400 naming the place, nothing written', async () => {
+    await assertRefused(['1e309', '-1e400', '123456789e999', '1' + '0'.repeat(400)]);
     const trial = expectStatus(await test.http.get(`/v1/trials/${trialId}`).set(...auth(userKey)), 200).body;
     assert.equal(trial.status, 'running', 'the refused completions wrote nothing');
+  });
+
+  // Finding L2: an integer past 2^53 was stored as the nearest double, a number the user never wrote.
+  it('integers past 2^53 that a double cannot hold, in the same places: 400 naming the place, nothing written', async () => {
+    await assertRefused(['12345678901234567890', '-9007199254740993', '9007199254740993', '1' + '0'.repeat(30) + '1']);
+    const trial = expectStatus(await test.http.get(`/v1/trials/${trialId}`).set(...auth(userKey)), 200).body;
+    assert.equal(trial.status, 'running', 'the refused completions wrote nothing');
+    const response = await test.http
+      .post('/v1/studies')
+      .set(...auth(userKey))
+      .set('Content-Type', 'application/json')
+      .send(JSON.stringify(quadraticStudy({ trainingConfig: { seed: 'N' } })).replace('"N"', '12345678901234567890'));
+    assert.match(String(response.body.details?.[0]?.reason), /12345678901234567000.*string/, response.text);
+  });
+
+  it('integers a double holds, or prints back as written, are stored as sent', async () => {
+    // 2^53, 2^60 and 10^21 are doubles exactly; 123456789012345670000 is how JavaScript writes the
+    // double 1.2345678901234567e20, so a JavaScript client's own numbers come back as it sent them.
+    const literals = [
+      '9007199254740992',
+      '1152921504606846976',
+      '1' + '0'.repeat(21),
+      '123456789012345670000',
+      '-9007199254740991',
+    ];
+    const text = JSON.stringify(quadraticStudy({ trainingConfig: { a: 'A', b: 'B', c: 'C', d: 'D', e: 'E' } }))
+      .replace('"A"', literals[0])
+      .replace('"B"', literals[1])
+      .replace('"C"', literals[2])
+      .replace('"D"', literals[3])
+      .replace('"E"', literals[4]);
+    const created = expectStatus(
+      await test.http
+        .post('/v1/studies')
+        .set(...auth(userKey))
+        .set('Content-Type', 'application/json')
+        .send(text),
+      201,
+    ).body;
+    const read = expectStatus(await test.http.get(`/v1/studies/${created.id}`).set(...auth(userKey)), 200).body;
+    assert.deepEqual(read.trainingConfig, {
+      a: 2 ** 53,
+      b: 2 ** 60,
+      c: 1e21,
+      d: 1.2345678901234567e20,
+      e: -(2 ** 53 - 1),
+    });
   });
 
   it('finite numbers at the edges of a double in the same places are stored as sent', async () => {

@@ -52,6 +52,34 @@ export const RESERVED_KEY_REASON = 'is a reserved name (every JavaScript object 
 const NON_FINITE_NUMBER_REASON =
   'is a number past the largest double (about 1.8e308): it reads as Infinity, which JSON cannot store';
 
+/** Digits, sign, decimal point and exponent: the characters of a JSON number token. */
+function isNumberCharacter(char: number): boolean {
+  return (
+    (char >= 0x30 && char <= 0x39) || char === 0x2e || char === 0x65 || char === 0x45 || char === 0x2b || char === 0x2d
+  );
+}
+
+/**
+ * Why an integer literal is refused, or null: one past 2^53 that reads as another number (finding
+ * L2). `"seed": 12345678901234567890` was stored as 12345678901234567000 and handed to runners so,
+ * a value the user never wrote. Kept: an integer a double holds exactly (2^60, 10^20), and one that
+ * a double prints back as written (a JavaScript client's `JSON.stringify(1.2345678901234567e20)`
+ * writes `123456789012345670000`), since either reads back as the number sent. Fractions and
+ * exponents are decimal by nature and left as they are; past the largest double is
+ * NON_FINITE_NUMBER_REASON's case.
+ */
+function inexactIntegerReason(token: string): string | null {
+  const digits = token.startsWith('-') ? token.length - 1 : token.length;
+  // 15 digits or fewer are below 2^53; past 309 the token is Infinity.
+  if (digits <= 15 || digits > 309 || !/^-?\d+$/.test(token)) return null;
+  const read = Number(token);
+  if (String(read) === token || BigInt(read) === BigInt(token)) return null;
+  return (
+    `is an integer past 2^53 that a double cannot hold: it would be stored as ${String(read)}; ` +
+    'send it as a string to keep every digit'
+  );
+}
+
 /** A UTF-16 surrogate without its pair: JSON allows it (`"\ud800"`), Unicode text (and PostgreSQL) does not. */
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
@@ -176,6 +204,12 @@ export function checkJsonShape(text: string, objects?: JsonObjects): FieldError 
           reason: `is nested deeper than ${JSON_BODY_LIMITS.depth} levels`,
         };
       }
+    } else if (char === 0x2d /* - */ || (char >= 0x30 && char <= 0x39) /* 0-9 */) {
+      let end = index + 1;
+      while (end < text.length && isNumberCharacter(text.charCodeAt(end))) end += 1;
+      const reason = inexactIntegerReason(text.slice(index, end));
+      if (reason !== null) return { field: pathOf(containers, containers.length), reason };
+      index = end - 1;
     } else if (char === 0x7d /* } */ || char === 0x5d /* ] */) {
       containers.pop();
     } else if (char === 0x2c /* , */) {
@@ -404,6 +438,14 @@ export function installJsonBodyParser(app: NestFastifyApplication): void {
   app.useGlobalInterceptors(new JsonBodyInterceptor());
 }
 
+/** The test Node's HTTP server applies to `Expect` before it hands a request to `checkContinue`. */
+const CONTINUE_EXPECTATION = /(?:^|\W)100-continue(?:$|\W)/i;
+
+function expectsContinue(headers: FastifyRequest['headers']): boolean {
+  const expect = headers.expect;
+  return typeof expect === 'string' && CONTINUE_EXPECTATION.test(expect);
+}
+
 /** Reads and parses a request's JSON body (UnreadJsonBody) into `request.body`, before the pipes validate it. */
 export class JsonBodyInterceptor implements NestInterceptor {
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
@@ -412,6 +454,9 @@ export class JsonBodyInterceptor implements NestInterceptor {
     if (!(request.body instanceof UnreadJsonBody)) return next.handle();
     const reply = http.getResponse<FastifyReply>();
     request.body.taken = true;
+    // The client waits for this before it sends a body it announced with `Expect: 100-continue`
+    // (configureApp leaves it unsaid until the request is admitted: finding L1).
+    if (expectsContinue(request.headers) && !reply.raw.headersSent) reply.raw.writeContinue();
     return from(
       readBodyText(request.body.stream).catch((error: unknown) => {
         // The rest of an oversized body is not worth reading to keep the connection.
