@@ -43,7 +43,6 @@ export class EngineHost implements OnModuleDestroy {
   private readonly queues = new Map<string, QueuedCall[]>();
   private running = 0;
   private started = 0;
-  private waiting = 0;
   /** Tests only: told as each call starts, with how many calls started while it waited. */
   onStart: ((project: string, startedAhead: number) => void) | null = null;
 
@@ -103,7 +102,9 @@ export class EngineHost implements OnModuleDestroy {
 
   /** How many calls wait for a thread (all projects). */
   get queued(): number {
-    return this.waiting;
+    let waiting = 0;
+    for (const queue of this.queues.values()) waiting += queue.length;
+    return waiting;
   }
 
   async close(): Promise<void> {
@@ -111,7 +112,6 @@ export class EngineHost implements OnModuleDestroy {
     const closed = new Error('engine host: closed');
     for (const queue of this.queues.values()) for (const call of queue) call.reject(closed);
     this.queues.clear();
-    this.waiting = 0;
     await this.pool.destroy();
   }
 
@@ -125,7 +125,6 @@ export class EngineHost implements OnModuleDestroy {
       const queue = this.queues.get(project);
       if (queue === undefined) this.queues.set(project, [call]);
       else queue.push(call);
-      this.waiting++;
       this.startNext();
     });
     // The error as the engine threw it, its location or option included (search-space-parse.ts names the field).
@@ -142,7 +141,6 @@ export class EngineHost implements OnModuleDestroy {
       const call = queue.shift()!;
       this.queues.delete(key);
       if (queue.length > 0) this.queues.set(key, queue);
-      this.waiting--;
       this.running++;
       this.onStart?.(call.project, this.started - call.startedBefore);
       this.started++;
