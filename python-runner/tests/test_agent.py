@@ -1027,3 +1027,35 @@ def test_a_decline_of_a_trial_no_longer_held_leaves_it_to_the_api(
     assert [len(_declines_of(calls, t)) for t in ("t1", "t2", "t3")] == [1, 1, 1]
     assert api.released == []
     assert all(wait < 0.5 for wait in _waits_before_leases(calls)[:2]), calls
+
+
+@pytest.mark.parametrize("field", ["model", "tokenizer"])
+def test_a_hub_model_an_offline_runner_has_not_cached_is_declined_before_any_child(
+    api: FakeApi, state_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, field: str
+) -> None:
+    """docs/runner.md, "Whose fault a refusal is": an offline runner (the tests run with
+    HF_HUB_OFFLINE=1) without the hub model in its cache lacks it; a runner online or with the
+    model cached can train the point. Declined at once, no child started; a cached one is run."""
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    api.training_config = {**api.training_config, field: "example-org/absent-model"}
+    api.trials = [trial_json("t1", 1, BBO3_PARAMS)]
+    launcher = FakeLauncher()
+    make_agent(api, state_dir, launcher).run()
+    kind, body = _refusal(api, "t1")
+    assert kind == "decline", body
+    assert "'example-org/absent-model' is a hub id not in this runner's hub cache" in body["reason"]
+    assert launcher.processes == []
+
+    # The same id with a snapshot in the cache (the layout huggingface_hub writes) is trained.
+    snapshot = tmp_path / "hub" / "models--example-org--absent-model" / "snapshots" / ("a" * 40)
+    snapshot.mkdir(parents=True)
+    (snapshot / "config.json").write_text("{}")
+    (snapshot.parents[1] / "refs").mkdir()
+    (snapshot.parents[1] / "refs" / "main").write_text("a" * 40)
+    api.trials = [trial_json("t2", 2, BBO3_PARAMS)]
+    launcher = FakeLauncher()
+    make_agent(api, state_dir, launcher).run()
+    assert len(launcher.processes) == 1
+    assert "t2" in api.reports

@@ -41,6 +41,7 @@ from .errors import (
     TrialSetupError,
 )
 from .failure_text import secret_environment_values
+from .hub_cache import hub_offline, hub_snapshot_cached
 from .hyperparameters import map_parameters
 from .launcher import Launcher, LauncherName, crash_reason, stop_process_group
 from .outbox import Outbox, PendingReport
@@ -280,6 +281,13 @@ def _check_runner_fits(config: TrainingConfig, gpus: int) -> None:
         looks_like_path = value.startswith(("/", ".", "~")) or value.count("/") > 1
         if looks_like_path and not Path(value).expanduser().exists():
             raise MissingInputError(f"{label} not found on this runner: {value}")
+        if not looks_like_path and hub_offline() and not hub_snapshot_cached(value):
+            # An offline runner without the hub model in its cache: a runner online, or with the
+            # model cached, trains the point (docs/runner.md, "Whose fault a refusal is").
+            raise MissingInputError(
+                f"{label} {value!r} is a hub id not in this runner's hub cache, and the runner is "
+                "offline (HF_HUB_OFFLINE)"
+            )
     if config.quantization != "none" and importlib.util.find_spec("bitsandbytes") is None:
         # The machine lacks a package, the point is fine: another runner can train it.
         raise MissingInputError(

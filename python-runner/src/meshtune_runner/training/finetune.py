@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from ..errors import TrialSetupError
+from ..errors import MissingInputError, TrialSetupError
+from ..hub_cache import missing_from_hub_cache
 from ..hyperparameters import Hyperparameters
 from ..regime import BatchLayout, batch_layout, regime_hash
 from ..training_config import TrainingConfig
@@ -176,6 +177,11 @@ def _load(config: TrainingConfig, precision: dict[str, Any]) -> tuple[Any, Any]:
             trust_remote_code=config.trust_remote_code,
         )
     except (OSError, ValueError) as exc:
+        if missing_from_hub_cache(exc):
+            raise MissingInputError(
+                f"tokenizer {tokenizer_source!r} is neither in this runner's hub cache "
+                "nor reachable"
+            ) from exc
         raise TrialSetupError(f"cannot load tokenizer {tokenizer_source!r}: {exc}") from exc
     try:
         model = AutoModelForCausalLM.from_pretrained(
@@ -185,6 +191,10 @@ def _load(config: TrainingConfig, precision: dict[str, Any]) -> tuple[Any, Any]:
             **_quantization_arguments(config, precision),
         )
     except (OSError, ValueError) as exc:
+        if missing_from_hub_cache(exc):
+            raise MissingInputError(
+                f"model {config.model!r} is neither in this runner's hub cache nor reachable"
+            ) from exc
         raise TrialSetupError(f"cannot load model {config.model!r}: {exc}") from exc
     return tokenizer, model
 
