@@ -10,6 +10,7 @@ import { ERROR_STATUS } from './common/errors/error-codes';
 import { HttpExceptionFilter } from './common/errors/http-exception.filter';
 import { installJsonBodyParser, MAX_BODY_BYTES } from './common/http/json-body-parser';
 import { QueryKeysInterceptor } from './common/http/query-keys';
+import { repeatedHeaderError } from './common/http/request-headers';
 import { createValidationPipe } from './common/http/validation';
 import type { AppConfig } from './config/app-config';
 import { installRequestLogging } from './metrics/request-logging';
@@ -172,7 +173,8 @@ export function configureApp(app: NestFastifyApplication, config: AppConfig): vo
     // (dashboard.module.ts), which forbids framing too.
     void reply.header('Content-Security-Policy', "frame-ancestors 'none'");
     void reply.header('X-Frame-Options', 'DENY');
-    done();
+    // A key or a media type given twice is refused before anything reads either (finding 64).
+    done(repeatedHeaderError(request.raw.rawHeaders) ?? undefined);
   });
   // An `Expect` other than 100-continue is answered by Node itself, before Fastify: 417 with no
   // body, code or request id (docs/reliability.md, finding 60). Answered here in the API's words;
