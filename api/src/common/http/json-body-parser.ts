@@ -1,4 +1,5 @@
 import { childField, itemField } from '../errors/field-path';
+import { isUtf8 } from 'node:buffer';
 import type { Readable } from 'node:stream';
 import type { CallHandler, ExecutionContext, NestInterceptor } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -313,8 +314,63 @@ export class UnreadJsonBody {
 }
 
 /**
- * Reads a request's body as UTF-8 text (what is not valid UTF-8 reads U+FFFD, as Fastify's
- * `parseAs: 'string'` did), up to `limit` bytes: past it, 413 and the rest is left to drain.
+ * The offset of the first byte of `bytes` that does not start or continue a well-formed UTF-8
+ * sequence (RFC 3629: no overlong forms, no surrogates, nothing past U+10FFFF), or -1.
+ */
+export function firstInvalidUtf8(bytes: Uint8Array): number {
+  let index = 0;
+  while (index < bytes.length) {
+    const lead = bytes[index];
+    if (lead < 0x80) {
+      index += 1;
+      continue;
+    }
+    const continuations = lead >= 0xc2 && lead <= 0xdf ? 1 : lead >= 0xe0 && lead <= 0xef ? 2 : lead >= 0xf0 && lead <= 0xf4 ? 3 : 0;
+    if (continuations === 0) return index;
+    // The second byte's range excludes overlong forms (E0, F0), surrogates (ED) and past U+10FFFF (F4).
+    const low = lead === 0xe0 ? 0xa0 : lead === 0xf0 ? 0x90 : 0x80;
+    const high = lead === 0xed ? 0x9f : lead === 0xf4 ? 0x8f : 0xbf;
+    if (index + continuations >= bytes.length || bytes[index + 1] < low || bytes[index + 1] > high) return index;
+    for (let next = 2; next <= continuations; next += 1) {
+      if ((bytes[index + next] & 0xc0) !== 0x80) return index;
+    }
+    index += continuations + 1;
+  }
+  return -1;
+}
+
+/**
+ * The body's bytes as text. JSON is UTF-8 (RFC 8259 §8.1); bytes that are not were read as U+FFFD,
+ * so a study named `café` sent in latin1 was stored as `caf\uFFFD` with a 201 and the client never
+ * learnt its text was lost (docs/reliability.md, finding 65): a 400 naming the body and the byte.
+ */
+function utf8Text(bytes: Buffer): string {
+  if (!isUtf8(bytes)) {
+    const at = firstInvalidUtf8(bytes);
+    const where = at < 0 ? '' : ` (byte ${at}: 0x${bytes[at].toString(16).padStart(2, '0')})`;
+    throw new ValidationFailedError([{ field: 'body', reason: `is not valid UTF-8${where}; send JSON in UTF-8` }]);
+  }
+  return bytes.toString('utf8');
+}
+
+/**
+ * The charset a media type names when it is not UTF-8 (`application/json; charset=latin1`), or
+ * null. The API reads every body as UTF-8 (utf8Text); a body labelled otherwise is in an encoding
+ * it does not read, whatever its bytes happen to be (finding 65).
+ */
+export function foreignCharset(contentType: string): string | null {
+  for (const parameter of contentType.split(';').slice(1)) {
+    const equals = parameter.indexOf('=');
+    if (equals < 0 || parameter.slice(0, equals).trim().toLowerCase() !== 'charset') continue;
+    const value = parameter.slice(equals + 1).trim().replace(/^"(.*)"$/s, '$1');
+    if (!['utf-8', 'utf8'].includes(value.toLowerCase())) return value.slice(0, 100);
+  }
+  return null;
+}
+
+/**
+ * Reads a request's body as UTF-8 text (utf8Text: bytes that are not UTF-8 are a 400), up to
+ * `limit` bytes: past it, 413 and the rest is left to drain.
  */
 export function readBodyText(stream: Readable, limit = MAX_BODY_BYTES): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -340,7 +396,11 @@ export function readBodyText(stream: Readable, limit = MAX_BODY_BYTES): Promise<
     };
     const onEnd = (): void => {
       stop();
-      resolve(Buffer.concat(chunks, length).toString('utf8'));
+      try {
+        resolve(utf8Text(Buffer.concat(chunks, length)));
+      } catch (error) {
+        reject(error);
+      }
     };
     const onError = (error: Error): void => {
       stop();
@@ -404,6 +464,17 @@ export function installJsonBodyParser(app: NestFastifyApplication): void {
       const announced = Number(request.headers['content-length'] ?? 0);
       if (announced > MAX_BODY_BYTES) {
         done(new DomainError('PAYLOAD_TOO_LARGE', 'request body is too large'));
+        return;
+      }
+      const charset = foreignCharset(String(request.headers['content-type']));
+      if (charset !== null) {
+        done(
+          new DomainError(
+            'UNSUPPORTED_MEDIA_TYPE',
+            `Content-Type: charset=${charset} is not an encoding the API reads; send JSON in UTF-8 (charset=utf-8, or none)`,
+            { header: 'Content-Type' },
+          ),
+        );
         return;
       }
       const coding = unappliedCoding(request.headers);
