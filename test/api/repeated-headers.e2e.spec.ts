@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { auth, createKey, createProject, createStudy, expectStatus, projectKey, quadraticStudy } from '../support/api-client';
+import {
+  auth,
+  createKey,
+  createProject,
+  createStudy,
+  expectStatus,
+  projectKey,
+  quadraticStudy,
+} from '../support/api-client';
 import { rawExchange } from '../support/raw-http';
 import { startTestServer, type TestServer } from '../support/test-server';
 
@@ -41,15 +49,51 @@ describe('a header the API reads, given twice', { timeout: 120_000 }, () => {
     const json = 'Content-Type: application/json\r\n';
     // [what, request, the header named]
     const cases: [string, string, string][] = [
-      ['own key then another team’s', read(`Authorization: Bearer ${userKey}\r\nAuthorization: Bearer ${otherKey}\r\n`), 'Authorization'],
-      ['another team’s key then own', read(`Authorization: Bearer ${otherKey}\r\nAuthorization: Bearer ${userKey}\r\n`), 'Authorization'],
-      ['an unknown key then own', read(`Authorization: Bearer mt_user_nope\r\nAuthorization: Bearer ${userKey}\r\n`), 'Authorization'],
-      ['own key twice', read(`Authorization: Bearer ${userKey}\r\nauthorization: Bearer ${userKey}\r\n`), 'Authorization'],
-      ['own key then Basic', read(`Authorization: Bearer ${userKey}\r\nAuthorization: Basic eDp5\r\n`), 'Authorization'],
-      ['a write with two keys', write(`Authorization: Bearer ${otherKey}\r\nAuthorization: Bearer ${userKey}\r\n${json}`), 'Authorization'],
-      ['JSON then text', write(`Authorization: Bearer ${userKey}\r\n${json}Content-Type: text/plain\r\n`), 'Content-Type'],
-      ['text then JSON', write(`Authorization: Bearer ${userKey}\r\nContent-Type: text/plain\r\n${json}`), 'Content-Type'],
-      ['UTF-16 then JSON', write(`Authorization: Bearer ${userKey}\r\nContent-Type: application/json; charset=utf-16\r\n${json}`), 'Content-Type'],
+      [
+        'own key then another team’s',
+        read(`Authorization: Bearer ${userKey}\r\nAuthorization: Bearer ${otherKey}\r\n`),
+        'Authorization',
+      ],
+      [
+        'another team’s key then own',
+        read(`Authorization: Bearer ${otherKey}\r\nAuthorization: Bearer ${userKey}\r\n`),
+        'Authorization',
+      ],
+      [
+        'an unknown key then own',
+        read(`Authorization: Bearer mt_user_nope\r\nAuthorization: Bearer ${userKey}\r\n`),
+        'Authorization',
+      ],
+      [
+        'own key twice',
+        read(`Authorization: Bearer ${userKey}\r\nauthorization: Bearer ${userKey}\r\n`),
+        'Authorization',
+      ],
+      [
+        'own key then Basic',
+        read(`Authorization: Bearer ${userKey}\r\nAuthorization: Basic eDp5\r\n`),
+        'Authorization',
+      ],
+      [
+        'a write with two keys',
+        write(`Authorization: Bearer ${otherKey}\r\nAuthorization: Bearer ${userKey}\r\n${json}`),
+        'Authorization',
+      ],
+      [
+        'JSON then text',
+        write(`Authorization: Bearer ${userKey}\r\n${json}Content-Type: text/plain\r\n`),
+        'Content-Type',
+      ],
+      [
+        'text then JSON',
+        write(`Authorization: Bearer ${userKey}\r\nContent-Type: text/plain\r\n${json}`),
+        'Content-Type',
+      ],
+      [
+        'UTF-16 then JSON',
+        write(`Authorization: Bearer ${userKey}\r\nContent-Type: application/json; charset=utf-16\r\n${json}`),
+        'Content-Type',
+      ],
     ];
     const before = await studies();
     for (const [what, request, header] of cases) {

@@ -325,7 +325,8 @@ export function firstInvalidUtf8(bytes: Uint8Array): number {
       index += 1;
       continue;
     }
-    const continuations = lead >= 0xc2 && lead <= 0xdf ? 1 : lead >= 0xe0 && lead <= 0xef ? 2 : lead >= 0xf0 && lead <= 0xf4 ? 3 : 0;
+    const continuations =
+      lead >= 0xc2 && lead <= 0xdf ? 1 : lead >= 0xe0 && lead <= 0xef ? 2 : lead >= 0xf0 && lead <= 0xf4 ? 3 : 0;
     if (continuations === 0) return index;
     // The second byte's range excludes overlong forms (E0, F0), surrogates (ED) and past U+10FFFF (F4).
     const low = lead === 0xe0 ? 0xa0 : lead === 0xf0 ? 0x90 : 0x80;
@@ -362,7 +363,10 @@ export function foreignCharset(contentType: string): string | null {
   for (const parameter of contentType.split(';').slice(1)) {
     const equals = parameter.indexOf('=');
     if (equals < 0 || parameter.slice(0, equals).trim().toLowerCase() !== 'charset') continue;
-    const value = parameter.slice(equals + 1).trim().replace(/^"(.*)"$/s, '$1');
+    const value = parameter
+      .slice(equals + 1)
+      .trim()
+      .replace(/^"(.*)"$/s, '$1');
     if (!['utf-8', 'utf8'].includes(value.toLowerCase())) return value.slice(0, 100);
   }
   return null;
