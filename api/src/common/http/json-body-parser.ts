@@ -4,8 +4,10 @@ import type { Readable } from 'node:stream';
 import type { CallHandler, ExecutionContext, NestInterceptor } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum';
 import { from, type Observable, switchMap } from 'rxjs';
 import { DomainError, type FieldError, ValidationFailedError } from '../errors/domain-error';
+import { declaresRouteParam } from './route-params';
 
 /** Largest request body accepted (a NOMAD cache file import is the biggest legitimate one); the adapter's bodyLimit. */
 export const MAX_BODY_BYTES = 5 * 1024 * 1024;
@@ -521,6 +523,23 @@ function expectsContinue(headers: FastifyRequest['headers']): boolean {
   return typeof expect === 'string' && CONTINUE_EXPECTATION.test(expect);
 }
 
+/**
+ * What a body to an operation that reads none carries: each field of an object, or the body when
+ * it is not an object; none for no body or `{}`. The validation pipe refuses unknown fields only
+ * where a route declares a body DTO, so `POST /v1/studies/{id}/stop` with `{"deleteTrials": true}`
+ * was answered 200 as if the field were not there, which a caller reads as "taken into account"
+ * (docs/reliability.md, finding 66; finding 37 is the same for query keys). Only on the API's own
+ * routes (`/v1/…`), as the query keys' check.
+ */
+function unreadBodyErrors(body: unknown): FieldError[] {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    return [{ field: 'body', reason: 'must be empty or {}: this operation takes no body' }];
+  }
+  return Object.keys(body)
+    .slice(0, MAX_BODY_ERRORS)
+    .map((key) => ({ field: childField('', key), reason: 'is not a field of this operation (it takes no body)' }));
+}
+
 /** Reads and parses a request's JSON body (UnreadJsonBody) into `request.body`, before the pipes validate it. */
 export class JsonBodyInterceptor implements NestInterceptor {
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
@@ -541,7 +560,12 @@ export class JsonBodyInterceptor implements NestInterceptor {
       }),
     ).pipe(
       switchMap((text) => {
-        request.body = parseJsonBody(text);
+        const body = parseJsonBody(text);
+        if (request.url.startsWith('/v1/') && !declaresRouteParam(context, RouteParamtypes.BODY)) {
+          const errors = unreadBodyErrors(body);
+          if (errors.length > 0) throw new ValidationFailedError(errors);
+        }
+        request.body = body;
         return next.handle();
       }),
     );

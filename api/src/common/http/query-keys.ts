@@ -1,11 +1,11 @@
 import { type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
-import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants';
 import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum';
 import type { FastifyRequest } from 'fastify';
 import type { Observable } from 'rxjs';
 import { type FieldError, ValidationFailedError } from '../errors/domain-error';
 import { childField } from '../errors/field-path';
 import { isReservedKey, MAX_BODY_ERRORS, RESERVED_KEY_REASON } from './json-body-parser';
+import { declaresRouteParam } from './route-params';
 
 /**
  * The query-string keys no route reads, refused before anything else looks at the request
@@ -19,9 +19,6 @@ import { isReservedKey, MAX_BODY_ERRORS, RESERVED_KEY_REASON } from './json-body
  * dashboard's pages keep ignoring a query string, as probes and browsers may add one.
  */
 export class QueryKeysInterceptor implements NestInterceptor {
-  /** Per handler: whether it declares a `@Query()` parameter (read once from Nest's route metadata). */
-  private readonly takesQuery = new WeakMap<object, boolean>();
-
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     if (context.getType() !== 'http') return next.handle();
     const request = context.switchToHttp().getRequest<FastifyRequest>();
@@ -29,7 +26,7 @@ export class QueryKeysInterceptor implements NestInterceptor {
     const query = request.query as Record<string, unknown> | undefined;
     const keys = query === undefined || query === null ? [] : Object.keys(query);
     if (keys.length === 0) return next.handle();
-    const declared = this.declaresQuery(context);
+    const declared = declaresRouteParam(context, RouteParamtypes.QUERY);
     const errors: FieldError[] = [];
     for (const key of keys) {
       const field = childField('', key);
@@ -42,16 +39,5 @@ export class QueryKeysInterceptor implements NestInterceptor {
     }
     if (errors.length > 0) throw new ValidationFailedError(errors);
     return next.handle();
-  }
-
-  private declaresQuery(context: ExecutionContext): boolean {
-    const handler = context.getHandler();
-    let declared = this.takesQuery.get(handler);
-    if (declared === undefined) {
-      const args = (Reflect.getMetadata(ROUTE_ARGS_METADATA, context.getClass(), handler.name) ?? {}) as object;
-      declared = Object.keys(args).some((key) => key.split(':')[0] === String(RouteParamtypes.QUERY));
-      this.takesQuery.set(handler, declared);
-    }
-    return declared;
   }
 }
