@@ -192,7 +192,7 @@ export function configureApp(app: NestFastifyApplication, config: AppConfig): vo
   });
   // Node answers `Expect: 100-continue` with "100 Continue" as soon as the head arrives, so a
   // client without a key, or past its budget, was told to send its body before the key was checked
-  // (finding L1). With this listener Node leaves the answer to the API: the request goes on to
+  // (finding 67). With this listener Node leaves the answer to the API: the request goes on to
   // Fastify untold, and JsonBodyInterceptor says "continue" once the request is admitted, just
   // before it reads the body. A request refused before that is answered without the body, and its
   // connection closed (finding 34).

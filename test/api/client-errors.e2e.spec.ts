@@ -164,7 +164,7 @@ describe('requests refused by the HTTP parser or the request timeout', () => {
     assert.equal(await projects(), before + 1);
   });
 
-  // Finding L1: Node said "100 Continue" as soon as the head arrived, so a client without a key, with
+  // Finding 67: Node said "100 Continue" as soon as the head arrived, so a client without a key, with
   // a key of the wrong scope or an unknown key was told to send its body before the key was checked.
   it('says 100 Continue only to a request the API admits, and answers the others without their body', async () => {
     const projects = async () =>

@@ -103,7 +103,7 @@ describe('numbers a double cannot hold as written, anywhere in a body', { timeou
     assert.equal(trial.status, 'running', 'the refused completions wrote nothing');
   });
 
-  // Finding L2: an integer past 2^53 was stored as the nearest double, a number the user never wrote.
+  // Finding 68: an integer past 2^53 was stored as the nearest double, a number the user never wrote.
   it('integers past 2^53 that a double cannot hold, in the same places: 400 naming the place, nothing written', async () => {
     await assertRefused(['12345678901234567890', '-9007199254740993', '9007199254740993', '1' + '0'.repeat(30) + '1']);
     const trial = expectStatus(await test.http.get(`/v1/trials/${trialId}`).set(...auth(userKey)), 200).body;

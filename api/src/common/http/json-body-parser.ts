@@ -64,7 +64,7 @@ function isNumberCharacter(char: number): boolean {
 
 /**
  * Why an integer literal is refused, or null: one past 2^53 that reads as another number (finding
- * L2). `"seed": 12345678901234567890` was stored as 12345678901234567000 and handed to runners so,
+ * 68). `"seed": 12345678901234567890` was stored as 12345678901234567000 and handed to runners so,
  * a value the user never wrote. Kept: an integer a double holds exactly (2^60, 10^20), and one that
  * a double prints back as written (a JavaScript client's `JSON.stringify(1.2345678901234567e20)`
  * writes `123456789012345670000`), since either reads back as the number sent. Fractions and
@@ -549,7 +549,7 @@ export class JsonBodyInterceptor implements NestInterceptor {
     const reply = http.getResponse<FastifyReply>();
     request.body.taken = true;
     // The client waits for this before it sends a body it announced with `Expect: 100-continue`
-    // (configureApp leaves it unsaid until the request is admitted: finding L1).
+    // (configureApp leaves it unsaid until the request is admitted: finding 67).
     if (expectsContinue(request.headers) && !reply.raw.headersSent) reply.raw.writeContinue();
     return from(
       readBodyText(request.body.stream).catch((error: unknown) => {
