@@ -103,7 +103,7 @@ describe('graceful shutdown of `node dist/api/src/main.js` with its embedded Pos
 });
 
 describe('closing the in-process app (RunningServer.close, what SIGTERM runs)', () => {
-  // docs/reliability.md, finding 64: a connection that never sent a byte held the close for
+  // docs/reliability.md, finding 70: a connection that never sent a byte held the close for
   // headersTimeout (60 s) plus up to 15 s; a request in progress must still be answered.
   it('does not wait for a connection that sent nothing, and still answers a request in progress', async () => {
     const test = await startTestServer();

@@ -4,7 +4,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 
 /**
  * Closes, when the app closes, the connections on which a client has sent nothing yet
- * (docs/reliability.md, finding 64). Node's `server.close()` (which Fastify calls) closes the
+ * (docs/reliability.md, finding 70). Node's `server.close()` (which Fastify calls) closes the
  * idle keep-alive connections, those between two requests, but counts a connection that has not
  * sent its first byte as a request in progress (so that `headersTimeout` bounds it): the drain then
  * waited for it up to `headersTimeout` plus the check interval (60 s + up to 15 s), a client's
