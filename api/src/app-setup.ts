@@ -11,6 +11,7 @@ import { HttpExceptionFilter } from './common/errors/http-exception.filter';
 import { installJsonBodyParser, MAX_BODY_BYTES } from './common/http/json-body-parser';
 import { QueryKeysInterceptor } from './common/http/query-keys';
 import { repeatedHeaderError } from './common/http/request-headers';
+import { closeUnusedConnectionsOnClose } from './common/http/unused-connections';
 import { createValidationPipe } from './common/http/validation';
 import type { AppConfig } from './config/app-config';
 import { installRequestLogging } from './metrics/request-logging';
@@ -200,6 +201,7 @@ export function configureApp(app: NestFastifyApplication, config: AppConfig): vo
     (app.getHttpServer() as Server).emit('request', request, response);
   });
   installRequestLogging(instance, app.get(MetricsService));
+  closeUnusedConnectionsOnClose(app);
   // Before the body is read (installJsonBodyParser's interceptor): a query key no route reads is refused first.
   app.useGlobalInterceptors(new QueryKeysInterceptor());
   installJsonBodyParser(app);

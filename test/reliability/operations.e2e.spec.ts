@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { once } from 'node:events';
 import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -96,6 +98,46 @@ describe('graceful shutdown of `node dist/api/src/main.js` with its embedded Pos
       }
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('closing the in-process app (RunningServer.close, what SIGTERM runs)', () => {
+  // docs/reliability.md, finding 70: a connection that never sent a byte held the close for
+  // headersTimeout (60 s) plus up to 15 s; a request in progress must still be answered.
+  it('does not wait for a connection that sent nothing, and still answers a request in progress', async () => {
+    const test = await startTestServer();
+    let closed = false;
+    try {
+      const unused = connect(Number(new URL(test.url).port), '127.0.0.1');
+      unused.on('error', () => undefined);
+      await once(unused, 'connect');
+      const unusedClosed = once(unused, 'close');
+      const inFlight = slowPost(test.url, '/v1/api-keys', test.adminKey, { name: 'made while closing', scope: 'user' });
+      await sleep(300);
+      const started = performance.now();
+      const closing = test.close().then(() => {
+        closed = true;
+      });
+      await sleep(300);
+      assert.equal(closed, false, 'the request in progress holds the close');
+      const answer = await inFlight.finish();
+      assert.equal(answer.status, 201, answer.body);
+      // Without the fix the close never ends while the client keeps the connection (Node stops
+      // checking headersTimeout once the server closes): after 20 s the client lets it go.
+      let timer: NodeJS.Timeout | undefined;
+      const held = await Promise.race([
+        closing.then(() => false),
+        new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), 20_000))),
+      ]);
+      clearTimeout(timer);
+      if (held) unused.destroy();
+      await closing;
+      const seconds = (performance.now() - started) / 1000;
+      assert.equal(held, false, `a connection that sent nothing held the close (${seconds.toFixed(1)} s)`);
+      await unusedClosed;
+    } finally {
+      if (!closed) await test.close();
     }
   });
 });

@@ -1,11 +1,46 @@
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
 import type TestAgent from 'supertest/lib/agent';
 import { type AppConfig, loadConfig, NO_IN_FLIGHT_LIMITS, NO_RATE_LIMITS } from '../../api/src/config/app-config';
+import { startEmbeddedPostgres } from '../../api/src/database/embedded-postgres';
 import { type RunningServer, startServer } from '../../api/src/main';
+
+/**
+ * A new embedded PostgreSQL cluster as `startEmbeddedPostgres` makes it in an empty folder (initdb,
+ * the database, the API's role, the secrets file), made once and copied into each test server's
+ * folder: initdb alone took 3–6 s of every file's start on 2 shared cores (docs/benchmarks.md,
+ * "CI time"), and 84 servers start in the node suite. Kept in the temporary folder under a name
+ * hashed from the compiled database code and the PostgreSQL binaries' version, so a change to how
+ * a cluster is made makes a new one. Migrations still run on every start; a test that passes its
+ * own `dataDir` (database, security, crash specs) still makes its cluster from nothing.
+ */
+async function clusterTemplate(): Promise<string> {
+  const hash = createHash('sha256');
+  const databaseCode = join(__dirname, '../../api/src/database');
+  for (const name of readdirSync(databaseCode).sort()) {
+    if (name.endsWith('.js')) hash.update(name).update(readFileSync(join(databaseCode, name)));
+  }
+  // The binaries' package.json (its version): not in the package's exports, so found by path.
+  const binaries = `@embedded-postgres/${process.platform}-${process.arch}/package.json`;
+  const modules = (require.resolve.paths(binaries) ?? []).find((folder) => existsSync(join(folder, binaries)));
+  hash.update(modules === undefined ? 'binaries not found' : readFileSync(join(modules, binaries)));
+  const template = join(tmpdir(), `meshtune-test-cluster-${hash.digest('hex').slice(0, 16)}`);
+  if (existsSync(join(template, 'postgres', 'PG_VERSION'))) return template;
+  const building = mkdtempSync(`${template}.building-`);
+  const database = await startEmbeddedPostgres(building, null);
+  await database.stop();
+  try {
+    renameSync(building, template);
+  } catch {
+    // Another test process made it first.
+    rmSync(building, { recursive: true, force: true });
+  }
+  return template;
+}
 
 export interface TestServer {
   url: string;
@@ -44,6 +79,10 @@ export async function startTestServer(overrides: Partial<AppConfig> = {}): Promi
     inFlightLimits: NO_IN_FLIGHT_LIMITS,
     ...overrides,
   };
+  if (overrides.dataDir === undefined && config.databaseUrl === null) {
+    // `cp -a`: as root the cluster's files belong to the `postgres` user, and must stay so.
+    execFileSync('cp', ['-a', `${await clusterTemplate()}/.`, dataDir]);
+  }
   let server = await startServer(config);
   let running = true;
   const handle: TestServer = {
