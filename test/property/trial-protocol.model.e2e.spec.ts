@@ -71,7 +71,7 @@ const STUDY_BODIES = (): Record<string, unknown>[] => [
   }),
   quadraticStudy({
     name: 'resumable',
-    budget: { maxEvaluations: 6, maxAttempts: 2, leaseSeconds: 60, maxGpuHours: 0.02 },
+    budget: { maxEvaluations: 6, maxAttempts: 2, leaseSeconds: 60, maxGpuHours: 0.015 },
     earlyStopping: { kind: 'curve', resume: { afterTrialsWithoutImprovement: 1 } },
     trainingConfig: { checkpointSteps: CHECKPOINT_STEPS },
   }),
@@ -109,6 +109,7 @@ interface TrialRow {
 
 /** What the last check saw of one trial. */
 interface Seen {
+  study: string;
   status: TrialStatus;
   /** A completed trial's record, which must never change. */
   completed?: string;
@@ -128,13 +129,15 @@ const GPU_EPSILON = 1e-9;
 /** What the test knows of one run: its keys, runners, studies and the trials seen so far. */
 class World {
   runners: (Runner | undefined)[] = new Array<Runner | undefined>(RUNNERS).fill(undefined);
-  studies: { id: string; deleted: boolean; maxEvaluations: number }[] = [];
+  studies: { id: string; deleted: boolean; maxEvaluations: number; ended?: boolean }[] = [];
   /** Every trial seen, in order, with the runner index that last leased it. */
   trials: { id: string; runner: number | null }[] = [];
   /** What the last check saw of each trial. */
   seen = new Map<string, Seen>();
   /** The last curve step a runner reported for each trial (a resumed attempt goes on from it). */
   steps = new Map<string, number>();
+  /** The step a curve's current attempt started from. */
+  attemptFrom = new Map<string, number>();
   log: string[] = [];
 
   constructor(
@@ -292,6 +295,7 @@ class World {
         assert.notEqual(row.early_stop, null, this.fail(`resumed trial ${row.id} lost its pause's decision`));
       }
       this.seen.set(row.id, {
+        study: row.study_id,
         status: row.status,
         completed: row.status === 'completed' ? record : undefined,
         attempt: row.attempt,
@@ -314,19 +318,33 @@ class World {
     assert.deepEqual(doubled, [], this.fail('more than one open lease on a trial'));
     for (const study of this.studies.filter((s) => !s.deleted)) {
       const [counts] = (await db.query(
-        `SELECT s.evaluation_count AS kept, s.status,
+        `SELECT s.evaluation_count AS kept, s.status, s.stop_reason,
                 (SELECT COUNT(*)::int FROM trials t WHERE t.study_id = s.id AND t.evaluation_number IS NOT NULL) AS told,
                 (SELECT COUNT(DISTINCT t.evaluation_number)::int FROM trials t WHERE t.study_id = s.id) AS numbers,
                 (SELECT COUNT(*)::int FROM trials t WHERE t.study_id = s.id AND t.status IN ('pending', 'paused')) AS waiting,
                 COALESCE((SELECT SUM(gpu_seconds) FROM trials t WHERE t.study_id = s.id), 0) AS gpu
            FROM studies s WHERE s.id = $1`,
         [study.id],
-      )) as { kept: number; status: string; told: number; numbers: number; waiting: number; gpu: number }[];
+      )) as {
+        kept: number;
+        status: string;
+        stop_reason: string | null;
+        told: number;
+        numbers: number;
+        waiting: number;
+        gpu: number;
+      }[];
       assert.equal(counts.kept, counts.told, this.fail(`study ${study.id}: evaluationCount vs told trials`));
       assert.equal(counts.numbers, counts.told, this.fail(`study ${study.id}: an evaluation number given twice`));
       // A study that ended leaves nothing to lease or resume: its pending and paused trials are stopped.
       if (counts.status === 'completed' || counts.status === 'stopped') {
         assert.equal(counts.waiting, 0, this.fail(`study ${study.id} ${counts.status} with pending or paused trials`));
+        if (counts.stop_reason === 'max_gpu_hours' && !study.ended) {
+          if ([...this.seen.values()].some((t) => t.study === study.id && t.pause !== null && t.resumes === 0)) {
+            tally('GPU budget spent with a paused trial never resumed');
+          }
+        }
+        study.ended = true;
       }
       const body = this.reply(
         await this.test.http.get(`/v1/studies/${study.id}`).set(...auth(this.userKey)),
@@ -591,20 +609,32 @@ class Curve extends Call {
   async act(world: World): Promise<number | void> {
     const runner = world.runners[this.runner]!;
     const http = world.test.http;
-    const leased = world.reply(
-      await http
-        .post(`/v1/runners/${runner.id}/lease`)
-        .set(...auth(runner.token))
-        .send({ studyId: world.studies[this.study % world.studies.length].id }),
-      `curve lease(${this.toString()})`,
-    );
-    world.noteLease(leased, this.runner);
-    if (world.sequential) await world.check();
-    if (leased.status !== 200) return;
-    const id = String(leased.body.trial.id);
-    const from = world.steps.get(id) ?? 0;
-    let step = from;
-    while (step < Math.min(CURVE_STEPS, from + this.steps)) {
+    const studyId = world.studies[this.study % world.studies.length].id;
+    // A trial of the study the runner holds goes on; otherwise it leases one.
+    const held = world.trials.find((t) => {
+      const seen = world.seen.get(t.id);
+      return t.runner === this.runner && seen?.status === 'running' && seen.study === studyId;
+    });
+    let id = held?.id;
+    if (id === undefined) {
+      const leased = world.reply(
+        await http
+          .post(`/v1/runners/${runner.id}/lease`)
+          .set(...auth(runner.token))
+          .send({ studyId }),
+        `curve lease(${this.toString()})`,
+      );
+      world.noteLease(leased, this.runner);
+      if (world.sequential) await world.check();
+      if (leased.status !== 200) return;
+      id = String(leased.body.trial.id);
+      world.attemptFrom.set(id, world.steps.get(id) ?? 0);
+    }
+    // GPU-seconds count from the step the attempt started at (its checkpoint's, for a resumed one).
+    const from = world.attemptFrom.get(id) ?? 0;
+    const start = world.steps.get(id) ?? 0;
+    let step = start;
+    while (step < Math.min(CURVE_STEPS, start + this.steps)) {
       step += 1;
       const beat = world.reply(
         await http
@@ -769,20 +799,33 @@ const batchArb: fc.Arbitrary<Cmd> = fc
   .map(([pick, makers]) => new Batch(makers.map((make) => make(pick))));
 
 /**
- * One scripted sequence run first (fast-check `examples`), so every call is accepted at least once
- * whatever the seed: the coverage check below cannot pass on a fuzz that never reached the protocol.
- * It begins with the pausing studies: X0 sets the incumbent's curve, the next trial is paused behind
- * it, resumed at the next lease (one result without improvement) from its checkpoint and completed;
- * in the `revive` study, after the 2 trials that calibrate its rule, a hopeless curve is stopped and
- * kept paused, for the drain to take up.
+ * The pausing studies, scripted (runners 0 and 2 first take a second trial at once). In the `resume`
+ * study a completed curve sets the incumbent's curve, the next trial is paused behind it, resumed at
+ * the next lease (one result without improvement) from its checkpoint and completed; then, while
+ * runner 0 runs a trial, another is paused, and runner 0's GPU-seconds spend the study's GPU budget
+ * (54 s, about 40 used before) before anything is leased again: the study ends with it paused. In the
+ * `revive` study, after the 2 trials that calibrate its rule, a hopeless curve is stopped and kept
+ * paused, for the drain to take up.
  */
-const SCRIPTED: Call[] = [
+const PAUSING_SCRIPT: Call[] = [
+  new Register(0, 81920, 2),
+  new Register(2, 81920, 2),
   new Curve(2, 2, 0, CURVE_STEPS, true),
   new Curve(2, 2, 20, 3, false),
   new Curve(2, 2, -5, CURVE_STEPS, true),
+  new Curve(0, 2, -10, 2, false),
+  new Curve(2, 2, 30, 3, false),
+  new Curve(0, 2, -10, CURVE_STEPS, true),
   new Curve(2, 3, 0, CURVE_STEPS, true),
   new Curve(2, 3, 1, CURVE_STEPS, true),
   new Curve(2, 3, 30, CURVE_STEPS, true),
+];
+
+/**
+ * One scripted sequence run first (fast-check `examples`), so every call is accepted at least once
+ * whatever the seed: the coverage check below cannot pass on a fuzz that never reached the protocol.
+ */
+const SCRIPTED: Call[] = [
   new Lease(0, 0),
   new Report(0, true, 0, { action: 'heartbeat', gpuSeconds: 2, step: 1, value: 5 }),
   new Report(0, true, 0, { action: 'release', gpuSeconds: 3 }),
@@ -792,35 +835,40 @@ const SCRIPTED: Call[] = [
   new Report(0, true, 0, { action: 'complete', gpuSeconds: 4, value: 1 }),
   new Enqueue(1, { x: 1.5, y: 2 }),
   new Lease(0, 1),
-  new Report(0, true, 0, { action: 'fail', gpuSeconds: 1, kind: 'evaluation' }),
+  // The second and third trials leased: that of study 1, and the one runner 1 leased.
+  new Report(1, true, 0, { action: 'fail', gpuSeconds: 1, kind: 'evaluation' }),
   new Lease(1, null),
-  new Report(0, true, 0, { action: 'decline' }),
+  new Report(2, true, 0, { action: 'decline' }),
   new Sweep(0),
   new StudyAction(1, 'pause'),
   new StudyAction(1, 'resume'),
   new Restart(),
   new StudyAction(1, 'stop'),
   new StudyAction(1, 'delete'),
+  ...PAUSING_SCRIPT,
 ];
 
 /**
- * The concurrent property's script: the pausing studies' script one call at a time, then a trial of
- * the first study leased by runner 0 gets two heartbeats at once, then its runner's heartbeat and
- * complete race another runner's release and an expiry of its lease with a sweep.
+ * The concurrent property's script: a trial of the first study leased by runner 0 gets two
+ * heartbeats at once and is released; leased again, its runner's heartbeat and complete race another
+ * runner's release and an expiry of its lease with a sweep; then the pausing studies' script, one
+ * call at a time.
  */
 const SCRIPTED_BATCHES: Batch[] = [
-  ...SCRIPTED.slice(0, 6).map((call) => new Batch([call])),
   new Batch([new Lease(0, 0)]),
   new Batch([
     new Report(0, true, 0, { action: 'heartbeat', gpuSeconds: 2, step: 1, value: 5 }, true),
     new Report(0, true, 0, { action: 'heartbeat', gpuSeconds: 3, step: 2, value: 4 }, true),
   ]),
+  new Batch([new Report(0, true, 0, { action: 'release', gpuSeconds: 3 }, true)]),
+  new Batch([new Lease(0, 0)]),
   new Batch([
     new Report(0, true, 0, { action: 'heartbeat', gpuSeconds: 4, step: 3, value: 3 }, true),
     new Report(0, true, 0, { action: 'complete', gpuSeconds: 5, value: 3 }, true),
     new Report(0, false, 1, { action: 'release', gpuSeconds: 1 }, true),
     new Sweep(0, true),
   ]),
+  ...PAUSING_SCRIPT.map((call) => new Batch([call])),
 ];
 
 describe('the trial protocol under random sequences of every call (model-based)', () => {
@@ -967,6 +1015,7 @@ describe('the trial protocol under random sequences of every call (model-based)'
       'curve heartbeat 200',
       'state paused',
       'resumed lease',
+      'GPU budget spent with a paused trial never resumed',
     ]);
   });
 
