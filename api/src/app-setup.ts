@@ -177,10 +177,11 @@ export function configureApp(app: NestFastifyApplication, config: AppConfig): vo
     // A key or a media type given twice is refused before anything reads either (finding 64).
     done(repeatedHeaderError(request.raw.rawHeaders) ?? undefined);
   });
+  const server = app.getHttpServer() as Server;
   // An `Expect` other than 100-continue is answered by Node itself, before Fastify: 417 with no
   // body, code or request id (docs/reliability.md, finding 60). Answered here in the API's words;
   // the body is not read and the connection is closed (finding 34).
-  (app.getHttpServer() as Server).on('checkExpectation', (request: IncomingMessage, response: ServerResponse) => {
+  server.on('checkExpectation', (request: IncomingMessage, response: ServerResponse) => {
     const requestId = requestIdOf(request.headers['x-request-id']);
     const text = JSON.stringify(expectationErrorBody(requestId));
     response.writeHead(400, {
@@ -197,8 +198,8 @@ export function configureApp(app: NestFastifyApplication, config: AppConfig): vo
   // Fastify untold, and JsonBodyInterceptor says "continue" once the request is admitted, just
   // before it reads the body. A request refused before that is answered without the body, and its
   // connection closed (finding 34).
-  (app.getHttpServer() as Server).on('checkContinue', (request: IncomingMessage, response: ServerResponse) => {
-    (app.getHttpServer() as Server).emit('request', request, response);
+  server.on('checkContinue', (request: IncomingMessage, response: ServerResponse) => {
+    server.emit('request', request, response);
   });
   installRequestLogging(instance, app.get(MetricsService));
   closeUnusedConnectionsOnClose(app);

@@ -18,7 +18,7 @@ import { type RunningServer, startServer } from '../../api/src/main';
  * a cluster is made makes a new one. Migrations still run on every start; a test that passes its
  * own `dataDir` (database, security, crash specs) still makes its cluster from nothing.
  */
-async function clusterTemplate(): Promise<string> {
+async function makeClusterTemplate(): Promise<string> {
   const hash = createHash('sha256');
   const databaseCode = join(__dirname, '../../api/src/database');
   for (const name of readdirSync(databaseCode).sort()) {
@@ -41,6 +41,9 @@ async function clusterTemplate(): Promise<string> {
   }
   return template;
 }
+
+/** The template's folder, found or made once per test process (hashing the database code once). */
+let clusterTemplate: Promise<string> | undefined;
 
 export interface TestServer {
   url: string;
@@ -81,7 +84,8 @@ export async function startTestServer(overrides: Partial<AppConfig> = {}): Promi
   };
   if (overrides.dataDir === undefined && config.databaseUrl === null) {
     // `cp -a`: as root the cluster's files belong to the `postgres` user, and must stay so.
-    execFileSync('cp', ['-a', `${await clusterTemplate()}/.`, dataDir]);
+    clusterTemplate ??= makeClusterTemplate();
+    execFileSync('cp', ['-a', `${await clusterTemplate}/.`, dataDir]);
   }
   let server = await startServer(config);
   let running = true;

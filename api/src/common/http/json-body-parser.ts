@@ -210,8 +210,11 @@ export function checkJsonShape(text: string, objects?: JsonObjects): FieldError 
     } else if (char === 0x2d /* - */ || (char >= 0x30 && char <= 0x39) /* 0-9 */) {
       let end = index + 1;
       while (end < text.length && isNumberCharacter(text.charCodeAt(end))) end += 1;
-      const reason = inexactIntegerReason(text.slice(index, end));
-      if (reason !== null) return { field: pathOf(containers, containers.length), reason };
+      // Only a token longer than 15 characters can be an integer past 2^53: no copy of the others.
+      if (end - index > 15) {
+        const reason = inexactIntegerReason(text.slice(index, end));
+        if (reason !== null) return { field: pathOf(containers, containers.length), reason };
+      }
       index = end - 1;
     } else if (char === 0x7d /* } */ || char === 0x5d /* ] */) {
       containers.pop();
